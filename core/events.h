@@ -1,0 +1,174 @@
+// Every event chronova records, one struct per event, each under a frozen type
+// name and a schema number (DESIGN §3). docs/events.md documents their meaning.
+// Changing a struct's shape means a new schema number plus an upcaster
+// (core/event_codec.h) for the old one; stored events are never rewritten.
+#pragma once
+
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/types.h"
+
+namespace chronova {
+
+// The flavor an instance was booted with, copied into the event (as Nova embeds
+// it in the instance) so later flavor changes do not alter history.
+struct FlavorSpec {
+  FlavorId id;
+  std::string name;
+  int32_t vcpus = 0;
+  int32_t memory_mb = 0;
+  int32_t root_gb = 0;
+  int32_t ephemeral_gb = 0;
+  int32_t swap_mb = 0;
+  std::map<std::string, std::string> extra_specs;
+  bool operator==(const FlavorSpec&) const = default;
+  template <class A>
+  void serialize(A& ar) { ar(id, name, vcpus, memory_mb, root_gb, ephemeral_gb, swap_mb, extra_specs); }
+};
+
+// ---- instance/<uuid> ------------------------------------------------------
+
+// A user asked for a new server (POST /servers). Starts the stream.
+struct InstanceRequested {
+  static constexpr const char* kType = "instance.requested";
+  static constexpr uint32_t kSchema = 1;
+  InstanceId instance_id;
+  std::string name;
+  ProjectId project_id;
+  UserId user_id;
+  FlavorSpec flavor;
+  ImageId image_id;
+  std::string availability_zone;  // empty: any
+  std::string key_name;
+  std::map<std::string, std::string> metadata;
+  std::string user_data;  // base64, as the API received it
+  std::string reservation_id;
+  int32_t launch_index = 0;
+  std::map<std::string, std::vector<std::string>> scheduler_hints;
+  template <class A>
+  void serialize(A& ar) {
+    ar(instance_id, name, project_id, user_id, flavor, image_id, availability_zone, key_name,
+       metadata, user_data, reservation_id, launch_index, scheduler_hints);
+  }
+};
+
+// The scheduler placed the instance; its resources are claimed on `host`.
+struct InstanceScheduled {
+  static constexpr const char* kType = "instance.scheduled";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  template <class A>
+  void serialize(A& ar) { ar(host); }
+};
+
+// No host could take the instance; it goes to ERROR with this fault.
+struct InstanceSchedulingFailed {
+  static constexpr const char* kType = "instance.scheduling_failed";
+  static constexpr uint32_t kSchema = 1;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) { ar(reason); }
+};
+
+// The compute host took the build.
+struct BuildStarted {
+  static constexpr const char* kType = "build.started";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  template <class A>
+  void serialize(A& ar) { ar(host); }
+};
+
+// The guest is defined and running on `host`.
+struct InstanceSpawned {
+  static constexpr const char* kType = "instance.spawned";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string hypervisor_name;  // e.g. the libvirt domain name
+  template <class A>
+  void serialize(A& ar) { ar(host, hypervisor_name); }
+};
+
+// The build failed on `host`; the instance goes to ERROR with this fault.
+struct InstanceBuildFailed {
+  static constexpr const char* kType = "instance.build_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) { ar(host, reason); }
+};
+
+// A user asked to delete the server (DELETE /servers/{id}).
+struct InstanceDeleteRequested {
+  static constexpr const char* kType = "instance.delete_requested";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// The guest is gone (or never existed on a host); the instance is DELETED.
+struct InstanceDeleted {
+  static constexpr const char* kType = "instance.deleted";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;  // empty for a delete that needed no host ("local delete")
+  template <class A>
+  void serialize(A& ar) { ar(host); }
+};
+
+// ---- host/<name> ----------------------------------------------------------
+
+// A compute host joined (or re-announced) with this capacity.
+struct HostRegistered {
+  static constexpr const char* kType = "host.registered";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t vcpus = 0;
+  int32_t memory_mb = 0;
+  int32_t disk_gb = 0;
+  std::string availability_zone = "nova";
+  std::string hypervisor_type = "QEMU";
+  double cpu_allocation_ratio = 16.0;
+  double ram_allocation_ratio = 1.5;
+  double disk_allocation_ratio = 1.0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(host, vcpus, memory_mb, disk_gb, availability_zone, hypervisor_type,
+       cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio);
+  }
+};
+
+// The scheduler reserved resources on the host for one instance.
+struct HostResourcesClaimed {
+  static constexpr const char* kType = "host.resources_claimed";
+  static constexpr uint32_t kSchema = 1;
+  InstanceId instance_id;
+  int32_t vcpus = 0;
+  int32_t memory_mb = 0;
+  int32_t disk_gb = 0;
+  template <class A>
+  void serialize(A& ar) { ar(instance_id, vcpus, memory_mb, disk_gb); }
+};
+
+// The instance's claim on the host was given back (delete, failed build ...).
+struct HostResourcesReleased {
+  static constexpr const char* kType = "host.resources_released";
+  static constexpr uint32_t kSchema = 1;
+  InstanceId instance_id;
+  template <class A>
+  void serialize(A& ar) { ar(instance_id); }
+};
+
+// Every event type. The order is irrelevant to storage (types are stored by name).
+using Event = std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
+                           BuildStarted, InstanceSpawned, InstanceBuildFailed,
+                           InstanceDeleteRequested, InstanceDeleted, HostRegistered,
+                           HostResourcesClaimed, HostResourcesReleased>;
+
+// The frozen type name of an event.
+const char* EventTypeName(const Event& e);
+
+}  // namespace chronova

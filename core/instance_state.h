@@ -1,0 +1,143 @@
+// The instance state machine, with Nova's semantics: vm_state, task_state and
+// power_state, and the API status derived from them. This is the single place
+// that knows which transitions are legal; deciders, the conductor and the servers
+// projection all go through it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/envelope.h"
+#include "core/events.h"
+#include "core/status.h"
+#include "core/types.h"
+
+namespace chronova {
+
+// nova/compute/vm_states.py
+enum class VmState : uint8_t {
+  kBuilding,
+  kActive,
+  kStopped,
+  kPaused,
+  kSuspended,
+  kRescued,
+  kResized,
+  kSoftDeleted,
+  kDeleted,
+  kError,
+  kShelved,
+  kShelvedOffloaded,
+};
+
+// nova/compute/task_states.py (the subset chronova's actions use; grows with them)
+enum class TaskState : uint8_t {
+  kNone,
+  kScheduling,
+  kBlockDeviceMapping,
+  kNetworking,
+  kSpawning,
+  kDeleting,
+  kRebooting,
+  kRebootingHard,
+  kPausing,
+  kUnpausing,
+  kSuspending,
+  kResuming,
+  kPoweringOff,
+  kPoweringOn,
+  kRebuilding,
+  kResizePrep,
+  kResizeMigrating,
+  kResizeFinish,
+  kResizeReverting,
+  kMigrating,
+  kImageSnapshot,
+  kShelving,
+  kUnshelving,
+  kRescuing,
+  kUnrescuing,
+};
+
+// nova/compute/power_state.py (numeric values are Nova's and appear in the API)
+enum class PowerState : uint8_t {
+  kNoState = 0,
+  kRunning = 1,
+  kPaused = 3,
+  kShutdown = 4,
+  kCrashed = 6,
+  kSuspended = 7,
+};
+
+// Nova's strings: "building", "soft-delete", "shelved_offloaded" ...
+std::string_view VmStateName(VmState s);
+// Nova's strings, or an empty view for kNone (the API shows null).
+std::string_view TaskStateName(TaskState s);
+
+// A server fault as Nova shows it in GET /servers/{id}.
+struct Fault {
+  int32_t code = 0;  // 500 for build failures, as Nova
+  std::string message;
+  Timestamp created;
+  bool operator==(const Fault&) const = default;
+  template <class A>
+  void serialize(A& ar) { ar(code, message, created); }
+};
+
+// Everything known about one instance, folded from its stream.
+struct InstanceState {
+  bool exists = false;
+  StreamVersion version;  // of the last event folded in
+  InstanceId id;
+  std::string name;
+  ProjectId project_id;
+  UserId user_id;
+  FlavorSpec flavor;
+  ImageId image_id;
+  std::string availability_zone;
+  std::string key_name;
+  std::map<std::string, std::string> metadata;
+  std::string user_data;
+  std::string reservation_id;
+  int32_t launch_index = 0;
+  HostName host;
+  std::string hypervisor_name;
+  VmState vm_state = VmState::kBuilding;
+  TaskState task_state = TaskState::kNone;
+  PowerState power_state = PowerState::kNoState;
+  Timestamp created_at;
+  Timestamp updated_at;
+  Timestamp launched_at;    // 0: never launched
+  Timestamp terminated_at;  // 0: not terminated
+  RequestId create_request_id;
+  bool has_fault = false;
+  Fault fault;
+
+  bool operator==(const InstanceState&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(exists, version, id, name, project_id, user_id, flavor, image_id, availability_zone,
+       key_name, metadata, user_data, reservation_id, launch_index, host, hypervisor_name,
+       vm_state, task_state, power_state, created_at, updated_at, launched_at, terminated_at,
+       create_request_id, has_fault, fault);
+  }
+};
+
+// The API status Nova derives from vm_state + task_state (nova/api/openstack/
+// common.py _STATE_MAP): "BUILD", "ACTIVE", "REBOOT", "VERIFY_RESIZE" ...
+std::string_view ApiStatus(VmState vm, TaskState task);
+inline std::string_view ApiStatus(const InstanceState& s) {
+  return ApiStatus(s.vm_state, s.task_state);
+}
+
+// OK if `event` may happen next to an instance in `state`; Conflict (naming the
+// states) if not; InvalidArgument if `event` is not an instance event.
+Status CheckTransition(const InstanceState& state, const Event& event);
+
+// Folds one event that already happened into `state`. Total and deterministic:
+// it trusts the log (legality was checked before the append).
+// REQUIRES: `event` was decoded from `env`.
+void ApplyEvent(InstanceState& state, const Envelope& env, const Event& event);
+
+}  // namespace chronova

@@ -1,0 +1,438 @@
+#include "eventstore/rocksdb_event_log.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <unordered_map>
+
+#include "eventstore/crc32c.h"
+#include "eventstore/log_keys.h"
+#include "eventstore/rocks_status.h"
+
+namespace chronova {
+
+using log_keys::GetBigEndian64;
+using log_keys::PutBigEndian64;
+
+struct RocksDbEventLog::Writer {
+  const AppendRequest* append = nullptr;  // set for an Append ...
+  uint64_t source_position = 0;           // ... or these two for an Ingest
+  std::vector<Envelope>* ingest = nullptr;
+  Result<AppendResult> result = Status::Internal("append not run");
+  bool done = false;
+  std::condition_variable cv;
+};
+
+namespace {
+
+constexpr size_t kMaxGroupEvents = 4096;
+
+std::string EncodeRecord(const Envelope& env) {
+  std::string body = EncodeEnvelope(env);
+  uint32_t crc = Crc32c(body);
+  std::string rec;
+  rec.reserve(4 + body.size());
+  for (int i = 0; i < 4; ++i) rec.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
+  rec += body;
+  return rec;
+}
+
+Status DecodeRecord(Seq seq, std::string_view rec, Envelope* out) {
+  std::string where = "seq " + std::to_string(seq.value());
+  if (rec.size() < 4) return Status::Corruption(where + ": truncated record");
+  uint32_t crc = 0;
+  for (int i = 0; i < 4; ++i) crc |= uint32_t{static_cast<unsigned char>(rec[i])} << (8 * i);
+  std::string_view body = rec.substr(4);
+  if (Crc32c(body) != crc) return Status::Corruption(where + ": checksum mismatch");
+  CHRONOVA_RETURN_IF_ERROR(DecodeEnvelope(body, out).WithContext(where));
+  if (out->seq != seq) {
+    return Status::Corruption(where + ": record claims seq " + std::to_string(out->seq.value()));
+  }
+  return Status::Ok();
+}
+
+std::string EncodeResult(const AppendResult& r) {
+  std::string v;
+  PutBigEndian64(&v, r.first_seq.value());
+  PutBigEndian64(&v, r.last_seq.value());
+  PutBigEndian64(&v, r.last_version.value());
+  return v;
+}
+
+Result<AppendResult> DecodeResult(std::string_view v, const std::string& what) {
+  if (v.size() != 24) return Status::Corruption(what + ": malformed append result");
+  AppendResult r;
+  r.first_seq = Seq(GetBigEndian64(v));
+  r.last_seq = Seq(GetBigEndian64(v.substr(8)));
+  r.last_version = StreamVersion(GetBigEndian64(v.substr(16)));
+  return r;
+}
+
+Status ValidateRequest(const AppendRequest& req) {
+  if (req.stream.empty()) return Status::InvalidArgument("append: empty stream name");
+  if (req.stream.str().find('\0') != std::string::npos) {
+    return Status::InvalidArgument("append: stream name contains NUL");
+  }
+  if (req.key.empty()) return Status::InvalidArgument("append: idempotency key is required");
+  if (req.events.empty()) return Status::InvalidArgument("append: no events");
+  if (req.events.size() > kMaxEventsPerAppend) {
+    return Status::InvalidArgument("append: more than " + std::to_string(kMaxEventsPerAppend) +
+                                   " events");
+  }
+  for (const NewEvent& e : req.events) {
+    if (e.type.empty()) return Status::InvalidArgument("append: event without a type");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+RocksDbEventLog::RocksDbEventLog(const RocksDbLogOptions& options) : options_(options) {}
+
+RocksDbEventLog::~RocksDbEventLog() = default;
+
+Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(const RocksDbLogOptions& options) {
+  std::unique_ptr<RocksDbEventLog> log(new RocksDbEventLog(options));
+  rocksdb::Options ro;
+  ro.create_if_missing = !options.read_only;
+  ro.max_open_files = options.read_only ? -1 : 512;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = 16 * 1024;
+  ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    if (options.secondary_path.empty()) {
+      return Status::InvalidArgument("read-only log needs a secondary_path");
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(options.secondary_path, ec);
+    s = rocksdb::DB::OpenAsSecondary(ro, options.path, options.secondary_path, &db);
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path, ec);
+    s = rocksdb::DB::Open(ro, options.path, &db);
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "open log " + options.path));
+  log->db_.reset(db);
+  CHRONOVA_RETURN_IF_ERROR(log->Recover());
+  return log;
+}
+
+Status RocksDbEventLog::Recover() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  it->SeekForPrev(log_keys::Event(Seq(UINT64_MAX)));
+  uint64_t head = 0;
+  if (it->Valid() && it->key().size() == 9 && it->key()[0] == log_keys::kEventPrefix) {
+    head = GetBigEndian64(std::string_view(it->key().data() + 1, 8));
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(it->status(), "recover head"));
+  next_seq_ = head + 1;
+  notifier_.Publish(Seq(head));
+  std::string applied;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::kSourceApplied, &applied);
+  if (s.ok() && applied.size() == 8) source_applied_ = GetBigEndian64(applied);
+  return Status::Ok();
+}
+
+Status RocksDbEventLog::CatchUpIfSecondary() {
+  if (!options_.read_only) return Status::Ok();
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "catch up with writer"));
+  return Recover();
+}
+
+Result<AppendResult> RocksDbEventLog::Append(const AppendRequest& req) {
+  if (options_.read_only) return Status::PermissionDenied("append: log opened read-only");
+  CHRONOVA_RETURN_IF_ERROR(ValidateRequest(req));
+  Writer w;
+  w.append = &req;
+  CHRONOVA_RETURN_IF_ERROR(Enqueue(&w));
+  return std::move(w.result);
+}
+
+Status RocksDbEventLog::Ingest(uint64_t source_position, std::vector<Envelope> batch) {
+  if (batch.empty()) return Status::InvalidArgument("ingest: empty batch");
+  Writer w;
+  w.source_position = source_position;
+  w.ingest = &batch;
+  CHRONOVA_RETURN_IF_ERROR(Enqueue(&w));
+  return w.result.status();
+}
+
+Status RocksDbEventLog::Enqueue(Writer* w) {
+  std::unique_lock<std::mutex> l(mu_);
+  writers_.push_back(w);
+  while (!w->done && w != writers_.front()) w->cv.wait(l);
+  if (w->done) return Status::Ok();
+
+  // This writer leads: take a group of queued appends (an ingest runs alone).
+  std::vector<Writer*> group{w};
+  if (w->append != nullptr) {
+    size_t events = w->append->events.size();
+    for (size_t i = 1; i < writers_.size(); ++i) {
+      Writer* next = writers_[i];
+      if (next->append == nullptr) break;
+      events += next->append->events.size();
+      if (events > kMaxGroupEvents) break;
+      group.push_back(next);
+    }
+  }
+  l.unlock();
+  CommitGroup(group);
+  l.lock();
+  for (Writer* g : group) {
+    writers_.pop_front();
+    g->done = true;
+    if (g != w) g->cv.notify_one();
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return Status::Ok();
+}
+
+void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
+  rocksdb::WriteBatch batch;
+  std::unordered_map<std::string, uint64_t> versions;  // streams touched by this group
+  std::unordered_map<std::string, AppendResult> keys;  // idempotency keys in this group
+  uint64_t seq = next_seq_;
+  std::vector<Writer*> written;
+
+  auto current_version = [&](const StreamId& stream) -> Result<uint64_t> {
+    auto it = versions.find(stream.str());
+    if (it != versions.end()) return it->second;
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::StreamHead(stream), &v);
+    if (s.IsNotFound()) return uint64_t{0};
+    CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read head of " + stream.str()));
+    if (v.size() != 8) return Status::Corruption("stream head of " + stream.str());
+    return GetBigEndian64(v);
+  };
+  auto put_event = [&](Envelope& env) {
+    env.seq = Seq(seq++);
+    batch.Put(log_keys::Event(env.seq), EncodeRecord(env));
+    std::string seq_value;
+    PutBigEndian64(&seq_value, env.seq.value());
+    batch.Put(log_keys::StreamIndex(env.stream, env.version), seq_value);
+  };
+  auto put_head = [&](const StreamId& stream, uint64_t version) {
+    std::string v;
+    PutBigEndian64(&v, version);
+    batch.Put(log_keys::StreamHead(stream), v);
+    versions[stream.str()] = version;
+  };
+
+  for (Writer* w : group) {
+    if (w->append != nullptr) {
+      const AppendRequest& req = *w->append;
+      if (auto it = keys.find(req.key.str()); it != keys.end()) {
+        w->result = it->second;
+        continue;
+      }
+      std::string stored;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::Idempotency(req.key), &stored);
+      if (s.ok()) {
+        Result<AppendResult> r = DecodeResult(stored, "idempotency key " + req.key.str());
+        if (r.ok()) r->duplicate = true;
+        w->result = std::move(r);
+        continue;
+      }
+      if (!s.IsNotFound()) {
+        w->result = FromRocks(s, "read idempotency key");
+        continue;
+      }
+      Result<uint64_t> cur = current_version(req.stream);
+      if (!cur.ok()) {
+        w->result = cur.status();
+        continue;
+      }
+      if (!req.expected.Matches(StreamVersion(*cur))) {
+        w->result = Status::Conflict("stream " + req.stream.str() + " is at version " +
+                                     std::to_string(*cur) + ", expected " +
+                                     std::to_string(req.expected.version().value()));
+        continue;
+      }
+      AppendResult r;
+      r.first_seq = Seq(seq);
+      for (size_t i = 0; i < req.events.size(); ++i) {
+        const NewEvent& ne = req.events[i];
+        Envelope env{Seq(), req.stream, StreamVersion(*cur + 1 + i), ne.type, ne.schema, ne.meta,
+                     ne.payload};
+        put_event(env);
+      }
+      r.last_seq = Seq(seq - 1);
+      r.last_version = StreamVersion(*cur + req.events.size());
+      put_head(req.stream, r.last_version.value());
+      batch.Put(log_keys::Idempotency(req.key), EncodeResult(r));
+      AppendResult dup = r;
+      dup.duplicate = true;
+      keys[req.key.str()] = dup;
+      w->result = r;
+      written.push_back(w);
+    } else {
+      if (w->source_position <= source_applied_.load()) {
+        w->result = AppendResult{};  // redelivered: already stored
+        continue;
+      }
+      AppendResult r;
+      r.first_seq = Seq(seq);
+      Status bad;
+      for (Envelope& env : *w->ingest) {
+        Result<uint64_t> cur = current_version(env.stream);
+        if (!cur.ok()) {
+          bad = cur.status();
+          break;
+        }
+        if (env.version.value() != *cur + 1) {
+          bad = Status::Corruption("source position " + std::to_string(w->source_position) +
+                                   ": stream " + env.stream.str() + " version " +
+                                   std::to_string(env.version.value()) + " does not follow " +
+                                   std::to_string(*cur));
+          break;
+        }
+        put_event(env);
+        put_head(env.stream, env.version.value());
+        r.last_version = env.version;
+      }
+      if (!bad.ok()) {
+        w->result = bad;  // the group is this writer alone: nothing is written
+        return;
+      }
+      r.last_seq = Seq(seq - 1);
+      batch.Put(log_keys::Source(w->source_position), EncodeResult(r));
+      std::string applied;
+      PutBigEndian64(&applied, w->source_position);
+      batch.Put(log_keys::kSourceApplied, applied);
+      w->result = r;
+      written.push_back(w);
+    }
+  }
+  if (written.empty()) return;
+
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  Status st = FromRocks(db_->Write(wo, &batch), "append");
+  if (!st.ok()) {
+    for (Writer* w : written) w->result = st;
+    return;
+  }
+  next_seq_ = seq;
+  for (Writer* w : written) {
+    if (w->ingest != nullptr) {
+      std::lock_guard<std::mutex> l(source_mu_);
+      source_applied_ = w->source_position;
+    }
+  }
+  source_cv_.notify_all();
+  notifier_.Publish(Seq(seq - 1));
+}
+
+Result<Envelope> RocksDbEventLog::LoadEvent(Seq seq) {
+  std::string rec;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::Event(seq), &rec);
+  if (s.IsNotFound()) {
+    return Status::Corruption("seq " + std::to_string(seq.value()) +
+                              ": indexed but missing from the log");
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read seq " + std::to_string(seq.value())));
+  Envelope env;
+  CHRONOVA_RETURN_IF_ERROR(DecodeRecord(seq, rec, &env));
+  return env;
+}
+
+Result<std::vector<Envelope>> RocksDbEventLog::Read(Seq from, size_t max_events) {
+  CHRONOVA_RETURN_IF_ERROR(CatchUpIfSecondary());
+  std::vector<Envelope> out;
+  uint64_t expected = std::max<uint64_t>(from.value(), 1);
+  uint64_t head = notifier_.head().value();
+  if (expected > head || max_events == 0) return out;
+  std::string upper = log_keys::Event(Seq(head).next());
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(log_keys::Event(Seq(expected))); it->Valid() && out.size() < max_events;
+       it->Next()) {
+    rocksdb::Slice k = it->key();
+    uint64_t seq = GetBigEndian64(std::string_view(k.data() + 1, 8));
+    if (seq != expected) {
+      return Status::Corruption("seq " + std::to_string(expected) + ": missing from the log");
+    }
+    Envelope env;
+    CHRONOVA_RETURN_IF_ERROR(
+        DecodeRecord(Seq(seq), std::string_view(it->value().data(), it->value().size()), &env));
+    out.push_back(std::move(env));
+    ++expected;
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(it->status(), "read log"));
+  if (out.empty() || (out.size() < max_events && expected <= head)) {
+    return Status::Corruption("seq " + std::to_string(expected) + ": missing from the log");
+  }
+  return out;
+}
+
+Result<std::vector<Envelope>> RocksDbEventLog::ReadStream(const StreamId& stream,
+                                                          StreamVersion from,
+                                                          size_t max_events) {
+  CHRONOVA_RETURN_IF_ERROR(CatchUpIfSecondary());
+  std::vector<Envelope> out;
+  std::string prefix = log_keys::StreamIndexPrefix(stream);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  uint64_t expected = std::max<uint64_t>(from.value(), 1);
+  for (it->Seek(log_keys::StreamIndex(stream, StreamVersion(expected)));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < max_events; it->Next()) {
+    if (it->key().size() != prefix.size() + 8 || it->value().size() != 8) {
+      return Status::Corruption("stream index of " + stream.str());
+    }
+    uint64_t version = GetBigEndian64(std::string_view(it->key().data() + prefix.size(), 8));
+    Seq seq(GetBigEndian64(std::string_view(it->value().data(), 8)));
+    CHRONOVA_ASSIGN_OR_RETURN(Envelope env, LoadEvent(seq));
+    if (version != expected || env.stream != stream || env.version.value() != version) {
+      return Status::Corruption("seq " + std::to_string(seq.value()) + ": stream index of " +
+                                stream.str() + " version " + std::to_string(expected) +
+                                " points at the wrong event");
+    }
+    out.push_back(std::move(env));
+    ++expected;
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(it->status(), "read stream " + stream.str()));
+  return out;
+}
+
+Result<StreamVersion> RocksDbEventLog::StreamHead(const StreamId& stream) {
+  CHRONOVA_RETURN_IF_ERROR(CatchUpIfSecondary());
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::StreamHead(stream), &v);
+  if (s.IsNotFound()) return StreamVersion();
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read head of " + stream.str()));
+  if (v.size() != 8) return Status::Corruption("stream head of " + stream.str());
+  return StreamVersion(GetBigEndian64(v));
+}
+
+std::unique_ptr<Subscription> RocksDbEventLog::Subscribe(Seq from, SubscribeHandler handler) {
+  return StartTailingSubscription(this, &notifier_, from, std::move(handler));
+}
+
+Result<Seq> RocksDbEventLog::Head() {
+  CHRONOVA_RETURN_IF_ERROR(CatchUpIfSecondary());
+  return notifier_.head();
+}
+
+Result<AppendResult> RocksDbEventLog::SourceLanding(uint64_t source_position) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::Source(source_position), &v);
+  if (s.IsNotFound()) {
+    return Status::NotFound("source position " + std::to_string(source_position));
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read source landing"));
+  return DecodeResult(v, "source position " + std::to_string(source_position));
+}
+
+bool RocksDbEventLog::WaitForSource(uint64_t position, int timeout_ms) {
+  std::unique_lock<std::mutex> l(source_mu_);
+  return source_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms),
+                             [&] { return source_applied_.load() >= position; });
+}
+
+}  // namespace chronova

@@ -1,0 +1,88 @@
+// RocksDbEventLog: the embedded EventLog — one process, no server. Appends from
+// many threads are grouped into one RocksDB write batch (leveldb's group commit),
+// so a sync to disk is paid once per group, not once per event.
+//
+// It is also the local copy a JetStreamEventLog keeps of what it has read
+// (Ingest): the same store, fed by replication instead of by Append.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "eventstore/event_log.h"
+#include "eventstore/tailing_subscription.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace chronova {
+
+struct RocksDbLogOptions {
+  std::string path;  // directory; created if missing (unless read_only)
+  // fsync the write-ahead log before acknowledging an append. true survives power
+  // loss; false still survives a crash of the process (the OS keeps the WAL).
+  bool sync = true;
+  // Open as a RocksDB secondary instance next to a running writer: reads see the
+  // writer's appends as of the last Head()/Read(); Append fails.
+  bool read_only = false;
+  std::string secondary_path;  // scratch directory, REQUIRED when read_only
+};
+
+class RocksDbEventLog : public EventLog {
+ public:
+  static Result<std::unique_ptr<RocksDbEventLog>> Open(const RocksDbLogOptions& options);
+  ~RocksDbEventLog() override;
+
+  Result<AppendResult> Append(const AppendRequest& req) override;
+  Result<std::vector<Envelope>> Read(Seq from, size_t max_events) override;
+  Result<std::vector<Envelope>> ReadStream(const StreamId& stream, StreamVersion from,
+                                           size_t max_events) override;
+  Result<StreamVersion> StreamHead(const StreamId& stream) override;
+  std::unique_ptr<Subscription> Subscribe(Seq from, SubscribeHandler handler) override;
+  Result<Seq> Head() override;
+
+  // ---- For replication (a local mirror of a remote log) ----
+  // Stores a batch that the remote log holds at `source_position`, assigning local
+  // seqs after the head. Positions must increase; a position at or below
+  // SourceApplied() is ignored (redelivery). Corruption if a version does not
+  // follow its stream's head.
+  Status Ingest(uint64_t source_position, std::vector<Envelope> batch);
+  // The highest source position ingested (0 if none).
+  uint64_t SourceApplied() const { return source_applied_.load(); }
+  // Where the batch at `source_position` landed. NotFound if not ingested.
+  Result<AppendResult> SourceLanding(uint64_t source_position);
+  // Blocks until SourceApplied() >= position or `timeout_ms` passes.
+  bool WaitForSource(uint64_t position, int timeout_ms);
+
+ private:
+  struct Writer;
+  explicit RocksDbEventLog(const RocksDbLogOptions& options);
+  Status Recover();
+  Status CatchUpIfSecondary();
+  // Runs `group` as one write batch. Called by the leader without mu_ held.
+  void CommitGroup(const std::vector<Writer*>& group);
+  Result<std::vector<Envelope>> DecodeRange(const std::string& begin, const std::string& prefix,
+                                            size_t max_events, bool by_stream);
+  Result<Envelope> LoadEvent(Seq seq);
+  Status Enqueue(Writer* w);
+
+  const RocksDbLogOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  HeadNotifier notifier_{Seq()};
+
+  std::mutex mu_;  // protects writers_; the front writer is the group leader
+  std::deque<Writer*> writers_;
+
+  // Owned by the current group leader (one at a time).
+  uint64_t next_seq_ = 1;
+  std::atomic<uint64_t> source_applied_{0};
+  std::mutex source_mu_;  // pairs with source_cv_
+  std::condition_variable source_cv_;
+};
+
+}  // namespace chronova

@@ -1,0 +1,39 @@
+// Small helpers shared by the tests: scratch directories and event builders.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "core/event_codec.h"
+#include "core/events.h"
+#include "eventstore/event_log.h"
+
+namespace chronova::testing {
+
+// A fresh directory under $TMPDIR, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A small event for log tests: an InstanceDeleted whose host names `tag`.
+NewEvent TestEvent(const std::string& tag, const std::string& request_id = "req-test");
+
+// Appends one TestEvent with a fresh key and Any expectation; REQUIREs success.
+AppendResult AppendOne(EventLog& log, const std::string& stream, const std::string& tag);
+
+// The `host` a TestEvent was made with.
+std::string TagOf(const Envelope& env);
+
+// Reads the whole log from seq 1.
+std::vector<Envelope> ReadAll(EventLog& log);
+
+}  // namespace chronova::testing
