@@ -3,6 +3,8 @@
 // `schema` say how to decode it (core/events.h).
 #pragma once
 
+#include <cereal/cereal.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +21,7 @@ struct Actor {
   std::vector<std::string> roles;
   bool operator==(const Actor&) const = default;
   template <class Archive>
-  void serialize(Archive& ar) { ar(user, project, roles); }
+  void serialize(Archive& ar) { ar(CEREAL_NVP(user), CEREAL_NVP(project), CEREAL_NVP(roles)); }
 };
 
 // Why and when an event happened; set by the writer.
@@ -30,7 +32,7 @@ struct EventMeta {
   Actor actor;
   bool operator==(const EventMeta&) const = default;
   template <class Archive>
-  void serialize(Archive& ar) { ar(time, request_id, causation, actor); }
+  void serialize(Archive& ar) { ar(CEREAL_NVP(time), CEREAL_NVP(request_id), CEREAL_NVP(causation), CEREAL_NVP(actor)); }
 };
 
 // An event on its way into the log: the log assigns seq, stream and version.
@@ -52,7 +54,7 @@ struct Envelope {
   std::string payload;
   bool operator==(const Envelope&) const = default;
   template <class Archive>
-  void serialize(Archive& ar) { ar(seq, stream, version, type, schema, meta, payload); }
+  void serialize(Archive& ar) { ar(CEREAL_NVP(seq), CEREAL_NVP(stream), CEREAL_NVP(version), CEREAL_NVP(type), CEREAL_NVP(schema), CEREAL_NVP(meta), CEREAL_NVP(payload)); }
 };
 
 // Portable binary encoding of a whole envelope, as both logs store it.

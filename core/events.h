@@ -4,6 +4,8 @@
 // (core/event_codec.h) for the old one; stored events are never rewritten.
 #pragma once
 
+#include <cereal/cereal.hpp>
+
 #include <map>
 #include <string>
 #include <variant>
@@ -26,7 +28,7 @@ struct FlavorSpec {
   std::map<std::string, std::string> extra_specs;
   bool operator==(const FlavorSpec&) const = default;
   template <class A>
-  void serialize(A& ar) { ar(id, name, vcpus, memory_mb, root_gb, ephemeral_gb, swap_mb, extra_specs); }
+  void serialize(A& ar) { ar(CEREAL_NVP(id), CEREAL_NVP(name), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(root_gb), CEREAL_NVP(ephemeral_gb), CEREAL_NVP(swap_mb), CEREAL_NVP(extra_specs)); }
 };
 
 // ---- instance/<uuid> ------------------------------------------------------
@@ -50,8 +52,7 @@ struct InstanceRequested {
   std::map<std::string, std::vector<std::string>> scheduler_hints;
   template <class A>
   void serialize(A& ar) {
-    ar(instance_id, name, project_id, user_id, flavor, image_id, availability_zone, key_name,
-       metadata, user_data, reservation_id, launch_index, scheduler_hints);
+    ar(CEREAL_NVP(instance_id), CEREAL_NVP(name), CEREAL_NVP(project_id), CEREAL_NVP(user_id), CEREAL_NVP(flavor), CEREAL_NVP(image_id), CEREAL_NVP(availability_zone), CEREAL_NVP(key_name), CEREAL_NVP(metadata), CEREAL_NVP(user_data), CEREAL_NVP(reservation_id), CEREAL_NVP(launch_index), CEREAL_NVP(scheduler_hints));
   }
 };
 
@@ -61,7 +62,7 @@ struct InstanceScheduled {
   static constexpr uint32_t kSchema = 1;
   HostName host;
   template <class A>
-  void serialize(A& ar) { ar(host); }
+  void serialize(A& ar) { ar(CEREAL_NVP(host)); }
 };
 
 // No host could take the instance; it goes to ERROR with this fault.
@@ -70,7 +71,7 @@ struct InstanceSchedulingFailed {
   static constexpr uint32_t kSchema = 1;
   std::string reason;
   template <class A>
-  void serialize(A& ar) { ar(reason); }
+  void serialize(A& ar) { ar(CEREAL_NVP(reason)); }
 };
 
 // The compute host took the build.
@@ -79,7 +80,7 @@ struct BuildStarted {
   static constexpr uint32_t kSchema = 1;
   HostName host;
   template <class A>
-  void serialize(A& ar) { ar(host); }
+  void serialize(A& ar) { ar(CEREAL_NVP(host)); }
 };
 
 // The guest is defined and running on `host`.
@@ -89,7 +90,7 @@ struct InstanceSpawned {
   HostName host;
   std::string hypervisor_name;  // e.g. the libvirt domain name
   template <class A>
-  void serialize(A& ar) { ar(host, hypervisor_name); }
+  void serialize(A& ar) { ar(CEREAL_NVP(host), CEREAL_NVP(hypervisor_name)); }
 };
 
 // The build failed on `host`; the instance goes to ERROR with this fault.
@@ -99,7 +100,7 @@ struct InstanceBuildFailed {
   HostName host;
   std::string reason;
   template <class A>
-  void serialize(A& ar) { ar(host, reason); }
+  void serialize(A& ar) { ar(CEREAL_NVP(host), CEREAL_NVP(reason)); }
 };
 
 // A user asked to delete the server (DELETE /servers/{id}).
@@ -116,7 +117,7 @@ struct InstanceDeleted {
   static constexpr uint32_t kSchema = 1;
   HostName host;  // empty for a delete that needed no host ("local delete")
   template <class A>
-  void serialize(A& ar) { ar(host); }
+  void serialize(A& ar) { ar(CEREAL_NVP(host)); }
 };
 
 // ---- host/<name> ----------------------------------------------------------
@@ -136,8 +137,7 @@ struct HostRegistered {
   double disk_allocation_ratio = 1.0;
   template <class A>
   void serialize(A& ar) {
-    ar(host, vcpus, memory_mb, disk_gb, availability_zone, hypervisor_type,
-       cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio);
+    ar(CEREAL_NVP(host), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb), CEREAL_NVP(availability_zone), CEREAL_NVP(hypervisor_type), CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio), CEREAL_NVP(disk_allocation_ratio));
   }
 };
 
@@ -150,7 +150,7 @@ struct HostResourcesClaimed {
   int32_t memory_mb = 0;
   int32_t disk_gb = 0;
   template <class A>
-  void serialize(A& ar) { ar(instance_id, vcpus, memory_mb, disk_gb); }
+  void serialize(A& ar) { ar(CEREAL_NVP(instance_id), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb)); }
 };
 
 // The instance's claim on the host was given back (delete, failed build ...).
@@ -159,7 +159,7 @@ struct HostResourcesReleased {
   static constexpr uint32_t kSchema = 1;
   InstanceId instance_id;
   template <class A>
-  void serialize(A& ar) { ar(instance_id); }
+  void serialize(A& ar) { ar(CEREAL_NVP(instance_id)); }
 };
 
 // Every event type. The order is irrelevant to storage (types are stored by name).

@@ -4,6 +4,8 @@
 // projection all go through it.
 #pragma once
 
+#include <cereal/cereal.hpp>
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -82,7 +84,7 @@ struct Fault {
   Timestamp created;
   bool operator==(const Fault&) const = default;
   template <class A>
-  void serialize(A& ar) { ar(code, message, created); }
+  void serialize(A& ar) { ar(CEREAL_NVP(code), CEREAL_NVP(message), CEREAL_NVP(created)); }
 };
 
 // Everything known about one instance, folded from its stream.
@@ -117,10 +119,7 @@ struct InstanceState {
   bool operator==(const InstanceState&) const = default;
   template <class A>
   void serialize(A& ar) {
-    ar(exists, version, id, name, project_id, user_id, flavor, image_id, availability_zone,
-       key_name, metadata, user_data, reservation_id, launch_index, host, hypervisor_name,
-       vm_state, task_state, power_state, created_at, updated_at, launched_at, terminated_at,
-       create_request_id, has_fault, fault);
+    ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(id), CEREAL_NVP(name), CEREAL_NVP(project_id), CEREAL_NVP(user_id), CEREAL_NVP(flavor), CEREAL_NVP(image_id), CEREAL_NVP(availability_zone), CEREAL_NVP(key_name), CEREAL_NVP(metadata), CEREAL_NVP(user_data), CEREAL_NVP(reservation_id), CEREAL_NVP(launch_index), CEREAL_NVP(host), CEREAL_NVP(hypervisor_name), CEREAL_NVP(vm_state), CEREAL_NVP(task_state), CEREAL_NVP(power_state), CEREAL_NVP(created_at), CEREAL_NVP(updated_at), CEREAL_NVP(launched_at), CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id), CEREAL_NVP(has_fault), CEREAL_NVP(fault));
   }
 };
 

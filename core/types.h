@@ -20,8 +20,11 @@ class StringId {
   const std::string& str() const { return v_; }
   bool empty() const { return v_.empty(); }
   auto operator<=>(const StringId&) const = default;
+  // "Minimal" serialization: a bare string in both the binary and JSON archives.
   template <class Archive>
-  void serialize(Archive& ar) { ar(v_); }
+  std::string save_minimal(const Archive&) const { return v_; }
+  template <class Archive>
+  void load_minimal(const Archive&, const std::string& v) { v_ = v; }
 
  private:
   std::string v_;
@@ -37,7 +40,9 @@ class Counter {
   constexpr Counter next() const { return Counter(v_ + 1); }
   auto operator<=>(const Counter&) const = default;
   template <class Archive>
-  void serialize(Archive& ar) { ar(v_); }
+  uint64_t save_minimal(const Archive&) const { return v_; }
+  template <class Archive>
+  void load_minimal(const Archive&, const uint64_t& v) { v_ = v; }
 
  private:
   uint64_t v_ = 0;
@@ -71,7 +76,9 @@ struct Timestamp {
   int64_t micros = 0;
   auto operator<=>(const Timestamp&) const = default;
   template <class Archive>
-  void serialize(Archive& ar) { ar(micros); }
+  int64_t save_minimal(const Archive&) const { return micros; }
+  template <class Archive>
+  void load_minimal(const Archive&, const int64_t& v) { micros = v; }
 };
 
 // "2026-11-25T18:02:03.123456Z"

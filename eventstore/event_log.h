@@ -106,4 +106,9 @@ class EventLog {
 // Reads a whole stream (convenience over ReadStream).
 Result<std::vector<Envelope>> ReadWholeStream(EventLog& log, const StreamId& stream);
 
+// The checks every implementation makes before appending: InvalidArgument for an
+// empty or NUL-bearing stream name, a missing key, no events, more than
+// kMaxEventsPerAppend events, or an event without a type.
+Status ValidateAppendRequest(const AppendRequest& req);
+
 }  // namespace chronova

@@ -22,6 +22,8 @@
 
 namespace chronova {
 
+class Env;
+
 struct JetStreamLogOptions {
   std::string url = "nats://127.0.0.1:4222";
   std::string stream_name = "CHRONOVA";
@@ -31,6 +33,7 @@ struct JetStreamLogOptions {
   // How long an Append (and a read's catch-up) keeps retrying transient failures
   // (server restart, leader election) before answering Unavailable.
   int operation_timeout_ms = 30000;
+  Env* env = nullptr;  // clock and sleeps for the retry loops; nullptr: Env::Default()
 };
 
 class JetStreamEventLog : public EventLog {

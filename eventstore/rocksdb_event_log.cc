@@ -71,23 +71,6 @@ Result<AppendResult> DecodeResult(std::string_view v, const std::string& what) {
   return r;
 }
 
-Status ValidateRequest(const AppendRequest& req) {
-  if (req.stream.empty()) return Status::InvalidArgument("append: empty stream name");
-  if (req.stream.str().find('\0') != std::string::npos) {
-    return Status::InvalidArgument("append: stream name contains NUL");
-  }
-  if (req.key.empty()) return Status::InvalidArgument("append: idempotency key is required");
-  if (req.events.empty()) return Status::InvalidArgument("append: no events");
-  if (req.events.size() > kMaxEventsPerAppend) {
-    return Status::InvalidArgument("append: more than " + std::to_string(kMaxEventsPerAppend) +
-                                   " events");
-  }
-  for (const NewEvent& e : req.events) {
-    if (e.type.empty()) return Status::InvalidArgument("append: event without a type");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 RocksDbEventLog::RocksDbEventLog(const RocksDbLogOptions& options) : options_(options) {}
@@ -146,7 +129,7 @@ Status RocksDbEventLog::CatchUpIfSecondary() {
 
 Result<AppendResult> RocksDbEventLog::Append(const AppendRequest& req) {
   if (options_.read_only) return Status::PermissionDenied("append: log opened read-only");
-  CHRONOVA_RETURN_IF_ERROR(ValidateRequest(req));
+  CHRONOVA_RETURN_IF_ERROR(ValidateAppendRequest(req));
   Writer w;
   w.append = &req;
   CHRONOVA_RETURN_IF_ERROR(Enqueue(&w));

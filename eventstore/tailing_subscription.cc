@@ -93,15 +93,4 @@ std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log, HeadNotifi
   return std::make_unique<TailingSubscription>(log, notifier, from, std::move(handler));
 }
 
-Result<std::vector<Envelope>> ReadWholeStream(EventLog& log, const StreamId& stream) {
-  std::vector<Envelope> all;
-  StreamVersion from(1);
-  while (true) {
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> part, log.ReadStream(stream, from, 1024));
-    if (part.empty()) return all;
-    from = part.back().version.next();
-    for (auto& e : part) all.push_back(std::move(e));
-  }
-}
-
 }  // namespace chronova

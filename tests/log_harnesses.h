@@ -4,7 +4,9 @@
 
 #include <memory>
 
+#include "eventstore/jetstream_event_log.h"
 #include "eventstore/rocksdb_event_log.h"
+#include "tests/nats_server.h"
 #include "tests/test_util.h"
 
 namespace chronova::testing {
@@ -34,6 +36,43 @@ class RocksDbHarness {
   std::unique_ptr<EventLog> log_;
 };
 
+// The lower-case namespace puts "jetstream" into the generated test names, so
+// `ctest -R jetstream` selects the contract suite run against this harness.
+namespace jetstream {
+
+// The replicated log against a real single-node nats-server; Restart closes the
+// log, restarts nats-server (same ports and store) and reopens the log on the
+// same mirror directory.
+class JetStreamHarness {
+ public:
+  static constexpr const char* kName = "jetstream";
+  JetStreamHarness() : server_(dir_.Sub("nats")) { Open(); }
+  EventLog& log() { return *log_; }
+  NatsServer& server() { return server_; }
+  void Restart() {
+    log_.reset();
+    server_.Restart();
+    Open();
+  }
+
+ private:
+  void Open() {
+    JetStreamLogOptions o;
+    o.url = server_.url();
+    o.mirror_path = dir_.Sub("mirror");
+    o.operation_timeout_ms = 10000;
+    auto r = JetStreamEventLog::Open(o);
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    log_ = std::move(r).value();
+  }
+  TempDir dir_;
+  NatsServer server_;
+  std::unique_ptr<EventLog> log_;
+};
+
+}  // namespace jetstream
 }  // namespace chronova::testing
 
-#define CHRONOVA_LOG_HARNESSES chronova::testing::RocksDbHarness
+#define CHRONOVA_LOG_HARNESSES \
+  chronova::testing::RocksDbHarness, chronova::testing::jetstream::JetStreamHarness

@@ -1,0 +1,33 @@
+// The hosts read model: capacity, allocation ratios and claimed usage of every
+// compute host (what the scheduler filters on and os-hypervisors shows).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/host_state.h"
+#include "projections/projection.h"
+
+namespace chronova {
+
+class HostsProjection : public Projection {
+ public:
+  static constexpr std::string_view kName = "hosts";
+  std::string_view Name() const override { return kName; }
+  Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
+};
+
+// Queries over the hosts read model. Borrows the reader.
+class HostsView {
+ public:
+  explicit HostsView(const ReadModelReader* reader) : reader_(reader) {}
+  // nullopt for a host that never registered.
+  Result<std::optional<HostState>> Get(const HostName& host) const;
+  // Every registered host, in name order.
+  Result<std::vector<HostState>> List() const;
+
+ private:
+  const ReadModelReader* reader_;
+};
+
+}  // namespace chronova

@@ -1,0 +1,52 @@
+// The projection contract (DESIGN §6): a read model is a deterministic state
+// machine over the log. Apply folds one event into the model's keys; the store
+// commits a whole batch of events' writes together with the checkpoint, so a read
+// model is never half-updated and never applies an event twice.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/envelope.h"
+#include "core/events.h"
+#include "core/status.h"
+
+namespace chronova {
+
+// A projection's keys during Apply. Keys are relative to the projection (the
+// store prefixes them with its name). Reads see this batch's own pending writes.
+class ReadModelWriter {
+ public:
+  virtual ~ReadModelWriter() = default;
+  // nullopt if absent; Unavailable/Corruption on a store failure.
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+  virtual void Put(std::string_view key, std::string_view value) = 0;
+  virtual void Delete(std::string_view key) = 0;
+};
+
+// Read access to committed read-model keys, relative to one projection.
+class ReadModelReader {
+ public:
+  virtual ~ReadModelReader() = default;
+  virtual Result<std::optional<std::string>> Get(std::string_view key) const = 0;
+  // Calls `fn` for keys starting with `prefix`, in key order, beginning after
+  // `start_after` (empty: from the first); stops when `fn` returns false.
+  virtual Status Scan(std::string_view prefix, std::string_view start_after,
+                      const std::function<bool(std::string_view key, std::string_view value)>&
+                          fn) const = 0;
+};
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  // Stable, unique, [a-z_]+; the key prefix of everything this projection writes.
+  virtual std::string_view Name() const = 0;
+  // Folds one event. Must depend only on the model's keys and the event, so a
+  // rebuild from seq 0 produces byte-identical keys. Events the model does not
+  // care about are ignored (OK).
+  virtual Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) = 0;
+};
+
+}  // namespace chronova

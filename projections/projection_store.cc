@@ -1,0 +1,235 @@
+#include "projections/projection_store.h"
+
+#include <rocksdb/comparator.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "eventstore/log_keys.h"
+#include "eventstore/rocks_status.h"
+
+namespace chronova {
+namespace {
+
+// Sorts before every projection's keys (projection names are [a-z_]+).
+constexpr std::string_view kCheckpointKey = "\x01checkpoint";
+
+std::string Prefixed(std::string_view name, std::string_view key) {
+  std::string k;
+  k.reserve(name.size() + 1 + key.size());
+  k.append(name);
+  k.push_back('/');
+  k.append(key);
+  return k;
+}
+
+class BatchWriter : public ReadModelWriter {
+ public:
+  BatchWriter(rocksdb::DB* db, rocksdb::WriteBatchWithIndex* batch, std::string_view name)
+      : db_(db), batch_(batch), name_(name) {}
+  Result<std::optional<std::string>> Get(std::string_view key) override {
+    std::string value;
+    rocksdb::Status s = batch_->GetFromBatchAndDB(db_, rocksdb::ReadOptions(),
+                                                  Prefixed(name_, key), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read model get"));
+    return std::optional<std::string>(std::move(value));
+  }
+  void Put(std::string_view key, std::string_view value) override {
+    batch_->Put(Prefixed(name_, key), rocksdb::Slice(value.data(), value.size()));
+  }
+  void Delete(std::string_view key) override { batch_->Delete(Prefixed(name_, key)); }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::WriteBatchWithIndex* batch_;
+  std::string_view name_;
+};
+
+class DbReader : public ReadModelReader {
+ public:
+  DbReader(rocksdb::DB* db, std::string name) : db_(db), name_(std::move(name)) {}
+  Result<std::optional<std::string>> Get(std::string_view key) const override {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Prefixed(name_, key), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read model get"));
+    return std::optional<std::string>(std::move(value));
+  }
+  Status Scan(std::string_view prefix, std::string_view start_after,
+              const std::function<bool(std::string_view, std::string_view)>& fn)
+      const override {
+    std::string full_prefix = Prefixed(name_, prefix);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    if (start_after.empty()) {
+      it->Seek(full_prefix);
+    } else {
+      std::string after = Prefixed(name_, start_after);
+      it->Seek(after);
+      if (it->Valid() && it->key() == after) it->Next();
+    }
+    size_t strip = name_.size() + 1;
+    for (; it->Valid() && it->key().starts_with(full_prefix); it->Next()) {
+      std::string_view k(it->key().data() + strip, it->key().size() - strip);
+      if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+    }
+    return FromRocks(it->status(), "read model scan");
+  }
+
+ private:
+  rocksdb::DB* db_;
+  std::string name_;
+};
+
+}  // namespace
+
+ProjectionStore::ProjectionStore(const ProjectionStoreOptions& options,
+                                 std::vector<Projection*> projections)
+    : options_(options), projections_(std::move(projections)) {}
+
+ProjectionStore::~ProjectionStore() = default;
+
+Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
+    const ProjectionStoreOptions& options, std::vector<Projection*> projections) {
+  std::set<std::string_view> names;
+  for (Projection* p : projections) {
+    if (!names.insert(p->Name()).second) {
+      return Status::InvalidArgument("duplicate projection name " + std::string(p->Name()));
+    }
+  }
+  std::unique_ptr<ProjectionStore> store(new ProjectionStore(options, std::move(projections)));
+  rocksdb::Options ro;
+  ro.create_if_missing = !options.read_only;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s;
+  std::error_code ec;
+  if (options.read_only) {
+    if (options.secondary_path.empty()) {
+      return Status::InvalidArgument("read-only projection store needs a secondary_path");
+    }
+    std::filesystem::create_directories(options.secondary_path, ec);
+    ro.max_open_files = -1;
+    s = rocksdb::DB::OpenAsSecondary(ro, options.path, options.secondary_path, &db);
+  } else {
+    std::filesystem::create_directories(options.path, ec);
+    s = rocksdb::DB::Open(ro, options.path, &db);
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "open projections " + options.path));
+  store->db_.reset(db);
+  CHRONOVA_RETURN_IF_ERROR(store->LoadCheckpoint());
+  return store;
+}
+
+Status ProjectionStore::LoadCheckpoint() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kCheckpointKey, &v);
+  Seq cp;
+  if (s.ok()) {
+    if (v.size() != 8) return Status::Corruption("projection checkpoint is malformed");
+    cp = Seq(log_keys::GetBigEndian64(v));
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read checkpoint");
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    checkpoint_ = cp;
+  }
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+Status ProjectionStore::Refresh() {
+  if (!options_.read_only) return Status::Ok();
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "catch up projections"));
+  return LoadCheckpoint();
+}
+
+Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
+  if (options_.read_only) return Status::PermissionDenied("projection store is read-only");
+  Seq at = checkpoint();
+  rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  bool any = false;
+  for (const Envelope& env : batch) {
+    if (env.seq <= at) continue;  // already applied
+    if (env.seq != at.next()) {
+      return Status::Corruption("seq " + std::to_string(at.next().value()) +
+                                ": missing; projections refuse to skip to seq " +
+                                std::to_string(env.seq.value()));
+    }
+    Result<Event> event = DecodeEvent(env, *options_.upcasters);
+    if (!event.ok()) return event.status();
+    for (Projection* p : projections_) {
+      BatchWriter w(db_.get(), &wb, p->Name());
+      Status st = p->Apply(env, *event, w);
+      if (!st.ok()) {
+        return st.WithContext("projection " + std::string(p->Name()) + " at seq " +
+                              std::to_string(env.seq.value()));
+      }
+    }
+    at = env.seq;
+    any = true;
+  }
+  if (!any) return Status::Ok();
+  std::string cp;
+  log_keys::PutBigEndian64(&cp, at.value());
+  wb.Put(kCheckpointKey, cp);
+  // No fsync: a read model lost in a power cut is rebuilt from the log, and the
+  // checkpoint is always in the same batch as the writes it covers.
+  CHRONOVA_RETURN_IF_ERROR(
+      FromRocks(db_->Write(rocksdb::WriteOptions(), wb.GetWriteBatch()), "commit projections"));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    checkpoint_ = at;
+  }
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+Seq ProjectionStore::checkpoint() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return checkpoint_;
+}
+
+bool ProjectionStore::WaitFor(Seq seq, int timeout_ms) const {
+  std::unique_lock<std::mutex> l(mu_);
+  return cv_.wait_for(l, std::chrono::milliseconds(timeout_ms),
+                      [&] { return checkpoint_ >= seq; });
+}
+
+Result<std::unique_ptr<ReadModelReader>> ProjectionStore::Reader(std::string_view name) const {
+  for (Projection* p : projections_) {
+    if (p->Name() == name) {
+      return std::unique_ptr<ReadModelReader>(new DbReader(db_.get(), std::string(name)));
+    }
+  }
+  return Status::NotFound("no projection named " + std::string(name));
+}
+
+Result<std::string> ProjectionStore::Digest() const {
+  // FNV-1a (64-bit) over length-prefixed keys and values, in key order.
+  uint64_t h = 1469598103934665603ULL, count = 0;
+  auto mix = [&h](std::string_view bytes) {
+    uint64_t n = bytes.size();
+    for (int i = 0; i < 8; ++i) h = (h ^ ((n >> (8 * i)) & 0xFF)) * 1099511628211ULL;
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key() == rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size())) continue;
+    mix(std::string_view(it->key().data(), it->key().size()));
+    mix(std::string_view(it->value().data(), it->value().size()));
+    ++count;
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(it->status(), "digest"));
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%016llx/%llu", static_cast<unsigned long long>(h),
+                static_cast<unsigned long long>(count));
+  return std::string(buf);
+}
+
+}  // namespace chronova

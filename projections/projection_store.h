@@ -1,0 +1,76 @@
+// ProjectionStore: one RocksDB database holding a set of read models and the seq
+// they have all reached (the checkpoint). Feeding it the log in order, from any
+// point at or before its checkpoint, always ends in the same state.
+//
+// Thread-safety: ApplyBatch from one thread at a time (the runner); readers and
+// WaitFor from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/event_codec.h"
+#include "projections/projection.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace chronova {
+
+struct ProjectionStoreOptions {
+  std::string path;
+  // Open as a secondary next to the daemon's store (chronovactl): reads see the
+  // daemon's commits as of the last Refresh(); ApplyBatch fails.
+  bool read_only = false;
+  std::string secondary_path;  // REQUIRED when read_only
+  const UpcasterSet* upcasters = &UpcasterSet::Default();
+};
+
+class ProjectionStore {
+ public:
+  // `projections` are borrowed and must outlive the store. Their names must be
+  // unique.
+  static Result<std::unique_ptr<ProjectionStore>> Open(const ProjectionStoreOptions& options,
+                                                       std::vector<Projection*> projections);
+  ~ProjectionStore();
+
+  // Applies `batch` (consecutive seqs) to every projection and commits it with
+  // the checkpoint in one write. Events at or below the checkpoint are skipped
+  // (idempotent redelivery). Corruption, naming the seq, for an undecodable event
+  // or a gap (the first event is not checkpoint + 1): the store refuses to move
+  // past a hole in the log rather than serve wrong state.
+  Status ApplyBatch(const std::vector<Envelope>& batch);
+
+  // The seq every read model has reached.
+  Seq checkpoint() const;
+  // Blocks until checkpoint() >= seq or `timeout_ms` passes; true if reached.
+  bool WaitFor(Seq seq, int timeout_ms) const;
+
+  // Committed keys of the projection named `name`. NotFound for an unknown name.
+  Result<std::unique_ptr<ReadModelReader>> Reader(std::string_view name) const;
+
+  // A digest of every read-model key and value (not the checkpoint): equal
+  // digests mean byte-identical read models.
+  Result<std::string> Digest() const;
+
+  // For read_only stores: catch up with the writer's commits.
+  Status Refresh();
+
+ private:
+  ProjectionStore(const ProjectionStoreOptions& options, std::vector<Projection*> projections);
+  Status LoadCheckpoint();
+
+  const ProjectionStoreOptions options_;
+  const std::vector<Projection*> projections_;
+  std::unique_ptr<rocksdb::DB> db_;
+
+  mutable std::mutex mu_;  // protects checkpoint_
+  mutable std::condition_variable cv_;
+  Seq checkpoint_;
+};
+
+}  // namespace chronova

@@ -1,0 +1,87 @@
+#include "projections/servers_projection.h"
+
+#include "core/codec.h"
+
+namespace chronova {
+namespace {
+
+// Keys, relative to the projection: the one place that spells them.
+std::string IdKey(std::string_view id) { return "id/" + std::string(id); }
+std::string ProjectPrefix(const ProjectId& p) { return "project/" + p.str() + "/"; }
+std::string HostPrefix(const HostName& h) { return "host/" + h.str() + "/"; }
+
+}  // namespace
+
+Status ServersProjection::Apply(const Envelope& env, const Event& event, ReadModelWriter& w) {
+  if (StreamKind(env.stream) != "instance") return Status::Ok();
+  std::string key = IdKey(StreamKey(env.stream));
+  InstanceState state;
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, w.Get(key));
+  if (stored) CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &state).WithContext(key));
+  if (env.version <= state.version) return Status::Ok();  // already folded in
+  HostName old_host = state.host;
+  ApplyEvent(state, env, event);
+  if (!state.exists) {
+    return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " +
+                              env.stream.str() + " does not begin with instance.requested");
+  }
+  const std::string id = state.id.str();
+  if (!stored) w.Put(ProjectPrefix(state.project_id) + id, "");
+  bool live_on_host = !state.host.empty() && state.vm_state != VmState::kDeleted;
+  if (!old_host.empty() && (old_host != state.host || !live_on_host)) {
+    w.Delete(HostPrefix(old_host) + id);
+  }
+  if (live_on_host && old_host != state.host) w.Put(HostPrefix(state.host) + id, "");
+  w.Put(key, EncodePortable(state));
+  return Status::Ok();
+}
+
+Result<std::optional<InstanceState>> ServersView::Get(const InstanceId& id) const {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, reader_->Get(IdKey(id.str())));
+  if (!stored) return std::optional<InstanceState>();
+  InstanceState state;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &state).WithContext("server " + id.str()));
+  return std::optional<InstanceState>(std::move(state));
+}
+
+Result<std::vector<InstanceState>> ServersView::LoadIndexed(std::string_view prefix,
+                                                            bool include_deleted) const {
+  std::vector<InstanceState> out;
+  Status inner;
+  CHRONOVA_RETURN_IF_ERROR(reader_->Scan(prefix, "", [&](std::string_view k, std::string_view) {
+    std::string_view id = k.substr(k.rfind('/') + 1);
+    Result<std::optional<InstanceState>> s = Get(InstanceId(std::string(id)));
+    if (!s.ok() || !s->has_value()) {
+      inner = s.ok() ? Status::Corruption("index names missing server " + std::string(id))
+                     : s.status();
+      return false;
+    }
+    if (include_deleted || (*s)->vm_state != VmState::kDeleted) out.push_back(std::move(**s));
+    return true;
+  }));
+  CHRONOVA_RETURN_IF_ERROR(inner);
+  return out;
+}
+
+Result<std::vector<InstanceState>> ServersView::List(const ListOptions& options) const {
+  if (!options.project.empty()) {
+    return LoadIndexed(ProjectPrefix(options.project), options.include_deleted);
+  }
+  std::vector<InstanceState> out;
+  Status inner;
+  CHRONOVA_RETURN_IF_ERROR(reader_->Scan("id/", "", [&](std::string_view k, std::string_view v) {
+    InstanceState s;
+    inner = DecodePortable(v, &s).WithContext(std::string(k));
+    if (!inner.ok()) return false;
+    if (options.include_deleted || s.vm_state != VmState::kDeleted) out.push_back(std::move(s));
+    return true;
+  }));
+  CHRONOVA_RETURN_IF_ERROR(inner);
+  return out;
+}
+
+Result<std::vector<InstanceState>> ServersView::OnHost(const HostName& host) const {
+  return LoadIndexed(HostPrefix(host), /*include_deleted=*/false);
+}
+
+}  // namespace chronova

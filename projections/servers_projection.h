@@ -1,0 +1,44 @@
+// The servers read model: one InstanceState per instance (folded by core's state
+// machine, so the API and the deciders agree on every field), indexed by project
+// and by host. Deleted servers stay readable (Nova's deleted rows, changes-since).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/instance_state.h"
+#include "projections/projection.h"
+
+namespace chronova {
+
+class ServersProjection : public Projection {
+ public:
+  static constexpr std::string_view kName = "servers";
+  std::string_view Name() const override { return kName; }
+  Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
+};
+
+// Queries over the servers read model. Borrows the reader; thread-safe if it is.
+class ServersView {
+ public:
+  explicit ServersView(const ReadModelReader* reader) : reader_(reader) {}
+  // nullopt if the instance was never requested.
+  Result<std::optional<InstanceState>> Get(const InstanceId& id) const;
+  // The instances of `project` (every project if empty), in id order, deleted
+  // ones included only if asked.
+  struct ListOptions {
+    ProjectId project;       // empty: all projects
+    bool include_deleted = false;
+  };
+  Result<std::vector<InstanceState>> List(const ListOptions& options) const;
+  // The live instances placed on `host`, in id order.
+  Result<std::vector<InstanceState>> OnHost(const HostName& host) const;
+
+ private:
+  Result<std::vector<InstanceState>> LoadIndexed(std::string_view prefix,
+                                                 bool include_deleted) const;
+  const ReadModelReader* reader_;
+};
+
+}  // namespace chronova

@@ -1,0 +1,288 @@
+// core/: the state machine, deciders, event codec and small utilities.
+#include <catch2/catch.hpp>
+
+#include "core/codec.h"
+#include "core/env.h"
+#include "core/event_codec.h"
+#include "core/event_json.h"
+#include "core/host_state.h"
+#include "core/ini_file.h"
+#include "core/instance_decider.h"
+
+namespace chronova {
+namespace {
+
+InstanceRequested Request(const std::string& id) {
+  InstanceRequested r;
+  r.instance_id = InstanceId(id);
+  r.name = "vm-" + id;
+  r.project_id = ProjectId("p1");
+  r.user_id = UserId("u1");
+  r.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+  r.image_id = ImageId("img");
+  return r;
+}
+
+// Folds `events` into `s` as if they were appended one after the other.
+void Fold(InstanceState& s, const std::vector<Event>& events) {
+  for (const Event& e : events) {
+    Envelope env;
+    env.version = s.version.next();
+    env.meta.time = Timestamp{static_cast<int64_t>(env.version.value()) * 1000};
+    env.meta.request_id = RequestId("req-1");
+    ApplyEvent(s, env, e);
+  }
+}
+
+InstanceState Built(const std::string& host) {
+  InstanceState s;
+  Fold(s, {Request("i1"), InstanceScheduled{HostName(host)}, BuildStarted{HostName(host)},
+           InstanceSpawned{HostName(host), "instance-1"}});
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("API status follows Nova's vm_state and task_state map") {
+  CHECK(ApiStatus(VmState::kBuilding, TaskState::kScheduling) == "BUILD");
+  CHECK(ApiStatus(VmState::kActive, TaskState::kNone) == "ACTIVE");
+  CHECK(ApiStatus(VmState::kActive, TaskState::kRebooting) == "REBOOT");
+  CHECK(ApiStatus(VmState::kActive, TaskState::kRebootingHard) == "HARD_REBOOT");
+  CHECK(ApiStatus(VmState::kActive, TaskState::kResizeMigrating) == "RESIZE");
+  CHECK(ApiStatus(VmState::kActive, TaskState::kDeleting) == "ACTIVE");
+  CHECK(ApiStatus(VmState::kStopped, TaskState::kNone) == "SHUTOFF");
+  CHECK(ApiStatus(VmState::kResized, TaskState::kNone) == "VERIFY_RESIZE");
+  CHECK(ApiStatus(VmState::kResized, TaskState::kResizeReverting) == "REVERT_RESIZE");
+  CHECK(ApiStatus(VmState::kError, TaskState::kNone) == "ERROR");
+  CHECK(ApiStatus(VmState::kShelvedOffloaded, TaskState::kNone) == "SHELVED_OFFLOADED");
+  CHECK(ApiStatus(VmState::kSoftDeleted, TaskState::kNone) == "SOFT_DELETED");
+  CHECK(VmStateName(VmState::kSoftDeleted) == "soft-delete");
+  CHECK(TaskStateName(TaskState::kNone).empty());
+}
+
+TEST_CASE("a build goes BUILD to ACTIVE through legal transitions only") {
+  InstanceState s;
+  auto created = Decide(s, CreateInstance{Request("i1")});
+  REQUIRE(created.ok());
+  Fold(s, *created);
+  CHECK(ApiStatus(s) == "BUILD");
+  CHECK(s.task_state == TaskState::kScheduling);
+  CHECK(s.create_request_id == RequestId("req-1"));
+
+  // A compute report before the scheduler placed it is refused.
+  CHECK(Decide(s, ReportProgress{InstanceSpawned{HostName("h1"), ""}}).status().IsConflict());
+  Fold(s, *Decide(s, ReportProgress{InstanceScheduled{HostName("h1")}}));
+  // A report from a host that is not the instance's host is refused.
+  CHECK(Decide(s, ReportProgress{BuildStarted{HostName("h2")}}).status().IsConflict());
+  Fold(s, *Decide(s, ReportProgress{BuildStarted{HostName("h1")}}));
+  CHECK(s.task_state == TaskState::kSpawning);
+  Fold(s, *Decide(s, ReportProgress{InstanceSpawned{HostName("h1"), "instance-1"}}));
+  CHECK(ApiStatus(s) == "ACTIVE");
+  CHECK(s.power_state == PowerState::kRunning);
+  CHECK(s.launched_at.micros > 0);
+  // Creating the same instance again conflicts.
+  CHECK(Decide(s, CreateInstance{Request("i1")}).status().IsConflict());
+}
+
+TEST_CASE("a failed build leaves the instance in ERROR with a fault") {
+  InstanceState s;
+  Fold(s, {Request("i1"), InstanceScheduled{HostName("h1")}, BuildStarted{HostName("h1")}});
+  Fold(s, *Decide(s, ReportProgress{InstanceBuildFailed{HostName("h1"), "libvirt said no"}}));
+  CHECK(ApiStatus(s) == "ERROR");
+  REQUIRE(s.has_fault);
+  CHECK(s.fault.code == 500);
+  CHECK(s.fault.message == "libvirt said no");
+}
+
+TEST_CASE("no valid host puts the instance in ERROR") {
+  InstanceState s;
+  Fold(s, {Request("i1")});
+  Fold(s, *Decide(s, ReportProgress{InstanceSchedulingFailed{"No valid host was found. "}}));
+  CHECK(ApiStatus(s) == "ERROR");
+  CHECK(s.fault.message == "No valid host was found. ");
+}
+
+TEST_CASE("deleting a placed instance asks its host; deleting twice adds nothing") {
+  InstanceState s = Built("h1");
+  auto del = Decide(s, DeleteInstance{});
+  REQUIRE(del.ok());
+  REQUIRE(del->size() == 1);
+  CHECK(std::holds_alternative<InstanceDeleteRequested>(del->front()));
+  Fold(s, *del);
+  CHECK(s.task_state == TaskState::kDeleting);
+  // A late spawn report during delete is refused; delete again is a no-op.
+  CHECK(Decide(s, ReportProgress{InstanceSpawned{HostName("h1"), ""}}).status().IsConflict());
+  auto again = Decide(s, DeleteInstance{});
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+  // Only the instance's host may report the deletion.
+  CHECK(Decide(s, ReportProgress{InstanceDeleted{HostName("h2")}}).status().IsConflict());
+  Fold(s, *Decide(s, ReportProgress{InstanceDeleted{HostName("h1")}}));
+  CHECK(ApiStatus(s) == "DELETED");
+  CHECK(s.terminated_at.micros > 0);
+  CHECK(Decide(s, DeleteInstance{}).status().IsNotFound());
+}
+
+TEST_CASE("an instance that never reached a host is deleted at once") {
+  InstanceState s;
+  Fold(s, {Request("i1")});
+  auto del = Decide(s, DeleteInstance{});
+  REQUIRE(del.ok());
+  REQUIRE(del->size() == 2);
+  CHECK(std::holds_alternative<InstanceDeleted>(del->back()));
+  Fold(s, *del);
+  CHECK(ApiStatus(s) == "DELETED");
+  // The scheduler, arriving late, may no longer place it.
+  CHECK(CheckTransition(s, InstanceScheduled{HostName("h1")}).IsConflict());
+}
+
+TEST_CASE("deleting an unknown instance is NotFound") {
+  CHECK(Decide(InstanceState{}, DeleteInstance{}).status().IsNotFound());
+}
+
+TEST_CASE("host claims respect allocation ratios and are released exactly") {
+  HostState h;
+  Envelope env;
+  auto fold = [&](const std::vector<Event>& events) {
+    for (const Event& e : events) {
+      env.version = env.version.next();
+      ApplyHostEvent(h, env, e);
+    }
+  };
+  CHECK(Decide(h, ClaimResources{InstanceId("a"), Claim{1, 512, 1}}).status().IsNotFound());
+  HostRegistered reg;
+  reg.host = HostName("h1");
+  reg.vcpus = 2;
+  reg.memory_mb = 2048;
+  reg.disk_gb = 10;
+  fold({reg});
+  CHECK(h.VcpuLimit() == 32);
+  CHECK(h.MemoryLimitMb() == 3072);
+  fold(*Decide(h, ClaimResources{InstanceId("a"), Claim{1, 2048, 5}}));
+  CHECK(h.used.memory_mb == 2048);
+  // Claiming again for the same instance adds nothing.
+  CHECK(Decide(h, ClaimResources{InstanceId("a"), Claim{1, 2048, 5}})->empty());
+  auto too_big = Decide(h, ClaimResources{InstanceId("b"), Claim{1, 1500, 1}});
+  REQUIRE(too_big.status().IsConflict());
+  CHECK(too_big.status().message().find("memory_mb") != std::string::npos);
+  fold(*Decide(h, ReleaseResources{InstanceId("a")}));
+  CHECK(h.used == Claim{});
+  CHECK(h.claims.empty());
+  CHECK(Decide(h, ReleaseResources{InstanceId("a")})->empty());
+}
+
+TEST_CASE("every event round-trips through its envelope payload") {
+  std::vector<Event> all{Request("i1"),
+                         InstanceScheduled{HostName("h")},
+                         InstanceSchedulingFailed{"none"},
+                         BuildStarted{HostName("h")},
+                         InstanceSpawned{HostName("h"), "d"},
+                         InstanceBuildFailed{HostName("h"), "r"},
+                         InstanceDeleteRequested{},
+                         InstanceDeleted{HostName("h")},
+                         HostRegistered{},
+                         HostResourcesClaimed{InstanceId("i"), 1, 2, 3},
+                         HostResourcesReleased{InstanceId("i")}};
+  REQUIRE(all.size() == std::variant_size_v<Event>);
+  for (const Event& e : all) {
+    NewEvent ne = MakeNewEvent(e, EventMeta{});
+    Envelope env{Seq(9), StreamId("x/y"), StreamVersion(1), ne.type, ne.schema, ne.meta,
+                 ne.payload};
+    Envelope decoded_env;
+    REQUIRE(DecodeEnvelope(EncodeEnvelope(env), &decoded_env).ok());
+    CHECK(decoded_env == env);
+    Result<Event> back = DecodeEvent(decoded_env);
+    REQUIRE(back.ok());
+    CHECK(back->index() == e.index());
+    CHECK(MakeNewEvent(*back, EventMeta{}).payload == ne.payload);
+  }
+}
+
+TEST_CASE("an unknown type or schema is Corruption naming the seq") {
+  Envelope env{Seq(42), StreamId("instance/x"), StreamVersion(1), "instance.exploded", 1, {}, ""};
+  Result<Event> r = DecodeEvent(env);
+  REQUIRE(r.status().IsCorruption());
+  CHECK(r.status().message().find("seq 42") != std::string::npos);
+
+  NewEvent ne = MakeNewEvent(InstanceDeleted{HostName("h")}, EventMeta{});
+  Envelope newer{Seq(43), StreamId("instance/x"), StreamVersion(1), ne.type, 2, {}, ne.payload};
+  CHECK(DecodeEvent(newer).status().IsCorruption());
+
+  Envelope garbage{Seq(44), StreamId("instance/x"), StreamVersion(1), ne.type, 1, {}, "\x01"};
+  Result<Event> g = DecodeEvent(garbage);
+  REQUIRE(g.status().IsCorruption());
+  CHECK(g.status().message().find("seq 44") != std::string::npos);
+
+  Envelope out;
+  CHECK(DecodeEnvelope("not an envelope", &out).IsCorruption());
+}
+
+TEST_CASE("old schemas are upcast before decoding") {
+  // Pretend instance.scheduling_failed schema 0 stored the reason in upper case.
+  UpcasterSet ups;
+  ups.Add("instance.scheduling_failed", 0, [](std::string_view old) -> Result<std::string> {
+    InstanceSchedulingFailed e;
+    CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &e));
+    for (char& c : e.reason) c = static_cast<char>(std::tolower(c));
+    return EncodePortable(e);
+  });
+  NewEvent ne = MakeNewEvent(InstanceSchedulingFailed{"NO HOST"}, EventMeta{});
+  Envelope env{Seq(1), StreamId("instance/x"), StreamVersion(2), ne.type, 0, {}, ne.payload};
+  Result<Event> r = DecodeEvent(env, ups);
+  REQUIRE(r.ok());
+  CHECK(std::get<InstanceSchedulingFailed>(*r).reason == "no host");
+  // Without the upcaster, schema 0 is refused rather than misread.
+  CHECK(DecodeEvent(env).status().IsCorruption());
+}
+
+TEST_CASE("events render as JSON with their field names") {
+  std::string j = EventPayloadJson(InstanceBuildFailed{HostName("h1"), "disk \"full\""});
+  CHECK(j.find("\"host\": \"h1\"") != std::string::npos);
+  CHECK(j.find("disk \\\"full\\\"") != std::string::npos);
+  Envelope env{Seq(3), StreamId("instance/x"), StreamVersion(1), "instance.build_failed", 1,
+               EventMeta{Timestamp{0}, RequestId("req-1"), Seq(2), Actor{}}, ""};
+  Event ev = InstanceDeleteRequested{};
+  std::string e = EnvelopeJson(env, &ev);
+  CHECK(e.find("\"seq\":3") != std::string::npos);
+  CHECK(e.find("\"causation\":2") != std::string::npos);
+  CHECK(e.find("\"time\":\"1970-01-01T00:00:00.000000Z\"") != std::string::npos);
+}
+
+TEST_CASE("FakeEnv is deterministic and UUIDs are well formed") {
+  FakeEnv a(7), b(7);
+  std::string u = a.NewUuid();
+  CHECK(u == b.NewUuid());
+  CHECK(IsUuid(u));
+  CHECK(u[14] == '4');
+  CHECK_FALSE(IsUuid("not-a-uuid"));
+  Timestamp t0 = a.Now();
+  a.SleepForMicros(5);
+  CHECK(a.Now().micros == t0.micros + 5);
+  CHECK(IsUuid(Env::Default()->NewUuid()));
+}
+
+TEST_CASE("timestamps print and parse as ISO 8601 UTC") {
+  Timestamp t{1764093723123456};
+  CHECK(FormatIso8601(t) == "2025-11-25T18:02:03.123456Z");
+  CHECK(FormatIso8601Seconds(t) == "2025-11-25T18:02:03Z");
+  Timestamp back;
+  REQUIRE(ParseIso8601("2025-11-25T18:02:03.123456Z", &back));
+  CHECK(back == t);
+  REQUIRE(ParseIso8601("2025-11-25T18:02:03", &back));
+  CHECK(back.micros == 1764093723000000);
+  CHECK_FALSE(ParseIso8601("yesterday", &back));
+}
+
+TEST_CASE("INI files parse like nova.conf") {
+  auto ini = IniFile::Parse("# comment\nstate_dir = /x\n[nats]\nurl= nats://h:1 \n; c\n");
+  REQUIRE(ini.ok());
+  CHECK(ini->Get("DEFAULT", "state_dir") == "/x");
+  CHECK(ini->Get("nats", "url") == "nats://h:1");
+  CHECK(ini->Get("nats", "state_dir") == "/x");  // falls back to [DEFAULT]
+  CHECK(ini->GetOr("log", "backend", "rocksdb") == "rocksdb");
+  auto bad = IniFile::Parse("[nats\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("line 1") != std::string::npos);
+}
+
+}  // namespace chronova

@@ -1,0 +1,230 @@
+// projections/: the store's contract (atomic, idempotent, refuses gaps) and the
+// servers and hosts read models, on a real RocksDB log.
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "core/instance_decider.h"
+#include "eventstore/rocksdb_event_log.h"
+#include "projections/hosts_projection.h"
+#include "projections/projection_runner.h"
+#include "projections/servers_projection.h"
+#include "tests/test_util.h"
+
+namespace chronova::testing {
+namespace {
+
+// A log plus a set of read models that can be opened any number of times.
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<RocksDbEventLog> log;
+  ServersProjection servers;
+  HostsProjection hosts;
+  int counter = 0;
+
+  Fixture() {
+    RocksDbLogOptions o;
+    o.path = dir.Sub("log");
+    o.sync = false;
+    log = std::move(RocksDbEventLog::Open(o)).value();
+  }
+  std::unique_ptr<ProjectionStore> OpenStore(const std::string& name) {
+    ProjectionStoreOptions o;
+    o.path = dir.Sub(name);
+    auto r = ProjectionStore::Open(o, {&servers, &hosts});
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    return std::move(r).value();
+  }
+  // Decides `cmd` against the stream's current state and appends the result.
+  template <typename Cmd>
+  Status Run(const InstanceId& id, const Cmd& cmd) {
+    InstanceState s;
+    auto events = ReadWholeStream(*log, InstanceStream(id));
+    if (!events.ok()) return events.status();
+    for (const Envelope& env : *events) ApplyEvent(s, env, DecodeEvent(env).value());
+    auto decided = Decide(s, cmd);
+    if (!decided.ok()) return decided.status();
+    return AppendEvents(InstanceStream(id), ExpectedVersion::Exactly(s.version), *decided);
+  }
+  template <typename Cmd>
+  Status RunHost(const HostName& host, const Cmd& cmd) {
+    HostState s;
+    s.name = host;
+    auto events = ReadWholeStream(*log, HostStream(host));
+    if (!events.ok()) return events.status();
+    for (const Envelope& env : *events) ApplyHostEvent(s, env, DecodeEvent(env).value());
+    auto decided = Decide(s, cmd);
+    if (!decided.ok()) return decided.status();
+    return AppendEvents(HostStream(host), ExpectedVersion::Exactly(s.version), *decided);
+  }
+  Status AppendEvents(const StreamId& stream, ExpectedVersion expected,
+                      const std::vector<Event>& events) {
+    if (events.empty()) return Status::Ok();
+    AppendRequest req;
+    req.stream = stream;
+    req.expected = expected;
+    req.key = IdempotencyKey("cmd-" + std::to_string(++counter));
+    EventMeta meta{Timestamp{1767225600000000 + counter}, RequestId("req-" + std::to_string(counter)),
+                   Seq(), Actor{UserId("u1"), ProjectId("p1"), {"member"}}};
+    for (const Event& e : events) req.events.push_back(MakeNewEvent(e, meta));
+    return log->Append(req).status();
+  }
+  void Register(const std::string& host, int vcpus, int ram) {
+    HostRegistered reg;
+    reg.host = HostName(host);
+    reg.vcpus = vcpus;
+    reg.memory_mb = ram;
+    reg.disk_gb = 100;
+    REQUIRE(AppendEvents(HostStream(reg.host), ExpectedVersion::Any(), {reg}).ok());
+  }
+};
+
+InstanceRequested Req(const std::string& id, const std::string& project = "p1") {
+  InstanceRequested r;
+  r.instance_id = InstanceId(id);
+  r.name = "vm-" + id;
+  r.project_id = ProjectId(project);
+  r.user_id = UserId("u1");
+  r.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+  return r;
+}
+
+// Boots `id` on `host` through the deciders: claim, schedule, build, spawn.
+void Boot(Fixture& f, const std::string& id, const std::string& host) {
+  InstanceId iid(id);
+  HostName h(host);
+  REQUIRE(f.Run(iid, CreateInstance{Req(id)}).ok());
+  REQUIRE(f.RunHost(h, ClaimResources{iid, Claim{1, 512, 1}}).ok());
+  REQUIRE(f.Run(iid, ReportProgress{InstanceScheduled{h}}).ok());
+  REQUIRE(f.Run(iid, ReportProgress{BuildStarted{h}}).ok());
+  REQUIRE(f.Run(iid, ReportProgress{InstanceSpawned{h, "instance-" + id}}).ok());
+}
+
+}  // namespace
+
+TEST_CASE("the servers read model follows a server from BUILD to DELETED") {
+  Fixture f;
+  auto store = f.OpenStore("live");
+  ProjectionRunner runner(f.log.get(), store.get());
+  f.Register("h1", 4, 4096);
+  Boot(f, "i1", "h1");
+  REQUIRE(runner.WaitFor(f.log->Head().value(), 5000).ok());
+
+  auto reader = store->Reader("servers").value();
+  ServersView view(reader.get());
+  auto s = view.Get(InstanceId("i1")).value();
+  REQUIRE(s.has_value());
+  CHECK(ApiStatus(*s) == "ACTIVE");
+  CHECK(s->host == HostName("h1"));
+  CHECK(s->name == "vm-i1");
+  CHECK(view.OnHost(HostName("h1")).value().size() == 1);
+  CHECK(view.List({ProjectId("p1")}).value().size() == 1);
+  CHECK(view.List({ProjectId("p2")}).value().empty());
+
+  auto hosts_reader = store->Reader("hosts").value();
+  HostsView hosts(hosts_reader.get());
+  auto h = hosts.Get(HostName("h1")).value();
+  REQUIRE(h.has_value());
+  CHECK(h->used.memory_mb == 512);
+
+  REQUIRE(f.Run(InstanceId("i1"), DeleteInstance{}).ok());
+  REQUIRE(f.Run(InstanceId("i1"), ReportProgress{InstanceDeleted{HostName("h1")}}).ok());
+  REQUIRE(f.RunHost(HostName("h1"), ReleaseResources{InstanceId("i1")}).ok());
+  REQUIRE(runner.WaitFor(f.log->Head().value(), 5000).ok());
+  CHECK(ApiStatus(*view.Get(InstanceId("i1")).value()) == "DELETED");
+  CHECK(view.OnHost(HostName("h1")).value().empty());
+  CHECK(view.List({ProjectId("p1")}).value().empty());
+  CHECK(view.List({ProjectId("p1"), /*include_deleted=*/true}).value().size() == 1);
+  CHECK(hosts.Get(HostName("h1")).value()->used == Claim{});
+  CHECK(view.Get(InstanceId("nope")).value() == std::nullopt);
+}
+
+TEST_CASE("rebuilding from seq 0 gives byte-identical read models") {
+  Fixture f;
+  auto live = f.OpenStore("live");
+  auto runner = std::make_unique<ProjectionRunner>(f.log.get(), live.get());
+  std::mt19937 rng(20261125);
+  for (int h = 0; h < 5; ++h) f.Register("h" + std::to_string(h), 64, 65536);
+  std::vector<std::string> alive;
+  for (int i = 0; i < 120; ++i) {
+    int op = rng() % 4;
+    if (op < 2 || alive.empty()) {
+      std::string id = "i" + std::to_string(i);
+      Boot(f, id, "h" + std::to_string(rng() % 5));
+      alive.push_back(id);
+    } else if (op == 2) {
+      size_t k = rng() % alive.size();
+      InstanceId id(alive[k]);
+      REQUIRE(f.Run(id, DeleteInstance{}).ok());
+      alive.erase(alive.begin() + k);
+    } else {
+      // A request that the scheduler fails.
+      std::string id = "f" + std::to_string(i);
+      REQUIRE(f.Run(InstanceId(id), CreateInstance{Req(id, "p2")}).ok());
+      REQUIRE(f.Run(InstanceId(id), ReportProgress{InstanceSchedulingFailed{"No valid host"}}).ok());
+    }
+  }
+  Seq head = f.log->Head().value();
+  REQUIRE(runner->WaitFor(head, 10000).ok());
+  std::string live_digest = live->Digest().value();
+
+  auto rebuilt = f.OpenStore("rebuilt");
+  REQUIRE(CatchUp(*f.log, *rebuilt).ok());
+  CHECK(rebuilt->checkpoint() == head);
+  CHECK(rebuilt->Digest().value() == live_digest);
+
+  // One event per batch, each delivered twice, still ends in the same bytes.
+  auto slow = f.OpenStore("slow");
+  for (const Envelope& e : ReadAll(*f.log)) {
+    REQUIRE(slow->ApplyBatch({e}).ok());
+    REQUIRE(slow->ApplyBatch({e}).ok());
+  }
+  CHECK(slow->Digest().value() == live_digest);
+
+  // A restarted runner resumes from its checkpoint without reapplying.
+  runner.reset();
+  live.reset();
+  live = f.OpenStore("live");
+  CHECK(live->checkpoint() == head);
+  runner = std::make_unique<ProjectionRunner>(f.log.get(), live.get());
+  Boot(f, "late", "h0");
+  REQUIRE(runner->WaitFor(f.log->Head().value(), 5000).ok());
+  REQUIRE(CatchUp(*f.log, *rebuilt).ok());
+  CHECK(rebuilt->Digest().value() == live->Digest().value());
+}
+
+TEST_CASE("an undecodable event stops the read models at the seq before it") {
+  Fixture f;
+  auto store = f.OpenStore("live");
+  ProjectionRunner runner(f.log.get(), store.get());
+  REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
+  AppendRequest bad;
+  bad.stream = StreamId("instance/i1");
+  bad.key = IdempotencyKey("bogus");
+  bad.events.push_back(NewEvent{"instance.teleported", 1, EventMeta{}, "??"});
+  REQUIRE(f.log->Append(bad).ok());
+  REQUIRE(f.Run(InstanceId("i2"), CreateInstance{Req("i2")}).ok());
+
+  Status waited = runner.WaitFor(Seq(3), 5000);
+  REQUIRE(waited.IsUnavailable());
+  CHECK(waited.message().find("seq 2") != std::string::npos);
+  CHECK(runner.status().IsCorruption());
+  CHECK(store->checkpoint() == Seq(1));
+}
+
+TEST_CASE("a batch that skips a seq is refused") {
+  Fixture f;
+  auto store = f.OpenStore("live");
+  for (int i = 1; i <= 3; ++i) {
+    REQUIRE(f.Run(InstanceId("i" + std::to_string(i)),
+                  CreateInstance{Req("i" + std::to_string(i))}).ok());
+  }
+  std::vector<Envelope> all = ReadAll(*f.log);
+  REQUIRE(store->ApplyBatch({all[0]}).ok());
+  Status gap = store->ApplyBatch({all[2]});
+  REQUIRE(gap.IsCorruption());
+  CHECK(gap.message().find("seq 2") != std::string::npos);
+  CHECK(store->checkpoint() == Seq(1));
+}
+
+}  // namespace chronova::testing
