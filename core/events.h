@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -162,11 +163,66 @@ struct HostResourcesReleased {
   void serialize(A& ar) { ar(CEREAL_NVP(instance_id)); }
 };
 
+// ---- flavor/<id> ----------------------------------------------------------
+
+// An admin (or the all-in-one's seed) created a flavor.
+struct FlavorCreated {
+  static constexpr const char* kType = "flavor.created";
+  static constexpr uint32_t kSchema = 1;
+  FlavorSpec flavor;
+  bool is_public = true;
+  std::string description;
+  template <class A>
+  void serialize(A& ar) { ar(CEREAL_NVP(flavor), CEREAL_NVP(is_public), CEREAL_NVP(description)); }
+};
+
+// The flavor was deleted; servers booted from it keep their copy.
+struct FlavorDeleted {
+  static constexpr const char* kType = "flavor.deleted";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// ---- image/<id> -----------------------------------------------------------
+
+// An image record exists and is usable (status active).
+struct ImageRegistered {
+  static constexpr const char* kType = "image.registered";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  std::string name;
+  std::string disk_format = "qcow2";
+  std::string container_format = "bare";
+  int64_t size = 0;
+  int32_t min_disk = 0;
+  int32_t min_ram = 0;
+  std::string visibility = "public";
+  ProjectId owner;
+  std::string checksum;
+  std::map<std::string, std::string> properties;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id), CEREAL_NVP(name), CEREAL_NVP(disk_format),
+       CEREAL_NVP(container_format), CEREAL_NVP(size), CEREAL_NVP(min_disk), CEREAL_NVP(min_ram),
+       CEREAL_NVP(visibility), CEREAL_NVP(owner), CEREAL_NVP(checksum), CEREAL_NVP(properties));
+  }
+};
+
 // Every event type. The order is irrelevant to storage (types are stored by name).
 using Event = std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
                            BuildStarted, InstanceSpawned, InstanceBuildFailed,
                            InstanceDeleteRequested, InstanceDeleted, HostRegistered,
-                           HostResourcesClaimed, HostResourcesReleased>;
+                           HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
+                           FlavorDeleted, ImageRegistered>;
+
+// True for the events of instance/<uuid> streams.
+template <typename T>
+inline constexpr bool kIsInstanceEvent =
+    std::is_same_v<T, InstanceRequested> || std::is_same_v<T, InstanceScheduled> ||
+    std::is_same_v<T, InstanceSchedulingFailed> || std::is_same_v<T, BuildStarted> ||
+    std::is_same_v<T, InstanceSpawned> || std::is_same_v<T, InstanceBuildFailed> ||
+    std::is_same_v<T, InstanceDeleteRequested> || std::is_same_v<T, InstanceDeleted>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

@@ -134,12 +134,7 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
       event);
   if (legal) return Status::Ok();
   bool instance_event = std::visit(
-      [](const auto& e) {
-        using T = std::decay_t<decltype(e)>;
-        return !(std::is_same_v<T, HostRegistered> || std::is_same_v<T, HostResourcesClaimed> ||
-                 std::is_same_v<T, HostResourcesReleased>);
-      },
-      event);
+      [](const auto& e) { return kIsInstanceEvent<std::decay_t<decltype(e)>>; }, event);
   if (!instance_event) {
     return Status::InvalidArgument(std::string(type) + " is not an instance event");
   }

@@ -11,11 +11,13 @@ Status ValidateAppendRequest(const AppendRequest& req) {
   if (req.stream.str().find('\0') != std::string::npos) {
     return Status::InvalidArgument("append: stream name contains NUL");
   }
-  if (req.key.empty()) return Status::InvalidArgument("append: idempotency key is required");
+  if (req.key.empty()) {
+    return Status::InvalidArgument("append: idempotency key is required");
+  }
   if (req.events.empty()) return Status::InvalidArgument("append: no events");
   if (req.events.size() > kMaxEventsPerAppend) {
-    return Status::InvalidArgument("append: more than " + std::to_string(kMaxEventsPerAppend) +
-                                   " events");
+    return Status::InvalidArgument("append: more than " +
+                                   std::to_string(kMaxEventsPerAppend) + " events");
   }
   for (const NewEvent& e : req.events) {
     if (e.type.empty()) return Status::InvalidArgument("append: event without a type");
@@ -27,7 +29,8 @@ Result<std::vector<Envelope>> ReadWholeStream(EventLog& log, const StreamId& str
   std::vector<Envelope> all;
   StreamVersion from(1);
   while (true) {
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> part, log.ReadStream(stream, from, 1024));
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> part,
+                              log.ReadStream(stream, from, 1024));
     if (part.empty()) return all;
     from = part.back().version.next();
     for (auto& e : part) all.push_back(std::move(e));

@@ -9,7 +9,6 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -84,7 +83,8 @@ bool IsTransient(natsStatus s, jsErrCode js) {
 Status FromNats(natsStatus s, jsErrCode js, std::string_view what) {
   std::string msg = "jetstream: " + std::string(what) + ": " + natsStatus_GetText(s);
   if (js != 0) msg += " (jsErrCode " + std::to_string(static_cast<int>(js)) + ")";
-  if (const char* detail = nats_GetLastError(nullptr); detail != nullptr && *detail != '\0') {
+  if (const char* detail = nats_GetLastError(nullptr);
+      detail != nullptr && *detail != '\0') {
     msg += " [" + std::string(detail) + "]";
   }
   if (IsTransient(s, js)) return Status::Unavailable(std::move(msg));
@@ -101,6 +101,21 @@ Status FromNats(natsStatus s, jsErrCode js, std::string_view what) {
     default:
       return Status::Internal(std::move(msg));
   }
+}
+
+// "nats://a:4222, nats://b:4222" -> its non-empty, trimmed entries.
+std::vector<std::string> SplitUrls(const std::string& list) {
+  std::vector<std::string> urls;
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    size_t end = std::min(list.find(',', begin), list.size());
+    std::string url = list.substr(begin, end - begin);
+    url.erase(0, url.find_first_not_of(" \t"));
+    url.erase(url.find_last_not_of(" \t") + 1);
+    if (!url.empty()) urls.push_back(std::move(url));
+    begin = end + 1;
+  }
+  return urls;
 }
 
 std::string SeqName(uint64_t jetstream_seq) {
@@ -157,10 +172,14 @@ class JetStreamEventLog::Impl {
   explicit Impl(const JetStreamLogOptions& options)
       : options_(options),
         env_(options.env != nullptr ? options.env : Env::Default()),
-        request_wait_ms_(std::clamp(options.operation_timeout_ms, 100, kMaxRequestWaitMs)) {}
+        request_wait_ms_(
+            std::clamp(options.operation_timeout_ms, 100, kMaxRequestWaitMs)) {}
 
   ~Impl() {
-    stop_ = true;
+    {
+      std::lock_guard<std::mutex> l(mu_);  // so WaitForStop cannot miss it
+      stop_ = true;
+    }
     cv_.notify_all();
     if (follower_.joinable()) follower_.join();
     if (js_ != nullptr) jsCtx_Destroy(js_);
@@ -180,7 +199,12 @@ class JetStreamEventLog::Impl {
     if (options_.mirror_path.empty()) {
       return Status::InvalidArgument("jetstream: options.mirror_path is required");
     }
-    if (options_.replicas < 1) return Status::InvalidArgument("jetstream: replicas must be >= 1");
+    if (SplitUrls(options_.url).empty()) {
+      return Status::InvalidArgument("jetstream: options.url names no server");
+    }
+    if (options_.replicas < 1) {
+      return Status::InvalidArgument("jetstream: replicas must be >= 1");
+    }
     RocksDbLogOptions mo;
     mo.path = options_.mirror_path;
     mo.sync = false;  // the mirror is rebuilt from JetStream if it loses its tail
@@ -190,7 +214,8 @@ class JetStreamEventLog::Impl {
 
     Deadline deadline(env_, options_.operation_timeout_ms);
     CHRONOVA_RETURN_IF_ERROR(Connect(deadline));
-    CHRONOVA_RETURN_IF_ERROR(RetryTransient(deadline, [&] { return EnsureStream(); }));
+    CHRONOVA_RETURN_IF_ERROR(
+        RetryTransient(deadline, [&] { return EnsureStream(deadline); }));
     follower_ = std::thread([this] { Follow(); });
     return Status::Ok();
   }
@@ -204,8 +229,9 @@ class JetStreamEventLog::Impl {
       AppendTry t = TryAppend(req, subject, deadline);
       if (t.reread) {
         if (deadline.Expired()) {
-          return Status::Unavailable("jetstream: publish to " + subject +
-                                     ": the subject kept moving until the operation timeout");
+          return Status::Unavailable(
+              "jetstream: publish to " + subject +
+              ": the subject kept moving until the operation timeout");
         }
         continue;
       }
@@ -221,7 +247,7 @@ class JetStreamEventLog::Impl {
     Deadline deadline(env_, options_.operation_timeout_ms);
     uint64_t last = 0;
     CHRONOVA_RETURN_IF_ERROR(RetryTransient(deadline, [&]() -> Status {
-      Result<uint64_t> r = StreamLastSeq();
+      Result<uint64_t> r = StreamLastSeq(deadline);
       if (r.ok()) last = *r;
       return r.status();
     }));
@@ -243,37 +269,56 @@ class JetStreamEventLog::Impl {
     }
   }
 
-  jsOptions RequestOptions() const {
+  // How long one request may wait: never past the operation's deadline (cnats
+  // reads a Wait of 0 as its 5 s default, so at least 10 ms).
+  int64_t RequestWaitMs(const Deadline* deadline) const {
+    int64_t wait = request_wait_ms_;
+    if (deadline != nullptr) wait = std::min<int64_t>(wait, deadline->RemainingMs());
+    return std::max<int64_t>(wait, 10);
+  }
+
+  jsOptions RequestOptions(const Deadline* deadline) const {
     jsOptions jo;
     jsOptions_Init(&jo);
-    jo.Wait = request_wait_ms_;
+    jo.Wait = RequestWaitMs(deadline);
     return jo;
   }
 
   Status Connect(const Deadline& deadline) {
     natsStatus s = natsOptions_Create(&nats_options_);
-    if (s == NATS_OK) s = natsOptions_SetURL(nats_options_, options_.url.c_str());
+    if (s == NATS_OK) {
+      std::vector<std::string> urls = SplitUrls(options_.url);
+      std::vector<const char*> servers;
+      for (const std::string& u : urls) servers.push_back(u.c_str());
+      s = natsOptions_SetServers(nats_options_, servers.data(),
+                                 static_cast<int>(servers.size()));
+    }
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(nats_options_, -1);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(nats_options_, 100);
     if (s == NATS_OK) s = natsOptions_SetTimeout(nats_options_, request_wait_ms_);
-    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(nats_options_, &Impl::OnReconnected, this);
+    if (s == NATS_OK) {
+      s = natsOptions_SetReconnectedCB(nats_options_, &Impl::OnReconnected, this);
+    }
     if (s == NATS_OK) s = natsOptions_SetClosedCB(nats_options_, &Impl::OnClosed, this);
-    if (s != NATS_OK) return FromNats(s, jsErrCode(0), "connection options for " + options_.url);
+    if (s != NATS_OK) {
+      return FromNats(s, jsErrCode(0), "connection options for " + options_.url);
+    }
     CHRONOVA_RETURN_IF_ERROR(RetryTransient(deadline, [&] {
       conn_ = nullptr;
       natsStatus cs = natsConnection_Connect(&conn_, nats_options_);
-      return cs == NATS_OK ? Status::Ok() : FromNats(cs, jsErrCode(0), "connect to " + options_.url);
+      return cs == NATS_OK ? Status::Ok()
+                           : FromNats(cs, jsErrCode(0), "connect to " + options_.url);
     }));
-    jsOptions jo = RequestOptions();
+    jsOptions jo = RequestOptions(nullptr);
     s = natsConnection_JetStream(&js_, conn_, &jo);
     if (s != NATS_OK) return FromNats(s, jsErrCode(0), "jetstream context");
     return Status::Ok();
   }
 
   // Creates the stream unless it exists (another node may create it concurrently).
-  Status EnsureStream() {
+  Status EnsureStream(const Deadline& deadline) {
     const std::string what = "stream " + options_.stream_name;
-    jsOptions jo = RequestOptions();
+    jsOptions jo = RequestOptions(&deadline);
     jsStreamInfo* raw = nullptr;
     jsErrCode jerr = jsErrCode(0);
     natsStatus s = js_GetStreamInfo(&raw, js_, options_.stream_name.c_str(), &jo, &jerr);
@@ -295,12 +340,14 @@ class JetStreamEventLog::Impl {
     jerr = jsErrCode(0);
     s = js_AddStream(&raw, js_, &cfg, &jo, &jerr);
     info.reset(raw);
-    if (s == NATS_OK || (s == NATS_ERR && jerr == JSStreamNameExistErr)) return Status::Ok();
+    if (s == NATS_OK || (s == NATS_ERR && jerr == JSStreamNameExistErr)) {
+      return Status::Ok();
+    }
     return FromNats(s, jerr, "create " + what);
   }
 
-  Result<uint64_t> StreamLastSeq() {
-    jsOptions jo = RequestOptions();
+  Result<uint64_t> StreamLastSeq(const Deadline& deadline) {
+    jsOptions jo = RequestOptions(&deadline);
     jsStreamInfo* raw = nullptr;
     jsErrCode jerr = jsErrCode(0);
     natsStatus s = js_GetStreamInfo(&raw, js_, options_.stream_name.c_str(), &jo, &jerr);
@@ -309,12 +356,13 @@ class JetStreamEventLog::Impl {
     return info->State.LastSeq;
   }
 
-  Result<SubjectHead> ReadSubjectHead(const std::string& subject) {
-    jsOptions jo = RequestOptions();
+  Result<SubjectHead> ReadSubjectHead(const std::string& subject,
+                                      const Deadline& deadline) {
+    jsOptions jo = RequestOptions(&deadline);
     natsMsg* raw = nullptr;
     jsErrCode jerr = jsErrCode(0);
-    natsStatus s =
-        js_GetLastMsg(&raw, js_, options_.stream_name.c_str(), subject.c_str(), &jo, &jerr);
+    natsStatus s = js_GetLastMsg(&raw, js_, options_.stream_name.c_str(), subject.c_str(),
+                                 &jo, &jerr);
     MsgPtr msg(raw);
     if (s == NATS_NOT_FOUND && jerr == JSNoMessageFoundErr) return SubjectHead{};
     if (s != NATS_OK) return FromNats(s, jerr, "read last message of " + subject);
@@ -325,31 +373,36 @@ class JetStreamEventLog::Impl {
     uint64_t version = 0;
     std::string_view text = value != nullptr ? value : "";
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
-    if (s != NATS_OK || ec != std::errc() || end != text.data() + text.size() || version == 0) {
-      return Status::Corruption(SeqName(head.subject_seq) + " (" + subject + "): no valid " +
-                                names::kVersionHeader + " header");
+    if (s != NATS_OK || ec != std::errc() || end != text.data() + text.size() ||
+        version == 0) {
+      return Status::Corruption(SeqName(head.subject_seq) + " (" + subject +
+                                "): no valid " + names::kVersionHeader + " header");
     }
     head.version = StreamVersion(version);
     return head;
   }
 
-  // Whether the Msg-Id `key` is already stored: its stream sequence if so.
+  // Whether a message with Msg-Id `msg_id` is stored: its stream sequence if so.
+  // Never stores anything itself (see kImpossibleSeq).
   Result<std::optional<uint64_t>> ProbeDuplicate(const std::string& subject,
-                                                 const std::string& msg_id) {
+                                                 const std::string& msg_id,
+                                                 const Deadline& deadline) {
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MaxWait = request_wait_ms_;
+    po.MaxWait = RequestWaitMs(&deadline);
     po.MsgId = msg_id.c_str();
     po.ExpectLastSeq = kImpossibleSeq;
     jsPubAck* raw = nullptr;
     jsErrCode jerr = jsErrCode(0);
     natsStatus s = js_Publish(&raw, js_, subject.c_str(), nullptr, 0, &po, &jerr);
     PubAckPtr ack(raw);
-    if (s == NATS_ERR && jerr == JSStreamWrongLastSequenceErr) return std::optional<uint64_t>();
+    if (s == NATS_ERR && jerr == JSStreamWrongLastSequenceErr) {
+      return std::optional<uint64_t>();  // not stored: the probe's expectation failed
+    }
     if (s != NATS_OK) return FromNats(s, jerr, "de-duplication probe on " + subject);
     if (!ack->Duplicate) {
-      return Status::Internal("jetstream: de-duplication probe on " + subject + " was stored at " +
-                              SeqName(ack->Sequence));
+      return Status::Internal("jetstream: de-duplication probe on " + subject +
+                              " was stored at " + SeqName(ack->Sequence));
     }
     if (ack->Sequence == 0) {
       return Status::Unavailable("jetstream: " + subject + ": msg id " + msg_id +
@@ -362,23 +415,24 @@ class JetStreamEventLog::Impl {
                       const Deadline& deadline) {
     AppendTry t;
     const std::string msg_id = names::MsgId(req.key);
-    Result<SubjectHead> head = ReadSubjectHead(subject);
+    Result<SubjectHead> head = ReadSubjectHead(subject, deadline);
     if (!head.ok()) {
       t.result = head.status();
       return t;
     }
     if (!req.expected.Matches(head->version)) {
-      // The stream is past the expectation; unless it is there because this very
-      // key was appended before (a retry), which only the Msg-Id can tell.
-      Result<std::optional<uint64_t>> dup = ProbeDuplicate(subject, msg_id);
+      // Conflict, unless the stream moved because this very key was appended
+      // before (this is a retry); only the Msg-Id can tell.
+      Result<std::optional<uint64_t>> dup = ProbeDuplicate(subject, msg_id, deadline);
       if (!dup.ok()) {
         t.result = dup.status();
       } else if (dup->has_value()) {
         t.result = Landing(**dup, /*duplicate=*/true, deadline);
       } else {
-        t.result = Status::Conflict("stream " + req.stream.str() + " is at version " +
-                                    std::to_string(head->version.value()) + ", expected " +
-                                    std::to_string(req.expected.version().value()));
+        t.result =
+            Status::Conflict("stream " + req.stream.str() + " is at version " +
+                             std::to_string(head->version.value()) + ", expected " +
+                             std::to_string(req.expected.version().value()));
       }
       return t;
     }
@@ -387,8 +441,9 @@ class JetStreamEventLog::Impl {
     batch.reserve(req.events.size());
     for (size_t i = 0; i < req.events.size(); ++i) {
       const NewEvent& ne = req.events[i];
-      batch.push_back(Envelope{Seq(), req.stream, StreamVersion(head->version.value() + 1 + i),
-                               ne.type, ne.schema, ne.meta, ne.payload});
+      batch.push_back(Envelope{Seq(), req.stream,
+                               StreamVersion(head->version.value() + 1 + i), ne.type,
+                               ne.schema, ne.meta, ne.payload});
     }
     const std::string data = EncodePortable(batch);
     const std::string last_version = std::to_string(batch.back().version.value());
@@ -397,14 +452,16 @@ class JetStreamEventLog::Impl {
     natsStatus s = natsMsg_Create(&raw_msg, subject.c_str(), nullptr, data.data(),
                                   static_cast<int>(data.size()));
     MsgPtr msg(raw_msg);
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), names::kVersionHeader, last_version.c_str());
+    if (s == NATS_OK) {
+      s = natsMsgHeader_Set(msg.get(), names::kVersionHeader, last_version.c_str());
+    }
     if (s != NATS_OK) {
       t.result = FromNats(s, jsErrCode(0), what);
       return t;
     }
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MaxWait = request_wait_ms_;
+    po.MaxWait = RequestWaitMs(&deadline);
     po.MsgId = msg_id.c_str();
     if (head->subject_seq == 0) {
       po.ExpectNoMessage = true;  // ExpectLastSubjectSeq = 0 would mean "no expectation"
@@ -435,10 +492,13 @@ class JetStreamEventLog::Impl {
   }
 
   // Where the message at `jetstream_seq` landed in the mirror.
-  Result<AppendResult> Landing(uint64_t jetstream_seq, bool duplicate, const Deadline& deadline) {
+  Result<AppendResult> Landing(uint64_t jetstream_seq, bool duplicate,
+                               const Deadline& deadline) {
     CHRONOVA_RETURN_IF_ERROR(WaitForMirror(jetstream_seq, deadline));
     Result<AppendResult> r = mirror_->SourceLanding(jetstream_seq);
-    if (!r.ok()) return r.status().WithContext("jetstream: landing of " + SeqName(jetstream_seq));
+    if (!r.ok()) {
+      return r.status().WithContext("jetstream: landing of " + SeqName(jetstream_seq));
+    }
     r->duplicate = duplicate;
     return r;
   }
@@ -450,14 +510,16 @@ class JetStreamEventLog::Impl {
         std::lock_guard<std::mutex> l(mu_);
         if (!follower_status_.ok()) return follower_status_;
       }
-      int slice = static_cast<int>(std::min<int64_t>(deadline.RemainingMs(), kStallNudgeMs));
+      int slice =
+          static_cast<int>(std::min<int64_t>(deadline.RemainingMs(), kStallNudgeMs));
       if (mirror_->WaitForSource(jetstream_seq, slice)) return Status::Ok();
       uint64_t applied = mirror_->SourceApplied();
       if (deadline.Expired()) {
-        return Status::Unavailable("jetstream: the local mirror is at " + SeqName(applied) +
-                                   ", not yet at " + std::to_string(jetstream_seq));
+        return Status::Unavailable("jetstream: the local mirror is at " +
+                                   SeqName(applied) + ", not yet at " +
+                                   std::to_string(jetstream_seq));
       }
-      if (applied == seen) resubscribe_ = true;  // the consumer may be gone: re-create it
+      if (applied == seen) resubscribe_ = true;  // its consumer may be gone: re-create it
       seen = applied;
     }
   }
@@ -468,7 +530,8 @@ class JetStreamEventLog::Impl {
     natsSubscription* sub = nullptr;
     int backoff_ms = 10;
     while (!stop_) {
-      if (sub == nullptr || resubscribe_.exchange(false)) {
+      bool asked = resubscribe_.exchange(false);
+      if (sub == nullptr || asked) {
         DropSubscription(&sub);
         Status st = Subscribe(&sub);
         if (!st.ok()) {
@@ -503,7 +566,7 @@ class JetStreamEventLog::Impl {
 
   // An ordered consumer from the first position the mirror does not hold.
   Status Subscribe(natsSubscription** sub) {
-    jsOptions jo = RequestOptions();
+    jsOptions jo = RequestOptions(nullptr);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = options_.stream_name.c_str();
@@ -540,7 +603,8 @@ class JetStreamEventLog::Impl {
     if (seq <= mirror_->SourceApplied()) return Status::Ok();  // redelivered
     const std::string where = SeqName(seq);
     std::vector<Envelope> batch;
-    std::string_view data(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    std::string_view data(natsMsg_GetData(msg),
+                          static_cast<size_t>(natsMsg_GetDataLength(msg)));
     CHRONOVA_RETURN_IF_ERROR(DecodePortable(data, &batch).WithContext(where));
     if (batch.empty()) return Status::Corruption(where + ": empty batch");
     const std::string subject = natsMsg_GetSubject(msg);
@@ -588,7 +652,8 @@ class JetStreamEventLog::Impl {
   bool closed_ = false;     // the connection's closed callback has run
 };
 
-JetStreamEventLog::JetStreamEventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JetStreamEventLog::JetStreamEventLog(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
 
 JetStreamEventLog::~JetStreamEventLog() = default;
 
@@ -620,7 +685,8 @@ Result<StreamVersion> JetStreamEventLog::StreamHead(const StreamId& stream) {
   return impl_->mirror().StreamHead(stream);
 }
 
-std::unique_ptr<Subscription> JetStreamEventLog::Subscribe(Seq from, SubscribeHandler handler) {
+std::unique_ptr<Subscription> JetStreamEventLog::Subscribe(Seq from,
+                                                           SubscribeHandler handler) {
   return impl_->mirror().Subscribe(from, std::move(handler));
 }
 

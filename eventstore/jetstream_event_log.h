@@ -25,6 +25,8 @@ namespace chronova {
 class Env;
 
 struct JetStreamLogOptions {
+  // One server URL, or a comma-separated list of a cluster's servers (the client
+  // learns the rest of the cluster from the one it connects to).
   std::string url = "nats://127.0.0.1:4222";
   std::string stream_name = "CHRONOVA";
   int replicas = 1;                        // 1 or 3

@@ -14,7 +14,8 @@ std::string PercentEscape(std::string_view raw, std::string_view also) {
   out.reserve(raw.size());
   for (char c : raw) {
     auto b = static_cast<unsigned char>(c);
-    bool plain = b > 0x20 && b < 0x7F && c != '%' && also.find(c) == std::string_view::npos;
+    bool plain =
+        b > 0x20 && b < 0x7F && c != '%' && also.find(c) == std::string_view::npos;
     if (plain) {
       out.push_back(c);
     } else {

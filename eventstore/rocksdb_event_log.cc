@@ -301,6 +301,8 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
     return;
   }
   next_seq_ = seq;
+  // Readable first, then announced: a WaitForSource waiter reads right away.
+  notifier_.Publish(Seq(seq - 1));
   for (Writer* w : written) {
     if (w->ingest != nullptr) {
       std::lock_guard<std::mutex> l(source_mu_);
@@ -308,7 +310,6 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
     }
   }
   source_cv_.notify_all();
-  notifier_.Publish(Seq(seq - 1));
 }
 
 Result<Envelope> RocksDbEventLog::LoadEvent(Seq seq) {

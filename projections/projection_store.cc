@@ -154,27 +154,41 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
   Seq at = checkpoint();
   rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
   bool any = false;
+  // The first event that cannot be applied stops the batch; everything before it
+  // is still committed, so the read models stop exactly at the seq before it.
+  Status stopped;
   for (const Envelope& env : batch) {
     if (env.seq <= at) continue;  // already applied
     if (env.seq != at.next()) {
-      return Status::Corruption("seq " + std::to_string(at.next().value()) +
-                                ": missing; projections refuse to skip to seq " +
-                                std::to_string(env.seq.value()));
+      stopped = Status::Corruption("seq " + std::to_string(at.next().value()) +
+                                   ": missing; projections refuse to skip to seq " +
+                                   std::to_string(env.seq.value()));
+      break;
     }
     Result<Event> event = DecodeEvent(env, *options_.upcasters);
-    if (!event.ok()) return event.status();
+    if (!event.ok()) {
+      stopped = event.status();
+      break;
+    }
+    wb.SetSavePoint();
     for (Projection* p : projections_) {
       BatchWriter w(db_.get(), &wb, p->Name());
       Status st = p->Apply(env, *event, w);
       if (!st.ok()) {
-        return st.WithContext("projection " + std::string(p->Name()) + " at seq " +
-                              std::to_string(env.seq.value()));
+        stopped = st.WithContext("projection " + std::string(p->Name()) + " at seq " +
+                                 std::to_string(env.seq.value()));
+        break;
       }
+    }
+    if (!stopped.ok()) {
+      // Undo what the projections before the failing one wrote for this event.
+      CHRONOVA_RETURN_IF_ERROR(FromRocks(wb.RollbackToSavePoint(), "roll back event"));
+      break;
     }
     at = env.seq;
     any = true;
   }
-  if (!any) return Status::Ok();
+  if (!any) return stopped;
   std::string cp;
   log_keys::PutBigEndian64(&cp, at.value());
   wb.Put(kCheckpointKey, cp);
@@ -187,7 +201,7 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
     checkpoint_ = at;
   }
   cv_.notify_all();
-  return Status::Ok();
+  return stopped;
 }
 
 Seq ProjectionStore::checkpoint() const {

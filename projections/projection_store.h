@@ -41,8 +41,9 @@ class ProjectionStore {
   // Applies `batch` (consecutive seqs) to every projection and commits it with
   // the checkpoint in one write. Events at or below the checkpoint are skipped
   // (idempotent redelivery). Corruption, naming the seq, for an undecodable event
-  // or a gap (the first event is not checkpoint + 1): the store refuses to move
-  // past a hole in the log rather than serve wrong state.
+  // or a gap (an event that is not checkpoint + 1): the events before it are
+  // committed, and the store refuses to move past it rather than serve wrong
+  // state.
   Status ApplyBatch(const std::vector<Envelope>& batch);
 
   // The seq every read model has reached.

@@ -182,7 +182,10 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceDeleted{HostName("h")},
                          HostRegistered{},
                          HostResourcesClaimed{InstanceId("i"), 1, 2, 3},
-                         HostResourcesReleased{InstanceId("i")}};
+                         HostResourcesReleased{InstanceId("i")},
+                         FlavorCreated{},
+                         FlavorDeleted{},
+                         ImageRegistered{}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

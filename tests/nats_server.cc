@@ -54,7 +54,8 @@ int HttpGetStatus(int port, const std::string& path) {
   int status = -1;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
     std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(req.size())) {
       std::string resp;
       char buf[512];
       ssize_t n;
@@ -95,7 +96,8 @@ std::string FindNatsServer() {
   return "";
 }
 
-NatsServer::NatsServer(std::string dir) : dir_(std::move(dir)), binary_(FindNatsServer()) {
+NatsServer::NatsServer(std::string dir)
+    : dir_(std::move(dir)), binary_(FindNatsServer()) {
   if (binary_.empty()) FAIL("nats-server not found on PATH or in /usr/sbin");
   std::filesystem::create_directories(dir_);
   port_ = FreeLoopbackPort();
@@ -106,7 +108,9 @@ NatsServer::NatsServer(std::string dir) : dir_(std::move(dir)), binary_(FindNats
 
 NatsServer::~NatsServer() { Stop(); }
 
-std::string NatsServer::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+std::string NatsServer::url() const {
+  return "nats://127.0.0.1:" + std::to_string(port_);
+}
 
 void NatsServer::WriteConfig() const {
   std::ofstream conf(dir_ + "/nats.conf");
@@ -150,9 +154,11 @@ void NatsServer::Start() {
       pid_ = -1;
       FAIL("nats-server exited during start-up; log:\n" << ReadFile(log));
     }
-    if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(kHealthTimeoutMs)) {
+    if (std::chrono::steady_clock::now() - start >
+        std::chrono::milliseconds(kHealthTimeoutMs)) {
       Stop();
-      FAIL("nats-server not healthy after " << kHealthTimeoutMs << " ms; log:\n" << ReadFile(log));
+      FAIL("nats-server not healthy after " << kHealthTimeoutMs << " ms; log:\n"
+                                            << ReadFile(log));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -164,7 +170,8 @@ void NatsServer::Stop() {
   auto start = std::chrono::steady_clock::now();
   int wstatus = 0;
   while (::waitpid(pid_, &wstatus, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(kTermGraceMs)) {
+    if (std::chrono::steady_clock::now() - start >
+        std::chrono::milliseconds(kTermGraceMs)) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, &wstatus, 0);
       break;

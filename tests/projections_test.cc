@@ -228,3 +228,28 @@ TEST_CASE("a batch that skips a seq is refused") {
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("a bad event mid-batch commits the events before it and nothing after") {
+  Fixture f;
+  auto store = f.OpenStore("live");
+  REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
+  AppendRequest bad;
+  bad.stream = StreamId("instance/i1");
+  bad.key = IdempotencyKey("bogus");
+  bad.events.push_back(NewEvent{"instance.teleported", 1, EventMeta{}, "??"});
+  REQUIRE(f.log->Append(bad).ok());
+  REQUIRE(f.Run(InstanceId("i2"), CreateInstance{Req("i2")}).ok());
+  std::vector<Envelope> all = ReadAll(*f.log);
+  REQUIRE(all.size() == 3);
+  Status st = store->ApplyBatch(all);
+  REQUIRE(st.IsCorruption());
+  CHECK(st.message().find("seq 2") != std::string::npos);
+  CHECK(store->checkpoint() == Seq(1));
+  auto reader = store->Reader("servers").value();
+  CHECK(ServersView(reader.get()).Get(InstanceId("i1")).value().has_value());
+  CHECK_FALSE(ServersView(reader.get()).Get(InstanceId("i2")).value().has_value());
+}
+
+}  // namespace chronova::testing

@@ -11,9 +11,8 @@
 #include "core/event_codec.h"
 #include "core/event_json.h"
 #include "eventstore/log_factory.h"
-#include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
-#include "projections/servers_projection.h"
+#include "projections/read_models.h"
 #include "tools/flags.h"
 
 namespace chronova {
@@ -77,8 +76,7 @@ struct Context {
   LogConfig log_config;
   std::unique_ptr<EventLog> log;
   Scratch scratch;
-  ServersProjection servers;
-  HostsProjection hosts;
+  ReadModels read_models;
   std::unique_ptr<ProjectionStore> store;
 };
 
@@ -96,7 +94,7 @@ Status OpenReadModels(Context& ctx) {
   } else {
     o.path = ctx.scratch.Sub("projections");
   }
-  CHRONOVA_ASSIGN_OR_RETURN(ctx.store, ProjectionStore::Open(o, {&ctx.servers, &ctx.hosts}));
+  CHRONOVA_ASSIGN_OR_RETURN(ctx.store, ProjectionStore::Open(o, ctx.read_models.All()));
   if (!use_daemon) return CatchUp(*ctx.log, *ctx.store);
   return Status::Ok();
 }
@@ -198,11 +196,10 @@ int Hosts(Context& ctx, bool json) {
 
 int Verify(Context& ctx) {
   // Rebuild every read model from seq 1: this reads and decodes every record.
-  ServersProjection servers;
-  HostsProjection hosts;
+  ReadModels read_models;
   ProjectionStoreOptions o;
   o.path = ctx.scratch.Sub("verify");
-  auto rebuilt = ProjectionStore::Open(o, {&servers, &hosts});
+  auto rebuilt = ProjectionStore::Open(o, read_models.All());
   if (!rebuilt.ok()) return Fail(rebuilt.status());
   if (Status st = CatchUp(*ctx.log, **rebuilt); !st.ok()) return Fail(st);
   Seq head = (*rebuilt)->checkpoint();

@@ -11,10 +11,9 @@
 
 #include "core/ini_file.h"
 #include "eventstore/log_factory.h"
-#include "projections/hosts_projection.h"
-#include "projections/projection_runner.h"
-#include "projections/servers_projection.h"
+#include "projections/projection_store.h"
 #include "tools/flags.h"
+#include "tools/node.h"
 
 namespace chronova {
 namespace {
@@ -22,7 +21,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: chronovad all-in-one [--state-dir DIR] [--config FILE]\n"
     "                 [--log rocksdb|jetstream] [--nats-url URL] [--nats-stream NAME]\n"
-    "                 [--nats-replicas 1|3] [--no-sync]\n"
+    "                 [--nats-replicas 1|3] [--no-sync] [--bus inprocess|nats]\n"
+    "                 [--compute-listen URL] [--hosts N] [--hypervisor libvirt|fake]\n"
+    "                 [--libvirt-uri URI] [--virt-type qemu|kvm]\n"
     "Runs every chronova role in one process until SIGINT/SIGTERM.\n"
     "Defaults: --state-dir /var/lib/chronova (root) or ~/.local/share/chronova,\n"
     "--log rocksdb. Flags override the INI file given with --config.\n";
@@ -39,7 +40,7 @@ void Log(const std::string& line) {
 }
 
 struct DaemonConfig {
-  LogConfig log;
+  NodeOptions node;
 };
 
 Result<DaemonConfig> LoadConfig(const Flags& flags) {
@@ -48,12 +49,13 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
     CHRONOVA_ASSIGN_OR_RETURN(ini, IniFile::Load(flags.Get("config")));
   }
   DaemonConfig c;
-  c.log.state_dir =
+  LogConfig& log = c.node.log;
+  log.state_dir =
       flags.Get("state-dir", ini.GetOr("DEFAULT", "state_dir", DefaultStateDir()));
-  CHRONOVA_ASSIGN_OR_RETURN(c.log.backend,
+  CHRONOVA_ASSIGN_OR_RETURN(log.backend,
                             ParseLogBackend(flags.Get("log", ini.GetOr("log", "backend", "rocksdb"))));
-  c.log.sync = !flags.Has("no-sync") && ini.GetOr("log", "sync", "true") != "false";
-  JetStreamLogOptions& js = c.log.jetstream;
+  log.sync = !flags.Has("no-sync") && ini.GetOr("log", "sync", "true") != "false";
+  JetStreamLogOptions& js = log.jetstream;
   js.url = flags.Get("nats-url", ini.GetOr("nats", "url", js.url));
   js.stream_name = flags.Get("nats-stream", ini.GetOr("nats", "stream", js.stream_name));
   std::string replicas = flags.Get("nats-replicas", ini.GetOr("nats", "replicas", "1"));
@@ -61,6 +63,23 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
     return Status::InvalidArgument("nats replicas must be 1 or 3, not " + replicas);
   }
   js.replicas = std::stoi(replicas);
+  NodeOptions& n = c.node;
+  std::string bus = flags.Get("bus", ini.GetOr("bus", "backend", "inprocess"));
+  if (bus == "nats") {
+    n.bus_url = js.url;
+  } else if (bus != "inprocess") {
+    return Status::InvalidArgument("unknown bus '" + bus + "' (expected inprocess or nats)");
+  }
+  n.compute_api_url = flags.Get("compute-listen", ini.GetOr("api", "compute_listen", n.compute_api_url));
+  std::string hosts = flags.Get("hosts", ini.GetOr("compute", "hosts", "1"));
+  n.compute_hosts = std::atoi(hosts.c_str());
+  if (n.compute_hosts < 0 || n.compute_hosts > 100000) {
+    return Status::InvalidArgument("--hosts must be between 0 and 100000, not " + hosts);
+  }
+  n.host_prefix = ini.GetOr("compute", "host", n.host_prefix);
+  n.hypervisor = flags.Get("hypervisor", ini.GetOr("compute", "hypervisor", n.hypervisor));
+  n.libvirt_uri = flags.Get("libvirt-uri", ini.GetOr("libvirt", "connection_uri", ""));
+  n.virt_type = flags.Get("virt-type", ini.GetOr("libvirt", "virt_type", n.virt_type));
   return c;
 }
 
@@ -75,7 +94,8 @@ int Run(int argc, char** argv) {
 
   auto flags = Flags::Parse(argc, argv,
                             {"state-dir", "config", "log", "nats-url", "nats-stream",
-                             "nats-replicas"},
+                             "nats-replicas", "bus", "compute-listen", "hosts", "hypervisor",
+                             "libvirt-uri", "virt-type"},
                             {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       flags->positional()[0] != "all-in-one") {
@@ -88,44 +108,25 @@ int Run(int argc, char** argv) {
     Log(config.status().ToString());
     return 2;
   }
-  const std::string& dir = config->log.state_dir;
+  const std::string& dir = config->node.log.state_dir;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
     Log("cannot create state dir " + dir + ": " + ec.message());
     return 1;
   }
-
-  auto log = OpenEventLog(config->log);
-  if (!log.ok()) {
-    Log(log.status().ToString());
+  auto node = Node::Start(config->node);
+  if (!node.ok()) {
+    Log(node.status().ToString());
     return 1;
   }
-  ServersProjection servers;
-  HostsProjection hosts;
-  ProjectionStoreOptions store_options;
-  store_options.path = dir + "/projections";
-  auto store = ProjectionStore::Open(store_options, {&servers, &hosts});
-  if (!store.ok()) {
-    Log(store.status().ToString());
-    return 1;
-  }
-  auto runner = std::make_unique<ProjectionRunner>(log->get(), store->get());
-  Result<Seq> head_result = (*log)->Head();
-  if (!head_result.ok()) {
-    Log(head_result.status().ToString());
-    return 1;
-  }
-  Seq head = *head_result;
-  Status caught_up = runner->WaitFor(head, 600000);
-  if (!caught_up.ok()) {
-    Log("read models cannot reach the log head: " + caught_up.ToString());
-    return 1;
-  }
+  const NodeOptions& n = config->node;
   Log("all-in-one ready: state dir " + dir + ", log " +
-      (config->log.backend == LogBackend::kRocksDb ? "rocksdb" : "jetstream " +
-                                                                    config->log.jetstream.url) +
-      ", head seq " + std::to_string(head.value()) + "; Ctrl-C or SIGTERM stops it");
+      (n.log.backend == LogBackend::kRocksDb ? "rocksdb" : "jetstream " + n.log.jetstream.url) +
+      ", head seq " + std::to_string((*node)->store()->checkpoint().value()) + ", " +
+      std::to_string(n.compute_hosts) + " " + n.hypervisor + " compute host(s), Compute API " +
+      (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") +
+      "; Ctrl-C or SIGTERM stops it");
 
   bool reported = false;
   while (true) {
@@ -135,16 +136,14 @@ int Run(int argc, char** argv) {
       Log(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
       break;
     }
-    Status st = runner->status();
+    Status st = (*node)->health();
     if (!st.ok() && !reported) {
       Log("read models stopped and will not serve past seq " +
-          std::to_string((*store)->checkpoint().value()) + ": " + st.ToString());
+          std::to_string((*node)->store()->checkpoint().value()) + ": " + st.ToString());
       reported = true;
     }
   }
-  runner.reset();
-  store->reset();
-  log->reset();
+  node->reset();
   Log("stopped cleanly");
   return 0;
 }

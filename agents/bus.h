@@ -1,0 +1,45 @@
+// Bus: work routing and reports between agents (DESIGN §1: core NATS, or an
+// in-process bus in the all-in-one). Delivery is at most once: every message
+// carries enough to be retried, and the senders re-send what was not acted on.
+//
+// Subjects are dot-separated tokens; a subscription may end in ".>" to receive
+// every subject under a prefix. All subjects are built in agents/subjects.h.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+
+namespace chronova {
+
+// Runs on a bus thread; must not block for long.
+using BusHandler = std::function<void(const std::string& subject, const std::string& payload)>;
+
+class BusSubscription {
+ public:
+  // Stops delivery; returns after any running handler call has finished.
+  virtual ~BusSubscription() = default;
+};
+
+class Bus {
+ public:
+  virtual ~Bus() = default;
+  // Unavailable if the bus cannot take the message now.
+  virtual Status Publish(const std::string& subject, const std::string& payload) = 0;
+  // Handlers of one subscription run one at a time, in publish order.
+  virtual Result<std::unique_ptr<BusSubscription>> Subscribe(const std::string& subject,
+                                                             BusHandler handler) = 0;
+};
+
+// An in-process Bus: each subscription has its own queue and thread.
+std::unique_ptr<Bus> NewInProcessBus();
+
+// A Bus over core NATS at `url` (nats://host:port). Unavailable if unreachable.
+Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url);
+
+// True if `subject` matches `pattern` (exact, or pattern "a.b.>" for anything under a.b).
+bool SubjectMatches(const std::string& pattern, const std::string& subject);
+
+}  // namespace chronova

@@ -1,0 +1,116 @@
+#include "agents/compute/compute_agent.h"
+
+#include <cstdio>
+
+#include "agents/subjects.h"
+
+namespace chronova {
+
+ComputeAgent::ComputeAgent(Hypervisor* hypervisor, Bus* bus, ComputeAgentOptions options)
+    : hypervisor_(hypervisor), bus_(bus), options_(std::move(options)) {}
+
+ComputeAgent::~ComputeAgent() { Stop(); }
+
+Status ComputeAgent::Start() {
+  CHRONOVA_ASSIGN_OR_RETURN(HostCapacity cap, hypervisor_->Capacity());
+  // Heartbeat first, so the scheduler counts this host as up once it registers.
+  CHRONOVA_RETURN_IF_ERROR(bus_->Publish(subjects::Heartbeat(options_.host),
+                                         EncodePortable(Heartbeat{options_.host, options_.env->Now()})));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      work_, bus_->Subscribe(subjects::Work(options_.host),
+                             [this](const std::string&, const std::string& p) { OnWork(p); }));
+  HostRegistered reg;
+  reg.host = options_.host;
+  reg.vcpus = cap.vcpus;
+  reg.memory_mb = cap.memory_mb;
+  reg.disk_gb = cap.disk_gb;
+  reg.availability_zone = options_.availability_zone;
+  reg.hypervisor_type = cap.hypervisor_type;
+  reg.cpu_allocation_ratio = options_.cpu_allocation_ratio;
+  reg.ram_allocation_ratio = options_.ram_allocation_ratio;
+  reg.disk_allocation_ratio = options_.disk_allocation_ratio;
+  Report r = MakeReport(options_.host, InstanceId(), reg, Seq(), RequestId(), Actor{});
+  CHRONOVA_RETURN_IF_ERROR(bus_->Publish(subjects::Report(options_.host), EncodePortable(r)));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = false;
+  }
+  heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  return Status::Ok();
+}
+
+void ComputeAgent::Stop() {
+  work_.reset();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
+}
+
+void ComputeAgent::HeartbeatLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    cv_.wait_for(l, std::chrono::microseconds(options_.heartbeat_interval_us),
+                 [&] { return stop_; });
+    if (stop_) return;
+    Status st = bus_->Publish(subjects::Heartbeat(options_.host),
+                              EncodePortable(Heartbeat{options_.host, options_.env->Now()}));
+    if (!st.ok()) std::fprintf(stderr, "compute %s: heartbeat: %s\n", options_.host.str().c_str(),
+                               st.ToString().c_str());
+  }
+}
+
+void ComputeAgent::OnWork(const std::string& payload) {
+  WorkItem w;
+  if (Status st = DecodePortable(payload, &w); !st.ok()) {
+    std::fprintf(stderr, "compute %s: undecodable work: %s\n", options_.host.str().c_str(),
+                 st.ToString().c_str());
+    return;
+  }
+  if (w.kind == WorkItem::Kind::kBuild) {
+    Build(w);
+  } else {
+    Delete(w);
+  }
+}
+
+void ComputeAgent::Send(const WorkItem& w, const Event& event) {
+  Report r = MakeReport(options_.host, w.instance_id, event, w.causation, w.request_id, w.actor);
+  Status st = bus_->Publish(subjects::Report(options_.host), EncodePortable(r));
+  if (!st.ok()) {
+    // The conductor's sweep re-sends the work; the report will be made again.
+    std::fprintf(stderr, "compute %s: report %s: %s\n", options_.host.str().c_str(),
+                 r.type.c_str(), st.ToString().c_str());
+  }
+}
+
+void ComputeAgent::Build(const WorkItem& w) {
+  Send(w, BuildStarted{options_.host});
+  GuestSpec spec;
+  spec.instance_id = w.instance_id;
+  spec.name = w.name;
+  spec.flavor = w.flavor;
+  spec.image_id = w.image_id;
+  Result<GuestInfo> guest = hypervisor_->Spawn(spec);
+  if (!guest.ok()) {
+    Send(w, InstanceBuildFailed{options_.host, "Build of instance " + w.instance_id.str() +
+                                                   " aborted: " + guest.status().message()});
+    return;
+  }
+  Send(w, InstanceSpawned{options_.host, guest->domain_name});
+}
+
+void ComputeAgent::Delete(const WorkItem& w) {
+  Status st = hypervisor_->Destroy(w.instance_id);
+  if (!st.ok()) {
+    // Stay in deleting; the conductor re-sends the delete.
+    std::fprintf(stderr, "compute %s: destroy %s: %s\n", options_.host.str().c_str(),
+                 w.instance_id.str().c_str(), st.ToString().c_str());
+    return;
+  }
+  Send(w, InstanceDeleted{options_.host});
+}
+
+}  // namespace chronova

@@ -1,0 +1,58 @@
+// The compute agent (nova-compute, event-sourced): one per hypervisor host. It
+// announces its host (host.registered, via the conductor), sends heartbeats,
+// takes work for its host from the bus, drives the Hypervisor and reports each
+// step. It never writes the log: the conductor checks and records its reports.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "agents/bus.h"
+#include "agents/compute/hypervisor.h"
+#include "agents/messages.h"
+#include "core/env.h"
+
+namespace chronova {
+
+struct ComputeAgentOptions {
+  HostName host;
+  std::string availability_zone = "nova";
+  double cpu_allocation_ratio = 16.0;
+  double ram_allocation_ratio = 1.5;
+  double disk_allocation_ratio = 1.0;
+  int64_t heartbeat_interval_us = 10000000;  // nova.conf report_interval (10 s)
+  Env* env = Env::Default();
+};
+
+class ComputeAgent {
+ public:
+  // Borrows `hypervisor` and `bus`.
+  ComputeAgent(Hypervisor* hypervisor, Bus* bus, ComputeAgentOptions options);
+  ~ComputeAgent();
+
+  // Registers the host, starts heartbeats and takes work.
+  Status Start();
+  void Stop();
+
+ private:
+  void OnWork(const std::string& payload);
+  void Build(const WorkItem& w);
+  void Delete(const WorkItem& w);
+  void Send(const WorkItem& w, const Event& event);
+  void HeartbeatLoop();
+
+  Hypervisor* const hypervisor_;
+  Bus* const bus_;
+  const ComputeAgentOptions options_;
+
+  std::unique_ptr<BusSubscription> work_;
+  std::mutex mu_;  // protects stop_
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread heartbeat_;
+};
+
+}  // namespace chronova

@@ -1,0 +1,44 @@
+#include "agents/compute/fake_hypervisor.h"
+
+namespace chronova {
+
+Result<GuestInfo> FakeHypervisor::Spawn(const GuestSpec& spec) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!fail_next_.ok()) {
+    Status st = fail_next_;
+    fail_next_ = Status::Ok();
+    return st;
+  }
+  GuestInfo& g = guests_[spec.instance_id];
+  g.instance_id = spec.instance_id;
+  g.domain_name = DomainName(spec.instance_id);
+  g.power_state = PowerState::kRunning;
+  return g;
+}
+
+Status FakeHypervisor::Destroy(const InstanceId& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  guests_.erase(id);
+  return Status::Ok();
+}
+
+Result<GuestInfo> FakeHypervisor::Inspect(const InstanceId& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = guests_.find(id);
+  if (it == guests_.end()) return Status::NotFound("no guest " + DomainName(id));
+  return it->second;
+}
+
+Result<std::vector<GuestInfo>> FakeHypervisor::List() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<GuestInfo> out;
+  for (const auto& [id, g] : guests_) out.push_back(g);
+  return out;
+}
+
+void FakeHypervisor::FailNextSpawn(Status st) {
+  std::lock_guard<std::mutex> l(mu_);
+  fail_next_ = std::move(st);
+}
+
+}  // namespace chronova

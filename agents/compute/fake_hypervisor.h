@@ -1,0 +1,32 @@
+// FakeHypervisor: an in-process driver that keeps guests in a map, like Nova's
+// fake virt driver. For benchmarks and simulation; it can be told to fail.
+#pragma once
+
+#include <map>
+#include <mutex>
+
+#include "agents/compute/hypervisor.h"
+
+namespace chronova {
+
+class FakeHypervisor : public Hypervisor {
+ public:
+  explicit FakeHypervisor(HostCapacity capacity) : capacity_(std::move(capacity)) {}
+
+  Result<HostCapacity> Capacity() override { return capacity_; }
+  Result<GuestInfo> Spawn(const GuestSpec& spec) override;
+  Status Destroy(const InstanceId& id) override;
+  Result<GuestInfo> Inspect(const InstanceId& id) override;
+  Result<std::vector<GuestInfo>> List() override;
+
+  // The next Spawn fails with this status (once), like a libvirt error would.
+  void FailNextSpawn(Status st);
+
+ private:
+  const HostCapacity capacity_;
+  std::mutex mu_;  // protects guests_, fail_next_
+  std::map<InstanceId, GuestInfo> guests_;
+  Status fail_next_;
+};
+
+}  // namespace chronova

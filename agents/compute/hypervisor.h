@@ -1,0 +1,65 @@
+// Hypervisor: what the compute agent needs from a virtualization driver (Nova's
+// ComputeDriver, reduced to what chronova's actions use so far). Implementations:
+// LibvirtHypervisor (QEMU/KVM, or libvirt's test:/// driver in tests) and
+// FakeHypervisor (in-process, for benchmarks and simulation, like Nova's fake
+// driver).
+//
+// Thread-safety: every method may be called from several threads at once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/events.h"
+#include "core/instance_state.h"
+#include "core/status.h"
+
+namespace chronova {
+
+// Everything a driver needs to create one guest.
+struct GuestSpec {
+  InstanceId instance_id;
+  std::string name;  // the server's display name (metadata only)
+  FlavorSpec flavor;
+  ImageId image_id;
+  // Local path of the guest's root disk (a qcow2 overlay), or empty when the
+  // driver needs no disk (fake driver, libvirt test:///).
+  std::string disk_path;
+  // Directory for the guest's files (console.log, domain XML); may be empty.
+  std::string instance_dir;
+};
+
+struct GuestInfo {
+  InstanceId instance_id;
+  std::string domain_name;  // "instance-<uuid>"
+  PowerState power_state = PowerState::kNoState;
+};
+
+struct HostCapacity {
+  int32_t vcpus = 0;
+  int32_t memory_mb = 0;
+  int32_t disk_gb = 0;
+  std::string hypervisor_type;  // "QEMU", "fake" ...
+};
+
+class Hypervisor {
+ public:
+  virtual ~Hypervisor() = default;
+  // The host's resources, as the driver sees them.
+  virtual Result<HostCapacity> Capacity() = 0;
+  // Defines and starts the guest. If a guest for this instance already exists it
+  // is reused (a retried build must not create two). Errors carry context, e.g.
+  // "libvirt: define domain instance-<uuid>: ...".
+  virtual Result<GuestInfo> Spawn(const GuestSpec& spec) = 0;
+  // Stops (hard) and undefines the guest. OK if it does not exist.
+  virtual Status Destroy(const InstanceId& id) = 0;
+  // The guest's current state; NotFound if there is none.
+  virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
+  // Every guest this driver manages on the host (for reconciliation at start).
+  virtual Result<std::vector<GuestInfo>> List() = 0;
+};
+
+// The libvirt domain name of an instance: "instance-<uuid>".
+inline std::string DomainName(const InstanceId& id) { return "instance-" + id.str(); }
+
+}  // namespace chronova

@@ -1,0 +1,77 @@
+// LibvirtHypervisor: the Hypervisor on a libvirt connection — QEMU/KVM through
+// libvirtd (qemu:///system), or libvirt's in-process test driver (test:///...) in
+// tests. Every libvirt failure comes back as a Status with context, e.g.
+// "libvirt: define domain instance-<uuid>: <libvirt's message>".
+//
+// libvirt's headers stay in the .cc: nothing outside agents/compute sees them.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agents/compute/hypervisor.h"
+
+// libvirt's connection object (virConnectPtr is `_virConnect*`).
+struct _virConnect;
+
+namespace chronova {
+
+struct LibvirtOptions {
+  // The libvirt connection URI. "test:///<abs path>/node.xml" selects libvirt's
+  // test driver with a fresh simulated host (a <node> document) per Open.
+  std::string uri = "qemu:///system";
+  // "kvm" or "qemu" (TCG, no hardware acceleration): the <domain type='...'>.
+  // Ignored for the test driver, whose domains are always type 'test'.
+  std::string virt_type = "kvm";
+  // Reported as HostCapacity::disk_gb; libvirt does not know the instances' disk.
+  int32_t disk_gb = 100;
+};
+
+// Thread-safety: all methods may be called concurrently (one shared libvirt
+// connection, which libvirt makes thread-safe). Calls for the same instance are
+// serialized, so concurrent Spawns of one instance define it once.
+class LibvirtHypervisor : public Hypervisor {
+ public:
+  // Connects to options.uri. Unavailable if the connection fails (daemon down,
+  // bad URI); InvalidArgument if options.virt_type is neither "kvm" nor "qemu".
+  static Result<std::unique_ptr<LibvirtHypervisor>> Open(const LibvirtOptions& options);
+  ~LibvirtHypervisor() override;
+  LibvirtHypervisor(const LibvirtHypervisor&) = delete;
+  LibvirtHypervisor& operator=(const LibvirtHypervisor&) = delete;
+
+  // vcpus and memory from virNodeGetInfo; disk_gb from the options;
+  // hypervisor_type "QEMU", or "test" on the test driver.
+  Result<HostCapacity> Capacity() override;
+  // Reuses the domain "instance-<uuid>" if it exists (starting it when it is not
+  // running); otherwise writes <instance_dir>/libvirt.xml (when instance_dir is
+  // set), defines the domain and starts it. InvalidArgument for an empty
+  // instance id or a flavor without vcpus or memory.
+  Result<GuestInfo> Spawn(const GuestSpec& spec) override;
+  // Hard stop, then undefine (with its managed save image and NVRAM).
+  Status Destroy(const InstanceId& id) override;
+  Result<GuestInfo> Inspect(const InstanceId& id) override;
+  // Every domain named "instance-<uuid>", running or not; other domains on the
+  // host are not chronova's and are left out.
+  Result<std::vector<GuestInfo>> List() override;
+
+  // The domain XML Spawn defines for `spec` (exposed for tests and debugging).
+  std::string DomainXml(const GuestSpec& spec) const;
+
+ private:
+  class InstanceLock;
+  LibvirtHypervisor(const LibvirtOptions& options, _virConnect* conn);
+
+  const LibvirtOptions options_;
+  const bool test_driver_;   // options_.uri is a test:/// URI
+  _virConnect* const conn_;  // owned; thread-safe, so not guarded
+
+  std::mutex mu_;  // protects busy_: instances with a Spawn/Destroy in progress
+  std::condition_variable busy_cv_;  // signalled when an instance leaves busy_
+  std::set<InstanceId> busy_;
+};
+
+}  // namespace chronova

@@ -1,0 +1,82 @@
+// The conductor (nova-conductor, event-sourced): the only writer of compute
+// hosts' progress. It checks each report (is the reporter the instance's host?
+// is the transition legal?) and appends it; it routes work to hosts (builds after
+// instance.scheduled, deletes after instance.delete_requested); it gives claims
+// back when an instance is gone or failed; and it re-sends work that a host has
+// not acted on, so no instance waits forever on a lost message.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "agents/bus.h"
+#include "agents/messages.h"
+#include "core/env.h"
+#include "core/instance_state.h"
+#include "eventstore/event_log.h"
+#include "projections/projection_store.h"
+
+namespace chronova {
+
+struct ConductorOptions {
+  Env* env = Env::Default();
+  // Reports are applied by this many workers; one instance's reports always go to
+  // the same worker, so they are appended in the order the host sent them.
+  int workers = 4;
+  // Work not acted on for this long is sent again.
+  int64_t resend_after_us = 30000000;
+  int64_t sweep_interval_us = 5000000;
+};
+
+class Conductor {
+ public:
+  // Borrows everything. `store` must hold the servers projection.
+  Conductor(EventLog* log, Bus* bus, ProjectionStore* store, ConductorOptions options);
+  ~Conductor();
+
+  Status Start();
+  void Stop();
+
+  // Reports refused because they were stale or illegal (for tests and metrics).
+  uint64_t refused() const { return refused_.load(); }
+
+ private:
+  Status HandleEvents(const std::vector<Envelope>& batch);
+  void OnReport(const std::string& payload);
+  void ReportWorker(size_t index);
+  Status ApplyReport(const Report& r);
+  Status Release(const InstanceId& id, const HostName& host, const EventMeta& meta);
+  Status SendWork(const InstanceState& s, WorkItem::Kind kind, Seq causation,
+                  const EventMeta& meta);
+  void Sweep();
+
+  EventLog* const log_;
+  Bus* const bus_;
+  ProjectionStore* const store_;
+  const ConductorOptions options_;
+
+  struct Lane {
+    std::mutex mu;  // protects reports, stop
+    std::condition_variable cv;
+    std::deque<Report> reports;
+    bool stop = false;
+  };
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::vector<std::thread> threads_;
+
+  std::mutex sweep_mu_;  // protects stop_sweep_
+  std::condition_variable sweep_cv_;
+  bool stop_sweep_ = false;
+  std::thread sweeper_;
+
+  std::unique_ptr<BusSubscription> reports_;
+  std::unique_ptr<Subscription> events_;
+  std::atomic<uint64_t> refused_{0};
+};
+
+}  // namespace chronova

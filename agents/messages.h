@@ -1,0 +1,65 @@
+// The messages agents exchange over the Bus, encoded with cereal's portable binary
+// archive. Unlike events they are not history: they may be lost and re-sent.
+#pragma once
+
+#include <cereal/cereal.hpp>
+#include <string>
+
+#include "core/codec.h"
+#include "core/event_codec.h"
+#include "core/events.h"
+
+namespace chronova {
+
+// Conductor → compute host.
+struct WorkItem {
+  enum class Kind : uint8_t { kBuild = 1, kDelete = 2 };
+  Kind kind = Kind::kBuild;
+  InstanceId instance_id;
+  Seq causation;  // the event that asked for this work
+  RequestId request_id;
+  Actor actor;
+  std::string name;
+  FlavorSpec flavor;
+  ImageId image_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation), CEREAL_NVP(request_id),
+       CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor), CEREAL_NVP(image_id));
+  }
+};
+
+// Compute host → conductor: "this happened"; the conductor decides whether to
+// record it. `event` is an encoded event (type, schema, payload).
+struct Report {
+  HostName host;
+  InstanceId instance_id;  // empty for a host-level fact (host.registered)
+  Seq causation;
+  RequestId request_id;
+  Actor actor;
+  std::string type;
+  uint32_t schema = 1;
+  std::string payload;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(instance_id), CEREAL_NVP(causation), CEREAL_NVP(request_id),
+       CEREAL_NVP(actor), CEREAL_NVP(type), CEREAL_NVP(schema), CEREAL_NVP(payload));
+  }
+};
+
+// Compute host → scheduler, every few seconds.
+struct Heartbeat {
+  HostName host;
+  Timestamp time;
+  template <class A>
+  void serialize(A& ar) { ar(CEREAL_NVP(host), CEREAL_NVP(time)); }
+};
+
+// Builds a Report of `event` caused by work item `work` (or by nothing).
+inline Report MakeReport(const HostName& host, const InstanceId& instance, const Event& event,
+                         Seq causation, const RequestId& request_id, const Actor& actor) {
+  NewEvent ne = MakeNewEvent(event, EventMeta{});
+  return Report{host, instance, causation, request_id, actor, ne.type, ne.schema, ne.payload};
+}
+
+}  // namespace chronova

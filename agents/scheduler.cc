@@ -1,0 +1,263 @@
+#include "agents/scheduler.h"
+
+#include <algorithm>
+
+#include "agents/messages.h"
+#include "agents/subjects.h"
+#include "core/instance_decider.h"
+#include "eventstore/command_handler.h"
+#include "projections/hosts_projection.h"
+#include "projections/servers_projection.h"
+
+namespace chronova {
+
+Scheduler::Scheduler(EventLog* log, Bus* bus, ProjectionStore* store, SchedulerOptions options)
+    : log_(log), bus_(bus), store_(store), options_(options) {}
+
+Scheduler::~Scheduler() { Stop(); }
+
+Status Scheduler::Start() {
+  CHRONOVA_ASSIGN_OR_RETURN(
+      heartbeats_,
+      bus_->Subscribe(subjects::kAllHeartbeats, [this](const std::string&, const std::string& p) {
+        Heartbeat hb;
+        if (!DecodePortable(p, &hb).ok()) return;
+        std::lock_guard<std::mutex> l(hosts_mu_);
+        // Liveness is judged by our own clock: hosts' clocks may drift.
+        last_seen_[hb.host] = options_.env->Now();
+      }));
+  // Host state as of the store's checkpoint; the log subscription continues from there.
+  Seq from = store_->checkpoint();
+  {
+    CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, HostsView(reader.get()).List());
+    std::lock_guard<std::mutex> l(hosts_mu_);
+    for (HostState& h : hosts) hosts_[h.name] = std::move(h);
+  }
+  // Instances requested before the checkpoint and never placed (a crash between
+  // the request and the placement): place them now.
+  {
+    CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> servers,
+                              ServersView(reader.get()).List({}));
+    for (const InstanceState& s : servers) {
+      if (s.vm_state != VmState::kBuilding || s.task_state != TaskState::kScheduling) continue;
+      CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> first,
+                                log_->ReadStream(InstanceStream(s.id), StreamVersion(1), 1));
+      if (first.empty()) continue;
+      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(first[0]));
+      if (auto* r = std::get_if<InstanceRequested>(&e)) {
+        Enqueue(Pending{*r, first[0].seq, first[0].meta});
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> l(queue_mu_);
+    stopping_ = false;
+  }
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Worker(); });
+  events_ = log_->Subscribe(from.next(),
+                            [this](const std::vector<Envelope>& b) { return HandleBatch(b); });
+  return Status::Ok();
+}
+
+void Scheduler::Stop() {
+  events_.reset();
+  heartbeats_.reset();
+  {
+    std::lock_guard<std::mutex> l(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
+  for (const Envelope& env : batch) {
+    std::string_view kind = StreamKind(env.stream);
+    if (kind != "host" && env.type != InstanceRequested::kType) continue;
+    CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
+    if (kind == "host") {
+      FoldHost(env, e);
+    } else if (auto* r = std::get_if<InstanceRequested>(&e)) {
+      Enqueue(Pending{*r, env.seq, env.meta});
+    }
+  }
+  return Status::Ok();
+}
+
+void Scheduler::FoldHost(const Envelope& env, const Event& event) {
+  std::lock_guard<std::mutex> l(hosts_mu_);
+  HostName name(std::string(StreamKey(env.stream)));
+  HostState& h = hosts_[name];
+  if (h.name.empty()) h.name = name;
+  // Only the next version applies; an older one is already in, a gap is closed
+  // by RefreshHost when a claim loses its race.
+  if (env.version == h.version.next()) ApplyHostEvent(h, env, event);
+}
+
+Status Scheduler::RefreshHost(const HostName& host) {
+  StreamVersion from;
+  {
+    std::lock_guard<std::mutex> l(hosts_mu_);
+    from = hosts_[host].version.next();
+  }
+  while (true) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
+                              log_->ReadStream(HostStream(host), from, 1024));
+    if (events.empty()) return Status::Ok();
+    for (const Envelope& env : events) {
+      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
+      FoldHost(env, e);
+    }
+    from = events.back().version.next();
+  }
+}
+
+void Scheduler::Enqueue(Pending p) {
+  {
+    std::lock_guard<std::mutex> l(queue_mu_);
+    queue_.push_back(std::move(p));
+  }
+  queue_cv_.notify_one();
+}
+
+void Scheduler::Worker() {
+  while (true) {
+    Pending p;
+    {
+      std::unique_lock<std::mutex> l(queue_mu_);
+      queue_cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      p = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    Status st = Place(p);
+    if (!st.ok()) {
+      std::fprintf(stderr, "scheduler: placing %s: %s\n", p.request.instance_id.str().c_str(),
+                   st.ToString().c_str());
+    }
+  }
+}
+
+std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
+  Timestamp now = options_.env->Now();
+  std::lock_guard<std::mutex> l(hosts_mu_);
+  std::vector<std::pair<int64_t, HostName>> weighed;
+  for (const auto& [name, h] : hosts_) {
+    if (!h.exists) continue;
+    // ComputeFilter: the service must be up.
+    auto seen = last_seen_.find(name);
+    if (seen == last_seen_.end() || now.micros - seen->second.micros > options_.service_down_time_us) {
+      continue;
+    }
+    // AvailabilityZoneFilter.
+    if (!r.availability_zone.empty() && r.availability_zone != h.availability_zone) continue;
+    // RAM, vCPU and disk with allocation ratios (what the claim will check too).
+    const FlavorSpec& f = r.flavor;
+    if (h.used.memory_mb + f.memory_mb > h.MemoryLimitMb()) continue;
+    if (h.used.vcpus + f.vcpus > h.VcpuLimit()) continue;
+    if (h.used.disk_gb + f.root_gb + f.ephemeral_gb > h.DiskLimitGb()) continue;
+    int64_t free_ram = h.MemoryLimitMb() - h.used.memory_mb;
+    weighed.emplace_back(options_.ram_weigher_spread ? free_ram : -free_ram, name);
+  }
+  std::sort(weighed.begin(), weighed.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<HostName> out;
+  for (auto& w : weighed) out.push_back(std::move(w.second));
+  return out;
+}
+
+Status Scheduler::Place(const Pending& p) {
+  const InstanceRequested& r = p.request;
+  // A redelivered request (restart, reconcile) for an instance already placed,
+  // or deleted meanwhile, needs nothing.
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState current, LoadInstance(r.instance_id));
+  if (current.vm_state != VmState::kBuilding || current.task_state != TaskState::kScheduling) {
+    return Status::Ok();
+  }
+  EventMeta meta = p.meta;
+  meta.causation = p.seq;
+  meta.time = options_.env->Now();
+  Claim claim{r.flavor.vcpus, r.flavor.memory_mb, r.flavor.root_gb + r.flavor.ephemeral_gb};
+  constexpr int kMaxRounds = 8;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    std::vector<HostName> candidates = Candidates(r);
+    if (candidates.empty()) break;
+    for (const HostName& host : candidates) {
+      HostState state;
+      {
+        std::lock_guard<std::mutex> l(hosts_mu_);
+        state = hosts_[host];
+      }
+      Result<std::vector<Event>> decided = Decide(state, ClaimResources{r.instance_id, claim});
+      if (!decided.ok()) continue;  // no longer fits: next candidate
+      if (!decided->empty()) {
+        AppendRequest req;
+        req.stream = HostStream(host);
+        req.expected = ExpectedVersion::Exactly(state.version);
+        req.key = IdempotencyKey("claim-" + r.instance_id.str() + "-" + host.str());
+        req.events.push_back(MakeNewEvent(decided->front(), meta));
+        Result<AppendResult> appended = log_->Append(req);
+        if (!appended.ok()) {
+          if (!appended.status().IsConflict()) return appended.status();
+          ++conflicts_;  // another placement took this host's generation first
+          CHRONOVA_RETURN_IF_ERROR(RefreshHost(host));
+          continue;
+        }
+        // Fold our own claim now so the next placement sees it at once.
+        Envelope env{appended->last_seq, req.stream, appended->last_version,
+                     req.events[0].type, req.events[0].schema, meta, req.events[0].payload};
+        FoldHost(env, decided->front());
+      }
+      Status recorded = RecordOutcome(p, InstanceScheduled{host});
+      if (recorded.IsConflict()) {
+        CHRONOVA_ASSIGN_OR_RETURN(InstanceState now, LoadInstance(r.instance_id));
+        if (now.host == host && now.vm_state != VmState::kDeleted) return Status::Ok();
+      }
+      if (!recorded.ok()) {
+        // The instance moved on (deleted while we placed it): give the claim back.
+        AppendRequest release;
+        release.stream = HostStream(host);
+        release.key = IdempotencyKey("release-" + r.instance_id.str() + "-" + host.str());
+        release.events.push_back(MakeNewEvent(HostResourcesReleased{r.instance_id}, meta));
+        CHRONOVA_RETURN_IF_ERROR(log_->Append(release).status());
+        return recorded.IsConflict() ? Status::Ok() : recorded;
+      }
+      return Status::Ok();
+    }
+  }
+  Status failed = RecordOutcome(p, InstanceSchedulingFailed{kNoValidHost});
+  return failed.IsConflict() ? Status::Ok() : failed;
+}
+
+Result<InstanceState> Scheduler::LoadInstance(const InstanceId& id) {
+  InstanceState s;
+  s.id = id;
+  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(
+      *log_, InstanceStream(id), s,
+      [](InstanceState& st, const Envelope& env, const Event& e) { ApplyEvent(st, env, e); }));
+  return s;
+}
+
+Status Scheduler::RecordOutcome(const Pending& p, const Event& outcome) {
+  EventMeta meta = p.meta;
+  meta.causation = p.seq;
+  meta.time = options_.env->Now();
+  InstanceState initial;
+  initial.id = p.request.instance_id;
+  CHRONOVA_ASSIGN_OR_RETURN(
+      CommandOutcome out,
+      HandleCommand(
+          *log_, InstanceStream(p.request.instance_id), initial,
+          [](InstanceState& s, const Envelope& env, const Event& e) { ApplyEvent(s, env, e); },
+          [](const InstanceState& s) { return s.version; },
+          [&](const InstanceState& s) { return Decide(s, ReportProgress{outcome}); }, meta,
+          IdempotencyKey("placed-" + p.request.instance_id.str())));
+  (void)out;
+  return Status::Ok();
+}
+
+}  // namespace chronova

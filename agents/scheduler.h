@@ -1,0 +1,93 @@
+// The scheduler (nova-scheduler, event-sourced): consumes instance.requested,
+// filters and weighs hosts, claims resources on the chosen host's stream with
+// that stream's expected version (Placement's generation), then records
+// instance.scheduled — or instance.scheduling_failed when no host fits.
+//
+// Host state comes from the hosts read model at start and then from the log
+// itself (host events are folded as they arrive), so a decision never waits for
+// a projection. Liveness comes from heartbeats on the bus.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "agents/bus.h"
+#include "core/env.h"
+#include "core/host_state.h"
+#include "core/instance_state.h"
+#include "eventstore/event_log.h"
+#include "projections/projection_store.h"
+
+namespace chronova {
+
+struct SchedulerOptions {
+  Env* env = Env::Default();
+  int workers = 4;                           // instances placed concurrently
+  int64_t service_down_time_us = 60000000;   // nova.conf service_down_time (60 s)
+  // Weigh by free RAM: spread (most free first, Nova's default) or pack.
+  bool ram_weigher_spread = true;
+};
+
+// The message of instance.scheduling_failed, as Nova's NoValidHost.
+inline constexpr const char* kNoValidHost =
+    "No valid host was found. There are not enough hosts available.";
+
+class Scheduler {
+ public:
+  // Borrows everything. `store` must hold the hosts and servers projections.
+  Scheduler(EventLog* log, Bus* bus, ProjectionStore* store, SchedulerOptions options);
+  ~Scheduler();
+
+  // Loads hosts, starts following heartbeats and the log (from the store's
+  // checkpoint), and places every instance still waiting for a host.
+  Status Start();
+  void Stop();
+
+  // How many placements ended in a claim conflict that had to be retried.
+  uint64_t conflicts() const { return conflicts_.load(); }
+
+ private:
+  struct Pending {
+    InstanceRequested request;
+    Seq seq;
+    EventMeta meta;
+  };
+  Status HandleBatch(const std::vector<Envelope>& batch);
+  // Folds a host event into the cache if it is the next one for that host.
+  void FoldHost(const Envelope& env, const Event& event);
+  // Reads the host's stream past the cached version (after losing a race).
+  Status RefreshHost(const HostName& host);
+  void Enqueue(Pending p);
+  void Worker();
+  Status Place(const Pending& p);
+  std::vector<HostName> Candidates(const InstanceRequested& r);
+  Status RecordOutcome(const Pending& p, const Event& outcome);
+  Result<InstanceState> LoadInstance(const InstanceId& id);
+
+  EventLog* const log_;
+  Bus* const bus_;
+  ProjectionStore* const store_;
+  const SchedulerOptions options_;
+
+  std::mutex hosts_mu_;  // protects hosts_, last_seen_
+  std::map<HostName, HostState> hosts_;
+  std::map<HostName, Timestamp> last_seen_;
+
+  std::mutex queue_mu_;  // protects queue_, stopping_
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+
+  std::vector<std::thread> workers_;
+  std::unique_ptr<BusSubscription> heartbeats_;
+  std::unique_ptr<Subscription> events_;
+  std::atomic<uint64_t> conflicts_{0};
+};
+
+}  // namespace chronova

@@ -1,0 +1,19 @@
+// Every bus subject chronova uses, built in one place.
+#pragma once
+
+#include <string>
+
+#include "core/types.h"
+
+namespace chronova::subjects {
+
+// Conductor → compute host: work for that host.
+inline std::string Work(const HostName& host) { return "work." + host.str(); }
+// Compute host → conductor: a progress report.
+inline std::string Report(const HostName& host) { return "report." + host.str(); }
+inline const char* kAllReports = "report.>";
+// Compute host → scheduler: "I am alive" (not an event: liveness is not history).
+inline std::string Heartbeat(const HostName& host) { return "heartbeat." + host.str(); }
+inline const char* kAllHeartbeats = "heartbeat.>";
+
+}  // namespace chronova::subjects

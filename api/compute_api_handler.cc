@@ -1,0 +1,556 @@
+#include "api/compute_api_handler.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+#include "api/server_create_schema.h"
+
+namespace chronova {
+namespace {
+
+constexpr char kJsonType[] = "application/json";
+constexpr char kNotAuthenticated[] = "The request you have made requires authentication.";
+
+HttpResponse JsonResponse(int status, const Json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.headers.Set("Content-Type", kJsonType);
+  r.body = body.Dump();
+  return r;
+}
+
+HttpResponse FaultResponse(int code, const std::string& message) {
+  return JsonResponse(code, FaultBody(code, message));
+}
+
+int HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kConflict: return 409;
+    case StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse ErrorResponse(const Status& s) {
+  int code = HttpStatusFor(s);
+  if (code == 500) {
+    // Nova's FaultWrapper wording for anything unexpected.
+    return FaultResponse(500,
+                         "Unexpected API Error. Please report this at "
+                         "http://bugs.launchpad.net/nova/ and attach the Nova API log if "
+                         "possible.\n" +
+                             s.ToString());
+  }
+  return FaultResponse(code, s.message());
+}
+
+// Decoded, non-empty path segments: "/v2.1//servers/" -> {"v2.1", "servers"}.
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    if (slash > pos) out.push_back(PercentDecodePath(path.substr(pos, slash - pos)));
+    pos = slash + 1;
+  }
+  return out;
+}
+
+// "http://h:8774/compute" -> "http://h:8774".
+std::string SchemeAndAuthority(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return path == std::string::npos ? url : url.substr(0, path);
+}
+
+bool IsCollection(const std::string& segment) {
+  return segment == "servers" || segment == "flavors" || segment == "images";
+}
+
+// The API statuses of nova/api/openstack/common.py _STATE_MAP.
+bool IsKnownServerStatus(const std::string& s) {
+  static const std::set<std::string> kStatuses = {
+      "ACTIVE",  "REBOOT",        "HARD_REBOOT", "PASSWORD",  "REBUILD",           "MIGRATING",
+      "RESIZE",  "BUILD",         "SHUTOFF",     "VERIFY_RESIZE", "REVERT_RESIZE", "PAUSED",
+      "SUSPENDED", "RESCUE",      "ERROR",       "DELETED",   "SOFT_DELETED",      "SHELVED",
+      "SHELVED_OFFLOADED"};
+  return kStatuses.count(s) > 0;
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Python's int(str): optional surrounding whitespace and sign, then digits.
+bool ParsePythonInt(const std::string& text, int64_t* out) {
+  size_t b = 0, e = text.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+  if (b < e && text[b] == '+') ++b;
+  if (b == e) return false;
+  auto [ptr, ec] = std::from_chars(text.data() + b, text.data() + e, *out);
+  return ec == std::errc() && ptr == text.data() + e;
+}
+
+// The last value of `name` in the query (webob's req.params[name]).
+const std::string* QueryParam(const std::vector<std::pair<std::string, std::string>>& query,
+                              const std::string& name) {
+  const std::string* found = nullptr;
+  for (const auto& [k, v] : query) {
+    if (k == name) found = &v;
+  }
+  return found;
+}
+
+// Nova's marker/limit paging over a sorted list: [begin, end) of the items
+// after the one with id `marker` (all if null), at most `limit` of them.
+// InvalidArgument (Nova's words) for a marker that is not in the list.
+template <typename T, typename IdOf>
+Result<std::pair<size_t, size_t>> Page(const std::vector<T>& items, const std::string* marker,
+                                       int limit, IdOf id_of) {
+  size_t begin = 0;
+  if (marker != nullptr) {
+    auto it = std::find_if(items.begin(), items.end(),
+                           [&](const T& item) { return id_of(item) == *marker; });
+    if (it == items.end()) return Status::InvalidArgument("marker [" + *marker + "] not found");
+    begin = static_cast<size_t>(it - items.begin()) + 1;
+  }
+  return std::make_pair(begin, std::min(items.size(), begin + static_cast<size_t>(limit)));
+}
+
+}  // namespace
+
+ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
+    : options_(options),
+      routes_({
+          {"GET", {"servers"}, &ComputeApiHandler::ListServers},
+          {"POST", {"servers"}, &ComputeApiHandler::CreateServer},
+          {"GET", {"servers", "detail"}, &ComputeApiHandler::ListServers, ListView::kDetail},
+          {"GET", {"servers", "*"}, &ComputeApiHandler::ShowServer},
+          {"DELETE", {"servers", "*"}, &ComputeApiHandler::DeleteServer},
+          {"GET", {"flavors"}, &ComputeApiHandler::ListFlavors},
+          {"GET", {"flavors", "detail"}, &ComputeApiHandler::ListFlavors, ListView::kDetail},
+          {"GET", {"flavors", "*"}, &ComputeApiHandler::ShowFlavor},
+          {"GET", {"flavors", "*", "os-extra_specs"}, &ComputeApiHandler::ShowFlavorExtraSpecs},
+          {"GET", {"images"}, &ComputeApiHandler::ListImages},
+          {"GET", {"images", "detail"}, &ComputeApiHandler::ListImages, ListView::kDetail},
+          {"GET", {"images", "*"}, &ComputeApiHandler::ShowImage},
+      }) {}
+
+HttpResponse ComputeApiHandler::Handle(const HttpRequest& request) const {
+  const std::string request_id = "req-" + options_.env->NewUuid();
+  HttpResponse response = Dispatch(request, request_id);
+  response.headers.Set("x-openstack-request-id", request_id);
+  response.headers.Set("X-Compute-Request-Id", request_id);
+  return response;
+}
+
+HttpResponse ComputeApiHandler::Dispatch(const HttpRequest& request,
+                                         const std::string& request_id) const {
+  if (request.body.size() > options_.max_body_bytes) {
+    return FaultResponse(413, "Request is too large.");
+  }
+  std::vector<std::string> segments = SplitPath(request.path);
+  if (segments.empty()) {
+    // The version list is public and outside microversion control, as in Nova.
+    if (request.method != "GET") {
+      return FaultResponse(405, "The method " + request.method +
+                                    " is not allowed for this resource.");
+    }
+    return JsonResponse(200, VersionsDocument(request.base_url));
+  }
+  if (segments[0] != "v2.1" && segments[0] != "v2") {
+    return FaultResponse(404, "The resource could not be found.");
+  }
+  return ServeVersioned(request, request_id, segments);
+}
+
+HttpResponse ComputeApiHandler::ServeVersioned(const HttpRequest& request,
+                                               const std::string& request_id,
+                                               const std::vector<std::string>& segments) const {
+  Call call;
+  call.http = &request;
+  call.legacy_v2 = segments[0] == "v2";
+  const std::string version_url = request.base_url + "/" + segments[0];
+
+  // The legacy v2 API ignores microversion headers and echoes none.
+  std::optional<ApiVersion> version;
+  auto negotiate = [&]() -> std::optional<HttpResponse> {
+    if (call.legacy_v2) return std::nullopt;
+    Result<ApiVersion> v = RequestedApiVersion(request.headers);
+    if (!v.ok()) return FaultResponse(400, v.status().message());
+    if (!IsSupportedVersion(*v)) return FaultResponse(406, UnsupportedVersionMessage(*v));
+    version = *v;
+    return std::nullopt;
+  };
+  auto finish = [&](HttpResponse r) {
+    if (version) AddVersionHeaders(*version, r.headers);
+    return r;
+  };
+
+  std::vector<std::string> rest(segments.begin() + 1, segments.end());
+  if (rest.empty()) {
+    // The version document. chronova serves it without a token (Nova asks for
+    // one) so that discovery works before authentication.
+    if (request.method != "GET") {
+      return FaultResponse(405, "The method " + request.method +
+                                    " is not allowed for this resource.");
+    }
+    if (auto error = negotiate()) return *error;
+    return finish(JsonResponse(200, VersionDocument(version_url, call.legacy_v2 ? ComputeVersion::kV20 : ComputeVersion::kV21)));
+  }
+
+  // "/v2.1/{project_id}/servers": older clients put the project in the URL.
+  std::string project_in_url;
+  if (!IsCollection(rest[0]) && rest.size() >= 2) {
+    project_in_url = rest[0];
+    rest.erase(rest.begin());
+  }
+
+  // The one place a request is authenticated.
+  const std::string* token = request.headers.Find("X-Auth-Token");
+  Result<RequestContext> ctx =
+      options_.authenticator->Authenticate(token ? *token : "", project_in_url);
+  if (!ctx.ok()) {
+    if (ctx.status().code() == StatusCode::kPermissionDenied) {
+      HttpResponse r = FaultResponse(401, kNotAuthenticated);
+      std::string auth_url =
+          options_.auth_url.empty() ? SchemeAndAuthority(request.base_url) : options_.auth_url;
+      r.headers.Set("WWW-Authenticate", "Keystone uri=\"" + auth_url + "\"");
+      return r;
+    }
+    return ErrorResponse(ctx.status());
+  }
+  call.ctx = std::move(ctx).value();
+  call.ctx.request_id = RequestId(request_id);
+
+  // Route: the first route whose path and method match; a path that matches
+  // only with other methods is 405.
+  const Route* route = nullptr;
+  std::vector<std::string> allowed;
+  for (const Route& r : routes_) {
+    if (r.pattern.size() != rest.size()) continue;
+    bool match = true;
+    for (size_t i = 0; i < rest.size() && match; ++i) {
+      match = r.pattern[i] == "*" || r.pattern[i] == rest[i];
+    }
+    if (!match) continue;
+    if (request.method == r.method) {
+      route = &r;
+      break;
+    }
+    if (std::find(allowed.begin(), allowed.end(), r.method) == allowed.end()) {
+      allowed.push_back(r.method);
+    }
+  }
+  if (route == nullptr) {
+    if (allowed.empty()) return FaultResponse(404, "The resource could not be found.");
+    HttpResponse r = FaultResponse(405, "The method " + request.method +
+                                            " is not allowed for this resource.");
+    std::string allow;
+    for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+    r.headers.Set("Allow", allow);
+    return r;
+  }
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (route->pattern[i] == "*") call.params.push_back(rest[i]);
+  }
+  call.view = route->view;
+
+  if (auto error = negotiate()) return *error;
+  call.query = ParseQuery(request.query);
+  call.links.version_url = version_url;
+  call.links.bookmark_url = request.base_url;
+  call.links.project = project_in_url;
+  call.links.image_url = options_.image_url.empty()
+                             ? SchemeAndAuthority(request.base_url) + "/image"
+                             : options_.image_url;
+  return finish((this->*(route->handler))(call));
+}
+
+// ---- servers ----------------------------------------------------------------
+
+HttpResponse ComputeApiHandler::CreateServer(const Call& call) const {
+  Json body;  // an empty body is null, which the schema rejects as Nova does
+  if (!call.http->body.empty()) {
+    Result<Json> parsed = Json::Parse(call.http->body);
+    if (!parsed.ok()) return FaultResponse(400, "Malformed request body");
+    body = std::move(parsed).value();
+  }
+  CreateServerSchemaOptions schema_options;
+  schema_options.legacy_v2 = call.legacy_v2;
+  Result<ParsedCreateServer> parsed = ParseCreateServerBody(body, schema_options);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+
+  Result<CreateServerResult> created = options_.service->CreateServers(call.ctx, parsed->request);
+  if (!created.ok()) return ErrorResponse(created.status());
+  if (parsed->return_reservation_id) {
+    return JsonResponse(202, Json::MakeObject({{"reservation_id", created->reservation_id}}));
+  }
+  if (created->servers.empty()) {
+    return ErrorResponse(Status::Internal("no server was created"));
+  }
+  std::string admin_pass;
+  if (options_.enable_instance_password) {
+    admin_pass = parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
+  }
+  const InstanceState& server = created->servers.front();
+  HttpResponse r = JsonResponse(
+      202, Json::MakeObject({{"server", ServerCreatedView(call.links, server,
+                                                          parsed->security_groups, admin_pass)}}));
+  r.headers.Set("Location", call.links.Self("servers", server.id.str()));
+  return r;
+}
+
+HttpResponse ComputeApiHandler::ListServers(const Call& call) const {
+  const bool detail = call.view == ListView::kDetail;
+  ListServersQuery q;
+  for (const auto& [key, value] : call.query) {
+    if (!key.empty() && key[0] == '_') {
+      return FaultResponse(400, "Invalid filter field: " + key + ".");
+    }
+  }
+  Result<int> limit = PageLimit(call);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  q.limit = *limit;
+  if (const std::string* marker = QueryParam(call.query, "marker")) q.marker = *marker;
+  if (const std::string* name = QueryParam(call.query, "name")) q.name = *name;
+  if (const std::string* status = QueryParam(call.query, "status")) {
+    std::string upper = Upper(*status);
+    // Microversion 2.1 answers an unknown status with an empty list (2.38+ says 400).
+    if (!IsKnownServerStatus(upper)) return JsonResponse(200, Json::MakeObject({{"servers", Json::MakeArray()}}));
+    q.status = upper;
+  }
+  if (const std::string* since = QueryParam(call.query, "changes-since")) {
+    Timestamp t;
+    if (!ParseIso8601(*since, &t)) {
+      return FaultResponse(400, "Invalid input for query parameters changes-since. Value: " +
+                                    *since + ". " + Json(*since).PythonRepr() +
+                                    " is not a 'date-time'");
+    }
+    q.changes_since = t;
+  }
+  if (const std::string* all = QueryParam(call.query, "all_tenants")) {
+    // nova/api/openstack/common.py is_all_tenants: present and empty means yes.
+    if (all->empty()) {
+      q.all_tenants = true;
+    } else {
+      std::optional<bool> b = ParseStrictBool(*all);
+      if (!b) {
+        return FaultResponse(400, "Invalid input received: Unrecognized value '" + *all +
+                                      "', acceptable values are: '0', '1', 'f', 'false', 'n', "
+                                      "'no', 'off', 'on', 't', 'true', 'y', 'yes'");
+      }
+      q.all_tenants = *b;
+    }
+  }
+  // Nova drops filters a non-admin may not use rather than failing.
+  if (const std::string* host = QueryParam(call.query, "host"); host && call.ctx.IsAdmin()) {
+    q.host = *host;
+  }
+
+  Result<std::vector<InstanceState>> servers = options_.service->ListServers(call.ctx, q);
+  if (!servers.ok()) return ErrorResponse(servers.status());
+  ServerViewOptions view_options;
+  view_options.extended_attributes = call.ctx.IsAdmin();
+  Json list = Json::MakeArray();
+  for (const InstanceState& s : *servers) {
+    list.Append(detail ? ServerDetailView(call.links, s, view_options)
+                       : ServerBasicView(call.links, s));
+  }
+  Json body = Json::MakeObject({{"servers", std::move(list)}});
+  Json next = NextLinks(call.links, detail ? "servers/detail" : "servers", call.query,
+                        servers->size(), static_cast<size_t>(q.limit),
+                        servers->empty() ? "" : servers->back().id.str());
+  if (next.size() > 0) body["servers_links"] = std::move(next);
+  return JsonResponse(200, body);
+}
+
+HttpResponse ComputeApiHandler::ShowServer(const Call& call) const {
+  Result<InstanceState> s = options_.service->GetServer(call.ctx, InstanceId(call.params[0]));
+  if (!s.ok()) return ErrorResponse(s.status());
+  ServerViewOptions view_options;
+  view_options.extended_attributes = call.ctx.IsAdmin();
+  return JsonResponse(200,
+                      Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));
+}
+
+HttpResponse ComputeApiHandler::DeleteServer(const Call& call) const {
+  Status s = options_.service->DeleteServer(call.ctx, InstanceId(call.params[0]));
+  if (!s.ok()) return ErrorResponse(s);
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+// ---- flavors ----------------------------------------------------------------
+
+HttpResponse ComputeApiHandler::ListFlavors(const Call& call) const {
+  const bool detail = call.view == ListView::kDetail;
+  // nova/api/openstack/compute/flavors.py _get_flavors: only admins choose
+  // public/private/all; everyone else sees public flavors.
+  bool filter_public = true;  // false: public and private alike
+  bool want_public = true;
+  if (call.ctx.IsAdmin()) {
+    if (const std::string* p = QueryParam(call.query, "is_public")) {
+      if (Lower(*p) == "none") {
+        filter_public = false;
+      } else {
+        std::optional<bool> b = ParseStrictBool(*p);
+        if (!b) return FaultResponse(400, "Invalid is_public filter [" + *p + "]");
+        want_public = *b;
+      }
+    }
+  }
+  int64_t min_ram = 0, min_disk = 0;
+  if (const std::string* v = QueryParam(call.query, "minRam"); v && !ParsePythonInt(*v, &min_ram)) {
+    return FaultResponse(400, "Invalid minRam filter [" + *v + "]");
+  }
+  if (const std::string* v = QueryParam(call.query, "minDisk");
+      v && !ParsePythonInt(*v, &min_disk)) {
+    return FaultResponse(400, "Invalid minDisk filter [" + *v + "]");
+  }
+  Result<int> limit = PageLimit(call);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+
+  Result<std::vector<FlavorRecord>> all = options_.service->ListFlavors(call.ctx);
+  if (!all.ok()) return ErrorResponse(all.status());
+  std::vector<const FlavorRecord*> flavors;
+  for (const FlavorRecord& f : *all) {
+    if (filter_public && f.is_public != want_public) continue;
+    if (f.spec.memory_mb < min_ram || f.spec.root_gb < min_disk) continue;
+    flavors.push_back(&f);
+  }
+  auto page = Page(flavors, QueryParam(call.query, "marker"), *limit,
+                   [](const FlavorRecord* f) { return f->spec.id.str(); });
+  if (!page.ok()) return ErrorResponse(page.status());
+  const auto [begin, end] = *page;
+  Json list = Json::MakeArray();
+  for (size_t i = begin; i < end; ++i) {
+    list.Append(detail ? FlavorDetailView(call.links, *flavors[i])
+                       : FlavorBasicView(call.links, *flavors[i]));
+  }
+  Json body = Json::MakeObject({{"flavors", std::move(list)}});
+  Json next = NextLinks(call.links, detail ? "flavors/detail" : "flavors", call.query,
+                        end - begin, static_cast<size_t>(*limit),
+                        end > begin ? flavors[end - 1]->spec.id.str() : "");
+  if (next.size() > 0) body["flavors_links"] = std::move(next);
+  return JsonResponse(200, body);
+}
+
+HttpResponse ComputeApiHandler::ShowFlavor(const Call& call) const {
+  Result<FlavorRecord> f = options_.service->GetFlavor(call.ctx, FlavorId(call.params[0]));
+  if (!f.ok()) return ErrorResponse(f.status());
+  return JsonResponse(200, Json::MakeObject({{"flavor", FlavorDetailView(call.links, *f)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowFlavorExtraSpecs(const Call& call) const {
+  Result<FlavorRecord> f = options_.service->GetFlavor(call.ctx, FlavorId(call.params[0]));
+  if (!f.ok()) return ErrorResponse(f.status());
+  Json specs = Json::MakeObject();
+  for (const auto& [k, v] : f->spec.extra_specs) specs[k] = v;
+  return JsonResponse(200, Json::MakeObject({{"extra_specs", std::move(specs)}}));
+}
+
+// ---- images -----------------------------------------------------------------
+
+HttpResponse ComputeApiHandler::ListImages(const Call& call) const {
+  const bool detail = call.view == ListView::kDetail;
+  Result<int> limit = PageLimit(call);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  Result<std::vector<ImageRecord>> all = options_.service->ListImages(call.ctx);
+  if (!all.ok()) return ErrorResponse(all.status());
+  // Glance's default order: newest first.
+  std::vector<const ImageRecord*> images;
+  const std::string* name = QueryParam(call.query, "name");
+  const std::string* status = QueryParam(call.query, "status");
+  for (const ImageRecord& i : *all) {
+    if (name && i.image.name != *name) continue;
+    if (status && i.status != Lower(*status)) continue;
+    images.push_back(&i);
+  }
+  std::stable_sort(images.begin(), images.end(), [](const ImageRecord* a, const ImageRecord* b) {
+    if (a->created_at != b->created_at) return a->created_at > b->created_at;
+    return a->image.image_id > b->image.image_id;
+  });
+  auto page = Page(images, QueryParam(call.query, "marker"), *limit,
+                   [](const ImageRecord* i) { return i->image.image_id.str(); });
+  if (!page.ok()) return ErrorResponse(page.status());
+  const auto [begin, end] = *page;
+  Json list = Json::MakeArray();
+  for (size_t i = begin; i < end; ++i) {
+    list.Append(detail ? ImageDetailView(call.links, *images[i])
+                       : ImageBasicView(call.links, *images[i]));
+  }
+  Json body = Json::MakeObject({{"images", std::move(list)}});
+  Json next = NextLinks(call.links, detail ? "images/detail" : "images", call.query, end - begin,
+                        static_cast<size_t>(*limit),
+                        end > begin ? images[end - 1]->image.image_id.str() : "");
+  if (next.size() > 0) body["images_links"] = std::move(next);
+  return JsonResponse(200, body);
+}
+
+HttpResponse ComputeApiHandler::ShowImage(const Call& call) const {
+  Result<ImageRecord> i = options_.service->GetImage(call.ctx, ImageId(call.params[0]));
+  if (!i.ok()) {
+    // nova/api/openstack/compute/images.py words its 404 itself.
+    if (i.status().IsNotFound()) return FaultResponse(404, "Image not found.");
+    return ErrorResponse(i.status());
+  }
+  return JsonResponse(200, Json::MakeObject({{"image", ImageDetailView(call.links, *i)}}));
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+Result<int> ComputeApiHandler::PageLimit(const Call& call) const {
+  const std::string* text = QueryParam(call.query, "limit");
+  if (text == nullptr) return options_.max_limit;
+  // nova/utils.py validate_integer(value, 'limit', min_value=0).
+  int64_t value = 0;
+  if (!ParsePythonInt(*text, &value)) {
+    return Status::InvalidArgument("Invalid input received: limit must be an integer");
+  }
+  if (value < 0) return Status::InvalidArgument("Invalid input received: limit must be >= 0");
+  return static_cast<int>(std::min<int64_t>(value, options_.max_limit));
+}
+
+std::string ComputeApiHandler::NewAdminPassword() const {
+  // nova/utils.py generate_password: 12 characters, at least one of each
+  // group, shuffled. A secret needs a CSPRNG, which Env (ids, not secrets)
+  // does not promise, so this reads OpenSSL's.
+  static const std::string kGroups[] = {"23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ",
+                                        "abcdefghijkmnopqrstuvwxyz"};
+  const std::string all = kGroups[0] + kGroups[1] + kGroups[2];
+  auto uniform = [](uint32_t n) -> uint32_t {
+    // Rejection sampling: no modulo bias.
+    const uint32_t bound = UINT32_MAX - UINT32_MAX % n;
+    for (;;) {
+      uint32_t r = 0;
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof(r)) != 1) return 0;
+      if (r < bound) return r % n;
+    }
+  };
+  std::string pass;
+  for (const std::string& g : kGroups) pass.push_back(g[uniform(static_cast<uint32_t>(g.size()))]);
+  while (pass.size() < 12) pass.push_back(all[uniform(static_cast<uint32_t>(all.size()))]);
+  for (size_t i = pass.size() - 1; i > 0; --i) {
+    std::swap(pass[i], pass[uniform(static_cast<uint32_t>(i + 1))]);
+  }
+  return pass;
+}
+
+}  // namespace chronova

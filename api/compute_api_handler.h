@@ -1,0 +1,76 @@
+// ComputeApiHandler: the Compute API v2.1 as a function from HttpRequest to
+// HttpResponse — routing, authentication (one call to the Authenticator per
+// request), microversion negotiation, body validation, the calls into
+// ComputeService and Nova's views and faults. No HTTP library is involved, so
+// the server adapter (compute_api.cc) stays a thin shell.
+//
+// Thread-safety: Handle may be called concurrently.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/compute_api.h"
+#include "api/http_message.h"
+#include "api/json.h"
+#include "api/microversion.h"
+#include "api/nova_views.h"
+
+namespace chronova {
+
+class ComputeApiHandler {
+ public:
+  // Borrows options.service, options.authenticator and options.env.
+  // REQUIRES: service and authenticator are set.
+  explicit ComputeApiHandler(const ComputeApiOptions& options);
+
+  // Never fails: every error becomes Nova's fault body and status. Every
+  // response carries the request id ("req-<uuid>") in x-openstack-request-id
+  // and X-Compute-Request-Id.
+  HttpResponse Handle(const HttpRequest& request) const;
+
+ private:
+  // Which of Nova's two list views a list route renders.
+  enum class ListView { kBasic, kDetail };
+  // One request in flight, once routed and authenticated.
+  struct Call {
+    const HttpRequest* http = nullptr;
+    RequestContext ctx;
+    LinkContext links;
+    std::vector<std::pair<std::string, std::string>> query;
+    std::vector<std::string> params;  // the route's variable segments
+    ListView view = ListView::kBasic;
+    bool legacy_v2 = false;
+  };
+  using Method = HttpResponse (ComputeApiHandler::*)(const Call&) const;
+  struct Route {
+    const char* method;
+    std::vector<std::string> pattern;  // "*" matches one segment
+    Method handler;
+    ListView view = ListView::kBasic;
+  };
+
+  HttpResponse Dispatch(const HttpRequest& request, const std::string& request_id) const;
+  HttpResponse ServeVersioned(const HttpRequest& request, const std::string& request_id,
+                              const std::vector<std::string>& segments) const;
+
+  HttpResponse CreateServer(const Call& call) const;
+  HttpResponse ListServers(const Call& call) const;
+  HttpResponse ShowServer(const Call& call) const;
+  HttpResponse DeleteServer(const Call& call) const;
+  HttpResponse ListFlavors(const Call& call) const;
+  HttpResponse ShowFlavor(const Call& call) const;
+  HttpResponse ShowFlavorExtraSpecs(const Call& call) const;
+  HttpResponse ListImages(const Call& call) const;
+  HttpResponse ShowImage(const Call& call) const;
+
+  // Nova's page size for a "limit" parameter (absent, or capped at max_limit);
+  // InvalidArgument with Nova's message for a bad one.
+  Result<int> PageLimit(const Call& call) const;
+  std::string NewAdminPassword() const;
+
+  const ComputeApiOptions options_;
+  const std::vector<Route> routes_;
+};
+
+}  // namespace chronova

@@ -1,0 +1,93 @@
+// ComputeService: the command and query side of the Compute API, free of HTTP.
+// Commands are decided in core/ and appended to the log; queries read the
+// projections after waiting for the caller's own writes (read-your-writes).
+// The HTTP layer (api/compute_api.cc) only parses, authorizes by calling this,
+// and renders.
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/instance_state.h"
+#include "core/request_context.h"
+#include "eventstore/event_log.h"
+#include "projections/catalog_projections.h"
+#include "projections/projection_runner.h"
+#include "projections/projection_store.h"
+
+namespace chronova {
+
+// The validated body of POST /servers.
+struct CreateServerRequest {
+  std::string name;
+  std::string flavor_ref;  // flavor id (or a URL ending in it)
+  std::string image_ref;   // image id (or a URL ending in it)
+  std::string availability_zone;
+  std::string key_name;
+  std::map<std::string, std::string> metadata;
+  std::string user_data;
+  int min_count = 1;
+  int max_count = 1;
+  std::map<std::string, std::vector<std::string>> scheduler_hints;
+};
+
+struct CreateServerResult {
+  std::vector<InstanceState> servers;  // as projected right after the append
+  std::string reservation_id;          // "r-xxxxxxxx"
+};
+
+struct ListServersQuery {
+  bool all_tenants = false;  // admin only: every project
+  std::optional<std::string> name;    // regex-free substring match, as Nova's "name" filter
+  std::optional<std::string> status;  // API status, e.g. "ACTIVE"
+  std::optional<std::string> host;    // admin only
+  std::optional<Timestamp> changes_since;  // include deleted servers updated since then
+  std::optional<std::string> marker;  // id of the last server of the previous page
+  int limit = 1000;
+};
+
+struct ComputeServiceOptions {
+  Env* env = Env::Default();
+  int wait_timeout_ms = 10000;  // read-your-writes wait for the projections
+};
+
+class ComputeService {
+ public:
+  // Borrows everything; they must outlive the service. `store` must hold the
+  // servers, hosts, flavors and images projections and be fed by `runner`.
+  ComputeService(EventLog* log, ProjectionStore* store, const ProjectionRunner* runner,
+                 ComputeServiceOptions options = ComputeServiceOptions());
+
+  // InvalidArgument (400) for a bad request (unknown flavor/image are
+  // InvalidArgument too, as in Nova: "Flavor ... could not be found." is 400 on
+  // create); the servers are BUILD when this returns.
+  Result<CreateServerResult> CreateServers(const RequestContext& ctx,
+                                           const CreateServerRequest& req);
+  // NotFound for an unknown server or another project's (unless admin).
+  Status DeleteServer(const RequestContext& ctx, const InstanceId& id);
+  Result<InstanceState> GetServer(const RequestContext& ctx, const InstanceId& id) const;
+  // Newest first (created_at descending, then id), as Nova's default sort.
+  Result<std::vector<InstanceState>> ListServers(const RequestContext& ctx,
+                                                 const ListServersQuery& query) const;
+
+  Result<std::vector<FlavorRecord>> ListFlavors(const RequestContext& ctx) const;
+  Result<FlavorRecord> GetFlavor(const RequestContext& ctx, const FlavorId& id) const;
+  Result<std::vector<ImageRecord>> ListImages(const RequestContext& ctx) const;
+  Result<ImageRecord> GetImage(const RequestContext& ctx, const ImageId& id) const;
+
+ private:
+  Status WaitFor(Seq seq) const;
+  Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
+
+  EventLog* const log_;
+  ProjectionStore* const store_;
+  const ProjectionRunner* const runner_;
+  const ComputeServiceOptions options_;
+};
+
+}  // namespace chronova

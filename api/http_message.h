@@ -1,0 +1,58 @@
+// An HTTP exchange as chronova's API handlers see it, free of any HTTP library:
+// the server adapter (compute_api.cc, the only cpprestsdk user) converts the
+// library's request into an HttpRequest and the HttpResponse back. Handlers can
+// therefore be compiled, and reasoned about, without cpprestsdk.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chronova {
+
+// Header fields in arrival order; names compare case-insensitively.
+class HttpHeaders {
+ public:
+  // The first value of `name`, or nullptr.
+  const std::string* Find(std::string_view name) const;
+  // Every value of `name`, in order.
+  std::vector<std::string> FindAll(std::string_view name) const;
+  void Add(std::string name, std::string value);
+  // Replaces every field named `name` with one.
+  void Set(std::string name, std::string value);
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST" ...
+  // The path below the server's mount point, still percent-encoded: "/v2.1/servers".
+  std::string path;
+  std::string query;  // the raw query string, without '?'
+  HttpHeaders headers;
+  std::string body;
+  // Scheme, authority (the Host header as the client sent it) and mount path:
+  // "http://127.0.0.1:8774" or "http://controller/compute". Links are built on it.
+  std::string base_url;
+};
+
+struct HttpResponse {
+  int status = 200;
+  HttpHeaders headers;
+  std::string body;  // sent as is; Content-Type is in `headers`
+};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// "%41+b" -> "A+b": a path segment.
+std::string PercentDecodePath(std::string_view s);
+// "%41+b" -> "A b": a query-string name or value (form encoding).
+std::string PercentDecodeQuery(std::string_view s);
+// "a=1&b=x%20y&c" -> {{"a","1"},{"b","x y"},{"c",""}}, in order, repeats kept.
+std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
+// The inverse, as Python's urllib.parse.urlencode (quote_plus) writes it.
+std::string EncodeQuery(const std::vector<std::pair<std::string, std::string>>& params);
+
+}  // namespace chronova

@@ -1,0 +1,489 @@
+// Validation follows jsonschema's order (the schema's keywords in order, the
+// properties in the schema's order) so the first error reported is the one
+// Nova reports. Messages use python3-jsonschema 4.10's wording (Debian 12's).
+#include "api/server_create_schema.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace chronova {
+namespace {
+
+// ---- jsonschema's vocabulary ------------------------------------------------
+
+bool HasType(const Json& v, std::string_view type) {
+  if (type == "string") return v.is_string();
+  if (type == "integer") return v.is_int();
+  if (type == "number") return v.is_number();
+  if (type == "object") return v.is_object();
+  if (type == "array") return v.is_array();
+  if (type == "boolean") return v.is_bool();
+  if (type == "null") return v.is_null();
+  return false;
+}
+
+std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// "<instance> is not of type 'string', 'integer'", or "" if `v` has one of `types`.
+std::string TypeMessage(const Json& v, std::initializer_list<std::string_view> types) {
+  std::string names;
+  for (std::string_view t : types) {
+    if (HasType(v, t)) return "";
+    if (!names.empty()) names += ", ";
+    names += Quoted(t);
+  }
+  return v.PythonRepr() + " is not of type " + names;
+}
+
+// Python's len() of a UTF-8 string: code points.
+size_t CodePoints(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+std::string LengthMessage(const Json& v, size_t min_len, size_t max_len) {
+  size_t n = CodePoints(v.as_string());
+  if (n < min_len) return v.PythonRepr() + " is too short";
+  if (n > max_len) return v.PythonRepr() + " is too long";
+  return "";
+}
+
+// The error of one value at a path. `field` is the path's last element, as
+// Nova's validator shows it; empty for errors about the whole body.
+struct SchemaError {
+  std::string field;
+  Json value;
+  std::string message;
+  // Set when a format checker explains itself (InvalidName): shown verbatim.
+  bool verbatim = false;
+};
+
+Status ToStatus(const SchemaError& e) {
+  if (e.verbatim || e.field.empty()) return Status::InvalidArgument(e.message);
+  return Status::InvalidArgument("Invalid input for field/attribute " + e.field +
+                                 ". Value: " + e.value.PythonStr() + ". " + e.message);
+}
+
+using MaybeError = std::optional<SchemaError>;
+
+MaybeError Error(const std::string& field, const Json& value, std::string message) {
+  if (message.empty()) return std::nullopt;
+  return SchemaError{field, value, std::move(message)};
+}
+
+// The code points of a UTF-8 string (the JSON parser has validated it).
+std::vector<uint32_t> CodePointsOf(const std::string& s) {
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    uint32_t cp = extra == 0 ? c : c & (0x3F >> extra);
+    for (int k = 1; k <= extra && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    }
+    out.push_back(cp);
+    i += 1 + extra;
+  }
+  return out;
+}
+
+// Unicode category Zs (the "horizontal" spaces).
+bool IsSpaceSeparator(uint32_t cp) {
+  return cp == 0x20 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+         cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+// nova/api/validation/parameter_types.py _is_printable over the range Nova
+// builds its regex from (U+0000..U+FFFE): no C* (control, format, surrogate,
+// private use) and no Z* but Zs. Unassigned code points are not told apart.
+bool IsPrintable(uint32_t cp) {
+  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp >= 0xFFFF) return false;  // Cc, beyond
+  if (cp == 0xAD || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+      (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF) {
+    return false;  // Cf
+  }
+  if (cp >= 0xD800 && cp <= 0xF8FF) return false;  // Cs, Co
+  if (cp == 0x2028 || cp == 0x2029) return false;  // Zl, Zp
+  return true;
+}
+
+// Which of Nova's name schemas applies.
+enum class NameRules {
+  kStrict,  // parameter_types.name: no leading or trailing space
+  kLegacy,  // name_with_leading_trailing_spaces (legacy v2): one non-space character
+};
+
+// A name: string, 1..255 characters, printable, as `rules` say.
+MaybeError CheckName(const std::string& field, const Json& v, NameRules rules) {
+  if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
+  if (auto e = Error(field, v, LengthMessage(v, 1, 255))) return e;
+  std::vector<uint32_t> cps = CodePointsOf(v.as_string());
+  bool ok = std::all_of(cps.begin(), cps.end(), IsPrintable);
+  if (rules == NameRules::kLegacy) {
+    ok = ok && !std::all_of(cps.begin(), cps.end(), IsSpaceSeparator);
+  } else {
+    ok = ok && !IsSpaceSeparator(cps.front()) && !IsSpaceSeparator(cps.back());
+  }
+  if (ok) return std::nullopt;
+  SchemaError e{field, v,
+                rules == NameRules::kLegacy
+                    ? "An invalid 'name' value was provided. The name must be: printable "
+                      "characters with at least one non space character"
+                    : "An invalid 'name' value was provided. The name must be: printable "
+                      "characters. Can not start or end with whitespace.",
+                /*verbatim=*/true};
+  return e;
+}
+
+// oslo uuidutils.is_uuid_like: 32 hex digits once dashes, braces and an
+// "urn:uuid:" prefix are gone.
+bool IsUuidLike(const std::string& s) {
+  std::string_view v = s;
+  if (v.substr(0, 9) == "urn:uuid:") v.remove_prefix(9);
+  std::string hex;
+  for (char c : v) {
+    if (c == '-' || c == '{' || c == '}') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    hex.push_back(c);
+  }
+  return hex.size() == 32;
+}
+
+bool IsBase64(const std::string& s) {
+  // Python's b64decode (non-validating) drops characters outside the alphabet
+  // and then needs whole quanta.
+  size_t n = 0;
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=') ++n;
+  }
+  return n % 4 == 0;
+}
+
+constexpr const char* kBooleanEnum =
+    "[True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', False, "
+    "'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']";
+
+// parameter_types.boolean; on success stores the value.
+MaybeError CheckBoolean(const std::string& field, const Json& v, bool* out) {
+  if (auto e = Error(field, v, TypeMessage(v, {"boolean", "string"}))) return e;
+  if (v.is_bool()) {
+    *out = v.as_bool();
+    return std::nullopt;
+  }
+  static const char* kTrue[] = {"True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes"};
+  static const char* kFalse[] = {"False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"};
+  for (const char* t : kTrue) {
+    if (v.as_string() == t) {
+      *out = true;
+      return std::nullopt;
+    }
+  }
+  for (const char* f : kFalse) {
+    if (v.as_string() == f) {
+      *out = false;
+      return std::nullopt;
+    }
+  }
+  return Error(field, v, v.PythonRepr() + " is not one of " + kBooleanEnum);
+}
+
+// parameter_types.positive_integer: an integer, or a string of digits, >= 1.
+MaybeError CheckPositiveInteger(const std::string& field, const Json& v, int* out) {
+  if (auto e = Error(field, v, TypeMessage(v, {"integer", "string"}))) return e;
+  int64_t value = 0;
+  if (v.is_string()) {
+    const std::string& s = v.as_string();
+    for (char c : s) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) {
+        return Error(field, v, v.PythonRepr() + " does not match '^[0-9]*$'");
+      }
+      value = std::min<int64_t>(value * 10 + (c - '0'), INT32_MAX);
+    }
+    if (!s.empty() && value < 1) {
+      return Error(field, v, v.PythonRepr() + " is less than the minimum of 1");
+    }
+    if (s.empty()) return Error(field, v, v.PythonRepr() + " is too short");
+  } else {
+    value = v.as_int();
+    if (value < 1) return Error(field, v, v.PythonRepr() + " is less than the minimum of 1");
+    value = std::min<int64_t>(value, INT32_MAX);
+  }
+  *out = static_cast<int>(value);
+  return std::nullopt;
+}
+
+MaybeError CheckIp(const std::string& field, const Json& v, int family, const char* format) {
+  if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
+  unsigned char buf[16];
+  if (inet_pton(family, v.as_string().c_str(), buf) != 1) {
+    return Error(field, v, v.PythonRepr() + " is not a " + Quoted(format));
+  }
+  return std::nullopt;
+}
+
+// "Additional properties are not allowed ('a', 'b' were unexpected)", or "".
+std::string AdditionalPropertiesMessage(const Json& object,
+                                        std::initializer_list<std::string_view> allowed) {
+  std::string extras;
+  int count = 0;
+  for (const auto& [key, value] : object.members()) {
+    bool known = false;
+    for (std::string_view a : allowed) known |= key == a;
+    if (known) continue;
+    if (count++) extras += ", ";
+    extras += Json(key).PythonRepr();
+  }
+  if (count == 0) return "";
+  return "Additional properties are not allowed (" + extras + (count == 1 ? " was" : " were") +
+         " unexpected)";
+}
+
+// parameter_types.metadata: string keys of [a-zA-Z0-9-_:. ]{1,255}, string
+// values of at most 255 characters.
+MaybeError CheckMetadata(const std::string& field, const Json& v,
+                         std::map<std::string, std::string>* out) {
+  if (auto e = Error(field, v, TypeMessage(v, {"object"}))) return e;
+  auto key_ok = [](const std::string& k) {
+    if (k.empty() || CodePoints(k) > 255) return false;
+    for (char c : k) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' ||
+            c == '.' || c == ' ')) {
+        return false;
+      }
+    }
+    return true;
+  };
+  for (const auto& [key, value] : v.members()) {
+    if (!key_ok(key)) continue;
+    if (auto e = Error(key, value, TypeMessage(value, {"string"}))) return e;
+    if (auto e = Error(key, value, LengthMessage(value, 0, 255))) return e;
+  }
+  std::string extras;
+  int count = 0;
+  for (const auto& [key, value] : v.members()) {
+    if (key_ok(key)) {
+      (*out)[key] = value.as_string();
+      continue;
+    }
+    if (count++) extras += ", ";
+    extras += Json(key).PythonRepr();
+  }
+  if (count) {
+    return Error(field, v,
+                 "Additional properties are not allowed (" + extras +
+                     (count == 1 ? " was" : " were") + " unexpected)");
+  }
+  return std::nullopt;
+}
+
+// os:scheduler_hints: an object (Nova lets unknown hints through). Values are
+// kept as lists of strings: a string is one item; anything else its JSON text.
+MaybeError CheckHints(const std::string& field, const Json& v,
+                      std::map<std::string, std::vector<std::string>>* out) {
+  if (auto e = Error(field, v, TypeMessage(v, {"object"}))) return e;
+  if (const Json* group = v.Find("group")) {
+    if (auto e = Error("group", *group, TypeMessage(*group, {"string"}))) return e;
+    if (!IsUuidLike(group->as_string())) {
+      return Error("group", *group, group->PythonRepr() + " is not a 'uuid'");
+    }
+  }
+  for (const auto& [key, value] : v.members()) {
+    std::vector<std::string>& items = (*out)[key];
+    if (value.is_string()) {
+      items.push_back(value.as_string());
+    } else if (value.is_array()) {
+      for (const Json& item : value.items()) {
+        items.push_back(item.is_string() ? item.as_string() : item.Dump());
+      }
+    } else {
+      items.push_back(value.Dump());
+    }
+  }
+  return std::nullopt;
+}
+
+std::string Strip(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+// The "server" object: its properties in the schema's order, then required,
+// then additionalProperties.
+MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& options,
+                       ParsedCreateServer* out) {
+  if (auto e = Error("server", server, TypeMessage(server, {"object"}))) return e;
+  CreateServerRequest& req = out->request;
+  const bool relaxed = options.legacy_v2;
+  const NameRules name_rules = relaxed ? NameRules::kLegacy : NameRules::kStrict;
+
+  if (const Json* v = server.Find("name")) {
+    if (auto e = CheckName("name", *v, name_rules)) return e;
+    req.name = relaxed ? Strip(v->as_string()) : v->as_string();
+  }
+  if (const Json* v = server.Find("imageRef")) {
+    bool ok = v->is_string() && (v->as_string().empty() || IsUuidLike(v->as_string()));
+    if (!ok) return Error("imageRef", *v, v->PythonRepr() + " is not valid under any of the given schemas");
+    req.image_ref = v->as_string();
+  }
+  if (const Json* v = server.Find("flavorRef")) {
+    if (auto e = Error("flavorRef", *v, TypeMessage(*v, {"string", "integer"}))) return e;
+    if (v->is_string()) {
+      if (auto e = Error("flavorRef", *v, LengthMessage(*v, 1, SIZE_MAX))) return e;
+      req.flavor_ref = v->as_string();
+    } else {
+      req.flavor_ref = std::to_string(v->as_int());
+    }
+  }
+  if (const Json* v = server.Find("adminPass")) {
+    if (auto e = Error("adminPass", *v, TypeMessage(*v, {"string"}))) return e;
+    out->admin_pass = v->as_string();
+  }
+  if (const Json* v = server.Find("metadata")) {
+    if (auto e = CheckMetadata("metadata", *v, &req.metadata)) return e;
+  }
+  if (const Json* v = server.Find("networks")) {
+    if (auto e = Error("networks", *v, TypeMessage(*v, {"array"}))) return e;
+    for (const Json& item : v->items()) {
+      if (auto e = Error("0", item, TypeMessage(item, {"object"}))) return e;
+    }
+  }
+  if (const Json* v = server.Find("OS-DCF:diskConfig")) {
+    if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"}))) return e;
+    if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
+      return Error("OS-DCF:diskConfig", *v, v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']");
+    }
+  }
+  if (const Json* v = server.Find("accessIPv4")) {
+    if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return e;
+  }
+  if (const Json* v = server.Find("accessIPv6")) {
+    if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return e;
+  }
+  if (const Json* v = server.Find("personality")) {
+    if (auto e = Error("personality", *v, TypeMessage(*v, {"array"}))) return e;
+  }
+  if (const Json* v = server.Find("availability_zone")) {
+    if (auto e = CheckName("availability_zone", *v, name_rules)) return e;
+    req.availability_zone = relaxed ? Strip(v->as_string()) : v->as_string();
+  }
+  for (const char* bdm : {"block_device_mapping", "block_device_mapping_v2"}) {
+    if (const Json* v = server.Find(bdm)) {
+      if (auto e = Error(bdm, *v, TypeMessage(*v, {"array"}))) return e;
+    }
+  }
+  if (const Json* v = server.Find("config_drive")) {
+    bool ignored = false;
+    if (auto e = CheckBoolean("config_drive", *v, &ignored)) return e;
+  }
+  if (const Json* v = server.Find("key_name")) {
+    if (auto e = CheckName("key_name", *v, name_rules)) return e;
+    req.key_name = v->as_string();
+  }
+  if (const Json* v = server.Find("min_count")) {
+    if (auto e = CheckPositiveInteger("min_count", *v, &req.min_count)) return e;
+  }
+  if (const Json* v = server.Find("max_count")) {
+    if (auto e = CheckPositiveInteger("max_count", *v, &req.max_count)) return e;
+  } else {
+    req.max_count = req.min_count;  // Nova: max_count defaults to min_count
+  }
+  if (const Json* v = server.Find("return_reservation_id")) {
+    if (auto e = CheckBoolean("return_reservation_id", *v, &out->return_reservation_id)) return e;
+  }
+  if (const Json* v = server.Find("security_groups")) {
+    if (auto e = Error("security_groups", *v, TypeMessage(*v, {"array"}))) return e;
+    for (const Json& item : v->items()) {
+      if (auto e = Error("0", item, TypeMessage(item, {"object"}))) return e;
+      if (const Json* name = item.Find("name")) {
+        if (auto e = CheckName("name", *name, name_rules)) return e;
+      }
+      if (auto e = Error("0", item, AdditionalPropertiesMessage(item, {"name"}))) return e;
+    }
+    out->security_groups = *v;
+  }
+  if (const Json* v = server.Find("user_data")) {
+    if (!(relaxed && v->is_null())) {
+      if (auto e = Error("user_data", *v, TypeMessage(*v, {"string"}))) return e;
+      if (!IsBase64(v->as_string())) {
+        return Error("user_data", *v, v->PythonRepr() + " is not a 'base64'");
+      }
+      if (auto e = Error("user_data", *v, LengthMessage(*v, 0, 65535))) return e;
+      req.user_data = v->as_string();
+    }
+  }
+
+  for (const char* required : {"name", "flavorRef"}) {
+    if (!server.Contains(required)) {
+      return Error("server", server, Quoted(required) + " is a required property");
+    }
+  }
+  if (!options.legacy_v2) {
+    std::string extra = AdditionalPropertiesMessage(
+        server, {"name", "imageRef", "flavorRef", "adminPass", "metadata", "networks",
+                 "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "personality",
+                 "availability_zone", "block_device_mapping", "block_device_mapping_v2",
+                 "config_drive", "key_name", "min_count", "max_count", "return_reservation_id",
+                 "security_groups", "user_data"});
+    if (auto e = Error("server", server, extra)) return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<bool> ParseStrictBool(const std::string& s) {
+  std::string l;
+  for (char c : Strip(s)) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (const char* t : {"1", "t", "true", "on", "y", "yes"}) {
+    if (l == t) return true;
+  }
+  for (const char* f : {"0", "f", "false", "off", "n", "no"}) {
+    if (l == f) return false;
+  }
+  return std::nullopt;
+}
+
+Result<ParsedCreateServer> ParseCreateServerBody(const Json& body,
+                                                 const CreateServerSchemaOptions& options) {
+  ParsedCreateServer out;
+  if (auto e = Error("", body, TypeMessage(body, {"object"}))) return ToStatus(*e);
+  if (const Json* server = body.Find("server")) {
+    if (auto e = CheckServer(*server, options, &out)) return ToStatus(*e);
+  }
+  for (const char* hints_key : {"os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"}) {
+    if (const Json* hints = body.Find(hints_key)) {
+      std::map<std::string, std::vector<std::string>> parsed;
+      if (auto e = CheckHints(hints_key, *hints, &parsed)) return ToStatus(*e);
+      // Nova reads os:scheduler_hints first and the old name only without it.
+      if (out.request.scheduler_hints.empty()) out.request.scheduler_hints = std::move(parsed);
+    }
+  }
+  if (!body.Contains("server")) return Status::InvalidArgument("'server' is a required property");
+  if (!options.legacy_v2) {
+    std::string extra = AdditionalPropertiesMessage(
+        body, {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"});
+    if (!extra.empty()) return Status::InvalidArgument(extra);
+  }
+
+  // nova/api/openstack/compute/servers.py create(), after the schema.
+  if (out.request.min_count > out.request.max_count) {
+    return Status::InvalidArgument("min_count must be <= max_count");
+  }
+  if (out.request.image_ref.empty()) return Status::InvalidArgument("Missing imageRef attribute");
+  return out;
+}
+
+}  // namespace chronova

@@ -1,0 +1,37 @@
+// The body of POST /servers, checked as Nova checks it: its JSON schema
+// (nova/api/openstack/compute/schemas/servers.py `create`, microversion 2.1)
+// with jsonschema's error wording, then the controller's own checks
+// (min_count <= max_count, imageRef present). Nothing here looks at the read
+// models: unknown flavors and images are ComputeService's business.
+#pragma once
+
+#include <string>
+
+#include "api/compute_service.h"
+#include "api/json.h"
+#include "core/status.h"
+
+namespace chronova {
+
+struct ParsedCreateServer {
+  CreateServerRequest request;
+  Json security_groups;     // as the request gave it; null if absent
+  std::string admin_pass;   // as the request gave it; empty if absent
+  bool return_reservation_id = false;
+};
+
+struct CreateServerSchemaOptions {
+  // The legacy v2 API (/v2): unknown properties are dropped instead of
+  // rejected, and names may carry leading/trailing spaces (they are stripped).
+  bool legacy_v2 = false;
+};
+
+// InvalidArgument with Nova's message, e.g. "Invalid input for field/attribute
+// server. Value: {'flavorRef': '1'}. 'name' is a required property".
+Result<ParsedCreateServer> ParseCreateServerBody(
+    const Json& body, const CreateServerSchemaOptions& options = CreateServerSchemaOptions());
+
+// oslo's bool_from_string(strict=True): nullopt for anything it rejects.
+std::optional<bool> ParseStrictBool(const std::string& s);
+
+}  // namespace chronova

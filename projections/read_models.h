@@ -1,0 +1,23 @@
+// Every read model chronova keeps, in one place, so the daemon, chronovactl's
+// rebuilds and the tests always fold the same set (and digests compare equal).
+#pragma once
+
+#include <vector>
+
+#include "projections/catalog_projections.h"
+#include "projections/hosts_projection.h"
+#include "projections/servers_projection.h"
+
+namespace chronova {
+
+struct ReadModels {
+  ServersProjection servers;
+  HostsProjection hosts;
+  FlavorsProjection flavors;
+  ImagesProjection images;
+
+  // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
+  std::vector<Projection*> All() { return {&servers, &hosts, &flavors, &images}; }
+};
+
+}  // namespace chronova

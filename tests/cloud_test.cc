@@ -1,0 +1,275 @@
+// The whole control plane in one process — log, read models, in-process bus,
+// scheduler, conductor, compute agents — driven through ComputeService: the
+// seven steps of a boot, deletes, failures and races, checked against the log.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "agents/compute/fake_hypervisor.h"
+#include "agents/scheduler.h"
+#include "api/compute_service.h"
+#include "core/event_codec.h"
+#include "projections/hosts_projection.h"
+#include "projections/projection_runner.h"
+#include "projections/servers_projection.h"
+#include "tests/test_util.h"
+#include "tools/node.h"
+
+namespace chronova::testing {
+namespace {
+
+RequestContext Ctx(const std::string& project = "demo") {
+  return RequestContext{UserId("alice"), ProjectId(project), {"member"},
+                        RequestId("req-" + Env::Default()->NewUuid())};
+}
+
+NodeOptions Options(const TempDir& dir, int hosts, const std::string& hypervisor = "fake") {
+  NodeOptions o;
+  o.log.state_dir = dir.Sub("state");
+  o.log.sync = false;
+  o.compute_hosts = hosts;
+  o.hypervisor = hypervisor;
+  o.compute_api_url = "";
+  o.host_vcpus = 4;
+  o.host_memory_mb = 4096;
+  return o;
+}
+
+// Polls the server until `pred` holds (10 s).
+template <typename Pred>
+InstanceState WaitServer(Node& node, const InstanceId& id, Pred pred) {
+  RequestContext admin{UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-x")};
+  Result<InstanceState> s = Status::Internal("not polled");
+  for (int i = 0; i < 1000; ++i) {
+    s = node.compute()->GetServer(admin, id);
+    if (pred(s)) return s.ok() ? *s : InstanceState{};
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  INFO("last: " << (s.ok() ? std::string(ApiStatus(*s)) : s.status().ToString()));
+  FAIL("server " << id.str() << " never reached the expected state");
+  return {};
+}
+
+bool IsStatus(const Result<InstanceState>& s, std::string_view status) {
+  return s.ok() && ApiStatus(*s) == status;
+}
+
+InstanceId CreateOne(Node& node, const std::string& name, const std::string& flavor = "1") {
+  CreateServerRequest req;
+  req.name = name;
+  req.flavor_ref = flavor;
+  req.image_ref = kDemoImageId;
+  auto r = node.compute()->CreateServers(Ctx(), req);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  REQUIRE(r->servers.size() == 1);
+  return r->servers[0].id;
+}
+
+std::vector<std::string> Types(Node& node, const InstanceId& id) {
+  std::vector<std::string> out;
+  for (const Envelope& e : ReadWholeStream(*node.log(), InstanceStream(id)).value()) {
+    out.push_back(e.type);
+  }
+  return out;
+}
+
+HostState Host(Node& node, const std::string& name) {
+  auto reader = node.store()->Reader(HostsProjection::kName).value();
+  auto h = HostsView(reader.get()).Get(HostName(name)).value();
+  REQUIRE(h.has_value());
+  return *h;
+}
+
+// Waits until every registered compute host is in the hosts read model.
+void WaitHosts(Node& node, size_t n) {
+  for (int i = 0; i < 500; ++i) {
+    auto reader = node.store()->Reader(HostsProjection::kName).value();
+    if (HostsView(reader.get()).List().value().size() >= n) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("compute hosts did not register");
+}
+
+}  // namespace
+
+TEST_CASE("a server boots through scheduler, conductor and compute to ACTIVE, then deletes") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  WaitHosts(*node, 1);
+  InstanceId id = CreateOne(*node, "web-1");
+  // Read-your-writes: the server is visible at once.
+  CHECK(node->compute()->GetServer(Ctx(), id).ok());
+  InstanceState s = WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ACTIVE"); });
+  CHECK(s.host == HostName("compute"));
+  CHECK(s.power_state == PowerState::kRunning);
+  CHECK(Host(*node, "compute").used.memory_mb == 512);
+
+  // The instance's history, in order, with one request id and a causation chain.
+  auto events = ReadWholeStream(*node->log(), InstanceStream(id)).value();
+  REQUIRE(events.size() == 4);
+  CHECK(events[0].type == "instance.requested");
+  CHECK(events[1].type == "instance.scheduled");
+  CHECK(events[2].type == "build.started");
+  CHECK(events[3].type == "instance.spawned");
+  for (const Envelope& e : events) CHECK(e.meta.request_id == events[0].meta.request_id);
+  CHECK(events[0].meta.causation == Seq());
+  CHECK(events[1].meta.causation == events[0].seq);
+  CHECK(events[2].meta.causation == events[1].seq);  // the work item's cause
+  CHECK(events[3].meta.causation == events[1].seq);
+
+  REQUIRE(node->compute()->DeleteServer(Ctx(), id).ok());
+  WaitServer(*node, id, [](auto& s) { return s.status().IsNotFound(); });
+  CHECK(Types(*node, id).back() == "instance.deleted");
+  // The claim is given back.
+  for (int i = 0; i < 200 && Host(*node, "compute").used.memory_mb != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(Host(*node, "compute").used == Claim{});
+}
+
+TEST_CASE("no host big enough leaves the server in ERROR with Nova's fault") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  WaitHosts(*node, 1);
+  InstanceId id = CreateOne(*node, "huge", "5");  // m1.xlarge: 16 GiB on a 4 GiB host
+  InstanceState s = WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ERROR"); });
+  REQUIRE(s.has_fault);
+  CHECK(s.fault.message == kNoValidHost);
+  CHECK(Types(*node, id) == std::vector<std::string>{"instance.requested",
+                                                      "instance.scheduling_failed"});
+  // A server in ERROR that never reached a host is deleted at once.
+  REQUIRE(node->compute()->DeleteServer(Ctx(), id).ok());
+  CHECK(node->compute()->GetServer(Ctx(), id).status().IsNotFound());
+}
+
+TEST_CASE("concurrent boots never put a host over its allocation ratio") {
+  TempDir dir;
+  NodeOptions o = Options(dir, 3);
+  o.host_memory_mb = 2048;  // ×1.5 = 3072 MiB: six m1.tiny per host, 18 in all
+  auto node = Node::Start(o).value();
+  WaitHosts(*node, 3);
+  std::vector<InstanceId> ids;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 6; ++i) {
+        InstanceId id = CreateOne(*node, "vm-" + std::to_string(t) + "-" + std::to_string(i));
+        std::lock_guard<std::mutex> l(mu);
+        ids.push_back(id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  int active = 0, error = 0;
+  for (const InstanceId& id : ids) {
+    InstanceState s = WaitServer(*node, id, [](auto& s) {
+      return IsStatus(s, "ACTIVE") || IsStatus(s, "ERROR");
+    });
+    (ApiStatus(s) == "ACTIVE" ? active : error)++;
+  }
+  CHECK(active == 18);
+  CHECK(error == 6);
+  for (const char* h : {"compute-1", "compute-2", "compute-3"}) {
+    HostState host = Host(*node, h);
+    CHECK(host.used.memory_mb <= host.MemoryLimitMb());
+    CHECK(host.claims.size() == 6);
+  }
+}
+
+TEST_CASE("a failed build goes to ERROR with the driver's reason and frees its claim") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  WaitHosts(*node, 1);
+  auto* fake = dynamic_cast<FakeHypervisor*>(node->hypervisor(0));
+  REQUIRE(fake != nullptr);
+  fake->FailNextSpawn(Status::Internal("disk full"));
+  InstanceId id = CreateOne(*node, "doomed");
+  InstanceState s = WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ERROR"); });
+  REQUIRE(s.has_fault);
+  CHECK(s.fault.message.find("disk full") != std::string::npos);
+  CHECK(Types(*node, id).back() == "instance.build_failed");
+  for (int i = 0; i < 200 && Host(*node, "compute").used.memory_mb != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(Host(*node, "compute").used == Claim{});
+}
+
+TEST_CASE("a server boots on libvirt's test driver") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 2, "libvirt")).value();
+  WaitHosts(*node, 2);
+  InstanceId id = CreateOne(*node, "on-libvirt");
+  InstanceState s = WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ACTIVE"); });
+  CHECK(s.hypervisor_name == "instance-" + id.str());
+  auto guest = node->hypervisor(s.host == HostName("compute-1") ? 0 : 1)->Inspect(id);
+  REQUIRE(guest.ok());
+  CHECK(guest->power_state == PowerState::kRunning);
+  REQUIRE(node->compute()->DeleteServer(Ctx(), id).ok());
+  WaitServer(*node, id, [](auto& s) { return s.status().IsNotFound(); });
+  CHECK(node->hypervisor(0)->List().value().empty());
+  CHECK(node->hypervisor(1)->List().value().empty());
+}
+
+TEST_CASE("a restarted node resumes: read models, placements and deletes continue") {
+  TempDir dir;
+  InstanceId first;
+  {
+    auto node = Node::Start(Options(dir, 1)).value();
+    WaitHosts(*node, 1);
+    first = CreateOne(*node, "before-restart");
+    WaitServer(*node, first, [](auto& s) { return IsStatus(s, "ACTIVE"); });
+  }
+  auto node = Node::Start(Options(dir, 1)).value();
+  CHECK(IsStatus(node->compute()->GetServer(Ctx(), first), "ACTIVE"));
+  InstanceId second = CreateOne(*node, "after-restart");
+  WaitServer(*node, second, [](auto& s) { return IsStatus(s, "ACTIVE"); });
+  REQUIRE(node->compute()->DeleteServer(Ctx(), first).ok());
+  WaitServer(*node, first, [](auto& s) { return s.status().IsNotFound(); });
+  // The host registered twice with the same capacity: one event.
+  int registrations = 0;
+  for (const Envelope& e : ReadWholeStream(*node->log(), HostStream(HostName("compute"))).value()) {
+    registrations += e.type == "host.registered";
+  }
+  CHECK(registrations == 1);
+}
+
+TEST_CASE("bad create requests are refused and append nothing") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  Seq head = node->log()->Head().value();
+  CreateServerRequest req;
+  req.name = "x";
+  req.flavor_ref = "999";
+  req.image_ref = kDemoImageId;
+  auto bad_flavor = node->compute()->CreateServers(Ctx(), req);
+  CHECK(bad_flavor.status().code() == StatusCode::kInvalidArgument);
+  CHECK(bad_flavor.status().message() == "Flavor 999 could not be found.");
+  req.flavor_ref = "1";
+  req.image_ref = "no-such-image";
+  CHECK(node->compute()->CreateServers(Ctx(), req).status().code() ==
+        StatusCode::kInvalidArgument);
+  req.image_ref = kDemoImageId;
+  req.name = "";
+  CHECK(node->compute()->CreateServers(Ctx(), req).status().code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(node->compute()->DeleteServer(Ctx(), InstanceId("nope")).IsNotFound());
+  // Host registration may land meanwhile; no instance stream was started.
+  for (const Envelope& e : node->log()->Read(head.next(), 100).value()) {
+    CHECK(StreamKind(e.stream) != "instance");
+  }
+}
+
+TEST_CASE("another project's server is invisible: 404, not 403") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  InstanceId id = CreateOne(*node, "private");
+  CHECK(node->compute()->GetServer(Ctx("other"), id).status().IsNotFound());
+  CHECK(node->compute()->DeleteServer(Ctx("other"), id).IsNotFound());
+  CHECK(node->compute()->ListServers(Ctx("other"), {}).value().empty());
+  CHECK(node->compute()->ListServers(Ctx("demo"), {}).value().size() == 1);
+}
+
+}  // namespace chronova::testing

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# A server boots end to end through the log, over plain HTTP like a user's curl:
+# chronovad all-in-one (API → scheduler → conductor → compute on libvirt's test
+# driver), POST a server, poll to ACTIVE, check its event history, DELETE, poll
+# to 404, check the claim was released; bad input gets Nova's 4xx bodies and
+# appends nothing. Runs on the RocksDB log, or on JetStream with NATS as the bus.
+# Usage: boot_test.sh BUILD_DIR rocksdb|jetstream
+source "$(dirname "$0")/lib.sh"
+BUILD=$1
+BACKEND=$2
+STATE="$E2E_TMP/state"
+PORT=$(free_port)
+API="http://127.0.0.1:$PORT/v2.1"
+FLAGS=(--state-dir "$STATE" --log "$BACKEND" --compute-listen "http://127.0.0.1:$PORT" --hosts 2)
+if [ "$BACKEND" = jetstream ]; then
+  start_nats
+  FLAGS+=(--nats-url "$NATS_URL" --bus nats)
+fi
+CTL=("$BUILD/chronovactl" --state-dir "$STATE" --log "$BACKEND")
+[ "$BACKEND" = jetstream ] && CTL+=(--nats-url "$NATS_URL")
+
+"$BUILD/chronovad" all-in-one "${FLAGS[@]}" >"$E2E_TMP/d.log" 2>&1 &
+PID=$!
+E2E_PIDS+=("$PID")
+wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
+
+AUTH=(-H "X-Auth-Token: alice:demo" -H "Content-Type: application/json")
+req() { # METHOD PATH [BODY] -> prints "STATUS BODY"
+  local out
+  out=$(curl -s -o "$E2E_TMP/body" -w '%{http_code}' -X "$1" "${AUTH[@]}" "$API$2" ${3:+--data "$3"})
+  echo "$out $(cat "$E2E_TMP/body")"
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+events_count() { "${CTL[@]}" events | tail -n +2 | wc -l; }
+
+# The version document and the catalog the all-in-one seeded.
+r=$(req GET /)
+[ "${r%% *}" = 200 ] || fail "GET /v2.1/ -> $r"
+r=$(req GET /flavors)
+echo "${r#* }" | json '[f["name"] for f in d["flavors"]]' | grep -q "m1.tiny" || fail "no m1.tiny in $r"
+IMAGE=$(req GET /images | cut -d' ' -f2- | json 'd["images"][0]["id"]')
+
+# Boot.
+r=$(req POST /servers "{\"server\": {\"name\": \"e2e-1\", \"flavorRef\": \"1\", \"imageRef\": \"$IMAGE\"}}")
+[ "${r%% *}" = 202 ] || fail "POST /servers -> $r"
+ID=$(echo "${r#* }" | json 'd["server"]["id"]')
+# Read-your-writes: the server is visible at once.
+r=$(req GET "/servers/$ID")
+[ "${r%% *}" = 200 ] || fail "GET right after POST -> $r"
+STATUS=""
+for _ in $(seq 1 100); do
+  STATUS=$(req GET "/servers/$ID" | cut -d' ' -f2- | json 'd["server"]["status"]')
+  [ "$STATUS" = ACTIVE ] && break
+  sleep 0.1
+done
+[ "$STATUS" = ACTIVE ] || fail "server $ID is $STATUS, not ACTIVE"
+HOST=$(curl -s -H "X-Auth-Token: admin:admin" "$API/servers/$ID" | json 'd["server"]["OS-EXT-SRV-ATTR:host"]')
+r=$(req GET /servers/detail)
+echo "${r#* }" | json 'len(d["servers"])' | grep -qx 1 || fail "detail list: $r"
+
+# Its history, from the log: types, order, one request id, the causation chain.
+"${CTL[@]}" --json events --stream "instance/$ID" >"$E2E_TMP/history.json"
+python3 - "$E2E_TMP/history.json" <<'PY' || fail "unexpected event history"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+types = [e["type"] for e in ev]
+assert types == ["instance.requested", "instance.scheduled", "build.started", "instance.spawned"], types
+assert len({e["request_id"] for e in ev}) == 1 and ev[0]["request_id"].startswith("req-"), ev
+assert ev[0]["causation"] == 0
+assert ev[1]["causation"] == ev[0]["seq"], "scheduled is caused by the request"
+assert ev[2]["causation"] == ev[1]["seq"] and ev[3]["causation"] == ev[1]["seq"], "work follows placement"
+assert ev[0]["actor"]["user"] == "alice" and ev[0]["actor"]["project"] == "demo"
+PY
+"${CTL[@]}" --json hosts | grep "\"host\":\"$HOST\"" | grep -q '"memory_mb_used":512' ||
+  fail "no 512 MiB claim on $HOST"
+
+# Delete, poll to 404, the claim is released.
+r=$(req DELETE "/servers/$ID")
+[ "${r%% *}" = 204 ] || fail "DELETE -> $r"
+for _ in $(seq 1 100); do
+  [ "$(req GET "/servers/$ID" | cut -d' ' -f1)" = 404 ] && break
+  sleep 0.1
+done
+r=$(req GET "/servers/$ID")
+[ "${r%% *}" = 404 ] || fail "deleted server still visible: $r"
+echo "${r#* }" | json 'd["itemNotFound"]["code"]' | grep -qx 404 || fail "404 body: $r"
+for _ in $(seq 1 50); do
+  "${CTL[@]}" --json hosts | grep "\"host\":\"$HOST\"" | grep -q '"memory_mb_used":0,' && break
+  sleep 0.1
+done
+"${CTL[@]}" --json hosts | grep "\"host\":\"$HOST\"" | grep -q '"memory_mb_used":0,' || fail "claim not released"
+
+# Bad input: Nova's error bodies, and nothing appended.
+BEFORE=$(events_count)
+check_error() { # STATUS KEY METHOD PATH [BODY]
+  local r
+  r=$(req "$3" "$4" "${5:-}")
+  [ "${r%% *}" = "$1" ] || fail "$3 $4 ${5:-} -> $r (wanted $1)"
+  echo "${r#* }" | json "d[\"$2\"][\"code\"]" | grep -qx "$1" || fail "body of $3 $4: $r"
+}
+check_error 400 badRequest POST /servers '{"server": {"name": "x", '
+check_error 400 badRequest POST /servers "{\"server\": {\"name\": \"x\", \"flavorRef\": \"999\", \"imageRef\": \"$IMAGE\"}}"
+check_error 400 badRequest POST /servers "{\"server\": {\"flavorRef\": \"1\", \"imageRef\": \"$IMAGE\"}}"
+check_error 404 itemNotFound GET /servers/00000000-0000-4000-8000-000000000000
+check_error 404 itemNotFound DELETE /servers/00000000-0000-4000-8000-000000000000
+[ "$(events_count)" = "$BEFORE" ] || fail "bad requests appended events"
+
+stop_cleanly "$PID" TERM
+echo "PASS boot_test $BACKEND"

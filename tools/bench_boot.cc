@@ -1,0 +1,205 @@
+// bench-boot: boots N servers over the Compute API (HTTP, noauth2) with C client
+// threads on M fake compute hosts, all in this process, and prints servers/s,
+// p50/p99 time-to-ACTIVE (POST sent → instance.spawned appended), events
+// appended/s, GET /servers/detail latency and peak RSS.
+//
+//   build/bench-boot [--servers N] [--concurrency C] [--hosts M]
+//                    [--log rocksdb|jetstream] [--nats-url URL] [--sync] [--state-dir DIR]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "core/event_codec.h"
+#include "projections/hosts_projection.h"
+#include "projections/projection_store.h"
+#include "tools/flags.h"
+#include "tools/http_client.h"
+#include "tools/node.h"
+
+namespace chronova {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int Fail(const Status& st) {
+  std::fprintf(stderr, "bench-boot: %s\n", st.ToString().c_str());
+  return 1;
+}
+
+int FreePort() {
+  // Bind port 0 on loopback and read the port back.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+int Run(int argc, char** argv) {
+  auto flags = Flags::Parse(argc, argv,
+                            {"servers", "concurrency", "hosts", "log", "nats-url", "state-dir"},
+                            {"sync"});
+  if (!flags.ok()) return Fail(flags.status());
+  int servers = std::stoi(flags->Get("servers", "2000"));
+  int concurrency = std::stoi(flags->Get("concurrency", "16"));
+  int hosts = std::stoi(flags->Get("hosts", "1000"));
+
+  std::string dir = flags->Get("state-dir");
+  bool scratch = dir.empty();
+  if (scratch) {
+    std::string tmpl = std::filesystem::temp_directory_path().string() + "/bench-boot-XXXXXX";
+    dir = mkdtemp(tmpl.data());
+  }
+  NodeOptions o;
+  o.log.state_dir = dir;
+  o.log.sync = flags->Has("sync");
+  auto backend = ParseLogBackend(flags->Get("log", "rocksdb"));
+  if (!backend.ok()) return Fail(backend.status());
+  o.log.backend = *backend;
+  o.log.jetstream.url = flags->Get("nats-url", o.log.jetstream.url);
+  o.compute_hosts = hosts;
+  o.hypervisor = "fake";
+  o.host_vcpus = 64;
+  o.host_memory_mb = 262144;
+  o.host_disk_gb = 4000;
+  int port = FreePort();
+  std::string host_port = "127.0.0.1:" + std::to_string(port);
+  o.compute_api_url = "http://" + host_port;
+
+  auto t_boot = Clock::now();
+  auto node = Node::Start(o);
+  if (!node.ok()) return Fail(node.status());
+  // Wait until every compute host's registration is in the read models.
+  for (int i = 0; i < 6000; ++i) {
+    auto reader = (*node)->store()->Reader(HostsProjection::kName);
+    if (reader.ok() && HostsView(reader->get()).List().value().size() >= static_cast<size_t>(hosts)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  double startup_s = std::chrono::duration<double>(Clock::now() - t_boot).count();
+
+  std::mutex mu;  // protects posted, spawned
+  std::map<std::string, Clock::time_point> posted, spawned;
+  Seq head0 = (*node)->log()->Head().value();
+  auto sub = (*node)->log()->Subscribe(head0.next(), [&](const std::vector<Envelope>& batch) {
+    auto now = Clock::now();
+    std::lock_guard<std::mutex> l(mu);
+    for (const Envelope& e : batch) {
+      if (e.type == InstanceSpawned::kType) spawned[std::string(StreamKey(e.stream))] = now;
+    }
+    return Status::Ok();
+  });
+
+  const std::map<std::string, std::string> headers{{"X-Auth-Token", "bench:bench"},
+                                                   {"Content-Type", "application/json"},
+                                                   {"Accept", "application/json"}};
+  std::atomic<int> next{0}, failures{0};
+  std::string first_error;
+  auto t0 = Clock::now();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < concurrency; ++c) {
+    clients.emplace_back([&] {
+      HttpClient http(host_port);
+      static const std::regex kId("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"");
+      for (int n; (n = next++) < servers;) {
+        std::string body = "{\"server\": {\"name\": \"bench-" + std::to_string(n) +
+                           "\", \"flavorRef\": \"1\", \"imageRef\": \"" + kDemoImageId + "\"}}";
+        auto sent = Clock::now();
+        auto r = http.Send("POST", "/v2.1/servers", headers, body);
+        std::smatch m;
+        if (!r.ok() || r->status != 202 || !std::regex_search(r->body, m, kId)) {
+          std::lock_guard<std::mutex> l(mu);
+          if (failures++ == 0) {
+            first_error = r.ok() ? std::to_string(r->status) + " " + r->body : r.status().ToString();
+          }
+          continue;
+        }
+        std::lock_guard<std::mutex> l(mu);
+        posted[m[1]] = sent;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  double post_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (failures > 0) {
+    std::fprintf(stderr, "bench-boot: %d POSTs failed; first: %s\n", failures.load(),
+                 first_error.c_str());
+  }
+  // Wait for every accepted server to be ACTIVE (60 s at most).
+  for (int i = 0; i < 6000; ++i) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      size_t done = 0;
+      for (const auto& [id, t] : posted) done += spawned.count(id);
+      if (done == posted.size()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::vector<double> latencies_ms;
+  Clock::time_point last = t0;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    for (const auto& [id, t] : posted) {
+      auto it = spawned.find(id);
+      if (it == spawned.end()) continue;
+      latencies_ms.push_back(std::chrono::duration<double, std::milli>(it->second - t).count());
+      last = std::max(last, it->second);
+    }
+  }
+  double total_s = std::chrono::duration<double>(last - t0).count();
+  Seq head1 = (*node)->log()->Head().value();
+
+  // GET /servers/detail?limit=50, as Nova's comparison figure.
+  HttpClient http(host_port);
+  std::vector<double> detail_ms;
+  for (int i = 0; i < 20; ++i) {
+    auto s = Clock::now();
+    auto r = http.Send("GET", "/v2.1/servers/detail?limit=50", headers);
+    if (r.ok() && r->status == 200) {
+      detail_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
+    }
+  }
+  sub.reset();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf(
+      "log=%s sync=%s hosts=%d servers=%zu/%d concurrency=%d startup_s=%.2f post_s=%.2f "
+      "total_s=%.2f servers_per_s=%.0f active_p50_ms=%.1f active_p99_ms=%.1f "
+      "events_per_s=%.0f detail50_p50_ms=%.1f peak_rss_mb=%.0f\n",
+      flags->Get("log", "rocksdb").c_str(), o.log.sync ? "on" : "off", hosts,
+      latencies_ms.size(), servers, concurrency, startup_s, post_s, total_s,
+      latencies_ms.size() / std::max(total_s, 1e-9), Percentile(latencies_ms, 0.5),
+      Percentile(latencies_ms, 0.99),
+      (head1.value() - head0.value()) / std::max(total_s, 1e-9), Percentile(detail_ms, 0.5),
+      ru.ru_maxrss / 1024.0);
+  node->reset();
+  if (scratch) std::filesystem::remove_all(dir);
+  return latencies_ms.size() == static_cast<size_t>(servers) ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace chronova
+
+int main(int argc, char** argv) { return chronova::Run(argc, argv); }

@@ -1,0 +1,73 @@
+// Node: one chronova process with its roles wired together — the log, the read
+// models, the bus, the scheduler, the conductor, compute agents and the Compute
+// API. `chronovad all-in-one` is a Node with every role on the embedded log and
+// an in-process bus; tests and benchmarks start Nodes too.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eventstore/log_factory.h"
+
+namespace chronova {
+
+class ComputeService;
+class Hypervisor;
+class ProjectionStore;
+class EventLog;
+
+struct NodeOptions {
+  LogConfig log;
+  // Empty: an in-process bus. Otherwise a NATS URL for core NATS routing.
+  std::string bus_url;
+  // Compute hosts this process simulates, named "<host_prefix>-<n>" (or exactly
+  // host_prefix when there is one).
+  int compute_hosts = 1;
+  std::string host_prefix = "compute";
+  // "libvirt" (default; test:/// node per host unless libvirt_uri is set) or "fake".
+  std::string hypervisor = "libvirt";
+  std::string libvirt_uri;  // empty: a libvirt test driver host per simulated host
+  std::string virt_type = "qemu";
+  int host_vcpus = 8;
+  int host_memory_mb = 16384;
+  int host_disk_gb = 200;
+  // The Compute API listens here ("" disables the API).
+  std::string compute_api_url = "http://127.0.0.1:8774";
+  // Seed Nova's default flavors and a demo image record on first start.
+  bool seed_catalog = true;
+  int scheduler_workers = 4;
+  int conductor_workers = 4;
+};
+
+class Node {
+ public:
+  // Opens and starts everything, in dependency order; when it returns OK the
+  // read models have caught up with the log and the API is listening.
+  static Result<std::unique_ptr<Node>> Start(const NodeOptions& options);
+  // Stops everything in reverse order.
+  ~Node();
+
+  EventLog* log();
+  ProjectionStore* store();
+  ComputeService* compute();
+  // The driver of simulated compute host `i` (0-based).
+  Hypervisor* hypervisor(size_t i);
+  // Non-OK once the read models stopped on a bad event.
+  Status health() const;
+
+ private:
+  struct Parts;
+  explicit Node(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+// Nova's default flavors (nova-manage's m1.*) and a demo image, as events; each
+// is appended once (NoStream + a fixed idempotency key), so seeding is safe on
+// every start.
+// The seeded demo image's id (a record only until the image service exists).
+inline constexpr const char* kDemoImageId = "0f2a6c3e-5b8d-4c1e-9a7f-3d2b1e0c9a11";
+
+Status SeedCatalog(EventLog& log);
+
+}  // namespace chronova
