@@ -5,6 +5,9 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <vector>
+#include <algorithm>
 
 #include "agents/bus.h"
 
@@ -70,7 +73,12 @@ class InProcessBus : public Bus {
  public:
   Status Publish(const std::string& subject, const std::string& payload) override {
     std::lock_guard<std::mutex> l(mu_);
-    for (Queue* q : queues_) {
+    // Exact subscriptions by hash (one per compute host: thousands); wildcard
+    // ones (a few) by matching.
+    if (auto it = exact_.find(subject); it != exact_.end()) {
+      for (Queue* q : it->second) q->Push(subject, payload);
+    }
+    for (Queue* q : wildcards_) {
       if (SubjectMatches(q->pattern(), subject)) q->Push(subject, payload);
     }
     return Status::Ok();
@@ -80,18 +88,32 @@ class InProcessBus : public Bus {
                                                      BusHandler handler) override {
     auto q = std::make_unique<Queue>(subject, std::move(handler));
     std::lock_guard<std::mutex> l(mu_);
-    queues_.push_back(q.get());
+    if (IsWildcard(subject)) {
+      wildcards_.push_back(q.get());
+    } else {
+      exact_[subject].push_back(q.get());
+    }
     return std::unique_ptr<BusSubscription>(new Sub(this, std::move(q)));
   }
 
  private:
+  static bool IsWildcard(const std::string& s) {
+    return s.size() >= 2 && s.compare(s.size() - 2, 2, ".>") == 0;
+  }
+
   class Sub : public BusSubscription {
    public:
     Sub(InProcessBus* bus, std::unique_ptr<Queue> q) : bus_(bus), q_(std::move(q)) {}
     ~Sub() override {
       {
         std::lock_guard<std::mutex> l(bus_->mu_);
-        bus_->queues_.remove(q_.get());
+        if (IsWildcard(q_->pattern())) {
+          bus_->wildcards_.remove(q_.get());
+        } else {
+          auto& v = bus_->exact_[q_->pattern()];
+          v.erase(std::remove(v.begin(), v.end(), q_.get()), v.end());
+          if (v.empty()) bus_->exact_.erase(q_->pattern());
+        }
       }
       q_.reset();
     }
@@ -101,8 +123,9 @@ class InProcessBus : public Bus {
     std::unique_ptr<Queue> q_;
   };
 
-  std::mutex mu_;  // protects queues_
-  std::list<Queue*> queues_;
+  std::mutex mu_;  // protects exact_, wildcards_
+  std::unordered_map<std::string, std::vector<Queue*>> exact_;
+  std::list<Queue*> wildcards_;
 };
 
 }  // namespace

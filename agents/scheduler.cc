@@ -24,7 +24,7 @@ Status Scheduler::Start() {
         if (!DecodePortable(p, &hb).ok()) return;
         std::lock_guard<std::mutex> l(hosts_mu_);
         // Liveness is judged by our own clock: hosts' clocks may drift.
-        last_seen_[hb.host] = options_.env->Now();
+        hosts_[hb.host].last_seen = options_.env->Now();
       }));
   // Host state as of the store's checkpoint; the log subscription continues from there.
   Seq from = store_->checkpoint();
@@ -32,7 +32,7 @@ Status Scheduler::Start() {
     CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, HostsView(reader.get()).List());
     std::lock_guard<std::mutex> l(hosts_mu_);
-    for (HostState& h : hosts) hosts_[h.name] = std::move(h);
+    for (HostState& h : hosts) hosts_[h.name].state = std::move(h);
   }
   // Instances requested before the checkpoint and never placed (a crash between
   // the request and the placement): place them now.
@@ -90,7 +90,7 @@ Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
 void Scheduler::FoldHost(const Envelope& env, const Event& event) {
   std::lock_guard<std::mutex> l(hosts_mu_);
   HostName name(std::string(StreamKey(env.stream)));
-  HostState& h = hosts_[name];
+  HostState& h = hosts_[name].state;
   if (h.name.empty()) h.name = name;
   // Only the next version applies; an older one is already in, a gap is closed
   // by RefreshHost when a claim loses its race.
@@ -101,7 +101,7 @@ Status Scheduler::RefreshHost(const HostName& host) {
   StreamVersion from;
   {
     std::lock_guard<std::mutex> l(hosts_mu_);
-    from = hosts_[host].version.next();
+    from = hosts_[host].state.version.next();
   }
   while (true) {
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
@@ -142,31 +142,39 @@ void Scheduler::Worker() {
 }
 
 std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
+  // The few best hosts are enough: the first claim almost always succeeds, and a
+  // new round recomputes if all of them were taken.
+  constexpr size_t kTop = 16;
   Timestamp now = options_.env->Now();
+  const FlavorSpec& f = r.flavor;
   std::lock_guard<std::mutex> l(hosts_mu_);
-  std::vector<std::pair<int64_t, HostName>> weighed;
-  for (const auto& [name, h] : hosts_) {
+  std::vector<std::pair<int64_t, const HostName*>> weighed;
+  weighed.reserve(hosts_.size());
+  for (const auto& [name, entry] : hosts_) {
+    const HostState& h = entry.state;
     if (!h.exists) continue;
     // ComputeFilter: the service must be up.
-    auto seen = last_seen_.find(name);
-    if (seen == last_seen_.end() || now.micros - seen->second.micros > options_.service_down_time_us) {
+    if (entry.last_seen.micros == 0 ||
+        now.micros - entry.last_seen.micros > options_.service_down_time_us) {
       continue;
     }
     // AvailabilityZoneFilter.
     if (!r.availability_zone.empty() && r.availability_zone != h.availability_zone) continue;
     // RAM, vCPU and disk with allocation ratios (what the claim will check too).
-    const FlavorSpec& f = r.flavor;
     if (h.used.memory_mb + f.memory_mb > h.MemoryLimitMb()) continue;
     if (h.used.vcpus + f.vcpus > h.VcpuLimit()) continue;
     if (h.used.disk_gb + f.root_gb + f.ephemeral_gb > h.DiskLimitGb()) continue;
+    // RAMWeigher: spread (most free RAM first) or pack.
     int64_t free_ram = h.MemoryLimitMb() - h.used.memory_mb;
-    weighed.emplace_back(options_.ram_weigher_spread ? free_ram : -free_ram, name);
+    weighed.emplace_back(options_.ram_weigher_spread ? free_ram : -free_ram, &name);
   }
-  std::sort(weighed.begin(), weighed.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
+  size_t top = std::min(kTop, weighed.size());
+  std::partial_sort(weighed.begin(), weighed.begin() + static_cast<long>(top), weighed.end(),
+                    [](const auto& a, const auto& b) {
+                      return a.first != b.first ? a.first > b.first : *a.second < *b.second;
+                    });
   std::vector<HostName> out;
-  for (auto& w : weighed) out.push_back(std::move(w.second));
+  for (size_t i = 0; i < top; ++i) out.push_back(*weighed[i].second);
   return out;
 }
 
@@ -190,7 +198,7 @@ Status Scheduler::Place(const Pending& p) {
       HostState state;
       {
         std::lock_guard<std::mutex> l(hosts_mu_);
-        state = hosts_[host];
+        state = hosts_[host].state;
       }
       Result<std::vector<Event>> decided = Decide(state, ClaimResources{r.instance_id, claim});
       if (!decided.ok()) continue;  // no longer fits: next candidate

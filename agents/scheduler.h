@@ -75,9 +75,12 @@ class Scheduler {
   ProjectionStore* const store_;
   const SchedulerOptions options_;
 
-  std::mutex hosts_mu_;  // protects hosts_, last_seen_
-  std::map<HostName, HostState> hosts_;
-  std::map<HostName, Timestamp> last_seen_;
+  struct HostEntry {
+    HostState state;
+    Timestamp last_seen;  // of the last heartbeat, by our clock; 0: never
+  };
+  std::mutex hosts_mu_;  // protects hosts_
+  std::map<HostName, HostEntry> hosts_;
 
   std::mutex queue_mu_;  // protects queue_, stopping_
   std::condition_variable queue_cv_;

@@ -7,8 +7,8 @@ std::vector<std::string> NoAuthRoles(const std::string& user) {
   return {"member", "reader"};
 }
 
-Result<RequestContext> NoAuthAuthenticator::Authenticate(const std::string& x_auth_token,
-                                                         const std::string& project_in_url) {
+Result<RequestContext> NoAuthAuthenticator::Authenticate(
+    const std::string& x_auth_token, const std::string& project_in_url) {
   if (x_auth_token.empty()) {
     return Status::PermissionDenied("The request you have made requires authentication.");
   }
@@ -22,8 +22,9 @@ Result<RequestContext> NoAuthAuthenticator::Authenticate(const std::string& x_au
   }
   // nova/api/openstack/wsgi.py Resource._process_stack.
   if (!project_in_url.empty() && project_in_url != project) {
-    return Status::InvalidArgument("Malformed request URL: URL's project_id '" + project_in_url +
-                                   "' doesn't match Context's project_id '" + project + "'");
+    return Status::InvalidArgument(
+        "Malformed request URL: URL's project_id '" + project_in_url +
+        "' doesn't match Context's project_id '" + project + "'");
   }
   RequestContext ctx;
   ctx.user = UserId(user);

@@ -21,6 +21,7 @@ struct ComputeApiServer::Impl {
   std::string scheme;     // "http"
   std::string authority;  // "127.0.0.1:8774", for requests without a Host header
   std::string mount;      // "" or "/compute"
+  size_t max_body_bytes = 0;
 
   void Serve(http::http_request request) const;
 };
@@ -34,8 +35,11 @@ void ComputeApiServer::Impl::Serve(http::http_request request) const {
     r.path = relative.path();
     r.query = relative.query();
     for (const auto& [name, value] : request.headers()) r.headers.Add(name, value);
-    std::vector<unsigned char> body = request.extract_vector().get();
-    r.body.assign(body.begin(), body.end());
+    r.declared_length = static_cast<size_t>(request.headers().content_length());
+    if (r.declared_length <= max_body_bytes) {
+      std::vector<unsigned char> body = request.extract_vector().get();
+      r.body.assign(body.begin(), body.end());
+    }
     const std::string* host = r.headers.Find("Host");
     r.base_url = scheme + "://" + (host && !host->empty() ? *host : authority) + mount;
     response = handler->Handle(r);
@@ -44,7 +48,8 @@ void ComputeApiServer::Impl::Serve(http::http_request request) const {
     response = HttpResponse();
     response.status = 500;
     response.headers.Set("Content-Type", "application/json");
-    response.body = FaultBody(500, std::string("Unexpected API Error: ") + e.what()).Dump();
+    response.body =
+        FaultBody(500, std::string("Unexpected API Error: ") + e.what()).Dump();
   }
 
   http::http_response out(static_cast<http::status_code>(response.status));
@@ -57,7 +62,8 @@ void ComputeApiServer::Impl::Serve(http::http_request request) const {
     }
   }
   if (!response.body.empty()) {
-    out.set_body(std::move(response.body), content_type.empty() ? "application/json" : content_type);
+    out.set_body(std::move(response.body),
+                 content_type.empty() ? "application/json" : content_type);
   }
   // A client that went away makes reply's task fail; observe it so it is not rethrown.
   request.reply(out).then([](pplx::task<void> t) {
@@ -73,9 +79,12 @@ ComputeApiServer::ComputeApiServer() = default;
 ComputeApiServer::~ComputeApiServer() { Stop(); }
 
 Status ComputeApiServer::Start(const ComputeApiOptions& options) {
-  if (impl_ != nullptr) return Status::InvalidArgument("compute API server already started");
-  if (options.service == nullptr || options.authenticator == nullptr || options.env == nullptr) {
-    return Status::InvalidArgument("compute API: service, authenticator and env are required");
+  if (impl_ != nullptr)
+    return Status::InvalidArgument("compute API server already started");
+  if (options.service == nullptr || options.authenticator == nullptr ||
+      options.env == nullptr) {
+    return Status::InvalidArgument(
+        "compute API: service, authenticator and env are required");
   }
   auto impl = std::make_unique<Impl>();
   try {
@@ -85,21 +94,25 @@ Status ComputeApiServer::Start(const ComputeApiOptions& options) {
                                      options.listen_url);
     }
     impl->scheme = uri.scheme();
-    impl->authority = uri.host() + (uri.port() > 0 ? ":" + std::to_string(uri.port()) : "");
+    impl->authority =
+        uri.host() + (uri.port() > 0 ? ":" + std::to_string(uri.port()) : "");
     impl->mount = uri.path();
     while (!impl->mount.empty() && impl->mount.back() == '/') impl->mount.pop_back();
+    impl->max_body_bytes = options.max_body_bytes;
     impl->handler = std::make_unique<ComputeApiHandler>(options);
     impl->listener = std::make_unique<http_listener>(uri, http_listener_config());
   } catch (const std::exception& e) {
-    return Status::InvalidArgument("compute API: listen URL " + options.listen_url + ": " +
-                                   e.what());
+    return Status::InvalidArgument("compute API: listen URL " + options.listen_url +
+                                   ": " + e.what());
   }
   const Impl* serving = impl.get();
-  impl->listener->support([serving](http::http_request request) { serving->Serve(request); });
+  impl->listener->support(
+      [serving](http::http_request request) { serving->Serve(request); });
   try {
     impl->listener->open().wait();
   } catch (const std::exception& e) {
-    return Status::Unavailable("compute API: listen on " + options.listen_url + ": " + e.what());
+    return Status::Unavailable("compute API: listen on " + options.listen_url + ": " +
+                               e.what());
   }
   impl_ = std::move(impl);
   return Status::Ok();

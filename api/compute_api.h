@@ -22,9 +22,9 @@ struct ComputeApiOptions {
   // Where to listen. A path ("http://0.0.0.0:8774/compute") mounts the API
   // below it: "/compute/v2.1/servers".
   std::string listen_url = "http://127.0.0.1:8774";
-  ComputeService* service = nullptr;   // REQUIRED; borrowed
+  ComputeService* service = nullptr;       // REQUIRED; borrowed
   Authenticator* authenticator = nullptr;  // REQUIRED; borrowed
-  Env* env = Env::Default();           // request ids, generated admin passwords
+  Env* env = Env::Default();               // request ids, generated admin passwords
   // The Image service endpoint for images' "alternate" links; empty: the
   // request's own scheme and host with "/image" (chronova's all-in-one layout).
   std::string image_url;

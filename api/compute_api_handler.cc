@@ -27,14 +27,25 @@ HttpResponse FaultResponse(int code, const std::string& message) {
   return JsonResponse(code, FaultBody(code, message));
 }
 
+HttpResponse MethodNotAllowed(const std::string& method) {
+  return FaultResponse(405,
+                       "The method " + method + " is not allowed for this resource.");
+}
+
 int HttpStatusFor(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kConflict: return 409;
-    case StatusCode::kUnavailable: return 503;
-    default: return 500;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kConflict:
+      return 409;
+    case StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -78,10 +89,10 @@ bool IsCollection(const std::string& segment) {
 // The API statuses of nova/api/openstack/common.py _STATE_MAP.
 bool IsKnownServerStatus(const std::string& s) {
   static const std::set<std::string> kStatuses = {
-      "ACTIVE",  "REBOOT",        "HARD_REBOOT", "PASSWORD",  "REBUILD",           "MIGRATING",
-      "RESIZE",  "BUILD",         "SHUTOFF",     "VERIFY_RESIZE", "REVERT_RESIZE", "PAUSED",
-      "SUSPENDED", "RESCUE",      "ERROR",       "DELETED",   "SOFT_DELETED",      "SHELVED",
-      "SHELVED_OFFLOADED"};
+      "ACTIVE",        "REBOOT",       "HARD_REBOOT", "PASSWORD",         "REBUILD",
+      "MIGRATING",     "RESIZE",       "BUILD",       "SHUTOFF",          "VERIFY_RESIZE",
+      "REVERT_RESIZE", "PAUSED",       "SUSPENDED",   "RESCUE",           "ERROR",
+      "DELETED",       "SOFT_DELETED", "SHELVED",     "SHELVED_OFFLOADED"};
   return kStatuses.count(s) > 0;
 }
 
@@ -107,8 +118,9 @@ bool ParsePythonInt(const std::string& text, int64_t* out) {
 }
 
 // The last value of `name` in the query (webob's req.params[name]).
-const std::string* QueryParam(const std::vector<std::pair<std::string, std::string>>& query,
-                              const std::string& name) {
+const std::string* QueryParam(
+    const std::vector<std::pair<std::string, std::string>>& query,
+    const std::string& name) {
   const std::string* found = nullptr;
   for (const auto& [k, v] : query) {
     if (k == name) found = &v;
@@ -120,16 +132,40 @@ const std::string* QueryParam(const std::vector<std::pair<std::string, std::stri
 // after the one with id `marker` (all if null), at most `limit` of them.
 // InvalidArgument (Nova's words) for a marker that is not in the list.
 template <typename T, typename IdOf>
-Result<std::pair<size_t, size_t>> Page(const std::vector<T>& items, const std::string* marker,
-                                       int limit, IdOf id_of) {
+Result<std::pair<size_t, size_t>> Page(const std::vector<T>& items,
+                                       const std::string* marker, int limit, IdOf id_of) {
   size_t begin = 0;
   if (marker != nullptr) {
     auto it = std::find_if(items.begin(), items.end(),
                            [&](const T& item) { return id_of(item) == *marker; });
-    if (it == items.end()) return Status::InvalidArgument("marker [" + *marker + "] not found");
+    if (it == items.end())
+      return Status::InvalidArgument("marker [" + *marker + "] not found");
     begin = static_cast<size_t>(it - items.begin()) + 1;
   }
-  return std::make_pair(begin, std::min(items.size(), begin + static_cast<size_t>(limit)));
+  return std::make_pair(begin,
+                        std::min(items.size(), begin + static_cast<size_t>(limit)));
+}
+
+// One page of `items` (filtered and ordered) as Nova's list body:
+// {"<collection>": [render(item)...], "<collection>_links": [next]}.
+// `path` is the collection's path for the next link ("flavors/detail").
+template <typename T, typename IdOf, typename Render>
+HttpResponse PagedList(const std::string& collection, const std::string& path,
+                       const LinkContext& links,
+                       const std::vector<std::pair<std::string, std::string>>& query,
+                       const std::vector<const T*>& items, int limit, IdOf id_of,
+                       Render render) {
+  auto page = Page(items, QueryParam(query, "marker"), limit,
+                   [&](const T* item) { return id_of(*item); });
+  if (!page.ok()) return ErrorResponse(page.status());
+  const auto [begin, end] = *page;
+  Json list = Json::MakeArray();
+  for (size_t i = begin; i < end; ++i) list.Append(render(*items[i]));
+  Json body = Json::MakeObject({{collection, std::move(list)}});
+  Json next = NextLinks(links, path, query, end - begin, static_cast<size_t>(limit),
+                        end > begin ? id_of(*items[end - 1]) : "");
+  if (next.size() > 0) body[collection + "_links"] = std::move(next);
+  return JsonResponse(200, body);
 }
 
 }  // namespace
@@ -139,15 +175,26 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
       routes_({
           {"GET", {"servers"}, &ComputeApiHandler::ListServers},
           {"POST", {"servers"}, &ComputeApiHandler::CreateServer},
-          {"GET", {"servers", "detail"}, &ComputeApiHandler::ListServers, ListView::kDetail},
+          {"GET",
+           {"servers", "detail"},
+           &ComputeApiHandler::ListServers,
+           ListView::kDetail},
           {"GET", {"servers", "*"}, &ComputeApiHandler::ShowServer},
           {"DELETE", {"servers", "*"}, &ComputeApiHandler::DeleteServer},
           {"GET", {"flavors"}, &ComputeApiHandler::ListFlavors},
-          {"GET", {"flavors", "detail"}, &ComputeApiHandler::ListFlavors, ListView::kDetail},
+          {"GET",
+           {"flavors", "detail"},
+           &ComputeApiHandler::ListFlavors,
+           ListView::kDetail},
           {"GET", {"flavors", "*"}, &ComputeApiHandler::ShowFlavor},
-          {"GET", {"flavors", "*", "os-extra_specs"}, &ComputeApiHandler::ShowFlavorExtraSpecs},
+          {"GET",
+           {"flavors", "*", "os-extra_specs"},
+           &ComputeApiHandler::ShowFlavorExtraSpecs},
           {"GET", {"images"}, &ComputeApiHandler::ListImages},
-          {"GET", {"images", "detail"}, &ComputeApiHandler::ListImages, ListView::kDetail},
+          {"GET",
+           {"images", "detail"},
+           &ComputeApiHandler::ListImages,
+           ListView::kDetail},
           {"GET", {"images", "*"}, &ComputeApiHandler::ShowImage},
       }) {}
 
@@ -161,15 +208,14 @@ HttpResponse ComputeApiHandler::Handle(const HttpRequest& request) const {
 
 HttpResponse ComputeApiHandler::Dispatch(const HttpRequest& request,
                                          const std::string& request_id) const {
-  if (request.body.size() > options_.max_body_bytes) {
+  if (std::max(request.body.size(), request.declared_length) > options_.max_body_bytes) {
     return FaultResponse(413, "Request is too large.");
   }
   std::vector<std::string> segments = SplitPath(request.path);
   if (segments.empty()) {
     // The version list is public and outside microversion control, as in Nova.
     if (request.method != "GET") {
-      return FaultResponse(405, "The method " + request.method +
-                                    " is not allowed for this resource.");
+      return MethodNotAllowed(request.method);
     }
     return JsonResponse(200, VersionsDocument(request.base_url));
   }
@@ -179,9 +225,9 @@ HttpResponse ComputeApiHandler::Dispatch(const HttpRequest& request,
   return ServeVersioned(request, request_id, segments);
 }
 
-HttpResponse ComputeApiHandler::ServeVersioned(const HttpRequest& request,
-                                               const std::string& request_id,
-                                               const std::vector<std::string>& segments) const {
+HttpResponse ComputeApiHandler::ServeVersioned(
+    const HttpRequest& request, const std::string& request_id,
+    const std::vector<std::string>& segments) const {
   Call call;
   call.http = &request;
   call.legacy_v2 = segments[0] == "v2";
@@ -207,11 +253,12 @@ HttpResponse ComputeApiHandler::ServeVersioned(const HttpRequest& request,
     // The version document. chronova serves it without a token (Nova asks for
     // one) so that discovery works before authentication.
     if (request.method != "GET") {
-      return FaultResponse(405, "The method " + request.method +
-                                    " is not allowed for this resource.");
+      return MethodNotAllowed(request.method);
     }
     if (auto error = negotiate()) return *error;
-    return finish(JsonResponse(200, VersionDocument(version_url, call.legacy_v2 ? ComputeVersion::kV20 : ComputeVersion::kV21)));
+    return finish(JsonResponse(
+        200, VersionDocument(version_url, call.legacy_v2 ? ComputeVersion::kV20
+                                                         : ComputeVersion::kV21)));
   }
 
   // "/v2.1/{project_id}/servers": older clients put the project in the URL.
@@ -228,8 +275,9 @@ HttpResponse ComputeApiHandler::ServeVersioned(const HttpRequest& request,
   if (!ctx.ok()) {
     if (ctx.status().code() == StatusCode::kPermissionDenied) {
       HttpResponse r = FaultResponse(401, kNotAuthenticated);
-      std::string auth_url =
-          options_.auth_url.empty() ? SchemeAndAuthority(request.base_url) : options_.auth_url;
+      std::string auth_url = options_.auth_url.empty()
+                                 ? SchemeAndAuthority(request.base_url)
+                                 : options_.auth_url;
       r.headers.Set("WWW-Authenticate", "Keystone uri=\"" + auth_url + "\"");
       return r;
     }
@@ -259,8 +307,7 @@ HttpResponse ComputeApiHandler::ServeVersioned(const HttpRequest& request,
   }
   if (route == nullptr) {
     if (allowed.empty()) return FaultResponse(404, "The resource could not be found.");
-    HttpResponse r = FaultResponse(405, "The method " + request.method +
-                                            " is not allowed for this resource.");
+    HttpResponse r = MethodNotAllowed(request.method);
     std::string allow;
     for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
     r.headers.Set("Allow", allow);
@@ -296,10 +343,12 @@ HttpResponse ComputeApiHandler::CreateServer(const Call& call) const {
   Result<ParsedCreateServer> parsed = ParseCreateServerBody(body, schema_options);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
 
-  Result<CreateServerResult> created = options_.service->CreateServers(call.ctx, parsed->request);
+  Result<CreateServerResult> created =
+      options_.service->CreateServers(call.ctx, parsed->request);
   if (!created.ok()) return ErrorResponse(created.status());
   if (parsed->return_reservation_id) {
-    return JsonResponse(202, Json::MakeObject({{"reservation_id", created->reservation_id}}));
+    return JsonResponse(202,
+                        Json::MakeObject({{"reservation_id", created->reservation_id}}));
   }
   if (created->servers.empty()) {
     return ErrorResponse(Status::Internal("no server was created"));
@@ -310,8 +359,9 @@ HttpResponse ComputeApiHandler::CreateServer(const Call& call) const {
   }
   const InstanceState& server = created->servers.front();
   HttpResponse r = JsonResponse(
-      202, Json::MakeObject({{"server", ServerCreatedView(call.links, server,
-                                                          parsed->security_groups, admin_pass)}}));
+      202, Json::MakeObject(
+               {{"server", ServerCreatedView(call.links, server, parsed->security_groups,
+                                             admin_pass)}}));
   r.headers.Set("Location", call.links.Self("servers", server.id.str()));
   return r;
 }
@@ -332,15 +382,16 @@ HttpResponse ComputeApiHandler::ListServers(const Call& call) const {
   if (const std::string* status = QueryParam(call.query, "status")) {
     std::string upper = Upper(*status);
     // Microversion 2.1 answers an unknown status with an empty list (2.38+ says 400).
-    if (!IsKnownServerStatus(upper)) return JsonResponse(200, Json::MakeObject({{"servers", Json::MakeArray()}}));
+    if (!IsKnownServerStatus(upper))
+      return JsonResponse(200, Json::MakeObject({{"servers", Json::MakeArray()}}));
     q.status = upper;
   }
   if (const std::string* since = QueryParam(call.query, "changes-since")) {
     Timestamp t;
     if (!ParseIso8601(*since, &t)) {
-      return FaultResponse(400, "Invalid input for query parameters changes-since. Value: " +
-                                    *since + ". " + Json(*since).PythonRepr() +
-                                    " is not a 'date-time'");
+      return FaultResponse(
+          400, "Invalid input for query parameters changes-since. Value: " + *since +
+                   ". " + Json(*since).PythonRepr() + " is not a 'date-time'");
     }
     q.changes_since = t;
   }
@@ -351,15 +402,17 @@ HttpResponse ComputeApiHandler::ListServers(const Call& call) const {
     } else {
       std::optional<bool> b = ParseStrictBool(*all);
       if (!b) {
-        return FaultResponse(400, "Invalid input received: Unrecognized value '" + *all +
-                                      "', acceptable values are: '0', '1', 'f', 'false', 'n', "
-                                      "'no', 'off', 'on', 't', 'true', 'y', 'yes'");
+        return FaultResponse(400,
+                             "Invalid input received: Unrecognized value '" + *all +
+                                 "', acceptable values are: '0', '1', 'f', 'false', 'n', "
+                                 "'no', 'off', 'on', 't', 'true', 'y', 'yes'");
       }
       q.all_tenants = *b;
     }
   }
   // Nova drops filters a non-admin may not use rather than failing.
-  if (const std::string* host = QueryParam(call.query, "host"); host && call.ctx.IsAdmin()) {
+  if (const std::string* host = QueryParam(call.query, "host");
+      host && call.ctx.IsAdmin()) {
     q.host = *host;
   }
 
@@ -381,12 +434,14 @@ HttpResponse ComputeApiHandler::ListServers(const Call& call) const {
 }
 
 HttpResponse ComputeApiHandler::ShowServer(const Call& call) const {
-  Result<InstanceState> s = options_.service->GetServer(call.ctx, InstanceId(call.params[0]));
+  Result<InstanceState> s =
+      options_.service->GetServer(call.ctx, InstanceId(call.params[0]));
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options;
   view_options.extended_attributes = call.ctx.IsAdmin();
-  return JsonResponse(200,
-                      Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));
+  return JsonResponse(
+      200,
+      Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));
 }
 
 HttpResponse ComputeApiHandler::DeleteServer(const Call& call) const {
@@ -417,7 +472,8 @@ HttpResponse ComputeApiHandler::ListFlavors(const Call& call) const {
     }
   }
   int64_t min_ram = 0, min_disk = 0;
-  if (const std::string* v = QueryParam(call.query, "minRam"); v && !ParsePythonInt(*v, &min_ram)) {
+  if (const std::string* v = QueryParam(call.query, "minRam");
+      v && !ParsePythonInt(*v, &min_ram)) {
     return FaultResponse(400, "Invalid minRam filter [" + *v + "]");
   }
   if (const std::string* v = QueryParam(call.query, "minDisk");
@@ -435,31 +491,25 @@ HttpResponse ComputeApiHandler::ListFlavors(const Call& call) const {
     if (f.spec.memory_mb < min_ram || f.spec.root_gb < min_disk) continue;
     flavors.push_back(&f);
   }
-  auto page = Page(flavors, QueryParam(call.query, "marker"), *limit,
-                   [](const FlavorRecord* f) { return f->spec.id.str(); });
-  if (!page.ok()) return ErrorResponse(page.status());
-  const auto [begin, end] = *page;
-  Json list = Json::MakeArray();
-  for (size_t i = begin; i < end; ++i) {
-    list.Append(detail ? FlavorDetailView(call.links, *flavors[i])
-                       : FlavorBasicView(call.links, *flavors[i]));
-  }
-  Json body = Json::MakeObject({{"flavors", std::move(list)}});
-  Json next = NextLinks(call.links, detail ? "flavors/detail" : "flavors", call.query,
-                        end - begin, static_cast<size_t>(*limit),
-                        end > begin ? flavors[end - 1]->spec.id.str() : "");
-  if (next.size() > 0) body["flavors_links"] = std::move(next);
-  return JsonResponse(200, body);
+  return PagedList(
+      "flavors", detail ? "flavors/detail" : "flavors", call.links, call.query, flavors,
+      *limit, [](const FlavorRecord& f) { return f.spec.id.str(); },
+      [&](const FlavorRecord& f) {
+        return detail ? FlavorDetailView(call.links, f) : FlavorBasicView(call.links, f);
+      });
 }
 
 HttpResponse ComputeApiHandler::ShowFlavor(const Call& call) const {
-  Result<FlavorRecord> f = options_.service->GetFlavor(call.ctx, FlavorId(call.params[0]));
+  Result<FlavorRecord> f =
+      options_.service->GetFlavor(call.ctx, FlavorId(call.params[0]));
   if (!f.ok()) return ErrorResponse(f.status());
-  return JsonResponse(200, Json::MakeObject({{"flavor", FlavorDetailView(call.links, *f)}}));
+  return JsonResponse(200,
+                      Json::MakeObject({{"flavor", FlavorDetailView(call.links, *f)}}));
 }
 
 HttpResponse ComputeApiHandler::ShowFlavorExtraSpecs(const Call& call) const {
-  Result<FlavorRecord> f = options_.service->GetFlavor(call.ctx, FlavorId(call.params[0]));
+  Result<FlavorRecord> f =
+      options_.service->GetFlavor(call.ctx, FlavorId(call.params[0]));
   if (!f.ok()) return ErrorResponse(f.status());
   Json specs = Json::MakeObject();
   for (const auto& [k, v] : f->spec.extra_specs) specs[k] = v;
@@ -483,25 +533,18 @@ HttpResponse ComputeApiHandler::ListImages(const Call& call) const {
     if (status && i.status != Lower(*status)) continue;
     images.push_back(&i);
   }
-  std::stable_sort(images.begin(), images.end(), [](const ImageRecord* a, const ImageRecord* b) {
-    if (a->created_at != b->created_at) return a->created_at > b->created_at;
-    return a->image.image_id > b->image.image_id;
-  });
-  auto page = Page(images, QueryParam(call.query, "marker"), *limit,
-                   [](const ImageRecord* i) { return i->image.image_id.str(); });
-  if (!page.ok()) return ErrorResponse(page.status());
-  const auto [begin, end] = *page;
-  Json list = Json::MakeArray();
-  for (size_t i = begin; i < end; ++i) {
-    list.Append(detail ? ImageDetailView(call.links, *images[i])
-                       : ImageBasicView(call.links, *images[i]));
-  }
-  Json body = Json::MakeObject({{"images", std::move(list)}});
-  Json next = NextLinks(call.links, detail ? "images/detail" : "images", call.query, end - begin,
-                        static_cast<size_t>(*limit),
-                        end > begin ? images[end - 1]->image.image_id.str() : "");
-  if (next.size() > 0) body["images_links"] = std::move(next);
-  return JsonResponse(200, body);
+  std::stable_sort(images.begin(), images.end(),
+                   [](const ImageRecord* a, const ImageRecord* b) {
+                     if (a->created_at != b->created_at)
+                       return a->created_at > b->created_at;
+                     return a->image.image_id > b->image.image_id;
+                   });
+  return PagedList(
+      "images", detail ? "images/detail" : "images", call.links, call.query, images,
+      *limit, [](const ImageRecord& i) { return i.image.image_id.str(); },
+      [&](const ImageRecord& i) {
+        return detail ? ImageDetailView(call.links, i) : ImageBasicView(call.links, i);
+      });
 }
 
 HttpResponse ComputeApiHandler::ShowImage(const Call& call) const {
@@ -511,7 +554,8 @@ HttpResponse ComputeApiHandler::ShowImage(const Call& call) const {
     if (i.status().IsNotFound()) return FaultResponse(404, "Image not found.");
     return ErrorResponse(i.status());
   }
-  return JsonResponse(200, Json::MakeObject({{"image", ImageDetailView(call.links, *i)}}));
+  return JsonResponse(200,
+                      Json::MakeObject({{"image", ImageDetailView(call.links, *i)}}));
 }
 
 // ---- helpers ----------------------------------------------------------------
@@ -524,7 +568,8 @@ Result<int> ComputeApiHandler::PageLimit(const Call& call) const {
   if (!ParsePythonInt(*text, &value)) {
     return Status::InvalidArgument("Invalid input received: limit must be an integer");
   }
-  if (value < 0) return Status::InvalidArgument("Invalid input received: limit must be >= 0");
+  if (value < 0)
+    return Status::InvalidArgument("Invalid input received: limit must be >= 0");
   return static_cast<int>(std::min<int64_t>(value, options_.max_limit));
 }
 
@@ -545,8 +590,10 @@ std::string ComputeApiHandler::NewAdminPassword() const {
     }
   };
   std::string pass;
-  for (const std::string& g : kGroups) pass.push_back(g[uniform(static_cast<uint32_t>(g.size()))]);
-  while (pass.size() < 12) pass.push_back(all[uniform(static_cast<uint32_t>(all.size()))]);
+  for (const std::string& g : kGroups)
+    pass.push_back(g[uniform(static_cast<uint32_t>(g.size()))]);
+  while (pass.size() < 12)
+    pass.push_back(all[uniform(static_cast<uint32_t>(all.size()))]);
   for (size_t i = pass.size() - 1; i > 0; --i) {
     std::swap(pass[i], pass[uniform(static_cast<uint32_t>(i + 1))]);
   }

@@ -62,7 +62,8 @@ std::string PercentDecode(std::string_view s, Plus plus) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (c == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+    if (c == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+        HexValue(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
       i += 2;
     } else if (c == '+' && plus == Plus::kSpace) {
@@ -76,9 +77,13 @@ std::string PercentDecode(std::string_view s, Plus plus) {
 
 }  // namespace
 
-std::string PercentDecodePath(std::string_view s) { return PercentDecode(s, Plus::kLiteral); }
+std::string PercentDecodePath(std::string_view s) {
+  return PercentDecode(s, Plus::kLiteral);
+}
 
-std::string PercentDecodeQuery(std::string_view s) { return PercentDecode(s, Plus::kSpace); }
+std::string PercentDecodeQuery(std::string_view s) {
+  return PercentDecode(s, Plus::kSpace);
+}
 
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> out;

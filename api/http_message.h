@@ -4,6 +4,7 @@
 // therefore be compiled, and reasoned about, without cpprestsdk.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,7 +22,9 @@ class HttpHeaders {
   void Add(std::string name, std::string value);
   // Replaces every field named `name` with one.
   void Set(std::string name, std::string value);
-  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+  const std::vector<std::pair<std::string, std::string>>& fields() const {
+    return fields_;
+  }
 
  private:
   std::vector<std::pair<std::string, std::string>> fields_;
@@ -34,6 +37,9 @@ struct HttpRequest {
   std::string query;  // the raw query string, without '?'
   HttpHeaders headers;
   std::string body;
+  // The Content-Length the client declared. The adapter does not read a body
+  // declared larger than the handler accepts, so `body` may then be empty.
+  size_t declared_length = 0;
   // Scheme, authority (the Host header as the client sent it) and mount path:
   // "http://127.0.0.1:8774" or "http://controller/compute". Links are built on it.
   std::string base_url;

@@ -79,15 +79,26 @@ std::string PythonNumber(double d) {
 }
 
 constexpr Syntax kJson{"null", "true", "false", ",", ":", &JsonString, &JsonNumber};
-constexpr Syntax kPython{"None", "True", "False", ", ", ": ", &PythonStringRepr, &PythonNumber};
+constexpr Syntax kPython{"None",       "True", "False", ", ", ": ", &PythonStringRepr,
+                         &PythonNumber};
 
 void Write(const Json& v, const Syntax& syntax, std::string& out) {
   switch (v.type()) {
-    case Json::Type::kNull: out += syntax.null_word; break;
-    case Json::Type::kBool: out += v.as_bool() ? syntax.true_word : syntax.false_word; break;
-    case Json::Type::kInt: out += std::to_string(v.as_int()); break;
-    case Json::Type::kDouble: out += syntax.number(v.as_double()); break;
-    case Json::Type::kString: out += syntax.quote(v.as_string()); break;
+    case Json::Type::kNull:
+      out += syntax.null_word;
+      break;
+    case Json::Type::kBool:
+      out += v.as_bool() ? syntax.true_word : syntax.false_word;
+      break;
+    case Json::Type::kInt:
+      out += std::to_string(v.as_int());
+      break;
+    case Json::Type::kDouble:
+      out += syntax.number(v.as_double());
+      break;
+    case Json::Type::kString:
+      out += syntax.quote(v.as_string());
+      break;
     case Json::Type::kArray: {
       out.push_back('[');
       for (size_t i = 0; i < v.items().size(); ++i) {
@@ -126,7 +137,9 @@ class Builder {
   }
   bool Double(double d) { return Put(Json(d)); }
   bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
-  bool String(const char* s, rapidjson::SizeType n, bool) { return Put(Json(std::string(s, n))); }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    return Put(Json(std::string(s, n)));
+  }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
     key_.assign(s, n);
     return true;
@@ -249,11 +262,13 @@ Result<Json> Json::Parse(std::string_view text) {
       rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   rapidjson::ParseResult r = reader.Parse<kFlags>(in, builder);
   if (builder.too_deep()) {
-    return Status::InvalidArgument("JSON nested deeper than " + std::to_string(kMaxDepth));
+    return Status::InvalidArgument("JSON nested deeper than " +
+                                   std::to_string(kMaxDepth));
   }
   if (r.IsError()) {
-    return Status::InvalidArgument(std::string("JSON: ") + rapidjson::GetParseError_En(r.Code()) +
-                                   " at offset " + std::to_string(r.Offset()));
+    return Status::InvalidArgument(std::string("JSON: ") +
+                                   rapidjson::GetParseError_En(r.Code()) + " at offset " +
+                                   std::to_string(r.Offset()));
   }
   return builder.Take();
 }
@@ -265,12 +280,18 @@ bool Json::operator==(const Json& other) const {
   }
   if (type_ != other.type_) return false;
   switch (type_) {
-    case Type::kNull: return true;
-    case Type::kBool: return bool_ == other.bool_;
-    case Type::kString: return string_ == other.string_;
-    case Type::kArray: return array_ == other.array_;
-    case Type::kObject: return object_ == other.object_;
-    default: return false;
+    case Type::kNull:
+      return true;
+    case Type::kBool:
+      return bool_ == other.bool_;
+    case Type::kString:
+      return string_ == other.string_;
+    case Type::kArray:
+      return array_ == other.array_;
+    case Type::kObject:
+      return object_ == other.object_;
+    default:
+      return false;
   }
 }
 

@@ -26,16 +26,16 @@ class Json {
   using Member = std::pair<std::string, Json>;
   using Object = std::vector<Member>;
 
-  Json() = default;  // null
+  Json() = default;        // null
   Json(std::nullptr_t) {}  // NOLINT: implicit by design, as the literals below
   Json(bool b) : type_(Type::kBool), bool_(b) {}  // NOLINT
   template <typename T,
             std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
-  Json(T v) : type_(Type::kInt), int_(static_cast<int64_t>(v)) {}  // NOLINT
-  Json(double d) : type_(Type::kDouble), double_(d) {}  // NOLINT
-  Json(const char* s) : type_(Type::kString), string_(s) {}  // NOLINT
+  Json(T v) : type_(Type::kInt), int_(static_cast<int64_t>(v)) {}       // NOLINT
+  Json(double d) : type_(Type::kDouble), double_(d) {}                  // NOLINT
+  Json(const char* s) : type_(Type::kString), string_(s) {}             // NOLINT
   Json(std::string s) : type_(Type::kString), string_(std::move(s)) {}  // NOLINT
-  Json(std::string_view s) : type_(Type::kString), string_(s) {}  // NOLINT
+  Json(std::string_view s) : type_(Type::kString), string_(s) {}        // NOLINT
 
   static Json MakeArray(Array items = {});
   static Json MakeObject(Object members = {});
@@ -52,7 +52,9 @@ class Json {
   // REQUIRES: the matching is_*().
   bool as_bool() const { return bool_; }
   int64_t as_int() const { return int_; }
-  double as_double() const { return type_ == Type::kInt ? static_cast<double>(int_) : double_; }
+  double as_double() const {
+    return type_ == Type::kInt ? static_cast<double>(int_) : double_;
+  }
   const std::string& as_string() const { return string_; }
   const Array& items() const { return array_; }
   const Object& members() const { return object_; }

@@ -14,8 +14,10 @@ constexpr char kVersionHeader[] = "OpenStack-API-Version";
 constexpr char kLegacyVersionHeader[] = "X-OpenStack-Nova-API-Version";
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -45,7 +47,8 @@ std::optional<std::string> VersionString(const HttpHeaders& headers) {
     while (!rest.empty()) {
       size_t comma = rest.find(',');
       std::string_view item = Trim(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      rest =
+          comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
       size_t space = item.find_first_of(" \t");
       if (space == std::string_view::npos) continue;
       std::string_view service = item.substr(0, space);
@@ -68,8 +71,9 @@ Result<ApiVersion> ParseApiVersion(const std::string& text) {
   if (dot == std::string::npos ||
       !ParseNumber(std::string_view(text).substr(0, dot), Zero::kRejected, &v.major) ||
       !ParseNumber(std::string_view(text).substr(dot + 1), Zero::kAllowed, &v.minor)) {
-    return Status::InvalidArgument("API Version String " + text +
-                                   " is of invalid format. Must be of format MajorNum.MinorNum.");
+    return Status::InvalidArgument(
+        "API Version String " + text +
+        " is of invalid format. Must be of format MajorNum.MinorNum.");
   }
   return v;
 }
@@ -83,7 +87,8 @@ Result<ApiVersion> RequestedApiVersion(const HttpHeaders& headers) {
 
 std::string UnsupportedVersionMessage(const ApiVersion& v) {
   return "Version " + v.ToString() + " is not supported by the API. Minimum is " +
-         kMinComputeVersion.ToString() + " and maximum is " + kMaxComputeVersion.ToString() + ".";
+         kMinComputeVersion.ToString() + " and maximum is " +
+         kMaxComputeVersion.ToString() + ".";
 }
 
 void AddVersionHeaders(const ApiVersion& v, HttpHeaders& headers) {

@@ -16,7 +16,9 @@ struct ApiVersion {
   int major = 0;
   int minor = 0;
   auto operator<=>(const ApiVersion&) const = default;
-  std::string ToString() const { return std::to_string(major) + "." + std::to_string(minor); }
+  std::string ToString() const {
+    return std::to_string(major) + "." + std::to_string(minor);
+  }
 };
 
 // The oldest and newest microversions chronova implements. The maximum moves

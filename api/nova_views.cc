@@ -33,7 +33,8 @@ int ImageProgress(const std::string& glance_status) {
 // oslo strutils.bool_from_string(strict=False) for "true"-ish values.
 bool TruthyString(const std::string& s) {
   std::string l;
-  for (char c : s) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : s)
+    l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   return l == "1" || l == "t" || l == "true" || l == "on" || l == "y" || l == "yes";
 }
 
@@ -49,19 +50,25 @@ Json StringMap(const std::map<std::string, std::string>& m) {
 
 // The API statuses in which Nova shows "progress" and "fault".
 bool ShowsProgress(std::string_view status) {
-  return status == "ACTIVE" || status == "BUILD" || status == "REBUILD" || status == "RESIZE" ||
-         status == "VERIFY_RESIZE" || status == "MIGRATING";
+  return status == "ACTIVE" || status == "BUILD" || status == "REBUILD" ||
+         status == "RESIZE" || status == "VERIFY_RESIZE" || status == "MIGRATING";
 }
-bool ShowsFault(std::string_view status) { return status == "ERROR" || status == "DELETED"; }
+bool ShowsFault(std::string_view status) {
+  return status == "ERROR" || status == "DELETED";
+}
 
 }  // namespace
 
-std::string LinkContext::Self(const std::string& collection, const std::string& id) const {
-  return version_url + (project.empty() ? "" : "/" + project) + "/" + collection + "/" + id;
+std::string LinkContext::Self(const std::string& collection,
+                              const std::string& id) const {
+  return version_url + (project.empty() ? "" : "/" + project) + "/" + collection + "/" +
+         id;
 }
 
-std::string LinkContext::Bookmark(const std::string& collection, const std::string& id) const {
-  return bookmark_url + (project.empty() ? "" : "/" + project) + "/" + collection + "/" + id;
+std::string LinkContext::Bookmark(const std::string& collection,
+                                  const std::string& id) const {
+  return bookmark_url + (project.empty() ? "" : "/" + project) + "/" + collection + "/" +
+         id;
 }
 
 Json LinkContext::Links(const std::string& collection, const std::string& id) const {
@@ -73,18 +80,30 @@ Json LinkContext::Links(const std::string& collection, const std::string& id) co
 
 std::string FaultName(int code) {
   switch (code) {
-    case 400: return "badRequest";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "itemNotFound";
-    case 405: return "badMethod";
-    case 409: return "conflictingRequest";
-    case 413: return "overLimit";
-    case 415: return "badMediaType";
-    case 429: return "overLimit";
-    case 501: return "notImplemented";
-    case 503: return "serviceUnavailable";
-    default: return "computeFault";
+    case 400:
+      return "badRequest";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "itemNotFound";
+    case 405:
+      return "badMethod";
+    case 409:
+      return "conflictingRequest";
+    case 413:
+      return "overLimit";
+    case 415:
+      return "badMediaType";
+    case 429:
+      return "overLimit";
+    case 501:
+      return "notImplemented";
+    case 503:
+      return "serviceUnavailable";
+    default:
+      return "computeFault";
   }
 }
 
@@ -99,7 +118,8 @@ std::string HostId(const ProjectId& project, const HostName& host) {
   std::string data = project.str() + host.str();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha224(), nullptr) != 1) return "";
+  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha224(), nullptr) != 1)
+    return "";
   std::string hex;
   char buf[3];
   for (unsigned int i = 0; i < len; ++i) {
@@ -154,16 +174,19 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
     server["image"] = Json::MakeObject({
         {"id", s.image_id.str()},
         {"links", Json::MakeArray({Json::MakeObject(
-                      {{"rel", "bookmark"}, {"href", links.Bookmark("images", s.image_id.str())}})})},
+                      {{"rel", "bookmark"},
+                       {"href", links.Bookmark("images", s.image_id.str())}})})},
     });
   }
   server["flavor"] = Json::MakeObject({
       {"id", s.flavor.id.str()},
       {"links", Json::MakeArray({Json::MakeObject(
-                    {{"rel", "bookmark"}, {"href", links.Bookmark("flavors", s.flavor.id.str())}})})},
+                    {{"rel", "bookmark"},
+                     {"href", links.Bookmark("flavors", s.flavor.id.str())}})})},
   });
   server["created"] = FormatIso8601Seconds(s.created_at);
-  server["updated"] = FormatIso8601Seconds(s.updated_at.micros ? s.updated_at : s.created_at);
+  server["updated"] =
+      FormatIso8601Seconds(s.updated_at.micros ? s.updated_at : s.created_at);
   // chronova has no networking yet; Nova hides addresses while building anyway.
   server["addresses"] = Json::MakeObject();
   server["accessIPv4"] = "";
@@ -256,7 +279,8 @@ Json ImageDetailView(const LinkContext& links, const ImageRecord& i) {
   image["minDisk"] = i.image.min_disk;
   image["metadata"] = StringMap(i.image.properties);
   image["created"] = FormatIso8601Seconds(i.created_at);
-  image["updated"] = FormatIso8601Seconds(i.updated_at.micros ? i.updated_at : i.created_at);
+  image["updated"] =
+      FormatIso8601Seconds(i.updated_at.micros ? i.updated_at : i.created_at);
   image["status"] = ImageApiStatus(i.status);
   image["progress"] = ImageProgress(i.status);
   image["OS-EXT-IMG-SIZE:size"] = i.image.size;
@@ -296,15 +320,17 @@ Json NextLinks(const LinkContext& links, const std::string& collection_path,
   };
   for (const auto& [k, v] : sorted) set(k, v);
   set("marker", last_id);
-  std::string href = links.version_url + (links.project.empty() ? "" : "/" + links.project) +
-                     "/" + collection_path + "?" + EncodeQuery(params);
+  std::string href = links.version_url +
+                     (links.project.empty() ? "" : "/" + links.project) + "/" +
+                     collection_path + "?" + EncodeQuery(params);
   return Json::MakeArray({Json::MakeObject({{"rel", "next"}, {"href", href}})});
 }
 
 namespace {
 
 Json DescribedBy() {
-  return Json::MakeObject({{"rel", "describedby"}, {"type", "text/html"}, {"href", kDocsUrl}});
+  return Json::MakeObject(
+      {{"rel", "describedby"}, {"type", "text/html"}, {"href", kDocsUrl}});
 }
 
 // nova/api/openstack/compute/versions.py VERSIONS.
@@ -319,13 +345,23 @@ struct VersionInfo {
 };
 
 VersionInfo V20() {
-  return {"v2.0", "SUPPORTED", "", "", "2011-01-21T11:33:21Z",
-          "application/vnd.openstack.compute+json;version=2", "v2"};
+  return {"v2.0",
+          "SUPPORTED",
+          "",
+          "",
+          "2011-01-21T11:33:21Z",
+          "application/vnd.openstack.compute+json;version=2",
+          "v2"};
 }
 
 VersionInfo V21() {
-  return {"v2.1", "CURRENT", kMaxComputeVersion.ToString(), kMinComputeVersion.ToString(),
-          "2013-07-23T11:33:21Z", "application/vnd.openstack.compute+json;version=2.1", "v2.1"};
+  return {"v2.1",
+          "CURRENT",
+          kMaxComputeVersion.ToString(),
+          kMinComputeVersion.ToString(),
+          "2013-07-23T11:33:21Z",
+          "application/vnd.openstack.compute+json;version=2.1",
+          "v2.1"};
 }
 
 }  // namespace
@@ -348,19 +384,22 @@ Json VersionsDocument(const std::string& root_url) {
 
 Json VersionDocument(const std::string& version_url, ComputeVersion version) {
   VersionInfo v = version == ComputeVersion::kV20 ? V20() : V21();
-  return Json::MakeObject({{"version", Json::MakeObject({
-      {"id", v.id},
-      {"status", v.status},
-      {"version", v.version},
-      {"min_version", v.min_version},
-      {"updated", v.updated},
-      {"links", Json::MakeArray({
-                    Json::MakeObject({{"rel", "self"}, {"href", version_url + "/"}}),
-                    DescribedBy(),
-                })},
-      {"media-types", Json::MakeArray({Json::MakeObject(
-                          {{"base", "application/json"}, {"type", v.media_type}})})},
-  })}});
+  return Json::MakeObject(
+      {{"version", Json::MakeObject({
+                       {"id", v.id},
+                       {"status", v.status},
+                       {"version", v.version},
+                       {"min_version", v.min_version},
+                       {"updated", v.updated},
+                       {"links", Json::MakeArray({
+                                     Json::MakeObject(
+                                         {{"rel", "self"}, {"href", version_url + "/"}}),
+                                     DescribedBy(),
+                                 })},
+                       {"media-types",
+                        Json::MakeArray({Json::MakeObject(
+                            {{"base", "application/json"}, {"type", v.media_type}})})},
+                   })}});
 }
 
 }  // namespace chronova

@@ -108,7 +108,8 @@ bool IsSpaceSeparator(uint32_t cp) {
 // builds its regex from (U+0000..U+FFFE): no C* (control, format, surrogate,
 // private use) and no Z* but Zs. Unassigned code points are not told apart.
 bool IsPrintable(uint32_t cp) {
-  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp >= 0xFFFF) return false;  // Cc, beyond
+  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp >= 0xFFFF)
+    return false;  // Cc, beyond
   if (cp == 0xAD || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
       (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF) {
     return false;  // Cf
@@ -165,7 +166,8 @@ bool IsBase64(const std::string& s) {
   // and then needs whole quanta.
   size_t n = 0;
   for (char c : s) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=') ++n;
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')
+      ++n;
   }
   return n % 4 == 0;
 }
@@ -181,8 +183,10 @@ MaybeError CheckBoolean(const std::string& field, const Json& v, bool* out) {
     *out = v.as_bool();
     return std::nullopt;
   }
-  static const char* kTrue[] = {"True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes"};
-  static const char* kFalse[] = {"False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"};
+  static const char* kTrue[] = {"True", "TRUE", "true", "1",   "ON",
+                                "On",   "on",   "YES",  "Yes", "yes"};
+  static const char* kFalse[] = {"False", "FALSE", "false", "0",  "OFF",
+                                 "Off",   "off",   "NO",    "No", "no"};
   for (const char* t : kTrue) {
     if (v.as_string() == t) {
       *out = true;
@@ -216,14 +220,16 @@ MaybeError CheckPositiveInteger(const std::string& field, const Json& v, int* ou
     if (s.empty()) return Error(field, v, v.PythonRepr() + " is too short");
   } else {
     value = v.as_int();
-    if (value < 1) return Error(field, v, v.PythonRepr() + " is less than the minimum of 1");
+    if (value < 1)
+      return Error(field, v, v.PythonRepr() + " is less than the minimum of 1");
     value = std::min<int64_t>(value, INT32_MAX);
   }
   *out = static_cast<int>(value);
   return std::nullopt;
 }
 
-MaybeError CheckIp(const std::string& field, const Json& v, int family, const char* format) {
+MaybeError CheckIp(const std::string& field, const Json& v, int family,
+                   const char* format) {
   if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
   unsigned char buf[16];
   if (inet_pton(family, v.as_string().c_str(), buf) != 1) {
@@ -245,8 +251,8 @@ std::string AdditionalPropertiesMessage(const Json& object,
     extras += Json(key).PythonRepr();
   }
   if (count == 0) return "";
-  return "Additional properties are not allowed (" + extras + (count == 1 ? " was" : " were") +
-         " unexpected)";
+  return "Additional properties are not allowed (" + extras +
+         (count == 1 ? " was" : " were") + " unexpected)";
 }
 
 // parameter_types.metadata: string keys of [a-zA-Z0-9-_:. ]{1,255}, string
@@ -257,8 +263,8 @@ MaybeError CheckMetadata(const std::string& field, const Json& v,
   auto key_ok = [](const std::string& k) {
     if (k.empty() || CodePoints(k) > 255) return false;
     for (char c : k) {
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' ||
-            c == '.' || c == ' ')) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+            c == ':' || c == '.' || c == ' ')) {
         return false;
       }
     }
@@ -335,7 +341,9 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
   }
   if (const Json* v = server.Find("imageRef")) {
     bool ok = v->is_string() && (v->as_string().empty() || IsUuidLike(v->as_string()));
-    if (!ok) return Error("imageRef", *v, v->PythonRepr() + " is not valid under any of the given schemas");
+    if (!ok)
+      return Error("imageRef", *v,
+                   v->PythonRepr() + " is not valid under any of the given schemas");
     req.image_ref = v->as_string();
   }
   if (const Json* v = server.Find("flavorRef")) {
@@ -363,7 +371,8 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
   if (const Json* v = server.Find("OS-DCF:diskConfig")) {
     if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"}))) return e;
     if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
-      return Error("OS-DCF:diskConfig", *v, v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']");
+      return Error("OS-DCF:diskConfig", *v,
+                   v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']");
     }
   }
   if (const Json* v = server.Find("accessIPv4")) {
@@ -401,7 +410,8 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
     req.max_count = req.min_count;  // Nova: max_count defaults to min_count
   }
   if (const Json* v = server.Find("return_reservation_id")) {
-    if (auto e = CheckBoolean("return_reservation_id", *v, &out->return_reservation_id)) return e;
+    if (auto e = CheckBoolean("return_reservation_id", *v, &out->return_reservation_id))
+      return e;
   }
   if (const Json* v = server.Find("security_groups")) {
     if (auto e = Error("security_groups", *v, TypeMessage(*v, {"array"}))) return e;
@@ -410,7 +420,8 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
       if (const Json* name = item.Find("name")) {
         if (auto e = CheckName("name", *name, name_rules)) return e;
       }
-      if (auto e = Error("0", item, AdditionalPropertiesMessage(item, {"name"}))) return e;
+      if (auto e = Error("0", item, AdditionalPropertiesMessage(item, {"name"})))
+        return e;
     }
     out->security_groups = *v;
   }
@@ -431,12 +442,26 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
     }
   }
   if (!options.legacy_v2) {
-    std::string extra = AdditionalPropertiesMessage(
-        server, {"name", "imageRef", "flavorRef", "adminPass", "metadata", "networks",
-                 "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "personality",
-                 "availability_zone", "block_device_mapping", "block_device_mapping_v2",
-                 "config_drive", "key_name", "min_count", "max_count", "return_reservation_id",
-                 "security_groups", "user_data"});
+    std::string extra = AdditionalPropertiesMessage(server, {"name",
+                                                             "imageRef",
+                                                             "flavorRef",
+                                                             "adminPass",
+                                                             "metadata",
+                                                             "networks",
+                                                             "OS-DCF:diskConfig",
+                                                             "accessIPv4",
+                                                             "accessIPv6",
+                                                             "personality",
+                                                             "availability_zone",
+                                                             "block_device_mapping",
+                                                             "block_device_mapping_v2",
+                                                             "config_drive",
+                                                             "key_name",
+                                                             "min_count",
+                                                             "max_count",
+                                                             "return_reservation_id",
+                                                             "security_groups",
+                                                             "user_data"});
     if (auto e = Error("server", server, extra)) return e;
   }
   return std::nullopt;
@@ -446,7 +471,8 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
 
 std::optional<bool> ParseStrictBool(const std::string& s) {
   std::string l;
-  for (char c : Strip(s)) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : Strip(s))
+    l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   for (const char* t : {"1", "t", "true", "on", "y", "yes"}) {
     if (l == t) return true;
   }
@@ -456,8 +482,8 @@ std::optional<bool> ParseStrictBool(const std::string& s) {
   return std::nullopt;
 }
 
-Result<ParsedCreateServer> ParseCreateServerBody(const Json& body,
-                                                 const CreateServerSchemaOptions& options) {
+Result<ParsedCreateServer> ParseCreateServerBody(
+    const Json& body, const CreateServerSchemaOptions& options) {
   ParsedCreateServer out;
   if (auto e = Error("", body, TypeMessage(body, {"object"}))) return ToStatus(*e);
   if (const Json* server = body.Find("server")) {
@@ -468,10 +494,12 @@ Result<ParsedCreateServer> ParseCreateServerBody(const Json& body,
       std::map<std::string, std::vector<std::string>> parsed;
       if (auto e = CheckHints(hints_key, *hints, &parsed)) return ToStatus(*e);
       // Nova reads os:scheduler_hints first and the old name only without it.
-      if (out.request.scheduler_hints.empty()) out.request.scheduler_hints = std::move(parsed);
+      if (out.request.scheduler_hints.empty())
+        out.request.scheduler_hints = std::move(parsed);
     }
   }
-  if (!body.Contains("server")) return Status::InvalidArgument("'server' is a required property");
+  if (!body.Contains("server"))
+    return Status::InvalidArgument("'server' is a required property");
   if (!options.legacy_v2) {
     std::string extra = AdditionalPropertiesMessage(
         body, {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"});
@@ -482,7 +510,8 @@ Result<ParsedCreateServer> ParseCreateServerBody(const Json& body,
   if (out.request.min_count > out.request.max_count) {
     return Status::InvalidArgument("min_count must be <= max_count");
   }
-  if (out.request.image_ref.empty()) return Status::InvalidArgument("Missing imageRef attribute");
+  if (out.request.image_ref.empty())
+    return Status::InvalidArgument("Missing imageRef attribute");
   return out;
 }
 

@@ -15,8 +15,8 @@ namespace chronova {
 
 struct ParsedCreateServer {
   CreateServerRequest request;
-  Json security_groups;     // as the request gave it; null if absent
-  std::string admin_pass;   // as the request gave it; empty if absent
+  Json security_groups;    // as the request gave it; null if absent
+  std::string admin_pass;  // as the request gave it; empty if absent
   bool return_reservation_id = false;
 };
 
@@ -29,7 +29,8 @@ struct CreateServerSchemaOptions {
 // InvalidArgument with Nova's message, e.g. "Invalid input for field/attribute
 // server. Value: {'flavorRef': '1'}. 'name' is a required property".
 Result<ParsedCreateServer> ParseCreateServerBody(
-    const Json& body, const CreateServerSchemaOptions& options = CreateServerSchemaOptions());
+    const Json& body,
+    const CreateServerSchemaOptions& options = CreateServerSchemaOptions());
 
 // oslo's bool_from_string(strict=True): nullopt for anything it rejects.
 std::optional<bool> ParseStrictBool(const std::string& s);

@@ -84,6 +84,8 @@ class EventLog {
 
   // Up to `max_events` events with seq >= `from`, in seq order. Empty when `from`
   // is past the head. Corruption naming the seq for an undecodable record.
+  // Reads see every append this process had acknowledged; on a replicated log
+  // they may lag other nodes' appends until Head() is called (which syncs).
   virtual Result<std::vector<Envelope>> Read(Seq from, size_t max_events) = 0;
 
   // Up to `max_events` events of `stream` with version >= `from`, in order.
@@ -99,7 +101,8 @@ class EventLog {
   // (live) until the subscription is destroyed.
   virtual std::unique_ptr<Subscription> Subscribe(Seq from, SubscribeHandler handler) = 0;
 
-  // Seq of the last event in the log (0 if empty).
+  // Seq of the last event in the log (0 if empty). On a replicated log this first
+  // catches up with every append acknowledged anywhere, so reads after it see them.
   virtual Result<Seq> Head() = 0;
 };
 

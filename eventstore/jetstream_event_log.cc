@@ -429,6 +429,9 @@ class JetStreamEventLog::Impl {
       } else if (dup->has_value()) {
         t.result = Landing(**dup, /*duplicate=*/true, deadline);
       } else {
+        // The caller will reload and decide again from this node's mirror: let the
+        // mirror hold what we just compared against, so the reload is not stale.
+        (void)WaitForMirror(head->subject_seq, deadline);
         t.result =
             Status::Conflict("stream " + req.stream.str() + " is at version " +
                              std::to_string(head->version.value()) + ", expected " +
@@ -668,20 +671,21 @@ Result<AppendResult> JetStreamEventLog::Append(const AppendRequest& req) {
   return impl_->Append(req);
 }
 
+// Reads serve this node's mirror as it is: it always holds this process's own
+// acknowledged appends (Append waits for them), and a command decided on a stale
+// view fails its expected version and reloads after the mirror caught up. Head()
+// is the explicit sync point with the whole stream.
 Result<std::vector<Envelope>> JetStreamEventLog::Read(Seq from, size_t max_events) {
-  CHRONOVA_RETURN_IF_ERROR(impl_->CatchUp());
   return impl_->mirror().Read(from, max_events);
 }
 
 Result<std::vector<Envelope>> JetStreamEventLog::ReadStream(const StreamId& stream,
                                                             StreamVersion from,
                                                             size_t max_events) {
-  CHRONOVA_RETURN_IF_ERROR(impl_->CatchUp());
   return impl_->mirror().ReadStream(stream, from, max_events);
 }
 
 Result<StreamVersion> JetStreamEventLog::StreamHead(const StreamId& stream) {
-  CHRONOVA_RETURN_IF_ERROR(impl_->CatchUp());
   return impl_->mirror().StreamHead(stream);
 }
 

@@ -30,6 +30,7 @@ Status ProjectionRunner::WaitFor(Seq seq, int timeout_ms) const {
 Status CatchUp(EventLog& log, ProjectionStore& store,
                const std::function<void(Seq reached)>& progress) {
   constexpr size_t kBatch = 4096;
+  CHRONOVA_RETURN_IF_ERROR(log.Head().status());  // sync a replicated log first
   while (true) {
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> batch,
                               log.Read(store.checkpoint().next(), kBatch));

@@ -1,6 +1,8 @@
 // api/: the Compute API v2.1 over real HTTP (a ComputeApiServer on a loopback
 // port, called with plain sockets) in front of a real ComputeService on a
 // RocksDB log. No scheduler runs, so servers stay BUILD and a delete is local.
+#include "api/compute_api.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,7 +13,7 @@
 #include <map>
 
 #include "api/auth.h"
-#include "api/compute_api.h"
+#include "api/compute_api_handler.h"
 #include "api/json.h"
 #include "api/microversion.h"
 #include "api/server_create_schema.h"
@@ -66,7 +68,9 @@ struct Reply {
     auto it = headers.find(Lower(name));
     return it == headers.end() ? "" : it->second;
   }
-  bool has_header(const std::string& name) const { return headers.count(Lower(name)) > 0; }
+  bool has_header(const std::string& name) const {
+    return headers.count(Lower(name)) > 0;
+  }
 };
 
 // One HTTP/1.1 exchange over a fresh connection.
@@ -82,12 +86,13 @@ Reply Call(int port, const std::string& method, const std::string& target,
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
   REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                    std::to_string(port) + "\r\nConnection: close\r\nAccept: application/json\r\n";
+  std::string req = method + " " + target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                    "\r\nConnection: close\r\nAccept: application/json\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   if (!body.empty() || method == "POST") {
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n";
+    req += "Content-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n";
   }
   req += "\r\n" + body;
   size_t sent = 0;
@@ -109,7 +114,8 @@ Reply Call(int port, const std::string& method, const std::string& target,
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) break;
     raw.append(buf, static_cast<size_t>(n));
-    if (header_end == std::string::npos && (header_end = raw.find("\r\n\r\n")) != std::string::npos) {
+    if (header_end == std::string::npos &&
+        (header_end = raw.find("\r\n\r\n")) != std::string::npos) {
       std::string head = raw.substr(0, header_end);
       size_t line_end = head.find("\r\n");
       std::string status_line = head.substr(0, line_end);
@@ -179,7 +185,8 @@ struct ApiFixture {
     runner = std::make_unique<ProjectionRunner>(log.get(), store.get());
 
     FlavorCreated flavor;
-    flavor.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {{"hw:cpu_policy", "shared"}}};
+    flavor.flavor = FlavorSpec{
+        FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {{"hw:cpu_policy", "shared"}}};
     Seed(StreamId("flavor/1"), flavor);
     ImageRegistered image;
     image.image_id = ImageId(kImageId);
@@ -208,7 +215,8 @@ struct ApiFixture {
     req.stream = stream;
     req.expected = ExpectedVersion::NoStream();
     req.key = IdempotencyKey("seed-" + stream.str());
-    EventMeta meta{env.Now(), RequestId("req-seed"), Seq(), Actor{UserId("admin"), ProjectId("admin"), {"admin"}}};
+    EventMeta meta{env.Now(), RequestId("req-seed"), Seq(),
+                   Actor{UserId("admin"), ProjectId("admin"), {"admin"}}};
     req.events.push_back(MakeNewEvent(e, meta));
     REQUIRE(log->Append(req).ok());
   }
@@ -216,7 +224,8 @@ struct ApiFixture {
   Reply Get(const std::string& path, const std::string& token = kDemo) {
     return Call(port, "GET", path, Token(token));
   }
-  Reply Post(const std::string& path, const std::string& body, const std::string& token = kDemo) {
+  Reply Post(const std::string& path, const std::string& body,
+             const std::string& token = kDemo) {
     return Call(port, "POST", path, Token(token), body);
   }
   Reply Delete(const std::string& path, const std::string& token = kDemo) {
@@ -273,7 +282,7 @@ TEST_CASE("compute API: Json parses, prints and quotes values as Nova's messages
   CHECK(Json("a\n\"b").Dump() == R"("a\n\"b")");
   CHECK_FALSE(Json::Parse("{\"a\": 1").ok());
   CHECK_FALSE(Json::Parse("{} x").ok());
-  CHECK_FALSE(Json::Parse("\"\xff\"").ok());  // not UTF-8
+  CHECK_FALSE(Json::Parse("\"\xff\"").ok());              // not UTF-8
   CHECK_FALSE(Json::Parse(std::string(1000, '[')).ok());  // deeper than kMaxDepth
 }
 
@@ -306,40 +315,49 @@ TEST_CASE("compute API: the create-server schema reports errors in Nova's words"
     return r.status().message();
   };
   CHECK(message(R"({"server": {"flavorRef": "1", "imageRef": ""}})") ==
-        "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'imageRef': ''}. "
+        "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'imageRef': "
+        "''}. "
         "'name' is a required property");
   CHECK(message(R"({"server": {"name": "a", "imageRef": "x"}})") ==
-        "Invalid input for field/attribute imageRef. Value: x. 'x' is not valid under any of "
+        "Invalid input for field/attribute imageRef. Value: x. 'x' is not valid under "
+        "any of "
         "the given schemas");
   CHECK(message(R"({"server": {"name": 5, "flavorRef": "1"}})") ==
         "Invalid input for field/attribute name. Value: 5. 5 is not of type 'string'");
   CHECK(message(R"({"server": {"name": " a", "flavorRef": "1"}})") ==
-        "An invalid 'name' value was provided. The name must be: printable characters. Can not "
+        "An invalid 'name' value was provided. The name must be: printable characters. "
+        "Can not "
         "start or end with whitespace.");
-  CHECK(message(R"({"server": {"name": "a\tb", "flavorRef": "1"}})").find(
-            "The name must be: printable characters") != std::string::npos);
-  CHECK(message(R"({"server": {"name": "a", "flavorRef": "1", "bogus": 1}})") ==
-        "Invalid input for field/attribute server. Value: {'name': 'a', 'flavorRef': '1', "
-        "'bogus': 1}. Additional properties are not allowed ('bogus' was unexpected)");
+  CHECK(message(R"({"server": {"name": "a\tb", "flavorRef": "1"}})")
+            .find("The name must be: printable characters") != std::string::npos);
+  CHECK(
+      message(R"({"server": {"name": "a", "flavorRef": "1", "bogus": 1}})") ==
+      "Invalid input for field/attribute server. Value: {'name': 'a', 'flavorRef': '1', "
+      "'bogus': 1}. Additional properties are not allowed ('bogus' was unexpected)");
   CHECK(message(R"({"server": {"name": "a", "flavorRef": "1", "min_count": 0}})") ==
-        "Invalid input for field/attribute min_count. Value: 0. 0 is less than the minimum of 1");
-  CHECK(message(R"({"server": {"name": "a", "flavorRef": "1", "min_count": 2, "max_count": 1,
+        "Invalid input for field/attribute min_count. Value: 0. 0 is less than the "
+        "minimum of 1");
+  CHECK(message(
+            R"({"server": {"name": "a", "flavorRef": "1", "min_count": 2, "max_count": 1,
                                "imageRef": "155d900f-4e14-4e4c-a73d-069cbf4541e6"}})") ==
         "min_count must be <= max_count");
-  CHECK(message(R"({"server": {"name": "a", "flavorRef": "1"}})") == "Missing imageRef attribute");
+  CHECK(message(R"({"server": {"name": "a", "flavorRef": "1"}})") ==
+        "Missing imageRef attribute");
   CHECK(message(R"({"servers": {}})") == "'server' is a required property");
   CHECK(message("[]") == "[] is not of type 'object'");
 
   auto ok = ParseCreateServerBody(Json::Parse(R"({"server": {"name": "vm", "flavorRef": 1,
       "imageRef": "155d900f-4e14-4e4c-a73d-069cbf4541e6", "metadata": {"k": "v"},
       "min_count": "2", "return_reservation_id": "true"},
-      "os:scheduler_hints": {"same_host": ["a", "b"]}})").value());
+      "os:scheduler_hints": {"same_host": ["a", "b"]}})")
+                                      .value());
   REQUIRE(ok.ok());
   CHECK(ok->request.flavor_ref == "1");
   CHECK(ok->request.min_count == 2);
   CHECK(ok->request.max_count == 2);
   CHECK(ok->request.metadata.at("k") == "v");
-  CHECK(ok->request.scheduler_hints.at("same_host") == std::vector<std::string>{"a", "b"});
+  CHECK(ok->request.scheduler_hints.at("same_host") ==
+        std::vector<std::string>{"a", "b"});
   CHECK(ok->return_reservation_id);
 }
 
@@ -383,7 +401,8 @@ TEST_CASE("compute API: flavors are listed, shown and expose their extra specs")
   CHECK(basic.size() == 3);  // id, name, links
   CHECK(basic.Find("id")->as_string() == "1");
   CHECK(basic.Find("name")->as_string() == "m1.tiny");
-  CHECK(basic.Find("links")->items()[0].Find("href")->as_string() == f.Url("/v2.1/flavors/1"));
+  CHECK(basic.Find("links")->items()[0].Find("href")->as_string() ==
+        f.Url("/v2.1/flavors/1"));
   CHECK(basic.Find("links")->items()[1].Find("href")->as_string() == f.Url("/flavors/1"));
 
   Reply detail = f.Get("/v2.1/flavors/detail?is_public=None");
@@ -439,9 +458,10 @@ TEST_CASE("compute API: images are shown through Nova's image proxy view") {
 
 TEST_CASE("compute API: a created server is BUILD at once, listed, shown and deleted") {
   ApiFixture f;
-  Reply created = f.Post("/v2.1/servers", R"({"server": {"name": "vm1", "imageRef": ")" +
-                                              std::string(kImageId) +
-                                              R"(", "flavorRef": "1", "metadata": {"k": "v"}}})");
+  Reply created =
+      f.Post("/v2.1/servers", R"({"server": {"name": "vm1", "imageRef": ")" +
+                                  std::string(kImageId) +
+                                  R"(", "flavorRef": "1", "metadata": {"k": "v"}}})");
   INFO(created.body);
   REQUIRE(created.status == 202);
   const Json& s = *created.json().Find("server");
@@ -450,7 +470,8 @@ TEST_CASE("compute API: a created server is BUILD at once, listed, shown and del
   CHECK(s.Find("OS-DCF:diskConfig")->as_string() == "MANUAL");
   CHECK(s.Find("security_groups")->Dump() == R"([{"name":"default"}])");
   CHECK(s.Find("adminPass")->as_string().size() == 12);
-  CHECK(s.Find("links")->items()[0].Find("href")->as_string() == f.Url("/v2.1/servers/" + id));
+  CHECK(s.Find("links")->items()[0].Find("href")->as_string() ==
+        f.Url("/v2.1/servers/" + id));
   CHECK(created.header("Location") == f.Url("/v2.1/servers/" + id));
 
   // Read-your-writes: the server is visible at once.
@@ -526,7 +547,8 @@ TEST_CASE("compute API: a full page of servers carries Nova's next link") {
   CHECK(FaultMessage(bad_marker, "badRequest") == "marker [nope] not found");
   Reply bad_limit = f.Get("/v2.1/servers?limit=-1");
   REQUIRE(bad_limit.status == 400);
-  CHECK(FaultMessage(bad_limit, "badRequest") == "Invalid input received: limit must be >= 0");
+  CHECK(FaultMessage(bad_limit, "badRequest") ==
+        "Invalid input received: limit must be >= 0");
 }
 
 TEST_CASE("compute API: return_reservation_id answers with the reservation only") {
@@ -564,7 +586,8 @@ TEST_CASE("compute API: bad create requests get Nova's 400 and append nothing") 
       {R"({"server": {"name": "x", "imageRef": "00000000-0000-0000-0000-000000000000",
           "flavorRef": "1"}})",
        "Can not find requested image"},
-      {R"({"server": {"name": "x", "imageRef": ")" + image + R"(", "flavorRef": "1"}, "x": 1})",
+      {R"({"server": {"name": "x", "imageRef": ")" + image +
+           R"(", "flavorRef": "1"}, "x": 1})",
        "Additional properties are not allowed ('x' was unexpected)"},
   };
   for (const Case& c : cases) {
@@ -576,8 +599,8 @@ TEST_CASE("compute API: bad create requests get Nova's 400 and append nothing") 
     CHECK(message.find(c.message_part) != std::string::npos);
   }
   Reply missing_name = f.Post("/v2.1/servers", cases[2].body);
-  CHECK(FaultMessage(missing_name, "badRequest").rfind(
-            "Invalid input for field/attribute server. Value: {", 0) == 0);
+  CHECK(FaultMessage(missing_name, "badRequest")
+            .rfind("Invalid input for field/attribute server. Value: {", 0) == 0);
   CHECK(f.log->Head().value() == head);
 }
 
@@ -604,7 +627,8 @@ TEST_CASE("compute API: a request without a token is unauthorized") {
   ApiFixture f;
   Reply r = Call(f.port, "GET", "/v2.1/servers");
   REQUIRE(r.status == 401);
-  CHECK(FaultMessage(r, "unauthorized") == "The request you have made requires authentication.");
+  CHECK(FaultMessage(r, "unauthorized") ==
+        "The request you have made requires authentication.");
   CHECK(r.header("WWW-Authenticate").rfind("Keystone uri=", 0) == 0);
   CHECK(r.header("x-openstack-request-id").rfind("req-", 0) == 0);
   CHECK(Call(f.port, "POST", "/v2.1/servers", {}, "{}").status == 401);
@@ -622,10 +646,12 @@ TEST_CASE("compute API: the project id may come in the URL, and must be the toke
   Reply mismatch = f.Get("/v2.1/p2/servers");
   REQUIRE(mismatch.status == 400);
   CHECK(FaultMessage(mismatch, "badRequest") ==
-        "Malformed request URL: URL's project_id 'p2' doesn't match Context's project_id 'p1'");
+        "Malformed request URL: URL's project_id 'p2' doesn't match Context's project_id "
+        "'p1'");
 }
 
-TEST_CASE("compute API: microversions are negotiated and echoed, unsupported ones are 406") {
+TEST_CASE(
+    "compute API: microversions are negotiated and echoed, unsupported ones are 406") {
   ApiFixture f;
   Reply plain = f.Get("/v2.1/flavors");
   CHECK(plain.header("OpenStack-API-Version") == "compute 2.1");
@@ -633,22 +659,26 @@ TEST_CASE("compute API: microversions are negotiated and echoed, unsupported one
   CHECK(plain.header("Vary").find("OpenStack-API-Version") != std::string::npos);
   CHECK(plain.header("Vary").find("X-OpenStack-Nova-API-Version") != std::string::npos);
 
-  Reply latest = Call(f.port, "GET", "/v2.1/flavors",
-                      {{"X-Auth-Token", kDemo}, {"OpenStack-API-Version", "compute latest"}});
+  Reply latest =
+      Call(f.port, "GET", "/v2.1/flavors",
+           {{"X-Auth-Token", kDemo}, {"OpenStack-API-Version", "compute latest"}});
   REQUIRE(latest.status == 200);
   CHECK(latest.header("OpenStack-API-Version") == "compute 2.1");
 
-  Reply too_new = Call(f.port, "GET", "/v2.1/flavors",
-                       {{"X-Auth-Token", kDemo}, {"X-OpenStack-Nova-API-Version", "2.999"}});
+  Reply too_new =
+      Call(f.port, "GET", "/v2.1/flavors",
+           {{"X-Auth-Token", kDemo}, {"X-OpenStack-Nova-API-Version", "2.999"}});
   REQUIRE(too_new.status == 406);
   CHECK(FaultMessage(too_new, "computeFault") ==
         "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is 2.1.");
 
-  Reply malformed = Call(f.port, "GET", "/v2.1/flavors",
-                         {{"X-Auth-Token", kDemo}, {"OpenStack-API-Version", "compute 2.x"}});
+  Reply malformed =
+      Call(f.port, "GET", "/v2.1/flavors",
+           {{"X-Auth-Token", kDemo}, {"OpenStack-API-Version", "compute 2.x"}});
   REQUIRE(malformed.status == 400);
   CHECK(FaultMessage(malformed, "badRequest") ==
-        "API Version String 2.x is of invalid format. Must be of format MajorNum.MinorNum.");
+        "API Version String 2.x is of invalid format. Must be of format "
+        "MajorNum.MinorNum.");
 }
 
 TEST_CASE("compute API: every response carries its request id") {
@@ -672,7 +702,8 @@ TEST_CASE("compute API: unknown routes are 404 and unsupported methods 405") {
   CHECK(f.Get("/v3/servers").status == 404);
   Reply method = Call(f.port, "PUT", "/v2.1/flavors", {{"X-Auth-Token", kDemo}}, "{}");
   REQUIRE(method.status == 405);
-  CHECK(FaultMessage(method, "badMethod") == "The method PUT is not allowed for this resource.");
+  CHECK(FaultMessage(method, "badMethod") ==
+        "The method PUT is not allowed for this resource.");
   CHECK(method.header("Allow") == "GET");
 }
 
@@ -696,6 +727,26 @@ TEST_CASE("compute API: a server on a port someone else holds fails with Unavail
   close(fd);
   INFO(s.ToString());
   CHECK(s.code() == StatusCode::kUnavailable);
+}
+
+TEST_CASE("compute API: a body over Nova's size limit is refused with 413 unread") {
+  ApiFixture f;
+  ComputeApiOptions o;
+  o.service = f.service.get();
+  o.authenticator = &f.auth;
+  o.env = &f.env;
+  ComputeApiHandler handler(o);
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/v2.1/servers";
+  req.headers.Add("X-Auth-Token", kDemo);
+  req.base_url = "http://127.0.0.1:8774";
+  req.declared_length = o.max_body_bytes + 1;  // the adapter did not read it
+  HttpResponse r = handler.Handle(req);
+  CHECK(r.status == 413);
+  CHECK(r.body == R"({"overLimit":{"code":413,"message":"Request is too large."}})");
+  CHECK(r.headers.Find("x-openstack-request-id") != nullptr);
+  CHECK(f.log->Head().value() == Seq(2));
 }
 
 }  // namespace chronova::testing

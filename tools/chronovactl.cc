@@ -253,6 +253,7 @@ int Run(int argc, char** argv) {
   auto log = OpenEventLog(ctx.log_config);
   if (!log.ok()) return Fail(log.status());
   ctx.log = std::move(log).value();
+  if (Status st = ctx.log->Head().status(); !st.ok()) return Fail(st);  // sync
 
   const std::string& cmd = flags->positional()[0];
   bool json = flags->Has("json");
