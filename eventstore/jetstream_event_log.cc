@@ -225,8 +225,10 @@ class JetStreamEventLog::Impl {
     const std::string subject = names::EventSubject(req.stream);
     Deadline deadline(env_, options_.operation_timeout_ms);
     Backoff backoff;
+    bool trust_mirror = true;
     while (true) {
-      AppendTry t = TryAppend(req, subject, deadline);
+      AppendTry t = TryAppend(req, subject, deadline, trust_mirror);
+      trust_mirror = false;
       if (t.reread) {
         if (deadline.Expired()) {
           return Status::Unavailable(
@@ -411,11 +413,22 @@ class JetStreamEventLog::Impl {
     return std::optional<uint64_t>(ack->Sequence);
   }
 
+  // `trust_mirror`: take the subject's head from this node's mirror (no round
+  // trip) when it already shows the expected version. If the mirror was stale the
+  // publish fails its expectation and the retry reads the head from JetStream.
   AppendTry TryAppend(const AppendRequest& req, const std::string& subject,
-                      const Deadline& deadline) {
+                      const Deadline& deadline, bool trust_mirror) {
     AppendTry t;
     const std::string msg_id = names::MsgId(req.key);
-    Result<SubjectHead> head = ReadSubjectHead(subject, deadline);
+    Result<SubjectHead> head = Status::Internal("head not read");
+    if (trust_mirror && !req.expected.any()) {
+      auto local = mirror_->StreamSource(req.stream);
+      if (local.ok() && local->version == req.expected.version() &&
+          (local->version == StreamVersion() || local->source_position != 0)) {
+        head = SubjectHead{local->source_position, local->version};
+      }
+    }
+    if (!head.ok()) head = ReadSubjectHead(subject, deadline);
     if (!head.ok()) {
       t.result = head.status();
       return t;

@@ -45,4 +45,8 @@ std::string Source(uint64_t position) {
   return k;
 }
 
+std::string StreamSource(const StreamId& stream) {
+  return std::string(1, kStreamSourcePrefix) + stream.str();
+}
+
 }  // namespace chronova::log_keys

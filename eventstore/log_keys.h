@@ -21,6 +21,9 @@ inline constexpr char kIdempotencyPrefix = 'k';
 // 'x' + be64(source position) -> be64(first seq) be64(last seq): where a replicated
 // batch (a JetStream message) landed in a local mirror.
 inline constexpr char kSourcePrefix = 'x';
+// 'w' + stream -> be64(source position) of the stream's last replicated batch
+// (in a JetStream mirror: the JetStream sequence of the subject's last message).
+inline constexpr char kStreamSourcePrefix = 'w';
 // The mirror's last ingested source position.
 inline constexpr std::string_view kSourceApplied = "m:source_applied";
 
@@ -33,5 +36,6 @@ std::string StreamIndexPrefix(const StreamId& stream);
 std::string StreamHead(const StreamId& stream);
 std::string Idempotency(const IdempotencyKey& key);
 std::string Source(uint64_t position);
+std::string StreamSource(const StreamId& stream);
 
 }  // namespace chronova::log_keys

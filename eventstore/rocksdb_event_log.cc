@@ -284,6 +284,9 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
       }
       r.last_seq = Seq(seq - 1);
       batch.Put(log_keys::Source(w->source_position), EncodeResult(r));
+      std::string position;
+      PutBigEndian64(&position, w->source_position);
+      for (const Envelope& env : *w->ingest) batch.Put(log_keys::StreamSource(env.stream), position);
       std::string applied;
       PutBigEndian64(&applied, w->source_position);
       batch.Put(log_keys::kSourceApplied, applied);
@@ -411,6 +414,18 @@ Result<AppendResult> RocksDbEventLog::SourceLanding(uint64_t source_position) {
   }
   CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read source landing"));
   return DecodeResult(v, "source position " + std::to_string(source_position));
+}
+
+Result<RocksDbEventLog::StreamSourceHead> RocksDbEventLog::StreamSource(const StreamId& stream) {
+  StreamSourceHead head;
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::StreamSource(stream), &v);
+  if (s.IsNotFound()) return head;
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read source of " + stream.str()));
+  if (v.size() != 8) return Status::Corruption("stream source of " + stream.str());
+  head.source_position = GetBigEndian64(v);
+  CHRONOVA_ASSIGN_OR_RETURN(head.version, StreamHead(stream));
+  return head;
 }
 
 bool RocksDbEventLog::WaitForSource(uint64_t position, int timeout_ms) {

@@ -56,6 +56,13 @@ class RocksDbEventLog : public EventLog {
   uint64_t SourceApplied() const { return source_applied_.load(); }
   // Where the batch at `source_position` landed. NotFound if not ingested.
   Result<AppendResult> SourceLanding(uint64_t source_position);
+  // The version of `stream` and the source position of its last ingested batch
+  // (0, 0 for a stream with no ingested events).
+  struct StreamSourceHead {
+    StreamVersion version;
+    uint64_t source_position = 0;
+  };
+  Result<StreamSourceHead> StreamSource(const StreamId& stream);
   // Blocks until SourceApplied() >= position or `timeout_ms` passes.
   bool WaitForSource(uint64_t position, int timeout_ms);
 

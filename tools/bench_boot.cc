@@ -5,6 +5,7 @@
 //
 //   build/bench-boot [--servers N] [--concurrency C] [--hosts M]
 //                    [--log rocksdb|jetstream] [--nats-url URL] [--sync] [--state-dir DIR]
+//                    [--workers W]   (scheduler and conductor workers each)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -60,7 +61,8 @@ double Percentile(std::vector<double> v, double p) {
 
 int Run(int argc, char** argv) {
   auto flags = Flags::Parse(argc, argv,
-                            {"servers", "concurrency", "hosts", "log", "nats-url", "state-dir"},
+                            {"servers", "concurrency", "hosts", "log", "nats-url", "state-dir",
+                             "workers"},
                             {"sync"});
   if (!flags.ok()) return Fail(flags.status());
   int servers = std::stoi(flags->Get("servers", "2000"));
@@ -81,6 +83,7 @@ int Run(int argc, char** argv) {
   o.log.backend = *backend;
   o.log.jetstream.url = flags->Get("nats-url", o.log.jetstream.url);
   o.compute_hosts = hosts;
+  o.scheduler_workers = o.conductor_workers = std::stoi(flags->Get("workers", "4"));
   o.hypervisor = "fake";
   o.host_vcpus = 64;
   o.host_memory_mb = 262144;
