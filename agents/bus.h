@@ -15,7 +15,8 @@
 namespace chronova {
 
 // Runs on a bus thread; must not block for long.
-using BusHandler = std::function<void(const std::string& subject, const std::string& payload)>;
+using BusHandler =
+    std::function<void(const std::string& subject, const std::string& payload)>;
 
 class BusSubscription {
  public:

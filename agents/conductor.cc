@@ -11,7 +11,9 @@
 namespace chronova {
 namespace {
 
-void Fold(InstanceState& s, const Envelope& env, const Event& e) { ApplyEvent(s, env, e); }
+void Fold(InstanceState& s, const Envelope& env, const Event& e) {
+  ApplyEvent(s, env, e);
+}
 
 void Warn(const std::string& what, const Status& st) {
   std::fprintf(stderr, "conductor: %s: %s\n", what.c_str(), st.ToString().c_str());
@@ -19,20 +21,24 @@ void Warn(const std::string& what, const Status& st) {
 
 }  // namespace
 
-Conductor::Conductor(EventLog* log, Bus* bus, ProjectionStore* store, ConductorOptions options)
+Conductor::Conductor(EventLog* log, Bus* bus, ProjectionStore* store,
+                     ConductorOptions options)
     : log_(log), bus_(bus), store_(store), options_(options) {}
 
 Conductor::~Conductor() { Stop(); }
 
 Status Conductor::Start() {
   for (int i = 0; i < options_.workers; ++i) lanes_.push_back(std::make_unique<Lane>());
-  for (size_t i = 0; i < lanes_.size(); ++i) threads_.emplace_back([this, i] { ReportWorker(i); });
+  for (size_t i = 0; i < lanes_.size(); ++i)
+    threads_.emplace_back([this, i] { ReportWorker(i); });
   CHRONOVA_ASSIGN_OR_RETURN(
-      reports_, bus_->Subscribe(subjects::kAllReports,
-                                [this](const std::string&, const std::string& p) { OnReport(p); }));
+      reports_,
+      bus_->Subscribe(subjects::kAllReports,
+                      [this](const std::string&, const std::string& p) { OnReport(p); }));
   // Work asked for before the store's checkpoint is covered by the sweep.
-  events_ = log_->Subscribe(store_->checkpoint().next(),
-                            [this](const std::vector<Envelope>& b) { return HandleEvents(b); });
+  events_ =
+      log_->Subscribe(store_->checkpoint().next(),
+                      [this](const std::vector<Envelope>& b) { return HandleEvents(b); });
   stop_sweep_ = false;
   sweeper_ = std::thread([this] { Sweep(); });
   return Status::Ok();
@@ -66,15 +72,16 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
     if (!build && !remove) continue;
     InstanceState s;
     // The state as of this event (not later): the work it asked for.
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
-                              log_->ReadStream(env.stream, StreamVersion(1), env.version.value()));
+    CHRONOVA_ASSIGN_OR_RETURN(
+        std::vector<Envelope> events,
+        log_->ReadStream(env.stream, StreamVersion(1), env.version.value()));
     for (const Envelope& e : events) {
       CHRONOVA_ASSIGN_OR_RETURN(Event ev, DecodeEvent(e));
       ApplyEvent(s, e, ev);
     }
     if (s.host.empty()) continue;  // a delete that needed no host
-    Status st = SendWork(s, build ? WorkItem::Kind::kBuild : WorkItem::Kind::kDelete, env.seq,
-                         env.meta);
+    Status st = SendWork(s, build ? WorkItem::Kind::kBuild : WorkItem::Kind::kDelete,
+                         env.seq, env.meta);
     if (!st.ok()) Warn("routing work for " + s.id.str(), st);
   }
   return Status::Ok();
@@ -140,11 +147,13 @@ Status Conductor::ApplyReport(const Report& r) {
 
   if (auto* reg = std::get_if<HostRegistered>(&event)) {
     // A host speaks only for itself.
-    if (reg->host != r.host) return Status::PermissionDenied("host registers another host");
+    if (reg->host != r.host)
+      return Status::PermissionDenied("host registers another host");
     AppendRequest req;
     req.stream = HostStream(r.host);
     // The same capacity announced again (a restart) is the same fact: one event.
-    req.key = IdempotencyKey("register-" + r.host.str() + "-" + std::to_string(std::hash<std::string>()(r.payload)));
+    req.key = IdempotencyKey("register-" + r.host.str() + "-" +
+                             std::to_string(std::hash<std::string>()(r.payload)));
     req.events.push_back(MakeNewEvent(event, meta));
     return log_->Append(req).status();
   }
@@ -154,11 +163,12 @@ Status Conductor::ApplyReport(const Report& r) {
   initial.id = r.instance_id;
   CHRONOVA_ASSIGN_OR_RETURN(
       CommandOutcome out,
-      HandleCommand(*log_, InstanceStream(r.instance_id), initial, Fold,
-                    [](const InstanceState& s) { return s.version; },
-                    [&](const InstanceState& s) { return Decide(s, ReportProgress{event}); }, meta,
-                    IdempotencyKey("report-" + r.instance_id.str() + "-" + r.type + "-" +
-                                   std::to_string(r.causation.value()))));
+      HandleCommand(
+          *log_, InstanceStream(r.instance_id), initial, Fold,
+          [](const InstanceState& s) { return s.version; },
+          [&](const InstanceState& s) { return Decide(s, ReportProgress{event}); }, meta,
+          IdempotencyKey("report-" + r.instance_id.str() + "-" + r.type + "-" +
+                         std::to_string(r.causation.value()))));
   // A build that failed or a guest that is gone no longer holds its claim.
   bool releases = std::holds_alternative<InstanceDeleted>(event) ||
                   std::holds_alternative<InstanceBuildFailed>(event);
@@ -169,7 +179,8 @@ Status Conductor::ApplyReport(const Report& r) {
   return Status::Ok();
 }
 
-Status Conductor::Release(const InstanceId& id, const HostName& host, const EventMeta& meta) {
+Status Conductor::Release(const InstanceId& id, const HostName& host,
+                          const EventMeta& meta) {
   AppendRequest req;
   req.stream = HostStream(host);
   req.key = IdempotencyKey("release-" + id.str() + "-" + host.str());
@@ -201,9 +212,11 @@ void Conductor::Sweep() {
           bool building = s.vm_state == VmState::kBuilding;
           bool deleting = s.task_state == TaskState::kDeleting;
           if (!building && !deleting) continue;
-          EventMeta meta{now, s.create_request_id, Seq(), Actor{s.user_id, s.project_id, {}}};
-          Status st = SendWork(s, deleting ? WorkItem::Kind::kDelete : WorkItem::Kind::kBuild,
-                               Seq(), meta);
+          EventMeta meta{now, s.create_request_id, Seq(),
+                         Actor{s.user_id, s.project_id, {}}};
+          Status st =
+              SendWork(s, deleting ? WorkItem::Kind::kDelete : WorkItem::Kind::kBuild,
+                       Seq(), meta);
           if (!st.ok()) Warn("re-sending work for " + s.id.str(), st);
         }
       }

@@ -1,5 +1,6 @@
 // The all-in-one's Bus: subscriptions are queues drained by their own thread, so a
 // slow handler delays only its own subscription, as with NATS.
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <list>
@@ -7,7 +8,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-#include <algorithm>
 
 #include "agents/bus.h"
 
@@ -16,7 +16,8 @@ namespace chronova {
 bool SubjectMatches(const std::string& pattern, const std::string& subject) {
   if (pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, ".>") == 0) {
     std::string prefix = pattern.substr(0, pattern.size() - 1);  // keeps the dot
-    return subject.size() > prefix.size() && subject.compare(0, prefix.size(), prefix) == 0;
+    return subject.size() > prefix.size() &&
+           subject.compare(0, prefix.size(), prefix) == 0;
   }
   return pattern == subject;
 }

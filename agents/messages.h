@@ -24,8 +24,9 @@ struct WorkItem {
   ImageId image_id;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation), CEREAL_NVP(request_id),
-       CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor), CEREAL_NVP(image_id));
+    ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
+       CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
+       CEREAL_NVP(image_id));
   }
 };
 
@@ -42,8 +43,9 @@ struct Report {
   std::string payload;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(host), CEREAL_NVP(instance_id), CEREAL_NVP(causation), CEREAL_NVP(request_id),
-       CEREAL_NVP(actor), CEREAL_NVP(type), CEREAL_NVP(schema), CEREAL_NVP(payload));
+    ar(CEREAL_NVP(host), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
+       CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(type), CEREAL_NVP(schema),
+       CEREAL_NVP(payload));
   }
 };
 
@@ -52,14 +54,18 @@ struct Heartbeat {
   HostName host;
   Timestamp time;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(host), CEREAL_NVP(time)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(time));
+  }
 };
 
 // Builds a Report of `event` caused by work item `work` (or by nothing).
-inline Report MakeReport(const HostName& host, const InstanceId& instance, const Event& event,
-                         Seq causation, const RequestId& request_id, const Actor& actor) {
+inline Report MakeReport(const HostName& host, const InstanceId& instance,
+                         const Event& event, Seq causation, const RequestId& request_id,
+                         const Actor& actor) {
   NewEvent ne = MakeNewEvent(event, EventMeta{});
-  return Report{host, instance, causation, request_id, actor, ne.type, ne.schema, ne.payload};
+  return Report{host,  instance, causation, request_id,
+                actor, ne.type,  ne.schema, ne.payload};
 }
 
 }  // namespace chronova

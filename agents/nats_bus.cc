@@ -34,7 +34,8 @@ class NatsSub : public BusSubscription {
   static void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     auto* self = static_cast<NatsSub*>(closure);
     std::string subject = natsMsg_GetSubject(msg);
-    std::string payload(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    std::string payload(natsMsg_GetData(msg),
+                        static_cast<size_t>(natsMsg_GetDataLength(msg)));
     natsMsg_Destroy(msg);
     self->handler_(subject, payload);
   }
@@ -60,10 +61,12 @@ class NatsBus : public Bus {
                                                      BusHandler handler) override {
     auto sub = std::make_unique<NatsSub>(std::move(handler));
     // NATS spells "everything under a.b" as "a.b.>", like our patterns.
-    CHRONOVA_RETURN_IF_ERROR(FromNats(
-        natsConnection_Subscribe(&sub->sub_, nc_, subject.c_str(), &NatsSub::OnMessage, sub.get()),
-        "subscribe " + subject));
-    CHRONOVA_RETURN_IF_ERROR(FromNats(natsConnection_Flush(nc_), "flush subscribe " + subject));
+    CHRONOVA_RETURN_IF_ERROR(
+        FromNats(natsConnection_Subscribe(&sub->sub_, nc_, subject.c_str(),
+                                          &NatsSub::OnMessage, sub.get()),
+                 "subscribe " + subject));
+    CHRONOVA_RETURN_IF_ERROR(
+        FromNats(natsConnection_Flush(nc_), "flush subscribe " + subject));
     return std::unique_ptr<BusSubscription>(std::move(sub));
   }
 

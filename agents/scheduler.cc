@@ -11,26 +11,29 @@
 
 namespace chronova {
 
-Scheduler::Scheduler(EventLog* log, Bus* bus, ProjectionStore* store, SchedulerOptions options)
+Scheduler::Scheduler(EventLog* log, Bus* bus, ProjectionStore* store,
+                     SchedulerOptions options)
     : log_(log), bus_(bus), store_(store), options_(options) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
 Status Scheduler::Start() {
   CHRONOVA_ASSIGN_OR_RETURN(
-      heartbeats_,
-      bus_->Subscribe(subjects::kAllHeartbeats, [this](const std::string&, const std::string& p) {
-        Heartbeat hb;
-        if (!DecodePortable(p, &hb).ok()) return;
-        std::lock_guard<std::mutex> l(hosts_mu_);
-        // Liveness is judged by our own clock: hosts' clocks may drift.
-        hosts_[hb.host].last_seen = options_.env->Now();
-      }));
+      heartbeats_, bus_->Subscribe(subjects::kAllHeartbeats,
+                                   [this](const std::string&, const std::string& p) {
+                                     Heartbeat hb;
+                                     if (!DecodePortable(p, &hb).ok()) return;
+                                     std::lock_guard<std::mutex> l(hosts_mu_);
+                                     // Liveness is judged by our own clock: hosts' clocks
+                                     // may drift.
+                                     hosts_[hb.host].last_seen = options_.env->Now();
+                                   }));
   // Host state as of the store's checkpoint; the log subscription continues from there.
   Seq from = store_->checkpoint();
   {
     CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, HostsView(reader.get()).List());
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
+                              HostsView(reader.get()).List());
     std::lock_guard<std::mutex> l(hosts_mu_);
     for (HostState& h : hosts) hosts_[h.name].state = std::move(h);
   }
@@ -41,9 +44,11 @@ Status Scheduler::Start() {
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> servers,
                               ServersView(reader.get()).List({}));
     for (const InstanceState& s : servers) {
-      if (s.vm_state != VmState::kBuilding || s.task_state != TaskState::kScheduling) continue;
-      CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> first,
-                                log_->ReadStream(InstanceStream(s.id), StreamVersion(1), 1));
+      if (s.vm_state != VmState::kBuilding || s.task_state != TaskState::kScheduling)
+        continue;
+      CHRONOVA_ASSIGN_OR_RETURN(
+          std::vector<Envelope> first,
+          log_->ReadStream(InstanceStream(s.id), StreamVersion(1), 1));
       if (first.empty()) continue;
       CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(first[0]));
       if (auto* r = std::get_if<InstanceRequested>(&e)) {
@@ -56,8 +61,8 @@ Status Scheduler::Start() {
     stopping_ = false;
   }
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Worker(); });
-  events_ = log_->Subscribe(from.next(),
-                            [this](const std::vector<Envelope>& b) { return HandleBatch(b); });
+  events_ = log_->Subscribe(
+      from.next(), [this](const std::vector<Envelope>& b) { return HandleBatch(b); });
   return Status::Ok();
 }
 
@@ -135,8 +140,8 @@ void Scheduler::Worker() {
     }
     Status st = Place(p);
     if (!st.ok()) {
-      std::fprintf(stderr, "scheduler: placing %s: %s\n", p.request.instance_id.str().c_str(),
-                   st.ToString().c_str());
+      std::fprintf(stderr, "scheduler: placing %s: %s\n",
+                   p.request.instance_id.str().c_str(), st.ToString().c_str());
     }
   }
 }
@@ -159,7 +164,8 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
       continue;
     }
     // AvailabilityZoneFilter.
-    if (!r.availability_zone.empty() && r.availability_zone != h.availability_zone) continue;
+    if (!r.availability_zone.empty() && r.availability_zone != h.availability_zone)
+      continue;
     // RAM, vCPU and disk with allocation ratios (what the claim will check too).
     if (h.used.memory_mb + f.memory_mb > h.MemoryLimitMb()) continue;
     if (h.used.vcpus + f.vcpus > h.VcpuLimit()) continue;
@@ -169,9 +175,10 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
     weighed.emplace_back(options_.ram_weigher_spread ? free_ram : -free_ram, &name);
   }
   size_t top = std::min(kTop, weighed.size());
-  std::partial_sort(weighed.begin(), weighed.begin() + static_cast<long>(top), weighed.end(),
-                    [](const auto& a, const auto& b) {
-                      return a.first != b.first ? a.first > b.first : *a.second < *b.second;
+  std::partial_sort(weighed.begin(), weighed.begin() + static_cast<long>(top),
+                    weighed.end(), [](const auto& a, const auto& b) {
+                      return a.first != b.first ? a.first > b.first
+                                                : *a.second < *b.second;
                     });
   std::vector<HostName> out;
   for (size_t i = 0; i < top; ++i) out.push_back(*weighed[i].second);
@@ -183,13 +190,15 @@ Status Scheduler::Place(const Pending& p) {
   // A redelivered request (restart, reconcile) for an instance already placed,
   // or deleted meanwhile, needs nothing.
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState current, LoadInstance(r.instance_id));
-  if (current.vm_state != VmState::kBuilding || current.task_state != TaskState::kScheduling) {
+  if (current.vm_state != VmState::kBuilding ||
+      current.task_state != TaskState::kScheduling) {
     return Status::Ok();
   }
   EventMeta meta = p.meta;
   meta.causation = p.seq;
   meta.time = options_.env->Now();
-  Claim claim{r.flavor.vcpus, r.flavor.memory_mb, r.flavor.root_gb + r.flavor.ephemeral_gb};
+  Claim claim{r.flavor.vcpus, r.flavor.memory_mb,
+              r.flavor.root_gb + r.flavor.ephemeral_gb};
   constexpr int kMaxRounds = 8;
   for (int round = 0; round < kMaxRounds; ++round) {
     std::vector<HostName> candidates = Candidates(r);
@@ -200,7 +209,8 @@ Status Scheduler::Place(const Pending& p) {
         std::lock_guard<std::mutex> l(hosts_mu_);
         state = hosts_[host].state;
       }
-      Result<std::vector<Event>> decided = Decide(state, ClaimResources{r.instance_id, claim});
+      Result<std::vector<Event>> decided =
+          Decide(state, ClaimResources{r.instance_id, claim});
       if (!decided.ok()) continue;  // no longer fits: next candidate
       if (!decided->empty()) {
         AppendRequest req;
@@ -216,8 +226,9 @@ Status Scheduler::Place(const Pending& p) {
           continue;
         }
         // Fold our own claim now so the next placement sees it at once.
-        Envelope env{appended->last_seq, req.stream, appended->last_version,
-                     req.events[0].type, req.events[0].schema, meta, req.events[0].payload};
+        Envelope env{appended->last_seq,   req.stream,           appended->last_version,
+                     req.events[0].type,   req.events[0].schema, meta,
+                     req.events[0].payload};
         FoldHost(env, decided->front());
       }
       Status recorded = RecordOutcome(p, InstanceScheduled{host});
@@ -230,7 +241,8 @@ Status Scheduler::Place(const Pending& p) {
         AppendRequest release;
         release.stream = HostStream(host);
         release.key = IdempotencyKey("release-" + r.instance_id.str() + "-" + host.str());
-        release.events.push_back(MakeNewEvent(HostResourcesReleased{r.instance_id}, meta));
+        release.events.push_back(
+            MakeNewEvent(HostResourcesReleased{r.instance_id}, meta));
         CHRONOVA_RETURN_IF_ERROR(log_->Append(release).status());
         return recorded.IsConflict() ? Status::Ok() : recorded;
       }
@@ -244,9 +256,9 @@ Status Scheduler::Place(const Pending& p) {
 Result<InstanceState> Scheduler::LoadInstance(const InstanceId& id) {
   InstanceState s;
   s.id = id;
-  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(
-      *log_, InstanceStream(id), s,
-      [](InstanceState& st, const Envelope& env, const Event& e) { ApplyEvent(st, env, e); }));
+  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(*log_, InstanceStream(id), s,
+                                         [](InstanceState& st, const Envelope& env,
+                                            const Event& e) { ApplyEvent(st, env, e); }));
   return s;
 }
 
@@ -260,10 +272,12 @@ Status Scheduler::RecordOutcome(const Pending& p, const Event& outcome) {
       CommandOutcome out,
       HandleCommand(
           *log_, InstanceStream(p.request.instance_id), initial,
-          [](InstanceState& s, const Envelope& env, const Event& e) { ApplyEvent(s, env, e); },
+          [](InstanceState& s, const Envelope& env, const Event& e) {
+            ApplyEvent(s, env, e);
+          },
           [](const InstanceState& s) { return s.version; },
-          [&](const InstanceState& s) { return Decide(s, ReportProgress{outcome}); }, meta,
-          IdempotencyKey("placed-" + p.request.instance_id.str())));
+          [&](const InstanceState& s) { return Decide(s, ReportProgress{outcome}); },
+          meta, IdempotencyKey("placed-" + p.request.instance_id.str())));
   (void)out;
   return Status::Ok();
 }

@@ -28,8 +28,8 @@ namespace chronova {
 
 struct SchedulerOptions {
   Env* env = Env::Default();
-  int workers = 4;                           // instances placed concurrently
-  int64_t service_down_time_us = 60000000;   // nova.conf service_down_time (60 s)
+  int workers = 4;                          // instances placed concurrently
+  int64_t service_down_time_us = 60000000;  // nova.conf service_down_time (60 s)
   // Weigh by free RAM: spread (most free first, Nova's default) or pack.
   bool ram_weigher_spread = true;
 };

@@ -19,13 +19,16 @@ Status InstanceNotFound(const InstanceId& id) {
   return Status::NotFound("Instance " + id.str() + " could not be found.");
 }
 
-void FoldInstance(InstanceState& s, const Envelope& env, const Event& e) { ApplyEvent(s, env, e); }
+void FoldInstance(InstanceState& s, const Envelope& env, const Event& e) {
+  ApplyEvent(s, env, e);
+}
 StreamVersion InstanceVersion(const InstanceState& s) { return s.version; }
 
 }  // namespace
 
 ComputeService::ComputeService(EventLog* log, ProjectionStore* store,
-                               const ProjectionRunner* runner, ComputeServiceOptions options)
+                               const ProjectionRunner* runner,
+                               ComputeServiceOptions options)
     : log_(log), store_(store), runner_(runner), options_(options) {}
 
 Status ComputeService::WaitFor(Seq seq) const {
@@ -47,11 +50,13 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   if (req.min_count < 1 || req.max_count < req.min_count) {
     return Status::InvalidArgument("min_count must be <= max_count and at least 1");
   }
-  CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader, store_->Reader(FlavorsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader,
+                            store_->Reader(FlavorsProjection::kName));
   std::string flavor_id = LastSegment(req.flavor_ref);
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> flavor,
                             FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
-  if (!flavor) return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
+  if (!flavor)
+    return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
   CHRONOVA_ASSIGN_OR_RETURN(auto images_reader, store_->Reader(ImagesProjection::kName));
   std::string image_id = LastSegment(req.image_ref);
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> image,
@@ -91,13 +96,15 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     append.stream = InstanceStream(r.instance_id);
     append.expected = ExpectedVersion::NoStream();
     append.key = IdempotencyKey("create-" + r.instance_id.str());
-    for (const Event& e : events) append.events.push_back(MakeNewEvent(e, ctx.Meta(options_.env->Now())));
+    for (const Event& e : events)
+      append.events.push_back(MakeNewEvent(e, ctx.Meta(options_.env->Now())));
     CHRONOVA_ASSIGN_OR_RETURN(AppendResult appended, log_->Append(append));
     last = appended.last_seq;
     ids.push_back(r.instance_id);
   }
   CHRONOVA_RETURN_IF_ERROR(WaitFor(last));
-  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader, store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader,
+                            store_->Reader(ServersProjection::kName));
   ServersView view(servers_reader.get());
   for (const InstanceId& id : ids) {
     CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s, view.Get(id));
@@ -116,8 +123,9 @@ Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId&
   };
   CHRONOVA_ASSIGN_OR_RETURN(
       CommandOutcome out,
-      HandleCommand(*log_, InstanceStream(id), initial, FoldInstance, InstanceVersion, decide,
-                    ctx.Meta(options_.env->Now()), IdempotencyKey("delete-" + ctx.request_id.str())));
+      HandleCommand(*log_, InstanceStream(id), initial, FoldInstance, InstanceVersion,
+                    decide, ctx.Meta(options_.env->Now()),
+                    IdempotencyKey("delete-" + ctx.request_id.str())));
   if (out.appended) CHRONOVA_RETURN_IF_ERROR(WaitFor(out.append.last_seq));
   return Status::Ok();
 }
@@ -125,7 +133,8 @@ Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId&
 Result<InstanceState> ComputeService::GetServer(const RequestContext& ctx,
                                                 const InstanceId& id) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s, ServersView(reader.get()).Get(id));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s,
+                            ServersView(reader.get()).Get(id));
   if (!s) return InstanceNotFound(id);
   CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, *s));
   return std::move(*s);
@@ -153,9 +162,11 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
   });
   size_t begin = 0;
   if (q.marker) {
-    auto it = std::find_if(out.begin(), out.end(),
-                           [&](const InstanceState& s) { return s.id.str() == *q.marker; });
-    if (it == out.end()) return Status::InvalidArgument("marker [" + *q.marker + "] not found");
+    auto it = std::find_if(out.begin(), out.end(), [&](const InstanceState& s) {
+      return s.id.str() == *q.marker;
+    });
+    if (it == out.end())
+      return Status::InvalidArgument("marker [" + *q.marker + "] not found");
     begin = static_cast<size_t>(it - out.begin()) + 1;
   }
   size_t end = std::min(out.size(), begin + static_cast<size_t>(std::max(q.limit, 0)));
@@ -163,9 +174,11 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
                                     std::make_move_iterator(out.begin() + end));
 }
 
-Result<std::vector<FlavorRecord>> ComputeService::ListFlavors(const RequestContext& ctx) const {
+Result<std::vector<FlavorRecord>> ComputeService::ListFlavors(
+    const RequestContext& ctx) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(FlavorsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<FlavorRecord> all, FlavorsView(reader.get()).List());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<FlavorRecord> all,
+                            FlavorsView(reader.get()).List());
   std::vector<FlavorRecord> out;
   for (FlavorRecord& f : all) {
     if (f.is_public || ctx.IsAdmin()) out.push_back(std::move(f));
@@ -173,16 +186,20 @@ Result<std::vector<FlavorRecord>> ComputeService::ListFlavors(const RequestConte
   return out;
 }
 
-Result<FlavorRecord> ComputeService::GetFlavor(const RequestContext&, const FlavorId& id) const {
+Result<FlavorRecord> ComputeService::GetFlavor(const RequestContext&,
+                                               const FlavorId& id) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(FlavorsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> f, FlavorsView(reader.get()).Get(id));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> f,
+                            FlavorsView(reader.get()).Get(id));
   if (!f) return Status::NotFound("Flavor " + id.str() + " could not be found.");
   return std::move(*f);
 }
 
-Result<std::vector<ImageRecord>> ComputeService::ListImages(const RequestContext& ctx) const {
+Result<std::vector<ImageRecord>> ComputeService::ListImages(
+    const RequestContext& ctx) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ImagesProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<ImageRecord> all, ImagesView(reader.get()).List());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<ImageRecord> all,
+                            ImagesView(reader.get()).List());
   std::vector<ImageRecord> out;
   for (ImageRecord& i : all) {
     if (i.image.visibility == "public" || i.image.owner == ctx.project || ctx.IsAdmin()) {
@@ -192,10 +209,13 @@ Result<std::vector<ImageRecord>> ComputeService::ListImages(const RequestContext
   return out;
 }
 
-Result<ImageRecord> ComputeService::GetImage(const RequestContext& ctx, const ImageId& id) const {
+Result<ImageRecord> ComputeService::GetImage(const RequestContext& ctx,
+                                             const ImageId& id) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ImagesProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> i, ImagesView(reader.get()).Get(id));
-  if (!i || !(i->image.visibility == "public" || i->image.owner == ctx.project || ctx.IsAdmin())) {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> i,
+                            ImagesView(reader.get()).Get(id));
+  if (!i || !(i->image.visibility == "public" || i->image.owner == ctx.project ||
+              ctx.IsAdmin())) {
     return Status::NotFound("Image " + id.str() + " could not be found.");
   }
   return std::move(*i);

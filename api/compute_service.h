@@ -42,12 +42,12 @@ struct CreateServerResult {
 };
 
 struct ListServersQuery {
-  bool all_tenants = false;  // admin only: every project
-  std::optional<std::string> name;    // regex-free substring match, as Nova's "name" filter
-  std::optional<std::string> status;  // API status, e.g. "ACTIVE"
-  std::optional<std::string> host;    // admin only
+  bool all_tenants = false;         // admin only: every project
+  std::optional<std::string> name;  // regex-free substring match, as Nova's "name" filter
+  std::optional<std::string> status;       // API status, e.g. "ACTIVE"
+  std::optional<std::string> host;         // admin only
   std::optional<Timestamp> changes_since;  // include deleted servers updated since then
-  std::optional<std::string> marker;  // id of the last server of the previous page
+  std::optional<std::string> marker;       // id of the last server of the previous page
   int limit = 1000;
 };
 

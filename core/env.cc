@@ -35,7 +35,8 @@ Env* Env::Default() {
   return env;
 }
 
-FakeEnv::FakeEnv(uint64_t seed, Timestamp start) : now_micros_(start.micros), rng_(seed) {}
+FakeEnv::FakeEnv(uint64_t seed, Timestamp start)
+    : now_micros_(start.micros), rng_(seed) {}
 
 std::string FakeEnv::NewUuid() {
   std::lock_guard<std::mutex> l(mu_);
@@ -48,7 +49,8 @@ std::string FormatUuidV4(uint64_t hi, uint64_t lo) {
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   char buf[37];
   std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
+                static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF),
                 static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
   return buf;
@@ -60,7 +62,8 @@ bool IsUuid(const std::string& s) {
     char c = s[i];
     if (i == 8 || i == 13 || i == 18 || i == 23) {
       if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                 (c >= 'A' && c <= 'F'))) {
       return false;
     }
   }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cereal/cereal.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +20,9 @@ struct Actor {
   std::vector<std::string> roles;
   bool operator==(const Actor&) const = default;
   template <class Archive>
-  void serialize(Archive& ar) { ar(CEREAL_NVP(user), CEREAL_NVP(project), CEREAL_NVP(roles)); }
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(user), CEREAL_NVP(project), CEREAL_NVP(roles));
+  }
 };
 
 // Why and when an event happened; set by the writer.
@@ -32,7 +33,10 @@ struct EventMeta {
   Actor actor;
   bool operator==(const EventMeta&) const = default;
   template <class Archive>
-  void serialize(Archive& ar) { ar(CEREAL_NVP(time), CEREAL_NVP(request_id), CEREAL_NVP(causation), CEREAL_NVP(actor)); }
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(time), CEREAL_NVP(request_id), CEREAL_NVP(causation),
+       CEREAL_NVP(actor));
+  }
 };
 
 // An event on its way into the log: the log assigns seq, stream and version.
@@ -54,7 +58,10 @@ struct Envelope {
   std::string payload;
   bool operator==(const Envelope&) const = default;
   template <class Archive>
-  void serialize(Archive& ar) { ar(CEREAL_NVP(seq), CEREAL_NVP(stream), CEREAL_NVP(version), CEREAL_NVP(type), CEREAL_NVP(schema), CEREAL_NVP(meta), CEREAL_NVP(payload)); }
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(seq), CEREAL_NVP(stream), CEREAL_NVP(version), CEREAL_NVP(type),
+       CEREAL_NVP(schema), CEREAL_NVP(meta), CEREAL_NVP(payload));
+  }
 };
 
 // Portable binary encoding of a whole envelope, as both logs store it.

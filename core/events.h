@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cereal/cereal.hpp>
-
 #include <map>
 #include <string>
 #include <type_traits>
@@ -29,7 +28,11 @@ struct FlavorSpec {
   std::map<std::string, std::string> extra_specs;
   bool operator==(const FlavorSpec&) const = default;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(id), CEREAL_NVP(name), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(root_gb), CEREAL_NVP(ephemeral_gb), CEREAL_NVP(swap_mb), CEREAL_NVP(extra_specs)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(id), CEREAL_NVP(name), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb),
+       CEREAL_NVP(root_gb), CEREAL_NVP(ephemeral_gb), CEREAL_NVP(swap_mb),
+       CEREAL_NVP(extra_specs));
+  }
 };
 
 // ---- instance/<uuid> ------------------------------------------------------
@@ -53,7 +56,11 @@ struct InstanceRequested {
   std::map<std::string, std::vector<std::string>> scheduler_hints;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(instance_id), CEREAL_NVP(name), CEREAL_NVP(project_id), CEREAL_NVP(user_id), CEREAL_NVP(flavor), CEREAL_NVP(image_id), CEREAL_NVP(availability_zone), CEREAL_NVP(key_name), CEREAL_NVP(metadata), CEREAL_NVP(user_data), CEREAL_NVP(reservation_id), CEREAL_NVP(launch_index), CEREAL_NVP(scheduler_hints));
+    ar(CEREAL_NVP(instance_id), CEREAL_NVP(name), CEREAL_NVP(project_id),
+       CEREAL_NVP(user_id), CEREAL_NVP(flavor), CEREAL_NVP(image_id),
+       CEREAL_NVP(availability_zone), CEREAL_NVP(key_name), CEREAL_NVP(metadata),
+       CEREAL_NVP(user_data), CEREAL_NVP(reservation_id), CEREAL_NVP(launch_index),
+       CEREAL_NVP(scheduler_hints));
   }
 };
 
@@ -63,7 +70,9 @@ struct InstanceScheduled {
   static constexpr uint32_t kSchema = 1;
   HostName host;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(host)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host));
+  }
 };
 
 // No host could take the instance; it goes to ERROR with this fault.
@@ -72,7 +81,9 @@ struct InstanceSchedulingFailed {
   static constexpr uint32_t kSchema = 1;
   std::string reason;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(reason)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(reason));
+  }
 };
 
 // The compute host took the build.
@@ -81,7 +92,9 @@ struct BuildStarted {
   static constexpr uint32_t kSchema = 1;
   HostName host;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(host)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host));
+  }
 };
 
 // The guest is defined and running on `host`.
@@ -91,7 +104,9 @@ struct InstanceSpawned {
   HostName host;
   std::string hypervisor_name;  // e.g. the libvirt domain name
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(host), CEREAL_NVP(hypervisor_name)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(hypervisor_name));
+  }
 };
 
 // The build failed on `host`; the instance goes to ERROR with this fault.
@@ -101,7 +116,9 @@ struct InstanceBuildFailed {
   HostName host;
   std::string reason;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(host), CEREAL_NVP(reason)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(reason));
+  }
 };
 
 // A user asked to delete the server (DELETE /servers/{id}).
@@ -118,7 +135,9 @@ struct InstanceDeleted {
   static constexpr uint32_t kSchema = 1;
   HostName host;  // empty for a delete that needed no host ("local delete")
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(host)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host));
+  }
 };
 
 // ---- host/<name> ----------------------------------------------------------
@@ -138,7 +157,10 @@ struct HostRegistered {
   double disk_allocation_ratio = 1.0;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(host), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb), CEREAL_NVP(availability_zone), CEREAL_NVP(hypervisor_type), CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio), CEREAL_NVP(disk_allocation_ratio));
+    ar(CEREAL_NVP(host), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb),
+       CEREAL_NVP(availability_zone), CEREAL_NVP(hypervisor_type),
+       CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio),
+       CEREAL_NVP(disk_allocation_ratio));
   }
 };
 
@@ -151,7 +173,10 @@ struct HostResourcesClaimed {
   int32_t memory_mb = 0;
   int32_t disk_gb = 0;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(instance_id), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(instance_id), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb),
+       CEREAL_NVP(disk_gb));
+  }
 };
 
 // The instance's claim on the host was given back (delete, failed build ...).
@@ -160,7 +185,9 @@ struct HostResourcesReleased {
   static constexpr uint32_t kSchema = 1;
   InstanceId instance_id;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(instance_id)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(instance_id));
+  }
 };
 
 // ---- flavor/<id> ----------------------------------------------------------
@@ -173,7 +200,9 @@ struct FlavorCreated {
   bool is_public = true;
   std::string description;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(flavor), CEREAL_NVP(is_public), CEREAL_NVP(description)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(flavor), CEREAL_NVP(is_public), CEREAL_NVP(description));
+  }
 };
 
 // The flavor was deleted; servers booted from it keep their copy.
@@ -204,8 +233,9 @@ struct ImageRegistered {
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(image_id), CEREAL_NVP(name), CEREAL_NVP(disk_format),
-       CEREAL_NVP(container_format), CEREAL_NVP(size), CEREAL_NVP(min_disk), CEREAL_NVP(min_ram),
-       CEREAL_NVP(visibility), CEREAL_NVP(owner), CEREAL_NVP(checksum), CEREAL_NVP(properties));
+       CEREAL_NVP(container_format), CEREAL_NVP(size), CEREAL_NVP(min_disk),
+       CEREAL_NVP(min_ram), CEREAL_NVP(visibility), CEREAL_NVP(owner),
+       CEREAL_NVP(checksum), CEREAL_NVP(properties));
   }
 };
 

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cereal/cereal.hpp>
-
 #include <map>
 #include <string>
 #include <vector>
@@ -21,7 +20,9 @@ struct Claim {
   int32_t disk_gb = 0;
   bool operator==(const Claim&) const = default;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb));
+  }
 };
 
 struct HostState {
@@ -44,7 +45,12 @@ struct HostState {
   bool operator==(const HostState&) const = default;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(name), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb), CEREAL_NVP(availability_zone), CEREAL_NVP(hypervisor_type), CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio), CEREAL_NVP(disk_allocation_ratio), CEREAL_NVP(used), CEREAL_NVP(claims), CEREAL_NVP(registered_at), CEREAL_NVP(updated_at));
+    ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(name), CEREAL_NVP(vcpus),
+       CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb), CEREAL_NVP(availability_zone),
+       CEREAL_NVP(hypervisor_type), CEREAL_NVP(cpu_allocation_ratio),
+       CEREAL_NVP(ram_allocation_ratio), CEREAL_NVP(disk_allocation_ratio),
+       CEREAL_NVP(used), CEREAL_NVP(claims), CEREAL_NVP(registered_at),
+       CEREAL_NVP(updated_at));
   }
   // Capacity after allocation ratios, as Nova's scheduler computes it.
   int64_t VcpuLimit() const;

@@ -24,14 +24,16 @@ Result<IniFile> IniFile::Parse(const std::string& text) {
     if (t.empty() || t[0] == '#' || t[0] == ';') continue;
     if (t[0] == '[') {
       if (t.back() != ']' || t.size() < 3) {
-        return Status::InvalidArgument("line " + std::to_string(n) + ": bad section header");
+        return Status::InvalidArgument("line " + std::to_string(n) +
+                                       ": bad section header");
       }
       section = Trim(t.substr(1, t.size() - 2));
       continue;
     }
     size_t eq = t.find('=');
     if (eq == std::string::npos || Trim(t.substr(0, eq)).empty()) {
-      return Status::InvalidArgument("line " + std::to_string(n) + ": expected key = value");
+      return Status::InvalidArgument("line " + std::to_string(n) +
+                                     ": expected key = value");
     }
     ini.values_[section][Trim(t.substr(0, eq))] = Trim(t.substr(eq + 1));
   }

@@ -17,7 +17,8 @@ class IniFile {
   // NotFound if the file does not exist.
   static Result<IniFile> Load(const std::string& path);
 
-  std::optional<std::string> Get(const std::string& section, const std::string& key) const;
+  std::optional<std::string> Get(const std::string& section,
+                                 const std::string& key) const;
   std::string GetOr(const std::string& section, const std::string& key,
                     const std::string& fallback) const;
   void Set(const std::string& section, const std::string& key, std::string value) {

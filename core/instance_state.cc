@@ -6,49 +6,86 @@ namespace chronova {
 
 std::string_view VmStateName(VmState s) {
   switch (s) {
-    case VmState::kBuilding: return "building";
-    case VmState::kActive: return "active";
-    case VmState::kStopped: return "stopped";
-    case VmState::kPaused: return "paused";
-    case VmState::kSuspended: return "suspended";
-    case VmState::kRescued: return "rescued";
-    case VmState::kResized: return "resized";
-    case VmState::kSoftDeleted: return "soft-delete";
-    case VmState::kDeleted: return "deleted";
-    case VmState::kError: return "error";
-    case VmState::kShelved: return "shelved";
-    case VmState::kShelvedOffloaded: return "shelved_offloaded";
+    case VmState::kBuilding:
+      return "building";
+    case VmState::kActive:
+      return "active";
+    case VmState::kStopped:
+      return "stopped";
+    case VmState::kPaused:
+      return "paused";
+    case VmState::kSuspended:
+      return "suspended";
+    case VmState::kRescued:
+      return "rescued";
+    case VmState::kResized:
+      return "resized";
+    case VmState::kSoftDeleted:
+      return "soft-delete";
+    case VmState::kDeleted:
+      return "deleted";
+    case VmState::kError:
+      return "error";
+    case VmState::kShelved:
+      return "shelved";
+    case VmState::kShelvedOffloaded:
+      return "shelved_offloaded";
   }
   return "unknown";
 }
 
 std::string_view TaskStateName(TaskState s) {
   switch (s) {
-    case TaskState::kNone: return "";
-    case TaskState::kScheduling: return "scheduling";
-    case TaskState::kBlockDeviceMapping: return "block_device_mapping";
-    case TaskState::kNetworking: return "networking";
-    case TaskState::kSpawning: return "spawning";
-    case TaskState::kDeleting: return "deleting";
-    case TaskState::kRebooting: return "rebooting";
-    case TaskState::kRebootingHard: return "rebooting_hard";
-    case TaskState::kPausing: return "pausing";
-    case TaskState::kUnpausing: return "unpausing";
-    case TaskState::kSuspending: return "suspending";
-    case TaskState::kResuming: return "resuming";
-    case TaskState::kPoweringOff: return "powering-off";
-    case TaskState::kPoweringOn: return "powering-on";
-    case TaskState::kRebuilding: return "rebuilding";
-    case TaskState::kResizePrep: return "resize_prep";
-    case TaskState::kResizeMigrating: return "resize_migrating";
-    case TaskState::kResizeFinish: return "resize_finish";
-    case TaskState::kResizeReverting: return "resize_reverting";
-    case TaskState::kMigrating: return "migrating";
-    case TaskState::kImageSnapshot: return "image_snapshot";
-    case TaskState::kShelving: return "shelving";
-    case TaskState::kUnshelving: return "unshelving";
-    case TaskState::kRescuing: return "rescuing";
-    case TaskState::kUnrescuing: return "unrescuing";
+    case TaskState::kNone:
+      return "";
+    case TaskState::kScheduling:
+      return "scheduling";
+    case TaskState::kBlockDeviceMapping:
+      return "block_device_mapping";
+    case TaskState::kNetworking:
+      return "networking";
+    case TaskState::kSpawning:
+      return "spawning";
+    case TaskState::kDeleting:
+      return "deleting";
+    case TaskState::kRebooting:
+      return "rebooting";
+    case TaskState::kRebootingHard:
+      return "rebooting_hard";
+    case TaskState::kPausing:
+      return "pausing";
+    case TaskState::kUnpausing:
+      return "unpausing";
+    case TaskState::kSuspending:
+      return "suspending";
+    case TaskState::kResuming:
+      return "resuming";
+    case TaskState::kPoweringOff:
+      return "powering-off";
+    case TaskState::kPoweringOn:
+      return "powering-on";
+    case TaskState::kRebuilding:
+      return "rebuilding";
+    case TaskState::kResizePrep:
+      return "resize_prep";
+    case TaskState::kResizeMigrating:
+      return "resize_migrating";
+    case TaskState::kResizeFinish:
+      return "resize_finish";
+    case TaskState::kResizeReverting:
+      return "resize_reverting";
+    case TaskState::kMigrating:
+      return "migrating";
+    case TaskState::kImageSnapshot:
+      return "image_snapshot";
+    case TaskState::kShelving:
+      return "shelving";
+    case TaskState::kUnshelving:
+      return "unshelving";
+    case TaskState::kRescuing:
+      return "rescuing";
+    case TaskState::kUnrescuing:
+      return "unrescuing";
   }
   return "unknown";
 }
@@ -58,31 +95,48 @@ std::string_view ApiStatus(VmState vm, TaskState task) {
     switch (task) {
       case TaskState::kResizePrep:
       case TaskState::kResizeMigrating:
-      case TaskState::kResizeFinish: return "RESIZE";
-      case TaskState::kRebuilding: return "REBUILD";
-      default: return dflt;
+      case TaskState::kResizeFinish:
+        return "RESIZE";
+      case TaskState::kRebuilding:
+        return "REBUILD";
+      default:
+        return dflt;
     }
   };
   switch (vm) {
     case VmState::kActive:
       switch (task) {
-        case TaskState::kRebooting: return "REBOOT";
-        case TaskState::kRebootingHard: return "HARD_REBOOT";
-        case TaskState::kMigrating: return "MIGRATING";
-        default: return resize_or_rebuild("ACTIVE");
+        case TaskState::kRebooting:
+          return "REBOOT";
+        case TaskState::kRebootingHard:
+          return "HARD_REBOOT";
+        case TaskState::kMigrating:
+          return "MIGRATING";
+        default:
+          return resize_or_rebuild("ACTIVE");
       }
-    case VmState::kBuilding: return "BUILD";
-    case VmState::kStopped: return resize_or_rebuild("SHUTOFF");
+    case VmState::kBuilding:
+      return "BUILD";
+    case VmState::kStopped:
+      return resize_or_rebuild("SHUTOFF");
     case VmState::kResized:
       return task == TaskState::kResizeReverting ? "REVERT_RESIZE" : "VERIFY_RESIZE";
-    case VmState::kPaused: return task == TaskState::kMigrating ? "MIGRATING" : "PAUSED";
-    case VmState::kSuspended: return "SUSPENDED";
-    case VmState::kRescued: return "RESCUE";
-    case VmState::kError: return task == TaskState::kRebuilding ? "REBUILD" : "ERROR";
-    case VmState::kDeleted: return "DELETED";
-    case VmState::kSoftDeleted: return "SOFT_DELETED";
-    case VmState::kShelved: return "SHELVED";
-    case VmState::kShelvedOffloaded: return "SHELVED_OFFLOADED";
+    case VmState::kPaused:
+      return task == TaskState::kMigrating ? "MIGRATING" : "PAUSED";
+    case VmState::kSuspended:
+      return "SUSPENDED";
+    case VmState::kRescued:
+      return "RESCUE";
+    case VmState::kError:
+      return task == TaskState::kRebuilding ? "REBUILD" : "ERROR";
+    case VmState::kDeleted:
+      return "DELETED";
+    case VmState::kSoftDeleted:
+      return "SOFT_DELETED";
+    case VmState::kShelved:
+      return "SHELVED";
+    case VmState::kShelvedOffloaded:
+      return "SHELVED_OFFLOADED";
   }
   return "UNKNOWN";
 }
@@ -90,15 +144,16 @@ std::string_view ApiStatus(VmState vm, TaskState task) {
 namespace {
 
 Status Illegal(const InstanceState& s, const char* type) {
-  return Status::Conflict(std::string(type) + " is not legal for instance " + s.id.str() +
-                          " in vm_state " + std::string(VmStateName(s.vm_state)) +
-                          ", task_state " +
-                          (s.task_state == TaskState::kNone
-                               ? std::string("None")
-                               : std::string(TaskStateName(s.task_state))));
+  return Status::Conflict(
+      std::string(type) + " is not legal for instance " + s.id.str() + " in vm_state " +
+      std::string(VmStateName(s.vm_state)) + ", task_state " +
+      (s.task_state == TaskState::kNone ? std::string("None")
+                                        : std::string(TaskStateName(s.task_state))));
 }
 
-bool Building(const InstanceState& s) { return s.exists && s.vm_state == VmState::kBuilding; }
+bool Building(const InstanceState& s) {
+  return s.exists && s.vm_state == VmState::kBuilding;
+}
 
 }  // namespace
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cereal/cereal.hpp>
-
 #include <map>
 #include <string>
 #include <string_view>
@@ -84,7 +83,9 @@ struct Fault {
   Timestamp created;
   bool operator==(const Fault&) const = default;
   template <class A>
-  void serialize(A& ar) { ar(CEREAL_NVP(code), CEREAL_NVP(message), CEREAL_NVP(created)); }
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(code), CEREAL_NVP(message), CEREAL_NVP(created));
+  }
 };
 
 // Everything known about one instance, folded from its stream.
@@ -119,7 +120,15 @@ struct InstanceState {
   bool operator==(const InstanceState&) const = default;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(id), CEREAL_NVP(name), CEREAL_NVP(project_id), CEREAL_NVP(user_id), CEREAL_NVP(flavor), CEREAL_NVP(image_id), CEREAL_NVP(availability_zone), CEREAL_NVP(key_name), CEREAL_NVP(metadata), CEREAL_NVP(user_data), CEREAL_NVP(reservation_id), CEREAL_NVP(launch_index), CEREAL_NVP(host), CEREAL_NVP(hypervisor_name), CEREAL_NVP(vm_state), CEREAL_NVP(task_state), CEREAL_NVP(power_state), CEREAL_NVP(created_at), CEREAL_NVP(updated_at), CEREAL_NVP(launched_at), CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id), CEREAL_NVP(has_fault), CEREAL_NVP(fault));
+    ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(id), CEREAL_NVP(name),
+       CEREAL_NVP(project_id), CEREAL_NVP(user_id), CEREAL_NVP(flavor),
+       CEREAL_NVP(image_id), CEREAL_NVP(availability_zone), CEREAL_NVP(key_name),
+       CEREAL_NVP(metadata), CEREAL_NVP(user_data), CEREAL_NVP(reservation_id),
+       CEREAL_NVP(launch_index), CEREAL_NVP(host), CEREAL_NVP(hypervisor_name),
+       CEREAL_NVP(vm_state), CEREAL_NVP(task_state), CEREAL_NVP(power_state),
+       CEREAL_NVP(created_at), CEREAL_NVP(updated_at), CEREAL_NVP(launched_at),
+       CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id), CEREAL_NVP(has_fault),
+       CEREAL_NVP(fault));
   }
 };
 

@@ -30,8 +30,12 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-  static Status Conflict(std::string msg) { return {StatusCode::kConflict, std::move(msg)}; }
+  static Status NotFound(std::string msg) {
+    return {StatusCode::kNotFound, std::move(msg)};
+  }
+  static Status Conflict(std::string msg) {
+    return {StatusCode::kConflict, std::move(msg)};
+  }
   static Status InvalidArgument(std::string msg) {
     return {StatusCode::kInvalidArgument, std::move(msg)};
   }
@@ -44,7 +48,9 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string msg) {
     return {StatusCode::kCorruption, std::move(msg)};
   }
-  static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+  static Status Internal(std::string msg) {
+    return {StatusCode::kInternal, std::move(msg)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -69,7 +75,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok());
   }
@@ -97,17 +103,17 @@ class [[nodiscard]] Result {
 }  // namespace chronova
 
 // Propagates a non-OK Status from an expression returning Status.
-#define CHRONOVA_RETURN_IF_ERROR(expr)         \
-  do {                                         \
-    ::chronova::Status _st = (expr);           \
-    if (!_st.ok()) return _st;                 \
+#define CHRONOVA_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::chronova::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 #define CHRONOVA_CONCAT_INNER(a, b) a##b
 #define CHRONOVA_CONCAT(a, b) CHRONOVA_CONCAT_INNER(a, b)
 // Declares `lhs` from a Result<T> expression, or returns its Status.
-#define CHRONOVA_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto CHRONOVA_CONCAT(_res_, __LINE__) = (expr);                             \
-  if (!CHRONOVA_CONCAT(_res_, __LINE__).ok())                                 \
-    return CHRONOVA_CONCAT(_res_, __LINE__).status();                         \
+#define CHRONOVA_ASSIGN_OR_RETURN(lhs, expr)          \
+  auto CHRONOVA_CONCAT(_res_, __LINE__) = (expr);     \
+  if (!CHRONOVA_CONCAT(_res_, __LINE__).ok())         \
+    return CHRONOVA_CONCAT(_res_, __LINE__).status(); \
   lhs = std::move(CHRONOVA_CONCAT(_res_, __LINE__)).value()

@@ -7,8 +7,8 @@ namespace chronova {
 namespace {
 
 std::tm ToTm(Timestamp t) {
-  std::time_t secs = static_cast<std::time_t>(t.micros >= 0 ? t.micros / 1000000
-                                                            : (t.micros - 999999) / 1000000);
+  std::time_t secs = static_cast<std::time_t>(
+      t.micros >= 0 ? t.micros / 1000000 : (t.micros - 999999) / 1000000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   return tm;
@@ -20,9 +20,9 @@ std::string FormatIso8601(Timestamp t) {
   std::tm tm = ToTm(t);
   int64_t frac = ((t.micros % 1000000) + 1000000) % 1000000;
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                tm.tm_sec, static_cast<long long>(frac));
   return buf;
 }
 

@@ -22,9 +22,13 @@ class StringId {
   auto operator<=>(const StringId&) const = default;
   // "Minimal" serialization: a bare string in both the binary and JSON archives.
   template <class Archive>
-  std::string save_minimal(const Archive&) const { return v_; }
+  std::string save_minimal(const Archive&) const {
+    return v_;
+  }
   template <class Archive>
-  void load_minimal(const Archive&, const std::string& v) { v_ = v; }
+  void load_minimal(const Archive&, const std::string& v) {
+    v_ = v;
+  }
 
  private:
   std::string v_;
@@ -40,18 +44,26 @@ class Counter {
   constexpr Counter next() const { return Counter(v_ + 1); }
   auto operator<=>(const Counter&) const = default;
   template <class Archive>
-  uint64_t save_minimal(const Archive&) const { return v_; }
+  uint64_t save_minimal(const Archive&) const {
+    return v_;
+  }
   template <class Archive>
-  void load_minimal(const Archive&, const uint64_t& v) { v_ = v; }
+  void load_minimal(const Archive&, const uint64_t& v) {
+    v_ = v;
+  }
 
  private:
   uint64_t v_ = 0;
 };
 
 template <typename Tag>
-std::ostream& operator<<(std::ostream& os, const StringId<Tag>& id) { return os << id.str(); }
+std::ostream& operator<<(std::ostream& os, const StringId<Tag>& id) {
+  return os << id.str();
+}
 template <typename Tag>
-std::ostream& operator<<(std::ostream& os, const Counter<Tag>& c) { return os << c.value(); }
+std::ostream& operator<<(std::ostream& os, const Counter<Tag>& c) {
+  return os << c.value();
+}
 
 // Global position in the log, 1-based; 0 means "before the first event".
 using Seq = Counter<struct SeqTag>;
@@ -76,9 +88,13 @@ struct Timestamp {
   int64_t micros = 0;
   auto operator<=>(const Timestamp&) const = default;
   template <class Archive>
-  int64_t save_minimal(const Archive&) const { return micros; }
+  int64_t save_minimal(const Archive&) const {
+    return micros;
+  }
   template <class Archive>
-  void load_minimal(const Archive&, const int64_t& v) { micros = v; }
+  void load_minimal(const Archive&, const int64_t& v) {
+    micros = v;
+  }
 };
 
 // "2026-11-25T18:02:03.123456Z"

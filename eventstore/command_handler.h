@@ -14,9 +14,9 @@
 namespace chronova {
 
 struct CommandOutcome {
-  bool appended = false;       // false: the decider chose no event
-  AppendResult append;         // valid if appended
-  StreamVersion version;       // the stream's version after the command
+  bool appended = false;  // false: the decider chose no event
+  AppendResult append;    // valid if appended
+  StreamVersion version;  // the stream's version after the command
 };
 
 struct CommandOptions {
@@ -38,9 +38,10 @@ Status LoadAggregate(EventLog& log, const StreamId& stream, State& state, Fold f
 // gives the stream version the state was folded to. Errors from `decide` are
 // returned as they are.
 template <typename State, typename Fold, typename Decide, typename Version>
-Result<CommandOutcome> HandleCommand(EventLog& log, const StreamId& stream, const State& initial,
-                                     Fold fold, Version version, Decide decide,
-                                     const EventMeta& meta, const IdempotencyKey& key,
+Result<CommandOutcome> HandleCommand(EventLog& log, const StreamId& stream,
+                                     const State& initial, Fold fold, Version version,
+                                     Decide decide, const EventMeta& meta,
+                                     const IdempotencyKey& key,
                                      const CommandOptions& options = CommandOptions()) {
   Status last;
   for (int attempt = 0; attempt < options.max_attempts; ++attempt) {

@@ -29,8 +29,8 @@ struct JetStreamLogOptions {
   // learns the rest of the cluster from the one it connects to).
   std::string url = "nats://127.0.0.1:4222";
   std::string stream_name = "CHRONOVA";
-  int replicas = 1;                        // 1 or 3
-  std::string mirror_path;                 // REQUIRED: directory of the local mirror
+  int replicas = 1;                             // 1 or 3
+  std::string mirror_path;                      // REQUIRED: directory of the local mirror
   int64_t duplicate_window_ms = 2 * 60 * 1000;  // Msg-Id de-duplication window
   // How long an Append (and a read's catch-up) keeps retrying transient failures
   // (server restart, leader election) before answering Unavailable.
@@ -42,7 +42,8 @@ class JetStreamEventLog : public EventLog {
  public:
   // Connects, creates the stream if it does not exist, opens the mirror and starts
   // following the stream. Unavailable if the server cannot be reached.
-  static Result<std::unique_ptr<JetStreamEventLog>> Open(const JetStreamLogOptions& options);
+  static Result<std::unique_ptr<JetStreamEventLog>> Open(
+      const JetStreamLogOptions& options);
   ~JetStreamEventLog() override;
 
   Result<AppendResult> Append(const AppendRequest& req) override;

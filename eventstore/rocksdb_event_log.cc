@@ -44,12 +44,14 @@ Status DecodeRecord(Seq seq, std::string_view rec, Envelope* out) {
   std::string where = "seq " + std::to_string(seq.value());
   if (rec.size() < 4) return Status::Corruption(where + ": truncated record");
   uint32_t crc = 0;
-  for (int i = 0; i < 4; ++i) crc |= uint32_t{static_cast<unsigned char>(rec[i])} << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    crc |= uint32_t{static_cast<unsigned char>(rec[i])} << (8 * i);
   std::string_view body = rec.substr(4);
   if (Crc32c(body) != crc) return Status::Corruption(where + ": checksum mismatch");
   CHRONOVA_RETURN_IF_ERROR(DecodeEnvelope(body, out).WithContext(where));
   if (out->seq != seq) {
-    return Status::Corruption(where + ": record claims seq " + std::to_string(out->seq.value()));
+    return Status::Corruption(where + ": record claims seq " +
+                              std::to_string(out->seq.value()));
   }
   return Status::Ok();
 }
@@ -77,7 +79,8 @@ RocksDbEventLog::RocksDbEventLog(const RocksDbLogOptions& options) : options_(op
 
 RocksDbEventLog::~RocksDbEventLog() = default;
 
-Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(const RocksDbLogOptions& options) {
+Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(
+    const RocksDbLogOptions& options) {
   std::unique_ptr<RocksDbEventLog> log(new RocksDbEventLog(options));
   rocksdb::Options ro;
   ro.create_if_missing = !options.read_only;
@@ -116,14 +119,16 @@ Status RocksDbEventLog::Recover() {
   next_seq_ = head + 1;
   notifier_.Publish(Seq(head));
   std::string applied;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::kSourceApplied, &applied);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), log_keys::kSourceApplied, &applied);
   if (s.ok() && applied.size() == 8) source_applied_ = GetBigEndian64(applied);
   return Status::Ok();
 }
 
 Status RocksDbEventLog::CatchUpIfSecondary() {
   if (!options_.read_only) return Status::Ok();
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "catch up with writer"));
+  CHRONOVA_RETURN_IF_ERROR(
+      FromRocks(db_->TryCatchUpWithPrimary(), "catch up with writer"));
   return Recover();
 }
 
@@ -186,7 +191,8 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
     auto it = versions.find(stream.str());
     if (it != versions.end()) return it->second;
     std::string v;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::StreamHead(stream), &v);
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), log_keys::StreamHead(stream), &v);
     if (s.IsNotFound()) return uint64_t{0};
     CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read head of " + stream.str()));
     if (v.size() != 8) return Status::Corruption("stream head of " + stream.str());
@@ -214,7 +220,8 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
         continue;
       }
       std::string stored;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::Idempotency(req.key), &stored);
+      rocksdb::Status s =
+          db_->Get(rocksdb::ReadOptions(), log_keys::Idempotency(req.key), &stored);
       if (s.ok()) {
         Result<AppendResult> r = DecodeResult(stored, "idempotency key " + req.key.str());
         if (r.ok()) r->duplicate = true;
@@ -240,8 +247,8 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
       r.first_seq = Seq(seq);
       for (size_t i = 0; i < req.events.size(); ++i) {
         const NewEvent& ne = req.events[i];
-        Envelope env{Seq(), req.stream, StreamVersion(*cur + 1 + i), ne.type, ne.schema, ne.meta,
-                     ne.payload};
+        Envelope env{Seq(),   req.stream, StreamVersion(*cur + 1 + i), ne.type, ne.schema,
+                     ne.meta, ne.payload};
         put_event(env);
       }
       r.last_seq = Seq(seq - 1);
@@ -268,10 +275,10 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
           break;
         }
         if (env.version.value() != *cur + 1) {
-          bad = Status::Corruption("source position " + std::to_string(w->source_position) +
-                                   ": stream " + env.stream.str() + " version " +
-                                   std::to_string(env.version.value()) + " does not follow " +
-                                   std::to_string(*cur));
+          bad = Status::Corruption(
+              "source position " + std::to_string(w->source_position) + ": stream " +
+              env.stream.str() + " version " + std::to_string(env.version.value()) +
+              " does not follow " + std::to_string(*cur));
           break;
         }
         put_event(env);
@@ -286,7 +293,8 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
       batch.Put(log_keys::Source(w->source_position), EncodeResult(r));
       std::string position;
       PutBigEndian64(&position, w->source_position);
-      for (const Envelope& env : *w->ingest) batch.Put(log_keys::StreamSource(env.stream), position);
+      for (const Envelope& env : *w->ingest)
+        batch.Put(log_keys::StreamSource(env.stream), position);
       std::string applied;
       PutBigEndian64(&applied, w->source_position);
       batch.Put(log_keys::kSourceApplied, applied);
@@ -344,17 +352,19 @@ Result<std::vector<Envelope>> RocksDbEventLog::Read(Seq from, size_t max_events)
     rocksdb::Slice k = it->key();
     uint64_t seq = GetBigEndian64(std::string_view(k.data() + 1, 8));
     if (seq != expected) {
-      return Status::Corruption("seq " + std::to_string(expected) + ": missing from the log");
+      return Status::Corruption("seq " + std::to_string(expected) +
+                                ": missing from the log");
     }
     Envelope env;
-    CHRONOVA_RETURN_IF_ERROR(
-        DecodeRecord(Seq(seq), std::string_view(it->value().data(), it->value().size()), &env));
+    CHRONOVA_RETURN_IF_ERROR(DecodeRecord(
+        Seq(seq), std::string_view(it->value().data(), it->value().size()), &env));
     out.push_back(std::move(env));
     ++expected;
   }
   CHRONOVA_RETURN_IF_ERROR(FromRocks(it->status(), "read log"));
   if (out.empty() || (out.size() < max_events && expected <= head)) {
-    return Status::Corruption("seq " + std::to_string(expected) + ": missing from the log");
+    return Status::Corruption("seq " + std::to_string(expected) +
+                              ": missing from the log");
   }
   return out;
 }
@@ -368,17 +378,19 @@ Result<std::vector<Envelope>> RocksDbEventLog::ReadStream(const StreamId& stream
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   uint64_t expected = std::max<uint64_t>(from.value(), 1);
   for (it->Seek(log_keys::StreamIndex(stream, StreamVersion(expected)));
-       it->Valid() && it->key().starts_with(prefix) && out.size() < max_events; it->Next()) {
+       it->Valid() && it->key().starts_with(prefix) && out.size() < max_events;
+       it->Next()) {
     if (it->key().size() != prefix.size() + 8 || it->value().size() != 8) {
       return Status::Corruption("stream index of " + stream.str());
     }
-    uint64_t version = GetBigEndian64(std::string_view(it->key().data() + prefix.size(), 8));
+    uint64_t version =
+        GetBigEndian64(std::string_view(it->key().data() + prefix.size(), 8));
     Seq seq(GetBigEndian64(std::string_view(it->value().data(), 8)));
     CHRONOVA_ASSIGN_OR_RETURN(Envelope env, LoadEvent(seq));
     if (version != expected || env.stream != stream || env.version.value() != version) {
-      return Status::Corruption("seq " + std::to_string(seq.value()) + ": stream index of " +
-                                stream.str() + " version " + std::to_string(expected) +
-                                " points at the wrong event");
+      return Status::Corruption("seq " + std::to_string(seq.value()) +
+                                ": stream index of " + stream.str() + " version " +
+                                std::to_string(expected) + " points at the wrong event");
     }
     out.push_back(std::move(env));
     ++expected;
@@ -397,7 +409,8 @@ Result<StreamVersion> RocksDbEventLog::StreamHead(const StreamId& stream) {
   return StreamVersion(GetBigEndian64(v));
 }
 
-std::unique_ptr<Subscription> RocksDbEventLog::Subscribe(Seq from, SubscribeHandler handler) {
+std::unique_ptr<Subscription> RocksDbEventLog::Subscribe(Seq from,
+                                                         SubscribeHandler handler) {
   return StartTailingSubscription(this, &notifier_, from, std::move(handler));
 }
 
@@ -408,7 +421,8 @@ Result<Seq> RocksDbEventLog::Head() {
 
 Result<AppendResult> RocksDbEventLog::SourceLanding(uint64_t source_position) {
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::Source(source_position), &v);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), log_keys::Source(source_position), &v);
   if (s.IsNotFound()) {
     return Status::NotFound("source position " + std::to_string(source_position));
   }
@@ -416,10 +430,12 @@ Result<AppendResult> RocksDbEventLog::SourceLanding(uint64_t source_position) {
   return DecodeResult(v, "source position " + std::to_string(source_position));
 }
 
-Result<RocksDbEventLog::StreamSourceHead> RocksDbEventLog::StreamSource(const StreamId& stream) {
+Result<RocksDbEventLog::StreamSourceHead> RocksDbEventLog::StreamSource(
+    const StreamId& stream) {
   StreamSourceHead head;
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::StreamSource(stream), &v);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), log_keys::StreamSource(stream), &v);
   if (s.IsNotFound()) return head;
   CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read source of " + stream.str()));
   if (v.size() != 8) return Status::Corruption("stream source of " + stream.str());

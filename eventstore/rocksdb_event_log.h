@@ -73,8 +73,9 @@ class RocksDbEventLog : public EventLog {
   Status CatchUpIfSecondary();
   // Runs `group` as one write batch. Called by the leader without mu_ held.
   void CommitGroup(const std::vector<Writer*>& group);
-  Result<std::vector<Envelope>> DecodeRange(const std::string& begin, const std::string& prefix,
-                                            size_t max_events, bool by_stream);
+  Result<std::vector<Envelope>> DecodeRange(const std::string& begin,
+                                            const std::string& prefix, size_t max_events,
+                                            bool by_stream);
   Result<Envelope> LoadEvent(Seq seq);
   Status Enqueue(Writer* w);
 

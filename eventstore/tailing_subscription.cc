@@ -41,8 +41,11 @@ constexpr size_t kBatchSize = 4096;
 
 class TailingSubscription : public Subscription {
  public:
-  TailingSubscription(EventLog* log, HeadNotifier* notifier, Seq from, SubscribeHandler handler)
-      : log_(log), notifier_(notifier), handler_(std::move(handler)),
+  TailingSubscription(EventLog* log, HeadNotifier* notifier, Seq from,
+                      SubscribeHandler handler)
+      : log_(log),
+        notifier_(notifier),
+        handler_(std::move(handler)),
         position_(from.value() == 0 ? 0 : from.value() - 1) {
     thread_ = std::thread([this] { Run(); });
   }
@@ -88,8 +91,9 @@ class TailingSubscription : public Subscription {
 
 }  // namespace
 
-std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log, HeadNotifier* notifier,
-                                                       Seq from, SubscribeHandler handler) {
+std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log,
+                                                       HeadNotifier* notifier, Seq from,
+                                                       SubscribeHandler handler) {
   return std::make_unique<TailingSubscription>(log, notifier, from, std::move(handler));
 }
 

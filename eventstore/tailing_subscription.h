@@ -32,7 +32,8 @@ class HeadNotifier {
 
 // Starts a subscription that reads `log` from `from` onward.
 // REQUIRES: `log` and `notifier` outlive the subscription.
-std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log, HeadNotifier* notifier,
-                                                       Seq from, SubscribeHandler handler);
+std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log,
+                                                       HeadNotifier* notifier, Seq from,
+                                                       SubscribeHandler handler);
 
 }  // namespace chronova

@@ -12,19 +12,21 @@ template <typename Record>
 Result<std::vector<Record>> LoadAll(const ReadModelReader* reader) {
   std::vector<Record> out;
   Status inner;
-  CHRONOVA_RETURN_IF_ERROR(reader->Scan("id/", "", [&](std::string_view k, std::string_view v) {
-    Record r;
-    inner = DecodePortable(v, &r).WithContext(std::string(k));
-    if (!inner.ok()) return false;
-    out.push_back(std::move(r));
-    return true;
-  }));
+  CHRONOVA_RETURN_IF_ERROR(
+      reader->Scan("id/", "", [&](std::string_view k, std::string_view v) {
+        Record r;
+        inner = DecodePortable(v, &r).WithContext(std::string(k));
+        if (!inner.ok()) return false;
+        out.push_back(std::move(r));
+        return true;
+      }));
   CHRONOVA_RETURN_IF_ERROR(inner);
   return out;
 }
 
 template <typename Record>
-Result<std::optional<Record>> LoadOne(const ReadModelReader* reader, const std::string& id) {
+Result<std::optional<Record>> LoadOne(const ReadModelReader* reader,
+                                      const std::string& id) {
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, reader->Get(IdKey(id)));
   if (!stored) return std::optional<Record>();
   Record r;
@@ -34,7 +36,8 @@ Result<std::optional<Record>> LoadOne(const ReadModelReader* reader, const std::
 
 }  // namespace
 
-Status FlavorsProjection::Apply(const Envelope& env, const Event& event, ReadModelWriter& w) {
+Status FlavorsProjection::Apply(const Envelope& env, const Event& event,
+                                ReadModelWriter& w) {
   if (StreamKind(env.stream) != "flavor") return Status::Ok();
   std::string key = IdKey(StreamKey(env.stream));
   if (const auto* created = std::get_if<FlavorCreated>(&event)) {
@@ -47,7 +50,8 @@ Status FlavorsProjection::Apply(const Envelope& env, const Event& event, ReadMod
   return Status::Ok();
 }
 
-Status ImagesProjection::Apply(const Envelope& env, const Event& event, ReadModelWriter& w) {
+Status ImagesProjection::Apply(const Envelope& env, const Event& event,
+                               ReadModelWriter& w) {
   if (StreamKind(env.stream) != "image") return Status::Ok();
   if (const auto* reg = std::get_if<ImageRegistered>(&event)) {
     ImageRecord r{*reg, "active", env.meta.time, env.meta.time};
@@ -68,6 +72,8 @@ Result<std::optional<ImageRecord>> ImagesView::Get(const ImageId& id) const {
   return LoadOne<ImageRecord>(reader_, id.str());
 }
 
-Result<std::vector<ImageRecord>> ImagesView::List() const { return LoadAll<ImageRecord>(reader_); }
+Result<std::vector<ImageRecord>> ImagesView::List() const {
+  return LoadAll<ImageRecord>(reader_);
+}
 
 }  // namespace chronova

@@ -29,7 +29,8 @@ struct ImageRecord {
   Timestamp updated_at;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(image), CEREAL_NVP(status), CEREAL_NVP(created_at), CEREAL_NVP(updated_at));
+    ar(CEREAL_NVP(image), CEREAL_NVP(status), CEREAL_NVP(created_at),
+       CEREAL_NVP(updated_at));
   }
 };
 

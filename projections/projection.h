@@ -34,8 +34,8 @@ class ReadModelReader {
   // Calls `fn` for keys starting with `prefix`, in key order, beginning after
   // `start_after` (empty: from the first); stops when `fn` returns false.
   virtual Status Scan(std::string_view prefix, std::string_view start_after,
-                      const std::function<bool(std::string_view key, std::string_view value)>&
-                          fn) const = 0;
+                      const std::function<bool(std::string_view key,
+                                               std::string_view value)>& fn) const = 0;
 };
 
 class Projection {

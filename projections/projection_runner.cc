@@ -2,10 +2,11 @@
 
 namespace chronova {
 
-ProjectionRunner::ProjectionRunner(EventLog* log, ProjectionStore* store) : store_(store) {
-  sub_ = log->Subscribe(store->checkpoint().next(), [store](const std::vector<Envelope>& b) {
-    return store->ApplyBatch(b);
-  });
+ProjectionRunner::ProjectionRunner(EventLog* log, ProjectionStore* store)
+    : store_(store) {
+  sub_ = log->Subscribe(
+      store->checkpoint().next(),
+      [store](const std::vector<Envelope>& b) { return store->ApplyBatch(b); });
 }
 
 ProjectionRunner::~ProjectionRunner() { sub_.reset(); }
@@ -16,12 +17,14 @@ Status ProjectionRunner::WaitFor(Seq seq, int timeout_ms) const {
   // Wake up periodically to notice a runner that stopped on an error.
   constexpr int kSliceMs = 50;
   for (int waited = 0;; waited += kSliceMs) {
-    if (store_->WaitFor(seq, std::min(kSliceMs, timeout_ms - waited))) return Status::Ok();
+    if (store_->WaitFor(seq, std::min(kSliceMs, timeout_ms - waited)))
+      return Status::Ok();
     Status st = sub_->status();
     if (!st.ok()) return Status::Unavailable("read models stopped: " + st.ToString());
     if (waited + kSliceMs >= timeout_ms) {
-      return Status::Unavailable("read models did not reach seq " + std::to_string(seq.value()) +
-                                 " in " + std::to_string(timeout_ms) + " ms (at " +
+      return Status::Unavailable("read models did not reach seq " +
+                                 std::to_string(seq.value()) + " in " +
+                                 std::to_string(timeout_ms) + " ms (at " +
                                  std::to_string(store_->checkpoint().value()) + ")");
     }
   }

@@ -61,9 +61,9 @@ class DbReader : public ReadModelReader {
     CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read model get"));
     return std::optional<std::string>(std::move(value));
   }
-  Status Scan(std::string_view prefix, std::string_view start_after,
-              const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override {
+  Status Scan(
+      std::string_view prefix, std::string_view start_after,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override {
     std::string full_prefix = Prefixed(name_, prefix);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     if (start_after.empty()) {
@@ -99,10 +99,12 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   std::set<std::string_view> names;
   for (Projection* p : projections) {
     if (!names.insert(p->Name()).second) {
-      return Status::InvalidArgument("duplicate projection name " + std::string(p->Name()));
+      return Status::InvalidArgument("duplicate projection name " +
+                                     std::string(p->Name()));
     }
   }
-  std::unique_ptr<ProjectionStore> store(new ProjectionStore(options, std::move(projections)));
+  std::unique_ptr<ProjectionStore> store(
+      new ProjectionStore(options, std::move(projections)));
   rocksdb::Options ro;
   ro.create_if_missing = !options.read_only;
   rocksdb::DB* db = nullptr;
@@ -145,14 +147,17 @@ Status ProjectionStore::LoadCheckpoint() {
 
 Status ProjectionStore::Refresh() {
   if (!options_.read_only) return Status::Ok();
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(db_->TryCatchUpWithPrimary(), "catch up projections"));
+  CHRONOVA_RETURN_IF_ERROR(
+      FromRocks(db_->TryCatchUpWithPrimary(), "catch up projections"));
   return LoadCheckpoint();
 }
 
 Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
-  if (options_.read_only) return Status::PermissionDenied("projection store is read-only");
+  if (options_.read_only)
+    return Status::PermissionDenied("projection store is read-only");
   Seq at = checkpoint();
-  rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0,
+                                  /*overwrite_key=*/true);
   bool any = false;
   // The first event that cannot be applied stops the batch; everything before it
   // is still committed, so the read models stop exactly at the seq before it.
@@ -194,8 +199,8 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
   wb.Put(kCheckpointKey, cp);
   // No fsync: a read model lost in a power cut is rebuilt from the log, and the
   // checkpoint is always in the same batch as the writes it covers.
-  CHRONOVA_RETURN_IF_ERROR(
-      FromRocks(db_->Write(rocksdb::WriteOptions(), wb.GetWriteBatch()), "commit projections"));
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(
+      db_->Write(rocksdb::WriteOptions(), wb.GetWriteBatch()), "commit projections"));
   {
     std::lock_guard<std::mutex> l(mu_);
     checkpoint_ = at;
@@ -215,7 +220,8 @@ bool ProjectionStore::WaitFor(Seq seq, int timeout_ms) const {
                       [&] { return checkpoint_ >= seq; });
 }
 
-Result<std::unique_ptr<ReadModelReader>> ProjectionStore::Reader(std::string_view name) const {
+Result<std::unique_ptr<ReadModelReader>> ProjectionStore::Reader(
+    std::string_view name) const {
   for (Projection* p : projections_) {
     if (p->Name() == name) {
       return std::unique_ptr<ReadModelReader>(new DbReader(db_.get(), std::string(name)));
@@ -234,7 +240,8 @@ Result<std::string> ProjectionStore::Digest() const {
   };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key() == rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size())) continue;
+    if (it->key() == rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()))
+      continue;
     mix(std::string_view(it->key().data(), it->key().size()));
     mix(std::string_view(it->value().data(), it->value().size()));
     ++count;

@@ -34,8 +34,8 @@ class ProjectionStore {
  public:
   // `projections` are borrowed and must outlive the store. Their names must be
   // unique.
-  static Result<std::unique_ptr<ProjectionStore>> Open(const ProjectionStoreOptions& options,
-                                                       std::vector<Projection*> projections);
+  static Result<std::unique_ptr<ProjectionStore>> Open(
+      const ProjectionStoreOptions& options, std::vector<Projection*> projections);
   ~ProjectionStore();
 
   // Applies `batch` (consecutive seqs) to every projection and commits it with
@@ -62,7 +62,8 @@ class ProjectionStore {
   Status Refresh();
 
  private:
-  ProjectionStore(const ProjectionStoreOptions& options, std::vector<Projection*> projections);
+  ProjectionStore(const ProjectionStoreOptions& options,
+                  std::vector<Projection*> projections);
   Status LoadCheckpoint();
 
   const ProjectionStoreOptions options_;

@@ -12,7 +12,8 @@ std::string HostPrefix(const HostName& h) { return "host/" + h.str() + "/"; }
 
 }  // namespace
 
-Status ServersProjection::Apply(const Envelope& env, const Event& event, ReadModelWriter& w) {
+Status ServersProjection::Apply(const Envelope& env, const Event& event,
+                                ReadModelWriter& w) {
   if (StreamKind(env.stream) != "instance") return Status::Ok();
   std::string key = IdKey(StreamKey(env.stream));
   InstanceState state;
@@ -23,7 +24,8 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event, ReadMod
   ApplyEvent(state, env, event);
   if (!state.exists) {
     return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " +
-                              env.stream.str() + " does not begin with instance.requested");
+                              env.stream.str() +
+                              " does not begin with instance.requested");
   }
   const std::string id = state.id.str();
   if (!stored) w.Put(ProjectPrefix(state.project_id) + id, "");
@@ -37,10 +39,12 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event, ReadMod
 }
 
 Result<std::optional<InstanceState>> ServersView::Get(const InstanceId& id) const {
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, reader_->Get(IdKey(id.str())));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                            reader_->Get(IdKey(id.str())));
   if (!stored) return std::optional<InstanceState>();
   InstanceState state;
-  CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &state).WithContext("server " + id.str()));
+  CHRONOVA_RETURN_IF_ERROR(
+      DecodePortable(*stored, &state).WithContext("server " + id.str()));
   return std::optional<InstanceState>(std::move(state));
 }
 
@@ -48,17 +52,20 @@ Result<std::vector<InstanceState>> ServersView::LoadIndexed(std::string_view pre
                                                             bool include_deleted) const {
   std::vector<InstanceState> out;
   Status inner;
-  CHRONOVA_RETURN_IF_ERROR(reader_->Scan(prefix, "", [&](std::string_view k, std::string_view) {
-    std::string_view id = k.substr(k.rfind('/') + 1);
-    Result<std::optional<InstanceState>> s = Get(InstanceId(std::string(id)));
-    if (!s.ok() || !s->has_value()) {
-      inner = s.ok() ? Status::Corruption("index names missing server " + std::string(id))
+  CHRONOVA_RETURN_IF_ERROR(
+      reader_->Scan(prefix, "", [&](std::string_view k, std::string_view) {
+        std::string_view id = k.substr(k.rfind('/') + 1);
+        Result<std::optional<InstanceState>> s = Get(InstanceId(std::string(id)));
+        if (!s.ok() || !s->has_value()) {
+          inner =
+              s.ok() ? Status::Corruption("index names missing server " + std::string(id))
                      : s.status();
-      return false;
-    }
-    if (include_deleted || (*s)->vm_state != VmState::kDeleted) out.push_back(std::move(**s));
-    return true;
-  }));
+          return false;
+        }
+        if (include_deleted || (*s)->vm_state != VmState::kDeleted)
+          out.push_back(std::move(**s));
+        return true;
+      }));
   CHRONOVA_RETURN_IF_ERROR(inner);
   return out;
 }
@@ -69,13 +76,15 @@ Result<std::vector<InstanceState>> ServersView::List(const ListOptions& options)
   }
   std::vector<InstanceState> out;
   Status inner;
-  CHRONOVA_RETURN_IF_ERROR(reader_->Scan("id/", "", [&](std::string_view k, std::string_view v) {
-    InstanceState s;
-    inner = DecodePortable(v, &s).WithContext(std::string(k));
-    if (!inner.ok()) return false;
-    if (options.include_deleted || s.vm_state != VmState::kDeleted) out.push_back(std::move(s));
-    return true;
-  }));
+  CHRONOVA_RETURN_IF_ERROR(
+      reader_->Scan("id/", "", [&](std::string_view k, std::string_view v) {
+        InstanceState s;
+        inner = DecodePortable(v, &s).WithContext(std::string(k));
+        if (!inner.ok()) return false;
+        if (options.include_deleted || s.vm_state != VmState::kDeleted)
+          out.push_back(std::move(s));
+        return true;
+      }));
   CHRONOVA_RETURN_IF_ERROR(inner);
   return out;
 }

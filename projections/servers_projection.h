@@ -28,7 +28,7 @@ class ServersView {
   // The instances of `project` (every project if empty), in id order, deleted
   // ones included only if asked.
   struct ListOptions {
-    ProjectId project;       // empty: all projects
+    ProjectId project;  // empty: all projects
     bool include_deleted = false;
   };
   Result<std::vector<InstanceState>> List(const ListOptions& options) const;

@@ -20,11 +20,14 @@ namespace chronova::testing {
 namespace {
 
 RequestContext Ctx(const std::string& project = "demo") {
-  return RequestContext{UserId("alice"), ProjectId(project), {"member"},
+  return RequestContext{UserId("alice"),
+                        ProjectId(project),
+                        {"member"},
                         RequestId("req-" + Env::Default()->NewUuid())};
 }
 
-NodeOptions Options(const TempDir& dir, int hosts, const std::string& hypervisor = "fake") {
+NodeOptions Options(const TempDir& dir, int hosts,
+                    const std::string& hypervisor = "fake") {
   NodeOptions o;
   o.log.state_dir = dir.Sub("state");
   o.log.sync = false;
@@ -39,7 +42,8 @@ NodeOptions Options(const TempDir& dir, int hosts, const std::string& hypervisor
 // Polls the server until `pred` holds (10 s).
 template <typename Pred>
 InstanceState WaitServer(Node& node, const InstanceId& id, Pred pred) {
-  RequestContext admin{UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-x")};
+  RequestContext admin{
+      UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-x")};
   Result<InstanceState> s = Status::Internal("not polled");
   for (int i = 0; i < 1000; ++i) {
     s = node.compute()->GetServer(admin, id);
@@ -55,7 +59,8 @@ bool IsStatus(const Result<InstanceState>& s, std::string_view status) {
   return s.ok() && ApiStatus(*s) == status;
 }
 
-InstanceId CreateOne(Node& node, const std::string& name, const std::string& flavor = "1") {
+InstanceId CreateOne(Node& node, const std::string& name,
+                     const std::string& flavor = "1") {
   CreateServerRequest req;
   req.name = name;
   req.flavor_ref = flavor;
@@ -94,7 +99,8 @@ void WaitHosts(Node& node, size_t n) {
 
 }  // namespace
 
-TEST_CASE("a server boots through scheduler, conductor and compute to ACTIVE, then deletes") {
+TEST_CASE(
+    "a server boots through scheduler, conductor and compute to ACTIVE, then deletes") {
   TempDir dir;
   auto node = Node::Start(Options(dir, 1)).value();
   WaitHosts(*node, 1);
@@ -137,8 +143,8 @@ TEST_CASE("no host big enough leaves the server in ERROR with Nova's fault") {
   InstanceState s = WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ERROR"); });
   REQUIRE(s.has_fault);
   CHECK(s.fault.message == kNoValidHost);
-  CHECK(Types(*node, id) == std::vector<std::string>{"instance.requested",
-                                                      "instance.scheduling_failed"});
+  CHECK(Types(*node, id) ==
+        std::vector<std::string>{"instance.requested", "instance.scheduling_failed"});
   // A server in ERROR that never reached a host is deleted at once.
   REQUIRE(node->compute()->DeleteServer(Ctx(), id).ok());
   CHECK(node->compute()->GetServer(Ctx(), id).status().IsNotFound());
@@ -156,7 +162,8 @@ TEST_CASE("concurrent boots never put a host over its allocation ratio") {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 6; ++i) {
-        InstanceId id = CreateOne(*node, "vm-" + std::to_string(t) + "-" + std::to_string(i));
+        InstanceId id =
+            CreateOne(*node, "vm-" + std::to_string(t) + "-" + std::to_string(i));
         std::lock_guard<std::mutex> l(mu);
         ids.push_back(id);
       }
@@ -165,9 +172,8 @@ TEST_CASE("concurrent boots never put a host over its allocation ratio") {
   for (auto& t : threads) t.join();
   int active = 0, error = 0;
   for (const InstanceId& id : ids) {
-    InstanceState s = WaitServer(*node, id, [](auto& s) {
-      return IsStatus(s, "ACTIVE") || IsStatus(s, "ERROR");
-    });
+    InstanceState s = WaitServer(
+        *node, id, [](auto& s) { return IsStatus(s, "ACTIVE") || IsStatus(s, "ERROR"); });
     (ApiStatus(s) == "ACTIVE" ? active : error)++;
   }
   CHECK(active == 18);
@@ -230,7 +236,8 @@ TEST_CASE("a restarted node resumes: read models, placements and deletes continu
   WaitServer(*node, first, [](auto& s) { return s.status().IsNotFound(); });
   // The host registered twice with the same capacity: one event.
   int registrations = 0;
-  for (const Envelope& e : ReadWholeStream(*node->log(), HostStream(HostName("compute"))).value()) {
+  for (const Envelope& e :
+       ReadWholeStream(*node->log(), HostStream(HostName("compute"))).value()) {
     registrations += e.type == "host.registered";
   }
   CHECK(registrations == 1);

@@ -70,7 +70,9 @@ TEST_CASE("a build goes BUILD to ACTIVE through legal transitions only") {
   CHECK(s.create_request_id == RequestId("req-1"));
 
   // A compute report before the scheduler placed it is refused.
-  CHECK(Decide(s, ReportProgress{InstanceSpawned{HostName("h1"), ""}}).status().IsConflict());
+  CHECK(Decide(s, ReportProgress{InstanceSpawned{HostName("h1"), ""}})
+            .status()
+            .IsConflict());
   Fold(s, *Decide(s, ReportProgress{InstanceScheduled{HostName("h1")}}));
   // A report from a host that is not the instance's host is refused.
   CHECK(Decide(s, ReportProgress{BuildStarted{HostName("h2")}}).status().IsConflict());
@@ -86,8 +88,10 @@ TEST_CASE("a build goes BUILD to ACTIVE through legal transitions only") {
 
 TEST_CASE("a failed build leaves the instance in ERROR with a fault") {
   InstanceState s;
-  Fold(s, {Request("i1"), InstanceScheduled{HostName("h1")}, BuildStarted{HostName("h1")}});
-  Fold(s, *Decide(s, ReportProgress{InstanceBuildFailed{HostName("h1"), "libvirt said no"}}));
+  Fold(s,
+       {Request("i1"), InstanceScheduled{HostName("h1")}, BuildStarted{HostName("h1")}});
+  Fold(s, *Decide(
+              s, ReportProgress{InstanceBuildFailed{HostName("h1"), "libvirt said no"}}));
   CHECK(ApiStatus(s) == "ERROR");
   REQUIRE(s.has_fault);
   CHECK(s.fault.code == 500);
@@ -97,7 +101,8 @@ TEST_CASE("a failed build leaves the instance in ERROR with a fault") {
 TEST_CASE("no valid host puts the instance in ERROR") {
   InstanceState s;
   Fold(s, {Request("i1")});
-  Fold(s, *Decide(s, ReportProgress{InstanceSchedulingFailed{"No valid host was found. "}}));
+  Fold(s,
+       *Decide(s, ReportProgress{InstanceSchedulingFailed{"No valid host was found. "}}));
   CHECK(ApiStatus(s) == "ERROR");
   CHECK(s.fault.message == "No valid host was found. ");
 }
@@ -111,7 +116,9 @@ TEST_CASE("deleting a placed instance asks its host; deleting twice adds nothing
   Fold(s, *del);
   CHECK(s.task_state == TaskState::kDeleting);
   // A late spawn report during delete is refused; delete again is a no-op.
-  CHECK(Decide(s, ReportProgress{InstanceSpawned{HostName("h1"), ""}}).status().IsConflict());
+  CHECK(Decide(s, ReportProgress{InstanceSpawned{HostName("h1"), ""}})
+            .status()
+            .IsConflict());
   auto again = Decide(s, DeleteInstance{});
   REQUIRE(again.ok());
   CHECK(again->empty());
@@ -149,7 +156,8 @@ TEST_CASE("host claims respect allocation ratios and are released exactly") {
       ApplyHostEvent(h, env, e);
     }
   };
-  CHECK(Decide(h, ClaimResources{InstanceId("a"), Claim{1, 512, 1}}).status().IsNotFound());
+  CHECK(
+      Decide(h, ClaimResources{InstanceId("a"), Claim{1, 512, 1}}).status().IsNotFound());
   HostRegistered reg;
   reg.host = HostName("h1");
   reg.vcpus = 2;
@@ -189,8 +197,8 @@ TEST_CASE("every event round-trips through its envelope payload") {
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});
-    Envelope env{Seq(9), StreamId("x/y"), StreamVersion(1), ne.type, ne.schema, ne.meta,
-                 ne.payload};
+    Envelope env{Seq(9),    StreamId("x/y"), StreamVersion(1), ne.type,
+                 ne.schema, ne.meta,         ne.payload};
     Envelope decoded_env;
     REQUIRE(DecodeEnvelope(EncodeEnvelope(env), &decoded_env).ok());
     CHECK(decoded_env == env);
@@ -202,16 +210,19 @@ TEST_CASE("every event round-trips through its envelope payload") {
 }
 
 TEST_CASE("an unknown type or schema is Corruption naming the seq") {
-  Envelope env{Seq(42), StreamId("instance/x"), StreamVersion(1), "instance.exploded", 1, {}, ""};
+  Envelope env{
+      Seq(42), StreamId("instance/x"), StreamVersion(1), "instance.exploded", 1, {}, ""};
   Result<Event> r = DecodeEvent(env);
   REQUIRE(r.status().IsCorruption());
   CHECK(r.status().message().find("seq 42") != std::string::npos);
 
   NewEvent ne = MakeNewEvent(InstanceDeleted{HostName("h")}, EventMeta{});
-  Envelope newer{Seq(43), StreamId("instance/x"), StreamVersion(1), ne.type, 2, {}, ne.payload};
+  Envelope newer{Seq(43),   StreamId("instance/x"), StreamVersion(1), ne.type, 2, {},
+                 ne.payload};
   CHECK(DecodeEvent(newer).status().IsCorruption());
 
-  Envelope garbage{Seq(44), StreamId("instance/x"), StreamVersion(1), ne.type, 1, {}, "\x01"};
+  Envelope garbage{Seq(44), StreamId("instance/x"), StreamVersion(1), ne.type, 1, {},
+                   "\x01"};
   Result<Event> g = DecodeEvent(garbage);
   REQUIRE(g.status().IsCorruption());
   CHECK(g.status().message().find("seq 44") != std::string::npos);
@@ -223,14 +234,16 @@ TEST_CASE("an unknown type or schema is Corruption naming the seq") {
 TEST_CASE("old schemas are upcast before decoding") {
   // Pretend instance.scheduling_failed schema 0 stored the reason in upper case.
   UpcasterSet ups;
-  ups.Add("instance.scheduling_failed", 0, [](std::string_view old) -> Result<std::string> {
-    InstanceSchedulingFailed e;
-    CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &e));
-    for (char& c : e.reason) c = static_cast<char>(std::tolower(c));
-    return EncodePortable(e);
-  });
+  ups.Add("instance.scheduling_failed", 0,
+          [](std::string_view old) -> Result<std::string> {
+            InstanceSchedulingFailed e;
+            CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &e));
+            for (char& c : e.reason) c = static_cast<char>(std::tolower(c));
+            return EncodePortable(e);
+          });
   NewEvent ne = MakeNewEvent(InstanceSchedulingFailed{"NO HOST"}, EventMeta{});
-  Envelope env{Seq(1), StreamId("instance/x"), StreamVersion(2), ne.type, 0, {}, ne.payload};
+  Envelope env{Seq(1),    StreamId("instance/x"), StreamVersion(2), ne.type, 0, {},
+               ne.payload};
   Result<Event> r = DecodeEvent(env, ups);
   REQUIRE(r.ok());
   CHECK(std::get<InstanceSchedulingFailed>(*r).reason == "no host");
@@ -242,8 +255,13 @@ TEST_CASE("events render as JSON with their field names") {
   std::string j = EventPayloadJson(InstanceBuildFailed{HostName("h1"), "disk \"full\""});
   CHECK(j.find("\"host\": \"h1\"") != std::string::npos);
   CHECK(j.find("disk \\\"full\\\"") != std::string::npos);
-  Envelope env{Seq(3), StreamId("instance/x"), StreamVersion(1), "instance.build_failed", 1,
-               EventMeta{Timestamp{0}, RequestId("req-1"), Seq(2), Actor{}}, ""};
+  Envelope env{Seq(3),
+               StreamId("instance/x"),
+               StreamVersion(1),
+               "instance.build_failed",
+               1,
+               EventMeta{Timestamp{0}, RequestId("req-1"), Seq(2), Actor{}},
+               ""};
   Event ev = InstanceDeleteRequested{};
   std::string e = EnvelopeJson(env, &ev);
   CHECK(e.find("\"seq\":3") != std::string::npos);

@@ -38,7 +38,8 @@ TEMPLATE_TEST_CASE("appended events read back in order with dense seqs", "[contr
                    CHRONOVA_LOG_HARNESSES) {
   TestType h;
   REQUIRE(h.log().Head().value() == Seq(0));
-  for (int i = 0; i < 20; ++i) AppendOne(h.log(), "instance/s" + std::to_string(i % 3), "t" + std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    AppendOne(h.log(), "instance/s" + std::to_string(i % 3), "t" + std::to_string(i));
   std::vector<Envelope> all = ReadAll(h.log());
   REQUIRE(all.size() == 20);
   for (size_t i = 0; i < all.size(); ++i) {
@@ -61,21 +62,23 @@ TEMPLATE_TEST_CASE("appended events read back in order with dense seqs", "[contr
 TEMPLATE_TEST_CASE("a stale expected version is rejected with Conflict", "[contract]",
                    CHRONOVA_LOG_HARNESSES) {
   TestType h;
-  auto first = h.log().Append(Request("instance/a", ExpectedVersion::NoStream(), "k1", {"a1"}));
+  auto first =
+      h.log().Append(Request("instance/a", ExpectedVersion::NoStream(), "k1", {"a1"}));
   REQUIRE(first.ok());
   CHECK(first->last_version == StreamVersion(1));
-  auto second =
-      h.log().Append(Request("instance/a", ExpectedVersion::Exactly(StreamVersion(1)), "k2", {"a2"}));
+  auto second = h.log().Append(
+      Request("instance/a", ExpectedVersion::Exactly(StreamVersion(1)), "k2", {"a2"}));
   REQUIRE(second.ok());
   CHECK(second->last_version == StreamVersion(2));
 
-  auto stale =
-      h.log().Append(Request("instance/a", ExpectedVersion::Exactly(StreamVersion(1)), "k3", {"x"}));
+  auto stale = h.log().Append(
+      Request("instance/a", ExpectedVersion::Exactly(StreamVersion(1)), "k3", {"x"}));
   REQUIRE(stale.status().IsConflict());
-  auto again = h.log().Append(Request("instance/a", ExpectedVersion::NoStream(), "k4", {"x"}));
+  auto again =
+      h.log().Append(Request("instance/a", ExpectedVersion::NoStream(), "k4", {"x"}));
   REQUIRE(again.status().IsConflict());
-  auto ahead =
-      h.log().Append(Request("instance/a", ExpectedVersion::Exactly(StreamVersion(7)), "k5", {"x"}));
+  auto ahead = h.log().Append(
+      Request("instance/a", ExpectedVersion::Exactly(StreamVersion(7)), "k5", {"x"}));
   REQUIRE(ahead.status().IsConflict());
   // Nothing was written by the rejected appends.
   CHECK(h.log().Head().value() == Seq(2));
@@ -102,8 +105,8 @@ TEMPLATE_TEST_CASE("a multi-event append is one atomic batch of consecutive vers
                    "[contract]", CHRONOVA_LOG_HARNESSES) {
   TestType h;
   AppendOne(h.log(), "host/h1", "other");
-  auto r = h.log().Append(Request("instance/m", ExpectedVersion::NoStream(), "batch",
-                                  {"b1", "b2", "b3"}));
+  auto r = h.log().Append(
+      Request("instance/m", ExpectedVersion::NoStream(), "batch", {"b1", "b2", "b3"}));
   REQUIRE(r.ok());
   CHECK(r->first_seq == Seq(2));
   CHECK(r->last_seq == Seq(4));
@@ -116,8 +119,8 @@ TEMPLATE_TEST_CASE("a multi-event append is one atomic batch of consecutive vers
     CHECK(TagOf((*stream)[i]) == "b" + std::to_string(i + 1));
   }
   // A conflicting batch writes none of its events.
-  auto bad = h.log().Append(Request("instance/m", ExpectedVersion::Exactly(StreamVersion(1)),
-                                    "batch2", {"c1", "c2"}));
+  auto bad = h.log().Append(Request(
+      "instance/m", ExpectedVersion::Exactly(StreamVersion(1)), "batch2", {"c1", "c2"}));
   CHECK(bad.status().IsConflict());
   CHECK(h.log().Head().value() == Seq(4));
 }
@@ -184,10 +187,12 @@ TEMPLATE_TEST_CASE("a handler error stops the subscription with that error", "[c
   CHECK(calls == 1);
 }
 
-TEMPLATE_TEST_CASE("events survive a restart of the log", "[contract]", CHRONOVA_LOG_HARNESSES) {
+TEMPLATE_TEST_CASE("events survive a restart of the log", "[contract]",
+                   CHRONOVA_LOG_HARNESSES) {
   TestType h;
   for (int i = 0; i < 5; ++i) AppendOne(h.log(), "instance/r", "r" + std::to_string(i));
-  auto keyed = h.log().Append(Request("instance/k", ExpectedVersion::NoStream(), "keep", {"k"}));
+  auto keyed =
+      h.log().Append(Request("instance/k", ExpectedVersion::NoStream(), "keep", {"k"}));
   REQUIRE(keyed.ok());
   h.Restart();
   std::vector<Envelope> all = ReadAll(h.log());
@@ -199,7 +204,8 @@ TEMPLATE_TEST_CASE("events survive a restart of the log", "[contract]", CHRONOVA
       Request("instance/r", ExpectedVersion::Exactly(StreamVersion(5)), "after", {"r5"}));
   REQUIRE(next.ok());
   CHECK(next->first_seq == Seq(7));
-  auto dup = h.log().Append(Request("instance/k", ExpectedVersion::NoStream(), "keep", {"k"}));
+  auto dup =
+      h.log().Append(Request("instance/k", ExpectedVersion::NoStream(), "keep", {"k"}));
   REQUIRE(dup.ok());
   CHECK(dup->duplicate);
   CHECK(h.log().Head().value() == Seq(7));
@@ -218,7 +224,8 @@ TEMPLATE_TEST_CASE("concurrent deciders on one stream never lose or duplicate an
         std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
         while (true) {  // reload, decide, append with the expected version
           StreamVersion v = h.log().StreamHead(stream).value();
-          auto r = h.log().Append(Request(stream.str(), ExpectedVersion::Exactly(v), key, {key}));
+          auto r = h.log().Append(
+              Request(stream.str(), ExpectedVersion::Exactly(v), key, {key}));
           if (r.ok()) break;
           REQUIRE(r.status().IsConflict());
           ++conflicts;
@@ -248,8 +255,10 @@ TEMPLATE_TEST_CASE("malformed appends are rejected and write nothing", "[contrac
   auto no_stream = Request("", ExpectedVersion::Any(), "k2", {"x"});
   CHECK(h.log().Append(no_stream).status().code() == StatusCode::kInvalidArgument);
   std::vector<std::string> many(kMaxEventsPerAppend + 1, "x");
-  CHECK(h.log().Append(Request("instance/a", ExpectedVersion::Any(), "k3", many)).status().code() ==
-        StatusCode::kInvalidArgument);
+  CHECK(h.log()
+            .Append(Request("instance/a", ExpectedVersion::Any(), "k3", many))
+            .status()
+            .code() == StatusCode::kInvalidArgument);
   CHECK(h.log().Head().value() == Seq(0));
 }
 

@@ -1,12 +1,13 @@
 // Behaviours of JetStreamEventLog beyond the shared contract: several nodes on
 // one stream, mirrors rebuilt from JetStream, retries across a nats-server
 // restart, and the subject names (eventstore/jetstream_names.h).
+#include "eventstore/jetstream_event_log.h"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <set>
 #include <thread>
 
-#include "eventstore/jetstream_event_log.h"
 #include "eventstore/jetstream_names.h"
 #include "tests/nats_server.h"
 #include "tests/test_util.h"
@@ -36,20 +37,19 @@ AppendRequest KeyedRequest(const std::string &stream, const std::string &key,
   return req;
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("jetstream: every node assigns the same seqs, and a fresh mirror "
-          "rebuilds them",
-          "[jetstream]") {
+TEST_CASE(
+    "jetstream: every node assigns the same seqs, and a fresh mirror "
+    "rebuilds them",
+    "[jetstream]") {
   TempDir dir;
   NatsServer server(dir.Sub("nats"));
   auto a = OpenLog(server.url(), dir.Sub("mirror-a"));
   auto b = OpenLog(server.url(), dir.Sub("mirror-b"));
   for (int i = 0; i < 12; ++i) {
-    EventLog &writer =
-        i % 2 ? static_cast<EventLog &>(*a) : static_cast<EventLog &>(*b);
-    AppendOne(writer, "instance/n" + std::to_string(i % 4),
-              "w" + std::to_string(i));
+    EventLog &writer = i % 2 ? static_cast<EventLog &>(*a) : static_cast<EventLog &>(*b);
+    AppendOne(writer, "instance/n" + std::to_string(i % 4), "w" + std::to_string(i));
   }
   auto batch = a->Append([] {
     AppendRequest req = KeyedRequest("host/h1", "batch", "b0");
@@ -69,7 +69,7 @@ TEST_CASE("jetstream: every node assigns the same seqs, and a fresh mirror "
   CHECK(b->StreamHead(StreamId("host/h1")).value() == StreamVersion(2));
 
   b.reset();
-  auto c = OpenLog(server.url(), dir.Sub("mirror-c")); // an empty mirror
+  auto c = OpenLog(server.url(), dir.Sub("mirror-c"));  // an empty mirror
   CHECK(c->Head().value() == Seq(14));
   CHECK(ReadAll(*c) == from_a);
   // A retry on another node is recognised as the same append.
@@ -80,9 +80,10 @@ TEST_CASE("jetstream: every node assigns the same seqs, and a fresh mirror "
   CHECK(dup->last_version == StreamVersion(2));
 }
 
-TEST_CASE("jetstream: a retry with the same key after a nats-server restart "
-          "returns the original append",
-          "[jetstream]") {
+TEST_CASE(
+    "jetstream: a retry with the same key after a nats-server restart "
+    "returns the original append",
+    "[jetstream]") {
   TempDir dir;
   NatsServer server(dir.Sub("nats"));
   auto log = OpenLog(server.url(), dir.Sub("mirror"));
@@ -92,7 +93,7 @@ TEST_CASE("jetstream: a retry with the same key after a nats-server restart "
   auto first = log->Append(req);
   REQUIRE(first.ok());
 
-  server.Restart(); // the log stays open: it reconnects by itself
+  server.Restart();  // the log stays open: it reconnects by itself
 
   auto retry = log->Append(req);
   INFO(retry.status().ToString());
@@ -104,9 +105,8 @@ TEST_CASE("jetstream: a retry with the same key after a nats-server restart "
   CHECK(ReadAll(*log).size() == 3);
 }
 
-TEST_CASE(
-    "jetstream: an append while nats-server is down succeeds once it is back",
-    "[jetstream]") {
+TEST_CASE("jetstream: an append while nats-server is down succeeds once it is back",
+          "[jetstream]") {
   TempDir dir;
   NatsServer server(dir.Sub("nats"));
   auto log = OpenLog(server.url(), dir.Sub("mirror"));
@@ -135,8 +135,7 @@ TEST_CASE(
   for (int i = 0; i < 500; ++i) {
     {
       std::lock_guard<std::mutex> l(mu);
-      if (seen.size() >= 2)
-        break;
+      if (seen.size() >= 2) break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -145,13 +144,14 @@ TEST_CASE(
   CHECK(seen[1].seq == Seq(2));
 }
 
-TEST_CASE("jetstream: Open against a dead server answers Unavailable within "
-          "its timeout",
-          "[jetstream]") {
+TEST_CASE(
+    "jetstream: Open against a dead server answers Unavailable within "
+    "its timeout",
+    "[jetstream]") {
   TempDir dir;
   std::string url;
   {
-    NatsServer server(dir.Sub("nats")); // learn a port, then leave it dead
+    NatsServer server(dir.Sub("nats"));  // learn a port, then leave it dead
     url = server.url();
   }
   JetStreamLogOptions o;
@@ -172,21 +172,18 @@ TEST_CASE("jetstream: stream ids map to distinct single-token NATS subjects",
   CHECK(EventSubject(StreamId("instance/6f1c-aa")) == "ev.instance.6f1c-aa");
   CHECK(EventSubject(StreamId("host/compute-1.example.org")) ==
         "ev.host.compute-1%2Eexample%2Eorg");
-  CHECK(EventSubject(StreamId("flavor/a*b>c d%e\n")) ==
-        "ev.flavor.a%2Ab%3Ec%20d%25e%0A");
+  CHECK(EventSubject(StreamId("flavor/a*b>c d%e\n")) == "ev.flavor.a%2Ab%3Ec%20d%25e%0A");
   CHECK(EventSubject(StreamId("flavor/>")) == "ev.flavor.%3E");
   CHECK(EventSubject(StreamId("flavor/\xC3\xA9")) == "ev.flavor.%C3%A9");
   CHECK(EventSubject(StreamId("a/b/c")) == "ev.a.b/c");
   std::set<std::string> subjects;
-  for (const char *s :
-       {"instance", "instance/", "instance/%", "instance/%25", "instance/.",
-        "instance/%2E", "inst.ance/x", "inst/ance.x"}) {
+  for (const char *s : {"instance", "instance/", "instance/%", "instance/%25",
+                        "instance/.", "instance/%2E", "inst.ance/x", "inst/ance.x"}) {
     subjects.insert(EventSubject(StreamId(s)));
   }
   CHECK(subjects.size() == 8);
-  CHECK(
-      jetstream_names::MsgId(IdempotencyKey("k\r\nNats-Expected-Stream: X")) ==
-      "k%0D%0ANats-Expected-Stream:%20X");
+  CHECK(jetstream_names::MsgId(IdempotencyKey("k\r\nNats-Expected-Stream: X")) ==
+        "k%0D%0ANats-Expected-Stream:%20X");
 }
 
-} // namespace chronova::testing
+}  // namespace chronova::testing

@@ -44,7 +44,8 @@ struct Fixture {
     for (const Envelope& env : *events) ApplyEvent(s, env, DecodeEvent(env).value());
     auto decided = Decide(s, cmd);
     if (!decided.ok()) return decided.status();
-    return AppendEvents(InstanceStream(id), ExpectedVersion::Exactly(s.version), *decided);
+    return AppendEvents(InstanceStream(id), ExpectedVersion::Exactly(s.version),
+                        *decided);
   }
   template <typename Cmd>
   Status RunHost(const HostName& host, const Cmd& cmd) {
@@ -64,8 +65,9 @@ struct Fixture {
     req.stream = stream;
     req.expected = expected;
     req.key = IdempotencyKey("cmd-" + std::to_string(++counter));
-    EventMeta meta{Timestamp{1767225600000000 + counter}, RequestId("req-" + std::to_string(counter)),
-                   Seq(), Actor{UserId("u1"), ProjectId("p1"), {"member"}}};
+    EventMeta meta{Timestamp{1767225600000000 + counter},
+                   RequestId("req-" + std::to_string(counter)), Seq(),
+                   Actor{UserId("u1"), ProjectId("p1"), {"member"}}};
     for (const Event& e : events) req.events.push_back(MakeNewEvent(e, meta));
     return log->Append(req).status();
   }
@@ -161,7 +163,9 @@ TEST_CASE("rebuilding from seq 0 gives byte-identical read models") {
       // A request that the scheduler fails.
       std::string id = "f" + std::to_string(i);
       REQUIRE(f.Run(InstanceId(id), CreateInstance{Req(id, "p2")}).ok());
-      REQUIRE(f.Run(InstanceId(id), ReportProgress{InstanceSchedulingFailed{"No valid host"}}).ok());
+      REQUIRE(
+          f.Run(InstanceId(id), ReportProgress{InstanceSchedulingFailed{"No valid host"}})
+              .ok());
     }
   }
   Seq head = f.log->Head().value();
@@ -217,7 +221,8 @@ TEST_CASE("a batch that skips a seq is refused") {
   auto store = f.OpenStore("live");
   for (int i = 1; i <= 3; ++i) {
     REQUIRE(f.Run(InstanceId("i" + std::to_string(i)),
-                  CreateInstance{Req("i" + std::to_string(i))}).ok());
+                  CreateInstance{Req("i" + std::to_string(i))})
+                .ok());
   }
   std::vector<Envelope> all = ReadAll(*f.log);
   REQUIRE(store->ApplyBatch({all[0]}).ok());

@@ -1,5 +1,7 @@
 // RocksDbEventLog beyond the shared contract: a randomized operation fuzzer
 // against an in-memory model, corruption detection, and read-only secondaries.
+#include "eventstore/rocksdb_event_log.h"
+
 #include <rocksdb/db.h>
 
 #include <catch2/catch.hpp>
@@ -7,7 +9,6 @@
 #include <random>
 
 #include "eventstore/log_keys.h"
-#include "eventstore/rocksdb_event_log.h"
 #include "tests/test_util.h"
 
 namespace chronova::testing {
@@ -42,9 +43,11 @@ TEST_CASE("random appends, reads and reopens agree with a simple model") {
       AppendRequest req;
       req.stream = StreamId(stream);
       bool reuse_key = !keys.empty() && rng() % 10 == 0;
-      req.key = IdempotencyKey(reuse_key ? keys.begin()->first : "op" + std::to_string(op));
+      req.key =
+          IdempotencyKey(reuse_key ? keys.begin()->first : "op" + std::to_string(op));
       int n = 1 + rng() % 3;
-      for (int i = 0; i < n; ++i) req.events.push_back(TestEvent("t" + std::to_string(op)));
+      for (int i = 0; i < n; ++i)
+        req.events.push_back(TestEvent("t" + std::to_string(op)));
       uint64_t cur = versions[stream];
       int how = rng() % 3;
       req.expected = how == 0   ? ExpectedVersion::Any()
@@ -150,7 +153,8 @@ TEST_CASE("a read-only secondary sees the writer's appends") {
   AppendOne(*writer, "instance/a", "two");
   CHECK((*reader)->Head().value() == Seq(2));
   CHECK(TagOf((*reader)->Read(Seq(2), 1).value().at(0)) == "two");
-  CHECK((*reader)->Append(AppendRequest{}).status().code() == StatusCode::kPermissionDenied);
+  CHECK((*reader)->Append(AppendRequest{}).status().code() ==
+        StatusCode::kPermissionDenied);
 }
 
 }  // namespace chronova::testing

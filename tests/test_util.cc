@@ -1,9 +1,10 @@
 #include "tests/test_util.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
-#include <unistd.h>
 
 namespace chronova::testing {
 
@@ -33,7 +34,8 @@ AppendResult AppendOne(EventLog& log, const std::string& stream, const std::stri
   static std::atomic<int> counter{0};
   AppendRequest req;
   req.stream = StreamId(stream);
-  req.key = IdempotencyKey("k-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  req.key =
+      IdempotencyKey("k-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
   req.events.push_back(TestEvent(tag));
   Result<AppendResult> r = log.Append(req);
   INFO(r.status().ToString());

@@ -4,7 +4,8 @@
 // appended/s, GET /servers/detail latency and peak RSS.
 //
 //   build/bench-boot [--servers N] [--concurrency C] [--hosts M]
-//                    [--log rocksdb|jetstream] [--nats-url URL] [--sync] [--state-dir DIR]
+//                    [--log rocksdb|jetstream] [--nats-url URL] [--sync] [--state-dir
+//                    DIR]
 //                    [--workers W]   (scheduler and conductor workers each)
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -60,10 +61,10 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 int Run(int argc, char** argv) {
-  auto flags = Flags::Parse(argc, argv,
-                            {"servers", "concurrency", "hosts", "log", "nats-url", "state-dir",
-                             "workers"},
-                            {"sync"});
+  auto flags = Flags::Parse(
+      argc, argv,
+      {"servers", "concurrency", "hosts", "log", "nats-url", "state-dir", "workers"},
+      {"sync"});
   if (!flags.ok()) return Fail(flags.status());
   int servers = std::stoi(flags->Get("servers", "2000"));
   int concurrency = std::stoi(flags->Get("concurrency", "16"));
@@ -72,7 +73,8 @@ int Run(int argc, char** argv) {
   std::string dir = flags->Get("state-dir");
   bool scratch = dir.empty();
   if (scratch) {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/bench-boot-XXXXXX";
+    std::string tmpl =
+        std::filesystem::temp_directory_path().string() + "/bench-boot-XXXXXX";
     dir = mkdtemp(tmpl.data());
   }
   NodeOptions o;
@@ -98,7 +100,9 @@ int Run(int argc, char** argv) {
   // Wait until every compute host's registration is in the read models.
   for (int i = 0; i < 6000; ++i) {
     auto reader = (*node)->store()->Reader(HostsProjection::kName);
-    if (reader.ok() && HostsView(reader->get()).List().value().size() >= static_cast<size_t>(hosts)) break;
+    if (reader.ok() &&
+        HostsView(reader->get()).List().value().size() >= static_cast<size_t>(hosts))
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   double startup_s = std::chrono::duration<double>(Clock::now() - t_boot).count();
@@ -106,14 +110,16 @@ int Run(int argc, char** argv) {
   std::mutex mu;  // protects posted, spawned
   std::map<std::string, Clock::time_point> posted, spawned;
   Seq head0 = (*node)->log()->Head().value();
-  auto sub = (*node)->log()->Subscribe(head0.next(), [&](const std::vector<Envelope>& batch) {
-    auto now = Clock::now();
-    std::lock_guard<std::mutex> l(mu);
-    for (const Envelope& e : batch) {
-      if (e.type == InstanceSpawned::kType) spawned[std::string(StreamKey(e.stream))] = now;
-    }
-    return Status::Ok();
-  });
+  auto sub =
+      (*node)->log()->Subscribe(head0.next(), [&](const std::vector<Envelope>& batch) {
+        auto now = Clock::now();
+        std::lock_guard<std::mutex> l(mu);
+        for (const Envelope& e : batch) {
+          if (e.type == InstanceSpawned::kType)
+            spawned[std::string(StreamKey(e.stream))] = now;
+        }
+        return Status::Ok();
+      });
 
   const std::map<std::string, std::string> headers{{"X-Auth-Token", "bench:bench"},
                                                    {"Content-Type", "application/json"},
@@ -128,14 +134,16 @@ int Run(int argc, char** argv) {
       static const std::regex kId("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"");
       for (int n; (n = next++) < servers;) {
         std::string body = "{\"server\": {\"name\": \"bench-" + std::to_string(n) +
-                           "\", \"flavorRef\": \"1\", \"imageRef\": \"" + kDemoImageId + "\"}}";
+                           "\", \"flavorRef\": \"1\", \"imageRef\": \"" + kDemoImageId +
+                           "\"}}";
         auto sent = Clock::now();
         auto r = http.Send("POST", "/v2.1/servers", headers, body);
         std::smatch m;
         if (!r.ok() || r->status != 202 || !std::regex_search(r->body, m, kId)) {
           std::lock_guard<std::mutex> l(mu);
           if (failures++ == 0) {
-            first_error = r.ok() ? std::to_string(r->status) + " " + r->body : r.status().ToString();
+            first_error = r.ok() ? std::to_string(r->status) + " " + r->body
+                                 : r.status().ToString();
           }
           continue;
         }
@@ -167,7 +175,8 @@ int Run(int argc, char** argv) {
     for (const auto& [id, t] : posted) {
       auto it = spawned.find(id);
       if (it == spawned.end()) continue;
-      latencies_ms.push_back(std::chrono::duration<double, std::milli>(it->second - t).count());
+      latencies_ms.push_back(
+          std::chrono::duration<double, std::milli>(it->second - t).count());
       last = std::max(last, it->second);
     }
   }
@@ -181,7 +190,8 @@ int Run(int argc, char** argv) {
     auto s = Clock::now();
     auto r = http.Send("GET", "/v2.1/servers/detail?limit=50", headers);
     if (r.ok() && r->status == 200) {
-      detail_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
+      detail_ms.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - s).count());
     }
   }
   sub.reset();
@@ -195,8 +205,8 @@ int Run(int argc, char** argv) {
       latencies_ms.size(), servers, concurrency, startup_s, post_s, total_s,
       latencies_ms.size() / std::max(total_s, 1e-9), Percentile(latencies_ms, 0.5),
       Percentile(latencies_ms, 0.99),
-      (head1.value() - head0.value()) / std::max(total_s, 1e-9), Percentile(detail_ms, 0.5),
-      ru.ru_maxrss / 1024.0);
+      (head1.value() - head0.value()) / std::max(total_s, 1e-9),
+      Percentile(detail_ms, 0.5), ru.ru_maxrss / 1024.0);
   node->reset();
   if (scratch) std::filesystem::remove_all(dir);
   return latencies_ms.size() == static_cast<size_t>(servers) ? 0 : 1;

@@ -37,8 +37,8 @@ class Bench {
       reg.memory_mb = 262144;
       reg.disk_gb = 4000;
       CHRONOVA_ASSIGN_OR_RETURN(StreamVersion v, log_->StreamHead(HostStream(reg.host)));
-      CHRONOVA_ASSIGN_OR_RETURN(AppendResult r,
-                                Append(HostStream(reg.host), ExpectedVersion::Exactly(v), reg));
+      CHRONOVA_ASSIGN_OR_RETURN(
+          AppendResult r, Append(HostStream(reg.host), ExpectedVersion::Exactly(v), reg));
       host_versions_[h] = r.last_version.value();
     }
     return Status::Ok();
@@ -56,7 +56,8 @@ class Bench {
     req.user_id = UserId("bench");
     req.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
     req.image_id = ImageId("cirros");
-    CHRONOVA_ASSIGN_OR_RETURN(AppendResult r, Append(stream, ExpectedVersion::NoStream(), req));
+    CHRONOVA_ASSIGN_OR_RETURN(AppendResult r,
+                              Append(stream, ExpectedVersion::NoStream(), req));
     Seq cause = r.last_seq;
     while (true) {  // the scheduler's claim: expected host version, retry on Conflict
       StreamVersion hv(host_versions_[h].load());
@@ -107,13 +108,14 @@ class Bench {
 };
 
 int Run(int argc, char** argv) {
-  auto flags = Flags::Parse(argc, argv,
-                            {"state-dir", "log", "nats-url", "instances", "hosts", "threads"},
-                            {"no-sync"});
+  auto flags = Flags::Parse(
+      argc, argv, {"state-dir", "log", "nats-url", "instances", "hosts", "threads"},
+      {"no-sync"});
   if (!flags.ok() || !flags->Has("state-dir")) {
-    std::fprintf(stderr,
-                 "usage: bench-log --state-dir DIR [--log rocksdb|jetstream] [--nats-url URL]\n"
-                 "                 [--instances N] [--hosts H] [--threads T] [--no-sync]\n");
+    std::fprintf(
+        stderr,
+        "usage: bench-log --state-dir DIR [--log rocksdb|jetstream] [--nats-url URL]\n"
+        "                 [--instances N] [--hosts H] [--threads T] [--no-sync]\n");
     return 2;
   }
   LogConfig config;
@@ -150,14 +152,16 @@ int Run(int argc, char** argv) {
     });
   }
   for (auto& t : pool) t.join();
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!first_error.ok()) return Fail(first_error);
   uint64_t events = (*log)->Head().value().value() - start_head.value();
-  std::printf("log=%s sync=%s instances=%d threads=%d events=%llu seconds=%.3f "
-              "events_per_s=%.0f boots_per_s=%.0f claim_conflicts=%llu\n",
-              flags->Get("log", "rocksdb").c_str(), config.sync ? "on" : "off", instances, threads,
-              static_cast<unsigned long long>(events), secs, events / secs, instances / secs,
-              static_cast<unsigned long long>(bench.conflicts()));
+  std::printf(
+      "log=%s sync=%s instances=%d threads=%d events=%llu seconds=%.3f "
+      "events_per_s=%.0f boots_per_s=%.0f claim_conflicts=%llu\n",
+      flags->Get("log", "rocksdb").c_str(), config.sync ? "on" : "off", instances,
+      threads, static_cast<unsigned long long>(events), secs, events / secs,
+      instances / secs, static_cast<unsigned long long>(bench.conflicts()));
   return 0;
 }
 

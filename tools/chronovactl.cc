@@ -25,14 +25,17 @@ constexpr const char* kUsage =
     "  events [--stream S] [--from SEQ] [--limit N]   the log, oldest first\n"
     "  servers [--all]                                 servers (--all: deleted too)\n"
     "  hosts                                           compute hosts and their usage\n"
-    "  verify                                          check every record and rebuild the\n"
-    "                                                  read models; compare with the daemon's\n";
+    "  verify                                          check every record and rebuild "
+    "the\n"
+    "                                                  read models; compare with the "
+    "daemon's\n";
 
 // A scratch directory removed on exit (RocksDB secondaries, rebuilt read models).
 class Scratch {
  public:
   Scratch() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/chronovactl-XXXXXX";
+    std::string tmpl =
+        std::filesystem::temp_directory_path().string() + "/chronovactl-XXXXXX";
     if (mkdtemp(tmpl.data())) path_ = tmpl;
   }
   ~Scratch() {
@@ -125,13 +128,16 @@ int Events(Context& ctx, const Flags& flags, bool json) {
       std::cout << EnvelopeJson(env, &*ev) << "\n";
       continue;
     }
-    rows.push_back({std::to_string(env.seq.value()), FormatIso8601(env.meta.time),
-                    env.stream.str() + "@" + std::to_string(env.version.value()), env.type,
-                    env.meta.request_id.str(),
-                    env.meta.causation.value() ? std::to_string(env.meta.causation.value()) : "-",
-                    env.meta.actor.user.str()});
+    rows.push_back(
+        {std::to_string(env.seq.value()), FormatIso8601(env.meta.time),
+         env.stream.str() + "@" + std::to_string(env.version.value()), env.type,
+         env.meta.request_id.str(),
+         env.meta.causation.value() ? std::to_string(env.meta.causation.value()) : "-",
+         env.meta.actor.user.str()});
   }
-  if (!json) PrintTable({"SEQ", "TIME", "STREAM@VERSION", "TYPE", "REQUEST", "CAUSE", "USER"}, rows);
+  if (!json)
+    PrintTable({"SEQ", "TIME", "STREAM@VERSION", "TYPE", "REQUEST", "CAUSE", "USER"},
+               rows);
   return 0;
 }
 
@@ -146,12 +152,14 @@ int Servers(Context& ctx, const Flags& flags, bool json) {
   std::vector<std::vector<std::string>> rows;
   for (const InstanceState& s : *list) {
     if (json) {
-      std::cout << "{\"id\":" << JsonQuote(s.id.str()) << ",\"name\":" << JsonQuote(s.name)
+      std::cout << "{\"id\":" << JsonQuote(s.id.str())
+                << ",\"name\":" << JsonQuote(s.name)
                 << ",\"status\":" << JsonQuote(ApiStatus(s))
                 << ",\"vm_state\":" << JsonQuote(VmStateName(s.vm_state))
                 << ",\"task_state\":"
-                << (s.task_state == TaskState::kNone ? "null"
-                                                     : JsonQuote(TaskStateName(s.task_state)))
+                << (s.task_state == TaskState::kNone
+                        ? "null"
+                        : JsonQuote(TaskStateName(s.task_state)))
                 << ",\"power_state\":" << static_cast<int>(s.power_state)
                 << ",\"host\":" << JsonQuote(s.host.str())
                 << ",\"project_id\":" << JsonQuote(s.project_id.str())
@@ -160,11 +168,14 @@ int Servers(Context& ctx, const Flags& flags, bool json) {
       continue;
     }
     rows.push_back({s.id.str(), s.name, std::string(ApiStatus(s)),
-                    s.task_state == TaskState::kNone ? "-" : std::string(TaskStateName(s.task_state)),
-                    std::to_string(static_cast<int>(s.power_state)), s.host.empty() ? "-" : s.host.str(),
-                    s.project_id.str()});
+                    s.task_state == TaskState::kNone
+                        ? "-"
+                        : std::string(TaskStateName(s.task_state)),
+                    std::to_string(static_cast<int>(s.power_state)),
+                    s.host.empty() ? "-" : s.host.str(), s.project_id.str()});
   }
-  if (!json) PrintTable({"ID", "NAME", "STATUS", "TASK", "POWER", "HOST", "PROJECT"}, rows);
+  if (!json)
+    PrintTable({"ID", "NAME", "STATUS", "TASK", "POWER", "HOST", "PROJECT"}, rows);
   return 0;
 }
 
@@ -178,19 +189,21 @@ int Hosts(Context& ctx, bool json) {
     if (json) {
       std::cout << "{\"host\":" << JsonQuote(h.name.str()) << ",\"vcpus\":" << h.vcpus
                 << ",\"vcpus_used\":" << h.used.vcpus << ",\"memory_mb\":" << h.memory_mb
-                << ",\"memory_mb_used\":" << h.used.memory_mb << ",\"disk_gb\":" << h.disk_gb
-                << ",\"disk_gb_used\":" << h.used.disk_gb
+                << ",\"memory_mb_used\":" << h.used.memory_mb
+                << ",\"disk_gb\":" << h.disk_gb << ",\"disk_gb_used\":" << h.used.disk_gb
                 << ",\"instances\":" << h.claims.size()
                 << ",\"availability_zone\":" << JsonQuote(h.availability_zone) << "}\n";
       continue;
     }
-    rows.push_back({h.name.str(), h.availability_zone,
-                    std::to_string(h.used.vcpus) + "/" + std::to_string(h.VcpuLimit()),
-                    std::to_string(h.used.memory_mb) + "/" + std::to_string(h.MemoryLimitMb()),
-                    std::to_string(h.used.disk_gb) + "/" + std::to_string(h.DiskLimitGb()),
-                    std::to_string(h.claims.size())});
+    rows.push_back(
+        {h.name.str(), h.availability_zone,
+         std::to_string(h.used.vcpus) + "/" + std::to_string(h.VcpuLimit()),
+         std::to_string(h.used.memory_mb) + "/" + std::to_string(h.MemoryLimitMb()),
+         std::to_string(h.used.disk_gb) + "/" + std::to_string(h.DiskLimitGb()),
+         std::to_string(h.claims.size())});
   }
-  if (!json) PrintTable({"HOST", "AZ", "VCPUS", "MEMORY_MB", "DISK_GB", "INSTANCES"}, rows);
+  if (!json)
+    PrintTable({"HOST", "AZ", "VCPUS", "MEMORY_MB", "DISK_GB", "INSTANCES"}, rows);
   return 0;
 }
 
@@ -213,24 +226,27 @@ int Verify(Context& ctx) {
   if (Status st = OpenReadModels(ctx); !st.ok()) return Fail(st);
   Seq live_at = ctx.store->checkpoint();
   if (live_at != head) {
-    std::cout << "read models: the daemon's are at seq " << live_at.value() << ", the log at "
-              << head.value() << "; run verify again when it is idle\n";
+    std::cout << "read models: the daemon's are at seq " << live_at.value()
+              << ", the log at " << head.value()
+              << "; run verify again when it is idle\n";
     return live_at < head ? 0 : 1;
   }
   std::string live = ctx.store->Digest().value();
   bool same = live == digest;
-  std::cout << "read models: " << (same ? "identical to a rebuild" : "DIFFER from a rebuild")
-            << " (live " << live << ", rebuilt " << digest << ")\n";
+  std::cout << "read models: "
+            << (same ? "identical to a rebuild" : "DIFFER from a rebuild") << " (live "
+            << live << ", rebuilt " << digest << ")\n";
   return same ? 0 : 1;
 }
 
 int Run(int argc, char** argv) {
-  auto flags = Flags::Parse(argc, argv,
-                            {"state-dir", "log", "nats-url", "nats-stream", "stream", "from",
-                             "limit"},
-                            {"json", "all", "help"});
+  auto flags = Flags::Parse(
+      argc, argv,
+      {"state-dir", "log", "nats-url", "nats-stream", "stream", "from", "limit"},
+      {"json", "all", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1) {
-    if (!flags.ok()) std::fprintf(stderr, "chronovactl: %s\n", flags.status().message().c_str());
+    if (!flags.ok())
+      std::fprintf(stderr, "chronovactl: %s\n", flags.status().message().c_str());
     std::fputs(kUsage, stderr);
     return flags.ok() && flags->Has("help") ? 0 : 2;
   }
@@ -238,7 +254,8 @@ int Run(int argc, char** argv) {
   auto backend = ParseLogBackend(flags->Get("log", "rocksdb"));
   if (!backend.ok()) return Fail(backend.status());
   ctx.log_config.backend = *backend;
-  ctx.log_config.state_dir = flags->Get("state-dir", geteuid() == 0 ? "/var/lib/chronova" : ".");
+  ctx.log_config.state_dir =
+      flags->Get("state-dir", geteuid() == 0 ? "/var/lib/chronova" : ".");
   ctx.log_config.read_only = true;
   ctx.log_config.secondary_path = ctx.scratch.Sub("log-secondary");
   ctx.log_config.jetstream.url = flags->Get("nats-url", ctx.log_config.jetstream.url);

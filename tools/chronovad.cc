@@ -52,8 +52,9 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   LogConfig& log = c.node.log;
   log.state_dir =
       flags.Get("state-dir", ini.GetOr("DEFAULT", "state_dir", DefaultStateDir()));
-  CHRONOVA_ASSIGN_OR_RETURN(log.backend,
-                            ParseLogBackend(flags.Get("log", ini.GetOr("log", "backend", "rocksdb"))));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      log.backend,
+      ParseLogBackend(flags.Get("log", ini.GetOr("log", "backend", "rocksdb"))));
   log.sync = !flags.Has("no-sync") && ini.GetOr("log", "sync", "true") != "false";
   JetStreamLogOptions& js = log.jetstream;
   js.url = flags.Get("nats-url", ini.GetOr("nats", "url", js.url));
@@ -68,16 +69,19 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   if (bus == "nats") {
     n.bus_url = js.url;
   } else if (bus != "inprocess") {
-    return Status::InvalidArgument("unknown bus '" + bus + "' (expected inprocess or nats)");
+    return Status::InvalidArgument("unknown bus '" + bus +
+                                   "' (expected inprocess or nats)");
   }
-  n.compute_api_url = flags.Get("compute-listen", ini.GetOr("api", "compute_listen", n.compute_api_url));
+  n.compute_api_url =
+      flags.Get("compute-listen", ini.GetOr("api", "compute_listen", n.compute_api_url));
   std::string hosts = flags.Get("hosts", ini.GetOr("compute", "hosts", "1"));
   n.compute_hosts = std::atoi(hosts.c_str());
   if (n.compute_hosts < 0 || n.compute_hosts > 100000) {
     return Status::InvalidArgument("--hosts must be between 0 and 100000, not " + hosts);
   }
   n.host_prefix = ini.GetOr("compute", "host", n.host_prefix);
-  n.hypervisor = flags.Get("hypervisor", ini.GetOr("compute", "hypervisor", n.hypervisor));
+  n.hypervisor =
+      flags.Get("hypervisor", ini.GetOr("compute", "hypervisor", n.hypervisor));
   n.libvirt_uri = flags.Get("libvirt-uri", ini.GetOr("libvirt", "connection_uri", ""));
   n.virt_type = flags.Get("virt-type", ini.GetOr("libvirt", "virt_type", n.virt_type));
   return c;
@@ -92,14 +96,15 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto flags = Flags::Parse(argc, argv,
-                            {"state-dir", "config", "log", "nats-url", "nats-stream",
-                             "nats-replicas", "bus", "compute-listen", "hosts", "hypervisor",
-                             "libvirt-uri", "virt-type"},
-                            {"no-sync", "help"});
+  auto flags = Flags::Parse(
+      argc, argv,
+      {"state-dir", "config", "log", "nats-url", "nats-stream", "nats-replicas", "bus",
+       "compute-listen", "hosts", "hypervisor", "libvirt-uri", "virt-type"},
+      {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       flags->positional()[0] != "all-in-one") {
-    if (!flags.ok()) std::fprintf(stderr, "chronovad: %s\n", flags.status().message().c_str());
+    if (!flags.ok())
+      std::fprintf(stderr, "chronovad: %s\n", flags.status().message().c_str());
     std::fputs(kUsage, stderr);
     return flags.ok() && flags->Has("help") ? 0 : 2;
   }
@@ -122,9 +127,11 @@ int Run(int argc, char** argv) {
   }
   const NodeOptions& n = config->node;
   Log("all-in-one ready: state dir " + dir + ", log " +
-      (n.log.backend == LogBackend::kRocksDb ? "rocksdb" : "jetstream " + n.log.jetstream.url) +
+      (n.log.backend == LogBackend::kRocksDb ? "rocksdb"
+                                             : "jetstream " + n.log.jetstream.url) +
       ", head seq " + std::to_string((*node)->store()->checkpoint().value()) + ", " +
-      std::to_string(n.compute_hosts) + " " + n.hypervisor + " compute host(s), Compute API " +
+      std::to_string(n.compute_hosts) + " " + n.hypervisor +
+      " compute host(s), Compute API " +
       (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") +
       "; Ctrl-C or SIGTERM stops it");
 

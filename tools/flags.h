@@ -14,7 +14,8 @@ namespace chronova {
 class Flags {
  public:
   // `with_value`: flags that take a value; `switches`: flags that do not.
-  static Result<Flags> Parse(int argc, char** argv, const std::set<std::string>& with_value,
+  static Result<Flags> Parse(int argc, char** argv,
+                             const std::set<std::string>& with_value,
                              const std::set<std::string>& switches) {
     Flags f;
     for (int i = 1; i < argc; ++i) {
@@ -35,7 +36,8 @@ class Flags {
         f.values_[name] = "true";
       } else if (with_value.count(name)) {
         if (!has_value) {
-          if (i + 1 >= argc) return Status::InvalidArgument("--" + name + " needs a value");
+          if (i + 1 >= argc)
+            return Status::InvalidArgument("--" + name + " needs a value");
           value = argv[++i];
         }
         f.values_[name] = value;

@@ -33,7 +33,8 @@ Status HttpClient::Connect() {
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    Status st = Status::Unavailable("connect " + host_port_ + ": " + std::strerror(errno));
+    Status st =
+        Status::Unavailable("connect " + host_port_ + ": " + std::strerror(errno));
     Close();
     return st;
   }
@@ -84,7 +85,8 @@ Result<HttpResponse> HttpClient::Exchange(const std::string& request) {
   resp.status = std::stoi(status_line.substr(9, 3));
   for (size_t pos = line_end; pos != std::string::npos && pos < head.size();) {
     size_t next = head.find("\r\n", pos + 2);
-    std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+    std::string line = head.substr(
+        pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
     size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string name = line.substr(0, colon);
@@ -94,7 +96,8 @@ Result<HttpResponse> HttpClient::Exchange(const std::string& request) {
     }
     pos = next;
   }
-  if (resp.headers.count("transfer-encoding") && resp.headers["transfer-encoding"] == "chunked") {
+  if (resp.headers.count("transfer-encoding") &&
+      resp.headers["transfer-encoding"] == "chunked") {
     while (true) {
       size_t crlf;
       while ((crlf = buffer_.find("\r\n")) == std::string::npos) {
@@ -109,7 +112,9 @@ Result<HttpResponse> HttpClient::Exchange(const std::string& request) {
       if (len == 0) break;
     }
   } else {
-    size_t len = resp.headers.count("content-length") ? std::stoul(resp.headers["content-length"]) : 0;
+    size_t len = resp.headers.count("content-length")
+                     ? std::stoul(resp.headers["content-length"])
+                     : 0;
     while (buffer_.size() < len) {
       if (!fill()) return Status::Unavailable("connection closed in a body");
     }

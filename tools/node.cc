@@ -119,8 +119,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
 
   ProjectionStoreOptions so;
   so.path = dir + "/projections";
-  CHRONOVA_ASSIGN_OR_RETURN(
-      p->store, ProjectionStore::Open(so, p->read_models.All()));
+  CHRONOVA_ASSIGN_OR_RETURN(p->store, ProjectionStore::Open(so, p->read_models.All()));
   p->runner = std::make_unique<ProjectionRunner>(p->log.get(), p->store.get());
   CHRONOVA_ASSIGN_OR_RETURN(Seq head, p->log->Head());
   CHRONOVA_RETURN_IF_ERROR(p->runner->WaitFor(head, 600000));
@@ -132,15 +131,18 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   }
   SchedulerOptions sched;
   sched.workers = o.scheduler_workers;
-  p->scheduler = std::make_unique<Scheduler>(p->log.get(), p->bus.get(), p->store.get(), sched);
+  p->scheduler =
+      std::make_unique<Scheduler>(p->log.get(), p->bus.get(), p->store.get(), sched);
   CHRONOVA_RETURN_IF_ERROR(p->scheduler->Start());
   ConductorOptions cond;
   cond.workers = o.conductor_workers;
-  p->conductor = std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
+  p->conductor =
+      std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
 
   for (int i = 0; i < o.compute_hosts; ++i) {
-    std::string host = o.compute_hosts == 1 ? o.host_prefix : o.host_prefix + "-" + std::to_string(i + 1);
+    std::string host = o.compute_hosts == 1 ? o.host_prefix
+                                            : o.host_prefix + "-" + std::to_string(i + 1);
     std::unique_ptr<Hypervisor> hv;
     if (o.hypervisor == "fake") {
       hv = std::make_unique<FakeHypervisor>(
@@ -150,7 +152,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
       lo.virt_type = o.virt_type;
       lo.disk_gb = o.host_disk_gb;
       if (o.libvirt_uri.empty()) {
-        CHRONOVA_ASSIGN_OR_RETURN(std::string node, WriteTestNode(dir + "/libvirt-test", host, o));
+        CHRONOVA_ASSIGN_OR_RETURN(std::string node,
+                                  WriteTestNode(dir + "/libvirt-test", host, o));
         lo.uri = "test://" + node;
       } else {
         lo.uri = o.libvirt_uri;

@@ -14,11 +14,13 @@ ComputeAgent::~ComputeAgent() { Stop(); }
 Status ComputeAgent::Start() {
   CHRONOVA_ASSIGN_OR_RETURN(HostCapacity cap, hypervisor_->Capacity());
   // Heartbeat first, so the scheduler counts this host as up once it registers.
-  CHRONOVA_RETURN_IF_ERROR(bus_->Publish(subjects::Heartbeat(options_.host),
-                                         EncodePortable(Heartbeat{options_.host, options_.env->Now()})));
+  CHRONOVA_RETURN_IF_ERROR(
+      bus_->Publish(subjects::Heartbeat(options_.host),
+                    EncodePortable(Heartbeat{options_.host, options_.env->Now()})));
   CHRONOVA_ASSIGN_OR_RETURN(
-      work_, bus_->Subscribe(subjects::Work(options_.host),
-                             [this](const std::string&, const std::string& p) { OnWork(p); }));
+      work_,
+      bus_->Subscribe(subjects::Work(options_.host),
+                      [this](const std::string&, const std::string& p) { OnWork(p); }));
   HostRegistered reg;
   reg.host = options_.host;
   reg.vcpus = cap.vcpus;
@@ -30,7 +32,8 @@ Status ComputeAgent::Start() {
   reg.ram_allocation_ratio = options_.ram_allocation_ratio;
   reg.disk_allocation_ratio = options_.disk_allocation_ratio;
   Report r = MakeReport(options_.host, InstanceId(), reg, Seq(), RequestId(), Actor{});
-  CHRONOVA_RETURN_IF_ERROR(bus_->Publish(subjects::Report(options_.host), EncodePortable(r)));
+  CHRONOVA_RETURN_IF_ERROR(
+      bus_->Publish(subjects::Report(options_.host), EncodePortable(r)));
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = false;
@@ -55,18 +58,20 @@ void ComputeAgent::HeartbeatLoop() {
     cv_.wait_for(l, std::chrono::microseconds(options_.heartbeat_interval_us),
                  [&] { return stop_; });
     if (stop_) return;
-    Status st = bus_->Publish(subjects::Heartbeat(options_.host),
-                              EncodePortable(Heartbeat{options_.host, options_.env->Now()}));
-    if (!st.ok()) std::fprintf(stderr, "compute %s: heartbeat: %s\n", options_.host.str().c_str(),
-                               st.ToString().c_str());
+    Status st =
+        bus_->Publish(subjects::Heartbeat(options_.host),
+                      EncodePortable(Heartbeat{options_.host, options_.env->Now()}));
+    if (!st.ok())
+      std::fprintf(stderr, "compute %s: heartbeat: %s\n", options_.host.str().c_str(),
+                   st.ToString().c_str());
   }
 }
 
 void ComputeAgent::OnWork(const std::string& payload) {
   WorkItem w;
   if (Status st = DecodePortable(payload, &w); !st.ok()) {
-    std::fprintf(stderr, "compute %s: undecodable work: %s\n", options_.host.str().c_str(),
-                 st.ToString().c_str());
+    std::fprintf(stderr, "compute %s: undecodable work: %s\n",
+                 options_.host.str().c_str(), st.ToString().c_str());
     return;
   }
   if (w.kind == WorkItem::Kind::kBuild) {
@@ -77,7 +82,8 @@ void ComputeAgent::OnWork(const std::string& payload) {
 }
 
 void ComputeAgent::Send(const WorkItem& w, const Event& event) {
-  Report r = MakeReport(options_.host, w.instance_id, event, w.causation, w.request_id, w.actor);
+  Report r =
+      MakeReport(options_.host, w.instance_id, event, w.causation, w.request_id, w.actor);
   Status st = bus_->Publish(subjects::Report(options_.host), EncodePortable(r));
   if (!st.ok()) {
     // The conductor's sweep re-sends the work; the report will be made again.
@@ -95,8 +101,9 @@ void ComputeAgent::Build(const WorkItem& w) {
   spec.image_id = w.image_id;
   Result<GuestInfo> guest = hypervisor_->Spawn(spec);
   if (!guest.ok()) {
-    Send(w, InstanceBuildFailed{options_.host, "Build of instance " + w.instance_id.str() +
-                                                   " aborted: " + guest.status().message()});
+    Send(w,
+         InstanceBuildFailed{options_.host, "Build of instance " + w.instance_id.str() +
+                                                " aborted: " + guest.status().message()});
     return;
   }
   Send(w, InstanceSpawned{options_.host, guest->domain_name});
