@@ -5,11 +5,11 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
-#include <filesystem>
 #include <unordered_map>
 
 #include "eventstore/crc32c.h"
 #include "eventstore/log_keys.h"
+#include "eventstore/rocks_open.h"
 #include "eventstore/rocks_status.h"
 
 namespace chronova {
@@ -83,27 +83,13 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(
     const RocksDbLogOptions& options) {
   std::unique_ptr<RocksDbEventLog> log(new RocksDbEventLog(options));
   rocksdb::Options ro;
-  ro.create_if_missing = !options.read_only;
-  ro.max_open_files = options.read_only ? -1 : 512;
+  ro.max_open_files = 512;
   rocksdb::BlockBasedTableOptions table;
   table.block_size = 16 * 1024;
   ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s;
-  if (options.read_only) {
-    if (options.secondary_path.empty()) {
-      return Status::InvalidArgument("read-only log needs a secondary_path");
-    }
-    std::error_code ec;
-    std::filesystem::create_directories(options.secondary_path, ec);
-    s = rocksdb::DB::OpenAsSecondary(ro, options.path, options.secondary_path, &db);
-  } else {
-    std::error_code ec;
-    std::filesystem::create_directories(options.path, ec);
-    s = rocksdb::DB::Open(ro, options.path, &db);
-  }
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "open log " + options.path));
-  log->db_.reset(db);
+  CHRONOVA_ASSIGN_OR_RETURN(
+      log->db_,
+      OpenRocks({options.path, options.read_only, options.secondary_path, "log"}, ro));
   CHRONOVA_RETURN_IF_ERROR(log->Recover());
   return log;
 }

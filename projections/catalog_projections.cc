@@ -1,38 +1,11 @@
 #include "projections/catalog_projections.h"
 
-#include "core/codec.h"
+#include "projections/records.h"
 
 namespace chronova {
 namespace {
 
 std::string IdKey(std::string_view id) { return "id/" + std::string(id); }
-
-// Loads every record under "id/" in key order.
-template <typename Record>
-Result<std::vector<Record>> LoadAll(const ReadModelReader* reader) {
-  std::vector<Record> out;
-  Status inner;
-  CHRONOVA_RETURN_IF_ERROR(
-      reader->Scan("id/", "", [&](std::string_view k, std::string_view v) {
-        Record r;
-        inner = DecodePortable(v, &r).WithContext(std::string(k));
-        if (!inner.ok()) return false;
-        out.push_back(std::move(r));
-        return true;
-      }));
-  CHRONOVA_RETURN_IF_ERROR(inner);
-  return out;
-}
-
-template <typename Record>
-Result<std::optional<Record>> LoadOne(const ReadModelReader* reader,
-                                      const std::string& id) {
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, reader->Get(IdKey(id)));
-  if (!stored) return std::optional<Record>();
-  Record r;
-  CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &r).WithContext(IdKey(id)));
-  return std::optional<Record>(std::move(r));
-}
 
 }  // namespace
 
@@ -43,7 +16,7 @@ Status FlavorsProjection::Apply(const Envelope& env, const Event& event,
   if (const auto* created = std::get_if<FlavorCreated>(&event)) {
     FlavorRecord r{created->flavor, created->is_public, created->description,
                    env.meta.time};
-    w.Put(key, EncodePortable(r));
+    PutRecord(w, key, r);
   } else if (std::holds_alternative<FlavorDeleted>(event)) {
     w.Delete(key);
   }
@@ -55,25 +28,25 @@ Status ImagesProjection::Apply(const Envelope& env, const Event& event,
   if (StreamKind(env.stream) != "image") return Status::Ok();
   if (const auto* reg = std::get_if<ImageRegistered>(&event)) {
     ImageRecord r{*reg, "active", env.meta.time, env.meta.time};
-    w.Put(IdKey(StreamKey(env.stream)), EncodePortable(r));
+    PutRecord(w, IdKey(StreamKey(env.stream)), r);
   }
   return Status::Ok();
 }
 
 Result<std::optional<FlavorRecord>> FlavorsView::Get(const FlavorId& id) const {
-  return LoadOne<FlavorRecord>(reader_, id.str());
+  return GetRecord<FlavorRecord>(*reader_, IdKey(id.str()));
 }
 
 Result<std::vector<FlavorRecord>> FlavorsView::List() const {
-  return LoadAll<FlavorRecord>(reader_);
+  return ScanRecords<FlavorRecord>(*reader_, "id/");
 }
 
 Result<std::optional<ImageRecord>> ImagesView::Get(const ImageId& id) const {
-  return LoadOne<ImageRecord>(reader_, id.str());
+  return GetRecord<ImageRecord>(*reader_, IdKey(id.str()));
 }
 
 Result<std::vector<ImageRecord>> ImagesView::List() const {
-  return LoadAll<ImageRecord>(reader_);
+  return ScanRecords<ImageRecord>(*reader_, "id/");
 }
 
 }  // namespace chronova

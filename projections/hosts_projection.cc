@@ -1,6 +1,6 @@
 #include "projections/hosts_projection.h"
 
-#include "core/codec.h"
+#include "projections/records.h"
 
 namespace chronova {
 namespace {
@@ -13,38 +13,21 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event,
                               ReadModelWriter& w) {
   if (StreamKind(env.stream) != "host") return Status::Ok();
   std::string key = HostKey(StreamKey(env.stream));
-  HostState state;
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, w.Get(key));
-  if (stored) CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &state).WithContext(key));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> stored,
+                            GetRecord<HostState>(w, key));
+  HostState state = stored.value_or(HostState{});
   if (env.version <= state.version) return Status::Ok();  // already folded in
   ApplyHostEvent(state, env, event);
-  w.Put(key, EncodePortable(state));
+  PutRecord(w, key, state);
   return Status::Ok();
 }
 
 Result<std::optional<HostState>> HostsView::Get(const HostName& host) const {
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                            reader_->Get(HostKey(host.str())));
-  if (!stored) return std::optional<HostState>();
-  HostState state;
-  CHRONOVA_RETURN_IF_ERROR(
-      DecodePortable(*stored, &state).WithContext("host " + host.str()));
-  return std::optional<HostState>(std::move(state));
+  return GetRecord<HostState>(*reader_, HostKey(host.str()));
 }
 
 Result<std::vector<HostState>> HostsView::List() const {
-  std::vector<HostState> out;
-  Status inner;
-  CHRONOVA_RETURN_IF_ERROR(
-      reader_->Scan("host/", "", [&](std::string_view k, std::string_view v) {
-        HostState s;
-        inner = DecodePortable(v, &s).WithContext(std::string(k));
-        if (!inner.ok()) return false;
-        out.push_back(std::move(s));
-        return true;
-      }));
-  CHRONOVA_RETURN_IF_ERROR(inner);
-  return out;
+  return ScanRecords<HostState>(*reader_, "host/");
 }
 
 }  // namespace chronova

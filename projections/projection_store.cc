@@ -7,10 +7,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <set>
 
 #include "eventstore/log_keys.h"
+#include "eventstore/rocks_open.h"
 #include "eventstore/rocks_status.h"
 
 namespace chronova {
@@ -105,24 +105,9 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   }
   std::unique_ptr<ProjectionStore> store(
       new ProjectionStore(options, std::move(projections)));
-  rocksdb::Options ro;
-  ro.create_if_missing = !options.read_only;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s;
-  std::error_code ec;
-  if (options.read_only) {
-    if (options.secondary_path.empty()) {
-      return Status::InvalidArgument("read-only projection store needs a secondary_path");
-    }
-    std::filesystem::create_directories(options.secondary_path, ec);
-    ro.max_open_files = -1;
-    s = rocksdb::DB::OpenAsSecondary(ro, options.path, options.secondary_path, &db);
-  } else {
-    std::filesystem::create_directories(options.path, ec);
-    s = rocksdb::DB::Open(ro, options.path, &db);
-  }
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "open projections " + options.path));
-  store->db_.reset(db);
+  CHRONOVA_ASSIGN_OR_RETURN(store->db_, OpenRocks({options.path, options.read_only,
+                                                   options.secondary_path, "projections"},
+                                                  rocksdb::Options()));
   CHRONOVA_RETURN_IF_ERROR(store->LoadCheckpoint());
   return store;
 }

@@ -1,6 +1,6 @@
 #include "projections/servers_projection.h"
 
-#include "core/codec.h"
+#include "projections/records.h"
 
 namespace chronova {
 namespace {
@@ -16,9 +16,9 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
                                 ReadModelWriter& w) {
   if (StreamKind(env.stream) != "instance") return Status::Ok();
   std::string key = IdKey(StreamKey(env.stream));
-  InstanceState state;
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, w.Get(key));
-  if (stored) CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &state).WithContext(key));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> stored,
+                            GetRecord<InstanceState>(w, key));
+  InstanceState state = stored.value_or(InstanceState{});
   if (env.version <= state.version) return Status::Ok();  // already folded in
   HostName old_host = state.host;
   ApplyEvent(state, env, event);
@@ -34,18 +34,12 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
     w.Delete(HostPrefix(old_host) + id);
   }
   if (live_on_host && old_host != state.host) w.Put(HostPrefix(state.host) + id, "");
-  w.Put(key, EncodePortable(state));
+  PutRecord(w, key, state);
   return Status::Ok();
 }
 
 Result<std::optional<InstanceState>> ServersView::Get(const InstanceId& id) const {
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                            reader_->Get(IdKey(id.str())));
-  if (!stored) return std::optional<InstanceState>();
-  InstanceState state;
-  CHRONOVA_RETURN_IF_ERROR(
-      DecodePortable(*stored, &state).WithContext("server " + id.str()));
-  return std::optional<InstanceState>(std::move(state));
+  return GetRecord<InstanceState>(*reader_, IdKey(id.str()));
 }
 
 Result<std::vector<InstanceState>> ServersView::LoadIndexed(std::string_view prefix,
@@ -74,19 +68,9 @@ Result<std::vector<InstanceState>> ServersView::List(const ListOptions& options)
   if (!options.project.empty()) {
     return LoadIndexed(ProjectPrefix(options.project), options.include_deleted);
   }
-  std::vector<InstanceState> out;
-  Status inner;
-  CHRONOVA_RETURN_IF_ERROR(
-      reader_->Scan("id/", "", [&](std::string_view k, std::string_view v) {
-        InstanceState s;
-        inner = DecodePortable(v, &s).WithContext(std::string(k));
-        if (!inner.ok()) return false;
-        if (options.include_deleted || s.vm_state != VmState::kDeleted)
-          out.push_back(std::move(s));
-        return true;
-      }));
-  CHRONOVA_RETURN_IF_ERROR(inner);
-  return out;
+  return ScanRecords<InstanceState>(*reader_, "id/", [&](const InstanceState& s) {
+    return options.include_deleted || s.vm_state != VmState::kDeleted;
+  });
 }
 
 Result<std::vector<InstanceState>> ServersView::OnHost(const HostName& host) const {

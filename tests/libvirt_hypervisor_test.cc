@@ -62,13 +62,6 @@ GuestSpec Spec(const InstanceId& id, const std::string& name = "vm") {
   return s;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 TEST_CASE("libvirt: a spawned guest is running, listed, and a second spawn reuses it",

@@ -19,6 +19,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/test_util.h"
+
 namespace chronova::testing {
 namespace {
 
@@ -72,13 +74,6 @@ int HttpGetStatus(int port, const std::string& path) {
   }
   ::close(fd);
   return status;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace

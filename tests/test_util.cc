@@ -5,6 +5,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace chronova::testing {
 
@@ -47,6 +49,13 @@ std::string TagOf(const Envelope& env) {
   Result<Event> ev = DecodeEvent(env);
   REQUIRE(ev.ok());
   return std::get<InstanceDeleted>(*ev).host.str();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 std::vector<Envelope> ReadAll(EventLog& log) {

@@ -33,6 +33,9 @@ AppendResult AppendOne(EventLog& log, const std::string& stream, const std::stri
 // The `host` a TestEvent was made with.
 std::string TagOf(const Envelope& env);
 
+// The whole content of a file ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
+
 // Reads the whole log from seq 1.
 std::vector<Envelope> ReadAll(EventLog& log);
 

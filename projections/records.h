@@ -1,0 +1,55 @@
+// Typed access to read-model records: every read model stores cereal-encoded
+// structs under its keys; these helpers load, scan and store them with the key
+// named in any Corruption they report.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/codec.h"
+#include "projections/projection.h"
+
+namespace chronova {
+
+// Loads the record at `key` from a reader or a writer (anything with Get).
+template <typename Record, typename Store>
+Result<std::optional<Record>> GetRecord(Store& store, std::string_view key) {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Get(key));
+  if (!stored) return std::optional<Record>();
+  Record r;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &r).WithContext(std::string(key)));
+  return std::optional<Record>(std::move(r));
+}
+
+template <typename Record>
+void PutRecord(ReadModelWriter& w, std::string_view key, const Record& r) {
+  w.Put(key, EncodePortable(r));
+}
+
+// Every record under `prefix`, in key order, kept if `keep(record)` (default all).
+template <typename Record, typename Keep>
+Result<std::vector<Record>> ScanRecords(const ReadModelReader& reader,
+                                        std::string_view prefix, Keep keep) {
+  std::vector<Record> out;
+  Status inner;
+  CHRONOVA_RETURN_IF_ERROR(
+      reader.Scan(prefix, "", [&](std::string_view k, std::string_view v) {
+        Record r;
+        inner = DecodePortable(v, &r).WithContext(std::string(k));
+        if (!inner.ok()) return false;
+        if (keep(r)) out.push_back(std::move(r));
+        return true;
+      }));
+  CHRONOVA_RETURN_IF_ERROR(inner);
+  return out;
+}
+
+template <typename Record>
+Result<std::vector<Record>> ScanRecords(const ReadModelReader& reader,
+                                        std::string_view prefix) {
+  return ScanRecords<Record>(reader, prefix, [](const Record&) { return true; });
+}
+
+}  // namespace chronova
