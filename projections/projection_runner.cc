@@ -1,5 +1,7 @@
 #include "projections/projection_runner.h"
 
+#include <algorithm>
+
 namespace chronova {
 
 ProjectionRunner::ProjectionRunner(EventLog* log, ProjectionStore* store)
@@ -30,17 +32,18 @@ Status ProjectionRunner::WaitFor(Seq seq, int timeout_ms) const {
   }
 }
 
-Status CatchUp(EventLog& log, ProjectionStore& store,
-               const std::function<void(Seq reached)>& progress) {
+Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& options) {
   constexpr size_t kBatch = 4096;
   CHRONOVA_RETURN_IF_ERROR(log.Head().status());  // sync a replicated log first
-  while (true) {
+  while (store.checkpoint() < options.until) {
+    uint64_t left = options.until.value() - store.checkpoint().value();
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> batch,
-                              log.Read(store.checkpoint().next(), kBatch));
+                              log.Read(store.checkpoint().next(), std::min<uint64_t>(kBatch, left)));
     if (batch.empty()) return Status::Ok();
     CHRONOVA_RETURN_IF_ERROR(store.ApplyBatch(batch));
-    if (progress) progress(store.checkpoint());
+    if (options.progress) options.progress(store.checkpoint());
   }
+  return Status::Ok();
 }
 
 }  // namespace chronova

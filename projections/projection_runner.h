@@ -28,10 +28,17 @@ class ProjectionRunner {
   std::unique_ptr<Subscription> sub_;
 };
 
-// Folds the whole log, from seq 1, into `store` (a fresh or partly built store
-// continues from its checkpoint). Used to rebuild read models and to verify them.
-// `progress` (optional) is called after each batch with the seq reached.
-Status CatchUp(EventLog& log, ProjectionStore& store,
-               const std::function<void(Seq reached)>& progress = nullptr);
+struct CatchUpOptions {
+  // Stop after this seq (time travel: the read models as of a point). Default: the
+  // log's head.
+  Seq until = Seq(UINT64_MAX);
+  // Called after each batch with the seq reached (progress bars). Optional.
+  std::function<void(Seq reached)> progress;
+};
+
+// Folds the log, from the store's checkpoint + 1, into `store` (a fresh store
+// starts at seq 1). Used to rebuild read models, to verify them and to build them
+// as of a past point.
+Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& options = {});
 
 }  // namespace chronova

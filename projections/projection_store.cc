@@ -3,6 +3,7 @@
 #include <rocksdb/comparator.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <chrono>
@@ -192,6 +193,13 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
   }
   cv_.notify_all();
   return stopped;
+}
+
+Status ProjectionStore::SaveSnapshot(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "snapshot"));
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  return FromRocks(cp->CreateCheckpoint(dir), "snapshot into " + dir);
 }
 
 Seq ProjectionStore::checkpoint() const {
