@@ -5,29 +5,79 @@
 namespace chronova {
 namespace {
 
+// Keys, relative to the projection. A host's claims live under their own keys,
+// not inside its record, so a claim costs the same on a host with 10 instances
+// as on one with 10,000.
 std::string HostKey(std::string_view name) { return "host/" + std::string(name); }
+std::string ClaimPrefix(std::string_view host) { return "claim/" + std::string(host) + "/"; }
+std::string ClaimKey(std::string_view host, const InstanceId& id) {
+  return ClaimPrefix(host) + id.str();
+}
+
+// The instance a claim event is about, if it is one.
+const InstanceId* ClaimedInstance(const Event& event) {
+  if (auto* c = std::get_if<HostResourcesClaimed>(&event)) return &c->instance_id;
+  if (auto* r = std::get_if<HostResourcesReleased>(&event)) return &r->instance_id;
+  return nullptr;
+}
 
 }  // namespace
 
-Status HostsProjection::Apply(const Envelope& env, const Event& event,
-                              ReadModelWriter& w) {
+Status HostsProjection::Apply(const Envelope& env, const Event& event, ReadModelWriter& w) {
   if (StreamKind(env.stream) != "host") return Status::Ok();
-  std::string key = HostKey(StreamKey(env.stream));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> stored,
-                            GetRecord<HostState>(w, key));
+  std::string_view name = StreamKey(env.stream);
+  std::string key = HostKey(name);
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> stored, GetRecord<HostState>(w, key));
   HostState state = stored.value_or(HostState{});
   if (env.version <= state.version) return Status::Ok();  // already folded in
+  // Load just the claim this event touches, fold with core's state machine, then
+  // store the claim change apart from the record.
+  const InstanceId* instance = ClaimedInstance(event);
+  std::string claim_key;
+  bool had_claim = false;
+  if (instance != nullptr) {
+    claim_key = ClaimKey(name, *instance);
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<Claim> claim, GetRecord<Claim>(w, claim_key));
+    if (claim) state.claims.emplace(*instance, *claim);
+    had_claim = claim.has_value();
+  }
   ApplyHostEvent(state, env, event);
+  if (instance != nullptr) {
+    auto it = state.claims.find(*instance);
+    if (it != state.claims.end() && !had_claim) PutRecord(w, claim_key, it->second);
+    if (it == state.claims.end() && had_claim) w.Delete(claim_key);
+    state.claims.clear();
+  }
   PutRecord(w, key, state);
   return Status::Ok();
 }
 
 Result<std::optional<HostState>> HostsView::Get(const HostName& host) const {
-  return GetRecord<HostState>(*reader_, HostKey(host.str()));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
+                            GetRecord<HostState>(*reader_, HostKey(host.str())));
+  if (!h) return h;
+  Status inner;
+  std::string prefix = ClaimPrefix(host.str());
+  CHRONOVA_RETURN_IF_ERROR(
+      reader_->Scan(prefix, "", [&](std::string_view k, std::string_view v) {
+        Claim c;
+        inner = DecodePortable(v, &c).WithContext(std::string(k));
+        if (!inner.ok()) return false;
+        h->claims.emplace(InstanceId(std::string(k.substr(prefix.size()))), c);
+        return true;
+      }));
+  CHRONOVA_RETURN_IF_ERROR(inner);
+  return h;
 }
 
 Result<std::vector<HostState>> HostsView::List() const {
-  return ScanRecords<HostState>(*reader_, "host/");
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
+                            ScanRecords<HostState>(*reader_, "host/"));
+  for (HostState& h : hosts) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> full, Get(h.name));
+    if (full) h = std::move(*full);
+  }
+  return hosts;
 }
 
 }  // namespace chronova

@@ -17,7 +17,8 @@ class HostsProjection : public Projection {
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 
-// Queries over the hosts read model. Borrows the reader.
+// Queries over the hosts read model; hosts come with their claims. Borrows the
+// reader.
 class HostsView {
  public:
   explicit HostsView(const ReadModelReader* reader) : reader_(reader) {}

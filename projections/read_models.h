@@ -6,6 +6,7 @@
 
 #include "projections/catalog_projections.h"
 #include "projections/hosts_projection.h"
+#include "projections/instance_actions_projection.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
@@ -15,9 +16,12 @@ struct ReadModels {
   HostsProjection hosts;
   FlavorsProjection flavors;
   ImagesProjection images;
+  InstanceActionsProjection instance_actions;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
-  std::vector<Projection*> All() { return {&servers, &hosts, &flavors, &images}; }
+  std::vector<Projection*> All() {
+    return {&servers, &hosts, &flavors, &images, &instance_actions};
+  }
 };
 
 }  // namespace chronova

@@ -1,0 +1,308 @@
+#include "projections/instance_actions_projection.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "projections/records.h"
+
+namespace chronova {
+namespace {
+
+// ---- keys, relative to the projection: the one place that spells them -------
+//
+//   actions/<instance>                 -> InstanceActions
+//   audit/<kind>/<id>/<seq, 20 digits> -> AuditRef   (kind: server, request, user,
+//                                                     project, host)
+//
+// Ids are escaped ('%' and '/' as %25 and %2F) so that one id is never a prefix
+// path of another's keys.
+
+std::string KeyPart(std::string_view id) {
+  std::string out;
+  out.reserve(id.size());
+  for (char c : id) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '/') {
+      out += "%2F";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string ActionsKey(const InstanceId& id) { return "actions/" + KeyPart(id.str()); }
+
+std::string AuditPrefix(const AuditSubject& s) {
+  return "audit/" + std::string(AuditKindName(s.kind)) + "/" + KeyPart(s.id) + "/";
+}
+
+std::string AuditKey(const AuditSubject& s, Seq seq) {
+  char digits[24];
+  std::snprintf(digits, sizeof(digits), "%020llu",
+                static_cast<unsigned long long>(seq.value()));
+  return AuditPrefix(s) + digits;
+}
+
+// ---- which step of which action each instance event is -----------------------
+//
+// Nova's names: the create action's steps are the conductor's
+// "conductor_schedule_and_build_instances" and the compute host's
+// "compute__do_build_and_run_instance"; delete's is "compute_terminate_instance".
+// A new action maps the same way: its request event starts the action, its
+// progress events start or finish named steps.
+
+constexpr const char* kConductorBuild = "conductor_schedule_and_build_instances";
+constexpr const char* kComputeBuild = "compute__do_build_and_run_instance";
+constexpr const char* kComputeTerminate = "compute_terminate_instance";
+
+enum class Phase { kNone, kStart, kSuccess, kError };
+
+struct Step {
+  const char* action = nullptr;  // nullptr: not part of any action
+  bool starts_action = false;
+  bool finishes_action = false;
+  const char* event = nullptr;  // the action event it starts or finishes, if any
+  Phase phase = Phase::kNone;
+  HostName host;
+  std::string details;
+};
+
+Step StepOf(const Event& event) {
+  return std::visit(
+      [](const auto& e) -> Step {
+        using T = std::decay_t<decltype(e)>;
+        Step s;
+        if constexpr (std::is_same_v<T, InstanceRequested>) {
+          s = {kActionCreate, true, false, kConductorBuild, Phase::kStart, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceScheduled>) {
+          s = {kActionCreate, false, false, kConductorBuild, Phase::kSuccess, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceSchedulingFailed>) {
+          s = {kActionCreate, false, true, kConductorBuild, Phase::kError, {}, e.reason};
+        } else if constexpr (std::is_same_v<T, BuildStarted>) {
+          s = {kActionCreate, false, false, kComputeBuild, Phase::kStart, e.host, {}};
+        } else if constexpr (std::is_same_v<T, InstanceSpawned>) {
+          s = {kActionCreate, false, true, kComputeBuild, Phase::kSuccess, e.host, {}};
+        } else if constexpr (std::is_same_v<T, InstanceBuildFailed>) {
+          s = {kActionCreate, false,  true,    kComputeBuild,
+               Phase::kError, e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceDeleteRequested>) {
+          s = {kActionDelete, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceDeleted>) {
+          // A local delete (no host) runs in the API: no compute step, as in Nova.
+          s = {kActionDelete,
+               false,
+               true,
+               e.host.empty() ? nullptr : kComputeTerminate,
+               e.host.empty() ? Phase::kNone : Phase::kSuccess,
+               e.host,
+               {}};
+        }
+        return s;
+      },
+      event);
+}
+
+Status NoAction(const Envelope& env, const char* action) {
+  return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " + env.type +
+                            " on " + env.stream.str() + " has no " + action +
+                            " action to belong to");
+}
+
+// The action a progress step belongs to: the one its request started, else the
+// latest of the step's kind (a re-sent work item may carry another request id).
+InstanceAction* FindAction(InstanceActions& record, const Envelope& env,
+                           const char* action) {
+  InstanceAction* latest = nullptr;
+  for (auto it = record.actions.rbegin(); it != record.actions.rend(); ++it) {
+    if (it->action != action) continue;
+    if (it->request_id == env.meta.request_id) return &*it;
+    if (latest == nullptr) latest = &*it;
+  }
+  return latest;
+}
+
+// When a step that was never started began: at its cause if the cause is one of
+// the action's own events (the compute step of a delete starts when the delete
+// was asked for), else at the step itself.
+Timestamp CauseTime(const InstanceAction& action, const Envelope& env) {
+  for (const ActionStep& s : action.steps) {
+    if (s.seq == env.meta.causation) return s.time;
+  }
+  return env.meta.time;
+}
+
+void FoldStep(InstanceAction& action, const Envelope& env, const Step& step) {
+  action.steps.push_back(
+      {env.seq, env.version, env.type, env.meta.time, env.meta.causation});
+  action.updated_at = env.meta.time;
+  if (step.event != nullptr) {
+    if (step.phase == Phase::kStart) {
+      InstanceActionEvent e;
+      e.event = step.event;
+      e.start_time = env.meta.time;
+      e.host = step.host;
+      e.start_seq = env.seq;
+      action.events.push_back(std::move(e));
+    } else {
+      auto running = std::find_if(
+          action.events.rbegin(), action.events.rend(),
+          [&](const auto& e) { return e.event == step.event && e.finish_seq == Seq(); });
+      InstanceActionEvent* e = nullptr;
+      if (running != action.events.rend()) {
+        e = &*running;
+      } else {
+        action.events.push_back({});
+        e = &action.events.back();
+        e->event = step.event;
+        e->start_time = CauseTime(action, env);
+        e->start_seq = env.seq;
+      }
+      e->finish_time = env.meta.time;
+      e->finish_seq = env.seq;
+      e->result = step.phase == Phase::kError ? kResultError : kResultSuccess;
+      if (!step.host.empty()) e->host = step.host;
+      e->details = step.details;
+    }
+  }
+  if (step.phase == Phase::kError) action.message = kActionMessageError;
+  if (step.finishes_action) action.finish_time = env.meta.time;
+}
+
+// Folds one instance event into the instance's actions; false if it was already
+// folded in (its stream version is not new).
+Result<bool> FoldInstanceEvent(InstanceActions& record, const Envelope& env,
+                               const Event& event) {
+  if (env.version <= record.version) return false;
+  record.version = env.version;
+  Step step = StepOf(event);
+  if (const auto* r = std::get_if<InstanceRequested>(&event)) {
+    record.instance_id = r->instance_id;
+    record.project_id = r->project_id;
+  } else if (record.instance_id.empty()) {
+    return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " +
+                              env.stream.str() +
+                              " does not begin with instance.requested");
+  }
+  if (step.action == nullptr) return true;
+  if (step.starts_action) {
+    InstanceAction a;
+    a.action = step.action;
+    a.instance_id = record.instance_id;
+    a.request_id = env.meta.request_id;
+    a.user_id = env.meta.actor.user;
+    a.project_id = env.meta.actor.project;
+    a.start_time = env.meta.time;
+    record.actions.push_back(std::move(a));
+    FoldStep(record.actions.back(), env, step);
+    return true;
+  }
+  InstanceAction* action = FindAction(record, env, step.action);
+  if (action == nullptr) return NoAction(env, step.action);
+  FoldStep(*action, env, step);
+  return true;
+}
+
+}  // namespace
+
+std::string_view AuditKindName(AuditKind kind) {
+  switch (kind) {
+    case AuditKind::kServer:
+      return "server";
+    case AuditKind::kRequest:
+      return "request";
+    case AuditKind::kUser:
+      return "user";
+    case AuditKind::kProject:
+      return "project";
+    case AuditKind::kHost:
+      return "host";
+  }
+  return "";
+}
+
+Result<AuditKind> ParseAuditKind(std::string_view name) {
+  for (AuditKind k : {AuditKind::kServer, AuditKind::kRequest, AuditKind::kUser,
+                      AuditKind::kProject, AuditKind::kHost}) {
+    if (AuditKindName(k) == name) return k;
+  }
+  return Status::InvalidArgument("unknown audit subject '" + std::string(name) +
+                                 "' (server, request, user, project or host)");
+}
+
+InstanceId InstanceOfEvent(const Envelope& env, const Event& event) {
+  if (StreamKind(env.stream) == "instance")
+    return InstanceId(std::string(StreamKey(env.stream)));
+  if (const auto* c = std::get_if<HostResourcesClaimed>(&event)) return c->instance_id;
+  if (const auto* r = std::get_if<HostResourcesReleased>(&event)) return r->instance_id;
+  return InstanceId();
+}
+
+std::vector<AuditSubject> AuditSubjectsOf(const Envelope& env, const Event& event,
+                                          const ProjectId& owner) {
+  std::vector<AuditSubject> out;
+  auto add = [&out](AuditKind kind, const std::string& id) {
+    if (id.empty()) return;
+    AuditSubject s{kind, id};
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
+  };
+  add(AuditKind::kServer, InstanceOfEvent(env, event).str());
+  add(AuditKind::kRequest, env.meta.request_id.str());
+  add(AuditKind::kUser, env.meta.actor.user.str());
+  add(AuditKind::kProject, env.meta.actor.project.str());
+  add(AuditKind::kProject, owner.str());
+  if (StreamKind(env.stream) == "host")
+    add(AuditKind::kHost, std::string(StreamKey(env.stream)));
+  if (StreamKind(env.stream) == "instance")
+    add(AuditKind::kHost, StepOf(event).host.str());
+  return out;
+}
+
+Status InstanceActionsProjection::Apply(const Envelope& env, const Event& event,
+                                        ReadModelWriter& w) {
+  InstanceId instance = InstanceOfEvent(env, event);
+  ProjectId owner;
+  if (!instance.empty()) {
+    const std::string key = ActionsKey(instance);
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceActions> stored,
+                              GetRecord<InstanceActions>(w, key));
+    InstanceActions record = stored.value_or(InstanceActions{});
+    if (StreamKind(env.stream) == "instance") {
+      CHRONOVA_ASSIGN_OR_RETURN(bool folded, FoldInstanceEvent(record, env, event));
+      if (!folded) return Status::Ok();  // already folded in: indexed then too
+      PutRecord(w, key, record);
+    }
+    owner = record.project_id;
+  }
+  // Index entries are keyed by seq, so writing one again changes nothing.
+  const std::string ref =
+      EncodePortable(AuditRef{env.seq, env.stream, env.version, env.type});
+  for (const AuditSubject& s : AuditSubjectsOf(env, event, owner)) {
+    w.Put(AuditKey(s, env.seq), ref);
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<InstanceActions>> InstanceActionsView::Get(
+    const InstanceId& id) const {
+  return GetRecord<InstanceActions>(*reader_, ActionsKey(id));
+}
+
+Result<std::optional<InstanceAction>> InstanceActionsView::GetAction(
+    const InstanceId& id, const RequestId& request_id) const {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceActions> record, Get(id));
+  if (!record) return std::optional<InstanceAction>();
+  for (auto it = record->actions.rbegin(); it != record->actions.rend(); ++it) {
+    if (it->request_id == request_id)
+      return std::optional<InstanceAction>(std::move(*it));
+  }
+  return std::optional<InstanceAction>();
+}
+
+Result<std::vector<AuditRef>> InstanceActionsView::Audit(
+    const AuditSubject& subject) const {
+  return ScanRecords<AuditRef>(*reader_, AuditPrefix(subject));
+}
+
+}  // namespace chronova
