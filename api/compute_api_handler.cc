@@ -8,6 +8,8 @@
 #include <set>
 
 #include "api/server_create_schema.h"
+#include "core/event_codec.h"
+#include "core/event_json.h"
 
 namespace chronova {
 namespace {
@@ -83,7 +85,8 @@ std::string SchemeAndAuthority(const std::string& url) {
 }
 
 bool IsCollection(const std::string& segment) {
-  return segment == "servers" || segment == "flavors" || segment == "images";
+  return segment == "servers" || segment == "flavors" || segment == "images" ||
+         segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
 // The API statuses of nova/api/openstack/common.py _STATE_MAP.
@@ -181,6 +184,18 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
            ListView::kDetail},
           {"GET", {"servers", "*"}, &ComputeApiHandler::ShowServer},
           {"DELETE", {"servers", "*"}, &ComputeApiHandler::DeleteServer},
+          {"GET",
+           {"servers", "*", "os-instance-actions"},
+           &ComputeApiHandler::ListInstanceActions},
+          {"GET",
+           {"servers", "*", "os-instance-actions", "*"},
+           &ComputeApiHandler::ShowInstanceAction},
+          {"GET",
+           {"chronova", "history", "servers"},
+           &ComputeApiHandler::ListServersHistory},
+          {"GET",
+           {"chronova", "history", "servers", "*"},
+           &ComputeApiHandler::ShowServerHistory},
           {"GET", {"flavors"}, &ComputeApiHandler::ListFlavors},
           {"GET",
            {"flavors", "detail"},
@@ -450,6 +465,96 @@ HttpResponse ComputeApiHandler::DeleteServer(const Call& call) const {
   HttpResponse r;
   r.status = 204;
   return r;
+}
+
+// ---- os-instance-actions ------------------------------------------------------
+
+HttpResponse ComputeApiHandler::ListInstanceActions(const Call& call) const {
+  Result<std::vector<InstanceAction>> actions =
+      options_.service->ListInstanceActions(call.ctx, InstanceId(call.params[0]));
+  if (!actions.ok()) return ErrorResponse(actions.status());
+  Json list = Json::MakeArray();
+  for (const InstanceAction& a : *actions) list.Append(InstanceActionView(a));
+  return JsonResponse(200, Json::MakeObject({{"instanceActions", std::move(list)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowInstanceAction(const Call& call) const {
+  Result<InstanceAction> action = options_.service->GetInstanceAction(
+      call.ctx, InstanceId(call.params[0]), RequestId(call.params[1]));
+  if (!action.ok()) return ErrorResponse(action.status());
+  // Nova's default "os-instance-actions:events" policy: admins see the events.
+  return JsonResponse(
+      200, Json::MakeObject({{"instanceAction",
+                              InstanceActionDetailView(*action, call.ctx.IsAdmin())}}));
+}
+
+// ---- history (admin time travel) ----------------------------------------------
+
+namespace {
+
+// {"seq": N, "time": "...Z"} (time null before the first event).
+Json HistoryPointView(const HistoryPoint& p) {
+  return Json::MakeObject(
+      {{"seq", static_cast<int64_t>(p.seq.value())},
+       {"time", p.seq.value() ? Json(FormatIso8601(p.time)) : Json()}});
+}
+
+// The as_of query parameter resolved; absent: the log's head (now).
+Result<HistoryPoint> AsOf(const ComputeService& service, const RequestContext& ctx,
+                          const std::vector<std::pair<std::string, std::string>>& query) {
+  const std::string* as_of = QueryParam(query, "as_of");
+  std::optional<std::string> point;
+  if (as_of) point = *as_of;
+  Result<HistoryPoint> p = service.ResolveHistoryPoint(ctx, point);
+  if (as_of && p.status().code() == StatusCode::kInvalidArgument) {
+    return Status::InvalidArgument("Invalid input for query parameters as_of. Value: " +
+                                   *as_of + ". " + p.status().message());
+  }
+  return p;
+}
+
+}  // namespace
+
+HttpResponse ComputeApiHandler::ListServersHistory(const Call& call) const {
+  Result<HistoryPoint> at = AsOf(*options_.service, call.ctx, call.query);
+  if (!at.ok()) return ErrorResponse(at.status());
+  Result<std::vector<InstanceState>> servers =
+      options_.service->ListServersAsOf(call.ctx, at->seq);
+  if (!servers.ok()) return ErrorResponse(servers.status());
+  ServerViewOptions view_options;
+  view_options.extended_attributes = true;  // admins only
+  Json list = Json::MakeArray();
+  for (const InstanceState& s : *servers) {
+    list.Append(ServerDetailView(call.links, s, view_options));
+  }
+  return JsonResponse(200, Json::MakeObject({{"as_of", HistoryPointView(*at)},
+                                             {"servers", std::move(list)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowServerHistory(const Call& call) const {
+  const InstanceId id(call.params[0]);
+  if (QueryParam(call.query, "as_of") != nullptr) {
+    Result<HistoryPoint> at = AsOf(*options_.service, call.ctx, call.query);
+    if (!at.ok()) return ErrorResponse(at.status());
+    Result<InstanceState> s = options_.service->GetServerAsOf(call.ctx, id, at->seq);
+    if (!s.ok()) return ErrorResponse(s.status());
+    ServerViewOptions view_options;
+    view_options.extended_attributes = true;  // admins only
+    return JsonResponse(
+        200, Json::MakeObject({{"as_of", HistoryPointView(*at)},
+                               {"server", ServerDetailView(call.links, *s, view_options)}}));
+  }
+  Result<std::vector<Envelope>> events = options_.service->ServerHistory(call.ctx, id);
+  if (!events.ok()) return ErrorResponse(events.status());
+  Json list = Json::MakeArray();
+  for (const Envelope& env : *events) {
+    Result<Event> event = DecodeEvent(env);
+    Result<Json> one = Json::Parse(EnvelopeJson(env, event.ok() ? &*event : nullptr));
+    if (!one.ok()) return ErrorResponse(Status::Internal(one.status().ToString()));
+    list.Append(std::move(one).value());
+  }
+  return JsonResponse(
+      200, Json::MakeObject({{"server_id", id.str()}, {"events", std::move(list)}}));
 }
 
 // ---- flavors ----------------------------------------------------------------

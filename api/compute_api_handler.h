@@ -58,6 +58,10 @@ class ComputeApiHandler {
   HttpResponse ListServers(const Call& call) const;
   HttpResponse ShowServer(const Call& call) const;
   HttpResponse DeleteServer(const Call& call) const;
+  HttpResponse ListServersHistory(const Call& call) const;
+  HttpResponse ShowServerHistory(const Call& call) const;
+  HttpResponse ListInstanceActions(const Call& call) const;
+  HttpResponse ShowInstanceAction(const Call& call) const;
   HttpResponse ListFlavors(const Call& call) const;
   HttpResponse ShowFlavor(const Call& call) const;
   HttpResponse ShowFlavorExtraSpecs(const Call& call) const;

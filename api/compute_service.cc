@@ -29,7 +29,11 @@ StreamVersion InstanceVersion(const InstanceState& s) { return s.version; }
 ComputeService::ComputeService(EventLog* log, ProjectionStore* store,
                                const ProjectionRunner* runner,
                                ComputeServiceOptions options)
-    : log_(log), store_(store), runner_(runner), options_(options) {}
+    : log_(log),
+      store_(store),
+      runner_(runner),
+      options_(options),
+      time_travel_(std::make_unique<TimeTravel>(log, options.time_travel)) {}
 
 Status ComputeService::WaitFor(Seq seq) const {
   return runner_->WaitFor(seq, options_.wait_timeout_ms);
@@ -172,6 +176,95 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
   size_t end = std::min(out.size(), begin + static_cast<size_t>(std::max(q.limit, 0)));
   return std::vector<InstanceState>(std::make_move_iterator(out.begin() + begin),
                                     std::make_move_iterator(out.begin() + end));
+}
+
+Result<std::vector<InstanceAction>> ComputeService::ListInstanceActions(
+    const RequestContext& ctx, const InstanceId& id) const {
+  CHRONOVA_RETURN_IF_ERROR(GetServer(ctx, id).status());
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader,
+                            store_->Reader(InstanceActionsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceActions> record,
+                            InstanceActionsView(reader.get()).Get(id));
+  if (!record) return std::vector<InstanceAction>();
+  // Stored oldest first; Nova lists newest first (created_at, id descending).
+  return std::vector<InstanceAction>(std::make_move_iterator(record->actions.rbegin()),
+                                     std::make_move_iterator(record->actions.rend()));
+}
+
+Result<InstanceAction> ComputeService::GetInstanceAction(
+    const RequestContext& ctx, const InstanceId& id, const RequestId& request_id) const {
+  CHRONOVA_RETURN_IF_ERROR(GetServer(ctx, id).status());
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader,
+                            store_->Reader(InstanceActionsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceAction> action,
+                            InstanceActionsView(reader.get()).GetAction(id, request_id));
+  if (!action) return Status::NotFound("Action " + request_id.str() + " not found");
+  return std::move(*action);
+}
+
+// ---- history (time travel) ---------------------------------------------------
+
+namespace {
+
+Status RequireAdmin(const RequestContext& ctx) {
+  if (ctx.IsAdmin()) return Status::Ok();
+  // Nova's words for a policy refusal.
+  return Status::PermissionDenied("Policy doesn't allow chronova:history to be performed.");
+}
+
+// Nova's list order: created_at descending, then id.
+void SortNewestFirst(std::vector<InstanceState>& servers) {
+  std::sort(servers.begin(), servers.end(),
+            [](const InstanceState& a, const InstanceState& b) {
+              if (a.created_at != b.created_at) return a.created_at > b.created_at;
+              return a.id > b.id;
+            });
+}
+
+}  // namespace
+
+Result<std::vector<Envelope>> ComputeService::ServerHistory(const RequestContext& ctx,
+                                                            const InstanceId& id) const {
+  CHRONOVA_RETURN_IF_ERROR(RequireAdmin(ctx));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
+                            ReadWholeStream(*log_, InstanceStream(id)));
+  if (events.empty()) return InstanceNotFound(id);
+  return events;
+}
+
+Result<HistoryPoint> ComputeService::ResolveHistoryPoint(
+    const RequestContext& ctx, const std::optional<std::string>& as_of) const {
+  CHRONOVA_RETURN_IF_ERROR(RequireAdmin(ctx));
+  HistoryPoint p;
+  if (as_of) {
+    CHRONOVA_ASSIGN_OR_RETURN(p.seq, time_travel_->Resolve(*as_of));
+  } else {
+    CHRONOVA_ASSIGN_OR_RETURN(p.seq, log_->Head());
+  }
+  if (p.seq.value() > 0) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> one, log_->Read(p.seq, 1));
+    if (!one.empty()) p.time = one.front().meta.time;
+  }
+  return p;
+}
+
+Result<InstanceState> ComputeService::GetServerAsOf(const RequestContext& ctx,
+                                                    const InstanceId& id, Seq at) const {
+  CHRONOVA_RETURN_IF_ERROR(RequireAdmin(ctx));
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, InstanceAsOf(*log_, id, at));
+  if (!s.exists) return InstanceNotFound(id);
+  return s;
+}
+
+Result<std::vector<InstanceState>> ComputeService::ListServersAsOf(
+    const RequestContext& ctx, Seq at) const {
+  CHRONOVA_RETURN_IF_ERROR(RequireAdmin(ctx));
+  CHRONOVA_ASSIGN_OR_RETURN(std::unique_ptr<ReadModelsAt> then,
+                            time_travel_->ReadModelsAsOf(at));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> servers,
+                            then->servers().List(ServersView::ListOptions()));
+  SortNewestFirst(servers);
+  return servers;
 }
 
 Result<std::vector<FlavorRecord>> ComputeService::ListFlavors(

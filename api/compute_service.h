@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,8 +18,10 @@
 #include "core/request_context.h"
 #include "eventstore/event_log.h"
 #include "projections/catalog_projections.h"
+#include "projections/instance_actions_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/projection_store.h"
+#include "projections/time_travel.h"
 
 namespace chronova {
 
@@ -54,12 +57,21 @@ struct ListServersQuery {
 struct ComputeServiceOptions {
   Env* env = Env::Default();
   int wait_timeout_ms = 10000;  // read-your-writes wait for the projections
+  // Snapshots and scratch space of the admin history API (as-of queries).
+  TimeTravelOptions time_travel;
+};
+
+// A resolved as_of: the seq and the time of its event (0 for seq 0).
+struct HistoryPoint {
+  Seq seq;
+  Timestamp time;
 };
 
 class ComputeService {
  public:
   // Borrows everything; they must outlive the service. `store` must hold the
-  // servers, hosts, flavors and images projections and be fed by `runner`.
+  // servers, hosts, flavors, images and instance_actions projections and be fed by
+  // `runner`.
   ComputeService(EventLog* log, ProjectionStore* store, const ProjectionRunner* runner,
                  ComputeServiceOptions options = ComputeServiceOptions());
 
@@ -80,6 +92,34 @@ class ComputeService {
   Result<std::vector<ImageRecord>> ListImages(const RequestContext& ctx) const;
   Result<ImageRecord> GetImage(const RequestContext& ctx, const ImageId& id) const;
 
+  // The admin history API (time travel). Every call is PermissionDenied for a
+  // non-admin, checked before anything else.
+  // Every event of the server's stream, oldest first; NotFound if it has none.
+  Result<std::vector<Envelope>> ServerHistory(const RequestContext& ctx,
+                                              const InstanceId& id) const;
+  // `as_of` (a seq or an ISO-8601 UTC time) as a seq, the log's head if absent;
+  // InvalidArgument if it is malformed or past the head.
+  Result<HistoryPoint> ResolveHistoryPoint(const RequestContext& ctx,
+                                           const std::optional<std::string>& as_of) const;
+  // The server as it was at `at` (deleted ones included); NotFound if it had not
+  // been requested by then.
+  Result<InstanceState> GetServerAsOf(const RequestContext& ctx, const InstanceId& id,
+                                      Seq at) const;
+  // Every project's servers that were not deleted at `at`, newest first.
+  Result<std::vector<InstanceState>> ListServersAsOf(const RequestContext& ctx,
+                                                     Seq at) const;
+
+  // os-instance-actions at microversion 2.1: the server's actions, newest first.
+  // NotFound as GetServer for a server the caller may not see (deleted ones
+  // included: before 2.21 Nova does not read deleted instances here).
+  Result<std::vector<InstanceAction>> ListInstanceActions(const RequestContext& ctx,
+                                                          const InstanceId& id) const;
+  // The server's action started by `request_id`; NotFound ("Action <id> not
+  // found") if it has none, or as above for the server.
+  Result<InstanceAction> GetInstanceAction(const RequestContext& ctx,
+                                           const InstanceId& id,
+                                           const RequestId& request_id) const;
+
  private:
   Status WaitFor(Seq seq) const;
   Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
@@ -88,6 +128,7 @@ class ComputeService {
   ProjectionStore* const store_;
   const ProjectionRunner* const runner_;
   const ComputeServiceOptions options_;
+  const std::unique_ptr<TimeTravel> time_travel_;
 };
 
 }  // namespace chronova

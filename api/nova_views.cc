@@ -300,6 +300,42 @@ Json ImageDetailView(const LinkContext& links, const ImageRecord& i) {
   return image;
 }
 
+namespace {
+
+// Nova's instance-action times: str() of a naive datetime, null when unset.
+Json ActionTime(Timestamp t) { return t.micros == 0 ? Json() : Json(FormatUsageTime(t)); }
+
+}  // namespace
+
+Json InstanceActionView(const InstanceAction& a) {
+  Json action = Json::MakeObject();
+  action["action"] = a.action;
+  action["instance_uuid"] = a.instance_id.str();
+  action["request_id"] = a.request_id.str();
+  action["user_id"] = a.user_id.str();
+  action["project_id"] = a.project_id.str();
+  action["start_time"] = ActionTime(a.start_time);
+  action["message"] = NullIfEmpty(a.message);
+  return action;
+}
+
+Json InstanceActionDetailView(const InstanceAction& a, bool show_events) {
+  Json action = InstanceActionView(a);
+  if (!show_events) return action;
+  Json events = Json::MakeArray();
+  for (const InstanceActionEvent& e : a.events) {
+    events.Append(Json::MakeObject({
+        {"event", e.event},
+        {"start_time", ActionTime(e.start_time)},
+        {"finish_time", ActionTime(e.finish_time)},
+        {"result", NullIfEmpty(e.result)},
+        {"traceback", NullIfEmpty(e.details)},
+    }));
+  }
+  action["events"] = std::move(events);
+  return action;
+}
+
 Json NextLinks(const LinkContext& links, const std::string& collection_path,
                const std::vector<std::pair<std::string, std::string>>& query,
                size_t page_size, size_t effective_limit, const std::string& last_id) {

@@ -10,6 +10,7 @@
 #include "api/json.h"
 #include "core/instance_state.h"
 #include "projections/catalog_projections.h"
+#include "projections/instance_actions_projection.h"
 
 namespace chronova {
 
@@ -65,6 +66,14 @@ Json FlavorDetailView(const LinkContext& links, const FlavorRecord& f);
 // GET /images item and GET /images/detail item (and /images/{id}).
 Json ImageBasicView(const LinkContext& links, const ImageRecord& i);
 Json ImageDetailView(const LinkContext& links, const ImageRecord& i);
+
+// GET /servers/{id}/os-instance-actions item at 2.1: {"action", "instance_uuid",
+// "request_id", "user_id", "project_id", "start_time", "message"}.
+Json InstanceActionView(const InstanceAction& a);
+// GET /servers/{id}/os-instance-actions/{request_id} at 2.1: the action plus, when
+// `show_events` (Nova's default policy: admins), "events": [{"event",
+// "start_time", "finish_time", "result", "traceback"}].
+Json InstanceActionDetailView(const InstanceAction& a, bool show_events);
 
 // Nova's "<collection>_links": [{"rel": "next", "href": ...}] when the page is
 // full (as many items as the effective limit), else an empty array (left out).

@@ -16,7 +16,7 @@ Status FlavorsProjection::Apply(const Envelope& env, const Event& event,
   if (const auto* created = std::get_if<FlavorCreated>(&event)) {
     FlavorRecord r{created->flavor, created->is_public, created->description,
                    env.meta.time};
-    PutRecord(w, key, r);
+    PutRecord(w, key, std::move(r));
   } else if (std::holds_alternative<FlavorDeleted>(event)) {
     w.Delete(key);
   }
@@ -28,7 +28,7 @@ Status ImagesProjection::Apply(const Envelope& env, const Event& event,
   if (StreamKind(env.stream) != "image") return Status::Ok();
   if (const auto* reg = std::get_if<ImageRegistered>(&event)) {
     ImageRecord r{*reg, "active", env.meta.time, env.meta.time};
-    PutRecord(w, IdKey(StreamKey(env.stream)), r);
+    PutRecord(w, IdKey(StreamKey(env.stream)), std::move(r));
   }
   return Status::Ok();
 }

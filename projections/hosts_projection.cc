@@ -48,7 +48,7 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event, ReadModel
     if (it == state.claims.end() && had_claim) w.Delete(claim_key);
     state.claims.clear();
   }
-  PutRecord(w, key, state);
+  PutRecord(w, key, std::move(state));
   return Status::Ok();
 }
 

@@ -104,6 +104,19 @@ Step StepOf(const Event& event) {
       event);
 }
 
+// The host an instance event names in its payload (empty if none).
+HostName HostNamedBy(const Event& event) {
+  return std::visit(
+      [](const auto& e) -> HostName {
+        if constexpr (requires { e.host; }) {
+          return e.host;
+        } else {
+          return HostName();
+        }
+      },
+      event);
+}
+
 Status NoAction(const Envelope& env, const char* action) {
   return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " + env.type +
                             " on " + env.stream.str() + " has no " + action +
@@ -255,7 +268,7 @@ std::vector<AuditSubject> AuditSubjectsOf(const Envelope& env, const Event& even
   if (StreamKind(env.stream) == "host")
     add(AuditKind::kHost, std::string(StreamKey(env.stream)));
   if (StreamKind(env.stream) == "instance")
-    add(AuditKind::kHost, StepOf(event).host.str());
+    add(AuditKind::kHost, HostNamedBy(event).str());
   return out;
 }
 

@@ -15,6 +15,8 @@
 
 namespace chronova {
 
+class RecordCache;
+
 // A projection's keys during Apply. Keys are relative to the projection (the
 // store prefixes them with its name). Reads see this batch's own pending writes.
 class ReadModelWriter {
@@ -24,6 +26,9 @@ class ReadModelWriter {
   virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
   virtual void Put(std::string_view key, std::string_view value) = 0;
   virtual void Delete(std::string_view key) = 0;
+  // During a bulk rebuild: where decoded records wait (projections/records.h uses
+  // it); nullptr otherwise.
+  virtual RecordCache* cache() { return nullptr; }
 };
 
 // Read access to committed read-model keys, relative to one projection.

@@ -1,6 +1,10 @@
 #include "projections/projection_runner.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 namespace chronova {
 
@@ -34,16 +38,62 @@ Status ProjectionRunner::WaitFor(Seq seq, int timeout_ms) const {
 
 Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& options) {
   constexpr size_t kBatch = 4096;
+  constexpr size_t kQueued = 8;
   CHRONOVA_RETURN_IF_ERROR(log.Head().status());  // sync a replicated log first
-  while (store.checkpoint() < options.until) {
-    uint64_t left = options.until.value() - store.checkpoint().value();
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> batch,
-                              log.Read(store.checkpoint().next(), std::min<uint64_t>(kBatch, left)));
-    if (batch.empty()) return Status::Ok();
-    CHRONOVA_RETURN_IF_ERROR(store.ApplyBatch(batch));
+  // Reading (and decoding envelopes) runs on its own thread, ahead of applying.
+  std::mutex mu;  // protects queue, done, read_status, stop
+  std::condition_variable cv;
+  std::deque<std::vector<Envelope>> queue;
+  bool done = false, stop = false;
+  Status read_status;
+  std::thread reader([&] {
+    Seq next = store.checkpoint().next();
+    while (true) {
+      if (next > options.until) break;
+      uint64_t left = options.until.value() - next.value() + 1;
+      Result<std::vector<Envelope>> batch = log.Read(next, std::min<uint64_t>(kBatch, left));
+      std::unique_lock<std::mutex> l(mu);
+      if (!batch.ok()) {
+        read_status = batch.status();
+        break;
+      }
+      if (batch->empty()) break;
+      next = batch->back().seq.next();
+      cv.wait(l, [&] { return stop || queue.size() < kQueued; });
+      if (stop) break;
+      queue.push_back(std::move(batch).value());
+      cv.notify_all();
+    }
+    std::lock_guard<std::mutex> l(mu);
+    done = true;
+    cv.notify_all();
+  });
+  Status st;
+  while (true) {
+    std::vector<Envelope> batch;
+    {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return done || !queue.empty(); });
+      if (queue.empty()) {
+        st = read_status;
+        break;
+      }
+      batch = std::move(queue.front());
+      queue.pop_front();
+      cv.notify_all();
+    }
+    st = store.ApplyBatch(batch);
+    if (!st.ok()) break;
     if (options.progress) options.progress(store.checkpoint());
   }
-  return Status::Ok();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    stop = true;
+    cv.notify_all();
+  }
+  reader.join();
+  CHRONOVA_RETURN_IF_ERROR(st);
+  return store.Flush();
 }
 
 }  // namespace chronova

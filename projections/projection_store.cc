@@ -5,7 +5,10 @@
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/sst_file_writer.h>
+#include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -28,6 +31,30 @@ std::string Prefixed(std::string_view name, std::string_view key) {
   k.append(key);
   return k;
 }
+
+// Bulk mode: reads and writes go through the projection's RecordCache, then the
+// database (no write batch: the cache is the batch).
+class CacheWriter : public ReadModelWriter {
+ public:
+  CacheWriter(rocksdb::DB* db, RecordCache* cache, std::string_view name)
+      : db_(db), cache_(cache), name_(name) {}
+  Result<std::optional<std::string>> Get(std::string_view key) override {
+    if (RecordCache::Entry* e = cache_->Find(key)) return RecordCache::Bytes(*e);
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Prefixed(name_, key), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read model get"));
+    return std::optional<std::string>(std::move(value));
+  }
+  void Put(std::string_view key, std::string_view value) override { cache_->PutRaw(key, value); }
+  void Delete(std::string_view key) override { cache_->Delete(key); }
+  RecordCache* cache() override { return cache_; }
+
+ private:
+  rocksdb::DB* db_;
+  RecordCache* cache_;
+  std::string_view name_;
+};
 
 class BatchWriter : public ReadModelWriter {
  public:
@@ -110,6 +137,8 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
                                                    options.secondary_path, "projections"},
                                                   rocksdb::Options()));
   CHRONOVA_RETURN_IF_ERROR(store->LoadCheckpoint());
+  store->flushed_ = store->checkpoint();
+  if (options.bulk) store->caches_.resize(store->projections_.size());
   return store;
 }
 
@@ -138,9 +167,95 @@ Status ProjectionStore::Refresh() {
   return LoadCheckpoint();
 }
 
+Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch) {
+  Seq at = checkpoint();
+  Status stopped;
+  for (const Envelope& env : batch) {
+    if (env.seq <= at) continue;
+    if (env.seq != at.next()) {
+      stopped = Status::Corruption("seq " + std::to_string(at.next().value()) +
+                                   ": missing; projections refuse to skip to seq " +
+                                   std::to_string(env.seq.value()));
+      break;
+    }
+    Result<Event> event = DecodeEvent(env, *options_.upcasters);
+    if (!event.ok()) {
+      stopped = event.status();
+      break;
+    }
+    for (size_t i = 0; i < projections_.size() && stopped.ok(); ++i) {
+      caches_[i].set_seq(env.seq.value());
+      CacheWriter w(db_.get(), &caches_[i], projections_[i]->Name());
+      Status st = projections_[i]->Apply(env, *event, w);
+      if (!st.ok()) {
+        stopped = st.WithContext("projection " + std::string(projections_[i]->Name()) +
+                                 " at seq " + std::to_string(env.seq.value()));
+      }
+    }
+    if (!stopped.ok()) break;
+    at = env.seq;
+  }
+  if (!stopped.ok()) {
+    // The caches may hold part of the failed event: drop everything since the last
+    // flush, so what is stored stays exactly the state at the stored checkpoint.
+    for (RecordCache& c : caches_) c.Drain([](const auto&, const auto&, uint64_t) {});
+    std::lock_guard<std::mutex> l(mu_);
+    checkpoint_ = flushed_;
+    return stopped;
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    checkpoint_ = at;
+  }
+  size_t pending = 0;
+  for (const RecordCache& c : caches_) pending += c.size();
+  if (pending >= options_.bulk_flush_entries) return Flush();
+  return Status::Ok();
+}
+
+Status ProjectionStore::Flush() {
+  if (!options_.bulk) return Status::Ok();
+  // Sorted entries go straight into an SST file that RocksDB ingests: no memtable
+  // inserts, no write-ahead log (an interrupted rebuild is simply redone).
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries;
+  size_t pending = 0;
+  for (const RecordCache& c : caches_) pending += c.size();
+  entries.reserve(pending + 1);
+  for (size_t i = 0; i < caches_.size(); ++i) {
+    std::string_view name = projections_[i]->Name();
+    caches_[i].Drain([&](const std::string& key, const std::optional<std::string>& value,
+                         uint64_t seq) {
+      std::string full = Prefixed(name, key);
+      if (options_.track_writers) writers_[full] = seq;
+      entries.emplace_back(std::move(full), value);
+    });
+  }
+  Seq at = checkpoint();
+  std::string cp;
+  log_keys::PutBigEndian64(&cp, at.value());
+  entries.emplace_back(std::string(kCheckpointKey), cp);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  std::string file = options_.path + "/bulk-" + std::to_string(at.value()) + ".sst";
+  rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), rocksdb::Options()};
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Open(file), "bulk sst open"));
+  for (const auto& [key, value] : entries) {
+    CHRONOVA_RETURN_IF_ERROR(FromRocks(value ? writer.Put(key, *value) : writer.Delete(key),
+                                       "bulk sst write"));
+  }
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Finish(), "bulk sst finish"));
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(db_->IngestExternalFile({file}, ingest), "bulk ingest"));
+  flushed_ = at;
+  cv_.notify_all();
+  return Status::Ok();
+}
+
 Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
-  if (options_.read_only)
-    return Status::PermissionDenied("projection store is read-only");
+  if (options_.read_only) return Status::PermissionDenied("projection store is read-only");
+  if (options_.bulk) return ApplyBulk(batch);
   Seq at = checkpoint();
   rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0,
                                   /*overwrite_key=*/true);
@@ -200,6 +315,45 @@ Status ProjectionStore::SaveSnapshot(const std::string& dir) const {
   CHRONOVA_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "snapshot"));
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
   return FromRocks(cp->CreateCheckpoint(dir), "snapshot into " + dir);
+}
+
+namespace {
+
+class DbIterator : public StoreIterator {
+ public:
+  explicit DbIterator(rocksdb::Iterator* it) : it_(it) {
+    it_->SeekToFirst();
+    Skip();
+  }
+  bool Valid() const override { return it_->Valid(); }
+  void Next() override {
+    it_->Next();
+    Skip();
+  }
+  std::string_view key() const override { return {it_->key().data(), it_->key().size()}; }
+  std::string_view value() const override {
+    return {it_->value().data(), it_->value().size()};
+  }
+  Status status() const override { return FromRocks(it_->status(), "iterate read models"); }
+
+ private:
+  void Skip() {
+    while (it_->Valid() && it_->key() == rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size())) {
+      it_->Next();
+    }
+  }
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+std::unique_ptr<StoreIterator> ProjectionStore::NewIterator() const {
+  return std::make_unique<DbIterator>(db_->NewIterator(rocksdb::ReadOptions()));
+}
+
+Seq ProjectionStore::LastWriter(std::string_view full_key) const {
+  auto it = writers_.find(std::string(full_key));
+  return it == writers_.end() ? Seq() : Seq(it->second);
 }
 
 Seq ProjectionStore::checkpoint() const {

@@ -10,9 +10,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/event_codec.h"
+#include "projections/record_cache.h"
 #include "projections/projection.h"
 
 namespace rocksdb {
@@ -28,6 +30,28 @@ struct ProjectionStoreOptions {
   bool read_only = false;
   std::string secondary_path;  // REQUIRED when read_only
   const UpcasterSet* upcasters = &UpcasterSet::Default();
+  // Bulk rebuild (replay into a fresh store): records stay decoded in memory
+  // between events and are written in large sorted batches every
+  // `bulk_flush_entries` records and by Flush(). Until a flush, readers and
+  // Digest() do not see the applied events, and a failed event drops what was
+  // applied since the last flush (the persisted checkpoint stays consistent).
+  bool bulk = false;
+  size_t bulk_flush_entries = 4'000'000;
+  // Bulk mode: remember which seq wrote each key last (LastWriter), to name the
+  // event behind a divergence. Costs memory per key.
+  bool track_writers = false;
+};
+
+// One key of a store, in iteration order (checkpoint excluded).
+class StoreIterator {
+ public:
+  virtual ~StoreIterator() = default;
+  virtual bool Valid() const = 0;
+  virtual void Next() = 0;
+  // "<projection>/<key>" and its value. REQUIRES: Valid().
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual Status status() const = 0;
 };
 
 class ProjectionStore {
@@ -45,6 +69,15 @@ class ProjectionStore {
   // committed, and the store refuses to move past it rather than serve wrong
   // state.
   Status ApplyBatch(const std::vector<Envelope>& batch);
+
+  // Bulk mode: writes every pending record and the checkpoint. No-op otherwise.
+  Status Flush();
+
+  // Every read-model key in order, for comparing two stores.
+  std::unique_ptr<StoreIterator> NewIterator() const;
+  // With track_writers: the seq of the event that last wrote `full_key`
+  // ("<projection>/<key>"); 0 if unknown.
+  Seq LastWriter(std::string_view full_key) const;
 
   // The seq every read model has reached.
   Seq checkpoint() const;
@@ -71,9 +104,16 @@ class ProjectionStore {
                   std::vector<Projection*> projections);
   Status LoadCheckpoint();
 
+  Status ApplyBulk(const std::vector<Envelope>& batch);
+
   const ProjectionStoreOptions options_;
   const std::vector<Projection*> projections_;
   std::unique_ptr<rocksdb::DB> db_;
+  // Bulk mode only, owned by the applying thread: one cache per projection, and
+  // the checkpoint last written by Flush.
+  std::vector<RecordCache> caches_;
+  Seq flushed_;
+  std::unordered_map<std::string, uint64_t> writers_;  // with track_writers
 
   mutable std::mutex mu_;  // protects checkpoint_
   mutable std::condition_variable cv_;

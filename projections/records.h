@@ -6,16 +6,28 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/codec.h"
 #include "projections/projection.h"
+#include "projections/record_cache.h"
 
 namespace chronova {
 
 // Loads the record at `key` from a reader or a writer (anything with Get).
 template <typename Record, typename Store>
 Result<std::optional<Record>> GetRecord(Store& store, std::string_view key) {
+  if constexpr (std::is_base_of_v<ReadModelWriter, Store>) {
+    if (RecordCache* cache = store.cache()) {
+      if (RecordCache::Entry* e = cache->Find(key)) {
+        if (e->deleted) return std::optional<Record>();
+        if (e->object && e->type == typeid(Record)) {
+          return std::optional<Record>(*static_cast<const Record*>(e->object.get()));
+        }
+      }
+    }
+  }
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Get(key));
   if (!stored) return std::optional<Record>();
   Record r;
@@ -24,8 +36,12 @@ Result<std::optional<Record>> GetRecord(Store& store, std::string_view key) {
 }
 
 template <typename Record>
-void PutRecord(ReadModelWriter& w, std::string_view key, const Record& r) {
-  w.Put(key, EncodePortable(r));
+void PutRecord(ReadModelWriter& w, std::string_view key, Record r) {
+  if (RecordCache* cache = w.cache()) {
+    cache->PutObject(key, std::move(r));  // encoded once, when the cache is flushed
+  } else {
+    w.Put(key, EncodePortable(r));
+  }
 }
 
 // Every record under `prefix`, in key order, kept if `keep(record)` (default all).

@@ -34,7 +34,7 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
     w.Delete(HostPrefix(old_host) + id);
   }
   if (live_on_host && old_host != state.host) w.Put(HostPrefix(state.host) + id, "");
-  PutRecord(w, key, state);
+  PutRecord(w, key, std::move(state));
   return Status::Ok();
 }
 

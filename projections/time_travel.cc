@@ -390,7 +390,19 @@ std::vector<FieldChange> DiffServer(const InstanceState* before,
 }
 
 std::vector<FieldChange> DiffHost(const HostState* before, const HostState* after) {
-  return DiffFields(before, after, HostFields);
+  std::vector<FieldChange> out = DiffFields(before, after, HostFields);
+  // Which instances came and went: the counts alone miss one replacing another.
+  static const std::map<InstanceId, Claim> kNone;
+  const auto& b = before ? before->claims : kNone;
+  const auto& a = after ? after->claims : kNone;
+  std::string claimed, released;
+  for (const auto& [id, claim] : a)
+    if (!b.count(id)) claimed += (claimed.empty() ? "" : ",") + id.str();
+  for (const auto& [id, claim] : b)
+    if (!a.count(id)) released += (released.empty() ? "" : ",") + id.str();
+  if (!claimed.empty()) out.push_back({"claimed", "", claimed});
+  if (!released.empty()) out.push_back({"released", released, ""});
+  return out;
 }
 
 Result<ReadModelsDiff> DiffReadModels(const ReadModelsAt& a, const ReadModelsAt& b) {

@@ -173,8 +173,9 @@ struct ReadModelsDiff {
 
 // The compared fields of a server (name, status, vm_state, task_state,
 // power_state, host, flavor, image, metadata, fault) and of a host (capacity,
-// usage, instances, zone, ratios) that differ between `before` and `after`;
-// nullptr for a side where the resource did not exist.
+// usage, instances, zone, ratios, then "claimed": the instances that claimed on
+// it, "released": those that gave their claim back) that differ between `before`
+// and `after`; nullptr for a side where the resource did not exist.
 std::vector<FieldChange> DiffServer(const InstanceState* before,
                                     const InstanceState* after);
 std::vector<FieldChange> DiffHost(const HostState* before, const HostState* after);

@@ -177,6 +177,17 @@ TEST_CASE("rebuilding from seq 0 gives byte-identical read models") {
   CHECK(rebuilt->checkpoint() == head);
   CHECK(rebuilt->Digest().value() == live_digest);
 
+  // A bulk rebuild (records cached decoded, written in sorted batches, flushing
+  // every 50 records) ends in the same bytes.
+  ProjectionStoreOptions bulk_options;
+  bulk_options.path = f.dir.Sub("bulk");
+  bulk_options.bulk = true;
+  bulk_options.bulk_flush_entries = 50;
+  auto bulk = ProjectionStore::Open(bulk_options, {&f.servers, &f.hosts}).value();
+  REQUIRE(CatchUp(*f.log, *bulk).ok());
+  CHECK(bulk->checkpoint() == head);
+  CHECK(bulk->Digest().value() == live_digest);
+
   // One event per batch, each delivered twice, still ends in the same bytes.
   auto slow = f.OpenStore("slow");
   for (const Envelope& e : ReadAll(*f.log)) {
@@ -287,6 +298,47 @@ TEST_CASE("read models as of a past seq equal what was live then; snapshots reop
   auto snap = ProjectionStore::Open(o, {&f.servers, &f.hosts}).value();
   CHECK(snap->checkpoint() == then);
   CHECK(snap->Digest().value() == digest_then);
+}
+
+}  // namespace chronova::testing
+
+#include "projections/divergence.h"
+
+namespace chronova::testing {
+
+TEST_CASE("a rebuild that differs from the live read models names the key and its writer") {
+  Fixture f;
+  auto live = f.OpenStore("live");
+  f.Register("h1", 64, 65536);
+  Boot(f, "i1", "h1");
+  Boot(f, "i2", "h1");
+  REQUIRE(CatchUp(*f.log, *live).ok());
+
+  ProjectionStoreOptions o;
+  o.path = f.dir.Sub("rebuilt");
+  o.bulk = true;
+  o.track_writers = true;
+  auto rebuilt = ProjectionStore::Open(o, {&f.servers, &f.hosts}).value();
+  REQUIRE(CatchUp(*f.log, *rebuilt).ok());
+  auto same = FirstDivergence(*rebuilt, *live);
+  REQUIRE(same.ok());
+  CHECK_FALSE(same->has_value());
+
+  // A live store that missed the last event differs exactly in what it wrote.
+  auto behind = f.OpenStore("behind");
+  CatchUpOptions until;
+  until.until = Seq(f.log->Head().value().value() - 1);
+  REQUIRE(CatchUp(*f.log, *behind, until).ok());
+  auto diff = FirstDivergence(*rebuilt, *behind);
+  REQUIRE(diff.ok());
+  REQUIRE(diff->has_value());
+  const Divergence& d = **diff;
+  CHECK(d.projection == "servers");
+  CHECK(d.key == "id/i2");
+  CHECK(d.in_rebuilt);
+  CHECK(d.in_live);
+  CHECK(d.rebuilt_writer == f.log->Head().value());
+  CHECK(DescribeDivergence(d).find("last written by seq") != std::string::npos);
 }
 
 }  // namespace chronova::testing

@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "                 [--nats-replicas 1|3] [--no-sync] [--bus inprocess|nats]\n"
     "                 [--compute-listen URL] [--hosts N] [--hypervisor libvirt|fake]\n"
     "                 [--libvirt-uri URI] [--virt-type qemu|kvm]\n"
+    "                 [--snapshot-every N]\n"
     "Runs every chronova role in one process until SIGINT/SIGTERM.\n"
     "Defaults: --state-dir /var/lib/chronova (root) or ~/.local/share/chronova,\n"
     "--log rocksdb. Flags override the INI file given with --config.\n";
@@ -84,6 +85,20 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
       flags.Get("hypervisor", ini.GetOr("compute", "hypervisor", n.hypervisor));
   n.libvirt_uri = flags.Get("libvirt-uri", ini.GetOr("libvirt", "connection_uri", ""));
   n.virt_type = flags.Get("virt-type", ini.GetOr("libvirt", "virt_type", n.virt_type));
+  std::string every = flags.Get(
+      "snapshot-every",
+      ini.GetOr("projections", "snapshot_every", std::to_string(n.snapshot_every)));
+  std::string keep =
+      ini.GetOr("projections", "snapshot_keep", std::to_string(n.snapshot_keep));
+  auto is_count = [](const std::string& v) {
+    return !v.empty() && v.size() <= 18 &&
+           v.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (!is_count(every) || !is_count(keep)) {
+    return Status::InvalidArgument("snapshot_every and snapshot_keep must be numbers");
+  }
+  n.snapshot_every = std::stoull(every);
+  n.snapshot_keep = std::stoull(keep);
   return c;
 }
 
@@ -99,7 +114,8 @@ int Run(int argc, char** argv) {
   auto flags = Flags::Parse(
       argc, argv,
       {"state-dir", "config", "log", "nats-url", "nats-stream", "nats-replicas", "bus",
-       "compute-listen", "hosts", "hypervisor", "libvirt-uri", "virt-type"},
+       "compute-listen", "hosts", "hypervisor", "libvirt-uri", "virt-type",
+       "snapshot-every"},
       {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       flags->positional()[0] != "all-in-one") {

@@ -15,6 +15,7 @@
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
+#include "projections/time_travel.h"
 
 namespace chronova {
 
@@ -24,6 +25,7 @@ struct Node::Parts {
   ReadModels read_models;
   std::unique_ptr<ProjectionStore> store;
   std::unique_ptr<ProjectionRunner> runner;
+  std::unique_ptr<SnapshotTaker> snapshots;
   std::unique_ptr<Bus> bus;
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<Conductor> conductor;
@@ -39,6 +41,7 @@ struct Node::Parts {
     computes.clear();
     conductor.reset();
     scheduler.reset();
+    snapshots.reset();
     runner.reset();
   }
 };
@@ -123,6 +126,13 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   p->runner = std::make_unique<ProjectionRunner>(p->log.get(), p->store.get());
   CHRONOVA_ASSIGN_OR_RETURN(Seq head, p->log->Head());
   CHRONOVA_RETURN_IF_ERROR(p->runner->WaitFor(head, 600000));
+  if (o.snapshot_every > 0) {
+    SnapshotTakerOptions snap;
+    snap.dir = dir + "/snapshots";
+    snap.every = o.snapshot_every;
+    snap.keep = o.snapshot_keep;
+    p->snapshots = std::make_unique<SnapshotTaker>(p->store.get(), snap);
+  }
 
   if (o.bus_url.empty()) {
     p->bus = NewInProcessBus();
@@ -172,8 +182,15 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     p->computes.push_back(std::move(agent));
   }
 
-  p->compute_service =
-      std::make_unique<ComputeService>(p->log.get(), p->store.get(), p->runner.get());
+  ComputeServiceOptions service_options;
+  service_options.time_travel.snapshot_dir = dir + "/snapshots";
+  // Next to the snapshots, so copies of them are hard links; a crash leaves
+  // nothing that matters here.
+  service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";
+  std::error_code ec;
+  std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
+  p->compute_service = std::make_unique<ComputeService>(
+      p->log.get(), p->store.get(), p->runner.get(), service_options);
   if (!o.compute_api_url.empty()) {
     p->auth = std::make_unique<NoAuthAuthenticator>();
     p->api = std::make_unique<ComputeApiServer>();

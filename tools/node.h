@@ -38,6 +38,10 @@ struct NodeOptions {
   bool seed_catalog = true;
   int scheduler_workers = 4;
   int conductor_workers = 4;
+  // A snapshot of the read models into <state_dir>/snapshots/<seq>/ every this
+  // many events, for time travel (chronovactl at/diff, the history API); 0: none.
+  uint64_t snapshot_every = 100000;
+  size_t snapshot_keep = 5;  // newest snapshots kept
 };
 
 class Node {

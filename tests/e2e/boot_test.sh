@@ -74,6 +74,18 @@ PY
 "${CTL[@]}" --json hosts | grep "\"host\":\"$HOST\"" | grep -q '"memory_mb_used":512' ||
   fail "no 512 MiB claim on $HOST"
 
+# os-instance-actions (2.1 reads no deleted server, so before the delete): the
+# create action of the boot's request, its steps shown to admins.
+CREATE_REQ=$(head -1 "$E2E_TMP/history.json" | json 'd["request_id"]')
+r=$(req GET "/servers/$ID/os-instance-actions")
+[ "${r%% *}" = 200 ] || fail "GET os-instance-actions -> $r"
+echo "${r#* }" | json '[(a["action"], a["request_id"], a["message"]) for a in d["instanceActions"]]' |
+  grep -qx "\[('create', '$CREATE_REQ', None)\]" || fail "instance actions: $r"
+curl -s -H "X-Auth-Token: admin:admin" "$API/servers/$ID/os-instance-actions/$CREATE_REQ" |
+  json '[(e["event"], e["result"]) for e in d["instanceAction"]["events"]]' |
+  grep -qx "\[('conductor_schedule_and_build_instances', 'Success'), ('compute__do_build_and_run_instance', 'Success')\]" ||
+  fail "instance action events for $CREATE_REQ"
+
 # Delete, poll to 404, the claim is released.
 r=$(req DELETE "/servers/$ID")
 [ "${r%% *}" = 204 ] || fail "DELETE -> $r"
@@ -89,6 +101,27 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 "${CTL[@]}" --json hosts | grep "\"host\":\"$HOST\"" | grep -q '"memory_mb_used":0,' || fail "claim not released"
+
+# The audit of the server: its six events and the claim and release naming it,
+# each with its cause.
+"${CTL[@]}" --json audit server "$ID" >"$E2E_TMP/audit.json"
+python3 - "$E2E_TMP/audit.json" "$HOST" <<'PY' || fail "unexpected audit: $(cat "$E2E_TMP/audit.json")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+inst = [e for e in ev if e["stream"].startswith("instance/")]
+assert [e["type"] for e in inst] == ["instance.requested", "instance.scheduled", "build.started",
+    "instance.spawned", "instance.delete_requested", "instance.deleted"], ev
+req, sched, started, spawned, delreq, deleted = inst
+assert req["causation"] == 0 and sched["causation"] == req["seq"]
+assert started["causation"] == sched["seq"] and spawned["causation"] == sched["seq"]
+assert delreq["causation"] == 0 and deleted["causation"] == delreq["seq"]
+assert delreq["request_id"] != req["request_id"] and deleted["request_id"] == delreq["request_id"]
+host = {e["type"]: e for e in ev if e["stream"] == "host/" + sys.argv[2]}
+assert set(host) == {"host.resources_claimed", "host.resources_released"}, ev
+assert host["host.resources_claimed"]["causation"] == req["seq"]
+assert host["host.resources_released"]["causation"] == deleted["seq"]
+assert [e["seq"] for e in ev] == sorted(e["seq"] for e in ev) and len(ev) == 8
+PY
 
 # Bad input: Nova's error bodies, and nothing appended.
 BEFORE=$(events_count)

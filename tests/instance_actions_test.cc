@@ -1,0 +1,622 @@
+// The instance actions read model ("who did what, why") and its two views:
+// Nova's os-instance-actions and the audit indexes. Boots, deletes and failures
+// run through a whole Node (scheduler, conductor, fake compute); the API shapes
+// through ComputeApiHandler on a hand-written log.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "agents/compute/fake_hypervisor.h"
+#include "agents/scheduler.h"
+#include "api/auth.h"
+#include "api/compute_api_handler.h"
+#include "api/compute_service.h"
+#include "core/event_json.h"
+#include "core/instance_decider.h"
+#include "eventstore/rocksdb_event_log.h"
+#include "projections/instance_actions_projection.h"
+#include "projections/projection_runner.h"
+#include "projections/read_models.h"
+#include "tests/test_util.h"
+#include "tools/node.h"
+
+namespace chronova::testing {
+namespace {
+
+RequestContext Ctx(const std::string& user = "alice",
+                   const std::string& project = "demo") {
+  return RequestContext{UserId(user),
+                        ProjectId(project),
+                        {"member"},
+                        RequestId("req-" + Env::Default()->NewUuid())};
+}
+
+NodeOptions Options(const TempDir& dir, int hosts) {
+  NodeOptions o;
+  o.log.state_dir = dir.Sub("state");
+  o.log.sync = false;
+  o.compute_hosts = hosts;
+  o.hypervisor = "fake";
+  o.compute_api_url = "";
+  o.host_vcpus = 4;
+  o.host_memory_mb = 4096;
+  return o;
+}
+
+// Polls the server (as admin) until `pred` holds (10 s).
+template <typename Pred>
+void WaitServer(Node& node, const InstanceId& id, Pred pred) {
+  RequestContext admin{UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("r")};
+  for (int i = 0; i < 1000; ++i) {
+    if (pred(node.compute()->GetServer(admin, id))) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("server " << id.str() << " never reached the expected state");
+}
+
+auto HasStatus(std::string_view status) {
+  return [status](const Result<InstanceState>& s) {
+    return s.ok() && ApiStatus(*s) == status;
+  };
+}
+bool Gone(const Result<InstanceState>& s) { return s.status().IsNotFound(); }
+
+void WaitHosts(Node& node, size_t n) {
+  for (int i = 0; i < 500; ++i) {
+    auto reader = node.store()->Reader(HostsProjection::kName).value();
+    if (HostsView(reader.get()).List().value().size() >= n) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("compute hosts did not register");
+}
+
+InstanceId CreateOne(Node& node, const RequestContext& ctx,
+                     const std::string& flavor = "1") {
+  CreateServerRequest req;
+  req.name = "vm";
+  req.flavor_ref = flavor;
+  req.image_ref = kDemoImageId;
+  auto r = node.compute()->CreateServers(ctx, req);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return r->servers.at(0).id;
+}
+
+// Waits until the read models have folded the whole log and nothing moved for a
+// moment (the conductor releases claims just after a delete).
+void Settle(Node& node) {
+  Seq last;
+  for (int i = 0; i < 500; ++i) {
+    Seq head = node.log()->Head().value();
+    REQUIRE(node.store()->WaitFor(head, 5000));
+    if (head == last) return;
+    last = head;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL("the log never settled");
+}
+
+InstanceActions Actions(Node& node, const InstanceId& id) {
+  auto reader = node.store()->Reader(InstanceActionsProjection::kName).value();
+  auto record = InstanceActionsView(reader.get()).Get(id).value();
+  REQUIRE(record.has_value());
+  return *record;
+}
+
+std::map<Seq, Envelope> ByType(Node& node, const InstanceId& id, std::string_view type) {
+  std::map<Seq, Envelope> out;
+  for (const Envelope& e : ReadWholeStream(*node.log(), InstanceStream(id)).value()) {
+    if (e.type == type) out.emplace(e.seq, e);
+  }
+  return out;
+}
+
+Envelope OneOf(const std::map<Seq, Envelope>& m) {
+  REQUIRE(m.size() == 1);
+  return m.begin()->second;
+}
+
+std::set<uint64_t> AuditSeqs(Node& node, AuditKind kind, const std::string& id) {
+  auto reader = node.store()->Reader(InstanceActionsProjection::kName).value();
+  std::set<uint64_t> out;
+  for (const AuditRef& r : InstanceActionsView(reader.get()).Audit({kind, id}).value()) {
+    out.insert(r.seq.value());
+  }
+  return out;
+}
+
+// The seqs of the whole log for which `pred(envelope, payload json)` holds.
+template <typename Pred>
+std::set<uint64_t> LogSeqs(Node& node, Pred pred) {
+  std::set<uint64_t> out;
+  for (const Envelope& e : ReadAll(*node.log())) {
+    std::string payload;  // without the layout spaces, to search "key":"value"
+    for (char c : EventPayloadJson(DecodeEvent(e).value())) {
+      if (c != ' ') payload.push_back(c);
+    }
+    if (pred(e, payload)) out.insert(e.seq.value());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a boot and a delete are Nova's create and delete actions with their steps") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  WaitHosts(*node, 1);
+  RequestContext ctx = Ctx();
+  InstanceId id = CreateOne(*node, ctx);
+  WaitServer(*node, id, HasStatus("ACTIVE"));
+
+  // Before the delete os-instance-actions lists the one create action.
+  auto listed = node->compute()->ListInstanceActions(ctx, id);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().action == "create");
+  CHECK(listed->front().request_id == ctx.request_id);
+
+  RequestContext del = Ctx();
+  REQUIRE(node->compute()->DeleteServer(del, id).ok());
+  WaitServer(*node, id, Gone);
+  Settle(*node);
+
+  Envelope requested = OneOf(ByType(*node, id, "instance.requested"));
+  Envelope scheduled = OneOf(ByType(*node, id, "instance.scheduled"));
+  Envelope started = OneOf(ByType(*node, id, "build.started"));
+  Envelope spawned = OneOf(ByType(*node, id, "instance.spawned"));
+  const Envelope& delete_requested =
+      OneOf(ByType(*node, id, "instance.delete_requested"));
+  Envelope deleted = OneOf(ByType(*node, id, "instance.deleted"));
+
+  InstanceActions record = Actions(*node, id);
+  CHECK(record.project_id == ProjectId("demo"));
+  REQUIRE(record.actions.size() == 2);
+  const InstanceAction& create = record.actions[0];
+  CHECK(create.action == "create");
+  CHECK(create.instance_id == id);
+  CHECK(create.request_id == ctx.request_id);
+  CHECK(create.user_id == UserId("alice"));
+  CHECK(create.project_id == ProjectId("demo"));
+  CHECK(create.start_time == requested.meta.time);
+  CHECK(create.finish_time == spawned.meta.time);
+  CHECK(create.message.empty());
+  std::vector<Seq> create_seqs;
+  for (const ActionStep& s : create.steps) create_seqs.push_back(s.seq);
+  CHECK(create_seqs ==
+        std::vector<Seq>{requested.seq, scheduled.seq, started.seq, spawned.seq});
+  REQUIRE(create.events.size() == 2);
+  CHECK(create.events[0].event == "conductor_schedule_and_build_instances");
+  CHECK(create.events[0].start_time == requested.meta.time);
+  CHECK(create.events[0].finish_time == scheduled.meta.time);
+  CHECK(create.events[0].result == "Success");
+  CHECK(create.events[1].event == "compute__do_build_and_run_instance");
+  CHECK(create.events[1].start_time == started.meta.time);
+  CHECK(create.events[1].finish_time == spawned.meta.time);
+  CHECK(create.events[1].result == "Success");
+  CHECK(create.events[1].host == HostName("compute"));
+  CHECK(create.events[1].details.empty());
+
+  const InstanceAction& remove = record.actions[1];
+  CHECK(remove.action == "delete");
+  CHECK(remove.request_id == del.request_id);
+  CHECK(remove.start_time == delete_requested.meta.time);
+  CHECK(remove.finish_time == deleted.meta.time);
+  REQUIRE(remove.events.size() == 1);
+  CHECK(remove.events[0].event == "compute_terminate_instance");
+  CHECK(remove.events[0].result == "Success");
+  CHECK(remove.events[0].host == HostName("compute"));
+  // The compute step has no start event of its own: it starts at its cause.
+  CHECK(deleted.meta.causation == delete_requested.seq);
+  CHECK(remove.events[0].start_time == delete_requested.meta.time);
+  CHECK(remove.events[0].finish_time == deleted.meta.time);
+
+  // Nova before 2.21 does not read deleted servers' actions.
+  CHECK(node->compute()->ListInstanceActions(ctx, id).status().IsNotFound());
+}
+
+TEST_CASE("a failed build is an action with message Error and the reason in its step") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  WaitHosts(*node, 1);
+  auto* fake = dynamic_cast<FakeHypervisor*>(node->hypervisor(0));
+  REQUIRE(fake != nullptr);
+  fake->FailNextSpawn(Status::Internal("disk full"));
+  RequestContext ctx = Ctx();
+  InstanceId id = CreateOne(*node, ctx);
+  WaitServer(*node, id, HasStatus("ERROR"));
+  Settle(*node);
+
+  Envelope failed = OneOf(ByType(*node, id, "instance.build_failed"));
+  InstanceActions record = Actions(*node, id);
+  REQUIRE(record.actions.size() == 1);
+  const InstanceAction& create = record.actions[0];
+  CHECK(create.message == "Error");
+  CHECK(create.finish_time == failed.meta.time);
+  REQUIRE(create.events.size() == 2);
+  CHECK(create.events[0].result == "Success");
+  const InstanceActionEvent& build = create.events[1];
+  CHECK(build.event == "compute__do_build_and_run_instance");
+  CHECK(build.result == "Error");
+  CHECK(build.host == HostName("compute"));
+  CHECK(build.details.find("disk full") != std::string::npos);
+  CHECK(build.finish_seq == failed.seq);
+
+  auto shown = node->compute()->GetInstanceAction(ctx, id, ctx.request_id);
+  REQUIRE(shown.ok());
+  CHECK(shown->message == "Error");
+}
+
+TEST_CASE(
+    "a scheduling failure is an Error in the conductor's step, with no compute step") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  WaitHosts(*node, 1);
+  InstanceId id = CreateOne(*node, Ctx(), "5");  // 16 GiB on a 4 GiB host
+  WaitServer(*node, id, HasStatus("ERROR"));
+  Settle(*node);
+
+  Envelope failed = OneOf(ByType(*node, id, "instance.scheduling_failed"));
+  InstanceActions record = Actions(*node, id);
+  REQUIRE(record.actions.size() == 1);
+  const InstanceAction& create = record.actions[0];
+  CHECK(create.message == "Error");
+  CHECK(create.finish_time == failed.meta.time);
+  REQUIRE(create.events.size() == 1);
+  CHECK(create.events[0].event == "conductor_schedule_and_build_instances");
+  CHECK(create.events[0].result == "Error");
+  CHECK(create.events[0].details == kNoValidHost);
+  CHECK(create.events[0].host.empty());
+}
+
+TEST_CASE("instance actions rebuilt from seq 0 equal the live ones") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 2)).value();
+  WaitHosts(*node, 2);
+  auto* fake = dynamic_cast<FakeHypervisor*>(node->hypervisor(0));
+  fake->FailNextSpawn(Status::Internal("no space"));
+  std::vector<InstanceId> ids;
+  for (int i = 0; i < 4; ++i)
+    ids.push_back(CreateOne(*node, Ctx(i % 2 ? "bob" : "alice")));
+  ids.push_back(CreateOne(*node, Ctx(), "5"));  // no valid host
+  for (const InstanceId& id : ids) {
+    WaitServer(*node, id, [](const Result<InstanceState>& s) {
+      return s.ok() && (ApiStatus(*s) == "ACTIVE" || ApiStatus(*s) == "ERROR");
+    });
+  }
+  REQUIRE(node->compute()->DeleteServer(Ctx(), ids[0]).ok());
+  REQUIRE(node->compute()->DeleteServer(Ctx(), ids[4]).ok());
+  WaitServer(*node, ids[0], Gone);
+  Settle(*node);
+
+  Seq at = node->store()->checkpoint();
+  std::string live = node->store()->Digest().value();
+  REQUIRE(node->store()->checkpoint() == at);  // nothing moved while digesting
+
+  ReadModels models;
+  ProjectionStoreOptions o;
+  o.path = dir.Sub("rebuilt");
+  auto rebuilt = ProjectionStore::Open(o, models.All()).value();
+  CatchUpOptions until;
+  until.until = at;
+  REQUIRE(CatchUp(*node->log(), *rebuilt, until).ok());
+  CHECK(rebuilt->checkpoint() == at);
+  CHECK(rebuilt->Digest().value() == live);
+}
+
+TEST_CASE("the projection folds an instance event once, however often it is applied") {
+  // A writer over a plain map: Apply twice with the same events, same keys.
+  struct MapWriter : ReadModelWriter {
+    std::map<std::string, std::string> kv;
+    Result<std::optional<std::string>> Get(std::string_view key) override {
+      auto it = kv.find(std::string(key));
+      return it == kv.end() ? std::optional<std::string>() : std::optional(it->second);
+    }
+    void Put(std::string_view key, std::string_view value) override {
+      kv[std::string(key)] = std::string(value);
+    }
+    void Delete(std::string_view key) override { kv.erase(std::string(key)); }
+  };
+  InstanceRequested r;
+  r.instance_id = InstanceId("i1");
+  r.project_id = ProjectId("p1");
+  r.user_id = UserId("u1");
+  std::vector<Event> events = {r, InstanceScheduled{HostName("h1")},
+                               BuildStarted{HostName("h1")},
+                               InstanceSpawned{HostName("h1"), "instance-i1"}};
+  std::vector<Envelope> envs;
+  for (size_t i = 0; i < events.size(); ++i) {
+    NewEvent n = MakeNewEvent(
+        events[i], EventMeta{Timestamp{int64_t(100 + i)}, RequestId("req-1"),
+                             Seq(i ? 1 : 0), Actor{UserId("u1"), ProjectId("p1"), {}}});
+    envs.push_back(Envelope{Seq(i + 1), InstanceStream(r.instance_id),
+                            StreamVersion(i + 1), n.type, n.schema, n.meta, n.payload});
+  }
+  InstanceActionsProjection p;
+  MapWriter once, twice;
+  for (size_t i = 0; i < envs.size(); ++i) {
+    REQUIRE(p.Apply(envs[i], events[i], once).ok());
+    REQUIRE(p.Apply(envs[i], events[i], twice).ok());
+    REQUIRE(p.Apply(envs[i], events[i], twice).ok());
+  }
+  CHECK(once.kv == twice.kv);
+  // A stream that does not begin with instance.requested is refused, naming the seq.
+  MapWriter fresh;
+  Status st = p.Apply(envs[1], events[1], fresh);
+  CHECK(st.code() == StatusCode::kCorruption);
+  CHECK(st.message().find("seq 2") != std::string::npos);
+}
+
+TEST_CASE(
+    "an audit of a request, a user, a project, a host and a server finds exactly its "
+    "events") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 2)).value();
+  WaitHosts(*node, 2);
+  RequestContext alice = Ctx("alice", "demo");
+  RequestContext bob = Ctx("bob", "other");
+  InstanceId a = CreateOne(*node, alice);
+  InstanceId b = CreateOne(*node, bob);
+  WaitServer(*node, a, HasStatus("ACTIVE"));
+  WaitServer(*node, b, HasStatus("ACTIVE"));
+  // An admin deletes bob's server: the admin is the actor, bob's project the owner.
+  RequestContext admin{
+      UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-admin-1")};
+  REQUIRE(node->compute()->DeleteServer(admin, b).ok());
+  WaitServer(*node, b, Gone);
+  Settle(*node);
+
+  // The request: every event it caused, on the instance and on its host.
+  std::set<uint64_t> by_request =
+      AuditSeqs(*node, AuditKind::kRequest, alice.request_id.str());
+  CHECK(by_request == LogSeqs(*node, [&](const Envelope& e, const std::string&) {
+          return e.meta.request_id == alice.request_id;
+        }));
+  std::set<std::string> types;
+  for (const Envelope& e : ReadAll(*node->log())) {
+    if (by_request.count(e.seq.value())) types.insert(e.type);
+  }
+  CHECK(types == std::set<std::string>{"instance.requested", "host.resources_claimed",
+                                       "instance.scheduled", "build.started",
+                                       "instance.spawned"});
+
+  // The user: what alice asked for, nothing of bob's or the admin's.
+  CHECK(AuditSeqs(*node, AuditKind::kUser, "alice") ==
+        LogSeqs(*node, [](const Envelope& e, const std::string&) {
+          return e.meta.actor.user == UserId("alice");
+        }));
+  CHECK(AuditSeqs(*node, AuditKind::kUser, "admin") ==
+        LogSeqs(*node, [](const Envelope& e, const std::string&) {
+          return e.meta.actor.user == UserId("admin");
+        }));
+
+  // The project: bob's own events and the admin's delete of bob's server.
+  std::set<uint64_t> other = AuditSeqs(*node, AuditKind::kProject, "other");
+  CHECK(other == LogSeqs(*node, [&](const Envelope& e, const std::string& payload) {
+          return e.meta.actor.project == ProjectId("other") ||
+                 e.stream == InstanceStream(b) ||
+                 payload.find("\"instance_id\":\"" + b.str() + "\"") != std::string::npos;
+        }));
+
+  // The host: its own stream and every instance step that ran on it.
+  InstanceState sa = node->compute()->GetServer(alice, a).value();
+  std::string host = sa.host.str();
+  CHECK(AuditSeqs(*node, AuditKind::kHost, host) ==
+        LogSeqs(*node, [&](const Envelope& e, const std::string& payload) {
+          return e.stream == HostStream(sa.host) ||
+                 (StreamKind(e.stream) == "instance" &&
+                  payload.find("\"host\":\"" + host + "\"") != std::string::npos);
+        }));
+
+  // The server: its stream plus the claims and releases naming it.
+  std::set<uint64_t> server = AuditSeqs(*node, AuditKind::kServer, b.str());
+  CHECK(server == LogSeqs(*node, [&](const Envelope& e, const std::string& payload) {
+          return e.stream == InstanceStream(b) ||
+                 payload.find("\"instance_id\":\"" + b.str() + "\"") != std::string::npos;
+        }));
+  CHECK(server.size() == 8);  // six instance events, one claim, one release
+
+  CHECK(AuditSeqs(*node, AuditKind::kUser, "nobody").empty());
+}
+
+// ---- the os-instance-actions API ------------------------------------------------
+
+namespace {
+
+// A log written by hand, the read models, a ComputeService and the API handler
+// (no scheduler, conductor or compute: nothing moves unless the test appends it).
+struct ApiFixture {
+  FakeEnv env{7};
+  TempDir dir;
+  std::unique_ptr<RocksDbEventLog> log;
+  ReadModels models;
+  std::unique_ptr<ProjectionStore> store;
+  std::unique_ptr<ProjectionRunner> runner;
+  std::unique_ptr<ComputeService> service;
+  NoAuthAuthenticator auth;
+  std::unique_ptr<ComputeApiHandler> handler;
+  int keys = 0;
+
+  ApiFixture() {
+    RocksDbLogOptions lo;
+    lo.path = dir.Sub("log");
+    lo.sync = false;
+    log = std::move(RocksDbEventLog::Open(lo)).value();
+    ProjectionStoreOptions so;
+    so.path = dir.Sub("store");
+    store = std::move(ProjectionStore::Open(so, models.All())).value();
+    runner = std::make_unique<ProjectionRunner>(log.get(), store.get());
+    ComputeServiceOptions cso;
+    cso.env = &env;
+    service = std::make_unique<ComputeService>(log.get(), store.get(), runner.get(), cso);
+    ComputeApiOptions ao;
+    ao.service = service.get();
+    ao.authenticator = &auth;
+    ao.env = &env;
+    handler = std::make_unique<ComputeApiHandler>(ao);
+  }
+
+  // Appends `e` to `id`'s stream as `user`:`project` under `request`; its seq.
+  Seq Append(const InstanceId& id, const Event& e, const std::string& request,
+             Seq causation, const std::string& user = "demo",
+             const std::string& project = "p1") {
+    env.AdvanceMicros(1000000);
+    AppendRequest req;
+    req.stream = InstanceStream(id);
+    req.key = IdempotencyKey("k" + std::to_string(++keys));
+    req.events.push_back(
+        MakeNewEvent(e, EventMeta{env.Now(), RequestId(request), causation,
+                                  Actor{UserId(user), ProjectId(project), {"member"}}}));
+    Seq seq = log->Append(req).value().last_seq;
+    REQUIRE(runner->WaitFor(seq, 5000).ok());
+    return seq;
+  }
+
+  // Boots `id` by hand: requested, scheduled on h1, build started, spawned.
+  void Boot(const InstanceId& id) {
+    InstanceRequested r;
+    r.instance_id = id;
+    r.name = "vm";
+    r.project_id = ProjectId("p1");
+    r.user_id = UserId("demo");
+    r.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+    Seq requested = Append(id, r, "req-create", Seq());
+    Seq scheduled =
+        Append(id, InstanceScheduled{HostName("h1")}, "req-create", requested);
+    Append(id, BuildStarted{HostName("h1")}, "req-create", scheduled);
+    Append(id, InstanceSpawned{HostName("h1"), "instance-1"}, "req-create", scheduled);
+  }
+
+  HttpResponse Get(const std::string& path, const std::string& token) {
+    HttpRequest r;
+    r.method = "GET";
+    r.path = path;
+    r.base_url = "http://compute.test";
+    r.headers.Add("X-Auth-Token", token);
+    return handler->Handle(r);
+  }
+};
+
+Json Body(const HttpResponse& r) {
+  INFO(r.body);
+  auto j = Json::Parse(r.body);
+  REQUIRE(j.ok());
+  return *j;
+}
+
+std::vector<std::string> Keys(const Json& object) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : object.members()) out.push_back(k);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "os-instance-actions lists a server's actions newest first in Nova's 2.1 shape") {
+  ApiFixture f;
+  const InstanceId id("6a1b0c8e-1111-4a2b-9c3d-000000000001");
+  f.Boot(id);
+  // The delete is asked for and, with no compute running here, still in progress.
+  RequestContext del{
+      UserId("demo"), ProjectId("p1"), {"member"}, RequestId("req-delete")};
+  REQUIRE(f.service->DeleteServer(del, id).ok());
+
+  HttpResponse r = f.Get("/v2.1/servers/" + id.str() + "/os-instance-actions", "demo:p1");
+  REQUIRE(r.status == 200);
+  Json body = Body(r);
+  CHECK(Keys(body) == std::vector<std::string>{"instanceActions"});
+  const auto& actions = body.Find("instanceActions")->items();
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].Find("action")->as_string() == "delete");
+  CHECK(actions[0].Find("request_id")->as_string() == "req-delete");
+  CHECK(actions[1].Find("action")->as_string() == "create");
+  CHECK(actions[1].Find("request_id")->as_string() == "req-create");
+  for (const Json& a : actions) {
+    CHECK(Keys(a) == std::vector<std::string>{"action", "instance_uuid", "message",
+                                              "project_id", "request_id", "start_time",
+                                              "user_id"});
+    CHECK(a.Find("instance_uuid")->as_string() == id.str());
+    CHECK(a.Find("user_id")->as_string() == "demo");
+    CHECK(a.Find("project_id")->as_string() == "p1");
+    CHECK(a.Find("message")->is_null());
+  }
+  // Nova's str() of a naive datetime: FakeEnv starts at 2026-01-01T00:00:00Z.
+  CHECK(actions[1].Find("start_time")->as_string() == "2026-01-01T00:00:01.000000");
+}
+
+TEST_CASE("os-instance-actions shows one action, with its events to admins only") {
+  ApiFixture f;
+  const InstanceId id("6a1b0c8e-1111-4a2b-9c3d-000000000002");
+  f.Boot(id);
+  const std::string path =
+      "/v2.1/servers/" + id.str() + "/os-instance-actions/req-create";
+
+  HttpResponse admin = f.Get(path, "admin:admin");
+  REQUIRE(admin.status == 200);
+  Json body = Body(admin);
+  const Json* action = body.Find("instanceAction");
+  REQUIRE(action != nullptr);
+  CHECK(Keys(*action) == std::vector<std::string>{"action", "events", "instance_uuid",
+                                                  "message", "project_id", "request_id",
+                                                  "start_time", "user_id"});
+  CHECK(action->Find("action")->as_string() == "create");
+  const auto& events = action->Find("events")->items();
+  REQUIRE(events.size() == 2);
+  for (const Json& e : events) {
+    CHECK(Keys(e) == std::vector<std::string>{"event", "finish_time", "result",
+                                              "start_time", "traceback"});
+    CHECK(e.Find("result")->as_string() == "Success");
+    CHECK(e.Find("traceback")->is_null());
+  }
+  CHECK(events[0].Find("event")->as_string() == "conductor_schedule_and_build_instances");
+  CHECK(events[0].Find("start_time")->as_string() == "2026-01-01T00:00:01.000000");
+  CHECK(events[0].Find("finish_time")->as_string() == "2026-01-01T00:00:02.000000");
+  CHECK(events[1].Find("event")->as_string() == "compute__do_build_and_run_instance");
+
+  // The owner sees the action without its events (Nova's default policy at 2.1).
+  HttpResponse owner = f.Get(path, "demo:p1");
+  REQUIRE(owner.status == 200);
+  CHECK_FALSE(Body(owner).Find("instanceAction")->Contains("events"));
+
+  // A running step has no finish time and no result yet.
+  const InstanceId building("6a1b0c8e-1111-4a2b-9c3d-000000000003");
+  InstanceRequested r;
+  r.instance_id = building;
+  r.name = "b";
+  r.project_id = ProjectId("p1");
+  r.user_id = UserId("demo");
+  f.Append(building, r, "req-b", Seq());
+  Json running = Body(f.Get(
+      "/v2.1/servers/" + building.str() + "/os-instance-actions/req-b", "admin:admin"));
+  const Json& step = running.Find("instanceAction")->Find("events")->items().at(0);
+  CHECK(step.Find("finish_time")->is_null());
+  CHECK(step.Find("result")->is_null());
+}
+
+TEST_CASE("os-instance-actions is 404 for another project's server and unknown ids") {
+  ApiFixture f;
+  const InstanceId id("6a1b0c8e-1111-4a2b-9c3d-000000000004");
+  f.Boot(id);
+  const std::string base = "/v2.1/servers/" + id.str() + "/os-instance-actions";
+
+  for (const std::string& path : {base, base + "/req-create"}) {
+    HttpResponse r = f.Get(path, "other:p2");
+    CHECK(r.status == 404);
+    CHECK(Body(r).Find("itemNotFound")->Find("message")->as_string() ==
+          "Instance " + id.str() + " could not be found.");
+  }
+  HttpResponse unknown_action = f.Get(base + "/req-nope", "demo:p1");
+  CHECK(unknown_action.status == 404);
+  CHECK(Body(unknown_action).Find("itemNotFound")->Find("message")->as_string() ==
+        "Action req-nope not found");
+  HttpResponse unknown_server =
+      f.Get("/v2.1/servers/00000000-0000-4000-8000-000000000000/os-instance-actions",
+            "admin:admin");
+  CHECK(unknown_server.status == 404);
+}
+
+}  // namespace chronova::testing

@@ -1,0 +1,98 @@
+#include "tools/replay_command.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "projections/divergence.h"
+#include "projections/projection_runner.h"
+#include "projections/read_models.h"
+
+namespace chronova {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int Fail(const Status& st) {
+  std::fprintf(stderr, "chronovactl replay: %s\n", st.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunReplay(const ReplayArgs& args) {
+  if (std::filesystem::exists(args.into + "/CURRENT")) {
+    return Fail(Status::InvalidArgument(args.into + " already holds a store"));
+  }
+  // With --verify, rebuild exactly up to where the live read models are.
+  ReadModels live_models;
+  std::unique_ptr<ProjectionStore> live;
+  CatchUpOptions options;
+  if (args.verify) {
+    if (args.live_store.empty() || !std::filesystem::exists(args.live_store + "/CURRENT")) {
+      return Fail(Status::NotFound("no live read models to verify against"));
+    }
+    ProjectionStoreOptions lo;
+    lo.path = args.live_store;
+    lo.read_only = true;
+    lo.secondary_path = args.scratch + "/live-secondary";
+    auto opened = ProjectionStore::Open(lo, live_models.All());
+    if (!opened.ok()) return Fail(opened.status());
+    live = std::move(opened).value();
+    options.until = live->checkpoint();
+  }
+  Result<Seq> head = args.log->Head();
+  if (!head.ok()) return Fail(head.status());
+  Seq target = std::min(*head, options.until);
+
+  ReadModels models;
+  ProjectionStoreOptions o;
+  o.path = args.into;
+  o.bulk = true;
+  o.track_writers = args.verify;
+  auto store = ProjectionStore::Open(o, models.All());
+  if (!store.ok()) return Fail(store.status());
+
+  const bool tty = isatty(STDERR_FILENO);
+  auto t0 = Clock::now();
+  auto last_print = t0;
+  options.progress = [&](Seq reached) {
+    auto now = Clock::now();
+    if (now - last_print < std::chrono::milliseconds(tty ? 250 : 5000)) return;
+    last_print = now;
+    double secs = std::chrono::duration<double>(now - t0).count();
+    std::fprintf(stderr, "%sreplay: %llu/%llu events (%.0f%%) %.0f events/s%s",
+                 tty ? "\r" : "", static_cast<unsigned long long>(reached.value()),
+                 static_cast<unsigned long long>(target.value()),
+                 target.value() ? 100.0 * reached.value() / target.value() : 100.0,
+                 reached.value() / std::max(secs, 1e-9), tty ? "" : "\n");
+  };
+  Status st = CatchUp(*args.log, **store, options);
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (tty) std::fprintf(stderr, "\n");
+  if (!st.ok()) return Fail(st.WithContext("replay stopped at seq " +
+                                           std::to_string((*store)->checkpoint().value())));
+  Seq reached = (*store)->checkpoint();
+  auto digest = (*store)->Digest();
+  if (!digest.ok()) return Fail(digest.status());
+  std::printf("replayed %llu events in %.2f s: %.0f events/s; read models digest %s\n",
+              static_cast<unsigned long long>(reached.value()), secs,
+              reached.value() / std::max(secs, 1e-9), digest->c_str());
+  if (!args.verify) return 0;
+
+  auto diff = FirstDivergence(**store, *live);
+  if (!diff.ok()) return Fail(diff.status());
+  if (!diff->has_value()) {
+    std::printf("verify: identical to the live read models at seq %llu\n",
+                static_cast<unsigned long long>(reached.value()));
+    return 0;
+  }
+  std::printf("verify: DIVERGES at seq %llu: %s\n",
+              static_cast<unsigned long long>(reached.value()),
+              DescribeDivergence(**diff).c_str());
+  return 1;
+}
+
+}  // namespace chronova
