@@ -482,10 +482,12 @@ HttpResponse ComputeApiHandler::ShowInstanceAction(const Call& call) const {
   Result<InstanceAction> action = options_.service->GetInstanceAction(
       call.ctx, InstanceId(call.params[0]), RequestId(call.params[1]));
   if (!action.ok()) return ErrorResponse(action.status());
+  InstanceActionViewOptions view_options;
   // Nova's default "os-instance-actions:events" policy: admins see the events.
+  view_options.show_events = call.ctx.IsAdmin();
   return JsonResponse(
-      200, Json::MakeObject({{"instanceAction",
-                              InstanceActionDetailView(*action, call.ctx.IsAdmin())}}));
+      200, Json::MakeObject(
+               {{"instanceAction", InstanceActionDetailView(*action, view_options)}}));
 }
 
 // ---- history (admin time travel) ----------------------------------------------

@@ -319,9 +319,10 @@ Json InstanceActionView(const InstanceAction& a) {
   return action;
 }
 
-Json InstanceActionDetailView(const InstanceAction& a, bool show_events) {
+Json InstanceActionDetailView(const InstanceAction& a,
+                              const InstanceActionViewOptions& options) {
   Json action = InstanceActionView(a);
-  if (!show_events) return action;
+  if (!options.show_events) return action;
   Json events = Json::MakeArray();
   for (const InstanceActionEvent& e : a.events) {
     events.Append(Json::MakeObject({

@@ -70,10 +70,15 @@ Json ImageDetailView(const LinkContext& links, const ImageRecord& i);
 // GET /servers/{id}/os-instance-actions item at 2.1: {"action", "instance_uuid",
 // "request_id", "user_id", "project_id", "start_time", "message"}.
 Json InstanceActionView(const InstanceAction& a);
-// GET /servers/{id}/os-instance-actions/{request_id} at 2.1: the action plus, when
-// `show_events` (Nova's default policy: admins), "events": [{"event",
-// "start_time", "finish_time", "result", "traceback"}].
-Json InstanceActionDetailView(const InstanceAction& a, bool show_events);
+struct InstanceActionViewOptions {
+  // The "events" list (Nova's os-instance-actions:events policy: admins only).
+  bool show_events = false;
+};
+// GET /servers/{id}/os-instance-actions/{request_id} at 2.1: the action plus,
+// with show_events, "events": [{"event", "start_time", "finish_time", "result",
+// "traceback"}].
+Json InstanceActionDetailView(const InstanceAction& a,
+                              const InstanceActionViewOptions& options);
 
 // Nova's "<collection>_links": [{"rel": "next", "href": ...}] when the page is
 // full (as many items as the effective limit), else an empty array (left out).

@@ -39,10 +39,53 @@ NewEvent MakeNewEvent(const Event& event, const EventMeta& meta) {
       event);
 }
 
+namespace {
+
+// host.registered as stored before schema 2. Frozen: never edit.
+struct HostRegisteredV1 {
+  HostName host;
+  int32_t vcpus = 0;
+  int32_t memory_mb = 0;
+  int32_t disk_gb = 0;
+  std::string availability_zone;
+  std::string hypervisor_type;
+  double cpu_allocation_ratio = 0;
+  double ram_allocation_ratio = 0;
+  double disk_allocation_ratio = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(host, vcpus, memory_mb, disk_gb, availability_zone, hypervisor_type,
+       cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio);
+  }
+};
+
+Result<std::string> UpcastHostRegistered1To2(std::string_view old) {
+  HostRegisteredV1 v1;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
+  HostRegistered v2;
+  v2.host = v1.host;
+  v2.vcpus = v1.vcpus;
+  v2.memory_mb = v1.memory_mb;
+  v2.disk_gb = v1.disk_gb;
+  v2.availability_zone = v1.availability_zone;
+  v2.hypervisor_type = v1.hypervisor_type;
+  v2.cpu_allocation_ratio = v1.cpu_allocation_ratio;
+  v2.ram_allocation_ratio = v1.ram_allocation_ratio;
+  v2.disk_allocation_ratio = v1.disk_allocation_ratio;
+  v2.hypervisor_hostname = v1.host.str();  // one node per host, as Nova's libvirt driver
+  return EncodePortable(v2);
+}
+
+}  // namespace
+
 const UpcasterSet& UpcasterSet::Default() {
-  // No schema has been retired yet. When one is, register its upcaster here and
-  // keep a fixture of the old bytes under tests/fixtures/.
-  static const UpcasterSet* set = new UpcasterSet();
+  // Every retired schema has an upcaster here and old bytes in
+  // tests/fixtures/events.log (tests/schema_evolution_test.cc).
+  static const UpcasterSet* set = [] {
+    auto* s = new UpcasterSet();
+    s->Add(HostRegistered::kType, 1, UpcastHostRegistered1To2);
+    return s;
+  }();
   return *set;
 }
 

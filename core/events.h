@@ -143,9 +143,10 @@ struct InstanceDeleted {
 // ---- host/<name> ----------------------------------------------------------
 
 // A compute host joined (or re-announced) with this capacity.
+// Schema 2 added hypervisor_hostname (schema 1 is upcast with it = host).
 struct HostRegistered {
   static constexpr const char* kType = "host.registered";
-  static constexpr uint32_t kSchema = 1;
+  static constexpr uint32_t kSchema = 2;
   HostName host;
   int32_t vcpus = 0;
   int32_t memory_mb = 0;
@@ -155,12 +156,14 @@ struct HostRegistered {
   double cpu_allocation_ratio = 16.0;
   double ram_allocation_ratio = 1.5;
   double disk_allocation_ratio = 1.0;
+  // Nova's hypervisor_hostname: the compute node's name (os-hypervisors).
+  std::string hypervisor_hostname;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(host), CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb),
        CEREAL_NVP(availability_zone), CEREAL_NVP(hypervisor_type),
        CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio),
-       CEREAL_NVP(disk_allocation_ratio));
+       CEREAL_NVP(disk_allocation_ratio), CEREAL_NVP(hypervisor_hostname));
   }
 };
 

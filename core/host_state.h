@@ -34,6 +34,7 @@ struct HostState {
   int32_t disk_gb = 0;
   std::string availability_zone;
   std::string hypervisor_type;
+  std::string hypervisor_hostname;
   double cpu_allocation_ratio = 16.0;
   double ram_allocation_ratio = 1.5;
   double disk_allocation_ratio = 1.0;
@@ -47,7 +48,7 @@ struct HostState {
   void serialize(A& ar) {
     ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(name), CEREAL_NVP(vcpus),
        CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb), CEREAL_NVP(availability_zone),
-       CEREAL_NVP(hypervisor_type), CEREAL_NVP(cpu_allocation_ratio),
+       CEREAL_NVP(hypervisor_type), CEREAL_NVP(hypervisor_hostname), CEREAL_NVP(cpu_allocation_ratio),
        CEREAL_NVP(ram_allocation_ratio), CEREAL_NVP(disk_allocation_ratio),
        CEREAL_NVP(used), CEREAL_NVP(claims), CEREAL_NVP(registered_at),
        CEREAL_NVP(updated_at));

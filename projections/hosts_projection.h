@@ -14,6 +14,8 @@ class HostsProjection : public Projection {
  public:
   static constexpr std::string_view kName = "hosts";
   std::string_view Name() const override { return kName; }
+  // 2: claims under their own keys; HostState gained hypervisor_hostname.
+  uint32_t Version() const override { return 2; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

@@ -48,6 +48,9 @@ class Projection {
   virtual ~Projection() = default;
   // Stable, unique, [a-z_]+; the key prefix of everything this projection writes.
   virtual std::string_view Name() const = 0;
+  // Bumped whenever the keys or record shapes this projection writes change: a
+  // store built by another version is rebuilt from seq 1 when opened.
+  virtual uint32_t Version() const { return 1; }
   // Folds one event. Must depend only on the model's keys and the event, so a
   // rebuild from seq 0 produces byte-identical keys. Events the model does not
   // care about are ignored (OK).

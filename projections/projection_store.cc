@@ -22,6 +22,11 @@ namespace {
 
 // Sorts before every projection's keys (projection names are [a-z_]+).
 constexpr std::string_view kCheckpointKey = "\x01checkpoint";
+// Which projections, at which versions, built this store.
+constexpr std::string_view kModelsKey = "\x01models";
+
+// The store's own keys (not read-model keys): all start with \x01.
+bool IsMetaKey(const rocksdb::Slice& key) { return !key.empty() && key[0] == '\x01'; }
 
 std::string Prefixed(std::string_view name, std::string_view key) {
   std::string k;
@@ -136,10 +141,42 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   CHRONOVA_ASSIGN_OR_RETURN(store->db_, OpenRocks({options.path, options.read_only,
                                                    options.secondary_path, "projections"},
                                                   rocksdb::Options()));
+  CHRONOVA_RETURN_IF_ERROR(store->CheckModels());
   CHRONOVA_RETURN_IF_ERROR(store->LoadCheckpoint());
   store->flushed_ = store->checkpoint();
   if (options.bulk) store->caches_.resize(store->projections_.size());
   return store;
+}
+
+std::string ProjectionStore::ModelsSignature() const {
+  std::string sig;
+  for (Projection* p : projections_) {
+    sig += std::string(p->Name()) + ":" + std::to_string(p->Version()) + ";";
+  }
+  return sig;
+}
+
+Status ProjectionStore::CheckModels() {
+  if (options_.read_only) return Status::Ok();
+  std::string stored;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kModelsKey, &stored);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read models signature");
+  const std::string want = ModelsSignature();
+  if (s.ok() && stored == want) return Status::Ok();
+  // Built by other projections or versions (or older than signatures): start over
+  // from seq 1; the log has everything.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  it->SeekToFirst();
+  bool empty = !it->Valid();
+  it.reset();
+  rocksdb::WriteBatch wb;
+  if (!empty) wb.DeleteRange(db_->DefaultColumnFamily(), "", "\xff\xff\xff\xff");
+  wb.Put(kModelsKey, want);
+  if (!empty) {
+    std::fprintf(stderr, "projections: %s was built by '%s', not '%s': rebuilding from seq 1\n",
+                 options_.path.c_str(), stored.c_str(), want.c_str());
+  }
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "reset read models");
 }
 
 Status ProjectionStore::LoadCheckpoint() {
@@ -338,7 +375,7 @@ class DbIterator : public StoreIterator {
 
  private:
   void Skip() {
-    while (it_->Valid() && it_->key() == rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size())) {
+    while (it_->Valid() && IsMetaKey(it_->key())) {
       it_->Next();
     }
   }
@@ -387,7 +424,7 @@ Result<std::string> ProjectionStore::Digest() const {
   };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key() == rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()))
+    if (IsMetaKey(it->key()))
       continue;
     mix(std::string_view(it->key().data(), it->key().size()));
     mix(std::string_view(it->value().data(), it->value().size()));

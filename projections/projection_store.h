@@ -103,6 +103,9 @@ class ProjectionStore {
   ProjectionStore(const ProjectionStoreOptions& options,
                   std::vector<Projection*> projections);
   Status LoadCheckpoint();
+  std::string ModelsSignature() const;
+  // Resets the store if other projections (or versions) built it.
+  Status CheckModels();
 
   Status ApplyBulk(const std::vector<Envelope>& batch);
 

@@ -240,11 +240,10 @@ Result<HostState> HostAsOf(EventLog& log, const HostName& host, Seq at) {
 
 std::string ReadModelsSignature() {
   ReadModels models;
-  std::vector<std::string> names;
-  for (Projection* p : models.All()) names.emplace_back(p->Name());
-  std::sort(names.begin(), names.end());
   std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
+  for (Projection* p : models.All()) {
+    out += std::string(p->Name()) + ":" + std::to_string(p->Version()) + ";";
+  }
   return out;
 }
 
@@ -280,10 +279,11 @@ Result<Seq> SaveReadModelsSnapshot(const ProjectionStore& store, const std::stri
   CHRONOVA_RETURN_IF_ERROR(store.SaveSnapshot(tmp));
   Seq seq;
   {
+    ReadModels models;  // the same set, so opening the copy keeps it as it is
     ProjectionStoreOptions o;
     o.path = tmp;
     CHRONOVA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> copy,
-                              ProjectionStore::Open(o, {}));
+                              ProjectionStore::Open(o, models.All()));
     seq = copy->checkpoint();
   }
   {

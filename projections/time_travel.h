@@ -55,8 +55,8 @@ Result<InstanceState> InstanceAsOf(EventLog& log, const InstanceId& id, Seq at);
 // One host as of `at` (ApplyHostEvent); `exists` false if not registered by then.
 Result<HostState> HostAsOf(EventLog& log, const HostName& host, Seq at);
 
-// "flavors,hosts,images,servers": the read models a snapshot holds, which must be
-// today's ReadModels for the snapshot to be used.
+// "servers:1;hosts:2;...": the read models (names and versions) a snapshot holds,
+// which must be today's ReadModels for the snapshot to be used.
 std::string ReadModelsSignature();
 
 struct SnapshotInfo {

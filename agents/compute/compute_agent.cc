@@ -28,6 +28,7 @@ Status ComputeAgent::Start() {
   reg.disk_gb = cap.disk_gb;
   reg.availability_zone = options_.availability_zone;
   reg.hypervisor_type = cap.hypervisor_type;
+  reg.hypervisor_hostname = options_.host.str();
   reg.cpu_allocation_ratio = options_.cpu_allocation_ratio;
   reg.ram_allocation_ratio = options_.ram_allocation_ratio;
   reg.disk_allocation_ratio = options_.disk_allocation_ratio;
