@@ -491,6 +491,7 @@ Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
     if (!CopySnapshot(*it, r->dir_).ok()) continue;
     ProjectionStoreOptions o;
     o.path = r->dir_;
+    o.bulk = true;
     Result<std::unique_ptr<ProjectionStore>> opened =
         ProjectionStore::Open(o, r->models_.All());
     if (!opened.ok() || (*opened)->checkpoint() != it->seq) continue;
@@ -501,11 +502,15 @@ Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
     fs::remove_all(r->dir_, ec);
     ProjectionStoreOptions o;
     o.path = r->dir_;
+    o.bulk = true;
     CHRONOVA_ASSIGN_OR_RETURN(r->store_, ProjectionStore::Open(o, r->models_.All()));
   }
+  // Bulk mode: the fold keeps records decoded in memory and writes them once, in
+  // one sorted file, at the end (a rebuild's fast path; nobody reads meanwhile).
   CatchUpOptions until;
   until.until = at;
   CHRONOVA_RETURN_IF_ERROR(CatchUp(*log_, *r->store_, until));
+  CHRONOVA_RETURN_IF_ERROR(r->store_->Flush());
   if (r->store_->checkpoint() != at) {
     return Status::Internal("read models reached seq " +
                             std::to_string(r->store_->checkpoint().value()) +
