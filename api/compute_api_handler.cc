@@ -543,8 +543,9 @@ HttpResponse ComputeApiHandler::ShowServerHistory(const Call& call) const {
     ServerViewOptions view_options;
     view_options.extended_attributes = true;  // admins only
     return JsonResponse(
-        200, Json::MakeObject({{"as_of", HistoryPointView(*at)},
-                               {"server", ServerDetailView(call.links, *s, view_options)}}));
+        200,
+        Json::MakeObject({{"as_of", HistoryPointView(*at)},
+                          {"server", ServerDetailView(call.links, *s, view_options)}}));
   }
   Result<std::vector<Envelope>> events = options_.service->ServerHistory(call.ctx, id);
   if (!events.ok()) return ErrorResponse(events.status());

@@ -209,7 +209,8 @@ namespace {
 Status RequireAdmin(const RequestContext& ctx) {
   if (ctx.IsAdmin()) return Status::Ok();
   // Nova's words for a policy refusal.
-  return Status::PermissionDenied("Policy doesn't allow chronova:history to be performed.");
+  return Status::PermissionDenied(
+      "Policy doesn't allow chronova:history to be performed.");
 }
 
 // Nova's list order: created_at descending, then id.

@@ -21,7 +21,7 @@ namespace chronova {
 namespace {
 
 // Sorts before every projection's keys (projection names are [a-z_]+).
-constexpr std::string_view kCheckpointKey = "\x01checkpoint";
+constexpr std::string_view kCheckpointKey = "\x01" "checkpoint";  // (a hex escape would eat the c)
 // Which projections, at which versions, built this store.
 constexpr std::string_view kModelsKey = "\x01models";
 

@@ -25,7 +25,8 @@ constexpr const char* kTempPrefix = "tmp-";
 
 std::string SnapshotName(Seq seq) {
   char buf[24];
-  std::snprintf(buf, sizeof(buf), "%020llu", static_cast<unsigned long long>(seq.value()));
+  std::snprintf(buf, sizeof(buf), "%020llu",
+                static_cast<unsigned long long>(seq.value()));
   return buf;
 }
 
@@ -169,7 +170,8 @@ std::vector<ResourceChange> DiffLists(std::vector<Record> before,
 Result<LogPoint> ParseLogPoint(std::string_view text) {
   LogPoint p;
   if (!text.empty() && text.size() <= 20 &&
-      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      std::all_of(text.begin(), text.end(),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
     errno = 0;
     unsigned long long v = std::strtoull(std::string(text).c_str(), nullptr, 10);
     if (errno == 0) {
@@ -223,18 +225,22 @@ Result<Seq> ResolveLogPoint(EventLog& log, const LogPoint& point) {
 Result<InstanceState> InstanceAsOf(EventLog& log, const InstanceId& id, Seq at) {
   InstanceState s;
   s.id = id;
-  CHRONOVA_RETURN_IF_ERROR(FoldStreamUntil(
-      log, InstanceStream(id), at, s,
-      [](InstanceState& st, const Envelope& env, const Event& e) { ApplyEvent(st, env, e); }));
+  CHRONOVA_RETURN_IF_ERROR(
+      FoldStreamUntil(log, InstanceStream(id), at, s,
+                      [](InstanceState& st, const Envelope& env, const Event& e) {
+                        ApplyEvent(st, env, e);
+                      }));
   return s;
 }
 
 Result<HostState> HostAsOf(EventLog& log, const HostName& host, Seq at) {
   HostState s;
   s.name = host;
-  CHRONOVA_RETURN_IF_ERROR(FoldStreamUntil(
-      log, HostStream(host), at, s,
-      [](HostState& st, const Envelope& env, const Event& e) { ApplyHostEvent(st, env, e); }));
+  CHRONOVA_RETURN_IF_ERROR(
+      FoldStreamUntil(log, HostStream(host), at, s,
+                      [](HostState& st, const Envelope& env, const Event& e) {
+                        ApplyHostEvent(st, env, e);
+                      }));
   return s;
 }
 
@@ -289,14 +295,17 @@ Result<Seq> SaveReadModelsSnapshot(const ProjectionStore& store, const std::stri
   {
     std::ofstream f(tmp + "/" + kSignatureFile);
     f << ReadModelsSignature();
-    if (!f) return Status::Unavailable("write the snapshot's " + std::string(kSignatureFile));
+    if (!f)
+      return Status::Unavailable("write the snapshot's " + std::string(kSignatureFile));
   }
   std::string final_path = dir + "/" + SnapshotName(seq);
   if (fs::exists(final_path, ec)) {
     fs::remove_all(tmp, ec);
   } else {
     fs::rename(tmp, final_path, ec);
-    if (ec) return Status::Unavailable("rename snapshot to " + final_path + ": " + ec.message());
+    if (ec)
+      return Status::Unavailable("rename snapshot to " + final_path + ": " +
+                                 ec.message());
   }
   if (keep > 0) {
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> all, ListSnapshots(dir));
@@ -356,7 +365,8 @@ void SnapshotTaker::Loop() {
         status_ = taken.status();
       }
     }
-    cv_.wait_for(l, std::chrono::milliseconds(options_.poll_ms), [this] { return stop_; });
+    cv_.wait_for(l, std::chrono::milliseconds(options_.poll_ms),
+                 [this] { return stop_; });
   }
 }
 
@@ -470,7 +480,8 @@ Status TimeTravel::CopySnapshot(const SnapshotInfo& snapshot,
 }
 
 Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
-  if (scratch_.empty()) return Status::Unavailable("time travel has no scratch directory");
+  if (scratch_.empty())
+    return Status::Unavailable("time travel has no scratch directory");
   CHRONOVA_ASSIGN_OR_RETURN(Seq head, log_->Head());
   if (at > head) {
     return Status::InvalidArgument("seq " + std::to_string(at.value()) +
@@ -513,8 +524,8 @@ Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
   CHRONOVA_RETURN_IF_ERROR(r->store_->Flush());
   if (r->store_->checkpoint() != at) {
     return Status::Internal("read models reached seq " +
-                            std::to_string(r->store_->checkpoint().value()) +
-                            ", not " + std::to_string(at.value()));
+                            std::to_string(r->store_->checkpoint().value()) + ", not " +
+                            std::to_string(at.value()));
   }
   CHRONOVA_ASSIGN_OR_RETURN(r->servers_, r->store_->Reader(ServersProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(r->hosts_, r->store_->Reader(HostsProjection::kName));

@@ -80,7 +80,7 @@ struct SnapshotTakerOptions {
   // A snapshot each time the read models have moved this many events past the
   // newest snapshot (one at once if they already have). REQUIRES: > 0.
   uint64_t every = 100000;
-  size_t keep = 3;   // newest snapshots kept (0: all)
+  size_t keep = 3;    // newest snapshots kept (0: all)
   int poll_ms = 100;  // how often the read models' checkpoint is looked at
 };
 
@@ -217,7 +217,7 @@ class TimeTravel {
 
   EventLog* const log_;
   const TimeTravelOptions options_;
-  std::string scratch_;       // options_.scratch_dir or a private directory
+  std::string scratch_;  // options_.scratch_dir or a private directory
   bool private_scratch_ = false;
   mutable std::atomic<uint64_t> next_id_{0};  // names the per-query directories
 };

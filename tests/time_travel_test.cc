@@ -119,7 +119,8 @@ Recorded RecordLive(Node& node) {
     Seq head = node.log()->Head().value();
     REQUIRE(node.store()->WaitFor(head, 10000));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (node.log()->Head().value() != head || node.store()->checkpoint() != head) continue;
+    if (node.log()->Head().value() != head || node.store()->checkpoint() != head)
+      continue;
     Recorded r;
     r.seq = head;
     r.digest = node.store()->Digest().value();
@@ -128,7 +129,8 @@ Recorded RecordLive(Node& node) {
     auto hosts = node.store()->Reader(HostsProjection::kName).value();
     r.hosts = HostsView(hosts.get()).List().value();
     r.wall = Env::Default()->Now();
-    if (node.log()->Head().value() != head || node.store()->checkpoint() != head) continue;
+    if (node.log()->Head().value() != head || node.store()->checkpoint() != head)
+      continue;
     return r;
   }
   FAIL("the log never went quiet");
@@ -178,7 +180,8 @@ struct Scenario {
     points.push_back(RecordLive(*node));
 
     REQUIRE(node->compute()->DeleteServer(Ctx(), a).ok());
-    WaitServer(*node, a, [&](const InstanceState& s) { return DeletedAndReleased(*node, s); });
+    WaitServer(*node, a,
+               [&](const InstanceState& s) { return DeletedAndReleased(*node, s); });
     RecordLive(*node);  // quiet, so the snapshot is of a settled state
     snapshot = SaveReadModelsSnapshot(*node->store(), SnapshotDir(dir), 0).value();
     c = Boot(*node, "c");
@@ -186,7 +189,8 @@ struct Scenario {
     points.push_back(RecordLive(*node));
 
     REQUIRE(node->compute()->DeleteServer(Ctx(), c).ok());
-    WaitServer(*node, c, [&](const InstanceState& s) { return DeletedAndReleased(*node, s); });
+    WaitServer(*node, c,
+               [&](const InstanceState& s) { return DeletedAndReleased(*node, s); });
     d = Boot(*node, "d", {{"role", "db"}});
     WaitServer(*node, d, Active);
     points.push_back(RecordLive(*node));
@@ -217,8 +221,8 @@ TEST_CASE("a log point is a seq or an ISO-8601 time, and nothing else") {
   REQUIRE(time.ok());
   CHECK(time->is_time);
   CHECK(time->time == Timestamp{1767225601500000});
-  for (const char* bad : {"", "-1", "yesterday", "2026-13-01T00:00:00Z", "12a",
-                          "99999999999999999999"}) {
+  for (const char* bad :
+       {"", "-1", "yesterday", "2026-13-01T00:00:00Z", "12a", "99999999999999999999"}) {
     INFO(bad);
     CHECK(ParseLogPoint(bad).status().code() == StatusCode::kInvalidArgument);
   }
@@ -470,7 +474,8 @@ TEST_CASE("the admin history API: events, a server and the list as of a point") 
   WaitServer(*node, id, Active);
   Recorded active = RecordLive(*node);
   REQUIRE(node->compute()->DeleteServer(Ctx(), id).ok());
-  WaitServer(*node, id, [&](const InstanceState& s) { return DeletedAndReleased(*node, s); });
+  WaitServer(*node, id,
+             [&](const InstanceState& s) { return DeletedAndReleased(*node, s); });
   Recorded deleted = RecordLive(*node);
 
   HttpClient http("127.0.0.1:" + std::to_string(port));
@@ -515,8 +520,8 @@ TEST_CASE("the admin history API: events, a server and the list as of a point") 
   ServerViewOptions admin_view;
   admin_view.extended_attributes = true;
   for (const Recorded* rec : {&active, &deleted}) {
-    for (const std::string& as_of : std::vector<std::string>
-         {std::to_string(rec->seq.value()), FormatIso8601(rec->wall)}) {
+    for (const std::string& as_of : std::vector<std::string>{
+             std::to_string(rec->seq.value()), FormatIso8601(rec->wall)}) {
       r = get(base + "/" + id.str() + "?as_of=" + as_of, admin);
       INFO(as_of << ": " << r.body);
       REQUIRE(r.status == 200);
@@ -560,8 +565,9 @@ TEST_CASE("the admin history API: events, a server and the list as of a point") 
   CHECK(json(r).Find("itemNotFound") != nullptr);
 
   // Malformed or future as_of: 400 with Nova's badRequest body.
-  for (const std::string& bad : std::vector<std::string>{"yesterday", "", "2026-99-01T00:00:00Z",
-                                 std::to_string(deleted.seq.value() + 1000)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"yesterday", "", "2026-99-01T00:00:00Z",
+                                std::to_string(deleted.seq.value() + 1000)}) {
     r = get(base + "/" + id.str() + "?as_of=" + bad, admin);
     INFO(bad << ": " << r.body);
     CHECK(r.status == 400);
@@ -573,9 +579,9 @@ TEST_CASE("the admin history API: events, a server and the list as of a point") 
   }
 
   // Not an admin: 403 with Nova's forbidden body, whatever else is asked.
-  for (const std::string& path : std::vector<std::string>
-       {base + "/" + id.str(), base + "/" + id.str() + "?as_of=1", base + "?as_of=1",
-        base + "?as_of=garbage", base + "/no-such-server"}) {
+  for (const std::string& path : std::vector<std::string>{
+           base + "/" + id.str(), base + "/" + id.str() + "?as_of=1", base + "?as_of=1",
+           base + "?as_of=garbage", base + "/no-such-server"}) {
     r = get(path, "alice:demo");
     INFO(path);
     CHECK(r.status == 403);

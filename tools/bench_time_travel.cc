@@ -69,9 +69,9 @@ Status BuildSnapshots(EventLog& log, const std::string& state_dir, uint64_t ever
 }
 
 int Run(int argc, char** argv) {
-  auto flags = Flags::Parse(argc, argv,
-                            {"state-dir", "every", "instances", "points", "seed"},
-                            {"build-snapshots", "help"});
+  auto flags =
+      Flags::Parse(argc, argv, {"state-dir", "every", "instances", "points", "seed"},
+                   {"build-snapshots", "help"});
   if (!flags.ok() || flags->Has("help") || !flags->Has("state-dir")) {
     std::fputs(
         "usage: bench-time-travel --state-dir DIR [--build-snapshots] [--every K]\n"

@@ -38,7 +38,8 @@ constexpr const char* kUsage =
     "                                                  read models; compare with the "
     "daemon's\n"
     "  at POINT servers [--all]|server ID|hosts|host NAME|flavors\n"
-    "                                                  the read models as of POINT: a seq\n"
+    "                                                  the read models as of POINT: a "
+    "seq\n"
     "                                                  or an ISO-8601 UTC time\n"
     "  diff POINT POINT                                servers and hosts that changed in "
     "between\n"
@@ -46,10 +47,14 @@ constexpr const char* kUsage =
     "  audit server|request|user|project|host ID [--follow]\n"
     "                                                  every event about ID, with its "
     "causation\n"
-    "                                                  chain; why an ERROR server failed\n"
-    "  replay [--into DIR] [--verify]                  rebuild every read model from seq 1\n"
-    "                                                  (events/s); --verify: compare with\n"
-    "                                                  the daemon's, name the first divergence\n";
+    "                                                  chain; why an ERROR server "
+    "failed\n"
+    "  replay [--into DIR] [--verify]                  rebuild every read model from seq "
+    "1\n"
+    "                                                  (events/s); --verify: compare "
+    "with\n"
+    "                                                  the daemon's, name the first "
+    "divergence\n";
 
 // A scratch directory removed on exit (RocksDB secondaries, rebuilt read models).
 class Scratch {
@@ -285,11 +290,14 @@ std::string PointLabel(EventLog& log, Seq seq) {
   std::string label = "seq " + std::to_string(seq.value());
   if (seq.value() == 0) return label + " (before the first event)";
   auto one = log.Read(seq, 1);
-  if (one.ok() && !one->empty()) label += " (" + FormatIso8601(one->front().meta.time) + ")";
+  if (one.ok() && !one->empty())
+    label += " (" + FormatIso8601(one->front().meta.time) + ")";
   return label;
 }
 
-std::string NullIfEmpty(const std::string& s) { return s.empty() ? "null" : JsonQuote(s); }
+std::string NullIfEmpty(const std::string& s) {
+  return s.empty() ? "null" : JsonQuote(s);
+}
 
 // Every field of one server, for `at POINT server ID`.
 void PrintServer(const InstanceState& s, bool json) {
@@ -372,7 +380,8 @@ int At(Context& ctx, const Flags& flags, bool json) {
   bool one = what == "server" || what == "host";
   bool all = what == "servers" || what == "hosts" || what == "flavors";
   if (!(one && pos.size() == 4) && !(all && pos.size() == 3)) {
-    std::fprintf(stderr, "chronovactl: at POINT servers|server ID|hosts|host NAME|flavors\n");
+    std::fprintf(stderr,
+                 "chronovactl: at POINT servers|server ID|hosts|host NAME|flavors\n");
     return 2;
   }
   Stopwatch stopwatch(flags.Has("timing"));
@@ -400,9 +409,9 @@ int At(Context& ctx, const Flags& flags, bool json) {
   if (!at.ok()) return Fail(at.status());
   if (!json) {
     std::cout << "# as of " << label << "; folded from "
-              << ((*at)->snapshot().value() ? "snapshot " +
-                                                  std::to_string((*at)->snapshot().value())
-                                            : std::string("seq 1"))
+              << ((*at)->snapshot().value()
+                      ? "snapshot " + std::to_string((*at)->snapshot().value())
+                      : std::string("seq 1"))
               << "\n";
   }
   if (what == "servers") {
@@ -427,8 +436,8 @@ void PrintChanges(const char* resource, const std::vector<ResourceChange>& chang
                   bool json) {
   for (const ResourceChange& c : changes) {
     if (json) {
-      std::cout << "{\"resource\":" << JsonQuote(resource) << ",\"id\":" << JsonQuote(c.id)
-                << ",\"name\":" << NullIfEmpty(c.name)
+      std::cout << "{\"resource\":" << JsonQuote(resource)
+                << ",\"id\":" << JsonQuote(c.id) << ",\"name\":" << NullIfEmpty(c.name)
                 << ",\"change\":" << JsonQuote(ResourceChangeKindName(c.kind))
                 << ",\"fields\":{";
       for (size_t i = 0; i < c.fields.size(); ++i) {
@@ -442,8 +451,8 @@ void PrintChanges(const char* resource, const std::vector<ResourceChange>& chang
     std::cout << resource << " " << c.id << (c.name.empty() ? "" : " (" + c.name + ")")
               << " " << ResourceChangeKindName(c.kind) << "\n";
     for (const FieldChange& f : c.fields) {
-      std::cout << "  " << f.field << ": " << (f.before.empty() ? "-" : f.before) << " -> "
-                << (f.after.empty() ? "-" : f.after) << "\n";
+      std::cout << "  " << f.field << ": " << (f.before.empty() ? "-" : f.before)
+                << " -> " << (f.after.empty() ? "-" : f.after) << "\n";
     }
   }
 }

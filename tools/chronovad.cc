@@ -111,12 +111,11 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto flags = Flags::Parse(
-      argc, argv,
-      {"state-dir", "config", "log", "nats-url", "nats-stream", "nats-replicas", "bus",
-       "compute-listen", "hosts", "hypervisor", "libvirt-uri", "virt-type",
-       "snapshot-every"},
-      {"no-sync", "help"});
+  auto flags = Flags::Parse(argc, argv,
+                            {"state-dir", "config", "log", "nats-url", "nats-stream",
+                             "nats-replicas", "bus", "compute-listen", "hosts",
+                             "hypervisor", "libvirt-uri", "virt-type", "snapshot-every"},
+                            {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       flags->positional()[0] != "all-in-one") {
     if (!flags.ok())

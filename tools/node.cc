@@ -189,8 +189,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";
   std::error_code ec;
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
-  p->compute_service = std::make_unique<ComputeService>(
-      p->log.get(), p->store.get(), p->runner.get(), service_options);
+  p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
+                                                        p->runner.get(), service_options);
   if (!o.compute_api_url.empty()) {
     p->auth = std::make_unique<NoAuthAuthenticator>();
     p->api = std::make_unique<ComputeApiServer>();
