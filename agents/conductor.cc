@@ -212,11 +212,11 @@ void Conductor::Sweep() {
           bool building = s.vm_state == VmState::kBuilding;
           bool deleting = s.task_state == TaskState::kDeleting;
           if (!building && !deleting) continue;
-          EventMeta meta{now, s.create_request_id, Seq(),
+          EventMeta meta{now, s.task_request_id, s.task_seq,
                          Actor{s.user_id, s.project_id, {}}};
           Status st =
               SendWork(s, deleting ? WorkItem::Kind::kDelete : WorkItem::Kind::kBuild,
-                       Seq(), meta);
+                       s.task_seq, meta);
           if (!st.ok()) Warn("re-sending work for " + s.id.str(), st);
         }
       }

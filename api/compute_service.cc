@@ -24,6 +24,15 @@ void FoldInstance(InstanceState& s, const Envelope& env, const Event& e) {
 }
 StreamVersion InstanceVersion(const InstanceState& s) { return s.version; }
 
+// Nova's list order: created_at descending, then id.
+void SortNewestFirst(std::vector<InstanceState>& servers) {
+  std::sort(servers.begin(), servers.end(),
+            [](const InstanceState& a, const InstanceState& b) {
+              if (a.created_at != b.created_at) return a.created_at > b.created_at;
+              return a.id > b.id;
+            });
+}
+
 }  // namespace
 
 ComputeService::ComputeService(EventLog* log, ProjectionStore* store,
@@ -160,10 +169,7 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
     if (q.host && ctx.IsAdmin() && s.host.str() != *q.host) continue;
     out.push_back(std::move(s));
   }
-  std::sort(out.begin(), out.end(), [](const InstanceState& a, const InstanceState& b) {
-    if (a.created_at != b.created_at) return a.created_at > b.created_at;
-    return a.id > b.id;
-  });
+  SortNewestFirst(out);
   size_t begin = 0;
   if (q.marker) {
     auto it = std::find_if(out.begin(), out.end(), [&](const InstanceState& s) {
@@ -211,15 +217,6 @@ Status RequireAdmin(const RequestContext& ctx) {
   // Nova's words for a policy refusal.
   return Status::PermissionDenied(
       "Policy doesn't allow chronova:history to be performed.");
-}
-
-// Nova's list order: created_at descending, then id.
-void SortNewestFirst(std::vector<InstanceState>& servers) {
-  std::sort(servers.begin(), servers.end(),
-            [](const InstanceState& a, const InstanceState& b) {
-              if (a.created_at != b.created_at) return a.created_at > b.created_at;
-              return a.id > b.id;
-            });
 }
 
 }  // namespace

@@ -226,9 +226,12 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.power_state = PowerState::kNoState;
           s.created_at = t;
           s.create_request_id = env.meta.request_id;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
         } else if constexpr (std::is_same_v<T, InstanceScheduled>) {
           s.host = e.host;
           s.task_state = TaskState::kNone;
+          s.task_seq = env.seq;  // the build work is caused by the placement
         } else if constexpr (std::is_same_v<T, InstanceSchedulingFailed>) {
           s.vm_state = VmState::kError;
           s.task_state = TaskState::kNone;
@@ -248,6 +251,8 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           set_fault(e.reason);
         } else if constexpr (std::is_same_v<T, InstanceDeleteRequested>) {
           s.task_state = TaskState::kDeleting;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
         } else if constexpr (std::is_same_v<T, InstanceDeleted>) {
           s.vm_state = VmState::kDeleted;
           s.task_state = TaskState::kNone;

@@ -114,6 +114,10 @@ struct InstanceState {
   Timestamp launched_at;    // 0: never launched
   Timestamp terminated_at;  // 0: not terminated
   RequestId create_request_id;
+  // The request and the event that started the action in progress (create or
+  // delete): whoever re-sends its work acts for them.
+  RequestId task_request_id;
+  Seq task_seq;
   bool has_fault = false;
   Fault fault;
 
@@ -127,7 +131,8 @@ struct InstanceState {
        CEREAL_NVP(launch_index), CEREAL_NVP(host), CEREAL_NVP(hypervisor_name),
        CEREAL_NVP(vm_state), CEREAL_NVP(task_state), CEREAL_NVP(power_state),
        CEREAL_NVP(created_at), CEREAL_NVP(updated_at), CEREAL_NVP(launched_at),
-       CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id), CEREAL_NVP(has_fault),
+       CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id), CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq),
+       CEREAL_NVP(has_fault),
        CEREAL_NVP(fault));
   }
 };

@@ -16,6 +16,8 @@ class ServersProjection : public Projection {
  public:
   static constexpr std::string_view kName = "servers";
   std::string_view Name() const override { return kName; }
+  // 2: InstanceState gained task_request_id and task_seq.
+  uint32_t Version() const override { return 2; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

@@ -253,22 +253,36 @@ std::string ReadModelsSignature() {
   return out;
 }
 
-Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& dir) {
+namespace {
+
+// Every complete snapshot directory in `dir`, oldest first; only those holding
+// `signature`'s read models unless it is null.
+Result<std::vector<SnapshotInfo>> ListSnapshotDirs(const std::string& dir,
+                                                   const std::string* signature) {
   std::vector<SnapshotInfo> out;
   std::error_code ec;
   if (dir.empty() || !fs::is_directory(dir, ec)) return out;
-  const std::string signature = ReadModelsSignature();
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     Seq seq;
     if (!ParseSnapshotName(it->path().filename().string(), &seq)) continue;
-    // A snapshot of other read models (an older binary) would fold wrongly.
-    if (ReadSmallFile((it->path() / kSignatureFile).string()) != signature) continue;
+    if (signature &&
+        ReadSmallFile((it->path() / kSignatureFile).string()) != *signature) {
+      continue;
+    }
     out.push_back({seq, it->path().string()});
   }
   if (ec) return Status::Unavailable("list snapshots in " + dir + ": " + ec.message());
   std::sort(out.begin(), out.end(),
             [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.seq < b.seq; });
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& dir) {
+  // A snapshot of other read models (an older binary) would fold wrongly.
+  const std::string signature = ReadModelsSignature();
+  return ListSnapshotDirs(dir, &signature);
 }
 
 Result<Seq> SaveReadModelsSnapshot(const ProjectionStore& store, const std::string& dir,
@@ -308,7 +322,9 @@ Result<Seq> SaveReadModelsSnapshot(const ProjectionStore& store, const std::stri
                                  ec.message());
   }
   if (keep > 0) {
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> all, ListSnapshots(dir));
+    // Unusable snapshots (other read models) count too, and go first when older.
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> all,
+                              ListSnapshotDirs(dir, nullptr));
     for (size_t i = 0; i + keep < all.size(); ++i) fs::remove_all(all[i].path, ec);
   }
   return seq;
@@ -435,19 +451,22 @@ Result<ReadModelsDiff> DiffReadModels(const ReadModelsAt& a, const ReadModelsAt&
 }
 
 TimeTravel::TimeTravel(EventLog* log, TimeTravelOptions options)
-    : log_(log), options_(std::move(options)), scratch_(options_.scratch_dir) {
-  if (scratch_.empty()) {
-    std::string tmpl = fs::temp_directory_path().string() + "/chronova-tt-XXXXXX";
-    if (mkdtemp(tmpl.data())) {
-      scratch_ = tmpl;
-      private_scratch_ = true;
-    }
-  }
-}
+    : log_(log), options_(std::move(options)) {}
 
 TimeTravel::~TimeTravel() {
   std::error_code ec;
-  if (private_scratch_) fs::remove_all(scratch_, ec);
+  if (!private_scratch_.empty()) fs::remove_all(private_scratch_, ec);
+}
+
+Result<std::string> TimeTravel::Scratch() const {
+  if (!options_.scratch_dir.empty()) return options_.scratch_dir;
+  std::lock_guard<std::mutex> l(mu_);
+  if (private_scratch_.empty()) {
+    std::string tmpl = fs::temp_directory_path().string() + "/chronova-tt-XXXXXX";
+    if (!mkdtemp(tmpl.data())) return Status::Unavailable("cannot create " + tmpl);
+    private_scratch_ = tmpl;
+  }
+  return private_scratch_;
 }
 
 Result<Seq> TimeTravel::Resolve(std::string_view point) const {
@@ -480,8 +499,7 @@ Status TimeTravel::CopySnapshot(const SnapshotInfo& snapshot,
 }
 
 Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
-  if (scratch_.empty())
-    return Status::Unavailable("time travel has no scratch directory");
+  CHRONOVA_ASSIGN_OR_RETURN(std::string scratch, Scratch());
   CHRONOVA_ASSIGN_OR_RETURN(Seq head, log_->Head());
   if (at > head) {
     return Status::InvalidArgument("seq " + std::to_string(at.value()) +
@@ -491,7 +509,7 @@ Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snapshots,
                             ListSnapshots(options_.snapshot_dir));
   std::unique_ptr<ReadModelsAt> r(new ReadModelsAt());
-  r->dir_ = scratch_ + "/at-" + std::to_string(at.value()) + "-" +
+  r->dir_ = scratch + "/at-" + std::to_string(at.value()) + "-" +
             std::to_string(getpid()) + "-" + std::to_string(next_id_++);
   r->seq_ = at;
   std::error_code ec;

@@ -214,12 +214,15 @@ class TimeTravel {
 
  private:
   Status CopySnapshot(const SnapshotInfo& snapshot, const std::string& into) const;
+  // options_.scratch_dir, or a private directory made on first use.
+  Result<std::string> Scratch() const;
 
   EventLog* const log_;
   const TimeTravelOptions options_;
-  std::string scratch_;  // options_.scratch_dir or a private directory
-  bool private_scratch_ = false;
   mutable std::atomic<uint64_t> next_id_{0};  // names the per-query directories
+
+  mutable std::mutex mu_;  // protects private_scratch_
+  mutable std::string private_scratch_;
 };
 
 }  // namespace chronova

@@ -68,6 +68,7 @@ TEST_CASE("a build goes BUILD to ACTIVE through legal transitions only") {
   CHECK(ApiStatus(s) == "BUILD");
   CHECK(s.task_state == TaskState::kScheduling);
   CHECK(s.create_request_id == RequestId("req-1"));
+  CHECK(s.task_request_id == RequestId("req-1"));
 
   // A compute report before the scheduler placed it is refused.
   CHECK(Decide(s, ReportProgress{InstanceSpawned{HostName("h1"), ""}})
