@@ -35,7 +35,15 @@ Status Scheduler::Start() {
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
                               HostsView(reader.get()).List());
     std::lock_guard<std::mutex> l(hosts_mu_);
-    for (HostState& h : hosts) hosts_[h.name].state = std::move(h);
+    // Heartbeats are not persisted: a restarted scheduler presumes every registered
+    // host up for one service_down_time, as if it had just reported (Nova keeps
+    // the last report in its database; our hosts report again within 10 s).
+    Timestamp now = options_.env->Now();
+    for (HostState& h : hosts) {
+      HostEntry& e = hosts_[h.name];
+      e.state = std::move(h);
+      if (e.last_seen.micros == 0) e.last_seen = now;
+    }
   }
   // Instances requested before the checkpoint and never placed (a crash between
   // the request and the placement): place them now.
@@ -100,6 +108,10 @@ void Scheduler::FoldHost(const Envelope& env, const Event& event) {
   // Only the next version applies; an older one is already in, a gap is closed
   // by RefreshHost when a claim loses its race.
   if (env.version == h.version.next()) ApplyHostEvent(h, env, event);
+  // A host that registers is alive (its first heartbeat may still be queued).
+  if (std::holds_alternative<HostRegistered>(event) && hosts_[name].last_seen.micros == 0) {
+    hosts_[name].last_seen = options_.env->Now();
+  }
 }
 
 Status Scheduler::RefreshHost(const HostName& host) {

@@ -48,6 +48,7 @@ Status BuildSnapshots(EventLog& log, const std::string& state_dir, uint64_t ever
   ReadModels models;
   ProjectionStoreOptions o;
   o.path = scratch;
+  o.bulk = true;  // a rebuild: flushed before each snapshot
   CHRONOVA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> store,
                             ProjectionStore::Open(o, models.All()));
   CHRONOVA_ASSIGN_OR_RETURN(Seq head, log.Head());
@@ -57,6 +58,7 @@ Status BuildSnapshots(EventLog& log, const std::string& state_dir, uint64_t ever
     CatchUpOptions until;
     until.until = Seq(at);
     CHRONOVA_RETURN_IF_ERROR(CatchUp(log, *store, until));
+    CHRONOVA_RETURN_IF_ERROR(store->Flush());
     CHRONOVA_RETURN_IF_ERROR(
         SaveReadModelsSnapshot(*store, state_dir + "/snapshots", 0).status());
     ++taken;
