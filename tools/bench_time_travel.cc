@@ -6,7 +6,10 @@
 // log is opened read-only; snapshots go to <state-dir>/snapshots.
 //
 //   build/bench-time-travel --state-dir DIR [--build-snapshots] [--every K]
-//                           [--instances N] [--points N] [--seed S]
+//                           [--instances N] [--points N] [--max-fold F] [--seed S]
+//
+// --max-fold F picks whole-cloud points at most F events after a snapshot (what
+// snapshots every F events would give) instead of anywhere in the log.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -71,13 +74,14 @@ Status BuildSnapshots(EventLog& log, const std::string& state_dir, uint64_t ever
 }
 
 int Run(int argc, char** argv) {
-  auto flags =
-      Flags::Parse(argc, argv, {"state-dir", "every", "instances", "points", "seed"},
-                   {"build-snapshots", "help"});
+  auto flags = Flags::Parse(
+      argc, argv, {"state-dir", "every", "instances", "points", "seed", "max-fold"},
+      {"build-snapshots", "help"});
   if (!flags.ok() || flags->Has("help") || !flags->Has("state-dir")) {
     std::fputs(
         "usage: bench-time-travel --state-dir DIR [--build-snapshots] [--every K]\n"
-        "                         [--instances N] [--points N] [--seed S]\n",
+        "                         [--instances N] [--points N] [--max-fold F] [--seed "
+        "S]\n",
         stderr);
     return 2;
   }
@@ -150,8 +154,15 @@ int Run(int argc, char** argv) {
   to.scratch_dir = dir + "/scratch/bench-time-travel";
   TimeTravel tt(log->get(), to);
   std::vector<double> cloud_ms;
+  const uint64_t max_fold = std::stoull(flags->Get("max-fold", "0"));
   for (int i = 0; i < points; ++i) {
     Seq at(any_seq(rng));
+    if (max_fold > 0 && !snapshots->empty()) {
+      const SnapshotInfo& base = (*snapshots)[rng() % snapshots->size()];
+      at = Seq(std::min(
+          head->value(),
+          base.seq.value() + std::uniform_int_distribution<uint64_t>(0, max_fold)(rng)));
+    }
     Clock::time_point start = Clock::now();
     auto models = tt.ReadModelsAsOf(at);
     if (!models.ok()) return Fail(models.status());
