@@ -204,18 +204,21 @@ Status ProjectionStore::Refresh() {
   return LoadCheckpoint();
 }
 
+Result<Event> ProjectionStore::NextEvent(const Envelope& env, Seq at) const {
+  if (env.seq != at.next()) {
+    return Status::Corruption("seq " + std::to_string(at.next().value()) +
+                              ": missing; projections refuse to skip to seq " +
+                              std::to_string(env.seq.value()));
+  }
+  return DecodeEvent(env, *options_.upcasters);
+}
+
 Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch) {
   Seq at = checkpoint();
   Status stopped;
   for (const Envelope& env : batch) {
     if (env.seq <= at) continue;
-    if (env.seq != at.next()) {
-      stopped = Status::Corruption("seq " + std::to_string(at.next().value()) +
-                                   ": missing; projections refuse to skip to seq " +
-                                   std::to_string(env.seq.value()));
-      break;
-    }
-    Result<Event> event = DecodeEvent(env, *options_.upcasters);
+    Result<Event> event = NextEvent(env, at);
     if (!event.ok()) {
       stopped = event.status();
       break;
@@ -302,13 +305,7 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
   Status stopped;
   for (const Envelope& env : batch) {
     if (env.seq <= at) continue;  // already applied
-    if (env.seq != at.next()) {
-      stopped = Status::Corruption("seq " + std::to_string(at.next().value()) +
-                                   ": missing; projections refuse to skip to seq " +
-                                   std::to_string(env.seq.value()));
-      break;
-    }
-    Result<Event> event = DecodeEvent(env, *options_.upcasters);
+    Result<Event> event = NextEvent(env, at);
     if (!event.ok()) {
       stopped = event.status();
       break;

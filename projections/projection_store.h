@@ -108,6 +108,9 @@ class ProjectionStore {
   Status CheckModels();
 
   Status ApplyBulk(const std::vector<Envelope>& batch);
+  // The event in `env`, if it is the one after `at`; Corruption naming the seq if
+  // there is a gap or it cannot be decoded.
+  Result<Event> NextEvent(const Envelope& env, Seq at) const;
 
   const ProjectionStoreOptions options_;
   const std::vector<Projection*> projections_;

@@ -13,6 +13,7 @@
 #include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/servers_projection.h"
+#include "tests/node_test_util.h"
 #include "tests/test_util.h"
 #include "tools/node.h"
 
@@ -20,22 +21,13 @@ namespace chronova::testing {
 namespace {
 
 RequestContext Ctx(const std::string& project = "demo") {
-  return RequestContext{UserId("alice"),
-                        ProjectId(project),
-                        {"member"},
-                        RequestId("req-" + Env::Default()->NewUuid())};
+  return MemberContext("alice", project);
 }
 
 NodeOptions Options(const TempDir& dir, int hosts,
                     const std::string& hypervisor = "fake") {
-  NodeOptions o;
-  o.log.state_dir = dir.Sub("state");
-  o.log.sync = false;
-  o.compute_hosts = hosts;
+  NodeOptions o = FakeCloudOptions(dir, hosts, 4, 4096);
   o.hypervisor = hypervisor;
-  o.compute_api_url = "";
-  o.host_vcpus = 4;
-  o.host_memory_mb = 4096;
   return o;
 }
 
@@ -85,16 +77,6 @@ HostState Host(Node& node, const std::string& name) {
   auto h = HostsView(reader.get()).Get(HostName(name)).value();
   REQUIRE(h.has_value());
   return *h;
-}
-
-// Waits until every registered compute host is in the hosts read model.
-void WaitHosts(Node& node, size_t n) {
-  for (int i = 0; i < 500; ++i) {
-    auto reader = node.store()->Reader(HostsProjection::kName).value();
-    if (HostsView(reader.get()).List().value().size() >= n) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  FAIL("compute hosts did not register");
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "projections/instance_actions_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
+#include "tests/node_test_util.h"
 #include "tests/test_util.h"
 #include "tools/node.h"
 
@@ -27,22 +28,11 @@ namespace {
 
 RequestContext Ctx(const std::string& user = "alice",
                    const std::string& project = "demo") {
-  return RequestContext{UserId(user),
-                        ProjectId(project),
-                        {"member"},
-                        RequestId("req-" + Env::Default()->NewUuid())};
+  return MemberContext(user, project);
 }
 
 NodeOptions Options(const TempDir& dir, int hosts) {
-  NodeOptions o;
-  o.log.state_dir = dir.Sub("state");
-  o.log.sync = false;
-  o.compute_hosts = hosts;
-  o.hypervisor = "fake";
-  o.compute_api_url = "";
-  o.host_vcpus = 4;
-  o.host_memory_mb = 4096;
-  return o;
+  return FakeCloudOptions(dir, hosts, 4, 4096);
 }
 
 // Polls the server (as admin) until `pred` holds (10 s).
@@ -62,15 +52,6 @@ auto HasStatus(std::string_view status) {
   };
 }
 bool Gone(const Result<InstanceState>& s) { return s.status().IsNotFound(); }
-
-void WaitHosts(Node& node, size_t n) {
-  for (int i = 0; i < 500; ++i) {
-    auto reader = node.store()->Reader(HostsProjection::kName).value();
-    if (HostsView(reader.get()).List().value().size() >= n) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  FAIL("compute hosts did not register");
-}
 
 InstanceId CreateOne(Node& node, const RequestContext& ctx,
                      const std::string& flavor = "1") {

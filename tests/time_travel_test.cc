@@ -22,6 +22,7 @@
 #include "api/json.h"
 #include "api/nova_views.h"
 #include "core/event_codec.h"
+#include "tests/node_test_util.h"
 #include "tests/test_util.h"
 #include "tools/http_client.h"
 #include "tools/node.h"
@@ -29,24 +30,10 @@
 namespace chronova::testing {
 namespace {
 
-RequestContext Ctx() {
-  return RequestContext{UserId("alice"),
-                        ProjectId("demo"),
-                        {"member"},
-                        RequestId("req-" + Env::Default()->NewUuid())};
-}
+RequestContext Ctx() { return MemberContext(); }
 
 NodeOptions Options(const TempDir& dir, int hosts) {
-  NodeOptions o;
-  o.log.state_dir = dir.Sub("state");
-  o.log.sync = false;
-  o.compute_hosts = hosts;
-  o.hypervisor = "fake";
-  o.compute_api_url = "";
-  o.host_vcpus = 8;
-  o.host_memory_mb = 8192;
-  o.snapshot_every = 0;  // the tests take their snapshots themselves
-  return o;
+  return FakeCloudOptions(dir, hosts, 8, 8192);  // tests take their snapshots themselves
 }
 
 std::string SnapshotDir(const TempDir& dir) { return dir.Sub("state") + "/snapshots"; }
@@ -74,16 +61,6 @@ void WaitServer(Node& node, const InstanceId& id, Pred pred) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   FAIL("server " << id.str() << " never reached the expected state");
-}
-
-// Waits until `n` compute hosts are in the hosts read model.
-void WaitHosts(Node& node, size_t n) {
-  for (int i = 0; i < 500; ++i) {
-    auto reader = node.store()->Reader(HostsProjection::kName).value();
-    if (HostsView(reader.get()).List().value().size() >= n) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  FAIL("compute hosts did not register");
 }
 
 bool Active(const InstanceState& s) { return ApiStatus(s) == "ACTIVE"; }
