@@ -217,23 +217,32 @@ TEMPLATE_TEST_CASE("concurrent deciders on one stream never lose or duplicate an
   const StreamId stream("host/contended");
   constexpr int kThreads = 4, kPerThread = 15;
   std::atomic<int> conflicts{0};
+  std::mutex mu;  // protects errors (Catch2's macros are not thread-safe)
+  std::vector<std::string> errors;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
         while (true) {  // reload, decide, append with the expected version
-          StreamVersion v = h.log().StreamHead(stream).value();
-          auto r = h.log().Append(
-              Request(stream.str(), ExpectedVersion::Exactly(v), key, {key}));
+          Result<StreamVersion> v = h.log().StreamHead(stream);
+          Result<AppendResult> r =
+              v.ok() ? h.log().Append(Request(stream.str(), ExpectedVersion::Exactly(*v),
+                                              key, {key}))
+                     : Result<AppendResult>(v.status());
           if (r.ok()) break;
-          REQUIRE(r.status().IsConflict());
+          if (!r.status().IsConflict()) {
+            std::lock_guard<std::mutex> l(mu);
+            errors.push_back(r.status().ToString());
+            return;
+          }
           ++conflicts;
         }
       }
     });
   }
   for (auto& t : threads) t.join();
+  for (const std::string& e : errors) FAIL_CHECK(e);
   auto events = ReadWholeStream(h.log(), stream);
   REQUIRE(events.ok());
   REQUIRE(events->size() == kThreads * kPerThread);
