@@ -23,15 +23,25 @@ struct CommandOptions {
   int max_attempts = 16;  // Conflict retries before giving up with Conflict
 };
 
-// Loads `stream` and folds it with `fold(state, env, event)` starting from `state`.
+// Loads `stream` and folds it with `fold(state, env, event)` starting from
+// `state`, stopping before the first event past `until` (time travel: the
+// aggregate as of a seq).
 template <typename State, typename Fold>
-Status LoadAggregate(EventLog& log, const StreamId& stream, State& state, Fold fold) {
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events, ReadWholeStream(log, stream));
-  for (const Envelope& env : events) {
-    CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
-    fold(state, env, e);
+Status LoadAggregate(EventLog& log, const StreamId& stream, State& state, Fold fold,
+                     Seq until = Seq(UINT64_MAX)) {
+  constexpr size_t kChunk = 256;
+  StreamVersion from(1);
+  while (true) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
+                              log.ReadStream(stream, from, kChunk));
+    for (const Envelope& env : events) {
+      if (env.seq > until) return Status::Ok();
+      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
+      fold(state, env, e);
+    }
+    if (events.size() < kChunk) return Status::Ok();
+    from = events.back().version.next();
   }
-  return Status::Ok();
 }
 
 // `decide(const State&) -> Result<std::vector<Event>>`; `version(const State&)`

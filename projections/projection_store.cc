@@ -3,9 +3,9 @@
 #include <rocksdb/comparator.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
-#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -21,7 +21,9 @@ namespace chronova {
 namespace {
 
 // Sorts before every projection's keys (projection names are [a-z_]+).
-constexpr std::string_view kCheckpointKey = "\x01" "checkpoint";  // (a hex escape would eat the c)
+constexpr std::string_view kCheckpointKey =
+    "\x01"
+    "checkpoint";  // (a hex escape would eat the c)
 // Which projections, at which versions, built this store.
 constexpr std::string_view kModelsKey = "\x01models";
 
@@ -51,7 +53,9 @@ class CacheWriter : public ReadModelWriter {
     CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read model get"));
     return std::optional<std::string>(std::move(value));
   }
-  void Put(std::string_view key, std::string_view value) override { cache_->PutRaw(key, value); }
+  void Put(std::string_view key, std::string_view value) override {
+    cache_->PutRaw(key, value);
+  }
   void Delete(std::string_view key) override { cache_->Delete(key); }
   RecordCache* cache() override { return cache_; }
 
@@ -148,9 +152,9 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   return store;
 }
 
-std::string ProjectionStore::ModelsSignature() const {
+std::string ProjectionsSignature(const std::vector<Projection*>& projections) {
   std::string sig;
-  for (Projection* p : projections_) {
+  for (Projection* p : projections) {
     sig += std::string(p->Name()) + ":" + std::to_string(p->Version()) + ";";
   }
   return sig;
@@ -161,7 +165,7 @@ Status ProjectionStore::CheckModels() {
   std::string stored;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kModelsKey, &stored);
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read models signature");
-  const std::string want = ModelsSignature();
+  const std::string want = ProjectionsSignature(projections_);
   if (s.ok() && stored == want) return Status::Ok();
   // Built by other projections or versions (or older than signatures): start over
   // from seq 1; the log has everything.
@@ -173,7 +177,8 @@ Status ProjectionStore::CheckModels() {
   if (!empty) wb.DeleteRange(db_->DefaultColumnFamily(), "", "\xff\xff\xff\xff");
   wb.Put(kModelsKey, want);
   if (!empty) {
-    std::fprintf(stderr, "projections: %s was built by '%s', not '%s': rebuilding from seq 1\n",
+    std::fprintf(stderr,
+                 "projections: %s was built by '%s', not '%s': rebuilding from seq 1\n",
                  options_.path.c_str(), stored.c_str(), want.c_str());
   }
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "reset read models");
@@ -281,20 +286,22 @@ Status ProjectionStore::Flush() {
   rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), rocksdb::Options()};
   CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Open(file), "bulk sst open"));
   for (const auto& [key, value] : entries) {
-    CHRONOVA_RETURN_IF_ERROR(FromRocks(value ? writer.Put(key, *value) : writer.Delete(key),
-                                       "bulk sst write"));
+    CHRONOVA_RETURN_IF_ERROR(FromRocks(
+        value ? writer.Put(key, *value) : writer.Delete(key), "bulk sst write"));
   }
   CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Finish(), "bulk sst finish"));
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(db_->IngestExternalFile({file}, ingest), "bulk ingest"));
+  CHRONOVA_RETURN_IF_ERROR(
+      FromRocks(db_->IngestExternalFile({file}, ingest), "bulk ingest"));
   flushed_ = at;
   cv_.notify_all();
   return Status::Ok();
 }
 
 Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
-  if (options_.read_only) return Status::PermissionDenied("projection store is read-only");
+  if (options_.read_only)
+    return Status::PermissionDenied("projection store is read-only");
   if (options_.bulk) return ApplyBulk(batch);
   Seq at = checkpoint();
   rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0,
@@ -346,7 +353,8 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
 
 Status ProjectionStore::SaveSnapshot(const std::string& dir) const {
   rocksdb::Checkpoint* raw = nullptr;
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "snapshot"));
+  CHRONOVA_RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "snapshot"));
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
   return FromRocks(cp->CreateCheckpoint(dir), "snapshot into " + dir);
 }
@@ -368,7 +376,9 @@ class DbIterator : public StoreIterator {
   std::string_view value() const override {
     return {it_->value().data(), it_->value().size()};
   }
-  Status status() const override { return FromRocks(it_->status(), "iterate read models"); }
+  Status status() const override {
+    return FromRocks(it_->status(), "iterate read models");
+  }
 
  private:
   void Skip() {
@@ -421,8 +431,7 @@ Result<std::string> ProjectionStore::Digest() const {
   };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (IsMetaKey(it->key()))
-      continue;
+    if (IsMetaKey(it->key())) continue;
     mix(std::string_view(it->key().data(), it->key().size()));
     mix(std::string_view(it->value().data(), it->value().size()));
     ++count;

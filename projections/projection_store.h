@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "core/event_codec.h"
-#include "projections/record_cache.h"
 #include "projections/projection.h"
+#include "projections/record_cache.h"
 
 namespace rocksdb {
 class DB;
@@ -41,6 +41,10 @@ struct ProjectionStoreOptions {
   // event behind a divergence. Costs memory per key.
   bool track_writers = false;
 };
+
+// "servers:2;hosts:2;..." — which read models, at which versions; a store (or a
+// snapshot) built by another signature is not used as-is.
+std::string ProjectionsSignature(const std::vector<Projection*>& projections);
 
 // One key of a store, in iteration order (checkpoint excluded).
 class StoreIterator {
@@ -103,7 +107,6 @@ class ProjectionStore {
   ProjectionStore(const ProjectionStoreOptions& options,
                   std::vector<Projection*> projections);
   Status LoadCheckpoint();
-  std::string ModelsSignature() const;
   // Resets the store if other projections (or versions) built it.
   Status CheckModels();
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/event_codec.h"
+#include "eventstore/command_handler.h"
 #include "projections/projection_runner.h"
 
 namespace chronova {
@@ -47,25 +48,6 @@ std::string ReadSmallFile(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
-}
-
-// Folds a stream's events with seq <= at into `state` with `fold`.
-template <typename State, typename Fold>
-Status FoldStreamUntil(EventLog& log, const StreamId& stream, Seq at, State& state,
-                       Fold fold) {
-  constexpr size_t kChunk = 256;
-  StreamVersion from(1);
-  for (;;) {
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
-                              log.ReadStream(stream, from, kChunk));
-    for (const Envelope& env : events) {
-      if (env.seq > at) return Status::Ok();
-      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
-      fold(state, env, e);
-    }
-    if (events.size() < kChunk) return Status::Ok();
-    from = events.back().version.next();
-  }
 }
 
 std::string Num(int64_t v) { return std::to_string(v); }
@@ -225,32 +207,30 @@ Result<Seq> ResolveLogPoint(EventLog& log, const LogPoint& point) {
 Result<InstanceState> InstanceAsOf(EventLog& log, const InstanceId& id, Seq at) {
   InstanceState s;
   s.id = id;
-  CHRONOVA_RETURN_IF_ERROR(
-      FoldStreamUntil(log, InstanceStream(id), at, s,
-                      [](InstanceState& st, const Envelope& env, const Event& e) {
-                        ApplyEvent(st, env, e);
-                      }));
+  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(
+      log, InstanceStream(id), s,
+      [](InstanceState& st, const Envelope& env, const Event& e) {
+        ApplyEvent(st, env, e);
+      },
+      at));
   return s;
 }
 
 Result<HostState> HostAsOf(EventLog& log, const HostName& host, Seq at) {
   HostState s;
   s.name = host;
-  CHRONOVA_RETURN_IF_ERROR(
-      FoldStreamUntil(log, HostStream(host), at, s,
-                      [](HostState& st, const Envelope& env, const Event& e) {
-                        ApplyHostEvent(st, env, e);
-                      }));
+  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(
+      log, HostStream(host), s,
+      [](HostState& st, const Envelope& env, const Event& e) {
+        ApplyHostEvent(st, env, e);
+      },
+      at));
   return s;
 }
 
 std::string ReadModelsSignature() {
   ReadModels models;
-  std::string out;
-  for (Projection* p : models.All()) {
-    out += std::string(p->Name()) + ":" + std::to_string(p->Version()) + ";";
-  }
-  return out;
+  return ProjectionsSignature(models.All());
 }
 
 namespace {
