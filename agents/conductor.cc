@@ -70,15 +70,10 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
     bool build = env.type == InstanceScheduled::kType;
     bool remove = env.type == InstanceDeleteRequested::kType;
     if (!build && !remove) continue;
-    InstanceState s;
     // The state as of this event (not later): the work it asked for.
     CHRONOVA_ASSIGN_OR_RETURN(
-        std::vector<Envelope> events,
-        log_->ReadStream(env.stream, StreamVersion(1), env.version.value()));
-    for (const Envelope& e : events) {
-      CHRONOVA_ASSIGN_OR_RETURN(Event ev, DecodeEvent(e));
-      ApplyEvent(s, e, ev);
-    }
+        InstanceState s,
+        LoadInstance(*log_, InstanceId(std::string(StreamKey(env.stream))), env.seq));
     if (s.host.empty()) continue;  // a delete that needed no host
     Status st = SendWork(s, build ? WorkItem::Kind::kBuild : WorkItem::Kind::kDelete,
                          env.seq, env.meta);

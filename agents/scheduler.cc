@@ -109,7 +109,8 @@ void Scheduler::FoldHost(const Envelope& env, const Event& event) {
   // by RefreshHost when a claim loses its race.
   if (env.version == h.version.next()) ApplyHostEvent(h, env, event);
   // A host that registers is alive (its first heartbeat may still be queued).
-  if (std::holds_alternative<HostRegistered>(event) && hosts_[name].last_seen.micros == 0) {
+  if (std::holds_alternative<HostRegistered>(event) &&
+      hosts_[name].last_seen.micros == 0) {
     hosts_[name].last_seen = options_.env->Now();
   }
 }
@@ -201,7 +202,7 @@ Status Scheduler::Place(const Pending& p) {
   const InstanceRequested& r = p.request;
   // A redelivered request (restart, reconcile) for an instance already placed,
   // or deleted meanwhile, needs nothing.
-  CHRONOVA_ASSIGN_OR_RETURN(InstanceState current, LoadInstance(r.instance_id));
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState current, LoadInstance(*log_, r.instance_id));
   if (current.vm_state != VmState::kBuilding ||
       current.task_state != TaskState::kScheduling) {
     return Status::Ok();
@@ -245,7 +246,7 @@ Status Scheduler::Place(const Pending& p) {
       }
       Status recorded = RecordOutcome(p, InstanceScheduled{host});
       if (recorded.IsConflict()) {
-        CHRONOVA_ASSIGN_OR_RETURN(InstanceState now, LoadInstance(r.instance_id));
+        CHRONOVA_ASSIGN_OR_RETURN(InstanceState now, LoadInstance(*log_, r.instance_id));
         if (now.host == host && now.vm_state != VmState::kDeleted) return Status::Ok();
       }
       if (!recorded.ok()) {
@@ -263,15 +264,6 @@ Status Scheduler::Place(const Pending& p) {
   }
   Status failed = RecordOutcome(p, InstanceSchedulingFailed{kNoValidHost});
   return failed.IsConflict() ? Status::Ok() : failed;
-}
-
-Result<InstanceState> Scheduler::LoadInstance(const InstanceId& id) {
-  InstanceState s;
-  s.id = id;
-  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(*log_, InstanceStream(id), s,
-                                         [](InstanceState& st, const Envelope& env,
-                                            const Event& e) { ApplyEvent(st, env, e); }));
-  return s;
 }
 
 Status Scheduler::RecordOutcome(const Pending& p, const Event& outcome) {

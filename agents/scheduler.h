@@ -68,7 +68,6 @@ class Scheduler {
   Status Place(const Pending& p);
   std::vector<HostName> Candidates(const InstanceRequested& r);
   Status RecordOutcome(const Pending& p, const Event& outcome);
-  Result<InstanceState> LoadInstance(const InstanceId& id);
 
   EventLog* const log_;
   Bus* const bus_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/event_codec.h"
+#include "core/instance_state.h"
 #include "eventstore/event_log.h"
 
 namespace chronova {
@@ -42,6 +43,21 @@ Status LoadAggregate(EventLog& log, const StreamId& stream, State& state, Fold f
     if (events.size() < kChunk) return Status::Ok();
     from = events.back().version.next();
   }
+}
+
+// An instance folded by core's state machine from its stream, as of `until`
+// (default: now). A never-requested instance comes back with exists == false.
+inline Result<InstanceState> LoadInstance(EventLog& log, const InstanceId& id,
+                                          Seq until = Seq(UINT64_MAX)) {
+  InstanceState s;
+  s.id = id;
+  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(
+      log, InstanceStream(id), s,
+      [](InstanceState& st, const Envelope& env, const Event& e) {
+        ApplyEvent(st, env, e);
+      },
+      until));
+  return s;
 }
 
 // `decide(const State&) -> Result<std::vector<Event>>`; `version(const State&)`

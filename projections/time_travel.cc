@@ -205,15 +205,7 @@ Result<Seq> ResolveLogPoint(EventLog& log, const LogPoint& point) {
 }
 
 Result<InstanceState> InstanceAsOf(EventLog& log, const InstanceId& id, Seq at) {
-  InstanceState s;
-  s.id = id;
-  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(
-      log, InstanceStream(id), s,
-      [](InstanceState& st, const Envelope& env, const Event& e) {
-        ApplyEvent(st, env, e);
-      },
-      at));
-  return s;
+  return LoadInstance(log, id, at);
 }
 
 Result<HostState> HostAsOf(EventLog& log, const HostName& host, Seq at) {
