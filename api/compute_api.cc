@@ -1,78 +1,15 @@
-// The cpprestsdk shell around ComputeApiHandler: converts cpprestsdk's request
-// into an HttpRequest and the HttpResponse back. cpprestsdk throws; every
-// throw is caught here and turned into a Status or a 500.
+// ComputeApiServer: ComputeApiHandler served by an HttpServer.
 #include "api/compute_api.h"
 
-#include <cpprest/http_listener.h>
-
-#include <exception>
-
 #include "api/compute_api_handler.h"
+#include "api/http_server.h"
 
 namespace chronova {
 
-namespace http = web::http;
-using web::http::experimental::listener::http_listener;
-using web::http::experimental::listener::http_listener_config;
-
 struct ComputeApiServer::Impl {
   std::unique_ptr<ComputeApiHandler> handler;
-  std::unique_ptr<http_listener> listener;
-  std::string scheme;     // "http"
-  std::string authority;  // "127.0.0.1:8774", for requests without a Host header
-  std::string mount;      // "" or "/compute"
-  size_t max_body_bytes = 0;
-
-  void Serve(http::http_request request) const;
+  HttpServer server;
 };
-
-void ComputeApiServer::Impl::Serve(http::http_request request) const {
-  HttpResponse response;
-  try {
-    HttpRequest r;
-    r.method = request.method();
-    const web::uri& relative = request.relative_uri();
-    r.path = relative.path();
-    r.query = relative.query();
-    for (const auto& [name, value] : request.headers()) r.headers.Add(name, value);
-    r.declared_length = static_cast<size_t>(request.headers().content_length());
-    if (r.declared_length <= max_body_bytes) {
-      std::vector<unsigned char> body = request.extract_vector().get();
-      r.body.assign(body.begin(), body.end());
-    }
-    const std::string* host = r.headers.Find("Host");
-    r.base_url = scheme + "://" + (host && !host->empty() ? *host : authority) + mount;
-    response = handler->Handle(r);
-  } catch (const std::exception& e) {
-    // Reading the body failed (client gone, broken chunking ...) or a bug.
-    response = HttpResponse();
-    response.status = 500;
-    response.headers.Set("Content-Type", "application/json");
-    response.body =
-        FaultBody(500, std::string("Unexpected API Error: ") + e.what()).Dump();
-  }
-
-  http::http_response out(static_cast<http::status_code>(response.status));
-  std::string content_type;
-  for (const auto& [name, value] : response.headers.fields()) {
-    if (EqualsIgnoreCase(name, "Content-Type")) {
-      content_type = value;
-    } else {
-      out.headers().add(name, value);
-    }
-  }
-  if (!response.body.empty()) {
-    out.set_body(std::move(response.body),
-                 content_type.empty() ? "application/json" : content_type);
-  }
-  // A client that went away makes reply's task fail; observe it so it is not rethrown.
-  request.reply(out).then([](pplx::task<void> t) {
-    try {
-      t.get();
-    } catch (const std::exception&) {
-    }
-  });
-}
 
 ComputeApiServer::ComputeApiServer() = default;
 
@@ -87,44 +24,28 @@ Status ComputeApiServer::Start(const ComputeApiOptions& options) {
         "compute API: service, authenticator and env are required");
   }
   auto impl = std::make_unique<Impl>();
-  try {
-    web::uri uri(options.listen_url);
-    if (uri.scheme() != "http" && uri.scheme() != "https") {
-      return Status::InvalidArgument("compute API: listen URL must be http(s): " +
-                                     options.listen_url);
-    }
-    impl->scheme = uri.scheme();
-    impl->authority =
-        uri.host() + (uri.port() > 0 ? ":" + std::to_string(uri.port()) : "");
-    impl->mount = uri.path();
-    while (!impl->mount.empty() && impl->mount.back() == '/') impl->mount.pop_back();
-    impl->max_body_bytes = options.max_body_bytes;
-    impl->handler = std::make_unique<ComputeApiHandler>(options);
-    impl->listener = std::make_unique<http_listener>(uri, http_listener_config());
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument("compute API: listen URL " + options.listen_url +
-                                   ": " + e.what());
-  }
-  const Impl* serving = impl.get();
-  impl->listener->support(
-      [serving](http::http_request request) { serving->Serve(request); });
-  try {
-    impl->listener->open().wait();
-  } catch (const std::exception& e) {
-    return Status::Unavailable("compute API: listen on " + options.listen_url + ": " +
-                               e.what());
-  }
+  impl->handler = std::make_unique<ComputeApiHandler>(options);
+  const ComputeApiHandler* handler = impl->handler.get();
+  HttpServerOptions http;
+  http.name = "compute API";
+  http.listen_url = options.listen_url;
+  http.max_body_bytes = options.max_body_bytes;
+  http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
+  http.internal_error = [](const std::string& what) {
+    HttpResponse response;
+    response.status = 500;
+    response.headers.Set("Content-Type", "application/json");
+    response.body = FaultBody(500, "Unexpected API Error: " + what).Dump();
+    return response;
+  };
+  CHRONOVA_RETURN_IF_ERROR(impl->server.Start(std::move(http)));
   impl_ = std::move(impl);
   return Status::Ok();
 }
 
 void ComputeApiServer::Stop() {
   if (impl_ == nullptr) return;
-  try {
-    impl_->listener->close().wait();
-  } catch (const std::exception&) {
-    // Closing a listener whose socket already failed: nothing left to release.
-  }
+  impl_->server.Stop();
   impl_.reset();
 }
 

@@ -1,7 +1,7 @@
 // ComputeApiServer: the OpenStack Compute API v2.1 over HTTP (cpprestsdk),
 // Nova's URLs, JSON shapes, status codes and microversion headers, in front of
 // ComputeService. The request handling itself is in ComputeApiHandler
-// (api/compute_api_handler.h); this class only listens and converts.
+// (api/compute_api_handler.h), served by HttpServer (api/http_server.h).
 //
 // Thread-safety: Start and Stop from one thread; requests are served
 // concurrently on cpprestsdk's thread pool.

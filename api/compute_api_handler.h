@@ -2,7 +2,7 @@
 // HttpResponse — routing, authentication (one call to the Authenticator per
 // request), microversion negotiation, body validation, the calls into
 // ComputeService and Nova's views and faults. No HTTP library is involved, so
-// the server adapter (compute_api.cc) stays a thin shell.
+// the server adapter (http_server.cc) stays a thin shell.
 //
 // Thread-safety: Handle may be called concurrently.
 #pragma once

@@ -1,7 +1,7 @@
 // ComputeService: the command and query side of the Compute API, free of HTTP.
 // Commands are decided in core/ and appended to the log; queries read the
 // projections after waiting for the caller's own writes (read-your-writes).
-// The HTTP layer (api/compute_api.cc) only parses, authorizes by calling this,
+// The HTTP layer (api/compute_api_handler.cc) only parses, authorizes by calling this,
 // and renders.
 //
 // Thread-safety: all methods may be called concurrently.

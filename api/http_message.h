@@ -1,5 +1,5 @@
 // An HTTP exchange as chronova's API handlers see it, free of any HTTP library:
-// the server adapter (compute_api.cc, the only cpprestsdk user) converts the
+// the server adapter (http_server.cc, the only cpprestsdk user) converts the
 // library's request into an HttpRequest and the HttpResponse back. Handlers can
 // therefore be compiled, and reasoned about, without cpprestsdk.
 #pragma once
