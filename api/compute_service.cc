@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "api/policy.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
 #include "projections/servers_projection.h"
@@ -213,10 +214,7 @@ Result<InstanceAction> ComputeService::GetInstanceAction(
 namespace {
 
 Status RequireAdmin(const RequestContext& ctx) {
-  if (ctx.IsAdmin()) return Status::Ok();
-  // Nova's words for a policy refusal.
-  return Status::PermissionDenied(
-      "Policy doesn't allow chronova:history to be performed.");
+  return Authorize(ctx, "chronova:history");
 }
 
 }  // namespace
