@@ -10,6 +10,8 @@ packages=(
   libcpprest-dev libssl-dev libboost-system-dev
   libcereal-dev catch2
   curl python3
+  # Conformance: Tempest's compute API tests and the openstack CLI scenario.
+  tempest python3-openstackclient
 )
 
 missing=()

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The unmodified `openstack` CLI (python3-openstackclient) drives a full server
+# lifecycle against chronovad all-in-one, exactly as README shows a user:
+# source the generated openrc, then flavor list, image create + upload,
+# keypair create, server create --wait, list, show, set metadata,
+# delete --wait.
+# Usage: openstack_cli_test.sh BUILD_DIR
+source "$(dirname "$0")/lib.sh"
+BUILD=$1
+STATE="$E2E_TMP/state"
+COMPUTE=$(free_port)
+IDENTITY=$(free_port)
+IMAGE=$(free_port)
+command -v openstack >/dev/null || fail "the openstack CLI is not installed (tools/deps.sh)"
+
+"$BUILD/chronovad" all-in-one --state-dir "$STATE" --password cli-secret \
+  --compute-listen "http://127.0.0.1:$COMPUTE" \
+  --identity-listen "http://127.0.0.1:$IDENTITY" \
+  --image-listen "http://127.0.0.1:$IMAGE" >"$E2E_TMP/d.log" 2>&1 &
+E2E_PIDS+=("$!")
+wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
+[ -f "$STATE/openrc" ] || fail "no $STATE/openrc"
+
+# shellcheck disable=SC1091
+source "$STATE/openrc"
+[ "$OS_USERNAME" = demo ] || fail "openrc user is '$OS_USERNAME', not demo"
+os() { # runs the CLI; on failure shows its output and the daemon's log
+  local out rc=0
+  out=$(openstack "$@" 2>&1) || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "--- openstack $* (rc=$rc)" >&2
+    echo "$out" >&2
+    tail -n 30 "$E2E_TMP/d.log" >&2
+    fail "openstack $* failed"
+  fi
+  echo "$out"
+}
+
+os token issue -f value -c id | grep -q . || fail "no token"
+
+os flavor list -f value -c Name | grep -qx m1.tiny || fail "m1.tiny not in flavor list"
+
+head -c 65536 /dev/urandom >"$E2E_TMP/disk.img"
+IMAGE_ID=$(os image create --disk-format raw --container-format bare \
+  --file "$E2E_TMP/disk.img" cli-image -f value -c id)
+[ "$(os image show "$IMAGE_ID" -f value -c status)" = active ] || fail "image not active"
+[ "$(os image show "$IMAGE_ID" -f value -c size)" = 65536 ] || fail "image size wrong"
+[ "$(os image show "$IMAGE_ID" -f value -c checksum)" = "$(md5sum <"$E2E_TMP/disk.img" | cut -d' ' -f1)" ] ||
+  fail "image checksum differs from the uploaded file's md5"
+
+os keypair create cli-key >"$E2E_TMP/cli-key.pem"
+grep -q "PRIVATE KEY" "$E2E_TMP/cli-key.pem" || fail "keypair create returned no private key"
+os keypair list -f value -c Name | grep -qx cli-key || fail "cli-key not listed"
+
+SERVER_ID=$(os server create --flavor m1.tiny --image cli-image --key-name cli-key \
+  --wait vm1 -f value -c id)
+[ -n "$SERVER_ID" ] || fail "server create printed no id"
+os server list -f value -c Name | grep -qx vm1 || fail "vm1 not in server list"
+[ "$(os server show vm1 -f value -c status)" = ACTIVE ] || fail "vm1 is not ACTIVE"
+[ "$(os server show vm1 -f value -c key_name)" = cli-key ] || fail "vm1 key_name wrong"
+
+os server set --property role=web vm1 >/dev/null
+os server show vm1 -f json | python3 -c '
+import json, sys
+props = json.load(sys.stdin)["properties"]
+# OSC 6 renders metadata as a dict or as "k='"'"'v'"'"'" text, depending on the formatter.
+ok = props.get("role") == "web" if isinstance(props, dict) else "role=" in props and "web" in props
+sys.exit(0 if ok else 1)' || fail "metadata role=web not shown"
+
+os server delete --wait vm1 >/dev/null
+os server list -f value -c ID | grep -q "$SERVER_ID" && fail "vm1 still listed after delete --wait"
+
+os image delete "$IMAGE_ID" >/dev/null
+os keypair delete cli-key >/dev/null
+echo "PASS openstack CLI lifecycle"
