@@ -67,16 +67,22 @@ void Conductor::Stop() {
 
 Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
   for (const Envelope& env : batch) {
-    bool build = env.type == InstanceScheduled::kType;
-    bool remove = env.type == InstanceDeleteRequested::kType;
-    if (!build && !remove) continue;
+    WorkItem::Kind kind;
+    if (env.type == InstanceScheduled::kType) {
+      kind = WorkItem::Kind::kBuild;
+    } else if (env.type == InstanceDeleteRequested::kType) {
+      kind = WorkItem::Kind::kDelete;
+    } else if (env.type == InstanceActionRequested::kType) {
+      kind = WorkItem::Kind::kAction;
+    } else {
+      continue;
+    }
     // The state as of this event (not later): the work it asked for.
     CHRONOVA_ASSIGN_OR_RETURN(
         InstanceState s,
         LoadInstance(*log_, InstanceId(std::string(StreamKey(env.stream))), env.seq));
     if (s.host.empty()) continue;  // a delete that needed no host
-    Status st = SendWork(s, build ? WorkItem::Kind::kBuild : WorkItem::Kind::kDelete,
-                         env.seq, env.meta);
+    Status st = SendWork(s, kind, env.seq, env.meta);
     if (!st.ok()) Warn("routing work for " + s.id.str(), st);
   }
   return Status::Ok();
@@ -93,6 +99,13 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
   w.name = s.name;
   w.flavor = s.flavor;
   w.image_id = s.image_id;
+  if (kind == WorkItem::Kind::kAction) {
+    LifecycleAction action;
+    if (!ActionOfTask(s.task_state, &action, &w.hard)) {
+      return Status::Internal("instance " + s.id.str() + " runs no lifecycle action");
+    }
+    w.action = std::string(LifecycleActionName(action));
+  }
   return bus_->Publish(subjects::Work(s.host), EncodePortable(w));
 }
 
@@ -204,14 +217,21 @@ void Conductor::Sweep() {
       if (servers.ok()) {
         for (const InstanceState& s : *servers) {
           if (s.host.empty() || now.micros - s.updated_at.micros < age) continue;
-          bool building = s.vm_state == VmState::kBuilding;
-          bool deleting = s.task_state == TaskState::kDeleting;
-          if (!building && !deleting) continue;
+          LifecycleAction action;
+          bool hard = false;
+          WorkItem::Kind kind;
+          if (s.task_state == TaskState::kDeleting) {
+            kind = WorkItem::Kind::kDelete;
+          } else if (s.vm_state == VmState::kBuilding) {
+            kind = WorkItem::Kind::kBuild;
+          } else if (ActionOfTask(s.task_state, &action, &hard)) {
+            kind = WorkItem::Kind::kAction;
+          } else {
+            continue;
+          }
           EventMeta meta{now, s.task_request_id, s.task_seq,
                          Actor{s.user_id, s.project_id, {}}};
-          Status st =
-              SendWork(s, deleting ? WorkItem::Kind::kDelete : WorkItem::Kind::kBuild,
-                       s.task_seq, meta);
+          Status st = SendWork(s, kind, s.task_seq, meta);
           if (!st.ok()) Warn("re-sending work for " + s.id.str(), st);
         }
       }

@@ -51,6 +51,8 @@ class Conductor {
   void ReportWorker(size_t index);
   Status ApplyReport(const Report& r);
   Status Release(const InstanceId& id, const HostName& host, const EventMeta& meta);
+  // Sends `kind` work for `s` to its host; kAction work carries the action that
+  // runs under s.task_state.
   Status SendWork(const InstanceState& s, WorkItem::Kind kind, Seq causation,
                   const EventMeta& meta);
   void Sweep();

@@ -184,6 +184,7 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
            ListView::kDetail},
           {"GET", {"servers", "*"}, &ComputeApiHandler::ShowServer},
           {"DELETE", {"servers", "*"}, &ComputeApiHandler::DeleteServer},
+          {"POST", {"servers", "*", "action"}, &ComputeApiHandler::ServerAction},
           {"GET",
            {"servers", "*", "os-instance-actions"},
            &ComputeApiHandler::ListInstanceActions},
@@ -464,6 +465,61 @@ HttpResponse ComputeApiHandler::DeleteServer(const Call& call) const {
   if (!s.ok()) return ErrorResponse(s);
   HttpResponse r;
   r.status = 204;
+  return r;
+}
+
+HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
+  Result<Json> parsed = Json::Parse(call.http->body);
+  // Nova's action_peek: the body must be an object with exactly one key.
+  if (!parsed.ok() || !parsed->is_object() || parsed->members().size() != 1) {
+    return FaultResponse(400, "Malformed request body");
+  }
+  const auto& [name, args] = parsed->members().front();
+  const InstanceId id(call.params[0]);
+  Status st;
+  if (name == "lock" || name == "unlock") {
+    st = name == "lock" ? options_.service->LockServer(call.ctx, id)
+                        : options_.service->UnlockServer(call.ctx, id);
+  } else if (name == "reboot") {
+    // Nova's schema: {"reboot": {"type": "HARD"|"SOFT" (any case Nova lists)}}.
+    const Json* type = args.is_object() ? args.Find("type") : nullptr;
+    if (!args.is_object()) {
+      return FaultResponse(
+          400, "Invalid input for field/attribute reboot. Value: " + args.PythonStr() +
+                   ". " + args.PythonRepr() + " is not of type 'object'");
+    }
+    if (type == nullptr) {
+      return FaultResponse(400, "Invalid input for field/attribute reboot. Value: " +
+                                    args.PythonStr() + ". 'type' is a required property");
+    }
+    static const char* kTypes[] = {"HARD", "Hard", "hard", "SOFT", "Soft", "soft"};
+    bool known = false;
+    for (const char* t : kTypes) known |= type->is_string() && type->as_string() == t;
+    if (!known) {
+      return FaultResponse(
+          400, "Invalid input for field/attribute type. Value: " + type->PythonStr() +
+                   ". " + type->PythonRepr() +
+                   " is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']");
+    }
+    const bool hard = type->as_string()[0] == 'H' || type->as_string()[0] == 'h';
+    st = options_.service->ServerAction(call.ctx, id, LifecycleAction::kReboot, hard);
+  } else {
+    // The actions without arguments, under Nova's body keys.
+    static const std::pair<const char*, LifecycleAction> kActions[] = {
+        {"os-stop", LifecycleAction::kStop},    {"os-start", LifecycleAction::kStart},
+        {"pause", LifecycleAction::kPause},     {"unpause", LifecycleAction::kUnpause},
+        {"suspend", LifecycleAction::kSuspend}, {"resume", LifecycleAction::kResume},
+    };
+    const LifecycleAction* action = nullptr;
+    for (const auto& [key, a] : kActions) {
+      if (name == key) action = &a;
+    }
+    if (action == nullptr) return FaultResponse(400, "There is no such action: " + name);
+    st = options_.service->ServerAction(call.ctx, id, *action, false);
+  }
+  if (!st.ok()) return ErrorResponse(st);
+  HttpResponse r;
+  r.status = 202;
   return r;
 }
 

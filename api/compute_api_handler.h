@@ -58,6 +58,8 @@ class ComputeApiHandler {
   HttpResponse ListServers(const Call& call) const;
   HttpResponse ShowServer(const Call& call) const;
   HttpResponse DeleteServer(const Call& call) const;
+  // POST /servers/{id}/action: the body's one key names the action.
+  HttpResponse ServerAction(const Call& call) const;
   HttpResponse ListServersHistory(const Call& call) const;
   HttpResponse ShowServerHistory(const Call& call) const;
   HttpResponse ListInstanceActions(const Call& call) const;

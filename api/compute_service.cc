@@ -10,6 +10,27 @@
 namespace chronova {
 namespace {
 
+// Nova's policy name of each lifecycle action.
+const char* ActionPolicy(LifecycleAction a) {
+  switch (a) {
+    case LifecycleAction::kStop:
+      return "os_compute_api:servers:stop";
+    case LifecycleAction::kStart:
+      return "os_compute_api:servers:start";
+    case LifecycleAction::kReboot:
+      return "os_compute_api:servers:reboot";
+    case LifecycleAction::kPause:
+      return "os_compute_api:os-pause-server:pause";
+    case LifecycleAction::kUnpause:
+      return "os_compute_api:os-pause-server:unpause";
+    case LifecycleAction::kSuspend:
+      return "os_compute_api:os-suspend-server:suspend";
+    case LifecycleAction::kResume:
+      return "os_compute_api:os-suspend-server:resume";
+  }
+  return "os_compute_api:servers:unknown";
+}
+
 // "http://host/v2.1/flavors/42" and "42" both name flavor "42".
 std::string LastSegment(const std::string& ref) {
   size_t slash = ref.find_last_of('/');
@@ -128,20 +149,56 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   return result;
 }
 
-Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId& id) {
+template <typename Decider>
+Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& id,
+                                   const char* verb, Decider decide) {
   InstanceState initial;
   initial.id = id;
-  auto decide = [&](const InstanceState& s) -> Result<std::vector<Event>> {
+  auto checked = [&](const InstanceState& s) -> Result<std::vector<Event>> {
     CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
-    return Decide(s, DeleteInstance{});
+    return decide(s);
   };
   CHRONOVA_ASSIGN_OR_RETURN(
       CommandOutcome out,
       HandleCommand(*log_, InstanceStream(id), initial, FoldInstance, InstanceVersion,
-                    decide, ctx.Meta(options_.env->Now()),
-                    IdempotencyKey("delete-" + ctx.request_id.str())));
+                    checked, ctx.Meta(options_.env->Now()),
+                    IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str())));
   if (out.appended) CHRONOVA_RETURN_IF_ERROR(WaitFor(out.append.last_seq));
   return Status::Ok();
+}
+
+Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServer(ctx, id, "delete", [&](const InstanceState& s) {
+    return Decide(s, DeleteInstance{ctx.IsAdmin()});
+  });
+}
+
+Status ComputeService::ServerAction(const RequestContext& ctx, const InstanceId& id,
+                                    LifecycleAction action, bool hard) {
+  return ActOnServer(
+      ctx, id, "action", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(
+            Authorize(ctx, ActionPolicy(action), PolicyTarget{s.project_id, UserId()}));
+        return Decide(s, RequestLifecycleAction{action, hard, ctx.IsAdmin()});
+      });
+}
+
+Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServer(
+      ctx, id, "lock", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:lock",
+                                           PolicyTarget{s.project_id, UserId()}));
+        return Decide(s, LockInstance{ctx.IsAdmin()});
+      });
+}
+
+Status ComputeService::UnlockServer(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServer(
+      ctx, id, "unlock", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:unlock",
+                                           PolicyTarget{s.project_id, UserId()}));
+        return Decide(s, UnlockInstance{ctx.IsAdmin()});
+      });
 }
 
 Result<InstanceState> ComputeService::GetServer(const RequestContext& ctx,

@@ -83,6 +83,15 @@ class ComputeService {
   // NotFound for an unknown server or another project's (unless admin).
   Status DeleteServer(const RequestContext& ctx, const InstanceId& id);
   Result<InstanceState> GetServer(const RequestContext& ctx, const InstanceId& id) const;
+  // POST /servers/{id}/action for a lifecycle action: records the request; the
+  // server's task state shows it until its host reports the outcome. NotFound
+  // as GetServer; Conflict (409) for a locked server or a state the action
+  // cannot start from; PermissionDenied (403) by policy.
+  Status ServerAction(const RequestContext& ctx, const InstanceId& id,
+                      LifecycleAction action, bool hard);
+  // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
+  Status LockServer(const RequestContext& ctx, const InstanceId& id);
+  Status UnlockServer(const RequestContext& ctx, const InstanceId& id);
   // Newest first (created_at descending, then id), as Nova's default sort.
   Result<std::vector<InstanceState>> ListServers(const RequestContext& ctx,
                                                  const ListServersQuery& query) const;
@@ -122,6 +131,11 @@ class ComputeService {
 
  private:
   Status WaitFor(Seq seq) const;
+  // Decides `decide` on the server's stream for `ctx` (who must see it) and
+  // appends the outcome under the request's idempotency key `verb`.
+  template <typename Decider>
+  Status ActOnServer(const RequestContext& ctx, const InstanceId& id, const char* verb,
+                     Decider decide);
   Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
 
   EventLog* const log_;

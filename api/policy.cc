@@ -20,13 +20,23 @@ constexpr Entry kRules[] = {
     {"os_compute_api:os-instance-actions:events", PolicyRule::kAdmin},
     {"os_compute_api:os-instance-actions:list", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:os-instance-actions:show", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:os-lock-server:lock", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-lock-server:unlock", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-lock-server:unlock:unlock_override", PolicyRule::kAdmin},
+    {"os_compute_api:os-pause-server:pause", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-pause-server:unpause", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-suspend-server:resume", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-suspend-server:suspend", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:create", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:delete", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:detail", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:servers:detail:get_all_tenants", PolicyRule::kAdmin},
     {"os_compute_api:servers:index", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:servers:index:get_all_tenants", PolicyRule::kAdmin},
+    {"os_compute_api:servers:reboot", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:show", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:servers:start", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:servers:stop", PolicyRule::kProjectMemberOrAdmin},
 };
 
 }  // namespace

@@ -140,6 +140,66 @@ struct InstanceDeleted {
   }
 };
 
+// A user asked for a lifecycle action on a live instance
+// (POST /servers/{id}/action): "stop", "start", "reboot", "pause", "unpause",
+// "suspend" or "resume" (core/instance_state.h LifecycleAction).
+struct InstanceActionRequested {
+  static constexpr const char* kType = "instance.action_requested";
+  static constexpr uint32_t kSchema = 1;
+  std::string action;
+  bool hard = false;  // reboot: HARD rather than SOFT
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(action), CEREAL_NVP(hard));
+  }
+};
+
+// The compute host carried the action out; the guest is now in power_state
+// (Nova's numeric power state, as the driver read it back).
+struct InstanceActionCompleted {
+  static constexpr const char* kType = "instance.action_completed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string action;
+  int32_t power_state = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(action), CEREAL_NVP(power_state));
+  }
+};
+
+// The compute host could not carry the action out; the instance keeps its
+// vm_state and the task is cleared (Nova reverts the task state).
+struct InstanceActionFailed {
+  static constexpr const char* kType = "instance.action_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string action;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(action), CEREAL_NVP(reason));
+  }
+};
+
+// The instance was locked (os-lock): only admins may act on it until unlocked.
+struct InstanceLocked {
+  static constexpr const char* kType = "instance.locked";
+  static constexpr uint32_t kSchema = 1;
+  bool by_admin = false;  // Nova's locked_by "admin" rather than "owner"
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(by_admin));
+  }
+};
+
+struct InstanceUnlocked {
+  static constexpr const char* kType = "instance.unlocked";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
 // ---- host/<name> ----------------------------------------------------------
 
 // A compute host joined (or re-announced) with this capacity.
@@ -243,11 +303,12 @@ struct ImageRegistered {
 };
 
 // Every event type. The order is irrelevant to storage (types are stored by name).
-using Event = std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
-                           BuildStarted, InstanceSpawned, InstanceBuildFailed,
-                           InstanceDeleteRequested, InstanceDeleted, HostRegistered,
-                           HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
-                           FlavorDeleted, ImageRegistered>;
+using Event = std::variant<
+    InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
+    InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested, InstanceDeleted,
+    HostRegistered, HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
+    FlavorDeleted, ImageRegistered, InstanceActionRequested, InstanceActionCompleted,
+    InstanceActionFailed, InstanceLocked, InstanceUnlocked>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -255,7 +316,11 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceRequested> || std::is_same_v<T, InstanceScheduled> ||
     std::is_same_v<T, InstanceSchedulingFailed> || std::is_same_v<T, BuildStarted> ||
     std::is_same_v<T, InstanceSpawned> || std::is_same_v<T, InstanceBuildFailed> ||
-    std::is_same_v<T, InstanceDeleteRequested> || std::is_same_v<T, InstanceDeleted>;
+    std::is_same_v<T, InstanceDeleteRequested> || std::is_same_v<T, InstanceDeleted> ||
+    std::is_same_v<T, InstanceActionRequested> ||
+    std::is_same_v<T, InstanceActionCompleted> ||
+    std::is_same_v<T, InstanceActionFailed> || std::is_same_v<T, InstanceLocked> ||
+    std::is_same_v<T, InstanceUnlocked>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

@@ -17,14 +17,66 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const CreateInstan
   return std::vector<Event>{std::move(e)};
 }
 
-Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstance&) {
-  if (!state.exists || state.vm_state == VmState::kDeleted) {
-    return Status::NotFound("instance " + state.id.str() + " could not be found");
-  }
+namespace {
+
+Status NotFoundInstance(const InstanceState& state) {
+  return Status::NotFound("instance " + state.id.str() + " could not be found");
+}
+
+Status Locked(const InstanceState& state) {
+  return Status::Conflict("Instance " + state.id.str() + " is locked");
+}
+
+}  // namespace
+
+Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
   if (state.task_state == TaskState::kDeleting) return std::vector<Event>{};
   std::vector<Event> events{InstanceDeleteRequested{}};
   if (state.host.empty()) events.push_back(InstanceDeleted{});  // nothing to tear down
   return events;
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const RequestLifecycleAction& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e =
+      InstanceActionRequested{std::string(LifecycleActionName(cmd.action)), cmd.hard};
+  if (!CheckTransition(state, e).ok()) {
+    // Nova's InstanceInvalidState names the attribute in the way, vm_state first.
+    InstanceState idle = state;
+    idle.task_state = TaskState::kNone;
+    const bool task_busy = CheckTransition(idle, e).ok();
+    return Status::Conflict(
+        "Cannot '" + std::string(LifecycleActionName(cmd.action)) + "' instance " +
+        state.id.str() + " while it is in " +
+        (task_busy ? "task_state " + std::string(TaskStateName(state.task_state))
+                   : "vm_state " + std::string(VmStateName(state.vm_state))));
+  }
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state, const LockInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked) return std::vector<Event>{};
+  return std::vector<Event>{InstanceLocked{cmd.by_admin}};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state, const UnlockInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (!state.locked) return std::vector<Event>{};
+  if (state.locked_by_admin && !cmd.override_lock) {
+    return Status::PermissionDenied(
+        "Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be "
+        "performed.");
+  }
+  return std::vector<Event>{InstanceUnlocked{}};
 }
 
 Result<std::vector<Event>> Decide(const InstanceState& state, const ReportProgress& cmd) {

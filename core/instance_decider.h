@@ -18,7 +18,24 @@ struct CreateInstance {
 };
 
 // DELETE /servers/{id}.
-struct DeleteInstance {};
+struct DeleteInstance {
+  bool override_lock = false;  // the caller is an admin: a lock does not stop them
+};
+
+// POST /servers/{id}/action for a lifecycle action (os-stop, reboot, pause ...).
+struct RequestLifecycleAction {
+  LifecycleAction action = LifecycleAction::kStop;
+  bool hard = false;           // reboot type HARD
+  bool override_lock = false;  // the caller is an admin
+};
+
+// os-lock / os-unlock.
+struct LockInstance {
+  bool by_admin = false;
+};
+struct UnlockInstance {
+  bool override_lock = false;  // the caller is an admin (may lift an admin's lock)
+};
 
 // A progress fact reported by the scheduler or a compute host (via the conductor).
 struct ReportProgress {
@@ -31,6 +48,16 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const CreateInstan
 // is deleted at once (Nova's "local delete"); one already being deleted yields no
 // new event (delete is idempotent).
 Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstance& cmd);
+// NotFound if there is no such live instance; Conflict with Nova's messages
+// ("Instance <id> is locked", "Cannot 'stop' instance <id> while it is in
+// vm_state stopped") if the lock or the instance's state forbids the action.
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const RequestLifecycleAction& cmd);
+// Locking a locked instance (or unlocking an unlocked one) yields no event.
+// PermissionDenied when a non-admin lifts an admin's lock (Nova's
+// unlock_override policy).
+Result<std::vector<Event>> Decide(const InstanceState& state, const LockInstance& cmd);
+Result<std::vector<Event>> Decide(const InstanceState& state, const UnlockInstance& cmd);
 // The reported event, if CheckTransition allows it; Conflict otherwise.
 Result<std::vector<Event>> Decide(const InstanceState& state, const ReportProgress& cmd);
 

@@ -90,6 +90,89 @@ std::string_view TaskStateName(TaskState s) {
   return "unknown";
 }
 
+std::string_view LifecycleActionName(LifecycleAction a) {
+  switch (a) {
+    case LifecycleAction::kStop:
+      return "stop";
+    case LifecycleAction::kStart:
+      return "start";
+    case LifecycleAction::kReboot:
+      return "reboot";
+    case LifecycleAction::kPause:
+      return "pause";
+    case LifecycleAction::kUnpause:
+      return "unpause";
+    case LifecycleAction::kSuspend:
+      return "suspend";
+    case LifecycleAction::kResume:
+      return "resume";
+  }
+  return "unknown";
+}
+
+Result<LifecycleAction> ParseLifecycleAction(std::string_view name) {
+  for (LifecycleAction a :
+       {LifecycleAction::kStop, LifecycleAction::kStart, LifecycleAction::kReboot,
+        LifecycleAction::kPause, LifecycleAction::kUnpause, LifecycleAction::kSuspend,
+        LifecycleAction::kResume}) {
+    if (LifecycleActionName(a) == name) return a;
+  }
+  return Status::InvalidArgument("unknown lifecycle action '" + std::string(name) + "'");
+}
+
+TaskState TaskStateFor(LifecycleAction a, bool hard) {
+  switch (a) {
+    case LifecycleAction::kStop:
+      return TaskState::kPoweringOff;
+    case LifecycleAction::kStart:
+      return TaskState::kPoweringOn;
+    case LifecycleAction::kReboot:
+      return hard ? TaskState::kRebootingHard : TaskState::kRebooting;
+    case LifecycleAction::kPause:
+      return TaskState::kPausing;
+    case LifecycleAction::kUnpause:
+      return TaskState::kUnpausing;
+    case LifecycleAction::kSuspend:
+      return TaskState::kSuspending;
+    case LifecycleAction::kResume:
+      return TaskState::kResuming;
+  }
+  return TaskState::kNone;
+}
+
+bool ActionOfTask(TaskState t, LifecycleAction* action, bool* hard) {
+  for (LifecycleAction a :
+       {LifecycleAction::kStop, LifecycleAction::kStart, LifecycleAction::kReboot,
+        LifecycleAction::kPause, LifecycleAction::kUnpause, LifecycleAction::kSuspend,
+        LifecycleAction::kResume}) {
+    for (bool h : {false, true}) {
+      if (TaskStateFor(a, h) == t) {
+        *action = a;
+        *hard = h;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+VmState VmStateAfter(LifecycleAction a) {
+  switch (a) {
+    case LifecycleAction::kStop:
+      return VmState::kStopped;
+    case LifecycleAction::kPause:
+      return VmState::kPaused;
+    case LifecycleAction::kSuspend:
+      return VmState::kSuspended;
+    case LifecycleAction::kStart:
+    case LifecycleAction::kReboot:
+    case LifecycleAction::kUnpause:
+    case LifecycleAction::kResume:
+      return VmState::kActive;
+  }
+  return VmState::kActive;
+}
+
 std::string_view ApiStatus(VmState vm, TaskState task) {
   auto resize_or_rebuild = [&](std::string_view dflt) -> std::string_view {
     switch (task) {
@@ -155,6 +238,51 @@ bool Building(const InstanceState& s) {
   return s.exists && s.vm_state == VmState::kBuilding;
 }
 
+bool Live(const InstanceState& s) {
+  return s.exists && s.vm_state != VmState::kDeleted &&
+         s.task_state != TaskState::kDeleting;
+}
+
+// Nova's check_instance_state for each action (nova/compute/api.py): the vm
+// states it may start from. Every action needs task_state None, except a hard
+// reboot, which may also take over a soft one (Nova allows it to rescue a
+// guest stuck rebooting).
+bool MayStart(const InstanceState& s, LifecycleAction a, bool hard) {
+  if (!Live(s) || s.host.empty()) return false;
+  const bool idle = s.task_state == TaskState::kNone;
+  switch (a) {
+    case LifecycleAction::kStop:
+      return idle && (s.vm_state == VmState::kActive || s.vm_state == VmState::kError);
+    case LifecycleAction::kStart:
+      return idle && s.vm_state == VmState::kStopped;
+    case LifecycleAction::kReboot:
+      if (!hard) return idle && s.vm_state == VmState::kActive;
+      return (idle || s.task_state == TaskState::kRebooting) &&
+             (s.vm_state == VmState::kActive || s.vm_state == VmState::kStopped ||
+              s.vm_state == VmState::kPaused || s.vm_state == VmState::kSuspended ||
+              s.vm_state == VmState::kError);
+    case LifecycleAction::kPause:
+    case LifecycleAction::kSuspend:
+      return idle && s.vm_state == VmState::kActive;
+    case LifecycleAction::kUnpause:
+      return idle && s.vm_state == VmState::kPaused;
+    case LifecycleAction::kResume:
+      return idle && s.vm_state == VmState::kSuspended;
+  }
+  return false;
+}
+
+// A compute host's outcome of `action` is legal while that action runs on it.
+bool Running(const InstanceState& s, const std::string& action, const HostName& host) {
+  Result<LifecycleAction> a = ParseLifecycleAction(action);
+  if (!a.ok() || !s.exists || s.host != host) return false;
+  if (*a == LifecycleAction::kReboot) {
+    return s.task_state == TaskState::kRebooting ||
+           s.task_state == TaskState::kRebootingHard;
+  }
+  return s.task_state == TaskStateFor(*a, false);
+}
+
 }  // namespace
 
 Status CheckTransition(const InstanceState& s, const Event& event) {
@@ -182,6 +310,16 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceDeleted>) {
           return s.exists && s.vm_state != VmState::kDeleted &&
                  s.task_state == TaskState::kDeleting && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceActionRequested>) {
+          Result<LifecycleAction> a = ParseLifecycleAction(e.action);
+          return a.ok() && MayStart(s, *a, e.hard);
+        } else if constexpr (std::is_same_v<T, InstanceActionCompleted> ||
+                             std::is_same_v<T, InstanceActionFailed>) {
+          return Running(s, e.action, e.host);
+        } else if constexpr (std::is_same_v<T, InstanceLocked>) {
+          return Live(s) && !s.locked;
+        } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
+          return Live(s) && s.locked;
         } else {
           return false;
         }
@@ -258,6 +396,24 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.task_state = TaskState::kNone;
           s.power_state = PowerState::kNoState;
           s.terminated_at = t;
+        } else if constexpr (std::is_same_v<T, InstanceActionRequested>) {
+          Result<LifecycleAction> a = ParseLifecycleAction(e.action);
+          if (a.ok()) s.task_state = TaskStateFor(*a, e.hard);
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceActionCompleted>) {
+          Result<LifecycleAction> a = ParseLifecycleAction(e.action);
+          if (a.ok()) s.vm_state = VmStateAfter(*a);
+          s.task_state = TaskState::kNone;
+          s.power_state = static_cast<PowerState>(e.power_state);
+        } else if constexpr (std::is_same_v<T, InstanceActionFailed>) {
+          s.task_state = TaskState::kNone;
+        } else if constexpr (std::is_same_v<T, InstanceLocked>) {
+          s.locked = true;
+          s.locked_by_admin = e.by_admin;
+        } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
+          s.locked = false;
+          s.locked_by_admin = false;
         }
         // Host events do not touch an instance.
       },

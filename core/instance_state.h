@@ -76,6 +76,29 @@ std::string_view VmStateName(VmState s);
 // Nova's strings, or an empty view for kNone (the API shows null).
 std::string_view TaskStateName(TaskState s);
 
+// The lifecycle actions of POST /servers/{id}/action that a compute host
+// carries out, under Nova's method names (nova/compute/api.py).
+enum class LifecycleAction : uint8_t {
+  kStop,
+  kStart,
+  kReboot,
+  kPause,
+  kUnpause,
+  kSuspend,
+  kResume,
+};
+
+// "stop", "start", "reboot" ... (the name events store and Nova's messages use).
+std::string_view LifecycleActionName(LifecycleAction a);
+// The action named `name`; InvalidArgument for an unknown one.
+Result<LifecycleAction> ParseLifecycleAction(std::string_view name);
+// The task state an action runs under (reboot: kRebooting or kRebootingHard).
+TaskState TaskStateFor(LifecycleAction a, bool hard);
+// The action running under task state `t`, if `t` is one of TaskStateFor's.
+bool ActionOfTask(TaskState t, LifecycleAction* action, bool* hard);
+// Where a successful action leaves the instance.
+VmState VmStateAfter(LifecycleAction a);
+
 // A server fault as Nova shows it in GET /servers/{id}.
 struct Fault {
   int32_t code = 0;  // 500 for build failures, as Nova
@@ -120,6 +143,8 @@ struct InstanceState {
   Seq task_seq;
   bool has_fault = false;
   Fault fault;
+  bool locked = false;
+  bool locked_by_admin = false;  // Nova's locked_by: "admin", else "owner"
 
   bool operator==(const InstanceState&) const = default;
   template <class A>
@@ -131,9 +156,9 @@ struct InstanceState {
        CEREAL_NVP(launch_index), CEREAL_NVP(host), CEREAL_NVP(hypervisor_name),
        CEREAL_NVP(vm_state), CEREAL_NVP(task_state), CEREAL_NVP(power_state),
        CEREAL_NVP(created_at), CEREAL_NVP(updated_at), CEREAL_NVP(launched_at),
-       CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id), CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq),
-       CEREAL_NVP(has_fault),
-       CEREAL_NVP(fault));
+       CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id),
+       CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq), CEREAL_NVP(has_fault),
+       CEREAL_NVP(fault), CEREAL_NVP(locked), CEREAL_NVP(locked_by_admin));
   }
 };
 

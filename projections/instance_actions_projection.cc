@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/instance_state.h"
 #include "projections/records.h"
 
 namespace chronova {
@@ -57,6 +58,38 @@ constexpr const char* kConductorBuild = "conductor_schedule_and_build_instances"
 constexpr const char* kComputeBuild = "compute__do_build_and_run_instance";
 constexpr const char* kComputeTerminate = "compute_terminate_instance";
 
+// A lifecycle action's one compute step: "compute_stop_instance" ...
+const char* ComputeEventOf(LifecycleAction a) {
+  switch (a) {
+    case LifecycleAction::kStop:
+      return "compute_stop_instance";
+    case LifecycleAction::kStart:
+      return "compute_start_instance";
+    case LifecycleAction::kReboot:
+      return "compute_reboot_instance";
+    case LifecycleAction::kPause:
+      return "compute_pause_instance";
+    case LifecycleAction::kUnpause:
+      return "compute_unpause_instance";
+    case LifecycleAction::kSuspend:
+      return "compute_suspend_instance";
+    case LifecycleAction::kResume:
+      return "compute_resume_instance";
+  }
+  return nullptr;
+}
+
+// The action's name as a string literal (Step keeps pointers), or nullptr.
+const char* ActionName(const std::string& action) {
+  Result<LifecycleAction> a = ParseLifecycleAction(action);
+  return a.ok() ? LifecycleActionName(*a).data() : nullptr;
+}
+
+const char* ComputeEventOf(const std::string& action) {
+  Result<LifecycleAction> a = ParseLifecycleAction(action);
+  return a.ok() ? ComputeEventOf(*a) : nullptr;
+}
+
 enum class Phase { kNone, kStart, kSuccess, kError };
 
 struct Step {
@@ -98,6 +131,18 @@ Step StepOf(const Event& event) {
                e.host.empty() ? Phase::kNone : Phase::kSuccess,
                e.host,
                {}};
+        } else if constexpr (std::is_same_v<T, InstanceActionRequested>) {
+          s = {ActionName(e.action), true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceActionCompleted>) {
+          s = {ActionName(e.action), false,  true, ComputeEventOf(e.action),
+               Phase::kSuccess,      e.host, {}};
+        } else if constexpr (std::is_same_v<T, InstanceActionFailed>) {
+          s = {ActionName(e.action), false,  true,    ComputeEventOf(e.action),
+               Phase::kError,        e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceLocked>) {
+          s = {kActionLock, true, true, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
+          s = {kActionUnlock, true, true, nullptr, Phase::kNone, {}, {}};
         }
         return s;
       },

@@ -20,6 +20,9 @@ namespace chronova {
 // Nova's action names (nova/compute/instance_actions.py).
 inline constexpr const char* kActionCreate = "create";
 inline constexpr const char* kActionDelete = "delete";
+inline constexpr const char* kActionLock = "lock";
+inline constexpr const char* kActionUnlock = "unlock";
+// Lifecycle actions use their LifecycleActionName: "stop", "reboot" ...
 // Nova's action event results, and the action message set when a step failed.
 inline constexpr const char* kResultSuccess = "Success";
 inline constexpr const char* kResultError = "Error";

@@ -273,3 +273,84 @@ TEST_CASE("another project's server is invisible: 404, not 403") {
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("lifecycle actions run on libvirt's test driver and are recorded as actions") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1, "libvirt")).value();
+  WaitHosts(*node, 1);
+  InstanceId id = CreateOne(*node, "cycle");
+  WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ACTIVE"); });
+  auto act = [&](LifecycleAction a, bool hard, std::string_view status,
+                 PowerState power) {
+    Status st = node->compute()->ServerAction(Ctx(), id, a, hard);
+    INFO(LifecycleActionName(a) << ": " << st.ToString());
+    REQUIRE(st.ok());
+    InstanceState s = WaitServer(*node, id, [&](auto& s) {
+      return s.ok() && s->task_state == TaskState::kNone && ApiStatus(*s) == status;
+    });
+    CHECK(s.power_state == power);
+  };
+  act(LifecycleAction::kStop, false, "SHUTOFF", PowerState::kShutdown);
+  // Nova's InstanceInvalidState wording, 409 over HTTP.
+  Status again = node->compute()->ServerAction(Ctx(), id, LifecycleAction::kStop, false);
+  CHECK(again.code() == StatusCode::kConflict);
+  CHECK(again.message() ==
+        "Cannot 'stop' instance " + id.str() + " while it is in vm_state stopped");
+  act(LifecycleAction::kStart, false, "ACTIVE", PowerState::kRunning);
+  act(LifecycleAction::kReboot, false, "ACTIVE", PowerState::kRunning);
+  act(LifecycleAction::kReboot, true, "ACTIVE", PowerState::kRunning);
+  act(LifecycleAction::kPause, false, "PAUSED", PowerState::kPaused);
+  act(LifecycleAction::kUnpause, false, "ACTIVE", PowerState::kRunning);
+  act(LifecycleAction::kSuspend, false, "SUSPENDED", PowerState::kShutdown);
+  act(LifecycleAction::kResume, false, "ACTIVE", PowerState::kRunning);
+
+  // os-instance-actions: every action with its compute step, newest first.
+  auto actions = node->compute()->ListInstanceActions(Ctx(), id).value();
+  std::vector<std::string> names;
+  for (const InstanceAction& a : actions) names.push_back(a.action);
+  CHECK(names == std::vector<std::string>{"resume", "suspend", "unpause", "pause",
+                                          "reboot", "reboot", "start", "stop", "create"});
+  InstanceAction stop = actions[7];
+  REQUIRE(stop.events.size() == 1);
+  CHECK(stop.events[0].event == "compute_stop_instance");
+  CHECK(stop.events[0].result == "Success");
+  CHECK(stop.events[0].host == HostName("compute"));
+
+  // A locked server refuses its owner's actions and deletes, not an admin's.
+  REQUIRE(node->compute()->LockServer(Ctx(), id).ok());
+  REQUIRE(node->compute()->LockServer(Ctx(), id).ok());  // idempotent
+  Status locked = node->compute()->ServerAction(Ctx(), id, LifecycleAction::kStop, false);
+  CHECK(locked.code() == StatusCode::kConflict);
+  CHECK(locked.message() == "Instance " + id.str() + " is locked");
+  CHECK(node->compute()->DeleteServer(Ctx(), id).code() == StatusCode::kConflict);
+  REQUIRE(node->compute()->UnlockServer(Ctx(), id).ok());
+  REQUIRE(node->compute()->DeleteServer(Ctx(), id).ok());
+  WaitServer(*node, id, [](auto& s) { return s.status().IsNotFound(); });
+}
+
+TEST_CASE("a failed lifecycle action clears the task and keeps the vm state") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1)).value();
+  WaitHosts(*node, 1);
+  InstanceId id = CreateOne(*node, "fails");
+  WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ACTIVE"); });
+  auto* fake = dynamic_cast<FakeHypervisor*>(node->hypervisor(0));
+  REQUIRE(fake != nullptr);
+  fake->FailNextAction(Status::Internal("libvirt: pause domain: boom"));
+  REQUIRE(node->compute()->ServerAction(Ctx(), id, LifecycleAction::kPause, false).ok());
+  CHECK(ApiStatus(node->compute()->GetServer(Ctx(), id).value()) == "ACTIVE");
+  WaitServer(*node, id, [](auto& s) {
+    return s.ok() && s->task_state == TaskState::kNone && s->vm_state == VmState::kActive;
+  });
+  CHECK(Types(*node, id).back() == "instance.action_failed");
+  auto action = node->compute()->ListInstanceActions(Ctx(), id).value().front();
+  CHECK(action.action == "pause");
+  CHECK(action.message == "Error");
+  REQUIRE(action.events.size() == 1);
+  CHECK(action.events[0].result == "Error");
+  CHECK(action.events[0].details == "libvirt: pause domain: boom");
+}
+
+}  // namespace chronova::testing

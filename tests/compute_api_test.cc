@@ -750,3 +750,48 @@ TEST_CASE("compute API: a body over Nova's size limit is refused with 413 unread
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE(
+    "compute API: server actions parse Nova's bodies and answer 202, 400, 404, 409") {
+  ApiFixture f;
+  const std::string id = f.Create("act");
+  const std::string path = "/v2.1/servers/" + id + "/action";
+
+  // Still BUILD (no scheduler here): Nova's InstanceInvalidState as 409.
+  Reply stop = f.Post(path, R"({"os-stop": null})");
+  CHECK(stop.status == 409);
+  CHECK(FaultMessage(stop, "conflictingRequest") ==
+        "Cannot 'stop' instance " + id + " while it is in vm_state building");
+
+  Reply unknown = f.Post(path, R"({"explode": null})");
+  CHECK(unknown.status == 400);
+  CHECK(FaultMessage(unknown, "badRequest") == "There is no such action: explode");
+  Reply two = f.Post(path, R"({"pause": null, "unpause": null})");
+  CHECK(two.status == 400);
+  CHECK(FaultMessage(two, "badRequest") == "Malformed request body");
+  Reply bad_type = f.Post(path, R"({"reboot": {"type": "gentle"}})");
+  CHECK(bad_type.status == 400);
+  CHECK(FaultMessage(bad_type, "badRequest") ==
+        "Invalid input for field/attribute type. Value: gentle. 'gentle' is not one of "
+        "['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']");
+  Reply no_type = f.Post(path, R"({"reboot": {}})");
+  CHECK(no_type.status == 400);
+
+  // Another project's server is not found, as for GET.
+  CHECK(f.Post(path, R"({"pause": null})", kOther).status == 404);
+
+  // Locked by its owner: the owner cannot delete it; an admin can.
+  CHECK(f.Post(path, R"({"lock": null})").status == 202);
+  Reply refused = f.Delete("/v2.1/servers/" + id);
+  CHECK(refused.status == 409);
+  CHECK(FaultMessage(refused, "conflictingRequest") == "Instance " + id + " is locked");
+  CHECK(f.Post(path, R"({"unlock": null})").status == 202);
+  CHECK(f.Post(path, R"({"lock": null})", kAdmin).status == 202);
+  // An admin's lock is not the owner's to lift.
+  CHECK(f.Post(path, R"({"unlock": null})").status == 403);
+  CHECK(f.Delete("/v2.1/servers/" + id, kAdmin).status == 204);
+}
+
+}  // namespace chronova::testing

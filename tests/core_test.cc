@@ -194,7 +194,12 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          HostResourcesReleased{InstanceId("i")},
                          FlavorCreated{},
                          FlavorDeleted{},
-                         ImageRegistered{}};
+                         ImageRegistered{},
+                         InstanceActionRequested{"reboot", true},
+                         InstanceActionCompleted{HostName("h"), "reboot", 1},
+                         InstanceActionFailed{HostName("h"), "stop", "r"},
+                         InstanceLocked{true},
+                         InstanceUnlocked{}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

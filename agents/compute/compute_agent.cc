@@ -75,10 +75,16 @@ void ComputeAgent::OnWork(const std::string& payload) {
                  options_.host.str().c_str(), st.ToString().c_str());
     return;
   }
-  if (w.kind == WorkItem::Kind::kBuild) {
-    Build(w);
-  } else {
-    Delete(w);
+  switch (w.kind) {
+    case WorkItem::Kind::kBuild:
+      Build(w);
+      break;
+    case WorkItem::Kind::kDelete:
+      Delete(w);
+      break;
+    case WorkItem::Kind::kAction:
+      Act(w);
+      break;
   }
 }
 
@@ -108,6 +114,22 @@ void ComputeAgent::Build(const WorkItem& w) {
     return;
   }
   Send(w, InstanceSpawned{options_.host, guest->domain_name});
+}
+
+void ComputeAgent::Act(const WorkItem& w) {
+  Result<LifecycleAction> action = ParseLifecycleAction(w.action);
+  if (!action.ok()) {
+    std::fprintf(stderr, "compute %s: %s\n", options_.host.str().c_str(),
+                 action.status().ToString().c_str());
+    return;
+  }
+  Result<GuestInfo> guest = hypervisor_->Perform(w.instance_id, *action, w.hard);
+  if (!guest.ok()) {
+    Send(w, InstanceActionFailed{options_.host, w.action, guest.status().message()});
+    return;
+  }
+  Send(w, InstanceActionCompleted{options_.host, w.action,
+                                  static_cast<int32_t>(guest->power_state)});
 }
 
 void ComputeAgent::Delete(const WorkItem& w) {

@@ -41,6 +41,8 @@ class ComputeAgent {
   void OnWork(const std::string& payload);
   void Build(const WorkItem& w);
   void Delete(const WorkItem& w);
+  // Carries out a lifecycle action and reports its outcome.
+  void Act(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
 

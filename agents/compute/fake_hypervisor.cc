@@ -22,6 +22,39 @@ Status FakeHypervisor::Destroy(const InstanceId& id) {
   return Status::Ok();
 }
 
+Result<GuestInfo> FakeHypervisor::Perform(const InstanceId& id, LifecycleAction action,
+                                          bool) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!fail_next_action_.ok()) {
+    Status st = fail_next_action_;
+    fail_next_action_ = Status::Ok();
+    return st;
+  }
+  auto it = guests_.find(id);
+  if (it == guests_.end()) return Status::NotFound("no guest " + DomainName(id));
+  switch (action) {
+    case LifecycleAction::kStop:
+    case LifecycleAction::kSuspend:  // saved to disk: the domain is shut off
+      it->second.power_state = PowerState::kShutdown;
+      break;
+    case LifecycleAction::kPause:
+      it->second.power_state = PowerState::kPaused;
+      break;
+    case LifecycleAction::kStart:
+    case LifecycleAction::kReboot:
+    case LifecycleAction::kUnpause:
+    case LifecycleAction::kResume:
+      it->second.power_state = PowerState::kRunning;
+      break;
+  }
+  return it->second;
+}
+
+void FakeHypervisor::FailNextAction(Status st) {
+  std::lock_guard<std::mutex> l(mu_);
+  fail_next_action_ = std::move(st);
+}
+
 Result<GuestInfo> FakeHypervisor::Inspect(const InstanceId& id) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = guests_.find(id);

@@ -16,17 +16,22 @@ class FakeHypervisor : public Hypervisor {
   Result<HostCapacity> Capacity() override { return capacity_; }
   Result<GuestInfo> Spawn(const GuestSpec& spec) override;
   Status Destroy(const InstanceId& id) override;
+  Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
+                            bool hard) override;
   Result<GuestInfo> Inspect(const InstanceId& id) override;
   Result<std::vector<GuestInfo>> List() override;
 
   // The next Spawn fails with this status (once), like a libvirt error would.
   void FailNextSpawn(Status st);
+  // The next Perform fails with this status (once).
+  void FailNextAction(Status st);
 
  private:
   const HostCapacity capacity_;
   std::mutex mu_;  // protects guests_, fail_next_
   std::map<InstanceId, GuestInfo> guests_;
   Status fail_next_;
+  Status fail_next_action_;
 };
 
 }  // namespace chronova

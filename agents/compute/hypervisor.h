@@ -53,6 +53,13 @@ class Hypervisor {
   virtual Result<GuestInfo> Spawn(const GuestSpec& spec) = 0;
   // Stops (hard) and undefines the guest. OK if it does not exist.
   virtual Status Destroy(const InstanceId& id) = 0;
+  // Carries out a lifecycle action on the guest and returns its state after it:
+  // stop (clean shutdown, then a hard stop after a timeout), start, soft/hard
+  // reboot, pause, unpause, suspend (to disk), resume. Idempotent: a guest
+  // already where the action leads is left there (a re-sent work item).
+  // NotFound if there is no guest.
+  virtual Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
+                                    bool hard) = 0;
   // The guest's current state; NotFound if there is none.
   virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
   // Every guest this driver manages on the host (for reconciliation at start).

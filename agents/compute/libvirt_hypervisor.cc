@@ -6,12 +6,14 @@
 #include <libvirt/virterror.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 namespace chronova {
@@ -362,6 +364,63 @@ Status LibvirtHypervisor::Destroy(const InstanceId& id) {
   // Drivers that reject a flag (the test driver has no NVRAM) take the plain call.
   if (virDomainUndefine(dom.get()) == 0) return Status::Ok();
   return gone_is_ok(LastError("undefine domain " + name));
+}
+
+Result<GuestInfo> LibvirtHypervisor::Perform(const InstanceId& id, LifecycleAction action,
+                                             bool hard) {
+  const std::string name = DomainName(id);
+  InstanceLock lock(this, id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  int state = VIR_DOMAIN_NOSTATE;
+  int reason = 0;
+  if (virDomainGetState(dom.get(), &state, &reason, 0) < 0) {
+    return LastError("get state of domain " + name);
+  }
+  const bool running = state == VIR_DOMAIN_RUNNING;
+  const bool paused = state == VIR_DOMAIN_PAUSED;
+  const bool off = state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_SHUTDOWN ||
+                   state == VIR_DOMAIN_CRASHED;
+  const auto call = [&](int rc, const char* what) -> Status {
+    return rc < 0 ? LastError(std::string(what) + " domain " + name) : Status::Ok();
+  };
+  Status st;
+  switch (action) {
+    case LifecycleAction::kStop:
+      if (off) break;
+      if (virDomainShutdown(dom.get()) == 0) {
+        for (int waited_ms = 0; waited_ms < options_.clean_shutdown_timeout_s * 1000;
+             waited_ms += 200) {
+          if (virDomainIsActive(dom.get()) == 0) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+      }
+      if (virDomainIsActive(dom.get()) == 1)
+        st = call(virDomainDestroy(dom.get()), "destroy");
+      break;
+    case LifecycleAction::kStart:
+    case LifecycleAction::kResume:
+      if (off) st = call(virDomainCreate(dom.get()), "start");
+      if (st.ok() && paused) st = call(virDomainResume(dom.get()), "resume");
+      break;
+    case LifecycleAction::kReboot:
+      if (!hard && running && virDomainReboot(dom.get(), 0) == 0) break;
+      // Hard (or a soft reboot the guest refused): power-cycle the domain.
+      if (!off) st = call(virDomainDestroy(dom.get()), "destroy");
+      if (st.ok()) st = call(virDomainCreate(dom.get()), "start");
+      break;
+    case LifecycleAction::kPause:
+      if (running) st = call(virDomainSuspend(dom.get()), "pause");
+      break;
+    case LifecycleAction::kUnpause:
+      if (paused) st = call(virDomainResume(dom.get()), "unpause");
+      break;
+    case LifecycleAction::kSuspend:
+      if (!off) st = call(virDomainManagedSave(dom.get(), 0), "save");
+      break;
+  }
+  if (!st.ok()) return st;
+  return GuestOf(dom.get(), id);
 }
 
 Result<GuestInfo> LibvirtHypervisor::Inspect(const InstanceId& id) {

@@ -29,6 +29,9 @@ struct LibvirtOptions {
   std::string virt_type = "kvm";
   // Reported as HostCapacity::disk_gb; libvirt does not know the instances' disk.
   int32_t disk_gb = 100;
+  // How long a stop waits for the guest to shut down cleanly (ACPI) before
+  // it is destroyed (Nova's shutdown_timeout).
+  int clean_shutdown_timeout_s = 60;
 };
 
 // Thread-safety: all methods may be called concurrently (one shared libvirt
@@ -53,6 +56,12 @@ class LibvirtHypervisor : public Hypervisor {
   Result<GuestInfo> Spawn(const GuestSpec& spec) override;
   // Hard stop, then undefine (with its managed save image and NVRAM).
   Status Destroy(const InstanceId& id) override;
+  // stop: virDomainShutdown, polled until shut off, destroyed after
+  // clean_shutdown_timeout_s; start/resume: virDomainCreate (which restores a
+  // managed save); soft reboot: virDomainReboot; hard reboot: destroy + create;
+  // pause/unpause: virDomainSuspend/Resume; suspend: virDomainManagedSave.
+  Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
+                            bool hard) override;
   Result<GuestInfo> Inspect(const InstanceId& id) override;
   // Every domain named "instance-<uuid>", running or not; other domains on the
   // host are not chronova's and are left out.
