@@ -74,6 +74,8 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
       kind = WorkItem::Kind::kDelete;
     } else if (env.type == InstanceActionRequested::kType) {
       kind = WorkItem::Kind::kAction;
+    } else if (env.type == InstanceRebuildRequested::kType) {
+      kind = WorkItem::Kind::kRebuild;
     } else {
       continue;
     }
@@ -99,6 +101,9 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
   w.name = s.name;
   w.flavor = s.flavor;
   w.image_id = s.image_id;
+  // The vm_state a rebuild started from is still the instance's (only the
+  // task changed).
+  w.keep_stopped = kind == WorkItem::Kind::kRebuild && s.vm_state == VmState::kStopped;
   if (kind == WorkItem::Kind::kAction) {
     LifecycleAction action;
     if (!ActionOfTask(s.task_state, &action, &w.hard)) {
@@ -224,6 +229,8 @@ void Conductor::Sweep() {
             kind = WorkItem::Kind::kDelete;
           } else if (s.vm_state == VmState::kBuilding) {
             kind = WorkItem::Kind::kBuild;
+          } else if (s.task_state == TaskState::kRebuilding) {
+            kind = WorkItem::Kind::kRebuild;
           } else if (ActionOfTask(s.task_state, &action, &hard)) {
             kind = WorkItem::Kind::kAction;
           } else {

@@ -13,7 +13,7 @@ namespace chronova {
 
 // Conductor → compute host.
 struct WorkItem {
-  enum class Kind : uint8_t { kBuild = 1, kDelete = 2, kAction = 3 };
+  enum class Kind : uint8_t { kBuild = 1, kDelete = 2, kAction = 3, kRebuild = 4 };
   Kind kind = Kind::kBuild;
   InstanceId instance_id;
   Seq causation;  // the event that asked for this work
@@ -25,11 +25,14 @@ struct WorkItem {
   // kAction: the lifecycle action (LifecycleActionName) and a reboot's type.
   std::string action;
   bool hard = false;
+  // kRebuild: the instance was stopped, so the rebuilt guest stays shut off.
+  bool keep_stopped = false;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
-       CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard));
+       CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
+       CEREAL_NVP(keep_stopped));
   }
 };
 

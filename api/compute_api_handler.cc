@@ -477,6 +477,7 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   const auto& [name, args] = parsed->members().front();
   const InstanceId id(call.params[0]);
   Status st;
+  if (name == "rebuild") return RebuildServer(call, *parsed);
   if (name == "lock" || name == "unlock") {
     st = name == "lock" ? options_.service->LockServer(call.ctx, id)
                         : options_.service->UnlockServer(call.ctx, id);
@@ -521,6 +522,23 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   HttpResponse r;
   r.status = 202;
   return r;
+}
+
+HttpResponse ComputeApiHandler::RebuildServer(const Call& call, const Json& body) const {
+  Result<ParsedRebuild> parsed = ParseRebuildBody(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  Result<InstanceState> s =
+      options_.service->RebuildServer(call.ctx, InstanceId(call.params[0]),
+                                      parsed->image_ref, parsed->name, parsed->metadata);
+  if (!s.ok()) return ErrorResponse(s.status());
+  ServerViewOptions view_options;
+  view_options.extended_attributes = call.ctx.IsAdmin();
+  Json server = ServerDetailView(call.links, *s, view_options);
+  if (options_.enable_instance_password) {
+    server["adminPass"] =
+        parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
+  }
+  return JsonResponse(202, Json::MakeObject({{"server", std::move(server)}}));
 }
 
 // ---- os-instance-actions ------------------------------------------------------

@@ -60,6 +60,8 @@ class ComputeApiHandler {
   HttpResponse DeleteServer(const Call& call) const;
   // POST /servers/{id}/action: the body's one key names the action.
   HttpResponse ServerAction(const Call& call) const;
+  // The rebuild action: 202 with the server's detail view (and adminPass).
+  HttpResponse RebuildServer(const Call& call, const Json& body) const;
   HttpResponse ListServersHistory(const Call& call) const;
   HttpResponse ShowServerHistory(const Call& call) const;
   HttpResponse ListInstanceActions(const Call& call) const;

@@ -183,6 +183,41 @@ Status ComputeService::ServerAction(const RequestContext& ctx, const InstanceId&
       });
 }
 
+Result<InstanceState> ComputeService::RebuildServer(
+    const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
+    const std::optional<std::string>& name,
+    const std::optional<std::map<std::string, std::string>>& metadata) {
+  const ImageId image_id(LastSegment(image_ref));
+  CHRONOVA_ASSIGN_OR_RETURN(auto images_reader, store_->Reader(ImagesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> image,
+                            ImagesView(images_reader.get()).Get(image_id));
+  if (!image) {
+    return Status::InvalidArgument("Image " + image_id.str() + " could not be found.");
+  }
+  InstanceRebuildRequested request;
+  request.image_id = image_id;
+  if (name) request.name = *name;
+  if (metadata) {
+    request.replace_metadata = true;
+    request.metadata = *metadata;
+  }
+  CHRONOVA_RETURN_IF_ERROR(ActOnServer(
+      ctx, id, "rebuild", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:rebuild",
+                                           PolicyTarget{s.project_id, UserId()}));
+        if (image->image.min_ram > s.flavor.memory_mb) {
+          return Status::InvalidArgument(
+              "Flavor's memory is too small for requested image.");
+        }
+        if (image->image.min_disk > s.flavor.root_gb && s.flavor.root_gb > 0) {
+          return Status::InvalidArgument(
+              "Flavor's disk is too small for requested image.");
+        }
+        return Decide(s, RebuildInstance{request, ctx.IsAdmin()});
+      }));
+  return GetServer(ctx, id);
+}
+
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
   return ActOnServer(
       ctx, id, "lock", [&](const InstanceState& s) -> Result<std::vector<Event>> {

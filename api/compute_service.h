@@ -89,6 +89,15 @@ class ComputeService {
   // cannot start from; PermissionDenied (403) by policy.
   Status ServerAction(const RequestContext& ctx, const InstanceId& id,
                       LifecycleAction action, bool hard);
+  // The rebuild action: the server is recreated from `image_ref` (an id or a
+  // URL ending in it), renamed and given new metadata when those are set.
+  // Returns the server as projected right after the request. 400 for an
+  // unknown image ("Image <id> could not be found.") or one too big for the
+  // flavor; NotFound/Conflict/PermissionDenied as ServerAction.
+  Result<InstanceState> RebuildServer(
+      const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
+      const std::optional<std::string>& name,
+      const std::optional<std::map<std::string, std::string>>& metadata);
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
   Status LockServer(const RequestContext& ctx, const InstanceId& id);
   Status UnlockServer(const RequestContext& ctx, const InstanceId& id);

@@ -34,6 +34,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:servers:index", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:servers:index:get_all_tenants", PolicyRule::kAdmin},
     {"os_compute_api:servers:reboot", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:servers:rebuild", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:show", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:servers:start", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:stop", PolicyRule::kProjectMemberOrAdmin},

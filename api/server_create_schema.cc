@@ -482,6 +482,65 @@ std::optional<bool> ParseStrictBool(const std::string& s) {
   return std::nullopt;
 }
 
+Result<ParsedRebuild> ParseRebuildBody(const Json& body) {
+  ParsedRebuild out;
+  const Json* rebuild = body.Find("rebuild");
+  if (rebuild == nullptr)
+    return Status::InvalidArgument("'rebuild' is a required property");
+  auto check = [&]() -> MaybeError {
+    if (auto e = Error("rebuild", *rebuild, TypeMessage(*rebuild, {"object"}))) return e;
+    if (const Json* v = rebuild->Find("name")) {
+      if (auto e = CheckName("name", *v, NameRules::kStrict)) return e;
+      out.name = v->as_string();
+    }
+    if (const Json* v = rebuild->Find("imageRef")) {
+      if (!v->is_string() || !IsUuidLike(v->as_string())) {
+        return Error("imageRef", *v,
+                     v->PythonRepr() + " is not valid under any of the given schemas");
+      }
+      out.image_ref = v->as_string();
+    }
+    if (const Json* v = rebuild->Find("adminPass")) {
+      if (auto e = Error("adminPass", *v, TypeMessage(*v, {"string"}))) return e;
+      out.admin_pass = v->as_string();
+    }
+    if (const Json* v = rebuild->Find("metadata")) {
+      std::map<std::string, std::string> metadata;
+      if (auto e = CheckMetadata("metadata", *v, &metadata)) return e;
+      out.metadata = std::move(metadata);
+    }
+    if (const Json* v = rebuild->Find("preserve_ephemeral")) {
+      bool ignored = false;
+      if (auto e = CheckBoolean("preserve_ephemeral", *v, &ignored)) return e;
+    }
+    if (const Json* v = rebuild->Find("OS-DCF:diskConfig")) {
+      if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"}))) return e;
+      if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
+        return Error("OS-DCF:diskConfig", *v,
+                     v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']");
+      }
+    }
+    if (const Json* v = rebuild->Find("accessIPv4")) {
+      if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return e;
+    }
+    if (const Json* v = rebuild->Find("accessIPv6")) {
+      if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return e;
+    }
+    if (const Json* v = rebuild->Find("personality")) {
+      if (auto e = Error("personality", *v, TypeMessage(*v, {"array"}))) return e;
+    }
+    if (!rebuild->Contains("imageRef")) {
+      return Error("rebuild", *rebuild, "'imageRef' is a required property");
+    }
+    std::string extra = AdditionalPropertiesMessage(
+        *rebuild, {"name", "imageRef", "adminPass", "metadata", "preserve_ephemeral",
+                   "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "personality"});
+    return Error("rebuild", *rebuild, extra);
+  };
+  if (auto e = check()) return ToStatus(*e);
+  return out;
+}
+
 Result<ParsedCreateServer> ParseCreateServerBody(
     const Json& body, const CreateServerSchemaOptions& options) {
   ParsedCreateServer out;

@@ -5,6 +5,8 @@
 // models: unknown flavors and images are ComputeService's business.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 
 #include "api/compute_service.h"
@@ -31,6 +33,17 @@ struct CreateServerSchemaOptions {
 Result<ParsedCreateServer> ParseCreateServerBody(
     const Json& body,
     const CreateServerSchemaOptions& options = CreateServerSchemaOptions());
+
+// The body of the rebuild action (schemas/servers.py `base_rebuild`, 2.1).
+struct ParsedRebuild {
+  std::string image_ref;
+  std::optional<std::string> name;
+  std::optional<std::map<std::string, std::string>> metadata;
+  std::string admin_pass;  // as the request gave it; empty if absent
+};
+// `body` is the whole action body {"rebuild": {...}}; InvalidArgument with
+// Nova's message otherwise.
+Result<ParsedRebuild> ParseRebuildBody(const Json& body);
 
 // oslo's bool_from_string(strict=True): nullopt for anything it rejects.
 std::optional<bool> ParseStrictBool(const std::string& s);

@@ -182,6 +182,47 @@ struct InstanceActionFailed {
   }
 };
 
+// A user asked to rebuild the instance from an image (the rebuild action):
+// its disk is recreated from image_id; the name and metadata change with it
+// when given (Nova updates them at once, in the API).
+struct InstanceRebuildRequested {
+  static constexpr const char* kType = "instance.rebuild_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  std::string name;  // empty: unchanged
+  bool replace_metadata = false;
+  std::map<std::string, std::string> metadata;  // the new metadata, if replace_metadata
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id), CEREAL_NVP(name), CEREAL_NVP(replace_metadata),
+       CEREAL_NVP(metadata));
+  }
+};
+
+// The compute host recreated the guest from the new image.
+struct InstanceRebuilt {
+  static constexpr const char* kType = "instance.rebuilt";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;  // running, or shut down when it was stopped before
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state));
+  }
+};
+
+// The rebuild failed on the host: the instance goes to ERROR with a fault.
+struct InstanceRebuildFailed {
+  static constexpr const char* kType = "instance.rebuild_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(reason));
+  }
+};
+
 // The instance was locked (os-lock): only admins may act on it until unlocked.
 struct InstanceLocked {
   static constexpr const char* kType = "instance.locked";
@@ -308,7 +349,8 @@ using Event = std::variant<
     InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested, InstanceDeleted,
     HostRegistered, HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
     FlavorDeleted, ImageRegistered, InstanceActionRequested, InstanceActionCompleted,
-    InstanceActionFailed, InstanceLocked, InstanceUnlocked>;
+    InstanceActionFailed, InstanceLocked, InstanceUnlocked, InstanceRebuildRequested,
+    InstanceRebuilt, InstanceRebuildFailed>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -320,7 +362,8 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceActionRequested> ||
     std::is_same_v<T, InstanceActionCompleted> ||
     std::is_same_v<T, InstanceActionFailed> || std::is_same_v<T, InstanceLocked> ||
-    std::is_same_v<T, InstanceUnlocked>;
+    std::is_same_v<T, InstanceUnlocked> || std::is_same_v<T, InstanceRebuildRequested> ||
+    std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

@@ -27,6 +27,20 @@ Status Locked(const InstanceState& state) {
   return Status::Conflict("Instance " + state.id.str() + " is locked");
 }
 
+// OK if `e` may happen now; otherwise Nova's InstanceInvalidState as Conflict,
+// naming the attribute in the way (vm_state first, as check_instance_state).
+Status InvalidState(const InstanceState& state, const Event& e, std::string_view method) {
+  if (CheckTransition(state, e).ok()) return Status::Ok();
+  InstanceState idle = state;
+  idle.task_state = TaskState::kNone;
+  const bool task_busy = CheckTransition(idle, e).ok();
+  return Status::Conflict(
+      "Cannot '" + std::string(method) + "' instance " + state.id.str() +
+      " while it is in " +
+      (task_busy ? "task_state " + std::string(TaskStateName(state.task_state))
+                 : "vm_state " + std::string(VmStateName(state.vm_state))));
+}
+
 }  // namespace
 
 Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstance& cmd) {
@@ -46,17 +60,19 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
   if (state.locked && !cmd.override_lock) return Locked(state);
   Event e =
       InstanceActionRequested{std::string(LifecycleActionName(cmd.action)), cmd.hard};
-  if (!CheckTransition(state, e).ok()) {
-    // Nova's InstanceInvalidState names the attribute in the way, vm_state first.
-    InstanceState idle = state;
-    idle.task_state = TaskState::kNone;
-    const bool task_busy = CheckTransition(idle, e).ok();
-    return Status::Conflict(
-        "Cannot '" + std::string(LifecycleActionName(cmd.action)) + "' instance " +
-        state.id.str() + " while it is in " +
-        (task_busy ? "task_state " + std::string(TaskStateName(state.task_state))
-                   : "vm_state " + std::string(VmStateName(state.vm_state))));
-  }
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, LifecycleActionName(cmd.action)));
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const RebuildInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  if (cmd.request.image_id.empty())
+    return Status::InvalidArgument("an image is required");
+  Event e = cmd.request;
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "rebuild"));
   return std::vector<Event>{std::move(e)};
 }
 

@@ -29,6 +29,12 @@ struct RequestLifecycleAction {
   bool override_lock = false;  // the caller is an admin
 };
 
+// The rebuild action.
+struct RebuildInstance {
+  InstanceRebuildRequested request;
+  bool override_lock = false;  // the caller is an admin
+};
+
 // os-lock / os-unlock.
 struct LockInstance {
   bool by_admin = false;
@@ -53,6 +59,9 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstan
 // vm_state stopped") if the lock or the instance's state forbids the action.
 Result<std::vector<Event>> Decide(const InstanceState& state,
                                   const RequestLifecycleAction& cmd);
+// NotFound, or Conflict as for a lifecycle action ("Cannot 'rebuild' instance
+// <id> while it is in vm_state building").
+Result<std::vector<Event>> Decide(const InstanceState& state, const RebuildInstance& cmd);
 // Locking a locked instance (or unlocking an unlocked one) yields no event.
 // PermissionDenied when a non-admin lifts an admin's lock (Nova's
 // unlock_override policy).

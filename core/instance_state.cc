@@ -316,6 +316,14 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceActionCompleted> ||
                              std::is_same_v<T, InstanceActionFailed>) {
           return Running(s, e.action, e.host);
+        } else if constexpr (std::is_same_v<T, InstanceRebuildRequested>) {
+          // Nova's rebuild: vm_state active, stopped or error, no task.
+          return Live(s) && !s.host.empty() && s.task_state == TaskState::kNone &&
+                 (s.vm_state == VmState::kActive || s.vm_state == VmState::kStopped ||
+                  s.vm_state == VmState::kError);
+        } else if constexpr (std::is_same_v<T, InstanceRebuilt> ||
+                             std::is_same_v<T, InstanceRebuildFailed>) {
+          return s.exists && s.task_state == TaskState::kRebuilding && s.host == e.host;
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           return Live(s) && !s.locked;
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
@@ -408,6 +416,24 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.power_state = static_cast<PowerState>(e.power_state);
         } else if constexpr (std::is_same_v<T, InstanceActionFailed>) {
           s.task_state = TaskState::kNone;
+        } else if constexpr (std::is_same_v<T, InstanceRebuildRequested>) {
+          s.task_state = TaskState::kRebuilding;
+          s.image_id = e.image_id;
+          if (!e.name.empty()) s.name = e.name;
+          if (e.replace_metadata) s.metadata = e.metadata;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceRebuilt>) {
+          s.power_state = static_cast<PowerState>(e.power_state);
+          s.vm_state = s.power_state == PowerState::kShutdown ? VmState::kStopped
+                                                              : VmState::kActive;
+          s.task_state = TaskState::kNone;
+          s.has_fault = false;
+          s.launched_at = t;
+        } else if constexpr (std::is_same_v<T, InstanceRebuildFailed>) {
+          s.vm_state = VmState::kError;
+          s.task_state = TaskState::kNone;
+          set_fault(e.reason);
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s.locked = true;
           s.locked_by_admin = e.by_admin;

@@ -57,6 +57,7 @@ std::string AuditKey(const AuditSubject& s, Seq seq) {
 constexpr const char* kConductorBuild = "conductor_schedule_and_build_instances";
 constexpr const char* kComputeBuild = "compute__do_build_and_run_instance";
 constexpr const char* kComputeTerminate = "compute_terminate_instance";
+constexpr const char* kComputeRebuild = "compute_rebuild_instance";
 
 // A lifecycle action's one compute step: "compute_stop_instance" ...
 const char* ComputeEventOf(LifecycleAction a) {
@@ -139,6 +140,13 @@ Step StepOf(const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceActionFailed>) {
           s = {ActionName(e.action), false,  true,    ComputeEventOf(e.action),
                Phase::kError,        e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceRebuildRequested>) {
+          s = {kActionRebuild, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceRebuilt>) {
+          s = {kActionRebuild, false, true, kComputeRebuild, Phase::kSuccess, e.host, {}};
+        } else if constexpr (std::is_same_v<T, InstanceRebuildFailed>) {
+          s = {kActionRebuild, false,  true,    kComputeRebuild,
+               Phase::kError,  e.host, e.reason};
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s = {kActionLock, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {

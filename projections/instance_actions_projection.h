@@ -21,6 +21,7 @@ namespace chronova {
 inline constexpr const char* kActionCreate = "create";
 inline constexpr const char* kActionDelete = "delete";
 inline constexpr const char* kActionLock = "lock";
+inline constexpr const char* kActionRebuild = "rebuild";
 inline constexpr const char* kActionUnlock = "unlock";
 // Lifecycle actions use their LifecycleActionName: "stop", "reboot" ...
 // Nova's action event results, and the action message set when a step failed.

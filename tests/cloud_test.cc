@@ -354,3 +354,51 @@ TEST_CASE("a failed lifecycle action clears the task and keeps the vm state") {
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("a rebuild recreates the guest from the new image, renamed, keeping SHUTOFF") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 1, "libvirt")).value();
+  WaitHosts(*node, 1);
+  InstanceId id = CreateOne(*node, "old-name");
+  WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ACTIVE"); });
+
+  std::map<std::string, std::string> metadata{{"rebuilt", "yes"}};
+  auto rebuilding = node->compute()->RebuildServer(Ctx(), id, kDemoImageId,
+                                                   std::string("new-name"), metadata);
+  INFO(rebuilding.status().ToString());
+  REQUIRE(rebuilding.ok());
+  CHECK(ApiStatus(*rebuilding) == "REBUILD");
+  CHECK(rebuilding->name == "new-name");
+  CHECK(rebuilding->metadata == metadata);
+  InstanceState s = WaitServer(*node, id, [](auto& s) { return IsStatus(s, "ACTIVE"); });
+  CHECK(s.power_state == PowerState::kRunning);
+  CHECK(Types(*node, id).back() == "instance.rebuilt");
+
+  // From SHUTOFF the rebuilt guest stays off, as in Nova.
+  REQUIRE(node->compute()->ServerAction(Ctx(), id, LifecycleAction::kStop, false).ok());
+  WaitServer(*node, id, [](auto& s) { return IsStatus(s, "SHUTOFF"); });
+  REQUIRE(node->compute()
+              ->RebuildServer(Ctx(), id, kDemoImageId, std::nullopt, std::nullopt)
+              .ok());
+  s = WaitServer(*node, id, [](auto& s) { return IsStatus(s, "SHUTOFF"); });
+  CHECK(s.power_state == PowerState::kShutdown);
+  CHECK(s.name == "new-name");
+  CHECK(s.metadata == metadata);  // unchanged when not given
+
+  auto unknown = node->compute()->RebuildServer(
+      Ctx(), id, "00000000-0000-0000-0000-000000000000", std::nullopt, std::nullopt);
+  CHECK(unknown.status().code() == StatusCode::kInvalidArgument);
+  CHECK(unknown.status().message() ==
+        "Image 00000000-0000-0000-0000-000000000000 could not be found.");
+
+  auto actions = node->compute()->ListInstanceActions(Ctx(), id).value();
+  REQUIRE(actions.size() == 4);
+  CHECK(actions[0].action == "rebuild");
+  REQUIRE(actions[0].events.size() == 1);
+  CHECK(actions[0].events[0].event == "compute_rebuild_instance");
+  CHECK(actions[0].events[0].result == "Success");
+}
+
+}  // namespace chronova::testing

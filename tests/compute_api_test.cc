@@ -795,3 +795,28 @@ TEST_CASE(
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("compute API: the rebuild action validates Nova's schema") {
+  ApiFixture f;
+  const std::string id = f.Create("rb");
+  const std::string path = "/v2.1/servers/" + id + "/action";
+  Reply no_image = f.Post(path, R"({"rebuild": {"name": "x"}})");
+  CHECK(no_image.status == 400);
+  CHECK(
+      FaultMessage(no_image, "badRequest") ==
+      "Invalid input for field/attribute rebuild. Value: {'name': 'x'}. 'imageRef' is a "
+      "required property");
+  Reply extra = f.Post(path, R"({"rebuild": {"imageRef": ")" + std::string(kImageId) +
+                                 R"(", "flavorRef": "1"}})");
+  CHECK(extra.status == 400);
+  // Still BUILD here (no scheduler): Nova's InstanceInvalidState.
+  Reply building =
+      f.Post(path, R"({"rebuild": {"imageRef": ")" + std::string(kImageId) + R"("}})");
+  CHECK(building.status == 409);
+  CHECK(FaultMessage(building, "conflictingRequest") ==
+        "Cannot 'rebuild' instance " + id + " while it is in vm_state building");
+}
+
+}  // namespace chronova::testing

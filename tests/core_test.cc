@@ -199,7 +199,10 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceActionCompleted{HostName("h"), "reboot", 1},
                          InstanceActionFailed{HostName("h"), "stop", "r"},
                          InstanceLocked{true},
-                         InstanceUnlocked{}};
+                         InstanceUnlocked{},
+                         InstanceRebuildRequested{ImageId("i"), "n", true, {{"k", "v"}}},
+                         InstanceRebuilt{HostName("h"), 4},
+                         InstanceRebuildFailed{HostName("h"), "r"}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

@@ -88,6 +88,11 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceActionRequested{"start", false});
   ev("instance/i-ok", InstanceActionFailed{HostName("hv1"), "start", "libvirt: no"});
   ev("instance/i-ok", InstanceUnlocked{});
+  ev("instance/i-ok",
+     InstanceRebuildRequested{ImageId("img-1"), "vm-new", true, {{"a", "b"}}});
+  ev("instance/i-ok", InstanceRebuilt{HostName("hv1"), 1});
+  ev("instance/i-fail", InstanceRebuildRequested{ImageId("img-1"), "", false, {}});
+  ev("instance/i-fail", InstanceRebuildFailed{HostName("hv1"), "libvirt: no disk"});
   ev("instance/i-ok", InstanceDeleteRequested{});
   ev("instance/i-ok", InstanceDeleted{HostName("hv1")});
   ev("host/hv1", HostResourcesReleased{InstanceId("i-ok")});

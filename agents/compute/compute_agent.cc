@@ -85,6 +85,9 @@ void ComputeAgent::OnWork(const std::string& payload) {
     case WorkItem::Kind::kAction:
       Act(w);
       break;
+    case WorkItem::Kind::kRebuild:
+      Rebuild(w);
+      break;
   }
 }
 
@@ -130,6 +133,28 @@ void ComputeAgent::Act(const WorkItem& w) {
   }
   Send(w, InstanceActionCompleted{options_.host, w.action,
                                   static_cast<int32_t>(guest->power_state)});
+}
+
+void ComputeAgent::Rebuild(const WorkItem& w) {
+  // Nova's rebuild on the same host: the old guest goes, a new one is spawned
+  // from the new image, and a stopped instance is left stopped.
+  GuestSpec spec;
+  spec.instance_id = w.instance_id;
+  spec.name = w.name;
+  spec.flavor = w.flavor;
+  spec.image_id = w.image_id;
+  Status st = hypervisor_->Destroy(w.instance_id);
+  Result<GuestInfo> guest = st.ok() ? hypervisor_->Spawn(spec) : Result<GuestInfo>(st);
+  if (guest.ok() && w.keep_stopped) {
+    guest = hypervisor_->Perform(w.instance_id, LifecycleAction::kStop, false);
+  }
+  if (!guest.ok()) {
+    Send(w, InstanceRebuildFailed{options_.host,
+                                  "Rebuild of instance " + w.instance_id.str() +
+                                      " failed: " + guest.status().message()});
+    return;
+  }
+  Send(w, InstanceRebuilt{options_.host, static_cast<int32_t>(guest->power_state)});
 }
 
 void ComputeAgent::Delete(const WorkItem& w) {

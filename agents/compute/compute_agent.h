@@ -43,6 +43,8 @@ class ComputeAgent {
   void Delete(const WorkItem& w);
   // Carries out a lifecycle action and reports its outcome.
   void Act(const WorkItem& w);
+  // Recreates the guest from the work's image and reports the outcome.
+  void Rebuild(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
 
