@@ -151,7 +151,7 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
 
 template <typename Decider>
 Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& id,
-                                   const char* verb, Decider decide) {
+                                   const char* verb, Decider decide, Seq* appended) {
   InstanceState initial;
   initial.id = id;
   auto checked = [&](const InstanceState& s) -> Result<std::vector<Event>> {
@@ -163,7 +163,10 @@ Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& 
       HandleCommand(*log_, InstanceStream(id), initial, FoldInstance, InstanceVersion,
                     checked, ctx.Meta(options_.env->Now()),
                     IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str())));
-  if (out.appended) CHRONOVA_RETURN_IF_ERROR(WaitFor(out.append.last_seq));
+  if (out.appended) {
+    CHRONOVA_RETURN_IF_ERROR(WaitFor(out.append.last_seq));
+    if (appended != nullptr) *appended = out.append.last_seq;
+  }
   return Status::Ok();
 }
 
@@ -201,8 +204,10 @@ Result<InstanceState> ComputeService::RebuildServer(
     request.replace_metadata = true;
     request.metadata = *metadata;
   }
+  Seq appended;
   CHRONOVA_RETURN_IF_ERROR(ActOnServer(
-      ctx, id, "rebuild", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+      ctx, id, "rebuild",
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:rebuild",
                                            PolicyTarget{s.project_id, UserId()}));
         if (image->image.min_ram > s.flavor.memory_mb) {
@@ -214,8 +219,11 @@ Result<InstanceState> ComputeService::RebuildServer(
               "Flavor's disk is too small for requested image.");
         }
         return Decide(s, RebuildInstance{request, ctx.IsAdmin()});
-      }));
-  return GetServer(ctx, id);
+      },
+      &appended));
+  // The server as the request left it (REBUILD), not as its host may
+  // already have moved it on.
+  return LoadInstance(*log_, id, appended == Seq() ? Seq(UINT64_MAX) : appended);
 }
 
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {

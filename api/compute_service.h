@@ -141,10 +141,11 @@ class ComputeService {
  private:
   Status WaitFor(Seq seq) const;
   // Decides `decide` on the server's stream for `ctx` (who must see it) and
-  // appends the outcome under the request's idempotency key `verb`.
+  // appends the outcome under the request's idempotency key `verb`; the seq
+  // of the last event appended goes to `*appended` (unchanged if none).
   template <typename Decider>
   Status ActOnServer(const RequestContext& ctx, const InstanceId& id, const char* verb,
-                     Decider decide);
+                     Decider decide, Seq* appended = nullptr);
   Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
 
   EventLog* const log_;
