@@ -194,7 +194,8 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          HostResourcesReleased{InstanceId("i")},
                          FlavorCreated{},
                          FlavorDeleted{},
-                         ImageRegistered{}};
+                         ImageRegistered{},
+                         TokenRevoked{"audit", UserId("u"), Timestamp{5}}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});
