@@ -48,7 +48,8 @@ class NoAuthAuthenticator : public Authenticator {
 class KeystoneAuthenticator : public Authenticator {
  public:
   // Borrows `validator`.
-  explicit KeystoneAuthenticator(const TokenValidator* validator) : validator_(validator) {}
+  explicit KeystoneAuthenticator(const TokenValidator* validator)
+      : validator_(validator) {}
   Result<RequestContext> Authenticate(const std::string& x_auth_token,
                                       const std::string& project_in_url) override;
 

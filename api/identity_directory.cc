@@ -149,7 +149,8 @@ const IdentityProject* IdentityDirectory::FindProject(const ProjectId& id) const
   return nullptr;
 }
 
-const IdentityProject* IdentityDirectory::FindProjectByName(const std::string& name) const {
+const IdentityProject* IdentityDirectory::FindProjectByName(
+    const std::string& name) const {
   for (const IdentityProject& p : projects_) {
     if (p.name == name) return &p;
   }
@@ -165,8 +166,8 @@ const IdentityRole* IdentityDirectory::FindRoleByName(const std::string& name) c
 
 const std::vector<SeedAccount>& SeedAccounts() {
   static const std::vector<SeedAccount> kSeed = {
-      {"admin", "admin", "admin"},         {"demo", "demo", "member"},
-      {"alt_demo", "alt_demo", "member"},  {"demo2", "demo2", "member"},
+      {"admin", "admin", "admin"},          {"demo", "demo", "member"},
+      {"alt_demo", "alt_demo", "member"},   {"demo2", "demo2", "member"},
       {"alt_demo2", "alt_demo2", "member"}, {"admin2", "admin", "admin"}};
   return kSeed;
 }
@@ -230,16 +231,21 @@ Status WriteOpenrc(const std::string& path, const std::string& auth_url,
   std::string text =
       "# chronova credentials, like devstack's openrc.\n"
       "#   source openrc          -> user demo in project demo\n"
-      "#   source openrc admin    -> user admin in project admin (any seeded user works)\n"
+      "#   source openrc admin    -> user admin in project admin (any seeded user "
+      "works)\n"
       "_chronova_user=${1:-demo}\n"
       "case \"$_chronova_user\" in\n"
       "  admin|admin2) _chronova_project=admin ;;\n"
       "  *) _chronova_project=$_chronova_user ;;\n"
       "esac\n"
-      "export OS_AUTH_URL=" + auth_url + "\n"
+      "export OS_AUTH_URL=" +
+      auth_url +
+      "\n"
       "export OS_IDENTITY_API_VERSION=3\n"
       "export OS_USERNAME=$_chronova_user\n"
-      "export OS_PASSWORD=" + quoted + "\n"
+      "export OS_PASSWORD=" +
+      quoted +
+      "\n"
       "export OS_PROJECT_NAME=$_chronova_project\n"
       "export OS_USER_DOMAIN_NAME=Default\n"
       "export OS_PROJECT_DOMAIN_NAME=Default\n"

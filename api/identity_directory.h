@@ -59,9 +59,9 @@ class IdentityDirectory {
   const IdentityProject* FindProjectByName(const std::string& name) const;
   const IdentityRole* FindRoleByName(const std::string& name) const;
 
-  const std::vector<IdentityUser>& users() const { return users_; }        // by name
+  const std::vector<IdentityUser>& users() const { return users_; }           // by name
   const std::vector<IdentityProject>& projects() const { return projects_; }  // by name
-  const std::vector<IdentityRole>& roles() const { return roles_; }        // by name
+  const std::vector<IdentityRole>& roles() const { return roles_; }           // by name
 
  private:
   std::vector<IdentityUser> users_;

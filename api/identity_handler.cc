@@ -58,8 +58,10 @@ HttpResponse StatusResponse(const Status& s) {
     case StatusCode::kUnavailable:
       return ErrorResponse(503, s.message());
     default:
-      return ErrorResponse(500, "An unexpected error prevented the server from fulfilling "
-                                "your request: " + s.ToString());
+      return ErrorResponse(500,
+                           "An unexpected error prevented the server from fulfilling "
+                           "your request: " +
+                               s.ToString());
   }
 }
 
@@ -76,7 +78,8 @@ std::vector<std::string> SplitPath(const std::string& path) {
 }
 
 // The string member `key` of `obj`, or "" (InvalidArgument if not a string).
-Result<std::string> StringField(const Json* obj, const char* key, const std::string& where) {
+Result<std::string> StringField(const Json* obj, const char* key,
+                                const std::string& where) {
   if (obj == nullptr || !obj->is_object()) return std::string();
   const Json* v = obj->Find(key);
   if (v == nullptr || v->is_null()) return std::string();
@@ -87,8 +90,8 @@ Result<std::string> StringField(const Json* obj, const char* key, const std::str
   return v->as_string();
 }
 
-Result<const Json*> ObjectField(const Json* obj, const char* key, const std::string& where,
-                                bool required) {
+Result<const Json*> ObjectField(const Json* obj, const char* key,
+                                const std::string& where, bool required) {
   const Json* v = obj == nullptr ? nullptr : obj->Find(key);
   if (v == nullptr) {
     if (!required) return v;
@@ -127,8 +130,9 @@ Result<AuthRequest> ParseAuthRequest(const std::string& body) {
                                      m.PythonRepr() + " is not of type 'string'");
     }
     if (m.as_string() != "password" && m.as_string() != "token") {
-      return Status::InvalidArgument("Attempted to authenticate with an unsupported "
-                                     "method.");
+      return Status::InvalidArgument(
+          "Attempted to authenticate with an unsupported "
+          "method.");
     }
     r.methods.push_back(m.as_string());
   }
@@ -136,7 +140,8 @@ Result<AuthRequest> ParseAuthRequest(const std::string& body) {
     const std::string where = "auth/identity/password";
     CHRONOVA_ASSIGN_OR_RETURN(const Json* password,
                               ObjectField(identity, "password", "auth/identity", true));
-    CHRONOVA_ASSIGN_OR_RETURN(const Json* user, ObjectField(password, "user", where, true));
+    CHRONOVA_ASSIGN_OR_RETURN(const Json* user,
+                              ObjectField(password, "user", where, true));
     CHRONOVA_ASSIGN_OR_RETURN(r.user_id, StringField(user, "id", where + "/user"));
     CHRONOVA_ASSIGN_OR_RETURN(r.user_name, StringField(user, "name", where + "/user"));
     CHRONOVA_ASSIGN_OR_RETURN(r.password, StringField(user, "password", where + "/user"));
@@ -154,16 +159,18 @@ Result<AuthRequest> ParseAuthRequest(const std::string& body) {
     if (scope->is_string() && scope->as_string() == "unscoped") return r;
     CHRONOVA_ASSIGN_OR_RETURN(const Json* s, ObjectField(auth, "scope", "auth", true));
     if (s->Contains("domain") || s->Contains("system") || s->Contains("OS-TRUST:trust")) {
-      return Status::InvalidArgument("chronova's identity service supports only project "
-                                     "scope");
+      return Status::InvalidArgument(
+          "chronova's identity service supports only project "
+          "scope");
     }
     CHRONOVA_ASSIGN_OR_RETURN(const Json* project,
                               ObjectField(s, "project", "auth/scope", false));
-    CHRONOVA_ASSIGN_OR_RETURN(r.project_id, StringField(project, "id", "auth/scope/project"));
+    CHRONOVA_ASSIGN_OR_RETURN(r.project_id,
+                              StringField(project, "id", "auth/scope/project"));
     CHRONOVA_ASSIGN_OR_RETURN(r.project_name,
                               StringField(project, "name", "auth/scope/project"));
-    CHRONOVA_ASSIGN_OR_RETURN(const Json* domain,
-                              ObjectField(project, "domain", "auth/scope/project", false));
+    CHRONOVA_ASSIGN_OR_RETURN(
+        const Json* domain, ObjectField(project, "domain", "auth/scope/project", false));
     CHRONOVA_ASSIGN_OR_RETURN(r.project_domain_id,
                               StringField(domain, "id", "auth/scope/project/domain"));
     CHRONOVA_ASSIGN_OR_RETURN(r.project_domain_name,
@@ -220,7 +227,8 @@ Json IdentityHandler::Catalog() const {
   return catalog;
 }
 
-Json IdentityHandler::TokenBody(const TokenPayload& t, const std::vector<std::string>& audit_ids,
+Json IdentityHandler::TokenBody(const TokenPayload& t,
+                                const std::vector<std::string>& audit_ids,
                                 bool with_catalog) const {
   const IdentityDirectory& dir = options_.service->directory();
   const IdentityUser* user = dir.FindUser(t.user_id);
@@ -259,29 +267,34 @@ HttpResponse IdentityHandler::Dispatch(const HttpRequest& request,
   if (std::max(request.body.size(), request.declared_length) > 114688) {
     return ErrorResponse(413, "Request is too large.");
   }
-  const std::string base = options_.public_url.empty() ? request.base_url : options_.public_url;
+  const std::string base =
+      options_.public_url.empty() ? request.base_url : options_.public_url;
   const bool read = request.method == "GET" || request.method == "HEAD";
   Json version = Json::MakeObject(
       {{"id", "v3.14"},
        {"status", "stable"},
        {"updated", kVersionUpdated},
-       {"links", Json::MakeArray({Json::MakeObject({{"rel", "self"}, {"href", base + "/v3/"}})})},
+       {"links",
+        Json::MakeArray({Json::MakeObject({{"rel", "self"}, {"href", base + "/v3/"}})})},
        {"media-types", Json::MakeArray({Json::MakeObject(
                            {{"base", "application/json"},
                             {"type", "application/vnd.openstack.identity-v3+json"}})})}});
   std::vector<std::string> segments = SplitPath(request.path);
   if (segments.empty()) {
-    if (!read) return ErrorResponse(405, "The method is not allowed for the requested URL.");
+    if (!read)
+      return ErrorResponse(405, "The method is not allowed for the requested URL.");
     HttpResponse r = JsonResponse(
-        300, Json::MakeObject({{"versions", Json::MakeObject(
-                                                {{"values", Json::MakeArray({version})}})}}));
+        300,
+        Json::MakeObject(
+            {{"versions", Json::MakeObject({{"values", Json::MakeArray({version})}})}}));
     r.headers.Set("Location", base + "/v3/");
     return r;
   }
   if (segments[0] != "v3") return ErrorResponse(404, "The resource could not be found.");
   std::vector<std::string> rest(segments.begin() + 1, segments.end());
   if (rest.empty()) {
-    if (!read) return ErrorResponse(405, "The method is not allowed for the requested URL.");
+    if (!read)
+      return ErrorResponse(405, "The method is not allowed for the requested URL.");
     return JsonResponse(200, Json::MakeObject({{"version", version}}));
   }
   if (rest == std::vector<std::string>{"auth", "tokens"} && request.method == "POST") {
@@ -315,7 +328,8 @@ HttpResponse IdentityHandler::Dispatch(const HttpRequest& request,
     if (request.method == "DELETE") return RevokeToken(call);
     return ErrorResponse(405, "The method is not allowed for the requested URL.");
   }
-  if (!read) return ErrorResponse(405, "The method is not allowed for the requested URL.");
+  if (!read)
+    return ErrorResponse(405, "The method is not allowed for the requested URL.");
   return Read(call, rest);
 }
 
@@ -344,13 +358,16 @@ HttpResponse IdentityHandler::CheckToken(const Call& call) const {
   }
   Result<TokenPayload> t = options_.service->Validate(*subject);
   if (!t.ok()) {
-    if (t.status().code() != StatusCode::kPermissionDenied) return StatusResponse(t.status());
+    if (t.status().code() != StatusCode::kPermissionDenied)
+      return StatusResponse(t.status());
     return ErrorResponse(404, "Could not find token: " + *subject + ".");
   }
-  Status allowed = Authorize(call.ctx, "identity:validate_token", PolicyTarget{{}, t->user_id});
+  Status allowed =
+      Authorize(call.ctx, "identity:validate_token", PolicyTarget{{}, t->user_id});
   if (!allowed.ok()) {
-    return ErrorResponse(403, "You are not authorized to perform the requested action: "
-                              "identity:validate_token.");
+    return ErrorResponse(403,
+                         "You are not authorized to perform the requested action: "
+                         "identity:validate_token.");
   }
   bool nocatalog = false;
   for (const auto& [k, v] : ParseQuery(call.http->query)) nocatalog |= k == "nocatalog";
@@ -366,13 +383,16 @@ HttpResponse IdentityHandler::RevokeToken(const Call& call) const {
   }
   Result<TokenPayload> t = options_.service->Validate(*subject);
   if (!t.ok()) {
-    if (t.status().code() != StatusCode::kPermissionDenied) return StatusResponse(t.status());
+    if (t.status().code() != StatusCode::kPermissionDenied)
+      return StatusResponse(t.status());
     return ErrorResponse(404, "Could not find token: " + *subject + ".");
   }
-  Status allowed = Authorize(call.ctx, "identity:revoke_token", PolicyTarget{{}, t->user_id});
+  Status allowed =
+      Authorize(call.ctx, "identity:revoke_token", PolicyTarget{{}, t->user_id});
   if (!allowed.ok()) {
-    return ErrorResponse(403, "You are not authorized to perform the requested action: "
-                              "identity:revoke_token.");
+    return ErrorResponse(403,
+                         "You are not authorized to perform the requested action: "
+                         "identity:revoke_token.");
   }
   Status revoked = options_.service->Revoke(*t, call.ctx);
   if (!revoked.ok()) return StatusResponse(revoked);
@@ -381,12 +401,15 @@ HttpResponse IdentityHandler::RevokeToken(const Call& call) const {
   return r;
 }
 
-HttpResponse IdentityHandler::Read(const Call& call, const std::vector<std::string>& rest) const {
+HttpResponse IdentityHandler::Read(const Call& call,
+                                   const std::vector<std::string>& rest) const {
   const IdentityDirectory& dir = options_.service->directory();
   const std::string v3 = call.base + "/v3";
   auto forbid = [](const char* action) {
-    return ErrorResponse(403, std::string("You are not authorized to perform the requested "
-                                          "action: ") + action + ".");
+    return ErrorResponse(403,
+                         std::string("You are not authorized to perform the requested "
+                                     "action: ") +
+                             action + ".");
   };
   auto user_json = [&](const IdentityUser& u) {
     return Json::MakeObject(
@@ -431,7 +454,8 @@ HttpResponse IdentityHandler::Read(const Call& call, const std::vector<std::stri
     }
     return true;
   };
-  const std::vector<std::pair<std::string, std::string>> query = ParseQuery(call.http->query);
+  const std::vector<std::pair<std::string, std::string>> query =
+      ParseQuery(call.http->query);
   auto query_value = [&](const std::string& name) -> const std::string* {
     for (const auto& [k, v] : query) {
       if (k == name) return &v;
@@ -440,23 +464,28 @@ HttpResponse IdentityHandler::Read(const Call& call, const std::vector<std::stri
   };
 
   if (path_is({"auth", "catalog"})) {
-    return JsonResponse(200, Json::MakeObject({{"catalog", Catalog()},
-                                               {"links", ListLinks(v3 + "/auth/catalog")}}));
+    return JsonResponse(
+        200, Json::MakeObject(
+                 {{"catalog", Catalog()}, {"links", ListLinks(v3 + "/auth/catalog")}}));
   }
   if (path_is({"auth", "projects"})) {
     Json list = Json::MakeArray();
     if (const IdentityUser* u = dir.FindUser(call.token.user_id)) {
-      if (const IdentityProject* p = dir.FindProject(u->project_id)) list.Append(project_json(*p));
+      if (const IdentityProject* p = dir.FindProject(u->project_id))
+        list.Append(project_json(*p));
     }
-    return JsonResponse(200, Json::MakeObject({{"projects", std::move(list)},
-                                               {"links", ListLinks(v3 + "/auth/projects")}}));
+    return JsonResponse(200,
+                        Json::MakeObject({{"projects", std::move(list)},
+                                          {"links", ListLinks(v3 + "/auth/projects")}}));
   }
   if (path_is({"auth", "domains"})) {
-    return JsonResponse(200, Json::MakeObject({{"domains", Json::MakeArray()},
-                                               {"links", ListLinks(v3 + "/auth/domains")}}));
+    return JsonResponse(200,
+                        Json::MakeObject({{"domains", Json::MakeArray()},
+                                          {"links", ListLinks(v3 + "/auth/domains")}}));
   }
   if (path_is({"users"})) {
-    if (!Authorize(call.ctx, "identity:list_users").ok()) return forbid("identity:list_users");
+    if (!Authorize(call.ctx, "identity:list_users").ok())
+      return forbid("identity:list_users");
     const std::string* name = query_value("name");
     Json list = Json::MakeArray();
     for (const IdentityUser& u : dir.users()) {
@@ -467,7 +496,8 @@ HttpResponse IdentityHandler::Read(const Call& call, const std::vector<std::stri
   }
   if (path_is({"users", "*"})) {
     const IdentityUser* u = dir.FindUser(UserId(rest[1]));
-    if (!Authorize(call.ctx, "identity:get_user", PolicyTarget{{}, UserId(rest[1])}).ok()) {
+    if (!Authorize(call.ctx, "identity:get_user", PolicyTarget{{}, UserId(rest[1])})
+             .ok()) {
       return forbid("identity:get_user");
     }
     if (u == nullptr) return ErrorResponse(404, "Could not find user: " + rest[1] + ".");
@@ -491,11 +521,13 @@ HttpResponse IdentityHandler::Read(const Call& call, const std::vector<std::stri
       return forbid("identity:get_project");
     }
     const IdentityProject* p = dir.FindProject(ProjectId(rest[1]));
-    if (p == nullptr) return ErrorResponse(404, "Could not find project: " + rest[1] + ".");
+    if (p == nullptr)
+      return ErrorResponse(404, "Could not find project: " + rest[1] + ".");
     return JsonResponse(200, Json::MakeObject({{"project", project_json(*p)}}));
   }
   if (path_is({"roles"})) {
-    if (!Authorize(call.ctx, "identity:list_roles").ok()) return forbid("identity:list_roles");
+    if (!Authorize(call.ctx, "identity:list_roles").ok())
+      return forbid("identity:list_roles");
     Json list = Json::MakeArray();
     for (const IdentityRole& r : dir.roles()) {
       list.Append(Json::MakeObject(
@@ -515,6 +547,8 @@ HttpResponse IdentityHandler::Read(const Call& call, const std::vector<std::stri
     }
     const std::string* user_filter = query_value("user.id");
     const std::string* project_filter = query_value("scope.project.id");
+    const std::string* names = query_value("include_names");
+    const bool include_names = names != nullptr && *names != "0" && *names != "false";
     Json list = Json::MakeArray();
     for (const IdentityUser& u : dir.users()) {
       if (user_filter && *user_filter != u.id.str()) continue;
@@ -522,28 +556,42 @@ HttpResponse IdentityHandler::Read(const Call& call, const std::vector<std::stri
       for (const std::string& name : u.roles) {
         const IdentityRole* role = dir.FindRoleByName(name);
         if (role == nullptr) continue;
+        Json role_ref = Json::MakeObject({{"id", role->id}});
+        Json user_ref = Json::MakeObject({{"id", u.id.str()}});
+        Json project_ref = Json::MakeObject({{"id", u.project_id.str()}});
+        if (include_names) {  // ?include_names: what `openstack role assignment list
+                              // --names` reads
+          role_ref["name"] = role->name;
+          user_ref["name"] = u.name;
+          user_ref["domain"] = DefaultDomainRef();
+          project_ref["name"] = u.project_name;
+          project_ref["domain"] = DefaultDomainRef();
+        }
         list.Append(Json::MakeObject(
-            {{"role", Json::MakeObject({{"id", role->id}})},
-             {"user", Json::MakeObject({{"id", u.id.str()}})},
-             {"scope",
-              Json::MakeObject({{"project", Json::MakeObject({{"id", u.project_id.str()}})}})},
-             {"links", Json::MakeObject({{"assignment", v3 + "/projects/" + u.project_id.str() +
-                                                            "/users/" + u.id.str() + "/roles/" +
-                                                            role->id}})}}));
+            {{"role", std::move(role_ref)},
+             {"user", std::move(user_ref)},
+             {"scope", Json::MakeObject({{"project", std::move(project_ref)}})},
+             {"links",
+              Json::MakeObject(
+                  {{"assignment", v3 + "/projects/" + u.project_id.str() + "/users/" +
+                                      u.id.str() + "/roles/" + role->id}})}}));
       }
     }
-    return JsonResponse(200, Json::MakeObject({{"role_assignments", std::move(list)},
-                                               {"links", ListLinks(v3 + "/role_assignments")}}));
+    return JsonResponse(
+        200, Json::MakeObject({{"role_assignments", std::move(list)},
+                               {"links", ListLinks(v3 + "/role_assignments")}}));
   }
   if (path_is({"domains"})) {
     if (!Authorize(call.ctx, "identity:list_domains").ok()) {
       return forbid("identity:list_domains");
     }
-    return JsonResponse(200, Json::MakeObject({{"domains", Json::MakeArray({domain_json()})},
-                                               {"links", ListLinks(v3 + "/domains")}}));
+    return JsonResponse(200,
+                        Json::MakeObject({{"domains", Json::MakeArray({domain_json()})},
+                                          {"links", ListLinks(v3 + "/domains")}}));
   }
   if (path_is({"domains", "*"})) {
-    if (!Authorize(call.ctx, "identity:get_domain").ok()) return forbid("identity:get_domain");
+    if (!Authorize(call.ctx, "identity:get_domain").ok())
+      return forbid("identity:get_domain");
     if (rest[1] != kDefaultDomainId) {
       return ErrorResponse(404, "Could not find domain: " + rest[1] + ".");
     }

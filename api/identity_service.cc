@@ -46,8 +46,9 @@ Result<const IdentityUser*> IdentityService::PasswordUser(const AuthRequest& r) 
       user = directory_->FindUserByName(r.user_name);
     }
   } else {
-    return Status::InvalidArgument("Invalid input for field 'identity/password/user': "
-                                   "'id' or 'name' is required");
+    return Status::InvalidArgument(
+        "Invalid input for field 'identity/password/user': "
+        "'id' or 'name' is required");
   }
   // One answer for an unknown user and a wrong password (no user enumeration);
   // the hash is checked either way.
@@ -63,8 +64,9 @@ Result<IssuedToken> IdentityService::Authenticate(const AuthRequest& r) const {
   const bool password = HasMethod(r, "password");
   const bool token = HasMethod(r, "token");
   if (!password && !token) {
-    return Status::InvalidArgument("Invalid input for field 'identity/methods': "
-                                   "expected 'password' or 'token'");
+    return Status::InvalidArgument(
+        "Invalid input for field 'identity/methods': "
+        "expected 'password' or 'token'");
   }
   IssuedToken out;
   TokenPayload& p = out.payload;

@@ -17,7 +17,8 @@ std::string Derive(const std::string& password, const std::string& salt, int ite
   PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
                     reinterpret_cast<const unsigned char*>(salt.data()),
                     static_cast<int>(salt.size()), iterations, EVP_sha256(),
-                    static_cast<int>(out.size()), reinterpret_cast<unsigned char*>(out.data()));
+                    static_cast<int>(out.size()),
+                    reinterpret_cast<unsigned char*>(out.data()));
   return out;
 }
 
@@ -26,7 +27,8 @@ std::string Derive(const std::string& password, const std::string& salt, int ite
 Result<std::string> HashPassword(const std::string& password, int iterations) {
   CHRONOVA_ASSIGN_OR_RETURN(std::string salt, RandomBytes(16));
   return std::string(kScheme) + "$" + std::to_string(iterations) + "$" +
-         Base64UrlEncode(salt) + "$" + Base64UrlEncode(Derive(password, salt, iterations));
+         Base64UrlEncode(salt) + "$" +
+         Base64UrlEncode(Derive(password, salt, iterations));
 }
 
 bool VerifyPassword(const std::string& password, const std::string& stored) {
@@ -42,7 +44,8 @@ bool VerifyPassword(const std::string& password, const std::string& stored) {
   }
   std::string salt, hash;
   if (!Base64UrlDecode(std::string_view(stored).substr(b + 1, c - b - 1), &salt) ||
-      !Base64UrlDecode(std::string_view(stored).substr(c + 1), &hash) || hash.size() != 32) {
+      !Base64UrlDecode(std::string_view(stored).substr(c + 1), &hash) ||
+      hash.size() != 32) {
     return false;
   }
   std::string derived = Derive(password, salt, iterations);

@@ -31,7 +31,8 @@ std::vector<std::string> Split(std::string_view text, char sep) {
   size_t pos = 0;
   while (true) {
     size_t next = text.find(sep, pos);
-    out.emplace_back(text.substr(pos, next == std::string_view::npos ? text.npos : next - pos));
+    out.emplace_back(
+        text.substr(pos, next == std::string_view::npos ? text.npos : next - pos));
     if (next == std::string_view::npos) break;
     pos = next + 1;
   }
@@ -59,7 +60,8 @@ std::string Base64UrlEncode(std::string_view bytes) {
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
     uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
-                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
+                 (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+                 static_cast<uint8_t>(bytes[i + 2]);
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];
@@ -95,7 +97,8 @@ bool Base64UrlDecode(std::string_view text, std::string* out) {
 
 Result<std::string> RandomBytes(size_t n) {
   std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) !=
+      1) {
     return Status::Internal("openssl: RAND_bytes failed");
   }
   return out;
@@ -115,7 +118,8 @@ std::string TokenSigner::Sign(const TokenPayload& p) const {
 }
 
 Result<TokenPayload> TokenSigner::Verify(std::string_view token) const {
-  const Status invalid = Status::PermissionDenied("The request you have made requires authentication.");
+  const Status invalid =
+      Status::PermissionDenied("The request you have made requires authentication.");
   size_t dot = token.find('.');
   if (token.size() > 4096 || dot == std::string_view::npos) return invalid;
   std::string payload, mac;

@@ -21,7 +21,7 @@ namespace chronova {
 
 struct TokenPayload {
   UserId user_id;
-  ProjectId project_id;  // empty: an unscoped token
+  ProjectId project_id;              // empty: an unscoped token
   std::vector<std::string> roles;    // names, implied roles included
   std::vector<std::string> methods;  // "password", "token"
   Timestamp issued_at;

@@ -5,7 +5,9 @@
 namespace chronova {
 namespace {
 
-std::string AuditKey(std::string_view audit_id) { return "audit/" + std::string(audit_id); }
+std::string AuditKey(std::string_view audit_id) {
+  return "audit/" + std::string(audit_id);
+}
 
 }  // namespace
 

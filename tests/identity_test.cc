@@ -123,8 +123,8 @@ TEST_CASE("a password hash is salted, verifies the password and nothing else") {
 
 TEST_CASE("a signed token round-trips; a tampered or foreign one is refused") {
   TokenSigner signer(std::string(32, 'a'));
-  TokenPayload p{UserId("u1"), ProjectId("p1"), {"member", "reader"}, {"password"},
-                 Timestamp{10}, Timestamp{20}, "AUDITAUDITAUDITAUDITAU"};
+  TokenPayload p{UserId("u1"),  ProjectId("p1"), {"member", "reader"},    {"password"},
+                 Timestamp{10}, Timestamp{20},   "AUDITAUDITAUDITAUDITAU"};
   std::string token = signer.Sign(p);
   CHECK(signer.Verify(token).value() == p);
   CHECK(TokenSigner(std::string(32, 'b')).Verify(token).status().code() ==
@@ -142,7 +142,8 @@ TEST_CASE("ids are stable Keystone-style hex and admin implies member and reader
   CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
   CHECK(id == DeriveIdentityId("user", "demo"));
   CHECK(id != DeriveIdentityId("project", "demo"));
-  CHECK(EffectiveRoles({"admin"}) == std::vector<std::string>{"admin", "member", "reader"});
+  CHECK(EffectiveRoles({"admin"}) ==
+        std::vector<std::string>{"admin", "member", "reader"});
   CHECK(EffectiveRoles({"member"}) == std::vector<std::string>{"member", "reader"});
 }
 
@@ -170,7 +171,8 @@ TEST_CASE("a wrong password or an unknown user is PermissionDenied, the same way
         StatusCode::kPermissionDenied);
   AuthRequest no_domain = PasswordAuth("demo", "demo-pw");
   no_domain.user_domain_name = "";
-  CHECK(f.service->Authenticate(no_domain).status().code() == StatusCode::kInvalidArgument);
+  CHECK(f.service->Authenticate(no_domain).status().code() ==
+        StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("scope by project name with its domain, or by id; another project is refused") {
@@ -218,7 +220,8 @@ TEST_CASE("the token method re-issues for the same user without extending the ex
   CHECK(f.service->Authenticate(r).status().code() == StatusCode::kPermissionDenied);
 }
 
-TEST_CASE("a revocation is a token.revoked event; the token stays refused after a restart") {
+TEST_CASE(
+    "a revocation is a token.revoked event; the token stays refused after a restart") {
   IdentityFixture f;
   IssuedToken t = f.service->Authenticate(PasswordAuth("demo", "demo-pw")).value();
   IssuedToken other = f.service->Authenticate(PasswordAuth("demo", "demo-pw")).value();
@@ -250,7 +253,8 @@ TEST_CASE("KeystoneAuthenticator gives the token's user, project and roles") {
   CHECK(ctx.project == t.payload.project_id);
   CHECK(ctx.roles == std::vector<std::string>{"member", "reader"});
   CHECK(auth.Authenticate("", "").status().code() == StatusCode::kPermissionDenied);
-  CHECK(auth.Authenticate("demo:demo", "").status().code() == StatusCode::kPermissionDenied);
+  CHECK(auth.Authenticate("demo:demo", "").status().code() ==
+        StatusCode::kPermissionDenied);
   CHECK(auth.Authenticate(t.token, "other").status().code() ==
         StatusCode::kInvalidArgument);
 }
@@ -323,13 +327,15 @@ struct IdentityCloud {
   }
   chronova::HttpResponse Issue(const std::string& user, const std::string& password,
                                const std::string& project) {
-    std::string body = R"({"auth": {"identity": {"methods": ["password"], "password": {"user": )"
-                       R"({"domain": {"name": "Default"}, "name": ")" +
-                       user + R"(", "password": ")" + password +
-                       R"("}}}, "scope": {"project": {"domain": {"name": "Default"}, "name": ")" +
-                       project + R"("}}}})";
+    std::string body =
+        R"({"auth": {"identity": {"methods": ["password"], "password": {"user": )"
+        R"({"domain": {"name": "Default"}, "name": ")" +
+        user + R"(", "password": ")" + password +
+        R"("}}}, "scope": {"project": {"domain": {"name": "Default"}, "name": ")" +
+        project + R"("}}}})";
     return Send(*identity, "POST", "/v3/auth/tokens",
-                {{"Content-Type", "application/json"}, {"Accept", "application/json"}}, body);
+                {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
+                body);
   }
   std::string Token(const std::string& user, const std::string& project) {
     auto r = Issue(user, "secret", project);
@@ -390,8 +396,10 @@ TEST_CASE("POST /v3/auth/tokens: 201, X-Subject-Token and Keystone's token body"
       }
     }
   }
-  CHECK(urls["identity"] == "http://127.0.0.1:" + std::to_string(c.identity_port) + "/v3");
-  CHECK(urls["compute"] == "http://127.0.0.1:" + std::to_string(c.compute_port) + "/v2.1");
+  CHECK(urls["identity"] ==
+        "http://127.0.0.1:" + std::to_string(c.identity_port) + "/v3");
+  CHECK(urls["compute"] ==
+        "http://127.0.0.1:" + std::to_string(c.compute_port) + "/v2.1");
   CHECK(urls["image"] == "http://127.0.0.1:9292");
 }
 
@@ -400,12 +408,12 @@ TEST_CASE("identity errors use Keystone's body: 401 bad credentials, 400 malform
   auto wrong = c.Issue("demo", "wrong", "demo");
   CHECK(wrong.status == 401);
   CHECK(Parse(wrong) ==
-        Json::Parse(R"({"error": {"code": 401, "message": "The request you have made requires )"
-                    R"(authentication.", "title": "Unauthorized"}})")
+        Json::Parse(
+            R"({"error": {"code": 401, "message": "The request you have made requires )"
+            R"(authentication.", "title": "Unauthorized"}})")
             .value());
-  auto malformed =
-      c.Send(*c.identity, "POST", "/v3/auth/tokens", {{"Content-Type", "application/json"}},
-             R"({"auth": {}})");
+  auto malformed = c.Send(*c.identity, "POST", "/v3/auth/tokens",
+                          {{"Content-Type", "application/json"}}, R"({"auth": {}})");
   CHECK(malformed.status == 400);
   Json e = Parse(malformed)["error"];
   CHECK(e["code"] == Json(400));
@@ -448,17 +456,20 @@ TEST_CASE("GET and HEAD validate a token, DELETE revokes it; the Compute API fol
   // The Compute API takes the token: the server belongs to demo's project id.
   auto flavors = c.Send(*c.compute, "GET", "/v2.1/flavors", {{"X-Auth-Token", demo}});
   CHECK(flavors.status == 200);
-  auto create = c.Send(*c.compute, "POST", "/v2.1/servers",
-                       {{"X-Auth-Token", demo}, {"Content-Type", "application/json"}},
-                       std::string(R"({"server": {"name": "vm", "flavorRef": "1", "imageRef": ")") +
-                           kDemoImageId + R"("}})");
+  auto create =
+      c.Send(*c.compute, "POST", "/v2.1/servers",
+             {{"X-Auth-Token", demo}, {"Content-Type", "application/json"}},
+             std::string(R"({"server": {"name": "vm", "flavorRef": "1", "imageRef": ")") +
+                 kDemoImageId + R"("}})");
   REQUIRE(create.status == 202);
   std::string id = Parse(create)["server"]["id"].as_string();
   auto show = c.Send(*c.compute, "GET", "/v2.1/servers/" + id, {{"X-Auth-Token", demo}});
-  CHECK(Parse(show)["server"]["tenant_id"].as_string() == DeriveIdentityId("project", "demo"));
+  CHECK(Parse(show)["server"]["tenant_id"].as_string() ==
+        DeriveIdentityId("project", "demo"));
   CHECK(Parse(show)["server"]["user_id"].as_string() == DeriveIdentityId("user", "demo"));
-  CHECK(c.Send(*c.compute, "GET", "/v2.1/servers/" + id, {{"X-Auth-Token", alt}}).status ==
-        404);
+  CHECK(
+      c.Send(*c.compute, "GET", "/v2.1/servers/" + id, {{"X-Auth-Token", alt}}).status ==
+      404);
 
   auto del = c.Send(*c.identity, "DELETE", "/v3/auth/tokens",
                     {{"X-Auth-Token", demo}, {"X-Subject-Token", demo}});
@@ -470,13 +481,16 @@ TEST_CASE("GET and HEAD validate a token, DELETE revokes it; the Compute API fol
   CHECK(refused.status == 401);
   CHECK(refused.headers.at("www-authenticate") ==
         "Keystone uri=\"http://127.0.0.1:" + std::to_string(c.identity_port) + "\"");
-  CHECK(c.Send(*c.compute, "GET", "/v2.1/flavors", {{"X-Auth-Token", admin}}).status == 200);
+  CHECK(c.Send(*c.compute, "GET", "/v2.1/flavors", {{"X-Auth-Token", admin}}).status ==
+        200);
 
   // Revocation is an event in the log: it holds across a restart.
   c.Stop();
   c.Start();
-  CHECK(c.Send(*c.compute, "GET", "/v2.1/flavors", {{"X-Auth-Token", demo}}).status == 401);
-  CHECK(c.Send(*c.compute, "GET", "/v2.1/flavors", {{"X-Auth-Token", admin}}).status == 200);
+  CHECK(c.Send(*c.compute, "GET", "/v2.1/flavors", {{"X-Auth-Token", demo}}).status ==
+        401);
+  CHECK(c.Send(*c.compute, "GET", "/v2.1/flavors", {{"X-Auth-Token", admin}}).status ==
+        200);
 }
 
 TEST_CASE("the Compute API refuses forged and noauth2 tokens with 401") {
@@ -484,7 +498,8 @@ TEST_CASE("the Compute API refuses forged and noauth2 tokens with 401") {
   std::string demo = c.Token("demo", "demo");
   std::string forged = demo;
   forged[forged.size() - 2] = forged[forged.size() - 2] == 'A' ? 'B' : 'A';
-  for (const std::string& bad : {forged, std::string("demo:demo"), std::string("admin:admin")}) {
+  for (const std::string& bad :
+       {forged, std::string("demo:demo"), std::string("admin:admin")}) {
     auto r = c.Send(*c.compute, "GET", "/v2.1/servers", {{"X-Auth-Token", bad}});
     CHECK(r.status == 401);
     CHECK(Parse(r)["unauthorized"]["code"] == Json(401));
@@ -501,15 +516,17 @@ TEST_CASE("admin reads users, projects, roles, assignments, domains; members may
   std::vector<std::string> names;
   Json user_list = Parse(users)["users"];
   for (Json u : user_list.items()) names.push_back(u["name"].as_string());
-  CHECK(names == std::vector<std::string>{"admin", "admin2", "alt_demo", "alt_demo2", "demo",
-                                          "demo2"});
+  CHECK(names == std::vector<std::string>{"admin", "admin2", "alt_demo", "alt_demo2",
+                                          "demo", "demo2"});
   CHECK(c.Send(*c.identity, "GET", "/v3/users", {{"X-Auth-Token", demo}}).status == 403);
   std::string demo_id = DeriveIdentityId("user", "demo");
-  CHECK(c.Send(*c.identity, "GET", "/v3/users/" + demo_id, {{"X-Auth-Token", demo}}).status ==
-        200);
-  CHECK(c.Send(*c.identity, "GET", "/v3/users/nope", {{"X-Auth-Token", admin}}).status == 404);
+  CHECK(c.Send(*c.identity, "GET", "/v3/users/" + demo_id, {{"X-Auth-Token", demo}})
+            .status == 200);
+  CHECK(c.Send(*c.identity, "GET", "/v3/users/nope", {{"X-Auth-Token", admin}}).status ==
+        404);
   auto projects = c.Send(*c.identity, "GET", "/v3/projects", {{"X-Auth-Token", admin}});
-  CHECK(Parse(projects)["projects"].size() == 5);  // admin, alt_demo, alt_demo2, demo, demo2
+  CHECK(Parse(projects)["projects"].size() ==
+        5);  // admin, alt_demo, alt_demo2, demo, demo2
   CHECK(c.Send(*c.identity, "GET", "/v3/projects/" + DeriveIdentityId("project", "demo"),
                {{"X-Auth-Token", demo}})
             .status == 200);
@@ -522,9 +539,9 @@ TEST_CASE("admin reads users, projects, roles, assignments, domains; members may
   Json assignment = a.items()[0];
   CHECK(assignment["scope"]["project"]["id"].as_string() ==
         DeriveIdentityId("project", "demo"));
-  CHECK(Parse(c.Send(*c.identity, "GET", "/v3/domains/default", {{"X-Auth-Token", admin}}))
-            ["domain"]["name"]
-                .as_string() == "Default");
+  CHECK(Parse(c.Send(*c.identity, "GET", "/v3/domains/default",
+                     {{"X-Auth-Token", admin}}))["domain"]["name"]
+            .as_string() == "Default");
   auto catalog = c.Send(*c.identity, "GET", "/v3/auth/catalog", {{"X-Auth-Token", demo}});
   CHECK(Parse(catalog)["catalog"].size() == 3);
   auto mine = c.Send(*c.identity, "GET", "/v3/auth/projects", {{"X-Auth-Token", demo}});

@@ -24,7 +24,8 @@ inline RequestContext MemberContext(const std::string& user = "alice",
                         RequestId("req-" + Env::Default()->NewUuid())};
 }
 
-// A node on fake compute hosts, no HTTP API (noauth2 if a test adds one), no fsync, no periodic snapshots.
+// A node on fake compute hosts, no HTTP API (noauth2 if a test adds one), no fsync, no
+// periodic snapshots.
 inline NodeOptions FakeCloudOptions(const TempDir& dir, int hosts, int vcpus,
                                     int memory_mb) {
   NodeOptions o;

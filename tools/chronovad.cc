@@ -81,7 +81,8 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
                                  ini.GetOr("api", "identity_listen", n.identity_api_url));
   n.image_api_url =
       flags.Get("image-listen", ini.GetOr("api", "image_listen", n.image_api_url));
-  n.public_host = flags.Get("public-host", ini.GetOr("api", "public_host", n.public_host));
+  n.public_host =
+      flags.Get("public-host", ini.GetOr("api", "public_host", n.public_host));
   n.auth_strategy =
       flags.Get("auth-strategy", ini.GetOr("api", "auth_strategy", n.auth_strategy));
   if (n.auth_strategy != "keystone" && n.auth_strategy != "noauth2") {
@@ -95,7 +96,8 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   if (expiration.empty() || expiration.size() > 9 ||
       expiration.find_first_not_of("0123456789") != std::string::npos ||
       std::stoll(expiration) < 1) {
-    return Status::InvalidArgument("[token] expiration must be a positive number of seconds");
+    return Status::InvalidArgument(
+        "[token] expiration must be a positive number of seconds");
   }
   n.token_expiration_s = std::stoll(expiration);
   std::string hosts = flags.Get("hosts", ini.GetOr("compute", "hosts", "1"));
@@ -134,13 +136,13 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto flags = Flags::Parse(argc, argv,
-                            {"state-dir", "config", "log", "nats-url", "nats-stream",
-                             "nats-replicas", "bus", "compute-listen", "hosts",
-                             "hypervisor", "libvirt-uri", "virt-type", "snapshot-every",
-                             "identity-listen", "image-listen", "public-host", "auth-strategy",
-                             "password"},
-                            {"no-sync", "help"});
+  auto flags =
+      Flags::Parse(argc, argv,
+                   {"state-dir", "config", "log", "nats-url", "nats-stream",
+                    "nats-replicas", "bus", "compute-listen", "hosts", "hypervisor",
+                    "libvirt-uri", "virt-type", "snapshot-every", "identity-listen",
+                    "image-listen", "public-host", "auth-strategy", "password"},
+                   {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       flags->positional()[0] != "all-in-one") {
     if (!flags.ok())

@@ -227,8 +227,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
                                    "' (expected keystone or noauth2)");
   }
   const bool keystone = o.auth_strategy == "keystone" && !o.compute_api_url.empty();
-  const std::string identity_url = PublicUrl(
-      o.identity_api_url.empty() ? "http://127.0.0.1:5000" : o.identity_api_url, o.public_host);
+  const std::string identity_url =
+      PublicUrl(o.identity_api_url.empty() ? "http://127.0.0.1:5000" : o.identity_api_url,
+                o.public_host);
   if (keystone || !o.identity_api_url.empty()) {
     std::string users_file =
         o.users_file.empty() ? dir + "/identity/users.ini" : o.users_file;
@@ -244,16 +245,16 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
                               IdentityDirectory::Load(users_file));
     p->directory = std::make_unique<IdentityDirectory>(std::move(directory));
     CHRONOVA_ASSIGN_OR_RETURN(
-        std::string key, LoadOrCreateTokenKey(o.token_key_file.empty()
-                                                  ? dir + "/identity/token.key"
-                                                  : o.token_key_file));
+        std::string key,
+        LoadOrCreateTokenKey(o.token_key_file.empty() ? dir + "/identity/token.key"
+                                                      : o.token_key_file));
     p->signer = std::make_unique<TokenSigner>(std::move(key));
     p->validator =
         std::make_unique<TokenValidator>(p->signer.get(), p->store.get(), Env::Default());
     IdentityServiceOptions io;
     io.token_expiration_s = o.token_expiration_s;
-    p->identity = std::make_unique<IdentityService>(p->directory.get(), p->validator.get(),
-                                                    p->log.get(), p->runner.get(), io);
+    p->identity = std::make_unique<IdentityService>(
+        p->directory.get(), p->validator.get(), p->log.get(), p->runner.get(), io);
   }
   if (!o.identity_api_url.empty()) {
     IdentityHandlerOptions ho;
@@ -265,7 +266,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
           {"compute", "nova", PublicUrl(o.compute_api_url, o.public_host) + "/v2.1"});
     }
     if (!o.image_api_url.empty()) {
-      ho.catalog.push_back({"image", "glance", PublicUrl(o.image_api_url, o.public_host)});
+      ho.catalog.push_back(
+          {"image", "glance", PublicUrl(o.image_api_url, o.public_host)});
     }
     p->identity_handler = std::make_unique<IdentityHandler>(std::move(ho));
     const IdentityHandler* handler = p->identity_handler.get();
