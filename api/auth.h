@@ -1,13 +1,15 @@
 // Authentication seam of the HTTP APIs: turns a request's X-Auth-Token (and the
 // project id a legacy URL may carry) into the RequestContext every handler
 // receives. The API servers call it in exactly one place per request; handlers
-// never look at tokens. NoAuthAuthenticator is Nova's noauth2; Identity v3
-// tokens will come as another implementation.
+// never look at tokens. KeystoneAuthenticator takes chronova's Identity v3
+// tokens (Nova's [api] auth_strategy = keystone, the default);
+// NoAuthAuthenticator is Nova's noauth2.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "api/token_validator.h"
 #include "core/request_context.h"
 #include "core/status.h"
 
@@ -37,6 +39,22 @@ class NoAuthAuthenticator : public Authenticator {
  public:
   Result<RequestContext> Authenticate(const std::string& x_auth_token,
                                       const std::string& project_in_url) override;
+};
+
+// Identity v3 tokens (api/token.h) as keystonemiddleware would check them: a
+// valid signature, not expired, not revoked (TokenValidator). The context gets
+// the token's user id, project id and roles (implied roles included). A token
+// without a project scope is refused (Nova needs a project).
+class KeystoneAuthenticator : public Authenticator {
+ public:
+  // Borrows `validator`.
+  explicit KeystoneAuthenticator(const TokenValidator* validator)
+      : validator_(validator) {}
+  Result<RequestContext> Authenticate(const std::string& x_auth_token,
+                                      const std::string& project_in_url) override;
+
+ private:
+  const TokenValidator* const validator_;
 };
 
 // The roles a noauth2 user gets: {"admin", "member", "reader"} for "admin",

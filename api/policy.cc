@@ -15,6 +15,17 @@ struct Entry {
 // Nova's defaults. Keep sorted by name; add an entry with every new action.
 constexpr Entry kRules[] = {
     {"chronova:history", PolicyRule::kAdmin},
+    // Keystone's (keystone/common/policies/*.py, project scope, no system scope).
+    {"identity:get_domain", PolicyRule::kAdmin},
+    {"identity:get_project", PolicyRule::kProjectReaderOrAdmin},
+    {"identity:get_user", PolicyRule::kUserOrAdmin},
+    {"identity:list_domains", PolicyRule::kAdmin},
+    {"identity:list_projects", PolicyRule::kAdmin},
+    {"identity:list_role_assignments", PolicyRule::kAdmin},
+    {"identity:list_roles", PolicyRule::kAdmin},
+    {"identity:list_users", PolicyRule::kAdmin},
+    {"identity:revoke_token", PolicyRule::kUserOrAdmin},
+    {"identity:validate_token", PolicyRule::kUserOrAdmin},
     {"os_compute_api:os-flavor-extra-specs:index", PolicyRule::kAnyone},
     {"os_compute_api:os-flavor-extra-specs:show", PolicyRule::kAnyone},
     {"os_compute_api:os-instance-actions:events", PolicyRule::kAdmin},

@@ -343,6 +343,24 @@ struct ImageRegistered {
   }
 };
 
+// ---- token/<audit_id> -----------------------------------------------------
+
+// An Identity v3 token was revoked (DELETE /v3/auth/tokens). Tokens are signed,
+// not stored: this fact, folded into the revocations read model, is what makes
+// every API process refuse the token (and every token sharing its audit id)
+// until it would have expired anyway. Never carries the token itself.
+struct TokenRevoked {
+  static constexpr const char* kType = "token.revoked";
+  static constexpr uint32_t kSchema = 1;
+  std::string audit_id;  // the token's audit id (22 base64url characters)
+  UserId user_id;        // whose token it was
+  Timestamp expires_at;  // the token's own expiry: the revocation matters until then
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(audit_id), CEREAL_NVP(user_id), CEREAL_NVP(expires_at));
+  }
+};
+
 // Every event type. The order is irrelevant to storage (types are stored by name).
 using Event = std::variant<
     InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
@@ -350,7 +368,7 @@ using Event = std::variant<
     HostRegistered, HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
     FlavorDeleted, ImageRegistered, InstanceActionRequested, InstanceActionCompleted,
     InstanceActionFailed, InstanceLocked, InstanceUnlocked, InstanceRebuildRequested,
-    InstanceRebuilt, InstanceRebuildFailed>;
+    InstanceRebuilt, InstanceRebuildFailed, TokenRevoked>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -21,6 +22,12 @@ class IniFile {
                                  const std::string& key) const;
   std::string GetOr(const std::string& section, const std::string& key,
                     const std::string& fallback) const;
+  // Every section name, in sorted order ("DEFAULT" only if it has keys).
+  std::vector<std::string> Sections() const {
+    std::vector<std::string> out;
+    for (const auto& [name, keys] : values_) out.push_back(name);
+    return out;
+  }
   void Set(const std::string& section, const std::string& key, std::string value) {
     values_[section][key] = std::move(value);
   }

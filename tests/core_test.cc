@@ -202,7 +202,9 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceUnlocked{},
                          InstanceRebuildRequested{ImageId("i"), "n", true, {{"k", "v"}}},
                          InstanceRebuilt{HostName("h"), 4},
-                         InstanceRebuildFailed{HostName("h"), "r"}};
+                         InstanceRebuildFailed{HostName("h"), "r"},
+
+                         TokenRevoked{"audit", UserId("u"), Timestamp{5}}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

@@ -24,7 +24,8 @@ inline RequestContext MemberContext(const std::string& user = "alice",
                         RequestId("req-" + Env::Default()->NewUuid())};
 }
 
-// A node on fake compute hosts, no HTTP API, no fsync, no periodic snapshots.
+// A node on fake compute hosts, no HTTP API (noauth2 if a test adds one), no fsync, no
+// periodic snapshots.
 inline NodeOptions FakeCloudOptions(const TempDir& dir, int hosts, int vcpus,
                                     int memory_mb) {
   NodeOptions o;
@@ -33,6 +34,8 @@ inline NodeOptions FakeCloudOptions(const TempDir& dir, int hosts, int vcpus,
   o.compute_hosts = hosts;
   o.hypervisor = "fake";
   o.compute_api_url = "";
+  o.identity_api_url = "";
+  o.auth_strategy = "noauth2";  // tests that serve HTTP name callers "user:project"
   o.host_vcpus = vcpus;
   o.host_memory_mb = memory_mb;
   o.snapshot_every = 0;

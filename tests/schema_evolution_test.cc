@@ -97,6 +97,7 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceDeleted{HostName("hv1")});
   ev("host/hv1", HostResourcesReleased{InstanceId("i-ok")});
   ev("flavor/1", FlavorDeleted{});
+  ev("token/aud-1", TokenRevoked{"aud-1", UserId("u-1"), Timestamp{1767229200000000}});
   return out;
 }
 

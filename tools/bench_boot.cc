@@ -93,6 +93,9 @@ int Run(int argc, char** argv) {
   int port = FreePort();
   std::string host_port = "127.0.0.1:" + std::to_string(port);
   o.compute_api_url = "http://" + host_port;
+  // The benchmark measures the boot path, not token checks: noauth2, no identity API.
+  o.auth_strategy = "noauth2";
+  o.identity_api_url = "";
 
   auto t_boot = Clock::now();
   auto node = Node::Start(o);

@@ -24,7 +24,9 @@ constexpr const char* kUsage =
     "                 [--nats-replicas 1|3] [--no-sync] [--bus inprocess|nats]\n"
     "                 [--compute-listen URL] [--hosts N] [--hypervisor libvirt|fake]\n"
     "                 [--libvirt-uri URI] [--virt-type qemu|kvm]\n"
-    "                 [--snapshot-every N]\n"
+    "                 [--snapshot-every N] [--identity-listen URL]\n"
+    "                 [--image-listen URL] [--public-host HOST]\n"
+    "                 [--auth-strategy keystone|noauth2] [--password PW]\n"
     "Runs every chronova role in one process until SIGINT/SIGTERM.\n"
     "Defaults: --state-dir /var/lib/chronova (root) or ~/.local/share/chronova,\n"
     "--log rocksdb. Flags override the INI file given with --config.\n";
@@ -75,6 +77,29 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   }
   n.compute_api_url =
       flags.Get("compute-listen", ini.GetOr("api", "compute_listen", n.compute_api_url));
+  n.identity_api_url = flags.Get("identity-listen",
+                                 ini.GetOr("api", "identity_listen", n.identity_api_url));
+  n.image_api_url =
+      flags.Get("image-listen", ini.GetOr("api", "image_listen", n.image_api_url));
+  n.public_host =
+      flags.Get("public-host", ini.GetOr("api", "public_host", n.public_host));
+  n.auth_strategy =
+      flags.Get("auth-strategy", ini.GetOr("api", "auth_strategy", n.auth_strategy));
+  if (n.auth_strategy != "keystone" && n.auth_strategy != "noauth2") {
+    return Status::InvalidArgument("auth_strategy must be keystone or noauth2, not " +
+                                   n.auth_strategy);
+  }
+  n.users_file = ini.GetOr("identity", "users_file", "");
+  n.token_key_file = ini.GetOr("identity", "token_key_file", "");
+  n.identity_password = flags.Get("password", ini.GetOr("identity", "password", ""));
+  std::string expiration = ini.GetOr("token", "expiration", "3600");
+  if (expiration.empty() || expiration.size() > 9 ||
+      expiration.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoll(expiration) < 1) {
+    return Status::InvalidArgument(
+        "[token] expiration must be a positive number of seconds");
+  }
+  n.token_expiration_s = std::stoll(expiration);
   std::string hosts = flags.Get("hosts", ini.GetOr("compute", "hosts", "1"));
   n.compute_hosts = std::atoi(hosts.c_str());
   if (n.compute_hosts < 0 || n.compute_hosts > 100000) {
@@ -111,11 +136,13 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto flags = Flags::Parse(argc, argv,
-                            {"state-dir", "config", "log", "nats-url", "nats-stream",
-                             "nats-replicas", "bus", "compute-listen", "hosts",
-                             "hypervisor", "libvirt-uri", "virt-type", "snapshot-every"},
-                            {"no-sync", "help"});
+  auto flags =
+      Flags::Parse(argc, argv,
+                   {"state-dir", "config", "log", "nats-url", "nats-stream",
+                    "nats-replicas", "bus", "compute-listen", "hosts", "hypervisor",
+                    "libvirt-uri", "virt-type", "snapshot-every", "identity-listen",
+                    "image-listen", "public-host", "auth-strategy", "password"},
+                   {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       flags->positional()[0] != "all-in-one") {
     if (!flags.ok())
@@ -147,7 +174,11 @@ int Run(int argc, char** argv) {
       ", head seq " + std::to_string((*node)->store()->checkpoint().value()) + ", " +
       std::to_string(n.compute_hosts) + " " + n.hypervisor +
       " compute host(s), Compute API " +
-      (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") +
+      (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") + " (" +
+      n.auth_strategy + "), Identity API " +
+      (n.identity_api_url.empty() ? "off" : n.identity_api_url + "/v3") +
+      ((*node)->identity_password().empty() ? ""
+                                            : ", credentials in " + dir + "/openrc") +
       "; Ctrl-C or SIGTERM stops it");
 
   bool reported = false;

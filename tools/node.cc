@@ -12,6 +12,10 @@
 #include "api/auth.h"
 #include "api/compute_api.h"
 #include "api/compute_service.h"
+#include "api/http_server.h"
+#include "api/identity_handler.h"
+#include "api/identity_service.h"
+#include "api/token_validator.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -32,11 +36,19 @@ struct Node::Parts {
   std::vector<std::unique_ptr<Hypervisor>> hypervisors;
   std::vector<std::unique_ptr<ComputeAgent>> computes;
   std::unique_ptr<ComputeService> compute_service;
-  std::unique_ptr<NoAuthAuthenticator> auth;
+  std::string identity_password;
+  std::unique_ptr<TokenSigner> signer;
+  std::unique_ptr<TokenValidator> validator;
+  std::unique_ptr<IdentityDirectory> directory;
+  std::unique_ptr<IdentityService> identity;
+  std::unique_ptr<IdentityHandler> identity_handler;
+  std::unique_ptr<HttpServer> identity_api;
+  std::unique_ptr<Authenticator> auth;
   std::unique_ptr<ComputeApiServer> api;
 
   ~Parts() {
     if (api) api->Stop();
+    if (identity_api) identity_api->Stop();
     api.reset();
     computes.clear();
     conductor.reset();
@@ -78,6 +90,21 @@ Status AppendSeed(EventLog& log, const StreamId& stream, const Event& event) {
   return r.status();
 }
 
+// "http://0.0.0.0:8774/compute" -> "http://<public_host>:8774/compute": the
+// URL clients reach a listener at (no trailing slash).
+std::string PublicUrl(std::string url, const std::string& public_host) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  size_t scheme = url.find("://");
+  size_t host_begin = scheme == std::string::npos ? 0 : scheme + 3;
+  for (const std::string wildcard : {"0.0.0.0", "[::]"}) {
+    if (url.compare(host_begin, wildcard.size(), wildcard) == 0) {
+      url.replace(host_begin, wildcard.size(), public_host);
+      break;
+    }
+  }
+  return url;
+}
+
 }  // namespace
 
 Status SeedCatalog(EventLog& log) {
@@ -111,6 +138,8 @@ Node::~Node() = default;
 EventLog* Node::log() { return parts_->log.get(); }
 ProjectionStore* Node::store() { return parts_->store.get(); }
 ComputeService* Node::compute() { return parts_->compute_service.get(); }
+IdentityService* Node::identity() { return parts_->identity.get(); }
+const std::string& Node::identity_password() const { return parts_->identity_password; }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
 Status Node::health() const { return parts_->runner->status(); }
 
@@ -191,13 +220,77 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
   p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
                                                         p->runner.get(), service_options);
+
+  // Identity: tokens signed with the node's key, users from the users file.
+  if (o.auth_strategy != "keystone" && o.auth_strategy != "noauth2") {
+    return Status::InvalidArgument("unknown auth_strategy '" + o.auth_strategy +
+                                   "' (expected keystone or noauth2)");
+  }
+  const bool keystone = o.auth_strategy == "keystone" && !o.compute_api_url.empty();
+  const std::string identity_url =
+      PublicUrl(o.identity_api_url.empty() ? "http://127.0.0.1:5000" : o.identity_api_url,
+                o.public_host);
+  if (keystone || !o.identity_api_url.empty()) {
+    std::string users_file =
+        o.users_file.empty() ? dir + "/identity/users.ini" : o.users_file;
+    if (o.seed_users) {
+      CHRONOVA_ASSIGN_OR_RETURN(p->identity_password,
+                                PrepareUsersFile(users_file, o.identity_password));
+      if (!p->identity_password.empty()) {
+        CHRONOVA_RETURN_IF_ERROR(
+            WriteOpenrc(dir + "/openrc", identity_url + "/v3", p->identity_password));
+      }
+    }
+    CHRONOVA_ASSIGN_OR_RETURN(IdentityDirectory directory,
+                              IdentityDirectory::Load(users_file));
+    p->directory = std::make_unique<IdentityDirectory>(std::move(directory));
+    CHRONOVA_ASSIGN_OR_RETURN(
+        std::string key,
+        LoadOrCreateTokenKey(o.token_key_file.empty() ? dir + "/identity/token.key"
+                                                      : o.token_key_file));
+    p->signer = std::make_unique<TokenSigner>(std::move(key));
+    p->validator =
+        std::make_unique<TokenValidator>(p->signer.get(), p->store.get(), Env::Default());
+    IdentityServiceOptions io;
+    io.token_expiration_s = o.token_expiration_s;
+    p->identity = std::make_unique<IdentityService>(
+        p->directory.get(), p->validator.get(), p->log.get(), p->runner.get(), io);
+  }
+  if (!o.identity_api_url.empty()) {
+    IdentityHandlerOptions ho;
+    ho.service = p->identity.get();
+    ho.public_url = identity_url;
+    ho.catalog.push_back({"identity", "keystone", identity_url + "/v3"});
+    if (!o.compute_api_url.empty()) {
+      ho.catalog.push_back(
+          {"compute", "nova", PublicUrl(o.compute_api_url, o.public_host) + "/v2.1"});
+    }
+    if (!o.image_api_url.empty()) {
+      ho.catalog.push_back(
+          {"image", "glance", PublicUrl(o.image_api_url, o.public_host)});
+    }
+    p->identity_handler = std::make_unique<IdentityHandler>(std::move(ho));
+    const IdentityHandler* handler = p->identity_handler.get();
+    HttpServerOptions http;
+    http.name = "identity API";
+    http.listen_url = o.identity_api_url;
+    http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
+    p->identity_api = std::make_unique<HttpServer>();
+    CHRONOVA_RETURN_IF_ERROR(p->identity_api->Start(std::move(http)));
+  }
+
   if (!o.compute_api_url.empty()) {
-    p->auth = std::make_unique<NoAuthAuthenticator>();
+    if (keystone) {
+      p->auth = std::make_unique<KeystoneAuthenticator>(p->validator.get());
+    } else {
+      p->auth = std::make_unique<NoAuthAuthenticator>();
+    }
     p->api = std::make_unique<ComputeApiServer>();
     ComputeApiOptions ao;
     ao.listen_url = o.compute_api_url;
     ao.service = p->compute_service.get();
     ao.authenticator = p->auth.get();
+    ao.auth_url = identity_url;
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
   }
   return std::unique_ptr<Node>(new Node(std::move(p)));

@@ -13,6 +13,7 @@
 namespace chronova {
 
 class ComputeService;
+class IdentityService;
 class Hypervisor;
 class ProjectionStore;
 class EventLog;
@@ -34,6 +35,28 @@ struct NodeOptions {
   int host_disk_gb = 200;
   // The Compute API listens here ("" disables the API).
   std::string compute_api_url = "http://127.0.0.1:8774";
+  // The Identity v3 API listens here ("" disables it). Its URL + "/v3" is the
+  // catalog's identity endpoint and OS_AUTH_URL.
+  std::string identity_api_url = "http://127.0.0.1:5000";
+  // The Image API's endpoint, only put in the catalog here.
+  std::string image_api_url = "http://127.0.0.1:9292";
+  // Catalog URLs name this host instead of a wildcard listen address (0.0.0.0).
+  std::string public_host = "127.0.0.1";
+  // Nova's [api] auth_strategy: "keystone" (Identity v3 tokens) or "noauth2"
+  // (the token "user:project", for tests and benchmarks).
+  std::string auth_strategy = "keystone";
+  // The identity users file; empty: <state_dir>/identity/users.ini.
+  std::string users_file;
+  // The token signing key; empty: <state_dir>/identity/token.key (created once).
+  std::string token_key_file;
+  // Keystone's [token] expiration, seconds.
+  int64_t token_expiration_s = 3600;
+  // Seed devstack's accounts (admin, demo, alt_demo, ...) into the users file
+  // when it is absent, and write <state_dir>/openrc.
+  bool seed_users = true;
+  // The seeded accounts' password; "" generates one when seeding. Given on a
+  // later start, every seeded account is re-hashed with it.
+  std::string identity_password;
   // Seed Nova's default flavors and a demo image record on first start.
   bool seed_catalog = true;
   int scheduler_workers = 4;
@@ -55,6 +78,11 @@ class Node {
   EventLog* log();
   ProjectionStore* store();
   ComputeService* compute();
+  // nullptr when neither the Identity API nor keystone authentication runs.
+  IdentityService* identity();
+  // The seeded accounts' password when this start set it (seeded or re-hashed;
+  // also in <state_dir>/openrc), else "".
+  const std::string& identity_password() const;
   // The driver of simulated compute host `i` (0-based).
   Hypervisor* hypervisor(size_t i);
   // Non-OK once the read models stopped on a bad event.

@@ -3,15 +3,19 @@
 # chronovad all-in-one (API → scheduler → conductor → compute on libvirt's test
 # driver), POST a server, poll to ACTIVE, check its event history, DELETE, poll
 # to 404, check the claim was released; bad input gets Nova's 4xx bodies and
-# appends nothing. Runs on the RocksDB log, or on JetStream with NATS as the bus.
+# appends nothing. Callers authenticate as OpenStack clients do: a token from
+# POST /v3/auth/tokens (chronova's Identity v3), sent as X-Auth-Token. Runs on the RocksDB log, or on JetStream with NATS as the bus.
 # Usage: boot_test.sh BUILD_DIR rocksdb|jetstream
 source "$(dirname "$0")/lib.sh"
 BUILD=$1
 BACKEND=$2
 STATE="$E2E_TMP/state"
 PORT=$(free_port)
+IDPORT=$(free_port)
 API="http://127.0.0.1:$PORT/v2.1"
-FLAGS=(--state-dir "$STATE" --log "$BACKEND" --compute-listen "http://127.0.0.1:$PORT" --hosts 2)
+KEYSTONE="http://127.0.0.1:$IDPORT/v3"
+FLAGS=(--state-dir "$STATE" --log "$BACKEND" --compute-listen "http://127.0.0.1:$PORT" --hosts 2
+  --identity-listen "http://127.0.0.1:$IDPORT" --password e2e-secret)
 if [ "$BACKEND" = jetstream ]; then
   start_nats
   FLAGS+=(--nats-url "$NATS_URL" --bus nats)
@@ -24,7 +28,26 @@ PID=$!
 E2E_PIDS+=("$PID")
 wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
 
-AUTH=(-H "X-Auth-Token: alice:demo" -H "Content-Type: application/json")
+# token USER PROJECT: a project-scoped token, as Tempest asks for it.
+token() {
+  curl -s -D "$E2E_TMP/token.h" -o "$E2E_TMP/token.json" -w '%{http_code}' \
+    -H "Content-Type: application/json" -X POST "$KEYSTONE/auth/tokens" -d \
+    "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"domain\": {\"name\": \"Default\"}, \"name\": \"$1\", \"password\": \"e2e-secret\"}}}, \"scope\": {\"project\": {\"domain\": {\"name\": \"Default\"}, \"name\": \"$2\"}}}}" |
+    grep -qx 201 || fail "POST /v3/auth/tokens for $1 -> $(cat "$E2E_TMP/token.json")"
+  tr -d '\r' <"$E2E_TMP/token.h" | awk -F': ' 'tolower($1) == "x-subject-token" {print $2}'
+}
+DEMO_TOKEN=$(token demo demo)
+ADMIN_TOKEN=$(token admin admin)
+[ -n "$DEMO_TOKEN" ] && [ -n "$ADMIN_TOKEN" ] || fail "no X-Subject-Token"
+token demo demo >/dev/null
+DEMO_USER=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["token"]; print(t["user"]["id"], t["project"]["id"])' "$E2E_TMP/token.json")
+# The compute endpoint of the catalog is this API.
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["token"]; print([e["url"] for s in t["catalog"] if s["type"] == "compute" for e in s["endpoints"] if e["interface"] == "public"][0])' "$E2E_TMP/token.json" |
+  grep -qx "$API" || fail "catalog compute endpoint is not $API"
+# Without a valid token: 401 naming the identity endpoint.
+r=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Auth-Token: alice:demo" "$API/flavors")
+[ "$r" = 401 ] || fail "a noauth2 token was accepted under keystone auth: $r"
+AUTH=(-H "X-Auth-Token: $DEMO_TOKEN" -H "Content-Type: application/json")
 req() { # METHOD PATH [BODY] -> prints "STATUS BODY"
   local out
   out=$(curl -s -o "$E2E_TMP/body" -w '%{http_code}' -X "$1" "${AUTH[@]}" "$API$2" ${3:+--data "$3"})
@@ -54,13 +77,13 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$STATUS" = ACTIVE ] || fail "server $ID is $STATUS, not ACTIVE"
-HOST=$(curl -s -H "X-Auth-Token: admin:admin" "$API/servers/$ID" | json 'd["server"]["OS-EXT-SRV-ATTR:host"]')
+HOST=$(curl -s -H "X-Auth-Token: $ADMIN_TOKEN" "$API/servers/$ID" | json 'd["server"]["OS-EXT-SRV-ATTR:host"]')
 r=$(req GET /servers/detail)
 echo "${r#* }" | json 'len(d["servers"])' | grep -qx 1 || fail "detail list: $r"
 
 # Its history, from the log: types, order, one request id, the causation chain.
 "${CTL[@]}" --json events --stream "instance/$ID" >"$E2E_TMP/history.json"
-python3 - "$E2E_TMP/history.json" <<'PY' || fail "unexpected event history"
+python3 - "$E2E_TMP/history.json" $DEMO_USER <<'PY' || fail "unexpected event history"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 types = [e["type"] for e in ev]
@@ -69,7 +92,8 @@ assert len({e["request_id"] for e in ev}) == 1 and ev[0]["request_id"].startswit
 assert ev[0]["causation"] == 0
 assert ev[1]["causation"] == ev[0]["seq"], "scheduled is caused by the request"
 assert ev[2]["causation"] == ev[1]["seq"] and ev[3]["causation"] == ev[1]["seq"], "work follows placement"
-assert ev[0]["actor"]["user"] == "alice" and ev[0]["actor"]["project"] == "demo"
+assert ev[0]["actor"]["user"] == sys.argv[2] and ev[0]["actor"]["project"] == sys.argv[3], ev[0]["actor"]
+assert ev[0]["actor"]["roles"] == ["member", "reader"], ev[0]["actor"]
 PY
 "${CTL[@]}" --json hosts | grep "\"host\":\"$HOST\"" | grep -q '"memory_mb_used":512' ||
   fail "no 512 MiB claim on $HOST"
@@ -81,7 +105,7 @@ r=$(req GET "/servers/$ID/os-instance-actions")
 [ "${r%% *}" = 200 ] || fail "GET os-instance-actions -> $r"
 echo "${r#* }" | json '[(a["action"], a["request_id"], a["message"]) for a in d["instanceActions"]]' |
   grep -qx "\[('create', '$CREATE_REQ', None)\]" || fail "instance actions: $r"
-curl -s -H "X-Auth-Token: admin:admin" "$API/servers/$ID/os-instance-actions/$CREATE_REQ" |
+curl -s -H "X-Auth-Token: $ADMIN_TOKEN" "$API/servers/$ID/os-instance-actions/$CREATE_REQ" |
   json '[(e["event"], e["result"]) for e in d["instanceAction"]["events"]]' |
   grep -qx "\[('conductor_schedule_and_build_instances', 'Success'), ('compute__do_build_and_run_instance', 'Success')\]" ||
   fail "instance action events for $CREATE_REQ"
@@ -137,6 +161,14 @@ check_error 400 badRequest POST /servers "{\"server\": {\"flavorRef\": \"1\", \"
 check_error 404 itemNotFound GET /servers/00000000-0000-4000-8000-000000000000
 check_error 404 itemNotFound DELETE /servers/00000000-0000-4000-8000-000000000000
 [ "$(events_count)" = "$BEFORE" ] || fail "bad requests appended events"
+
+# Revoking the token (an event) makes the Compute API refuse it.
+r=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "X-Auth-Token: $DEMO_TOKEN" \
+  -H "X-Subject-Token: $DEMO_TOKEN" "$KEYSTONE/auth/tokens")
+[ "$r" = 204 ] || fail "DELETE /v3/auth/tokens -> $r"
+r=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$API/flavors")
+[ "$r" = 401 ] || fail "a revoked token was accepted: $r"
+"${CTL[@]}" events | grep -q "token.revoked" || fail "no token.revoked event in the log"
 
 stop_cleanly "$PID" TERM
 echo "PASS boot_test $BACKEND"
