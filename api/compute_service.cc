@@ -76,6 +76,10 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> image,
                             ImagesView(images_reader.get()).Get(ImageId(image_id)));
   if (!image) return Status::InvalidArgument("Can not find requested image");
+  // nova/compute/api.py _validate_flavor_image_nostatus: only active images boot.
+  if (image->status != kImageActive) {
+    return Status::InvalidArgument("Image " + image_id + " is not active.");
+  }
   if (image->image.min_ram > flavor->spec.memory_mb) {
     return Status::InvalidArgument("Flavor's memory is too small for requested image.");
   }

@@ -194,7 +194,13 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          HostResourcesReleased{InstanceId("i")},
                          FlavorCreated{},
                          FlavorDeleted{},
-                         ImageRegistered{}};
+                         ImageRegistered{},
+                         ImageCreated{},
+                         ImageUploadStarted{},
+                         ImageUploadFailed{"disk full"},
+                         ImageActivated{},
+                         ImageUpdated{},
+                         ImageDeleted{}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

@@ -33,6 +33,7 @@ inline NodeOptions FakeCloudOptions(const TempDir& dir, int hosts, int vcpus,
   o.compute_hosts = hosts;
   o.hypervisor = "fake";
   o.compute_api_url = "";
+  o.image_api_url = "";
   o.host_vcpus = vcpus;
   o.host_memory_mb = memory_mb;
   o.snapshot_every = 0;

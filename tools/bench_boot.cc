@@ -93,6 +93,7 @@ int Run(int argc, char** argv) {
   int port = FreePort();
   std::string host_port = "127.0.0.1:" + std::to_string(port);
   o.compute_api_url = "http://" + host_port;
+  o.image_api_url = "";
 
   auto t_boot = Clock::now();
   auto node = Node::Start(o);

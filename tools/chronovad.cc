@@ -22,7 +22,7 @@ constexpr const char* kUsage =
     "usage: chronovad all-in-one [--state-dir DIR] [--config FILE]\n"
     "                 [--log rocksdb|jetstream] [--nats-url URL] [--nats-stream NAME]\n"
     "                 [--nats-replicas 1|3] [--no-sync] [--bus inprocess|nats]\n"
-    "                 [--compute-listen URL] [--hosts N] [--hypervisor libvirt|fake]\n"
+    "                 [--compute-listen URL] [--image-listen URL] [--hosts N] [--hypervisor libvirt|fake]\n"
     "                 [--libvirt-uri URI] [--virt-type qemu|kvm]\n"
     "                 [--snapshot-every N]\n"
     "Runs every chronova role in one process until SIGINT/SIGTERM.\n"
@@ -75,6 +75,16 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   }
   n.compute_api_url =
       flags.Get("compute-listen", ini.GetOr("api", "compute_listen", n.compute_api_url));
+  n.image_api_url =
+      flags.Get("image-listen", ini.GetOr("api", "image_listen", n.image_api_url));
+  std::string max_image =
+      ini.GetOr("image", "max_image_size", std::to_string(n.max_image_size));
+  if (max_image.empty() || max_image.size() > 19 ||
+      max_image.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument("[image] max_image_size must be a number of bytes, not " +
+                                   max_image);
+  }
+  n.max_image_size = std::stoull(max_image);
   std::string hosts = flags.Get("hosts", ini.GetOr("compute", "hosts", "1"));
   n.compute_hosts = std::atoi(hosts.c_str());
   if (n.compute_hosts < 0 || n.compute_hosts > 100000) {
@@ -113,7 +123,7 @@ int Run(int argc, char** argv) {
 
   auto flags = Flags::Parse(argc, argv,
                             {"state-dir", "config", "log", "nats-url", "nats-stream",
-                             "nats-replicas", "bus", "compute-listen", "hosts",
+                             "nats-replicas", "bus", "compute-listen", "image-listen", "hosts",
                              "hypervisor", "libvirt-uri", "virt-type", "snapshot-every"},
                             {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
@@ -147,7 +157,8 @@ int Run(int argc, char** argv) {
       ", head seq " + std::to_string((*node)->store()->checkpoint().value()) + ", " +
       std::to_string(n.compute_hosts) + " " + n.hypervisor +
       " compute host(s), Compute API " +
-      (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") +
+      (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") + ", Image API " +
+      (n.image_api_url.empty() ? "off" : n.image_api_url + "/v2") +
       "; Ctrl-C or SIGTERM stops it");
 
   bool reported = false;

@@ -12,6 +12,8 @@
 #include "api/auth.h"
 #include "api/compute_api.h"
 #include "api/compute_service.h"
+#include "api/image_handler.h"
+#include "api/image_service.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -34,8 +36,12 @@ struct Node::Parts {
   std::unique_ptr<ComputeService> compute_service;
   std::unique_ptr<NoAuthAuthenticator> auth;
   std::unique_ptr<ComputeApiServer> api;
+  std::unique_ptr<ImageService> image_service;
+  std::unique_ptr<ImageApiServer> image_api;
 
   ~Parts() {
+    if (image_api) image_api->Stop();
+    image_api.reset();
     if (api) api->Stop();
     api.reset();
     computes.clear();
@@ -111,6 +117,7 @@ Node::~Node() = default;
 EventLog* Node::log() { return parts_->log.get(); }
 ProjectionStore* Node::store() { return parts_->store.get(); }
 ComputeService* Node::compute() { return parts_->compute_service.get(); }
+ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
 Status Node::health() const { return parts_->runner->status(); }
 
@@ -191,14 +198,30 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
   p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
                                                         p->runner.get(), service_options);
+  ImageServiceOptions image_options;
+  image_options.blob_dir = dir + "/images";
+  image_options.max_image_size = o.max_image_size;
+  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
+                                                    p->runner.get(), image_options);
+  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
+  p->auth = std::make_unique<NoAuthAuthenticator>();
   if (!o.compute_api_url.empty()) {
-    p->auth = std::make_unique<NoAuthAuthenticator>();
     p->api = std::make_unique<ComputeApiServer>();
     ComputeApiOptions ao;
     ao.listen_url = o.compute_api_url;
     ao.service = p->compute_service.get();
     ao.authenticator = p->auth.get();
+    // Images' "alternate" links name the Image API this node serves.
+    if (!o.image_api_url.empty()) ao.image_url = o.image_api_url;
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
+  }
+  if (!o.image_api_url.empty()) {
+    p->image_api = std::make_unique<ImageApiServer>();
+    ImageApiOptions io;
+    io.listen_url = o.image_api_url;
+    io.service = p->image_service.get();
+    io.authenticator = p->auth.get();
+    CHRONOVA_RETURN_IF_ERROR(p->image_api->Start(io));
   }
   return std::unique_ptr<Node>(new Node(std::move(p)));
 }

@@ -4,6 +4,7 @@
 // an in-process bus; tests and benchmarks start Nodes too.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 namespace chronova {
 
 class ComputeService;
+class ImageService;
 class Hypervisor;
 class ProjectionStore;
 class EventLog;
@@ -34,6 +36,11 @@ struct NodeOptions {
   int host_disk_gb = 200;
   // The Compute API listens here ("" disables the API).
   std::string compute_api_url = "http://127.0.0.1:8774";
+  // The Image API (Glance v2) listens here ("" disables it); image data live
+  // in <state_dir>/images.
+  std::string image_api_url = "http://127.0.0.1:9292";
+  // Largest image upload accepted (Glance's image_size_cap).
+  uint64_t max_image_size = uint64_t{10} << 30;
   // Seed Nova's default flavors and a demo image record on first start.
   bool seed_catalog = true;
   int scheduler_workers = 4;
@@ -55,6 +62,7 @@ class Node {
   EventLog* log();
   ProjectionStore* store();
   ComputeService* compute();
+  ImageService* image();
   // The driver of simulated compute host `i` (0-based).
   Hypervisor* hypervisor(size_t i);
   // Non-OK once the read models stopped on a bad event.

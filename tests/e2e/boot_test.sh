@@ -11,7 +11,9 @@ BACKEND=$2
 STATE="$E2E_TMP/state"
 PORT=$(free_port)
 API="http://127.0.0.1:$PORT/v2.1"
-FLAGS=(--state-dir "$STATE" --log "$BACKEND" --compute-listen "http://127.0.0.1:$PORT" --hosts 2)
+IMAGE_PORT=$(free_port)
+FLAGS=(--state-dir "$STATE" --log "$BACKEND" --compute-listen "http://127.0.0.1:$PORT"
+       --image-listen "http://127.0.0.1:$IMAGE_PORT" --hosts 2)
 if [ "$BACKEND" = jetstream ]; then
   start_nats
   FLAGS+=(--nats-url "$NATS_URL" --bus nats)
