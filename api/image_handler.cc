@@ -296,11 +296,6 @@ HttpResponse ImageApiHandler::Dispatch(const HttpRequest& request,
     return JsonResponse(seg.empty() ? 300 : 200, VersionsBody(request.base_url));
   }
   if (seg[0] != "v2") return Error(404, "The resource could not be found.");
-  if (std::max(request.body.size(), request.declared_length) > options_.max_body_bytes &&
-      request.body_file.empty() && !request.body_over_limit) {
-    return Error(413, "Request is too large.");
-  }
-
   const std::string* token = request.headers.Find("X-Auth-Token");
   Result<RequestContext> ctx =
       options_.authenticator->Authenticate(token ? *token : "", "");
@@ -320,6 +315,10 @@ HttpResponse ImageApiHandler::Dispatch(const HttpRequest& request,
                                : options_.auth_url;
     r.headers.Set("WWW-Authenticate", "Keystone uri=\"" + auth_url + "\"");
     return r;
+  }
+  if (std::max(request.body.size(), request.declared_length) > options_.max_body_bytes &&
+      request.body_file.empty() && !request.body_over_limit) {
+    return Error(413, "Request is too large.");
   }
   Call call;
   call.http = &request;
