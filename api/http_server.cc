@@ -44,8 +44,8 @@ struct BodyFileGuard {
 // Streams the request body into a new file in `dir`, never holding more than
 // one chunk in memory; stops past `limit` bytes (sets r.body_over_limit).
 // Throws std::runtime_error (caught by Serve) when the file cannot be written.
-void StreamBodyToFile(http::http_request& request, const std::string& dir,
-                      uint64_t limit, HttpRequest& r, BodyFileGuard& guard) {
+void StreamBodyToFile(http::http_request& request, const std::string& dir, uint64_t limit,
+                      HttpRequest& r, BodyFileGuard& guard) {
   if (r.declared_length > limit) {
     r.body_over_limit = true;  // not read at all: the answer is 413 anyway
     return;
@@ -100,11 +100,13 @@ void HttpServer::Impl::Serve(http::http_request request) const {
     r.query = relative.query();
     for (const auto& [name, value] : request.headers()) r.headers.Add(name, value);
     r.declared_length = static_cast<size_t>(request.headers().content_length());
-    const HttpBodyMode mode = options.body_mode ? options.body_mode(r) : HttpBodyMode::kMemory;
+    const HttpBodyMode mode =
+        options.body_mode ? options.body_mode(r) : HttpBodyMode::kMemory;
     if (mode == HttpBodyMode::kFile) {
       StreamBodyToFile(request, options.body_file_dir, options.max_file_body_bytes, r,
                        body_file);
-    } else if (mode == HttpBodyMode::kMemory && r.declared_length <= options.max_body_bytes) {
+    } else if (mode == HttpBodyMode::kMemory &&
+               r.declared_length <= options.max_body_bytes) {
       std::vector<unsigned char> body = request.extract_vector().get();
       r.body.assign(body.begin(), body.end());
     }
@@ -147,8 +149,9 @@ void HttpServer::Impl::Serve(http::http_request request) const {
     } catch (const std::exception&) {
       // Gone between the handler's answer and here (deleted meanwhile).
       out = http::http_response(http::status_codes::InternalError);
-      out.set_body(std::string(R"({"error": {"code": 500, "message": "cannot read data"}})"),
-                   "application/json");
+      out.set_body(
+          std::string(R"({"error": {"code": 500, "message": "cannot read data"}})"),
+          "application/json");
     }
   } else if (!response.body.empty()) {
     out.set_body(std::move(response.body),
@@ -176,7 +179,8 @@ Status HttpServer::Start(HttpServerOptions options) {
   try {
     web::uri uri(listen_url);
     if (uri.scheme() != "http" && uri.scheme() != "https") {
-      return Status::InvalidArgument(name + ": listen URL must be http(s): " + listen_url);
+      return Status::InvalidArgument(name +
+                                     ": listen URL must be http(s): " + listen_url);
     }
     impl->scheme = uri.scheme();
     impl->authority =

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <set>
 
-
 namespace chronova {
 namespace {
 
@@ -14,16 +13,26 @@ constexpr char kOctetStream[] = "application/octet-stream";
 
 const char* Title(int code) {
   switch (code) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Request Entity Too Large";
-    case 415: return "Unsupported Media Type";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Request Entity Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Internal Server Error";
   }
 }
 
@@ -127,7 +136,8 @@ Json ImageView(const ImageRecord& i) {
   v["os_hash_value"] = NullIfEmpty(i.os_hash_value);
   v["id"] = id;
   v["created_at"] = FormatIso8601Seconds(i.created_at);
-  v["updated_at"] = FormatIso8601Seconds(i.updated_at.micros ? i.updated_at : i.created_at);
+  v["updated_at"] =
+      FormatIso8601Seconds(i.updated_at.micros ? i.updated_at : i.created_at);
   Json tags = Json::MakeArray();
   for (const std::string& t : i.tags) tags.Append(t);
   v["tags"] = std::move(tags);
@@ -188,9 +198,11 @@ Status ParseNewImage(const Json& body, NewImage* out) {
       CHRONOVA_RETURN_IF_ERROR(string_or_null(key, v, &out->owner));
     } else if (key == "min_disk" || key == "min_ram") {
       if (!v.is_int() || v.as_int() < 0 || v.as_int() > INT32_MAX) {
-        return Status::InvalidArgument("Invalid value for " + key + ": " + v.PythonRepr());
+        return Status::InvalidArgument("Invalid value for " + key + ": " +
+                                       v.PythonRepr());
       }
-      (key == "min_disk" ? out->min_disk : out->min_ram) = static_cast<int32_t>(v.as_int());
+      (key == "min_disk" ? out->min_disk : out->min_ram) =
+          static_cast<int32_t>(v.as_int());
     } else if (key == "protected") {
       if (!v.is_bool()) return Status::InvalidArgument("Invalid value for protected");
       out->is_protected = v.as_bool();
@@ -217,7 +229,8 @@ Status ParseNewImage(const Json& body, NewImage* out) {
 
 Result<std::vector<ImagePatchOp>> ParsePatch(const Json& body) {
   if (!body.is_array()) {
-    return Status::InvalidArgument("Request body must be a JSON array of operation objects.");
+    return Status::InvalidArgument(
+        "Request body must be a JSON array of operation objects.");
   }
   std::vector<ImagePatchOp> ops;
   for (const Json& item : body.items()) {
@@ -300,7 +313,8 @@ HttpResponse ImageApiHandler::Dispatch(const HttpRequest& request,
   Result<RequestContext> ctx =
       options_.authenticator->Authenticate(token ? *token : "", "");
   if (!ctx.ok()) {
-    if (ctx.status().code() != StatusCode::kPermissionDenied) return ErrorFor(ctx.status());
+    if (ctx.status().code() != StatusCode::kPermissionDenied)
+      return ErrorFor(ctx.status());
     // keystonemiddleware's answer.
     HttpResponse r = JsonResponse(
         401, Json::MakeObject({{"error", Json::MakeObject({
@@ -382,8 +396,8 @@ HttpResponse ImageApiHandler::ListImages(const Call& call) const {
       q.name = v;
     } else if (k == "status") {
       static const std::set<std::string> kStatuses = {
-          "queued", "saving", "active", "killed", "deleted", "pending_delete",
-          "deactivated", "uploading", "importing"};
+          "queued",         "saving",      "active",    "killed",   "deleted",
+          "pending_delete", "deactivated", "uploading", "importing"};
       if (!kStatuses.count(v)) return Error(400, "Invalid status value: " + v);
       q.status = v;
     } else if (k == "visibility") {
@@ -423,9 +437,10 @@ HttpResponse ImageApiHandler::ListImages(const Call& call) const {
   };
   if (has_sort) {
     if (!sort_keys.empty() || !sort_dirs.empty()) {
-      return Error(400,
-                   "The `sort_key` and `sort_dir` parameters are deprecated and cannot be "
-                   "used with the `sort` parameter.");
+      return Error(
+          400,
+          "The `sort_key` and `sort_dir` parameters are deprecated and cannot be "
+          "used with the `sort` parameter.");
     }
     // "name:asc,created_at" — a key without a direction sorts descending.
     size_t pos = 0;
@@ -447,7 +462,8 @@ HttpResponse ImageApiHandler::ListImages(const Call& call) const {
       return Error(400, "Number of sort dirs does not match the number of sort keys");
     }
     for (size_t i = 0; i < sort_keys.size(); ++i) {
-      std::string dir = sort_dirs.empty() ? "desc" : sort_dirs[sort_dirs.size() == 1 ? 0 : i];
+      std::string dir =
+          sort_dirs.empty() ? "desc" : sort_dirs[sort_dirs.size() == 1 ? 0 : i];
       if (auto e = check_key(sort_keys[i])) return *e;
       if (auto e = check_dir(dir)) return *e;
       q.sort.emplace_back(sort_keys[i], dir == "asc");
@@ -486,8 +502,8 @@ HttpResponse ImageApiHandler::CreateImage(const Call& call) const {
   Result<ImageRecord> created = options_.service->Create(call.ctx, image);
   if (!created.ok()) return ErrorFor(created.status());
   HttpResponse r = JsonResponse(201, ImageView(*created));
-  r.headers.Set("Location", call.http->base_url + "/v2/images/" +
-                                created->image.image_id.str());
+  r.headers.Set("Location",
+                call.http->base_url + "/v2/images/" + created->image.image_id.str());
   return r;
 }
 
@@ -527,8 +543,7 @@ HttpResponse ImageApiHandler::UploadData(const Call& call) const {
     return Error(415, "Content-Type must be application/octet-stream");
   }
   const HttpRequest& http = *call.http;
-  if (http.body_over_limit ||
-      http.body_file_size > options_.service->max_image_size()) {
+  if (http.body_over_limit || http.body_file_size > options_.service->max_image_size()) {
     return Error(413, "The provided image is too large.");
   }
   if (http.body_file.empty()) {
@@ -603,21 +618,22 @@ HttpResponse ImageApiHandler::ShowSchema(const Call& call) const {
   });
   if (which == "image") return JsonResponse(200, image);
   return JsonResponse(
-      200, Json::MakeObject({
-               {"name", "images"},
-               {"properties",
-                Json::MakeObject({
-                    {"images", Json::MakeObject({{"type", "array"}, {"items", image}})},
-                    {"schema", prop({"string"})},
-                    {"first", prop({"string"})},
-                    {"next", prop({"string"})},
-                })},
-               {"links", Json::MakeArray({
-                             Json::MakeObject({{"rel", "first"}, {"href", "{first}"}}),
-                             Json::MakeObject({{"rel", "next"}, {"href", "{next}"}}),
-                             Json::MakeObject({{"rel", "describedby"}, {"href", "{schema}"}}),
-                         })},
-           }));
+      200,
+      Json::MakeObject({
+          {"name", "images"},
+          {"properties",
+           Json::MakeObject({
+               {"images", Json::MakeObject({{"type", "array"}, {"items", image}})},
+               {"schema", prop({"string"})},
+               {"first", prop({"string"})},
+               {"next", prop({"string"})},
+           })},
+          {"links", Json::MakeArray({
+                        Json::MakeObject({{"rel", "first"}, {"href", "{first}"}}),
+                        Json::MakeObject({{"rel", "next"}, {"href", "{next}"}}),
+                        Json::MakeObject({{"rel", "describedby"}, {"href", "{schema}"}}),
+                    })},
+      }));
 }
 
 // ---- server -------------------------------------------------------------------
@@ -631,10 +647,12 @@ ImageApiServer::ImageApiServer() = default;
 ImageApiServer::~ImageApiServer() { Stop(); }
 
 Status ImageApiServer::Start(const ImageApiOptions& options) {
-  if (impl_ != nullptr) return Status::InvalidArgument("image API server already started");
+  if (impl_ != nullptr)
+    return Status::InvalidArgument("image API server already started");
   if (options.service == nullptr || options.authenticator == nullptr ||
       options.env == nullptr) {
-    return Status::InvalidArgument("image API: service, authenticator and env are required");
+    return Status::InvalidArgument(
+        "image API: service, authenticator and env are required");
   }
   CHRONOVA_RETURN_IF_ERROR(options.service->Init());
   auto impl = std::make_unique<Impl>();

@@ -28,8 +28,8 @@ struct ImageApiOptions {
   Env* env = Env::Default();               // request ids
   // The identity endpoint named in 401 answers; empty: the request's host.
   std::string auth_url;
-  int limit_default = 25;  // Glance's limit_param_default
-  int max_limit = 1000;    // Glance's api_limit_max
+  int limit_default = 25;         // Glance's limit_param_default
+  int max_limit = 1000;           // Glance's api_limit_max
   size_t max_body_bytes = 65536;  // JSON bodies (create, patch)
 };
 

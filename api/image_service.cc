@@ -18,13 +18,13 @@ namespace chronova {
 namespace {
 
 const std::set<std::string>& DiskFormats() {
-  static const std::set<std::string> k = {"ami", "ari",  "aki", "vhd",   "vhdx", "vmdk",
+  static const std::set<std::string> k = {"ami", "ari",   "aki", "vhd",   "vhdx", "vmdk",
                                           "raw", "qcow2", "vdi", "ploop", "iso"};
   return k;
 }
 const std::set<std::string>& ContainerFormats() {
-  static const std::set<std::string> k = {"ami", "ari",    "aki",    "bare",
-                                          "ovf", "ova",    "docker", "compressed"};
+  static const std::set<std::string> k = {"ami", "ari", "aki",    "bare",
+                                          "ovf", "ova", "docker", "compressed"};
   return k;
 }
 const std::set<std::string>& Visibilities() {
@@ -34,9 +34,9 @@ const std::set<std::string>& Visibilities() {
 // Attributes Glance computes itself: setting them is 403.
 bool IsReadOnly(const std::string& key) {
   static const std::set<std::string> k = {
-      "checksum", "created_at", "direct_url", "file",          "id",
-      "locations", "os_hash_algo", "os_hash_value", "schema", "self",
-      "size",     "status",     "updated_at", "virtual_size", "owner_id"};
+      "checksum",  "created_at",   "direct_url",    "file",         "id",
+      "locations", "os_hash_algo", "os_hash_value", "schema",       "self",
+      "size",      "status",       "updated_at",    "virtual_size", "owner_id"};
   return k.count(key) > 0;
 }
 bool IsReserved(const std::string& key) {
@@ -105,19 +105,32 @@ SortValue SortValueOf(const ImageRecord& i, const std::string& key) {
     v.numeric = true;
     v.n = x;
   };
-  if (key == "name") v.s = i.image.name;
-  else if (key == "status") v.s = i.status;
-  else if (key == "container_format") v.s = i.image.container_format;
-  else if (key == "disk_format") v.s = i.image.disk_format;
-  else if (key == "size") num(i.image.size);
-  else if (key == "virtual_size") num(0);
-  else if (key == "id") v.s = i.image.image_id.str();
-  else if (key == "created_at") num(i.created_at.micros);
-  else if (key == "updated_at") num(i.updated_at.micros);
-  else if (key == "visibility") v.s = i.image.visibility;
-  else if (key == "owner") v.s = i.image.owner.str();
-  else if (key == "min_disk") num(i.image.min_disk);
-  else if (key == "min_ram") num(i.image.min_ram);
+  if (key == "name")
+    v.s = i.image.name;
+  else if (key == "status")
+    v.s = i.status;
+  else if (key == "container_format")
+    v.s = i.image.container_format;
+  else if (key == "disk_format")
+    v.s = i.image.disk_format;
+  else if (key == "size")
+    num(i.image.size);
+  else if (key == "virtual_size")
+    num(0);
+  else if (key == "id")
+    v.s = i.image.image_id.str();
+  else if (key == "created_at")
+    num(i.created_at.micros);
+  else if (key == "updated_at")
+    num(i.updated_at.micros);
+  else if (key == "visibility")
+    v.s = i.image.visibility;
+  else if (key == "owner")
+    v.s = i.image.owner.str();
+  else if (key == "min_disk")
+    num(i.image.min_disk);
+  else if (key == "min_ram")
+    num(i.image.min_ram);
   return v;
 }
 
@@ -272,16 +285,10 @@ Status ApplyPatchOp(const ImagePatchOp& op, ImageUpdated& u) {
 
 bool IsImageSortKey(const std::string& key) {
   static const std::set<std::string> k = {
-      "name",       "status",     "container_format", "disk_format", "size",
+      "name",         "status",   "container_format", "disk_format", "size",
       "virtual_size", "id",       "created_at",       "updated_at",  "visibility",
-      "owner",      "min_disk",   "min_ram"};
+      "owner",        "min_disk", "min_ram"};
   return k.count(key) > 0;
-}
-
-bool ImageVisibleTo(const ImageRecord& image, const RequestContext& ctx) {
-  const std::string& v = image.image.visibility;
-  return v == "public" || v == "community" || image.image.owner == ctx.project ||
-         ctx.IsAdmin();
 }
 
 ImageService::ImageService(EventLog* log, ProjectionStore* store,
@@ -328,8 +335,10 @@ Result<ImageRecord> ImageService::Create(const RequestContext& ctx, const NewIma
   e.visibility = in.visibility.empty() ? "shared" : in.visibility;
   CHRONOVA_RETURN_IF_ERROR(CheckVisibilityChange(ctx, e.visibility, e.owner));
   for (const auto& [k, v] : in.properties) {
-    if (IsReserved(k)) return Status::PermissionDenied("Attribute '" + k + "' is reserved.");
-    if (IsReadOnly(k)) return Status::PermissionDenied("Attribute '" + k + "' is read-only.");
+    if (IsReserved(k))
+      return Status::PermissionDenied("Attribute '" + k + "' is reserved.");
+    if (IsReadOnly(k))
+      return Status::PermissionDenied("Attribute '" + k + "' is read-only.");
     if (k.size() > 255) return Status::InvalidArgument("Property name too long");
   }
   e.name = in.name;
@@ -360,7 +369,8 @@ Result<ImageRecord> ImageService::Create(const RequestContext& ctx, const NewIma
   return std::move(*r);
 }
 
-Result<ImageRecord> ImageService::Get(const RequestContext& ctx, const ImageId& id) const {
+Result<ImageRecord> ImageService::Get(const RequestContext& ctx,
+                                      const ImageId& id) const {
   CHRONOVA_RETURN_IF_ERROR(GlanceAuthorize(ctx, "get_image", ctx.project));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> r, Lookup(id));
   if (!r || !ImageVisibleTo(*r, ctx)) return NoImage(id);
@@ -371,7 +381,8 @@ Result<std::vector<ImageRecord>> ImageService::List(const RequestContext& ctx,
                                                     const ImageListQuery& q) const {
   CHRONOVA_RETURN_IF_ERROR(GlanceAuthorize(ctx, "get_images", ctx.project));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ImagesProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<ImageRecord> all, ImagesView(reader.get()).List());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<ImageRecord> all,
+                            ImagesView(reader.get()).List());
   std::vector<ImageRecord> out;
   for (ImageRecord& i : all) {
     if (!ListedFor(i, ctx, q.visibility)) continue;
@@ -396,7 +407,8 @@ Result<std::vector<ImageRecord>> ImageService::List(const RequestContext& ctx,
   std::vector<std::pair<std::string, bool>> keys = q.sort;
   const bool tie_ascending = !keys.empty() && keys.front().second;
   for (const char* k : {"created_at", "id"}) {
-    if (std::none_of(keys.begin(), keys.end(), [&](const auto& p) { return p.first == k; }))
+    if (std::none_of(keys.begin(), keys.end(),
+                     [&](const auto& p) { return p.first == k; }))
       keys.emplace_back(k, tie_ascending);
   }
   std::sort(out.begin(), out.end(), [&](const ImageRecord& a, const ImageRecord& b) {

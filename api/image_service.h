@@ -130,8 +130,4 @@ class ImageService : public ImageSource {
   const ImageServiceOptions options_;
 };
 
-// Can this caller see the image at all (GET by id)? Public and community
-// images: everyone; private and shared: their owner's project and admins.
-bool ImageVisibleTo(const ImageRecord& image, const RequestContext& ctx);
-
 }  // namespace chronova

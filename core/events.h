@@ -331,13 +331,13 @@ struct ImageDeleted {
 };
 
 // Every event type. The order is irrelevant to storage (types are stored by name).
-using Event = std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
-                           BuildStarted, InstanceSpawned, InstanceBuildFailed,
-                           InstanceDeleteRequested, InstanceDeleted, HostRegistered,
-                           HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
-                           FlavorDeleted, ImageRegistered, ImageCreated,
-                           ImageUploadStarted, ImageUploadFailed, ImageActivated,
-                           ImageUpdated, ImageDeleted>;
+using Event =
+    std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
+                 BuildStarted, InstanceSpawned, InstanceBuildFailed,
+                 InstanceDeleteRequested, InstanceDeleted, HostRegistered,
+                 HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
+                 FlavorDeleted, ImageRegistered, ImageCreated, ImageUploadStarted,
+                 ImageUploadFailed, ImageActivated, ImageUpdated, ImageDeleted>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>

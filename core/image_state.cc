@@ -61,6 +61,12 @@ void ApplyImageEvent(ImageState& s, const Envelope& env, const Event& e) {
       e);
 }
 
+bool ImageVisibleTo(const ImageState& image, const RequestContext& ctx) {
+  const std::string& v = image.image.visibility;
+  return v == "public" || v == "community" || image.image.owner == ctx.project ||
+         ctx.IsAdmin();
+}
+
 Status CheckImageUpload(const ImageState& s) {
   if (!s.exists || s.status == kImageDeleted) {
     return Status::NotFound("No image found with ID " + s.image.image_id.str());

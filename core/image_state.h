@@ -10,6 +10,7 @@
 
 #include "core/envelope.h"
 #include "core/events.h"
+#include "core/request_context.h"
 #include "core/status.h"
 
 namespace chronova {
@@ -46,6 +47,11 @@ struct ImageState {
 // Folds one event of the image's stream (others are ignored). Deterministic:
 // times come from the envelope.
 void ApplyImageEvent(ImageState& s, const Envelope& env, const Event& e);
+
+// Can this caller see the image at all (GET by id, boot)? Public and community
+// images: everyone; private and shared (no image members yet): their owner's
+// project and admins.
+bool ImageVisibleTo(const ImageState& image, const RequestContext& ctx);
 
 // May data be uploaded now? NotFound for no (or a deleted) image; InvalidArgument
 // (Glance's 400) when disk_format or container_format is unset; Conflict

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "api/auth.h"
 #include "api/compute_api.h"
@@ -78,8 +79,8 @@ Reply Call(int port, const std::string& method, const std::string& target,
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
   REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                    std::to_string(port) +
+  std::string req = method + " " + target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                     "\r\nConnection: close\r\nAccept: application/json\r\n";
   if (!token.empty()) req += "X-Auth-Token: " + token + "\r\n";
   if (!content_type.empty()) req += "Content-Type: " + content_type + "\r\n";
@@ -254,13 +255,15 @@ struct ImageFixture {
   // Creates an image (raw/bare unless the body says otherwise); returns its id.
   std::string Create(const std::string& fields = R"("name": "img")",
                      const std::string& token = kDemo) {
-    Reply r = Post(R"({"disk_format": "raw", "container_format": "bare", )" + fields + "}",
-                   token);
+    Reply r = Post(
+        R"({"disk_format": "raw", "container_format": "bare", )" + fields + "}", token);
     INFO(r.body);
     REQUIRE(r.status == 201);
     return r.json().Find("id")->as_string();
   }
-  std::string BlobPath(const std::string& id) const { return dir.Sub("images") + "/" + id; }
+  std::string BlobPath(const std::string& id) const {
+    return dir.Sub("images") + "/" + id;
+  }
   size_t IncomingFiles() const {
     size_t n = 0;
     for ([[maybe_unused]] const auto& e :
@@ -289,7 +292,8 @@ TEST_CASE("image API: the version list is public, 300 at the root and 200 at /ve
   CHECK(unauthenticated.header("www-authenticate").find("Keystone uri=") == 0);
 }
 
-TEST_CASE("image API: create is queued, upload makes it active with size, md5 and sha512") {
+TEST_CASE(
+    "image API: create is queued, upload makes it active with size, md5 and sha512") {
   ImageFixture f;
   Reply created = f.Post(
       R"({"name": "cirros", "disk_format": "qcow2", "container_format": "bare",
@@ -353,7 +357,8 @@ TEST_CASE("image API: create is queued, upload makes it active with size, md5 an
                                           "image.activated"});
 }
 
-TEST_CASE("image API: uploads are refused unless the image is queued, formatted and small") {
+TEST_CASE(
+    "image API: uploads are refused unless the image is queued, formatted and small") {
   ImageFixture f(1000);
   const std::string id = f.Create();
   REQUIRE(f.Put(id, "abc").status == 204);
@@ -376,9 +381,37 @@ TEST_CASE("image API: uploads are refused unless the image is queued, formatted 
   CHECK(f.IncomingFiles() == 0);
   CHECK(f.Put(big, std::string(1000, 'x')).status == 204);  // the limit itself is fine
 
+  // A client that goes away mid-upload leaves the image queued, with no data
+  // and no temporary file.
+  const std::string cut = f.Create();
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(f.port));
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    std::string req = "PUT /v2/images/" + cut +
+                      "/file HTTP/1.1\r\nHost: x\r\nX-Auth-Token: " + kDemo +
+                      "\r\nContent-Type: application/octet-stream\r\n"
+                      "Content-Length: 900\r\n\r\n" +
+                      std::string(300, 'x');
+    REQUIRE(send(fd, req.data(), req.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(req.size()));
+    close(fd);
+  }
+  for (int i = 0; i < 200 && f.IncomingFiles() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(f.IncomingFiles() == 0);
+  CHECK(f.Get("/v2/images/" + cut).json().Find("status")->as_string() == "queued");
+  CHECK_FALSE(std::filesystem::exists(f.BlobPath(cut)));
+  CHECK(f.Put(cut, "whole").status == 204);  // and can be uploaded again
+
   const std::string other = f.Create();
-  CHECK(Call(f.port, "PUT", "/v2/images/" + other + "/file", "", "application/octet-stream",
-             "abc")
+  CHECK(Call(f.port, "PUT", "/v2/images/" + other + "/file", "",
+             "application/octet-stream", "abc")
             .status == 401);
   CHECK(Call(f.port, "PUT", "/v2/images/" + other + "/file", kDemo, "text/plain", "abc")
             .status == 415);
@@ -469,10 +502,11 @@ TEST_CASE("image API: PATCH adds, replaces and removes metadata as a JSON patch"
   // What GET shows afterwards is what PATCH answered.
   CHECK(f.Get("/v2/images/" + id).json().Find("name")->as_string() == "after");
 
-  CHECK(f.Patch(id, R"([{"op": "replace", "path": "/nope", "value": "x"}])").status == 409);
+  CHECK(f.Patch(id, R"([{"op": "replace", "path": "/nope", "value": "x"}])").status ==
+        409);
   CHECK(f.Patch(id, R"([{"op": "remove", "path": "/nope"}])").status == 409);
-  CHECK(f.Patch(id, R"([{"op": "replace", "path": "/status", "value": "active"}])").status ==
-        403);
+  CHECK(f.Patch(id, R"([{"op": "replace", "path": "/status", "value": "active"}])")
+            .status == 403);
   CHECK(f.Patch(id, R"([{"op": "replace", "path": "/visibility", "value": "public"}])")
             .status == 403);  // publicize_image is for admins
   CHECK(f.Patch(id, R"([{"op": "replace", "path": "/visibility", "value": "public"}])",
@@ -520,6 +554,14 @@ TEST_CASE("image API: a private image is invisible to other projects") {
   CHECK(f.Get("/v2/images", kOther).json().Find("images")->size() == 0);
   CHECK(f.Get("/v2/images/" + mine + "/file", kOther).status == 404);
   CHECK(f.Get("/v2/images/" + mine, kAdmin).status == 200);
+  // The Compute API neither shows nor boots it for them either.
+  REQUIRE(f.Put(mine, "disk").status == 204);
+  CHECK(Call(f.compute_port, "GET", "/v2.1/images/" + mine, kOther).status == 404);
+  Reply boot = Call(
+      f.compute_port, "POST", "/v2.1/servers", kOther, "application/json",
+      R"({"server": {"name": "vm", "flavorRef": "1", "imageRef": ")" + mine + R"("}})");
+  CHECK(boot.status == 400);
+  CHECK(boot.body.find("Can not find requested image") != std::string::npos);
 
   CHECK(f.Post(R"({"name": "pub", "visibility": "public"})").status == 403);
   const std::string pub = f.Create(R"("name": "pub", "visibility": "public")", kAdmin);
@@ -547,8 +589,8 @@ TEST_CASE("image API: the Compute API proxies new images and boots only active o
   Reply listed = Call(f.compute_port, "GET", "/v2.1/images/detail", kDemo);
   CHECK(Ids(*listed.json().Find("images")) == std::vector<std::string>{id});
 
-  const std::string boot = R"({"server": {"name": "vm", "flavorRef": "1", "imageRef": ")" +
-                           id + R"("}})";
+  const std::string boot =
+      R"({"server": {"name": "vm", "flavorRef": "1", "imageRef": ")" + id + R"("}})";
   Reply refused =
       Call(f.compute_port, "POST", "/v2.1/servers", kDemo, "application/json", boot);
   CHECK(refused.status == 400);

@@ -22,8 +22,9 @@ constexpr const char* kUsage =
     "usage: chronovad all-in-one [--state-dir DIR] [--config FILE]\n"
     "                 [--log rocksdb|jetstream] [--nats-url URL] [--nats-stream NAME]\n"
     "                 [--nats-replicas 1|3] [--no-sync] [--bus inprocess|nats]\n"
-    "                 [--compute-listen URL] [--image-listen URL] [--hosts N] [--hypervisor libvirt|fake]\n"
-    "                 [--libvirt-uri URI] [--virt-type qemu|kvm]\n"
+    "                 [--compute-listen URL] [--image-listen URL] [--hosts N]\n"
+    "                 [--hypervisor libvirt|fake] [--libvirt-uri URI]\n"
+    "                 [--virt-type qemu|kvm]\n"
     "                 [--snapshot-every N]\n"
     "Runs every chronova role in one process until SIGINT/SIGTERM.\n"
     "Defaults: --state-dir /var/lib/chronova (root) or ~/.local/share/chronova,\n"
@@ -81,8 +82,8 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
       ini.GetOr("image", "max_image_size", std::to_string(n.max_image_size));
   if (max_image.empty() || max_image.size() > 19 ||
       max_image.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::InvalidArgument("[image] max_image_size must be a number of bytes, not " +
-                                   max_image);
+    return Status::InvalidArgument(
+        "[image] max_image_size must be a number of bytes, not " + max_image);
   }
   n.max_image_size = std::stoull(max_image);
   std::string hosts = flags.Get("hosts", ini.GetOr("compute", "hosts", "1"));
@@ -121,11 +122,12 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto flags = Flags::Parse(argc, argv,
-                            {"state-dir", "config", "log", "nats-url", "nats-stream",
-                             "nats-replicas", "bus", "compute-listen", "image-listen", "hosts",
-                             "hypervisor", "libvirt-uri", "virt-type", "snapshot-every"},
-                            {"no-sync", "help"});
+  auto flags =
+      Flags::Parse(argc, argv,
+                   {"state-dir", "config", "log", "nats-url", "nats-stream",
+                    "nats-replicas", "bus", "compute-listen", "image-listen", "hosts",
+                    "hypervisor", "libvirt-uri", "virt-type", "snapshot-every"},
+                   {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       flags->positional()[0] != "all-in-one") {
     if (!flags.ok())

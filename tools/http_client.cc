@@ -41,9 +41,9 @@ Status HttpClient::Connect() {
   return Status::Ok();
 }
 
-Result<HttpClientResponse> HttpClient::Send(const std::string& method, const std::string& path,
-                                      const std::map<std::string, std::string>& headers,
-                                      const std::string& body) {
+Result<HttpClientResponse> HttpClient::Send(
+    const std::string& method, const std::string& path,
+    const std::map<std::string, std::string>& headers, const std::string& body) {
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host_port_ + "\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   if (!body.empty() || method == "POST" || method == "PUT") {

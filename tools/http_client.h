@@ -28,8 +28,8 @@ class HttpClient {
 
   // Sends one request (reconnecting once if the kept-alive connection was closed).
   Result<HttpClientResponse> Send(const std::string& method, const std::string& path,
-                            const std::map<std::string, std::string>& headers,
-                            const std::string& body = "");
+                                  const std::map<std::string, std::string>& headers,
+                                  const std::string& body = "");
 
  private:
   Status Connect();
