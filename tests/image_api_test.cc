@@ -522,7 +522,7 @@ TEST_CASE("image API: PATCH adds, replaces and removes metadata as a JSON patch"
   CHECK(f.Get("/v2/images/" + id).json().Find("name")->as_string() == "after");
 }
 
-TEST_CASE("image API: delete removes the record and the data; protected images stay") {
+TEST_CASE("image API: delete removes the record and the data, but not of a protected image") {
   ImageFixture f;
   const std::string id = f.Create();
   REQUIRE(f.Put(id, "bytes").status == 204);
