@@ -96,7 +96,13 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   std::string image_id = LastSegment(req.image_ref);
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> image,
                             ImagesView(images_reader.get()).Get(ImageId(image_id)));
-  if (!image) return Status::InvalidArgument("Can not find requested image");
+  if (!image || !ImageVisibleTo(*image, ctx)) {
+    return Status::InvalidArgument("Can not find requested image");
+  }
+  // nova/compute/api.py _validate_flavor_image_nostatus: only active images boot.
+  if (image->status != kImageActive) {
+    return Status::InvalidArgument("Image " + image_id + " is not active.");
+  }
   if (image->image.min_ram > flavor->spec.memory_mb) {
     return Status::InvalidArgument("Flavor's memory is too small for requested image.");
   }
@@ -403,8 +409,7 @@ Result<ImageRecord> ComputeService::GetImage(const RequestContext& ctx,
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ImagesProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> i,
                             ImagesView(reader.get()).Get(id));
-  if (!i || !(i->image.visibility == "public" || i->image.owner == ctx.project ||
-              ctx.IsAdmin())) {
+  if (!i || !ImageVisibleTo(*i, ctx)) {
     return Status::NotFound("Image " + id.str() + " could not be found.");
   }
   return std::move(*i);

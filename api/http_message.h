@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,14 @@ struct HttpRequest {
   // The Content-Length the client declared. The adapter does not read a body
   // declared larger than the handler accepts, so `body` may then be empty.
   size_t declared_length = 0;
+  // Set when the server streamed the body to a file instead of `body`
+  // (HttpServerOptions::stream_body_to_file): the file's path. The handler may
+  // rename it away; the server removes whatever is left there afterwards.
+  std::string body_file;
+  uint64_t body_file_size = 0;  // bytes written to body_file
+  // The streamed body was larger than allowed: reading stopped, body_file holds
+  // only a part of it. The handler answers 413.
+  bool body_over_limit = false;
   // Scheme, authority (the Host header as the client sent it) and mount path:
   // "http://127.0.0.1:8774" or "http://controller/compute". Links are built on it.
   std::string base_url;
@@ -49,6 +58,9 @@ struct HttpResponse {
   int status = 200;
   HttpHeaders headers;
   std::string body;  // sent as is; Content-Type is in `headers`
+  // When set, the body is this file's content instead, streamed from disk (the
+  // file may be unlinked once the handler returns; the open file is kept).
+  std::string body_file;
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -3,9 +3,17 @@
 // turned into a Status or the server's internal-error answer.
 #include "api/http_server.h"
 
+#include <cpprest/filestream.h>
 #include <cpprest/http_listener.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
+#include <stdexcept>
+#include <vector>
 
 namespace chronova {
 
@@ -23,8 +31,67 @@ struct HttpServer::Impl {
   void Serve(http::http_request request) const;
 };
 
+namespace {
+
+// Removes a streamed request body left behind, whatever way Serve ends.
+struct BodyFileGuard {
+  std::string path;
+  ~BodyFileGuard() {
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
+// Streams the request body into a new file in `dir`, never holding more than
+// one chunk in memory; stops past `limit` bytes (sets r.body_over_limit).
+// Throws std::runtime_error (caught by Serve) when the file cannot be written.
+void StreamBodyToFile(http::http_request& request, const std::string& dir, uint64_t limit,
+                      HttpRequest& r, BodyFileGuard& guard) {
+  if (r.declared_length > limit) {
+    r.body_over_limit = true;  // not read at all: the answer is 413 anyway
+    return;
+  }
+  std::string path = dir + "/body-XXXXXX";
+  int fd = ::mkstemp(path.data());
+  if (fd < 0) {
+    throw std::runtime_error("cannot create a file in " + dir + ": " +
+                             std::strerror(errno));
+  }
+  guard.path = path;
+  r.body_file = path;
+  auto buffer = request.body().streambuf();
+  std::vector<uint8_t> chunk(1 << 20);
+  uint64_t total = 0;
+  try {
+    for (;;) {
+      size_t n = buffer.getn(chunk.data(), chunk.size()).get();
+      if (n == 0) break;
+      if (total + n > limit) {
+        r.body_over_limit = true;
+        break;
+      }
+      for (size_t done = 0; done < n;) {
+        ssize_t w = ::write(fd, chunk.data() + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+        }
+        done += static_cast<size_t>(w);
+      }
+      total += n;
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  r.body_file_size = total;
+}
+
+}  // namespace
+
 void HttpServer::Impl::Serve(http::http_request request) const {
   HttpResponse response;
+  BodyFileGuard body_file;
   try {
     HttpRequest r;
     r.method = request.method();
@@ -33,7 +100,13 @@ void HttpServer::Impl::Serve(http::http_request request) const {
     r.query = relative.query();
     for (const auto& [name, value] : request.headers()) r.headers.Add(name, value);
     r.declared_length = static_cast<size_t>(request.headers().content_length());
-    if (r.declared_length <= options.max_body_bytes) {
+    const HttpBodyMode mode =
+        options.body_mode ? options.body_mode(r) : HttpBodyMode::kMemory;
+    if (mode == HttpBodyMode::kFile) {
+      StreamBodyToFile(request, options.body_file_dir, options.max_file_body_bytes, r,
+                       body_file);
+    } else if (mode == HttpBodyMode::kMemory &&
+               r.declared_length <= options.max_body_bytes) {
       std::vector<unsigned char> body = request.extract_vector().get();
       r.body.assign(body.begin(), body.end());
     }
@@ -61,7 +134,26 @@ void HttpServer::Impl::Serve(http::http_request request) const {
       out.headers().add(name, value);
     }
   }
-  if (!response.body.empty()) {
+  if (!response.body_file.empty()) {
+    // Streamed from disk in cpprestsdk's chunks; an image is never in memory.
+    try {
+      struct stat st {};
+      if (::stat(response.body_file.c_str(), &st) != 0) {
+        throw std::runtime_error(std::string("stat: ") + std::strerror(errno));
+      }
+      auto file =
+          concurrency::streams::file_stream<uint8_t>::open_istream(response.body_file)
+              .get();
+      out.set_body(file, static_cast<utility::size64_t>(st.st_size),
+                   content_type.empty() ? "application/octet-stream" : content_type);
+    } catch (const std::exception&) {
+      // Gone between the handler's answer and here (deleted meanwhile).
+      out = http::http_response(http::status_codes::InternalError);
+      out.set_body(
+          std::string(R"({"error": {"code": 500, "message": "cannot read data"}})"),
+          "application/json");
+    }
+  } else if (!response.body.empty()) {
     out.set_body(std::move(response.body),
                  content_type.empty() ? "application/json" : content_type);
   }
@@ -87,7 +179,8 @@ Status HttpServer::Start(HttpServerOptions options) {
   try {
     web::uri uri(listen_url);
     if (uri.scheme() != "http" && uri.scheme() != "https") {
-      return Status::InvalidArgument(name + ": listen URL must be http(s): " + listen_url);
+      return Status::InvalidArgument(name +
+                                     ": listen URL must be http(s): " + listen_url);
     }
     impl->scheme = uri.scheme();
     impl->authority =

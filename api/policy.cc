@@ -26,6 +26,17 @@ constexpr Entry kRules[] = {
     {"identity:list_users", PolicyRule::kAdmin},
     {"identity:revoke_token", PolicyRule::kUserOrAdmin},
     {"identity:validate_token", PolicyRule::kUserOrAdmin},
+    // Glance's defaults (glance/policies/image.py), under "glance:". Seeing an
+    // image at all is the lookup's business (private images are 404).
+    {"glance:add_image", PolicyRule::kProjectMemberOrAdmin},
+    {"glance:communitize_image", PolicyRule::kProjectMemberOrAdmin},
+    {"glance:delete_image", PolicyRule::kProjectMemberOrAdmin},
+    {"glance:download_image", PolicyRule::kAnyone},
+    {"glance:get_image", PolicyRule::kAnyone},
+    {"glance:get_images", PolicyRule::kAnyone},
+    {"glance:modify_image", PolicyRule::kProjectMemberOrAdmin},
+    {"glance:publicize_image", PolicyRule::kAdmin},
+    {"glance:upload_image", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-flavor-extra-specs:index", PolicyRule::kAnyone},
     {"os_compute_api:os-flavor-extra-specs:show", PolicyRule::kAnyone},
     {"os_compute_api:os-instance-actions:events", PolicyRule::kAdmin},

@@ -26,10 +26,16 @@ Status FlavorsProjection::Apply(const Envelope& env, const Event& event,
 Status ImagesProjection::Apply(const Envelope& env, const Event& event,
                                ReadModelWriter& w) {
   if (StreamKind(env.stream) != "image") return Status::Ok();
-  if (const auto* reg = std::get_if<ImageRegistered>(&event)) {
-    ImageRecord r{*reg, "active", env.meta.time, env.meta.time};
-    PutRecord(w, IdKey(StreamKey(env.stream)), std::move(r));
+  std::string key = IdKey(StreamKey(env.stream));
+  if (std::holds_alternative<ImageDeleted>(event)) {
+    w.Delete(key);
+    return Status::Ok();
   }
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> stored,
+                            GetRecord<ImageRecord>(w, key));
+  ImageRecord r = stored ? std::move(*stored) : ImageRecord();
+  ApplyImageEvent(r, env, event);
+  if (r.exists) PutRecord(w, key, std::move(r));
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/events.h"
+#include "core/image_state.h"
 #include "projections/projection.h"
 
 namespace chronova {
@@ -22,17 +23,9 @@ struct FlavorRecord {
   }
 };
 
-struct ImageRecord {
-  ImageRegistered image;
-  std::string status = "active";
-  Timestamp created_at;
-  Timestamp updated_at;
-  template <class A>
-  void serialize(A& ar) {
-    ar(CEREAL_NVP(image), CEREAL_NVP(status), CEREAL_NVP(created_at),
-       CEREAL_NVP(updated_at));
-  }
-};
+// An image as the Image API shows it: the folded image/<id> stream
+// (core/image_state.h). Deleted images have no record.
+using ImageRecord = ImageState;
 
 class FlavorsProjection : public Projection {
  public:
@@ -45,6 +38,8 @@ class ImagesProjection : public Projection {
  public:
   static constexpr std::string_view kName = "images";
   std::string_view Name() const override { return kName; }
+  // 2: records are the whole ImageState (Image API v2).
+  uint32_t Version() const override { return 2; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

@@ -203,8 +203,14 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceRebuildRequested{ImageId("i"), "n", true, {{"k", "v"}}},
                          InstanceRebuilt{HostName("h"), 4},
                          InstanceRebuildFailed{HostName("h"), "r"},
+                         TokenRevoked{"audit", UserId("u"), Timestamp{5}},
 
-                         TokenRevoked{"audit", UserId("u"), Timestamp{5}}};
+                         ImageCreated{},
+                         ImageUploadStarted{},
+                         ImageUploadFailed{"disk full"},
+                         ImageActivated{},
+                         ImageUpdated{},
+                         ImageDeleted{}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

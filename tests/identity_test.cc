@@ -291,6 +291,7 @@ struct IdentityCloud {
   TempDir dir;
   int identity_port = FreePort();
   int compute_port = FreePort();
+  int image_port = FreePort();
   std::unique_ptr<Node> node;
   std::unique_ptr<HttpClient> identity;
   std::unique_ptr<HttpClient> compute;
@@ -301,7 +302,7 @@ struct IdentityCloud {
     o.auth_strategy = "keystone";
     o.identity_api_url = "http://127.0.0.1:" + std::to_string(identity_port);
     o.compute_api_url = "http://0.0.0.0:" + std::to_string(compute_port);
-    o.image_api_url = "http://127.0.0.1:9292";
+    o.image_api_url = "http://127.0.0.1:" + std::to_string(image_port);
     o.identity_password = "secret";
     auto started = Node::Start(o);
     INFO(started.status().ToString());
@@ -316,7 +317,7 @@ struct IdentityCloud {
     node.reset();
   }
 
-  chronova::HttpResponse Send(HttpClient& c, const std::string& method,
+  HttpClientResponse Send(HttpClient& c, const std::string& method,
                               const std::string& path,
                               const std::map<std::string, std::string>& headers,
                               const std::string& body = "") {
@@ -325,7 +326,7 @@ struct IdentityCloud {
     REQUIRE(r.ok());
     return *r;
   }
-  chronova::HttpResponse Issue(const std::string& user, const std::string& password,
+  HttpClientResponse Issue(const std::string& user, const std::string& password,
                                const std::string& project) {
     std::string body =
         R"({"auth": {"identity": {"methods": ["password"], "password": {"user": )"
@@ -345,7 +346,7 @@ struct IdentityCloud {
   }
 };
 
-Json Parse(const chronova::HttpResponse& r) {
+Json Parse(const HttpClientResponse& r) {
   INFO(r.body);
   auto j = Json::Parse(r.body);
   REQUIRE(j.ok());
@@ -400,7 +401,7 @@ TEST_CASE("POST /v3/auth/tokens: 201, X-Subject-Token and Keystone's token body"
         "http://127.0.0.1:" + std::to_string(c.identity_port) + "/v3");
   CHECK(urls["compute"] ==
         "http://127.0.0.1:" + std::to_string(c.compute_port) + "/v2.1");
-  CHECK(urls["image"] == "http://127.0.0.1:9292");
+  CHECK(urls["image"] == "http://127.0.0.1:" + std::to_string(c.image_port));
 }
 
 TEST_CASE("identity errors use Keystone's body: 401 bad credentials, 400 malformed") {

@@ -36,6 +36,7 @@ inline NodeOptions FakeCloudOptions(const TempDir& dir, int hosts, int vcpus,
   o.compute_api_url = "";
   o.identity_api_url = "";
   o.auth_strategy = "noauth2";  // tests that serve HTTP name callers "user:project"
+  o.image_api_url = "";
   o.host_vcpus = vcpus;
   o.host_memory_mb = memory_mb;
   o.snapshot_every = 0;

@@ -62,6 +62,25 @@ std::vector<Envelope> History() {
   image.image_id = ImageId("img-1");
   image.name = "cirros";
   ev("image/img-1", image);
+  ImageCreated created;
+  created.image_id = ImageId("img-2");
+  created.name = "uploaded";
+  created.disk_format = "raw";
+  created.container_format = "bare";
+  created.owner = ProjectId("demo");
+  created.tags = {"a"};
+  created.properties = {{"os_distro", "cirros"}};
+  ev("image/img-2", created);
+  ev("image/img-2", ImageUploadStarted{});
+  ev("image/img-2", ImageUploadFailed{"disk full"});
+  ev("image/img-2", ImageUploadStarted{});
+  ev("image/img-2", ImageActivated{5, "md5", "sha512", "sha"});
+  ImageUpdated updated;
+  updated.name = "renamed";
+  updated.visibility = "private";
+  updated.tags = {"a", "b"};
+  ev("image/img-2", updated);
+  ev("image/img-2", ImageDeleted{});
   for (const char* id : {"i-ok", "i-nohost", "i-fail"}) {
     InstanceRequested r;
     r.instance_id = InstanceId(id);

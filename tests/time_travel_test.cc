@@ -462,7 +462,7 @@ TEST_CASE("the admin history API: events, a server and the list as of a point") 
     REQUIRE(r.ok());
     return *r;
   };
-  auto json = [](const chronova::HttpResponse& r) {
+  auto json = [](const chronova::HttpClientResponse& r) {
     INFO(r.body);
     auto j = Json::Parse(r.body);
     REQUIRE(j.ok());

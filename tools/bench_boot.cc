@@ -96,6 +96,7 @@ int Run(int argc, char** argv) {
   // The benchmark measures the boot path, not token checks: noauth2, no identity API.
   o.auth_strategy = "noauth2";
   o.identity_api_url = "";
+  o.image_api_url = "";
 
   auto t_boot = Clock::now();
   auto node = Node::Start(o);

@@ -100,6 +100,14 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
         "[token] expiration must be a positive number of seconds");
   }
   n.token_expiration_s = std::stoll(expiration);
+  std::string max_image =
+      ini.GetOr("image", "max_image_size", std::to_string(n.max_image_size));
+  if (max_image.empty() || max_image.size() > 19 ||
+      max_image.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument(
+        "[image] max_image_size must be a number of bytes, not " + max_image);
+  }
+  n.max_image_size = std::stoull(max_image);
   std::string hosts = flags.Get("hosts", ini.GetOr("compute", "hosts", "1"));
   n.compute_hosts = std::atoi(hosts.c_str());
   if (n.compute_hosts < 0 || n.compute_hosts > 100000) {
@@ -176,7 +184,8 @@ int Run(int argc, char** argv) {
       " compute host(s), Compute API " +
       (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") + " (" +
       n.auth_strategy + "), Identity API " +
-      (n.identity_api_url.empty() ? "off" : n.identity_api_url + "/v3") +
+      (n.identity_api_url.empty() ? "off" : n.identity_api_url + "/v3") + ", Image API " +
+      (n.image_api_url.empty() ? "off" : n.image_api_url + "/v2") +
       ((*node)->identity_password().empty() ? ""
                                             : ", credentials in " + dir + "/openrc") +
       "; Ctrl-C or SIGTERM stops it");

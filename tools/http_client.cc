@@ -41,9 +41,9 @@ Status HttpClient::Connect() {
   return Status::Ok();
 }
 
-Result<HttpResponse> HttpClient::Send(const std::string& method, const std::string& path,
-                                      const std::map<std::string, std::string>& headers,
-                                      const std::string& body) {
+Result<HttpClientResponse> HttpClient::Send(
+    const std::string& method, const std::string& path,
+    const std::map<std::string, std::string>& headers, const std::string& body) {
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host_port_ + "\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   if (!body.empty() || method == "POST" || method == "PUT") {
@@ -52,14 +52,14 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
   req += "\r\n" + body;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (fd_ < 0) CHRONOVA_RETURN_IF_ERROR(Connect());
-    Result<HttpResponse> r = Exchange(req);
+    Result<HttpClientResponse> r = Exchange(req);
     if (r.ok() || attempt == 1) return r;
     Close();  // the server closed the kept-alive connection: once more, fresh
   }
   return Status::Internal("unreachable");
 }
 
-Result<HttpResponse> HttpClient::Exchange(const std::string& request) {
+Result<HttpClientResponse> HttpClient::Exchange(const std::string& request) {
   for (size_t sent = 0; sent < request.size();) {
     ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) return Status::Unavailable("send failed");
@@ -76,7 +76,7 @@ Result<HttpResponse> HttpClient::Exchange(const std::string& request) {
   while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
     if (!fill()) return Status::Unavailable("connection closed before a response");
   }
-  HttpResponse resp;
+  HttpClientResponse resp;
   std::string head = buffer_.substr(0, header_end);
   buffer_.erase(0, header_end + 4);
   size_t line_end = head.find("\r\n");

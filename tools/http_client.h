@@ -10,7 +10,9 @@
 
 namespace chronova {
 
-struct HttpResponse {
+// Named apart from api/http_message.h's HttpResponse: two structs of one name in
+// one namespace are an ODR violation (it crashed the history API test).
+struct HttpClientResponse {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
@@ -25,13 +27,13 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends one request (reconnecting once if the kept-alive connection was closed).
-  Result<HttpResponse> Send(const std::string& method, const std::string& path,
-                            const std::map<std::string, std::string>& headers,
-                            const std::string& body = "");
+  Result<HttpClientResponse> Send(const std::string& method, const std::string& path,
+                                  const std::map<std::string, std::string>& headers,
+                                  const std::string& body = "");
 
  private:
   Status Connect();
-  Result<HttpResponse> Exchange(const std::string& request);
+  Result<HttpClientResponse> Exchange(const std::string& request);
   void Close();
 
   const std::string host_port_;

@@ -16,6 +16,8 @@
 #include "api/identity_handler.h"
 #include "api/identity_service.h"
 #include "api/token_validator.h"
+#include "api/image_handler.h"
+#include "api/image_service.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -45,8 +47,12 @@ struct Node::Parts {
   std::unique_ptr<HttpServer> identity_api;
   std::unique_ptr<Authenticator> auth;
   std::unique_ptr<ComputeApiServer> api;
+  std::unique_ptr<ImageService> image_service;
+  std::unique_ptr<ImageApiServer> image_api;
 
   ~Parts() {
+    if (image_api) image_api->Stop();
+    image_api.reset();
     if (api) api->Stop();
     if (identity_api) identity_api->Stop();
     api.reset();
@@ -140,6 +146,7 @@ ProjectionStore* Node::store() { return parts_->store.get(); }
 ComputeService* Node::compute() { return parts_->compute_service.get(); }
 IdentityService* Node::identity() { return parts_->identity.get(); }
 const std::string& Node::identity_password() const { return parts_->identity_password; }
+ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
 Status Node::health() const { return parts_->runner->status(); }
 
@@ -226,7 +233,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     return Status::InvalidArgument("unknown auth_strategy '" + o.auth_strategy +
                                    "' (expected keystone or noauth2)");
   }
-  const bool keystone = o.auth_strategy == "keystone" && !o.compute_api_url.empty();
+  // Both the Compute and the Image API authenticate through one Authenticator.
+  const bool keystone = o.auth_strategy == "keystone" &&
+                        (!o.compute_api_url.empty() || !o.image_api_url.empty());
   const std::string identity_url =
       PublicUrl(o.identity_api_url.empty() ? "http://127.0.0.1:5000" : o.identity_api_url,
                 o.public_host);
@@ -279,19 +288,35 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     CHRONOVA_RETURN_IF_ERROR(p->identity_api->Start(std::move(http)));
   }
 
+  ImageServiceOptions image_options;
+  image_options.blob_dir = dir + "/images";
+  image_options.max_image_size = o.max_image_size;
+  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
+                                                    p->runner.get(), image_options);
+  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
+  if (keystone) {
+    p->auth = std::make_unique<KeystoneAuthenticator>(p->validator.get());
+  } else {
+    p->auth = std::make_unique<NoAuthAuthenticator>();
+  }
   if (!o.compute_api_url.empty()) {
-    if (keystone) {
-      p->auth = std::make_unique<KeystoneAuthenticator>(p->validator.get());
-    } else {
-      p->auth = std::make_unique<NoAuthAuthenticator>();
-    }
     p->api = std::make_unique<ComputeApiServer>();
     ComputeApiOptions ao;
     ao.listen_url = o.compute_api_url;
     ao.service = p->compute_service.get();
     ao.authenticator = p->auth.get();
     ao.auth_url = identity_url;
+    // Images' "alternate" links name the Image API this node serves.
+    if (!o.image_api_url.empty()) ao.image_url = PublicUrl(o.image_api_url, o.public_host);
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
+  }
+  if (!o.image_api_url.empty()) {
+    p->image_api = std::make_unique<ImageApiServer>();
+    ImageApiOptions io;
+    io.listen_url = o.image_api_url;
+    io.service = p->image_service.get();
+    io.authenticator = p->auth.get();
+    CHRONOVA_RETURN_IF_ERROR(p->image_api->Start(io));
   }
   return std::unique_ptr<Node>(new Node(std::move(p)));
 }

@@ -4,6 +4,7 @@
 // an in-process bus; tests and benchmarks start Nodes too.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@ namespace chronova {
 
 class ComputeService;
 class IdentityService;
+class ImageService;
 class Hypervisor;
 class ProjectionStore;
 class EventLog;
@@ -38,8 +40,6 @@ struct NodeOptions {
   // The Identity v3 API listens here ("" disables it). Its URL + "/v3" is the
   // catalog's identity endpoint and OS_AUTH_URL.
   std::string identity_api_url = "http://127.0.0.1:5000";
-  // The Image API's endpoint, only put in the catalog here.
-  std::string image_api_url = "http://127.0.0.1:9292";
   // Catalog URLs name this host instead of a wildcard listen address (0.0.0.0).
   std::string public_host = "127.0.0.1";
   // Nova's [api] auth_strategy: "keystone" (Identity v3 tokens) or "noauth2"
@@ -57,6 +57,11 @@ struct NodeOptions {
   // The seeded accounts' password; "" generates one when seeding. Given on a
   // later start, every seeded account is re-hashed with it.
   std::string identity_password;
+  // The Image API (Glance v2) listens here ("" disables it), and the catalog
+  // names it; image data live in <state_dir>/images.
+  std::string image_api_url = "http://127.0.0.1:9292";
+  // Largest image upload accepted (Glance's image_size_cap).
+  uint64_t max_image_size = uint64_t{10} << 30;
   // Seed Nova's default flavors and a demo image record on first start.
   bool seed_catalog = true;
   int scheduler_workers = 4;
@@ -83,6 +88,7 @@ class Node {
   // The seeded accounts' password when this start set it (seeded or re-hashed;
   // also in <state_dir>/openrc), else "".
   const std::string& identity_password() const;
+  ImageService* image();
   // The driver of simulated compute host `i` (0-based).
   Hypervisor* hypervisor(size_t i);
   // Non-OK once the read models stopped on a bad event.

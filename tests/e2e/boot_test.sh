@@ -14,8 +14,10 @@ PORT=$(free_port)
 IDPORT=$(free_port)
 API="http://127.0.0.1:$PORT/v2.1"
 KEYSTONE="http://127.0.0.1:$IDPORT/v3"
+IMAGE_PORT=$(free_port)
 FLAGS=(--state-dir "$STATE" --log "$BACKEND" --compute-listen "http://127.0.0.1:$PORT" --hosts 2
-  --identity-listen "http://127.0.0.1:$IDPORT" --password e2e-secret)
+  --identity-listen "http://127.0.0.1:$IDPORT" --password e2e-secret
+  --image-listen "http://127.0.0.1:$IMAGE_PORT")
 if [ "$BACKEND" = jetstream ]; then
   start_nats
   FLAGS+=(--nats-url "$NATS_URL" --bus nats)

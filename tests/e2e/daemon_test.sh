@@ -20,7 +20,7 @@ grep -q "events=300 " "$E2E_TMP/bench.out" || fail "bench-log did not append 300
 
 # 2. The daemon folds it into its read models and says it is ready (no compute
 # hosts or API of its own here: this test is about the log and the read models).
-DFLAGS=(--hosts 0 --compute-listen "" --identity-listen "")
+DFLAGS=(--hosts 0 --compute-listen "" --identity-listen "" --image-listen "")
 "$BUILD/chronovad" all-in-one --state-dir "$STATE" "${LOGFLAGS[@]}" "${DFLAGS[@]}" >"$E2E_TMP/d1.log" 2>&1 &
 PID=$!
 E2E_PIDS+=("$PID")

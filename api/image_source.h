@@ -1,0 +1,34 @@
+// ImageSource: how a compute agent gets an image's bytes (DESIGN §5 step 5:
+// fetch once into _base/). On the image service's own node the data are a file
+// in its blob store (ImageService implements this); an agent on another host
+// reads the same bytes from the Image API, GET /v2/images/{id}/file, whose
+// Content-MD5 header is `checksum` below. Either way the agent verifies the md5
+// (and sha512) of what it wrote before using it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+#include "core/types.h"
+
+namespace chronova {
+
+struct ImageBlob {
+  ImageId id;
+  std::string path;  // a readable file holding exactly the image; empty: no data
+  int64_t size = 0;
+  std::string checksum;       // md5, hex (Glance's "checksum")
+  std::string os_hash_value;  // sha512, hex
+};
+
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+  // NotFound for an unknown or deleted image; InvalidArgument when it has no
+  // data (not active, or a record without data such as the seeded demo image).
+  // Thread-safe.
+  virtual Result<ImageBlob> Open(const ImageId& id) const = 0;
+};
+
+}  // namespace chronova
