@@ -58,6 +58,15 @@ class ComputeApiHandler {
   HttpResponse ListServers(const Call& call) const;
   HttpResponse ShowServer(const Call& call) const;
   HttpResponse DeleteServer(const Call& call) const;
+  HttpResponse UpdateServer(const Call& call) const;
+  HttpResponse ListServerMetadata(const Call& call) const;
+  HttpResponse ShowServerMetadataItem(const Call& call) const;
+  HttpResponse MergeServerMetadata(const Call& call) const;
+  HttpResponse ReplaceServerMetadata(const Call& call) const;
+  HttpResponse SetServerMetadataItem(const Call& call) const;
+  HttpResponse DeleteServerMetadataItem(const Call& call) const;
+  HttpResponse ListServerAddresses(const Call& call) const;
+  HttpResponse ShowServerAddresses(const Call& call) const;
   HttpResponse ListServersHistory(const Call& call) const;
   HttpResponse ShowServerHistory(const Call& call) const;
   HttpResponse ListInstanceActions(const Call& call) const;

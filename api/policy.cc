@@ -15,11 +15,19 @@ struct Entry {
 // Nova's defaults. Keep sorted by name; add an entry with every new action.
 constexpr Entry kRules[] = {
     {"chronova:history", PolicyRule::kAdmin},
+    {"os_compute_api:ips:index", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:ips:show", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:os-flavor-extra-specs:index", PolicyRule::kAnyone},
     {"os_compute_api:os-flavor-extra-specs:show", PolicyRule::kAnyone},
     {"os_compute_api:os-instance-actions:events", PolicyRule::kAdmin},
     {"os_compute_api:os-instance-actions:list", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:os-instance-actions:show", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:server-metadata:create", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:server-metadata:delete", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:server-metadata:index", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:server-metadata:show", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:server-metadata:update", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:server-metadata:update_all", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:create", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:delete", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:detail", PolicyRule::kProjectReaderOrAdmin},
@@ -27,6 +35,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:servers:index", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:servers:index:get_all_tenants", PolicyRule::kAdmin},
     {"os_compute_api:servers:show", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:servers:update", PolicyRule::kProjectMemberOrAdmin},
 };
 
 }  // namespace

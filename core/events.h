@@ -140,6 +140,38 @@ struct InstanceDeleted {
   }
 };
 
+// A user renamed the server or set its access addresses (PUT /servers/{id};
+// at create, for accessIPv4/accessIPv6, in the same append as instance.requested).
+// Only the fields whose has_* flag is set change.
+struct InstanceUpdated {
+  static constexpr const char* kType = "instance.updated";
+  static constexpr uint32_t kSchema = 1;
+  bool has_name = false;
+  std::string name;
+  bool has_access_ipv4 = false;
+  std::string access_ipv4;
+  bool has_access_ipv6 = false;
+  std::string access_ipv6;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(has_name), CEREAL_NVP(name), CEREAL_NVP(has_access_ipv4),
+       CEREAL_NVP(access_ipv4), CEREAL_NVP(has_access_ipv6), CEREAL_NVP(access_ipv6));
+  }
+};
+
+// The server's metadata changed (the /servers/{id}/metadata API): `set` items
+// were added or overwritten, then `removed` keys were deleted.
+struct InstanceMetadataChanged {
+  static constexpr const char* kType = "instance.metadata_changed";
+  static constexpr uint32_t kSchema = 1;
+  std::map<std::string, std::string> set;
+  std::vector<std::string> removed;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(set), CEREAL_NVP(removed));
+  }
+};
+
 // ---- host/<name> ----------------------------------------------------------
 
 // A compute host joined (or re-announced) with this capacity.
@@ -245,7 +277,8 @@ struct ImageRegistered {
 // Every event type. The order is irrelevant to storage (types are stored by name).
 using Event = std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
                            BuildStarted, InstanceSpawned, InstanceBuildFailed,
-                           InstanceDeleteRequested, InstanceDeleted, HostRegistered,
+                           InstanceDeleteRequested, InstanceDeleted, InstanceUpdated,
+                           InstanceMetadataChanged, HostRegistered,
                            HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
                            FlavorDeleted, ImageRegistered>;
 
@@ -255,7 +288,8 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceRequested> || std::is_same_v<T, InstanceScheduled> ||
     std::is_same_v<T, InstanceSchedulingFailed> || std::is_same_v<T, BuildStarted> ||
     std::is_same_v<T, InstanceSpawned> || std::is_same_v<T, InstanceBuildFailed> ||
-    std::is_same_v<T, InstanceDeleteRequested> || std::is_same_v<T, InstanceDeleted>;
+    std::is_same_v<T, InstanceDeleteRequested> || std::is_same_v<T, InstanceDeleted> ||
+    std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

@@ -182,6 +182,11 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceDeleted>) {
           return s.exists && s.vm_state != VmState::kDeleted &&
                  s.task_state == TaskState::kDeleting && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceUpdated> ||
+                             std::is_same_v<T, InstanceMetadataChanged>) {
+          // The API checks Nova's finer state rules (metadata needs a settled
+          // server); the log only refuses changes to a deleted one.
+          return s.exists && s.vm_state != VmState::kDeleted;
         } else {
           return false;
         }
@@ -258,6 +263,13 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.task_state = TaskState::kNone;
           s.power_state = PowerState::kNoState;
           s.terminated_at = t;
+        } else if constexpr (std::is_same_v<T, InstanceUpdated>) {
+          if (e.has_name) s.name = e.name;
+          if (e.has_access_ipv4) s.access_ipv4 = e.access_ipv4;
+          if (e.has_access_ipv6) s.access_ipv6 = e.access_ipv6;
+        } else if constexpr (std::is_same_v<T, InstanceMetadataChanged>) {
+          for (const auto& [k, v] : e.set) s.metadata[k] = v;
+          for (const std::string& k : e.removed) s.metadata.erase(k);
         }
         // Host events do not touch an instance.
       },

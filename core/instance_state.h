@@ -101,6 +101,8 @@ struct InstanceState {
   std::string availability_zone;
   std::string key_name;
   std::map<std::string, std::string> metadata;
+  std::string access_ipv4;  // "" if unset
+  std::string access_ipv6;
   std::string user_data;
   std::string reservation_id;
   int32_t launch_index = 0;
@@ -132,8 +134,8 @@ struct InstanceState {
        CEREAL_NVP(vm_state), CEREAL_NVP(task_state), CEREAL_NVP(power_state),
        CEREAL_NVP(created_at), CEREAL_NVP(updated_at), CEREAL_NVP(launched_at),
        CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id), CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq),
-       CEREAL_NVP(has_fault),
-       CEREAL_NVP(fault));
+       CEREAL_NVP(has_fault), CEREAL_NVP(fault), CEREAL_NVP(access_ipv4),
+       CEREAL_NVP(access_ipv6));
   }
 };
 
