@@ -193,7 +193,9 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
           {"DELETE", {"servers", "*"}, &ComputeApiHandler::DeleteServer},
           {"GET", {"servers", "*", "metadata"}, &ComputeApiHandler::ListServerMetadata},
           {"POST", {"servers", "*", "metadata"}, &ComputeApiHandler::MergeServerMetadata},
-          {"PUT", {"servers", "*", "metadata"}, &ComputeApiHandler::ReplaceServerMetadata},
+          {"PUT",
+           {"servers", "*", "metadata"},
+           &ComputeApiHandler::ReplaceServerMetadata},
           {"GET",
            {"servers", "*", "metadata", "*"},
            &ComputeApiHandler::ShowServerMetadataItem},
@@ -408,10 +410,10 @@ namespace {
 constexpr const char* kValidSortKeys[] = {
     "access_ip_v4", "access_ip_v6", "auto_disk_config", "availability_zone",
     "config_drive", "created_at", "display_description", "display_name", "host",
-    "hostname", "image_ref", "instance_type_id", "kernel_id", "key_name",
-    "launch_index", "launched_at", "locked_by", "node", "power_state", "progress",
-    "project_id", "ramdisk_id", "root_device_name", "task_state", "terminated_at",
-    "updated_at", "user_id", "uuid", "vm_state",
+    "hostname", "image_ref", "instance_type_id", "kernel_id", "key_name", "launch_index",
+    "launched_at", "locked_by", "node", "power_state", "progress", "project_id",
+    "ramdisk_id", "root_device_name", "task_state", "terminated_at", "updated_at",
+    "user_id", "uuid", "vm_state",
     // SERVER_LIST_IGNORE_SORT_KEY: accepted, then dropped.
     "architecture", "cell_name", "cleaned", "default_ephemeral_device",
     "default_swap_device", "deleted", "deleted_at", "disable_terminate", "ephemeral_gb",
@@ -451,9 +453,9 @@ Result<std::vector<ServerSortKey>> SortKeys(
     // The query schema checks the raw value, before any stripping.
     if (std::find(std::begin(kValidSortKeys), std::end(kValidSortKeys), k) ==
         std::end(kValidSortKeys)) {
-      return Status::InvalidArgument("Invalid input for query parameters sort_key. Value: " +
-                                     k + ". " + Json(k).PythonRepr() +
-                                     " is not one of [" + all_keys + "]");
+      return Status::InvalidArgument(
+          "Invalid input for query parameters sort_key. Value: " + k + ". " +
+          Json(k).PythonRepr() + " is not one of [" + all_keys + "]");
     }
   }
   for (std::string& k : keys) k = Strip(k);
@@ -469,7 +471,8 @@ Result<std::vector<ServerSortKey>> SortKeys(
       continue;
     }
     if ((keys[i] == "host" || keys[i] == "node") && !is_admin) {
-      return Status::PermissionDenied("Only administrators can sort servers by " + keys[i]);
+      return Status::PermissionDenied("Only administrators can sort servers by " +
+                                      keys[i]);
     }
     ++i;
   }
@@ -644,8 +647,8 @@ HttpResponse ComputeApiHandler::ShowServerMetadataItem(const Call& call) const {
   if (!s.ok()) return ErrorResponse(s.status());
   auto it = s->metadata.find(call.params[1]);
   if (it == s->metadata.end()) return FaultResponse(404, "Metadata item was not found");
-  return JsonResponse(200,
-                      Json::MakeObject({{"meta", MetadataJson({{it->first, it->second}})}}));
+  return JsonResponse(
+      200, Json::MakeObject({{"meta", MetadataJson({{it->first, it->second}})}}));
 }
 
 HttpResponse ComputeApiHandler::MergeServerMetadata(const Call& call) const {

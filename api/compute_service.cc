@@ -41,7 +41,8 @@ void SortNewestFirst(std::vector<InstanceState>& servers) {
 // The value a server sorts by under one of Nova's sort keys: numbers first
 // (times, states, indexes), then strings. Keys chronova has no data for sort
 // as equal.
-std::pair<int64_t, std::string> SortValue(const InstanceState& s, const std::string& key) {
+std::pair<int64_t, std::string> SortValue(const InstanceState& s,
+                                          const std::string& key) {
   if (key == "display_name" || key == "hostname") return {0, s.name};
   if (key == "created_at") return {s.created_at.micros, ""};
   if (key == "updated_at") return {s.updated_at.micros, ""};
@@ -212,9 +213,8 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
       for (size_t j = 0; j < i; ++j) {
         (void)DeleteWithKey(ctx, ids[j], IdempotencyKey("rollback-" + ids[j].str()));
       }
-      return appended.status().WithContext("requesting server " +
-                                           std::to_string(i + 1) + " of " +
-                                           std::to_string(appends.size()));
+      return appended.status().WithContext("requesting server " + std::to_string(i + 1) +
+                                           " of " + std::to_string(appends.size()));
     }
     last = appended->last_seq;
   }
@@ -255,8 +255,8 @@ Status ComputeService::DeleteWithKey(const RequestContext& ctx, const InstanceId
 // Runs `decide` (after the visibility check) on the server's stream and returns
 // the server as the projections show it right after.
 template <typename DecideFn>
-Result<InstanceState> ComputeService::Change(const RequestContext& ctx, const InstanceId& id,
-                                             DecideFn decide_fn) {
+Result<InstanceState> ComputeService::Change(const RequestContext& ctx,
+                                             const InstanceId& id, DecideFn decide_fn) {
   InstanceState initial;
   initial.id = id;
   auto decide = [&](const InstanceState& s) -> Result<std::vector<Event>> {

@@ -28,8 +28,8 @@ namespace chronova {
 // The validated body of POST /servers.
 struct CreateServerRequest {
   std::string name;
-  std::string flavor_ref;  // flavor id (or a URL ending in it)
-  std::string image_ref;   // image id (or a URL ending in it)
+  std::string flavor_ref;         // flavor id (or a URL ending in it)
+  std::string image_ref;          // image id (or a URL ending in it)
   std::string availability_zone;  // "zone" or Nova's "zone:host" (host ignored)
   std::string key_name;
   std::map<std::string, std::string> metadata;
@@ -68,7 +68,7 @@ struct ListServersQuery {
   std::optional<std::string> ip;
   std::optional<Timestamp> changes_since;  // include deleted servers updated since then
   bool include_deleted = false;            // admin's "deleted=true"
-  std::optional<std::string> marker;  // id of the last server of the previous page
+  std::optional<std::string> marker;       // id of the last server of the previous page
   int limit = 1000;
   // Empty: Nova's default, created_at descending. Ties end by id.
   std::vector<ServerSortKey> sort;
@@ -124,15 +124,17 @@ class ComputeService {
   Status DeleteServer(const RequestContext& ctx, const InstanceId& id);
   // NotFound as above; PermissionDenied if `policy` refuses the caller on the
   // server's project.
-  Result<InstanceState> GetServer(const RequestContext& ctx, const InstanceId& id,
-                                  std::string_view policy = "os_compute_api:servers:show") const;
+  Result<InstanceState> GetServer(
+      const RequestContext& ctx, const InstanceId& id,
+      std::string_view policy = "os_compute_api:servers:show") const;
   // PUT /servers/{id}; the server as it is right after the change.
   Result<InstanceState> UpdateServer(const RequestContext& ctx, const InstanceId& id,
                                      const UpdateServerRequest& req);
   // The server-metadata API's writes (policy "os_compute_api:server-metadata:<policy>");
   // errors as Decide(ChangeMetadata). Returns the server after the change.
   Result<InstanceState> ChangeServerMetadata(const RequestContext& ctx,
-                                             const InstanceId& id, std::string_view policy,
+                                             const InstanceId& id,
+                                             std::string_view policy,
                                              const MetadataChange& change);
   // Newest first (created_at descending, then id), as Nova's default sort, or in
   // query.sort's order. PermissionDenied (Nova's policy message) for all_tenants

@@ -471,8 +471,8 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
 
 }  // namespace
 
-Result<UpdateServerRequest> ParseUpdateServerBody(const Json& body,
-                                                  const CreateServerSchemaOptions& options) {
+Result<UpdateServerRequest> ParseUpdateServerBody(
+    const Json& body, const CreateServerSchemaOptions& options) {
   // nova/api/openstack/compute/schemas/servers.py update (2.1): {"server":
   // {name, accessIPv4, accessIPv6, OS-DCF:diskConfig}}, nothing else.
   UpdateServerRequest out;
@@ -483,7 +483,8 @@ Result<UpdateServerRequest> ParseUpdateServerBody(const Json& body,
       return ToStatus(*e);
     const bool relaxed = options.legacy_v2;
     if (const Json* v = server->Find("name")) {
-      if (auto e = CheckName("name", *v, relaxed ? NameRules::kLegacy : NameRules::kStrict))
+      if (auto e =
+              CheckName("name", *v, relaxed ? NameRules::kLegacy : NameRules::kStrict))
         return ToStatus(*e);
       out.name = relaxed ? Strip(v->as_string()) : v->as_string();
     }
@@ -509,7 +510,8 @@ Result<UpdateServerRequest> ParseUpdateServerBody(const Json& body,
       if (auto e = Error("server", *server, extra)) return ToStatus(*e);
     }
   }
-  if (server == nullptr) return Status::InvalidArgument("'server' is a required property");
+  if (server == nullptr)
+    return Status::InvalidArgument("'server' is a required property");
   if (!options.legacy_v2) {
     std::string extra = AdditionalPropertiesMessage(body, {"server"});
     if (!extra.empty()) return Status::InvalidArgument(extra);
@@ -526,10 +528,10 @@ Result<std::map<std::string, std::string>> ParseMetadataBody(const Json& body,
   if (const Json* v = body.Find(field)) {
     if (auto e = CheckMetadata(field, *v, &out)) return ToStatus(*e);
     if (field == "meta" && v->size() != 1) {
-      return ToStatus(*Error(field, *v,
-                             v->PythonStr() + (v->size() == 0
-                                                   ? " does not have enough properties"
-                                                   : " has too many properties")));
+      return ToStatus(
+          *Error(field, *v,
+                 v->PythonStr() + (v->size() == 0 ? " does not have enough properties"
+                                                  : " has too many properties")));
     }
   } else {
     return Status::InvalidArgument(Quoted(field) + " is a required property");

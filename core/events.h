@@ -275,12 +275,12 @@ struct ImageRegistered {
 };
 
 // Every event type. The order is irrelevant to storage (types are stored by name).
-using Event = std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
-                           BuildStarted, InstanceSpawned, InstanceBuildFailed,
-                           InstanceDeleteRequested, InstanceDeleted, InstanceUpdated,
-                           InstanceMetadataChanged, HostRegistered,
-                           HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
-                           FlavorDeleted, ImageRegistered>;
+using Event =
+    std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
+                 BuildStarted, InstanceSpawned, InstanceBuildFailed,
+                 InstanceDeleteRequested, InstanceDeleted, InstanceUpdated,
+                 InstanceMetadataChanged, HostRegistered, HostResourcesClaimed,
+                 HostResourcesReleased, FlavorCreated, FlavorDeleted, ImageRegistered>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>

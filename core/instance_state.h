@@ -133,9 +133,9 @@ struct InstanceState {
        CEREAL_NVP(launch_index), CEREAL_NVP(host), CEREAL_NVP(hypervisor_name),
        CEREAL_NVP(vm_state), CEREAL_NVP(task_state), CEREAL_NVP(power_state),
        CEREAL_NVP(created_at), CEREAL_NVP(updated_at), CEREAL_NVP(launched_at),
-       CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id), CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq),
-       CEREAL_NVP(has_fault), CEREAL_NVP(fault), CEREAL_NVP(access_ipv4),
-       CEREAL_NVP(access_ipv6));
+       CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id),
+       CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq), CEREAL_NVP(has_fault),
+       CEREAL_NVP(fault), CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6));
   }
 };
 

@@ -46,8 +46,8 @@ std::vector<Envelope> History() {
     EventMeta meta{Timestamp{t += 1000}, RequestId("req-fixture"), Seq(),
                    Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
     out.push_back(Envelope{Seq(out.size() + 1), StreamId(stream),
-                           StreamVersion(++versions[stream]), std::move(type), schema, meta,
-                           std::move(payload)});
+                           StreamVersion(++versions[stream]), std::move(type), schema,
+                           meta, std::move(payload)});
   };
   auto ev = [&](const std::string& stream, const Event& e) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});
@@ -55,7 +55,8 @@ std::vector<Envelope> History() {
   };
   HostRegisteredV1 old{HostName("hv1"), 8, 16384, 200, "nova", "QEMU", 16.0, 1.5, 1.0};
   add("host/hv1", "host.registered", 1, EncodePortable(old));
-  FlavorSpec tiny{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {{"hw:cpu_policy", "shared"}}};
+  FlavorSpec tiny{
+      FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {{"hw:cpu_policy", "shared"}}};
   ev("flavor/1", FlavorCreated{tiny, true, "tiny"});
   ImageRegistered image;
   image.image_id = ImageId("img-1");
@@ -104,7 +105,8 @@ std::vector<Envelope> LoadFixture() {
 }
 
 // Folds `events` (stored as they are) into fresh read models; returns the digest.
-std::string Replay(const TempDir& dir, const std::string& name, std::vector<Envelope> events,
+std::string Replay(const TempDir& dir, const std::string& name,
+                   std::vector<Envelope> events,
                    std::optional<HostState>* host = nullptr) {
   RocksDbLogOptions lo;
   lo.path = dir.Sub(name + "-log");
@@ -138,7 +140,9 @@ TEST_CASE("the fixture log holds every event type and a retired schema") {
   CHECK(retired);
 }
 
-TEST_CASE("every stored event still decodes: shapes change only with a schema and an upcaster") {
+TEST_CASE(
+    "every stored event still decodes: shapes change only with a schema and an "
+    "upcaster") {
   for (const Envelope& e : LoadFixture()) {
     Result<Event> decoded = DecodeEvent(e);
     INFO(e.type << " schema " << e.schema << ": " << decoded.status().ToString());
@@ -155,7 +159,8 @@ TEST_CASE("an old-schema log replays to the same read models as its upcast copy"
   std::vector<Envelope> upcast;
   for (const Envelope& e : old_log) {
     NewEvent ne = MakeNewEvent(DecodeEvent(e).value(), e.meta);
-    upcast.push_back(Envelope{e.seq, e.stream, e.version, ne.type, ne.schema, e.meta, ne.payload});
+    upcast.push_back(
+        Envelope{e.seq, e.stream, e.version, ne.type, ne.schema, e.meta, ne.payload});
   }
   CHECK(upcast[0].schema == HostRegistered::kSchema);
   std::optional<HostState> host;
