@@ -84,6 +84,12 @@ std::string SchemeAndAuthority(const std::string& url) {
   return path == std::string::npos ? url : url.substr(0, path);
 }
 
+// "http://host/v2.1/flavors/42" and "42" both name flavor "42".
+std::string LastSegment(const std::string& ref) {
+  size_t slash = ref.find_last_of('/');
+  return slash == std::string::npos ? ref : ref.substr(slash + 1);
+}
+
 bool IsCollection(const std::string& segment) {
   return segment == "servers" || segment == "flavors" || segment == "images" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
@@ -183,8 +189,25 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
            &ComputeApiHandler::ListServers,
            ListView::kDetail},
           {"GET", {"servers", "*"}, &ComputeApiHandler::ShowServer},
+          {"PUT", {"servers", "*"}, &ComputeApiHandler::UpdateServer},
           {"DELETE", {"servers", "*"}, &ComputeApiHandler::DeleteServer},
           {"POST", {"servers", "*", "action"}, &ComputeApiHandler::ServerAction},
+          {"GET", {"servers", "*", "metadata"}, &ComputeApiHandler::ListServerMetadata},
+          {"POST", {"servers", "*", "metadata"}, &ComputeApiHandler::MergeServerMetadata},
+          {"PUT",
+           {"servers", "*", "metadata"},
+           &ComputeApiHandler::ReplaceServerMetadata},
+          {"GET",
+           {"servers", "*", "metadata", "*"},
+           &ComputeApiHandler::ShowServerMetadataItem},
+          {"PUT",
+           {"servers", "*", "metadata", "*"},
+           &ComputeApiHandler::SetServerMetadataItem},
+          {"DELETE",
+           {"servers", "*", "metadata", "*"},
+           &ComputeApiHandler::DeleteServerMetadataItem},
+          {"GET", {"servers", "*", "ips"}, &ComputeApiHandler::ListServerAddresses},
+          {"GET", {"servers", "*", "ips", "*"}, &ComputeApiHandler::ShowServerAddresses},
           {"GET",
            {"servers", "*", "os-instance-actions"},
            &ComputeApiHandler::ListInstanceActions},
@@ -382,9 +405,101 @@ HttpResponse ComputeApiHandler::CreateServer(const Call& call) const {
   return r;
 }
 
+namespace {
+
+// schemas/servers.py VALID_SORT_KEYS at 2.1, in its order (the 400 lists them).
+constexpr const char* kValidSortKeys[] = {
+    "access_ip_v4", "access_ip_v6", "auto_disk_config", "availability_zone",
+    "config_drive", "created_at", "display_description", "display_name", "host",
+    "hostname", "image_ref", "instance_type_id", "kernel_id", "key_name", "launch_index",
+    "launched_at", "locked_by", "node", "power_state", "progress", "project_id",
+    "ramdisk_id", "root_device_name", "task_state", "terminated_at", "updated_at",
+    "user_id", "uuid", "vm_state",
+    // SERVER_LIST_IGNORE_SORT_KEY: accepted, then dropped.
+    "architecture", "cell_name", "cleaned", "default_ephemeral_device",
+    "default_swap_device", "deleted", "deleted_at", "disable_terminate", "ephemeral_gb",
+    "ephemeral_key_uuid", "id", "key_data", "launched_on", "locked", "memory_mb",
+    "os_type", "reservation_id", "root_gb", "shutdown_terminate", "user_data", "vcpus",
+    "vm_mode"};
+constexpr size_t kFirstIgnoredSortKey = 29;
+
+// Every value of `name` in the query, in order (webob's getall).
+std::vector<std::string> QueryParams(
+    const std::vector<std::pair<std::string, std::string>>& query,
+    const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : query) {
+    if (k == name) out.push_back(v);
+  }
+  return out;
+}
+
+std::string Strip(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+// Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params.
+Result<std::vector<ServerSortKey>> SortKeys(
+    const std::vector<std::pair<std::string, std::string>>& query, bool is_admin) {
+  std::vector<std::string> keys = QueryParams(query, "sort_key");
+  std::vector<std::string> dirs = QueryParams(query, "sort_dir");
+  std::string all_keys;
+  for (const char* k : kValidSortKeys) {
+    all_keys += std::string(all_keys.empty() ? "" : ", ") + "'" + k + "'";
+  }
+  for (const std::string& k : keys) {
+    // The query schema checks the raw value, before any stripping.
+    if (std::find(std::begin(kValidSortKeys), std::end(kValidSortKeys), k) ==
+        std::end(kValidSortKeys)) {
+      return Status::InvalidArgument(
+          "Invalid input for query parameters sort_key. Value: " + k + ". " +
+          Json(k).PythonRepr() + " is not one of [" + all_keys + "]");
+    }
+  }
+  for (std::string& k : keys) k = Strip(k);
+  for (std::string& d : dirs) d = Strip(d);
+  if (keys.empty()) keys.push_back("created_at");
+  if (dirs.empty()) dirs.push_back("desc");
+  // Drop ignored keys with their direction; host/node are admin-only.
+  for (size_t i = 0; i < keys.size();) {
+    auto pos = std::find(std::begin(kValidSortKeys), std::end(kValidSortKeys), keys[i]);
+    if (static_cast<size_t>(pos - std::begin(kValidSortKeys)) >= kFirstIgnoredSortKey) {
+      if (dirs.size() > i) dirs.erase(dirs.begin() + static_cast<long>(i));
+      keys.erase(keys.begin() + static_cast<long>(i));
+      continue;
+    }
+    if ((keys[i] == "host" || keys[i] == "node") && !is_admin) {
+      return Status::PermissionDenied("Only administrators can sort servers by " +
+                                      keys[i]);
+    }
+    ++i;
+  }
+  for (const std::string& d : dirs) {
+    if (d != "asc" && d != "desc") {
+      return Status::InvalidArgument(
+          "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'");
+    }
+  }
+  const std::string dflt = dirs.empty() ? "desc" : dirs.front();
+  while (dirs.size() < keys.size()) dirs.push_back(dflt);
+  if (dirs.size() > keys.size()) {
+    return Status::InvalidArgument(
+        "Invalid input received: Sort direction size exceeds sort key size");
+  }
+  std::vector<ServerSortKey> out;
+  for (size_t i = 0; i < keys.size(); ++i) out.push_back({keys[i], dirs[i] == "desc"});
+  return out;
+}
+
+}  // namespace
+
 HttpResponse ComputeApiHandler::ListServers(const Call& call) const {
   const bool detail = call.view == ListView::kDetail;
   ListServersQuery q;
+  q.detail = detail;
   for (const auto& [key, value] : call.query) {
     if (!key.empty() && key[0] == '_') {
       return FaultResponse(400, "Invalid filter field: " + key + ".");
@@ -395,6 +510,14 @@ HttpResponse ComputeApiHandler::ListServers(const Call& call) const {
   q.limit = *limit;
   if (const std::string* marker = QueryParam(call.query, "marker")) q.marker = *marker;
   if (const std::string* name = QueryParam(call.query, "name")) q.name = *name;
+  if (const std::string* v = QueryParam(call.query, "image")) q.image = LastSegment(*v);
+  if (const std::string* v = QueryParam(call.query, "flavor")) q.flavor = LastSegment(*v);
+  if (const std::string* v = QueryParam(call.query, "reservation_id"))
+    q.reservation_id = *v;
+  if (const std::string* v = QueryParam(call.query, "ip")) q.ip = *v;
+  Result<std::vector<ServerSortKey>> sort = SortKeys(call.query, call.ctx.IsAdmin());
+  if (!sort.ok()) return ErrorResponse(sort.status());
+  q.sort = std::move(sort).value();
   if (const std::string* status = QueryParam(call.query, "status")) {
     std::string upper = Upper(*status);
     // Microversion 2.1 answers an unknown status with an empty list (2.38+ says 400).
@@ -430,6 +553,10 @@ HttpResponse ComputeApiHandler::ListServers(const Call& call) const {
   if (const std::string* host = QueryParam(call.query, "host");
       host && call.ctx.IsAdmin()) {
     q.host = *host;
+  }
+  if (const std::string* deleted = QueryParam(call.query, "deleted");
+      deleted && call.ctx.IsAdmin()) {
+    q.include_deleted = ParseStrictBool(*deleted).value_or(false);
   }
 
   Result<std::vector<InstanceState>> servers = options_.service->ListServers(call.ctx, q);
@@ -539,6 +666,136 @@ HttpResponse ComputeApiHandler::RebuildServer(const Call& call, const Json& body
         parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
   }
   return JsonResponse(202, Json::MakeObject({{"server", std::move(server)}}));
+}
+
+HttpResponse ComputeApiHandler::UpdateServer(const Call& call) const {
+  Json body;
+  if (!call.http->body.empty()) {
+    Result<Json> parsed = Json::Parse(call.http->body);
+    if (!parsed.ok()) return FaultResponse(400, "Malformed request body");
+    body = std::move(parsed).value();
+  }
+  CreateServerSchemaOptions schema_options;
+  schema_options.legacy_v2 = call.legacy_v2;
+  Result<UpdateServerRequest> req = ParseUpdateServerBody(body, schema_options);
+  if (!req.ok()) return ErrorResponse(req.status());
+  Result<InstanceState> s =
+      options_.service->UpdateServer(call.ctx, InstanceId(call.params[0]), *req);
+  if (!s.ok()) return ErrorResponse(s.status());
+  ServerViewOptions view_options;
+  view_options.extended_attributes = call.ctx.IsAdmin();
+  return JsonResponse(
+      200,
+      Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));
+}
+
+// ---- server metadata --------------------------------------------------------
+
+namespace {
+
+Json MetadataJson(const std::map<std::string, std::string>& m) {
+  Json out = Json::MakeObject();
+  for (const auto& [k, v] : m) out[k] = v;
+  return out;
+}
+
+Result<Json> ParseBody(const HttpRequest& http) {
+  if (http.body.empty()) return Json();
+  Result<Json> parsed = Json::Parse(http.body);
+  if (!parsed.ok()) return Status::InvalidArgument("Malformed request body");
+  return parsed;
+}
+
+}  // namespace
+
+HttpResponse ComputeApiHandler::ListServerMetadata(const Call& call) const {
+  Result<InstanceState> s = options_.service->GetServer(
+      call.ctx, InstanceId(call.params[0]), "os_compute_api:server-metadata:index");
+  if (!s.ok()) return ErrorResponse(s.status());
+  return JsonResponse(200, Json::MakeObject({{"metadata", MetadataJson(s->metadata)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowServerMetadataItem(const Call& call) const {
+  Result<InstanceState> s = options_.service->GetServer(
+      call.ctx, InstanceId(call.params[0]), "os_compute_api:server-metadata:show");
+  if (!s.ok()) return ErrorResponse(s.status());
+  auto it = s->metadata.find(call.params[1]);
+  if (it == s->metadata.end()) return FaultResponse(404, "Metadata item was not found");
+  return JsonResponse(
+      200, Json::MakeObject({{"meta", MetadataJson({{it->first, it->second}})}}));
+}
+
+HttpResponse ComputeApiHandler::MergeServerMetadata(const Call& call) const {
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "metadata");
+  if (!items.ok()) return ErrorResponse(items.status());
+  MetadataChange change;
+  change.set = *items;
+  Result<InstanceState> s = options_.service->ChangeServerMetadata(
+      call.ctx, InstanceId(call.params[0]), "create", change);
+  if (!s.ok()) return ErrorResponse(s.status());
+  return JsonResponse(200, Json::MakeObject({{"metadata", MetadataJson(s->metadata)}}));
+}
+
+HttpResponse ComputeApiHandler::ReplaceServerMetadata(const Call& call) const {
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "metadata");
+  if (!items.ok()) return ErrorResponse(items.status());
+  MetadataChange change;
+  change.set = *items;
+  change.replace = true;
+  Result<InstanceState> s = options_.service->ChangeServerMetadata(
+      call.ctx, InstanceId(call.params[0]), "update_all", change);
+  if (!s.ok()) return ErrorResponse(s.status());
+  return JsonResponse(200, Json::MakeObject({{"metadata", MetadataJson(s->metadata)}}));
+}
+
+HttpResponse ComputeApiHandler::SetServerMetadataItem(const Call& call) const {
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "meta");
+  if (!items.ok()) return ErrorResponse(items.status());
+  if (!items->count(call.params[1])) {
+    return FaultResponse(400, "Request body and URI mismatch");
+  }
+  MetadataChange change;
+  change.set = *items;
+  Result<InstanceState> s = options_.service->ChangeServerMetadata(
+      call.ctx, InstanceId(call.params[0]), "update", change);
+  if (!s.ok()) return ErrorResponse(s.status());
+  return JsonResponse(200, Json::MakeObject({{"meta", MetadataJson(*items)}}));
+}
+
+HttpResponse ComputeApiHandler::DeleteServerMetadataItem(const Call& call) const {
+  MetadataChange change;
+  change.removed = call.params[1];
+  Result<InstanceState> s = options_.service->ChangeServerMetadata(
+      call.ctx, InstanceId(call.params[0]), "delete", change);
+  if (!s.ok()) return ErrorResponse(s.status());
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+// ---- ips ----------------------------------------------------------------------
+
+// chronova has no networking yet: every server has no addresses, as a Nova
+// server without ports.
+HttpResponse ComputeApiHandler::ListServerAddresses(const Call& call) const {
+  Result<InstanceState> s = options_.service->GetServer(
+      call.ctx, InstanceId(call.params[0]), "os_compute_api:ips:index");
+  if (!s.ok()) return ErrorResponse(s.status());
+  return JsonResponse(200, Json::MakeObject({{"addresses", Json::MakeObject()}}));
+}
+
+HttpResponse ComputeApiHandler::ShowServerAddresses(const Call& call) const {
+  Result<InstanceState> s = options_.service->GetServer(
+      call.ctx, InstanceId(call.params[0]), "os_compute_api:ips:show");
+  if (!s.ok()) return ErrorResponse(s.status());
+  // ips.py show: no network of this server has that label.
+  return FaultResponse(404, "Instance is not a member of specified network");
 }
 
 // ---- os-instance-actions ------------------------------------------------------

@@ -62,6 +62,15 @@ class ComputeApiHandler {
   HttpResponse ServerAction(const Call& call) const;
   // The rebuild action: 202 with the server's detail view (and adminPass).
   HttpResponse RebuildServer(const Call& call, const Json& body) const;
+  HttpResponse UpdateServer(const Call& call) const;
+  HttpResponse ListServerMetadata(const Call& call) const;
+  HttpResponse ShowServerMetadataItem(const Call& call) const;
+  HttpResponse MergeServerMetadata(const Call& call) const;
+  HttpResponse ReplaceServerMetadata(const Call& call) const;
+  HttpResponse SetServerMetadataItem(const Call& call) const;
+  HttpResponse DeleteServerMetadataItem(const Call& call) const;
+  HttpResponse ListServerAddresses(const Call& call) const;
+  HttpResponse ShowServerAddresses(const Call& call) const;
   HttpResponse ListServersHistory(const Call& call) const;
   HttpResponse ShowServerHistory(const Call& call) const;
   HttpResponse ListInstanceActions(const Call& call) const;

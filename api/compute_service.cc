@@ -1,14 +1,24 @@
 #include "api/compute_service.h"
 
 #include <algorithm>
+#include <regex>
+#include <set>
+#include <tuple>
 
 #include "api/policy.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
+#include "projections/hosts_projection.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
 namespace {
+
+// The idempotency key of `verb` done by this request: a retried request (same
+// request id) appends nothing twice.
+IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb) {
+  return IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str());
+}
 
 // Nova's policy name of each lifecycle action.
 const char* ActionPolicy(LifecycleAction a) {
@@ -55,6 +65,61 @@ void SortNewestFirst(std::vector<InstanceState>& servers) {
             });
 }
 
+// The value a server sorts by under one of Nova's sort keys: numbers first
+// (times, states, indexes), then strings. Keys chronova has no data for sort
+// as equal.
+std::pair<int64_t, std::string> SortValue(const InstanceState& s,
+                                          const std::string& key) {
+  if (key == "display_name" || key == "hostname") return {0, s.name};
+  if (key == "created_at") return {s.created_at.micros, ""};
+  if (key == "updated_at") return {s.updated_at.micros, ""};
+  if (key == "launched_at") return {s.launched_at.micros, ""};
+  if (key == "terminated_at") return {s.terminated_at.micros, ""};
+  if (key == "uuid") return {0, s.id.str()};
+  if (key == "vm_state") return {0, std::string(VmStateName(s.vm_state))};
+  if (key == "task_state") return {0, std::string(TaskStateName(s.task_state))};
+  if (key == "power_state") return {static_cast<int64_t>(s.power_state), ""};
+  if (key == "host" || key == "node") return {0, s.host.str()};
+  if (key == "project_id") return {0, s.project_id.str()};
+  if (key == "user_id") return {0, s.user_id.str()};
+  if (key == "availability_zone") return {0, s.availability_zone};
+  if (key == "key_name") return {0, s.key_name};
+  if (key == "launch_index") return {s.launch_index, ""};
+  if (key == "image_ref") return {0, s.image_id.str()};
+  if (key == "instance_type_id") return {0, s.flavor.id.str()};
+  if (key == "access_ip_v4") return {0, s.access_ipv4};
+  if (key == "access_ip_v6") return {0, s.access_ipv6};
+  return {0, ""};
+}
+
+// Nova's instance_get_all_by_filters_sort: the requested keys, then created_at
+// and id in the first key's direction (descending by default).
+void SortServers(std::vector<InstanceState>& servers, std::vector<ServerSortKey> keys) {
+  const bool dflt = keys.empty() ? true : keys.front().descending;
+  bool has_created = false;
+  for (const ServerSortKey& k : keys) has_created |= k.key == "created_at";
+  if (!has_created) keys.push_back({"created_at", dflt});
+  keys.push_back({"uuid", dflt});
+  std::stable_sort(servers.begin(), servers.end(),
+                   [&](const InstanceState& a, const InstanceState& b) {
+                     for (const ServerSortKey& k : keys) {
+                       auto va = SortValue(a, k.key), vb = SortValue(b, k.key);
+                       if (va == vb) continue;
+                       return k.descending ? vb < va : va < vb;
+                     }
+                     return false;
+                   });
+}
+
+// Nova's "name" filter: a regular expression searched in the name.
+bool NameMatches(const std::string& name, const std::string& pattern) {
+  try {
+    return std::regex_search(name, std::regex(pattern, std::regex::ECMAScript));
+  } catch (const std::regex_error&) {
+    return name.find(pattern) != std::string::npos;
+  }
+}
+
 }  // namespace
 
 ComputeService::ComputeService(EventLog* log, ProjectionStore* store,
@@ -85,6 +150,25 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   if (req.min_count < 1 || req.max_count < req.min_count) {
     return Status::InvalidArgument("min_count must be <= max_count and at least 1");
   }
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create"));
+  if (req.metadata.size() > options_.metadata_items_limit) {
+    return Status::PermissionDenied("Maximum number of metadata items exceeds " +
+                                    std::to_string(options_.metadata_items_limit));
+  }
+  // nova/compute/api.py: the zone must be one some compute host is in
+  // ("zone:host" names a zone and, for admins, a host chronova does not force).
+  std::string zone = req.availability_zone.substr(0, req.availability_zone.find(':'));
+  if (!zone.empty()) {
+    CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store_->Reader(HostsProjection::kName));
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
+                              HostsView(hosts_reader.get()).List());
+    bool known = std::any_of(hosts.begin(), hosts.end(), [&](const HostState& h) {
+      return h.availability_zone == zone;
+    });
+    if (!known) {
+      return Status::InvalidArgument("The requested availability zone is not available");
+    }
+  }
   CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader,
                             store_->Reader(FlavorsProjection::kName));
   std::string flavor_id = LastSegment(req.flavor_ref);
@@ -113,8 +197,10 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   CreateServerResult result;
   result.reservation_id = "r-" + options_.env->NewUuid().substr(0, 8);
   const int count = req.max_count;
-  Seq last;
+  // Decide every server before appending any: a bad request appends nothing.
+  std::vector<AppendRequest> appends;
   std::vector<InstanceId> ids;
+  const EventMeta meta = ctx.Meta(options_.env->Now());
   for (int i = 0; i < count; ++i) {
     InstanceRequested r;
     r.instance_id = InstanceId(options_.env->NewUuid());
@@ -124,7 +210,7 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     r.user_id = ctx.user;
     r.flavor = flavor->spec;
     r.image_id = ImageId(image_id);
-    r.availability_zone = req.availability_zone;
+    r.availability_zone = zone;
     r.key_name = req.key_name;
     r.metadata = req.metadata;
     r.user_data = req.user_data;
@@ -133,15 +219,37 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     r.scheduler_hints = req.scheduler_hints;
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
                               Decide(InstanceState{}, CreateInstance{r}));
+    if (!req.access_ipv4.empty() || !req.access_ipv6.empty()) {
+      // Recorded with the request, in the same (atomic) append.
+      InstanceUpdated ips;
+      ips.has_access_ipv4 = !req.access_ipv4.empty();
+      ips.access_ipv4 = req.access_ipv4;
+      ips.has_access_ipv6 = !req.access_ipv6.empty();
+      ips.access_ipv6 = req.access_ipv6;
+      events.push_back(ips);
+    }
     AppendRequest append;
     append.stream = InstanceStream(r.instance_id);
     append.expected = ExpectedVersion::NoStream();
     append.key = IdempotencyKey("create-" + r.instance_id.str());
-    for (const Event& e : events)
-      append.events.push_back(MakeNewEvent(e, ctx.Meta(options_.env->Now())));
-    CHRONOVA_ASSIGN_OR_RETURN(AppendResult appended, log_->Append(append));
-    last = appended.last_seq;
+    for (const Event& e : events) append.events.push_back(MakeNewEvent(e, meta));
+    appends.push_back(std::move(append));
     ids.push_back(r.instance_id);
+  }
+  Seq last;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    Result<AppendResult> appended = log_->Append(appends[i]);
+    if (!appended.ok()) {
+      // All or none: the log appends one stream at a time, so the servers
+      // already requested are deleted again (each append is idempotent, so a
+      // retried create cannot resurrect them under the same ids).
+      for (size_t j = 0; j < i; ++j) {
+        (void)DeleteWithKey(ctx, ids[j], IdempotencyKey("rollback-" + ids[j].str()));
+      }
+      return appended.status().WithContext("requesting server " + std::to_string(i + 1) +
+                                           " of " + std::to_string(appends.size()));
+    }
+    last = appended->last_seq;
   }
   CHRONOVA_RETURN_IF_ERROR(WaitFor(last));
   CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader,
@@ -157,7 +265,8 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
 
 template <typename Decider>
 Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& id,
-                                   const char* verb, Decider decide, Seq* appended) {
+                                   const IdempotencyKey& key, Decider decide,
+                                   Seq* appended) {
   InstanceState initial;
   initial.id = id;
   auto checked = [&](const InstanceState& s) -> Result<std::vector<Event>> {
@@ -167,8 +276,7 @@ Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& 
   CHRONOVA_ASSIGN_OR_RETURN(
       CommandOutcome out,
       HandleCommand(*log_, InstanceStream(id), initial, FoldInstance, InstanceVersion,
-                    checked, ctx.Meta(options_.env->Now()),
-                    IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str())));
+                    checked, ctx.Meta(options_.env->Now()), key));
   if (out.appended) {
     CHRONOVA_RETURN_IF_ERROR(WaitFor(out.append.last_seq));
     if (appended != nullptr) *appended = out.append.last_seq;
@@ -177,15 +285,23 @@ Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& 
 }
 
 Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServer(ctx, id, "delete", [&](const InstanceState& s) {
-    return Decide(s, DeleteInstance{ctx.IsAdmin()});
-  });
+  return DeleteWithKey(ctx, id, RequestKey(ctx, "delete"));
+}
+
+Status ComputeService::DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
+                                     const IdempotencyKey& key) {
+  return ActOnServer(ctx, id, key,
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       CHRONOVA_RETURN_IF_ERROR(Authorize(
+                           ctx, "os_compute_api:servers:delete", {s.project_id, {}}));
+                       return Decide(s, DeleteInstance{ctx.IsAdmin()});
+                     });
 }
 
 Status ComputeService::ServerAction(const RequestContext& ctx, const InstanceId& id,
                                     LifecycleAction action, bool hard) {
   return ActOnServer(
-      ctx, id, "action", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+      ctx, id, RequestKey(ctx, "action"), [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(
             Authorize(ctx, ActionPolicy(action), PolicyTarget{s.project_id, UserId()}));
         return Decide(s, RequestLifecycleAction{action, hard, ctx.IsAdmin()});
@@ -212,7 +328,7 @@ Result<InstanceState> ComputeService::RebuildServer(
   }
   Seq appended;
   CHRONOVA_RETURN_IF_ERROR(ActOnServer(
-      ctx, id, "rebuild",
+      ctx, id, RequestKey(ctx, "rebuild"),
       [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:rebuild",
                                            PolicyTarget{s.project_id, UserId()}));
@@ -234,7 +350,7 @@ Result<InstanceState> ComputeService::RebuildServer(
 
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
   return ActOnServer(
-      ctx, id, "lock", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+      ctx, id, RequestKey(ctx, "lock"), [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:lock",
                                            PolicyTarget{s.project_id, UserId()}));
         return Decide(s, LockInstance{ctx.IsAdmin()});
@@ -243,40 +359,105 @@ Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& i
 
 Status ComputeService::UnlockServer(const RequestContext& ctx, const InstanceId& id) {
   return ActOnServer(
-      ctx, id, "unlock", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+      ctx, id, RequestKey(ctx, "unlock"), [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:unlock",
                                            PolicyTarget{s.project_id, UserId()}));
         return Decide(s, UnlockInstance{ctx.IsAdmin()});
       });
 }
 
+// Runs `decide` (after the visibility check) on the server's stream and returns
+// the server as the projections show it right after.
+template <typename DecideFn>
+Result<InstanceState> ComputeService::Change(const RequestContext& ctx,
+                                             const InstanceId& id, DecideFn decide_fn) {
+  CHRONOVA_RETURN_IF_ERROR(ActOnServer(ctx, id, RequestKey(ctx, "change"), decide_fn));
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s,
+                            ServersView(reader.get()).Get(id));
+  if (!s) return InstanceNotFound(id);
+  return std::move(*s);
+}
+
+Result<InstanceState> ComputeService::UpdateServer(const RequestContext& ctx,
+                                                   const InstanceId& id,
+                                                   const UpdateServerRequest& req) {
+  UpdateInstance cmd;
+  cmd.update.has_name = req.name.has_value();
+  cmd.update.name = req.name.value_or("");
+  cmd.update.has_access_ipv4 = req.access_ipv4.has_value();
+  cmd.update.access_ipv4 = req.access_ipv4.value_or("");
+  cmd.update.has_access_ipv6 = req.access_ipv6.has_value();
+  cmd.update.access_ipv6 = req.access_ipv6.value_or("");
+  return Change(ctx, id, [&](const InstanceState& s) -> Result<std::vector<Event>> {
+    CHRONOVA_RETURN_IF_ERROR(
+        Authorize(ctx, "os_compute_api:servers:update", {s.project_id, {}}));
+    return Decide(s, cmd);
+  });
+}
+
+Result<InstanceState> ComputeService::ChangeServerMetadata(const RequestContext& ctx,
+                                                           const InstanceId& id,
+                                                           std::string_view policy,
+                                                           const MetadataChange& change) {
+  ChangeMetadata cmd;
+  cmd.set = change.set;
+  cmd.replace = change.replace;
+  if (change.removed) {
+    cmd.removed.push_back(*change.removed);
+    cmd.action = "delete metadata";
+  }
+  cmd.max_items = options_.metadata_items_limit;
+  const std::string action = "os_compute_api:server-metadata:" + std::string(policy);
+  return Change(ctx, id, [&](const InstanceState& s) -> Result<std::vector<Event>> {
+    CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, action, {s.project_id, {}}));
+    return Decide(s, cmd);
+  });
+}
+
 Result<InstanceState> ComputeService::GetServer(const RequestContext& ctx,
-                                                const InstanceId& id) const {
+                                                const InstanceId& id,
+                                                std::string_view policy) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s,
                             ServersView(reader.get()).Get(id));
   if (!s) return InstanceNotFound(id);
   CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, *s));
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy, {s->project_id, {}}));
   return std::move(*s);
 }
 
 Result<std::vector<InstanceState>> ComputeService::ListServers(
     const RequestContext& ctx, const ListServersQuery& q) const {
+  const std::string view = q.detail ? "detail" : "index";
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:" + view));
+  if (q.all_tenants) {
+    CHRONOVA_RETURN_IF_ERROR(
+        Authorize(ctx, "os_compute_api:servers:" + view + ":get_all_tenants"));
+  }
+  const bool want_deleted = q.status && *q.status == "DELETED";
+  if (want_deleted && !ctx.IsAdmin()) {
+    return Status::PermissionDenied("Only administrators may list deleted instances");
+  }
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
-  ServersView view(reader.get());
+  ServersView servers_view(reader.get());
   ServersView::ListOptions opts;
-  if (!(q.all_tenants && ctx.IsAdmin())) opts.project = ctx.project;
-  opts.include_deleted = q.changes_since.has_value();
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all, view.List(opts));
+  if (!q.all_tenants) opts.project = ctx.project;
+  opts.include_deleted = q.changes_since.has_value() || want_deleted || q.include_deleted;
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all, servers_view.List(opts));
   std::vector<InstanceState> out;
   for (InstanceState& s : all) {
     if (q.changes_since && s.updated_at < *q.changes_since) continue;
-    if (q.name && s.name.find(*q.name) == std::string::npos) continue;
+    if (q.name && !NameMatches(s.name, *q.name)) continue;
     if (q.status && ApiStatus(s) != *q.status) continue;
     if (q.host && ctx.IsAdmin() && s.host.str() != *q.host) continue;
+    if (q.image && s.image_id.str() != *q.image) continue;
+    if (q.flavor && s.flavor.id.str() != *q.flavor) continue;
+    if (q.reservation_id && s.reservation_id != *q.reservation_id) continue;
+    if (q.ip) continue;  // no server has a fixed IP yet
     out.push_back(std::move(s));
   }
-  SortNewestFirst(out);
+  SortServers(out, q.sort);
   size_t begin = 0;
   if (q.marker) {
     auto it = std::find_if(out.begin(), out.end(), [&](const InstanceState& s) {
@@ -293,7 +474,8 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
 
 Result<std::vector<InstanceAction>> ComputeService::ListInstanceActions(
     const RequestContext& ctx, const InstanceId& id) const {
-  CHRONOVA_RETURN_IF_ERROR(GetServer(ctx, id).status());
+  CHRONOVA_RETURN_IF_ERROR(
+      GetServer(ctx, id, "os_compute_api:os-instance-actions:list").status());
   CHRONOVA_ASSIGN_OR_RETURN(auto reader,
                             store_->Reader(InstanceActionsProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceActions> record,
@@ -306,7 +488,8 @@ Result<std::vector<InstanceAction>> ComputeService::ListInstanceActions(
 
 Result<InstanceAction> ComputeService::GetInstanceAction(
     const RequestContext& ctx, const InstanceId& id, const RequestId& request_id) const {
-  CHRONOVA_RETURN_IF_ERROR(GetServer(ctx, id).status());
+  CHRONOVA_RETURN_IF_ERROR(
+      GetServer(ctx, id, "os_compute_api:os-instance-actions:show").status());
   CHRONOVA_ASSIGN_OR_RETURN(auto reader,
                             store_->Reader(InstanceActionsProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceAction> action,

@@ -28,11 +28,13 @@ namespace chronova {
 // The validated body of POST /servers.
 struct CreateServerRequest {
   std::string name;
-  std::string flavor_ref;  // flavor id (or a URL ending in it)
-  std::string image_ref;   // image id (or a URL ending in it)
-  std::string availability_zone;
+  std::string flavor_ref;         // flavor id (or a URL ending in it)
+  std::string image_ref;          // image id (or a URL ending in it)
+  std::string availability_zone;  // "zone" or Nova's "zone:host" (host ignored)
   std::string key_name;
   std::map<std::string, std::string> metadata;
+  std::string access_ipv4;  // "" if not given
+  std::string access_ipv6;
   std::string user_data;
   int min_count = 1;
   int max_count = 1;
@@ -44,19 +46,53 @@ struct CreateServerResult {
   std::string reservation_id;          // "r-xxxxxxxx"
 };
 
+// One sort criterion of GET /servers (Nova's sort_key/sort_dir pairs).
+struct ServerSortKey {
+  std::string key;  // one of Nova's valid sort keys, e.g. "display_name"
+  bool descending = true;
+};
+
 struct ListServersQuery {
-  bool all_tenants = false;         // admin only: every project
-  std::optional<std::string> name;  // regex-free substring match, as Nova's "name" filter
-  std::optional<std::string> status;       // API status, e.g. "ACTIVE"
-  std::optional<std::string> host;         // admin only
+  bool detail = false;       // GET /servers/detail (its own policy names)
+  bool all_tenants = false;  // every project (policy: admin)
+  // A regular expression searched for in the name (Nova's REGEXP filter); an
+  // invalid expression matches as a plain substring.
+  std::optional<std::string> name;
+  std::optional<std::string> status;  // API status, e.g. "ACTIVE"; "DELETED": admin
+  std::optional<std::string> host;    // admin only
+  std::optional<std::string> image;   // image id
+  std::optional<std::string> flavor;  // flavor id
+  std::optional<std::string> reservation_id;
+  // A regex over the servers' fixed IPs; chronova has no networking yet, so
+  // no server matches.
+  std::optional<std::string> ip;
   std::optional<Timestamp> changes_since;  // include deleted servers updated since then
+  bool include_deleted = false;            // admin's "deleted=true"
   std::optional<std::string> marker;       // id of the last server of the previous page
   int limit = 1000;
+  // Empty: Nova's default, created_at descending. Ties end by id.
+  std::vector<ServerSortKey> sort;
+};
+
+// PUT /servers/{id}: only the fields present change.
+struct UpdateServerRequest {
+  std::optional<std::string> name;
+  std::optional<std::string> access_ipv4;
+  std::optional<std::string> access_ipv6;
+};
+
+// What a server-metadata call does (the service adds the quota).
+struct MetadataChange {
+  std::map<std::string, std::string> set;
+  bool replace = false;                // PUT /metadata: drop keys not in `set`
+  std::optional<std::string> removed;  // DELETE /metadata/{key}
 };
 
 struct ComputeServiceOptions {
   Env* env = Env::Default();
   int wait_timeout_ms = 10000;  // read-your-writes wait for the projections
+  // Nova's default metadata_items quota (per server).
+  size_t metadata_items_limit = 128;
   // Snapshots and scratch space of the admin history API (as-of queries).
   TimeTravelOptions time_travel;
 };
@@ -77,12 +113,20 @@ class ComputeService {
 
   // InvalidArgument (400) for a bad request (unknown flavor/image are
   // InvalidArgument too, as in Nova: "Flavor ... could not be found." is 400 on
-  // create); the servers are BUILD when this returns.
+  // create; so is an availability zone no compute host is in);
+  // PermissionDenied past the metadata_items quota. The servers are BUILD when
+  // this returns. With max_count > 1 either every server is requested or, if an
+  // append fails part-way, those already requested are deleted again (local
+  // delete) before the error is returned.
   Result<CreateServerResult> CreateServers(const RequestContext& ctx,
                                            const CreateServerRequest& req);
   // NotFound for an unknown server or another project's (unless admin).
   Status DeleteServer(const RequestContext& ctx, const InstanceId& id);
-  Result<InstanceState> GetServer(const RequestContext& ctx, const InstanceId& id) const;
+  // NotFound as above; PermissionDenied if `policy` refuses the caller on the
+  // server's project.
+  Result<InstanceState> GetServer(
+      const RequestContext& ctx, const InstanceId& id,
+      std::string_view policy = "os_compute_api:servers:show") const;
   // POST /servers/{id}/action for a lifecycle action: records the request; the
   // server's task state shows it until its host reports the outcome. NotFound
   // as GetServer; Conflict (409) for a locked server or a state the action
@@ -101,7 +145,18 @@ class ComputeService {
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
   Status LockServer(const RequestContext& ctx, const InstanceId& id);
   Status UnlockServer(const RequestContext& ctx, const InstanceId& id);
-  // Newest first (created_at descending, then id), as Nova's default sort.
+  // PUT /servers/{id}; the server as it is right after the change.
+  Result<InstanceState> UpdateServer(const RequestContext& ctx, const InstanceId& id,
+                                     const UpdateServerRequest& req);
+  // The server-metadata API's writes (policy "os_compute_api:server-metadata:<policy>");
+  // errors as Decide(ChangeMetadata). Returns the server after the change.
+  Result<InstanceState> ChangeServerMetadata(const RequestContext& ctx,
+                                             const InstanceId& id,
+                                             std::string_view policy,
+                                             const MetadataChange& change);
+  // Newest first (created_at descending, then id), as Nova's default sort, or in
+  // query.sort's order. PermissionDenied (Nova's policy message) for all_tenants
+  // without the get_all_tenants policy, and for status DELETED from a non-admin.
   Result<std::vector<InstanceState>> ListServers(const RequestContext& ctx,
                                                  const ListServersQuery& query) const;
 
@@ -141,11 +196,16 @@ class ComputeService {
  private:
   Status WaitFor(Seq seq) const;
   // Decides `decide` on the server's stream for `ctx` (who must see it) and
-  // appends the outcome under the request's idempotency key `verb`; the seq
-  // of the last event appended goes to `*appended` (unchanged if none).
+  // appends the outcome under idempotency key `key`; the seq of the last event
+  // appended goes to `*appended` (unchanged if none).
   template <typename Decider>
-  Status ActOnServer(const RequestContext& ctx, const InstanceId& id, const char* verb,
-                     Decider decide, Seq* appended = nullptr);
+  Status ActOnServer(const RequestContext& ctx, const InstanceId& id,
+                     const IdempotencyKey& key, Decider decide, Seq* appended = nullptr);
+  Status DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
+                       const IdempotencyKey& key);
+  template <typename DecideFn>
+  Result<InstanceState> Change(const RequestContext& ctx, const InstanceId& id,
+                               DecideFn decide_fn);
   Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
 
   EventLog* const log_;

@@ -189,8 +189,8 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
       FormatIso8601Seconds(s.updated_at.micros ? s.updated_at : s.created_at);
   // chronova has no networking yet; Nova hides addresses while building anyway.
   server["addresses"] = Json::MakeObject();
-  server["accessIPv4"] = "";
-  server["accessIPv6"] = "";
+  server["accessIPv4"] = s.access_ipv4;
+  server["accessIPv6"] = s.access_ipv6;
   server["links"] = links.Links("servers", s.id.str());
   server["OS-DCF:diskConfig"] = "MANUAL";
   if (ShowsFault(status) && s.has_fault) {

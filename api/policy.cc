@@ -37,6 +37,8 @@ constexpr Entry kRules[] = {
     {"glance:modify_image", PolicyRule::kProjectMemberOrAdmin},
     {"glance:publicize_image", PolicyRule::kAdmin},
     {"glance:upload_image", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:ips:index", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:ips:show", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:os-flavor-extra-specs:index", PolicyRule::kAnyone},
     {"os_compute_api:os-flavor-extra-specs:show", PolicyRule::kAnyone},
     {"os_compute_api:os-instance-actions:events", PolicyRule::kAdmin},
@@ -49,6 +51,12 @@ constexpr Entry kRules[] = {
     {"os_compute_api:os-pause-server:unpause", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-suspend-server:resume", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-suspend-server:suspend", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:server-metadata:create", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:server-metadata:delete", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:server-metadata:index", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:server-metadata:show", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:server-metadata:update", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:server-metadata:update_all", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:create", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:delete", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:detail", PolicyRule::kProjectReaderOrAdmin},
@@ -60,6 +68,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:servers:show", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:servers:start", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:stop", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:servers:update", PolicyRule::kProjectMemberOrAdmin},
 };
 
 }  // namespace

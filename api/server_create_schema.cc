@@ -377,9 +377,11 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
   }
   if (const Json* v = server.Find("accessIPv4")) {
     if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return e;
+    req.access_ipv4 = v->as_string();
   }
   if (const Json* v = server.Find("accessIPv6")) {
     if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return e;
+    req.access_ipv6 = v->as_string();
   }
   if (const Json* v = server.Find("personality")) {
     if (auto e = Error("personality", *v, TypeMessage(*v, {"array"}))) return e;
@@ -468,6 +470,76 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
 }
 
 }  // namespace
+
+Result<UpdateServerRequest> ParseUpdateServerBody(
+    const Json& body, const CreateServerSchemaOptions& options) {
+  // nova/api/openstack/compute/schemas/servers.py update (2.1): {"server":
+  // {name, accessIPv4, accessIPv6, OS-DCF:diskConfig}}, nothing else.
+  UpdateServerRequest out;
+  if (auto e = Error("", body, TypeMessage(body, {"object"}))) return ToStatus(*e);
+  const Json* server = body.Find("server");
+  if (server != nullptr) {
+    if (auto e = Error("server", *server, TypeMessage(*server, {"object"})))
+      return ToStatus(*e);
+    const bool relaxed = options.legacy_v2;
+    if (const Json* v = server->Find("name")) {
+      if (auto e =
+              CheckName("name", *v, relaxed ? NameRules::kLegacy : NameRules::kStrict))
+        return ToStatus(*e);
+      out.name = relaxed ? Strip(v->as_string()) : v->as_string();
+    }
+    if (const Json* v = server->Find("accessIPv4")) {
+      if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return ToStatus(*e);
+      out.access_ipv4 = v->as_string();
+    }
+    if (const Json* v = server->Find("accessIPv6")) {
+      if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return ToStatus(*e);
+      out.access_ipv6 = v->as_string();
+    }
+    if (const Json* v = server->Find("OS-DCF:diskConfig")) {
+      if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"})))
+        return ToStatus(*e);
+      if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
+        return ToStatus(*Error("OS-DCF:diskConfig", *v,
+                               v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']"));
+      }
+    }
+    if (!relaxed) {
+      std::string extra = AdditionalPropertiesMessage(
+          *server, {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"});
+      if (auto e = Error("server", *server, extra)) return ToStatus(*e);
+    }
+  }
+  if (server == nullptr)
+    return Status::InvalidArgument("'server' is a required property");
+  if (!options.legacy_v2) {
+    std::string extra = AdditionalPropertiesMessage(body, {"server"});
+    if (!extra.empty()) return Status::InvalidArgument(extra);
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> ParseMetadataBody(const Json& body,
+                                                             const std::string& field) {
+  // nova/api/openstack/compute/schemas/server_metadata.py: {"metadata": {...}}
+  // for create/update_all, {"meta": {one item}} for update.
+  std::map<std::string, std::string> out;
+  if (auto e = Error("", body, TypeMessage(body, {"object"}))) return ToStatus(*e);
+  if (const Json* v = body.Find(field)) {
+    if (auto e = CheckMetadata(field, *v, &out)) return ToStatus(*e);
+    if (field == "meta" && v->size() != 1) {
+      return ToStatus(
+          *Error(field, *v,
+                 v->PythonStr() + (v->size() == 0 ? " does not have enough properties"
+                                                  : " has too many properties")));
+    }
+  } else {
+    return Status::InvalidArgument(Quoted(field) + " is a required property");
+  }
+  std::string extra = AdditionalPropertiesMessage(body, {field});
+  if (!extra.empty()) return Status::InvalidArgument(extra);
+  return out;
+}
 
 std::optional<bool> ParseStrictBool(const std::string& s) {
   std::string l;

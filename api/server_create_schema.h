@@ -44,6 +44,15 @@ struct ParsedRebuild {
 // `body` is the whole action body {"rebuild": {...}}; InvalidArgument with
 // Nova's message otherwise.
 Result<ParsedRebuild> ParseRebuildBody(const Json& body);
+// PUT /servers/{id} at 2.1 (schemas/servers.py update), in the same words.
+Result<UpdateServerRequest> ParseUpdateServerBody(
+    const Json& body,
+    const CreateServerSchemaOptions& options = CreateServerSchemaOptions());
+
+// The server-metadata bodies: `field` "metadata" (POST, PUT all) or "meta"
+// (PUT one key: exactly one item). Keys and values as parameter_types.metadata.
+Result<std::map<std::string, std::string>> ParseMetadataBody(const Json& body,
+                                                             const std::string& field);
 
 // oslo's bool_from_string(strict=True): nullopt for anything it rejects.
 std::optional<bool> ParseStrictBool(const std::string& s);

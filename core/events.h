@@ -241,6 +241,38 @@ struct InstanceUnlocked {
   void serialize(A&) {}
 };
 
+// A user renamed the server or set its access addresses (PUT /servers/{id};
+// at create, for accessIPv4/accessIPv6, in the same append as instance.requested).
+// Only the fields whose has_* flag is set change.
+struct InstanceUpdated {
+  static constexpr const char* kType = "instance.updated";
+  static constexpr uint32_t kSchema = 1;
+  bool has_name = false;
+  std::string name;
+  bool has_access_ipv4 = false;
+  std::string access_ipv4;
+  bool has_access_ipv6 = false;
+  std::string access_ipv6;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(has_name), CEREAL_NVP(name), CEREAL_NVP(has_access_ipv4),
+       CEREAL_NVP(access_ipv4), CEREAL_NVP(has_access_ipv6), CEREAL_NVP(access_ipv6));
+  }
+};
+
+// The server's metadata changed (the /servers/{id}/metadata API): `set` items
+// were added or overwritten, then `removed` keys were deleted.
+struct InstanceMetadataChanged {
+  static constexpr const char* kType = "instance.metadata_changed";
+  static constexpr uint32_t kSchema = 1;
+  std::map<std::string, std::string> set;
+  std::vector<std::string> removed;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(set), CEREAL_NVP(removed));
+  }
+};
+
 // ---- host/<name> ----------------------------------------------------------
 
 // A compute host joined (or re-announced) with this capacity.
@@ -458,7 +490,7 @@ using Event = std::variant<
     InstanceActionFailed, InstanceLocked, InstanceUnlocked, InstanceRebuildRequested,
     InstanceRebuilt, InstanceRebuildFailed, TokenRevoked,
     ImageCreated, ImageUploadStarted, ImageUploadFailed, ImageActivated, ImageUpdated,
-    ImageDeleted>;
+    ImageDeleted, InstanceUpdated, InstanceMetadataChanged>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -471,7 +503,8 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceActionCompleted> ||
     std::is_same_v<T, InstanceActionFailed> || std::is_same_v<T, InstanceLocked> ||
     std::is_same_v<T, InstanceUnlocked> || std::is_same_v<T, InstanceRebuildRequested> ||
-    std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed>;
+    std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed> ||
+    std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

@@ -43,6 +43,23 @@ struct UnlockInstance {
   bool override_lock = false;  // the caller is an admin (may lift an admin's lock)
 };
 
+// PUT /servers/{id}: the fields of `update` whose has_* flag is set.
+struct UpdateInstance {
+  InstanceUpdated update;
+};
+
+// The server-metadata API. `set` items are merged in; with `replace`, every
+// other key goes; `removed` keys are deleted (each must exist).
+struct ChangeMetadata {
+  std::map<std::string, std::string> set;
+  bool replace = false;
+  std::vector<std::string> removed;
+  // Nova's name of the action in its 409 ("update metadata", "delete metadata").
+  std::string action = "update metadata";
+  // The project's metadata_items quota: more items after the change is refused.
+  size_t max_items = 128;
+};
+
 // A progress fact reported by the scheduler or a compute host (via the conductor).
 struct ReportProgress {
   Event event;
@@ -67,6 +84,13 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const RebuildInsta
 // unlock_override policy).
 Result<std::vector<Event>> Decide(const InstanceState& state, const LockInstance& cmd);
 Result<std::vector<Event>> Decide(const InstanceState& state, const UnlockInstance& cmd);
+// NotFound if there is no such live instance.
+Result<std::vector<Event>> Decide(const InstanceState& state, const UpdateInstance& cmd);
+// As Nova's update/delete_instance_metadata: NotFound ("Metadata item was not
+// found") for a removed key the server does not have; Conflict unless the server
+// is active, paused, suspended or stopped with no task in progress;
+// PermissionDenied ("Maximum number of metadata items exceeds N") past max_items.
+Result<std::vector<Event>> Decide(const InstanceState& state, const ChangeMetadata& cmd);
 // The reported event, if CheckTransition allows it; Conflict otherwise.
 Result<std::vector<Event>> Decide(const InstanceState& state, const ReportProgress& cmd);
 

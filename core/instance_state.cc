@@ -328,6 +328,11 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
           return Live(s) && !s.locked;
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
           return Live(s) && s.locked;
+        } else if constexpr (std::is_same_v<T, InstanceUpdated> ||
+                             std::is_same_v<T, InstanceMetadataChanged>) {
+          // The API checks Nova's finer state rules (metadata needs a settled
+          // server); the log only refuses changes to a deleted one.
+          return s.exists && s.vm_state != VmState::kDeleted;
         } else {
           return false;
         }
@@ -440,6 +445,13 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
           s.locked = false;
           s.locked_by_admin = false;
+        } else if constexpr (std::is_same_v<T, InstanceUpdated>) {
+          if (e.has_name) s.name = e.name;
+          if (e.has_access_ipv4) s.access_ipv4 = e.access_ipv4;
+          if (e.has_access_ipv6) s.access_ipv6 = e.access_ipv6;
+        } else if constexpr (std::is_same_v<T, InstanceMetadataChanged>) {
+          for (const auto& [k, v] : e.set) s.metadata[k] = v;
+          for (const std::string& k : e.removed) s.metadata.erase(k);
         }
         // Host events do not touch an instance.
       },

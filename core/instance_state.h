@@ -124,6 +124,8 @@ struct InstanceState {
   std::string availability_zone;
   std::string key_name;
   std::map<std::string, std::string> metadata;
+  std::string access_ipv4;  // "" if unset
+  std::string access_ipv6;
   std::string user_data;
   std::string reservation_id;
   int32_t launch_index = 0;
@@ -158,7 +160,8 @@ struct InstanceState {
        CEREAL_NVP(created_at), CEREAL_NVP(updated_at), CEREAL_NVP(launched_at),
        CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id),
        CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq), CEREAL_NVP(has_fault),
-       CEREAL_NVP(fault), CEREAL_NVP(locked), CEREAL_NVP(locked_by_admin));
+       CEREAL_NVP(fault), CEREAL_NVP(locked), CEREAL_NVP(locked_by_admin),
+       CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6));
   }
 };
 

@@ -17,7 +17,8 @@ class ServersProjection : public Projection {
   static constexpr std::string_view kName = "servers";
   std::string_view Name() const override { return kName; }
   // 2: InstanceState gained task_request_id and task_seq.
-  uint32_t Version() const override { return 2; }
+  // 3: InstanceState gained access_ipv4 and access_ipv6.
+  uint32_t Version() const override { return 3; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

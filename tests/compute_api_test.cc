@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 
@@ -230,6 +231,27 @@ struct ApiFixture {
   }
   Reply Delete(const std::string& path, const std::string& token = kDemo) {
     return Call(port, "DELETE", path, Token(token));
+  }
+  Reply Put(const std::string& path, const std::string& body,
+            const std::string& token = kDemo) {
+    return Call(port, "PUT", path, Token(token), body);
+  }
+  // Plays the scheduler and a compute host: the server becomes ACTIVE on "hv1".
+  void Activate(const std::string& id) {
+    StreamId stream("instance/" + id);
+    EventMeta meta{env.Now(), RequestId("req-seed"), Seq(),
+                   Actor{UserId("admin"), ProjectId("admin"), {"admin"}}};
+    int n = 0;
+    for (const Event& e : std::vector<Event>{InstanceScheduled{HostName("hv1")},
+                                             BuildStarted{HostName("hv1")},
+                                             InstanceSpawned{HostName("hv1"), "d"}}) {
+      AppendRequest req;
+      req.stream = stream;
+      req.key = IdempotencyKey("activate-" + id + std::to_string(n++));
+      req.events.push_back(MakeNewEvent(e, meta));
+      REQUIRE(log->Append(req).ok());
+    }
+    REQUIRE(runner->WaitFor(log->Head().value(), 5000).ok());
   }
   // Creates a server named `name` and returns its id.
   std::string Create(const std::string& name, const std::string& token = kDemo) {
@@ -612,7 +634,14 @@ TEST_CASE("compute API: another project's server is not found") {
   CHECK(FaultMessage(r, "itemNotFound") == "Instance " + id + " could not be found.");
   CHECK(f.Delete("/v2.1/servers/" + id, kOther).status == 404);
   CHECK(f.Get("/v2.1/servers", kOther).json().Find("servers")->size() == 0);
-  CHECK(f.Get("/v2.1/servers?all_tenants=1", kOther).json().Find("servers")->size() == 0);
+  Reply all_tenants = f.Get("/v2.1/servers?all_tenants=1", kOther);
+  REQUIRE(all_tenants.status == 403);
+  CHECK(FaultMessage(all_tenants, "forbidden") ==
+        "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be "
+        "performed.");
+  CHECK(FaultMessage(f.Get("/v2.1/servers/detail?all_tenants", kOther), "forbidden") ==
+        "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be "
+        "performed.");
   // An admin sees every project's servers when asking for all tenants.
   CHECK(f.Get("/v2.1/servers?all_tenants", kAdmin).json().Find("servers")->size() == 1);
   CHECK(f.Get("/v2.1/servers/" + id).status == 200);
@@ -817,6 +846,385 @@ TEST_CASE("compute API: the rebuild action validates Nova's schema") {
   CHECK(building.status == 409);
   CHECK(FaultMessage(building, "conflictingRequest") ==
         "Cannot 'rebuild' instance " + id + " while it is in vm_state building");
+}
+
+}  // namespace chronova::testing
+
+// ---- servers: filters, update, metadata, ips, multi-create --------------------
+
+namespace chronova::testing {
+namespace {
+
+std::vector<std::string> Names(const Reply& r) {
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  std::vector<std::string> out;
+  for (const Json& s : r.json().Find("servers")->items())
+    out.push_back(s.Find("name")->as_string());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "compute API: servers are filtered by name regex, status, image, flavor and "
+    "reservation") {
+  ApiFixture f;
+  const std::string a = f.Create("alpha-1");
+  f.env.AdvanceMicros(1000000);
+  const std::string b = f.Create("beta-2");
+  f.env.AdvanceMicros(1000000);
+  Reply many = f.Post("/v2.1/servers", R"({"server": {"name": "gamma", "imageRef": ")" +
+                                           std::string(kImageId) +
+                                           R"(", "flavorRef": "1", "min_count": 2,
+                                           "return_reservation_id": true}})");
+  REQUIRE(many.status == 202);
+  const std::string rid = many.json().Find("reservation_id")->as_string();
+  f.Activate(a);
+
+  CHECK(Names(f.Get("/v2.1/servers?name=%5Eal.%2A1%24")) ==
+        std::vector<std::string>{"alpha-1"});
+  CHECK(Names(f.Get("/v2.1/servers?name=a-")).size() == 4);  // every name has "a-"
+  CHECK(Names(f.Get("/v2.1/servers?name=%5Egam")).size() == 2);
+  CHECK(Names(f.Get("/v2.1/servers?status=active")) ==
+        std::vector<std::string>{"alpha-1"});
+  CHECK(Names(f.Get("/v2.1/servers?status=BUILD")).size() == 3);
+  CHECK(
+      Names(f.Get("/v2.1/servers?status=NOT_A_STATUS")).empty());  // 2.1: empty, not 400
+  std::vector<std::string> reserved = Names(f.Get("/v2.1/servers?reservation_id=" + rid));
+  std::sort(reserved.begin(), reserved.end());
+  CHECK(reserved == std::vector<std::string>{"gamma-1", "gamma-2"});
+  CHECK(Names(f.Get("/v2.1/servers?image=" + std::string(kImageId))).size() == 4);
+  CHECK(Names(f.Get("/v2.1/servers?image=00000000-0000-0000-0000-000000000000")).empty());
+  CHECK(Names(f.Get("/v2.1/servers?flavor=1")).size() == 4);
+  CHECK(Names(f.Get("/v2.1/servers?flavor=42")).empty());
+  CHECK(Names(f.Get("/v2.1/servers?ip=10.0.0.1")).empty());           // no networking yet
+  CHECK(Names(f.Get("/v2.1/servers?no_such_filter=x")).size() == 4);  // ignored
+  // A non-admin may not list deleted servers; an admin may.
+  Reply deleted = f.Get("/v2.1/servers?status=DELETED");
+  REQUIRE(deleted.status == 403);
+  CHECK(FaultMessage(deleted, "forbidden") ==
+        "Only administrators may list deleted instances");
+  REQUIRE(f.Delete("/v2.1/servers/" + b).status == 204);  // never placed: deleted at once
+  CHECK(Names(f.Get("/v2.1/servers?status=DELETED&all_tenants", kAdmin)) ==
+        std::vector<std::string>{"beta-2"});
+  // host is an admin filter; Nova drops it for others.
+  CHECK(Names(f.Get("/v2.1/servers?host=nowhere")).size() == 3);
+  CHECK(Names(f.Get("/v2.1/servers?host=nowhere&all_tenants=1", kAdmin)).empty());
+}
+
+TEST_CASE("compute API: changes-since lists deleted servers and rejects a bad time") {
+  ApiFixture f;
+  const std::string old = f.Create("old");
+  f.env.AdvanceMicros(10'000'000);
+  const std::string since = FormatIso8601Seconds(f.env.Now());
+  f.env.AdvanceMicros(1'000'000);
+  const std::string gone = f.Create("gone");
+  REQUIRE(f.Delete("/v2.1/servers/" + gone).status == 204);
+  Reply r = f.Get("/v2.1/servers/detail?changes-since=" + since);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  const Json& list = *r.json().Find("servers");
+  REQUIRE(list.size() == 1);
+  CHECK(list.items()[0].Find("id")->as_string() == gone);
+  CHECK(list.items()[0].Find("status")->as_string() == "DELETED");
+  Reply bad = f.Get("/v2.1/servers?changes-since=yesterday");
+  REQUIRE(bad.status == 400);
+  CHECK(FaultMessage(bad, "badRequest") ==
+        "Invalid input for query parameters changes-since. Value: yesterday. "
+        "'yesterday' is not a 'date-time'");
+  (void)old;
+}
+
+TEST_CASE("compute API: servers sort by Nova's sort keys and page with markers") {
+  ApiFixture f;
+  for (const char* name : {"b", "c", "a"}) {
+    f.Create(name);
+    f.env.AdvanceMicros(1'000'000);
+  }
+  CHECK(Names(f.Get("/v2.1/servers")) == std::vector<std::string>{"a", "c", "b"});
+  CHECK(Names(f.Get("/v2.1/servers?sort_key=display_name&sort_dir=asc")) ==
+        std::vector<std::string>{"a", "b", "c"});
+  CHECK(Names(f.Get("/v2.1/servers?sort_key=display_name")) ==
+        std::vector<std::string>{"c", "b", "a"});  // desc by default
+  CHECK(Names(f.Get("/v2.1/servers?sort_key=created_at&sort_dir=asc")) ==
+        std::vector<std::string>{"b", "c", "a"});
+  // Keys Nova ignores are dropped with their direction.
+  CHECK(Names(f.Get("/v2.1/servers?sort_key=vcpus&sort_dir=asc")) ==
+        std::vector<std::string>{"a", "c", "b"});
+  Reply bad_key = f.Get("/v2.1/servers?sort_key=bogus");
+  REQUIRE(bad_key.status == 400);
+  CHECK(
+      FaultMessage(bad_key, "badRequest")
+          .rfind("Invalid input for query parameters sort_key. Value: bogus. 'bogus' is "
+                 "not one of ['access_ip_v4', ",
+                 0) == 0);
+  Reply bad_dir = f.Get("/v2.1/servers?sort_key=display_name&sort_dir=up");
+  REQUIRE(bad_dir.status == 400);
+  CHECK(FaultMessage(bad_dir, "badRequest") ==
+        "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'");
+  Reply by_host = f.Get("/v2.1/servers?sort_key=host");
+  REQUIRE(by_host.status == 403);
+  CHECK(FaultMessage(by_host, "forbidden") ==
+        "Only administrators can sort servers by host");
+
+  // Paging follows the sort order; the next link carries it.
+  Reply page = f.Get("/v2.1/servers?sort_key=display_name&sort_dir=asc&limit=2");
+  CHECK(Names(page) == std::vector<std::string>{"a", "b"});
+  const std::string next =
+      page.json().Find("servers_links")->items()[0].Find("href")->as_string();
+  CHECK(next.find("sort_key=display_name") != std::string::npos);
+  CHECK(next.find("limit=2") != std::string::npos);
+  Reply rest = f.Get(next.substr(next.find("/v2.1")));
+  CHECK(Names(rest) == std::vector<std::string>{"c"});
+  CHECK_FALSE(rest.json().Contains("servers_links"));
+}
+
+TEST_CASE("compute API: PUT renames a server and sets access addresses, shown at once") {
+  ApiFixture f;
+  const std::string id = f.Create("before");
+  const Seq head = f.log->Head().value();
+  Reply r = f.Put("/v2.1/servers/" + id,
+                  R"({"server": {"name": "after", "accessIPv4": "192.0.2.10",
+                      "accessIPv6": "2001:db8::10"}})");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  const Json& s = *r.json().Find("server");
+  CHECK(s.Find("name")->as_string() == "after");
+  CHECK(s.Find("accessIPv4")->as_string() == "192.0.2.10");
+  CHECK(s.Find("accessIPv6")->as_string() == "2001:db8::10");
+  CHECK(s.Find("status")->as_string() == "BUILD");
+  CHECK(f.log->Head().value().value() == head.value() + 1);  // one instance.updated
+  CHECK(f.Get("/v2.1/servers/" + id).json().Find("server")->Find("name")->as_string() ==
+        "after");
+  CHECK(Names(f.Get("/v2.1/servers?name=after")).size() == 1);
+
+  Reply bad = f.Put("/v2.1/servers/" + id, R"({"server": {"accessIPv4": "nope"}})");
+  REQUIRE(bad.status == 400);
+  CHECK(FaultMessage(bad, "badRequest") ==
+        "Invalid input for field/attribute accessIPv4. Value: nope. 'nope' is not a "
+        "'ipv4'");
+  Reply extra = f.Put("/v2.1/servers/" + id, R"({"server": {"flavorRef": "1"}})");
+  REQUIRE(extra.status == 400);
+  CHECK(FaultMessage(extra, "badRequest").find("('flavorRef' was unexpected)") !=
+        std::string::npos);
+  CHECK(f.Put("/v2.1/servers/" + id, R"({"server": {"name": "x"}})", kOther).status ==
+        404);
+  CHECK(f.Put("/v2.1/servers/" + id, R"({"server": {"name": "by-admin"}})", kAdmin)
+            .status == 200);
+  // accessIPv4 given at create is recorded with the request.
+  Reply created = f.Post("/v2.1/servers", R"({"server": {"name": "ip", "imageRef": ")" +
+                                              std::string(kImageId) +
+                                              R"(", "flavorRef": "1",
+                                              "accessIPv4": "192.0.2.20"}})");
+  REQUIRE(created.status == 202);
+  const std::string ip_id = created.json().Find("server")->Find("id")->as_string();
+  CHECK(f.Get("/v2.1/servers/" + ip_id)
+            .json()
+            .Find("server")
+            ->Find("accessIPv4")
+            ->as_string() == "192.0.2.20");
+}
+
+TEST_CASE("compute API: server metadata is listed, merged, replaced, set and deleted") {
+  ApiFixture f;
+  Reply created = f.Post("/v2.1/servers", R"({"server": {"name": "m", "imageRef": ")" +
+                                              std::string(kImageId) +
+                                              R"(", "flavorRef": "1",
+                                              "metadata": {"a": "1", "b": "2"}}})");
+  REQUIRE(created.status == 202);
+  const std::string id = created.json().Find("server")->Find("id")->as_string();
+  const std::string base = "/v2.1/servers/" + id + "/metadata";
+  CHECK(f.Get(base).json().Dump() == R"({"metadata":{"a":"1","b":"2"}})");
+
+  // A building server's metadata cannot change (Nova's check_instance_state).
+  Reply building = f.Post(base, R"({"metadata": {"c": "3"}})");
+  REQUIRE(building.status == 409);
+  CHECK(FaultMessage(building, "conflictingRequest") ==
+        "Cannot 'update metadata' instance " + id + " while it is in vm_state building");
+  f.Activate(id);
+
+  Reply merged = f.Post(base, R"({"metadata": {"b": "20", "c": "3"}})");
+  INFO(merged.body);
+  REQUIRE(merged.status == 200);
+  CHECK(merged.json().Dump() == R"({"metadata":{"a":"1","b":"20","c":"3"}})");
+  Reply replaced = f.Put(base, R"({"metadata": {"x": "y"}})");
+  REQUIRE(replaced.status == 200);
+  CHECK(replaced.json().Dump() == R"({"metadata":{"x":"y"}})");
+  Reply one = f.Put(base + "/k", R"({"meta": {"k": "v"}})");
+  REQUIRE(one.status == 200);
+  CHECK(one.json().Dump() == R"({"meta":{"k":"v"}})");
+  CHECK(f.Get(base + "/k").json().Dump() == R"({"meta":{"k":"v"}})");
+  // The server view shows it at once.
+  CHECK(f.Get("/v2.1/servers/" + id).json().Find("server")->Find("metadata")->Dump() ==
+        R"({"k":"v","x":"y"})");
+
+  Reply mismatch = f.Put(base + "/k", R"({"meta": {"other": "v"}})");
+  REQUIRE(mismatch.status == 400);
+  CHECK(FaultMessage(mismatch, "badRequest") == "Request body and URI mismatch");
+  Reply two = f.Put(base + "/k", R"({"meta": {"k": "v", "l": "w"}})");
+  REQUIRE(two.status == 400);
+  CHECK(FaultMessage(two, "badRequest").find("has too many properties") !=
+        std::string::npos);
+  Reply long_value =
+      f.Post(base, R"({"metadata": {"k": ")" + std::string(256, 'v') + R"("}})");
+  REQUIRE(long_value.status == 400);
+  CHECK(FaultMessage(long_value, "badRequest").find("is too long") != std::string::npos);
+  Reply empty_key = f.Post(base, R"({"metadata": {"": "v"}})");
+  REQUIRE(empty_key.status == 400);
+
+  REQUIRE(f.Delete(base + "/k").status == 204);
+  Reply missing = f.Get(base + "/k");
+  REQUIRE(missing.status == 404);
+  CHECK(FaultMessage(missing, "itemNotFound") == "Metadata item was not found");
+  CHECK(f.Delete(base + "/k").status == 404);
+
+  // metadata_items quota: 128 per server.
+  std::string items;
+  for (int i = 0; i < 128; ++i)
+    items += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\": \"v\"";
+  Reply full = f.Put(base, "{\"metadata\": {" + items + "}}");
+  REQUIRE(full.status == 200);
+  const Seq head = f.log->Head().value();
+  Reply over = f.Post(base, R"({"metadata": {"one-more": "v"}})");
+  REQUIRE(over.status == 403);
+  CHECK(FaultMessage(over, "forbidden") ==
+        "Maximum number of metadata items exceeds 128");
+  CHECK(f.log->Head().value() == head);
+  Reply create_over =
+      f.Post("/v2.1/servers",
+             R"({"server": {"name": "m", "imageRef": ")" + std::string(kImageId) +
+                 R"(", "flavorRef": "1", "metadata": {)" + items + R"(, "x": "y"}}})");
+  REQUIRE(create_over.status == 403);
+
+  // Another project sees none of it; an admin may act.
+  CHECK(f.Get(base, kOther).status == 404);
+  CHECK(f.Post(base, R"({"metadata": {"a": "b"}})", kOther).status == 404);
+  CHECK(f.Put(base + "/k0", R"({"meta": {"k0": "b"}})", kOther).status == 404);
+  CHECK(f.Delete(base + "/k0", kOther).status == 404);
+  CHECK(f.Delete(base + "/k0", kAdmin).status == 204);
+}
+
+TEST_CASE("compute API: ips are empty until networking exists, and private") {
+  ApiFixture f;
+  const std::string id = f.Create("net");
+  Reply ips = f.Get("/v2.1/servers/" + id + "/ips");
+  REQUIRE(ips.status == 200);
+  CHECK(ips.json().Dump() == R"({"addresses":{}})");
+  Reply one = f.Get("/v2.1/servers/" + id + "/ips/private");
+  REQUIRE(one.status == 404);
+  CHECK(FaultMessage(one, "itemNotFound") ==
+        "Instance is not a member of specified network");
+  CHECK(f.Get("/v2.1/servers/" + id + "/ips", kOther).status == 404);
+  CHECK(f.Get("/v2.1/servers/" + id + "/ips", kAdmin).status == 200);
+}
+
+TEST_CASE(
+    "compute API: multi-create names servers name-N and checks the availability zone") {
+  ApiFixture f;
+  Reply r = f.Post("/v2.1/servers", R"({"server": {"name": "web", "imageRef": ")" +
+                                        std::string(kImageId) +
+                                        R"(", "flavorRef": "1", "min_count": 3,
+                                        "metadata": {"k": "v"}}})");
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  const std::vector<std::string> names =
+      Names(f.Get("/v2.1/servers?sort_key=display_name&sort_dir=asc"));
+  CHECK(names == std::vector<std::string>{"web-1", "web-2", "web-3"});
+  const Seq head = f.log->Head().value();
+  Reply az = f.Post("/v2.1/servers", R"({"server": {"name": "z", "imageRef": ")" +
+                                         std::string(kImageId) +
+                                         R"(", "flavorRef": "1", "min_count": 2,
+                                         "availability_zone": "mars"}})");
+  REQUIRE(az.status == 400);
+  CHECK(FaultMessage(az, "badRequest") ==
+        "The requested availability zone is not available");
+  CHECK(f.log->Head().value() == head);
+  // A zone some host is in is accepted.
+  HostRegistered host;
+  host.host = HostName("hv1");
+  host.vcpus = 4;
+  host.memory_mb = 4096;
+  host.disk_gb = 40;
+  host.availability_zone = "zone-a";
+  f.Seed(StreamId("host/hv1"), host);
+  REQUIRE(f.runner->WaitFor(f.log->Head().value(), 5000).ok());
+  Reply ok = f.Post("/v2.1/servers", R"({"server": {"name": "z", "imageRef": ")" +
+                                         std::string(kImageId) +
+                                         R"(", "flavorRef": "1",
+                                         "availability_zone": "zone-a"}})");
+  INFO(ok.body);
+  REQUIRE(ok.status == 202);
+  const std::string id = ok.json().Find("server")->Find("id")->as_string();
+  CHECK(f.Get("/v2.1/servers/" + id)
+            .json()
+            .Find("server")
+            ->Find("OS-EXT-AZ:availability_zone")
+            ->as_string() == "zone-a");
+}
+
+namespace {
+
+// A log that fails the n-th server-create append (1-based) with Unavailable,
+// as a lost connection to the log would; everything else goes through.
+class FailNthCreate : public EventLog {
+ public:
+  FailNthCreate(EventLog* inner, int n) : inner_(inner), n_(n) {}
+  Result<AppendResult> Append(const AppendRequest& req) override {
+    if (req.key.str().rfind("create-", 0) == 0 && ++creates_ == n_) {
+      return Status::Unavailable("injected: the log is unreachable");
+    }
+    return inner_->Append(req);
+  }
+  Result<std::vector<Envelope>> Read(Seq from, size_t max) override {
+    return inner_->Read(from, max);
+  }
+  Result<std::vector<Envelope>> ReadStream(const StreamId& s, StreamVersion from,
+                                           size_t max) override {
+    return inner_->ReadStream(s, from, max);
+  }
+  Result<StreamVersion> StreamHead(const StreamId& s) override {
+    return inner_->StreamHead(s);
+  }
+  std::unique_ptr<Subscription> Subscribe(Seq from, SubscribeHandler h) override {
+    return inner_->Subscribe(from, std::move(h));
+  }
+  Result<Seq> Head() override { return inner_->Head(); }
+
+ private:
+  EventLog* inner_;
+  const int n_;
+  std::atomic<int> creates_{0};
+};
+
+}  // namespace
+
+TEST_CASE("compute API: a multi-create that fails part-way leaves no live server") {
+  ApiFixture f;
+  FailNthCreate failing(f.log.get(), 3);
+  ComputeServiceOptions cso;
+  cso.env = &f.env;
+  ComputeService service(&failing, f.store.get(), f.runner.get(), cso);
+  CreateServerRequest req;
+  req.name = "batch";
+  req.flavor_ref = "1";
+  req.image_ref = kImageId;
+  req.min_count = req.max_count = 4;
+  RequestContext ctx{
+      UserId("demo"), ProjectId("p1"), {"member", "reader"}, RequestId("req-batch")};
+  Result<CreateServerResult> r = service.CreateServers(ctx, req);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kUnavailable);
+  CHECK(r.status().ToString().find("requesting server 3 of 4") != std::string::npos);
+  // The two servers requested before the failure were deleted again.
+  CHECK(Names(f.Get("/v2.1/servers")).empty());
+  Reply history = f.Get("/v2.1/servers/detail?changes-since=2000-01-01T00:00:00Z");
+  const Json& list = *history.json().Find("servers");
+  REQUIRE(list.size() == 2);
+  for (const Json& s : list.items()) CHECK(s.Find("status")->as_string() == "DELETED");
+  // Nothing failed the second time: all four exist.
+  REQUIRE(service.CreateServers(ctx, req).ok());
+  CHECK(Names(f.Get("/v2.1/servers")).size() == 4);
 }
 
 }  // namespace chronova::testing

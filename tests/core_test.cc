@@ -189,6 +189,8 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceBuildFailed{HostName("h"), "r"},
                          InstanceDeleteRequested{},
                          InstanceDeleted{HostName("h")},
+                         InstanceUpdated{true, "n", true, "10.0.0.1", false, ""},
+                         InstanceMetadataChanged{{{"k", "v"}}, {"gone"}},
                          HostRegistered{},
                          HostResourcesClaimed{InstanceId("i"), 1, 2, 3},
                          HostResourcesReleased{InstanceId("i")},

@@ -15,12 +15,13 @@
 
 namespace chronova::testing {
 
-// A member of `project`, with a fresh request id.
+// A member of `project`, with a fresh request id. Keystone's default role
+// hierarchy makes a member a reader too, and tokens carry both.
 inline RequestContext MemberContext(const std::string& user = "alice",
                                     const std::string& project = "demo") {
   return RequestContext{UserId(user),
                         ProjectId(project),
-                        {"member"},
+                        {"member", "reader"},
                         RequestId("req-" + Env::Default()->NewUuid())};
 }
 

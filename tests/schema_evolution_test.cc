@@ -99,6 +99,8 @@ std::vector<Envelope> History() {
     ev(std::string("instance/") + id, BuildStarted{HostName("hv1")});
   }
   ev("instance/i-ok", InstanceSpawned{HostName("hv1"), "instance-i-ok"});
+  ev("instance/i-ok", InstanceUpdated{true, "vm-renamed", true, "192.0.2.7", false, ""});
+  ev("instance/i-ok", InstanceMetadataChanged{{{"tier", "gold"}}, {"role"}});
   ev("instance/i-fail", InstanceBuildFailed{HostName("hv1"), "libvirt: boom"});
   ev("host/hv1", HostResourcesReleased{InstanceId("i-fail")});
   ev("instance/i-ok", InstanceLocked{false});
