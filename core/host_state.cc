@@ -47,6 +47,12 @@ void ApplyHostEvent(HostState& s, const Envelope& env, const Event& event) {
             s.used.disk_gb -= it->second.disk_gb;
             s.claims.erase(it);
           }
+        } else if constexpr (std::is_same_v<T, HostServiceDisabled>) {
+          s.disabled = true;
+          s.disabled_reason = e.reason;
+        } else if constexpr (std::is_same_v<T, HostServiceEnabled>) {
+          s.disabled = false;
+          s.disabled_reason.clear();
         } else {
           return;  // not a host event
         }

@@ -14,6 +14,16 @@ std::string ClaimKey(std::string_view host, const InstanceId& id) {
   return ClaimPrefix(host) + id.str();
 }
 
+// How many hosts have registered: the next one gets id count + 1.
+constexpr char kCountKey[] = "meta/count";
+struct HostCount {
+  int64_t count = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(count));
+  }
+};
+
 // The instance a claim event is about, if it is one.
 const InstanceId* ClaimedInstance(const Event& event) {
   if (auto* c = std::get_if<HostResourcesClaimed>(&event)) return &c->instance_id;
@@ -42,6 +52,15 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event, ReadModel
     had_claim = claim.has_value();
   }
   ApplyHostEvent(state, env, event);
+  if (state.exists && state.id == 0) {
+    // First registration: Nova's integer ids are registration order, which is
+    // the log's order, so a rebuild assigns the same ids.
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> count,
+                              GetRecord<HostCount>(w, kCountKey));
+    HostCount next{count.value_or(HostCount{}).count + 1};
+    state.id = next.count;
+    PutRecord(w, kCountKey, next);
+  }
   if (instance != nullptr) {
     auto it = state.claims.find(*instance);
     if (it != state.claims.end() && !had_claim) PutRecord(w, claim_key, it->second);

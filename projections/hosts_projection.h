@@ -15,7 +15,8 @@ class HostsProjection : public Projection {
   static constexpr std::string_view kName = "hosts";
   std::string_view Name() const override { return kName; }
   // 2: claims under their own keys; HostState gained hypervisor_hostname.
-  uint32_t Version() const override { return 2; }
+  // 3: HostState gained disabled, disabled_reason and id (registration order).
+  uint32_t Version() const override { return 3; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 
@@ -26,7 +27,7 @@ class HostsView {
   explicit HostsView(const ReadModelReader* reader) : reader_(reader) {}
   // nullopt for a host that never registered.
   Result<std::optional<HostState>> Get(const HostName& host) const;
-  // Every registered host, in name order.
+  // Every registered host, in name order (their `id` is registration order).
   Result<std::vector<HostState>> List() const;
 
  private:

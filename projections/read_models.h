@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "projections/aggregates_projection.h"
 #include "projections/catalog_projections.h"
 #include "projections/hosts_projection.h"
 #include "projections/instance_actions_projection.h"
@@ -17,10 +18,11 @@ struct ReadModels {
   FlavorsProjection flavors;
   ImagesProjection images;
   InstanceActionsProjection instance_actions;
+  AggregatesProjection aggregates;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
-    return {&servers, &hosts, &flavors, &images, &instance_actions};
+    return {&servers, &hosts, &flavors, &images, &instance_actions, &aggregates};
   }
 };
 

@@ -8,7 +8,9 @@
 #include "agents/compute/fake_hypervisor.h"
 #include "agents/compute/libvirt_hypervisor.h"
 #include "agents/conductor.h"
+#include "agents/heartbeat_monitor.h"
 #include "agents/scheduler.h"
+#include "api/admin_service.h"
 #include "api/auth.h"
 #include "api/compute_api.h"
 #include "api/compute_service.h"
@@ -32,6 +34,8 @@ struct Node::Parts {
   std::vector<std::unique_ptr<Hypervisor>> hypervisors;
   std::vector<std::unique_ptr<ComputeAgent>> computes;
   std::unique_ptr<ComputeService> compute_service;
+  std::unique_ptr<HeartbeatMonitor> heartbeats;
+  std::unique_ptr<AdminService> admin_service;
   std::unique_ptr<NoAuthAuthenticator> auth;
   std::unique_ptr<ComputeApiServer> api;
 
@@ -191,6 +195,19 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
   p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
                                                         p->runner.get(), service_options);
+  p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get());
+  CHRONOVA_RETURN_IF_ERROR(p->heartbeats->Start());
+  AdminServiceOptions admin_options;
+  HeartbeatMonitor* heartbeats = p->heartbeats.get();
+  admin_options.liveness = [heartbeats](const HostName& host) {
+    HostLiveness l = heartbeats->Get(host);
+    return ServiceLiveness{l.up, l.last_seen};
+  };
+  // This process runs the scheduler and the conductor, on the node's host.
+  admin_options.node_services = {{"nova-scheduler", HostName(o.host_prefix)},
+                                 {"nova-conductor", HostName(o.host_prefix)}};
+  p->admin_service = std::make_unique<AdminService>(p->log.get(), p->store.get(),
+                                                    p->runner.get(), admin_options);
   if (!o.compute_api_url.empty()) {
     p->auth = std::make_unique<NoAuthAuthenticator>();
     p->api = std::make_unique<ComputeApiServer>();
@@ -198,6 +215,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     ao.listen_url = o.compute_api_url;
     ao.service = p->compute_service.get();
     ao.authenticator = p->auth.get();
+    ao.admin = p->admin_service.get();
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
   }
   return std::unique_ptr<Node>(new Node(std::move(p)));
