@@ -15,7 +15,9 @@ namespace {
 
 constexpr char kNotSupported[] = "The requested functionality is not supported.";
 
-HttpResponse NoAdminService() { return FaultResponse(404, "The resource could not be found."); }
+HttpResponse NoAdminService() {
+  return FaultResponse(404, "The resource could not be found.");
+}
 
 Json NullIfEmpty(const std::string& s) { return s.empty() ? Json() : Json(s); }
 
@@ -31,9 +33,10 @@ Json HypervisorJson(const HypervisorView& v, bool detail) {
     j["hypervisor_type"] = h.hypervisor_type;
     j["hypervisor_version"] = Json();  // filled by the caller (options)
     j["host_ip"] = Json();
-    j["service"] = Json::MakeObject({{"id", v.service.id},
-                                     {"host", h.name.str()},
-                                     {"disabled_reason", NullIfEmpty(h.disabled_reason)}});
+    j["service"] =
+        Json::MakeObject({{"id", v.service.id},
+                          {"host", h.name.str()},
+                          {"disabled_reason", NullIfEmpty(h.disabled_reason)}});
     int64_t free_disk = h.disk_gb - h.used.disk_gb;
     j["vcpus"] = h.vcpus;
     j["memory_mb"] = h.memory_mb;
@@ -72,9 +75,8 @@ Json ServiceJson(const ServiceView& s) {
 
 Json AggregateJson(const AggregateState& a, bool with_hosts_and_metadata) {
   std::optional<std::string> az = a.availability_zone();
-  Json j = Json::MakeObject({{"id", a.id},
-                             {"name", a.name},
-                             {"availability_zone", az ? Json(*az) : Json()}});
+  Json j = Json::MakeObject(
+      {{"id", a.id}, {"name", a.name}, {"availability_zone", az ? Json(*az) : Json()}});
   if (with_hosts_and_metadata) {
     Json hosts = Json::MakeArray();
     for (const HostName& h : a.hosts) hosts.Append(h.str());
@@ -92,8 +94,8 @@ Json AggregateJson(const AggregateState& a, bool with_hosts_and_metadata) {
 
 // jsonschema's wording for one string property of a request body object
 // `parent` ("" at the root). Empty if fine.
-std::string CheckString(const Json& obj, const std::string& parent, const std::string& name,
-                        size_t min_len, size_t max_len) {
+std::string CheckString(const Json& obj, const std::string& parent,
+                        const std::string& name, size_t min_len, size_t max_len) {
   const Json* v = obj.Find(name);
   if (v == nullptr) return "";
   std::string field = parent.empty() ? name : parent + "/" + name;
@@ -112,8 +114,9 @@ std::string CheckString(const Json& obj, const std::string& parent, const std::s
 std::string CheckMembers(const Json& obj, const std::string& parent,
                          std::initializer_list<const char*> required,
                          std::initializer_list<const char*> allowed) {
-  std::string at = parent.empty() ? "" : "Invalid input for field/attribute " + parent +
-                                             ". Value: " + obj.PythonStr() + ". ";
+  std::string at = parent.empty() ? ""
+                                  : "Invalid input for field/attribute " + parent +
+                                        ". Value: " + obj.PythonStr() + ". ";
   if (!obj.is_object()) return at + obj.PythonRepr() + " is not of type 'object'";
   for (const char* r : required) {
     if (!obj.Contains(r)) return at + "'" + std::string(r) + "' is a required property";
@@ -205,14 +208,14 @@ HttpResponse ComputeApiHandler::HypervisorUptime(const Call& call) const {
 
 HttpResponse ComputeApiHandler::SearchHypervisors(const Call& call) const {
   if (!options_.admin) return NoAdminService();
-  return RenderHypervisors(options_.admin->SearchHypervisors(call.ctx, call.params[0], false),
-                           false);
+  return RenderHypervisors(
+      options_.admin->SearchHypervisors(call.ctx, call.params[0], false), false);
 }
 
 HttpResponse ComputeApiHandler::HypervisorServers(const Call& call) const {
   if (!options_.admin) return NoAdminService();
-  return RenderHypervisors(options_.admin->SearchHypervisors(call.ctx, call.params[0], true),
-                           false);
+  return RenderHypervisors(
+      options_.admin->SearchHypervisors(call.ctx, call.params[0], true), false);
 }
 
 HttpResponse ComputeApiHandler::HypervisorStatistics(const Call& call) const {
@@ -243,7 +246,8 @@ HttpResponse ComputeApiHandler::ListServices(const Call& call) const {
   ServiceFilter filter;
   if (const std::string* h = Query(call.query, "host")) filter.host = *h;
   if (const std::string* b = Query(call.query, "binary")) filter.binary = *b;
-  Result<std::vector<ServiceView>> services = options_.admin->ListServices(call.ctx, filter);
+  Result<std::vector<ServiceView>> services =
+      options_.admin->ListServices(call.ctx, filter);
   if (!services.ok()) return ErrorResponse(services.status());
   Json list = Json::MakeArray();
   for (const ServiceView& s : *services) list.Append(ServiceJson(s));
@@ -262,8 +266,8 @@ HttpResponse ComputeApiHandler::UpdateService(const Call& call) const {
   }
   Result<Json> body = ParseBody(*call.http);
   if (!body.ok()) return ErrorResponse(body.status());
-  std::string error = CheckMembers(*body, "", {"host", "binary"},
-                                   {"host", "binary", "disabled_reason"});
+  std::string error =
+      CheckMembers(*body, "", {"host", "binary"}, {"host", "binary", "disabled_reason"});
   for (const char* name : {"host", "binary", "disabled_reason"}) {
     if (error.empty()) error = CheckString(*body, "", name, 1, 255);
   }
@@ -279,9 +283,10 @@ HttpResponse ComputeApiHandler::UpdateService(const Call& call) const {
   Status st = options_.admin->SetServiceEnabled(call.ctx, HostName(host), binary,
                                                 action == "enable", reason);
   if (!st.ok()) return ErrorResponse(st);
-  Json service = Json::MakeObject({{"host", host},
-                                   {"binary", binary},
-                                   {"status", action == "enable" ? "enabled" : "disabled"}});
+  Json service =
+      Json::MakeObject({{"host", host},
+                        {"binary", binary},
+                        {"status", action == "enable" ? "enabled" : "disabled"}});
   if (!reason.empty()) service["disabled_reason"] = reason;
   return JsonResponse(200, Json::MakeObject({{"service", std::move(service)}}));
 }
@@ -310,9 +315,10 @@ HttpResponse ComputeApiHandler::ListAvailabilityZones(const Call& call) const {
         hosts[host] = std::move(by_binary);
       }
     }
-    list.Append(Json::MakeObject({{"zoneName", z.name},
-                                  {"zoneState", Json::MakeObject({{"available", z.available}})},
-                                  {"hosts", std::move(hosts)}}));
+    list.Append(
+        Json::MakeObject({{"zoneName", z.name},
+                          {"zoneState", Json::MakeObject({{"available", z.available}})},
+                          {"hosts", std::move(hosts)}}));
   }
   return JsonResponse(200, Json::MakeObject({{"availabilityZoneInfo", std::move(list)}}));
 }
@@ -341,11 +347,12 @@ HttpResponse ComputeApiHandler::ShowHost(const Call& call) const {
   if (!rows.ok()) return ErrorResponse(rows.status());
   Json list = Json::MakeArray();
   for (const HostResourceRow& r : *rows) {
-    list.Append(Json::MakeObject({{"resource", Json::MakeObject({{"host", host},
-                                                                  {"project", r.project},
-                                                                  {"cpu", r.cpu},
-                                                                  {"memory_mb", r.memory_mb},
-                                                                  {"disk_gb", r.disk_gb}})}}));
+    list.Append(
+        Json::MakeObject({{"resource", Json::MakeObject({{"host", host},
+                                                         {"project", r.project},
+                                                         {"cpu", r.cpu},
+                                                         {"memory_mb", r.memory_mb},
+                                                         {"disk_gb", r.disk_gb}})}}));
   }
   return JsonResponse(200, Json::MakeObject({{"host", std::move(list)}}));
 }
@@ -362,13 +369,15 @@ HttpResponse ComputeApiHandler::UpdateHost(const Call& call) const {
     const Json* v = body->Find(name);
     if (!error.empty() || v == nullptr) continue;
     std::string lower = v->is_string() ? v->as_string() : "";
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    bool valid = v->is_string() && (v->as_string() == "enable" || v->as_string() == "disable" ||
-                                    v->as_string() == "Enable" || v->as_string() == "Disable" ||
-                                    v->as_string() == "ENABLE" || v->as_string() == "DISABLE");
+    for (char& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool valid =
+        v->is_string() && (v->as_string() == "enable" || v->as_string() == "disable" ||
+                           v->as_string() == "Enable" || v->as_string() == "Disable" ||
+                           v->as_string() == "ENABLE" || v->as_string() == "DISABLE");
     if (!valid) {
-      error = "Invalid input for field/attribute " + std::string(name) + ". Value: " +
-              v->PythonStr() + ". " + v->PythonRepr() +
+      error = "Invalid input for field/attribute " + std::string(name) +
+              ". Value: " + v->PythonStr() + ". " + v->PythonRepr() +
               " is not one of ['enable', 'disable', 'Enable', 'Disable', 'ENABLE', "
               "'DISABLE']";
     }
@@ -393,7 +402,8 @@ HttpResponse ComputeApiHandler::HostPowerAction(const Call& call) const {
   } else if (path.size() >= 8 && path.compare(path.size() - 8, 8, "/startup") == 0) {
     policy = "os_compute_api:os-hosts:start";
   }
-  Status st = options_.admin->CheckHost(call.ctx, HostName(call.params[0]), policy.c_str());
+  Status st =
+      options_.admin->CheckHost(call.ctx, HostName(call.params[0]), policy.c_str());
   if (!st.ok()) return ErrorResponse(st);
   // host_power_action is not implemented by the libvirt driver.
   return FaultResponse(501, kNotSupported);
@@ -434,7 +444,8 @@ HttpResponse ComputeApiHandler::CreateAggregate(const Call& call) const {
       call.ctx, agg.Find("name")->as_string(),
       az != nullptr && az->is_string() ? az->as_string() : "");
   if (!created.ok()) return ErrorResponse(created.status());
-  return JsonResponse(200, Json::MakeObject({{"aggregate", AggregateJson(*created, false)}}));
+  return JsonResponse(200,
+                      Json::MakeObject({{"aggregate", AggregateJson(*created, false)}}));
 }
 
 HttpResponse ComputeApiHandler::ShowAggregate(const Call& call) const {
@@ -510,7 +521,8 @@ HttpResponse ComputeApiHandler::AggregateAction(const Call& call) const {
   if (action != "add_host" && action != "remove_host" && action != "set_metadata") {
     return FaultResponse(400, "There is no such action: " + action);
   }
-  if (Status st = Authorize(call.ctx, "os_compute_api:os-aggregates:" + action); !st.ok()) {
+  if (Status st = Authorize(call.ctx, "os_compute_api:os-aggregates:" + action);
+      !st.ok()) {
     return ErrorResponse(st);
   }
   std::string error;
@@ -524,15 +536,16 @@ HttpResponse ComputeApiHandler::AggregateAction(const Call& call) const {
     if (error.empty()) {
       for (const auto& [k, v] : md->members()) {
         if (k.empty() || k.size() > 255) {
-          error = "Invalid input for field/attribute metadata. Value: " + md->PythonStr() +
-                  ". Additional properties are not allowed ('" + k + "' was unexpected)";
+          error =
+              "Invalid input for field/attribute metadata. Value: " + md->PythonStr() +
+              ". Additional properties are not allowed ('" + k + "' was unexpected)";
         } else if (!v.is_null() && !v.is_string()) {
-          error = "Invalid input for field/attribute metadata/" + k + ". Value: " +
-                  v.PythonStr() + ". " + v.PythonRepr() +
+          error = "Invalid input for field/attribute metadata/" + k +
+                  ". Value: " + v.PythonStr() + ". " + v.PythonRepr() +
                   " is not of type 'string', 'null'";
         } else if (v.is_string() && v.as_string().size() > 255) {
-          error = "Invalid input for field/attribute metadata/" + k + ". Value: " +
-                  v.PythonStr() + ". " + v.PythonRepr() + " is too long";
+          error = "Invalid input for field/attribute metadata/" + k +
+                  ". Value: " + v.PythonStr() + ". " + v.PythonRepr() + " is too long";
         }
         if (!error.empty()) break;
       }
@@ -548,7 +561,8 @@ HttpResponse ComputeApiHandler::AggregateAction(const Call& call) const {
   if (action == "set_metadata") {
     chronova::SetAggregateMetadata cmd;
     for (const auto& [k, v] : arg.Find("metadata")->members()) {
-      cmd.metadata[k] = v.is_null() ? std::nullopt : std::optional<std::string>(v.as_string());
+      cmd.metadata[k] =
+          v.is_null() ? std::nullopt : std::optional<std::string>(v.as_string());
     }
     a = options_.admin->SetAggregateMetadata(call.ctx, *id, cmd);
   } else {

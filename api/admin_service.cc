@@ -84,10 +84,11 @@ std::vector<ServiceView> AdminService::AllServices(
   return out;
 }
 
-Result<std::vector<HypervisorView>> AdminService::Views(const std::vector<HostState>& hosts,
-                                                        bool with_servers) const {
+Result<std::vector<HypervisorView>> AdminService::Views(
+    const std::vector<HostState>& hosts, bool with_servers) const {
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
-  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader, store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader,
+                            store_->Reader(ServersProjection::kName));
   ServersView servers(servers_reader.get());
   std::vector<HypervisorView> out;
   for (const HostState& h : hosts) {
@@ -104,11 +105,11 @@ Result<std::vector<HypervisorView>> AdminService::Views(const std::vector<HostSt
 
 // ---- os-hypervisors --------------------------------------------------------
 
-Result<std::vector<HypervisorView>> AdminService::ListHypervisors(const RequestContext& ctx,
-                                                                  bool detail) const {
-  CHRONOVA_RETURN_IF_ERROR(Authorize(
-      ctx, detail ? "os_compute_api:os-hypervisors:list-detail"
-                  : "os_compute_api:os-hypervisors:list"));
+Result<std::vector<HypervisorView>> AdminService::ListHypervisors(
+    const RequestContext& ctx, bool detail) const {
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, detail ? "os_compute_api:os-hypervisors:list-detail"
+                            : "os_compute_api:os-hypervisors:list"));
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
   return Views(hosts, false);
 }
@@ -201,25 +202,27 @@ Status AdminService::SetServiceEnabled(const RequestContext& ctx, const HostName
   HostState initial;
   initial.name = host;
   CHRONOVA_ASSIGN_OR_RETURN(
-      CommandOutcome out,
-      HandleCommand(
-          *log_, HostStream(host), initial, FoldHost, HostVersion,
-          [&](const HostState& s) -> Result<std::vector<Event>> {
-            if (!s.exists) {
-              return Status::NotFound("Could not find binary " + binary + " on host " +
-                                      host.str() + ".");
-            }
-            if (enabled) {
-              if (!s.disabled) return std::vector<Event>{};
-              return std::vector<Event>{HostServiceEnabled{}};
-            }
-            if (s.disabled && s.disabled_reason == reason) return std::vector<Event>{};
-            return std::vector<Event>{HostServiceDisabled{reason}};
-          },
-          ctx.Meta(options_.env->Now()),
-          IdempotencyKey("service-update-" + ctx.request_id.str())));
+      CommandOutcome out, HandleCommand(
+                              *log_, HostStream(host), initial, FoldHost, HostVersion,
+                              [&](const HostState& s) -> Result<std::vector<Event>> {
+                                if (!s.exists) {
+                                  return Status::NotFound("Could not find binary " +
+                                                          binary + " on host " +
+                                                          host.str() + ".");
+                                }
+                                if (enabled) {
+                                  if (!s.disabled) return std::vector<Event>{};
+                                  return std::vector<Event>{HostServiceEnabled{}};
+                                }
+                                if (s.disabled && s.disabled_reason == reason)
+                                  return std::vector<Event>{};
+                                return std::vector<Event>{HostServiceDisabled{reason}};
+                              },
+                              ctx.Meta(options_.env->Now()),
+                              IdempotencyKey("service-update-" + ctx.request_id.str())));
   if (out.appended) {
-    CHRONOVA_RETURN_IF_ERROR(runner_->WaitFor(out.append.last_seq, options_.wait_timeout_ms));
+    CHRONOVA_RETURN_IF_ERROR(
+        runner_->WaitFor(out.append.last_seq, options_.wait_timeout_ms));
   }
   return Status::Ok();
 }
@@ -228,8 +231,9 @@ Status AdminService::SetServiceEnabled(const RequestContext& ctx, const HostName
 
 Result<std::vector<AvailabilityZoneView>> AdminService::ListAvailabilityZones(
     const RequestContext& ctx, bool detail) const {
-  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, detail ? "os_compute_api:os-availability-zone:detail"
-                                                 : "os_compute_api:os-availability-zone:list"));
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, detail ? "os_compute_api:os-availability-zone:detail"
+                            : "os_compute_api:os-availability-zone:list"));
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
   std::vector<ServiceView> services = AllServices(hosts, aggregates);
@@ -279,9 +283,11 @@ Result<std::vector<HostResourceRow>> AdminService::ShowHost(const RequestContext
                                                             const HostName& host) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-hosts:show"));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h, HostsView(reader.get()).Get(host));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
+                            HostsView(reader.get()).Get(host));
   if (!h || !h->exists) return HostNotMapped(host);
-  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader, store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader,
+                            store_->Reader(ServersProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> on_host,
                             ServersView(servers_reader.get()).OnHost(host));
   std::vector<HostResourceRow> rows;
@@ -294,10 +300,9 @@ Result<std::vector<HostResourceRow>> AdminService::ShowHost(const RequestContext
     max.cpu += s.flavor.vcpus;
     max.memory_mb += s.flavor.memory_mb;
     max.disk_gb += disk;
-    auto it = std::find_if(by_project.begin(), by_project.end(),
-                           [&](const HostResourceRow& r) {
-                             return r.project == s.project_id.str();
-                           });
+    auto it = std::find_if(
+        by_project.begin(), by_project.end(),
+        [&](const HostResourceRow& r) { return r.project == s.project_id.str(); });
     if (it == by_project.end()) {
       by_project.push_back({s.project_id.str(), 0, 0, 0});
       it = by_project.end() - 1;
@@ -315,7 +320,8 @@ Status AdminService::CheckHost(const RequestContext& ctx, const HostName& host,
                                const char* policy) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h, HostsView(reader.get()).Get(host));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
+                            HostsView(reader.get()).Get(host));
   if (!h || !h->exists) return HostNotMapped(host);
   return Status::Ok();
 }
@@ -334,7 +340,8 @@ Result<AggregateState> AdminService::GetAggregate(const RequestContext& ctx,
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(AggregatesProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<AggregateState> a,
                             AggregatesView(reader.get()).Get(id));
-  if (!a) return Status::NotFound("Aggregate " + std::to_string(id) + " could not be found.");
+  if (!a)
+    return Status::NotFound("Aggregate " + std::to_string(id) + " could not be found.");
   return *a;
 }
 
@@ -389,16 +396,18 @@ Result<AggregateState> AdminService::ActOnAggregate(const RequestContext& ctx, i
                     decide, ctx.Meta(options_.env->Now()),
                     IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str())));
   if (out.appended) {
-    CHRONOVA_RETURN_IF_ERROR(runner_->WaitFor(out.append.last_seq, options_.wait_timeout_ms));
+    CHRONOVA_RETURN_IF_ERROR(
+        runner_->WaitFor(out.append.last_seq, options_.wait_timeout_ms));
   }
   AggregateState after = initial;
-  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(*log_, AggregateStream(id), after, FoldAggregate));
+  CHRONOVA_RETURN_IF_ERROR(
+      LoadAggregate(*log_, AggregateStream(id), after, FoldAggregate));
   return after;
 }
 
-Result<AggregateState> AdminService::CreateAggregate(const RequestContext& ctx,
-                                                     const std::string& name,
-                                                     const std::string& availability_zone) {
+Result<AggregateState> AdminService::CreateAggregate(
+    const RequestContext& ctx, const std::string& name,
+    const std::string& availability_zone) {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:create"));
   CHRONOVA_RETURN_IF_ERROR(WaitForHead());
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(AggregatesProjection::kName));
@@ -410,8 +419,8 @@ Result<AggregateState> AdminService::CreateAggregate(const RequestContext& ctx,
   CHRONOVA_ASSIGN_OR_RETURN(int64_t max_id, view.MaxId());
   // The next id; another API node may take it first (Conflict): try the next.
   for (int64_t id = max_id + 1; id < max_id + 100; ++id) {
-    Result<AggregateState> created = ActOnAggregate(
-        ctx, id, "aggregate-create", [&](const AggregateState& s) {
+    Result<AggregateState> created =
+        ActOnAggregate(ctx, id, "aggregate-create", [&](const AggregateState& s) {
           return Decide(s, chronova::CreateAggregate{id, name, availability_zone});
         });
     if (created.ok() || !created.status().IsConflict()) return created;
@@ -436,7 +445,8 @@ Result<AggregateState> AdminService::UpdateAggregate(
           std::string reason = ZoneConflict(all, id, s.hosts, *update.availability_zone);
           if (!reason.empty()) {
             return Status::InvalidArgument("Cannot update aggregate " +
-                                           std::to_string(id) + ". Reason: " + reason + ".");
+                                           std::to_string(id) + ". Reason: " + reason +
+                                           ".");
           }
         }
         return Decide(s, update);
@@ -464,33 +474,35 @@ Result<AggregateState> AdminService::SetAggregateMetadata(
       });
 }
 
-Result<AggregateState> AdminService::AddAggregateHost(const RequestContext& ctx, int64_t id,
-                                                      const HostName& host) {
+Result<AggregateState> AdminService::AddAggregateHost(const RequestContext& ctx,
+                                                      int64_t id, const HostName& host) {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:add_host"));
   CHRONOVA_RETURN_IF_ERROR(WaitForHead());
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h, HostsView(reader.get()).Get(host));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
+                            HostsView(reader.get()).Get(host));
   if (!h || !h->exists) {
     return Status::NotFound("Compute host " + host.str() + " could not be found.");
   }
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> all, Aggregates());
-  return ActOnAggregate(
-      ctx, id, "aggregate-add-host",
-      [&](const AggregateState& s) -> Result<std::vector<Event>> {
-        std::optional<std::string> zone = s.availability_zone();
-        if (s.exists && !s.HasHost(host) && zone) {
-          std::string reason = ZoneConflict(all, id, {host}, *zone);
-          if (!reason.empty()) {
-            return Status::Conflict("Cannot add host to aggregate " + std::to_string(id) +
-                                    ". Reason: " + reason + ".");
-          }
-        }
-        return Decide(s, chronova::AddAggregateHost{host});
-      });
+  return ActOnAggregate(ctx, id, "aggregate-add-host",
+                        [&](const AggregateState& s) -> Result<std::vector<Event>> {
+                          std::optional<std::string> zone = s.availability_zone();
+                          if (s.exists && !s.HasHost(host) && zone) {
+                            std::string reason = ZoneConflict(all, id, {host}, *zone);
+                            if (!reason.empty()) {
+                              return Status::Conflict("Cannot add host to aggregate " +
+                                                      std::to_string(id) +
+                                                      ". Reason: " + reason + ".");
+                            }
+                          }
+                          return Decide(s, chronova::AddAggregateHost{host});
+                        });
 }
 
 Result<AggregateState> AdminService::RemoveAggregateHost(const RequestContext& ctx,
-                                                         int64_t id, const HostName& host) {
+                                                         int64_t id,
+                                                         const HostName& host) {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:remove_host"));
   Result<AggregateState> r =
       ActOnAggregate(ctx, id, "aggregate-remove-host", [&](const AggregateState& s) {

@@ -141,8 +141,8 @@ class AdminService {
   // ---- os-hosts
   // Every enabled service's host: {host_name, service topic, zone}; `zone`
   // filters when set.
-  Result<std::vector<ServiceView>> ListHosts(const RequestContext& ctx,
-                                             const std::optional<std::string>& zone) const;
+  Result<std::vector<ServiceView>> ListHosts(
+      const RequestContext& ctx, const std::optional<std::string>& zone) const;
   // NotFound "Host '<host>' is not mapped to any cell" for an unknown host.
   Result<std::vector<HostResourceRow>> ShowHost(const RequestContext& ctx,
                                                 const HostName& host) const;
@@ -156,7 +156,8 @@ class AdminService {
   // NotFound "Aggregate <id> could not be found."
   Result<AggregateState> GetAggregate(const RequestContext& ctx, int64_t id) const;
   // Conflict "Aggregate <name> already exists."
-  Result<AggregateState> CreateAggregate(const RequestContext& ctx, const std::string& name,
+  Result<AggregateState> CreateAggregate(const RequestContext& ctx,
+                                         const std::string& name,
                                          const std::string& availability_zone);
   Result<AggregateState> UpdateAggregate(const RequestContext& ctx, int64_t id,
                                          const chronova::UpdateAggregate& update);
@@ -177,8 +178,9 @@ class AdminService {
   Result<std::vector<AggregateState>> Aggregates() const;
   ServiceView ComputeService(const HostState& h,
                              const std::vector<AggregateState>& aggregates) const;
-  std::vector<ServiceView> AllServices(const std::vector<HostState>& hosts,
-                                       const std::vector<AggregateState>& aggregates) const;
+  std::vector<ServiceView> AllServices(
+      const std::vector<HostState>& hosts,
+      const std::vector<AggregateState>& aggregates) const;
   Result<std::vector<HypervisorView>> Views(const std::vector<HostState>& hosts,
                                             bool with_servers) const;
   // Runs `decide` on aggregate/<id> and returns the aggregate as folded after it.

@@ -28,7 +28,7 @@ struct ComputeApiOptions {
   // The admin views (os-hypervisors, os-services, os-availability-zone,
   // os-hosts, os-aggregates); borrowed. Null: those paths are 404.
   AdminService* admin = nullptr;
-  Env* env = Env::Default();               // request ids, generated admin passwords
+  Env* env = Env::Default();  // request ids, generated admin passwords
   // The Image service endpoint for images' "alternate" links; empty: the
   // request's own scheme and host with "/image" (chronova's all-in-one layout).
   std::string image_url;

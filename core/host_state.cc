@@ -28,7 +28,8 @@ void ApplyHostEvent(HostState& s, const Envelope& env, const Event& event) {
           s.disk_gb = e.disk_gb;
           s.availability_zone = e.availability_zone;
           s.hypervisor_type = e.hypervisor_type;
-          s.hypervisor_hostname = e.hypervisor_hostname.empty() ? e.host.str() : e.hypervisor_hostname;
+          s.hypervisor_hostname =
+              e.hypervisor_hostname.empty() ? e.host.str() : e.hypervisor_hostname;
           s.cpu_allocation_ratio = e.cpu_allocation_ratio;
           s.ram_allocation_ratio = e.ram_allocation_ratio;
           s.disk_allocation_ratio = e.disk_allocation_ratio;

@@ -54,11 +54,11 @@ struct HostState {
   void serialize(A& ar) {
     ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(name), CEREAL_NVP(vcpus),
        CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb), CEREAL_NVP(availability_zone),
-       CEREAL_NVP(hypervisor_type), CEREAL_NVP(hypervisor_hostname), CEREAL_NVP(cpu_allocation_ratio),
-       CEREAL_NVP(ram_allocation_ratio), CEREAL_NVP(disk_allocation_ratio),
-       CEREAL_NVP(used), CEREAL_NVP(claims), CEREAL_NVP(registered_at),
-       CEREAL_NVP(updated_at), CEREAL_NVP(disabled), CEREAL_NVP(disabled_reason),
-       CEREAL_NVP(id));
+       CEREAL_NVP(hypervisor_type), CEREAL_NVP(hypervisor_hostname),
+       CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio),
+       CEREAL_NVP(disk_allocation_ratio), CEREAL_NVP(used), CEREAL_NVP(claims),
+       CEREAL_NVP(registered_at), CEREAL_NVP(updated_at), CEREAL_NVP(disabled),
+       CEREAL_NVP(disabled_reason), CEREAL_NVP(id));
   }
   // Capacity after allocation ratios, as Nova's scheduler computes it.
   int64_t VcpuLimit() const;

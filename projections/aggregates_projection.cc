@@ -31,7 +31,8 @@ Status AggregatesProjection::Apply(const Envelope& env, const Event& event,
   if (StreamKind(env.stream) != "aggregate") return Status::Ok();
   std::string_view key_text = StreamKey(env.stream);
   int64_t id = 0;
-  auto [ptr, ec] = std::from_chars(key_text.data(), key_text.data() + key_text.size(), id);
+  auto [ptr, ec] =
+      std::from_chars(key_text.data(), key_text.data() + key_text.size(), id);
   if (ec != std::errc() || ptr != key_text.data() + key_text.size()) {
     return Status::Corruption("aggregate stream " + env.stream.str() +
                               " has no integer id");

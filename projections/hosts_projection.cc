@@ -9,7 +9,9 @@ namespace {
 // not inside its record, so a claim costs the same on a host with 10 instances
 // as on one with 10,000.
 std::string HostKey(std::string_view name) { return "host/" + std::string(name); }
-std::string ClaimPrefix(std::string_view host) { return "claim/" + std::string(host) + "/"; }
+std::string ClaimPrefix(std::string_view host) {
+  return "claim/" + std::string(host) + "/";
+}
 std::string ClaimKey(std::string_view host, const InstanceId& id) {
   return ClaimPrefix(host) + id.str();
 }
@@ -33,11 +35,13 @@ const InstanceId* ClaimedInstance(const Event& event) {
 
 }  // namespace
 
-Status HostsProjection::Apply(const Envelope& env, const Event& event, ReadModelWriter& w) {
+Status HostsProjection::Apply(const Envelope& env, const Event& event,
+                              ReadModelWriter& w) {
   if (StreamKind(env.stream) != "host") return Status::Ok();
   std::string_view name = StreamKey(env.stream);
   std::string key = HostKey(name);
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> stored, GetRecord<HostState>(w, key));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> stored,
+                            GetRecord<HostState>(w, key));
   HostState state = stored.value_or(HostState{});
   if (env.version <= state.version) return Status::Ok();  // already folded in
   // Load just the claim this event touches, fold with core's state machine, then

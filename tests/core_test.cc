@@ -199,7 +199,15 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceActionCompleted{HostName("h"), "reboot", 1},
                          InstanceActionFailed{HostName("h"), "stop", "r"},
                          InstanceLocked{true},
-                         InstanceUnlocked{}};
+                         InstanceUnlocked{},
+                         HostServiceDisabled{"maintenance"},
+                         HostServiceEnabled{},
+                         AggregateCreated{7, "rack", "az1"},
+                         AggregateUpdated{"rack2", "az1"},
+                         AggregateMetadataSet{{{"ssd", "true"}}, {"gone"}},
+                         AggregateHostAdded{HostName("h")},
+                         AggregateHostRemoved{HostName("h")},
+                         AggregateDeleted{}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

@@ -92,6 +92,14 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceDeleted{HostName("hv1")});
   ev("host/hv1", HostResourcesReleased{InstanceId("i-ok")});
   ev("flavor/1", FlavorDeleted{});
+  ev("host/hv1", HostServiceDisabled{"maintenance"});
+  ev("host/hv1", HostServiceEnabled{});
+  ev("aggregate/1", AggregateCreated{1, "rack1", "az1"});
+  ev("aggregate/1", AggregateUpdated{"rack-one", "az1"});
+  ev("aggregate/1", AggregateMetadataSet{{{"ssd", "true"}}, {}});
+  ev("aggregate/1", AggregateHostAdded{HostName("hv1")});
+  ev("aggregate/1", AggregateHostRemoved{HostName("hv1")});
+  ev("aggregate/1", AggregateDeleted{});
   return out;
 }
 
