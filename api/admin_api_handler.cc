@@ -25,7 +25,7 @@ Json TimeOrNull(Timestamp t) { return t.micros == 0 ? Json() : Json(FormatUsageT
 
 Json HypervisorJson(const HypervisorView& v, bool detail) {
   const HostState& h = v.host;
-  Json j = Json::MakeObject({{"id", h.id},
+  Json j = Json::MakeObject({{"id", v.id},
                              {"hypervisor_hostname", h.hypervisor_hostname},
                              {"state", v.service.liveness.up ? "up" : "down"},
                              {"status", h.disabled ? "disabled" : "enabled"}});

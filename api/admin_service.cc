@@ -40,15 +40,19 @@ Status AdminService::WaitForHead() const {
   return runner_->WaitFor(head, options_.wait_timeout_ms);
 }
 
-Result<std::vector<HostState>> AdminService::Hosts() const {
+Result<std::vector<NumberedHost>> AdminService::Hosts() const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, HostsView(reader.get()).List());
-  hosts.erase(std::remove_if(hosts.begin(), hosts.end(),
-                             [](const HostState& h) { return !h.exists; }),
-              hosts.end());
-  std::sort(hosts.begin(), hosts.end(),
-            [](const HostState& a, const HostState& b) { return a.id < b.id; });
-  return hosts;
+  HostsView view(reader.get());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, view.List());
+  std::vector<NumberedHost> out;
+  for (HostState& h : hosts) {
+    if (!h.exists) continue;
+    CHRONOVA_ASSIGN_OR_RETURN(int64_t id, view.Id(h.name));
+    out.push_back(NumberedHost{id, std::move(h)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const NumberedHost& a, const NumberedHost& b) { return a.id < b.id; });
+  return out;
 }
 
 Result<std::vector<AggregateState>> AdminService::Aggregates() const {
@@ -57,9 +61,10 @@ Result<std::vector<AggregateState>> AdminService::Aggregates() const {
 }
 
 ServiceView AdminService::ComputeService(
-    const HostState& h, const std::vector<AggregateState>& aggregates) const {
+    const NumberedHost& numbered, const std::vector<AggregateState>& aggregates) const {
+  const HostState& h = numbered.host;
   ServiceView v;
-  v.id = static_cast<int64_t>(options_.node_services.size()) + h.id;
+  v.id = static_cast<int64_t>(options_.node_services.size()) + numbered.id;
   v.binary = kComputeBinary;
   v.host = h.name;
   v.zone = HostAvailabilityZone(h.name, h.availability_zone, aggregates);
@@ -71,7 +76,7 @@ ServiceView AdminService::ComputeService(
 }
 
 std::vector<ServiceView> AdminService::AllServices(
-    const std::vector<HostState>& hosts,
+    const std::vector<NumberedHost>& hosts,
     const std::vector<AggregateState>& aggregates) const {
   std::vector<ServiceView> out;
   int64_t id = 0;
@@ -80,22 +85,24 @@ std::vector<ServiceView> AdminService::AllServices(
     out.push_back(ServiceView{++id, s.binary, s.host, kInternalZone, false, "",
                               ServiceLiveness{true, options_.env->Now()}});
   }
-  for (const HostState& h : hosts) out.push_back(ComputeService(h, aggregates));
+  for (const NumberedHost& h : hosts) out.push_back(ComputeService(h, aggregates));
   return out;
 }
 
 Result<std::vector<HypervisorView>> AdminService::Views(
-    const std::vector<HostState>& hosts, bool with_servers) const {
+    const std::vector<NumberedHost>& hosts, bool with_servers) const {
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
   CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader,
                             store_->Reader(ServersProjection::kName));
   ServersView servers(servers_reader.get());
   std::vector<HypervisorView> out;
-  for (const HostState& h : hosts) {
+  for (const NumberedHost& h : hosts) {
     HypervisorView v;
-    v.host = h;
+    v.id = h.id;
+    v.host = h.host;
     v.service = ComputeService(h, aggregates);
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> on_host, servers.OnHost(h.name));
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> on_host,
+                              servers.OnHost(h.host.name));
     v.running_vms = static_cast<int64_t>(on_host.size());
     if (with_servers) v.servers = std::move(on_host);
     out.push_back(std::move(v));
@@ -110,7 +117,7 @@ Result<std::vector<HypervisorView>> AdminService::ListHypervisors(
   CHRONOVA_RETURN_IF_ERROR(
       Authorize(ctx, detail ? "os_compute_api:os-hypervisors:list-detail"
                             : "os_compute_api:os-hypervisors:list"));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
   return Views(hosts, false);
 }
 
@@ -123,8 +130,8 @@ Result<HypervisorView> AdminService::GetHypervisor(const RequestContext& ctx,
   int64_t n = 0;
   auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
   if (ec != std::errc() || ptr != id.data() + id.size()) return not_found;
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
-  for (const HostState& h : hosts) {
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  for (const NumberedHost& h : hosts) {
     if (h.id != n) continue;
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<HypervisorView> v, Views({h}, false));
     return v.front();
@@ -137,10 +144,11 @@ Result<std::vector<HypervisorView>> AdminService::SearchHypervisors(
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, with_servers
                                               ? "os_compute_api:os-hypervisors:servers"
                                               : "os_compute_api:os-hypervisors:search"));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
-  std::vector<HostState> matching;
-  for (const HostState& h : hosts) {
-    if (h.hypervisor_hostname.find(pattern) != std::string::npos) matching.push_back(h);
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  std::vector<NumberedHost> matching;
+  for (const NumberedHost& h : hosts) {
+    if (h.host.hypervisor_hostname.find(pattern) != std::string::npos)
+      matching.push_back(h);
   }
   if (matching.empty()) {
     return Status::NotFound("No hypervisor matching '" + pattern + "' could be found.");
@@ -151,7 +159,7 @@ Result<std::vector<HypervisorView>> AdminService::SearchHypervisors(
 Result<HypervisorStatistics> AdminService::HypervisorStats(
     const RequestContext& ctx) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-hypervisors:statistics"));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<HypervisorView> views, Views(hosts, false));
   HypervisorStatistics s;
   for (const HypervisorView& v : views) {
@@ -178,7 +186,7 @@ Result<HypervisorStatistics> AdminService::HypervisorStats(
 Result<std::vector<ServiceView>> AdminService::ListServices(
     const RequestContext& ctx, const ServiceFilter& filter) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-services:list"));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
   std::vector<ServiceView> out;
   for (ServiceView& s : AllServices(hosts, aggregates)) {
@@ -234,7 +242,7 @@ Result<std::vector<AvailabilityZoneView>> AdminService::ListAvailabilityZones(
   CHRONOVA_RETURN_IF_ERROR(
       Authorize(ctx, detail ? "os_compute_api:os-availability-zone:detail"
                             : "os_compute_api:os-availability-zone:list"));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
   std::vector<ServiceView> services = AllServices(hosts, aggregates);
   // A zone is available if an enabled service is in it; zones of disabled
@@ -267,7 +275,7 @@ Result<std::vector<AvailabilityZoneView>> AdminService::ListAvailabilityZones(
 Result<std::vector<ServiceView>> AdminService::ListHosts(
     const RequestContext& ctx, const std::optional<std::string>& zone) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-hosts:list"));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
   std::vector<ServiceView> out;
   for (ServiceView& s : AllServices(hosts, aggregates)) {

@@ -67,8 +67,15 @@ struct ServiceView {
   ServiceLiveness liveness;
 };
 
+// A registered host with its integer id (registration order).
+struct NumberedHost {
+  int64_t id = 0;
+  HostState host;
+};
+
 struct HypervisorView {
-  HostState host;  // capacity, usage (used), hypervisor_hostname, id
+  int64_t id = 0;  // the hypervisor id
+  HostState host;  // capacity, usage (used), hypervisor_hostname
   ServiceView service;
   int64_t running_vms = 0;
   std::vector<InstanceState> servers;  // only when asked (…/servers)
@@ -174,14 +181,15 @@ class AdminService {
 
  private:
   Status WaitForHead() const;
-  Result<std::vector<HostState>> Hosts() const;
+  // Registered hosts in id order.
+  Result<std::vector<NumberedHost>> Hosts() const;
   Result<std::vector<AggregateState>> Aggregates() const;
-  ServiceView ComputeService(const HostState& h,
+  ServiceView ComputeService(const NumberedHost& h,
                              const std::vector<AggregateState>& aggregates) const;
   std::vector<ServiceView> AllServices(
-      const std::vector<HostState>& hosts,
+      const std::vector<NumberedHost>& hosts,
       const std::vector<AggregateState>& aggregates) const;
-  Result<std::vector<HypervisorView>> Views(const std::vector<HostState>& hosts,
+  Result<std::vector<HypervisorView>> Views(const std::vector<NumberedHost>& hosts,
                                             bool with_servers) const;
   // Runs `decide` on aggregate/<id> and returns the aggregate as folded after it.
   template <typename Decider>

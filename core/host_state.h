@@ -45,9 +45,6 @@ struct HostState {
   // The nova-compute service: disabled by an admin (os-services), and why.
   bool disabled = false;
   std::string disabled_reason;
-  // Nova's integer compute node / service id: the host's 1-based registration
-  // order, assigned by the hosts read model (0 in states folded elsewhere).
-  int64_t id = 0;
 
   bool operator==(const HostState&) const = default;
   template <class A>
@@ -58,7 +55,7 @@ struct HostState {
        CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio),
        CEREAL_NVP(disk_allocation_ratio), CEREAL_NVP(used), CEREAL_NVP(claims),
        CEREAL_NVP(registered_at), CEREAL_NVP(updated_at), CEREAL_NVP(disabled),
-       CEREAL_NVP(disabled_reason), CEREAL_NVP(id));
+       CEREAL_NVP(disabled_reason));
   }
   // Capacity after allocation ratios, as Nova's scheduler computes it.
   int64_t VcpuLimit() const;

@@ -16,6 +16,8 @@ std::string ClaimKey(std::string_view host, const InstanceId& id) {
   return ClaimPrefix(host) + id.str();
 }
 
+std::string IdKey(std::string_view name) { return "id/" + std::string(name); }
+
 // How many hosts have registered: the next one gets id count + 1.
 constexpr char kCountKey[] = "meta/count";
 struct HostCount {
@@ -56,14 +58,18 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event,
     had_claim = claim.has_value();
   }
   ApplyHostEvent(state, env, event);
-  if (state.exists && state.id == 0) {
+  if (std::holds_alternative<HostRegistered>(event)) {
     // First registration: Nova's integer ids are registration order, which is
     // the log's order, so a rebuild assigns the same ids.
-    CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> count,
-                              GetRecord<HostCount>(w, kCountKey));
-    HostCount next{count.value_or(HostCount{}).count + 1};
-    state.id = next.count;
-    PutRecord(w, kCountKey, next);
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> id,
+                              GetRecord<HostCount>(w, IdKey(name)));
+    if (!id) {
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> count,
+                                GetRecord<HostCount>(w, kCountKey));
+      HostCount next{count.value_or(HostCount{}).count + 1};
+      PutRecord(w, kCountKey, next);
+      PutRecord(w, IdKey(name), next);
+    }
   }
   if (instance != nullptr) {
     auto it = state.claims.find(*instance);
@@ -91,6 +97,12 @@ Result<std::optional<HostState>> HostsView::Get(const HostName& host) const {
       }));
   CHRONOVA_RETURN_IF_ERROR(inner);
   return h;
+}
+
+Result<int64_t> HostsView::Id(const HostName& host) const {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> id,
+                            GetRecord<HostCount>(*reader_, IdKey(host.str())));
+  return id ? id->count : int64_t{0};
 }
 
 Result<std::vector<HostState>> HostsView::List() const {

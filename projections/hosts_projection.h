@@ -15,7 +15,7 @@ class HostsProjection : public Projection {
   static constexpr std::string_view kName = "hosts";
   std::string_view Name() const override { return kName; }
   // 2: claims under their own keys; HostState gained hypervisor_hostname.
-  // 3: HostState gained disabled, disabled_reason and id (registration order).
+  // 3: HostState gained disabled and disabled_reason; hosts' ids (id/<host>).
   uint32_t Version() const override { return 3; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
@@ -27,8 +27,11 @@ class HostsView {
   explicit HostsView(const ReadModelReader* reader) : reader_(reader) {}
   // nullopt for a host that never registered.
   Result<std::optional<HostState>> Get(const HostName& host) const;
-  // Every registered host, in name order (their `id` is registration order).
+  // Every registered host, in name order.
   Result<std::vector<HostState>> List() const;
+  // Nova's integer compute node id of `host`: its 1-based registration order
+  // (stable across rebuilds); 0 for a host that never registered.
+  Result<int64_t> Id(const HostName& host) const;
 
  private:
   const ReadModelReader* reader_;
