@@ -1,11 +1,13 @@
 #include "agents/scheduler.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "agents/messages.h"
 #include "agents/subjects.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
+#include "projections/aggregates_projection.h"
 #include "projections/hosts_projection.h"
 #include "projections/servers_projection.h"
 
@@ -44,6 +46,13 @@ Status Scheduler::Start() {
       e.state = std::move(h);
       if (e.last_seen.micros == 0) e.last_seen = now;
     }
+  }
+  {
+    CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(AggregatesProjection::kName));
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates,
+                              AggregatesView(reader.get()).List());
+    std::lock_guard<std::mutex> l(hosts_mu_);
+    for (AggregateState& a : aggregates) aggregates_[a.id] = std::move(a);
   }
   // Instances requested before the checkpoint and never placed (a crash between
   // the request and the placement): place them now.
@@ -89,10 +98,13 @@ void Scheduler::Stop() {
 Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
   for (const Envelope& env : batch) {
     std::string_view kind = StreamKind(env.stream);
-    if (kind != "host" && env.type != InstanceRequested::kType) continue;
+    if (kind != "host" && kind != "aggregate" && env.type != InstanceRequested::kType)
+      continue;
     CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
     if (kind == "host") {
       FoldHost(env, e);
+    } else if (kind == "aggregate") {
+      FoldAggregate(env, e);
     } else if (auto* r = std::get_if<InstanceRequested>(&e)) {
       Enqueue(Pending{*r, env.seq, env.meta});
     }
@@ -113,6 +125,16 @@ void Scheduler::FoldHost(const Envelope& env, const Event& event) {
       hosts_[name].last_seen.micros == 0) {
     hosts_[name].last_seen = options_.env->Now();
   }
+}
+
+void Scheduler::FoldAggregate(const Envelope& env, const Event& event) {
+  int64_t id = 0;
+  std::string_view key = StreamKey(env.stream);
+  auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+  if (ec != std::errc() || ptr != key.data() + key.size()) return;
+  std::lock_guard<std::mutex> l(hosts_mu_);
+  AggregateState& a = aggregates_[id];
+  if (env.version == a.version.next()) ApplyAggregateEvent(a, env, event);
 }
 
 Status Scheduler::RefreshHost(const HostName& host) {
@@ -166,6 +188,10 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
   Timestamp now = options_.env->Now();
   const FlavorSpec& f = r.flavor;
   std::lock_guard<std::mutex> l(hosts_mu_);
+  std::vector<AggregateState> zoned;  // the aggregates that set a zone
+  for (const auto& [id, a] : aggregates_) {
+    if (a.exists && a.availability_zone()) zoned.push_back(a);
+  }
   std::vector<std::pair<int64_t, const HostName*>> weighed;
   weighed.reserve(hosts_.size());
   for (const auto& [name, entry] : hosts_) {
@@ -176,8 +202,11 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
         now.micros - entry.last_seen.micros > options_.service_down_time_us) {
       continue;
     }
-    // AvailabilityZoneFilter.
-    if (!r.availability_zone.empty() && r.availability_zone != h.availability_zone)
+    // ComputeFilter: and enabled.
+    if (h.disabled) continue;
+    // AvailabilityZoneFilter: an aggregate's zone overrides the host's own.
+    if (!r.availability_zone.empty() &&
+        r.availability_zone != HostAvailabilityZone(name, h.availability_zone, zoned))
       continue;
     // RAM, vCPU and disk with allocation ratios (what the claim will check too).
     if (h.used.memory_mb + f.memory_mb > h.MemoryLimitMb()) continue;

@@ -5,7 +5,9 @@
 //
 // Host state comes from the hosts read model at start and then from the log
 // itself (host events are folded as they arrive), so a decision never waits for
-// a projection. Liveness comes from heartbeats on the bus.
+// a projection. Liveness comes from heartbeats on the bus. Hosts whose
+// nova-compute service an admin disabled get nothing new (ComputeFilter); a
+// host's availability zone is its aggregate's, else its own (AZ filter).
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "agents/bus.h"
+#include "core/aggregate_state.h"
 #include "core/env.h"
 #include "core/host_state.h"
 #include "core/instance_state.h"
@@ -61,6 +64,8 @@ class Scheduler {
   Status HandleBatch(const std::vector<Envelope>& batch);
   // Folds a host event into the cache if it is the next one for that host.
   void FoldHost(const Envelope& env, const Event& event);
+  // Folds an aggregate event if it is the next one for that aggregate.
+  void FoldAggregate(const Envelope& env, const Event& event);
   // Reads the host's stream past the cached version (after losing a race).
   Status RefreshHost(const HostName& host);
   void Enqueue(Pending p);
@@ -78,8 +83,10 @@ class Scheduler {
     HostState state;
     Timestamp last_seen;  // of the last heartbeat, by our clock; 0: never
   };
-  std::mutex hosts_mu_;  // protects hosts_
+  std::mutex hosts_mu_;  // protects hosts_, aggregates_
   std::map<HostName, HostEntry> hosts_;
+  // Host aggregates by id: an aggregate's availability zone is its hosts' zone.
+  std::map<int64_t, AggregateState> aggregates_;
 
   std::mutex queue_mu_;  // protects queue_, stopping_
   std::condition_variable queue_cv_;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "api/admin_service.h"
 #include "api/auth.h"
 #include "api/compute_service.h"
 #include "core/env.h"
@@ -24,7 +25,10 @@ struct ComputeApiOptions {
   std::string listen_url = "http://127.0.0.1:8774";
   ComputeService* service = nullptr;       // REQUIRED; borrowed
   Authenticator* authenticator = nullptr;  // REQUIRED; borrowed
-  Env* env = Env::Default();               // request ids, generated admin passwords
+  // The admin views (os-hypervisors, os-services, os-availability-zone,
+  // os-hosts, os-aggregates); borrowed. Null: those paths are 404.
+  AdminService* admin = nullptr;
+  Env* env = Env::Default();  // request ids, generated admin passwords
   // The Image service endpoint for images' "alternate" links; empty: the
   // request's own scheme and host with "/image" (chronova's all-in-one layout).
   std::string image_url;

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <set>
 
+#include "api/api_responses.h"
 #include "api/server_create_schema.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
@@ -14,54 +15,11 @@
 namespace chronova {
 namespace {
 
-constexpr char kJsonType[] = "application/json";
 constexpr char kNotAuthenticated[] = "The request you have made requires authentication.";
-
-HttpResponse JsonResponse(int status, const Json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.Set("Content-Type", kJsonType);
-  r.body = body.Dump();
-  return r;
-}
-
-HttpResponse FaultResponse(int code, const std::string& message) {
-  return JsonResponse(code, FaultBody(code, message));
-}
 
 HttpResponse MethodNotAllowed(const std::string& method) {
   return FaultResponse(405,
                        "The method " + method + " is not allowed for this resource.");
-}
-
-int HttpStatusFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kConflict:
-      return 409;
-    case StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-HttpResponse ErrorResponse(const Status& s) {
-  int code = HttpStatusFor(s);
-  if (code == 500) {
-    // Nova's FaultWrapper wording for anything unexpected.
-    return FaultResponse(500,
-                         "Unexpected API Error. Please report this at "
-                         "http://bugs.launchpad.net/nova/ and attach the Nova API log if "
-                         "possible.\n" +
-                             s.ToString());
-  }
-  return FaultResponse(code, s.message());
 }
 
 // Decoded, non-empty path segments: "/v2.1//servers/" -> {"v2.1", "servers"}.
@@ -92,6 +50,9 @@ std::string LastSegment(const std::string& ref) {
 
 bool IsCollection(const std::string& segment) {
   return segment == "servers" || segment == "flavors" || segment == "images" ||
+         segment == "os-hypervisors" || segment == "os-services" ||
+         segment == "os-availability-zone" || segment == "os-hosts" ||
+         segment == "os-aggregates" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
@@ -235,6 +196,44 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
            &ComputeApiHandler::ListImages,
            ListView::kDetail},
           {"GET", {"images", "*"}, &ComputeApiHandler::ShowImage},
+          // Admin views (admin_api_handler.cc).
+          {"GET", {"os-hypervisors"}, &ComputeApiHandler::ListHypervisors},
+          {"GET",
+           {"os-hypervisors", "detail"},
+           &ComputeApiHandler::ListHypervisors,
+           ListView::kDetail},
+          {"GET",
+           {"os-hypervisors", "statistics"},
+           &ComputeApiHandler::HypervisorStatistics},
+          {"GET", {"os-hypervisors", "*"}, &ComputeApiHandler::ShowHypervisor},
+          {"GET",
+           {"os-hypervisors", "*", "uptime"},
+           &ComputeApiHandler::HypervisorUptime},
+          {"GET",
+           {"os-hypervisors", "*", "search"},
+           &ComputeApiHandler::SearchHypervisors},
+          {"GET",
+           {"os-hypervisors", "*", "servers"},
+           &ComputeApiHandler::HypervisorServers},
+          {"GET", {"os-services"}, &ComputeApiHandler::ListServices},
+          {"PUT", {"os-services", "*"}, &ComputeApiHandler::UpdateService},
+          {"GET", {"os-availability-zone"}, &ComputeApiHandler::ListAvailabilityZones},
+          {"GET",
+           {"os-availability-zone", "detail"},
+           &ComputeApiHandler::ListAvailabilityZones,
+           ListView::kDetail},
+          {"GET", {"os-hosts"}, &ComputeApiHandler::ListHosts},
+          {"GET", {"os-hosts", "*"}, &ComputeApiHandler::ShowHost},
+          {"PUT", {"os-hosts", "*"}, &ComputeApiHandler::UpdateHost},
+          {"GET", {"os-hosts", "*", "reboot"}, &ComputeApiHandler::HostPowerAction},
+          {"GET", {"os-hosts", "*", "shutdown"}, &ComputeApiHandler::HostPowerAction},
+          {"GET", {"os-hosts", "*", "startup"}, &ComputeApiHandler::HostPowerAction},
+          {"GET", {"os-aggregates"}, &ComputeApiHandler::ListAggregates},
+          {"POST", {"os-aggregates"}, &ComputeApiHandler::CreateAggregate},
+          {"GET", {"os-aggregates", "*"}, &ComputeApiHandler::ShowAggregate},
+          {"PUT", {"os-aggregates", "*"}, &ComputeApiHandler::UpdateAggregate},
+          {"DELETE", {"os-aggregates", "*"}, &ComputeApiHandler::DeleteAggregate},
+          {"POST", {"os-aggregates", "*", "action"}, &ComputeApiHandler::AggregateAction},
       }) {}
 
 HttpResponse ComputeApiHandler::Handle(const HttpRequest& request) const {

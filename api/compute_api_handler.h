@@ -80,6 +80,28 @@ class ComputeApiHandler {
   HttpResponse ShowFlavorExtraSpecs(const Call& call) const;
   HttpResponse ListImages(const Call& call) const;
   HttpResponse ShowImage(const Call& call) const;
+  // Admin views (api/admin_api_handler.cc).
+  HttpResponse RenderHypervisors(const Result<std::vector<HypervisorView>>& views,
+                                 bool detail) const;
+  HttpResponse ListHypervisors(const Call& call) const;
+  HttpResponse ShowHypervisor(const Call& call) const;
+  HttpResponse HypervisorUptime(const Call& call) const;
+  HttpResponse SearchHypervisors(const Call& call) const;
+  HttpResponse HypervisorServers(const Call& call) const;
+  HttpResponse HypervisorStatistics(const Call& call) const;
+  HttpResponse ListServices(const Call& call) const;
+  HttpResponse UpdateService(const Call& call) const;
+  HttpResponse ListAvailabilityZones(const Call& call) const;
+  HttpResponse ListHosts(const Call& call) const;
+  HttpResponse ShowHost(const Call& call) const;
+  HttpResponse UpdateHost(const Call& call) const;
+  HttpResponse HostPowerAction(const Call& call) const;
+  HttpResponse ListAggregates(const Call& call) const;
+  HttpResponse CreateAggregate(const Call& call) const;
+  HttpResponse ShowAggregate(const Call& call) const;
+  HttpResponse UpdateAggregate(const Call& call) const;
+  HttpResponse DeleteAggregate(const Call& call) const;
+  HttpResponse AggregateAction(const Call& call) const;
 
   // Nova's page size for a "limit" parameter (absent, or capped at max_limit);
   // InvalidArgument with Nova's message for a bad one.

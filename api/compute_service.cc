@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "api/policy.h"
+#include "projections/aggregates_projection.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
 #include "projections/hosts_projection.h"
@@ -162,8 +163,13 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store_->Reader(HostsProjection::kName));
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
                               HostsView(hosts_reader.get()).List());
+    // A host's zone is its aggregate's, if one sets it (as the scheduler sees it).
+    CHRONOVA_ASSIGN_OR_RETURN(auto aggregates_reader,
+                              store_->Reader(AggregatesProjection::kName));
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates,
+                              AggregatesView(aggregates_reader.get()).List());
     bool known = std::any_of(hosts.begin(), hosts.end(), [&](const HostState& h) {
-      return h.availability_zone == zone;
+      return HostAvailabilityZone(h.name, h.availability_zone, aggregates) == zone;
     });
     if (!known) {
       return Status::InvalidArgument("The requested availability zone is not available");

@@ -106,7 +106,8 @@ struct HistoryPoint {
 class ComputeService {
  public:
   // Borrows everything; they must outlive the service. `store` must hold the
-  // servers, hosts, flavors, images and instance_actions projections and be fed by
+  // servers, hosts, flavors, images, instance_actions and aggregates projections
+  // and be fed by
   // `runner`.
   ComputeService(EventLog* log, ProjectionStore* store, const ProjectionRunner* runner,
                  ComputeServiceOptions options = ComputeServiceOptions());

@@ -36,9 +36,11 @@ namespace {
 // Removes a streamed request body left behind, whatever way Serve ends.
 struct BodyFileGuard {
   std::string path;
-  ~BodyFileGuard() {
+  void Remove() {
     if (!path.empty()) ::unlink(path.c_str());
+    path.clear();
   }
+  ~BodyFileGuard() { Remove(); }
 };
 
 // Streams the request body into a new file in `dir`, never holding more than
@@ -124,6 +126,9 @@ void HttpServer::Impl::Serve(http::http_request request) const {
       response.body = R"({"error": {"code": 500, "message": "internal error"}})";
     }
   }
+
+  // Gone before the client hears the answer: nothing of the request is left.
+  body_file.Remove();
 
   http::http_response out(static_cast<http::status_code>(response.status));
   std::string content_type;

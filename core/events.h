@@ -326,6 +326,26 @@ struct HostResourcesReleased {
   }
 };
 
+// An admin disabled the host's nova-compute service (os-services disable):
+// the scheduler places nothing new on it (Nova's ComputeFilter).
+struct HostServiceDisabled {
+  static constexpr const char* kType = "host.service_disabled";
+  static constexpr uint32_t kSchema = 1;
+  std::string reason;  // Nova's disabled_reason; empty: none given
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(reason));
+  }
+};
+
+// An admin enabled the host's nova-compute service again.
+struct HostServiceEnabled {
+  static constexpr const char* kType = "host.service_enabled";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
 // ---- flavor/<id> ----------------------------------------------------------
 
 // An admin (or the all-in-one's seed) created a flavor.
@@ -481,6 +501,76 @@ struct TokenRevoked {
   }
 };
 
+// ---- aggregate/<id> -------------------------------------------------------
+// Host aggregates (os-aggregates). The id is Nova's integer aggregate id.
+
+// An admin created the aggregate; a non-empty availability_zone is its
+// "availability_zone" metadata key, as in Nova.
+struct AggregateCreated {
+  static constexpr const char* kType = "aggregate.created";
+  static constexpr uint32_t kSchema = 1;
+  int64_t aggregate_id = 0;
+  std::string name;
+  std::string availability_zone;  // empty: none
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(aggregate_id), CEREAL_NVP(name), CEREAL_NVP(availability_zone));
+  }
+};
+
+// An admin renamed the aggregate and/or changed its availability zone (PUT);
+// both fields carry the values after the update.
+struct AggregateUpdated {
+  static constexpr const char* kType = "aggregate.updated";
+  static constexpr uint32_t kSchema = 1;
+  std::string name;
+  std::string availability_zone;  // empty: none
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(name), CEREAL_NVP(availability_zone));
+  }
+};
+
+// set_metadata: keys set to a value, and keys removed (null in the request).
+struct AggregateMetadataSet {
+  static constexpr const char* kType = "aggregate.metadata_set";
+  static constexpr uint32_t kSchema = 1;
+  std::map<std::string, std::string> set;
+  std::vector<std::string> removed;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(set), CEREAL_NVP(removed));
+  }
+};
+
+struct AggregateHostAdded {
+  static constexpr const char* kType = "aggregate.host_added";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host));
+  }
+};
+
+struct AggregateHostRemoved {
+  static constexpr const char* kType = "aggregate.host_removed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host));
+  }
+};
+
+// The (empty) aggregate was deleted.
+struct AggregateDeleted {
+  static constexpr const char* kType = "aggregate.deleted";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
 // Every event type. The order is irrelevant to storage (types are stored by name).
 using Event = std::variant<
     InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
@@ -490,7 +580,9 @@ using Event = std::variant<
     InstanceActionFailed, InstanceLocked, InstanceUnlocked, InstanceRebuildRequested,
     InstanceRebuilt, InstanceRebuildFailed, TokenRevoked,
     ImageCreated, ImageUploadStarted, ImageUploadFailed, ImageActivated, ImageUpdated,
-    ImageDeleted, InstanceUpdated, InstanceMetadataChanged>;
+    ImageDeleted, InstanceUpdated, InstanceMetadataChanged, HostServiceDisabled,
+    HostServiceEnabled, AggregateCreated, AggregateUpdated, AggregateMetadataSet,
+    AggregateHostAdded, AggregateHostRemoved, AggregateDeleted>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>

@@ -28,7 +28,8 @@ void ApplyHostEvent(HostState& s, const Envelope& env, const Event& event) {
           s.disk_gb = e.disk_gb;
           s.availability_zone = e.availability_zone;
           s.hypervisor_type = e.hypervisor_type;
-          s.hypervisor_hostname = e.hypervisor_hostname.empty() ? e.host.str() : e.hypervisor_hostname;
+          s.hypervisor_hostname =
+              e.hypervisor_hostname.empty() ? e.host.str() : e.hypervisor_hostname;
           s.cpu_allocation_ratio = e.cpu_allocation_ratio;
           s.ram_allocation_ratio = e.ram_allocation_ratio;
           s.disk_allocation_ratio = e.disk_allocation_ratio;
@@ -47,6 +48,12 @@ void ApplyHostEvent(HostState& s, const Envelope& env, const Event& event) {
             s.used.disk_gb -= it->second.disk_gb;
             s.claims.erase(it);
           }
+        } else if constexpr (std::is_same_v<T, HostServiceDisabled>) {
+          s.disabled = true;
+          s.disabled_reason = e.reason;
+        } else if constexpr (std::is_same_v<T, HostServiceEnabled>) {
+          s.disabled = false;
+          s.disabled_reason.clear();
         } else {
           return;  // not a host event
         }

@@ -42,16 +42,20 @@ struct HostState {
   std::map<InstanceId, Claim> claims;
   Timestamp registered_at;
   Timestamp updated_at;
+  // The nova-compute service: disabled by an admin (os-services), and why.
+  bool disabled = false;
+  std::string disabled_reason;
 
   bool operator==(const HostState&) const = default;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(name), CEREAL_NVP(vcpus),
        CEREAL_NVP(memory_mb), CEREAL_NVP(disk_gb), CEREAL_NVP(availability_zone),
-       CEREAL_NVP(hypervisor_type), CEREAL_NVP(hypervisor_hostname), CEREAL_NVP(cpu_allocation_ratio),
-       CEREAL_NVP(ram_allocation_ratio), CEREAL_NVP(disk_allocation_ratio),
-       CEREAL_NVP(used), CEREAL_NVP(claims), CEREAL_NVP(registered_at),
-       CEREAL_NVP(updated_at));
+       CEREAL_NVP(hypervisor_type), CEREAL_NVP(hypervisor_hostname),
+       CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio),
+       CEREAL_NVP(disk_allocation_ratio), CEREAL_NVP(used), CEREAL_NVP(claims),
+       CEREAL_NVP(registered_at), CEREAL_NVP(updated_at), CEREAL_NVP(disabled),
+       CEREAL_NVP(disabled_reason));
   }
   // Capacity after allocation ratios, as Nova's scheduler computes it.
   int64_t VcpuLimit() const;

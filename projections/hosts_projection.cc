@@ -9,10 +9,24 @@ namespace {
 // not inside its record, so a claim costs the same on a host with 10 instances
 // as on one with 10,000.
 std::string HostKey(std::string_view name) { return "host/" + std::string(name); }
-std::string ClaimPrefix(std::string_view host) { return "claim/" + std::string(host) + "/"; }
+std::string ClaimPrefix(std::string_view host) {
+  return "claim/" + std::string(host) + "/";
+}
 std::string ClaimKey(std::string_view host, const InstanceId& id) {
   return ClaimPrefix(host) + id.str();
 }
+
+std::string IdKey(std::string_view name) { return "id/" + std::string(name); }
+
+// How many hosts have registered: the next one gets id count + 1.
+constexpr char kCountKey[] = "meta/count";
+struct HostCount {
+  int64_t count = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(count));
+  }
+};
 
 // The instance a claim event is about, if it is one.
 const InstanceId* ClaimedInstance(const Event& event) {
@@ -23,11 +37,13 @@ const InstanceId* ClaimedInstance(const Event& event) {
 
 }  // namespace
 
-Status HostsProjection::Apply(const Envelope& env, const Event& event, ReadModelWriter& w) {
+Status HostsProjection::Apply(const Envelope& env, const Event& event,
+                              ReadModelWriter& w) {
   if (StreamKind(env.stream) != "host") return Status::Ok();
   std::string_view name = StreamKey(env.stream);
   std::string key = HostKey(name);
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> stored, GetRecord<HostState>(w, key));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> stored,
+                            GetRecord<HostState>(w, key));
   HostState state = stored.value_or(HostState{});
   if (env.version <= state.version) return Status::Ok();  // already folded in
   // Load just the claim this event touches, fold with core's state machine, then
@@ -42,6 +58,19 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event, ReadModel
     had_claim = claim.has_value();
   }
   ApplyHostEvent(state, env, event);
+  if (std::holds_alternative<HostRegistered>(event)) {
+    // First registration: Nova's integer ids are registration order, which is
+    // the log's order, so a rebuild assigns the same ids.
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> id,
+                              GetRecord<HostCount>(w, IdKey(name)));
+    if (!id) {
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> count,
+                                GetRecord<HostCount>(w, kCountKey));
+      HostCount next{count.value_or(HostCount{}).count + 1};
+      PutRecord(w, kCountKey, next);
+      PutRecord(w, IdKey(name), next);
+    }
+  }
   if (instance != nullptr) {
     auto it = state.claims.find(*instance);
     if (it != state.claims.end() && !had_claim) PutRecord(w, claim_key, it->second);
@@ -68,6 +97,12 @@ Result<std::optional<HostState>> HostsView::Get(const HostName& host) const {
       }));
   CHRONOVA_RETURN_IF_ERROR(inner);
   return h;
+}
+
+Result<int64_t> HostsView::Id(const HostName& host) const {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> id,
+                            GetRecord<HostCount>(*reader_, IdKey(host.str())));
+  return id ? id->count : int64_t{0};
 }
 
 Result<std::vector<HostState>> HostsView::List() const {

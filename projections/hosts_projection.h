@@ -15,7 +15,8 @@ class HostsProjection : public Projection {
   static constexpr std::string_view kName = "hosts";
   std::string_view Name() const override { return kName; }
   // 2: claims under their own keys; HostState gained hypervisor_hostname.
-  uint32_t Version() const override { return 2; }
+  // 3: HostState gained disabled and disabled_reason; hosts' ids (id/<host>).
+  uint32_t Version() const override { return 3; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 
@@ -28,6 +29,9 @@ class HostsView {
   Result<std::optional<HostState>> Get(const HostName& host) const;
   // Every registered host, in name order.
   Result<std::vector<HostState>> List() const;
+  // Nova's integer compute node id of `host`: its 1-based registration order
+  // (stable across rebuilds); 0 for a host that never registered.
+  Result<int64_t> Id(const HostName& host) const;
 
  private:
   const ReadModelReader* reader_;

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "projections/aggregates_projection.h"
 #include "projections/catalog_projections.h"
 #include "projections/hosts_projection.h"
 #include "projections/instance_actions_projection.h"
@@ -19,10 +20,11 @@ struct ReadModels {
   ImagesProjection images;
   InstanceActionsProjection instance_actions;
   RevocationsProjection revocations;
+  AggregatesProjection aggregates;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
-    return {&servers, &hosts, &flavors, &images, &instance_actions, &revocations};
+    return {&servers, &hosts, &flavors, &images, &instance_actions, &revocations, &aggregates};
   }
 };
 

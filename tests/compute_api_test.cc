@@ -19,6 +19,7 @@
 #include "api/microversion.h"
 #include "api/server_create_schema.h"
 #include "eventstore/rocksdb_event_log.h"
+#include "projections/aggregates_projection.h"
 #include "projections/catalog_projections.h"
 #include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
@@ -165,6 +166,7 @@ struct ApiFixture {
   HostsProjection hosts;
   FlavorsProjection flavors;
   ImagesProjection images;
+  AggregatesProjection aggregates;
   std::unique_ptr<ProjectionStore> store;
   std::unique_ptr<ProjectionRunner> runner;
   std::unique_ptr<ComputeService> service;
@@ -179,7 +181,7 @@ struct ApiFixture {
     log = std::move(RocksDbEventLog::Open(lo)).value();
     ProjectionStoreOptions so;
     so.path = dir.Sub("store");
-    auto s = ProjectionStore::Open(so, {&servers, &hosts, &flavors, &images});
+    auto s = ProjectionStore::Open(so, {&servers, &hosts, &flavors, &images, &aggregates});
     INFO(s.status().ToString());
     REQUIRE(s.ok());
     store = std::move(s).value();

@@ -206,13 +206,20 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceRebuilt{HostName("h"), 4},
                          InstanceRebuildFailed{HostName("h"), "r"},
                          TokenRevoked{"audit", UserId("u"), Timestamp{5}},
-
                          ImageCreated{},
                          ImageUploadStarted{},
                          ImageUploadFailed{"disk full"},
                          ImageActivated{},
                          ImageUpdated{},
-                         ImageDeleted{}};
+                         ImageDeleted{},
+                         HostServiceDisabled{"maintenance"},
+                         HostServiceEnabled{},
+                         AggregateCreated{7, "rack", "az1"},
+                         AggregateUpdated{"rack2", "az1"},
+                         AggregateMetadataSet{{{"ssd", "true"}}, {"gone"}},
+                         AggregateHostAdded{HostName("h")},
+                         AggregateHostRemoved{HostName("h")},
+                         AggregateDeleted{}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

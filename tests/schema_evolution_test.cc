@@ -119,6 +119,14 @@ std::vector<Envelope> History() {
   ev("host/hv1", HostResourcesReleased{InstanceId("i-ok")});
   ev("flavor/1", FlavorDeleted{});
   ev("token/aud-1", TokenRevoked{"aud-1", UserId("u-1"), Timestamp{1767229200000000}});
+  ev("host/hv1", HostServiceDisabled{"maintenance"});
+  ev("host/hv1", HostServiceEnabled{});
+  ev("aggregate/1", AggregateCreated{1, "rack1", "az1"});
+  ev("aggregate/1", AggregateUpdated{"rack-one", "az1"});
+  ev("aggregate/1", AggregateMetadataSet{{{"ssd", "true"}}, {}});
+  ev("aggregate/1", AggregateHostAdded{HostName("hv1")});
+  ev("aggregate/1", AggregateHostRemoved{HostName("hv1")});
+  ev("aggregate/1", AggregateDeleted{});
   return out;
 }
 

@@ -8,7 +8,9 @@
 #include "agents/compute/fake_hypervisor.h"
 #include "agents/compute/libvirt_hypervisor.h"
 #include "agents/conductor.h"
+#include "agents/heartbeat_monitor.h"
 #include "agents/scheduler.h"
+#include "api/admin_service.h"
 #include "api/auth.h"
 #include "api/compute_api.h"
 #include "api/compute_service.h"
@@ -46,6 +48,8 @@ struct Node::Parts {
   std::unique_ptr<IdentityHandler> identity_handler;
   std::unique_ptr<HttpServer> identity_api;
   std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<HeartbeatMonitor> heartbeats;
+  std::unique_ptr<AdminService> admin_service;
   std::unique_ptr<ComputeApiServer> api;
   std::unique_ptr<ImageService> image_service;
   std::unique_ptr<ImageApiServer> image_api;
@@ -227,6 +231,19 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
   p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
                                                         p->runner.get(), service_options);
+  p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get());
+  CHRONOVA_RETURN_IF_ERROR(p->heartbeats->Start());
+  AdminServiceOptions admin_options;
+  HeartbeatMonitor* heartbeats = p->heartbeats.get();
+  admin_options.liveness = [heartbeats](const HostName& host) {
+    HostLiveness l = heartbeats->Get(host);
+    return ServiceLiveness{l.up, l.last_seen};
+  };
+  // This process runs the scheduler and the conductor, on the node's host.
+  admin_options.node_services = {{"nova-scheduler", HostName(o.host_prefix)},
+                                 {"nova-conductor", HostName(o.host_prefix)}};
+  p->admin_service = std::make_unique<AdminService>(p->log.get(), p->store.get(),
+                                                    p->runner.get(), admin_options);
 
   // Identity: tokens signed with the node's key, users from the users file.
   if (o.auth_strategy != "keystone" && o.auth_strategy != "noauth2") {
@@ -308,6 +325,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     ao.auth_url = identity_url;
     // Images' "alternate" links name the Image API this node serves.
     if (!o.image_api_url.empty()) ao.image_url = PublicUrl(o.image_api_url, o.public_host);
+    ao.admin = p->admin_service.get();
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
   }
   if (!o.image_api_url.empty()) {
