@@ -7,6 +7,7 @@
 #include "projections/catalog_projections.h"
 #include "projections/hosts_projection.h"
 #include "projections/instance_actions_projection.h"
+#include "projections/resource_projections.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
@@ -17,10 +18,12 @@ struct ReadModels {
   FlavorsProjection flavors;
   ImagesProjection images;
   InstanceActionsProjection instance_actions;
+  KeypairsProjection keypairs;
+  QuotasProjection quotas;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
-    return {&servers, &hosts, &flavors, &images, &instance_actions};
+    return {&servers, &hosts, &flavors, &images, &instance_actions, &keypairs, &quotas};
   }
 };
 
