@@ -633,7 +633,10 @@ HttpResponse ComputeApiHandler::ListFlavors(const Call& call) const {
   if (!all.ok()) return ErrorResponse(all.status());
   std::vector<const FlavorRecord*> flavors;
   for (const FlavorRecord& f : *all) {
-    if (filter_public && f.is_public != want_public) continue;
+    // Nova's flavor query: "public" also covers the private flavors the
+    // caller's project was given access to.
+    if (filter_public && want_public && !f.VisibleTo(call.ctx.project)) continue;
+    if (filter_public && !want_public && f.is_public) continue;
     if (f.spec.memory_mb < min_ram || f.spec.root_gb < min_disk) continue;
     flavors.push_back(&f);
   }

@@ -21,6 +21,7 @@
 #include "projections/catalog_projections.h"
 #include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
+#include "projections/resource_projections.h"
 #include "projections/servers_projection.h"
 #include "tests/test_util.h"
 
@@ -164,6 +165,8 @@ struct ApiFixture {
   HostsProjection hosts;
   FlavorsProjection flavors;
   ImagesProjection images;
+  KeypairsProjection keypairs;
+  QuotasProjection quotas;
   std::unique_ptr<ProjectionStore> store;
   std::unique_ptr<ProjectionRunner> runner;
   std::unique_ptr<ComputeService> service;
@@ -178,7 +181,7 @@ struct ApiFixture {
     log = std::move(RocksDbEventLog::Open(lo)).value();
     ProjectionStoreOptions so;
     so.path = dir.Sub("store");
-    auto s = ProjectionStore::Open(so, {&servers, &hosts, &flavors, &images});
+    auto s = ProjectionStore::Open(so, {&servers, &hosts, &flavors, &images, &keypairs, &quotas});
     INFO(s.status().ToString());
     REQUIRE(s.ok());
     store = std::move(s).value();

@@ -12,6 +12,7 @@
 #include "api/auth.h"
 #include "api/compute_api.h"
 #include "api/compute_service.h"
+#include "api/quotas.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -183,6 +184,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   }
 
   ComputeServiceOptions service_options;
+  service_options.quota_defaults = DefaultQuotaLimits();
+  for (const auto& [k, v] : o.quota_defaults) service_options.quota_defaults[k] = v;
   service_options.time_travel.snapshot_dir = dir + "/snapshots";
   // Next to the snapshots, so copies of them are hard links; a crash leaves
   // nothing that matters here.

@@ -4,6 +4,7 @@
 // an in-process bus; tests and benchmarks start Nodes too.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct NodeOptions {
   // many events, for time travel (chronovactl at/diff, the history API); 0: none.
   uint64_t snapshot_every = 100000;
   size_t snapshot_keep = 5;  // newest snapshots kept
+  // [quota] limits for projects nobody set limits for; resources not named
+  // keep Nova's defaults (api/quotas.h). -1 is unlimited.
+  std::map<std::string, int64_t> quota_defaults;
 };
 
 class Node {
