@@ -78,8 +78,8 @@ Status TooManyInstances(const std::vector<std::string>& overs,
   };
   std::string names = join([](const std::string& r) { return r; });
   return Status::PermissionDenied(
-      "Quota exceeded for " + names +
-      ": Requested " + join([&](const std::string& r) { return requested.at(r); }) +
+      "Quota exceeded for " + names + ": Requested " +
+      join([&](const std::string& r) { return requested.at(r); }) +
       ", but already used " +
       join([&](const std::string& r) { return std::to_string(used.at(r)); }) + " of " +
       join([&](const std::string& r) { return std::to_string(limits.at(r)); }) + " " +
@@ -90,8 +90,8 @@ Status TooManyInstances(const std::vector<std::string>& overs,
 
 // ---- keypairs -----------------------------------------------------------------
 
-Result<std::vector<KeypairRecord>> ComputeService::ListKeypairs(const RequestContext& ctx,
-                                                                const UserId& user) const {
+Result<std::vector<KeypairRecord>> ComputeService::ListKeypairs(
+    const RequestContext& ctx, const UserId& user) const {
   const UserId& who = user.empty() ? ctx.user : user;
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-keypairs:index", {{}, who}));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(KeypairsProjection::kName));
@@ -113,7 +113,8 @@ Result<KeypairRecord> ComputeService::GetKeypair(const RequestContext& ctx,
 Result<CreatedKeypair> ComputeService::CreateKeypair(const RequestContext& ctx,
                                                      const CreateKeypairRequest& req) {
   const UserId who = req.user.empty() ? ctx.user : req.user;
-  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-keypairs:create", {{}, who}));
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, "os_compute_api:os-keypairs:create", {{}, who}));
   CreatedKeypair out;
   KeypairCreated created;
   created.user_id = who;
@@ -154,7 +155,8 @@ Result<CreatedKeypair> ComputeService::CreateKeypair(const RequestContext& ctx,
 Status ComputeService::DeleteKeypair(const RequestContext& ctx, const UserId& user,
                                      const std::string& name) {
   const UserId who = user.empty() ? ctx.user : user;
-  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-keypairs:delete", {{}, who}));
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, "os_compute_api:os-keypairs:delete", {{}, who}));
   auto decide = [&](const KeypairsState& s) -> Result<std::vector<Event>> {
     if (!s.names.count(name))
       return Status::NotFound("Keypair " + name + " not found for user " + who.str());
@@ -225,7 +227,8 @@ Result<FlavorRecord> ComputeService::CreateFlavor(const RequestContext& ctx,
   }
   const FlavorId id = created.flavor.id;
   auto decide = [&](const FlavorState& s) -> Result<std::vector<Event>> {
-    if (s.exists) return Status::Conflict("Flavor with ID " + id.str() + " already exists.");
+    if (s.exists)
+      return Status::Conflict("Flavor with ID " + id.str() + " already exists.");
     return std::vector<Event>{created};
   };
   CHRONOVA_ASSIGN_OR_RETURN(
@@ -252,8 +255,8 @@ Status ComputeService::DeleteFlavor(const RequestContext& ctx, const FlavorId& i
   return Status::Ok();
 }
 
-Result<std::vector<ProjectId>> ComputeService::ListFlavorAccess(const RequestContext& ctx,
-                                                                const FlavorId& id) const {
+Result<std::vector<ProjectId>> ComputeService::ListFlavorAccess(
+    const RequestContext& ctx, const FlavorId& id) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-flavor-access"));
   CHRONOVA_ASSIGN_OR_RETURN(FlavorRecord f, GetFlavor(ctx, id));
   if (f.is_public)
@@ -306,8 +309,9 @@ Result<std::vector<ProjectId>> ComputeService::RemoveFlavorAccess(
   return f.access;
 }
 
-Status ComputeService::SetFlavorExtraSpecs(const RequestContext& ctx, const FlavorId& id,
-                                           const std::map<std::string, std::string>& specs) {
+Status ComputeService::SetFlavorExtraSpecs(
+    const RequestContext& ctx, const FlavorId& id,
+    const std::map<std::string, std::string>& specs) {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-flavor-extra-specs:create"));
   auto decide = [&](const FlavorState& s) -> Result<std::vector<Event>> {
     if (!s.exists) return FlavorNotFound(id);
@@ -321,8 +325,8 @@ Status ComputeService::SetFlavorExtraSpecs(const RequestContext& ctx, const Flav
   return WaitFor(done.append.last_seq);
 }
 
-Status ComputeService::DeleteFlavorExtraSpec(const RequestContext& ctx, const FlavorId& id,
-                                             const std::string& key) {
+Status ComputeService::DeleteFlavorExtraSpec(const RequestContext& ctx,
+                                             const FlavorId& id, const std::string& key) {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-flavor-extra-specs:delete"));
   auto decide = [&](const FlavorState& s) -> Result<std::vector<Event>> {
     if (!s.exists) return FlavorNotFound(id);
@@ -370,9 +374,10 @@ Result<std::map<std::string, int64_t>> ComputeService::EffectiveLimits(
 Result<std::map<std::string, QuotaValue>> ComputeService::GetQuotas(
     const RequestContext& ctx, const ProjectId& project, const UserId& user,
     bool usages) const {
-  CHRONOVA_RETURN_IF_ERROR(Authorize(
-      ctx, usages ? "os_compute_api:os-quota-sets:detail" : "os_compute_api:os-quota-sets:show",
-      {project, {}}));
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx,
+                                     usages ? "os_compute_api:os-quota-sets:detail"
+                                            : "os_compute_api:os-quota-sets:show",
+                                     {project, {}}));
   return QuotasWithUsage(project, user, usages);
 }
 
@@ -557,7 +562,8 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
   const ProjectId& project = ctx.project;
   CHRONOVA_ASSIGN_OR_RETURN(auto project_limits, EffectiveLimits(project, UserId()));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(QuotasProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(auto user_set, QuotasView(reader.get()).User(project, ctx.user));
+  CHRONOVA_ASSIGN_OR_RETURN(auto user_set,
+                            QuotasView(reader.get()).User(project, ctx.user));
   // Nova checks per-user limits only when the user has instances/cores/ram set.
   const bool check_user =
       user_set.count("instances") || user_set.count("cores") || user_set.count("ram");
@@ -580,8 +586,9 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
         int64_t limit = limits.at(r);
         if (limit < 0) continue;
         if (in_use[r] + each * max_count > limit) overs.push_back(r);
-        if (each > 0) fit = static_cast<int>(std::min<int64_t>(
-                          fit, std::max<int64_t>(0, (limit - in_use[r]) / each)));
+        if (each > 0)
+          fit = static_cast<int>(
+              std::min<int64_t>(fit, std::max<int64_t>(0, (limit - in_use[r]) / each)));
       }
       if (overs.empty()) return;
       allowed = std::min(allowed, fit);

@@ -47,7 +47,8 @@ class WireReader {
   explicit WireReader(std::string_view data) : data_(data) {}
   std::optional<std::string_view> Next() {
     if (data_.size() < 4) return std::nullopt;
-    uint32_t n = (uint32_t(uint8_t(data_[0])) << 24) | (uint32_t(uint8_t(data_[1])) << 16) |
+    uint32_t n = (uint32_t(uint8_t(data_[0])) << 24) |
+                 (uint32_t(uint8_t(data_[1])) << 16) |
                  (uint32_t(uint8_t(data_[2])) << 8) | uint32_t(uint8_t(data_[3]));
     if (data_.size() - 4 < n) return std::nullopt;
     std::string_view s = data_.substr(4, n);
@@ -121,15 +122,19 @@ std::string Md5Colons(const std::string& data) {
 Result<std::string> SshFingerprint(const std::string& public_key) {
   // Like cryptography's load_ssh_public_key: "<type> <base64> [comment]".
   std::string_view line = public_key;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' '))
+  while (!line.empty() &&
+         (line.back() == '\n' || line.back() == '\r' || line.back() == ' '))
     line.remove_suffix(1);
   size_t sp = line.find(' ');
   if (sp == std::string_view::npos) return Status::InvalidArgument(kInvalid);
   std::string_view type = line.substr(0, sp);
   std::string_view rest = line.substr(sp + 1);
   std::string_view b64 = rest.substr(0, rest.find(' '));
-  static const std::string_view kTypes[] = {"ssh-rsa", "ssh-dss", "ssh-ed25519",
-                                            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+  static const std::string_view kTypes[] = {"ssh-rsa",
+                                            "ssh-dss",
+                                            "ssh-ed25519",
+                                            "ecdsa-sha2-nistp256",
+                                            "ecdsa-sha2-nistp384",
                                             "ecdsa-sha2-nistp521"};
   bool known = false;
   for (std::string_view t : kTypes) known |= t == type;

@@ -3,14 +3,20 @@
 namespace chronova {
 
 const std::vector<std::string>& QuotaResourceNames() {
-  static const std::vector<std::string> kNames = {
-      "instances",      "cores",
-      "ram",            "metadata_items",
-      "injected_files", "injected_file_content_bytes",
-      "injected_file_path_bytes", "key_pairs",
-      "server_groups",  "server_group_members",
-      "fixed_ips",      "floating_ips",
-      "security_groups", "security_group_rules"};
+  static const std::vector<std::string> kNames = {"instances",
+                                                  "cores",
+                                                  "ram",
+                                                  "metadata_items",
+                                                  "injected_files",
+                                                  "injected_file_content_bytes",
+                                                  "injected_file_path_bytes",
+                                                  "key_pairs",
+                                                  "server_groups",
+                                                  "server_group_members",
+                                                  "fixed_ips",
+                                                  "floating_ips",
+                                                  "security_groups",
+                                                  "security_group_rules"};
   return kNames;
 }
 

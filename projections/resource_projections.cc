@@ -75,7 +75,8 @@ Result<std::vector<KeypairRecord>> KeypairsView::List(const UserId& user) const 
   return ScanRecords<KeypairRecord>(*reader_, KeypairPrefix(user));
 }
 
-Result<std::map<std::string, int64_t>> QuotasView::Project(const ProjectId& project) const {
+Result<std::map<std::string, int64_t>> QuotasView::Project(
+    const ProjectId& project) const {
   return LimitsAt(*reader_, ProjectKey(project));
 }
 

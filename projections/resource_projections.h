@@ -50,7 +50,8 @@ class QuotasProjection : public Projection {
 class KeypairsView {
  public:
   explicit KeypairsView(const ReadModelReader* reader) : reader_(reader) {}
-  Result<std::optional<KeypairRecord>> Get(const UserId& user, const std::string& name) const;
+  Result<std::optional<KeypairRecord>> Get(const UserId& user,
+                                           const std::string& name) const;
   // The user's keypairs in name order.
   Result<std::vector<KeypairRecord>> List(const UserId& user) const;
 

@@ -49,6 +49,7 @@ struct Cloud {
 
   Cloud() {
     NodeOptions o = FakeCloudOptions(dir, 1, 64, 262144);
+    o.quota_defaults.clear();  // Nova's defaults
     host_port = "127.0.0.1:" + std::to_string(FreePort());
     o.compute_api_url = "http://" + host_port;
     auto n = Node::Start(o);
@@ -72,10 +73,12 @@ struct Cloud {
   Reply Get(const std::string& p, const std::string& t = "alice:demo") {
     return Send("GET", p, t);
   }
-  Reply Post(const std::string& p, const std::string& b, const std::string& t = "alice:demo") {
+  Reply Post(const std::string& p, const std::string& b,
+             const std::string& t = "alice:demo") {
     return Send("POST", p, t, b);
   }
-  Reply Put(const std::string& p, const std::string& b, const std::string& t = "admin:admin") {
+  Reply Put(const std::string& p, const std::string& b,
+            const std::string& t = "admin:admin") {
     return Send("PUT", p, t, b);
   }
   Reply Delete(const std::string& p, const std::string& t = "alice:demo") {
@@ -102,9 +105,9 @@ std::string Message(const Reply& r, const std::string& fault) {
 
 TEST_CASE("keypairs: import with Nova's fingerprint, generate once, per user") {
   Cloud c;
-  Reply imported = c.Post("/os-keypairs",
-                          std::string(R"({"keypair": {"name": "ed", "public_key": ")") +
-                              kEdKey + "\"}}");
+  Reply imported = c.Post(
+      "/os-keypairs",
+      std::string(R"({"keypair": {"name": "ed", "public_key": ")") + kEdKey + "\"}}");
   INFO(imported.body);
   REQUIRE(imported.status == 200);
   const Json& kp = *imported.json.Find("keypair");
@@ -139,8 +142,9 @@ TEST_CASE("keypairs: import with Nova's fingerprint, generate once, per user") {
   CHECK(hidden.status == 404);
   CHECK(Message(hidden, "itemNotFound") == "Keypair ed not found for user bob");
   // Admins look at another user's keys with ?user_id=; others may not.
-  CHECK(c.Get("/os-keypairs?user_id=alice", "admin:admin").json.Find("keypairs")->size() ==
-        2);
+  CHECK(
+      c.Get("/os-keypairs?user_id=alice", "admin:admin").json.Find("keypairs")->size() ==
+      2);
   Reply denied = c.Get("/os-keypairs?user_id=alice", "bob:demo");
   CHECK(denied.status == 403);
   CHECK(Message(denied, "forbidden") ==
@@ -172,11 +176,12 @@ TEST_CASE("keypairs: bad names and bad public keys are 400") {
   CHECK(missing.status == 400);
   CHECK(Message(missing, "badRequest").find("'name' is a required property") !=
         std::string::npos);
-  for (const char* key : {"ssh-rsa notbase64!!", "ssh-foo AAAA", "garbage",
-                          "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIJ8k7RIxFJSSvpC62EWg/mS9Th9FiFBSYeJvg0OU2OX0"}) {
-    Reply r = c.Post("/os-keypairs",
-                     std::string(R"({"keypair": {"name": "k", "public_key": ")") + key +
-                         "\"}}");
+  for (const char* key :
+       {"ssh-rsa notbase64!!", "ssh-foo AAAA", "garbage",
+        "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIJ8k7RIxFJSSvpC62EWg/mS9Th9FiFBSYeJvg0OU2OX0"}) {
+    Reply r = c.Post(
+        "/os-keypairs",
+        std::string(R"({"keypair": {"name": "k", "public_key": ")") + key + "\"}}");
     INFO(key);
     CHECK(r.status == 400);
     CHECK(Message(r, "badRequest") ==
@@ -199,7 +204,8 @@ TEST_CASE("server create checks key_name and shows it") {
         "mine");
 }
 
-TEST_CASE("flavor administration: create, conflicts, private access, extra specs, delete") {
+TEST_CASE(
+    "flavor administration: create, conflicts, private access, extra specs, delete") {
   Cloud c;
   const std::string body =
       R"({"flavor": {"name": "priv.small", "id": "p1", "ram": 1024, "vcpus": 2, "disk": 10,
@@ -217,7 +223,8 @@ TEST_CASE("flavor administration: create, conflicts, private access, extra specs
   CHECK(f.Find("ram")->as_int() == 1024);
 
   Reply same_id = c.Post(
-      "/flavors", R"({"flavor": {"name": "other", "id": "p1", "ram": 1, "vcpus": 1, "disk": 0}})",
+      "/flavors",
+      R"({"flavor": {"name": "other", "id": "p1", "ram": 1, "vcpus": 1, "disk": 0}})",
       "admin:admin");
   CHECK(same_id.status == 409);
   CHECK(Message(same_id, "conflictingRequest") == "Flavor with ID p1 already exists.");
@@ -227,11 +234,13 @@ TEST_CASE("flavor administration: create, conflicts, private access, extra specs
   CHECK(same_name.status == 409);
   CHECK(Message(same_name, "conflictingRequest") ==
         "Flavor with name m1.tiny already exists.");
-  Reply bad = c.Post("/flavors", R"({"flavor": {"name": "x", "ram": 0, "vcpus": 1, "disk": 0}})",
-                     "admin:admin");
+  Reply bad =
+      c.Post("/flavors", R"({"flavor": {"name": "x", "ram": 0, "vcpus": 1, "disk": 0}})",
+             "admin:admin");
   CHECK(bad.status == 400);
-  CHECK(Message(bad, "badRequest") ==
-        "Invalid input for field/attribute ram. Value: 0. 0 is less than the minimum of 1");
+  CHECK(
+      Message(bad, "badRequest") ==
+      "Invalid input for field/attribute ram. Value: 0. 0 is less than the minimum of 1");
   // An id is generated when none is given.
   Reply auto_id = c.Post(
       "/flavors", R"({"flavor": {"name": "auto", "ram": 64, "vcpus": 1, "disk": 0}})",
@@ -254,7 +263,8 @@ TEST_CASE("flavor administration: create, conflicts, private access, extra specs
   {
     Reply r = c.Get("/flavors?is_public=None", "admin:admin");
     bool found = false;
-    for (const Json& x : r.json.Find("flavors")->items()) found |= x.Find("id")->as_string() == "p1";
+    for (const Json& x : r.json.Find("flavors")->items())
+      found |= x.Find("id")->as_string() == "p1";
     CHECK(found);
   }
   CHECK(c.Boot("", "alice:demo", "p1").status == 400);
@@ -262,7 +272,8 @@ TEST_CASE("flavor administration: create, conflicts, private access, extra specs
   Reply add = c.Post("/flavors/p1/action", R"({"addTenantAccess": {"tenant": "demo"}})",
                      "admin:admin");
   REQUIRE(add.status == 200);
-  CHECK(add.json.Find("flavor_access")->items()[0].Find("tenant_id")->as_string() == "demo");
+  CHECK(add.json.Find("flavor_access")->items()[0].Find("tenant_id")->as_string() ==
+        "demo");
   Reply again = c.Post("/flavors/p1/action", R"({"addTenantAccess": {"tenant": "demo"}})",
                        "admin:admin");
   CHECK(again.status == 409);
@@ -271,7 +282,8 @@ TEST_CASE("flavor administration: create, conflicts, private access, extra specs
   CHECK(listed("alice:demo"));
   CHECK(c.Get("/flavors/p1").status == 200);
   CHECK(c.Boot("", "alice:demo", "p1").status == 202);
-  CHECK(c.Get("/flavors/p1/os-flavor-access", "admin:admin").json.Find("flavor_access")
+  CHECK(c.Get("/flavors/p1/os-flavor-access", "admin:admin")
+            .json.Find("flavor_access")
             ->size() == 1);
   CHECK(c.Get("/flavors/p1/os-flavor-access").status == 403);
   Reply public_list = c.Get("/flavors/1/os-flavor-access", "admin:admin");
@@ -281,8 +293,8 @@ TEST_CASE("flavor administration: create, conflicts, private access, extra specs
   CHECK(c.Post("/flavors/p1/action", R"({"removeTenantAccess": {"tenant": "demo"}})",
                "admin:admin")
             .status == 200);
-  Reply gone = c.Post("/flavors/p1/action", R"({"removeTenantAccess": {"tenant": "demo"}})",
-                      "admin:admin");
+  Reply gone = c.Post("/flavors/p1/action",
+                      R"({"removeTenantAccess": {"tenant": "demo"}})", "admin:admin");
   CHECK(gone.status == 404);
   CHECK(Message(gone, "itemNotFound") ==
         "Flavor access not found for p1 / demo combination.");
@@ -293,7 +305,8 @@ TEST_CASE("flavor administration: create, conflicts, private access, extra specs
                        R"({"extra_specs": {"hw:cpu_policy": "dedicated", "k2": "v2"}})",
                        "admin:admin");
   REQUIRE(specs.status == 200);
-  CHECK(c.Post("/flavors/p1/os-extra_specs", R"({"extra_specs": {"a": "b"}})").status == 403);
+  CHECK(c.Post("/flavors/p1/os-extra_specs", R"({"extra_specs": {"a": "b"}})").status ==
+        403);
   Reply one = c.Get("/flavors/p1/os-extra_specs/k2", "admin:admin");
   REQUIRE(one.status == 200);
   CHECK(one.json.Find("k2")->as_string() == "v2");
@@ -328,12 +341,14 @@ TEST_CASE("quota sets: defaults, update, detail usage, delete reverts") {
   CHECK(q.Find("key_pairs")->as_int() == 100);
   CHECK(q.Find("metadata_items")->as_int() == 128);
   CHECK(q.Find("injected_files")->as_int() == 5);
-  CHECK(c.Get("/os-quota-sets/demo/defaults").json.Find("quota_set")->Find("instances")
+  CHECK(c.Get("/os-quota-sets/demo/defaults")
+            .json.Find("quota_set")
+            ->Find("instances")
             ->as_int() == 10);
   CHECK(c.Get("/os-quota-sets/other").status == 403);
 
-  Reply denied = c.Put("/os-quota-sets/demo", R"({"quota_set": {"instances": 2}})",
-                       "alice:demo");
+  Reply denied =
+      c.Put("/os-quota-sets/demo", R"({"quota_set": {"instances": 2}})", "alice:demo");
   CHECK(denied.status == 403);
   CHECK(Message(denied, "forbidden") ==
         "Policy doesn't allow os_compute_api:os-quota-sets:update to be performed.");
@@ -342,7 +357,8 @@ TEST_CASE("quota sets: defaults, update, detail usage, delete reverts") {
   CHECK(Message(bad, "badRequest") ==
         "Invalid input for field/attribute instances. Value: -2. -2 is less than the "
         "minimum of -1");
-  Reply updated = c.Put("/os-quota-sets/demo", R"({"quota_set": {"instances": "2", "cores": 3}})");
+  Reply updated =
+      c.Put("/os-quota-sets/demo", R"({"quota_set": {"instances": "2", "cores": 3}})");
   REQUIRE(updated.status == 200);
   CHECK(updated.json.Find("quota_set")->Find("id") == nullptr);
   CHECK(updated.json.Find("quota_set")->Find("instances")->as_int() == 2);
@@ -367,20 +383,25 @@ TEST_CASE("quota sets: defaults, update, detail usage, delete reverts") {
 
   CHECK(c.Delete("/os-quota-sets/demo").status == 403);
   CHECK(c.Delete("/os-quota-sets/demo", "admin:admin").status == 202);
-  CHECK(c.Get("/os-quota-sets/demo").json.Find("quota_set")->Find("instances")->as_int() ==
-        10);
+  CHECK(
+      c.Get("/os-quota-sets/demo").json.Find("quota_set")->Find("instances")->as_int() ==
+      10);
 
   // Quota classes: "default" overrides the configured defaults.
-  Reply cls = c.Put("/os-quota-class-sets/default", R"({"quota_class_set": {"instances": 7}})");
+  Reply cls =
+      c.Put("/os-quota-class-sets/default", R"({"quota_class_set": {"instances": 7}})");
   REQUIRE(cls.status == 200);
-  CHECK(c.Get("/os-quota-sets/demo/defaults").json.Find("quota_set")->Find("instances")
+  CHECK(c.Get("/os-quota-sets/demo/defaults")
+            .json.Find("quota_set")
+            ->Find("instances")
             ->as_int() == 7);
   CHECK(c.Get("/os-quota-class-sets/default", "alice:demo").status == 403);
 }
 
 TEST_CASE("server create enforces instances, cores and ram with Nova's 403") {
   Cloud c;
-  REQUIRE(c.Put("/os-quota-sets/demo", R"({"quota_set": {"instances": 3}})").status == 200);
+  REQUIRE(c.Put("/os-quota-sets/demo", R"({"quota_set": {"instances": 3}})").status ==
+          200);
   for (int i = 0; i < 3; ++i) REQUIRE(c.Boot().status == 202);
   Reply over = c.Boot();
   CHECK(over.status == 403);
@@ -390,9 +411,11 @@ TEST_CASE("server create enforces instances, cores and ram with Nova's 403") {
   CHECK(c.Boot("", "carol:other").status == 202);
 
   // min/max: as many as fit (>= min_count), else 403 naming the range.
-  REQUIRE(c.Put("/os-quota-sets/other", R"({"quota_set": {"instances": 4}})").status == 200);
-  Reply some = c.Boot(R"(, "min_count": 2, "max_count": 5, "return_reservation_id": true)",
-                      "carol:other");
+  REQUIRE(c.Put("/os-quota-sets/other", R"({"quota_set": {"instances": 4}})").status ==
+          200);
+  Reply some =
+      c.Boot(R"(, "min_count": 2, "max_count": 5, "return_reservation_id": true)",
+             "carol:other");
   REQUIRE(some.status == 202);
   Reply detail = c.Get("/os-quota-sets/other/detail", "carol:other");
   CHECK(detail.json.Find("quota_set")->Find("instances")->Find("in_use")->as_int() == 4);
@@ -402,13 +425,14 @@ TEST_CASE("server create enforces instances, cores and ram with Nova's 403") {
         "Quota exceeded for instances: Requested 1-2, but already used 4 of 4 instances");
 
   // Cores and RAM, reported together and sorted as Nova does.
-  REQUIRE(c.Put("/os-quota-sets/third", R"({"quota_set": {"cores": 0, "ram": 256}})").status ==
-          200);
+  REQUIRE(c.Put("/os-quota-sets/third", R"({"quota_set": {"cores": 0, "ram": 256}})")
+              .status == 200);
   Reply both = c.Boot("", "dave:third");
   CHECK(both.status == 403);
-  CHECK(Message(both, "forbidden") ==
-        "Quota exceeded for cores, ram: Requested 1, 512, but already used 0, 0 of 0, 256 "
-        "cores, ram");
+  CHECK(
+      Message(both, "forbidden") ==
+      "Quota exceeded for cores, ram: Requested 1, 512, but already used 0, 0 of 0, 256 "
+      "cores, ram");
 
   // A deleted server frees its quota.
   Reply list = c.Get("/servers");
@@ -416,8 +440,11 @@ TEST_CASE("server create enforces instances, cores and ram with Nova's 403") {
   REQUIRE(c.Delete("/servers/" + victim).status == 204);
   bool freed = false;
   for (int i = 0; i < 500 && !freed; ++i) {
-    freed = c.Get("/os-quota-sets/demo/detail").json.Find("quota_set")->Find("instances")
-                ->Find("in_use")->as_int() == 2;
+    freed = c.Get("/os-quota-sets/demo/detail")
+                .json.Find("quota_set")
+                ->Find("instances")
+                ->Find("in_use")
+                ->as_int() == 2;
     if (!freed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(freed);
@@ -428,8 +455,9 @@ TEST_CASE("two concurrent creates cannot both take the last quota slot") {
   Cloud c;
   for (int round = 0; round < 5; ++round) {
     const std::string project = "race" + std::to_string(round);
-    REQUIRE(c.Put("/os-quota-sets/" + project, R"({"quota_set": {"instances": 1}})").status ==
-            200);
+    REQUIRE(
+        c.Put("/os-quota-sets/" + project, R"({"quota_set": {"instances": 1}})").status ==
+        200);
     std::atomic<int> accepted{0}, refused{0}, other{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
@@ -461,7 +489,8 @@ TEST_CASE("two concurrent creates cannot both take the last quota slot") {
 
 TEST_CASE("keypair quota is per user and refuses with Nova's 403") {
   Cloud c;
-  REQUIRE(c.Put("/os-quota-sets/demo", R"({"quota_set": {"key_pairs": 1}})").status == 200);
+  REQUIRE(c.Put("/os-quota-sets/demo", R"({"quota_set": {"key_pairs": 1}})").status ==
+          200);
   REQUIRE(c.Post("/os-keypairs", R"({"keypair": {"name": "one"}})").status == 200);
   Reply over = c.Post("/os-keypairs", R"({"keypair": {"name": "two"}})");
   CHECK(over.status == 403);
@@ -487,9 +516,15 @@ TEST_CASE("GET /limits shows absolute limits with usage and an empty rate list")
   CHECK(abs.Find("totalRAMUsed")->as_int() == 512);
   // Another project's limits: admins only; others see their own.
   CHECK(c.Get("/limits?tenant_id=demo", "admin:admin")
-            .json.Find("limits")->Find("absolute")->Find("totalInstancesUsed")->as_int() == 1);
+            .json.Find("limits")
+            ->Find("absolute")
+            ->Find("totalInstancesUsed")
+            ->as_int() == 1);
   CHECK(c.Get("/limits?tenant_id=demo", "eve:else")
-            .json.Find("limits")->Find("absolute")->Find("totalInstancesUsed")->as_int() == 0);
+            .json.Find("limits")
+            ->Find("absolute")
+            ->Find("totalInstancesUsed")
+            ->as_int() == 0);
 }
 
 }  // namespace chronova::testing
