@@ -7,8 +7,8 @@
 #include <charconv>
 #include <set>
 
-#include "api/quotas.h"
 #include "api/policy.h"
+#include "api/quotas.h"
 #include "api/server_create_schema.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
@@ -232,9 +232,7 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
           {"GET", {"os-keypairs", "*"}, &ComputeApiHandler::ShowKeypair},
           {"DELETE", {"os-keypairs", "*"}, &ComputeApiHandler::DeleteKeypair},
           {"GET", {"os-quota-sets", "*"}, &ComputeApiHandler::ShowQuotas},
-          {"GET",
-           {"os-quota-sets", "*", "detail"},
-           &ComputeApiHandler::ShowQuotasDetail},
+          {"GET", {"os-quota-sets", "*", "detail"}, &ComputeApiHandler::ShowQuotasDetail},
           {"GET",
            {"os-quota-sets", "*", "defaults"},
            &ComputeApiHandler::ShowQuotaDefaults},
@@ -701,7 +699,8 @@ Result<const Json*> RootObject(const Json& body, const std::string& root) {
   return inner;
 }
 
-Status NoOtherProperties(const Json& object, std::initializer_list<std::string_view> allowed) {
+Status NoOtherProperties(const Json& object,
+                         std::initializer_list<std::string_view> allowed) {
   for (const auto& [k, v] : object.members()) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
       return Status::InvalidArgument("Additional properties are not allowed ('" + k +
@@ -713,7 +712,8 @@ Status NoOtherProperties(const Json& object, std::initializer_list<std::string_v
 
 // parameter_types.keypair_name_special_chars at 2.1.
 Status CheckKeypairName(const Json& v) {
-  if (!v.is_string()) return FieldError("name", v, v.PythonRepr() + " is not of type 'string'");
+  if (!v.is_string())
+    return FieldError("name", v, v.PythonRepr() + " is not of type 'string'");
   const std::string& n = v.as_string();
   if (n.empty()) return FieldError("name", v, "'' is too short");
   if (n.size() > 255) return FieldError("name", v, v.PythonRepr() + " is too long");
@@ -723,7 +723,8 @@ Status CheckKeypairName(const Json& v) {
         "Can not start or end with whitespace.");
   }
   for (char c : n) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == ' ')) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+          c == ' ')) {
       return Status::InvalidArgument(
           "An invalid 'name' value was provided. Only expected characters: [_- "
           "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ]");
@@ -739,20 +740,24 @@ Result<int32_t> FlavorInt(const std::string& field, const Json& v, int64_t minim
     n = v.as_int();
   } else if (v.is_string()) {
     const std::string& s = v.as_string();
-    if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) {
-          return std::isdigit(static_cast<unsigned char>(c));
-        }) || !ParsePythonInt(s, &n)) {
+    if (s.empty() ||
+        !std::all_of(
+            s.begin(), s.end(),
+            [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
+        !ParsePythonInt(s, &n)) {
       return FieldError(field, v, v.PythonRepr() + " does not match '^[0-9]+$'");
     }
   } else {
     return FieldError(field, v, v.PythonRepr() + " is not of type 'integer', 'string'");
   }
   if (n < minimum) {
-    return FieldError(field, v, v.PythonStr() + " is less than the minimum of " +
-                                    std::to_string(minimum));
+    return FieldError(
+        field, v,
+        v.PythonStr() + " is less than the minimum of " + std::to_string(minimum));
   }
   if (n > 0x7FFFFFFF) {
-    return FieldError(field, v, v.PythonStr() + " is greater than the maximum of 2147483647");
+    return FieldError(field, v,
+                      v.PythonStr() + " is greater than the maximum of 2147483647");
   }
   return static_cast<int32_t>(n);
 }
@@ -778,12 +783,14 @@ Result<std::map<std::string, int64_t>> ParseQuotaLimits(const Json& set, bool* f
       } else if (v.is_string() && ParseStrictBool(v.as_string())) {
         b = *ParseStrictBool(v.as_string());
       } else {
-        return FieldError("force", v, v.PythonRepr() + " is not of type 'boolean', 'string'");
+        return FieldError("force", v,
+                          v.PythonRepr() + " is not of type 'boolean', 'string'");
       }
       *force = b;
       continue;
     }
-    if (k == "networks") return Status::InvalidArgument("The networks quota has been removed");
+    if (k == "networks")
+      return Status::InvalidArgument("The networks quota has been removed");
     if (std::find(names.begin(), names.end(), k) == names.end()) {
       return Status::InvalidArgument("Additional properties are not allowed ('" + k +
                                      "' was unexpected)");
@@ -792,14 +799,17 @@ Result<std::map<std::string, int64_t>> ParseQuotaLimits(const Json& set, bool* f
     if (v.is_int()) {
       n = v.as_int();
     } else if (v.is_string()) {
-      if (!ParsePythonInt(v.as_string(), &n) || v.as_string().find(' ') != std::string::npos)
+      if (!ParsePythonInt(v.as_string(), &n) ||
+          v.as_string().find(' ') != std::string::npos)
         return FieldError(k, v, v.PythonRepr() + " does not match '^-?[0-9]+$'");
     } else {
       return FieldError(k, v, v.PythonRepr() + " is not of type 'integer', 'string'");
     }
-    if (n < -1) return FieldError(k, v, v.PythonStr() + " is less than the minimum of -1");
+    if (n < -1)
+      return FieldError(k, v, v.PythonStr() + " is less than the minimum of -1");
     if (n > 0x7FFFFFFF) {
-      return FieldError(k, v, v.PythonStr() + " is greater than the maximum of 2147483647");
+      return FieldError(k, v,
+                        v.PythonStr() + " is greater than the maximum of 2147483647");
     }
     out[k] = n;
   }
@@ -867,14 +877,14 @@ HttpResponse ComputeApiHandler::CreateKeypair(const Call& call) const {
   const Json& k = **kp;
   const Json* name = k.Find("name");
   if (name == nullptr) {
-    return ErrorResponse(
-        FieldError("keypair", k, "'name' is a required property"));
+    return ErrorResponse(FieldError("keypair", k, "'name' is a required property"));
   }
   if (Status s = CheckKeypairName(*name); !s.ok()) return ErrorResponse(s);
   const Json* public_key = k.Find("public_key");
   if (public_key && !public_key->is_string()) {
-    return ErrorResponse(FieldError("public_key", *public_key,
-                                    public_key->PythonRepr() + " is not of type 'string'"));
+    return ErrorResponse(
+        FieldError("public_key", *public_key,
+                   public_key->PythonRepr() + " is not of type 'string'"));
   }
   if (Status s = NoOtherProperties(k, {"name", "public_key"}); !s.ok())
     return ErrorResponse(s);
@@ -904,7 +914,8 @@ HttpResponse ComputeApiHandler::ShowKeypair(const Call& call) const {
 }
 
 HttpResponse ComputeApiHandler::DeleteKeypair(const Call& call) const {
-  Status s = options_.service->DeleteKeypair(call.ctx, UserParam(call.query), call.params[0]);
+  Status s =
+      options_.service->DeleteKeypair(call.ctx, UserParam(call.query), call.params[0]);
   if (!s.ok()) return ErrorResponse(s);
   return Accepted();  // 202 at microversion 2.1 (204 from 2.2)
 }
@@ -926,7 +937,8 @@ HttpResponse ComputeApiHandler::CreateFlavor(const Call& call) const {
   CreateFlavorRequest req;
   const Json& name = *f.Find("name");
   if (!name.is_string())
-    return ErrorResponse(FieldError("name", name, name.PythonRepr() + " is not of type 'string'"));
+    return ErrorResponse(
+        FieldError("name", name, name.PythonRepr() + " is not of type 'string'"));
   if (name.as_string().empty() || name.as_string().size() > 255 ||
       !IsFlavorToken(name.as_string())) {
     return ErrorResponse(FieldError(
@@ -946,7 +958,8 @@ HttpResponse ComputeApiHandler::CreateFlavor(const Call& call) const {
     }
     if (text.empty() || text.size() > 255 || !IsFlavorToken(text)) {
       return ErrorResponse(FieldError(
-          "id", *id, id->PythonRepr() + " does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'"));
+          "id", *id,
+          id->PythonRepr() + " does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'"));
     }
     req.id = text;
   }
@@ -955,11 +968,11 @@ HttpResponse ComputeApiHandler::CreateFlavor(const Call& call) const {
     int64_t minimum;
     int32_t* out;
   };
-  for (const IntField& field : {IntField{"ram", 1, &req.memory_mb},
-                                IntField{"vcpus", 1, &req.vcpus},
-                                IntField{"disk", 0, &req.root_gb},
-                                IntField{"OS-FLV-EXT-DATA:ephemeral", 0, &req.ephemeral_gb},
-                                IntField{"swap", 0, &req.swap_mb}}) {
+  for (const IntField& field :
+       {IntField{"ram", 1, &req.memory_mb}, IntField{"vcpus", 1, &req.vcpus},
+        IntField{"disk", 0, &req.root_gb},
+        IntField{"OS-FLV-EXT-DATA:ephemeral", 0, &req.ephemeral_gb},
+        IntField{"swap", 0, &req.swap_mb}}) {
     const Json* v = f.Find(field.name);
     if (v == nullptr) continue;
     Result<int32_t> n = FlavorInt(field.name, *v, field.minimum);
@@ -972,13 +985,14 @@ HttpResponse ComputeApiHandler::CreateFlavor(const Call& call) const {
     } else if (p->is_string() && ParseStrictBool(p->as_string())) {
       req.is_public = *ParseStrictBool(p->as_string());
     } else {
-      return ErrorResponse(FieldError("os-flavor-access:is_public", *p,
-                                      p->PythonRepr() + " is not of type 'boolean', 'string'"));
+      return ErrorResponse(
+          FieldError("os-flavor-access:is_public", *p,
+                     p->PythonRepr() + " is not of type 'boolean', 'string'"));
     }
   }
-  if (Status s = NoOtherProperties(f, {"name", "id", "ram", "vcpus", "disk",
-                                       "OS-FLV-EXT-DATA:ephemeral", "swap", "rxtx_factor",
-                                       "os-flavor-access:is_public"});
+  if (Status s = NoOtherProperties(
+          f, {"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap",
+              "rxtx_factor", "os-flavor-access:is_public"});
       !s.ok()) {
     return ErrorResponse(s);
   }
@@ -996,7 +1010,8 @@ HttpResponse ComputeApiHandler::DeleteFlavor(const Call& call) const {
 
 HttpResponse ComputeApiHandler::ListFlavorAccess(const Call& call) const {
   const FlavorId id(call.params[0]);
-  Result<std::vector<ProjectId>> access = options_.service->ListFlavorAccess(call.ctx, id);
+  Result<std::vector<ProjectId>> access =
+      options_.service->ListFlavorAccess(call.ctx, id);
   if (!access.ok()) return ErrorResponse(access.status());
   return JsonResponse(200, FlavorAccessView(id, *access));
 }
@@ -1009,8 +1024,9 @@ HttpResponse ComputeApiHandler::FlavorAction(const Call& call) const {
     const Json* args = body->is_object() ? body->Find(action) : nullptr;
     if (args == nullptr) continue;
     const bool add = std::string_view(action) == "addTenantAccess";
-    Status denied = Authorize(call.ctx, add ? "os_compute_api:os-flavor-access:add_tenant_access"
-                                            : "os_compute_api:os-flavor-access:remove_tenant_access");
+    Status denied =
+        Authorize(call.ctx, add ? "os_compute_api:os-flavor-access:add_tenant_access"
+                                : "os_compute_api:os-flavor-access:remove_tenant_access");
     if (!denied.ok()) return ErrorResponse(denied);
     const Json* tenant = args->is_object() ? args->Find("tenant") : nullptr;
     if (!args->is_object()) {
@@ -1022,10 +1038,10 @@ HttpResponse ComputeApiHandler::FlavorAction(const Call& call) const {
     }
     if (!tenant->is_string() || tenant->as_string().empty() ||
         tenant->as_string().size() > 255) {
-      return ErrorResponse(FieldError("tenant", *tenant,
-                                      tenant->is_string()
-                                          ? tenant->PythonRepr() + " is too short"
-                                          : tenant->PythonRepr() + " is not of type 'string'"));
+      return ErrorResponse(FieldError(
+          "tenant", *tenant,
+          tenant->is_string() ? tenant->PythonRepr() + " is too short"
+                              : tenant->PythonRepr() + " is not of type 'string'"));
     }
     const ProjectId project(tenant->as_string());
     Result<std::vector<ProjectId>> access =
@@ -1034,10 +1050,10 @@ HttpResponse ComputeApiHandler::FlavorAction(const Call& call) const {
     if (!access.ok()) return ErrorResponse(access.status());
     return JsonResponse(200, FlavorAccessView(id, *access));
   }
-  return FaultResponse(400, "There is no such action: " +
-                                (body->is_object() && body->size() > 0
-                                     ? body->members().front().first
-                                     : std::string("None")));
+  return FaultResponse(
+      400, "There is no such action: " + (body->is_object() && body->size() > 0
+                                              ? body->members().front().first
+                                              : std::string("None")));
 }
 
 namespace {
@@ -1051,11 +1067,11 @@ Result<std::map<std::string, std::string>> ParseExtraSpecs(const Json& specs,
   }
   std::map<std::string, std::string> out;
   for (const auto& [k, v] : specs.members()) {
-    bool key_ok = !k.empty() && k.size() <= 255 &&
-                  std::all_of(k.begin(), k.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                           c == '_' || c == ':' || c == '.' || c == ' ';
-                  });
+    bool key_ok =
+        !k.empty() && k.size() <= 255 && std::all_of(k.begin(), k.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                 c == ':' || c == '.' || c == ' ';
+        });
     if (!key_ok) {
       return Status::InvalidArgument("Invalid input for field/attribute " + field +
                                      ". Value: " + specs.PythonStr() + ". '" + k +
@@ -1070,7 +1086,8 @@ Result<std::map<std::string, std::string>> ParseExtraSpecs(const Json& specs,
     } else if (v.is_bool()) {
       value = v.as_bool() ? "True" : "False";
     } else {
-      return FieldError(k, v, v.PythonRepr() + " is not of type 'string', 'number', 'boolean'");
+      return FieldError(k, v,
+                        v.PythonRepr() + " is not of type 'string', 'number', 'boolean'");
     }
     if (value.size() > 255) return FieldError(k, v, v.PythonRepr() + " is too long");
     out[k] = value;
@@ -1093,9 +1110,11 @@ HttpResponse ComputeApiHandler::CreateFlavorExtraSpecs(const Call& call) const {
   if (!body.ok()) return ErrorResponse(body.status());
   Result<const Json*> root = RootObject(*body, "extra_specs");
   if (!root.ok()) return ErrorResponse(root.status());
-  Result<std::map<std::string, std::string>> specs = ParseExtraSpecs(**root, "extra_specs");
+  Result<std::map<std::string, std::string>> specs =
+      ParseExtraSpecs(**root, "extra_specs");
   if (!specs.ok()) return ErrorResponse(specs.status());
-  Status s = options_.service->SetFlavorExtraSpecs(call.ctx, FlavorId(call.params[0]), *specs);
+  Status s =
+      options_.service->SetFlavorExtraSpecs(call.ctx, FlavorId(call.params[0]), *specs);
   if (!s.ok()) return ErrorResponse(s);
   return JsonResponse(200, Json::MakeObject({{"extra_specs", ExtraSpecsJson(*specs)}}));
 }
@@ -1107,8 +1126,8 @@ HttpResponse ComputeApiHandler::ShowFlavorExtraSpec(const Call& call) const {
   if (!f.ok()) return ErrorResponse(f.status());
   auto it = f->spec.extra_specs.find(key);
   if (it == f->spec.extra_specs.end()) {
-    return FaultResponse(404,
-                         "Flavor " + id.str() + " has no extra specs with key " + key + ".");
+    return FaultResponse(
+        404, "Flavor " + id.str() + " has no extra specs with key " + key + ".");
   }
   return JsonResponse(200, Json::MakeObject({{key, it->second}}));
 }
@@ -1121,16 +1140,17 @@ HttpResponse ComputeApiHandler::UpdateFlavorExtraSpec(const Call& call) const {
   if (!body->is_object() || body->size() != 1) {
     return ErrorResponse(Status::InvalidArgument(
         "Invalid input for field/attribute extra_specs. Value: " + body->PythonStr() +
-        (body->is_object() && body->size() > 1 ? ". " + body->PythonRepr() +
-                                                     " has too many properties"
-                                               : ". " + body->PythonRepr() +
-                                                     " does not have enough properties")));
+        (body->is_object() && body->size() > 1
+             ? ". " + body->PythonRepr() + " has too many properties"
+             : ". " + body->PythonRepr() + " does not have enough properties")));
   }
-  Result<std::map<std::string, std::string>> specs = ParseExtraSpecs(*body, "extra_specs");
+  Result<std::map<std::string, std::string>> specs =
+      ParseExtraSpecs(*body, "extra_specs");
   if (!specs.ok()) return ErrorResponse(specs.status());
   if (!specs->count(call.params[1]))
     return FaultResponse(400, "Request body and URI mismatch");
-  Status s = options_.service->SetFlavorExtraSpecs(call.ctx, FlavorId(call.params[0]), *specs);
+  Status s =
+      options_.service->SetFlavorExtraSpecs(call.ctx, FlavorId(call.params[0]), *specs);
   if (!s.ok()) return ErrorResponse(s);
   return JsonResponse(200, ExtraSpecsJson(*specs));
 }
@@ -1153,7 +1173,8 @@ HttpResponse ComputeApiHandler::ShowQuotas(const Call& call) const {
   if (!q.ok()) return ErrorResponse(q.status());
   std::map<std::string, int64_t> limits;
   for (const auto& [k, v] : *q) limits[k] = v.limit;
-  return JsonResponse(200, Json::MakeObject({{"quota_set", QuotaSetView(project, limits)}}));
+  return JsonResponse(200,
+                      Json::MakeObject({{"quota_set", QuotaSetView(project, limits)}}));
 }
 
 HttpResponse ComputeApiHandler::ShowQuotasDetail(const Call& call) const {
@@ -1182,7 +1203,8 @@ HttpResponse ComputeApiHandler::ShowQuotaDefaults(const Call& call) const {
 
 HttpResponse ComputeApiHandler::UpdateQuotas(const Call& call) const {
   const ProjectId project(call.params[0]);
-  Status denied = Authorize(call.ctx, "os_compute_api:os-quota-sets:update", {project, {}});
+  Status denied =
+      Authorize(call.ctx, "os_compute_api:os-quota-sets:update", {project, {}});
   if (!denied.ok()) return ErrorResponse(denied);
   Result<Json> body = ParseBody(*call.http);
   if (!body.ok()) return ErrorResponse(body.status());
@@ -1224,13 +1246,15 @@ HttpResponse ComputeApiHandler::UpdateQuotaClass(const Call& call) const {
   Result<std::map<std::string, int64_t>> after =
       options_.service->UpdateQuotaClass(call.ctx, call.params[0], *limits);
   if (!after.ok()) return ErrorResponse(after.status());
-  return JsonResponse(200, Json::MakeObject({{"quota_class_set", QuotaSetView("", *after)}}));
+  return JsonResponse(200,
+                      Json::MakeObject({{"quota_class_set", QuotaSetView("", *after)}}));
 }
 
 HttpResponse ComputeApiHandler::ShowLimits(const Call& call) const {
   std::optional<ProjectId> tenant;
   if (const std::string* t = QueryParam(call.query, "tenant_id")) tenant = ProjectId(*t);
-  Result<std::map<std::string, QuotaValue>> q = options_.service->GetLimits(call.ctx, tenant);
+  Result<std::map<std::string, QuotaValue>> q =
+      options_.service->GetLimits(call.ctx, tenant);
   if (!q.ok()) return ErrorResponse(q.status());
   auto limit = [&](const char* r) { return q->count(r) ? q->at(r).limit : -1; };
   auto used = [&](const char* r) { return q->count(r) ? q->at(r).in_use : 0; };
@@ -1256,8 +1280,9 @@ HttpResponse ComputeApiHandler::ShowLimits(const Call& call) const {
       {"totalServerGroupsUsed", 0},
   });
   return JsonResponse(
-      200, Json::MakeObject({{"limits", Json::MakeObject({{"rate", Json::MakeArray()},
-                                                          {"absolute", std::move(absolute)}})}}));
+      200, Json::MakeObject(
+               {{"limits", Json::MakeObject({{"rate", Json::MakeArray()},
+                                             {"absolute", std::move(absolute)}})}}));
 }
 
 // ---- images -----------------------------------------------------------------

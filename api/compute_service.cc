@@ -86,8 +86,9 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   if (!req.key_name.empty()) {
     CHRONOVA_ASSIGN_OR_RETURN(auto keypairs_reader,
                               store_->Reader(KeypairsProjection::kName));
-    CHRONOVA_ASSIGN_OR_RETURN(std::optional<KeypairRecord> key,
-                              KeypairsView(keypairs_reader.get()).Get(ctx.user, req.key_name));
+    CHRONOVA_ASSIGN_OR_RETURN(
+        std::optional<KeypairRecord> key,
+        KeypairsView(keypairs_reader.get()).Get(ctx.user, req.key_name));
     if (!key) return Status::InvalidArgument("Invalid key_name provided.");
   }
 

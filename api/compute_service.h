@@ -159,7 +159,8 @@ class ComputeService {
   Result<FlavorRecord> GetFlavor(const RequestContext& ctx, const FlavorId& id) const;
   // Admin. Conflict "Flavor with ID <id> already exists." / "Flavor with name
   // <name> already exists.".
-  Result<FlavorRecord> CreateFlavor(const RequestContext& ctx, const CreateFlavorRequest& req);
+  Result<FlavorRecord> CreateFlavor(const RequestContext& ctx,
+                                    const CreateFlavorRequest& req);
   Status DeleteFlavor(const RequestContext& ctx, const FlavorId& id);
   // os-flavor-access: the projects of a private flavor (admin). InvalidArgument
   // "Access list not available for public flavors." for a public one.

@@ -375,14 +375,13 @@ struct ImageRegistered {
 };
 
 // Every event type. The order is irrelevant to storage (types are stored by name).
-using Event = std::variant<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
-                           BuildStarted, InstanceSpawned, InstanceBuildFailed,
-                           InstanceDeleteRequested, InstanceDeleted, HostRegistered,
-                           HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
-                           FlavorDeleted, ImageRegistered, FlavorAccessAdded,
-                           FlavorAccessRemoved, FlavorExtraSpecsSet, FlavorExtraSpecDeleted,
-                           KeypairCreated, KeypairDeleted, QuotaLimitsSet, QuotaLimitsDeleted,
-                           QuotaClassSet, QuotaUsageReserved>;
+using Event = std::variant<
+    InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
+    InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested, InstanceDeleted,
+    HostRegistered, HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
+    FlavorDeleted, ImageRegistered, FlavorAccessAdded, FlavorAccessRemoved,
+    FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated, KeypairDeleted,
+    QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>

@@ -25,7 +25,8 @@ Status FlavorsProjection::Apply(const Envelope& env, const Event& event,
     w.Delete(key);
     return Status::Ok();
   }
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> r, GetRecord<FlavorRecord>(w, key));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> r,
+                            GetRecord<FlavorRecord>(w, key));
   if (!r) return Status::Ok();  // a change to a flavor deleted meanwhile
   if (const auto* added = std::get_if<FlavorAccessAdded>(&event)) {
     auto it = std::lower_bound(r->access.begin(), r->access.end(), added->project_id);

@@ -108,7 +108,8 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
     const std::string& v = *set;
     bool ok = !v.empty() && v.size() <= 12 &&
               (v == "-1" || v.find_first_not_of("0123456789") == std::string::npos);
-    if (!ok) return Status::InvalidArgument("[quota] " + key + " must be an integer >= -1");
+    if (!ok)
+      return Status::InvalidArgument("[quota] " + key + " must be an integer >= -1");
     n.quota_defaults[resource] = std::stoll(v);
   }
   return c;
