@@ -569,7 +569,17 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
       user_set.count("instances") || user_set.count("cores") || user_set.count("ram");
   CHRONOVA_ASSIGN_OR_RETURN(auto user_limits, EffectiveLimits(project, ctx.user));
   const int max_count = static_cast<int>(ids.size());
-  for (int attempt = 0; attempt < 16; ++attempt) {
+  auto unlimited = [](const std::map<std::string, int64_t>& l) {
+    return l.at("instances") < 0 && l.at("cores") < 0 && l.at("ram") < 0;
+  };
+  // Nothing to enforce: no admission needed (usage is counted from the read
+  // models whenever limits are set later).
+  if (unlimited(project_limits) && (!check_user || unlimited(user_limits))) {
+    return ids.size();
+  }
+  std::lock_guard<std::mutex> admitting(
+      admission_mu_[std::hash<ProjectId>()(project) % kAdmissionStripes]);
+  for (int attempt = 0; attempt < 64; ++attempt) {
     CHRONOVA_ASSIGN_OR_RETURN(UsageStream stream, LoadUsageStream(project));
     // The most that fit under one scope's limits, and the error if < min_count.
     int allowed = max_count;

@@ -286,6 +286,11 @@ class ComputeService {
   // version so an admission costs only the events since the last one.
   mutable std::mutex usage_mu_;
   mutable std::map<ProjectId, UsageStream> usage_streams_;
+  // Admissions of one project are decided one at a time in this process (a
+  // stripe per project hash), so concurrent creates here do not spin on
+  // Conflict; across processes the expected version still decides.
+  static constexpr size_t kAdmissionStripes = 64;
+  std::mutex admission_mu_[kAdmissionStripes];
 };
 
 }  // namespace chronova

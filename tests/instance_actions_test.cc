@@ -359,10 +359,9 @@ TEST_CASE(
   for (const Envelope& e : ReadAll(*node->log())) {
     if (by_request.count(e.seq.value())) types.insert(e.type);
   }
-  // (quota.usage_reserved: the create's admission against the project's quota)
-  CHECK(types == std::set<std::string>{"quota.usage_reserved", "instance.requested",
-                                       "host.resources_claimed", "instance.scheduled",
-                                       "build.started", "instance.spawned"});
+  CHECK(types == std::set<std::string>{"instance.requested", "host.resources_claimed",
+                                       "instance.scheduled", "build.started",
+                                       "instance.spawned"});
 
   // The user: what alice asked for, nothing of bob's or the admin's.
   CHECK(AuditSeqs(*node, AuditKind::kUser, "alice") ==
