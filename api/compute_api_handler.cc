@@ -8,6 +8,8 @@
 #include <set>
 
 #include "api/api_responses.h"
+#include "api/policy.h"
+#include "api/quotas.h"
 #include "api/server_create_schema.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
@@ -53,6 +55,8 @@ bool IsCollection(const std::string& segment) {
          segment == "os-hypervisors" || segment == "os-services" ||
          segment == "os-availability-zone" || segment == "os-hosts" ||
          segment == "os-aggregates" ||
+         segment == "os-keypairs" || segment == "os-quota-sets" ||
+         segment == "os-quota-class-sets" || segment == "limits" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
@@ -190,6 +194,38 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
           {"GET",
            {"flavors", "*", "os-extra_specs"},
            &ComputeApiHandler::ShowFlavorExtraSpecs},
+          {"POST", {"flavors"}, &ComputeApiHandler::CreateFlavor},
+          {"DELETE", {"flavors", "*"}, &ComputeApiHandler::DeleteFlavor},
+          {"GET",
+           {"flavors", "*", "os-flavor-access"},
+           &ComputeApiHandler::ListFlavorAccess},
+          {"POST", {"flavors", "*", "action"}, &ComputeApiHandler::FlavorAction},
+          {"POST",
+           {"flavors", "*", "os-extra_specs"},
+           &ComputeApiHandler::CreateFlavorExtraSpecs},
+          {"GET",
+           {"flavors", "*", "os-extra_specs", "*"},
+           &ComputeApiHandler::ShowFlavorExtraSpec},
+          {"PUT",
+           {"flavors", "*", "os-extra_specs", "*"},
+           &ComputeApiHandler::UpdateFlavorExtraSpec},
+          {"DELETE",
+           {"flavors", "*", "os-extra_specs", "*"},
+           &ComputeApiHandler::DeleteFlavorExtraSpec},
+          {"GET", {"os-keypairs"}, &ComputeApiHandler::ListKeypairs},
+          {"POST", {"os-keypairs"}, &ComputeApiHandler::CreateKeypair},
+          {"GET", {"os-keypairs", "*"}, &ComputeApiHandler::ShowKeypair},
+          {"DELETE", {"os-keypairs", "*"}, &ComputeApiHandler::DeleteKeypair},
+          {"GET", {"os-quota-sets", "*"}, &ComputeApiHandler::ShowQuotas},
+          {"GET", {"os-quota-sets", "*", "detail"}, &ComputeApiHandler::ShowQuotasDetail},
+          {"GET",
+           {"os-quota-sets", "*", "defaults"},
+           &ComputeApiHandler::ShowQuotaDefaults},
+          {"PUT", {"os-quota-sets", "*"}, &ComputeApiHandler::UpdateQuotas},
+          {"DELETE", {"os-quota-sets", "*"}, &ComputeApiHandler::DeleteQuotas},
+          {"GET", {"os-quota-class-sets", "*"}, &ComputeApiHandler::ShowQuotaClass},
+          {"PUT", {"os-quota-class-sets", "*"}, &ComputeApiHandler::UpdateQuotaClass},
+          {"GET", {"limits"}, &ComputeApiHandler::ShowLimits},
           {"GET", {"images"}, &ComputeApiHandler::ListImages},
           {"GET",
            {"images", "detail"},
@@ -698,6 +734,7 @@ Json MetadataJson(const std::map<std::string, std::string>& m) {
   return out;
 }
 
+// The body as JSON; Nova's 400 for text that is not JSON (an empty body is null).
 Result<Json> ParseBody(const HttpRequest& http) {
   if (http.body.empty()) return Json();
   Result<Json> parsed = Json::Parse(http.body);
@@ -925,7 +962,10 @@ HttpResponse ComputeApiHandler::ListFlavors(const Call& call) const {
   if (!all.ok()) return ErrorResponse(all.status());
   std::vector<const FlavorRecord*> flavors;
   for (const FlavorRecord& f : *all) {
-    if (filter_public && f.is_public != want_public) continue;
+    // Nova's flavor query: "public" also covers the private flavors the
+    // caller's project was given access to.
+    if (filter_public && want_public && !f.VisibleTo(call.ctx.project)) continue;
+    if (filter_public && !want_public && f.is_public) continue;
     if (f.spec.memory_mb < min_ram || f.spec.root_gb < min_disk) continue;
     flavors.push_back(&f);
   }
@@ -952,6 +992,620 @@ HttpResponse ComputeApiHandler::ShowFlavorExtraSpecs(const Call& call) const {
   Json specs = Json::MakeObject();
   for (const auto& [k, v] : f->spec.extra_specs) specs[k] = v;
   return JsonResponse(200, Json::MakeObject({{"extra_specs", std::move(specs)}}));
+}
+
+// ---- request bodies -------------------------------------------------------------
+
+namespace {
+
+Status FieldError(const std::string& field, const Json& value, const std::string& why) {
+  return Status::InvalidArgument("Invalid input for field/attribute " + field +
+                                 ". Value: " + value.PythonStr() + ". " + why);
+}
+
+// {"<root>": {...}} with only `root` in it; the inner object.
+Result<const Json*> RootObject(const Json& body, const std::string& root) {
+  if (!body.is_object() || !body.Contains(root)) {
+    return Status::InvalidArgument("Invalid input for field/attribute " + root +
+                                   ". Value: " + body.PythonStr() + ". '" + root +
+                                   "' is a required property");
+  }
+  for (const auto& [k, v] : body.members()) {
+    if (k != root) {
+      return Status::InvalidArgument("Additional properties are not allowed ('" + k +
+                                     "' was unexpected)");
+    }
+  }
+  const Json* inner = body.Find(root);
+  if (!inner->is_object())
+    return FieldError(root, *inner, inner->PythonRepr() + " is not of type 'object'");
+  return inner;
+}
+
+Status NoOtherProperties(const Json& object,
+                         std::initializer_list<std::string_view> allowed) {
+  for (const auto& [k, v] : object.members()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      return Status::InvalidArgument("Additional properties are not allowed ('" + k +
+                                     "' was unexpected)");
+    }
+  }
+  return Status::Ok();
+}
+
+// parameter_types.keypair_name_special_chars at 2.1.
+Status CheckKeypairName(const Json& v) {
+  if (!v.is_string())
+    return FieldError("name", v, v.PythonRepr() + " is not of type 'string'");
+  const std::string& n = v.as_string();
+  if (n.empty()) return FieldError("name", v, "'' is too short");
+  if (n.size() > 255) return FieldError("name", v, v.PythonRepr() + " is too long");
+  if (n.front() == ' ' || n.back() == ' ') {
+    return Status::InvalidArgument(
+        "An invalid 'name' value was provided. The name must be: printable characters. "
+        "Can not start or end with whitespace.");
+  }
+  for (char c : n) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+          c == ' ')) {
+      return Status::InvalidArgument(
+          "An invalid 'name' value was provided. Only expected characters: [_- "
+          "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ]");
+    }
+  }
+  return Status::Ok();
+}
+
+// parameter_types volume_size-like: integer or digit string in [minimum, 2^31-1].
+Result<int32_t> FlavorInt(const std::string& field, const Json& v, int64_t minimum) {
+  int64_t n = 0;
+  if (v.is_int()) {
+    n = v.as_int();
+  } else if (v.is_string()) {
+    const std::string& s = v.as_string();
+    if (s.empty() ||
+        !std::all_of(
+            s.begin(), s.end(),
+            [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
+        !ParsePythonInt(s, &n)) {
+      return FieldError(field, v, v.PythonRepr() + " does not match '^[0-9]+$'");
+    }
+  } else {
+    return FieldError(field, v, v.PythonRepr() + " is not of type 'integer', 'string'");
+  }
+  if (n < minimum) {
+    return FieldError(
+        field, v,
+        v.PythonStr() + " is less than the minimum of " + std::to_string(minimum));
+  }
+  if (n > 0x7FFFFFFF) {
+    return FieldError(field, v,
+                      v.PythonStr() + " is greater than the maximum of 2147483647");
+  }
+  return static_cast<int32_t>(n);
+}
+
+// '^(?! )[a-zA-Z0-9. _-]+(?<! )$' of flavor names and ids.
+bool IsFlavorToken(const std::string& s) {
+  if (s.empty() || s.front() == ' ' || s.back() == ' ') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ' ' ||
+           c == '_' || c == '-';
+  });
+}
+
+// A quota_set / quota_class_set body: resource -> limit (common_quota).
+Result<std::map<std::string, int64_t>> ParseQuotaLimits(const Json& set, bool* force) {
+  std::map<std::string, int64_t> out;
+  const auto& names = QuotaResourceNames();
+  for (const auto& [k, v] : set.members()) {
+    if (k == "force" && force != nullptr) {
+      bool b = false;
+      if (v.is_bool()) {
+        b = v.as_bool();
+      } else if (v.is_string() && ParseStrictBool(v.as_string())) {
+        b = *ParseStrictBool(v.as_string());
+      } else {
+        return FieldError("force", v,
+                          v.PythonRepr() + " is not of type 'boolean', 'string'");
+      }
+      *force = b;
+      continue;
+    }
+    if (k == "networks")
+      return Status::InvalidArgument("The networks quota has been removed");
+    if (std::find(names.begin(), names.end(), k) == names.end()) {
+      return Status::InvalidArgument("Additional properties are not allowed ('" + k +
+                                     "' was unexpected)");
+    }
+    int64_t n = 0;
+    if (v.is_int()) {
+      n = v.as_int();
+    } else if (v.is_string()) {
+      if (!ParsePythonInt(v.as_string(), &n) ||
+          v.as_string().find(' ') != std::string::npos)
+        return FieldError(k, v, v.PythonRepr() + " does not match '^-?[0-9]+$'");
+    } else {
+      return FieldError(k, v, v.PythonRepr() + " is not of type 'integer', 'string'");
+    }
+    if (n < -1)
+      return FieldError(k, v, v.PythonStr() + " is less than the minimum of -1");
+    if (n > 0x7FFFFFFF) {
+      return FieldError(k, v,
+                        v.PythonStr() + " is greater than the maximum of 2147483647");
+    }
+    out[k] = n;
+  }
+  return out;
+}
+
+Json QuotaSetView(const std::string& id, const std::map<std::string, int64_t>& limits) {
+  Json set = Json::MakeObject();
+  if (!id.empty()) set["id"] = id;
+  for (const std::string& r : QuotaResourceNames()) {
+    auto it = limits.find(r);
+    if (it != limits.end()) set[r] = it->second;
+  }
+  return set;
+}
+
+Json KeypairView(const KeypairRecord& k, bool with_user) {
+  Json v = Json::MakeObject({{"name", k.keypair.name},
+                             {"public_key", k.keypair.public_key},
+                             {"fingerprint", k.keypair.fingerprint}});
+  if (with_user) v["user_id"] = k.keypair.user_id.str();
+  return v;
+}
+
+Json FlavorAccessView(const FlavorId& id, const std::vector<ProjectId>& projects) {
+  Json list = Json::MakeArray();
+  for (const ProjectId& p : projects) {
+    list.Append(Json::MakeObject({{"flavor_id", id.str()}, {"tenant_id", p.str()}}));
+  }
+  return Json::MakeObject({{"flavor_access", std::move(list)}});
+}
+
+// ?user_id= (admins, or the caller itself; the policy decides).
+UserId UserParam(const std::vector<std::pair<std::string, std::string>>& query) {
+  const std::string* u = QueryParam(query, "user_id");
+  return u ? UserId(*u) : UserId();
+}
+
+HttpResponse Accepted() {
+  HttpResponse r;
+  r.status = 202;
+  return r;
+}
+
+}  // namespace
+
+// ---- keypairs ---------------------------------------------------------------
+
+HttpResponse ComputeApiHandler::ListKeypairs(const Call& call) const {
+  Result<std::vector<KeypairRecord>> all =
+      options_.service->ListKeypairs(call.ctx, UserParam(call.query));
+  if (!all.ok()) return ErrorResponse(all.status());
+  Json list = Json::MakeArray();
+  for (const KeypairRecord& k : *all) {
+    list.Append(Json::MakeObject({{"keypair", KeypairView(k, false)}}));
+  }
+  return JsonResponse(200, Json::MakeObject({{"keypairs", std::move(list)}}));
+}
+
+HttpResponse ComputeApiHandler::CreateKeypair(const Call& call) const {
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<const Json*> kp = RootObject(*body, "keypair");
+  if (!kp.ok()) return ErrorResponse(kp.status());
+  const Json& k = **kp;
+  const Json* name = k.Find("name");
+  if (name == nullptr) {
+    return ErrorResponse(FieldError("keypair", k, "'name' is a required property"));
+  }
+  if (Status s = CheckKeypairName(*name); !s.ok()) return ErrorResponse(s);
+  const Json* public_key = k.Find("public_key");
+  if (public_key && !public_key->is_string()) {
+    return ErrorResponse(
+        FieldError("public_key", *public_key,
+                   public_key->PythonRepr() + " is not of type 'string'"));
+  }
+  if (Status s = NoOtherProperties(k, {"name", "public_key"}); !s.ok())
+    return ErrorResponse(s);
+  CreateKeypairRequest req;
+  req.name = name->as_string();
+  if (public_key) req.public_key = public_key->as_string();
+  Result<CreatedKeypair> created = options_.service->CreateKeypair(call.ctx, req);
+  if (!created.ok()) return ErrorResponse(created.status());
+  Json view = KeypairView(created->record, true);
+  if (!req.public_key) view["private_key"] = created->private_key;
+  // Microversion 2.1 answers 200 (201 from 2.2).
+  return JsonResponse(200, Json::MakeObject({{"keypair", std::move(view)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowKeypair(const Call& call) const {
+  Result<KeypairRecord> k =
+      options_.service->GetKeypair(call.ctx, UserParam(call.query), call.params[0]);
+  if (!k.ok()) return ErrorResponse(k.status());
+  Json view = KeypairView(*k, true);
+  // Nova shows its database row's bookkeeping; chronova has no row id.
+  view["created_at"] = FormatIso8601(k->created_at).substr(0, 26);
+  view["updated_at"] = Json();
+  view["deleted"] = false;
+  view["deleted_at"] = Json();
+  view["id"] = 0;
+  return JsonResponse(200, Json::MakeObject({{"keypair", std::move(view)}}));
+}
+
+HttpResponse ComputeApiHandler::DeleteKeypair(const Call& call) const {
+  Status s =
+      options_.service->DeleteKeypair(call.ctx, UserParam(call.query), call.params[0]);
+  if (!s.ok()) return ErrorResponse(s);
+  return Accepted();  // 202 at microversion 2.1 (204 from 2.2)
+}
+
+// ---- flavor administration ----------------------------------------------------
+
+HttpResponse ComputeApiHandler::CreateFlavor(const Call& call) const {
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<const Json*> root = RootObject(*body, "flavor");
+  if (!root.ok()) return ErrorResponse(root.status());
+  const Json& f = **root;
+  for (const char* required : {"name", "ram", "vcpus", "disk"}) {
+    if (!f.Contains(required)) {
+      return ErrorResponse(FieldError(
+          "flavor", f, std::string("'") + required + "' is a required property"));
+    }
+  }
+  CreateFlavorRequest req;
+  const Json& name = *f.Find("name");
+  if (!name.is_string())
+    return ErrorResponse(
+        FieldError("name", name, name.PythonRepr() + " is not of type 'string'"));
+  if (name.as_string().empty() || name.as_string().size() > 255 ||
+      !IsFlavorToken(name.as_string())) {
+    return ErrorResponse(FieldError(
+        "name", name,
+        name.PythonRepr() + " does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'"));
+  }
+  req.name = name.as_string();
+  if (const Json* id = f.Find("id"); id && !id->is_null()) {
+    std::string text;
+    if (id->is_string()) {
+      text = id->as_string();
+    } else if (id->is_number()) {
+      text = id->PythonRepr();
+    } else {
+      return ErrorResponse(FieldError(
+          "id", *id, id->PythonRepr() + " is not of type 'string', 'number', 'null'"));
+    }
+    if (text.empty() || text.size() > 255 || !IsFlavorToken(text)) {
+      return ErrorResponse(FieldError(
+          "id", *id,
+          id->PythonRepr() + " does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'"));
+    }
+    req.id = text;
+  }
+  struct IntField {
+    const char* name;
+    int64_t minimum;
+    int32_t* out;
+  };
+  for (const IntField& field :
+       {IntField{"ram", 1, &req.memory_mb}, IntField{"vcpus", 1, &req.vcpus},
+        IntField{"disk", 0, &req.root_gb},
+        IntField{"OS-FLV-EXT-DATA:ephemeral", 0, &req.ephemeral_gb},
+        IntField{"swap", 0, &req.swap_mb}}) {
+    const Json* v = f.Find(field.name);
+    if (v == nullptr) continue;
+    Result<int32_t> n = FlavorInt(field.name, *v, field.minimum);
+    if (!n.ok()) return ErrorResponse(n.status());
+    *field.out = *n;
+  }
+  if (const Json* p = f.Find("os-flavor-access:is_public")) {
+    if (p->is_bool()) {
+      req.is_public = p->as_bool();
+    } else if (p->is_string() && ParseStrictBool(p->as_string())) {
+      req.is_public = *ParseStrictBool(p->as_string());
+    } else {
+      return ErrorResponse(
+          FieldError("os-flavor-access:is_public", *p,
+                     p->PythonRepr() + " is not of type 'boolean', 'string'"));
+    }
+  }
+  if (Status s = NoOtherProperties(
+          f, {"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap",
+              "rxtx_factor", "os-flavor-access:is_public"});
+      !s.ok()) {
+    return ErrorResponse(s);
+  }
+  Result<FlavorRecord> created = options_.service->CreateFlavor(call.ctx, req);
+  if (!created.ok()) return ErrorResponse(created.status());
+  return JsonResponse(
+      200, Json::MakeObject({{"flavor", FlavorDetailView(call.links, *created)}}));
+}
+
+HttpResponse ComputeApiHandler::DeleteFlavor(const Call& call) const {
+  Status s = options_.service->DeleteFlavor(call.ctx, FlavorId(call.params[0]));
+  if (!s.ok()) return ErrorResponse(s);
+  return Accepted();
+}
+
+HttpResponse ComputeApiHandler::ListFlavorAccess(const Call& call) const {
+  const FlavorId id(call.params[0]);
+  Result<std::vector<ProjectId>> access =
+      options_.service->ListFlavorAccess(call.ctx, id);
+  if (!access.ok()) return ErrorResponse(access.status());
+  return JsonResponse(200, FlavorAccessView(id, *access));
+}
+
+HttpResponse ComputeApiHandler::FlavorAction(const Call& call) const {
+  const FlavorId id(call.params[0]);
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  for (const char* action : {"addTenantAccess", "removeTenantAccess"}) {
+    const Json* args = body->is_object() ? body->Find(action) : nullptr;
+    if (args == nullptr) continue;
+    const bool add = std::string_view(action) == "addTenantAccess";
+    Status denied =
+        Authorize(call.ctx, add ? "os_compute_api:os-flavor-access:add_tenant_access"
+                                : "os_compute_api:os-flavor-access:remove_tenant_access");
+    if (!denied.ok()) return ErrorResponse(denied);
+    const Json* tenant = args->is_object() ? args->Find("tenant") : nullptr;
+    if (!args->is_object()) {
+      return ErrorResponse(
+          FieldError(action, *args, args->PythonRepr() + " is not of type 'object'"));
+    }
+    if (tenant == nullptr) {
+      return ErrorResponse(FieldError(action, *args, "'tenant' is a required property"));
+    }
+    if (!tenant->is_string() || tenant->as_string().empty() ||
+        tenant->as_string().size() > 255) {
+      return ErrorResponse(FieldError(
+          "tenant", *tenant,
+          tenant->is_string() ? tenant->PythonRepr() + " is too short"
+                              : tenant->PythonRepr() + " is not of type 'string'"));
+    }
+    const ProjectId project(tenant->as_string());
+    Result<std::vector<ProjectId>> access =
+        add ? options_.service->AddFlavorAccess(call.ctx, id, project)
+            : options_.service->RemoveFlavorAccess(call.ctx, id, project);
+    if (!access.ok()) return ErrorResponse(access.status());
+    return JsonResponse(200, FlavorAccessView(id, *access));
+  }
+  return FaultResponse(
+      400, "There is no such action: " + (body->is_object() && body->size() > 0
+                                              ? body->members().front().first
+                                              : std::string("None")));
+}
+
+namespace {
+
+// flavors_extraspecs schema: keys 1..255 of [a-zA-Z0-9-_:. ], values strings
+// (or numbers/booleans, turned into strings as Nova's controller does) 0..255.
+Result<std::map<std::string, std::string>> ParseExtraSpecs(const Json& specs,
+                                                           const std::string& field) {
+  if (!specs.is_object()) {
+    return FieldError(field, specs, specs.PythonRepr() + " is not of type 'object'");
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : specs.members()) {
+    bool key_ok =
+        !k.empty() && k.size() <= 255 && std::all_of(k.begin(), k.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                 c == ':' || c == '.' || c == ' ';
+        });
+    if (!key_ok) {
+      return Status::InvalidArgument("Invalid input for field/attribute " + field +
+                                     ". Value: " + specs.PythonStr() + ". '" + k +
+                                     "' does not match any of the regexes: "
+                                     "'^[a-zA-Z0-9-_:. ]{1,255}$'");
+    }
+    std::string value;
+    if (v.is_string()) {
+      value = v.as_string();
+    } else if (v.is_number()) {
+      value = v.PythonRepr();
+    } else if (v.is_bool()) {
+      value = v.as_bool() ? "True" : "False";
+    } else {
+      return FieldError(k, v,
+                        v.PythonRepr() + " is not of type 'string', 'number', 'boolean'");
+    }
+    if (value.size() > 255) return FieldError(k, v, v.PythonRepr() + " is too long");
+    out[k] = value;
+  }
+  return out;
+}
+
+Json ExtraSpecsJson(const std::map<std::string, std::string>& specs) {
+  Json out = Json::MakeObject();
+  for (const auto& [k, v] : specs) out[k] = v;
+  return out;
+}
+
+}  // namespace
+
+HttpResponse ComputeApiHandler::CreateFlavorExtraSpecs(const Call& call) const {
+  Status denied = Authorize(call.ctx, "os_compute_api:os-flavor-extra-specs:create");
+  if (!denied.ok()) return ErrorResponse(denied);
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<const Json*> root = RootObject(*body, "extra_specs");
+  if (!root.ok()) return ErrorResponse(root.status());
+  Result<std::map<std::string, std::string>> specs =
+      ParseExtraSpecs(**root, "extra_specs");
+  if (!specs.ok()) return ErrorResponse(specs.status());
+  Status s =
+      options_.service->SetFlavorExtraSpecs(call.ctx, FlavorId(call.params[0]), *specs);
+  if (!s.ok()) return ErrorResponse(s);
+  return JsonResponse(200, Json::MakeObject({{"extra_specs", ExtraSpecsJson(*specs)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowFlavorExtraSpec(const Call& call) const {
+  const FlavorId id(call.params[0]);
+  const std::string& key = call.params[1];
+  Result<FlavorRecord> f = options_.service->GetFlavor(call.ctx, id);
+  if (!f.ok()) return ErrorResponse(f.status());
+  auto it = f->spec.extra_specs.find(key);
+  if (it == f->spec.extra_specs.end()) {
+    return FaultResponse(
+        404, "Flavor " + id.str() + " has no extra specs with key " + key + ".");
+  }
+  return JsonResponse(200, Json::MakeObject({{key, it->second}}));
+}
+
+HttpResponse ComputeApiHandler::UpdateFlavorExtraSpec(const Call& call) const {
+  Status denied = Authorize(call.ctx, "os_compute_api:os-flavor-extra-specs:update");
+  if (!denied.ok()) return ErrorResponse(denied);
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  if (!body->is_object() || body->size() != 1) {
+    return ErrorResponse(Status::InvalidArgument(
+        "Invalid input for field/attribute extra_specs. Value: " + body->PythonStr() +
+        (body->is_object() && body->size() > 1
+             ? ". " + body->PythonRepr() + " has too many properties"
+             : ". " + body->PythonRepr() + " does not have enough properties")));
+  }
+  Result<std::map<std::string, std::string>> specs =
+      ParseExtraSpecs(*body, "extra_specs");
+  if (!specs.ok()) return ErrorResponse(specs.status());
+  if (!specs->count(call.params[1]))
+    return FaultResponse(400, "Request body and URI mismatch");
+  Status s =
+      options_.service->SetFlavorExtraSpecs(call.ctx, FlavorId(call.params[0]), *specs);
+  if (!s.ok()) return ErrorResponse(s);
+  return JsonResponse(200, ExtraSpecsJson(*specs));
+}
+
+HttpResponse ComputeApiHandler::DeleteFlavorExtraSpec(const Call& call) const {
+  Status s = options_.service->DeleteFlavorExtraSpec(call.ctx, FlavorId(call.params[0]),
+                                                     call.params[1]);
+  if (!s.ok()) return ErrorResponse(s);
+  HttpResponse r;
+  r.status = 200;  // Nova answers 200 with no body here
+  return r;
+}
+
+// ---- quotas and limits --------------------------------------------------------
+
+HttpResponse ComputeApiHandler::ShowQuotas(const Call& call) const {
+  const std::string& project = call.params[0];
+  Result<std::map<std::string, QuotaValue>> q = options_.service->GetQuotas(
+      call.ctx, ProjectId(project), UserParam(call.query), /*usages=*/false);
+  if (!q.ok()) return ErrorResponse(q.status());
+  std::map<std::string, int64_t> limits;
+  for (const auto& [k, v] : *q) limits[k] = v.limit;
+  return JsonResponse(200,
+                      Json::MakeObject({{"quota_set", QuotaSetView(project, limits)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowQuotasDetail(const Call& call) const {
+  const std::string& project = call.params[0];
+  Result<std::map<std::string, QuotaValue>> q = options_.service->GetQuotas(
+      call.ctx, ProjectId(project), UserParam(call.query), /*usages=*/true);
+  if (!q.ok()) return ErrorResponse(q.status());
+  Json set = Json::MakeObject({{"id", project}});
+  for (const std::string& r : QuotaResourceNames()) {
+    auto it = q->find(r);
+    if (it == q->end()) continue;
+    set[r] = Json::MakeObject({{"in_use", it->second.in_use},
+                               {"limit", it->second.limit},
+                               {"reserved", it->second.reserved}});
+  }
+  return JsonResponse(200, Json::MakeObject({{"quota_set", std::move(set)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowQuotaDefaults(const Call& call) const {
+  const std::string& project = call.params[0];
+  Result<std::map<std::string, int64_t>> d =
+      options_.service->DefaultQuotas(call.ctx, ProjectId(project));
+  if (!d.ok()) return ErrorResponse(d.status());
+  return JsonResponse(200, Json::MakeObject({{"quota_set", QuotaSetView(project, *d)}}));
+}
+
+HttpResponse ComputeApiHandler::UpdateQuotas(const Call& call) const {
+  const ProjectId project(call.params[0]);
+  Status denied =
+      Authorize(call.ctx, "os_compute_api:os-quota-sets:update", {project, {}});
+  if (!denied.ok()) return ErrorResponse(denied);
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<const Json*> root = RootObject(*body, "quota_set");
+  if (!root.ok()) return ErrorResponse(root.status());
+  bool force = false;
+  Result<std::map<std::string, int64_t>> limits = ParseQuotaLimits(**root, &force);
+  if (!limits.ok()) return ErrorResponse(limits.status());
+  Result<std::map<std::string, int64_t>> after = options_.service->UpdateQuotas(
+      call.ctx, project, UserParam(call.query), *limits, force);
+  if (!after.ok()) return ErrorResponse(after.status());
+  return JsonResponse(200, Json::MakeObject({{"quota_set", QuotaSetView("", *after)}}));
+}
+
+HttpResponse ComputeApiHandler::DeleteQuotas(const Call& call) const {
+  Status s = options_.service->DeleteQuotas(call.ctx, ProjectId(call.params[0]),
+                                            UserParam(call.query));
+  if (!s.ok()) return ErrorResponse(s);
+  return Accepted();
+}
+
+HttpResponse ComputeApiHandler::ShowQuotaClass(const Call& call) const {
+  Result<std::map<std::string, int64_t>> c =
+      options_.service->GetQuotaClass(call.ctx, call.params[0]);
+  if (!c.ok()) return ErrorResponse(c.status());
+  return JsonResponse(
+      200, Json::MakeObject({{"quota_class_set", QuotaSetView(call.params[0], *c)}}));
+}
+
+HttpResponse ComputeApiHandler::UpdateQuotaClass(const Call& call) const {
+  Status denied = Authorize(call.ctx, "os_compute_api:os-quota-class-sets:update");
+  if (!denied.ok()) return ErrorResponse(denied);
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<const Json*> root = RootObject(*body, "quota_class_set");
+  if (!root.ok()) return ErrorResponse(root.status());
+  Result<std::map<std::string, int64_t>> limits = ParseQuotaLimits(**root, nullptr);
+  if (!limits.ok()) return ErrorResponse(limits.status());
+  Result<std::map<std::string, int64_t>> after =
+      options_.service->UpdateQuotaClass(call.ctx, call.params[0], *limits);
+  if (!after.ok()) return ErrorResponse(after.status());
+  return JsonResponse(200,
+                      Json::MakeObject({{"quota_class_set", QuotaSetView("", *after)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowLimits(const Call& call) const {
+  std::optional<ProjectId> tenant;
+  if (const std::string* t = QueryParam(call.query, "tenant_id")) tenant = ProjectId(*t);
+  Result<std::map<std::string, QuotaValue>> q =
+      options_.service->GetLimits(call.ctx, tenant);
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto limit = [&](const char* r) { return q->count(r) ? q->at(r).limit : -1; };
+  auto used = [&](const char* r) { return q->count(r) ? q->at(r).in_use : 0; };
+  Json absolute = Json::MakeObject({
+      {"maxImageMeta", limit("metadata_items")},
+      {"maxPersonality", limit("injected_files")},
+      {"maxPersonalitySize", limit("injected_file_content_bytes")},
+      {"maxSecurityGroupRules", limit("security_group_rules")},
+      {"maxSecurityGroups", limit("security_groups")},
+      {"maxServerGroupMembers", limit("server_group_members")},
+      {"maxServerGroups", limit("server_groups")},
+      {"maxServerMeta", limit("metadata_items")},
+      {"maxTotalCores", limit("cores")},
+      {"maxTotalFloatingIps", limit("floating_ips")},
+      {"maxTotalInstances", limit("instances")},
+      {"maxTotalKeypairs", limit("key_pairs")},
+      {"maxTotalRAMSize", limit("ram")},
+      {"totalCoresUsed", used("cores")},
+      {"totalFloatingIpsUsed", 0},
+      {"totalInstancesUsed", used("instances")},
+      {"totalRAMUsed", used("ram")},
+      {"totalSecurityGroupsUsed", 0},
+      {"totalServerGroupsUsed", 0},
+  });
+  return JsonResponse(
+      200, Json::MakeObject(
+               {{"limits", Json::MakeObject({{"rate", Json::MakeArray()},
+                                             {"absolute", std::move(absolute)}})}}));
 }
 
 // ---- images -----------------------------------------------------------------

@@ -78,6 +78,26 @@ class ComputeApiHandler {
   HttpResponse ListFlavors(const Call& call) const;
   HttpResponse ShowFlavor(const Call& call) const;
   HttpResponse ShowFlavorExtraSpecs(const Call& call) const;
+  HttpResponse ListKeypairs(const Call& call) const;
+  HttpResponse CreateKeypair(const Call& call) const;
+  HttpResponse ShowKeypair(const Call& call) const;
+  HttpResponse DeleteKeypair(const Call& call) const;
+  HttpResponse CreateFlavor(const Call& call) const;
+  HttpResponse DeleteFlavor(const Call& call) const;
+  HttpResponse ListFlavorAccess(const Call& call) const;
+  HttpResponse FlavorAction(const Call& call) const;
+  HttpResponse CreateFlavorExtraSpecs(const Call& call) const;
+  HttpResponse ShowFlavorExtraSpec(const Call& call) const;
+  HttpResponse UpdateFlavorExtraSpec(const Call& call) const;
+  HttpResponse DeleteFlavorExtraSpec(const Call& call) const;
+  HttpResponse ShowQuotas(const Call& call) const;
+  HttpResponse ShowQuotasDetail(const Call& call) const;
+  HttpResponse ShowQuotaDefaults(const Call& call) const;
+  HttpResponse UpdateQuotas(const Call& call) const;
+  HttpResponse DeleteQuotas(const Call& call) const;
+  HttpResponse ShowQuotaClass(const Call& call) const;
+  HttpResponse UpdateQuotaClass(const Call& call) const;
+  HttpResponse ShowLimits(const Call& call) const;
   HttpResponse ListImages(const Call& call) const;
   HttpResponse ShowImage(const Call& call) const;
   // Admin views (api/admin_api_handler.cc).

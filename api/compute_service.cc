@@ -180,7 +180,7 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   std::string flavor_id = LastSegment(req.flavor_ref);
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> flavor,
                             FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
-  if (!flavor)
+  if (!flavor || !(ctx.IsAdmin() || flavor->VisibleTo(ctx.project)))
     return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
   CHRONOVA_ASSIGN_OR_RETURN(auto images_reader, store_->Reader(ImagesProjection::kName));
   std::string image_id = LastSegment(req.image_ref);
@@ -200,16 +200,30 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     return Status::InvalidArgument("Flavor's disk is too small for requested image.");
   }
 
+  if (!req.key_name.empty()) {
+    CHRONOVA_ASSIGN_OR_RETURN(auto keypairs_reader,
+                              store_->Reader(KeypairsProjection::kName));
+    CHRONOVA_ASSIGN_OR_RETURN(
+        std::optional<KeypairRecord> key,
+        KeypairsView(keypairs_reader.get()).Get(ctx.user, req.key_name));
+    if (!key) return Status::InvalidArgument("Invalid key_name provided.");
+  }
+
   CreateServerResult result;
   result.reservation_id = "r-" + options_.env->NewUuid().substr(0, 8);
-  const int count = req.max_count;
+  std::vector<InstanceId> new_ids;
+  for (int i = 0; i < req.max_count; ++i) new_ids.emplace_back(options_.env->NewUuid());
+  // As Nova: as many as fit, between min_count and max_count (403 otherwise).
+  CHRONOVA_ASSIGN_OR_RETURN(size_t admitted,
+                            ReserveQuota(ctx, flavor->spec, new_ids, req.min_count));
+  const int count = static_cast<int>(admitted);
   // Decide every server before appending any: a bad request appends nothing.
   std::vector<AppendRequest> appends;
   std::vector<InstanceId> ids;
   const EventMeta meta = ctx.Meta(options_.env->Now());
   for (int i = 0; i < count; ++i) {
     InstanceRequested r;
-    r.instance_id = InstanceId(options_.env->NewUuid());
+    r.instance_id = new_ids[static_cast<size_t>(i)];
     // Nova's multi_instance_display_name_template: "%(name)s-%(count)d".
     r.name = count > 1 ? req.name + "-" + std::to_string(i + 1) : req.name;
     r.project_id = ctx.project;
@@ -556,27 +570,6 @@ Result<std::vector<InstanceState>> ComputeService::ListServersAsOf(
                             then->servers().List(ServersView::ListOptions()));
   SortNewestFirst(servers);
   return servers;
-}
-
-Result<std::vector<FlavorRecord>> ComputeService::ListFlavors(
-    const RequestContext& ctx) const {
-  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(FlavorsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<FlavorRecord> all,
-                            FlavorsView(reader.get()).List());
-  std::vector<FlavorRecord> out;
-  for (FlavorRecord& f : all) {
-    if (f.is_public || ctx.IsAdmin()) out.push_back(std::move(f));
-  }
-  return out;
-}
-
-Result<FlavorRecord> ComputeService::GetFlavor(const RequestContext&,
-                                               const FlavorId& id) const {
-  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(FlavorsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> f,
-                            FlavorsView(reader.get()).Get(id));
-  if (!f) return Status::NotFound("Flavor " + id.str() + " could not be found.");
-  return std::move(*f);
 }
 
 Result<std::vector<ImageRecord>> ComputeService::ListImages(

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "projections/instance_actions_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/projection_store.h"
+#include "projections/resource_projections.h"
 #include "projections/time_travel.h"
 
 namespace chronova {
@@ -88,8 +90,54 @@ struct MetadataChange {
   std::optional<std::string> removed;  // DELETE /metadata/{key}
 };
 
+// POST /os-keypairs: import `public_key` if set, else generate an RSA keypair.
+struct CreateKeypairRequest {
+  UserId user;  // empty: the caller
+  std::string name;
+  std::optional<std::string> public_key;
+};
+
+struct CreatedKeypair {
+  KeypairRecord record;
+  std::string private_key;  // generated keys only; never stored
+};
+
+// POST /flavors, validated.
+struct CreateFlavorRequest {
+  std::string name;
+  std::optional<std::string> id;  // absent or null: a new uuid
+  int32_t vcpus = 0;
+  int32_t memory_mb = 0;
+  int32_t root_gb = 0;
+  int32_t ephemeral_gb = 0;
+  int32_t swap_mb = 0;
+  double rxtx_factor = 1.0;
+  bool is_public = true;
+};
+
+// One resource of a quota set: its limit and, for /detail, its usage.
+struct QuotaValue {
+  int64_t limit = 0;
+  int64_t in_use = 0;
+  int64_t reserved = 0;
+};
+
+// A project's (or one of its users') usage of the counted resources.
+struct QuotaUsage {
+  int64_t instances = 0;
+  int64_t cores = 0;
+  int64_t ram = 0;
+};
+
 struct ComputeServiceOptions {
   Env* env = Env::Default();
+  // The limits of a project nobody set limits for ([quota] in chronovad's INI;
+  // api/quotas.h has Nova's defaults). A quota class "default" overrides them.
+  std::map<std::string, int64_t> quota_defaults;  // empty: DefaultQuotaLimits()
+  // An admission (quota.usage_reserved) whose server never appeared in the
+  // read models stops counting after this long (the API died between the two
+  // appends).
+  int64_t quota_reservation_expire_s = 600;
   int wait_timeout_ms = 10000;  // read-your-writes wait for the projections
   // Nova's default metadata_items quota (per server).
   size_t metadata_items_limit = 128;
@@ -106,7 +154,8 @@ struct HistoryPoint {
 class ComputeService {
  public:
   // Borrows everything; they must outlive the service. `store` must hold the
-  // servers, hosts, flavors, images, instance_actions and aggregates projections
+  // servers, hosts, flavors, images, instance_actions, aggregates, keypairs and
+  // quotas projections
   // and be fed by
   // `runner`.
   ComputeService(EventLog* log, ProjectionStore* store, const ProjectionRunner* runner,
@@ -161,8 +210,83 @@ class ComputeService {
   Result<std::vector<InstanceState>> ListServers(const RequestContext& ctx,
                                                  const ListServersQuery& query) const;
 
+  // ---- keypairs (os-keypairs); `user` empty means the caller ----------------
+  // The user's keypairs in name order. PermissionDenied for another user's
+  // unless admin.
+  Result<std::vector<KeypairRecord>> ListKeypairs(const RequestContext& ctx,
+                                                  const UserId& user) const;
+  // NotFound "Keypair <name> not found for user <user>".
+  Result<KeypairRecord> GetKeypair(const RequestContext& ctx, const UserId& user,
+                                   const std::string& name) const;
+  // InvalidArgument for a bad public key; Conflict "Key pair '<name>' already
+  // exists."; PermissionDenied "Quota exceeded, too many key pairs." (the
+  // handler tells it from a policy denial by QuotaExceeded()).
+  Result<CreatedKeypair> CreateKeypair(const RequestContext& ctx,
+                                       const CreateKeypairRequest& req);
+  Status DeleteKeypair(const RequestContext& ctx, const UserId& user,
+                       const std::string& name);
+
+  // ---- flavors --------------------------------------------------------------
+  // Flavors the caller may see: public ones, private ones its project was
+  // given access to; admins see all.
   Result<std::vector<FlavorRecord>> ListFlavors(const RequestContext& ctx) const;
+  // NotFound also for a private flavor the caller has no access to.
   Result<FlavorRecord> GetFlavor(const RequestContext& ctx, const FlavorId& id) const;
+  // Admin. Conflict "Flavor with ID <id> already exists." / "Flavor with name
+  // <name> already exists.".
+  Result<FlavorRecord> CreateFlavor(const RequestContext& ctx,
+                                    const CreateFlavorRequest& req);
+  Status DeleteFlavor(const RequestContext& ctx, const FlavorId& id);
+  // os-flavor-access: the projects of a private flavor (admin). InvalidArgument
+  // "Access list not available for public flavors." for a public one.
+  Result<std::vector<ProjectId>> ListFlavorAccess(const RequestContext& ctx,
+                                                  const FlavorId& id) const;
+  // Conflict if already there / NotFound if absent; the access list after it.
+  Result<std::vector<ProjectId>> AddFlavorAccess(const RequestContext& ctx,
+                                                 const FlavorId& id,
+                                                 const ProjectId& project);
+  Result<std::vector<ProjectId>> RemoveFlavorAccess(const RequestContext& ctx,
+                                                    const FlavorId& id,
+                                                    const ProjectId& project);
+  // os-flavor-extra-specs create/update (merge) and delete (admin).
+  Status SetFlavorExtraSpecs(const RequestContext& ctx, const FlavorId& id,
+                             const std::map<std::string, std::string>& specs);
+  Status DeleteFlavorExtraSpec(const RequestContext& ctx, const FlavorId& id,
+                               const std::string& key);
+
+  // ---- quotas and limits ----------------------------------------------------
+  // Limits (and with `usages`, in_use) of every resource for a project or one
+  // of its users (user limits fall back to the project's, then the defaults).
+  Result<std::map<std::string, QuotaValue>> GetQuotas(const RequestContext& ctx,
+                                                      const ProjectId& project,
+                                                      const UserId& user,
+                                                      bool usages) const;
+  // GET /limits: the caller's project limits with usage (another project's
+  // for admins with `tenant_id`; anyone else gets their own, as in Nova).
+  Result<std::map<std::string, QuotaValue>> GetLimits(
+      const RequestContext& ctx, const std::optional<ProjectId>& tenant) const;
+  // The defaults: [quota] overridden by the quota class "default".
+  Result<std::map<std::string, int64_t>> DefaultQuotas(const RequestContext& ctx,
+                                                       const ProjectId& project) const;
+  // Admin. InvalidArgument (Nova's words) for a limit under the usage unless
+  // `force`; the limits after the update.
+  Result<std::map<std::string, int64_t>> UpdateQuotas(
+      const RequestContext& ctx, const ProjectId& project, const UserId& user,
+      const std::map<std::string, int64_t>& limits, bool force);
+  // Admin: the limits revert to the defaults.
+  Status DeleteQuotas(const RequestContext& ctx, const ProjectId& project,
+                      const UserId& user);
+  // os-quota-class-sets (admin).
+  Result<std::map<std::string, int64_t>> GetQuotaClass(const RequestContext& ctx,
+                                                       const std::string& name) const;
+  Result<std::map<std::string, int64_t>> UpdateQuotaClass(
+      const RequestContext& ctx, const std::string& name,
+      const std::map<std::string, int64_t>& limits);
+  // Instances, cores and RAM the project (or user) uses: its non-deleted servers
+  // in the servers read model, plus admitted servers not yet in it.
+  Result<QuotaUsage> CountUsage(const ProjectId& project, const UserId& user) const;
+  // Keypairs the user holds.
+  Result<int64_t> CountKeypairs(const UserId& user) const;
   Result<std::vector<ImageRecord>> ListImages(const RequestContext& ctx) const;
   Result<ImageRecord> GetImage(const RequestContext& ctx, const ImageId& id) const;
 
@@ -208,12 +332,51 @@ class ComputeService {
   Result<InstanceState> Change(const RequestContext& ctx, const InstanceId& id,
                                DecideFn decide_fn);
   Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
+  // The effective limits for the project (and user, if it has limits set).
+  Result<std::map<std::string, int64_t>> EffectiveLimits(const ProjectId& project,
+                                                         const UserId& user) const;
+  // Limits and usage, without authorization.
+  Result<std::map<std::string, QuotaValue>> QuotasWithUsage(const ProjectId& project,
+                                                            const UserId& user,
+                                                            bool usages) const;
+  // Admits `ids` (or the first n of them that fit, n >= min_count) against the
+  // instances/cores/ram quota; returns how many were admitted or
+  // PermissionDenied with Nova's TooManyInstances message.
+  Result<size_t> ReserveQuota(const RequestContext& ctx, const FlavorSpec& flavor,
+                              const std::vector<InstanceId>& ids, int min_count);
+  // A flavor's stream folded (for access and extra-spec commands).
+  Result<FlavorRecord> LoadFlavorForCommand(const FlavorId& id) const;
+
+  // One admission of new servers on quota-usage/<project>.
+  struct Admission {
+    UserId user;
+    int32_t vcpus = 0;
+    int32_t memory_mb = 0;
+    Timestamp at;
+  };
+  // quota-usage/<project> folded: its version and every admission in it.
+  struct UsageStream {
+    StreamVersion version;
+    std::map<InstanceId, Admission> admitted;
+  };
+  // Brings the cached fold of quota-usage/<project> up to the log; returns a copy.
+  Result<UsageStream> LoadUsageStream(const ProjectId& project) const;
 
   EventLog* const log_;
   ProjectionStore* const store_;
   const ProjectionRunner* const runner_;
   const ComputeServiceOptions options_;
   const std::unique_ptr<TimeTravel> time_travel_;
+
+  // Protects usage_streams_: folds of quota-usage/<project>, read on from their
+  // version so an admission costs only the events since the last one.
+  mutable std::mutex usage_mu_;
+  mutable std::map<ProjectId, UsageStream> usage_streams_;
+  // Admissions of one project are decided one at a time in this process (a
+  // stripe per project hash), so concurrent creates here do not spin on
+  // Conflict; across processes the expected version still decides.
+  static constexpr size_t kAdmissionStripes = 64;
+  std::mutex admission_mu_[kAdmissionStripes];
 };
 
 }  // namespace chronova

@@ -14,6 +14,17 @@ Status DecodeEnvelope(std::string_view bytes, Envelope* out) {
 
 StreamId InstanceStream(const InstanceId& id) { return StreamId("instance/" + id.str()); }
 StreamId HostStream(const HostName& host) { return StreamId("host/" + host.str()); }
+StreamId FlavorStream(const FlavorId& id) { return StreamId("flavor/" + id.str()); }
+StreamId KeypairStream(const UserId& user) { return StreamId("keypair/" + user.str()); }
+StreamId QuotaStream(const ProjectId& project) {
+  return StreamId("quota/" + project.str());
+}
+StreamId QuotaClassStream(const std::string& class_name) {
+  return StreamId("quota-class/" + class_name);
+}
+StreamId QuotaUsageStream(const ProjectId& project) {
+  return StreamId("quota-usage/" + project.str());
+}
 
 std::string_view StreamKind(const StreamId& stream) {
   std::string_view s = stream.str();

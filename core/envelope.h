@@ -72,6 +72,11 @@ Status DecodeEnvelope(std::string_view bytes, Envelope* out);
 // Helpers for the stream names of DESIGN §3; the one place that spells them.
 StreamId InstanceStream(const InstanceId& id);
 StreamId HostStream(const HostName& host);
+StreamId FlavorStream(const FlavorId& id);
+StreamId KeypairStream(const UserId& user);                // a user's keypairs
+StreamId QuotaStream(const ProjectId& project);            // limits set for a project
+StreamId QuotaClassStream(const std::string& class_name);  // "quota-class/<name>"
+StreamId QuotaUsageStream(const ProjectId& project);       // admissions of new servers
 // "instance" for "instance/<uuid>"; the whole name if it has no '/'.
 std::string_view StreamKind(const StreamId& stream);
 // "<uuid>" for "instance/<uuid>".

@@ -369,6 +369,138 @@ struct FlavorDeleted {
   void serialize(A&) {}
 };
 
+// Projects that may see and boot a private flavor (os-flavor-access).
+struct FlavorAccessAdded {
+  static constexpr const char* kType = "flavor.access_added";
+  static constexpr uint32_t kSchema = 1;
+  ProjectId project_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(project_id));
+  }
+};
+
+struct FlavorAccessRemoved {
+  static constexpr const char* kType = "flavor.access_removed";
+  static constexpr uint32_t kSchema = 1;
+  ProjectId project_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(project_id));
+  }
+};
+
+// Extra specs created or updated (merged into the flavor's; other keys stay).
+struct FlavorExtraSpecsSet {
+  static constexpr const char* kType = "flavor.extra_specs_set";
+  static constexpr uint32_t kSchema = 1;
+  std::map<std::string, std::string> extra_specs;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(extra_specs));
+  }
+};
+
+struct FlavorExtraSpecDeleted {
+  static constexpr const char* kType = "flavor.extra_spec_deleted";
+  static constexpr uint32_t kSchema = 1;
+  std::string key;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(key));
+  }
+};
+
+// ---- keypair/<user> -------------------------------------------------------
+// One stream per user: a name is unique per user and the key_pairs quota is
+// per user, so both are decided on this aggregate with its expected version.
+
+// A keypair was imported or generated. Only the public half: a generated
+// private key is returned once by the API and never recorded.
+struct KeypairCreated {
+  static constexpr const char* kType = "keypair.created";
+  static constexpr uint32_t kSchema = 1;
+  UserId user_id;
+  std::string name;
+  std::string type = "ssh";
+  std::string public_key;
+  std::string fingerprint;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(user_id), CEREAL_NVP(name), CEREAL_NVP(type), CEREAL_NVP(public_key),
+       CEREAL_NVP(fingerprint));
+  }
+};
+
+struct KeypairDeleted {
+  static constexpr const char* kType = "keypair.deleted";
+  static constexpr uint32_t kSchema = 1;
+  std::string name;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(name));
+  }
+};
+
+// ---- quota/<project>, quota-class/<name>, quota-usage/<project> -------------
+
+// An admin set quota limits (os-quota-sets update) for a project, or for one
+// user of it (user_id set). Merged into the limits already set; -1 = unlimited.
+struct QuotaLimitsSet {
+  static constexpr const char* kType = "quota.limits_set";
+  static constexpr uint32_t kSchema = 1;
+  ProjectId project_id;
+  UserId user_id;  // empty: the project's limits
+  std::map<std::string, int64_t> limits;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(project_id), CEREAL_NVP(user_id), CEREAL_NVP(limits));
+  }
+};
+
+// os-quota-sets delete: the project's (or the user's) limits revert to defaults.
+struct QuotaLimitsDeleted {
+  static constexpr const char* kType = "quota.limits_deleted";
+  static constexpr uint32_t kSchema = 1;
+  ProjectId project_id;
+  UserId user_id;  // empty: the project's limits (user limits stay, as in Nova)
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(project_id), CEREAL_NVP(user_id));
+  }
+};
+
+// os-quota-class-sets update ("default" overrides the [quota] defaults).
+struct QuotaClassSet {
+  static constexpr const char* kType = "quota_class.limits_set";
+  static constexpr uint32_t kSchema = 1;
+  std::string class_name;
+  std::map<std::string, int64_t> limits;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(class_name), CEREAL_NVP(limits));
+  }
+};
+
+// The API admitted new servers against the project's instances/cores/ram
+// quota. Appended to quota-usage/<project> with the stream's expected version
+// before the servers' instance.requested: two creates that both read the same
+// version cannot both be admitted (ComputeService::ReserveQuota).
+struct QuotaUsageReserved {
+  static constexpr const char* kType = "quota.usage_reserved";
+  static constexpr uint32_t kSchema = 1;
+  ProjectId project_id;
+  UserId user_id;
+  std::vector<InstanceId> instance_ids;
+  int32_t vcpus = 0;      // per instance
+  int32_t memory_mb = 0;  // per instance
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(project_id), CEREAL_NVP(user_id), CEREAL_NVP(instance_ids),
+       CEREAL_NVP(vcpus), CEREAL_NVP(memory_mb));
+  }
+};
+
 // ---- image/<id> -----------------------------------------------------------
 
 // An image record exists and is usable (status active).
@@ -582,7 +714,9 @@ using Event = std::variant<
     ImageCreated, ImageUploadStarted, ImageUploadFailed, ImageActivated, ImageUpdated,
     ImageDeleted, InstanceUpdated, InstanceMetadataChanged, HostServiceDisabled,
     HostServiceEnabled, AggregateCreated, AggregateUpdated, AggregateMetadataSet,
-    AggregateHostAdded, AggregateHostRemoved, AggregateDeleted>;
+    AggregateHostAdded, AggregateHostRemoved, AggregateDeleted, FlavorAccessAdded,
+    FlavorAccessRemoved, FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated,
+    KeypairDeleted, QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>

@@ -1,5 +1,7 @@
 #include "projections/catalog_projections.h"
 
+#include <algorithm>
+
 #include "projections/records.h"
 
 namespace chronova {
@@ -17,10 +19,34 @@ Status FlavorsProjection::Apply(const Envelope& env, const Event& event,
     FlavorRecord r{created->flavor, created->is_public, created->description,
                    env.meta.time};
     PutRecord(w, key, std::move(r));
-  } else if (std::holds_alternative<FlavorDeleted>(event)) {
-    w.Delete(key);
+    return Status::Ok();
   }
+  if (std::holds_alternative<FlavorDeleted>(event)) {
+    w.Delete(key);
+    return Status::Ok();
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> r,
+                            GetRecord<FlavorRecord>(w, key));
+  if (!r) return Status::Ok();  // a change to a flavor deleted meanwhile
+  if (const auto* added = std::get_if<FlavorAccessAdded>(&event)) {
+    auto it = std::lower_bound(r->access.begin(), r->access.end(), added->project_id);
+    if (it == r->access.end() || *it != added->project_id)
+      r->access.insert(it, added->project_id);
+  } else if (const auto* removed = std::get_if<FlavorAccessRemoved>(&event)) {
+    std::erase(r->access, removed->project_id);
+  } else if (const auto* set = std::get_if<FlavorExtraSpecsSet>(&event)) {
+    for (const auto& [k, v] : set->extra_specs) r->spec.extra_specs[k] = v;
+  } else if (const auto* del = std::get_if<FlavorExtraSpecDeleted>(&event)) {
+    r->spec.extra_specs.erase(del->key);
+  } else {
+    return Status::Ok();
+  }
+  PutRecord(w, key, std::move(*r));
   return Status::Ok();
+}
+
+bool FlavorRecord::VisibleTo(const ProjectId& project) const {
+  return is_public || std::binary_search(access.begin(), access.end(), project);
 }
 
 Status ImagesProjection::Apply(const Envelope& env, const Event& event,

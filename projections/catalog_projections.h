@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/events.h"
@@ -16,10 +17,14 @@ struct FlavorRecord {
   bool is_public = true;
   std::string description;
   Timestamp created_at;
+  // Projects given access to a private flavor (os-flavor-access), sorted.
+  std::vector<ProjectId> access;
+  // Whether `project` may see and boot this flavor (public, or given access).
+  bool VisibleTo(const ProjectId& project) const;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(spec), CEREAL_NVP(is_public), CEREAL_NVP(description),
-       CEREAL_NVP(created_at));
+       CEREAL_NVP(created_at), CEREAL_NVP(access));
   }
 };
 
@@ -31,6 +36,8 @@ class FlavorsProjection : public Projection {
  public:
   static constexpr std::string_view kName = "flavors";
   std::string_view Name() const override { return kName; }
+  // 2: access lists and extra-spec events.
+  uint32_t Version() const override { return 2; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

@@ -9,6 +9,7 @@
 #include "projections/hosts_projection.h"
 #include "projections/instance_actions_projection.h"
 #include "projections/revocations_projection.h"
+#include "projections/resource_projections.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
@@ -21,10 +22,13 @@ struct ReadModels {
   InstanceActionsProjection instance_actions;
   RevocationsProjection revocations;
   AggregatesProjection aggregates;
+  KeypairsProjection keypairs;
+  QuotasProjection quotas;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
-    return {&servers, &hosts, &flavors, &images, &instance_actions, &revocations, &aggregates};
+    return {&servers,     &hosts,      &flavors,  &images, &instance_actions,
+            &revocations, &aggregates, &keypairs, &quotas};
   }
 };
 

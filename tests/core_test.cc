@@ -219,7 +219,17 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          AggregateMetadataSet{{{"ssd", "true"}}, {"gone"}},
                          AggregateHostAdded{HostName("h")},
                          AggregateHostRemoved{HostName("h")},
-                         AggregateDeleted{}};
+                         AggregateDeleted{},
+                         FlavorAccessAdded{ProjectId("p")},
+                         FlavorAccessRemoved{ProjectId("p")},
+                         FlavorExtraSpecsSet{{{"k", "v"}}},
+                         FlavorExtraSpecDeleted{"k"},
+                         KeypairCreated{UserId("u"), "n", "ssh", "ssh-rsa AAAA", "aa:bb"},
+                         KeypairDeleted{"n"},
+                         QuotaLimitsSet{ProjectId("p"), UserId("u"), {{"cores", 4}}},
+                         QuotaLimitsDeleted{ProjectId("p"), UserId()},
+                         QuotaClassSet{"default", {{"ram", 1}}},
+                         QuotaUsageReserved{ProjectId("p"), UserId("u"), {InstanceId("i")}, 1, 2}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

@@ -18,9 +18,11 @@
 #include "api/image_handler.h"
 #include "api/json.h"
 #include "eventstore/rocksdb_event_log.h"
+#include "projections/aggregates_projection.h"
 #include "projections/catalog_projections.h"
 #include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
+#include "projections/resource_projections.h"
 #include "projections/servers_projection.h"
 #include "tests/test_util.h"
 
@@ -176,6 +178,9 @@ struct ImageFixture {
   HostsProjection hosts;
   FlavorsProjection flavors;
   ImagesProjection images;
+  AggregatesProjection aggregates;
+  KeypairsProjection keypairs;
+  QuotasProjection quotas;
   std::unique_ptr<ProjectionStore> store;
   std::unique_ptr<ProjectionRunner> runner;
   std::unique_ptr<ImageService> image_service;
@@ -193,7 +198,8 @@ struct ImageFixture {
     log = std::move(RocksDbEventLog::Open(lo)).value();
     ProjectionStoreOptions so;
     so.path = dir.Sub("store");
-    store = std::move(ProjectionStore::Open(so, {&servers, &hosts, &flavors, &images}))
+    store = std::move(ProjectionStore::Open(so, {&servers, &hosts, &flavors, &images,
+                                                 &aggregates, &keypairs, &quotas}))
                 .value();
     runner = std::make_unique<ProjectionRunner>(log.get(), store.get());
     FlavorCreated flavor;

@@ -41,6 +41,8 @@ inline NodeOptions FakeCloudOptions(const TempDir& dir, int hosts, int vcpus,
   o.host_vcpus = vcpus;
   o.host_memory_mb = memory_mb;
   o.snapshot_every = 0;
+  // Capacity tests boot more than Nova's default quota allows.
+  o.quota_defaults = {{"instances", -1}, {"cores", -1}, {"ram", -1}};
   return o;
 }
 

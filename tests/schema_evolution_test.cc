@@ -117,6 +117,10 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceDeleteRequested{});
   ev("instance/i-ok", InstanceDeleted{HostName("hv1")});
   ev("host/hv1", HostResourcesReleased{InstanceId("i-ok")});
+  ev("flavor/1", FlavorAccessAdded{ProjectId("demo")});
+  ev("flavor/1", FlavorExtraSpecsSet{{{"hw:mem_page_size", "large"}}});
+  ev("flavor/1", FlavorExtraSpecDeleted{"hw:mem_page_size"});
+  ev("flavor/1", FlavorAccessRemoved{ProjectId("demo")});
   ev("flavor/1", FlavorDeleted{});
   ev("token/aud-1", TokenRevoked{"aud-1", UserId("u-1"), Timestamp{1767229200000000}});
   ev("host/hv1", HostServiceDisabled{"maintenance"});
@@ -127,6 +131,14 @@ std::vector<Envelope> History() {
   ev("aggregate/1", AggregateHostAdded{HostName("hv1")});
   ev("aggregate/1", AggregateHostRemoved{HostName("hv1")});
   ev("aggregate/1", AggregateDeleted{});
+  ev("keypair/alice", KeypairCreated{UserId("alice"), "k1", "ssh", "ssh-ed25519 AAAA k",
+                                     "f5:aa"});
+  ev("keypair/alice", KeypairDeleted{"k1"});
+  ev("quota/demo", QuotaLimitsSet{ProjectId("demo"), UserId(), {{"instances", 5}}});
+  ev("quota/demo", QuotaLimitsDeleted{ProjectId("demo"), UserId()});
+  ev("quota-class/default", QuotaClassSet{"default", {{"cores", 40}}});
+  ev("quota-usage/demo", QuotaUsageReserved{ProjectId("demo"), UserId("alice"),
+                                            {InstanceId("i-ok")}, 1, 512});
   return out;
 }
 

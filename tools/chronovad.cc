@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "api/quotas.h"
 #include "core/ini_file.h"
 #include "eventstore/log_factory.h"
 #include "projections/projection_store.h"
@@ -132,6 +133,18 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   }
   n.snapshot_every = std::stoull(every);
   n.snapshot_keep = std::stoull(keep);
+  // [quota] as in nova.conf (instances, cores, ram, key_pairs, ...; -1 unlimited).
+  for (const std::string& resource : QuotaResourceNames()) {
+    std::string key = QuotaConfigKey(resource);
+    std::optional<std::string> set = ini.Get("quota", key);
+    if (!set) continue;
+    const std::string& v = *set;
+    bool ok = !v.empty() && v.size() <= 12 &&
+              (v == "-1" || v.find_first_not_of("0123456789") == std::string::npos);
+    if (!ok)
+      return Status::InvalidArgument("[quota] " + key + " must be an integer >= -1");
+    n.quota_defaults[resource] = std::stoll(v);
+  }
   return c;
 }
 

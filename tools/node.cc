@@ -20,6 +20,7 @@
 #include "api/token_validator.h"
 #include "api/image_handler.h"
 #include "api/image_service.h"
+#include "api/quotas.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -223,6 +224,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   }
 
   ComputeServiceOptions service_options;
+  service_options.quota_defaults = DefaultQuotaLimits();
+  for (const auto& [k, v] : o.quota_defaults) service_options.quota_defaults[k] = v;
   service_options.time_travel.snapshot_dir = dir + "/snapshots";
   // Next to the snapshots, so copies of them are hard links; a crash leaves
   // nothing that matters here.

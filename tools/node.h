@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,6 +71,9 @@ struct NodeOptions {
   // many events, for time travel (chronovactl at/diff, the history API); 0: none.
   uint64_t snapshot_every = 100000;
   size_t snapshot_keep = 5;  // newest snapshots kept
+  // [quota] limits for projects nobody set limits for; resources not named
+  // keep Nova's defaults (api/quotas.h). -1 is unlimited.
+  std::map<std::string, int64_t> quota_defaults;
 };
 
 class Node {

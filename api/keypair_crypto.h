@@ -1,0 +1,27 @@
+// SSH keypairs as Nova handles them (nova/crypto.py): checking an imported
+// public key, its fingerprint, and generating a new RSA keypair. OpenSSL does
+// the arithmetic; nothing here keeps a private key.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+
+namespace chronova {
+
+// Nova's fingerprint of an OpenSSH public key line ("ssh-rsa AAAA... comment"):
+// the MD5 of the decoded key blob as colon-separated hex pairs. InvalidArgument
+// ("Keypair data is invalid: failed to generate fingerprint") unless the line is
+// a well-formed ssh-rsa, ssh-dss, ssh-ed25519 or ecdsa-sha2-nistp{256,384,521} key.
+Result<std::string> SshFingerprint(const std::string& public_key);
+
+struct GeneratedKeypair {
+  std::string private_key;  // PEM ("-----BEGIN RSA PRIVATE KEY-----"), shown once
+  std::string public_key;   // "ssh-rsa AAAA... Generated-by-Nova"
+  std::string fingerprint;
+};
+
+// A fresh 2048-bit RSA keypair from OpenSSL's CSPRNG.
+Result<GeneratedKeypair> GenerateRsaKeypair(int bits = 2048);
+
+}  // namespace chronova
