@@ -22,14 +22,16 @@ wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
 [ -f "$STATE/openrc" ] || fail "no $STATE/openrc"
 
 # shellcheck disable=SC1091
-source "$STATE/openrc"
+source "$STATE/openrc" demo
 [ "$OS_USERNAME" = demo ] || fail "openrc user is '$OS_USERNAME', not demo"
-os() { # runs the CLI; on failure shows its output and the daemon's log
+os() { # runs the CLI (stdout only: warnings stay out of the values); on failure
+        # shows its stderr and the daemon's log
   local out rc=0
-  out=$(openstack "$@" 2>&1) || rc=$?
+  out=$(openstack "$@" 2>"$E2E_TMP/cli.err") || rc=$?
   if [ "$rc" -ne 0 ]; then
     echo "--- openstack $* (rc=$rc)" >&2
     echo "$out" >&2
+    cat "$E2E_TMP/cli.err" >&2
     tail -n 30 "$E2E_TMP/d.log" >&2
     fail "openstack $* failed"
   fi
@@ -52,8 +54,9 @@ os keypair create cli-key >"$E2E_TMP/cli-key.pem"
 grep -q "PRIVATE KEY" "$E2E_TMP/cli-key.pem" || fail "keypair create returned no private key"
 os keypair list -f value -c Name | grep -qx cli-key || fail "cli-key not listed"
 
+# --wait prints its progress to stdout too: the id is the last line.
 SERVER_ID=$(os server create --flavor m1.tiny --image cli-image --key-name cli-key \
-  --wait vm1 -f value -c id)
+  --wait vm1 -f value -c id | tail -n 1)
 [ -n "$SERVER_ID" ] || fail "server create printed no id"
 os server list -f value -c Name | grep -qx vm1 || fail "vm1 not in server list"
 [ "$(os server show vm1 -f value -c status)" = ACTIVE ] || fail "vm1 is not ACTIVE"
@@ -68,7 +71,8 @@ ok = props.get("role") == "web" if isinstance(props, dict) else "role=" in props
 sys.exit(0 if ok else 1)' || fail "metadata role=web not shown"
 
 os server delete --wait vm1 >/dev/null
-os server list -f value -c ID | grep -q "$SERVER_ID" && fail "vm1 still listed after delete --wait"
+LEFT=$(os server list -f value -c ID)
+echo "$LEFT" | grep -qx "$SERVER_ID" && fail "vm1 still listed after delete --wait: $LEFT"
 
 os image delete "$IMAGE_ID" >/dev/null
 os keypair delete cli-key >/dev/null
