@@ -54,9 +54,9 @@ bool IsCollection(const std::string& segment) {
   return segment == "servers" || segment == "flavors" || segment == "images" ||
          segment == "os-hypervisors" || segment == "os-services" ||
          segment == "os-availability-zone" || segment == "os-hosts" ||
-         segment == "os-aggregates" ||
-         segment == "os-keypairs" || segment == "os-quota-sets" ||
-         segment == "os-quota-class-sets" || segment == "limits" ||
+         segment == "os-aggregates" || segment == "os-keypairs" ||
+         segment == "os-quota-sets" || segment == "os-quota-class-sets" ||
+         segment == "limits" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
@@ -640,6 +640,23 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   const InstanceId id(call.params[0]);
   Status st;
   if (name == "rebuild") return RebuildServer(call, *parsed);
+  if (name == "os-resetState") {
+    // Nova's schema: {"os-resetState": {"state": "active"|"error"}}, nothing else.
+    const Json* state = args.is_object() ? args.Find("state") : nullptr;
+    if (state == nullptr || !state->is_string() ||
+        (state->as_string() != "active" && state->as_string() != "error") ||
+        args.members().size() != 1) {
+      const Json& bad = state ? *state : args;
+      return FaultResponse(
+          400, "Invalid input for field/attribute state. Value: " + bad.PythonStr() +
+                   ". " + bad.PythonRepr() + " is not one of ['active', 'error']");
+    }
+    st = options_.service->ResetServerState(call.ctx, id, state->as_string());
+    if (!st.ok()) return ErrorResponse(st);
+    HttpResponse r;
+    r.status = 202;
+    return r;
+  }
   if (name == "lock" || name == "unlock") {
     st = name == "lock" ? options_.service->LockServer(call.ctx, id)
                         : options_.service->UnlockServer(call.ctx, id);

@@ -6,9 +6,9 @@
 #include <tuple>
 
 #include "api/policy.h"
-#include "projections/aggregates_projection.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
+#include "projections/aggregates_projection.h"
 #include "projections/hosts_projection.h"
 #include "projections/servers_projection.h"
 
@@ -310,18 +310,19 @@ Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId&
 
 Status ComputeService::DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
                                      const IdempotencyKey& key) {
-  return ActOnServer(ctx, id, key,
-                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
-                       CHRONOVA_RETURN_IF_ERROR(Authorize(
-                           ctx, "os_compute_api:servers:delete", {s.project_id, {}}));
-                       return Decide(s, DeleteInstance{ctx.IsAdmin()});
-                     });
+  return ActOnServer(
+      ctx, id, key, [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(
+            Authorize(ctx, "os_compute_api:servers:delete", {s.project_id, {}}));
+        return Decide(s, DeleteInstance{ctx.IsAdmin()});
+      });
 }
 
 Status ComputeService::ServerAction(const RequestContext& ctx, const InstanceId& id,
                                     LifecycleAction action, bool hard) {
   return ActOnServer(
-      ctx, id, RequestKey(ctx, "action"), [&](const InstanceState& s) -> Result<std::vector<Event>> {
+      ctx, id, RequestKey(ctx, "action"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(
             Authorize(ctx, ActionPolicy(action), PolicyTarget{s.project_id, UserId()}));
         return Decide(s, RequestLifecycleAction{action, hard, ctx.IsAdmin()});
@@ -368,9 +369,25 @@ Result<InstanceState> ComputeService::RebuildServer(
   return LoadInstance(*log_, id, appended == Seq() ? Seq(UINT64_MAX) : appended);
 }
 
+Status ComputeService::ResetServerState(const RequestContext& ctx, const InstanceId& id,
+                                        const std::string& vm_state) {
+  return ActOnServer(ctx, id, RequestKey(ctx, "reset-state"),
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       CHRONOVA_RETURN_IF_ERROR(
+                           Authorize(ctx, "os_compute_api:os-admin-actions:reset_state",
+                                     PolicyTarget{s.project_id, UserId()}));
+                       if (!s.exists || s.vm_state == VmState::kDeleted)
+                         return InstanceNotFound(id);
+                       Event e = InstanceStateReset{vm_state};
+                       CHRONOVA_RETURN_IF_ERROR(CheckTransition(s, e));
+                       return std::vector<Event>{std::move(e)};
+                     });
+}
+
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
   return ActOnServer(
-      ctx, id, RequestKey(ctx, "lock"), [&](const InstanceState& s) -> Result<std::vector<Event>> {
+      ctx, id, RequestKey(ctx, "lock"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:lock",
                                            PolicyTarget{s.project_id, UserId()}));
         return Decide(s, LockInstance{ctx.IsAdmin()});
@@ -379,7 +396,8 @@ Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& i
 
 Status ComputeService::UnlockServer(const RequestContext& ctx, const InstanceId& id) {
   return ActOnServer(
-      ctx, id, RequestKey(ctx, "unlock"), [&](const InstanceState& s) -> Result<std::vector<Event>> {
+      ctx, id, RequestKey(ctx, "unlock"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:unlock",
                                            PolicyTarget{s.project_id, UserId()}));
         return Decide(s, UnlockInstance{ctx.IsAdmin()});

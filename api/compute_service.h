@@ -192,6 +192,9 @@ class ComputeService {
       const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
       const std::optional<std::string>& name,
       const std::optional<std::map<std::string, std::string>>& metadata);
+  // os-resetState (admin): vm_state "active" or "error", task cleared.
+  Status ResetServerState(const RequestContext& ctx, const InstanceId& id,
+                          const std::string& vm_state);
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
   Status LockServer(const RequestContext& ctx, const InstanceId& id);
   Status UnlockServer(const RequestContext& ctx, const InstanceId& id);

@@ -223,6 +223,18 @@ struct InstanceRebuildFailed {
   }
 };
 
+// An admin reset the instance's state (os-resetState): vm_state becomes
+// "active" or "error" and any task is forgotten, as Nova does it.
+struct InstanceStateReset {
+  static constexpr const char* kType = "instance.state_reset";
+  static constexpr uint32_t kSchema = 1;
+  std::string vm_state;  // "active" or "error"
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(vm_state));
+  }
+};
+
 // The instance was locked (os-lock): only admins may act on it until unlocked.
 struct InstanceLocked {
   static constexpr const char* kType = "instance.locked";
@@ -710,13 +722,14 @@ using Event = std::variant<
     HostRegistered, HostResourcesClaimed, HostResourcesReleased, FlavorCreated,
     FlavorDeleted, ImageRegistered, InstanceActionRequested, InstanceActionCompleted,
     InstanceActionFailed, InstanceLocked, InstanceUnlocked, InstanceRebuildRequested,
-    InstanceRebuilt, InstanceRebuildFailed, TokenRevoked,
-    ImageCreated, ImageUploadStarted, ImageUploadFailed, ImageActivated, ImageUpdated,
-    ImageDeleted, InstanceUpdated, InstanceMetadataChanged, HostServiceDisabled,
-    HostServiceEnabled, AggregateCreated, AggregateUpdated, AggregateMetadataSet,
-    AggregateHostAdded, AggregateHostRemoved, AggregateDeleted, FlavorAccessAdded,
-    FlavorAccessRemoved, FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated,
-    KeypairDeleted, QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved>;
+    InstanceRebuilt, InstanceRebuildFailed, TokenRevoked, ImageCreated,
+    ImageUploadStarted, ImageUploadFailed, ImageActivated, ImageUpdated, ImageDeleted,
+    InstanceUpdated, InstanceMetadataChanged, HostServiceDisabled, HostServiceEnabled,
+    AggregateCreated, AggregateUpdated, AggregateMetadataSet, AggregateHostAdded,
+    AggregateHostRemoved, AggregateDeleted, FlavorAccessAdded, FlavorAccessRemoved,
+    FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated, KeypairDeleted,
+    QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved,
+    InstanceStateReset>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -730,7 +743,8 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceActionFailed> || std::is_same_v<T, InstanceLocked> ||
     std::is_same_v<T, InstanceUnlocked> || std::is_same_v<T, InstanceRebuildRequested> ||
     std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed> ||
-    std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged>;
+    std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged> ||
+    std::is_same_v<T, InstanceStateReset>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

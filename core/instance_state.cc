@@ -324,6 +324,9 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceRebuilt> ||
                              std::is_same_v<T, InstanceRebuildFailed>) {
           return s.exists && s.task_state == TaskState::kRebuilding && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
+          return s.exists && s.vm_state != VmState::kDeleted &&
+                 (e.vm_state == "active" || e.vm_state == "error");
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           return Live(s) && !s.locked;
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
@@ -439,6 +442,9 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.vm_state = VmState::kError;
           s.task_state = TaskState::kNone;
           set_fault(e.reason);
+        } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
+          s.vm_state = e.vm_state == "error" ? VmState::kError : VmState::kActive;
+          s.task_state = TaskState::kNone;
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s.locked = true;
           s.locked_by_admin = e.by_admin;

@@ -147,6 +147,8 @@ Step StepOf(const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceRebuildFailed>) {
           s = {kActionRebuild, false,  true,    kComputeRebuild,
                Phase::kError,  e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
+          s = {kActionResetState, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s = {kActionLock, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {

@@ -21,6 +21,7 @@ namespace chronova {
 inline constexpr const char* kActionCreate = "create";
 inline constexpr const char* kActionDelete = "delete";
 inline constexpr const char* kActionLock = "lock";
+inline constexpr const char* kActionResetState = "resetState";
 inline constexpr const char* kActionRebuild = "rebuild";
 inline constexpr const char* kActionUnlock = "unlock";
 // Lifecycle actions use their LifecycleActionName: "stop", "reboot" ...

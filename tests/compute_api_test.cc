@@ -1234,3 +1234,27 @@ TEST_CASE("compute API: a multi-create that fails part-way leaves no live server
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("compute API: os-resetState sets ERROR or ACTIVE for admins only") {
+  ApiFixture f;
+  const std::string id = f.Create("stuck");
+  const std::string path = "/v2.1/servers/" + id + "/action";
+  CHECK(f.Post(path, R"({"os-resetState": {"state": "error"}})").status == 403);
+  Reply bad = f.Post(path, R"({"os-resetState": {"state": "deleted"}})", kAdmin);
+  CHECK(bad.status == 400);
+  CHECK(
+      FaultMessage(bad, "badRequest") ==
+      "Invalid input for field/attribute state. Value: deleted. 'deleted' is not one of "
+      "['active', 'error']");
+  CHECK(f.Post(path, R"({"os-resetState": {"state": "error"}})", kAdmin).status == 202);
+  Json server = f.Get("/v2.1/servers/" + id).json();
+  CHECK(server.Find("server")->Find("status")->as_string() == "ERROR");
+  CHECK(server.Find("server")->Find("OS-EXT-STS:task_state")->is_null());
+  CHECK(f.Post(path, R"({"os-resetState": {"state": "active"}})", kAdmin).status == 202);
+  CHECK(f.Get("/v2.1/servers/" + id).json().Find("server")->Find("status")->as_string() ==
+        "ACTIVE");
+}
+
+}  // namespace chronova::testing

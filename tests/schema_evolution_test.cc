@@ -109,6 +109,7 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceActionRequested{"start", false});
   ev("instance/i-ok", InstanceActionFailed{HostName("hv1"), "start", "libvirt: no"});
   ev("instance/i-ok", InstanceUnlocked{});
+  ev("instance/i-ok", InstanceStateReset{"error"});
   ev("instance/i-ok",
      InstanceRebuildRequested{ImageId("img-1"), "vm-new", true, {{"a", "b"}}});
   ev("instance/i-ok", InstanceRebuilt{HostName("hv1"), 1});
