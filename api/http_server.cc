@@ -131,6 +131,12 @@ void HttpServer::Impl::Serve(http::http_request request) const {
   body_file.Remove();
 
   http::http_response out(static_cast<http::status_code>(response.status));
+  // One request per connection: cpprestsdk's listener now and then drops a
+  // kept-alive connection between two requests, and a client that sent its
+  // next request on it sees "connection closed without response" (Tempest did,
+  // a few times per run). Telling every client to reconnect costs a loopback
+  // connect per request and removes the race.
+  if (options.close_connections) out.headers().add("Connection", "close");
   std::string content_type;
   for (const auto& [name, value] : response.headers.fields()) {
     if (EqualsIgnoreCase(name, "Content-Type")) {

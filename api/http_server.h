@@ -43,6 +43,8 @@ struct HttpServerOptions {
   // The answer when reading the request fails or the handler throws; the
   // argument is the exception's text. Default: 500 with a plain JSON body.
   std::function<HttpResponse(const std::string& what)> internal_error;
+  // Answer every request with "Connection: close" (see http_server.cc).
+  bool close_connections = true;
   // A name for error messages ("compute API").
   std::string name = "HTTP server";
 };
