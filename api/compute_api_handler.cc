@@ -24,26 +24,6 @@ HttpResponse MethodNotAllowed(const std::string& method) {
                        "The method " + method + " is not allowed for this resource.");
 }
 
-// Decoded, non-empty path segments: "/v2.1//servers/" -> {"v2.1", "servers"}.
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > pos) out.push_back(PercentDecodePath(path.substr(pos, slash - pos)));
-    pos = slash + 1;
-  }
-  return out;
-}
-
-// "http://h:8774/compute" -> "http://h:8774".
-std::string SchemeAndAuthority(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  return path == std::string::npos ? url : url.substr(0, path);
-}
-
 // "http://host/v2.1/flavors/42" and "42" both name flavor "42".
 std::string LastSegment(const std::string& ref) {
   size_t slash = ref.find_last_of('/');

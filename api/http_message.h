@@ -64,6 +64,13 @@ struct HttpResponse {
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// The standard reason phrase of an HTTP status ("Not Found"); "Internal Server
+// Error" for codes chronova does not answer with.
+const char* ReasonPhrase(int status);
+// Decoded, non-empty path segments: "/v2.1//servers/" -> {"v2.1", "servers"}.
+std::vector<std::string> SplitPath(const std::string& path);
+// "http://h:8774/compute" -> "http://h:8774".
+std::string SchemeAndAuthority(const std::string& url);
 // "%41+b" -> "A+b": a path segment.
 std::string PercentDecodePath(std::string_view s);
 // "%41+b" -> "A b": a query-string name or value (form encoding).

@@ -11,27 +11,6 @@ constexpr char kJsonType[] = "application/json";
 constexpr char kUnauthorized[] = "The request you have made requires authentication.";
 constexpr char kVersionUpdated[] = "2020-04-07T00:00:00Z";
 
-const char* TitleFor(int code) {
-  switch (code) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Request Entity Too Large";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Internal Server Error";
-  }
-}
-
 HttpResponse JsonResponse(int status, const Json& body) {
   HttpResponse r;
   r.status = status;
@@ -42,9 +21,10 @@ HttpResponse JsonResponse(int status, const Json& body) {
 
 HttpResponse ErrorResponse(int code, const std::string& message) {
   return JsonResponse(
-      code, Json::MakeObject({{"error", Json::MakeObject({{"code", code},
-                                                          {"message", message},
-                                                          {"title", TitleFor(code)}})}}));
+      code,
+      Json::MakeObject({{"error", Json::MakeObject({{"code", code},
+                                                    {"message", message},
+                                                    {"title", ReasonPhrase(code)}})}}));
 }
 
 HttpResponse StatusResponse(const Status& s) {
@@ -63,18 +43,6 @@ HttpResponse StatusResponse(const Status& s) {
                            "your request: " +
                                s.ToString());
   }
-}
-
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > pos) out.push_back(PercentDecodePath(path.substr(pos, slash - pos)));
-    pos = slash + 1;
-  }
-  return out;
 }
 
 // The string member `key` of `obj`, or "" (InvalidArgument if not a string).

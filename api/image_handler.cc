@@ -11,31 +11,6 @@ constexpr char kPatchType[] = "application/openstack-images-v2.1-json-patch";
 constexpr char kPatchTypeV20[] = "application/openstack-images-v2.0-json-patch";
 constexpr char kOctetStream[] = "application/octet-stream";
 
-const char* Title(int code) {
-  switch (code) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Request Entity Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Internal Server Error";
-  }
-}
-
 HttpResponse JsonResponse(int status, const Json& body) {
   HttpResponse r;
   r.status = status;
@@ -48,8 +23,8 @@ HttpResponse JsonResponse(int status, const Json& body) {
 HttpResponse Error(int code, const std::string& message) {
   return JsonResponse(code, Json::MakeObject({
                                 {"message", message},
-                                {"code", std::to_string(code) + " " + Title(code)},
-                                {"title", Title(code)},
+                                {"code", std::to_string(code) + " " + ReasonPhrase(code)},
+                                {"title", ReasonPhrase(code)},
                             }));
 }
 
@@ -68,24 +43,6 @@ HttpResponse ErrorFor(const Status& s) {
     default:
       return Error(500, "Internal server error: " + s.ToString());
   }
-}
-
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > pos) out.push_back(PercentDecodePath(path.substr(pos, slash - pos)));
-    pos = slash + 1;
-  }
-  return out;
-}
-
-std::string SchemeAndAuthority(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  return path == std::string::npos ? url : url.substr(0, path);
 }
 
 // "application/json; charset=UTF-8" -> "application/json".

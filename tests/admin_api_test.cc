@@ -14,6 +14,7 @@
 #include "api/json.h"
 #include "projections/projection_store.h"
 #include "tests/node_test_util.h"
+#include "tests/test_util.h"
 #include "tools/http_client.h"
 
 namespace chronova::testing {
@@ -21,19 +22,6 @@ namespace {
 
 constexpr char kAdmin[] = "admin:admin";
 constexpr char kMember[] = "alice:demo";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 struct Answer {
   int status = 0;
@@ -343,7 +331,8 @@ TEST_CASE("os-aggregates: events, Nova's conflicts, and the zone the scheduler h
   Answer nowhere = c.Send(
       "POST", "/servers", kAdmin,
       R"({"server": {"name": "in-az2", "flavorRef": "1", "availability_zone": "az2",)"
-      R"( "imageRef": ")" + std::string(kDemoImageId) + R"("}})");
+      R"( "imageRef": ")" +
+          std::string(kDemoImageId) + R"("}})");
   CHECK(nowhere.status == 400);
   CHECK(Message(nowhere) == "The requested availability zone is not available");
 

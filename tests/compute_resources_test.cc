@@ -13,6 +13,7 @@
 #include "core/event_codec.h"
 #include "projections/projection_store.h"
 #include "tests/node_test_util.h"
+#include "tests/test_util.h"
 #include "tools/http_client.h"
 
 namespace chronova::testing {
@@ -23,18 +24,6 @@ constexpr char kEdKey[] =
     "test@chronova";
 // ssh-keygen -l -E md5 of kEdKey.
 constexpr char kEdFingerprint[] = "f5:aa:54:f5:b6:3d:2a:11:13:25:87:12:ce:c7:22:44";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 struct Reply {
   int status = 0;

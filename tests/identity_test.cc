@@ -30,20 +30,6 @@
 namespace chronova::testing {
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // A users file with demo (member of demo), admin (admin of admin), alt (member of alt).
 IniFile Users() {
   IniFile ini;
@@ -318,16 +304,16 @@ struct IdentityCloud {
   }
 
   HttpClientResponse Send(HttpClient& c, const std::string& method,
-                              const std::string& path,
-                              const std::map<std::string, std::string>& headers,
-                              const std::string& body = "") {
+                          const std::string& path,
+                          const std::map<std::string, std::string>& headers,
+                          const std::string& body = "") {
     auto r = c.Send(method, path, headers, body);
     INFO(method << " " << path << ": " << r.status().ToString());
     REQUIRE(r.ok());
     return *r;
   }
   HttpClientResponse Issue(const std::string& user, const std::string& password,
-                               const std::string& project) {
+                           const std::string& project) {
     std::string body =
         R"({"auth": {"identity": {"methods": ["password"], "password": {"user": )"
         R"({"domain": {"name": "Default"}, "name": ")" +

@@ -34,19 +34,6 @@ constexpr char kOther[] = "bob:other";
 constexpr char kAdmin[] = "admin:admin";
 constexpr char kPatch[] = "application/openstack-images-v2.1-json-patch";
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 struct Reply {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
@@ -528,7 +515,8 @@ TEST_CASE("image API: PATCH adds, replaces and removes metadata as a JSON patch"
   CHECK(f.Get("/v2/images/" + id).json().Find("name")->as_string() == "after");
 }
 
-TEST_CASE("image API: delete removes the record and the data, but not of a protected image") {
+TEST_CASE(
+    "image API: delete removes the record and the data, but not of a protected image") {
   ImageFixture f;
   const std::string id = f.Create();
   REQUIRE(f.Put(id, "bytes").status == 204);

@@ -39,4 +39,7 @@ std::string ReadFile(const std::string& path);
 // Reads the whole log from seq 1.
 std::vector<Envelope> ReadAll(EventLog& log);
 
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+int FreePort();
+
 }  // namespace chronova::testing

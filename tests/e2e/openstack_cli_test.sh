@@ -24,6 +24,8 @@ wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
 # shellcheck disable=SC1091
 source "$STATE/openrc" demo
 [ "$OS_USERNAME" = demo ] || fail "openrc user is '$OS_USERNAME', not demo"
+# (No "cmd | grep -q" here: with pipefail, grep -q exiting early makes the
+# writer die of SIGPIPE and the pipeline fail; here-strings instead.)
 os() { # runs the CLI (stdout only: warnings stay out of the values); on failure
         # shows its stderr and the daemon's log
   local out rc=0
@@ -38,9 +40,11 @@ os() { # runs the CLI (stdout only: warnings stay out of the values); on failure
   echo "$out"
 }
 
-os token issue -f value -c id | grep -q . || fail "no token"
+TOKEN_ID=$(os token issue -f value -c id)
+[ -n "$TOKEN_ID" ] || fail "no token"
 
-os flavor list -f value -c Name | grep -qx m1.tiny || fail "m1.tiny not in flavor list"
+FLAVORS=$(os flavor list -f value -c Name)
+grep -qx m1.tiny <<<"$FLAVORS" || fail "m1.tiny not in flavor list: $FLAVORS"
 
 head -c 65536 /dev/urandom >"$E2E_TMP/disk.img"
 IMAGE_ID=$(os image create --disk-format raw --container-format bare \
@@ -52,13 +56,13 @@ IMAGE_ID=$(os image create --disk-format raw --container-format bare \
 
 os keypair create cli-key >"$E2E_TMP/cli-key.pem"
 grep -q "PRIVATE KEY" "$E2E_TMP/cli-key.pem" || fail "keypair create returned no private key"
-os keypair list -f value -c Name | grep -qx cli-key || fail "cli-key not listed"
+grep -qx cli-key <<<"$(os keypair list -f value -c Name)" || fail "cli-key not listed"
 
 # --wait prints its progress to stdout too: the id is the last line.
 SERVER_ID=$(os server create --flavor m1.tiny --image cli-image --key-name cli-key \
   --wait vm1 -f value -c id | tail -n 1)
 [ -n "$SERVER_ID" ] || fail "server create printed no id"
-os server list -f value -c Name | grep -qx vm1 || fail "vm1 not in server list"
+grep -qx vm1 <<<"$(os server list -f value -c Name)" || fail "vm1 not in server list"
 [ "$(os server show vm1 -f value -c status)" = ACTIVE ] || fail "vm1 is not ACTIVE"
 [ "$(os server show vm1 -f value -c key_name)" = cli-key ] || fail "vm1 key_name wrong"
 
@@ -72,7 +76,7 @@ sys.exit(0 if ok else 1)' || fail "metadata role=web not shown"
 
 os server delete --wait vm1 >/dev/null
 LEFT=$(os server list -f value -c ID)
-echo "$LEFT" | grep -qx "$SERVER_ID" && fail "vm1 still listed after delete --wait: $LEFT"
+grep -qx "$SERVER_ID" <<<"$LEFT" && fail "vm1 still listed after delete --wait: $LEFT"
 
 os image delete "$IMAGE_ID" >/dev/null
 os keypair delete cli-key >/dev/null
