@@ -44,7 +44,8 @@ void FoldFlavor(FlavorState& s, const Envelope& env, const Event& e) {
   if (const auto* c = std::get_if<FlavorCreated>(&e)) {
     s = FlavorState{{env.version}, true, c->is_public, {}, c->flavor.extra_specs};
   } else if (std::holds_alternative<FlavorDeleted>(e)) {
-    s = FlavorState{{env.version}};
+    s = FlavorState();  // deleted: a later create starts afresh
+    s.version = env.version;
   } else if (const auto* a = std::get_if<FlavorAccessAdded>(&e)) {
     s.access.insert(a->project_id);
   } else if (const auto* r = std::get_if<FlavorAccessRemoved>(&e)) {
@@ -202,6 +203,18 @@ Result<FlavorRecord> ComputeService::GetFlavor(const RequestContext& ctx,
   return std::move(*f);
 }
 
+template <typename Decider>
+Status ComputeService::ActOnFlavor(const RequestContext& ctx, const FlavorId& id,
+                                   const char* verb, Decider decide) {
+  CHRONOVA_ASSIGN_OR_RETURN(
+      CommandOutcome done,
+      HandleCommand(*log_, FlavorStream(id), FlavorState{}, FoldFlavor,
+                    VersionOf<FlavorState>, decide, ctx.Meta(options_.env->Now()),
+                    IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str())));
+  if (done.appended) CHRONOVA_RETURN_IF_ERROR(WaitFor(done.append.last_seq));
+  return Status::Ok();
+}
+
 Result<FlavorRecord> ComputeService::CreateFlavor(const RequestContext& ctx,
                                                   const CreateFlavorRequest& req) {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-flavor-manage:create"));
@@ -231,12 +244,7 @@ Result<FlavorRecord> ComputeService::CreateFlavor(const RequestContext& ctx,
       return Status::Conflict("Flavor with ID " + id.str() + " already exists.");
     return std::vector<Event>{created};
   };
-  CHRONOVA_ASSIGN_OR_RETURN(
-      CommandOutcome done,
-      HandleCommand(*log_, FlavorStream(id), FlavorState{}, FoldFlavor,
-                    VersionOf<FlavorState>, decide, ctx.Meta(options_.env->Now()),
-                    IdempotencyKey("flavor-create-" + ctx.request_id.str())));
-  CHRONOVA_RETURN_IF_ERROR(WaitFor(done.append.last_seq));
+  CHRONOVA_RETURN_IF_ERROR(ActOnFlavor(ctx, id, "flavor-create", decide));
   return GetFlavor(ctx, id);
 }
 
@@ -246,12 +254,7 @@ Status ComputeService::DeleteFlavor(const RequestContext& ctx, const FlavorId& i
     if (!s.exists) return FlavorNotFound(id);
     return std::vector<Event>{FlavorDeleted{}};
   };
-  CHRONOVA_ASSIGN_OR_RETURN(
-      CommandOutcome done,
-      HandleCommand(*log_, FlavorStream(id), FlavorState{}, FoldFlavor,
-                    VersionOf<FlavorState>, decide, ctx.Meta(options_.env->Now()),
-                    IdempotencyKey("flavor-delete-" + ctx.request_id.str())));
-  if (done.appended) CHRONOVA_RETURN_IF_ERROR(WaitFor(done.append.last_seq));
+  CHRONOVA_RETURN_IF_ERROR(ActOnFlavor(ctx, id, "flavor-delete", decide));
   return Status::Ok();
 }
 
@@ -277,12 +280,7 @@ Result<std::vector<ProjectId>> ComputeService::AddFlavorAccess(const RequestCont
     }
     return std::vector<Event>{FlavorAccessAdded{project}};
   };
-  CHRONOVA_ASSIGN_OR_RETURN(
-      CommandOutcome done,
-      HandleCommand(*log_, FlavorStream(id), FlavorState{}, FoldFlavor,
-                    VersionOf<FlavorState>, decide, ctx.Meta(options_.env->Now()),
-                    IdempotencyKey("flavor-access-" + ctx.request_id.str())));
-  CHRONOVA_RETURN_IF_ERROR(WaitFor(done.append.last_seq));
+  CHRONOVA_RETURN_IF_ERROR(ActOnFlavor(ctx, id, "flavor-access", decide));
   CHRONOVA_ASSIGN_OR_RETURN(FlavorRecord f, GetFlavor(ctx, id));
   return f.access;
 }
@@ -299,12 +297,7 @@ Result<std::vector<ProjectId>> ComputeService::RemoveFlavorAccess(
     }
     return std::vector<Event>{FlavorAccessRemoved{project}};
   };
-  CHRONOVA_ASSIGN_OR_RETURN(
-      CommandOutcome done,
-      HandleCommand(*log_, FlavorStream(id), FlavorState{}, FoldFlavor,
-                    VersionOf<FlavorState>, decide, ctx.Meta(options_.env->Now()),
-                    IdempotencyKey("flavor-access-" + ctx.request_id.str())));
-  CHRONOVA_RETURN_IF_ERROR(WaitFor(done.append.last_seq));
+  CHRONOVA_RETURN_IF_ERROR(ActOnFlavor(ctx, id, "flavor-access", decide));
   CHRONOVA_ASSIGN_OR_RETURN(FlavorRecord f, GetFlavor(ctx, id));
   return f.access;
 }
@@ -317,12 +310,7 @@ Status ComputeService::SetFlavorExtraSpecs(
     if (!s.exists) return FlavorNotFound(id);
     return std::vector<Event>{FlavorExtraSpecsSet{specs}};
   };
-  CHRONOVA_ASSIGN_OR_RETURN(
-      CommandOutcome done,
-      HandleCommand(*log_, FlavorStream(id), FlavorState{}, FoldFlavor,
-                    VersionOf<FlavorState>, decide, ctx.Meta(options_.env->Now()),
-                    IdempotencyKey("flavor-specs-" + ctx.request_id.str())));
-  return WaitFor(done.append.last_seq);
+  return ActOnFlavor(ctx, id, "flavor-specs", decide);
 }
 
 Status ComputeService::DeleteFlavorExtraSpec(const RequestContext& ctx,
@@ -336,12 +324,7 @@ Status ComputeService::DeleteFlavorExtraSpec(const RequestContext& ctx,
     }
     return std::vector<Event>{FlavorExtraSpecDeleted{key}};
   };
-  CHRONOVA_ASSIGN_OR_RETURN(
-      CommandOutcome done,
-      HandleCommand(*log_, FlavorStream(id), FlavorState{}, FoldFlavor,
-                    VersionOf<FlavorState>, decide, ctx.Meta(options_.env->Now()),
-                    IdempotencyKey("flavor-specs-" + ctx.request_id.str())));
-  return WaitFor(done.append.last_seq);
+  return ActOnFlavor(ctx, id, "flavor-specs", decide);
 }
 
 // ---- quotas -------------------------------------------------------------------

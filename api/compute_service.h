@@ -349,6 +349,11 @@ class ComputeService {
                               const std::vector<InstanceId>& ids, int min_count);
   // A flavor's stream folded (for access and extra-spec commands).
   Result<FlavorRecord> LoadFlavorForCommand(const FlavorId& id) const;
+  // Decides `decide` on the flavor's stream and appends the outcome under the
+  // request's idempotency key `verb`; waits until the read models include it.
+  template <typename Decider>
+  Status ActOnFlavor(const RequestContext& ctx, const FlavorId& id, const char* verb,
+                     Decider decide);
 
   // One admission of new servers on quota-usage/<project>.
   struct Admission {

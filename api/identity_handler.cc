@@ -319,49 +319,48 @@ HttpResponse IdentityHandler::IssueToken(const HttpRequest& request) const {
   return r;
 }
 
-HttpResponse IdentityHandler::CheckToken(const Call& call) const {
+Result<TokenPayload> IdentityHandler::SubjectToken(const Call& call, const char* policy,
+                                                   HttpResponse* refused) const {
   const std::string* subject = call.http->headers.Find("X-Subject-Token");
   if (subject == nullptr) {
-    return ErrorResponse(400, "Expecting to find X-Subject-Token in request headers.");
+    *refused =
+        ErrorResponse(400, "Expecting to find X-Subject-Token in request headers.");
+    return Status::InvalidArgument("no X-Subject-Token");
   }
   Result<TokenPayload> t = options_.service->Validate(*subject);
   if (!t.ok()) {
-    if (t.status().code() != StatusCode::kPermissionDenied)
-      return StatusResponse(t.status());
-    return ErrorResponse(404, "Could not find token: " + *subject + ".");
+    *refused = t.status().code() != StatusCode::kPermissionDenied
+                   ? StatusResponse(t.status())
+                   : ErrorResponse(404, "Could not find token: " + *subject + ".");
+    return t.status();
   }
-  Status allowed =
-      Authorize(call.ctx, "identity:validate_token", PolicyTarget{{}, t->user_id});
+  Status allowed = Authorize(call.ctx, policy, PolicyTarget{{}, t->user_id});
   if (!allowed.ok()) {
-    return ErrorResponse(403,
-                         "You are not authorized to perform the requested action: "
-                         "identity:validate_token.");
+    *refused =
+        ErrorResponse(403, std::string("You are not authorized to perform the requested "
+                                       "action: ") +
+                               policy + ".");
+    return allowed;
   }
+  return t;
+}
+
+HttpResponse IdentityHandler::CheckToken(const Call& call) const {
+  HttpResponse refused;
+  Result<TokenPayload> t = SubjectToken(call, "identity:validate_token", &refused);
+  if (!t.ok()) return refused;
+  const std::string& subject = *call.http->headers.Find("X-Subject-Token");
   bool nocatalog = false;
   for (const auto& [k, v] : ParseQuery(call.http->query)) nocatalog |= k == "nocatalog";
   HttpResponse r = JsonResponse(200, TokenBody(*t, {t->audit_id}, !nocatalog));
-  r.headers.Set("X-Subject-Token", *subject);
+  r.headers.Set("X-Subject-Token", subject);
   return r;
 }
 
 HttpResponse IdentityHandler::RevokeToken(const Call& call) const {
-  const std::string* subject = call.http->headers.Find("X-Subject-Token");
-  if (subject == nullptr) {
-    return ErrorResponse(400, "Expecting to find X-Subject-Token in request headers.");
-  }
-  Result<TokenPayload> t = options_.service->Validate(*subject);
-  if (!t.ok()) {
-    if (t.status().code() != StatusCode::kPermissionDenied)
-      return StatusResponse(t.status());
-    return ErrorResponse(404, "Could not find token: " + *subject + ".");
-  }
-  Status allowed =
-      Authorize(call.ctx, "identity:revoke_token", PolicyTarget{{}, t->user_id});
-  if (!allowed.ok()) {
-    return ErrorResponse(403,
-                         "You are not authorized to perform the requested action: "
-                         "identity:revoke_token.");
-  }
+  HttpResponse refused;
+  Result<TokenPayload> t = SubjectToken(call, "identity:revoke_token", &refused);
+  if (!t.ok()) return refused;
   Status revoked = options_.service->Revoke(*t, call.ctx);
   if (!revoked.ok()) return StatusResponse(revoked);
   HttpResponse r;

@@ -53,6 +53,10 @@ class IdentityHandler {
   struct Call;
   HttpResponse Dispatch(const HttpRequest& request, const std::string& request_id) const;
   HttpResponse IssueToken(const HttpRequest& request) const;
+  // The token named by X-Subject-Token, valid and one the caller may act on
+  // under `policy`; otherwise the Keystone answer (400, 404, 403) in *refused.
+  Result<TokenPayload> SubjectToken(const Call& call, const char* policy,
+                                    HttpResponse* refused) const;
   HttpResponse CheckToken(const Call& call) const;
   HttpResponse RevokeToken(const Call& call) const;
   HttpResponse Read(const Call& call, const std::vector<std::string>& rest) const;

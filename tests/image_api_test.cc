@@ -50,24 +50,10 @@ struct Reply {
   }
 };
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // One HTTP/1.1 exchange on a fresh connection; `token` empty sends none.
 Reply Call(int port, const std::string& method, const std::string& target,
            const std::string& token, const std::string& content_type = "",
            const std::string& body = "") {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{20, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
   std::string req = method + " " + target +
                     " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                     "\r\nConnection: close\r\nAccept: application/json\r\n";
@@ -77,52 +63,11 @@ Reply Call(int port, const std::string& method, const std::string& target,
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += "\r\n" + body;
-  for (size_t sent = 0; sent < req.size();) {
-    ssize_t n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may answer (413) without reading it all
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
+  RawHttpReply raw = RawHttpExchange(port, req, 20);
   Reply reply;
-  size_t header_end = std::string::npos;
-  long content_length = -1;
-  char buf[65536];
-  for (;;) {
-    if (header_end != std::string::npos && content_length >= 0 &&
-        raw.size() >= header_end + 4 + static_cast<size_t>(content_length)) {
-      break;
-    }
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-    if (header_end == std::string::npos &&
-        (header_end = raw.find("\r\n\r\n")) != std::string::npos) {
-      std::string head = raw.substr(0, header_end);
-      size_t line_end = head.find("\r\n");
-      reply.status = std::stoi(head.substr(head.find(' ') + 1, 3));
-      size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
-      while (pos < head.size()) {
-        size_t eol = head.find("\r\n", pos);
-        if (eol == std::string::npos) eol = head.size();
-        std::string line = head.substr(pos, eol - pos);
-        size_t colon = line.find(':');
-        if (colon != std::string::npos) {
-          std::string value = line.substr(colon + 1);
-          while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-          reply.headers[Lower(line.substr(0, colon))] = value;
-        }
-        pos = eol + 2;
-      }
-      if (reply.headers.count("content-length")) {
-        content_length = std::stol(reply.headers["content-length"]);
-      } else if (reply.status == 204 || reply.status == 304) {
-        content_length = 0;
-      }
-    }
-  }
-  close(fd);
-  REQUIRE(header_end != std::string::npos);
-  reply.body = raw.substr(header_end + 4);
+  reply.status = raw.status;
+  reply.headers = std::move(raw.headers);
+  reply.body = std::move(raw.body);
   return reply;
 }
 

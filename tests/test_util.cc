@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -85,6 +87,68 @@ int FreePort() {
   REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+RawHttpReply RawHttpExchange(int port, const std::string& request, int timeout_s) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{timeout_s, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  for (size_t sent = 0; sent < request.size();) {
+    ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  RawHttpReply reply;
+  size_t header_end = std::string::npos;
+  long content_length = -1;
+  std::vector<char> buf(65536);
+  for (;;) {
+    if (header_end != std::string::npos && content_length >= 0 &&
+        raw.size() >= header_end + 4 + static_cast<size_t>(content_length)) {
+      break;
+    }
+    ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0) break;
+    raw.append(buf.data(), static_cast<size_t>(n));
+    if (header_end == std::string::npos &&
+        (header_end = raw.find("\r\n\r\n")) != std::string::npos) {
+      std::string head = raw.substr(0, header_end);
+      size_t line_end = head.find("\r\n");
+      reply.status = std::stoi(head.substr(head.find(' ') + 1, 3));
+      size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
+      while (pos < head.size()) {
+        size_t eol = head.find("\r\n", pos);
+        if (eol == std::string::npos) eol = head.size();
+        std::string line = head.substr(pos, eol - pos);
+        size_t colon = line.find(':');
+        if (colon != std::string::npos) {
+          std::string name = line.substr(0, colon);
+          for (char& c : name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          std::string value = line.substr(colon + 1);
+          while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+          reply.headers[name] = value;
+        }
+        pos = eol + 2;
+      }
+      if (reply.headers.count("content-length")) {
+        content_length = std::stol(reply.headers["content-length"]);
+      } else if (reply.status == 204 || reply.status == 304) {
+        content_length = 0;
+      }
+    }
+  }
+  close(fd);
+  REQUIRE(header_end != std::string::npos);
+  reply.body = raw.substr(header_end + 4);
+  return reply;
 }
 
 }  // namespace chronova::testing

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "core/event_codec.h"
@@ -41,5 +42,18 @@ std::vector<Envelope> ReadAll(EventLog& log);
 
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 int FreePort();
+
+// An HTTP answer as read off the wire.
+struct RawHttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// Sends `request` (a whole HTTP/1.1 request, headers and body) to
+// 127.0.0.1:`port` on a fresh connection and reads the answer (up to its
+// Content-Length, or until the server closes). A send the server cuts short
+// (it may answer 413 without reading everything) is not an error.
+RawHttpReply RawHttpExchange(int port, const std::string& request, int timeout_s = 20);
 
 }  // namespace chronova::testing
