@@ -28,6 +28,7 @@ trap 'rm -rf "$work"' EXIT
 kpkg=$(apt-cache depends linux-image-cloud-amd64 |
   awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 [ -n "$kpkg" ] || { echo "guest-image: no cloud kernel package known to apt" >&2; exit 1; }
+chmod 755 "$work"
 mkdir -m 777 "$work/deb"  # apt-get download writes as the _apt user
 (cd "$work/deb" && apt-get download -qq "$kpkg" >/dev/null)
 dpkg-deb -x "$work"/deb/linux-image-*.deb "$work/kernel"
