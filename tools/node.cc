@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "agents/bus.h"
+#include "agents/host_query.h"
 #include "agents/compute/compute_agent.h"
 #include "agents/compute/fake_hypervisor.h"
 #include "agents/compute/libvirt_hypervisor.h"
@@ -40,6 +41,7 @@ struct Node::Parts {
   std::unique_ptr<Conductor> conductor;
   std::vector<std::unique_ptr<Hypervisor>> hypervisors;
   std::vector<std::unique_ptr<ComputeAgent>> computes;
+  std::unique_ptr<HostQueryClient> host_queries;
   std::unique_ptr<ComputeService> compute_service;
   std::string identity_password;
   std::unique_ptr<TokenSigner> signer;
@@ -232,6 +234,16 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";
   std::error_code ec;
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
+  p->host_queries = std::make_unique<HostQueryClient>(p->bus.get(), Env::Default()->NewUuid());
+  service_options.console_output = [q = p->host_queries.get()](const HostName& host,
+                                                               const InstanceId& id,
+                                                               int length) {
+    HostQuery query;
+    query.kind = HostQuery::Kind::kConsoleOutput;
+    query.instance_id = id;
+    query.length = length;
+    return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
+  };
   p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
                                                         p->runner.get(), service_options);
   p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get());

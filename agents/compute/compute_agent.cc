@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "agents/host_query.h"
 #include "agents/subjects.h"
 
 namespace chronova {
@@ -21,6 +22,10 @@ Status ComputeAgent::Start() {
       work_,
       bus_->Subscribe(subjects::Work(options_.host),
                       [this](const std::string&, const std::string& p) { OnWork(p); }));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      queries_,
+      bus_->Subscribe(subjects::Query(options_.host),
+                      [this](const std::string&, const std::string& p) { OnQuery(p); }));
   HostRegistered reg;
   reg.host = options_.host;
   reg.vcpus = cap.vcpus;
@@ -45,6 +50,7 @@ Status ComputeAgent::Start() {
 
 void ComputeAgent::Stop() {
   work_.reset();
+  queries_.reset();
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
@@ -88,6 +94,30 @@ void ComputeAgent::OnWork(const std::string& payload) {
     case WorkItem::Kind::kRebuild:
       Rebuild(w);
       break;
+  }
+}
+
+void ComputeAgent::OnQuery(const std::string& payload) {
+  HostQuery q;
+  if (Status st = DecodePortable(payload, &q); !st.ok()) {
+    std::fprintf(stderr, "compute %s: undecodable query: %s\n",
+                 options_.host.str().c_str(), st.ToString().c_str());
+    return;
+  }
+  HostQueryReply reply;
+  switch (q.kind) {
+    case HostQuery::Kind::kConsoleOutput: {
+      Result<std::string> log = hypervisor_->ConsoleOutput(q.instance_id);
+      reply = log.ok() ? MakeHostQueryReply(Status::Ok(), TailLines(*log, q.length))
+                       : MakeHostQueryReply(log.status());
+      break;
+    }
+    default:
+      reply = MakeHostQueryReply(Status::InvalidArgument("unknown query"));
+  }
+  if (Status st = bus_->Publish(q.reply_to, EncodePortable(reply)); !st.ok()) {
+    std::fprintf(stderr, "compute %s: reply: %s\n", options_.host.str().c_str(),
+                 st.ToString().c_str());
   }
 }
 

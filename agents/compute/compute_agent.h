@@ -39,6 +39,8 @@ class ComputeAgent {
 
  private:
   void OnWork(const std::string& payload);
+  // Answers a HostQuery (a guest's console log) on its reply subject.
+  void OnQuery(const std::string& payload);
   void Build(const WorkItem& w);
   void Delete(const WorkItem& w);
   // Carries out a lifecycle action and reports its outcome.
@@ -53,6 +55,7 @@ class ComputeAgent {
   const ComputeAgentOptions options_;
 
   std::unique_ptr<BusSubscription> work_;
+  std::unique_ptr<BusSubscription> queries_;
   std::mutex mu_;  // protects stop_
   std::condition_variable cv_;
   bool stop_ = false;

@@ -64,6 +64,13 @@ class Hypervisor {
   virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
   // Every guest this driver manages on the host (for reconciliation at start).
   virtual Result<std::vector<GuestInfo>> List() = 0;
+  // The guest's serial console log: at most its last kMaxConsoleBytes, as
+  // Nova's libvirt driver reads it ("" while the log file does not exist yet).
+  // NotFound if there is no guest, or "Guest does not have a console
+  // available." (NotFound, Nova's ConsoleNotAvailable) if it has no log.
+  virtual Result<std::string> ConsoleOutput(const InstanceId& id) = 0;
+
+  static constexpr size_t kMaxConsoleBytes = 100 * 1024;  // Nova's MAX_CONSOLE_BYTES
 };
 
 // The libvirt domain name of an instance: "instance-<uuid>".

@@ -127,6 +127,29 @@ bool IsXmlChar(char32_t cp) {
          (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
+// Undoes XML's five predefined entities (libvirt writes paths with them).
+std::string XmlUnescape(std::string_view text) {
+  static const std::pair<std::string_view, char> kEntities[] = {
+      {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&apos;", '\''}, {"&quot;", '"'}};
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '&') {
+      for (const auto& [entity, c] : kEntities) {
+        if (text.substr(i, entity.size()) == entity) {
+          out += c;
+          i += entity.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
 // Escapes `text` for XML character data and (single- or double-quoted)
 // attribute values. Bytes that cannot appear in an XML document at all (control
 // characters, invalid UTF-8) become '?', so an odd server name can never stop a
@@ -428,6 +451,47 @@ Result<GuestInfo> LibvirtHypervisor::Inspect(const InstanceId& id) {
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
   return GuestOf(dom.get(), id);
+}
+
+namespace {
+
+// The path of the first <serial type='file'> in a domain's XML, or "".
+std::string SerialLogPath(std::string_view xml) {
+  size_t serial = xml.find("<serial type='file'");
+  if (serial == std::string_view::npos) return "";
+  const size_t end = xml.find("</serial>", serial);
+  const std::string_view tag = "<source path='";
+  size_t src = xml.find(tag, serial);
+  if (src == std::string_view::npos || src > end) return "";
+  src += tag.size();
+  const size_t close = xml.find('\'', src);
+  if (close == std::string_view::npos) return "";
+  return XmlUnescape(xml.substr(src, close - src));
+}
+
+}  // namespace
+
+Result<std::string> LibvirtHypervisor::ConsoleOutput(const InstanceId& id) {
+  const std::string name = DomainName(id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  char* raw = virDomainGetXMLDesc(dom.get(), 0);
+  if (raw == nullptr) return LastError("get XML of domain " + name);
+  const std::string xml(raw);
+  free(raw);  // NOLINT: allocated by libvirt with malloc
+  const std::string path = SerialLogPath(xml);
+  if (path.empty()) return Status::NotFound("Guest does not have a console available.");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string();  // QEMU has not created it yet
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff from =
+      std::max<std::streamoff>(0, size - static_cast<std::streamoff>(kMaxConsoleBytes));
+  in.seekg(from);
+  std::string out(static_cast<size_t>(size - from), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
 }
 
 Result<std::vector<GuestInfo>> LibvirtHypervisor::List() {
