@@ -97,7 +97,16 @@ start_libvirtd() {
     virtlogd -d -p "$dir/virtlogd.pid" || fail "virtlogd did not start"
     LIBVIRT_STARTED+=("$dir/virtlogd.pid")
   fi
-  libvirtd -d -p "$dir/libvirtd.pid" || fail "libvirtd did not start"
+  # QEMU runs as root for this daemon (qemu.conf user/group, bind-mounted in a
+  # private mount namespace, so the system's file is untouched). With the
+  # stock libvirt-qemu user and a root-only /dev/kvm, libvirt finds its QEMU
+  # capability cache invalid at every lookup ("KVM was enabled when probing,
+  # but it is not available now") and re-probes QEMU for ~4 s each time: a
+  # define took ~56 s. See docs/operations.md.
+  printf 'user = "root"\ngroup = "root"\n' >"$dir/qemu.conf"
+  unshare --mount --propagation private sh -c \
+    "mount --bind '$dir/qemu.conf' /etc/libvirt/qemu.conf && exec libvirtd -d -p '$dir/libvirtd.pid'" ||
+    fail "libvirtd did not start"
   LIBVIRT_STARTED+=("$dir/libvirtd.pid")
   # The first start probes QEMU's capabilities (~8-20 s).
   for ((i = 0; i < 600; i++)); do
