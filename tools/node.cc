@@ -7,6 +7,7 @@
 #include "agents/host_query.h"
 #include "agents/compute/compute_agent.h"
 #include "agents/compute/fake_hypervisor.h"
+#include "agents/compute/image_cache.h"
 #include "agents/compute/libvirt_hypervisor.h"
 #include "agents/conductor.h"
 #include "agents/heartbeat_monitor.h"
@@ -18,10 +19,10 @@
 #include "api/http_server.h"
 #include "api/identity_handler.h"
 #include "api/identity_service.h"
-#include "api/token_validator.h"
 #include "api/image_handler.h"
 #include "api/image_service.h"
 #include "api/quotas.h"
+#include "api/token_validator.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -40,6 +41,8 @@ struct Node::Parts {
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<Conductor> conductor;
   std::vector<std::unique_ptr<Hypervisor>> hypervisors;
+  std::vector<std::string> instances_paths;               // per compute host
+  std::vector<std::unique_ptr<ImageCache>> image_caches;  // hosts with real disks
   std::vector<std::unique_ptr<ComputeAgent>> computes;
   std::unique_ptr<HostQueryClient> host_queries;
   std::unique_ptr<ComputeService> compute_service;
@@ -155,6 +158,7 @@ IdentityService* Node::identity() { return parts_->identity.get(); }
 const std::string& Node::identity_password() const { return parts_->identity_password; }
 ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
+std::string Node::instances_path(size_t i) const { return parts_->instances_paths.at(i); }
 Status Node::health() const { return parts_->runner->status(); }
 
 Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
@@ -193,6 +197,26 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
       std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
 
+  // Before the compute hosts: their image caches read from it.
+  ImageServiceOptions image_options;
+  image_options.blob_dir = dir + "/images";
+  image_options.max_image_size = o.max_image_size;
+  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
+                                                    p->runner.get(), image_options);
+  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
+
+  const bool real_libvirt = o.hypervisor == "libvirt" && !o.libvirt_uri.empty() &&
+                            !o.libvirt_uri.starts_with("test:") &&
+                            !o.libvirt_uri.starts_with("test+");
+  if (real_libvirt && o.compute_hosts > 1) {
+    return Status::InvalidArgument("a real libvirt connection (" + o.libvirt_uri +
+                                   ") is one compute host: --hosts must be 0 or 1, not " +
+                                   std::to_string(o.compute_hosts));
+  }
+  const bool use_image_cache =
+      real_libvirt || (o.hypervisor == "libvirt" && o.image_cache_on_test_hosts);
+  const std::string instances_path =
+      o.instances_path.empty() ? dir + "/instances" : o.instances_path;
   for (int i = 0; i < o.compute_hosts; ++i) {
     std::string host = o.compute_hosts == 1 ? o.host_prefix
                                             : o.host_prefix + "-" + std::to_string(i + 1);
@@ -219,6 +243,16 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     }
     ComputeAgentOptions co;
     co.host = HostName(host);
+    p->instances_paths.push_back(o.compute_hosts == 1 ? instances_path
+                                                      : instances_path + "/" + host);
+    if (use_image_cache) {
+      ImageCacheOptions cache;
+      cache.remove_unused_original_minimum_age_s = o.remove_unused_original_minimum_age_s;
+      p->image_caches.push_back(std::make_unique<ImageCache>(
+          p->instances_paths.back(), p->image_service.get(), cache));
+      co.image_cache = p->image_caches.back().get();
+      co.image_cache_manager_interval_us = o.image_cache_manager_interval_s * 1000000;
+    }
     auto agent = std::make_unique<ComputeAgent>(hv.get(), p->bus.get(), co);
     CHRONOVA_RETURN_IF_ERROR(agent->Start());
     p->hypervisors.push_back(std::move(hv));
@@ -320,12 +354,6 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     CHRONOVA_RETURN_IF_ERROR(p->identity_api->Start(std::move(http)));
   }
 
-  ImageServiceOptions image_options;
-  image_options.blob_dir = dir + "/images";
-  image_options.max_image_size = o.max_image_size;
-  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
-                                                    p->runner.get(), image_options);
-  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
   if (keystone) {
     p->auth = std::make_unique<KeystoneAuthenticator>(p->validator.get());
   } else {
@@ -339,7 +367,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     ao.authenticator = p->auth.get();
     ao.auth_url = identity_url;
     // Images' "alternate" links name the Image API this node serves.
-    if (!o.image_api_url.empty()) ao.image_url = PublicUrl(o.image_api_url, o.public_host);
+    if (!o.image_api_url.empty())
+      ao.image_url = PublicUrl(o.image_api_url, o.public_host);
     ao.admin = p->admin_service.get();
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
   }

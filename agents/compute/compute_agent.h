@@ -12,6 +12,7 @@
 
 #include "agents/bus.h"
 #include "agents/compute/hypervisor.h"
+#include "agents/compute/image_cache.h"
 #include "agents/messages.h"
 #include "core/env.h"
 
@@ -25,6 +26,13 @@ struct ComputeAgentOptions {
   double disk_allocation_ratio = 1.0;
   int64_t heartbeat_interval_us = 10000000;  // nova.conf report_interval (10 s)
   Env* env = Env::Default();
+  // The host's image cache (borrowed), on hosts whose guests have real disks
+  // (libvirt with QEMU/KVM). nullptr (fake and test:/// hosts): guests get no
+  // disk, and builds touch no files.
+  ImageCache* image_cache = nullptr;
+  // nova.conf image_cache_manager_interval: how often unused bases are aged
+  // (ImageCache::Age); 0 or less: never.
+  int64_t image_cache_manager_interval_us = int64_t{2400} * 1000000;
 };
 
 class ComputeAgent {
@@ -49,6 +57,14 @@ class ComputeAgent {
   void Rebuild(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
+  void ImageCacheLoop();
+  enum class DiskMode {
+    kKeep,     // a build: create the disk only if missing (a re-sent build keeps it)
+    kReplace,  // a rebuild: a new disk from the work's image
+  };
+  // The GuestSpec of the work's instance. With an image cache it also fetches
+  // the image into _base/ and creates <instance dir>/disk on it.
+  Result<GuestSpec> PrepareGuest(const WorkItem& w, DiskMode mode);
 
   Hypervisor* const hypervisor_;
   Bus* const bus_;
@@ -60,6 +76,7 @@ class ComputeAgent {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread heartbeat_;
+  std::thread image_cache_manager_;  // runs only with an image cache
 };
 
 }  // namespace chronova

@@ -210,6 +210,21 @@ bool IsTestDriverUri(std::string_view uri) {
   return scheme == "test" || scheme.starts_with("test+");
 }
 
+// The image's hw_disk_bus when QEMU can boot from it, else virtio.
+std::string RootDiskBus(const std::string& bus) {
+  for (const char* b : {"virtio", "scsi", "sata", "ide", "usb"}) {
+    if (bus == b) return bus;
+  }
+  return "virtio";
+}
+
+// The root disk's target device name on `bus`, as Nova's blockinfo names it.
+std::string RootDiskDevice(const std::string& bus) {
+  if (bus == "virtio") return "vda";
+  if (bus == "ide") return "hda";
+  return "sda";  // scsi, sata, usb
+}
+
 }  // namespace
 
 // Serializes Spawn/Destroy per instance: without it two Spawns of one instance
@@ -304,11 +319,13 @@ std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
   x += "  <on_crash>destroy</on_crash>\n";
   x += "  <devices>\n";
   if (!spec.disk_path.empty()) {
+    const std::string bus = RootDiskBus(spec.disk_bus);
     x += "    <disk type='file' device='disk'>\n";
     x += "      <driver name='qemu' type='qcow2'/>\n";
     x += "      <source file='" + XmlEscape(spec.disk_path) + "'/>\n";
-    x += "      <target dev='vda' bus='virtio'/>\n";
+    x += "      <target dev='" + RootDiskDevice(bus) + "' bus='" + bus + "'/>\n";
     x += "    </disk>\n";
+    if (bus == "scsi") x += "    <controller type='scsi' model='virtio-scsi'/>\n";
   }
   if (!spec.instance_dir.empty()) {
     // append='on': QEMU truncates a file serial at every start otherwise.
@@ -320,6 +337,14 @@ std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
   }
   x += "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n";
   x += "  </devices>\n";
+  if (!test_driver_) {
+    // QEMU runs as root for this domain and libvirt relabels nothing, so the
+    // guest's files may live under any state dir (a home directory that
+    // libvirt-qemu cannot traverse included).
+    x += "  <seclabel type='static' model='dac' relabel='no'>\n";
+    x += "    <label>+0:+0</label>\n";
+    x += "  </seclabel>\n";
+  }
   x += "</domain>\n";
   return x;
 }
