@@ -17,10 +17,10 @@
 #include "api/http_server.h"
 #include "api/identity_handler.h"
 #include "api/identity_service.h"
-#include "api/token_validator.h"
 #include "api/image_handler.h"
 #include "api/image_service.h"
 #include "api/quotas.h"
+#include "api/token_validator.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -191,6 +191,13 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
       std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
 
+  // Before the compute agents: they upload snapshots into it.
+  ImageServiceOptions image_options;
+  image_options.blob_dir = dir + "/images";
+  image_options.max_image_size = o.max_image_size;
+  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
+                                                    p->runner.get(), image_options);
+  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
   for (int i = 0; i < o.compute_hosts; ++i) {
     std::string host = o.compute_hosts == 1 ? o.host_prefix
                                             : o.host_prefix + "-" + std::to_string(i + 1);
@@ -217,6 +224,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     }
     ComputeAgentOptions co;
     co.host = HostName(host);
+    co.image_sink = p->image_service.get();
+    co.scratch_dir = dir + "/compute/" + host + "/snapshots";
     auto agent = std::make_unique<ComputeAgent>(hv.get(), p->bus.get(), co);
     CHRONOVA_RETURN_IF_ERROR(agent->Start());
     p->hypervisors.push_back(std::move(hv));
@@ -308,12 +317,6 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     CHRONOVA_RETURN_IF_ERROR(p->identity_api->Start(std::move(http)));
   }
 
-  ImageServiceOptions image_options;
-  image_options.blob_dir = dir + "/images";
-  image_options.max_image_size = o.max_image_size;
-  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
-                                                    p->runner.get(), image_options);
-  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
   if (keystone) {
     p->auth = std::make_unique<KeystoneAuthenticator>(p->validator.get());
   } else {
@@ -327,8 +330,10 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     ao.authenticator = p->auth.get();
     ao.auth_url = identity_url;
     // Images' "alternate" links name the Image API this node serves.
-    if (!o.image_api_url.empty()) ao.image_url = PublicUrl(o.image_api_url, o.public_host);
+    if (!o.image_api_url.empty())
+      ao.image_url = PublicUrl(o.image_api_url, o.public_host);
     ao.admin = p->admin_service.get();
+    ao.images = p->image_service.get();
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
   }
   if (!o.image_api_url.empty()) {

@@ -7,12 +7,14 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "agents/bus.h"
 #include "agents/compute/hypervisor.h"
 #include "agents/messages.h"
+#include "api/image_sink.h"
 #include "core/env.h"
 
 namespace chronova {
@@ -25,6 +27,12 @@ struct ComputeAgentOptions {
   double disk_allocation_ratio = 1.0;
   int64_t heartbeat_interval_us = 10000000;  // nova.conf report_interval (10 s)
   Env* env = Env::Default();
+  // Where snapshots (createImage) are uploaded; borrowed. Null: every snapshot
+  // fails ("no image service").
+  ImageSink* image_sink = nullptr;
+  // Scratch space for a snapshot's file until it is uploaded (created if
+  // missing). Empty: the system's temp directory.
+  std::string scratch_dir;
 };
 
 class ComputeAgent {
@@ -45,6 +53,9 @@ class ComputeAgent {
   void Act(const WorkItem& w);
   // Recreates the guest from the work's image and reports the outcome.
   void Rebuild(const WorkItem& w);
+  // Snapshots the guest into a file, uploads it into the work's image and
+  // reports the outcome; a failed snapshot discards the image.
+  void Snapshot(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
 
@@ -57,6 +68,11 @@ class ComputeAgent {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread heartbeat_;
+
+  std::mutex snapshots_mu_;  // protects snapshots_
+  // Images a snapshot is being made for: a re-sent work item finds its work
+  // already in progress and is dropped.
+  std::set<ImageId> snapshots_;
 };
 
 }  // namespace chronova

@@ -2,13 +2,18 @@
 // failure turned into a Status at this boundary.
 #include "agents/compute/libvirt_hypervisor.h"
 
+#include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -185,6 +190,105 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
 bool IsTestDriverUri(std::string_view uri) {
   const std::string_view scheme = uri.substr(0, uri.find(':'));
   return scheme == "test" || scheme.starts_with("test+");
+}
+
+// Undoes XmlEscape's entities (libvirt writes attribute values escaped).
+std::string XmlUnescape(std::string_view text) {
+  static const std::pair<std::string_view, char> kEntities[] = {
+      {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''}};
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '&') {
+      for (const auto& [entity, c] : kEntities) {
+        if (text.substr(i, entity.size()) == entity) {
+          out += c;
+          i += entity.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
+// The file of the first <disk ... device='disk'> in a domain XML, or "" if the
+// domain has none (libvirt writes attributes in single quotes).
+std::string RootDiskPath(std::string_view xml) {
+  size_t at = 0;
+  while ((at = xml.find("<disk ", at)) != std::string_view::npos) {
+    const size_t tag_end = xml.find('>', at);
+    const size_t end = xml.find("</disk>", at);
+    if (tag_end == std::string_view::npos || end == std::string_view::npos) break;
+    const std::string_view tag = xml.substr(at, tag_end - at);
+    const std::string_view body = xml.substr(at, end - at);
+    at = end;
+    if (tag.find("device='disk'") == std::string_view::npos &&
+        tag.find("device=\"disk\"") == std::string_view::npos) {
+      continue;
+    }
+    for (const char* attr : {"file='", "file=\""}) {
+      const size_t src = body.find("<source ");
+      if (src == std::string_view::npos) break;
+      const size_t f = body.find(attr, src);
+      if (f == std::string_view::npos) continue;
+      const size_t begin = f + std::strlen(attr);
+      const size_t close = body.find(attr[std::strlen(attr) - 1], begin);
+      if (close == std::string_view::npos) continue;
+      return XmlUnescape(body.substr(begin, close - begin));
+    }
+  }
+  return "";
+}
+
+// Runs `argv` (no shell) and waits for it. A non-zero exit is Internal with the
+// program's stderr (its last 2 KiB) as the message.
+Status RunTool(const std::vector<std::string>& argv) {
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return Status::Internal(argv[0] + ": pipe: " + std::strerror(errno));
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    return Status::Internal(argv[0] + ": fork: " + std::strerror(errno));
+  }
+  if (pid == 0) {
+    // The child: only async-signal-safe calls until exec.
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    ::execvp(args[0], args.data());
+    static const char kMsg[] = "exec failed\n";
+    ssize_t ignored = ::write(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
+    (void)ignored;
+    ::_exit(127);
+  }
+  ::close(err_pipe[1]);
+  std::string err;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(err_pipe[0], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    err.append(buf, static_cast<size_t>(n));
+    if (err.size() > 8192) err.erase(0, err.size() - 2048);
+  }
+  ::close(err_pipe[0]);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return Status::Ok();
+  if (err.size() > 2048) err.erase(0, err.size() - 2048);
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  const std::string how = WIFEXITED(wstatus)
+                              ? "exit " + std::to_string(WEXITSTATUS(wstatus))
+                              : "signal " + std::to_string(WTERMSIG(wstatus));
+  return Status::Internal(argv[0] + " " + argv[1] + " (" + how + "): " + err);
 }
 
 }  // namespace
@@ -421,6 +525,40 @@ Result<GuestInfo> LibvirtHypervisor::Perform(const InstanceId& id, LifecycleActi
   }
   if (!st.ok()) return st;
   return GuestOf(dom.get(), id);
+}
+
+Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out_path) {
+  const std::string name = DomainName(spec.instance_id);
+  InstanceLock lock(this, spec.instance_id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  char* raw_xml = virDomainGetXMLDesc(dom.get(), 0);
+  if (raw_xml == nullptr) return LastError("get XML of domain " + name);
+  const std::string disk = RootDiskPath(raw_xml);
+  free(raw_xml);  // NOLINT: allocated by libvirt with malloc
+  const std::string context = "libvirt: snapshot " + name;
+  if (disk.empty()) {
+    const int gb = std::max(spec.flavor.root_gb, 1);
+    return RunTool({options_.qemu_img, "create", "-q", "-f", "qcow2", out_path,
+                    std::to_string(gb) + "G"})
+        .WithContext(context);
+  }
+  int state = VIR_DOMAIN_NOSTATE;
+  int reason = 0;
+  if (virDomainGetState(dom.get(), &state, &reason, 0) < 0) {
+    return LastError("get state of domain " + name);
+  }
+  // Nova pauses a live guest for a cold-consistent copy (its non-live snapshot).
+  const bool pause = state == VIR_DOMAIN_RUNNING;
+  if (pause && virDomainSuspend(dom.get()) < 0) return LastError("pause domain " + name);
+  // -U: QEMU holds a lock on the disk while the domain exists (paused too).
+  Status st = RunTool({options_.qemu_img, "convert", "-U", "-O", "qcow2", disk, out_path})
+                  .WithContext(context);
+  if (pause && virDomainResume(dom.get()) < 0) {
+    Status resumed = LastError("resume domain " + name);
+    if (st.ok()) st = resumed;
+  }
+  return st;
 }
 
 Result<GuestInfo> LibvirtHypervisor::Inspect(const InstanceId& id) {
