@@ -13,7 +13,13 @@ namespace chronova {
 
 // Conductor → compute host.
 struct WorkItem {
-  enum class Kind : uint8_t { kBuild = 1, kDelete = 2, kAction = 3, kRebuild = 4 };
+  enum class Kind : uint8_t {
+    kBuild = 1,
+    kDelete = 2,
+    kAction = 3,
+    kRebuild = 4,
+    kSnapshot = 5
+  };
   Kind kind = Kind::kBuild;
   InstanceId instance_id;
   Seq causation;  // the event that asked for this work
@@ -27,12 +33,14 @@ struct WorkItem {
   bool hard = false;
   // kRebuild: the instance was stopped, so the rebuilt guest stays shut off.
   bool keep_stopped = false;
+  // kSnapshot: the queued image the snapshot is uploaded into.
+  ImageId snapshot_image_id;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
        CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
-       CEREAL_NVP(keep_stopped));
+       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id));
   }
 };
 
