@@ -6,6 +6,7 @@
 #include "agents/subjects.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
+#include "eventstore/resize_claims.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
@@ -78,6 +79,17 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
       kind = WorkItem::Kind::kRebuild;
     } else if (env.type == InstanceSnapshotRequested::kType) {
       kind = WorkItem::Kind::kSnapshot;
+    } else if (env.type == InstanceResizeRequested::kType) {
+      kind = WorkItem::Kind::kResize;
+    } else if (env.type == InstanceResizeRevertRequested::kType) {
+      kind = WorkItem::Kind::kResizeRevert;
+    } else if (env.type == InstanceResizeConfirmed::kType ||
+               env.type == InstanceResizeReverted::kType ||
+               env.type == InstanceResizeFailed::kType ||
+               env.type == InstanceDeleted::kType) {
+      Status st = SettleResize(env);
+      if (!st.ok()) Warn("resize claims after " + env.type, st);
+      continue;
     } else {
       continue;
     }
@@ -90,6 +102,40 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
     if (!st.ok()) Warn("routing work for " + s.id.str(), st);
   }
   return Status::Ok();
+}
+
+Status Conductor::SettleResize(const Envelope& env) {
+  // The resize as it stood just before this event.
+  const InstanceId id(std::string(StreamKey(env.stream)));
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState before,
+                            LoadInstance(*log_, id, Seq(env.seq.value() - 1)));
+  if (before.migration_id.empty()) return Status::Ok();
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, env.seq));
+  ResizeClaims c{id,
+                 InstanceId(before.migration_id),
+                 before.resize_source_host,
+                 before.resize_dest_host,
+                 before.resize_old_flavor,
+                 before.resize_new_flavor};
+  EventMeta meta = env.meta;
+  meta.causation = env.seq;
+  meta.time = options_.env->Now();
+  if (env.type == InstanceResizeReverted::kType || env.type == InstanceResizeFailed::kType) {
+    return RevertResizeClaims(*log_, c, meta);
+  }
+  // Confirmed, or deleted while awaiting confirmation: the source's claim goes,
+  // and so does the source's guest if the server moved.
+  CHRONOVA_RETURN_IF_ERROR(ConfirmResizeClaims(*log_, c, meta));
+  if (env.type != InstanceResizeConfirmed::kType || c.source == c.dest) return Status::Ok();
+  WorkItem w;
+  w.kind = WorkItem::Kind::kResizeConfirm;
+  w.instance_id = id;
+  w.causation = env.seq;
+  w.request_id = env.meta.request_id;
+  w.actor = env.meta.actor;
+  w.flavor = s.flavor;
+  w.source_host = c.source;
+  return bus_->Publish(subjects::Work(c.source), EncodePortable(w));
 }
 
 Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq causation,
@@ -107,6 +153,18 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
   // task changed).
   w.keep_stopped = kind == WorkItem::Kind::kRebuild && s.vm_state == VmState::kStopped;
   w.snapshot_image_id = s.snapshot_image_id;
+  HostName target = s.host;
+  if (kind == WorkItem::Kind::kResize || kind == WorkItem::Kind::kResizeRevert) {
+    // A resize runs on its destination (the server's host after it finished).
+    target = s.resize_dest_host;
+    w.flavor = kind == WorkItem::Kind::kResize ? s.resize_new_flavor : s.resize_old_flavor;
+    w.old_flavor =
+        kind == WorkItem::Kind::kResize ? s.resize_old_flavor : s.resize_new_flavor;
+    w.source_host = s.resize_source_host;
+    w.keep_stopped = s.vm_state == VmState::kStopped ||
+                     (kind == WorkItem::Kind::kResizeRevert &&
+                      s.power_state == PowerState::kShutdown);
+  }
   if (kind == WorkItem::Kind::kAction) {
     LifecycleAction action;
     if (!ActionOfTask(s.task_state, &action, &w.hard)) {
@@ -114,7 +172,7 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
     }
     w.action = std::string(LifecycleActionName(action));
   }
-  return bus_->Publish(subjects::Work(s.host), EncodePortable(w));
+  return bus_->Publish(subjects::Work(target), EncodePortable(w));
 }
 
 void Conductor::OnReport(const std::string& payload) {
@@ -236,6 +294,10 @@ void Conductor::Sweep() {
             kind = WorkItem::Kind::kRebuild;
           } else if (s.task_state == TaskState::kImageSnapshot) {
             kind = WorkItem::Kind::kSnapshot;
+          } else if (s.task_state == TaskState::kResizePrep) {
+            kind = WorkItem::Kind::kResize;
+          } else if (s.task_state == TaskState::kResizeReverting) {
+            kind = WorkItem::Kind::kResizeRevert;
           } else if (ActionOfTask(s.task_state, &action, &hard)) {
             kind = WorkItem::Kind::kAction;
           } else {

@@ -55,6 +55,10 @@ class Conductor {
   // runs under s.task_state.
   Status SendWork(const InstanceState& s, WorkItem::Kind kind, Seq causation,
                   const EventMeta& meta);
+  // After a resize was confirmed, reverted or failed (or its server deleted):
+  // the claims settle (eventstore/resize_claims.h), and a confirmed move to
+  // another host drops the source's guest.
+  Status SettleResize(const Envelope& env);
   void Sweep();
 
   EventLog* const log_;

@@ -18,7 +18,10 @@ struct WorkItem {
     kDelete = 2,
     kAction = 3,
     kRebuild = 4,
-    kSnapshot = 5
+    kSnapshot = 5,
+    kResize = 6,         // to the destination: run the guest with `flavor`
+    kResizeConfirm = 7,  // to the source of a resize to another host: drop the guest
+    kResizeRevert = 8,   // to the destination: back to `old_flavor` on source_host
   };
   Kind kind = Kind::kBuild;
   InstanceId instance_id;
@@ -35,12 +38,17 @@ struct WorkItem {
   bool keep_stopped = false;
   // kSnapshot: the queued image the snapshot is uploaded into.
   ImageId snapshot_image_id;
+  // kResize/kResizeConfirm/kResizeRevert: the resize's other flavor (the old
+  // one) and its source host. keep_stopped: the server was stopped.
+  FlavorSpec old_flavor;
+  HostName source_host;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
        CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
-       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id));
+       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id), CEREAL_NVP(old_flavor),
+       CEREAL_NVP(source_host));
   }
 };
 

@@ -643,6 +643,51 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
     return r;
   }
   if (name == "os-getConsoleOutput") return ConsoleOutput(call, args);
+  if (name == "resize") {
+    // Nova's schema: {"resize": {"flavorRef": str|int (non-empty),
+    // "OS-DCF:diskConfig": "AUTO"|"MANUAL"}}, nothing else.
+    if (!args.is_object()) {
+      return FaultResponse(
+          400, "Invalid input for field/attribute resize. Value: " + args.PythonStr() +
+                   ". " + args.PythonRepr() + " is not of type 'object'");
+    }
+    const Json* ref = args.Find("flavorRef");
+    if (ref == nullptr) {
+      return FaultResponse(400, "Invalid input for field/attribute resize. Value: " +
+                                    args.PythonStr() +
+                                    ". 'flavorRef' is a required property");
+    }
+    for (const auto& [key, value] : args.members()) {
+      if (key != "flavorRef" && key != "OS-DCF:diskConfig") {
+        return FaultResponse(400, "Additional properties are not allowed ('" + key +
+                                      "' was unexpected)");
+      }
+    }
+    std::string flavor_ref;
+    if (ref->is_string()) {
+      flavor_ref = ref->as_string();
+    } else if (ref->is_number()) {
+      flavor_ref = ref->PythonStr();
+    }
+    if (flavor_ref.empty()) {
+      return FaultResponse(400, "Invalid input for field/attribute flavorRef. Value: " +
+                                    ref->PythonStr() + ". " + ref->PythonRepr() +
+                                    " is not valid under any of the given schemas");
+    }
+    st = options_.service->ResizeServer(call.ctx, id, flavor_ref);
+    if (!st.ok()) return ErrorResponse(st);
+    HttpResponse r;
+    r.status = 202;
+    return r;
+  }
+  if (name == "confirmResize" || name == "revertResize") {
+    st = name == "confirmResize" ? options_.service->ConfirmResize(call.ctx, id)
+                                 : options_.service->RevertResize(call.ctx, id);
+    if (!st.ok()) return ErrorResponse(st);
+    HttpResponse r;
+    r.status = name == "confirmResize" ? 204 : 202;
+    return r;
+  }
   if (name == "lock" || name == "unlock") {
     st = name == "lock" ? options_.service->LockServer(call.ctx, id)
                         : options_.service->UnlockServer(call.ctx, id);

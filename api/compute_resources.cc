@@ -620,4 +620,34 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
                              QuotaUsageStream(project).str());
 }
 
+Status ComputeService::CheckResizeQuota(const RequestContext& ctx,
+                                        const InstanceState& s, const FlavorSpec& to) {
+  // nova/compute/api.py _check_quota_for_upsize: only the growth counts.
+  std::map<std::string, int64_t> delta = {
+      {"cores", int64_t{to.vcpus} - s.flavor.vcpus},
+      {"ram", int64_t{to.memory_mb} - s.flavor.memory_mb}};
+  if (delta["cores"] <= 0 && delta["ram"] <= 0) return Status::Ok();
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(QuotasProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(auto user_set,
+                            QuotasView(reader.get()).User(s.project_id, s.user_id));
+  const bool check_user = user_set.count("cores") || user_set.count("ram");
+  auto check = [&](const UserId& user) -> Status {
+    CHRONOVA_ASSIGN_OR_RETURN(auto limits, EffectiveLimits(s.project_id, user));
+    CHRONOVA_ASSIGN_OR_RETURN(QuotaUsage used, CountUsage(s.project_id, user));
+    std::map<std::string, int64_t> in_use = {{"cores", used.cores}, {"ram", used.ram}};
+    std::vector<std::string> overs;
+    std::map<std::string, std::string> requested;
+    for (const auto& [r, d] : delta) {
+      requested[r] = std::to_string(std::max<int64_t>(d, 0));
+      if (d > 0 && limits.at(r) >= 0 && in_use[r] + d > limits.at(r)) overs.push_back(r);
+    }
+    if (overs.empty()) return Status::Ok();
+    return TooManyInstances(overs, requested, in_use, limits);
+  };
+  (void)ctx;
+  CHRONOVA_RETURN_IF_ERROR(check(UserId()));
+  if (check_user) CHRONOVA_RETURN_IF_ERROR(check(s.user_id));
+  return Status::Ok();
+}
+
 }  // namespace chronova

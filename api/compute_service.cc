@@ -9,6 +9,7 @@
 #include "api/policy.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
+#include "eventstore/resize_claims.h"
 #include "projections/aggregates_projection.h"
 #include "projections/hosts_projection.h"
 #include "projections/servers_projection.h"
@@ -48,6 +49,10 @@ std::string LastSegment(const std::string& ref) {
   size_t slash = ref.find_last_of('/');
   return slash == std::string::npos ? ref : ref.substr(slash + 1);
 }
+
+// Nova's NoValidHost (the scheduler's kNoValidHost).
+constexpr const char* kNoValidHostMessage =
+    "No valid host was found. There are not enough hosts available.";
 
 Status InstanceNotFound(const InstanceId& id) {
   return Status::NotFound("Instance " + id.str() + " could not be found.");
@@ -436,6 +441,100 @@ Result<ImageId> ComputeService::CreateServerImage(
     return requested;
   }
   return image_id;
+}
+
+Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId& id,
+                                    const std::string& flavor_ref) {
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
+  CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, "os_compute_api:servers:resize", PolicyTarget{s.project_id, UserId()}));
+  CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader, store_->Reader(FlavorsProjection::kName));
+  const std::string flavor_id = LastSegment(flavor_ref);
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> flavor,
+                            FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
+  if (!flavor || !(ctx.IsAdmin() || flavor->VisibleTo(ctx.project)))
+    return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
+  InstanceResizeRequested request;
+  request.migration_id = options_.env->NewUuid();
+  request.flavor = flavor->spec;
+  request.source_host = s.host;
+  // The state, the lock, the flavor and the disk first (nothing claimed yet).
+  CHRONOVA_RETURN_IF_ERROR(Decide(s, ResizeInstance{request, ctx.IsAdmin()}).status());
+  CHRONOVA_RETURN_IF_ERROR(CheckResizeQuota(ctx, s, flavor->spec));
+
+  // The scheduler's filters and weigher (agents/scheduler.cc) over the hosts
+  // read model: enabled, in the server's zone, room for the new flavor (on the
+  // source, the server's own claim moves to the migration, so it still counts).
+  CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store_->Reader(HostsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
+                            HostsView(hosts_reader.get()).List());
+  CHRONOVA_ASSIGN_OR_RETURN(auto aggregates_reader,
+                            store_->Reader(AggregatesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates,
+                            AggregatesView(aggregates_reader.get()).List());
+  const Claim want = FlavorClaim(flavor->spec);
+  std::vector<std::pair<int64_t, HostName>> weighed;
+  for (const HostState& h : hosts) {
+    if (!h.exists || h.disabled) continue;
+    if (!s.availability_zone.empty() &&
+        s.availability_zone !=
+            HostAvailabilityZone(h.name, h.availability_zone, aggregates))
+      continue;
+    if (h.used.memory_mb + want.memory_mb > h.MemoryLimitMb()) continue;
+    if (h.used.vcpus + want.vcpus > h.VcpuLimit()) continue;
+    if (h.used.disk_gb + want.disk_gb > h.DiskLimitGb()) continue;
+    weighed.emplace_back(h.MemoryLimitMb() - h.used.memory_mb, h.name);
+  }
+  std::sort(weighed.begin(), weighed.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  const EventMeta meta = ctx.Meta(options_.env->Now());
+  ResizeClaims claims{id,        InstanceId(request.migration_id), s.host, HostName(),
+                      s.flavor, flavor->spec};
+  Status claimed = Status::InvalidArgument(kNoValidHostMessage);
+  for (const auto& [free, host] : weighed) {
+    claims.dest = host;
+    claimed = ClaimResize(*log_, claims, meta);
+    if (claimed.ok() || !claimed.IsConflict()) break;
+    claimed = Status::InvalidArgument(kNoValidHostMessage);
+  }
+  CHRONOVA_RETURN_IF_ERROR(claimed);
+  request.dest_host = claims.dest;
+  Status requested = ActOnServer(
+      ctx, id, RequestKey(ctx, "resize"),
+      [&](const InstanceState& now) -> Result<std::vector<Event>> {
+        return Decide(now, ResizeInstance{request, ctx.IsAdmin()});
+      });
+  if (!requested.ok()) {
+    // The server changed in between: its claims go back as they were.
+    Status undone = RevertResizeClaims(*log_, claims, meta);
+    if (!undone.ok()) {
+      std::fprintf(stderr, "compute API: resize claims of %s left: %s\n",
+                   id.str().c_str(), undone.ToString().c_str());
+    }
+  }
+  return requested;
+}
+
+Status ComputeService::ConfirmResize(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServer(ctx, id, RequestKey(ctx, "confirm-resize"),
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       CHRONOVA_RETURN_IF_ERROR(
+                           Authorize(ctx, "os_compute_api:servers:confirm_resize",
+                                     PolicyTarget{s.project_id, UserId()}));
+                       return Decide(s, chronova::ConfirmResize{ctx.IsAdmin()});
+                     });
+}
+
+Status ComputeService::RevertResize(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServer(ctx, id, RequestKey(ctx, "revert-resize"),
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       CHRONOVA_RETURN_IF_ERROR(
+                           Authorize(ctx, "os_compute_api:servers:revert_resize",
+                                     PolicyTarget{s.project_id, UserId()}));
+                       return Decide(s, chronova::RevertResize{ctx.IsAdmin()});
+                     });
 }
 
 Status ComputeService::ResetServerState(const RequestContext& ctx, const InstanceId& id,

@@ -210,6 +210,19 @@ class ComputeService {
   Result<ImageId> CreateServerImage(const RequestContext& ctx, const InstanceId& id,
                                     const std::string& name,
                                     const std::map<std::string, std::string>& metadata);
+  // The resize action: the new flavor (`flavor_ref`, an id or a URL) is
+  // claimed on a destination host the scheduler's filters accept (the same
+  // host allowed, as allow_resize_to_same_host=True), then the resize is
+  // recorded (task resize_prep) for the destination to carry out. 400 for an
+  // unknown flavor ("Flavor <id> could not be found."), the same flavor, a
+  // root disk that would shrink, or no host that fits (Nova's NoValidHost);
+  // 403 past the cores/ram quota; NotFound/Conflict/PermissionDenied as
+  // ServerAction.
+  Status ResizeServer(const RequestContext& ctx, const InstanceId& id,
+                      const std::string& flavor_ref);
+  // confirmResize / revertResize: Conflict unless the server is VERIFY_RESIZE.
+  Status ConfirmResize(const RequestContext& ctx, const InstanceId& id);
+  Status RevertResize(const RequestContext& ctx, const InstanceId& id);
   // os-resetState (admin): vm_state "active" or "error", task cleared.
   Status ResetServerState(const RequestContext& ctx, const InstanceId& id,
                           const std::string& vm_state);
@@ -371,6 +384,10 @@ class ComputeService {
   // PermissionDenied with Nova's TooManyInstances message.
   Result<size_t> ReserveQuota(const RequestContext& ctx, const FlavorSpec& flavor,
                               const std::vector<InstanceId>& ids, int min_count);
+  // PermissionDenied (Nova's TooManyInstances) if growing the server `s` from
+  // its flavor to `to` exceeds the project's (or user's) cores/ram limits.
+  Status CheckResizeQuota(const RequestContext& ctx, const InstanceState& s,
+                          const FlavorSpec& to);
   // A flavor's stream folded (for access and extra-spec commands).
   Result<FlavorRecord> LoadFlavorForCommand(const FlavorId& id) const;
   // Decides `decide` on the flavor's stream and appends the outcome under the

@@ -325,6 +325,79 @@ struct InstanceSnapshotFailed {
   }
 };
 
+// A user asked to resize the server to `flavor` (the resize action). The API
+// already moved the claims: on source_host the old flavor is held by the
+// migration (Nova's migration consumer), on dest_host (which may be the same
+// host) the new flavor by the instance. Task resize_prep.
+struct InstanceResizeRequested {
+  static constexpr const char* kType = "instance.resize_requested";
+  static constexpr uint32_t kSchema = 1;
+  std::string migration_id;  // a uuid; the consumer of the source claim
+  FlavorSpec flavor;         // the new flavor
+  HostName source_host;
+  HostName dest_host;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(migration_id), CEREAL_NVP(flavor), CEREAL_NVP(source_host),
+       CEREAL_NVP(dest_host));
+  }
+};
+
+// The destination host runs the guest with the new flavor: vm_state resized
+// (VERIFY_RESIZE), host = `host`, flavor = the new one.
+struct InstanceResizeFinished {
+  static constexpr const char* kType = "instance.resize_finished";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state));
+  }
+};
+
+// The resize failed on the destination; the server keeps its old flavor and
+// host, task cleared, with a fault. The conductor gives the claims back.
+struct InstanceResizeFailed {
+  static constexpr const char* kType = "instance.resize_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(reason));
+  }
+};
+
+// A user confirmed the resize (confirmResize): ACTIVE or SHUTOFF with the new
+// flavor; the conductor releases the source claim (and the source guest).
+struct InstanceResizeConfirmed {
+  static constexpr const char* kType = "instance.resize_confirmed";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// A user asked to revert the resize (revertResize): task resize_reverting.
+struct InstanceResizeRevertRequested {
+  static constexpr const char* kType = "instance.resize_revert_requested";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// The old guest is back on the source host with the old flavor.
+struct InstanceResizeReverted {
+  static constexpr const char* kType = "instance.resize_reverted";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;  // the host that reverted (the destination)
+  int32_t power_state = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state));
+  }
+};
+
 // ---- host/<name> ----------------------------------------------------------
 
 // A compute host joined (or re-announced) with this capacity.
@@ -770,7 +843,9 @@ using Event = std::variant<
     FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated, KeypairDeleted,
     QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved,
     InstanceStateReset, InstanceSnapshotRequested, InstanceSnapshotCompleted,
-    InstanceSnapshotFailed>;
+    InstanceSnapshotFailed, InstanceResizeRequested, InstanceResizeFinished,
+    InstanceResizeFailed, InstanceResizeConfirmed, InstanceResizeRevertRequested,
+    InstanceResizeReverted>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -788,7 +863,12 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceStateReset> ||
     std::is_same_v<T, InstanceSnapshotRequested> ||
     std::is_same_v<T, InstanceSnapshotCompleted> ||
-    std::is_same_v<T, InstanceSnapshotFailed>;
+    std::is_same_v<T, InstanceSnapshotFailed> ||
+    std::is_same_v<T, InstanceResizeRequested> ||
+    std::is_same_v<T, InstanceResizeFinished> || std::is_same_v<T, InstanceResizeFailed> ||
+    std::is_same_v<T, InstanceResizeConfirmed> ||
+    std::is_same_v<T, InstanceResizeRevertRequested> ||
+    std::is_same_v<T, InstanceResizeReverted>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

@@ -86,6 +86,47 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
   return std::vector<Event>{std::move(e)};
 }
 
+Result<std::vector<Event>> Decide(const InstanceState& state, const ResizeInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e = cmd.request;
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "resize"));
+  const FlavorSpec& to = cmd.request.flavor;
+  if (to.id == state.flavor.id) {
+    return Status::InvalidArgument("When resizing, instances must change flavor!");
+  }
+  if (to.root_gb == 0 && state.flavor.root_gb != 0) {
+    return Status::InvalidArgument(
+        "Server disk was unable to be resized because: Resize to zero disk flavor is "
+        "not allowed.");
+  }
+  if (to.root_gb < state.flavor.root_gb) {
+    // The libvirt driver's rule (a disk is never shrunk), checked up front.
+    return Status::InvalidArgument(
+        "Server disk was unable to be resized because: Unable to resize disk down.");
+  }
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state, const ConfirmResize& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e = InstanceResizeConfirmed{};
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "confirmResize"));
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state, const RevertResize& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e = InstanceResizeRevertRequested{};
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "revertResize"));
+  return std::vector<Event>{std::move(e)};
+}
+
 Result<std::vector<Event>> Decide(const InstanceState& state, const LockInstance& cmd) {
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);

@@ -42,6 +42,19 @@ struct SnapshotInstance {
   std::string name;
 };
 
+// The resize action, after the API moved the claims (see
+// InstanceResizeRequested); confirmResize and revertResize.
+struct ResizeInstance {
+  InstanceResizeRequested request;
+  bool override_lock = false;
+};
+struct ConfirmResize {
+  bool override_lock = false;
+};
+struct RevertResize {
+  bool override_lock = false;
+};
+
 // os-lock / os-unlock.
 struct LockInstance {
   bool by_admin = false;
@@ -93,6 +106,14 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
 // Locking a locked instance (or unlocking an unlocked one) yields no event.
 // PermissionDenied when a non-admin lifts an admin's lock (Nova's
 // unlock_override policy).
+// Conflict for a locked server or one that cannot resize now (Nova's
+// check_instance_state: active or stopped, no task); InvalidArgument for the
+// same flavor ("When resizing, instances must change flavor!") or a root disk
+// that would shrink (Nova's CannotResizeDisk).
+Result<std::vector<Event>> Decide(const InstanceState& state, const ResizeInstance& cmd);
+// Conflict unless the server is VERIFY_RESIZE (vm_state resized, no task).
+Result<std::vector<Event>> Decide(const InstanceState& state, const ConfirmResize& cmd);
+Result<std::vector<Event>> Decide(const InstanceState& state, const RevertResize& cmd);
 Result<std::vector<Event>> Decide(const InstanceState& state, const LockInstance& cmd);
 Result<std::vector<Event>> Decide(const InstanceState& state, const UnlockInstance& cmd);
 // NotFound if there is no such live instance.

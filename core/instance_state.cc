@@ -334,6 +334,22 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
                              std::is_same_v<T, InstanceSnapshotFailed>) {
           return s.exists && s.task_state == TaskState::kImageSnapshot &&
                  s.host == e.host && s.snapshot_image_id == e.image_id;
+        } else if constexpr (std::is_same_v<T, InstanceResizeRequested>) {
+          // Nova's resize: vm_state active or stopped, no task, on its host.
+          return Live(s) && !s.host.empty() && s.task_state == TaskState::kNone &&
+                 (s.vm_state == VmState::kActive || s.vm_state == VmState::kStopped) &&
+                 e.source_host == s.host && !e.migration_id.empty();
+        } else if constexpr (std::is_same_v<T, InstanceResizeFinished> ||
+                             std::is_same_v<T, InstanceResizeFailed>) {
+          return s.exists && s.task_state == TaskState::kResizePrep &&
+                 e.host == s.resize_dest_host;
+        } else if constexpr (std::is_same_v<T, InstanceResizeConfirmed> ||
+                             std::is_same_v<T, InstanceResizeRevertRequested>) {
+          return Live(s) && s.vm_state == VmState::kResized &&
+                 s.task_state == TaskState::kNone && !s.migration_id.empty();
+        } else if constexpr (std::is_same_v<T, InstanceResizeReverted>) {
+          return s.exists && s.task_state == TaskState::kResizeReverting &&
+                 e.host == s.host;
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           return s.exists && s.vm_state != VmState::kDeleted &&
                  (e.vm_state == "active" || e.vm_state == "error");
@@ -461,6 +477,41 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
                              std::is_same_v<T, InstanceSnapshotFailed>) {
           s.task_state = TaskState::kNone;
           s.snapshot_image_id = ImageId();
+        } else if constexpr (std::is_same_v<T, InstanceResizeRequested>) {
+          s.task_state = TaskState::kResizePrep;
+          s.migration_id = e.migration_id;
+          s.resize_source_host = e.source_host;
+          s.resize_dest_host = e.dest_host;
+          s.resize_old_flavor = s.flavor;
+          s.resize_new_flavor = e.flavor;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceResizeFinished>) {
+          s.vm_state = VmState::kResized;
+          s.task_state = TaskState::kNone;
+          s.power_state = static_cast<PowerState>(e.power_state);
+          s.host = e.host;
+          s.flavor = s.resize_new_flavor;
+        } else if constexpr (std::is_same_v<T, InstanceResizeFailed>) {
+          s.task_state = TaskState::kNone;
+          s.migration_id.clear();
+          set_fault(e.reason);
+        } else if constexpr (std::is_same_v<T, InstanceResizeConfirmed>) {
+          s.vm_state = s.power_state == PowerState::kShutdown ? VmState::kStopped
+                                                              : VmState::kActive;
+          s.migration_id.clear();
+        } else if constexpr (std::is_same_v<T, InstanceResizeRevertRequested>) {
+          s.task_state = TaskState::kResizeReverting;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceResizeReverted>) {
+          s.power_state = static_cast<PowerState>(e.power_state);
+          s.vm_state = s.power_state == PowerState::kShutdown ? VmState::kStopped
+                                                              : VmState::kActive;
+          s.task_state = TaskState::kNone;
+          s.host = s.resize_source_host;
+          s.flavor = s.resize_old_flavor;
+          s.migration_id.clear();
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           s.snapshot_image_id = ImageId();
           s.vm_state = e.vm_state == "error" ? VmState::kError : VmState::kActive;

@@ -149,6 +149,15 @@ struct InstanceState {
   bool locked_by_admin = false;  // Nova's locked_by: "admin", else "owner"
   // The image a snapshot in progress (task image_snapshot) fills; empty otherwise.
   ImageId snapshot_image_id;
+  // A resize in progress or awaiting confirmation (empty migration id: none):
+  // the migration holding the old flavor's claim on the source host, and both
+  // flavors (`flavor` is the old one until the resize finished, the new one
+  // after).
+  std::string migration_id;
+  HostName resize_source_host;
+  HostName resize_dest_host;
+  FlavorSpec resize_old_flavor;
+  FlavorSpec resize_new_flavor;
 
   bool operator==(const InstanceState&) const = default;
   template <class A>
@@ -163,7 +172,10 @@ struct InstanceState {
        CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id),
        CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq), CEREAL_NVP(has_fault),
        CEREAL_NVP(fault), CEREAL_NVP(locked), CEREAL_NVP(locked_by_admin),
-       CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6), CEREAL_NVP(snapshot_image_id));
+       CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6), CEREAL_NVP(snapshot_image_id),
+       CEREAL_NVP(migration_id), CEREAL_NVP(resize_source_host),
+       CEREAL_NVP(resize_dest_host), CEREAL_NVP(resize_old_flavor),
+       CEREAL_NVP(resize_new_flavor));
   }
 };
 

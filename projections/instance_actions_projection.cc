@@ -59,6 +59,8 @@ constexpr const char* kComputeBuild = "compute__do_build_and_run_instance";
 constexpr const char* kComputeTerminate = "compute_terminate_instance";
 constexpr const char* kComputeRebuild = "compute_rebuild_instance";
 constexpr const char* kComputeSnapshot = "compute_snapshot_instance";
+constexpr const char* kComputeFinishResize = "compute_finish_resize";
+constexpr const char* kComputeRevertResize = "compute_finish_revert_resize";
 
 // A lifecycle action's one compute step: "compute_stop_instance" ...
 const char* ComputeEventOf(LifecycleAction a) {
@@ -156,6 +158,21 @@ Step StepOf(const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceSnapshotFailed>) {
           s = {kActionCreateImage, false,  true,    kComputeSnapshot,
                Phase::kError,      e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceResizeRequested>) {
+          s = {kActionResize, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceResizeFinished>) {
+          s = {kActionResize, false,  true, kComputeFinishResize,
+               Phase::kSuccess, e.host, {}};
+        } else if constexpr (std::is_same_v<T, InstanceResizeFailed>) {
+          s = {kActionResize, false,  true,    kComputeFinishResize,
+               Phase::kError, e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceResizeConfirmed>) {
+          s = {kActionConfirmResize, true, true, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceResizeRevertRequested>) {
+          s = {kActionRevertResize, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceResizeReverted>) {
+          s = {kActionRevertResize, false,  true, kComputeRevertResize,
+               Phase::kSuccess, e.host, {}};
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           s = {kActionResetState, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {

@@ -181,6 +181,63 @@ TEST_CASE(
       Decide(InstanceState{}, SnapshotInstance{ImageId("x"), "v"}).status().IsNotFound());
 }
 
+TEST_CASE("resize: VERIFY_RESIZE with the new flavor, then confirm or revert") {
+  const FlavorSpec small{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
+  InstanceState s = Built("h1");
+  InstanceResizeRequested r{"mig-1", small, HostName("h1"), HostName("h2")};
+  // Same flavor, a zero or smaller disk: 400s with Nova's words.
+  InstanceResizeRequested same = r;
+  same.flavor = s.flavor;
+  CHECK(Decide(s, ResizeInstance{same}).status().message() ==
+        "When resizing, instances must change flavor!");
+  InstanceResizeRequested zero = r;
+  zero.flavor.root_gb = 0;
+  CHECK(Decide(s, ResizeInstance{zero}).status().message() ==
+        "Server disk was unable to be resized because: Resize to zero disk flavor is "
+        "not allowed.");
+  Fold(s, *Decide(s, ResizeInstance{r}));
+  CHECK(ApiStatus(s) == "RESIZE");
+  CHECK(s.task_state == TaskState::kResizePrep);
+  CHECK(s.flavor.id == FlavorId("1"));
+  CHECK(Decide(s, ConfirmResize{}).status().message() ==
+        "Cannot 'confirmResize' instance i1 while it is in vm_state active");
+  // Only the destination reports the outcome.
+  CHECK(Decide(s, ReportProgress{InstanceResizeFinished{HostName("h1"), 1}})
+            .status()
+            .IsConflict());
+  Fold(s, *Decide(s, ReportProgress{InstanceResizeFinished{HostName("h2"), 1}}));
+  CHECK(ApiStatus(s) == "VERIFY_RESIZE");
+  CHECK(s.flavor.id == FlavorId("2"));
+  CHECK(s.host == HostName("h2"));
+  CHECK(Decide(s, ResizeInstance{r}).status().IsConflict());
+  Fold(s, *Decide(s, RevertResize{}));
+  CHECK(ApiStatus(s) == "REVERT_RESIZE");
+  Fold(s, *Decide(s, ReportProgress{InstanceResizeReverted{HostName("h2"), 1}}));
+  CHECK(ApiStatus(s) == "ACTIVE");
+  CHECK(s.flavor.id == FlavorId("1"));
+  CHECK(s.host == HostName("h1"));
+  CHECK(s.migration_id.empty());
+
+  // From stopped, confirm leaves it SHUTOFF.
+  Fold(s, {InstanceActionRequested{"stop", false},
+           InstanceActionCompleted{HostName("h1"), "stop", 4}});
+  r.migration_id = "mig-2";
+  r.dest_host = HostName("h1");
+  Fold(s, *Decide(s, ResizeInstance{r}));
+  CHECK(ApiStatus(s) == "RESIZE");
+  Fold(s, *Decide(s, ReportProgress{InstanceResizeFinished{HostName("h1"), 4}}));
+  Fold(s, *Decide(s, ConfirmResize{}));
+  CHECK(ApiStatus(s) == "SHUTOFF");
+  CHECK(s.flavor.id == FlavorId("2"));
+  CHECK(Decide(s, RevertResize{}).status().IsConflict());
+  // A smaller disk than the current one is refused.
+  InstanceResizeRequested down = r;
+  down.migration_id = "mig-3";
+  down.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+  CHECK(Decide(s, ResizeInstance{down}).status().message() ==
+        "Server disk was unable to be resized because: Unable to resize disk down.");
+}
+
 TEST_CASE("an instance that never reached a host is deleted at once") {
   InstanceState s;
   Fold(s, {Request("i1")});
@@ -283,7 +340,14 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceStateReset{"error"},
                          InstanceSnapshotRequested{ImageId("img"), "snap"},
                          InstanceSnapshotCompleted{HostName("h"), ImageId("img")},
-                         InstanceSnapshotFailed{HostName("h"), ImageId("img"), "r"}};
+                         InstanceSnapshotFailed{HostName("h"), ImageId("img"), "r"},
+                         InstanceResizeRequested{"m", FlavorSpec{}, HostName("h"),
+                                                 HostName("g")},
+                         InstanceResizeFinished{HostName("g"), 1},
+                         InstanceResizeFailed{HostName("g"), "r"},
+                         InstanceResizeConfirmed{},
+                         InstanceResizeRevertRequested{},
+                         InstanceResizeReverted{HostName("g"), 4}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

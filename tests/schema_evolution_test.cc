@@ -119,6 +119,21 @@ std::vector<Envelope> History() {
   ev("instance/i-ok",
      InstanceRebuildRequested{ImageId("img-1"), "vm-new", true, {{"a", "b"}}});
   ev("instance/i-ok", InstanceRebuilt{HostName("hv1"), 1});
+  {
+    const FlavorSpec small{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
+    ev("instance/i-ok", InstanceResizeRequested{"mig-1", small, HostName("hv1"),
+                                                HostName("hv1")});
+    ev("instance/i-ok", InstanceResizeFailed{HostName("hv1"), "qemu-img: no"});
+    ev("instance/i-ok", InstanceResizeRequested{"mig-2", small, HostName("hv1"),
+                                                HostName("hv1")});
+    ev("instance/i-ok", InstanceResizeFinished{HostName("hv1"), 1});
+    ev("instance/i-ok", InstanceResizeRevertRequested{});
+    ev("instance/i-ok", InstanceResizeReverted{HostName("hv1"), 1});
+    ev("instance/i-ok", InstanceResizeRequested{"mig-3", small, HostName("hv1"),
+                                                HostName("hv1")});
+    ev("instance/i-ok", InstanceResizeFinished{HostName("hv1"), 1});
+    ev("instance/i-ok", InstanceResizeConfirmed{});
+  }
   ev("instance/i-fail", InstanceRebuildRequested{ImageId("img-1"), "", false, {}});
   ev("instance/i-fail", InstanceRebuildFailed{HostName("hv1"), "libvirt: no disk"});
   ev("instance/i-ok", InstanceDeleteRequested{});

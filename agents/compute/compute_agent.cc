@@ -117,6 +117,15 @@ void ComputeAgent::OnWork(const std::string& payload) {
     case WorkItem::Kind::kSnapshot:
       Snapshot(w);
       break;
+    case WorkItem::Kind::kResize:
+      Resize(w);
+      break;
+    case WorkItem::Kind::kResizeConfirm:
+      ConfirmResize(w);
+      break;
+    case WorkItem::Kind::kResizeRevert:
+      RevertResize(w);
+      break;
   }
 }
 
@@ -276,6 +285,62 @@ void ComputeAgent::Snapshot(const WorkItem& w) {
   }
   std::lock_guard<std::mutex> l(snapshots_mu_);
   snapshots_.erase(w.snapshot_image_id);
+}
+
+void ComputeAgent::Resize(const WorkItem& w) {
+  Result<GuestSpec> spec = PrepareGuest(w, DiskMode::kKeep);
+  Result<GuestInfo> guest = Status::Internal("no resize");
+  if (!spec.ok()) {
+    guest = spec.status();
+  } else if (w.source_host == options_.host) {
+    guest = hypervisor_->Resize(*spec, w.keep_stopped);
+  } else {
+    // From another host: the guest is defined here with the new flavor; the
+    // source keeps its guest until the resize is confirmed.
+    guest = hypervisor_->Spawn(*spec);
+    if (guest.ok() && w.keep_stopped) {
+      guest = hypervisor_->Perform(w.instance_id, LifecycleAction::kStop, false);
+    }
+  }
+  if (!guest.ok()) {
+    Send(w, InstanceResizeFailed{options_.host,
+                                 "Resize of instance " + w.instance_id.str() +
+                                     " failed: " + guest.status().message()});
+    return;
+  }
+  Send(w, InstanceResizeFinished{options_.host, static_cast<int32_t>(guest->power_state)});
+}
+
+void ComputeAgent::RevertResize(const WorkItem& w) {
+  PowerState power = w.keep_stopped ? PowerState::kShutdown : PowerState::kRunning;
+  if (w.source_host == options_.host) {
+    Result<GuestSpec> spec = PrepareGuest(w, DiskMode::kKeep);
+    Result<GuestInfo> guest =
+        spec.ok() ? hypervisor_->RevertResize(*spec, w.keep_stopped) : spec.status();
+    if (!guest.ok()) {
+      // Stay in resize_reverting; the conductor re-sends the work.
+      std::fprintf(stderr, "compute %s: revert resize %s: %s\n",
+                   options_.host.str().c_str(), w.instance_id.str().c_str(),
+                   guest.status().ToString().c_str());
+      return;
+    }
+    power = guest->power_state;
+  } else if (Status st = hypervisor_->Destroy(w.instance_id); !st.ok()) {
+    std::fprintf(stderr, "compute %s: revert resize %s: %s\n",
+                 options_.host.str().c_str(), w.instance_id.str().c_str(),
+                 st.ToString().c_str());
+    return;
+  }
+  Send(w, InstanceResizeReverted{options_.host, static_cast<int32_t>(power)});
+}
+
+void ComputeAgent::ConfirmResize(const WorkItem& w) {
+  Status st = hypervisor_->Destroy(w.instance_id);
+  if (!st.ok()) {
+    std::fprintf(stderr, "compute %s: drop resized guest %s: %s\n",
+                 options_.host.str().c_str(), w.instance_id.str().c_str(),
+                 st.ToString().c_str());
+  }
 }
 
 void ComputeAgent::Delete(const WorkItem& w) {

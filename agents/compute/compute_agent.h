@@ -66,6 +66,14 @@ class ComputeAgent {
   // Snapshots the guest into a file, uploads it into the work's image and
   // reports the outcome; a failed snapshot discards the image.
   void Snapshot(const WorkItem& w);
+  // A resize's destination: the guest with the new flavor (resized in place
+  // on the same host, spawned here from another); reports finished or failed.
+  void Resize(const WorkItem& w);
+  // A resize's destination: back to the old flavor (same host) or the guest
+  // here dropped (the source's guest is kept); reports reverted.
+  void RevertResize(const WorkItem& w);
+  // A confirmed resize's source (another host): the old guest goes.
+  void ConfirmResize(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
   void ImageCacheLoop();

@@ -104,4 +104,23 @@ void FakeHypervisor::FailNextSpawn(Status st) {
   fail_next_ = std::move(st);
 }
 
+Result<GuestInfo> FakeHypervisor::Resize(const GuestSpec& spec, bool keep_stopped) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!fail_next_action_.ok()) {
+    Status st = fail_next_action_;
+    fail_next_action_ = Status::Ok();
+    return st;
+  }
+  auto it = guests_.find(spec.instance_id);
+  if (it == guests_.end()) {
+    return Status::NotFound("fake: no guest for " + spec.instance_id.str());
+  }
+  it->second.power_state = keep_stopped ? PowerState::kShutdown : PowerState::kRunning;
+  return it->second;
+}
+
+Result<GuestInfo> FakeHypervisor::RevertResize(const GuestSpec& spec, bool keep_stopped) {
+  return Resize(spec, keep_stopped);
+}
+
 }  // namespace chronova

@@ -20,6 +20,9 @@ class FakeHypervisor : public Hypervisor {
                             bool hard) override;
   // Writes a small file naming the instance (no qcow2: nothing reads it).
   Status Snapshot(const GuestSpec& spec, const std::string& out_path) override;
+  // State only: the guest's flavor is not modelled.
+  Result<GuestInfo> Resize(const GuestSpec& spec, bool keep_stopped) override;
+  Result<GuestInfo> RevertResize(const GuestSpec& spec, bool keep_stopped) override;
   Result<GuestInfo> Inspect(const InstanceId& id) override;
   Result<std::vector<GuestInfo>> List() override;
   // Nova's fake driver's console: three fixed lines.

@@ -69,6 +69,14 @@ class Hypervisor {
   // disk yields an empty disk of the flavor's root_gb). NotFound if there is no
   // guest; errors carry the tool's or libvirt's message.
   virtual Status Snapshot(const GuestSpec& spec, const std::string& out_path) = 0;
+  // Resize on the same host: the guest is stopped, its root disk grown to
+  // spec.flavor.root_gb (never shrunk, as in Nova), and it is redefined with
+  // spec.flavor's vcpus and memory; it is started again unless `keep_stopped`.
+  // The old definition is kept for RevertResize. NotFound if there is no guest.
+  virtual Result<GuestInfo> Resize(const GuestSpec& spec, bool keep_stopped) = 0;
+  // Puts back the definition Resize kept (spec names the old flavor, used if
+  // nothing was kept); the disk keeps its size. Started unless `keep_stopped`.
+  virtual Result<GuestInfo> RevertResize(const GuestSpec& spec, bool keep_stopped) = 0;
   // The guest's current state; NotFound if there is none.
   virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
   // Every guest this driver manages on the host (for reconciliation at start).

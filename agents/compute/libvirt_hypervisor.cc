@@ -540,6 +540,114 @@ Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out
   return st;
 }
 
+namespace {
+
+// The "virtual-size" of `qemu-img info --output=json`; -1 if absent.
+int64_t VirtualSize(const std::string& info_json) {
+  const std::string key = "\"virtual-size\":";
+  size_t at = info_json.find(key);
+  if (at == std::string::npos) return -1;
+  return std::strtoll(info_json.c_str() + at + key.size(), nullptr, 10);
+}
+
+}  // namespace
+
+Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_stopped) {
+  const std::string name = DomainName(spec.instance_id);
+  const std::string context = "libvirt: resize " + name;
+  if (spec.flavor.vcpus <= 0 || spec.flavor.memory_mb <= 0) {
+    return Status::InvalidArgument(context + ": flavor '" + spec.flavor.name +
+                                   "' needs vcpus and memory_mb > 0");
+  }
+  // Nova's migrate_disk_and_power_off: a clean shutdown first.
+  CHRONOVA_RETURN_IF_ERROR(
+      Perform(spec.instance_id, LifecycleAction::kStop, false).status());
+  InstanceLock lock(this, spec.instance_id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  const std::string kept_path =
+      spec.instance_dir.empty() ? "" : spec.instance_dir + "/libvirt.xml.resize";
+  std::error_code ec;
+  // A re-sent resize keeps the definition kept the first time.
+  bool kept = kept_path.empty() ? false : std::filesystem::exists(kept_path, ec);
+  {
+    std::lock_guard<std::mutex> l(resize_mu_);
+    kept = kept || old_xml_.count(spec.instance_id) > 0;
+  }
+  if (!kept) {
+    char* raw_xml = virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE);
+    if (raw_xml == nullptr) return LastError("get XML of domain " + name);
+    std::string old_xml = raw_xml;
+    free(raw_xml);  // NOLINT: allocated by libvirt with malloc
+    if (!kept_path.empty()) {
+      CHRONOVA_RETURN_IF_ERROR(
+          WriteFileAtomically(kept_path, old_xml).WithContext(context));
+    }
+    std::lock_guard<std::mutex> l(resize_mu_);
+    old_xml_[spec.instance_id] = std::move(old_xml);
+  }
+  // The root disk grows to the new root_gb (qcow2 grows in place; never shrunk).
+  if (!spec.disk_path.empty() && spec.flavor.root_gb > 0) {
+    Result<std::string> info = RunProgram(
+        {options_.qemu_img, "info", "-U", "-f", "qcow2", "--output=json", spec.disk_path});
+    if (!info.ok()) return info.status().WithContext(context);
+    const int64_t wanted = int64_t{spec.flavor.root_gb} * 1024 * 1024 * 1024;
+    if (VirtualSize(*info) < wanted) {
+      CHRONOVA_RETURN_IF_ERROR(RunProgram({options_.qemu_img, "resize", "-q", "-f", "qcow2",
+                                           spec.disk_path, std::to_string(wanted)})
+                                   .status()
+                                   .WithContext(context));
+    }
+  }
+  const std::string xml = DomainXml(spec);
+  if (!spec.instance_dir.empty()) {
+    CHRONOVA_RETURN_IF_ERROR(
+        WriteFileAtomically(spec.instance_dir + "/libvirt.xml", xml).WithContext(context));
+  }
+  dom.reset(virDomainDefineXML(conn_, xml.c_str()));
+  if (dom == nullptr) return LastError("redefine domain " + name);
+  if (!keep_stopped && virDomainIsActive(dom.get()) == 0 && virDomainCreate(dom.get()) < 0)
+    return LastError("start domain " + name);
+  return GuestOf(dom.get(), spec.instance_id);
+}
+
+Result<GuestInfo> LibvirtHypervisor::RevertResize(const GuestSpec& spec,
+                                                  bool keep_stopped) {
+  const std::string name = DomainName(spec.instance_id);
+  const std::string context = "libvirt: revert resize " + name;
+  CHRONOVA_RETURN_IF_ERROR(
+      Perform(spec.instance_id, LifecycleAction::kStop, false).status());
+  InstanceLock lock(this, spec.instance_id);
+  const std::string kept_path =
+      spec.instance_dir.empty() ? "" : spec.instance_dir + "/libvirt.xml.resize";
+  std::string xml;
+  {
+    std::lock_guard<std::mutex> l(resize_mu_);
+    auto it = old_xml_.find(spec.instance_id);
+    if (it != old_xml_.end()) xml = it->second;
+  }
+  if (xml.empty() && !kept_path.empty()) {
+    std::ifstream in(kept_path);
+    xml.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (xml.empty()) xml = DomainXml(spec);  // nothing kept: the old flavor's
+  DomainHandle dom(virDomainDefineXML(conn_, xml.c_str()));
+  if (dom == nullptr) return LastError("redefine domain " + name);
+  if (!spec.instance_dir.empty()) {
+    CHRONOVA_RETURN_IF_ERROR(
+        WriteFileAtomically(spec.instance_dir + "/libvirt.xml", xml).WithContext(context));
+    std::error_code ec;
+    std::filesystem::remove(kept_path, ec);
+  }
+  {
+    std::lock_guard<std::mutex> l(resize_mu_);
+    old_xml_.erase(spec.instance_id);
+  }
+  if (!keep_stopped && virDomainIsActive(dom.get()) == 0 && virDomainCreate(dom.get()) < 0)
+    return LastError("start domain " + name);
+  return GuestOf(dom.get(), spec.instance_id);
+}
+
 Result<GuestInfo> LibvirtHypervisor::Inspect(const InstanceId& id) {
   const std::string name = DomainName(id);
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -70,6 +71,11 @@ class LibvirtHypervisor : public Hypervisor {
   // driver's simulated guests) yields an empty qcow2 of the flavor's root_gb
   // (at least 1 GiB): what a disk nobody wrote to would flatten to.
   Status Snapshot(const GuestSpec& spec, const std::string& out_path) override;
+  // Same-host resize: the inactive domain XML is kept in
+  // <instance dir>/libvirt.xml.resize (and in memory without an instance dir);
+  // the overlay grows with qemu-img resize.
+  Result<GuestInfo> Resize(const GuestSpec& spec, bool keep_stopped) override;
+  Result<GuestInfo> RevertResize(const GuestSpec& spec, bool keep_stopped) override;
   Result<GuestInfo> Inspect(const InstanceId& id) override;
   // Every domain named "instance-<uuid>", running or not; other domains on the
   // host are not chronova's and are left out.
@@ -92,6 +98,8 @@ class LibvirtHypervisor : public Hypervisor {
   std::mutex mu_;  // protects busy_: instances with a Spawn/Destroy in progress
   std::condition_variable busy_cv_;  // signalled when an instance leaves busy_
   std::set<InstanceId> busy_;
+  std::mutex resize_mu_;  // protects old_xml_
+  std::map<InstanceId, std::string> old_xml_;  // kept by Resize (no instance dir)
 };
 
 }  // namespace chronova

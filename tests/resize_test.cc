@@ -1,0 +1,354 @@
+// Resize, confirmResize and revertResize over real HTTP against a whole node
+// (RocksDB log, scheduler, conductor, compute hosts): the state flow Nova shows
+// (RESIZE, VERIFY_RESIZE, REVERT_RESIZE), the flavor before and after, the
+// host claims in os-hypervisors after confirm and after revert, on the same
+// host and to another one, Nova's 400s and 409s, os-instance-actions, and a
+// libvirt test:/// host whose qcow2 overlay really grows.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "agents/compute/libvirt_hypervisor.h"
+#include "api/json.h"
+#include "projections/projection_store.h"
+#include "tests/node_test_util.h"
+#include "tests/test_util.h"
+#include "tools/http_client.h"
+
+namespace chronova::testing {
+namespace {
+
+constexpr char kAdmin[] = "admin:admin";
+constexpr char kMember[] = "alice:demo";
+
+struct Answer {
+  int status = 0;
+  Json json;
+  std::string body;
+};
+
+struct Cloud {
+  TempDir dir;
+  int port = FreePort();
+  std::unique_ptr<Node> node;
+  std::unique_ptr<HttpClient> http;
+
+  explicit Cloud(int hosts, const std::string& hypervisor = "fake") {
+    NodeOptions o = FakeCloudOptions(dir, hosts, 8, 8192);
+    o.hypervisor = hypervisor;
+    o.seed_catalog = true;
+    o.compute_api_url = "http://127.0.0.1:" + std::to_string(port);
+    auto started = Node::Start(o);
+    INFO(started.status().ToString());
+    REQUIRE(started.ok());
+    node = std::move(started).value();
+    WaitHosts(*node, static_cast<size_t>(hosts));
+    http = std::make_unique<HttpClient>("127.0.0.1:" + std::to_string(port));
+  }
+
+  Answer Send(const std::string& method, const std::string& path,
+              const std::string& token = kMember, const std::string& body = "") {
+    std::map<std::string, std::string> headers{{"X-Auth-Token", token}};
+    if (!body.empty()) headers["Content-Type"] = "application/json";
+    auto r = http->Send(method, "/v2.1" + path, headers, body);
+    INFO(method << " " << path << ": " << r.status().ToString());
+    REQUIRE(r.ok());
+    Answer a{r->status, Json(), r->body};
+    if (!r->body.empty()) {
+      auto parsed = Json::Parse(r->body);
+      if (parsed.ok()) a.json = std::move(parsed).value();
+    }
+    return a;
+  }
+  Answer Action(const std::string& id, const std::string& body,
+                const std::string& token = kMember) {
+    return Send("POST", "/servers/" + id + "/action", token, body);
+  }
+
+  // Polls the admin's GET /servers/{id} until its status is `status` (20 s).
+  Json WaitStatus(const std::string& id, const std::string& status) {
+    Json last;
+    for (int i = 0; i < 2000; ++i) {
+      Answer s = Send("GET", "/servers/" + id, kAdmin);
+      if (s.status == 200) {
+        last = s.json["server"];
+        if (last["status"].as_string() == status &&
+            last["OS-EXT-STS:task_state"].is_null())
+          return last;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("server " << id << " never reached " << status << "; last " << last.Dump());
+    return Json();
+  }
+
+  std::string Boot(const std::string& name, const std::string& flavor = "1") {
+    Json server = Json::MakeObject(
+        {{"name", name}, {"flavorRef", flavor}, {"imageRef", kDemoImageId}});
+    Answer created =
+        Send("POST", "/servers", kMember, Json::MakeObject({{"server", server}}).Dump());
+    INFO(created.body);
+    REQUIRE(created.status == 202);
+    std::string id = created.json["server"]["id"].as_string();
+    WaitStatus(id, "ACTIVE");
+    return id;
+  }
+
+  // memory_mb_used per hypervisor_hostname, from os-hypervisors/detail.
+  std::map<std::string, int64_t> MemoryUsed() {
+    Answer detail = Send("GET", "/os-hypervisors/detail", kAdmin);
+    REQUIRE(detail.status == 200);
+    std::map<std::string, int64_t> used;
+    for (Json h : detail.json["hypervisors"].items())
+      used[h["hypervisor_hostname"].as_string()] = h["memory_mb_used"].as_int();
+    return used;
+  }
+};
+
+std::string Resize(const std::string& flavor) {
+  return "{\"resize\": {\"flavorRef\": \"" + flavor + "\"}}";
+}
+
+std::string Message(const Answer& a) {
+  for (const auto& [k, v] : a.json.members()) {
+    if (const Json* m = v.Find("message")) return m->as_string();
+  }
+  return "";
+}
+
+std::string HostOf(Json server) { return server["OS-EXT-SRV-ATTR:host"].as_string(); }
+
+}  // namespace
+
+TEST_CASE(
+    "resize on the same host: VERIFY_RESIZE with the new flavor, confirm to ACTIVE") {
+  Cloud c(1);
+  const std::string id = c.Boot("web");
+  const std::string host = HostOf(c.WaitStatus(id, "ACTIVE"));
+  CHECK(c.MemoryUsed()[host] == 512);
+
+  Answer resized = c.Action(id, Resize("2"));
+  INFO(resized.body);
+  REQUIRE(resized.status == 202);
+  CHECK(resized.body.empty());
+  Json s = c.WaitStatus(id, "VERIFY_RESIZE");
+  CHECK(s["OS-EXT-STS:vm_state"].as_string() == "resized");
+  CHECK(s["flavor"]["id"].as_string() == "2");
+  CHECK(HostOf(s) == host);
+  // Both flavors are held on the host until the resize is confirmed.
+  CHECK(c.MemoryUsed()[host] == 512 + 2048);
+
+  // A second resize, or a revert's twin, must wait.
+  CHECK(c.Action(id, Resize("3")).status == 409);
+
+  Answer confirmed = c.Action(id, "{\"confirmResize\": null}");
+  INFO(confirmed.body);
+  REQUIRE(confirmed.status == 204);
+  s = c.WaitStatus(id, "ACTIVE");
+  CHECK(s["flavor"]["id"].as_string() == "2");
+  for (int i = 0; i < 500 && c.MemoryUsed()[host] != 2048; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(c.MemoryUsed()[host] == 2048);
+
+  // os-instance-actions: create, resize, confirmResize (newest first).
+  Answer actions = c.Send("GET", "/servers/" + id + "/os-instance-actions");
+  REQUIRE(actions.status == 200);
+  std::vector<std::string> names;
+  for (Json a : actions.json["instanceActions"].items())
+    names.push_back(a["action"].as_string());
+  CHECK(names == std::vector<std::string>{"confirmResize", "resize", "create"});
+
+  // Nothing to confirm or revert any more.
+  Answer again = c.Action(id, "{\"confirmResize\": null}");
+  CHECK(again.status == 409);
+  CHECK(Message(again) ==
+        "Cannot 'confirmResize' instance " + id + " while it is in vm_state active");
+  CHECK(c.Action(id, "{\"revertResize\": null}").status == 409);
+}
+
+TEST_CASE("resize to another host and revert: the old flavor and host come back") {
+  Cloud c(2);
+  const std::string id = c.Boot("db");
+  const std::string source = HostOf(c.WaitStatus(id, "ACTIVE"));
+
+  REQUIRE(c.Action(id, Resize("2")).status == 202);
+  Json s = c.WaitStatus(id, "VERIFY_RESIZE");
+  const std::string dest = HostOf(s);
+  // The other host has more free RAM (the scheduler's spread weigher).
+  CHECK(dest != source);
+  CHECK(s["flavor"]["id"].as_string() == "2");
+  auto used = c.MemoryUsed();
+  CHECK(used[source] == 512);
+  CHECK(used[dest] == 2048);
+
+  Answer reverted = c.Action(id, "{\"revertResize\": null}");
+  INFO(reverted.body);
+  REQUIRE(reverted.status == 202);
+  s = c.WaitStatus(id, "ACTIVE");
+  CHECK(HostOf(s) == source);
+  CHECK(s["flavor"]["id"].as_string() == "1");
+  for (int i = 0; i < 500 && c.MemoryUsed()[dest] != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  used = c.MemoryUsed();
+  CHECK(used[source] == 512);
+  CHECK(used[dest] == 0);
+
+  Answer actions = c.Send("GET", "/servers/" + id + "/os-instance-actions");
+  REQUIRE(actions.status == 200);
+  REQUIRE(actions.json["instanceActions"].size() == 3);
+  CHECK(actions.json["instanceActions"].mutable_items()[0]["action"].as_string() ==
+        "revertResize");
+
+  // Resized again and confirmed: only the destination holds the server.
+  REQUIRE(c.Action(id, Resize("2")).status == 202);
+  s = c.WaitStatus(id, "VERIFY_RESIZE");
+  const std::string dest2 = HostOf(s);
+  REQUIRE(c.Action(id, "{\"confirmResize\": null}").status == 204);
+  c.WaitStatus(id, "ACTIVE");
+  for (int i = 0; i < 500 && c.MemoryUsed()[source] != (dest2 == source ? 2048 : 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  used = c.MemoryUsed();
+  CHECK(used[dest2] == 2048);
+  if (dest2 != source) CHECK(used[source] == 0);
+}
+
+TEST_CASE("a stopped server resizes and stays SHUTOFF after confirm") {
+  Cloud c(1);
+  const std::string id = c.Boot("cold");
+  REQUIRE(c.Action(id, "{\"os-stop\": null}").status == 202);
+  c.WaitStatus(id, "SHUTOFF");
+  REQUIRE(c.Action(id, Resize("2")).status == 202);
+  Json s = c.WaitStatus(id, "VERIFY_RESIZE");
+  CHECK(s["OS-EXT-STS:power_state"].as_int() == 4);
+  REQUIRE(c.Action(id, "{\"confirmResize\": null}").status == 204);
+  s = c.WaitStatus(id, "SHUTOFF");
+  CHECK(s["flavor"]["id"].as_string() == "2");
+}
+
+TEST_CASE("resize is refused with Nova's 400s and 409s and claims nothing") {
+  Cloud c(1);
+  const std::string id = c.Boot("small", "2");
+  const std::string host = HostOf(c.WaitStatus(id, "ACTIVE"));
+
+  Answer same = c.Action(id, Resize("2"));
+  CHECK(same.status == 400);
+  CHECK(Message(same) == "When resizing, instances must change flavor!");
+  Answer unknown = c.Action(id, Resize("999"));
+  CHECK(unknown.status == 400);
+  CHECK(Message(unknown) == "Flavor 999 could not be found.");
+  Answer down = c.Action(id, Resize("1"));  // 20 GB root disk to 1 GB
+  CHECK(down.status == 400);
+  CHECK(Message(down) ==
+        "Server disk was unable to be resized because: Unable to resize disk down.");
+  Answer too_big = c.Action(id, Resize("5"));  // 16 GB RAM on an 8 GB (x1.5) host
+  CHECK(too_big.status == 400);
+  CHECK(Message(too_big) ==
+        "No valid host was found. There are not enough hosts available.");
+  Answer no_ref = c.Action(id, "{\"resize\": {}}");
+  CHECK(no_ref.status == 400);
+  Answer extra = c.Action(id, "{\"resize\": {\"flavorRef\": \"3\", \"x\": 1}}");
+  CHECK(extra.status == 400);
+  CHECK(c.Action(id, "{\"confirmResize\": null}").status == 409);
+  CHECK(c.Action(id, "{\"revertResize\": null}").status == 409);
+  CHECK(c.Action("no-such-server", Resize("3")).status == 404);
+  CHECK(c.MemoryUsed()[host] == 2048);
+
+  // A locked server: 409 for its owner.
+  REQUIRE(c.Action(id, "{\"lock\": null}").status == 202);
+  Answer locked = c.Action(id, Resize("3"));
+  CHECK(locked.status == 409);
+  CHECK(c.MemoryUsed()[host] == 2048);
+}
+
+TEST_CASE("resize on libvirt's test driver: the domain is redefined and reverted") {
+  Cloud c(1, "libvirt");
+  const std::string id = c.Boot("vm");
+  REQUIRE(c.Action(id, Resize("3")).status == 202);
+  Json s = c.WaitStatus(id, "VERIFY_RESIZE");
+  CHECK(s["flavor"]["id"].as_string() == "3");
+  REQUIRE(c.Action(id, "{\"revertResize\": null}").status == 202);
+  s = c.WaitStatus(id, "ACTIVE");
+  CHECK(s["flavor"]["id"].as_string() == "1");
+  CHECK(s["OS-EXT-STS:power_state"].as_int() == 1);
+}
+
+namespace {
+
+std::string Run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  REQUIRE(::pclose(p) == 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "libvirt: a same-host resize grows the qcow2 overlay and redefines the domain; a "
+    "revert restores the old definition and keeps the disk",
+    "[libvirt]") {
+  TempDir dir;
+  const std::string node = dir.Sub("node.xml");
+  std::ofstream(node) << "<node><cpu><mhz>2000</mhz><model>x86_64</model><nodes>1</nodes>"
+                      << "<sockets>1</sockets><cores>8</cores><threads>1</threads></cpu>"
+                      << "<memory>16777216</memory></node>\n";
+  LibvirtOptions o;
+  o.uri = "test://" + node;
+  auto opened = LibvirtHypervisor::Open(o);
+  REQUIRE(opened.ok());
+  auto& hv = *opened;
+
+  const std::string base = dir.Sub("base.raw");
+  Run("qemu-img create -q -f raw " + base + " 64M");
+  const std::string inst = dir.Sub("inst");
+  std::filesystem::create_directories(inst);
+  const std::string disk = inst + "/disk";
+  Run("qemu-img create -q -f qcow2 -b " + base + " -F raw " + disk + " 1G");
+
+  GuestSpec spec;
+  spec.instance_id = InstanceId("6a1f0c3e-0000-4000-8000-000000000077");
+  spec.name = "vm";
+  spec.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+  spec.image_id = ImageId("img");
+  spec.disk_path = disk;
+  spec.instance_dir = inst;
+  REQUIRE(hv->Spawn(spec).ok());
+  const std::string old_xml = ReadFile(inst + "/libvirt.xml");
+  CHECK(old_xml.find(">1</vcpu>") != std::string::npos);
+
+  GuestSpec bigger = spec;
+  bigger.flavor = FlavorSpec{FlavorId("3"), "m1.medium", 2, 4096, 3, 0, 0, {}};
+  auto resized = hv->Resize(bigger, false);
+  INFO(resized.status().ToString());
+  REQUIRE(resized.ok());
+  CHECK(resized->power_state == PowerState::kRunning);
+  CHECK(Run("qemu-img info --output=json " + disk).find("\"virtual-size\": 3221225472") !=
+        std::string::npos);
+  const std::string new_xml = ReadFile(inst + "/libvirt.xml");
+  CHECK(new_xml.find(">2</vcpu>") != std::string::npos);
+  CHECK(std::filesystem::exists(inst + "/libvirt.xml.resize"));
+  // A re-sent resize is harmless.
+  REQUIRE(hv->Resize(bigger, false).ok());
+
+  auto reverted = hv->RevertResize(spec, true);
+  INFO(reverted.status().ToString());
+  REQUIRE(reverted.ok());
+  CHECK(reverted->power_state == PowerState::kShutdown);
+  CHECK(ReadFile(inst + "/libvirt.xml").find(">1</vcpu>") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(inst + "/libvirt.xml.resize"));
+  // The disk is never shrunk.
+  CHECK(Run("qemu-img info --output=json " + disk).find("\"virtual-size\": 3221225472") !=
+        std::string::npos);
+  CHECK(hv->Resize(GuestSpec{InstanceId("6a1f0c3e-0000-4000-8000-000000000078")}, false)
+            .status()
+            .ok() == false);
+}
+
+}  // namespace chronova::testing
