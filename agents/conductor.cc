@@ -120,13 +120,15 @@ Status Conductor::SettleResize(const Envelope& env) {
   EventMeta meta = env.meta;
   meta.causation = env.seq;
   meta.time = options_.env->Now();
-  if (env.type == InstanceResizeReverted::kType || env.type == InstanceResizeFailed::kType) {
+  if (env.type == InstanceResizeReverted::kType ||
+      env.type == InstanceResizeFailed::kType) {
     return RevertResizeClaims(*log_, c, meta);
   }
   // Confirmed, or deleted while awaiting confirmation: the source's claim goes,
   // and so does the source's guest if the server moved.
   CHRONOVA_RETURN_IF_ERROR(ConfirmResizeClaims(*log_, c, meta));
-  if (env.type != InstanceResizeConfirmed::kType || c.source == c.dest) return Status::Ok();
+  if (env.type != InstanceResizeConfirmed::kType || c.source == c.dest)
+    return Status::Ok();
   WorkItem w;
   w.kind = WorkItem::Kind::kResizeConfirm;
   w.instance_id = id;
@@ -157,13 +159,14 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
   if (kind == WorkItem::Kind::kResize || kind == WorkItem::Kind::kResizeRevert) {
     // A resize runs on its destination (the server's host after it finished).
     target = s.resize_dest_host;
-    w.flavor = kind == WorkItem::Kind::kResize ? s.resize_new_flavor : s.resize_old_flavor;
+    w.flavor =
+        kind == WorkItem::Kind::kResize ? s.resize_new_flavor : s.resize_old_flavor;
     w.old_flavor =
         kind == WorkItem::Kind::kResize ? s.resize_old_flavor : s.resize_new_flavor;
     w.source_host = s.resize_source_host;
-    w.keep_stopped = s.vm_state == VmState::kStopped ||
-                     (kind == WorkItem::Kind::kResizeRevert &&
-                      s.power_state == PowerState::kShutdown);
+    w.keep_stopped =
+        s.vm_state == VmState::kStopped ||
+        (kind == WorkItem::Kind::kResizeRevert && s.power_state == PowerState::kShutdown);
   }
   if (kind == WorkItem::Kind::kAction) {
     LifecycleAction action;

@@ -653,14 +653,14 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
     }
     const Json* ref = args.Find("flavorRef");
     if (ref == nullptr) {
-      return FaultResponse(400, "Invalid input for field/attribute resize. Value: " +
-                                    args.PythonStr() +
-                                    ". 'flavorRef' is a required property");
+      return FaultResponse(
+          400, "Invalid input for field/attribute resize. Value: " + args.PythonStr() +
+                   ". 'flavorRef' is a required property");
     }
     for (const auto& [key, value] : args.members()) {
       if (key != "flavorRef" && key != "OS-DCF:diskConfig") {
-        return FaultResponse(400, "Additional properties are not allowed ('" + key +
-                                      "' was unexpected)");
+        return FaultResponse(
+            400, "Additional properties are not allowed ('" + key + "' was unexpected)");
       }
     }
     std::string flavor_ref;
@@ -738,14 +738,16 @@ HttpResponse ComputeApiHandler::ConsoleOutput(const Call& call, const Json& args
   // Nova's schema: {"os-getConsoleOutput": {"length": int | "-?[0-9]+" | null}},
   // length >= -1, nothing else; -1 and null mean the whole log.
   if (!args.is_object()) {
-    return FaultResponse(400, "Invalid input for field/attribute os-getConsoleOutput. "
-                              "Value: " + args.PythonStr() + ". " + args.PythonRepr() +
-                                  " is not of type 'object'");
+    return FaultResponse(400,
+                         "Invalid input for field/attribute os-getConsoleOutput. "
+                         "Value: " +
+                             args.PythonStr() + ". " + args.PythonRepr() +
+                             " is not of type 'object'");
   }
   for (const auto& [key, value] : args.members()) {
     if (key != "length") {
-      return FaultResponse(400, "Additional properties are not allowed ('" + key +
-                                    "' was unexpected)");
+      return FaultResponse(
+          400, "Additional properties are not allowed ('" + key + "' was unexpected)");
     }
   }
   int length = -1;

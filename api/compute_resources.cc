@@ -620,8 +620,8 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
                              QuotaUsageStream(project).str());
 }
 
-Status ComputeService::CheckResizeQuota(const RequestContext& ctx,
-                                        const InstanceState& s, const FlavorSpec& to) {
+Status ComputeService::CheckResizeQuota(const RequestContext& ctx, const InstanceState& s,
+                                        const FlavorSpec& to) {
   // nova/compute/api.py _check_quota_for_upsize: only the growth counts.
   std::map<std::string, int64_t> delta = {
       {"cores", int64_t{to.vcpus} - s.flavor.vcpus},

@@ -447,9 +447,10 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
                                     const std::string& flavor_ref) {
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
   CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
-  CHRONOVA_RETURN_IF_ERROR(
-      Authorize(ctx, "os_compute_api:servers:resize", PolicyTarget{s.project_id, UserId()}));
-  CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader, store_->Reader(FlavorsProjection::kName));
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:resize",
+                                     PolicyTarget{s.project_id, UserId()}));
+  CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader,
+                            store_->Reader(FlavorsProjection::kName));
   const std::string flavor_id = LastSegment(flavor_ref);
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> flavor,
                             FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
@@ -490,8 +491,8 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
   const EventMeta meta = ctx.Meta(options_.env->Now());
-  ResizeClaims claims{id,        InstanceId(request.migration_id), s.host, HostName(),
-                      s.flavor, flavor->spec};
+  ResizeClaims claims{
+      id, InstanceId(request.migration_id), s.host, HostName(), s.flavor, flavor->spec};
   Status claimed = Status::InvalidArgument(kNoValidHostMessage);
   for (const auto& [free, host] : weighed) {
     claims.dest = host;
@@ -501,11 +502,11 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
   }
   CHRONOVA_RETURN_IF_ERROR(claimed);
   request.dest_host = claims.dest;
-  Status requested = ActOnServer(
-      ctx, id, RequestKey(ctx, "resize"),
-      [&](const InstanceState& now) -> Result<std::vector<Event>> {
-        return Decide(now, ResizeInstance{request, ctx.IsAdmin()});
-      });
+  Status requested =
+      ActOnServer(ctx, id, RequestKey(ctx, "resize"),
+                  [&](const InstanceState& now) -> Result<std::vector<Event>> {
+                    return Decide(now, ResizeInstance{request, ctx.IsAdmin()});
+                  });
   if (!requested.ok()) {
     // The server changed in between: its claims go back as they were.
     Status undone = RevertResizeClaims(*log_, claims, meta);
@@ -518,23 +519,23 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
 }
 
 Status ComputeService::ConfirmResize(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServer(ctx, id, RequestKey(ctx, "confirm-resize"),
-                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
-                       CHRONOVA_RETURN_IF_ERROR(
-                           Authorize(ctx, "os_compute_api:servers:confirm_resize",
-                                     PolicyTarget{s.project_id, UserId()}));
-                       return Decide(s, chronova::ConfirmResize{ctx.IsAdmin()});
-                     });
+  return ActOnServer(
+      ctx, id, RequestKey(ctx, "confirm-resize"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:confirm_resize",
+                                           PolicyTarget{s.project_id, UserId()}));
+        return Decide(s, chronova::ConfirmResize{ctx.IsAdmin()});
+      });
 }
 
 Status ComputeService::RevertResize(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServer(ctx, id, RequestKey(ctx, "revert-resize"),
-                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
-                       CHRONOVA_RETURN_IF_ERROR(
-                           Authorize(ctx, "os_compute_api:servers:revert_resize",
-                                     PolicyTarget{s.project_id, UserId()}));
-                       return Decide(s, chronova::RevertResize{ctx.IsAdmin()});
-                     });
+  return ActOnServer(
+      ctx, id, RequestKey(ctx, "revert-resize"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:revert_resize",
+                                           PolicyTarget{s.project_id, UserId()}));
+        return Decide(s, chronova::RevertResize{ctx.IsAdmin()});
+      });
 }
 
 Status ComputeService::ResetServerState(const RequestContext& ctx, const InstanceId& id,

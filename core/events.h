@@ -865,7 +865,8 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceSnapshotCompleted> ||
     std::is_same_v<T, InstanceSnapshotFailed> ||
     std::is_same_v<T, InstanceResizeRequested> ||
-    std::is_same_v<T, InstanceResizeFinished> || std::is_same_v<T, InstanceResizeFailed> ||
+    std::is_same_v<T, InstanceResizeFinished> ||
+    std::is_same_v<T, InstanceResizeFailed> ||
     std::is_same_v<T, InstanceResizeConfirmed> ||
     std::is_same_v<T, InstanceResizeRevertRequested> ||
     std::is_same_v<T, InstanceResizeReverted>;

@@ -161,7 +161,7 @@ Step StepOf(const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceResizeRequested>) {
           s = {kActionResize, true, false, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceResizeFinished>) {
-          s = {kActionResize, false,  true, kComputeFinishResize,
+          s = {kActionResize,   false,  true, kComputeFinishResize,
                Phase::kSuccess, e.host, {}};
         } else if constexpr (std::is_same_v<T, InstanceResizeFailed>) {
           s = {kActionResize, false,  true,    kComputeFinishResize,
@@ -172,7 +172,7 @@ Step StepOf(const Event& event) {
           s = {kActionRevertResize, true, false, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceResizeReverted>) {
           s = {kActionRevertResize, false,  true, kComputeRevertResize,
-               Phase::kSuccess, e.host, {}};
+               Phase::kSuccess,     e.host, {}};
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           s = {kActionResetState, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {

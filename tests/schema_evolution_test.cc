@@ -121,16 +121,16 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceRebuilt{HostName("hv1"), 1});
   {
     const FlavorSpec small{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
-    ev("instance/i-ok", InstanceResizeRequested{"mig-1", small, HostName("hv1"),
-                                                HostName("hv1")});
+    ev("instance/i-ok",
+       InstanceResizeRequested{"mig-1", small, HostName("hv1"), HostName("hv1")});
     ev("instance/i-ok", InstanceResizeFailed{HostName("hv1"), "qemu-img: no"});
-    ev("instance/i-ok", InstanceResizeRequested{"mig-2", small, HostName("hv1"),
-                                                HostName("hv1")});
+    ev("instance/i-ok",
+       InstanceResizeRequested{"mig-2", small, HostName("hv1"), HostName("hv1")});
     ev("instance/i-ok", InstanceResizeFinished{HostName("hv1"), 1});
     ev("instance/i-ok", InstanceResizeRevertRequested{});
     ev("instance/i-ok", InstanceResizeReverted{HostName("hv1"), 1});
-    ev("instance/i-ok", InstanceResizeRequested{"mig-3", small, HostName("hv1"),
-                                                HostName("hv1")});
+    ev("instance/i-ok",
+       InstanceResizeRequested{"mig-3", small, HostName("hv1"), HostName("hv1")});
     ev("instance/i-ok", InstanceResizeFinished{HostName("hv1"), 1});
     ev("instance/i-ok", InstanceResizeConfirmed{});
   }

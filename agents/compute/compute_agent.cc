@@ -303,12 +303,13 @@ void ComputeAgent::Resize(const WorkItem& w) {
     }
   }
   if (!guest.ok()) {
-    Send(w, InstanceResizeFailed{options_.host,
-                                 "Resize of instance " + w.instance_id.str() +
-                                     " failed: " + guest.status().message()});
+    Send(w,
+         InstanceResizeFailed{options_.host, "Resize of instance " + w.instance_id.str() +
+                                                 " failed: " + guest.status().message()});
     return;
   }
-  Send(w, InstanceResizeFinished{options_.host, static_cast<int32_t>(guest->power_state)});
+  Send(w,
+       InstanceResizeFinished{options_.host, static_cast<int32_t>(guest->power_state)});
 }
 
 void ComputeAgent::RevertResize(const WorkItem& w) {

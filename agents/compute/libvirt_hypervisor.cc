@@ -588,25 +588,27 @@ Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_sto
   }
   // The root disk grows to the new root_gb (qcow2 grows in place; never shrunk).
   if (!spec.disk_path.empty() && spec.flavor.root_gb > 0) {
-    Result<std::string> info = RunProgram(
-        {options_.qemu_img, "info", "-U", "-f", "qcow2", "--output=json", spec.disk_path});
+    Result<std::string> info = RunProgram({options_.qemu_img, "info", "-U", "-f", "qcow2",
+                                           "--output=json", spec.disk_path});
     if (!info.ok()) return info.status().WithContext(context);
     const int64_t wanted = int64_t{spec.flavor.root_gb} * 1024 * 1024 * 1024;
     if (VirtualSize(*info) < wanted) {
-      CHRONOVA_RETURN_IF_ERROR(RunProgram({options_.qemu_img, "resize", "-q", "-f", "qcow2",
-                                           spec.disk_path, std::to_string(wanted)})
-                                   .status()
-                                   .WithContext(context));
+      CHRONOVA_RETURN_IF_ERROR(
+          RunProgram({options_.qemu_img, "resize", "-q", "-f", "qcow2", spec.disk_path,
+                      std::to_string(wanted)})
+              .status()
+              .WithContext(context));
     }
   }
   const std::string xml = DomainXml(spec);
   if (!spec.instance_dir.empty()) {
-    CHRONOVA_RETURN_IF_ERROR(
-        WriteFileAtomically(spec.instance_dir + "/libvirt.xml", xml).WithContext(context));
+    CHRONOVA_RETURN_IF_ERROR(WriteFileAtomically(spec.instance_dir + "/libvirt.xml", xml)
+                                 .WithContext(context));
   }
   dom.reset(virDomainDefineXML(conn_, xml.c_str()));
   if (dom == nullptr) return LastError("redefine domain " + name);
-  if (!keep_stopped && virDomainIsActive(dom.get()) == 0 && virDomainCreate(dom.get()) < 0)
+  if (!keep_stopped && virDomainIsActive(dom.get()) == 0 &&
+      virDomainCreate(dom.get()) < 0)
     return LastError("start domain " + name);
   return GuestOf(dom.get(), spec.instance_id);
 }
@@ -634,8 +636,8 @@ Result<GuestInfo> LibvirtHypervisor::RevertResize(const GuestSpec& spec,
   DomainHandle dom(virDomainDefineXML(conn_, xml.c_str()));
   if (dom == nullptr) return LastError("redefine domain " + name);
   if (!spec.instance_dir.empty()) {
-    CHRONOVA_RETURN_IF_ERROR(
-        WriteFileAtomically(spec.instance_dir + "/libvirt.xml", xml).WithContext(context));
+    CHRONOVA_RETURN_IF_ERROR(WriteFileAtomically(spec.instance_dir + "/libvirt.xml", xml)
+                                 .WithContext(context));
     std::error_code ec;
     std::filesystem::remove(kept_path, ec);
   }
@@ -643,7 +645,8 @@ Result<GuestInfo> LibvirtHypervisor::RevertResize(const GuestSpec& spec,
     std::lock_guard<std::mutex> l(resize_mu_);
     old_xml_.erase(spec.instance_id);
   }
-  if (!keep_stopped && virDomainIsActive(dom.get()) == 0 && virDomainCreate(dom.get()) < 0)
+  if (!keep_stopped && virDomainIsActive(dom.get()) == 0 &&
+      virDomainCreate(dom.get()) < 0)
     return LastError("start domain " + name);
   return GuestOf(dom.get(), spec.instance_id);
 }

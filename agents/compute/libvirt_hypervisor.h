@@ -7,8 +7,8 @@
 #pragma once
 
 #include <condition_variable>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -98,7 +98,7 @@ class LibvirtHypervisor : public Hypervisor {
   std::mutex mu_;  // protects busy_: instances with a Spawn/Destroy in progress
   std::condition_variable busy_cv_;  // signalled when an instance leaves busy_
   std::set<InstanceId> busy_;
-  std::mutex resize_mu_;  // protects old_xml_
+  std::mutex resize_mu_;                       // protects old_xml_
   std::map<InstanceId, std::string> old_xml_;  // kept by Resize (no instance dir)
 };
 
