@@ -124,11 +124,17 @@ Status Conductor::SettleResize(const Envelope& env) {
       env.type == InstanceResizeFailed::kType) {
     return RevertResizeClaims(*log_, c, meta);
   }
-  // Confirmed, or deleted while awaiting confirmation: the source's claim goes,
-  // and so does the source's guest if the server moved.
+  // Confirmed, or deleted with a resize pending: the migration's claim on the
+  // source goes.
   CHRONOVA_RETURN_IF_ERROR(ConfirmResizeClaims(*log_, c, meta));
-  if (env.type != InstanceResizeConfirmed::kType || c.source == c.dest)
-    return Status::Ok();
+  if (c.source == c.dest) return Status::Ok();
+  // The host the server is not on (the source after a confirm; for a delete,
+  // whichever side did not tear the guest down) drops its guest, and a delete
+  // also gives back the instance's claim there.
+  const HostName other = s.host == c.source ? c.dest : c.source;
+  if (env.type == InstanceDeleted::kType) {
+    CHRONOVA_RETURN_IF_ERROR(Release(id, other, meta));
+  }
   WorkItem w;
   w.kind = WorkItem::Kind::kResizeConfirm;
   w.instance_id = id;
@@ -137,7 +143,7 @@ Status Conductor::SettleResize(const Envelope& env) {
   w.actor = env.meta.actor;
   w.flavor = s.flavor;
   w.source_host = c.source;
-  return bus_->Publish(subjects::Work(c.source), EncodePortable(w));
+  return bus_->Publish(subjects::Work(other), EncodePortable(w));
 }
 
 Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq causation,

@@ -215,6 +215,21 @@ TEST_CASE("resize to another host and revert: the old flavor and host come back"
   if (dest2 != source) CHECK(used[source] == 0);
 }
 
+TEST_CASE("deleting a server awaiting resize confirmation frees both hosts") {
+  Cloud c(2);
+  const std::string id = c.Boot("gone");
+  REQUIRE(c.Action(id, Resize("2")).status == 202);
+  c.WaitStatus(id, "VERIFY_RESIZE");
+  REQUIRE(c.Send("DELETE", "/servers/" + id).status == 204);
+  int64_t total = -1;
+  for (int i = 0; i < 1000 && total != 0; ++i) {
+    total = 0;
+    for (const auto& [host, used] : c.MemoryUsed()) total += used;
+    if (total != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(total == 0);
+}
+
 TEST_CASE("a stopped server resizes and stays SHUTOFF after confirm") {
   Cloud c(1);
   const std::string id = c.Boot("cold");

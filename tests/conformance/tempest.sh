@@ -32,6 +32,8 @@ E2E_PIDS+=("$!")
 wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
 
 export TEMPEST_RESULTS_DIR="$RESULTS"
+# chronova resizes (same host allowed, as Tempest's single-node configs).
+export TEMPEST_ENABLE="resize${TEMPEST_ENABLE:+,$TEMPEST_ENABLE}"
 export TEMPEST_CONCURRENCY=${TEMPEST_CONCURRENCY:-2}
 export TEMPEST_BUILD_TIMEOUT=${TEMPEST_BUILD_TIMEOUT:-60}
 rm -rf "$RESULTS"
