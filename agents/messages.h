@@ -4,6 +4,7 @@
 
 #include <cereal/cereal.hpp>
 #include <string>
+#include <vector>
 
 #include "core/codec.h"
 #include "core/event_codec.h"
@@ -13,7 +14,16 @@ namespace chronova {
 
 // Conductor → compute host.
 struct WorkItem {
-  enum class Kind : uint8_t { kBuild = 1, kDelete = 2, kAction = 3, kRebuild = 4 };
+  // kReap: destroy a guest the log does not place on this host (its instance
+  // was deleted, or lives elsewhere); nothing is reported. (6: 5 is kept for
+  // the createImage work of a parallel branch.)
+  enum class Kind : uint8_t {
+    kBuild = 1,
+    kDelete = 2,
+    kAction = 3,
+    kRebuild = 4,
+    kReap = 6
+  };
   Kind kind = Kind::kBuild;
   InstanceId instance_id;
   Seq causation;  // the event that asked for this work
@@ -52,6 +62,26 @@ struct Report {
     ar(CEREAL_NVP(host), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(type), CEREAL_NVP(schema),
        CEREAL_NVP(payload));
+  }
+};
+
+// Compute host → conductor, when the agent starts (or comes back after a
+// crash): every guest its hypervisor has, so the conductor can compare them
+// with what the log says about the host (Conductor::Reconcile).
+struct GuestInventory {
+  struct Guest {
+    InstanceId instance_id;
+    int32_t power_state = 0;  // Nova's numeric power state
+    template <class A>
+    void serialize(A& ar) {
+      ar(CEREAL_NVP(instance_id), CEREAL_NVP(power_state));
+    }
+  };
+  HostName host;
+  std::vector<Guest> guests;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(guests));
   }
 };
 

@@ -235,6 +235,25 @@ struct InstanceStateReset {
   }
 };
 
+// The guest's power state on `host` differs from the recorded one while no task
+// runs on the instance (Nova's _sync_instance_power_state, from a libvirt
+// lifecycle event or the compute host's reconciliation at start). Recorded by
+// the conductor only when it differs; folded as Nova acts on it (core/
+// instance_state.cc): an active or paused instance whose guest is found shut
+// off or crashed is stopped; a stopped instance whose guest runs (or an active
+// one whose guest is suspended) is stopped by its host (task powering-off).
+struct InstancePowerStateChanged {
+  static constexpr const char* kType = "instance.power_state_changed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;  // Nova's numeric power state, as the driver read it
+  std::string reason;       // "lifecycle event", "compute host restart" ...
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state), CEREAL_NVP(reason));
+  }
+};
+
 // The instance was locked (os-lock): only admins may act on it until unlocked.
 struct InstanceLocked {
   static constexpr const char* kType = "instance.locked";
@@ -729,7 +748,7 @@ using Event = std::variant<
     AggregateHostRemoved, AggregateDeleted, FlavorAccessAdded, FlavorAccessRemoved,
     FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated, KeypairDeleted,
     QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved,
-    InstanceStateReset>;
+    InstanceStateReset, InstancePowerStateChanged>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -744,7 +763,7 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceUnlocked> || std::is_same_v<T, InstanceRebuildRequested> ||
     std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed> ||
     std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged> ||
-    std::is_same_v<T, InstanceStateReset>;
+    std::is_same_v<T, InstanceStateReset> || std::is_same_v<T, InstancePowerStateChanged>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

@@ -58,6 +58,7 @@ constexpr const char* kConductorBuild = "conductor_schedule_and_build_instances"
 constexpr const char* kComputeBuild = "compute__do_build_and_run_instance";
 constexpr const char* kComputeTerminate = "compute_terminate_instance";
 constexpr const char* kComputeRebuild = "compute_rebuild_instance";
+constexpr const char* kComputeSyncPowerState = "compute_sync_instance_power_state";
 
 // A lifecycle action's one compute step: "compute_stop_instance" ...
 const char* ComputeEventOf(LifecycleAction a) {
@@ -149,6 +150,14 @@ Step StepOf(const Event& event) {
                Phase::kError,  e.host, e.reason};
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           s = {kActionResetState, true, true, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstancePowerStateChanged>) {
+          s = {kActionSyncPowerState,
+               true,
+               true,
+               kComputeSyncPowerState,
+               Phase::kSuccess,
+               e.host,
+               e.reason + ": power_state " + std::to_string(e.power_state)};
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s = {kActionLock, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
@@ -178,17 +187,23 @@ Status NoAction(const Envelope& env, const char* action) {
                             " action to belong to");
 }
 
-// The action a progress step belongs to: the one its request started, else the
+// The action a progress step belongs to: the one its request started (of the
+// step's kind, else of any kind: a stop forced by syncPowerState), else the
 // latest of the step's kind (a re-sent work item may carry another request id).
 InstanceAction* FindAction(InstanceActions& record, const Envelope& env,
                            const char* action) {
   InstanceAction* latest = nullptr;
+  InstanceAction* same_request = nullptr;
   for (auto it = record.actions.rbegin(); it != record.actions.rend(); ++it) {
-    if (it->action != action) continue;
-    if (it->request_id == env.meta.request_id) return &*it;
-    if (latest == nullptr) latest = &*it;
+    const bool request = it->request_id == env.meta.request_id;
+    if (it->action == action) {
+      if (request) return &*it;
+      if (latest == nullptr) latest = &*it;
+    } else if (request && same_request == nullptr && !env.meta.request_id.empty()) {
+      same_request = &*it;
+    }
   }
-  return latest;
+  return same_request != nullptr ? same_request : latest;
 }
 
 // When a step that was never started began: at its cause if the cause is one of

@@ -140,6 +140,8 @@ std::vector<Envelope> History() {
   ev("quota-class/default", QuotaClassSet{"default", {{"cores", 40}}});
   ev("quota-usage/demo", QuotaUsageReserved{ProjectId("demo"), UserId("alice"),
                                             {InstanceId("i-ok")}, 1, 512});
+  ev("instance/i-fail",
+     InstancePowerStateChanged{HostName("hv1"), 4, "compute host restart"});
   return out;
 }
 

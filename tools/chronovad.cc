@@ -133,6 +133,14 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   }
   n.snapshot_every = std::stoull(every);
   n.snapshot_keep = std::stoull(keep);
+  // nova.conf's name; seconds, 0 = never.
+  std::string build_timeout = ini.GetOr("DEFAULT", "instance_build_timeout",
+                                        std::to_string(n.instance_build_timeout_s));
+  if (!is_count(build_timeout) || build_timeout.size() > 12) {
+    return Status::InvalidArgument(
+        "[DEFAULT] instance_build_timeout must be a number of seconds");
+  }
+  n.instance_build_timeout_s = std::stoll(build_timeout);
   // [quota] as in nova.conf (instances, cores, ram, key_pairs, ...; -1 unlimited).
   for (const std::string& resource : QuotaResourceNames()) {
     std::string key = QuotaConfigKey(resource);

@@ -17,10 +17,10 @@
 #include "api/http_server.h"
 #include "api/identity_handler.h"
 #include "api/identity_service.h"
-#include "api/token_validator.h"
 #include "api/image_handler.h"
 #include "api/image_service.h"
 #include "api/quotas.h"
+#include "api/token_validator.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -153,6 +153,7 @@ IdentityService* Node::identity() { return parts_->identity.get(); }
 const std::string& Node::identity_password() const { return parts_->identity_password; }
 ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
+ComputeAgent* Node::compute_agent(size_t i) { return parts_->computes.at(i).get(); }
 Status Node::health() const { return parts_->runner->status(); }
 
 Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
@@ -187,6 +188,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   CHRONOVA_RETURN_IF_ERROR(p->scheduler->Start());
   ConductorOptions cond;
   cond.workers = o.conductor_workers;
+  cond.build_timeout_us = o.instance_build_timeout_s * 1000000;
   p->conductor =
       std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
@@ -327,7 +329,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     ao.authenticator = p->auth.get();
     ao.auth_url = identity_url;
     // Images' "alternate" links name the Image API this node serves.
-    if (!o.image_api_url.empty()) ao.image_url = PublicUrl(o.image_api_url, o.public_host);
+    if (!o.image_api_url.empty())
+      ao.image_url = PublicUrl(o.image_api_url, o.public_host);
     ao.admin = p->admin_service.get();
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
   }

@@ -40,10 +40,19 @@ Status ComputeAgent::Start() {
     stop_ = false;
   }
   heartbeat_ = std::thread([this] { HeartbeatLoop(); });
-  return Status::Ok();
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    sync_stop_ = false;
+  }
+  sync_ = std::thread([this] { SyncLoop(); });
+  // Watch first, then list: a change after the listing is reported as an event.
+  hypervisor_->SetGuestObserver(
+      [this](const InstanceId& id, PowerState) { OnGuestEvent(id); });
+  return SendInventory();
 }
 
 void ComputeAgent::Stop() {
+  hypervisor_->SetGuestObserver(nullptr);
   work_.reset();
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -51,6 +60,67 @@ void ComputeAgent::Stop() {
   }
   cv_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    sync_stop_ = true;
+    pending_.clear();
+    queued_.clear();
+  }
+  sync_cv_.notify_all();
+  if (sync_.joinable()) sync_.join();
+}
+
+Status ComputeAgent::SendInventory() {
+  GuestInventory inventory;
+  inventory.host = options_.host;
+  {
+    std::lock_guard<std::mutex> w(work_mu_);
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<GuestInfo> guests, hypervisor_->List());
+    for (const GuestInfo& g : guests) {
+      inventory.guests.push_back({g.instance_id, static_cast<int32_t>(g.power_state)});
+    }
+  }
+  return bus_->Publish(subjects::Inventory(options_.host), EncodePortable(inventory));
+}
+
+void ComputeAgent::OnGuestEvent(const InstanceId& id) {
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    if (sync_stop_ || !queued_.insert(id).second) return;
+    pending_.push_back(id);
+  }
+  sync_cv_.notify_one();
+}
+
+void ComputeAgent::SyncLoop() {
+  std::unique_lock<std::mutex> l(sync_mu_);
+  while (true) {
+    sync_cv_.wait(l, [&] { return sync_stop_ || !pending_.empty(); });
+    if (sync_stop_) return;
+    InstanceId id = std::move(pending_.front());
+    pending_.pop_front();
+    queued_.erase(id);
+    l.unlock();
+    ReportPowerState(id, "lifecycle event");
+    l.lock();
+  }
+}
+
+void ComputeAgent::ReportPowerState(const InstanceId& id, const std::string& reason) {
+  std::lock_guard<std::mutex> w(work_mu_);
+  Result<GuestInfo> guest = hypervisor_->Inspect(id);
+  PowerState state = PowerState::kNoState;
+  if (guest.ok()) {
+    state = guest->power_state;
+  } else if (!guest.status().IsNotFound()) {
+    std::fprintf(stderr, "compute %s: inspect %s: %s\n", options_.host.str().c_str(),
+                 id.str().c_str(), guest.status().ToString().c_str());
+    return;
+  }
+  WorkItem none;
+  none.instance_id = id;
+  Send(none,
+       InstancePowerStateChanged{options_.host, static_cast<int32_t>(state), reason});
 }
 
 void ComputeAgent::HeartbeatLoop() {
@@ -75,7 +145,11 @@ void ComputeAgent::OnWork(const std::string& payload) {
                  options_.host.str().c_str(), st.ToString().c_str());
     return;
   }
+  std::lock_guard<std::mutex> l(work_mu_);
   switch (w.kind) {
+    case WorkItem::Kind::kReap:
+      Reap(w);
+      break;
     case WorkItem::Kind::kBuild:
       Build(w);
       break;
@@ -166,6 +240,15 @@ void ComputeAgent::Delete(const WorkItem& w) {
     return;
   }
   Send(w, InstanceDeleted{options_.host});
+}
+
+void ComputeAgent::Reap(const WorkItem& w) {
+  // Nova's running_deleted_instance_action=reap.
+  Status st = hypervisor_->Destroy(w.instance_id);
+  std::fprintf(stderr,
+               "compute %s: reaped guest %s of an instance not on this host: %s\n",
+               options_.host.str().c_str(), DomainName(w.instance_id).c_str(),
+               st.ToString().c_str());
 }
 
 }  // namespace chronova

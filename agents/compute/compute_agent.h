@@ -2,11 +2,18 @@
 // announces its host (host.registered, via the conductor), sends heartbeats,
 // takes work for its host from the bus, drives the Hypervisor and reports each
 // step. It never writes the log: the conductor checks and records its reports.
+// At start it reports every guest it has (GuestInventory) so the conductor can
+// reconcile them with the log; afterwards every lifecycle event of a guest
+// becomes a report of the guest's power state (instance.power_state_changed),
+// which the conductor records only when it is news (Nova's
+// _sync_instance_power_state).
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -33,7 +40,9 @@ class ComputeAgent {
   ComputeAgent(Hypervisor* hypervisor, Bus* bus, ComputeAgentOptions options);
   ~ComputeAgent();
 
-  // Registers the host, starts heartbeats and takes work.
+  // Registers the host, starts heartbeats, takes work, watches the guests and
+  // reports them all (for reconciliation). May be called again after Stop (an
+  // agent that comes back).
   Status Start();
   void Stop();
 
@@ -45,8 +54,18 @@ class ComputeAgent {
   void Act(const WorkItem& w);
   // Recreates the guest from the work's image and reports the outcome.
   void Rebuild(const WorkItem& w);
+  // Destroys a guest the log does not place here.
+  void Reap(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
+  // Publishes every guest of the hypervisor as a GuestInventory.
+  Status SendInventory();
+  // A lifecycle event of `id`: queued for the sync thread (never blocks).
+  void OnGuestEvent(const InstanceId& id);
+  void SyncLoop();
+  // Reports the guest's current power state (NOSTATE if it is gone). Reads it
+  // afresh rather than trusting the event: events may arrive late.
+  void ReportPowerState(const InstanceId& id, const std::string& reason);
 
   Hypervisor* const hypervisor_;
   Bus* const bus_;
@@ -57,6 +76,18 @@ class ComputeAgent {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread heartbeat_;
+
+  // Held while work is carried out and reported, and while a power state is
+  // read and reported: a power report is never older than the outcome of the
+  // work before it, so the conductor never takes a stale one for drift.
+  std::mutex work_mu_;
+
+  std::mutex sync_mu_;  // protects pending_, queued_, sync_stop_
+  std::condition_variable sync_cv_;
+  std::deque<InstanceId> pending_;  // guests with an unreported lifecycle event
+  std::set<InstanceId> queued_;     // the ids in pending_ (one report each)
+  bool sync_stop_ = false;
+  std::thread sync_;
 };
 
 }  // namespace chronova

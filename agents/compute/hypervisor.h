@@ -7,6 +7,7 @@
 // Thread-safety: every method may be called from several threads at once.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,16 @@ class Hypervisor {
   virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
   // Every guest this driver manages on the host (for reconciliation at start).
   virtual Result<std::vector<GuestInfo>> List() = 0;
+
+  // Called when one of this driver's guests changes power state, whoever caused
+  // it (libvirt lifecycle events: started, paused, resumed, stopped, crashed),
+  // with the state the event implies. Runs on a driver thread: it must not block
+  // or call back into the driver.
+  using GuestObserver = std::function<void(const InstanceId&, PowerState)>;
+  // Installs the observer (nullptr removes it); returns once no call of the
+  // previous observer is running. Drivers that cannot see such changes keep
+  // this default and never call it.
+  virtual void SetGuestObserver(GuestObserver /*observer*/) {}
 };
 
 // The libvirt domain name of an instance: "instance-<uuid>".

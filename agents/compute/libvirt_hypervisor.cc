@@ -6,6 +6,7 @@
 #include <libvirt/virterror.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -187,7 +188,103 @@ bool IsTestDriverUri(std::string_view uri) {
   return scheme == "test" || scheme.starts_with("test+");
 }
 
+// ---- the process's libvirt event loop ---------------------------------------
+//
+// libvirt delivers domain events only through a registered event loop, which
+// is process-wide: virEventRegisterDefaultImpl() once, before a connection
+// opens, and one thread running virEventRunDefaultImpl(). The thread runs
+// while any LibvirtHypervisor lives; a timer (disabled until then) wakes the
+// loop so that the thread sees it should stop.
+
+std::mutex loop_mu;  // protects the loop_* state below
+bool loop_registered = false;
+int loop_users = 0;
+int loop_timer = -1;
+std::atomic<bool> loop_stop{false};
+std::thread loop_thread;
+
+void WakeLoop(int /*timer*/, void* /*opaque*/) {}
+
+Status AcquireEventLoop() {
+  std::lock_guard<std::mutex> l(loop_mu);
+  if (!loop_registered) {
+    if (virEventRegisterDefaultImpl() < 0) return LastError("register event loop");
+    loop_registered = true;
+  }
+  if (loop_users++ > 0) return Status::Ok();
+  loop_timer = virEventAddTimeout(-1, WakeLoop, nullptr, nullptr);
+  if (loop_timer < 0) {
+    --loop_users;
+    return LastError("add event loop timer");
+  }
+  loop_stop = false;
+  loop_thread = std::thread([] {
+    while (!loop_stop.load()) {
+      if (virEventRunDefaultImpl() < 0) {
+        std::fprintf(stderr, "libvirt: event loop: %s\n", virGetLastErrorMessage());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+void ReleaseEventLoop() {
+  std::lock_guard<std::mutex> l(loop_mu);
+  if (--loop_users > 0) return;
+  loop_stop = true;
+  virEventUpdateTimeout(loop_timer, 0);  // fires at once: the loop returns
+  loop_thread.join();
+  virEventRemoveTimeout(loop_timer);
+  loop_timer = -1;
+}
+
+// The power state a lifecycle event leaves the guest in, as Nova's libvirt
+// host.py maps them; false for events that say nothing about it (defined,
+// undefined, a shutdown still in progress).
+bool PowerStateOfEvent(int event, int detail, PowerState* out) {
+  switch (event) {
+    case VIR_DOMAIN_EVENT_STARTED:
+    case VIR_DOMAIN_EVENT_RESUMED:
+      *out = PowerState::kRunning;
+      return true;
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+      *out = PowerState::kPaused;
+      return true;
+    case VIR_DOMAIN_EVENT_STOPPED:
+      *out = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? PowerState::kCrashed
+                                                        : PowerState::kShutdown;
+      return true;
+    case VIR_DOMAIN_EVENT_CRASHED:
+      *out = PowerState::kCrashed;
+      return true;
+    case VIR_DOMAIN_EVENT_PMSUSPENDED:
+      *out = PowerState::kSuspended;
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
+
+// libvirt's lifecycle callback, on the event-loop thread.
+struct LifecycleEvents {
+  static int OnEvent(virConnectPtr /*conn*/, virDomainPtr dom, int event, int detail,
+                     void* opaque) {
+    auto* h = static_cast<LibvirtHypervisor*>(opaque);
+    PowerState state;
+    if (!PowerStateOfEvent(event, detail, &state)) return 0;
+    const char* raw_name = virDomainGetName(dom);
+    if (raw_name == nullptr) return 0;
+    const std::string_view name(raw_name);
+    if (!name.starts_with(kDomainPrefix) || name.size() == kDomainPrefix.size()) return 0;
+    const InstanceId id(std::string(name.substr(kDomainPrefix.size())));
+    std::lock_guard<std::mutex> l(h->observer_mu_);
+    if (h->observer_) h->observer_(id, state);
+    return 0;
+  }
+};
 
 // Serializes Spawn/Destroy per instance: without it two Spawns of one instance
 // could both miss the lookup and race to define and start the same domain.
@@ -223,18 +320,39 @@ Result<std::unique_ptr<LibvirtHypervisor>> LibvirtHypervisor::Open(
   // Idempotent and thread-safe; required before libvirt is used from threads.
   if (virInitialize() < 0) return LastError("initialize");
   virSetErrorFunc(nullptr, IgnoreLibvirtError);
+  // The event loop must exist before the connection opens.
+  CHRONOVA_RETURN_IF_ERROR(AcquireEventLoop());
   virConnectPtr conn = virConnectOpen(options.uri.c_str());
   if (conn == nullptr) {
-    return Status::Unavailable("libvirt: connect to " + options.uri + ": " +
-                               virGetLastErrorMessage());
+    Status st = Status::Unavailable("libvirt: connect to " + options.uri + ": " +
+                                    virGetLastErrorMessage());
+    ReleaseEventLoop();
+    return st;
   }
-  return std::unique_ptr<LibvirtHypervisor>(new LibvirtHypervisor(options, conn));
+  // From here the destructor closes the connection and releases the loop.
+  std::unique_ptr<LibvirtHypervisor> h(new LibvirtHypervisor(options, conn));
+  h->lifecycle_callback_ = virConnectDomainEventRegisterAny(
+      conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+      VIR_DOMAIN_EVENT_CALLBACK(&LifecycleEvents::OnEvent), h.get(), nullptr);
+  if (h->lifecycle_callback_ < 0) return LastError("register lifecycle events");
+  return h;
 }
 
 LibvirtHypervisor::LibvirtHypervisor(const LibvirtOptions& options, virConnectPtr conn)
     : options_(options), test_driver_(IsTestDriverUri(options.uri)), conn_(conn) {}
 
-LibvirtHypervisor::~LibvirtHypervisor() { virConnectClose(conn_); }
+LibvirtHypervisor::~LibvirtHypervisor() {
+  SetGuestObserver(nullptr);
+  if (lifecycle_callback_ >= 0)
+    virConnectDomainEventDeregisterAny(conn_, lifecycle_callback_);
+  virConnectClose(conn_);
+  ReleaseEventLoop();
+}
+
+void LibvirtHypervisor::SetGuestObserver(GuestObserver observer) {
+  std::lock_guard<std::mutex> l(observer_mu_);
+  observer_ = std::move(observer);
+}
 
 Result<HostCapacity> LibvirtHypervisor::Capacity() {
   virNodeInfo node;

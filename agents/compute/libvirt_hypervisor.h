@@ -67,11 +67,17 @@ class LibvirtHypervisor : public Hypervisor {
   // host are not chronova's and are left out.
   Result<std::vector<GuestInfo>> List() override;
 
+  // Lifecycle events of "instance-<uuid>" domains reach `observer` from the
+  // process's libvirt event-loop thread (started by the first Open, stopped
+  // when the last LibvirtHypervisor is destroyed).
+  void SetGuestObserver(GuestObserver observer) override;
+
   // The domain XML Spawn defines for `spec` (exposed for tests and debugging).
   std::string DomainXml(const GuestSpec& spec) const;
 
  private:
   class InstanceLock;
+  friend struct LifecycleEvents;
   LibvirtHypervisor(const LibvirtOptions& options, _virConnect* conn);
 
   const LibvirtOptions options_;
@@ -81,6 +87,10 @@ class LibvirtHypervisor : public Hypervisor {
   std::mutex mu_;  // protects busy_: instances with a Spawn/Destroy in progress
   std::condition_variable busy_cv_;  // signalled when an instance leaves busy_
   std::set<InstanceId> busy_;
+
+  int lifecycle_callback_ = -1;  // libvirt's id of our lifecycle callback
+  std::mutex observer_mu_;       // protects observer_; held while it runs
+  GuestObserver observer_;
 };
 
 }  // namespace chronova
