@@ -297,16 +297,12 @@ void Conductor::Reconcile(const std::string& payload) {
     Warn("undecodable guest inventory", st);
     return;
   }
+  // Each guest's power state came as a report of its own, checked in its
+  // instance's lane in order with the host's other reports (an orphan is
+  // reaped there). What is left: the log's side.
   const HostName& host = inventory.host;
   std::set<InstanceId> guests;
-  // Each guest's power state goes through its instance's lane like any report.
-  for (const GuestInventory::Guest& g : inventory.guests) {
-    guests.insert(g.instance_id);
-    Enqueue(
-        MakeReport(host, g.instance_id,
-                   InstancePowerStateChanged{host, g.power_state, "compute host restart"},
-                   Seq(), RequestId(), Actor{}));
-  }
+  for (const GuestInventory::Guest& g : inventory.guests) guests.insert(g.instance_id);
   auto reader = store_->Reader(ServersProjection::kName);
   if (!reader.ok()) return Warn("reconciling " + host.str(), reader.status());
   auto placed = ServersView(reader->get()).OnHost(host);
@@ -315,15 +311,21 @@ void Conductor::Reconcile(const std::string& payload) {
   for (const InstanceState& s : *placed) {
     WorkItem::Kind kind;
     if (PendingWork(s, &kind)) {
-      // Work the host lost when it went away: sent again (every step is idempotent).
-      Resend(s, kind, now);
+      // Work the host lost when it went away: sent again (every step is
+      // idempotent). The periodic sync leaves that to the sweep.
+      if (inventory.restart) Resend(s, kind, now);
     } else if (!guests.contains(s.id)) {
-      // The log has a guest the host does not: its power state is NOSTATE.
-      Enqueue(MakeReport(
-          host, s.id,
-          InstancePowerStateChanged{host, static_cast<int32_t>(PowerState::kNoState),
-                                    "compute host restart: no guest"},
-          Seq(), RequestId(), Actor{}));
+      // The log has a guest the host did not list. The list may be older than
+      // a build that finished since: the host looks again and reports what it
+      // finds (NOSTATE if there is still none).
+      WorkItem w;
+      w.kind = WorkItem::Kind::kSyncPowerState;
+      w.instance_id = s.id;
+      w.action = std::string(inventory.restart ? "compute host restart"
+                                               : "periodic power-state sync") +
+                 ": no guest";
+      Status st = bus_->Publish(subjects::Work(host), EncodePortable(w));
+      if (!st.ok()) Warn("asking " + host.str() + " about " + s.id.str(), st);
     }
   }
 }

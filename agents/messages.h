@@ -15,14 +15,16 @@ namespace chronova {
 // Conductor → compute host.
 struct WorkItem {
   // kReap: destroy a guest the log does not place on this host (its instance
-  // was deleted, or lives elsewhere); nothing is reported. (6: 5 is kept for
-  // the createImage work of a parallel branch.)
+  // was deleted, or lives elsewhere); nothing is reported. kSyncPowerState:
+  // report the guest's power state now, with `action` as the reason. (5 is
+  // kept for the createImage work of a parallel branch.)
   enum class Kind : uint8_t {
     kBuild = 1,
     kDelete = 2,
     kAction = 3,
     kRebuild = 4,
-    kReap = 6
+    kReap = 6,
+    kSyncPowerState = 7
   };
   Kind kind = Kind::kBuild;
   InstanceId instance_id;
@@ -66,8 +68,10 @@ struct Report {
 };
 
 // Compute host → conductor, when the agent starts (or comes back after a
-// crash): every guest its hypervisor has, so the conductor can compare them
-// with what the log says about the host (Conductor::Reconcile).
+// crash) and every sync_power_state_interval: every guest its hypervisor has,
+// so the conductor can compare them with what the log says about the host
+// (Conductor::Reconcile). Each guest's power state has been reported before,
+// as an instance.power_state_changed report.
 struct GuestInventory {
   struct Guest {
     InstanceId instance_id;
@@ -79,9 +83,12 @@ struct GuestInventory {
   };
   HostName host;
   std::vector<Guest> guests;
+  // True when the agent (re)starts: the host may have lost work, which the
+  // conductor re-sends. False for the periodic power-state sync.
+  bool restart = true;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(host), CEREAL_NVP(guests));
+    ar(CEREAL_NVP(host), CEREAL_NVP(guests), CEREAL_NVP(restart));
   }
 };
 

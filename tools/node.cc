@@ -219,6 +219,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     }
     ComputeAgentOptions co;
     co.host = HostName(host);
+    co.sync_power_state_interval_us = o.sync_power_state_interval_s * 1000000;
     auto agent = std::make_unique<ComputeAgent>(hv.get(), p->bus.get(), co);
     CHRONOVA_RETURN_IF_ERROR(agent->Start());
     p->hypervisors.push_back(std::move(hv));

@@ -71,6 +71,10 @@ struct NodeOptions {
   // nova.conf [DEFAULT] instance_build_timeout: a placed instance still
   // building this long after it was requested goes to ERROR; 0: never.
   int64_t instance_build_timeout_s = 3600;
+  // nova.conf [DEFAULT] sync_power_state_interval: every compute agent reports
+  // all its guests' power states this often (besides lifecycle events);
+  // <= 0: only when it starts.
+  int64_t sync_power_state_interval_s = 600;
   // A snapshot of the read models into <state_dir>/snapshots/<seq>/ every this
   // many events, for time travel (chronovactl at/diff, the history API); 0: none.
   uint64_t snapshot_every = 100000;

@@ -1,5 +1,7 @@
 #include "agents/compute/compute_agent.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "agents/subjects.h"
@@ -48,7 +50,7 @@ Status ComputeAgent::Start() {
   // Watch first, then list: a change after the listing is reported as an event.
   hypervisor_->SetGuestObserver(
       [this](const InstanceId& id, PowerState) { OnGuestEvent(id); });
-  return SendInventory();
+  return SendInventory(/*restart=*/true);
 }
 
 void ComputeAgent::Stop() {
@@ -70,15 +72,22 @@ void ComputeAgent::Stop() {
   if (sync_.joinable()) sync_.join();
 }
 
-Status ComputeAgent::SendInventory() {
+Status ComputeAgent::SendInventory(bool restart) {
   GuestInventory inventory;
   inventory.host = options_.host;
-  {
-    std::lock_guard<std::mutex> w(work_mu_);
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<GuestInfo> guests, hypervisor_->List());
-    for (const GuestInfo& g : guests) {
-      inventory.guests.push_back({g.instance_id, static_cast<int32_t>(g.power_state)});
-    }
+  inventory.restart = restart;
+  const std::string reason =
+      restart ? "compute host restart" : "periodic power-state sync";
+  std::lock_guard<std::mutex> w(work_mu_);
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<GuestInfo> guests, hypervisor_->List());
+  for (const GuestInfo& g : guests) {
+    const auto state = static_cast<int32_t>(g.power_state);
+    inventory.guests.push_back({g.instance_id, state});
+    // Each guest's state travels as a report, in order with the work reports
+    // (the inventory itself takes another subject).
+    WorkItem none;
+    none.instance_id = g.instance_id;
+    Send(none, InstancePowerStateChanged{options_.host, state, reason});
   }
   return bus_->Publish(subjects::Inventory(options_.host), EncodePortable(inventory));
 }
@@ -93,10 +102,29 @@ void ComputeAgent::OnGuestEvent(const InstanceId& id) {
 }
 
 void ComputeAgent::SyncLoop() {
+  const int64_t interval = options_.sync_power_state_interval_us;
+  Timestamp last_sync = options_.env->Now();
   std::unique_lock<std::mutex> l(sync_mu_);
   while (true) {
-    sync_cv_.wait(l, [&] { return sync_stop_ || !pending_.empty(); });
+    const auto ready = [&] { return sync_stop_ || !pending_.empty(); };
+    if (interval > 0) {
+      const int64_t wait = last_sync.micros + interval - options_.env->Now().micros;
+      sync_cv_.wait_for(l, std::chrono::microseconds(std::max<int64_t>(wait, 0)), ready);
+    } else {
+      sync_cv_.wait(l, ready);
+    }
     if (sync_stop_) return;
+    if (interval > 0 && options_.env->Now().micros - last_sync.micros >= interval) {
+      last_sync = options_.env->Now();
+      l.unlock();
+      Status st = SendInventory(/*restart=*/false);
+      if (!st.ok())
+        std::fprintf(stderr, "compute %s: power-state sync: %s\n",
+                     options_.host.str().c_str(), st.ToString().c_str());
+      l.lock();
+      continue;
+    }
+    if (pending_.empty()) continue;
     InstanceId id = std::move(pending_.front());
     pending_.pop_front();
     queued_.erase(id);
@@ -108,6 +136,11 @@ void ComputeAgent::SyncLoop() {
 
 void ComputeAgent::ReportPowerState(const InstanceId& id, const std::string& reason) {
   std::lock_guard<std::mutex> w(work_mu_);
+  ReportPowerStateLocked(id, reason);
+}
+
+void ComputeAgent::ReportPowerStateLocked(const InstanceId& id,
+                                          const std::string& reason) {
   Result<GuestInfo> guest = hypervisor_->Inspect(id);
   PowerState state = PowerState::kNoState;
   if (guest.ok()) {
@@ -149,6 +182,9 @@ void ComputeAgent::OnWork(const std::string& payload) {
   switch (w.kind) {
     case WorkItem::Kind::kReap:
       Reap(w);
+      break;
+    case WorkItem::Kind::kSyncPowerState:
+      ReportPowerStateLocked(w.instance_id, w.action);
       break;
     case WorkItem::Kind::kBuild:
       Build(w);

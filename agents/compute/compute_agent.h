@@ -31,6 +31,10 @@ struct ComputeAgentOptions {
   double ram_allocation_ratio = 1.5;
   double disk_allocation_ratio = 1.0;
   int64_t heartbeat_interval_us = 10000000;  // nova.conf report_interval (10 s)
+  // nova.conf sync_power_state_interval (600 s): every guest's power state is
+  // reported this often, for drivers without events or events that were lost;
+  // <= 0: only when the agent starts.
+  int64_t sync_power_state_interval_us = 600000000;
   Env* env = Env::Default();
 };
 
@@ -58,14 +62,17 @@ class ComputeAgent {
   void Reap(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
-  // Publishes every guest of the hypervisor as a GuestInventory.
-  Status SendInventory();
+  // Reports every guest's power state, then publishes the list of them as a
+  // GuestInventory.
+  Status SendInventory(bool restart);
   // A lifecycle event of `id`: queued for the sync thread (never blocks).
   void OnGuestEvent(const InstanceId& id);
   void SyncLoop();
   // Reports the guest's current power state (NOSTATE if it is gone). Reads it
   // afresh rather than trusting the event: events may arrive late.
   void ReportPowerState(const InstanceId& id, const std::string& reason);
+  // REQUIRES: work_mu_ held.
+  void ReportPowerStateLocked(const InstanceId& id, const std::string& reason);
 
   Hypervisor* const hypervisor_;
   Bus* const bus_;
@@ -82,6 +89,7 @@ class ComputeAgent {
   // work before it, so the conductor never takes a stale one for drift.
   std::mutex work_mu_;
 
+  // The sync thread reports lifecycle events and, periodically, every guest.
   std::mutex sync_mu_;  // protects pending_, queued_, sync_stop_
   std::condition_variable sync_cv_;
   std::deque<InstanceId> pending_;  // guests with an unreported lifecycle event
