@@ -92,6 +92,32 @@ struct GuestInventory {
   }
 };
 
+// Anyone → compute host: a question only the host can answer now (its guest's
+// console log). Answered with a HostQueryReply on `reply_to`; never history.
+struct HostQuery {
+  enum class Kind : uint8_t { kConsoleOutput = 1 };
+  Kind kind = Kind::kConsoleOutput;
+  InstanceId instance_id;
+  int32_t length = -1;  // kConsoleOutput: the last `length` lines; -1 for all
+  std::string reply_to;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(length),
+       CEREAL_NVP(reply_to));
+  }
+};
+
+// Compute host → asker. `code` is a StatusCode; `body` the answer when it is 0.
+struct HostQueryReply {
+  int32_t code = 0;
+  std::string message;
+  std::string body;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(code), CEREAL_NVP(message), CEREAL_NVP(body));
+  }
+};
+
 // Compute host → scheduler, every few seconds.
 struct Heartbeat {
   HostName host;

@@ -19,4 +19,9 @@ inline const char* kAllInventories = "inventory.>";
 inline std::string Heartbeat(const HostName& host) { return "heartbeat." + host.str(); }
 inline const char* kAllHeartbeats = "heartbeat.>";
 
+// Anyone → compute host: a HostQuery.
+inline std::string Query(const HostName& host) { return "query." + host.str(); }
+// Compute host → the asker: replies to one HostQueryClient under this prefix.
+inline std::string Replies(const std::string& client) { return "reply." + client; }
+
 }  // namespace chronova::subjects

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
+#include <regex>
 #include <set>
 
 #include "api/api_responses.h"
@@ -637,6 +639,7 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
     r.status = 202;
     return r;
   }
+  if (name == "os-getConsoleOutput") return ConsoleOutput(call, args);
   if (name == "lock" || name == "unlock") {
     st = name == "lock" ? options_.service->LockServer(call.ctx, id)
                         : options_.service->UnlockServer(call.ctx, id);
@@ -681,6 +684,43 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   HttpResponse r;
   r.status = 202;
   return r;
+}
+
+HttpResponse ComputeApiHandler::ConsoleOutput(const Call& call, const Json& args) const {
+  // Nova's schema: {"os-getConsoleOutput": {"length": int | "-?[0-9]+" | null}},
+  // length >= -1, nothing else; -1 and null mean the whole log.
+  if (!args.is_object()) {
+    return FaultResponse(400, "Invalid input for field/attribute os-getConsoleOutput. "
+                              "Value: " + args.PythonStr() + ". " + args.PythonRepr() +
+                                  " is not of type 'object'");
+  }
+  for (const auto& [key, value] : args.members()) {
+    if (key != "length") {
+      return FaultResponse(400, "Additional properties are not allowed ('" + key +
+                                    "' was unexpected)");
+    }
+  }
+  int length = -1;
+  if (const Json* l = args.Find("length"); l != nullptr && !l->is_null()) {
+    std::optional<long long> n;
+    if (l->is_int()) {
+      n = l->as_int();
+    } else if (l->is_string()) {
+      static const std::regex kInteger("^-?[0-9]{1,9}$");
+      if (std::regex_match(l->as_string(), kInteger)) n = std::stoll(l->as_string());
+    }
+    if (!n || *n < -1) {
+      return FaultResponse(400, "Invalid input for field/attribute length. Value: " +
+                                    l->PythonStr() + ". " + l->PythonRepr() +
+                                    (n ? " is less than the minimum of -1"
+                                       : " is not valid under any of the given schemas"));
+    }
+    length = static_cast<int>(std::min<long long>(*n, 1 << 30));
+  }
+  Result<std::string> out =
+      options_.service->ConsoleOutput(call.ctx, InstanceId(call.params[0]), length);
+  if (!out.ok()) return ErrorResponse(out.status());
+  return JsonResponse(200, Json::MakeObject({{"output", Json(std::move(*out))}}));
 }
 
 HttpResponse ComputeApiHandler::RebuildServer(const Call& call, const Json& body) const {

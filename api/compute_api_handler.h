@@ -61,6 +61,7 @@ class ComputeApiHandler {
   // POST /servers/{id}/action: the body's one key names the action.
   HttpResponse ServerAction(const Call& call) const;
   // The rebuild action: 202 with the server's detail view (and adminPass).
+  HttpResponse ConsoleOutput(const Call& call, const Json& args) const;
   HttpResponse RebuildServer(const Call& call, const Json& body) const;
   HttpResponse UpdateServer(const Call& call) const;
   HttpResponse ListServerMetadata(const Call& call) const;

@@ -384,6 +384,31 @@ Status ComputeService::ResetServerState(const RequestContext& ctx, const Instanc
                      });
 }
 
+Result<std::string> ComputeService::ConsoleOutput(const RequestContext& ctx,
+                                                  const InstanceId& id, int length) {
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s,
+                            GetServer(ctx, id, "os_compute_api:os-console-output"));
+  if (!options_.console_output) {
+    return Status::Unavailable("No compute host can be asked for console output.");
+  }
+  if (s.host.empty()) {
+    return Status::Conflict("Instance " + id.str() + " is not ready");
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(std::string log, options_.console_output(s.host, id, length));
+  // Like Nova: decoded as ASCII with replacement, then the control characters
+  // other than tab and newline removed ([\x00-\x08\x0B-\x1F]).
+  std::string out;
+  out.reserve(log.size());
+  for (unsigned char c : log) {
+    if (c >= 0x80) {
+      out += "\xEF\xBF\xBD";  // U+FFFD, as Python's 'replace' decoding gives
+    } else if (c >= 0x20 || c == '\t' || c == '\n') {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
   return ActOnServer(
       ctx, id, RequestKey(ctx, "lock"),

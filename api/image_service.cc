@@ -571,8 +571,13 @@ Result<ImageBlob> ImageService::Open(const ImageId& id) const {
   if (r->status != kImageActive || ::stat(BlobPath(id).c_str(), &st) != 0) {
     return Status::InvalidArgument("Image " + id.str() + " has no data.");
   }
-  return ImageBlob{id, BlobPath(id), static_cast<int64_t>(st.st_size), r->image.checksum,
-                   r->os_hash_value};
+  return ImageBlob{id,
+                   BlobPath(id),
+                   static_cast<int64_t>(st.st_size),
+                   r->image.checksum,
+                   r->os_hash_value,
+                   r->image.disk_format,
+                   r->image.properties};
 }
 
 }  // namespace chronova

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "core/status.h"
@@ -20,6 +21,11 @@ struct ImageBlob {
   int64_t size = 0;
   std::string checksum;       // md5, hex (Glance's "checksum")
   std::string os_hash_value;  // sha512, hex
+  // Glance's disk_format ("raw", "qcow2", ...); empty when unset. A compute
+  // host converts non-raw images to raw in its cache.
+  std::string disk_format;
+  // The image's custom properties (hw_disk_bus, ...).
+  std::map<std::string, std::string> properties;
 };
 
 class ImageSource {

@@ -52,6 +52,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:os-aggregates:update", PolicyRule::kAdmin},
     {"os_compute_api:os-availability-zone:detail", PolicyRule::kAdmin},
     {"os_compute_api:os-availability-zone:list", PolicyRule::kAnyone},
+    {"os_compute_api:os-console-output", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-flavor-access", PolicyRule::kAdmin},
     {"os_compute_api:os-flavor-access:add_tenant_access", PolicyRule::kAdmin},
     {"os_compute_api:os-flavor-access:remove_tenant_access", PolicyRule::kAdmin},

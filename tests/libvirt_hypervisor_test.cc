@@ -267,4 +267,35 @@ TEST_CASE("libvirt: an unknown virt_type is rejected with InvalidArgument", "[li
   CHECK(LibvirtHypervisor::Open(o).status().code() == StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("libvirt: console output is the tail of the guest's serial log file",
+          "[libvirt]") {
+  TestHost host;
+  const InstanceId id = Uuid(40);
+  GuestSpec spec = Spec(id);
+  spec.instance_dir = host.dir.Sub("instances/" + id.str() + " & <odd>");
+  REQUIRE(host.hv->Spawn(spec).ok());
+  // QEMU has not written the log yet: empty, as Nova's driver answers.
+  Result<std::string> empty = host.hv->ConsoleOutput(id);
+  INFO(empty.status().ToString());
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+
+  std::string log;
+  for (int i = 0; i < 20000; ++i) log += "line " + std::to_string(i) + "\n";
+  REQUIRE(log.size() > Hypervisor::kMaxConsoleBytes);
+  std::ofstream(spec.instance_dir + "/console.log") << log;
+  Result<std::string> out = host.hv->ConsoleOutput(id);
+  REQUIRE(out.ok());
+  CHECK(out->size() == Hypervisor::kMaxConsoleBytes);
+  CHECK(*out == log.substr(log.size() - Hypervisor::kMaxConsoleBytes));
+
+  // A guest without a serial log (the simulated hosts') has no console.
+  const InstanceId bare = Uuid(41);
+  REQUIRE(host.hv->Spawn(Spec(bare)).ok());
+  Result<std::string> none = host.hv->ConsoleOutput(bare);
+  CHECK(none.status().IsNotFound());
+  CHECK(none.status().message() == "Guest does not have a console available.");
+  CHECK(host.hv->ConsoleOutput(Uuid(42)).status().IsNotFound());
+}
+
 }  // namespace chronova::testing

@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "                 [--nats-replicas 1|3] [--no-sync] [--bus inprocess|nats]\n"
     "                 [--compute-listen URL] [--hosts N] [--hypervisor libvirt|fake]\n"
     "                 [--libvirt-uri URI] [--virt-type qemu|kvm]\n"
+    "                 [--instances-path DIR]\n"
     "                 [--snapshot-every N] [--identity-listen URL]\n"
     "                 [--image-listen URL] [--public-host HOST]\n"
     "                 [--auth-strategy keystone|noauth2] [--password PW]\n"
@@ -119,6 +120,33 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
       flags.Get("hypervisor", ini.GetOr("compute", "hypervisor", n.hypervisor));
   n.libvirt_uri = flags.Get("libvirt-uri", ini.GetOr("libvirt", "connection_uri", ""));
   n.virt_type = flags.Get("virt-type", ini.GetOr("libvirt", "virt_type", n.virt_type));
+  if (n.virt_type != "kvm" && n.virt_type != "qemu") {
+    return Status::InvalidArgument("[libvirt] virt_type must be kvm or qemu, not " +
+                                   n.virt_type);
+  }
+  n.instances_path =
+      flags.Get("instances-path", ini.GetOr("DEFAULT", "instances_path", ""));
+  // nova.conf's [image_cache] options, or their deprecated [DEFAULT] names.
+  auto seconds = [&](const char* name, const char* old_name,
+                     int64_t fallback) -> Result<int64_t> {
+    std::string v = ini.GetOr("image_cache", name,
+                              ini.GetOr("DEFAULT", old_name, std::to_string(fallback)));
+    const bool negative = v.starts_with("-");
+    const std::string digits = negative ? v.substr(1) : v;
+    if (digits.empty() || digits.size() > 12 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::InvalidArgument(std::string("[image_cache] ") + name +
+                                     " must be a number of seconds, not " + v);
+    }
+    return std::stoll(v);
+  };
+  CHRONOVA_ASSIGN_OR_RETURN(n.image_cache_manager_interval_s,
+                            seconds("manager_interval", "image_cache_manager_interval",
+                                    n.image_cache_manager_interval_s));
+  CHRONOVA_ASSIGN_OR_RETURN(n.remove_unused_original_minimum_age_s,
+                            seconds("remove_unused_original_minimum_age_seconds",
+                                    "remove_unused_original_minimum_age_seconds",
+                                    n.remove_unused_original_minimum_age_s));
   std::string every = flags.Get(
       "snapshot-every",
       ini.GetOr("projections", "snapshot_every", std::to_string(n.snapshot_every)));
@@ -174,13 +202,13 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto flags =
-      Flags::Parse(argc, argv,
-                   {"state-dir", "config", "log", "nats-url", "nats-stream",
-                    "nats-replicas", "bus", "compute-listen", "hosts", "hypervisor",
-                    "libvirt-uri", "virt-type", "snapshot-every", "identity-listen",
-                    "image-listen", "public-host", "auth-strategy", "password"},
-                   {"no-sync", "help"});
+  auto flags = Flags::Parse(
+      argc, argv,
+      {"state-dir", "config", "log", "nats-url", "nats-stream", "nats-replicas", "bus",
+       "compute-listen", "hosts", "hypervisor", "libvirt-uri", "virt-type",
+       "instances-path", "snapshot-every", "identity-listen", "image-listen",
+       "public-host", "auth-strategy", "password"},
+      {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       flags->positional()[0] != "all-in-one") {
     if (!flags.ok())
@@ -210,8 +238,8 @@ int Run(int argc, char** argv) {
       (n.log.backend == LogBackend::kRocksDb ? "rocksdb"
                                              : "jetstream " + n.log.jetstream.url) +
       ", head seq " + std::to_string((*node)->store()->checkpoint().value()) + ", " +
-      std::to_string(n.compute_hosts) + " " + n.hypervisor +
-      " compute host(s), Compute API " +
+      std::to_string(n.compute_hosts) + " " + n.hypervisor + " compute host(s)" +
+      (n.libvirt_uri.empty() ? "" : " on " + n.libvirt_uri) + ", Compute API " +
       (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") + " (" +
       n.auth_strategy + "), Identity API " +
       (n.identity_api_url.empty() ? "off" : n.identity_api_url + "/v3") + ", Image API " +

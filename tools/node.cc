@@ -6,9 +6,11 @@
 #include "agents/bus.h"
 #include "agents/compute/compute_agent.h"
 #include "agents/compute/fake_hypervisor.h"
+#include "agents/compute/image_cache.h"
 #include "agents/compute/libvirt_hypervisor.h"
 #include "agents/conductor.h"
 #include "agents/heartbeat_monitor.h"
+#include "agents/host_query.h"
 #include "agents/scheduler.h"
 #include "api/admin_service.h"
 #include "api/auth.h"
@@ -39,7 +41,10 @@ struct Node::Parts {
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<Conductor> conductor;
   std::vector<std::unique_ptr<Hypervisor>> hypervisors;
+  std::vector<std::string> instances_paths;               // per compute host
+  std::vector<std::unique_ptr<ImageCache>> image_caches;  // hosts with real disks
   std::vector<std::unique_ptr<ComputeAgent>> computes;
+  std::unique_ptr<HostQueryClient> host_queries;
   std::unique_ptr<ComputeService> compute_service;
   std::string identity_password;
   std::unique_ptr<TokenSigner> signer;
@@ -154,6 +159,7 @@ const std::string& Node::identity_password() const { return parts_->identity_pas
 ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
 ComputeAgent* Node::compute_agent(size_t i) { return parts_->computes.at(i).get(); }
+std::string Node::instances_path(size_t i) const { return parts_->instances_paths.at(i); }
 Status Node::health() const { return parts_->runner->status(); }
 
 Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
@@ -193,6 +199,26 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
       std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
 
+  // Before the compute hosts: their image caches read from it.
+  ImageServiceOptions image_options;
+  image_options.blob_dir = dir + "/images";
+  image_options.max_image_size = o.max_image_size;
+  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
+                                                    p->runner.get(), image_options);
+  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
+
+  const bool real_libvirt = o.hypervisor == "libvirt" && !o.libvirt_uri.empty() &&
+                            !o.libvirt_uri.starts_with("test:") &&
+                            !o.libvirt_uri.starts_with("test+");
+  if (real_libvirt && o.compute_hosts > 1) {
+    return Status::InvalidArgument("a real libvirt connection (" + o.libvirt_uri +
+                                   ") is one compute host: --hosts must be 0 or 1, not " +
+                                   std::to_string(o.compute_hosts));
+  }
+  const bool use_image_cache =
+      real_libvirt || (o.hypervisor == "libvirt" && o.image_cache_on_test_hosts);
+  const std::string instances_path =
+      o.instances_path.empty() ? dir + "/instances" : o.instances_path;
   for (int i = 0; i < o.compute_hosts; ++i) {
     std::string host = o.compute_hosts == 1 ? o.host_prefix
                                             : o.host_prefix + "-" + std::to_string(i + 1);
@@ -220,6 +246,16 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     ComputeAgentOptions co;
     co.host = HostName(host);
     co.sync_power_state_interval_us = o.sync_power_state_interval_s * 1000000;
+    p->instances_paths.push_back(o.compute_hosts == 1 ? instances_path
+                                                      : instances_path + "/" + host);
+    if (use_image_cache) {
+      ImageCacheOptions cache;
+      cache.remove_unused_original_minimum_age_s = o.remove_unused_original_minimum_age_s;
+      p->image_caches.push_back(std::make_unique<ImageCache>(
+          p->instances_paths.back(), p->image_service.get(), cache));
+      co.image_cache = p->image_caches.back().get();
+      co.image_cache_manager_interval_us = o.image_cache_manager_interval_s * 1000000;
+    }
     auto agent = std::make_unique<ComputeAgent>(hv.get(), p->bus.get(), co);
     CHRONOVA_RETURN_IF_ERROR(agent->Start());
     p->hypervisors.push_back(std::move(hv));
@@ -235,6 +271,17 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";
   std::error_code ec;
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
+  p->host_queries =
+      std::make_unique<HostQueryClient>(p->bus.get(), Env::Default()->NewUuid());
+  service_options.console_output = [q = p->host_queries.get()](const HostName& host,
+                                                               const InstanceId& id,
+                                                               int length) {
+    HostQuery query;
+    query.kind = HostQuery::Kind::kConsoleOutput;
+    query.instance_id = id;
+    query.length = length;
+    return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
+  };
   p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
                                                         p->runner.get(), service_options);
   p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get());
@@ -311,12 +358,6 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     CHRONOVA_RETURN_IF_ERROR(p->identity_api->Start(std::move(http)));
   }
 
-  ImageServiceOptions image_options;
-  image_options.blob_dir = dir + "/images";
-  image_options.max_image_size = o.max_image_size;
-  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
-                                                    p->runner.get(), image_options);
-  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
   if (keystone) {
     p->auth = std::make_unique<KeystoneAuthenticator>(p->validator.get());
   } else {

@@ -32,8 +32,22 @@ struct NodeOptions {
   std::string host_prefix = "compute";
   // "libvirt" (default; test:/// node per host unless libvirt_uri is set) or "fake".
   std::string hypervisor = "libvirt";
-  std::string libvirt_uri;  // empty: a libvirt test driver host per simulated host
-  std::string virt_type = "qemu";
+  // [libvirt] connection_uri. Empty: a libvirt test driver host per simulated
+  // host. Any other URI (qemu:///system) is a real hypervisor: this process then
+  // runs at most one compute host on it, with an image cache.
+  std::string libvirt_uri;
+  std::string virt_type = "qemu";  // [libvirt] virt_type: kvm or qemu
+  // nova.conf's [DEFAULT] instances_path; empty: <state_dir>/instances. Holds
+  // the image cache (_base/) and one directory per instance (disk, console.log,
+  // libvirt.xml).
+  std::string instances_path;
+  // nova.conf's remove_unused_original_minimum_age_seconds and
+  // image_cache_manager_interval (seconds; <= 0: no aging).
+  int64_t remove_unused_original_minimum_age_s = 86400;
+  int64_t image_cache_manager_interval_s = 2400;
+  // Give test:/// libvirt hosts an image cache and real overlay disks too (tests
+  // of the disk path; the default keeps simulated hosts free of file I/O).
+  bool image_cache_on_test_hosts = false;
   int host_vcpus = 8;
   int host_memory_mb = 16384;
   int host_disk_gb = 200;
@@ -105,6 +119,9 @@ class Node {
   Hypervisor* hypervisor(size_t i);
   // The agent of simulated compute host `i` (tests stop and restart it).
   ComputeAgent* compute_agent(size_t i);
+  // The instances path of compute host `i`: instances_path with one host, else
+  // <instances_path>/<host>.
+  std::string instances_path(size_t i) const;
   // Non-OK once the read models stopped on a bad event.
   Status health() const;
 

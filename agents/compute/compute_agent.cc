@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
+#include "agents/host_query.h"
 #include "agents/subjects.h"
 
 namespace chronova {
@@ -23,6 +25,10 @@ Status ComputeAgent::Start() {
       work_,
       bus_->Subscribe(subjects::Work(options_.host),
                       [this](const std::string&, const std::string& p) { OnWork(p); }));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      queries_,
+      bus_->Subscribe(subjects::Query(options_.host),
+                      [this](const std::string&, const std::string& p) { OnQuery(p); }));
   HostRegistered reg;
   reg.host = options_.host;
   reg.vcpus = cap.vcpus;
@@ -42,6 +48,9 @@ Status ComputeAgent::Start() {
     stop_ = false;
   }
   heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  if (options_.image_cache != nullptr && options_.image_cache_manager_interval_us > 0) {
+    image_cache_manager_ = std::thread([this] { ImageCacheLoop(); });
+  }
   {
     std::lock_guard<std::mutex> l(sync_mu_);
     sync_stop_ = false;
@@ -56,6 +65,7 @@ Status ComputeAgent::Start() {
 void ComputeAgent::Stop() {
   hypervisor_->SetGuestObserver(nullptr);
   work_.reset();
+  queries_.reset();
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
@@ -70,6 +80,22 @@ void ComputeAgent::Stop() {
   }
   sync_cv_.notify_all();
   if (sync_.joinable()) sync_.join();
+  if (image_cache_manager_.joinable()) image_cache_manager_.join();
+}
+
+void ComputeAgent::ImageCacheLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    cv_.wait_for(l, std::chrono::microseconds(options_.image_cache_manager_interval_us),
+                 [&] { return stop_; });
+    if (stop_) return;
+    l.unlock();
+    Status st = options_.image_cache->Age();
+    if (!st.ok())
+      std::fprintf(stderr, "compute %s: image cache: %s\n", options_.host.str().c_str(),
+                   st.ToString().c_str());
+    l.lock();
+  }
 }
 
 Status ComputeAgent::SendInventory(bool restart) {
@@ -201,6 +227,30 @@ void ComputeAgent::OnWork(const std::string& payload) {
   }
 }
 
+void ComputeAgent::OnQuery(const std::string& payload) {
+  HostQuery q;
+  if (Status st = DecodePortable(payload, &q); !st.ok()) {
+    std::fprintf(stderr, "compute %s: undecodable query: %s\n",
+                 options_.host.str().c_str(), st.ToString().c_str());
+    return;
+  }
+  HostQueryReply reply;
+  switch (q.kind) {
+    case HostQuery::Kind::kConsoleOutput: {
+      Result<std::string> log = hypervisor_->ConsoleOutput(q.instance_id);
+      reply = log.ok() ? MakeHostQueryReply(Status::Ok(), TailLines(*log, q.length))
+                       : MakeHostQueryReply(log.status());
+      break;
+    }
+    default:
+      reply = MakeHostQueryReply(Status::InvalidArgument("unknown query"));
+  }
+  if (Status st = bus_->Publish(q.reply_to, EncodePortable(reply)); !st.ok()) {
+    std::fprintf(stderr, "compute %s: reply: %s\n", options_.host.str().c_str(),
+                 st.ToString().c_str());
+  }
+}
+
 void ComputeAgent::Send(const WorkItem& w, const Event& event) {
   Report r =
       MakeReport(options_.host, w.instance_id, event, w.causation, w.request_id, w.actor);
@@ -212,14 +262,36 @@ void ComputeAgent::Send(const WorkItem& w, const Event& event) {
   }
 }
 
-void ComputeAgent::Build(const WorkItem& w) {
-  Send(w, BuildStarted{options_.host});
+Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkItem& w, DiskMode mode) {
   GuestSpec spec;
   spec.instance_id = w.instance_id;
   spec.name = w.name;
   spec.flavor = w.flavor;
   spec.image_id = w.image_id;
-  Result<GuestInfo> guest = hypervisor_->Spawn(spec);
+  ImageCache* cache = options_.image_cache;
+  if (cache == nullptr) return spec;
+  Result<std::string> base = cache->Fetch(w.image_id);
+  if (!base.ok()) return base.status();
+  spec.instance_dir = cache->InstanceDir(w.instance_id);
+  spec.disk_path = spec.instance_dir + "/disk";
+  spec.disk_bus = cache->DiskBus(w.image_id);
+  std::error_code ec;
+  std::filesystem::create_directories(spec.instance_dir, ec);
+  if (ec) {
+    return Status::Internal("create " + spec.instance_dir + ": " + ec.message());
+  }
+  if (mode == DiskMode::kReplace) std::filesystem::remove(spec.disk_path, ec);
+  if (!std::filesystem::exists(spec.disk_path, ec)) {
+    CHRONOVA_RETURN_IF_ERROR(
+        cache->CreateOverlay(*base, spec.disk_path, w.flavor.root_gb));
+  }
+  return spec;
+}
+
+void ComputeAgent::Build(const WorkItem& w) {
+  Send(w, BuildStarted{options_.host});
+  Result<GuestSpec> spec = PrepareGuest(w, DiskMode::kKeep);
+  Result<GuestInfo> guest = spec.ok() ? hypervisor_->Spawn(*spec) : spec.status();
   if (!guest.ok()) {
     Send(w,
          InstanceBuildFailed{options_.host, "Build of instance " + w.instance_id.str() +
@@ -247,14 +319,12 @@ void ComputeAgent::Act(const WorkItem& w) {
 
 void ComputeAgent::Rebuild(const WorkItem& w) {
   // Nova's rebuild on the same host: the old guest goes, a new one is spawned
-  // from the new image, and a stopped instance is left stopped.
-  GuestSpec spec;
-  spec.instance_id = w.instance_id;
-  spec.name = w.name;
-  spec.flavor = w.flavor;
-  spec.image_id = w.image_id;
+  // from the new image (a new overlay on its base), and a stopped instance is
+  // left stopped.
   Status st = hypervisor_->Destroy(w.instance_id);
-  Result<GuestInfo> guest = st.ok() ? hypervisor_->Spawn(spec) : Result<GuestInfo>(st);
+  Result<GuestSpec> spec =
+      st.ok() ? PrepareGuest(w, DiskMode::kReplace) : Result<GuestSpec>(st);
+  Result<GuestInfo> guest = spec.ok() ? hypervisor_->Spawn(*spec) : spec.status();
   if (guest.ok() && w.keep_stopped) {
     guest = hypervisor_->Perform(w.instance_id, LifecycleAction::kStop, false);
   }
@@ -275,12 +345,27 @@ void ComputeAgent::Delete(const WorkItem& w) {
                  w.instance_id.str().c_str(), st.ToString().c_str());
     return;
   }
+  RemoveInstanceDir(w.instance_id);
   Send(w, InstanceDeleted{options_.host});
+}
+
+void ComputeAgent::RemoveInstanceDir(const InstanceId& id) {
+  if (options_.image_cache == nullptr) return;
+  // The guest is gone: its disk, console log and domain XML go too (which
+  // lets the image cache manager age the base once nothing else uses it).
+  const std::string dir = options_.image_cache->InstanceDir(id);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "compute %s: remove %s: %s\n", options_.host.str().c_str(),
+                 dir.c_str(), ec.message().c_str());
+  }
 }
 
 void ComputeAgent::Reap(const WorkItem& w) {
   // Nova's running_deleted_instance_action=reap.
   Status st = hypervisor_->Destroy(w.instance_id);
+  if (st.ok()) RemoveInstanceDir(w.instance_id);
   std::fprintf(stderr,
                "compute %s: reaped guest %s of an instance not on this host: %s\n",
                options_.host.str().c_str(), DomainName(w.instance_id).c_str(),

@@ -19,6 +19,7 @@
 
 #include "agents/bus.h"
 #include "agents/compute/hypervisor.h"
+#include "agents/compute/image_cache.h"
 #include "agents/messages.h"
 #include "core/env.h"
 
@@ -36,6 +37,13 @@ struct ComputeAgentOptions {
   // <= 0: only when the agent starts.
   int64_t sync_power_state_interval_us = 600000000;
   Env* env = Env::Default();
+  // The host's image cache (borrowed), on hosts whose guests have real disks
+  // (libvirt with QEMU/KVM). nullptr (fake and test:/// hosts): guests get no
+  // disk, and builds touch no files.
+  ImageCache* image_cache = nullptr;
+  // nova.conf image_cache_manager_interval: how often unused bases are aged
+  // (ImageCache::Age); 0 or less: never.
+  int64_t image_cache_manager_interval_us = int64_t{2400} * 1000000;
 };
 
 class ComputeAgent {
@@ -52,6 +60,8 @@ class ComputeAgent {
 
  private:
   void OnWork(const std::string& payload);
+  // Answers a HostQuery (a guest's console log) on its reply subject.
+  void OnQuery(const std::string& payload);
   void Build(const WorkItem& w);
   void Delete(const WorkItem& w);
   // Carries out a lifecycle action and reports its outcome.
@@ -60,6 +70,8 @@ class ComputeAgent {
   void Rebuild(const WorkItem& w);
   // Destroys a guest the log does not place here.
   void Reap(const WorkItem& w);
+  // Removes the instance's directory (disk, console log, XML), if it has one.
+  void RemoveInstanceDir(const InstanceId& id);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
   // Reports every guest's power state, then publishes the list of them as a
@@ -73,12 +85,21 @@ class ComputeAgent {
   void ReportPowerState(const InstanceId& id, const std::string& reason);
   // REQUIRES: work_mu_ held.
   void ReportPowerStateLocked(const InstanceId& id, const std::string& reason);
+  void ImageCacheLoop();
+  enum class DiskMode {
+    kKeep,     // a build: create the disk only if missing (a re-sent build keeps it)
+    kReplace,  // a rebuild: a new disk from the work's image
+  };
+  // The GuestSpec of the work's instance. With an image cache it also fetches
+  // the image into _base/ and creates <instance dir>/disk on it.
+  Result<GuestSpec> PrepareGuest(const WorkItem& w, DiskMode mode);
 
   Hypervisor* const hypervisor_;
   Bus* const bus_;
   const ComputeAgentOptions options_;
 
   std::unique_ptr<BusSubscription> work_;
+  std::unique_ptr<BusSubscription> queries_;
   std::mutex mu_;  // protects stop_
   std::condition_variable cv_;
   bool stop_ = false;
@@ -96,6 +117,7 @@ class ComputeAgent {
   std::set<InstanceId> queued_;     // the ids in pending_ (one report each)
   bool sync_stop_ = false;
   std::thread sync_;
+  std::thread image_cache_manager_;  // runs only with an image cache
 };
 
 }  // namespace chronova

@@ -62,6 +62,11 @@ Result<GuestInfo> FakeHypervisor::Inspect(const InstanceId& id) {
   return it->second;
 }
 
+Result<std::string> FakeHypervisor::ConsoleOutput(const InstanceId& id) {
+  CHRONOVA_RETURN_IF_ERROR(Inspect(id).status());
+  return std::string("FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE");
+}
+
 Result<std::vector<GuestInfo>> FakeHypervisor::List() {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<GuestInfo> out;

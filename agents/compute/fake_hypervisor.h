@@ -20,6 +20,8 @@ class FakeHypervisor : public Hypervisor {
                             bool hard) override;
   Result<GuestInfo> Inspect(const InstanceId& id) override;
   Result<std::vector<GuestInfo>> List() override;
+  // Nova's fake driver's console: three fixed lines.
+  Result<std::string> ConsoleOutput(const InstanceId& id) override;
 
   // The next Spawn fails with this status (once), like a libvirt error would.
   void FailNextSpawn(Status st);

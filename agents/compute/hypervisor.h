@@ -28,6 +28,8 @@ struct GuestSpec {
   std::string disk_path;
   // Directory for the guest's files (console.log, domain XML); may be empty.
   std::string instance_dir;
+  // The root disk's bus (the image's hw_disk_bus): virtio, scsi, sata, ide, usb.
+  std::string disk_bus = "virtio";
 };
 
 struct GuestInfo {
@@ -75,6 +77,14 @@ class Hypervisor {
   // previous observer is running. Drivers that cannot see such changes keep
   // this default and never call it.
   virtual void SetGuestObserver(GuestObserver /*observer*/) {}
+
+  // The guest's serial console log: at most its last kMaxConsoleBytes, as
+  // Nova's libvirt driver reads it ("" while the log file does not exist yet).
+  // NotFound if there is no guest, or "Guest does not have a console
+  // available." (NotFound, Nova's ConsoleNotAvailable) if it has no log.
+  virtual Result<std::string> ConsoleOutput(const InstanceId& id) = 0;
+
+  static constexpr size_t kMaxConsoleBytes = 100 * 1024;  // Nova's MAX_CONSOLE_BYTES
 };
 
 // The libvirt domain name of an instance: "instance-<uuid>".

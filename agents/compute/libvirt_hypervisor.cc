@@ -128,6 +128,29 @@ bool IsXmlChar(char32_t cp) {
          (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
+// Undoes XML's five predefined entities (libvirt writes paths with them).
+std::string XmlUnescape(std::string_view text) {
+  static const std::pair<std::string_view, char> kEntities[] = {
+      {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&apos;", '\''}, {"&quot;", '"'}};
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '&') {
+      for (const auto& [entity, c] : kEntities) {
+        if (text.substr(i, entity.size()) == entity) {
+          out += c;
+          i += entity.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
 // Escapes `text` for XML character data and (single- or double-quoted)
 // attribute values. Bytes that cannot appear in an XML document at all (control
 // characters, invalid UTF-8) become '?', so an odd server name can never stop a
@@ -266,6 +289,21 @@ bool PowerStateOfEvent(int event, int detail, PowerState* out) {
   }
 }
 
+// The image's hw_disk_bus when QEMU can boot from it, else virtio.
+std::string RootDiskBus(const std::string& bus) {
+  for (const char* b : {"virtio", "scsi", "sata", "ide", "usb"}) {
+    if (bus == b) return bus;
+  }
+  return "virtio";
+}
+
+// The root disk's target device name on `bus`, as Nova's blockinfo names it.
+std::string RootDiskDevice(const std::string& bus) {
+  if (bus == "virtio") return "vda";
+  if (bus == "ide") return "hda";
+  return "sda";  // scsi, sata, usb
+}
+
 }  // namespace
 
 // libvirt's lifecycle callback, on the event-loop thread.
@@ -399,11 +437,13 @@ std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
   x += "  <on_crash>destroy</on_crash>\n";
   x += "  <devices>\n";
   if (!spec.disk_path.empty()) {
+    const std::string bus = RootDiskBus(spec.disk_bus);
     x += "    <disk type='file' device='disk'>\n";
     x += "      <driver name='qemu' type='qcow2'/>\n";
     x += "      <source file='" + XmlEscape(spec.disk_path) + "'/>\n";
-    x += "      <target dev='vda' bus='virtio'/>\n";
+    x += "      <target dev='" + RootDiskDevice(bus) + "' bus='" + bus + "'/>\n";
     x += "    </disk>\n";
+    if (bus == "scsi") x += "    <controller type='scsi' model='virtio-scsi'/>\n";
   }
   if (!spec.instance_dir.empty()) {
     // append='on': QEMU truncates a file serial at every start otherwise.
@@ -415,6 +455,14 @@ std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
   }
   x += "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n";
   x += "  </devices>\n";
+  if (!test_driver_) {
+    // QEMU runs as root for this domain and libvirt relabels nothing, so the
+    // guest's files may live under any state dir (a home directory that
+    // libvirt-qemu cannot traverse included).
+    x += "  <seclabel type='static' model='dac' relabel='no'>\n";
+    x += "    <label>+0:+0</label>\n";
+    x += "  </seclabel>\n";
+  }
   x += "</domain>\n";
   return x;
 }
@@ -546,6 +594,47 @@ Result<GuestInfo> LibvirtHypervisor::Inspect(const InstanceId& id) {
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
   return GuestOf(dom.get(), id);
+}
+
+namespace {
+
+// The path of the first <serial type='file'> in a domain's XML, or "".
+std::string SerialLogPath(std::string_view xml) {
+  size_t serial = xml.find("<serial type='file'");
+  if (serial == std::string_view::npos) return "";
+  const size_t end = xml.find("</serial>", serial);
+  const std::string_view tag = "<source path='";
+  size_t src = xml.find(tag, serial);
+  if (src == std::string_view::npos || src > end) return "";
+  src += tag.size();
+  const size_t close = xml.find('\'', src);
+  if (close == std::string_view::npos) return "";
+  return XmlUnescape(xml.substr(src, close - src));
+}
+
+}  // namespace
+
+Result<std::string> LibvirtHypervisor::ConsoleOutput(const InstanceId& id) {
+  const std::string name = DomainName(id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  char* raw = virDomainGetXMLDesc(dom.get(), 0);
+  if (raw == nullptr) return LastError("get XML of domain " + name);
+  const std::string xml(raw);
+  free(raw);  // NOLINT: allocated by libvirt with malloc
+  const std::string path = SerialLogPath(xml);
+  if (path.empty()) return Status::NotFound("Guest does not have a console available.");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string();  // QEMU has not created it yet
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff from =
+      std::max<std::streamoff>(0, size - static_cast<std::streamoff>(kMaxConsoleBytes));
+  in.seekg(from);
+  std::string out(static_cast<size_t>(size - from), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
 }
 
 Result<std::vector<GuestInfo>> LibvirtHypervisor::List() {

@@ -66,6 +66,9 @@ class LibvirtHypervisor : public Hypervisor {
   // Every domain named "instance-<uuid>", running or not; other domains on the
   // host are not chronova's and are left out.
   Result<std::vector<GuestInfo>> List() override;
+  // Reads the file of the domain's <serial type='file'> (console.log in the
+  // instance dir); a domain without one (test:/// hosts) has no console.
+  Result<std::string> ConsoleOutput(const InstanceId& id) override;
 
   // Lifecycle events of "instance-<uuid>" domains reach `observer` from the
   // process's libvirt event-loop thread (started by the first Open, stopped
