@@ -85,6 +85,8 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
       kind = WorkItem::Kind::kRebuild;
     } else if (env.type == InstancePowerStateChanged::kType) {
       kind = WorkItem::Kind::kAction;  // only if the drift asks for a stop (below)
+    } else if (env.type == InstanceSnapshotRequested::kType) {
+      kind = WorkItem::Kind::kSnapshot;
     } else {
       continue;
     }
@@ -119,6 +121,7 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
   // The vm_state a rebuild started from is still the instance's (only the
   // task changed).
   w.keep_stopped = kind == WorkItem::Kind::kRebuild && s.vm_state == VmState::kStopped;
+  w.snapshot_image_id = s.snapshot_image_id;
   if (kind == WorkItem::Kind::kAction) {
     LifecycleAction action;
     if (!ActionOfTask(s.task_state, &action, &w.hard)) {
@@ -259,6 +262,8 @@ bool Conductor::PendingWork(const InstanceState& s, WorkItem::Kind* kind) {
     *kind = WorkItem::Kind::kBuild;
   } else if (s.task_state == TaskState::kRebuilding) {
     *kind = WorkItem::Kind::kRebuild;
+  } else if (s.task_state == TaskState::kImageSnapshot) {
+    *kind = WorkItem::Kind::kSnapshot;
   } else if (ActionOfTask(s.task_state, &action, &hard)) {
     *kind = WorkItem::Kind::kAction;
   } else {

@@ -16,13 +16,13 @@ namespace chronova {
 struct WorkItem {
   // kReap: destroy a guest the log does not place on this host (its instance
   // was deleted, or lives elsewhere); nothing is reported. kSyncPowerState:
-  // report the guest's power state now, with `action` as the reason. (5 is
-  // kept for the createImage work of a parallel branch.)
+  // report the guest's power state now, with `action` as the reason.
   enum class Kind : uint8_t {
     kBuild = 1,
     kDelete = 2,
     kAction = 3,
     kRebuild = 4,
+    kSnapshot = 5,
     kReap = 6,
     kSyncPowerState = 7
   };
@@ -39,12 +39,14 @@ struct WorkItem {
   bool hard = false;
   // kRebuild: the instance was stopped, so the rebuilt guest stays shut off.
   bool keep_stopped = false;
+  // kSnapshot: the queued image the snapshot is uploaded into.
+  ImageId snapshot_image_id;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
        CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
-       CEREAL_NVP(keep_stopped));
+       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id));
   }
 };
 

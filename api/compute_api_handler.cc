@@ -10,6 +10,7 @@
 #include <set>
 
 #include "api/api_responses.h"
+#include "api/image_service.h"
 #include "api/policy.h"
 #include "api/quotas.h"
 #include "api/server_create_schema.h"
@@ -214,6 +215,7 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
            &ComputeApiHandler::ListImages,
            ListView::kDetail},
           {"GET", {"images", "*"}, &ComputeApiHandler::ShowImage},
+          {"DELETE", {"images", "*"}, &ComputeApiHandler::DeleteImage},
           // Admin views (admin_api_handler.cc).
           {"GET", {"os-hypervisors"}, &ComputeApiHandler::ListHypervisors},
           {"GET",
@@ -622,6 +624,7 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   const InstanceId id(call.params[0]);
   Status st;
   if (name == "rebuild") return RebuildServer(call, *parsed);
+  if (name == "createImage") return CreateServerImage(call, *parsed);
   if (name == "os-resetState") {
     // Nova's schema: {"os-resetState": {"state": "active"|"error"}}, nothing else.
     const Json* state = args.is_object() ? args.Find("state") : nullptr;
@@ -738,6 +741,21 @@ HttpResponse ComputeApiHandler::RebuildServer(const Call& call, const Json& body
         parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
   }
   return JsonResponse(202, Json::MakeObject({{"server", std::move(server)}}));
+}
+
+HttpResponse ComputeApiHandler::CreateServerImage(const Call& call,
+                                                  const Json& body) const {
+  Result<ParsedCreateImage> parsed = ParseCreateImageBody(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  Result<ImageId> image = options_.service->CreateServerImage(
+      call.ctx, InstanceId(call.params[0]), parsed->name, parsed->metadata);
+  if (!image.ok()) return ErrorResponse(image.status());
+  // Microversion 2.1: 202, no body, the new image's Image API URL in Location
+  // (nova/image/glance.py generate_image_url).
+  HttpResponse r;
+  r.status = 202;
+  r.headers.Set("Location", call.links.image_url + "/v2/images/" + image->str());
+  return r;
 }
 
 HttpResponse ComputeApiHandler::UpdateServer(const Call& call) const {
@@ -1657,9 +1675,19 @@ HttpResponse ComputeApiHandler::ListImages(const Call& call) const {
   std::vector<const ImageRecord*> images;
   const std::string* name = QueryParam(call.query, "name");
   const std::string* status = QueryParam(call.query, "status");
+  // nova/api/openstack/compute/images.py _get_filters: server (a server id or
+  // URL) is the instance_uuid property, type the image_type property.
+  const std::string* server = QueryParam(call.query, "server");
+  const std::string* type = QueryParam(call.query, "type");
+  auto property = [](const ImageRecord& i, const char* key) {
+    auto it = i.image.properties.find(key);
+    return it == i.image.properties.end() ? std::string() : it->second;
+  };
   for (const ImageRecord& i : *all) {
     if (name && i.image.name != *name) continue;
     if (status && i.status != Lower(*status)) continue;
+    if (server && property(i, "instance_uuid") != LastSegment(*server)) continue;
+    if (type && property(i, "image_type") != *type) continue;
     images.push_back(&i);
   }
   std::stable_sort(images.begin(), images.end(),
@@ -1685,6 +1713,18 @@ HttpResponse ComputeApiHandler::ShowImage(const Call& call) const {
   }
   return JsonResponse(200,
                       Json::MakeObject({{"image", ImageDetailView(call.links, *i)}}));
+}
+
+HttpResponse ComputeApiHandler::DeleteImage(const Call& call) const {
+  if (options_.images == nullptr) return FaultResponse(404, "Image not found.");
+  Status st = options_.images->Delete(call.ctx, ImageId(call.params[0]));
+  if (!st.ok()) {
+    if (st.IsNotFound()) return FaultResponse(404, "Image not found.");
+    return ErrorResponse(st);
+  }
+  HttpResponse r;
+  r.status = 204;
+  return r;
 }
 
 // ---- helpers ----------------------------------------------------------------

@@ -63,6 +63,8 @@ class ComputeApiHandler {
   // The rebuild action: 202 with the server's detail view (and adminPass).
   HttpResponse ConsoleOutput(const Call& call, const Json& args) const;
   HttpResponse RebuildServer(const Call& call, const Json& body) const;
+  // The createImage action: 202 with the new image's URL in Location.
+  HttpResponse CreateServerImage(const Call& call, const Json& body) const;
   HttpResponse UpdateServer(const Call& call) const;
   HttpResponse ListServerMetadata(const Call& call) const;
   HttpResponse ShowServerMetadataItem(const Call& call) const;
@@ -101,6 +103,7 @@ class ComputeApiHandler {
   HttpResponse ShowLimits(const Call& call) const;
   HttpResponse ListImages(const Call& call) const;
   HttpResponse ShowImage(const Call& call) const;
+  HttpResponse DeleteImage(const Call& call) const;
   // Admin views (api/admin_api_handler.cc).
   HttpResponse RenderHypervisors(const Result<std::vector<HypervisorView>>& views,
                                  bool detail) const;

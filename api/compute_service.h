@@ -198,6 +198,18 @@ class ComputeService {
       const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
       const std::optional<std::string>& name,
       const std::optional<std::map<std::string, std::string>>& metadata);
+  // The createImage action: a new image (queued, owned by the caller's
+  // project, private, or shared when an admin snapshots another project's
+  // server) with Nova's snapshot properties (image_type=snapshot,
+  // instance_uuid, base_image_ref, user_id, and `metadata`), then the
+  // snapshot request that the server's host fills it from. Returns the image
+  // id. NotFound as GetServer; Conflict ("Cannot 'createImage' instance <id>
+  // while it is in vm_state building") unless the server is active, stopped,
+  // paused or suspended with no task, in which case no image is left behind;
+  // PermissionDenied by policy.
+  Result<ImageId> CreateServerImage(const RequestContext& ctx, const InstanceId& id,
+                                    const std::string& name,
+                                    const std::map<std::string, std::string>& metadata);
   // os-resetState (admin): vm_state "active" or "error", task cleared.
   Status ResetServerState(const RequestContext& ctx, const InstanceId& id,
                           const std::string& vm_state);

@@ -107,6 +107,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:server-metadata:update", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:server-metadata:update_all", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:create", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:servers:create_image", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:delete", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:detail", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:servers:detail:get_all_tenants", PolicyRule::kAdmin},

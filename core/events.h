@@ -304,6 +304,46 @@ struct InstanceMetadataChanged {
   }
 };
 
+// A user asked for a snapshot of the server (the createImage action). The
+// image record image/<image_id> was created (queued) just before, in the same
+// API call; the compute host fills it with the flattened root disk.
+struct InstanceSnapshotRequested {
+  static constexpr const char* kType = "instance.snapshot_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  std::string name;  // the new image's name
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id), CEREAL_NVP(name));
+  }
+};
+
+// The compute host uploaded the snapshot: image_id is active with its data.
+struct InstanceSnapshotCompleted {
+  static constexpr const char* kType = "instance.snapshot_completed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  ImageId image_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(image_id));
+  }
+};
+
+// The snapshot failed on the host; the image was deleted and the server keeps
+// its vm_state (the task is cleared, as Nova does).
+struct InstanceSnapshotFailed {
+  static constexpr const char* kType = "instance.snapshot_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  ImageId image_id;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(image_id), CEREAL_NVP(reason));
+  }
+};
+
 // ---- host/<name> ----------------------------------------------------------
 
 // A compute host joined (or re-announced) with this capacity.
@@ -748,7 +788,8 @@ using Event = std::variant<
     AggregateHostRemoved, AggregateDeleted, FlavorAccessAdded, FlavorAccessRemoved,
     FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated, KeypairDeleted,
     QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved,
-    InstanceStateReset, InstancePowerStateChanged>;
+    InstanceStateReset, InstanceSnapshotRequested, InstanceSnapshotCompleted,
+    InstanceSnapshotFailed, InstancePowerStateChanged>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -763,7 +804,11 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceUnlocked> || std::is_same_v<T, InstanceRebuildRequested> ||
     std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed> ||
     std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged> ||
-    std::is_same_v<T, InstanceStateReset> || std::is_same_v<T, InstancePowerStateChanged>;
+    std::is_same_v<T, InstanceStateReset> ||
+    std::is_same_v<T, InstanceSnapshotRequested> ||
+    std::is_same_v<T, InstanceSnapshotCompleted> ||
+    std::is_same_v<T, InstanceSnapshotFailed> ||
+    std::is_same_v<T, InstancePowerStateChanged>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

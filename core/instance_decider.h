@@ -35,6 +35,13 @@ struct RebuildInstance {
   bool override_lock = false;  // the caller is an admin
 };
 
+// The createImage action: snapshot the server into the (already created,
+// queued) image `image_id`.
+struct SnapshotInstance {
+  ImageId image_id;
+  std::string name;
+};
+
 // os-lock / os-unlock.
 struct LockInstance {
   bool by_admin = false;
@@ -79,6 +86,10 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
 // NotFound, or Conflict as for a lifecycle action ("Cannot 'rebuild' instance
 // <id> while it is in vm_state building").
 Result<std::vector<Event>> Decide(const InstanceState& state, const RebuildInstance& cmd);
+// NotFound, or Conflict in Nova's words ("Cannot 'createImage' instance <id>
+// while it is in vm_state building"). A lock does not stop a snapshot (Nova).
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const SnapshotInstance& cmd);
 // Locking a locked instance (or unlocking an unlocked one) yields no event.
 // PermissionDenied when a non-admin lifts an admin's lock (Nova's
 // unlock_override policy).

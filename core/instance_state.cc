@@ -324,6 +324,16 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceRebuilt> ||
                              std::is_same_v<T, InstanceRebuildFailed>) {
           return s.exists && s.task_state == TaskState::kRebuilding && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotRequested>) {
+          // Nova's snapshot: vm_state active, stopped, paused or suspended, no
+          // task (a lock does not stop it).
+          return Live(s) && !s.host.empty() && s.task_state == TaskState::kNone &&
+                 (s.vm_state == VmState::kActive || s.vm_state == VmState::kStopped ||
+                  s.vm_state == VmState::kPaused || s.vm_state == VmState::kSuspended);
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotCompleted> ||
+                             std::is_same_v<T, InstanceSnapshotFailed>) {
+          return s.exists && s.task_state == TaskState::kImageSnapshot &&
+                 s.host == e.host && s.snapshot_image_id == e.image_id;
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           return s.exists && s.vm_state != VmState::kDeleted &&
                  (e.vm_state == "active" || e.vm_state == "error");
@@ -449,7 +459,17 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.vm_state = VmState::kError;
           s.task_state = TaskState::kNone;
           set_fault(e.reason);
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotRequested>) {
+          s.task_state = TaskState::kImageSnapshot;
+          s.snapshot_image_id = e.image_id;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotCompleted> ||
+                             std::is_same_v<T, InstanceSnapshotFailed>) {
+          s.task_state = TaskState::kNone;
+          s.snapshot_image_id = ImageId();
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
+          s.snapshot_image_id = ImageId();
           s.vm_state = e.vm_state == "error" ? VmState::kError : VmState::kActive;
           s.task_state = TaskState::kNone;
         } else if constexpr (std::is_same_v<T, InstancePowerStateChanged>) {

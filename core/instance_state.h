@@ -147,6 +147,8 @@ struct InstanceState {
   Fault fault;
   bool locked = false;
   bool locked_by_admin = false;  // Nova's locked_by: "admin", else "owner"
+  // The image a snapshot in progress (task image_snapshot) fills; empty otherwise.
+  ImageId snapshot_image_id;
 
   bool operator==(const InstanceState&) const = default;
   template <class A>
@@ -161,7 +163,7 @@ struct InstanceState {
        CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id),
        CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq), CEREAL_NVP(has_fault),
        CEREAL_NVP(fault), CEREAL_NVP(locked), CEREAL_NVP(locked_by_admin),
-       CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6));
+       CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6), CEREAL_NVP(snapshot_image_id));
   }
 };
 

@@ -59,6 +59,7 @@ constexpr const char* kComputeBuild = "compute__do_build_and_run_instance";
 constexpr const char* kComputeTerminate = "compute_terminate_instance";
 constexpr const char* kComputeRebuild = "compute_rebuild_instance";
 constexpr const char* kComputeSyncPowerState = "compute_sync_instance_power_state";
+constexpr const char* kComputeSnapshot = "compute_snapshot_instance";
 
 // A lifecycle action's one compute step: "compute_stop_instance" ...
 const char* ComputeEventOf(LifecycleAction a) {
@@ -148,6 +149,14 @@ Step StepOf(const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceRebuildFailed>) {
           s = {kActionRebuild, false,  true,    kComputeRebuild,
                Phase::kError,  e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotRequested>) {
+          s = {kActionCreateImage, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotCompleted>) {
+          s = {kActionCreateImage, false,  true, kComputeSnapshot,
+               Phase::kSuccess,    e.host, {}};
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotFailed>) {
+          s = {kActionCreateImage, false,  true,    kComputeSnapshot,
+               Phase::kError,      e.host, e.reason};
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           s = {kActionResetState, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstancePowerStateChanged>) {

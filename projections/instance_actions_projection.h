@@ -19,6 +19,7 @@ namespace chronova {
 
 // Nova's action names (nova/compute/instance_actions.py).
 inline constexpr const char* kActionCreate = "create";
+inline constexpr const char* kActionCreateImage = "createImage";
 inline constexpr const char* kActionDelete = "delete";
 inline constexpr const char* kActionLock = "lock";
 inline constexpr const char* kActionResetState = "resetState";

@@ -199,7 +199,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
       std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
 
-  // Before the compute hosts: their image caches read from it.
+  // Before the compute hosts: their image caches read from it, and they upload
+  // snapshots into it.
   ImageServiceOptions image_options;
   image_options.blob_dir = dir + "/images";
   image_options.max_image_size = o.max_image_size;
@@ -256,6 +257,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
       co.image_cache = p->image_caches.back().get();
       co.image_cache_manager_interval_us = o.image_cache_manager_interval_s * 1000000;
     }
+    co.image_sink = p->image_service.get();
+    co.scratch_dir = dir + "/compute/" + host + "/snapshots";
     auto agent = std::make_unique<ComputeAgent>(hv.get(), p->bus.get(), co);
     CHRONOVA_RETURN_IF_ERROR(agent->Start());
     p->hypervisors.push_back(std::move(hv));
@@ -374,6 +377,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     if (!o.image_api_url.empty())
       ao.image_url = PublicUrl(o.image_api_url, o.public_host);
     ao.admin = p->admin_service.get();
+    ao.images = p->image_service.get();
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
   }
   if (!o.image_api_url.empty()) {

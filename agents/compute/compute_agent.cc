@@ -224,6 +224,9 @@ void ComputeAgent::OnWork(const std::string& payload) {
     case WorkItem::Kind::kRebuild:
       Rebuild(w);
       break;
+    case WorkItem::Kind::kSnapshot:
+      Snapshot(w);
+      break;
   }
 }
 
@@ -335,6 +338,54 @@ void ComputeAgent::Rebuild(const WorkItem& w) {
     return;
   }
   Send(w, InstanceRebuilt{options_.host, static_cast<int32_t>(guest->power_state)});
+}
+
+void ComputeAgent::Snapshot(const WorkItem& w) {
+  {
+    std::lock_guard<std::mutex> l(snapshots_mu_);
+    if (!snapshots_.insert(w.snapshot_image_id).second) return;  // already at it
+  }
+  const ImageSinkContext ctx{w.request_id, w.actor};
+  std::error_code ec;
+  std::string dir = options_.scratch_dir.empty()
+                        ? std::filesystem::temp_directory_path(ec).string()
+                        : options_.scratch_dir;
+  std::filesystem::create_directories(dir, ec);
+  const std::string file = dir + "/snapshot-" + w.snapshot_image_id.str() + ".qcow2";
+  std::filesystem::remove(file, ec);  // a leftover of an interrupted attempt
+  GuestSpec spec;
+  spec.instance_id = w.instance_id;
+  spec.name = w.name;
+  spec.flavor = w.flavor;
+  spec.image_id = w.image_id;
+  Status st = options_.image_sink == nullptr
+                  ? Status::Unavailable("no image service to upload snapshots to")
+                  : hypervisor_->Snapshot(spec, file);
+  if (st.ok()) st = options_.image_sink->Store(w.snapshot_image_id, file, ctx);
+  std::filesystem::remove(file, ec);
+  if (st.IsConflict()) {
+    // Another attempt (a re-sent work item) is uploading or has uploaded this
+    // image: its outcome is the one reported.
+    std::fprintf(stderr, "compute %s: snapshot %s: %s\n", options_.host.str().c_str(),
+                 w.snapshot_image_id.str().c_str(), st.ToString().c_str());
+  } else if (st.ok()) {
+    Send(w, InstanceSnapshotCompleted{options_.host, w.snapshot_image_id});
+  } else {
+    // Nova deletes the image of a failed snapshot.
+    if (options_.image_sink != nullptr) {
+      Status discarded = options_.image_sink->Discard(w.snapshot_image_id, ctx);
+      if (!discarded.ok()) {
+        std::fprintf(stderr, "compute %s: discard image %s: %s\n",
+                     options_.host.str().c_str(), w.snapshot_image_id.str().c_str(),
+                     discarded.ToString().c_str());
+      }
+    }
+    Send(w, InstanceSnapshotFailed{options_.host, w.snapshot_image_id,
+                                   "Snapshot of instance " + w.instance_id.str() +
+                                       " failed: " + st.message()});
+  }
+  std::lock_guard<std::mutex> l(snapshots_mu_);
+  snapshots_.erase(w.snapshot_image_id);
 }
 
 void ComputeAgent::Delete(const WorkItem& w) {

@@ -21,6 +21,7 @@
 #include "agents/compute/hypervisor.h"
 #include "agents/compute/image_cache.h"
 #include "agents/messages.h"
+#include "api/image_sink.h"
 #include "core/env.h"
 
 namespace chronova {
@@ -44,6 +45,12 @@ struct ComputeAgentOptions {
   // nova.conf image_cache_manager_interval: how often unused bases are aged
   // (ImageCache::Age); 0 or less: never.
   int64_t image_cache_manager_interval_us = int64_t{2400} * 1000000;
+  // Where snapshots (createImage) are uploaded; borrowed. Null: every snapshot
+  // fails ("no image service").
+  ImageSink* image_sink = nullptr;
+  // Scratch space for a snapshot's file until it is uploaded (created if
+  // missing). Empty: the system's temp directory.
+  std::string scratch_dir;
 };
 
 class ComputeAgent {
@@ -72,6 +79,9 @@ class ComputeAgent {
   void Reap(const WorkItem& w);
   // Removes the instance's directory (disk, console log, XML), if it has one.
   void RemoveInstanceDir(const InstanceId& id);
+  // Snapshots the guest into a file, uploads it into the work's image and
+  // reports the outcome; a failed snapshot discards the image.
+  void Snapshot(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
   // Reports every guest's power state, then publishes the list of them as a
@@ -118,6 +128,11 @@ class ComputeAgent {
   bool sync_stop_ = false;
   std::thread sync_;
   std::thread image_cache_manager_;  // runs only with an image cache
+
+  std::mutex snapshots_mu_;  // protects snapshots_
+  // Images a snapshot is being made for: a re-sent work item finds its work
+  // already in progress and is dropped.
+  std::set<ImageId> snapshots_;
 };
 
 }  // namespace chronova

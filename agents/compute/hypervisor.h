@@ -63,6 +63,13 @@ class Hypervisor {
   // NotFound if there is no guest.
   virtual Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
                                     bool hard) = 0;
+  // Writes a flattened qcow2 copy of the guest's root disk (no backing file) to
+  // `out_path`, which must not exist. A running guest is paused for the copy and
+  // resumed after, so the image is consistent; a guest in any other state is
+  // left as it is. `spec` names the instance and its flavor (a guest without a
+  // disk yields an empty disk of the flavor's root_gb). NotFound if there is no
+  // guest; errors carry the tool's or libvirt's message.
+  virtual Status Snapshot(const GuestSpec& spec, const std::string& out_path) = 0;
   // The guest's current state; NotFound if there is none.
   virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
   // Every guest this driver manages on the host (for reconciliation at start).

@@ -10,12 +10,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string_view>
 #include <thread>
 #include <utility>
+
+#include "agents/compute/subprocess.h"
 
 namespace chronova {
 namespace {
@@ -304,6 +307,35 @@ std::string RootDiskDevice(const std::string& bus) {
   return "sda";  // scsi, sata, usb
 }
 
+// The file of the first <disk ... device='disk'> in a domain XML, or "" if the
+// domain has none (libvirt writes attributes in single quotes).
+std::string RootDiskPath(std::string_view xml) {
+  size_t at = 0;
+  while ((at = xml.find("<disk ", at)) != std::string_view::npos) {
+    const size_t tag_end = xml.find('>', at);
+    const size_t end = xml.find("</disk>", at);
+    if (tag_end == std::string_view::npos || end == std::string_view::npos) break;
+    const std::string_view tag = xml.substr(at, tag_end - at);
+    const std::string_view body = xml.substr(at, end - at);
+    at = end;
+    if (tag.find("device='disk'") == std::string_view::npos &&
+        tag.find("device=\"disk\"") == std::string_view::npos) {
+      continue;
+    }
+    for (const char* attr : {"file='", "file=\""}) {
+      const size_t src = body.find("<source ");
+      if (src == std::string_view::npos) break;
+      const size_t f = body.find(attr, src);
+      if (f == std::string_view::npos) continue;
+      const size_t begin = f + std::strlen(attr);
+      const size_t close = body.find(attr[std::strlen(attr) - 1], begin);
+      if (close == std::string_view::npos) continue;
+      return XmlUnescape(body.substr(begin, close - begin));
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 // libvirt's lifecycle callback, on the event-loop thread.
@@ -587,6 +619,43 @@ Result<GuestInfo> LibvirtHypervisor::Perform(const InstanceId& id, LifecycleActi
   }
   if (!st.ok()) return st;
   return GuestOf(dom.get(), id);
+}
+
+Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out_path) {
+  const std::string name = DomainName(spec.instance_id);
+  InstanceLock lock(this, spec.instance_id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  char* raw_xml = virDomainGetXMLDesc(dom.get(), 0);
+  if (raw_xml == nullptr) return LastError("get XML of domain " + name);
+  const std::string disk = RootDiskPath(raw_xml);
+  free(raw_xml);  // NOLINT: allocated by libvirt with malloc
+  const std::string context = "libvirt: snapshot " + name;
+  if (disk.empty()) {
+    const int gb = std::max(spec.flavor.root_gb, 1);
+    return RunProgram({options_.qemu_img, "create", "-q", "-f", "qcow2", out_path,
+                       std::to_string(gb) + "G"})
+        .status()
+        .WithContext(context);
+  }
+  int state = VIR_DOMAIN_NOSTATE;
+  int reason = 0;
+  if (virDomainGetState(dom.get(), &state, &reason, 0) < 0) {
+    return LastError("get state of domain " + name);
+  }
+  // Nova pauses a live guest for a cold-consistent copy (its non-live snapshot).
+  const bool pause = state == VIR_DOMAIN_RUNNING;
+  if (pause && virDomainSuspend(dom.get()) < 0) return LastError("pause domain " + name);
+  // -U: QEMU holds a lock on the disk while the domain exists (paused too).
+  Status st =
+      RunProgram({options_.qemu_img, "convert", "-U", "-O", "qcow2", disk, out_path})
+          .status()
+          .WithContext(context);
+  if (pause && virDomainResume(dom.get()) < 0) {
+    Status resumed = LastError("resume domain " + name);
+    if (st.ok()) st = resumed;
+  }
+  return st;
 }
 
 Result<GuestInfo> LibvirtHypervisor::Inspect(const InstanceId& id) {

@@ -32,6 +32,8 @@ struct LibvirtOptions {
   // How long a stop waits for the guest to shut down cleanly (ACPI) before
   // it is destroyed (Nova's shutdown_timeout).
   int clean_shutdown_timeout_s = 60;
+  // The qemu-img program Snapshot runs (looked up in PATH unless absolute).
+  std::string qemu_img = "qemu-img";
 };
 
 // Thread-safety: all methods may be called concurrently (one shared libvirt
@@ -62,6 +64,12 @@ class LibvirtHypervisor : public Hypervisor {
   // pause/unpause: virDomainSuspend/Resume; suspend: virDomainManagedSave.
   Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
                             bool hard) override;
+  // The root disk is the first <disk device='disk'> file of the domain XML:
+  // `qemu-img convert -U -O qcow2 DISK OUT` (flattening any backing chain),
+  // with a running guest paused around it. A domain without a disk (the test
+  // driver's simulated guests) yields an empty qcow2 of the flavor's root_gb
+  // (at least 1 GiB): what a disk nobody wrote to would flatten to.
+  Status Snapshot(const GuestSpec& spec, const std::string& out_path) override;
   Result<GuestInfo> Inspect(const InstanceId& id) override;
   // Every domain named "instance-<uuid>", running or not; other domains on the
   // host are not chronova's and are left out.
