@@ -364,11 +364,20 @@ void ComputeAgent::Snapshot(const WorkItem& w) {
   if (st.ok()) st = options_.image_sink->Store(w.snapshot_image_id, file, ctx);
   std::filesystem::remove(file, ec);
   if (st.IsConflict()) {
-    // Another attempt (a re-sent work item) is uploading or has uploaded this
-    // image: its outcome is the one reported.
-    std::fprintf(stderr, "compute %s: snapshot %s: %s\n", options_.host.str().c_str(),
-                 w.snapshot_image_id.str().c_str(), st.ToString().c_str());
-  } else if (st.ok()) {
+    // The image is not queued: an earlier attempt uploaded it, or began to and
+    // was cut off by a crash (this agent runs one attempt per image at a time,
+    // so none is running now). Finished: report it; cut off: it never will be,
+    // so the snapshot fails and the image goes, rather than leave the server in
+    // image_snapshot for ever.
+    Result<bool> uploaded = options_.image_sink->Uploaded(w.snapshot_image_id);
+    if (uploaded.ok() && *uploaded) {
+      st = Status::Ok();
+    } else {
+      st = uploaded.ok() ? Status::Unavailable("its upload was interrupted")
+                         : uploaded.status();
+    }
+  }
+  if (st.ok()) {
     Send(w, InstanceSnapshotCompleted{options_.host, w.snapshot_image_id});
   } else {
     // Nova deletes the image of a failed snapshot.
