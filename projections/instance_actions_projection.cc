@@ -18,32 +18,49 @@ namespace {
 // Ids are escaped ('%' and '/' as %25 and %2F) so that one id is never a prefix
 // path of another's keys.
 
+void AppendKeyPart(std::string* out, std::string_view id) {
+  size_t plain = 0;  // start of the run of characters kept as they are
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (id[i] != '%' && id[i] != '/') continue;
+    out->append(id.data() + plain, i - plain);
+    out->append(id[i] == '%' ? "%25" : "%2F");
+    plain = i + 1;
+  }
+  out->append(id.data() + plain, id.size() - plain);
+}
+
 std::string KeyPart(std::string_view id) {
   std::string out;
   out.reserve(id.size());
-  for (char c : id) {
-    if (c == '%') {
-      out += "%25";
-    } else if (c == '/') {
-      out += "%2F";
-    } else {
-      out.push_back(c);
-    }
-  }
+  AppendKeyPart(&out, id);
   return out;
 }
 
-std::string ActionsKey(const InstanceId& id) { return "actions/" + KeyPart(id.str()); }
+std::string ActionsKey(const InstanceId& id) {
+  std::string key;
+  key.reserve(8 + id.str().size());
+  key.append("actions/");
+  AppendKeyPart(&key, id.str());
+  return key;
+}
 
 std::string AuditPrefix(const AuditSubject& s) {
   return "audit/" + std::string(AuditKindName(s.kind)) + "/" + KeyPart(s.id) + "/";
 }
 
 std::string AuditKey(const AuditSubject& s, Seq seq) {
-  char digits[24];
-  std::snprintf(digits, sizeof(digits), "%020llu",
-                static_cast<unsigned long long>(seq.value()));
-  return AuditPrefix(s) + digits;
+  std::string key;
+  key.reserve(32 + s.id.size() + 20);
+  key.append("audit/");
+  key.append(AuditKindName(s.kind));
+  key.push_back('/');
+  AppendKeyPart(&key, s.id);
+  key.push_back('/');
+  char digits[20];
+  uint64_t v = seq.value();
+  for (int i = 19; i >= 0; --i, v /= 10) digits[i] = static_cast<char>('0' + v % 10);
+  key.append(digits, sizeof(digits));
+  return key;
 }
 
 // ---- which step of which action each instance event is -----------------------
@@ -334,6 +351,7 @@ InstanceId InstanceOfEvent(const Envelope& env, const Event& event) {
 std::vector<AuditSubject> AuditSubjectsOf(const Envelope& env, const Event& event,
                                           const ProjectId& owner) {
   std::vector<AuditSubject> out;
+  out.reserve(6);
   auto add = [&out](AuditKind kind, const std::string& id) {
     if (id.empty()) return;
     AuditSubject s{kind, id};
@@ -357,21 +375,22 @@ Status InstanceActionsProjection::Apply(const Envelope& env, const Event& event,
   ProjectId owner;
   if (!instance.empty()) {
     const std::string key = ActionsKey(instance);
-    CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceActions> stored,
-                              GetRecord<InstanceActions>(w, key));
-    InstanceActions record = stored.value_or(InstanceActions{});
+    RecordUpdate<InstanceActions> record;
+    CHRONOVA_RETURN_IF_ERROR(record.Load(w, key));
     if (StreamKind(env.stream) == "instance") {
-      CHRONOVA_ASSIGN_OR_RETURN(bool folded, FoldInstanceEvent(record, env, event));
+      CHRONOVA_ASSIGN_OR_RETURN(bool folded, FoldInstanceEvent(record.get(), env, event));
       if (!folded) return Status::Ok();  // already folded in: indexed then too
-      PutRecord(w, key, record);
+      owner = record.get().project_id;
+      record.Store(w, key);
+    } else if (record.found()) {
+      owner = record.get().project_id;
     }
-    owner = record.project_id;
   }
   // Index entries are keyed by seq, so writing one again changes nothing.
   const std::string ref =
       EncodePortable(AuditRef{env.seq, env.stream, env.version, env.type});
   for (const AuditSubject& s : AuditSubjectsOf(env, event, owner)) {
-    w.Put(AuditKey(s, env.seq), ref);
+    w.PutOnce(AuditKey(s, env.seq), ref);
   }
   return Status::Ok();
 }
