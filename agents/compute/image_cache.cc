@@ -340,6 +340,24 @@ Status ImageCache::CreateOverlay(const std::string& base, const std::string& dis
   return Status::Ok();
 }
 
+Result<std::string> ImageCache::CreateDisk(const ImageId& id,
+                                           const std::string& disk_path,
+                                           int32_t root_gb) {
+  const std::string base = BasePath(id);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++pins_[base];
+  }
+  Result<std::string> fetched = Fetch(id);
+  Status st = fetched.ok() ? CreateOverlay(base, disk_path, root_gb) : fetched.status();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (--pins_[base] == 0) pins_.erase(base);
+  }
+  if (!st.ok()) return st;
+  return base;
+}
+
 Status ImageCache::Age() {
   std::error_code ec;
   if (!fs::exists(base_dir(), ec)) return Status::Ok();
@@ -382,7 +400,7 @@ Status ImageCache::Age() {
       Touch(path, now);
       continue;
     }
-    if (downloads_.contains(path)) continue;
+    if (downloads_.contains(path) || pins_.contains(path)) continue;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
     const int64_t used_us =
