@@ -304,13 +304,9 @@ Status ImageCache::DownloadTo(const ImageId& id, const std::string& path) {
 
 std::string ImageCache::DiskBus(const ImageId& id) const {
   Result<ImageBlob> blob = source_->Open(id);
-  if (!blob.ok()) return "virtio";
+  if (!blob.ok()) return "";
   auto it = blob->properties.find("hw_disk_bus");
-  if (it == blob->properties.end()) return "virtio";
-  for (const char* bus : {"virtio", "scsi", "sata", "ide", "usb"}) {
-    if (it->second == bus) return bus;
-  }
-  return "virtio";
+  return it == blob->properties.end() ? "" : it->second;
 }
 
 Status ImageCache::CreateOverlay(const std::string& base, const std::string& disk_path,

@@ -57,9 +57,8 @@ class ImageCache {
   // qemu-img failures. On any error nothing is left in _base/.
   Result<std::string> Fetch(const ImageId& id);
 
-  // The disk bus the image asks for (its hw_disk_bus property: virtio, scsi,
-  // sata, ide or usb); "virtio" when it names none, an unknown one, or the
-  // image cannot be read.
+  // The disk bus the image asks for: its hw_disk_bus property, "" when it has
+  // none or cannot be read (the driver checks the value: GuestSpec::disk_bus).
   std::string DiskBus(const ImageId& id) const;
 
   // Creates `disk_path` as a qcow2 overlay on the raw `base`
