@@ -208,12 +208,6 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   return Status::Ok();
 }
 
-// The URI selects libvirt's test driver: "test:///..." or "test+<transport>://...".
-bool IsTestDriverUri(std::string_view uri) {
-  const std::string_view scheme = uri.substr(0, uri.find(':'));
-  return scheme == "test" || scheme.starts_with("test+");
-}
-
 // ---- the process's libvirt event loop ---------------------------------------
 //
 // libvirt delivers domain events only through a registered event loop, which
@@ -355,6 +349,10 @@ struct LifecycleEvents {
     return 0;
   }
 };
+bool IsTestDriverUri(std::string_view uri) {
+  const std::string_view scheme = uri.substr(0, uri.find(':'));
+  return scheme == "test" || scheme.starts_with("test+");
+}
 
 // Serializes Spawn/Destroy per instance: without it two Spawns of one instance
 // could both miss the lookup and race to define and start the same domain.
