@@ -27,12 +27,14 @@ struct WorkItem {
   bool hard = false;
   // kRebuild: the instance was stopped, so the rebuilt guest stays shut off.
   bool keep_stopped = false;
+  // kAction "rescue": the image the rescue guest boots from.
+  ImageId rescue_image_id;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
        CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
-       CEREAL_NVP(keep_stopped));
+       CEREAL_NVP(keep_stopped), CEREAL_NVP(rescue_image_id));
   }
 };
 

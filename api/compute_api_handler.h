@@ -62,6 +62,9 @@ class ComputeApiHandler {
   HttpResponse ServerAction(const Call& call) const;
   // The rebuild action: 202 with the server's detail view (and adminPass).
   HttpResponse RebuildServer(const Call& call, const Json& body) const;
+  // The rescue action: 200 with {"adminPass": ...} (or {} when
+  // enable_instance_password is off), as Nova.
+  HttpResponse RescueServer(const Call& call, const Json& body) const;
   HttpResponse UpdateServer(const Call& call) const;
   HttpResponse ListServerMetadata(const Call& call) const;
   HttpResponse ShowServerMetadataItem(const Call& call) const;

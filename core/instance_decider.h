@@ -35,6 +35,12 @@ struct RebuildInstance {
   bool override_lock = false;  // the caller is an admin
 };
 
+// The rescue action (unrescue is a RequestLifecycleAction).
+struct RescueInstance {
+  InstanceRescueRequested request;
+  bool override_lock = false;  // the caller is an admin
+};
+
 // os-lock / os-unlock.
 struct LockInstance {
   bool by_admin = false;
@@ -79,6 +85,9 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
 // NotFound, or Conflict as for a lifecycle action ("Cannot 'rebuild' instance
 // <id> while it is in vm_state building").
 Result<std::vector<Event>> Decide(const InstanceState& state, const RebuildInstance& cmd);
+// NotFound, or Conflict as for a lifecycle action ("Cannot 'rescue' instance
+// <id> while it is in vm_state rescued") or for a lock.
+Result<std::vector<Event>> Decide(const InstanceState& state, const RescueInstance& cmd);
 // Locking a locked instance (or unlocking an unlocked one) yields no event.
 // PermissionDenied when a non-admin lifts an admin's lock (Nova's
 // unlock_override policy).

@@ -18,7 +18,7 @@ class ServersProjection : public Projection {
   std::string_view Name() const override { return kName; }
   // 2: InstanceState gained task_request_id and task_seq.
   // 3: InstanceState gained access_ipv4 and access_ipv6.
-  uint32_t Version() const override { return 3; }
+  uint32_t Version() const override { return 4; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

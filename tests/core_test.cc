@@ -230,7 +230,8 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          QuotaLimitsDeleted{ProjectId("p"), UserId()},
                          QuotaClassSet{"default", {{"ram", 1}}},
                          QuotaUsageReserved{ProjectId("p"), UserId("u"), {InstanceId("i")}, 1, 2},
-                         InstanceStateReset{"error"}};
+                         InstanceStateReset{"error"},
+                         InstanceRescueRequested{ImageId("img")}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

@@ -29,6 +29,9 @@ struct GuestSpec {
   std::string instance_dir;
   // The root disk's bus (the image's hw_disk_bus): virtio, scsi, sata, ide, usb.
   std::string disk_bus = "virtio";
+  // Rescue and Unrescue: <instance_dir>/disk.rescue, the rescue image's overlay
+  // (the rescue guest's first disk, disk_path its second); empty without disks.
+  std::string rescue_disk_path;
 };
 
 struct GuestInfo {
@@ -62,6 +65,19 @@ class Hypervisor {
   // NotFound if there is no guest.
   virtual Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
                                     bool hard) = 0;
+  // Nova's rescue: the guest's definition is saved, and the guest is
+  // redefined to boot from spec.rescue_disk_path with spec.disk_path as its
+  // second disk, and started. Idempotent (a rescued guest stays rescued).
+  // NotFound if there is no guest. Drivers without disks just restart it.
+  virtual Result<GuestInfo> Rescue(const GuestSpec& spec) {
+    return Perform(spec.instance_id, LifecycleAction::kRescue, false);
+  }
+  // Nova's unrescue: the rescue guest is destroyed, the saved (or, without
+  // one, spec's ordinary) definition restored and started, and the rescue disk
+  // removed. Idempotent. NotFound if there is no guest.
+  virtual Result<GuestInfo> Unrescue(const GuestSpec& spec) {
+    return Perform(spec.instance_id, LifecycleAction::kUnrescue, false);
+  }
   // The guest's current state; NotFound if there is none.
   virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
   // Every guest this driver manages on the host (for reconciliation at start).
