@@ -310,7 +310,7 @@ TEST_CASE("a rescue starts only with instance.rescue_requested, which names its 
 
 TEST_CASE(
     "libvirt: rescue boots disk.rescue (an overlay of the rescue image) as vda with the "
-    "disk as vdb; unrescue restores the original definition and removes disk.rescue",
+    "disk as vdb, and unrescue restores the original definition and removes disk.rescue",
     "[libvirt]") {
   RescueCloud c("libvirt", /*disks=*/true);
   const std::string image = c.UploadImage("own", 1 << 20, 'a');
@@ -342,6 +342,12 @@ TEST_CASE(
   CHECK(Qcow2BackingFile(rescue_disk).value() == cache.BasePath(ImageId(rescue_image)));
   CHECK(Qcow2BackingFile(disk).value() == cache.BasePath(ImageId(image)));
   CHECK(ReadAll(inst_dir + "/unrescue.xml") == original);
+  // The image cache manager keeps the rescue image's base while disk.rescue uses it.
+  ImageCacheOptions aging;
+  aging.remove_unused_original_minimum_age_s = 0;
+  ImageCache manager(instances, nullptr, aging);
+  REQUIRE(manager.Age().ok());
+  CHECK(fs::exists(cache.BasePath(ImageId(rescue_image))));
 
   REQUIRE(c.Action(id, R"({"unrescue": null})").status == 202);
   c.WaitStatus(id, "ACTIVE");
@@ -350,6 +356,9 @@ TEST_CASE(
   CHECK_FALSE(fs::exists(rescue_disk));
   CHECK_FALSE(fs::exists(inst_dir + "/unrescue.xml"));
   CHECK(fs::exists(disk));
+  REQUIRE(manager.Age().ok());  // unused now
+  CHECK_FALSE(fs::exists(cache.BasePath(ImageId(rescue_image))));
+  CHECK(fs::exists(cache.BasePath(ImageId(image))));
 
   // Without a rescue image the instance's own image is the rescue disk's base.
   REQUIRE(c.Action(id, R"({"rescue": null})").status == 200);
