@@ -204,8 +204,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
 
   const bool real_libvirt = o.hypervisor == "libvirt" && !o.libvirt_uri.empty() &&
-                            !o.libvirt_uri.starts_with("test:") &&
-                            !o.libvirt_uri.starts_with("test+");
+                            !IsTestDriverUri(o.libvirt_uri);
   if (real_libvirt && o.compute_hosts > 1) {
     return Status::InvalidArgument("a real libvirt connection (" + o.libvirt_uri +
                                    ") is one compute host: --hosts must be 0 or 1, not " +

@@ -130,8 +130,8 @@ Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkItem& w, DiskMode mode) {
   spec.image_id = w.image_id;
   ImageCache* cache = options_.image_cache;
   if (cache == nullptr) return spec;
-  Result<std::string> base = cache->Fetch(w.image_id);
-  if (!base.ok()) return base.status();
+  // Fetch first: a build that cannot get its image leaves no directory.
+  CHRONOVA_RETURN_IF_ERROR(cache->Fetch(w.image_id).status());
   spec.instance_dir = cache->InstanceDir(w.instance_id);
   spec.disk_path = spec.instance_dir + "/disk";
   spec.disk_bus = cache->DiskBus(w.image_id);
@@ -142,8 +142,9 @@ Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkItem& w, DiskMode mode) {
   }
   if (mode == DiskMode::kReplace) std::filesystem::remove(spec.disk_path, ec);
   if (!std::filesystem::exists(spec.disk_path, ec)) {
+    // Pins the base until the overlay exists, so aging cannot slip in between.
     CHRONOVA_RETURN_IF_ERROR(
-        cache->CreateOverlay(*base, spec.disk_path, w.flavor.root_gb));
+        cache->CreateDisk(w.image_id, spec.disk_path, w.flavor.root_gb).status());
   }
   return spec;
 }

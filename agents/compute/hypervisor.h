@@ -27,7 +27,8 @@ struct GuestSpec {
   std::string disk_path;
   // Directory for the guest's files (console.log, domain XML); may be empty.
   std::string instance_dir;
-  // The root disk's bus (the image's hw_disk_bus): virtio, scsi, sata, ide, usb.
+  // The root disk's bus (the image's hw_disk_bus): virtio, scsi, sata, ide or
+  // usb; anything else (or empty) is virtio.
   std::string disk_bus = "virtio";
   // Rescue and Unrescue: <instance_dir>/disk.rescue, the rescue image's overlay
   // (the rescue guest's first disk, disk_path its second); empty without disks.

@@ -304,13 +304,9 @@ Status ImageCache::DownloadTo(const ImageId& id, const std::string& path) {
 
 std::string ImageCache::DiskBus(const ImageId& id) const {
   Result<ImageBlob> blob = source_->Open(id);
-  if (!blob.ok()) return "virtio";
+  if (!blob.ok()) return "";
   auto it = blob->properties.find("hw_disk_bus");
-  if (it == blob->properties.end()) return "virtio";
-  for (const char* bus : {"virtio", "scsi", "sata", "ide", "usb"}) {
-    if (it->second == bus) return bus;
-  }
-  return "virtio";
+  return it == blob->properties.end() ? "" : it->second;
 }
 
 Status ImageCache::CreateOverlay(const std::string& base, const std::string& disk_path,
@@ -338,6 +334,24 @@ Status ImageCache::CreateOverlay(const std::string& base, const std::string& dis
     return failed;
   }
   return Status::Ok();
+}
+
+Result<std::string> ImageCache::CreateDisk(const ImageId& id,
+                                           const std::string& disk_path,
+                                           int32_t root_gb) {
+  const std::string base = BasePath(id);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++pins_[base];
+  }
+  Result<std::string> fetched = Fetch(id);
+  Status st = fetched.ok() ? CreateOverlay(base, disk_path, root_gb) : fetched.status();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (--pins_[base] == 0) pins_.erase(base);
+  }
+  if (!st.ok()) return st;
+  return base;
 }
 
 Status ImageCache::Age() {
@@ -385,7 +399,7 @@ Status ImageCache::Age() {
       Touch(path, now);
       continue;
     }
-    if (downloads_.contains(path)) continue;
+    if (downloads_.contains(path) || pins_.contains(path)) continue;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
     const int64_t used_us =

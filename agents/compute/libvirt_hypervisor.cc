@@ -181,12 +181,6 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   return Status::Ok();
 }
 
-// The URI selects libvirt's test driver: "test:///..." or "test+<transport>://...".
-bool IsTestDriverUri(std::string_view uri) {
-  const std::string_view scheme = uri.substr(0, uri.find(':'));
-  return scheme == "test" || scheme.starts_with("test+");
-}
-
 // The image's hw_disk_bus when QEMU can boot from it, else virtio.
 std::string RootDiskBus(const std::string& bus) {
   for (const char* b : {"virtio", "scsi", "sata", "ide", "usb"}) {
@@ -212,6 +206,11 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 }
 
 }  // namespace
+
+bool IsTestDriverUri(std::string_view uri) {
+  const std::string_view scheme = uri.substr(0, uri.find(':'));
+  return scheme == "test" || scheme.starts_with("test+");
+}
 
 // Serializes Spawn/Destroy per instance: without it two Spawns of one instance
 // could both miss the lookup and race to define and start the same domain.

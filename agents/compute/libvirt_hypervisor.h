@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agents/compute/hypervisor.h"
@@ -34,6 +35,10 @@ struct LibvirtOptions {
   // it is destroyed (Nova's shutdown_timeout).
   int clean_shutdown_timeout_s = 60;
 };
+
+// True if `uri` selects libvirt's in-process test driver ("test:///..." or
+// "test+<transport>://..."): a simulated host, whose guests have no real disks.
+bool IsTestDriverUri(std::string_view uri);
 
 // Thread-safety: all methods may be called concurrently (one shared libvirt
 // connection, which libvirt makes thread-safe). Calls for the same instance are
