@@ -204,13 +204,13 @@ void ComputeAgent::Rescue(const WorkItem& w) {
   GuestSpec spec = GuestSpecOf(w);
   if (ImageCache* cache = options_.image_cache) {
     const ImageId image = w.rescue_image_id.empty() ? w.image_id : w.rescue_image_id;
-    Result<std::string> base = cache->Fetch(image);
-    if (!base.ok()) return SendOutcome(w, base.status());
     std::error_code ec;
     // A re-sent rescue finds its disk (and maybe a guest already using it).
     if (!std::filesystem::exists(spec.rescue_disk_path, ec)) {
-      Status st = cache->CreateOverlay(*base, spec.rescue_disk_path, w.flavor.root_gb);
-      if (!st.ok()) return SendOutcome(w, st);
+      // Pins the base until the overlay exists, as a build's disk.
+      Result<std::string> base =
+          cache->CreateDisk(image, spec.rescue_disk_path, w.flavor.root_gb);
+      if (!base.ok()) return SendOutcome(w, base.status());
     }
   }
   SendOutcome(w, hypervisor_->Rescue(spec));
