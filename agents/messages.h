@@ -4,6 +4,7 @@
 
 #include <cereal/cereal.hpp>
 #include <string>
+#include <vector>
 
 #include "core/codec.h"
 #include "core/event_codec.h"
@@ -13,7 +14,18 @@ namespace chronova {
 
 // Conductor → compute host.
 struct WorkItem {
-  enum class Kind : uint8_t { kBuild = 1, kDelete = 2, kAction = 3, kRebuild = 4 };
+  // kReap: destroy a guest the log does not place on this host (its instance
+  // was deleted, or lives elsewhere); nothing is reported. kSyncPowerState:
+  // report the guest's power state now, with `action` as the reason.
+  enum class Kind : uint8_t {
+    kBuild = 1,
+    kDelete = 2,
+    kAction = 3,
+    kRebuild = 4,
+    kSnapshot = 5,
+    kReap = 6,
+    kSyncPowerState = 7
+  };
   Kind kind = Kind::kBuild;
   InstanceId instance_id;
   Seq causation;  // the event that asked for this work
@@ -29,12 +41,15 @@ struct WorkItem {
   bool keep_stopped = false;
   // kAction "rescue": the image the rescue guest boots from.
   ImageId rescue_image_id;
+  // kSnapshot: the queued image the snapshot is uploaded into.
+  ImageId snapshot_image_id;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
        CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
-       CEREAL_NVP(keep_stopped), CEREAL_NVP(rescue_image_id));
+       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id),
+       CEREAL_NVP(rescue_image_id));
   }
 };
 
@@ -54,6 +69,57 @@ struct Report {
     ar(CEREAL_NVP(host), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(type), CEREAL_NVP(schema),
        CEREAL_NVP(payload));
+  }
+};
+
+// Compute host → conductor, when the agent starts (or comes back after a
+// crash) and every sync_power_state_interval: every guest its hypervisor has,
+// so the conductor can compare them with what the log says about the host
+// (Conductor::Reconcile). Each guest's power state has been reported before,
+// as an instance.power_state_changed report.
+struct GuestInventory {
+  struct Guest {
+    InstanceId instance_id;
+    int32_t power_state = 0;  // Nova's numeric power state
+    template <class A>
+    void serialize(A& ar) {
+      ar(CEREAL_NVP(instance_id), CEREAL_NVP(power_state));
+    }
+  };
+  HostName host;
+  std::vector<Guest> guests;
+  // True when the agent (re)starts: the host may have lost work, which the
+  // conductor re-sends. False for the periodic power-state sync.
+  bool restart = true;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(guests), CEREAL_NVP(restart));
+  }
+};
+
+// Anyone → compute host: a question only the host can answer now (its guest's
+// console log). Answered with a HostQueryReply on `reply_to`; never history.
+struct HostQuery {
+  enum class Kind : uint8_t { kConsoleOutput = 1 };
+  Kind kind = Kind::kConsoleOutput;
+  InstanceId instance_id;
+  int32_t length = -1;  // kConsoleOutput: the last `length` lines; -1 for all
+  std::string reply_to;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(length),
+       CEREAL_NVP(reply_to));
+  }
+};
+
+// Compute host → asker. `code` is a StatusCode; `body` the answer when it is 0.
+struct HostQueryReply {
+  int32_t code = 0;
+  std::string message;
+  std::string body;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(code), CEREAL_NVP(message), CEREAL_NVP(body));
   }
 };
 

@@ -19,6 +19,8 @@
 
 namespace chronova {
 
+class ImageService;
+
 struct ComputeApiOptions {
   // Where to listen. A path ("http://0.0.0.0:8774/compute") mounts the API
   // below it: "/compute/v2.1/servers".
@@ -28,6 +30,9 @@ struct ComputeApiOptions {
   // The admin views (os-hypervisors, os-services, os-availability-zone,
   // os-hosts, os-aggregates); borrowed. Null: those paths are 404.
   AdminService* admin = nullptr;
+  // The image service behind Nova's image proxy's writes (DELETE
+  // /v2.1/images/{id}); borrowed. Null: that path is 404.
+  ImageService* images = nullptr;
   Env* env = Env::Default();  // request ids, generated admin passwords
   // The Image service endpoint for images' "alternate" links; empty: the
   // request's own scheme and host with "/image" (chronova's all-in-one layout).

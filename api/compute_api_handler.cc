@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
+#include <regex>
 #include <set>
 
 #include "api/api_responses.h"
+#include "api/image_service.h"
 #include "api/policy.h"
 #include "api/quotas.h"
 #include "api/server_create_schema.h"
@@ -212,6 +215,7 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
            &ComputeApiHandler::ListImages,
            ListView::kDetail},
           {"GET", {"images", "*"}, &ComputeApiHandler::ShowImage},
+          {"DELETE", {"images", "*"}, &ComputeApiHandler::DeleteImage},
           // Admin views (admin_api_handler.cc).
           {"GET", {"os-hypervisors"}, &ComputeApiHandler::ListHypervisors},
           {"GET",
@@ -621,6 +625,7 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   Status st;
   if (name == "rebuild") return RebuildServer(call, *parsed);
   if (name == "rescue") return RescueServer(call, *parsed);
+  if (name == "createImage") return CreateServerImage(call, *parsed);
   if (name == "os-resetState") {
     // Nova's schema: {"os-resetState": {"state": "active"|"error"}}, nothing else.
     const Json* state = args.is_object() ? args.Find("state") : nullptr;
@@ -638,6 +643,7 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
     r.status = 202;
     return r;
   }
+  if (name == "os-getConsoleOutput") return ConsoleOutput(call, args);
   if (name == "lock" || name == "unlock") {
     st = name == "lock" ? options_.service->LockServer(call.ctx, id)
                         : options_.service->UnlockServer(call.ctx, id);
@@ -685,6 +691,43 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   return r;
 }
 
+HttpResponse ComputeApiHandler::ConsoleOutput(const Call& call, const Json& args) const {
+  // Nova's schema: {"os-getConsoleOutput": {"length": int | "-?[0-9]+" | null}},
+  // length >= -1, nothing else; -1 and null mean the whole log.
+  if (!args.is_object()) {
+    return FaultResponse(400, "Invalid input for field/attribute os-getConsoleOutput. "
+                              "Value: " + args.PythonStr() + ". " + args.PythonRepr() +
+                                  " is not of type 'object'");
+  }
+  for (const auto& [key, value] : args.members()) {
+    if (key != "length") {
+      return FaultResponse(400, "Additional properties are not allowed ('" + key +
+                                    "' was unexpected)");
+    }
+  }
+  int length = -1;
+  if (const Json* l = args.Find("length"); l != nullptr && !l->is_null()) {
+    std::optional<long long> n;
+    if (l->is_int()) {
+      n = l->as_int();
+    } else if (l->is_string()) {
+      static const std::regex kInteger("^-?[0-9]{1,9}$");
+      if (std::regex_match(l->as_string(), kInteger)) n = std::stoll(l->as_string());
+    }
+    if (!n || *n < -1) {
+      return FaultResponse(400, "Invalid input for field/attribute length. Value: " +
+                                    l->PythonStr() + ". " + l->PythonRepr() +
+                                    (n ? " is less than the minimum of -1"
+                                       : " is not valid under any of the given schemas"));
+    }
+    length = static_cast<int>(std::min<long long>(*n, 1 << 30));
+  }
+  Result<std::string> out =
+      options_.service->ConsoleOutput(call.ctx, InstanceId(call.params[0]), length);
+  if (!out.ok()) return ErrorResponse(out.status());
+  return JsonResponse(200, Json::MakeObject({{"output", Json(std::move(*out))}}));
+}
+
 HttpResponse ComputeApiHandler::RebuildServer(const Call& call, const Json& body) const {
   Result<ParsedRebuild> parsed = ParseRebuildBody(body);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
@@ -700,6 +743,21 @@ HttpResponse ComputeApiHandler::RebuildServer(const Call& call, const Json& body
         parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
   }
   return JsonResponse(202, Json::MakeObject({{"server", std::move(server)}}));
+}
+
+HttpResponse ComputeApiHandler::CreateServerImage(const Call& call,
+                                                  const Json& body) const {
+  Result<ParsedCreateImage> parsed = ParseCreateImageBody(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  Result<ImageId> image = options_.service->CreateServerImage(
+      call.ctx, InstanceId(call.params[0]), parsed->name, parsed->metadata);
+  if (!image.ok()) return ErrorResponse(image.status());
+  // Microversion 2.1: 202, no body, the new image's Image API URL in Location
+  // (nova/image/glance.py generate_image_url).
+  HttpResponse r;
+  r.status = 202;
+  r.headers.Set("Location", call.links.image_url + "/v2/images/" + image->str());
+  return r;
 }
 
 HttpResponse ComputeApiHandler::RescueServer(const Call& call, const Json& body) const {
@@ -1635,9 +1693,19 @@ HttpResponse ComputeApiHandler::ListImages(const Call& call) const {
   std::vector<const ImageRecord*> images;
   const std::string* name = QueryParam(call.query, "name");
   const std::string* status = QueryParam(call.query, "status");
+  // nova/api/openstack/compute/images.py _get_filters: server (a server id or
+  // URL) is the instance_uuid property, type the image_type property.
+  const std::string* server = QueryParam(call.query, "server");
+  const std::string* type = QueryParam(call.query, "type");
+  auto property = [](const ImageRecord& i, const char* key) {
+    auto it = i.image.properties.find(key);
+    return it == i.image.properties.end() ? std::string() : it->second;
+  };
   for (const ImageRecord& i : *all) {
     if (name && i.image.name != *name) continue;
     if (status && i.status != Lower(*status)) continue;
+    if (server && property(i, "instance_uuid") != LastSegment(*server)) continue;
+    if (type && property(i, "image_type") != *type) continue;
     images.push_back(&i);
   }
   std::stable_sort(images.begin(), images.end(),
@@ -1663,6 +1731,18 @@ HttpResponse ComputeApiHandler::ShowImage(const Call& call) const {
   }
   return JsonResponse(200,
                       Json::MakeObject({{"image", ImageDetailView(call.links, *i)}}));
+}
+
+HttpResponse ComputeApiHandler::DeleteImage(const Call& call) const {
+  if (options_.images == nullptr) return FaultResponse(404, "Image not found.");
+  Status st = options_.images->Delete(call.ctx, ImageId(call.params[0]));
+  if (!st.ok()) {
+    if (st.IsNotFound()) return FaultResponse(404, "Image not found.");
+    return ErrorResponse(st);
+  }
+  HttpResponse r;
+  r.status = 204;
+  return r;
 }
 
 // ---- helpers ----------------------------------------------------------------

@@ -61,10 +61,13 @@ class ComputeApiHandler {
   // POST /servers/{id}/action: the body's one key names the action.
   HttpResponse ServerAction(const Call& call) const;
   // The rebuild action: 202 with the server's detail view (and adminPass).
+  HttpResponse ConsoleOutput(const Call& call, const Json& args) const;
   HttpResponse RebuildServer(const Call& call, const Json& body) const;
   // The rescue action: 200 with {"adminPass": ...} (or {} when
   // enable_instance_password is off), as Nova.
   HttpResponse RescueServer(const Call& call, const Json& body) const;
+  // The createImage action: 202 with the new image's URL in Location.
+  HttpResponse CreateServerImage(const Call& call, const Json& body) const;
   HttpResponse UpdateServer(const Call& call) const;
   HttpResponse ListServerMetadata(const Call& call) const;
   HttpResponse ShowServerMetadataItem(const Call& call) const;
@@ -103,6 +106,7 @@ class ComputeApiHandler {
   HttpResponse ShowLimits(const Call& call) const;
   HttpResponse ListImages(const Call& call) const;
   HttpResponse ShowImage(const Call& call) const;
+  HttpResponse DeleteImage(const Call& call) const;
   // Admin views (api/admin_api_handler.cc).
   HttpResponse RenderHypervisors(const Result<std::vector<HypervisorView>>& views,
                                  bool detail) const;

@@ -1,6 +1,7 @@
 #include "api/compute_service.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 #include <set>
 #include <tuple>
@@ -373,6 +374,74 @@ Result<InstanceState> ComputeService::RebuildServer(
   return LoadInstance(*log_, id, appended == Seq() ? Seq(UINT64_MAX) : appended);
 }
 
+Result<ImageId> ComputeService::CreateServerImage(
+    const RequestContext& ctx, const InstanceId& id, const std::string& name,
+    const std::map<std::string, std::string>& metadata) {
+  // Nova checks the server, the policy and its state before it creates the
+  // image, so a refused request leaves no image (check_instance_state).
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
+  CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
+  const PolicyTarget target{s.project_id, UserId()};
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create_image", target));
+  const ImageId image_id(options_.env->NewUuid());
+  CHRONOVA_RETURN_IF_ERROR(Decide(s, SnapshotInstance{image_id, name}).status());
+
+  // nova/compute/utils.py create_image + initialize_instance_snapshot_metadata.
+  ImageCreated image;
+  image.image_id = image_id;
+  image.name = name;
+  image.disk_format = "qcow2";
+  image.container_format = "bare";
+  image.owner = ctx.project;
+  image.visibility = ctx.project == s.project_id ? "private" : "shared";
+  image.min_disk = s.flavor.root_gb;
+  CHRONOVA_ASSIGN_OR_RETURN(auto images_reader, store_->Reader(ImagesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> base,
+                            ImagesView(images_reader.get()).Get(s.image_id));
+  if (base) {
+    image.min_ram = base->image.min_ram;
+    image.min_disk = std::max(image.min_disk, base->image.min_disk);
+  }
+  image.properties["image_type"] = "snapshot";
+  image.properties["instance_uuid"] = id.str();
+  image.properties["base_image_ref"] = s.image_id.str();
+  image.properties["user_id"] = ctx.user.str();
+  if (ctx.project != s.project_id) {
+    image.properties["instance_owner"] = s.project_id.str();
+  }
+  for (const auto& [k, v] : metadata) image.properties[k] = v;
+
+  // One stream per append: the image first, then the request that fills it.
+  const EventMeta meta = ctx.Meta(options_.env->Now());
+  AppendRequest create;
+  create.stream = ImageStream(image_id);
+  create.expected = ExpectedVersion::NoStream();
+  create.key = RequestKey(ctx, "create-image-record");
+  create.events.push_back(MakeNewEvent(image, meta));
+  CHRONOVA_RETURN_IF_ERROR(log_->Append(create).status());
+  Status requested = ActOnServer(
+      ctx, id, RequestKey(ctx, "create-image"),
+      [&](const InstanceState& now) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create_image",
+                                           PolicyTarget{now.project_id, UserId()}));
+        return Decide(now, SnapshotInstance{image_id, name});
+      });
+  if (!requested.ok()) {
+    // The server changed in between (Nova deletes the image in that case too).
+    AppendRequest undo;
+    undo.stream = ImageStream(image_id);
+    undo.key = RequestKey(ctx, "create-image-undo");
+    undo.events.push_back(MakeNewEvent(ImageDeleted{}, meta));
+    Status undone = log_->Append(undo).status();
+    if (!undone.ok()) {
+      std::fprintf(stderr, "compute API: image %s left queued: %s\n",
+                   image_id.str().c_str(), undone.ToString().c_str());
+    }
+    return requested;
+  }
+  return image_id;
+}
+
 Status ComputeService::RescueServer(const RequestContext& ctx, const InstanceId& id,
                                     const std::string& rescue_image_ref) {
   InstanceRescueRequested request;
@@ -414,6 +483,31 @@ Status ComputeService::ResetServerState(const RequestContext& ctx, const Instanc
                        CHRONOVA_RETURN_IF_ERROR(CheckTransition(s, e));
                        return std::vector<Event>{std::move(e)};
                      });
+}
+
+Result<std::string> ComputeService::ConsoleOutput(const RequestContext& ctx,
+                                                  const InstanceId& id, int length) {
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s,
+                            GetServer(ctx, id, "os_compute_api:os-console-output"));
+  if (!options_.console_output) {
+    return Status::Unavailable("No compute host can be asked for console output.");
+  }
+  if (s.host.empty()) {
+    return Status::Conflict("Instance " + id.str() + " is not ready");
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(std::string log, options_.console_output(s.host, id, length));
+  // Like Nova: decoded as ASCII with replacement, then the control characters
+  // other than tab and newline removed ([\x00-\x08\x0B-\x1F]).
+  std::string out;
+  out.reserve(log.size());
+  for (unsigned char c : log) {
+    if (c >= 0x80) {
+      out += "\xEF\xBF\xBD";  // U+FFFD, as Python's 'replace' decoding gives
+    } else if (c >= 0x20 || c == '\t' || c == '\n') {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {

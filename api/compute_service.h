@@ -7,6 +7,7 @@
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -143,6 +144,11 @@ struct ComputeServiceOptions {
   size_t metadata_items_limit = 128;
   // Snapshots and scratch space of the admin history API (as-of queries).
   TimeTravelOptions time_travel;
+  // Asks a compute host for the last `length` lines (-1: all) of a guest's
+  // console log (a HostQueryClient in the node). Unset: no host can be asked
+  // (os-getConsoleOutput answers 503).
+  std::function<Result<std::string>(const HostName&, const InstanceId&, int length)>
+      console_output;
 };
 
 // A resolved as_of: the seq and the time of its event (0 for seq 0).
@@ -199,9 +205,27 @@ class ComputeService {
   // ServerAction(kUnrescue).
   Status RescueServer(const RequestContext& ctx, const InstanceId& id,
                       const std::string& rescue_image_ref);
+  // The createImage action: a new image (queued, owned by the caller's
+  // project, private, or shared when an admin snapshots another project's
+  // server) with Nova's snapshot properties (image_type=snapshot,
+  // instance_uuid, base_image_ref, user_id, and `metadata`), then the
+  // snapshot request that the server's host fills it from. Returns the image
+  // id. NotFound as GetServer; Conflict ("Cannot 'createImage' instance <id>
+  // while it is in vm_state building") unless the server is active, stopped,
+  // paused or suspended with no task, in which case no image is left behind;
+  // PermissionDenied by policy.
+  Result<ImageId> CreateServerImage(const RequestContext& ctx, const InstanceId& id,
+                                    const std::string& name,
+                                    const std::map<std::string, std::string>& metadata);
   // os-resetState (admin): vm_state "active" or "error", task cleared.
   Status ResetServerState(const RequestContext& ctx, const InstanceId& id,
                           const std::string& vm_state);
+  // os-getConsoleOutput: the tail of the guest's console log, with the control
+  // characters Nova strips removed. NotFound (404) as GetServer, or when the
+  // guest has no console; Conflict (409) "Instance <id> is not ready" while it
+  // has no host; Unavailable (503) when its host does not answer.
+  Result<std::string> ConsoleOutput(const RequestContext& ctx, const InstanceId& id,
+                                    int length);
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
   Status LockServer(const RequestContext& ctx, const InstanceId& id);
   Status UnlockServer(const RequestContext& ctx, const InstanceId& id);

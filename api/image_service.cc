@@ -493,22 +493,30 @@ Result<ImageRecord> ImageService::Upload(const RequestContext& ctx, const ImageI
   if (size > options_.max_image_size) {
     return Status::InvalidArgument("The provided image is too large.");
   }
-  const EventMeta meta = ctx.Meta(options_.env->Now());
+  return StoreFile(id, file, size, ctx.Meta(options_.env->Now()), ctx.request_id.str(),
+                   [&](const ImageState& s) -> Status {
+                     if (!ImageVisibleTo(s, ctx)) return NoImage(id);
+                     return GlanceAuthorize(ctx, "upload_image", s.image.owner);
+                   });
+}
+
+Result<ImageRecord> ImageService::StoreFile(
+    const ImageId& id, const std::string& file, uint64_t size, const EventMeta& meta,
+    const std::string& key_suffix,
+    const std::function<Status(const ImageState&)>& check) {
   // queued → saving: only one upload can append this at the queued version.
   ImageState initial;
   initial.image.image_id = id;
   auto start = [&](const ImageState& s) -> Result<std::vector<Event>> {
-    if (!s.exists || s.status == kImageDeleted || !ImageVisibleTo(s, ctx)) {
-      return NoImage(id);
-    }
-    CHRONOVA_RETURN_IF_ERROR(GlanceAuthorize(ctx, "upload_image", s.image.owner));
+    if (!s.exists || s.status == kImageDeleted) return NoImage(id);
+    CHRONOVA_RETURN_IF_ERROR(check(s));
     CHRONOVA_RETURN_IF_ERROR(CheckImageUpload(s));
     return std::vector<Event>{ImageUploadStarted{}};
   };
   CHRONOVA_ASSIGN_OR_RETURN(
       CommandOutcome started,
       HandleCommand(*log_, ImageStream(id), initial, FoldImage, ImageVersion, start, meta,
-                    IdempotencyKey("image-upload-" + ctx.request_id.str())));
+                    IdempotencyKey("image-upload-" + key_suffix)));
 
   // Hash, make durable, rename into place; on failure back to queued.
   ImageActivated activated;
@@ -527,10 +535,10 @@ Result<ImageRecord> ImageService::Upload(const RequestContext& ctx, const ImageI
   finish.stream = ImageStream(id);
   finish.expected = ExpectedVersion::Exactly(started.version);
   if (stored.ok()) {
-    finish.key = IdempotencyKey("image-activate-" + ctx.request_id.str());
+    finish.key = IdempotencyKey("image-activate-" + key_suffix);
     finish.events.push_back(MakeNewEvent(activated, meta));
   } else {
-    finish.key = IdempotencyKey("image-upload-failed-" + ctx.request_id.str());
+    finish.key = IdempotencyKey("image-upload-failed-" + key_suffix);
     finish.events.push_back(MakeNewEvent(ImageUploadFailed{stored.message()}, meta));
   }
   Result<AppendResult> appended = log_->Append(finish);
@@ -546,6 +554,83 @@ Result<ImageRecord> ImageService::Upload(const RequestContext& ctx, const ImageI
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> r, Lookup(id));
   if (!r) return NoImage(id);
   return std::move(*r);
+}
+
+Status ImageService::Store(const ImageId& id, const std::string& path,
+                           const ImageSinkContext& ctx) {
+  // Copied, not moved: the agent's file may be on another file system, and the
+  // blob store only takes files by rename from IncomingDir().
+  std::string tmp = IncomingDir() + "/snapshot-XXXXXX";
+  int out = ::mkstemp(tmp.data());
+  if (out < 0) return Status::Internal("mkstemp " + tmp + ": " + std::strerror(errno));
+  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  Status st;
+  uint64_t size = 0;
+  if (in < 0) {
+    st = Status::Internal("open " + path + ": " + std::strerror(errno));
+  } else {
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        st = Status::Internal("read " + path + ": " + std::strerror(errno));
+        break;
+      }
+      if (n == 0) break;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(out, buf.data() + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          st = Status::Internal("write " + tmp + ": " + std::strerror(errno));
+          break;
+        }
+        off += w;
+      }
+      if (!st.ok()) break;
+      size += static_cast<uint64_t>(n);
+    }
+    ::close(in);
+  }
+  ::close(out);
+  if (st.ok() && size > options_.max_image_size) {
+    st = Status::InvalidArgument("The provided image is too large.");
+  }
+  if (st.ok()) {
+    EventMeta meta{options_.env->Now(), ctx.request_id, Seq(), ctx.actor};
+    st = StoreFile(id, tmp, size, meta, "snapshot-" + id.str(), [](const ImageState&) {
+           return Status::Ok();
+         }).status();
+  }
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);  // gone already if it was stored
+  return st;
+}
+
+Status ImageService::Discard(const ImageId& id, const ImageSinkContext& ctx) {
+  ImageState initial;
+  initial.image.image_id = id;
+  auto decide = [&](const ImageState& s) -> Result<std::vector<Event>> {
+    if (!s.exists || s.status == kImageDeleted) return std::vector<Event>{};
+    return std::vector<Event>{ImageDeleted{}};
+  };
+  EventMeta meta{options_.env->Now(), ctx.request_id, Seq(), ctx.actor};
+  CHRONOVA_ASSIGN_OR_RETURN(
+      CommandOutcome out,
+      HandleCommand(*log_, ImageStream(id), initial, FoldImage, ImageVersion, decide,
+                    meta, IdempotencyKey("image-discard-" + id.str())));
+  std::error_code ec;
+  std::filesystem::remove(BlobPath(id), ec);
+  if (out.appended) CHRONOVA_RETURN_IF_ERROR(WaitFor(out.append.last_seq));
+  return Status::Ok();
+}
+
+Result<bool> ImageService::Uploaded(const ImageId& id) const {
+  Result<ImageBlob> blob = Open(id);
+  if (blob.ok()) return true;
+  if (blob.status().IsNotFound() || blob.status().code() == StatusCode::kInvalidArgument)
+    return false;
+  return blob.status();
 }
 
 Result<ImageBlob> ImageService::Download(const RequestContext& ctx,

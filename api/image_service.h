@@ -8,12 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "api/image_sink.h"
 #include "api/image_source.h"
 #include "api/json.h"
 #include "core/env.h"
@@ -76,7 +78,7 @@ struct ImageServiceOptions {
 // The sort keys Glance accepts.
 bool IsImageSortKey(const std::string& key);
 
-class ImageService : public ImageSource {
+class ImageService : public ImageSource, public ImageSink {
  public:
   // Borrows everything; `store` must hold the images projection fed by `runner`.
   ImageService(EventLog* log, ProjectionStore* store, const ProjectionRunner* runner,
@@ -117,12 +119,26 @@ class ImageService : public ImageSource {
   // ImageSource: any image's data by id, for agents (no caller context).
   Result<ImageBlob> Open(const ImageId& id) const override;
 
+  // ImageSink: a compute agent's snapshot, copied into IncomingDir() and
+  // stored as Upload stores a file (no caller policy: the createImage request
+  // was authorized when the image was created).
+  Status Store(const ImageId& id, const std::string& path,
+               const ImageSinkContext& ctx) override;
+  Status Discard(const ImageId& id, const ImageSinkContext& ctx) override;
+  Result<bool> Uploaded(const ImageId& id) const override;
+
   uint64_t max_image_size() const { return options_.max_image_size; }
 
  private:
   Status WaitFor(Seq seq) const;
   Result<std::optional<ImageRecord>> Lookup(const ImageId& id) const;
   std::string BlobPath(const ImageId& id) const;
+  // Upload's work once the caller is checked: `check` may refuse the image as
+  // folded; `file` (in IncomingDir()) is hashed, renamed into the blob store
+  // and the image activated, or the image is queued again.
+  Result<ImageRecord> StoreFile(const ImageId& id, const std::string& file, uint64_t size,
+                                const EventMeta& meta, const std::string& key_suffix,
+                                const std::function<Status(const ImageState&)>& check);
 
   EventLog* const log_;
   ProjectionStore* const store_;

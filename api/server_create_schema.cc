@@ -613,6 +613,32 @@ Result<ParsedRebuild> ParseRebuildBody(const Json& body) {
   return out;
 }
 
+Result<ParsedCreateImage> ParseCreateImageBody(const Json& body) {
+  ParsedCreateImage out;
+  const Json* entity = body.Find("createImage");
+  if (entity == nullptr)
+    return Status::InvalidArgument("'createImage' is a required property");
+  auto check = [&]() -> MaybeError {
+    if (auto e = Error("createImage", *entity, TypeMessage(*entity, {"object"}))) {
+      return e;
+    }
+    if (const Json* v = entity->Find("name")) {
+      if (auto e = CheckName("name", *v, NameRules::kStrict)) return e;
+      out.name = v->as_string();
+    }
+    if (const Json* v = entity->Find("metadata")) {
+      if (auto e = CheckMetadata("metadata", *v, &out.metadata)) return e;
+    }
+    if (!entity->Contains("name")) {
+      return Error("createImage", *entity, "'name' is a required property");
+    }
+    return Error("createImage", *entity,
+                 AdditionalPropertiesMessage(*entity, {"name", "metadata"}));
+  };
+  if (auto e = check()) return ToStatus(*e);
+  return out;
+}
+
 Result<ParsedRescue> ParseRescueBody(const Json& body) {
   ParsedRescue out;
   const Json* rescue = body.Find("rescue");

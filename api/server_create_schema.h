@@ -53,6 +53,14 @@ struct ParsedRescue {
 // `body` is the whole action body; InvalidArgument with Nova's message otherwise.
 Result<ParsedRescue> ParseRescueBody(const Json& body);
 
+// The body of the createImage action (schemas/servers.py `create_image`, 2.1).
+struct ParsedCreateImage {
+  std::string name;
+  std::map<std::string, std::string> metadata;
+};
+// `body` is the whole action body {"createImage": {...}}; InvalidArgument with
+// Nova's message otherwise.
+Result<ParsedCreateImage> ParseCreateImageBody(const Json& body);
 // PUT /servers/{id} at 2.1 (schemas/servers.py update), in the same words.
 Result<UpdateServerRequest> ParseUpdateServerBody(
     const Json& body,

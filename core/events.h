@@ -250,6 +250,25 @@ struct InstanceStateReset {
   }
 };
 
+// The guest's power state on `host` differs from the recorded one while no task
+// runs on the instance (Nova's _sync_instance_power_state, from a libvirt
+// lifecycle event or the compute host's reconciliation at start). Recorded by
+// the conductor only when it differs; folded as Nova acts on it (core/
+// instance_state.cc): an active or paused instance whose guest is found shut
+// off or crashed is stopped; a stopped instance whose guest runs (or an active
+// one whose guest is suspended) is stopped by its host (task powering-off).
+struct InstancePowerStateChanged {
+  static constexpr const char* kType = "instance.power_state_changed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;  // Nova's numeric power state, as the driver read it
+  std::string reason;       // "lifecycle event", "compute host restart" ...
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state), CEREAL_NVP(reason));
+  }
+};
+
 // The instance was locked (os-lock): only admins may act on it until unlocked.
 struct InstanceLocked {
   static constexpr const char* kType = "instance.locked";
@@ -297,6 +316,46 @@ struct InstanceMetadataChanged {
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(set), CEREAL_NVP(removed));
+  }
+};
+
+// A user asked for a snapshot of the server (the createImage action). The
+// image record image/<image_id> was created (queued) just before, in the same
+// API call; the compute host fills it with the flattened root disk.
+struct InstanceSnapshotRequested {
+  static constexpr const char* kType = "instance.snapshot_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  std::string name;  // the new image's name
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id), CEREAL_NVP(name));
+  }
+};
+
+// The compute host uploaded the snapshot: image_id is active with its data.
+struct InstanceSnapshotCompleted {
+  static constexpr const char* kType = "instance.snapshot_completed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  ImageId image_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(image_id));
+  }
+};
+
+// The snapshot failed on the host; the image was deleted and the server keeps
+// its vm_state (the task is cleared, as Nova does).
+struct InstanceSnapshotFailed {
+  static constexpr const char* kType = "instance.snapshot_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  ImageId image_id;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(image_id), CEREAL_NVP(reason));
   }
 };
 
@@ -744,7 +803,8 @@ using Event = std::variant<
     AggregateHostRemoved, AggregateDeleted, FlavorAccessAdded, FlavorAccessRemoved,
     FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated, KeypairDeleted,
     QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved,
-    InstanceStateReset, InstanceRescueRequested>;
+    InstanceStateReset, InstanceSnapshotRequested, InstanceSnapshotCompleted,
+    InstanceSnapshotFailed, InstancePowerStateChanged, InstanceRescueRequested>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -759,7 +819,11 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceUnlocked> || std::is_same_v<T, InstanceRebuildRequested> ||
     std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed> ||
     std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged> ||
-    std::is_same_v<T, InstanceStateReset> || std::is_same_v<T, InstanceRescueRequested>;
+    std::is_same_v<T, InstanceStateReset> || std::is_same_v<T, InstanceRescueRequested> ||
+    std::is_same_v<T, InstanceSnapshotRequested> ||
+    std::is_same_v<T, InstanceSnapshotCompleted> ||
+    std::is_same_v<T, InstanceSnapshotFailed> ||
+    std::is_same_v<T, InstancePowerStateChanged>;
 
 // The frozen type name of an event.
 const char* EventTypeName(const Event& e);

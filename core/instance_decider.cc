@@ -85,6 +85,16 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const RescueInstan
   return std::vector<Event>{std::move(e)};
 }
 
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const SnapshotInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (cmd.image_id.empty()) return Status::InvalidArgument("an image id is required");
+  Event e = InstanceSnapshotRequested{cmd.image_id, cmd.name};
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "createImage"));
+  return std::vector<Event>{std::move(e)};
+}
+
 Result<std::vector<Event>> Decide(const InstanceState& state, const LockInstance& cmd) {
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);

@@ -35,6 +35,13 @@ struct RebuildInstance {
   bool override_lock = false;  // the caller is an admin
 };
 
+// The createImage action: snapshot the server into the (already created,
+// queued) image `image_id`.
+struct SnapshotInstance {
+  ImageId image_id;
+  std::string name;
+};
+
 // The rescue action (unrescue is a RequestLifecycleAction).
 struct RescueInstance {
   InstanceRescueRequested request;
@@ -88,6 +95,10 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const RebuildInsta
 // NotFound, or Conflict as for a lifecycle action ("Cannot 'rescue' instance
 // <id> while it is in vm_state rescued") or for a lock.
 Result<std::vector<Event>> Decide(const InstanceState& state, const RescueInstance& cmd);
+// NotFound, or Conflict in Nova's words ("Cannot 'createImage' instance <id>
+// while it is in vm_state building"). A lock does not stop a snapshot (Nova).
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const SnapshotInstance& cmd);
 // Locking a locked instance (or unlocking an unlocked one) yields no event.
 // PermissionDenied when a non-admin lifts an admin's lock (Nova's
 // unlock_override policy).

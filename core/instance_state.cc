@@ -337,9 +337,26 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceRebuilt> ||
                              std::is_same_v<T, InstanceRebuildFailed>) {
           return s.exists && s.task_state == TaskState::kRebuilding && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotRequested>) {
+          // Nova's snapshot: vm_state active, stopped, paused or suspended, no
+          // task (a lock does not stop it).
+          return Live(s) && !s.host.empty() && s.task_state == TaskState::kNone &&
+                 (s.vm_state == VmState::kActive || s.vm_state == VmState::kStopped ||
+                  s.vm_state == VmState::kPaused || s.vm_state == VmState::kSuspended);
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotCompleted> ||
+                             std::is_same_v<T, InstanceSnapshotFailed>) {
+          return s.exists && s.task_state == TaskState::kImageSnapshot &&
+                 s.host == e.host && s.snapshot_image_id == e.image_id;
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           return s.exists && s.vm_state != VmState::kDeleted &&
                  (e.vm_state == "active" || e.vm_state == "error");
+        } else if constexpr (std::is_same_v<T, InstancePowerStateChanged>) {
+          // Nova's _sync_instance_power_state: only the instance's own host,
+          // only with no task (an action in flight explains its own changes),
+          // only a real difference; a building guest is the build's business.
+          return Live(s) && s.host == e.host && s.task_state == TaskState::kNone &&
+                 s.vm_state != VmState::kBuilding &&
+                 static_cast<int32_t>(s.power_state) != e.power_state;
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           return Live(s) && !s.locked;
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
@@ -460,9 +477,38 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.vm_state = VmState::kError;
           s.task_state = TaskState::kNone;
           set_fault(e.reason);
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotRequested>) {
+          s.task_state = TaskState::kImageSnapshot;
+          s.snapshot_image_id = e.image_id;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceSnapshotCompleted> ||
+                             std::is_same_v<T, InstanceSnapshotFailed>) {
+          s.task_state = TaskState::kNone;
+          s.snapshot_image_id = ImageId();
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
+          s.snapshot_image_id = ImageId();
           s.vm_state = e.vm_state == "error" ? VmState::kError : VmState::kActive;
           s.task_state = TaskState::kNone;
+        } else if constexpr (std::is_same_v<T, InstancePowerStateChanged>) {
+          s.power_state = static_cast<PowerState>(e.power_state);
+          const bool off = s.power_state == PowerState::kShutdown ||
+                           s.power_state == PowerState::kCrashed;
+          const bool on = s.power_state == PowerState::kRunning ||
+                          s.power_state == PowerState::kPaused ||
+                          s.power_state == PowerState::kSuspended;
+          if ((s.vm_state == VmState::kActive || s.vm_state == VmState::kPaused) && off) {
+            // Nova calls stop; the guest is already off, so it is stopped now.
+            s.vm_state = VmState::kStopped;
+          } else if ((s.vm_state == VmState::kStopped && on) ||
+                     (s.vm_state == VmState::kActive &&
+                      s.power_state == PowerState::kSuspended)) {
+            // Nova's (force_)stop: the conductor sends the host a stop, whose
+            // instance.action_completed leaves the instance stopped.
+            s.task_state = TaskState::kPoweringOff;
+            s.task_request_id = env.meta.request_id;
+            s.task_seq = env.seq;
+          }
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s.locked = true;
           s.locked_by_admin = e.by_admin;

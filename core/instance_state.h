@@ -159,6 +159,8 @@ struct InstanceState {
   // The image the last rescue booted (or boots) from; set by
   // instance.rescue_requested (empty there: the instance's own image).
   ImageId rescue_image_id;
+  // The image a snapshot in progress (task image_snapshot) fills; empty otherwise.
+  ImageId snapshot_image_id;
 
   bool operator==(const InstanceState&) const = default;
   template <class A>
@@ -173,7 +175,8 @@ struct InstanceState {
        CEREAL_NVP(terminated_at), CEREAL_NVP(create_request_id),
        CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq), CEREAL_NVP(has_fault),
        CEREAL_NVP(fault), CEREAL_NVP(locked), CEREAL_NVP(locked_by_admin),
-       CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6), CEREAL_NVP(rescue_image_id));
+       CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6), CEREAL_NVP(snapshot_image_id),
+       CEREAL_NVP(rescue_image_id));
   }
 };
 

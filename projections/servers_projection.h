@@ -18,7 +18,9 @@ class ServersProjection : public Projection {
   std::string_view Name() const override { return kName; }
   // 2: InstanceState gained task_request_id and task_seq.
   // 3: InstanceState gained access_ipv4 and access_ipv6.
-  uint32_t Version() const override { return 4; }
+  // 4: InstanceState gained snapshot_image_id.
+  // 5: InstanceState gained rescue_image_id.
+  uint32_t Version() const override { return 5; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

@@ -1,7 +1,8 @@
 // The Compute API's admin views over real HTTP against a whole node (RocksDB
 // log, scheduler, conductor, fake compute hosts): os-hypervisors, os-services,
 // os-availability-zone, os-hosts and os-aggregates, and the scheduler honouring
-// a disabled compute service and an aggregate's availability zone.
+// a disabled compute service and an aggregate's availability zone. Also the
+// questions the API asks a compute host over the bus (os-getConsoleOutput).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "agents/host_query.h"
 #include "api/json.h"
 #include "projections/projection_store.h"
 #include "tests/node_test_util.h"
@@ -419,6 +421,74 @@ TEST_CASE("os-hosts lists service hosts and shows a host's resource rows") {
         501);
   CHECK(c.Send("PUT", "/os-hosts/" + host, kAdmin, R"({"status": "off"})").status == 400);
   CHECK(c.Get("/os-hosts", kMember).status == 403);
+}
+
+}  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("os-getConsoleOutput asks the server's host and tails its console log") {
+  Cloud c;
+  Json server = c.Boot("console");
+  REQUIRE(server["status"].as_string() == "ACTIVE");
+  const std::string path = "/servers/" + server["id"].as_string() + "/action";
+  auto ask = [&](const std::string& args, const std::string& token = kAdmin) {
+    return c.Send("POST", path, token, R"({"os-getConsoleOutput": )" + args + "}");
+  };
+  // The fake driver's console, as Nova's fake driver has it.
+  Answer all = ask("{}");
+  REQUIRE(all.status == 200);
+  CHECK(all.json["output"].as_string() == "FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE");
+  CHECK(ask(R"({"length": -1})").json["output"].as_string() ==
+        "FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE");
+  CHECK(ask(R"({"length": null})").json["output"].as_string() ==
+        "FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE");
+  CHECK(ask(R"({"length": 1})").json["output"].as_string() == "LAST LINE");
+  CHECK(ask(R"({"length": "2"})").json["output"].as_string() == "ANOTHER\nLAST LINE");
+  CHECK(ask(R"({"length": 0})").json["output"].as_string().empty());
+  CHECK(ask(R"({"length": 50})").json["output"].as_string() ==
+        "FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE");
+
+  // Nova's schema and errors.
+  Answer negative = ask(R"({"length": -2})");
+  CHECK(negative.status == 400);
+  CHECK(Message(negative) ==
+        "Invalid input for field/attribute length. Value: -2. -2 is less than the "
+        "minimum of -1");
+  CHECK(ask(R"({"length": "x"})").status == 400);
+  CHECK(ask(R"({"length": 1.5})").status == 400);
+  CHECK(ask(R"({"lines": 3})").status == 400);
+  CHECK(ask("[]").status == 400);
+  CHECK(c.Send("POST", "/servers/00000000-0000-4000-8000-000000000000/action", kAdmin,
+               R"({"os-getConsoleOutput": {}})")
+            .status == 404);
+  // Another project's member does not see the server at all.
+  CHECK(ask("{}", kMember).status == 404);
+}
+
+TEST_CASE("a host query nobody answers is Unavailable after its timeout") {
+  std::unique_ptr<Bus> bus = NewInProcessBus();
+  HostQueryClient client(bus.get(), "test-client");
+  HostQuery q;
+  q.instance_id = InstanceId("6a1f0c3e-0000-4000-8000-000000000001");
+  auto start = std::chrono::steady_clock::now();
+  Result<std::string> r = client.Ask(HostName("nowhere"), q, 200);
+  CHECK(r.status().IsUnavailable());
+  CHECK(r.status().message() == "Compute host nowhere did not answer within 200 ms");
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(200));
+}
+
+TEST_CASE("TailLines keeps the last N lines as Nova's compute manager does") {
+  CHECK(TailLines("a\nb\nc", -1) == "a\nb\nc");
+  CHECK(TailLines("a\nb\nc", 0).empty());
+  CHECK(TailLines("a\nb\nc", 1) == "c");
+  CHECK(TailLines("a\nb\nc", 2) == "b\nc");
+  CHECK(TailLines("a\nb\nc", 3) == "a\nb\nc");
+  CHECK(TailLines("a\nb\nc", 9) == "a\nb\nc");
+  // A trailing newline makes an empty last line, as Python's split gives.
+  CHECK(TailLines("a\nb\n", 1).empty());
+  CHECK(TailLines("a\nb\n", 2) == "b\n");
+  CHECK(TailLines("", 2).empty());
 }
 
 }  // namespace chronova::testing

@@ -131,6 +131,56 @@ TEST_CASE("deleting a placed instance asks its host; deleting twice adds nothing
   CHECK(Decide(s, DeleteInstance{}).status().IsNotFound());
 }
 
+TEST_CASE(
+    "a snapshot runs under image_snapshot from active, stopped, paused or suspended, and "
+    "only its own host's report for its image ends it") {
+  // BUILD and a task in progress are refused in Nova's words.
+  InstanceState building;
+  Fold(building, {Request("i1")});
+  Status st = Decide(building, SnapshotInstance{ImageId("img-1"), "s"}).status();
+  CHECK(st.IsConflict());
+  CHECK(st.message() ==
+        "Cannot 'createImage' instance i1 while it is in vm_state building");
+
+  InstanceState s = Built("h1");
+  s.locked = true;  // a lock does not stop a snapshot (Nova)
+  auto requested = Decide(s, SnapshotInstance{ImageId("img-1"), "s"});
+  REQUIRE(requested.ok());
+  Fold(s, *requested);
+  CHECK(s.task_state == TaskState::kImageSnapshot);
+  CHECK(s.snapshot_image_id == ImageId("img-1"));
+  CHECK(ApiStatus(s) == "ACTIVE");
+  st = Decide(s, SnapshotInstance{ImageId("img-2"), "t"}).status();
+  CHECK(st.message() ==
+        "Cannot 'createImage' instance i1 while it is in task_state image_snapshot");
+  // Another host, or a report for another image, is refused.
+  CHECK(Decide(s, ReportProgress{InstanceSnapshotCompleted{HostName("h2"),
+                                                           ImageId("img-1")}})
+            .status()
+            .IsConflict());
+  CHECK(Decide(s, ReportProgress{InstanceSnapshotCompleted{HostName("h1"),
+                                                           ImageId("img-9")}})
+            .status()
+            .IsConflict());
+  Fold(s, *Decide(s, ReportProgress{
+                         InstanceSnapshotCompleted{HostName("h1"), ImageId("img-1")}}));
+  CHECK(s.task_state == TaskState::kNone);
+  CHECK(s.snapshot_image_id.empty());
+  CHECK(s.vm_state == VmState::kActive);
+
+  // From stopped, a failure keeps the vm_state and clears the task.
+  Fold(s, {InstanceActionRequested{"stop", false},
+           InstanceActionCompleted{HostName("h1"), "stop", 4}});
+  Fold(s, *Decide(s, SnapshotInstance{ImageId("img-3"), "u"}));
+  Fold(s, *Decide(s, ReportProgress{InstanceSnapshotFailed{HostName("h1"),
+                                                           ImageId("img-3"), "no"}}));
+  CHECK(s.vm_state == VmState::kStopped);
+  CHECK(s.task_state == TaskState::kNone);
+  CHECK_FALSE(s.has_fault);
+  CHECK(
+      Decide(InstanceState{}, SnapshotInstance{ImageId("x"), "v"}).status().IsNotFound());
+}
+
 TEST_CASE("an instance that never reached a host is deleted at once") {
   InstanceState s;
   Fold(s, {Request("i1")});
@@ -231,6 +281,10 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          QuotaClassSet{"default", {{"ram", 1}}},
                          QuotaUsageReserved{ProjectId("p"), UserId("u"), {InstanceId("i")}, 1, 2},
                          InstanceStateReset{"error"},
+                         InstanceSnapshotRequested{ImageId("img"), "snap"},
+                         InstanceSnapshotCompleted{HostName("h"), ImageId("img")},
+                         InstanceSnapshotFailed{HostName("h"), ImageId("img"), "r"},
+                         InstancePowerStateChanged{HostName("h"), 4, "lifecycle event"},
                          InstanceRescueRequested{ImageId("img")}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {

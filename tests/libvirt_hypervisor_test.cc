@@ -267,4 +267,136 @@ TEST_CASE("libvirt: an unknown virt_type is rejected with InvalidArgument", "[li
   CHECK(LibvirtHypervisor::Open(o).status().code() == StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("libvirt: console output is the tail of the guest's serial log file",
+          "[libvirt]") {
+  TestHost host;
+  const InstanceId id = Uuid(40);
+  GuestSpec spec = Spec(id);
+  spec.instance_dir = host.dir.Sub("instances/" + id.str() + " & <odd>");
+  REQUIRE(host.hv->Spawn(spec).ok());
+  // QEMU has not written the log yet: empty, as Nova's driver answers.
+  Result<std::string> empty = host.hv->ConsoleOutput(id);
+  INFO(empty.status().ToString());
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+
+  std::string log;
+  for (int i = 0; i < 20000; ++i) log += "line " + std::to_string(i) + "\n";
+  REQUIRE(log.size() > Hypervisor::kMaxConsoleBytes);
+  std::ofstream(spec.instance_dir + "/console.log") << log;
+  Result<std::string> out = host.hv->ConsoleOutput(id);
+  REQUIRE(out.ok());
+  CHECK(out->size() == Hypervisor::kMaxConsoleBytes);
+  CHECK(*out == log.substr(log.size() - Hypervisor::kMaxConsoleBytes));
+
+  // A guest without a serial log (the simulated hosts') has no console.
+  const InstanceId bare = Uuid(41);
+  REQUIRE(host.hv->Spawn(Spec(bare)).ok());
+  Result<std::string> none = host.hv->ConsoleOutput(bare);
+  CHECK(none.status().IsNotFound());
+  CHECK(none.status().message() == "Guest does not have a console available.");
+  CHECK(host.hv->ConsoleOutput(Uuid(42)).status().IsNotFound());
+}
+
+namespace {
+
+// Runs a shell command line (test-only) and returns its stdout; REQUIREs exit 0.
+std::string Run(const std::string& cmd) {
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int rc = ::pclose(p);
+  INFO(cmd << "\n" << out);
+  REQUIRE(rc == 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "libvirt: a snapshot of a guest on a qcow2 overlay is a flattened qcow2 with no "
+    "backing file, and the guest keeps running",
+    "[libvirt]") {
+  TestHost host;
+  // A raw base with recognisable data, and an overlay backed by it.
+  const std::string base = host.dir.Sub("base.raw");
+  const std::string overlay = host.dir.Sub("disk");
+  {
+    std::ofstream f(base, std::ios::binary);
+    std::string block(64 * 1024, 'x');
+    for (int i = 0; i < 16; ++i) f << block;
+  }
+  Run("qemu-img create -q -f qcow2 -b " + base + " -F raw " + overlay);
+  GuestSpec spec = Spec(Uuid(40));
+  spec.disk_path = overlay;
+  auto guest = host.hv->Spawn(spec);
+  INFO(guest.status().ToString());
+  REQUIRE(guest.ok());
+
+  const std::string out = host.dir.Sub("snap.qcow2");
+  Status st = host.hv->Snapshot(spec, out);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  const std::string info = Run("qemu-img info --output=json " + out);
+  CHECK(info.find("\"format\": \"qcow2\"") != std::string::npos);
+  CHECK(info.find("backing-filename") == std::string::npos);
+  // The same guest-visible bytes as the overlay over its base.
+  Run("qemu-img compare -q " + overlay + " " + out);
+  CHECK(host.hv->Inspect(spec.instance_id)->power_state == PowerState::kRunning);
+
+  // A paused guest is snapshotted as it is and stays paused.
+  REQUIRE(host.hv->Perform(spec.instance_id, LifecycleAction::kPause, false).ok());
+  const std::string out2 = host.dir.Sub("snap2.qcow2");
+  REQUIRE(host.hv->Snapshot(spec, out2).ok());
+  CHECK(host.hv->Inspect(spec.instance_id)->power_state == PowerState::kPaused);
+}
+
+TEST_CASE(
+    "libvirt: a guest without a disk snapshots to an empty qcow2 of its flavor's root "
+    "disk; a missing guest or a failing qemu-img is an error with context",
+    "[libvirt]") {
+  TestHost host;
+  GuestSpec spec = Spec(Uuid(41));
+  spec.flavor.root_gb = 2;
+  REQUIRE(host.hv->Spawn(spec).ok());
+  const std::string out = host.dir.Sub("empty.qcow2");
+  Status st = host.hv->Snapshot(spec, out);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  const std::string info = Run("qemu-img info --output=json " + out);
+  CHECK(info.find("\"format\": \"qcow2\"") != std::string::npos);
+  CHECK(info.find("\"virtual-size\": 2147483648") != std::string::npos);
+
+  CHECK(host.hv->Snapshot(Spec(Uuid(42)), host.dir.Sub("none.qcow2")).IsNotFound());
+
+  // A disk that is not there: qemu-img's own words come back, with the domain.
+  GuestSpec broken = Spec(Uuid(43));
+  broken.disk_path = host.dir.Sub("missing-disk");
+  REQUIRE(host.hv->Spawn(broken).ok());
+  Status failed = host.hv->Snapshot(broken, host.dir.Sub("broken.qcow2"));
+  CHECK_FALSE(failed.ok());
+  CHECK(failed.message().find("libvirt: snapshot instance-" + Uuid(43).str()) == 0);
+  CHECK(failed.message().find("missing-disk") != std::string::npos);
+  CHECK(host.hv->Inspect(broken.instance_id)->power_state == PowerState::kRunning);
+}
+
+TEST_CASE("libvirt: a suspended guest (managed save) is destroyed with its saved state",
+          "[libvirt]") {
+  TestHost host;
+  const InstanceId id = Uuid(50);
+  REQUIRE(host.hv->Spawn(Spec(id)).ok());
+  auto suspended = host.hv->Perform(id, LifecycleAction::kSuspend, false);
+  INFO(suspended.status().ToString());
+  REQUIRE(suspended.ok());
+  CHECK(suspended->power_state == PowerState::kShutdown);
+  Status st = host.hv->Destroy(id);
+  INFO(st.ToString());
+  CHECK(st.ok());
+  CHECK(host.hv->Inspect(id).status().IsNotFound());
+  CHECK(host.hv->Destroy(id).ok());
+}
+
 }  // namespace chronova::testing

@@ -110,6 +110,12 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceActionFailed{HostName("hv1"), "start", "libvirt: no"});
   ev("instance/i-ok", InstanceUnlocked{});
   ev("instance/i-ok", InstanceStateReset{"error"});
+  ev("instance/i-ok", InstanceStateReset{"active"});
+  ev("instance/i-ok", InstanceSnapshotRequested{ImageId("img-snap-1"), "snap-1"});
+  ev("instance/i-ok", InstanceSnapshotCompleted{HostName("hv1"), ImageId("img-snap-1")});
+  ev("instance/i-ok", InstanceSnapshotRequested{ImageId("img-snap-2"), "snap-2"});
+  ev("instance/i-ok",
+     InstanceSnapshotFailed{HostName("hv1"), ImageId("img-snap-2"), "qemu-img: no"});
   ev("instance/i-ok",
      InstanceRebuildRequested{ImageId("img-1"), "vm-new", true, {{"a", "b"}}});
   ev("instance/i-ok", InstanceRebuilt{HostName("hv1"), 1});
@@ -136,14 +142,17 @@ std::vector<Envelope> History() {
   ev("aggregate/1", AggregateHostAdded{HostName("hv1")});
   ev("aggregate/1", AggregateHostRemoved{HostName("hv1")});
   ev("aggregate/1", AggregateDeleted{});
-  ev("keypair/alice", KeypairCreated{UserId("alice"), "k1", "ssh", "ssh-ed25519 AAAA k",
-                                     "f5:aa"});
+  ev("keypair/alice",
+     KeypairCreated{UserId("alice"), "k1", "ssh", "ssh-ed25519 AAAA k", "f5:aa"});
   ev("keypair/alice", KeypairDeleted{"k1"});
   ev("quota/demo", QuotaLimitsSet{ProjectId("demo"), UserId(), {{"instances", 5}}});
   ev("quota/demo", QuotaLimitsDeleted{ProjectId("demo"), UserId()});
   ev("quota-class/default", QuotaClassSet{"default", {{"cores", 40}}});
-  ev("quota-usage/demo", QuotaUsageReserved{ProjectId("demo"), UserId("alice"),
-                                            {InstanceId("i-ok")}, 1, 512});
+  ev("quota-usage/demo",
+     QuotaUsageReserved{
+         ProjectId("demo"), UserId("alice"), {InstanceId("i-ok")}, 1, 512});
+  ev("instance/i-fail",
+     InstancePowerStateChanged{HostName("hv1"), 4, "compute host restart"});
   return out;
 }
 

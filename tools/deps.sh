@@ -12,7 +12,7 @@ packages=(
   curl python3
   # Real guests (issue 5): QEMU under libvirtd, qemu-img for overlays, and what
   # tools/guest-image.sh needs to build a tiny bootable guest.
-  libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   busybox-static syslinux syslinux-common mtools dosfstools cpio fdisk
   # Conformance: Tempest's compute API tests and the openstack CLI scenario.
   tempest python3-openstackclient

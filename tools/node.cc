@@ -10,6 +10,7 @@
 #include "agents/compute/libvirt_hypervisor.h"
 #include "agents/conductor.h"
 #include "agents/heartbeat_monitor.h"
+#include "agents/host_query.h"
 #include "agents/scheduler.h"
 #include "api/admin_service.h"
 #include "api/auth.h"
@@ -43,6 +44,7 @@ struct Node::Parts {
   std::vector<std::string> instances_paths;               // per compute host
   std::vector<std::unique_ptr<ImageCache>> image_caches;  // hosts with real disks
   std::vector<std::unique_ptr<ComputeAgent>> computes;
+  std::unique_ptr<HostQueryClient> host_queries;
   std::unique_ptr<ComputeService> compute_service;
   std::string identity_password;
   std::unique_ptr<TokenSigner> signer;
@@ -156,6 +158,7 @@ IdentityService* Node::identity() { return parts_->identity.get(); }
 const std::string& Node::identity_password() const { return parts_->identity_password; }
 ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
+ComputeAgent* Node::compute_agent(size_t i) { return parts_->computes.at(i).get(); }
 std::string Node::instances_path(size_t i) const { return parts_->instances_paths.at(i); }
 Status Node::health() const { return parts_->runner->status(); }
 
@@ -191,11 +194,13 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   CHRONOVA_RETURN_IF_ERROR(p->scheduler->Start());
   ConductorOptions cond;
   cond.workers = o.conductor_workers;
+  cond.build_timeout_us = o.instance_build_timeout_s * 1000000;
   p->conductor =
       std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
 
-  // Before the compute hosts: their image caches read from it.
+  // Before the compute hosts: their image caches read from it, and they upload
+  // snapshots into it.
   ImageServiceOptions image_options;
   image_options.blob_dir = dir + "/images";
   image_options.max_image_size = o.max_image_size;
@@ -240,6 +245,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     }
     ComputeAgentOptions co;
     co.host = HostName(host);
+    co.sync_power_state_interval_us = o.sync_power_state_interval_s * 1000000;
     p->instances_paths.push_back(o.compute_hosts == 1 ? instances_path
                                                       : instances_path + "/" + host);
     if (use_image_cache) {
@@ -250,6 +256,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
       co.image_cache = p->image_caches.back().get();
       co.image_cache_manager_interval_us = o.image_cache_manager_interval_s * 1000000;
     }
+    co.image_sink = p->image_service.get();
+    co.scratch_dir = dir + "/compute/" + host + "/snapshots";
     auto agent = std::make_unique<ComputeAgent>(hv.get(), p->bus.get(), co);
     CHRONOVA_RETURN_IF_ERROR(agent->Start());
     p->hypervisors.push_back(std::move(hv));
@@ -265,6 +273,17 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";
   std::error_code ec;
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
+  p->host_queries =
+      std::make_unique<HostQueryClient>(p->bus.get(), Env::Default()->NewUuid());
+  service_options.console_output = [q = p->host_queries.get()](const HostName& host,
+                                                               const InstanceId& id,
+                                                               int length) {
+    HostQuery query;
+    query.kind = HostQuery::Kind::kConsoleOutput;
+    query.instance_id = id;
+    query.length = length;
+    return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
+  };
   p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
                                                         p->runner.get(), service_options);
   p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get());
@@ -357,6 +376,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     if (!o.image_api_url.empty())
       ao.image_url = PublicUrl(o.image_api_url, o.public_host);
     ao.admin = p->admin_service.get();
+    ao.images = p->image_service.get();
     CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
   }
   if (!o.image_api_url.empty()) {

@@ -2,11 +2,18 @@
 // announces its host (host.registered, via the conductor), sends heartbeats,
 // takes work for its host from the bus, drives the Hypervisor and reports each
 // step. It never writes the log: the conductor checks and records its reports.
+// At start it reports every guest it has (GuestInventory) so the conductor can
+// reconcile them with the log; afterwards every lifecycle event of a guest
+// becomes a report of the guest's power state (instance.power_state_changed),
+// which the conductor records only when it is news (Nova's
+// _sync_instance_power_state).
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -14,6 +21,7 @@
 #include "agents/compute/hypervisor.h"
 #include "agents/compute/image_cache.h"
 #include "agents/messages.h"
+#include "api/image_sink.h"
 #include "core/env.h"
 
 namespace chronova {
@@ -25,6 +33,10 @@ struct ComputeAgentOptions {
   double ram_allocation_ratio = 1.5;
   double disk_allocation_ratio = 1.0;
   int64_t heartbeat_interval_us = 10000000;  // nova.conf report_interval (10 s)
+  // nova.conf sync_power_state_interval (600 s): every guest's power state is
+  // reported this often, for drivers without events or events that were lost;
+  // <= 0: only when the agent starts.
+  int64_t sync_power_state_interval_us = 600000000;
   Env* env = Env::Default();
   // The host's image cache (borrowed), on hosts whose guests have real disks
   // (libvirt with QEMU/KVM). nullptr (fake and test:/// hosts): guests get no
@@ -33,6 +45,12 @@ struct ComputeAgentOptions {
   // nova.conf image_cache_manager_interval: how often unused bases are aged
   // (ImageCache::Age); 0 or less: never.
   int64_t image_cache_manager_interval_us = int64_t{2400} * 1000000;
+  // Where snapshots (createImage) are uploaded; borrowed. Null: every snapshot
+  // fails ("no image service").
+  ImageSink* image_sink = nullptr;
+  // Scratch space for a snapshot's file until it is uploaded (created if
+  // missing). Empty: the system's temp directory.
+  std::string scratch_dir;
 };
 
 class ComputeAgent {
@@ -41,12 +59,16 @@ class ComputeAgent {
   ComputeAgent(Hypervisor* hypervisor, Bus* bus, ComputeAgentOptions options);
   ~ComputeAgent();
 
-  // Registers the host, starts heartbeats and takes work.
+  // Registers the host, starts heartbeats, takes work, watches the guests and
+  // reports them all (for reconciliation). May be called again after Stop (an
+  // agent that comes back).
   Status Start();
   void Stop();
 
  private:
   void OnWork(const std::string& payload);
+  // Answers a HostQuery (a guest's console log) on its reply subject.
+  void OnQuery(const std::string& payload);
   void Build(const WorkItem& w);
   void Delete(const WorkItem& w);
   // Carries out a lifecycle action and reports its outcome.
@@ -57,8 +79,26 @@ class ComputeAgent {
   void Unrescue(const WorkItem& w);
   // Recreates the guest from the work's image and reports the outcome.
   void Rebuild(const WorkItem& w);
+  // Destroys a guest the log does not place here.
+  void Reap(const WorkItem& w);
+  // Removes the instance's directory (disk, console log, XML), if it has one.
+  void RemoveInstanceDir(const InstanceId& id);
+  // Snapshots the guest into a file, uploads it into the work's image and
+  // reports the outcome; a failed snapshot discards the image.
+  void Snapshot(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
+  // Reports every guest's power state, then publishes the list of them as a
+  // GuestInventory.
+  Status SendInventory(bool restart);
+  // A lifecycle event of `id`: queued for the sync thread (never blocks).
+  void OnGuestEvent(const InstanceId& id);
+  void SyncLoop();
+  // Reports the guest's current power state (NOSTATE if it is gone). Reads it
+  // afresh rather than trusting the event: events may arrive late.
+  void ReportPowerState(const InstanceId& id, const std::string& reason);
+  // REQUIRES: work_mu_ held.
+  void ReportPowerStateLocked(const InstanceId& id, const std::string& reason);
   void ImageCacheLoop();
   enum class DiskMode {
     kKeep,     // a build: create the disk only if missing (a re-sent build keeps it)
@@ -77,11 +117,30 @@ class ComputeAgent {
   const ComputeAgentOptions options_;
 
   std::unique_ptr<BusSubscription> work_;
+  std::unique_ptr<BusSubscription> queries_;
   std::mutex mu_;  // protects stop_
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread heartbeat_;
+
+  // Held while work is carried out and reported, and while a power state is
+  // read and reported: a power report is never older than the outcome of the
+  // work before it, so the conductor never takes a stale one for drift.
+  std::mutex work_mu_;
+
+  // The sync thread reports lifecycle events and, periodically, every guest.
+  std::mutex sync_mu_;  // protects pending_, queued_, sync_stop_
+  std::condition_variable sync_cv_;
+  std::deque<InstanceId> pending_;  // guests with an unreported lifecycle event
+  std::set<InstanceId> queued_;     // the ids in pending_ (one report each)
+  bool sync_stop_ = false;
+  std::thread sync_;
   std::thread image_cache_manager_;  // runs only with an image cache
+
+  std::mutex snapshots_mu_;  // protects snapshots_
+  // Images a snapshot is being made for: a re-sent work item finds its work
+  // already in progress and is dropped.
+  std::set<ImageId> snapshots_;
 };
 
 }  // namespace chronova

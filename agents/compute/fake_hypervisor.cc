@@ -1,5 +1,7 @@
 #include "agents/compute/fake_hypervisor.h"
 
+#include <fstream>
+
 namespace chronova {
 
 Result<GuestInfo> FakeHypervisor::Spawn(const GuestSpec& spec) {
@@ -52,6 +54,29 @@ Result<GuestInfo> FakeHypervisor::Perform(const InstanceId& id, LifecycleAction 
   return it->second;
 }
 
+Status FakeHypervisor::Snapshot(const GuestSpec& spec, const std::string& out_path) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!fail_next_snapshot_.ok()) {
+      Status st = fail_next_snapshot_;
+      fail_next_snapshot_ = Status::Ok();
+      return st;
+    }
+    if (!guests_.count(spec.instance_id))
+      return Status::NotFound("no guest " + DomainName(spec.instance_id));
+  }
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  out << "fake snapshot of " << DomainName(spec.instance_id) << "\n";
+  out.close();
+  if (!out) return Status::Internal("fake: write " + out_path);
+  return Status::Ok();
+}
+
+void FakeHypervisor::FailNextSnapshot(Status st) {
+  std::lock_guard<std::mutex> l(mu_);
+  fail_next_snapshot_ = std::move(st);
+}
+
 void FakeHypervisor::FailNextAction(Status st) {
   std::lock_guard<std::mutex> l(mu_);
   fail_next_action_ = std::move(st);
@@ -62,6 +87,11 @@ Result<GuestInfo> FakeHypervisor::Inspect(const InstanceId& id) {
   auto it = guests_.find(id);
   if (it == guests_.end()) return Status::NotFound("no guest " + DomainName(id));
   return it->second;
+}
+
+Result<std::string> FakeHypervisor::ConsoleOutput(const InstanceId& id) {
+  CHRONOVA_RETURN_IF_ERROR(Inspect(id).status());
+  return std::string("FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE");
 }
 
 Result<std::vector<GuestInfo>> FakeHypervisor::List() {

@@ -7,6 +7,7 @@
 // Thread-safety: every method may be called from several threads at once.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -79,10 +80,35 @@ class Hypervisor {
   virtual Result<GuestInfo> Unrescue(const GuestSpec& spec) {
     return Perform(spec.instance_id, LifecycleAction::kUnrescue, false);
   }
+  // Writes a flattened qcow2 copy of the guest's root disk (no backing file) to
+  // `out_path`, which must not exist. A running guest is paused for the copy and
+  // resumed after, so the image is consistent; a guest in any other state is
+  // left as it is. `spec` names the instance and its flavor (a guest without a
+  // disk yields an empty disk of the flavor's root_gb). NotFound if there is no
+  // guest; errors carry the tool's or libvirt's message.
+  virtual Status Snapshot(const GuestSpec& spec, const std::string& out_path) = 0;
   // The guest's current state; NotFound if there is none.
   virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
   // Every guest this driver manages on the host (for reconciliation at start).
   virtual Result<std::vector<GuestInfo>> List() = 0;
+
+  // Called when one of this driver's guests changes power state, whoever caused
+  // it (libvirt lifecycle events: started, paused, resumed, stopped, crashed),
+  // with the state the event implies. Runs on a driver thread: it must not block
+  // or call back into the driver.
+  using GuestObserver = std::function<void(const InstanceId&, PowerState)>;
+  // Installs the observer (nullptr removes it); returns once no call of the
+  // previous observer is running. Drivers that cannot see such changes keep
+  // this default and never call it.
+  virtual void SetGuestObserver(GuestObserver /*observer*/) {}
+
+  // The guest's serial console log: at most its last kMaxConsoleBytes, as
+  // Nova's libvirt driver reads it ("" while the log file does not exist yet).
+  // NotFound if there is no guest, or "Guest does not have a console
+  // available." (NotFound, Nova's ConsoleNotAvailable) if it has no log.
+  virtual Result<std::string> ConsoleOutput(const InstanceId& id) = 0;
+
+  static constexpr size_t kMaxConsoleBytes = 100 * 1024;  // Nova's MAX_CONSOLE_BYTES
 };
 
 // The libvirt domain name of an instance: "instance-<uuid>".

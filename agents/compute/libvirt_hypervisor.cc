@@ -6,15 +6,19 @@
 #include <libvirt/virterror.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string_view>
 #include <thread>
 #include <utility>
+
+#include "agents/compute/subprocess.h"
 
 namespace chronova {
 namespace {
@@ -127,6 +131,29 @@ bool IsXmlChar(char32_t cp) {
          (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
+// Undoes XML's five predefined entities (libvirt writes paths with them).
+std::string XmlUnescape(std::string_view text) {
+  static const std::pair<std::string_view, char> kEntities[] = {
+      {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&apos;", '\''}, {"&quot;", '"'}};
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '&') {
+      for (const auto& [entity, c] : kEntities) {
+        if (text.substr(i, entity.size()) == entity) {
+          out += c;
+          i += entity.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
 // Escapes `text` for XML character data and (single- or double-quoted)
 // attribute values. Bytes that cannot appear in an XML document at all (control
 // characters, invalid UTF-8) become '?', so an odd server name can never stop a
@@ -181,6 +208,84 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   return Status::Ok();
 }
 
+// ---- the process's libvirt event loop ---------------------------------------
+//
+// libvirt delivers domain events only through a registered event loop, which
+// is process-wide: virEventRegisterDefaultImpl() once, before a connection
+// opens, and one thread running virEventRunDefaultImpl(). The thread runs
+// while any LibvirtHypervisor lives; a timer (disabled until then) wakes the
+// loop so that the thread sees it should stop.
+
+std::mutex loop_mu;  // protects the loop_* state below
+bool loop_registered = false;
+int loop_users = 0;
+int loop_timer = -1;
+std::atomic<bool> loop_stop{false};
+std::thread loop_thread;
+
+void WakeLoop(int /*timer*/, void* /*opaque*/) {}
+
+Status AcquireEventLoop() {
+  std::lock_guard<std::mutex> l(loop_mu);
+  if (!loop_registered) {
+    if (virEventRegisterDefaultImpl() < 0) return LastError("register event loop");
+    loop_registered = true;
+  }
+  if (loop_users++ > 0) return Status::Ok();
+  loop_timer = virEventAddTimeout(-1, WakeLoop, nullptr, nullptr);
+  if (loop_timer < 0) {
+    --loop_users;
+    return LastError("add event loop timer");
+  }
+  loop_stop = false;
+  loop_thread = std::thread([] {
+    while (!loop_stop.load()) {
+      if (virEventRunDefaultImpl() < 0) {
+        std::fprintf(stderr, "libvirt: event loop: %s\n", virGetLastErrorMessage());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+void ReleaseEventLoop() {
+  std::lock_guard<std::mutex> l(loop_mu);
+  if (--loop_users > 0) return;
+  loop_stop = true;
+  virEventUpdateTimeout(loop_timer, 0);  // fires at once: the loop returns
+  loop_thread.join();
+  virEventRemoveTimeout(loop_timer);
+  loop_timer = -1;
+}
+
+// The power state a lifecycle event leaves the guest in, as Nova's libvirt
+// host.py maps them; false for events that say nothing about it (defined,
+// undefined, a shutdown still in progress).
+bool PowerStateOfEvent(int event, int detail, PowerState* out) {
+  switch (event) {
+    case VIR_DOMAIN_EVENT_STARTED:
+    case VIR_DOMAIN_EVENT_RESUMED:
+      *out = PowerState::kRunning;
+      return true;
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+      *out = PowerState::kPaused;
+      return true;
+    case VIR_DOMAIN_EVENT_STOPPED:
+      *out = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? PowerState::kCrashed
+                                                        : PowerState::kShutdown;
+      return true;
+    case VIR_DOMAIN_EVENT_CRASHED:
+      *out = PowerState::kCrashed;
+      return true;
+    case VIR_DOMAIN_EVENT_PMSUSPENDED:
+      *out = PowerState::kSuspended;
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The image's hw_disk_bus when QEMU can boot from it, else virtio.
 std::string RootDiskBus(const std::string& bus) {
   for (const char* b : {"virtio", "scsi", "sata", "ide", "usb"}) {
@@ -205,8 +310,54 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return content;
 }
 
+// The file of the first <disk ... device='disk'> in a domain XML, or "" if the
+// domain has none (libvirt writes attributes in single quotes).
+std::string RootDiskPath(std::string_view xml) {
+  size_t at = 0;
+  while ((at = xml.find("<disk ", at)) != std::string_view::npos) {
+    const size_t tag_end = xml.find('>', at);
+    const size_t end = xml.find("</disk>", at);
+    if (tag_end == std::string_view::npos || end == std::string_view::npos) break;
+    const std::string_view tag = xml.substr(at, tag_end - at);
+    const std::string_view body = xml.substr(at, end - at);
+    at = end;
+    if (tag.find("device='disk'") == std::string_view::npos &&
+        tag.find("device=\"disk\"") == std::string_view::npos) {
+      continue;
+    }
+    for (const char* attr : {"file='", "file=\""}) {
+      const size_t src = body.find("<source ");
+      if (src == std::string_view::npos) break;
+      const size_t f = body.find(attr, src);
+      if (f == std::string_view::npos) continue;
+      const size_t begin = f + std::strlen(attr);
+      const size_t close = body.find(attr[std::strlen(attr) - 1], begin);
+      if (close == std::string_view::npos) continue;
+      return XmlUnescape(body.substr(begin, close - begin));
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
+// libvirt's lifecycle callback, on the event-loop thread.
+struct LifecycleEvents {
+  static int OnEvent(virConnectPtr /*conn*/, virDomainPtr dom, int event, int detail,
+                     void* opaque) {
+    auto* h = static_cast<LibvirtHypervisor*>(opaque);
+    PowerState state;
+    if (!PowerStateOfEvent(event, detail, &state)) return 0;
+    const char* raw_name = virDomainGetName(dom);
+    if (raw_name == nullptr) return 0;
+    const std::string_view name(raw_name);
+    if (!name.starts_with(kDomainPrefix) || name.size() == kDomainPrefix.size()) return 0;
+    const InstanceId id(std::string(name.substr(kDomainPrefix.size())));
+    std::lock_guard<std::mutex> l(h->observer_mu_);
+    if (h->observer_) h->observer_(id, state);
+    return 0;
+  }
+};
 bool IsTestDriverUri(std::string_view uri) {
   const std::string_view scheme = uri.substr(0, uri.find(':'));
   return scheme == "test" || scheme.starts_with("test+");
@@ -246,18 +397,39 @@ Result<std::unique_ptr<LibvirtHypervisor>> LibvirtHypervisor::Open(
   // Idempotent and thread-safe; required before libvirt is used from threads.
   if (virInitialize() < 0) return LastError("initialize");
   virSetErrorFunc(nullptr, IgnoreLibvirtError);
+  // The event loop must exist before the connection opens.
+  CHRONOVA_RETURN_IF_ERROR(AcquireEventLoop());
   virConnectPtr conn = virConnectOpen(options.uri.c_str());
   if (conn == nullptr) {
-    return Status::Unavailable("libvirt: connect to " + options.uri + ": " +
-                               virGetLastErrorMessage());
+    Status st = Status::Unavailable("libvirt: connect to " + options.uri + ": " +
+                                    virGetLastErrorMessage());
+    ReleaseEventLoop();
+    return st;
   }
-  return std::unique_ptr<LibvirtHypervisor>(new LibvirtHypervisor(options, conn));
+  // From here the destructor closes the connection and releases the loop.
+  std::unique_ptr<LibvirtHypervisor> h(new LibvirtHypervisor(options, conn));
+  h->lifecycle_callback_ = virConnectDomainEventRegisterAny(
+      conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+      VIR_DOMAIN_EVENT_CALLBACK(&LifecycleEvents::OnEvent), h.get(), nullptr);
+  if (h->lifecycle_callback_ < 0) return LastError("register lifecycle events");
+  return h;
 }
 
 LibvirtHypervisor::LibvirtHypervisor(const LibvirtOptions& options, virConnectPtr conn)
     : options_(options), test_driver_(IsTestDriverUri(options.uri)), conn_(conn) {}
 
-LibvirtHypervisor::~LibvirtHypervisor() { virConnectClose(conn_); }
+LibvirtHypervisor::~LibvirtHypervisor() {
+  SetGuestObserver(nullptr);
+  if (lifecycle_callback_ >= 0)
+    virConnectDomainEventDeregisterAny(conn_, lifecycle_callback_);
+  virConnectClose(conn_);
+  ReleaseEventLoop();
+}
+
+void LibvirtHypervisor::SetGuestObserver(GuestObserver observer) {
+  std::lock_guard<std::mutex> l(observer_mu_);
+  observer_ = std::move(observer);
+}
 
 Result<HostCapacity> LibvirtHypervisor::Capacity() {
   virNodeInfo node;
@@ -405,14 +577,17 @@ Status LibvirtHypervisor::Destroy(const InstanceId& id) {
     // It may have stopped on its own meanwhile; only a still-running guest fails.
     if (virDomainIsActive(dom.get()) != 0) return st;
   }
-  if (virDomainUndefineFlags(
-          dom.get(), VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_NVRAM) == 0) {
-    return Status::Ok();
+  // Drivers that reject a flag (the test driver has no NVRAM) take fewer; the
+  // managed save image (a suspended guest) must go with the domain, or libvirt
+  // refuses to undefine it.
+  Status st;
+  const unsigned managed_save = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE;
+  for (unsigned flags : {managed_save | VIR_DOMAIN_UNDEFINE_NVRAM, managed_save, 0u}) {
+    if (virDomainUndefineFlags(dom.get(), flags) == 0) return Status::Ok();
+    st = LastError("undefine domain " + name);
+    if (st.IsNotFound()) return Status::Ok();
   }
-  if (LastError("undefine domain " + name).IsNotFound()) return Status::Ok();
-  // Drivers that reject a flag (the test driver has no NVRAM) take the plain call.
-  if (virDomainUndefine(dom.get()) == 0) return Status::Ok();
-  return gone_is_ok(LastError("undefine domain " + name));
+  return st;
 }
 
 Result<GuestInfo> LibvirtHypervisor::Perform(const InstanceId& id, LifecycleAction action,
@@ -570,11 +745,90 @@ Result<std::string> LibvirtHypervisor::DefinedXml(const InstanceId& id) {
   return out;
 }
 
+
+Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out_path) {
+  const std::string name = DomainName(spec.instance_id);
+  InstanceLock lock(this, spec.instance_id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  char* raw_xml = virDomainGetXMLDesc(dom.get(), 0);
+  if (raw_xml == nullptr) return LastError("get XML of domain " + name);
+  const std::string disk = RootDiskPath(raw_xml);
+  free(raw_xml);  // NOLINT: allocated by libvirt with malloc
+  const std::string context = "libvirt: snapshot " + name;
+  if (disk.empty()) {
+    const int gb = std::max(spec.flavor.root_gb, 1);
+    return RunProgram({options_.qemu_img, "create", "-q", "-f", "qcow2", out_path,
+                       std::to_string(gb) + "G"})
+        .status()
+        .WithContext(context);
+  }
+  int state = VIR_DOMAIN_NOSTATE;
+  int reason = 0;
+  if (virDomainGetState(dom.get(), &state, &reason, 0) < 0) {
+    return LastError("get state of domain " + name);
+  }
+  // Nova pauses a live guest for a cold-consistent copy (its non-live snapshot).
+  const bool pause = state == VIR_DOMAIN_RUNNING;
+  if (pause && virDomainSuspend(dom.get()) < 0) return LastError("pause domain " + name);
+  // -U: QEMU holds a lock on the disk while the domain exists (paused too).
+  Status st =
+      RunProgram({options_.qemu_img, "convert", "-U", "-O", "qcow2", disk, out_path})
+          .status()
+          .WithContext(context);
+  if (pause && virDomainResume(dom.get()) < 0) {
+    Status resumed = LastError("resume domain " + name);
+    if (st.ok()) st = resumed;
+  }
+  return st;
+}
+
 Result<GuestInfo> LibvirtHypervisor::Inspect(const InstanceId& id) {
   const std::string name = DomainName(id);
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
   return GuestOf(dom.get(), id);
+}
+
+namespace {
+
+// The path of the first <serial type='file'> in a domain's XML, or "".
+std::string SerialLogPath(std::string_view xml) {
+  size_t serial = xml.find("<serial type='file'");
+  if (serial == std::string_view::npos) return "";
+  const size_t end = xml.find("</serial>", serial);
+  const std::string_view tag = "<source path='";
+  size_t src = xml.find(tag, serial);
+  if (src == std::string_view::npos || src > end) return "";
+  src += tag.size();
+  const size_t close = xml.find('\'', src);
+  if (close == std::string_view::npos) return "";
+  return XmlUnescape(xml.substr(src, close - src));
+}
+
+}  // namespace
+
+Result<std::string> LibvirtHypervisor::ConsoleOutput(const InstanceId& id) {
+  const std::string name = DomainName(id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  char* raw = virDomainGetXMLDesc(dom.get(), 0);
+  if (raw == nullptr) return LastError("get XML of domain " + name);
+  const std::string xml(raw);
+  free(raw);  // NOLINT: allocated by libvirt with malloc
+  const std::string path = SerialLogPath(xml);
+  if (path.empty()) return Status::NotFound("Guest does not have a console available.");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string();  // QEMU has not created it yet
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff from =
+      std::max<std::streamoff>(0, size - static_cast<std::streamoff>(kMaxConsoleBytes));
+  in.seekg(from);
+  std::string out(static_cast<size_t>(size - from), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
 }
 
 Result<std::vector<GuestInfo>> LibvirtHypervisor::List() {

@@ -34,6 +34,8 @@ struct LibvirtOptions {
   // How long a stop waits for the guest to shut down cleanly (ACPI) before
   // it is destroyed (Nova's shutdown_timeout).
   int clean_shutdown_timeout_s = 60;
+  // The qemu-img program Snapshot runs (looked up in PATH unless absolute).
+  std::string qemu_img = "qemu-img";
 };
 
 // True if `uri` selects libvirt's in-process test driver ("test:///..." or
@@ -79,10 +81,24 @@ class LibvirtHypervisor : public Hypervisor {
   // unrescue.xml and spec.rescue_disk_path. A guest with an instance_dir but no
   // unrescue.xml that is running is already unrescued and left alone.
   Result<GuestInfo> Unrescue(const GuestSpec& spec) override;
+  // The root disk is the first <disk device='disk'> file of the domain XML:
+  // `qemu-img convert -U -O qcow2 DISK OUT` (flattening any backing chain),
+  // with a running guest paused around it. A domain without a disk (the test
+  // driver's simulated guests) yields an empty qcow2 of the flavor's root_gb
+  // (at least 1 GiB): what a disk nobody wrote to would flatten to.
+  Status Snapshot(const GuestSpec& spec, const std::string& out_path) override;
   Result<GuestInfo> Inspect(const InstanceId& id) override;
   // Every domain named "instance-<uuid>", running or not; other domains on the
   // host are not chronova's and are left out.
   Result<std::vector<GuestInfo>> List() override;
+  // Reads the file of the domain's <serial type='file'> (console.log in the
+  // instance dir); a domain without one (test:/// hosts) has no console.
+  Result<std::string> ConsoleOutput(const InstanceId& id) override;
+
+  // Lifecycle events of "instance-<uuid>" domains reach `observer` from the
+  // process's libvirt event-loop thread (started by the first Open, stopped
+  // when the last LibvirtHypervisor is destroyed).
+  void SetGuestObserver(GuestObserver observer) override;
 
   // The domain XML Spawn defines for `spec` (exposed for tests and debugging).
   std::string DomainXml(const GuestSpec& spec) const;
@@ -101,6 +117,7 @@ class LibvirtHypervisor : public Hypervisor {
   // Stops `dom` if it runs, defines `xml` in its place and starts it.
   Result<GuestInfo> Redefine(_virDomain* dom, const InstanceId& id,
                              const std::string& xml);
+  friend struct LifecycleEvents;
   LibvirtHypervisor(const LibvirtOptions& options, _virConnect* conn);
 
   const LibvirtOptions options_;
@@ -110,6 +127,10 @@ class LibvirtHypervisor : public Hypervisor {
   std::mutex mu_;  // protects busy_: instances with a Spawn/Destroy in progress
   std::condition_variable busy_cv_;  // signalled when an instance leaves busy_
   std::set<InstanceId> busy_;
+
+  int lifecycle_callback_ = -1;  // libvirt's id of our lifecycle callback
+  std::mutex observer_mu_;       // protects observer_; held while it runs
+  GuestObserver observer_;
 };
 
 }  // namespace chronova

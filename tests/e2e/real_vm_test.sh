@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Real guests (issue 5): the unmodified `openstack` CLI boots a tiny Debian
+# guest (tools/guest-image.sh) on QEMU/TCG through libvirtd, reads the guest's
+# own boot line from its console log, stops and starts it (ACPI), snapshots it
+# with createImage, boots a second server from the snapshot, checks that both
+# overlays are backed by bases in the image cache, and deletes both.
+# Usage: real_vm_test.sh BUILD_DIR
+# Prints the measured times as "MEASURED <what> <seconds>".
+source "$(dirname "$0")/lib.sh"
+BUILD=$1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+STATE="$E2E_TMP/state"
+INSTANCES="$STATE/instances"
+COMPUTE=$(free_port)
+IDENTITY=$(free_port)
+IMAGE=$(free_port)
+BOOT_LINE="chronova-guest: init reached"
+command -v openstack >/dev/null || fail "the openstack CLI is not installed (tools/deps.sh)"
+command -v qemu-img >/dev/null || fail "qemu-img is not installed (tools/deps.sh)"
+
+trap 'stop_libvirtd "$INSTANCES"; e2e_cleanup' EXIT
+
+GUEST=$("$ROOT/tools/guest-image.sh" "$BUILD/guest")
+start_libvirtd
+
+"$BUILD/chronovad" all-in-one --state-dir "$STATE" --password vm-secret \
+  --libvirt-uri "$LIBVIRT_URI" --virt-type qemu \
+  --compute-listen "http://127.0.0.1:$COMPUTE" \
+  --identity-listen "http://127.0.0.1:$IDENTITY" \
+  --image-listen "http://127.0.0.1:$IMAGE" >"$E2E_TMP/d.log" 2>&1 &
+E2E_PIDS+=("$!")
+wait_for_text "$E2E_TMP/d.log" 90 "all-in-one ready"
+
+os() { # the CLI, stdout only; on failure its stderr and the daemon's log
+  local out rc=0
+  out=$(openstack "$@" 2>"$E2E_TMP/cli.err") || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "--- openstack $* (rc=$rc)" >&2
+    echo "$out" >&2
+    cat "$E2E_TMP/cli.err" >&2
+    tail -n 40 "$E2E_TMP/d.log" >&2
+    fail "openstack $* failed"
+  fi
+  echo "$out"
+}
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
+
+# Waits up to $2 s for server $1's console log to hold the guest's boot line.
+wait_console() {
+  local id=$1 secs=$2 i out
+  for ((i = 0; i < secs; i++)); do
+    out=$(os console log show "$id")
+    grep -qF "$BOOT_LINE" <<<"$out" && return 0
+    sleep 1
+  done
+  echo "--- console of $id ---" >&2
+  echo "$out" >&2
+  fail "no '$BOOT_LINE' in the console of $id within ${secs}s"
+}
+
+# Waits up to $2 s for server $1 to show status $3.
+wait_status() {
+  local id=$1 secs=$2 want=$3 i s
+  for ((i = 0; i < secs; i++)); do
+    s=$(os server show "$id" -f value -c status)
+    [ "$s" = "$want" ] && return 0
+    [ "$s" = ERROR ] && fail "server $id is ERROR: $(os server show "$id" -f value -c fault)"
+    sleep 1
+  done
+  fail "server $id is $s, not $want, after ${secs}s"
+}
+
+# The backing file of server $1's overlay; checks it is a base in _base/.
+backing_of() {
+  local disk="$INSTANCES/$1/disk" base
+  [ -f "$disk" ] || fail "no overlay $disk"
+  base=$(qemu-img info -U --output=json "$disk" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("backing-filename",""))')
+  [ -n "$base" ] || fail "$disk has no backing file"
+  [ "$(dirname "$base")" = "$INSTANCES/_base" ] || fail "$disk is backed by $base, not a file in _base"
+  [ -f "$base" ] || fail "base $base does not exist"
+  echo "$base"
+}
+
+# shellcheck disable=SC1091
+source "$STATE/openrc" admin
+os flavor create --vcpus 1 --ram 128 --disk 1 vm.tiny >/dev/null
+source "$STATE/openrc" demo
+IMAGE_ID=$(os image create --disk-format raw --container-format bare \
+  --file "$GUEST" tiny-guest -f value -c id)
+[ "$(os image show "$IMAGE_ID" -f value -c status)" = active ] || fail "image not active"
+
+# Boot: ACTIVE, then the guest's own line on its serial console.
+t0=$(now)
+VM1=$(os server create --flavor vm.tiny --image tiny-guest --wait vm1 -f value -c id | tail -n 1)
+[ -n "$VM1" ] || fail "server create printed no id"
+[ "$(os server show "$VM1" -f value -c status)" = ACTIVE ] || fail "vm1 is not ACTIVE"
+echo "MEASURED boot-to-ACTIVE $(since "$t0")"
+wait_console "$VM1" 120
+echo "MEASURED boot-to-console-line $(since "$t0")"
+BASE1=$(backing_of "$VM1")
+[ -f "$INSTANCES/$VM1/libvirt.xml" ] || fail "no libvirt.xml in the instance dir"
+virsh -c "$LIBVIRT_URI" domstate "instance-$VM1" | grep -q running || fail "vm1's domain is not running"
+
+# Stop (ACPI: the guest powers itself off) and start again.
+t0=$(now)
+os server stop "$VM1" >/dev/null
+wait_status "$VM1" 90 SHUTOFF
+echo "MEASURED stop-to-SHUTOFF $(since "$t0")"
+os server start "$VM1" >/dev/null
+wait_status "$VM1" 90 ACTIVE
+
+# createImage: a snapshot image, active, owned by demo, that boots.
+t0=$(now)
+os server image create --name vm1-snap --wait "$VM1" >/dev/null
+SNAP_ID=$(os image show vm1-snap -f value -c id)
+[ "$(os image show "$SNAP_ID" -f value -c status)" = active ] || fail "snapshot not active"
+echo "MEASURED createImage-to-active $(since "$t0")"
+wait_status "$VM1" 60 ACTIVE
+
+t0=$(now)
+VM2=$(os server create --flavor vm.tiny --image vm1-snap --wait vm2 -f value -c id | tail -n 1)
+[ "$(os server show "$VM2" -f value -c status)" = ACTIVE ] || fail "vm2 is not ACTIVE"
+wait_console "$VM2" 120
+echo "MEASURED snapshot-boot-to-console-line $(since "$t0")"
+BASE2=$(backing_of "$VM2")
+[ "$BASE1" != "$BASE2" ] || fail "vm2 (from the snapshot) shares vm1's base $BASE1"
+qemu-img info -U --backing-chain "$INSTANCES/$VM1/disk" >"$E2E_TMP/chain1"
+qemu-img info -U --backing-chain "$INSTANCES/$VM2/disk" >"$E2E_TMP/chain2"
+grep -qF "$BASE1" "$E2E_TMP/chain1" || fail "vm1's backing chain lacks $BASE1"
+grep -qF "$BASE2" "$E2E_TMP/chain2" || fail "vm2's backing chain lacks $BASE2"
+
+# Delete: guests, domains and instance dirs go; the bases stay (cache).
+os server delete --wait "$VM1" "$VM2" >/dev/null
+for id in "$VM1" "$VM2"; do
+  [ -d "$INSTANCES/$id" ] && fail "instance dir of $id left behind"
+  virsh -c "$LIBVIRT_URI" domstate "instance-$id" >/dev/null 2>&1 &&
+    fail "domain instance-$id still defined"
+done
+[ -f "$BASE1" ] && [ -f "$BASE2" ] || fail "a base was removed with its last instance"
+echo "PASS real VM lifecycle on QEMU"
