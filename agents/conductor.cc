@@ -79,7 +79,8 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
       kind = WorkItem::Kind::kBuild;
     } else if (env.type == InstanceDeleteRequested::kType) {
       kind = WorkItem::Kind::kDelete;
-    } else if (env.type == InstanceActionRequested::kType) {
+    } else if (env.type == InstanceActionRequested::kType ||
+               env.type == InstanceRescueRequested::kType) {
       kind = WorkItem::Kind::kAction;
     } else if (env.type == InstanceRebuildRequested::kType) {
       kind = WorkItem::Kind::kRebuild;
@@ -128,6 +129,9 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
       return Status::Internal("instance " + s.id.str() + " runs no lifecycle action");
     }
     w.action = std::string(LifecycleActionName(action));
+    if (action == LifecycleAction::kRescue) {
+      w.rescue_image_id = s.rescue_image_id.empty() ? s.image_id : s.rescue_image_id;
+    }
   }
   return bus_->Publish(subjects::Work(s.host), EncodePortable(w));
 }

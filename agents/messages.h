@@ -39,6 +39,8 @@ struct WorkItem {
   bool hard = false;
   // kRebuild: the instance was stopped, so the rebuilt guest stays shut off.
   bool keep_stopped = false;
+  // kAction "rescue": the image the rescue guest boots from.
+  ImageId rescue_image_id;
   // kSnapshot: the queued image the snapshot is uploaded into.
   ImageId snapshot_image_id;
   template <class A>
@@ -46,7 +48,8 @@ struct WorkItem {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
        CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
-       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id));
+       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id),
+       CEREAL_NVP(rescue_image_id));
   }
 };
 

@@ -182,6 +182,21 @@ struct InstanceActionFailed {
   }
 };
 
+// A user asked to rescue the instance (the rescue action): its guest boots
+// from a fresh disk of image_id (empty: the instance's own image) with its own
+// disk attached second. The outcome is instance.action_completed/failed with
+// action "rescue"; unrescue is an instance.action_requested ("unrescue"). The
+// rescue password is never recorded.
+struct InstanceRescueRequested {
+  static constexpr const char* kType = "instance.rescue_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id));
+  }
+};
+
 // A user asked to rebuild the instance from an image (the rebuild action):
 // its disk is recreated from image_id; the name and metadata change with it
 // when given (Nova updates them at once, in the API).
@@ -789,7 +804,7 @@ using Event = std::variant<
     FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated, KeypairDeleted,
     QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved,
     InstanceStateReset, InstanceSnapshotRequested, InstanceSnapshotCompleted,
-    InstanceSnapshotFailed, InstancePowerStateChanged>;
+    InstanceSnapshotFailed, InstancePowerStateChanged, InstanceRescueRequested>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -804,7 +819,7 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceUnlocked> || std::is_same_v<T, InstanceRebuildRequested> ||
     std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed> ||
     std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged> ||
-    std::is_same_v<T, InstanceStateReset> ||
+    std::is_same_v<T, InstanceStateReset> || std::is_same_v<T, InstanceRescueRequested> ||
     std::is_same_v<T, InstanceSnapshotRequested> ||
     std::is_same_v<T, InstanceSnapshotCompleted> ||
     std::is_same_v<T, InstanceSnapshotFailed> ||

@@ -95,6 +95,10 @@ const char* ComputeEventOf(LifecycleAction a) {
       return "compute_suspend_instance";
     case LifecycleAction::kResume:
       return "compute_resume_instance";
+    case LifecycleAction::kRescue:
+      return "compute_rescue_instance";
+    case LifecycleAction::kUnrescue:
+      return "compute_unrescue_instance";
   }
   return nullptr;
 }
@@ -159,6 +163,9 @@ Step StepOf(const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceActionFailed>) {
           s = {ActionName(e.action), false,  true,    ComputeEventOf(e.action),
                Phase::kError,        e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceRescueRequested>) {
+          // Its outcome is instance.action_completed/failed with action "rescue".
+          s = {ActionName("rescue"), true, false, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceRebuildRequested>) {
           s = {kActionRebuild, true, false, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceRebuilt>) {

@@ -284,7 +284,8 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceSnapshotRequested{ImageId("img"), "snap"},
                          InstanceSnapshotCompleted{HostName("h"), ImageId("img")},
                          InstanceSnapshotFailed{HostName("h"), ImageId("img"), "r"},
-                         InstancePowerStateChanged{HostName("h"), 4, "lifecycle event"}};
+                         InstancePowerStateChanged{HostName("h"), 4, "lifecycle event"},
+                         InstanceRescueRequested{ImageId("img")}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

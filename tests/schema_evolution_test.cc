@@ -119,6 +119,10 @@ std::vector<Envelope> History() {
   ev("instance/i-ok",
      InstanceRebuildRequested{ImageId("img-1"), "vm-new", true, {{"a", "b"}}});
   ev("instance/i-ok", InstanceRebuilt{HostName("hv1"), 1});
+  ev("instance/i-ok", InstanceRescueRequested{ImageId("img-1")});
+  ev("instance/i-ok", InstanceActionCompleted{HostName("hv1"), "rescue", 1});
+  ev("instance/i-ok", InstanceActionRequested{"unrescue", false});
+  ev("instance/i-ok", InstanceActionCompleted{HostName("hv1"), "unrescue", 1});
   ev("instance/i-fail", InstanceRebuildRequested{ImageId("img-1"), "", false, {}});
   ev("instance/i-fail", InstanceRebuildFailed{HostName("hv1"), "libvirt: no disk"});
   ev("instance/i-ok", InstanceDeleteRequested{});

@@ -312,13 +312,55 @@ void ComputeAgent::Act(const WorkItem& w) {
                  action.status().ToString().c_str());
     return;
   }
-  Result<GuestInfo> guest = hypervisor_->Perform(w.instance_id, *action, w.hard);
+  if (*action == LifecycleAction::kRescue) return Rescue(w);
+  if (*action == LifecycleAction::kUnrescue) return Unrescue(w);
+  SendOutcome(w, hypervisor_->Perform(w.instance_id, *action, w.hard));
+}
+
+void ComputeAgent::SendOutcome(const WorkItem& w, const Result<GuestInfo>& guest) {
   if (!guest.ok()) {
     Send(w, InstanceActionFailed{options_.host, w.action, guest.status().message()});
     return;
   }
   Send(w, InstanceActionCompleted{options_.host, w.action,
                                   static_cast<int32_t>(guest->power_state)});
+}
+
+GuestSpec ComputeAgent::GuestSpecOf(const WorkItem& w) const {
+  GuestSpec spec;
+  spec.instance_id = w.instance_id;
+  spec.name = w.name;
+  spec.flavor = w.flavor;
+  spec.image_id = w.image_id;
+  if (ImageCache* cache = options_.image_cache) {
+    spec.instance_dir = cache->InstanceDir(w.instance_id);
+    spec.disk_path = spec.instance_dir + "/disk";
+    spec.rescue_disk_path = spec.instance_dir + "/disk.rescue";
+    spec.disk_bus = cache->DiskBus(w.image_id);
+  }
+  return spec;
+}
+
+void ComputeAgent::Rescue(const WorkItem& w) {
+  // Nova's libvirt rescue: disk.rescue is a fresh overlay of the rescue image's
+  // base (the instance's own image by default); the guest's disk stays as it is.
+  GuestSpec spec = GuestSpecOf(w);
+  if (ImageCache* cache = options_.image_cache) {
+    const ImageId image = w.rescue_image_id.empty() ? w.image_id : w.rescue_image_id;
+    std::error_code ec;
+    // A re-sent rescue finds its disk (and maybe a guest already using it).
+    if (!std::filesystem::exists(spec.rescue_disk_path, ec)) {
+      // Pins the base until the overlay exists, as a build's disk.
+      Result<std::string> base =
+          cache->CreateDisk(image, spec.rescue_disk_path, w.flavor.root_gb);
+      if (!base.ok()) return SendOutcome(w, base.status());
+    }
+  }
+  SendOutcome(w, hypervisor_->Rescue(spec));
+}
+
+void ComputeAgent::Unrescue(const WorkItem& w) {
+  SendOutcome(w, hypervisor_->Unrescue(GuestSpecOf(w)));
 }
 
 void ComputeAgent::Rebuild(const WorkItem& w) {

@@ -73,6 +73,10 @@ class ComputeAgent {
   void Delete(const WorkItem& w);
   // Carries out a lifecycle action and reports its outcome.
   void Act(const WorkItem& w);
+  // Boots the guest from a rescue disk (its own disk second), or back from its
+  // own disk, and reports the outcome as Act does.
+  void Rescue(const WorkItem& w);
+  void Unrescue(const WorkItem& w);
   // Recreates the guest from the work's image and reports the outcome.
   void Rebuild(const WorkItem& w);
   // Destroys a guest the log does not place here.
@@ -103,6 +107,10 @@ class ComputeAgent {
   // The GuestSpec of the work's instance. With an image cache it also fetches
   // the image into _base/ and creates <instance dir>/disk on it.
   Result<GuestSpec> PrepareGuest(const WorkItem& w, DiskMode mode);
+  // The GuestSpec of the work's instance as it is, touching no files.
+  GuestSpec GuestSpecOf(const WorkItem& w) const;
+  // Sends the outcome of a lifecycle action.
+  void SendOutcome(const WorkItem& w, const Result<GuestInfo>& guest);
 
   Hypervisor* const hypervisor_;
   Bus* const bus_;

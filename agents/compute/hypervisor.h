@@ -31,6 +31,9 @@ struct GuestSpec {
   // The root disk's bus (the image's hw_disk_bus): virtio, scsi, sata, ide or
   // usb; anything else (or empty) is virtio.
   std::string disk_bus = "virtio";
+  // Rescue and Unrescue: <instance_dir>/disk.rescue, the rescue image's overlay
+  // (the rescue guest's first disk, disk_path its second); empty without disks.
+  std::string rescue_disk_path;
 };
 
 struct GuestInfo {
@@ -64,6 +67,19 @@ class Hypervisor {
   // NotFound if there is no guest.
   virtual Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
                                     bool hard) = 0;
+  // Nova's rescue: the guest's definition is saved, and the guest is
+  // redefined to boot from spec.rescue_disk_path with spec.disk_path as its
+  // second disk, and started. Idempotent (a rescued guest stays rescued).
+  // NotFound if there is no guest. Drivers without disks just restart it.
+  virtual Result<GuestInfo> Rescue(const GuestSpec& spec) {
+    return Perform(spec.instance_id, LifecycleAction::kRescue, false);
+  }
+  // Nova's unrescue: the rescue guest is destroyed, the saved (or, without
+  // one, spec's ordinary) definition restored and started, and the rescue disk
+  // removed. Idempotent. NotFound if there is no guest.
+  virtual Result<GuestInfo> Unrescue(const GuestSpec& spec) {
+    return Perform(spec.instance_id, LifecycleAction::kUnrescue, false);
+  }
   // Writes a flattened qcow2 copy of the guest's root disk (no backing file) to
   // `out_path`, which must not exist. A running guest is paused for the copy and
   // resumed after, so the image is consistent; a guest in any other state is

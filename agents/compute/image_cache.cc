@@ -362,11 +362,14 @@ Status ImageCache::Age() {
   for (const fs::directory_entry& e : fs::directory_iterator(instances_path_, ec)) {
     const std::string name = e.path().filename().string();
     if (name == "_base" || name.starts_with(".") || !e.is_directory(ec)) continue;
-    Result<std::string> backing = Qcow2BackingFile((e.path() / "disk").string());
-    if (!backing.ok() || backing->empty()) continue;
-    fs::path b(*backing);
-    if (b.is_relative()) b = e.path() / b;
-    in_use.insert(b.lexically_normal().string());
+    // A rescued guest's disk.rescue holds its rescue image's base too.
+    for (const char* disk : {"disk", "disk.rescue"}) {
+      Result<std::string> backing = Qcow2BackingFile((e.path() / disk).string());
+      if (!backing.ok() || backing->empty()) continue;
+      fs::path b(*backing);
+      if (b.is_relative()) b = e.path() / b;
+      in_use.insert(b.lexically_normal().string());
+    }
   }
   if (ec)
     return Status::Internal("age image cache: list " + instances_path_ + ": " +

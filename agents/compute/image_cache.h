@@ -78,7 +78,8 @@ class ImageCache {
   // CreateDisk is using, and that has been unused for
   // remove_unused_original_minimum_age_s; marks the
   // bases in use as used now. "In use" is read from each
-  // <instances_path>/<dir>/disk's qcow2 header (its backing file). Also
+  // <instances_path>/<dir>/disk's (and a rescued guest's disk.rescue's) qcow2
+  // header (its backing file). Also
   // removes temp files an interrupted download left behind.
   Status Age();
 

@@ -294,11 +294,20 @@ std::string RootDiskBus(const std::string& bus) {
   return "virtio";
 }
 
-// The root disk's target device name on `bus`, as Nova's blockinfo names it.
-std::string RootDiskDevice(const std::string& bus) {
-  if (bus == "virtio") return "vda";
-  if (bus == "ide") return "hda";
-  return "sda";  // scsi, sata, usb
+// The target device name of the `index`th disk (0: the root) on `bus`, as
+// Nova's blockinfo names them: vda, vdb ... / hda ... / sda ...
+std::string DiskDevice(const std::string& bus, int index) {
+  const std::string prefix = bus == "virtio" ? "vd" : bus == "ide" ? "hd" : "sd";
+  return prefix + static_cast<char>('a' + index);
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("read " + path + ": cannot open");
+  std::string content((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::Internal("read " + path + ": failed");
+  return content;
 }
 
 // The file of the first <disk ... device='disk'> in a domain XML, or "" if the
@@ -435,6 +444,14 @@ Result<HostCapacity> LibvirtHypervisor::Capacity() {
 }
 
 std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
+  return BuildXml(spec, Boot::kNormal);
+}
+
+std::string LibvirtHypervisor::RescueDomainXml(const GuestSpec& spec) const {
+  return BuildXml(spec, Boot::kRescue);
+}
+
+std::string LibvirtHypervisor::BuildXml(const GuestSpec& spec, Boot boot) const {
   const std::string type = test_driver_ ? "test" : options_.virt_type;
   const uint64_t memory_kib =
       static_cast<uint64_t>(std::max(spec.flavor.memory_mb, 0)) * 1024;
@@ -468,11 +485,19 @@ std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
   x += "  <devices>\n";
   if (!spec.disk_path.empty()) {
     const std::string bus = RootDiskBus(spec.disk_bus);
-    x += "    <disk type='file' device='disk'>\n";
-    x += "      <driver name='qemu' type='qcow2'/>\n";
-    x += "      <source file='" + XmlEscape(spec.disk_path) + "'/>\n";
-    x += "      <target dev='" + RootDiskDevice(bus) + "' bus='" + bus + "'/>\n";
-    x += "    </disk>\n";
+    // A rescue guest boots from the rescue disk; its own disk comes second.
+    std::vector<std::string> disks{spec.disk_path};
+    if (boot == Boot::kRescue && !spec.rescue_disk_path.empty()) {
+      disks.insert(disks.begin(), spec.rescue_disk_path);
+    }
+    for (size_t i = 0; i < disks.size(); ++i) {
+      x += "    <disk type='file' device='disk'>\n";
+      x += "      <driver name='qemu' type='qcow2'/>\n";
+      x += "      <source file='" + XmlEscape(disks[i]) + "'/>\n";
+      x += "      <target dev='" + DiskDevice(bus, static_cast<int>(i)) + "' bus='" +
+           bus + "'/>\n";
+      x += "    </disk>\n";
+    }
     if (bus == "scsi") x += "    <controller type='scsi' model='virtio-scsi'/>\n";
   }
   if (!spec.instance_dir.empty()) {
@@ -617,10 +642,109 @@ Result<GuestInfo> LibvirtHypervisor::Perform(const InstanceId& id, LifecycleActi
     case LifecycleAction::kSuspend:
       if (!off) st = call(virDomainManagedSave(dom.get(), 0), "save");
       break;
+    case LifecycleAction::kRescue:
+    case LifecycleAction::kUnrescue:
+      // They need the guest's disks: Rescue and Unrescue.
+      st =
+          Status::InvalidArgument("libvirt: " + std::string(LifecycleActionName(action)) +
+                                  " domain " + name + ": needs the guest spec");
+      break;
   }
   if (!st.ok()) return st;
   return GuestOf(dom.get(), id);
 }
+
+Result<GuestInfo> LibvirtHypervisor::Redefine(virDomainPtr dom, const InstanceId& id,
+                                              const std::string& xml) {
+  const std::string name = DomainName(id);
+  const int active = virDomainIsActive(dom);
+  if (active < 0) return LastError("check domain " + name);
+  if (active == 1 && virDomainDestroy(dom) < 0)
+    return LastError("destroy domain " + name);
+  // Same name and uuid: the definition is replaced in place.
+  DomainHandle defined(virDomainDefineXML(conn_, xml.c_str()));
+  if (defined == nullptr) return LastError("define domain " + name);
+  if (virDomainCreate(defined.get()) < 0) return LastError("start domain " + name);
+  return GuestOf(defined.get(), id);
+}
+
+Result<GuestInfo> LibvirtHypervisor::Rescue(const GuestSpec& spec) {
+  const std::string name = DomainName(spec.instance_id);
+  InstanceLock lock(this, spec.instance_id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  const auto context = [&](const Status& st) {
+    return st.WithContext("libvirt: rescue " + name);
+  };
+  if (!spec.instance_dir.empty()) {
+    const std::string saved = spec.instance_dir + "/unrescue.xml";
+    std::error_code ec;
+    if (std::filesystem::exists(saved, ec)) {
+      // Rescued already (a re-sent work item): make sure the rescue guest runs.
+      const int active = virDomainIsActive(dom.get());
+      if (active < 0) return LastError("check domain " + name);
+      if (active == 0 && virDomainCreate(dom.get()) < 0)
+        return LastError("start domain " + name);
+      return GuestOf(dom.get(), spec.instance_id);
+    }
+    char* xml = virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE);
+    if (xml == nullptr) return LastError("get XML of domain " + name);
+    const std::string original(xml);
+    free(xml);  // NOLINT: allocated by libvirt with malloc
+    CHRONOVA_RETURN_IF_ERROR(context(WriteFileAtomically(saved, original)));
+  }
+  return Redefine(dom.get(), spec.instance_id, RescueDomainXml(spec));
+}
+
+Result<GuestInfo> LibvirtHypervisor::Unrescue(const GuestSpec& spec) {
+  const std::string name = DomainName(spec.instance_id);
+  InstanceLock lock(this, spec.instance_id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  const auto context = [&](const Status& st) {
+    return st.WithContext("libvirt: unrescue " + name);
+  };
+  std::string xml;
+  std::string saved;
+  if (!spec.instance_dir.empty()) {
+    saved = spec.instance_dir + "/unrescue.xml";
+    Result<std::string> content = ReadWholeFile(saved);
+    if (content.ok()) {
+      xml = std::move(content).value();
+    } else if (!content.status().IsNotFound()) {
+      return context(content.status());
+    } else if (virDomainIsActive(dom.get()) == 1) {
+      // No saved definition and a running guest: unrescued already.
+      return GuestOf(dom.get(), spec.instance_id);
+    } else if (Result<std::string> ours =
+                   ReadWholeFile(spec.instance_dir + "/libvirt.xml");
+               ours.ok()) {
+      xml = std::move(ours).value();
+    }
+  }
+  if (xml.empty()) xml = DomainXml(spec);
+  Result<GuestInfo> guest = Redefine(dom.get(), spec.instance_id, xml);
+  if (!guest.ok()) return guest;
+  std::error_code ec;
+  for (const std::string& path : {saved, spec.rescue_disk_path}) {
+    if (path.empty()) continue;
+    std::filesystem::remove(path, ec);
+    if (ec) return context(Status::Internal("remove " + path + ": " + ec.message()));
+  }
+  return guest;
+}
+
+Result<std::string> LibvirtHypervisor::DefinedXml(const InstanceId& id) {
+  const std::string name = DomainName(id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  char* xml = virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE);
+  if (xml == nullptr) return LastError("get XML of domain " + name);
+  std::string out(xml);
+  free(xml);  // NOLINT: allocated by libvirt with malloc
+  return out;
+}
+
 
 Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out_path) {
   const std::string name = DomainName(spec.instance_id);

@@ -18,6 +18,7 @@
 
 // libvirt's connection object (virConnectPtr is `_virConnect*`).
 struct _virConnect;
+struct _virDomain;
 
 namespace chronova {
 
@@ -69,6 +70,17 @@ class LibvirtHypervisor : public Hypervisor {
   // pause/unpause: virDomainSuspend/Resume; suspend: virDomainManagedSave.
   Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
                             bool hard) override;
+  // Saves the domain's definition in <instance_dir>/unrescue.xml (Nova's
+  // name), destroys the guest, defines RescueDomainXml(spec) and starts it. A
+  // guest whose unrescue.xml exists is already rescued: it is only started if
+  // it is not running. Without an instance_dir (test:/// hosts without disks)
+  // the guest is redefined and restarted, nothing saved.
+  Result<GuestInfo> Rescue(const GuestSpec& spec) override;
+  // Destroys the rescue guest, defines the saved unrescue.xml (else
+  // <instance_dir>/libvirt.xml, else DomainXml(spec)), starts it, and removes
+  // unrescue.xml and spec.rescue_disk_path. A guest with an instance_dir but no
+  // unrescue.xml that is running is already unrescued and left alone.
+  Result<GuestInfo> Unrescue(const GuestSpec& spec) override;
   // The root disk is the first <disk device='disk'> file of the domain XML:
   // `qemu-img convert -U -O qcow2 DISK OUT` (flattening any backing chain),
   // with a running guest paused around it. A domain without a disk (the test
@@ -90,9 +102,21 @@ class LibvirtHypervisor : public Hypervisor {
 
   // The domain XML Spawn defines for `spec` (exposed for tests and debugging).
   std::string DomainXml(const GuestSpec& spec) const;
+  // The rescue guest's XML: DomainXml with spec.rescue_disk_path as the first
+  // disk (vda on virtio) and spec.disk_path as the second (vdb), when both are
+  // set; otherwise DomainXml(spec).
+  std::string RescueDomainXml(const GuestSpec& spec) const;
+  // The guest's persistent definition as libvirt holds it (for tests and
+  // debugging); NotFound if there is no guest.
+  Result<std::string> DefinedXml(const InstanceId& id);
 
  private:
   class InstanceLock;
+  enum class Boot { kNormal, kRescue };
+  std::string BuildXml(const GuestSpec& spec, Boot boot) const;
+  // Stops `dom` if it runs, defines `xml` in its place and starts it.
+  Result<GuestInfo> Redefine(_virDomain* dom, const InstanceId& id,
+                             const std::string& xml);
   friend struct LifecycleEvents;
   LibvirtHypervisor(const LibvirtOptions& options, _virConnect* conn);
 
