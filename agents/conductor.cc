@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <set>
 
 #include "agents/subjects.h"
 #include "core/instance_decider.h"
@@ -36,6 +37,11 @@ Status Conductor::Start() {
       reports_,
       bus_->Subscribe(subjects::kAllReports,
                       [this](const std::string&, const std::string& p) { OnReport(p); }));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      inventories_, bus_->Subscribe(subjects::kAllInventories,
+                                    [this](const std::string&, const std::string& p) {
+                                      Reconcile(p);
+                                    }));
   // Work asked for before the store's checkpoint is covered by the sweep.
   events_ =
       log_->Subscribe(store_->checkpoint().next(),
@@ -48,6 +54,7 @@ Status Conductor::Start() {
 void Conductor::Stop() {
   events_.reset();
   reports_.reset();
+  inventories_.reset();
   {
     std::lock_guard<std::mutex> l(sweep_mu_);
     stop_sweep_ = true;
@@ -73,10 +80,13 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
       kind = WorkItem::Kind::kBuild;
     } else if (env.type == InstanceDeleteRequested::kType) {
       kind = WorkItem::Kind::kDelete;
-    } else if (env.type == InstanceActionRequested::kType) {
+    } else if (env.type == InstanceActionRequested::kType ||
+               env.type == InstanceRescueRequested::kType) {
       kind = WorkItem::Kind::kAction;
     } else if (env.type == InstanceRebuildRequested::kType) {
       kind = WorkItem::Kind::kRebuild;
+    } else if (env.type == InstancePowerStateChanged::kType) {
+      kind = WorkItem::Kind::kAction;  // only if the drift asks for a stop (below)
     } else if (env.type == InstanceSnapshotRequested::kType) {
       kind = WorkItem::Kind::kSnapshot;
     } else if (env.type == InstanceResizeRequested::kType) {
@@ -98,6 +108,12 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
         InstanceState s,
         LoadInstance(*log_, InstanceId(std::string(StreamKey(env.stream))), env.seq));
     if (s.host.empty()) continue;  // a delete that needed no host
+    // Drift that left the instance settled needs no work; a running guest of a
+    // stopped instance is stopped (the fold started the task).
+    if (env.type == InstancePowerStateChanged::kType &&
+        (s.task_state != TaskState::kPoweringOff || s.task_seq != env.seq)) {
+      continue;
+    }
     Status st = SendWork(s, kind, env.seq, env.meta);
     if (!st.ok()) Warn("routing work for " + s.id.str(), st);
   }
@@ -180,6 +196,9 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
       return Status::Internal("instance " + s.id.str() + " runs no lifecycle action");
     }
     w.action = std::string(LifecycleActionName(action));
+    if (action == LifecycleAction::kRescue) {
+      w.rescue_image_id = s.rescue_image_id.empty() ? s.image_id : s.rescue_image_id;
+    }
   }
   return bus_->Publish(subjects::Work(target), EncodePortable(w));
 }
@@ -190,6 +209,10 @@ void Conductor::OnReport(const std::string& payload) {
     Warn("undecodable report", st);
     return;
   }
+  Enqueue(std::move(r));
+}
+
+void Conductor::Enqueue(Report r) {
   size_t lane = std::hash<std::string>()(r.instance_id.empty() ? r.host.str()
                                                                : r.instance_id.str()) %
                 lanes_.size();
@@ -241,17 +264,15 @@ Status Conductor::ApplyReport(const Report& r) {
     return log_->Append(req).status();
   }
   if (r.instance_id.empty()) return Status::InvalidArgument("report without an instance");
+  if (auto* p = std::get_if<InstancePowerStateChanged>(&event)) {
+    return ApplyPowerState(r, *p, meta);
+  }
 
-  InstanceState initial;
-  initial.id = r.instance_id;
   CHRONOVA_ASSIGN_OR_RETURN(
       CommandOutcome out,
-      HandleCommand(
-          *log_, InstanceStream(r.instance_id), initial, Fold,
-          [](const InstanceState& s) { return s.version; },
-          [&](const InstanceState& s) { return Decide(s, ReportProgress{event}); }, meta,
-          IdempotencyKey("report-" + r.instance_id.str() + "-" + r.type + "-" +
-                         std::to_string(r.causation.value()))));
+      Record(r.instance_id, event, meta,
+             IdempotencyKey("report-" + r.instance_id.str() + "-" + r.type + "-" +
+                            std::to_string(r.causation.value()))));
   // A build that failed or a guest that is gone no longer holds its claim.
   bool releases = std::holds_alternative<InstanceDeleted>(event) ||
                   std::holds_alternative<InstanceBuildFailed>(event);
@@ -260,6 +281,133 @@ Status Conductor::ApplyReport(const Report& r) {
     return Release(r.instance_id, r.host, meta);
   }
   return Status::Ok();
+}
+
+Result<CommandOutcome> Conductor::Record(const InstanceId& id, const Event& event,
+                                         const EventMeta& meta,
+                                         const IdempotencyKey& key) {
+  InstanceState initial;
+  initial.id = id;
+  return HandleCommand(
+      *log_, InstanceStream(id), initial, Fold,
+      [](const InstanceState& s) { return s.version; },
+      [&](const InstanceState& s) { return Decide(s, ReportProgress{event}); }, meta,
+      key);
+}
+
+Status Conductor::ApplyPowerState(const Report& r, const InstancePowerStateChanged& p,
+                                  EventMeta meta) {
+  if (p.host != r.host) return Status::PermissionDenied("host reports another host");
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, r.instance_id));
+  const bool guest = p.power_state != static_cast<int32_t>(PowerState::kNoState);
+  if (guest && (!s.exists || s.vm_state == VmState::kDeleted || s.host != p.host)) {
+    // A guest the log does not place here (its instance was deleted while the
+    // host was away, or never lived here): Nova's
+    // running_deleted_instance_action=reap.
+    WorkItem w;
+    w.kind = WorkItem::Kind::kReap;
+    w.instance_id = r.instance_id;
+    std::fprintf(stderr,
+                 "conductor: reaping the guest of instance %s on %s: the log does "
+                 "not place it there\n",
+                 r.instance_id.str().c_str(), p.host.str().c_str());
+    return bus_->Publish(subjects::Work(p.host), EncodePortable(w));
+  }
+  // No work caused it: a request of its own, so os-instance-actions shows the
+  // sync as one action, and a forced stop it starts acts for that request.
+  const std::string uuid = options_.env->NewUuid();
+  meta.request_id = RequestId("req-" + uuid);
+  meta.causation = Seq();
+  meta.actor = Actor{};
+  // Refused (Conflict) when it is no news or a task is in progress: the usual case.
+  return Record(r.instance_id, p, meta, IdempotencyKey("power-" + uuid)).status();
+}
+
+bool Conductor::PendingWork(const InstanceState& s, WorkItem::Kind* kind) {
+  LifecycleAction action;
+  bool hard = false;
+  if (s.host.empty()) return false;
+  if (s.task_state == TaskState::kDeleting) {
+    *kind = WorkItem::Kind::kDelete;
+  } else if (s.vm_state == VmState::kBuilding) {
+    *kind = WorkItem::Kind::kBuild;
+  } else if (s.task_state == TaskState::kRebuilding) {
+    *kind = WorkItem::Kind::kRebuild;
+  } else if (s.task_state == TaskState::kImageSnapshot) {
+    *kind = WorkItem::Kind::kSnapshot;
+  } else if (s.task_state == TaskState::kResizePrep) {
+    *kind = WorkItem::Kind::kResize;
+  } else if (s.task_state == TaskState::kResizeReverting) {
+    *kind = WorkItem::Kind::kResizeRevert;
+  } else if (ActionOfTask(s.task_state, &action, &hard)) {
+    *kind = WorkItem::Kind::kAction;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Conductor::Resend(const InstanceState& s, WorkItem::Kind kind, Timestamp now) {
+  EventMeta meta{now, s.task_request_id, s.task_seq, Actor{s.user_id, s.project_id, {}}};
+  Status st = SendWork(s, kind, s.task_seq, meta);
+  if (!st.ok()) Warn("re-sending work for " + s.id.str(), st);
+}
+
+void Conductor::TimeOutBuild(const InstanceState& s, Timestamp now) {
+  EventMeta meta{now, s.task_request_id, s.task_seq, Actor{s.user_id, s.project_id, {}}};
+  // Nova's _check_instance_build_time message.
+  Result<CommandOutcome> out = Record(
+      s.id, InstanceBuildFailed{s.host, "Instance build timed out. Set to error state."},
+      meta, IdempotencyKey("build-timeout-" + s.id.str()));
+  if (!out.ok()) {
+    // Conflict: the build finished meanwhile.
+    if (!out.status().IsConflict())
+      Warn("timing out the build of " + s.id.str(), out.status());
+    return;
+  }
+  if (!out->appended) return;
+  meta.causation = out->append.last_seq;
+  Status st = Release(s.id, s.host, meta);
+  if (!st.ok()) Warn("releasing the claim of " + s.id.str(), st);
+}
+
+void Conductor::Reconcile(const std::string& payload) {
+  GuestInventory inventory;
+  if (Status st = DecodePortable(payload, &inventory); !st.ok()) {
+    Warn("undecodable guest inventory", st);
+    return;
+  }
+  // Each guest's power state came as a report of its own, checked in its
+  // instance's lane in order with the host's other reports (an orphan is
+  // reaped there). What is left: the log's side.
+  const HostName& host = inventory.host;
+  std::set<InstanceId> guests;
+  for (const GuestInventory::Guest& g : inventory.guests) guests.insert(g.instance_id);
+  auto reader = store_->Reader(ServersProjection::kName);
+  if (!reader.ok()) return Warn("reconciling " + host.str(), reader.status());
+  auto placed = ServersView(reader->get()).OnHost(host);
+  if (!placed.ok()) return Warn("reconciling " + host.str(), placed.status());
+  const Timestamp now = options_.env->Now();
+  for (const InstanceState& s : *placed) {
+    WorkItem::Kind kind;
+    if (PendingWork(s, &kind)) {
+      // Work the host lost when it went away: sent again (every step is
+      // idempotent). The periodic sync leaves that to the sweep.
+      if (inventory.restart) Resend(s, kind, now);
+    } else if (!guests.contains(s.id)) {
+      // The log has a guest the host did not list. The list may be older than
+      // a build that finished since: the host looks again and reports what it
+      // finds (NOSTATE if there is still none).
+      WorkItem w;
+      w.kind = WorkItem::Kind::kSyncPowerState;
+      w.instance_id = s.id;
+      w.action = std::string(inventory.restart ? "compute host restart"
+                                               : "periodic power-state sync") +
+                 ": no guest";
+      Status st = bus_->Publish(subjects::Work(host), EncodePortable(w));
+      if (!st.ok()) Warn("asking " + host.str() + " about " + s.id.str(), st);
+    }
+  }
 }
 
 Status Conductor::Release(const InstanceId& id, const HostName& host,
@@ -291,31 +439,16 @@ void Conductor::Sweep() {
       auto servers = ServersView(reader->get()).List({});
       if (servers.ok()) {
         for (const InstanceState& s : *servers) {
-          if (s.host.empty() || now.micros - s.updated_at.micros < age) continue;
-          LifecycleAction action;
-          bool hard = false;
-          WorkItem::Kind kind;
-          if (s.task_state == TaskState::kDeleting) {
-            kind = WorkItem::Kind::kDelete;
-          } else if (s.vm_state == VmState::kBuilding) {
-            kind = WorkItem::Kind::kBuild;
-          } else if (s.task_state == TaskState::kRebuilding) {
-            kind = WorkItem::Kind::kRebuild;
-          } else if (s.task_state == TaskState::kImageSnapshot) {
-            kind = WorkItem::Kind::kSnapshot;
-          } else if (s.task_state == TaskState::kResizePrep) {
-            kind = WorkItem::Kind::kResize;
-          } else if (s.task_state == TaskState::kResizeReverting) {
-            kind = WorkItem::Kind::kResizeRevert;
-          } else if (ActionOfTask(s.task_state, &action, &hard)) {
-            kind = WorkItem::Kind::kAction;
-          } else {
+          if (s.host.empty()) continue;
+          if (options_.build_timeout_us > 0 && s.vm_state == VmState::kBuilding &&
+              s.task_state != TaskState::kDeleting &&
+              now.micros - s.created_at.micros >= options_.build_timeout_us) {
+            TimeOutBuild(s, now);
             continue;
           }
-          EventMeta meta{now, s.task_request_id, s.task_seq,
-                         Actor{s.user_id, s.project_id, {}}};
-          Status st = SendWork(s, kind, s.task_seq, meta);
-          if (!st.ok()) Warn("re-sending work for " + s.id.str(), st);
+          WorkItem::Kind kind;
+          if (now.micros - s.updated_at.micros < age || !PendingWork(s, &kind)) continue;
+          Resend(s, kind, now);
         }
       }
     }

@@ -4,6 +4,14 @@
 // instance.scheduled, deletes after instance.delete_requested); it gives claims
 // back when an instance is gone or failed; and it re-sends work that a host has
 // not acted on, so no instance waits forever on a lost message.
+//
+// Restart safety: when a compute agent starts it reports its guests; the
+// conductor compares them with the log (Reconcile): guests of instances the
+// log does not place there are reaped, lost work is re-sent, and power-state
+// drift is recorded (instance.power_state_changed, as Nova's
+// _sync_instance_power_state). A build that has not finished within
+// build_timeout_us fails (Nova's instance_build_timeout), so no instance stays
+// in BUILD on a host that never comes back.
 #pragma once
 
 #include <atomic>
@@ -18,6 +26,7 @@
 #include "agents/messages.h"
 #include "core/env.h"
 #include "core/instance_state.h"
+#include "eventstore/command_handler.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_store.h"
 
@@ -31,6 +40,9 @@ struct ConductorOptions {
   // Work not acted on for this long is sent again.
   int64_t resend_after_us = 30000000;
   int64_t sweep_interval_us = 5000000;
+  // A placed instance still building this long after it was requested goes
+  // to ERROR (instance.build_failed). 0: never (Nova's default).
+  int64_t build_timeout_us = 0;
 };
 
 class Conductor {
@@ -48,8 +60,25 @@ class Conductor {
  private:
   Status HandleEvents(const std::vector<Envelope>& batch);
   void OnReport(const std::string& payload);
+  // Queues `r` on its instance's (or host's) lane.
+  void Enqueue(Report r);
   void ReportWorker(size_t index);
   Status ApplyReport(const Report& r);
+  // A guest's power state, from a lifecycle event or a reconciliation: an
+  // orphan guest is reaped, drift is recorded, anything else is refused.
+  Status ApplyPowerState(const Report& r, const InstancePowerStateChanged& p,
+                         EventMeta meta);
+  // Decides `event` as a progress report on the instance's stream and appends it.
+  Result<CommandOutcome> Record(const InstanceId& id, const Event& event,
+                                const EventMeta& meta, const IdempotencyKey& key);
+  // A compute host's guests after its agent started, against the log.
+  void Reconcile(const std::string& payload);
+  // The work `s` still waits for, if any.
+  static bool PendingWork(const InstanceState& s, WorkItem::Kind* kind);
+  // Re-sends the work `s` waits for, acting for the request that started it.
+  void Resend(const InstanceState& s, WorkItem::Kind kind, Timestamp now);
+  // Fails a build that ran past options_.build_timeout_us.
+  void TimeOutBuild(const InstanceState& s, Timestamp now);
   Status Release(const InstanceId& id, const HostName& host, const EventMeta& meta);
   // Sends `kind` work for `s` to its host; kAction work carries the action that
   // runs under s.task_state.
@@ -81,6 +110,7 @@ class Conductor {
   std::thread sweeper_;
 
   std::unique_ptr<BusSubscription> reports_;
+  std::unique_ptr<BusSubscription> inventories_;
   std::unique_ptr<Subscription> events_;
   std::atomic<uint64_t> refused_{0};
 };

@@ -4,6 +4,7 @@
 
 #include <cereal/cereal.hpp>
 #include <string>
+#include <vector>
 
 #include "core/codec.h"
 #include "core/event_codec.h"
@@ -13,15 +14,20 @@ namespace chronova {
 
 // Conductor → compute host.
 struct WorkItem {
+  // kReap: destroy a guest the log does not place on this host (its instance
+  // was deleted, or lives elsewhere); nothing is reported. kSyncPowerState:
+  // report the guest's power state now, with `action` as the reason.
   enum class Kind : uint8_t {
     kBuild = 1,
     kDelete = 2,
     kAction = 3,
     kRebuild = 4,
     kSnapshot = 5,
-    kResize = 6,         // to the destination: run the guest with `flavor`
-    kResizeConfirm = 7,  // to the source of a resize to another host: drop the guest
-    kResizeRevert = 8,   // to the destination: back to `old_flavor` on source_host
+    kReap = 6,
+    kSyncPowerState = 7,
+    kResize = 8,         // to the destination: run the guest with `flavor`
+    kResizeConfirm = 9,  // to the source of a resize to another host: drop the guest
+    kResizeRevert = 10,  // to the destination: back to `old_flavor` on source_host
   };
   Kind kind = Kind::kBuild;
   InstanceId instance_id;
@@ -36,6 +42,8 @@ struct WorkItem {
   bool hard = false;
   // kRebuild: the instance was stopped, so the rebuilt guest stays shut off.
   bool keep_stopped = false;
+  // kAction "rescue": the image the rescue guest boots from.
+  ImageId rescue_image_id;
   // kSnapshot: the queued image the snapshot is uploaded into.
   ImageId snapshot_image_id;
   // kResize/kResizeConfirm/kResizeRevert: the resize's other flavor (the old
@@ -47,8 +55,8 @@ struct WorkItem {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
        CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
-       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id), CEREAL_NVP(old_flavor),
-       CEREAL_NVP(source_host));
+       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id),
+       CEREAL_NVP(rescue_image_id), CEREAL_NVP(old_flavor), CEREAL_NVP(source_host));
   }
 };
 
@@ -68,6 +76,31 @@ struct Report {
     ar(CEREAL_NVP(host), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(type), CEREAL_NVP(schema),
        CEREAL_NVP(payload));
+  }
+};
+
+// Compute host → conductor, when the agent starts (or comes back after a
+// crash) and every sync_power_state_interval: every guest its hypervisor has,
+// so the conductor can compare them with what the log says about the host
+// (Conductor::Reconcile). Each guest's power state has been reported before,
+// as an instance.power_state_changed report.
+struct GuestInventory {
+  struct Guest {
+    InstanceId instance_id;
+    int32_t power_state = 0;  // Nova's numeric power state
+    template <class A>
+    void serialize(A& ar) {
+      ar(CEREAL_NVP(instance_id), CEREAL_NVP(power_state));
+    }
+  };
+  HostName host;
+  std::vector<Guest> guests;
+  // True when the agent (re)starts: the host may have lost work, which the
+  // conductor re-sends. False for the periodic power-state sync.
+  bool restart = true;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(guests), CEREAL_NVP(restart));
   }
 };
 

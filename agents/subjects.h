@@ -12,6 +12,9 @@ inline std::string Work(const HostName& host) { return "work." + host.str(); }
 // Compute host → conductor: a progress report.
 inline std::string Report(const HostName& host) { return "report." + host.str(); }
 inline const char* kAllReports = "report.>";
+// Compute host → conductor: the guests it has, when its agent starts.
+inline std::string Inventory(const HostName& host) { return "inventory." + host.str(); }
+inline const char* kAllInventories = "inventory.>";
 // Compute host → scheduler: "I am alive" (not an event: liveness is not history).
 inline std::string Heartbeat(const HostName& host) { return "heartbeat." + host.str(); }
 inline const char* kAllHeartbeats = "heartbeat.>";

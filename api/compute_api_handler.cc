@@ -624,6 +624,7 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   const InstanceId id(call.params[0]);
   Status st;
   if (name == "rebuild") return RebuildServer(call, *parsed);
+  if (name == "rescue") return RescueServer(call, *parsed);
   if (name == "createImage") return CreateServerImage(call, *parsed);
   if (name == "os-resetState") {
     // Nova's schema: {"os-resetState": {"state": "active"|"error"}}, nothing else.
@@ -717,9 +718,10 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   } else {
     // The actions without arguments, under Nova's body keys.
     static const std::pair<const char*, LifecycleAction> kActions[] = {
-        {"os-stop", LifecycleAction::kStop},    {"os-start", LifecycleAction::kStart},
-        {"pause", LifecycleAction::kPause},     {"unpause", LifecycleAction::kUnpause},
-        {"suspend", LifecycleAction::kSuspend}, {"resume", LifecycleAction::kResume},
+        {"os-stop", LifecycleAction::kStop},      {"os-start", LifecycleAction::kStart},
+        {"pause", LifecycleAction::kPause},       {"unpause", LifecycleAction::kUnpause},
+        {"suspend", LifecycleAction::kSuspend},   {"resume", LifecycleAction::kResume},
+        {"unrescue", LifecycleAction::kUnrescue},
     };
     const LifecycleAction* action = nullptr;
     for (const auto& [key, a] : kActions) {
@@ -803,6 +805,22 @@ HttpResponse ComputeApiHandler::CreateServerImage(const Call& call,
   r.status = 202;
   r.headers.Set("Location", call.links.image_url + "/v2/images/" + image->str());
   return r;
+}
+
+HttpResponse ComputeApiHandler::RescueServer(const Call& call, const Json& body) const {
+  Result<ParsedRescue> parsed = ParseRescueBody(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  Status st = options_.service->RescueServer(call.ctx, InstanceId(call.params[0]),
+                                             parsed->rescue_image_ref);
+  if (!st.ok()) return ErrorResponse(st);
+  Json out = Json::MakeObject();
+  // The password is the guest's business (Nova hands it to the driver): it is
+  // answered, never recorded.
+  if (options_.enable_instance_password) {
+    out["adminPass"] =
+        parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
+  }
+  return JsonResponse(200, std::move(out));
 }
 
 HttpResponse ComputeApiHandler::UpdateServer(const Call& call) const {

@@ -63,6 +63,9 @@ class ComputeApiHandler {
   // The rebuild action: 202 with the server's detail view (and adminPass).
   HttpResponse ConsoleOutput(const Call& call, const Json& args) const;
   HttpResponse RebuildServer(const Call& call, const Json& body) const;
+  // The rescue action: 200 with {"adminPass": ...} (or {} when
+  // enable_instance_password is off), as Nova.
+  HttpResponse RescueServer(const Call& call, const Json& body) const;
   // The createImage action: 202 with the new image's URL in Location.
   HttpResponse CreateServerImage(const Call& call, const Json& body) const;
   HttpResponse UpdateServer(const Call& call) const;

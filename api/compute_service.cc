@@ -40,6 +40,10 @@ const char* ActionPolicy(LifecycleAction a) {
       return "os_compute_api:os-suspend-server:suspend";
     case LifecycleAction::kResume:
       return "os_compute_api:os-suspend-server:resume";
+    case LifecycleAction::kRescue:
+      return "os_compute_api:os-rescue";
+    case LifecycleAction::kUnrescue:
+      return "os_compute_api:os-unrescue";
   }
   return "os_compute_api:servers:unknown";
 }
@@ -535,6 +539,34 @@ Status ComputeService::RevertResize(const RequestContext& ctx, const InstanceId&
         CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:revert_resize",
                                            PolicyTarget{s.project_id, UserId()}));
         return Decide(s, chronova::RevertResize{ctx.IsAdmin()});
+      });
+}
+
+Status ComputeService::RescueServer(const RequestContext& ctx, const InstanceId& id,
+                                    const std::string& rescue_image_ref) {
+  InstanceRescueRequested request;
+  request.image_id = ImageId(LastSegment(rescue_image_ref));
+  bool image_known = true;
+  if (!request.image_id.empty()) {
+    CHRONOVA_ASSIGN_OR_RETURN(auto images_reader,
+                              store_->Reader(ImagesProjection::kName));
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> image,
+                              ImagesView(images_reader.get()).Get(request.image_id));
+    image_known = image.has_value();
+  }
+  return ActOnServer(
+      ctx, id, RequestKey(ctx, "rescue"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, ActionPolicy(LifecycleAction::kRescue),
+                                           PolicyTarget{s.project_id, s.user_id}));
+        // Nova checks the lock and the state before the image.
+        Result<std::vector<Event>> events =
+            Decide(s, RescueInstance{request, ctx.IsAdmin()});
+        if (events.ok() && !image_known) {
+          return Status::InvalidArgument("Requested rescue image '" + rescue_image_ref +
+                                         "' is not supported");
+        }
+        return events;
       });
 }
 

@@ -198,6 +198,13 @@ class ComputeService {
       const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
       const std::optional<std::string>& name,
       const std::optional<std::map<std::string, std::string>>& metadata);
+  // The rescue action: the guest boots from `rescue_image_ref` (empty: its own
+  // image) with its disk attached second. InvalidArgument for an unknown
+  // image ("Requested rescue image '<ref>' is not supported", as Nova);
+  // NotFound/Conflict/PermissionDenied as ServerAction. Unrescue is
+  // ServerAction(kUnrescue).
+  Status RescueServer(const RequestContext& ctx, const InstanceId& id,
+                      const std::string& rescue_image_ref);
   // The createImage action: a new image (queued, owned by the caller's
   // project, private, or shared when an admin snapshots another project's
   // server) with Nova's snapshot properties (image_type=snapshot,

@@ -625,6 +625,14 @@ Status ImageService::Discard(const ImageId& id, const ImageSinkContext& ctx) {
   return Status::Ok();
 }
 
+Result<bool> ImageService::Uploaded(const ImageId& id) const {
+  Result<ImageBlob> blob = Open(id);
+  if (blob.ok()) return true;
+  if (blob.status().IsNotFound() || blob.status().code() == StatusCode::kInvalidArgument)
+    return false;
+  return blob.status();
+}
+
 Result<ImageBlob> ImageService::Download(const RequestContext& ctx,
                                          const ImageId& id) const {
   CHRONOVA_ASSIGN_OR_RETURN(ImageRecord r, Get(ctx, id));

@@ -125,6 +125,7 @@ class ImageService : public ImageSource, public ImageSink {
   Status Store(const ImageId& id, const std::string& path,
                const ImageSinkContext& ctx) override;
   Status Discard(const ImageId& id, const ImageSinkContext& ctx) override;
+  Result<bool> Uploaded(const ImageId& id) const override;
 
   uint64_t max_image_size() const { return options_.max_image_size; }
 

@@ -35,6 +35,8 @@ class ImageSink {
   // Deletes the image record (and any data): a snapshot that failed leaves no
   // image behind, as Nova deletes it. OK if it is already gone. Thread-safe.
   virtual Status Discard(const ImageId& id, const ImageSinkContext& ctx) = 0;
+  // True if image `id` is active with its data (an upload finished).
+  virtual Result<bool> Uploaded(const ImageId& id) const = 0;
 };
 
 }  // namespace chronova

@@ -639,6 +639,34 @@ Result<ParsedCreateImage> ParseCreateImageBody(const Json& body) {
   return out;
 }
 
+Result<ParsedRescue> ParseRescueBody(const Json& body) {
+  ParsedRescue out;
+  const Json* rescue = body.Find("rescue");
+  if (rescue == nullptr)
+    return Status::InvalidArgument("'rescue' is a required property");
+  auto check = [&]() -> MaybeError {
+    if (rescue->is_null()) return std::nullopt;
+    if (auto e = Error("rescue", *rescue, TypeMessage(*rescue, {"object", "null"})))
+      return e;
+    if (const Json* v = rescue->Find("adminPass")) {
+      if (auto e = Error("adminPass", *v, TypeMessage(*v, {"string"}))) return e;
+      out.admin_pass = v->as_string();
+    }
+    if (const Json* v = rescue->Find("rescue_image_ref")) {
+      if (auto e = Error("rescue_image_ref", *v, TypeMessage(*v, {"string"}))) return e;
+      if (!IsUuidLike(v->as_string())) {
+        return Error("rescue_image_ref", *v, v->PythonRepr() + " is not a 'uuid'");
+      }
+      out.rescue_image_ref = v->as_string();
+    }
+    std::string extra =
+        AdditionalPropertiesMessage(*rescue, {"adminPass", "rescue_image_ref"});
+    return Error("rescue", *rescue, extra);
+  };
+  if (auto e = check()) return ToStatus(*e);
+  return out;
+}
+
 Result<ParsedCreateServer> ParseCreateServerBody(
     const Json& body, const CreateServerSchemaOptions& options) {
   ParsedCreateServer out;

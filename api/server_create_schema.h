@@ -44,6 +44,15 @@ struct ParsedRebuild {
 // `body` is the whole action body {"rebuild": {...}}; InvalidArgument with
 // Nova's message otherwise.
 Result<ParsedRebuild> ParseRebuildBody(const Json& body);
+// The body of the rescue action (schemas/rescue.py): {"rescue": null} or
+// {"rescue": {"adminPass": "...", "rescue_image_ref": "<image uuid>"}}.
+struct ParsedRescue {
+  std::string admin_pass;        // empty if absent
+  std::string rescue_image_ref;  // empty if absent: the instance's own image
+};
+// `body` is the whole action body; InvalidArgument with Nova's message otherwise.
+Result<ParsedRescue> ParseRescueBody(const Json& body);
+
 // The body of the createImage action (schemas/servers.py `create_image`, 2.1).
 struct ParsedCreateImage {
   std::string name;

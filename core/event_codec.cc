@@ -1,27 +1,43 @@
 #include "core/event_codec.h"
 
+#include <unordered_map>
+#include <utility>
+
 #include "core/codec.h"
 
 namespace chronova {
 namespace {
 
-template <size_t I = 0>
+template <typename T>
+Result<Event> DecodeAs(const std::string& type, uint32_t schema,
+                       std::string_view payload) {
+  if (schema != T::kSchema) {
+    return Status::Corruption("event type '" + type + "' has schema " +
+                              std::to_string(schema) + ", this binary knows " +
+                              std::to_string(T::kSchema));
+  }
+  T value;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(payload, &value));
+  return Event(std::move(value));
+}
+
+using Decoder = Result<Event> (*)(const std::string&, uint32_t, std::string_view);
+
+template <size_t... I>
+std::unordered_map<std::string_view, Decoder> MakeDecoders(std::index_sequence<I...>) {
+  return {{std::variant_alternative_t<I, Event>::kType,
+           &DecodeAs<std::variant_alternative_t<I, Event>>}...};
+}
+
+// One hash lookup per event instead of comparing the type with every alternative.
 Result<Event> DecodeAlternative(const std::string& type, uint32_t schema,
                                 std::string_view payload) {
-  if constexpr (I == std::variant_size_v<Event>) {
+  static const std::unordered_map<std::string_view, Decoder> decoders =
+      MakeDecoders(std::make_index_sequence<std::variant_size_v<Event>>());
+  auto it = decoders.find(type);
+  if (it == decoders.end())
     return Status::Corruption("unknown event type '" + type + "'");
-  } else {
-    using T = std::variant_alternative_t<I, Event>;
-    if (type != T::kType) return DecodeAlternative<I + 1>(type, schema, payload);
-    if (schema != T::kSchema) {
-      return Status::Corruption("event type '" + type + "' has schema " +
-                                std::to_string(schema) + ", this binary knows " +
-                                std::to_string(T::kSchema));
-    }
-    T value;
-    CHRONOVA_RETURN_IF_ERROR(DecodePortable(payload, &value));
-    return Event(std::move(value));
-  }
+  return it->second(type, schema, payload);
 }
 
 }  // namespace
@@ -91,7 +107,8 @@ const UpcasterSet& UpcasterSet::Default() {
 
 Result<Event> DecodeEvent(const Envelope& env, const UpcasterSet& upcasters) {
   uint32_t schema = env.schema;
-  std::string payload = env.payload;
+  std::string upcast;  // the payload once upcast
+  std::string_view payload = env.payload;
   // Upcast step by step to the newest schema we have an upcaster for.
   while (const Upcaster* up = upcasters.Find(env.type, schema)) {
     Result<std::string> next = (*up)(payload);
@@ -100,7 +117,8 @@ Result<Event> DecodeEvent(const Envelope& env, const UpcasterSet& upcasters) {
                                        ": upcast " + env.type + " schema " +
                                        std::to_string(schema));
     }
-    payload = std::move(next).value();
+    upcast = std::move(next).value();
+    payload = upcast;
     ++schema;
   }
   Result<Event> ev = DecodeAlternative(env.type, schema, payload);

@@ -27,8 +27,12 @@ class UpcasterSet {
     fns_[{std::move(type), from_schema}] = std::move(fn);
   }
   const Upcaster* Find(const std::string& type, uint32_t schema) const {
-    auto it = fns_.find({type, schema});
-    return it == fns_.end() ? nullptr : &it->second;
+    // A handful of retired schemas: a scan comparing the schema first costs less
+    // than building a key for every decoded event.
+    for (const auto& [key, fn] : fns_) {
+      if (key.second == schema && key.first == type) return &fn;
+    }
+    return nullptr;
   }
   // The upcasters for every schema chronova has retired.
   static const UpcasterSet& Default();

@@ -182,6 +182,21 @@ struct InstanceActionFailed {
   }
 };
 
+// A user asked to rescue the instance (the rescue action): its guest boots
+// from a fresh disk of image_id (empty: the instance's own image) with its own
+// disk attached second. The outcome is instance.action_completed/failed with
+// action "rescue"; unrescue is an instance.action_requested ("unrescue"). The
+// rescue password is never recorded.
+struct InstanceRescueRequested {
+  static constexpr const char* kType = "instance.rescue_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id));
+  }
+};
+
 // A user asked to rebuild the instance from an image (the rebuild action):
 // its disk is recreated from image_id; the name and metadata change with it
 // when given (Nova updates them at once, in the API).
@@ -232,6 +247,25 @@ struct InstanceStateReset {
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(vm_state));
+  }
+};
+
+// The guest's power state on `host` differs from the recorded one while no task
+// runs on the instance (Nova's _sync_instance_power_state, from a libvirt
+// lifecycle event or the compute host's reconciliation at start). Recorded by
+// the conductor only when it differs; folded as Nova acts on it (core/
+// instance_state.cc): an active or paused instance whose guest is found shut
+// off or crashed is stopped; a stopped instance whose guest runs (or an active
+// one whose guest is suspended) is stopped by its host (task powering-off).
+struct InstancePowerStateChanged {
+  static constexpr const char* kType = "instance.power_state_changed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;  // Nova's numeric power state, as the driver read it
+  std::string reason;       // "lifecycle event", "compute host restart" ...
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state), CEREAL_NVP(reason));
   }
 };
 
@@ -843,9 +877,9 @@ using Event = std::variant<
     FlavorExtraSpecsSet, FlavorExtraSpecDeleted, KeypairCreated, KeypairDeleted,
     QuotaLimitsSet, QuotaLimitsDeleted, QuotaClassSet, QuotaUsageReserved,
     InstanceStateReset, InstanceSnapshotRequested, InstanceSnapshotCompleted,
-    InstanceSnapshotFailed, InstanceResizeRequested, InstanceResizeFinished,
-    InstanceResizeFailed, InstanceResizeConfirmed, InstanceResizeRevertRequested,
-    InstanceResizeReverted>;
+    InstanceSnapshotFailed, InstancePowerStateChanged, InstanceRescueRequested,
+    InstanceResizeRequested, InstanceResizeFinished, InstanceResizeFailed,
+    InstanceResizeConfirmed, InstanceResizeRevertRequested, InstanceResizeReverted>;
 
 // True for the events of instance/<uuid> streams.
 template <typename T>
@@ -860,10 +894,11 @@ inline constexpr bool kIsInstanceEvent =
     std::is_same_v<T, InstanceUnlocked> || std::is_same_v<T, InstanceRebuildRequested> ||
     std::is_same_v<T, InstanceRebuilt> || std::is_same_v<T, InstanceRebuildFailed> ||
     std::is_same_v<T, InstanceUpdated> || std::is_same_v<T, InstanceMetadataChanged> ||
-    std::is_same_v<T, InstanceStateReset> ||
+    std::is_same_v<T, InstanceStateReset> || std::is_same_v<T, InstanceRescueRequested> ||
     std::is_same_v<T, InstanceSnapshotRequested> ||
     std::is_same_v<T, InstanceSnapshotCompleted> ||
     std::is_same_v<T, InstanceSnapshotFailed> ||
+    std::is_same_v<T, InstancePowerStateChanged> ||
     std::is_same_v<T, InstanceResizeRequested> ||
     std::is_same_v<T, InstanceResizeFinished> ||
     std::is_same_v<T, InstanceResizeFailed> ||

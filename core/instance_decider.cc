@@ -76,6 +76,15 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
   return std::vector<Event>{std::move(e)};
 }
 
+Result<std::vector<Event>> Decide(const InstanceState& state, const RescueInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e = cmd.request;
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "rescue"));
+  return std::vector<Event>{std::move(e)};
+}
+
 Result<std::vector<Event>> Decide(const InstanceState& state,
                                   const SnapshotInstance& cmd) {
   if (!state.exists || state.vm_state == VmState::kDeleted)

@@ -54,6 +54,11 @@ struct ConfirmResize {
 struct RevertResize {
   bool override_lock = false;
 };
+// The rescue action (unrescue is a RequestLifecycleAction).
+struct RescueInstance {
+  InstanceRescueRequested request;
+  bool override_lock = false;  // the caller is an admin
+};
 
 // os-lock / os-unlock.
 struct LockInstance {
@@ -99,6 +104,9 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
 // NotFound, or Conflict as for a lifecycle action ("Cannot 'rebuild' instance
 // <id> while it is in vm_state building").
 Result<std::vector<Event>> Decide(const InstanceState& state, const RebuildInstance& cmd);
+// NotFound, or Conflict as for a lifecycle action ("Cannot 'rescue' instance
+// <id> while it is in vm_state rescued") or for a lock.
+Result<std::vector<Event>> Decide(const InstanceState& state, const RescueInstance& cmd);
 // NotFound, or Conflict in Nova's words ("Cannot 'createImage' instance <id>
 // while it is in vm_state building"). A lock does not stop a snapshot (Nova).
 Result<std::vector<Event>> Decide(const InstanceState& state,

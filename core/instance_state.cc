@@ -106,15 +106,16 @@ std::string_view LifecycleActionName(LifecycleAction a) {
       return "suspend";
     case LifecycleAction::kResume:
       return "resume";
+    case LifecycleAction::kRescue:
+      return "rescue";
+    case LifecycleAction::kUnrescue:
+      return "unrescue";
   }
   return "unknown";
 }
 
 Result<LifecycleAction> ParseLifecycleAction(std::string_view name) {
-  for (LifecycleAction a :
-       {LifecycleAction::kStop, LifecycleAction::kStart, LifecycleAction::kReboot,
-        LifecycleAction::kPause, LifecycleAction::kUnpause, LifecycleAction::kSuspend,
-        LifecycleAction::kResume}) {
+  for (LifecycleAction a : kLifecycleActions) {
     if (LifecycleActionName(a) == name) return a;
   }
   return Status::InvalidArgument("unknown lifecycle action '" + std::string(name) + "'");
@@ -136,15 +137,16 @@ TaskState TaskStateFor(LifecycleAction a, bool hard) {
       return TaskState::kSuspending;
     case LifecycleAction::kResume:
       return TaskState::kResuming;
+    case LifecycleAction::kRescue:
+      return TaskState::kRescuing;
+    case LifecycleAction::kUnrescue:
+      return TaskState::kUnrescuing;
   }
   return TaskState::kNone;
 }
 
 bool ActionOfTask(TaskState t, LifecycleAction* action, bool* hard) {
-  for (LifecycleAction a :
-       {LifecycleAction::kStop, LifecycleAction::kStart, LifecycleAction::kReboot,
-        LifecycleAction::kPause, LifecycleAction::kUnpause, LifecycleAction::kSuspend,
-        LifecycleAction::kResume}) {
+  for (LifecycleAction a : kLifecycleActions) {
     for (bool h : {false, true}) {
       if (TaskStateFor(a, h) == t) {
         *action = a;
@@ -164,7 +166,10 @@ VmState VmStateAfter(LifecycleAction a) {
       return VmState::kPaused;
     case LifecycleAction::kSuspend:
       return VmState::kSuspended;
+    case LifecycleAction::kRescue:
+      return VmState::kRescued;
     case LifecycleAction::kStart:
+    case LifecycleAction::kUnrescue:
     case LifecycleAction::kReboot:
     case LifecycleAction::kUnpause:
     case LifecycleAction::kResume:
@@ -268,6 +273,11 @@ bool MayStart(const InstanceState& s, LifecycleAction a, bool hard) {
       return idle && s.vm_state == VmState::kPaused;
     case LifecycleAction::kResume:
       return idle && s.vm_state == VmState::kSuspended;
+    case LifecycleAction::kRescue:  // nova/compute/api.py rescue
+      return idle && (s.vm_state == VmState::kActive || s.vm_state == VmState::kStopped ||
+                      s.vm_state == VmState::kError);
+    case LifecycleAction::kUnrescue:
+      return idle && s.vm_state == VmState::kRescued;
   }
   return false;
 }
@@ -311,8 +321,11 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
           return s.exists && s.vm_state != VmState::kDeleted &&
                  s.task_state == TaskState::kDeleting && s.host == e.host;
         } else if constexpr (std::is_same_v<T, InstanceActionRequested>) {
+          // A rescue names its image: it starts only with instance.rescue_requested.
           Result<LifecycleAction> a = ParseLifecycleAction(e.action);
-          return a.ok() && MayStart(s, *a, e.hard);
+          return a.ok() && *a != LifecycleAction::kRescue && MayStart(s, *a, e.hard);
+        } else if constexpr (std::is_same_v<T, InstanceRescueRequested>) {
+          return MayStart(s, LifecycleAction::kRescue, false);
         } else if constexpr (std::is_same_v<T, InstanceActionCompleted> ||
                              std::is_same_v<T, InstanceActionFailed>) {
           return Running(s, e.action, e.host);
@@ -353,6 +366,13 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           return s.exists && s.vm_state != VmState::kDeleted &&
                  (e.vm_state == "active" || e.vm_state == "error");
+        } else if constexpr (std::is_same_v<T, InstancePowerStateChanged>) {
+          // Nova's _sync_instance_power_state: only the instance's own host,
+          // only with no task (an action in flight explains its own changes),
+          // only a real difference; a building guest is the build's business.
+          return Live(s) && s.host == e.host && s.task_state == TaskState::kNone &&
+                 s.vm_state != VmState::kBuilding &&
+                 static_cast<int32_t>(s.power_state) != e.power_state;
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           return Live(s) && !s.locked;
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
@@ -450,6 +470,11 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.power_state = static_cast<PowerState>(e.power_state);
         } else if constexpr (std::is_same_v<T, InstanceActionFailed>) {
           s.task_state = TaskState::kNone;
+        } else if constexpr (std::is_same_v<T, InstanceRescueRequested>) {
+          s.task_state = TaskState::kRescuing;
+          s.rescue_image_id = e.image_id;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
         } else if constexpr (std::is_same_v<T, InstanceRebuildRequested>) {
           s.task_state = TaskState::kRebuilding;
           s.image_id = e.image_id;
@@ -516,6 +541,25 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.snapshot_image_id = ImageId();
           s.vm_state = e.vm_state == "error" ? VmState::kError : VmState::kActive;
           s.task_state = TaskState::kNone;
+        } else if constexpr (std::is_same_v<T, InstancePowerStateChanged>) {
+          s.power_state = static_cast<PowerState>(e.power_state);
+          const bool off = s.power_state == PowerState::kShutdown ||
+                           s.power_state == PowerState::kCrashed;
+          const bool on = s.power_state == PowerState::kRunning ||
+                          s.power_state == PowerState::kPaused ||
+                          s.power_state == PowerState::kSuspended;
+          if ((s.vm_state == VmState::kActive || s.vm_state == VmState::kPaused) && off) {
+            // Nova calls stop; the guest is already off, so it is stopped now.
+            s.vm_state = VmState::kStopped;
+          } else if ((s.vm_state == VmState::kStopped && on) ||
+                     (s.vm_state == VmState::kActive &&
+                      s.power_state == PowerState::kSuspended)) {
+            // Nova's (force_)stop: the conductor sends the host a stop, whose
+            // instance.action_completed leaves the instance stopped.
+            s.task_state = TaskState::kPoweringOff;
+            s.task_request_id = env.meta.request_id;
+            s.task_seq = env.seq;
+          }
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s.locked = true;
           s.locked_by_admin = e.by_admin;

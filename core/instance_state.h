@@ -86,6 +86,15 @@ enum class LifecycleAction : uint8_t {
   kUnpause,
   kSuspend,
   kResume,
+  kRescue,  // started by instance.rescue_requested (it names the rescue image)
+  kUnrescue,
+};
+
+// Every LifecycleAction, in declaration order.
+inline constexpr LifecycleAction kLifecycleActions[] = {
+    LifecycleAction::kStop,   LifecycleAction::kStart,   LifecycleAction::kReboot,
+    LifecycleAction::kPause,  LifecycleAction::kUnpause, LifecycleAction::kSuspend,
+    LifecycleAction::kResume, LifecycleAction::kRescue,  LifecycleAction::kUnrescue,
 };
 
 // "stop", "start", "reboot" ... (the name events store and Nova's messages use).
@@ -147,6 +156,9 @@ struct InstanceState {
   Fault fault;
   bool locked = false;
   bool locked_by_admin = false;  // Nova's locked_by: "admin", else "owner"
+  // The image the last rescue booted (or boots) from; set by
+  // instance.rescue_requested (empty there: the instance's own image).
+  ImageId rescue_image_id;
   // The image a snapshot in progress (task image_snapshot) fills; empty otherwise.
   ImageId snapshot_image_id;
   // A resize in progress or awaiting confirmation (empty migration id: none):
@@ -173,7 +185,7 @@ struct InstanceState {
        CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq), CEREAL_NVP(has_fault),
        CEREAL_NVP(fault), CEREAL_NVP(locked), CEREAL_NVP(locked_by_admin),
        CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6), CEREAL_NVP(snapshot_image_id),
-       CEREAL_NVP(migration_id), CEREAL_NVP(resize_source_host),
+       CEREAL_NVP(rescue_image_id), CEREAL_NVP(migration_id), CEREAL_NVP(resize_source_host),
        CEREAL_NVP(resize_dest_host), CEREAL_NVP(resize_old_flavor),
        CEREAL_NVP(resize_new_flavor));
   }

@@ -323,16 +323,24 @@ Result<Envelope> RocksDbEventLog::LoadEvent(Seq seq) {
 }
 
 Result<std::vector<Envelope>> RocksDbEventLog::Read(Seq from, size_t max_events) {
-  CHRONOVA_RETURN_IF_ERROR(CatchUpIfSecondary());
   std::vector<Envelope> out;
   uint64_t expected = std::max<uint64_t>(from.value(), 1);
+  // A secondary catches up with the writer only to read past what it has seen:
+  // the log below its head never changes (a replay reads thousands of batches).
+  if (expected > notifier_.head().value()) CHRONOVA_RETURN_IF_ERROR(CatchUpIfSecondary());
   uint64_t head = notifier_.head().value();
   if (expected > head || max_events == 0) return out;
   std::string upper = log_keys::Event(Seq(head).next());
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
+  if (max_events >= 1024) {
+    // A bulk read (replay): sequential, read once.
+    ro.readahead_size = 2 << 20;
+    ro.fill_cache = false;
+  }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  out.reserve(std::min<uint64_t>(max_events, head - expected + 1));
   for (it->Seek(log_keys::Event(Seq(expected))); it->Valid() && out.size() < max_events;
        it->Next()) {
     rocksdb::Slice k = it->key();

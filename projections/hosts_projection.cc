@@ -42,9 +42,9 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event,
   if (StreamKind(env.stream) != "host") return Status::Ok();
   std::string_view name = StreamKey(env.stream);
   std::string key = HostKey(name);
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> stored,
-                            GetRecord<HostState>(w, key));
-  HostState state = stored.value_or(HostState{});
+  RecordUpdate<HostState> record;
+  CHRONOVA_RETURN_IF_ERROR(record.Load(w, key));
+  HostState& state = record.get();
   if (env.version <= state.version) return Status::Ok();  // already folded in
   // Load just the claim this event touches, fold with core's state machine, then
   // store the claim change apart from the record.
@@ -77,7 +77,7 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event,
     if (it == state.claims.end() && had_claim) w.Delete(claim_key);
     state.claims.clear();
   }
-  PutRecord(w, key, std::move(state));
+  record.Store(w, key);
   return Status::Ok();
 }
 

@@ -18,32 +18,49 @@ namespace {
 // Ids are escaped ('%' and '/' as %25 and %2F) so that one id is never a prefix
 // path of another's keys.
 
+void AppendKeyPart(std::string* out, std::string_view id) {
+  size_t plain = 0;  // start of the run of characters kept as they are
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (id[i] != '%' && id[i] != '/') continue;
+    out->append(id.data() + plain, i - plain);
+    out->append(id[i] == '%' ? "%25" : "%2F");
+    plain = i + 1;
+  }
+  out->append(id.data() + plain, id.size() - plain);
+}
+
 std::string KeyPart(std::string_view id) {
   std::string out;
   out.reserve(id.size());
-  for (char c : id) {
-    if (c == '%') {
-      out += "%25";
-    } else if (c == '/') {
-      out += "%2F";
-    } else {
-      out.push_back(c);
-    }
-  }
+  AppendKeyPart(&out, id);
   return out;
 }
 
-std::string ActionsKey(const InstanceId& id) { return "actions/" + KeyPart(id.str()); }
+std::string ActionsKey(const InstanceId& id) {
+  std::string key;
+  key.reserve(8 + id.str().size());
+  key.append("actions/");
+  AppendKeyPart(&key, id.str());
+  return key;
+}
 
 std::string AuditPrefix(const AuditSubject& s) {
   return "audit/" + std::string(AuditKindName(s.kind)) + "/" + KeyPart(s.id) + "/";
 }
 
 std::string AuditKey(const AuditSubject& s, Seq seq) {
-  char digits[24];
-  std::snprintf(digits, sizeof(digits), "%020llu",
-                static_cast<unsigned long long>(seq.value()));
-  return AuditPrefix(s) + digits;
+  std::string key;
+  key.reserve(32 + s.id.size() + 20);
+  key.append("audit/");
+  key.append(AuditKindName(s.kind));
+  key.push_back('/');
+  AppendKeyPart(&key, s.id);
+  key.push_back('/');
+  char digits[20];
+  uint64_t v = seq.value();
+  for (int i = 19; i >= 0; --i, v /= 10) digits[i] = static_cast<char>('0' + v % 10);
+  key.append(digits, sizeof(digits));
+  return key;
 }
 
 // ---- which step of which action each instance event is -----------------------
@@ -58,6 +75,7 @@ constexpr const char* kConductorBuild = "conductor_schedule_and_build_instances"
 constexpr const char* kComputeBuild = "compute__do_build_and_run_instance";
 constexpr const char* kComputeTerminate = "compute_terminate_instance";
 constexpr const char* kComputeRebuild = "compute_rebuild_instance";
+constexpr const char* kComputeSyncPowerState = "compute_sync_instance_power_state";
 constexpr const char* kComputeSnapshot = "compute_snapshot_instance";
 constexpr const char* kComputeFinishResize = "compute_finish_resize";
 constexpr const char* kComputeRevertResize = "compute_finish_revert_resize";
@@ -79,6 +97,10 @@ const char* ComputeEventOf(LifecycleAction a) {
       return "compute_suspend_instance";
     case LifecycleAction::kResume:
       return "compute_resume_instance";
+    case LifecycleAction::kRescue:
+      return "compute_rescue_instance";
+    case LifecycleAction::kUnrescue:
+      return "compute_unrescue_instance";
   }
   return nullptr;
 }
@@ -143,6 +165,9 @@ Step StepOf(const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceActionFailed>) {
           s = {ActionName(e.action), false,  true,    ComputeEventOf(e.action),
                Phase::kError,        e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceRescueRequested>) {
+          // Its outcome is instance.action_completed/failed with action "rescue".
+          s = {ActionName("rescue"), true, false, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceRebuildRequested>) {
           s = {kActionRebuild, true, false, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceRebuilt>) {
@@ -175,6 +200,14 @@ Step StepOf(const Event& event) {
                Phase::kSuccess,     e.host, {}};
         } else if constexpr (std::is_same_v<T, InstanceStateReset>) {
           s = {kActionResetState, true, true, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstancePowerStateChanged>) {
+          s = {kActionSyncPowerState,
+               true,
+               true,
+               kComputeSyncPowerState,
+               Phase::kSuccess,
+               e.host,
+               e.reason + ": power_state " + std::to_string(e.power_state)};
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s = {kActionLock, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
@@ -204,17 +237,23 @@ Status NoAction(const Envelope& env, const char* action) {
                             " action to belong to");
 }
 
-// The action a progress step belongs to: the one its request started, else the
+// The action a progress step belongs to: the one its request started (of the
+// step's kind, else of any kind: a stop forced by syncPowerState), else the
 // latest of the step's kind (a re-sent work item may carry another request id).
 InstanceAction* FindAction(InstanceActions& record, const Envelope& env,
                            const char* action) {
   InstanceAction* latest = nullptr;
+  InstanceAction* same_request = nullptr;
   for (auto it = record.actions.rbegin(); it != record.actions.rend(); ++it) {
-    if (it->action != action) continue;
-    if (it->request_id == env.meta.request_id) return &*it;
-    if (latest == nullptr) latest = &*it;
+    const bool request = it->request_id == env.meta.request_id;
+    if (it->action == action) {
+      if (request) return &*it;
+      if (latest == nullptr) latest = &*it;
+    } else if (request && same_request == nullptr && !env.meta.request_id.empty()) {
+      same_request = &*it;
+    }
   }
-  return latest;
+  return same_request != nullptr ? same_request : latest;
 }
 
 // When a step that was never started began: at its cause if the cause is one of
@@ -336,6 +375,7 @@ InstanceId InstanceOfEvent(const Envelope& env, const Event& event) {
 std::vector<AuditSubject> AuditSubjectsOf(const Envelope& env, const Event& event,
                                           const ProjectId& owner) {
   std::vector<AuditSubject> out;
+  out.reserve(6);
   auto add = [&out](AuditKind kind, const std::string& id) {
     if (id.empty()) return;
     AuditSubject s{kind, id};
@@ -359,21 +399,22 @@ Status InstanceActionsProjection::Apply(const Envelope& env, const Event& event,
   ProjectId owner;
   if (!instance.empty()) {
     const std::string key = ActionsKey(instance);
-    CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceActions> stored,
-                              GetRecord<InstanceActions>(w, key));
-    InstanceActions record = stored.value_or(InstanceActions{});
+    RecordUpdate<InstanceActions> record;
+    CHRONOVA_RETURN_IF_ERROR(record.Load(w, key));
     if (StreamKind(env.stream) == "instance") {
-      CHRONOVA_ASSIGN_OR_RETURN(bool folded, FoldInstanceEvent(record, env, event));
+      CHRONOVA_ASSIGN_OR_RETURN(bool folded, FoldInstanceEvent(record.get(), env, event));
       if (!folded) return Status::Ok();  // already folded in: indexed then too
-      PutRecord(w, key, record);
+      owner = record.get().project_id;
+      record.Store(w, key);
+    } else if (record.found()) {
+      owner = record.get().project_id;
     }
-    owner = record.project_id;
   }
   // Index entries are keyed by seq, so writing one again changes nothing.
   const std::string ref =
       EncodePortable(AuditRef{env.seq, env.stream, env.version, env.type});
   for (const AuditSubject& s : AuditSubjectsOf(env, event, owner)) {
-    w.Put(AuditKey(s, env.seq), ref);
+    w.PutOnce(AuditKey(s, env.seq), ref);
   }
   return Status::Ok();
 }

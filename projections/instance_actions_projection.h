@@ -28,6 +28,9 @@ inline constexpr const char* kActionLock = "lock";
 inline constexpr const char* kActionResetState = "resetState";
 inline constexpr const char* kActionRebuild = "rebuild";
 inline constexpr const char* kActionUnlock = "unlock";
+// chronova's own: the conductor recorded power-state drift (instance.power_state_
+// changed); a stop it forces is a step of the same action.
+inline constexpr const char* kActionSyncPowerState = "syncPowerState";
 // Lifecycle actions use their LifecycleActionName: "stop", "reboot" ...
 // Nova's action event results, and the action message set when a step failed.
 inline constexpr const char* kResultSuccess = "Success";

@@ -1,9 +1,12 @@
 #include "projections/projection_store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/comparator.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_writer.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 #include <rocksdb/write_batch.h>
@@ -43,10 +46,16 @@ std::string Prefixed(std::string_view name, std::string_view key) {
 // database (no write batch: the cache is the batch).
 class CacheWriter : public ReadModelWriter {
  public:
-  CacheWriter(rocksdb::DB* db, RecordCache* cache, std::string_view name)
-      : db_(db), cache_(cache), name_(name) {}
+  // `flushing`: the projection's records being written in the background (read
+  // only), or nullptr.
+  CacheWriter(rocksdb::DB* db, RecordCache* cache, RecordCache* flushing,
+              std::string_view name)
+      : db_(db), cache_(cache), flushing_(flushing), name_(name) {}
   Result<std::optional<std::string>> Get(std::string_view key) override {
     if (RecordCache::Entry* e = cache_->Find(key)) return RecordCache::Bytes(*e);
+    if (flushing_ != nullptr) {
+      if (RecordCache::Entry* e = flushing_->Find(key)) return RecordCache::Bytes(*e);
+    }
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Prefixed(name_, key), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -57,11 +66,15 @@ class CacheWriter : public ReadModelWriter {
     cache_->PutRaw(key, value);
   }
   void Delete(std::string_view key) override { cache_->Delete(key); }
+  void PutOnce(std::string_view key, std::string_view value) override {
+    cache_->Append(key, value);
+  }
   RecordCache* cache() override { return cache_; }
 
  private:
   rocksdb::DB* db_;
   RecordCache* cache_;
+  RecordCache* flushing_;
   std::string_view name_;
 };
 
@@ -123,13 +136,34 @@ class DbReader : public ReadModelReader {
   std::string name_;
 };
 
+// Bloom filters: a fold asks for many records that do not exist yet (every new
+// instance), and a filter answers that without reading a block.
+rocksdb::Options StoreOptions(bool defer_compaction) {
+  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(128 << 20);
+  rocksdb::Options o;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = cache;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  if (defer_compaction) {
+    // Written by ingesting sorted files and read once complete: compacting
+    // meanwhile would only take the other core from the fold.
+    o.disable_auto_compactions = true;
+    o.level0_slowdown_writes_trigger = 1 << 20;
+    o.level0_stop_writes_trigger = 1 << 20;
+  }
+  return o;
+}
+
 }  // namespace
 
 ProjectionStore::ProjectionStore(const ProjectionStoreOptions& options,
                                  std::vector<Projection*> projections)
     : options_(options), projections_(std::move(projections)) {}
 
-ProjectionStore::~ProjectionStore() = default;
+ProjectionStore::~ProjectionStore() {
+  if (flusher_.joinable()) flusher_.join();
+}
 
 Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     const ProjectionStoreOptions& options, std::vector<Projection*> projections) {
@@ -142,13 +176,17 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   }
   std::unique_ptr<ProjectionStore> store(
       new ProjectionStore(options, std::move(projections)));
-  CHRONOVA_ASSIGN_OR_RETURN(store->db_, OpenRocks({options.path, options.read_only,
-                                                   options.secondary_path, "projections"},
-                                                  rocksdb::Options()));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      store->db_,
+      OpenRocks({options.path, options.read_only, options.secondary_path, "projections"},
+                StoreOptions(options.bulk && options.defer_compaction)));
   CHRONOVA_RETURN_IF_ERROR(store->CheckModels());
   CHRONOVA_RETURN_IF_ERROR(store->LoadCheckpoint());
   store->flushed_ = store->checkpoint();
-  if (options.bulk) store->caches_.resize(store->projections_.size());
+  if (options.bulk) {
+    store->caches_.resize(store->projections_.size());
+    store->flushing_.resize(store->projections_.size());
+  }
   return store;
 }
 
@@ -209,28 +247,40 @@ Status ProjectionStore::Refresh() {
   return LoadCheckpoint();
 }
 
-Result<Event> ProjectionStore::NextEvent(const Envelope& env, Seq at) const {
+Status ProjectionStore::NextEvent(const std::vector<Envelope>& batch,
+                                  const std::vector<Result<Event>>* events, size_t i,
+                                  Seq at, Event* scratch, const Event** event) const {
+  const Envelope& env = batch[i];
   if (env.seq != at.next()) {
     return Status::Corruption("seq " + std::to_string(at.next().value()) +
                               ": missing; projections refuse to skip to seq " +
                               std::to_string(env.seq.value()));
   }
-  return DecodeEvent(env, *options_.upcasters);
+  if (events != nullptr) {
+    CHRONOVA_RETURN_IF_ERROR((*events)[i].status());
+    *event = &*(*events)[i];
+    return Status::Ok();
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(*scratch, DecodeEvent(env, *options_.upcasters));
+  *event = scratch;
+  return Status::Ok();
 }
 
-Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch) {
+Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
+                                  const std::vector<Result<Event>>* events) {
   Seq at = checkpoint();
   Status stopped;
-  for (const Envelope& env : batch) {
+  for (size_t b = 0; b < batch.size(); ++b) {
+    const Envelope& env = batch[b];
     if (env.seq <= at) continue;
-    Result<Event> event = NextEvent(env, at);
-    if (!event.ok()) {
-      stopped = event.status();
-      break;
-    }
+    Event scratch;
+    const Event* event = nullptr;
+    stopped = NextEvent(batch, events, b, at, &scratch, &event);
+    if (!stopped.ok()) break;
     for (size_t i = 0; i < projections_.size() && stopped.ok(); ++i) {
       caches_[i].set_seq(env.seq.value());
-      CacheWriter w(db_.get(), &caches_[i], projections_[i]->Name());
+      CacheWriter w(db_.get(), &caches_[i], flusher_.joinable() ? &flushing_[i] : nullptr,
+                    projections_[i]->Name());
       Status st = projections_[i]->Apply(env, *event, w);
       if (!st.ok()) {
         stopped = st.WithContext("projection " + std::string(projections_[i]->Name()) +
@@ -243,10 +293,11 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch) {
   if (!stopped.ok()) {
     // The caches may hold part of the failed event: drop everything since the last
     // flush, so what is stored stays exactly the state at the stored checkpoint.
-    for (RecordCache& c : caches_) c.Drain([](const auto&, const auto&, uint64_t) {});
+    Status flushed = WaitFlush();
+    for (RecordCache& c : caches_) c.Clear();
     std::lock_guard<std::mutex> l(mu_);
     checkpoint_ = flushed_;
-    return stopped;
+    return flushed.ok() ? stopped : flushed;
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -254,55 +305,108 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch) {
   }
   size_t pending = 0;
   for (const RecordCache& c : caches_) pending += c.size();
-  if (pending >= options_.bulk_flush_entries) return Flush();
+  if (pending < options_.bulk_flush_entries) return Status::Ok();
+  // Write these records on another thread (the other core) and fold on.
+  CHRONOVA_RETURN_IF_ERROR(WaitFlush());
+  std::swap(caches_, flushing_);
+  flushing_at_ = at;
+  flusher_ =
+      std::thread([this] { flush_status_ = WriteCaches(flushing_, flushing_at_); });
+  return Status::Ok();
+}
+
+Status ProjectionStore::WaitFlush() {
+  if (!flusher_.joinable()) return Status::Ok();
+  flusher_.join();
+  for (RecordCache& c : flushing_) c.Clear();
+  CHRONOVA_RETURN_IF_ERROR(flush_status_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    flushed_ = flushing_at_;
+  }
+  cv_.notify_all();
   return Status::Ok();
 }
 
 Status ProjectionStore::Flush() {
   if (!options_.bulk) return Status::Ok();
-  // Sorted entries go straight into an SST file that RocksDB ingests: no memtable
-  // inserts, no write-ahead log (an interrupted rebuild is simply redone).
-  std::vector<std::pair<std::string, std::optional<std::string>>> entries;
-  size_t pending = 0;
-  for (const RecordCache& c : caches_) pending += c.size();
-  entries.reserve(pending + 1);
-  for (size_t i = 0; i < caches_.size(); ++i) {
-    std::string_view name = projections_[i]->Name();
-    caches_[i].Drain([&](const std::string& key, const std::optional<std::string>& value,
-                         uint64_t seq) {
-      std::string full = Prefixed(name, key);
-      if (options_.track_writers) writers_[full] = seq;
-      entries.emplace_back(std::move(full), value);
-    });
-  }
+  CHRONOVA_RETURN_IF_ERROR(WaitFlush());
   Seq at = checkpoint();
+  CHRONOVA_RETURN_IF_ERROR(WriteCaches(caches_, at));
+  for (RecordCache& c : caches_) c.Clear();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    flushed_ = at;
+  }
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
+  // Sorted entries go straight into an SST file that RocksDB ingests: no memtable
+  // inserts, no write-ahead log (an interrupted rebuild is simply redone). The
+  // checkpoint key sorts first; projections are written in the order of their
+  // key prefixes ("<name>/"), each cache's keys in order.
   std::string cp;
   log_keys::PutBigEndian64(&cp, at.value());
-  entries.emplace_back(std::string(kCheckpointKey), cp);
-  std::sort(entries.begin(), entries.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-
+  std::vector<size_t> order(projections_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return Prefixed(projections_[a]->Name(), "") < Prefixed(projections_[b]->Name(), "");
+  });
   std::string file = options_.path + "/bulk-" + std::to_string(at.value()) + ".sst";
-  rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), rocksdb::Options()};
+  rocksdb::Options sst_options = StoreOptions(false);
+  sst_options.compression = rocksdb::kNoCompression;  // compaction compresses later
+  rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), sst_options};
   CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Open(file), "bulk sst open"));
-  for (const auto& [key, value] : entries) {
-    CHRONOVA_RETURN_IF_ERROR(FromRocks(
-        value ? writer.Put(key, *value) : writer.Delete(key), "bulk sst write"));
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Put(kCheckpointKey, cp), "bulk sst write"));
+  std::string key;
+  for (size_t i : order) {
+    std::string_view name = projections_[i]->Name();
+    CHRONOVA_RETURN_IF_ERROR(caches[i].Drain([&](const RecordCache::Item& item) {
+      key.assign(name);
+      key.push_back('/');
+      key.append(item.group);
+      key.append(item.key);
+      if (options_.track_writers) writers_[key] = item.seq;
+      rocksdb::Status s;
+      if (item.entry == nullptr) {
+        s = writer.Put(key, rocksdb::Slice(item.value.data(), item.value.size()));
+      } else if (item.entry->deleted) {
+        s = writer.Delete(key);
+      } else if (item.entry->raw) {
+        s = writer.Put(key, *item.entry->raw);
+      } else {
+        s = writer.Put(key, item.entry->encode(item.entry->object.get()));
+      }
+      return FromRocks(s, "bulk sst write");
+    }));
   }
   CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Finish(), "bulk sst finish"));
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
   CHRONOVA_RETURN_IF_ERROR(
       FromRocks(db_->IngestExternalFile({file}, ingest), "bulk ingest"));
-  flushed_ = at;
-  cv_.notify_all();
   return Status::Ok();
 }
 
 Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
+  return Apply(batch, nullptr);
+}
+
+Status ProjectionStore::ApplyDecoded(const std::vector<Envelope>& batch,
+                                     const std::vector<Result<Event>>& events) {
+  if (events.size() != batch.size()) {
+    return Status::InvalidArgument("apply: one decoded event per envelope");
+  }
+  return Apply(batch, &events);
+}
+
+Status ProjectionStore::Apply(const std::vector<Envelope>& batch,
+                              const std::vector<Result<Event>>* events) {
   if (options_.read_only)
     return Status::PermissionDenied("projection store is read-only");
-  if (options_.bulk) return ApplyBulk(batch);
+  if (options_.bulk) return ApplyBulk(batch, events);
   Seq at = checkpoint();
   rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0,
                                   /*overwrite_key=*/true);
@@ -310,13 +414,13 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
   // The first event that cannot be applied stops the batch; everything before it
   // is still committed, so the read models stop exactly at the seq before it.
   Status stopped;
-  for (const Envelope& env : batch) {
+  for (size_t b = 0; b < batch.size(); ++b) {
+    const Envelope& env = batch[b];
     if (env.seq <= at) continue;  // already applied
-    Result<Event> event = NextEvent(env, at);
-    if (!event.ok()) {
-      stopped = event.status();
-      break;
-    }
+    Event scratch;
+    const Event* event = nullptr;
+    stopped = NextEvent(batch, events, b, at, &scratch, &event);
+    if (!stopped.ok()) break;
     wb.SetSavePoint();
     for (Projection* p : projections_) {
       BatchWriter w(db_.get(), &wb, p->Name());

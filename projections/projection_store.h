@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct ProjectionStoreOptions {
   // applied since the last flush (the persisted checkpoint stays consistent).
   bool bulk = false;
   size_t bulk_flush_entries = 4'000'000;
+  // Bulk mode: no background compaction while this store is open (a temporary
+  // store — replay, as-of read models — read soon after, or compacted when
+  // opened again). The fold keeps both cores.
+  bool defer_compaction = false;
   // Bulk mode: remember which seq wrote each key last (LastWriter), to name the
   // event behind a divergence. Costs memory per key.
   bool track_writers = false;
@@ -73,6 +78,12 @@ class ProjectionStore {
   // committed, and the store refuses to move past it rather than serve wrong
   // state.
   Status ApplyBatch(const std::vector<Envelope>& batch);
+  // ApplyBatch with every event already decoded by DecodeEvent(batch[i],
+  // upcasters()) into events[i] (a reader thread decodes ahead of the applier).
+  // REQUIRES: events.size() == batch.size().
+  Status ApplyDecoded(const std::vector<Envelope>& batch,
+                      const std::vector<Result<Event>>& events);
+  const UpcasterSet& upcasters() const { return *options_.upcasters; }
 
   // Bulk mode: writes every pending record and the checkpoint. No-op otherwise.
   Status Flush();
@@ -110,18 +121,38 @@ class ProjectionStore {
   // Resets the store if other projections (or versions) built it.
   Status CheckModels();
 
-  Status ApplyBulk(const std::vector<Envelope>& batch);
-  // The event in `env`, if it is the one after `at`; Corruption naming the seq if
-  // there is a gap or it cannot be decoded.
-  Result<Event> NextEvent(const Envelope& env, Seq at) const;
+  // `events`: decoded already (ApplyDecoded), or nullptr.
+  Status Apply(const std::vector<Envelope>& batch,
+               const std::vector<Result<Event>>* events);
+  Status ApplyBulk(const std::vector<Envelope>& batch,
+                   const std::vector<Result<Event>>* events);
+  // Points *event at batch[i]'s event (decoded into *scratch unless `events` has
+  // it), if it is the one after `at`; Corruption naming the seq if there is a gap
+  // or it cannot be decoded.
+  Status NextEvent(const std::vector<Envelope>& batch,
+                   const std::vector<Result<Event>>* events, size_t i, Seq at,
+                   Event* scratch, const Event** event) const;
 
   const ProjectionStoreOptions options_;
   const std::vector<Projection*> projections_;
   std::unique_ptr<rocksdb::DB> db_;
+  // Bulk mode: writes `caches` (one per projection) and the checkpoint `at` as one
+  // ingested SST file.
+  Status WriteCaches(std::vector<RecordCache>& caches, Seq at);
+  // Bulk mode: waits for the background flush, if one runs, and drops its caches.
+  Status WaitFlush();
+
   // Bulk mode only, owned by the applying thread: one cache per projection, and
   // the checkpoint last written by Flush.
   std::vector<RecordCache> caches_;
   Seq flushed_;
+  // Bulk mode: a full set of caches is written by `flusher_` while the applying
+  // thread folds on into fresh ones (and still reads these: never changed until
+  // WaitFlush joined the flusher).
+  std::vector<RecordCache> flushing_;
+  std::thread flusher_;
+  Seq flushing_at_;
+  Status flush_status_;  // of the last background flush; set by flusher_
   std::unordered_map<std::string, uint64_t> writers_;  // with track_writers
 
   mutable std::mutex mu_;  // protects checkpoint_

@@ -44,6 +44,57 @@ void PutRecord(ReadModelWriter& w, std::string_view key, Record r) {
   }
 }
 
+// A record loaded to be folded and stored again. In a bulk rebuild a record
+// already pending in the cache is folded in place, without a copy; otherwise it
+// is decoded into a local copy. Usage:
+//   RecordUpdate<T> r;
+//   CHRONOVA_RETURN_IF_ERROR(r.Load(w, key));
+//   if (!r.found()) ...; T& rec = r.get(); ...change rec...; r.Store(w, key);
+// A failed Apply may leave an in-place record half-changed: bulk stores drop
+// their pending records when an Apply fails.
+template <typename Record>
+class RecordUpdate {
+ public:
+  Status Load(ReadModelWriter& w, std::string_view key) {
+    if (RecordCache* cache = w.cache()) {
+      if (RecordCache::Entry* e = cache->Find(key)) {
+        if (e->deleted) return Status::Ok();
+        if (Record* r = cache->FindObject<Record>(key)) {
+          ptr_ = r;
+          found_ = true;
+          return Status::Ok();
+        }
+      }
+    }
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<Record> stored, GetRecord<Record>(w, key));
+    if (stored) {
+      local_ = std::move(*stored);
+      ptr_ = &local_;
+      found_ = true;
+    }
+    return Status::Ok();
+  }
+  // Whether Load found a record.
+  bool found() const { return found_; }
+  // The loaded record, or a fresh one if there was none.
+  Record& get() {
+    if (ptr_ == nullptr) ptr_ = &local_;
+    return *ptr_;
+  }
+  void Store(ReadModelWriter& w, std::string_view key) {
+    if (ptr_ != nullptr && ptr_ != &local_) {
+      w.cache()->Touch(key);  // changed in place
+    } else {
+      PutRecord(w, key, std::move(local_));
+    }
+  }
+
+ private:
+  Record local_{};
+  Record* ptr_ = nullptr;
+  bool found_ = false;
+};
+
 // Every record under `prefix`, in key order, kept if `keep(record)` (default all).
 template <typename Record, typename Keep>
 Result<std::vector<Record>> ScanRecords(const ReadModelReader& reader,

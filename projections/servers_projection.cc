@@ -16,9 +16,10 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
                                 ReadModelWriter& w) {
   if (StreamKind(env.stream) != "instance") return Status::Ok();
   std::string key = IdKey(StreamKey(env.stream));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> stored,
-                            GetRecord<InstanceState>(w, key));
-  InstanceState state = stored.value_or(InstanceState{});
+  RecordUpdate<InstanceState> record;
+  CHRONOVA_RETURN_IF_ERROR(record.Load(w, key));
+  const bool stored = record.found();
+  InstanceState& state = record.get();
   if (env.version <= state.version) return Status::Ok();  // already folded in
   HostName old_host = state.host;
   ApplyEvent(state, env, event);
@@ -34,7 +35,7 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
     w.Delete(HostPrefix(old_host) + id);
   }
   if (live_on_host && old_host != state.host) w.Put(HostPrefix(state.host) + id, "");
-  PutRecord(w, key, std::move(state));
+  record.Store(w, key);
   return Status::Ok();
 }
 

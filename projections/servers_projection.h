@@ -19,7 +19,9 @@ class ServersProjection : public Projection {
   // 2: InstanceState gained task_request_id and task_seq.
   // 3: InstanceState gained access_ipv4 and access_ipv6.
   // 4: InstanceState gained snapshot_image_id.
-  uint32_t Version() const override { return 5; }
+  // 5: InstanceState gained rescue_image_id.
+  // 6: InstanceState gained the resize fields (migration, flavors, hosts).
+  uint32_t Version() const override { return 6; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

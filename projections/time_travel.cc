@@ -493,6 +493,7 @@ Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
     ProjectionStoreOptions o;
     o.path = r->dir_;
     o.bulk = true;
+    o.defer_compaction = true;
     Result<std::unique_ptr<ProjectionStore>> opened =
         ProjectionStore::Open(o, r->models_.All());
     if (!opened.ok() || (*opened)->checkpoint() != it->seq) continue;
@@ -504,6 +505,7 @@ Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
     ProjectionStoreOptions o;
     o.path = r->dir_;
     o.bulk = true;
+    o.defer_compaction = true;
     CHRONOVA_ASSIGN_OR_RETURN(r->store_, ProjectionStore::Open(o, r->models_.All()));
   }
   // Bulk mode: the fold keeps records decoded in memory and writes them once, in

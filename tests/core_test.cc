@@ -341,6 +341,9 @@ TEST_CASE("every event round-trips through its envelope payload") {
                          InstanceSnapshotRequested{ImageId("img"), "snap"},
                          InstanceSnapshotCompleted{HostName("h"), ImageId("img")},
                          InstanceSnapshotFailed{HostName("h"), ImageId("img"), "r"},
+                         InstancePowerStateChanged{HostName("h"), 4, "lifecycle event"},
+                         InstanceRescueRequested{ImageId("img")},
+
                          InstanceResizeRequested{"m", FlavorSpec{}, HostName("h"),
                                                  HostName("g")},
                          InstanceResizeFinished{HostName("g"), 1},

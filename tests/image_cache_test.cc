@@ -286,15 +286,19 @@ TEST_CASE("image cache: aging removes only bases that are unused and old enough"
 namespace {
 
 // Uploads `path` as a new image of the demo project; returns its id.
-ImageId UploadImage(Node& node, const std::string& path, const std::string& disk_format) {
+ImageId UploadImage(Node& node, const std::string& path, const std::string& disk_format,
+                    const std::map<std::string, std::string>& properties = {}) {
+  static std::atomic<int> uploads{0};
   NewImage ni;
   ni.name = "disk-image";
   ni.disk_format = disk_format;
+  ni.properties = properties;
   ni.container_format = "bare";
   auto created = node.image()->Create(MemberContext(), ni);
   INFO(created.status().ToString());
   REQUIRE(created.ok());
-  const std::string incoming = node.image()->IncomingDir() + "/test-upload";
+  const std::string incoming =
+      node.image()->IncomingDir() + "/test-upload-" + std::to_string(uploads++);
   fs::copy_file(path, incoming);
   auto up = node.image()->Upload(MemberContext(), created->image.image_id, incoming,
                                  fs::file_size(path));
@@ -314,6 +318,26 @@ Result<InstanceState> WaitFor(Node& node, const InstanceId& id, Pred pred) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return s;
+}
+
+NodeOptions DiskCloudOptions(const TempDir& dir) {
+  NodeOptions o = FakeCloudOptions(dir, 1, 4, 4096);
+  o.hypervisor = "libvirt";
+  o.image_cache_on_test_hosts = true;
+  return o;
+}
+
+bool HasEvent(Node& node, const InstanceId& id, const std::string& type) {
+  auto events = ReadWholeStream(*node.log(), InstanceStream(id));
+  if (!events.ok()) return false;
+  for (const Envelope& e : *events) {
+    if (e.type == type) return true;
+  }
+  return false;
+}
+
+bool IsActive(const Result<InstanceState>& s) {
+  return s.ok() && ApiStatus(*s) == "ACTIVE";
 }
 
 InstanceId Boot(Node& node, const std::string& image) {
@@ -398,6 +422,67 @@ TEST_CASE("compute agent with an image cache: an image without data fails the bu
         std::string::npos);
   CHECK_FALSE(fs::exists(node->instances_path(0) + "/" + id.str()));
   CHECK(Files(node->instances_path(0) + "/_base").empty());
+}
+
+TEST_CASE("compute agent with an image cache: rebuild gives the guest a new overlay") {
+  TempDir dir;
+  auto node = Node::Start(DiskCloudOptions(dir)).value();
+  WaitHosts(*node, 1);
+  WritePattern(dir.Sub("a"), 1 << 20, 'a');
+  WritePattern(dir.Sub("b"), 1 << 20, 'b');
+  const ImageId a = UploadImage(*node, dir.Sub("a"), "raw");
+  const ImageId b = UploadImage(*node, dir.Sub("b"), "raw", {{"hw_disk_bus", "ide"}});
+  const InstanceId id = Boot(*node, a.str());
+  REQUIRE(IsActive(WaitFor(*node, id, IsActive)));
+  const std::string disk = node->instances_path(0) + "/" + id.str() + "/disk";
+  const std::string base_a = Qcow2BackingFile(disk).value();
+  CHECK(ReadAll(base_a) == ReadAll(dir.Sub("a")));
+
+  REQUIRE(node->compute()
+              ->RebuildServer(MemberContext(), id, b.str(), std::nullopt, std::nullopt)
+              .ok());
+  for (int i = 0; i < 1000 && !HasEvent(*node, id, "instance.rebuilt"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(HasEvent(*node, id, "instance.rebuilt"));
+  const std::string base_b = Qcow2BackingFile(disk).value();
+  CHECK(base_b != base_a);
+  CHECK(ReadAll(base_b) == ReadAll(dir.Sub("b")));
+  // The new image asks for an IDE disk.
+  const std::string xml =
+      ReadAll(node->instances_path(0) + "/" + id.str() + "/libvirt.xml");
+  CHECK(xml.find("<target dev='hda' bus='ide'/>") != std::string::npos);
+}
+
+TEST_CASE(
+    "compute agent with an image cache: the image cache manager ages unused bases") {
+  TempDir dir;
+  NodeOptions o = DiskCloudOptions(dir);
+  o.image_cache_manager_interval_s = 1;
+  o.remove_unused_original_minimum_age_s = 0;
+  auto node = Node::Start(o).value();
+  WaitHosts(*node, 1);
+  WritePattern(dir.Sub("a"), 1 << 20, 'a');
+  WritePattern(dir.Sub("b"), 1 << 20, 'b');
+  const ImageId a = UploadImage(*node, dir.Sub("a"), "raw");
+  const ImageId b = UploadImage(*node, dir.Sub("b"), "raw");
+  const InstanceId keep = Boot(*node, a.str());
+  const InstanceId gone = Boot(*node, b.str());
+  REQUIRE(IsActive(WaitFor(*node, keep, IsActive)));
+  REQUIRE(IsActive(WaitFor(*node, gone, IsActive)));
+  const std::string instances = node->instances_path(0);
+  const std::string base_a =
+      Qcow2BackingFile(instances + "/" + keep.str() + "/disk").value();
+  const std::string base_b =
+      Qcow2BackingFile(instances + "/" + gone.str() + "/disk").value();
+
+  REQUIRE(node->compute()->DeleteServer(MemberContext(), gone).ok());
+  for (int i = 0; i < 500 && fs::exists(base_b); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK_FALSE(fs::exists(base_b));
+  CHECK(fs::exists(base_a));  // still backs `keep`'s disk
+  CHECK(fs::exists(instances + "/" + keep.str() + "/disk"));
 }
 
 TEST_CASE("image cache timings (100 MB fetch, overlay)", "[.][bench]") {

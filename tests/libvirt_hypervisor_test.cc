@@ -383,4 +383,20 @@ TEST_CASE(
   CHECK(host.hv->Inspect(broken.instance_id)->power_state == PowerState::kRunning);
 }
 
+TEST_CASE("libvirt: a suspended guest (managed save) is destroyed with its saved state",
+          "[libvirt]") {
+  TestHost host;
+  const InstanceId id = Uuid(50);
+  REQUIRE(host.hv->Spawn(Spec(id)).ok());
+  auto suspended = host.hv->Perform(id, LifecycleAction::kSuspend, false);
+  INFO(suspended.status().ToString());
+  REQUIRE(suspended.ok());
+  CHECK(suspended->power_state == PowerState::kShutdown);
+  Status st = host.hv->Destroy(id);
+  INFO(st.ToString());
+  CHECK(st.ok());
+  CHECK(host.hv->Inspect(id).status().IsNotFound());
+  CHECK(host.hv->Destroy(id).ok());
+}
+
 }  // namespace chronova::testing

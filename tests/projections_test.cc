@@ -7,6 +7,7 @@
 #include "eventstore/rocksdb_event_log.h"
 #include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
+#include "projections/record_cache.h"
 #include "projections/servers_projection.h"
 #include "tests/test_util.h"
 
@@ -272,7 +273,8 @@ TEST_CASE("a bad event mid-batch commits the events before it and nothing after"
 
 namespace chronova::testing {
 
-TEST_CASE("read models as of a past seq equal what was live then; snapshots reopen as-is") {
+TEST_CASE(
+    "read models as of a past seq equal what was live then; snapshots reopen as-is") {
   Fixture f;
   auto live = f.OpenStore("live");
   f.Register("h1", 64, 65536);
@@ -306,7 +308,8 @@ TEST_CASE("read models as of a past seq equal what was live then; snapshots reop
 
 namespace chronova::testing {
 
-TEST_CASE("a rebuild that differs from the live read models names the key and its writer") {
+TEST_CASE(
+    "a rebuild that differs from the live read models names the key and its writer") {
   Fixture f;
   auto live = f.OpenStore("live");
   f.Register("h1", 64, 65536);
@@ -339,6 +342,45 @@ TEST_CASE("a rebuild that differs from the live read models names the key and it
   CHECK(d.in_live);
   CHECK(d.rebuilt_writer == f.log->Head().value());
   CHECK(DescribeDivergence(d).find("last written by seq") != std::string::npos);
+}
+
+TEST_CASE(
+    "a record cache drains entries and appended runs in key order, last write wins") {
+  RecordCache c;
+  c.set_seq(1);
+  c.PutRaw("b/x", "map-bx");
+  c.Append("a/idx/002", "r2");
+  c.Append("a/idx/001", "r1");  // out of order within its group: sorted at drain
+  c.set_seq(2);
+  c.Append("a/idx/001", "r1-again");  // written twice: the later wins
+  c.Append("c/idx/009", "r9");
+  c.PutRaw("a/idx/", "map-prefix");  // a map key that sorts before its group's keys
+  c.Delete("a/zzz");
+  c.PutObject("b/obj", std::string("object"));
+  c.Append("b/idx/005", "r5");
+  CHECK(c.size() == 9);  // 4 map entries, 5 appended
+
+  std::vector<std::string> drained;
+  c.Drain([&](const RecordCache::Item& item) {
+    std::string key = std::string(item.group) + std::string(item.key);
+    std::string value;
+    if (item.entry == nullptr) {
+      value = std::string(item.value);
+    } else {
+      auto bytes = RecordCache::Bytes(*item.entry);
+      value = bytes ? (item.entry->raw ? *bytes : "<object>") : "<deleted>";
+    }
+    drained.push_back(key + "=" + value + "@" + std::to_string(item.seq));
+  });
+  CHECK(drained == std::vector<std::string>{"a/idx/=map-prefix@2", "a/idx/001=r1-again@2",
+                                            "a/idx/002=r2@1", "a/zzz=<deleted>@2",
+                                            "b/idx/005=r5@2", "b/obj=<object>@2",
+                                            "b/x=map-bx@1", "c/idx/009=r9@2"});
+  // Draining does not empty the cache (a reader may still look); Clear does.
+  CHECK(c.Find("b/x") != nullptr);
+  c.Clear();
+  CHECK(c.size() == 0);
+  CHECK(c.Find("b/x") == nullptr);
 }
 
 }  // namespace chronova::testing

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "eventstore/crc32c.h"
 #include "eventstore/log_keys.h"
 #include "tests/test_util.h"
 
@@ -155,6 +156,27 @@ TEST_CASE("a read-only secondary sees the writer's appends") {
   CHECK(TagOf((*reader)->Read(Seq(2), 1).value().at(0)) == "two");
   CHECK((*reader)->Append(AppendRequest{}).status().code() ==
         StatusCode::kPermissionDenied);
+}
+
+TEST_CASE("record checksums are CRC-32C, whichever implementation computes them") {
+  CHECK(Crc32c("") == 0);
+  CHECK(Crc32c("123456789") == 0xE3069283u);  // the standard check value
+  // Against the bitwise definition, for every length around the 8-byte steps.
+  auto bitwise = [](std::string_view data) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (unsigned char b : data) {
+      c ^= b;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+  };
+  std::mt19937 rng(7);
+  std::string bytes;
+  for (int n = 0; n < 70; ++n) {
+    INFO("length " << n);
+    CHECK(Crc32c(bytes) == bitwise(bytes));
+    bytes.push_back(static_cast<char>(rng()));
+  }
 }
 
 }  // namespace chronova::testing

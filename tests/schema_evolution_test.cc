@@ -119,6 +119,10 @@ std::vector<Envelope> History() {
   ev("instance/i-ok",
      InstanceRebuildRequested{ImageId("img-1"), "vm-new", true, {{"a", "b"}}});
   ev("instance/i-ok", InstanceRebuilt{HostName("hv1"), 1});
+  ev("instance/i-ok", InstanceRescueRequested{ImageId("img-1")});
+  ev("instance/i-ok", InstanceActionCompleted{HostName("hv1"), "rescue", 1});
+  ev("instance/i-ok", InstanceActionRequested{"unrescue", false});
+  ev("instance/i-ok", InstanceActionCompleted{HostName("hv1"), "unrescue", 1});
   {
     const FlavorSpec small{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
     ev("instance/i-ok",
@@ -162,6 +166,8 @@ std::vector<Envelope> History() {
   ev("quota-usage/demo",
      QuotaUsageReserved{
          ProjectId("demo"), UserId("alice"), {InstanceId("i-ok")}, 1, 512});
+  ev("instance/i-fail",
+     InstancePowerStateChanged{HostName("hv1"), 4, "compute host restart"});
   return out;
 }
 

@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <thread>
 
+#include "agents/compute/compute_agent.h"
 #include "agents/compute/fake_hypervisor.h"
 #include "api/image_service.h"
 #include "api/json.h"
+#include "core/image_state.h"
 #include "tests/node_test_util.h"
 #include "tests/test_util.h"
 #include "tools/http_client.h"
@@ -316,6 +318,39 @@ TEST_CASE("a failed snapshot deletes its image and leaves the server usable") {
   Json image = c.WaitImage(ImageIdOf(again), "active");
   CHECK(image["size"].as_int() > 0);
   CHECK(c.WaitServer(id, Idle)["status"].as_string() == "ACTIVE");
+}
+
+}  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE(
+    "a snapshot whose upload a crash cut off fails when its work is re-sent, and the "
+    "server does not stay in image_snapshot") {
+  Cloud c("fake");
+  const std::string id = c.Boot("cut-off");
+  ComputeAgent* agent = c.node->compute_agent(0);
+  agent->Stop();  // the host is down: the snapshot work goes nowhere
+  Answer a = c.Action(id, CreateImageBody("cut"));
+  REQUIRE(a.status == 202);
+  const std::string image_id = ImageIdOf(a);
+  // What a crash in the middle of the upload leaves: the upload began (the
+  // image is saving) and never ended.
+  AppendRequest req;
+  req.stream = ImageStream(ImageId(image_id));
+  req.key = IdempotencyKey("test-cut-off-upload");
+  req.events.push_back(MakeNewEvent(ImageUploadStarted{}, EventMeta{}));
+  REQUIRE(c.node->log()->Append(req).ok());
+  c.WaitImage(image_id, "saving");
+
+  REQUIRE(agent->Start().ok());  // the conductor re-sends the snapshot work
+  c.WaitImage(image_id, "");     // the half-uploaded image is deleted
+  Json server = c.WaitServer(id, Idle);
+  CHECK(server["status"].as_string() == "ACTIVE");
+  Answer actions = c.Nova("GET", "/servers/" + id + "/os-instance-actions");
+  Json latest = actions.json["instanceActions"].items()[0];
+  CHECK(latest["action"].as_string() == "createImage");
+  CHECK(latest["message"].as_string() == "Error");
 }
 
 }  // namespace chronova::testing

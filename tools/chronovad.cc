@@ -161,6 +161,23 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   }
   n.snapshot_every = std::stoull(every);
   n.snapshot_keep = std::stoull(keep);
+  // nova.conf's name; seconds, 0 = never.
+  std::string build_timeout = ini.GetOr("DEFAULT", "instance_build_timeout",
+                                        std::to_string(n.instance_build_timeout_s));
+  if (!is_count(build_timeout) || build_timeout.size() > 12) {
+    return Status::InvalidArgument(
+        "[DEFAULT] instance_build_timeout must be a number of seconds");
+  }
+  n.instance_build_timeout_s = std::stoll(build_timeout);
+  std::string sync_interval = ini.GetOr("DEFAULT", "sync_power_state_interval",
+                                        std::to_string(n.sync_power_state_interval_s));
+  const bool negative = sync_interval.starts_with("-");
+  if (!is_count(negative ? sync_interval.substr(1) : sync_interval) ||
+      sync_interval.size() > 12) {
+    return Status::InvalidArgument(
+        "[DEFAULT] sync_power_state_interval must be a number of seconds");
+  }
+  n.sync_power_state_interval_s = std::stoll(sync_interval);
   // [quota] as in nova.conf (instances, cores, ram, key_pairs, ...; -1 unlimited).
   for (const std::string& resource : QuotaResourceNames()) {
     std::string key = QuotaConfigKey(resource);

@@ -4,13 +4,13 @@
 #include <fstream>
 
 #include "agents/bus.h"
-#include "agents/host_query.h"
 #include "agents/compute/compute_agent.h"
 #include "agents/compute/fake_hypervisor.h"
 #include "agents/compute/image_cache.h"
 #include "agents/compute/libvirt_hypervisor.h"
 #include "agents/conductor.h"
 #include "agents/heartbeat_monitor.h"
+#include "agents/host_query.h"
 #include "agents/scheduler.h"
 #include "api/admin_service.h"
 #include "api/auth.h"
@@ -158,6 +158,7 @@ IdentityService* Node::identity() { return parts_->identity.get(); }
 const std::string& Node::identity_password() const { return parts_->identity_password; }
 ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
+ComputeAgent* Node::compute_agent(size_t i) { return parts_->computes.at(i).get(); }
 std::string Node::instances_path(size_t i) const { return parts_->instances_paths.at(i); }
 Status Node::health() const { return parts_->runner->status(); }
 
@@ -193,6 +194,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   CHRONOVA_RETURN_IF_ERROR(p->scheduler->Start());
   ConductorOptions cond;
   cond.workers = o.conductor_workers;
+  cond.build_timeout_us = o.instance_build_timeout_s * 1000000;
   p->conductor =
       std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
@@ -207,8 +209,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
 
   const bool real_libvirt = o.hypervisor == "libvirt" && !o.libvirt_uri.empty() &&
-                            !o.libvirt_uri.starts_with("test:") &&
-                            !o.libvirt_uri.starts_with("test+");
+                            !IsTestDriverUri(o.libvirt_uri);
   if (real_libvirt && o.compute_hosts > 1) {
     return Status::InvalidArgument("a real libvirt connection (" + o.libvirt_uri +
                                    ") is one compute host: --hosts must be 0 or 1, not " +
@@ -244,6 +245,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     }
     ComputeAgentOptions co;
     co.host = HostName(host);
+    co.sync_power_state_interval_us = o.sync_power_state_interval_s * 1000000;
     p->instances_paths.push_back(o.compute_hosts == 1 ? instances_path
                                                       : instances_path + "/" + host);
     if (use_image_cache) {
@@ -271,7 +273,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";
   std::error_code ec;
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
-  p->host_queries = std::make_unique<HostQueryClient>(p->bus.get(), Env::Default()->NewUuid());
+  p->host_queries =
+      std::make_unique<HostQueryClient>(p->bus.get(), Env::Default()->NewUuid());
   service_options.console_output = [q = p->host_queries.get()](const HostName& host,
                                                                const InstanceId& id,
                                                                int length) {

@@ -14,6 +14,7 @@
 
 namespace chronova {
 
+class ComputeAgent;
 class ComputeService;
 class IdentityService;
 class ImageService;
@@ -81,6 +82,13 @@ struct NodeOptions {
   bool seed_catalog = true;
   int scheduler_workers = 4;
   int conductor_workers = 4;
+  // nova.conf [DEFAULT] instance_build_timeout: a placed instance still
+  // building this long after it was requested goes to ERROR; 0: never.
+  int64_t instance_build_timeout_s = 3600;
+  // nova.conf [DEFAULT] sync_power_state_interval: every compute agent reports
+  // all its guests' power states this often (besides lifecycle events);
+  // <= 0: only when it starts.
+  int64_t sync_power_state_interval_s = 600;
   // A snapshot of the read models into <state_dir>/snapshots/<seq>/ every this
   // many events, for time travel (chronovactl at/diff, the history API); 0: none.
   uint64_t snapshot_every = 100000;
@@ -109,6 +117,8 @@ class Node {
   ImageService* image();
   // The driver of simulated compute host `i` (0-based).
   Hypervisor* hypervisor(size_t i);
+  // The agent of simulated compute host `i` (tests stop and restart it).
+  ComputeAgent* compute_agent(size_t i);
   // The instances path of compute host `i`: instances_path with one host, else
   // <instances_path>/<host>.
   std::string instances_path(size_t i) const;

@@ -31,7 +31,8 @@ int RunReplay(const ReplayArgs& args) {
   std::unique_ptr<ProjectionStore> live;
   CatchUpOptions options;
   if (args.verify) {
-    if (args.live_store.empty() || !std::filesystem::exists(args.live_store + "/CURRENT")) {
+    if (args.live_store.empty() ||
+        !std::filesystem::exists(args.live_store + "/CURRENT")) {
       return Fail(Status::NotFound("no live read models to verify against"));
     }
     ProjectionStoreOptions lo;
@@ -51,6 +52,7 @@ int RunReplay(const ReplayArgs& args) {
   ProjectionStoreOptions o;
   o.path = args.into;
   o.bulk = true;
+  o.defer_compaction = true;
   o.track_writers = args.verify;
   auto store = ProjectionStore::Open(o, models.All());
   if (!store.ok()) return Fail(store.status());
@@ -72,8 +74,9 @@ int RunReplay(const ReplayArgs& args) {
   Status st = CatchUp(*args.log, **store, options);
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   if (tty) std::fprintf(stderr, "\n");
-  if (!st.ok()) return Fail(st.WithContext("replay stopped at seq " +
-                                           std::to_string((*store)->checkpoint().value())));
+  if (!st.ok())
+    return Fail(st.WithContext("replay stopped at seq " +
+                               std::to_string((*store)->checkpoint().value())));
   Seq reached = (*store)->checkpoint();
   auto digest = (*store)->Digest();
   if (!digest.ok()) return Fail(digest.status());

@@ -1,5 +1,7 @@
 #include "agents/compute/compute_agent.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -49,10 +51,19 @@ Status ComputeAgent::Start() {
   if (options_.image_cache != nullptr && options_.image_cache_manager_interval_us > 0) {
     image_cache_manager_ = std::thread([this] { ImageCacheLoop(); });
   }
-  return Status::Ok();
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    sync_stop_ = false;
+  }
+  sync_ = std::thread([this] { SyncLoop(); });
+  // Watch first, then list: a change after the listing is reported as an event.
+  hypervisor_->SetGuestObserver(
+      [this](const InstanceId& id, PowerState) { OnGuestEvent(id); });
+  return SendInventory(/*restart=*/true);
 }
 
 void ComputeAgent::Stop() {
+  hypervisor_->SetGuestObserver(nullptr);
   work_.reset();
   queries_.reset();
   {
@@ -61,6 +72,14 @@ void ComputeAgent::Stop() {
   }
   cv_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    sync_stop_ = true;
+    pending_.clear();
+    queued_.clear();
+  }
+  sync_cv_.notify_all();
+  if (sync_.joinable()) sync_.join();
   if (image_cache_manager_.joinable()) image_cache_manager_.join();
 }
 
@@ -77,6 +96,90 @@ void ComputeAgent::ImageCacheLoop() {
                    st.ToString().c_str());
     l.lock();
   }
+}
+
+Status ComputeAgent::SendInventory(bool restart) {
+  GuestInventory inventory;
+  inventory.host = options_.host;
+  inventory.restart = restart;
+  const std::string reason =
+      restart ? "compute host restart" : "periodic power-state sync";
+  std::lock_guard<std::mutex> w(work_mu_);
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<GuestInfo> guests, hypervisor_->List());
+  for (const GuestInfo& g : guests) {
+    const auto state = static_cast<int32_t>(g.power_state);
+    inventory.guests.push_back({g.instance_id, state});
+    // Each guest's state travels as a report, in order with the work reports
+    // (the inventory itself takes another subject).
+    WorkItem none;
+    none.instance_id = g.instance_id;
+    Send(none, InstancePowerStateChanged{options_.host, state, reason});
+  }
+  return bus_->Publish(subjects::Inventory(options_.host), EncodePortable(inventory));
+}
+
+void ComputeAgent::OnGuestEvent(const InstanceId& id) {
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    if (sync_stop_ || !queued_.insert(id).second) return;
+    pending_.push_back(id);
+  }
+  sync_cv_.notify_one();
+}
+
+void ComputeAgent::SyncLoop() {
+  const int64_t interval = options_.sync_power_state_interval_us;
+  Timestamp last_sync = options_.env->Now();
+  std::unique_lock<std::mutex> l(sync_mu_);
+  while (true) {
+    const auto ready = [&] { return sync_stop_ || !pending_.empty(); };
+    if (interval > 0) {
+      const int64_t wait = last_sync.micros + interval - options_.env->Now().micros;
+      sync_cv_.wait_for(l, std::chrono::microseconds(std::max<int64_t>(wait, 0)), ready);
+    } else {
+      sync_cv_.wait(l, ready);
+    }
+    if (sync_stop_) return;
+    if (interval > 0 && options_.env->Now().micros - last_sync.micros >= interval) {
+      last_sync = options_.env->Now();
+      l.unlock();
+      Status st = SendInventory(/*restart=*/false);
+      if (!st.ok())
+        std::fprintf(stderr, "compute %s: power-state sync: %s\n",
+                     options_.host.str().c_str(), st.ToString().c_str());
+      l.lock();
+      continue;
+    }
+    if (pending_.empty()) continue;
+    InstanceId id = std::move(pending_.front());
+    pending_.pop_front();
+    queued_.erase(id);
+    l.unlock();
+    ReportPowerState(id, "lifecycle event");
+    l.lock();
+  }
+}
+
+void ComputeAgent::ReportPowerState(const InstanceId& id, const std::string& reason) {
+  std::lock_guard<std::mutex> w(work_mu_);
+  ReportPowerStateLocked(id, reason);
+}
+
+void ComputeAgent::ReportPowerStateLocked(const InstanceId& id,
+                                          const std::string& reason) {
+  Result<GuestInfo> guest = hypervisor_->Inspect(id);
+  PowerState state = PowerState::kNoState;
+  if (guest.ok()) {
+    state = guest->power_state;
+  } else if (!guest.status().IsNotFound()) {
+    std::fprintf(stderr, "compute %s: inspect %s: %s\n", options_.host.str().c_str(),
+                 id.str().c_str(), guest.status().ToString().c_str());
+    return;
+  }
+  WorkItem none;
+  none.instance_id = id;
+  Send(none,
+       InstancePowerStateChanged{options_.host, static_cast<int32_t>(state), reason});
 }
 
 void ComputeAgent::HeartbeatLoop() {
@@ -101,7 +204,14 @@ void ComputeAgent::OnWork(const std::string& payload) {
                  options_.host.str().c_str(), st.ToString().c_str());
     return;
   }
+  std::lock_guard<std::mutex> l(work_mu_);
   switch (w.kind) {
+    case WorkItem::Kind::kReap:
+      Reap(w);
+      break;
+    case WorkItem::Kind::kSyncPowerState:
+      ReportPowerStateLocked(w.instance_id, w.action);
+      break;
     case WorkItem::Kind::kBuild:
       Build(w);
       break;
@@ -172,8 +282,8 @@ Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkItem& w, DiskMode mode) {
   spec.image_id = w.image_id;
   ImageCache* cache = options_.image_cache;
   if (cache == nullptr) return spec;
-  Result<std::string> base = cache->Fetch(w.image_id);
-  if (!base.ok()) return base.status();
+  // Fetch first: a build that cannot get its image leaves no directory.
+  CHRONOVA_RETURN_IF_ERROR(cache->Fetch(w.image_id).status());
   spec.instance_dir = cache->InstanceDir(w.instance_id);
   spec.disk_path = spec.instance_dir + "/disk";
   spec.disk_bus = cache->DiskBus(w.image_id);
@@ -184,8 +294,9 @@ Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkItem& w, DiskMode mode) {
   }
   if (mode == DiskMode::kReplace) std::filesystem::remove(spec.disk_path, ec);
   if (!std::filesystem::exists(spec.disk_path, ec)) {
+    // Pins the base until the overlay exists, so aging cannot slip in between.
     CHRONOVA_RETURN_IF_ERROR(
-        cache->CreateOverlay(*base, spec.disk_path, w.flavor.root_gb));
+        cache->CreateDisk(w.image_id, spec.disk_path, w.flavor.root_gb).status());
   }
   return spec;
 }
@@ -210,13 +321,55 @@ void ComputeAgent::Act(const WorkItem& w) {
                  action.status().ToString().c_str());
     return;
   }
-  Result<GuestInfo> guest = hypervisor_->Perform(w.instance_id, *action, w.hard);
+  if (*action == LifecycleAction::kRescue) return Rescue(w);
+  if (*action == LifecycleAction::kUnrescue) return Unrescue(w);
+  SendOutcome(w, hypervisor_->Perform(w.instance_id, *action, w.hard));
+}
+
+void ComputeAgent::SendOutcome(const WorkItem& w, const Result<GuestInfo>& guest) {
   if (!guest.ok()) {
     Send(w, InstanceActionFailed{options_.host, w.action, guest.status().message()});
     return;
   }
   Send(w, InstanceActionCompleted{options_.host, w.action,
                                   static_cast<int32_t>(guest->power_state)});
+}
+
+GuestSpec ComputeAgent::GuestSpecOf(const WorkItem& w) const {
+  GuestSpec spec;
+  spec.instance_id = w.instance_id;
+  spec.name = w.name;
+  spec.flavor = w.flavor;
+  spec.image_id = w.image_id;
+  if (ImageCache* cache = options_.image_cache) {
+    spec.instance_dir = cache->InstanceDir(w.instance_id);
+    spec.disk_path = spec.instance_dir + "/disk";
+    spec.rescue_disk_path = spec.instance_dir + "/disk.rescue";
+    spec.disk_bus = cache->DiskBus(w.image_id);
+  }
+  return spec;
+}
+
+void ComputeAgent::Rescue(const WorkItem& w) {
+  // Nova's libvirt rescue: disk.rescue is a fresh overlay of the rescue image's
+  // base (the instance's own image by default); the guest's disk stays as it is.
+  GuestSpec spec = GuestSpecOf(w);
+  if (ImageCache* cache = options_.image_cache) {
+    const ImageId image = w.rescue_image_id.empty() ? w.image_id : w.rescue_image_id;
+    std::error_code ec;
+    // A re-sent rescue finds its disk (and maybe a guest already using it).
+    if (!std::filesystem::exists(spec.rescue_disk_path, ec)) {
+      // Pins the base until the overlay exists, as a build's disk.
+      Result<std::string> base =
+          cache->CreateDisk(image, spec.rescue_disk_path, w.flavor.root_gb);
+      if (!base.ok()) return SendOutcome(w, base.status());
+    }
+  }
+  SendOutcome(w, hypervisor_->Rescue(spec));
+}
+
+void ComputeAgent::Unrescue(const WorkItem& w) {
+  SendOutcome(w, hypervisor_->Unrescue(GuestSpecOf(w)));
 }
 
 void ComputeAgent::Rebuild(const WorkItem& w) {
@@ -263,11 +416,20 @@ void ComputeAgent::Snapshot(const WorkItem& w) {
   if (st.ok()) st = options_.image_sink->Store(w.snapshot_image_id, file, ctx);
   std::filesystem::remove(file, ec);
   if (st.IsConflict()) {
-    // Another attempt (a re-sent work item) is uploading or has uploaded this
-    // image: its outcome is the one reported.
-    std::fprintf(stderr, "compute %s: snapshot %s: %s\n", options_.host.str().c_str(),
-                 w.snapshot_image_id.str().c_str(), st.ToString().c_str());
-  } else if (st.ok()) {
+    // The image is not queued: an earlier attempt uploaded it, or began to and
+    // was cut off by a crash (this agent runs one attempt per image at a time,
+    // so none is running now). Finished: report it; cut off: it never will be,
+    // so the snapshot fails and the image goes, rather than leave the server in
+    // image_snapshot for ever.
+    Result<bool> uploaded = options_.image_sink->Uploaded(w.snapshot_image_id);
+    if (uploaded.ok() && *uploaded) {
+      st = Status::Ok();
+    } else {
+      st = uploaded.ok() ? Status::Unavailable("its upload was interrupted")
+                         : uploaded.status();
+    }
+  }
+  if (st.ok()) {
     Send(w, InstanceSnapshotCompleted{options_.host, w.snapshot_image_id});
   } else {
     // Nova deletes the image of a failed snapshot.
@@ -352,18 +514,31 @@ void ComputeAgent::Delete(const WorkItem& w) {
                  w.instance_id.str().c_str(), st.ToString().c_str());
     return;
   }
-  if (options_.image_cache != nullptr) {
-    // The guest is gone: its disk, console log and domain XML go too (which
-    // lets the image cache manager age the base once nothing else uses it).
-    const std::string dir = options_.image_cache->InstanceDir(w.instance_id);
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) {
-      std::fprintf(stderr, "compute %s: remove %s: %s\n", options_.host.str().c_str(),
-                   dir.c_str(), ec.message().c_str());
-    }
-  }
+  RemoveInstanceDir(w.instance_id);
   Send(w, InstanceDeleted{options_.host});
+}
+
+void ComputeAgent::RemoveInstanceDir(const InstanceId& id) {
+  if (options_.image_cache == nullptr) return;
+  // The guest is gone: its disk, console log and domain XML go too (which
+  // lets the image cache manager age the base once nothing else uses it).
+  const std::string dir = options_.image_cache->InstanceDir(id);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "compute %s: remove %s: %s\n", options_.host.str().c_str(),
+                 dir.c_str(), ec.message().c_str());
+  }
+}
+
+void ComputeAgent::Reap(const WorkItem& w) {
+  // Nova's running_deleted_instance_action=reap.
+  Status st = hypervisor_->Destroy(w.instance_id);
+  if (st.ok()) RemoveInstanceDir(w.instance_id);
+  std::fprintf(stderr,
+               "compute %s: reaped guest %s of an instance not on this host: %s\n",
+               options_.host.str().c_str(), DomainName(w.instance_id).c_str(),
+               st.ToString().c_str());
 }
 
 }  // namespace chronova

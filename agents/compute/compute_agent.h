@@ -2,9 +2,15 @@
 // announces its host (host.registered, via the conductor), sends heartbeats,
 // takes work for its host from the bus, drives the Hypervisor and reports each
 // step. It never writes the log: the conductor checks and records its reports.
+// At start it reports every guest it has (GuestInventory) so the conductor can
+// reconcile them with the log; afterwards every lifecycle event of a guest
+// becomes a report of the guest's power state (instance.power_state_changed),
+// which the conductor records only when it is news (Nova's
+// _sync_instance_power_state).
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -27,6 +33,10 @@ struct ComputeAgentOptions {
   double ram_allocation_ratio = 1.5;
   double disk_allocation_ratio = 1.0;
   int64_t heartbeat_interval_us = 10000000;  // nova.conf report_interval (10 s)
+  // nova.conf sync_power_state_interval (600 s): every guest's power state is
+  // reported this often, for drivers without events or events that were lost;
+  // <= 0: only when the agent starts.
+  int64_t sync_power_state_interval_us = 600000000;
   Env* env = Env::Default();
   // The host's image cache (borrowed), on hosts whose guests have real disks
   // (libvirt with QEMU/KVM). nullptr (fake and test:/// hosts): guests get no
@@ -49,7 +59,9 @@ class ComputeAgent {
   ComputeAgent(Hypervisor* hypervisor, Bus* bus, ComputeAgentOptions options);
   ~ComputeAgent();
 
-  // Registers the host, starts heartbeats and takes work.
+  // Registers the host, starts heartbeats, takes work, watches the guests and
+  // reports them all (for reconciliation). May be called again after Stop (an
+  // agent that comes back).
   Status Start();
   void Stop();
 
@@ -61,8 +73,16 @@ class ComputeAgent {
   void Delete(const WorkItem& w);
   // Carries out a lifecycle action and reports its outcome.
   void Act(const WorkItem& w);
+  // Boots the guest from a rescue disk (its own disk second), or back from its
+  // own disk, and reports the outcome as Act does.
+  void Rescue(const WorkItem& w);
+  void Unrescue(const WorkItem& w);
   // Recreates the guest from the work's image and reports the outcome.
   void Rebuild(const WorkItem& w);
+  // Destroys a guest the log does not place here.
+  void Reap(const WorkItem& w);
+  // Removes the instance's directory (disk, console log, XML), if it has one.
+  void RemoveInstanceDir(const InstanceId& id);
   // Snapshots the guest into a file, uploads it into the work's image and
   // reports the outcome; a failed snapshot discards the image.
   void Snapshot(const WorkItem& w);
@@ -76,6 +96,17 @@ class ComputeAgent {
   void ConfirmResize(const WorkItem& w);
   void Send(const WorkItem& w, const Event& event);
   void HeartbeatLoop();
+  // Reports every guest's power state, then publishes the list of them as a
+  // GuestInventory.
+  Status SendInventory(bool restart);
+  // A lifecycle event of `id`: queued for the sync thread (never blocks).
+  void OnGuestEvent(const InstanceId& id);
+  void SyncLoop();
+  // Reports the guest's current power state (NOSTATE if it is gone). Reads it
+  // afresh rather than trusting the event: events may arrive late.
+  void ReportPowerState(const InstanceId& id, const std::string& reason);
+  // REQUIRES: work_mu_ held.
+  void ReportPowerStateLocked(const InstanceId& id, const std::string& reason);
   void ImageCacheLoop();
   enum class DiskMode {
     kKeep,     // a build: create the disk only if missing (a re-sent build keeps it)
@@ -84,6 +115,10 @@ class ComputeAgent {
   // The GuestSpec of the work's instance. With an image cache it also fetches
   // the image into _base/ and creates <instance dir>/disk on it.
   Result<GuestSpec> PrepareGuest(const WorkItem& w, DiskMode mode);
+  // The GuestSpec of the work's instance as it is, touching no files.
+  GuestSpec GuestSpecOf(const WorkItem& w) const;
+  // Sends the outcome of a lifecycle action.
+  void SendOutcome(const WorkItem& w, const Result<GuestInfo>& guest);
 
   Hypervisor* const hypervisor_;
   Bus* const bus_;
@@ -95,6 +130,19 @@ class ComputeAgent {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread heartbeat_;
+
+  // Held while work is carried out and reported, and while a power state is
+  // read and reported: a power report is never older than the outcome of the
+  // work before it, so the conductor never takes a stale one for drift.
+  std::mutex work_mu_;
+
+  // The sync thread reports lifecycle events and, periodically, every guest.
+  std::mutex sync_mu_;  // protects pending_, queued_, sync_stop_
+  std::condition_variable sync_cv_;
+  std::deque<InstanceId> pending_;  // guests with an unreported lifecycle event
+  std::set<InstanceId> queued_;     // the ids in pending_ (one report each)
+  bool sync_stop_ = false;
+  std::thread sync_;
   std::thread image_cache_manager_;  // runs only with an image cache
 
   std::mutex snapshots_mu_;  // protects snapshots_

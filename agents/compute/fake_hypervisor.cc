@@ -46,6 +46,8 @@ Result<GuestInfo> FakeHypervisor::Perform(const InstanceId& id, LifecycleAction 
     case LifecycleAction::kReboot:
     case LifecycleAction::kUnpause:
     case LifecycleAction::kResume:
+    case LifecycleAction::kRescue:  // the rescue guest runs
+    case LifecycleAction::kUnrescue:
       it->second.power_state = PowerState::kRunning;
       break;
   }

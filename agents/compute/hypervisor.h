@@ -7,6 +7,7 @@
 // Thread-safety: every method may be called from several threads at once.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,12 @@ struct GuestSpec {
   std::string disk_path;
   // Directory for the guest's files (console.log, domain XML); may be empty.
   std::string instance_dir;
-  // The root disk's bus (the image's hw_disk_bus): virtio, scsi, sata, ide, usb.
+  // The root disk's bus (the image's hw_disk_bus): virtio, scsi, sata, ide or
+  // usb; anything else (or empty) is virtio.
   std::string disk_bus = "virtio";
+  // Rescue and Unrescue: <instance_dir>/disk.rescue, the rescue image's overlay
+  // (the rescue guest's first disk, disk_path its second); empty without disks.
+  std::string rescue_disk_path;
 };
 
 struct GuestInfo {
@@ -62,6 +67,19 @@ class Hypervisor {
   // NotFound if there is no guest.
   virtual Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
                                     bool hard) = 0;
+  // Nova's rescue: the guest's definition is saved, and the guest is
+  // redefined to boot from spec.rescue_disk_path with spec.disk_path as its
+  // second disk, and started. Idempotent (a rescued guest stays rescued).
+  // NotFound if there is no guest. Drivers without disks just restart it.
+  virtual Result<GuestInfo> Rescue(const GuestSpec& spec) {
+    return Perform(spec.instance_id, LifecycleAction::kRescue, false);
+  }
+  // Nova's unrescue: the rescue guest is destroyed, the saved (or, without
+  // one, spec's ordinary) definition restored and started, and the rescue disk
+  // removed. Idempotent. NotFound if there is no guest.
+  virtual Result<GuestInfo> Unrescue(const GuestSpec& spec) {
+    return Perform(spec.instance_id, LifecycleAction::kUnrescue, false);
+  }
   // Writes a flattened qcow2 copy of the guest's root disk (no backing file) to
   // `out_path`, which must not exist. A running guest is paused for the copy and
   // resumed after, so the image is consistent; a guest in any other state is
@@ -81,6 +99,17 @@ class Hypervisor {
   virtual Result<GuestInfo> Inspect(const InstanceId& id) = 0;
   // Every guest this driver manages on the host (for reconciliation at start).
   virtual Result<std::vector<GuestInfo>> List() = 0;
+
+  // Called when one of this driver's guests changes power state, whoever caused
+  // it (libvirt lifecycle events: started, paused, resumed, stopped, crashed),
+  // with the state the event implies. Runs on a driver thread: it must not block
+  // or call back into the driver.
+  using GuestObserver = std::function<void(const InstanceId&, PowerState)>;
+  // Installs the observer (nullptr removes it); returns once no call of the
+  // previous observer is running. Drivers that cannot see such changes keep
+  // this default and never call it.
+  virtual void SetGuestObserver(GuestObserver /*observer*/) {}
+
   // The guest's serial console log: at most its last kMaxConsoleBytes, as
   // Nova's libvirt driver reads it ("" while the log file does not exist yet).
   // NotFound if there is no guest, or "Guest does not have a console

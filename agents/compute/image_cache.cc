@@ -304,13 +304,9 @@ Status ImageCache::DownloadTo(const ImageId& id, const std::string& path) {
 
 std::string ImageCache::DiskBus(const ImageId& id) const {
   Result<ImageBlob> blob = source_->Open(id);
-  if (!blob.ok()) return "virtio";
+  if (!blob.ok()) return "";
   auto it = blob->properties.find("hw_disk_bus");
-  if (it == blob->properties.end()) return "virtio";
-  for (const char* bus : {"virtio", "scsi", "sata", "ide", "usb"}) {
-    if (it->second == bus) return bus;
-  }
-  return "virtio";
+  return it == blob->properties.end() ? "" : it->second;
 }
 
 Status ImageCache::CreateOverlay(const std::string& base, const std::string& disk_path,
@@ -340,6 +336,24 @@ Status ImageCache::CreateOverlay(const std::string& base, const std::string& dis
   return Status::Ok();
 }
 
+Result<std::string> ImageCache::CreateDisk(const ImageId& id,
+                                           const std::string& disk_path,
+                                           int32_t root_gb) {
+  const std::string base = BasePath(id);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++pins_[base];
+  }
+  Result<std::string> fetched = Fetch(id);
+  Status st = fetched.ok() ? CreateOverlay(base, disk_path, root_gb) : fetched.status();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (--pins_[base] == 0) pins_.erase(base);
+  }
+  if (!st.ok()) return st;
+  return base;
+}
+
 Status ImageCache::Age() {
   std::error_code ec;
   if (!fs::exists(base_dir(), ec)) return Status::Ok();
@@ -348,11 +362,14 @@ Status ImageCache::Age() {
   for (const fs::directory_entry& e : fs::directory_iterator(instances_path_, ec)) {
     const std::string name = e.path().filename().string();
     if (name == "_base" || name.starts_with(".") || !e.is_directory(ec)) continue;
-    Result<std::string> backing = Qcow2BackingFile((e.path() / "disk").string());
-    if (!backing.ok() || backing->empty()) continue;
-    fs::path b(*backing);
-    if (b.is_relative()) b = e.path() / b;
-    in_use.insert(b.lexically_normal().string());
+    // A rescued guest's disk.rescue holds its rescue image's base too.
+    for (const char* disk : {"disk", "disk.rescue"}) {
+      Result<std::string> backing = Qcow2BackingFile((e.path() / disk).string());
+      if (!backing.ok() || backing->empty()) continue;
+      fs::path b(*backing);
+      if (b.is_relative()) b = e.path() / b;
+      in_use.insert(b.lexically_normal().string());
+    }
   }
   if (ec)
     return Status::Internal("age image cache: list " + instances_path_ + ": " +
@@ -382,7 +399,7 @@ Status ImageCache::Age() {
       Touch(path, now);
       continue;
     }
-    if (downloads_.contains(path)) continue;
+    if (downloads_.contains(path) || pins_.contains(path)) continue;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
     const int64_t used_us =

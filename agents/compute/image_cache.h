@@ -57,9 +57,8 @@ class ImageCache {
   // qemu-img failures. On any error nothing is left in _base/.
   Result<std::string> Fetch(const ImageId& id);
 
-  // The disk bus the image asks for (its hw_disk_bus property: virtio, scsi,
-  // sata, ide or usb); "virtio" when it names none, an unknown one, or the
-  // image cannot be read.
+  // The disk bus the image asks for: its hw_disk_bus property, "" when it has
+  // none or cannot be read (the driver checks the value: GuestSpec::disk_bus).
   std::string DiskBus(const ImageId& id) const;
 
   // Creates `disk_path` as a qcow2 overlay on the raw `base`
@@ -69,10 +68,18 @@ class ImageCache {
   Status CreateOverlay(const std::string& base, const std::string& disk_path,
                        int32_t root_gb);
 
-  // Removes every base that no instance disk on this host is backed by and
-  // that has been unused for remove_unused_original_minimum_age_s; marks the
+  // Fetch + CreateOverlay as one step that Age() never interleaves with: the
+  // base is pinned from before the fetch until the overlay exists, so even a
+  // minimum age of 0 cannot remove it in between. Returns the base's path.
+  Result<std::string> CreateDisk(const ImageId& id, const std::string& disk_path,
+                                 int32_t root_gb);
+
+  // Removes every base that no instance disk on this host is backed by, no
+  // CreateDisk is using, and that has been unused for
+  // remove_unused_original_minimum_age_s; marks the
   // bases in use as used now. "In use" is read from each
-  // <instances_path>/<dir>/disk's qcow2 header (its backing file). Also
+  // <instances_path>/<dir>/disk's (and a rescued guest's disk.rescue's) qcow2
+  // header (its backing file). Also
   // removes temp files an interrupted download left behind.
   Status Age();
 
@@ -87,6 +94,8 @@ class ImageCache {
   std::mutex mu_;  // protects downloads_, and orders Fetch's touch against Age
   // Downloads in progress, by base path; waiters hold a reference.
   std::map<std::string, std::shared_ptr<Download>> downloads_;
+  // Bases a CreateDisk is using, with how many: Age() leaves them alone.
+  std::map<std::string, int> pins_;
 };
 
 // The backing file named in a qcow2 image's header; "" when it has none.

@@ -6,6 +6,7 @@
 #include <libvirt/virterror.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -207,10 +208,82 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   return Status::Ok();
 }
 
-// The URI selects libvirt's test driver: "test:///..." or "test+<transport>://...".
-bool IsTestDriverUri(std::string_view uri) {
-  const std::string_view scheme = uri.substr(0, uri.find(':'));
-  return scheme == "test" || scheme.starts_with("test+");
+// ---- the process's libvirt event loop ---------------------------------------
+//
+// libvirt delivers domain events only through a registered event loop, which
+// is process-wide: virEventRegisterDefaultImpl() once, before a connection
+// opens, and one thread running virEventRunDefaultImpl(). The thread runs
+// while any LibvirtHypervisor lives; a timer (disabled until then) wakes the
+// loop so that the thread sees it should stop.
+
+std::mutex loop_mu;  // protects the loop_* state below
+bool loop_registered = false;
+int loop_users = 0;
+int loop_timer = -1;
+std::atomic<bool> loop_stop{false};
+std::thread loop_thread;
+
+void WakeLoop(int /*timer*/, void* /*opaque*/) {}
+
+Status AcquireEventLoop() {
+  std::lock_guard<std::mutex> l(loop_mu);
+  if (!loop_registered) {
+    if (virEventRegisterDefaultImpl() < 0) return LastError("register event loop");
+    loop_registered = true;
+  }
+  if (loop_users++ > 0) return Status::Ok();
+  loop_timer = virEventAddTimeout(-1, WakeLoop, nullptr, nullptr);
+  if (loop_timer < 0) {
+    --loop_users;
+    return LastError("add event loop timer");
+  }
+  loop_stop = false;
+  loop_thread = std::thread([] {
+    while (!loop_stop.load()) {
+      if (virEventRunDefaultImpl() < 0) {
+        std::fprintf(stderr, "libvirt: event loop: %s\n", virGetLastErrorMessage());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+void ReleaseEventLoop() {
+  std::lock_guard<std::mutex> l(loop_mu);
+  if (--loop_users > 0) return;
+  loop_stop = true;
+  virEventUpdateTimeout(loop_timer, 0);  // fires at once: the loop returns
+  loop_thread.join();
+  virEventRemoveTimeout(loop_timer);
+  loop_timer = -1;
+}
+
+// The power state a lifecycle event leaves the guest in, as Nova's libvirt
+// host.py maps them; false for events that say nothing about it (defined,
+// undefined, a shutdown still in progress).
+bool PowerStateOfEvent(int event, int detail, PowerState* out) {
+  switch (event) {
+    case VIR_DOMAIN_EVENT_STARTED:
+    case VIR_DOMAIN_EVENT_RESUMED:
+      *out = PowerState::kRunning;
+      return true;
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+      *out = PowerState::kPaused;
+      return true;
+    case VIR_DOMAIN_EVENT_STOPPED:
+      *out = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? PowerState::kCrashed
+                                                        : PowerState::kShutdown;
+      return true;
+    case VIR_DOMAIN_EVENT_CRASHED:
+      *out = PowerState::kCrashed;
+      return true;
+    case VIR_DOMAIN_EVENT_PMSUSPENDED:
+      *out = PowerState::kSuspended;
+      return true;
+    default:
+      return false;
+  }
 }
 
 // The image's hw_disk_bus when QEMU can boot from it, else virtio.
@@ -221,11 +294,20 @@ std::string RootDiskBus(const std::string& bus) {
   return "virtio";
 }
 
-// The root disk's target device name on `bus`, as Nova's blockinfo names it.
-std::string RootDiskDevice(const std::string& bus) {
-  if (bus == "virtio") return "vda";
-  if (bus == "ide") return "hda";
-  return "sda";  // scsi, sata, usb
+// The target device name of the `index`th disk (0: the root) on `bus`, as
+// Nova's blockinfo names them: vda, vdb ... / hda ... / sda ...
+std::string DiskDevice(const std::string& bus, int index) {
+  const std::string prefix = bus == "virtio" ? "vd" : bus == "ide" ? "hd" : "sd";
+  return prefix + static_cast<char>('a' + index);
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("read " + path + ": cannot open");
+  std::string content((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::Internal("read " + path + ": failed");
+  return content;
 }
 
 // The file of the first <disk ... device='disk'> in a domain XML, or "" if the
@@ -258,6 +340,28 @@ std::string RootDiskPath(std::string_view xml) {
 }
 
 }  // namespace
+
+// libvirt's lifecycle callback, on the event-loop thread.
+struct LifecycleEvents {
+  static int OnEvent(virConnectPtr /*conn*/, virDomainPtr dom, int event, int detail,
+                     void* opaque) {
+    auto* h = static_cast<LibvirtHypervisor*>(opaque);
+    PowerState state;
+    if (!PowerStateOfEvent(event, detail, &state)) return 0;
+    const char* raw_name = virDomainGetName(dom);
+    if (raw_name == nullptr) return 0;
+    const std::string_view name(raw_name);
+    if (!name.starts_with(kDomainPrefix) || name.size() == kDomainPrefix.size()) return 0;
+    const InstanceId id(std::string(name.substr(kDomainPrefix.size())));
+    std::lock_guard<std::mutex> l(h->observer_mu_);
+    if (h->observer_) h->observer_(id, state);
+    return 0;
+  }
+};
+bool IsTestDriverUri(std::string_view uri) {
+  const std::string_view scheme = uri.substr(0, uri.find(':'));
+  return scheme == "test" || scheme.starts_with("test+");
+}
 
 // Serializes Spawn/Destroy per instance: without it two Spawns of one instance
 // could both miss the lookup and race to define and start the same domain.
@@ -293,18 +397,39 @@ Result<std::unique_ptr<LibvirtHypervisor>> LibvirtHypervisor::Open(
   // Idempotent and thread-safe; required before libvirt is used from threads.
   if (virInitialize() < 0) return LastError("initialize");
   virSetErrorFunc(nullptr, IgnoreLibvirtError);
+  // The event loop must exist before the connection opens.
+  CHRONOVA_RETURN_IF_ERROR(AcquireEventLoop());
   virConnectPtr conn = virConnectOpen(options.uri.c_str());
   if (conn == nullptr) {
-    return Status::Unavailable("libvirt: connect to " + options.uri + ": " +
-                               virGetLastErrorMessage());
+    Status st = Status::Unavailable("libvirt: connect to " + options.uri + ": " +
+                                    virGetLastErrorMessage());
+    ReleaseEventLoop();
+    return st;
   }
-  return std::unique_ptr<LibvirtHypervisor>(new LibvirtHypervisor(options, conn));
+  // From here the destructor closes the connection and releases the loop.
+  std::unique_ptr<LibvirtHypervisor> h(new LibvirtHypervisor(options, conn));
+  h->lifecycle_callback_ = virConnectDomainEventRegisterAny(
+      conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+      VIR_DOMAIN_EVENT_CALLBACK(&LifecycleEvents::OnEvent), h.get(), nullptr);
+  if (h->lifecycle_callback_ < 0) return LastError("register lifecycle events");
+  return h;
 }
 
 LibvirtHypervisor::LibvirtHypervisor(const LibvirtOptions& options, virConnectPtr conn)
     : options_(options), test_driver_(IsTestDriverUri(options.uri)), conn_(conn) {}
 
-LibvirtHypervisor::~LibvirtHypervisor() { virConnectClose(conn_); }
+LibvirtHypervisor::~LibvirtHypervisor() {
+  SetGuestObserver(nullptr);
+  if (lifecycle_callback_ >= 0)
+    virConnectDomainEventDeregisterAny(conn_, lifecycle_callback_);
+  virConnectClose(conn_);
+  ReleaseEventLoop();
+}
+
+void LibvirtHypervisor::SetGuestObserver(GuestObserver observer) {
+  std::lock_guard<std::mutex> l(observer_mu_);
+  observer_ = std::move(observer);
+}
 
 Result<HostCapacity> LibvirtHypervisor::Capacity() {
   virNodeInfo node;
@@ -319,6 +444,14 @@ Result<HostCapacity> LibvirtHypervisor::Capacity() {
 }
 
 std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
+  return BuildXml(spec, Boot::kNormal);
+}
+
+std::string LibvirtHypervisor::RescueDomainXml(const GuestSpec& spec) const {
+  return BuildXml(spec, Boot::kRescue);
+}
+
+std::string LibvirtHypervisor::BuildXml(const GuestSpec& spec, Boot boot) const {
   const std::string type = test_driver_ ? "test" : options_.virt_type;
   const uint64_t memory_kib =
       static_cast<uint64_t>(std::max(spec.flavor.memory_mb, 0)) * 1024;
@@ -352,11 +485,19 @@ std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
   x += "  <devices>\n";
   if (!spec.disk_path.empty()) {
     const std::string bus = RootDiskBus(spec.disk_bus);
-    x += "    <disk type='file' device='disk'>\n";
-    x += "      <driver name='qemu' type='qcow2'/>\n";
-    x += "      <source file='" + XmlEscape(spec.disk_path) + "'/>\n";
-    x += "      <target dev='" + RootDiskDevice(bus) + "' bus='" + bus + "'/>\n";
-    x += "    </disk>\n";
+    // A rescue guest boots from the rescue disk; its own disk comes second.
+    std::vector<std::string> disks{spec.disk_path};
+    if (boot == Boot::kRescue && !spec.rescue_disk_path.empty()) {
+      disks.insert(disks.begin(), spec.rescue_disk_path);
+    }
+    for (size_t i = 0; i < disks.size(); ++i) {
+      x += "    <disk type='file' device='disk'>\n";
+      x += "      <driver name='qemu' type='qcow2'/>\n";
+      x += "      <source file='" + XmlEscape(disks[i]) + "'/>\n";
+      x += "      <target dev='" + DiskDevice(bus, static_cast<int>(i)) + "' bus='" +
+           bus + "'/>\n";
+      x += "    </disk>\n";
+    }
     if (bus == "scsi") x += "    <controller type='scsi' model='virtio-scsi'/>\n";
   }
   if (!spec.instance_dir.empty()) {
@@ -436,14 +577,17 @@ Status LibvirtHypervisor::Destroy(const InstanceId& id) {
     // It may have stopped on its own meanwhile; only a still-running guest fails.
     if (virDomainIsActive(dom.get()) != 0) return st;
   }
-  if (virDomainUndefineFlags(
-          dom.get(), VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_NVRAM) == 0) {
-    return Status::Ok();
+  // Drivers that reject a flag (the test driver has no NVRAM) take fewer; the
+  // managed save image (a suspended guest) must go with the domain, or libvirt
+  // refuses to undefine it.
+  Status st;
+  const unsigned managed_save = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE;
+  for (unsigned flags : {managed_save | VIR_DOMAIN_UNDEFINE_NVRAM, managed_save, 0u}) {
+    if (virDomainUndefineFlags(dom.get(), flags) == 0) return Status::Ok();
+    st = LastError("undefine domain " + name);
+    if (st.IsNotFound()) return Status::Ok();
   }
-  if (LastError("undefine domain " + name).IsNotFound()) return Status::Ok();
-  // Drivers that reject a flag (the test driver has no NVRAM) take the plain call.
-  if (virDomainUndefine(dom.get()) == 0) return Status::Ok();
-  return gone_is_ok(LastError("undefine domain " + name));
+  return st;
 }
 
 Result<GuestInfo> LibvirtHypervisor::Perform(const InstanceId& id, LifecycleAction action,
@@ -498,10 +642,109 @@ Result<GuestInfo> LibvirtHypervisor::Perform(const InstanceId& id, LifecycleActi
     case LifecycleAction::kSuspend:
       if (!off) st = call(virDomainManagedSave(dom.get(), 0), "save");
       break;
+    case LifecycleAction::kRescue:
+    case LifecycleAction::kUnrescue:
+      // They need the guest's disks: Rescue and Unrescue.
+      st =
+          Status::InvalidArgument("libvirt: " + std::string(LifecycleActionName(action)) +
+                                  " domain " + name + ": needs the guest spec");
+      break;
   }
   if (!st.ok()) return st;
   return GuestOf(dom.get(), id);
 }
+
+Result<GuestInfo> LibvirtHypervisor::Redefine(virDomainPtr dom, const InstanceId& id,
+                                              const std::string& xml) {
+  const std::string name = DomainName(id);
+  const int active = virDomainIsActive(dom);
+  if (active < 0) return LastError("check domain " + name);
+  if (active == 1 && virDomainDestroy(dom) < 0)
+    return LastError("destroy domain " + name);
+  // Same name and uuid: the definition is replaced in place.
+  DomainHandle defined(virDomainDefineXML(conn_, xml.c_str()));
+  if (defined == nullptr) return LastError("define domain " + name);
+  if (virDomainCreate(defined.get()) < 0) return LastError("start domain " + name);
+  return GuestOf(defined.get(), id);
+}
+
+Result<GuestInfo> LibvirtHypervisor::Rescue(const GuestSpec& spec) {
+  const std::string name = DomainName(spec.instance_id);
+  InstanceLock lock(this, spec.instance_id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  const auto context = [&](const Status& st) {
+    return st.WithContext("libvirt: rescue " + name);
+  };
+  if (!spec.instance_dir.empty()) {
+    const std::string saved = spec.instance_dir + "/unrescue.xml";
+    std::error_code ec;
+    if (std::filesystem::exists(saved, ec)) {
+      // Rescued already (a re-sent work item): make sure the rescue guest runs.
+      const int active = virDomainIsActive(dom.get());
+      if (active < 0) return LastError("check domain " + name);
+      if (active == 0 && virDomainCreate(dom.get()) < 0)
+        return LastError("start domain " + name);
+      return GuestOf(dom.get(), spec.instance_id);
+    }
+    char* xml = virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE);
+    if (xml == nullptr) return LastError("get XML of domain " + name);
+    const std::string original(xml);
+    free(xml);  // NOLINT: allocated by libvirt with malloc
+    CHRONOVA_RETURN_IF_ERROR(context(WriteFileAtomically(saved, original)));
+  }
+  return Redefine(dom.get(), spec.instance_id, RescueDomainXml(spec));
+}
+
+Result<GuestInfo> LibvirtHypervisor::Unrescue(const GuestSpec& spec) {
+  const std::string name = DomainName(spec.instance_id);
+  InstanceLock lock(this, spec.instance_id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  const auto context = [&](const Status& st) {
+    return st.WithContext("libvirt: unrescue " + name);
+  };
+  std::string xml;
+  std::string saved;
+  if (!spec.instance_dir.empty()) {
+    saved = spec.instance_dir + "/unrescue.xml";
+    Result<std::string> content = ReadWholeFile(saved);
+    if (content.ok()) {
+      xml = std::move(content).value();
+    } else if (!content.status().IsNotFound()) {
+      return context(content.status());
+    } else if (virDomainIsActive(dom.get()) == 1) {
+      // No saved definition and a running guest: unrescued already.
+      return GuestOf(dom.get(), spec.instance_id);
+    } else if (Result<std::string> ours =
+                   ReadWholeFile(spec.instance_dir + "/libvirt.xml");
+               ours.ok()) {
+      xml = std::move(ours).value();
+    }
+  }
+  if (xml.empty()) xml = DomainXml(spec);
+  Result<GuestInfo> guest = Redefine(dom.get(), spec.instance_id, xml);
+  if (!guest.ok()) return guest;
+  std::error_code ec;
+  for (const std::string& path : {saved, spec.rescue_disk_path}) {
+    if (path.empty()) continue;
+    std::filesystem::remove(path, ec);
+    if (ec) return context(Status::Internal("remove " + path + ": " + ec.message()));
+  }
+  return guest;
+}
+
+Result<std::string> LibvirtHypervisor::DefinedXml(const InstanceId& id) {
+  const std::string name = DomainName(id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  char* xml = virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE);
+  if (xml == nullptr) return LastError("get XML of domain " + name);
+  std::string out(xml);
+  free(xml);  // NOLINT: allocated by libvirt with malloc
+  return out;
+}
+
 
 Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out_path) {
   const std::string name = DomainName(spec.instance_id);

@@ -12,12 +12,14 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agents/compute/hypervisor.h"
 
 // libvirt's connection object (virConnectPtr is `_virConnect*`).
 struct _virConnect;
+struct _virDomain;
 
 namespace chronova {
 
@@ -36,6 +38,10 @@ struct LibvirtOptions {
   // The qemu-img program Snapshot runs (looked up in PATH unless absolute).
   std::string qemu_img = "qemu-img";
 };
+
+// True if `uri` selects libvirt's in-process test driver ("test:///..." or
+// "test+<transport>://..."): a simulated host, whose guests have no real disks.
+bool IsTestDriverUri(std::string_view uri);
 
 // Thread-safety: all methods may be called concurrently (one shared libvirt
 // connection, which libvirt makes thread-safe). Calls for the same instance are
@@ -65,6 +71,17 @@ class LibvirtHypervisor : public Hypervisor {
   // pause/unpause: virDomainSuspend/Resume; suspend: virDomainManagedSave.
   Result<GuestInfo> Perform(const InstanceId& id, LifecycleAction action,
                             bool hard) override;
+  // Saves the domain's definition in <instance_dir>/unrescue.xml (Nova's
+  // name), destroys the guest, defines RescueDomainXml(spec) and starts it. A
+  // guest whose unrescue.xml exists is already rescued: it is only started if
+  // it is not running. Without an instance_dir (test:/// hosts without disks)
+  // the guest is redefined and restarted, nothing saved.
+  Result<GuestInfo> Rescue(const GuestSpec& spec) override;
+  // Destroys the rescue guest, defines the saved unrescue.xml (else
+  // <instance_dir>/libvirt.xml, else DomainXml(spec)), starts it, and removes
+  // unrescue.xml and spec.rescue_disk_path. A guest with an instance_dir but no
+  // unrescue.xml that is running is already unrescued and left alone.
+  Result<GuestInfo> Unrescue(const GuestSpec& spec) override;
   // The root disk is the first <disk device='disk'> file of the domain XML:
   // `qemu-img convert -U -O qcow2 DISK OUT` (flattening any backing chain),
   // with a running guest paused around it. A domain without a disk (the test
@@ -84,11 +101,29 @@ class LibvirtHypervisor : public Hypervisor {
   // instance dir); a domain without one (test:/// hosts) has no console.
   Result<std::string> ConsoleOutput(const InstanceId& id) override;
 
+  // Lifecycle events of "instance-<uuid>" domains reach `observer` from the
+  // process's libvirt event-loop thread (started by the first Open, stopped
+  // when the last LibvirtHypervisor is destroyed).
+  void SetGuestObserver(GuestObserver observer) override;
+
   // The domain XML Spawn defines for `spec` (exposed for tests and debugging).
   std::string DomainXml(const GuestSpec& spec) const;
+  // The rescue guest's XML: DomainXml with spec.rescue_disk_path as the first
+  // disk (vda on virtio) and spec.disk_path as the second (vdb), when both are
+  // set; otherwise DomainXml(spec).
+  std::string RescueDomainXml(const GuestSpec& spec) const;
+  // The guest's persistent definition as libvirt holds it (for tests and
+  // debugging); NotFound if there is no guest.
+  Result<std::string> DefinedXml(const InstanceId& id);
 
  private:
   class InstanceLock;
+  enum class Boot { kNormal, kRescue };
+  std::string BuildXml(const GuestSpec& spec, Boot boot) const;
+  // Stops `dom` if it runs, defines `xml` in its place and starts it.
+  Result<GuestInfo> Redefine(_virDomain* dom, const InstanceId& id,
+                             const std::string& xml);
+  friend struct LifecycleEvents;
   LibvirtHypervisor(const LibvirtOptions& options, _virConnect* conn);
 
   const LibvirtOptions options_;
@@ -100,6 +135,10 @@ class LibvirtHypervisor : public Hypervisor {
   std::set<InstanceId> busy_;
   std::mutex resize_mu_;                       // protects old_xml_
   std::map<InstanceId, std::string> old_xml_;  // kept by Resize (no instance dir)
+
+  int lifecycle_callback_ = -1;  // libvirt's id of our lifecycle callback
+  std::mutex observer_mu_;       // protects observer_; held while it runs
+  GuestObserver observer_;
 };
 
 }  // namespace chronova

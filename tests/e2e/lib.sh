@@ -140,3 +140,19 @@ stop_libvirtd() {
   done
   LIBVIRT_STARTED=()
 }
+
+# Runs the openstack CLI and prints its stdout only (warnings stay out of the
+# values); on failure shows its stderr and the tail of the daemon's log
+# ($E2E_TMP/d.log), then fails.
+os() {
+  local out rc=0
+  out=$(openstack "$@" 2>"$E2E_TMP/cli.err") || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "--- openstack $* (rc=$rc)" >&2
+    echo "$out" >&2
+    cat "$E2E_TMP/cli.err" >&2
+    tail -n 40 "$E2E_TMP/d.log" >&2
+    fail "openstack $* failed"
+  fi
+  echo "$out"
+}

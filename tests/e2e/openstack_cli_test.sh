@@ -26,19 +26,6 @@ source "$STATE/openrc" demo
 [ "$OS_USERNAME" = demo ] || fail "openrc user is '$OS_USERNAME', not demo"
 # (No "cmd | grep -q" here: with pipefail, grep -q exiting early makes the
 # writer die of SIGPIPE and the pipeline fail; here-strings instead.)
-os() { # runs the CLI (stdout only: warnings stay out of the values); on failure
-        # shows its stderr and the daemon's log
-  local out rc=0
-  out=$(openstack "$@" 2>"$E2E_TMP/cli.err") || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    echo "--- openstack $* (rc=$rc)" >&2
-    echo "$out" >&2
-    cat "$E2E_TMP/cli.err" >&2
-    tail -n 30 "$E2E_TMP/d.log" >&2
-    fail "openstack $* failed"
-  fi
-  echo "$out"
-}
 
 TOKEN_ID=$(os token issue -f value -c id)
 [ -n "$TOKEN_ID" ] || fail "no token"

@@ -31,18 +31,6 @@ start_libvirtd
 E2E_PIDS+=("$!")
 wait_for_text "$E2E_TMP/d.log" 90 "all-in-one ready"
 
-os() { # the CLI, stdout only; on failure its stderr and the daemon's log
-  local out rc=0
-  out=$(openstack "$@" 2>"$E2E_TMP/cli.err") || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    echo "--- openstack $* (rc=$rc)" >&2
-    echo "$out" >&2
-    cat "$E2E_TMP/cli.err" >&2
-    tail -n 40 "$E2E_TMP/d.log" >&2
-    fail "openstack $* failed"
-  fi
-  echo "$out"
-}
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
 
@@ -101,7 +89,7 @@ wait_console "$VM1" 120
 echo "MEASURED boot-to-console-line $(since "$t0")"
 BASE1=$(backing_of "$VM1")
 [ -f "$INSTANCES/$VM1/libvirt.xml" ] || fail "no libvirt.xml in the instance dir"
-virsh -c "$LIBVIRT_URI" domstate "instance-$VM1" | grep -q running || fail "vm1's domain is not running"
+grep -q running <<<"$(virsh -c "$LIBVIRT_URI" domstate "instance-$VM1")" || fail "vm1's domain is not running"
 
 # Stop (ACPI: the guest powers itself off) and start again.
 t0=$(now)
