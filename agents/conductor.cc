@@ -300,6 +300,13 @@ Status Conductor::ApplyPowerState(const Report& r, const InstancePowerStateChang
   if (p.host != r.host) return Status::PermissionDenied("host reports another host");
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, r.instance_id));
   const bool guest = p.power_state != static_cast<int32_t>(PowerState::kNoState);
+  // A resize in progress or awaiting confirmation has a guest on both of its
+  // hosts: the one the server is not on is not a stray (confirm or revert
+  // drops it); its power state is not the server's.
+  if (!s.migration_id.empty() && s.host != p.host &&
+      (p.host == s.resize_source_host || p.host == s.resize_dest_host)) {
+    return Status::Ok();
+  }
   if (guest && (!s.exists || s.vm_state == VmState::kDeleted || s.host != p.host)) {
     // A guest the log does not place here (its instance was deleted while the
     // host was away, or never lived here): Nova's
