@@ -89,7 +89,17 @@ wait_console "$VM1" 120
 echo "MEASURED boot-to-console-line $(since "$t0")"
 BASE1=$(backing_of "$VM1")
 [ -f "$INSTANCES/$VM1/libvirt.xml" ] || fail "no libvirt.xml in the instance dir"
-grep -q running <<<"$(virsh -c "$LIBVIRT_URI" domstate "instance-$VM1")" || fail "vm1's domain is not running"
+for ((i = 0; i < 20; i++)); do
+  STATE1=$(virsh -c "$LIBVIRT_URI" domstate --reason "instance-$VM1" 2>&1) || true
+  grep -q '^running' <<<"$STATE1" && break
+  sleep 0.5
+done
+if ! grep -q '^running' <<<"$STATE1"; then
+  echo "--- events of vm1 ---" >&2
+  "$BUILD/chronovactl" --state-dir "$STATE" audit server "$VM1" >&2 || true
+  tail -n 40 "$E2E_TMP/d.log" >&2
+  fail "vm1's domain is not running: $STATE1"
+fi
 
 # Stop (ACPI: the guest powers itself off) and start again.
 t0=$(now)
