@@ -16,8 +16,11 @@ Status FlavorsProjection::Apply(const Envelope& env, const Event& event,
   if (StreamKind(env.stream) != "flavor") return Status::Ok();
   std::string key = IdKey(StreamKey(env.stream));
   if (const auto* created = std::get_if<FlavorCreated>(&event)) {
-    FlavorRecord r{created->flavor, created->is_public, created->description,
-                   env.meta.time};
+    FlavorRecord r;
+    r.spec = created->flavor;
+    r.is_public = created->is_public;
+    r.description = created->description;
+    r.created_at = env.meta.time;
     PutRecord(w, key, std::move(r));
     return Status::Ok();
   }

@@ -361,9 +361,9 @@ TEST_CASE(
   // The disk is never shrunk.
   CHECK(Run("qemu-img info --output=json " + disk).find("\"virtual-size\": 3221225472") !=
         std::string::npos);
-  CHECK(hv->Resize(GuestSpec{InstanceId("6a1f0c3e-0000-4000-8000-000000000078")}, false)
-            .status()
-            .ok() == false);
+  GuestSpec missing;
+  missing.instance_id = InstanceId("6a1f0c3e-0000-4000-8000-000000000078");
+  CHECK_FALSE(hv->Resize(missing, false).status().ok());
 }
 
 }  // namespace chronova::testing
