@@ -16,6 +16,7 @@
 #include "api/image_service.h"
 #include "api/json.h"
 #include "core/event_codec.h"
+#include "tests/api_cloud.h"
 #include "tests/node_test_util.h"
 #include "tests/test_util.h"
 #include "tools/http_client.h"
@@ -30,12 +31,6 @@ constexpr char kMember[] = "alice:demo";
 constexpr char kStranger[] = "bob:other";
 constexpr char kUnknownId[] = "6a5c2bd7-0c55-4f6b-9d8e-3c1f2a9b7e40";
 
-struct Answer {
-  int status = 0;
-  Json json;
-  std::string body;
-};
-
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -46,71 +41,14 @@ std::string ReadAll(const std::string& path) {
 // A node with one compute host and the HTTP API. "libvirt" hosts run on
 // libvirt's test driver; with `disks` they get a real image cache (qemu-img
 // overlays under the instances path).
-struct RescueCloud {
-  TempDir dir;
-  int port = FreePort();
-  std::unique_ptr<Node> node;
-  std::unique_ptr<HttpClient> http;
-
-  explicit RescueCloud(const std::string& hypervisor = "fake", bool disks = false) {
-    NodeOptions o = FakeCloudOptions(dir, 1, 8, 8192);
-    o.seed_catalog = true;
-    o.hypervisor = hypervisor;
-    o.image_cache_on_test_hosts = disks;
-    o.compute_api_url = "http://127.0.0.1:" + std::to_string(port);
-    auto started = Node::Start(o);
-    INFO(started.status().ToString());
-    REQUIRE(started.ok());
-    node = std::move(started).value();
-    WaitHosts(*node, 1);
-    http = std::make_unique<HttpClient>("127.0.0.1:" + std::to_string(port));
-  }
-
-  Answer Send(const std::string& method, const std::string& path,
-              const std::string& token = kMember, const std::string& body = "") {
-    std::map<std::string, std::string> headers{{"X-Auth-Token", token}};
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    auto r = http->Send(method, "/v2.1" + path, headers, body);
-    INFO(method << " " << path << ": " << r.status().ToString());
-    REQUIRE(r.ok());
-    Answer a{r->status, Json(), r->body};
-    if (!r->body.empty()) {
-      auto parsed = Json::Parse(r->body);
-      if (parsed.ok()) a.json = std::move(parsed).value();
-    }
-    return a;
-  }
-  Answer Action(const std::string& id, const std::string& body,
-                const std::string& token = kMember) {
-    return Send("POST", "/servers/" + id + "/action", token, body);
-  }
-
-  // The admin's view of the server once its status is `status` with no task (10 s).
-  Json WaitStatus(const std::string& id, const std::string& status) {
-    Json server;
-    for (int i = 0; i < 1000; ++i) {
-      server = Send("GET", "/servers/" + id, kAdmin).json["server"];
-      if (server["status"].as_string() == status &&
-          server["OS-EXT-STS:task_state"].is_null()) {
-        return server;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL("server " << id << " never reached " << status << ": " << server.Dump());
-    return server;
-  }
+struct RescueCloud : ApiCloud {
+  explicit RescueCloud(const std::string& hypervisor = "fake", bool disks = false)
+      : ApiCloud(1, hypervisor,
+                 [disks](NodeOptions& o) { o.image_cache_on_test_hosts = disks; }) {}
 
   // Boots a server of `image` (m1.tiny) as the member and waits for ACTIVE.
   std::string Boot(const std::string& image = kDemoImageId) {
-    Json server =
-        Json::MakeObject({{"name", "vm"}, {"flavorRef", "1"}, {"imageRef", image}});
-    Answer created =
-        Send("POST", "/servers", kMember, Json::MakeObject({{"server", server}}).Dump());
-    INFO(created.body);
-    REQUIRE(created.status == 202);
-    std::string id = created.json["server"]["id"].as_string();
-    WaitStatus(id, "ACTIVE");
-    return id;
+    return ApiCloud::Boot("vm", "1", image);
   }
 
   // An image with `size` bytes of raw data, uploaded through the image service.
@@ -138,13 +76,6 @@ struct RescueCloud {
     return ReadWholeStream(*node->log(), InstanceStream(InstanceId(id))).value();
   }
 };
-
-std::string Message(const Answer& a) {
-  for (const auto& [k, v] : a.json.members()) {
-    if (const Json* m = v.Find("message")) return m->as_string();
-  }
-  return "";
-}
 
 std::vector<std::string> ActionNames(RescueCloud& c, const std::string& id) {
   Answer a = c.Send("GET", "/servers/" + id + "/os-instance-actions");

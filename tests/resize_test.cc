@@ -14,6 +14,7 @@
 #include "agents/compute/libvirt_hypervisor.h"
 #include "api/json.h"
 #include "projections/projection_store.h"
+#include "tests/api_cloud.h"
 #include "tests/node_test_util.h"
 #include "tests/test_util.h"
 #include "tools/http_client.h"
@@ -24,78 +25,9 @@ namespace {
 constexpr char kAdmin[] = "admin:admin";
 constexpr char kMember[] = "alice:demo";
 
-struct Answer {
-  int status = 0;
-  Json json;
-  std::string body;
-};
-
-struct Cloud {
-  TempDir dir;
-  int port = FreePort();
-  std::unique_ptr<Node> node;
-  std::unique_ptr<HttpClient> http;
-
-  explicit Cloud(int hosts, const std::string& hypervisor = "fake") {
-    NodeOptions o = FakeCloudOptions(dir, hosts, 8, 8192);
-    o.hypervisor = hypervisor;
-    o.seed_catalog = true;
-    o.compute_api_url = "http://127.0.0.1:" + std::to_string(port);
-    auto started = Node::Start(o);
-    INFO(started.status().ToString());
-    REQUIRE(started.ok());
-    node = std::move(started).value();
-    WaitHosts(*node, static_cast<size_t>(hosts));
-    http = std::make_unique<HttpClient>("127.0.0.1:" + std::to_string(port));
-  }
-
-  Answer Send(const std::string& method, const std::string& path,
-              const std::string& token = kMember, const std::string& body = "") {
-    std::map<std::string, std::string> headers{{"X-Auth-Token", token}};
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    auto r = http->Send(method, "/v2.1" + path, headers, body);
-    INFO(method << " " << path << ": " << r.status().ToString());
-    REQUIRE(r.ok());
-    Answer a{r->status, Json(), r->body};
-    if (!r->body.empty()) {
-      auto parsed = Json::Parse(r->body);
-      if (parsed.ok()) a.json = std::move(parsed).value();
-    }
-    return a;
-  }
-  Answer Action(const std::string& id, const std::string& body,
-                const std::string& token = kMember) {
-    return Send("POST", "/servers/" + id + "/action", token, body);
-  }
-
-  // Polls the admin's GET /servers/{id} until its status is `status` (20 s).
-  Json WaitStatus(const std::string& id, const std::string& status) {
-    Json last;
-    for (int i = 0; i < 2000; ++i) {
-      Answer s = Send("GET", "/servers/" + id, kAdmin);
-      if (s.status == 200) {
-        last = s.json["server"];
-        if (last["status"].as_string() == status &&
-            last["OS-EXT-STS:task_state"].is_null())
-          return last;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL("server " << id << " never reached " << status << "; last " << last.Dump());
-    return Json();
-  }
-
-  std::string Boot(const std::string& name, const std::string& flavor = "1") {
-    Json server = Json::MakeObject(
-        {{"name", name}, {"flavorRef", flavor}, {"imageRef", kDemoImageId}});
-    Answer created =
-        Send("POST", "/servers", kMember, Json::MakeObject({{"server", server}}).Dump());
-    INFO(created.body);
-    REQUIRE(created.status == 202);
-    std::string id = created.json["server"]["id"].as_string();
-    WaitStatus(id, "ACTIVE");
-    return id;
-  }
+struct Cloud : ApiCloud {
+  explicit Cloud(int hosts, const std::string& hypervisor = "fake")
+      : ApiCloud(hosts, hypervisor) {}
 
   // memory_mb_used per hypervisor_hostname, from os-hypervisors/detail.
   std::map<std::string, int64_t> MemoryUsed() {
@@ -110,13 +42,6 @@ struct Cloud {
 
 std::string Resize(const std::string& flavor) {
   return "{\"resize\": {\"flavorRef\": \"" + flavor + "\"}}";
-}
-
-std::string Message(const Answer& a) {
-  for (const auto& [k, v] : a.json.members()) {
-    if (const Json* m = v.Find("message")) return m->as_string();
-  }
-  return "";
 }
 
 std::string HostOf(Json server) { return server["OS-EXT-SRV-ATTR:host"].as_string(); }
