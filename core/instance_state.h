@@ -185,9 +185,9 @@ struct InstanceState {
        CEREAL_NVP(task_request_id), CEREAL_NVP(task_seq), CEREAL_NVP(has_fault),
        CEREAL_NVP(fault), CEREAL_NVP(locked), CEREAL_NVP(locked_by_admin),
        CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6), CEREAL_NVP(snapshot_image_id),
-       CEREAL_NVP(rescue_image_id), CEREAL_NVP(migration_id), CEREAL_NVP(resize_source_host),
-       CEREAL_NVP(resize_dest_host), CEREAL_NVP(resize_old_flavor),
-       CEREAL_NVP(resize_new_flavor));
+       CEREAL_NVP(rescue_image_id), CEREAL_NVP(migration_id),
+       CEREAL_NVP(resize_source_host), CEREAL_NVP(resize_dest_host),
+       CEREAL_NVP(resize_old_flavor), CEREAL_NVP(resize_new_flavor));
   }
 };
 

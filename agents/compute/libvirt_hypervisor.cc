@@ -745,7 +745,6 @@ Result<std::string> LibvirtHypervisor::DefinedXml(const InstanceId& id) {
   return out;
 }
 
-
 Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out_path) {
   const std::string name = DomainName(spec.instance_id);
   InstanceLock lock(this, spec.instance_id);
