@@ -354,14 +354,25 @@ bool Conductor::PendingWork(const InstanceState& s, WorkItem::Kind* kind) {
   return true;
 }
 
+namespace {
+
+// The meta of what the conductor does on behalf of the task `s` is running:
+// that task's request, cause and owner.
+EventMeta TaskMeta(const InstanceState& s, Timestamp now) {
+  return EventMeta{now, s.task_request_id, s.task_seq,
+                   Actor{s.user_id, s.project_id, {}}};
+}
+
+}  // namespace
+
 void Conductor::Resend(const InstanceState& s, WorkItem::Kind kind, Timestamp now) {
-  EventMeta meta{now, s.task_request_id, s.task_seq, Actor{s.user_id, s.project_id, {}}};
+  EventMeta meta = TaskMeta(s, now);
   Status st = SendWork(s, kind, s.task_seq, meta);
   if (!st.ok()) Warn("re-sending work for " + s.id.str(), st);
 }
 
 void Conductor::TimeOutBuild(const InstanceState& s, Timestamp now) {
-  EventMeta meta{now, s.task_request_id, s.task_seq, Actor{s.user_id, s.project_id, {}}};
+  EventMeta meta = TaskMeta(s, now);
   // Nova's _check_instance_build_time message.
   Result<CommandOutcome> out = Record(
       s.id, InstanceBuildFailed{s.host, "Instance build timed out. Set to error state."},
@@ -408,9 +419,7 @@ void Conductor::Reconcile(const std::string& payload) {
       WorkItem w;
       w.kind = WorkItem::Kind::kSyncPowerState;
       w.instance_id = s.id;
-      w.action = std::string(inventory.restart ? "compute host restart"
-                                               : "periodic power-state sync") +
-                 ": no guest";
+      w.action = std::string(InventoryReason(inventory.restart)) + ": no guest";
       Status st = bus_->Publish(subjects::Work(host), EncodePortable(w));
       if (!st.ok()) Warn("asking " + host.str() + " about " + s.id.str(), st);
     }

@@ -104,6 +104,11 @@ struct GuestInventory {
   }
 };
 
+// Why a GuestInventory was sent, as its power-state reports name it.
+inline const char* InventoryReason(bool restart) {
+  return restart ? "compute host restart" : "periodic power-state sync";
+}
+
 // Anyone → compute host: a question only the host can answer now (its guest's
 // console log). Answered with a HostQueryReply on `reply_to`; never history.
 struct HostQuery {

@@ -368,9 +368,6 @@ HttpResponse ComputeApiHandler::UpdateHost(const Call& call) const {
   for (const char* name : {"status", "maintenance_mode"}) {
     const Json* v = body->Find(name);
     if (!error.empty() || v == nullptr) continue;
-    std::string lower = v->is_string() ? v->as_string() : "";
-    for (char& c : lower)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     bool valid =
         v->is_string() && (v->as_string() == "enable" || v->as_string() == "disable" ||
                            v->as_string() == "Enable" || v->as_string() == "Disable" ||

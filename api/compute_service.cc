@@ -314,6 +314,17 @@ Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& 
   return Status::Ok();
 }
 
+template <class Command>
+Status ComputeService::ActOnServerAs(const RequestContext& ctx, const InstanceId& id,
+                                     const char* key, const char* policy) {
+  return ActOnServer(ctx, id, RequestKey(ctx, key),
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       CHRONOVA_RETURN_IF_ERROR(
+                           Authorize(ctx, policy, PolicyTarget{s.project_id, UserId()}));
+                       return Decide(s, Command{ctx.IsAdmin()});
+                     });
+}
+
 Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId& id) {
   return DeleteWithKey(ctx, id, RequestKey(ctx, "delete"));
 }
@@ -523,23 +534,13 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
 }
 
 Status ComputeService::ConfirmResize(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServer(
-      ctx, id, RequestKey(ctx, "confirm-resize"),
-      [&](const InstanceState& s) -> Result<std::vector<Event>> {
-        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:confirm_resize",
-                                           PolicyTarget{s.project_id, UserId()}));
-        return Decide(s, chronova::ConfirmResize{ctx.IsAdmin()});
-      });
+  return ActOnServerAs<chronova::ConfirmResize>(ctx, id, "confirm-resize",
+                                                "os_compute_api:servers:confirm_resize");
 }
 
 Status ComputeService::RevertResize(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServer(
-      ctx, id, RequestKey(ctx, "revert-resize"),
-      [&](const InstanceState& s) -> Result<std::vector<Event>> {
-        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:revert_resize",
-                                           PolicyTarget{s.project_id, UserId()}));
-        return Decide(s, chronova::RevertResize{ctx.IsAdmin()});
-      });
+  return ActOnServerAs<chronova::RevertResize>(ctx, id, "revert-resize",
+                                               "os_compute_api:servers:revert_resize");
 }
 
 Status ComputeService::RescueServer(const RequestContext& ctx, const InstanceId& id,
@@ -577,8 +578,6 @@ Status ComputeService::ResetServerState(const RequestContext& ctx, const Instanc
                        CHRONOVA_RETURN_IF_ERROR(
                            Authorize(ctx, "os_compute_api:os-admin-actions:reset_state",
                                      PolicyTarget{s.project_id, UserId()}));
-                       if (!s.exists || s.vm_state == VmState::kDeleted)
-                         return InstanceNotFound(id);
                        Event e = InstanceStateReset{vm_state};
                        CHRONOVA_RETURN_IF_ERROR(CheckTransition(s, e));
                        return std::vector<Event>{std::move(e)};
@@ -611,23 +610,13 @@ Result<std::string> ComputeService::ConsoleOutput(const RequestContext& ctx,
 }
 
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServer(
-      ctx, id, RequestKey(ctx, "lock"),
-      [&](const InstanceState& s) -> Result<std::vector<Event>> {
-        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:lock",
-                                           PolicyTarget{s.project_id, UserId()}));
-        return Decide(s, LockInstance{ctx.IsAdmin()});
-      });
+  return ActOnServerAs<LockInstance>(ctx, id, "lock",
+                                     "os_compute_api:os-lock-server:lock");
 }
 
 Status ComputeService::UnlockServer(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServer(
-      ctx, id, RequestKey(ctx, "unlock"),
-      [&](const InstanceState& s) -> Result<std::vector<Event>> {
-        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:unlock",
-                                           PolicyTarget{s.project_id, UserId()}));
-        return Decide(s, UnlockInstance{ctx.IsAdmin()});
-      });
+  return ActOnServerAs<UnlockInstance>(ctx, id, "unlock",
+                                       "os_compute_api:os-lock-server:unlock");
 }
 
 // Runs `decide` (after the visibility check) on the server's stream and returns

@@ -373,6 +373,11 @@ class ComputeService {
   template <typename Decider>
   Status ActOnServer(const RequestContext& ctx, const InstanceId& id,
                      const IdempotencyKey& key, Decider decide, Seq* appended = nullptr);
+  // ActOnServer for a command that needs only the caller's admin flag: checks
+  // `policy` against the server's project, then decides Command{is_admin}.
+  template <class Command>
+  Status ActOnServerAs(const RequestContext& ctx, const InstanceId& id, const char* key,
+                       const char* policy);
   Status DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
                        const IdempotencyKey& key);
   template <typename DecideFn>

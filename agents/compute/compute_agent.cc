@@ -102,8 +102,7 @@ Status ComputeAgent::SendInventory(bool restart) {
   GuestInventory inventory;
   inventory.host = options_.host;
   inventory.restart = restart;
-  const std::string reason =
-      restart ? "compute host restart" : "periodic power-state sync";
+  const std::string reason = InventoryReason(restart);
   std::lock_guard<std::mutex> w(work_mu_);
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<GuestInfo> guests, hypervisor_->List());
   for (const GuestInfo& g : guests) {

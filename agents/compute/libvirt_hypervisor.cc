@@ -871,8 +871,8 @@ Result<GuestInfo> LibvirtHypervisor::RevertResize(const GuestSpec& spec,
     if (it != old_xml_.end()) xml = it->second;
   }
   if (xml.empty() && !kept_path.empty()) {
-    std::ifstream in(kept_path);
-    xml.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (Result<std::string> kept = ReadWholeFile(kept_path); kept.ok())
+      xml = *std::move(kept);
   }
   if (xml.empty()) xml = DomainXml(spec);  // nothing kept: the old flavor's
   DomainHandle dom(virDomainDefineXML(conn_, xml.c_str()));
