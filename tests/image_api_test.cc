@@ -337,9 +337,15 @@ TEST_CASE(
                       std::string(300, 'x');
     REQUIRE(send(fd, req.data(), req.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(req.size()));
+    // The server is now streaming the body and waits for the rest: its
+    // temporary file exists until the client goes away.
+    for (int i = 0; i < 1000 && f.IncomingFiles() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(f.IncomingFiles() == 1);
     close(fd);
   }
-  for (int i = 0; i < 200 && f.IncomingFiles() > 0; ++i) {
+  for (int i = 0; i < 1000 && f.IncomingFiles() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(f.IncomingFiles() == 0);
