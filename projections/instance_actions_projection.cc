@@ -11,9 +11,14 @@ namespace {
 
 // ---- keys, relative to the projection: the one place that spells them -------
 //
-//   actions/<instance>                 -> InstanceActions
-//   audit/<kind>/<id>/<seq, 20 digits> -> AuditRef   (kind: server, request, user,
-//                                                     project, host)
+//   actions/<instance>                   -> InstanceActions
+//   audit/<kind>/<id>/<bucket, 20 digits> -> postings (kind: server, request,
+//                                            user, project, host)
+//
+// The audit postings of a subject are grouped by buckets of kAuditBucket seqs:
+// the key names the bucket's first seq, the value is the seqs in it, ascending,
+// each as an LEB128 varint of its offset in the bucket. A new event appends a
+// few bytes to one small value, instead of writing a key per subject per event.
 //
 // Ids are escaped ('%' and '/' as %25 and %2F) so that one id is never a prefix
 // path of another's keys.
@@ -48,6 +53,12 @@ std::string AuditPrefix(const AuditSubject& s) {
   return "audit/" + std::string(AuditKindName(s.kind)) + "/" + KeyPart(s.id) + "/";
 }
 
+// 4,096 seqs: a bucket's value stays small even for a subject named by every
+// event (a one-project cloud: at most 8 KiB), so a live append is cheap.
+constexpr int kAuditBucketBits = 12;
+
+uint64_t AuditBucket(Seq seq) { return seq.value() >> kAuditBucketBits << kAuditBucketBits; }
+
 std::string AuditKey(const AuditSubject& s, Seq seq) {
   std::string key;
   key.reserve(32 + s.id.size() + 20);
@@ -57,10 +68,49 @@ std::string AuditKey(const AuditSubject& s, Seq seq) {
   AppendKeyPart(&key, s.id);
   key.push_back('/');
   char digits[20];
-  uint64_t v = seq.value();
+  uint64_t v = AuditBucket(seq);
   for (int i = 19; i >= 0; --i, v /= 10) digits[i] = static_cast<char>('0' + v % 10);
   key.append(digits, sizeof(digits));
   return key;
+}
+
+// `seq`'s posting: its offset in its bucket, as an LEB128 varint.
+std::string_view AuditPosting(Seq seq, char (&buf)[8]) {
+  uint64_t v = seq.value() - AuditBucket(seq);
+  size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  return std::string_view(buf, n);
+}
+
+// Appends the seqs a bucket's value holds to `out`; Corruption if malformed.
+Status DecodeAuditPostings(std::string_view key, std::string_view value,
+                           std::vector<Seq>* out) {
+  std::string_view digits = key.substr(key.rfind('/') + 1);
+  uint64_t bucket = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return Status::Corruption("audit key " + std::string(key));
+    bucket = bucket * 10 + static_cast<uint64_t>(c - '0');
+  }
+  for (size_t i = 0; i < value.size();) {
+    uint64_t v = 0;
+    int shift = 0;
+    for (;; ++i, shift += 7) {
+      if (i == value.size() || shift > 28) {
+        return Status::Corruption("audit postings at " + std::string(key) +
+                                  " are truncated");
+      }
+      uint8_t b = static_cast<uint8_t>(value[i]);
+      v |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) break;
+    }
+    ++i;
+    out->push_back(Seq(bucket + v));
+  }
+  return Status::Ok();
 }
 
 // ---- which step of which action each instance event is -----------------------
@@ -410,11 +460,12 @@ Status InstanceActionsProjection::Apply(const Envelope& env, const Event& event,
       owner = record.get().project_id;
     }
   }
-  // Index entries are keyed by seq, so writing one again changes nothing.
-  const std::string ref =
-      EncodePortable(AuditRef{env.seq, env.stream, env.version, env.type});
+  // The store applies every seq once (its checkpoint), so a posting is appended
+  // once.
+  char buf[8];
+  const std::string_view posting = AuditPosting(env.seq, buf);
   for (const AuditSubject& s : AuditSubjectsOf(env, event, owner)) {
-    w.PutOnce(AuditKey(s, env.seq), ref);
+    CHRONOVA_RETURN_IF_ERROR(w.Append(AuditKey(s, env.seq), posting));
   }
   return Status::Ok();
 }
@@ -435,9 +486,16 @@ Result<std::optional<InstanceAction>> InstanceActionsView::GetAction(
   return std::optional<InstanceAction>();
 }
 
-Result<std::vector<AuditRef>> InstanceActionsView::Audit(
-    const AuditSubject& subject) const {
-  return ScanRecords<AuditRef>(*reader_, AuditPrefix(subject));
+Result<std::vector<Seq>> InstanceActionsView::Audit(const AuditSubject& subject) const {
+  std::vector<Seq> out;
+  Status inner;
+  CHRONOVA_RETURN_IF_ERROR(
+      reader_->Scan(AuditPrefix(subject), "", [&](std::string_view k, std::string_view v) {
+        inner = DecodeAuditPostings(k, v, &out);
+        return inner.ok();
+      }));
+  CHRONOVA_RETURN_IF_ERROR(inner);
+  return out;
 }
 
 }  // namespace chronova

@@ -122,19 +122,6 @@ struct AuditSubject {
   bool operator==(const AuditSubject&) const = default;
 };
 
-// One index entry: where an event about a subject is in the log.
-struct AuditRef {
-  Seq seq;
-  StreamId stream;
-  StreamVersion version;
-  std::string type;
-  bool operator==(const AuditRef&) const = default;
-  template <class A>
-  void serialize(A& ar) {
-    ar(CEREAL_NVP(seq), CEREAL_NVP(stream), CEREAL_NVP(version), CEREAL_NVP(type));
-  }
-};
-
 // The instance an event is about: its instance stream's key, or the instance of
 // a host claim or release. Empty for anything else.
 InstanceId InstanceOfEvent(const Envelope& env, const Event& event);
@@ -151,6 +138,7 @@ class InstanceActionsProjection : public Projection {
  public:
   static constexpr std::string_view kName = "instance_actions";
   std::string_view Name() const override { return kName; }
+  uint32_t Version() const override { return 2; }  // 2: audit postings by bucket
   // Corruption, naming the seq, for an instance stream that does not begin with
   // instance.requested or a step with no action to belong to.
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
@@ -167,8 +155,8 @@ class InstanceActionsView {
   // have started two); nullopt if there is none.
   Result<std::optional<InstanceAction>> GetAction(const InstanceId& id,
                                                   const RequestId& request_id) const;
-  // Every indexed event about `subject`, in seq order.
-  Result<std::vector<AuditRef>> Audit(const AuditSubject& subject) const;
+  // The seqs of every indexed event about `subject`, in order.
+  Result<std::vector<Seq>> Audit(const AuditSubject& subject) const;
 
  private:
   const ReadModelReader* reader_;

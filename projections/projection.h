@@ -26,10 +26,16 @@ class ReadModelWriter {
   virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
   virtual void Put(std::string_view key, std::string_view value) = 0;
   virtual void Delete(std::string_view key) = 0;
-  // Put for a key that is written once and that no Apply reads back (an index
-  // entry keyed by seq, like the audit indexes): a bulk rebuild appends it to a
-  // sorted run instead of keeping it addressable.
-  virtual void PutOnce(std::string_view key, std::string_view value) { Put(key, value); }
+  // Appends `bytes` to the value at `key` (an absent key holds nothing yet), for
+  // values that only grow, like the audit postings. A bulk rebuild appends to
+  // the value it keeps in memory.
+  virtual Status Append(std::string_view key, std::string_view bytes) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(key));
+    std::string grown = value ? std::move(*value) : std::string();
+    grown.append(bytes);
+    Put(key, grown);
+    return Status::Ok();
+  }
   // During a bulk rebuild: where decoded records wait (projections/records.h uses
   // it); nullptr otherwise.
   virtual RecordCache* cache() { return nullptr; }

@@ -66,8 +66,9 @@ class CacheWriter : public ReadModelWriter {
     cache_->PutRaw(key, value);
   }
   void Delete(std::string_view key) override { cache_->Delete(key); }
-  void PutOnce(std::string_view key, std::string_view value) override {
-    cache_->Append(key, value);
+  Status Append(std::string_view key, std::string_view bytes) override {
+    if (cache_->AppendRaw(key, bytes)) return Status::Ok();
+    return ReadModelWriter::Append(key, bytes);  // loaded once, then kept here
   }
   RecordCache* cache() override { return cache_; }
 
@@ -363,24 +364,22 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
   std::string key;
   for (size_t i : order) {
     std::string_view name = projections_[i]->Name();
-    CHRONOVA_RETURN_IF_ERROR(caches[i].Drain([&](const RecordCache::Item& item) {
-      key.assign(name);
-      key.push_back('/');
-      key.append(item.group);
-      key.append(item.key);
-      if (options_.track_writers) writers_[key] = item.seq;
-      rocksdb::Status s;
-      if (item.entry == nullptr) {
-        s = writer.Put(key, rocksdb::Slice(item.value.data(), item.value.size()));
-      } else if (item.entry->deleted) {
-        s = writer.Delete(key);
-      } else if (item.entry->raw) {
-        s = writer.Put(key, *item.entry->raw);
-      } else {
-        s = writer.Put(key, item.entry->encode(item.entry->object.get()));
-      }
-      return FromRocks(s, "bulk sst write");
-    }));
+    CHRONOVA_RETURN_IF_ERROR(caches[i].Drain(
+        [&](std::string_view k, const RecordCache::Entry& entry) {
+          key.assign(name);
+          key.push_back('/');
+          key.append(k);
+          if (options_.track_writers) writers_[key] = entry.seq;
+          rocksdb::Status s;
+          if (entry.deleted) {
+            s = writer.Delete(key);
+          } else if (entry.raw) {
+            s = writer.Put(key, *entry.raw);
+          } else {
+            s = writer.Put(key, entry.encode(entry.object.get()));
+          }
+          return FromRocks(s, "bulk sst write");
+        }));
   }
   CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Finish(), "bulk sst finish"));
   rocksdb::IngestExternalFileOptions ingest;

@@ -102,8 +102,8 @@ Envelope OneOf(const std::map<Seq, Envelope>& m) {
 std::set<uint64_t> AuditSeqs(Node& node, AuditKind kind, const std::string& id) {
   auto reader = node.store()->Reader(InstanceActionsProjection::kName).value();
   std::set<uint64_t> out;
-  for (const AuditRef& r : InstanceActionsView(reader.get()).Audit({kind, id}).value()) {
-    out.insert(r.seq.value());
+  for (Seq seq : InstanceActionsView(reader.get()).Audit({kind, id}).value()) {
+    out.insert(seq.value());
   }
   return out;
 }

@@ -728,13 +728,13 @@ int AuditCommand(Context& ctx, const Flags& flags, bool json, const sigset_t* st
   };
 
   // What the read model has indexed, then what the log holds beyond it.
-  auto refs = view.Audit(subject);
-  if (!refs.ok()) return Fail(refs.status());
-  for (const AuditRef& ref : *refs) {
-    auto one = ctx.log->Read(ref.seq, 1);
+  auto seqs = view.Audit(subject);
+  if (!seqs.ok()) return Fail(seqs.status());
+  for (Seq seq : *seqs) {
+    auto one = ctx.log->Read(seq, 1);
     if (!one.ok()) return Fail(one.status());
-    if (one->empty() || one->front().seq != ref.seq) {
-      return Fail(Status::Corruption("seq " + std::to_string(ref.seq.value()) +
+    if (one->empty() || one->front().seq != seq) {
+      return Fail(Status::Corruption("seq " + std::to_string(seq.value()) +
                                      ": indexed by the audit but not in the log"));
     }
     Result<Event> event = DecodeEvent(one->front());
