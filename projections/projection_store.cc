@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <set>
+#include <thread>
 
 #include "eventstore/log_keys.h"
 #include "eventstore/rocks_open.h"
@@ -156,6 +157,15 @@ rocksdb::Options StoreOptions(bool defer_compaction) {
   return o;
 }
 
+// Indexes of `nanos`, largest first.
+std::vector<size_t> SlowestFirst(const std::vector<uint64_t>& nanos) {
+  std::vector<size_t> order(nanos.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return nanos[a] > nanos[b]; });
+  return order;
+}
+
 }  // namespace
 
 ProjectionStore::ProjectionStore(const ProjectionStoreOptions& options,
@@ -187,6 +197,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   if (options.bulk) {
     store->caches_.resize(store->projections_.size());
     store->flushing_.resize(store->projections_.size());
+    store->fold_nanos_.resize(store->projections_.size());
   }
   return store;
 }
@@ -269,30 +280,73 @@ Status ProjectionStore::NextEvent(const std::vector<Envelope>& batch,
 
 Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
                                   const std::vector<Result<Event>>* events) {
+  // The events to fold: those after the checkpoint, up to a gap or an event that
+  // cannot be decoded.
   Seq at = checkpoint();
+  std::vector<Event> decoded(events == nullptr ? batch.size() : 0);
+  std::vector<const Envelope*> envs;
+  std::vector<const Event*> evs;
+  envs.reserve(batch.size());
+  evs.reserve(batch.size());
   Status stopped;
   for (size_t b = 0; b < batch.size(); ++b) {
-    const Envelope& env = batch[b];
-    if (env.seq <= at) continue;
-    Event scratch;
+    if (batch[b].seq <= at) continue;
+    Event unused;
     const Event* event = nullptr;
-    stopped = NextEvent(batch, events, b, at, &scratch, &event);
+    stopped = NextEvent(batch, events, b, at, events == nullptr ? &decoded[b] : &unused,
+                        &event);
     if (!stopped.ok()) break;
-    for (size_t i = 0; i < projections_.size() && stopped.ok(); ++i) {
-      caches_[i].set_seq(env.seq.value());
-      CacheWriter w(db_.get(), &caches_[i], flusher_.joinable() ? &flushing_[i] : nullptr,
-                    projections_[i]->Name());
-      Status st = projections_[i]->Apply(env, *event, w);
-      if (!st.ok()) {
-        stopped = st.WithContext("projection " + std::string(projections_[i]->Name()) +
-                                 " at seq " + std::to_string(env.seq.value()));
+    envs.push_back(&batch[b]);
+    evs.push_back(event);
+    at = batch[b].seq;
+  }
+  // Projections are independent: each folds the whole batch into its own cache,
+  // split over two lanes (threads), the slowest projections of the last batch
+  // spread first.
+  if (stopped.ok() && !envs.empty()) {
+    const bool flushing = flusher_.joinable();
+    std::vector<Status> failed(projections_.size());
+    std::vector<uint64_t> failed_at(projections_.size(), UINT64_MAX);
+    auto fold = [&](size_t p) {
+      auto t0 = std::chrono::steady_clock::now();
+      CacheWriter w(db_.get(), &caches_[p], flushing ? &flushing_[p] : nullptr,
+                    projections_[p]->Name());
+      for (size_t k = 0; k < envs.size(); ++k) {
+        caches_[p].set_seq(envs[k]->seq.value());
+        Status st = projections_[p]->Apply(*envs[k], *evs[k], w);
+        if (!st.ok()) {
+          failed[p] = st.WithContext("projection " + std::string(projections_[p]->Name()) +
+                                     " at seq " + std::to_string(envs[k]->seq.value()));
+          failed_at[p] = envs[k]->seq.value();
+          break;
+        }
       }
+      fold_nanos_[p] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - t0)
+                           .count();
+    };
+    std::vector<size_t> lanes[2];
+    for (size_t p : SlowestFirst(fold_nanos_)) {
+      uint64_t load[2] = {0, 0};
+      for (int l = 0; l < 2; ++l) {
+        for (size_t q : lanes[l]) load[l] += fold_nanos_[q];
+      }
+      lanes[load[1] < load[0] ? 1 : 0].push_back(p);
     }
-    if (!stopped.ok()) break;
-    at = env.seq;
+    std::thread other([&] {
+      for (size_t p : lanes[1]) fold(p);
+    });
+    for (size_t p : lanes[0]) fold(p);
+    other.join();
+    // The earliest failure is the one to report: the batch stops there.
+    size_t first = 0;
+    for (size_t p = 1; p < failed_at.size(); ++p) {
+      if (failed_at[p] < failed_at[first]) first = p;
+    }
+    stopped = failed[first];
   }
   if (!stopped.ok()) {
-    // The caches may hold part of the failed event: drop everything since the last
+    // The caches may hold part of the failed batch: drop everything since the last
     // flush, so what is stored stays exactly the state at the stored checkpoint.
     Status flushed = WaitFlush();
     for (RecordCache& c : caches_) c.Clear();
@@ -344,49 +398,76 @@ Status ProjectionStore::Flush() {
 }
 
 Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
-  // Sorted entries go straight into an SST file that RocksDB ingests: no memtable
+  // Sorted entries go straight into SST files that RocksDB ingests: no memtable
   // inserts, no write-ahead log (an interrupted rebuild is simply redone). The
-  // checkpoint key sorts first; projections are written in the order of their
-  // key prefixes ("<name>/"), each cache's keys in order.
-  std::string cp;
-  log_keys::PutBigEndian64(&cp, at.value());
+  // projections, in the order of their key prefixes ("<name>/"), are cut into
+  // two runs of about as many entries, written as two files on two threads; the
+  // first file begins with the checkpoint key (it sorts first). Both files are
+  // ingested at once.
   std::vector<size_t> order(projections_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return Prefixed(projections_[a]->Name(), "") < Prefixed(projections_[b]->Name(), "");
   });
-  std::string file = options_.path + "/bulk-" + std::to_string(at.value()) + ".sst";
-  rocksdb::Options sst_options = StoreOptions(false);
-  sst_options.compression = rocksdb::kNoCompression;  // compaction compresses later
-  rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), sst_options};
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Open(file), "bulk sst open"));
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Put(kCheckpointKey, cp), "bulk sst write"));
-  std::string key;
-  for (size_t i : order) {
-    std::string_view name = projections_[i]->Name();
-    CHRONOVA_RETURN_IF_ERROR(caches[i].Drain(
-        [&](std::string_view k, const RecordCache::Entry& entry) {
-          key.assign(name);
-          key.push_back('/');
-          key.append(k);
-          if (options_.track_writers) writers_[key] = entry.seq;
-          rocksdb::Status s;
-          if (entry.deleted) {
-            s = writer.Delete(key);
-          } else if (entry.raw) {
-            s = writer.Put(key, *entry.raw);
-          } else {
-            s = writer.Put(key, entry.encode(entry.object.get()));
-          }
-          return FromRocks(s, "bulk sst write");
-        }));
+  size_t total = 0;
+  for (const RecordCache& c : caches) total += c.size();
+  size_t cut = order.size(), before = 0, best = total, after_cut = 0;
+  if (!options_.track_writers) {  // writers_ is filled by one thread
+    for (size_t k = 0; k < order.size(); ++k) {
+      before += caches[order[k]].size();
+      size_t worst = std::max(before, total - before);
+      if (worst < best) best = worst, cut = k + 1, after_cut = total - before;
+    }
   }
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Finish(), "bulk sst finish"));
+  auto write = [&](size_t from, size_t to, const std::string& file) -> Status {
+    rocksdb::Options sst_options = StoreOptions(false);
+    sst_options.compression = rocksdb::kNoCompression;  // compaction compresses later
+    rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), sst_options};
+    CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Open(file), "bulk sst open"));
+    if (from == 0) {
+      std::string cp;
+      log_keys::PutBigEndian64(&cp, at.value());
+      CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Put(kCheckpointKey, cp), "bulk sst write"));
+    }
+    std::string key;
+    for (size_t k = from; k < to; ++k) {
+      std::string_view name = projections_[order[k]]->Name();
+      CHRONOVA_RETURN_IF_ERROR(caches[order[k]].Drain(
+          [&](std::string_view suffix, const RecordCache::Entry& entry) {
+            key.assign(name);
+            key.push_back('/');
+            key.append(suffix);
+            if (options_.track_writers) writers_[key] = entry.seq;
+            rocksdb::Status s;
+            if (entry.deleted) {
+              s = writer.Delete(key);
+            } else if (entry.raw) {
+              s = writer.Put(key, *entry.raw);
+            } else {
+              s = writer.Put(key, entry.encode(entry.object.get()));
+            }
+            return FromRocks(s, "bulk sst write");
+          }));
+    }
+    return FromRocks(writer.Finish(), "bulk sst finish");
+  };
+  const std::string base = options_.path + "/bulk-" + std::to_string(at.value());
+  std::vector<std::string> files{base + "-0.sst"};
+  Status second;
+  std::thread other;
+  if (cut < order.size() && after_cut > 0) {
+    files.push_back(base + "-1.sst");
+    other = std::thread([&] { second = write(cut, order.size(), files[1]); });
+  } else {
+    cut = order.size();
+  }
+  Status first = write(0, cut, files[0]);
+  if (other.joinable()) other.join();
+  CHRONOVA_RETURN_IF_ERROR(first);
+  CHRONOVA_RETURN_IF_ERROR(second);
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
-  CHRONOVA_RETURN_IF_ERROR(
-      FromRocks(db_->IngestExternalFile({file}, ingest), "bulk ingest"));
-  return Status::Ok();
+  return FromRocks(db_->IngestExternalFile(files, ingest), "bulk ingest");
 }
 
 Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {

@@ -154,6 +154,9 @@ class ProjectionStore {
   Seq flushing_at_;
   Status flush_status_;  // of the last background flush; set by flusher_
   std::unordered_map<std::string, uint64_t> writers_;  // with track_writers
+  // Bulk mode: how long each projection took to fold the last batch, to balance
+  // the two folding lanes.
+  std::vector<uint64_t> fold_nanos_;
 
   mutable std::mutex mu_;  // protects checkpoint_
   mutable std::condition_variable cv_;
