@@ -174,6 +174,7 @@ ProjectionStore::ProjectionStore(const ProjectionStoreOptions& options,
 
 ProjectionStore::~ProjectionStore() {
   if (flusher_.joinable()) flusher_.join();
+  if (reaper_.joinable()) reaper_.join();
 }
 
 Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
@@ -388,7 +389,11 @@ Status ProjectionStore::Flush() {
   CHRONOVA_RETURN_IF_ERROR(WaitFlush());
   Seq at = checkpoint();
   CHRONOVA_RETURN_IF_ERROR(WriteCaches(caches_, at));
-  for (RecordCache& c : caches_) c.Clear();
+  // Freeing millions of records takes seconds: another thread frees them while
+  // this one goes on (the store's destructor waits for it).
+  if (reaper_.joinable()) reaper_.join();
+  reaper_ = std::thread([written = std::move(caches_)]() mutable { written.clear(); });
+  caches_ = std::vector<RecordCache>(projections_.size());
   {
     std::lock_guard<std::mutex> l(mu_);
     flushed_ = at;

@@ -136,8 +136,8 @@ class ProjectionStore {
   const ProjectionStoreOptions options_;
   const std::vector<Projection*> projections_;
   std::unique_ptr<rocksdb::DB> db_;
-  // Bulk mode: writes `caches` (one per projection) and the checkpoint `at` as one
-  // ingested SST file.
+  // Bulk mode: writes `caches` (one per projection) and the checkpoint `at` as
+  // ingested SST files.
   Status WriteCaches(std::vector<RecordCache>& caches, Seq at);
   // Bulk mode: waits for the background flush, if one runs, and drops its caches.
   Status WaitFlush();
@@ -153,6 +153,7 @@ class ProjectionStore {
   std::thread flusher_;
   Seq flushing_at_;
   Status flush_status_;  // of the last background flush; set by flusher_
+  std::thread reaper_;   // frees the records Flush wrote
   std::unordered_map<std::string, uint64_t> writers_;  // with track_writers
   // Bulk mode: how long each projection took to fold the last batch, to balance
   // the two folding lanes.
