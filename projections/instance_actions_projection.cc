@@ -15,7 +15,7 @@ namespace {
 //   audit/<kind>/<id>/<bucket, 20 digits> -> postings (kind: server, request,
 //                                            user, project, host)
 //
-// The audit postings of a subject are grouped by buckets of kAuditBucket seqs:
+// The audit postings of a subject are grouped by buckets of 4,096 seqs:
 // the key names the bucket's first seq, the value is the seqs in it, ascending,
 // each as an LEB128 varint of its offset in the bucket. A new event appends a
 // few bytes to one small value, instead of writing a key per subject per event.
@@ -86,29 +86,37 @@ std::string_view AuditPosting(Seq seq, char (&buf)[8]) {
   return std::string_view(buf, n);
 }
 
-// Appends the seqs a bucket's value holds to `out`; Corruption if malformed.
+// Appends the seqs a bucket's value holds to `out`; Corruption, naming the key,
+// for anything but ascending offsets inside a bucket under a 20-digit key.
 Status DecodeAuditPostings(std::string_view key, std::string_view value,
                            std::vector<Seq>* out) {
+  auto bad = [&](const char* what) {
+    return Status::Corruption("audit postings at " + std::string(key) + ": " + what);
+  };
   std::string_view digits = key.substr(key.rfind('/') + 1);
+  if (digits.size() != 20) return bad("not a bucket key");
   uint64_t bucket = 0;
   for (char c : digits) {
-    if (c < '0' || c > '9') return Status::Corruption("audit key " + std::string(key));
+    if (c < '0' || c > '9') return bad("not a bucket key");
     bucket = bucket * 10 + static_cast<uint64_t>(c - '0');
   }
-  for (size_t i = 0; i < value.size();) {
+  if (bucket != AuditBucket(Seq(bucket))) return bad("not a bucket key");
+  bool any = false;
+  uint64_t last = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
     uint64_t v = 0;
-    int shift = 0;
-    for (;; ++i, shift += 7) {
-      if (i == value.size() || shift > 28) {
-        return Status::Corruption("audit postings at " + std::string(key) +
-                                  " are truncated");
-      }
+    for (int shift = 0;; ++i, shift += 7) {
+      if (i == value.size()) return bad("truncated");
+      if (shift > 14) return bad("malformed");  // offsets fit in two bytes
       uint8_t b = static_cast<uint8_t>(value[i]);
       v |= static_cast<uint64_t>(b & 0x7F) << shift;
       if ((b & 0x80) == 0) break;
     }
-    ++i;
-    out->push_back(Seq(bucket + v));
+    if (v >= (uint64_t{1} << kAuditBucketBits)) return bad("offset outside its bucket");
+    if (any && bucket + v <= last) return bad("not ascending");
+    any = true;
+    last = bucket + v;
+    out->push_back(Seq(last));
   }
   return Status::Ok();
 }

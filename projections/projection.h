@@ -28,7 +28,8 @@ class ReadModelWriter {
   virtual void Delete(std::string_view key) = 0;
   // Appends `bytes` to the value at `key` (an absent key holds nothing yet), for
   // values that only grow, like the audit postings. A bulk rebuild appends to
-  // the value it keeps in memory.
+  // the value it keeps in memory. Not idempotent: it relies on the store applying
+  // every event once.
   virtual Status Append(std::string_view key, std::string_view bytes) {
     CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(key));
     std::string grown = value ? std::move(*value) : std::string();

@@ -281,8 +281,8 @@ Status ProjectionStore::NextEvent(const std::vector<Envelope>& batch,
 
 Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
                                   const std::vector<Result<Event>>* events) {
-  // The events to fold: those after the checkpoint, up to a gap or an event that
-  // cannot be decoded.
+  // The events to fold: those after the checkpoint. A gap or an event that cannot
+  // be decoded stops the batch before anything is folded.
   Seq at = checkpoint();
   std::vector<Event> decoded(events == nullptr ? batch.size() : 0);
   std::vector<const Envelope*> envs;
@@ -290,9 +290,9 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
   envs.reserve(batch.size());
   evs.reserve(batch.size());
   Status stopped;
+  Event unused;  // NextEvent's scratch when `events` has every event decoded
   for (size_t b = 0; b < batch.size(); ++b) {
     if (batch[b].seq <= at) continue;
-    Event unused;
     const Event* event = nullptr;
     stopped = NextEvent(batch, events, b, at, events == nullptr ? &decoded[b] : &unused,
                         &event);
@@ -327,18 +327,23 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
                            .count();
     };
     std::vector<size_t> lanes[2];
+    uint64_t load[2] = {0, 0};
+    size_t unmeasured = 0;
     for (size_t p : SlowestFirst(fold_nanos_)) {
-      uint64_t load[2] = {0, 0};
-      for (int l = 0; l < 2; ++l) {
-        for (size_t q : lanes[l]) load[l] += fold_nanos_[q];
-      }
-      lanes[load[1] < load[0] ? 1 : 0].push_back(p);
+      // Not timed yet (the first batch): alternate.
+      int lane = fold_nanos_[p] == 0 ? static_cast<int>(unmeasured++ % 2)
+                                     : (load[1] < load[0] ? 1 : 0);
+      lanes[lane].push_back(p);
+      load[lane] += fold_nanos_[p];
     }
-    std::thread other([&] {
-      for (size_t p : lanes[1]) fold(p);
-    });
+    std::thread other;
+    if (!lanes[1].empty()) {
+      other = std::thread([&] {
+        for (size_t p : lanes[1]) fold(p);
+      });
+    }
     for (size_t p : lanes[0]) fold(p);
-    other.join();
+    if (other.joinable()) other.join();
     // The earliest failure is the one to report: the batch stops there.
     size_t first = 0;
     for (size_t p = 1; p < failed_at.size(); ++p) {
@@ -362,6 +367,7 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
   size_t pending = 0;
   for (const RecordCache& c : caches_) pending += c.size();
   if (pending < options_.bulk_flush_entries) return Status::Ok();
+  if (!options_.bulk_flush_in_background) return Flush();
   // Write these records on another thread (the other core) and fold on.
   CHRONOVA_RETURN_IF_ERROR(WaitFlush());
   std::swap(caches_, flushing_);
@@ -388,6 +394,10 @@ Status ProjectionStore::Flush() {
   if (!options_.bulk) return Status::Ok();
   CHRONOVA_RETURN_IF_ERROR(WaitFlush());
   Seq at = checkpoint();
+  if (at == flushed_ && std::all_of(caches_.begin(), caches_.end(),
+                                    [](const RecordCache& c) { return c.size() == 0; })) {
+    return Status::Ok();  // nothing new since the last flush
+  }
   CHRONOVA_RETURN_IF_ERROR(WriteCaches(caches_, at));
   // Freeing millions of records takes seconds: another thread frees them while
   // this one goes on (the store's destructor waits for it).
@@ -416,12 +426,12 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
   });
   size_t total = 0;
   for (const RecordCache& c : caches) total += c.size();
-  size_t cut = order.size(), before = 0, best = total, after_cut = 0;
+  size_t cut = order.size(), before = 0, best = total;
   if (!options_.track_writers) {  // writers_ is filled by one thread
     for (size_t k = 0; k < order.size(); ++k) {
       before += caches[order[k]].size();
       size_t worst = std::max(before, total - before);
-      if (worst < best) best = worst, cut = k + 1, after_cut = total - before;
+      if (worst < best) best = worst, cut = k + 1;
     }
   }
   auto write = [&](size_t from, size_t to, const std::string& file) -> Status {
@@ -460,7 +470,9 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
   std::vector<std::string> files{base + "-0.sst"};
   Status second;
   std::thread other;
-  if (cut < order.size() && after_cut > 0) {
+  // A cut leaves records on both sides (its worst side is smaller than the
+  // total), so neither file is empty.
+  if (cut < order.size()) {
     files.push_back(base + "-1.sst");
     other = std::thread([&] { second = write(cut, order.size(), files[1]); });
   } else {

@@ -38,6 +38,10 @@ struct ProjectionStoreOptions {
   // applied since the last flush (the persisted checkpoint stays consistent).
   bool bulk = false;
   size_t bulk_flush_entries = 4'000'000;
+  // Bulk mode: write those records on another thread while the fold goes on into
+  // fresh ones (up to twice as many records in memory), or wait for the write
+  // (a memory budget).
+  bool bulk_flush_in_background = true;
   // Bulk mode: no background compaction while this store is open (a temporary
   // store — replay, as-of read models — read soon after, or compacted when
   // opened again). The fold keeps both cores.
@@ -142,8 +146,9 @@ class ProjectionStore {
   // Bulk mode: waits for the background flush, if one runs, and drops its caches.
   Status WaitFlush();
 
-  // Bulk mode only, owned by the applying thread: one cache per projection, and
-  // the checkpoint last written by Flush.
+  // Bulk mode only: one cache per projection (each folded by one of the two
+  // lane threads during a batch, else owned by the applying thread), and the
+  // checkpoint last written by Flush.
   std::vector<RecordCache> caches_;
   Seq flushed_;
   // Bulk mode: a full set of caches is written by `flusher_` while the applying

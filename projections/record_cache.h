@@ -3,7 +3,8 @@
 // once, when the cache is flushed, instead of once per event. Values that only
 // grow (the audit postings) are appended to in place.
 //
-// Not thread-safe: owned by the ProjectionStore's single applying thread.
+// Not thread-safe: one thread changes a cache at a time (a ProjectionStore's lane
+// folding a batch); others may Find() and Drain() it only while nothing does.
 #pragma once
 
 #include <algorithm>

@@ -509,7 +509,7 @@ Result<std::unique_ptr<ReadModelsAt>> TimeTravel::ReadModelsAsOf(Seq at) const {
     CHRONOVA_ASSIGN_OR_RETURN(r->store_, ProjectionStore::Open(o, r->models_.All()));
   }
   // Bulk mode: the fold keeps records decoded in memory and writes them once, in
-  // one sorted file, at the end (a rebuild's fast path; nobody reads meanwhile).
+  // sorted files, at the end (a rebuild's fast path; nobody reads meanwhile).
   CatchUpOptions until;
   until.until = at;
   CHRONOVA_RETURN_IF_ERROR(CatchUp(*log_, *r->store_, until));

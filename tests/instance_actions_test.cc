@@ -286,7 +286,7 @@ TEST_CASE("instance actions rebuilt from seq 0 equal the live ones") {
   CHECK(rebuilt->checkpoint() == at);
   CHECK(rebuilt->Digest().value() == live);
 
-  // Replay's path: records folded in memory, audit entries appended to runs,
+  // Replay's path: records folded in memory, audit postings appended in place,
   // written on a background thread every few records, no compaction: the same
   // bytes, and every key's last writer known.
   ReadModels bulk_models;
@@ -621,6 +621,127 @@ TEST_CASE("os-instance-actions is 404 for another project's server and unknown i
       f.Get("/v2.1/servers/00000000-0000-4000-8000-000000000000/os-instance-actions",
             "admin:admin");
   CHECK(unknown_server.status == 404);
+}
+
+}  // namespace chronova::testing
+
+namespace chronova::testing {
+namespace {
+
+// Committed keys of one projection, from a map (to hand the view any bytes).
+class MapReader : public ReadModelReader {
+ public:
+  std::map<std::string, std::string> keys;
+  Result<std::optional<std::string>> Get(std::string_view key) const override {
+    auto it = keys.find(std::string(key));
+    if (it == keys.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  Status Scan(std::string_view prefix, std::string_view start_after,
+              const std::function<bool(std::string_view, std::string_view)>& fn)
+      const override {
+    for (auto it = keys.upper_bound(std::string(start_after)); it != keys.end(); ++it) {
+      if (!std::string_view(it->first).starts_with(prefix)) continue;
+      if (!fn(it->first, it->second)) break;
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("audit postings cross 4,096-seq buckets the same live and in a bulk rebuild") {
+  // 9,000 events of one host (seqs 1..9000: three buckets, both boundaries),
+  // every one under the same request, user and project.
+  std::vector<Envelope> log;
+  const Actor actor{UserId("u1"), ProjectId("p1"), {"admin"}};
+  for (uint64_t seq = 1; seq <= 9000; ++seq) {
+    Event e = HostServiceEnabled{};
+    if (seq == 1) {
+      HostRegistered reg;
+      reg.host = HostName("h1");
+      reg.vcpus = 8;
+      reg.memory_mb = 8192;
+      reg.disk_gb = 100;
+      e = reg;
+    } else if (seq % 2 == 0) {
+      e = HostServiceDisabled{"maintenance"};
+    }
+    NewEvent ne = MakeNewEvent(e, EventMeta{Timestamp{static_cast<int64_t>(seq)},
+                                            RequestId("req-1"), Seq(), actor});
+    log.push_back(Envelope{Seq(seq), StreamId("host/h1"), StreamVersion(seq), ne.type,
+                           ne.schema, ne.meta, std::move(ne.payload)});
+  }
+  TempDir dir;
+  InstanceActionsProjection live_model, bulk_model;
+  ProjectionStoreOptions lo;
+  lo.path = dir.Sub("live");
+  auto live = ProjectionStore::Open(lo, {&live_model}).value();
+  for (size_t i = 0; i < log.size(); i += 1000) {
+    std::vector<Envelope> batch(log.begin() + i,
+                                log.begin() + std::min(log.size(), i + 1000));
+    REQUIRE(live->ApplyBatch(batch).ok());
+  }
+  ProjectionStoreOptions bo;
+  bo.path = dir.Sub("bulk");
+  bo.bulk = true;
+  bo.bulk_flush_entries = 3;  // written (and read back) every batch
+  auto bulk = ProjectionStore::Open(bo, {&bulk_model}).value();
+  for (size_t i = 0; i < log.size(); i += 700) {
+    std::vector<Envelope> batch(log.begin() + i,
+                                log.begin() + std::min(log.size(), i + 700));
+    REQUIRE(bulk->ApplyBatch(batch).ok());
+  }
+  REQUIRE(bulk->Flush().ok());
+  CHECK(bulk->Digest().value() == live->Digest().value());
+
+  std::vector<Seq> all;
+  for (uint64_t seq = 1; seq <= 9000; ++seq) all.push_back(Seq(seq));
+  auto reader = live->Reader(InstanceActionsProjection::kName).value();
+  InstanceActionsView view(reader.get());
+  for (AuditSubject s : {AuditSubject{AuditKind::kHost, "h1"},
+                         AuditSubject{AuditKind::kUser, "u1"},
+                         AuditSubject{AuditKind::kProject, "p1"},
+                         AuditSubject{AuditKind::kRequest, "req-1"}}) {
+    CHECK(view.Audit(s).value() == all);
+  }
+  // One key per subject per bucket.
+  int host_keys = 0;
+  REQUIRE(reader
+              ->Scan("audit/host/h1/", "",
+                     [&](std::string_view k, std::string_view) {
+                       ++host_keys;
+                       return k.ends_with("00000000000000000000") ||
+                              k.ends_with("00000000000000004096") ||
+                              k.ends_with("00000000000000008192");
+                     })
+              .ok());
+  CHECK(host_keys == 3);
+}
+
+TEST_CASE("malformed audit postings are Corruption naming the key") {
+  const std::string key = "audit/host/h1/00000000000000004096";
+  auto audit = [&](std::string value, std::string k = "") {
+    MapReader r;
+    r.keys[k.empty() ? key : k] = std::move(value);
+    return InstanceActionsView(&r).Audit({AuditKind::kHost, "h1"});
+  };
+  CHECK(audit(std::string("\x00\x05\x7f", 3)).value() ==
+        std::vector<Seq>{Seq(4096), Seq(4101), Seq(4223)});
+  CHECK(audit("\xff\x1f").value() == std::vector<Seq>{Seq(4096 + 4095)});
+  for (const std::string& bad :
+       {std::string("\x85"),              // truncated
+        std::string("\x80\x20"),          // offset 4096: outside its bucket
+        std::string("\x05\x03"),          // not ascending
+        std::string("\x05\x05"),          // twice
+        std::string("\x80\x80\x80\x01")}) {  // overlong
+    Result<std::vector<Seq>> r = audit(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().IsCorruption());
+    CHECK(r.status().message().find(key) != std::string::npos);
+  }
+  CHECK(audit("\x01", "audit/host/h1/00000000000000004097").status().IsCorruption());
+  CHECK(audit("\x01", "audit/host/h1/4096").status().IsCorruption());
 }
 
 }  // namespace chronova::testing

@@ -21,22 +21,35 @@ int Fail(const Status& st) {
   return 1;
 }
 
-// How many records a rebuild keeps in memory before writing them out: about half
-// of the memory available now, at ~700 bytes a record (decoded, with its key),
-// and never fewer than the store's default. Records written out early are read
-// back from disk when a later event folds them again, which is what slows a long
-// replay down; on a box with room, a 10M-event log never writes early.
-size_t PendingRecordsForMemory(size_t floor) {
-  std::FILE* f = std::fopen("/proc/meminfo", "r");
-  if (f == nullptr) return floor;
-  char line[256];
-  unsigned long long kb = 0;
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+// Bytes of memory available now: MemAvailable, or less under a cgroup limit.
+uint64_t AvailableMemory() {
+  uint64_t bytes = 0;
+  if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    unsigned long long kb = 0;
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    }
+    std::fclose(f);
+    bytes = kb * 1024;
   }
-  std::fclose(f);
-  constexpr unsigned long long kBytesPerRecord = 700;
-  return std::max<size_t>(floor, kb * 1024 / 2 / kBytesPerRecord);
+  if (std::FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+    unsigned long long limit = 0;  // "max" (no limit) does not parse
+    if (std::fscanf(f, "%llu", &limit) == 1) bytes = std::min<uint64_t>(bytes, limit);
+    std::fclose(f);
+  }
+  return bytes;
+}
+
+// How many records a rebuild keeps in memory before writing them out: half the
+// memory available, at ~700 bytes a record (decoded, with its key; measured: 9.4
+// GB for 14.3M), never fewer than the store's default. Records written out early
+// are read back from disk when a later event folds them again, which is what
+// slows a long replay down; on a box with room, a 10M-event log never writes
+// early.
+size_t PendingRecordsForMemory(size_t floor) {
+  constexpr uint64_t kBytesPerRecord = 700;
+  return std::max<size_t>(floor, AvailableMemory() / 2 / kBytesPerRecord);
 }
 
 }  // namespace
@@ -72,6 +85,7 @@ int RunReplay(const ReplayArgs& args) {
   o.path = args.into;
   o.bulk = true;
   o.bulk_flush_entries = PendingRecordsForMemory(o.bulk_flush_entries);
+  o.bulk_flush_in_background = false;  // a second set would double the memory
   o.defer_compaction = true;
   o.track_writers = args.verify;
   auto store = ProjectionStore::Open(o, models.All());
