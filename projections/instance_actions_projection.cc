@@ -54,7 +54,8 @@ std::string AuditPrefix(const AuditSubject& s) {
 }
 
 // 4,096 seqs: a bucket's value stays small even for a subject named by every
-// event (a one-project cloud: at most 8 KiB), so a live append is cheap.
+// event (a one-project cloud: at most 8 KiB). A live store appends with a merge
+// operand (no read); a bulk rebuild appends in memory.
 constexpr int kAuditBucketBits = 12;
 
 uint64_t AuditBucket(Seq seq) { return seq.value() >> kAuditBucketBits << kAuditBucketBits; }

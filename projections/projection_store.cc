@@ -4,6 +4,7 @@
 #include <rocksdb/comparator.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
@@ -96,6 +97,12 @@ class BatchWriter : public ReadModelWriter {
     batch_->Put(Prefixed(name_, key), rocksdb::Slice(value.data(), value.size()));
   }
   void Delete(std::string_view key) override { batch_->Delete(Prefixed(name_, key)); }
+  // A merge operand (AppendOperator): a write, without reading the value.
+  Status Append(std::string_view key, std::string_view bytes) override {
+    return FromRocks(
+        batch_->Merge(Prefixed(name_, key), rocksdb::Slice(bytes.data(), bytes.size())),
+        "read model append");
+  }
 
  private:
   rocksdb::DB* db_;
@@ -138,6 +145,21 @@ class DbReader : public ReadModelReader {
   std::string name_;
 };
 
+// ReadModelWriter::Append in a live store: the bytes are a merge operand, and
+// reads (and compactions) see the value with every operand appended in order.
+class AppendOperator : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing,
+             const rocksdb::Slice& value, std::string* merged,
+             rocksdb::Logger*) const override {
+    merged->clear();
+    if (existing != nullptr) merged->assign(existing->data(), existing->size());
+    merged->append(value.data(), value.size());
+    return true;
+  }
+  const char* Name() const override { return "chronova.append"; }
+};
+
 // Bloom filters: a fold asks for many records that do not exist yet (every new
 // instance), and a filter answers that without reading a block.
 rocksdb::Options StoreOptions(bool defer_compaction) {
@@ -147,6 +169,7 @@ rocksdb::Options StoreOptions(bool defer_compaction) {
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = cache;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  o.merge_operator = std::make_shared<AppendOperator>();
   if (defer_compaction) {
     // Written by ingesting sorted files and read once complete: compacting
     // meanwhile would only take the other core from the fold.
