@@ -58,7 +58,9 @@ std::string AuditPrefix(const AuditSubject& s) {
 // operand (no read); a bulk rebuild appends in memory.
 constexpr int kAuditBucketBits = 12;
 
-uint64_t AuditBucket(Seq seq) { return seq.value() >> kAuditBucketBits << kAuditBucketBits; }
+uint64_t AuditBucket(Seq seq) {
+  return seq.value() >> kAuditBucketBits << kAuditBucketBits;
+}
 
 std::string AuditKey(const AuditSubject& s, Seq seq) {
   std::string key;
@@ -498,11 +500,11 @@ Result<std::optional<InstanceAction>> InstanceActionsView::GetAction(
 Result<std::vector<Seq>> InstanceActionsView::Audit(const AuditSubject& subject) const {
   std::vector<Seq> out;
   Status inner;
-  CHRONOVA_RETURN_IF_ERROR(
-      reader_->Scan(AuditPrefix(subject), "", [&](std::string_view k, std::string_view v) {
-        inner = DecodeAuditPostings(k, v, &out);
-        return inner.ok();
-      }));
+  CHRONOVA_RETURN_IF_ERROR(reader_->Scan(AuditPrefix(subject), "",
+                                         [&](std::string_view k, std::string_view v) {
+                                           inner = DecodeAuditPostings(k, v, &out);
+                                           return inner.ok();
+                                         }));
   CHRONOVA_RETURN_IF_ERROR(inner);
   return out;
 }

@@ -339,8 +339,9 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
         caches_[p].set_seq(envs[k]->seq.value());
         Status st = projections_[p]->Apply(*envs[k], *evs[k], w);
         if (!st.ok()) {
-          failed[p] = st.WithContext("projection " + std::string(projections_[p]->Name()) +
-                                     " at seq " + std::to_string(envs[k]->seq.value()));
+          failed[p] =
+              st.WithContext("projection " + std::string(projections_[p]->Name()) +
+                             " at seq " + std::to_string(envs[k]->seq.value()));
           failed_at[p] = envs[k]->seq.value();
           break;
         }
@@ -465,7 +466,8 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
     if (from == 0) {
       std::string cp;
       log_keys::PutBigEndian64(&cp, at.value());
-      CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Put(kCheckpointKey, cp), "bulk sst write"));
+      CHRONOVA_RETURN_IF_ERROR(
+          FromRocks(writer.Put(kCheckpointKey, cp), "bulk sst write"));
     }
     std::string key;
     for (size_t k = from; k < to; ++k) {

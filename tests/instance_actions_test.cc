@@ -637,9 +637,9 @@ class MapReader : public ReadModelReader {
     if (it == keys.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
   }
-  Status Scan(std::string_view prefix, std::string_view start_after,
-              const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override {
+  Status Scan(
+      std::string_view prefix, std::string_view start_after,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override {
     for (auto it = keys.upper_bound(std::string(start_after)); it != keys.end(); ++it) {
       if (!std::string_view(it->first).starts_with(prefix)) continue;
       if (!fn(it->first, it->second)) break;
@@ -699,10 +699,10 @@ TEST_CASE("audit postings cross 4,096-seq buckets the same live and in a bulk re
   for (uint64_t seq = 1; seq <= 9000; ++seq) all.push_back(Seq(seq));
   auto reader = live->Reader(InstanceActionsProjection::kName).value();
   InstanceActionsView view(reader.get());
-  for (AuditSubject s : {AuditSubject{AuditKind::kHost, "h1"},
-                         AuditSubject{AuditKind::kUser, "u1"},
-                         AuditSubject{AuditKind::kProject, "p1"},
-                         AuditSubject{AuditKind::kRequest, "req-1"}}) {
+  for (AuditSubject s :
+       {AuditSubject{AuditKind::kHost, "h1"}, AuditSubject{AuditKind::kUser, "u1"},
+        AuditSubject{AuditKind::kProject, "p1"},
+        AuditSubject{AuditKind::kRequest, "req-1"}}) {
     CHECK(view.Audit(s).value() == all);
   }
   // One key per subject per bucket.
@@ -730,10 +730,10 @@ TEST_CASE("malformed audit postings are Corruption naming the key") {
         std::vector<Seq>{Seq(4096), Seq(4101), Seq(4223)});
   CHECK(audit("\xff\x1f").value() == std::vector<Seq>{Seq(4096 + 4095)});
   for (const std::string& bad :
-       {std::string("\x85"),              // truncated
-        std::string("\x80\x20"),          // offset 4096: outside its bucket
-        std::string("\x05\x03"),          // not ascending
-        std::string("\x05\x05"),          // twice
+       {std::string("\x85"),                 // truncated
+        std::string("\x80\x20"),             // offset 4096: outside its bucket
+        std::string("\x05\x03"),             // not ascending
+        std::string("\x05\x05"),             // twice
         std::string("\x80\x80\x80\x01")}) {  // overlong
     Result<std::vector<Seq>> r = audit(bad);
     REQUIRE_FALSE(r.ok());

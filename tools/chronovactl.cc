@@ -808,7 +808,8 @@ int Run(int argc, char** argv) {
   if (cmd == "replay") {
     ReplayArgs r;
     r.log = ctx.log.get();
-    if (*backend == LogBackend::kRocksDb) r.live_store = ctx.log_config.state_dir + "/projections";
+    if (*backend == LogBackend::kRocksDb)
+      r.live_store = ctx.log_config.state_dir + "/projections";
     r.into = flags->Get("into", ctx.scratch.Sub("replay"));
     r.scratch = ctx.scratch.Sub("replay-scratch");
     r.verify = flags->Has("verify");
