@@ -1,103 +1,122 @@
 // cereal portable-binary helpers. cereal throws on malformed input; these convert
 // that into Status::Corruption at the boundary, as STYLE.md asks.
 //
-// The archives read and write through small stream buffers over the caller's
-// bytes (no std::stringstream: constructing one per record, and copying the bytes
-// into it, cost more than decoding the record itself during a replay).
+// The bytes are cereal's portable binary format as PortableBinaryOutputArchive
+// writes it on a little-endian machine: one byte 1 ("little endian"), then every
+// value's bytes, strings and containers as a 64-bit size and their elements. Two
+// small archives of our own write that straight into a std::string and read it
+// straight from memory: cereal's own go through a std::streambuf per value (a
+// virtual call, a bounds check, an endianness test), which cost more than the
+// rest of decoding a record during a replay. tests/core_test.cc holds them to
+// cereal's bytes.
 #pragma once
 
-#include <cereal/archives/portable_binary.hpp>
+#include <bit>
+#include <cereal/cereal.hpp>
 #include <cereal/types/common.hpp>
 #include <cereal/types/map.hpp>
 #include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include <cstdint>
 #include <cstring>
-#include <istream>
-#include <memory>
-#include <ostream>
-#include <streambuf>
+#include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "core/status.h"
 
 namespace chronova {
 namespace codec_internal {
 
-// Reads a string_view in place.
-class ViewBuf : public std::streambuf {
+static_assert(std::endian::native == std::endian::little,
+              "the record format is little-endian portable binary");
+
+class FastOutputArchive
+    : public cereal::OutputArchive<FastOutputArchive, cereal::AllowEmptyClassElision> {
  public:
-  void Reset(std::string_view bytes) {
-    char* p = const_cast<char*>(bytes.data());
-    setg(p, p, p + bytes.size());
+  explicit FastOutputArchive(std::string* out) : OutputArchive(this), out_(out) {
+    const std::uint8_t little = 1;
+    saveBinary<1>(&little, 1);
   }
-  bool at_end() const { return gptr() == egptr(); }
-
- protected:
-  std::streamsize xsgetn(char* s, std::streamsize n) override {
-    std::streamsize avail = egptr() - gptr();
-    if (n > avail) n = avail;
-    std::memcpy(s, gptr(), static_cast<size_t>(n));
-    gbump(static_cast<int>(n));
-    return n;
-  }
-};
-
-// Appends to a std::string.
-class StringBuf : public std::streambuf {
- public:
-  void Reset(std::string* out) { out_ = out; }
-
- protected:
-  std::streamsize xsputn(const char* s, std::streamsize n) override {
-    out_->append(s, static_cast<size_t>(n));
-    return n;
-  }
-  int_type overflow(int_type c) override {
-    if (c != traits_type::eof()) out_->push_back(static_cast<char>(c));
-    return traits_type::not_eof(c);
+  template <std::streamsize DataSize>
+  void saveBinary(const void* data, std::streamsize size) {
+    out_->append(static_cast<const char*>(data), static_cast<size_t>(size));
   }
 
  private:
-  std::string* out_ = nullptr;
+  std::string* out_;
 };
 
-// One stream per thread, reused: constructing a std::istream/ostream initializes
-// its locale (several dynamic_casts), which cost as much as decoding a small
-// record. `busy` guards against a nested use (a serializer that itself decodes):
-// that one gets a fresh stream.
-template <typename Stream, typename Buf>
-struct Reusable {
-  Buf buf;
-  Stream stream{&buf};
-  bool busy = false;
-};
-
-template <typename Stream, typename Buf>
-class Lease {
+class FastInputArchive
+    : public cereal::InputArchive<FastInputArchive, cereal::AllowEmptyClassElision> {
  public:
-  Lease() {
-    thread_local Reusable<Stream, Buf> reusable;
-    if (!reusable.busy) {
-      r_ = &reusable;
-    } else {
-      own_ = std::make_unique<Reusable<Stream, Buf>>();
-      r_ = own_.get();
+  explicit FastInputArchive(std::string_view bytes)
+      : InputArchive(this), next_(bytes.data()), end_(bytes.data() + bytes.size()) {
+    std::uint8_t little = 0;
+    loadBinary<1>(&little, 1);
+    if (little != 1) throw cereal::Exception("not little-endian portable binary");
+  }
+  template <std::streamsize DataSize>
+  void loadBinary(void* data, std::streamsize size) {
+    if (size < 0 || end_ - next_ < size) {
+      throw cereal::Exception("Failed to read " + std::to_string(size) +
+                              " bytes: the record ends");
     }
-    r_->busy = true;
-    r_->stream.clear();
+    std::memcpy(data, next_, static_cast<size_t>(size));
+    next_ += size;
   }
-  ~Lease() { r_->busy = false; }
-  Lease(const Lease&) = delete;
-  Lease& operator=(const Lease&) = delete;
-  Buf& buf() { return r_->buf; }
-  Stream& stream() { return r_->stream; }
+  bool at_end() const { return next_ == end_; }
+  uint64_t remaining() const { return static_cast<uint64_t>(end_ - next_); }
 
  private:
-  Reusable<Stream, Buf>* r_;
-  std::unique_ptr<Reusable<Stream, Buf>> own_;
+  const char* next_;
+  const char* end_;
 };
+
+// What cereal's portable binary archives define for themselves.
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(FastOutputArchive& ar,
+                                                                    const T& t) {
+  static_assert(!std::is_floating_point_v<T> || std::numeric_limits<T>::is_iec559);
+  ar.template saveBinary<sizeof(T)>(std::addressof(t), sizeof(t));
+}
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(FastInputArchive& ar,
+                                                                    T& t) {
+  static_assert(!std::is_floating_point_v<T> || std::numeric_limits<T>::is_iec559);
+  ar.template loadBinary<sizeof(T)>(std::addressof(t), sizeof(t));
+}
+template <class Archive, class T>
+CEREAL_ARCHIVE_RESTRICT(FastInputArchive, FastOutputArchive)
+CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, cereal::NameValuePair<T>& t) {
+  ar(t.value);
+}
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(FastOutputArchive& ar, const cereal::SizeTag<T>& t) {
+  ar(t.size);
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(FastInputArchive& ar, cereal::SizeTag<T>& t) {
+  ar(t.size);
+  // Every element of our records takes at least a byte: a size beyond the
+  // record is corrupt, and is refused before anything that size is allocated.
+  if (static_cast<uint64_t>(t.size) > ar.remaining()) {
+    throw cereal::Exception("a size of " + std::to_string(t.size) +
+                            " elements beyond the record");
+  }
+}
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(FastOutputArchive& ar, const cereal::BinaryData<T>& bd) {
+  using TT = std::remove_pointer_t<T>;
+  ar.template saveBinary<sizeof(TT)>(bd.data, static_cast<std::streamsize>(bd.size));
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(FastInputArchive& ar, cereal::BinaryData<T>& bd) {
+  using TT = std::remove_pointer_t<T>;
+  ar.template loadBinary<sizeof(TT)>(bd.data, static_cast<std::streamsize>(bd.size));
+}
 
 }  // namespace codec_internal
 
@@ -105,31 +124,25 @@ template <typename T>
 std::string EncodePortable(const T& value) {
   std::string out;
   out.reserve(128);
-  codec_internal::Lease<std::ostream, codec_internal::StringBuf> lease;
-  lease.buf().Reset(&out);
-  {
-    cereal::PortableBinaryOutputArchive ar(lease.stream());
-    ar(value);
-  }
-  lease.buf().Reset(nullptr);
+  codec_internal::FastOutputArchive ar(&out);
+  ar(value);
   return out;
 }
 
 // Decodes `bytes` into *out; Corruption if they are malformed or have trailing bytes.
 template <typename T>
 Status DecodePortable(std::string_view bytes, T* out) {
-  codec_internal::Lease<std::istream, codec_internal::ViewBuf> lease;
-  lease.buf().Reset(bytes);
   try {
-    cereal::PortableBinaryInputArchive ar(lease.stream());
+    codec_internal::FastInputArchive ar(bytes);
     ar(*out);
+    if (!ar.at_end()) return Status::Corruption("undecodable record: trailing bytes");
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("undecodable record: ") + e.what());
-  }
-  if (!lease.buf().at_end()) {
-    return Status::Corruption("undecodable record: trailing bytes");
   }
   return Status::Ok();
 }
 
 }  // namespace chronova
+
+CEREAL_SETUP_ARCHIVE_TRAITS(chronova::codec_internal::FastInputArchive,
+                            chronova::codec_internal::FastOutputArchive)

@@ -94,8 +94,10 @@ int RunReplay(const ReplayArgs& args) {
   const bool tty = isatty(STDERR_FILENO);
   auto t0 = Clock::now();
   auto last_print = t0;
+  auto folded = t0;  // when the last batch was folded (then the records are written)
   options.progress = [&](Seq reached) {
     auto now = Clock::now();
+    folded = now;
     if (now - last_print < std::chrono::milliseconds(tty ? 250 : 5000)) return;
     last_print = now;
     double secs = std::chrono::duration<double>(now - t0).count();
@@ -114,9 +116,13 @@ int RunReplay(const ReplayArgs& args) {
   Seq reached = (*store)->checkpoint();
   auto digest = (*store)->Digest();
   if (!digest.ok()) return Fail(digest.status());
-  std::printf("replayed %llu events in %.2f s: %.0f events/s; read models digest %s\n",
-              static_cast<unsigned long long>(reached.value()), secs,
-              reached.value() / std::max(secs, 1e-9), digest->c_str());
+  std::printf(
+      "replayed %llu events in %.2f s: %.0f events/s (folded in %.2f s, written in "
+      "%.2f s); read models digest %s\n",
+      static_cast<unsigned long long>(reached.value()), secs,
+      reached.value() / std::max(secs, 1e-9),
+      std::chrono::duration<double>(folded - t0).count(),
+      secs - std::chrono::duration<double>(folded - t0).count(), digest->c_str());
   if (!args.verify) return 0;
 
   auto diff = FirstDivergence(**store, *live);
