@@ -538,7 +538,31 @@ TEST_CASE(
   huge[1] = '\xff';
   huge[7] = '\x7f';
   std::string str;
-  CHECK(DecodePortable(huge, &str).IsCorruption());
+  Status refused = DecodePortable(huge, &str);
+  CHECK(refused.IsCorruption());
+  CHECK(refused.message().find("beyond the record") != std::string::npos);
+  // At the boundary: a size equal to the bytes left is a whole string; one more
+  // is refused.
+  std::string exact = EncodePortable(std::string("abc"));
+  REQUIRE(DecodePortable(exact, &str).ok());
+  CHECK(str == "abc");
+  exact[1] = '\x04';
+  CHECK(DecodePortable(exact, &str).IsCorruption());
+  // Other shapes: a host's doubles and claims map, an instance's actions (vectors
+  // of structs in structs), an empty event payload.
+  HostState h;
+  h.ram_allocation_ratio = 0.1;  // not exact in binary: every bit must survive
+  h.claims[InstanceId("i1")] = Claim{};
+  CHECK(EncodePortable(h) == CerealPortableBytes(h));
+  HostState h_back;
+  REQUIRE(DecodePortable(CerealPortableBytes(h), &h_back).ok());
+  CHECK(h_back == h);
+  CHECK(EncodePortable(std::vector<Envelope>{env, Envelope{}}) ==
+        CerealPortableBytes(std::vector<Envelope>{env, Envelope{}}));
+  CHECK(EncodePortable(HostServiceEnabled{}) == std::string("\x01"));
+  HostServiceEnabled empty;
+  CHECK(DecodePortable("\x01", &empty).ok());
+  CHECK(DecodePortable("", &empty).IsCorruption());
 }
 
 }  // namespace chronova::testing

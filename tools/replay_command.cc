@@ -94,7 +94,9 @@ int RunReplay(const ReplayArgs& args) {
   const bool tty = isatty(STDERR_FILENO);
   auto t0 = Clock::now();
   auto last_print = t0;
-  auto folded = t0;  // when the last batch was folded (then the records are written)
+  // When the last batch was folded; then the records still in memory are written
+  // (earlier writes, if memory ran short, count as folding).
+  auto folded = t0;
   options.progress = [&](Seq reached) {
     auto now = Clock::now();
     folded = now;
@@ -117,7 +119,7 @@ int RunReplay(const ReplayArgs& args) {
   auto digest = (*store)->Digest();
   if (!digest.ok()) return Fail(digest.status());
   std::printf(
-      "replayed %llu events in %.2f s: %.0f events/s (folded in %.2f s, written in "
+      "replayed %llu events in %.2f s: %.0f events/s (folded in %.2f s, last write "
       "%.2f s); read models digest %s\n",
       static_cast<unsigned long long>(reached.value()), secs,
       reached.value() / std::max(secs, 1e-9),
