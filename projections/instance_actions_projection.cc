@@ -62,19 +62,18 @@ uint64_t AuditBucket(Seq seq) {
   return seq.value() >> kAuditBucketBits << kAuditBucketBits;
 }
 
-std::string AuditKey(const AuditSubject& s, Seq seq) {
-  std::string key;
-  key.reserve(32 + s.id.size() + 20);
-  key.append("audit/");
-  key.append(AuditKindName(s.kind));
-  key.push_back('/');
-  AppendKeyPart(&key, s.id);
-  key.push_back('/');
+// Sets *key to the key of `seq`'s bucket of the subject (kind, id).
+void SetAuditKey(std::string* key, AuditKind kind, std::string_view id, Seq seq) {
+  key->clear();
+  key->append("audit/");
+  key->append(AuditKindName(kind));
+  key->push_back('/');
+  AppendKeyPart(key, id);
+  key->push_back('/');
   char digits[20];
   uint64_t v = AuditBucket(seq);
   for (int i = 19; i >= 0; --i, v /= 10) digits[i] = static_cast<char>('0' + v % 10);
-  key.append(digits, sizeof(digits));
-  return key;
+  key->append(digits, sizeof(digits));
 }
 
 // `seq`'s posting: its offset in its bucket, as an LEB128 varint.
@@ -280,16 +279,51 @@ Step StepOf(const Event& event) {
 }
 
 // The host an instance event names in its payload (empty if none).
-HostName HostNamedBy(const Event& event) {
+std::string_view HostNamedBy(const Event& event) {
   return std::visit(
-      [](const auto& e) -> HostName {
+      [](const auto& e) -> std::string_view {
         if constexpr (requires { e.host; }) {
-          return e.host;
+          return e.host.str();
         } else {
-          return HostName();
+          return {};
         }
       },
       event);
+}
+
+// The key of the instance an event is about (InstanceOfEvent), without a copy.
+std::string_view InstanceKeyOf(const Envelope& env, const Event& event) {
+  if (StreamKind(env.stream) == "instance") return StreamKey(env.stream);
+  if (const auto* c = std::get_if<HostResourcesClaimed>(&event))
+    return c->instance_id.str();
+  if (const auto* r = std::get_if<HostResourcesReleased>(&event))
+    return r->instance_id.str();
+  return {};
+}
+
+// Calls fn(kind, id) once for every subject `env` is indexed under (see
+// AuditSubjectsOf, which collects them), without copying the ids.
+template <typename Fn>
+void ForEachAuditSubject(const Envelope& env, const Event& event, std::string_view owner,
+                         Fn&& fn) {
+  std::pair<AuditKind, std::string_view> seen[7];
+  size_t n = 0;
+  auto add = [&](AuditKind kind, std::string_view id) {
+    if (id.empty()) return;
+    for (size_t i = 0; i < n; ++i) {
+      if (seen[i].first == kind && seen[i].second == id) return;
+    }
+    seen[n++] = {kind, id};
+    fn(kind, id);
+  };
+  add(AuditKind::kServer, InstanceKeyOf(env, event));
+  add(AuditKind::kRequest, env.meta.request_id.str());
+  add(AuditKind::kUser, env.meta.actor.user.str());
+  add(AuditKind::kProject, env.meta.actor.project.str());
+  add(AuditKind::kProject, owner);
+  const std::string_view stream_kind = StreamKind(env.stream);
+  if (stream_kind == "host") add(AuditKind::kHost, StreamKey(env.stream));
+  if (stream_kind == "instance") add(AuditKind::kHost, HostNamedBy(event));
 }
 
 Status NoAction(const Envelope& env, const char* action) {
@@ -426,58 +460,47 @@ Result<AuditKind> ParseAuditKind(std::string_view name) {
 }
 
 InstanceId InstanceOfEvent(const Envelope& env, const Event& event) {
-  if (StreamKind(env.stream) == "instance")
-    return InstanceId(std::string(StreamKey(env.stream)));
-  if (const auto* c = std::get_if<HostResourcesClaimed>(&event)) return c->instance_id;
-  if (const auto* r = std::get_if<HostResourcesReleased>(&event)) return r->instance_id;
-  return InstanceId();
+  return InstanceId(std::string(InstanceKeyOf(env, event)));
 }
 
 std::vector<AuditSubject> AuditSubjectsOf(const Envelope& env, const Event& event,
                                           const ProjectId& owner) {
   std::vector<AuditSubject> out;
-  out.reserve(6);
-  auto add = [&out](AuditKind kind, const std::string& id) {
-    if (id.empty()) return;
-    AuditSubject s{kind, id};
-    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
-  };
-  add(AuditKind::kServer, InstanceOfEvent(env, event).str());
-  add(AuditKind::kRequest, env.meta.request_id.str());
-  add(AuditKind::kUser, env.meta.actor.user.str());
-  add(AuditKind::kProject, env.meta.actor.project.str());
-  add(AuditKind::kProject, owner.str());
-  if (StreamKind(env.stream) == "host")
-    add(AuditKind::kHost, std::string(StreamKey(env.stream)));
-  if (StreamKind(env.stream) == "instance")
-    add(AuditKind::kHost, HostNamedBy(event).str());
+  ForEachAuditSubject(env, event, owner.str(), [&](AuditKind kind, std::string_view id) {
+    out.push_back(AuditSubject{kind, std::string(id)});
+  });
   return out;
 }
 
 Status InstanceActionsProjection::Apply(const Envelope& env, const Event& event,
                                         ReadModelWriter& w) {
-  InstanceId instance = InstanceOfEvent(env, event);
-  ProjectId owner;
+  const std::string_view instance = InstanceKeyOf(env, event);
+  RecordUpdate<InstanceActions> record;
+  std::string key;
+  bool folded = false;
+  std::string_view owner;  // into `record`: stored (moved) only at the end
   if (!instance.empty()) {
-    const std::string key = ActionsKey(instance);
-    RecordUpdate<InstanceActions> record;
+    key = ActionsKey(InstanceId(std::string(instance)));
     CHRONOVA_RETURN_IF_ERROR(record.Load(w, key));
     if (StreamKind(env.stream) == "instance") {
-      CHRONOVA_ASSIGN_OR_RETURN(bool folded, FoldInstanceEvent(record.get(), env, event));
+      CHRONOVA_ASSIGN_OR_RETURN(folded, FoldInstanceEvent(record.get(), env, event));
       if (!folded) return Status::Ok();  // already folded in: indexed then too
-      owner = record.get().project_id;
-      record.Store(w, key);
-    } else if (record.found()) {
-      owner = record.get().project_id;
     }
+    if (record.found() || folded) owner = record.get().project_id.str();
   }
   // The store applies every seq once (its checkpoint), so a posting is appended
   // once.
   char buf[8];
   const std::string_view posting = AuditPosting(env.seq, buf);
-  for (const AuditSubject& s : AuditSubjectsOf(env, event, owner)) {
-    CHRONOVA_RETURN_IF_ERROR(w.Append(AuditKey(s, env.seq), posting));
-  }
+  thread_local std::string audit_key;
+  Status appended;
+  ForEachAuditSubject(env, event, owner, [&](AuditKind kind, std::string_view id) {
+    if (!appended.ok()) return;
+    SetAuditKey(&audit_key, kind, id, env.seq);
+    appended = w.Append(audit_key, posting);
+  });
+  CHRONOVA_RETURN_IF_ERROR(appended);
+  if (folded) record.Store(w, key);
   return Status::Ok();
 }
 
