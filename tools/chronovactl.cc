@@ -4,11 +4,13 @@
 // RocksDB as a read-only secondary), or on a JetStream log.
 #include <poll.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -765,13 +767,24 @@ int AuditCommand(Context& ctx, const Flags& flags, bool json, const sigset_t* st
 
 // A replay allocates gigabytes of small records: glibc's malloc on transparent
 // huge pages (a tunable read only at start-up) halves its page faults and saves
-// ~10% (docs/performance.md). Runs this program again with it, unless the
-// environment already sets tunables; if that cannot be done, goes on as is.
+// ~10% (docs/performance.md). Runs this program again with it, once, unless the
+// environment already sets tunables (GLIBC_TUNABLES= opts out), the process is
+// privileged (glibc may drop the variable) or /proc/self/exe is not this
+// program (started through ld.so); if the exec fails, goes on as is.
 void ReexecWithHugePageMalloc(char** argv) {
-  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
-  if (setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1) != 0) return;
+  if (std::getenv("GLIBC_TUNABLES") != nullptr || std::getenv("CHRONOVA_REEXEC")) return;
+  if (getauxval(AT_SECURE) != 0) return;
+  if (std::strchr(argv[0], '/') != nullptr) {
+    std::error_code ec;
+    if (!std::filesystem::equivalent(argv[0], "/proc/self/exe", ec) || ec) return;
+  }
+  if (setenv("CHRONOVA_REEXEC", "1", 1) != 0 ||
+      setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1) != 0) {
+    return;
+  }
   execv("/proc/self/exe", argv);
   unsetenv("GLIBC_TUNABLES");  // exec failed: this process goes on unchanged
+  unsetenv("CHRONOVA_REEXEC");
 }
 
 int Run(int argc, char** argv) {
