@@ -438,27 +438,41 @@ Status ProjectionStore::Flush() {
 
 Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
   // Sorted entries go straight into SST files that RocksDB ingests: no memtable
-  // inserts, no write-ahead log (an interrupted rebuild is simply redone). The
-  // projections, in the order of their key prefixes ("<name>/"), are cut into
-  // two runs of about as many entries, written as two files on two threads; the
-  // first file begins with the checkpoint key (it sorts first). Both files are
-  // ingested at once.
+  // inserts, no write-ahead log (an interrupted rebuild is simply redone). Every
+  // entry, in key order (projections in the order of their prefixes "<name>/"),
+  // is cut in two halves, written as two files on two threads; the first file
+  // begins with the checkpoint key (it sorts first). Both files are ingested at
+  // once. The caches are sorted on two threads first, the biggest spread first.
   std::vector<size_t> order(projections_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return Prefixed(projections_[a]->Name(), "") < Prefixed(projections_[b]->Name(), "");
   });
-  size_t total = 0;
-  for (const RecordCache& c : caches) total += c.size();
-  size_t cut = order.size(), before = 0, best = total;
-  if (!options_.track_writers) {  // writers_ is filled by one thread
-    for (size_t k = 0; k < order.size(); ++k) {
-      before += caches[order[k]].size();
-      size_t worst = std::max(before, total - before);
-      if (worst < best) best = worst, cut = k + 1;
+  std::vector<std::vector<std::pair<std::string_view, const RecordCache::Entry*>>> sorted(
+      order.size());
+  {
+    std::vector<uint64_t> sizes(caches.size());
+    for (size_t p = 0; p < caches.size(); ++p) sizes[p] = caches[p].size();
+    std::vector<size_t> lanes[2];
+    uint64_t load[2] = {0, 0};
+    for (size_t p : SlowestFirst(sizes)) {
+      int lane = load[1] < load[0] ? 1 : 0;
+      lanes[lane].push_back(p);
+      load[lane] += sizes[p];
     }
+    std::thread other([&] {
+      for (size_t p : lanes[1]) sorted[p] = caches[p].Sorted();
+    });
+    for (size_t p : lanes[0]) sorted[p] = caches[p].Sorted();
+    other.join();
   }
-  auto write = [&](size_t from, size_t to, const std::string& file) -> Status {
+  uint64_t total = 0;
+  for (const auto& s : sorted) total += s.size();
+  // writers_ is filled by one thread: with track_writers, one file.
+  const uint64_t cut = options_.track_writers || total < 2 ? total : total / 2;
+
+  // Writes the entries [from, to) of the whole sequence into `file`.
+  auto write = [&](uint64_t from, uint64_t to, const std::string& file) -> Status {
     rocksdb::Options sst_options = StoreOptions(false);
     sst_options.compression = rocksdb::kNoCompression;  // compaction compresses later
     rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), sst_options};
@@ -470,24 +484,28 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
           FromRocks(writer.Put(kCheckpointKey, cp), "bulk sst write"));
     }
     std::string key;
-    for (size_t k = from; k < to; ++k) {
+    uint64_t first = 0;  // position of the current projection's first entry
+    for (size_t k = 0; k < order.size() && first < to; ++k) {
+      const auto& entries = sorted[order[k]];
+      const uint64_t end = first + entries.size();
       std::string_view name = projections_[order[k]]->Name();
-      CHRONOVA_RETURN_IF_ERROR(caches[order[k]].Drain(
-          [&](std::string_view suffix, const RecordCache::Entry& entry) {
-            key.assign(name);
-            key.push_back('/');
-            key.append(suffix);
-            if (options_.track_writers) writers_[key] = entry.seq;
-            rocksdb::Status s;
-            if (entry.deleted) {
-              s = writer.Delete(key);
-            } else if (entry.raw) {
-              s = writer.Put(key, *entry.raw);
-            } else {
-              s = writer.Put(key, entry.encode(entry.object.get()));
-            }
-            return FromRocks(s, "bulk sst write");
-          }));
+      for (uint64_t g = std::max(first, from); g < std::min(end, to); ++g) {
+        const auto& [suffix, entry] = entries[g - first];
+        key.assign(name);
+        key.push_back('/');
+        key.append(suffix);
+        if (options_.track_writers) writers_[key] = entry->seq;
+        rocksdb::Status s;
+        if (entry->deleted) {
+          s = writer.Delete(key);
+        } else if (entry->raw) {
+          s = writer.Put(key, *entry->raw);
+        } else {
+          s = writer.Put(key, entry->encode(entry->object.get()));
+        }
+        CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "bulk sst write"));
+      }
+      first = end;
     }
     return FromRocks(writer.Finish(), "bulk sst finish");
   };
@@ -495,13 +513,9 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
   std::vector<std::string> files{base + "-0.sst"};
   Status second;
   std::thread other;
-  // A cut leaves records on both sides (its worst side is smaller than the
-  // total), so neither file is empty.
-  if (cut < order.size()) {
+  if (cut < total) {  // both halves hold entries: neither file is empty
     files.push_back(base + "-1.sst");
-    other = std::thread([&] { second = write(cut, order.size(), files[1]); });
-  } else {
-    cut = order.size();
+    other = std::thread([&] { second = write(cut, total, files[1]); });
   }
   Status first = write(0, cut, files[0]);
   if (other.joinable()) other.join();

@@ -4,7 +4,7 @@
 // grow (the audit postings) are appended to in place.
 //
 // Not thread-safe: one thread changes a cache at a time (a ProjectionStore's lane
-// folding a batch); others may Find() and Drain() it only while nothing does.
+// folding a batch); others may Find() and Sorted() it only while nothing does.
 #pragma once
 
 #include <algorithm>
@@ -99,25 +99,18 @@ class RecordCache {
   }
   size_t size() const { return entries_.size(); }
 
-  // Calls fn(key, entry) for every pending write in key order. Changes nothing
-  // Find() reads: another thread may Find() meanwhile. Clear() afterwards.
-  template <typename Fn>
-  auto Drain(Fn&& fn) -> decltype(fn(std::string_view(), std::declval<const Entry&>())) {
-    using R = decltype(fn(std::string_view(), std::declval<const Entry&>()));
+  // Every pending write, in key order. Changes nothing Find() reads: another
+  // thread may Find() meanwhile. The views live until the cache changes; Clear()
+  // once they are written.
+  std::vector<std::pair<std::string_view, const Entry*>> Sorted() const {
     std::vector<std::pair<std::string_view, const Entry*>> entries;
     entries.reserve(entries_.size());
     for (const auto& [k, e] : entries_) entries.emplace_back(k, &e);
     std::sort(entries.begin(), entries.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [k, e] : entries) {
-      if constexpr (std::is_void_v<R>) {
-        fn(k, *e);
-      } else {
-        if (auto r = fn(k, *e); !r.ok()) return r;
-      }
-    }
-    if constexpr (!std::is_void_v<R>) return R();
+    return entries;
   }
+
   void Clear() { entries_.clear(); }
 
  private:
