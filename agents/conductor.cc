@@ -183,8 +183,6 @@ Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq caus
     target = s.resize_dest_host;
     w.flavor =
         kind == WorkItem::Kind::kResize ? s.resize_new_flavor : s.resize_old_flavor;
-    w.old_flavor =
-        kind == WorkItem::Kind::kResize ? s.resize_old_flavor : s.resize_new_flavor;
     w.source_host = s.resize_source_host;
     w.keep_stopped =
         s.vm_state == VmState::kStopped ||

@@ -27,7 +27,7 @@ struct WorkItem {
     kSyncPowerState = 7,
     kResize = 8,         // to the destination: run the guest with `flavor`
     kResizeConfirm = 9,  // to the source of a resize to another host: drop the guest
-    kResizeRevert = 10,  // to the destination: back to `old_flavor` on source_host
+    kResizeRevert = 10,  // to the destination: back to `flavor` (the old one)
   };
   Kind kind = Kind::kBuild;
   InstanceId instance_id;
@@ -46,9 +46,8 @@ struct WorkItem {
   ImageId rescue_image_id;
   // kSnapshot: the queued image the snapshot is uploaded into.
   ImageId snapshot_image_id;
-  // kResize/kResizeConfirm/kResizeRevert: the resize's other flavor (the old
-  // one) and its source host. keep_stopped: the server was stopped.
-  FlavorSpec old_flavor;
+  // kResize/kResizeConfirm/kResizeRevert: the resize's source host.
+  // keep_stopped: the server was stopped.
   HostName source_host;
   template <class A>
   void serialize(A& ar) {
@@ -56,7 +55,7 @@ struct WorkItem {
        CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
        CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
        CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id),
-       CEREAL_NVP(rescue_image_id), CEREAL_NVP(old_flavor), CEREAL_NVP(source_host));
+       CEREAL_NVP(rescue_image_id), CEREAL_NVP(source_host));
   }
 };
 

@@ -24,11 +24,6 @@ Status HostNotMapped(const HostName& host) {
   return Status::NotFound("Host '" + host.str() + "' is not mapped to any cell");
 }
 
-void FoldHost(HostState& s, const Envelope& env, const Event& e) {
-  ApplyHostEvent(s, env, e);
-}
-StreamVersion HostVersion(const HostState& s) { return s.version; }
-
 }  // namespace
 
 AdminService::AdminService(EventLog* log, ProjectionStore* store,
@@ -210,24 +205,23 @@ Status AdminService::SetServiceEnabled(const RequestContext& ctx, const HostName
   HostState initial;
   initial.name = host;
   CHRONOVA_ASSIGN_OR_RETURN(
-      CommandOutcome out, HandleCommand(
-                              *log_, HostStream(host), initial, FoldHost, HostVersion,
-                              [&](const HostState& s) -> Result<std::vector<Event>> {
-                                if (!s.exists) {
-                                  return Status::NotFound("Could not find binary " +
-                                                          binary + " on host " +
-                                                          host.str() + ".");
-                                }
-                                if (enabled) {
-                                  if (!s.disabled) return std::vector<Event>{};
-                                  return std::vector<Event>{HostServiceEnabled{}};
-                                }
-                                if (s.disabled && s.disabled_reason == reason)
-                                  return std::vector<Event>{};
-                                return std::vector<Event>{HostServiceDisabled{reason}};
-                              },
-                              ctx.Meta(options_.env->Now()),
-                              IdempotencyKey("service-update-" + ctx.request_id.str())));
+      CommandOutcome out,
+      HandleCommand(
+          *log_, HostStream(host), initial, ApplyHostEvent, HostVersion,
+          [&](const HostState& s) -> Result<std::vector<Event>> {
+            if (!s.exists) {
+              return Status::NotFound("Could not find binary " + binary + " on host " +
+                                      host.str() + ".");
+            }
+            if (enabled) {
+              if (!s.disabled) return std::vector<Event>{};
+              return std::vector<Event>{HostServiceEnabled{}};
+            }
+            if (s.disabled && s.disabled_reason == reason) return std::vector<Event>{};
+            return std::vector<Event>{HostServiceDisabled{reason}};
+          },
+          ctx.Meta(options_.env->Now()),
+          IdempotencyKey("service-update-" + ctx.request_id.str())));
   if (out.appended) {
     CHRONOVA_RETURN_IF_ERROR(
         runner_->WaitFor(out.append.last_seq, options_.wait_timeout_ms));

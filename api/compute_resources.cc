@@ -620,8 +620,7 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
                              QuotaUsageStream(project).str());
 }
 
-Status ComputeService::CheckResizeQuota(const RequestContext& ctx, const InstanceState& s,
-                                        const FlavorSpec& to) {
+Status ComputeService::CheckResizeQuota(const InstanceState& s, const FlavorSpec& to) {
   // nova/compute/api.py _check_quota_for_upsize: only the growth counts.
   std::map<std::string, int64_t> delta = {
       {"cores", int64_t{to.vcpus} - s.flavor.vcpus},
@@ -633,6 +632,7 @@ Status ComputeService::CheckResizeQuota(const RequestContext& ctx, const Instanc
   const bool check_user = user_set.count("cores") || user_set.count("ram");
   auto check = [&](const UserId& user) -> Status {
     CHRONOVA_ASSIGN_OR_RETURN(auto limits, EffectiveLimits(s.project_id, user));
+    if (limits.at("cores") < 0 && limits.at("ram") < 0) return Status::Ok();  // unlimited
     CHRONOVA_ASSIGN_OR_RETURN(QuotaUsage used, CountUsage(s.project_id, user));
     std::map<std::string, int64_t> in_use = {{"cores", used.cores}, {"ram", used.ram}};
     std::vector<std::string> overs;
@@ -644,7 +644,6 @@ Status ComputeService::CheckResizeQuota(const RequestContext& ctx, const Instanc
     if (overs.empty()) return Status::Ok();
     return TooManyInstances(overs, requested, in_use, limits);
   };
-  (void)ctx;
   CHRONOVA_RETURN_IF_ERROR(check(UserId()));
   if (check_user) CHRONOVA_RETURN_IF_ERROR(check(s.user_id));
   return Status::Ok();

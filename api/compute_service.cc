@@ -17,6 +17,23 @@
 namespace chronova {
 namespace {
 
+// Every compute host and every aggregate: where a server may go, and in which
+// zone each host is (its aggregate's, as the scheduler sees it).
+struct HostsAndAggregates {
+  std::vector<HostState> hosts;
+  std::vector<AggregateState> aggregates;
+};
+Result<HostsAndAggregates> LoadHostsAndAggregates(const ProjectionStore& store) {
+  HostsAndAggregates out;
+  CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store.Reader(HostsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(out.hosts, HostsView(hosts_reader.get()).List());
+  CHRONOVA_ASSIGN_OR_RETURN(auto aggregates_reader,
+                            store.Reader(AggregatesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(out.aggregates,
+                            AggregatesView(aggregates_reader.get()).List());
+  return out;
+}
+
 // The idempotency key of `verb` done by this request: a retried request (same
 // request id) appends nothing twice.
 IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb) {
@@ -170,14 +187,9 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   // ("zone:host" names a zone and, for admins, a host chronova does not force).
   std::string zone = req.availability_zone.substr(0, req.availability_zone.find(':'));
   if (!zone.empty()) {
-    CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store_->Reader(HostsProjection::kName));
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
-                              HostsView(hosts_reader.get()).List());
-    // A host's zone is its aggregate's, if one sets it (as the scheduler sees it).
-    CHRONOVA_ASSIGN_OR_RETURN(auto aggregates_reader,
-                              store_->Reader(AggregatesProjection::kName));
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates,
-                              AggregatesView(aggregates_reader.get()).List());
+    CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(*store_));
+    const std::vector<HostState>& hosts = loaded.hosts;
+    const std::vector<AggregateState>& aggregates = loaded.aggregates;
     bool known = std::any_of(hosts.begin(), hosts.end(), [&](const HostState& h) {
       return HostAvailabilityZone(h.name, h.availability_zone, aggregates) == zone;
     });
@@ -477,18 +489,14 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
   request.source_host = s.host;
   // The state, the lock, the flavor and the disk first (nothing claimed yet).
   CHRONOVA_RETURN_IF_ERROR(Decide(s, ResizeInstance{request, ctx.IsAdmin()}).status());
-  CHRONOVA_RETURN_IF_ERROR(CheckResizeQuota(ctx, s, flavor->spec));
+  CHRONOVA_RETURN_IF_ERROR(CheckResizeQuota(s, flavor->spec));
 
   // The scheduler's filters and weigher (agents/scheduler.cc) over the hosts
   // read model: enabled, in the server's zone, room for the new flavor (on the
   // source, the server's own claim moves to the migration, so it still counts).
-  CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store_->Reader(HostsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
-                            HostsView(hosts_reader.get()).List());
-  CHRONOVA_ASSIGN_OR_RETURN(auto aggregates_reader,
-                            store_->Reader(AggregatesProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates,
-                            AggregatesView(aggregates_reader.get()).List());
+  CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(*store_));
+  const std::vector<HostState>& hosts = loaded.hosts;
+  const std::vector<AggregateState>& aggregates = loaded.aggregates;
   const Claim want = FlavorClaim(flavor->spec);
   std::vector<std::pair<int64_t, HostName>> weighed;
   for (const HostState& h : hosts) {

@@ -398,8 +398,7 @@ class ComputeService {
                               const std::vector<InstanceId>& ids, int min_count);
   // PermissionDenied (Nova's TooManyInstances) if growing the server `s` from
   // its flavor to `to` exceeds the project's (or user's) cores/ram limits.
-  Status CheckResizeQuota(const RequestContext& ctx, const InstanceState& s,
-                          const FlavorSpec& to);
+  Status CheckResizeQuota(const InstanceState& s, const FlavorSpec& to);
   // A flavor's stream folded (for access and extra-spec commands).
   Result<FlavorRecord> LoadFlavorForCommand(const FlavorId& id) const;
   // Decides `decide` on the flavor's stream and appends the outcome under the

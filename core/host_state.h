@@ -65,6 +65,8 @@ struct HostState {
 
 // Folds one host event into `state` (other events are ignored). Deterministic.
 void ApplyHostEvent(HostState& state, const Envelope& env, const Event& event);
+// The host stream's version `state` was folded to (for HandleCommand).
+inline StreamVersion HostVersion(const HostState& state) { return state.version; }
 
 // Reserve resources for one instance on a host.
 struct ClaimResources {

@@ -30,11 +30,6 @@ struct ResizeClaims {
 
 namespace resize_claims_internal {
 
-inline void FoldHost(HostState& s, const Envelope& env, const Event& e) {
-  ApplyHostEvent(s, env, e);
-}
-inline StreamVersion HostVersion(const HostState& s) { return s.version; }
-
 // `events` folded into a copy of `s` (to check a claim after a release).
 inline HostState After(HostState s, const std::vector<Event>& events) {
   for (const Event& e : events) {
@@ -50,8 +45,8 @@ inline Result<CommandOutcome> OnHost(
     std::function<Result<std::vector<Event>>(const HostState&)> decide) {
   HostState initial;
   initial.name = host;
-  return HandleCommand(log, HostStream(host), initial, FoldHost, HostVersion, decide,
-                       meta, IdempotencyKey(key));
+  return HandleCommand(log, HostStream(host), initial, ApplyHostEvent, HostVersion,
+                       decide, meta, IdempotencyKey(key));
 }
 
 }  // namespace resize_claims_internal

@@ -34,23 +34,27 @@ void AppendKeyPart(std::string* out, std::string_view id) {
   out->append(id.data() + plain, id.size() - plain);
 }
 
-std::string KeyPart(std::string_view id) {
-  std::string out;
-  out.reserve(id.size());
-  AppendKeyPart(&out, id);
-  return out;
-}
-
-std::string ActionsKey(const InstanceId& id) {
+std::string ActionsKey(std::string_view instance) {
   std::string key;
-  key.reserve(8 + id.str().size());
+  key.reserve(8 + instance.size());
   key.append("actions/");
-  AppendKeyPart(&key, id.str());
+  AppendKeyPart(&key, instance);
   return key;
 }
 
+// Appends "audit/<kind>/<id>/" to *key.
+void AppendAuditPrefix(std::string* key, AuditKind kind, std::string_view id) {
+  key->append("audit/");
+  key->append(AuditKindName(kind));
+  key->push_back('/');
+  AppendKeyPart(key, id);
+  key->push_back('/');
+}
+
 std::string AuditPrefix(const AuditSubject& s) {
-  return "audit/" + std::string(AuditKindName(s.kind)) + "/" + KeyPart(s.id) + "/";
+  std::string prefix;
+  AppendAuditPrefix(&prefix, s.kind, s.id);
+  return prefix;
 }
 
 // 4,096 seqs: a bucket's value stays small even for a subject named by every
@@ -65,11 +69,7 @@ uint64_t AuditBucket(Seq seq) {
 // Sets *key to the key of `seq`'s bucket of the subject (kind, id).
 void SetAuditKey(std::string* key, AuditKind kind, std::string_view id, Seq seq) {
   key->clear();
-  key->append("audit/");
-  key->append(AuditKindName(kind));
-  key->push_back('/');
-  AppendKeyPart(key, id);
-  key->push_back('/');
+  AppendAuditPrefix(key, kind, id);
   char digits[20];
   uint64_t v = AuditBucket(seq);
   for (int i = 19; i >= 0; --i, v /= 10) digits[i] = static_cast<char>('0' + v % 10);
@@ -480,7 +480,7 @@ Status InstanceActionsProjection::Apply(const Envelope& env, const Event& event,
   bool folded = false;
   std::string_view owner;  // into `record`: stored (moved) only at the end
   if (!instance.empty()) {
-    key = ActionsKey(InstanceId(std::string(instance)));
+    key = ActionsKey(instance);
     CHRONOVA_RETURN_IF_ERROR(record.Load(w, key));
     if (StreamKind(env.stream) == "instance") {
       CHRONOVA_ASSIGN_OR_RETURN(folded, FoldInstanceEvent(record.get(), env, event));
@@ -506,7 +506,7 @@ Status InstanceActionsProjection::Apply(const Envelope& env, const Event& event,
 
 Result<std::optional<InstanceActions>> InstanceActionsView::Get(
     const InstanceId& id) const {
-  return GetRecord<InstanceActions>(*reader_, ActionsKey(id));
+  return GetRecord<InstanceActions>(*reader_, ActionsKey(id.str()));
 }
 
 Result<std::optional<InstanceAction>> InstanceActionsView::GetAction(

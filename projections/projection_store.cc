@@ -180,13 +180,32 @@ rocksdb::Options StoreOptions(bool defer_compaction) {
   return o;
 }
 
-// Indexes of `nanos`, largest first.
-std::vector<size_t> SlowestFirst(const std::vector<uint64_t>& nanos) {
-  std::vector<size_t> order(nanos.size());
+// Calls fn(i) for every index of `weights` on two threads (this one and one
+// more), each taking the heaviest left while its load is the lighter; weights
+// of 0 (not known yet) alternate.
+template <typename Fn>
+void OnTwoLanes(const std::vector<uint64_t>& weights, Fn&& fn) {
+  std::vector<size_t> order(weights.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return nanos[a] > nanos[b]; });
-  return order;
+                   [&](size_t a, size_t b) { return weights[a] > weights[b]; });
+  std::vector<size_t> lanes[2];
+  uint64_t load[2] = {0, 0};
+  size_t unweighed = 0;
+  for (size_t i : order) {
+    int lane =
+        weights[i] == 0 ? static_cast<int>(unweighed++ % 2) : (load[1] < load[0] ? 1 : 0);
+    lanes[lane].push_back(i);
+    load[lane] += weights[i];
+  }
+  std::thread other;
+  if (!lanes[1].empty()) {
+    other = std::thread([&] {
+      for (size_t i : lanes[1]) fn(i);
+    });
+  }
+  for (size_t i : lanes[0]) fn(i);
+  if (other.joinable()) other.join();
 }
 
 }  // namespace
@@ -350,24 +369,7 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
                            std::chrono::steady_clock::now() - t0)
                            .count();
     };
-    std::vector<size_t> lanes[2];
-    uint64_t load[2] = {0, 0};
-    size_t unmeasured = 0;
-    for (size_t p : SlowestFirst(fold_nanos_)) {
-      // Not timed yet (the first batch): alternate.
-      int lane = fold_nanos_[p] == 0 ? static_cast<int>(unmeasured++ % 2)
-                                     : (load[1] < load[0] ? 1 : 0);
-      lanes[lane].push_back(p);
-      load[lane] += fold_nanos_[p];
-    }
-    std::thread other;
-    if (!lanes[1].empty()) {
-      other = std::thread([&] {
-        for (size_t p : lanes[1]) fold(p);
-      });
-    }
-    for (size_t p : lanes[0]) fold(p);
-    if (other.joinable()) other.join();
+    OnTwoLanes(std::vector<uint64_t>(fold_nanos_), fold);  // a copy: fold sets them
     // The earliest failure is the one to report: the batch stops there.
     size_t first = 0;
     for (size_t p = 1; p < failed_at.size(); ++p) {
@@ -453,18 +455,7 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
   {
     std::vector<uint64_t> sizes(caches.size());
     for (size_t p = 0; p < caches.size(); ++p) sizes[p] = caches[p].size();
-    std::vector<size_t> lanes[2];
-    uint64_t load[2] = {0, 0};
-    for (size_t p : SlowestFirst(sizes)) {
-      int lane = load[1] < load[0] ? 1 : 0;
-      lanes[lane].push_back(p);
-      load[lane] += sizes[p];
-    }
-    std::thread other([&] {
-      for (size_t p : lanes[1]) sorted[p] = caches[p].Sorted();
-    });
-    for (size_t p : lanes[0]) sorted[p] = caches[p].Sorted();
-    other.join();
+    OnTwoLanes(sizes, [&](size_t p) { sorted[p] = caches[p].Sorted(); });
   }
   uint64_t total = 0;
   for (const auto& s : sorted) total += s.size();

@@ -15,6 +15,7 @@
 #include "agents/host_query.h"
 #include "api/json.h"
 #include "projections/projection_store.h"
+#include "tests/api_cloud.h"
 #include "tests/node_test_util.h"
 #include "tests/test_util.h"
 #include "tools/http_client.h"
@@ -22,47 +23,17 @@
 namespace chronova::testing {
 namespace {
 
-constexpr char kAdmin[] = "admin:admin";
-constexpr char kMember[] = "alice:demo";
+constexpr const char* kAdmin = ApiCloud::kAdminToken;
+constexpr const char* kMember = ApiCloud::kMemberToken;
 
-struct Answer {
-  int status = 0;
-  Json json;
-  std::string body;
-};
-
-// A node with two fake compute hosts (compute-1, compute-2) and the HTTP API.
-struct Cloud {
-  TempDir dir;
-  int port = FreePort();
-  std::unique_ptr<Node> node;
-  std::unique_ptr<HttpClient> http;
-
-  Cloud() {
-    NodeOptions o = FakeCloudOptions(dir, 2, 8, 8192);
-    o.seed_catalog = true;
-    o.compute_api_url = "http://127.0.0.1:" + std::to_string(port);
-    auto started = Node::Start(o);
-    INFO(started.status().ToString());
-    REQUIRE(started.ok());
-    node = std::move(started).value();
-    WaitHosts(*node, 2);
-    http = std::make_unique<HttpClient>("127.0.0.1:" + std::to_string(port));
-  }
+// A node with two fake compute hosts (compute-1, compute-2) and the HTTP API,
+// spoken to as the admin unless a test says otherwise.
+struct Cloud : ApiCloud {
+  Cloud() : ApiCloud(2) {}
 
   Answer Send(const std::string& method, const std::string& path,
               const std::string& token = kAdmin, const std::string& body = "") {
-    std::map<std::string, std::string> headers{{"X-Auth-Token", token}};
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    auto r = http->Send(method, "/v2.1" + path, headers, body);
-    INFO(method << " " << path << ": " << r.status().ToString());
-    REQUIRE(r.ok());
-    Answer a{r->status, Json(), r->body};
-    if (!r->body.empty()) {
-      auto parsed = Json::Parse(r->body);
-      if (parsed.ok()) a.json = std::move(parsed).value();
-    }
-    return a;
+    return ApiCloud::Send(method, path, token, body);
   }
   Answer Get(const std::string& path, const std::string& token = kAdmin) {
     return Send("GET", path, token);
@@ -93,13 +64,6 @@ struct Cloud {
 std::string HostOf(const Json& server) {
   const Json* h = server.Find("OS-EXT-SRV-ATTR:host");
   return h && h->is_string() ? h->as_string() : "";
-}
-
-std::string Message(const Answer& a) {
-  for (const auto& [k, v] : a.json.members()) {
-    if (const Json* m = v.Find("message")) return m->as_string();
-  }
-  return "";
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ namespace chronova::testing {
 
 struct Answer {
   int status = 0;
+  std::map<std::string, std::string> headers;
   Json json;  // null unless the body is JSON
   std::string body;
 };
@@ -63,12 +64,18 @@ struct ApiCloud {
   // `method` on /v2.1`path`; REQUIREs that the exchange itself worked.
   Answer Send(const std::string& method, const std::string& path,
               const std::string& token = kMemberToken, const std::string& body = "") {
+    return SendTo(*http, method, "/v2.1" + path, token, body);
+  }
+  // `method` on `path` of any of the node's APIs, with a JSON body if any.
+  static Answer SendTo(HttpClient& client, const std::string& method,
+                       const std::string& path, const std::string& token,
+                       const std::string& body) {
     std::map<std::string, std::string> headers{{"X-Auth-Token", token}};
     if (!body.empty()) headers["Content-Type"] = "application/json";
-    auto r = http->Send(method, "/v2.1" + path, headers, body);
+    auto r = client.Send(method, path, headers, body);
     INFO(method << " " << path << ": " << r.status().ToString());
     REQUIRE(r.ok());
-    Answer a{r->status, Json(), r->body};
+    Answer a{r->status, r->headers, Json(), r->body};
     if (!r->body.empty()) {
       auto parsed = Json::Parse(r->body);
       if (parsed.ok()) a.json = std::move(parsed).value();

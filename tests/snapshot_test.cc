@@ -14,6 +14,7 @@
 #include "api/image_service.h"
 #include "api/json.h"
 #include "core/image_state.h"
+#include "tests/api_cloud.h"
 #include "tests/node_test_util.h"
 #include "tests/test_util.h"
 #include "tools/http_client.h"
@@ -21,64 +22,26 @@
 namespace chronova::testing {
 namespace {
 
-constexpr char kAdmin[] = "admin:admin";
-constexpr char kMember[] = "alice:demo";
-
-struct Answer {
-  int status = 0;
-  std::map<std::string, std::string> headers;
-  Json json;
-  std::string body;
-};
+constexpr const char* kAdmin = ApiCloud::kAdminToken;
+constexpr const char* kMember = ApiCloud::kMemberToken;
 
 // A node with one compute host, the Compute API and the Image API on loopback.
-struct Cloud {
-  TempDir dir;
-  int compute_port = FreePort();
-  int image_port = FreePort();
-  std::unique_ptr<Node> node;
-  std::unique_ptr<HttpClient> compute;
+struct Cloud : ApiCloud {
+  int image_port = 0;
   std::unique_ptr<HttpClient> image;
 
-  explicit Cloud(const std::string& hypervisor) {
-    NodeOptions o = FakeCloudOptions(dir, 1, 8, 8192);
-    o.hypervisor = hypervisor;
-    o.seed_catalog = true;
-    o.compute_api_url = "http://127.0.0.1:" + std::to_string(compute_port);
-    o.image_api_url = "http://127.0.0.1:" + std::to_string(image_port);
-    auto started = Node::Start(o);
-    INFO(started.status().ToString());
-    REQUIRE(started.ok());
-    node = std::move(started).value();
-    WaitHosts(*node, 1);
-    compute = std::make_unique<HttpClient>("127.0.0.1:" + std::to_string(compute_port));
-    image = std::make_unique<HttpClient>("127.0.0.1:" + std::to_string(image_port));
-  }
+  explicit Cloud(const std::string& hypervisor) : Cloud(hypervisor, FreePort()) {}
 
-  static Answer Send(HttpClient& http, const std::string& method, const std::string& path,
-                     const std::string& token, const std::string& body) {
-    std::map<std::string, std::string> headers{{"X-Auth-Token", token}};
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    auto r = http.Send(method, path, headers, body);
-    INFO(method << " " << path << ": " << r.status().ToString());
-    REQUIRE(r.ok());
-    Answer a{r->status, r->headers, Json(), r->body};
-    if (!r->body.empty()) {
-      auto parsed = Json::Parse(r->body);
-      if (parsed.ok()) a.json = std::move(parsed).value();
-    }
-    return a;
-  }
   Answer Nova(const std::string& method, const std::string& path,
               const std::string& token = kMember, const std::string& body = "") {
-    return Send(*compute, method, "/v2.1" + path, token, body);
+    return Send(method, path, token, body);
   }
   Answer Glance(const std::string& path, const std::string& token = kMember) {
-    return Send(*image, "GET", "/v2/images" + path, token, "");
+    return SendTo(*image, "GET", "/v2/images" + path, token, "");
   }
   Answer Action(const std::string& id, const Json& body,
                 const std::string& token = kMember) {
-    return Nova("POST", "/servers/" + id + "/action", token, body.Dump());
+    return ApiCloud::Action(id, body.Dump(), token);
   }
 
   // Polls GET /servers/{id} until `pred(server)` holds (20 s).
@@ -97,19 +60,6 @@ struct Cloud {
     return Json();
   }
 
-  // Boots an m1.tiny server from the demo image and waits for ACTIVE.
-  std::string Boot(const std::string& name) {
-    Json server = Json::MakeObject(
-        {{"name", name}, {"flavorRef", "1"}, {"imageRef", kDemoImageId}});
-    Answer created =
-        Nova("POST", "/servers", kMember, Json::MakeObject({{"server", server}}).Dump());
-    INFO(created.body);
-    REQUIRE(created.status == 202);
-    std::string id = created.json["server"]["id"].as_string();
-    WaitServer(id, [](Json s) { return s["status"].as_string() == "ACTIVE"; });
-    return id;
-  }
-
   // Polls the Image API until the image has `status` (20 s), or is gone when
   // `status` is empty.
   Json WaitImage(const std::string& id, const std::string& status) {
@@ -126,7 +76,25 @@ struct Cloud {
                   << " " << last.body);
     return Json();
   }
+
+ private:
+  Cloud(const std::string& hypervisor, int free_port)
+      : ApiCloud(1, hypervisor,
+                 [free_port](NodeOptions& o) {
+                   o.image_api_url = "http://127.0.0.1:" + std::to_string(free_port);
+                 }),
+        image_port(free_port),
+        image(std::make_unique<HttpClient>("127.0.0.1:" + std::to_string(free_port))) {}
 };
+
+// The server's latest instance action, CHECKed to be a createImage that failed.
+Json LatestActionIsFailedCreateImage(Cloud& c, const std::string& id) {
+  Answer actions = c.Nova("GET", "/servers/" + id + "/os-instance-actions");
+  Json latest = actions.json["instanceActions"].items()[0];
+  CHECK(latest["action"].as_string() == "createImage");
+  CHECK(latest["message"].as_string() == "Error");
+  return latest;
+}
 
 Json CreateImageBody(const std::string& name, const Json& metadata = Json()) {
   Json entity = Json::MakeObject({{"name", name}});
@@ -135,13 +103,6 @@ Json CreateImageBody(const std::string& name, const Json& metadata = Json()) {
 }
 
 bool Idle(Json s) { return s["OS-EXT-STS:task_state"].is_null(); }
-
-std::string Message(const Answer& a) {
-  for (const auto& [k, v] : a.json.members()) {
-    if (const Json* m = v.Find("message")) return m->as_string();
-  }
-  return "";
-}
 
 std::string ImageIdOf(const Answer& a) {
   auto it = a.headers.find("location");
@@ -300,10 +261,7 @@ TEST_CASE("a failed snapshot deletes its image and leaves the server usable") {
   c.WaitImage(image_id, "");  // deleted
   Json server = c.WaitServer(id, Idle);
   CHECK(server["status"].as_string() == "ACTIVE");
-  Answer actions = c.Nova("GET", "/servers/" + id + "/os-instance-actions");
-  Json latest = actions.json["instanceActions"].items()[0];
-  CHECK(latest["action"].as_string() == "createImage");
-  CHECK(latest["message"].as_string() == "Error");
+  Json latest = LatestActionIsFailedCreateImage(c, id);
   Answer shown = c.Nova(
       "GET",
       "/servers/" + id + "/os-instance-actions/" + latest["request_id"].as_string(),
@@ -347,10 +305,7 @@ TEST_CASE(
   c.WaitImage(image_id, "");     // the half-uploaded image is deleted
   Json server = c.WaitServer(id, Idle);
   CHECK(server["status"].as_string() == "ACTIVE");
-  Answer actions = c.Nova("GET", "/servers/" + id + "/os-instance-actions");
-  Json latest = actions.json["instanceActions"].items()[0];
-  CHECK(latest["action"].as_string() == "createImage");
-  CHECK(latest["message"].as_string() == "Error");
+  LatestActionIsFailedCreateImage(c, id);
 }
 
 }  // namespace chronova::testing

@@ -392,10 +392,7 @@ void ComputeAgent::Rebuild(const WorkItem& w) {
 }
 
 void ComputeAgent::Snapshot(const WorkItem& w) {
-  {
-    std::lock_guard<std::mutex> l(snapshots_mu_);
-    if (!snapshots_.insert(w.snapshot_image_id).second) return;  // already at it
-  }
+  // OnWork holds work_mu_: a re-sent item for this image runs after this one.
   const ImageSinkContext ctx{w.request_id, w.actor};
   std::error_code ec;
   std::string dir = options_.scratch_dir.empty()
@@ -444,8 +441,6 @@ void ComputeAgent::Snapshot(const WorkItem& w) {
                                    "Snapshot of instance " + w.instance_id.str() +
                                        " failed: " + st.message()});
   }
-  std::lock_guard<std::mutex> l(snapshots_mu_);
-  snapshots_.erase(w.snapshot_image_id);
 }
 
 void ComputeAgent::Resize(const WorkItem& w) {

@@ -144,11 +144,6 @@ class ComputeAgent {
   bool sync_stop_ = false;
   std::thread sync_;
   std::thread image_cache_manager_;  // runs only with an image cache
-
-  std::mutex snapshots_mu_;  // protects snapshots_
-  // Images a snapshot is being made for: a re-sent work item finds its work
-  // already in progress and is dropped.
-  std::set<ImageId> snapshots_;
 };
 
 }  // namespace chronova

@@ -40,7 +40,6 @@ class ImageCache {
   ImageCache(const ImageCache&) = delete;
   ImageCache& operator=(const ImageCache&) = delete;
 
-  const std::string& instances_path() const { return instances_path_; }
   std::string base_dir() const { return instances_path_ + "/_base"; }
   // <base_dir>/<sha1 hex of the image id>.
   std::string BasePath(const ImageId& id) const;

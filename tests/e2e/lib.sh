@@ -120,7 +120,7 @@ start_libvirtd() {
 # (what a failed test may leave behind), then stops the daemons this test
 # started, by PID (libvirtd first; stopping it does not stop guests).
 stop_libvirtd() {
-  local instances=$1 d pidfile pid i
+  local instances=$1 d pidfile pid i j
   if libvirt_up && [ -d "$instances" ]; then
     for d in "$instances"/*/; do
       d=$(basename "$d")
