@@ -126,7 +126,9 @@ Status Conductor::SettleResize(const Envelope& env) {
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState before,
                             LoadInstance(*log_, id, Seq(env.seq.value() - 1)));
   if (before.migration_id.empty()) return Status::Ok();
-  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, env.seq));
+  InstanceState s = before;  // and after it
+  CHRONOVA_ASSIGN_OR_RETURN(Event event, DecodeEvent(env));
+  ApplyEvent(s, env, event);
   ResizeClaims c{id,
                  InstanceId(before.migration_id),
                  before.resize_source_host,

@@ -209,9 +209,7 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
         r.availability_zone != HostAvailabilityZone(name, h.availability_zone, zoned))
       continue;
     // RAM, vCPU and disk with allocation ratios (what the claim will check too).
-    if (h.used.memory_mb + f.memory_mb > h.MemoryLimitMb()) continue;
-    if (h.used.vcpus + f.vcpus > h.VcpuLimit()) continue;
-    if (h.used.disk_gb + f.root_gb + f.ephemeral_gb > h.DiskLimitGb()) continue;
+    if (!h.Fits(FlavorClaim(f))) continue;
     // RAMWeigher: spread (most free RAM first) or pack.
     int64_t free_ram = h.MemoryLimitMb() - h.used.memory_mb;
     weighed.emplace_back(options_.ram_weigher_spread ? free_ram : -free_ram, &name);
@@ -239,8 +237,7 @@ Status Scheduler::Place(const Pending& p) {
   EventMeta meta = p.meta;
   meta.causation = p.seq;
   meta.time = options_.env->Now();
-  Claim claim{r.flavor.vcpus, r.flavor.memory_mb,
-              r.flavor.root_gb + r.flavor.ephemeral_gb};
+  const Claim claim = FlavorClaim(r.flavor);
   constexpr int kMaxRounds = 8;
   for (int round = 0; round < kMaxRounds; ++round) {
     std::vector<HostName> candidates = Candidates(r);

@@ -505,9 +505,7 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
         s.availability_zone !=
             HostAvailabilityZone(h.name, h.availability_zone, aggregates))
       continue;
-    if (h.used.memory_mb + want.memory_mb > h.MemoryLimitMb()) continue;
-    if (h.used.vcpus + want.vcpus > h.VcpuLimit()) continue;
-    if (h.used.disk_gb + want.disk_gb > h.DiskLimitGb()) continue;
+    if (!h.Fits(want)) continue;
     weighed.emplace_back(h.MemoryLimitMb() - h.used.memory_mb, h.name);
   }
   std::sort(weighed.begin(), weighed.end(), [](const auto& a, const auto& b) {

@@ -61,7 +61,19 @@ struct HostState {
   int64_t VcpuLimit() const;
   int64_t MemoryLimitMb() const;
   int64_t DiskLimitGb() const;
+  // Whether `c` fits beside what is used (the scheduler's RAM, vCPU and disk
+  // filters; a claim checks the same).
+  bool Fits(const Claim& c) const {
+    return used.memory_mb + c.memory_mb <= MemoryLimitMb() &&
+           used.vcpus + c.vcpus <= VcpuLimit() &&
+           used.disk_gb + c.disk_gb <= DiskLimitGb();
+  }
 };
+
+// The claim a flavor makes on a host (what the scheduler claims at boot).
+inline Claim FlavorClaim(const FlavorSpec& f) {
+  return Claim{f.vcpus, f.memory_mb, f.root_gb + f.ephemeral_gb};
+}
 
 // Folds one host event into `state` (other events are ignored). Deterministic.
 void ApplyHostEvent(HostState& state, const Envelope& env, const Event& event);

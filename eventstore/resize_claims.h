@@ -14,11 +14,6 @@
 
 namespace chronova {
 
-// The claim a flavor makes on a host (what the scheduler claims at boot).
-inline Claim FlavorClaim(const FlavorSpec& f) {
-  return Claim{f.vcpus, f.memory_mb, f.root_gb + f.ephemeral_gb};
-}
-
 struct ResizeClaims {
   InstanceId instance_id;
   InstanceId migration_id;  // the migration's uuid as a claim consumer

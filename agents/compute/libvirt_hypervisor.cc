@@ -49,6 +49,16 @@ Status LastError(std::string_view what) {
   }
 }
 
+// The domain's XML; with VIR_DOMAIN_XML_INACTIVE, its persistent definition.
+Result<std::string> XmlDescOf(virDomainPtr dom, unsigned int flags,
+                              const std::string& name) {
+  char* xml = virDomainGetXMLDesc(dom, flags);
+  if (xml == nullptr) return LastError("get XML of domain " + name);
+  std::string out(xml);
+  free(xml);  // NOLINT: allocated by libvirt with malloc
+  return out;
+}
+
 struct DomainFree {
   void operator()(virDomainPtr d) const { virDomainFree(d); }
 };
@@ -687,10 +697,8 @@ Result<GuestInfo> LibvirtHypervisor::Rescue(const GuestSpec& spec) {
         return LastError("start domain " + name);
       return GuestOf(dom.get(), spec.instance_id);
     }
-    char* xml = virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE);
-    if (xml == nullptr) return LastError("get XML of domain " + name);
-    const std::string original(xml);
-    free(xml);  // NOLINT: allocated by libvirt with malloc
+    CHRONOVA_ASSIGN_OR_RETURN(const std::string original,
+                              XmlDescOf(dom.get(), VIR_DOMAIN_XML_INACTIVE, name));
     CHRONOVA_RETURN_IF_ERROR(context(WriteFileAtomically(saved, original)));
   }
   return Redefine(dom.get(), spec.instance_id, RescueDomainXml(spec));
@@ -738,11 +746,7 @@ Result<std::string> LibvirtHypervisor::DefinedXml(const InstanceId& id) {
   const std::string name = DomainName(id);
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
-  char* xml = virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE);
-  if (xml == nullptr) return LastError("get XML of domain " + name);
-  std::string out(xml);
-  free(xml);  // NOLINT: allocated by libvirt with malloc
-  return out;
+  return XmlDescOf(dom.get(), VIR_DOMAIN_XML_INACTIVE, name);
 }
 
 Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out_path) {
@@ -750,10 +754,8 @@ Status LibvirtHypervisor::Snapshot(const GuestSpec& spec, const std::string& out
   InstanceLock lock(this, spec.instance_id);
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
-  char* raw_xml = virDomainGetXMLDesc(dom.get(), 0);
-  if (raw_xml == nullptr) return LastError("get XML of domain " + name);
-  const std::string disk = RootDiskPath(raw_xml);
-  free(raw_xml);  // NOLINT: allocated by libvirt with malloc
+  CHRONOVA_ASSIGN_OR_RETURN(const std::string xml, XmlDescOf(dom.get(), 0, name));
+  const std::string disk = RootDiskPath(xml);
   const std::string context = "libvirt: snapshot " + name;
   if (disk.empty()) {
     const int gb = std::max(spec.flavor.root_gb, 1);
@@ -817,10 +819,8 @@ Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_sto
     kept = kept || old_xml_.count(spec.instance_id) > 0;
   }
   if (!kept) {
-    char* raw_xml = virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE);
-    if (raw_xml == nullptr) return LastError("get XML of domain " + name);
-    std::string old_xml = raw_xml;
-    free(raw_xml);  // NOLINT: allocated by libvirt with malloc
+    CHRONOVA_ASSIGN_OR_RETURN(std::string old_xml,
+                              XmlDescOf(dom.get(), VIR_DOMAIN_XML_INACTIVE, name));
     if (!kept_path.empty()) {
       CHRONOVA_RETURN_IF_ERROR(
           WriteFileAtomically(kept_path, old_xml).WithContext(context));
@@ -922,10 +922,7 @@ Result<std::string> LibvirtHypervisor::ConsoleOutput(const InstanceId& id) {
   const std::string name = DomainName(id);
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
-  char* raw = virDomainGetXMLDesc(dom.get(), 0);
-  if (raw == nullptr) return LastError("get XML of domain " + name);
-  const std::string xml(raw);
-  free(raw);  // NOLINT: allocated by libvirt with malloc
+  CHRONOVA_ASSIGN_OR_RETURN(const std::string xml, XmlDescOf(dom.get(), 0, name));
   const std::string path = SerialLogPath(xml);
   if (path.empty()) return Status::NotFound("Guest does not have a console available.");
   std::ifstream in(path, std::ios::binary);
