@@ -37,6 +37,11 @@ class ReadModelWriter {
     Put(key, grown);
     return Status::Ok();
   }
+  // During a bulk rebuild: what is stored at `key` behind cache(), for a key
+  // the cache has no entry for. Otherwise the same as Get.
+  virtual Result<std::optional<std::string>> GetUncached(std::string_view key) {
+    return Get(key);
+  }
   // During a bulk rebuild: where decoded records wait (projections/records.h uses
   // it); nullptr otherwise.
   virtual RecordCache* cache() { return nullptr; }

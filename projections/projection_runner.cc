@@ -49,11 +49,21 @@ Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& opti
   std::mutex mu;  // protects queue, done, read_status, stop
   std::condition_variable cv;
   std::deque<Decoded> queue;
+  // Batches applied, handed back for the reader to free: their strings were
+  // allocated on its thread, and freeing them there keeps the two threads off
+  // each other's malloc arena.
+  std::vector<Decoded> spent;
   bool done = false, stop = false;
   Status read_status;
   std::thread reader([&] {
     Seq next = store.checkpoint().next();
+    std::vector<Decoded> freeing;
     while (true) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        freeing.swap(spent);
+      }
+      freeing.clear();
       if (next > options.until) break;
       uint64_t left = options.until.value() - next.value() + 1;
       Result<std::vector<Envelope>> batch =
@@ -97,6 +107,10 @@ Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& opti
       cv.notify_all();
     }
     st = store.ApplyDecoded(batch.envelopes, batch.events);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      spent.push_back(std::move(batch));
+    }
     if (!st.ok()) break;
     if (options.progress) options.progress(store.checkpoint());
   }

@@ -49,15 +49,20 @@ std::string Prefixed(std::string_view name, std::string_view key) {
 class CacheWriter : public ReadModelWriter {
  public:
   // `flushing`: the projection's records being written in the background (read
-  // only), or nullptr.
+  // only), or nullptr. `db`: nullptr while the store holds no records (a rebuild
+  // from seq 1 before its first write), where every lookup would miss.
   CacheWriter(rocksdb::DB* db, RecordCache* cache, RecordCache* flushing,
               std::string_view name)
       : db_(db), cache_(cache), flushing_(flushing), name_(name) {}
   Result<std::optional<std::string>> Get(std::string_view key) override {
     if (RecordCache::Entry* e = cache_->Find(key)) return RecordCache::Bytes(*e);
+    return GetUncached(key);
+  }
+  Result<std::optional<std::string>> GetUncached(std::string_view key) override {
     if (flushing_ != nullptr) {
       if (RecordCache::Entry* e = flushing_->Find(key)) return RecordCache::Bytes(*e);
     }
+    if (db_ == nullptr) return std::optional<std::string>();
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Prefixed(name_, key), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -68,9 +73,27 @@ class CacheWriter : public ReadModelWriter {
     cache_->PutRaw(key, value);
   }
   void Delete(std::string_view key) override { cache_->Delete(key); }
+  // Appends in memory, to the bytes pending in the cache; a key not pending yet
+  // is loaded once, then kept there.
   Status Append(std::string_view key, std::string_view bytes) override {
-    if (cache_->AppendRaw(key, bytes)) return Status::Ok();
-    return ReadModelWriter::Append(key, bytes);  // loaded once, then kept here
+    RecordCache::Entry* e = cache_->Find(key);
+    std::string grown;
+    if (e != nullptr) {
+      if (e->raw) {
+        e->raw->append(bytes);
+        cache_->Touch(*e);
+        return Status::Ok();
+      }
+      if (std::optional<std::string> pending = RecordCache::Bytes(*e))
+        grown = std::move(*pending);
+    } else {
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, GetUncached(key));
+      if (stored) grown = std::move(*stored);
+      e = &cache_->Insert(key);
+    }
+    grown.append(bytes);
+    cache_->SetRaw(*e, std::move(grown));
+    return Status::Ok();
   }
   RecordCache* cache() override { return cache_; }
 
@@ -348,11 +371,14 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
   // spread first.
   if (stopped.ok() && !envs.empty()) {
     const bool flushing = flusher_.joinable();
+    // A store at seq 0 holds no read-model keys (a rebuild from seq 1) until the
+    // first flush: only the caches can hold what a fold asks for.
+    rocksdb::DB* db = flushed_ == Seq() ? nullptr : db_.get();
     std::vector<Status> failed(projections_.size());
     std::vector<uint64_t> failed_at(projections_.size(), UINT64_MAX);
     auto fold = [&](size_t p) {
       auto t0 = std::chrono::steady_clock::now();
-      CacheWriter w(db_.get(), &caches_[p], flushing ? &flushing_[p] : nullptr,
+      CacheWriter w(db, &caches_[p], flushing ? &flushing_[p] : nullptr,
                     projections_[p]->Name());
       for (size_t k = 0; k < envs.size(); ++k) {
         caches_[p].set_seq(envs[k]->seq.value());

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,7 +17,6 @@
 #include <string_view>
 #include <type_traits>
 #include <typeindex>
-#include <unordered_map>
 #include <vector>
 
 #include "core/codec.h"
@@ -37,14 +37,38 @@ class RecordCache {
   // The seq stamped on entries written from now on.
   void set_seq(uint64_t seq) { seq_ = seq; }
 
+  RecordCache() = default;
+  RecordCache(RecordCache&& other) noexcept { *this = std::move(other); }
+  RecordCache& operator=(RecordCache&& other) noexcept {
+    if (this != &other) {
+      Clear();
+      slots_.swap(other.slots_);
+      std::swap(size_, other.size_);
+      seq_ = other.seq_;
+    }
+    return *this;
+  }
+  RecordCache(const RecordCache&) = delete;
+  RecordCache& operator=(const RecordCache&) = delete;
+  ~RecordCache() { Clear(); }
+
   // nullptr if the key has no pending entry (the caller falls back to the store).
   Entry* Find(std::string_view key) {
-    auto it = entries_.find(key);
-    return it == entries_.end() ? nullptr : &it->second;
+    if (slots_.empty()) return nullptr;
+    const uint64_t hash = HashOf(key);
+    for (size_t i = hash & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& s = slots_[i];
+      if (s.node == nullptr) return nullptr;
+      if (s.hash == hash && s.node->key() == key) return &s.node->entry;
+    }
   }
   template <typename T>
   void PutObject(std::string_view key, T value) {
-    Entry& e = Slot(key);
+    Assign(Insert(key), std::move(value));
+  }
+  // PutObject into the entry of a key (from Find or Insert): no lookup.
+  template <typename T>
+  void Assign(Entry& e, T value) {
     if (e.object && e.type == typeid(T) && e.object.use_count() == 1) {
       // The same record again (the common case): reuse its allocation.
       *static_cast<T*>(e.object.get()) = std::move(value);
@@ -58,38 +82,43 @@ class RecordCache {
     }
     e.seq = seq_;
   }
-  // The decoded record of type T pending at `key`, to fold in place; nullptr if
-  // there is none. After changing it, call Touch(key).
+  // The entry of `key`, made (empty) if there is none: one lookup.
+  Entry& Insert(std::string_view key) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const uint64_t hash = HashOf(key);
+    for (size_t i = hash & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      Slot& s = slots_[i];
+      if (s.node == nullptr) {
+        s = Slot{hash, Node::New(key)};
+        ++size_;
+        return s.node->entry;
+      }
+      if (s.hash == hash && s.node->key() == key) return s.node->entry;
+    }
+  }
+  // The decoded record of type T an entry holds, to fold in place; nullptr if it
+  // holds none. After changing it, Touch() the entry.
   template <typename T>
-  T* FindObject(std::string_view key) {
-    Entry* e = Find(key);
-    if (e == nullptr || e->deleted || !e->object || e->type != typeid(T)) return nullptr;
-    return static_cast<T*>(e->object.get());
+  static T* ObjectOf(Entry& e) {
+    if (e.deleted || !e.object || e.type != typeid(T)) return nullptr;
+    return static_cast<T*>(e.object.get());
   }
-  // Stamps the entry at `key` (changed in place) with the current seq.
-  void Touch(std::string_view key) {
-    if (Entry* e = Find(key)) e->seq = seq_;
-  }
+  // Stamps an entry (changed in place) with the current seq.
+  void Touch(Entry& e) { e.seq = seq_; }
   void PutRaw(std::string_view key, std::string_view value) {
-    Entry& e = Slot(key);
+    SetRaw(Insert(key), std::string(value));
+  }
+  // PutRaw into the entry of a key (from Find or Insert): no lookup.
+  void SetRaw(Entry& e, std::string value) {
     e = Entry{};
-    e.raw = std::string(value);
+    e.raw = std::move(value);
     e.seq = seq_;
   }
   void Delete(std::string_view key) {
-    Entry& e = Slot(key);
+    Entry& e = Insert(key);
     e = Entry{};
     e.deleted = true;
     e.seq = seq_;
-  }
-  // Appends `bytes` to the raw value pending at `key` and stamps it; false if
-  // there is none (the caller loads the stored value and puts it).
-  bool AppendRaw(std::string_view key, std::string_view bytes) {
-    Entry* e = Find(key);
-    if (e == nullptr || !e->raw) return false;
-    e->raw->append(bytes);
-    e->seq = seq_;
-    return true;
   }
   // The bytes an entry stands for (nullopt for a deletion).
   static std::optional<std::string> Bytes(const Entry& e) {
@@ -97,36 +126,74 @@ class RecordCache {
     if (e.raw) return e.raw;
     return e.encode(e.object.get());
   }
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return size_; }
 
   // Every pending write, in key order. Changes nothing Find() reads: another
   // thread may Find() meanwhile. The views live until the cache changes; Clear()
   // once they are written.
   std::vector<std::pair<std::string_view, const Entry*>> Sorted() const {
     std::vector<std::pair<std::string_view, const Entry*>> entries;
-    entries.reserve(entries_.size());
-    for (const auto& [k, e] : entries_) entries.emplace_back(k, &e);
+    entries.reserve(size_);
+    for (const Slot& s : slots_) {
+      if (s.node != nullptr) entries.emplace_back(s.node->key(), &s.node->entry);
+    }
     std::sort(entries.begin(), entries.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     return entries;
   }
 
-  void Clear() { entries_.clear(); }
-
- private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const {
-      return std::hash<std::string_view>()(s);
+  void Clear() {
+    for (Slot& s : slots_) {
+      if (s.node != nullptr) Node::Free(s.node);
     }
-  };
-  Entry& Slot(std::string_view key) {
-    auto it = entries_.find(key);
-    if (it != entries_.end()) return it->second;
-    return entries_.emplace(std::string(key), Entry{}).first->second;
+    std::vector<Slot>().swap(slots_);
+    size_ = 0;
   }
 
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+ private:
+  // A key and its entry in one allocation: a lookup follows one pointer, and
+  // entries never move (Find's pointers stay good while the table grows).
+  struct Node {
+    Entry entry;
+    size_t size;
+    std::string_view key() const {
+      return std::string_view(reinterpret_cast<const char*>(this + 1), size);
+    }
+    static Node* New(std::string_view key) {
+      void* mem = ::operator new(sizeof(Node) + key.size());
+      Node* n = new (mem) Node{Entry{}, key.size()};
+      std::memcpy(reinterpret_cast<char*>(n + 1), key.data(), key.size());
+      return n;
+    }
+    static void Free(Node* n) {
+      n->~Node();
+      ::operator delete(n);
+    }
+  };
+  // Open addressing, linear probing, at most half full; a slot keeps its key's
+  // hash, so probing and growing rarely touch a node. Nothing is ever removed
+  // (a deletion is an entry) until Clear().
+  struct Slot {
+    uint64_t hash = 0;
+    Node* node = nullptr;  // nullptr: free
+  };
+  static uint64_t HashOf(std::string_view key) {
+    return std::hash<std::string_view>()(key);
+  }
+  void Grow() {
+    std::vector<Slot> old(std::max<size_t>(64, slots_.size() * 2));
+    old.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.node == nullptr) continue;
+      size_t i = s.hash & mask;
+      while (slots_[i].node != nullptr) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;  // a power of two of them, or none
+  size_t size_ = 0;
   uint64_t seq_ = 0;
 };
 

@@ -15,24 +15,34 @@
 
 namespace chronova {
 
+// Decodes stored bytes (absent: nullopt) as a Record, naming `key` in a
+// Corruption.
+template <typename Record>
+Result<std::optional<Record>> DecodeRecord(std::string_view key,
+                                           const std::optional<std::string>& stored) {
+  if (!stored) return std::optional<Record>();
+  Record r;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &r).WithContext(std::string(key)));
+  return std::optional<Record>(std::move(r));
+}
+
 // Loads the record at `key` from a reader or a writer (anything with Get).
 template <typename Record, typename Store>
 Result<std::optional<Record>> GetRecord(Store& store, std::string_view key) {
   if constexpr (std::is_base_of_v<ReadModelWriter, Store>) {
     if (RecordCache* cache = store.cache()) {
       if (RecordCache::Entry* e = cache->Find(key)) {
-        if (e->deleted) return std::optional<Record>();
-        if (e->object && e->type == typeid(Record)) {
-          return std::optional<Record>(*static_cast<const Record*>(e->object.get()));
-        }
+        if (Record* r = RecordCache::ObjectOf<Record>(*e))
+          return std::optional<Record>(*r);
+        return DecodeRecord<Record>(key, RecordCache::Bytes(*e));
       }
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                                store.GetUncached(key));
+      return DecodeRecord<Record>(key, stored);
     }
   }
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Get(key));
-  if (!stored) return std::optional<Record>();
-  Record r;
-  CHRONOVA_RETURN_IF_ERROR(DecodePortable(*stored, &r).WithContext(std::string(key)));
-  return std::optional<Record>(std::move(r));
+  return DecodeRecord<Record>(key, stored);
 }
 
 template <typename Record>
@@ -45,28 +55,36 @@ void PutRecord(ReadModelWriter& w, std::string_view key, Record r) {
 }
 
 // A record loaded to be folded and stored again. In a bulk rebuild a record
-// already pending in the cache is folded in place, without a copy; otherwise it
-// is decoded into a local copy. Usage:
+// already pending in the cache is folded in place, without a copy, and its cache
+// entry is looked up once for both Load and Store; otherwise it is decoded into
+// a local copy. Usage:
 //   RecordUpdate<T> r;
 //   CHRONOVA_RETURN_IF_ERROR(r.Load(w, key));
 //   if (!r.found()) ...; T& rec = r.get(); ...change rec...; r.Store(w, key);
+// Between Load and Store, the Apply may write other keys (cache entries stay
+// where they are) but must not clear the cache.
 // A failed Apply may leave an in-place record half-changed: bulk stores drop
 // their pending records when an Apply fails.
 template <typename Record>
 class RecordUpdate {
  public:
   Status Load(ReadModelWriter& w, std::string_view key) {
-    if (RecordCache* cache = w.cache()) {
-      if (RecordCache::Entry* e = cache->Find(key)) {
-        if (e->deleted) return Status::Ok();
-        if (Record* r = cache->FindObject<Record>(key)) {
-          ptr_ = r;
-          found_ = true;
-          return Status::Ok();
-        }
+    cache_ = w.cache();
+    std::optional<Record> stored;
+    if (cache_ == nullptr) {
+      CHRONOVA_ASSIGN_OR_RETURN(stored, GetRecord<Record>(w, key));
+    } else if ((entry_ = cache_->Find(key)) != nullptr) {
+      if (Record* r = RecordCache::ObjectOf<Record>(*entry_)) {
+        ptr_ = r;
+        found_ = true;
+        return Status::Ok();
       }
+      CHRONOVA_ASSIGN_OR_RETURN(stored,
+                                DecodeRecord<Record>(key, RecordCache::Bytes(*entry_)));
+    } else {
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> bytes, w.GetUncached(key));
+      CHRONOVA_ASSIGN_OR_RETURN(stored, DecodeRecord<Record>(key, bytes));
     }
-    CHRONOVA_ASSIGN_OR_RETURN(std::optional<Record> stored, GetRecord<Record>(w, key));
     if (stored) {
       local_ = std::move(*stored);
       ptr_ = &local_;
@@ -82,10 +100,13 @@ class RecordUpdate {
     return *ptr_;
   }
   void Store(ReadModelWriter& w, std::string_view key) {
-    if (ptr_ != nullptr && ptr_ != &local_) {
-      w.cache()->Touch(key);  // changed in place
+    if (cache_ == nullptr) {
+      w.Put(key, EncodePortable(local_));
+    } else if (ptr_ != nullptr && ptr_ != &local_) {
+      cache_->Touch(*entry_);  // changed in place
     } else {
-      PutRecord(w, key, std::move(local_));
+      cache_->Assign(entry_ != nullptr ? *entry_ : cache_->Insert(key),
+                     std::move(local_));
     }
   }
 
@@ -93,6 +114,8 @@ class RecordUpdate {
   Record local_{};
   Record* ptr_ = nullptr;
   bool found_ = false;
+  RecordCache* cache_ = nullptr;
+  RecordCache::Entry* entry_ = nullptr;  // the key's cache entry, if it had one
 };
 
 // Every record under `prefix`, in key order, kept if `keep(record)` (default all).

@@ -344,17 +344,26 @@ TEST_CASE(
   CHECK(DescribeDivergence(d).find("last written by seq") != std::string::npos);
 }
 
-TEST_CASE("a record cache lists its entries in key order and appends to raw values") {
+TEST_CASE("a record cache lists its entries in key order and changes them in place") {
   RecordCache c;
   c.set_seq(1);
   c.PutRaw("b/x", "map-bx");
   c.PutRaw("a/idx/1", "r1");
-  CHECK_FALSE(c.AppendRaw("a/idx/2", "r2"));  // nothing pending: the caller loads it
+  CHECK(c.Find("a/idx/2") == nullptr);  // nothing pending: the caller loads it
   c.set_seq(2);
-  CHECK(c.AppendRaw("a/idx/1", "+r1"));
+  RecordCache::Entry* idx = c.Find("a/idx/1");
+  REQUIRE(idx != nullptr);
+  c.SetRaw(*idx, *idx->raw + "+r1");
   c.Delete("a/zzz");
-  c.PutObject("b/obj", std::string("object"));
-  CHECK_FALSE(c.AppendRaw("b/obj", "x"));  // not a raw value
+  c.Assign(c.Insert("b/obj"), std::string("object"));
+  RecordCache::Entry* obj = c.Find("b/obj");
+  REQUIRE(obj != nullptr);
+  CHECK(RecordCache::ObjectOf<int>(*obj) == nullptr);  // another type
+  REQUIRE(RecordCache::ObjectOf<std::string>(*obj) != nullptr);
+  c.set_seq(3);
+  *RecordCache::ObjectOf<std::string>(*obj) += "!";
+  c.Touch(*obj);
+  CHECK(RecordCache::ObjectOf<std::string>(*c.Find("a/zzz")) == nullptr);  // deleted
   CHECK(c.size() == 4);
 
   std::vector<std::string> drained;
@@ -364,7 +373,8 @@ TEST_CASE("a record cache lists its entries in key order and appends to raw valu
     drained.push_back(std::string(key) + "=" + value + "@" + std::to_string(entry->seq));
   }
   CHECK(drained == std::vector<std::string>{"a/idx/1=r1+r1@2", "a/zzz=<deleted>@2",
-                                            "b/obj=<object>@2", "b/x=map-bx@1"});
+                                            "b/obj=<object>@3", "b/x=map-bx@1"});
+  CHECK(*RecordCache::Bytes(*c.Find("b/obj")) == EncodePortable(std::string("object!")));
   // Listing does not empty the cache (a reader may still look); Clear does.
   CHECK(c.Find("b/x") != nullptr);
   c.Clear();
