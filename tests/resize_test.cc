@@ -228,11 +228,21 @@ std::string Run(const std::string& cmd) {
   return out;
 }
 
+// The vcpus of the guest's persistent definition; -1 if there is none.
+int VcpusOf(LibvirtHypervisor& hv, const GuestSpec& guest) {
+  Result<std::string> xml = hv.DefinedXml(guest.instance_id);
+  if (!xml.ok()) return -1;
+  const size_t close = xml->find("</vcpu>");
+  const size_t open = xml->rfind('>', close);
+  if (close == std::string::npos || open == std::string::npos) return -1;
+  return std::stoi(xml->substr(open + 1, close - open - 1));
+}
+
 }  // namespace
 
 TEST_CASE(
     "libvirt: a same-host resize grows the qcow2 overlay and redefines the domain; a "
-    "revert restores the old definition and keeps the disk",
+    "revert restores the definition before that resize and keeps the disk",
     "[libvirt]") {
   TempDir dir;
   const std::string node = dir.Sub("node.xml");
@@ -265,6 +275,7 @@ TEST_CASE(
 
   GuestSpec bigger = spec;
   bigger.flavor = FlavorSpec{FlavorId("3"), "m1.medium", 2, 4096, 3, 0, 0, {}};
+  bigger.resize_request = Seq(10);
   auto resized = hv->Resize(bigger, false);
   INFO(resized.status().ToString());
   REQUIRE(resized.ok());
@@ -289,6 +300,31 @@ TEST_CASE(
   GuestSpec missing;
   missing.instance_id = InstanceId("6a1f0c3e-0000-4000-8000-000000000078");
   CHECK_FALSE(hv->Resize(missing, false).status().ok());
+
+  // A resize confirmed on the same host (the host is told nothing), then another:
+  // reverting the second puts back the first one's flavor, not the original.
+  // The same with the definition kept in memory (a guest without a directory).
+  GuestSpec dirless = spec;
+  dirless.instance_id = InstanceId("6a1f0c3e-0000-4000-8000-000000000079");
+  dirless.instance_dir.clear();
+  dirless.disk_path.clear();
+  REQUIRE(hv->Spawn(dirless).ok());
+  for (GuestSpec* guest : {&spec, &dirless}) {
+    INFO(guest->instance_id.str());
+    GuestSpec medium = *guest;
+    medium.flavor = bigger.flavor;
+    medium.resize_request = Seq(20);
+    REQUIRE(hv->Resize(medium, false).ok());
+    GuestSpec large = *guest;
+    large.flavor = FlavorSpec{FlavorId("4"), "m1.large", 4, 8192, 3, 0, 0, {}};
+    large.resize_request = Seq(30);
+    REQUIRE(hv->Resize(large, false).ok());
+    REQUIRE(hv->Resize(large, false).ok());  // re-sent
+    CHECK(VcpusOf(*hv, *guest) == 4);
+    REQUIRE(hv->RevertResize(medium, false).ok());
+    CHECK(VcpusOf(*hv, *guest) == 2);
+  }
+  CHECK(ReadFile(inst + "/libvirt.xml").find(">2</vcpu>") != std::string::npos);
 }
 
 }  // namespace chronova::testing

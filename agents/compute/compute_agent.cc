@@ -279,6 +279,7 @@ Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkItem& w, DiskMode mode) {
   spec.name = w.name;
   spec.flavor = w.flavor;
   spec.image_id = w.image_id;
+  if (w.kind == WorkItem::Kind::kResize) spec.resize_request = w.causation;
   ImageCache* cache = options_.image_cache;
   if (cache == nullptr) return spec;
   // Fetch first: a build that cannot get its image leaves no directory.

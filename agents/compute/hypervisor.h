@@ -34,6 +34,9 @@ struct GuestSpec {
   // Rescue and Unrescue: <instance_dir>/disk.rescue, the rescue image's overlay
   // (the rescue guest's first disk, disk_path its second); empty without disks.
   std::string rescue_disk_path;
+  // Resize: which resize this is (the seq of its request). A re-sent resize
+  // finds the old definition it kept the first time; a later one replaces it.
+  Seq resize_request;
 };
 
 struct GuestInfo {
@@ -90,7 +93,9 @@ class Hypervisor {
   // Resize on the same host: the guest is stopped, its root disk grown to
   // spec.flavor.root_gb (never shrunk, as in Nova), and it is redefined with
   // spec.flavor's vcpus and memory; it is started again unless `keep_stopped`.
-  // The old definition is kept for RevertResize. NotFound if there is no guest.
+  // The old definition is kept for RevertResize, once per resize request
+  // (spec.resize_request): a re-sent resize keeps what the first one kept.
+  // NotFound if there is no guest.
   virtual Result<GuestInfo> Resize(const GuestSpec& spec, bool keep_stopped) = 0;
   // Puts back the definition Resize kept (spec names the old flavor, used if
   // nothing was kept); the disk keeps its size. Started unless `keep_stopped`.

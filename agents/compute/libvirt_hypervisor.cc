@@ -794,7 +794,42 @@ int64_t VirtualSize(const std::string& info_json) {
   return std::strtoll(info_json.c_str() + at + key.size(), nullptr, 10);
 }
 
+// The first line of a definition Resize kept: which resize kept it. Same-host
+// resizes keep the old definition on the host, and nothing tells the host when
+// one is confirmed, so the next resize finds it still there: the tag tells a
+// re-sent resize (keep it) from a new one (keep the current definition instead).
+std::string KeptTag(Seq resize_request) {
+  return "<!-- chronova: kept by resize " + std::to_string(resize_request.value()) +
+         " -->\n";
+}
+
+// Where Resize keeps a guest's old definition: "" without an instance dir (then
+// in memory).
+std::string KeptPath(const GuestSpec& spec) {
+  return spec.instance_dir.empty() ? "" : spec.instance_dir + "/libvirt.xml.resize";
+}
+
+// A kept definition without its tag (one kept before tags, as it is).
+std::string Untagged(std::string kept) {
+  if (kept.starts_with("<!-- chronova: kept by resize ")) {
+    const size_t eol = kept.find('\n');
+    kept.erase(0, eol == std::string::npos ? kept.size() : eol + 1);
+  }
+  return kept;
+}
+
 }  // namespace
+
+std::string LibvirtHypervisor::KeptDefinition(const GuestSpec& spec) {
+  const std::string path = KeptPath(spec);
+  if (!path.empty()) {
+    Result<std::string> kept = ReadWholeFile(path);
+    return kept.ok() ? *std::move(kept) : std::string();
+  }
+  std::lock_guard<std::mutex> l(resize_mu_);
+  auto it = old_xml_.find(spec.instance_id);
+  return it == old_xml_.end() ? std::string() : it->second;
+}
 
 Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_stopped) {
   const std::string name = DomainName(spec.instance_id);
@@ -809,24 +844,21 @@ Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_sto
   InstanceLock lock(this, spec.instance_id);
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
-  const std::string kept_path =
-      spec.instance_dir.empty() ? "" : spec.instance_dir + "/libvirt.xml.resize";
-  std::error_code ec;
-  // A re-sent resize keeps the definition kept the first time.
-  bool kept = kept_path.empty() ? false : std::filesystem::exists(kept_path, ec);
-  {
-    std::lock_guard<std::mutex> l(resize_mu_);
-    kept = kept || old_xml_.count(spec.instance_id) > 0;
-  }
-  if (!kept) {
+  const std::string kept_path = KeptPath(spec);
+  // A re-sent resize keeps the definition kept the first time; anything else
+  // kept is an earlier resize's, confirmed since.
+  const std::string tag = KeptTag(spec.resize_request);
+  if (!KeptDefinition(spec).starts_with(tag)) {
     CHRONOVA_ASSIGN_OR_RETURN(std::string old_xml,
                               XmlDescOf(dom.get(), VIR_DOMAIN_XML_INACTIVE, name));
+    old_xml.insert(0, tag);
     if (!kept_path.empty()) {
       CHRONOVA_RETURN_IF_ERROR(
           WriteFileAtomically(kept_path, old_xml).WithContext(context));
+    } else {
+      std::lock_guard<std::mutex> l(resize_mu_);
+      old_xml_[spec.instance_id] = std::move(old_xml);
     }
-    std::lock_guard<std::mutex> l(resize_mu_);
-    old_xml_[spec.instance_id] = std::move(old_xml);
   }
   // The root disk grows to the new root_gb (qcow2 grows in place; never shrunk).
   if (!spec.disk_path.empty() && spec.flavor.root_gb > 0) {
@@ -862,18 +894,8 @@ Result<GuestInfo> LibvirtHypervisor::RevertResize(const GuestSpec& spec,
   CHRONOVA_RETURN_IF_ERROR(
       Perform(spec.instance_id, LifecycleAction::kStop, false).status());
   InstanceLock lock(this, spec.instance_id);
-  const std::string kept_path =
-      spec.instance_dir.empty() ? "" : spec.instance_dir + "/libvirt.xml.resize";
-  std::string xml;
-  {
-    std::lock_guard<std::mutex> l(resize_mu_);
-    auto it = old_xml_.find(spec.instance_id);
-    if (it != old_xml_.end()) xml = it->second;
-  }
-  if (xml.empty() && !kept_path.empty()) {
-    if (Result<std::string> kept = ReadWholeFile(kept_path); kept.ok())
-      xml = *std::move(kept);
-  }
+  const std::string kept_path = KeptPath(spec);
+  std::string xml = Untagged(KeptDefinition(spec));
   if (xml.empty()) xml = DomainXml(spec);  // nothing kept: the old flavor's
   DomainHandle dom(virDomainDefineXML(conn_, xml.c_str()));
   if (dom == nullptr) return LastError("redefine domain " + name);

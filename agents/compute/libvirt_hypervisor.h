@@ -89,8 +89,9 @@ class LibvirtHypervisor : public Hypervisor {
   // (at least 1 GiB): what a disk nobody wrote to would flatten to.
   Status Snapshot(const GuestSpec& spec, const std::string& out_path) override;
   // Same-host resize: the inactive domain XML is kept in
-  // <instance dir>/libvirt.xml.resize (and in memory without an instance dir);
-  // the overlay grows with qemu-img resize.
+  // <instance dir>/libvirt.xml.resize (and in memory without an instance dir),
+  // its first line a comment naming the resize request that kept it; the
+  // overlay grows with qemu-img resize.
   Result<GuestInfo> Resize(const GuestSpec& spec, bool keep_stopped) override;
   Result<GuestInfo> RevertResize(const GuestSpec& spec, bool keep_stopped) override;
   Result<GuestInfo> Inspect(const InstanceId& id) override;
@@ -133,8 +134,13 @@ class LibvirtHypervisor : public Hypervisor {
   std::mutex mu_;  // protects busy_: instances with a Spawn/Destroy in progress
   std::condition_variable busy_cv_;  // signalled when an instance leaves busy_
   std::set<InstanceId> busy_;
-  std::mutex resize_mu_;                       // protects old_xml_
-  std::map<InstanceId, std::string> old_xml_;  // kept by Resize (no instance dir)
+  // The definition Resize kept for spec's guest, with its tag; "" if none.
+  std::string KeptDefinition(const GuestSpec& spec);
+
+  std::mutex resize_mu_;  // protects old_xml_
+  // Definitions kept by Resize for guests without an instance dir (else kept in
+  // <instance_dir>/libvirt.xml.resize), each tagged with its resize request.
+  std::map<InstanceId, std::string> old_xml_;
 
   int lifecycle_callback_ = -1;  // libvirt's id of our lifecycle callback
   std::mutex observer_mu_;       // protects observer_; held while it runs
