@@ -2,16 +2,23 @@
 // (RocksDB log, scheduler, conductor, compute hosts): the state flow Nova shows
 // (RESIZE, VERIFY_RESIZE, REVERT_RESIZE), the flavor before and after, the
 // host claims in os-hypervisors after confirm and after revert, on the same
-// host and to another one, Nova's 400s and 409s, os-instance-actions, and a
-// libvirt test:/// host whose qcow2 overlay really grows.
+// host and to another one, Nova's 400s and 409s, os-instance-actions, a
+// libvirt test:/// host whose qcow2 overlay really grows, and a compute host
+// doing a resize sent twice once.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
+#include "agents/bus.h"
+#include "agents/compute/compute_agent.h"
+#include "agents/compute/fake_hypervisor.h"
 #include "agents/compute/libvirt_hypervisor.h"
+#include "agents/subjects.h"
 #include "api/json.h"
 #include "projections/projection_store.h"
 #include "tests/api_cloud.h"
@@ -325,6 +332,108 @@ TEST_CASE(
     CHECK(VcpusOf(*hv, *guest) == 2);
   }
   CHECK(ReadFile(inst + "/libvirt.xml").find(">2</vcpu>") != std::string::npos);
+}
+
+}  // namespace chronova::testing
+
+namespace chronova::testing {
+namespace {
+
+// A driver that counts the resizes and reverts it is asked for.
+class CountingHypervisor : public FakeHypervisor {
+ public:
+  CountingHypervisor() : FakeHypervisor(HostCapacity{8, 8192, 100, "fake"}) {}
+  Result<GuestInfo> Resize(const GuestSpec& spec, bool keep_stopped) override {
+    ++resizes;
+    return FakeHypervisor::Resize(spec, keep_stopped);
+  }
+  Result<GuestInfo> RevertResize(const GuestSpec& spec, bool keep_stopped) override {
+    ++reverts;
+    return FakeHypervisor::RevertResize(spec, keep_stopped);
+  }
+  std::atomic<int> resizes{0};
+  std::atomic<int> reverts{0};
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a compute host answers work sent again with the reports it made, and does it once") {
+  // The conductor sends work again when it waited longer than resend_after_us,
+  // which a resize stopping a guest that ignores ACPI (60 s) does: done twice, the
+  // second resize would stop the guest the first just started, and a revert
+  // queued behind would wait another minute each time.
+  CountingHypervisor hv;
+  auto bus = NewInProcessBus();
+  const HostName host("h1");
+  std::mutex mu;  // protects reports
+  std::vector<Report> reports;
+  auto sub = bus->Subscribe(subjects::Report(host),
+                            [&](const std::string&, const std::string& payload) {
+                              Report r;
+                              if (!DecodePortable(payload, &r).ok()) return;
+                              std::lock_guard<std::mutex> l(mu);
+                              reports.push_back(r);
+                            })
+                 .value();
+  ComputeAgentOptions o;
+  o.host = host;
+  o.sync_power_state_interval_us = 0;
+  ComputeAgent agent(&hv, bus.get(), o);
+  GuestSpec spec;
+  spec.instance_id = InstanceId("i-resized");
+  spec.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+  REQUIRE(hv.Spawn(spec).ok());
+  REQUIRE(agent.Start().ok());
+
+  // The reports of `type` so far.
+  auto of_type = [&](const std::string& type) {
+    std::lock_guard<std::mutex> l(mu);
+    std::vector<Report> out;
+    for (const Report& r : reports) {
+      if (r.type == type) out.push_back(r);
+    }
+    return out;
+  };
+  auto wait_for = [&](const std::string& type, size_t n) {
+    for (int i = 0; i < 500 && of_type(type).size() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(of_type(type).size() == n);
+  };
+  auto send = [&](const WorkItem& w) {
+    REQUIRE(bus->Publish(subjects::Work(host), EncodePortable(w)).ok());
+  };
+
+  WorkItem resize;
+  resize.kind = WorkItem::Kind::kResize;
+  resize.instance_id = spec.instance_id;
+  resize.causation = Seq(40);
+  resize.request_id = RequestId("req-resize");
+  resize.flavor = FlavorSpec{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
+  resize.source_host = host;
+  send(resize);
+  send(resize);  // sent again before the first was done
+  wait_for(InstanceResizeFinished::kType, 2);
+  CHECK(hv.resizes == 1);
+  const std::vector<Report> finished = of_type(InstanceResizeFinished::kType);
+  CHECK(finished[0].causation == Seq(40));
+  CHECK(finished[1].payload == finished[0].payload);
+  CHECK(finished[1].request_id == finished[0].request_id);
+
+  // Other work for the instance is done, once each.
+  WorkItem revert = resize;
+  revert.kind = WorkItem::Kind::kResizeRevert;
+  revert.causation = Seq(45);
+  revert.flavor = spec.flavor;
+  send(revert);
+  send(revert);
+  wait_for(InstanceResizeReverted::kType, 2);
+  CHECK(hv.reverts == 1);
+  resize.causation = Seq(50);  // another resize request
+  send(resize);
+  wait_for(InstanceResizeFinished::kType, 3);
+  CHECK(hv.resizes == 2);
+  agent.Stop();
 }
 
 }  // namespace chronova::testing

@@ -204,6 +204,45 @@ void ComputeAgent::OnWork(const std::string& payload) {
     return;
   }
   std::lock_guard<std::mutex> l(work_mu_);
+  // Work done already (sent again because it took longer than the conductor
+  // waits, or because its reports were lost): the same reports again, not the
+  // work twice. A re-sent resize would otherwise stop the guest it just
+  // started, and the work queued behind it would wait.
+  const std::string key = RememberedWork(w);
+  if (!key.empty()) {
+    if (auto done = done_.find(key); done != done_.end()) {
+      for (const std::string& report : done->second) Publish(report);
+      return;
+    }
+  }
+  std::vector<std::string> reports;
+  reporting_ = key.empty() ? nullptr : &reports;
+  Dispatch(w);
+  reporting_ = nullptr;
+  // Work that reported nothing (a revert or a delete that failed) is done again.
+  if (key.empty() || reports.empty()) return;
+  done_.emplace(key, std::move(reports));
+  done_order_.push_back(key);
+  if (done_order_.size() > kRememberedWork) {
+    done_.erase(done_order_.front());
+    done_order_.pop_front();
+  }
+}
+
+std::string ComputeAgent::RememberedWork(const WorkItem& w) {
+  switch (w.kind) {
+    case WorkItem::Kind::kReap:
+    case WorkItem::Kind::kSyncPowerState:
+    case WorkItem::Kind::kResizeConfirm:
+      return "";  // they report nothing final (or the current state): done again
+    default:
+      break;
+  }
+  return std::to_string(static_cast<int>(w.kind)) + "/" + w.instance_id.str() + "/" +
+         std::to_string(w.causation.value()) + "/" + w.action;
+}
+
+void ComputeAgent::Dispatch(const WorkItem& w) {
   switch (w.kind) {
     case WorkItem::Kind::kReap:
       Reap(w);
@@ -265,11 +304,17 @@ void ComputeAgent::OnQuery(const std::string& payload) {
 void ComputeAgent::Send(const WorkItem& w, const Event& event) {
   Report r =
       MakeReport(options_.host, w.instance_id, event, w.causation, w.request_id, w.actor);
-  Status st = bus_->Publish(subjects::Report(options_.host), EncodePortable(r));
+  std::string report = EncodePortable(r);
+  Publish(report);
+  if (reporting_ != nullptr) reporting_->push_back(std::move(report));
+}
+
+void ComputeAgent::Publish(const std::string& report) {
+  Status st = bus_->Publish(subjects::Report(options_.host), report);
   if (!st.ok()) {
-    // The conductor's sweep re-sends the work; the report will be made again.
-    std::fprintf(stderr, "compute %s: report %s: %s\n", options_.host.str().c_str(),
-                 r.type.c_str(), st.ToString().c_str());
+    // The conductor's sweep re-sends the work; the report is sent again then.
+    std::fprintf(stderr, "compute %s: report: %s\n", options_.host.str().c_str(),
+                 st.ToString().c_str());
   }
 }
 

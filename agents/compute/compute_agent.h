@@ -11,11 +11,13 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agents/bus.h"
 #include "agents/compute/hypervisor.h"
@@ -67,6 +69,11 @@ class ComputeAgent {
 
  private:
   void OnWork(const std::string& payload);
+  // Carries out one work item. REQUIRES: work_mu_ held.
+  void Dispatch(const WorkItem& w);
+  // The key under which work of w's kind is remembered once done (its kind,
+  // instance, causing event and action); "" for work that is always done again.
+  static std::string RememberedWork(const WorkItem& w);
   // Answers a HostQuery (a guest's console log) on its reply subject.
   void OnQuery(const std::string& payload);
   void Build(const WorkItem& w);
@@ -94,7 +101,10 @@ class ComputeAgent {
   void RevertResize(const WorkItem& w);
   // A confirmed resize's source (another host): the old guest goes.
   void ConfirmResize(const WorkItem& w);
+  // Reports `event` as the outcome (or a step) of w.
   void Send(const WorkItem& w, const Event& event);
+  // Publishes an encoded Report to the conductor.
+  void Publish(const std::string& report);
   void HeartbeatLoop();
   // Reports every guest's power state, then publishes the list of them as a
   // GuestInventory.
@@ -135,6 +145,13 @@ class ComputeAgent {
   // read and reported: a power report is never older than the outcome of the
   // work before it, so the conductor never takes a stale one for drift.
   std::mutex work_mu_;
+  // The reports of the last kRememberedWork work items done here, by
+  // RememberedWork key, oldest first in done_order_; while work is carried out,
+  // reporting_ collects its reports. Protected by work_mu_.
+  static constexpr size_t kRememberedWork = 4096;
+  std::map<std::string, std::vector<std::string>> done_;
+  std::deque<std::string> done_order_;
+  std::vector<std::string>* reporting_ = nullptr;
 
   // The sync thread reports lifecycle events and, periodically, every guest.
   std::mutex sync_mu_;  // protects pending_, queued_, sync_stop_

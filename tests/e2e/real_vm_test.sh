@@ -3,7 +3,8 @@
 # guest (tools/guest-image.sh) on QEMU/TCG through libvirtd, reads the guest's
 # own boot line from its console log, stops and starts it (ACPI), snapshots it
 # with createImage, boots a second server from the snapshot, checks that both
-# overlays are backed by bases in the image cache, and deletes both.
+# overlays are backed by bases in the image cache, resizes the first on its
+# host twice (confirming, then reverting), and deletes both.
 # Usage: real_vm_test.sh BUILD_DIR
 # Prints the measured times as "MEASURED <what> <seconds>".
 source "$(dirname "$0")/lib.sh"
@@ -47,6 +48,18 @@ wait_console() {
   fail "no '$BOOT_LINE' in the console of $id within ${secs}s"
 }
 
+# Waits up to $2 s for server $1's console log to hold the boot line $3 times
+# (once per boot of the guest).
+wait_boots() {
+  local id=$1 secs=$2 want=$3 i n=0
+  for ((i = 0; i < secs; i++)); do
+    n=$(os console log show "$id" | grep -cF "$BOOT_LINE") || true
+    [ "$n" -ge "$want" ] && return 0
+    sleep 1
+  done
+  fail "the console of $id shows $n boots, not $want, within ${secs}s"
+}
+
 # Waits up to $2 s for server $1 to show status $3.
 wait_status() {
   local id=$1 secs=$2 want=$3 i s
@@ -56,6 +69,8 @@ wait_status() {
     [ "$s" = ERROR ] && fail "server $id is ERROR: $(os server show "$id" -f value -c fault)"
     sleep 1
   done
+  "$BUILD/chronovactl" --state-dir "$STATE" audit server "$id" >&2 || true
+  tail -n 40 "$E2E_TMP/d.log" >&2
   fail "server $id is $s, not $want, after ${secs}s"
 }
 
@@ -128,6 +143,48 @@ qemu-img info -U --backing-chain "$INSTANCES/$VM1/disk" >"$E2E_TMP/chain1"
 qemu-img info -U --backing-chain "$INSTANCES/$VM2/disk" >"$E2E_TMP/chain2"
 grep -qF "$BASE1" "$E2E_TMP/chain1" || fail "vm1's backing chain lacks $BASE1"
 grep -qF "$BASE2" "$E2E_TMP/chain2" || fail "vm2's backing chain lacks $BASE2"
+
+# Resize on this one host: to vm.small, confirmed; then to vm.medium, reverted.
+# The guest ends on vm.small's definition (not vm.tiny's, which the first
+# resize kept), its overlay grown to 2 GiB, running. Each step waits for the
+# guest to have booted: a guest still booting ignores the ACPI shutdown a
+# resize begins with, and is powered off only after clean_shutdown_timeout
+# (60 s), as in Nova.
+BOOTS=$(os console log show "$VM1" | grep -cF "$BOOT_LINE")
+domain_value() { # $1 server, $2 python regex with one group
+  virsh -c "$LIBVIRT_URI" dumpxml --inactive "instance-$1" |
+    python3 -c 'import re,sys; m=re.search(sys.argv[1], sys.stdin.read()); print(m.group(1) if m else "")' "$2"
+}
+source "$STATE/openrc" admin
+os flavor create --vcpus 1 --ram 192 --disk 2 vm.small >/dev/null
+os flavor create --vcpus 2 --ram 256 --disk 2 vm.medium >/dev/null
+source "$STATE/openrc" demo
+t0=$(now)
+os server resize --flavor vm.small "$VM1" >/dev/null
+wait_status "$VM1" 120 VERIFY_RESIZE
+echo "MEASURED resize-to-VERIFY_RESIZE $(since "$t0")"
+wait_boots "$VM1" 120 $((BOOTS + 1))
+os server resize confirm "$VM1" >/dev/null
+wait_status "$VM1" 60 ACTIVE
+os server resize --flavor vm.medium "$VM1" >/dev/null
+wait_status "$VM1" 120 VERIFY_RESIZE
+wait_boots "$VM1" 120 $((BOOTS + 2))
+[ "$(domain_value "$VM1" "<vcpu[^>]*>([0-9]+)</vcpu>")" = 2 ] || fail "vm1 was not resized to 2 vcpus"
+t0=$(now)
+os server resize revert "$VM1" >/dev/null
+wait_status "$VM1" 120 ACTIVE
+echo "MEASURED revert-resize-to-ACTIVE $(since "$t0")"
+FLAVOR=$(os server show "$VM1" -f value -c flavor)
+grep -qF vm.small <<<"$FLAVOR" || fail "vm1's flavor after the revert is not vm.small: $FLAVOR"
+VCPUS=$(domain_value "$VM1" "<vcpu[^>]*>([0-9]+)</vcpu>")
+MEMORY=$(domain_value "$VM1" "<memory unit='KiB'>([0-9]+)</memory>")
+[ "$VCPUS" = 1 ] && [ "$MEMORY" = $((192 * 1024)) ] ||
+  fail "vm1's domain after the revert has $VCPUS vcpus and $MEMORY KiB, not vm.small's 1 and $((192 * 1024))"
+SIZE=$(qemu-img info -U --output=json "$INSTANCES/$VM1/disk" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
+[ "$SIZE" = $((2 << 30)) ] || fail "vm1's overlay is $SIZE bytes, not 2 GiB"
+virsh -c "$LIBVIRT_URI" domstate "instance-$VM1" | grep -q '^running' || fail "vm1 is not running after the revert"
+wait_boots "$VM1" 120 $((BOOTS + 3))
 
 # Delete: guests, domains and instance dirs go; the bases stay (cache).
 os server delete --wait "$VM1" "$VM2" >/dev/null
