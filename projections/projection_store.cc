@@ -372,7 +372,9 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
   if (stopped.ok() && !envs.empty()) {
     const bool flushing = flusher_.joinable();
     // A store at seq 0 holds no read-model keys (a rebuild from seq 1) until the
-    // first flush: only the caches can hold what a fold asks for.
+    // first flush: every write commits its keys with the checkpoint that covers
+    // them (one WriteBatch, or one ingest), and CheckModels clears a store built
+    // by others. Until then only the caches can hold what a fold asks for.
     rocksdb::DB* db = flushed_ == Seq() ? nullptr : db_.get();
     std::vector<Status> failed(projections_.size());
     std::vector<uint64_t> failed_at(projections_.size(), UINT64_MAX);

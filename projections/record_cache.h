@@ -162,7 +162,8 @@ class RecordCache {
     static Node* New(std::string_view key) {
       void* mem = ::operator new(sizeof(Node) + key.size());
       Node* n = new (mem) Node{Entry{}, key.size()};
-      std::memcpy(reinterpret_cast<char*>(n + 1), key.data(), key.size());
+      if (!key.empty())
+        std::memcpy(reinterpret_cast<char*>(n + 1), key.data(), key.size());
       return n;
     }
     static void Free(Node* n) {

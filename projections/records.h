@@ -26,19 +26,37 @@ Result<std::optional<Record>> DecodeRecord(std::string_view key,
   return std::optional<Record>(std::move(r));
 }
 
+// In a bulk rebuild, the record at `key` as the cache has it. *entry is its
+// cache entry (nullptr if the cache has none); if that entry holds a decoded
+// Record, *in_place points at it (nothing is decoded or copied, nullopt
+// returned). Otherwise the record decoded from the entry's bytes, or from what
+// is stored behind the cache for a key it lacks.
+template <typename Record>
+Result<std::optional<Record>> LoadPending(ReadModelWriter& w, RecordCache& cache,
+                                          std::string_view key,
+                                          RecordCache::Entry** entry, Record** in_place) {
+  *in_place = nullptr;
+  *entry = cache.Find(key);
+  if (*entry == nullptr) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, w.GetUncached(key));
+    return DecodeRecord<Record>(key, stored);
+  }
+  *in_place = RecordCache::ObjectOf<Record>(**entry);
+  if (*in_place != nullptr) return std::optional<Record>();
+  return DecodeRecord<Record>(key, RecordCache::Bytes(**entry));
+}
+
 // Loads the record at `key` from a reader or a writer (anything with Get).
 template <typename Record, typename Store>
 Result<std::optional<Record>> GetRecord(Store& store, std::string_view key) {
   if constexpr (std::is_base_of_v<ReadModelWriter, Store>) {
     if (RecordCache* cache = store.cache()) {
-      if (RecordCache::Entry* e = cache->Find(key)) {
-        if (Record* r = RecordCache::ObjectOf<Record>(*e))
-          return std::optional<Record>(*r);
-        return DecodeRecord<Record>(key, RecordCache::Bytes(*e));
-      }
-      CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                                store.GetUncached(key));
-      return DecodeRecord<Record>(key, stored);
+      RecordCache::Entry* entry = nullptr;
+      Record* in_place = nullptr;
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<Record> pending,
+                                LoadPending(store, *cache, key, &entry, &in_place));
+      if (in_place != nullptr) return std::optional<Record>(*in_place);
+      return pending;
     }
   }
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Get(key));
@@ -73,17 +91,14 @@ class RecordUpdate {
     std::optional<Record> stored;
     if (cache_ == nullptr) {
       CHRONOVA_ASSIGN_OR_RETURN(stored, GetRecord<Record>(w, key));
-    } else if ((entry_ = cache_->Find(key)) != nullptr) {
-      if (Record* r = RecordCache::ObjectOf<Record>(*entry_)) {
-        ptr_ = r;
+    } else {
+      Record* in_place = nullptr;
+      CHRONOVA_ASSIGN_OR_RETURN(stored, LoadPending(w, *cache_, key, &entry_, &in_place));
+      if (in_place != nullptr) {
+        ptr_ = in_place;
         found_ = true;
         return Status::Ok();
       }
-      CHRONOVA_ASSIGN_OR_RETURN(stored,
-                                DecodeRecord<Record>(key, RecordCache::Bytes(*entry_)));
-    } else {
-      CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> bytes, w.GetUncached(key));
-      CHRONOVA_ASSIGN_OR_RETURN(stored, DecodeRecord<Record>(key, bytes));
     }
     if (stored) {
       local_ = std::move(*stored);
@@ -101,7 +116,7 @@ class RecordUpdate {
   }
   void Store(ReadModelWriter& w, std::string_view key) {
     if (cache_ == nullptr) {
-      w.Put(key, EncodePortable(local_));
+      PutRecord(w, key, std::move(local_));
     } else if (ptr_ != nullptr && ptr_ != &local_) {
       cache_->Touch(*entry_);  // changed in place
     } else {

@@ -344,6 +344,42 @@ TEST_CASE(
   CHECK(DescribeDivergence(d).find("last written by seq") != std::string::npos);
 }
 
+TEST_CASE(
+    "a record cache keeps its entries where they are as it grows, and moves whole") {
+  RecordCache c;
+  c.set_seq(7);
+  c.PutRaw("", "empty key");
+  RecordCache::Entry* first = &c.Insert("key-0");
+  c.SetRaw(*first, "v0");
+  for (int i = 1; i < 10000; ++i)
+    c.PutRaw("key-" + std::to_string(i), "v" + std::to_string(i));
+  REQUIRE(c.size() == 10001);
+  CHECK(c.Find("key-0") == first);  // the table grew many times; the entry stayed
+  CHECK(*first->raw == "v0");
+  for (int i = 0; i < 10000; i += 997) {
+    RecordCache::Entry* e = c.Find("key-" + std::to_string(i));
+    REQUIRE(e != nullptr);
+    CHECK(*e->raw == "v" + std::to_string(i));
+    CHECK(e->seq == 7);
+  }
+  CHECK(c.Find("key-10000") == nullptr);
+  CHECK(*c.Find("")->raw == "empty key");
+  CHECK(&c.Insert("key-5") == c.Find("key-5"));  // an existing key: its entry
+  CHECK(c.size() == 10001);
+
+  RecordCache moved(std::move(c));
+  CHECK(moved.Find("key-0") == first);
+  CHECK(c.size() == 0);  // NOLINT: a moved-from cache is empty and usable
+  CHECK(c.Find("key-0") == nullptr);
+  c.PutRaw("again", "x");
+  RecordCache other;
+  other.PutRaw("gone", "y");
+  other = std::move(moved);
+  CHECK(other.size() == 10001);
+  CHECK(other.Find("gone") == nullptr);
+  CHECK(other.Sorted().front().first == "");
+}
+
 TEST_CASE("a record cache lists its entries in key order and changes them in place") {
   RecordCache c;
   c.set_seq(1);

@@ -332,6 +332,23 @@ TEST_CASE(
     CHECK(VcpusOf(*hv, *guest) == 2);
   }
   CHECK(ReadFile(inst + "/libvirt.xml").find(">2</vcpu>") != std::string::npos);
+
+  // A definition kept without a tag (by an older chronova, for the resize now
+  // re-sent) is that resize's: kept, and tagged.
+  GuestSpec large = spec;
+  large.flavor = FlavorSpec{FlavorId("4"), "m1.large", 4, 8192, 3, 0, 0, {}};
+  large.resize_request = Seq(40);
+  {
+    std::ofstream(inst + "/libvirt.xml.resize")
+        << hv->DefinedXml(spec.instance_id).value();
+  }
+  REQUIRE(hv->Resize(large, false).ok());
+  CHECK(VcpusOf(*hv, spec) == 4);
+  CHECK(ReadFile(inst + "/libvirt.xml.resize")
+            .starts_with("<!-- chronova: kept by resize 40 -->\n"));
+  REQUIRE(hv->RevertResize(spec, false).ok());
+  CHECK(VcpusOf(*hv, spec) == 2);
+  CHECK_FALSE(std::filesystem::exists(inst + "/libvirt.xml.resize"));
 }
 
 }  // namespace chronova::testing

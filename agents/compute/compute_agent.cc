@@ -212,6 +212,8 @@ void ComputeAgent::OnWork(const std::string& payload) {
   if (!key.empty()) {
     if (auto done = done_.find(key); done != done_.end()) {
       for (const std::string& report : done->second) Publish(report);
+      // Their power state is as of then: the guest's as it is now follows.
+      ReportPowerStateLocked(w.instance_id, "work sent again");
       return;
     }
   }
@@ -438,7 +440,8 @@ void ComputeAgent::Rebuild(const WorkItem& w) {
 }
 
 void ComputeAgent::Snapshot(const WorkItem& w) {
-  // OnWork holds work_mu_: a re-sent item for this image runs after this one.
+  // OnWork holds work_mu_: a re-sent item for this image runs after this one
+  // (and is answered with this one's reports, unless the agent restarted since).
   const ImageSinkContext ctx{w.request_id, w.actor};
   std::error_code ec;
   std::string dir = options_.scratch_dir.empty()

@@ -143,7 +143,8 @@ class ComputeAgent {
 
   // Held while work is carried out and reported, and while a power state is
   // read and reported: a power report is never older than the outcome of the
-  // work before it, so the conductor never takes a stale one for drift.
+  // work before it, so the conductor never takes a stale one for drift (work
+  // sent again is answered with its old reports, then the power state now).
   std::mutex work_mu_;
   // The reports of the last kRememberedWork work items done here, by
   // RememberedWork key, oldest first in done_order_; while work is carried out,

@@ -798,9 +798,10 @@ int64_t VirtualSize(const std::string& info_json) {
 // resizes keep the old definition on the host, and nothing tells the host when
 // one is confirmed, so the next resize finds it still there: the tag tells a
 // re-sent resize (keep it) from a new one (keep the current definition instead).
+constexpr std::string_view kKeptTagStart = "<!-- chronova: kept by resize ";
+
 std::string KeptTag(Seq resize_request) {
-  return "<!-- chronova: kept by resize " + std::to_string(resize_request.value()) +
-         " -->\n";
+  return std::string(kKeptTagStart) + std::to_string(resize_request.value()) + " -->\n";
 }
 
 // Where Resize keeps a guest's old definition: "" without an instance dir (then
@@ -811,7 +812,7 @@ std::string KeptPath(const GuestSpec& spec) {
 
 // A kept definition without its tag (one kept before tags, as it is).
 std::string Untagged(std::string kept) {
-  if (kept.starts_with("<!-- chronova: kept by resize ")) {
+  if (kept.starts_with(kKeptTagStart)) {
     const size_t eol = kept.find('\n');
     kept.erase(0, eol == std::string::npos ? kept.size() : eol + 1);
   }
@@ -820,11 +821,12 @@ std::string Untagged(std::string kept) {
 
 }  // namespace
 
-std::string LibvirtHypervisor::KeptDefinition(const GuestSpec& spec) {
+Result<std::string> LibvirtHypervisor::KeptDefinition(const GuestSpec& spec) {
   const std::string path = KeptPath(spec);
   if (!path.empty()) {
-    Result<std::string> kept = ReadWholeFile(path);
-    return kept.ok() ? *std::move(kept) : std::string();
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec) && !ec) return std::string();
+    return ReadWholeFile(path);
   }
   std::lock_guard<std::mutex> l(resize_mu_);
   auto it = old_xml_.find(spec.instance_id);
@@ -845,13 +847,23 @@ Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_sto
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
   const std::string kept_path = KeptPath(spec);
-  // A re-sent resize keeps the definition kept the first time; anything else
-  // kept is an earlier resize's, confirmed since.
+  // A re-sent resize keeps the definition kept the first time; one another
+  // request kept is an earlier resize's, confirmed since. One kept without a
+  // tag, by an older chronova, is taken for this resize's (as it was then) and
+  // tagged.
   const std::string tag = KeptTag(spec.resize_request);
-  if (!KeptDefinition(spec).starts_with(tag)) {
-    CHRONOVA_ASSIGN_OR_RETURN(std::string old_xml,
-                              XmlDescOf(dom.get(), VIR_DOMAIN_XML_INACTIVE, name));
-    old_xml.insert(0, tag);
+  Result<std::string> read = KeptDefinition(spec);
+  if (!read.ok()) return read.status().WithContext(context);
+  std::string kept = *std::move(read);
+  if (!kept.starts_with(tag)) {
+    std::string old_xml;
+    if (!kept.empty() && !kept.starts_with(kKeptTagStart)) {
+      old_xml = tag + kept;
+    } else {
+      CHRONOVA_ASSIGN_OR_RETURN(old_xml,
+                                XmlDescOf(dom.get(), VIR_DOMAIN_XML_INACTIVE, name));
+      old_xml.insert(0, tag);
+    }
     if (!kept_path.empty()) {
       CHRONOVA_RETURN_IF_ERROR(
           WriteFileAtomically(kept_path, old_xml).WithContext(context));
@@ -895,7 +907,9 @@ Result<GuestInfo> LibvirtHypervisor::RevertResize(const GuestSpec& spec,
       Perform(spec.instance_id, LifecycleAction::kStop, false).status());
   InstanceLock lock(this, spec.instance_id);
   const std::string kept_path = KeptPath(spec);
-  std::string xml = Untagged(KeptDefinition(spec));
+  Result<std::string> kept = KeptDefinition(spec);
+  if (!kept.ok()) return kept.status().WithContext(context);
+  std::string xml = Untagged(*std::move(kept));
   if (xml.empty()) xml = DomainXml(spec);  // nothing kept: the old flavor's
   DomainHandle dom(virDomainDefineXML(conn_, xml.c_str()));
   if (dom == nullptr) return LastError("redefine domain " + name);

@@ -134,8 +134,9 @@ class LibvirtHypervisor : public Hypervisor {
   std::mutex mu_;  // protects busy_: instances with a Spawn/Destroy in progress
   std::condition_variable busy_cv_;  // signalled when an instance leaves busy_
   std::set<InstanceId> busy_;
-  // The definition Resize kept for spec's guest, with its tag; "" if none.
-  std::string KeptDefinition(const GuestSpec& spec);
+  // The definition Resize kept for spec's guest, with its tag; "" if none, an
+  // error if the kept file cannot be read.
+  Result<std::string> KeptDefinition(const GuestSpec& spec);
 
   std::mutex resize_mu_;  // protects old_xml_
   // Definitions kept by Resize for guests without an instance dir (else kept in
