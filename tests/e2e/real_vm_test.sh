@@ -183,7 +183,16 @@ MEMORY=$(domain_value "$VM1" "<memory unit='KiB'>([0-9]+)</memory>")
 SIZE=$(qemu-img info -U --output=json "$INSTANCES/$VM1/disk" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
 [ "$SIZE" = $((2 << 30)) ] || fail "vm1's overlay is $SIZE bytes, not 2 GiB"
-virsh -c "$LIBVIRT_URI" domstate "instance-$VM1" | grep -q '^running' || fail "vm1 is not running after the revert"
+for ((i = 0; i < 20; i++)); do # as after the boot: libvirt may lag a moment
+  STATE1=$(virsh -c "$LIBVIRT_URI" domstate --reason "instance-$VM1" 2>&1) || true
+  grep -q '^running' <<<"$STATE1" && break
+  sleep 0.5
+done
+if ! grep -q '^running' <<<"$STATE1"; then
+  "$BUILD/chronovactl" --state-dir "$STATE" audit server "$VM1" >&2 || true
+  tail -n 40 "$E2E_TMP/d.log" >&2
+  fail "vm1's domain is not running after the revert: $STATE1"
+fi
 wait_boots "$VM1" 120 $((BOOTS + 3))
 
 # Delete: guests, domains and instance dirs go; the bases stay (cache).
