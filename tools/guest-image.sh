@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds a tiny guest that really boots under QEMU, from Debian packages only
 # (NOTES: libvirt + QEMU): Debian's cloud kernel, a busybox initramfs and
-# syslinux on a small FAT disk. The result is a raw disk image; its init prints
+# syslinux on a small FAT disk. The result is a raw disk image; its init starts
+# acpid, prints
 #   chronova-guest: init reached
-# on the serial console (ttyS0), then powers off on an ACPI power-button press,
+# on the serial console (ttyS0), and powers off on an ACPI power-button press,
 # so a clean shutdown (virDomainShutdown) works.
 #
 #   tools/guest-image.sh [OUT_DIR]     (default: build/guest)
@@ -53,9 +54,11 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 insmod /lib/modules/button.ko 2>/dev/null
 insmod /lib/modules/evdev.ko 2>/dev/null
-echo "chronova-guest: init reached ($(uname -r), $(cut -d' ' -f1 /proc/uptime)s)" >/dev/console
-# A power-button press (virDomainShutdown) powers the guest off.
+# A power-button press (virDomainShutdown) powers the guest off. acpid is
+# started first: once the line below shows, the guest heeds a press (one
+# before acpid listens is lost, and a stop waits out clean_shutdown_timeout).
 acpid -c /etc/acpi -l /dev/null 2>/dev/null
+echo "chronova-guest: init reached ($(uname -r), $(cut -d' ' -f1 /proc/uptime)s)" >/dev/console
 while true; do sleep 3600; done
 INIT
 cat >"$root/etc/acpi/PWRF/00000080" <<'PWR'
