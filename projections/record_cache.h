@@ -55,12 +55,8 @@ class RecordCache {
   // nullptr if the key has no pending entry (the caller falls back to the store).
   Entry* Find(std::string_view key) {
     if (slots_.empty()) return nullptr;
-    const uint64_t hash = HashOf(key);
-    for (size_t i = hash & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-      const Slot& s = slots_[i];
-      if (s.node == nullptr) return nullptr;
-      if (s.hash == hash && s.node->key() == key) return &s.node->entry;
-    }
+    const Slot& s = Probe(key, HashOf(key));
+    return s.node == nullptr ? nullptr : &s.node->entry;
   }
   template <typename T>
   void PutObject(std::string_view key, T value) {
@@ -86,15 +82,12 @@ class RecordCache {
   Entry& Insert(std::string_view key) {
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     const uint64_t hash = HashOf(key);
-    for (size_t i = hash & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-      Slot& s = slots_[i];
-      if (s.node == nullptr) {
-        s = Slot{hash, Node::New(key)};
-        ++size_;
-        return s.node->entry;
-      }
-      if (s.hash == hash && s.node->key() == key) return s.node->entry;
+    Slot& s = Probe(key, hash);
+    if (s.node == nullptr) {
+      s = Slot{hash, Node::New(key)};
+      ++size_;
     }
+    return s.node->entry;
   }
   // The decoded record of type T an entry holds, to fold in place; nullptr if it
   // holds none. After changing it, Touch() the entry.
@@ -180,6 +173,15 @@ class RecordCache {
   };
   static uint64_t HashOf(std::string_view key) {
     return std::hash<std::string_view>()(key);
+  }
+  // The slot holding `key` (whose hash is `hash`), or the free slot where it
+  // would go. REQUIRES: the table has a free slot.
+  Slot& Probe(std::string_view key, uint64_t hash) {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.node == nullptr || (s.hash == hash && s.node->key() == key)) return s;
+    }
   }
   void Grow() {
     std::vector<Slot> old(std::max<size_t>(64, slots_.size() * 2));

@@ -119,14 +119,13 @@ int RunReplay(const ReplayArgs& args) {
   auto digested = Clock::now();
   auto digest = (*store)->Digest();
   if (!digest.ok()) return Fail(digest.status());
+  const double fold_secs = std::chrono::duration<double>(folded - t0).count();
   std::printf(
       "replayed %llu events in %.2f s: %.0f events/s (folded in %.2f s, last write "
       "%.2f s); read models digest %s (in %.2f s)\n",
       static_cast<unsigned long long>(reached.value()), secs,
-      reached.value() / std::max(secs, 1e-9),
-      std::chrono::duration<double>(folded - t0).count(),
-      secs - std::chrono::duration<double>(folded - t0).count(), digest->c_str(),
-      std::chrono::duration<double>(Clock::now() - digested).count());
+      reached.value() / std::max(secs, 1e-9), fold_secs, secs - fold_secs,
+      digest->c_str(), std::chrono::duration<double>(Clock::now() - digested).count());
   if (!args.verify) return 0;
 
   auto diff = FirstDivergence(**store, *live);

@@ -833,6 +833,23 @@ Result<std::string> LibvirtHypervisor::KeptDefinition(const GuestSpec& spec) {
   return it == old_xml_.end() ? std::string() : it->second;
 }
 
+Status LibvirtHypervisor::KeepDefinition(const GuestSpec& spec, std::string xml) {
+  const std::string path = KeptPath(spec);
+  if (!path.empty()) return WriteFileAtomically(path, xml);
+  std::lock_guard<std::mutex> l(resize_mu_);
+  old_xml_[spec.instance_id] = std::move(xml);
+  return Status::Ok();
+}
+
+void LibvirtHypervisor::DropKeptDefinition(const GuestSpec& spec) {
+  if (const std::string path = KeptPath(spec); !path.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+  std::lock_guard<std::mutex> l(resize_mu_);
+  old_xml_.erase(spec.instance_id);
+}
+
 Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_stopped) {
   const std::string name = DomainName(spec.instance_id);
   const std::string context = "libvirt: resize " + name;
@@ -846,7 +863,6 @@ Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_sto
   InstanceLock lock(this, spec.instance_id);
   DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
   if (dom == nullptr) return LastError("look up domain " + name);
-  const std::string kept_path = KeptPath(spec);
   // A re-sent resize keeps the definition kept the first time; one another
   // request kept is an earlier resize's, confirmed since. One kept without a
   // tag, by an older chronova, is taken for this resize's (as it was then) and
@@ -864,13 +880,8 @@ Result<GuestInfo> LibvirtHypervisor::Resize(const GuestSpec& spec, bool keep_sto
                                 XmlDescOf(dom.get(), VIR_DOMAIN_XML_INACTIVE, name));
       old_xml.insert(0, tag);
     }
-    if (!kept_path.empty()) {
-      CHRONOVA_RETURN_IF_ERROR(
-          WriteFileAtomically(kept_path, old_xml).WithContext(context));
-    } else {
-      std::lock_guard<std::mutex> l(resize_mu_);
-      old_xml_[spec.instance_id] = std::move(old_xml);
-    }
+    CHRONOVA_RETURN_IF_ERROR(
+        KeepDefinition(spec, std::move(old_xml)).WithContext(context));
   }
   // The root disk grows to the new root_gb (qcow2 grows in place; never shrunk).
   if (!spec.disk_path.empty() && spec.flavor.root_gb > 0) {
@@ -906,7 +917,6 @@ Result<GuestInfo> LibvirtHypervisor::RevertResize(const GuestSpec& spec,
   CHRONOVA_RETURN_IF_ERROR(
       Perform(spec.instance_id, LifecycleAction::kStop, false).status());
   InstanceLock lock(this, spec.instance_id);
-  const std::string kept_path = KeptPath(spec);
   Result<std::string> kept = KeptDefinition(spec);
   if (!kept.ok()) return kept.status().WithContext(context);
   std::string xml = Untagged(*std::move(kept));
@@ -916,13 +926,8 @@ Result<GuestInfo> LibvirtHypervisor::RevertResize(const GuestSpec& spec,
   if (!spec.instance_dir.empty()) {
     CHRONOVA_RETURN_IF_ERROR(WriteFileAtomically(spec.instance_dir + "/libvirt.xml", xml)
                                  .WithContext(context));
-    std::error_code ec;
-    std::filesystem::remove(kept_path, ec);
   }
-  {
-    std::lock_guard<std::mutex> l(resize_mu_);
-    old_xml_.erase(spec.instance_id);
-  }
+  DropKeptDefinition(spec);
   if (!keep_stopped && virDomainIsActive(dom.get()) == 0 &&
       virDomainCreate(dom.get()) < 0)
     return LastError("start domain " + name);

@@ -137,6 +137,10 @@ class LibvirtHypervisor : public Hypervisor {
   // The definition Resize kept for spec's guest, with its tag; "" if none, an
   // error if the kept file cannot be read.
   Result<std::string> KeptDefinition(const GuestSpec& spec);
+  // Keeps `xml` (tagged) as spec's guest's kept definition, replacing any.
+  Status KeepDefinition(const GuestSpec& spec, std::string xml);
+  // Forgets spec's guest's kept definition (a revert put it back).
+  void DropKeptDefinition(const GuestSpec& spec);
 
   std::mutex resize_mu_;  // protects old_xml_
   // Definitions kept by Resize for guests without an instance dir (else kept in
