@@ -28,6 +28,7 @@
 #include <type_traits>
 
 #include "core/status.h"
+#include "core/types.h"
 
 namespace chronova {
 namespace codec_internal {
@@ -123,6 +124,18 @@ void CEREAL_LOAD_FUNCTION_NAME(FastInputArchive& ar, cereal::BinaryData<T>& bd) 
   ar.template loadBinary<sizeof(TT)>(bd.data, static_cast<std::streamsize>(bd.size));
 }
 
+// StringIds as their bare string (the same bytes as their save_minimal), written
+// and read in place: save_minimal and load_minimal, which JSON needs, would copy
+// every id through a temporary string.
+template <class Tag>
+void CEREAL_SAVE_FUNCTION_NAME(FastOutputArchive& ar, const StringId<Tag>& id) {
+  ar(id.str());
+}
+template <class Tag>
+void CEREAL_LOAD_FUNCTION_NAME(FastInputArchive& ar, StringId<Tag>& id) {
+  ar(id.mutable_str());
+}
+
 }  // namespace codec_internal
 
 template <typename T>
@@ -151,3 +164,13 @@ Status DecodePortable(std::string_view bytes, T* out) {
 
 CEREAL_SETUP_ARCHIVE_TRAITS(chronova::codec_internal::FastInputArchive,
                             chronova::codec_internal::FastOutputArchive)
+
+namespace cereal {
+// The fast archives use the non-member load and save above for StringIds.
+template <class Tag>
+struct specialize<chronova::codec_internal::FastInputArchive, chronova::StringId<Tag>,
+                  specialization::non_member_load_save> {};
+template <class Tag>
+struct specialize<chronova::codec_internal::FastOutputArchive, chronova::StringId<Tag>,
+                  specialization::non_member_load_save> {};
+}  // namespace cereal

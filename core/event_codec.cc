@@ -8,20 +8,22 @@
 namespace chronova {
 namespace {
 
+// Decodes into *out in place when it holds a T already (its strings keep their
+// memory), else into a fresh T.
 template <typename T>
-Result<Event> DecodeAs(const std::string& type, uint32_t schema,
-                       std::string_view payload) {
+Status DecodeAs(const std::string& type, uint32_t schema, std::string_view payload,
+                Event* out) {
   if (schema != T::kSchema) {
     return Status::Corruption("event type '" + type + "' has schema " +
                               std::to_string(schema) + ", this binary knows " +
                               std::to_string(T::kSchema));
   }
-  T value;
-  CHRONOVA_RETURN_IF_ERROR(DecodePortable(payload, &value));
-  return Event(std::move(value));
+  T* value = std::get_if<T>(out);
+  if (value == nullptr) value = &out->template emplace<T>();
+  return DecodePortable(payload, value);
 }
 
-using Decoder = Result<Event> (*)(const std::string&, uint32_t, std::string_view);
+using Decoder = Status (*)(const std::string&, uint32_t, std::string_view, Event*);
 
 template <size_t... I>
 std::unordered_map<std::string_view, Decoder> MakeDecoders(std::index_sequence<I...>) {
@@ -30,14 +32,14 @@ std::unordered_map<std::string_view, Decoder> MakeDecoders(std::index_sequence<I
 }
 
 // One hash lookup per event instead of comparing the type with every alternative.
-Result<Event> DecodeAlternative(const std::string& type, uint32_t schema,
-                                std::string_view payload) {
+Status DecodeAlternative(const std::string& type, uint32_t schema,
+                         std::string_view payload, Event* out) {
   static const std::unordered_map<std::string_view, Decoder> decoders =
       MakeDecoders(std::make_index_sequence<std::variant_size_v<Event>>());
   auto it = decoders.find(type);
   if (it == decoders.end())
     return Status::Corruption("unknown event type '" + type + "'");
-  return it->second(type, schema, payload);
+  return it->second(type, schema, payload, out);
 }
 
 }  // namespace
@@ -105,7 +107,7 @@ const UpcasterSet& UpcasterSet::Default() {
   return *set;
 }
 
-Result<Event> DecodeEvent(const Envelope& env, const UpcasterSet& upcasters) {
+Status DecodeEventInto(const Envelope& env, const UpcasterSet& upcasters, Event* out) {
   uint32_t schema = env.schema;
   std::string upcast;  // the payload once upcast
   std::string_view payload = env.payload;
@@ -121,9 +123,15 @@ Result<Event> DecodeEvent(const Envelope& env, const UpcasterSet& upcasters) {
     payload = upcast;
     ++schema;
   }
-  Result<Event> ev = DecodeAlternative(env.type, schema, payload);
-  if (!ev.ok()) return ev.status().WithContext("seq " + std::to_string(env.seq.value()));
-  return ev;
+  Status decoded = DecodeAlternative(env.type, schema, payload, out);
+  if (!decoded.ok()) return decoded.WithContext("seq " + std::to_string(env.seq.value()));
+  return Status::Ok();
+}
+
+Result<Event> DecodeEvent(const Envelope& env, const UpcasterSet& upcasters) {
+  Event event;
+  CHRONOVA_RETURN_IF_ERROR(DecodeEventInto(env, upcasters, &event));
+  return event;
 }
 
 }  // namespace chronova

@@ -46,5 +46,9 @@ class UpcasterSet {
 // upcaster) or undecodable bytes: never silently skipped.
 Result<Event> DecodeEvent(const Envelope& env,
                           const UpcasterSet& upcasters = UpcasterSet::Default());
+// DecodeEvent into *out, in place if *out holds an event of the same type (a
+// reader decoding batch after batch reuses their memory). *out is unspecified
+// after an error.
+Status DecodeEventInto(const Envelope& env, const UpcasterSet& upcasters, Event* out);
 
 }  // namespace chronova

@@ -18,6 +18,8 @@ class StringId {
   StringId() = default;
   explicit StringId(std::string v) : v_(std::move(v)) {}
   const std::string& str() const { return v_; }
+  // For decoding in place (core/codec.h): the id's own string.
+  std::string& mutable_str() { return v_; }
   bool empty() const { return v_.empty(); }
   auto operator<=>(const StringId&) const = default;
   // "Minimal" serialization: a bare string in both the binary and JSON archives.

@@ -87,6 +87,12 @@ class EventLog {
   // Reads see every append this process had acknowledged; on a replicated log
   // they may lag other nodes' appends until Head() is called (which syncs).
   virtual Result<std::vector<Envelope>> Read(Seq from, size_t max_events) = 0;
+  // Read() into *out (replacing what it holds), reusing its envelopes' memory
+  // where the log can (a replay reads millions of events into a few batches).
+  virtual Status ReadInto(Seq from, size_t max_events, std::vector<Envelope>* out) {
+    CHRONOVA_ASSIGN_OR_RETURN(*out, Read(from, max_events));
+    return Status::Ok();
+  }
 
   // Up to `max_events` events of `stream` with version >= `from`, in order.
   // Empty for an unknown stream.

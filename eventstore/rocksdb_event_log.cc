@@ -41,16 +41,17 @@ std::string EncodeRecord(const Envelope& env) {
 }
 
 Status DecodeRecord(Seq seq, std::string_view rec, Envelope* out) {
-  std::string where = "seq " + std::to_string(seq.value());
-  if (rec.size() < 4) return Status::Corruption(where + ": truncated record");
+  auto where = [seq] { return "seq " + std::to_string(seq.value()); };
+  if (rec.size() < 4) return Status::Corruption(where() + ": truncated record");
   uint32_t crc = 0;
   for (int i = 0; i < 4; ++i)
     crc |= uint32_t{static_cast<unsigned char>(rec[i])} << (8 * i);
   std::string_view body = rec.substr(4);
-  if (Crc32c(body) != crc) return Status::Corruption(where + ": checksum mismatch");
-  CHRONOVA_RETURN_IF_ERROR(DecodeEnvelope(body, out).WithContext(where));
+  if (Crc32c(body) != crc) return Status::Corruption(where() + ": checksum mismatch");
+  Status decoded = DecodeEnvelope(body, out);
+  if (!decoded.ok()) return decoded.WithContext(where());
   if (out->seq != seq) {
-    return Status::Corruption(where + ": record claims seq " +
+    return Status::Corruption(where() + ": record claims seq " +
                               std::to_string(out->seq.value()));
   }
   return Status::Ok();
@@ -324,43 +325,66 @@ Result<Envelope> RocksDbEventLog::LoadEvent(Seq seq) {
 
 Result<std::vector<Envelope>> RocksDbEventLog::Read(Seq from, size_t max_events) {
   std::vector<Envelope> out;
+  CHRONOVA_RETURN_IF_ERROR(ReadInto(from, max_events, &out));
+  return out;
+}
+
+Status RocksDbEventLog::ReadInto(Seq from, size_t max_events,
+                                 std::vector<Envelope>* out) {
+  // Envelopes already in *out are decoded into again: their strings keep their
+  // memory, and a replay's reader allocates (and frees) almost nothing.
+  size_t n = 0;
   uint64_t expected = std::max<uint64_t>(from.value(), 1);
   // A secondary catches up with the writer only to read past what it has seen:
   // the log below its head never changes (a replay reads thousands of batches).
-  if (expected > notifier_.head().value()) CHRONOVA_RETURN_IF_ERROR(CatchUpIfSecondary());
-  uint64_t head = notifier_.head().value();
-  if (expected > head || max_events == 0) return out;
-  std::string upper = log_keys::Event(Seq(head).next());
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  if (max_events >= 1024) {
-    // A bulk read (replay): sequential, read once.
-    ro.readahead_size = 2 << 20;
-    ro.fill_cache = false;
+  if (expected > notifier_.head().value()) {
+    Status caught_up = CatchUpIfSecondary();
+    if (!caught_up.ok()) {
+      out->clear();
+      return caught_up;
+    }
   }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-  out.reserve(std::min<uint64_t>(max_events, head - expected + 1));
-  for (it->Seek(log_keys::Event(Seq(expected))); it->Valid() && out.size() < max_events;
-       it->Next()) {
-    rocksdb::Slice k = it->key();
-    uint64_t seq = GetBigEndian64(std::string_view(k.data() + 1, 8));
-    if (seq != expected) {
+  uint64_t head = notifier_.head().value();
+  Status st = [&]() -> Status {
+    if (expected > head || max_events == 0) return Status::Ok();
+    std::string upper = log_keys::Event(Seq(head).next());
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    if (max_events >= 1024) {
+      // A bulk read (replay): sequential, read once, in about one read (~100
+      // bytes an event on disk): a fixed 2 MB for a 4,096-event batch copied 5
+      // times what it used.
+      ro.readahead_size = std::min<size_t>(2 << 20, max_events * 160);
+      ro.fill_cache = false;
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    const size_t want = std::min<uint64_t>(max_events, head - expected + 1);
+    if (out->size() < want) out->resize(want);
+    for (it->Seek(log_keys::Event(Seq(expected))); it->Valid() && n < max_events;
+         it->Next()) {
+      rocksdb::Slice k = it->key();
+      uint64_t seq = GetBigEndian64(std::string_view(k.data() + 1, 8));
+      if (seq != expected) {
+        return Status::Corruption("seq " + std::to_string(expected) +
+                                  ": missing from the log");
+      }
+      if (n == out->size()) out->emplace_back();
+      CHRONOVA_RETURN_IF_ERROR(
+          DecodeRecord(Seq(seq), std::string_view(it->value().data(), it->value().size()),
+                       &(*out)[n]));
+      ++n;
+      ++expected;
+    }
+    CHRONOVA_RETURN_IF_ERROR(FromRocks(it->status(), "read log"));
+    if (n == 0 || (n < max_events && expected <= head)) {
       return Status::Corruption("seq " + std::to_string(expected) +
                                 ": missing from the log");
     }
-    Envelope env;
-    CHRONOVA_RETURN_IF_ERROR(DecodeRecord(
-        Seq(seq), std::string_view(it->value().data(), it->value().size()), &env));
-    out.push_back(std::move(env));
-    ++expected;
-  }
-  CHRONOVA_RETURN_IF_ERROR(FromRocks(it->status(), "read log"));
-  if (out.empty() || (out.size() < max_events && expected <= head)) {
-    return Status::Corruption("seq " + std::to_string(expected) +
-                              ": missing from the log");
-  }
-  return out;
+    return Status::Ok();
+  }();
+  out->resize(st.ok() ? n : 0);
+  return st;
 }
 
 Result<std::vector<Envelope>> RocksDbEventLog::ReadStream(const StreamId& stream,

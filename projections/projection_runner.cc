@@ -44,47 +44,56 @@ Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& opti
   // applying: on two cores, decoding and folding overlap.
   struct Decoded {
     std::vector<Envelope> envelopes;
-    std::vector<Result<Event>> events;
+    DecodedEvents events;
   };
-  std::mutex mu;  // protects queue, done, read_status, stop
+  std::mutex mu;  // protects queue, done, read_status, stop, spent
   std::condition_variable cv;
   std::deque<Decoded> queue;
-  // Batches applied, handed back for the reader to free: their strings were
-  // allocated on its thread, and freeing them there keeps the two threads off
-  // each other's malloc arena.
+  // Batches applied, handed back to the reader to read into again: their
+  // envelopes keep their strings' memory (allocated on the reader's thread,
+  // which keeps the two threads off each other's malloc arena).
   std::vector<Decoded> spent;
   bool done = false, stop = false;
   Status read_status;
   std::thread reader([&] {
     Seq next = store.checkpoint().next();
-    std::vector<Decoded> freeing;
-    while (true) {
+    while (next <= options.until) {
+      Decoded decoded;
       {
         std::lock_guard<std::mutex> l(mu);
-        freeing.swap(spent);
+        if (!spent.empty()) {
+          decoded = std::move(spent.back());
+          spent.pop_back();
+        }
       }
-      freeing.clear();
-      if (next > options.until) break;
       uint64_t left = options.until.value() - next.value() + 1;
-      Result<std::vector<Envelope>> batch =
-          log.Read(next, std::min<uint64_t>(kBatch, left));
-      Decoded decoded;
-      if (batch.ok()) {
-        decoded.events.reserve(batch->size());
-        for (const Envelope& env : *batch) {
-          decoded.events.push_back(DecodeEvent(env, store.upcasters()));
+      Status read =
+          log.ReadInto(next, std::min<uint64_t>(kBatch, left), &decoded.envelopes);
+      if (read.ok()) {
+        // Into the events already there: one of the same type keeps its memory.
+        std::vector<Event>& events = decoded.events.events;
+        const size_t n = decoded.envelopes.size();
+        if (events.size() > n) events.resize(n);
+        decoded.events.failure = Status::Ok();
+        for (size_t i = 0; i < n; ++i) {
+          if (i == events.size()) events.emplace_back();
+          decoded.events.failure =
+              DecodeEventInto(decoded.envelopes[i], store.upcasters(), &events[i]);
+          if (!decoded.events.failure.ok()) {
+            events.resize(i);
+            break;
+          }
         }
       }
       std::unique_lock<std::mutex> l(mu);
-      if (!batch.ok()) {
-        read_status = batch.status();
+      if (!read.ok()) {
+        read_status = read;
         break;
       }
-      if (batch->empty()) break;
-      next = batch->back().seq.next();
+      if (decoded.envelopes.empty()) break;
+      next = decoded.envelopes.back().seq.next();
       cv.wait(l, [&] { return stop || queue.size() < kQueued; });
       if (stop) break;
-      decoded.envelopes = std::move(batch).value();
       queue.push_back(std::move(decoded));
       cv.notify_all();
     }

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -326,8 +327,8 @@ Status ProjectionStore::Refresh() {
 }
 
 Status ProjectionStore::NextEvent(const std::vector<Envelope>& batch,
-                                  const std::vector<Result<Event>>* events, size_t i,
-                                  Seq at, Event* scratch, const Event** event) const {
+                                  const DecodedEvents* events, size_t i, Seq at,
+                                  Event* scratch, const Event** event) const {
   const Envelope& env = batch[i];
   if (env.seq != at.next()) {
     return Status::Corruption("seq " + std::to_string(at.next().value()) +
@@ -335,9 +336,12 @@ Status ProjectionStore::NextEvent(const std::vector<Envelope>& batch,
                               std::to_string(env.seq.value()));
   }
   if (events != nullptr) {
-    CHRONOVA_RETURN_IF_ERROR((*events)[i].status());
-    *event = &*(*events)[i];
-    return Status::Ok();
+    if (i < events->events.size()) {
+      *event = &events->events[i];
+      return Status::Ok();
+    }
+    if (!events->failure.ok()) return events->failure;
+    return Status::Internal("seq " + std::to_string(env.seq.value()) + ": not decoded");
   }
   CHRONOVA_ASSIGN_OR_RETURN(*scratch, DecodeEvent(env, *options_.upcasters));
   *event = scratch;
@@ -345,7 +349,7 @@ Status ProjectionStore::NextEvent(const std::vector<Envelope>& batch,
 }
 
 Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
-                                  const std::vector<Result<Event>>* events) {
+                                  const DecodedEvents* events) {
   // The events to fold: those after the checkpoint. A gap or an event that cannot
   // be decoded stops the batch before anything is folded.
   Seq at = checkpoint();
@@ -494,7 +498,9 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
   auto write = [&](uint64_t from, uint64_t to, const std::string& file) -> Status {
     rocksdb::Options sst_options = StoreOptions(false);
     sst_options.compression = rocksdb::kNoCompression;  // compaction compresses later
-    rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), sst_options};
+    // The files stay in the page cache: the store is read soon after (a digest).
+    rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), sst_options, nullptr,
+                                  /*invalidate_page_cache=*/false};
     CHRONOVA_RETURN_IF_ERROR(FromRocks(writer.Open(file), "bulk sst open"));
     if (from == 0) {
       std::string cp;
@@ -550,15 +556,12 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
 }
 
 Status ProjectionStore::ApplyDecoded(const std::vector<Envelope>& batch,
-                                     const std::vector<Result<Event>>& events) {
-  if (events.size() != batch.size()) {
-    return Status::InvalidArgument("apply: one decoded event per envelope");
-  }
+                                     const DecodedEvents& events) {
   return Apply(batch, &events);
 }
 
 Status ProjectionStore::Apply(const std::vector<Envelope>& batch,
-                              const std::vector<Result<Event>>* events) {
+                              const DecodedEvents* events) {
   if (options_.read_only)
     return Status::PermissionDenied("projection store is read-only");
   if (options_.bulk) return ApplyBulk(batch, events);
@@ -681,12 +684,26 @@ Result<std::unique_ptr<ReadModelReader>> ProjectionStore::Reader(
 }
 
 Result<std::string> ProjectionStore::Digest() const {
-  // FNV-1a (64-bit) over length-prefixed keys and values, in key order.
+  // Over length-prefixed keys and values, in key order, eight bytes at a time: a
+  // multiply and a rotate per word (byte-wise FNV-1a took 24 s on 14M records).
   uint64_t h = 1469598103934665603ULL, count = 0;
-  auto mix = [&h](std::string_view bytes) {
-    uint64_t n = bytes.size();
-    for (int i = 0; i < 8; ++i) h = (h ^ ((n >> (8 * i)) & 0xFF)) * 1099511628211ULL;
-    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  auto word = [&h](uint64_t w) {
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    h = (h << 29) | (h >> 35);
+  };
+  auto mix = [&word](std::string_view bytes) {
+    word(bytes.size());
+    size_t i = 0;
+    for (; i + 8 <= bytes.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, bytes.data() + i, 8);
+      word(w);
+    }
+    if (i < bytes.size()) {
+      uint64_t w = 0;
+      std::memcpy(&w, bytes.data() + i, bytes.size() - i);
+      word(w);
+    }
   };
   // Every key, read once in order: large reads ahead, nothing cached.
   rocksdb::ReadOptions ro;

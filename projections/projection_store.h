@@ -67,6 +67,14 @@ class StoreIterator {
   virtual Status status() const = 0;
 };
 
+// The events of a batch of envelopes, decoded ahead of applying: events[i] is
+// envelope i's, for every i below events.size(); the envelope after the last
+// could not be decoded, for the reason `failure` (ok when all were).
+struct DecodedEvents {
+  std::vector<Event> events;
+  Status failure;
+};
+
 class ProjectionStore {
  public:
   // `projections` are borrowed and must outlive the store. Their names must be
@@ -82,11 +90,9 @@ class ProjectionStore {
   // committed, and the store refuses to move past it rather than serve wrong
   // state.
   Status ApplyBatch(const std::vector<Envelope>& batch);
-  // ApplyBatch with every event already decoded by DecodeEvent(batch[i],
-  // upcasters()) into events[i] (a reader thread decodes ahead of the applier).
-  // REQUIRES: events.size() == batch.size().
-  Status ApplyDecoded(const std::vector<Envelope>& batch,
-                      const std::vector<Result<Event>>& events);
+  // ApplyBatch with the events already decoded by DecodeEvent(batch[i],
+  // upcasters()) (a reader thread decodes ahead of the applier).
+  Status ApplyDecoded(const std::vector<Envelope>& batch, const DecodedEvents& events);
   const UpcasterSet& upcasters() const { return *options_.upcasters; }
 
   // Bulk mode: writes every pending record and the checkpoint. No-op otherwise.
@@ -126,16 +132,13 @@ class ProjectionStore {
   Status CheckModels();
 
   // `events`: decoded already (ApplyDecoded), or nullptr.
-  Status Apply(const std::vector<Envelope>& batch,
-               const std::vector<Result<Event>>* events);
-  Status ApplyBulk(const std::vector<Envelope>& batch,
-                   const std::vector<Result<Event>>* events);
+  Status Apply(const std::vector<Envelope>& batch, const DecodedEvents* events);
+  Status ApplyBulk(const std::vector<Envelope>& batch, const DecodedEvents* events);
   // Points *event at batch[i]'s event (decoded into *scratch unless `events` has
   // it), if it is the one after `at`; Corruption naming the seq if there is a gap
   // or it cannot be decoded.
-  Status NextEvent(const std::vector<Envelope>& batch,
-                   const std::vector<Result<Event>>* events, size_t i, Seq at,
-                   Event* scratch, const Event** event) const;
+  Status NextEvent(const std::vector<Envelope>& batch, const DecodedEvents* events,
+                   size_t i, Seq at, Event* scratch, const Event** event) const;
 
   const ProjectionStoreOptions options_;
   const std::vector<Projection*> projections_;

@@ -57,6 +57,14 @@ TEMPLATE_TEST_CASE("appended events read back in order with dense seqs", "[contr
   CHECK(tail->front().seq == Seq(18));
   CHECK(h.log().Read(Seq(21), 100)->empty());
   CHECK(h.log().Read(Seq(1), 5)->size() == 5);
+  // ReadInto replaces what the vector held, longer or shorter, with the same events.
+  std::vector<Envelope> into(all.rbegin(), all.rend());
+  REQUIRE(h.log().ReadInto(Seq(3), 4, &into).ok());
+  CHECK(into == std::vector<Envelope>(all.begin() + 2, all.begin() + 6));
+  REQUIRE(h.log().ReadInto(Seq(1), 100, &into).ok());
+  CHECK(into == all);
+  REQUIRE(h.log().ReadInto(Seq(21), 100, &into).ok());
+  CHECK(into.empty());
 }
 
 TEMPLATE_TEST_CASE("a stale expected version is rejected with Conflict", "[contract]",

@@ -228,6 +228,30 @@ TEST_CASE("an undecodable event stops the read models at the seq before it") {
   CHECK(store->checkpoint() == Seq(1));
 }
 
+TEST_CASE("a rebuild stops at an undecodable event, naming its seq") {
+  Fixture f;
+  REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
+  AppendRequest bad;
+  bad.stream = StreamId("instance/i1");
+  bad.key = IdempotencyKey("bogus");
+  bad.events.push_back(NewEvent{"instance.teleported", 1, EventMeta{}, "??"});
+  REQUIRE(f.log->Append(bad).ok());
+  REQUIRE(f.Run(InstanceId("i2"), CreateInstance{Req("i2")}).ok());
+  // Both kinds of store, fed by CatchUp's reader (which decodes ahead, into the
+  // events of batches it read before).
+  for (bool bulk : {false, true}) {
+    ProjectionStoreOptions o;
+    o.path = f.dir.Sub(bulk ? "bulk" : "plain");
+    o.bulk = bulk;
+    auto store = ProjectionStore::Open(o, {&f.servers, &f.hosts}).value();
+    Status st = CatchUp(*f.log, *store);
+    REQUIRE(st.IsCorruption());
+    CHECK(st.message().find("seq 2") != std::string::npos);
+    // A bulk store keeps only what it wrote (nothing yet); the other, seq 1.
+    CHECK(store->checkpoint() == Seq(bulk ? 0 : 1));
+  }
+}
+
 TEST_CASE("a batch that skips a seq is refused") {
   Fixture f;
   auto store = f.OpenStore("live");
