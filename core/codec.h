@@ -138,12 +138,19 @@ void CEREAL_LOAD_FUNCTION_NAME(FastInputArchive& ar, StringId<Tag>& id) {
 
 }  // namespace codec_internal
 
+// Appends the encoding of `value` to *out (a buffer reused record after record
+// grows once, not for every record).
+template <typename T>
+void EncodePortableInto(const T& value, std::string* out) {
+  codec_internal::FastOutputArchive ar(out);
+  ar(value);
+}
+
 template <typename T>
 std::string EncodePortable(const T& value) {
   std::string out;
   out.reserve(128);
-  codec_internal::FastOutputArchive ar(&out);
-  ar(value);
+  EncodePortableInto(value, &out);
   return out;
 }
 

@@ -30,7 +30,7 @@ class RecordCache {
     std::optional<std::string> raw;  // a value put as bytes
     std::shared_ptr<void> object;    // or a decoded record of `type`
     std::type_index type = typeid(void);
-    std::string (*encode)(const void*) = nullptr;
+    void (*encode)(const void*, std::string*) = nullptr;  // appends the bytes
     uint64_t seq = 0;  // of the event that wrote it last
   };
 
@@ -74,7 +74,9 @@ class RecordCache {
       e = Entry{};
       e.object = std::make_shared<T>(std::move(value));
       e.type = typeid(T);
-      e.encode = [](const void* p) { return EncodePortable(*static_cast<const T*>(p)); };
+      e.encode = [](const void* p, std::string* out) {
+        EncodePortableInto(*static_cast<const T*>(p), out);
+      };
     }
     e.seq = seq_;
   }
@@ -117,7 +119,9 @@ class RecordCache {
   static std::optional<std::string> Bytes(const Entry& e) {
     if (e.deleted) return std::nullopt;
     if (e.raw) return e.raw;
-    return e.encode(e.object.get());
+    std::string bytes;
+    e.encode(e.object.get(), &bytes);
+    return bytes;
   }
   size_t size() const { return size_; }
 
@@ -125,13 +129,15 @@ class RecordCache {
   // thread may Find() meanwhile. The views live until the cache changes; Clear()
   // once they are written.
   std::vector<std::pair<std::string_view, const Entry*>> Sorted() const {
-    std::vector<std::pair<std::string_view, const Entry*>> entries;
-    entries.reserve(size_);
+    std::vector<Item> items;
+    items.reserve(size_);
     for (const Slot& s : slots_) {
-      if (s.node != nullptr) entries.emplace_back(s.node->key(), &s.node->entry);
+      if (s.node != nullptr) items.push_back(Item{0, s.node});
     }
-    std::sort(entries.begin(), entries.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    SortItems(items.data(), items.data() + items.size(), 0);
+    std::vector<std::pair<std::string_view, const Entry*>> entries;
+    entries.reserve(items.size());
+    for (const Item& i : items) entries.emplace_back(i.node->key(), &i.node->entry);
     return entries;
   }
 
@@ -164,6 +170,56 @@ class RecordCache {
       ::operator delete(n);
     }
   };
+  // Sorting: keys compared through their nodes cost a cache miss or two a
+  // comparison, and long shared prefixes ("audit/server/...") make every
+  // comparison a long memcmp. Instead items carry 8 bytes of their key (from
+  // `depth` on, big-endian, zero-padded), sort by those, and each run of equal
+  // bytes sorts again on the next 8: a node is read once a level.
+  struct Item {
+    uint64_t chunk;
+    const Node* node;
+  };
+  static uint64_t ChunkAt(std::string_view key, size_t depth) {
+    unsigned char b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    if (depth < key.size())
+      std::memcpy(b, key.data() + depth, std::min<size_t>(8, key.size() - depth));
+    uint64_t v = 0;
+    for (unsigned char c : b) v = (v << 8) | c;
+    return v;
+  }
+  static void SortItems(Item* first, Item* last, size_t depth) {
+    constexpr ptrdiff_t kSmall = 16;  // few enough to compare whole keys
+    constexpr ptrdiff_t kAhead = 16;  // nodes fetched ahead of the one read
+    const ptrdiff_t n = last - first;
+    if (n < 2) return;
+    auto by_key = [](const Item& a, const Item& b) {
+      return a.node->key() < b.node->key();
+    };
+    if (n <= kSmall) {
+      std::sort(first, last, by_key);
+      return;
+    }
+    for (ptrdiff_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) __builtin_prefetch(first[i + kAhead].node);
+      first[i].chunk = ChunkAt(first[i].node->key(), depth);
+    }
+    std::sort(first, last,
+              [](const Item& a, const Item& b) { return a.chunk < b.chunk; });
+    for (Item* run = first; run != last;) {
+      Item* end = run + 1;
+      bool longer = run->node->size > depth + 8;  // every key of the run goes on
+      for (; end != last && end->chunk == run->chunk; ++end) {
+        longer = longer && end->node->size > depth + 8;
+      }
+      if (longer) {
+        SortItems(run, end, depth + 8);
+      } else if (end - run > 1) {
+        std::sort(run, end, by_key);  // a key ends here: zero padding may tie
+      }
+      run = end;
+    }
+  }
+
   // Open addressing, linear probing, at most half full; a slot keeps its key's
   // hash, so probing and growing rarely touch a node. Nothing is ever removed
   // (a deletion is an entry) until Clear().

@@ -404,6 +404,32 @@ TEST_CASE(
   CHECK(other.Sorted().front().first == "");
 }
 
+TEST_CASE("a record cache sorts keys in byte order, whatever prefixes they share") {
+  // Keys that share long prefixes, end inside one another's 8-byte chunks, hold
+  // zero bytes and high bytes: the order is std::string's, byte by byte.
+  std::mt19937_64 rng(42);
+  std::vector<std::string> keys{
+      "",   std::string(1, '\0'), std::string(2, '\0'), "a",        std::string("a\0", 2),
+      "ab", "audit/server/",      "audit/server/0",     "\xff\xff", "\xff"};
+  const std::string shared = "instance_actions/audit/server/";
+  for (int i = 0; i < 20000; ++i) {
+    std::string k = rng() % 2 ? shared : shared.substr(0, rng() % shared.size());
+    const size_t tail = rng() % 24;
+    for (size_t j = 0; j < tail; ++j) {
+      const char alphabet[] = {'0', '1', 'f', '\0', '\xff', '/'};
+      k.push_back(alphabet[rng() % sizeof(alphabet)]);
+    }
+    keys.push_back(k);
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  RecordCache c;
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) c.PutRaw(*it, "v");
+  std::vector<std::string> sorted;
+  for (const auto& [key, entry] : c.Sorted()) sorted.emplace_back(key);
+  CHECK(sorted == keys);
+}
+
 TEST_CASE("a record cache lists its entries in key order and changes them in place") {
   RecordCache c;
   c.set_seq(1);
