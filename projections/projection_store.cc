@@ -278,12 +278,22 @@ std::string ProjectionsSignature(const std::vector<Projection*>& projections) {
 }
 
 Status ProjectionStore::CheckModels() {
-  if (options_.read_only) return Status::Ok();
   std::string stored;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kModelsKey, &stored);
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read models signature");
   const std::string want = ProjectionsSignature(projections_);
   if (s.ok() && stored == want) return Status::Ok();
+  if (options_.read_only) {
+    // Another binary's read models (other projections, or other versions of
+    // them): read with this binary's, they would answer wrong. A store with no
+    // signature yet holds nothing.
+    if (s.IsNotFound()) return Status::Ok();
+    return Status::Unavailable(
+        options_.path + " holds read models built by '" + stored +
+        "', not this binary's '" + want +
+        "': use chronovactl from the same build as chronovad (or rebuild them: "
+        "chronovactl replay)");
+  }
   // Built by other projections or versions (or older than signatures): start over
   // from seq 1; the log has everything.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
@@ -323,6 +333,7 @@ Status ProjectionStore::Refresh() {
   if (!options_.read_only) return Status::Ok();
   CHRONOVA_RETURN_IF_ERROR(
       FromRocks(db_->TryCatchUpWithPrimary(), "catch up projections"));
+  CHRONOVA_RETURN_IF_ERROR(CheckModels());  // the daemon may run another build now
   return LoadCheckpoint();
 }
 

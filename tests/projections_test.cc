@@ -228,6 +228,32 @@ TEST_CASE("an undecodable event stops the read models at the seq before it") {
   CHECK(store->checkpoint() == Seq(1));
 }
 
+TEST_CASE("a read-only store refuses read models another build made") {
+  Fixture f;
+  auto live = f.OpenStore("live");
+  REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
+  ProjectionRunner runner(f.log.get(), live.get());
+  REQUIRE(runner.WaitFor(f.log->Head().value(), 5000).ok());
+  ProjectionStoreOptions o;
+  o.path = f.dir.Sub("live");
+  o.read_only = true;
+  o.secondary_path = f.dir.Sub("secondary");
+  // The same read models: it opens and reads.
+  auto same = ProjectionStore::Open(o, {&f.servers, &f.hosts});
+  REQUIRE(same.ok());
+  CHECK((*same)->checkpoint() == f.log->Head().value());
+  // A servers read model of another version: refused, naming both.
+  struct NewerServers : ServersProjection {
+    uint32_t Version() const override { return ServersProjection::Version() + 1; }
+  } newer;
+  o.secondary_path = f.dir.Sub("secondary-2");
+  auto other = ProjectionStore::Open(o, {&newer, &f.hosts});
+  REQUIRE(other.status().IsUnavailable());
+  CHECK(other.status().message().find("built by 'servers:") != std::string::npos);
+  CHECK(other.status().message().find(ProjectionsSignature({&newer, &f.hosts})) !=
+        std::string::npos);
+}
+
 TEST_CASE("a rebuild stops at an undecodable event, naming its seq") {
   Fixture f;
   REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
