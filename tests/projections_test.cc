@@ -36,6 +36,14 @@ struct Fixture {
     REQUIRE(r.ok());
     return std::move(r).value();
   }
+  // Appends an event of a type no binary knows to `stream`.
+  void AppendUndecodable(const StreamId& stream) {
+    AppendRequest bad;
+    bad.stream = stream;
+    bad.key = IdempotencyKey("bogus-" + stream.str());
+    bad.events.push_back(NewEvent{"instance.teleported", 1, EventMeta{}, "??"});
+    REQUIRE(log->Append(bad).ok());
+  }
   // Decides `cmd` against the stream's current state and appends the result.
   template <typename Cmd>
   Status Run(const InstanceId& id, const Cmd& cmd) {
@@ -214,11 +222,7 @@ TEST_CASE("an undecodable event stops the read models at the seq before it") {
   auto store = f.OpenStore("live");
   ProjectionRunner runner(f.log.get(), store.get());
   REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
-  AppendRequest bad;
-  bad.stream = StreamId("instance/i1");
-  bad.key = IdempotencyKey("bogus");
-  bad.events.push_back(NewEvent{"instance.teleported", 1, EventMeta{}, "??"});
-  REQUIRE(f.log->Append(bad).ok());
+  f.AppendUndecodable(StreamId("instance/i1"));
   REQUIRE(f.Run(InstanceId("i2"), CreateInstance{Req("i2")}).ok());
 
   Status waited = runner.WaitFor(Seq(3), 5000);
@@ -257,11 +261,7 @@ TEST_CASE("a read-only store refuses read models another build made") {
 TEST_CASE("a rebuild stops at an undecodable event, naming its seq") {
   Fixture f;
   REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
-  AppendRequest bad;
-  bad.stream = StreamId("instance/i1");
-  bad.key = IdempotencyKey("bogus");
-  bad.events.push_back(NewEvent{"instance.teleported", 1, EventMeta{}, "??"});
-  REQUIRE(f.log->Append(bad).ok());
+  f.AppendUndecodable(StreamId("instance/i1"));
   REQUIRE(f.Run(InstanceId("i2"), CreateInstance{Req("i2")}).ok());
   // Both kinds of store, fed by CatchUp's reader (which decodes ahead, into the
   // events of batches it read before).
@@ -302,11 +302,7 @@ TEST_CASE("a bad event mid-batch commits the events before it and nothing after"
   Fixture f;
   auto store = f.OpenStore("live");
   REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
-  AppendRequest bad;
-  bad.stream = StreamId("instance/i1");
-  bad.key = IdempotencyKey("bogus");
-  bad.events.push_back(NewEvent{"instance.teleported", 1, EventMeta{}, "??"});
-  REQUIRE(f.log->Append(bad).ok());
+  f.AppendUndecodable(StreamId("instance/i1"));
   REQUIRE(f.Run(InstanceId("i2"), CreateInstance{Req("i2")}).ok());
   std::vector<Envelope> all = ReadAll(*f.log);
   REQUIRE(all.size() == 3);
