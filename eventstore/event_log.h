@@ -89,8 +89,14 @@ class EventLog {
   virtual Result<std::vector<Envelope>> Read(Seq from, size_t max_events) = 0;
   // Read() into *out (replacing what it holds), reusing its envelopes' memory
   // where the log can (a replay reads millions of events into a few batches).
+  // *out is empty after an error.
   virtual Status ReadInto(Seq from, size_t max_events, std::vector<Envelope>* out) {
-    CHRONOVA_ASSIGN_OR_RETURN(*out, Read(from, max_events));
+    Result<std::vector<Envelope>> read = Read(from, max_events);
+    if (!read.ok()) {
+      out->clear();
+      return read.status();
+    }
+    *out = std::move(read).value();
     return Status::Ok();
   }
 

@@ -692,6 +692,11 @@ Result<std::vector<Envelope>> JetStreamEventLog::Read(Seq from, size_t max_event
   return impl_->mirror().Read(from, max_events);
 }
 
+Status JetStreamEventLog::ReadInto(Seq from, size_t max_events,
+                                   std::vector<Envelope>* out) {
+  return impl_->mirror().ReadInto(from, max_events, out);
+}
+
 Result<std::vector<Envelope>> JetStreamEventLog::ReadStream(const StreamId& stream,
                                                             StreamVersion from,
                                                             size_t max_events) {

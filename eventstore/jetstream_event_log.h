@@ -48,6 +48,7 @@ class JetStreamEventLog : public EventLog {
 
   Result<AppendResult> Append(const AppendRequest& req) override;
   Result<std::vector<Envelope>> Read(Seq from, size_t max_events) override;
+  Status ReadInto(Seq from, size_t max_events, std::vector<Envelope>* out) override;
   Result<std::vector<Envelope>> ReadStream(const StreamId& stream, StreamVersion from,
                                            size_t max_events) override;
   Result<StreamVersion> StreamHead(const StreamId& stream) override;

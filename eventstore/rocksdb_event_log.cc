@@ -355,7 +355,9 @@ Status RocksDbEventLog::ReadInto(Seq from, size_t max_events,
       // A bulk read (replay): sequential, read once, in about one read (~100
       // bytes an event on disk): a fixed 2 MB for a 4,096-event batch copied 5
       // times what it used.
-      ro.readahead_size = std::min<size_t>(2 << 20, max_events * 160);
+      constexpr size_t kReadahead = 2 << 20, kEventBytes = 160;
+      ro.readahead_size =
+          max_events < kReadahead / kEventBytes ? max_events * kEventBytes : kReadahead;
       ro.fill_cache = false;
     }
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));

@@ -37,7 +37,7 @@ Status ProjectionRunner::WaitFor(Seq seq, int timeout_ms) const {
 }
 
 Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& options) {
-  constexpr size_t kBatch = 4096;
+  const size_t batch_size = std::max<size_t>(1, options.batch);
   constexpr size_t kQueued = 8;
   CHRONOVA_RETURN_IF_ERROR(log.Head().status());  // sync a replicated log first
   // Reading and decoding (envelopes and events) run on their own thread, ahead of
@@ -68,7 +68,7 @@ Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& opti
       }
       uint64_t left = options.until.value() - next.value() + 1;
       Status read =
-          log.ReadInto(next, std::min<uint64_t>(kBatch, left), &decoded.envelopes);
+          log.ReadInto(next, std::min<uint64_t>(batch_size, left), &decoded.envelopes);
       if (read.ok()) {
         // Into the events already there: one of the same type keeps its memory.
         std::vector<Event>& events = decoded.events.events;

@@ -34,6 +34,8 @@ struct CatchUpOptions {
   Seq until = Seq(UINT64_MAX);
   // Called after each batch with the seq reached (progress bars). Optional.
   std::function<void(Seq reached)> progress;
+  // Events read, decoded and applied at a time (at least 1).
+  size_t batch = 4096;
 };
 
 // Folds the log, from the store's checkpoint + 1, into `store` (a fresh store

@@ -285,14 +285,21 @@ Status ProjectionStore::CheckModels() {
   if (s.ok() && stored == want) return Status::Ok();
   if (options_.read_only) {
     // Another binary's read models (other projections, or other versions of
-    // them): read with this binary's, they would answer wrong. A store with no
-    // signature yet holds nothing.
-    if (s.IsNotFound()) return Status::Ok();
-    return Status::Unavailable(
-        options_.path + " holds read models built by '" + stored +
-        "', not this binary's '" + want +
-        "': use chronovactl from the same build as chronovad (or rebuild them: "
-        "chronovactl replay)");
+    // them): read with this binary's, they would answer wrong. Only an empty
+    // store has no signature (its writer puts one before anything else), unless
+    // a build older than signatures wrote it.
+    if (s.IsNotFound()) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      it->SeekToFirst();
+      if (!it->Valid()) return FromRocks(it->status(), "read models signature");
+      stored = "a build older than read-model signatures";
+    } else {
+      stored = "'" + stored + "'";
+    }
+    return Status::Unavailable(options_.path + " holds read models built by " + stored +
+                               ", not this binary's '" + want +
+                               "': use chronovactl from the daemon's build, or restart "
+                               "chronovad with this one (it rebuilds them)");
   }
   // Built by other projections or versions (or older than signatures): start over
   // from seq 1; the log has everything.
@@ -530,9 +537,14 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
       std::string_view name = projections_[order[k]]->Name();
       const uint64_t stop = std::min(end, to);
       for (uint64_t g = std::max(first, from); g < stop; ++g) {
-        // Entries are scattered in memory: fetch ahead the entry 8 on, and the
-        // record of the one 4 on (its entry fetched 4 entries ago).
-        if (g + 8 < stop) __builtin_prefetch(entries[g + 8 - first].second);
+        // Entries are scattered in memory: fetch ahead the entry 8 on (its node's
+        // two first lines: the entry spans both), and the record of the one 4 on
+        // (its entry fetched 4 entries ago).
+        if (g + 8 < stop) {
+          const char* node = reinterpret_cast<const char*>(entries[g + 8 - first].second);
+          __builtin_prefetch(node);
+          __builtin_prefetch(node + 64);
+        }
         if (g + 4 < stop) __builtin_prefetch(entries[g + 4 - first].second->object.get());
         const auto& [suffix, entry] = entries[g - first];
         key.assign(name);
@@ -578,6 +590,9 @@ Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
 
 Status ProjectionStore::ApplyDecoded(const std::vector<Envelope>& batch,
                                      const DecodedEvents& events) {
+  if (events.events.size() > batch.size()) {
+    return Status::InvalidArgument("apply: more decoded events than envelopes");
+  }
   return Apply(batch, &events);
 }
 

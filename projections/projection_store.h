@@ -27,7 +27,9 @@ namespace chronova {
 struct ProjectionStoreOptions {
   std::string path;
   // Open as a secondary next to the daemon's store (chronovactl): reads see the
-  // daemon's commits as of the last Refresh(); ApplyBatch fails.
+  // daemon's commits as of the last Refresh(); ApplyBatch fails. Open and
+  // Refresh are Unavailable for read models another build made (other read
+  // models or versions), which this one would misread.
   bool read_only = false;
   std::string secondary_path;  // REQUIRED when read_only
   const UpcasterSet* upcasters = &UpcasterSet::Default();
@@ -68,8 +70,10 @@ class StoreIterator {
 };
 
 // The events of a batch of envelopes, decoded ahead of applying: events[i] is
-// envelope i's, for every i below events.size(); the envelope after the last
-// could not be decoded, for the reason `failure` (ok when all were).
+// envelope i's (counting every envelope of the batch, those at or before the
+// checkpoint too), for every i below events.size(). Decoding stopped there: the
+// envelope after the last could not be decoded, for the reason `failure` (ok
+// when all were), and no envelope after it can be applied.
 struct DecodedEvents {
   std::vector<Event> events;
   Status failure;
@@ -116,7 +120,8 @@ class ProjectionStore {
   // digests mean byte-identical read models.
   Result<std::string> Digest() const;
 
-  // For read_only stores: catch up with the writer's commits.
+  // For read_only stores: catch up with the writer's commits. Unavailable if the
+  // writer now holds another build's read models (see read_only).
   Status Refresh();
 
   // Writes a consistent copy of the whole store (read models and checkpoint) into

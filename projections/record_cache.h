@@ -132,7 +132,7 @@ class RecordCache {
     std::vector<Item> items;
     items.reserve(size_);
     for (const Slot& s : slots_) {
-      if (s.node != nullptr) items.push_back(Item{0, s.node});
+      if (s.node != nullptr) items.push_back(Item{0, s.node, s.node->size});
     }
     SortItems(items.data(), items.data() + items.size(), 0);
     std::vector<std::pair<std::string_view, const Entry*>> entries;
@@ -178,6 +178,7 @@ class RecordCache {
   struct Item {
     uint64_t chunk;
     const Node* node;
+    size_t size;  // the key's
   };
   static uint64_t ChunkAt(std::string_view key, size_t depth) {
     unsigned char b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -189,32 +190,36 @@ class RecordCache {
   }
   static void SortItems(Item* first, Item* last, size_t depth) {
     constexpr ptrdiff_t kSmall = 16;  // few enough to compare whole keys
-    constexpr ptrdiff_t kAhead = 16;  // nodes fetched ahead of the one read
+    constexpr ptrdiff_t kAhead = 16;  // keys fetched ahead of the one read
     const ptrdiff_t n = last - first;
     if (n < 2) return;
-    auto by_key = [](const Item& a, const Item& b) {
-      return a.node->key() < b.node->key();
-    };
     if (n <= kSmall) {
-      std::sort(first, last, by_key);
+      std::sort(first, last, [](const Item& a, const Item& b) {
+        return a.node->key() < b.node->key();
+      });
       return;
     }
     for (ptrdiff_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) __builtin_prefetch(first[i + kAhead].node);
+      if (i + kAhead < n) {
+        const Node* ahead = first[i + kAhead].node;
+        __builtin_prefetch(reinterpret_cast<const char*>(ahead + 1) + depth);
+      }
       first[i].chunk = ChunkAt(first[i].node->key(), depth);
     }
     std::sort(first, last,
               [](const Item& a, const Item& b) { return a.chunk < b.chunk; });
     for (Item* run = first; run != last;) {
       Item* end = run + 1;
-      bool longer = run->node->size > depth + 8;  // every key of the run goes on
-      for (; end != last && end->chunk == run->chunk; ++end) {
-        longer = longer && end->node->size > depth + 8;
-      }
-      if (longer) {
-        SortItems(run, end, depth + 8);
-      } else if (end - run > 1) {
-        std::sort(run, end, by_key);  // a key ends here: zero padding may tie
+      while (end != last && end->chunk == run->chunk) ++end;
+      if (end - run > 1) {
+        // Keys that end inside these 8 bytes are prefixes of every longer key of
+        // the run (the same bytes, then the zero padding), and of each other:
+        // shortest first, then the rest, sorted on the next 8 bytes.
+        Item* longer = std::partition(
+            run, end, [depth](const Item& i) { return i.size <= depth + 8; });
+        std::sort(run, longer,
+                  [](const Item& a, const Item& b) { return a.size < b.size; });
+        SortItems(longer, end, depth + 8);
       }
       run = end;
     }

@@ -1,5 +1,7 @@
 // projections/: the store's contract (atomic, idempotent, refuses gaps) and the
 // servers and hosts read models, on a real RocksDB log.
+#include <rocksdb/db.h>
+
 #include <catch2/catch.hpp>
 #include <random>
 
@@ -197,6 +199,18 @@ TEST_CASE("rebuilding from seq 0 gives byte-identical read models") {
   CHECK(bulk->checkpoint() == head);
   CHECK(bulk->Digest().value() == live_digest);
 
+  // Batches of 1 to 7 events: the reader decodes into batches it read before,
+  // of other sizes, whose slots held events of other types.
+  for (size_t batch : {1, 3, 7}) {
+    ProjectionStoreOptions o = bulk_options;
+    o.path = f.dir.Sub("bulk-" + std::to_string(batch));
+    auto small = ProjectionStore::Open(o, {&f.servers, &f.hosts}).value();
+    CatchUpOptions options;
+    options.batch = batch;
+    REQUIRE(CatchUp(*f.log, *small, options).ok());
+    CHECK(small->Digest().value() == live_digest);
+  }
+
   // One event per batch, each delivered twice, still ends in the same bytes.
   auto slow = f.OpenStore("slow");
   for (const Envelope& e : ReadAll(*f.log)) {
@@ -236,8 +250,8 @@ TEST_CASE("a read-only store refuses read models another build made") {
   Fixture f;
   auto live = f.OpenStore("live");
   REQUIRE(f.Run(InstanceId("i1"), CreateInstance{Req("i1")}).ok());
-  ProjectionRunner runner(f.log.get(), live.get());
-  REQUIRE(runner.WaitFor(f.log->Head().value(), 5000).ok());
+  auto runner = std::make_unique<ProjectionRunner>(f.log.get(), live.get());
+  REQUIRE(runner->WaitFor(f.log->Head().value(), 5000).ok());
   ProjectionStoreOptions o;
   o.path = f.dir.Sub("live");
   o.read_only = true;
@@ -246,6 +260,26 @@ TEST_CASE("a read-only store refuses read models another build made") {
   auto same = ProjectionStore::Open(o, {&f.servers, &f.hosts});
   REQUIRE(same.ok());
   CHECK((*same)->checkpoint() == f.log->Head().value());
+  // A store with data and no signature (a build older than signatures): refused.
+  {
+    ProjectionStoreOptions u;
+    u.path = f.dir.Sub("unsigned");
+    auto unsigned_store = ProjectionStore::Open(u, {&f.servers, &f.hosts}).value();
+    REQUIRE(CatchUp(*f.log, *unsigned_store).ok());
+  }
+  {
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), f.dir.Sub("unsigned"), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Delete(rocksdb::WriteOptions(), "\x01models").ok());
+  }
+  ProjectionStoreOptions u = o;
+  u.path = f.dir.Sub("unsigned");
+  u.secondary_path = f.dir.Sub("secondary-unsigned");
+  auto old_build = ProjectionStore::Open(u, {&f.servers, &f.hosts});
+  REQUIRE(old_build.status().IsUnavailable());
+  CHECK(old_build.status().message().find("older than read-model signatures") !=
+        std::string::npos);
   // A servers read model of another version: refused, naming both.
   struct NewerServers : ServersProjection {
     uint32_t Version() const override { return ServersProjection::Version() + 1; }
@@ -256,6 +290,18 @@ TEST_CASE("a read-only store refuses read models another build made") {
   CHECK(other.status().message().find("built by 'servers:") != std::string::npos);
   CHECK(other.status().message().find(ProjectionsSignature({&newer, &f.hosts})) !=
         std::string::npos);
+
+  // The daemon restarts with the other build (it rebuilds its read models): the
+  // store opened before refuses to refresh onto them.
+  runner.reset();
+  live.reset();
+  ProjectionStoreOptions w;
+  w.path = f.dir.Sub("live");
+  auto rebuilt = ProjectionStore::Open(w, {&newer, &f.hosts});
+  REQUIRE(rebuilt.ok());
+  Status refreshed = (*same)->Refresh();
+  INFO(refreshed.ToString());
+  CHECK(refreshed.IsUnavailable());
 }
 
 TEST_CASE("a rebuild stops at an undecodable event, naming its seq") {

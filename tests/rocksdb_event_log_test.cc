@@ -117,8 +117,16 @@ TEST_CASE("a damaged record is reported as Corruption naming its seq") {
   auto truncated = log->Read(Seq(4), 100);
   REQUIRE(truncated.status().IsCorruption());
   CHECK(truncated.status().message().find("seq 4") != std::string::npos);
+  // ReadInto reports the same, and leaves nothing half-read behind.
+  std::vector<Envelope> into = log->Read(Seq(1), 2).value();
+  Status st = log->ReadInto(Seq(1), 100, &into);
+  REQUIRE(st.IsCorruption());
+  CHECK(st.message().find("seq 3") != std::string::npos);
+  CHECK(into.empty());
   // Events before the damage are still readable.
   CHECK(log->Read(Seq(1), 2)->size() == 2);
+  REQUIRE(log->ReadInto(Seq(1), 2, &into).ok());
+  CHECK(into.size() == 2);
   CHECK(ReadWholeStream(*log, StreamId("instance/a")).status().IsCorruption());
 }
 
@@ -138,6 +146,9 @@ TEST_CASE("a missing record in the middle of the log is reported, not skipped") 
   auto r = log->Read(Seq(1), 100);
   REQUIRE(r.status().IsCorruption());
   CHECK(r.status().message().find("seq 2") != std::string::npos);
+  std::vector<Envelope> into(3);
+  REQUIRE(log->ReadInto(Seq(1), 100, &into).IsCorruption());
+  CHECK(into.empty());
 }
 
 TEST_CASE("a read-only secondary sees the writer's appends") {
