@@ -52,12 +52,17 @@ constexpr const char* kUsage =
     "causation\n"
     "                                                  chain; why an ERROR server "
     "failed\n"
-    "  replay [--into DIR] [--verify]                  rebuild every read model from seq "
+    "  replay [--into DIR] [--verify] [--max-memory SIZE]\n"
+    "                                                  rebuild every read model from seq "
     "1\n"
     "                                                  (events/s); --verify: compare "
     "with\n"
     "                                                  the daemon's, name the first "
-    "divergence\n";
+    "divergence;\n"
+    "                                                  --max-memory: records kept in "
+    "memory\n"
+    "                                                  (e.g. 4G; default half the "
+    "free memory)\n";
 
 // A scratch directory removed on exit (RocksDB secondaries, rebuilt read models).
 class Scratch {
@@ -788,10 +793,10 @@ void ReexecWithHugePageMalloc(char** argv) {
 }
 
 int Run(int argc, char** argv) {
-  auto flags = Flags::Parse(
-      argc, argv,
-      {"state-dir", "log", "nats-url", "nats-stream", "stream", "from", "limit", "into"},
-      {"json", "all", "help", "timing", "follow", "verify"});
+  auto flags = Flags::Parse(argc, argv,
+                            {"state-dir", "log", "nats-url", "nats-stream", "stream",
+                             "from", "limit", "into", "max-memory"},
+                            {"json", "all", "help", "timing", "follow", "verify"});
   if (!flags.ok() || flags->Has("help") || flags->positional().empty()) {
     if (!flags.ok())
       std::fprintf(stderr, "chronovactl: %s\n", flags.status().message().c_str());
@@ -839,6 +844,11 @@ int Run(int argc, char** argv) {
     r.into = flags->Get("into", ctx.scratch.Sub("replay"));
     r.scratch = ctx.scratch.Sub("replay-scratch");
     r.verify = flags->Has("verify");
+    if (flags->Has("max-memory")) {
+      Result<uint64_t> bytes = ParseByteSize(flags->Get("max-memory"));
+      if (!bytes.ok()) return Fail(bytes.status());
+      r.max_memory = *bytes;
+    }
     return RunReplay(r);
   }
   if (cmd == "at") return At(ctx, *flags, json);

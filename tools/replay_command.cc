@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -42,17 +43,42 @@ uint64_t AvailableMemory() {
 }
 
 // How many records a rebuild keeps in memory before writing them out: half the
-// memory available, at ~700 bytes a record (decoded, with its key; measured: 9.4
-// GB for 14.3M), never fewer than the store's default. Records written out early
-// are read back from disk when a later event folds them again, which is what
-// slows a long replay down; on a box with room, a 10M-event log never writes
-// early.
-size_t PendingRecordsForMemory(size_t floor) {
+// memory available (or `max_memory` bytes, if set), at ~700 bytes a record
+// (decoded, with its key; measured: 9.4 GB for 14.3M), never fewer than the
+// store's default unless `max_memory` says so. Records written out early are read
+// back from disk when a later event folds them again, which is what slows a long
+// replay down; on a box with room, a 10M-event log never writes early.
+size_t PendingRecordsForMemory(size_t floor, uint64_t max_memory) {
   constexpr uint64_t kBytesPerRecord = 700;
+  constexpr uint64_t kFewest = 100;  // a flush per few events at worst
+  if (max_memory != 0) return std::max<uint64_t>(kFewest, max_memory / kBytesPerRecord);
   return std::max<size_t>(floor, AvailableMemory() / 2 / kBytesPerRecord);
 }
 
 }  // namespace
+
+Result<uint64_t> ParseByteSize(std::string_view text) {
+  auto bad = [&] {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a size (e.g. 512M, 4G, 100000)");
+  };
+  uint64_t n = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (n > (UINT64_MAX - 9) / 10) return bad();
+    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (i == 0) return bad();
+  int shift = 0;
+  if (i < text.size()) {
+    const std::string_view units = "KMGT";
+    const size_t u = units.find(static_cast<char>(std::toupper(text[i])));
+    if (u == std::string_view::npos || i + 1 != text.size()) return bad();
+    shift = 10 * static_cast<int>(u + 1);
+  }
+  if (n == 0 || (shift != 0 && n > (UINT64_MAX >> shift))) return bad();
+  return n << shift;
+}
 
 int RunReplay(const ReplayArgs& args) {
   if (std::filesystem::exists(args.into + "/CURRENT")) {
@@ -84,7 +110,7 @@ int RunReplay(const ReplayArgs& args) {
   ProjectionStoreOptions o;
   o.path = args.into;
   o.bulk = true;
-  o.bulk_flush_entries = PendingRecordsForMemory(o.bulk_flush_entries);
+  o.bulk_flush_entries = PendingRecordsForMemory(o.bulk_flush_entries, args.max_memory);
   o.bulk_flush_in_background = false;  // a second set would double the memory
   o.defer_compaction = true;
   o.track_writers = args.verify;
