@@ -241,6 +241,10 @@ ProjectionStore::ProjectionStore(const ProjectionStoreOptions& options,
 ProjectionStore::~ProjectionStore() {
   if (flusher_.joinable()) flusher_.join();
   if (reaper_.joinable()) reaper_.join();
+  if (!last_written_.empty()) {
+    // Not freed, on purpose: see leave_last_records.
+    new std::vector<RecordCache>(std::move(last_written_));  // NOLINT: left to exit
+  }
 }
 
 Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
@@ -478,7 +482,11 @@ Status ProjectionStore::Flush() {
   // Freeing millions of records takes seconds: another thread frees them while
   // this one goes on (the store's destructor waits for it).
   if (reaper_.joinable()) reaper_.join();
-  reaper_ = std::thread([written = std::move(caches_)]() mutable { written.clear(); });
+  std::vector<RecordCache> written = std::move(caches_);
+  if (options_.leave_last_records) written.swap(last_written_);  // the flush before's
+  if (!written.empty()) {
+    reaper_ = std::thread([w = std::move(written)]() mutable { w.clear(); });
+  }
   caches_ = std::vector<RecordCache>(projections_.size());
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -114,6 +114,7 @@ int RunReplay(const ReplayArgs& args) {
   o.bulk_flush_in_background = false;  // a second set would double the memory
   o.defer_compaction = true;
   o.track_writers = args.verify;
+  o.leave_last_records = true;  // this process exits once the replay is reported
   auto store = ProjectionStore::Open(o, models.All());
   if (!store.ok()) return Fail(store.status());
 
