@@ -69,22 +69,7 @@ Status CatchUp(EventLog& log, ProjectionStore& store, const CatchUpOptions& opti
       uint64_t left = options.until.value() - next.value() + 1;
       Status read =
           log.ReadInto(next, std::min<uint64_t>(batch_size, left), &decoded.envelopes);
-      if (read.ok()) {
-        // Into the events already there: one of the same type keeps its memory.
-        std::vector<Event>& events = decoded.events.events;
-        const size_t n = decoded.envelopes.size();
-        if (events.size() > n) events.resize(n);
-        decoded.events.failure = Status::Ok();
-        for (size_t i = 0; i < n; ++i) {
-          if (i == events.size()) events.emplace_back();
-          decoded.events.failure =
-              DecodeEventInto(decoded.envelopes[i], store.upcasters(), &events[i]);
-          if (!decoded.events.failure.ok()) {
-            events.resize(i);
-            break;
-          }
-        }
-      }
+      if (read.ok()) DecodeEvents(decoded.envelopes, store.upcasters(), &decoded.events);
       std::unique_lock<std::mutex> l(mu);
       if (!read.ok()) {
         read_status = read;

@@ -287,15 +287,18 @@ Status ProjectionStore::CheckModels() {
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read models signature");
   const std::string want = ProjectionsSignature(projections_);
   if (s.ok() && stored == want) return Status::Ok();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  it->SeekToFirst();
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(it->status(), "read models signature"));
+  const bool empty = !it->Valid();
+  it.reset();
   if (options_.read_only) {
     // Another binary's read models (other projections, or other versions of
     // them): read with this binary's, they would answer wrong. Only an empty
     // store has no signature (its writer puts one before anything else), unless
     // a build older than signatures wrote it.
     if (s.IsNotFound()) {
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-      it->SeekToFirst();
-      if (!it->Valid()) return FromRocks(it->status(), "read models signature");
+      if (empty) return Status::Ok();
       stored = "a build older than read-model signatures";
     } else {
       stored = "'" + stored + "'";
@@ -307,10 +310,6 @@ Status ProjectionStore::CheckModels() {
   }
   // Built by other projections or versions (or older than signatures): start over
   // from seq 1; the log has everything.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-  it->SeekToFirst();
-  bool empty = !it->Valid();
-  it.reset();
   rocksdb::WriteBatch wb;
   if (!empty) wb.DeleteRange(db_->DefaultColumnFamily(), "", "\xff\xff\xff\xff");
   wb.Put(kModelsKey, want);
@@ -594,6 +593,21 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
 
 Status ProjectionStore::ApplyBatch(const std::vector<Envelope>& batch) {
   return Apply(batch, nullptr);
+}
+
+void DecodeEvents(const std::vector<Envelope>& batch, const UpcasterSet& upcasters,
+                  DecodedEvents* out) {
+  std::vector<Event>& events = out->events;
+  if (events.size() > batch.size()) events.resize(batch.size());
+  out->failure = Status::Ok();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (i == events.size()) events.emplace_back();
+    out->failure = DecodeEventInto(batch[i], upcasters, &events[i]);
+    if (!out->failure.ok()) {
+      events.resize(i);
+      return;
+    }
+  }
 }
 
 Status ProjectionStore::ApplyDecoded(const std::vector<Envelope>& batch,

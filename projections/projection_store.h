@@ -84,6 +84,11 @@ struct DecodedEvents {
   Status failure;
 };
 
+// Decodes `batch` into *out, into the events *out held before (one of the same
+// type keeps its memory: a reader decoding batch after batch allocates little).
+void DecodeEvents(const std::vector<Envelope>& batch, const UpcasterSet& upcasters,
+                  DecodedEvents* out);
+
 class ProjectionStore {
  public:
   // `projections` are borrowed and must outlive the store. Their names must be
