@@ -5,6 +5,9 @@
 //
 //   build/bench-log --state-dir DIR [--log rocksdb|jetstream] [--nats-url URL]
 //                   [--instances N] [--hosts H] [--threads T] [--no-sync]
+//
+// With --read it appends nothing: it reads the whole log and decodes every event,
+// as replay's reader does, and reports the rate (replay's floor: nothing folded).
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -107,15 +110,45 @@ class Bench {
   std::atomic<uint64_t> conflicts_{0};
 };
 
+// Reads every event from seq 1 in batches, decoding each into the batch read
+// before (as CatchUp's reader does); `decode` false stops at the envelopes.
+int ReadAll(EventLog& log, bool decode) {
+  constexpr size_t kBatch = 4096;
+  std::vector<Envelope> batch;
+  std::vector<Event> events;
+  uint64_t n = 0, bytes = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (Seq next(1);;) {
+    if (Status st = log.ReadInto(next, kBatch, &batch); !st.ok()) return Fail(st);
+    if (batch.empty()) break;
+    events.resize(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      bytes += batch[i].payload.size();
+      if (!decode) continue;
+      Status st = DecodeEventInto(batch[i], UpcasterSet::Default(), &events[i]);
+      if (!st.ok()) return Fail(st);
+    }
+    n += batch.size();
+    next = batch.back().seq.next();
+  }
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("read events=%llu decode=%s seconds=%.3f events_per_s=%.0f payload_mb=%.0f\n",
+              static_cast<unsigned long long>(n), decode ? "on" : "off", secs, n / secs,
+              bytes / 1e6);
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   auto flags = Flags::Parse(
       argc, argv, {"state-dir", "log", "nats-url", "instances", "hosts", "threads"},
-      {"no-sync"});
+      {"no-sync", "read", "no-decode"});
   if (!flags.ok() || !flags->Has("state-dir")) {
     std::fprintf(
         stderr,
         "usage: bench-log --state-dir DIR [--log rocksdb|jetstream] [--nats-url URL]\n"
-        "                 [--instances N] [--hosts H] [--threads T] [--no-sync]\n");
+        "                 [--instances N] [--hosts H] [--threads T] [--no-sync]\n"
+        "       bench-log --state-dir DIR --read [--no-decode]\n");
     return 2;
   }
   LogConfig config;
@@ -127,6 +160,7 @@ int Run(int argc, char** argv) {
   config.jetstream.url = flags->Get("nats-url", config.jetstream.url);
   auto log = OpenEventLog(config);
   if (!log.ok()) return Fail(log.status());
+  if (flags->Has("read")) return ReadAll(**log, !flags->Has("no-decode"));
 
   int instances = std::stoi(flags->Get("instances", "2000"));
   int threads = std::stoi(flags->Get("threads", "8"));
