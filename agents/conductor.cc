@@ -452,7 +452,9 @@ void Conductor::Sweep() {
     Timestamp now = options_.env->Now();
     auto reader = store_->Reader(ServersProjection::kName);
     if (reader.ok()) {
-      auto servers = ServersView(reader->get()).List({});
+      // Only the instances with work in flight: an idle cloud of millions of
+      // servers costs the sweep nothing.
+      auto servers = ServersView(reader->get()).InFlight();
       if (servers.ok()) {
         for (const InstanceState& s : *servers) {
           if (s.host.empty()) continue;

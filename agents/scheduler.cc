@@ -59,7 +59,7 @@ Status Scheduler::Start() {
   {
     CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> servers,
-                              ServersView(reader.get()).List({}));
+                              ServersView(reader.get()).InFlight());
     for (const InstanceState& s : servers) {
       if (s.vm_state != VmState::kBuilding || s.task_state != TaskState::kScheduling)
         continue;

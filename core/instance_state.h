@@ -198,6 +198,14 @@ inline std::string_view ApiStatus(const InstanceState& s) {
   return ApiStatus(s.vm_state, s.task_state);
 }
 
+// True while the instance has work under way that the conductor sees through: it
+// is building, or a task (deleting, rebooting, resizing ...) is running. The
+// servers read model indexes these, so the conductor's sweep reads only them.
+inline bool InFlight(const InstanceState& s) {
+  return s.exists && s.vm_state != VmState::kDeleted &&
+         (s.vm_state == VmState::kBuilding || s.task_state != TaskState::kNone);
+}
+
 // OK if `event` may happen next to an instance in `state`; Conflict (naming the
 // states) if not; InvalidArgument if `event` is not an instance event.
 Status CheckTransition(const InstanceState& state, const Event& event);

@@ -9,6 +9,7 @@ namespace {
 std::string IdKey(std::string_view id) { return "id/" + std::string(id); }
 std::string ProjectPrefix(const ProjectId& p) { return "project/" + p.str() + "/"; }
 std::string HostPrefix(const HostName& h) { return "host/" + h.str() + "/"; }
+constexpr std::string_view kInFlightPrefix = "inflight/";
 
 }  // namespace
 
@@ -22,6 +23,7 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
   InstanceState& state = record.get();
   if (env.version <= state.version) return Status::Ok();  // already folded in
   HostName old_host = state.host;
+  const bool was_in_flight = stored && InFlight(state);
   ApplyEvent(state, env, event);
   if (!state.exists) {
     return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " +
@@ -35,6 +37,14 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
     w.Delete(HostPrefix(old_host) + id);
   }
   if (live_on_host && old_host != state.host) w.Put(HostPrefix(state.host) + id, "");
+  if (const bool in_flight = InFlight(state); in_flight != was_in_flight) {
+    const std::string k = std::string(kInFlightPrefix) + id;
+    if (in_flight) {
+      w.Put(k, "");
+    } else {
+      w.Delete(k);
+    }
+  }
   record.Store(w, key);
   return Status::Ok();
 }
@@ -72,6 +82,10 @@ Result<std::vector<InstanceState>> ServersView::List(const ListOptions& options)
   return ScanRecords<InstanceState>(*reader_, "id/", [&](const InstanceState& s) {
     return options.include_deleted || s.vm_state != VmState::kDeleted;
   });
+}
+
+Result<std::vector<InstanceState>> ServersView::InFlight() const {
+  return LoadIndexed(kInFlightPrefix, /*include_deleted=*/false);
 }
 
 Result<std::vector<InstanceState>> ServersView::OnHost(const HostName& host) const {

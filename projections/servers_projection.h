@@ -1,6 +1,7 @@
 // The servers read model: one InstanceState per instance (folded by core's state
-// machine, so the API and the deciders agree on every field), indexed by project
-// and by host. Deleted servers stay readable (Nova's deleted rows, changes-since).
+// machine, so the API and the deciders agree on every field), indexed by project,
+// by host and by work in flight. Deleted servers stay readable (Nova's deleted
+// rows, changes-since).
 #pragma once
 
 #include <optional>
@@ -21,7 +22,8 @@ class ServersProjection : public Projection {
   // 4: InstanceState gained snapshot_image_id.
   // 5: InstanceState gained rescue_image_id.
   // 6: InstanceState gained the resize fields (migration, flavors, hosts).
-  uint32_t Version() const override { return 6; }
+  // 7: the index of instances with work in flight.
+  uint32_t Version() const override { return 7; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 
@@ -38,6 +40,10 @@ class ServersView {
     bool include_deleted = false;
   };
   Result<std::vector<InstanceState>> List(const ListOptions& options) const;
+  // The instances with work in flight (InFlight()), in id order: what the
+  // conductor's sweep and a restarted scheduler look at, without reading every
+  // server.
+  Result<std::vector<InstanceState>> InFlight() const;
   // The live instances placed on `host`, in id order.
   Result<std::vector<InstanceState>> OnHost(const HostName& host) const;
 
