@@ -52,9 +52,15 @@ class CacheWriter : public ReadModelWriter {
   // `flushing`: the projection's records being written in the background (read
   // only), or nullptr. `db`: nullptr while the store holds no records (a rebuild
   // from seq 1 before its first write), where every lookup would miss.
+  // `erase_deletions`: nothing but `cache` holds any record (no db, nothing
+  // flushing), so a deletion erases the key's entry instead of being one.
   CacheWriter(rocksdb::DB* db, RecordCache* cache, RecordCache* flushing,
-              std::string_view name)
-      : db_(db), cache_(cache), flushing_(flushing), name_(name) {}
+              std::string_view name, bool erase_deletions)
+      : db_(db),
+        cache_(cache),
+        flushing_(flushing),
+        name_(name),
+        erase_deletions_(erase_deletions) {}
   Result<std::optional<std::string>> Get(std::string_view key) override {
     if (RecordCache::Entry* e = cache_->Find(key)) return RecordCache::Bytes(*e);
     return GetUncached(key);
@@ -73,7 +79,13 @@ class CacheWriter : public ReadModelWriter {
   void Put(std::string_view key, std::string_view value) override {
     cache_->PutRaw(key, value);
   }
-  void Delete(std::string_view key) override { cache_->Delete(key); }
+  void Delete(std::string_view key) override {
+    if (erase_deletions_) {
+      cache_->Erase(key);
+    } else {
+      cache_->Delete(key);
+    }
+  }
   // Appends in memory, to the bytes pending in the cache; a key not pending yet
   // is loaded once, then kept there.
   Status Append(std::string_view key, std::string_view bytes) override {
@@ -103,6 +115,7 @@ class CacheWriter : public ReadModelWriter {
   RecordCache* cache_;
   RecordCache* flushing_;
   std::string_view name_;
+  bool erase_deletions_;
 };
 
 class BatchWriter : public ReadModelWriter {
@@ -405,8 +418,11 @@ Status ProjectionStore::ApplyBulk(const std::vector<Envelope>& batch,
     std::vector<uint64_t> failed_at(projections_.size(), UINT64_MAX);
     auto fold = [&](size_t p) {
       auto t0 = std::chrono::steady_clock::now();
+      // --verify names the seq of a key's last writer, a deletion's too: then
+      // deletions stay entries.
       CacheWriter w(db, &caches_[p], flushing ? &flushing_[p] : nullptr,
-                    projections_[p]->Name());
+                    projections_[p]->Name(),
+                    db == nullptr && !flushing && !options_.track_writers);
       for (size_t k = 0; k < envs.size(); ++k) {
         caches_[p].set_seq(envs[k]->seq.value());
         Status st = projections_[p]->Apply(*envs[k], *evs[k], w);

@@ -115,6 +115,30 @@ class RecordCache {
     e.deleted = true;
     e.seq = seq_;
   }
+  // Removes the entry of `key`, if there is one, as if it had never been cached:
+  // a deletion of a key that nothing behind the cache holds. Other entries stay
+  // where they are (Find's pointers to them stay good); the erased one's do not.
+  void Erase(std::string_view key) {
+    if (slots_.empty()) return;
+    Slot* found = &Probe(key, HashOf(key));
+    if (found->node == nullptr) return;
+    Node::Free(found->node);
+    --size_;
+    // Backward shift: a later slot of the same probe run moves into the hole
+    // unless its home lies after the hole (where probing for it starts past it).
+    const size_t mask = slots_.size() - 1;
+    size_t hole = static_cast<size_t>(found - slots_.data());
+    for (size_t j = (hole + 1) & mask; slots_[j].node != nullptr; j = (j + 1) & mask) {
+      const size_t home = slots_[j].hash & mask;
+      const bool stays =
+          hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      if (!stays) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole] = Slot{};
+  }
   // The bytes an entry stands for (nullopt for a deletion).
   static std::optional<std::string> Bytes(const Entry& e) {
     if (e.deleted) return std::nullopt;
@@ -226,8 +250,8 @@ class RecordCache {
   }
 
   // Open addressing, linear probing, at most half full; a slot keeps its key's
-  // hash, so probing and growing rarely touch a node. Nothing is ever removed
-  // (a deletion is an entry) until Clear().
+  // hash, so probing and growing rarely touch a node. A deletion is an entry;
+  // only Erase() and Clear() remove any.
   struct Slot {
     uint64_t hash = 0;
     Node* node = nullptr;  // nullptr: free
