@@ -101,8 +101,7 @@ class RecordUpdate {
       }
     }
     if (stored) {
-      local_ = std::move(*stored);
-      ptr_ = &local_;
+      ptr_ = &local_.emplace(std::move(*stored));
       found_ = true;
     }
     return Status::Ok();
@@ -111,22 +110,25 @@ class RecordUpdate {
   bool found() const { return found_; }
   // The loaded record, or a fresh one if there was none.
   Record& get() {
-    if (ptr_ == nullptr) ptr_ = &local_;
+    if (ptr_ == nullptr) ptr_ = &local_.emplace();
     return *ptr_;
   }
   void Store(ReadModelWriter& w, std::string_view key) {
+    Record& record = get();
     if (cache_ == nullptr) {
-      PutRecord(w, key, std::move(local_));
-    } else if (ptr_ != nullptr && ptr_ != &local_) {
+      PutRecord(w, key, std::move(record));
+    } else if (!local_) {
       cache_->Touch(*entry_);  // changed in place
     } else {
       cache_->Assign(entry_ != nullptr ? *entry_ : cache_->Insert(key),
-                     std::move(local_));
+                     std::move(record));
     }
   }
 
  private:
-  Record local_{};
+  // A copy, made only when the record is not folded in place: a default
+  // InstanceState alone is over a kilobyte to build and destroy every event.
+  std::optional<Record> local_;
   Record* ptr_ = nullptr;
   bool found_ = false;
   RecordCache* cache_ = nullptr;
