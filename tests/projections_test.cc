@@ -641,8 +641,9 @@ TEST_CASE("a record cache lists its entries in key order and changes them in pla
 namespace chronova::testing {
 namespace {
 
-// A projection of plain keys: host.registered for host "put:K" puts K, for
-// "del:K" deletes it. Lets a test choose exactly which keys a rebuild writes.
+// A projection of plain keys, driven by the names of registered hosts: "put:K"
+// puts "v" at K, "del:K" deletes K, "app:K:B" appends B to K, "get:K:T" puts at
+// T what K holds then. Lets a test choose exactly what a rebuild writes.
 class KeysProjection : public Projection {
  public:
   std::string_view Name() const override { return "keys"; }
@@ -651,8 +652,18 @@ class KeysProjection : public Projection {
     const auto* reg = std::get_if<HostRegistered>(&event);
     if (reg == nullptr) return Status::Ok();
     const std::string& name = reg->host.str();
-    if (name.starts_with("put:")) w.Put(name.substr(4), "v");
-    if (name.starts_with("del:")) w.Delete(name.substr(4));
+    const std::string op = name.substr(0, 4), arg = name.substr(4);
+    const std::string key = arg.substr(0, arg.find(':'));
+    const std::string rest = arg.find(':') == std::string::npos
+                                 ? std::string()
+                                 : arg.substr(arg.find(':') + 1);
+    if (op == "put:") w.Put(key, "v");
+    if (op == "del:") w.Delete(key);
+    if (op == "app:") return w.Append(key, rest);
+    if (op == "get:") {
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> value, w.Get(key));
+      w.Put(rest, value.value_or("<none>"));
+    }
     return Status::Ok();
   }
 };
@@ -694,6 +705,40 @@ TEST_CASE("a rebuild writes no deletions into an empty store, and keeps later on
   CHECK(twice->Digest().value() == want);
   auto twice_reader = twice->Reader("keys").value();
   CHECK(twice_reader->Get("z").value() == std::nullopt);
+}
+
+}  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("appends in a batch are read, replaced and deleted in order, live and bulk") {
+  Fixture f;
+  KeysProjection keys;
+  for (const char* host :
+       {"app:a:1", "app:a:2", "get:a:copy1", "app:a:3", "put:a", "app:a:4", "app:b:1",
+        "del:b", "app:b:2", "app:c:1", "del:c", "get:c:copy2", "app:d:1"}) {
+    f.Register(host, 1, 1);
+  }
+  auto open = [&](const std::string& name, bool bulk) {
+    ProjectionStoreOptions o;
+    o.path = f.dir.Sub(name);
+    o.bulk = bulk;
+    return ProjectionStore::Open(o, {&keys}).value();
+  };
+  for (bool bulk : {false, true}) {
+    INFO((bulk ? "bulk" : "live"));
+    auto store = open(bulk ? "bulk" : "live", bulk);
+    REQUIRE(CatchUp(*f.log, *store).ok());  // one batch: every event at once
+    auto reader = store->Reader("keys").value();
+    auto get = [&](const std::string& k) { return reader->Get(k).value(); };
+    CHECK(get("copy1") == std::optional<std::string>("12"));
+    CHECK(get("a") == std::optional<std::string>("v4"));
+    CHECK(get("b") == std::optional<std::string>("2"));
+    CHECK(get("c") == std::nullopt);
+    CHECK(get("copy2") == std::optional<std::string>("<none>"));
+    CHECK(get("d") == std::optional<std::string>("1"));
+  }
+  CHECK(open("bulk", true)->Digest().value() == open("live", false)->Digest().value());
 }
 
 }  // namespace chronova::testing
