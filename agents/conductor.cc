@@ -108,6 +108,9 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
         InstanceState s,
         LoadInstance(*log_, InstanceId(std::string(StreamKey(env.stream))), env.seq));
     if (s.host.empty()) continue;  // a delete that needed no host
+    if (kind == WorkItem::Kind::kDelete && DeleteWithoutHost(s, options_.env->Now())) {
+      continue;
+    }
     // Drift that left the instance settled needs no work; a running guest of a
     // stopped instance is stopped (the fold started the task).
     if (env.type == InstancePowerStateChanged::kType &&
@@ -389,6 +392,24 @@ void Conductor::TimeOutBuild(const InstanceState& s, Timestamp now) {
   if (!st.ok()) Warn("releasing the claim of " + s.id.str(), st);
 }
 
+bool Conductor::DeleteWithoutHost(const InstanceState& s, Timestamp now) {
+  if (!options_.host_is_down || !options_.host_is_down(s.host)) return false;
+  EventMeta meta = TaskMeta(s, now);
+  Result<CommandOutcome> out = Record(s.id, InstanceDeleted{s.host}, meta,
+                                      IdempotencyKey("local-delete-" + s.id.str()));
+  if (!out.ok()) {
+    // Conflict: the host reported the delete meanwhile (and its claim went then).
+    if (!out.status().IsConflict())
+      Warn("deleting " + s.id.str() + " without its host", out.status());
+    return true;
+  }
+  if (!out->appended) return true;
+  meta.causation = out->append.last_seq;
+  Status st = Release(s.id, s.host, meta);
+  if (!st.ok()) Warn("releasing the claim of " + s.id.str(), st);
+  return true;
+}
+
 void Conductor::Reconcile(const std::string& payload) {
   GuestInventory inventory;
   if (Status st = DecodePortable(payload, &inventory); !st.ok()) {
@@ -465,7 +486,10 @@ void Conductor::Sweep() {
             continue;
           }
           WorkItem::Kind kind;
-          if (now.micros - s.updated_at.micros < age || !PendingWork(s, &kind)) continue;
+          if (!PendingWork(s, &kind)) continue;
+          // A delete whose host went down after the work was sent.
+          if (kind == WorkItem::Kind::kDelete && DeleteWithoutHost(s, now)) continue;
+          if (now.micros - s.updated_at.micros < age) continue;
           Resend(s, kind, now);
         }
       }

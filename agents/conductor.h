@@ -11,12 +11,14 @@
 // drift is recorded (instance.power_state_changed, as Nova's
 // _sync_instance_power_state). A build that has not finished within
 // build_timeout_us fails (Nova's instance_build_timeout), so no instance stays
-// in BUILD on a host that never comes back.
+// in BUILD on a host that never comes back; a server whose host is down is
+// deleted without it (Nova's local delete), so none stays deleting either.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -43,6 +45,12 @@ struct ConductorOptions {
   // A placed instance still building this long after it was requested goes
   // to ERROR (instance.build_failed). 0: never (Nova's default).
   int64_t build_timeout_us = 0;
+  // Whether a compute host is down (its heartbeats stopped: nova.conf
+  // service_down_time). A delete for a server on a down host is then done
+  // without the host, as Nova's API does (_local_delete): instance.deleted is
+  // recorded and the claim given back; the host reaps the guest when it comes
+  // back. Empty: hosts are never presumed down.
+  std::function<bool(const HostName&)> host_is_down;
 };
 
 class Conductor {
@@ -79,6 +87,10 @@ class Conductor {
   void Resend(const InstanceState& s, WorkItem::Kind kind, Timestamp now);
   // Fails a build that ran past options_.build_timeout_us.
   void TimeOutBuild(const InstanceState& s, Timestamp now);
+  // If the host of `s` (deleting) is down: records instance.deleted for it and
+  // gives its claim back, acting for the delete request; returns true. False if
+  // the host is up (the host does the delete).
+  bool DeleteWithoutHost(const InstanceState& s, Timestamp now);
   Status Release(const InstanceId& id, const HostName& host, const EventMeta& meta);
   // Sends `kind` work for `s` to its host; kAction work carries the action that
   // runs under s.task_state.

@@ -2,6 +2,8 @@
 // on (the bus is at most once), acting for the request that started the task.
 #include "agents/conductor.h"
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
@@ -11,6 +13,7 @@
 #include "agents/messages.h"
 #include "agents/subjects.h"
 #include "eventstore/rocksdb_event_log.h"
+#include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
 #include "tests/test_util.h"
@@ -87,6 +90,134 @@ TEST_CASE("the conductor re-sends build work that was lost, for the same request
   CHECK(w.request_id == RequestId("req-create"));
   CHECK(w.causation == scheduled_seq);  // the placement, as the first send said
   CHECK(w.flavor.name == "m1.tiny");
+}
+
+}  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE(
+    "a server whose host is down is deleted without it, also when the host went down "
+    "after the delete was sent") {
+  TempDir dir;
+  RocksDbLogOptions lo;
+  lo.path = dir.Sub("log");
+  lo.sync = false;
+  auto log = RocksDbEventLog::Open(lo).value();
+  ReadModels models;
+  ProjectionStoreOptions so;
+  so.path = dir.Sub("projections");
+  auto store = ProjectionStore::Open(so, models.All()).value();
+  ProjectionRunner runner(log.get(), store.get());
+  auto bus = NewInProcessBus();
+  std::atomic<bool> down{false};
+
+  ConductorOptions co;
+  co.resend_after_us = 60000000;  // no re-sends during the test
+  co.sweep_interval_us = 50000;   // 0.05 s
+  co.host_is_down = [&](const HostName& h) { return h == HostName("h1") && down.load(); };
+  Conductor conductor(log.get(), bus.get(), store.get(), co);
+  REQUIRE(conductor.Start().ok());
+  std::mutex mu;                  // protects deletes
+  std::vector<WorkItem> deletes;  // delete work sent to h1
+  auto work = bus->Subscribe(subjects::Work(HostName("h1")),
+                             [&](const std::string&, const std::string& payload) {
+                               WorkItem w;
+                               if (!DecodePortable(payload, &w).ok()) return;
+                               if (w.kind != WorkItem::Kind::kDelete) return;
+                               std::lock_guard<std::mutex> l(mu);
+                               deletes.push_back(w);
+                             })
+                  .value();
+
+  int keys = 0;
+  auto append = [&](const StreamId& stream, const Event& event) {
+    AppendRequest req;
+    req.stream = stream;
+    req.key = IdempotencyKey("k" + std::to_string(++keys));
+    EventMeta meta{Env::Default()->Now(), RequestId("req-" + std::to_string(keys)), Seq(),
+                   Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
+    req.events.push_back(MakeNewEvent(event, meta));
+    return log->Append(req).value().last_seq;
+  };
+  HostRegistered reg;
+  reg.host = HostName("h1");
+  reg.vcpus = 8;
+  reg.memory_mb = 8192;
+  reg.disk_gb = 100;
+  append(HostStream(reg.host), reg);
+  // An ACTIVE server on h1, holding a claim there.
+  auto boot = [&](const std::string& id) {
+    InstanceRequested r;
+    r.instance_id = InstanceId(id);
+    r.name = id;
+    r.project_id = ProjectId("demo");
+    r.user_id = UserId("alice");
+    r.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+    append(InstanceStream(r.instance_id), r);
+    append(HostStream(HostName("h1")), HostResourcesClaimed{r.instance_id, 1, 512, 1});
+    append(InstanceStream(r.instance_id), InstanceScheduled{HostName("h1")});
+    append(InstanceStream(r.instance_id), BuildStarted{HostName("h1")});
+    append(InstanceStream(r.instance_id),
+           InstanceSpawned{HostName("h1"), "instance-" + id});
+    return r.instance_id;
+  };
+  auto claims = [&] {
+    REQUIRE(runner.WaitFor(log->Head().value(), 5000).ok());
+    auto reader = store->Reader("hosts").value();
+    return HostsView(reader.get()).Get(HostName("h1")).value()->claims.size();
+  };
+  auto wait_deleted = [&](const InstanceId& id) {
+    for (int i = 0; i < 300; ++i) {
+      auto events = ReadWholeStream(*log, InstanceStream(id)).value();
+      if (events.back().type == InstanceDeleted::kType) return events.back();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("never deleted: " << id.str());
+    return Envelope{};
+  };
+  InstanceId first = boot("i-first"), second = boot("i-second");
+  CHECK(claims() == 2);
+
+  // The host is down when the delete comes: nothing is sent to it.
+  down = true;
+  Seq asked = append(InstanceStream(first), InstanceDeleteRequested{});
+  Envelope deleted = wait_deleted(first);
+  CHECK(deleted.meta.causation == asked);
+  CHECK(deleted.meta.request_id == RequestId("req-" + std::to_string(keys)));
+  Event event = DecodeEvent(deleted).value();
+  REQUIRE(std::holds_alternative<InstanceDeleted>(event));
+  CHECK(std::get<InstanceDeleted>(event).host == HostName("h1"));
+  CHECK(claims() == 1);
+
+  // The host is up when the delete comes (the work goes out and is lost), then
+  // goes down: the sweep deletes it.
+  down = false;
+  append(InstanceStream(second), InstanceDeleteRequested{});
+  for (int i = 0; i < 300; ++i) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (!deletes.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    REQUIRE(deletes.size() == 1);
+    CHECK(deletes[0].instance_id == second);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // sweeps: host up
+  CHECK(ReadWholeStream(*log, InstanceStream(second)).value().back().type ==
+        InstanceDeleteRequested::kType);
+  down = true;
+  wait_deleted(second);
+  CHECK(claims() == 0);
+  auto host_events = ReadWholeStream(*log, HostStream(HostName("h1"))).value();
+  CHECK(std::count_if(host_events.begin(), host_events.end(), [](const Envelope& e) {
+          return e.type == HostResourcesReleased::kType;
+        }) == 2);  // once each
+  std::lock_guard<std::mutex> l(mu);
+  CHECK(deletes.size() == 1);  // none for the first; the second's once
 }
 
 }  // namespace chronova::testing

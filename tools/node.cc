@@ -192,9 +192,17 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   p->scheduler =
       std::make_unique<Scheduler>(p->log.get(), p->bus.get(), p->store.get(), sched);
   CHRONOVA_RETURN_IF_ERROR(p->scheduler->Start());
+  // Which hosts are up: the conductor deletes without a down host, and the
+  // admin API shows it.
+  p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get());
+  CHRONOVA_RETURN_IF_ERROR(p->heartbeats->Start());
+  HeartbeatMonitor* heartbeats = p->heartbeats.get();
   ConductorOptions cond;
   cond.workers = o.conductor_workers;
   cond.build_timeout_us = o.instance_build_timeout_s * 1000000;
+  cond.host_is_down = [heartbeats](const HostName& host) {
+    return !heartbeats->Get(host).up;
+  };
   p->conductor =
       std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
@@ -286,10 +294,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   };
   p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
                                                         p->runner.get(), service_options);
-  p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get());
-  CHRONOVA_RETURN_IF_ERROR(p->heartbeats->Start());
   AdminServiceOptions admin_options;
-  HeartbeatMonitor* heartbeats = p->heartbeats.get();
   admin_options.liveness = [heartbeats](const HostName& host) {
     HostLiveness l = heartbeats->Get(host);
     return ServiceLiveness{l.up, l.last_seen};
