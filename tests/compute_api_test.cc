@@ -111,10 +111,7 @@ struct ApiFixture {
   ComputeApiServer server;  // last: stops first
 
   ApiFixture() {
-    RocksDbLogOptions lo;
-    lo.path = dir.Sub("log");
-    lo.sync = false;
-    log = std::move(RocksDbEventLog::Open(lo)).value();
+    log = OpenTestLog(dir.Sub("log"));
     ProjectionStoreOptions so;
     so.path = dir.Sub("store");
     auto s = ProjectionStore::Open(

@@ -19,19 +19,34 @@
 #include "tests/test_util.h"
 
 namespace chronova::testing {
+namespace {
+
+// What a conductor runs on, alone: a real log, the read models kept up to date
+// from it, and an in-process bus.
+struct Rig {
+  TempDir dir;
+  std::unique_ptr<RocksDbEventLog> log;
+  ReadModels models;
+  std::unique_ptr<ProjectionStore> store;
+  std::unique_ptr<ProjectionRunner> runner;
+  std::unique_ptr<Bus> bus = NewInProcessBus();
+  Rig() {
+    log = OpenTestLog(dir.Sub("log"));
+    ProjectionStoreOptions so;
+    so.path = dir.Sub("projections");
+    store = ProjectionStore::Open(so, models.All()).value();
+    runner = std::make_unique<ProjectionRunner>(log.get(), store.get());
+  }
+};
+
+}  // namespace
 
 TEST_CASE("the conductor re-sends build work that was lost, for the same request") {
-  TempDir dir;
-  RocksDbLogOptions lo;
-  lo.path = dir.Sub("log");
-  lo.sync = false;
-  auto log = RocksDbEventLog::Open(lo).value();
-  ReadModels models;
-  ProjectionStoreOptions so;
-  so.path = dir.Sub("projections");
-  auto store = ProjectionStore::Open(so, models.All()).value();
-  ProjectionRunner runner(log.get(), store.get());
-  auto bus = NewInProcessBus();
+  Rig rig;
+  auto& log = rig.log;
+  auto& store = rig.store;
+  auto& bus = rig.bus;
+  ProjectionRunner& runner = *rig.runner;
 
   ConductorOptions co;
   co.resend_after_us = 200000;   // 0.2 s
@@ -99,17 +114,11 @@ namespace chronova::testing {
 TEST_CASE(
     "a server whose host is down is deleted without it, also when the host went down "
     "after the delete was sent") {
-  TempDir dir;
-  RocksDbLogOptions lo;
-  lo.path = dir.Sub("log");
-  lo.sync = false;
-  auto log = RocksDbEventLog::Open(lo).value();
-  ReadModels models;
-  ProjectionStoreOptions so;
-  so.path = dir.Sub("projections");
-  auto store = ProjectionStore::Open(so, models.All()).value();
-  ProjectionRunner runner(log.get(), store.get());
-  auto bus = NewInProcessBus();
+  Rig rig;
+  auto& log = rig.log;
+  auto& store = rig.store;
+  auto& bus = rig.bus;
+  ProjectionRunner& runner = *rig.runner;
   std::atomic<bool> down{false};
 
   ConductorOptions co;

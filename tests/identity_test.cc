@@ -75,10 +75,7 @@ struct IdentityFixture {
     runner.reset();
     store.reset();
     log.reset();
-    RocksDbLogOptions lo;
-    lo.path = dir.Sub("log");
-    lo.sync = false;
-    log = RocksDbEventLog::Open(lo).value();
+    log = OpenTestLog(dir.Sub("log"));
     ProjectionStoreOptions so;
     so.path = dir.Sub("store");
     store = ProjectionStore::Open(so, {&revocations}).value();

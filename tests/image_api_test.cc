@@ -124,10 +124,7 @@ struct ImageFixture {
   ImageApiServer server;
 
   explicit ImageFixture(uint64_t max_image_size = uint64_t{1} << 30) {
-    RocksDbLogOptions lo;
-    lo.path = dir.Sub("log");
-    lo.sync = false;
-    log = std::move(RocksDbEventLog::Open(lo)).value();
+    log = OpenTestLog(dir.Sub("log"));
     ProjectionStoreOptions so;
     so.path = dir.Sub("store");
     store = std::move(ProjectionStore::Open(so, {&servers, &hosts, &flavors, &images,

@@ -444,10 +444,7 @@ struct ApiFixture {
   int keys = 0;
 
   ApiFixture() {
-    RocksDbLogOptions lo;
-    lo.path = dir.Sub("log");
-    lo.sync = false;
-    log = std::move(RocksDbEventLog::Open(lo)).value();
+    log = OpenTestLog(dir.Sub("log"));
     ProjectionStoreOptions so;
     so.path = dir.Sub("store");
     store = std::move(ProjectionStore::Open(so, models.All())).value();

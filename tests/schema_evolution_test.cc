@@ -188,10 +188,7 @@ std::vector<Envelope> LoadFixture() {
 std::string Replay(const TempDir& dir, const std::string& name,
                    std::vector<Envelope> events,
                    std::optional<HostState>* host = nullptr) {
-  RocksDbLogOptions lo;
-  lo.path = dir.Sub(name + "-log");
-  lo.sync = false;
-  auto log = RocksDbEventLog::Open(lo).value();
+  auto log = OpenTestLog(dir.Sub(name + "-log"));
   REQUIRE(log->Ingest(1, std::move(events)).ok());
   ReadModels models;
   ProjectionStoreOptions so;

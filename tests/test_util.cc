@@ -151,4 +151,11 @@ RawHttpReply RawHttpExchange(int port, const std::string& request, int timeout_s
   return reply;
 }
 
+std::unique_ptr<RocksDbEventLog> OpenTestLog(const std::string& path) {
+  RocksDbLogOptions o;
+  o.path = path;
+  o.sync = false;
+  return RocksDbEventLog::Open(o).value();
+}
+
 }  // namespace chronova::testing

@@ -8,6 +8,7 @@
 #include "core/event_codec.h"
 #include "core/events.h"
 #include "eventstore/event_log.h"
+#include "eventstore/rocksdb_event_log.h"
 
 namespace chronova::testing {
 
@@ -24,6 +25,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A RocksDB log at `path` for a test: no fsync per append.
+std::unique_ptr<RocksDbEventLog> OpenTestLog(const std::string& path);
 
 // A small event for log tests: an InstanceDeleted whose host names `tag`.
 NewEvent TestEvent(const std::string& tag, const std::string& request_id = "req-test");
