@@ -271,6 +271,48 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a server whose host is down is deleted at once, without it, and its guest is "
+    "reaped when the host comes back") {
+  TempDir dir;
+  NodeOptions o = LibvirtCloud(dir);
+  o.report_interval_us = 100000;    // heartbeats every 0.1 s
+  o.service_down_time_us = 500000;  // down after 0.5 s of silence
+  auto node = Node::Start(o).value();
+  WaitHosts(*node, 1);
+  Hypervisor* hv = node->hypervisor(0);
+  InstanceId id = CreateOne(*node, "stranded");
+  WaitServer(*node, id, HasStatus("ACTIVE"));
+
+  node->compute_agent(0)->Stop();
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // the host is down
+  REQUIRE(node->compute()->DeleteServer(MemberContext(), id).ok());
+  WaitServer(
+      *node, id, [](auto& s) { return s.status().IsNotFound(); }, 5);
+  auto events = Stream(*node, id);
+  REQUIRE(events.back().type == InstanceDeleted::kType);
+  CHECK(std::get<InstanceDeleted>(DecodeEvent(events.back()).value()).host ==
+        HostName("compute"));
+  CHECK(events.back().meta.causation == events[events.size() - 2].seq);  // the request
+  CHECK(events[events.size() - 2].type == InstanceDeleteRequested::kType);
+  for (int i = 0; i < 500; ++i) {
+    auto reader = node->store()->Reader(HostsProjection::kName).value();
+    if (HostsView(reader.get()).Get(HostName("compute")).value()->used == Claim{}) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto reader = node->store()->Reader(HostsProjection::kName).value();
+  CHECK(HostsView(reader.get()).Get(HostName("compute")).value()->used == Claim{});
+  CHECK(Guests(hv) == std::vector<InstanceId>{id});  // nobody told the host
+
+  REQUIRE(node->compute_agent(0)->Start().ok());
+  std::vector<InstanceId> guests;
+  for (int i = 0; i < 500 && !(guests = Guests(hv)).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(guests.empty());
+  CHECK(CountType(Stream(*node, id), InstanceDeleted::kType) == 1);
+}
+
+TEST_CASE(
     "an instance whose host never comes back fails its build after "
     "instance_build_timeout, with a reason, and gives its claim back") {
   TempDir dir;

@@ -178,6 +178,30 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
         "[DEFAULT] sync_power_state_interval must be a number of seconds");
   }
   n.sync_power_state_interval_s = std::stoll(sync_interval);
+  // nova.conf's report_interval and service_down_time, whole seconds > 0.
+  auto positive_seconds = [&](const char* key, int64_t us) -> Result<int64_t> {
+    std::string v = ini.GetOr("DEFAULT", key, std::to_string(us / 1000000));
+    if (!is_count(v) || v.size() > 9 || std::stoll(v) == 0) {
+      return Status::InvalidArgument(std::string("[DEFAULT] ") + key +
+                                     " must be a positive number of seconds");
+    }
+    return std::stoll(v) * 1000000;
+  };
+  CHRONOVA_ASSIGN_OR_RETURN(n.report_interval_us,
+                            positive_seconds("report_interval", n.report_interval_us));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      n.service_down_time_us,
+      positive_seconds("service_down_time", n.service_down_time_us));
+  if (n.service_down_time_us <= n.report_interval_us) {
+    // Nova's servicegroup API does the same, with the same warning.
+    const int64_t adjusted = n.report_interval_us * 5 / 2 / 1000000 * 1000000;
+    Log("Report interval must be less than service down time. Current config: "
+        "<service_down_time: " +
+        std::to_string(n.service_down_time_us / 1000000) +
+        ", report_interval: " + std::to_string(n.report_interval_us / 1000000) +
+        ">. Setting service_down_time to: " + std::to_string(adjusted / 1000000));
+    n.service_down_time_us = adjusted;
+  }
   // [quota] as in nova.conf (instances, cores, ram, key_pairs, ...; -1 unlimited).
   for (const std::string& resource : QuotaResourceNames()) {
     std::string key = QuotaConfigKey(resource);

@@ -189,12 +189,15 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   }
   SchedulerOptions sched;
   sched.workers = o.scheduler_workers;
+  sched.service_down_time_us = o.service_down_time_us;
   p->scheduler =
       std::make_unique<Scheduler>(p->log.get(), p->bus.get(), p->store.get(), sched);
   CHRONOVA_RETURN_IF_ERROR(p->scheduler->Start());
   // Which hosts are up: the conductor deletes without a down host, and the
   // admin API shows it.
-  p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get());
+  HeartbeatMonitorOptions liveness;
+  liveness.service_down_time_us = o.service_down_time_us;
+  p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get(), liveness);
   CHRONOVA_RETURN_IF_ERROR(p->heartbeats->Start());
   HeartbeatMonitor* heartbeats = p->heartbeats.get();
   ConductorOptions cond;
@@ -254,6 +257,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     ComputeAgentOptions co;
     co.host = HostName(host);
     co.sync_power_state_interval_us = o.sync_power_state_interval_s * 1000000;
+    co.heartbeat_interval_us = o.report_interval_us;
     p->instances_paths.push_back(o.compute_hosts == 1 ? instances_path
                                                       : instances_path + "/" + host);
     if (use_image_cache) {

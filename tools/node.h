@@ -89,6 +89,12 @@ struct NodeOptions {
   // all its guests' power states this often (besides lifecycle events);
   // <= 0: only when it starts.
   int64_t sync_power_state_interval_s = 600;
+  // nova.conf [DEFAULT] report_interval: every compute agent heartbeats this
+  // often; and service_down_time: a host silent this long is down (the scheduler
+  // places nothing on it, os-services shows it down, and a delete of a server on
+  // it is done without it). Microseconds here; seconds in chronovad's INI file.
+  int64_t report_interval_us = 10000000;
+  int64_t service_down_time_us = 60000000;
   // A snapshot of the read models into <state_dir>/snapshots/<seq>/ every this
   // many events, for time travel (chronovactl at/diff, the history API); 0: none.
   uint64_t snapshot_every = 100000;
