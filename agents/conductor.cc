@@ -407,6 +407,13 @@ bool Conductor::DeleteWithoutHost(const InstanceState& s, Timestamp now) {
   meta.causation = out->append.last_seq;
   Status st = Release(s.id, s.host, meta);
   if (!st.ok()) Warn("releasing the claim of " + s.id.str(), st);
+  // A host judged down may only be slow to heartbeat: should it hear this, it
+  // destroys the guest now rather than at its next power-state sync or restart.
+  WorkItem reap;
+  reap.kind = WorkItem::Kind::kReap;
+  reap.instance_id = s.id;
+  st = bus_->Publish(subjects::Work(s.host), EncodePortable(reap));
+  if (!st.ok()) Warn("asking " + s.host.str() + " to reap " + s.id.str(), st);
   return true;
 }
 

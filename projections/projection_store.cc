@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -604,7 +605,11 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
       }
       first = end;
     }
-    if (!*wrote) return Status::Ok();  // Finish() refuses an empty file
+    if (!*wrote) {  // Finish() refuses an empty file; Open() made one
+      std::error_code ignored;
+      std::filesystem::remove(file, ignored);
+      return Status::Ok();
+    }
     return FromRocks(writer.Finish(), "bulk sst finish");
   };
   const std::string base = options_.path + "/bulk-" + std::to_string(at.value());

@@ -127,15 +127,16 @@ TEST_CASE(
   co.host_is_down = [&](const HostName& h) { return h == HostName("h1") && down.load(); };
   Conductor conductor(log.get(), bus.get(), store.get(), co);
   REQUIRE(conductor.Start().ok());
-  std::mutex mu;                  // protects deletes
-  std::vector<WorkItem> deletes;  // delete work sent to h1
+  std::mutex mu;                         // protects deletes, reaps
+  std::vector<WorkItem> deletes, reaps;  // delete and reap work sent to h1
   auto work = bus->Subscribe(subjects::Work(HostName("h1")),
                              [&](const std::string&, const std::string& payload) {
                                WorkItem w;
                                if (!DecodePortable(payload, &w).ok()) return;
-                               if (w.kind != WorkItem::Kind::kDelete) return;
                                std::lock_guard<std::mutex> l(mu);
-                               deletes.push_back(w);
+                               if (w.kind == WorkItem::Kind::kDelete)
+                                 deletes.push_back(w);
+                               if (w.kind == WorkItem::Kind::kReap) reaps.push_back(w);
                              })
                   .value();
 
@@ -198,6 +199,18 @@ TEST_CASE(
   REQUIRE(std::holds_alternative<InstanceDeleted>(event));
   CHECK(std::get<InstanceDeleted>(event).host == HostName("h1"));
   CHECK(claims() == 1);
+  // Should the host only be slow, it hears to destroy the guest.
+  auto reaped = [&](size_t n) {
+    for (int i = 0; i < 300; ++i) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (reaps.size() >= n) return reaps.back().instance_id;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return InstanceId();
+  };
+  CHECK(reaped(1) == first);
 
   // The host is up when the delete comes (the work goes out and is lost), then
   // goes down: the sweep deletes it.
@@ -221,6 +234,7 @@ TEST_CASE(
   down = true;
   wait_deleted(second);
   CHECK(claims() == 0);
+  CHECK(reaped(2) == second);
   auto host_events = ReadWholeStream(*log, HostStream(HostName("h1"))).value();
   CHECK(std::count_if(host_events.begin(), host_events.end(), [](const Envelope& e) {
           return e.type == HostResourcesReleased::kType;

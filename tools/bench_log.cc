@@ -116,6 +116,7 @@ int ReadAll(EventLog& log, bool decode) {
   constexpr size_t kBatch = 4096;
   std::vector<Envelope> batch;
   std::vector<Event> events;
+  if (Status st = log.Head().status(); !st.ok()) return Fail(st);  // a mirror syncs
   uint64_t n = 0, bytes = 0;
   auto t0 = std::chrono::steady_clock::now();
   for (Seq next(1);;) {
@@ -133,9 +134,10 @@ int ReadAll(EventLog& log, bool decode) {
   }
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("read events=%llu decode=%s seconds=%.3f events_per_s=%.0f payload_mb=%.0f\n",
-              static_cast<unsigned long long>(n), decode ? "on" : "off", secs, n / secs,
-              bytes / 1e6);
+  std::printf(
+      "read events=%llu decode=%s seconds=%.3f events_per_s=%.0f payload_mb=%.0f\n",
+      static_cast<unsigned long long>(n), decode ? "on" : "off", secs,
+      secs > 0 ? n / secs : 0.0, bytes / 1e6);
   return 0;
 }
 
