@@ -8,6 +8,7 @@
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
 #include "eventstore/resize_claims.h"
+#include "projections/hosts_projection.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
@@ -451,6 +452,26 @@ void Conductor::Reconcile(const std::string& payload) {
       Status st = bus_->Publish(subjects::Work(host), EncodePortable(w));
       if (!st.ok()) Warn("asking " + host.str() + " about " + s.id.str(), st);
     }
+  }
+  ReleaseClaimsOfDeleted(host, ServersView(reader->get()), now);
+}
+
+void Conductor::ReleaseClaimsOfDeleted(const HostName& host, const ServersView& servers,
+                                       Timestamp now) {
+  auto hosts = store_->Reader(HostsProjection::kName);
+  if (!hosts.ok()) return Warn("reading the claims of " + host.str(), hosts.status());
+  auto state = HostsView(hosts->get()).Get(host);
+  if (!state.ok()) return Warn("reading the claims of " + host.str(), state.status());
+  if (!state->has_value()) return;
+  for (const auto& [id, claim] : (*state)->claims) {
+    auto s = servers.Get(id);
+    // No such instance: a resize's claim, held under its migration's id.
+    if (!s.ok() || !s->has_value() || (*s)->vm_state != VmState::kDeleted) continue;
+    std::fprintf(stderr,
+                 "conductor: giving back the claim of deleted instance %s on %s\n",
+                 id.str().c_str(), host.str().c_str());
+    Status st = Release(id, host, TaskMeta(**s, now));
+    if (!st.ok()) Warn("releasing the claim of " + id.str(), st);
   }
 }
 

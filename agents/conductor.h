@@ -31,6 +31,7 @@
 #include "eventstore/command_handler.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_store.h"
+#include "projections/servers_projection.h"
 
 namespace chronova {
 
@@ -81,6 +82,12 @@ class Conductor {
                                 const EventMeta& meta, const IdempotencyKey& key);
   // A compute host's guests after its agent started, against the log.
   void Reconcile(const std::string& payload);
+  // Gives back the claims `host` still holds for deleted instances: a release
+  // that failed after instance.deleted was recorded (the conductor stopped in
+  // between, or the log refused it). Reconcile calls it: every agent start and
+  // periodic sync.
+  void ReleaseClaimsOfDeleted(const HostName& host, const ServersView& servers,
+                              Timestamp now);
   // The work `s` still waits for, if any.
   static bool PendingWork(const InstanceState& s, WorkItem::Kind* kind);
   // Re-sends the work `s` waits for, acting for the request that started it.

@@ -37,6 +37,52 @@ struct Rig {
     store = ProjectionStore::Open(so, models.All()).value();
     runner = std::make_unique<ProjectionRunner>(log.get(), store.get());
   }
+
+  int keys = 0;  // appends so far: each has key "k<n>" and request "req-<n>"
+  Seq Append(const StreamId& stream, const Event& event) {
+    AppendRequest req;
+    req.stream = stream;
+    req.key = IdempotencyKey("k" + std::to_string(++keys));
+    EventMeta meta{Env::Default()->Now(), RequestId("req-" + std::to_string(keys)), Seq(),
+                   Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
+    req.events.push_back(MakeNewEvent(event, meta));
+    return log->Append(req).value().last_seq;
+  }
+  void Register(const HostName& host) {
+    HostRegistered reg;
+    reg.host = host;
+    reg.vcpus = 8;
+    reg.memory_mb = 8192;
+    reg.disk_gb = 100;
+    Append(HostStream(host), reg);
+  }
+  // An ACTIVE server on `host`, holding a claim there.
+  InstanceId Boot(const std::string& id, const HostName& host) {
+    InstanceRequested r;
+    r.instance_id = InstanceId(id);
+    r.name = id;
+    r.project_id = ProjectId("demo");
+    r.user_id = UserId("alice");
+    r.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+    Append(InstanceStream(r.instance_id), r);
+    Append(HostStream(host), HostResourcesClaimed{r.instance_id, 1, 512, 1});
+    Append(InstanceStream(r.instance_id), InstanceScheduled{host});
+    Append(InstanceStream(r.instance_id), BuildStarted{host});
+    Append(InstanceStream(r.instance_id), InstanceSpawned{host, "instance-" + id});
+    return r.instance_id;
+  }
+  // The claims `host` holds, once the read models caught up with the log.
+  size_t Claims(const HostName& host) {
+    REQUIRE(runner->WaitFor(log->Head().value(), 5000).ok());
+    auto reader = store->Reader("hosts").value();
+    return HostsView(reader.get()).Get(host).value()->claims.size();
+  }
+  // The host's events of `type`.
+  size_t HostEvents(const HostName& host, std::string_view type) {
+    auto events = ReadWholeStream(*log, HostStream(host)).value();
+    return std::count_if(events.begin(), events.end(),
+                         [&](const Envelope& e) { return e.type == type; });
+  }
 };
 
 }  // namespace
@@ -140,43 +186,13 @@ TEST_CASE(
                              })
                   .value();
 
-  int keys = 0;
   auto append = [&](const StreamId& stream, const Event& event) {
-    AppendRequest req;
-    req.stream = stream;
-    req.key = IdempotencyKey("k" + std::to_string(++keys));
-    EventMeta meta{Env::Default()->Now(), RequestId("req-" + std::to_string(keys)), Seq(),
-                   Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
-    req.events.push_back(MakeNewEvent(event, meta));
-    return log->Append(req).value().last_seq;
+    return rig.Append(stream, event);
   };
-  HostRegistered reg;
-  reg.host = HostName("h1");
-  reg.vcpus = 8;
-  reg.memory_mb = 8192;
-  reg.disk_gb = 100;
-  append(HostStream(reg.host), reg);
-  // An ACTIVE server on h1, holding a claim there.
-  auto boot = [&](const std::string& id) {
-    InstanceRequested r;
-    r.instance_id = InstanceId(id);
-    r.name = id;
-    r.project_id = ProjectId("demo");
-    r.user_id = UserId("alice");
-    r.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
-    append(InstanceStream(r.instance_id), r);
-    append(HostStream(HostName("h1")), HostResourcesClaimed{r.instance_id, 1, 512, 1});
-    append(InstanceStream(r.instance_id), InstanceScheduled{HostName("h1")});
-    append(InstanceStream(r.instance_id), BuildStarted{HostName("h1")});
-    append(InstanceStream(r.instance_id),
-           InstanceSpawned{HostName("h1"), "instance-" + id});
-    return r.instance_id;
-  };
-  auto claims = [&] {
-    REQUIRE(runner.WaitFor(log->Head().value(), 5000).ok());
-    auto reader = store->Reader("hosts").value();
-    return HostsView(reader.get()).Get(HostName("h1")).value()->claims.size();
-  };
+  const int& keys = rig.keys;
+  rig.Register(HostName("h1"));
+  auto boot = [&](const std::string& id) { return rig.Boot(id, HostName("h1")); };
+  auto claims = [&] { return rig.Claims(HostName("h1")); };
   auto wait_deleted = [&](const InstanceId& id) {
     for (int i = 0; i < 300; ++i) {
       auto events = ReadWholeStream(*log, InstanceStream(id)).value();
@@ -235,12 +251,47 @@ TEST_CASE(
   wait_deleted(second);
   CHECK(claims() == 0);
   CHECK(reaped(2) == second);
-  auto host_events = ReadWholeStream(*log, HostStream(HostName("h1"))).value();
-  CHECK(std::count_if(host_events.begin(), host_events.end(), [](const Envelope& e) {
-          return e.type == HostResourcesReleased::kType;
-        }) == 2);  // once each
+  CHECK(rig.HostEvents(HostName("h1"), HostResourcesReleased::kType) == 2);  // once each
   std::lock_guard<std::mutex> l(mu);
   CHECK(deletes.size() == 1);  // none for the first; the second's once
+}
+
+}  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE(
+    "a claim a deleted instance still holds is given back when its host reconciles, "
+    "and a resize's is kept") {
+  Rig rig;
+  ConductorOptions co;
+  co.resend_after_us = 60000000;
+  Conductor conductor(rig.log.get(), rig.bus.get(), rig.store.get(), co);
+  REQUIRE(conductor.Start().ok());
+  const HostName h1("h1");
+  rig.Register(h1);
+  InstanceId gone = rig.Boot("i-gone", h1), kept = rig.Boot("i-kept", h1);
+  // A resize's claim on the source, held under its migration's id.
+  rig.Append(HostStream(h1), HostResourcesClaimed{InstanceId("mig-1"), 1, 512, 1});
+  // Deleted, but the release never made it into the log (the conductor stopped).
+  rig.Append(InstanceStream(gone), InstanceDeleteRequested{});
+  rig.Append(InstanceStream(gone), InstanceDeleted{h1});
+  REQUIRE(rig.Claims(h1) == 3);
+
+  GuestInventory inventory;
+  inventory.host = h1;
+  inventory.guests.push_back({kept, static_cast<int32_t>(PowerState::kRunning)});
+  inventory.restart = false;  // the periodic sync
+  REQUIRE(rig.bus->Publish(subjects::Inventory(h1), EncodePortable(inventory)).ok());
+  for (int i = 0; i < 300 && rig.Claims(h1) != 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(rig.Claims(h1) == 2);
+  auto reader = rig.store->Reader("hosts").value();
+  auto claims = HostsView(reader.get()).Get(h1).value()->claims;
+  CHECK(claims.contains(kept));
+  CHECK(claims.contains(InstanceId("mig-1")));
+  CHECK(rig.HostEvents(h1, HostResourcesReleased::kType) == 1);
 }
 
 }  // namespace chronova::testing
