@@ -216,6 +216,18 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
            ListView::kDetail},
           {"GET", {"images", "*"}, &ComputeApiHandler::ShowImage},
           {"DELETE", {"images", "*"}, &ComputeApiHandler::DeleteImage},
+          {"GET", {"images", "*", "metadata"}, &ComputeApiHandler::ListImageMetadata},
+          {"POST", {"images", "*", "metadata"}, &ComputeApiHandler::MergeImageMetadata},
+          {"PUT", {"images", "*", "metadata"}, &ComputeApiHandler::ReplaceImageMetadata},
+          {"GET",
+           {"images", "*", "metadata", "*"},
+           &ComputeApiHandler::ShowImageMetadataItem},
+          {"PUT",
+           {"images", "*", "metadata", "*"},
+           &ComputeApiHandler::SetImageMetadataItem},
+          {"DELETE",
+           {"images", "*", "metadata", "*"},
+           &ComputeApiHandler::DeleteImageMetadataItem},
           // Admin views (admin_api_handler.cc).
           {"GET", {"os-hypervisors"}, &ComputeApiHandler::ListHypervisors},
           {"GET",
@@ -1787,6 +1799,115 @@ HttpResponse ComputeApiHandler::DeleteImage(const Call& call) const {
     if (st.IsNotFound()) return FaultResponse(404, "Image not found.");
     return ErrorResponse(st);
   }
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+// ---- image metadata (nova/api/openstack/compute/image_metadata.py) -----------
+
+Result<ImageRecord> ComputeApiHandler::GetImageForMetadata(const Call& call) const {
+  if (options_.images == nullptr) return Status::NotFound("Image not found.");
+  Result<ImageRecord> image = options_.images->Get(call.ctx, ImageId(call.params[0]));
+  if (!image.ok() && image.status().IsNotFound())
+    return Status::NotFound("Image not found.");
+  return image;
+}
+
+// The custom properties after `change`: merged in, or replacing them all, or one
+// removed (404 "Invalid metadata key" if it is not there); 403 past the
+// metadata_items quota, as Nova's check_img_metadata_properties_quota. Applied
+// as an Image API patch, so the image's own history records it (image.updated).
+Result<ImageRecord> ComputeApiHandler::ChangeImageMetadata(
+    const Call& call, const MetadataChange& change) const {
+  CHRONOVA_ASSIGN_OR_RETURN(ImageRecord image, GetImageForMetadata(call));
+  const std::map<std::string, std::string>& before = image.image.properties;
+  std::map<std::string, std::string> after =
+      change.replace ? std::map<std::string, std::string>() : before;
+  for (const auto& [k, v] : change.set) after[k] = v;
+  if (change.removed && after.erase(*change.removed) == 0) {
+    return Status::NotFound("Invalid metadata key");
+  }
+  if (!after.empty()) {
+    CHRONOVA_ASSIGN_OR_RETURN(auto limits,
+                              options_.service->GetLimits(call.ctx, std::nullopt));
+    auto it = limits.find("metadata_items");
+    if (it != limits.end() && it->second.limit >= 0 &&
+        static_cast<int64_t>(after.size()) > it->second.limit) {
+      return Status::PermissionDenied("Image metadata limit exceeded");
+    }
+  }
+  std::vector<ImagePatchOp> patch;
+  for (const auto& [k, v] : before) {
+    if (!after.count(k)) patch.push_back({ImagePatchOp::Kind::kRemove, "/" + k, Json()});
+  }
+  for (const auto& [k, v] : after) {
+    auto was = before.find(k);
+    if (was == before.end() || was->second != v)
+      patch.push_back({ImagePatchOp::Kind::kAdd, "/" + k, Json(v)});
+  }
+  if (patch.empty()) return image;
+  return options_.images->Update(call.ctx, ImageId(call.params[0]), patch);
+}
+
+HttpResponse ComputeApiHandler::ListImageMetadata(const Call& call) const {
+  Result<ImageRecord> image = GetImageForMetadata(call);
+  if (!image.ok()) return ErrorResponse(image.status());
+  return JsonResponse(
+      200, Json::MakeObject({{"metadata", MetadataJson(image->image.properties)}}));
+}
+
+HttpResponse ComputeApiHandler::ShowImageMetadataItem(const Call& call) const {
+  Result<ImageRecord> image = GetImageForMetadata(call);
+  if (!image.ok()) return ErrorResponse(image.status());
+  auto it = image->image.properties.find(call.params[1]);
+  // Nova raises a bare HTTPNotFound: webob's own message.
+  if (it == image->image.properties.end())
+    return FaultResponse(404, "The resource could not be found.");
+  return JsonResponse(
+      200, Json::MakeObject({{"meta", MetadataJson({{it->first, it->second}})}}));
+}
+
+HttpResponse ComputeApiHandler::MergeImageMetadata(const Call& call) const {
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "metadata");
+  if (!items.ok()) return ErrorResponse(items.status());
+  Result<ImageRecord> image =
+      ChangeImageMetadata(call, MetadataChange{*items, false, {}});
+  if (!image.ok()) return ErrorResponse(image.status());
+  return JsonResponse(
+      200, Json::MakeObject({{"metadata", MetadataJson(image->image.properties)}}));
+}
+
+HttpResponse ComputeApiHandler::ReplaceImageMetadata(const Call& call) const {
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "metadata");
+  if (!items.ok()) return ErrorResponse(items.status());
+  Result<ImageRecord> image = ChangeImageMetadata(call, MetadataChange{*items, true, {}});
+  if (!image.ok()) return ErrorResponse(image.status());
+  return JsonResponse(200, Json::MakeObject({{"metadata", MetadataJson(*items)}}));
+}
+
+HttpResponse ComputeApiHandler::SetImageMetadataItem(const Call& call) const {
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "meta");
+  if (!items.ok()) return ErrorResponse(items.status());
+  if (!items->count(call.params[1])) {
+    return FaultResponse(400, "Request body and URI mismatch");
+  }
+  Result<ImageRecord> image =
+      ChangeImageMetadata(call, MetadataChange{*items, false, {}});
+  if (!image.ok()) return ErrorResponse(image.status());
+  return JsonResponse(200, Json::MakeObject({{"meta", MetadataJson(*items)}}));
+}
+
+HttpResponse ComputeApiHandler::DeleteImageMetadataItem(const Call& call) const {
+  Result<ImageRecord> image =
+      ChangeImageMetadata(call, MetadataChange{{}, false, call.params[1]});
+  if (!image.ok()) return ErrorResponse(image.status());
   HttpResponse r;
   r.status = 204;
   return r;

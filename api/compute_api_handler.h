@@ -107,6 +107,17 @@ class ComputeApiHandler {
   HttpResponse ListImages(const Call& call) const;
   HttpResponse ShowImage(const Call& call) const;
   HttpResponse DeleteImage(const Call& call) const;
+  // Nova's image-metadata proxy (up to microversion 2.38): an image's custom
+  // properties, read and changed through the Image API's service.
+  HttpResponse ListImageMetadata(const Call& call) const;
+  HttpResponse ShowImageMetadataItem(const Call& call) const;
+  HttpResponse MergeImageMetadata(const Call& call) const;
+  HttpResponse ReplaceImageMetadata(const Call& call) const;
+  HttpResponse SetImageMetadataItem(const Call& call) const;
+  HttpResponse DeleteImageMetadataItem(const Call& call) const;
+  Result<ImageRecord> GetImageForMetadata(const Call& call) const;
+  Result<ImageRecord> ChangeImageMetadata(const Call& call,
+                                          const MetadataChange& change) const;
   // Admin views (api/admin_api_handler.cc).
   HttpResponse RenderHypervisors(const Result<std::vector<HypervisorView>>& views,
                                  bool detail) const;

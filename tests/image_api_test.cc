@@ -164,6 +164,7 @@ struct ImageFixture {
     ComputeApiOptions co;
     co.listen_url = "http://127.0.0.1:" + std::to_string(compute_port);
     co.service = compute_service.get();
+    co.images = image_service.get();
     co.authenticator = &auth;
     co.env = &env;
     REQUIRE(compute.Start(co).ok());
@@ -485,6 +486,66 @@ TEST_CASE(
   REQUIRE(f.Patch(kept, R"([{"op": "replace", "path": "/protected", "value": false}])")
               .status == 200);
   CHECK(f.Delete(kept).status == 204);
+}
+
+TEST_CASE(
+    "image API: the Compute API's image metadata reads and changes the image's "
+    "properties") {
+  ImageFixture f;
+  const std::string id = f.Create(R"("name": "meta", "os_distro": "cirros")");
+  const std::string base = "/v2.1/images/" + id + "/metadata";
+  auto call = [&](const char* method, const std::string& path, const std::string& body) {
+    return Call(f.compute_port, method, path, kDemo, "application/json", body);
+  };
+  auto metadata = [&] {
+    Reply r = Call(f.compute_port, "GET", base, kDemo);
+    REQUIRE(r.status == 200);
+    return r.json().Find("metadata")->Dump();
+  };
+  CHECK(metadata() == R"({"os_distro":"cirros"})");
+
+  Reply merged = call("POST", base, R"({"metadata": {"os_version": "1", "a": "b"}})");
+  CHECK(merged.status == 200);
+  CHECK(merged.json().Find("metadata")->Dump() ==
+        R"({"a":"b","os_distro":"cirros","os_version":"1"})");
+  Reply replaced = call("PUT", base, R"({"metadata": {"os_version": "2"}})");
+  CHECK(replaced.status == 200);
+  CHECK(metadata() == R"({"os_version":"2"})");
+  // The Image API sees the same properties: one model.
+  Json image = f.Get("/v2/images/" + id).json();
+  CHECK(image.Find("os_version")->as_string() == "2");
+  CHECK(image.Find("os_distro") == nullptr);
+  CHECK(image.Find("name")->as_string() == "meta");  // core attributes untouched
+
+  Reply item = call("PUT", base + "/arch", R"({"meta": {"arch": "x86_64"}})");
+  CHECK(item.status == 200);
+  CHECK(item.json().Find("meta")->Dump() == R"({"arch":"x86_64"})");
+  Reply shown = Call(f.compute_port, "GET", base + "/arch", kDemo);
+  CHECK(shown.json().Find("meta")->Dump() == R"({"arch":"x86_64"})");
+  CHECK(call("PUT", base + "/arch", R"({"meta": {"other": "x"}})").status == 400);
+  CHECK(call("PUT", base + "/arch", R"({"meta": {"arch": "x", "b": "y"}})").status ==
+        400);
+  CHECK(Call(f.compute_port, "DELETE", base + "/arch", kDemo).status == 204);
+  Reply gone = Call(f.compute_port, "DELETE", base + "/arch", kDemo);
+  CHECK(gone.status == 404);
+  CHECK(gone.json().Find("itemNotFound")->Find("message")->as_string() ==
+        "Invalid metadata key");
+  CHECK(Call(f.compute_port, "GET", base + "/arch", kDemo).status == 404);
+  CHECK(metadata() == R"({"os_version":"2"})");
+
+  // Past the metadata_items quota (128): 403, and nothing changed.
+  std::string many = R"({"metadata": {)";
+  for (int i = 0; i < 128; ++i)
+    many += (i ? "," : "") + ("\"k" + std::to_string(i) + "\": \"v\"");
+  many += "}}";
+  Reply over = call("POST", base, many);
+  CHECK(over.status == 403);
+  CHECK(over.json().Find("forbidden")->Find("message")->as_string() ==
+        "Image metadata limit exceeded");
+  CHECK(metadata() == R"({"os_version":"2"})");
+  // Another project's image: it cannot see it, nor change it.
+  CHECK(Call(f.compute_port, "GET", base, kOther).status == 404);
+  CHECK(Call(f.compute_port, "GET", "/v2.1/images/nope/metadata", kDemo).status == 404);
 }
 
 TEST_CASE("image API: a private image is invisible to other projects") {
