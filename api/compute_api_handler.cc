@@ -704,6 +704,10 @@ HttpResponse ComputeApiHandler::ServerAction(const Call& call) const {
   if (name == "lock" || name == "unlock") {
     st = name == "lock" ? options_.service->LockServer(call.ctx, id)
                         : options_.service->UnlockServer(call.ctx, id);
+  } else if (name == "forceDelete") {
+    st = options_.service->ForceDeleteServer(call.ctx, id);
+  } else if (name == "restore") {
+    st = options_.service->RestoreServer(call.ctx, id);
   } else if (name == "reboot") {
     // Nova's schema: {"reboot": {"type": "HARD"|"SOFT" (any case Nova lists)}}.
     const Json* type = args.is_object() ? args.Find("type") : nullptr;

@@ -341,12 +341,22 @@ Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId&
   return DeleteWithKey(ctx, id, RequestKey(ctx, "delete"));
 }
 
+Status ComputeService::ForceDeleteServer(const RequestContext& ctx,
+                                         const InstanceId& id) {
+  return DeleteWithKey(ctx, id, RequestKey(ctx, "force-delete"),
+                       "os_compute_api:os-deferred-delete:force");
+}
+
+Status ComputeService::RestoreServer(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServerAs<RestoreInstance>(ctx, id, "restore",
+                                        "os_compute_api:os-deferred-delete:restore");
+}
+
 Status ComputeService::DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
-                                     const IdempotencyKey& key) {
+                                     const IdempotencyKey& key, const char* policy) {
   return ActOnServer(
       ctx, id, key, [&](const InstanceState& s) -> Result<std::vector<Event>> {
-        CHRONOVA_RETURN_IF_ERROR(
-            Authorize(ctx, "os_compute_api:servers:delete", {s.project_id, {}}));
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy, {s.project_id, {}}));
         return Decide(s, DeleteInstance{ctx.IsAdmin()});
       });
 }

@@ -178,6 +178,11 @@ class ComputeService {
                                            const CreateServerRequest& req);
   // NotFound for an unknown server or another project's (unless admin).
   Status DeleteServer(const RequestContext& ctx, const InstanceId& id);
+  // The forceDelete action: a delete in any state (Nova's force_delete), under
+  // its own policy.
+  Status ForceDeleteServer(const RequestContext& ctx, const InstanceId& id);
+  // The restore action: NotFound as above, else Conflict (RestoreInstance).
+  Status RestoreServer(const RequestContext& ctx, const InstanceId& id);
   // NotFound as above; PermissionDenied if `policy` refuses the caller on the
   // server's project.
   Result<InstanceState> GetServer(
@@ -379,7 +384,8 @@ class ComputeService {
   Status ActOnServerAs(const RequestContext& ctx, const InstanceId& id, const char* key,
                        const char* policy);
   Status DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
-                       const IdempotencyKey& key);
+                       const IdempotencyKey& key,
+                       const char* policy = "os_compute_api:servers:delete");
   template <typename DecideFn>
   Result<InstanceState> Change(const RequestContext& ctx, const InstanceId& id,
                                DecideFn decide_fn);

@@ -112,6 +112,8 @@ constexpr Entry kRules[] = {
     {"os_compute_api:servers:create", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:create_image", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:delete", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-deferred-delete:force", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-deferred-delete:restore", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:detail", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:servers:detail:get_all_tenants", PolicyRule::kAdmin},
     {"os_compute_api:servers:index", PolicyRule::kProjectReaderOrAdmin},

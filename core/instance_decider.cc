@@ -54,6 +54,17 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstan
 }
 
 Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const RestoreInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);  // check_instance_lock
+  // check_instance_state(vm_state=[SOFT_DELETED]): never true here.
+  return Status::Conflict("Cannot 'restore' instance " + state.id.str() +
+                          " while it is in vm_state " +
+                          std::string(VmStateName(state.vm_state)));
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state,
                                   const RequestLifecycleAction& cmd) {
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);

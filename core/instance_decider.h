@@ -22,6 +22,13 @@ struct DeleteInstance {
   bool override_lock = false;  // the caller is an admin: a lock does not stop them
 };
 
+// POST /servers/{id}/action {"restore": null}: brings back a SOFT_DELETED
+// server. chronova deletes at once (Nova with reclaim_instance_interval = 0,
+// its default), so no server is ever soft-deleted and every state is Nova's 409.
+struct RestoreInstance {
+  bool override_lock = false;  // the caller is an admin
+};
+
 // POST /servers/{id}/action for a lifecycle action (os-stop, reboot, pause ...).
 struct RequestLifecycleAction {
   LifecycleAction action = LifecycleAction::kStop;
@@ -96,6 +103,7 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const CreateInstan
 // is deleted at once (Nova's "local delete"); one already being deleted yields no
 // new event (delete is idempotent).
 Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstance& cmd);
+Result<std::vector<Event>> Decide(const InstanceState& state, const RestoreInstance& cmd);
 // NotFound if there is no such live instance; Conflict with Nova's messages
 // ("Instance <id> is locked", "Cannot 'stop' instance <id> while it is in
 // vm_state stopped") if the lock or the instance's state forbids the action.

@@ -759,6 +759,33 @@ TEST_CASE(
   CHECK(f.Delete("/v2.1/servers/" + id, kAdmin).status == 204);
 }
 
+TEST_CASE(
+    "compute API: forceDelete deletes in any state; restore finds nothing to restore") {
+  ApiFixture f;
+  const std::string id = f.Create("fd");
+  const std::string path = "/v2.1/servers/" + id + "/action";
+  const std::string nowhere = "/v2.1/servers/" + std::string(36, '0') + "/action";
+  CHECK(f.Post(nowhere, R"({"forceDelete": null})").status == 404);
+  CHECK(f.Post(nowhere, R"({"restore": null})").status == 404);
+  CHECK(f.Post(path, R"({"restore": null})", kOther).status == 404);
+
+  // Servers are deleted at once (no soft delete): nothing is ever restorable.
+  Reply restore = f.Post(path, R"({"restore": null})");
+  CHECK(restore.status == 409);
+  CHECK(FaultMessage(restore, "conflictingRequest") ==
+        "Cannot 'restore' instance " + id + " while it is in vm_state building");
+  CHECK(f.Post(path, R"({"lock": null})").status == 202);
+  CHECK(FaultMessage(f.Post(path, R"({"restore": null})"), "conflictingRequest") ==
+        "Instance " + id + " is locked");
+  CHECK(f.Post(path, R"({"forceDelete": null})").status == 409);  // locked
+  CHECK(f.Post(path, R"({"unlock": null})").status == 202);
+
+  // Still BUILD with no host: deleted at once, as DELETE would.
+  CHECK(f.Post(path, R"({"forceDelete": null})").status == 202);
+  CHECK(f.Get("/v2.1/servers/" + id).status == 404);
+  CHECK(f.Post(path, R"({"forceDelete": null})").status == 404);
+}
+
 }  // namespace chronova::testing
 
 namespace chronova::testing {
