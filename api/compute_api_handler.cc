@@ -799,7 +799,7 @@ HttpResponse ComputeApiHandler::RebuildServer(const Call& call, const Json& body
                                       parsed->image_ref, parsed->name, parsed->metadata);
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options;
-  view_options.extended_attributes = call.ctx.IsAdmin();
+  view_options.all_attributes = false;  // microversion < 2.75
   Json server = ServerDetailView(call.links, *s, view_options);
   if (options_.enable_instance_password) {
     server["adminPass"] =
@@ -854,7 +854,7 @@ HttpResponse ComputeApiHandler::UpdateServer(const Call& call) const {
       options_.service->UpdateServer(call.ctx, InstanceId(call.params[0]), *req);
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options;
-  view_options.extended_attributes = call.ctx.IsAdmin();
+  view_options.all_attributes = false;  // microversion < 2.75
   return JsonResponse(
       200,
       Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));

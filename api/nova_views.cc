@@ -202,6 +202,7 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
   }
   // Nova sets progress to 0 at create and only moves it during migrations.
   if (ShowsProgress(status)) server["progress"] = 0;
+  if (!options.all_attributes) return server;
   // The requested zone, else the host's (every chronova host is in Nova's
   // default zone "nova" unless it says otherwise), else "" while unscheduled.
   server["OS-EXT-AZ:availability_zone"] =

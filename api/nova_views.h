@@ -46,6 +46,11 @@ struct ServerViewOptions {
   // The OS-EXT-SRV-ATTR:* fields (Nova's extended_server_attributes policy:
   // admins only).
   bool extended_attributes = false;
+  // False for the PUT /servers/{id} and rebuild answers before microversion
+  // 2.75 (Nova's show_all_attributes): no OS-EXT-AZ, config_drive, key_name,
+  // OS-SRV-USG, security_groups, OS-EXT-STS, os-extended-volumes nor
+  // OS-EXT-SRV-ATTR fields.
+  bool all_attributes = true;
 };
 
 // POST /servers: {"server": {"id", "links", "OS-DCF:diskConfig",
