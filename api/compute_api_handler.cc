@@ -878,6 +878,35 @@ Result<Json> ParseBody(const HttpRequest& http) {
   return parsed;
 }
 
+// How a metadata write answers (Nova's server and image metadata controllers
+// alike): POST .../metadata merges and shows everything; PUT .../metadata
+// replaces and shows what was given; PUT .../metadata/{key} sets one item.
+enum class MetadataWrite { kMerge, kReplace, kItem };
+
+// Parses Nova's body for `kind`, applies it with apply(change) (the metadata
+// after it, or an error) and answers Nova's shape.
+template <typename Apply>
+HttpResponse WriteMetadata(const HttpRequest& http,
+                           const std::vector<std::string>& params, MetadataWrite kind,
+                           Apply apply) {
+  Result<Json> body = ParseBody(http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  const bool item = kind == MetadataWrite::kItem;
+  Result<std::map<std::string, std::string>> items =
+      ParseMetadataBody(*body, item ? "meta" : "metadata");
+  if (!items.ok()) return ErrorResponse(items.status());
+  if (item && !items->count(params[1])) {
+    return FaultResponse(400, "Request body and URI mismatch");
+  }
+  Result<std::map<std::string, std::string>> after =
+      apply(MetadataChange{*items, kind == MetadataWrite::kReplace, {}});
+  if (!after.ok()) return ErrorResponse(after.status());
+  const std::map<std::string, std::string>& shown =
+      kind == MetadataWrite::kMerge ? *after : *items;
+  return JsonResponse(
+      200, Json::MakeObject({{item ? "meta" : "metadata", MetadataJson(shown)}}));
+}
+
 }  // namespace
 
 HttpResponse ComputeApiHandler::ListServerMetadata(const Call& call) const {
@@ -897,47 +926,29 @@ HttpResponse ComputeApiHandler::ShowServerMetadataItem(const Call& call) const {
       200, Json::MakeObject({{"meta", MetadataJson({{it->first, it->second}})}}));
 }
 
+HttpResponse ComputeApiHandler::WriteServerMetadata(const Call& call, int kind) const {
+  static const char* const kPolicies[] = {"create", "update_all", "update"};
+  return WriteMetadata(
+      *call.http, call.params, static_cast<MetadataWrite>(kind),
+      [&](const MetadataChange& change) -> Result<std::map<std::string, std::string>> {
+        CHRONOVA_ASSIGN_OR_RETURN(
+            InstanceState s,
+            options_.service->ChangeServerMetadata(call.ctx, InstanceId(call.params[0]),
+                                                   kPolicies[kind], change));
+        return std::move(s.metadata);
+      });
+}
+
 HttpResponse ComputeApiHandler::MergeServerMetadata(const Call& call) const {
-  Result<Json> body = ParseBody(*call.http);
-  if (!body.ok()) return ErrorResponse(body.status());
-  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "metadata");
-  if (!items.ok()) return ErrorResponse(items.status());
-  MetadataChange change;
-  change.set = *items;
-  Result<InstanceState> s = options_.service->ChangeServerMetadata(
-      call.ctx, InstanceId(call.params[0]), "create", change);
-  if (!s.ok()) return ErrorResponse(s.status());
-  return JsonResponse(200, Json::MakeObject({{"metadata", MetadataJson(s->metadata)}}));
+  return WriteServerMetadata(call, static_cast<int>(MetadataWrite::kMerge));
 }
 
 HttpResponse ComputeApiHandler::ReplaceServerMetadata(const Call& call) const {
-  Result<Json> body = ParseBody(*call.http);
-  if (!body.ok()) return ErrorResponse(body.status());
-  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "metadata");
-  if (!items.ok()) return ErrorResponse(items.status());
-  MetadataChange change;
-  change.set = *items;
-  change.replace = true;
-  Result<InstanceState> s = options_.service->ChangeServerMetadata(
-      call.ctx, InstanceId(call.params[0]), "update_all", change);
-  if (!s.ok()) return ErrorResponse(s.status());
-  return JsonResponse(200, Json::MakeObject({{"metadata", MetadataJson(s->metadata)}}));
+  return WriteServerMetadata(call, static_cast<int>(MetadataWrite::kReplace));
 }
 
 HttpResponse ComputeApiHandler::SetServerMetadataItem(const Call& call) const {
-  Result<Json> body = ParseBody(*call.http);
-  if (!body.ok()) return ErrorResponse(body.status());
-  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "meta");
-  if (!items.ok()) return ErrorResponse(items.status());
-  if (!items->count(call.params[1])) {
-    return FaultResponse(400, "Request body and URI mismatch");
-  }
-  MetadataChange change;
-  change.set = *items;
-  Result<InstanceState> s = options_.service->ChangeServerMetadata(
-      call.ctx, InstanceId(call.params[0]), "update", change);
-  if (!s.ok()) return ErrorResponse(s.status());
-  return JsonResponse(200, Json::MakeObject({{"meta", MetadataJson(*items)}}));
+  return WriteServerMetadata(call, static_cast<int>(MetadataWrite::kItem));
 }
 
 HttpResponse ComputeApiHandler::DeleteServerMetadataItem(const Call& call) const {
@@ -1872,40 +1883,25 @@ HttpResponse ComputeApiHandler::ShowImageMetadataItem(const Call& call) const {
       200, Json::MakeObject({{"meta", MetadataJson({{it->first, it->second}})}}));
 }
 
+HttpResponse ComputeApiHandler::WriteImageMetadata(const Call& call, int kind) const {
+  return WriteMetadata(
+      *call.http, call.params, static_cast<MetadataWrite>(kind),
+      [&](const MetadataChange& change) -> Result<std::map<std::string, std::string>> {
+        CHRONOVA_ASSIGN_OR_RETURN(ImageRecord image, ChangeImageMetadata(call, change));
+        return std::move(image.image.properties);
+      });
+}
+
 HttpResponse ComputeApiHandler::MergeImageMetadata(const Call& call) const {
-  Result<Json> body = ParseBody(*call.http);
-  if (!body.ok()) return ErrorResponse(body.status());
-  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "metadata");
-  if (!items.ok()) return ErrorResponse(items.status());
-  Result<ImageRecord> image =
-      ChangeImageMetadata(call, MetadataChange{*items, false, {}});
-  if (!image.ok()) return ErrorResponse(image.status());
-  return JsonResponse(
-      200, Json::MakeObject({{"metadata", MetadataJson(image->image.properties)}}));
+  return WriteImageMetadata(call, static_cast<int>(MetadataWrite::kMerge));
 }
 
 HttpResponse ComputeApiHandler::ReplaceImageMetadata(const Call& call) const {
-  Result<Json> body = ParseBody(*call.http);
-  if (!body.ok()) return ErrorResponse(body.status());
-  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "metadata");
-  if (!items.ok()) return ErrorResponse(items.status());
-  Result<ImageRecord> image = ChangeImageMetadata(call, MetadataChange{*items, true, {}});
-  if (!image.ok()) return ErrorResponse(image.status());
-  return JsonResponse(200, Json::MakeObject({{"metadata", MetadataJson(*items)}}));
+  return WriteImageMetadata(call, static_cast<int>(MetadataWrite::kReplace));
 }
 
 HttpResponse ComputeApiHandler::SetImageMetadataItem(const Call& call) const {
-  Result<Json> body = ParseBody(*call.http);
-  if (!body.ok()) return ErrorResponse(body.status());
-  Result<std::map<std::string, std::string>> items = ParseMetadataBody(*body, "meta");
-  if (!items.ok()) return ErrorResponse(items.status());
-  if (!items->count(call.params[1])) {
-    return FaultResponse(400, "Request body and URI mismatch");
-  }
-  Result<ImageRecord> image =
-      ChangeImageMetadata(call, MetadataChange{*items, false, {}});
-  if (!image.ok()) return ErrorResponse(image.status());
-  return JsonResponse(200, Json::MakeObject({{"meta", MetadataJson(*items)}}));
+  return WriteImageMetadata(call, static_cast<int>(MetadataWrite::kItem));
 }
 
 HttpResponse ComputeApiHandler::DeleteImageMetadataItem(const Call& call) const {

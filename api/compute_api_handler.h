@@ -74,6 +74,10 @@ class ComputeApiHandler {
   HttpResponse MergeServerMetadata(const Call& call) const;
   HttpResponse ReplaceServerMetadata(const Call& call) const;
   HttpResponse SetServerMetadataItem(const Call& call) const;
+  // The three writes above and below; `kind` a MetadataWrite (merge, replace,
+  // one item).
+  HttpResponse WriteServerMetadata(const Call& call, int kind) const;
+  HttpResponse WriteImageMetadata(const Call& call, int kind) const;
   HttpResponse DeleteServerMetadataItem(const Call& call) const;
   HttpResponse ListServerAddresses(const Call& call) const;
   HttpResponse ShowServerAddresses(const Call& call) const;

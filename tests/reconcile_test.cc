@@ -99,6 +99,18 @@ std::vector<InstanceId> Guests(Hypervisor* h) {
   return out;
 }
 
+// What the host "compute" has claimed, waiting up to 5 s for it to be nothing.
+Claim UsedOnceReleased(Node& node) {
+  Claim used;
+  for (int i = 0; i < 500; ++i) {
+    auto reader = node.store()->Reader(HostsProjection::kName).value();
+    used = HostsView(reader.get()).Get(HostName("compute")).value()->used;
+    if (used == Claim{}) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return used;
+}
+
 GuestSpec SpecOf(const InstanceId& id) {
   GuestSpec spec;
   spec.instance_id = id;
@@ -294,13 +306,7 @@ TEST_CASE(
         HostName("compute"));
   CHECK(events.back().meta.causation == events[events.size() - 2].seq);  // the request
   CHECK(events[events.size() - 2].type == InstanceDeleteRequested::kType);
-  for (int i = 0; i < 500; ++i) {
-    auto reader = node->store()->Reader(HostsProjection::kName).value();
-    if (HostsView(reader.get()).Get(HostName("compute")).value()->used == Claim{}) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  auto reader = node->store()->Reader(HostsProjection::kName).value();
-  CHECK(HostsView(reader.get()).Get(HostName("compute")).value()->used == Claim{});
+  CHECK(UsedOnceReleased(*node) == Claim{});
   CHECK(Guests(hv) == std::vector<InstanceId>{id});  // nobody told the host
 
   REQUIRE(node->compute_agent(0)->Start().ok());
@@ -329,13 +335,7 @@ TEST_CASE(
   auto events = Stream(*node, id);
   CHECK(events.back().type == InstanceBuildFailed::kType);
   CHECK(events.back().meta.request_id == events.front().meta.request_id);
-  for (int i = 0; i < 500; ++i) {
-    auto reader = node->store()->Reader(HostsProjection::kName).value();
-    if (HostsView(reader.get()).Get(HostName("compute")).value()->used == Claim{}) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  auto reader = node->store()->Reader(HostsProjection::kName).value();
-  CHECK(HostsView(reader.get()).Get(HostName("compute")).value()->used == Claim{});
+  CHECK(UsedOnceReleased(*node) == Claim{});
 }
 
 TEST_CASE(
