@@ -16,6 +16,7 @@
 #include "api/server_create_schema.h"
 #include "core/event_codec.h"
 #include "core/event_json.h"
+#include "core/instance_decider.h"
 
 namespace chronova {
 namespace {
@@ -1831,26 +1832,22 @@ Result<ImageRecord> ComputeApiHandler::GetImageForMetadata(const Call& call) con
 
 // The custom properties after `change`: merged in, or replacing them all, or one
 // removed (404 "Invalid metadata key" if it is not there); 403 past the
-// metadata_items quota, as Nova's check_img_metadata_properties_quota. Applied
+// metadata items limit servers have too (Nova's
+// check_img_metadata_properties_quota). Applied
 // as an Image API patch, so the image's own history records it (image.updated).
 Result<ImageRecord> ComputeApiHandler::ChangeImageMetadata(
     const Call& call, const MetadataChange& change) const {
   CHRONOVA_ASSIGN_OR_RETURN(ImageRecord image, GetImageForMetadata(call));
   const std::map<std::string, std::string>& before = image.image.properties;
-  std::map<std::string, std::string> after =
-      change.replace ? std::map<std::string, std::string>() : before;
-  for (const auto& [k, v] : change.set) after[k] = v;
-  if (change.removed && after.erase(*change.removed) == 0) {
-    return Status::NotFound("Invalid metadata key");
+  std::vector<std::string> removed;
+  if (change.removed) {
+    if (!before.count(*change.removed)) return Status::NotFound("Invalid metadata key");
+    removed.push_back(*change.removed);
   }
-  if (!after.empty()) {
-    CHRONOVA_ASSIGN_OR_RETURN(auto limits,
-                              options_.service->GetLimits(call.ctx, std::nullopt));
-    auto it = limits.find("metadata_items");
-    if (it != limits.end() && it->second.limit >= 0 &&
-        static_cast<int64_t>(after.size()) > it->second.limit) {
-      return Status::PermissionDenied("Image metadata limit exceeded");
-    }
+  const std::map<std::string, std::string> after =
+      MetadataAfter(before, change.set, change.replace, removed);
+  if (after.size() > options_.service->metadata_items_limit()) {
+    return Status::PermissionDenied("Image metadata limit exceeded");
   }
   std::vector<ImagePatchOp> patch;
   for (const auto& [k, v] : before) {

@@ -178,6 +178,8 @@ class ComputeService {
                                            const CreateServerRequest& req);
   // NotFound for an unknown server or another project's (unless admin).
   Status DeleteServer(const RequestContext& ctx, const InstanceId& id);
+  // The most metadata items a server or an image may hold.
+  size_t metadata_items_limit() const { return options_.metadata_items_limit; }
   // The forceDelete action: a delete in any state (Nova's force_delete), under
   // its own policy.
   Status ForceDeleteServer(const RequestContext& ctx, const InstanceId& id);

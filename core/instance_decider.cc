@@ -203,16 +203,25 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const ChangeMetada
       if (!cmd.set.count(k)) change.removed.push_back(k);
     }
   }
-  std::map<std::string, std::string> after = state.metadata;
-  for (const auto& [k, v] : change.set) after[k] = v;
-  for (const std::string& k : change.removed) after.erase(k);
-  if (after.size() > cmd.max_items) {
+  if (MetadataAfter(state.metadata, cmd.set, cmd.replace, cmd.removed).size() >
+      cmd.max_items) {
     return Status::PermissionDenied("Maximum number of metadata items exceeds " +
                                     std::to_string(cmd.max_items));
   }
   Event e = std::move(change);
   CHRONOVA_RETURN_IF_ERROR(CheckTransition(state, e));
   return std::vector<Event>{std::move(e)};
+}
+
+std::map<std::string, std::string> MetadataAfter(
+    const std::map<std::string, std::string>& before,
+    const std::map<std::string, std::string>& set, bool replace,
+    const std::vector<std::string>& removed) {
+  std::map<std::string, std::string> after =
+      replace ? std::map<std::string, std::string>() : before;
+  for (const auto& [k, v] : set) after[k] = v;
+  for (const std::string& k : removed) after.erase(k);
+  return after;
 }
 
 Result<std::vector<Event>> Decide(const InstanceState& state, const ReportProgress& cmd) {

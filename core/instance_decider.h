@@ -92,6 +92,13 @@ struct ChangeMetadata {
   size_t max_items = 128;
 };
 
+// Metadata `before` after a change: `set` merged in (with `replace`, every key
+// not in `set` dropped), then `removed` dropped. Servers' and images' alike.
+std::map<std::string, std::string> MetadataAfter(
+    const std::map<std::string, std::string>& before,
+    const std::map<std::string, std::string>& set, bool replace,
+    const std::vector<std::string>& removed);
+
 // A progress fact reported by the scheduler or a compute host (via the conductor).
 struct ReportProgress {
   Event event;

@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -535,19 +534,11 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
   for (const auto& s : sorted) total += s.size();
   // writers_ is filled by one thread: with track_writers, one file.
   const uint64_t cut = options_.track_writers || total < 2 ? total : total / 2;
-  // Into a store that holds no read-model keys yet (the first write of a rebuild
-  // from seq 1), a deletion has nothing to delete: none is written.
-  bool store_empty;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    store_empty = flushed_ == Seq();
-  }
+  // (A rebuild's first write holds no deletions unless --verify tracks writers:
+  // while nothing but the caches held records, folds erased deleted keys.)
 
-  // Writes the entries [from, to) of the whole sequence into `file`; *wrote says
-  // whether it holds any (a file of nothing but skipped deletions is not made).
-  auto write = [&](uint64_t from, uint64_t to, const std::string& file,
-                   bool* wrote) -> Status {
-    *wrote = false;
+  // Writes the entries [from, to) of the whole sequence into `file`.
+  auto write = [&](uint64_t from, uint64_t to, const std::string& file) -> Status {
     rocksdb::Options sst_options = StoreOptions(false);
     // LZ4: as fast to write as no compression (fewer bytes copied into files),
     // and a third of the size.
@@ -562,7 +553,6 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
       log_keys::PutBigEndian64(&cp, at.value());
       CHRONOVA_RETURN_IF_ERROR(
           FromRocks(writer.Put(kCheckpointKey, cp), "bulk sst write"));
-      *wrote = true;
     }
     std::string key, value;  // reused: grown once, not for every record
     uint64_t first = 0;      // position of the current projection's first entry
@@ -582,14 +572,10 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
         }
         if (g + 4 < stop) __builtin_prefetch(entries[g + 4 - first].second->object.get());
         const auto& [suffix, entry] = entries[g - first];
-        if (entry->deleted && store_empty && !options_.track_writers) continue;
         key.assign(name);
         key.push_back('/');
         key.append(suffix);
-        if (options_.track_writers) {
-          writers_[key] = entry->seq;  // a deletion too: --verify may name it
-          if (entry->deleted && store_empty) continue;
-        }
+        if (options_.track_writers) writers_[key] = entry->seq;
         rocksdb::Status s;
         if (entry->deleted) {
           s = writer.Delete(key);
@@ -601,33 +587,23 @@ Status ProjectionStore::WriteCaches(std::vector<RecordCache>& caches, Seq at) {
           s = writer.Put(key, value);
         }
         CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "bulk sst write"));
-        *wrote = true;
       }
       first = end;
-    }
-    if (!*wrote) {  // Finish() refuses an empty file; Open() made one
-      std::error_code ignored;
-      std::filesystem::remove(file, ignored);
-      return Status::Ok();
     }
     return FromRocks(writer.Finish(), "bulk sst finish");
   };
   const std::string base = options_.path + "/bulk-" + std::to_string(at.value());
-  const std::string names[2] = {base + "-0.sst", base + "-1.sst"};
-  bool wrote[2] = {false, false};
+  std::vector<std::string> files{base + "-0.sst"};
   Status second;
   std::thread other;
-  if (cut < total) {
-    other = std::thread([&] { second = write(cut, total, names[1], &wrote[1]); });
+  if (cut < total) {  // both halves hold entries: neither file is empty
+    files.push_back(base + "-1.sst");
+    other = std::thread([&] { second = write(cut, total, files[1]); });
   }
-  Status first = write(0, cut, names[0], &wrote[0]);  // has the checkpoint key
+  Status first = write(0, cut, files[0]);
   if (other.joinable()) other.join();
   CHRONOVA_RETURN_IF_ERROR(first);
   CHRONOVA_RETURN_IF_ERROR(second);
-  std::vector<std::string> files;
-  for (int f = 0; f < 2; ++f) {
-    if (wrote[f]) files.push_back(names[f]);
-  }
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
   return FromRocks(db_->IngestExternalFile(files, ingest), "bulk ingest");

@@ -533,7 +533,7 @@ TEST_CASE(
   CHECK(Call(f.compute_port, "GET", base + "/arch", kDemo).status == 404);
   CHECK(metadata() == R"({"os_version":"2"})");
 
-  // Past the metadata_items quota (128): 403, and nothing changed.
+  // Past the 128-item limit servers have too: 403, and nothing changed.
   std::string many = R"({"metadata": {)";
   for (int i = 0; i < 128; ++i)
     many += (i ? "," : "") + ("\"k" + std::to_string(i) + "\": \"v\"");

@@ -673,8 +673,8 @@ class KeysProjection : public Projection {
 TEST_CASE("a rebuild writes no deletions into an empty store, and keeps later ones") {
   Fixture f;
   KeysProjection keys;
-  // Sorted, the last two entries of the rebuild are deletions of keys never
-  // stored: the second of its two files would hold nothing.
+  // Deletions of keys never stored (y, x) and of one put earlier in the same
+  // rebuild (z): in memory they erase the keys' entries, nothing is written.
   for (const char* host : {"put:a", "put:z", "del:z", "del:y", "del:x"}) {
     f.Register(host, 1, 1);
   }
