@@ -1,6 +1,7 @@
 // ComputeApiServer: ComputeApiHandler served by an HttpServer.
 #include "api/compute_api.h"
 
+#include "api/api_responses.h"
 #include "api/compute_api_handler.h"
 #include "api/http_server.h"
 
@@ -31,12 +32,13 @@ Status ComputeApiServer::Start(const ComputeApiOptions& options) {
   http.listen_url = options.listen_url;
   http.max_body_bytes = options.max_body_bytes;
   http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
-  http.internal_error = [](const std::string& what) {
-    HttpResponse response;
-    response.status = 500;
-    response.headers.Set("Content-Type", "application/json");
-    response.body = FaultBody(500, "Unexpected API Error: " + what).Dump();
-    return response;
+  // Authorize before reading a body: a request whose token does not
+  // authenticate is answered 401 without it.
+  http.body_mode = [handler](const HttpRequest& r) { return handler->BodyMode(r); };
+  http.error_response = [](int status, const std::string& message) {
+    return JsonResponse(status, FaultBody(status, status == 500
+                                                      ? "Unexpected API Error: " + message
+                                                      : message));
   };
   CHRONOVA_RETURN_IF_ERROR(impl->server.Start(std::move(http)));
   impl_ = std::move(impl);

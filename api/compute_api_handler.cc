@@ -269,6 +269,15 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
           {"POST", {"os-aggregates", "*", "action"}, &ComputeApiHandler::AggregateAction},
       }) {}
 
+HttpBodyMode ComputeApiHandler::BodyMode(const HttpRequest& request) const {
+  const std::string* token = request.headers.Find("X-Auth-Token");
+  Result<RequestContext> ctx = options_.authenticator->Authenticate(token ? *token : "", "");
+  if (!ctx.ok() && ctx.status().code() == StatusCode::kPermissionDenied) {
+    return HttpBodyMode::kSkip;
+  }
+  return HttpBodyMode::kMemory;
+}
+
 HttpResponse ComputeApiHandler::Handle(const HttpRequest& request) const {
   const std::string request_id = "req-" + options_.env->NewUuid();
   HttpResponse response = Dispatch(request, request_id);

@@ -12,6 +12,7 @@
 
 #include "api/compute_api.h"
 #include "api/http_message.h"
+#include "api/http_server.h"
 #include "api/json.h"
 #include "api/microversion.h"
 #include "api/nova_views.h"
@@ -27,6 +28,9 @@ class ComputeApiHandler {
   // Never fails: every error becomes Nova's fault body and status. Every
   // response carries the request id ("req-<uuid>") in x-openstack-request-id
   // and X-Compute-Request-Id.
+  // A body is read only for a request whose token authenticates: Handle
+  // answers the others 401 without it.
+  HttpBodyMode BodyMode(const HttpRequest& request) const;
   HttpResponse Handle(const HttpRequest& request) const;
 
  private:

@@ -539,9 +539,19 @@ Result<QuotaUsage> ComputeService::CountUsage(const ProjectId& project,
 // Conflict, re-reads (now counting the winner's admission) and decides again.
 // The same holds across API processes on JetStream (expected last subject seq).
 Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
-                                            const FlavorSpec& flavor,
-                                            const std::vector<InstanceId>& ids,
-                                            int min_count) {
+                                            const FlavorSpec& flavor, int min_count,
+                                            int max_count, std::vector<InstanceId>* ids) {
+  // Ids are made only for the servers admitted, never for what was asked.
+  auto admit = [&](int n) -> Result<size_t> {
+    if (min_count > kMaxServersPerRequest) {
+      return Status::InvalidArgument("min_count must be at most " +
+                                     std::to_string(kMaxServersPerRequest));
+    }
+    n = std::min(n, kMaxServersPerRequest);
+    ids->clear();
+    for (int i = 0; i < n; ++i) ids->emplace_back(options_.env->NewUuid());
+    return static_cast<size_t>(n);
+  };
   const ProjectId& project = ctx.project;
   CHRONOVA_ASSIGN_OR_RETURN(auto project_limits, EffectiveLimits(project, UserId()));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(QuotasProjection::kName));
@@ -551,14 +561,13 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
   const bool check_user =
       user_set.count("instances") || user_set.count("cores") || user_set.count("ram");
   CHRONOVA_ASSIGN_OR_RETURN(auto user_limits, EffectiveLimits(project, ctx.user));
-  const int max_count = static_cast<int>(ids.size());
   auto unlimited = [](const std::map<std::string, int64_t>& l) {
     return l.at("instances") < 0 && l.at("cores") < 0 && l.at("ram") < 0;
   };
   // Nothing to enforce: no admission needed (usage is counted from the read
   // models whenever limits are set later).
   if (unlimited(project_limits) && (!check_user || unlimited(user_limits))) {
-    return ids.size();
+    return admit(max_count);
   }
   std::lock_guard<std::mutex> admitting(
       admission_mu_[std::hash<ProjectId>()(project) % kAdmissionStripes]);
@@ -578,7 +587,7 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
       for (const auto& [r, each] : per) {
         int64_t limit = limits.at(r);
         if (limit < 0) continue;
-        if (in_use[r] + each * max_count > limit) overs.push_back(r);
+        if (in_use[r] + each * int64_t{max_count} > limit) overs.push_back(r);
         if (each > 0)
           fit = static_cast<int>(
               std::min<int64_t>(fit, std::max<int64_t>(0, (limit - in_use[r]) / each)));
@@ -601,10 +610,11 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
       check(user_limits, user_used);
     }
     if (!over.ok()) return over;
+    CHRONOVA_ASSIGN_OR_RETURN(size_t admitted, admit(allowed));
     QuotaUsageReserved reserved;
     reserved.project_id = project;
     reserved.user_id = ctx.user;
-    reserved.instance_ids.assign(ids.begin(), ids.begin() + allowed);
+    reserved.instance_ids = *ids;
     reserved.vcpus = flavor.vcpus;
     reserved.memory_mb = flavor.memory_mb;
     AppendRequest append;
@@ -613,7 +623,7 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
     append.key = IdempotencyKey("admit-" + ctx.request_id.str());
     append.events.push_back(MakeNewEvent(reserved, ctx.Meta(options_.env->Now())));
     Result<AppendResult> r = log_->Append(append);
-    if (r.ok()) return static_cast<size_t>(allowed);
+    if (r.ok()) return admitted;
     if (!r.status().IsConflict()) return r.status();
   }
   return Status::Unavailable("quota: too much contention on " +

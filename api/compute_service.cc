@@ -1,8 +1,11 @@
 #include "api/compute_service.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cstdio>
-#include <regex>
+#include <memory>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -139,14 +142,29 @@ void SortServers(std::vector<InstanceState>& servers, std::vector<ServerSortKey>
                    });
 }
 
-// Nova's "name" filter: a regular expression searched in the name.
-bool NameMatches(const std::string& name, const std::string& pattern) {
-  try {
-    return std::regex_search(name, std::regex(pattern, std::regex::ECMAScript));
-  } catch (const std::regex_error&) {
-    return name.find(pattern) != std::string::npos;
+// Nova's "name" filter: a regular expression searched in the name. The
+// caller writes the pattern, so it is matched by RE2 (time linear in the
+// name, memory bounded by kMaxFilterProgramBytes), never by a backtracking
+// engine. A pattern RE2 does not take (backreferences, lookaround) is
+// matched as plain text, as an invalid one was before.
+class NameFilter {
+ public:
+  explicit NameFilter(const std::string& pattern) : pattern_(pattern) {
+    RE2::Options o;
+    o.set_log_errors(false);
+    o.set_max_mem(kMaxFilterProgramBytes);
+    re_ = std::make_unique<RE2>(pattern, o);
   }
-}
+  bool Matches(const std::string& name) const {
+    if (!re_->ok()) return name.find(pattern_) != std::string::npos;
+    return RE2::PartialMatch(name, *re_);
+  }
+
+ private:
+  static constexpr int64_t kMaxFilterProgramBytes = 1 << 20;
+  std::string pattern_;
+  std::unique_ptr<RE2> re_;
+};
 
 }  // namespace
 
@@ -234,10 +252,10 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   CreateServerResult result;
   result.reservation_id = "r-" + options_.env->NewUuid().substr(0, 8);
   std::vector<InstanceId> new_ids;
-  for (int i = 0; i < req.max_count; ++i) new_ids.emplace_back(options_.env->NewUuid());
   // As Nova: as many as fit, between min_count and max_count (403 otherwise).
-  CHRONOVA_ASSIGN_OR_RETURN(size_t admitted,
-                            ReserveQuota(ctx, flavor->spec, new_ids, req.min_count));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      size_t admitted,
+      ReserveQuota(ctx, flavor->spec, req.min_count, req.max_count, &new_ids));
   const int count = static_cast<int>(admitted);
   // Decide every server before appending any: a bad request appends nothing.
   std::vector<AppendRequest> appends;
@@ -714,10 +732,16 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
   if (!q.all_tenants) opts.project = ctx.project;
   opts.include_deleted = q.changes_since.has_value() || want_deleted || q.include_deleted;
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all, servers_view.List(opts));
+  if (q.name && q.name->size() > kMaxNameFilterBytes) {
+    return Status::InvalidArgument("Invalid filter: name is longer than " +
+                                   std::to_string(kMaxNameFilterBytes) + " characters");
+  }
+  std::optional<NameFilter> name_filter;
+  if (q.name) name_filter.emplace(*q.name);
   std::vector<InstanceState> out;
   for (InstanceState& s : all) {
     if (q.changes_since && s.updated_at < *q.changes_since) continue;
-    if (q.name && !NameMatches(s.name, *q.name)) continue;
+    if (name_filter && !name_filter->Matches(s.name)) continue;
     if (q.status && ApiStatus(s) != *q.status) continue;
     if (q.host && ctx.IsAdmin() && s.host.str() != *q.host) continue;
     if (q.image && s.image_id.str() != *q.image) continue;

@@ -55,11 +55,19 @@ struct ServerSortKey {
   bool descending = true;
 };
 
+// The most servers one create request makes (max_count is cut to it; a
+// min_count above it is refused), whatever the quota allows.
+inline constexpr int kMaxServersPerRequest = 1000;
+
+// The longest name filter ListServers takes (a server name's own limit).
+inline constexpr size_t kMaxNameFilterBytes = 255;
+
 struct ListServersQuery {
   bool detail = false;       // GET /servers/detail (its own policy names)
   bool all_tenants = false;  // every project (policy: admin)
-  // A regular expression searched for in the name (Nova's REGEXP filter); an
-  // invalid expression matches as a plain substring.
+  // A regular expression searched for in the name (Nova's REGEXP filter,
+  // matched in linear time by RE2); one RE2 does not take matches as a plain
+  // substring. Longer than kMaxNameFilterBytes: InvalidArgument.
   std::optional<std::string> name;
   std::optional<std::string> status;  // API status, e.g. "ACTIVE"; "DELETED": admin
   std::optional<std::string> host;    // admin only
@@ -399,11 +407,13 @@ class ComputeService {
   Result<std::map<std::string, QuotaValue>> QuotasWithUsage(const ProjectId& project,
                                                             const UserId& user,
                                                             bool usages) const;
-  // Admits `ids` (or the first n of them that fit, n >= min_count) against the
-  // instances/cores/ram quota; returns how many were admitted or
-  // PermissionDenied with Nova's TooManyInstances message.
+  // Admits up to max_count new servers (as many as fit, at least min_count,
+  // at most kMaxServersPerRequest) against the instances/cores/ram quota and
+  // makes their ids in *ids; returns how many were admitted, PermissionDenied
+  // with Nova's TooManyInstances message, or InvalidArgument for a min_count
+  // over kMaxServersPerRequest. Nothing grows with the counts asked for.
   Result<size_t> ReserveQuota(const RequestContext& ctx, const FlavorSpec& flavor,
-                              const std::vector<InstanceId>& ids, int min_count);
+                              int min_count, int max_count, std::vector<InstanceId>* ids);
   // PermissionDenied (Nova's TooManyInstances) if growing the server `s` from
   // its flavor to `to` exceeds the project's (or user's) cores/ram limits.
   Status CheckResizeQuota(const InstanceState& s, const FlavorSpec& to);

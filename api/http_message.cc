@@ -28,10 +28,16 @@ const char* ReasonPhrase(int status) {
       return "Method Not Allowed";
     case 409:
       return "Conflict";
+    case 408:
+      return "Request Timeout";
     case 413:
       return "Request Entity Too Large";
+    case 414:
+      return "Request-URI Too Long";
     case 415:
       return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
     case 503:
       return "Service Unavailable";
     default:

@@ -1,12 +1,21 @@
-// HttpServer: the one cpprestsdk user. Listens on a URL and serves every
-// request with a plain function from HttpRequest to HttpResponse, so each API
-// (Compute, Identity, Image) is a handler compiled without cpprestsdk and
-// testable without sockets.
+// HttpServer: HTTP/1.1 over Boost.Beast, the one place that speaks the wire
+// protocol. Serves every request with a plain function from HttpRequest to
+// HttpResponse, so each API (Compute, Identity, Image) is a handler compiled
+// without an HTTP library and testable without sockets.
 //
-// Thread-safety: Start and Stop from one thread; the handler is called
-// concurrently on cpprestsdk's thread pool.
+// Every request is hostile until checked (docs/operations.md, "HTTP limits"):
+// sockets are read and written only by a few I/O threads that never block;
+// the request line, the headers and the body each have a size limit and a
+// deadline; body_mode and the handler run on a bounded pool of handler
+// threads, so a slow or silent client holds a connection slot, never a thread.
+// A request whose body the server will not read (too large, refused before
+// reading) is answered and its connection closed.
+//
+// Thread-safety: Start and Stop from one thread; body_mode and the handler are
+// called concurrently on the handler threads.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -38,15 +47,46 @@ struct HttpServerOptions {
   std::string body_file_dir;
   // A streamed body larger than this stops being read (HttpRequest::body_over_limit).
   uint64_t max_file_body_bytes = uint64_t{10} << 30;
-  // REQUIRED. Called for every request; must not throw.
+  // REQUIRED. Called for every request; should not throw (a throw is
+  // answered 500 through error_response).
   std::function<HttpResponse(const HttpRequest&)> handler;
-  // The answer when reading the request fails or the handler throws; the
-  // argument is the exception's text. Default: 500 with a plain JSON body.
-  std::function<HttpResponse(const std::string& what)> internal_error;
-  // Answer every request with "Connection: close" (see http_server.cc).
-  bool close_connections = true;
+  // Answer every request with "Connection: close" (one request per
+  // connection) instead of keeping connections alive.
+  bool close_connections = false;
   // A name for error messages ("compute API").
   std::string name = "HTTP server";
+
+  // Limits (every one bounds what a client can make the server hold or do).
+  // The request target (path and query) longer than this: 414.
+  size_t max_url_bytes = 8192;
+  // The request line and header fields together larger than this: 431.
+  size_t max_header_bytes = 65536;
+  // Connections served at once; one more is answered 503 and closed.
+  size_t max_connections = 1024;
+  // Bodies streamed to files (kFile) at once; one more is answered 503
+  // before it is read, so uploads in flight hold at most this many times
+  // max_file_body_bytes of disk.
+  size_t max_file_bodies = 4;
+  // Threads that run body_mode and the handler, and how many requests may
+  // wait for one; a request past that is answered 503.
+  size_t handler_threads = 16;
+  size_t max_queued_requests = 256;
+  // The whole header must arrive within this (slow-header clients).
+  std::chrono::milliseconds header_timeout{30000};
+  // A body read into memory must arrive whole within this; a streamed body
+  // (kFile) must make progress at least this often.
+  std::chrono::milliseconds body_timeout{60000};
+  // Writing each part of the answer must make progress at least this often.
+  std::chrono::milliseconds write_timeout{60000};
+  // A kept-alive connection with no new request for this long is closed.
+  std::chrono::milliseconds idle_timeout{60000};
+  // Threads that do all socket I/O.
+  size_t io_threads = 2;
+  // The answer the server gives on its own, in the API's error shape: 400
+  // (malformed request), 405 (TRACE, CONNECT), 408 (too slow), 413, 414, 431,
+  // 500 (the handler threw: the message is the exception's text), 503 (busy).
+  // Null: Keystone's {"error": {"code", "title", "message"}}.
+  std::function<HttpResponse(int status, const std::string& message)> error_response;
 };
 
 class HttpServer {
@@ -57,11 +97,16 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Starts listening; requests are served once this returns OK.
+  // listen_url "http://HOST:0" binds a free port (port() tells which).
   // InvalidArgument for a missing handler or a malformed URL, Unavailable if
   // the address cannot be bound. REQUIRES: not running.
   Status Start(HttpServerOptions options);
   // Stops accepting requests and waits for the listener to close. Idempotent.
+  // Closes every connection, even one in the middle of a request, and waits
+  // for the handlers that run to return.
   void Stop();
+  // The port listened on. REQUIRES: running.
+  uint16_t port() const;
 
  private:
   struct Impl;

@@ -237,16 +237,18 @@ Result<std::vector<ImagePatchOp>> ParsePatch(const Json& body) {
 ImageApiHandler::ImageApiHandler(const ImageApiOptions& options) : options_(options) {}
 
 HttpBodyMode ImageApiHandler::BodyMode(const HttpRequest& request) const {
-  if (request.method != "PUT") return HttpBodyMode::kMemory;
+  // Nobody sends a body without a token: Handle answers 401 unread.
+  const std::string* token = request.headers.Find("X-Auth-Token");
+  Result<RequestContext> ctx = options_.authenticator->Authenticate(token ? *token : "", "");
+  if (!ctx.ok()) return HttpBodyMode::kSkip;
   std::vector<std::string> s = SplitPath(request.path);
-  if (!(s.size() == 4 && s[0] == "v2" && s[1] == "images" && s[3] == "file")) {
+  if (!(request.method == "PUT" && s.size() == 4 && s[0] == "v2" && s[1] == "images" &&
+        s[3] == "file")) {
     return HttpBodyMode::kMemory;
   }
-  // Nobody fills the disk without a token: Handle will answer 401 unread.
-  const std::string* token = request.headers.Find("X-Auth-Token");
-  if (!options_.authenticator->Authenticate(token ? *token : "", "").ok()) {
-    return HttpBodyMode::kSkip;
-  }
+  // Nothing reaches the disk that UploadData would refuse.
+  if (MediaType(request) != kOctetStream) return HttpBodyMode::kSkip;
+  if (!options_.service->CheckUpload(*ctx, ImageId(s[2])).ok()) return HttpBodyMode::kSkip;
   return HttpBodyMode::kFile;
 }
 
@@ -504,7 +506,10 @@ HttpResponse ImageApiHandler::UploadData(const Call& call) const {
     return Error(413, "The provided image is too large.");
   }
   if (http.body_file.empty()) {
-    return Error(500, "Internal server error: the upload was not streamed to disk");
+    // Refused before its body was read (BodyMode): say why.
+    Status refused = options_.service->CheckUpload(call.ctx, ImageId(call.params[0]));
+    if (!refused.ok()) return ErrorFor(refused);
+    return Error(409, "The image changed while its upload began; try again.");
   }
   Result<ImageRecord> image = options_.service->Upload(
       call.ctx, ImageId(call.params[0]), http.body_file, http.body_file_size);
@@ -623,8 +628,8 @@ Status ImageApiServer::Start(const ImageApiOptions& options) {
   http.body_file_dir = options.service->IncomingDir();
   http.max_file_body_bytes = options.service->max_image_size();
   http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
-  http.internal_error = [](const std::string& what) {
-    return Error(500, "Internal server error: " + what);
+  http.error_response = [](int status, const std::string& message) {
+    return Error(status, status == 500 ? "Internal server error: " + message : message);
   };
   CHRONOVA_RETURN_IF_ERROR(impl->server.Start(std::move(http)));
   impl_ = std::move(impl);

@@ -39,8 +39,10 @@ class ImageApiHandler {
   // Never fails: errors become Glance's status codes and bodies. Every answer
   // carries x-openstack-request-id.
   HttpResponse Handle(const HttpRequest& request) const;
-  // Uploads (PUT /v2/images/{id}/file) with a valid token are streamed to a
-  // file; without one their body is not read. Everything else: memory.
+  // No body is read without a valid token. An upload (PUT
+  // /v2/images/{id}/file) is streamed to a file only if UploadData would take
+  // it (content type, visibility, policy, a queued image); everything else is
+  // read into memory.
   HttpBodyMode BodyMode(const HttpRequest& request) const;
 
  private:

@@ -500,6 +500,16 @@ Result<ImageRecord> ImageService::Upload(const RequestContext& ctx, const ImageI
                    });
 }
 
+Status ImageService::CheckUpload(const RequestContext& ctx, const ImageId& id) const {
+  CHRONOVA_ASSIGN_OR_RETURN(ImageRecord r, Get(ctx, id));
+  CHRONOVA_RETURN_IF_ERROR(GlanceAuthorize(ctx, "upload_image", r.image.owner));
+  ImageState s;
+  s.exists = true;
+  s.status = r.status;
+  s.image = r.image;
+  return CheckImageUpload(s);
+}
+
 Result<ImageRecord> ImageService::StoreFile(
     const ImageId& id, const std::string& file, uint64_t size, const EventMeta& meta,
     const std::string& key_suffix,

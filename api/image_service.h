@@ -112,6 +112,11 @@ class ImageService : public ImageSource, public ImageSink {
   // again and no data is kept.
   Result<ImageRecord> Upload(const RequestContext& ctx, const ImageId& id,
                              const std::string& file, uint64_t size);
+  // Whether the caller may upload data to `id` now, as Upload would decide
+  // it on the read model: asked before a byte of the body is read, so that a
+  // refused upload never reaches the disk. NotFound (not visible, or gone),
+  // PermissionDenied, InvalidArgument (formats unset), Conflict (not queued).
+  Status CheckUpload(const RequestContext& ctx, const ImageId& id) const;
   // The image's data for GET .../file: a blob with an empty path when the
   // image has none (HTTP 204).
   Result<ImageBlob> Download(const RequestContext& ctx, const ImageId& id) const;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   librocksdb-dev libnats-dev nats-server
   libvirt-dev libvirt-daemon
-  libcpprest-dev libssl-dev libboost-system-dev
+  libboost-system-dev libre2-dev libssl-dev
   libcereal-dev catch2
   curl python3
   # Real guests (issue 5): QEMU under libvirtd, qemu-img for overlays, and what
