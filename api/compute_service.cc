@@ -9,6 +9,7 @@
 #include <set>
 #include <tuple>
 
+#include "api/image_service.h"
 #include "api/policy.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
@@ -222,17 +223,12 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
                             FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
   if (!flavor || !(ctx.IsAdmin() || flavor->VisibleTo(ctx.project)))
     return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
-  CHRONOVA_ASSIGN_OR_RETURN(auto images_reader, store_->Reader(ImagesProjection::kName));
   std::string image_id = LastSegment(req.image_ref);
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> image,
-                            ImagesView(images_reader.get()).Get(ImageId(image_id)));
-  if (!image || !ImageVisibleTo(*image, ctx)) {
+  Result<ImageRecord> image = FindBootableImage(*store_, ctx, ImageId(image_id));
+  if (image.status().IsNotFound()) {
     return Status::InvalidArgument("Can not find requested image");
   }
-  // nova/compute/api.py _validate_flavor_image_nostatus: only active images boot.
-  if (image->status != kImageActive) {
-    return Status::InvalidArgument("Image " + image_id + " is not active.");
-  }
+  CHRONOVA_RETURN_IF_ERROR(image.status());
   if (image->image.min_ram > flavor->spec.memory_mb) {
     return Status::InvalidArgument("Flavor's memory is too small for requested image.");
   }
@@ -395,11 +391,12 @@ Result<InstanceState> ComputeService::RebuildServer(
     const std::optional<std::string>& name,
     const std::optional<std::map<std::string, std::string>>& metadata) {
   const ImageId image_id(LastSegment(image_ref));
-  CHRONOVA_ASSIGN_OR_RETURN(auto images_reader, store_->Reader(ImagesProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> image,
-                            ImagesView(images_reader.get()).Get(image_id));
-  if (!image) {
-    return Status::InvalidArgument("Image " + image_id.str() + " could not be found.");
+  // Resolved once; refused (below) only after the server's own checks, as Nova
+  // looks the image up after the lock and the state.
+  Result<ImageRecord> image = FindBootableImage(*store_, ctx, image_id);
+  if (image.status().IsNotFound()) {
+    // Nova's answer for ImageNotFound here, for an invisible image too.
+    image = Status::InvalidArgument("Cannot find image for rebuild");
   }
   InstanceRebuildRequested request;
   request.image_id = image_id;
@@ -414,6 +411,9 @@ Result<InstanceState> ComputeService::RebuildServer(
       [&](const InstanceState& s) -> Result<std::vector<Event>> {
         CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:rebuild",
                                            PolicyTarget{s.project_id, UserId()}));
+        CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
+                                  Decide(s, RebuildInstance{request, ctx.IsAdmin()}));
+        CHRONOVA_RETURN_IF_ERROR(image.status());
         if (image->image.min_ram > s.flavor.memory_mb) {
           return Status::InvalidArgument(
               "Flavor's memory is too small for requested image.");
@@ -422,7 +422,7 @@ Result<InstanceState> ComputeService::RebuildServer(
           return Status::InvalidArgument(
               "Flavor's disk is too small for requested image.");
         }
-        return Decide(s, RebuildInstance{request, ctx.IsAdmin()});
+        return events;
       },
       &appended));
   // The server as the request left it (REBUILD), not as its host may
@@ -581,13 +581,16 @@ Status ComputeService::RescueServer(const RequestContext& ctx, const InstanceId&
                                     const std::string& rescue_image_ref) {
   InstanceRescueRequested request;
   request.image_id = ImageId(LastSegment(rescue_image_ref));
-  bool image_known = true;
+  // Nova answers UnsupportedRescueImage for an image it cannot fetch; chronova
+  // also for one without data (Nova's host would fail to fetch it later).
+  Status image_usable;
   if (!request.image_id.empty()) {
-    CHRONOVA_ASSIGN_OR_RETURN(auto images_reader,
-                              store_->Reader(ImagesProjection::kName));
-    CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> image,
-                              ImagesView(images_reader.get()).Get(request.image_id));
-    image_known = image.has_value();
+    image_usable = FindBootableImage(*store_, ctx, request.image_id).status();
+    if (image_usable.IsNotFound() ||
+        image_usable.code() == StatusCode::kInvalidArgument) {
+      image_usable = Status::InvalidArgument("Requested rescue image '" +
+                                             rescue_image_ref + "' is not supported");
+    }
   }
   return ActOnServer(
       ctx, id, RequestKey(ctx, "rescue"),
@@ -597,10 +600,7 @@ Status ComputeService::RescueServer(const RequestContext& ctx, const InstanceId&
         // Nova checks the lock and the state before the image.
         Result<std::vector<Event>> events =
             Decide(s, RescueInstance{request, ctx.IsAdmin()});
-        if (events.ok() && !image_known) {
-          return Status::InvalidArgument("Requested rescue image '" + rescue_image_ref +
-                                         "' is not supported");
-        }
+        if (events.ok() && !image_usable.ok()) return image_usable;
         return events;
       });
 }
@@ -861,13 +861,11 @@ Result<std::vector<ImageRecord>> ComputeService::ListImages(
 
 Result<ImageRecord> ComputeService::GetImage(const RequestContext& ctx,
                                              const ImageId& id) const {
-  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ImagesProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> i,
-                            ImagesView(reader.get()).Get(id));
-  if (!i || !ImageVisibleTo(*i, ctx)) {
+  Result<ImageRecord> i = FindVisibleImage(*store_, ctx, id);
+  if (i.status().IsNotFound()) {
     return Status::NotFound("Image " + id.str() + " could not be found.");
   }
-  return std::move(*i);
+  return i;
 }
 
 }  // namespace chronova

@@ -177,7 +177,9 @@ class ComputeService {
 
   // InvalidArgument (400) for a bad request (unknown flavor/image are
   // InvalidArgument too, as in Nova: "Flavor ... could not be found." is 400 on
-  // create; so is an availability zone no compute host is in);
+  // create, "Can not find requested image" also for an image the caller may
+  // not see (FindBootableImage), "Image <id> is not active." for one without
+  // data; so is an availability zone no compute host is in);
   // PermissionDenied past the metadata_items quota. The servers are BUILD when
   // this returns. With max_count > 1 either every server is requested or, if an
   // append fails part-way, those already requested are deleted again (local
@@ -207,15 +209,18 @@ class ComputeService {
   // The rebuild action: the server is recreated from `image_ref` (an id or a
   // URL ending in it), renamed and given new metadata when those are set.
   // Returns the server as projected right after the request. 400 for an
-  // unknown image ("Image <id> could not be found.") or one too big for the
-  // flavor; NotFound/Conflict/PermissionDenied as ServerAction.
+  // unknown image or one the caller may not see ("Cannot find image for
+  // rebuild", as Nova), one that is not active ("Image <id> is not active.")
+  // or one too big for the flavor, each checked after the server's lock and
+  // state as in Nova; NotFound/Conflict/PermissionDenied as ServerAction.
   Result<InstanceState> RebuildServer(
       const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
       const std::optional<std::string>& name,
       const std::optional<std::map<std::string, std::string>>& metadata);
   // The rescue action: the guest boots from `rescue_image_ref` (empty: its own
   // image) with its disk attached second. InvalidArgument for an unknown
-  // image ("Requested rescue image '<ref>' is not supported", as Nova);
+  // image, one the caller may not see or one that is not active ("Requested
+  // rescue image '<ref>' is not supported", as Nova);
   // NotFound/Conflict/PermissionDenied as ServerAction. Unrescue is
   // ServerAction(kUnrescue).
   Status RescueServer(const RequestContext& ctx, const InstanceId& id,

@@ -316,6 +316,25 @@ Status ImageService::WaitFor(Seq seq) const {
   return runner_->WaitFor(seq, options_.wait_timeout_ms);
 }
 
+Result<ImageRecord> FindVisibleImage(const ProjectionStore& store,
+                                     const RequestContext& ctx, const ImageId& id) {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store.Reader(ImagesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> r,
+                            ImagesView(reader.get()).Get(id));
+  if (!r || r->status == kImageDeleted || !ImageVisibleTo(*r, ctx)) return NoImage(id);
+  return std::move(*r);
+}
+
+Result<ImageRecord> FindBootableImage(const ProjectionStore& store,
+                                      const RequestContext& ctx, const ImageId& id) {
+  CHRONOVA_ASSIGN_OR_RETURN(ImageRecord r, FindVisibleImage(store, ctx, id));
+  // nova/compute/api.py _validate_flavor_image: only active images boot.
+  if (r.status != kImageActive) {
+    return Status::InvalidArgument("Image " + id.str() + " is not active.");
+  }
+  return r;
+}
+
 Result<std::optional<ImageRecord>> ImageService::Lookup(const ImageId& id) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ImagesProjection::kName));
   return ImagesView(reader.get()).Get(id);
@@ -372,9 +391,7 @@ Result<ImageRecord> ImageService::Create(const RequestContext& ctx, const NewIma
 Result<ImageRecord> ImageService::Get(const RequestContext& ctx,
                                       const ImageId& id) const {
   CHRONOVA_RETURN_IF_ERROR(GlanceAuthorize(ctx, "get_image", ctx.project));
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> r, Lookup(id));
-  if (!r || !ImageVisibleTo(*r, ctx)) return NoImage(id);
-  return std::move(*r);
+  return FindVisibleImage(*store_, ctx, id);
 }
 
 Result<std::vector<ImageRecord>> ImageService::List(const RequestContext& ctx,

@@ -78,6 +78,23 @@ struct ImageServiceOptions {
 // The sort keys Glance accepts.
 bool IsImageSortKey(const std::string& key);
 
+// An image id a caller gave, resolved as GET /v2/images/{id} resolves it: the
+// image if `ctx` may see it (ImageVisibleTo: public, community, its own
+// project's; admins see all). NotFound ("No image found with ID <id>") alike
+// for an unknown, deleted or invisible image, so no answer tells that another
+// project's private image exists. Every API call that takes an image id from
+// a caller resolves it here (or with FindBootableImage) before it appends
+// anything: the Image API's reads, server create, rebuild, rescue and the
+// Compute API's image proxy. Reads the images read model of `store`.
+Result<ImageRecord> FindVisibleImage(const ProjectionStore& store,
+                                     const RequestContext& ctx, const ImageId& id);
+
+// FindVisibleImage for an image a server is to boot from (create, rebuild,
+// rescue): also InvalidArgument "Image <id> is not active." (Nova's
+// ImageNotActive, a 400) unless the image is active, i.e. has its data.
+Result<ImageRecord> FindBootableImage(const ProjectionStore& store,
+                                      const RequestContext& ctx, const ImageId& id);
+
 class ImageService : public ImageSource, public ImageSink {
  public:
   // Borrows everything; `store` must hold the images projection fed by `runner`.

@@ -33,7 +33,10 @@ class ImageSource {
   virtual ~ImageSource() = default;
   // NotFound for an unknown or deleted image; InvalidArgument when it has no
   // data (not active, or a record without data such as the seeded demo image).
-  // Thread-safe.
+  // No access check: agents ask only for ids the log holds for an instance
+  // (its image, its rescue image), which the Compute API wrote after
+  // FindBootableImage (api/image_service.h) checked the caller may see them;
+  // no caller names an id here. Thread-safe.
   virtual Result<ImageBlob> Open(const ImageId& id) const = 0;
 };
 

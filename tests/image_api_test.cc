@@ -611,4 +611,148 @@ TEST_CASE("image API: the Compute API proxies new images and boots only active o
   CHECK(Call(f.compute_port, "GET", "/v2.1/images/" + id, kDemo).status == 404);
 }
 
+namespace {
+
+// The message of a Nova fault body ({"badRequest": {"message": ...}}).
+std::string NovaMessage(const Reply& r) {
+  const Json body = r.json();
+  for (const auto& [kind, fault] : body.members()) {
+    if (const Json* m = fault.Find("message")) return m->as_string();
+  }
+  return "";
+}
+
+// A server of `token`'s caller booted from `image`; the test plays the
+// scheduler and a compute host, so it is ACTIVE on "hv1". Returns its id.
+std::string ActiveServer(ImageFixture& f, const std::string& token,
+                         const std::string& image) {
+  Reply boot = Call(
+      f.compute_port, "POST", "/v2.1/servers", token, "application/json",
+      R"({"server": {"name": "vm", "flavorRef": "1", "imageRef": ")" + image + R"("}})");
+  INFO(boot.body);
+  REQUIRE(boot.status == 202);
+  const std::string id = boot.json().Find("server")->Find("id")->as_string();
+  EventMeta meta{f.env.Now(), RequestId("req-host"), Seq(),
+                 Actor{UserId("admin"), ProjectId("admin"), {"admin"}}};
+  int n = 0;
+  for (const Event& e : std::vector<Event>{InstanceScheduled{HostName("hv1")},
+                                           BuildStarted{HostName("hv1")},
+                                           InstanceSpawned{HostName("hv1"), "d"}}) {
+    AppendRequest req;
+    req.stream = InstanceStream(InstanceId(id));
+    req.key = IdempotencyKey("activate-" + id + std::to_string(n++));
+    req.events.push_back(MakeNewEvent(e, meta));
+    REQUIRE(f.log->Append(req).ok());
+  }
+  REQUIRE(f.runner->WaitFor(f.log->Head().value(), 5000).ok());
+  return id;
+}
+
+size_t ServerEvents(ImageFixture& f, const std::string& id) {
+  return ReadWholeStream(*f.log, InstanceStream(InstanceId(id))).value().size();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "compute API: an image the caller cannot GET is refused by create, rebuild and "
+    "rescue exactly as a missing one, appending nothing") {
+  ImageFixture f;
+  const std::string missing = "6a5c2bd7-0c55-4f6b-9d8e-3c1f2a9b7e40";
+  // alice's private image, active, which bob cannot see in the Image API.
+  const std::string hidden = f.Create(R"("name": "mine", "visibility": "private")");
+  REQUIRE(f.Put(hidden, "disk").status == 204);
+  REQUIRE(f.Get("/v2/images/" + hidden, kOther).status == 404);
+  const std::string pub = f.Create(R"("name": "pub", "visibility": "public")", kAdmin);
+  REQUIRE(f.Put(pub, "disk", kAdmin).status == 204);
+  const std::string id = ActiveServer(f, kOther, pub);
+  const std::string action = "/v2.1/servers/" + id + "/action";
+  const size_t events = ServerEvents(f, id);
+
+  auto post = [&](const std::string& path, const std::string& body) {
+    return Call(f.compute_port, "POST", path, kOther, "application/json", body);
+  };
+  for (const std::string& image : {hidden, missing}) {
+    INFO("image " << image);
+    Reply create = post("/v2.1/servers", R"({"server": {"name": "vm", "flavorRef": "1", )"
+                                         R"("imageRef": ")" +
+                                             image + R"("}})");
+    CHECK(create.status == 400);
+    CHECK(NovaMessage(create) == "Can not find requested image");
+    Reply rebuild = post(action, R"({"rebuild": {"imageRef": ")" + image + R"("}})");
+    CHECK(rebuild.status == 400);
+    CHECK(NovaMessage(rebuild) == "Cannot find image for rebuild");
+    Reply rescue =
+        post(action, R"({"rescue": {"rescue_image_ref": ")" + image + R"("}})");
+    CHECK(rescue.status == 400);
+    CHECK(NovaMessage(rescue) ==
+          "Requested rescue image '" + image + "' is not supported");
+  }
+  CHECK(ServerEvents(f, id) == events);
+  Reply server = Call(f.compute_port, "GET", "/v2.1/servers/" + id, kOther);
+  CHECK(server.json().Find("server")->Find("status")->as_string() == "ACTIVE");
+  CHECK(server.json().Find("server")->Find("image")->Find("id")->as_string() == pub);
+
+  // Images it can see are taken: a community image, and (admins see all) the
+  // private one for the admin.
+  const std::string community = f.Create(R"("name": "c", "visibility": "community")");
+  REQUIRE(f.Put(community, "disk").status == 204);
+  CHECK(post(action, R"({"rescue": {"rescue_image_ref": ")" + community + R"("}})")
+            .status == 200);
+  const std::string other = ActiveServer(f, kOther, pub);
+  CHECK(Call(f.compute_port, "POST", "/v2.1/servers/" + other + "/action", kAdmin,
+             "application/json", R"({"rebuild": {"imageRef": ")" + hidden + R"("}})")
+            .status == 202);
+}
+
+TEST_CASE(
+    "compute API: create, rebuild and rescue refuse an image that is not active, as "
+    "Nova's ImageNotActive") {
+  ImageFixture f;
+  const std::string pub = f.Create(R"("name": "pub", "visibility": "public")", kAdmin);
+  REQUIRE(f.Put(pub, "disk", kAdmin).status == 204);
+  const std::string id = ActiveServer(f, kDemo, pub);
+  const std::string action = "/v2.1/servers/" + id + "/action";
+  const size_t events = ServerEvents(f, id);
+  // The caller's own image, queued: no data was uploaded.
+  const std::string queued = f.Create(R"("name": "empty")");
+  auto post = [&](const std::string& path, const std::string& body) {
+    return Call(f.compute_port, "POST", path, kDemo, "application/json", body);
+  };
+  Reply create = post("/v2.1/servers", R"({"server": {"name": "vm", "flavorRef": "1", )"
+                                       R"("imageRef": ")" +
+                                           queued + R"("}})");
+  CHECK(create.status == 400);
+  CHECK(NovaMessage(create) == "Image " + queued + " is not active.");
+  Reply rebuild = post(action, R"({"rebuild": {"imageRef": ")" + queued + R"("}})");
+  CHECK(rebuild.status == 400);
+  CHECK(NovaMessage(rebuild) == "Image " + queued + " is not active.");
+  Reply rescue = post(action, R"({"rescue": {"rescue_image_ref": ")" + queued + R"("}})");
+  CHECK(rescue.status == 400);
+  CHECK(NovaMessage(rescue) ==
+        "Requested rescue image '" + queued + "' is not supported");
+  CHECK(ServerEvents(f, id) == events);
+}
+
+TEST_CASE("compute API: a rebuild checks the server's state before its image, as Nova") {
+  ImageFixture f;
+  const std::string pub = f.Create(R"("name": "pub", "visibility": "public")", kAdmin);
+  REQUIRE(f.Put(pub, "disk", kAdmin).status == 204);
+  const std::string id = ActiveServer(f, kDemo, pub);
+  const std::string action = "/v2.1/servers/" + id + "/action";
+  REQUIRE(
+      Call(f.compute_port, "POST", action, kDemo, "application/json", R"({"lock": null})")
+          .status == 202);
+  Reply locked =
+      Call(f.compute_port, "POST", action, kDemo, "application/json",
+           R"({"rebuild": {"imageRef": "6a5c2bd7-0c55-4f6b-9d8e-3c1f2a9b7e40"}})");
+  CHECK(locked.status == 409);
+  CHECK(NovaMessage(locked) == "Instance " + id + " is locked");
+  Reply unknown_server = Call(
+      f.compute_port, "POST", "/v2.1/servers/6a5c2bd7-0c55-4f6b-9d8e-3c1f2a9b7e41/action",
+      kDemo, "application/json",
+      R"({"rebuild": {"imageRef": "6a5c2bd7-0c55-4f6b-9d8e-3c1f2a9b7e40"}})");
+  CHECK(unknown_server.status == 404);
+}
+
 }  // namespace chronova::testing
