@@ -43,6 +43,36 @@ bool IsReserved(const std::string& key) {
   return key == "deleted" || key == "deleted_at" || key == "os_glance_import_task";
 }
 
+// A C0 control character, DEL, or a C1 control (U+0080..U+009F, 0xC2 0x80..0x9F
+// in UTF-8) anywhere in `s`.
+bool HasControlCharacter(const std::string& s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) return true;
+    if (c == 0xC2 && i + 1 < s.size()) {
+      const auto next = static_cast<unsigned char>(s[i + 1]);
+      if (next >= 0x80 && next <= 0x9F) return true;
+    }
+  }
+  return false;
+}
+
+// A custom property as POST and PATCH may set it: a name of at most 255 bytes,
+// and neither name nor value with control characters (they would reach logs,
+// terminals and the hypervisor's XML). Worded like Glance's refusal of 4-byte
+// unicode (glance/common/utils.py no_4byte_params), answered 400.
+Status CheckProperty(const std::string& key, const std::string& value) {
+  if (HasControlCharacter(key)) {
+    return Status::InvalidArgument("Property names can't contain control characters.");
+  }
+  if (key.size() > 255) return Status::InvalidArgument("Property name too long");
+  if (HasControlCharacter(value)) {
+    return Status::InvalidArgument("Property " + key +
+                                   " can't contain control characters.");
+  }
+  return Status::Ok();
+}
+
 Status NoImage(const ImageId& id) {
   return Status::NotFound("No image found with ID " + id.str());
 }
@@ -275,7 +305,7 @@ Status ApplyPatchOp(const ImagePatchOp& op, ImageUpdated& u) {
       return Status::InvalidArgument("Invalid value for property " + key + ": " +
                                      v.PythonRepr() + " is not of type 'string'");
     }
-    if (key.size() > 255) return Status::InvalidArgument("Property name too long");
+    CHRONOVA_RETURN_IF_ERROR(CheckProperty(key, v.as_string()));
     u.properties[key] = v.as_string();
   }
   return Status::Ok();
@@ -358,7 +388,7 @@ Result<ImageRecord> ImageService::Create(const RequestContext& ctx, const NewIma
       return Status::PermissionDenied("Attribute '" + k + "' is reserved.");
     if (IsReadOnly(k))
       return Status::PermissionDenied("Attribute '" + k + "' is read-only.");
-    if (k.size() > 255) return Status::InvalidArgument("Property name too long");
+    CHRONOVA_RETURN_IF_ERROR(CheckProperty(k, v));
   }
   e.name = in.name;
   e.disk_format = in.disk_format;

@@ -755,4 +755,50 @@ TEST_CASE("compute API: a rebuild checks the server's state before its image, as
   CHECK(unknown_server.status == 404);
 }
 
+TEST_CASE(
+    "image API: control characters in a property name or value are refused with 400 on "
+    "create and patch, and nothing changes") {
+  ImageFixture f;
+  auto message = [](const Reply& r) { return r.json().Find("message")->as_string(); };
+  const std::pair<const char*, const char*> bad_creates[] = {
+      {R"({"name": "x", "os_\u0007bell": "v"})",
+       "Property names can't contain control characters."},
+      {R"({"name": "x", "os_distro": "cirros\u0000"})",
+       "Property os_distro can't contain control characters."},
+      {R"({"name": "x", "os_distro": "a\nb"})",
+       "Property os_distro can't contain control characters."},
+      {R"({"name": "x", "os_distro": "\u001b[2J"})",
+       "Property os_distro can't contain control characters."},
+      {R"({"name": "x", "os_distro": "\u007f"})",
+       "Property os_distro can't contain control characters."},
+      {R"({"name": "x", "os_distro": "\u0085"})",  // C1: NEXT LINE
+       "Property os_distro can't contain control characters."},
+  };
+  for (const auto& [body, expected] : bad_creates) {
+    INFO(body);
+    Reply r = f.Post(body);
+    CHECK(r.status == 400);
+    CHECK(message(r) == expected);
+    CHECK(r.json().Find("code")->as_string() == "400 Bad Request");
+  }
+  CHECK(f.Get("/v2/images").json().Find("images")->size() == 0);
+
+  const std::string id = f.Create(R"("name": "img", "os_distro": "caf\u00e9 \u263a")");
+  Reply bad_value =
+      f.Patch(id, R"([{"op": "add", "path": "/hw_disk_bus", "value": "virtio\r\n"}])");
+  CHECK(bad_value.status == 400);
+  CHECK(message(bad_value) == "Property hw_disk_bus can't contain control characters.");
+  Reply bad_key =
+      f.Patch(id, R"([{"op": "add", "path": "/hw\u0000bus", "value": "virtio"}])");
+  CHECK(bad_key.status == 400);
+  CHECK(message(bad_key) == "Property names can't contain control characters.");
+  // The Compute API's image metadata go through the same patch.
+  Reply proxied = Call(f.compute_port, "POST", "/v2.1/images/" + id + "/metadata", kDemo,
+                       "application/json", R"({"metadata": {"os_distro": "\u0001"}})");
+  CHECK(proxied.status == 400);
+  Json image = f.Get("/v2/images/" + id).json();
+  CHECK(image.Find("os_distro")->as_string() == "caf\u00e9 \u263a");
+  CHECK(image.Find("hw_disk_bus") == nullptr);
+}
+
 }  // namespace chronova::testing
