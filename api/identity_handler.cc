@@ -124,7 +124,10 @@ Result<AuthRequest> ParseAuthRequest(const std::string& body) {
     CHRONOVA_ASSIGN_OR_RETURN(r.token, StringField(token, "id", "auth/identity/token"));
   }
   if (const Json* scope = auth->Find("scope"); scope != nullptr && !scope->is_null()) {
-    if (scope->is_string() && scope->as_string() == "unscoped") return r;
+    if (scope->is_string() && scope->as_string() == "unscoped") {
+      r.unscoped = true;
+      return r;
+    }
     CHRONOVA_ASSIGN_OR_RETURN(const Json* s, ObjectField(auth, "scope", "auth", true));
     if (s->Contains("domain") || s->Contains("system") || s->Contains("OS-TRUST:trust")) {
       return Status::InvalidArgument(

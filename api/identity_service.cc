@@ -91,6 +91,7 @@ Result<IssuedToken> IdentityService::Authenticate(const AuthRequest& r) const {
     parent_audit = parent.audit_id;
   }
   p.user_id = user->id;
+  if (r.unscoped) return Issue(std::move(out), parent_audit);
 
   // Scope: the named project, or the user's own.
   const IdentityProject* project = nullptr;
@@ -115,9 +116,14 @@ Result<IssuedToken> IdentityService::Authenticate(const AuthRequest& r) const {
   }
   p.project_id = project->id;
   p.roles = EffectiveRoles(user->roles);
-  CHRONOVA_ASSIGN_OR_RETURN(p.audit_id, NewAuditId());
-  out.token = validator_->signer()->Sign(p);
-  out.audit_ids = {p.audit_id};
+  return Issue(std::move(out), parent_audit);
+}
+
+Result<IssuedToken> IdentityService::Issue(IssuedToken out,
+                                           const std::string& parent_audit) const {
+  CHRONOVA_ASSIGN_OR_RETURN(out.payload.audit_id, NewAuditId());
+  out.token = validator_->signer()->Sign(out.payload);
+  out.audit_ids = {out.payload.audit_id};
   if (!parent_audit.empty()) out.audit_ids.push_back(parent_audit);
   return out;
 }

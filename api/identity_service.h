@@ -39,7 +39,11 @@ struct AuthRequest {
   std::string password;
   // identity.token.id
   std::string token;
-  // scope.project; none given: the user's default project.
+  // "scope": "unscoped": a token with no project (hence no roles and no
+  // catalog), whatever the user's default project.
+  bool unscoped = false;
+  // scope.project; none given (and not unscoped): the user's default project,
+  // as Keystone scopes a request without scope to default_project_id.
   std::string project_id;
   std::string project_name;
   std::string project_domain_id;
@@ -59,7 +63,9 @@ class IdentityService {
                   EventLog* log, const ProjectionRunner* runner,
                   IdentityServiceOptions options);
 
-  // A new token. PermissionDenied (HTTP 401) for an unknown user, a wrong
+  // A new token, project-scoped unless the request is unscoped (then it has
+  // no project and no roles; the Compute and Image APIs refuse it with 401).
+  // PermissionDenied (HTTP 401) for an unknown user, a wrong
   // password, an invalid token or a project the user has no role on;
   // InvalidArgument (400) for a request that names no usable method.
   Result<IssuedToken> Authenticate(const AuthRequest& request) const;
@@ -78,6 +84,9 @@ class IdentityService {
 
  private:
   Result<const IdentityUser*> PasswordUser(const AuthRequest& r) const;
+  // Signs `out.payload` with a fresh audit id; `parent_audit` (the token
+  // method's parent, if any) follows it in audit_ids.
+  Result<IssuedToken> Issue(IssuedToken out, const std::string& parent_audit) const;
 
   const IdentityDirectory* const directory_;
   const TokenValidator* const validator_;

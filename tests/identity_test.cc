@@ -558,4 +558,65 @@ TEST_CASE("the all-in-one writes an openrc for demo and, with an argument, admin
         std::string::npos);
 }
 
+TEST_CASE(
+    "an unscoped request gets a token with no project and no roles; without a scope the "
+    "user's default project is the scope") {
+  IdentityFixture f;
+  AuthRequest unscoped = PasswordAuth("demo", "demo-pw");
+  unscoped.unscoped = true;
+  IssuedToken t = f.service->Authenticate(unscoped).value();
+  CHECK(t.payload.project_id.str().empty());
+  CHECK(t.payload.roles.empty());
+  CHECK(f.service->Validate(t.token).value().project_id.str().empty());
+  // Rescoping it with the token method and no scope goes back to the default.
+  AuthRequest rescope;
+  rescope.methods = {"token"};
+  rescope.token = t.token;
+  CHECK(f.service->Authenticate(rescope).value().payload.project_id ==
+        ProjectId(DeriveIdentityId("project", "demo")));
+  IssuedToken scoped = f.service->Authenticate(PasswordAuth("demo", "demo-pw")).value();
+  CHECK(scoped.payload.project_id == ProjectId(DeriveIdentityId("project", "demo")));
+  // Nova needs a project: the Compute and Image APIs' authenticator refuses it.
+  KeystoneAuthenticator auth(f.validator.get());
+  CHECK(auth.Authenticate(t.token, "").status().code() == StatusCode::kPermissionDenied);
+  CHECK(auth.Authenticate(scoped.token, "").ok());
+}
+
+TEST_CASE(
+    "POST /v3/auth/tokens with \"scope\": \"unscoped\" answers Keystone's unscoped "
+    "token (no project, roles or catalog), which the Compute and Image APIs refuse with "
+    "401") {
+  IdentityCloud c;
+  const std::string body =
+      R"({"auth": {"identity": {"methods": ["password"], "password": {"user": )"
+      R"({"domain": {"name": "Default"}, "name": "demo", "password": "secret"}}}, )"
+      R"("scope": "unscoped"}})";
+  auto r = c.Send(*c.identity, "POST", "/v3/auth/tokens",
+                  {{"Content-Type", "application/json"}}, body);
+  REQUIRE(r.status == 201);
+  Json t = Parse(r)["token"];
+  CHECK(t["user"]["name"].as_string() == "demo");
+  CHECK_FALSE(t.Contains("project"));
+  CHECK_FALSE(t.Contains("roles"));
+  CHECK_FALSE(t.Contains("catalog"));
+  const std::string token = r.headers.at("x-subject-token");
+  auto compute = c.Send(*c.compute, "GET", "/v2.1/servers", {{"X-Auth-Token", token}});
+  CHECK(compute.status == 401);
+  CHECK(Parse(compute)["unauthorized"]["code"] == Json(401));
+  HttpClient image("127.0.0.1:" + std::to_string(c.image_port));
+  CHECK(c.Send(image, "GET", "/v2/images", {{"X-Auth-Token", token}}).status == 401);
+
+  // Without a scope: the user's default project, as Keystone does.
+  const std::string no_scope =
+      R"({"auth": {"identity": {"methods": ["password"], "password": {"user": )"
+      R"({"domain": {"name": "Default"}, "name": "demo", "password": "secret"}}}}})";
+  auto d = c.Send(*c.identity, "POST", "/v3/auth/tokens",
+                  {{"Content-Type", "application/json"}}, no_scope);
+  REQUIRE(d.status == 201);
+  CHECK(Parse(d)["token"]["project"]["name"].as_string() == "demo");
+  CHECK(c.Send(*c.compute, "GET", "/v2.1/servers",
+               {{"X-Auth-Token", d.headers.at("x-subject-token")}})
+            .status == 200);
+}
+
 }  // namespace chronova::testing
