@@ -107,6 +107,9 @@ bool IsSpaceSeparator(uint32_t cp) {
 // nova/api/validation/parameter_types.py _is_printable over the range Nova
 // builds its regex from (U+0000..U+FFFE): no C* (control, format, surrogate,
 // private use) and no Z* but Zs. Unassigned code points are not told apart.
+// Nothing beyond U+FFFE is in Nova's range on any Python build, so emoji are
+// refused as Nova refuses them (its test_api_validation.py expects U+10000 to
+// fail).
 bool IsPrintable(uint32_t cp) {
   if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp >= 0xFFFF)
     return false;  // Cc, beyond

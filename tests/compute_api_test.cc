@@ -1225,3 +1225,51 @@ TEST_CASE("compute API: os-resetState sets ERROR or ACTIVE for admins only") {
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+// Nova builds its name regex from U+0000..U+FFFE only (parameter_types.py
+// _get_all_chars: range(0xFFFF)), so on any Python build a character beyond
+// the BMP such as an emoji is not "printable": nova/tests/unit/
+// test_api_validation.py expects u'\U00010000' to fail, and
+// test_server_groups.py refuses U+1F4A9. chronova answers the same.
+TEST_CASE(
+    "compute API: a server name with an emoji is refused on create and rename with "
+    "Nova's InvalidName, while BMP symbols are accepted") {
+  ApiFixture f;
+  const std::string invalid =
+      "An invalid 'name' value was provided. The name must be: printable characters. "
+      "Can not start or end with whitespace.";
+  auto create = [&](const std::string& name) {
+    return f.Post("/v2.1/servers", R"({"server": {"name": ")" + name +
+                                       R"(", "imageRef": ")" + kImageId +
+                                       R"(", "flavorRef": "1"}})");
+  };
+  // U+1F600 as a JSON surrogate pair and as raw UTF-8; U+10000, the first
+  // code point past Nova's range.
+  for (const std::string& name :
+       {std::string(R"(vm \ud83d\ude00)"), std::string("vm \xF0\x9F\x98\x80"),
+        std::string("\xF0\x9F\x98\x80"), std::string(R"(a\ud800\udc00b)")}) {
+    INFO(name);
+    Reply r = create(name);
+    CHECK(r.status == 400);
+    CHECK(FaultMessage(r, "badRequest") == invalid);
+  }
+  // Symbols inside the BMP are printable: U+263A and U+FFFD.
+  Reply ok = create(R"(vm \u263a \ufffd)");
+  INFO(ok.body);
+  REQUIRE(ok.status == 202);
+  const std::string id = ok.json().Find("server")->Find("id")->as_string();
+  CHECK(f.Get("/v2.1/servers/" + id).json().Find("server")->Find("name")->as_string() ==
+        "vm \xE2\x98\xBA \xEF\xBF\xBD");
+
+  Reply renamed = f.Put("/v2.1/servers/" + id, R"({"server": {"name": "\u2603"}})");
+  CHECK(renamed.status == 200);
+  Reply emoji = f.Put("/v2.1/servers/" + id, R"({"server": {"name": "\ud83d\ude00"}})");
+  CHECK(emoji.status == 400);
+  CHECK(FaultMessage(emoji, "badRequest") == invalid);
+  Reply shown = f.Get("/v2.1/servers/" + id);
+  CHECK(shown.json().Find("server")->Find("name")->as_string() == "\xE2\x98\x83");
+}
+
+}  // namespace chronova::testing
