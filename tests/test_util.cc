@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agents/compute/subprocess.h"
+
 namespace chronova::testing {
 
 TempDir::TempDir() {
@@ -61,6 +63,13 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string FileDigest(const std::string& tool, const std::string& path) {
+  Result<std::string> out = RunProgram({tool, path});
+  INFO(out.status().ToString());
+  REQUIRE(out.ok());
+  return out->substr(0, out->find(' '));
 }
 
 std::vector<Envelope> ReadAll(EventLog& log) {

@@ -1,9 +1,12 @@
-// Small helpers shared by the tests: scratch directories and event builders.
+// Small helpers shared by the tests: scratch directories, event builders and a
+// bounded wait.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "core/event_codec.h"
 #include "core/events.h"
@@ -40,6 +43,23 @@ std::string TagOf(const Envelope& env);
 
 // The whole content of a file ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
+
+// The hex digest `tool` (md5sum, sha512sum, ...) prints for the file at `path`;
+// REQUIREs that the tool ran. An oracle independent of chronova's own hashing.
+std::string FileDigest(const std::string& tool, const std::string& path);
+
+// Polls `pred` every 10 ms until it holds or `timeout` has passed; returns its
+// last value. Only a guard against a test hanging: a test asserts what `pred`
+// waited for (a count, a state), never how long it took.
+template <typename Pred>
+bool WaitUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
 
 // Reads the whole log from seq 1.
 std::vector<Envelope> ReadAll(EventLog& log);
