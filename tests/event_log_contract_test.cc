@@ -2,7 +2,7 @@
 // (tests/log_harnesses.h). A new log must pass all of it.
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <chrono>
+#include <latch>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -20,16 +20,6 @@ AppendRequest Request(const std::string& stream, ExpectedVersion expected,
   req.key = IdempotencyKey(key);
   for (const auto& t : tags) req.events.push_back(TestEvent(t));
   return req;
-}
-
-// Polls `pred` for up to 10 s.
-template <typename Pred>
-bool Eventually(Pred pred) {
-  for (int i = 0; i < 1000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
 }
 
 }  // namespace
@@ -162,12 +152,12 @@ TEMPLATE_TEST_CASE("subscribe catches up, then follows live appends", "[contract
     for (const auto& e : batch) seen.push_back(e);
     return Status::Ok();
   });
-  REQUIRE(Eventually([&] {
+  REQUIRE(WaitUntil([&] {
     std::lock_guard<std::mutex> l(mu);
     return seen.size() == 7;
   }));
   for (int i = 10; i < 15; ++i) AppendOne(h.log(), "instance/s", "c" + std::to_string(i));
-  REQUIRE(Eventually([&] {
+  REQUIRE(WaitUntil([&] {
     std::lock_guard<std::mutex> l(mu);
     return seen.size() == 12;
   }));
@@ -189,7 +179,7 @@ TEMPLATE_TEST_CASE("a handler error stops the subscription with that error", "[c
     ++calls;
     return Status::Internal("projection failed");
   });
-  REQUIRE(Eventually([&] { return !sub->status().ok(); }));
+  REQUIRE(WaitUntil([&] { return !sub->status().ok(); }));
   CHECK(sub->status().message() == "projection failed");
   CHECK(sub->position() == Seq(0));
   CHECK(calls == 1);
@@ -224,20 +214,32 @@ TEMPLATE_TEST_CASE("concurrent deciders on one stream never lose or duplicate an
   TestType h;
   const StreamId stream("host/contended");
   constexpr int kThreads = 4, kPerThread = 15;
+  // Every writer reads the stream's head before any of them appends, so their
+  // first decisions race on one version: exactly one wins, the others must get
+  // Conflict, reload and decide again. The rest of the run contends freely.
+  std::latch all_decided(kThreads);
+  std::atomic<int> first_wins{0}, first_conflicts{0};
   std::atomic<int> conflicts{0};
   std::mutex mu;  // protects errors (Catch2's macros are not thread-safe)
   std::vector<std::string> errors;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      bool first = true;
       for (int i = 0; i < kPerThread; ++i) {
         std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
         while (true) {  // reload, decide, append with the expected version
           Result<StreamVersion> v = h.log().StreamHead(stream);
+          if (first) all_decided.arrive_and_wait();
           Result<AppendResult> r =
               v.ok() ? h.log().Append(Request(stream.str(), ExpectedVersion::Exactly(*v),
                                               key, {key}))
                      : Result<AppendResult>(v.status());
+          if (first) {
+            first = false;
+            if (r.ok()) ++first_wins;
+            if (r.status().IsConflict()) ++first_conflicts;
+          }
           if (r.ok()) break;
           if (!r.status().IsConflict()) {
             std::lock_guard<std::mutex> l(mu);
@@ -251,6 +253,11 @@ TEMPLATE_TEST_CASE("concurrent deciders on one stream never lose or duplicate an
   }
   for (auto& t : threads) t.join();
   for (const std::string& e : errors) FAIL_CHECK(e);
+  // There was contention, and the log refused every stale decision.
+  CHECK(first_wins == 1);
+  CHECK(first_conflicts == kThreads - 1);
+  CHECK(conflicts >= kThreads - 1);
+  // Nothing was lost or written twice.
   auto events = ReadWholeStream(h.log(), stream);
   REQUIRE(events.ok());
   REQUIRE(events->size() == kThreads * kPerThread);
@@ -260,6 +267,7 @@ TEMPLATE_TEST_CASE("concurrent deciders on one stream never lose or duplicate an
     tags.insert(TagOf((*events)[i]));
   }
   CHECK(tags.size() == kThreads * kPerThread);
+  CHECK(h.log().StreamHead(stream).value() == StreamVersion(kThreads * kPerThread));
 }
 
 TEMPLATE_TEST_CASE("malformed appends are rejected and write nothing", "[contract]",
