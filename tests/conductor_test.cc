@@ -85,6 +85,26 @@ struct Rig {
   }
 };
 
+// The conductor's clock in a test: a FakeEnv that moves only when told and
+// counts how often it was read. In a test without reports, deletes or resizes
+// only the sweep reads it, once as each sweep begins, so the count tells how
+// many sweeps have begun.
+class SweepClock : public FakeEnv {
+ public:
+  SweepClock() : FakeEnv(/*seed=*/1, kStart) {}
+  Timestamp Now() override {
+    ++reads_;
+    return FakeEnv::Now();
+  }
+  int reads() const { return reads_.load(); }
+  // Where the clock started (not a read).
+  static constexpr Timestamp start() { return kStart; }
+
+ private:
+  static constexpr Timestamp kStart{1767225600000000};
+  std::atomic<int> reads_{0};
+};
+
 }  // namespace
 
 TEST_CASE("the conductor re-sends build work that was lost, for the same request") {
@@ -94,13 +114,36 @@ TEST_CASE("the conductor re-sends build work that was lost, for the same request
   auto& bus = rig.bus;
   ProjectionRunner& runner = *rig.runner;
 
+  // The conductor's clock moves only when the test moves it, so nothing is
+  // re-sent until the work is resend_after_us old by that clock.
+  SweepClock clock;
   ConductorOptions co;
-  co.resend_after_us = 200000;   // 0.2 s
-  co.sweep_interval_us = 50000;  // 0.05 s
+  co.env = &clock;
+  co.resend_after_us = 200000;   // 0.2 s of the fake clock
+  co.sweep_interval_us = 50000;  // 0.05 s, real time
+  // Every piece of work sent to h1. Nobody acts on it: to the conductor that is
+  // the same as the message being lost (the bus is at most once).
+  std::mutex mu;  // protects sent
+  std::vector<WorkItem> sent;
+  auto tap = bus->Subscribe(subjects::Work(HostName("h1")),
+                            [&](const std::string&, const std::string& payload) {
+                              WorkItem w;
+                              if (!DecodePortable(payload, &w).ok()) return;
+                              std::lock_guard<std::mutex> l(mu);
+                              sent.push_back(w);
+                            })
+                 .value();
+  auto sent_count = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    return sent.size();
+  };
   Conductor conductor(log.get(), bus.get(), store.get(), co);
   REQUIRE(conductor.Start().ok());
+  // The start-up sweep (which re-sends all pending work at once) is over: the
+  // second sweep has begun. The log was empty then.
+  REQUIRE(WaitUntil([&] { return clock.reads() >= 2; }));
 
-  // A placed instance whose build work goes to a host nobody listens for: lost.
+  // A placed instance whose build work goes to h1.
   InstanceRequested r;
   r.instance_id = InstanceId("i-lost");
   r.name = "lost";
@@ -111,7 +154,7 @@ TEST_CASE("the conductor re-sends build work that was lost, for the same request
   req.stream = InstanceStream(r.instance_id);
   req.expected = ExpectedVersion::NoStream();
   req.key = IdempotencyKey("k1");
-  EventMeta meta{Env::Default()->Now(), RequestId("req-create"), Seq(),
+  EventMeta meta{clock.start(), RequestId("req-create"), Seq(),
                  Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
   req.events.push_back(MakeNewEvent(r, meta));
   REQUIRE(log->Append(req).ok());
@@ -123,34 +166,28 @@ TEST_CASE("the conductor re-sends build work that was lost, for the same request
   placed.events.push_back(MakeNewEvent(InstanceScheduled{HostName("h1")}, meta));
   Seq scheduled_seq = log->Append(placed).value().last_seq;
   REQUIRE(runner.WaitFor(scheduled_seq, 5000).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first send is gone
 
-  // The host comes (back): it must receive the work again.
-  std::mutex mu;  // protects received
-  std::vector<WorkItem> received;
-  auto sub = bus->Subscribe(subjects::Work(HostName("h1")),
-                            [&](const std::string&, const std::string& payload) {
-                              WorkItem w;
-                              if (!DecodePortable(payload, &w).ok()) return;
-                              std::lock_guard<std::mutex> l(mu);
-                              received.push_back(w);
-                            })
-                 .value();
-  for (int i = 0; i < 300; ++i) {
-    {
-      std::lock_guard<std::mutex> l(mu);
-      if (!received.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // The first send, routed after instance.scheduled.
+  REQUIRE(WaitUntil([&] { return sent_count() >= 1; }));
+  // A whole sweep that saw the work pending has run since: the work is not yet
+  // old enough by the conductor's clock, so it was not sent again.
+  const int reads = clock.reads();
+  REQUIRE(WaitUntil([&] { return clock.reads() >= reads + 2; }));
+  CHECK(sent_count() == 1);
+
+  // Once it is old enough, the next sweep sends it again.
+  clock.AdvanceMicros(co.resend_after_us);
+  REQUIRE(WaitUntil([&] { return sent_count() >= 2; }));
   std::lock_guard<std::mutex> l(mu);
-  REQUIRE_FALSE(received.empty());
-  const WorkItem& w = received.front();
-  CHECK(w.kind == WorkItem::Kind::kBuild);
-  CHECK(w.instance_id == r.instance_id);
-  CHECK(w.request_id == RequestId("req-create"));
-  CHECK(w.causation == scheduled_seq);  // the placement, as the first send said
-  CHECK(w.flavor.name == "m1.tiny");
+  for (size_t i = 0; i < 2; ++i) {
+    INFO((i == 0 ? "the first send" : "the re-send"));
+    const WorkItem& w = sent[i];
+    CHECK(w.kind == WorkItem::Kind::kBuild);
+    CHECK(w.instance_id == r.instance_id);
+    CHECK(w.request_id == RequestId("req-create"));
+    CHECK(w.causation == scheduled_seq);  // the placement, in both
+    CHECK(w.flavor.name == "m1.tiny");
+  }
 }
 
 }  // namespace chronova::testing
