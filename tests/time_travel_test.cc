@@ -370,21 +370,38 @@ TEST_CASE("the daemon's snapshot taker snapshots every K events and keeps the la
   o.snapshot_keep = 2;
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
-  std::vector<InstanceId> ids;
-  for (int i = 0; i < 4; ++i) ids.push_back(Boot(*node, "vm-" + std::to_string(i)));
-  for (const InstanceId& id : ids) WaitServer(*node, id, Active);
-  Recorded now = RecordLive(*node);
-  // The taker polls every 100 ms; wait until it is within K events of the head.
-  std::vector<SnapshotInfo> snaps;
-  for (int i = 0; i < 300; ++i) {
-    snaps = ListSnapshots(SnapshotDir(dir)).value();
-    if (!snaps.empty() && snaps.back().seq.value() + o.snapshot_every > now.seq.value())
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The newest snapshot, once the taker (it polls every 100 ms) is within K
+  // events of `head`.
+  auto newest_near = [&](Seq head) {
+    std::vector<SnapshotInfo> snaps;
+    REQUIRE(WaitUntil([&] {
+      snaps = ListSnapshots(SnapshotDir(dir)).value();
+      return !snaps.empty() && snaps.back().seq.value() + o.snapshot_every > head.value();
+    }));
+    return snaps.back().seq;
+  };
+  // One server at a time: a boot appends more than K events after the newest
+  // snapshot (requested, scheduled, claimed, build started, spawned), so each
+  // is followed by a snapshot of its own: four in all, more than are kept.
+  std::vector<Seq> newest;  // after each boot
+  for (int i = 0; i < 4; ++i) {
+    const InstanceId id = Boot(*node, "vm-" + std::to_string(i));
+    WaitServer(*node, id, Active);
+    newest.push_back(newest_near(node->log()->Head().value()));
+    if (i > 0) CHECK(newest[i] > newest[i - 1]);
   }
-  REQUIRE(!snaps.empty());
-  CHECK(snaps.size() <= 2);
+  Recorded now = RecordLive(*node);
+  // Exactly the last two are kept (the taker prunes right after it writes one).
+  std::vector<SnapshotInfo> snaps;
+  WaitUntil([&] {
+    snaps = ListSnapshots(SnapshotDir(dir)).value();
+    return snaps.size() == 2 &&
+           snaps.back().seq.value() + o.snapshot_every > now.seq.value();
+  });
+  REQUIRE(snaps.size() == 2);
   CHECK(snaps.back().seq.value() + o.snapshot_every > now.seq.value());
+  CHECK(snaps.front().seq >= newest[2]);  // the older ones are gone
+  CHECK(snaps.back().seq >= newest[3]);
   // Each snapshot is the read models at its seq, byte for byte a rebuild.
   TimeTravelOptions with;
   with.snapshot_dir = SnapshotDir(dir);
