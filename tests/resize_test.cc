@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <ostream>
 #include <thread>
 
 #include "agents/bus.h"
@@ -32,17 +33,42 @@ namespace {
 constexpr char kAdmin[] = "admin:admin";
 constexpr char kMember[] = "alice:demo";
 
+// memory_mb_used per hypervisor_hostname: every host of the cloud, exactly
+// (a host missing from os-hypervisors is not a host with nothing used).
+struct MemoryByHost {
+  MemoryByHost() = default;
+  MemoryByHost(std::initializer_list<std::pair<const std::string, int64_t>> hosts)
+      : by_host(hosts) {}
+  bool operator==(const MemoryByHost&) const = default;
+  std::map<std::string, int64_t> by_host;
+};
+
+// For Catch2's messages: {compute-1: 512, compute-2: 0}.
+std::ostream& operator<<(std::ostream& os, const MemoryByHost& m) {
+  os << "{";
+  for (auto it = m.by_host.begin(); it != m.by_host.end(); ++it)
+    os << (it == m.by_host.begin() ? "" : ", ") << it->first << ": " << it->second;
+  return os << "}";
+}
+
 struct Cloud : ApiCloud {
   explicit Cloud(int hosts, const std::string& hypervisor = "fake")
       : ApiCloud(hosts, hypervisor) {}
 
   // memory_mb_used per hypervisor_hostname, from os-hypervisors/detail.
-  std::map<std::string, int64_t> MemoryUsed() {
+  MemoryByHost MemoryUsed() {
     Answer detail = Send("GET", "/os-hypervisors/detail", kAdmin);
     REQUIRE(detail.status == 200);
-    std::map<std::string, int64_t> used;
+    MemoryByHost used;
     for (Json h : detail.json["hypervisors"].items())
-      used[h["hypervisor_hostname"].as_string()] = h["memory_mb_used"].as_int();
+      used.by_host[h["hypervisor_hostname"].as_string()] = h["memory_mb_used"].as_int();
+    return used;
+  }
+  // Waits (10 s at most) until os-hypervisors shows exactly `want`; returns the
+  // last answer, for the caller to CHECK.
+  MemoryByHost WaitMemoryUsed(const MemoryByHost& want) {
+    MemoryByHost used;
+    WaitUntil([&] { return (used = MemoryUsed()) == want; });
     return used;
   }
 };
@@ -60,7 +86,7 @@ TEST_CASE(
   Cloud c(1);
   const std::string id = c.Boot("web");
   const std::string host = HostOf(c.WaitStatus(id, "ACTIVE"));
-  CHECK(c.MemoryUsed()[host] == 512);
+  CHECK(c.MemoryUsed() == MemoryByHost{{host, 512}});
 
   Answer resized = c.Action(id, Resize("2"));
   INFO(resized.body);
@@ -71,7 +97,7 @@ TEST_CASE(
   CHECK(s["flavor"]["id"].as_string() == "2");
   CHECK(HostOf(s) == host);
   // Both flavors are held on the host until the resize is confirmed.
-  CHECK(c.MemoryUsed()[host] == 512 + 2048);
+  CHECK(c.MemoryUsed() == MemoryByHost{{host, 512 + 2048}});
 
   // A second resize, or a revert's twin, must wait.
   CHECK(c.Action(id, Resize("3")).status == 409);
@@ -81,9 +107,7 @@ TEST_CASE(
   REQUIRE(confirmed.status == 204);
   s = c.WaitStatus(id, "ACTIVE");
   CHECK(s["flavor"]["id"].as_string() == "2");
-  for (int i = 0; i < 500 && c.MemoryUsed()[host] != 2048; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  CHECK(c.MemoryUsed()[host] == 2048);
+  CHECK(c.WaitMemoryUsed({{host, 2048}}) == MemoryByHost{{host, 2048}});
 
   // os-instance-actions: create, resize, confirmResize (newest first).
   Answer actions = c.Send("GET", "/servers/" + id + "/os-instance-actions");
@@ -110,11 +134,9 @@ TEST_CASE("resize to another host and revert: the old flavor and host come back"
   Json s = c.WaitStatus(id, "VERIFY_RESIZE");
   const std::string dest = HostOf(s);
   // The other host has more free RAM (the scheduler's spread weigher).
-  CHECK(dest != source);
+  REQUIRE(dest != source);
   CHECK(s["flavor"]["id"].as_string() == "2");
-  auto used = c.MemoryUsed();
-  CHECK(used[source] == 512);
-  CHECK(used[dest] == 2048);
+  CHECK(c.MemoryUsed() == MemoryByHost{{source, 512}, {dest, 2048}});
 
   Answer reverted = c.Action(id, "{\"revertResize\": null}");
   INFO(reverted.body);
@@ -122,11 +144,8 @@ TEST_CASE("resize to another host and revert: the old flavor and host come back"
   s = c.WaitStatus(id, "ACTIVE");
   CHECK(HostOf(s) == source);
   CHECK(s["flavor"]["id"].as_string() == "1");
-  for (int i = 0; i < 500 && c.MemoryUsed()[dest] != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  used = c.MemoryUsed();
-  CHECK(used[source] == 512);
-  CHECK(used[dest] == 0);
+  const MemoryByHost reverted_used{{source, 512}, {dest, 0}};
+  CHECK(c.WaitMemoryUsed(reverted_used) == reverted_used);
 
   Answer actions = c.Send("GET", "/servers/" + id + "/os-instance-actions");
   REQUIRE(actions.status == 200);
@@ -138,28 +157,26 @@ TEST_CASE("resize to another host and revert: the old flavor and host come back"
   REQUIRE(c.Action(id, Resize("2")).status == 202);
   s = c.WaitStatus(id, "VERIFY_RESIZE");
   const std::string dest2 = HostOf(s);
+  REQUIRE((dest2 == source || dest2 == dest));
   REQUIRE(c.Action(id, "{\"confirmResize\": null}").status == 204);
   c.WaitStatus(id, "ACTIVE");
-  for (int i = 0; i < 500 && c.MemoryUsed()[source] != (dest2 == source ? 2048 : 0); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  used = c.MemoryUsed();
-  CHECK(used[dest2] == 2048);
-  if (dest2 != source) CHECK(used[source] == 0);
+  MemoryByHost confirmed_used{{source, 0}, {dest, 0}};
+  confirmed_used.by_host[dest2] = 2048;
+  CHECK(c.WaitMemoryUsed(confirmed_used) == confirmed_used);
 }
 
 TEST_CASE("deleting a server awaiting resize confirmation frees both hosts") {
   Cloud c(2);
   const std::string id = c.Boot("gone");
+  const std::string source = HostOf(c.WaitStatus(id, "ACTIVE"));
   REQUIRE(c.Action(id, Resize("2")).status == 202);
-  c.WaitStatus(id, "VERIFY_RESIZE");
+  const std::string dest = HostOf(c.WaitStatus(id, "VERIFY_RESIZE"));
+  REQUIRE(dest != source);
+  // Both hosts hold a claim: the source the old flavor, the destination the new.
+  CHECK(c.MemoryUsed() == MemoryByHost{{source, 512}, {dest, 2048}});
   REQUIRE(c.Send("DELETE", "/servers/" + id).status == 204);
-  int64_t total = -1;
-  for (int i = 0; i < 1000 && total != 0; ++i) {
-    total = 0;
-    for (const auto& [host, used] : c.MemoryUsed()) total += used;
-    if (total != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(total == 0);
+  const MemoryByHost freed{{source, 0}, {dest, 0}};
+  CHECK(c.WaitMemoryUsed(freed) == freed);
 }
 
 TEST_CASE("a stopped server resizes and stays SHUTOFF after confirm") {
@@ -201,13 +218,13 @@ TEST_CASE("resize is refused with Nova's 400s and 409s and claims nothing") {
   CHECK(c.Action(id, "{\"confirmResize\": null}").status == 409);
   CHECK(c.Action(id, "{\"revertResize\": null}").status == 409);
   CHECK(c.Action("no-such-server", Resize("3")).status == 404);
-  CHECK(c.MemoryUsed()[host] == 2048);
+  CHECK(c.MemoryUsed() == MemoryByHost{{host, 2048}});
 
   // A locked server: 409 for its owner.
   REQUIRE(c.Action(id, "{\"lock\": null}").status == 202);
   Answer locked = c.Action(id, Resize("3"));
   CHECK(locked.status == 409);
-  CHECK(c.MemoryUsed()[host] == 2048);
+  CHECK(c.MemoryUsed() == MemoryByHost{{host, 2048}});
 }
 
 TEST_CASE("resize on libvirt's test driver: the domain is redefined and reverted") {
