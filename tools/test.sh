@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One command to test chronova: installs what is missing, builds everything and
 # runs every test (unit, contract suites on RocksDB and on a real nats-server,
-# end-to-end) with ctest. Extra arguments go to ctest (e.g. -R jetstream).
+# end-to-end) with ctest. Extra arguments go to ctest (e.g. -R jetstream); a run
+# in which no test ran (a -R that matches nothing, an empty build) fails.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/tools/build.sh"
 cd "$ROOT/build"
-ctest --output-on-failure -j "${CHRONOVA_TEST_JOBS:-2}" "$@"
+ctest --output-on-failure --no-tests=error -j "${CHRONOVA_TEST_JOBS:-2}" "$@"
