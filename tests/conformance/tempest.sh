@@ -6,16 +6,37 @@
 #   tempest.sh BUILD_DIR ratchet    run every test in tempest-pass.txt; exit 1 if
 #                                   any of them does not pass (the CI ratchet)
 #   tempest.sh BUILD_DIR full [RE]  run tempest.api.compute (or RE), print the
-#                                   TEMPEST SUMMARY line, and add every newly
-#                                   passing test to tempest-pass.txt
+#                                   TEMPEST SUMMARY line, and admit into
+#                                   tempest-pass.txt every test that has now
+#                                   passed in $TEMPEST_ADMIT_RUNS (default 3)
+#                                   full runs in a row
 #
-# Results (summary.json, tempest.log, ...) are kept in $TEMPEST_RESULTS_DIR
-# (default: BUILD_DIR/tempest-results).
+# "Passed" is strict (tempest_results.py): every result results.subunit holds
+# for the test is success. An expected failure (xfail) or an unexpected success
+# is not a pass, though run.sh's summary counts xfail as passed.
+#
+# Admission: tempest-streak.txt, next to tempest-pass.txt and committed with it,
+# holds "<runs> <test id>" for each test on its way in: how many full runs in a
+# row passed it. A full run that included the test and did not pass it resets
+# the count; a run of a subset that did not include it leaves it alone. At
+# $TEMPEST_ADMIT_RUNS the test moves into tempest-pass.txt. So one lucky run
+# admits nothing: run `full` several times (docs/conformance.md).
+#
+# Removing a test from tempest-pass.txt needs a reason (pass_list_check.sh, a
+# ctest of its own, compares the list with the merge base).
+#
+# Results (summary.json, results.subunit, tempest.log, ...) are kept in
+# $TEMPEST_RESULTS_DIR (default: BUILD_DIR/tempest-results/MODE).
 source "$(dirname "$0")/../e2e/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 BUILD=$(cd "$1" && pwd)
 MODE=${2:-ratchet}
 PASS_LIST="$HERE/tempest-pass.txt"
+STREAKS="$HERE/tempest-streak.txt"
+ADMIT_RUNS=${TEMPEST_ADMIT_RUNS:-3}
+# The interpreter run.sh reads subunit with (python3-subunit).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 RESULTS=${TEMPEST_RESULTS_DIR:-$BUILD/tempest-results/$MODE}
 command -v tempest >/dev/null || fail "tempest is not installed (tools/deps.sh)"
 
@@ -48,17 +69,7 @@ case "$MODE" in
     TEMPEST_EXCLUDE_REGEX="" bash "$HERE/run.sh" "http://127.0.0.1:$IDENTITY/v3" "$REGEX" \
       >"$RESULTS/runner.out" 2>&1
     tail -n 1 "$RESULTS/runner.out"
-    python3 - "$RESULTS/summary.json" "$PASS_LIST" <<'PY' || {
-import json, sys
-summary = json.load(open(sys.argv[1]))
-want = [l.strip() for l in open(sys.argv[2]) if l.startswith("tempest.")]
-passed = set(summary["passed"])
-missing = [t for t in want if t not in passed]
-for t in missing:
-    print("RATCHET: no longer passes: " + t)
-print("ratchet: %d of %d listed tests pass" % (len(want) - len(missing), len(want)))
-sys.exit(1 if missing else 0)
-PY
+    "$PY" "$HERE/tempest_results.py" ratchet "$RESULTS" "$PASS_LIST" || {
       echo "--- daemon log (tail) ---" >&2
       tail -n 40 "$E2E_TMP/d.log" >&2
       fail "tempest ratchet: a listed test no longer passes (details in $RESULTS)"
@@ -68,21 +79,7 @@ PY
     REGEX=${3:-tempest.api.compute}
     bash "$HERE/run.sh" "http://127.0.0.1:$IDENTITY/v3" "$REGEX" 2>&1 | tee "$RESULTS/runner.out" |
       grep -E "^(TEMPEST SUMMARY|listed)"
-    python3 - "$RESULTS/summary.json" "$PASS_LIST" <<'PY'
-import json, sys
-summary = json.load(open(sys.argv[1]))
-path = sys.argv[2]
-try:
-    old = [l.strip() for l in open(path) if l.startswith("tempest.")]
-except FileNotFoundError:
-    old = []
-new = sorted(set(old) | set(summary["passed"]))
-header = ("# Tempest tests that pass against chronova (a ratchet: CI fails if one of\n"
-          "# them stops passing; the list only grows). Regenerate with\n"
-          "# tests/conformance/tempest.sh BUILD_DIR full\n")
-open(path, "w").write(header + "".join(t + "\n" for t in new))
-print("tempest-pass.txt: %d tests (%d new)" % (len(new), len(new) - len(old)))
-PY
+    "$PY" "$HERE/tempest_results.py" admit "$RESULTS" "$PASS_LIST" "$STREAKS" "$ADMIT_RUNS"
     ;;
   *) fail "unknown mode $MODE (ratchet|full)" ;;
 esac
