@@ -201,6 +201,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec) {
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      // Over the limit before the request line was whole: the URI is what
+      // is too long.
+      if (header_parser_->get().target().empty()) {
+        return Fail(414, "The request URI is too long.");
+      }
       return Fail(431, "The request's header fields are too large.");
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||

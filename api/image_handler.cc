@@ -289,8 +289,12 @@ HttpResponse ImageApiHandler::Dispatch(const HttpRequest& request,
     r.headers.Set("WWW-Authenticate", "Keystone uri=\"" + auth_url + "\"");
     return r;
   }
+  // JSON bodies only: an upload's size is UploadData's (an upload refused
+  // before reading says why there).
+  const bool upload = request.method == "PUT" && seg.size() == 4 && seg[1] == "images" &&
+                      seg[3] == "file";
   if (std::max(request.body.size(), request.declared_length) > options_.max_body_bytes &&
-      request.body_file.empty() && !request.body_over_limit) {
+      !upload) {
     return Error(413, "Request is too large.");
   }
   Call call;

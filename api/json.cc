@@ -254,6 +254,11 @@ std::string Json::PythonRepr() const {
 std::string Json::PythonStr() const { return is_string() ? string_ : PythonRepr(); }
 
 Result<Json> Json::Parse(std::string_view text) {
+  // RapidJSON's streams take a NUL byte for the end of the text, which would
+  // let "document\0anything" through; JSON has no raw NUL anywhere.
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return Status::InvalidArgument("JSON: a NUL byte at offset " + std::to_string(nul));
+  }
   Builder builder;
   rapidjson::Reader reader;
   rapidjson::MemoryStream in(text.data(), text.size());

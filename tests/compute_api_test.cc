@@ -244,6 +244,14 @@ TEST_CASE("compute API: Json parses, prints and quotes values as Nova's messages
   CHECK_FALSE(Json::Parse(std::string(1000, '[')).ok());  // deeper than kMaxDepth
 }
 
+TEST_CASE("compute API: a JSON body with a NUL byte is refused, not read up to the NUL") {
+  using namespace std::string_literals;
+  CHECK(Json::Parse("{\"a\": 1}"s).ok());
+  CHECK_FALSE(Json::Parse("{\"a\": 1}\0junk"s).ok());
+  CHECK_FALSE(Json::Parse("{\"a\": \"x\0y\"}"s).ok());
+  CHECK_FALSE(Json::Parse("\0"s).ok());
+}
+
 TEST_CASE("compute API: microversions are parsed from either header, as Nova does") {
   HttpHeaders none;
   CHECK(RequestedApiVersion(none).value() == ApiVersion{2, 1});

@@ -40,6 +40,9 @@ constexpr const char* kUsage =
     "the\n"
     "                                                  read models; compare with the "
     "daemon's\n"
+    "                                                  (exit 0 all checked, 1 damage, 2 "
+    "not\n"
+    "                                                  compared: models lag or absent)\n"
     "  at POINT servers [--all]|server ID|hosts|host NAME|flavors\n"
     "                                                  the read models as of POINT: a "
     "seq\n"
@@ -122,8 +125,8 @@ struct Context {
 Status OpenReadModels(Context& ctx) {
   std::string daemon_store = ctx.log_config.state_dir + "/projections";
   ProjectionStoreOptions o;
-  bool use_daemon = ctx.log_config.backend == LogBackend::kRocksDb &&
-                    std::filesystem::exists(daemon_store + "/CURRENT");
+  // The daemon's read models sit in the state dir whichever log it uses.
+  bool use_daemon = std::filesystem::exists(daemon_store + "/CURRENT");
   if (use_daemon) {
     o.path = daemon_store;
     o.read_only = true;
@@ -263,18 +266,24 @@ int Verify(Context& ctx) {
   Seq head = (*rebuilt)->checkpoint();
   std::string digest = (*rebuilt)->Digest().value();
   std::cout << "log: " << head.value() << " events, every record intact\n";
-  if (ctx.log_config.backend != LogBackend::kRocksDb ||
-      !std::filesystem::exists(ctx.log_config.state_dir + "/projections/CURRENT")) {
-    std::cout << "read models: rebuilt, digest " << digest << "\n";
-    return 0;
+  // Exit 0 only when everything was checked: 1 for damage, kNotVerified when
+  // a part could not be compared (docs/operations.md).
+  constexpr int kNotVerified = 2;
+  if (!std::filesystem::exists(ctx.log_config.state_dir + "/projections/CURRENT")) {
+    std::cout << "read models: NOT VERIFIED: no daemon read models in "
+              << ctx.log_config.state_dir << "/projections to compare (rebuilt digest "
+              << digest << ")\n";
+    return kNotVerified;
   }
   if (Status st = OpenReadModels(ctx); !st.ok()) return Fail(st);
   Seq live_at = ctx.store->checkpoint();
   if (live_at != head) {
-    std::cout << "read models: the daemon's are at seq " << live_at.value()
-              << ", the log at " << head.value()
-              << "; run verify again when it is idle\n";
-    return live_at < head ? 0 : 1;
+    std::cout << "read models: "
+              << (live_at < head ? "NOT VERIFIED: the daemon's lag at seq "
+                                 : "AHEAD of the log: the daemon's are at seq ")
+              << live_at.value() << ", the log at " << head.value()
+              << (live_at < head ? "; run verify again when it is idle\n" : "\n");
+    return live_at < head ? kNotVerified : 1;
   }
   std::string live = ctx.store->Digest().value();
   bool same = live == digest;
