@@ -174,19 +174,7 @@ struct ApiFixture {
   }
   // Plays the scheduler and a compute host: the server becomes ACTIVE on "hv1".
   void Activate(const std::string& id) {
-    StreamId stream("instance/" + id);
-    EventMeta meta{env.Now(), RequestId("req-seed"), Seq(),
-                   Actor{UserId("admin"), ProjectId("admin"), {"admin"}}};
-    int n = 0;
-    for (const Event& e : std::vector<Event>{InstanceScheduled{HostName("hv1")},
-                                             BuildStarted{HostName("hv1")},
-                                             InstanceSpawned{HostName("hv1"), "d"}}) {
-      AppendRequest req;
-      req.stream = stream;
-      req.key = IdempotencyKey("activate-" + id + std::to_string(n++));
-      req.events.push_back(MakeNewEvent(e, meta));
-      REQUIRE(log->Append(req).ok());
-    }
+    testing::ActivateOnHost(*log, env.Now(), id, "hv1");
     REQUIRE(runner->WaitFor(log->Head().value(), 5000).ok());
   }
   // Creates a server named `name` and returns its id.

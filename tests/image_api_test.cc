@@ -632,18 +632,7 @@ std::string ActiveServer(ImageFixture& f, const std::string& token,
   INFO(boot.body);
   REQUIRE(boot.status == 202);
   const std::string id = boot.json().Find("server")->Find("id")->as_string();
-  EventMeta meta{f.env.Now(), RequestId("req-host"), Seq(),
-                 Actor{UserId("admin"), ProjectId("admin"), {"admin"}}};
-  int n = 0;
-  for (const Event& e : std::vector<Event>{InstanceScheduled{HostName("hv1")},
-                                           BuildStarted{HostName("hv1")},
-                                           InstanceSpawned{HostName("hv1"), "d"}}) {
-    AppendRequest req;
-    req.stream = InstanceStream(InstanceId(id));
-    req.key = IdempotencyKey("activate-" + id + std::to_string(n++));
-    req.events.push_back(MakeNewEvent(e, meta));
-    REQUIRE(f.log->Append(req).ok());
-  }
+  testing::ActivateOnHost(*f.log, f.env.Now(), id, "hv1");
   REQUIRE(f.runner->WaitFor(f.log->Head().value(), 5000).ok());
   return id;
 }

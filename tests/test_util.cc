@@ -98,6 +98,22 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+void ActivateOnHost(EventLog& log, Timestamp now, const std::string& instance_id,
+                    const std::string& host) {
+  EventMeta meta{now, RequestId("req-seed"), Seq(),
+                 Actor{UserId("admin"), ProjectId("admin"), {"admin"}}};
+  int n = 0;
+  for (const Event& e : std::vector<Event>{InstanceScheduled{HostName(host)},
+                                           BuildStarted{HostName(host)},
+                                           InstanceSpawned{HostName(host), "d"}}) {
+    AppendRequest req;
+    req.stream = InstanceStream(InstanceId(instance_id));  // core/envelope.h
+    req.key = IdempotencyKey("activate-" + instance_id + std::to_string(n++));
+    req.events.push_back(MakeNewEvent(e, meta));
+    REQUIRE(log.Append(req).ok());
+  }
+}
+
 RawHttpReply RawHttpExchange(int port, const std::string& request, int timeout_s) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);

@@ -61,6 +61,12 @@ bool WaitUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::secon
   return true;
 }
 
+// Plays the scheduler and a compute host: appends instance.scheduled,
+// build.started and instance.spawned on `host` to the server's stream (the
+// server becomes ACTIVE there); REQUIREs success.
+void ActivateOnHost(EventLog& log, Timestamp now, const std::string& instance_id,
+                    const std::string& host);
+
 // Reads the whole log from seq 1.
 std::vector<Envelope> ReadAll(EventLog& log);
 

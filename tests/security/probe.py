@@ -47,30 +47,33 @@ def request(port, method, path, body=None, headers=None, timeout=30):
     return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
 
 
-def raw(port, data, timeout=30, read=True):
+def raw(port, data, timeout=30):
     """Sends bytes as they are; returns (status, body) of the answer."""
     s = socket.create_connection((HOST, port), timeout=timeout)
     try:
         s.sendall(data)
     except OSError:
         pass  # cut short: the server may answer without reading everything
+    return read_answer(s)
+
+
+def read_answer(s):
+    """Reads one answer (up to its Content-Length, or to the close); closes s."""
     out = b""
-    if read:
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+            head, sep, rest = out.partition(b"\r\n\r\n")
+            if sep:
+                lengths = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")]
+                if lengths and len(rest) >= lengths[0]:
                     break
-                out += d
-                if b"\r\n\r\n" in out:
-                    head, _, rest = out.partition(b"\r\n\r\n")
-                    for line in head.split(b"\r\n"):
-                        if line.lower().startswith(b"content-length:"):
-                            if len(rest) >= int(line.split(b":")[1]):
-                                s.close()
-                                return parse(out)
-        except OSError:
-            pass
+    except OSError:
+        pass
     s.close()
     return parse(out)
 
@@ -253,17 +256,7 @@ def main():
                 s.sendall(chunk)
         except OSError:
             pass  # the server answered and closed
-        out = b""
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                out += d
-        except OSError:
-            pass
-        s.close()
-        return parse(out)
+        return read_answer(s)
 
     for port, path, headers in (
             (COMPUTE, "/v2.1/servers", {}),
