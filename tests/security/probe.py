@@ -4,8 +4,9 @@ hostile client tried against a running chronova all-in-one and asserts that
 every request gets a 4xx in the API's own error shape, that the daemon stays
 alive and answers, and that its memory and incoming disk stay bounded.
 
-Usage: probe.py COMPUTE_PORT IDENTITY_PORT IMAGE_PORT STATE_DIR DAEMON_PID PASSWORD
-Exits non-zero with "FAIL: ..." at the first broken expectation.
+Usage: probe.py COMPUTE_PORT IDENTITY_PORT IMAGE_PORT STATE_DIR DAEMON_PID PASSWORD [SECTION ...]
+Runs every section (or those named) in order and exits non-zero with
+"FAIL: ..." at the first broken expectation. Sections: %s.
 """
 import http.client
 import json
@@ -17,6 +18,7 @@ import time
 
 COMPUTE, IDENTITY, IMAGE = (int(p) for p in sys.argv[1:4])
 STATE, PID, PASSWORD = sys.argv[4], int(sys.argv[5]), sys.argv[6]
+ONLY = sys.argv[7:]
 HOST = "127.0.0.1"
 RSS_LIMIT_KB = 1024 * 1024  # 1 GiB: the daemon idles at ~100 MB
 
@@ -165,30 +167,23 @@ def incoming_bytes():
     return total
 
 
-def main():
-    demo = {"X-Auth-Token": token("demo", "demo")}
-    alt = {"X-Auth-Token": token("alt_demo", "alt_demo")}
-    alive("start")
-
-    # --- the name filter: no crash, no catastrophic backtracking -----------
-    expect(COMPUTE, "GET", "/v2.1/servers?name=" + "a" * 100000, {414}, headers=demo)
-    expect(COMPUTE, "GET", "/v2.1/servers?name=" + "a" * 300, {400}, headers=demo)
-    _, _, images = request(COMPUTE, "GET", "/v2.1/images", headers=demo)
-    image = json.loads(images)["images"][0]["id"]
-    data = expect(COMPUTE, "POST", "/v2.1/servers", {202}, headers=demo, body={"server": {
-        "name": "a" * 40 + "!", "flavorRef": "1", "imageRef": image}})
-    server = json.loads(data)["server"]["id"]
+def name_filter(c):
+    """The name filter: no crash, no catastrophic backtracking."""
+    expect(COMPUTE, "GET", "/v2.1/servers?name=" + "a" * 100000, {414}, headers=c.demo)
+    expect(COMPUTE, "GET", "/v2.1/servers?name=" + "a" * 300, {400}, headers=c.demo)
     began = time.monotonic()
-    data = expect(COMPUTE, "GET", "/v2.1/servers?name=(a%2B)%2B$", {200}, headers=demo)
+    data = expect(COMPUTE, "GET", "/v2.1/servers?name=(a%2B)%2B$", {200}, headers=c.demo)
     # A backtracking engine needs ~2^40 steps here; RE2 microseconds. The
     # bound only keeps a regression from passing; it is not a timing test.
     if time.monotonic() - began > 20:
         fail("the name filter took %.1f s" % (time.monotonic() - began))
     if json.loads(data)["servers"]:
         fail("(a+)+$ matched %r" % data)
-    expect(COMPUTE, "GET", "/v2.1/servers?name=[", {200}, headers=demo)
+    expect(COMPUTE, "GET", "/v2.1/servers?name=[", {200}, headers=c.demo)
 
-    # --- silent bodies and long URLs do not hang the listeners --------------
+
+def silent_clients(c):
+    """Silent bodies and long URLs do not hang the listeners."""
     held = []
     for _ in range(45):
         s = socket.create_connection((HOST, COMPUTE))
@@ -200,38 +195,44 @@ def main():
                for _ in range(45)]
     for t in threads:
         t.start()
-    alive("45 silent bodies and 45 long URLs")
+    # And 200 idle connections beside 200 that stop inside their headers.
+    for i in range(400):
+        s = socket.create_connection((HOST, COMPUTE))
+        if i % 2:
+            s.sendall(b"GET /v2.1/servers HTTP/1.1\r\nHost: x\r\nX-Auth-To")
+        held.append(s)
+    alive("45 silent bodies, 45 long URLs, 200 idle and 200 partial headers")
     for t in threads:
         t.join()
     for s in held:
         s.close()
 
-    # --- one create call cannot exhaust memory ------------------------------
+
+def create_count(c):
+    """One create call cannot exhaust memory."""
     for count in (2147483648, 2147483647, 1000000):
-        expect(COMPUTE, "POST", "/v2.1/servers", {400, 403}, headers=demo, body={"server": {
-            "name": "many", "flavorRef": "1", "imageRef": image, "min_count": count}},
+        expect(COMPUTE, "POST", "/v2.1/servers", {400, 403}, headers=c.demo, body={"server": {
+            "name": "many", "flavorRef": "1", "imageRef": c.image, "min_count": count}},
             what="min_count %d" % count)
 
-    # --- another project's private image is as missing ----------------------
-    _, _, data = request(IMAGE, "POST", "/v2/images", {
-        "name": "alt-private", "disk_format": "raw", "container_format": "bare",
-        "visibility": "private"}, alt)
-    alt_image = json.loads(data)["id"]
-    request(IMAGE, "PUT", "/v2/images/%s/file" % alt_image, b"x" * 4096,
-            dict(alt, **{"Content-Type": "application/octet-stream"}))
-    wait_status(demo, server, "ACTIVE")
-    missing = expect(COMPUTE, "POST", "/v2.1/servers/%s/action" % server, {400},
-                     headers=demo, body={"rebuild": {"imageRef": "0" * 8 + "-0000-4000-8000-" + "0" * 12}})
-    hidden = expect(COMPUTE, "POST", "/v2.1/servers/%s/action" % server, {400},
-                    headers=demo, body={"rebuild": {"imageRef": alt_image}})
+
+def private_image(c):
+    """Another project's private image is as missing."""
+    wait_status(c.demo, c.server, "ACTIVE")
+    missing = expect(COMPUTE, "POST", "/v2.1/servers/%s/action" % c.server, {400},
+                     headers=c.demo, body={"rebuild": {"imageRef": "0" * 8 + "-0000-4000-8000-" + "0" * 12}})
+    hidden = expect(COMPUTE, "POST", "/v2.1/servers/%s/action" % c.server, {400},
+                    headers=c.demo, body={"rebuild": {"imageRef": c.alt_image}})
     if json.loads(missing) != json.loads(hidden):
         fail("rebuild: a hidden image answers %r, a missing one %r" % (hidden, missing))
-    expect(COMPUTE, "POST", "/v2.1/servers/%s/action" % server, {400}, headers=demo,
-           body={"rescue": {"rescue_image_ref": alt_image}})
-    expect(COMPUTE, "POST", "/v2.1/servers", {400}, headers=demo, body={"server": {
-        "name": "x", "flavorRef": "1", "imageRef": alt_image}})
+    expect(COMPUTE, "POST", "/v2.1/servers/%s/action" % c.server, {400}, headers=c.demo,
+           body={"rescue": {"rescue_image_ref": c.alt_image}})
+    expect(COMPUTE, "POST", "/v2.1/servers", {400}, headers=c.demo, body={"server": {
+        "name": "x", "flavorRef": "1", "imageRef": c.alt_image}})
 
-    # --- URL and header limits ----------------------------------------------
+
+def url_limits(c):
+    """URL and header limits."""
     status, body = raw(COMPUTE, b"GET /" + b"a/" * 50000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
     if status != 414:
         fail("a 100 KB path -> %d" % status)
@@ -245,7 +246,9 @@ def main():
         fail("100 KB of headers -> %d" % status)
     alive("URL and header limits")
 
-    # --- bodies are not buffered before a check -----------------------------
+
+def unchecked_bodies(c):
+    """Bodies are not buffered before a check."""
     def chunked_flood(port, path, headers, megabytes):
         s = socket.create_connection((HOST, port), timeout=30)
         s.sendall(("PUT %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n%s\r\n" % (
@@ -255,13 +258,13 @@ def main():
             for _ in range(megabytes):
                 s.sendall(chunk)
         except OSError:
-            pass  # the server answered and closed
+            pass  # the c.server answered and closed
         return read_answer(s)
 
     for port, path, headers in (
             (COMPUTE, "/v2.1/servers", {}),
-            (COMPUTE, "/v2.1/servers", demo),
-            (IMAGE, "/v2/images/%s/file" % alt_image, {}),
+            (COMPUTE, "/v2.1/servers", c.demo),
+            (IMAGE, "/v2/images/%s/file" % c.alt_image, {}),
             (IDENTITY, "/v3/auth/tokens", {})):
         status, body = chunked_flood(port, path, dict(headers, **{
             "Content-Type": "application/json"}), 256)
@@ -276,15 +279,14 @@ def main():
     nova_error(status, body, "1 GiB declared without a token")
     alive("1 GiB declared")
 
-    # --- uploads reach the disk only once authorized ------------------------
+
+def uploads(c):
+    """Uploads reach the disk only once authorized."""
     octet = {"Content-Type": "application/octet-stream"}
-    _, _, data = request(IMAGE, "POST", "/v2/images", {
-        "name": "mine", "disk_format": "raw", "container_format": "bare"}, demo)
-    mine = json.loads(data)["id"]
     for path, headers, want in (
-            ("/v2/images/%s/file" % alt_image, dict(demo, **octet), {404}),
-            ("/v2/images/%s/file" % ("0" * 8 + "-0000-4000-8000-" + "0" * 12), dict(demo, **octet), {404}),
-            ("/v2/images/%s/file" % mine, dict(demo, **{"Content-Type": "text/plain"}), {415})):
+            ("/v2/images/%s/file" % c.alt_image, dict(c.demo, **octet), {404}),
+            ("/v2/images/%s/file" % ("0" * 8 + "-0000-4000-8000-" + "0" * 12), dict(c.demo, **octet), {404}),
+            ("/v2/images/%s/file" % c.mine, dict(c.demo, **{"Content-Type": "text/plain"}), {415})):
         before = incoming_bytes()
         status, body = raw(IMAGE, ("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n" % (
             path, 64 << 20, "".join("%s: %s\r\n" % kv for kv in headers.items()))).encode() +
@@ -296,12 +298,14 @@ def main():
             fail("PUT %s wrote %d bytes into incoming" % (path, incoming_bytes() - before))
         alive("PUT " + path)
 
-    # --- low: methods, error shapes, smuggling, NUL -------------------------
+
+def low(c):
+    """Methods, error shapes, smuggling, NUL, scopes, image properties."""
     for port in (COMPUTE, IDENTITY, IMAGE):
         status, body = raw(port, b"TRACE / HTTP/1.1\r\nHost: x\r\nX-Auth-Token: sekrit\r\n\r\n")
         if status != 405 or b"sekrit" in body:
             fail("TRACE on %d -> %d %r" % (port, status, body))
-        status, _, _ = request(port, "OPTIONS", "/", headers=demo)
+        status, _, _ = request(port, "OPTIONS", "/", headers=c.demo)
         if status < 200 or status >= 500:
             fail("OPTIONS on %d -> %d" % (port, status))
     expect(IDENTITY, "GET", "/v3/%zz", {401, 404}, shape=keystone_error)
@@ -310,20 +314,105 @@ def main():
     if status != 400:
         fail("Content-Length with Transfer-Encoding -> %d" % status)
     nova_error(status, body, "Content-Length with Transfer-Encoding")
-    expect(COMPUTE, "POST", "/v2.1/servers", {400}, headers=dict(demo, **{
+    expect(COMPUTE, "POST", "/v2.1/servers", {400}, headers=dict(c.demo, **{
         "Content-Type": "application/json"}),
-        body=json.dumps({"server": {"name": "nul", "flavorRef": "1", "imageRef": image}}) + "\0junk")
-    expect(IMAGE, "PATCH", "/v2/images/" + mine, {400}, headers=dict(demo, **{
+        body=json.dumps({"server": {"name": "nul", "flavorRef": "1", "imageRef": c.image}}) + "\0junk")
+    expect(IMAGE, "PATCH", "/v2/images/" + c.mine, {400}, headers=dict(c.demo, **{
         "Content-Type": "application/openstack-images-v2.1-json-patch"}),
         body=json.dumps([{"op": "add", "path": "/bad\u0007key", "value": "v"}]), shape=glance_error)
+    for what, bad in (("deep nesting", "[" * 20000 + "]" * 20000),
+                      ("invalid UTF-8", b'{"server": {"name": "\xff\xfe"}}'),
+                      ("a huge number", '{"server": {"name": "n", "min_count": 1e999999}}')):
+        expect(COMPUTE, "POST", "/v2.1/servers", {400}, headers=dict(c.demo, **{
+            "Content-Type": "application/json"}), body=bad, what=what)
+    expect(IMAGE, "GET", "/v2/images/..%2F..%2F..%2Fetc%2Fpasswd/file", {404},
+           headers=c.demo, shape=glance_error)
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "domain": {"name": "Default"}, "name": "demo", "password": PASSWORD}}},
         "scope": "unscoped"}}
     status, _, data = request(IDENTITY, "POST", "/v3/auth/tokens", body)
     if status != 201 or "project" in json.loads(data)["token"]:
         fail("an unscoped token request -> %d %r" % (status, data[:300]))
+
+
+def isolation(c):
+    """Another project's servers, keypairs, images and quotas stay out of reach."""
+    base = "/v2.1/servers/" + c.server
+    for method, path, body in (
+            ("GET", base, None),
+            ("PUT", base, {"server": {"name": "taken"}}),
+            ("GET", base + "/metadata", None),
+            ("PUT", base + "/metadata", {"metadata": {"k": "v"}}),
+            ("GET", base + "/ips", None),
+            ("GET", base + "/os-instance-actions", None),
+            ("POST", base + "/action", {"os-stop": None}),
+            ("POST", base + "/action", {"createImage": {"name": "stolen"}}),
+            ("POST", base + "/action", {"os-getConsoleOutput": {"length": 5}}),
+            ("DELETE", base, None)):
+        expect(COMPUTE, method, path, {404}, body=body, headers=c.alt,
+               what="alt: %s %s" % (method, path))
+    _, _, data = request(COMPUTE, "GET", "/v2.1/servers?all_tenants=1", headers=c.alt)
+    if c.server in data.decode():
+        fail("alt's server list (all_tenants=1) shows demo's server")
+    expect(COMPUTE, "POST", "/v2.1/os-keypairs", {200}, headers=c.demo,
+           body={"keypair": {"name": "demo-key"}})
+    expect(COMPUTE, "GET", "/v2.1/os-keypairs/demo-key", {404}, headers=c.alt)
+    expect(COMPUTE, "DELETE", "/v2.1/os-keypairs/demo-key", {404}, headers=c.alt)
+    expect(IMAGE, "GET", "/v2/images/" + c.mine, {404}, headers=c.alt, shape=glance_error)
+    expect(IMAGE, "DELETE", "/v2/images/" + c.mine, {404}, headers=c.alt, shape=glance_error)
+    _, _, data = request(IDENTITY, "POST", "/v3/auth/tokens", {"auth": {"identity": {
+        "methods": ["password"], "password": {"user": {"domain": {"name": "Default"},
+                                                       "name": "demo", "password": PASSWORD}}},
+        "scope": {"project": {"domain": {"name": "Default"}, "name": "demo"}}}})
+    demo_project = json.loads(data)["token"]["project"]["id"]
+    expect(COMPUTE, "GET", "/v2.1/os-quota-sets/" + demo_project, {403}, headers=c.alt)
+    expect(COMPUTE, "PUT", "/v2.1/os-quota-sets/" + demo_project, {403}, headers=c.alt,
+           body={"quota_set": {"instances": 1000}})
+
+
+SECTIONS = [name_filter, silent_clients, create_count, private_image, url_limits,
+            unchecked_bodies, uploads, low, isolation]
+__doc__ = __doc__ % ", ".join(f.__name__ for f in SECTIONS)
+
+
+class Context:
+    """What the sections share: tokens and what was created for them."""
+
+    def __init__(self):
+        self.demo = {"X-Auth-Token": token("demo", "demo")}
+        self.alt = {"X-Auth-Token": token("alt_demo", "alt_demo")}
+        _, _, images = request(COMPUTE, "GET", "/v2.1/images", headers=self.demo)
+        self.image = json.loads(images)["images"][0]["id"]
+        data = expect(COMPUTE, "POST", "/v2.1/servers", {202}, headers=self.demo, body={
+            "server": {"name": "a" * 40 + "!", "flavorRef": "1", "imageRef": self.image}})
+        self.server = json.loads(data)["server"]["id"]
+        _, _, data = request(IMAGE, "POST", "/v2/images", {
+            "name": "alt-private", "disk_format": "raw", "container_format": "bare",
+            "visibility": "private"}, self.alt)
+        self.alt_image = json.loads(data)["id"]
+        request(IMAGE, "PUT", "/v2/images/%s/file" % self.alt_image, b"x" * 4096,
+                dict(self.alt, **{"Content-Type": "application/octet-stream"}))
+        _, _, data = request(IMAGE, "POST", "/v2/images", {
+            "name": "mine", "disk_format": "raw", "container_format": "bare"}, self.demo)
+        self.mine = json.loads(data)["id"]
+
+
+def main():
+    unknown = set(ONLY) - set(f.__name__ for f in SECTIONS)
+    if unknown:
+        fail("no such section: %s" % ", ".join(sorted(unknown)))
+    alive("start")
+    c = Context()
+    ran = 0
+    for section in SECTIONS:
+        if ONLY and section.__name__ not in ONLY:
+            continue
+        print("probe: %s" % section.__name__, flush=True)
+        section(c)
+        ran += 1
     alive("the end")
-    print("probe: every request refused in the API's shape; daemon alive, RSS %d KB" % rss_kb())
+    print("probe: %d sections, every request refused in the API's shape; daemon alive, "
+          "RSS %d KB" % (ran, rss_kb()))
 
 
 main()
