@@ -5,18 +5,22 @@
 # acpid, prints
 #   chronova-guest: init reached
 # on the serial console (ttyS0), and powers off on an ACPI power-button press,
-# so a clean shutdown (virDomainShutdown) works.
+# so a clean shutdown (virDomainShutdown) works, printing first
+#   chronova-guest: power button, powering off
 #
 #   tools/guest-image.sh [OUT_DIR]     (default: build/guest)
 #
-# Prints the image's path. Cached: a second run with the image present does
-# nothing. Needs: apt-get (to download the kernel package), dpkg-deb, cpio,
-# gzip, mtools, dosfstools, syslinux, busybox-static (tools/deps.sh installs them).
+# Prints the image's path. Cached: a second run does nothing if the image was
+# built by this same script (OUT_DIR/guest.img.stamp holds the script's
+# SHA-256); a changed script builds it again. Needs: apt-get (to download the
+# kernel package), dpkg-deb, cpio, gzip, mtools, dosfstools, syslinux,
+# busybox-static (tools/deps.sh installs them).
 set -euo pipefail
 
 out_dir=${1:-build/guest}
 image="$out_dir/guest.img"
-if [ -s "$image" ]; then
+stamp=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
+if [ -s "$image" ] && [ "$(cat "$image.stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "$image"
   exit 0
 fi
@@ -64,6 +68,9 @@ INIT
 cat >"$root/etc/acpi/PWRF/00000080" <<'PWR'
 #!/bin/sh
 echo "chronova-guest: power button, powering off" >/dev/console
+# The line may still sit in the serial port's buffer: powering off at once can
+# lose it, and the real-VM test tells a clean stop from a forced one by it.
+sleep 1
 poweroff -f
 PWR
 chmod +x "$root/init" "$root/etc/acpi/PWRF/00000080"
@@ -85,5 +92,7 @@ CFG
 mcopy -i "$disk" "$vmlinuz" ::vmlinuz
 mcopy -i "$disk" "$work/initrd.gz" ::initrd.gz
 mcopy -i "$disk" "$work/syslinux.cfg" ::syslinux.cfg
+rm -f "$image.stamp"
 mv "$disk" "$image"
+echo "$stamp" >"$image.stamp"
 echo "$image"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Real guests (issue 5): the unmodified `openstack` CLI boots a tiny Debian
 # guest (tools/guest-image.sh) on QEMU/TCG through libvirtd, reads the guest's
-# own boot line from its console log, stops and starts it (ACPI), snapshots it
-# with createImage, boots a second server from the snapshot, checks that both
-# overlays are backed by bases in the image cache, resizes the first on its
-# host twice (confirming, then reverting), and deletes both.
+# own boot line from its console log, stops it (ACPI: the guest's own
+# power-off line must show, which a forced power-off lacks), writes a known
+# pattern into its overlay while it is off, starts it (the guest boots again),
+# snapshots it with createImage (the downloaded snapshot must carry the
+# pattern), boots a second server from the snapshot, checks that both overlays
+# are backed by bases in the image cache, resizes the first on its host twice
+# (confirming, then reverting), and deletes both.
 # Usage: real_vm_test.sh BUILD_DIR
 # Prints the measured times as "MEASURED <what> <seconds>".
 source "$(dirname "$0")/lib.sh"
@@ -16,8 +19,10 @@ COMPUTE=$(free_port)
 IDENTITY=$(free_port)
 IMAGE=$(free_port)
 BOOT_LINE="chronova-guest: init reached"
+OFF_LINE="chronova-guest: power button, powering off" # the guest's ACPI handler
 command -v openstack >/dev/null || fail "the openstack CLI is not installed (tools/deps.sh)"
 command -v qemu-img >/dev/null || fail "qemu-img is not installed (tools/deps.sh)"
+command -v qemu-io >/dev/null || fail "qemu-io is not installed (tools/deps.sh: qemu-utils)"
 
 trap 'stop_libvirtd "$INSTANCES"; e2e_cleanup' EXIT
 
@@ -74,6 +79,21 @@ wait_status() {
   fail "server $id is $s, not $want, after ${secs}s"
 }
 
+# How many times server $1's console log holds line $2.
+console_count() {
+  os console log show "$1" | grep -cF "$2" || true
+}
+
+# Whether disk image $1 holds PAT_LEN bytes of 0x5a at PAT_OFF (read-only, so
+# beside a running guest too).
+has_pattern() {
+  local fmt out
+  fmt=$(qemu-img info -U --output=json "$1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["format"])') || return 1
+  out=$(qemu-io -r -U -f "$fmt" -c "read -P 0x5a $PAT_OFF $PAT_LEN" "$1" 2>&1) || return 1
+  ! grep -q "verification failed" <<<"$out"
+}
+
 # The backing file of server $1's overlay; checks it is a base in _base/.
 backing_of() {
   local disk="$INSTANCES/$1/disk" base
@@ -116,13 +136,39 @@ if ! grep -q '^running' <<<"$STATE1"; then
   fail "vm1's domain is not running: $STATE1"
 fi
 
-# Stop (ACPI: the guest powers itself off) and start again.
+# Stop (ACPI: the guest powers itself off). SHUTOFF alone proves no clean
+# shutdown: a guest that ignored the press is destroyed after
+# clean_shutdown_timeout and ends SHUTOFF too, but without its power-off line.
+BOOTS=$(console_count "$VM1" "$BOOT_LINE")
+OFFS=$(console_count "$VM1" "$OFF_LINE")
 t0=$(now)
 os server stop "$VM1" >/dev/null
 wait_status "$VM1" 90 SHUTOFF
 echo "MEASURED stop-to-SHUTOFF $(since "$t0")"
+n=$(console_count "$VM1" "$OFF_LINE")
+if [ "$n" -ne $((OFFS + 1)) ]; then
+  echo "--- console of $VM1 ---" >&2
+  os console log show "$VM1" | tail -n 20 >&2
+  fail "vm1 is SHUTOFF but its console shows '$OFF_LINE' $n times, not $((OFFS + 1)): not a clean shutdown"
+fi
+
+# While vm1 is off, a known pattern goes into its overlay, where the guest
+# never writes: the last MiB but one of the base's 32 MiB FAT disk, past its
+# few files. The base must not hold it; the snapshot must.
+PAT_LEN=65536
+PAT_OFF=$(qemu-img info -U --output=json "$BASE1" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"] - (1 << 20))')
+has_pattern "$BASE1" && fail "the base $BASE1 already holds 0x5a at $PAT_OFF"
+qemu-io -f qcow2 -c "write -P 0x5a $PAT_OFF $PAT_LEN" "$INSTANCES/$VM1/disk" >/dev/null ||
+  fail "qemu-io could not write into vm1's overlay"
+has_pattern "$INSTANCES/$VM1/disk" || fail "vm1's overlay does not read back the pattern"
+
+# Start: ACTIVE, and the guest really boots again (one more boot line).
+t0=$(now)
 os server start "$VM1" >/dev/null
 wait_status "$VM1" 90 ACTIVE
+wait_boots "$VM1" 120 $((BOOTS + 1))
+echo "MEASURED start-to-console-line $(since "$t0")"
 
 # createImage: a snapshot image, active, owned by demo, that boots.
 t0=$(now)
@@ -131,6 +177,10 @@ SNAP_ID=$(os image show vm1-snap -f value -c id)
 [ "$(os image show "$SNAP_ID" -f value -c status)" = active ] || fail "snapshot not active"
 echo "MEASURED createImage-to-active $(since "$t0")"
 wait_status "$VM1" 60 ACTIVE
+os image save --file "$E2E_TMP/snap.img" "$SNAP_ID" >/dev/null
+has_pattern "$E2E_TMP/snap.img" ||
+  fail "the snapshot lacks the 0x5a pattern written at $PAT_OFF of vm1's disk"
+rm -f "$E2E_TMP/snap.img"
 
 t0=$(now)
 VM2=$(os server create --flavor vm.tiny --image vm1-snap --wait vm2 -f value -c id | tail -n 1)
@@ -139,6 +189,7 @@ wait_console "$VM2" 120
 echo "MEASURED snapshot-boot-to-console-line $(since "$t0")"
 BASE2=$(backing_of "$VM2")
 [ "$BASE1" != "$BASE2" ] || fail "vm2 (from the snapshot) shares vm1's base $BASE1"
+has_pattern "$INSTANCES/$VM2/disk" || fail "vm2's disk (from the snapshot) lacks the 0x5a pattern"
 qemu-img info -U --backing-chain "$INSTANCES/$VM1/disk" >"$E2E_TMP/chain1"
 qemu-img info -U --backing-chain "$INSTANCES/$VM2/disk" >"$E2E_TMP/chain2"
 grep -qF "$BASE1" "$E2E_TMP/chain1" || fail "vm1's backing chain lacks $BASE1"
