@@ -36,9 +36,9 @@ Status ComputeApiServer::Start(const ComputeApiOptions& options) {
   // authenticate is answered 401 without it.
   http.body_mode = [handler](const HttpRequest& r) { return handler->BodyMode(r); };
   http.error_response = [](int status, const std::string& message) {
-    return JsonResponse(status, FaultBody(status, status == 500
-                                                      ? "Unexpected API Error: " + message
-                                                      : message));
+    return JsonResponse(
+        status,
+        FaultBody(status, status == 500 ? "Unexpected API Error: " + message : message));
   };
   CHRONOVA_RETURN_IF_ERROR(impl->server.Start(std::move(http)));
   impl_ = std::move(impl);

@@ -271,7 +271,8 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
 
 HttpBodyMode ComputeApiHandler::BodyMode(const HttpRequest& request) const {
   const std::string* token = request.headers.Find("X-Auth-Token");
-  Result<RequestContext> ctx = options_.authenticator->Authenticate(token ? *token : "", "");
+  Result<RequestContext> ctx =
+      options_.authenticator->Authenticate(token ? *token : "", "");
   if (!ctx.ok() && ctx.status().code() == StatusCode::kPermissionDenied) {
     return HttpBodyMode::kSkip;
   }

@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -187,12 +187,13 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void ReadHeader() {
     header_parser_.emplace();
-    header_parser_->header_limit(
-        static_cast<std::uint32_t>(std::min<size_t>(options_.max_header_bytes, UINT32_MAX)));
+    header_parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(options_.max_header_bytes, UINT32_MAX)));
     // Decided once the headers are read (not boost::none: Beast 1.74 then
     // compares a Content-Length with an empty optional and refuses every body).
     header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(first_request_ ? options_.header_timeout : options_.idle_timeout);
+    stream_.expires_after(first_request_ ? options_.header_timeout
+                                         : options_.idle_timeout);
     http::async_read_header(stream_, buffer_, *header_parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               self->OnHeader(ec);
@@ -268,8 +269,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string* host = request_.headers.Find("Host");
     request_.base_url = server_->scheme + "://" +
                         (host && !host->empty() ? *host : server_->authority) + mount;
-    has_body_ = header_parser_->chunked() ||
-                header_parser_->content_length().value_or(0) > 0;
+    has_body_ =
+        header_parser_->chunked() || header_parser_->content_length().value_or(0) > 0;
 
     if (!options_.body_mode) {
       return OnBodyMode(HttpBodyMode::kMemory);
@@ -354,7 +355,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // A client that sent "Expect: 100-continue" waits for this before its body.
   void Continue100() {
     const std::string* expect = request_.headers.Find("Expect");
-    if (expect == nullptr || !EqualsIgnoreCase(*expect, "100-continue") || version_ < 11) {
+    if (expect == nullptr || !EqualsIgnoreCase(*expect, "100-continue") ||
+        version_ < 11) {
       return;
     }
     // Small enough to go into the socket's buffer at once; any error shows
@@ -414,8 +416,9 @@ class Session : public std::enable_shared_from_this<Session> {
           }
           // Gone before the client hears the answer: nothing of the request is left.
           self->RemoveBodyFile();
-          net::post(self->stream_.get_executor(),
-                    [self, r = std::move(response)]() mutable { self->Write(std::move(r)); });
+          net::post(
+              self->stream_.get_executor(),
+              [self, r = std::move(response)]() mutable { self->Write(std::move(r)); });
         })) {
       return Fail(503, "The server is busy; try again later.");
     }
@@ -458,7 +461,8 @@ class Session : public std::enable_shared_from_this<Session> {
         out->body().reset(std::move(file), ec);
         if (!ec) {
           out->prepare_payload();
-          auto serializer = std::make_shared<http::response_serializer<http::file_body>>(*out);
+          auto serializer =
+              std::make_shared<http::response_serializer<http::file_body>>(*out);
           return WriteParts(out, serializer);
         }
       }
@@ -478,14 +482,16 @@ class Session : public std::enable_shared_from_this<Session> {
       out->body().clear();
       out->content_length(length);
     }
-    auto serializer = std::make_shared<http::response_serializer<http::string_body>>(*out);
+    auto serializer =
+        std::make_shared<http::response_serializer<http::string_body>>(*out);
     WriteParts(out, serializer);
   }
 
   // Writes in pieces, each with its own deadline (a client that stops
   // reading is dropped), then reads the next request or closes.
   template <class Message, class Serializer>
-  void WriteParts(std::shared_ptr<Message> message, std::shared_ptr<Serializer> serializer) {
+  void WriteParts(std::shared_ptr<Message> message,
+                  std::shared_ptr<Serializer> serializer) {
     stream_.expires_after(options_.write_timeout);
     http::async_write_some(
         stream_, *serializer,
@@ -518,12 +524,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Drain(size_t drained) {
-    stream_.async_read_some(
-        net::buffer(drain_), [self = shared_from_this(), drained](beast::error_code ec,
-                                                                  size_t n) {
-          if (ec || drained + n > (size_t{1} << 20)) return self->Close();
-          self->Drain(drained + n);
-        });
+    stream_.async_read_some(net::buffer(drain_), [self = shared_from_this(), drained](
+                                                     beast::error_code ec, size_t n) {
+      if (ec || drained + n > (size_t{1} << 20)) return self->Close();
+      self->Drain(drained + n);
+    });
   }
 
   // The connection object goes with the last handler that holds it.
@@ -562,41 +567,41 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void ServerCore::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec,
-                                                      tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (ec) {
-      // Out of file descriptors, say: try again shortly rather than spin.
-      accept_retry.expires_after(std::chrono::milliseconds(100));
-      accept_retry.async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec && acceptor.is_open()) Accept();
-      });
-      return;
-    }
-    {
-      std::shared_ptr<Session> session;
-      {
-        std::lock_guard<std::mutex> lock(sessions_mu);
-        if (!stopping && sessions.size() < options.max_connections) {
-          session = std::make_shared<Session>(std::move(socket), this);
-          sessions.emplace(session.get(), session);
+  acceptor.async_accept(
+      net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+        if (ec) {
+          // Out of file descriptors, say: try again shortly rather than spin.
+          accept_retry.expires_after(std::chrono::milliseconds(100));
+          accept_retry.async_wait([this](beast::error_code wait_ec) {
+            if (!wait_ec && acceptor.is_open()) Accept();
+          });
+          return;
         }
-      }
-      if (session) {
-        session->Start();
-      } else {
-        // Full: a short answer the socket's buffer takes at once, then close.
-        static const char kBusy[] =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-            "Connection: close\r\n\r\n";
-        beast::error_code ignored;
-        socket.non_blocking(true, ignored);
-        socket.write_some(net::buffer(kBusy, sizeof(kBusy) - 1), ignored);
-        socket.close(ignored);
-      }
-    }
-    Accept();
-  });
+        {
+          std::shared_ptr<Session> session;
+          {
+            std::lock_guard<std::mutex> lock(sessions_mu);
+            if (!stopping && sessions.size() < options.max_connections) {
+              session = std::make_shared<Session>(std::move(socket), this);
+              sessions.emplace(session.get(), session);
+            }
+          }
+          if (session) {
+            session->Start();
+          } else {
+            // Full: a short answer the socket's buffer takes at once, then close.
+            static const char kBusy[] =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n";
+            beast::error_code ignored;
+            socket.non_blocking(true, ignored);
+            socket.write_some(net::buffer(kBusy, sizeof(kBusy) - 1), ignored);
+            socket.close(ignored);
+          }
+        }
+        Accept();
+      });
 }
 
 }  // namespace
@@ -667,8 +672,9 @@ Status HttpServer::Start(HttpServerOptions options) {
   impl->options = std::move(options);
   try {
     tcp::resolver resolver(impl->ioc);
-    auto endpoints = resolver.resolve(address->host, address->port,
-                                      tcp::resolver::passive | tcp::resolver::numeric_service);
+    auto endpoints =
+        resolver.resolve(address->host, address->port,
+                         tcp::resolver::passive | tcp::resolver::numeric_service);
     tcp::endpoint endpoint = endpoints.begin()->endpoint();
     impl->acceptor.open(endpoint.protocol());
     impl->acceptor.set_option(net::socket_base::reuse_address(true));

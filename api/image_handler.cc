@@ -239,7 +239,8 @@ ImageApiHandler::ImageApiHandler(const ImageApiOptions& options) : options_(opti
 HttpBodyMode ImageApiHandler::BodyMode(const HttpRequest& request) const {
   // Nobody sends a body without a token: Handle answers 401 unread.
   const std::string* token = request.headers.Find("X-Auth-Token");
-  Result<RequestContext> ctx = options_.authenticator->Authenticate(token ? *token : "", "");
+  Result<RequestContext> ctx =
+      options_.authenticator->Authenticate(token ? *token : "", "");
   if (!ctx.ok()) return HttpBodyMode::kSkip;
   std::vector<std::string> s = SplitPath(request.path);
   if (!(request.method == "PUT" && s.size() == 4 && s[0] == "v2" && s[1] == "images" &&
@@ -248,7 +249,8 @@ HttpBodyMode ImageApiHandler::BodyMode(const HttpRequest& request) const {
   }
   // Nothing reaches the disk that UploadData would refuse.
   if (MediaType(request) != kOctetStream) return HttpBodyMode::kSkip;
-  if (!options_.service->CheckUpload(*ctx, ImageId(s[2])).ok()) return HttpBodyMode::kSkip;
+  if (!options_.service->CheckUpload(*ctx, ImageId(s[2])).ok())
+    return HttpBodyMode::kSkip;
   return HttpBodyMode::kFile;
 }
 

@@ -25,11 +25,6 @@ namespace {
 
 namespace names = jetstream_names;
 
-// No JetStream stream ever reaches this sequence, so a publish that expects it as
-// the stream's last sequence is never stored: it only asks the server whether its
-// Msg-Id was already stored (the de-duplication check runs before that
-// expectation, on a single server and in a cluster alike).
-constexpr uint64_t kImpossibleSeq = uint64_t{1} << 62;
 // Upper bound of one JetStream API request; longer operations retry.
 constexpr int kMaxRequestWaitMs = 2000;
 // How long the follower blocks for a message before looking at its flags.
@@ -384,42 +379,14 @@ class JetStreamEventLog::Impl {
     return head;
   }
 
-  // Whether a message with Msg-Id `msg_id` is stored: its stream sequence if so.
-  // Never stores anything itself (see kImpossibleSeq).
-  Result<std::optional<uint64_t>> ProbeDuplicate(const std::string& subject,
-                                                 const std::string& msg_id,
-                                                 const Deadline& deadline) {
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = RequestWaitMs(&deadline);
-    po.MsgId = msg_id.c_str();
-    po.ExpectLastSeq = kImpossibleSeq;
-    jsPubAck* raw = nullptr;
-    jsErrCode jerr = jsErrCode(0);
-    natsStatus s = js_Publish(&raw, js_, subject.c_str(), nullptr, 0, &po, &jerr);
-    PubAckPtr ack(raw);
-    if (s == NATS_ERR && jerr == JSStreamWrongLastSequenceErr) {
-      return std::optional<uint64_t>();  // not stored: the probe's expectation failed
-    }
-    if (s != NATS_OK) return FromNats(s, jerr, "de-duplication probe on " + subject);
-    if (!ack->Duplicate) {
-      return Status::Internal("jetstream: de-duplication probe on " + subject +
-                              " was stored at " + SeqName(ack->Sequence));
-    }
-    if (ack->Sequence == 0) {
-      return Status::Unavailable("jetstream: " + subject + ": msg id " + msg_id +
-                                 " is still being stored");
-    }
-    return std::optional<uint64_t>(ack->Sequence);
-  }
-
   // `trust_mirror`: take the subject's head from this node's mirror (no round
   // trip) when it already shows the expected version. If the mirror was stale the
   // publish fails its expectation and the retry reads the head from JetStream.
   AppendTry TryAppend(const AppendRequest& req, const std::string& subject,
                       const Deadline& deadline, bool trust_mirror) {
     AppendTry t;
-    const std::string msg_id = names::MsgId(req.key);
+    // The key as messages carry it and the mirror indexes it.
+    const IdempotencyKey key(names::MsgId(req.key));
     Result<SubjectHead> head = Status::Internal("head not read");
     if (trust_mirror && !req.expected.any()) {
       auto local = mirror_->StreamSource(req.stream);
@@ -428,28 +395,41 @@ class JetStreamEventLog::Impl {
         head = SubjectHead{local->source_position, local->version};
       }
     }
-    if (!head.ok()) head = ReadSubjectHead(subject, deadline);
+    if (!head.ok()) {
+      head = ReadSubjectHead(subject, deadline);
+      // The subject's last message may be one the fold rejected (it claimed a
+      // version another message took first): the version is the fold's, read
+      // from the mirror once it holds that message; the expectation stays the
+      // subject's last sequence, which the server checks.
+      if (head.ok() && head->subject_seq != 0) {
+        Status caught_up = WaitForMirror(head->subject_seq, deadline);
+        Result<StreamVersion> folded = caught_up.ok() ? mirror_->StreamHead(req.stream)
+                                                      : Result<StreamVersion>(caught_up);
+        if (folded.ok()) {
+          head->version = *folded;
+        } else {
+          head = folded.status();
+        }
+      }
+    }
     if (!head.ok()) {
       t.result = head.status();
       return t;
     }
+    // An earlier try of this very append (a timed-out publish, a caller's
+    // retry) that the fold accepted is the answer.
+    Result<std::optional<AppendResult>> earlier = mirror_->KeyLanding(key);
+    if (!earlier.ok() || earlier->has_value()) {
+      t.result = earlier.ok() ? Result<AppendResult>(**earlier) : earlier.status();
+      return t;
+    }
     if (!req.expected.Matches(head->version)) {
-      // Conflict, unless the stream moved because this very key was appended
-      // before (this is a retry); only the Msg-Id can tell.
-      Result<std::optional<uint64_t>> dup = ProbeDuplicate(subject, msg_id, deadline);
-      if (!dup.ok()) {
-        t.result = dup.status();
-      } else if (dup->has_value()) {
-        t.result = Landing(**dup, /*duplicate=*/true, deadline);
-      } else {
-        // The caller will reload and decide again from this node's mirror: let the
-        // mirror hold what we just compared against, so the reload is not stale.
-        (void)WaitForMirror(head->subject_seq, deadline);
-        t.result =
-            Status::Conflict("stream " + req.stream.str() + " is at version " +
-                             std::to_string(head->version.value()) + ", expected " +
-                             std::to_string(req.expected.version().value()));
-      }
+      // The caller will reload and decide again from this node's mirror: let the
+      // mirror hold what we just compared against, so the reload is not stale.
+      (void)WaitForMirror(head->subject_seq, deadline);
+      t.result = Status::Conflict("stream " + req.stream.str() + " is at version " +
+                                  std::to_string(head->version.value()) + ", expected " +
+                                  std::to_string(req.expected.version().value()));
       return t;
     }
 
@@ -471,14 +451,18 @@ class JetStreamEventLog::Impl {
     if (s == NATS_OK) {
       s = natsMsgHeader_Set(msg.get(), names::kVersionHeader, last_version.c_str());
     }
+    if (s == NATS_OK)
+      s = natsMsgHeader_Set(msg.get(), names::kKeyHeader, key.str().c_str());
     if (s != NATS_OK) {
       t.result = FromNats(s, jsErrCode(0), what);
       return t;
     }
+    // No Nats-Msg-Id: the server's de-duplication is leader-local on a cluster
+    // (a message whose proposal failed can stay "still being stored" for the
+    // whole window). Copies of one append are the fold's business (key index).
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = RequestWaitMs(&deadline);
-    po.MsgId = msg_id.c_str();
     if (head->subject_seq == 0) {
       po.ExpectNoMessage = true;  // ExpectLastSubjectSeq = 0 would mean "no expectation"
     } else {
@@ -489,8 +473,8 @@ class JetStreamEventLog::Impl {
     s = js_PublishMsg(&raw_ack, js_, msg.get(), &po, &jerr);
     PubAckPtr ack(raw_ack);
     if (s == NATS_ERR && jerr == JSStreamWrongLastSequenceErr) {
-      // Another writer got in first, or (in a cluster, where the subject check
-      // runs before de-duplication) an earlier try of this append was stored.
+      // Another writer got in first, or an earlier try of this append was
+      // stored: read the head again (and the key index with it).
       t.reread = true;
       return t;
     }
@@ -498,24 +482,27 @@ class JetStreamEventLog::Impl {
       t.result = FromNats(s, jerr, what);
       return t;
     }
-    if (ack->Duplicate && ack->Sequence == 0) {
-      t.result = Status::Unavailable("jetstream: " + what + ": msg id " + msg_id +
-                                     " is still being stored");
-      return t;
-    }
-    t.result = Landing(ack->Sequence, ack->Duplicate, deadline);
+    t.result = Landing(ack->Sequence, key, deadline);
     return t;
   }
 
-  // Where the message at `jetstream_seq` landed in the mirror.
-  Result<AppendResult> Landing(uint64_t jetstream_seq, bool duplicate,
+  // Where the message at `jetstream_seq` landed in the mirror. Accepted only
+  // once this node's own fold accepted it: a message the server stored but the
+  // fold rejected (it lost a race for its version on a cluster) is a Conflict,
+  // and the caller decides again; unless another copy of the same append was
+  // accepted, which is then the answer.
+  Result<AppendResult> Landing(uint64_t jetstream_seq, const IdempotencyKey& key,
                                const Deadline& deadline) {
     CHRONOVA_RETURN_IF_ERROR(WaitForMirror(jetstream_seq, deadline));
     Result<AppendResult> r = mirror_->SourceLanding(jetstream_seq);
+    if (r.status().IsConflict()) {
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<AppendResult> copy,
+                                mirror_->KeyLanding(key));
+      if (copy.has_value()) return *copy;
+    }
     if (!r.ok()) {
       return r.status().WithContext("jetstream: landing of " + SeqName(jetstream_seq));
     }
-    r->duplicate = duplicate;
     return r;
   }
 
@@ -630,7 +617,15 @@ class JetStreamEventLog::Impl {
                                   " stored under subject " + subject);
       }
     }
-    return mirror_->Ingest(seq, std::move(batch)).WithContext(where);
+    // The append's key: our header, or the Msg-Id of messages written before it.
+    const char* key = nullptr;
+    if (natsMsgHeader_Get(msg, names::kKeyHeader, &key) != NATS_OK &&
+        natsMsgHeader_Get(msg, "Nats-Msg-Id", &key) != NATS_OK) {
+      key = nullptr;
+    }
+    return mirror_
+        ->Ingest(seq, std::move(batch), IdempotencyKey(key != nullptr ? key : ""))
+        .WithContext(where);
   }
 
   void WaitForStop(int ms) {

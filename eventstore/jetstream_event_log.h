@@ -1,18 +1,23 @@
 // JetStreamEventLog: the production, replicated EventLog on NATS JetStream
-// (DESIGN §4). One JetStream stream holds every event; each aggregate stream maps
-// to one subject "ev.<kind>.<escaped key>" (eventstore/jetstream_names.h).
+// (docs/events.md, docs/operations.md "JetStream"). One JetStream stream holds
+// every event; each aggregate stream maps to one subject "ev.<kind>.<escaped
+// key>" (eventstore/jetstream_names.h).
 //
 // One Append = one JetStream message holding the whole batch of events, so a
-// multi-event append is atomic. Optimistic concurrency: the last message of the
-// subject carries the stream version in a header; the publish sets
-// ExpectLastSubjectSeq to that message's sequence (ExpectNoMessage for a new
-// stream), so a concurrent writer makes it fail with Conflict. The idempotency key
-// is the Nats-Msg-Id; transient failures are retried with the same Msg-Id.
+// multi-event append is atomic. Every node keeps a local RocksDbEventLog mirror,
+// fed in order by an ordered consumer, and its fold is authoritative: a message
+// whose version does not follow its stream's head, or whose idempotency key
+// (header Chronova-Key) was accepted already, is rejected alike on every node
+// (RocksDbEventLog::Ingest). Global seqs are dense positions of the accepted
+// events, the same on every node.
 //
-// Every node keeps a local RocksDbEventLog mirror, fed in order by an ordered
-// consumer. Global seqs are dense positions in that mirror: every node reading
-// the same JetStream stream assigns the same seqs. Reads and subscriptions are
-// served from the mirror after it has caught up with the stream's last sequence.
+// Optimistic concurrency: the publish sets ExpectLastSubjectSeq to the
+// subject's last message (ExpectNoMessage for a new stream), a first filter the
+// server applies; on a cluster two racing writers may both be stored, so an
+// Append is acknowledged only once this node's fold accepted its message, and
+// is a Conflict otherwise. Transient failures are retried until the operation
+// timeout; a retry whose earlier try the fold accepted answers that result.
+// Reads and subscriptions are served from the mirror.
 #pragma once
 
 #include <memory>

@@ -16,6 +16,9 @@ inline constexpr std::string_view kEventPrefix = "ev";
 inline constexpr const char* kAllEvents = "ev.>";
 // Header carrying the stream version of the last event in a message.
 inline constexpr const char* kVersionHeader = "Chronova-Version";
+// Header carrying the append's idempotency key (MsgId's escaping): the mirror's
+// fold counts one append once, whatever copies of it the stream holds.
+inline constexpr const char* kKeyHeader = "Chronova-Key";
 
 // "instance/<key>" -> "ev.instance.<escaped key>"; a StreamId without '/' maps to
 // "ev.<escaped name>". Each part is escaped into a single valid NATS token: '.',

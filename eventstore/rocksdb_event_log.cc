@@ -19,8 +19,9 @@ using log_keys::PutBigEndian64;
 
 struct RocksDbEventLog::Writer {
   const AppendRequest* append = nullptr;  // set for an Append ...
-  uint64_t source_position = 0;           // ... or these two for an Ingest
+  uint64_t source_position = 0;           // ... or these three for an Ingest
   std::vector<Envelope>* ingest = nullptr;
+  const IdempotencyKey* ingest_key = nullptr;  // empty: the batch carries none
   Result<AppendResult> result = Status::Internal("append not run");
   bool done = false;
   std::condition_variable cv;
@@ -128,11 +129,13 @@ Result<AppendResult> RocksDbEventLog::Append(const AppendRequest& req) {
   return std::move(w.result);
 }
 
-Status RocksDbEventLog::Ingest(uint64_t source_position, std::vector<Envelope> batch) {
+Status RocksDbEventLog::Ingest(uint64_t source_position, std::vector<Envelope> batch,
+                               const IdempotencyKey& key) {
   if (batch.empty()) return Status::InvalidArgument("ingest: empty batch");
   Writer w;
   w.source_position = source_position;
   w.ingest = &batch;
+  w.ingest_key = &key;
   CHRONOVA_RETURN_IF_ERROR(Enqueue(&w));
   return w.result.status();
 }
@@ -173,6 +176,7 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
   std::unordered_map<std::string, AppendResult> keys;  // idempotency keys in this group
   uint64_t seq = next_seq_;
   std::vector<Writer*> written;
+  uint64_t rejected = 0;  // ingested batches rejected by the fold
 
   auto current_version = [&](const StreamId& stream) -> Result<uint64_t> {
     auto it = versions.find(stream.str());
@@ -252,36 +256,63 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
         w->result = AppendResult{};  // redelivered: already stored
         continue;
       }
-      AppendResult r;
-      r.first_seq = Seq(seq);
-      Status bad;
-      for (Envelope& env : *w->ingest) {
-        Result<uint64_t> cur = current_version(env.stream);
-        if (!cur.ok()) {
-          bad = cur.status();
+      // The group is this writer alone: on an error nothing is written.
+      std::vector<Envelope>& events = *w->ingest;
+      // Whether every event follows its stream's head (a batch from JetStream
+      // is one stream; a bulk import may hold many).
+      bool follows = true;
+      std::unordered_map<std::string, uint64_t> next;
+      for (const Envelope& env : events) {
+        auto it = next.find(env.stream.str());
+        uint64_t cur = 0;
+        if (it != next.end()) {
+          cur = it->second;
+        } else {
+          Result<uint64_t> head = current_version(env.stream);
+          if (!head.ok()) {
+            w->result = head.status();
+            return;
+          }
+          cur = *head;
+        }
+        if (env.version.value() != cur + 1) {
+          follows = false;
           break;
         }
-        if (env.version.value() != *cur + 1) {
-          bad = Status::Corruption(
-              "source position " + std::to_string(w->source_position) + ": stream " +
-              env.stream.str() + " version " + std::to_string(env.version.value()) +
-              " does not follow " + std::to_string(*cur));
-          break;
+        next[env.stream.str()] = env.version.value();
+      }
+      const IdempotencyKey& key = *w->ingest_key;
+      bool key_taken = false;
+      if (!key.empty()) {
+        std::string stored;
+        rocksdb::Status s =
+            db_->Get(rocksdb::ReadOptions(), log_keys::Idempotency(key), &stored);
+        if (!s.ok() && !s.IsNotFound()) {
+          w->result = FromRocks(s, "read idempotency key");
+          return;
         }
-        put_event(env);
-        put_head(env.stream, env.version.value());
-        r.last_version = env.version;
+        key_taken = s.ok();
       }
-      if (!bad.ok()) {
-        w->result = bad;  // the group is this writer alone: nothing is written
-        return;
+      AppendResult r;  // a rejected batch lands nowhere: all zero (SourceLanding)
+      if (follows && !key_taken) {
+        r.first_seq = Seq(seq);
+        std::string position;
+        PutBigEndian64(&position, w->source_position);
+        for (Envelope& env : events) {
+          put_event(env);
+          put_head(env.stream, env.version.value());
+          batch.Put(log_keys::StreamSource(env.stream), position);
+          r.last_version = env.version;
+        }
+        r.last_seq = Seq(seq - 1);
+        if (!key.empty()) batch.Put(log_keys::Idempotency(key), EncodeResult(r));
+      } else {
+        // Another batch claimed this version first (or a gap), or this is a
+        // second copy of an accepted append: the first in source order wins,
+        // on every mirror alike.
+        ++rejected;
       }
-      r.last_seq = Seq(seq - 1);
       batch.Put(log_keys::Source(w->source_position), EncodeResult(r));
-      std::string position;
-      PutBigEndian64(&position, w->source_position);
-      for (const Envelope& env : *w->ingest)
-        batch.Put(log_keys::StreamSource(env.stream), position);
       std::string applied;
       PutBigEndian64(&applied, w->source_position);
       batch.Put(log_keys::kSourceApplied, applied);
@@ -299,6 +330,7 @@ void RocksDbEventLog::CommitGroup(const std::vector<Writer*>& group) {
     return;
   }
   next_seq_ = seq;
+  source_rejected_ += rejected;
   // Readable first, then announced: a WaitForSource waiter reads right away.
   notifier_.Publish(Seq(seq - 1));
   for (Writer* w : written) {
@@ -447,7 +479,26 @@ Result<AppendResult> RocksDbEventLog::SourceLanding(uint64_t source_position) {
     return Status::NotFound("source position " + std::to_string(source_position));
   }
   CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read source landing"));
-  return DecodeResult(v, "source position " + std::to_string(source_position));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      AppendResult r,
+      DecodeResult(v, "source position " + std::to_string(source_position)));
+  if (r.last_version == StreamVersion()) {
+    return Status::Conflict("source position " + std::to_string(source_position) +
+                            " was rejected: an earlier batch claimed its stream version");
+  }
+  return r;
+}
+
+Result<std::optional<AppendResult>> RocksDbEventLog::KeyLanding(
+    const IdempotencyKey& key) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_keys::Idempotency(key), &v);
+  if (s.IsNotFound()) return std::optional<AppendResult>();
+  CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read idempotency key"));
+  CHRONOVA_ASSIGN_OR_RETURN(AppendResult r,
+                            DecodeResult(v, "idempotency key " + key.str()));
+  r.duplicate = true;
+  return std::optional<AppendResult>(r);
 }
 
 Result<RocksDbEventLog::StreamSourceHead> RocksDbEventLog::StreamSource(

@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "eventstore/event_log.h"
@@ -50,13 +51,32 @@ class RocksDbEventLog : public EventLog {
   // ---- For replication (a local mirror of a remote log) ----
   // Stores a batch that the remote log holds at `source_position`, assigning local
   // seqs after the head. Positions must increase; a position at or below
-  // SourceApplied() is ignored (redelivery). Corruption if a version does not
-  // follow its stream's head.
-  Status Ingest(uint64_t source_position, std::vector<Envelope> batch);
-  // The highest source position ingested (0 if none).
+  // SourceApplied() is ignored (redelivery).
+  //
+  // The fold is authoritative (docs/operations.md, "Concurrent writers on a
+  // cluster"): a remote log may store two batches that claim the same stream
+  // version (a clustered JetStream checks its expectation outside the replicated
+  // write). The first in source order wins; a later batch with an event whose
+  // version does not follow its stream's head is *rejected* whole: nothing of
+  // it is stored, no seq is assigned, and SourceLanding says Conflict. Every
+  // mirror ingesting the same source in the same order decides alike, so seqs
+  // stay the same on every node.
+  //
+  // `key` (may be empty) is the batch's idempotency key: an accepted batch
+  // records it (KeyLanding), and a later batch with a key already accepted is
+  // rejected too, so two stored copies of one append count once.
+  Status Ingest(uint64_t source_position, std::vector<Envelope> batch,
+                const IdempotencyKey& key = IdempotencyKey());
+  // Where the ingested batch with idempotency key `key` landed (duplicate set),
+  // or nullopt if no accepted batch carried it.
+  Result<std::optional<AppendResult>> KeyLanding(const IdempotencyKey& key);
+  // The highest source position ingested or rejected (0 if none).
   uint64_t SourceApplied() const { return source_applied_.load(); }
-  // Where the batch at `source_position` landed. NotFound if not ingested.
+  // Where the batch at `source_position` landed. NotFound if not ingested yet;
+  // Conflict if it was rejected (another batch claimed its version first).
   Result<AppendResult> SourceLanding(uint64_t source_position);
+  // How many batches this mirror rejected since it was opened.
+  uint64_t SourceRejected() const { return source_rejected_.load(); }
   // The version of `stream` and the source position of its last ingested batch
   // (0, 0 for a stream with no ingested events).
   struct StreamSourceHead {
@@ -90,6 +110,7 @@ class RocksDbEventLog : public EventLog {
   // Owned by the current group leader (one at a time).
   uint64_t next_seq_ = 1;
   std::atomic<uint64_t> source_applied_{0};
+  std::atomic<uint64_t> source_rejected_{0};
   std::mutex source_mu_;  // pairs with source_cv_
   std::condition_variable source_cv_;
 };

@@ -171,8 +171,9 @@ TEST_CASE("clients that send headers and never their body do not block other req
   for (int i = 0; i < 100; ++i) {
     auto c = std::make_unique<RawConnection>(s.port);
     REQUIRE(c->connected());
-    REQUIRE(c->Send("POST /v2.1/servers HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-                    "Content-Type: application/json\r\n\r\n"));
+    REQUIRE(
+        c->Send("POST /v2.1/servers HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                "Content-Type: application/json\r\n\r\n"));
     silent.push_back(std::move(c));
   }
   CHECK(s.Get() == 200);
@@ -211,8 +212,9 @@ TEST_CASE("headers that do not arrive within the header timeout close the connec
   CHECK(s.handled.load() == 0);
 }
 
-TEST_CASE("a body declared larger than the limit is not read and the handler sees its length",
-          "[http]") {
+TEST_CASE(
+    "a body declared larger than the limit is not read and the handler sees its length",
+    "[http]") {
   HttpServerOptions o;
   o.max_body_bytes = 1024;
   EchoServer s(o);
@@ -232,7 +234,8 @@ TEST_CASE("a chunked body over the limit is answered 413 after at most the limit
     HttpResponse r;
     r.status = status;
     r.headers.Set("Content-Type", "application/json");
-    r.body = "{\"status\": " + std::to_string(status) + ", \"message\": \"" + message + "\"}";
+    r.body =
+        "{\"status\": " + std::to_string(status) + ", \"message\": \"" + message + "\"}";
     return r;
   };
   EchoServer s(o);
@@ -250,11 +253,13 @@ TEST_CASE("a chunked body over the limit is answered 413 after at most the limit
   CHECK(s.handled.load() == 0);
 }
 
-TEST_CASE("a request with both Content-Length and Transfer-Encoding is refused", "[http]") {
+TEST_CASE("a request with both Content-Length and Transfer-Encoding is refused",
+          "[http]") {
   EchoServer s;
   RawConnection c(s.port);
-  REQUIRE(c.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
+  REQUIRE(
+      c.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
   std::string response = c.ReadUntilClosed();
   CHECK(StatusOf(response) == 400);
   CHECK(response.find("application/json") != std::string::npos);
@@ -287,7 +292,8 @@ TEST_CASE("header fields over the header limit are answered 431", "[http]") {
 TEST_CASE("TRACE is refused and never echoes the request's token", "[http]") {
   EchoServer s;
   RawConnection c(s.port);
-  REQUIRE(c.Send("TRACE /v2.1 HTTP/1.1\r\nHost: x\r\nX-Auth-Token: secret-token\r\n\r\n"));
+  REQUIRE(
+      c.Send("TRACE /v2.1 HTTP/1.1\r\nHost: x\r\nX-Auth-Token: secret-token\r\n\r\n"));
   std::string response = c.ReadUntilClosed();
   CHECK(StatusOf(response) == 405);
   CHECK(response.find("secret-token") == std::string::npos);
@@ -321,11 +327,13 @@ TEST_CASE("a body the server refuses to read is answered before it is sent", "[h
   CHECK(BodyOf(response) == "refused body=0");
 }
 
-TEST_CASE("a client that waits for 100 Continue gets it, then its body is read", "[http]") {
+TEST_CASE("a client that waits for 100 Continue gets it, then its body is read",
+          "[http]") {
   EchoServer s;
   RawConnection c(s.port);
-  REQUIRE(c.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                 "Expect: 100-continue\r\n\r\n"));
+  REQUIRE(
+      c.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+             "Expect: 100-continue\r\n\r\n"));
   CHECK(c.ReadResponse() == "HTTP/1.1 100 Continue\r\n\r\n");
   REQUIRE(c.Send("abc"));
   CHECK(BodyOf(c.ReadResponse()) == "POST /x body=3 file=0");
@@ -334,8 +342,9 @@ TEST_CASE("a client that waits for 100 Continue gets it, then its body is read",
 TEST_CASE("a kept-alive connection serves several requests in order", "[http]") {
   EchoServer s;
   RawConnection c(s.port);
-  REQUIRE(c.Send("GET /one HTTP/1.1\r\nHost: x\r\n\r\nPOST /two HTTP/1.1\r\nHost: x\r\n"
-                 "Content-Length: 2\r\n\r\nhi"));
+  REQUIRE(
+      c.Send("GET /one HTTP/1.1\r\nHost: x\r\n\r\nPOST /two HTTP/1.1\r\nHost: x\r\n"
+             "Content-Length: 2\r\n\r\nhi"));
   CHECK(BodyOf(c.ReadResponse()) == "GET /one body=0 file=0");
   CHECK(BodyOf(c.ReadResponse()) == "POST /two body=2 file=0");
   CHECK(s.handled.load() == 2);
@@ -366,7 +375,8 @@ TEST_CASE("connections past max_connections are answered 503", "[http]") {
   CHECK(StatusOf(last) == 200);
 }
 
-TEST_CASE("a streamed body is written to a file and over its limit is cut short", "[http]") {
+TEST_CASE("a streamed body is written to a file and over its limit is cut short",
+          "[http]") {
   TempDir dir;
   HttpServerOptions o;
   o.body_mode = [](const HttpRequest&) { return HttpBodyMode::kFile; };
@@ -390,7 +400,8 @@ TEST_CASE("a streamed body is written to a file and over its limit is cut short"
   }
   {
     RawConnection c(s.port);
-    std::string request = "PUT /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string request =
+        "PUT /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 4; ++i) request += "8000\r\n" + std::string(0x8000, 'e') + "\r\n";
     request += "0\r\n\r\n";
     c.Send(request);
@@ -405,7 +416,9 @@ TEST_CASE("a streamed body is written to a file and over its limit is cut short"
 
 TEST_CASE("a handler that throws is answered 500 in the API's shape", "[http]") {
   HttpServerOptions o;
-  o.handler = [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("boom"); };
+  o.handler = [](const HttpRequest&) -> HttpResponse {
+    throw std::runtime_error("boom");
+  };
   EchoServer s(o);
   RawConnection c(s.port);
   REQUIRE(c.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));

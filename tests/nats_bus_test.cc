@@ -92,8 +92,9 @@ TEST_CASE("the NATS bus reconnects after nats-server restarts and delivers again
   CHECK(got.back().second.rfind("after-", 0) == 0);
 }
 
-TEST_CASE("a host query over NATS gets the host's answer, and Unavailable when no host answers",
-          "[nats]") {
+TEST_CASE(
+    "a host query over NATS gets the host's answer, and Unavailable when no host answers",
+    "[nats]") {
   TempDir dir;
   NatsServer nats(dir.Sub("nats"));
   auto host_bus = NewNatsBus(nats.url());
@@ -109,8 +110,9 @@ TEST_CASE("a host query over NATS gets the host's answer, and Unavailable when n
         HostQuery q;
         if (!DecodePortable(payload, &q).ok()) return;
         HostQueryReply reply =
-            q.length == 0 ? MakeHostQueryReply(Status::NotFound("no console"))
-                          : MakeHostQueryReply(Status::Ok(), "console of " + q.instance_id.str());
+            q.length == 0
+                ? MakeHostQueryReply(Status::NotFound("no console"))
+                : MakeHostQueryReply(Status::Ok(), "console of " + q.instance_id.str());
         host_side->Publish(q.reply_to, EncodePortable(reply));
       });
   REQUIRE(host.ok());

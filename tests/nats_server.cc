@@ -101,7 +101,34 @@ NatsServer::NatsServer(std::string dir)
   Start();
 }
 
+NatsServer::NatsServer(std::string dir, NatsClusterMember member)
+    : dir_(std::move(dir)), binary_(FindNatsServer()), member_(std::move(member)) {
+  if (binary_.empty()) FAIL("nats-server not found on PATH or in /usr/sbin");
+  std::filesystem::create_directories(dir_);
+  port_ = FreeLoopbackPort();
+  http_port_ = FreeLoopbackPort();
+  WriteConfig();
+}
+
 NatsServer::~NatsServer() { Stop(); }
+
+NatsCluster::NatsCluster(const std::string& dir, int nodes) {
+  std::vector<int> cluster_ports;
+  for (int i = 0; i < nodes; ++i) cluster_ports.push_back(FreeLoopbackPort());
+  for (int i = 0; i < nodes; ++i) {
+    NatsClusterMember m{"n" + std::to_string(i + 1),
+                        cluster_ports[static_cast<size_t>(i)], cluster_ports};
+    nodes_.push_back(std::make_unique<NatsServer>(dir + "/" + m.name, m));
+  }
+  for (auto& n : nodes_) n->Launch();
+  for (auto& n : nodes_) n->WaitHealthy();
+}
+
+std::string NatsCluster::urls() const {
+  std::string out;
+  for (const auto& n : nodes_) out += (out.empty() ? "" : ",") + n->url();
+  return out;
+}
 
 std::string NatsServer::url() const {
   return "nats://127.0.0.1:" + std::to_string(port_);
@@ -112,10 +139,22 @@ void NatsServer::WriteConfig() const {
   conf << "listen: 127.0.0.1:" << port_ << "\n"
        << "http: 127.0.0.1:" << http_port_ << "\n"
        << "jetstream {\n  store_dir: \"" << dir_ << "/store\"\n}\n";
+  if (member_) {
+    conf << "server_name: " << member_->name << "\n"
+         << "cluster {\n  name: chronova-test\n  listen: 127.0.0.1:"
+         << member_->cluster_port << "\n  routes: [\n";
+    for (int p : member_->route_ports) conf << "    nats-route://127.0.0.1:" << p << "\n";
+    conf << "  ]\n}\n";
+  }
   REQUIRE(conf.good());
 }
 
 void NatsServer::Start() {
+  Launch();
+  WaitHealthy();
+}
+
+void NatsServer::Launch() {
   REQUIRE(pid_ <= 0);
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls (the test process has threads).
@@ -140,7 +179,10 @@ void NatsServer::Start() {
   ::close(null_fd);
   REQUIRE(pid > 0);
   pid_ = pid;
+}
 
+void NatsServer::WaitHealthy() {
+  const std::string log = dir_ + "/nats.log";
   auto start = std::chrono::steady_clock::now();
   while (true) {
     if (HttpGetStatus(http_port_, "/healthz") == 200) return;

@@ -190,4 +190,83 @@ TEST_CASE("record checksums are CRC-32C, whichever implementation computes them"
   }
 }
 
+TEST_CASE(
+    "a mirror rejects an ingested batch that claims a stream version an earlier batch "
+    "took, and every mirror decides alike") {
+  TempDir dir;
+  auto a = OpenTestLog(dir.Sub("a"));
+  auto b = OpenTestLog(dir.Sub("b"));
+  // What a clustered JetStream may hold when two writers raced on one version.
+  const std::vector<std::vector<Envelope>> source = {
+      SourceBatch("instance/x", 1, "x1"),     // 1: accepted
+      SourceBatch("instance/x", 1, "lost"),   // 2: rejected, v1 is taken
+      SourceBatch("instance/y", 1, "y1"),     // 3: accepted
+      SourceBatch("instance/x", 2, "x2", 2),  // 4: accepted, v2 and v3
+      SourceBatch("instance/x", 3, "late"),   // 5: rejected, v3 is taken
+      SourceBatch("instance/x", 5, "gap"),    // 6: rejected, v4 is missing
+      SourceBatch("instance/x", 4, "x4")};    // 7: accepted
+  for (RocksDbEventLog* log : {a.get(), b.get()}) {
+    for (size_t i = 0; i < source.size(); ++i) {
+      Status st = log->Ingest(i + 1, source[i]);
+      INFO(st.ToString());
+      REQUIRE(st.ok());
+    }
+    CHECK(log->SourceApplied() == 7);
+    CHECK(log->SourceRejected() == 3);
+    for (uint64_t rejected : {2, 5, 6}) {
+      CHECK(log->SourceLanding(rejected).status().IsConflict());
+    }
+    AppendResult landed = log->SourceLanding(4).value();
+    CHECK(landed.first_seq == Seq(3));
+    CHECK(landed.last_seq == Seq(4));
+    CHECK(landed.last_version == StreamVersion(3));
+    CHECK(log->SourceLanding(7).value().first_seq == Seq(5));
+    CHECK(log->StreamHead(StreamId("instance/x")).value() == StreamVersion(4));
+    CHECK(log->StreamSource(StreamId("instance/x")).value().source_position == 7);
+  }
+  std::vector<Envelope> from_a = ReadAll(*a);
+  REQUIRE(from_a.size() == 5);  // dense seqs 1..5, nothing of the rejected batches
+  CHECK(from_a == ReadAll(*b));
+  std::vector<std::string> tags;
+  for (const Envelope& e : from_a) tags.push_back(TagOf(e));
+  CHECK(tags == std::vector<std::string>{"x1-0", "y1-0", "x2-0", "x2-1", "x4-0"});
+}
+
+TEST_CASE("a mirror counts two stored copies of one append once, by its key") {
+  TempDir dir;
+  auto log = OpenTestLog(dir.Sub("log"));
+  const IdempotencyKey key("boot-1");
+  REQUIRE(log->Ingest(1, SourceBatch("instance/x", 1, "x1"), key).ok());
+  // A retry of the same append, stored after another writer moved the stream
+  // on: it follows the head, but its key was accepted already.
+  REQUIRE(
+      log->Ingest(2, SourceBatch("instance/x", 2, "other"), IdempotencyKey("k2")).ok());
+  REQUIRE(log->Ingest(3, SourceBatch("instance/x", 3, "x1-again"), key).ok());
+  CHECK(log->SourceLanding(3).status().IsConflict());
+  std::optional<AppendResult> landed = log->KeyLanding(key).value();
+  REQUIRE(landed.has_value());
+  CHECK(landed->first_seq == Seq(1));
+  CHECK(landed->duplicate);
+  CHECK_FALSE(log->KeyLanding(IdempotencyKey("never")).value().has_value());
+  CHECK(ReadAll(*log).size() == 2);
+  CHECK(log->StreamHead(StreamId("instance/x")).value() == StreamVersion(2));
+}
+
+TEST_CASE("a mirror rejects a batch that skips a version within itself, whole") {
+  TempDir dir;
+  auto log = OpenTestLog(dir.Sub("log"));
+  std::vector<Envelope> skipping = SourceBatch("instance/x", 1, "x", 2);
+  skipping.push_back(SourceBatch("instance/y", 2, "y").front());  // y has no v1
+  REQUIRE(log->Ingest(1, skipping).ok());
+  CHECK(log->SourceLanding(1).status().IsConflict());
+  CHECK(log->SourceApplied() == 1);
+  CHECK(ReadAll(*log).empty());
+  // Many streams in one batch are fine when each follows (a bulk import).
+  std::vector<Envelope> both = SourceBatch("instance/x", 1, "x", 2);
+  both.push_back(SourceBatch("instance/y", 1, "y").front());
+  REQUIRE(log->Ingest(2, both).ok());
+  CHECK(log->SourceLanding(2).value().last_seq == Seq(3));
+  CHECK(log->StreamSource(StreamId("instance/y")).value().source_position == 2);
+}
+
 }  // namespace chronova::testing

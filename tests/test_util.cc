@@ -39,6 +39,17 @@ NewEvent TestEvent(const std::string& tag, const std::string& request_id) {
   return MakeNewEvent(InstanceDeleted{HostName(tag)}, meta);
 }
 
+std::vector<Envelope> SourceBatch(const std::string& stream, uint64_t first_version,
+                                  const std::string& tag, size_t count) {
+  std::vector<Envelope> batch;
+  for (size_t i = 0; i < count; ++i) {
+    NewEvent e = TestEvent(tag + "-" + std::to_string(i));
+    batch.push_back(Envelope{Seq(), StreamId(stream), StreamVersion(first_version + i),
+                             e.type, e.schema, e.meta, e.payload});
+  }
+  return batch;
+}
+
 AppendResult AppendOne(EventLog& log, const std::string& stream, const std::string& tag) {
   static std::atomic<int> counter{0};
   AppendRequest req;
@@ -103,9 +114,9 @@ void ActivateOnHost(EventLog& log, Timestamp now, const std::string& instance_id
   EventMeta meta{now, RequestId("req-seed"), Seq(),
                  Actor{UserId("admin"), ProjectId("admin"), {"admin"}}};
   int n = 0;
-  for (const Event& e : std::vector<Event>{InstanceScheduled{HostName(host)},
-                                           BuildStarted{HostName(host)},
-                                           InstanceSpawned{HostName(host), "d"}}) {
+  for (const Event& e :
+       std::vector<Event>{InstanceScheduled{HostName(host)}, BuildStarted{HostName(host)},
+                          InstanceSpawned{HostName(host), "d"}}) {
     AppendRequest req;
     req.stream = InstanceStream(InstanceId(instance_id));  // core/envelope.h
     req.key = IdempotencyKey("activate-" + instance_id + std::to_string(n++));

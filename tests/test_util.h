@@ -35,6 +35,12 @@ std::unique_ptr<RocksDbEventLog> OpenTestLog(const std::string& path);
 // A small event for log tests: an InstanceDeleted whose host names `tag`.
 NewEvent TestEvent(const std::string& tag, const std::string& request_id = "req-test");
 
+// A batch as a remote log holds it: `count` TestEvents of `stream` claiming
+// versions first_version, first_version + 1, ... (for RocksDbEventLog::Ingest
+// and for messages published into JetStream by hand).
+std::vector<Envelope> SourceBatch(const std::string& stream, uint64_t first_version,
+                                  const std::string& tag, size_t count = 1);
+
 // Appends one TestEvent with a fresh key and Any expectation; REQUIREs success.
 AppendResult AppendOne(EventLog& log, const std::string& stream, const std::string& tag);
 
