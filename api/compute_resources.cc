@@ -368,7 +368,10 @@ Result<std::map<std::string, QuotaValue>> ComputeService::GetLimits(
     const RequestContext& ctx, const std::optional<ProjectId>& tenant) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:limits"));
   ProjectId project = ctx.project;
-  if (tenant && Authorize(ctx, "os_compute_api:limits:other_project").ok()) {
+  // nova/api/openstack/compute/limits.py: a tenant_id is checked against
+  // other_project whatever project it names (403, not the caller's own limits).
+  if (tenant) {
+    CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:limits:other_project"));
     project = *tenant;
   }
   return QuotasWithUsage(project, UserId(), /*usages=*/true);

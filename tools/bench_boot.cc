@@ -63,7 +63,8 @@ double Percentile(std::vector<double> v, double p) {
 int Run(int argc, char** argv) {
   auto flags = Flags::Parse(
       argc, argv,
-      {"servers", "concurrency", "hosts", "log", "nats-url", "state-dir", "workers"},
+      {"servers", "concurrency", "hosts", "log", "nats-url", "nats-replicas", "state-dir",
+       "workers"},
       {"sync"});
   if (!flags.ok()) return Fail(flags.status());
   int servers = std::stoi(flags->Get("servers", "2000"));
@@ -84,6 +85,7 @@ int Run(int argc, char** argv) {
   if (!backend.ok()) return Fail(backend.status());
   o.log.backend = *backend;
   o.log.jetstream.url = flags->Get("nats-url", o.log.jetstream.url);
+  o.log.jetstream.replicas = std::stoi(flags->Get("nats-replicas", "1"));
   o.compute_hosts = hosts;
   o.scheduler_workers = o.conductor_workers = std::stoi(flags->Get("workers", "4"));
   o.hypervisor = "fake";
