@@ -138,7 +138,8 @@ void NatsServer::WriteConfig() const {
   std::ofstream conf(dir_ + "/nats.conf");
   conf << "listen: 127.0.0.1:" << port_ << "\n"
        << "http: 127.0.0.1:" << http_port_ << "\n"
-       << "jetstream {\n  store_dir: \"" << dir_ << "/store\"\n}\n";
+       // fsync before every acknowledgement (nats-server >= 2.10; tools/deps.sh).
+       << "jetstream {\n  store_dir: \"" << dir_ << "/store\"\n  sync_interval: always\n}\n";
   if (member_) {
     conf << "server_name: " << member_->name << "\n"
          << "cluster {\n  name: chronova-test\n  listen: 127.0.0.1:"

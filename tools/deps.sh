@@ -18,11 +18,42 @@ packages=(
   tempest python3-openstackclient
 )
 
+# nats-server 2.10 from Debian 13 (trixie): 2.9.10 (bookworm) has no
+# `sync_interval: always`, so it acknowledges writes before they reach disk
+# (docs/operations.md, "Durability"). The trixie suite comes from the same
+# mirror and keyring, pinned at priority 100 so nothing else is taken from it.
+nats_server_210() {
+  nats-server --version 2>/dev/null | grep -Eq 'v2\.(1[0-9]|[2-9][0-9])\.'
+}
+install_nats_server_210() {
+  local SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "deps: installing nats-server 2.10 from Debian trixie (pinned)" >&2
+  $SUDO tee /etc/apt/sources.list.d/chronova-trixie.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  $SUDO tee /etc/apt/preferences.d/chronova-trixie >/dev/null <<'PIN'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends -t trixie nats-server
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  nats_server_210 || install_nats_server_210
+  exit 0
+fi
 
 echo "deps: installing ${missing[*]}" >&2
 SUDO=""
@@ -30,3 +61,4 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+nats_server_210 || install_nats_server_210

@@ -49,7 +49,7 @@ start_nats() {
   cat >"$dir/nats.conf" <<CONF
 listen: 127.0.0.1:$port
 http: 127.0.0.1:$http
-jetstream { store_dir: "$dir/js" }
+jetstream { store_dir: "$dir/js", sync_interval: always }
 CONF
   local bin
   bin=$(command -v nats-server || echo /usr/sbin/nats-server)
