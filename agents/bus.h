@@ -37,7 +37,8 @@ class Bus {
 // An in-process Bus: each subscription has its own queue and thread.
 std::unique_ptr<Bus> NewInProcessBus();
 
-// A Bus over core NATS at `url` (nats://host:port). Unavailable if unreachable.
+// A Bus over core NATS at `url`: one nats://host:port or a comma-separated
+// list of a cluster's servers. Unavailable if none is reachable.
 Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url);
 
 // True if `subject` matches `pattern` (exact, or pattern "a.b.>" for anything under a.b).

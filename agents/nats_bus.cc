@@ -3,8 +3,11 @@
 #include <nats/nats.h>
 
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "agents/bus.h"
+#include "eventstore/jetstream_names.h"
 
 namespace chronova {
 namespace {
@@ -79,7 +82,11 @@ class NatsBus : public Bus {
 Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url) {
   natsOptions* opts = nullptr;
   CHRONOVA_RETURN_IF_ERROR(FromNats(natsOptions_Create(&opts), "options"));
-  natsOptions_SetURL(opts, url.c_str());
+  // One URL or a cluster's list, as the log takes it.
+  std::vector<std::string> urls = jetstream_names::ServerUrls(url);
+  std::vector<const char*> servers;
+  for (const std::string& u : urls) servers.push_back(u.c_str());
+  natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
   natsOptions_SetMaxReconnect(opts, -1);
   natsOptions_SetReconnectWait(opts, 100);
   natsConnection* nc = nullptr;

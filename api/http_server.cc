@@ -272,7 +272,10 @@ class Session : public std::enable_shared_from_this<Session> {
     has_body_ =
         header_parser_->chunked() || header_parser_->content_length().value_or(0) > 0;
 
-    if (!options_.body_mode) {
+    // A request that declares no body (most GETs) is not asked about one.
+    const bool declares_body =
+        header_parser_->chunked() || header_parser_->content_length().has_value();
+    if (!options_.body_mode || !declares_body) {
       return OnBodyMode(HttpBodyMode::kMemory);
     }
     // body_mode may look a token up: it runs where the handler runs.

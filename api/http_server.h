@@ -37,9 +37,10 @@ struct HttpServerOptions {
   // declared_length says how large it was); the handler answers 413.
   size_t max_body_bytes = 114688;
   // How to read a request's body, decided on its method, path and headers
-  // (HttpRequest without a body): kFile streams it into a new file in
-  // body_file_dir (HttpRequest::body_file) instead of memory, e.g. image
-  // uploads; kSkip does not read it (the handler refuses the request, e.g. an
+  // (HttpRequest without a body), for every request that declares one
+  // (Content-Length, even 0, or chunked; the others are kMemory with none): kFile streams
+  // it into a new file in body_file_dir (HttpRequest::body_file) instead of memory, e.g.
+  // image uploads; kSkip does not read it (the handler refuses the request, e.g. an
   // upload without a valid token). Null: every body is read into memory.
   std::function<HttpBodyMode(const HttpRequest&)> body_mode;
   // Where streamed bodies are written; the same file system as their final

@@ -98,21 +98,6 @@ Status FromNats(natsStatus s, jsErrCode js, std::string_view what) {
   }
 }
 
-// "nats://a:4222, nats://b:4222" -> its non-empty, trimmed entries.
-std::vector<std::string> SplitUrls(const std::string& list) {
-  std::vector<std::string> urls;
-  size_t begin = 0;
-  while (begin <= list.size()) {
-    size_t end = std::min(list.find(',', begin), list.size());
-    std::string url = list.substr(begin, end - begin);
-    url.erase(0, url.find_first_not_of(" \t"));
-    url.erase(url.find_last_not_of(" \t") + 1);
-    if (!url.empty()) urls.push_back(std::move(url));
-    begin = end + 1;
-  }
-  return urls;
-}
-
 std::string SeqName(uint64_t jetstream_seq) {
   return "jetstream sequence " + std::to_string(jetstream_seq);
 }
@@ -194,7 +179,7 @@ class JetStreamEventLog::Impl {
     if (options_.mirror_path.empty()) {
       return Status::InvalidArgument("jetstream: options.mirror_path is required");
     }
-    if (SplitUrls(options_.url).empty()) {
+    if (names::ServerUrls(options_.url).empty()) {
       return Status::InvalidArgument("jetstream: options.url names no server");
     }
     if (options_.replicas < 1) {
@@ -284,7 +269,7 @@ class JetStreamEventLog::Impl {
   Status Connect(const Deadline& deadline) {
     natsStatus s = natsOptions_Create(&nats_options_);
     if (s == NATS_OK) {
-      std::vector<std::string> urls = SplitUrls(options_.url);
+      std::vector<std::string> urls = names::ServerUrls(options_.url);
       std::vector<const char*> servers;
       for (const std::string& u : urls) servers.push_back(u.c_str());
       s = natsOptions_SetServers(nats_options_, servers.data(),

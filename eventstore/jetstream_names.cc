@@ -2,6 +2,8 @@
 // the mapping and why it is injective).
 #include "eventstore/jetstream_names.h"
 
+#include <algorithm>
+
 namespace chronova::jetstream_names {
 
 namespace {
@@ -47,6 +49,20 @@ std::string EventSubject(const StreamId& stream) {
     subject += EscapeToken(s.substr(slash + 1));
   }
   return subject;
+}
+
+std::vector<std::string> ServerUrls(const std::string& list) {
+  std::vector<std::string> urls;
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    size_t end = std::min(list.find(',', begin), list.size());
+    std::string url = list.substr(begin, end - begin);
+    url.erase(0, url.find_first_not_of(" \t"));
+    url.erase(url.find_last_not_of(" \t") + 1);
+    if (!url.empty()) urls.push_back(std::move(url));
+    begin = end + 1;
+  }
+  return urls;
 }
 
 }  // namespace chronova::jetstream_names

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/types.h"
 
@@ -33,5 +34,9 @@ std::string EscapeToken(std::string_view raw);
 // byte outside printable ASCII escaped as %XX, so a caller-chosen key can never
 // break the header block. Injective, like EscapeToken.
 std::string MsgId(const IdempotencyKey& key);
+
+// A list of NATS server URLs as every chronova flag and INI key takes it
+// ("nats://a:4222, nats://b:4222"): its non-empty, trimmed entries.
+std::vector<std::string> ServerUrls(const std::string& list);
 
 }  // namespace chronova::jetstream_names

@@ -64,6 +64,28 @@ TEST_CASE("the NATS bus delivers by exact subject and by a '.>' prefix, in publi
   CHECK(other.size() == 0);
 }
 
+TEST_CASE("the NATS bus takes a cluster's list of servers and delivers across its nodes",
+          "[nats][cluster]") {
+  TempDir dir;
+  testing::NatsCluster cluster(dir.Sub("cluster"), 3);
+  // One client given the whole list (as --nats-url takes it), one given a node.
+  auto listed = NewNatsBus(cluster.node(0).url() + ", " + cluster.node(1).url() + "," +
+                           cluster.node(2).url());
+  auto single = NewNatsBus(cluster.node(2).url());
+  INFO(listed.status().ToString());
+  REQUIRE((listed.ok() && single.ok()));
+  Inbox inbox;
+  auto sub = (*single)->Subscribe("work.>", inbox.Handler());
+  REQUIRE(sub.ok());
+  // Interest crosses the cluster's routes shortly after the subscription.
+  REQUIRE(WaitUntil([&] {
+    (*listed)->Publish("work.h1", "hello");
+    return inbox.size() > 0;
+  }));
+  CHECK(inbox.Copy().front() ==
+        std::make_pair(std::string("work.h1"), std::string("hello")));
+}
+
 TEST_CASE("the NATS bus reconnects after nats-server restarts and delivers again",
           "[nats]") {
   TempDir dir;
