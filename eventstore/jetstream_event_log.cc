@@ -66,8 +66,10 @@ bool IsTransient(natsStatus s, jsErrCode js) {
     case NATS_NOT_YET_CONNECTED:
       return true;
     case NATS_ERR:
+      // JSClusterNoPeersErr: an R3 stream created while the cluster's nodes
+      // still find each other ("no suitable peers for placement").
       return js == JSClusterNotAvailErr || js == JSClusterNotLeaderErr ||
-             js == JSRaftGeneralErr || js == JSNotEnabledErr;
+             js == JSRaftGeneralErr || js == JSNotEnabledErr || js == JSClusterNoPeersErr;
     default:
       return false;
   }

@@ -65,6 +65,42 @@ CONF
   NATS_URL="nats://127.0.0.1:$port"
 }
 
+# Starts a 3-node nats-server cluster with JetStream (fsync before every ack)
+# on free loopback ports; sets NATS_URLS (every node, comma-separated).
+start_nats_cluster() {
+  local i bin ports=() https=() routes=() cports=()
+  bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+  for i in 1 2 3; do
+    ports+=("$(free_port)")
+    https+=("$(free_port)")
+    cports+=("$(free_port)")
+  done
+  for i in 0 1 2; do routes+=("nats-route://127.0.0.1:${cports[$i]}"); done
+  for i in 0 1 2; do
+    local dir="$E2E_TMP/nats-n$((i + 1))"
+    mkdir -p "$dir"
+    cat >"$dir/nats.conf" <<CONF
+server_name: n$((i + 1))
+listen: 127.0.0.1:${ports[$i]}
+http: 127.0.0.1:${https[$i]}
+jetstream { store_dir: "$dir/js", sync_interval: always }
+cluster { name: chronova-e2e, listen: 127.0.0.1:${cports[$i]}, routes: [$(IFS=,; echo "${routes[*]}")] }
+CONF
+    setsid "$bin" -c "$dir/nats.conf" >"$dir/nats.log" 2>&1 &
+    E2E_PIDS+=("$!")
+  done
+  local t
+  for i in 0 1 2; do
+    for ((t = 0; t < 150; t++)); do
+      curl -sf "http://127.0.0.1:${https[$i]}/healthz" >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    curl -sf "http://127.0.0.1:${https[$i]}/healthz" >/dev/null ||
+      fail "nats-server n$((i + 1)) did not become healthy"
+  done
+  NATS_URLS="nats://127.0.0.1:${ports[0]},nats://127.0.0.1:${ports[1]},nats://127.0.0.1:${ports[2]}"
+}
+
 # Sends $2 (TERM/INT) to $1 and checks that it exits with status 0 within 30 s.
 stop_cleanly() {
   local pid=$1 sig=$2 i
