@@ -59,4 +59,11 @@ Result<RequestContext> NoAuthAuthenticator::Authenticate(
   return ctx;
 }
 
+Result<RequestContext> AuthenticateRequest(Authenticator& authenticator,
+                                           const HttpHeaders& headers,
+                                           const std::string& project_in_url) {
+  const std::string* token = headers.Find("X-Auth-Token");
+  return authenticator.Authenticate(token ? *token : "", project_in_url);
+}
+
 }  // namespace chronova

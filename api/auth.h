@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/http_message.h"
 #include "api/token_validator.h"
 #include "core/request_context.h"
 #include "core/status.h"
@@ -29,6 +30,12 @@ class Authenticator {
   virtual Result<RequestContext> Authenticate(const std::string& x_auth_token,
                                               const std::string& project_in_url) = 0;
 };
+
+// `authenticator`'s verdict on the request's X-Auth-Token header (empty when
+// absent): the one way the API handlers read a token.
+Result<RequestContext> AuthenticateRequest(Authenticator& authenticator,
+                                           const HttpHeaders& headers,
+                                           const std::string& project_in_url = "");
 
 // Nova's noauth2 (nova/api/openstack/auth.py): the token "user:project" names
 // the caller ("user" alone means project = user). User "admin" gets the admin

@@ -270,9 +270,8 @@ ComputeApiHandler::ComputeApiHandler(const ComputeApiOptions& options)
       }) {}
 
 HttpBodyMode ComputeApiHandler::BodyMode(const HttpRequest& request) const {
-  const std::string* token = request.headers.Find("X-Auth-Token");
   Result<RequestContext> ctx =
-      options_.authenticator->Authenticate(token ? *token : "", "");
+      AuthenticateRequest(*options_.authenticator, request.headers);
   if (!ctx.ok() && ctx.status().code() == StatusCode::kPermissionDenied) {
     return HttpBodyMode::kSkip;
   }
@@ -350,9 +349,8 @@ HttpResponse ComputeApiHandler::ServeVersioned(
   }
 
   // The one place a request is authenticated.
-  const std::string* token = request.headers.Find("X-Auth-Token");
   Result<RequestContext> ctx =
-      options_.authenticator->Authenticate(token ? *token : "", project_in_url);
+      AuthenticateRequest(*options_.authenticator, request.headers, project_in_url);
   if (!ctx.ok()) {
     if (ctx.status().code() == StatusCode::kPermissionDenied) {
       HttpResponse r = FaultResponse(401, kNotAuthenticated);

@@ -84,7 +84,7 @@ struct HttpServerOptions {
   // Threads that do all socket I/O.
   size_t io_threads = 2;
   // The answer the server gives on its own, in the API's error shape: 400
-  // (malformed request), 405 (TRACE, CONNECT), 408 (too slow), 413, 414, 431,
+  // (malformed request), 405 (TRACE, CONNECT), 413, 414, 431,
   // 500 (the handler threw: the message is the exception's text), 503 (busy).
   // Null: Keystone's {"error": {"code", "title", "message"}}.
   std::function<HttpResponse(int status, const std::string& message)> error_response;

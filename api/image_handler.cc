@@ -238,9 +238,8 @@ ImageApiHandler::ImageApiHandler(const ImageApiOptions& options) : options_(opti
 
 HttpBodyMode ImageApiHandler::BodyMode(const HttpRequest& request) const {
   // Nobody sends a body without a token: Handle answers 401 unread.
-  const std::string* token = request.headers.Find("X-Auth-Token");
   Result<RequestContext> ctx =
-      options_.authenticator->Authenticate(token ? *token : "", "");
+      AuthenticateRequest(*options_.authenticator, request.headers);
   if (!ctx.ok()) return HttpBodyMode::kSkip;
   std::vector<std::string> s = SplitPath(request.path);
   if (!(request.method == "PUT" && s.size() == 4 && s[0] == "v2" && s[1] == "images" &&
@@ -270,9 +269,8 @@ HttpResponse ImageApiHandler::Dispatch(const HttpRequest& request,
     return JsonResponse(seg.empty() ? 300 : 200, VersionsBody(request.base_url));
   }
   if (seg[0] != "v2") return Error(404, "The resource could not be found.");
-  const std::string* token = request.headers.Find("X-Auth-Token");
   Result<RequestContext> ctx =
-      options_.authenticator->Authenticate(token ? *token : "", "");
+      AuthenticateRequest(*options_.authenticator, request.headers);
   if (!ctx.ok()) {
     if (ctx.status().code() != StatusCode::kPermissionDenied)
       return ErrorFor(ctx.status());
