@@ -76,6 +76,7 @@ void Conductor::Stop() {
 
 Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
   for (const Envelope& env : batch) {
+    if (StreamKind(env.stream) != "instance" || !Owns(StreamKey(env.stream))) continue;
     WorkItem::Kind kind;
     if (env.type == InstanceScheduled::kType) {
       kind = WorkItem::Kind::kBuild;
@@ -213,6 +214,7 @@ void Conductor::OnReport(const std::string& payload) {
     Warn("undecodable report", st);
     return;
   }
+  if (!Owns(r.instance_id.empty() ? r.host.str() : r.instance_id.str())) return;
   Enqueue(std::move(r));
 }
 
@@ -436,6 +438,7 @@ void Conductor::Reconcile(const std::string& payload) {
   if (!placed.ok()) return Warn("reconciling " + host.str(), placed.status());
   const Timestamp now = options_.env->Now();
   for (const InstanceState& s : *placed) {
+    if (!Owns(s.id.str())) continue;
     WorkItem::Kind kind;
     if (PendingWork(s, &kind)) {
       // Work the host lost when it went away: sent again (every step is
@@ -453,10 +456,10 @@ void Conductor::Reconcile(const std::string& payload) {
       if (!st.ok()) Warn("asking " + host.str() + " about " + s.id.str(), st);
     }
   }
-  ReleaseClaimsOfDeleted(host, ServersView(reader->get()), now);
+  if (Owns(host.str())) ReleaseUnusedClaims(host, ServersView(reader->get()), now);
 }
 
-void Conductor::ReleaseClaimsOfDeleted(const HostName& host, const ServersView& servers,
+void Conductor::ReleaseUnusedClaims(const HostName& host, const ServersView& servers,
                                        Timestamp now) {
   auto hosts = store_->Reader(HostsProjection::kName);
   if (!hosts.ok()) return Warn("reading the claims of " + host.str(), hosts.status());
@@ -466,10 +469,17 @@ void Conductor::ReleaseClaimsOfDeleted(const HostName& host, const ServersView& 
   for (const auto& [id, claim] : (*state)->claims) {
     auto s = servers.Get(id);
     // No such instance: a resize's claim, held under its migration's id.
-    if (!s.ok() || !s->has_value() || (*s)->vm_state != VmState::kDeleted) continue;
-    std::fprintf(stderr,
-                 "conductor: giving back the claim of deleted instance %s on %s\n",
-                 id.str().c_str(), host.str().c_str());
+    if (!s.ok() || !s->has_value()) continue;
+    const InstanceState& i = **s;
+    const bool deleted = i.vm_state == VmState::kDeleted;
+    // A claim its instance never used: a scheduler placed it elsewhere (two
+    // schedulers raced, or one died between its claim and the placement), or
+    // the placement failed. Not while it is being placed or resized.
+    const bool orphan = i.task_state != TaskState::kScheduling && i.host != host &&
+                        i.migration_id.empty();
+    if (!deleted && !orphan) continue;
+    std::fprintf(stderr, "conductor: giving back the claim of %s instance %s on %s\n",
+                 deleted ? "deleted" : "unplaced", id.str().c_str(), host.str().c_str());
     Status st = Release(id, host, TaskMeta(**s, now));
     if (!st.ok()) Warn("releasing the claim of " + id.str(), st);
   }
@@ -506,7 +516,7 @@ void Conductor::Sweep() {
       auto servers = ServersView(reader->get()).InFlight();
       if (servers.ok()) {
         for (const InstanceState& s : *servers) {
-          if (s.host.empty()) continue;
+          if (s.host.empty() || !Owns(s.id.str())) continue;
           if (options_.build_timeout_us > 0 && s.vm_state == VmState::kBuilding &&
               s.task_state != TaskState::kDeleting &&
               now.micros - s.created_at.micros >= options_.build_timeout_us) {

@@ -5,6 +5,11 @@
 // back when an instance is gone or failed; and it re-sends work that a host has
 // not acted on, so no instance waits forever on a lost message.
 //
+// Several conductors may run at once: each handles the instances (and hosts)
+// its Membership owns; every append it makes carries an expected version or
+// an idempotency key, so the work two owners do during a change of members is
+// recorded once.
+//
 // Restart safety: when a compute agent starts it reports its guests; the
 // conductor compares them with the log (Reconcile): guests of instances the
 // log does not place there are reaped, lost work is re-sent, and power-state
@@ -52,6 +57,11 @@ struct ConductorOptions {
   // recorded and the claim given back; the host reaps the guest when it comes
   // back. Empty: hosts are never presumed down.
   std::function<bool(const HostName&)> host_is_down;
+  // With several conductors: whether this one handles the instance (or, for
+  // host-level reports, the host) named by `key` (a Membership's Owns).
+  // Empty: it handles everything. Work whose owner died is re-sent by the new
+  // owner's sweep after resend_after_us.
+  std::function<bool(std::string_view key)> owns;
 };
 
 class Conductor {
@@ -82,11 +92,12 @@ class Conductor {
                                 const EventMeta& meta, const IdempotencyKey& key);
   // A compute host's guests after its agent started, against the log.
   void Reconcile(const std::string& payload);
-  // Gives back the claims `host` still holds for deleted instances: a release
-  // that failed after instance.deleted was recorded (the conductor stopped in
-  // between, or the log refused it). Reconcile calls it: every agent start and
-  // periodic sync.
-  void ReleaseClaimsOfDeleted(const HostName& host, const ServersView& servers,
+  // Gives back the claims `host` still holds for deleted instances (a release
+  // that failed after instance.deleted was recorded: the conductor stopped in
+  // between, or the log refused it) and for instances placed elsewhere or not
+  // at all (a scheduler lost a race or died between claim and placement).
+  // Reconcile calls it: every agent start and periodic sync.
+  void ReleaseUnusedClaims(const HostName& host, const ServersView& servers,
                               Timestamp now);
   // The work `s` still waits for, if any.
   static bool PendingWork(const InstanceState& s, WorkItem::Kind* kind);
@@ -108,6 +119,7 @@ class Conductor {
   // another host drops the source's guest.
   Status SettleResize(const Envelope& env);
   void Sweep();
+  bool Owns(std::string_view key) const { return !options_.owns || options_.owns(key); }
 
   EventLog* const log_;
   Bus* const bus_;

@@ -54,33 +54,61 @@ Status Scheduler::Start() {
     std::lock_guard<std::mutex> l(hosts_mu_);
     for (AggregateState& a : aggregates) aggregates_[a.id] = std::move(a);
   }
-  // Instances requested before the checkpoint and never placed (a crash between
-  // the request and the placement): place them now.
-  {
-    CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> servers,
-                              ServersView(reader.get()).InFlight());
-    for (const InstanceState& s : servers) {
-      if (s.vm_state != VmState::kBuilding || s.task_state != TaskState::kScheduling)
-        continue;
-      CHRONOVA_ASSIGN_OR_RETURN(
-          std::vector<Envelope> first,
-          log_->ReadStream(InstanceStream(s.id), StreamVersion(1), 1));
-      if (first.empty()) continue;
-      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(first[0]));
-      if (auto* r = std::get_if<InstanceRequested>(&e)) {
-        Enqueue(Pending{*r, first[0].seq, first[0].meta});
-      }
-    }
-  }
   {
     std::lock_guard<std::mutex> l(queue_mu_);
     stopping_ = false;
   }
+  // Instances requested before the checkpoint and never placed (a crash between
+  // the request and the placement) are placed now; with peers, by the sweep,
+  // once this scheduler has heard who its peers are.
+  if (!options_.owns) CHRONOVA_RETURN_IF_ERROR(EnqueueWaiting(0));
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Worker(); });
+  sweeper_ = std::thread([this] { Sweep(); });
   events_ = log_->Subscribe(
       from.next(), [this](const std::vector<Envelope>& b) { return HandleBatch(b); });
   return Status::Ok();
+}
+
+Status Scheduler::EnqueueWaiting(int64_t min_age_us) {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> servers,
+                            ServersView(reader.get()).InFlight());
+  const Timestamp now = options_.env->Now();
+  for (const InstanceState& s : servers) {
+    if (s.vm_state != VmState::kBuilding || s.task_state != TaskState::kScheduling)
+      continue;
+    if (now.micros - s.updated_at.micros < min_age_us || !Owns(s.id)) continue;
+    {
+      std::lock_guard<std::mutex> l(queue_mu_);
+      if (queued_.contains(s.id)) continue;
+    }
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> first,
+                              log_->ReadStream(InstanceStream(s.id), StreamVersion(1), 1));
+    if (first.empty()) continue;
+    CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(first[0]));
+    if (auto* r = std::get_if<InstanceRequested>(&e)) {
+      Enqueue(Pending{*r, first[0].seq, first[0].meta});
+    }
+  }
+  return Status::Ok();
+}
+
+void Scheduler::Sweep() {
+  std::unique_lock<std::mutex> l(queue_mu_);
+  while (!stopping_) {
+    sweep_cv_.wait_for(l, std::chrono::microseconds(options_.sweep_interval_us),
+                       [&] { return stopping_; });
+    if (stopping_) return;
+    l.unlock();
+    // Older than one interval: a request that just arrived is on its way to
+    // its owner through the log.
+    Status st = EnqueueWaiting(options_.sweep_interval_us);
+    if (!st.ok()) {
+      std::fprintf(stderr, "scheduler: looking for unplaced instances: %s\n",
+                   st.ToString().c_str());
+    }
+    l.lock();
+  }
 }
 
 void Scheduler::Stop() {
@@ -91,8 +119,10 @@ void Scheduler::Stop() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
+  sweep_cv_.notify_all();
   for (auto& t : workers_) t.join();
   workers_.clear();
+  if (sweeper_.joinable()) sweeper_.join();
 }
 
 Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
@@ -106,7 +136,7 @@ Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
     } else if (kind == "aggregate") {
       FoldAggregate(env, e);
     } else if (auto* r = std::get_if<InstanceRequested>(&e)) {
-      Enqueue(Pending{*r, env.seq, env.meta});
+      if (Owns(r->instance_id)) Enqueue(Pending{*r, env.seq, env.meta});
     }
   }
   return Status::Ok();
@@ -158,6 +188,7 @@ Status Scheduler::RefreshHost(const HostName& host) {
 void Scheduler::Enqueue(Pending p) {
   {
     std::lock_guard<std::mutex> l(queue_mu_);
+    if (!queued_.insert(p.request.instance_id).second) return;  // already queued
     queue_.push_back(std::move(p));
   }
   queue_cv_.notify_one();
@@ -178,6 +209,8 @@ void Scheduler::Worker() {
       std::fprintf(stderr, "scheduler: placing %s: %s\n",
                    p.request.instance_id.str().c_str(), st.ToString().c_str());
     }
+    std::lock_guard<std::mutex> l(queue_mu_);
+    queued_.erase(p.request.instance_id);
   }
 }
 
@@ -270,13 +303,16 @@ Status Scheduler::Place(const Pending& p) {
                      req.events[0].payload};
         FoldHost(env, decided->front());
       }
-      Status recorded = RecordOutcome(p, InstanceScheduled{host});
+      // The key names the host: a second scheduler that placed the instance
+      // elsewhere meanwhile must not find its claim "already recorded".
+      Status recorded = RecordOutcome(p, InstanceScheduled{host}, host.str());
       if (recorded.IsConflict()) {
         CHRONOVA_ASSIGN_OR_RETURN(InstanceState now, LoadInstance(*log_, r.instance_id));
         if (now.host == host && now.vm_state != VmState::kDeleted) return Status::Ok();
       }
       if (!recorded.ok()) {
-        // The instance moved on (deleted while we placed it): give the claim back.
+        // The instance moved on (deleted while we placed it, or placed by
+        // another scheduler): give the claim back.
         AppendRequest release;
         release.stream = HostStream(host);
         release.key = IdempotencyKey("release-" + r.instance_id.str() + "-" + host.str());
@@ -288,11 +324,12 @@ Status Scheduler::Place(const Pending& p) {
       return Status::Ok();
     }
   }
-  Status failed = RecordOutcome(p, InstanceSchedulingFailed{kNoValidHost});
+  Status failed = RecordOutcome(p, InstanceSchedulingFailed{kNoValidHost}, "none");
   return failed.IsConflict() ? Status::Ok() : failed;
 }
 
-Status Scheduler::RecordOutcome(const Pending& p, const Event& outcome) {
+Status Scheduler::RecordOutcome(const Pending& p, const Event& outcome,
+                                const std::string& where) {
   EventMeta meta = p.meta;
   meta.causation = p.seq;
   meta.time = options_.env->Now();
@@ -307,7 +344,7 @@ Status Scheduler::RecordOutcome(const Pending& p, const Event& outcome) {
           },
           [](const InstanceState& s) { return s.version; },
           [&](const InstanceState& s) { return Decide(s, ReportProgress{outcome}); },
-          meta, IdempotencyKey("placed-" + p.request.instance_id.str())));
+          meta, IdempotencyKey("placed-" + p.request.instance_id.str() + "-" + where)));
   (void)out;
   return Status::Ok();
 }

@@ -3,6 +3,12 @@
 // that stream's expected version (Placement's generation), then records
 // instance.scheduled — or instance.scheduling_failed when no host fits.
 //
+// Several schedulers may run at once: each places the instances its
+// Membership owns, and a sweep places those left waiting (an owner died). Two
+// that place one instance at once both claim, but only one instance.scheduled
+// is recorded; the other gives its claim back, so no host is over-committed
+// and no claim leaks.
+//
 // Host state comes from the hosts read model at start and then from the log
 // itself (host events are folded as they arrive), so a decision never waits for
 // a projection. Liveness comes from heartbeats on the bus. Hosts whose
@@ -13,9 +19,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -35,6 +43,13 @@ struct SchedulerOptions {
   int64_t service_down_time_us = 60000000;  // nova.conf service_down_time (60 s)
   // Weigh by free RAM: spread (most free first, Nova's default) or pack.
   bool ram_weigher_spread = true;
+  // With several schedulers: whether this one places `instance` (a
+  // Membership's Owns). Empty: it places every instance.
+  std::function<bool(const InstanceId&)> owns;
+  // How often instances still waiting for a host are looked for in the
+  // servers read model and placed (those whose owner died, or that had no
+  // owner while schedulers joined or left).
+  int64_t sweep_interval_us = 2000000;
 };
 
 // The message of instance.scheduling_failed, as Nova's NoValidHost.
@@ -69,10 +84,16 @@ class Scheduler {
   // Reads the host's stream past the cached version (after losing a race).
   Status RefreshHost(const HostName& host);
   void Enqueue(Pending p);
+  // Enqueues every owned instance that has waited for a host at least
+  // `min_age_us` and is not queued already.
+  Status EnqueueWaiting(int64_t min_age_us);
+  void Sweep();
+  bool Owns(const InstanceId& id) const { return !options_.owns || options_.owns(id); }
   void Worker();
   Status Place(const Pending& p);
   std::vector<HostName> Candidates(const InstanceRequested& r);
-  Status RecordOutcome(const Pending& p, const Event& outcome);
+  // `where` (the host, or "none") is part of the idempotency key.
+  Status RecordOutcome(const Pending& p, const Event& outcome, const std::string& where);
 
   EventLog* const log_;
   Bus* const bus_;
@@ -88,12 +109,15 @@ class Scheduler {
   // Host aggregates by id: an aggregate's availability zone is its hosts' zone.
   std::map<int64_t, AggregateState> aggregates_;
 
-  std::mutex queue_mu_;  // protects queue_, stopping_
+  std::mutex queue_mu_;  // protects queue_, queued_, stopping_
   std::condition_variable queue_cv_;
+  std::condition_variable sweep_cv_;
   std::deque<Pending> queue_;
+  std::set<InstanceId> queued_;  // in queue_ or being placed
   bool stopping_ = false;
 
   std::vector<std::thread> workers_;
+  std::thread sweeper_;
   std::unique_ptr<BusSubscription> heartbeats_;
   std::unique_ptr<Subscription> events_;
   std::atomic<uint64_t> conflicts_{0};

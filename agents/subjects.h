@@ -19,6 +19,10 @@ inline const char* kAllInventories = "inventory.>";
 inline std::string Heartbeat(const HostName& host) { return "heartbeat." + host.str(); }
 inline const char* kAllHeartbeats = "heartbeat.>";
 
+// A scheduler or conductor → its peers: "member <payload> of <role> is alive"
+// (agents/membership.h).
+inline std::string Member(const std::string& role) { return "member." + role; }
+
 // Anyone → compute host: a HostQuery.
 inline std::string Query(const HostName& host) { return "query." + host.str(); }
 // Compute host → the asker: replies to one HostQueryClient under this prefix.

@@ -49,9 +49,9 @@ struct ApiCloud {
   explicit ApiCloud(int hosts = 1, const std::string& hypervisor = "fake",
                     const std::function<void(NodeOptions&)>& tweak = nullptr) {
     NodeOptions o = FakeCloudOptions(dir, hosts, 8, 8192);
-    o.hypervisor = hypervisor;
+    o.compute.hypervisor = hypervisor;
     o.seed_catalog = true;
-    o.compute_api_url = "http://127.0.0.1:" + std::to_string(port);
+    o.api.compute_api_url = "http://127.0.0.1:" + std::to_string(port);
     if (tweak) tweak(o);
     auto started = Node::Start(o);
     INFO(started.status().ToString());

@@ -27,7 +27,7 @@ RequestContext Ctx(const std::string& project = "demo") {
 NodeOptions Options(const TempDir& dir, int hosts,
                     const std::string& hypervisor = "fake") {
   NodeOptions o = FakeCloudOptions(dir, hosts, 4, 4096);
-  o.hypervisor = hypervisor;
+  o.compute.hypervisor = hypervisor;
   return o;
 }
 
@@ -135,7 +135,7 @@ TEST_CASE("no host big enough leaves the server in ERROR with Nova's fault") {
 TEST_CASE("concurrent boots never put a host over its allocation ratio") {
   TempDir dir;
   NodeOptions o = Options(dir, 3);
-  o.host_memory_mb = 2048;  // ×1.5 = 3072 MiB: six m1.tiny per host, 18 in all
+  o.compute.host_memory_mb = 2048;  // ×1.5 = 3072 MiB: six m1.tiny per host, 18 in all
   auto node = Node::Start(o).value();
   WaitHosts(*node, 3);
   std::vector<InstanceId> ids;

@@ -38,9 +38,9 @@ struct Cloud {
 
   Cloud() {
     NodeOptions o = FakeCloudOptions(dir, 1, 64, 262144);
-    o.quota_defaults.clear();  // Nova's defaults
+    o.api.quota_defaults.clear();  // Nova's defaults
     host_port = "127.0.0.1:" + std::to_string(FreePort());
-    o.compute_api_url = "http://" + host_port;
+    o.api.compute_api_url = "http://" + host_port;
     auto n = Node::Start(o);
     INFO(n.status().ToString());
     REQUIRE(n.ok());

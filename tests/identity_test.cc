@@ -282,11 +282,11 @@ struct IdentityCloud {
   IdentityCloud() { Start(); }
   void Start() {
     NodeOptions o = FakeCloudOptions(dir, 1, 4, 4096);
-    o.auth_strategy = "keystone";
-    o.identity_api_url = "http://127.0.0.1:" + std::to_string(identity_port);
-    o.compute_api_url = "http://0.0.0.0:" + std::to_string(compute_port);
-    o.image_api_url = "http://127.0.0.1:" + std::to_string(image_port);
-    o.identity_password = "secret";
+    o.api.auth_strategy = "keystone";
+    o.api.identity_api_url = "http://127.0.0.1:" + std::to_string(identity_port);
+    o.api.compute_api_url = "http://0.0.0.0:" + std::to_string(compute_port);
+    o.api.image_api_url = "http://127.0.0.1:" + std::to_string(image_port);
+    o.api.identity_password = "secret";
     auto started = Node::Start(o);
     INFO(started.status().ToString());
     REQUIRE(started.ok());

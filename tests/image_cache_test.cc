@@ -341,8 +341,8 @@ Result<InstanceState> WaitFor(Node& node, const InstanceId& id, Pred pred) {
 
 NodeOptions DiskCloudOptions(const TempDir& dir) {
   NodeOptions o = FakeCloudOptions(dir, 1, 4, 4096);
-  o.hypervisor = "libvirt";
-  o.image_cache_on_test_hosts = true;
+  o.compute.hypervisor = "libvirt";
+  o.compute.image_cache_on_test_hosts = true;
   return o;
 }
 
@@ -377,8 +377,8 @@ TEST_CASE(
     "it") {
   TempDir dir;
   NodeOptions o = FakeCloudOptions(dir, 1, 4, 4096);
-  o.hypervisor = "libvirt";
-  o.image_cache_on_test_hosts = true;
+  o.compute.hypervisor = "libvirt";
+  o.compute.image_cache_on_test_hosts = true;
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
   WritePattern(dir.Sub("img"), 2 << 20);
@@ -428,8 +428,8 @@ TEST_CASE(
 TEST_CASE("compute agent with an image cache: an image without data fails the build") {
   TempDir dir;
   NodeOptions o = FakeCloudOptions(dir, 1, 4, 4096);
-  o.hypervisor = "libvirt";
-  o.image_cache_on_test_hosts = true;
+  o.compute.hypervisor = "libvirt";
+  o.compute.image_cache_on_test_hosts = true;
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
   // The seeded demo image is a record without data.
@@ -477,8 +477,8 @@ TEST_CASE(
     "compute agent with an image cache: the image cache manager ages unused bases") {
   TempDir dir;
   NodeOptions o = DiskCloudOptions(dir);
-  o.image_cache_manager_interval_s = 1;
-  o.remove_unused_original_minimum_age_s = 0;
+  o.compute.image_cache_manager_interval_s = 1;
+  o.compute.remove_unused_original_minimum_age_s = 0;
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
   WritePattern(dir.Sub("a"), 1 << 20, 'a');

@@ -32,17 +32,17 @@ inline NodeOptions FakeCloudOptions(const TempDir& dir, int hosts, int vcpus,
   NodeOptions o;
   o.log.state_dir = dir.Sub("state");
   o.log.sync = false;
-  o.compute_hosts = hosts;
-  o.hypervisor = "fake";
-  o.compute_api_url = "";
-  o.identity_api_url = "";
-  o.auth_strategy = "noauth2";  // tests that serve HTTP name callers "user:project"
-  o.image_api_url = "";
-  o.host_vcpus = vcpus;
-  o.host_memory_mb = memory_mb;
-  o.snapshot_every = 0;
+  o.compute.hosts = hosts;
+  o.compute.hypervisor = "fake";
+  o.api.compute_api_url = "";
+  o.api.identity_api_url = "";
+  o.api.auth_strategy = "noauth2";  // tests that serve HTTP name callers "user:project"
+  o.api.image_api_url = "";
+  o.compute.host_vcpus = vcpus;
+  o.compute.host_memory_mb = memory_mb;
+  o.api.snapshot_every = 0;
   // Capacity tests boot more than Nova's default quota allows.
-  o.quota_defaults = {{"instances", -1}, {"cores", -1}, {"ram", -1}};
+  o.api.quota_defaults = {{"instances", -1}, {"cores", -1}, {"ram", -1}};
   return o;
 }
 

@@ -34,7 +34,7 @@ RequestContext Admin() {
 
 NodeOptions LibvirtCloud(const TempDir& dir) {
   NodeOptions o = FakeCloudOptions(dir, 1, 4, 4096);
-  o.hypervisor = "libvirt";  // a test:/// host of its own
+  o.compute.hypervisor = "libvirt";  // a test:/// host of its own
   return o;
 }
 
@@ -263,7 +263,7 @@ TEST_CASE(
     "report") {
   TempDir dir;
   NodeOptions o = FakeCloudOptions(dir, 1, 4, 4096);  // the fake driver: no events
-  o.sync_power_state_interval_s = 1;
+  o.compute.sync_power_state_interval_s = 1;
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
   InstanceId id = CreateOne(*node, "quiet");
@@ -287,7 +287,7 @@ TEST_CASE(
     "reaped when the host comes back") {
   TempDir dir;
   NodeOptions o = LibvirtCloud(dir);
-  o.report_interval_us = 100000;    // heartbeats every 0.1 s
+  o.compute.report_interval_us = 100000;    // heartbeats every 0.1 s
   o.service_down_time_us = 500000;  // down after 0.5 s of silence
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
@@ -345,10 +345,10 @@ TEST_CASE(
   NodeOptions o = LibvirtCloud(dir);
   // One libvirt host shared by every connection of this process, so the test
   // can act on the guest through a connection of its own.
-  o.libvirt_uri = "test:///default";
+  o.compute.libvirt_uri = "test:///default";
   // No periodic power-state sync: only the lifecycle event can tell the
   // control plane that the guest went down.
-  o.sync_power_state_interval_s = 0;
+  o.compute.sync_power_state_interval_s = 0;
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
   InstanceId id = CreateOne(*node, "live");

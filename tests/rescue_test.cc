@@ -44,7 +44,7 @@ std::string ReadAll(const std::string& path) {
 struct RescueCloud : ApiCloud {
   explicit RescueCloud(const std::string& hypervisor = "fake", bool disks = false)
       : ApiCloud(1, hypervisor,
-                 [disks](NodeOptions& o) { o.image_cache_on_test_hosts = disks; }) {}
+                 [disks](NodeOptions& o) { o.compute.image_cache_on_test_hosts = disks; }) {}
 
   // Boots a server of `image` (m1.tiny) as the member and waits for ACTIVE.
   std::string Boot(const std::string& image = kDemoImageId) {

@@ -81,7 +81,7 @@ struct Cloud : ApiCloud {
   Cloud(const std::string& hypervisor, int free_port)
       : ApiCloud(1, hypervisor,
                  [free_port](NodeOptions& o) {
-                   o.image_api_url = "http://127.0.0.1:" + std::to_string(free_port);
+                   o.api.image_api_url = "http://127.0.0.1:" + std::to_string(free_port);
                  }),
         image_port(free_port),
         image(std::make_unique<HttpClient>("127.0.0.1:" + std::to_string(free_port))) {}

@@ -366,8 +366,8 @@ TEST_CASE("diff between two points names exactly the servers and hosts that chan
 TEST_CASE("the daemon's snapshot taker snapshots every K events and keeps the last M") {
   TempDir dir;
   NodeOptions o = Options(dir, 1);
-  o.snapshot_every = 4;
-  o.snapshot_keep = 2;
+  o.api.snapshot_every = 4;
+  o.api.snapshot_keep = 2;
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
   // The newest snapshot, once the taker (it polls every 100 ms) is within K
@@ -376,7 +376,7 @@ TEST_CASE("the daemon's snapshot taker snapshots every K events and keeps the la
     std::vector<SnapshotInfo> snaps;
     REQUIRE(WaitUntil([&] {
       snaps = ListSnapshots(SnapshotDir(dir)).value();
-      return !snaps.empty() && snaps.back().seq.value() + o.snapshot_every > head.value();
+      return !snaps.empty() && snaps.back().seq.value() + o.api.snapshot_every > head.value();
     }));
     return snaps.back().seq;
   };
@@ -396,10 +396,10 @@ TEST_CASE("the daemon's snapshot taker snapshots every K events and keeps the la
   WaitUntil([&] {
     snaps = ListSnapshots(SnapshotDir(dir)).value();
     return snaps.size() == 2 &&
-           snaps.back().seq.value() + o.snapshot_every > now.seq.value();
+           snaps.back().seq.value() + o.api.snapshot_every > now.seq.value();
   });
   REQUIRE(snaps.size() == 2);
-  CHECK(snaps.back().seq.value() + o.snapshot_every > now.seq.value());
+  CHECK(snaps.back().seq.value() + o.api.snapshot_every > now.seq.value());
   CHECK(snaps.front().seq >= newest[2]);  // the older ones are gone
   CHECK(snaps.back().seq >= newest[3]);
   // Each snapshot is the read models at its seq, byte for byte a rebuild.
@@ -448,7 +448,7 @@ TEST_CASE("the admin history API: events, a server and the list as of a point") 
   TempDir dir;
   NodeOptions o = Options(dir, 1);
   int port = FreePort();
-  o.compute_api_url = "http://127.0.0.1:" + std::to_string(port);
+  o.api.compute_api_url = "http://127.0.0.1:" + std::to_string(port);
   auto node = Node::Start(o).value();
   WaitHosts(*node, 1);
   InstanceId id = Boot(*node, "web");

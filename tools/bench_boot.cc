@@ -86,21 +86,21 @@ int Run(int argc, char** argv) {
   o.log.backend = *backend;
   o.log.jetstream.url = flags->Get("nats-url", o.log.jetstream.url);
   o.log.jetstream.replicas = std::stoi(flags->Get("nats-replicas", "1"));
-  o.compute_hosts = hosts;
+  o.compute.hosts = hosts;
   o.scheduler_workers = o.conductor_workers = std::stoi(flags->Get("workers", "4"));
-  o.hypervisor = "fake";
-  o.host_vcpus = 64;
+  o.compute.hypervisor = "fake";
+  o.compute.host_vcpus = 64;
   // A benchmark boots far more than Nova's default quota allows.
-  o.quota_defaults = {{"instances", -1}, {"cores", -1}, {"ram", -1}};
-  o.host_memory_mb = 262144;
-  o.host_disk_gb = 4000;
+  o.api.quota_defaults = {{"instances", -1}, {"cores", -1}, {"ram", -1}};
+  o.compute.host_memory_mb = 262144;
+  o.compute.host_disk_gb = 4000;
   int port = FreePort();
   std::string host_port = "127.0.0.1:" + std::to_string(port);
-  o.compute_api_url = "http://" + host_port;
+  o.api.compute_api_url = "http://" + host_port;
   // The benchmark measures the boot path, not token checks: noauth2, no identity API.
-  o.auth_strategy = "noauth2";
-  o.identity_api_url = "";
-  o.image_api_url = "";
+  o.api.auth_strategy = "noauth2";
+  o.api.identity_api_url = "";
+  o.api.image_api_url = "";
 
   auto t_boot = Clock::now();
   auto node = Node::Start(o);

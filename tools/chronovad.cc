@@ -1,6 +1,8 @@
 // chronovad: the chronova daemon. `chronovad all-in-one` runs the whole control
-// plane in one process on the embedded RocksDB log (or a JetStream log) until
-// SIGINT or SIGTERM, which stop it cleanly.
+// plane in one process on the embedded RocksDB log (or a JetStream log);
+// `chronovad api|scheduler|conductor|compute` runs one role, on a JetStream
+// log and the NATS bus shared with the other roles' processes
+// (docs/deployment.md). Each runs until SIGINT or SIGTERM, which stop it cleanly.
 #include <signal.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "api/quotas.h"
 #include "core/ini_file.h"
@@ -20,7 +23,8 @@ namespace chronova {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: chronovad all-in-one [--state-dir DIR] [--config FILE]\n"
+    "usage: chronovad all-in-one|api|scheduler|conductor|compute\n"
+    "                 [--state-dir DIR] [--config FILE] [--host NAME]\n"
     "                 [--log rocksdb|jetstream] [--nats-url URL] [--nats-stream NAME]\n"
     "                 [--nats-replicas 1|3] [--no-sync] [--bus inprocess|nats]\n"
     "                 [--compute-listen URL] [--hosts N] [--hypervisor libvirt|fake]\n"
@@ -29,7 +33,8 @@ constexpr const char* kUsage =
     "                 [--snapshot-every N] [--identity-listen URL]\n"
     "                 [--image-listen URL] [--public-host HOST]\n"
     "                 [--auth-strategy keystone|noauth2] [--password PW]\n"
-    "Runs every chronova role in one process until SIGINT/SIGTERM.\n"
+    "Runs every chronova role (all-in-one) or one role in this process until\n"
+    "SIGINT/SIGTERM. A role on its own needs --log jetstream and --bus nats.\n"
     "Defaults: --state-dir /var/lib/chronova (root) or ~/.local/share/chronova,\n"
     "--log rocksdb. Flags override the INI file given with --config.\n";
 
@@ -45,15 +50,37 @@ void Log(const std::string& line) {
 }
 
 struct DaemonConfig {
+  std::string command;  // all-in-one, api, scheduler, conductor, compute
   NodeOptions node;
 };
 
-Result<DaemonConfig> LoadConfig(const Flags& flags) {
+// The roles `command` runs, or nullopt for an unknown command.
+std::optional<Roles> RolesOf(const std::string& command) {
+  Roles r;
+  if (command == "all-in-one") return r;
+  r.api = command == "api";
+  r.scheduler = command == "scheduler";
+  r.conductor = command == "conductor";
+  r.compute = command == "compute";
+  if (!r.api && !r.scheduler && !r.conductor && !r.compute) return std::nullopt;
+  return r;
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) {
   IniFile ini;
   if (flags.Has("config")) {
     CHRONOVA_ASSIGN_OR_RETURN(ini, IniFile::Load(flags.Get("config")));
   }
   DaemonConfig c;
+  c.command = command;
+  c.node.roles = *RolesOf(command);
+  const bool all_in_one = command == "all-in-one";
   LogConfig& log = c.node.log;
   log.state_dir =
       flags.Get("state-dir", ini.GetOr("DEFAULT", "state_dir", DefaultStateDir()));
@@ -77,23 +104,23 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
     return Status::InvalidArgument("unknown bus '" + bus +
                                    "' (expected inprocess or nats)");
   }
-  n.compute_api_url =
-      flags.Get("compute-listen", ini.GetOr("api", "compute_listen", n.compute_api_url));
-  n.identity_api_url = flags.Get("identity-listen",
-                                 ini.GetOr("api", "identity_listen", n.identity_api_url));
-  n.image_api_url =
-      flags.Get("image-listen", ini.GetOr("api", "image_listen", n.image_api_url));
-  n.public_host =
-      flags.Get("public-host", ini.GetOr("api", "public_host", n.public_host));
-  n.auth_strategy =
-      flags.Get("auth-strategy", ini.GetOr("api", "auth_strategy", n.auth_strategy));
-  if (n.auth_strategy != "keystone" && n.auth_strategy != "noauth2") {
+  n.api.compute_api_url =
+      flags.Get("compute-listen", ini.GetOr("api", "compute_listen", n.api.compute_api_url));
+  n.api.identity_api_url = flags.Get("identity-listen",
+                                 ini.GetOr("api", "identity_listen", n.api.identity_api_url));
+  n.api.image_api_url =
+      flags.Get("image-listen", ini.GetOr("api", "image_listen", n.api.image_api_url));
+  n.api.public_host =
+      flags.Get("public-host", ini.GetOr("api", "public_host", n.api.public_host));
+  n.api.auth_strategy =
+      flags.Get("auth-strategy", ini.GetOr("api", "auth_strategy", n.api.auth_strategy));
+  if (n.api.auth_strategy != "keystone" && n.api.auth_strategy != "noauth2") {
     return Status::InvalidArgument("auth_strategy must be keystone or noauth2, not " +
-                                   n.auth_strategy);
+                                   n.api.auth_strategy);
   }
-  n.users_file = ini.GetOr("identity", "users_file", "");
-  n.token_key_file = ini.GetOr("identity", "token_key_file", "");
-  n.identity_password = flags.Get("password", ini.GetOr("identity", "password", ""));
+  n.api.users_file = ini.GetOr("identity", "users_file", "");
+  n.api.token_key_file = ini.GetOr("identity", "token_key_file", "");
+  n.api.identity_password = flags.Get("password", ini.GetOr("identity", "password", ""));
   std::string expiration = ini.GetOr("token", "expiration", "3600");
   if (expiration.empty() || expiration.size() > 9 ||
       expiration.find_first_not_of("0123456789") != std::string::npos ||
@@ -101,30 +128,51 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
     return Status::InvalidArgument(
         "[token] expiration must be a positive number of seconds");
   }
-  n.token_expiration_s = std::stoll(expiration);
+  n.api.token_expiration_s = std::stoll(expiration);
   std::string max_image =
-      ini.GetOr("image", "max_image_size", std::to_string(n.max_image_size));
+      ini.GetOr("image", "max_image_size", std::to_string(n.api.max_image_size));
   if (max_image.empty() || max_image.size() > 19 ||
       max_image.find_first_not_of("0123456789") != std::string::npos) {
     return Status::InvalidArgument(
         "[image] max_image_size must be a number of bytes, not " + max_image);
   }
-  n.max_image_size = std::stoull(max_image);
+  n.api.max_image_size = std::stoull(max_image);
   std::string hosts = flags.Get("hosts", ini.GetOr("compute", "hosts", "1"));
-  n.compute_hosts = std::atoi(hosts.c_str());
-  if (n.compute_hosts < 0 || n.compute_hosts > 100000) {
+  n.compute.hosts = std::atoi(hosts.c_str());
+  if (n.compute.hosts < 0 || n.compute.hosts > 100000) {
     return Status::InvalidArgument("--hosts must be between 0 and 100000, not " + hosts);
   }
-  n.host_prefix = ini.GetOr("compute", "host", n.host_prefix);
-  n.hypervisor =
-      flags.Get("hypervisor", ini.GetOr("compute", "hypervisor", n.hypervisor));
-  n.libvirt_uri = flags.Get("libvirt-uri", ini.GetOr("libvirt", "connection_uri", ""));
-  n.virt_type = flags.Get("virt-type", ini.GetOr("libvirt", "virt_type", n.virt_type));
-  if (n.virt_type != "kvm" && n.virt_type != "qemu") {
-    return Status::InvalidArgument("[libvirt] virt_type must be kvm or qemu, not " +
-                                   n.virt_type);
+  // nova.conf's [DEFAULT] host: this machine's name (the all-in-one's is
+  // "compute" unless set). A compute process with one host runs exactly it;
+  // with several, "<host>-<n>".
+  n.host = flags.Get("host", ini.GetOr("DEFAULT", "host", ini.GetOr("compute", "host",
+                                         all_in_one ? n.host : HostName())));
+  if (n.host.empty() || n.host.size() > 255 ||
+      n.host.find_first_of(" .*>/\t\r\n") != std::string::npos) {
+    return Status::InvalidArgument(
+        "host must be a name without spaces, dots, '*', '>' or '/', not '" + n.host +
+        "'");
   }
-  n.instances_path =
+  n.compute.host_prefix = n.host;
+  n.api.image_dir = ini.GetOr("image", "filesystem_store_datadir", "");
+  if (!all_in_one) {
+    if (c.node.log.backend != LogBackend::kJetStream || n.bus_url.empty()) {
+      return Status::InvalidArgument(
+          "chronovad " + command +
+          " shares the log and the bus with the other roles' processes: "
+          "set --log jetstream and --bus nats ([log] backend, [bus] backend)");
+    }
+    n.seed_catalog = n.roles.api;
+  }
+  n.compute.hypervisor =
+      flags.Get("hypervisor", ini.GetOr("compute", "hypervisor", n.compute.hypervisor));
+  n.compute.libvirt_uri = flags.Get("libvirt-uri", ini.GetOr("libvirt", "connection_uri", ""));
+  n.compute.virt_type = flags.Get("virt-type", ini.GetOr("libvirt", "virt_type", n.compute.virt_type));
+  if (n.compute.virt_type != "kvm" && n.compute.virt_type != "qemu") {
+    return Status::InvalidArgument("[libvirt] virt_type must be kvm or qemu, not " +
+                                   n.compute.virt_type);
+  }
+  n.compute.instances_path =
       flags.Get("instances-path", ini.GetOr("DEFAULT", "instances_path", ""));
   // nova.conf's [image_cache] options, or their deprecated [DEFAULT] names.
   auto seconds = [&](const char* name, const char* old_name,
@@ -140,18 +188,18 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
     }
     return std::stoll(v);
   };
-  CHRONOVA_ASSIGN_OR_RETURN(n.image_cache_manager_interval_s,
+  CHRONOVA_ASSIGN_OR_RETURN(n.compute.image_cache_manager_interval_s,
                             seconds("manager_interval", "image_cache_manager_interval",
-                                    n.image_cache_manager_interval_s));
-  CHRONOVA_ASSIGN_OR_RETURN(n.remove_unused_original_minimum_age_s,
+                                    n.compute.image_cache_manager_interval_s));
+  CHRONOVA_ASSIGN_OR_RETURN(n.compute.remove_unused_original_minimum_age_s,
                             seconds("remove_unused_original_minimum_age_seconds",
                                     "remove_unused_original_minimum_age_seconds",
-                                    n.remove_unused_original_minimum_age_s));
+                                    n.compute.remove_unused_original_minimum_age_s));
   std::string every = flags.Get(
       "snapshot-every",
-      ini.GetOr("projections", "snapshot_every", std::to_string(n.snapshot_every)));
+      ini.GetOr("projections", "snapshot_every", std::to_string(n.api.snapshot_every)));
   std::string keep =
-      ini.GetOr("projections", "snapshot_keep", std::to_string(n.snapshot_keep));
+      ini.GetOr("projections", "snapshot_keep", std::to_string(n.api.snapshot_keep));
   auto is_count = [](const std::string& v) {
     return !v.empty() && v.size() <= 18 &&
            v.find_first_not_of("0123456789") == std::string::npos;
@@ -159,8 +207,8 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   if (!is_count(every) || !is_count(keep)) {
     return Status::InvalidArgument("snapshot_every and snapshot_keep must be numbers");
   }
-  n.snapshot_every = std::stoull(every);
-  n.snapshot_keep = std::stoull(keep);
+  n.api.snapshot_every = std::stoull(every);
+  n.api.snapshot_keep = std::stoull(keep);
   // nova.conf's name; seconds, 0 = never.
   std::string build_timeout = ini.GetOr("DEFAULT", "instance_build_timeout",
                                         std::to_string(n.instance_build_timeout_s));
@@ -170,14 +218,14 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
   }
   n.instance_build_timeout_s = std::stoll(build_timeout);
   std::string sync_interval = ini.GetOr("DEFAULT", "sync_power_state_interval",
-                                        std::to_string(n.sync_power_state_interval_s));
+                                        std::to_string(n.compute.sync_power_state_interval_s));
   const bool negative = sync_interval.starts_with("-");
   if (!is_count(negative ? sync_interval.substr(1) : sync_interval) ||
       sync_interval.size() > 12) {
     return Status::InvalidArgument(
         "[DEFAULT] sync_power_state_interval must be a number of seconds");
   }
-  n.sync_power_state_interval_s = std::stoll(sync_interval);
+  n.compute.sync_power_state_interval_s = std::stoll(sync_interval);
   // nova.conf's report_interval and service_down_time, whole seconds > 0.
   auto positive_seconds = [&](const char* key, int64_t us) -> Result<int64_t> {
     std::string v = ini.GetOr("DEFAULT", key, std::to_string(us / 1000000));
@@ -187,18 +235,18 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
     }
     return std::stoll(v) * 1000000;
   };
-  CHRONOVA_ASSIGN_OR_RETURN(n.report_interval_us,
-                            positive_seconds("report_interval", n.report_interval_us));
+  CHRONOVA_ASSIGN_OR_RETURN(n.compute.report_interval_us,
+                            positive_seconds("report_interval", n.compute.report_interval_us));
   CHRONOVA_ASSIGN_OR_RETURN(
       n.service_down_time_us,
       positive_seconds("service_down_time", n.service_down_time_us));
-  if (n.service_down_time_us <= n.report_interval_us) {
+  if (n.service_down_time_us <= n.compute.report_interval_us) {
     // Nova's servicegroup API does the same, with the same warning.
-    const int64_t adjusted = n.report_interval_us * 5 / 2 / 1000000 * 1000000;
+    const int64_t adjusted = n.compute.report_interval_us * 5 / 2 / 1000000 * 1000000;
     Log("Report interval must be less than service down time. Current config: "
         "<service_down_time: " +
         std::to_string(n.service_down_time_us / 1000000) +
-        ", report_interval: " + std::to_string(n.report_interval_us / 1000000) +
+        ", report_interval: " + std::to_string(n.compute.report_interval_us / 1000000) +
         ">. Setting service_down_time to: " + std::to_string(adjusted / 1000000));
     n.service_down_time_us = adjusted;
   }
@@ -212,7 +260,7 @@ Result<DaemonConfig> LoadConfig(const Flags& flags) {
               (v == "-1" || v.find_first_not_of("0123456789") == std::string::npos);
     if (!ok)
       return Status::InvalidArgument("[quota] " + key + " must be an integer >= -1");
-    n.quota_defaults[resource] = std::stoll(v);
+    n.api.quota_defaults[resource] = std::stoll(v);
   }
   return c;
 }
@@ -231,16 +279,16 @@ int Run(int argc, char** argv) {
       {"state-dir", "config", "log", "nats-url", "nats-stream", "nats-replicas", "bus",
        "compute-listen", "hosts", "hypervisor", "libvirt-uri", "virt-type",
        "instances-path", "snapshot-every", "identity-listen", "image-listen",
-       "public-host", "auth-strategy", "password"},
+       "public-host", "auth-strategy", "password", "host"},
       {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
-      flags->positional()[0] != "all-in-one") {
+      !RolesOf(flags->positional()[0])) {
     if (!flags.ok())
       std::fprintf(stderr, "chronovad: %s\n", flags.status().message().c_str());
     std::fputs(kUsage, stderr);
     return flags.ok() && flags->Has("help") ? 0 : 2;
   }
-  auto config = LoadConfig(*flags);
+  auto config = LoadConfig(*flags, flags->positional()[0]);
   if (!config.ok()) {
     Log(config.status().ToString());
     return 2;
@@ -258,19 +306,33 @@ int Run(int argc, char** argv) {
     return 1;
   }
   const NodeOptions& n = config->node;
-  Log("all-in-one ready: state dir " + dir + ", log " +
-      (n.log.backend == LogBackend::kRocksDb ? "rocksdb"
-                                             : "jetstream " + n.log.jetstream.url) +
-      ", head seq " + std::to_string((*node)->store()->checkpoint().value()) + ", " +
-      std::to_string(n.compute_hosts) + " " + n.hypervisor + " compute host(s)" +
-      (n.libvirt_uri.empty() ? "" : " on " + n.libvirt_uri) + ", Compute API " +
-      (n.compute_api_url.empty() ? "off" : n.compute_api_url + "/v2.1") + " (" +
-      n.auth_strategy + "), Identity API " +
-      (n.identity_api_url.empty() ? "off" : n.identity_api_url + "/v3") + ", Image API " +
-      (n.image_api_url.empty() ? "off" : n.image_api_url + "/v2") +
-      ((*node)->identity_password().empty() ? ""
-                                            : ", credentials in " + dir + "/openrc") +
-      "; Ctrl-C or SIGTERM stops it");
+  std::string ready = config->command + " ready: state dir " + dir;
+  if (n.roles.UsesLog()) {
+    ready += std::string(", log ") +
+             (n.log.backend == LogBackend::kRocksDb ? "rocksdb"
+                                                    : "jetstream " + n.log.jetstream.url) +
+             ", head seq " + std::to_string((*node)->store()->checkpoint().value());
+  }
+  if (!n.bus_url.empty()) ready += ", bus " + n.bus_url;
+  if (n.roles.compute) {
+    ready += ", " + std::to_string(n.compute.hosts) + " " + n.compute.hypervisor +
+             " compute host(s)" +
+             (n.compute.libvirt_uri.empty() ? "" : " on " + n.compute.libvirt_uri);
+  }
+  if (n.roles.scheduler) ready += ", scheduler";
+  if (n.roles.conductor) ready += ", conductor";
+  if (n.roles.api) {
+    ready += ", Compute API " +
+             (n.api.compute_api_url.empty() ? "off" : n.api.compute_api_url + "/v2.1") +
+             " (" + n.api.auth_strategy + "), Identity API " +
+             (n.api.identity_api_url.empty() ? "off" : n.api.identity_api_url + "/v3") +
+             ", Image API " +
+             (n.api.image_api_url.empty() ? "off" : n.api.image_api_url + "/v2") +
+             ((*node)->identity_password().empty()
+                  ? ""
+                  : ", credentials in " + dir + "/openrc");
+  }
+  Log(ready + "; Ctrl-C or SIGTERM stops it");
 
   bool reported = false;
   while (true) {
@@ -282,7 +344,7 @@ int Run(int argc, char** argv) {
     }
     Status st = (*node)->health();
     if (!st.ok() && !reported) {
-      Log("read models stopped and will not serve past seq " +
+      Log("read models stopped and will not go past seq " +
           std::to_string((*node)->store()->checkpoint().value()) + ": " + st.ToString());
       reported = true;
     }

@@ -1,5 +1,7 @@
 #include "tools/node.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +13,7 @@
 #include "agents/conductor.h"
 #include "agents/heartbeat_monitor.h"
 #include "agents/host_query.h"
+#include "agents/membership.h"
 #include "agents/scheduler.h"
 #include "api/admin_service.h"
 #include "api/auth.h"
@@ -31,6 +34,8 @@
 namespace chronova {
 
 struct Node::Parts {
+  Parts() = default;
+  Parts(const Parts&) = delete;
   // Declared in start order; destroyed in reverse.
   std::unique_ptr<EventLog> log;
   ReadModels read_models;
@@ -38,7 +43,9 @@ struct Node::Parts {
   std::unique_ptr<ProjectionRunner> runner;
   std::unique_ptr<SnapshotTaker> snapshots;
   std::unique_ptr<Bus> bus;
+  std::unique_ptr<Membership> scheduler_members;
   std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<Membership> conductor_members;
   std::unique_ptr<Conductor> conductor;
   std::vector<std::unique_ptr<Hypervisor>> hypervisors;
   std::vector<std::string> instances_paths;               // per compute host
@@ -68,7 +75,9 @@ struct Node::Parts {
     api.reset();
     computes.clear();
     conductor.reset();
+    conductor_members.reset();
     scheduler.reset();
+    scheduler_members.reset();
     snapshots.reset();
     runner.reset();
   }
@@ -78,7 +87,7 @@ namespace {
 
 // A libvirt test-driver host description with the given capacity.
 Result<std::string> WriteTestNode(const std::string& dir, const std::string& name,
-                                  const NodeOptions& o) {
+                                  const ComputeRoleOptions& o) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   std::string path = std::filesystem::absolute(dir + "/" + name + ".xml").string();
@@ -160,91 +169,125 @@ ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
 ComputeAgent* Node::compute_agent(size_t i) { return parts_->computes.at(i).get(); }
 std::string Node::instances_path(size_t i) const { return parts_->instances_paths.at(i); }
-Status Node::health() const { return parts_->runner->status(); }
+Status Node::health() const {
+  return parts_->runner ? parts_->runner->status() : Status::Ok();
+}
 
-Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
-  auto p = std::make_unique<Parts>();
+namespace {
+
+// "<host>:<pid>": this process among its role's peers.
+std::string MemberId(const NodeOptions& o) {
+  return o.host + ":" + std::to_string(static_cast<long long>(getpid()));
+}
+
+// The log and the read models this process keeps (api, scheduler, conductor).
+Status StartReadSide(Node::Parts& p, const NodeOptions& o) {
   const std::string& dir = o.log.state_dir;
-  CHRONOVA_ASSIGN_OR_RETURN(p->log, OpenEventLog(o.log));
-  if (o.seed_catalog) CHRONOVA_RETURN_IF_ERROR(SeedCatalog(*p->log));
-
+  CHRONOVA_ASSIGN_OR_RETURN(p.log, OpenEventLog(o.log));
+  if (o.seed_catalog) CHRONOVA_RETURN_IF_ERROR(SeedCatalog(*p.log));
   ProjectionStoreOptions so;
   so.path = dir + "/projections";
-  CHRONOVA_ASSIGN_OR_RETURN(p->store, ProjectionStore::Open(so, p->read_models.All()));
-  p->runner = std::make_unique<ProjectionRunner>(p->log.get(), p->store.get());
-  CHRONOVA_ASSIGN_OR_RETURN(Seq head, p->log->Head());
-  CHRONOVA_RETURN_IF_ERROR(p->runner->WaitFor(head, 600000));
-  if (o.snapshot_every > 0) {
+  CHRONOVA_ASSIGN_OR_RETURN(p.store, ProjectionStore::Open(so, p.read_models.All()));
+  p.runner = std::make_unique<ProjectionRunner>(p.log.get(), p.store.get());
+  CHRONOVA_ASSIGN_OR_RETURN(Seq head, p.log->Head());
+  CHRONOVA_RETURN_IF_ERROR(p.runner->WaitFor(head, 600000));
+  if (o.roles.api && o.api.snapshot_every > 0) {
     SnapshotTakerOptions snap;
     snap.dir = dir + "/snapshots";
-    snap.every = o.snapshot_every;
-    snap.keep = o.snapshot_keep;
-    p->snapshots = std::make_unique<SnapshotTaker>(p->store.get(), snap);
+    snap.every = o.api.snapshot_every;
+    snap.keep = o.api.snapshot_keep;
+    p.snapshots = std::make_unique<SnapshotTaker>(p.store.get(), snap);
   }
+  return Status::Ok();
+}
 
-  if (o.bus_url.empty()) {
-    p->bus = NewInProcessBus();
-  } else {
-    CHRONOVA_ASSIGN_OR_RETURN(p->bus, NewNatsBus(o.bus_url));
-  }
+// Several schedulers or conductors split their work through a Membership on
+// the NATS bus; on the in-process bus this process is the only one.
+Result<std::unique_ptr<Membership>> JoinRole(Node::Parts& p, const NodeOptions& o,
+                                             const std::string& role) {
+  if (o.bus_url.empty()) return std::unique_ptr<Membership>();
+  MembershipOptions mo;
+  mo.role = role;
+  mo.id = MemberId(o);
+  auto m = std::make_unique<Membership>(p.bus.get(), mo);
+  CHRONOVA_RETURN_IF_ERROR(m->Start());
+  return m;
+}
+
+Status StartScheduler(Node::Parts& p, const NodeOptions& o) {
   SchedulerOptions sched;
   sched.workers = o.scheduler_workers;
   sched.service_down_time_us = o.service_down_time_us;
-  p->scheduler =
-      std::make_unique<Scheduler>(p->log.get(), p->bus.get(), p->store.get(), sched);
-  CHRONOVA_RETURN_IF_ERROR(p->scheduler->Start());
-  // Which hosts are up: the conductor deletes without a down host, and the
-  // admin API shows it.
-  HeartbeatMonitorOptions liveness;
-  liveness.service_down_time_us = o.service_down_time_us;
-  p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get(), liveness);
-  CHRONOVA_RETURN_IF_ERROR(p->heartbeats->Start());
-  HeartbeatMonitor* heartbeats = p->heartbeats.get();
+  CHRONOVA_ASSIGN_OR_RETURN(p.scheduler_members, JoinRole(p, o, "scheduler"));
+  if (Membership* m = p.scheduler_members.get()) {
+    sched.owns = [m](const InstanceId& id) { return m->Owns(id.str()); };
+  }
+  p.scheduler = std::make_unique<Scheduler>(p.log.get(), p.bus.get(), p.store.get(), sched);
+  return p.scheduler->Start();
+}
+
+Status StartConductor(Node::Parts& p, const NodeOptions& o) {
+  HeartbeatMonitor* heartbeats = p.heartbeats.get();
   ConductorOptions cond;
   cond.workers = o.conductor_workers;
   cond.build_timeout_us = o.instance_build_timeout_s * 1000000;
   cond.host_is_down = [heartbeats](const HostName& host) {
     return !heartbeats->Get(host).up;
   };
-  p->conductor =
-      std::make_unique<Conductor>(p->log.get(), p->bus.get(), p->store.get(), cond);
-  CHRONOVA_RETURN_IF_ERROR(p->conductor->Start());
+  CHRONOVA_ASSIGN_OR_RETURN(p.conductor_members, JoinRole(p, o, "conductor"));
+  if (Membership* m = p.conductor_members.get()) {
+    cond.owns = [m](std::string_view key) { return m->Owns(key); };
+  }
+  p.conductor = std::make_unique<Conductor>(p.log.get(), p.bus.get(), p.store.get(), cond);
+  return p.conductor->Start();
+}
 
-  // Before the compute hosts: their image caches read from it, and they upload
-  // snapshots into it.
-  ImageServiceOptions image_options;
-  image_options.blob_dir = dir + "/images";
-  image_options.max_image_size = o.max_image_size;
-  p->image_service = std::make_unique<ImageService>(p->log.get(), p->store.get(),
-                                                    p->runner.get(), image_options);
-  CHRONOVA_RETURN_IF_ERROR(p->image_service->Init());
-
+Status StartCompute(Node::Parts& p, const NodeOptions& node) {
+  const ComputeRoleOptions& o = node.compute;
+  const std::string& dir = node.log.state_dir;
   const bool real_libvirt = o.hypervisor == "libvirt" && !o.libvirt_uri.empty() &&
                             !IsTestDriverUri(o.libvirt_uri);
-  if (real_libvirt && o.compute_hosts > 1) {
+  if (real_libvirt && o.hosts > 1) {
     return Status::InvalidArgument("a real libvirt connection (" + o.libvirt_uri +
                                    ") is one compute host: --hosts must be 0 or 1, not " +
-                                   std::to_string(o.compute_hosts));
+                                   std::to_string(o.hosts));
   }
   const bool use_image_cache =
       real_libvirt || (o.hypervisor == "libvirt" && o.image_cache_on_test_hosts);
+  if (use_image_cache && p.image_service == nullptr) {
+    // Images reach an image cache from the image service in this process; a
+    // compute host on its own would download them from the Image API, which
+    // is not built yet (docs/deployment.md).
+    return Status::InvalidArgument(
+        "a compute host with an image cache (real libvirt) runs in the all-in-one "
+        "for now: a separate compute role has no image source yet");
+  }
   const std::string instances_path =
       o.instances_path.empty() ? dir + "/instances" : o.instances_path;
-  for (int i = 0; i < o.compute_hosts; ++i) {
-    std::string host = o.compute_hosts == 1 ? o.host_prefix
-                                            : o.host_prefix + "-" + std::to_string(i + 1);
+  for (int i = 0; i < o.hosts; ++i) {
+    std::string host =
+        o.hosts == 1 ? o.host_prefix : o.host_prefix + "-" + std::to_string(i + 1);
     std::unique_ptr<Hypervisor> hv;
     if (o.hypervisor == "fake") {
+      // A compute process of its own keeps its fake guests in a file, so they
+      // outlive it as a real hypervisor's guests outlive nova-compute.
+      std::string state_file;
+      if (!node.roles.UsesLog()) {
+        state_file = dir + "/compute/" + host + "/fake-guests";
+        std::error_code ec;
+        std::filesystem::create_directories(dir + "/compute/" + host, ec);
+      }
       hv = std::make_unique<FakeHypervisor>(
-          HostCapacity{o.host_vcpus, o.host_memory_mb, o.host_disk_gb, "fake"});
+          HostCapacity{o.host_vcpus, o.host_memory_mb, o.host_disk_gb, "fake"},
+          state_file);
     } else if (o.hypervisor == "libvirt") {
       LibvirtOptions lo;
       lo.virt_type = o.virt_type;
       lo.disk_gb = o.host_disk_gb;
       if (o.libvirt_uri.empty()) {
-        CHRONOVA_ASSIGN_OR_RETURN(std::string node,
+        CHRONOVA_ASSIGN_OR_RETURN(std::string test_node,
                                   WriteTestNode(dir + "/libvirt-test", host, o));
-        lo.uri = "test://" + node;
+        lo.uri = "test://" + test_node;
       } else {
         lo.uri = o.libvirt_uri;
       }
@@ -258,24 +301,43 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     co.host = HostName(host);
     co.sync_power_state_interval_us = o.sync_power_state_interval_s * 1000000;
     co.heartbeat_interval_us = o.report_interval_us;
-    p->instances_paths.push_back(o.compute_hosts == 1 ? instances_path
-                                                      : instances_path + "/" + host);
+    p.instances_paths.push_back(o.hosts == 1 ? instances_path
+                                             : instances_path + "/" + host);
     if (use_image_cache) {
       ImageCacheOptions cache;
       cache.remove_unused_original_minimum_age_s = o.remove_unused_original_minimum_age_s;
-      p->image_caches.push_back(std::make_unique<ImageCache>(
-          p->instances_paths.back(), p->image_service.get(), cache));
-      co.image_cache = p->image_caches.back().get();
+      p.image_caches.push_back(std::make_unique<ImageCache>(
+          p.instances_paths.back(), p.image_service.get(), cache));
+      co.image_cache = p.image_caches.back().get();
       co.image_cache_manager_interval_us = o.image_cache_manager_interval_s * 1000000;
     }
-    co.image_sink = p->image_service.get();
+    // Snapshots are uploaded into the image service of this process, if any.
+    co.image_sink = p.image_service.get();
     co.scratch_dir = dir + "/compute/" + host + "/snapshots";
-    auto agent = std::make_unique<ComputeAgent>(hv.get(), p->bus.get(), co);
+    auto agent = std::make_unique<ComputeAgent>(hv.get(), p.bus.get(), co);
     CHRONOVA_RETURN_IF_ERROR(agent->Start());
-    p->hypervisors.push_back(std::move(hv));
-    p->computes.push_back(std::move(agent));
+    p.hypervisors.push_back(std::move(hv));
+    p.computes.push_back(std::move(agent));
   }
+  return Status::Ok();
+}
 
+// The image service, before the compute hosts of an all-in-one: their image
+// caches read from it, and they upload snapshots into it.
+Status StartImageService(Node::Parts& p, const NodeOptions& o) {
+  ImageServiceOptions image_options;
+  image_options.blob_dir =
+      o.api.image_dir.empty() ? o.log.state_dir + "/images" : o.api.image_dir;
+  image_options.max_image_size = o.api.max_image_size;
+  p.image_service = std::make_unique<ImageService>(p.log.get(), p.store.get(),
+                                                   p.runner.get(), image_options);
+  return p.image_service->Init();
+}
+
+Status StartApi(Node::Parts& p, const NodeOptions& node) {
+  const ApiRoleOptions& o = node.api;
+  const std::string& dir = node.log.state_dir;
+  HeartbeatMonitor* heartbeats = p.heartbeats.get();
   ComputeServiceOptions service_options;
   service_options.quota_defaults = DefaultQuotaLimits();
   for (const auto& [k, v] : o.quota_defaults) service_options.quota_defaults[k] = v;
@@ -285,29 +347,28 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";
   std::error_code ec;
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
-  p->host_queries =
-      std::make_unique<HostQueryClient>(p->bus.get(), Env::Default()->NewUuid());
-  service_options.console_output = [q = p->host_queries.get()](const HostName& host,
-                                                               const InstanceId& id,
-                                                               int length) {
+  p.host_queries = std::make_unique<HostQueryClient>(p.bus.get(), Env::Default()->NewUuid());
+  service_options.console_output = [q = p.host_queries.get()](const HostName& host,
+                                                              const InstanceId& id,
+                                                              int length) {
     HostQuery query;
     query.kind = HostQuery::Kind::kConsoleOutput;
     query.instance_id = id;
     query.length = length;
     return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
   };
-  p->compute_service = std::make_unique<ComputeService>(p->log.get(), p->store.get(),
-                                                        p->runner.get(), service_options);
+  p.compute_service = std::make_unique<ComputeService>(p.log.get(), p.store.get(),
+                                                       p.runner.get(), service_options);
   AdminServiceOptions admin_options;
   admin_options.liveness = [heartbeats](const HostName& host) {
     HostLiveness l = heartbeats->Get(host);
     return ServiceLiveness{l.up, l.last_seen};
   };
-  // This process runs the scheduler and the conductor, on the node's host.
-  admin_options.node_services = {{"nova-scheduler", HostName(o.host_prefix)},
-                                 {"nova-conductor", HostName(o.host_prefix)}};
-  p->admin_service = std::make_unique<AdminService>(p->log.get(), p->store.get(),
-                                                    p->runner.get(), admin_options);
+  // The scheduler and the conductor, as this machine's services.
+  admin_options.node_services = {{"nova-scheduler", HostName(node.host)},
+                                 {"nova-conductor", HostName(node.host)}};
+  p.admin_service = std::make_unique<AdminService>(p.log.get(), p.store.get(),
+                                                   p.runner.get(), admin_options);
 
   // Identity: tokens signed with the node's key, users from the users file.
   if (o.auth_strategy != "keystone" && o.auth_strategy != "noauth2") {
@@ -324,31 +385,31 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     std::string users_file =
         o.users_file.empty() ? dir + "/identity/users.ini" : o.users_file;
     if (o.seed_users) {
-      CHRONOVA_ASSIGN_OR_RETURN(p->identity_password,
+      CHRONOVA_ASSIGN_OR_RETURN(p.identity_password,
                                 PrepareUsersFile(users_file, o.identity_password));
-      if (!p->identity_password.empty()) {
+      if (!p.identity_password.empty()) {
         CHRONOVA_RETURN_IF_ERROR(
-            WriteOpenrc(dir + "/openrc", identity_url + "/v3", p->identity_password));
+            WriteOpenrc(dir + "/openrc", identity_url + "/v3", p.identity_password));
       }
     }
     CHRONOVA_ASSIGN_OR_RETURN(IdentityDirectory directory,
                               IdentityDirectory::Load(users_file));
-    p->directory = std::make_unique<IdentityDirectory>(std::move(directory));
+    p.directory = std::make_unique<IdentityDirectory>(std::move(directory));
     CHRONOVA_ASSIGN_OR_RETURN(
         std::string key,
         LoadOrCreateTokenKey(o.token_key_file.empty() ? dir + "/identity/token.key"
                                                       : o.token_key_file));
-    p->signer = std::make_unique<TokenSigner>(std::move(key));
-    p->validator =
-        std::make_unique<TokenValidator>(p->signer.get(), p->store.get(), Env::Default());
+    p.signer = std::make_unique<TokenSigner>(std::move(key));
+    p.validator =
+        std::make_unique<TokenValidator>(p.signer.get(), p.store.get(), Env::Default());
     IdentityServiceOptions io;
     io.token_expiration_s = o.token_expiration_s;
-    p->identity = std::make_unique<IdentityService>(
-        p->directory.get(), p->validator.get(), p->log.get(), p->runner.get(), io);
+    p.identity = std::make_unique<IdentityService>(p.directory.get(), p.validator.get(),
+                                                   p.log.get(), p.runner.get(), io);
   }
   if (!o.identity_api_url.empty()) {
     IdentityHandlerOptions ho;
-    ho.service = p->identity.get();
+    ho.service = p.identity.get();
     ho.public_url = identity_url;
     ho.catalog.push_back({"identity", "keystone", identity_url + "/v3"});
     if (!o.compute_api_url.empty()) {
@@ -356,46 +417,78 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
           {"compute", "nova", PublicUrl(o.compute_api_url, o.public_host) + "/v2.1"});
     }
     if (!o.image_api_url.empty()) {
-      ho.catalog.push_back(
-          {"image", "glance", PublicUrl(o.image_api_url, o.public_host)});
+      ho.catalog.push_back({"image", "glance", PublicUrl(o.image_api_url, o.public_host)});
     }
-    p->identity_handler = std::make_unique<IdentityHandler>(std::move(ho));
-    const IdentityHandler* handler = p->identity_handler.get();
+    p.identity_handler = std::make_unique<IdentityHandler>(std::move(ho));
+    const IdentityHandler* handler = p.identity_handler.get();
     HttpServerOptions http;
     http.name = "identity API";
     http.listen_url = o.identity_api_url;
     http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
-    p->identity_api = std::make_unique<HttpServer>();
-    CHRONOVA_RETURN_IF_ERROR(p->identity_api->Start(std::move(http)));
+    p.identity_api = std::make_unique<HttpServer>();
+    CHRONOVA_RETURN_IF_ERROR(p.identity_api->Start(std::move(http)));
   }
 
   if (keystone) {
-    p->auth = std::make_unique<KeystoneAuthenticator>(p->validator.get());
+    p.auth = std::make_unique<KeystoneAuthenticator>(p.validator.get());
   } else {
-    p->auth = std::make_unique<NoAuthAuthenticator>();
+    p.auth = std::make_unique<NoAuthAuthenticator>();
   }
   if (!o.compute_api_url.empty()) {
-    p->api = std::make_unique<ComputeApiServer>();
+    p.api = std::make_unique<ComputeApiServer>();
     ComputeApiOptions ao;
     ao.listen_url = o.compute_api_url;
-    ao.service = p->compute_service.get();
-    ao.authenticator = p->auth.get();
+    ao.service = p.compute_service.get();
+    ao.authenticator = p.auth.get();
     ao.auth_url = identity_url;
     // Images' "alternate" links name the Image API this node serves.
-    if (!o.image_api_url.empty())
-      ao.image_url = PublicUrl(o.image_api_url, o.public_host);
-    ao.admin = p->admin_service.get();
-    ao.images = p->image_service.get();
-    CHRONOVA_RETURN_IF_ERROR(p->api->Start(ao));
+    if (!o.image_api_url.empty()) ao.image_url = PublicUrl(o.image_api_url, o.public_host);
+    ao.admin = p.admin_service.get();
+    ao.images = p.image_service.get();
+    CHRONOVA_RETURN_IF_ERROR(p.api->Start(ao));
   }
   if (!o.image_api_url.empty()) {
-    p->image_api = std::make_unique<ImageApiServer>();
+    p.image_api = std::make_unique<ImageApiServer>();
     ImageApiOptions io;
     io.listen_url = o.image_api_url;
-    io.service = p->image_service.get();
-    io.authenticator = p->auth.get();
-    CHRONOVA_RETURN_IF_ERROR(p->image_api->Start(io));
+    io.service = p.image_service.get();
+    io.authenticator = p.auth.get();
+    CHRONOVA_RETURN_IF_ERROR(p.image_api->Start(io));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
+  auto p = std::make_unique<Parts>();
+  const Roles& roles = o.roles;
+  if (!roles.api && !roles.scheduler && !roles.conductor && !roles.compute)
+    return Status::InvalidArgument("a node runs at least one role");
+  if (o.bus_url.empty() && !(roles.api && roles.scheduler && roles.conductor &&
+                             (roles.compute || o.compute.hosts == 0))) {
+    return Status::InvalidArgument(
+        "roles in separate processes talk over the NATS bus: set [bus] backend = nats");
+  }
+  if (roles.UsesLog()) CHRONOVA_RETURN_IF_ERROR(StartReadSide(*p, o));
+  if (o.bus_url.empty()) {
+    p->bus = NewInProcessBus();
+  } else {
+    CHRONOVA_ASSIGN_OR_RETURN(p->bus, NewNatsBus(o.bus_url));
+  }
+  if (roles.scheduler) CHRONOVA_RETURN_IF_ERROR(StartScheduler(*p, o));
+  if (roles.api || roles.conductor) {
+    // Which hosts are up: the conductor deletes without a down host, and the
+    // admin API shows it.
+    HeartbeatMonitorOptions liveness;
+    liveness.service_down_time_us = o.service_down_time_us;
+    p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get(), liveness);
+    CHRONOVA_RETURN_IF_ERROR(p->heartbeats->Start());
+  }
+  if (roles.conductor) CHRONOVA_RETURN_IF_ERROR(StartConductor(*p, o));
+  if (roles.api) CHRONOVA_RETURN_IF_ERROR(StartImageService(*p, o));
+  if (roles.compute) CHRONOVA_RETURN_IF_ERROR(StartCompute(*p, o));
+  if (roles.api) CHRONOVA_RETURN_IF_ERROR(StartApi(*p, o));
   return std::unique_ptr<Node>(new Node(std::move(p)));
 }
 

@@ -1,7 +1,10 @@
-// Node: one chronova process with its roles wired together — the log, the read
-// models, the bus, the scheduler, the conductor, compute agents and the Compute
-// API. `chronovad all-in-one` is a Node with every role on the embedded log and
-// an in-process bus; tests and benchmarks start Nodes too.
+// Node: one chronova process with the roles it runs wired together — the log,
+// the read models, the bus, and any of the api (Identity, Image and Compute
+// APIs), scheduler, conductor and compute roles. `chronovad all-in-one` is a
+// Node with every role on the embedded log and an in-process bus; `chronovad
+// api|scheduler|conductor|compute` is a Node with one role, on a JetStream log
+// and the NATS bus shared with the other processes (docs/deployment.md).
+// Tests and benchmarks start Nodes too.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +25,63 @@ class Hypervisor;
 class ProjectionStore;
 class EventLog;
 
-struct NodeOptions {
-  LogConfig log;
-  // Empty: an in-process bus. Otherwise a NATS URL for core NATS routing.
-  std::string bus_url;
-  // Compute hosts this process simulates, named "<host_prefix>-<n>" (or exactly
+// The roles a process runs (chronovad's subcommands; the all-in-one runs all).
+struct Roles {
+  bool api = true;
+  bool scheduler = true;
+  bool conductor = true;
+  bool compute = true;
+  // Roles that read and write the log and keep read models.
+  bool UsesLog() const { return api || scheduler || conductor; }
+};
+
+// The api role: Identity, Image and Compute APIs with their own read models.
+struct ApiRoleOptions {
+  // The Compute API listens here ("" disables the API).
+  std::string compute_api_url = "http://127.0.0.1:8774";
+  // The Identity v3 API listens here ("" disables it). Its URL + "/v3" is the
+  // catalog's identity endpoint and OS_AUTH_URL.
+  std::string identity_api_url = "http://127.0.0.1:5000";
+  // The Image API (Glance v2) listens here ("" disables it), and the catalog
+  // names it.
+  std::string image_api_url = "http://127.0.0.1:9292";
+  // Catalog URLs name this host instead of a wildcard listen address (0.0.0.0).
+  std::string public_host = "127.0.0.1";
+  // Nova's [api] auth_strategy: "keystone" (Identity v3 tokens) or "noauth2"
+  // (the token "user:project", for tests and benchmarks).
+  std::string auth_strategy = "keystone";
+  // The identity users file; empty: <state_dir>/identity/users.ini. Several
+  // api processes share one (and one token key).
+  std::string users_file;
+  // The token signing key; empty: <state_dir>/identity/token.key (created once).
+  std::string token_key_file;
+  // Keystone's [token] expiration, seconds.
+  int64_t token_expiration_s = 3600;
+  // Seed devstack's accounts (admin, demo, alt_demo, ...) into the users file
+  // when it is absent, and write <state_dir>/openrc.
+  bool seed_users = true;
+  // The seeded accounts' password; "" generates one when seeding. Given on a
+  // later start, every seeded account is re-hashed with it.
+  std::string identity_password;
+  // Where image data live (Glance's filesystem_store_datadir); empty:
+  // <state_dir>/images. Several api processes share one directory.
+  std::string image_dir;
+  // Largest image upload accepted (Glance's image_size_cap).
+  uint64_t max_image_size = uint64_t{10} << 30;
+  // A snapshot of the read models into <state_dir>/snapshots/<seq>/ every this
+  // many events, for time travel (chronovactl at/diff, the history API); 0: none.
+  uint64_t snapshot_every = 100000;
+  size_t snapshot_keep = 5;  // newest snapshots kept
+  // [quota] limits for projects nobody set limits for; resources not named
+  // keep Nova's defaults (api/quotas.h). -1 is unlimited.
+  std::map<std::string, int64_t> quota_defaults;
+};
+
+// The compute role: one agent per compute host this process runs.
+struct ComputeRoleOptions {
+  // Compute hosts this process runs, named "<host_prefix>-<n>" (or exactly
   // host_prefix when there is one).
-  int compute_hosts = 1;
+  int hosts = 1;
   std::string host_prefix = "compute";
   // "libvirt" (default; test:/// node per host unless libvirt_uri is set) or "fake".
   std::string hypervisor = "libvirt";
@@ -51,57 +104,38 @@ struct NodeOptions {
   int host_vcpus = 8;
   int host_memory_mb = 16384;
   int host_disk_gb = 200;
-  // The Compute API listens here ("" disables the API).
-  std::string compute_api_url = "http://127.0.0.1:8774";
-  // The Identity v3 API listens here ("" disables it). Its URL + "/v3" is the
-  // catalog's identity endpoint and OS_AUTH_URL.
-  std::string identity_api_url = "http://127.0.0.1:5000";
-  // Catalog URLs name this host instead of a wildcard listen address (0.0.0.0).
-  std::string public_host = "127.0.0.1";
-  // Nova's [api] auth_strategy: "keystone" (Identity v3 tokens) or "noauth2"
-  // (the token "user:project", for tests and benchmarks).
-  std::string auth_strategy = "keystone";
-  // The identity users file; empty: <state_dir>/identity/users.ini.
-  std::string users_file;
-  // The token signing key; empty: <state_dir>/identity/token.key (created once).
-  std::string token_key_file;
-  // Keystone's [token] expiration, seconds.
-  int64_t token_expiration_s = 3600;
-  // Seed devstack's accounts (admin, demo, alt_demo, ...) into the users file
-  // when it is absent, and write <state_dir>/openrc.
-  bool seed_users = true;
-  // The seeded accounts' password; "" generates one when seeding. Given on a
-  // later start, every seeded account is re-hashed with it.
-  std::string identity_password;
-  // The Image API (Glance v2) listens here ("" disables it), and the catalog
-  // names it; image data live in <state_dir>/images.
-  std::string image_api_url = "http://127.0.0.1:9292";
-  // Largest image upload accepted (Glance's image_size_cap).
-  uint64_t max_image_size = uint64_t{10} << 30;
-  // Seed Nova's default flavors and a demo image record on first start.
-  bool seed_catalog = true;
-  int scheduler_workers = 4;
-  int conductor_workers = 4;
-  // nova.conf [DEFAULT] instance_build_timeout: a placed instance still
-  // building this long after it was requested goes to ERROR; 0: never.
-  int64_t instance_build_timeout_s = 3600;
   // nova.conf [DEFAULT] sync_power_state_interval: every compute agent reports
   // all its guests' power states this often (besides lifecycle events);
   // <= 0: only when it starts.
   int64_t sync_power_state_interval_s = 600;
   // nova.conf [DEFAULT] report_interval: every compute agent heartbeats this
-  // often; and service_down_time: a host silent this long is down (the scheduler
-  // places nothing on it, os-services shows it down, and a delete of a server on
-  // it is done without it). Microseconds here; seconds in chronovad's INI file.
+  // often. Microseconds here; seconds in chronovad's INI file.
   int64_t report_interval_us = 10000000;
+};
+
+struct NodeOptions {
+  LogConfig log;
+  // Empty: an in-process bus (one process runs every role). Otherwise NATS
+  // URLs for core NATS routing; roles in other processes reach this one there.
+  std::string bus_url;
+  Roles roles;
+  // This machine's name: the host of its nova-scheduler and nova-conductor
+  // services. Several schedulers or conductors tell each other apart by
+  // "<host>:<pid>".
+  std::string host = "compute";
+  // Seed Nova's default flavors and a demo image record on first start.
+  bool seed_catalog = true;
+  // nova.conf [DEFAULT] service_down_time: a host silent this long is down (the
+  // scheduler places nothing on it, os-services shows it down, and a delete of
+  // a server on it is done without it). Microseconds.
   int64_t service_down_time_us = 60000000;
-  // A snapshot of the read models into <state_dir>/snapshots/<seq>/ every this
-  // many events, for time travel (chronovactl at/diff, the history API); 0: none.
-  uint64_t snapshot_every = 100000;
-  size_t snapshot_keep = 5;  // newest snapshots kept
-  // [quota] limits for projects nobody set limits for; resources not named
-  // keep Nova's defaults (api/quotas.h). -1 is unlimited.
-  std::map<std::string, int64_t> quota_defaults;
+  int scheduler_workers = 4;
+  int conductor_workers = 4;
+  // nova.conf [DEFAULT] instance_build_timeout: a placed instance still
+  // building this long after it was requested goes to ERROR; 0: never.
+  int64_t instance_build_timeout_s = 3600;
+  ApiRoleOptions api;
+  ComputeRoleOptions compute;
 };
 
 class Node {
@@ -115,6 +149,7 @@ class Node {
   EventLog* log();
   ProjectionStore* store();
   ComputeService* compute();
+  // Each is nullptr when this node does not run the role that has it.
   // nullptr when neither the Identity API nor keystone authentication runs.
   IdentityService* identity();
   // The seeded accounts' password when this start set it (seeded or re-hashed;
@@ -131,8 +166,10 @@ class Node {
   // Non-OK once the read models stopped on a bad event.
   Status health() const;
 
- private:
+  // The wiring (tools/node.cc).
   struct Parts;
+
+ private:
   explicit Node(std::unique_ptr<Parts> parts);
   std::unique_ptr<Parts> parts_;
 };

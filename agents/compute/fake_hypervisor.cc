@@ -1,8 +1,39 @@
 #include "agents/compute/fake_hypervisor.h"
 
+#include <cstdio>
 #include <fstream>
+#include <sstream>
 
 namespace chronova {
+
+FakeHypervisor::FakeHypervisor(HostCapacity capacity, std::string state_file)
+    : capacity_(std::move(capacity)), state_file_(std::move(state_file)) {
+  if (state_file_.empty()) return;
+  // One guest per line: "<instance id> <power state number>".
+  std::ifstream in(state_file_);
+  std::string id;
+  int power = 0;
+  while (in >> id >> power) {
+    GuestInfo& g = guests_[InstanceId(id)];
+    g.instance_id = InstanceId(id);
+    g.domain_name = DomainName(g.instance_id);
+    g.power_state = static_cast<PowerState>(power);
+  }
+}
+
+void FakeHypervisor::Save() {
+  if (state_file_.empty()) return;
+  std::ostringstream text;
+  for (const auto& [id, g] : guests_)
+    text << id.str() << ' ' << static_cast<int>(g.power_state) << '\n';
+  const std::string tmp = state_file_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text.str();
+    if (!out) return;  // the guests stay in memory; the next change tries again
+  }
+  std::rename(tmp.c_str(), state_file_.c_str());
+}
 
 Result<GuestInfo> FakeHypervisor::Spawn(const GuestSpec& spec) {
   std::lock_guard<std::mutex> l(mu_);
@@ -15,12 +46,14 @@ Result<GuestInfo> FakeHypervisor::Spawn(const GuestSpec& spec) {
   g.instance_id = spec.instance_id;
   g.domain_name = DomainName(spec.instance_id);
   g.power_state = PowerState::kRunning;
+  Save();
   return g;
 }
 
 Status FakeHypervisor::Destroy(const InstanceId& id) {
   std::lock_guard<std::mutex> l(mu_);
   guests_.erase(id);
+  Save();
   return Status::Ok();
 }
 
@@ -51,6 +84,7 @@ Result<GuestInfo> FakeHypervisor::Perform(const InstanceId& id, LifecycleAction 
       it->second.power_state = PowerState::kRunning;
       break;
   }
+  Save();
   return it->second;
 }
 
@@ -118,6 +152,7 @@ Result<GuestInfo> FakeHypervisor::Resize(const GuestSpec& spec, bool keep_stoppe
     return Status::NotFound("fake: no guest for " + spec.instance_id.str());
   }
   it->second.power_state = keep_stopped ? PowerState::kShutdown : PowerState::kRunning;
+  Save();
   return it->second;
 }
 

@@ -1,5 +1,9 @@
 // FakeHypervisor: an in-process driver that keeps guests in a map, like Nova's
 // fake virt driver. For benchmarks and simulation; it can be told to fail.
+// Given a state file, its guests outlive the process as a real hypervisor's
+// outlive nova-compute: every change is written there (atomically, by rename)
+// and a new FakeHypervisor on the same file starts with them, so killing a
+// compute agent (the fault suite) does not also kill its guests.
 #pragma once
 
 #include <map>
@@ -11,7 +15,8 @@ namespace chronova {
 
 class FakeHypervisor : public Hypervisor {
  public:
-  explicit FakeHypervisor(HostCapacity capacity) : capacity_(std::move(capacity)) {}
+  // `state_file` empty: guests live only in this object.
+  explicit FakeHypervisor(HostCapacity capacity, std::string state_file = "");
 
   Result<HostCapacity> Capacity() override { return capacity_; }
   Result<GuestInfo> Spawn(const GuestSpec& spec) override;
@@ -36,7 +41,11 @@ class FakeHypervisor : public Hypervisor {
   void FailNextSnapshot(Status st);
 
  private:
+  // Writes guests_ to state_file_ (if set); mu_ held.
+  void Save();
+
   const HostCapacity capacity_;
+  const std::string state_file_;
   std::mutex mu_;  // protects guests_ and the fail_next_* statuses
   std::map<InstanceId, GuestInfo> guests_;
   Status fail_next_;

@@ -1,0 +1,88 @@
+#include "agents/membership.h"
+
+#include <algorithm>
+
+#include "agents/subjects.h"
+
+namespace chronova {
+
+Membership::Membership(Bus* bus, MembershipOptions options)
+    : bus_(bus), options_(std::move(options)) {}
+
+Membership::~Membership() { Stop(); }
+
+Status Membership::Start() {
+  if (options_.id.empty() || options_.role.empty())
+    return Status::InvalidArgument("membership needs a role and a member id");
+  CHRONOVA_ASSIGN_OR_RETURN(
+      subscription_,
+      bus_->Subscribe(subjects::Member(options_.role),
+                      [this](const std::string&, const std::string& id) {
+                        if (id.empty() || id.size() > 255) return;
+                        std::lock_guard<std::mutex> l(mu_);
+                        seen_[id] = options_.env->Now();
+                      }));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = false;
+  }
+  // The first announcement before Start returns: peers count us at once.
+  Status st = bus_->Publish(subjects::Member(options_.role), options_.id);
+  (void)st;  // the announcer retries every interval
+  announcer_ = std::thread([this] { Announce(); });
+  return Status::Ok();
+}
+
+void Membership::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (announcer_.joinable()) announcer_.join();
+  subscription_.reset();
+}
+
+void Membership::Announce() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    cv_.wait_for(l, std::chrono::microseconds(options_.announce_interval_us),
+                 [&] { return stop_; });
+    if (stop_) return;
+    l.unlock();
+    Status st = bus_->Publish(subjects::Member(options_.role), options_.id);
+    (void)st;  // a bus outage: peers expire us, and we take everything meanwhile
+    l.lock();
+  }
+}
+
+std::vector<std::string> Membership::Live() const {
+  std::vector<std::string> live{options_.id};
+  const Timestamp now = options_.env->Now();
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& [id, seen] : seen_) {
+    if (id != options_.id && now.micros - seen.micros <= options_.expiry_us)
+      live.push_back(id);
+  }
+  std::sort(live.begin(), live.end());
+  return live;
+}
+
+bool Membership::Owns(std::string_view key) const {
+  std::vector<std::string> live = Live();
+  if (live.size() == 1) return true;
+  const size_t rank = static_cast<size_t>(
+      std::find(live.begin(), live.end(), options_.id) - live.begin());
+  return StableHash(key) % live.size() == rank;
+}
+
+uint64_t Membership::StableHash(std::string_view key) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace chronova

@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# A local chronova cluster on loopback, every role a process of its own:
+# 3 nats-server nodes (JetStream R3, fsync before every ack), 2 api, 2
+# schedulers, 2 conductors and N compute hosts. Every process is started with
+# its PID recorded and stopped by that PID, nothing else.
+#
+#   tools/cluster.sh up [--computes N] [--hypervisor fake|libvirt] [--auth keystone|noauth2]
+#   tools/cluster.sh status       roles and NATS nodes up or down, `chronovactl cluster status`
+#   tools/cluster.sh down         stops every process of the cluster (TERM, then KILL)
+#   tools/cluster.sh kill NAME    kill -9 one member (api-1, scheduler-2, nats-3, compute-1 ...)
+#   tools/cluster.sh pause NAME   SIGSTOP one member; `resume NAME` sends SIGCONT
+#   tools/cluster.sh start NAME   starts one member again (after kill or stop)
+#   tools/cluster.sh stop NAME    stops one member cleanly (TERM)
+#   tools/cluster.sh env          prints the cluster's endpoints as shell variables
+#
+# The cluster lives in $CHRONOVA_CLUSTER_DIR (default /tmp/chronova-cluster):
+# chronova.conf (one INI file for every role), ports.env, pids/, logs/,
+# state/<member>/ (each process's own state dir), shared/ (the identity users
+# file, token key and image data that both api processes use, as several
+# Glance and Keystone nodes share theirs). Binaries come from $CHRONOVA_BUILD
+# (default build/). See docs/deployment.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DIR="${CHRONOVA_CLUSTER_DIR:-/tmp/chronova-cluster}"
+BUILD="${CHRONOVA_BUILD:-$ROOT/build}"
+NATS_BIN="$(command -v nats-server || echo /usr/sbin/nats-server)"
+
+die() {
+  echo "cluster: $*" >&2
+  exit 1
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+pid_of() { cat "$DIR/pids/$1.pid" 2>/dev/null || true; }
+alive() {
+  local pid
+  pid=$(pid_of "$1")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Waits up to $2 seconds for member $1's log to say $3; fails with its log.
+wait_log() {
+  local name=$1 secs=$2 text=$3 i
+  for ((i = 0; i < secs * 10; i++)); do
+    grep -q -- "$text" "$DIR/logs/$name.log" 2>/dev/null && return 0
+    alive "$name" || break
+    sleep 0.1
+  done
+  tail -n 20 "$DIR/logs/$name.log" >&2 || true
+  die "$name did not say '$text' within ${secs}s"
+}
+
+members() {
+  # shellcheck disable=SC1091
+  source "$DIR/ports.env"
+  echo nats-1 nats-2 nats-3 api-1 api-2 scheduler-1 scheduler-2 conductor-1 conductor-2
+  local i
+  for ((i = 1; i <= COMPUTES; i++)); do echo "compute-$i"; done
+}
+
+# Starts member $1 in the background (its log appended to), recording its PID.
+launch() {
+  local name=$1
+  shift
+  mkdir -p "$DIR/pids" "$DIR/logs"
+  echo "--- start $(date -u +%FT%TZ)" >>"$DIR/logs/$name.log"
+  setsid "$@" >>"$DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$DIR/pids/$name.pid"
+}
+
+start_member() {
+  local name=$1 kind index
+  # shellcheck disable=SC1091
+  source "$DIR/ports.env"
+  alive "$name" && die "$name is already running (pid $(pid_of "$name"))"
+  kind=${name%-*}
+  index=${name##*-}
+  local chronovad=("$BUILD/chronovad")
+  local common=(--config "$DIR/chronova.conf" --state-dir "$DIR/state/$name")
+  case "$kind" in
+    nats)
+      launch "$name" "$NATS_BIN" -c "$DIR/nats-$index/nats.conf"
+      # A node is healthy once it is in touch with the others: at `up` only
+      # after all three started.
+      [ "${NATS_NO_WAIT:-}" = 1 ] || wait_nats "$index"
+      ;;
+    api)
+      local compute_var="COMPUTE_PORT_$index" identity_var="IDENTITY_PORT_$index"
+      local image_var="IMAGE_PORT_$index"
+      launch "$name" "${chronovad[@]}" api "${common[@]}" --host "controller-$index" \
+        --compute-listen "http://127.0.0.1:${!compute_var}" \
+        --identity-listen "http://127.0.0.1:${!identity_var}" \
+        --image-listen "http://127.0.0.1:${!image_var}"
+      wait_log "$name" 120 "api ready"
+      ;;
+    scheduler | conductor)
+      launch "$name" "${chronovad[@]}" "$kind" "${common[@]}" --host "controller-$index"
+      wait_log "$name" 120 "$kind ready"
+      ;;
+    compute)
+      launch "$name" "${chronovad[@]}" compute "${common[@]}" --host "compute-$index" \
+        --hosts 1 --hypervisor "$HYPERVISOR"
+      wait_log "$name" 60 "compute ready"
+      ;;
+    *) die "no member '$name' (nats-N, api-N, scheduler-N, conductor-N, compute-N)" ;;
+  esac
+}
+
+# Waits up to 30 s for NATS node $1 to report healthy (JetStream included).
+wait_nats() {
+  local port_var="NATS_HTTP_$1" i
+  for ((i = 0; i < 300; i++)); do
+    curl -sf "http://127.0.0.1:${!port_var}/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "nats-$1 did not become healthy"
+}
+
+# Sends $2 to member $1 and waits up to $3 s for it to exit.
+signal_member() {
+  local name=$1 sig=$2 secs=$3 pid i
+  pid=$(pid_of "$name")
+  [ -n "$pid" ] || return 0
+  kill "-$sig" "$pid" 2>/dev/null || return 0
+  if [ "$sig" = STOP ] || [ "$sig" = CONT ]; then return 0; fi
+  for ((i = 0; i < secs * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+cmd_up() {
+  local computes=3 hypervisor=fake auth=keystone
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --computes) computes=$2; shift 2 ;;
+      --hypervisor) hypervisor=$2; shift 2 ;;
+      --auth) auth=$2; shift 2 ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
+  [[ "$computes" =~ ^[0-9]+$ ]] && [ "$computes" -ge 1 ] && [ "$computes" -le 64 ] ||
+    die "--computes must be 1..64"
+  [ -x "$BUILD/chronovad" ] || die "no $BUILD/chronovad: build first (tools/build.sh)"
+  [ -e "$DIR/ports.env" ] && die "$DIR already holds a cluster: tools/cluster.sh down first"
+  mkdir -p "$DIR/shared" "$DIR/state" "$DIR/pids" "$DIR/logs"
+  local i urls=() routes=()
+  {
+    echo "COMPUTES=$computes"
+    echo "HYPERVISOR=$hypervisor"
+    echo "AUTH=$auth"
+    for i in 1 2 3; do
+      echo "NATS_PORT_$i=$(free_port)"
+      echo "NATS_HTTP_$i=$(free_port)"
+      echo "NATS_CLUSTER_$i=$(free_port)"
+    done
+    for i in 1 2; do
+      echo "COMPUTE_PORT_$i=$(free_port)"
+      echo "IDENTITY_PORT_$i=$(free_port)"
+      echo "IMAGE_PORT_$i=$(free_port)"
+    done
+  } >"$DIR/ports.env"
+  # shellcheck disable=SC1091
+  source "$DIR/ports.env"
+  for i in 1 2 3; do
+    local p="NATS_PORT_$i" c="NATS_CLUSTER_$i"
+    urls+=("nats://127.0.0.1:${!p}")
+    routes+=("nats-route://127.0.0.1:${!c}")
+  done
+  echo "NATS_URLS=$(IFS=,; echo "${urls[*]}")" >>"$DIR/ports.env"
+  for i in 1 2 3; do
+    local p="NATS_PORT_$i" h="NATS_HTTP_$i" c="NATS_CLUSTER_$i"
+    mkdir -p "$DIR/nats-$i"
+    cat >"$DIR/nats-$i/nats.conf" <<CONF
+server_name: n$i
+listen: 127.0.0.1:${!p}
+http: 127.0.0.1:${!h}
+jetstream { store_dir: "$DIR/nats-$i/js", sync_interval: always }
+cluster { name: chronova, listen: 127.0.0.1:${!c}, routes: [$(IFS=,; echo "${routes[*]}")] }
+CONF
+  done
+  cat >"$DIR/chronova.conf" <<CONF
+# One file for every role of this cluster (docs/deployment.md).
+[DEFAULT]
+# Short, so that a killed compute host counts as down within seconds.
+report_interval = 2
+service_down_time = 10
+# Each host lists its guests this often; the conductor then also gives back
+# claims a scheduler left behind when it died between claim and placement.
+sync_power_state_interval = 10
+
+[log]
+backend = jetstream
+
+[nats]
+url = $(IFS=,; echo "${urls[*]}")
+replicas = 3
+
+[bus]
+backend = nats
+
+[api]
+auth_strategy = $auth
+
+[identity]
+users_file = $DIR/shared/users.ini
+token_key_file = $DIR/shared/token.key
+
+[image]
+filesystem_store_datadir = $DIR/shared/images
+CONF
+  for i in 1 2 3; do NATS_NO_WAIT=1 start_member "nats-$i"; done
+  for i in 1 2 3; do wait_nats "$i"; done
+  # api-1 creates the stream and seeds the catalog and the users file first.
+  start_member api-1
+  start_member api-2
+  for name in scheduler-1 scheduler-2 conductor-1 conductor-2; do start_member "$name"; done
+  for ((i = 1; i <= computes; i++)); do start_member "compute-$i"; done
+  cmd_env
+}
+
+cmd_env() {
+  # shellcheck disable=SC1091
+  source "$DIR/ports.env"
+  echo "CHRONOVA_CLUSTER_DIR=$DIR"
+  echo "NATS_URLS=$NATS_URLS"
+  echo "COMPUTE_URLS=http://127.0.0.1:$COMPUTE_PORT_1/v2.1,http://127.0.0.1:$COMPUTE_PORT_2/v2.1"
+  echo "OS_AUTH_URL=http://127.0.0.1:$IDENTITY_PORT_1/v3"
+  [ -f "$DIR/state/api-1/openrc" ] && echo "OPENRC=$DIR/state/api-1/openrc"
+  return 0
+}
+
+cmd_status() {
+  [ -e "$DIR/ports.env" ] || die "no cluster in $DIR"
+  local name
+  for name in $(members); do
+    if alive "$name"; then
+      printf '%-12s up    pid %s\n' "$name" "$(pid_of "$name")"
+    else
+      printf '%-12s down\n' "$name"
+    fi
+  done
+  # shellcheck disable=SC1091
+  source "$DIR/ports.env"
+  "$BUILD/chronovactl" --log jetstream --nats-url "$NATS_URLS" cluster status \
+    --nats-http "127.0.0.1:$NATS_HTTP_1,127.0.0.1:$NATS_HTTP_2,127.0.0.1:$NATS_HTTP_3" \
+    --state-dirs "$DIR/state" || true
+}
+
+cmd_down() {
+  [ -e "$DIR/ports.env" ] || return 0
+  local name order=()
+  # Computes and roles first, the log last.
+  for name in $(members); do [[ "$name" == nats-* ]] || order=("$name" "${order[@]}"); done
+  order+=(nats-3 nats-2 nats-1)
+  for name in "${order[@]}"; do
+    signal_member "$name" CONT 0 || true
+    signal_member "$name" TERM 30 || signal_member "$name" KILL 5 || true
+  done
+  rm -rf "$DIR"
+}
+
+main() {
+  local cmd=${1:-}
+  shift || true
+  case "$cmd" in
+    up) cmd_up "$@" ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    start) start_member "${1:?member}" ;;
+    stop) signal_member "${1:?member}" TERM 30 || die "${1} did not stop on TERM" ;;
+    kill) signal_member "${1:?member}" KILL 5 || die "${1} survived KILL" ;;
+    pause) signal_member "${1:?member}" STOP 0 ;;
+    resume) signal_member "${1:?member}" CONT 0 ;;
+    *)
+      sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+      [ "$cmd" = help ] || [ "$cmd" = --help ]
+      ;;
+  esac
+}
+
+main "$@"
