@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "eventstore/nats_client.h"
 
 namespace chronova {
 
@@ -38,8 +39,9 @@ class Bus {
 std::unique_ptr<Bus> NewInProcessBus();
 
 // A Bus over core NATS at `url`: one nats://host:port or a comma-separated
-// list of a cluster's servers. Unavailable if none is reachable.
-Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url);
+// list of a cluster's servers, connecting with `auth`'s credential and TLS.
+// Unavailable if none is reachable.
+Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url, const NatsAuth& auth = {});
 
 // True if `subject` matches `pattern` (exact, or pattern "a.b.>" for anything under a.b).
 bool SubjectMatches(const std::string& pattern, const std::string& subject);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agents/bus.h"
+#include "eventstore/nats_client.h"
 #include "eventstore/jetstream_names.h"
 
 namespace chronova {
@@ -79,16 +80,9 @@ class NatsBus : public Bus {
 
 }  // namespace
 
-Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url) {
-  natsOptions* opts = nullptr;
-  CHRONOVA_RETURN_IF_ERROR(FromNats(natsOptions_Create(&opts), "options"));
-  // One URL or a cluster's list, as the log takes it.
-  std::vector<std::string> urls = jetstream_names::ServerUrls(url);
-  std::vector<const char*> servers;
-  for (const std::string& u : urls) servers.push_back(u.c_str());
-  natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
-  natsOptions_SetMaxReconnect(opts, -1);
-  natsOptions_SetReconnectWait(opts, 100);
+Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url, const NatsAuth& auth) {
+  // One URL or a cluster's list, and the credential, as the log takes them.
+  CHRONOVA_ASSIGN_OR_RETURN(natsOptions * opts, NewNatsOptions(url, auth));
   natsConnection* nc = nullptr;
   natsStatus s = natsConnection_Connect(&nc, opts);
   natsOptions_Destroy(opts);

@@ -269,17 +269,8 @@ class JetStreamEventLog::Impl {
   }
 
   Status Connect(const Deadline& deadline) {
-    natsStatus s = natsOptions_Create(&nats_options_);
-    if (s == NATS_OK) {
-      std::vector<std::string> urls = names::ServerUrls(options_.url);
-      std::vector<const char*> servers;
-      for (const std::string& u : urls) servers.push_back(u.c_str());
-      s = natsOptions_SetServers(nats_options_, servers.data(),
-                                 static_cast<int>(servers.size()));
-    }
-    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(nats_options_, -1);
-    if (s == NATS_OK) s = natsOptions_SetReconnectWait(nats_options_, 100);
-    if (s == NATS_OK) s = natsOptions_SetTimeout(nats_options_, request_wait_ms_);
+    CHRONOVA_ASSIGN_OR_RETURN(nats_options_, NewNatsOptions(options_.url, options_.auth));
+    natsStatus s = natsOptions_SetTimeout(nats_options_, request_wait_ms_);
     if (s == NATS_OK) {
       s = natsOptions_SetReconnectedCB(nats_options_, &Impl::OnReconnected, this);
     }

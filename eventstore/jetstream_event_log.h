@@ -24,6 +24,7 @@
 #include <string>
 
 #include "eventstore/event_log.h"
+#include "eventstore/nats_client.h"
 
 namespace chronova {
 
@@ -33,6 +34,8 @@ struct JetStreamLogOptions {
   // One server URL, or a comma-separated list of a cluster's servers (the client
   // learns the rest of the cluster from the one it connects to).
   std::string url = "nats://127.0.0.1:4222";
+  // Credential, TLS and inbox prefix (eventstore/nats_client.h).
+  NatsAuth auth;
   std::string stream_name = "CHRONOVA";
   int replicas = 1;                             // 1 or 3
   std::string mirror_path;                      // REQUIRED: directory of the local mirror

@@ -101,6 +101,17 @@ NatsServer::NatsServer(std::string dir)
   Start();
 }
 
+NatsServer::NatsServer(std::string dir, std::string extra_config, bool tls)
+    : dir_(std::move(dir)), binary_(FindNatsServer()), extra_config_(std::move(extra_config)),
+      tls_(tls) {
+  if (binary_.empty()) FAIL("nats-server not found on PATH or in /usr/sbin");
+  std::filesystem::create_directories(dir_);
+  port_ = FreeLoopbackPort();
+  http_port_ = FreeLoopbackPort();
+  WriteConfig();
+  Start();
+}
+
 NatsServer::NatsServer(std::string dir, NatsClusterMember member)
     : dir_(std::move(dir)), binary_(FindNatsServer()), member_(std::move(member)) {
   if (binary_.empty()) FAIL("nats-server not found on PATH or in /usr/sbin");
@@ -131,7 +142,7 @@ std::string NatsCluster::urls() const {
 }
 
 std::string NatsServer::url() const {
-  return "nats://127.0.0.1:" + std::to_string(port_);
+  return (tls_ ? "tls://127.0.0.1:" : "nats://127.0.0.1:") + std::to_string(port_);
 }
 
 void NatsServer::WriteConfig() const {
@@ -147,6 +158,7 @@ void NatsServer::WriteConfig() const {
     for (int p : member_->route_ports) conf << "    nats-route://127.0.0.1:" << p << "\n";
     conf << "  ]\n}\n";
   }
+  conf << extra_config_ << "\n";
   REQUIRE(conf.good());
 }
 

@@ -24,6 +24,9 @@ class NatsServer {
   // Picks the ports and starts the server; the test FAILs (never skips) if
   // nats-server is missing or does not become healthy.
   explicit NatsServer(std::string dir);
+  // The same with `extra_config` appended to its configuration (e.g. include
+  // lines for an authorization block or TLS); `tls`: url() says tls://.
+  NatsServer(std::string dir, std::string extra_config, bool tls);
   // A cluster node, not started yet: Launch every node, then WaitHealthy each
   // (a node is healthy only once the cluster has a meta leader).
   NatsServer(std::string dir, NatsClusterMember member);
@@ -41,7 +44,7 @@ class NatsServer {
   // Stop + Start on the same ports and store directory.
   void Restart();
 
-  std::string url() const;  // nats://127.0.0.1:<port>
+  std::string url() const;  // nats://127.0.0.1:<port> (tls:// with TLS)
   int port() const { return port_; }
   bool running() const { return pid_ > 0; }
 
@@ -50,6 +53,8 @@ class NatsServer {
   const std::string dir_;
   const std::string binary_;
   std::optional<NatsClusterMember> member_;
+  std::string extra_config_;
+  bool tls_ = false;
   int port_ = 0;
   int http_port_ = 0;
   pid_t pid_ = -1;

@@ -24,6 +24,7 @@
 #include "projections/read_models.h"
 #include "projections/time_travel.h"
 #include "tools/flags.h"
+#include "tools/nats_credentials.h"
 #include "tools/replay_command.h"
 
 namespace chronova {
@@ -65,7 +66,22 @@ constexpr const char* kUsage =
     "                                                  --max-memory: records kept in "
     "memory\n"
     "                                                  (e.g. 4G; default half the "
-    "free memory)\n";
+    "free memory)\n"
+    "  nats-credentials --hosts H1,H2,... [--out DIR] [--tls] [--tls-names N1,N2]\n"
+    "                                                  one NATS nkey per role and "
+    "compute host,\n"
+    "                                                  the server's authorization "
+    "block, and\n"
+    "                                                  (--tls) a CA and server "
+    "certificate,\n"
+    "                                                  into DIR (default "
+    "<state-dir>/nats)\n"
+    "  cluster status [--nats-http H:P,...] [--state-dirs DIR]\n"
+    "                                                  roles up, NATS nodes, the "
+    "stream's\n"
+    "                                                  replicas, each read model's "
+    "lag\n"
+    "connecting to NATS with a credential: --nats-creds FILE.nk [--nats-ca CA.pem]\n";
 
 // A scratch directory removed on exit (RocksDB secondaries, rebuilt read models).
 class Scratch {
@@ -801,11 +817,53 @@ void ReexecWithHugePageMalloc(char** argv) {
   unsetenv("CHRONOVA_REEXEC");
 }
 
+// Splits "a,b,c" into its non-empty parts.
+std::vector<std::string> CommaList(const std::string& list) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    size_t end = list.find(',', begin);
+    if (end == std::string::npos) end = list.size();
+    if (end > begin) out.push_back(list.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return out;
+}
+
+int NatsCredentials(const Flags& flags) {
+  NatsCredentialsOptions o;
+  const std::string state_dir =
+      flags.Get("state-dir", geteuid() == 0 ? "/var/lib/chronova" : ".");
+  o.dir = flags.Get("out", state_dir + "/nats");
+  o.compute_hosts = CommaList(flags.Get("hosts", ""));
+  o.stream = flags.Get("nats-stream", o.stream);
+  o.tls = flags.Has("tls");
+  o.server_names = CommaList(flags.Get("tls-names", ""));
+  if (Status st = WriteNatsCredentials(o); !st.ok()) return Fail(st);
+  std::error_code ec;
+  o.dir = std::filesystem::weakly_canonical(o.dir, ec).string();
+  std::printf(
+      "NATS credentials in %s: api, scheduler, conductor, admin and %zu compute "
+      "host(s).\n"
+      "On every NATS node, in nats.conf:  include %s/auth.conf%s\n"
+      "In chronova.conf:  [nats] credentials_dir = %s%s\n",
+      o.dir.c_str(), o.compute_hosts.size(), o.dir.c_str(),
+      o.tls ? ("\n                                   include " + o.dir + "/tls.conf").c_str()
+            : "",
+      o.dir.c_str(),
+      o.tls ? ("\n                   [nats] ca_file = " + o.dir + "/ca.pem  (and tls:// URLs)")
+                  .c_str()
+            : "");
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   auto flags = Flags::Parse(argc, argv,
                             {"state-dir", "log", "nats-url", "nats-stream", "stream",
-                             "from", "limit", "into", "max-memory"},
-                            {"json", "all", "help", "timing", "follow", "verify"});
+                             "from", "limit", "into", "max-memory", "hosts", "out",
+                             "tls-names", "nats-creds", "nats-ca", "nats-http",
+                             "state-dirs"},
+                            {"json", "all", "help", "timing", "follow", "verify", "tls"});
   if (!flags.ok() || flags->Has("help") || flags->positional().empty()) {
     if (!flags.ok())
       std::fprintf(stderr, "chronovactl: %s\n", flags.status().message().c_str());
@@ -813,6 +871,7 @@ int Run(int argc, char** argv) {
     return flags.ok() && flags->Has("help") ? 0 : 2;
   }
   if (flags->positional()[0] == "replay") ReexecWithHugePageMalloc(argv);
+  if (flags->positional()[0] == "nats-credentials") return NatsCredentials(*flags);
   Context ctx;
   auto backend = ParseLogBackend(flags->Get("log", "rocksdb"));
   if (!backend.ok()) return Fail(backend.status());
@@ -825,6 +884,9 @@ int Run(int argc, char** argv) {
   ctx.log_config.jetstream.stream_name =
       flags->Get("nats-stream", ctx.log_config.jetstream.stream_name);
   ctx.log_config.jetstream.mirror_path = ctx.scratch.Sub("mirror");
+  ctx.log_config.jetstream.auth.nkey_seed_file = flags->Get("nats-creds", "");
+  ctx.log_config.jetstream.auth.ca_file = flags->Get("nats-ca", "");
+  ctx.log_config.jetstream.auth.connection_name = "chronovactl";
   if (*backend == LogBackend::kRocksDb &&
       !std::filesystem::exists(ctx.log_config.state_dir + "/log/CURRENT")) {
     return Fail(Status::NotFound("no chronova log in " + ctx.log_config.state_dir +

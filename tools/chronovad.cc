@@ -154,6 +154,26 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
         "'");
   }
   n.compute.host_prefix = n.host;
+  // [nats] credentials_dir (chronovactl nats-credentials): this process
+  // connects as its role, or as its host for a compute host, or as admin for
+  // the all-in-one; ca_file: TLS, trusting that CA.
+  NatsAuth auth;
+  const std::string creds = ini.GetOr("nats", "credentials_dir", "");
+  if (!creds.empty()) {
+    const std::string name =
+        all_in_one ? "admin" : (n.roles.compute ? n.host : command);
+    if (n.roles.compute && !all_in_one && n.compute.hosts != 1) {
+      return Status::InvalidArgument(
+          "with [nats] credentials_dir a compute process runs one host (--hosts 1): "
+          "each host has its own credential");
+    }
+    auth.nkey_seed_file = creds + "/" + name + ".nk";
+    auth.inbox_prefix = "_INBOX." + name;
+  }
+  auth.ca_file = ini.GetOr("nats", "ca_file", "");
+  auth.connection_name = "chronova " + command + " " + n.host;
+  c.node.log.jetstream.auth = auth;
+  n.bus_auth = auth;
   n.api.image_dir = ini.GetOr("image", "filesystem_store_datadir", "");
   if (!all_in_one) {
     if (c.node.log.backend != LogBackend::kJetStream || n.bus_url.empty()) {

@@ -5,6 +5,7 @@
 # its PID recorded and stopped by that PID, nothing else.
 #
 #   tools/cluster.sh up [--computes N] [--hypervisor fake|libvirt] [--auth keystone|noauth2]
+#                       [--secure]  (one NATS credential per role and host, TLS)
 #   tools/cluster.sh status       roles and NATS nodes up or down, `chronovactl cluster status`
 #   tools/cluster.sh down         stops every process of the cluster (TERM, then KILL)
 #   tools/cluster.sh kill NAME    kill -9 one member (api-1, scheduler-2, nats-3, compute-1 ...)
@@ -134,9 +135,10 @@ signal_member() {
 }
 
 cmd_up() {
-  local computes=3 hypervisor=fake auth=keystone
+  local computes=3 hypervisor=fake auth=keystone secure=0
   while [ $# -gt 0 ]; do
     case "$1" in
+      --secure) secure=1; shift ;;
       --computes) computes=$2; shift 2 ;;
       --hypervisor) hypervisor=$2; shift 2 ;;
       --auth) auth=$2; shift 2 ;;
@@ -153,6 +155,7 @@ cmd_up() {
     echo "COMPUTES=$computes"
     echo "HYPERVISOR=$hypervisor"
     echo "AUTH=$auth"
+    echo "SECURE=$secure"
     for i in 1 2 3; do
       echo "NATS_PORT_$i=$(free_port)"
       echo "NATS_HTTP_$i=$(free_port)"
@@ -166,9 +169,23 @@ cmd_up() {
   } >"$DIR/ports.env"
   # shellcheck disable=SC1091
   source "$DIR/ports.env"
+  local scheme=nats include="" nats_section=""
+  if [ "$secure" = 1 ]; then
+    local hosts=() creds="$DIR/nats-creds"
+    for ((i = 1; i <= computes; i++)); do hosts+=("compute-$i"); done
+    "$BUILD/chronovactl" nats-credentials --out "$creds" --tls \
+      --hosts "$(IFS=,; echo "${hosts[*]}")" >/dev/null
+    scheme=tls
+    # nats-server resolves includes relative to the including file.
+    include=$'include ../nats-creds/auth.conf\ninclude ../nats-creds/tls.conf'
+    nats_section=$'credentials_dir = '"$creds"$'\nca_file = '"$creds"$'/ca.pem'
+    echo "CTL_NATS_ARGS=\"--nats-creds $creds/admin.nk --nats-ca $creds/ca.pem\"" >>"$DIR/ports.env"
+  else
+    echo 'CTL_NATS_ARGS=""' >>"$DIR/ports.env"
+  fi
   for i in 1 2 3; do
     local p="NATS_PORT_$i" c="NATS_CLUSTER_$i"
-    urls+=("nats://127.0.0.1:${!p}")
+    urls+=("$scheme://127.0.0.1:${!p}")
     routes+=("nats-route://127.0.0.1:${!c}")
   done
   echo "NATS_URLS=$(IFS=,; echo "${urls[*]}")" >>"$DIR/ports.env"
@@ -181,6 +198,7 @@ listen: 127.0.0.1:${!p}
 http: 127.0.0.1:${!h}
 jetstream { store_dir: "$DIR/nats-$i/js", sync_interval: always }
 cluster { name: chronova, listen: 127.0.0.1:${!c}, routes: [$(IFS=,; echo "${routes[*]}")] }
+$include
 CONF
   done
   cat >"$DIR/chronova.conf" <<CONF
@@ -199,6 +217,7 @@ backend = jetstream
 [nats]
 url = $(IFS=,; echo "${urls[*]}")
 replicas = 3
+$nats_section
 
 [bus]
 backend = nats
@@ -228,6 +247,7 @@ cmd_env() {
   source "$DIR/ports.env"
   echo "CHRONOVA_CLUSTER_DIR=$DIR"
   echo "NATS_URLS=$NATS_URLS"
+  echo "CTL_NATS_ARGS=\"$CTL_NATS_ARGS\""
   echo "COMPUTE_URLS=http://127.0.0.1:$COMPUTE_PORT_1/v2.1,http://127.0.0.1:$COMPUTE_PORT_2/v2.1"
   echo "OS_AUTH_URL=http://127.0.0.1:$IDENTITY_PORT_1/v3"
   [ -f "$DIR/state/api-1/openrc" ] && echo "OPENRC=$DIR/state/api-1/openrc"
@@ -246,7 +266,8 @@ cmd_status() {
   done
   # shellcheck disable=SC1091
   source "$DIR/ports.env"
-  "$BUILD/chronovactl" --log jetstream --nats-url "$NATS_URLS" cluster status \
+  # shellcheck disable=SC2086
+  "$BUILD/chronovactl" --log jetstream --nats-url "$NATS_URLS" $CTL_NATS_ARGS cluster status \
     --nats-http "127.0.0.1:$NATS_HTTP_1,127.0.0.1:$NATS_HTTP_2,127.0.0.1:$NATS_HTTP_3" \
     --state-dirs "$DIR/state" || true
 }

@@ -347,7 +347,10 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";
   std::error_code ec;
   std::filesystem::remove_all(service_options.time_travel.scratch_dir, ec);
-  p.host_queries = std::make_unique<HostQueryClient>(p.bus.get(), Env::Default()->NewUuid());
+  // Replies come under reply.api.<uuid>: the api's credential may read
+  // nothing else there (docs/deployment.md).
+  p.host_queries =
+      std::make_unique<HostQueryClient>(p.bus.get(), "api." + Env::Default()->NewUuid());
   service_options.console_output = [q = p.host_queries.get()](const HostName& host,
                                                               const InstanceId& id,
                                                               int length) {
@@ -474,7 +477,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   if (o.bus_url.empty()) {
     p->bus = NewInProcessBus();
   } else {
-    CHRONOVA_ASSIGN_OR_RETURN(p->bus, NewNatsBus(o.bus_url));
+    CHRONOVA_ASSIGN_OR_RETURN(p->bus, NewNatsBus(o.bus_url, o.bus_auth));
   }
   if (roles.scheduler) CHRONOVA_RETURN_IF_ERROR(StartScheduler(*p, o));
   if (roles.api || roles.conductor) {

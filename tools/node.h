@@ -118,6 +118,8 @@ struct NodeOptions {
   // Empty: an in-process bus (one process runs every role). Otherwise NATS
   // URLs for core NATS routing; roles in other processes reach this one there.
   std::string bus_url;
+  // The bus connection's credential and TLS (the log's are in log.jetstream).
+  NatsAuth bus_auth;
   Roles roles;
   // This machine's name: the host of its nova-scheduler and nova-conductor
   // services. Several schedulers or conductors tell each other apart by

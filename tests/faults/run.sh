@@ -58,8 +58,9 @@ python3 "$ROOT/tests/faults/faults.py" --cluster-dir "$CHRONOVA_CLUSTER_DIR" \
 # clean stop (their checkpoints then stay put).
 for api in api-1 api-2; do "$CLUSTER" stop "$api"; done
 for api in api-1 api-2; do
+  # shellcheck disable=SC2086
   "$BUILD/chronovactl" --state-dir "$CHRONOVA_CLUSTER_DIR/state/$api" --log jetstream \
-    --nats-url "$NATS_URLS" verify >"$WORK/verify-$api.txt" 2>&1 ||
+    --nats-url "$NATS_URLS" $CTL_NATS_ARGS verify >"$WORK/verify-$api.txt" 2>&1 ||
     { cat "$WORK/verify-$api.txt" >&2; echo "FAIL: chronovactl verify ($api)" >&2; exit 1; }
   grep -q "identical to a rebuild" "$WORK/verify-$api.txt" ||
     { cat "$WORK/verify-$api.txt" >&2; echo "FAIL: $api read models differ" >&2; exit 1; }
