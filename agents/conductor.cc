@@ -76,7 +76,10 @@ void Conductor::Stop() {
 
 Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
   for (const Envelope& env : batch) {
-    if (StreamKind(env.stream) != "instance" || !Owns(StreamKey(env.stream))) continue;
+    if (StreamKind(env.stream) != "instance") continue;
+    // Settling a resize's claims is idempotent, and nothing re-does it later:
+    // every conductor does it, so none is missed while owners change.
+    const bool owned = Owns(StreamKey(env.stream));
     WorkItem::Kind kind;
     if (env.type == InstanceScheduled::kType) {
       kind = WorkItem::Kind::kBuild;
@@ -105,6 +108,7 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
     } else {
       continue;
     }
+    if (!owned) continue;
     // The state as of this event (not later): the work it asked for.
     CHRONOVA_ASSIGN_OR_RETURN(
         InstanceState s,
@@ -214,7 +218,9 @@ void Conductor::OnReport(const std::string& payload) {
     Warn("undecodable report", st);
     return;
   }
-  if (!Owns(r.instance_id.empty() ? r.host.str() : r.instance_id.str())) return;
+  // A host-level report (host.registered) is sent once and recorded under a
+  // key: every conductor handles it, so none is lost while owners change.
+  if (!r.instance_id.empty() && !Owns(r.instance_id.str())) return;
   Enqueue(std::move(r));
 }
 
@@ -459,30 +465,84 @@ void Conductor::Reconcile(const std::string& payload) {
   if (Owns(host.str())) ReleaseUnusedClaims(host, ServersView(reader->get()), now);
 }
 
+namespace {
+
+// A claim on `host` that instance `s` does not use: a scheduler placed it
+// elsewhere (two schedulers raced, or one died between its claim and the
+// placement), or the placement failed. Never while it is being placed or
+// resized.
+bool UnusedClaim(const InstanceState& s, const HostName& host) {
+  return s.exists && s.vm_state != VmState::kDeleted &&
+         s.task_state != TaskState::kScheduling && s.host != host && s.migration_id.empty();
+}
+
+}  // namespace
+
 void Conductor::ReleaseUnusedClaims(const HostName& host, const ServersView& servers,
-                                       Timestamp now) {
+                                    Timestamp now) {
   auto hosts = store_->Reader(HostsProjection::kName);
   if (!hosts.ok()) return Warn("reading the claims of " + host.str(), hosts.status());
   auto state = HostsView(hosts->get()).Get(host);
   if (!state.ok()) return Warn("reading the claims of " + host.str(), state.status());
   if (!state->has_value()) return;
+  std::set<InstanceId> unused_now;
   for (const auto& [id, claim] : (*state)->claims) {
     auto s = servers.Get(id);
     // No such instance: a resize's claim, held under its migration's id.
     if (!s.ok() || !s->has_value()) continue;
     const InstanceState& i = **s;
-    const bool deleted = i.vm_state == VmState::kDeleted;
-    // A claim its instance never used: a scheduler placed it elsewhere (two
-    // schedulers raced, or one died between its claim and the placement), or
-    // the placement failed. Not while it is being placed or resized.
-    const bool orphan = i.task_state != TaskState::kScheduling && i.host != host &&
-                        i.migration_id.empty();
-    if (!deleted && !orphan) continue;
-    std::fprintf(stderr, "conductor: giving back the claim of %s instance %s on %s\n",
-                 deleted ? "deleted" : "unplaced", id.str().c_str(), host.str().c_str());
-    Status st = Release(id, host, TaskMeta(**s, now));
-    if (!st.ok()) Warn("releasing the claim of " + id.str(), st);
+    if (i.vm_state == VmState::kDeleted) {
+      std::fprintf(stderr, "conductor: giving back the claim of deleted instance %s on %s\n",
+                   id.str().c_str(), host.str().c_str());
+      Status st = Release(id, host, TaskMeta(i, now));
+      if (!st.ok()) Warn("releasing the claim of " + id.str(), st);
+      continue;
+    }
+    if (!UnusedClaim(i, host)) continue;
+    // An unused claim is given back only once it has looked unused for
+    // unused_claim_grace_us (a resize claims on its destination an instant
+    // before it records the resize), and after checking again in the log.
+    unused_now.insert(id);
+    Timestamp first_seen;
+    {
+      std::lock_guard<std::mutex> l(unused_mu_);
+      auto [it, fresh] = unused_claims_.try_emplace({host, id}, now);
+      first_seen = it->second;
+      if (fresh) continue;
+    }
+    if (now.micros - first_seen.micros < options_.unused_claim_grace_us) continue;
+    Status st = ReleaseUnusedClaim(host, id, now);
+    if (!st.ok() && !st.IsConflict()) Warn("giving back the claim of " + id.str(), st);
   }
+  // Forget what is no longer unused on this host.
+  std::lock_guard<std::mutex> l(unused_mu_);
+  for (auto it = unused_claims_.lower_bound({host, InstanceId()});
+       it != unused_claims_.end() && it->first.first == host;) {
+    it = unused_now.contains(it->first.second) ? std::next(it) : unused_claims_.erase(it);
+  }
+}
+
+Status Conductor::ReleaseUnusedClaim(const HostName& host, const InstanceId& id,
+                                     Timestamp now) {
+  // The host first, then the instance: a claim made after the host was read
+  // fails the expected version below.
+  HostState h;
+  h.name = host;
+  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(*log_, HostStream(host), h, ApplyHostEvent));
+  if (!h.claims.contains(id)) return Status::Ok();
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id));
+  if (!UnusedClaim(s, host)) return Status::Ok();
+  std::fprintf(stderr, "conductor: giving back the unused claim of %s on %s (placed on '%s')\n",
+               id.str().c_str(), host.str().c_str(), s.host.str().c_str());
+  AppendRequest req;
+  req.stream = HostStream(host);
+  req.expected = ExpectedVersion::Exactly(h.version);
+  // The version makes the key this claim's own: a later claim of the same
+  // instance on this host gets a release of its own.
+  req.key = IdempotencyKey("release-unused-" + id.str() + "-" + host.str() + "-" +
+                           std::to_string(h.version.value()));
+  req.events.push_back(MakeNewEvent(HostResourcesReleased{id}, TaskMeta(s, now)));
+  return log_->Append(req).status();
 }
 
 Status Conductor::Release(const InstanceId& id, const HostName& host,

@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -62,6 +63,9 @@ struct ConductorOptions {
   // Empty: it handles everything. Work whose owner died is re-sent by the new
   // owner's sweep after resend_after_us.
   std::function<bool(std::string_view key)> owns;
+  // A claim no instance uses (ReleaseUnusedClaims) is given back once it has
+  // looked unused this long.
+  int64_t unused_claim_grace_us = 20000000;
 };
 
 class Conductor {
@@ -110,6 +114,9 @@ class Conductor {
   // the host is up (the host does the delete).
   bool DeleteWithoutHost(const InstanceState& s, Timestamp now);
   Status Release(const InstanceId& id, const HostName& host, const EventMeta& meta);
+  // Gives back `id`'s claim on `host` if the log (not a read model) still
+  // shows it unused, at exactly the host version it was read at.
+  Status ReleaseUnusedClaim(const HostName& host, const InstanceId& id, Timestamp now);
   // Sends `kind` work for `s` to its host; kAction work carries the action that
   // runs under s.task_state.
   Status SendWork(const InstanceState& s, WorkItem::Kind kind, Seq causation,
@@ -144,6 +151,10 @@ class Conductor {
   std::unique_ptr<BusSubscription> inventories_;
   std::unique_ptr<Subscription> events_;
   std::atomic<uint64_t> refused_{0};
+
+  std::mutex unused_mu_;  // protects unused_claims_
+  // Claims that looked unused, by host and instance: when first seen so.
+  std::map<std::pair<HostName, InstanceId>, Timestamp> unused_claims_;
 };
 
 }  // namespace chronova

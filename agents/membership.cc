@@ -1,10 +1,16 @@
 #include "agents/membership.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "agents/subjects.h"
 
 namespace chronova {
+
+namespace {
+// An announcement "leave <id>": the member stops (ids never contain spaces).
+constexpr const char* kLeaving = "leave ";
+}  // namespace
 
 Membership::Membership(Bus* bus, MembershipOptions options)
     : bus_(bus), options_(std::move(options)) {}
@@ -17,10 +23,17 @@ Status Membership::Start() {
   CHRONOVA_ASSIGN_OR_RETURN(
       subscription_,
       bus_->Subscribe(subjects::Member(options_.role),
-                      [this](const std::string&, const std::string& id) {
+                      [this](const std::string&, const std::string& payload) {
+                        const bool leaving = payload.starts_with(kLeaving);
+                        std::string id =
+                            leaving ? payload.substr(std::strlen(kLeaving)) : payload;
                         if (id.empty() || id.size() > 255) return;
                         std::lock_guard<std::mutex> l(mu_);
-                        seen_[id] = options_.env->Now();
+                        if (leaving) {
+                          seen_.erase(id);
+                        } else {
+                          seen_[id] = options_.env->Now();
+                        }
                       }));
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -36,10 +49,16 @@ Status Membership::Start() {
 void Membership::Stop() {
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (stop_ && !announcer_.joinable()) return;
     stop_ = true;
   }
   cv_.notify_all();
-  if (announcer_.joinable()) announcer_.join();
+  if (announcer_.joinable()) {
+    announcer_.join();
+    // Peers drop this member now rather than after expiry_us.
+    Status st = bus_->Publish(subjects::Member(options_.role), kLeaving + options_.id);
+    (void)st;  // they expire it instead
+  }
   subscription_.reset();
 }
 

@@ -2,7 +2,8 @@
 // that several of them split the work by key instead of all doing all of it.
 //
 // Every member announces itself on the bus (subjects::Member(role)) every
-// announce_interval_us; a member not heard from for expiry_us has left. Each
+// announce_interval_us, and its leaving when it stops; a member not heard
+// from for expiry_us has left too (killed). Each
 // member ranks the live ids (sorted) and owns the keys whose stable hash,
 // modulo the number of live members, is its rank. Members that see the same
 // set agree on every key's owner; while a member joins or leaves their views
@@ -42,8 +43,10 @@ class Membership {
   Membership(Bus* bus, MembershipOptions options);
   ~Membership();
 
-  // Subscribes to the role's announcements and announces this member.
+  // Subscribes to the role's announcements and announces this member: call it
+  // once the role is ready for work.
   Status Start();
+  // Announces that this member leaves (peers take its keys at once) and stops.
   void Stop();
 
   // True if this member owns `key` in its current view.

@@ -284,6 +284,7 @@ Status Scheduler::Place(const Pending& p) {
       Result<std::vector<Event>> decided =
           Decide(state, ClaimResources{r.instance_id, claim});
       if (!decided.ok()) continue;  // no longer fits: next candidate
+      StreamVersion claimed_at = state.version;  // the claim's (or the one it reuses)
       if (!decided->empty()) {
         AppendRequest req;
         req.stream = HostStream(host);
@@ -297,6 +298,7 @@ Status Scheduler::Place(const Pending& p) {
           CHRONOVA_RETURN_IF_ERROR(RefreshHost(host));
           continue;
         }
+        claimed_at = appended->last_version;
         // Fold our own claim now so the next placement sees it at once.
         Envelope env{appended->last_seq,   req.stream,           appended->last_version,
                      req.events[0].type,   req.events[0].schema, meta,
@@ -306,21 +308,25 @@ Status Scheduler::Place(const Pending& p) {
       // The key names the host: a second scheduler that placed the instance
       // elsewhere meanwhile must not find its claim "already recorded".
       Status recorded = RecordOutcome(p, InstanceScheduled{host}, host.str());
-      if (recorded.IsConflict()) {
-        CHRONOVA_ASSIGN_OR_RETURN(InstanceState now, LoadInstance(*log_, r.instance_id));
-        if (now.host == host && now.vm_state != VmState::kDeleted) return Status::Ok();
+      if (recorded.ok()) return Status::Ok();
+      // Not recorded, or not known to be. The log says what became of it.
+      Result<InstanceState> now = LoadInstance(*log_, r.instance_id);
+      if (!now.ok()) return recorded;  // keep the claim: a retry reuses it
+      if (now->host == host && now->vm_state != VmState::kDeleted) return Status::Ok();
+      if (now->vm_state == VmState::kBuilding && now->task_state == TaskState::kScheduling) {
+        // Still waiting (the log was unavailable): the claim stays for the
+        // retry (the sweep's) to use.
+        return recorded;
       }
-      if (!recorded.ok()) {
-        // The instance moved on (deleted while we placed it, or placed by
-        // another scheduler): give the claim back.
-        AppendRequest release;
-        release.stream = HostStream(host);
-        release.key = IdempotencyKey("release-" + r.instance_id.str() + "-" + host.str());
-        release.events.push_back(
-            MakeNewEvent(HostResourcesReleased{r.instance_id}, meta));
-        CHRONOVA_RETURN_IF_ERROR(log_->Append(release).status());
-        return recorded.IsConflict() ? Status::Ok() : recorded;
-      }
+      // Deleted while we placed it, or placed on another host by another
+      // scheduler: give the claim back. The key names this claim's version, so
+      // it never stands in for a later claim's release.
+      AppendRequest release;
+      release.stream = HostStream(host);
+      release.key = IdempotencyKey("release-" + r.instance_id.str() + "-" + host.str() +
+                                   "-" + std::to_string(claimed_at.value()));
+      release.events.push_back(MakeNewEvent(HostResourcesReleased{r.instance_id}, meta));
+      CHRONOVA_RETURN_IF_ERROR(log_->Append(release).status());
       return Status::Ok();
     }
   }

@@ -66,10 +66,12 @@ std::optional<Roles> RolesOf(const std::string& command) {
   return r;
 }
 
+// This machine's short name (up to the first dot, as `hostname -s`).
 std::string HostName() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
+  std::string host = name;
+  return host.substr(0, host.find('.'));
 }
 
 Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) {

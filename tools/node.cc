@@ -74,8 +74,11 @@ struct Node::Parts {
     if (identity_api) identity_api->Stop();
     api.reset();
     computes.clear();
+    // Leaving first: peers take this member's work over at once.
+    if (conductor_members) conductor_members->Stop();
     conductor.reset();
     conductor_members.reset();
+    if (scheduler_members) scheduler_members->Stop();
     scheduler.reset();
     scheduler_members.reset();
     snapshots.reset();
@@ -209,9 +212,8 @@ Result<std::unique_ptr<Membership>> JoinRole(Node::Parts& p, const NodeOptions& 
   MembershipOptions mo;
   mo.role = role;
   mo.id = MemberId(o);
-  auto m = std::make_unique<Membership>(p.bus.get(), mo);
-  CHRONOVA_RETURN_IF_ERROR(m->Start());
-  return m;
+  // Started by the caller once the role listens: peers hand it work from then.
+  return std::make_unique<Membership>(p.bus.get(), mo);
 }
 
 Status StartScheduler(Node::Parts& p, const NodeOptions& o) {
@@ -223,7 +225,8 @@ Status StartScheduler(Node::Parts& p, const NodeOptions& o) {
     sched.owns = [m](const InstanceId& id) { return m->Owns(id.str()); };
   }
   p.scheduler = std::make_unique<Scheduler>(p.log.get(), p.bus.get(), p.store.get(), sched);
-  return p.scheduler->Start();
+  CHRONOVA_RETURN_IF_ERROR(p.scheduler->Start());
+  return p.scheduler_members ? p.scheduler_members->Start() : Status::Ok();
 }
 
 Status StartConductor(Node::Parts& p, const NodeOptions& o) {
@@ -239,7 +242,8 @@ Status StartConductor(Node::Parts& p, const NodeOptions& o) {
     cond.owns = [m](std::string_view key) { return m->Owns(key); };
   }
   p.conductor = std::make_unique<Conductor>(p.log.get(), p.bus.get(), p.store.get(), cond);
-  return p.conductor->Start();
+  CHRONOVA_RETURN_IF_ERROR(p.conductor->Start());
+  return p.conductor_members ? p.conductor_members->Start() : Status::Ok();
 }
 
 Status StartCompute(Node::Parts& p, const NodeOptions& node) {
