@@ -522,6 +522,19 @@ void Conductor::ReleaseUnusedClaims(const HostName& host, const ServersView& ser
   }
 }
 
+void Conductor::SweepUnusedClaims() {
+  auto hosts = store_->Reader(HostsProjection::kName);
+  auto servers = store_->Reader(ServersProjection::kName);
+  if (!hosts.ok() || !servers.ok()) return;
+  auto list = HostsView(hosts->get()).List();
+  if (!list.ok()) return Warn("listing hosts", list.status());
+  const Timestamp now = options_.env->Now();
+  for (const HostState& h : *list) {
+    if (!h.claims.empty() && Owns(h.name.str()))
+      ReleaseUnusedClaims(h.name, ServersView(servers->get()), now);
+  }
+}
+
 Status Conductor::ReleaseUnusedClaim(const HostName& host, const InstanceId& id,
                                      Timestamp now) {
   // The host first, then the instance: a claim made after the host was read
@@ -558,6 +571,10 @@ Status Conductor::Release(const InstanceId& id, const HostName& host,
 void Conductor::Sweep() {
   std::unique_lock<std::mutex> l(sweep_mu_);
   bool first = true;
+  // With peers, the first sweep waits one interval: by then this conductor
+  // has heard who they are, and re-sends only its own share.
+  if (options_.owns) first = false;
+  int sweeps = 0;
   while (!stop_sweep_) {
     if (!first) {
       sweep_cv_.wait_for(l, std::chrono::microseconds(options_.sweep_interval_us),
@@ -566,8 +583,11 @@ void Conductor::Sweep() {
     }
     l.unlock();
     // At start everything pending is re-sent; later only what has waited too long.
-    int64_t age = first ? 0 : options_.resend_after_us;
+    int64_t age = first || sweeps == 0 ? 0 : options_.resend_after_us;
     first = false;
+    // Every sixth sweep, the claims no instance uses on the hosts this
+    // conductor owns (besides each host's power-state sync).
+    if (++sweeps % 6 == 0) SweepUnusedClaims();
     Timestamp now = options_.env->Now();
     auto reader = store_->Reader(ServersProjection::kName);
     if (reader.ok()) {

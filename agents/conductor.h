@@ -103,6 +103,8 @@ class Conductor {
   // Reconcile calls it: every agent start and periodic sync.
   void ReleaseUnusedClaims(const HostName& host, const ServersView& servers,
                               Timestamp now);
+  // ReleaseUnusedClaims for every host this conductor owns that holds claims.
+  void SweepUnusedClaims();
   // The work `s` still waits for, if any.
   static bool PendingWork(const InstanceState& s, WorkItem::Kind* kind);
   // Re-sends the work `s` waits for, acting for the request that started it.

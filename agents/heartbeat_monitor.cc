@@ -10,6 +10,10 @@ HeartbeatMonitor::HeartbeatMonitor(Bus* bus, HeartbeatMonitorOptions options)
 
 Status HeartbeatMonitor::Start() {
   started_ = options_.env->Now();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [host, seen] : options_.known) last_seen_[host] = seen;
+  }
   CHRONOVA_ASSIGN_OR_RETURN(
       subscription_, bus_->Subscribe(subjects::kAllHeartbeats,
                                      [this](const std::string&, const std::string& p) {

@@ -2,9 +2,10 @@
 // (os-services, os-hypervisors, os-availability-zone). It follows the same
 // heartbeats on the bus as the scheduler and applies the same rule (nova.conf
 // service_down_time): a host is up if it reported within that time, judged by
-// our own clock. Heartbeats are not persisted, so right after start every host
-// counts as up for one service_down_time (it reports again within 10 s), as
-// the scheduler presumes too.
+// our own clock. Right after start it knows the last heartbeats JetStream kept
+// (agents/nats_liveness.h); a host it knows nothing of counts as up for one
+// service_down_time (it reports again within 10 s), as the scheduler presumes
+// too.
 //
 // Thread-safety: all methods may be called concurrently.
 #pragma once
@@ -22,6 +23,9 @@ namespace chronova {
 struct HeartbeatMonitorOptions {
   Env* env = Env::Default();
   int64_t service_down_time_us = 60000000;  // nova.conf service_down_time (60 s)
+  // Hosts' last heartbeats before this start (agents/nats_liveness.h); a host
+  // not named here counts as up for one service_down_time after start.
+  std::map<HostName, Timestamp> known;
 };
 
 struct HostLiveness {

@@ -37,14 +37,16 @@ Status Scheduler::Start() {
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts,
                               HostsView(reader.get()).List());
     std::lock_guard<std::mutex> l(hosts_mu_);
-    // Heartbeats are not persisted: a restarted scheduler presumes every registered
-    // host up for one service_down_time, as if it had just reported (Nova keeps
-    // the last report in its database; our hosts report again within 10 s).
+    // A host's last heartbeat as JetStream kept it (Nova keeps the last report
+    // in its database); a registered host with none is presumed up for one
+    // service_down_time, as if it had just reported (it reports within 10 s).
     Timestamp now = options_.env->Now();
     for (HostState& h : hosts) {
       HostEntry& e = hosts_[h.name];
+      auto known = options_.known_heartbeats.find(h.name);
+      if (e.last_seen.micros == 0)
+        e.last_seen = known != options_.known_heartbeats.end() ? known->second : now;
       e.state = std::move(h);
-      if (e.last_seen.micros == 0) e.last_seen = now;
     }
   }
   {

@@ -50,6 +50,9 @@ struct SchedulerOptions {
   // servers read model and placed (those whose owner died, or that had no
   // owner while schedulers joined or left).
   int64_t sweep_interval_us = 2000000;
+  // Hosts' last heartbeats before this start (agents/nats_liveness.h); a
+  // registered host not named here is presumed up for one service_down_time.
+  std::map<HostName, Timestamp> known_heartbeats;
 };
 
 // The message of instance.scheduling_failed, as Nova's NoValidHost.

@@ -325,7 +325,10 @@ ImageService::ImageService(EventLog* log, ProjectionStore* store,
                            const ProjectionRunner* runner, ImageServiceOptions options)
     : log_(log), store_(store), runner_(runner), options_(std::move(options)) {}
 
-std::string ImageService::IncomingDir() const { return options_.blob_dir + "/.incoming"; }
+std::string ImageService::IncomingDir() const {
+  return options_.blob_dir + "/.incoming" +
+         (options_.incoming_name.empty() ? "" : "/" + options_.incoming_name);
+}
 
 std::string ImageService::BlobPath(const ImageId& id) const {
   return options_.blob_dir + "/" + id.str();

@@ -73,6 +73,10 @@ struct ImageServiceOptions {
   std::string blob_dir;
   // Uploads larger than this are refused (413); Glance's image_size_cap.
   uint64_t max_image_size = uint64_t{10} << 30;
+  // This process's own directory under blob_dir/.incoming: several api
+  // processes that share blob_dir each clear only their own leftovers at
+  // start. Empty: blob_dir/.incoming itself.
+  std::string incoming_name;
 };
 
 // The sort keys Glance accepts.

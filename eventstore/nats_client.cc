@@ -11,10 +11,11 @@
 namespace chronova {
 namespace {
 
-void LogNatsError(natsConnection*, natsSubscription* sub, natsStatus err, void*) {
-  const char* subject = sub != nullptr ? natsSubscription_GetSubject(sub) : nullptr;
-  std::fprintf(stderr, "nats: %s%s%s\n", natsStatus_GetText(err),
-               subject != nullptr ? " on " : "", subject != nullptr ? subject : "");
+// The subscription is not touched: cnats may report an error for one that is
+// being destroyed on another thread (reading its subject crashed a scheduler
+// when a NATS node was killed).
+void LogNatsError(natsConnection*, natsSubscription*, natsStatus err, void*) {
+  std::fprintf(stderr, "nats: %s\n", natsStatus_GetText(err));
 }
 
 Status Check(natsStatus s, const std::string& what) {

@@ -3,12 +3,16 @@
 // (request/reply over the bus).
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "agents/bus.h"
+#include "agents/heartbeat_monitor.h"
 #include "agents/host_query.h"
+#include "agents/messages.h"
+#include "agents/nats_liveness.h"
 #include "agents/subjects.h"
 #include "core/codec.h"
 #include "tests/nats_server.h"
@@ -84,6 +88,48 @@ TEST_CASE("the NATS bus takes a cluster's list of servers and delivers across it
   }));
   CHECK(inbox.Copy().front() ==
         std::make_pair(std::string("work.h1"), std::string("hello")));
+}
+
+TEST_CASE("JetStream keeps each host's last heartbeat for a process that starts later",
+          "[nats]") {
+  TempDir dir;
+  NatsServer nats(dir.Sub("nats"));
+  // The first process with the log creates the stream; the hosts publish on
+  // the bus as ever.
+  auto first = LivenessStore::Open(nats.url(), {}, "CHRONOVA", 1);
+  INFO(first.status().ToString());
+  REQUIRE(first.ok());
+  auto bus = NewNatsBus(nats.url());
+  REQUIRE(bus.ok());
+  const Timestamp before = Env::Default()->Now();
+  for (const char* host : {"compute-a", "compute-b", "compute-a"}) {
+    Heartbeat hb{HostName(host), Env::Default()->Now()};
+    REQUIRE((*bus)->Publish(subjects::Heartbeat(HostName(host)), EncodePortable(hb)).ok());
+  }
+  // A process started later reads them back: one (the last) per host.
+  auto later = LivenessStore::Open(nats.url(), {}, "CHRONOVA", 1);
+  REQUIRE(later.ok());
+  std::map<HostName, Timestamp> seen;
+  REQUIRE(WaitUntil([&] {
+    auto got = (*later)->LastHeartbeats();
+    if (got.ok()) seen = *got;
+    return seen.size() == 2;
+  }));
+  for (const auto& [host, at] : seen) {
+    INFO(host.str());
+    CHECK(at.micros >= before.micros - 1000000);  // the server's clock, same machine
+    CHECK(at.micros <= Env::Default()->Now().micros + 1000000);
+  }
+
+  // A monitor that knows a host's heartbeat is long past counts it down at
+  // once, instead of presuming it up for one service_down_time.
+  HeartbeatMonitorOptions o;
+  o.service_down_time_us = 60000000;
+  o.known[HostName("compute-a")] = Timestamp{Env::Default()->Now().micros - 120000000};
+  HeartbeatMonitor monitor(bus->get(), o);
+  REQUIRE(monitor.Start().ok());
+  CHECK_FALSE(monitor.Get(HostName("compute-a")).up);
+  CHECK(monitor.Get(HostName("compute-b")).up);  // unknown: presumed up
 }
 
 TEST_CASE("the NATS bus reconnects after nats-server restarts and delivers again",

@@ -3,6 +3,7 @@
 // let each role and compute host do its part and refuse everything else; and
 // the log and the bus work over TLS with the CA it makes.
 #include <atomic>
+#include <cstdlib>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
@@ -96,6 +97,36 @@ TEST_CASE("nkeys are encoded as nats-server expects: U... public keys, SU... see
   CHECK(a->seed.substr(0, 2) == "SU");
   CHECK(a->public_key != b->public_key);
   // nats-server accepting these keys is what the tests below prove.
+}
+
+TEST_CASE("running nats-credentials again keeps every key and the CA, and adds hosts",
+          "[nats][credentials]") {
+  TempDir dir;
+  NatsCredentialsOptions o;
+  o.dir = dir.Sub("creds");
+  o.compute_hosts = {"compute-1"};
+  o.tls = true;
+  REQUIRE(WriteNatsCredentials(o).ok());
+  const std::string ca = testing::ReadFile(o.dir + "/ca.pem");
+  const std::string api_seed = testing::ReadFile(o.dir + "/api.nk");
+  const std::string host_seed = testing::ReadFile(o.dir + "/compute-1.nk");
+  REQUIRE(!ca.empty());
+  o.compute_hosts = {"compute-1", "compute-2"};
+  o.server_names = {"nats.example.org"};
+  REQUIRE(WriteNatsCredentials(o).ok());
+  CHECK(testing::ReadFile(o.dir + "/ca.pem") == ca);
+  CHECK(testing::ReadFile(o.dir + "/api.nk") == api_seed);
+  CHECK(testing::ReadFile(o.dir + "/compute-1.nk") == host_seed);
+  CHECK(!testing::ReadFile(o.dir + "/compute-2.nk").empty());
+  CHECK(testing::ReadFile(o.dir + "/auth.conf").find("# compute-2 (compute host)") !=
+        std::string::npos);
+  // The new server certificate is signed by the CA kept, and names the host.
+  const std::string verify = "openssl verify -CAfile " + o.dir + "/ca.pem " + o.dir +
+                             "/server.pem >/dev/null 2>&1";
+  CHECK(std::system(verify.c_str()) == 0);
+  const std::string names = "openssl x509 -noout -ext subjectAltName -in " + o.dir +
+                            "/server.pem | grep -q nats.example.org";
+  CHECK(std::system(names.c_str()) == 0);
 }
 
 TEST_CASE("a compute host may report only for itself and read only its own work",

@@ -23,6 +23,7 @@
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
 #include "projections/time_travel.h"
+#include "tools/cluster_status.h"
 #include "tools/flags.h"
 #include "tools/nats_credentials.h"
 #include "tools/replay_command.h"
@@ -76,7 +77,7 @@ constexpr const char* kUsage =
     "certificate,\n"
     "                                                  into DIR (default "
     "<state-dir>/nats)\n"
-    "  cluster status [--nats-http H:P,...] [--state-dirs DIR]\n"
+    "  cluster status [--nats-http H:P,...] [--state-dirs DIR] [--service-down-time S]\n"
     "                                                  roles up, NATS nodes, the "
     "stream's\n"
     "                                                  replicas, each read model's "
@@ -845,14 +846,12 @@ int NatsCredentials(const Flags& flags) {
   std::printf(
       "NATS credentials in %s: api, scheduler, conductor, admin and %zu compute "
       "host(s).\n"
-      "On every NATS node, in nats.conf:  include %s/auth.conf%s\n"
-      "In chronova.conf:  [nats] credentials_dir = %s%s\n",
-      o.dir.c_str(), o.compute_hosts.size(), o.dir.c_str(),
-      o.tls ? ("\n                                   include " + o.dir + "/tls.conf").c_str()
-            : "",
-      o.dir.c_str(),
-      o.tls ? ("\n                   [nats] ca_file = " + o.dir + "/ca.pem  (and tls:// URLs)")
-                  .c_str()
+      "On every NATS node, in nats.conf (include paths are relative to nats.conf):\n"
+      "  include <this directory>/auth.conf\n%s"
+      "In chronova.conf:\n  [nats]\n  credentials_dir = %s\n%s",
+      o.dir.c_str(), o.compute_hosts.size(),
+      o.tls ? "  include <this directory>/tls.conf\n" : "", o.dir.c_str(),
+      o.tls ? ("  ca_file = " + o.dir + "/ca.pem\n  (and tls:// URLs in [nats] url)\n").c_str()
             : "");
   return 0;
 }
@@ -862,7 +861,7 @@ int Run(int argc, char** argv) {
                             {"state-dir", "log", "nats-url", "nats-stream", "stream",
                              "from", "limit", "into", "max-memory", "hosts", "out",
                              "tls-names", "nats-creds", "nats-ca", "nats-http",
-                             "state-dirs"},
+                             "state-dirs", "service-down-time"},
                             {"json", "all", "help", "timing", "follow", "verify", "tls"});
   if (!flags.ok() || flags->Has("help") || flags->positional().empty()) {
     if (!flags.ok())
@@ -921,6 +920,23 @@ int Run(int argc, char** argv) {
       r.max_memory = *bytes;
     }
     return RunReplay(r);
+  }
+  if (cmd == "cluster") {
+    if (flags->positional().size() != 2 || flags->positional()[1] != "status") {
+      std::fprintf(stderr, "chronovactl: usage: cluster status\n%s", kUsage);
+      return 2;
+    }
+    ClusterStatusOptions o;
+    o.nats_urls = ctx.log_config.jetstream.url;
+    o.auth = ctx.log_config.jetstream.auth;
+    o.stream = ctx.log_config.jetstream.stream_name;
+    o.nats_http = CommaList(flags->Get("nats-http", ""));
+    o.state_dirs = flags->Get("state-dirs", "");
+    const std::string down = flags->Get("service-down-time", "60");
+    if (down.empty() || down.size() > 9 || down.find_first_not_of("0123456789") != std::string::npos)
+      return Fail(Status::InvalidArgument("--service-down-time must be seconds"));
+    o.service_down_time_s = std::stoll(down);
+    return PrintClusterStatus(o, *ctx.log);
   }
   if (cmd == "at") return At(ctx, *flags, json);
   if (cmd == "diff") return Diff(ctx, *flags, json);

@@ -178,7 +178,8 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
   n.bus_auth = auth;
   n.api.image_dir = ini.GetOr("image", "filesystem_store_datadir", "");
   if (!all_in_one) {
-    if (c.node.log.backend != LogBackend::kJetStream || n.bus_url.empty()) {
+    const bool log_needed = !n.roles.compute;  // a compute host never opens the log
+    if ((log_needed && c.node.log.backend != LogBackend::kJetStream) || n.bus_url.empty()) {
       return Status::InvalidArgument(
           "chronovad " + command +
           " shares the log and the bus with the other roles' processes: "

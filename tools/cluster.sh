@@ -256,12 +256,13 @@ cmd_env() {
 
 cmd_status() {
   [ -e "$DIR/ports.env" ] || die "no cluster in $DIR"
-  local name
+  local name rc=0
   for name in $(members); do
     if alive "$name"; then
       printf '%-12s up    pid %s\n' "$name" "$(pid_of "$name")"
     else
       printf '%-12s down\n' "$name"
+      rc=1
     fi
   done
   # shellcheck disable=SC1091
@@ -269,7 +270,8 @@ cmd_status() {
   # shellcheck disable=SC2086
   "$BUILD/chronovactl" --log jetstream --nats-url "$NATS_URLS" $CTL_NATS_ARGS cluster status \
     --nats-http "127.0.0.1:$NATS_HTTP_1,127.0.0.1:$NATS_HTTP_2,127.0.0.1:$NATS_HTTP_3" \
-    --state-dirs "$DIR/state" || true
+    --state-dirs "$DIR/state" --service-down-time 10 || rc=1
+  return "$rc"
 }
 
 cmd_down() {

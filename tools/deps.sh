@@ -10,6 +10,9 @@ packages=(
   libboost-system-dev libre2-dev libssl-dev
   libcereal-dev catch2
   curl python3
+  # The fault suite: openssl checks the TLS material nats-credentials makes;
+  # iptables cuts a NATS node off its peers (a partition).
+  openssl iptables
   # Real guests (issue 5): QEMU under libvirtd, qemu-img for overlays, and what
   # tools/guest-image.sh needs to build a tiny bootable guest.
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils

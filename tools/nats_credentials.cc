@@ -169,24 +169,59 @@ Result<Cert> NewCert(EVP_PKEY* key, const std::string& cn, X509* issuer,
   return cert;
 }
 
+Status WriteServerCert(const NatsCredentialsOptions& o, X509* ca, EVP_PKEY* ca_key);
+
+// Loads a PEM private key or certificate written before.
+Result<Pkey> LoadKey(const fs::path& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return Status::NotFound("cannot read " + path.string());
+  Pkey key(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  if (!key) return OpenSslError("read " + path.string());
+  return key;
+}
+Result<Cert> LoadCert(const fs::path& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return Status::NotFound("cannot read " + path.string());
+  Cert cert(PEM_read_X509(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  if (!cert) return OpenSslError("read " + path.string());
+  return cert;
+}
+
 Status WriteTls(const NatsCredentialsOptions& o) {
   const fs::path dir(o.dir);
+  // A CA made before is kept (every machine trusts it): only the server
+  // certificate is made again, signed by it, for the names given now.
+  if (fs::exists(dir / "ca.pem") && fs::exists(dir / "ca.key")) {
+    CHRONOVA_ASSIGN_OR_RETURN(Pkey ca_key, LoadKey(dir / "ca.key"));
+    CHRONOVA_ASSIGN_OR_RETURN(Cert ca, LoadCert(dir / "ca.pem"));
+    return WriteServerCert(o, ca.get(), ca_key.get());
+  }
   Pkey ca_key(EVP_EC_gen("P-256"));
-  Pkey server_key(EVP_EC_gen("P-256"));
-  if (!ca_key || !server_key) return OpenSslError("EC key generation");
+  if (!ca_key) return OpenSslError("EC key generation");
   CHRONOVA_ASSIGN_OR_RETURN(
       Cert ca, NewCert(ca_key.get(), "chronova NATS CA", nullptr, ca_key.get(), 3650, true, {}));
+  CHRONOVA_ASSIGN_OR_RETURN(std::string ca_pem, Pem(&WriteCertPem, ca.get()));
+  CHRONOVA_ASSIGN_OR_RETURN(std::string ca_key_pem, Pem(&WriteKeyPem, ca_key.get()));
+  CHRONOVA_RETURN_IF_ERROR(WriteFile(dir / "ca.key", ca_key_pem, true));
+  CHRONOVA_RETURN_IF_ERROR(WriteFile(dir / "ca.pem", ca_pem, false));
+  return WriteServerCert(o, ca.get(), ca_key.get());
+}
+
+// A server key and certificate for 127.0.0.1, localhost and o.server_names,
+// signed by the CA, and tls.conf naming them.
+Status WriteServerCert(const NatsCredentialsOptions& o, X509* ca, EVP_PKEY* ca_key) {
+  const fs::path dir(o.dir);
+  Pkey server_key(EVP_EC_gen("P-256"));
+  if (!server_key) return OpenSslError("EC key generation");
   std::vector<std::string> names = {"127.0.0.1", "localhost"};
   for (const std::string& n : o.server_names)
     if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-  CHRONOVA_ASSIGN_OR_RETURN(Cert server, NewCert(server_key.get(), names.back(), ca.get(),
-                                                 ca_key.get(), 825, false, names));
-  CHRONOVA_ASSIGN_OR_RETURN(std::string ca_pem, Pem(&WriteCertPem, ca.get()));
-  CHRONOVA_ASSIGN_OR_RETURN(std::string ca_key_pem, Pem(&WriteKeyPem, ca_key.get()));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      Cert server, NewCert(server_key.get(), names.back(), ca, ca_key, 825, false, names));
   CHRONOVA_ASSIGN_OR_RETURN(std::string server_pem, Pem(&WriteCertPem, server.get()));
   CHRONOVA_ASSIGN_OR_RETURN(std::string server_key_pem, Pem(&WriteKeyPem, server_key.get()));
-  CHRONOVA_RETURN_IF_ERROR(WriteFile(dir / "ca.pem", ca_pem, false));
-  CHRONOVA_RETURN_IF_ERROR(WriteFile(dir / "ca.key", ca_key_pem, true));
   CHRONOVA_RETURN_IF_ERROR(WriteFile(dir / "server.pem", server_pem, false));
   CHRONOVA_RETURN_IF_ERROR(WriteFile(dir / "server.key", server_key_pem, true));
   const std::string abs = fs::absolute(dir).string();
@@ -258,11 +293,16 @@ NatsPermissions PermissionsFor(const std::string& name, bool compute_host,
                "$JS.API.CONSUMER.DELETE." + stream + ".>",
                "$JS.API.CONSUMER.MSG.NEXT." + stream + ".>",
                "$JS.ACK." + stream + ".>",
-               "$JS.FC." + stream + ".>"};
+               "$JS.FC." + stream + ".>",
+               // The hosts' last heartbeats (agents/nats_liveness.h).
+               "$JS.API.STREAM.CREATE." + stream + "_LIVENESS",
+               "$JS.API.STREAM.INFO." + stream + "_LIVENESS",
+               "$JS.API.STREAM.MSG.GET." + stream + "_LIVENESS",
+               "$JS.API.DIRECT.GET." + stream + "_LIVENESS.>"};
   p.subscribe = {"_INBOX." + name + ".>"};
   if (name == "api") {
-    p.publish.push_back("query.*");
-    p.subscribe.insert(p.subscribe.end(), {"reply.api.>", "heartbeat.>"});
+    p.publish.insert(p.publish.end(), {"query.*", "member.api"});
+    p.subscribe.insert(p.subscribe.end(), {"reply.api.>", "heartbeat.>", "member.api"});
   } else if (name == "scheduler") {
     p.publish.push_back("member.scheduler");
     p.subscribe.insert(p.subscribe.end(), {"heartbeat.>", "member.scheduler"});

@@ -14,6 +14,7 @@
 #include "agents/heartbeat_monitor.h"
 #include "agents/host_query.h"
 #include "agents/membership.h"
+#include "agents/nats_liveness.h"
 #include "agents/scheduler.h"
 #include "api/admin_service.h"
 #include "api/auth.h"
@@ -43,6 +44,9 @@ struct Node::Parts {
   std::unique_ptr<ProjectionRunner> runner;
   std::unique_ptr<SnapshotTaker> snapshots;
   std::unique_ptr<Bus> bus;
+  // Hosts' last heartbeats before this start (NATS only).
+  std::map<HostName, Timestamp> known_heartbeats;
+  std::unique_ptr<Membership> api_members;
   std::unique_ptr<Membership> scheduler_members;
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<Membership> conductor_members;
@@ -68,6 +72,7 @@ struct Node::Parts {
   std::unique_ptr<ImageApiServer> image_api;
 
   ~Parts() {
+    if (api_members) api_members->Stop();
     if (image_api) image_api->Stop();
     image_api.reset();
     if (api) api->Stop();
@@ -218,6 +223,7 @@ Result<std::unique_ptr<Membership>> JoinRole(Node::Parts& p, const NodeOptions& 
 
 Status StartScheduler(Node::Parts& p, const NodeOptions& o) {
   SchedulerOptions sched;
+  sched.known_heartbeats = p.known_heartbeats;
   sched.workers = o.scheduler_workers;
   sched.service_down_time_us = o.service_down_time_us;
   CHRONOVA_ASSIGN_OR_RETURN(p.scheduler_members, JoinRole(p, o, "scheduler"));
@@ -333,6 +339,8 @@ Status StartImageService(Node::Parts& p, const NodeOptions& o) {
   image_options.blob_dir =
       o.api.image_dir.empty() ? o.log.state_dir + "/images" : o.api.image_dir;
   image_options.max_image_size = o.api.max_image_size;
+  // The api processes of a cluster may share the image directory.
+  if (!o.bus_url.empty()) image_options.incoming_name = o.host;
   p.image_service = std::make_unique<ImageService>(p.log.get(), p.store.get(),
                                                    p.runner.get(), image_options);
   return p.image_service->Init();
@@ -482,6 +490,14 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     p->bus = NewInProcessBus();
   } else {
     CHRONOVA_ASSIGN_OR_RETURN(p->bus, NewNatsBus(o.bus_url, o.bus_auth));
+    if (roles.UsesLog() && o.log.backend == LogBackend::kJetStream) {
+      // What the hosts' heartbeats said before this start.
+      const JetStreamLogOptions& js = o.log.jetstream;
+      CHRONOVA_ASSIGN_OR_RETURN(
+          std::unique_ptr<LivenessStore> liveness,
+          LivenessStore::Open(o.bus_url, o.bus_auth, js.stream_name, js.replicas));
+      CHRONOVA_ASSIGN_OR_RETURN(p->known_heartbeats, liveness->LastHeartbeats());
+    }
   }
   if (roles.scheduler) CHRONOVA_RETURN_IF_ERROR(StartScheduler(*p, o));
   if (roles.api || roles.conductor) {
@@ -489,13 +505,19 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     // admin API shows it.
     HeartbeatMonitorOptions liveness;
     liveness.service_down_time_us = o.service_down_time_us;
+    liveness.known = p->known_heartbeats;
     p->heartbeats = std::make_unique<HeartbeatMonitor>(p->bus.get(), liveness);
     CHRONOVA_RETURN_IF_ERROR(p->heartbeats->Start());
   }
   if (roles.conductor) CHRONOVA_RETURN_IF_ERROR(StartConductor(*p, o));
   if (roles.api) CHRONOVA_RETURN_IF_ERROR(StartImageService(*p, o));
   if (roles.compute) CHRONOVA_RETURN_IF_ERROR(StartCompute(*p, o));
-  if (roles.api) CHRONOVA_RETURN_IF_ERROR(StartApi(*p, o));
+  if (roles.api) {
+    CHRONOVA_RETURN_IF_ERROR(StartApi(*p, o));
+    // Not to split work: so that `chronovactl cluster status` sees it.
+    CHRONOVA_ASSIGN_OR_RETURN(p->api_members, JoinRole(*p, o, "api"));
+    if (p->api_members) CHRONOVA_RETURN_IF_ERROR(p->api_members->Start());
+  }
   return std::unique_ptr<Node>(new Node(std::move(p)));
 }
 

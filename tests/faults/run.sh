@@ -54,6 +54,17 @@ source "$WORK/env"
 python3 "$ROOT/tests/faults/faults.py" --cluster-dir "$CHRONOVA_CLUSTER_DIR" \
   --build "$BUILD" --cluster-sh "$CLUSTER" --compute-urls "$COMPUTE_URLS" "${ARGS[@]}"
 
+# After recovery every role, host and NATS node is up, every replica of the
+# log current, and every read model caught up (chronovactl cluster status).
+status_ok=0
+for ((i = 0; i < 30; i++)); do
+  if "$CLUSTER" status >"$WORK/status.txt" 2>&1; then status_ok=1; break; fi
+  sleep 1
+done
+cat "$WORK/status.txt"
+[ "$status_ok" = 1 ] || { echo "FAIL: cluster status shows something down or behind" >&2; exit 1; }
+grep -q "api        2 up" "$WORK/status.txt" || { echo "FAIL: 2 api expected" >&2; exit 1; }
+
 # Every api process's read models against a rebuild from the log, after a
 # clean stop (their checkpoints then stay put).
 for api in api-1 api-2; do "$CLUSTER" stop "$api"; done
