@@ -10,6 +10,8 @@
 #   tools/cluster.sh down         stops every process of the cluster (TERM, then KILL)
 #   tools/cluster.sh kill NAME    kill -9 one member (api-1, scheduler-2, nats-3, compute-1 ...)
 #   tools/cluster.sh pause NAME   SIGSTOP one member; `resume NAME` sends SIGCONT
+#   tools/cluster.sh partition nats-N   cut NATS node N off its peers (iptables;
+#                                 root, not with --secure); `heal nats-N` ends it
 #   tools/cluster.sh start NAME   starts one member again (after kill or stop)
 #   tools/cluster.sh stop NAME    stops one member cleanly (TERM)
 #   tools/cluster.sh env          prints the cluster's endpoints as shell variables
@@ -83,7 +85,13 @@ start_member() {
   local common=(--config "$DIR/chronova.conf" --state-dir "$DIR/state/$name")
   case "$kind" in
     nats)
-      launch "$name" "$NATS_BIN" -c "$DIR/nats-$index/nats.conf"
+      local as=()
+      if [ "$(nats_uid "$index")" != "" ]; then
+        # Its own uid, so that iptables can tell its packets apart (partition).
+        chown -R "$(nats_uid "$index"):$(nats_uid "$index")" "$DIR/nats-$index"
+        as=(setpriv --reuid="$(nats_uid "$index")" --regid="$(nats_uid "$index")" --clear-groups)
+      fi
+      launch "$name" "${as[@]}" "$NATS_BIN" -c "$DIR/nats-$index/nats.conf"
       # A node is healthy once it is in touch with the others: at `up` only
       # after all three started.
       [ "${NATS_NO_WAIT:-}" = 1 ] || wait_nats "$index"
@@ -108,6 +116,48 @@ start_member() {
       ;;
     *) die "no member '$name' (nats-N, api-N, scheduler-N, conductor-N, compute-N)" ;;
   esac
+}
+
+# The uid NATS node $1 runs as: its own when the rig runs as root without
+# --secure (the TLS key is root's); empty: the rig's own.
+nats_uid() {
+  if [ "$(id -u)" -eq 0 ] && [ "${SECURE:-0}" = 0 ] && command -v setpriv >/dev/null; then
+    echo $((64000 + $1))
+  fi
+}
+
+# iptables rules of this rig carry this comment, so `heal` removes exactly them.
+rule_tag() { echo "chronova-rig-$(echo "$DIR" | md5sum | cut -c1-12)-$1"; }
+
+# Cuts NATS node $1 off its peers: its route traffic to and from them is
+# dropped (clients still reach it; it just cannot reach a quorum).
+partition_nats() {
+  local n=$1 uid tag j c_var mine_var
+  # shellcheck disable=SC1091
+  source "$DIR/ports.env"
+  uid=$(nats_uid "$n")
+  [ -n "$uid" ] || die "partition needs root, setpriv and a rig without --secure"
+  command -v iptables >/dev/null || die "partition needs iptables (tools/deps.sh)"
+  tag=$(rule_tag "$n")
+  mine_var="NATS_CLUSTER_$n"
+  for j in 1 2 3; do
+    [ "$j" = "$n" ] && continue
+    c_var="NATS_CLUSTER_$j"
+    iptables -A OUTPUT -o lo -p tcp -m owner --uid-owner "$uid" --dport "${!c_var}" \
+      -m comment --comment "$tag" -j DROP
+  done
+  iptables -A OUTPUT -o lo -p tcp -m owner --uid-owner "$uid" --sport "${!mine_var}" \
+    -m comment --comment "$tag" -j DROP
+  iptables -A OUTPUT -o lo -p tcp --dport "${!mine_var}" -m comment --comment "$tag" -j DROP
+}
+
+heal_nats() {
+  local tag rule
+  tag=$(rule_tag "$1")
+  iptables -S OUTPUT | grep -F -- "$tag" | while read -r rule; do
+    # shellcheck disable=SC2086
+    iptables ${rule/-A /-D }
+  done
 }
 
 # Waits up to 30 s for NATS node $1 to report healthy (JetStream included).
@@ -197,6 +247,9 @@ server_name: n$i
 listen: 127.0.0.1:${!p}
 http: 127.0.0.1:${!h}
 jetstream { store_dir: "$DIR/nats-$i/js", sync_interval: always }
+# A peer or client that stops answering is noticed within seconds (faults).
+ping_interval: "2s"
+ping_max: 3
 cluster { name: chronova, listen: 127.0.0.1:${!c}, routes: [$(IFS=,; echo "${routes[*]}")] }
 $include
 CONF
@@ -280,6 +333,9 @@ cmd_down() {
   # Computes and roles first, the log last.
   for name in $(members); do [[ "$name" == nats-* ]] || order=("$name" "${order[@]}"); done
   order+=(nats-3 nats-2 nats-1)
+  if [ "$(id -u)" -eq 0 ] && command -v iptables >/dev/null; then
+    for name in 1 2 3; do heal_nats "$name" 2>/dev/null || true; done
+  fi
   for name in "${order[@]}"; do
     signal_member "$name" CONT 0 || true
     signal_member "$name" TERM 30 || signal_member "$name" KILL 5 || true
@@ -300,6 +356,14 @@ main() {
     kill) signal_member "${1:?member}" KILL 5 || die "${1} survived KILL" ;;
     pause) signal_member "${1:?member}" STOP 0 ;;
     resume) signal_member "${1:?member}" CONT 0 ;;
+    partition)
+      [[ "${1:?member}" == nats-* ]] || die "only a NATS node can be partitioned"
+      partition_nats "${1#nats-}"
+      ;;
+    heal)
+      [[ "${1:?member}" == nats-* ]] || die "only a NATS node can be healed"
+      heal_nats "${1#nats-}"
+      ;;
     *)
       sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
       [ "$cmd" = help ] || [ "$cmd" = --help ]

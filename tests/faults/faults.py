@@ -84,6 +84,9 @@ def inject(args, fault):
     if kind == "pause":
         cluster(args, "pause", name)
         return lambda: cluster(args, "resume", name)
+    if kind == "partition":
+        cluster(args, "partition", name)
+        return lambda: cluster(args, "heal", name)
     sys.exit("unknown fault " + fault)
 
 

@@ -11,8 +11,10 @@
 # --small (CI): 100 boots, 30 deletes, 3 compute hosts; one kill -9 of an api,
 #   a scheduler, a conductor, a compute agent and one NATS node, each
 #   restarted 4 s later.
-# --full: 1000 boots, 300 deletes, 10 compute hosts; besides those kills, a
-#   SIGSTOP of a NATS node for 10 s.
+# --full: 1000 boots, 300 deletes, 10 compute hosts; each fault lasts 10 s:
+#   kill -9 of an api, a scheduler, a conductor, a compute agent and a NATS
+#   node, a SIGSTOP of a NATS node, and a partition of a NATS node from its
+#   peers (iptables; needs root).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="$(cd "${1:?usage: run.sh BUILD_DIR [--small|--full]}" && pwd)"
@@ -43,7 +45,7 @@ case "$MODE" in
   --full)
     COMPUTES=10
     ARGS=(--boots 1000 --deletes 300 --clients 16 --fault-seconds 10 --gap-seconds 10
-      --faults kill:api-1,kill:scheduler-2,kill:conductor-2,kill:compute-3,kill:nats-1,pause:nats-3)
+      --faults kill:api-1,kill:scheduler-2,kill:conductor-2,kill:compute-3,kill:nats-1,pause:nats-3,partition:nats-2)
     ;;
   *) echo "usage: run.sh BUILD_DIR [--small|--full]" >&2; exit 2 ;;
 esac
