@@ -4,9 +4,16 @@
 // appended/s, GET /servers/detail latency and peak RSS.
 //
 //   build/bench-boot [--servers N] [--concurrency C] [--hosts M]
-//                    [--log rocksdb|jetstream] [--nats-url URL] [--sync] [--state-dir
-//                    DIR]
+//                    [--log rocksdb|jetstream] [--nats-url URL] [--nats-replicas 1|3]
+//                    [--nats-stream NAME] [--sync] [--state-dir DIR]
 //                    [--workers W]   (scheduler and conductor workers each)
+//
+// Against a running cluster (tools/cluster.sh up --auth noauth2) instead:
+//   build/bench-boot --api HOST:PORT,HOST:PORT --nats-url URLS [--servers N]
+//                    [--concurrency C]
+// boots through those Compute APIs (clients spread over them) and follows the
+// cluster's log for instance.spawned; nothing runs in this process but a log
+// mirror.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -64,7 +71,7 @@ int Run(int argc, char** argv) {
   auto flags = Flags::Parse(
       argc, argv,
       {"servers", "concurrency", "hosts", "log", "nats-url", "nats-replicas", "state-dir",
-       "workers"},
+       "workers", "api", "nats-stream"},
       {"sync"});
   if (!flags.ok()) return Fail(flags.status());
   int servers = std::stoi(flags->Get("servers", "2000"));
@@ -86,6 +93,7 @@ int Run(int argc, char** argv) {
   o.log.backend = *backend;
   o.log.jetstream.url = flags->Get("nats-url", o.log.jetstream.url);
   o.log.jetstream.replicas = std::stoi(flags->Get("nats-replicas", "1"));
+  o.log.jetstream.stream_name = flags->Get("nats-stream", o.log.jetstream.stream_name);
   o.compute.hosts = hosts;
   o.scheduler_workers = o.conductor_workers = std::stoi(flags->Get("workers", "4"));
   o.compute.hypervisor = "fake";
@@ -94,8 +102,24 @@ int Run(int argc, char** argv) {
   o.api.quota_defaults = {{"instances", -1}, {"cores", -1}, {"ram", -1}};
   o.compute.host_memory_mb = 262144;
   o.compute.host_disk_gb = 4000;
+  // The Compute APIs the clients use: this process's, or a cluster's.
+  std::vector<std::string> apis;
+  const bool external = flags->Has("api");
+  for (size_t b = 0, e; external && b <= flags->Get("api").size(); b = e + 1) {
+    const std::string list = flags->Get("api");
+    e = list.find(',', b);
+    if (e == std::string::npos) e = list.size();
+    std::string api = list.substr(b, e - b);
+    if (api.starts_with("http://")) api = api.substr(7);
+    if (api.find('/') != std::string::npos) api = api.substr(0, api.find('/'));
+    if (!api.empty()) apis.push_back(api);
+  }
+  if (external && (apis.empty() || *backend != LogBackend::kJetStream)) {
+    return Fail(Status::InvalidArgument("--api needs host:port list and --log jetstream"));
+  }
   int port = FreePort();
-  std::string host_port = "127.0.0.1:" + std::to_string(port);
+  std::string host_port = external ? apis[0] : "127.0.0.1:" + std::to_string(port);
+  if (!external) apis.push_back(host_port);
   o.api.compute_api_url = "http://" + host_port;
   // The benchmark measures the boot path, not token checks: noauth2, no identity API.
   o.api.auth_strategy = "noauth2";
@@ -103,23 +127,43 @@ int Run(int argc, char** argv) {
   o.api.image_api_url = "";
 
   auto t_boot = Clock::now();
-  auto node = Node::Start(o);
-  if (!node.ok()) return Fail(node.status());
-  // Wait until every compute host's registration is in the read models.
-  for (int i = 0; i < 6000; ++i) {
-    auto reader = (*node)->store()->Reader(HostsProjection::kName);
-    if (reader.ok() &&
-        HostsView(reader->get()).List().value().size() >= static_cast<size_t>(hosts))
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::unique_ptr<Node> node;
+  std::unique_ptr<EventLog> cluster_log;  // external: the cluster's, followed here
+  EventLog* log = nullptr;
+  if (external) {
+    o.log.jetstream.mirror_path = dir + "/mirror";
+    auto opened = OpenEventLog(o.log);
+    if (!opened.ok()) return Fail(opened.status());
+    cluster_log = std::move(opened).value();
+    log = cluster_log.get();
+    // Unlimited quota for the benchmark's project (the cluster runs noauth2).
+    HttpClient admin(apis[0]);
+    auto r = admin.Send("PUT", "/v2.1/os-quota-sets/bench",
+                        {{"X-Auth-Token", "admin:admin"}, {"Content-Type", "application/json"}},
+                        "{\"quota_set\": {\"instances\": -1, \"cores\": -1, \"ram\": -1}}");
+    if (!r.ok() || r->status != 200)
+      return Fail(r.ok() ? Status::Internal("quota: " + r->body) : r.status());
+  } else {
+    auto started = Node::Start(o);
+    if (!started.ok()) return Fail(started.status());
+    node = std::move(started).value();
+    log = node->log();
+    // Wait until every compute host's registration is in the read models.
+    for (int i = 0; i < 6000; ++i) {
+      auto reader = node->store()->Reader(HostsProjection::kName);
+      if (reader.ok() &&
+          HostsView(reader->get()).List().value().size() >= static_cast<size_t>(hosts))
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   double startup_s = std::chrono::duration<double>(Clock::now() - t_boot).count();
 
   std::mutex mu;  // protects posted, spawned
   std::map<std::string, Clock::time_point> posted, spawned;
-  Seq head0 = (*node)->log()->Head().value();
+  Seq head0 = log->Head().value();
   auto sub =
-      (*node)->log()->Subscribe(head0.next(), [&](const std::vector<Envelope>& batch) {
+      log->Subscribe(head0.next(), [&](const std::vector<Envelope>& batch) {
         auto now = Clock::now();
         std::lock_guard<std::mutex> l(mu);
         for (const Envelope& e : batch) {
@@ -137,8 +181,8 @@ int Run(int argc, char** argv) {
   auto t0 = Clock::now();
   std::vector<std::thread> clients;
   for (int c = 0; c < concurrency; ++c) {
-    clients.emplace_back([&] {
-      HttpClient http(host_port);
+    clients.emplace_back([&, c] {
+      HttpClient http(apis[static_cast<size_t>(c) % apis.size()]);
       static const std::regex kId("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"");
       for (int n; (n = next++) < servers;) {
         std::string body = "{\"server\": {\"name\": \"bench-" + std::to_string(n) +
@@ -189,7 +233,7 @@ int Run(int argc, char** argv) {
     }
   }
   double total_s = std::chrono::duration<double>(last - t0).count();
-  Seq head1 = (*node)->log()->Head().value();
+  Seq head1 = log->Head().value();
 
   // GET /servers/detail?limit=50, as Nova's comparison figure.
   HttpClient http(host_port);
@@ -206,16 +250,19 @@ int Run(int argc, char** argv) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::printf(
-      "log=%s sync=%s hosts=%d servers=%zu/%d concurrency=%d startup_s=%.2f post_s=%.2f "
+      "log=%s%s sync=%s hosts=%d servers=%zu/%d concurrency=%d startup_s=%.2f post_s=%.2f "
       "total_s=%.2f servers_per_s=%.0f active_p50_ms=%.1f active_p99_ms=%.1f "
       "events_per_s=%.0f detail50_p50_ms=%.1f peak_rss_mb=%.0f\n",
-      flags->Get("log", "rocksdb").c_str(), o.log.sync ? "on" : "off", hosts,
+      flags->Get("log", "rocksdb").c_str(),
+      external ? (" cluster apis=" + std::to_string(apis.size())).c_str() : "",
+      o.log.sync ? "on" : "off", hosts,
       latencies_ms.size(), servers, concurrency, startup_s, post_s, total_s,
       latencies_ms.size() / std::max(total_s, 1e-9), Percentile(latencies_ms, 0.5),
       Percentile(latencies_ms, 0.99),
       (head1.value() - head0.value()) / std::max(total_s, 1e-9),
       Percentile(detail_ms, 0.5), ru.ru_maxrss / 1024.0);
-  node->reset();
+  node.reset();
+  cluster_log.reset();
   if (scratch) std::filesystem::remove_all(dir);
   return latencies_ms.size() == static_cast<size_t>(servers) ? 0 : 1;
 }

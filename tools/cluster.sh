@@ -87,6 +87,10 @@ start_member() {
     nats)
       local as=()
       if [ "$(nats_uid "$index")" != "" ]; then
+        setpriv --reuid="$(nats_uid "$index")" test -r "$DIR/nats-$index/nats.conf" 2>/dev/null ||
+          chown "$(nats_uid "$index")" "$DIR/nats-$index" "$DIR/nats-$index/nats.conf"
+        setpriv --reuid="$(nats_uid "$index")" test -r "$DIR/nats-$index/nats.conf" ||
+          die "uid $(nats_uid "$index") cannot reach $DIR (a parent directory is not searchable)"
         # Its own uid, so that iptables can tell its packets apart (partition).
         chown -R "$(nats_uid "$index"):$(nats_uid "$index")" "$DIR/nats-$index"
         as=(setpriv --reuid="$(nats_uid "$index")" --regid="$(nats_uid "$index")" --clear-groups)

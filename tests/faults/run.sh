@@ -11,7 +11,7 @@
 # --small (CI): 100 boots, 30 deletes, 3 compute hosts; one kill -9 of an api,
 #   a scheduler, a conductor, a compute agent and one NATS node, each
 #   restarted 4 s later.
-# --full: 1000 boots, 300 deletes, 10 compute hosts; each fault lasts 10 s:
+# --full: 1000 boots, 300 deletes, 24 compute hosts; each fault lasts 10 s:
 #   kill -9 of an api, a scheduler, a conductor, a compute agent and a NATS
 #   node, a SIGSTOP of a NATS node, and a partition of a NATS node from its
 #   peers (iptables; needs root).
@@ -20,6 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="$(cd "${1:?usage: run.sh BUILD_DIR [--small|--full]}" && pwd)"
 MODE=${2:---small}
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/chronova-faults-XXXXXX")"
+chmod 0755 "$WORK"  # the NATS nodes run as uids of their own (tools/cluster.sh)
 export CHRONOVA_CLUSTER_DIR="$WORK/cluster" CHRONOVA_BUILD="$BUILD"
 CLUSTER="$ROOT/tools/cluster.sh"
 cleanup() {
@@ -43,7 +44,7 @@ case "$MODE" in
       --faults kill:api-2,kill:scheduler-1,kill:conductor-1,kill:compute-1,kill:nats-2)
     ;;
   --full)
-    COMPUTES=10
+    COMPUTES=24  # 48 m1.tiny each: every boot fits
     ARGS=(--boots 1000 --deletes 300 --clients 16 --fault-seconds 10 --gap-seconds 10
       --faults kill:api-1,kill:scheduler-2,kill:conductor-2,kill:compute-3,kill:nats-1,pause:nats-3,partition:nats-2)
     ;;
