@@ -40,13 +40,7 @@ struct Rig {
 
   int keys = 0;  // appends so far: each has key "k<n>" and request "req-<n>"
   Seq Append(const StreamId& stream, const Event& event) {
-    AppendRequest req;
-    req.stream = stream;
-    req.key = IdempotencyKey("k" + std::to_string(++keys));
-    EventMeta meta{Env::Default()->Now(), RequestId("req-" + std::to_string(keys)), Seq(),
-                   Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
-    req.events.push_back(MakeNewEvent(event, meta));
-    return log->Append(req).value().last_seq;
+    return AppendAsAlice(*log, stream, event, ++keys);
   }
   void Register(const HostName& host) {
     HostRegistered reg;

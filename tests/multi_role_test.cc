@@ -66,13 +66,7 @@ struct TwoSchedulers {
     runner = std::make_unique<ProjectionRunner>(log.get(), store.get());
   }
   void Append(const StreamId& stream, const Event& event) {
-    AppendRequest req;
-    req.stream = stream;
-    req.key = IdempotencyKey("k" + std::to_string(++keys));
-    EventMeta meta{Env::Default()->Now(), RequestId("req-" + std::to_string(keys)), Seq(),
-                   Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
-    req.events.push_back(MakeNewEvent(event, meta));
-    REQUIRE(log->Append(req).ok());
+    AppendAsAlice(*log, stream, event, ++keys);
   }
   // `n` hosts of 8 vCPUs and 8 GiB: 24 m1.tiny each (RAM ratio 1.5).
   void AddHosts(int n) {

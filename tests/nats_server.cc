@@ -91,15 +91,7 @@ std::string FindNatsServer() {
   return "";
 }
 
-NatsServer::NatsServer(std::string dir)
-    : dir_(std::move(dir)), binary_(FindNatsServer()) {
-  if (binary_.empty()) FAIL("nats-server not found on PATH or in /usr/sbin");
-  std::filesystem::create_directories(dir_);
-  port_ = FreeLoopbackPort();
-  http_port_ = FreeLoopbackPort();
-  WriteConfig();
-  Start();
-}
+NatsServer::NatsServer(std::string dir) : NatsServer(std::move(dir), "", false) {}
 
 NatsServer::NatsServer(std::string dir, std::string extra_config, bool tls)
     : dir_(std::move(dir)), binary_(FindNatsServer()), extra_config_(std::move(extra_config)),

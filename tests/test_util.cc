@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/env.h"
 #include "agents/compute/subprocess.h"
 
 namespace chronova::testing {
@@ -48,6 +49,19 @@ std::vector<Envelope> SourceBatch(const std::string& stream, uint64_t first_vers
                              e.type, e.schema, e.meta, e.payload});
   }
   return batch;
+}
+
+Seq AppendAsAlice(EventLog& log, const StreamId& stream, const Event& event, int n) {
+  AppendRequest req;
+  req.stream = stream;
+  req.key = IdempotencyKey("k" + std::to_string(n));
+  EventMeta meta{Env::Default()->Now(), RequestId("req-" + std::to_string(n)), Seq(),
+                 Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
+  req.events.push_back(MakeNewEvent(event, meta));
+  Result<AppendResult> r = log.Append(req);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return r->last_seq;
 }
 
 AppendResult AppendOne(EventLog& log, const std::string& stream, const std::string& tag) {

@@ -44,6 +44,10 @@ std::vector<Envelope> SourceBatch(const std::string& stream, uint64_t first_vers
 // Appends one TestEvent with a fresh key and Any expectation; REQUIREs success.
 AppendResult AppendOne(EventLog& log, const std::string& stream, const std::string& tag);
 
+// Appends `event` to `stream` as alice of project demo (a member), under key
+// "k<n>" and request "req-<n>"; REQUIREs success and returns its seq.
+Seq AppendAsAlice(EventLog& log, const StreamId& stream, const Event& event, int n);
+
 // The `host` a TestEvent was made with.
 std::string TagOf(const Envelope& env);
 

@@ -23,6 +23,7 @@
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
 #include "projections/time_travel.h"
+#include "eventstore/jetstream_names.h"
 #include "tools/cluster_status.h"
 #include "tools/flags.h"
 #include "tools/nats_credentials.h"
@@ -818,17 +819,9 @@ void ReexecWithHugePageMalloc(char** argv) {
   unsetenv("CHRONOVA_REEXEC");
 }
 
-// Splits "a,b,c" into its non-empty parts.
+// "a, b,c" as its non-empty, trimmed parts (the parser of NATS URL lists).
 std::vector<std::string> CommaList(const std::string& list) {
-  std::vector<std::string> out;
-  size_t begin = 0;
-  while (begin <= list.size()) {
-    size_t end = list.find(',', begin);
-    if (end == std::string::npos) end = list.size();
-    if (end > begin) out.push_back(list.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return out;
+  return jetstream_names::ServerUrls(list);
 }
 
 int NatsCredentials(const Flags& flags) {

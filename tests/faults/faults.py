@@ -151,7 +151,7 @@ def main():
                 if status == 202:
                     acked[name] = (data["server"]["id"], sent)
                 else:
-                    unacked.append((name, status))
+                    unacked.append((name, status, sent))
             # Every few boots, delete one of this cloud's acknowledged servers.
             if deletes_left > 0 and random.random() < args.deletes / args.boots * 1.5:
                 with lock:
@@ -236,15 +236,27 @@ def main():
     # Recovery: from each fault to the first boot sent after it that is ACTIVE.
     status_of = {s["id"]: s["status"] for s in servers}
     unrecovered = []
-    print("%-22s %9s %s" % ("fault", "acked", "first ACTIVE boot after (s)"))
+    print("%-20s %6s %8s %5s %6s %s" % ("fault", "acked", "refused", "lost", "stuck",
+                                         "first ACTIVE boot after (s)"))
+    lost_ids = {sid for _, sid in lost}
+    stuck_ids = {sid for sid, _, _ in stuck}
     for fault, t0, t1 in injected:
-        during = [(sid, sent) for sid, sent in acked.values() if t0 <= sent < t1]
+        during = [sid for sid, sent in acked.values() if t0 <= sent < t1]
+        refused = [n for n, _, sent in unacked if t0 <= sent < t1]
         after = sorted(sent for sid, sent in acked.values()
                        if sent >= t0 and status_of.get(sid) == "ACTIVE")
         recovery = "%.1f" % (after[0] - t0) if after else "none"
         if not after:
             unrecovered.append(fault)
-        print("%-22s %9d %s" % (fault, len(during), recovery))
+        print("%-20s %6d %8d %5d %6d %s" % (
+            fault, len(during), len(refused), len(lost_ids.intersection(during)),
+            len(stuck_ids.intersection(during)), recovery))
+    refusals = {}
+    for _, status, _ in unacked:
+        refusals[status] = refusals.get(status, 0) + 1
+    print("refused or unanswered boots by status (0: no answer): %r" % refusals)
+    for s in errors[:5]:
+        print("ERROR %s: %s" % (s["id"], (s.get("fault") or {}).get("message")))
     print("boots: %d sent, %d acknowledged, %d refused or unanswered; deletes: %d "
           "acknowledged, %d failed" % (args.boots, len(acked), len(unacked),
                                        len(deleted), len(delete_failed)))
@@ -257,7 +269,7 @@ def main():
                         ("stuck", stuck), ("over-committed", over), ("leaked", leaked),
                         ("ERROR without a fault", errors_without_fault),
                         ("no ACTIVE boot after", unrecovered),
-                        ("unanswered or refused boot", unacked),
+                        ("unanswered or refused boot", [u[:2] for u in unacked]),
                         ("failed delete", delete_failed)):
         for item in items[:10]:
             print("  %s: %r" % (what, item))
