@@ -13,8 +13,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/env.h"
 #include "agents/compute/subprocess.h"
+#include "core/env.h"
 
 namespace chronova::testing {
 
