@@ -369,7 +369,7 @@ main() {
       heal_nats "${1#nats-}"
       ;;
     *)
-      sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
       [ "$cmd" = help ] || [ "$cmd" = --help ]
       ;;
   esac
