@@ -1,6 +1,7 @@
-// Bus: work routing and reports between agents (DESIGN §1: core NATS, or an
-// in-process bus in the all-in-one). Delivery is at most once: every message
-// carries enough to be retried, and the senders re-send what was not acted on.
+// Bus: work routing and reports between agents (docs/architecture.md, "The bus":
+// core NATS, or an in-process bus in the all-in-one). Delivery is at most once:
+// every message carries enough to be retried, and the senders re-send what was
+// not acted on.
 //
 // Subjects are dot-separated tokens; a subscription may end in ".>" to receive
 // every subject under a prefix. All subjects are built in agents/subjects.h.

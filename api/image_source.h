@@ -1,9 +1,10 @@
-// ImageSource: how a compute agent gets an image's bytes (DESIGN §5 step 5:
-// fetch once into _base/). On the image service's own node the data are a file
-// in its blob store (ImageService implements this); an agent on another host
-// reads the same bytes from the Image API, GET /v2/images/{id}/file, whose
-// Content-MD5 header is `checksum` below. Either way the agent verifies the md5
-// (and sha512) of what it wrote before using it.
+// ImageSource: how a compute agent gets an image's bytes (docs/architecture.md,
+// "The flow of a boot": fetch once into _base/). On the image service's own
+// node the data are a file in its blob store (ImageService implements this); an
+// agent on another host is to read the same bytes from the Image API,
+// GET /v2/images/{id}/file, whose Content-MD5 header is `checksum` below (not
+// built yet: docs/deployment.md, "Current limits"). Either way the agent
+// verifies the md5 (and sha512) of what it wrote before using it.
 #pragma once
 
 #include <cstdint>

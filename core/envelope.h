@@ -1,6 +1,7 @@
-// The event envelope (DESIGN §3): what the log stores for every event. The payload
-// is the event struct encoded with cereal's portable binary archive; `type` and
-// `schema` say how to decode it (core/events.h).
+// The event envelope (docs/architecture.md, "The event model"): what the log
+// stores for every event. The payload is the event struct encoded with cereal's
+// portable binary archive; `type` and `schema` say how to decode it
+// (core/events.h).
 #pragma once
 
 #include <cereal/cereal.hpp>
@@ -69,7 +70,8 @@ std::string EncodeEnvelope(const Envelope& e);
 // Corruption (naming nothing: the caller adds the seq) if `bytes` is not an envelope.
 Status DecodeEnvelope(std::string_view bytes, Envelope* out);
 
-// Helpers for the stream names of DESIGN §3; the one place that spells them.
+// Helpers for the stream names of docs/architecture.md, "The event model"; the
+// one place that spells them.
 StreamId InstanceStream(const InstanceId& id);
 StreamId HostStream(const HostName& host);
 StreamId FlavorStream(const FlavorId& id);

@@ -39,7 +39,9 @@ struct JetStreamLogOptions {
   std::string stream_name = "CHRONOVA";
   int replicas = 1;                             // 1 or 3
   std::string mirror_path;                      // REQUIRED: directory of the local mirror
-  int64_t duplicate_window_ms = 2 * 60 * 1000;  // Msg-Id de-duplication window
+  // The stream's duplicate window (JetStream's Nats-Msg-Id de-duplication; the
+  // log itself keys appends by the Chronova-Key header and its mirror's index).
+  int64_t duplicate_window_ms = 2 * 60 * 1000;
   // How long an Append (and a read's catch-up) keeps retrying transient failures
   // (server restart, leader election) before answering Unavailable.
   int operation_timeout_ms = 30000;

@@ -1,7 +1,8 @@
-// The projection contract (DESIGN §6): a read model is a deterministic state
-// machine over the log. Apply folds one event into the model's keys; the store
-// commits a whole batch of events' writes together with the checkpoint, so a read
-// model is never half-updated and never applies an event twice.
+// The projection contract (docs/architecture.md, "Projections, audit, time
+// travel"): a read model is a deterministic state machine over the log. Apply
+// folds one event into the model's keys; the store commits a whole batch of
+// events' writes together with the checkpoint, so a read model is never
+// half-updated and never applies an event twice.
 #pragma once
 
 #include <functional>

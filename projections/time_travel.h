@@ -1,7 +1,8 @@
-// Time travel (DESIGN §6): chronova's read models as of any past point of the log,
-// a seq or a time. One instance or host is folded from its own stream (a stream
-// holds tens of events, so no snapshot is needed); the whole cloud starts from the
-// nearest periodic snapshot at or before the point and folds the events after it.
+// Time travel (docs/architecture.md, "Projections, audit, time travel"):
+// chronova's read models as of any past point of the log, a seq or a time. One
+// instance or host is folded from its own stream (a stream holds tens of events,
+// so no snapshot is needed); the whole cloud starts from the nearest periodic
+// snapshot at or before the point and folds the events after it.
 //
 // Snapshots live in `<state>/snapshots/<seq>/`: each is a complete ProjectionStore
 // of ReadModels (a RocksDB checkpoint) plus a READ_MODELS file naming the read

@@ -29,20 +29,7 @@ Status ComputeAgent::Start() {
       queries_,
       bus_->Subscribe(subjects::Query(options_.host),
                       [this](const std::string&, const std::string& p) { OnQuery(p); }));
-  HostRegistered reg;
-  reg.host = options_.host;
-  reg.vcpus = cap.vcpus;
-  reg.memory_mb = cap.memory_mb;
-  reg.disk_gb = cap.disk_gb;
-  reg.availability_zone = options_.availability_zone;
-  reg.hypervisor_type = cap.hypervisor_type;
-  reg.hypervisor_hostname = options_.host.str();
-  reg.cpu_allocation_ratio = options_.cpu_allocation_ratio;
-  reg.ram_allocation_ratio = options_.ram_allocation_ratio;
-  reg.disk_allocation_ratio = options_.disk_allocation_ratio;
-  Report r = MakeReport(options_.host, InstanceId(), reg, Seq(), RequestId(), Actor{});
-  CHRONOVA_RETURN_IF_ERROR(
-      bus_->Publish(subjects::Report(options_.host), EncodePortable(r)));
+  CHRONOVA_RETURN_IF_ERROR(Register(cap));
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = false;
@@ -98,7 +85,29 @@ void ComputeAgent::ImageCacheLoop() {
   }
 }
 
+Status ComputeAgent::Register(const HostCapacity& cap) {
+  HostRegistered reg;
+  reg.host = options_.host;
+  reg.vcpus = cap.vcpus;
+  reg.memory_mb = cap.memory_mb;
+  reg.disk_gb = cap.disk_gb;
+  reg.availability_zone = options_.availability_zone;
+  reg.hypervisor_type = cap.hypervisor_type;
+  reg.hypervisor_hostname = options_.host.str();
+  reg.cpu_allocation_ratio = options_.cpu_allocation_ratio;
+  reg.ram_allocation_ratio = options_.ram_allocation_ratio;
+  reg.disk_allocation_ratio = options_.disk_allocation_ratio;
+  Report r = MakeReport(options_.host, InstanceId(), reg, Seq(), RequestId(), Actor{});
+  return bus_->Publish(subjects::Report(options_.host), EncodePortable(r));
+}
+
 Status ComputeAgent::SendInventory(bool restart) {
+  // The registration again first: the bus may have lost the one sent at start
+  // (the conductor records the same capacity once, under one key).
+  if (!restart) {
+    CHRONOVA_ASSIGN_OR_RETURN(HostCapacity cap, hypervisor_->Capacity());
+    CHRONOVA_RETURN_IF_ERROR(Register(cap));
+  }
   GuestInventory inventory;
   inventory.host = options_.host;
   inventory.restart = restart;

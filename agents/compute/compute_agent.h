@@ -106,8 +106,10 @@ class ComputeAgent {
   // Publishes an encoded Report to the conductor.
   void Publish(const std::string& report);
   void HeartbeatLoop();
+  // Announces the host and its capacity (host.registered, as a report).
+  Status Register(const HostCapacity& cap);
   // Reports every guest's power state, then publishes the list of them as a
-  // GuestInventory.
+  // GuestInventory; a periodic one announces the host again first.
   Status SendInventory(bool restart);
   // A lifecycle event of `id`: queued for the sync thread (never blocks).
   void OnGuestEvent(const InstanceId& id);
