@@ -34,7 +34,22 @@ die() {
 }
 
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 -c '
+import random, socket
+# Below the kernel ephemeral range (32768 and up): a port picked here is never
+# taken meanwhile as the local port of an outgoing connection.
+for _ in range(500):
+    p = random.randint(20000, 32767)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+'
 }
 
 pid_of() { cat "$DIR/pids/$1.pid" 2>/dev/null || true; }
