@@ -23,7 +23,6 @@
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
 #include "projections/time_travel.h"
-#include "eventstore/jetstream_names.h"
 #include "tools/cluster_status.h"
 #include "tools/flags.h"
 #include "tools/nats_credentials.h"
@@ -819,36 +818,6 @@ void ReexecWithHugePageMalloc(char** argv) {
   unsetenv("CHRONOVA_REEXEC");
 }
 
-// "a, b,c" as its non-empty, trimmed parts (the parser of NATS URL lists).
-std::vector<std::string> CommaList(const std::string& list) {
-  return jetstream_names::ServerUrls(list);
-}
-
-int NatsCredentials(const Flags& flags) {
-  NatsCredentialsOptions o;
-  const std::string state_dir =
-      flags.Get("state-dir", geteuid() == 0 ? "/var/lib/chronova" : ".");
-  o.dir = flags.Get("out", state_dir + "/nats");
-  o.compute_hosts = CommaList(flags.Get("hosts", ""));
-  o.stream = flags.Get("nats-stream", o.stream);
-  o.tls = flags.Has("tls");
-  o.server_names = CommaList(flags.Get("tls-names", ""));
-  if (Status st = WriteNatsCredentials(o); !st.ok()) return Fail(st);
-  std::error_code ec;
-  o.dir = std::filesystem::weakly_canonical(o.dir, ec).string();
-  std::printf(
-      "NATS credentials in %s: api, scheduler, conductor, admin and %zu compute "
-      "host(s).\n"
-      "On every NATS node, in nats.conf (include paths are relative to nats.conf):\n"
-      "  include <this directory>/auth.conf\n%s"
-      "In chronova.conf:\n  [nats]\n  credentials_dir = %s\n%s",
-      o.dir.c_str(), o.compute_hosts.size(),
-      o.tls ? "  include <this directory>/tls.conf\n" : "", o.dir.c_str(),
-      o.tls ? ("  ca_file = " + o.dir + "/ca.pem\n  (and tls:// URLs in [nats] url)\n").c_str()
-            : "");
-  return 0;
-}
-
 int Run(int argc, char** argv) {
   auto flags = Flags::Parse(argc, argv,
                             {"state-dir", "log", "nats-url", "nats-stream", "stream",
@@ -863,7 +832,7 @@ int Run(int argc, char** argv) {
     return flags.ok() && flags->Has("help") ? 0 : 2;
   }
   if (flags->positional()[0] == "replay") ReexecWithHugePageMalloc(argv);
-  if (flags->positional()[0] == "nats-credentials") return NatsCredentials(*flags);
+  if (flags->positional()[0] == "nats-credentials") return NatsCredentialsCommand(*flags);
   Context ctx;
   auto backend = ParseLogBackend(flags->Get("log", "rocksdb"));
   if (!backend.ok()) return Fail(backend.status());
@@ -914,23 +883,7 @@ int Run(int argc, char** argv) {
     }
     return RunReplay(r);
   }
-  if (cmd == "cluster") {
-    if (flags->positional().size() != 2 || flags->positional()[1] != "status") {
-      std::fprintf(stderr, "chronovactl: usage: cluster status\n%s", kUsage);
-      return 2;
-    }
-    ClusterStatusOptions o;
-    o.nats_urls = ctx.log_config.jetstream.url;
-    o.auth = ctx.log_config.jetstream.auth;
-    o.stream = ctx.log_config.jetstream.stream_name;
-    o.nats_http = CommaList(flags->Get("nats-http", ""));
-    o.state_dirs = flags->Get("state-dirs", "");
-    const std::string down = flags->Get("service-down-time", "60");
-    if (down.empty() || down.size() > 9 || down.find_first_not_of("0123456789") != std::string::npos)
-      return Fail(Status::InvalidArgument("--service-down-time must be seconds"));
-    o.service_down_time_s = std::stoll(down);
-    return PrintClusterStatus(o, *ctx.log);
-  }
+  if (cmd == "cluster") return ClusterStatusCommand(*flags, ctx.log_config.jetstream, *ctx.log);
   if (cmd == "at") return At(ctx, *flags, json);
   if (cmd == "diff") return Diff(ctx, *flags, json);
   if (cmd == "audit") return AuditCommand(ctx, *flags, json, &stop_signals);

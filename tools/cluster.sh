@@ -34,22 +34,7 @@ die() {
 }
 
 free_port() {
-  python3 -c '
-import random, socket
-# Below the kernel ephemeral range (32768 and up): a port picked here is never
-# taken meanwhile as the local port of an outgoing connection.
-for _ in range(500):
-    p = random.randint(20000, 32767)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-'
+  python3 "$ROOT/tools/free_port.py"
 }
 
 pid_of() { cat "$DIR/pids/$1.pid" 2>/dev/null || true; }

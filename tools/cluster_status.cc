@@ -16,8 +16,10 @@
 #include "agents/subjects.h"
 #include "api/json.h"
 #include "core/env.h"
+#include "eventstore/jetstream_names.h"
 #include "projections/projection_store.h"
 #include "projections/read_models.h"
+#include "tools/flags.h"
 #include "tools/http_client.h"
 
 namespace chronova {
@@ -208,6 +210,27 @@ int PrintClusterStatus(const ClusterStatusOptions& o, EventLog& log) {
     }
   }
   return rc;
+}
+
+int ClusterStatusCommand(const Flags& flags, const JetStreamLogOptions& js, EventLog& log) {
+  if (flags.positional().size() != 2 || flags.positional()[1] != "status") {
+    std::fprintf(stderr, "chronovactl: usage: cluster status [--nats-http H:P,...] "
+                         "[--state-dirs DIR] [--service-down-time S]\n");
+    return 2;
+  }
+  ClusterStatusOptions o;
+  o.nats_urls = js.url;
+  o.auth = js.auth;
+  o.stream = js.stream_name;
+  o.nats_http = jetstream_names::ServerUrls(flags.Get("nats-http", ""));
+  o.state_dirs = flags.Get("state-dirs", "");
+  const std::string down = flags.Get("service-down-time", "60");
+  if (down.empty() || down.size() > 9 || down.find_first_not_of("0123456789") != std::string::npos) {
+    std::fprintf(stderr, "chronovactl: --service-down-time must be seconds\n");
+    return 2;
+  }
+  o.service_down_time_s = std::stoll(down);
+  return PrintClusterStatus(o, log);
 }
 
 }  // namespace chronova

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eventstore/event_log.h"
+#include "eventstore/jetstream_event_log.h"
 #include "eventstore/nats_client.h"
 
 namespace chronova {
@@ -32,5 +33,10 @@ struct ClusterStatusOptions {
 // Prints the status to stdout; the log is the one chronovactl opened.
 // Returns 0, or 1 when something is down or unreachable.
 int PrintClusterStatus(const ClusterStatusOptions& options, EventLog& log);
+
+class Flags;
+// `chronovactl cluster status`: the options from the command's flags and the
+// log's connection (`js`), then PrintClusterStatus. The exit status.
+int ClusterStatusCommand(const Flags& flags, const JetStreamLogOptions& js, EventLog& log);
 
 }  // namespace chronova

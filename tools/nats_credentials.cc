@@ -6,12 +6,17 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
+
+#include "eventstore/jetstream_names.h"
+#include "tools/flags.h"
 
 namespace chronova {
 namespace {
@@ -358,6 +363,34 @@ Status WriteNatsCredentials(const NatsCredentialsOptions& o) {
   CHRONOVA_RETURN_IF_ERROR(WriteFile(dir / "auth.conf", conf, false));
   if (o.tls) CHRONOVA_RETURN_IF_ERROR(WriteTls(o));
   return Status::Ok();
+}
+
+int NatsCredentialsCommand(const Flags& flags) {
+  NatsCredentialsOptions o;
+  const std::string state_dir =
+      flags.Get("state-dir", geteuid() == 0 ? "/var/lib/chronova" : ".");
+  o.dir = flags.Get("out", state_dir + "/nats");
+  o.compute_hosts = jetstream_names::ServerUrls(flags.Get("hosts", ""));
+  o.stream = flags.Get("nats-stream", o.stream);
+  o.tls = flags.Has("tls");
+  o.server_names = jetstream_names::ServerUrls(flags.Get("tls-names", ""));
+  if (Status st = WriteNatsCredentials(o); !st.ok()) {
+    std::fprintf(stderr, "chronovactl: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  std::error_code ec;
+  o.dir = std::filesystem::weakly_canonical(o.dir, ec).string();
+  std::printf(
+      "NATS credentials in %s: api, scheduler, conductor, admin and %zu compute "
+      "host(s).\n"
+      "On every NATS node, in nats.conf (include paths are relative to nats.conf):\n"
+      "  include <this directory>/auth.conf\n%s"
+      "In chronova.conf:\n  [nats]\n  credentials_dir = %s\n%s",
+      o.dir.c_str(), o.compute_hosts.size(),
+      o.tls ? "  include <this directory>/tls.conf\n" : "", o.dir.c_str(),
+      o.tls ? ("  ca_file = " + o.dir + "/ca.pem\n  (and tls:// URLs in [nats] url)\n").c_str()
+            : "");
+  return 0;
 }
 
 }  // namespace chronova

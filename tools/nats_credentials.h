@@ -55,4 +55,10 @@ NatsPermissions PermissionsFor(const std::string& name, bool compute_host,
 // credentials are kept (run it again to add hosts); auth.conf is rewritten.
 Status WriteNatsCredentials(const NatsCredentialsOptions& options);
 
+class Flags;
+// `chronovactl nats-credentials`: WriteNatsCredentials from the command's
+// flags (--out, --hosts, --tls, --tls-names, --nats-stream, --state-dir), then
+// what to put in nats.conf and chronova.conf. The exit status.
+int NatsCredentialsCommand(const Flags& flags);
+
 }  // namespace chronova

@@ -25,22 +25,7 @@ fail() {
 
 # A TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
-  python3 -c '
-import random, socket
-# Below the kernel ephemeral range (32768 and up): a port picked here is never
-# taken meanwhile as the local port of an outgoing connection.
-for _ in range(500):
-    p = random.randint(20000, 32767)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-'
+  python3 "$(dirname "${BASH_SOURCE[0]}")/../../tools/free_port.py"
 }
 
 # Waits up to $2 seconds for file $1 to contain text $3.
