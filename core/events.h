@@ -1,6 +1,5 @@
-// Every event chronova records, one struct per event, each under a frozen type
-// name and a schema number (docs/architecture.md, "The event model").
-// docs/events.md documents their meaning.
+// Every event chronova records, one struct per event, each under a frozen type name
+// and a schema number (docs/architecture.md, "The event model"); docs/events.md.
 // Changing a struct's shape means a new schema number plus an upcaster
 // (core/event_codec.h) for the old one; stored events are never rewritten.
 #pragma once

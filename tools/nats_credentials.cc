@@ -176,22 +176,16 @@ Result<Cert> NewCert(EVP_PKEY* key, const std::string& cn, X509* issuer,
 
 Status WriteServerCert(const NatsCredentialsOptions& o, X509* ca, EVP_PKEY* ca_key);
 
-// Loads a PEM private key or certificate written before.
-Result<Pkey> LoadKey(const fs::path& path) {
+// Loads a PEM object written before with `read` (PEM_read_PrivateKey,
+// PEM_read_X509) into its owner type `Owned`.
+template <typename Owned, typename Read>
+Result<Owned> LoadPem(const fs::path& path, Read read) {
   FILE* f = std::fopen(path.c_str(), "r");
   if (f == nullptr) return Status::NotFound("cannot read " + path.string());
-  Pkey key(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
+  Owned object(read(f, nullptr, nullptr, nullptr));
   std::fclose(f);
-  if (!key) return OpenSslError("read " + path.string());
-  return key;
-}
-Result<Cert> LoadCert(const fs::path& path) {
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return Status::NotFound("cannot read " + path.string());
-  Cert cert(PEM_read_X509(f, nullptr, nullptr, nullptr));
-  std::fclose(f);
-  if (!cert) return OpenSslError("read " + path.string());
-  return cert;
+  if (!object) return OpenSslError("read " + path.string());
+  return object;
 }
 
 Status WriteTls(const NatsCredentialsOptions& o) {
@@ -199,8 +193,8 @@ Status WriteTls(const NatsCredentialsOptions& o) {
   // A CA made before is kept (every machine trusts it): only the server
   // certificate is made again, signed by it, for the names given now.
   if (fs::exists(dir / "ca.pem") && fs::exists(dir / "ca.key")) {
-    CHRONOVA_ASSIGN_OR_RETURN(Pkey ca_key, LoadKey(dir / "ca.key"));
-    CHRONOVA_ASSIGN_OR_RETURN(Cert ca, LoadCert(dir / "ca.pem"));
+    CHRONOVA_ASSIGN_OR_RETURN(Pkey ca_key, LoadPem<Pkey>(dir / "ca.key", PEM_read_PrivateKey));
+    CHRONOVA_ASSIGN_OR_RETURN(Cert ca, LoadPem<Cert>(dir / "ca.pem", PEM_read_X509));
     return WriteServerCert(o, ca.get(), ca_key.get());
   }
   Pkey ca_key(EVP_EC_gen("P-256"));
