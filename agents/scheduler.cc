@@ -6,6 +6,7 @@
 #include "agents/messages.h"
 #include "agents/subjects.h"
 #include "core/instance_decider.h"
+#include "core/placement.h"
 #include "eventstore/command_handler.h"
 #include "projections/aggregates_projection.h"
 #include "projections/hosts_projection.h"
@@ -217,47 +218,28 @@ void Scheduler::Worker() {
 }
 
 std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
+  Timestamp now = options_.env->Now();
+  PlacementRequest request;
+  request.claim = FlavorClaim(r.flavor);
+  request.availability_zone = r.availability_zone;
+  request.spread = options_.ram_weigher_spread;
   // The few best hosts are enough: the first claim almost always succeeds, and a
   // new round recomputes if all of them were taken.
-  constexpr size_t kTop = 16;
-  Timestamp now = options_.env->Now();
-  const FlavorSpec& f = r.flavor;
+  request.limit = 16;
   std::lock_guard<std::mutex> l(hosts_mu_);
   std::vector<AggregateState> zoned;  // the aggregates that set a zone
   for (const auto& [id, a] : aggregates_) {
     if (a.exists && a.availability_zone()) zoned.push_back(a);
   }
-  std::vector<std::pair<int64_t, const HostName*>> weighed;
-  weighed.reserve(hosts_.size());
+  std::vector<PlacementHost> hosts;
+  hosts.reserve(hosts_.size());
   for (const auto& [name, entry] : hosts_) {
-    const HostState& h = entry.state;
-    if (!h.exists) continue;
-    // ComputeFilter: the service must be up.
-    if (entry.last_seen.micros == 0 ||
-        now.micros - entry.last_seen.micros > options_.service_down_time_us) {
-      continue;
-    }
-    // ComputeFilter: and enabled.
-    if (h.disabled) continue;
-    // AvailabilityZoneFilter: an aggregate's zone overrides the host's own.
-    if (!r.availability_zone.empty() &&
-        r.availability_zone != HostAvailabilityZone(name, h.availability_zone, zoned))
-      continue;
-    // RAM, vCPU and disk with allocation ratios (what the claim will check too).
-    if (!h.Fits(FlavorClaim(f))) continue;
-    // RAMWeigher: spread (most free RAM first) or pack.
-    int64_t free_ram = h.MemoryLimitMb() - h.used.memory_mb;
-    weighed.emplace_back(options_.ram_weigher_spread ? free_ram : -free_ram, &name);
+    // ComputeFilter: the service must be up (a heartbeat within service_down_time).
+    const bool up = entry.last_seen.micros != 0 &&
+                    now.micros - entry.last_seen.micros <= options_.service_down_time_us;
+    hosts.push_back(PlacementHost{&entry.state, up});
   }
-  size_t top = std::min(kTop, weighed.size());
-  std::partial_sort(weighed.begin(), weighed.begin() + static_cast<long>(top),
-                    weighed.end(), [](const auto& a, const auto& b) {
-                      return a.first != b.first ? a.first > b.first
-                                                : *a.second < *b.second;
-                    });
-  std::vector<HostName> out;
-  for (size_t i = 0; i < top; ++i) out.push_back(*weighed[i].second);
-  return out;
+  return RankHosts(hosts, zoned, request);
 }
 
 Status Scheduler::Place(const Pending& p) {

@@ -7,7 +7,7 @@
 // small archives of our own write that straight into a std::string and read it
 // straight from memory: cereal's own go through a std::streambuf per value (a
 // virtual call, a bounds check, an endianness test), which cost more than the
-// rest of decoding a record during a replay. tests/core_test.cc holds them to
+// rest of decoding a record during a replay. tests/core/core_test.cc holds them to
 // cereal's bytes. Records whose first byte says big-endian are refused (nothing
 // writes them), and so is a size beyond the bytes left: no record holds a
 // container of empty structs (which would take no bytes per element).

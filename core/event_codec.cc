@@ -98,7 +98,7 @@ Result<std::string> UpcastHostRegistered1To2(std::string_view old) {
 
 const UpcasterSet& UpcasterSet::Default() {
   // Every retired schema has an upcaster here and old bytes in
-  // tests/fixtures/events.log (tests/schema_evolution_test.cc).
+  // tests/fixtures/events.log (tests/core/schema_evolution_test.cc).
   static const UpcasterSet* set = [] {
     auto* s = new UpcasterSet();
     s->Add(HostRegistered::kType, 1, UpcastHostRegistered1To2);

@@ -1,7 +1,7 @@
 // EventLog: the append-only, totally ordered log that is chronova's source of
 // truth (docs/architecture.md, "The log"). Implementations: RocksDbEventLog
 // (embedded, single process) and JetStreamEventLog (replicated); both pass
-// tests/event_log_contract_test.cc.
+// tests/eventstore/event_log_contract_test.cc.
 //
 // Thread-safety: every method may be called from any thread concurrently.
 #pragma once

@@ -1,39 +1,17 @@
-// The host claims of a resize, as Placement's allocations in Nova: while a
-// resize runs (and until it is confirmed or reverted) the source host's claim
-// for the old flavor is held by the migration (its id as the consumer), and the
-// instance holds the new flavor on the destination, which may be the same host.
-// Confirm releases the migration's claim; revert (or a failed resize) gives the
-// instance its old claim back on the source. Each step appends to host streams
-// only, idempotently (same key, same claims), so a retried step is harmless.
+// The host claims of a resize, appended: each step of the rules in
+// core/placement.h (ResizeClaims) decided on a host stream, idempotently (same
+// key, same claims), so a retried step is harmless.
 #pragma once
 
 #include <string>
 
 #include "core/host_state.h"
+#include "core/placement.h"
 #include "eventstore/command_handler.h"
 
 namespace chronova {
 
-struct ResizeClaims {
-  InstanceId instance_id;
-  InstanceId migration_id;  // the migration's uuid as a claim consumer
-  HostName source;
-  HostName dest;
-  FlavorSpec old_flavor;
-  FlavorSpec new_flavor;
-};
-
 namespace resize_claims_internal {
-
-// `events` folded into a copy of `s` (to check a claim after a release).
-inline HostState After(HostState s, const std::vector<Event>& events) {
-  for (const Event& e : events) {
-    Envelope env;
-    env.version = s.version;
-    ApplyHostEvent(s, env, e);
-  }
-  return s;
-}
 
 inline Result<CommandOutcome> OnHost(
     EventLog& log, const HostName& host, const std::string& key, const EventMeta& meta,
@@ -53,26 +31,8 @@ inline Result<CommandOutcome> OnHost(
 inline Status ClaimResize(EventLog& log, const ResizeClaims& c, const EventMeta& meta) {
   using namespace resize_claims_internal;
   const std::string tag = "resize-" + c.migration_id.str();
-  auto to_migration = [&](const HostState& s) {
-    std::vector<Event> events;
-    if (s.claims.count(c.instance_id))
-      events.push_back(HostResourcesReleased{c.instance_id});
-    Claim o = FlavorClaim(c.old_flavor);
-    events.push_back(
-        HostResourcesClaimed{c.migration_id, o.vcpus, o.memory_mb, o.disk_gb});
-    return events;
-  };
   if (c.source == c.dest) {
-    auto decide = [&](const HostState& s) -> Result<std::vector<Event>> {
-      if (s.claims.count(c.migration_id)) return std::vector<Event>{};  // done before
-      std::vector<Event> events = to_migration(s);
-      CHRONOVA_ASSIGN_OR_RETURN(
-          std::vector<Event> claim,
-          Decide(After(s, events),
-                 ClaimResources{c.instance_id, FlavorClaim(c.new_flavor)}));
-      events.insert(events.end(), claim.begin(), claim.end());
-      return events;
-    };
+    auto decide = [&](const HostState& s) { return DecideResizeOnOneHost(s, c); };
     return OnHost(log, c.source, tag + "-claim", meta, decide).status();
   }
   auto claim_dest = [&](const HostState& s) -> Result<std::vector<Event>> {
@@ -81,8 +41,7 @@ inline Status ClaimResize(EventLog& log, const ResizeClaims& c, const EventMeta&
   CHRONOVA_RETURN_IF_ERROR(
       OnHost(log, c.dest, tag + "-claim-dest", meta, claim_dest).status());
   auto move_source = [&](const HostState& s) -> Result<std::vector<Event>> {
-    if (s.claims.count(c.migration_id)) return std::vector<Event>{};
-    return to_migration(s);
+    return DecideResizeSource(s, c);
   };
   Status moved = OnHost(log, c.source, tag + "-claim-source", meta, move_source).status();
   if (!moved.ok()) {
@@ -112,17 +71,6 @@ inline Status RevertResizeClaims(EventLog& log, const ResizeClaims& c,
                                  const EventMeta& meta) {
   using namespace resize_claims_internal;
   const std::string tag = "resize-" + c.migration_id.str();
-  auto back = [&](const HostState& s, bool release_instance) {
-    std::vector<Event> events;
-    if (!s.claims.count(c.migration_id)) return events;  // done before
-    if (release_instance && s.claims.count(c.instance_id))
-      events.push_back(HostResourcesReleased{c.instance_id});
-    events.push_back(HostResourcesReleased{c.migration_id});
-    Claim o = FlavorClaim(c.old_flavor);
-    events.push_back(
-        HostResourcesClaimed{c.instance_id, o.vcpus, o.memory_mb, o.disk_gb});
-    return events;
-  };
   if (c.source != c.dest) {
     auto release = [&](const HostState& s) {
       return Decide(s, ReleaseResources{c.instance_id});
@@ -130,9 +78,8 @@ inline Status RevertResizeClaims(EventLog& log, const ResizeClaims& c,
     CHRONOVA_RETURN_IF_ERROR(
         OnHost(log, c.dest, tag + "-revert-dest", meta, release).status());
   }
-  const bool same = c.source == c.dest;
   auto restore = [&](const HostState& s) -> Result<std::vector<Event>> {
-    return back(s, same);
+    return DecideResizeRevertSource(s, c);
   };
   return OnHost(log, c.source, tag + "-revert-source", meta, restore).status();
 }

@@ -12,7 +12,7 @@
 #include <memory>
 #include <optional>
 
-#include "api/quotas.h"
+#include "api/service/quotas.h"
 #include "core/ini_file.h"
 #include "eventstore/log_factory.h"
 #include "projections/projection_store.h"

@@ -10,7 +10,7 @@
 
 namespace chronova {
 
-// Named apart from api/http_message.h's HttpResponse: two structs of one name in
+// Named apart from api/http/http_message.h's HttpResponse: two structs of one name in
 // one namespace are an ODR violation (it crashed the history API test).
 struct HttpClientResponse {
   int status = 0;

@@ -16,17 +16,17 @@
 #include "agents/membership.h"
 #include "agents/nats_liveness.h"
 #include "agents/scheduler.h"
-#include "api/admin_service.h"
-#include "api/auth.h"
-#include "api/compute_api.h"
-#include "api/compute_service.h"
-#include "api/http_server.h"
-#include "api/identity_handler.h"
-#include "api/identity_service.h"
-#include "api/image_handler.h"
-#include "api/image_service.h"
-#include "api/quotas.h"
-#include "api/token_validator.h"
+#include "api/service/admin_service.h"
+#include "api/auth/auth.h"
+#include "api/compute/compute_api.h"
+#include "api/service/compute_service.h"
+#include "api/http/http_server.h"
+#include "api/identity/identity_handler.h"
+#include "api/identity/identity_service.h"
+#include "api/image/image_handler.h"
+#include "api/image/image_service.h"
+#include "api/service/quotas.h"
+#include "api/auth/token_validator.h"
 #include "core/event_codec.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -371,6 +371,9 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     query.instance_id = id;
     query.length = length;
     return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
+  };
+  service_options.host_up = [heartbeats](const HostName& host) {
+    return heartbeats->Get(host).up;
   };
   p.compute_service = std::make_unique<ComputeService>(p.log.get(), p.store.get(),
                                                        p.runner.get(), service_options);

@@ -73,7 +73,7 @@ struct ApiRoleOptions {
   uint64_t snapshot_every = 100000;
   size_t snapshot_keep = 5;  // newest snapshots kept
   // [quota] limits for projects nobody set limits for; resources not named
-  // keep Nova's defaults (api/quotas.h). -1 is unlimited.
+  // keep Nova's defaults (api/service/quotas.h). -1 is unlimited.
   std::map<std::string, int64_t> quota_defaults;
 };
 

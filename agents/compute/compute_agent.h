@@ -23,7 +23,7 @@
 #include "agents/compute/hypervisor.h"
 #include "agents/compute/image_cache.h"
 #include "agents/messages.h"
-#include "api/image_sink.h"
+#include "agents/compute/image_sink.h"
 #include "core/env.h"
 
 namespace chronova {

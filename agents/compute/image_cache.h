@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string>
 
-#include "api/image_source.h"
+#include "agents/compute/image_source.h"
 #include "core/env.h"
 #include "core/status.h"
 #include "core/types.h"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every policy rule, over HTTP, for member, reader and admin.
 
-api/policy.cc's kRules names each action's rule. For every rule this sends the
+api/auth/policy.cc's kRules names each action's rule. For every rule this sends the
 request that exercises it (RULES below) as three users against a running
 chronova all-in-one and checks what the rule says:
 
@@ -23,7 +23,7 @@ names a rule kRules does not have): a new rule cannot go untested.
 
 Usage: policy_test.py COMPUTE_PORT IDENTITY_PORT IMAGE_PORT PASSWORD [SOURCE_DIR]
 SOURCE_DIR (or $CHRONOVA_SOURCE_DIR; default: two directories up from this
-file) is the repository whose api/policy.cc is read. The reader user must
+file) is the repository whose api/auth/policy.cc is read. The reader user must
 exist (policy_test.sh writes it into the users file before the daemon starts).
 Exits non-zero with "FAIL: ..." at the first broken expectation.
 """
@@ -56,8 +56,8 @@ def fail(msg):
 
 
 def parse_rules():
-    """{rule name: "kAdmin" | "kAnyone" | ...} from api/policy.cc's kRules."""
-    path = os.path.join(SOURCE, "api", "policy.cc")
+    """{rule name: "kAdmin" | "kAnyone" | ...} from api/auth/policy.cc's kRules."""
+    path = os.path.join(SOURCE, "api", "auth", "policy.cc")
     try:
         text = open(path).read()
     except OSError as e:
@@ -936,10 +936,10 @@ def main():
     rules = parse_rules()
     missing = sorted(set(rules) - set(RULES))
     if missing:
-        fail("rules of api/policy.cc without a request in RULES: " + ", ".join(missing))
+        fail("rules of api/auth/policy.cc without a request in RULES: " + ", ".join(missing))
     stale = sorted(set(RULES) - set(rules))
     if stale:
-        fail("RULES names rules api/policy.cc does not have: " + ", ".join(stale))
+        fail("RULES names rules api/auth/policy.cc does not have: " + ", ".join(stale))
     setup()
     requests, notes = run(rules)
     teardown()

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Every policy rule of api/policy.cc over HTTP, as member, reader and admin
+# Every policy rule of api/auth/policy.cc over HTTP, as member, reader and admin
 # (tests/security/policy_test.py), against a real all-in-one on free loopback
 # ports. chronovad seeds no reader-only user, so the users file is written
 # before the daemon starts: admin (project admin, role admin), demo (project
 # demo, role member) and reader (project demo, role reader only), with
-# PBKDF2 hashes of the password in chronova's format (api/password_hash.cc).
+# PBKDF2 hashes of the password in chronova's format (api/auth/password_hash.cc).
 # Usage: policy_test.sh BUILD_DIR   (the directory holding chronovad)
 source "$(dirname "$0")/../e2e/lib.sh"
 BUILD=$1

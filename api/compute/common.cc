@@ -1,0 +1,116 @@
+#include "api/compute/common.h"
+
+#include <openssl/rand.h>
+
+#include <cctype>
+#include <charconv>
+
+namespace chronova {
+
+const std::string* QueryParam(const QueryList& query, const std::string& name) {
+  const std::string* found = nullptr;
+  for (const auto& [k, v] : query) {
+    if (k == name) found = &v;
+  }
+  return found;
+}
+
+std::vector<std::string> QueryParams(const QueryList& query, const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : query) {
+    if (k == name) out.push_back(v);
+  }
+  return out;
+}
+
+UserId UserParam(const QueryList& query) {
+  const std::string* u = QueryParam(query, "user_id");
+  return u ? UserId(*u) : UserId();
+}
+
+bool ParsePythonInt(const std::string& text, int64_t* out) {
+  size_t b = 0, e = text.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+  if (b < e && text[b] == '+') ++b;
+  if (b == e) return false;
+  auto [ptr, ec] = std::from_chars(text.data() + b, text.data() + e, *out);
+  return ec == std::errc() && ptr == text.data() + e;
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Strip(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+std::string LastSegment(const std::string& ref) {
+  size_t slash = ref.find_last_of('/');
+  return slash == std::string::npos ? ref : ref.substr(slash + 1);
+}
+
+Result<Json> ParseBody(const HttpRequest& http) {
+  if (http.body.empty()) return Json();
+  Result<Json> parsed = Json::Parse(http.body);
+  if (!parsed.ok()) return Status::InvalidArgument("Malformed request body");
+  return parsed;
+}
+
+HttpResponse EmptyResponse(int status) {
+  HttpResponse r;
+  r.status = status;
+  return r;
+}
+
+Result<int> ComputeResource::PageLimit(const ComputeCall& call) const {
+  const std::string* text = QueryParam(call.query, "limit");
+  if (text == nullptr) return options_.max_limit;
+  // nova/utils.py validate_integer(value, 'limit', min_value=0).
+  int64_t value = 0;
+  if (!ParsePythonInt(*text, &value)) {
+    return Status::InvalidArgument("Invalid input received: limit must be an integer");
+  }
+  if (value < 0)
+    return Status::InvalidArgument("Invalid input received: limit must be >= 0");
+  return static_cast<int>(std::min<int64_t>(value, options_.max_limit));
+}
+
+std::string ComputeResource::NewAdminPassword() const {
+  // nova/utils.py generate_password: 12 characters, at least one of each
+  // group, shuffled. A secret needs a CSPRNG, which Env (ids, not secrets)
+  // does not promise, so this reads OpenSSL's.
+  static const std::string kGroups[] = {"23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ",
+                                        "abcdefghijkmnopqrstuvwxyz"};
+  const std::string all = kGroups[0] + kGroups[1] + kGroups[2];
+  auto uniform = [](uint32_t n) -> uint32_t {
+    // Rejection sampling: no modulo bias.
+    const uint32_t bound = UINT32_MAX - UINT32_MAX % n;
+    for (;;) {
+      uint32_t r = 0;
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof(r)) != 1) return 0;
+      if (r < bound) return r % n;
+    }
+  };
+  std::string pass;
+  for (const std::string& g : kGroups)
+    pass.push_back(g[uniform(static_cast<uint32_t>(g.size()))]);
+  while (pass.size() < 12)
+    pass.push_back(all[uniform(static_cast<uint32_t>(all.size()))]);
+  for (size_t i = pass.size() - 1; i > 0; --i) {
+    std::swap(pass[i], pass[uniform(static_cast<uint32_t>(i + 1))]);
+  }
+  return pass;
+}
+
+}  // namespace chronova

@@ -1,0 +1,49 @@
+// /servers/{id}/os-instance-actions: what was done to a server, by whom, and
+// its events (nova/api/openstack/compute/instance_actions.py).
+#include "api/compute/common.h"
+#include "api/compute/resource.h"
+#include "api/compute/schema.h"
+
+namespace chronova {
+namespace {
+
+class InstanceActionsResource final : public ComputeResource {
+ public:
+  using ComputeResource::ComputeResource;
+
+  HttpResponse ListInstanceActions(const ComputeCall& call) const;
+  HttpResponse ShowInstanceAction(const ComputeCall& call) const;
+};
+
+HttpResponse InstanceActionsResource::ListInstanceActions(const ComputeCall& call) const {
+  Result<std::vector<InstanceAction>> actions =
+      options_.service->ListInstanceActions(call.ctx, InstanceId(call.params[0]));
+  if (!actions.ok()) return ErrorResponse(actions.status());
+  Json list = Json::MakeArray();
+  for (const InstanceAction& a : *actions) list.Append(InstanceActionView(a));
+  return JsonResponse(200, Json::MakeObject({{"instanceActions", std::move(list)}}));
+}
+
+HttpResponse InstanceActionsResource::ShowInstanceAction(const ComputeCall& call) const {
+  Result<InstanceAction> action = options_.service->GetInstanceAction(
+      call.ctx, InstanceId(call.params[0]), RequestId(call.params[1]));
+  if (!action.ok()) return ErrorResponse(action.status());
+  InstanceActionViewOptions view_options;
+  // Nova's default "os-instance-actions:events" policy: admins see the events.
+  view_options.show_events = call.ctx.IsAdmin();
+  return JsonResponse(
+      200, Json::MakeObject(
+               {{"instanceAction", InstanceActionDetailView(*action, view_options)}}));
+}
+
+}  // namespace
+
+void AddInstanceActionRoutes(ComputeRoutes* routes, const ComputeApiOptions& options) {
+  auto r = std::make_shared<const InstanceActionsResource>(options);
+  routes->Add("GET", "servers/*/os-instance-actions",
+              Bind(r, &InstanceActionsResource::ListInstanceActions));
+  routes->Add("GET", "servers/*/os-instance-actions/*",
+              Bind(r, &InstanceActionsResource::ShowInstanceAction));
+}
+
+}  // namespace chronova

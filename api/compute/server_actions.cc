@@ -1,0 +1,261 @@
+// POST /servers/{id}/action: the body's one key names the action (Nova's
+// action_peek), and one table maps each key to its handler, which checks the
+// action's schema (Nova's words, from api/compute/schema.h) and calls the
+// command layer, which authorizes it. Shapes and statuses are Nova's at
+// microversion 2.1 (nova/api/openstack/compute/{servers,admin_actions,
+// console_output,lock_server,pause_server,rescue,suspend_server,
+// deferred_delete}.py).
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "api/compute/common.h"
+#include "api/compute/resource.h"
+#include "api/compute/schema.h"
+
+namespace chronova {
+namespace {
+
+class ServerActions final : public ComputeResource {
+ public:
+  explicit ServerActions(const ComputeApiOptions& options);
+
+  HttpResponse Act(const ComputeCall& call) const;
+
+ private:
+  // One action of server `id`: `body` is the whole body {"<key>": args}.
+  using Action = std::function<HttpResponse(const ServerActions&, const ComputeCall& call,
+                                            const InstanceId& id, const Json& body,
+                                            const Json& args)>;
+
+  HttpResponse RebuildServer(const ComputeCall& call, const InstanceId& id,
+                             const Json& body, const Json& args) const;
+  // 200 with {"adminPass": ...} (or {} when enable_instance_password is off),
+  // as Nova.
+  HttpResponse RescueServer(const ComputeCall& call, const InstanceId& id,
+                            const Json& body, const Json& args) const;
+  // 202 with the new image's URL in Location.
+  HttpResponse CreateServerImage(const ComputeCall& call, const InstanceId& id,
+                                 const Json& body, const Json& args) const;
+  HttpResponse ConsoleOutput(const ComputeCall& call, const InstanceId& id,
+                             const Json& body, const Json& args) const;
+  HttpResponse ResetState(const ComputeCall& call, const InstanceId& id, const Json& body,
+                          const Json& args) const;
+  HttpResponse Resize(const ComputeCall& call, const InstanceId& id, const Json& body,
+                      const Json& args) const;
+  HttpResponse Reboot(const ComputeCall& call, const InstanceId& id, const Json& body,
+                      const Json& args) const;
+
+  std::map<std::string, Action> actions_;
+};
+
+// The answer to an action that has no body of its own: `status`, or the error.
+HttpResponse Done(const Status& st, int status = 202) {
+  if (!st.ok()) return ErrorResponse(st);
+  return EmptyResponse(status);
+}
+
+ServerActions::ServerActions(const ComputeApiOptions& options)
+    : ComputeResource(options) {
+  auto simple =
+      [](Status (ComputeService::*command)(const RequestContext&, const InstanceId&),
+         int status) -> Action {
+    return [command, status](const ServerActions& self, const ComputeCall& call,
+                             const InstanceId& id, const Json&, const Json&) {
+      return Done((self.options_.service->*command)(call.ctx, id), status);
+    };
+  };
+  auto lifecycle = [](LifecycleAction action) -> Action {
+    return [action](const ServerActions& self, const ComputeCall& call,
+                    const InstanceId& id, const Json&, const Json&) {
+      return Done(self.options_.service->ServerAction(call.ctx, id, action, false));
+    };
+  };
+  actions_ = {
+      {"rebuild", &ServerActions::RebuildServer},
+      {"rescue", &ServerActions::RescueServer},
+      {"createImage", &ServerActions::CreateServerImage},
+      {"os-getConsoleOutput", &ServerActions::ConsoleOutput},
+      {"os-resetState", &ServerActions::ResetState},
+      {"resize", &ServerActions::Resize},
+      {"reboot", &ServerActions::Reboot},
+      {"confirmResize", simple(&ComputeService::ConfirmResize, 204)},
+      {"revertResize", simple(&ComputeService::RevertResize, 202)},
+      {"lock", simple(&ComputeService::LockServer, 202)},
+      {"unlock", simple(&ComputeService::UnlockServer, 202)},
+      {"forceDelete", simple(&ComputeService::ForceDeleteServer, 202)},
+      {"restore", simple(&ComputeService::RestoreServer, 202)},
+      {"os-stop", lifecycle(LifecycleAction::kStop)},
+      {"os-start", lifecycle(LifecycleAction::kStart)},
+      {"pause", lifecycle(LifecycleAction::kPause)},
+      {"unpause", lifecycle(LifecycleAction::kUnpause)},
+      {"suspend", lifecycle(LifecycleAction::kSuspend)},
+      {"resume", lifecycle(LifecycleAction::kResume)},
+      {"unrescue", lifecycle(LifecycleAction::kUnrescue)},
+  };
+}
+
+HttpResponse ServerActions::Act(const ComputeCall& call) const {
+  Result<Json> parsed = Json::Parse(call.http->body);
+  // Nova's action_peek: the body must be an object with exactly one key.
+  if (!parsed.ok() || !parsed->is_object() || parsed->members().size() != 1) {
+    return FaultResponse(400, "Malformed request body");
+  }
+  const auto& [name, args] = parsed->members().front();
+  auto action = actions_.find(name);
+  if (action == actions_.end()) {
+    return FaultResponse(400, "There is no such action: " + name);
+  }
+  return action->second(*this, call, InstanceId(call.params[0]), *parsed, args);
+}
+
+HttpResponse ServerActions::ResetState(const ComputeCall& call, const InstanceId& id,
+                                       const Json&, const Json& args) const {
+  // Nova's schema: {"os-resetState": {"state": "active"|"error"}}, nothing else.
+  const Json* state = args.is_object() ? args.Find("state") : nullptr;
+  if (state == nullptr || !state->is_string() ||
+      (state->as_string() != "active" && state->as_string() != "error") ||
+      args.members().size() != 1) {
+    const Json& bad = state ? *state : args;
+    return ErrorResponse(FieldError(
+        "state", bad, bad.PythonRepr() + " is not one of ['active', 'error']"));
+  }
+  return Done(options_.service->ResetServerState(call.ctx, id, state->as_string()));
+}
+
+HttpResponse ServerActions::Resize(const ComputeCall& call, const InstanceId& id,
+                                   const Json&, const Json& args) const {
+  // Nova's schema: {"resize": {"flavorRef": str|int (non-empty),
+  // "OS-DCF:diskConfig": "AUTO"|"MANUAL"}}, nothing else.
+  if (!args.is_object()) {
+    return ErrorResponse(FieldError("resize", args, TypeMessage(args, {"object"})));
+  }
+  const Json* ref = args.Find("flavorRef");
+  if (ref == nullptr) {
+    return ErrorResponse(FieldError("resize", args, RequiredMessage("flavorRef")));
+  }
+  if (Status s = NoOtherProperties(args, {"flavorRef", "OS-DCF:diskConfig"}); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  std::string flavor_ref;
+  if (ref->is_string()) {
+    flavor_ref = ref->as_string();
+  } else if (ref->is_number()) {
+    flavor_ref = ref->PythonStr();
+  }
+  if (flavor_ref.empty()) {
+    return ErrorResponse(
+        FieldError("flavorRef", *ref,
+                   ref->PythonRepr() + " is not valid under any of the given schemas"));
+  }
+  return Done(options_.service->ResizeServer(call.ctx, id, flavor_ref));
+}
+
+HttpResponse ServerActions::Reboot(const ComputeCall& call, const InstanceId& id,
+                                   const Json&, const Json& args) const {
+  // Nova's schema: {"reboot": {"type": "HARD"|"SOFT" (any case Nova lists)}}.
+  if (!args.is_object()) {
+    return ErrorResponse(FieldError("reboot", args, TypeMessage(args, {"object"})));
+  }
+  const Json* type = args.Find("type");
+  if (type == nullptr) {
+    return ErrorResponse(FieldError("reboot", args, RequiredMessage("type")));
+  }
+  std::string unknown =
+      EnumMessage(*type, {"HARD", "Hard", "hard", "SOFT", "Soft", "soft"});
+  if (!unknown.empty()) return ErrorResponse(FieldError("type", *type, unknown));
+  const bool hard = type->as_string()[0] == 'H' || type->as_string()[0] == 'h';
+  return Done(
+      options_.service->ServerAction(call.ctx, id, LifecycleAction::kReboot, hard));
+}
+
+HttpResponse ServerActions::ConsoleOutput(const ComputeCall& call, const InstanceId& id,
+                                          const Json&, const Json& args) const {
+  // Nova's schema: {"os-getConsoleOutput": {"length": int | "-?[0-9]+" | null}},
+  // length >= -1, nothing else; -1 and null mean the whole log.
+  if (!args.is_object()) {
+    return ErrorResponse(
+        FieldError("os-getConsoleOutput", args, TypeMessage(args, {"object"})));
+  }
+  if (Status s = NoOtherProperties(args, {"length"}); !s.ok()) return ErrorResponse(s);
+  int length = -1;
+  if (const Json* l = args.Find("length"); l != nullptr && !l->is_null()) {
+    std::optional<long long> n;
+    if (l->is_int()) {
+      n = l->as_int();
+    } else if (l->is_string()) {
+      static const std::regex kInteger("^-?[0-9]{1,9}$");
+      if (std::regex_match(l->as_string(), kInteger)) n = std::stoll(l->as_string());
+    }
+    if (!n || *n < -1) {
+      return ErrorResponse(FieldError(
+          "length", *l,
+          l->PythonRepr() + (n ? " is less than the minimum of -1"
+                               : " is not valid under any of the given schemas")));
+    }
+    length = static_cast<int>(std::min<long long>(*n, 1 << 30));
+  }
+  Result<std::string> out = options_.service->ConsoleOutput(call.ctx, id, length);
+  if (!out.ok()) return ErrorResponse(out.status());
+  return JsonResponse(200, Json::MakeObject({{"output", Json(std::move(*out))}}));
+}
+
+HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const InstanceId& id,
+                                          const Json& body, const Json&) const {
+  Result<ParsedRebuild> parsed = ParseRebuildBody(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  Result<InstanceState> s = options_.service->RebuildServer(
+      call.ctx, id, parsed->image_ref, parsed->name, parsed->metadata);
+  if (!s.ok()) return ErrorResponse(s.status());
+  ServerViewOptions view_options;
+  view_options.all_attributes = false;  // microversion < 2.75
+  Json server = ServerDetailView(call.links, *s, view_options);
+  if (options_.enable_instance_password) {
+    server["adminPass"] =
+        parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
+  }
+  return JsonResponse(202, Json::MakeObject({{"server", std::move(server)}}));
+}
+
+HttpResponse ServerActions::CreateServerImage(const ComputeCall& call,
+                                              const InstanceId& id, const Json& body,
+                                              const Json&) const {
+  Result<ParsedCreateImage> parsed = ParseCreateImageBody(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  Result<ImageId> image =
+      options_.service->CreateServerImage(call.ctx, id, parsed->name, parsed->metadata);
+  if (!image.ok()) return ErrorResponse(image.status());
+  // Microversion 2.1: 202, no body, the new image's Image API URL in Location
+  // (nova/image/glance.py generate_image_url).
+  HttpResponse r;
+  r.status = 202;
+  r.headers.Set("Location", call.links.image_url + "/v2/images/" + image->str());
+  return r;
+}
+
+HttpResponse ServerActions::RescueServer(const ComputeCall& call, const InstanceId& id,
+                                         const Json& body, const Json&) const {
+  Result<ParsedRescue> parsed = ParseRescueBody(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  Status st = options_.service->RescueServer(call.ctx, id, parsed->rescue_image_ref);
+  if (!st.ok()) return ErrorResponse(st);
+  Json out = Json::MakeObject();
+  // The password is the guest's business (Nova hands it to the driver): it is
+  // answered, never recorded.
+  if (options_.enable_instance_password) {
+    out["adminPass"] =
+        parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
+  }
+  return JsonResponse(200, std::move(out));
+}
+
+}  // namespace
+
+void AddServerActionRoutes(ComputeRoutes* routes, const ComputeApiOptions& options) {
+  routes->Add("POST", "servers/*/action",
+              Bind(std::make_shared<const ServerActions>(options), &ServerActions::Act));
+}
+
+}  // namespace chronova

@@ -1,0 +1,567 @@
+// Validation follows jsonschema's order (the schema's keywords in order, the
+// properties in the schema's order) so the first error reported is the one
+// Nova reports. Messages use python3-jsonschema 4.10's wording (Debian 12's).
+#include "api/compute/server_schemas.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "api/compute/schema.h"
+
+namespace chronova {
+namespace {
+
+std::vector<uint32_t> CodePointsOf(const std::string& s) {
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    uint32_t cp = extra == 0 ? c : c & (0x3F >> extra);
+    for (int k = 1; k <= extra && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    }
+    out.push_back(cp);
+    i += 1 + extra;
+  }
+  return out;
+}
+
+// Unicode category Zs (the "horizontal" spaces).
+bool IsSpaceSeparator(uint32_t cp) {
+  return cp == 0x20 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+         cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+// nova/api/validation/parameter_types.py _is_printable over the range Nova
+// builds its regex from (U+0000..U+FFFE): no C* (control, format, surrogate,
+// private use) and no Z* but Zs. Unassigned code points are not told apart.
+// Nothing beyond U+FFFE is in Nova's range on any Python build, so emoji are
+// refused as Nova refuses them (its test_api_validation.py expects U+10000 to
+// fail).
+bool IsPrintable(uint32_t cp) {
+  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp >= 0xFFFF)
+    return false;  // Cc, beyond
+  if (cp == 0xAD || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+      (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF) {
+    return false;  // Cf
+  }
+  if (cp >= 0xD800 && cp <= 0xF8FF) return false;  // Cs, Co
+  if (cp == 0x2028 || cp == 0x2029) return false;  // Zl, Zp
+  return true;
+}
+
+// Which of Nova's name schemas applies.
+enum class NameRules {
+  kStrict,  // parameter_types.name: no leading or trailing space
+  kLegacy,  // name_with_leading_trailing_spaces (legacy v2): one non-space character
+};
+
+// A name: string, 1..255 characters, printable, as `rules` say.
+MaybeError CheckName(const std::string& field, const Json& v, NameRules rules) {
+  if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
+  if (auto e = Error(field, v, LengthMessage(v, 1, 255))) return e;
+  std::vector<uint32_t> cps = CodePointsOf(v.as_string());
+  bool ok = std::all_of(cps.begin(), cps.end(), IsPrintable);
+  if (rules == NameRules::kLegacy) {
+    ok = ok && !std::all_of(cps.begin(), cps.end(), IsSpaceSeparator);
+  } else {
+    ok = ok && !IsSpaceSeparator(cps.front()) && !IsSpaceSeparator(cps.back());
+  }
+  if (ok) return std::nullopt;
+  SchemaError e{field, v,
+                rules == NameRules::kLegacy
+                    ? "An invalid 'name' value was provided. The name must be: printable "
+                      "characters with at least one non space character"
+                    : "An invalid 'name' value was provided. The name must be: printable "
+                      "characters. Can not start or end with whitespace.",
+                /*verbatim=*/true};
+  return e;
+}
+
+// oslo uuidutils.is_uuid_like: 32 hex digits once dashes, braces and an
+// "urn:uuid:" prefix are gone.
+bool IsUuidLike(const std::string& s) {
+  std::string_view v = s;
+  if (v.substr(0, 9) == "urn:uuid:") v.remove_prefix(9);
+  std::string hex;
+  for (char c : v) {
+    if (c == '-' || c == '{' || c == '}') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    hex.push_back(c);
+  }
+  return hex.size() == 32;
+}
+
+bool IsBase64(const std::string& s) {
+  // Python's b64decode (non-validating) drops characters outside the alphabet
+  // and then needs whole quanta.
+  size_t n = 0;
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')
+      ++n;
+  }
+  return n % 4 == 0;
+}
+
+MaybeError CheckIp(const std::string& field, const Json& v, int family,
+                   const char* format) {
+  if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
+  unsigned char buf[16];
+  if (inet_pton(family, v.as_string().c_str(), buf) != 1) {
+    return Error(field, v, v.PythonRepr() + " is not a " + Quoted(format));
+  }
+  return std::nullopt;
+}
+
+MaybeError CheckMetadata(const std::string& field, const Json& v,
+                         std::map<std::string, std::string>* out) {
+  if (auto e = Error(field, v, TypeMessage(v, {"object"}))) return e;
+  auto key_ok = [](const std::string& k) {
+    if (k.empty() || CodePoints(k) > 255) return false;
+    for (char c : k) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+            c == ':' || c == '.' || c == ' ')) {
+        return false;
+      }
+    }
+    return true;
+  };
+  for (const auto& [key, value] : v.members()) {
+    if (!key_ok(key)) continue;
+    if (auto e = Error(key, value, TypeMessage(value, {"string"}))) return e;
+    if (auto e = Error(key, value, LengthMessage(value, 0, 255))) return e;
+  }
+  std::string extras;
+  int count = 0;
+  for (const auto& [key, value] : v.members()) {
+    if (key_ok(key)) {
+      (*out)[key] = value.as_string();
+      continue;
+    }
+    if (count++) extras += ", ";
+    extras += Json(key).PythonRepr();
+  }
+  if (count) {
+    return Error(field, v,
+                 "Additional properties are not allowed (" + extras +
+                     (count == 1 ? " was" : " were") + " unexpected)");
+  }
+  return std::nullopt;
+}
+
+// os:scheduler_hints: an object (Nova lets unknown hints through). Values are
+// kept as lists of strings: a string is one item; anything else its JSON text.
+MaybeError CheckHints(const std::string& field, const Json& v,
+                      std::map<std::string, std::vector<std::string>>* out) {
+  if (auto e = Error(field, v, TypeMessage(v, {"object"}))) return e;
+  if (const Json* group = v.Find("group")) {
+    if (auto e = Error("group", *group, TypeMessage(*group, {"string"}))) return e;
+    if (!IsUuidLike(group->as_string())) {
+      return Error("group", *group, group->PythonRepr() + " is not a 'uuid'");
+    }
+  }
+  for (const auto& [key, value] : v.members()) {
+    std::vector<std::string>& items = (*out)[key];
+    if (value.is_string()) {
+      items.push_back(value.as_string());
+    } else if (value.is_array()) {
+      for (const Json& item : value.items()) {
+        items.push_back(item.is_string() ? item.as_string() : item.Dump());
+      }
+    } else {
+      items.push_back(value.Dump());
+    }
+  }
+  return std::nullopt;
+}
+
+std::string Strip(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+// The "server" object: its properties in the schema's order, then required,
+// then additionalProperties.
+MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& options,
+                       ParsedCreateServer* out) {
+  if (auto e = Error("server", server, TypeMessage(server, {"object"}))) return e;
+  CreateServerRequest& req = out->request;
+  const bool relaxed = options.legacy_v2;
+  const NameRules name_rules = relaxed ? NameRules::kLegacy : NameRules::kStrict;
+
+  if (const Json* v = server.Find("name")) {
+    if (auto e = CheckName("name", *v, name_rules)) return e;
+    req.name = relaxed ? Strip(v->as_string()) : v->as_string();
+  }
+  if (const Json* v = server.Find("imageRef")) {
+    bool ok = v->is_string() && (v->as_string().empty() || IsUuidLike(v->as_string()));
+    if (!ok)
+      return Error("imageRef", *v,
+                   v->PythonRepr() + " is not valid under any of the given schemas");
+    req.image_ref = v->as_string();
+  }
+  if (const Json* v = server.Find("flavorRef")) {
+    if (auto e = Error("flavorRef", *v, TypeMessage(*v, {"string", "integer"}))) return e;
+    if (v->is_string()) {
+      if (auto e = Error("flavorRef", *v, LengthMessage(*v, 1, SIZE_MAX))) return e;
+      req.flavor_ref = v->as_string();
+    } else {
+      req.flavor_ref = std::to_string(v->as_int());
+    }
+  }
+  if (const Json* v = server.Find("adminPass")) {
+    if (auto e = Error("adminPass", *v, TypeMessage(*v, {"string"}))) return e;
+    out->admin_pass = v->as_string();
+  }
+  if (const Json* v = server.Find("metadata")) {
+    if (auto e = CheckMetadata("metadata", *v, &req.metadata)) return e;
+  }
+  if (const Json* v = server.Find("networks")) {
+    if (auto e = Error("networks", *v, TypeMessage(*v, {"array"}))) return e;
+    for (const Json& item : v->items()) {
+      if (auto e = Error("0", item, TypeMessage(item, {"object"}))) return e;
+    }
+  }
+  if (const Json* v = server.Find("OS-DCF:diskConfig")) {
+    if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"}))) return e;
+    if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
+      return Error("OS-DCF:diskConfig", *v,
+                   v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']");
+    }
+  }
+  if (const Json* v = server.Find("accessIPv4")) {
+    if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return e;
+    req.access_ipv4 = v->as_string();
+  }
+  if (const Json* v = server.Find("accessIPv6")) {
+    if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return e;
+    req.access_ipv6 = v->as_string();
+  }
+  if (const Json* v = server.Find("personality")) {
+    if (auto e = Error("personality", *v, TypeMessage(*v, {"array"}))) return e;
+  }
+  if (const Json* v = server.Find("availability_zone")) {
+    if (auto e = CheckName("availability_zone", *v, name_rules)) return e;
+    req.availability_zone = relaxed ? Strip(v->as_string()) : v->as_string();
+  }
+  for (const char* bdm : {"block_device_mapping", "block_device_mapping_v2"}) {
+    if (const Json* v = server.Find(bdm)) {
+      if (auto e = Error(bdm, *v, TypeMessage(*v, {"array"}))) return e;
+    }
+  }
+  if (const Json* v = server.Find("config_drive")) {
+    bool ignored = false;
+    if (auto e = CheckBoolean("config_drive", *v, &ignored)) return e;
+  }
+  if (const Json* v = server.Find("key_name")) {
+    if (auto e = CheckName("key_name", *v, name_rules)) return e;
+    req.key_name = v->as_string();
+  }
+  if (const Json* v = server.Find("min_count")) {
+    if (auto e = CheckPositiveInteger("min_count", *v, &req.min_count)) return e;
+  }
+  if (const Json* v = server.Find("max_count")) {
+    if (auto e = CheckPositiveInteger("max_count", *v, &req.max_count)) return e;
+  } else {
+    req.max_count = req.min_count;  // Nova: max_count defaults to min_count
+  }
+  if (const Json* v = server.Find("return_reservation_id")) {
+    if (auto e = CheckBoolean("return_reservation_id", *v, &out->return_reservation_id))
+      return e;
+  }
+  if (const Json* v = server.Find("security_groups")) {
+    if (auto e = Error("security_groups", *v, TypeMessage(*v, {"array"}))) return e;
+    for (const Json& item : v->items()) {
+      if (auto e = Error("0", item, TypeMessage(item, {"object"}))) return e;
+      if (const Json* name = item.Find("name")) {
+        if (auto e = CheckName("name", *name, name_rules)) return e;
+      }
+      if (auto e = Error("0", item, AdditionalPropertiesMessage(item, {"name"})))
+        return e;
+    }
+    out->security_groups = *v;
+  }
+  if (const Json* v = server.Find("user_data")) {
+    if (!(relaxed && v->is_null())) {
+      if (auto e = Error("user_data", *v, TypeMessage(*v, {"string"}))) return e;
+      if (!IsBase64(v->as_string())) {
+        return Error("user_data", *v, v->PythonRepr() + " is not a 'base64'");
+      }
+      if (auto e = Error("user_data", *v, LengthMessage(*v, 0, 65535))) return e;
+      req.user_data = v->as_string();
+    }
+  }
+
+  for (const char* required : {"name", "flavorRef"}) {
+    if (!server.Contains(required)) {
+      return Error("server", server, Quoted(required) + " is a required property");
+    }
+  }
+  if (!options.legacy_v2) {
+    std::string extra = AdditionalPropertiesMessage(server, {"name",
+                                                             "imageRef",
+                                                             "flavorRef",
+                                                             "adminPass",
+                                                             "metadata",
+                                                             "networks",
+                                                             "OS-DCF:diskConfig",
+                                                             "accessIPv4",
+                                                             "accessIPv6",
+                                                             "personality",
+                                                             "availability_zone",
+                                                             "block_device_mapping",
+                                                             "block_device_mapping_v2",
+                                                             "config_drive",
+                                                             "key_name",
+                                                             "min_count",
+                                                             "max_count",
+                                                             "return_reservation_id",
+                                                             "security_groups",
+                                                             "user_data"});
+    if (auto e = Error("server", server, extra)) return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<UpdateServerRequest> ParseUpdateServerBody(
+    const Json& body, const CreateServerSchemaOptions& options) {
+  // nova/api/openstack/compute/schemas/servers.py update (2.1): {"server":
+  // {name, accessIPv4, accessIPv6, OS-DCF:diskConfig}}, nothing else.
+  UpdateServerRequest out;
+  if (auto e = Error("", body, TypeMessage(body, {"object"}))) return ToStatus(*e);
+  const Json* server = body.Find("server");
+  if (server != nullptr) {
+    if (auto e = Error("server", *server, TypeMessage(*server, {"object"})))
+      return ToStatus(*e);
+    const bool relaxed = options.legacy_v2;
+    if (const Json* v = server->Find("name")) {
+      if (auto e =
+              CheckName("name", *v, relaxed ? NameRules::kLegacy : NameRules::kStrict))
+        return ToStatus(*e);
+      out.name = relaxed ? Strip(v->as_string()) : v->as_string();
+    }
+    if (const Json* v = server->Find("accessIPv4")) {
+      if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return ToStatus(*e);
+      out.access_ipv4 = v->as_string();
+    }
+    if (const Json* v = server->Find("accessIPv6")) {
+      if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return ToStatus(*e);
+      out.access_ipv6 = v->as_string();
+    }
+    if (const Json* v = server->Find("OS-DCF:diskConfig")) {
+      if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"})))
+        return ToStatus(*e);
+      if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
+        return ToStatus(*Error("OS-DCF:diskConfig", *v,
+                               v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']"));
+      }
+    }
+    if (!relaxed) {
+      std::string extra = AdditionalPropertiesMessage(
+          *server, {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"});
+      if (auto e = Error("server", *server, extra)) return ToStatus(*e);
+    }
+  }
+  if (server == nullptr)
+    return Status::InvalidArgument("'server' is a required property");
+  if (!options.legacy_v2) {
+    std::string extra = AdditionalPropertiesMessage(body, {"server"});
+    if (!extra.empty()) return Status::InvalidArgument(extra);
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> ParseMetadataBody(const Json& body,
+                                                             const std::string& field) {
+  // nova/api/openstack/compute/schemas/server_metadata.py: {"metadata": {...}}
+  // for create/update_all, {"meta": {one item}} for update.
+  std::map<std::string, std::string> out;
+  if (auto e = Error("", body, TypeMessage(body, {"object"}))) return ToStatus(*e);
+  if (const Json* v = body.Find(field)) {
+    if (auto e = CheckMetadata(field, *v, &out)) return ToStatus(*e);
+    if (field == "meta" && v->size() != 1) {
+      return ToStatus(
+          *Error(field, *v,
+                 v->PythonStr() + (v->size() == 0 ? " does not have enough properties"
+                                                  : " has too many properties")));
+    }
+  } else {
+    return Status::InvalidArgument(Quoted(field) + " is a required property");
+  }
+  std::string extra = AdditionalPropertiesMessage(body, {field});
+  if (!extra.empty()) return Status::InvalidArgument(extra);
+  return out;
+}
+
+std::optional<bool> ParseStrictBool(const std::string& s) {
+  std::string l;
+  for (char c : Strip(s))
+    l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (const char* t : {"1", "t", "true", "on", "y", "yes"}) {
+    if (l == t) return true;
+  }
+  for (const char* f : {"0", "f", "false", "off", "n", "no"}) {
+    if (l == f) return false;
+  }
+  return std::nullopt;
+}
+
+Result<ParsedRebuild> ParseRebuildBody(const Json& body) {
+  ParsedRebuild out;
+  const Json* rebuild = body.Find("rebuild");
+  if (rebuild == nullptr)
+    return Status::InvalidArgument("'rebuild' is a required property");
+  auto check = [&]() -> MaybeError {
+    if (auto e = Error("rebuild", *rebuild, TypeMessage(*rebuild, {"object"}))) return e;
+    if (const Json* v = rebuild->Find("name")) {
+      if (auto e = CheckName("name", *v, NameRules::kStrict)) return e;
+      out.name = v->as_string();
+    }
+    if (const Json* v = rebuild->Find("imageRef")) {
+      if (!v->is_string() || !IsUuidLike(v->as_string())) {
+        return Error("imageRef", *v,
+                     v->PythonRepr() + " is not valid under any of the given schemas");
+      }
+      out.image_ref = v->as_string();
+    }
+    if (const Json* v = rebuild->Find("adminPass")) {
+      if (auto e = Error("adminPass", *v, TypeMessage(*v, {"string"}))) return e;
+      out.admin_pass = v->as_string();
+    }
+    if (const Json* v = rebuild->Find("metadata")) {
+      std::map<std::string, std::string> metadata;
+      if (auto e = CheckMetadata("metadata", *v, &metadata)) return e;
+      out.metadata = std::move(metadata);
+    }
+    if (const Json* v = rebuild->Find("preserve_ephemeral")) {
+      bool ignored = false;
+      if (auto e = CheckBoolean("preserve_ephemeral", *v, &ignored)) return e;
+    }
+    if (const Json* v = rebuild->Find("OS-DCF:diskConfig")) {
+      if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"}))) return e;
+      if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
+        return Error("OS-DCF:diskConfig", *v,
+                     v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']");
+      }
+    }
+    if (const Json* v = rebuild->Find("accessIPv4")) {
+      if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return e;
+    }
+    if (const Json* v = rebuild->Find("accessIPv6")) {
+      if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return e;
+    }
+    if (const Json* v = rebuild->Find("personality")) {
+      if (auto e = Error("personality", *v, TypeMessage(*v, {"array"}))) return e;
+    }
+    if (!rebuild->Contains("imageRef")) {
+      return Error("rebuild", *rebuild, "'imageRef' is a required property");
+    }
+    std::string extra = AdditionalPropertiesMessage(
+        *rebuild, {"name", "imageRef", "adminPass", "metadata", "preserve_ephemeral",
+                   "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "personality"});
+    return Error("rebuild", *rebuild, extra);
+  };
+  if (auto e = check()) return ToStatus(*e);
+  return out;
+}
+
+Result<ParsedCreateImage> ParseCreateImageBody(const Json& body) {
+  ParsedCreateImage out;
+  const Json* entity = body.Find("createImage");
+  if (entity == nullptr)
+    return Status::InvalidArgument("'createImage' is a required property");
+  auto check = [&]() -> MaybeError {
+    if (auto e = Error("createImage", *entity, TypeMessage(*entity, {"object"}))) {
+      return e;
+    }
+    if (const Json* v = entity->Find("name")) {
+      if (auto e = CheckName("name", *v, NameRules::kStrict)) return e;
+      out.name = v->as_string();
+    }
+    if (const Json* v = entity->Find("metadata")) {
+      if (auto e = CheckMetadata("metadata", *v, &out.metadata)) return e;
+    }
+    if (!entity->Contains("name")) {
+      return Error("createImage", *entity, "'name' is a required property");
+    }
+    return Error("createImage", *entity,
+                 AdditionalPropertiesMessage(*entity, {"name", "metadata"}));
+  };
+  if (auto e = check()) return ToStatus(*e);
+  return out;
+}
+
+Result<ParsedRescue> ParseRescueBody(const Json& body) {
+  ParsedRescue out;
+  const Json* rescue = body.Find("rescue");
+  if (rescue == nullptr)
+    return Status::InvalidArgument("'rescue' is a required property");
+  auto check = [&]() -> MaybeError {
+    if (rescue->is_null()) return std::nullopt;
+    if (auto e = Error("rescue", *rescue, TypeMessage(*rescue, {"object", "null"})))
+      return e;
+    if (const Json* v = rescue->Find("adminPass")) {
+      if (auto e = Error("adminPass", *v, TypeMessage(*v, {"string"}))) return e;
+      out.admin_pass = v->as_string();
+    }
+    if (const Json* v = rescue->Find("rescue_image_ref")) {
+      if (auto e = Error("rescue_image_ref", *v, TypeMessage(*v, {"string"}))) return e;
+      if (!IsUuidLike(v->as_string())) {
+        return Error("rescue_image_ref", *v, v->PythonRepr() + " is not a 'uuid'");
+      }
+      out.rescue_image_ref = v->as_string();
+    }
+    std::string extra =
+        AdditionalPropertiesMessage(*rescue, {"adminPass", "rescue_image_ref"});
+    return Error("rescue", *rescue, extra);
+  };
+  if (auto e = check()) return ToStatus(*e);
+  return out;
+}
+
+Result<ParsedCreateServer> ParseCreateServerBody(
+    const Json& body, const CreateServerSchemaOptions& options) {
+  ParsedCreateServer out;
+  if (auto e = Error("", body, TypeMessage(body, {"object"}))) return ToStatus(*e);
+  if (const Json* server = body.Find("server")) {
+    if (auto e = CheckServer(*server, options, &out)) return ToStatus(*e);
+  }
+  for (const char* hints_key : {"os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"}) {
+    if (const Json* hints = body.Find(hints_key)) {
+      std::map<std::string, std::vector<std::string>> parsed;
+      if (auto e = CheckHints(hints_key, *hints, &parsed)) return ToStatus(*e);
+      // Nova reads os:scheduler_hints first and the old name only without it.
+      if (out.request.scheduler_hints.empty())
+        out.request.scheduler_hints = std::move(parsed);
+    }
+  }
+  if (!body.Contains("server"))
+    return Status::InvalidArgument("'server' is a required property");
+  if (!options.legacy_v2) {
+    std::string extra = AdditionalPropertiesMessage(
+        body, {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"});
+    if (!extra.empty()) return Status::InvalidArgument(extra);
+  }
+
+  // nova/api/openstack/compute/servers.py create(), after the schema.
+  if (out.request.min_count > out.request.max_count) {
+    return Status::InvalidArgument("min_count must be <= max_count");
+  }
+  if (out.request.image_ref.empty())
+    return Status::InvalidArgument("Missing imageRef attribute");
+  return out;
+}
+
+}  // namespace chronova

@@ -1,0 +1,270 @@
+// /servers: create, list (basic and detail), show, update and delete
+// (nova/api/openstack/compute/servers.py at microversion 2.1).
+#include <optional>
+#include <set>
+
+#include "api/compute/common.h"
+#include "api/compute/resource.h"
+#include "api/compute/schema.h"
+
+namespace chronova {
+namespace {
+
+// The API statuses of nova/api/openstack/common.py _STATE_MAP.
+bool IsKnownServerStatus(const std::string& s) {
+  static const std::set<std::string> kStatuses = {
+      "ACTIVE",        "REBOOT",       "HARD_REBOOT", "PASSWORD",         "REBUILD",
+      "MIGRATING",     "RESIZE",       "BUILD",       "SHUTOFF",          "VERIFY_RESIZE",
+      "REVERT_RESIZE", "PAUSED",       "SUSPENDED",   "RESCUE",           "ERROR",
+      "DELETED",       "SOFT_DELETED", "SHELVED",     "SHELVED_OFFLOADED"};
+  return kStatuses.count(s) > 0;
+}
+
+// schemas/servers.py VALID_SORT_KEYS at 2.1, in its order (the 400 lists them).
+constexpr const char* kValidSortKeys[] = {
+    "access_ip_v4", "access_ip_v6", "auto_disk_config", "availability_zone",
+    "config_drive", "created_at", "display_description", "display_name", "host",
+    "hostname", "image_ref", "instance_type_id", "kernel_id", "key_name", "launch_index",
+    "launched_at", "locked_by", "node", "power_state", "progress", "project_id",
+    "ramdisk_id", "root_device_name", "task_state", "terminated_at", "updated_at",
+    "user_id", "uuid", "vm_state",
+    // SERVER_LIST_IGNORE_SORT_KEY: accepted, then dropped.
+    "architecture", "cell_name", "cleaned", "default_ephemeral_device",
+    "default_swap_device", "deleted", "deleted_at", "disable_terminate", "ephemeral_gb",
+    "ephemeral_key_uuid", "id", "key_data", "launched_on", "locked", "memory_mb",
+    "os_type", "reservation_id", "root_gb", "shutdown_terminate", "user_data", "vcpus",
+    "vm_mode"};
+constexpr size_t kFirstIgnoredSortKey = 29;
+
+// Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params.
+Result<std::vector<ServerSortKey>> SortKeys(
+    const std::vector<std::pair<std::string, std::string>>& query, bool is_admin) {
+  std::vector<std::string> keys = QueryParams(query, "sort_key");
+  std::vector<std::string> dirs = QueryParams(query, "sort_dir");
+  std::string all_keys;
+  for (const char* k : kValidSortKeys) {
+    all_keys += std::string(all_keys.empty() ? "" : ", ") + "'" + k + "'";
+  }
+  for (const std::string& k : keys) {
+    // The query schema checks the raw value, before any stripping.
+    if (std::find(std::begin(kValidSortKeys), std::end(kValidSortKeys), k) ==
+        std::end(kValidSortKeys)) {
+      return Status::InvalidArgument(
+          "Invalid input for query parameters sort_key. Value: " + k + ". " +
+          Json(k).PythonRepr() + " is not one of [" + all_keys + "]");
+    }
+  }
+  for (std::string& k : keys) k = Strip(k);
+  for (std::string& d : dirs) d = Strip(d);
+  if (keys.empty()) keys.push_back("created_at");
+  if (dirs.empty()) dirs.push_back("desc");
+  // Drop ignored keys with their direction; host/node are admin-only.
+  for (size_t i = 0; i < keys.size();) {
+    auto pos = std::find(std::begin(kValidSortKeys), std::end(kValidSortKeys), keys[i]);
+    if (static_cast<size_t>(pos - std::begin(kValidSortKeys)) >= kFirstIgnoredSortKey) {
+      if (dirs.size() > i) dirs.erase(dirs.begin() + static_cast<long>(i));
+      keys.erase(keys.begin() + static_cast<long>(i));
+      continue;
+    }
+    if ((keys[i] == "host" || keys[i] == "node") && !is_admin) {
+      return Status::PermissionDenied("Only administrators can sort servers by " +
+                                      keys[i]);
+    }
+    ++i;
+  }
+  for (const std::string& d : dirs) {
+    if (d != "asc" && d != "desc") {
+      return Status::InvalidArgument(
+          "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'");
+    }
+  }
+  const std::string dflt = dirs.empty() ? "desc" : dirs.front();
+  while (dirs.size() < keys.size()) dirs.push_back(dflt);
+  if (dirs.size() > keys.size()) {
+    return Status::InvalidArgument(
+        "Invalid input received: Sort direction size exceeds sort key size");
+  }
+  std::vector<ServerSortKey> out;
+  for (size_t i = 0; i < keys.size(); ++i) out.push_back({keys[i], dirs[i] == "desc"});
+  return out;
+}
+
+class Servers final : public ComputeResource {
+ public:
+  using ComputeResource::ComputeResource;
+
+  HttpResponse CreateServer(const ComputeCall& call) const;
+  HttpResponse ListServers(const ComputeCall& call, ListView view) const;
+  HttpResponse ShowServer(const ComputeCall& call) const;
+  HttpResponse UpdateServer(const ComputeCall& call) const;
+  HttpResponse DeleteServer(const ComputeCall& call) const;
+};
+
+HttpResponse Servers::CreateServer(const ComputeCall& call) const {
+  Json body;  // an empty body is null, which the schema rejects as Nova does
+  if (!call.http->body.empty()) {
+    Result<Json> parsed = Json::Parse(call.http->body);
+    if (!parsed.ok()) return FaultResponse(400, "Malformed request body");
+    body = std::move(parsed).value();
+  }
+  CreateServerSchemaOptions schema_options;
+  schema_options.legacy_v2 = call.legacy_v2;
+  Result<ParsedCreateServer> parsed = ParseCreateServerBody(body, schema_options);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+
+  Result<CreateServerResult> created =
+      options_.service->CreateServers(call.ctx, parsed->request);
+  if (!created.ok()) return ErrorResponse(created.status());
+  if (parsed->return_reservation_id) {
+    return JsonResponse(202,
+                        Json::MakeObject({{"reservation_id", created->reservation_id}}));
+  }
+  if (created->servers.empty()) {
+    return ErrorResponse(Status::Internal("no server was created"));
+  }
+  std::string admin_pass;
+  if (options_.enable_instance_password) {
+    admin_pass = parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
+  }
+  const InstanceState& server = created->servers.front();
+  HttpResponse r = JsonResponse(
+      202, Json::MakeObject(
+               {{"server", ServerCreatedView(call.links, server, parsed->security_groups,
+                                             admin_pass)}}));
+  r.headers.Set("Location", call.links.Self("servers", server.id.str()));
+  return r;
+}
+
+HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const {
+  const bool detail = view == ListView::kDetail;
+  ListServersQuery q;
+  q.detail = detail;
+  for (const auto& [key, value] : call.query) {
+    if (!key.empty() && key[0] == '_') {
+      return FaultResponse(400, "Invalid filter field: " + key + ".");
+    }
+  }
+  Result<int> limit = PageLimit(call);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  q.limit = *limit;
+  if (const std::string* marker = QueryParam(call.query, "marker")) q.marker = *marker;
+  if (const std::string* name = QueryParam(call.query, "name")) q.name = *name;
+  if (const std::string* v = QueryParam(call.query, "image")) q.image = LastSegment(*v);
+  if (const std::string* v = QueryParam(call.query, "flavor")) q.flavor = LastSegment(*v);
+  if (const std::string* v = QueryParam(call.query, "reservation_id"))
+    q.reservation_id = *v;
+  if (const std::string* v = QueryParam(call.query, "ip")) q.ip = *v;
+  Result<std::vector<ServerSortKey>> sort = SortKeys(call.query, call.ctx.IsAdmin());
+  if (!sort.ok()) return ErrorResponse(sort.status());
+  q.sort = std::move(sort).value();
+  if (const std::string* status = QueryParam(call.query, "status")) {
+    std::string upper = Upper(*status);
+    // Microversion 2.1 answers an unknown status with an empty list (2.38+ says 400).
+    if (!IsKnownServerStatus(upper))
+      return JsonResponse(200, Json::MakeObject({{"servers", Json::MakeArray()}}));
+    q.status = upper;
+  }
+  if (const std::string* since = QueryParam(call.query, "changes-since")) {
+    Timestamp t;
+    if (!ParseIso8601(*since, &t)) {
+      return FaultResponse(
+          400, "Invalid input for query parameters changes-since. Value: " + *since +
+                   ". " + Json(*since).PythonRepr() + " is not a 'date-time'");
+    }
+    q.changes_since = t;
+  }
+  if (const std::string* all = QueryParam(call.query, "all_tenants")) {
+    // nova/api/openstack/common.py is_all_tenants: present and empty means yes.
+    if (all->empty()) {
+      q.all_tenants = true;
+    } else {
+      std::optional<bool> b = ParseStrictBool(*all);
+      if (!b) {
+        return FaultResponse(400,
+                             "Invalid input received: Unrecognized value '" + *all +
+                                 "', acceptable values are: '0', '1', 'f', 'false', 'n', "
+                                 "'no', 'off', 'on', 't', 'true', 'y', 'yes'");
+      }
+      q.all_tenants = *b;
+    }
+  }
+  // Nova drops filters a non-admin may not use rather than failing.
+  if (const std::string* host = QueryParam(call.query, "host");
+      host && call.ctx.IsAdmin()) {
+    q.host = *host;
+  }
+  if (const std::string* deleted = QueryParam(call.query, "deleted");
+      deleted && call.ctx.IsAdmin()) {
+    q.include_deleted = ParseStrictBool(*deleted).value_or(false);
+  }
+
+  Result<std::vector<InstanceState>> servers = options_.service->ListServers(call.ctx, q);
+  if (!servers.ok()) return ErrorResponse(servers.status());
+  ServerViewOptions view_options;
+  view_options.extended_attributes = call.ctx.IsAdmin();
+  Json list = Json::MakeArray();
+  for (const InstanceState& s : *servers) {
+    list.Append(detail ? ServerDetailView(call.links, s, view_options)
+                       : ServerBasicView(call.links, s));
+  }
+  Json body = Json::MakeObject({{"servers", std::move(list)}});
+  Json next = NextLinks(call.links, detail ? "servers/detail" : "servers", call.query,
+                        servers->size(), static_cast<size_t>(q.limit),
+                        servers->empty() ? "" : servers->back().id.str());
+  if (next.size() > 0) body["servers_links"] = std::move(next);
+  return JsonResponse(200, body);
+}
+
+HttpResponse Servers::ShowServer(const ComputeCall& call) const {
+  Result<InstanceState> s =
+      options_.service->GetServer(call.ctx, InstanceId(call.params[0]));
+  if (!s.ok()) return ErrorResponse(s.status());
+  ServerViewOptions view_options;
+  view_options.extended_attributes = call.ctx.IsAdmin();
+  return JsonResponse(
+      200,
+      Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));
+}
+
+HttpResponse Servers::UpdateServer(const ComputeCall& call) const {
+  Json body;
+  if (!call.http->body.empty()) {
+    Result<Json> parsed = Json::Parse(call.http->body);
+    if (!parsed.ok()) return FaultResponse(400, "Malformed request body");
+    body = std::move(parsed).value();
+  }
+  CreateServerSchemaOptions schema_options;
+  schema_options.legacy_v2 = call.legacy_v2;
+  Result<UpdateServerRequest> req = ParseUpdateServerBody(body, schema_options);
+  if (!req.ok()) return ErrorResponse(req.status());
+  Result<InstanceState> s =
+      options_.service->UpdateServer(call.ctx, InstanceId(call.params[0]), *req);
+  if (!s.ok()) return ErrorResponse(s.status());
+  ServerViewOptions view_options;
+  view_options.all_attributes = false;  // microversion < 2.75
+  return JsonResponse(
+      200,
+      Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));
+}
+
+HttpResponse Servers::DeleteServer(const ComputeCall& call) const {
+  Status s = options_.service->DeleteServer(call.ctx, InstanceId(call.params[0]));
+  if (!s.ok()) return ErrorResponse(s);
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+}  // namespace
+
+void AddServerRoutes(ComputeRoutes* routes, const ComputeApiOptions& options) {
+  auto r = std::make_shared<const Servers>(options);
+  routes->Add("GET", "servers", Bind(r, &Servers::ListServers, ListView::kBasic));
+  routes->Add("POST", "servers", Bind(r, &Servers::CreateServer));
+  routes->Add("GET", "servers/detail", Bind(r, &Servers::ListServers, ListView::kDetail));
+  routes->Add("GET", "servers/*", Bind(r, &Servers::ShowServer));
+  routes->Add("PUT", "servers/*", Bind(r, &Servers::UpdateServer));
+  routes->Add("DELETE", "servers/*", Bind(r, &Servers::DeleteServer));
+}
+
+}  // namespace chronova

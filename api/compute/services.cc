@@ -1,0 +1,89 @@
+// /os-services (nova/api/openstack/compute/services.py at microversion 2.1).
+#include <charconv>
+
+#include "api/auth/policy.h"
+#include "api/compute/common.h"
+#include "api/compute/resource.h"
+#include "api/compute/schema.h"
+#include "api/service/admin_service.h"
+
+namespace chronova {
+namespace {
+
+Json ServiceJson(const ServiceView& s) {
+  return Json::MakeObject({{"binary", s.binary},
+                           {"host", s.host.str()},
+                           {"id", s.id},
+                           {"zone", s.zone},
+                           {"status", s.disabled ? "disabled" : "enabled"},
+                           {"state", s.liveness.up ? "up" : "down"},
+                           {"updated_at", TimeOrNull(s.liveness.last_seen)},
+                           {"disabled_reason", NullIfEmpty(s.disabled_reason)}});
+}
+
+class Services final : public ComputeResource {
+ public:
+  using ComputeResource::ComputeResource;
+
+  HttpResponse ListServices(const ComputeCall& call) const;
+  HttpResponse UpdateService(const ComputeCall& call) const;
+};
+
+HttpResponse Services::ListServices(const ComputeCall& call) const {
+  ServiceFilter filter;
+  if (const std::string* h = QueryParam(call.query, "host")) filter.host = *h;
+  if (const std::string* b = QueryParam(call.query, "binary")) filter.binary = *b;
+  Result<std::vector<ServiceView>> services =
+      options_.admin->ListServices(call.ctx, filter);
+  if (!services.ok()) return ErrorResponse(services.status());
+  Json list = Json::MakeArray();
+  for (const ServiceView& s : *services) list.Append(ServiceJson(s));
+  return JsonResponse(200, Json::MakeObject({{"services", std::move(list)}}));
+}
+
+HttpResponse Services::UpdateService(const ComputeCall& call) const {
+  const std::string& action = call.params[0];
+  // Policy first, as Nova's controller, then the action, then the body.
+  if (Status st = Authorize(call.ctx, "os_compute_api:os-services:update"); !st.ok()) {
+    return ErrorResponse(st);
+  }
+  if (action != "enable" && action != "disable" && action != "disable-log-reason") {
+    return FaultResponse(404, "Unknown action");
+  }
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  std::string error =
+      CheckMembers(*body, "", {"host", "binary"}, {"host", "binary", "disabled_reason"});
+  for (const char* name : {"host", "binary", "disabled_reason"}) {
+    if (error.empty()) error = CheckString(*body, "", name, 1, 255);
+  }
+  if (!error.empty()) return FaultResponse(400, error);
+  const std::string host = (*body)["host"].as_string();
+  const std::string binary = (*body)["binary"].as_string();
+  std::string reason;
+  if (action == "disable-log-reason") {
+    const Json* r = body->Find("disabled_reason");
+    if (r == nullptr) return FaultResponse(400, "Missing disabled reason field");
+    reason = r->as_string();
+  }
+  Status st = options_.admin->SetServiceEnabled(call.ctx, HostName(host), binary,
+                                                action == "enable", reason);
+  if (!st.ok()) return ErrorResponse(st);
+  Json service =
+      Json::MakeObject({{"host", host},
+                        {"binary", binary},
+                        {"status", action == "enable" ? "enabled" : "disabled"}});
+  if (!reason.empty()) service["disabled_reason"] = reason;
+  return JsonResponse(200, Json::MakeObject({{"service", std::move(service)}}));
+}
+
+}  // namespace
+
+void AddServiceRoutes(ComputeRoutes* routes, const ComputeApiOptions& options) {
+  if (options.admin == nullptr) return;  // no admin views: 404
+  auto r = std::make_shared<const Services>(options);
+  routes->Add("GET", "os-services", Bind(r, &Services::ListServices));
+  routes->Add("PUT", "os-services/*", Bind(r, &Services::UpdateService));
+}
+
+}  // namespace chronova

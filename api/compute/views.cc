@@ -1,0 +1,443 @@
+#include "api/compute/views.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+#include "api/http/http_message.h"
+#include "api/http/microversion.h"
+
+namespace chronova {
+namespace {
+
+constexpr char kDocsUrl[] = "http://docs.openstack.org/";
+
+// Nova's status names for the image states Glance reports (views/images.py).
+std::string ImageApiStatus(const std::string& glance_status) {
+  if (glance_status == "active") return "ACTIVE";
+  if (glance_status == "queued" || glance_status == "saving") return "SAVING";
+  if (glance_status == "deleted" || glance_status == "pending_delete") return "DELETED";
+  if (glance_status == "killed") return "ERROR";
+  return "UNKNOWN";
+}
+
+int ImageProgress(const std::string& glance_status) {
+  if (glance_status == "queued") return 25;
+  if (glance_status == "saving") return 50;
+  if (glance_status == "active") return 100;
+  return 0;
+}
+
+// oslo strutils.bool_from_string(strict=False) for "true"-ish values.
+bool TruthyString(const std::string& s) {
+  std::string l;
+  for (char c : s)
+    l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return l == "1" || l == "t" || l == "true" || l == "on" || l == "y" || l == "yes";
+}
+
+// The API statuses in which Nova shows "progress" and "fault".
+bool ShowsProgress(std::string_view status) {
+  return status == "ACTIVE" || status == "BUILD" || status == "REBUILD" ||
+         status == "RESIZE" || status == "VERIFY_RESIZE" || status == "MIGRATING";
+}
+bool ShowsFault(std::string_view status) {
+  return status == "ERROR" || status == "DELETED";
+}
+
+}  // namespace
+
+std::string LinkContext::Self(const std::string& collection,
+                              const std::string& id) const {
+  return version_url + (project.empty() ? "" : "/" + project) + "/" + collection + "/" +
+         id;
+}
+
+std::string LinkContext::Bookmark(const std::string& collection,
+                                  const std::string& id) const {
+  return bookmark_url + (project.empty() ? "" : "/" + project) + "/" + collection + "/" +
+         id;
+}
+
+Json LinkContext::Links(const std::string& collection, const std::string& id) const {
+  return Json::MakeArray({
+      Json::MakeObject({{"rel", "self"}, {"href", Self(collection, id)}}),
+      Json::MakeObject({{"rel", "bookmark"}, {"href", Bookmark(collection, id)}}),
+  });
+}
+
+std::string FaultName(int code) {
+  switch (code) {
+    case 400:
+      return "badRequest";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "itemNotFound";
+    case 405:
+      return "badMethod";
+    case 409:
+      return "conflictingRequest";
+    case 413:
+      return "overLimit";
+    case 415:
+      return "badMediaType";
+    case 429:
+      return "overLimit";
+    case 501:
+      return "notImplemented";
+    case 503:
+      return "serviceUnavailable";
+    default:
+      return "computeFault";
+  }
+}
+
+Json FaultBody(int code, const std::string& message) {
+  Json body = Json::MakeObject();
+  body[FaultName(code)] = Json::MakeObject({{"code", code}, {"message", message}});
+  return body;
+}
+
+std::string HostId(const ProjectId& project, const HostName& host) {
+  if (host.empty()) return "";
+  std::string data = project.str() + host.str();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha224(), nullptr) != 1)
+    return "";
+  std::string hex;
+  char buf[3];
+  for (unsigned int i = 0; i < len; ++i) {
+    std::snprintf(buf, sizeof(buf), "%02x", digest[i]);
+    hex += buf;
+  }
+  return hex;
+}
+
+std::string FormatUsageTime(Timestamp t) {
+  std::string s = FormatIso8601(t);  // "...ffffffZ"
+  if (!s.empty() && s.back() == 'Z') s.pop_back();
+  return s;
+}
+
+Json ServerCreatedView(const LinkContext& links, const InstanceState& s,
+                       const Json& security_groups, const std::string& admin_pass) {
+  Json server = Json::MakeObject();
+  server["id"] = s.id.str();
+  server["links"] = links.Links("servers", s.id.str());
+  server["OS-DCF:diskConfig"] = "MANUAL";
+  server["security_groups"] =
+      security_groups.is_null()
+          ? Json::MakeArray({Json::MakeObject({{"name", "default"}})})
+          : security_groups;
+  if (!admin_pass.empty()) server["adminPass"] = admin_pass;
+  return server;
+}
+
+Json ServerBasicView(const LinkContext& links, const InstanceState& s) {
+  return Json::MakeObject({
+      {"id", s.id.str()},
+      {"name", s.name},
+      {"links", links.Links("servers", s.id.str())},
+  });
+}
+
+Json ServerDetailView(const LinkContext& links, const InstanceState& s,
+                      const ServerViewOptions& options) {
+  const std::string status(ApiStatus(s));
+  Json server = Json::MakeObject();
+  server["id"] = s.id.str();
+  server["name"] = s.name;
+  server["status"] = status;
+  server["tenant_id"] = s.project_id.str();
+  server["user_id"] = s.user_id.str();
+  server["metadata"] = MetadataJson(s.metadata);
+  server["hostId"] = HostId(s.project_id, s.host);
+  if (s.image_id.empty()) {
+    server["image"] = "";  // booted from a volume
+  } else {
+    server["image"] = Json::MakeObject({
+        {"id", s.image_id.str()},
+        {"links", Json::MakeArray({Json::MakeObject(
+                      {{"rel", "bookmark"},
+                       {"href", links.Bookmark("images", s.image_id.str())}})})},
+    });
+  }
+  server["flavor"] = Json::MakeObject({
+      {"id", s.flavor.id.str()},
+      {"links", Json::MakeArray({Json::MakeObject(
+                    {{"rel", "bookmark"},
+                     {"href", links.Bookmark("flavors", s.flavor.id.str())}})})},
+  });
+  server["created"] = FormatIso8601Seconds(s.created_at);
+  server["updated"] =
+      FormatIso8601Seconds(s.updated_at.micros ? s.updated_at : s.created_at);
+  // chronova has no networking yet; Nova hides addresses while building anyway.
+  server["addresses"] = Json::MakeObject();
+  server["accessIPv4"] = s.access_ipv4;
+  server["accessIPv6"] = s.access_ipv6;
+  server["links"] = links.Links("servers", s.id.str());
+  server["OS-DCF:diskConfig"] = "MANUAL";
+  if (ShowsFault(status) && s.has_fault) {
+    server["fault"] = Json::MakeObject({
+        {"code", s.fault.code},
+        {"created", FormatIso8601Seconds(s.fault.created)},
+        {"message", s.fault.message},
+    });
+  }
+  // Nova sets progress to 0 at create and only moves it during migrations.
+  if (ShowsProgress(status)) server["progress"] = 0;
+  if (!options.all_attributes) return server;
+  // The requested zone, else the host's (every chronova host is in Nova's
+  // default zone "nova" unless it says otherwise), else "" while unscheduled.
+  server["OS-EXT-AZ:availability_zone"] =
+      !s.availability_zone.empty() ? s.availability_zone : (s.host.empty() ? "" : "nova");
+  server["config_drive"] = "";
+  server["key_name"] = NullIfEmpty(s.key_name);
+  server["OS-SRV-USG:launched_at"] = TimeOrNull(s.launched_at);
+  server["OS-SRV-USG:terminated_at"] = TimeOrNull(s.terminated_at);
+  server["security_groups"] = Json::MakeArray({Json::MakeObject({{"name", "default"}})});
+  if (options.extended_attributes) {
+    server["OS-EXT-SRV-ATTR:host"] = NullIfEmpty(s.host.str());
+    server["OS-EXT-SRV-ATTR:instance_name"] = s.hypervisor_name;
+    server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = NullIfEmpty(s.host.str());
+  }
+  server["OS-EXT-STS:task_state"] = NullIfEmpty(std::string(TaskStateName(s.task_state)));
+  server["OS-EXT-STS:vm_state"] = std::string(VmStateName(s.vm_state));
+  server["OS-EXT-STS:power_state"] = static_cast<int>(s.power_state);
+  server["os-extended-volumes:volumes_attached"] = Json::MakeArray();
+  return server;
+}
+
+Json FlavorBasicView(const LinkContext& links, const FlavorRecord& f) {
+  return Json::MakeObject({
+      {"id", f.spec.id.str()},
+      {"name", f.spec.name},
+      {"links", links.Links("flavors", f.spec.id.str())},
+  });
+}
+
+Json FlavorDetailView(const LinkContext& links, const FlavorRecord& f) {
+  Json flavor = Json::MakeObject();
+  flavor["id"] = f.spec.id.str();
+  flavor["name"] = f.spec.name;
+  flavor["ram"] = f.spec.memory_mb;
+  flavor["disk"] = f.spec.root_gb;
+  // Before 2.75 Nova shows a swap of 0 as "".
+  flavor["swap"] = f.spec.swap_mb == 0 ? Json("") : Json(f.spec.swap_mb);
+  flavor["OS-FLV-EXT-DATA:ephemeral"] = f.spec.ephemeral_gb;
+  flavor["OS-FLV-DISABLED:disabled"] = false;
+  flavor["vcpus"] = f.spec.vcpus;
+  flavor["os-flavor-access:is_public"] = f.is_public;
+  flavor["rxtx_factor"] = 1.0;
+  flavor["links"] = links.Links("flavors", f.spec.id.str());
+  return flavor;
+}
+
+namespace {
+
+Json ImageLinks(const LinkContext& links, const std::string& id) {
+  Json out = links.Links("images", id);
+  out.Append(Json::MakeObject({
+      {"rel", "alternate"},
+      {"type", "application/vnd.openstack.image"},
+      {"href", links.image_url + "/images/" + id},
+  }));
+  return out;
+}
+
+}  // namespace
+
+Json ImageBasicView(const LinkContext& links, const ImageRecord& i) {
+  return Json::MakeObject({
+      {"id", i.image.image_id.str()},
+      {"name", i.image.name},
+      {"links", ImageLinks(links, i.image.image_id.str())},
+  });
+}
+
+Json ImageDetailView(const LinkContext& links, const ImageRecord& i) {
+  const std::string& id = i.image.image_id.str();
+  Json image = Json::MakeObject();
+  image["id"] = id;
+  image["name"] = i.image.name;
+  image["minRam"] = i.image.min_ram;
+  image["minDisk"] = i.image.min_disk;
+  image["metadata"] = MetadataJson(i.image.properties);
+  image["created"] = FormatIso8601Seconds(i.created_at);
+  image["updated"] =
+      FormatIso8601Seconds(i.updated_at.micros ? i.updated_at : i.created_at);
+  image["status"] = ImageApiStatus(i.status);
+  image["progress"] = ImageProgress(i.status);
+  image["OS-EXT-IMG-SIZE:size"] = i.image.size;
+  image["links"] = ImageLinks(links, id);
+  auto instance = i.image.properties.find("instance_uuid");
+  if (instance != i.image.properties.end()) {
+    const std::string& server_id = instance->second;
+    image["server"] = Json::MakeObject({
+        {"id", server_id},
+        {"links", links.Links("servers", server_id)},
+    });
+  }
+  auto disk_config = i.image.properties.find("auto_disk_config");
+  if (disk_config != i.image.properties.end()) {
+    image["OS-DCF:diskConfig"] = TruthyString(disk_config->second) ? "AUTO" : "MANUAL";
+  }
+  return image;
+}
+
+namespace {
+
+// Nova's instance-action times: str() of a naive datetime, null when unset.
+Json ActionTime(Timestamp t) { return t.micros == 0 ? Json() : Json(FormatUsageTime(t)); }
+
+}  // namespace
+
+Json InstanceActionView(const InstanceAction& a) {
+  Json action = Json::MakeObject();
+  action["action"] = a.action;
+  action["instance_uuid"] = a.instance_id.str();
+  action["request_id"] = a.request_id.str();
+  action["user_id"] = a.user_id.str();
+  action["project_id"] = a.project_id.str();
+  action["start_time"] = ActionTime(a.start_time);
+  action["message"] = NullIfEmpty(a.message);
+  return action;
+}
+
+Json InstanceActionDetailView(const InstanceAction& a,
+                              const InstanceActionViewOptions& options) {
+  Json action = InstanceActionView(a);
+  if (!options.show_events) return action;
+  Json events = Json::MakeArray();
+  for (const InstanceActionEvent& e : a.events) {
+    events.Append(Json::MakeObject({
+        {"event", e.event},
+        {"start_time", ActionTime(e.start_time)},
+        {"finish_time", ActionTime(e.finish_time)},
+        {"result", NullIfEmpty(e.result)},
+        {"traceback", NullIfEmpty(e.details)},
+    }));
+  }
+  action["events"] = std::move(events);
+  return action;
+}
+
+Json NextLinks(const LinkContext& links, const std::string& collection_path,
+               const std::vector<std::pair<std::string, std::string>>& query,
+               size_t page_size, size_t effective_limit, const std::string& last_id) {
+  if (page_size == 0 || page_size != effective_limit) return Json::MakeArray();
+  // Nova: OrderedDict(sorted(request.params.items())) with marker set to the
+  // page's last id (a repeated name keeps its first place and its last value).
+  std::vector<std::pair<std::string, std::string>> sorted = query;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::pair<std::string, std::string>> params;
+  auto set = [&params](const std::string& k, const std::string& v) {
+    for (auto& p : params) {
+      if (p.first == k) {
+        p.second = v;
+        return;
+      }
+    }
+    params.emplace_back(k, v);
+  };
+  for (const auto& [k, v] : sorted) set(k, v);
+  set("marker", last_id);
+  std::string href = links.version_url +
+                     (links.project.empty() ? "" : "/" + links.project) + "/" +
+                     collection_path + "?" + EncodeQuery(params);
+  return Json::MakeArray({Json::MakeObject({{"rel", "next"}, {"href", href}})});
+}
+
+namespace {
+
+Json DescribedBy() {
+  return Json::MakeObject(
+      {{"rel", "describedby"}, {"type", "text/html"}, {"href", kDocsUrl}});
+}
+
+// nova/api/openstack/compute/versions.py VERSIONS.
+struct VersionInfo {
+  std::string id;
+  std::string status;
+  std::string version;
+  std::string min_version;
+  std::string updated;
+  std::string media_type;
+  std::string path;  // below the root
+};
+
+VersionInfo V20() {
+  return {"v2.0",
+          "SUPPORTED",
+          "",
+          "",
+          "2011-01-21T11:33:21Z",
+          "application/vnd.openstack.compute+json;version=2",
+          "v2"};
+}
+
+VersionInfo V21() {
+  return {"v2.1",
+          "CURRENT",
+          kMaxComputeVersion.ToString(),
+          kMinComputeVersion.ToString(),
+          "2013-07-23T11:33:21Z",
+          "application/vnd.openstack.compute+json;version=2.1",
+          "v2.1"};
+}
+
+}  // namespace
+
+Json VersionsDocument(const std::string& root_url) {
+  Json versions = Json::MakeArray();
+  for (const VersionInfo& v : {V20(), V21()}) {
+    versions.Append(Json::MakeObject({
+        {"id", v.id},
+        {"status", v.status},
+        {"version", v.version},
+        {"min_version", v.min_version},
+        {"updated", v.updated},
+        {"links", Json::MakeArray({Json::MakeObject(
+                      {{"rel", "self"}, {"href", root_url + "/" + v.path + "/"}})})},
+    }));
+  }
+  return Json::MakeObject({{"versions", versions}});
+}
+
+Json VersionDocument(const std::string& version_url, ComputeVersion version) {
+  VersionInfo v = version == ComputeVersion::kV20 ? V20() : V21();
+  return Json::MakeObject(
+      {{"version", Json::MakeObject({
+                       {"id", v.id},
+                       {"status", v.status},
+                       {"version", v.version},
+                       {"min_version", v.min_version},
+                       {"updated", v.updated},
+                       {"links", Json::MakeArray({
+                                     Json::MakeObject(
+                                         {{"rel", "self"}, {"href", version_url + "/"}}),
+                                     DescribedBy(),
+                                 })},
+                       {"media-types",
+                        Json::MakeArray({Json::MakeObject(
+                            {{"base", "application/json"}, {"type", v.media_type}})})},
+                   })}});
+}
+
+Json TimeOrNull(Timestamp t) { return t.micros == 0 ? Json() : Json(FormatUsageTime(t)); }
+
+Json NullIfEmpty(const std::string& s) { return s.empty() ? Json() : Json(s); }
+
+Json MetadataJson(const std::map<std::string, std::string>& m) {
+  Json out = Json::MakeObject();
+  for (const auto& [k, v] : m) out[k] = v;
+  return out;
+}
+
+}  // namespace chronova

@@ -1,0 +1,530 @@
+#include "api/service/admin_service.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "api/auth/policy.h"
+#include "eventstore/command_handler.h"
+#include "projections/aggregates_projection.h"
+#include "projections/hosts_projection.h"
+#include "projections/servers_projection.h"
+
+namespace chronova {
+namespace {
+
+constexpr char kComputeBinary[] = "nova-compute";
+
+// "nova-scheduler" -> "scheduler": Nova's service topic.
+std::string Topic(const std::string& binary) {
+  return binary.rfind("nova-", 0) == 0 ? binary.substr(5) : binary;
+}
+
+Status HostNotMapped(const HostName& host) {
+  return Status::NotFound("Host '" + host.str() + "' is not mapped to any cell");
+}
+
+}  // namespace
+
+AdminService::AdminService(EventLog* log, ProjectionStore* store,
+                           const ProjectionRunner* runner, AdminServiceOptions options)
+    : log_(log), store_(store), runner_(runner), options_(std::move(options)) {}
+
+Status AdminService::WaitForHead() const {
+  CHRONOVA_ASSIGN_OR_RETURN(Seq head, log_->Head());
+  return runner_->WaitFor(head, options_.wait_timeout_ms);
+}
+
+Result<std::vector<NumberedHost>> AdminService::Hosts() const {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+  HostsView view(reader.get());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HostState> hosts, view.List());
+  std::vector<NumberedHost> out;
+  for (HostState& h : hosts) {
+    if (!h.exists) continue;
+    CHRONOVA_ASSIGN_OR_RETURN(int64_t id, view.Id(h.name));
+    out.push_back(NumberedHost{id, std::move(h)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const NumberedHost& a, const NumberedHost& b) { return a.id < b.id; });
+  return out;
+}
+
+Result<std::vector<AggregateState>> AdminService::Aggregates() const {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(AggregatesProjection::kName));
+  return AggregatesView(reader.get()).List();
+}
+
+ServiceView AdminService::ComputeService(
+    const NumberedHost& numbered, const std::vector<AggregateState>& aggregates) const {
+  const HostState& h = numbered.host;
+  ServiceView v;
+  v.id = static_cast<int64_t>(options_.node_services.size()) + numbered.id;
+  v.binary = kComputeBinary;
+  v.host = h.name;
+  v.zone = HostAvailabilityZone(h.name, h.availability_zone, aggregates);
+  v.disabled = h.disabled;
+  v.disabled_reason = h.disabled_reason;
+  v.liveness =
+      options_.liveness ? options_.liveness(h.name) : ServiceLiveness{true, Timestamp{}};
+  return v;
+}
+
+std::vector<ServiceView> AdminService::AllServices(
+    const std::vector<NumberedHost>& hosts,
+    const std::vector<AggregateState>& aggregates) const {
+  std::vector<ServiceView> out;
+  int64_t id = 0;
+  for (const NodeService& s : options_.node_services) {
+    // They run in this very process: up, and reporting now.
+    out.push_back(ServiceView{++id, s.binary, s.host, kInternalZone, false, "",
+                              ServiceLiveness{true, options_.env->Now()}});
+  }
+  for (const NumberedHost& h : hosts) out.push_back(ComputeService(h, aggregates));
+  return out;
+}
+
+Result<std::vector<HypervisorView>> AdminService::Views(
+    const std::vector<NumberedHost>& hosts, bool with_servers) const {
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
+  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader,
+                            store_->Reader(ServersProjection::kName));
+  ServersView servers(servers_reader.get());
+  std::vector<HypervisorView> out;
+  for (const NumberedHost& h : hosts) {
+    HypervisorView v;
+    v.id = h.id;
+    v.host = h.host;
+    v.service = ComputeService(h, aggregates);
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> on_host,
+                              servers.OnHost(h.host.name));
+    v.running_vms = static_cast<int64_t>(on_host.size());
+    if (with_servers) v.servers = std::move(on_host);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// ---- os-hypervisors --------------------------------------------------------
+
+Result<std::vector<HypervisorView>> AdminService::ListHypervisors(
+    const RequestContext& ctx, bool detail) const {
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, detail ? "os_compute_api:os-hypervisors:list-detail"
+                            : "os_compute_api:os-hypervisors:list"));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  return Views(hosts, false);
+}
+
+Result<HypervisorView> AdminService::GetHypervisor(const RequestContext& ctx,
+                                                   const std::string& id,
+                                                   const char* policy) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy));
+  Status not_found =
+      Status::NotFound("Hypervisor with ID '" + id + "' could not be found.");
+  int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+  if (ec != std::errc() || ptr != id.data() + id.size()) return not_found;
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  for (const NumberedHost& h : hosts) {
+    if (h.id != n) continue;
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HypervisorView> v, Views({h}, false));
+    return v.front();
+  }
+  return not_found;
+}
+
+Result<std::vector<HypervisorView>> AdminService::SearchHypervisors(
+    const RequestContext& ctx, const std::string& pattern, bool with_servers) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, with_servers
+                                              ? "os_compute_api:os-hypervisors:servers"
+                                              : "os_compute_api:os-hypervisors:search"));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  std::vector<NumberedHost> matching;
+  for (const NumberedHost& h : hosts) {
+    if (h.host.hypervisor_hostname.find(pattern) != std::string::npos)
+      matching.push_back(h);
+  }
+  if (matching.empty()) {
+    return Status::NotFound("No hypervisor matching '" + pattern + "' could be found.");
+  }
+  return Views(matching, with_servers);
+}
+
+Result<HypervisorStatistics> AdminService::HypervisorStats(
+    const RequestContext& ctx) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-hypervisors:statistics"));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HypervisorView> views, Views(hosts, false));
+  HypervisorStatistics s;
+  for (const HypervisorView& v : views) {
+    // Nova sums the compute nodes of enabled services only.
+    if (v.host.disabled) continue;
+    const HostState& h = v.host;
+    ++s.count;
+    s.vcpus += h.vcpus;
+    s.vcpus_used += h.used.vcpus;
+    s.memory_mb += h.memory_mb;
+    s.memory_mb_used += h.used.memory_mb;
+    s.local_gb += h.disk_gb;
+    s.local_gb_used += h.used.disk_gb;
+    s.running_vms += v.running_vms;
+  }
+  s.free_ram_mb = s.memory_mb - s.memory_mb_used;
+  s.free_disk_gb = s.local_gb - s.local_gb_used;
+  s.disk_available_least = s.free_disk_gb;
+  return s;
+}
+
+// ---- os-services -------------------------------------------------------------
+
+Result<std::vector<ServiceView>> AdminService::ListServices(
+    const RequestContext& ctx, const ServiceFilter& filter) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-services:list"));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
+  std::vector<ServiceView> out;
+  for (ServiceView& s : AllServices(hosts, aggregates)) {
+    // An empty filter value filters nothing, as in Nova.
+    if (filter.host && !filter.host->empty() && s.host.str() != *filter.host) continue;
+    if (filter.binary && !filter.binary->empty() && s.binary != *filter.binary) continue;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Status AdminService::SetServiceEnabled(const RequestContext& ctx, const HostName& host,
+                                       const std::string& binary, bool enabled,
+                                       const std::string& reason) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-services:update"));
+  if (binary != kComputeBinary) {
+    return Status::InvalidArgument("Updating a " + binary +
+                                   " service is not supported. Only nova-compute "
+                                   "services can be updated.");
+  }
+  HostState initial;
+  initial.name = host;
+  CHRONOVA_ASSIGN_OR_RETURN(
+      CommandOutcome out,
+      HandleCommand(
+          *log_, HostStream(host), initial, ApplyHostEvent, HostVersion,
+          [&](const HostState& s) -> Result<std::vector<Event>> {
+            if (!s.exists) {
+              return Status::NotFound("Could not find binary " + binary + " on host " +
+                                      host.str() + ".");
+            }
+            if (enabled) {
+              if (!s.disabled) return std::vector<Event>{};
+              return std::vector<Event>{HostServiceEnabled{}};
+            }
+            if (s.disabled && s.disabled_reason == reason) return std::vector<Event>{};
+            return std::vector<Event>{HostServiceDisabled{reason}};
+          },
+          ctx.Meta(options_.env->Now()),
+          IdempotencyKey("service-update-" + ctx.request_id.str())));
+  if (out.appended) {
+    CHRONOVA_RETURN_IF_ERROR(
+        runner_->WaitFor(out.append.last_seq, options_.wait_timeout_ms));
+  }
+  return Status::Ok();
+}
+
+// ---- os-availability-zone ------------------------------------------------
+
+Result<std::vector<AvailabilityZoneView>> AdminService::ListAvailabilityZones(
+    const RequestContext& ctx, bool detail) const {
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, detail ? "os_compute_api:os-availability-zone:detail"
+                            : "os_compute_api:os-availability-zone:list"));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
+  std::vector<ServiceView> services = AllServices(hosts, aggregates);
+  // A zone is available if an enabled service is in it; zones of disabled
+  // services only are listed as not available (nova/availability_zones.py).
+  std::map<std::string, AvailabilityZoneView> available, unavailable;
+  for (const ServiceView& s : services) {
+    if (s.disabled) continue;
+    AvailabilityZoneView& z = available[s.zone];
+    z.name = s.zone;
+    z.hosts[s.host.str()].push_back(s);
+  }
+  for (const ServiceView& s : services) {
+    if (!s.disabled || available.count(s.zone)) continue;
+    unavailable[s.zone] = AvailabilityZoneView{s.zone, false, {}};
+  }
+  std::vector<AvailabilityZoneView> out;
+  for (auto* zones : {&available, &unavailable}) {
+    for (auto& [name, z] : *zones) {
+      // The summary hides the internal zone; it shows no hosts at all.
+      if (!detail && name == kInternalZone) continue;
+      if (!detail) z.hosts.clear();
+      out.push_back(std::move(z));
+    }
+  }
+  return out;
+}
+
+// ---- os-hosts --------------------------------------------------------------
+
+Result<std::vector<ServiceView>> AdminService::ListHosts(
+    const RequestContext& ctx, const std::optional<std::string>& zone) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-hosts:list"));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
+  std::vector<ServiceView> out;
+  for (ServiceView& s : AllServices(hosts, aggregates)) {
+    if (s.disabled) continue;
+    if (zone && !zone->empty() && s.zone != *zone) continue;
+    s.binary = Topic(s.binary);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<std::vector<HostResourceRow>> AdminService::ShowHost(const RequestContext& ctx,
+                                                            const HostName& host) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-hosts:show"));
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
+                            HostsView(reader.get()).Get(host));
+  if (!h || !h->exists) return HostNotMapped(host);
+  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader,
+                            store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> on_host,
+                            ServersView(servers_reader.get()).OnHost(host));
+  std::vector<HostResourceRow> rows;
+  rows.push_back({"(total)", h->vcpus, h->memory_mb, h->disk_gb});
+  rows.push_back({"(used_now)", h->used.vcpus, h->used.memory_mb, h->used.disk_gb});
+  HostResourceRow max{"(used_max)", 0, 0, 0};
+  std::vector<HostResourceRow> by_project;  // in order of first appearance, as Nova
+  for (const InstanceState& s : on_host) {
+    int64_t disk = s.flavor.root_gb + s.flavor.ephemeral_gb;
+    max.cpu += s.flavor.vcpus;
+    max.memory_mb += s.flavor.memory_mb;
+    max.disk_gb += disk;
+    auto it = std::find_if(
+        by_project.begin(), by_project.end(),
+        [&](const HostResourceRow& r) { return r.project == s.project_id.str(); });
+    if (it == by_project.end()) {
+      by_project.push_back({s.project_id.str(), 0, 0, 0});
+      it = by_project.end() - 1;
+    }
+    it->cpu += s.flavor.vcpus;
+    it->memory_mb += s.flavor.memory_mb;
+    it->disk_gb += disk;
+  }
+  rows.push_back(max);
+  rows.insert(rows.end(), by_project.begin(), by_project.end());
+  return rows;
+}
+
+Status AdminService::CheckHost(const RequestContext& ctx, const HostName& host,
+                               const char* policy) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy));
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
+                            HostsView(reader.get()).Get(host));
+  if (!h || !h->exists) return HostNotMapped(host);
+  return Status::Ok();
+}
+
+// ---- os-aggregates ------------------------------------------------------------
+
+Result<std::vector<AggregateState>> AdminService::ListAggregates(
+    const RequestContext& ctx) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:index"));
+  return Aggregates();
+}
+
+Result<AggregateState> AdminService::GetAggregate(const RequestContext& ctx,
+                                                  int64_t id) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:show"));
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(AggregatesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<AggregateState> a,
+                            AggregatesView(reader.get()).Get(id));
+  if (!a)
+    return Status::NotFound("Aggregate " + std::to_string(id) + " could not be found.");
+  return *a;
+}
+
+namespace {
+
+void FoldAggregate(AggregateState& s, const Envelope& env, const Event& e) {
+  ApplyAggregateEvent(s, env, e);
+}
+StreamVersion AggregateVersion(const AggregateState& s) { return s.version; }
+
+Status NameExists(const std::string& name) {
+  return Status::Conflict("Aggregate " + name + " already exists.");
+}
+
+// Python's repr of a list of strings: ['az1', 'az2'].
+std::string PythonList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", '" : "'") + items[i] + "'";
+  return out + "]";
+}
+
+// Nova's is_safe_to_update_az: `hosts` may not already be in another zone.
+// Empty if they are not; else the reason.
+std::string ZoneConflict(const std::vector<AggregateState>& all, int64_t self,
+                         const std::vector<HostName>& hosts, const std::string& zone) {
+  std::vector<std::string> conflicting;
+  for (const AggregateState& a : all) {
+    if (a.id == self) continue;
+    std::optional<std::string> az = a.availability_zone();
+    if (!az || *az == zone) continue;
+    for (const HostName& h : hosts) {
+      if (a.HasHost(h)) {
+        conflicting.push_back(*az);
+        break;
+      }
+    }
+  }
+  if (conflicting.empty()) return "";
+  return "One or more hosts already in availability zone(s) " + PythonList(conflicting);
+}
+
+}  // namespace
+
+template <typename Decider>
+Result<AggregateState> AdminService::ActOnAggregate(const RequestContext& ctx, int64_t id,
+                                                    const char* verb, Decider decide) {
+  AggregateState initial;
+  initial.id = id;
+  CHRONOVA_ASSIGN_OR_RETURN(
+      CommandOutcome out,
+      HandleCommand(*log_, AggregateStream(id), initial, FoldAggregate, AggregateVersion,
+                    decide, ctx.Meta(options_.env->Now()),
+                    IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str())));
+  if (out.appended) {
+    CHRONOVA_RETURN_IF_ERROR(
+        runner_->WaitFor(out.append.last_seq, options_.wait_timeout_ms));
+  }
+  AggregateState after = initial;
+  CHRONOVA_RETURN_IF_ERROR(
+      LoadAggregate(*log_, AggregateStream(id), after, FoldAggregate));
+  return after;
+}
+
+Result<AggregateState> AdminService::CreateAggregate(
+    const RequestContext& ctx, const std::string& name,
+    const std::string& availability_zone) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:create"));
+  CHRONOVA_RETURN_IF_ERROR(WaitForHead());
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(AggregatesProjection::kName));
+  AggregatesView view(reader.get());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> all, view.List());
+  for (const AggregateState& a : all) {
+    if (a.name == name) return NameExists(name);
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(int64_t max_id, view.MaxId());
+  // The next id; another API node may take it first (Conflict): try the next.
+  for (int64_t id = max_id + 1; id < max_id + 100; ++id) {
+    Result<AggregateState> created =
+        ActOnAggregate(ctx, id, "aggregate-create", [&](const AggregateState& s) {
+          return Decide(s, chronova::CreateAggregate{id, name, availability_zone});
+        });
+    if (created.ok() || !created.status().IsConflict()) return created;
+  }
+  return Status::Unavailable("no free aggregate id");
+}
+
+Result<AggregateState> AdminService::UpdateAggregate(
+    const RequestContext& ctx, int64_t id, const chronova::UpdateAggregate& update) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:update"));
+  CHRONOVA_RETURN_IF_ERROR(WaitForHead());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> all, Aggregates());
+  return ActOnAggregate(
+      ctx, id, "aggregate-update",
+      [&](const AggregateState& s) -> Result<std::vector<Event>> {
+        if (s.exists && update.name && *update.name != s.name) {
+          for (const AggregateState& a : all) {
+            if (a.id != id && a.name == *update.name) return NameExists(*update.name);
+          }
+        }
+        if (s.exists && update.availability_zone && !update.availability_zone->empty()) {
+          std::string reason = ZoneConflict(all, id, s.hosts, *update.availability_zone);
+          if (!reason.empty()) {
+            return Status::InvalidArgument("Cannot update aggregate " +
+                                           std::to_string(id) + ". Reason: " + reason +
+                                           ".");
+          }
+        }
+        return Decide(s, update);
+      });
+}
+
+Result<AggregateState> AdminService::SetAggregateMetadata(
+    const RequestContext& ctx, int64_t id, const chronova::SetAggregateMetadata& cmd) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:set_metadata"));
+  CHRONOVA_RETURN_IF_ERROR(WaitForHead());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> all, Aggregates());
+  return ActOnAggregate(
+      ctx, id, "aggregate-metadata",
+      [&](const AggregateState& s) -> Result<std::vector<Event>> {
+        auto az = cmd.metadata.find(kAvailabilityZoneKey);
+        if (s.exists && az != cmd.metadata.end() && az->second && !az->second->empty()) {
+          std::string reason = ZoneConflict(all, id, s.hosts, *az->second);
+          if (!reason.empty()) {
+            return Status::InvalidArgument("Cannot update metadata of aggregate " +
+                                           std::to_string(id) + ". Reason: " + reason +
+                                           ".");
+          }
+        }
+        return Decide(s, cmd);
+      });
+}
+
+Result<AggregateState> AdminService::AddAggregateHost(const RequestContext& ctx,
+                                                      int64_t id, const HostName& host) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:add_host"));
+  CHRONOVA_RETURN_IF_ERROR(WaitForHead());
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
+                            HostsView(reader.get()).Get(host));
+  if (!h || !h->exists) {
+    return Status::NotFound("Compute host " + host.str() + " could not be found.");
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> all, Aggregates());
+  return ActOnAggregate(ctx, id, "aggregate-add-host",
+                        [&](const AggregateState& s) -> Result<std::vector<Event>> {
+                          std::optional<std::string> zone = s.availability_zone();
+                          if (s.exists && !s.HasHost(host) && zone) {
+                            std::string reason = ZoneConflict(all, id, {host}, *zone);
+                            if (!reason.empty()) {
+                              return Status::Conflict("Cannot add host to aggregate " +
+                                                      std::to_string(id) +
+                                                      ". Reason: " + reason + ".");
+                            }
+                          }
+                          return Decide(s, chronova::AddAggregateHost{host});
+                        });
+}
+
+Result<AggregateState> AdminService::RemoveAggregateHost(const RequestContext& ctx,
+                                                         int64_t id,
+                                                         const HostName& host) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:remove_host"));
+  Result<AggregateState> r =
+      ActOnAggregate(ctx, id, "aggregate-remove-host", [&](const AggregateState& s) {
+        return Decide(s, chronova::RemoveAggregateHost{host});
+      });
+  // Nova answers every "not found" here with the same words.
+  if (r.status().IsNotFound()) {
+    return Status::NotFound("Cannot remove host " + host.str() + " in aggregate " +
+                            std::to_string(id));
+  }
+  return r;
+}
+
+Status AdminService::DeleteAggregate(const RequestContext& ctx, int64_t id) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:delete"));
+  return ActOnAggregate(ctx, id, "aggregate-delete",
+                        [&](const AggregateState& s) {
+                          return Decide(s, chronova::DeleteAggregate{});
+                        })
+      .status();
+}
+
+}  // namespace chronova

@@ -1,0 +1,866 @@
+#include "api/service/compute_service.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "api/image/image_service.h"
+#include "api/auth/policy.h"
+#include "core/instance_decider.h"
+#include "core/placement.h"
+#include "eventstore/command_handler.h"
+#include "eventstore/resize_claims.h"
+#include "projections/aggregates_projection.h"
+#include "projections/hosts_projection.h"
+#include "projections/servers_projection.h"
+
+namespace chronova {
+namespace {
+
+// Every compute host and every aggregate: where a server may go, and in which
+// zone each host is (its aggregate's, as the scheduler sees it).
+struct HostsAndAggregates {
+  std::vector<HostState> hosts;
+  std::vector<AggregateState> aggregates;
+};
+Result<HostsAndAggregates> LoadHostsAndAggregates(const ProjectionStore& store) {
+  HostsAndAggregates out;
+  CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store.Reader(HostsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(out.hosts, HostsView(hosts_reader.get()).List());
+  CHRONOVA_ASSIGN_OR_RETURN(auto aggregates_reader,
+                            store.Reader(AggregatesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(out.aggregates,
+                            AggregatesView(aggregates_reader.get()).List());
+  return out;
+}
+
+// The idempotency key of `verb` done by this request: a retried request (same
+// request id) appends nothing twice.
+IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb) {
+  return IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str());
+}
+
+// Nova's policy name of each lifecycle action.
+const char* ActionPolicy(LifecycleAction a) {
+  switch (a) {
+    case LifecycleAction::kStop:
+      return "os_compute_api:servers:stop";
+    case LifecycleAction::kStart:
+      return "os_compute_api:servers:start";
+    case LifecycleAction::kReboot:
+      return "os_compute_api:servers:reboot";
+    case LifecycleAction::kPause:
+      return "os_compute_api:os-pause-server:pause";
+    case LifecycleAction::kUnpause:
+      return "os_compute_api:os-pause-server:unpause";
+    case LifecycleAction::kSuspend:
+      return "os_compute_api:os-suspend-server:suspend";
+    case LifecycleAction::kResume:
+      return "os_compute_api:os-suspend-server:resume";
+    case LifecycleAction::kRescue:
+      return "os_compute_api:os-rescue";
+    case LifecycleAction::kUnrescue:
+      return "os_compute_api:os-unrescue";
+  }
+  return "os_compute_api:servers:unknown";
+}
+
+// "http://host/v2.1/flavors/42" and "42" both name flavor "42".
+std::string LastSegment(const std::string& ref) {
+  size_t slash = ref.find_last_of('/');
+  return slash == std::string::npos ? ref : ref.substr(slash + 1);
+}
+
+// Nova's NoValidHost (the scheduler's kNoValidHost).
+constexpr const char* kNoValidHostMessage =
+    "No valid host was found. There are not enough hosts available.";
+
+Status InstanceNotFound(const InstanceId& id) {
+  return Status::NotFound("Instance " + id.str() + " could not be found.");
+}
+
+void FoldInstance(InstanceState& s, const Envelope& env, const Event& e) {
+  ApplyEvent(s, env, e);
+}
+StreamVersion InstanceVersion(const InstanceState& s) { return s.version; }
+
+// Nova's list order: created_at descending, then id.
+void SortNewestFirst(std::vector<InstanceState>& servers) {
+  std::sort(servers.begin(), servers.end(),
+            [](const InstanceState& a, const InstanceState& b) {
+              if (a.created_at != b.created_at) return a.created_at > b.created_at;
+              return a.id > b.id;
+            });
+}
+
+// The value a server sorts by under one of Nova's sort keys: numbers first
+// (times, states, indexes), then strings. Keys chronova has no data for sort
+// as equal.
+std::pair<int64_t, std::string> SortValue(const InstanceState& s,
+                                          const std::string& key) {
+  if (key == "display_name" || key == "hostname") return {0, s.name};
+  if (key == "created_at") return {s.created_at.micros, ""};
+  if (key == "updated_at") return {s.updated_at.micros, ""};
+  if (key == "launched_at") return {s.launched_at.micros, ""};
+  if (key == "terminated_at") return {s.terminated_at.micros, ""};
+  if (key == "uuid") return {0, s.id.str()};
+  if (key == "vm_state") return {0, std::string(VmStateName(s.vm_state))};
+  if (key == "task_state") return {0, std::string(TaskStateName(s.task_state))};
+  if (key == "power_state") return {static_cast<int64_t>(s.power_state), ""};
+  if (key == "host" || key == "node") return {0, s.host.str()};
+  if (key == "project_id") return {0, s.project_id.str()};
+  if (key == "user_id") return {0, s.user_id.str()};
+  if (key == "availability_zone") return {0, s.availability_zone};
+  if (key == "key_name") return {0, s.key_name};
+  if (key == "launch_index") return {s.launch_index, ""};
+  if (key == "image_ref") return {0, s.image_id.str()};
+  if (key == "instance_type_id") return {0, s.flavor.id.str()};
+  if (key == "access_ip_v4") return {0, s.access_ipv4};
+  if (key == "access_ip_v6") return {0, s.access_ipv6};
+  return {0, ""};
+}
+
+// Nova's instance_get_all_by_filters_sort: the requested keys, then created_at
+// and id in the first key's direction (descending by default).
+void SortServers(std::vector<InstanceState>& servers, std::vector<ServerSortKey> keys) {
+  const bool dflt = keys.empty() ? true : keys.front().descending;
+  bool has_created = false;
+  for (const ServerSortKey& k : keys) has_created |= k.key == "created_at";
+  if (!has_created) keys.push_back({"created_at", dflt});
+  keys.push_back({"uuid", dflt});
+  std::stable_sort(servers.begin(), servers.end(),
+                   [&](const InstanceState& a, const InstanceState& b) {
+                     for (const ServerSortKey& k : keys) {
+                       auto va = SortValue(a, k.key), vb = SortValue(b, k.key);
+                       if (va == vb) continue;
+                       return k.descending ? vb < va : va < vb;
+                     }
+                     return false;
+                   });
+}
+
+// Nova's "name" filter: a regular expression searched in the name. The
+// caller writes the pattern, so it is matched by RE2 (time linear in the
+// name, memory bounded by kMaxFilterProgramBytes), never by a backtracking
+// engine. A pattern RE2 does not take (backreferences, lookaround) is
+// matched as plain text, as an invalid one was before.
+class NameFilter {
+ public:
+  explicit NameFilter(const std::string& pattern) : pattern_(pattern) {
+    RE2::Options o;
+    o.set_log_errors(false);
+    o.set_max_mem(kMaxFilterProgramBytes);
+    re_ = std::make_unique<RE2>(pattern, o);
+  }
+  bool Matches(const std::string& name) const {
+    if (!re_->ok()) return name.find(pattern_) != std::string::npos;
+    return RE2::PartialMatch(name, *re_);
+  }
+
+ private:
+  static constexpr int64_t kMaxFilterProgramBytes = 1 << 20;
+  std::string pattern_;
+  std::unique_ptr<RE2> re_;
+};
+
+}  // namespace
+
+ComputeService::ComputeService(EventLog* log, ProjectionStore* store,
+                               const ProjectionRunner* runner,
+                               ComputeServiceOptions options)
+    : log_(log),
+      store_(store),
+      runner_(runner),
+      options_(options),
+      time_travel_(std::make_unique<TimeTravel>(log, options.time_travel)) {}
+
+Status ComputeService::WaitFor(Seq seq) const {
+  return runner_->WaitFor(seq, options_.wait_timeout_ms);
+}
+
+Status ComputeService::CanSee(const RequestContext& ctx, const InstanceState& s) const {
+  if (!s.exists || s.vm_state == VmState::kDeleted) return InstanceNotFound(s.id);
+  // Another project's server is 404, not 403, as in Nova: its existence is private.
+  if (!ctx.IsAdmin() && s.project_id != ctx.project) return InstanceNotFound(s.id);
+  return Status::Ok();
+}
+
+Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& ctx,
+                                                         const CreateServerRequest& req) {
+  if (req.name.empty() || req.name.size() > 255) {
+    return Status::InvalidArgument("Invalid input for field/attribute name.");
+  }
+  if (req.min_count < 1 || req.max_count < req.min_count) {
+    return Status::InvalidArgument("min_count must be <= max_count and at least 1");
+  }
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create"));
+  if (req.metadata.size() > options_.metadata_items_limit) {
+    return Status::PermissionDenied("Maximum number of metadata items exceeds " +
+                                    std::to_string(options_.metadata_items_limit));
+  }
+  // nova/compute/api.py: the zone must be one some compute host is in
+  // ("zone:host" names a zone and, for admins, a host chronova does not force).
+  std::string zone = req.availability_zone.substr(0, req.availability_zone.find(':'));
+  if (!zone.empty()) {
+    CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(*store_));
+    const std::vector<HostState>& hosts = loaded.hosts;
+    const std::vector<AggregateState>& aggregates = loaded.aggregates;
+    bool known = std::any_of(hosts.begin(), hosts.end(), [&](const HostState& h) {
+      return HostAvailabilityZone(h.name, h.availability_zone, aggregates) == zone;
+    });
+    if (!known) {
+      return Status::InvalidArgument("The requested availability zone is not available");
+    }
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader,
+                            store_->Reader(FlavorsProjection::kName));
+  std::string flavor_id = LastSegment(req.flavor_ref);
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> flavor,
+                            FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
+  if (!flavor || !(ctx.IsAdmin() || flavor->VisibleTo(ctx.project)))
+    return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
+  std::string image_id = LastSegment(req.image_ref);
+  Result<ImageRecord> image = FindBootableImage(*store_, ctx, ImageId(image_id));
+  if (image.status().IsNotFound()) {
+    return Status::InvalidArgument("Can not find requested image");
+  }
+  CHRONOVA_RETURN_IF_ERROR(image.status());
+  if (image->image.min_ram > flavor->spec.memory_mb) {
+    return Status::InvalidArgument("Flavor's memory is too small for requested image.");
+  }
+  if (image->image.min_disk > flavor->spec.root_gb && flavor->spec.root_gb > 0) {
+    return Status::InvalidArgument("Flavor's disk is too small for requested image.");
+  }
+
+  if (!req.key_name.empty()) {
+    CHRONOVA_ASSIGN_OR_RETURN(auto keypairs_reader,
+                              store_->Reader(KeypairsProjection::kName));
+    CHRONOVA_ASSIGN_OR_RETURN(
+        std::optional<KeypairRecord> key,
+        KeypairsView(keypairs_reader.get()).Get(ctx.user, req.key_name));
+    if (!key) return Status::InvalidArgument("Invalid key_name provided.");
+  }
+
+  CreateServerResult result;
+  result.reservation_id = "r-" + options_.env->NewUuid().substr(0, 8);
+  std::vector<InstanceId> new_ids;
+  // As Nova: as many as fit, between min_count and max_count (403 otherwise).
+  CHRONOVA_ASSIGN_OR_RETURN(
+      size_t admitted,
+      ReserveQuota(ctx, flavor->spec, req.min_count, req.max_count, &new_ids));
+  const int count = static_cast<int>(admitted);
+  // Decide every server before appending any: a bad request appends nothing.
+  std::vector<AppendRequest> appends;
+  std::vector<InstanceId> ids;
+  const EventMeta meta = ctx.Meta(options_.env->Now());
+  for (int i = 0; i < count; ++i) {
+    InstanceRequested r;
+    r.instance_id = new_ids[static_cast<size_t>(i)];
+    // Nova's multi_instance_display_name_template: "%(name)s-%(count)d".
+    r.name = count > 1 ? req.name + "-" + std::to_string(i + 1) : req.name;
+    r.project_id = ctx.project;
+    r.user_id = ctx.user;
+    r.flavor = flavor->spec;
+    r.image_id = ImageId(image_id);
+    r.availability_zone = zone;
+    r.key_name = req.key_name;
+    r.metadata = req.metadata;
+    r.user_data = req.user_data;
+    r.reservation_id = result.reservation_id;
+    r.launch_index = i;
+    r.scheduler_hints = req.scheduler_hints;
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
+                              Decide(InstanceState{}, CreateInstance{r}));
+    if (!req.access_ipv4.empty() || !req.access_ipv6.empty()) {
+      // Recorded with the request, in the same (atomic) append.
+      InstanceUpdated ips;
+      ips.has_access_ipv4 = !req.access_ipv4.empty();
+      ips.access_ipv4 = req.access_ipv4;
+      ips.has_access_ipv6 = !req.access_ipv6.empty();
+      ips.access_ipv6 = req.access_ipv6;
+      events.push_back(ips);
+    }
+    AppendRequest append;
+    append.stream = InstanceStream(r.instance_id);
+    append.expected = ExpectedVersion::NoStream();
+    append.key = IdempotencyKey("create-" + r.instance_id.str());
+    for (const Event& e : events) append.events.push_back(MakeNewEvent(e, meta));
+    appends.push_back(std::move(append));
+    ids.push_back(r.instance_id);
+  }
+  Seq last;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    Result<AppendResult> appended = log_->Append(appends[i]);
+    if (!appended.ok()) {
+      // All or none: the log appends one stream at a time, so the servers
+      // already requested are deleted again (each append is idempotent, so a
+      // retried create cannot resurrect them under the same ids).
+      for (size_t j = 0; j < i; ++j) {
+        (void)DeleteWithKey(ctx, ids[j], IdempotencyKey("rollback-" + ids[j].str()));
+      }
+      return appended.status().WithContext("requesting server " + std::to_string(i + 1) +
+                                           " of " + std::to_string(appends.size()));
+    }
+    last = appended->last_seq;
+  }
+  CHRONOVA_RETURN_IF_ERROR(WaitFor(last));
+  CHRONOVA_ASSIGN_OR_RETURN(auto servers_reader,
+                            store_->Reader(ServersProjection::kName));
+  ServersView view(servers_reader.get());
+  for (const InstanceId& id : ids) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s, view.Get(id));
+    if (!s) return Status::Internal("server " + id.str() + " missing after its creation");
+    result.servers.push_back(std::move(*s));
+  }
+  return result;
+}
+
+template <typename Decider>
+Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& id,
+                                   const IdempotencyKey& key, Decider decide,
+                                   Seq* appended) {
+  InstanceState initial;
+  initial.id = id;
+  auto checked = [&](const InstanceState& s) -> Result<std::vector<Event>> {
+    CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
+    return decide(s);
+  };
+  CHRONOVA_ASSIGN_OR_RETURN(
+      CommandOutcome out,
+      HandleCommand(*log_, InstanceStream(id), initial, FoldInstance, InstanceVersion,
+                    checked, ctx.Meta(options_.env->Now()), key));
+  if (out.appended) {
+    CHRONOVA_RETURN_IF_ERROR(WaitFor(out.append.last_seq));
+    if (appended != nullptr) *appended = out.append.last_seq;
+  }
+  return Status::Ok();
+}
+
+template <class Command>
+Status ComputeService::ActOnServerAs(const RequestContext& ctx, const InstanceId& id,
+                                     const char* key, const char* policy) {
+  return ActOnServer(ctx, id, RequestKey(ctx, key),
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       CHRONOVA_RETURN_IF_ERROR(
+                           Authorize(ctx, policy, PolicyTarget{s.project_id, UserId()}));
+                       return Decide(s, Command{ctx.IsAdmin()});
+                     });
+}
+
+Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId& id) {
+  return DeleteWithKey(ctx, id, RequestKey(ctx, "delete"));
+}
+
+Status ComputeService::ForceDeleteServer(const RequestContext& ctx,
+                                         const InstanceId& id) {
+  return DeleteWithKey(ctx, id, RequestKey(ctx, "force-delete"),
+                       "os_compute_api:os-deferred-delete:force");
+}
+
+Status ComputeService::RestoreServer(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServerAs<RestoreInstance>(ctx, id, "restore",
+                                        "os_compute_api:os-deferred-delete:restore");
+}
+
+Status ComputeService::DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
+                                     const IdempotencyKey& key, const char* policy) {
+  return ActOnServer(
+      ctx, id, key, [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy, {s.project_id, {}}));
+        return Decide(s, DeleteInstance{ctx.IsAdmin()});
+      });
+}
+
+Status ComputeService::ServerAction(const RequestContext& ctx, const InstanceId& id,
+                                    LifecycleAction action, bool hard) {
+  return ActOnServer(
+      ctx, id, RequestKey(ctx, "action"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(
+            Authorize(ctx, ActionPolicy(action), PolicyTarget{s.project_id, UserId()}));
+        return Decide(s, RequestLifecycleAction{action, hard, ctx.IsAdmin()});
+      });
+}
+
+Result<InstanceState> ComputeService::RebuildServer(
+    const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
+    const std::optional<std::string>& name,
+    const std::optional<std::map<std::string, std::string>>& metadata) {
+  const ImageId image_id(LastSegment(image_ref));
+  // Resolved once; refused (below) only after the server's own checks, as Nova
+  // looks the image up after the lock and the state.
+  Result<ImageRecord> image = FindBootableImage(*store_, ctx, image_id);
+  if (image.status().IsNotFound()) {
+    // Nova's answer for ImageNotFound here, for an invisible image too.
+    image = Status::InvalidArgument("Cannot find image for rebuild");
+  }
+  InstanceRebuildRequested request;
+  request.image_id = image_id;
+  if (name) request.name = *name;
+  if (metadata) {
+    request.replace_metadata = true;
+    request.metadata = *metadata;
+  }
+  Seq appended;
+  CHRONOVA_RETURN_IF_ERROR(ActOnServer(
+      ctx, id, RequestKey(ctx, "rebuild"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:rebuild",
+                                           PolicyTarget{s.project_id, UserId()}));
+        CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
+                                  Decide(s, RebuildInstance{request, ctx.IsAdmin()}));
+        CHRONOVA_RETURN_IF_ERROR(image.status());
+        if (image->image.min_ram > s.flavor.memory_mb) {
+          return Status::InvalidArgument(
+              "Flavor's memory is too small for requested image.");
+        }
+        if (image->image.min_disk > s.flavor.root_gb && s.flavor.root_gb > 0) {
+          return Status::InvalidArgument(
+              "Flavor's disk is too small for requested image.");
+        }
+        return events;
+      },
+      &appended));
+  // The server as the request left it (REBUILD), not as its host may
+  // already have moved it on.
+  return LoadInstance(*log_, id, appended == Seq() ? Seq(UINT64_MAX) : appended);
+}
+
+Result<ImageId> ComputeService::CreateServerImage(
+    const RequestContext& ctx, const InstanceId& id, const std::string& name,
+    const std::map<std::string, std::string>& metadata) {
+  // Nova checks the server, the policy and its state before it creates the
+  // image, so a refused request leaves no image (check_instance_state).
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
+  CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
+  const PolicyTarget target{s.project_id, UserId()};
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create_image", target));
+  const ImageId image_id(options_.env->NewUuid());
+  CHRONOVA_RETURN_IF_ERROR(Decide(s, SnapshotInstance{image_id, name}).status());
+
+  // nova/compute/utils.py create_image + initialize_instance_snapshot_metadata.
+  ImageCreated image;
+  image.image_id = image_id;
+  image.name = name;
+  image.disk_format = "qcow2";
+  image.container_format = "bare";
+  image.owner = ctx.project;
+  image.visibility = ctx.project == s.project_id ? "private" : "shared";
+  image.min_disk = s.flavor.root_gb;
+  CHRONOVA_ASSIGN_OR_RETURN(auto images_reader, store_->Reader(ImagesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ImageRecord> base,
+                            ImagesView(images_reader.get()).Get(s.image_id));
+  if (base) {
+    image.min_ram = base->image.min_ram;
+    image.min_disk = std::max(image.min_disk, base->image.min_disk);
+  }
+  image.properties["image_type"] = "snapshot";
+  image.properties["instance_uuid"] = id.str();
+  image.properties["base_image_ref"] = s.image_id.str();
+  image.properties["user_id"] = ctx.user.str();
+  if (ctx.project != s.project_id) {
+    image.properties["instance_owner"] = s.project_id.str();
+  }
+  for (const auto& [k, v] : metadata) image.properties[k] = v;
+
+  // One stream per append: the image first, then the request that fills it.
+  const EventMeta meta = ctx.Meta(options_.env->Now());
+  AppendRequest create;
+  create.stream = ImageStream(image_id);
+  create.expected = ExpectedVersion::NoStream();
+  create.key = RequestKey(ctx, "create-image-record");
+  create.events.push_back(MakeNewEvent(image, meta));
+  CHRONOVA_RETURN_IF_ERROR(log_->Append(create).status());
+  Status requested = ActOnServer(
+      ctx, id, RequestKey(ctx, "create-image"),
+      [&](const InstanceState& now) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create_image",
+                                           PolicyTarget{now.project_id, UserId()}));
+        return Decide(now, SnapshotInstance{image_id, name});
+      });
+  if (!requested.ok()) {
+    // The server changed in between (Nova deletes the image in that case too).
+    AppendRequest undo;
+    undo.stream = ImageStream(image_id);
+    undo.key = RequestKey(ctx, "create-image-undo");
+    undo.events.push_back(MakeNewEvent(ImageDeleted{}, meta));
+    Status undone = log_->Append(undo).status();
+    if (!undone.ok()) {
+      std::fprintf(stderr, "compute API: image %s left queued: %s\n",
+                   image_id.str().c_str(), undone.ToString().c_str());
+    }
+    return requested;
+  }
+  return image_id;
+}
+
+Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId& id,
+                                    const std::string& flavor_ref) {
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
+  CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:resize",
+                                     PolicyTarget{s.project_id, UserId()}));
+  CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader,
+                            store_->Reader(FlavorsProjection::kName));
+  const std::string flavor_id = LastSegment(flavor_ref);
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<FlavorRecord> flavor,
+                            FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
+  if (!flavor || !(ctx.IsAdmin() || flavor->VisibleTo(ctx.project)))
+    return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
+  InstanceResizeRequested request;
+  request.migration_id = options_.env->NewUuid();
+  request.flavor = flavor->spec;
+  request.source_host = s.host;
+  // The state, the lock, the flavor and the disk first (nothing claimed yet).
+  CHRONOVA_RETURN_IF_ERROR(Decide(s, ResizeInstance{request, ctx.IsAdmin()}).status());
+  CHRONOVA_RETURN_IF_ERROR(CheckResizeQuota(s, flavor->spec));
+
+  // The scheduler's placement (core/placement.h) over the hosts read model:
+  // up, enabled, in the server's zone, room for the new flavor (on the
+  // source, the server's own claim moves to the migration, so it still counts).
+  CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(*store_));
+  std::vector<PlacementHost> candidates;
+  for (const HostState& h : loaded.hosts) {
+    candidates.push_back(
+        PlacementHost{&h, !options_.host_up || options_.host_up(h.name)});
+  }
+  PlacementRequest placement;
+  placement.claim = FlavorClaim(flavor->spec);
+  placement.availability_zone = s.availability_zone;
+  const std::vector<HostName> ranked =
+      RankHosts(candidates, loaded.aggregates, placement);
+  const EventMeta meta = ctx.Meta(options_.env->Now());
+  ResizeClaims claims{
+      id, InstanceId(request.migration_id), s.host, HostName(), s.flavor, flavor->spec};
+  Status claimed = Status::InvalidArgument(kNoValidHostMessage);
+  for (const HostName& host : ranked) {
+    claims.dest = host;
+    claimed = ClaimResize(*log_, claims, meta);
+    if (claimed.ok() || !claimed.IsConflict()) break;
+    claimed = Status::InvalidArgument(kNoValidHostMessage);
+  }
+  CHRONOVA_RETURN_IF_ERROR(claimed);
+  request.dest_host = claims.dest;
+  Status requested =
+      ActOnServer(ctx, id, RequestKey(ctx, "resize"),
+                  [&](const InstanceState& now) -> Result<std::vector<Event>> {
+                    return Decide(now, ResizeInstance{request, ctx.IsAdmin()});
+                  });
+  if (!requested.ok()) {
+    // The server changed in between: its claims go back as they were.
+    Status undone = RevertResizeClaims(*log_, claims, meta);
+    if (!undone.ok()) {
+      std::fprintf(stderr, "compute API: resize claims of %s left: %s\n",
+                   id.str().c_str(), undone.ToString().c_str());
+    }
+  }
+  return requested;
+}
+
+Status ComputeService::ConfirmResize(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServerAs<chronova::ConfirmResize>(ctx, id, "confirm-resize",
+                                                "os_compute_api:servers:confirm_resize");
+}
+
+Status ComputeService::RevertResize(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServerAs<chronova::RevertResize>(ctx, id, "revert-resize",
+                                               "os_compute_api:servers:revert_resize");
+}
+
+Status ComputeService::RescueServer(const RequestContext& ctx, const InstanceId& id,
+                                    const std::string& rescue_image_ref) {
+  InstanceRescueRequested request;
+  request.image_id = ImageId(LastSegment(rescue_image_ref));
+  // Nova answers UnsupportedRescueImage for an image it cannot fetch; chronova
+  // also for one without data (Nova's host would fail to fetch it later).
+  Status image_usable;
+  if (!request.image_id.empty()) {
+    image_usable = FindBootableImage(*store_, ctx, request.image_id).status();
+    if (image_usable.IsNotFound() ||
+        image_usable.code() == StatusCode::kInvalidArgument) {
+      image_usable = Status::InvalidArgument("Requested rescue image '" +
+                                             rescue_image_ref + "' is not supported");
+    }
+  }
+  return ActOnServer(
+      ctx, id, RequestKey(ctx, "rescue"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, ActionPolicy(LifecycleAction::kRescue),
+                                           PolicyTarget{s.project_id, s.user_id}));
+        // Nova checks the lock and the state before the image.
+        Result<std::vector<Event>> events =
+            Decide(s, RescueInstance{request, ctx.IsAdmin()});
+        if (events.ok() && !image_usable.ok()) return image_usable;
+        return events;
+      });
+}
+
+Status ComputeService::ResetServerState(const RequestContext& ctx, const InstanceId& id,
+                                        const std::string& vm_state) {
+  return ActOnServer(ctx, id, RequestKey(ctx, "reset-state"),
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       CHRONOVA_RETURN_IF_ERROR(
+                           Authorize(ctx, "os_compute_api:os-admin-actions:reset_state",
+                                     PolicyTarget{s.project_id, UserId()}));
+                       Event e = InstanceStateReset{vm_state};
+                       CHRONOVA_RETURN_IF_ERROR(CheckTransition(s, e));
+                       return std::vector<Event>{std::move(e)};
+                     });
+}
+
+Result<std::string> ComputeService::ConsoleOutput(const RequestContext& ctx,
+                                                  const InstanceId& id, int length) {
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s,
+                            GetServer(ctx, id, "os_compute_api:os-console-output"));
+  if (!options_.console_output) {
+    return Status::Unavailable("No compute host can be asked for console output.");
+  }
+  if (s.host.empty()) {
+    return Status::Conflict("Instance " + id.str() + " is not ready");
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(std::string log, options_.console_output(s.host, id, length));
+  // Like Nova: decoded as ASCII with replacement, then the control characters
+  // other than tab and newline removed ([\x00-\x08\x0B-\x1F]).
+  std::string out;
+  out.reserve(log.size());
+  for (unsigned char c : log) {
+    if (c >= 0x80) {
+      out += "\xEF\xBF\xBD";  // U+FFFD, as Python's 'replace' decoding gives
+    } else if (c >= 0x20 || c == '\t' || c == '\n') {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServerAs<LockInstance>(ctx, id, "lock",
+                                     "os_compute_api:os-lock-server:lock");
+}
+
+Status ComputeService::UnlockServer(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServerAs<UnlockInstance>(ctx, id, "unlock",
+                                       "os_compute_api:os-lock-server:unlock");
+}
+
+// Runs `decide` (after the visibility check) on the server's stream and returns
+// the server as the projections show it right after.
+template <typename DecideFn>
+Result<InstanceState> ComputeService::Change(const RequestContext& ctx,
+                                             const InstanceId& id, DecideFn decide_fn) {
+  CHRONOVA_RETURN_IF_ERROR(ActOnServer(ctx, id, RequestKey(ctx, "change"), decide_fn));
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s,
+                            ServersView(reader.get()).Get(id));
+  if (!s) return InstanceNotFound(id);
+  return std::move(*s);
+}
+
+Result<InstanceState> ComputeService::UpdateServer(const RequestContext& ctx,
+                                                   const InstanceId& id,
+                                                   const UpdateServerRequest& req) {
+  UpdateInstance cmd;
+  cmd.update.has_name = req.name.has_value();
+  cmd.update.name = req.name.value_or("");
+  cmd.update.has_access_ipv4 = req.access_ipv4.has_value();
+  cmd.update.access_ipv4 = req.access_ipv4.value_or("");
+  cmd.update.has_access_ipv6 = req.access_ipv6.has_value();
+  cmd.update.access_ipv6 = req.access_ipv6.value_or("");
+  return Change(ctx, id, [&](const InstanceState& s) -> Result<std::vector<Event>> {
+    CHRONOVA_RETURN_IF_ERROR(
+        Authorize(ctx, "os_compute_api:servers:update", {s.project_id, {}}));
+    return Decide(s, cmd);
+  });
+}
+
+Result<InstanceState> ComputeService::ChangeServerMetadata(const RequestContext& ctx,
+                                                           const InstanceId& id,
+                                                           std::string_view policy,
+                                                           const MetadataChange& change) {
+  ChangeMetadata cmd;
+  cmd.set = change.set;
+  cmd.replace = change.replace;
+  if (change.removed) {
+    cmd.removed.push_back(*change.removed);
+    cmd.action = "delete metadata";
+  }
+  cmd.max_items = options_.metadata_items_limit;
+  const std::string action = "os_compute_api:server-metadata:" + std::string(policy);
+  return Change(ctx, id, [&](const InstanceState& s) -> Result<std::vector<Event>> {
+    CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, action, {s.project_id, {}}));
+    return Decide(s, cmd);
+  });
+}
+
+Result<InstanceState> ComputeService::GetServer(const RequestContext& ctx,
+                                                const InstanceId& id,
+                                                std::string_view policy) const {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s,
+                            ServersView(reader.get()).Get(id));
+  if (!s) return InstanceNotFound(id);
+  CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, *s));
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy, {s->project_id, {}}));
+  return std::move(*s);
+}
+
+Result<std::vector<InstanceState>> ComputeService::ListServers(
+    const RequestContext& ctx, const ListServersQuery& q) const {
+  const std::string view = q.detail ? "detail" : "index";
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:" + view));
+  if (q.all_tenants) {
+    CHRONOVA_RETURN_IF_ERROR(
+        Authorize(ctx, "os_compute_api:servers:" + view + ":get_all_tenants"));
+  }
+  const bool want_deleted = q.status && *q.status == "DELETED";
+  if (want_deleted && !ctx.IsAdmin()) {
+    return Status::PermissionDenied("Only administrators may list deleted instances");
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+  ServersView servers_view(reader.get());
+  ServersView::ListOptions opts;
+  if (!q.all_tenants) opts.project = ctx.project;
+  opts.include_deleted = q.changes_since.has_value() || want_deleted || q.include_deleted;
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all, servers_view.List(opts));
+  if (q.name && q.name->size() > kMaxNameFilterBytes) {
+    return Status::InvalidArgument("Invalid filter: name is longer than " +
+                                   std::to_string(kMaxNameFilterBytes) + " characters");
+  }
+  std::optional<NameFilter> name_filter;
+  if (q.name) name_filter.emplace(*q.name);
+  std::vector<InstanceState> out;
+  for (InstanceState& s : all) {
+    if (q.changes_since && s.updated_at < *q.changes_since) continue;
+    if (name_filter && !name_filter->Matches(s.name)) continue;
+    if (q.status && ApiStatus(s) != *q.status) continue;
+    if (q.host && ctx.IsAdmin() && s.host.str() != *q.host) continue;
+    if (q.image && s.image_id.str() != *q.image) continue;
+    if (q.flavor && s.flavor.id.str() != *q.flavor) continue;
+    if (q.reservation_id && s.reservation_id != *q.reservation_id) continue;
+    if (q.ip) continue;  // no server has a fixed IP yet
+    out.push_back(std::move(s));
+  }
+  SortServers(out, q.sort);
+  size_t begin = 0;
+  if (q.marker) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const InstanceState& s) {
+      return s.id.str() == *q.marker;
+    });
+    if (it == out.end())
+      return Status::InvalidArgument("marker [" + *q.marker + "] not found");
+    begin = static_cast<size_t>(it - out.begin()) + 1;
+  }
+  size_t end = std::min(out.size(), begin + static_cast<size_t>(std::max(q.limit, 0)));
+  return std::vector<InstanceState>(std::make_move_iterator(out.begin() + begin),
+                                    std::make_move_iterator(out.begin() + end));
+}
+
+Result<std::vector<InstanceAction>> ComputeService::ListInstanceActions(
+    const RequestContext& ctx, const InstanceId& id) const {
+  CHRONOVA_RETURN_IF_ERROR(
+      GetServer(ctx, id, "os_compute_api:os-instance-actions:list").status());
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader,
+                            store_->Reader(InstanceActionsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceActions> record,
+                            InstanceActionsView(reader.get()).Get(id));
+  if (!record) return std::vector<InstanceAction>();
+  // Stored oldest first; Nova lists newest first (created_at, id descending).
+  return std::vector<InstanceAction>(std::make_move_iterator(record->actions.rbegin()),
+                                     std::make_move_iterator(record->actions.rend()));
+}
+
+Result<InstanceAction> ComputeService::GetInstanceAction(
+    const RequestContext& ctx, const InstanceId& id, const RequestId& request_id) const {
+  CHRONOVA_RETURN_IF_ERROR(
+      GetServer(ctx, id, "os_compute_api:os-instance-actions:show").status());
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader,
+                            store_->Reader(InstanceActionsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceAction> action,
+                            InstanceActionsView(reader.get()).GetAction(id, request_id));
+  if (!action) return Status::NotFound("Action " + request_id.str() + " not found");
+  return std::move(*action);
+}
+
+// ---- history (time travel) ---------------------------------------------------
+
+namespace {
+
+Status RequireAdmin(const RequestContext& ctx) {
+  return Authorize(ctx, "chronova:history");
+}
+
+}  // namespace
+
+Result<std::vector<Envelope>> ComputeService::ServerHistory(const RequestContext& ctx,
+                                                            const InstanceId& id) const {
+  CHRONOVA_RETURN_IF_ERROR(RequireAdmin(ctx));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
+                            ReadWholeStream(*log_, InstanceStream(id)));
+  if (events.empty()) return InstanceNotFound(id);
+  return events;
+}
+
+Result<HistoryPoint> ComputeService::ResolveHistoryPoint(
+    const RequestContext& ctx, const std::optional<std::string>& as_of) const {
+  CHRONOVA_RETURN_IF_ERROR(RequireAdmin(ctx));
+  HistoryPoint p;
+  if (as_of) {
+    CHRONOVA_ASSIGN_OR_RETURN(p.seq, time_travel_->Resolve(*as_of));
+  } else {
+    CHRONOVA_ASSIGN_OR_RETURN(p.seq, log_->Head());
+  }
+  if (p.seq.value() > 0) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> one, log_->Read(p.seq, 1));
+    if (!one.empty()) p.time = one.front().meta.time;
+  }
+  return p;
+}
+
+Result<InstanceState> ComputeService::GetServerAsOf(const RequestContext& ctx,
+                                                    const InstanceId& id, Seq at) const {
+  CHRONOVA_RETURN_IF_ERROR(RequireAdmin(ctx));
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, InstanceAsOf(*log_, id, at));
+  if (!s.exists) return InstanceNotFound(id);
+  return s;
+}
+
+Result<std::vector<InstanceState>> ComputeService::ListServersAsOf(
+    const RequestContext& ctx, Seq at) const {
+  CHRONOVA_RETURN_IF_ERROR(RequireAdmin(ctx));
+  CHRONOVA_ASSIGN_OR_RETURN(std::unique_ptr<ReadModelsAt> then,
+                            time_travel_->ReadModelsAsOf(at));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> servers,
+                            then->servers().List(ServersView::ListOptions()));
+  SortNewestFirst(servers);
+  return servers;
+}
+
+Result<std::vector<ImageRecord>> ComputeService::ListImages(
+    const RequestContext& ctx) const {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ImagesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<ImageRecord> all,
+                            ImagesView(reader.get()).List());
+  std::vector<ImageRecord> out;
+  for (ImageRecord& i : all) {
+    if (i.image.visibility == "public" || i.image.owner == ctx.project || ctx.IsAdmin()) {
+      out.push_back(std::move(i));
+    }
+  }
+  return out;
+}
+
+Result<ImageRecord> ComputeService::GetImage(const RequestContext& ctx,
+                                             const ImageId& id) const {
+  Result<ImageRecord> i = FindVisibleImage(*store_, ctx, id);
+  if (i.status().IsNotFound()) {
+    return Status::NotFound("Image " + id.str() + " could not be found.");
+  }
+  return i;
+}
+
+}  // namespace chronova

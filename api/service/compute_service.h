@@ -1,0 +1,468 @@
+// ComputeService: the command and query side of the Compute API, free of HTTP.
+// Commands are decided in core/ and appended to the log; queries read the
+// projections after waiting for the caller's own writes (read-your-writes).
+// The HTTP layer (api/compute/compute_api_handler.cc) only parses, authorizes by calling this,
+// and renders.
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/instance_state.h"
+#include "core/request_context.h"
+#include "eventstore/event_log.h"
+#include "projections/catalog_projections.h"
+#include "projections/instance_actions_projection.h"
+#include "projections/projection_runner.h"
+#include "projections/projection_store.h"
+#include "projections/resource_projections.h"
+#include "projections/time_travel.h"
+
+namespace chronova {
+
+// The validated body of POST /servers.
+struct CreateServerRequest {
+  std::string name;
+  std::string flavor_ref;         // flavor id (or a URL ending in it)
+  std::string image_ref;          // image id (or a URL ending in it)
+  std::string availability_zone;  // "zone" or Nova's "zone:host" (host ignored)
+  std::string key_name;
+  std::map<std::string, std::string> metadata;
+  std::string access_ipv4;  // "" if not given
+  std::string access_ipv6;
+  std::string user_data;
+  int min_count = 1;
+  int max_count = 1;
+  std::map<std::string, std::vector<std::string>> scheduler_hints;
+};
+
+struct CreateServerResult {
+  std::vector<InstanceState> servers;  // as projected right after the append
+  std::string reservation_id;          // "r-xxxxxxxx"
+};
+
+// One sort criterion of GET /servers (Nova's sort_key/sort_dir pairs).
+struct ServerSortKey {
+  std::string key;  // one of Nova's valid sort keys, e.g. "display_name"
+  bool descending = true;
+};
+
+// The most servers one create request makes (max_count is cut to it; a
+// min_count above it is refused), whatever the quota allows.
+inline constexpr int kMaxServersPerRequest = 1000;
+
+// The longest name filter ListServers takes (a server name's own limit).
+inline constexpr size_t kMaxNameFilterBytes = 255;
+
+struct ListServersQuery {
+  bool detail = false;       // GET /servers/detail (its own policy names)
+  bool all_tenants = false;  // every project (policy: admin)
+  // A regular expression searched for in the name (Nova's REGEXP filter,
+  // matched in linear time by RE2); one RE2 does not take matches as a plain
+  // substring. Longer than kMaxNameFilterBytes: InvalidArgument.
+  std::optional<std::string> name;
+  std::optional<std::string> status;  // API status, e.g. "ACTIVE"; "DELETED": admin
+  std::optional<std::string> host;    // admin only
+  std::optional<std::string> image;   // image id
+  std::optional<std::string> flavor;  // flavor id
+  std::optional<std::string> reservation_id;
+  // A regex over the servers' fixed IPs; chronova has no networking yet, so
+  // no server matches.
+  std::optional<std::string> ip;
+  std::optional<Timestamp> changes_since;  // include deleted servers updated since then
+  bool include_deleted = false;            // admin's "deleted=true"
+  std::optional<std::string> marker;       // id of the last server of the previous page
+  int limit = 1000;
+  // Empty: Nova's default, created_at descending. Ties end by id.
+  std::vector<ServerSortKey> sort;
+};
+
+// PUT /servers/{id}: only the fields present change.
+struct UpdateServerRequest {
+  std::optional<std::string> name;
+  std::optional<std::string> access_ipv4;
+  std::optional<std::string> access_ipv6;
+};
+
+// What a server-metadata call does (the service adds the quota).
+struct MetadataChange {
+  std::map<std::string, std::string> set;
+  bool replace = false;                // PUT /metadata: drop keys not in `set`
+  std::optional<std::string> removed;  // DELETE /metadata/{key}
+};
+
+// POST /os-keypairs: import `public_key` if set, else generate an RSA keypair.
+struct CreateKeypairRequest {
+  UserId user;  // empty: the caller
+  std::string name;
+  std::optional<std::string> public_key;
+};
+
+struct CreatedKeypair {
+  KeypairRecord record;
+  std::string private_key;  // generated keys only; never stored
+};
+
+// POST /flavors, validated.
+struct CreateFlavorRequest {
+  std::string name;
+  std::optional<std::string> id;  // absent or null: a new uuid
+  int32_t vcpus = 0;
+  int32_t memory_mb = 0;
+  int32_t root_gb = 0;
+  int32_t ephemeral_gb = 0;
+  int32_t swap_mb = 0;
+  double rxtx_factor = 1.0;
+  bool is_public = true;
+};
+
+// One resource of a quota set: its limit and, for /detail, its usage.
+struct QuotaValue {
+  int64_t limit = 0;
+  int64_t in_use = 0;
+  int64_t reserved = 0;
+};
+
+// A project's (or one of its users') usage of the counted resources.
+struct QuotaUsage {
+  int64_t instances = 0;
+  int64_t cores = 0;
+  int64_t ram = 0;
+};
+
+struct ComputeServiceOptions {
+  Env* env = Env::Default();
+  // The limits of a project nobody set limits for ([quota] in chronovad's INI;
+  // api/service/quotas.h has Nova's defaults). A quota class "default" overrides them.
+  std::map<std::string, int64_t> quota_defaults;  // empty: DefaultQuotaLimits()
+  // An admission (quota.usage_reserved) whose server never appeared in the
+  // read models stops counting after this long (the API died between the two
+  // appends).
+  int64_t quota_reservation_expire_s = 600;
+  int wait_timeout_ms = 10000;  // read-your-writes wait for the projections
+  // Nova's default metadata_items quota (per server).
+  size_t metadata_items_limit = 128;
+  // Snapshots and scratch space of the admin history API (as-of queries).
+  TimeTravelOptions time_travel;
+  // Asks a compute host for the last `length` lines (-1: all) of a guest's
+  // console log (a HostQueryClient in the node). Unset: no host can be asked
+  // (os-getConsoleOutput answers 503).
+  std::function<Result<std::string>(const HostName&, const InstanceId&, int length)>
+      console_output;
+  // Whether a compute host's service is up (its heartbeats, as os-services
+  // shows them), for placing a resize. Unset: every host counts as up.
+  std::function<bool(const HostName&)> host_up;
+};
+
+// A resolved as_of: the seq and the time of its event (0 for seq 0).
+struct HistoryPoint {
+  Seq seq;
+  Timestamp time;
+};
+
+class ComputeService {
+ public:
+  // Borrows everything; they must outlive the service. `store` must hold the
+  // servers, hosts, flavors, images, instance_actions, aggregates, keypairs and
+  // quotas projections
+  // and be fed by
+  // `runner`.
+  ComputeService(EventLog* log, ProjectionStore* store, const ProjectionRunner* runner,
+                 ComputeServiceOptions options = ComputeServiceOptions());
+
+  // InvalidArgument (400) for a bad request (unknown flavor/image are
+  // InvalidArgument too, as in Nova: "Flavor ... could not be found." is 400 on
+  // create, "Can not find requested image" also for an image the caller may
+  // not see (FindBootableImage), "Image <id> is not active." for one without
+  // data; so is an availability zone no compute host is in);
+  // PermissionDenied past the metadata_items quota. The servers are BUILD when
+  // this returns. With max_count > 1 either every server is requested or, if an
+  // append fails part-way, those already requested are deleted again (local
+  // delete) before the error is returned.
+  Result<CreateServerResult> CreateServers(const RequestContext& ctx,
+                                           const CreateServerRequest& req);
+  // NotFound for an unknown server or another project's (unless admin).
+  Status DeleteServer(const RequestContext& ctx, const InstanceId& id);
+  // The most metadata items a server or an image may hold.
+  size_t metadata_items_limit() const { return options_.metadata_items_limit; }
+  // The forceDelete action: a delete in any state (Nova's force_delete), under
+  // its own policy.
+  Status ForceDeleteServer(const RequestContext& ctx, const InstanceId& id);
+  // The restore action: NotFound as above, else Conflict (RestoreInstance).
+  Status RestoreServer(const RequestContext& ctx, const InstanceId& id);
+  // NotFound as above; PermissionDenied if `policy` refuses the caller on the
+  // server's project.
+  Result<InstanceState> GetServer(
+      const RequestContext& ctx, const InstanceId& id,
+      std::string_view policy = "os_compute_api:servers:show") const;
+  // POST /servers/{id}/action for a lifecycle action: records the request; the
+  // server's task state shows it until its host reports the outcome. NotFound
+  // as GetServer; Conflict (409) for a locked server or a state the action
+  // cannot start from; PermissionDenied (403) by policy.
+  Status ServerAction(const RequestContext& ctx, const InstanceId& id,
+                      LifecycleAction action, bool hard);
+  // The rebuild action: the server is recreated from `image_ref` (an id or a
+  // URL ending in it), renamed and given new metadata when those are set.
+  // Returns the server as projected right after the request. 400 for an
+  // unknown image or one the caller may not see ("Cannot find image for
+  // rebuild", as Nova), one that is not active ("Image <id> is not active.")
+  // or one too big for the flavor, each checked after the server's lock and
+  // state as in Nova; NotFound/Conflict/PermissionDenied as ServerAction.
+  Result<InstanceState> RebuildServer(
+      const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
+      const std::optional<std::string>& name,
+      const std::optional<std::map<std::string, std::string>>& metadata);
+  // The rescue action: the guest boots from `rescue_image_ref` (empty: its own
+  // image) with its disk attached second. InvalidArgument for an unknown
+  // image, one the caller may not see or one that is not active ("Requested
+  // rescue image '<ref>' is not supported", as Nova);
+  // NotFound/Conflict/PermissionDenied as ServerAction. Unrescue is
+  // ServerAction(kUnrescue).
+  Status RescueServer(const RequestContext& ctx, const InstanceId& id,
+                      const std::string& rescue_image_ref);
+  // The createImage action: a new image (queued, owned by the caller's
+  // project, private, or shared when an admin snapshots another project's
+  // server) with Nova's snapshot properties (image_type=snapshot,
+  // instance_uuid, base_image_ref, user_id, and `metadata`), then the
+  // snapshot request that the server's host fills it from. Returns the image
+  // id. NotFound as GetServer; Conflict ("Cannot 'createImage' instance <id>
+  // while it is in vm_state building") unless the server is active, stopped,
+  // paused or suspended with no task, in which case no image is left behind;
+  // PermissionDenied by policy.
+  Result<ImageId> CreateServerImage(const RequestContext& ctx, const InstanceId& id,
+                                    const std::string& name,
+                                    const std::map<std::string, std::string>& metadata);
+  // The resize action: the new flavor (`flavor_ref`, an id or a URL) is
+  // claimed on a destination host the scheduler's filters accept (the same
+  // host allowed, as allow_resize_to_same_host=True), then the resize is
+  // recorded (task resize_prep) for the destination to carry out. 400 for an
+  // unknown flavor ("Flavor <id> could not be found."), the same flavor, a
+  // root disk that would shrink, or no host that fits (Nova's NoValidHost);
+  // 403 past the cores/ram quota; NotFound/Conflict/PermissionDenied as
+  // ServerAction.
+  Status ResizeServer(const RequestContext& ctx, const InstanceId& id,
+                      const std::string& flavor_ref);
+  // confirmResize / revertResize: Conflict unless the server is VERIFY_RESIZE.
+  Status ConfirmResize(const RequestContext& ctx, const InstanceId& id);
+  Status RevertResize(const RequestContext& ctx, const InstanceId& id);
+  // os-resetState (admin): vm_state "active" or "error", task cleared.
+  Status ResetServerState(const RequestContext& ctx, const InstanceId& id,
+                          const std::string& vm_state);
+  // os-getConsoleOutput: the tail of the guest's console log, with the control
+  // characters Nova strips removed. NotFound (404) as GetServer, or when the
+  // guest has no console; Conflict (409) "Instance <id> is not ready" while it
+  // has no host; Unavailable (503) when its host does not answer.
+  Result<std::string> ConsoleOutput(const RequestContext& ctx, const InstanceId& id,
+                                    int length);
+  // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
+  Status LockServer(const RequestContext& ctx, const InstanceId& id);
+  Status UnlockServer(const RequestContext& ctx, const InstanceId& id);
+  // PUT /servers/{id}; the server as it is right after the change.
+  Result<InstanceState> UpdateServer(const RequestContext& ctx, const InstanceId& id,
+                                     const UpdateServerRequest& req);
+  // The server-metadata API's writes (policy "os_compute_api:server-metadata:<policy>");
+  // errors as Decide(ChangeMetadata). Returns the server after the change.
+  Result<InstanceState> ChangeServerMetadata(const RequestContext& ctx,
+                                             const InstanceId& id,
+                                             std::string_view policy,
+                                             const MetadataChange& change);
+  // Newest first (created_at descending, then id), as Nova's default sort, or in
+  // query.sort's order. PermissionDenied (Nova's policy message) for all_tenants
+  // without the get_all_tenants policy, and for status DELETED from a non-admin.
+  Result<std::vector<InstanceState>> ListServers(const RequestContext& ctx,
+                                                 const ListServersQuery& query) const;
+
+  // ---- keypairs (os-keypairs); `user` empty means the caller ----------------
+  // The user's keypairs in name order. PermissionDenied for another user's
+  // unless admin.
+  Result<std::vector<KeypairRecord>> ListKeypairs(const RequestContext& ctx,
+                                                  const UserId& user) const;
+  // NotFound "Keypair <name> not found for user <user>".
+  Result<KeypairRecord> GetKeypair(const RequestContext& ctx, const UserId& user,
+                                   const std::string& name) const;
+  // InvalidArgument for a bad public key; Conflict "Key pair '<name>' already
+  // exists."; PermissionDenied "Quota exceeded, too many key pairs." (the
+  // handler tells it from a policy denial by QuotaExceeded()).
+  Result<CreatedKeypair> CreateKeypair(const RequestContext& ctx,
+                                       const CreateKeypairRequest& req);
+  Status DeleteKeypair(const RequestContext& ctx, const UserId& user,
+                       const std::string& name);
+
+  // ---- flavors --------------------------------------------------------------
+  // Flavors the caller may see: public ones, private ones its project was
+  // given access to; admins see all.
+  Result<std::vector<FlavorRecord>> ListFlavors(const RequestContext& ctx) const;
+  // NotFound also for a private flavor the caller has no access to.
+  Result<FlavorRecord> GetFlavor(const RequestContext& ctx, const FlavorId& id) const;
+  // Admin. Conflict "Flavor with ID <id> already exists." / "Flavor with name
+  // <name> already exists.".
+  Result<FlavorRecord> CreateFlavor(const RequestContext& ctx,
+                                    const CreateFlavorRequest& req);
+  Status DeleteFlavor(const RequestContext& ctx, const FlavorId& id);
+  // os-flavor-access: the projects of a private flavor (admin). InvalidArgument
+  // "Access list not available for public flavors." for a public one.
+  Result<std::vector<ProjectId>> ListFlavorAccess(const RequestContext& ctx,
+                                                  const FlavorId& id) const;
+  // Conflict if already there / NotFound if absent; the access list after it.
+  Result<std::vector<ProjectId>> AddFlavorAccess(const RequestContext& ctx,
+                                                 const FlavorId& id,
+                                                 const ProjectId& project);
+  Result<std::vector<ProjectId>> RemoveFlavorAccess(const RequestContext& ctx,
+                                                    const FlavorId& id,
+                                                    const ProjectId& project);
+  // os-flavor-extra-specs create/update (merge) and delete (admin).
+  Status SetFlavorExtraSpecs(const RequestContext& ctx, const FlavorId& id,
+                             const std::map<std::string, std::string>& specs);
+  Status DeleteFlavorExtraSpec(const RequestContext& ctx, const FlavorId& id,
+                               const std::string& key);
+
+  // ---- quotas and limits ----------------------------------------------------
+  // Limits (and with `usages`, in_use) of every resource for a project or one
+  // of its users (user limits fall back to the project's, then the defaults).
+  Result<std::map<std::string, QuotaValue>> GetQuotas(const RequestContext& ctx,
+                                                      const ProjectId& project,
+                                                      const UserId& user,
+                                                      bool usages) const;
+  // GET /limits: the caller's project limits with usage (another project's
+  // for admins with `tenant_id`; anyone else gets their own, as in Nova).
+  Result<std::map<std::string, QuotaValue>> GetLimits(
+      const RequestContext& ctx, const std::optional<ProjectId>& tenant) const;
+  // The defaults: [quota] overridden by the quota class "default".
+  Result<std::map<std::string, int64_t>> DefaultQuotas(const RequestContext& ctx,
+                                                       const ProjectId& project) const;
+  // Admin. InvalidArgument (Nova's words) for a limit under the usage unless
+  // `force`; the limits after the update.
+  Result<std::map<std::string, int64_t>> UpdateQuotas(
+      const RequestContext& ctx, const ProjectId& project, const UserId& user,
+      const std::map<std::string, int64_t>& limits, bool force);
+  // Admin: the limits revert to the defaults.
+  Status DeleteQuotas(const RequestContext& ctx, const ProjectId& project,
+                      const UserId& user);
+  // os-quota-class-sets (admin).
+  Result<std::map<std::string, int64_t>> GetQuotaClass(const RequestContext& ctx,
+                                                       const std::string& name) const;
+  Result<std::map<std::string, int64_t>> UpdateQuotaClass(
+      const RequestContext& ctx, const std::string& name,
+      const std::map<std::string, int64_t>& limits);
+  // Instances, cores and RAM the project (or user) uses: its non-deleted servers
+  // in the servers read model, plus admitted servers not yet in it.
+  Result<QuotaUsage> CountUsage(const ProjectId& project, const UserId& user) const;
+  // Keypairs the user holds.
+  Result<int64_t> CountKeypairs(const UserId& user) const;
+  Result<std::vector<ImageRecord>> ListImages(const RequestContext& ctx) const;
+  Result<ImageRecord> GetImage(const RequestContext& ctx, const ImageId& id) const;
+
+  // The admin history API (time travel). Every call is PermissionDenied for a
+  // non-admin, checked before anything else.
+  // Every event of the server's stream, oldest first; NotFound if it has none.
+  Result<std::vector<Envelope>> ServerHistory(const RequestContext& ctx,
+                                              const InstanceId& id) const;
+  // `as_of` (a seq or an ISO-8601 UTC time) as a seq, the log's head if absent;
+  // InvalidArgument if it is malformed or past the head.
+  Result<HistoryPoint> ResolveHistoryPoint(const RequestContext& ctx,
+                                           const std::optional<std::string>& as_of) const;
+  // The server as it was at `at` (deleted ones included); NotFound if it had not
+  // been requested by then.
+  Result<InstanceState> GetServerAsOf(const RequestContext& ctx, const InstanceId& id,
+                                      Seq at) const;
+  // Every project's servers that were not deleted at `at`, newest first.
+  Result<std::vector<InstanceState>> ListServersAsOf(const RequestContext& ctx,
+                                                     Seq at) const;
+
+  // os-instance-actions at microversion 2.1: the server's actions, newest first.
+  // NotFound as GetServer for a server the caller may not see (deleted ones
+  // included: before 2.21 Nova does not read deleted instances here).
+  Result<std::vector<InstanceAction>> ListInstanceActions(const RequestContext& ctx,
+                                                          const InstanceId& id) const;
+  // The server's action started by `request_id`; NotFound ("Action <id> not
+  // found") if it has none, or as above for the server.
+  Result<InstanceAction> GetInstanceAction(const RequestContext& ctx,
+                                           const InstanceId& id,
+                                           const RequestId& request_id) const;
+
+ private:
+  Status WaitFor(Seq seq) const;
+  // Decides `decide` on the server's stream for `ctx` (who must see it) and
+  // appends the outcome under idempotency key `key`; the seq of the last event
+  // appended goes to `*appended` (unchanged if none).
+  template <typename Decider>
+  Status ActOnServer(const RequestContext& ctx, const InstanceId& id,
+                     const IdempotencyKey& key, Decider decide, Seq* appended = nullptr);
+  // ActOnServer for a command that needs only the caller's admin flag: checks
+  // `policy` against the server's project, then decides Command{is_admin}.
+  template <class Command>
+  Status ActOnServerAs(const RequestContext& ctx, const InstanceId& id, const char* key,
+                       const char* policy);
+  Status DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
+                       const IdempotencyKey& key,
+                       const char* policy = "os_compute_api:servers:delete");
+  template <typename DecideFn>
+  Result<InstanceState> Change(const RequestContext& ctx, const InstanceId& id,
+                               DecideFn decide_fn);
+  Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
+  // The effective limits for the project (and user, if it has limits set).
+  Result<std::map<std::string, int64_t>> EffectiveLimits(const ProjectId& project,
+                                                         const UserId& user) const;
+  // Limits and usage, without authorization.
+  Result<std::map<std::string, QuotaValue>> QuotasWithUsage(const ProjectId& project,
+                                                            const UserId& user,
+                                                            bool usages) const;
+  // Admits up to max_count new servers (as many as fit, at least min_count,
+  // at most kMaxServersPerRequest) against the instances/cores/ram quota and
+  // makes their ids in *ids; returns how many were admitted, PermissionDenied
+  // with Nova's TooManyInstances message, or InvalidArgument for a min_count
+  // over kMaxServersPerRequest. Nothing grows with the counts asked for.
+  Result<size_t> ReserveQuota(const RequestContext& ctx, const FlavorSpec& flavor,
+                              int min_count, int max_count, std::vector<InstanceId>* ids);
+  // PermissionDenied (Nova's TooManyInstances) if growing the server `s` from
+  // its flavor to `to` exceeds the project's (or user's) cores/ram limits.
+  Status CheckResizeQuota(const InstanceState& s, const FlavorSpec& to);
+  // A flavor's stream folded (for access and extra-spec commands).
+  Result<FlavorRecord> LoadFlavorForCommand(const FlavorId& id) const;
+  // Decides `decide` on the flavor's stream and appends the outcome under the
+  // request's idempotency key `verb`; waits until the read models include it.
+  template <typename Decider>
+  Status ActOnFlavor(const RequestContext& ctx, const FlavorId& id, const char* verb,
+                     Decider decide);
+
+  // One admission of new servers on quota-usage/<project>.
+  struct Admission {
+    UserId user;
+    int32_t vcpus = 0;
+    int32_t memory_mb = 0;
+    Timestamp at;
+  };
+  // quota-usage/<project> folded: its version and every admission in it.
+  struct UsageStream {
+    StreamVersion version;
+    std::map<InstanceId, Admission> admitted;
+  };
+  // Brings the cached fold of quota-usage/<project> up to the log; returns a copy.
+  Result<UsageStream> LoadUsageStream(const ProjectId& project) const;
+
+  EventLog* const log_;
+  ProjectionStore* const store_;
+  const ProjectionRunner* const runner_;
+  const ComputeServiceOptions options_;
+  const std::unique_ptr<TimeTravel> time_travel_;
+
+  // Protects usage_streams_: folds of quota-usage/<project>, read on from their
+  // version so an admission costs only the events since the last one.
+  mutable std::mutex usage_mu_;
+  mutable std::map<ProjectId, UsageStream> usage_streams_;
+  // Admissions of one project are decided one at a time in this process (a
+  // stripe per project hash), so concurrent creates here do not spin on
+  // Conflict; across processes the expected version still decides.
+  static constexpr size_t kAdmissionStripes = 64;
+  std::mutex admission_mu_[kAdmissionStripes];
+};
+
+}  // namespace chronova
