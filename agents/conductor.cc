@@ -18,11 +18,11 @@ void Fold(InstanceState& s, const Envelope& env, const Event& e) {
   ApplyEvent(s, env, e);
 }
 
-void Warn(const std::string& what, const Status& st) {
-  std::fprintf(stderr, "conductor: %s: %s\n", what.c_str(), st.ToString().c_str());
-}
-
 }  // namespace
+
+void Conductor::Warn(const std::string& what, const Status& st) const {
+  options_.env->Warn({.role = "conductor"}, what + ": " + st.ToString());
+}
 
 Conductor::Conductor(EventLog* log, Bus* bus, ProjectionStore* store,
                      ConductorOptions options)
@@ -74,47 +74,48 @@ void Conductor::Stop() {
   lanes_.clear();
 }
 
+const std::map<std::string_view, Conductor::EventRoute>&
+Conductor::InstanceEventRoutes() {
+  static const std::map<std::string_view, EventRoute> kRoutes = {
+      {InstanceScheduled::kType, {WorkKind::kBuild}},
+      {InstanceDeleteRequested::kType, {WorkKind::kDelete}},
+      {InstanceActionRequested::kType, {WorkKind::kAction}},
+      {InstanceRescueRequested::kType, {WorkKind::kAction}},
+      {InstanceRebuildRequested::kType, {WorkKind::kRebuild}},
+      // Only if the drift asks for a stop (HandleEvents checks the task).
+      {InstancePowerStateChanged::kType, {WorkKind::kAction}},
+      {InstanceSnapshotRequested::kType, {WorkKind::kSnapshot}},
+      {InstanceResizeRequested::kType, {WorkKind::kResize}},
+      {InstanceResizeRevertRequested::kType, {WorkKind::kResizeRevert}},
+      {InstanceResizeConfirmed::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
+      {InstanceResizeReverted::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
+      {InstanceResizeFailed::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
+      {InstanceDeleted::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
+  };
+  return kRoutes;
+}
+
 Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
   for (const Envelope& env : batch) {
     if (StreamKind(env.stream) != "instance") continue;
     // Settling a resize's claims is idempotent, and nothing re-does it later:
     // every conductor does it, so none is missed while owners change.
     const bool owned = Owns(StreamKey(env.stream));
-    WorkItem::Kind kind;
-    if (env.type == InstanceScheduled::kType) {
-      kind = WorkItem::Kind::kBuild;
-    } else if (env.type == InstanceDeleteRequested::kType) {
-      kind = WorkItem::Kind::kDelete;
-    } else if (env.type == InstanceActionRequested::kType ||
-               env.type == InstanceRescueRequested::kType) {
-      kind = WorkItem::Kind::kAction;
-    } else if (env.type == InstanceRebuildRequested::kType) {
-      kind = WorkItem::Kind::kRebuild;
-    } else if (env.type == InstancePowerStateChanged::kType) {
-      kind = WorkItem::Kind::kAction;  // only if the drift asks for a stop (below)
-    } else if (env.type == InstanceSnapshotRequested::kType) {
-      kind = WorkItem::Kind::kSnapshot;
-    } else if (env.type == InstanceResizeRequested::kType) {
-      kind = WorkItem::Kind::kResize;
-    } else if (env.type == InstanceResizeRevertRequested::kType) {
-      kind = WorkItem::Kind::kResizeRevert;
-    } else if (env.type == InstanceResizeConfirmed::kType ||
-               env.type == InstanceResizeReverted::kType ||
-               env.type == InstanceResizeFailed::kType ||
-               env.type == InstanceDeleted::kType) {
+    auto route = InstanceEventRoutes().find(env.type);
+    if (route == InstanceEventRoutes().end()) continue;
+    if (route->second.settle_resize) {
       Status st = SettleResize(env);
       if (!st.ok()) Warn("resize claims after " + env.type, st);
       continue;
-    } else {
-      continue;
     }
+    const WorkKind kind = route->second.work;
     if (!owned) continue;
     // The state as of this event (not later): the work it asked for.
     CHRONOVA_ASSIGN_OR_RETURN(
         InstanceState s,
         LoadInstance(*log_, InstanceId(std::string(StreamKey(env.stream))), env.seq));
     if (s.host.empty()) continue;  // a delete that needed no host
-    if (kind == WorkItem::Kind::kDelete && DeleteWithoutHost(s, options_.env->Now())) {
+    if (kind == WorkKind::kDelete && DeleteWithoutHost(s, options_.env->Now())) {
       continue;
     }
     // Drift that left the instance settled needs no work; a running guest of a
@@ -162,51 +163,57 @@ Status Conductor::SettleResize(const Envelope& env) {
   if (env.type == InstanceDeleted::kType) {
     CHRONOVA_RETURN_IF_ERROR(Release(id, other, meta));
   }
-  WorkItem w;
-  w.kind = WorkItem::Kind::kResizeConfirm;
-  w.instance_id = id;
-  w.causation = env.seq;
-  w.request_id = env.meta.request_id;
-  w.actor = env.meta.actor;
-  w.flavor = s.flavor;
-  w.source_host = c.source;
+  Work w = ResizeConfirmWork{WorkOrigin{id, env.seq, env.meta.request_id, env.meta.actor},
+                             c.source};
   return bus_->Publish(subjects::Work(other), EncodePortable(w));
 }
 
-Status Conductor::SendWork(const InstanceState& s, WorkItem::Kind kind, Seq causation,
+Status Conductor::SendWork(const InstanceState& s, WorkKind kind, Seq causation,
                            const EventMeta& meta) {
-  WorkItem w;
-  w.kind = kind;
-  w.instance_id = s.id;
-  w.causation = causation;
-  w.request_id = meta.request_id;
-  w.actor = meta.actor;
-  w.name = s.name;
-  w.flavor = s.flavor;
-  w.image_id = s.image_id;
-  // The vm_state a rebuild started from is still the instance's (only the
-  // task changed).
-  w.keep_stopped = kind == WorkItem::Kind::kRebuild && s.vm_state == VmState::kStopped;
-  w.snapshot_image_id = s.snapshot_image_id;
+  const WorkOrigin origin{s.id, causation, meta.request_id, meta.actor};
+  const WorkGuest guest{s.name, s.flavor, s.image_id};
+  // A resize runs on its destination (the server's host after it finished).
   HostName target = s.host;
-  if (kind == WorkItem::Kind::kResize || kind == WorkItem::Kind::kResizeRevert) {
-    // A resize runs on its destination (the server's host after it finished).
-    target = s.resize_dest_host;
-    w.flavor =
-        kind == WorkItem::Kind::kResize ? s.resize_new_flavor : s.resize_old_flavor;
-    w.source_host = s.resize_source_host;
-    w.keep_stopped =
-        s.vm_state == VmState::kStopped ||
-        (kind == WorkItem::Kind::kResizeRevert && s.power_state == PowerState::kShutdown);
-  }
-  if (kind == WorkItem::Kind::kAction) {
-    LifecycleAction action;
-    if (!ActionOfTask(s.task_state, &action, &w.hard)) {
-      return Status::Internal("instance " + s.id.str() + " runs no lifecycle action");
-    }
-    w.action = std::string(LifecycleActionName(action));
-    if (action == LifecycleAction::kRescue) {
-      w.rescue_image_id = s.rescue_image_id.empty() ? s.image_id : s.rescue_image_id;
+  Work w;
+  switch (kind) {
+    case WorkKind::kBuild:
+      w = BuildWork{origin, guest};
+      break;
+    case WorkKind::kDelete:
+      w = DeleteWork{origin};
+      break;
+    case WorkKind::kRebuild:
+      // The vm_state a rebuild started from is still the instance's (only the
+      // task changed).
+      w = RebuildWork{origin, guest, s.vm_state == VmState::kStopped};
+      break;
+    case WorkKind::kSnapshot:
+      w = SnapshotWork{origin, guest, s.snapshot_image_id};
+      break;
+    case WorkKind::kResize:
+      target = s.resize_dest_host;
+      w = ResizeWork{origin, WorkGuest{s.name, s.resize_new_flavor, s.image_id},
+                     s.resize_source_host, s.vm_state == VmState::kStopped};
+      break;
+    case WorkKind::kResizeRevert:
+      target = s.resize_dest_host;
+      w = ResizeRevertWork{
+          origin, WorkGuest{s.name, s.resize_old_flavor, s.image_id},
+          s.resize_source_host,
+          s.vm_state == VmState::kStopped || s.power_state == PowerState::kShutdown};
+      break;
+    case WorkKind::kAction: {
+      ActionWork a{origin, guest, "", false, ImageId()};
+      LifecycleAction action;
+      if (!ActionOfTask(s.task_state, &action, &a.hard)) {
+        return Status::Internal("instance " + s.id.str() + " runs no lifecycle action");
+      }
+      a.action = std::string(LifecycleActionName(action));
+      if (action == LifecycleAction::kRescue) {
+        a.rescue_image_id = s.rescue_image_id.empty() ? s.image_id : s.rescue_image_id;
+      }
+      w = std::move(a);
+      break;
     }
   }
   return bus_->Publish(subjects::Work(target), EncodePortable(w));
@@ -323,13 +330,11 @@ Status Conductor::ApplyPowerState(const Report& r, const InstancePowerStateChang
     // A guest the log does not place here (its instance was deleted while the
     // host was away, or never lived here): Nova's
     // running_deleted_instance_action=reap.
-    WorkItem w;
-    w.kind = WorkItem::Kind::kReap;
-    w.instance_id = r.instance_id;
-    std::fprintf(stderr,
-                 "conductor: reaping the guest of instance %s on %s: the log does "
-                 "not place it there\n",
-                 r.instance_id.str().c_str(), p.host.str().c_str());
+    Work w = ReapWork{WorkOrigin{r.instance_id, Seq(), RequestId(), Actor{}}};
+    options_.env->Info(
+        {.role = "conductor", .host = p.host.str(), .instance_id = r.instance_id.str()},
+        "reaping the guest of instance " + r.instance_id.str() + " on " + p.host.str() +
+            ": the log does not place it there");
     return bus_->Publish(subjects::Work(p.host), EncodePortable(w));
   }
   // No work caused it: a request of its own, so os-instance-actions shows the
@@ -342,24 +347,24 @@ Status Conductor::ApplyPowerState(const Report& r, const InstancePowerStateChang
   return Record(r.instance_id, p, meta, IdempotencyKey("power-" + uuid)).status();
 }
 
-bool Conductor::PendingWork(const InstanceState& s, WorkItem::Kind* kind) {
+bool Conductor::PendingWork(const InstanceState& s, WorkKind* kind) {
   LifecycleAction action;
   bool hard = false;
   if (s.host.empty()) return false;
   if (s.task_state == TaskState::kDeleting) {
-    *kind = WorkItem::Kind::kDelete;
+    *kind = WorkKind::kDelete;
   } else if (s.vm_state == VmState::kBuilding) {
-    *kind = WorkItem::Kind::kBuild;
+    *kind = WorkKind::kBuild;
   } else if (s.task_state == TaskState::kRebuilding) {
-    *kind = WorkItem::Kind::kRebuild;
+    *kind = WorkKind::kRebuild;
   } else if (s.task_state == TaskState::kImageSnapshot) {
-    *kind = WorkItem::Kind::kSnapshot;
+    *kind = WorkKind::kSnapshot;
   } else if (s.task_state == TaskState::kResizePrep) {
-    *kind = WorkItem::Kind::kResize;
+    *kind = WorkKind::kResize;
   } else if (s.task_state == TaskState::kResizeReverting) {
-    *kind = WorkItem::Kind::kResizeRevert;
+    *kind = WorkKind::kResizeRevert;
   } else if (ActionOfTask(s.task_state, &action, &hard)) {
-    *kind = WorkItem::Kind::kAction;
+    *kind = WorkKind::kAction;
   } else {
     return false;
   }
@@ -377,7 +382,7 @@ EventMeta TaskMeta(const InstanceState& s, Timestamp now) {
 
 }  // namespace
 
-void Conductor::Resend(const InstanceState& s, WorkItem::Kind kind, Timestamp now) {
+void Conductor::Resend(const InstanceState& s, WorkKind kind, Timestamp now) {
   EventMeta meta = TaskMeta(s, now);
   Status st = SendWork(s, kind, s.task_seq, meta);
   if (!st.ok()) Warn("re-sending work for " + s.id.str(), st);
@@ -418,9 +423,7 @@ bool Conductor::DeleteWithoutHost(const InstanceState& s, Timestamp now) {
   if (!st.ok()) Warn("releasing the claim of " + s.id.str(), st);
   // A host judged down may only be slow to heartbeat: should it hear this, it
   // destroys the guest now rather than at its next power-state sync or restart.
-  WorkItem reap;
-  reap.kind = WorkItem::Kind::kReap;
-  reap.instance_id = s.id;
+  Work reap = ReapWork{WorkOrigin{s.id, Seq(), RequestId(), Actor{}}};
   st = bus_->Publish(subjects::Work(s.host), EncodePortable(reap));
   if (!st.ok()) Warn("asking " + s.host.str() + " to reap " + s.id.str(), st);
   return true;
@@ -445,7 +448,7 @@ void Conductor::Reconcile(const std::string& payload) {
   const Timestamp now = options_.env->Now();
   for (const InstanceState& s : *placed) {
     if (!Owns(s.id.str())) continue;
-    WorkItem::Kind kind;
+    WorkKind kind;
     if (PendingWork(s, &kind)) {
       // Work the host lost when it went away: sent again (every step is
       // idempotent). The periodic sync leaves that to the sweep.
@@ -454,10 +457,9 @@ void Conductor::Reconcile(const std::string& payload) {
       // The log has a guest the host did not list. The list may be older than
       // a build that finished since: the host looks again and reports what it
       // finds (NOSTATE if there is still none).
-      WorkItem w;
-      w.kind = WorkItem::Kind::kSyncPowerState;
-      w.instance_id = s.id;
-      w.action = std::string(InventoryReason(inventory.restart)) + ": no guest";
+      Work w = SyncPowerStateWork{
+          WorkOrigin{s.id, Seq(), RequestId(), Actor{}},
+          std::string(InventoryReason(inventory.restart)) + ": no guest"};
       Status st = bus_->Publish(subjects::Work(host), EncodePortable(w));
       if (!st.ok()) Warn("asking " + host.str() + " about " + s.id.str(), st);
     }
@@ -473,7 +475,8 @@ namespace {
 // resized.
 bool UnusedClaim(const InstanceState& s, const HostName& host) {
   return s.exists && s.vm_state != VmState::kDeleted &&
-         s.task_state != TaskState::kScheduling && s.host != host && s.migration_id.empty();
+         s.task_state != TaskState::kScheduling && s.host != host &&
+         s.migration_id.empty();
 }
 
 }  // namespace
@@ -492,8 +495,9 @@ void Conductor::ReleaseUnusedClaims(const HostName& host, const ServersView& ser
     if (!s.ok() || !s->has_value()) continue;
     const InstanceState& i = **s;
     if (i.vm_state == VmState::kDeleted) {
-      std::fprintf(stderr, "conductor: giving back the claim of deleted instance %s on %s\n",
-                   id.str().c_str(), host.str().c_str());
+      options_.env->Info(
+          {.role = "conductor", .host = host.str(), .instance_id = id.str()},
+          "giving back the claim of deleted instance " + id.str() + " on " + host.str());
       Status st = Release(id, host, TaskMeta(i, now));
       if (!st.ok()) Warn("releasing the claim of " + id.str(), st);
       continue;
@@ -545,8 +549,9 @@ Status Conductor::ReleaseUnusedClaim(const HostName& host, const InstanceId& id,
   if (!h.claims.contains(id)) return Status::Ok();
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id));
   if (!UnusedClaim(s, host)) return Status::Ok();
-  std::fprintf(stderr, "conductor: giving back the unused claim of %s on %s (placed on '%s')\n",
-               id.str().c_str(), host.str().c_str(), s.host.str().c_str());
+  options_.env->Info({.role = "conductor", .host = host.str(), .instance_id = id.str()},
+                     "giving back the unused claim of " + id.str() + " on " + host.str() +
+                         " (placed on '" + s.host.str() + "')");
   AppendRequest req;
   req.stream = HostStream(host);
   req.expected = ExpectedVersion::Exactly(h.version);
@@ -603,10 +608,10 @@ void Conductor::Sweep() {
             TimeOutBuild(s, now);
             continue;
           }
-          WorkItem::Kind kind;
+          WorkKind kind;
           if (!PendingWork(s, &kind)) continue;
           // A delete whose host went down after the work was sent.
-          if (kind == WorkItem::Kind::kDelete && DeleteWithoutHost(s, now)) continue;
+          if (kind == WorkKind::kDelete && DeleteWithoutHost(s, now)) continue;
           if (now.micros - s.updated_at.micros < age) continue;
           Resend(s, kind, now);
         }

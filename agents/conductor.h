@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -102,13 +103,31 @@ class Conductor {
   // at all (a scheduler lost a race or died between claim and placement).
   // Reconcile calls it: every agent start and periodic sync.
   void ReleaseUnusedClaims(const HostName& host, const ServersView& servers,
-                              Timestamp now);
+                           Timestamp now);
   // ReleaseUnusedClaims for every host this conductor owns that holds claims.
   void SweepUnusedClaims();
+  // The kinds of work the conductor asks of a host for an instance's task.
+  enum class WorkKind {
+    kBuild,
+    kDelete,
+    kAction,
+    kRebuild,
+    kSnapshot,
+    kResize,
+    kResizeRevert
+  };
+  // What an instance event asks of the conductor: work for the instance's host,
+  // or (settle_resize) the claims of a resize that ended settled.
+  struct EventRoute {
+    WorkKind work;
+    bool settle_resize = false;
+  };
+  // Every instance event the conductor acts on, by type; others it ignores.
+  static const std::map<std::string_view, EventRoute>& InstanceEventRoutes();
   // The work `s` still waits for, if any.
-  static bool PendingWork(const InstanceState& s, WorkItem::Kind* kind);
+  static bool PendingWork(const InstanceState& s, WorkKind* kind);
   // Re-sends the work `s` waits for, acting for the request that started it.
-  void Resend(const InstanceState& s, WorkItem::Kind kind, Timestamp now);
+  void Resend(const InstanceState& s, WorkKind kind, Timestamp now);
   // Fails a build that ran past options_.build_timeout_us.
   void TimeOutBuild(const InstanceState& s, Timestamp now);
   // If the host of `s` (deleting) is down: records instance.deleted for it and
@@ -121,13 +140,15 @@ class Conductor {
   Status ReleaseUnusedClaim(const HostName& host, const InstanceId& id, Timestamp now);
   // Sends `kind` work for `s` to its host; kAction work carries the action that
   // runs under s.task_state.
-  Status SendWork(const InstanceState& s, WorkItem::Kind kind, Seq causation,
+  Status SendWork(const InstanceState& s, WorkKind kind, Seq causation,
                   const EventMeta& meta);
   // After a resize was confirmed, reverted or failed (or its server deleted):
   // the claims settle (eventstore/resize_claims.h), and a confirmed move to
   // another host drops the source's guest.
   Status SettleResize(const Envelope& env);
   void Sweep();
+  // A warning line in the log: what failed, and why.
+  void Warn(const std::string& what, const Status& st) const;
   bool Owns(std::string_view key) const { return !options_.owns || options_.owns(key); }
 
   EventLog* const log_;

@@ -42,19 +42,19 @@ Status Membership::Start() {
   // The first announcement before Start returns: peers count us at once.
   Status st = bus_->Publish(subjects::Member(options_.role), options_.id);
   (void)st;  // the announcer retries every interval
-  announcer_ = std::thread([this] { Announce(); });
+  announcer_ = std::make_unique<PeriodicTask>(options_.env, options_.announce_interval_us,
+                                              [this] { Announce(); });
   return Status::Ok();
 }
 
 void Membership::Stop() {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (stop_ && !announcer_.joinable()) return;
+    if (stop_ && announcer_ == nullptr) return;
     stop_ = true;
   }
-  cv_.notify_all();
-  if (announcer_.joinable()) {
-    announcer_.join();
+  if (announcer_ != nullptr) {
+    announcer_.reset();
     // Peers drop this member now rather than after expiry_us.
     Status st = bus_->Publish(subjects::Member(options_.role), kLeaving + options_.id);
     (void)st;  // they expire it instead
@@ -63,16 +63,8 @@ void Membership::Stop() {
 }
 
 void Membership::Announce() {
-  std::unique_lock<std::mutex> l(mu_);
-  while (!stop_) {
-    cv_.wait_for(l, std::chrono::microseconds(options_.announce_interval_us),
-                 [&] { return stop_; });
-    if (stop_) return;
-    l.unlock();
-    Status st = bus_->Publish(subjects::Member(options_.role), options_.id);
-    (void)st;  // a bus outage: peers expire us, and we take everything meanwhile
-    l.lock();
-  }
+  Status st = bus_->Publish(subjects::Member(options_.role), options_.id);
+  (void)st;  // a bus outage: peers expire us, and we take everything meanwhile
 }
 
 std::vector<std::string> Membership::Live() const {

@@ -26,6 +26,7 @@
 
 #include "agents/bus.h"
 #include "core/env.h"
+#include "core/periodic_task.h"
 
 namespace chronova {
 
@@ -62,11 +63,10 @@ class Membership {
 
   Bus* const bus_;
   const MembershipOptions options_;
-  mutable std::mutex mu_;  // protects seen_, stop_
-  std::condition_variable cv_;
+  mutable std::mutex mu_;                  // protects seen_, stop_
   std::map<std::string, Timestamp> seen_;  // by our clock
   bool stop_ = false;
-  std::thread announcer_;
+  std::unique_ptr<PeriodicTask> announcer_;  // every announce_interval_us
   std::unique_ptr<BusSubscription> subscription_;
 };
 

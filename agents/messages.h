@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cereal/cereal.hpp>
+#include <cereal/types/variant.hpp>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/codec.h"
@@ -12,52 +14,155 @@
 
 namespace chronova {
 
-// Conductor → compute host.
-struct WorkItem {
-  // kReap: destroy a guest the log does not place on this host (its instance
-  // was deleted, or lives elsewhere); nothing is reported. kSyncPowerState:
-  // report the guest's power state now, with `action` as the reason.
-  enum class Kind : uint8_t {
-    kBuild = 1,
-    kDelete = 2,
-    kAction = 3,
-    kRebuild = 4,
-    kSnapshot = 5,
-    kReap = 6,
-    kSyncPowerState = 7,
-    kResize = 8,         // to the destination: run the guest with `flavor`
-    kResizeConfirm = 9,  // to the source of a resize to another host: drop the guest
-    kResizeRevert = 10,  // to the destination: back to `flavor` (the old one)
-  };
-  Kind kind = Kind::kBuild;
+// Conductor → compute host: one struct per kind of work, sent as Work. Each
+// carries its origin (what its reports point back to).
+
+// The instance a piece of work is about, and the event and request that asked
+// for it.
+struct WorkOrigin {
   InstanceId instance_id;
   Seq causation;  // the event that asked for this work
   RequestId request_id;
   Actor actor;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(instance_id), CEREAL_NVP(causation), CEREAL_NVP(request_id),
+       CEREAL_NVP(actor));
+  }
+};
+
+// The guest a piece of work runs: its name, flavor and image.
+struct WorkGuest {
   std::string name;
   FlavorSpec flavor;
   ImageId image_id;
-  // kAction: the lifecycle action (LifecycleActionName) and a reboot's type.
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(name), CEREAL_NVP(flavor), CEREAL_NVP(image_id));
+  }
+};
+
+// Spawn the guest.
+struct BuildWork {
+  WorkOrigin origin;
+  WorkGuest guest;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest));
+  }
+};
+
+// Destroy the guest and its files.
+struct DeleteWork {
+  WorkOrigin origin;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin));
+  }
+};
+
+// A lifecycle action (LifecycleActionName) and, for a reboot, its type.
+struct ActionWork {
+  WorkOrigin origin;
+  WorkGuest guest;
   std::string action;
   bool hard = false;
-  // kRebuild: the instance was stopped, so the rebuilt guest stays shut off.
+  ImageId rescue_image_id;  // "rescue": the image the rescue guest boots from
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(action), CEREAL_NVP(hard),
+       CEREAL_NVP(rescue_image_id));
+  }
+};
+
+// A new guest from the image; it stays shut off if the instance was stopped.
+struct RebuildWork {
+  WorkOrigin origin;
+  WorkGuest guest;
   bool keep_stopped = false;
-  // kAction "rescue": the image the rescue guest boots from.
-  ImageId rescue_image_id;
-  // kSnapshot: the queued image the snapshot is uploaded into.
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(keep_stopped));
+  }
+};
+
+// The guest's disk uploaded into the queued image snapshot_image_id.
+struct SnapshotWork {
+  WorkOrigin origin;
+  WorkGuest guest;
   ImageId snapshot_image_id;
-  // kResize/kResizeConfirm/kResizeRevert: the resize's source host.
-  // keep_stopped: the server was stopped.
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(snapshot_image_id));
+  }
+};
+
+// Destroy a guest the log does not place on this host (its instance was
+// deleted, or lives elsewhere); nothing is reported.
+struct ReapWork {
+  WorkOrigin origin;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin));
+  }
+};
+
+// Report the guest's power state now, with `reason`.
+struct SyncPowerStateWork {
+  WorkOrigin origin;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(reason));
+  }
+};
+
+// To a resize's destination: run the guest with guest.flavor (the new one),
+// from source_host (this host too for a resize in place).
+struct ResizeWork {
+  WorkOrigin origin;
+  WorkGuest guest;
+  HostName source_host;
+  bool keep_stopped = false;  // the server was stopped
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(source_host),
+       CEREAL_NVP(keep_stopped));
+  }
+};
+
+// To the host of a resize the server is not on (after a confirm, or a delete
+// during one): drop the guest.
+struct ResizeConfirmWork {
+  WorkOrigin origin;
   HostName source_host;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(causation),
-       CEREAL_NVP(request_id), CEREAL_NVP(actor), CEREAL_NVP(name), CEREAL_NVP(flavor),
-       CEREAL_NVP(image_id), CEREAL_NVP(action), CEREAL_NVP(hard),
-       CEREAL_NVP(keep_stopped), CEREAL_NVP(snapshot_image_id),
-       CEREAL_NVP(rescue_image_id), CEREAL_NVP(source_host));
+    ar(CEREAL_NVP(origin), CEREAL_NVP(source_host));
   }
 };
+
+// To a resize's destination: back to guest.flavor (the old one), on the source.
+struct ResizeRevertWork {
+  WorkOrigin origin;
+  WorkGuest guest;
+  HostName source_host;
+  bool keep_stopped = false;  // the server was stopped, or shut down
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(source_host),
+       CEREAL_NVP(keep_stopped));
+  }
+};
+
+using Work =
+    std::variant<BuildWork, DeleteWork, ActionWork, RebuildWork, SnapshotWork, ReapWork,
+                 SyncPowerStateWork, ResizeWork, ResizeConfirmWork, ResizeRevertWork>;
+
+// The origin every kind of work carries.
+inline const WorkOrigin& OriginOf(const Work& w) {
+  return std::visit([](const auto& k) -> const WorkOrigin& { return k.origin; }, w);
+}
 
 // Compute host → conductor: "this happened"; the conductor decides whether to
 // record it. `event` is an encoded event (type, schema, payload).

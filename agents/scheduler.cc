@@ -85,8 +85,9 @@ Status Scheduler::EnqueueWaiting(int64_t min_age_us) {
       std::lock_guard<std::mutex> l(queue_mu_);
       if (queued_.contains(s.id)) continue;
     }
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> first,
-                              log_->ReadStream(InstanceStream(s.id), StreamVersion(1), 1));
+    CHRONOVA_ASSIGN_OR_RETURN(
+        std::vector<Envelope> first,
+        log_->ReadStream(InstanceStream(s.id), StreamVersion(1), 1));
     if (first.empty()) continue;
     CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(first[0]));
     if (auto* r = std::get_if<InstanceRequested>(&e)) {
@@ -107,8 +108,8 @@ void Scheduler::Sweep() {
     // its owner through the log.
     Status st = EnqueueWaiting(options_.sweep_interval_us);
     if (!st.ok()) {
-      std::fprintf(stderr, "scheduler: looking for unplaced instances: %s\n",
-                   st.ToString().c_str());
+      options_.env->Warn({.role = "scheduler"},
+                         "looking for unplaced instances: " + st.ToString());
     }
     l.lock();
   }
@@ -209,8 +210,9 @@ void Scheduler::Worker() {
     }
     Status st = Place(p);
     if (!st.ok()) {
-      std::fprintf(stderr, "scheduler: placing %s: %s\n",
-                   p.request.instance_id.str().c_str(), st.ToString().c_str());
+      options_.env->Warn(
+          {.role = "scheduler", .instance_id = p.request.instance_id.str()},
+          "placing " + p.request.instance_id.str() + ": " + st.ToString());
     }
     std::lock_guard<std::mutex> l(queue_mu_);
     queued_.erase(p.request.instance_id);
@@ -267,7 +269,7 @@ Status Scheduler::Place(const Pending& p) {
       }
       Result<std::vector<Event>> decided =
           Decide(state, ClaimResources{r.instance_id, claim});
-      if (!decided.ok()) continue;  // no longer fits: next candidate
+      if (!decided.ok()) continue;               // no longer fits: next candidate
       StreamVersion claimed_at = state.version;  // the claim's (or the one it reuses)
       if (!decided->empty()) {
         AppendRequest req;
@@ -297,7 +299,8 @@ Status Scheduler::Place(const Pending& p) {
       Result<InstanceState> now = LoadInstance(*log_, r.instance_id);
       if (!now.ok()) return recorded;  // keep the claim: a retry reuses it
       if (now->host == host && now->vm_state != VmState::kDeleted) return Status::Ok();
-      if (now->vm_state == VmState::kBuilding && now->task_state == TaskState::kScheduling) {
+      if (now->vm_state == VmState::kBuilding &&
+          now->task_state == TaskState::kScheduling) {
         // Still waiting (the log was unavailable): the claim stays for the
         // retry (the sweep's) to use.
         return recorded;

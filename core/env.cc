@@ -1,7 +1,12 @@
 #include "core/env.h"
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <thread>
 
 namespace chronova {
@@ -30,6 +35,101 @@ class SystemEnv : public Env {
 
 }  // namespace
 
+// The real timers: one thread, waiting on the steady clock for the earliest.
+class Env::TimerThread {
+ public:
+  TimerThread() : thread_([this] { Run(); }) {}
+  ~TimerThread() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  uint64_t Add(int64_t delay_us, std::function<void()> fn) {
+    const auto due = std::chrono::steady_clock::now() +
+                     std::chrono::microseconds(std::max<int64_t>(delay_us, 0));
+    uint64_t id;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      id = next_id_++;
+      due_.emplace(std::make_pair(due, id), std::move(fn));
+    }
+    cv_.notify_all();
+    return id;
+  }
+
+  bool Remove(uint64_t id) {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = due_.begin(); it != due_.end(); ++it) {
+      if (it->first.second == id) {
+        due_.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "env-timers");
+    std::unique_lock<std::mutex> l(mu_);
+    while (!stop_) {
+      if (due_.empty()) {
+        cv_.wait(l);
+        continue;
+      }
+      auto first = due_.begin();
+      if (std::chrono::steady_clock::now() < first->first.first) {
+        cv_.wait_until(l, first->first.first);
+        continue;
+      }
+      std::function<void()> fn = std::move(first->second);
+      due_.erase(first);
+      l.unlock();
+      fn();
+      l.lock();
+    }
+  }
+
+  std::mutex mu_;  // protects due_, next_id_, stop_
+  std::condition_variable cv_;
+  std::map<std::pair<std::chrono::steady_clock::time_point, uint64_t>,
+           std::function<void()>>
+      due_;
+  uint64_t next_id_ = 1;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+Env::Env() = default;
+Env::~Env() = default;
+
+uint64_t Env::Schedule(int64_t delay_us, std::function<void()> fn) {
+  std::call_once(timers_once_, [this] { timers_ = std::make_unique<TimerThread>(); });
+  return timers_->Add(delay_us, std::move(fn));
+}
+
+bool Env::Cancel(uint64_t id) { return timers_ != nullptr && timers_->Remove(id); }
+
+std::thread Env::StartThread(std::string name, std::function<void()> fn) {
+  return std::thread([name = std::move(name), fn = std::move(fn)] {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    fn();
+  });
+}
+
+Logger* Env::logger() {
+  static FdLogger* stderr_logger = new FdLogger(2);
+  return stderr_logger;
+}
+
+void Env::Log(LogLevel level, const LogContext& where, std::string_view message) {
+  logger()->Log(Now(), level, where, message);
+}
+
 Env* Env::Default() {
   static Env* env = new SystemEnv();
   return env;
@@ -37,6 +137,42 @@ Env* Env::Default() {
 
 FakeEnv::FakeEnv(uint64_t seed, Timestamp start)
     : now_micros_(start.micros), rng_(seed) {}
+
+void FakeEnv::AdvanceMicros(int64_t micros) {
+  const int64_t until = now_micros_.load() + micros;
+  while (true) {
+    std::function<void()> fn;
+    {
+      std::lock_guard<std::mutex> l(timers_mu_);
+      auto first = timers_.begin();
+      if (first == timers_.end() || first->first.first > until) break;
+      if (first->first.first > now_micros_.load()) now_micros_ = first->first.first;
+      fn = std::move(first->second);
+      timers_.erase(first);
+    }
+    fn();
+  }
+  if (until > now_micros_.load()) now_micros_ = until;
+}
+
+uint64_t FakeEnv::Schedule(int64_t delay_us, std::function<void()> fn) {
+  std::lock_guard<std::mutex> l(timers_mu_);
+  const uint64_t id = next_timer_++;
+  timers_.emplace(std::make_pair(now_micros_.load() + std::max<int64_t>(delay_us, 0), id),
+                  std::move(fn));
+  return id;
+}
+
+bool FakeEnv::Cancel(uint64_t id) {
+  std::lock_guard<std::mutex> l(timers_mu_);
+  for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+    if (it->first.second == id) {
+      timers_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
 
 std::string FakeEnv::NewUuid() {
   std::lock_guard<std::mutex> l(mu_);

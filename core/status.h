@@ -1,5 +1,5 @@
 // Status and Result<T>: how chronova reports failure. Errors are returned, never
-// thrown; adapters around throwing libraries (cereal, cpprestsdk) and C libraries
+// thrown; adapters around throwing libraries (cereal, Boost) and C libraries
 // (libvirt, cnats) convert at their boundary and add context.
 #pragma once
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <vector>
 
+#include "core/env.h"
 #include "eventstore/jetstream_names.h"
 
 namespace chronova {
@@ -15,21 +16,22 @@ namespace {
 // being destroyed on another thread (reading its subject crashed a scheduler
 // when a NATS node was killed).
 void LogNatsError(natsConnection*, natsSubscription*, natsStatus err, void*) {
-  std::fprintf(stderr, "nats: %s\n", natsStatus_GetText(err));
+  Env::Default()->Warn({.role = "nats"}, natsStatus_GetText(err));
 }
 
 Status Check(natsStatus s, const std::string& what) {
   if (s == NATS_OK) return Status::Ok();
   const char* last = nats_GetLastError(nullptr);
-  return Status::InvalidArgument("nats: " + what + ": " + natsStatus_GetText(s) +
-                                 (last != nullptr && *last ? std::string(" (") + last + ")"
-                                                           : std::string()));
+  return Status::InvalidArgument(
+      "nats: " + what + ": " + natsStatus_GetText(s) +
+      (last != nullptr && *last ? std::string(" (") + last + ")" : std::string()));
 }
 
 // The public key written beside a seed file: <name>.pub for <name>.nk.
 Result<std::string> PublicKeyOf(const std::string& seed_file) {
   std::string pub_file = seed_file;
-  if (pub_file.size() > 3 && pub_file.ends_with(".nk")) pub_file.resize(pub_file.size() - 3);
+  if (pub_file.size() > 3 && pub_file.ends_with(".nk"))
+    pub_file.resize(pub_file.size() - 3);
   pub_file += ".pub";
   std::ifstream in(pub_file);
   std::string key;
@@ -51,18 +53,21 @@ Result<natsOptions*> NewNatsOptions(const std::string& urls, const NatsAuth& aut
   std::vector<std::string> list = jetstream_names::ServerUrls(urls);
   std::vector<const char*> servers;
   for (const std::string& u : list) servers.push_back(u.c_str());
-  Status st = Check(natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())),
-                    "servers " + urls);
+  Status st = Check(
+      natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())),
+      "servers " + urls);
   if (st.ok()) st = Check(natsOptions_SetMaxReconnect(opts, -1), "reconnects");
   if (st.ok()) st = Check(natsOptions_SetReconnectWait(opts, 100), "reconnect wait");
-  if (st.ok()) st = Check(natsOptions_SetErrorHandler(opts, &LogNatsError, nullptr), "errors");
+  if (st.ok())
+    st = Check(natsOptions_SetErrorHandler(opts, &LogNatsError, nullptr), "errors");
   if (st.ok() && !auth.connection_name.empty())
     st = Check(natsOptions_SetName(opts, auth.connection_name.c_str()), "name");
   if (st.ok() && !auth.nkey_seed_file.empty()) {
     Result<std::string> pub = PublicKeyOf(auth.nkey_seed_file);
     if (!pub.ok()) return fail(pub.status());
-    st = Check(natsOptions_SetNKeyFromSeed(opts, pub->c_str(), auth.nkey_seed_file.c_str()),
-               "nkey seed " + auth.nkey_seed_file);
+    st = Check(
+        natsOptions_SetNKeyFromSeed(opts, pub->c_str(), auth.nkey_seed_file.c_str()),
+        "nkey seed " + auth.nkey_seed_file);
   }
   if (st.ok() && !auth.ca_file.empty()) {
     st = Check(natsOptions_SetSecure(opts, true), "tls");

@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "core/env.h"
 #include "eventstore/log_keys.h"
 #include "eventstore/rocks_open.h"
 #include "eventstore/rocks_status.h"
@@ -327,9 +328,9 @@ Status ProjectionStore::CheckModels() {
   if (!empty) wb.DeleteRange(db_->DefaultColumnFamily(), "", "\xff\xff\xff\xff");
   wb.Put(kModelsKey, want);
   if (!empty) {
-    std::fprintf(stderr,
-                 "projections: %s was built by '%s', not '%s': rebuilding from seq 1\n",
-                 options_.path.c_str(), stored.c_str(), want.c_str());
+    Env::Default()->Info({.role = "projections"}, options_.path + " was built by '" +
+                                                      stored + "', not '" + want +
+                                                      "': rebuilding from seq 1");
   }
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "reset read models");
 }

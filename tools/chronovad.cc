@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "api/service/quotas.h"
+#include "core/env.h"
 #include "core/ini_file.h"
 #include "eventstore/log_factory.h"
 #include "projections/projection_store.h"
@@ -44,10 +45,7 @@ std::string DefaultStateDir() {
   return std::string(home ? home : ".") + "/.local/share/chronova";
 }
 
-void Log(const std::string& line) {
-  std::fprintf(stderr, "chronovad: %s\n", line.c_str());
-  std::fflush(stderr);
-}
+void Log(const std::string& line) { Env::Default()->Info({.role = "chronovad"}, line); }
 
 struct DaemonConfig {
   std::string command;  // all-in-one, api, scheduler, conductor, compute
@@ -106,10 +104,10 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
     return Status::InvalidArgument("unknown bus '" + bus +
                                    "' (expected inprocess or nats)");
   }
-  n.api.compute_api_url =
-      flags.Get("compute-listen", ini.GetOr("api", "compute_listen", n.api.compute_api_url));
-  n.api.identity_api_url = flags.Get("identity-listen",
-                                 ini.GetOr("api", "identity_listen", n.api.identity_api_url));
+  n.api.compute_api_url = flags.Get(
+      "compute-listen", ini.GetOr("api", "compute_listen", n.api.compute_api_url));
+  n.api.identity_api_url = flags.Get(
+      "identity-listen", ini.GetOr("api", "identity_listen", n.api.identity_api_url));
   n.api.image_api_url =
       flags.Get("image-listen", ini.GetOr("api", "image_listen", n.api.image_api_url));
   n.api.public_host =
@@ -147,8 +145,9 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
   // nova.conf's [DEFAULT] host: this machine's name (the all-in-one's is
   // "compute" unless set). A compute process with one host runs exactly it;
   // with several, "<host>-<n>".
-  n.host = flags.Get("host", ini.GetOr("DEFAULT", "host", ini.GetOr("compute", "host",
-                                         all_in_one ? n.host : HostName())));
+  n.host = flags.Get(
+      "host", ini.GetOr("DEFAULT", "host",
+                        ini.GetOr("compute", "host", all_in_one ? n.host : HostName())));
   if (n.host.empty() || n.host.size() > 255 ||
       n.host.find_first_of(" .*>/\t\r\n") != std::string::npos) {
     return Status::InvalidArgument(
@@ -162,8 +161,7 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
   NatsAuth auth;
   const std::string creds = ini.GetOr("nats", "credentials_dir", "");
   if (!creds.empty()) {
-    const std::string name =
-        all_in_one ? "admin" : (n.roles.compute ? n.host : command);
+    const std::string name = all_in_one ? "admin" : (n.roles.compute ? n.host : command);
     if (n.roles.compute && !all_in_one && n.compute.hosts != 1) {
       return Status::InvalidArgument(
           "with [nats] credentials_dir a compute process runs one host (--hosts 1): "
@@ -179,7 +177,8 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
   n.api.image_dir = ini.GetOr("image", "filesystem_store_datadir", "");
   if (!all_in_one) {
     const bool log_needed = !n.roles.compute;  // a compute host never opens the log
-    if ((log_needed && c.node.log.backend != LogBackend::kJetStream) || n.bus_url.empty()) {
+    if ((log_needed && c.node.log.backend != LogBackend::kJetStream) ||
+        n.bus_url.empty()) {
       return Status::InvalidArgument(
           "chronovad " + command +
           " shares the log and the bus with the other roles' processes: "
@@ -189,8 +188,10 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
   }
   n.compute.hypervisor =
       flags.Get("hypervisor", ini.GetOr("compute", "hypervisor", n.compute.hypervisor));
-  n.compute.libvirt_uri = flags.Get("libvirt-uri", ini.GetOr("libvirt", "connection_uri", ""));
-  n.compute.virt_type = flags.Get("virt-type", ini.GetOr("libvirt", "virt_type", n.compute.virt_type));
+  n.compute.libvirt_uri =
+      flags.Get("libvirt-uri", ini.GetOr("libvirt", "connection_uri", ""));
+  n.compute.virt_type =
+      flags.Get("virt-type", ini.GetOr("libvirt", "virt_type", n.compute.virt_type));
   if (n.compute.virt_type != "kvm" && n.compute.virt_type != "qemu") {
     return Status::InvalidArgument("[libvirt] virt_type must be kvm or qemu, not " +
                                    n.compute.virt_type);
@@ -240,8 +241,9 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
         "[DEFAULT] instance_build_timeout must be a number of seconds");
   }
   n.instance_build_timeout_s = std::stoll(build_timeout);
-  std::string sync_interval = ini.GetOr("DEFAULT", "sync_power_state_interval",
-                                        std::to_string(n.compute.sync_power_state_interval_s));
+  std::string sync_interval =
+      ini.GetOr("DEFAULT", "sync_power_state_interval",
+                std::to_string(n.compute.sync_power_state_interval_s));
   const bool negative = sync_interval.starts_with("-");
   if (!is_count(negative ? sync_interval.substr(1) : sync_interval) ||
       sync_interval.size() > 12) {
@@ -258,8 +260,9 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
     }
     return std::stoll(v) * 1000000;
   };
-  CHRONOVA_ASSIGN_OR_RETURN(n.compute.report_interval_us,
-                            positive_seconds("report_interval", n.compute.report_interval_us));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      n.compute.report_interval_us,
+      positive_seconds("report_interval", n.compute.report_interval_us));
   CHRONOVA_ASSIGN_OR_RETURN(
       n.service_down_time_us,
       positive_seconds("service_down_time", n.service_down_time_us));
@@ -297,13 +300,28 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto flags = Flags::Parse(
-      argc, argv,
-      {"state-dir", "config", "log", "nats-url", "nats-stream", "nats-replicas", "bus",
-       "compute-listen", "hosts", "hypervisor", "libvirt-uri", "virt-type",
-       "instances-path", "snapshot-every", "identity-listen", "image-listen",
-       "public-host", "auth-strategy", "password", "host"},
-      {"no-sync", "help"});
+  auto flags = Flags::Parse(argc, argv,
+                            {"state-dir",
+                             "config",
+                             "log",
+                             "nats-url",
+                             "nats-stream",
+                             "nats-replicas",
+                             "bus",
+                             "compute-listen",
+                             "hosts",
+                             "hypervisor",
+                             "libvirt-uri",
+                             "virt-type",
+                             "instances-path",
+                             "snapshot-every",
+                             "identity-listen",
+                             "image-listen",
+                             "public-host",
+                             "auth-strategy",
+                             "password",
+                             "host"},
+                            {"no-sync", "help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 1 ||
       !RolesOf(flags->positional()[0])) {
     if (!flags.ok())
@@ -331,10 +349,11 @@ int Run(int argc, char** argv) {
   const NodeOptions& n = config->node;
   std::string ready = config->command + " ready: state dir " + dir;
   if (n.roles.UsesLog()) {
-    ready += std::string(", log ") +
-             (n.log.backend == LogBackend::kRocksDb ? "rocksdb"
-                                                    : "jetstream " + n.log.jetstream.url) +
-             ", head seq " + std::to_string((*node)->store()->checkpoint().value());
+    ready +=
+        std::string(", log ") +
+        (n.log.backend == LogBackend::kRocksDb ? "rocksdb"
+                                               : "jetstream " + n.log.jetstream.url) +
+        ", head seq " + std::to_string((*node)->store()->checkpoint().value());
   }
   if (!n.bus_url.empty()) ready += ", bus " + n.bus_url;
   if (n.roles.compute) {
@@ -345,15 +364,15 @@ int Run(int argc, char** argv) {
   if (n.roles.scheduler) ready += ", scheduler";
   if (n.roles.conductor) ready += ", conductor";
   if (n.roles.api) {
-    ready += ", Compute API " +
-             (n.api.compute_api_url.empty() ? "off" : n.api.compute_api_url + "/v2.1") +
-             " (" + n.api.auth_strategy + "), Identity API " +
-             (n.api.identity_api_url.empty() ? "off" : n.api.identity_api_url + "/v3") +
-             ", Image API " +
-             (n.api.image_api_url.empty() ? "off" : n.api.image_api_url + "/v2") +
-             ((*node)->identity_password().empty()
-                  ? ""
-                  : ", credentials in " + dir + "/openrc");
+    ready +=
+        ", Compute API " +
+        (n.api.compute_api_url.empty() ? "off" : n.api.compute_api_url + "/v2.1") + " (" +
+        n.api.auth_strategy + "), Identity API " +
+        (n.api.identity_api_url.empty() ? "off" : n.api.identity_api_url + "/v3") +
+        ", Image API " +
+        (n.api.image_api_url.empty() ? "off" : n.api.image_api_url + "/v2") +
+        ((*node)->identity_password().empty() ? ""
+                                              : ", credentials in " + dir + "/openrc");
   }
   Log(ready + "; Ctrl-C or SIGTERM stops it");
 

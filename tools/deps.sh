@@ -13,6 +13,8 @@ packages=(
   # The fault suite: openssl checks the TLS material nats-credentials makes;
   # iptables cuts a NATS node off its peers (a partition).
   openssl iptables
+  # The fuzz targets (tests/fuzz/): clang with libFuzzer and the sanitizers.
+  clang libclang-rt-14-dev
   # Real guests (issue 5): QEMU under libvirtd, qemu-img for overlays, and what
   # tools/guest-image.sh needs to build a tiny bootable guest.
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils

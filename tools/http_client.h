@@ -1,5 +1,5 @@
 // A minimal blocking HTTP/1.1 client over one keep-alive loopback connection, for
-// benchmarks and tools (so they need not compile cpprestsdk). Not thread-safe:
+// benchmarks and tools (so they need not compile Boost.Beast). Not thread-safe:
 // use one client per thread.
 #pragma once
 

@@ -7,6 +7,7 @@
 
 #include "agents/host_query.h"
 #include "agents/subjects.h"
+#include "core/periodic_task.h"
 
 namespace chronova {
 
@@ -34,7 +35,10 @@ Status ComputeAgent::Start() {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = false;
   }
-  heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  if (options_.heartbeat_interval_us > 0) {
+    heartbeat_ = std::make_unique<PeriodicTask>(
+        options_.env, options_.heartbeat_interval_us, [this] { SendHeartbeat(); });
+  }
   if (options_.image_cache != nullptr && options_.image_cache_manager_interval_us > 0) {
     image_cache_manager_ = std::thread([this] { ImageCacheLoop(); });
   }
@@ -58,7 +62,7 @@ void ComputeAgent::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (heartbeat_.joinable()) heartbeat_.join();
+  heartbeat_.reset();
   {
     std::lock_guard<std::mutex> l(sync_mu_);
     sync_stop_ = true;
@@ -78,9 +82,7 @@ void ComputeAgent::ImageCacheLoop() {
     if (stop_) return;
     l.unlock();
     Status st = options_.image_cache->Age();
-    if (!st.ok())
-      std::fprintf(stderr, "compute %s: image cache: %s\n", options_.host.str().c_str(),
-                   st.ToString().c_str());
+    if (!st.ok()) Warn(std::string("image cache: ") + st.ToString());
     l.lock();
   }
 }
@@ -119,9 +121,8 @@ Status ComputeAgent::SendInventory(bool restart) {
     inventory.guests.push_back({g.instance_id, state});
     // Each guest's state travels as a report, in order with the work reports
     // (the inventory itself takes another subject).
-    WorkItem none;
-    none.instance_id = g.instance_id;
-    Send(none, InstancePowerStateChanged{options_.host, state, reason});
+    Send(WorkOrigin{g.instance_id, Seq(), RequestId(), Actor{}},
+         InstancePowerStateChanged{options_.host, state, reason});
   }
   return bus_->Publish(subjects::Inventory(options_.host), EncodePortable(inventory));
 }
@@ -152,9 +153,7 @@ void ComputeAgent::SyncLoop() {
       last_sync = options_.env->Now();
       l.unlock();
       Status st = SendInventory(/*restart=*/false);
-      if (!st.ok())
-        std::fprintf(stderr, "compute %s: power-state sync: %s\n",
-                     options_.host.str().c_str(), st.ToString().c_str());
+      if (!st.ok()) Warn(std::string("power-state sync: ") + st.ToString());
       l.lock();
       continue;
     }
@@ -180,36 +179,24 @@ void ComputeAgent::ReportPowerStateLocked(const InstanceId& id,
   if (guest.ok()) {
     state = guest->power_state;
   } else if (!guest.status().IsNotFound()) {
-    std::fprintf(stderr, "compute %s: inspect %s: %s\n", options_.host.str().c_str(),
-                 id.str().c_str(), guest.status().ToString().c_str());
+    Warn(std::string("inspect ") + id.str() + ": " + guest.status().ToString(), id);
     return;
   }
-  WorkItem none;
-  none.instance_id = id;
-  Send(none,
+  Send(WorkOrigin{id, Seq(), RequestId(), Actor{}},
        InstancePowerStateChanged{options_.host, static_cast<int32_t>(state), reason});
 }
 
-void ComputeAgent::HeartbeatLoop() {
-  std::unique_lock<std::mutex> l(mu_);
-  while (!stop_) {
-    cv_.wait_for(l, std::chrono::microseconds(options_.heartbeat_interval_us),
-                 [&] { return stop_; });
-    if (stop_) return;
-    Status st =
-        bus_->Publish(subjects::Heartbeat(options_.host),
-                      EncodePortable(Heartbeat{options_.host, options_.env->Now()}));
-    if (!st.ok())
-      std::fprintf(stderr, "compute %s: heartbeat: %s\n", options_.host.str().c_str(),
-                   st.ToString().c_str());
-  }
+void ComputeAgent::SendHeartbeat() {
+  Status st =
+      bus_->Publish(subjects::Heartbeat(options_.host),
+                    EncodePortable(Heartbeat{options_.host, options_.env->Now()}));
+  if (!st.ok()) Warn(std::string("heartbeat: ") + st.ToString());
 }
 
 void ComputeAgent::OnWork(const std::string& payload) {
-  WorkItem w;
+  Work w;
   if (Status st = DecodePortable(payload, &w); !st.ok()) {
-    std::fprintf(stderr, "compute %s: undecodable work: %s\n",
-                 options_.host.str().c_str(), st.ToString().c_str());
+    Warn(std::string("undecodable work: ") + st.ToString());
     return;
   }
   std::lock_guard<std::mutex> l(work_mu_);
@@ -222,7 +209,7 @@ void ComputeAgent::OnWork(const std::string& payload) {
     if (auto done = done_.find(key); done != done_.end()) {
       for (const std::string& report : done->second) Publish(report);
       // Their power state is as of then: the guest's as it is now follows.
-      ReportPowerStateLocked(w.instance_id, "work sent again");
+      ReportPowerStateLocked(OriginOf(w).instance_id, "work sent again");
       return;
     }
   }
@@ -240,59 +227,43 @@ void ComputeAgent::OnWork(const std::string& payload) {
   }
 }
 
-std::string ComputeAgent::RememberedWork(const WorkItem& w) {
-  switch (w.kind) {
-    case WorkItem::Kind::kReap:
-    case WorkItem::Kind::kSyncPowerState:
-    case WorkItem::Kind::kResizeConfirm:
-      return "";  // they report nothing final (or the current state): done again
-    default:
-      break;
+std::string ComputeAgent::RememberedWork(const Work& w) {
+  // Reap, power-state sync and a confirmed resize's cleanup report nothing
+  // final (or the current state): done again.
+  if (std::holds_alternative<ReapWork>(w) ||
+      std::holds_alternative<SyncPowerStateWork>(w) ||
+      std::holds_alternative<ResizeConfirmWork>(w)) {
+    return "";
   }
-  return std::to_string(static_cast<int>(w.kind)) + "/" + w.instance_id.str() + "/" +
-         std::to_string(w.causation.value()) + "/" + w.action;
+  const WorkOrigin& o = OriginOf(w);
+  const ActionWork* action = std::get_if<ActionWork>(&w);
+  return std::to_string(w.index()) + "/" + o.instance_id.str() + "/" +
+         std::to_string(o.causation.value()) + "/" + (action ? action->action : "");
 }
 
-void ComputeAgent::Dispatch(const WorkItem& w) {
-  switch (w.kind) {
-    case WorkItem::Kind::kReap:
-      Reap(w);
-      break;
-    case WorkItem::Kind::kSyncPowerState:
-      ReportPowerStateLocked(w.instance_id, w.action);
-      break;
-    case WorkItem::Kind::kBuild:
-      Build(w);
-      break;
-    case WorkItem::Kind::kDelete:
-      Delete(w);
-      break;
-    case WorkItem::Kind::kAction:
-      Act(w);
-      break;
-    case WorkItem::Kind::kRebuild:
-      Rebuild(w);
-      break;
-    case WorkItem::Kind::kSnapshot:
-      Snapshot(w);
-      break;
-    case WorkItem::Kind::kResize:
-      Resize(w);
-      break;
-    case WorkItem::Kind::kResizeConfirm:
-      ConfirmResize(w);
-      break;
-    case WorkItem::Kind::kResizeRevert:
-      RevertResize(w);
-      break;
-  }
+void ComputeAgent::Dispatch(const Work& w) {
+  struct Visitor {
+    ComputeAgent* agent;
+    void operator()(const BuildWork& k) { agent->Build(k); }
+    void operator()(const DeleteWork& k) { agent->Delete(k); }
+    void operator()(const ActionWork& k) { agent->Act(k); }
+    void operator()(const RebuildWork& k) { agent->Rebuild(k); }
+    void operator()(const SnapshotWork& k) { agent->Snapshot(k); }
+    void operator()(const ReapWork& k) { agent->Reap(k); }
+    void operator()(const SyncPowerStateWork& k) {
+      agent->ReportPowerStateLocked(k.origin.instance_id, k.reason);
+    }
+    void operator()(const ResizeWork& k) { agent->Resize(k); }
+    void operator()(const ResizeConfirmWork& k) { agent->ConfirmResize(k); }
+    void operator()(const ResizeRevertWork& k) { agent->RevertResize(k); }
+  };
+  std::visit(Visitor{this}, w);
 }
 
 void ComputeAgent::OnQuery(const std::string& payload) {
   HostQuery q;
   if (Status st = DecodePortable(payload, &q); !st.ok()) {
-    std::fprintf(stderr, "compute %s: undecodable query: %s\n",
-                 options_.host.str().c_str(), st.ToString().c_str());
+    Warn(std::string("undecodable query: ") + st.ToString());
     return;
   }
   HostQueryReply reply;
@@ -307,14 +278,13 @@ void ComputeAgent::OnQuery(const std::string& payload) {
       reply = MakeHostQueryReply(Status::InvalidArgument("unknown query"));
   }
   if (Status st = bus_->Publish(q.reply_to, EncodePortable(reply)); !st.ok()) {
-    std::fprintf(stderr, "compute %s: reply: %s\n", options_.host.str().c_str(),
-                 st.ToString().c_str());
+    Warn(std::string("reply: ") + st.ToString());
   }
 }
 
-void ComputeAgent::Send(const WorkItem& w, const Event& event) {
-  Report r =
-      MakeReport(options_.host, w.instance_id, event, w.causation, w.request_id, w.actor);
+void ComputeAgent::Send(const WorkOrigin& origin, const Event& event) {
+  Report r = MakeReport(options_.host, origin.instance_id, event, origin.causation,
+                        origin.request_id, origin.actor);
   std::string report = EncodePortable(r);
   Publish(report);
   if (reporting_ != nullptr) reporting_->push_back(std::move(report));
@@ -324,25 +294,26 @@ void ComputeAgent::Publish(const std::string& report) {
   Status st = bus_->Publish(subjects::Report(options_.host), report);
   if (!st.ok()) {
     // The conductor's sweep re-sends the work; the report is sent again then.
-    std::fprintf(stderr, "compute %s: report: %s\n", options_.host.str().c_str(),
-                 st.ToString().c_str());
+    Warn(std::string("report: ") + st.ToString());
   }
 }
 
-Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkItem& w, DiskMode mode) {
+Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkOrigin& origin,
+                                             const WorkGuest& guest, DiskMode mode,
+                                             bool resize) {
   GuestSpec spec;
-  spec.instance_id = w.instance_id;
-  spec.name = w.name;
-  spec.flavor = w.flavor;
-  spec.image_id = w.image_id;
-  if (w.kind == WorkItem::Kind::kResize) spec.resize_request = w.causation;
+  spec.instance_id = origin.instance_id;
+  spec.name = guest.name;
+  spec.flavor = guest.flavor;
+  spec.image_id = guest.image_id;
+  if (resize) spec.resize_request = origin.causation;
   ImageCache* cache = options_.image_cache;
   if (cache == nullptr) return spec;
   // Fetch first: a build that cannot get its image leaves no directory.
-  CHRONOVA_RETURN_IF_ERROR(cache->Fetch(w.image_id).status());
-  spec.instance_dir = cache->InstanceDir(w.instance_id);
+  CHRONOVA_RETURN_IF_ERROR(cache->Fetch(guest.image_id).status());
+  spec.instance_dir = cache->InstanceDir(origin.instance_id);
   spec.disk_path = spec.instance_dir + "/disk";
-  spec.disk_bus = cache->DiskBus(w.image_id);
+  spec.disk_bus = cache->DiskBus(guest.image_id);
   std::error_code ec;
   std::filesystem::create_directories(spec.instance_dir, ec);
   if (ec) {
@@ -352,106 +323,110 @@ Result<GuestSpec> ComputeAgent::PrepareGuest(const WorkItem& w, DiskMode mode) {
   if (!std::filesystem::exists(spec.disk_path, ec)) {
     // Pins the base until the overlay exists, so aging cannot slip in between.
     CHRONOVA_RETURN_IF_ERROR(
-        cache->CreateDisk(w.image_id, spec.disk_path, w.flavor.root_gb).status());
+        cache->CreateDisk(guest.image_id, spec.disk_path, guest.flavor.root_gb).status());
   }
   return spec;
 }
 
-void ComputeAgent::Build(const WorkItem& w) {
-  Send(w, BuildStarted{options_.host});
-  Result<GuestSpec> spec = PrepareGuest(w, DiskMode::kKeep);
+void ComputeAgent::Build(const BuildWork& w) {
+  Send(w.origin, BuildStarted{options_.host});
+  Result<GuestSpec> spec = PrepareGuest(w.origin, w.guest, DiskMode::kKeep);
   Result<GuestInfo> guest = spec.ok() ? hypervisor_->Spawn(*spec) : spec.status();
   if (!guest.ok()) {
-    Send(w,
-         InstanceBuildFailed{options_.host, "Build of instance " + w.instance_id.str() +
-                                                " aborted: " + guest.status().message()});
+    Send(w.origin, InstanceBuildFailed{options_.host,
+                                       "Build of instance " + w.origin.instance_id.str() +
+                                           " aborted: " + guest.status().message()});
     return;
   }
-  Send(w, InstanceSpawned{options_.host, guest->domain_name});
+  Send(w.origin, InstanceSpawned{options_.host, guest->domain_name});
 }
 
-void ComputeAgent::Act(const WorkItem& w) {
+void ComputeAgent::Act(const ActionWork& w) {
   Result<LifecycleAction> action = ParseLifecycleAction(w.action);
   if (!action.ok()) {
-    std::fprintf(stderr, "compute %s: %s\n", options_.host.str().c_str(),
-                 action.status().ToString().c_str());
+    Warn(action.status().ToString());
     return;
   }
   if (*action == LifecycleAction::kRescue) return Rescue(w);
   if (*action == LifecycleAction::kUnrescue) return Unrescue(w);
-  SendOutcome(w, hypervisor_->Perform(w.instance_id, *action, w.hard));
+  SendOutcome(w, hypervisor_->Perform(w.origin.instance_id, *action, w.hard));
 }
 
-void ComputeAgent::SendOutcome(const WorkItem& w, const Result<GuestInfo>& guest) {
+void ComputeAgent::SendOutcome(const ActionWork& w, const Result<GuestInfo>& guest) {
   if (!guest.ok()) {
-    Send(w, InstanceActionFailed{options_.host, w.action, guest.status().message()});
+    Send(w.origin,
+         InstanceActionFailed{options_.host, w.action, guest.status().message()});
     return;
   }
-  Send(w, InstanceActionCompleted{options_.host, w.action,
-                                  static_cast<int32_t>(guest->power_state)});
+  Send(w.origin, InstanceActionCompleted{options_.host, w.action,
+                                         static_cast<int32_t>(guest->power_state)});
 }
 
-GuestSpec ComputeAgent::GuestSpecOf(const WorkItem& w) const {
+GuestSpec ComputeAgent::GuestSpecOf(const WorkOrigin& origin,
+                                    const WorkGuest& guest) const {
   GuestSpec spec;
-  spec.instance_id = w.instance_id;
-  spec.name = w.name;
-  spec.flavor = w.flavor;
-  spec.image_id = w.image_id;
+  spec.instance_id = origin.instance_id;
+  spec.name = guest.name;
+  spec.flavor = guest.flavor;
+  spec.image_id = guest.image_id;
   if (ImageCache* cache = options_.image_cache) {
-    spec.instance_dir = cache->InstanceDir(w.instance_id);
+    spec.instance_dir = cache->InstanceDir(origin.instance_id);
     spec.disk_path = spec.instance_dir + "/disk";
     spec.rescue_disk_path = spec.instance_dir + "/disk.rescue";
-    spec.disk_bus = cache->DiskBus(w.image_id);
+    spec.disk_bus = cache->DiskBus(guest.image_id);
   }
   return spec;
 }
 
-void ComputeAgent::Rescue(const WorkItem& w) {
+void ComputeAgent::Rescue(const ActionWork& w) {
   // Nova's libvirt rescue: disk.rescue is a fresh overlay of the rescue image's
   // base (the instance's own image by default); the guest's disk stays as it is.
-  GuestSpec spec = GuestSpecOf(w);
+  GuestSpec spec = GuestSpecOf(w.origin, w.guest);
   if (ImageCache* cache = options_.image_cache) {
-    const ImageId image = w.rescue_image_id.empty() ? w.image_id : w.rescue_image_id;
+    const ImageId image =
+        w.rescue_image_id.empty() ? w.guest.image_id : w.rescue_image_id;
     std::error_code ec;
     // A re-sent rescue finds its disk (and maybe a guest already using it).
     if (!std::filesystem::exists(spec.rescue_disk_path, ec)) {
       // Pins the base until the overlay exists, as a build's disk.
       Result<std::string> base =
-          cache->CreateDisk(image, spec.rescue_disk_path, w.flavor.root_gb);
+          cache->CreateDisk(image, spec.rescue_disk_path, w.guest.flavor.root_gb);
       if (!base.ok()) return SendOutcome(w, base.status());
     }
   }
   SendOutcome(w, hypervisor_->Rescue(spec));
 }
 
-void ComputeAgent::Unrescue(const WorkItem& w) {
-  SendOutcome(w, hypervisor_->Unrescue(GuestSpecOf(w)));
+void ComputeAgent::Unrescue(const ActionWork& w) {
+  SendOutcome(w, hypervisor_->Unrescue(GuestSpecOf(w.origin, w.guest)));
 }
 
-void ComputeAgent::Rebuild(const WorkItem& w) {
+void ComputeAgent::Rebuild(const RebuildWork& w) {
   // Nova's rebuild on the same host: the old guest goes, a new one is spawned
   // from the new image (a new overlay on its base), and a stopped instance is
   // left stopped.
-  Status st = hypervisor_->Destroy(w.instance_id);
-  Result<GuestSpec> spec =
-      st.ok() ? PrepareGuest(w, DiskMode::kReplace) : Result<GuestSpec>(st);
+  Status st = hypervisor_->Destroy(w.origin.instance_id);
+  Result<GuestSpec> spec = st.ok() ? PrepareGuest(w.origin, w.guest, DiskMode::kReplace)
+                                   : Result<GuestSpec>(st);
   Result<GuestInfo> guest = spec.ok() ? hypervisor_->Spawn(*spec) : spec.status();
   if (guest.ok() && w.keep_stopped) {
-    guest = hypervisor_->Perform(w.instance_id, LifecycleAction::kStop, false);
+    guest = hypervisor_->Perform(w.origin.instance_id, LifecycleAction::kStop, false);
   }
   if (!guest.ok()) {
-    Send(w, InstanceRebuildFailed{options_.host,
-                                  "Rebuild of instance " + w.instance_id.str() +
-                                      " failed: " + guest.status().message()});
+    Send(w.origin,
+         InstanceRebuildFailed{options_.host,
+                               "Rebuild of instance " + w.origin.instance_id.str() +
+                                   " failed: " + guest.status().message()});
     return;
   }
-  Send(w, InstanceRebuilt{options_.host, static_cast<int32_t>(guest->power_state)});
+  Send(w.origin,
+       InstanceRebuilt{options_.host, static_cast<int32_t>(guest->power_state)});
 }
 
-void ComputeAgent::Snapshot(const WorkItem& w) {
+void ComputeAgent::Snapshot(const SnapshotWork& w) {
   // OnWork holds work_mu_: a re-sent item for this image runs after this one
   // (and is answered with this one's reports, unless the agent restarted since).
-  const ImageSinkContext ctx{w.request_id, w.actor};
+  const ImageSinkContext ctx{w.origin.request_id, w.origin.actor};
   std::error_code ec;
   std::string dir = options_.scratch_dir.empty()
                         ? std::filesystem::temp_directory_path(ec).string()
@@ -460,10 +435,10 @@ void ComputeAgent::Snapshot(const WorkItem& w) {
   const std::string file = dir + "/snapshot-" + w.snapshot_image_id.str() + ".qcow2";
   std::filesystem::remove(file, ec);  // a leftover of an interrupted attempt
   GuestSpec spec;
-  spec.instance_id = w.instance_id;
-  spec.name = w.name;
-  spec.flavor = w.flavor;
-  spec.image_id = w.image_id;
+  spec.instance_id = w.origin.instance_id;
+  spec.name = w.guest.name;
+  spec.flavor = w.guest.flavor;
+  spec.image_id = w.guest.image_id;
   Status st = options_.image_sink == nullptr
                   ? Status::Unavailable("no image service to upload snapshots to")
                   : hypervisor_->Snapshot(spec, file);
@@ -484,25 +459,26 @@ void ComputeAgent::Snapshot(const WorkItem& w) {
     }
   }
   if (st.ok()) {
-    Send(w, InstanceSnapshotCompleted{options_.host, w.snapshot_image_id});
+    Send(w.origin, InstanceSnapshotCompleted{options_.host, w.snapshot_image_id});
   } else {
     // Nova deletes the image of a failed snapshot.
     if (options_.image_sink != nullptr) {
       Status discarded = options_.image_sink->Discard(w.snapshot_image_id, ctx);
       if (!discarded.ok()) {
-        std::fprintf(stderr, "compute %s: discard image %s: %s\n",
-                     options_.host.str().c_str(), w.snapshot_image_id.str().c_str(),
-                     discarded.ToString().c_str());
+        Warn(std::string("discard image ") + w.snapshot_image_id.str() + ": " +
+             discarded.ToString());
       }
     }
-    Send(w, InstanceSnapshotFailed{options_.host, w.snapshot_image_id,
-                                   "Snapshot of instance " + w.instance_id.str() +
-                                       " failed: " + st.message()});
+    Send(w.origin,
+         InstanceSnapshotFailed{options_.host, w.snapshot_image_id,
+                                "Snapshot of instance " + w.origin.instance_id.str() +
+                                    " failed: " + st.message()});
   }
 }
 
-void ComputeAgent::Resize(const WorkItem& w) {
-  Result<GuestSpec> spec = PrepareGuest(w, DiskMode::kKeep);
+void ComputeAgent::Resize(const ResizeWork& w) {
+  Result<GuestSpec> spec =
+      PrepareGuest(w.origin, w.guest, DiskMode::kKeep, /*resize=*/true);
   Result<GuestInfo> guest = Status::Internal("no resize");
   if (!spec.ok()) {
     guest = spec.status();
@@ -513,61 +489,61 @@ void ComputeAgent::Resize(const WorkItem& w) {
     // source keeps its guest until the resize is confirmed.
     guest = hypervisor_->Spawn(*spec);
     if (guest.ok() && w.keep_stopped) {
-      guest = hypervisor_->Perform(w.instance_id, LifecycleAction::kStop, false);
+      guest = hypervisor_->Perform(w.origin.instance_id, LifecycleAction::kStop, false);
     }
   }
   if (!guest.ok()) {
-    Send(w,
-         InstanceResizeFailed{options_.host, "Resize of instance " + w.instance_id.str() +
-                                                 " failed: " + guest.status().message()});
+    Send(w.origin, InstanceResizeFailed{
+                       options_.host, "Resize of instance " + w.origin.instance_id.str() +
+                                          " failed: " + guest.status().message()});
     return;
   }
-  Send(w,
+  Send(w.origin,
        InstanceResizeFinished{options_.host, static_cast<int32_t>(guest->power_state)});
 }
 
-void ComputeAgent::RevertResize(const WorkItem& w) {
+void ComputeAgent::RevertResize(const ResizeRevertWork& w) {
   PowerState power = w.keep_stopped ? PowerState::kShutdown : PowerState::kRunning;
   if (w.source_host == options_.host) {
-    Result<GuestSpec> spec = PrepareGuest(w, DiskMode::kKeep);
+    Result<GuestSpec> spec = PrepareGuest(w.origin, w.guest, DiskMode::kKeep);
     Result<GuestInfo> guest =
         spec.ok() ? hypervisor_->RevertResize(*spec, w.keep_stopped) : spec.status();
     if (!guest.ok()) {
       // Stay in resize_reverting; the conductor re-sends the work.
-      std::fprintf(stderr, "compute %s: revert resize %s: %s\n",
-                   options_.host.str().c_str(), w.instance_id.str().c_str(),
-                   guest.status().ToString().c_str());
+      Warn(std::string("revert resize ") + w.origin.instance_id.str() + ": " +
+               guest.status().ToString(),
+           w.origin.instance_id);
       return;
     }
     power = guest->power_state;
-  } else if (Status st = hypervisor_->Destroy(w.instance_id); !st.ok()) {
-    std::fprintf(stderr, "compute %s: revert resize %s: %s\n",
-                 options_.host.str().c_str(), w.instance_id.str().c_str(),
-                 st.ToString().c_str());
+  } else if (Status st = hypervisor_->Destroy(w.origin.instance_id); !st.ok()) {
+    Warn(
+        std::string("revert resize ") + w.origin.instance_id.str() + ": " + st.ToString(),
+        w.origin.instance_id);
     return;
   }
-  Send(w, InstanceResizeReverted{options_.host, static_cast<int32_t>(power)});
+  Send(w.origin, InstanceResizeReverted{options_.host, static_cast<int32_t>(power)});
 }
 
-void ComputeAgent::ConfirmResize(const WorkItem& w) {
-  Status st = hypervisor_->Destroy(w.instance_id);
+void ComputeAgent::ConfirmResize(const ResizeConfirmWork& w) {
+  Status st = hypervisor_->Destroy(w.origin.instance_id);
   if (!st.ok()) {
-    std::fprintf(stderr, "compute %s: drop resized guest %s: %s\n",
-                 options_.host.str().c_str(), w.instance_id.str().c_str(),
-                 st.ToString().c_str());
+    Warn(std::string("drop resized guest ") + w.origin.instance_id.str() + ": " +
+             st.ToString(),
+         w.origin.instance_id);
   }
 }
 
-void ComputeAgent::Delete(const WorkItem& w) {
-  Status st = hypervisor_->Destroy(w.instance_id);
+void ComputeAgent::Delete(const DeleteWork& w) {
+  Status st = hypervisor_->Destroy(w.origin.instance_id);
   if (!st.ok()) {
     // Stay in deleting; the conductor re-sends the delete.
-    std::fprintf(stderr, "compute %s: destroy %s: %s\n", options_.host.str().c_str(),
-                 w.instance_id.str().c_str(), st.ToString().c_str());
+    Warn(std::string("destroy ") + w.origin.instance_id.str() + ": " + st.ToString(),
+         w.origin.instance_id);
     return;
   }
-  RemoveInstanceDir(w.instance_id);
-  Send(w, InstanceDeleted{options_.host});
+  RemoveInstanceDir(w.origin.instance_id);
+  Send(w.origin, InstanceDeleted{options_.host});
 }
 
 void ComputeAgent::RemoveInstanceDir(const InstanceId& id) {
@@ -578,19 +554,22 @@ void ComputeAgent::RemoveInstanceDir(const InstanceId& id) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) {
-    std::fprintf(stderr, "compute %s: remove %s: %s\n", options_.host.str().c_str(),
-                 dir.c_str(), ec.message().c_str());
+    Warn(std::string("remove ") + dir + ": " + ec.message());
   }
 }
 
-void ComputeAgent::Reap(const WorkItem& w) {
+void ComputeAgent::Reap(const ReapWork& w) {
   // Nova's running_deleted_instance_action=reap.
-  Status st = hypervisor_->Destroy(w.instance_id);
-  if (st.ok()) RemoveInstanceDir(w.instance_id);
-  std::fprintf(stderr,
-               "compute %s: reaped guest %s of an instance not on this host: %s\n",
-               options_.host.str().c_str(), DomainName(w.instance_id).c_str(),
-               st.ToString().c_str());
+  Status st = hypervisor_->Destroy(w.origin.instance_id);
+  if (st.ok()) RemoveInstanceDir(w.origin.instance_id);
+  Warn(std::string("reaped guest ") + DomainName(w.origin.instance_id) +
+           " of an instance not on this host: " + st.ToString(),
+       w.origin.instance_id);
 }
 
+void ComputeAgent::Warn(const std::string& message, const InstanceId& about) const {
+  options_.env->Warn(
+      {.role = "compute", .host = options_.host.str(), .instance_id = about.str()},
+      message);
+}
 }  // namespace chronova

@@ -22,9 +22,10 @@
 #include "agents/bus.h"
 #include "agents/compute/hypervisor.h"
 #include "agents/compute/image_cache.h"
-#include "agents/messages.h"
 #include "agents/compute/image_sink.h"
+#include "agents/messages.h"
 #include "core/env.h"
+#include "core/periodic_task.h"
 
 namespace chronova {
 
@@ -70,42 +71,45 @@ class ComputeAgent {
  private:
   void OnWork(const std::string& payload);
   // Carries out one work item. REQUIRES: work_mu_ held.
-  void Dispatch(const WorkItem& w);
+  void Dispatch(const Work& w);
   // The key under which work of w's kind is remembered once done (its kind,
   // instance, causing event and action); "" for work that is always done again.
-  static std::string RememberedWork(const WorkItem& w);
+  static std::string RememberedWork(const Work& w);
   // Answers a HostQuery (a guest's console log) on its reply subject.
   void OnQuery(const std::string& payload);
-  void Build(const WorkItem& w);
-  void Delete(const WorkItem& w);
+  void Build(const BuildWork& w);
+  void Delete(const DeleteWork& w);
   // Carries out a lifecycle action and reports its outcome.
-  void Act(const WorkItem& w);
+  void Act(const ActionWork& w);
   // Boots the guest from a rescue disk (its own disk second), or back from its
   // own disk, and reports the outcome as Act does.
-  void Rescue(const WorkItem& w);
-  void Unrescue(const WorkItem& w);
+  void Rescue(const ActionWork& w);
+  void Unrescue(const ActionWork& w);
   // Recreates the guest from the work's image and reports the outcome.
-  void Rebuild(const WorkItem& w);
+  void Rebuild(const RebuildWork& w);
   // Destroys a guest the log does not place here.
-  void Reap(const WorkItem& w);
+  void Reap(const ReapWork& w);
   // Removes the instance's directory (disk, console log, XML), if it has one.
   void RemoveInstanceDir(const InstanceId& id);
   // Snapshots the guest into a file, uploads it into the work's image and
   // reports the outcome; a failed snapshot discards the image.
-  void Snapshot(const WorkItem& w);
+  void Snapshot(const SnapshotWork& w);
   // A resize's destination: the guest with the new flavor (resized in place
   // on the same host, spawned here from another); reports finished or failed.
-  void Resize(const WorkItem& w);
+  void Resize(const ResizeWork& w);
   // A resize's destination: back to the old flavor (same host) or the guest
   // here dropped (the source's guest is kept); reports reverted.
-  void RevertResize(const WorkItem& w);
+  void RevertResize(const ResizeRevertWork& w);
   // A confirmed resize's source (another host): the old guest goes.
-  void ConfirmResize(const WorkItem& w);
-  // Reports `event` as the outcome (or a step) of w.
-  void Send(const WorkItem& w, const Event& event);
+  void ConfirmResize(const ResizeConfirmWork& w);
+  // Reports `event` as the outcome (or a step) of the work from `origin`.
+  void Send(const WorkOrigin& origin, const Event& event);
+  // A warning line in the log (role compute, this host, the instance it is about).
+  void Warn(const std::string& message, const InstanceId& about = InstanceId()) const;
   // Publishes an encoded Report to the conductor.
   void Publish(const std::string& report);
-  void HeartbeatLoop();
+  // One heartbeat (every heartbeat_interval_us, on the Env's timers).
+  void SendHeartbeat();
   // Announces the host and its capacity (host.registered, as a report).
   Status Register(const HostCapacity& cap);
   // Reports every guest's power state, then publishes the list of them as a
@@ -126,11 +130,13 @@ class ComputeAgent {
   };
   // The GuestSpec of the work's instance. With an image cache it also fetches
   // the image into _base/ and creates <instance dir>/disk on it.
-  Result<GuestSpec> PrepareGuest(const WorkItem& w, DiskMode mode);
+  // `resize`: the spec of a resize (it names the resize's request).
+  Result<GuestSpec> PrepareGuest(const WorkOrigin& origin, const WorkGuest& guest,
+                                 DiskMode mode, bool resize = false);
   // The GuestSpec of the work's instance as it is, touching no files.
-  GuestSpec GuestSpecOf(const WorkItem& w) const;
+  GuestSpec GuestSpecOf(const WorkOrigin& origin, const WorkGuest& guest) const;
   // Sends the outcome of a lifecycle action.
-  void SendOutcome(const WorkItem& w, const Result<GuestInfo>& guest);
+  void SendOutcome(const ActionWork& w, const Result<GuestInfo>& guest);
 
   Hypervisor* const hypervisor_;
   Bus* const bus_;
@@ -141,7 +147,7 @@ class ComputeAgent {
   std::mutex mu_;  // protects stop_
   std::condition_variable cv_;
   bool stop_ = false;
-  std::thread heartbeat_;
+  std::unique_ptr<PeriodicTask> heartbeat_;
 
   // Held while work is carried out and reported, and while a power state is
   // read and reported: a power report is never older than the outcome of the

@@ -1,5 +1,6 @@
 // LibvirtHypervisor: domain XML generation and the libvirt C API calls, each
 // failure turned into a Status at this boundary.
+
 #include "agents/compute/libvirt_hypervisor.h"
 
 #include <libvirt/libvirt.h>
@@ -18,7 +19,9 @@
 #include <thread>
 #include <utility>
 
+#include "agents/compute/domain_xml.h"
 #include "agents/compute/subprocess.h"
+#include "core/env.h"
 
 namespace chronova {
 namespace {
@@ -95,113 +98,6 @@ Result<GuestInfo> GuestOf(virDomainPtr dom, const InstanceId& id) {
   return info;
 }
 
-// Decodes one UTF-8 sequence at text[*i] into *cp and advances *i; false (and
-// *i advanced by one byte) if it is malformed, overlong or a surrogate.
-bool DecodeUtf8(std::string_view text, size_t* i, char32_t* cp) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char b0 = byte(*i);
-  size_t len = 0;
-  char32_t min = 0;
-  if (b0 < 0x80) {
-    *cp = b0;
-    ++*i;
-    return true;
-  } else if ((b0 & 0xE0) == 0xC0) {
-    len = 2, min = 0x80, *cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, min = 0x800, *cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, min = 0x10000, *cp = b0 & 0x07;
-  } else {
-    ++*i;
-    return false;
-  }
-  if (*i + len > text.size()) {
-    ++*i;
-    return false;
-  }
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(*i + k) & 0xC0) != 0x80) {
-      ++*i;
-      return false;
-    }
-    *cp = (*cp << 6) | (byte(*i + k) & 0x3F);
-  }
-  if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) {
-    ++*i;
-    return false;
-  }
-  *i += len;
-  return true;
-}
-
-// XML 1.0's Char production: what libxml2 accepts in a document.
-bool IsXmlChar(char32_t cp) {
-  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
-         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
-}
-
-// Undoes XML's five predefined entities (libvirt writes paths with them).
-std::string XmlUnescape(std::string_view text) {
-  static const std::pair<std::string_view, char> kEntities[] = {
-      {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&apos;", '\''}, {"&quot;", '"'}};
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    bool replaced = false;
-    if (text[i] == '&') {
-      for (const auto& [entity, c] : kEntities) {
-        if (text.substr(i, entity.size()) == entity) {
-          out += c;
-          i += entity.size();
-          replaced = true;
-          break;
-        }
-      }
-    }
-    if (!replaced) out += text[i++];
-  }
-  return out;
-}
-
-// Escapes `text` for XML character data and (single- or double-quoted)
-// attribute values. Bytes that cannot appear in an XML document at all (control
-// characters, invalid UTF-8) become '?', so an odd server name can never stop a
-// guest from being defined.
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t start = i;
-    char32_t cp = 0;
-    if (!DecodeUtf8(text, &i, &cp) || !IsXmlChar(cp)) {
-      out += '?';
-      continue;
-    }
-    switch (cp) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.append(text.substr(start, i - start));
-    }
-  }
-  return out;
-}
-
 // Writes `content` to `path` through a temporary file and a rename, so a reader
 // never sees half a file.
 Status WriteFileAtomically(const std::string& path, const std::string& content) {
@@ -251,7 +147,8 @@ Status AcquireEventLoop() {
   loop_thread = std::thread([] {
     while (!loop_stop.load()) {
       if (virEventRunDefaultImpl() < 0) {
-        std::fprintf(stderr, "libvirt: event loop: %s\n", virGetLastErrorMessage());
+        Env::Default()->Warn({.role = "libvirt"},
+                             std::string("event loop: ") + virGetLastErrorMessage());
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
@@ -296,21 +193,6 @@ bool PowerStateOfEvent(int event, int detail, PowerState* out) {
   }
 }
 
-// The image's hw_disk_bus when QEMU can boot from it, else virtio.
-std::string RootDiskBus(const std::string& bus) {
-  for (const char* b : {"virtio", "scsi", "sata", "ide", "usb"}) {
-    if (bus == b) return bus;
-  }
-  return "virtio";
-}
-
-// The target device name of the `index`th disk (0: the root) on `bus`, as
-// Nova's blockinfo names them: vda, vdb ... / hda ... / sda ...
-std::string DiskDevice(const std::string& bus, int index) {
-  const std::string prefix = bus == "virtio" ? "vd" : bus == "ide" ? "hd" : "sd";
-  return prefix + static_cast<char>('a' + index);
-}
-
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("read " + path + ": cannot open");
@@ -318,35 +200,6 @@ Result<std::string> ReadWholeFile(const std::string& path) {
                       std::istreambuf_iterator<char>());
   if (in.bad()) return Status::Internal("read " + path + ": failed");
   return content;
-}
-
-// The file of the first <disk ... device='disk'> in a domain XML, or "" if the
-// domain has none (libvirt writes attributes in single quotes).
-std::string RootDiskPath(std::string_view xml) {
-  size_t at = 0;
-  while ((at = xml.find("<disk ", at)) != std::string_view::npos) {
-    const size_t tag_end = xml.find('>', at);
-    const size_t end = xml.find("</disk>", at);
-    if (tag_end == std::string_view::npos || end == std::string_view::npos) break;
-    const std::string_view tag = xml.substr(at, tag_end - at);
-    const std::string_view body = xml.substr(at, end - at);
-    at = end;
-    if (tag.find("device='disk'") == std::string_view::npos &&
-        tag.find("device=\"disk\"") == std::string_view::npos) {
-      continue;
-    }
-    for (const char* attr : {"file='", "file=\""}) {
-      const size_t src = body.find("<source ");
-      if (src == std::string_view::npos) break;
-      const size_t f = body.find(attr, src);
-      if (f == std::string_view::npos) continue;
-      const size_t begin = f + std::strlen(attr);
-      const size_t close = body.find(attr[std::strlen(attr) - 1], begin);
-      if (close == std::string_view::npos) continue;
-      return XmlUnescape(body.substr(begin, close - begin));
-    }
-  }
-  return "";
 }
 
 }  // namespace
@@ -940,24 +793,6 @@ Result<GuestInfo> LibvirtHypervisor::Inspect(const InstanceId& id) {
   if (dom == nullptr) return LastError("look up domain " + name);
   return GuestOf(dom.get(), id);
 }
-
-namespace {
-
-// The path of the first <serial type='file'> in a domain's XML, or "".
-std::string SerialLogPath(std::string_view xml) {
-  size_t serial = xml.find("<serial type='file'");
-  if (serial == std::string_view::npos) return "";
-  const size_t end = xml.find("</serial>", serial);
-  const std::string_view tag = "<source path='";
-  size_t src = xml.find(tag, serial);
-  if (src == std::string_view::npos || src > end) return "";
-  src += tag.size();
-  const size_t close = xml.find('\'', src);
-  if (close == std::string_view::npos) return "";
-  return XmlUnescape(xml.substr(src, close - src));
-}
-
-}  // namespace
 
 Result<std::string> LibvirtHypervisor::ConsoleOutput(const InstanceId& id) {
   const std::string name = DomainName(id);

@@ -21,7 +21,7 @@ constexpr char kAlphabet[] =
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
-  for (const std::string& s : items) out += (out.empty() ? "" : ",") + s;
+  for (size_t i = 0; i < items.size(); ++i) out += (i == 0 ? "" : ",") + items[i];
   return out;
 }
 

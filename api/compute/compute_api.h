@@ -1,10 +1,10 @@
-// ComputeApiServer: the OpenStack Compute API v2.1 over HTTP (cpprestsdk),
-// Nova's URLs, JSON shapes, status codes and microversion headers, in front of
-// ComputeService. The request handling itself is in ComputeApiHandler
+// ComputeApiServer: the OpenStack Compute API v2.1 over HTTP, Nova's URLs, JSON
+// shapes, status codes and microversion headers, in front of ComputeService.
+// The request handling itself is in ComputeApiHandler
 // (api/compute/compute_api_handler.h), served by HttpServer (api/http/http_server.h).
 //
 // Thread-safety: Start and Stop from one thread; requests are served
-// concurrently on cpprestsdk's thread pool.
+// concurrently on the HttpServer's handler threads.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
-// Nova's JSON answers and faults, shared by the Compute API's handlers
-// (compute_api_handler.cc, admin_api_handler.cc).
+// Nova's JSON answers and faults, shared by the Compute API's resources
+// (api/compute/*.cc).
 #pragma once
 
 #include <string>
@@ -7,19 +7,10 @@
 #include "api/compute/views.h"
 #include "api/http/http_message.h"
 #include "api/http/json.h"
+#include "api/http/json_response.h"
 #include "core/status.h"
 
 namespace chronova {
-
-inline constexpr char kJsonType[] = "application/json";
-
-inline HttpResponse JsonResponse(int status, const Json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.Set("Content-Type", kJsonType);
-  r.body = body.Dump();
-  return r;
-}
 
 inline HttpResponse FaultResponse(int code, const std::string& message) {
   return JsonResponse(code, FaultBody(code, message));

@@ -101,15 +101,12 @@ class Servers final : public ComputeResource {
 };
 
 HttpResponse Servers::CreateServer(const ComputeCall& call) const {
-  Json body;  // an empty body is null, which the schema rejects as Nova does
-  if (!call.http->body.empty()) {
-    Result<Json> parsed = Json::Parse(call.http->body);
-    if (!parsed.ok()) return FaultResponse(400, "Malformed request body");
-    body = std::move(parsed).value();
-  }
+  // An empty body is null, which the schema rejects as Nova does.
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
   CreateServerSchemaOptions schema_options;
   schema_options.legacy_v2 = call.legacy_v2;
-  Result<ParsedCreateServer> parsed = ParseCreateServerBody(body, schema_options);
+  Result<ParsedCreateServer> parsed = ParseCreateServerBody(*body, schema_options);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
 
   Result<CreateServerResult> created =
@@ -227,15 +224,12 @@ HttpResponse Servers::ShowServer(const ComputeCall& call) const {
 }
 
 HttpResponse Servers::UpdateServer(const ComputeCall& call) const {
-  Json body;
-  if (!call.http->body.empty()) {
-    Result<Json> parsed = Json::Parse(call.http->body);
-    if (!parsed.ok()) return FaultResponse(400, "Malformed request body");
-    body = std::move(parsed).value();
-  }
+  // An empty body is null, which the schema rejects as Nova does.
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
   CreateServerSchemaOptions schema_options;
   schema_options.legacy_v2 = call.legacy_v2;
-  Result<UpdateServerRequest> req = ParseUpdateServerBody(body, schema_options);
+  Result<UpdateServerRequest> req = ParseUpdateServerBody(*body, schema_options);
   if (!req.ok()) return ErrorResponse(req.status());
   Result<InstanceState> s =
       options_.service->UpdateServer(call.ctx, InstanceId(call.params[0]), *req);

@@ -1,7 +1,7 @@
 // An HTTP exchange as chronova's API handlers see it, free of any HTTP library:
-// the server adapter (http_server.cc, the only cpprestsdk user) converts the
-// library's request into an HttpRequest and the HttpResponse back. Handlers can
-// therefore be compiled, and reasoned about, without cpprestsdk.
+// the server adapter (api/http/http_server.cc, the only Boost.Beast user)
+// converts the library's request into an HttpRequest and the HttpResponse back.
+// Handlers can therefore be compiled, and reasoned about, without it.
 #pragma once
 
 #include <cstddef>

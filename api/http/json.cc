@@ -6,9 +6,12 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "core/event_json.h"
 
@@ -66,8 +69,15 @@ struct Syntax {
 
 std::string JsonString(const std::string& s) { return JsonQuote(s); }
 
-// JSON has no NaN or infinity; null is what Python's strict encoders give.
-std::string JsonNumber(double d) { return std::isfinite(d) ? FormatDouble(d) : "null"; }
+// JSON has no NaN or infinity; null is what Python's strict encoders give. A
+// float keeps its ".0" ("2.0", "-0.0"), as json.dumps writes it, so it reads
+// back as a float.
+std::string JsonNumber(double d) {
+  if (!std::isfinite(d)) return "null";
+  std::string s = FormatDouble(d);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
 
 // Python's float repr: "nan", "inf", and a ".0" on integral values.
 std::string PythonNumber(double d) {
@@ -122,25 +132,79 @@ void Write(const Json& v, const Syntax& syntax, std::string& out) {
   }
 }
 
+// Whether `s` is well-formed UTF-8: no overlong forms, no surrogates, nothing
+// past U+10FFFF.
+bool IsUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xE0) == 0xC0 ? 2
+                 : (c & 0xF0) == 0xE0 ? 3
+                 : (c & 0xF8) == 0xF0 ? 4
+                                      : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    char32_t cp = len == 1   ? c
+                  : len == 2 ? (c & 0x1F)
+                  : len == 3 ? (c & 0x0F)
+                             : (c & 0x07);
+    for (size_t k = 1; k < len; ++k) {
+      if ((b(i + k) & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b(i + k) & 0x3F);
+    }
+    static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 // Builds a Json from RapidJSON's SAX events with an explicit stack.
 class Builder {
  public:
   bool Null() { return Put(Json()); }
   bool Bool(bool b) { return Put(Json(b)); }
-  bool Int(int i) { return Put(Json(i)); }
-  bool Uint(unsigned u) { return Put(Json(u)); }
-  bool Int64(int64_t i) { return Put(Json(i)); }
-  bool Uint64(uint64_t u) {
-    // Beyond int64: keep the magnitude as a double, as Python would keep the int.
-    if (u > static_cast<uint64_t>(INT64_MAX)) return Put(Json(static_cast<double>(u)));
-    return Put(Json(static_cast<int64_t>(u)));
+  // Numbers come as their text (kParseNumbersAsStringsFlag) and are converted
+  // here with std::from_chars, which rounds correctly: what Dump prints reads
+  // back as the same value (RapidJSON's own conversion did not round-trip a
+  // long integer, and its full-precision one has undefined behaviour on "0e80";
+  // both found by the request-body fuzz target).
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    if (std::find_if(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) ==
+        end) {
+      int64_t i = 0;
+      auto [ptr, ec] = std::from_chars(s, end, i);
+      if (ec == std::errc() && ptr == end) return Put(Json(i));
+      // Beyond int64: keep the magnitude as a double, as Python would keep the int.
+    }
+    double d = 0;
+    auto [ptr, ec] = std::from_chars(s, end, d);
+    if (ptr != end || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+      return false;
+    }
+    if (ec == std::errc::result_out_of_range) {
+      // Too small is (nearly) zero; too big ("1e400") is refused, as RapidJSON did.
+      d = std::strtod(std::string(s, n).c_str(), nullptr);
+      if (std::isinf(d)) return false;
+    }
+    return Put(Json(d));
   }
-  bool Double(double d) { return Put(Json(d)); }
-  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
+  // Not called: numbers arrive as RawNumber.
+  bool Int(int) { return false; }
+  bool Uint(unsigned) { return false; }
+  bool Int64(int64_t) { return false; }
+  bool Uint64(uint64_t) { return false; }
+  bool Double(double) { return false; }
+  // RapidJSON checks the UTF-8 of the text, not what a \u escape makes: a
+  // lone surrogate ("\udddd") would become bytes that are not UTF-8, which no
+  // client can read back (found by the request-body fuzz target). Refused.
   bool String(const char* s, rapidjson::SizeType n, bool) {
+    if (!IsUtf8(std::string_view(s, n))) return false;
     return Put(Json(std::string(s, n)));
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
+    if (!IsUtf8(std::string_view(s, n))) return false;
     key_.assign(s, n);
     return true;
   }
@@ -263,8 +327,9 @@ Result<Json> Json::Parse(std::string_view text) {
   rapidjson::Reader reader;
   rapidjson::MemoryStream in(text.data(), text.size());
   // Without kParseStopWhenDoneFlag, text after the document is an error.
-  constexpr unsigned kFlags =
-      rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag |
+                              rapidjson::kParseValidateEncodingFlag |
+                              rapidjson::kParseNumbersAsStringsFlag;
   rapidjson::ParseResult r = reader.Parse<kFlags>(in, builder);
   if (builder.too_deep()) {
     return Status::InvalidArgument("JSON nested deeper than " +

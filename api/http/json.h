@@ -1,6 +1,6 @@
 // Json: a small JSON value for the API layer. Request bodies are parsed into it
-// and Nova's views are built with it, without pulling cpprestsdk's headers into
-// every translation unit. Objects keep their members in insertion order, so
+// and Nova's views are built with it, without pulling an HTTP library's headers
+// into every translation unit. Objects keep their members in insertion order, so
 // responses read in the order Nova writes them.
 //
 // Thread-safety: a const Json may be read from any thread; mutation needs

@@ -3,21 +3,13 @@
 #include <algorithm>
 
 #include "api/auth/policy.h"
+#include "api/http/json_response.h"
 
 namespace chronova {
 namespace {
 
-constexpr char kJsonType[] = "application/json";
 constexpr char kUnauthorized[] = "The request you have made requires authentication.";
 constexpr char kVersionUpdated[] = "2020-04-07T00:00:00Z";
-
-HttpResponse JsonResponse(int status, const Json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.Set("Content-Type", kJsonType);
-  r.body = body.Dump();
-  return r;
-}
 
 HttpResponse ErrorResponse(int code, const std::string& message) {
   return JsonResponse(

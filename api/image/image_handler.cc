@@ -3,21 +3,14 @@
 #include <charconv>
 #include <set>
 
+#include "api/http/json_response.h"
+
 namespace chronova {
 namespace {
 
-constexpr char kJsonType[] = "application/json";
 constexpr char kPatchType[] = "application/openstack-images-v2.1-json-patch";
 constexpr char kPatchTypeV20[] = "application/openstack-images-v2.0-json-patch";
 constexpr char kOctetStream[] = "application/octet-stream";
-
-HttpResponse JsonResponse(int status, const Json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.Set("Content-Type", kJsonType);
-  r.body = body.Dump();
-  return r;
-}
 
 // webob's JSON error body, as Glance answers a client that accepts JSON.
 HttpResponse Error(int code, const std::string& message) {
@@ -313,7 +306,8 @@ HttpResponse ImageApiHandler::Dispatch(const HttpRequest& request,
 
   RouteMatch<Method> route = routes_.Find(request.method, seg);
   if (!route.found()) {
-    if (!route.method_not_allowed()) return Error(404, "The resource could not be found.");
+    if (!route.method_not_allowed())
+      return Error(404, "The resource could not be found.");
     HttpResponse r = Error(405, "The method is not allowed for this resource.");
     r.headers.Set("Allow", route.AllowHeader());
     return r;

@@ -9,8 +9,8 @@
 #include <set>
 #include <tuple>
 
-#include "api/image/image_service.h"
 #include "api/auth/policy.h"
+#include "api/image/image_service.h"
 #include "core/instance_decider.h"
 #include "core/placement.h"
 #include "eventstore/command_handler.h"
@@ -491,8 +491,9 @@ Result<ImageId> ComputeService::CreateServerImage(
     undo.events.push_back(MakeNewEvent(ImageDeleted{}, meta));
     Status undone = log_->Append(undo).status();
     if (!undone.ok()) {
-      std::fprintf(stderr, "compute API: image %s left queued: %s\n",
-                   image_id.str().c_str(), undone.ToString().c_str());
+      options_.env->Warn(
+          {.role = "api", .request_id = ctx.request_id.str(), .instance_id = id.str()},
+          "image " + image_id.str() + " left queued: " + undone.ToString());
     }
     return requested;
   }
@@ -555,8 +556,9 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
     // The server changed in between: its claims go back as they were.
     Status undone = RevertResizeClaims(*log_, claims, meta);
     if (!undone.ok()) {
-      std::fprintf(stderr, "compute API: resize claims of %s left: %s\n",
-                   id.str().c_str(), undone.ToString().c_str());
+      options_.env->Warn(
+          {.role = "api", .request_id = ctx.request_id.str(), .instance_id = id.str()},
+          "resize claims of " + id.str() + " left: " + undone.ToString());
     }
   }
   return requested;

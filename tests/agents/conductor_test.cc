@@ -118,10 +118,10 @@ TEST_CASE("the conductor re-sends build work that was lost, for the same request
   // Every piece of work sent to h1. Nobody acts on it: to the conductor that is
   // the same as the message being lost (the bus is at most once).
   std::mutex mu;  // protects sent
-  std::vector<WorkItem> sent;
+  std::vector<Work> sent;
   auto tap = bus->Subscribe(subjects::Work(HostName("h1")),
                             [&](const std::string&, const std::string& payload) {
-                              WorkItem w;
+                              Work w;
                               if (!DecodePortable(payload, &w).ok()) return;
                               std::lock_guard<std::mutex> l(mu);
                               sent.push_back(w);
@@ -175,12 +175,12 @@ TEST_CASE("the conductor re-sends build work that was lost, for the same request
   std::lock_guard<std::mutex> l(mu);
   for (size_t i = 0; i < 2; ++i) {
     INFO((i == 0 ? "the first send" : "the re-send"));
-    const WorkItem& w = sent[i];
-    CHECK(w.kind == WorkItem::Kind::kBuild);
-    CHECK(w.instance_id == r.instance_id);
-    CHECK(w.request_id == RequestId("req-create"));
-    CHECK(w.causation == scheduled_seq);  // the placement, in both
-    CHECK(w.flavor.name == "m1.tiny");
+    const BuildWork* w = std::get_if<BuildWork>(&sent[i]);
+    REQUIRE(w != nullptr);
+    CHECK(w->origin.instance_id == r.instance_id);
+    CHECK(w->origin.request_id == RequestId("req-create"));
+    CHECK(w->origin.causation == scheduled_seq);  // the placement, in both
+    CHECK(w->guest.flavor.name == "m1.tiny");
   }
 }
 
@@ -204,16 +204,17 @@ TEST_CASE(
   co.host_is_down = [&](const HostName& h) { return h == HostName("h1") && down.load(); };
   Conductor conductor(log.get(), bus.get(), store.get(), co);
   REQUIRE(conductor.Start().ok());
-  std::mutex mu;                         // protects deletes, reaps
-  std::vector<WorkItem> deletes, reaps;  // delete and reap work sent to h1
+  std::mutex mu;                     // protects deletes, reaps
+  std::vector<Work> deletes, reaps;  // delete and reap work sent to h1
   auto work = bus->Subscribe(subjects::Work(HostName("h1")),
                              [&](const std::string&, const std::string& payload) {
-                               WorkItem w;
+                               Work w;
                                if (!DecodePortable(payload, &w).ok()) return;
                                std::lock_guard<std::mutex> l(mu);
-                               if (w.kind == WorkItem::Kind::kDelete)
+                               if (std::holds_alternative<DeleteWork>(w))
                                  deletes.push_back(w);
-                               if (w.kind == WorkItem::Kind::kReap) reaps.push_back(w);
+                               if (std::holds_alternative<ReapWork>(w))
+                                 reaps.push_back(w);
                              })
                   .value();
 
@@ -251,7 +252,7 @@ TEST_CASE(
     for (int i = 0; i < 300; ++i) {
       {
         std::lock_guard<std::mutex> l(mu);
-        if (reaps.size() >= n) return reaps.back().instance_id;
+        if (reaps.size() >= n) return OriginOf(reaps.back()).instance_id;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -273,7 +274,7 @@ TEST_CASE(
   {
     std::lock_guard<std::mutex> l(mu);
     REQUIRE(deletes.size() == 1);
-    CHECK(deletes[0].instance_id == second);
+    CHECK(OriginOf(deletes[0]).instance_id == second);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // sweeps: host up
   CHECK(ReadWholeStream(*log, InstanceStream(second)).value().back().type ==

@@ -15,9 +15,9 @@
 
 #include "api/auth/auth.h"
 #include "api/compute/compute_api_handler.h"
+#include "api/compute/server_schemas.h"
 #include "api/http/json.h"
 #include "api/http/microversion.h"
-#include "api/compute/server_schemas.h"
 #include "eventstore/rocksdb_event_log.h"
 #include "projections/aggregates_projection.h"
 #include "projections/catalog_projections.h"
@@ -238,6 +238,36 @@ TEST_CASE("compute API: a JSON body with a NUL byte is refused, not read up to t
   CHECK_FALSE(Json::Parse("{\"a\": 1}\0junk"s).ok());
   CHECK_FALSE(Json::Parse("{\"a\": \"x\0y\"}"s).ok());
   CHECK_FALSE(Json::Parse("\0"s).ok());
+}
+
+// Found by the request-body fuzz target (tests/fuzz/regressions/request_body/):
+// RapidJSON's own number conversion did not round-trip a long integer, and its
+// full-precision one has undefined behaviour on "0e80"; a float printed
+// without its ".0" read back as an integer.
+TEST_CASE("compute API: every number Json prints reads back as the same value") {
+  for (const char* text :
+       {"26244444444444444444444444444444444444444444444444444444444444444444444444444444"
+        "4444444444466",
+        "-445e-33333333333333333333", "0e80", "2.0", "-0.0", "0.1", "1e300", "123",
+        "-9223372036854775808", "9223372036854775808", "[1.5e-320]"}) {
+    INFO(text);
+    Result<Json> once = Json::Parse(text);
+    REQUIRE(once.ok());
+    Result<Json> twice = Json::Parse(once->Dump());
+    REQUIRE(twice.ok());
+    CHECK(twice->Dump() == once->Dump());
+  }
+  CHECK(Json::Parse("0e80")->Dump() == "0.0");
+  CHECK(Json::Parse("2.0")->Dump() == "2.0");
+  CHECK(Json::Parse("-445e-333333")->Dump() == "-0.0");
+  CHECK(Json::Parse("123")->Dump() == "123");
+  CHECK(Json::Parse("123")->is_int());
+  CHECK_FALSE(Json::Parse("1e400").ok());  // too big, as RapidJSON refused it
+  // A lone surrogate escape would make a string that is not UTF-8.
+  CHECK_FALSE(Json::Parse(R"("a\uDDDDb")").ok());
+  CHECK_FALSE(Json::Parse(R"({"\ud800": 1})").ok());
+  CHECK(Json::Parse(R"("\ud83d\ude00")")->as_string() ==
+        "\xF0\x9F\x98\x80");  // a pair is fine
 }
 
 TEST_CASE("compute API: microversions are parsed from either header, as Nova does") {

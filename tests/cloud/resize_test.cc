@@ -434,16 +434,15 @@ TEST_CASE(
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     REQUIRE(of_type(type).size() == n);
   };
-  auto send = [&](const WorkItem& w) {
+  auto send = [&](const Work& w) {
     REQUIRE(bus->Publish(subjects::Work(host), EncodePortable(w)).ok());
   };
 
-  WorkItem resize;
-  resize.kind = WorkItem::Kind::kResize;
-  resize.instance_id = spec.instance_id;
-  resize.causation = Seq(40);
-  resize.request_id = RequestId("req-resize");
-  resize.flavor = FlavorSpec{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
+  ResizeWork resize;
+  resize.origin.instance_id = spec.instance_id;
+  resize.origin.causation = Seq(40);
+  resize.origin.request_id = RequestId("req-resize");
+  resize.guest.flavor = FlavorSpec{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
   resize.source_host = host;
   send(resize);
   send(resize);  // sent again before the first was done
@@ -455,15 +454,14 @@ TEST_CASE(
   CHECK(finished[1].request_id == finished[0].request_id);
 
   // Other work for the instance is done, once each.
-  WorkItem revert = resize;
-  revert.kind = WorkItem::Kind::kResizeRevert;
-  revert.causation = Seq(45);
-  revert.flavor = spec.flavor;
+  ResizeRevertWork revert{resize.origin, resize.guest, resize.source_host, false};
+  revert.origin.causation = Seq(45);
+  revert.guest.flavor = spec.flavor;
   send(revert);
   send(revert);
   wait_for(InstanceResizeReverted::kType, 2);
   CHECK(hv.reverts == 1);
-  resize.causation = Seq(50);  // another resize request
+  resize.origin.causation = Seq(50);  // another resize request
   send(resize);
   wait_for(InstanceResizeFinished::kType, 3);
   CHECK(hv.resizes == 2);

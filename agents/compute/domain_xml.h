@@ -1,0 +1,29 @@
+// Domain XML as the libvirt driver writes and reads it: escaping for libvirt's
+// XML, and the few facts read back from a domain's definition (its root disk,
+// its serial log). Plain strings only: no libvirt here.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace chronova {
+
+// Undoes XML's five predefined entities (libvirt writes paths with them).
+std::string XmlUnescape(std::string_view text);
+// Escapes `text` for XML character data and (single- or double-quoted)
+// attribute values. Bytes that cannot appear in an XML document at all (control
+// characters, invalid UTF-8) become '?', so an odd server name can never stop a
+// guest from being defined.
+std::string XmlEscape(std::string_view text);
+// The image's hw_disk_bus when QEMU can boot from it, else virtio.
+std::string RootDiskBus(const std::string& bus);
+// The target device name of the `index`th disk (0: the root) on `bus`, as
+// Nova's blockinfo names them: vda, vdb ... / hda ... / sda ...
+std::string DiskDevice(const std::string& bus, int index);
+// The file of the first <disk ... device='disk'> in a domain XML, or "" if the
+// domain has none (libvirt writes attributes in single quotes).
+std::string RootDiskPath(std::string_view xml);
+// The path of the first <serial type='file'> in a domain's XML, or "".
+std::string SerialLogPath(std::string_view xml);
+
+}  // namespace chronova

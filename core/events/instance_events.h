@@ -1,0 +1,425 @@
+// The events of instance/<uuid> streams (docs/events.md). Adding one: a struct
+// here with a frozen kType and kSchema, and its name in InstanceEvents below;
+// core/events.h gathers every list into Event.
+#pragma once
+
+#include <cereal/cereal.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/events/event_list.h"
+#include "core/events/flavor_spec.h"
+#include "core/types.h"
+
+namespace chronova {
+
+// A user asked for a new server (POST /servers). Starts the stream.
+struct InstanceRequested {
+  static constexpr const char* kType = "instance.requested";
+  static constexpr uint32_t kSchema = 1;
+  InstanceId instance_id;
+  std::string name;
+  ProjectId project_id;
+  UserId user_id;
+  FlavorSpec flavor;
+  ImageId image_id;
+  std::string availability_zone;  // empty: any
+  std::string key_name;
+  std::map<std::string, std::string> metadata;
+  std::string user_data;  // base64, as the API received it
+  std::string reservation_id;
+  int32_t launch_index = 0;
+  std::map<std::string, std::vector<std::string>> scheduler_hints;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(instance_id), CEREAL_NVP(name), CEREAL_NVP(project_id),
+       CEREAL_NVP(user_id), CEREAL_NVP(flavor), CEREAL_NVP(image_id),
+       CEREAL_NVP(availability_zone), CEREAL_NVP(key_name), CEREAL_NVP(metadata),
+       CEREAL_NVP(user_data), CEREAL_NVP(reservation_id), CEREAL_NVP(launch_index),
+       CEREAL_NVP(scheduler_hints));
+  }
+};
+
+// The scheduler placed the instance; its resources are claimed on `host`.
+struct InstanceScheduled {
+  static constexpr const char* kType = "instance.scheduled";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host));
+  }
+};
+
+// No host could take the instance; it goes to ERROR with this fault.
+struct InstanceSchedulingFailed {
+  static constexpr const char* kType = "instance.scheduling_failed";
+  static constexpr uint32_t kSchema = 1;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(reason));
+  }
+};
+
+// The compute host took the build.
+struct BuildStarted {
+  static constexpr const char* kType = "build.started";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host));
+  }
+};
+
+// The guest is defined and running on `host`.
+struct InstanceSpawned {
+  static constexpr const char* kType = "instance.spawned";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string hypervisor_name;  // e.g. the libvirt domain name
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(hypervisor_name));
+  }
+};
+
+// The build failed on `host`; the instance goes to ERROR with this fault.
+struct InstanceBuildFailed {
+  static constexpr const char* kType = "instance.build_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(reason));
+  }
+};
+
+// A user asked to delete the server (DELETE /servers/{id}).
+struct InstanceDeleteRequested {
+  static constexpr const char* kType = "instance.delete_requested";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// The guest is gone (or never existed on a host); the instance is DELETED.
+struct InstanceDeleted {
+  static constexpr const char* kType = "instance.deleted";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;  // empty for a delete that needed no host ("local delete")
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host));
+  }
+};
+
+// A user asked for a lifecycle action on a live instance
+// (POST /servers/{id}/action): "stop", "start", "reboot", "pause", "unpause",
+// "suspend" or "resume" (core/instance_state.h LifecycleAction).
+struct InstanceActionRequested {
+  static constexpr const char* kType = "instance.action_requested";
+  static constexpr uint32_t kSchema = 1;
+  std::string action;
+  bool hard = false;  // reboot: HARD rather than SOFT
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(action), CEREAL_NVP(hard));
+  }
+};
+
+// The compute host carried the action out; the guest is now in power_state
+// (Nova's numeric power state, as the driver read it back).
+struct InstanceActionCompleted {
+  static constexpr const char* kType = "instance.action_completed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string action;
+  int32_t power_state = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(action), CEREAL_NVP(power_state));
+  }
+};
+
+// The compute host could not carry the action out; the instance keeps its
+// vm_state and the task is cleared (Nova reverts the task state).
+struct InstanceActionFailed {
+  static constexpr const char* kType = "instance.action_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string action;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(action), CEREAL_NVP(reason));
+  }
+};
+
+// A user asked to rescue the instance (the rescue action): its guest boots
+// from a fresh disk of image_id (empty: the instance's own image) with its own
+// disk attached second. The outcome is instance.action_completed/failed with
+// action "rescue"; unrescue is an instance.action_requested ("unrescue"). The
+// rescue password is never recorded.
+struct InstanceRescueRequested {
+  static constexpr const char* kType = "instance.rescue_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id));
+  }
+};
+
+// A user asked to rebuild the instance from an image (the rebuild action):
+// its disk is recreated from image_id; the name and metadata change with it
+// when given (Nova updates them at once, in the API).
+struct InstanceRebuildRequested {
+  static constexpr const char* kType = "instance.rebuild_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  std::string name;  // empty: unchanged
+  bool replace_metadata = false;
+  std::map<std::string, std::string> metadata;  // the new metadata, if replace_metadata
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id), CEREAL_NVP(name), CEREAL_NVP(replace_metadata),
+       CEREAL_NVP(metadata));
+  }
+};
+
+// The compute host recreated the guest from the new image.
+struct InstanceRebuilt {
+  static constexpr const char* kType = "instance.rebuilt";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;  // running, or shut down when it was stopped before
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state));
+  }
+};
+
+// The rebuild failed on the host: the instance goes to ERROR with a fault.
+struct InstanceRebuildFailed {
+  static constexpr const char* kType = "instance.rebuild_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(reason));
+  }
+};
+
+// An admin reset the instance's state (os-resetState): vm_state becomes
+// "active" or "error" and any task is forgotten, as Nova does it.
+struct InstanceStateReset {
+  static constexpr const char* kType = "instance.state_reset";
+  static constexpr uint32_t kSchema = 1;
+  std::string vm_state;  // "active" or "error"
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(vm_state));
+  }
+};
+
+// The guest's power state on `host` differs from the recorded one while no task
+// runs on the instance (Nova's _sync_instance_power_state, from a libvirt
+// lifecycle event or the compute host's reconciliation at start). Recorded by
+// the conductor only when it differs; folded as Nova acts on it (core/
+// instance_state.cc): an active or paused instance whose guest is found shut
+// off or crashed is stopped; a stopped instance whose guest runs (or an active
+// one whose guest is suspended) is stopped by its host (task powering-off).
+struct InstancePowerStateChanged {
+  static constexpr const char* kType = "instance.power_state_changed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;  // Nova's numeric power state, as the driver read it
+  std::string reason;       // "lifecycle event", "compute host restart" ...
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state), CEREAL_NVP(reason));
+  }
+};
+
+// The instance was locked (os-lock): only admins may act on it until unlocked.
+struct InstanceLocked {
+  static constexpr const char* kType = "instance.locked";
+  static constexpr uint32_t kSchema = 1;
+  bool by_admin = false;  // Nova's locked_by "admin" rather than "owner"
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(by_admin));
+  }
+};
+
+struct InstanceUnlocked {
+  static constexpr const char* kType = "instance.unlocked";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// A user renamed the server or set its access addresses (PUT /servers/{id};
+// at create, for accessIPv4/accessIPv6, in the same append as instance.requested).
+// Only the fields whose has_* flag is set change.
+struct InstanceUpdated {
+  static constexpr const char* kType = "instance.updated";
+  static constexpr uint32_t kSchema = 1;
+  bool has_name = false;
+  std::string name;
+  bool has_access_ipv4 = false;
+  std::string access_ipv4;
+  bool has_access_ipv6 = false;
+  std::string access_ipv6;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(has_name), CEREAL_NVP(name), CEREAL_NVP(has_access_ipv4),
+       CEREAL_NVP(access_ipv4), CEREAL_NVP(has_access_ipv6), CEREAL_NVP(access_ipv6));
+  }
+};
+
+// The server's metadata changed (the /servers/{id}/metadata API): `set` items
+// were added or overwritten, then `removed` keys were deleted.
+struct InstanceMetadataChanged {
+  static constexpr const char* kType = "instance.metadata_changed";
+  static constexpr uint32_t kSchema = 1;
+  std::map<std::string, std::string> set;
+  std::vector<std::string> removed;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(set), CEREAL_NVP(removed));
+  }
+};
+
+// A user asked for a snapshot of the server (the createImage action). The
+// image record image/<image_id> was created (queued) just before, in the same
+// API call; the compute host fills it with the flattened root disk.
+struct InstanceSnapshotRequested {
+  static constexpr const char* kType = "instance.snapshot_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  std::string name;  // the new image's name
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id), CEREAL_NVP(name));
+  }
+};
+
+// The compute host uploaded the snapshot: image_id is active with its data.
+struct InstanceSnapshotCompleted {
+  static constexpr const char* kType = "instance.snapshot_completed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  ImageId image_id;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(image_id));
+  }
+};
+
+// The snapshot failed on the host; the image was deleted and the server keeps
+// its vm_state (the task is cleared, as Nova does).
+struct InstanceSnapshotFailed {
+  static constexpr const char* kType = "instance.snapshot_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  ImageId image_id;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(image_id), CEREAL_NVP(reason));
+  }
+};
+
+// A user asked to resize the server to `flavor` (the resize action). The API
+// already moved the claims: on source_host the old flavor is held by the
+// migration (Nova's migration consumer), on dest_host (which may be the same
+// host) the new flavor by the instance. Task resize_prep.
+struct InstanceResizeRequested {
+  static constexpr const char* kType = "instance.resize_requested";
+  static constexpr uint32_t kSchema = 1;
+  std::string migration_id;  // a uuid; the consumer of the source claim
+  FlavorSpec flavor;         // the new flavor
+  HostName source_host;
+  HostName dest_host;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(migration_id), CEREAL_NVP(flavor), CEREAL_NVP(source_host),
+       CEREAL_NVP(dest_host));
+  }
+};
+
+// The destination host runs the guest with the new flavor: vm_state resized
+// (VERIFY_RESIZE), host = `host`, flavor = the new one.
+struct InstanceResizeFinished {
+  static constexpr const char* kType = "instance.resize_finished";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state));
+  }
+};
+
+// The resize failed on the destination; the server keeps its old flavor and
+// host, task cleared, with a fault. The conductor gives the claims back.
+struct InstanceResizeFailed {
+  static constexpr const char* kType = "instance.resize_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(reason));
+  }
+};
+
+// A user confirmed the resize (confirmResize): ACTIVE or SHUTOFF with the new
+// flavor; the conductor releases the source claim (and the source guest).
+struct InstanceResizeConfirmed {
+  static constexpr const char* kType = "instance.resize_confirmed";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// A user asked to revert the resize (revertResize): task resize_reverting.
+struct InstanceResizeRevertRequested {
+  static constexpr const char* kType = "instance.resize_revert_requested";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// The old guest is back on the source host with the old flavor.
+struct InstanceResizeReverted {
+  static constexpr const char* kType = "instance.resize_reverted";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;  // the host that reverted (the destination)
+  int32_t power_state = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state));
+  }
+};
+
+// Every event of instance/<uuid> streams.
+using InstanceEvents =
+    EventList<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
+              BuildStarted, InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested,
+              InstanceDeleted, InstanceActionRequested, InstanceActionCompleted,
+              InstanceActionFailed, InstanceRescueRequested, InstanceRebuildRequested,
+              InstanceRebuilt, InstanceRebuildFailed, InstanceStateReset,
+              InstancePowerStateChanged, InstanceLocked, InstanceUnlocked,
+              InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
+              InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
+              InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
+              InstanceResizeRevertRequested, InstanceResizeReverted>;
+
+}  // namespace chronova

@@ -1,0 +1,49 @@
+// PeriodicTask: a function run every interval on its Env's timers (Env::Schedule)
+// until the task stops — heartbeats, announcements, sweeps. Because the time
+// comes from the Env, a FakeEnv (or the simulation) runs the task when its clock
+// passes each interval, and a test need not wait on the real clock.
+//
+//   PeriodicTask heartbeat(env, 2'000'000, [&] { SendHeartbeat(); });
+//   ...
+//   heartbeat.Stop();  // no run after this returns
+//
+// Thread-safety: Stop may be called from any thread but not from `fn` itself.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+#include "core/env.h"
+
+namespace chronova {
+
+class PeriodicTask {
+ public:
+  // Runs fn every `interval_us`, the first time one interval from now.
+  // REQUIRES: interval_us > 0.
+  PeriodicTask(Env* env, int64_t interval_us, std::function<void()> fn);
+  ~PeriodicTask() { Stop(); }
+  PeriodicTask(const PeriodicTask&) = delete;
+  PeriodicTask& operator=(const PeriodicTask&) = delete;
+
+  // Cancels the next run and waits for one in progress. Idempotent.
+  void Stop();
+
+ private:
+  void Arm();  // REQUIRES: mu_ held
+  void Fire();
+
+  Env* const env_;
+  const int64_t interval_us_;
+  const std::function<void()> fn_;
+  std::mutex mu_;  // protects everything below
+  std::condition_variable idle_;
+  uint64_t timer_ = 0;
+  bool armed_ = false;    // a run is scheduled (or taken off the queue, not yet begun)
+  bool running_ = false;  // fn_ runs
+  bool stopped_ = false;
+};
+
+}  // namespace chronova
