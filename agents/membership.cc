@@ -42,8 +42,10 @@ Status Membership::Start() {
   // The first announcement before Start returns: peers count us at once.
   Status st = bus_->Publish(subjects::Member(options_.role), options_.id);
   (void)st;  // the announcer retries every interval
-  announcer_ = std::make_unique<PeriodicTask>(options_.env, options_.announce_interval_us,
-                                              [this] { Announce(); });
+  if (options_.announce_interval_us > 0) {
+    announcer_ = std::make_unique<PeriodicTask>(
+        options_.env, options_.announce_interval_us, [this] { Announce(); });
+  }
   return Status::Ok();
 }
 

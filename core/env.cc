@@ -112,7 +112,10 @@ uint64_t Env::Schedule(int64_t delay_us, std::function<void()> fn) {
   return timers_->Add(delay_us, std::move(fn));
 }
 
-bool Env::Cancel(uint64_t id) { return timers_ != nullptr && timers_->Remove(id); }
+bool Env::Cancel(uint64_t id) {
+  std::call_once(timers_once_, [this] { timers_ = std::make_unique<TimerThread>(); });
+  return timers_->Remove(id);
+}
 
 std::thread Env::StartThread(std::string name, std::function<void()> fn) {
   return std::thread([name = std::move(name), fn = std::move(fn)] {
@@ -136,23 +139,31 @@ Env* Env::Default() {
 }
 
 FakeEnv::FakeEnv(uint64_t seed, Timestamp start)
-    : now_micros_(start.micros), rng_(seed) {}
+    : now_micros_(start.micros), target_(start.micros), rng_(seed) {}
 
 void FakeEnv::AdvanceMicros(int64_t micros) {
-  const int64_t until = now_micros_.load() + micros;
+  // Advances add up, whichever threads make them (`target_`), and the clock
+  // only ever moves forward (RaiseTo), also while timers run on the way.
+  const int64_t until = target_.fetch_add(micros) + micros;
   while (true) {
     std::function<void()> fn;
     {
       std::lock_guard<std::mutex> l(timers_mu_);
       auto first = timers_.begin();
       if (first == timers_.end() || first->first.first > until) break;
-      if (first->first.first > now_micros_.load()) now_micros_ = first->first.first;
+      RaiseTo(first->first.first);
       fn = std::move(first->second);
       timers_.erase(first);
     }
     fn();
   }
-  if (until > now_micros_.load()) now_micros_ = until;
+  RaiseTo(until);
+}
+
+void FakeEnv::RaiseTo(int64_t micros) {
+  int64_t now = now_micros_.load();
+  while (now < micros && !now_micros_.compare_exchange_weak(now, micros)) {
+  }
 }
 
 uint64_t FakeEnv::Schedule(int64_t delay_us, std::function<void()> fn) {

@@ -112,8 +112,12 @@ class FakeEnv : public Env {
   // (due, id) -> fn: ids grow, so equal times run in the order scheduled.
   std::map<std::pair<int64_t, uint64_t>, std::function<void()>> timers_;
   uint64_t next_timer_ = 1;
+  // Moves the clock to `micros` unless it is there or later already.
+  void RaiseTo(int64_t micros);
+
   std::atomic<int64_t> now_micros_;
-  std::mutex mu_;  // protects rng_
+  std::atomic<int64_t> target_;  // the sum of every advance: where the clock goes
+  std::mutex mu_;                // protects rng_
   std::mt19937_64 rng_;
 };
 

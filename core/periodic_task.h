@@ -7,6 +7,9 @@
 //   ...
 //   heartbeat.Stop();  // no run after this returns
 //
+// Every task of an Env shares its timer thread: `fn` must be short and must not
+// block (a publish, a heartbeat); longer work belongs on a thread of its own.
+//
 // Thread-safety: Stop may be called from any thread but not from `fn` itself.
 #pragma once
 

@@ -1,6 +1,7 @@
 // EventLog: the append-only, totally ordered log that is chronova's source of
 // truth (docs/architecture.md, "The log"). Implementations: RocksDbEventLog
-// (embedded, single process) and JetStreamEventLog (replicated); both pass
+// (embedded, single process), JetStreamEventLog (replicated) and MemoryEventLog
+// (the simulation and tests); all pass
 // tests/eventstore/event_log_contract_test.cc.
 //
 // Thread-safety: every method may be called from any thread concurrently.

@@ -197,15 +197,15 @@ Json DomainJson(const std::string& v3) {
        {"links", Json::MakeObject({{"self", v3 + "/domains/default"}})}});
 }
 
-// The last value of `name` in the request's query, or null.
+// The first value of `name` in the request's query, or null (Keystone's
+// Flask reads the first of a repeated parameter).
 const std::string* QueryValue(
     const std::vector<std::pair<std::string, std::string>>& query,
     const std::string& name) {
-  const std::string* found = nullptr;
   for (const auto& [k, v] : query) {
-    if (k == name) found = &v;
+    if (k == name) return &v;
   }
-  return found;
+  return nullptr;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "eventstore/jetstream_event_log.h"
+#include "eventstore/memory_event_log.h"
 #include "eventstore/rocksdb_event_log.h"
 #include "tests/support/nats_server.h"
 #include "tests/support/test_util.h"
@@ -72,7 +73,30 @@ class JetStreamHarness {
 };
 
 }  // namespace jetstream
+
+namespace memory {
+
+// The in-memory log; Restart opens a new log on the same store (a process that
+// restarted against a log that kept running).
+class MemoryHarness {
+ public:
+  static constexpr const char* kName = "memory";
+  MemoryHarness() { Open(); }
+  EventLog& log() { return *log_; }
+  void Restart() {
+    log_.reset();
+    Open();
+  }
+
+ private:
+  void Open() { log_ = std::make_unique<MemoryEventLog>(&store_); }
+  MemoryLogStore store_;
+  std::unique_ptr<EventLog> log_;
+};
+
+}  // namespace memory
 }  // namespace chronova::testing
 
-#define CHRONOVA_LOG_HARNESSES \
-  chronova::testing::RocksDbHarness, chronova::testing::jetstream::JetStreamHarness
+#define CHRONOVA_LOG_HARNESSES                                                       \
+  chronova::testing::RocksDbHarness, chronova::testing::jetstream::JetStreamHarness, \
+      chronova::testing::memory::MemoryHarness
