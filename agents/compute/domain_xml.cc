@@ -3,48 +3,10 @@
 #include <cstring>
 #include <utility>
 
+#include "core/utf8.h"
+
 namespace chronova {
 namespace {
-
-// Decodes one UTF-8 sequence at text[*i] into *cp and advances *i; false (and
-// *i advanced by one byte) if it is malformed, overlong or a surrogate.
-bool DecodeUtf8(std::string_view text, size_t* i, char32_t* cp) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char b0 = byte(*i);
-  size_t len = 0;
-  char32_t min = 0;
-  if (b0 < 0x80) {
-    *cp = b0;
-    ++*i;
-    return true;
-  } else if ((b0 & 0xE0) == 0xC0) {
-    len = 2, min = 0x80, *cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, min = 0x800, *cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, min = 0x10000, *cp = b0 & 0x07;
-  } else {
-    ++*i;
-    return false;
-  }
-  if (*i + len > text.size()) {
-    ++*i;
-    return false;
-  }
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(*i + k) & 0xC0) != 0x80) {
-      ++*i;
-      return false;
-    }
-    *cp = (*cp << 6) | (byte(*i + k) & 0x3F);
-  }
-  if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) {
-    ++*i;
-    return false;
-  }
-  *i += len;
-  return true;
-}
 
 // XML 1.0's Char production: what libxml2 accepts in a document.
 bool IsXmlChar(char32_t cp) {

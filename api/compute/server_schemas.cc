@@ -15,21 +15,18 @@
 #include <vector>
 
 #include "api/compute/schema.h"
+#include "core/utf8.h"
 
 namespace chronova {
 namespace {
 
+// The code points of a string (the JSON parser has checked its UTF-8; a bad
+// byte would count as U+FFFD).
 std::vector<uint32_t> CodePointsOf(const std::string& s) {
   std::vector<uint32_t> out;
   for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
-    uint32_t cp = extra == 0 ? c : c & (0x3F >> extra);
-    for (int k = 1; k <= extra && i + k < s.size(); ++k) {
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    }
-    out.push_back(cp);
-    i += 1 + extra;
+    char32_t cp = 0;
+    out.push_back(DecodeUtf8(s, &i, &cp) ? cp : 0xFFFD);
   }
   return out;
 }

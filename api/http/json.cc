@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/event_json.h"
+#include "core/utf8.h"
 
 namespace chronova {
 namespace {
@@ -130,33 +131,6 @@ void Write(const Json& v, const Syntax& syntax, std::string& out) {
       break;
     }
   }
-}
-
-// Whether `s` is well-formed UTF-8: no overlong forms, no surrogates, nothing
-// past U+10FFFF.
-bool IsUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = b(i);
-    size_t len = c < 0x80             ? 1
-                 : (c & 0xE0) == 0xC0 ? 2
-                 : (c & 0xF0) == 0xE0 ? 3
-                 : (c & 0xF8) == 0xF0 ? 4
-                                      : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    char32_t cp = len == 1   ? c
-                  : len == 2 ? (c & 0x1F)
-                  : len == 3 ? (c & 0x0F)
-                             : (c & 0x07);
-    for (size_t k = 1; k < len; ++k) {
-      if ((b(i + k) & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b(i + k) & 0x3F);
-    }
-    static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
 }
 
 // Builds a Json from RapidJSON's SAX events with an explicit stack.

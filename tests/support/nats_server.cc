@@ -28,19 +28,6 @@ constexpr int kHealthTimeoutMs = 15000;
 constexpr int kTermGraceMs = 5000;
 
 // A loopback port nobody listens on right now (bind port 0, read it back, close).
-int FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // The status code of GET http://127.0.0.1:<port><path>, or -1 if it cannot be had.
 int HttpGetStatus(int port, const std::string& path) {
@@ -94,12 +81,14 @@ std::string FindNatsServer() {
 NatsServer::NatsServer(std::string dir) : NatsServer(std::move(dir), "", false) {}
 
 NatsServer::NatsServer(std::string dir, std::string extra_config, bool tls)
-    : dir_(std::move(dir)), binary_(FindNatsServer()), extra_config_(std::move(extra_config)),
+    : dir_(std::move(dir)),
+      binary_(FindNatsServer()),
+      extra_config_(std::move(extra_config)),
       tls_(tls) {
   if (binary_.empty()) FAIL("nats-server not found on PATH or in /usr/sbin");
   std::filesystem::create_directories(dir_);
-  port_ = FreeLoopbackPort();
-  http_port_ = FreeLoopbackPort();
+  port_ = FreePort();
+  http_port_ = FreePort();
   WriteConfig();
   Start();
 }
@@ -108,8 +97,8 @@ NatsServer::NatsServer(std::string dir, NatsClusterMember member)
     : dir_(std::move(dir)), binary_(FindNatsServer()), member_(std::move(member)) {
   if (binary_.empty()) FAIL("nats-server not found on PATH or in /usr/sbin");
   std::filesystem::create_directories(dir_);
-  port_ = FreeLoopbackPort();
-  http_port_ = FreeLoopbackPort();
+  port_ = FreePort();
+  http_port_ = FreePort();
   WriteConfig();
 }
 
@@ -117,7 +106,7 @@ NatsServer::~NatsServer() { Stop(); }
 
 NatsCluster::NatsCluster(const std::string& dir, int nodes) {
   std::vector<int> cluster_ports;
-  for (int i = 0; i < nodes; ++i) cluster_ports.push_back(FreeLoopbackPort());
+  for (int i = 0; i < nodes; ++i) cluster_ports.push_back(FreePort());
   for (int i = 0; i < nodes; ++i) {
     NatsClusterMember m{"n" + std::to_string(i + 1),
                         cluster_ports[static_cast<size_t>(i)], cluster_ports};
@@ -140,9 +129,11 @@ std::string NatsServer::url() const {
 void NatsServer::WriteConfig() const {
   std::ofstream conf(dir_ + "/nats.conf");
   conf << "listen: 127.0.0.1:" << port_ << "\n"
-       << "http: 127.0.0.1:" << http_port_ << "\n"
+       << "http: 127.0.0.1:" << http_port_
+       << "\n"
        // fsync before every acknowledgement (nats-server >= 2.10; tools/deps.sh).
-       << "jetstream {\n  store_dir: \"" << dir_ << "/store\"\n  sync_interval: always\n}\n";
+       << "jetstream {\n  store_dir: \"" << dir_
+       << "/store\"\n  sync_interval: always\n}\n";
   if (member_) {
     conf << "server_name: " << member_->name << "\n"
          << "cluster {\n  name: chronova-test\n  listen: 127.0.0.1:"

@@ -11,6 +11,9 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 
 #include "agents/compute/subprocess.h"
@@ -111,16 +114,31 @@ std::vector<Envelope> ReadAll(EventLog& log) {
 }
 
 int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
+  // Below the kernel's ephemeral range (32768-60999), as tools/free_port.py: a
+  // port picked by binding port 0 could be taken as the local port of an
+  // outgoing connection before its server binds it.
+  // Never the same port twice in one process: a cluster picks all its ports
+  // before any of its servers binds one.
+  static std::mt19937 rng{std::random_device{}()};
+  static std::set<int> given;
+  static std::mutex mu;  // protects rng, given
+  std::lock_guard<std::mutex> l(mu);
+  std::uniform_int_distribution<int> pick(20000, 32767);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = pick(rng);
+    if (!given.insert(port).second) continue;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  FAIL("no free loopback port in 20000-32767");
+  return 0;
 }
 
 void ActivateOnHost(EventLog& log, Timestamp now, const std::string& instance_id,

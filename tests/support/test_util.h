@@ -80,7 +80,8 @@ void ActivateOnHost(EventLog& log, Timestamp now, const std::string& instance_id
 // Reads the whole log from seq 1.
 std::vector<Envelope> ReadAll(EventLog& log);
 
-// A TCP port on 127.0.0.1 that nothing listens on right now.
+// A TCP port on 127.0.0.1 that nothing listens on right now, below the
+// kernel's ephemeral range and never handed out twice in this process.
 int FreePort();
 
 // An HTTP answer as read off the wire.
