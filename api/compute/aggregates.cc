@@ -108,8 +108,10 @@ HttpResponse Aggregates::UpdateAggregate(const ComputeCall& call) const {
     const Json& agg = *body->Find("aggregate");
     error = CheckMembers(agg, "aggregate", {}, {"name", "availability_zone"});
     if (error.empty() && !agg.Contains("name") && !agg.Contains("availability_zone")) {
-      error = "Invalid input for field/attribute aggregate. Value: " + agg.PythonStr() +
-              ". " + agg.PythonRepr() + " is not valid under any of the given schemas";
+      error =
+          FieldError("aggregate", agg,
+                     agg.PythonRepr() + " is not valid under any of the given schemas")
+              .message();
     }
     if (error.empty()) error = CheckString(agg, "aggregate", "name", 1, 255);
     const Json* az = agg.Find("availability_zone");
@@ -164,22 +166,22 @@ HttpResponse Aggregates::AggregateAction(const ComputeCall& call) const {
     error = CheckMembers(arg, action, {"metadata"}, {"metadata"});
     const Json* md = arg.Find("metadata");
     if (error.empty() && !md->is_object()) {
-      error = "Invalid input for field/attribute set_metadata/metadata. Value: " +
-              md->PythonStr() + ". " + md->PythonRepr() + " is not of type 'object'";
+      error = FieldError("set_metadata/metadata", *md, TypeMessage(*md, {"object"}))
+                  .message();
     }
     if (error.empty()) {
       for (const auto& [k, v] : md->members()) {
         if (k.empty() || k.size() > 255) {
-          error =
-              "Invalid input for field/attribute metadata. Value: " + md->PythonStr() +
-              ". Additional properties are not allowed ('" + k + "' was unexpected)";
+          error = FieldError("metadata", *md,
+                             "Additional properties are not allowed ('" + k +
+                                 "' was unexpected)")
+                      .message();
         } else if (!v.is_null() && !v.is_string()) {
-          error = "Invalid input for field/attribute metadata/" + k +
-                  ". Value: " + v.PythonStr() + ". " + v.PythonRepr() +
-                  " is not of type 'string', 'null'";
+          error = FieldError("metadata/" + k, v, TypeMessage(v, {"string", "null"}))
+                      .message();
         } else if (v.is_string() && v.as_string().size() > 255) {
-          error = "Invalid input for field/attribute metadata/" + k +
-                  ". Value: " + v.PythonStr() + ". " + v.PythonRepr() + " is too long";
+          error =
+              FieldError("metadata/" + k, v, v.PythonRepr() + " is too long").message();
         }
         if (!error.empty()) break;
       }

@@ -72,10 +72,10 @@ Result<std::map<std::string, std::string>> ParseExtraSpecs(const Json& specs,
                  c == ':' || c == '.' || c == ' ';
         });
     if (!key_ok) {
-      return Status::InvalidArgument("Invalid input for field/attribute " + field +
-                                     ". Value: " + specs.PythonStr() + ". '" + k +
-                                     "' does not match any of the regexes: "
-                                     "'^[a-zA-Z0-9-_:. ]{1,255}$'");
+      return FieldError(field, specs,
+                        Quoted(k) +
+                            " does not match any of the regexes: "
+                            "'^[a-zA-Z0-9-_:. ]{1,255}$'");
     }
     std::string value;
     if (v.is_string()) {
@@ -345,11 +345,11 @@ HttpResponse Flavors::UpdateFlavorExtraSpec(const ComputeCall& call) const {
   Result<Json> body = ParseBody(*call.http);
   if (!body.ok()) return ErrorResponse(body.status());
   if (!body->is_object() || body->size() != 1) {
-    return ErrorResponse(Status::InvalidArgument(
-        "Invalid input for field/attribute extra_specs. Value: " + body->PythonStr() +
-        (body->is_object() && body->size() > 1
-             ? ". " + body->PythonRepr() + " has too many properties"
-             : ". " + body->PythonRepr() + " does not have enough properties")));
+    return ErrorResponse(
+        FieldError("extra_specs", *body,
+                   body->PythonRepr() + (body->is_object() && body->size() > 1
+                                             ? " has too many properties"
+                                             : " does not have enough properties")));
   }
   Result<std::map<std::string, std::string>> specs =
       ParseExtraSpecs(*body, "extra_specs");

@@ -65,10 +65,11 @@ HttpResponse Hosts::UpdateHost(const ComputeCall& call) const {
                            v->as_string() == "Enable" || v->as_string() == "Disable" ||
                            v->as_string() == "ENABLE" || v->as_string() == "DISABLE");
     if (!valid) {
-      error = "Invalid input for field/attribute " + std::string(name) +
-              ". Value: " + v->PythonStr() + ". " + v->PythonRepr() +
-              " is not one of ['enable', 'disable', 'Enable', 'Disable', 'ENABLE', "
-              "'DISABLE']";
+      error = FieldError(name, *v,
+                         v->PythonRepr() +
+                             " is not one of ['enable', 'disable', 'Enable', 'Disable', "
+                             "'ENABLE', 'DISABLE']")
+                  .message();
     }
   }
   if (!error.empty()) return FaultResponse(400, error);
