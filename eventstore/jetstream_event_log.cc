@@ -196,8 +196,7 @@ class JetStreamEventLog::Impl {
 
     Deadline deadline(env_, options_.operation_timeout_ms);
     CHRONOVA_RETURN_IF_ERROR(Connect(deadline));
-    CHRONOVA_RETURN_IF_ERROR(
-        RetryTransient(deadline, [&] { return EnsureStream(deadline); }));
+    CHRONOVA_RETURN_IF_ERROR(CreateStream(deadline));
     follower_ = std::thread([this] { Follow(); });
     return Status::Ok();
   }
@@ -290,8 +289,26 @@ class JetStreamEventLog::Impl {
     return Status::Ok();
   }
 
-  // Creates the stream unless it exists (another node may create it concurrently).
-  Status EnsureStream(const Deadline& deadline) {
+  // EnsureStream, retried while it fails transiently until `deadline`, and
+  // while the cluster cannot place the stream yet until placement_timeout_ms.
+  Status CreateStream(const Deadline& deadline) {
+    const Deadline placement(
+        env_, std::max(options_.operation_timeout_ms, options_.placement_timeout_ms));
+    Backoff backoff;
+    bool no_peers = false;
+    while (true) {
+      Status st = EnsureStream(no_peers ? placement : deadline, &no_peers);
+      if (st.ok() || !st.IsUnavailable()) return st;
+      const Deadline& until = no_peers ? placement : deadline;
+      if (until.Expired()) return st;
+      backoff.Sleep(env_, until);
+    }
+  }
+
+  // Creates the stream unless it exists (another node may create it
+  // concurrently). *no_peers: the cluster could not place it (yet).
+  Status EnsureStream(const Deadline& deadline, bool* no_peers) {
+    *no_peers = false;
     const std::string what = "stream " + options_.stream_name;
     jsOptions jo = RequestOptions(&deadline);
     jsStreamInfo* raw = nullptr;
@@ -318,6 +335,7 @@ class JetStreamEventLog::Impl {
     if (s == NATS_OK || (s == NATS_ERR && jerr == JSStreamNameExistErr)) {
       return Status::Ok();
     }
+    *no_peers = jerr == JSClusterNoPeersErr;
     return FromNats(s, jerr, "create " + what);
   }
 

@@ -37,14 +37,20 @@ struct JetStreamLogOptions {
   // Credential, TLS and inbox prefix (eventstore/nats_client.h).
   NatsAuth auth;
   std::string stream_name = "CHRONOVA";
-  int replicas = 1;                             // 1 or 3
-  std::string mirror_path;                      // REQUIRED: directory of the local mirror
+  int replicas = 1;         // 1 or 3
+  std::string mirror_path;  // REQUIRED: directory of the local mirror
   // The stream's duplicate window (JetStream's Nats-Msg-Id de-duplication; the
   // log itself keys appends by the Chronova-Key header and its mirror's index).
   int64_t duplicate_window_ms = 2 * 60 * 1000;
   // How long an Append (and a read's catch-up) keeps retrying transient failures
   // (server restart, leader election) before answering Unavailable.
   int operation_timeout_ms = 30000;
+  // How long Open waits for a cluster that is still forming to place a
+  // replicated stream. Its servers announce themselves to the metadata leader
+  // only every few tens of seconds, and until they have, creating an R3 stream
+  // is refused with "no suitable peers for placement" (seen for over 30 s on a
+  // loaded machine). Other failures still give up after operation_timeout_ms.
+  int placement_timeout_ms = 120000;
   Env* env = nullptr;  // clock and sleeps for the retry loops; nullptr: Env::Default()
 };
 
