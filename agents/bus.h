@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "core/env.h"
 #include "core/status.h"
 #include "eventstore/nats_client.h"
 
@@ -36,13 +37,14 @@ class Bus {
                                                              BusHandler handler) = 0;
 };
 
-// An in-process Bus: each subscription has its own queue and thread.
-std::unique_ptr<Bus> NewInProcessBus();
+// An in-process Bus: each subscription has its own TaskQueue of `env`'s.
+std::unique_ptr<Bus> NewInProcessBus(Env* env = Env::Default());
 
 // A Bus over core NATS at `url`: one nats://host:port or a comma-separated
 // list of a cluster's servers, connecting with `auth`'s credential and TLS.
 // Unavailable if none is reachable.
-Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url, const NatsAuth& auth = {});
+Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url,
+                                        const NatsAuth& auth = {});
 
 // True if `subject` matches `pattern` (exact, or pattern "a.b.>" for anything under a.b).
 bool SubjectMatches(const std::string& pattern, const std::string& subject);

@@ -1,5 +1,6 @@
 #include "agents/conductor.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <set>
@@ -31,9 +32,11 @@ Conductor::Conductor(EventLog* log, Bus* bus, ProjectionStore* store,
 Conductor::~Conductor() { Stop(); }
 
 Status Conductor::Start() {
-  for (int i = 0; i < options_.workers; ++i) lanes_.push_back(std::make_unique<Lane>());
-  for (size_t i = 0; i < lanes_.size(); ++i)
-    threads_.emplace_back([this, i] { ReportWorker(i); });
+  {
+    std::lock_guard<std::mutex> l(lanes_mu_);
+    for (int i = 0; i < std::max(options_.workers, 1); ++i)
+      lanes_.push_back(options_.env->NewTaskQueue("cond-lane"));
+  }
   CHRONOVA_ASSIGN_OR_RETURN(
       reports_,
       bus_->Subscribe(subjects::kAllReports,
@@ -47,8 +50,15 @@ Status Conductor::Start() {
   events_ =
       log_->Subscribe(store_->checkpoint().next(),
                       [this](const std::vector<Envelope>& b) { return HandleEvents(b); });
-  stop_sweep_ = false;
-  sweeper_ = std::thread([this] { Sweep(); });
+  sweeps_ = 0;
+  sweeper_ = options_.env->NewTaskQueue("cond-sweep");
+  // At start everything pending is re-sent at once; with peers, the first
+  // sweep waits one interval: by then this conductor has heard who they are,
+  // and re-sends only its own share.
+  if (!options_.owns) sweeper_->Post([this] { Sweep(); });
+  sweep_ =
+      std::make_unique<PeriodicTask>(options_.env, options_.sweep_interval_us,
+                                     [this] { sweeper_->Post([this] { Sweep(); }); });
   return Status::Ok();
 }
 
@@ -56,22 +66,16 @@ void Conductor::Stop() {
   events_.reset();
   reports_.reset();
   inventories_.reset();
+  sweep_.reset();
+  // Destroying a queue waits for its running task: after this nothing of
+  // ours runs.
+  sweeper_.reset();
+  std::vector<std::unique_ptr<TaskQueue>> lanes;
   {
-    std::lock_guard<std::mutex> l(sweep_mu_);
-    stop_sweep_ = true;
+    std::lock_guard<std::mutex> l(lanes_mu_);
+    lanes.swap(lanes_);
   }
-  sweep_cv_.notify_all();
-  if (sweeper_.joinable()) sweeper_.join();
-  for (auto& lane : lanes_) {
-    {
-      std::lock_guard<std::mutex> l(lane->mu);
-      lane->stop = true;
-    }
-    lane->cv.notify_all();
-  }
-  for (auto& t : threads_) t.join();
-  threads_.clear();
-  lanes_.clear();
+  lanes.clear();
 }
 
 const std::map<std::string_view, Conductor::EventRoute>&
@@ -232,33 +236,19 @@ void Conductor::OnReport(const std::string& payload) {
 }
 
 void Conductor::Enqueue(Report r) {
+  std::lock_guard<std::mutex> l(lanes_mu_);
+  if (lanes_.empty()) return;  // stopping
   size_t lane = std::hash<std::string>()(r.instance_id.empty() ? r.host.str()
                                                                : r.instance_id.str()) %
                 lanes_.size();
-  Lane& l = *lanes_[lane];
-  {
-    std::lock_guard<std::mutex> g(l.mu);
-    l.reports.push_back(std::move(r));
-  }
-  l.cv.notify_one();
+  lanes_[lane]->Post([this, r = std::move(r)] { Apply(r); });
 }
 
-void Conductor::ReportWorker(size_t index) {
-  Lane& lane = *lanes_[index];
-  while (true) {
-    Report r;
-    {
-      std::unique_lock<std::mutex> l(lane.mu);
-      lane.cv.wait(l, [&] { return lane.stop || !lane.reports.empty(); });
-      if (lane.stop) return;
-      r = std::move(lane.reports.front());
-      lane.reports.pop_front();
-    }
-    Status st = ApplyReport(r);
-    if (!st.ok()) {
-      ++refused_;
-      if (!st.IsConflict()) Warn("report " + r.type + " from " + r.host.str(), st);
-    }
+void Conductor::Apply(const Report& r) {
+  Status st = ApplyReport(r);
+  if (!st.ok()) {
+    ++refused_;
+    if (!st.IsConflict()) Warn("report " + r.type + " from " + r.host.str(), st);
   }
 }
 
@@ -574,50 +564,33 @@ Status Conductor::Release(const InstanceId& id, const HostName& host,
 }
 
 void Conductor::Sweep() {
-  std::unique_lock<std::mutex> l(sweep_mu_);
-  bool first = true;
-  // With peers, the first sweep waits one interval: by then this conductor
-  // has heard who they are, and re-sends only its own share.
-  if (options_.owns) first = false;
-  int sweeps = 0;
-  while (!stop_sweep_) {
-    if (!first) {
-      sweep_cv_.wait_for(l, std::chrono::microseconds(options_.sweep_interval_us),
-                         [&] { return stop_sweep_; });
-      if (stop_sweep_) return;
+  // The first sweep re-sends everything pending; later ones only what has
+  // waited too long.
+  const int64_t age = sweeps_ == 0 ? 0 : options_.resend_after_us;
+  // Every sixth sweep, the claims no instance uses on the hosts this
+  // conductor owns (besides each host's power-state sync).
+  if (++sweeps_ % 6 == 0) SweepUnusedClaims();
+  Timestamp now = options_.env->Now();
+  auto reader = store_->Reader(ServersProjection::kName);
+  if (!reader.ok()) return;
+  // Only the instances with work in flight: an idle cloud of millions of
+  // servers costs the sweep nothing.
+  auto servers = ServersView(reader->get()).InFlight();
+  if (!servers.ok()) return;
+  for (const InstanceState& s : *servers) {
+    if (s.host.empty() || !Owns(s.id.str())) continue;
+    if (options_.build_timeout_us > 0 && s.vm_state == VmState::kBuilding &&
+        s.task_state != TaskState::kDeleting &&
+        now.micros - s.created_at.micros >= options_.build_timeout_us) {
+      TimeOutBuild(s, now);
+      continue;
     }
-    l.unlock();
-    // At start everything pending is re-sent; later only what has waited too long.
-    int64_t age = first || sweeps == 0 ? 0 : options_.resend_after_us;
-    first = false;
-    // Every sixth sweep, the claims no instance uses on the hosts this
-    // conductor owns (besides each host's power-state sync).
-    if (++sweeps % 6 == 0) SweepUnusedClaims();
-    Timestamp now = options_.env->Now();
-    auto reader = store_->Reader(ServersProjection::kName);
-    if (reader.ok()) {
-      // Only the instances with work in flight: an idle cloud of millions of
-      // servers costs the sweep nothing.
-      auto servers = ServersView(reader->get()).InFlight();
-      if (servers.ok()) {
-        for (const InstanceState& s : *servers) {
-          if (s.host.empty() || !Owns(s.id.str())) continue;
-          if (options_.build_timeout_us > 0 && s.vm_state == VmState::kBuilding &&
-              s.task_state != TaskState::kDeleting &&
-              now.micros - s.created_at.micros >= options_.build_timeout_us) {
-            TimeOutBuild(s, now);
-            continue;
-          }
-          WorkKind kind;
-          if (!PendingWork(s, &kind)) continue;
-          // A delete whose host went down after the work was sent.
-          if (kind == WorkKind::kDelete && DeleteWithoutHost(s, now)) continue;
-          if (now.micros - s.updated_at.micros < age) continue;
-          Resend(s, kind, now);
-        }
-      }
-    }
-    l.lock();
+    WorkKind kind;
+    if (!PendingWork(s, &kind)) continue;
+    // A delete whose host went down after the work was sent.
+    if (kind == WorkKind::kDelete && DeleteWithoutHost(s, now)) continue;
+    if (now.micros - s.updated_at.micros < age) continue;
+    Resend(s, kind, now);
   }
 }
 

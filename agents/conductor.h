@@ -21,20 +21,18 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "agents/bus.h"
 #include "agents/messages.h"
 #include "core/env.h"
 #include "core/instance_state.h"
+#include "core/periodic_task.h"
 #include "eventstore/command_handler.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_store.h"
@@ -86,7 +84,8 @@ class Conductor {
   void OnReport(const std::string& payload);
   // Queues `r` on its instance's (or host's) lane.
   void Enqueue(Report r);
-  void ReportWorker(size_t index);
+  // Applies a report (a task on its lane) and counts a refusal.
+  void Apply(const Report& r);
   Status ApplyReport(const Report& r);
   // A guest's power state, from a lifecycle event or a reconciliation: an
   // orphan guest is reaped, drift is recorded, anything else is refused.
@@ -146,6 +145,8 @@ class Conductor {
   // the claims settle (eventstore/resize_claims.h), and a confirmed move to
   // another host drops the source's guest.
   Status SettleResize(const Envelope& env);
+  // Re-sends work not acted on, fails builds past their timeout (a task on the
+  // sweep queue, every interval).
   void Sweep();
   // A warning line in the log: what failed, and why.
   void Warn(const std::string& what, const Status& st) const;
@@ -156,19 +157,13 @@ class Conductor {
   ProjectionStore* const store_;
   const ConductorOptions options_;
 
-  struct Lane {
-    std::mutex mu;  // protects reports, stop
-    std::condition_variable cv;
-    std::deque<Report> reports;
-    bool stop = false;
-  };
-  std::vector<std::unique_ptr<Lane>> lanes_;
-  std::vector<std::thread> threads_;
-
-  std::mutex sweep_mu_;  // protects stop_sweep_
-  std::condition_variable sweep_cv_;
-  bool stop_sweep_ = false;
-  std::thread sweeper_;
+  // Reports are applied on lanes: one instance's (or host's) always on the
+  // same one, so in the order its host sent them.
+  std::mutex lanes_mu_;  // protects lanes_
+  std::vector<std::unique_ptr<TaskQueue>> lanes_;
+  std::unique_ptr<TaskQueue> sweeper_;
+  std::unique_ptr<PeriodicTask> sweep_;
+  int sweeps_ = 0;  // on the sweep queue only
 
   std::unique_ptr<BusSubscription> reports_;
   std::unique_ptr<BusSubscription> inventories_;

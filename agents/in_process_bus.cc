@@ -1,11 +1,8 @@
-// The all-in-one's Bus: subscriptions are queues drained by their own thread, so a
-// slow handler delays only its own subscription, as with NATS.
+// The all-in-one's Bus: each subscription is a TaskQueue of the Env's (a thread
+// of its own), so a slow handler delays only its own subscription, as with NATS.
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
 #include <list>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -24,54 +21,28 @@ bool SubjectMatches(const std::string& pattern, const std::string& subject) {
 
 namespace {
 
+// A subscription's queue: its handler runs on a TaskQueue of the Env's, one
+// message at a time in publish order.
 class Queue {
  public:
-  Queue(std::string pattern, BusHandler handler)
-      : pattern_(std::move(pattern)), handler_(std::move(handler)) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~Queue() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
+  Queue(Env* env, std::string pattern, BusHandler handler)
+      : pattern_(std::move(pattern)),
+        handler_(std::move(handler)),
+        tasks_(env->NewTaskQueue("bus-sub")) {}
   const std::string& pattern() const { return pattern_; }
   void Push(const std::string& subject, const std::string& payload) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      items_.emplace_back(subject, payload);
-    }
-    cv_.notify_one();
+    tasks_->Post([this, subject, payload] { handler_(subject, payload); });
   }
 
  private:
-  void Run() {
-    std::unique_lock<std::mutex> l(mu_);
-    while (true) {
-      cv_.wait(l, [&] { return stop_ || !items_.empty(); });
-      if (stop_) return;
-      auto item = std::move(items_.front());
-      items_.pop_front();
-      l.unlock();
-      handler_(item.first, item.second);
-      l.lock();
-    }
-  }
-
   const std::string pattern_;
   const BusHandler handler_;
-  std::mutex mu_;  // protects items_, stop_
-  std::condition_variable cv_;
-  std::deque<std::pair<std::string, std::string>> items_;
-  bool stop_ = false;
-  std::thread thread_;
+  const std::unique_ptr<TaskQueue> tasks_;  // last: goes first, with its tasks
 };
 
 class InProcessBus : public Bus {
  public:
+  explicit InProcessBus(Env* env) : env_(env) {}
   Status Publish(const std::string& subject, const std::string& payload) override {
     std::lock_guard<std::mutex> l(mu_);
     // Exact subscriptions by hash (one per compute host: thousands); wildcard
@@ -87,7 +58,7 @@ class InProcessBus : public Bus {
 
   Result<std::unique_ptr<BusSubscription>> Subscribe(const std::string& subject,
                                                      BusHandler handler) override {
-    auto q = std::make_unique<Queue>(subject, std::move(handler));
+    auto q = std::make_unique<Queue>(env_, subject, std::move(handler));
     std::lock_guard<std::mutex> l(mu_);
     if (IsWildcard(subject)) {
       wildcards_.push_back(q.get());
@@ -124,6 +95,7 @@ class InProcessBus : public Bus {
     std::unique_ptr<Queue> q_;
   };
 
+  Env* const env_;
   std::mutex mu_;  // protects exact_, wildcards_
   std::unordered_map<std::string, std::vector<Queue*>> exact_;
   std::list<Queue*> wildcards_;
@@ -131,6 +103,8 @@ class InProcessBus : public Bus {
 
 }  // namespace
 
-std::unique_ptr<Bus> NewInProcessBus() { return std::make_unique<InProcessBus>(); }
+std::unique_ptr<Bus> NewInProcessBus(Env* env) {
+  return std::make_unique<InProcessBus>(env);
+}
 
 }  // namespace chronova

@@ -6,6 +6,7 @@
 #include "agents/messages.h"
 #include "agents/subjects.h"
 #include "core/instance_decider.h"
+#include "core/periodic_task.h"
 #include "core/placement.h"
 #include "eventstore/command_handler.h"
 #include "projections/aggregates_projection.h"
@@ -60,13 +61,17 @@ Status Scheduler::Start() {
   {
     std::lock_guard<std::mutex> l(queue_mu_);
     stopping_ = false;
+    for (int i = 0; i < std::max(options_.workers, 1); ++i)
+      workers_.push_back(options_.env->NewTaskQueue("sched-worker"));
   }
+  sweeper_ = options_.env->NewTaskQueue("sched-sweep");
   // Instances requested before the checkpoint and never placed (a crash between
   // the request and the placement) are placed now; with peers, by the sweep,
   // once this scheduler has heard who its peers are.
   if (!options_.owns) CHRONOVA_RETURN_IF_ERROR(EnqueueWaiting(0));
-  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Worker(); });
-  sweeper_ = std::thread([this] { Sweep(); });
+  sweep_ =
+      std::make_unique<PeriodicTask>(options_.env, options_.sweep_interval_us,
+                                     [this] { sweeper_->Post([this] { Sweep(); }); });
   events_ = log_->Subscribe(
       from.next(), [this](const std::vector<Envelope>& b) { return HandleBatch(b); });
   return Status::Ok();
@@ -98,35 +103,35 @@ Status Scheduler::EnqueueWaiting(int64_t min_age_us) {
 }
 
 void Scheduler::Sweep() {
-  std::unique_lock<std::mutex> l(queue_mu_);
-  while (!stopping_) {
-    sweep_cv_.wait_for(l, std::chrono::microseconds(options_.sweep_interval_us),
-                       [&] { return stopping_; });
-    if (stopping_) return;
-    l.unlock();
-    // Older than one interval: a request that just arrived is on its way to
-    // its owner through the log.
-    Status st = EnqueueWaiting(options_.sweep_interval_us);
-    if (!st.ok()) {
-      options_.env->Warn({.role = "scheduler"},
-                         "looking for unplaced instances: " + st.ToString());
-    }
-    l.lock();
+  // Older than one interval: a request that just arrived is on its way to
+  // its owner through the log.
+  Status st = EnqueueWaiting(options_.sweep_interval_us);
+  if (!st.ok()) {
+    options_.env->Warn({.role = "scheduler"},
+                       "looking for unplaced instances: " + st.ToString());
   }
 }
 
 void Scheduler::Stop() {
   events_.reset();
   heartbeats_.reset();
+  sweep_.reset();
   {
     std::lock_guard<std::mutex> l(queue_mu_);
     stopping_ = true;
   }
-  queue_cv_.notify_all();
-  sweep_cv_.notify_all();
-  for (auto& t : workers_) t.join();
-  workers_.clear();
-  if (sweeper_.joinable()) sweeper_.join();
+  // Destroying a queue waits for its running task: after this nothing of
+  // ours runs. (No lock held: a running Place takes queue_mu_ at its end.)
+  sweeper_.reset();
+  std::vector<std::unique_ptr<TaskQueue>> workers;
+  {
+    std::lock_guard<std::mutex> l(queue_mu_);
+    workers.swap(workers_);
+  }
+  workers.clear();
+  std::lock_guard<std::mutex> l(queue_mu_);
+  queue_.clear();
+  queued_.clear();
 }
 
 Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
@@ -190,33 +195,29 @@ Status Scheduler::RefreshHost(const HostName& host) {
 }
 
 void Scheduler::Enqueue(Pending p) {
-  {
-    std::lock_guard<std::mutex> l(queue_mu_);
-    if (!queued_.insert(p.request.instance_id).second) return;  // already queued
-    queue_.push_back(std::move(p));
-  }
-  queue_cv_.notify_one();
+  std::lock_guard<std::mutex> l(queue_mu_);
+  if (stopping_ || workers_.empty()) return;
+  if (!queued_.insert(p.request.instance_id).second) return;  // already queued
+  queue_.push_back(std::move(p));
+  // One task per instance queued: whichever worker runs first takes the oldest.
+  workers_[next_worker_++ % workers_.size()]->Post([this] { PlaceNext(); });
 }
 
-void Scheduler::Worker() {
-  while (true) {
-    Pending p;
-    {
-      std::unique_lock<std::mutex> l(queue_mu_);
-      queue_cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      p = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    Status st = Place(p);
-    if (!st.ok()) {
-      options_.env->Warn(
-          {.role = "scheduler", .instance_id = p.request.instance_id.str()},
-          "placing " + p.request.instance_id.str() + ": " + st.ToString());
-    }
+void Scheduler::PlaceNext() {
+  Pending p;
+  {
     std::lock_guard<std::mutex> l(queue_mu_);
-    queued_.erase(p.request.instance_id);
+    if (stopping_ || queue_.empty()) return;
+    p = std::move(queue_.front());
+    queue_.pop_front();
   }
+  Status st = Place(p);
+  if (!st.ok()) {
+    options_.env->Warn({.role = "scheduler", .instance_id = p.request.instance_id.str()},
+                       "placing " + p.request.instance_id.str() + ": " + st.ToString());
+  }
+  std::lock_guard<std::mutex> l(queue_mu_);
+  queued_.erase(p.request.instance_id);
 }
 
 std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {

@@ -17,14 +17,12 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include "agents/bus.h"
@@ -32,6 +30,7 @@
 #include "core/env.h"
 #include "core/host_state.h"
 #include "core/instance_state.h"
+#include "core/periodic_task.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_store.h"
 
@@ -90,9 +89,11 @@ class Scheduler {
   // Enqueues every owned instance that has waited for a host at least
   // `min_age_us` and is not queued already.
   Status EnqueueWaiting(int64_t min_age_us);
+  // Enqueues the instances left waiting (on the sweep queue, every interval).
   void Sweep();
   bool Owns(const InstanceId& id) const { return !options_.owns || options_.owns(id); }
-  void Worker();
+  // Places the oldest queued instance (a task on a worker queue).
+  void PlaceNext();
   Status Place(const Pending& p);
   std::vector<HostName> Candidates(const InstanceRequested& r);
   // `where` (the host, or "none") is part of the idempotency key.
@@ -112,15 +113,16 @@ class Scheduler {
   // Host aggregates by id: an aggregate's availability zone is its hosts' zone.
   std::map<int64_t, AggregateState> aggregates_;
 
-  std::mutex queue_mu_;  // protects queue_, queued_, stopping_
-  std::condition_variable queue_cv_;
-  std::condition_variable sweep_cv_;
+  std::mutex queue_mu_;  // protects queue_, queued_, stopping_, workers_, next_worker_
   std::deque<Pending> queue_;
   std::set<InstanceId> queued_;  // in queue_ or being placed
   bool stopping_ = false;
 
-  std::vector<std::thread> workers_;
-  std::thread sweeper_;
+  // Instances are placed on `workers` queues at once; the sweep runs on its own.
+  std::vector<std::unique_ptr<TaskQueue>> workers_;
+  size_t next_worker_ = 0;
+  std::unique_ptr<TaskQueue> sweeper_;
+  std::unique_ptr<PeriodicTask> sweep_;
   std::unique_ptr<BusSubscription> heartbeats_;
   std::unique_ptr<Subscription> events_;
   std::atomic<uint64_t> conflicts_{0};

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <thread>
 
@@ -124,6 +125,60 @@ std::thread Env::StartThread(std::string name, std::function<void()> fn) {
   });
 }
 
+namespace {
+
+// The real queue: a thread of its own draining a deque.
+class ThreadTaskQueue : public TaskQueue {
+ public:
+  ThreadTaskQueue(Env* env, std::string name) {
+    thread_ = env->StartThread(std::move(name), [this] { Run(); });
+  }
+  ~ThreadTaskQueue() override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+      tasks_.clear();
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Post(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stop_) return;
+      tasks_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (true) {
+      cv_.wait(l, [&] { return stop_ || !tasks_.empty(); });
+      if (stop_) return;
+      std::function<void()> fn = std::move(tasks_.front());
+      tasks_.pop_front();
+      l.unlock();
+      fn();
+      fn = nullptr;  // what the task holds goes before the next one
+      l.lock();
+    }
+  }
+
+  std::mutex mu_;  // protects tasks_, stop_
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<TaskQueue> Env::NewTaskQueue(std::string name) {
+  return std::make_unique<ThreadTaskQueue>(this, std::move(name));
+}
+
 Logger* Env::logger() {
   static FdLogger* stderr_logger = new FdLogger(2);
   return stderr_logger;
@@ -172,6 +227,13 @@ uint64_t FakeEnv::Schedule(int64_t delay_us, std::function<void()> fn) {
   timers_.emplace(std::make_pair(now_micros_.load() + std::max<int64_t>(delay_us, 0), id),
                   std::move(fn));
   return id;
+}
+
+bool FakeEnv::NextTimer(Timestamp* due) {
+  std::lock_guard<std::mutex> l(timers_mu_);
+  if (timers_.empty()) return false;
+  *due = Timestamp{timers_.begin()->first.first};
+  return true;
 }
 
 bool FakeEnv::Cancel(uint64_t id) {

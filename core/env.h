@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -20,6 +21,19 @@
 #include "core/types.h"
 
 namespace chronova {
+
+// A serial queue of tasks from an Env: tasks run one at a time, in the order
+// posted, never on the poster's thread (Chromium's SequencedTaskRunner). The
+// unit of concurrency of every agent: what runs on one queue needs no lock
+// against itself, and a simulation (tests/sim/) interleaves queues from a seed.
+// Destroying the queue drops the tasks that have not started and waits for the
+// one running; a task must not destroy its own queue.
+class TaskQueue {
+ public:
+  virtual ~TaskQueue() = default;
+  // Thread-safe; never blocks for long and never runs `fn` itself.
+  virtual void Post(std::function<void()> fn) = 0;
+};
 
 class Env {
  public:
@@ -43,6 +57,19 @@ class Env {
   virtual uint64_t Schedule(int64_t delay_us, std::function<void()> fn);
   // Cancels a scheduled fn that has not started; true if it will not run.
   virtual bool Cancel(uint64_t id);
+  // A new serial queue named `name` (a real Env: a thread of its own, named so).
+  virtual std::unique_ptr<TaskQueue> NewTaskQueue(std::string name);
+  // Called by code about to block until `done()` holds, for at most
+  // `timeout_us`: a simulation, where nothing else would run meanwhile, runs
+  // other queues' tasks and timers here until `done()` or the timeout, and
+  // returns whether `done()`. A real Env returns nullopt: the caller blocks its
+  // own way.
+  virtual std::optional<bool> RunUntil(const std::function<bool()>& done,
+                                       int64_t timeout_us) {
+    (void)done;
+    (void)timeout_us;
+    return std::nullopt;
+  }
 
   // One log line at `level`, stamped with Now().
   void Log(LogLevel level, const LogContext& where, std::string_view message);
@@ -75,6 +102,13 @@ class EnvWrapper : public Env {
     return target_->StartThread(std::move(name), std::move(fn));
   }
   Logger* logger() override { return target_->logger(); }
+  std::unique_ptr<TaskQueue> NewTaskQueue(std::string name) override {
+    return target_->NewTaskQueue(std::move(name));
+  }
+  std::optional<bool> RunUntil(const std::function<bool()>& done,
+                               int64_t timeout_us) override {
+    return target_->RunUntil(done, timeout_us);
+  }
   uint64_t Schedule(int64_t delay_us, std::function<void()> fn) override {
     return target_->Schedule(delay_us, std::move(fn));
   }
@@ -99,6 +133,8 @@ class FakeEnv : public Env {
   void AdvanceMicros(int64_t micros);
   uint64_t Schedule(int64_t delay_us, std::function<void()> fn) override;
   bool Cancel(uint64_t id) override;
+  // When the earliest scheduled function falls due; false if none is scheduled.
+  bool NextTimer(Timestamp* due);
   // Lines go to `logger` (borrowed) instead of stderr.
   void set_logger(Logger* logger) { logger_ = logger; }
   Logger* logger() override {

@@ -14,7 +14,8 @@ void MemoryLogStore::set_after_append(AfterAppend f) {
   after_append_ = std::move(f);
 }
 
-MemoryEventLog::MemoryEventLog(MemoryLogStore* store) : store_(store), notifier_(Seq(0)) {
+MemoryEventLog::MemoryEventLog(MemoryLogStore* store, Env* env)
+    : store_(store), env_(env), notifier_(Seq(0)) {
   std::lock_guard<std::mutex> l(store_->mu_);
   notifier_.Publish(Seq(store_->events_.size()));
   store_->notifiers_.push_back(&notifier_);
@@ -102,7 +103,7 @@ Result<StreamVersion> MemoryEventLog::StreamHead(const StreamId& stream) {
 
 std::unique_ptr<Subscription> MemoryEventLog::Subscribe(Seq from,
                                                         SubscribeHandler handler) {
-  return StartTailingSubscription(this, &notifier_, from, std::move(handler));
+  return StartTailingSubscription(this, &notifier_, from, std::move(handler), env_);
 }
 
 Result<Seq> MemoryEventLog::Head() {

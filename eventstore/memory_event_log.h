@@ -52,8 +52,9 @@ class MemoryLogStore {
 
 class MemoryEventLog : public EventLog {
  public:
-  // Borrows `store`, which must outlive the log.
-  explicit MemoryEventLog(MemoryLogStore* store);
+  // Borrows `store`, which must outlive the log; subscriptions run on queues
+  // of `env`'s.
+  explicit MemoryEventLog(MemoryLogStore* store, Env* env = Env::Default());
   ~MemoryEventLog() override;
 
   Result<AppendResult> Append(const AppendRequest& req) override;
@@ -66,6 +67,7 @@ class MemoryEventLog : public EventLog {
 
  private:
   MemoryLogStore* const store_;
+  Env* const env_;
   HeadNotifier notifier_;
 };
 

@@ -1,38 +1,31 @@
 #include "eventstore/tailing_subscription.h"
 
+#include <algorithm>
 #include <atomic>
-#include <thread>
 
 namespace chronova {
 
 void HeadNotifier::Publish(Seq head) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (head > head_) head_ = head;
-    ++generation_;
-  }
-  cv_.notify_all();
-}
-
-void HeadNotifier::WakeAll() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    ++generation_;
-  }
-  cv_.notify_all();
-}
-
-Seq HeadNotifier::WaitBeyond(Seq seq, int timeout_ms) {
-  std::unique_lock<std::mutex> l(mu_);
-  uint64_t gen = generation_;
-  cv_.wait_for(l, std::chrono::milliseconds(timeout_ms),
-               [&] { return head_ > seq || generation_ != gen; });
-  return head_;
+  std::lock_guard<std::mutex> l(mu_);
+  if (head > head_) head_ = head;
+  for (const auto& [id, listener] : listeners_) listener();
 }
 
 Seq HeadNotifier::head() const {
   std::lock_guard<std::mutex> l(mu_);
   return head_;
+}
+
+uint64_t HeadNotifier::AddListener(Listener listener) {
+  std::lock_guard<std::mutex> l(mu_);
+  const uint64_t id = next_listener_++;
+  listeners_.emplace_back(id, std::move(listener));
+  return id;
+}
+
+void HeadNotifier::RemoveListener(uint64_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::erase_if(listeners_, [id](const auto& entry) { return entry.first == id; });
 }
 
 namespace {
@@ -42,17 +35,20 @@ constexpr size_t kBatchSize = 4096;
 class TailingSubscription : public Subscription {
  public:
   TailingSubscription(EventLog* log, HeadNotifier* notifier, Seq from,
-                      SubscribeHandler handler)
+                      SubscribeHandler handler, Env* env)
       : log_(log),
         notifier_(notifier),
         handler_(std::move(handler)),
-        position_(from.value() == 0 ? 0 : from.value() - 1) {
-    thread_ = std::thread([this] { Run(); });
+        position_(from.value() == 0 ? 0 : from.value() - 1),
+        queue_(env->NewTaskQueue("log-tail")) {
+    listener_ = notifier_->AddListener([this] { Wake(); });
+    Wake();
   }
+  // queue_ goes first (declared last), dropping a read not begun and waiting
+  // for one running; meanwhile it stays valid for that read's Wake.
   ~TailingSubscription() override {
-    stop_ = true;
-    notifier_->WakeAll();
-    thread_.join();
+    notifier_->RemoveListener(listener_);  // no Wake from appends after this
+    stopping_ = true;
   }
   Status status() const override {
     std::lock_guard<std::mutex> l(mu_);
@@ -61,18 +57,23 @@ class TailingSubscription : public Subscription {
   Seq position() const override { return Seq(position_.load()); }
 
  private:
-  void Run() {
-    while (!stop_) {
-      Result<std::vector<Envelope>> batch = log_->Read(Seq(position_ + 1), kBatchSize);
-      if (!batch.ok()) return Fail(batch.status());
-      if (batch->empty()) {
-        notifier_->WaitBeyond(Seq(position_), 200);
-        continue;
-      }
-      Status st = handler_(*batch);
-      if (!st.ok()) return Fail(st);
-      position_ = batch->back().seq.value();
-    }
+  // One read is queued at a time: a burst of appends costs one task.
+  void Wake() {
+    if (stopping_) return;
+    if (!read_queued_.exchange(true)) queue_->Post([this] { Read(); });
+  }
+  void Read() {
+    read_queued_ = false;
+    if (!status().ok()) return;
+    Result<std::vector<Envelope>> batch = log_->Read(Seq(position_ + 1), kBatchSize);
+    if (!batch.ok()) return Fail(batch.status());
+    // At the head: the next append wakes us (it moved the head after our
+    // read began, so its Wake comes after the flag was cleared above).
+    if (batch->empty()) return;
+    Status st = handler_(*batch);
+    if (!st.ok()) return Fail(st);
+    position_ = batch->back().seq.value();
+    Wake();  // there may be more
   }
   void Fail(const Status& st) {
     std::lock_guard<std::mutex> l(mu_);
@@ -83,18 +84,22 @@ class TailingSubscription : public Subscription {
   HeadNotifier* const notifier_;
   const SubscribeHandler handler_;
   std::atomic<uint64_t> position_;
-  std::atomic<bool> stop_{false};
+  std::atomic<bool> read_queued_{false};
+  std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;  // protects status_
   Status status_;
-  std::thread thread_;
+  uint64_t listener_ = 0;
+  const std::unique_ptr<TaskQueue> queue_;  // last: destroyed first
 };
 
 }  // namespace
 
 std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log,
                                                        HeadNotifier* notifier, Seq from,
-                                                       SubscribeHandler handler) {
-  return std::make_unique<TailingSubscription>(log, notifier, from, std::move(handler));
+                                                       SubscribeHandler handler,
+                                                       Env* env) {
+  return std::make_unique<TailingSubscription>(log, notifier, from, std::move(handler),
+                                               env);
 }
 
 }  // namespace chronova

@@ -1,39 +1,48 @@
-// The Subscribe half of an EventLog, shared by both implementations: a thread that
-// reads batches from the log and, at the head, sleeps until the head moves.
+// The Subscribe half of the RocksDB and memory logs: a task on a queue of the
+// Env's reads batches from the log and hands them to the handler; at the head it
+// waits for the head to move (HeadNotifier) before it reads again. On a real Env
+// the queue is a thread of its own; in the simulation it is one queue among the
+// others it interleaves.
 #pragma once
 
-#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
+#include "core/env.h"
 #include "eventstore/event_log.h"
 
 namespace chronova {
 
-// Tells waiters that the readable head of a log moved. Thread-safe.
+// Tells listeners that the readable head of a log moved. Thread-safe.
 class HeadNotifier {
  public:
   explicit HeadNotifier(Seq head) : head_(head) {}
-  // Called after events up to `head` became readable.
+  // Called after events up to `head` became readable: every listener is called
+  // (with a lock held: a listener only posts a task, never calls back).
   void Publish(Seq head);
-  // Wakes every waiter (a subscription is stopping).
-  void WakeAll();
-  // Blocks until the head is beyond `seq`, WakeAll is called or `timeout_ms`
-  // passes. Returns the head.
-  Seq WaitBeyond(Seq seq, int timeout_ms);
   Seq head() const;
 
+  using Listener = std::function<void()>;
+  // Returns an id for RemoveListener; once that returns, `listener` is not
+  // called again.
+  uint64_t AddListener(Listener listener);
+  void RemoveListener(uint64_t id);
+
  private:
-  mutable std::mutex mu_;  // protects head_, generation_
-  std::condition_variable cv_;
+  mutable std::mutex mu_;  // protects everything below
   Seq head_;
-  uint64_t generation_ = 0;
+  uint64_t next_listener_ = 1;
+  std::vector<std::pair<uint64_t, Listener>> listeners_;
 };
 
-// Starts a subscription that reads `log` from `from` onward.
+// Starts a subscription that reads `log` from `from` onward, on a queue of
+// `env`'s.
 // REQUIRES: `log` and `notifier` outlive the subscription.
 std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log,
                                                        HeadNotifier* notifier, Seq from,
-                                                       SubscribeHandler handler);
+                                                       SubscribeHandler handler,
+                                                       Env* env = Env::Default());
 
 }  // namespace chronova

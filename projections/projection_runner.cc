@@ -8,8 +8,8 @@
 
 namespace chronova {
 
-ProjectionRunner::ProjectionRunner(EventLog* log, ProjectionStore* store)
-    : store_(store) {
+ProjectionRunner::ProjectionRunner(EventLog* log, ProjectionStore* store, Env* env)
+    : store_(store), env_(env) {
   sub_ = log->Subscribe(
       store->checkpoint().next(),
       [store](const std::vector<Envelope>& b) { return store->ApplyBatch(b); });
@@ -20,14 +20,20 @@ ProjectionRunner::~ProjectionRunner() { sub_.reset(); }
 Status ProjectionRunner::status() const { return sub_->status(); }
 
 Status ProjectionRunner::WaitFor(Seq seq, int timeout_ms) const {
+  // In the simulation the runner's own queue is run here (else nothing would
+  // run it); then this loop only reports the outcome, waiting no more.
+  const bool ran =
+      env_->RunUntil([&] { return store_->checkpoint() >= seq || !sub_->status().ok(); },
+                     int64_t{timeout_ms} * 1000)
+          .has_value();
   // Wake up periodically to notice a runner that stopped on an error.
   constexpr int kSliceMs = 50;
   for (int waited = 0;; waited += kSliceMs) {
-    if (store_->WaitFor(seq, std::min(kSliceMs, timeout_ms - waited)))
+    if (store_->WaitFor(seq, ran ? 0 : std::min(kSliceMs, timeout_ms - waited)))
       return Status::Ok();
     Status st = sub_->status();
     if (!st.ok()) return Status::Unavailable("read models stopped: " + st.ToString());
-    if (waited + kSliceMs >= timeout_ms) {
+    if (ran || waited + kSliceMs >= timeout_ms) {
       return Status::Unavailable("read models did not reach seq " +
                                  std::to_string(seq.value()) + " in " +
                                  std::to_string(timeout_ms) + " ms (at " +

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "core/env.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_store.h"
 
@@ -14,7 +15,8 @@ namespace chronova {
 class ProjectionRunner {
  public:
   // REQUIRES: `log` and `store` outlive the runner. Starts following at once.
-  ProjectionRunner(EventLog* log, ProjectionStore* store);
+  // `env` is asked to run other work while WaitFor waits (the simulation).
+  ProjectionRunner(EventLog* log, ProjectionStore* store, Env* env = Env::Default());
   ~ProjectionRunner();
 
   // OK while following; the error that stopped it otherwise.
@@ -25,6 +27,7 @@ class ProjectionRunner {
 
  private:
   ProjectionStore* store_;
+  Env* env_;
   std::unique_ptr<Subscription> sub_;
 };
 

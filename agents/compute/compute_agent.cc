@@ -31,22 +31,29 @@ Status ComputeAgent::Start() {
       bus_->Subscribe(subjects::Query(options_.host),
                       [this](const std::string&, const std::string& p) { OnQuery(p); }));
   CHRONOVA_RETURN_IF_ERROR(Register(cap));
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = false;
-  }
   if (options_.heartbeat_interval_us > 0) {
     heartbeat_ = std::make_unique<PeriodicTask>(
         options_.env, options_.heartbeat_interval_us, [this] { SendHeartbeat(); });
   }
-  if (options_.image_cache != nullptr && options_.image_cache_manager_interval_us > 0) {
-    image_cache_manager_ = std::thread([this] { ImageCacheLoop(); });
-  }
   {
     std::lock_guard<std::mutex> l(sync_mu_);
     sync_stop_ = false;
+    sync_ = options_.env->NewTaskQueue("compute-sync");
   }
-  sync_ = std::thread([this] { SyncLoop(); });
+  if (options_.sync_power_state_interval_us > 0) {
+    sync_power_state_ = std::make_unique<PeriodicTask>(
+        options_.env, options_.sync_power_state_interval_us, [this] {
+          std::lock_guard<std::mutex> l(sync_mu_);
+          if (sync_) sync_->Post([this] { SyncPowerStates(); });
+        });
+  }
+  if (options_.image_cache != nullptr && options_.image_cache_manager_interval_us > 0) {
+    image_cache_manager_ = std::make_unique<PeriodicTask>(
+        options_.env, options_.image_cache_manager_interval_us, [this] {
+          std::lock_guard<std::mutex> l(sync_mu_);
+          if (sync_) sync_->Post([this] { AgeImageCache(); });
+        });
+  }
   // Watch first, then list: a change after the listing is reported as an event.
   hypervisor_->SetGuestObserver(
       [this](const InstanceId& id, PowerState) { OnGuestEvent(id); });
@@ -57,34 +64,23 @@ void ComputeAgent::Stop() {
   hypervisor_->SetGuestObserver(nullptr);
   work_.reset();
   queries_.reset();
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
   heartbeat_.reset();
+  sync_power_state_.reset();
+  image_cache_manager_.reset();
+  std::unique_ptr<TaskQueue> sync;
   {
     std::lock_guard<std::mutex> l(sync_mu_);
     sync_stop_ = true;
     pending_.clear();
     queued_.clear();
+    sync.swap(sync_);
   }
-  sync_cv_.notify_all();
-  if (sync_.joinable()) sync_.join();
-  if (image_cache_manager_.joinable()) image_cache_manager_.join();
+  sync.reset();  // waits for a running report
 }
 
-void ComputeAgent::ImageCacheLoop() {
-  std::unique_lock<std::mutex> l(mu_);
-  while (!stop_) {
-    cv_.wait_for(l, std::chrono::microseconds(options_.image_cache_manager_interval_us),
-                 [&] { return stop_; });
-    if (stop_) return;
-    l.unlock();
-    Status st = options_.image_cache->Age();
-    if (!st.ok()) Warn(std::string("image cache: ") + st.ToString());
-    l.lock();
-  }
+void ComputeAgent::AgeImageCache() {
+  Status st = options_.image_cache->Age();
+  if (!st.ok()) Warn(std::string("image cache: ") + st.ToString());
 }
 
 Status ComputeAgent::Register(const HostCapacity& cap) {
@@ -128,43 +124,27 @@ Status ComputeAgent::SendInventory(bool restart) {
 }
 
 void ComputeAgent::OnGuestEvent(const InstanceId& id) {
-  {
-    std::lock_guard<std::mutex> l(sync_mu_);
-    if (sync_stop_ || !queued_.insert(id).second) return;
-    pending_.push_back(id);
-  }
-  sync_cv_.notify_one();
+  std::lock_guard<std::mutex> l(sync_mu_);
+  if (sync_stop_ || !sync_ || !queued_.insert(id).second) return;
+  pending_.push_back(id);
+  sync_->Post([this] { ReportNextGuestEvent(); });
 }
 
-void ComputeAgent::SyncLoop() {
-  const int64_t interval = options_.sync_power_state_interval_us;
-  Timestamp last_sync = options_.env->Now();
-  std::unique_lock<std::mutex> l(sync_mu_);
-  while (true) {
-    const auto ready = [&] { return sync_stop_ || !pending_.empty(); };
-    if (interval > 0) {
-      const int64_t wait = last_sync.micros + interval - options_.env->Now().micros;
-      sync_cv_.wait_for(l, std::chrono::microseconds(std::max<int64_t>(wait, 0)), ready);
-    } else {
-      sync_cv_.wait(l, ready);
-    }
-    if (sync_stop_) return;
-    if (interval > 0 && options_.env->Now().micros - last_sync.micros >= interval) {
-      last_sync = options_.env->Now();
-      l.unlock();
-      Status st = SendInventory(/*restart=*/false);
-      if (!st.ok()) Warn(std::string("power-state sync: ") + st.ToString());
-      l.lock();
-      continue;
-    }
-    if (pending_.empty()) continue;
-    InstanceId id = std::move(pending_.front());
+void ComputeAgent::ReportNextGuestEvent() {
+  InstanceId id;
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    if (sync_stop_ || pending_.empty()) return;
+    id = std::move(pending_.front());
     pending_.pop_front();
     queued_.erase(id);
-    l.unlock();
-    ReportPowerState(id, "lifecycle event");
-    l.lock();
   }
+  ReportPowerState(id, "lifecycle event");
+}
+
+void ComputeAgent::SyncPowerStates() {
+  Status st = SendInventory(/*restart=*/false);
+  if (!st.ok()) Warn(std::string("power-state sync: ") + st.ToString());
 }
 
 void ComputeAgent::ReportPowerState(const InstanceId& id, const std::string& reason) {

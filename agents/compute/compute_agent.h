@@ -9,14 +9,12 @@
 // _sync_instance_power_state).
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agents/bus.h"
@@ -115,15 +113,20 @@ class ComputeAgent {
   // Reports every guest's power state, then publishes the list of them as a
   // GuestInventory; a periodic one announces the host again first.
   Status SendInventory(bool restart);
-  // A lifecycle event of `id`: queued for the sync thread (never blocks).
+  // A lifecycle event of `id`: queued for the sync queue (never blocks).
   void OnGuestEvent(const InstanceId& id);
-  void SyncLoop();
+  // Reports the power state of the oldest guest with a lifecycle event (a
+  // task on the sync queue).
+  void ReportNextGuestEvent();
+  // Every guest's power state (every sync_power_state_interval_us).
+  void SyncPowerStates();
   // Reports the guest's current power state (NOSTATE if it is gone). Reads it
   // afresh rather than trusting the event: events may arrive late.
   void ReportPowerState(const InstanceId& id, const std::string& reason);
   // REQUIRES: work_mu_ held.
   void ReportPowerStateLocked(const InstanceId& id, const std::string& reason);
-  void ImageCacheLoop();
+  // Ages unused bases (every image_cache_manager_interval_us).
+  void AgeImageCache();
   enum class DiskMode {
     kKeep,     // a build: create the disk only if missing (a re-sent build keeps it)
     kReplace,  // a rebuild: a new disk from the work's image
@@ -144,9 +147,6 @@ class ComputeAgent {
 
   std::unique_ptr<BusSubscription> work_;
   std::unique_ptr<BusSubscription> queries_;
-  std::mutex mu_;  // protects stop_
-  std::condition_variable cv_;
-  bool stop_ = false;
   std::unique_ptr<PeriodicTask> heartbeat_;
 
   // Held while work is carried out and reported, and while a power state is
@@ -162,14 +162,15 @@ class ComputeAgent {
   std::deque<std::string> done_order_;
   std::vector<std::string>* reporting_ = nullptr;
 
-  // The sync thread reports lifecycle events and, periodically, every guest.
-  std::mutex sync_mu_;  // protects pending_, queued_, sync_stop_
-  std::condition_variable sync_cv_;
+  // The sync queue reports lifecycle events, every guest periodically, and
+  // ages the image cache.
+  std::mutex sync_mu_;              // protects pending_, queued_, sync_stop_, sync_
   std::deque<InstanceId> pending_;  // guests with an unreported lifecycle event
   std::set<InstanceId> queued_;     // the ids in pending_ (one report each)
   bool sync_stop_ = false;
-  std::thread sync_;
-  std::thread image_cache_manager_;  // runs only with an image cache
+  std::unique_ptr<TaskQueue> sync_;
+  std::unique_ptr<PeriodicTask> sync_power_state_;
+  std::unique_ptr<PeriodicTask> image_cache_manager_;  // only with an image cache
 };
 
 }  // namespace chronova
