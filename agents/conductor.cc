@@ -312,7 +312,7 @@ Status Conductor::ApplyPowerState(const Report& r, const InstancePowerStateChang
   // A resize in progress or awaiting confirmation has a guest on both of its
   // hosts: the one the server is not on is not a stray (confirm or revert
   // drops it); its power state is not the server's.
-  if (!s.migration_id.empty() && s.host != p.host &&
+  if (!s.migration_id.empty() && s.vm_state != VmState::kDeleted && s.host != p.host &&
       (p.host == s.resize_source_host || p.host == s.resize_dest_host)) {
     return Status::Ok();
   }
@@ -461,12 +461,16 @@ namespace {
 
 // A claim on `host` that instance `s` does not use: a scheduler placed it
 // elsewhere (two schedulers raced, or one died between its claim and the
-// placement), or the placement failed. Never while it is being placed or
-// resized.
+// placement), or the placement failed. Never while it is being placed, nor on
+// either host of its resize.
 bool UnusedClaim(const InstanceState& s, const HostName& host) {
-  return s.exists && s.vm_state != VmState::kDeleted &&
-         s.task_state != TaskState::kScheduling && s.host != host &&
-         s.migration_id.empty();
+  if (!s.exists || s.vm_state == VmState::kDeleted ||
+      s.task_state == TaskState::kScheduling || s.host == host) {
+    return false;
+  }
+  // A resize holds claims on both of its hosts, and only there.
+  return s.migration_id.empty() ||
+         (host != s.resize_source_host && host != s.resize_dest_host);
 }
 
 }  // namespace
@@ -479,10 +483,32 @@ void Conductor::ReleaseUnusedClaims(const HostName& host, const ServersView& ser
   if (!state.ok()) return Warn("reading the claims of " + host.str(), state.status());
   if (!state->has_value()) return;
   std::set<InstanceId> unused_now;
+  // Whether a claim has looked unused for unused_claim_grace_us by now (a
+  // resize claims an instant before it records the resize).
+  auto unused_long_enough = [&](const InstanceId& id) {
+    unused_now.insert(id);
+    std::lock_guard<std::mutex> l(unused_mu_);
+    auto [it, fresh] = unused_claims_.try_emplace({host, id}, now);
+    return !fresh && now.micros - it->second.micros >= options_.unused_claim_grace_us;
+  };
   for (const auto& [id, claim] : (*state)->claims) {
     auto s = servers.Get(id);
-    // No such instance: a resize's claim, held under its migration's id.
-    if (!s.ok() || !s->has_value()) continue;
+    if (!s.ok()) continue;
+    if (!s->has_value()) {
+      // No such instance: a resize's claim, held under its migration's id —
+      // or one whose resize was never recorded.
+      if (!unused_long_enough(id)) continue;
+      Result<bool> pending = ReleaseOrphanMigrationClaim(host, id, now);
+      if (!pending.ok() && !pending.status().IsConflict())
+        Warn("giving back the claim of " + id.str(), pending.status());
+      if (pending.ok() && *pending) {
+        // A resize awaiting confirmation: looked at again only much later
+        // (it reads the host's and the instance's streams).
+        std::lock_guard<std::mutex> l(unused_mu_);
+        unused_claims_[{host, id}] = Timestamp{now.micros + kPendingResizeRecheckUs};
+      }
+      continue;
+    }
     const InstanceState& i = **s;
     if (i.vm_state == VmState::kDeleted) {
       options_.env->Info(
@@ -492,19 +518,9 @@ void Conductor::ReleaseUnusedClaims(const HostName& host, const ServersView& ser
       if (!st.ok()) Warn("releasing the claim of " + id.str(), st);
       continue;
     }
-    if (!UnusedClaim(i, host)) continue;
-    // An unused claim is given back only once it has looked unused for
-    // unused_claim_grace_us (a resize claims on its destination an instant
-    // before it records the resize), and after checking again in the log.
-    unused_now.insert(id);
-    Timestamp first_seen;
-    {
-      std::lock_guard<std::mutex> l(unused_mu_);
-      auto [it, fresh] = unused_claims_.try_emplace({host, id}, now);
-      first_seen = it->second;
-      if (fresh) continue;
-    }
-    if (now.micros - first_seen.micros < options_.unused_claim_grace_us) continue;
+    // Given back once it has looked unused long enough, after checking
+    // again in the log.
+    if (!UnusedClaim(i, host) || !unused_long_enough(id)) continue;
     Status st = ReleaseUnusedClaim(host, id, now);
     if (!st.ok() && !st.IsConflict()) Warn("giving back the claim of " + id.str(), st);
   }
@@ -551,6 +567,77 @@ Status Conductor::ReleaseUnusedClaim(const HostName& host, const InstanceId& id,
                            std::to_string(h.version.value()));
   req.events.push_back(MakeNewEvent(HostResourcesReleased{id}, TaskMeta(s, now)));
   return log_->Append(req).status();
+}
+
+Result<bool> Conductor::ReleaseOrphanMigrationClaim(const HostName& host,
+                                                    const InstanceId& migration,
+                                                    Timestamp now) {
+  HostState h;
+  h.name = host;
+  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(*log_, HostStream(host), h, ApplyHostEvent));
+  auto held = h.claims.find(migration);
+  if (held == h.claims.end()) return false;
+  // The instance whose claim the migration took: released in the same append
+  // (core/placement.h, DecideResizeSource).
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
+                            ReadWholeStream(*log_, HostStream(host)));
+  InstanceId instance;
+  for (size_t k = 1; k < events.size(); ++k) {
+    if (events[k].type != HostResourcesClaimed::kType) continue;
+    CHRONOVA_ASSIGN_OR_RETURN(Event claimed, DecodeEvent(events[k]));
+    if (std::get<HostResourcesClaimed>(claimed).instance_id != migration) continue;
+    const Envelope& before = events[k - 1];
+    if (before.type != HostResourcesReleased::kType ||
+        before.meta.request_id != events[k].meta.request_id)
+      break;
+    CHRONOVA_ASSIGN_OR_RETURN(Event released, DecodeEvent(before));
+    instance = std::get<HostResourcesReleased>(released).instance_id;
+    break;
+  }
+  // Not a migration's (nothing was released for it): no guess is made.
+  if (instance.empty()) return false;
+  // Recorded: the resize ended (confirmed, reverted, failed or its server
+  // deleted) but its claims did not settle (the conductor stopped, or the log
+  // refused): settle them now, from the event that ended it. Every step is
+  // idempotent.
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> history,
+                            ReadWholeStream(*log_, InstanceStream(instance)));
+  InstanceState s;
+  s.id = instance;
+  bool recorded = false;
+  for (const Envelope& env : history) {
+    CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
+    ApplyEvent(s, env, e);
+    if (!recorded) {
+      recorded = s.migration_id == migration.str();
+      continue;
+    }
+    if (s.migration_id != migration.str() || s.vm_state == VmState::kDeleted) {
+      CHRONOVA_RETURN_IF_ERROR(SettleResize(env));
+      return false;
+    }
+  }
+  if (recorded) return true;  // still in progress
+  options_.env->Info(
+      {.role = "conductor", .host = host.str(), .instance_id = instance.str()},
+      "giving back the claim of resize " + migration.str() + " of " + instance.str() +
+          " on " + host.str() + ": the resize was never recorded");
+  // Never recorded: as a revert (DecideResizeRevertSource), the instance
+  // holds its old flavor here again, if it is still here.
+  std::vector<Event> revert{HostResourcesReleased{migration}};
+  if (s.exists && s.vm_state != VmState::kDeleted && s.host == host) {
+    if (h.claims.contains(instance)) revert.push_back(HostResourcesReleased{instance});
+    revert.push_back(HostResourcesClaimed{instance, held->second.vcpus,
+                                          held->second.memory_mb, held->second.disk_gb});
+  }
+  AppendRequest req;
+  req.stream = HostStream(host);
+  req.expected = ExpectedVersion::Exactly(h.version);
+  req.key = IdempotencyKey("orphan-resize-" + migration.str() + "-" +
+                           std::to_string(h.version.value()));
+  for (const Event& e : revert) req.events.push_back(MakeNewEvent(e, TaskMeta(s, now)));
+  CHRONOVA_RETURN_IF_ERROR(log_->Append(req).status());
+  return false;
 }
 
 Status Conductor::Release(const InstanceId& id, const HostName& host,

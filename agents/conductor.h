@@ -134,6 +134,16 @@ class Conductor {
   // the host is up (the host does the delete).
   bool DeleteWithoutHost(const InstanceState& s, Timestamp now);
   Status Release(const InstanceId& id, const HostName& host, const EventMeta& meta);
+  // A claim under `migration`'s id on `host` that no pending resize names:
+  // its resize ended but the claims did not settle (they settle now), or it
+  // was never recorded (the request failed, or the api died, after the claims
+  // moved: the claim is given back, and the instance it was taken from holds
+  // its own here again).
+  // True if the resize is still in progress (awaiting confirmation).
+  Result<bool> ReleaseOrphanMigrationClaim(const HostName& host,
+                                           const InstanceId& migration, Timestamp now);
+  // How long a pending resize's claim goes unchecked after a check.
+  static constexpr int64_t kPendingResizeRecheckUs = int64_t{600} * 1000000;
   // Gives back `id`'s claim on `host` if the log (not a read model) still
   // shows it unused, at exactly the host version it was read at.
   Status ReleaseUnusedClaim(const HostName& host, const InstanceId& id, Timestamp now);

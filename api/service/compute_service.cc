@@ -553,7 +553,12 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
                     return Decide(now, ResizeInstance{request, ctx.IsAdmin()});
                   });
   if (!requested.ok()) {
-    // The server changed in between: its claims go back as they were.
+    // Recorded after all (the log's answer was lost): the resize goes on.
+    auto now = LoadInstance(*log_, id);
+    if (now.ok() && now->migration_id == request.migration_id) return Status::Ok();
+    // The server changed in between, or the log refused: its claims go back
+    // as they were (should that fail too, the conductor gives back a claim no
+    // resize names).
     Status undone = RevertResizeClaims(*log_, claims, meta);
     if (!undone.ok()) {
       options_.env->Warn(

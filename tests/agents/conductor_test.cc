@@ -307,3 +307,54 @@ TEST_CASE(
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE(
+    "a resize's claim that no recorded resize names is given back, and its instance "
+    "holds its own claim again") {
+  Rig rig;
+  ConductorOptions co;
+  co.resend_after_us = 60000000;
+  co.unused_claim_grace_us = 0;  // given back at the second sighting
+  Conductor conductor(rig.log.get(), rig.bus.get(), rig.store.get(), co);
+  REQUIRE(conductor.Start().ok());
+  const HostName h1("h1");
+  rig.Register(h1);
+  InstanceId server = rig.Boot("i-resized", h1);
+  // The api moved the server's claim to a migration (one append, as
+  // ClaimResize does), then failed to record the resize and to move it back.
+  AppendRequest moved;
+  moved.stream = HostStream(h1);
+  moved.key = IdempotencyKey("resize-mig-2-claim-source");
+  const EventMeta meta{Timestamp{1}, RequestId("req-resize"), Seq(),
+                       Actor{UserId("alice"), ProjectId("demo"), {"member"}}};
+  moved.events.push_back(MakeNewEvent(HostResourcesReleased{server}, meta));
+  moved.events.push_back(
+      MakeNewEvent(HostResourcesClaimed{InstanceId("mig-2"), 1, 512, 1}, meta));
+  REQUIRE(rig.log->Append(moved).ok());
+  // A resize's claim nothing was released for: not guessed at, kept.
+  rig.Append(HostStream(h1), HostResourcesClaimed{InstanceId("mig-other"), 1, 512, 1});
+  REQUIRE(rig.Claims(h1) == 2);
+
+  GuestInventory inventory;
+  inventory.host = h1;
+  inventory.guests.push_back({server, static_cast<int32_t>(PowerState::kRunning)});
+  inventory.restart = false;  // the periodic sync
+  auto claims = [&] {
+    REQUIRE(rig.runner->WaitFor(rig.log->Head().value(), 5000).ok());
+    auto reader = rig.store->Reader("hosts").value();
+    return HostsView(reader.get()).Get(h1).value()->claims;
+  };
+  for (int i = 0; i < 300 && !claims().contains(server); ++i) {
+    REQUIRE(rig.bus->Publish(subjects::Inventory(h1), EncodePortable(inventory)).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto now = claims();
+  CHECK(now.contains(server));
+  CHECK(now.at(server) == Claim{1, 512, 1});
+  CHECK_FALSE(now.contains(InstanceId("mig-2")));
+  CHECK(now.contains(InstanceId("mig-other")));
+}
+
+}  // namespace chronova::testing

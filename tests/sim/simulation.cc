@@ -594,27 +594,38 @@ void World::Explain(SimResult* r) {
       if (IsUuid(v.substr(i, 36))) ids.insert(v.substr(i, 36));
     }
   }
-  Seq next(1);
-  while (true) {
+  auto mentions = [&](const Envelope& e) {
+    for (const std::string& id : ids) {
+      if (e.stream.str().find(id) != std::string::npos ||
+          e.payload.find(id) != std::string::npos)
+        return true;
+    }
+    return false;
+  };
+  std::vector<Envelope> all;
+  for (Seq next(1);;) {
     auto batch = log_->Read(next, 4096);
     if (!batch.ok() || batch->empty()) break;
-    for (const Envelope& e : *batch) {
-      for (const std::string& id : ids) {
-        if (e.stream.str().find(id) == std::string::npos &&
-            e.payload.find(id) == std::string::npos)
-          continue;
-        char time[32];
-        std::snprintf(time, sizeof(time), "%8.3f",
-                      (e.meta.time.micros - 1767225600000000) / 1e6);
-        r->explanation.push_back(
-            std::string(time) + " s  seq " + std::to_string(e.seq.value()) + "  " +
-            e.stream.str() + "  " + e.type + "  " + e.meta.request_id.str() +
-            " caused by " + std::to_string(e.meta.causation.value()) + "  " +
-            Printable(e.payload));
-        break;
-      }
-    }
+    all.insert(all.end(), batch->begin(), batch->end());
     next = batch->back().seq.next();
+  }
+  // A migration's id leads to its instance: the instances whose events name
+  // an id are explained too.
+  std::set<std::string> more;
+  for (const Envelope& e : all) {
+    if (StreamKind(e.stream) == "instance" && mentions(e))
+      more.insert(std::string(StreamKey(e.stream)));
+  }
+  ids.insert(more.begin(), more.end());
+  for (const Envelope& e : all) {
+    if (!mentions(e)) continue;
+    char time[32];
+    std::snprintf(time, sizeof(time), "%8.3f",
+                  (e.meta.time.micros - 1767225600000000) / 1e6);
+    r->explanation.push_back(
+        std::string(time) + " s  seq " + std::to_string(e.seq.value()) + "  " +
+        e.stream.str() + "  " + e.type + "  " + e.meta.request_id.str() + " caused by " +
+        std::to_string(e.meta.causation.value()) + "  " + Printable(e.payload));
   }
 }
 
