@@ -55,10 +55,9 @@ Status Conductor::Start() {
   // At start everything pending is re-sent at once; with peers, the first
   // sweep waits one interval: by then this conductor has heard who they are,
   // and re-sends only its own share.
-  if (!options_.owns) sweeper_->Post([this] { Sweep(); });
-  sweep_ =
-      std::make_unique<PeriodicTask>(options_.env, options_.sweep_interval_us,
-                                     [this] { sweeper_->Post([this] { Sweep(); }); });
+  if (!options_.owns) QueueSweep();
+  sweep_ = std::make_unique<PeriodicTask>(options_.env, options_.sweep_interval_us,
+                                          [this] { QueueSweep(); });
   return Status::Ok();
 }
 
@@ -582,6 +581,7 @@ Result<bool> Conductor::ReleaseOrphanMigrationClaim(const HostName& host,
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
                             ReadWholeStream(*log_, HostStream(host)));
   InstanceId instance;
+  Timestamp claimed_at;
   for (size_t k = 1; k < events.size(); ++k) {
     if (events[k].type != HostResourcesClaimed::kType) continue;
     CHRONOVA_ASSIGN_OR_RETURN(Event claimed, DecodeEvent(events[k]));
@@ -592,6 +592,7 @@ Result<bool> Conductor::ReleaseOrphanMigrationClaim(const HostName& host,
       break;
     CHRONOVA_ASSIGN_OR_RETURN(Event released, DecodeEvent(before));
     instance = std::get<HostResourcesReleased>(released).instance_id;
+    claimed_at = events[k].meta.time;
     break;
   }
   // Not a migration's (nothing was released for it): no guess is made.
@@ -618,6 +619,9 @@ Result<bool> Conductor::ReleaseOrphanMigrationClaim(const HostName& host,
     }
   }
   if (recorded) return true;  // still in progress
+  // Not recorded yet: the api may still be recording it (an append that is
+  // slow to answer); only one far older than any request is given up.
+  if (now.micros - claimed_at.micros < kUnrecordedResizeAgeUs) return false;
   options_.env->Info(
       {.role = "conductor", .host = host.str(), .instance_id = instance.str()},
       "giving back the claim of resize " + migration.str() + " of " + instance.str() +
@@ -648,6 +652,15 @@ Status Conductor::Release(const InstanceId& id, const HostName& host,
   // Releasing is idempotent on the host's state, so no expected version is needed.
   req.events.push_back(MakeNewEvent(HostResourcesReleased{id}, meta));
   return log_->Append(req).status();
+}
+
+void Conductor::QueueSweep() {
+  // One sweep queued at a time: a slow one is not followed by a pile of them.
+  if (sweep_queued_.exchange(true)) return;
+  sweeper_->Post([this] {
+    sweep_queued_ = false;
+    Sweep();
+  });
 }
 
 void Conductor::Sweep() {

@@ -144,6 +144,10 @@ class Conductor {
                                            const InstanceId& migration, Timestamp now);
   // How long a pending resize's claim goes unchecked after a check.
   static constexpr int64_t kPendingResizeRecheckUs = int64_t{600} * 1000000;
+  // How old a resize's claims must be before a resize never recorded is given
+  // up: longer than an API request can take (its appends time out in 30 s, its
+  // read-your-writes wait in 10 s).
+  static constexpr int64_t kUnrecordedResizeAgeUs = int64_t{120} * 1000000;
   // Gives back `id`'s claim on `host` if the log (not a read model) still
   // shows it unused, at exactly the host version it was read at.
   Status ReleaseUnusedClaim(const HostName& host, const InstanceId& id, Timestamp now);
@@ -158,6 +162,8 @@ class Conductor {
   // Re-sends work not acted on, fails builds past their timeout (a task on the
   // sweep queue, every interval).
   void Sweep();
+  // Posts a sweep unless one is queued already.
+  void QueueSweep();
   // A warning line in the log: what failed, and why.
   void Warn(const std::string& what, const Status& st) const;
   bool Owns(std::string_view key) const { return !options_.owns || options_.owns(key); }
@@ -174,6 +180,7 @@ class Conductor {
   std::unique_ptr<TaskQueue> sweeper_;
   std::unique_ptr<PeriodicTask> sweep_;
   int sweeps_ = 0;  // on the sweep queue only
+  std::atomic<bool> sweep_queued_{false};
 
   std::unique_ptr<BusSubscription> reports_;
   std::unique_ptr<BusSubscription> inventories_;

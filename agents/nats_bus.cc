@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "agents/bus.h"
-#include "eventstore/nats_client.h"
 #include "eventstore/jetstream_names.h"
+#include "eventstore/nats_client.h"
 
 namespace chronova {
 namespace {

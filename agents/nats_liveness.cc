@@ -107,7 +107,8 @@ Result<std::map<HostName, Timestamp>> LivenessStore::LastHeartbeats() {
   for (const std::string& subject : heard) {
     natsMsg* msg = nullptr;
     jerr = jsErrCode(0);
-    s = js_GetLastMsg(&msg, impl_->js, impl_->stream.c_str(), subject.c_str(), &jo, &jerr);
+    s = js_GetLastMsg(&msg, impl_->js, impl_->stream.c_str(), subject.c_str(), &jo,
+                      &jerr);
     if (s != NATS_OK) {
       if (s == NATS_NOT_FOUND) continue;  // aged out meanwhile
       return FromNats(s, jerr, "last heartbeat on " + subject);

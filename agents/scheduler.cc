@@ -69,9 +69,15 @@ Status Scheduler::Start() {
   // the request and the placement) are placed now; with peers, by the sweep,
   // once this scheduler has heard who its peers are.
   if (!options_.owns) CHRONOVA_RETURN_IF_ERROR(EnqueueWaiting(0));
+  // One sweep queued at a time: a slow one is not followed by a pile of them.
   sweep_ =
-      std::make_unique<PeriodicTask>(options_.env, options_.sweep_interval_us,
-                                     [this] { sweeper_->Post([this] { Sweep(); }); });
+      std::make_unique<PeriodicTask>(options_.env, options_.sweep_interval_us, [this] {
+        if (sweep_queued_.exchange(true)) return;
+        sweeper_->Post([this] {
+          sweep_queued_ = false;
+          Sweep();
+        });
+      });
   events_ = log_->Subscribe(
       from.next(), [this](const std::vector<Envelope>& b) { return HandleBatch(b); });
   return Status::Ok();

@@ -123,6 +123,7 @@ class Scheduler {
   size_t next_worker_ = 0;
   std::unique_ptr<TaskQueue> sweeper_;
   std::unique_ptr<PeriodicTask> sweep_;
+  std::atomic<bool> sweep_queued_{false};
   std::unique_ptr<BusSubscription> heartbeats_;
   std::unique_ptr<Subscription> events_;
   std::atomic<uint64_t> conflicts_{0};

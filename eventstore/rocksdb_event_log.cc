@@ -463,7 +463,9 @@ Result<StreamVersion> RocksDbEventLog::StreamHead(const StreamId& stream) {
 
 std::unique_ptr<Subscription> RocksDbEventLog::Subscribe(Seq from,
                                                          SubscribeHandler handler) {
-  return StartTailingSubscription(this, &notifier_, from, std::move(handler));
+  // A secondary learns of the writer's appends only by reading: it polls.
+  return StartTailingSubscription(this, &notifier_, from, std::move(handler),
+                                  Env::Default(), options_.read_only ? 200000 : 0);
 }
 
 Result<Seq> RocksDbEventLog::Head() {

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <atomic>
 
+#include "core/periodic_task.h"
+
 namespace chronova {
 
 void HeadNotifier::Publish(Seq head) {
   std::lock_guard<std::mutex> l(mu_);
-  if (head > head_) head_ = head;
+  if (head <= head_) return;
+  head_ = head;
   for (const auto& [id, listener] : listeners_) listener();
 }
 
@@ -35,19 +38,22 @@ constexpr size_t kBatchSize = 4096;
 class TailingSubscription : public Subscription {
  public:
   TailingSubscription(EventLog* log, HeadNotifier* notifier, Seq from,
-                      SubscribeHandler handler, Env* env)
+                      SubscribeHandler handler, Env* env, int64_t poll_us)
       : log_(log),
         notifier_(notifier),
         handler_(std::move(handler)),
         position_(from.value() == 0 ? 0 : from.value() - 1),
         queue_(env->NewTaskQueue("log-tail")) {
     listener_ = notifier_->AddListener([this] { Wake(); });
+    if (poll_us > 0)
+      poll_ = std::make_unique<PeriodicTask>(env, poll_us, [this] { Wake(); });
     Wake();
   }
   // queue_ goes first (declared last), dropping a read not begun and waiting
   // for one running; meanwhile it stays valid for that read's Wake.
   ~TailingSubscription() override {
     notifier_->RemoveListener(listener_);  // no Wake from appends after this
+    poll_.reset();                         // nor from the poll
     stopping_ = true;
   }
   Status status() const override {
@@ -89,6 +95,7 @@ class TailingSubscription : public Subscription {
   mutable std::mutex mu_;  // protects status_
   Status status_;
   uint64_t listener_ = 0;
+  std::unique_ptr<PeriodicTask> poll_;
   const std::unique_ptr<TaskQueue> queue_;  // last: destroyed first
 };
 
@@ -96,10 +103,10 @@ class TailingSubscription : public Subscription {
 
 std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log,
                                                        HeadNotifier* notifier, Seq from,
-                                                       SubscribeHandler handler,
-                                                       Env* env) {
+                                                       SubscribeHandler handler, Env* env,
+                                                       int64_t poll_us) {
   return std::make_unique<TailingSubscription>(log, notifier, from, std::move(handler),
-                                               env);
+                                               env, poll_us);
 }
 
 }  // namespace chronova

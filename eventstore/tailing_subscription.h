@@ -19,8 +19,9 @@ namespace chronova {
 class HeadNotifier {
  public:
   explicit HeadNotifier(Seq head) : head_(head) {}
-  // Called after events up to `head` became readable: every listener is called
-  // (with a lock held: a listener only posts a task, never calls back).
+  // Called after events up to `head` became readable: if the head grew, every
+  // listener is called (with a lock held: a listener only posts a task, never
+  // calls back).
   void Publish(Seq head);
   Seq head() const;
 
@@ -38,11 +39,14 @@ class HeadNotifier {
 };
 
 // Starts a subscription that reads `log` from `from` onward, on a queue of
-// `env`'s.
+// `env`'s. With `poll_us` > 0 it also reads every poll_us, for a log whose
+// head can move without its notifier knowing (a RocksDB secondary follows
+// another process's writes).
 // REQUIRES: `log` and `notifier` outlive the subscription.
 std::unique_ptr<Subscription> StartTailingSubscription(EventLog* log,
                                                        HeadNotifier* notifier, Seq from,
                                                        SubscribeHandler handler,
-                                                       Env* env = Env::Default());
+                                                       Env* env = Env::Default(),
+                                                       int64_t poll_us = 0);
 
 }  // namespace chronova

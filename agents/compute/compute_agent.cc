@@ -40,18 +40,27 @@ Status ComputeAgent::Start() {
     sync_stop_ = false;
     sync_ = options_.env->NewTaskQueue("compute-sync");
   }
+  // One of each queued at a time: a slow one is not followed by a pile of them.
   if (options_.sync_power_state_interval_us > 0) {
     sync_power_state_ = std::make_unique<PeriodicTask>(
         options_.env, options_.sync_power_state_interval_us, [this] {
           std::lock_guard<std::mutex> l(sync_mu_);
-          if (sync_) sync_->Post([this] { SyncPowerStates(); });
+          if (!sync_ || power_sync_queued_.exchange(true)) return;
+          sync_->Post([this] {
+            power_sync_queued_ = false;
+            SyncPowerStates();
+          });
         });
   }
   if (options_.image_cache != nullptr && options_.image_cache_manager_interval_us > 0) {
+    images_ = options_.env->NewTaskQueue("compute-images");
     image_cache_manager_ = std::make_unique<PeriodicTask>(
         options_.env, options_.image_cache_manager_interval_us, [this] {
-          std::lock_guard<std::mutex> l(sync_mu_);
-          if (sync_) sync_->Post([this] { AgeImageCache(); });
+          if (ageing_queued_.exchange(true)) return;
+          images_->Post([this] {
+            ageing_queued_ = false;
+            AgeImageCache();
+          });
         });
   }
   // Watch first, then list: a change after the listing is reported as an event.
@@ -67,6 +76,7 @@ void ComputeAgent::Stop() {
   heartbeat_.reset();
   sync_power_state_.reset();
   image_cache_manager_.reset();
+  images_.reset();  // waits for an ageing in progress
   std::unique_ptr<TaskQueue> sync;
   {
     std::lock_guard<std::mutex> l(sync_mu_);

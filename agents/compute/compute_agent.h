@@ -9,6 +9,7 @@
 // _sync_instance_power_state).
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -162,15 +163,19 @@ class ComputeAgent {
   std::deque<std::string> done_order_;
   std::vector<std::string>* reporting_ = nullptr;
 
-  // The sync queue reports lifecycle events, every guest periodically, and
-  // ages the image cache.
+  // The sync queue reports lifecycle events and every guest periodically.
   std::mutex sync_mu_;              // protects pending_, queued_, sync_stop_, sync_
   std::deque<InstanceId> pending_;  // guests with an unreported lifecycle event
   std::set<InstanceId> queued_;     // the ids in pending_ (one report each)
   bool sync_stop_ = false;
   std::unique_ptr<TaskQueue> sync_;
   std::unique_ptr<PeriodicTask> sync_power_state_;
-  std::unique_ptr<PeriodicTask> image_cache_manager_;  // only with an image cache
+  std::atomic<bool> power_sync_queued_{false};
+  // The image cache manager ages unused bases on a queue of its own (only with
+  // an image cache): slow disk work never delays a power-state report.
+  std::unique_ptr<TaskQueue> images_;
+  std::unique_ptr<PeriodicTask> image_cache_manager_;
+  std::atomic<bool> ageing_queued_{false};
 };
 
 }  // namespace chronova

@@ -2,9 +2,13 @@
 // core/logger.h), and the event lists core/events.h is built from.
 #include "core/env.h"
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/events.h"
@@ -93,6 +97,56 @@ TEST_CASE("a thread started by the Env runs its function") {
   std::thread t = Env::Default()->StartThread("test-thread", [&] { ran = true; });
   t.join();
   CHECK(ran.load());
+}
+
+TEST_CASE(
+    "a task queue runs its tasks one at a time, in order, off the poster's thread") {
+  std::mutex mu;  // protects ran, threads
+  std::vector<int> ran;
+  std::set<std::thread::id> threads;
+  std::atomic<int> running{0}, most{0};
+  {
+    auto queue = Env::Default()->NewTaskQueue("test-queue");
+    for (int i = 0; i < 200; ++i) {
+      queue->Post([&, i] {
+        most = std::max(most.load(), ++running);
+        {
+          std::lock_guard<std::mutex> l(mu);
+          ran.push_back(i);
+          threads.insert(std::this_thread::get_id());
+        }
+        --running;
+      });
+    }
+    std::atomic<bool> done{false};
+    queue->Post([&] { done = true; });
+    while (!done) std::this_thread::yield();
+  }
+  REQUIRE(ran.size() == 200);
+  for (int i = 0; i < 200; ++i) CHECK(ran[i] == i);
+  CHECK(most == 1);
+  CHECK(threads.size() == 1);
+  CHECK_FALSE(threads.contains(std::this_thread::get_id()));
+}
+
+TEST_CASE("destroying a task queue waits for the running task and drops the rest") {
+  std::atomic<bool> started{false}, release{false};
+  std::atomic<int> ran{0};
+  auto queue = Env::Default()->NewTaskQueue("test-queue");
+  queue->Post([&] {
+    started = true;
+    while (!release) std::this_thread::yield();
+    ++ran;
+  });
+  for (int i = 0; i < 10; ++i) queue->Post([&] { ++ran; });
+  while (!started) std::this_thread::yield();
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    release = true;
+  });
+  queue.reset();  // returns once the running task is done
+  CHECK(ran == 1);
+  releaser.join();
 }
 
 TEST_CASE("log lines are one JSON object each, with the fields that are known") {
