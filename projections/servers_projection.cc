@@ -10,6 +10,29 @@ std::string IdKey(std::string_view id) { return "id/" + std::string(id); }
 std::string ProjectPrefix(const ProjectId& p) { return "project/" + p.str() + "/"; }
 std::string HostPrefix(const HostName& h) { return "host/" + h.str() + "/"; }
 constexpr std::string_view kInFlightPrefix = "inflight/";
+// Usage by project ("usage/<project>") and by user ("usage/<project>/<user>").
+std::string UsageKey(const ProjectId& p, const UserId& u) {
+  return "usage/" + p.str() + (u.empty() ? "" : "/" + u.str());
+}
+
+// What one server counts against its project's quotas (Nova counts every
+// server that is not deleted, with its current flavor).
+ServerUsage UsageOf(const InstanceState& s) {
+  if (s.vm_state == VmState::kDeleted) return ServerUsage{};
+  return ServerUsage{1, s.flavor.vcpus, s.flavor.memory_mb};
+}
+
+// Adds `after - before` to the usage at `key`.
+Status AddUsage(ReadModelWriter& w, const std::string& key, const ServerUsage& before,
+                const ServerUsage& after) {
+  RecordUpdate<ServerUsage> usage;
+  CHRONOVA_RETURN_IF_ERROR(usage.Load(w, key));
+  usage.get().instances += after.instances - before.instances;
+  usage.get().cores += after.cores - before.cores;
+  usage.get().ram += after.ram - before.ram;
+  usage.Store(w, key);
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -24,6 +47,7 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
   if (env.version <= state.version) return Status::Ok();  // already folded in
   HostName old_host = state.host;
   const bool was_in_flight = stored && InFlight(state);
+  const ServerUsage used_before = stored ? UsageOf(state) : ServerUsage{};
   ApplyEvent(state, env, event);
   if (!state.exists) {
     return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " +
@@ -44,6 +68,12 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
     } else {
       w.Delete(k);
     }
+  }
+  if (const ServerUsage used = UsageOf(state); used != used_before) {
+    CHRONOVA_RETURN_IF_ERROR(
+        AddUsage(w, UsageKey(state.project_id, UserId()), used_before, used));
+    CHRONOVA_RETURN_IF_ERROR(
+        AddUsage(w, UsageKey(state.project_id, state.user_id), used_before, used));
   }
   record.Store(w, key);
   return Status::Ok();
@@ -90,6 +120,13 @@ Result<std::vector<InstanceState>> ServersView::InFlight() const {
 
 Result<std::vector<InstanceState>> ServersView::OnHost(const HostName& host) const {
   return LoadIndexed(HostPrefix(host), /*include_deleted=*/false);
+}
+
+Result<ServerUsage> ServersView::Usage(const ProjectId& project,
+                                       const UserId& user) const {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ServerUsage> u,
+                            GetRecord<ServerUsage>(*reader_, UsageKey(project, user)));
+  return u.value_or(ServerUsage{});
 }
 
 }  // namespace chronova

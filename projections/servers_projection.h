@@ -1,7 +1,9 @@
 // The servers read model: one InstanceState per instance (folded by core's state
 // machine, so the API and the deciders agree on every field), indexed by project,
-// by host and by work in flight. Deleted servers stay readable (Nova's deleted
-// rows, changes-since).
+// by host and by work in flight, and the usage each project (and each user in
+// it) has of Nova's instances, cores and ram quotas, kept as the servers change
+// so a quota check reads two records instead of every server. Deleted servers
+// stay readable (Nova's deleted rows, changes-since).
 #pragma once
 
 #include <optional>
@@ -23,8 +25,21 @@ class ServersProjection : public Projection {
   // 5: InstanceState gained rescue_image_id.
   // 6: InstanceState gained the resize fields (migration, flavors, hosts).
   // 7: the index of instances with work in flight.
-  uint32_t Version() const override { return 7; }
+  // 8: usage per project and per user.
+  uint32_t Version() const override { return 8; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
+};
+
+// What the live (not deleted) servers of a project, or of a user in it, use.
+struct ServerUsage {
+  int64_t instances = 0;
+  int64_t cores = 0;
+  int64_t ram = 0;  // MiB
+  bool operator==(const ServerUsage&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(instances, cores, ram);
+  }
 };
 
 // Queries over the servers read model. Borrows the reader; thread-safe if it is.
@@ -46,6 +61,8 @@ class ServersView {
   Result<std::vector<InstanceState>> InFlight() const;
   // The live instances placed on `host`, in id order.
   Result<std::vector<InstanceState>> OnHost(const HostName& host) const;
+  // What `project`'s live servers use (`user`'s among them, if not empty).
+  Result<ServerUsage> Usage(const ProjectId& project, const UserId& user) const;
 
  private:
   Result<std::vector<InstanceState>> LoadIndexed(std::string_view prefix,

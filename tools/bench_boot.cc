@@ -7,6 +7,8 @@
 //                    [--log rocksdb|jetstream] [--nats-url URL] [--nats-replicas 1|3]
 //                    [--nats-stream NAME] [--sync] [--state-dir DIR]
 //                    [--workers W]   (scheduler and conductor workers each)
+//                    [--quota-limits] (finite limits far above the run, so every
+//                                      create is checked against its quota)
 //
 // Against a running cluster (tools/cluster.sh up --auth noauth2) instead:
 //   build/bench-boot --api HOST:PORT,HOST:PORT --nats-url URLS [--servers N]
@@ -72,7 +74,7 @@ int Run(int argc, char** argv) {
       argc, argv,
       {"servers", "concurrency", "hosts", "log", "nats-url", "nats-replicas", "state-dir",
        "workers", "api", "nats-stream"},
-      {"sync"});
+      {"sync", "quota-limits"});
   if (!flags.ok()) return Fail(flags.status());
   int servers = std::stoi(flags->Get("servers", "2000"));
   int concurrency = std::stoi(flags->Get("concurrency", "16"));
@@ -98,8 +100,14 @@ int Run(int argc, char** argv) {
   o.scheduler_workers = o.conductor_workers = std::stoi(flags->Get("workers", "4"));
   o.compute.hypervisor = "fake";
   o.compute.host_vcpus = 64;
-  // A benchmark boots far more than Nova's default quota allows.
+  // A benchmark boots far more than Nova's default quota allows: no limits,
+  // or (--quota-limits) limits it never reaches, so every create is checked
+  // and admitted as under a real quota.
   o.api.quota_defaults = {{"instances", -1}, {"cores", -1}, {"ram", -1}};
+  if (flags->Has("quota-limits")) {
+    o.api.quota_defaults = {
+        {"instances", 1000000000}, {"cores", 1000000000}, {"ram", int64_t{1} << 50}};
+  }
   o.compute.host_memory_mb = 262144;
   o.compute.host_disk_gb = 4000;
   // The Compute APIs the clients use: this process's, or a cluster's.

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <set>
 
+#include "api/auth/policy.h"
 #include "api/service/compute_service.h"
 #include "api/service/keypair_crypto.h"
-#include "api/auth/policy.h"
 #include "api/service/quotas.h"
 #include "eventstore/command_handler.h"
 #include "projections/servers_projection.h"
@@ -497,38 +497,50 @@ Result<ComputeService::UsageStream> ComputeService::LoadUsageStream(
       }
       s.version = env.version;
     }
-    if (events.size() < kChunk) return s;
+    if (events.size() < kChunk) break;
   }
+  // Admissions past quota_reservation_expire_s never count again: forgotten,
+  // so what a check copies and walks is the last few minutes' admissions.
+  const int64_t expire = options_.quota_reservation_expire_s * 1000000;
+  const Timestamp now = options_.env->Now();
+  std::erase_if(s.admitted, [&](const auto& entry) {
+    return now.micros - entry.second.at.micros > expire;
+  });
+  return s;
 }
 
 Result<QuotaUsage> ComputeService::CountUsage(const ProjectId& project,
                                               const UserId& user) const {
   CHRONOVA_ASSIGN_OR_RETURN(UsageStream admitted, LoadUsageStream(project));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
-  ServersView::ListOptions opts;
-  opts.project = project;
-  opts.include_deleted = true;
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> servers,
-                            ServersView(reader.get()).List(opts));
-  QuotaUsage u;
-  for (const InstanceState& s : servers) {
-    admitted.admitted.erase(s.id);  // the read model knows it: it decides
-    if (s.vm_state == VmState::kDeleted) continue;
-    if (!user.empty() && s.user_id != user) continue;
-    u.instances += 1;
-    u.cores += s.flavor.vcpus;
-    u.ram += s.flavor.memory_mb;
-  }
+  // The servers read model keeps the usage as servers change: two records,
+  // not every server of the project.
+  const ServersView servers(reader.get());
+  CHRONOVA_ASSIGN_OR_RETURN(ServerUsage used, servers.Usage(project, user));
+  QuotaUsage u{used.instances, used.cores, used.ram};
   // Admitted but not yet projected (or not yet appended): count them, unless
-  // the admission is so old that its server will never come.
+  // the admission is so old that its server will never come (LoadUsageStream
+  // keeps only the young ones). One the read model knows is counted there.
   const int64_t expire = options_.quota_reservation_expire_s * 1000000;
   const Timestamp now = options_.env->Now();
+  std::vector<InstanceId> projected;
   for (const auto& [id, a] : admitted.admitted) {
     if (now.micros - a.at.micros > expire) continue;
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> known, servers.Get(id));
+    if (known) {
+      projected.push_back(id);
+      continue;
+    }
     if (!user.empty() && a.user != user) continue;
     u.instances += 1;
     u.cores += a.vcpus;
     u.ram += a.memory_mb;
+  }
+  // The read model never forgets a server: an admission it shows is done with.
+  if (!projected.empty()) {
+    std::lock_guard<std::mutex> lock(usage_mu_);
+    UsageStream& cached = usage_streams_[project];
+    for (const InstanceId& id : projected) cached.admitted.erase(id);
   }
   return u;
 }

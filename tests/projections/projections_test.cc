@@ -140,6 +140,11 @@ TEST_CASE("the servers read model follows a server from BUILD to DELETED") {
   auto h = hosts.Get(HostName("h1")).value();
   REQUIRE(h.has_value());
   CHECK(h->used.memory_mb == 512);
+  // Usage for the quotas, by project and by user.
+  CHECK(view.Usage(ProjectId("p1"), UserId()).value() == ServerUsage{1, 1, 512});
+  CHECK(view.Usage(ProjectId("p1"), UserId("u1")).value() == ServerUsage{1, 1, 512});
+  CHECK(view.Usage(ProjectId("p1"), UserId("u2")).value() == ServerUsage{});
+  CHECK(view.Usage(ProjectId("p2"), UserId()).value() == ServerUsage{});
 
   REQUIRE(f.Run(InstanceId("i1"), DeleteInstance{}).ok());
   REQUIRE(f.Run(InstanceId("i1"), ReportProgress{InstanceDeleted{HostName("h1")}}).ok());
@@ -149,6 +154,8 @@ TEST_CASE("the servers read model follows a server from BUILD to DELETED") {
   CHECK(view.OnHost(HostName("h1")).value().empty());
   CHECK(view.List({ProjectId("p1")}).value().empty());
   CHECK(view.List({ProjectId("p1"), /*include_deleted=*/true}).value().size() == 1);
+  CHECK(view.Usage(ProjectId("p1"), UserId()).value() == ServerUsage{});
+  CHECK(view.Usage(ProjectId("p1"), UserId("u1")).value() == ServerUsage{});
   CHECK(hosts.Get(HostName("h1")).value()->used == Claim{});
   CHECK(view.Get(InstanceId("nope")).value() == std::nullopt);
 }
