@@ -21,6 +21,7 @@
 #include "projections/divergence.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
+#include "projections/servers_projection.h"
 #include "tests/sim/faulty_bus.h"
 #include "tests/sim/sim_env.h"
 
@@ -29,6 +30,8 @@ namespace {
 
 constexpr int64_t kSecond = 1'000'000;
 const char* const kImageId = "8a5b1c6e-0f4d-4b7e-9a57-4c2f1b3d9e10";
+// Each project's quota: room for more servers than the hosts hold.
+constexpr int64_t kQuotaInstances = 40, kQuotaCores = 80, kQuotaRam = 80000;
 
 // What the clients were told, to hold the cloud to it at the end.
 struct Expectations {
@@ -149,11 +152,11 @@ Status World::Open() {
 
   ComputeServiceOptions cso;
   cso.env = &env_;
-  // Room for more servers than the hosts hold: placements fail too.
+  // Placements fail too: the quotas hold more than the hosts.
   cso.quota_defaults = DefaultQuotaLimits();
-  cso.quota_defaults["instances"] = 40;
-  cso.quota_defaults["cores"] = 80;
-  cso.quota_defaults["ram"] = 80000;
+  cso.quota_defaults["instances"] = kQuotaInstances;
+  cso.quota_defaults["cores"] = kQuotaCores;
+  cso.quota_defaults["ram"] = kQuotaRam;
   cso.host_up = [this](const HostName& h) { return heartbeats_->Get(h).up; };
   service_ =
       std::make_unique<ComputeService>(log_.get(), store_.get(), runner_.get(), cso);
@@ -477,6 +480,34 @@ void World::Check(SimResult* r) {
       Violation(r, id.str() + " was created but is not in the log");
   }
 
+  // Each project within its quota, and its usage as the read model keeps it
+  // equal to a count of its live servers.
+  std::map<ProjectId, ServerUsage> counted;
+  for (const auto& [id, st] : states) {
+    if (st.vm_state == VmState::kDeleted) continue;
+    ServerUsage& u = counted[st.project_id];
+    u.instances += 1;
+    u.cores += st.flavor.vcpus;
+    u.ram += st.flavor.memory_mb;
+  }
+  if (auto reader = store_->Reader(ServersProjection::kName); reader.ok()) {
+    for (const auto& [project, u] : counted) {
+      if (u.instances > kQuotaInstances || u.cores > kQuotaCores || u.ram > kQuotaRam) {
+        Violation(r, project.str() +
+                         " is over its quota: " + std::to_string(u.instances) +
+                         " servers, " + std::to_string(u.cores) + " cores, " +
+                         std::to_string(u.ram) + " MB");
+      }
+      auto kept = ServersView(reader->get()).Usage(project, UserId());
+      if (!kept.ok() || !(*kept == u)) {
+        Violation(r, project.str() + ": the read model's usage (" +
+                         (kept.ok() ? std::to_string(kept->instances)
+                                    : kept.status().ToString()) +
+                         " servers) differs from its live servers (" +
+                         std::to_string(u.instances) + ")");
+      }
+    }
+  }
   std::map<std::string, InstanceId> migrations;  // a pending resize's instance
   for (const auto& [id, st] : states) {
     if (!st.migration_id.empty()) migrations[st.migration_id] = id;

@@ -16,7 +16,7 @@ namespace chronova::sim {
 
 struct SimOptions {
   int hosts = 4;
-  int clients = 2;
+  int clients = 3;  // two of them in one project: their quota checks race
   int schedulers = 2;  // each a process with a Membership
   int conductors = 2;
   int64_t active_us = 120'000'000;  // workload and faults
