@@ -571,15 +571,19 @@ Status Conductor::ReleaseUnusedClaim(const HostName& host, const InstanceId& id,
 Result<bool> Conductor::ReleaseOrphanMigrationClaim(const HostName& host,
                                                     const InstanceId& migration,
                                                     Timestamp now) {
+  // The host's stream, read once: its state, and the append that made the claim.
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
+                            ReadWholeStream(*log_, HostStream(host)));
   HostState h;
   h.name = host;
-  CHRONOVA_RETURN_IF_ERROR(LoadAggregate(*log_, HostStream(host), h, ApplyHostEvent));
+  for (const Envelope& env : events) {
+    CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
+    ApplyHostEvent(h, env, e);
+  }
   auto held = h.claims.find(migration);
   if (held == h.claims.end()) return false;
   // The instance whose claim the migration took: released in the same append
   // (core/placement.h, DecideResizeSource).
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
-                            ReadWholeStream(*log_, HostStream(host)));
   InstanceId instance;
   Timestamp claimed_at;
   for (size_t k = 1; k < events.size(); ++k) {
