@@ -295,10 +295,21 @@ class JetStreamEventLog::Impl {
     const Deadline placement(
         env_, std::max(options_.operation_timeout_ms, options_.placement_timeout_ms));
     Backoff backoff;
-    bool no_peers = false;
+    bool no_peers = false, told = false;
     while (true) {
       Status st = EnsureStream(no_peers ? placement : deadline, &no_peers);
       if (st.ok() || !st.IsUnavailable()) return st;
+      if (no_peers && !told) {
+        told = true;  // once: what the process waits for, and how long at most
+        env_->Info({.role = "jetstream"},
+                   "the cluster cannot place stream " + options_.stream_name +
+                       " yet (no suitable peers: its servers are still announcing "
+                       "themselves); waiting up to " +
+                       std::to_string(std::max(options_.operation_timeout_ms,
+                                               options_.placement_timeout_ms) /
+                                      1000) +
+                       " s");
+      }
       const Deadline& until = no_peers ? placement : deadline;
       if (until.Expired()) return st;
       backoff.Sleep(env_, until);

@@ -18,7 +18,9 @@ start_nats_cluster
   >"$E2E_TMP/d.log" 2>&1 &
 PID=$!
 E2E_PIDS+=("$PID")
-wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
+# A forming cluster may take up to placement_timeout_ms (120 s) to place the
+# replicated stream (docs/operations.md, "A cluster that is still forming").
+wait_for_text "$E2E_TMP/d.log" 150 "all-in-one ready"
 
 python3 - "$PORT" <<'PY' || { tail -n 30 "$E2E_TMP/d.log" >&2; fail "not every server went ACTIVE"; }
 import http.client, json, sys, threading, time
