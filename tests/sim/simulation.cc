@@ -67,6 +67,28 @@ class World {
     p->bus->Sever();
     p.reset();
   }
+  // Kills the process in `slot` and starts it again (`start(i)`) `down_us`
+  // later, unless something started it meanwhile.
+  template <class Process>
+  void KillFor(std::unique_ptr<Process>& slot, int64_t down_us, void (World::*start)(int),
+               int i) {
+    Kill(slot);
+    env_.Schedule(down_us, [this, &slot, start, i] {
+      chaos_->Post([this, &slot, start, i] {
+        if (!slot) (this->*start)(i);
+      });
+    });
+  }
+  // Starts a role's process (its agent, then its membership) into `slot`.
+  template <class Process>
+  void Launch(std::unique_ptr<Process> p, std::unique_ptr<Process>& slot,
+              const char* role) {
+    Status st = p->agent->Start();
+    if (st.ok() && p->members) st = p->members->Start();
+    if (!st.ok())
+      Violation(&result_, std::string("a ") + role + " did not start: " + st.ToString());
+    slot = std::move(p);
+  }
   void Check(SimResult* r);
   // SimOptions::explain: the history of every id the violations name.
   void Explain(SimResult* r);
@@ -234,10 +256,7 @@ void World::StartScheduler(int i) {
     o.owns = [m](const InstanceId& id) { return m->Owns(id.str()); };
   }
   p->agent = std::make_unique<Scheduler>(log_.get(), p->bus.get(), store_.get(), o);
-  Status st = p->agent->Start();
-  if (st.ok() && p->members) st = p->members->Start();
-  if (!st.ok()) Violation(&result_, "a scheduler did not start: " + st.ToString());
-  schedulers_[i] = std::move(p);
+  Launch(std::move(p), schedulers_[i], "scheduler");
 }
 
 void World::StartConductor(int i) {
@@ -254,10 +273,7 @@ void World::StartConductor(int i) {
     o.owns = [m](std::string_view key) { return m->Owns(key); };
   }
   p->agent = std::make_unique<Conductor>(log_.get(), p->bus.get(), store_.get(), o);
-  Status st = p->agent->Start();
-  if (st.ok() && p->members) st = p->members->Start();
-  if (!st.ok()) Violation(&result_, "a conductor did not start: " + st.ToString());
-  conductors_[i] = std::move(p);
+  Launch(std::move(p), conductors_[i], "conductor");
 }
 
 void World::ClientTick(int client) {
@@ -340,30 +356,15 @@ void World::ChaosTick() {
       // after its service is presumed down (a host outage).
       const int i = static_cast<int>(env_.Uniform(0, options_.hosts - 1));
       if (!agents_[i]) return;
-      Kill(agents_[i]);
       const int64_t down = env_.Chance(0.3) ? env_.Uniform(70, 120) * kSecond
                                             : env_.Uniform(1, 20) * kSecond;
-      env_.Schedule(down, [this, i] {
-        chaos_->Post([this, i] {
-          if (!agents_[i]) StartAgent(i);
-        });
-      });
+      KillFor(agents_[i], down, &World::StartAgent, i);
     } else if (dice < 80) {
       const int i = static_cast<int>(env_.Uniform(0, options_.schedulers - 1));
-      Kill(schedulers_[i]);
-      env_.Schedule(env_.Uniform(0, 10) * kSecond, [this, i] {
-        chaos_->Post([this, i] {
-          if (!schedulers_[i]) StartScheduler(i);
-        });
-      });
+      KillFor(schedulers_[i], env_.Uniform(0, 10) * kSecond, &World::StartScheduler, i);
     } else {
       const int i = static_cast<int>(env_.Uniform(0, options_.conductors - 1));
-      Kill(conductors_[i]);
-      env_.Schedule(env_.Uniform(0, 10) * kSecond, [this, i] {
-        chaos_->Post([this, i] {
-          if (!conductors_[i]) StartConductor(i);
-        });
-      });
+      KillFor(conductors_[i], env_.Uniform(0, 10) * kSecond, &World::StartConductor, i);
     }
   });
   env_.Schedule(env_.Uniform(3, 15) * kSecond, [this] { ChaosTick(); });
