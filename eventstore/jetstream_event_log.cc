@@ -304,7 +304,8 @@ class JetStreamEventLog::Impl {
         env_->Info({.role = "jetstream"},
                    "the cluster cannot place stream " + options_.stream_name +
                        " yet (no suitable peers: its servers are still announcing "
-                       "themselves); waiting up to " +
+                       "themselves, or one was left out of the meta group: "
+                       "`chronovactl cluster status` names it); waiting up to " +
                        std::to_string(std::max(options_.operation_timeout_ms,
                                                options_.placement_timeout_ms) /
                                       1000) +

@@ -174,6 +174,30 @@ wait_nats() {
   die "nats-$1 did not become healthy"
 }
 
+# Waits for the fresh cluster's JetStream meta group to hold all three nodes.
+# nats-server 2.10 sometimes forms it without one of them (a race of routes
+# dialled both ways, fixed upstream after 2.10.27): every node is healthy but
+# no stream of 3 replicas can be placed. The node left out is restarted, which
+# makes the leader add it (docs/operations.md, "Forming a NATS cluster").
+wait_nats_formed() {
+  local attempt missing n nodes=()
+  for n in 1 2 3; do
+    local h="NATS_HTTP_$n"
+    nodes+=("127.0.0.1:${!h}")
+  done
+  for attempt in 1 2 3; do
+    missing=$(python3 "$ROOT/tools/nats_meta.py" --wait 15 "${nodes[@]}") && return 0
+    [ -n "$missing" ] || continue
+    for n in $missing; do
+      echo "cluster: nats-$n was left out of the JetStream meta group; restarting it" >&2
+      signal_member "nats-$n" TERM 30 || die "nats-$n did not stop on TERM"
+      NATS_NO_WAIT=1 start_member "nats-$n"
+      wait_nats "$n"
+    done
+  done
+  die "the NATS cluster's meta group did not form with all three nodes"
+}
+
 # Sends $2 to member $1 and waits up to $3 s for it to exit.
 signal_member() {
   local name=$1 sig=$2 secs=$3 pid i
@@ -291,6 +315,7 @@ filesystem_store_datadir = $DIR/shared/images
 CONF
   for i in 1 2 3; do NATS_NO_WAIT=1 start_member "nats-$i"; done
   for i in 1 2 3; do wait_nats "$i"; done
+  wait_nats_formed
   # api-1 creates the stream and seeds the catalog and the users file first.
   start_member api-1
   start_member api-2

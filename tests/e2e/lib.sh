@@ -4,6 +4,7 @@
 set -euo pipefail
 
 E2E_PIDS=()
+E2E_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 E2E_TMP="$(mktemp -d "${TMPDIR:-/tmp}/chronova-e2e-XXXXXX")"
 
 e2e_cleanup() {
@@ -25,7 +26,7 @@ fail() {
 
 # A TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
-  python3 "$(dirname "${BASH_SOURCE[0]}")/../../tools/free_port.py"
+  python3 "$E2E_ROOT/tools/free_port.py"
 }
 
 # Waits up to $2 seconds for file $1 to contain text $3.
@@ -68,7 +69,7 @@ CONF
 # Starts a 3-node nats-server cluster with JetStream (fsync before every ack)
 # on free loopback ports; sets NATS_URLS (every node, comma-separated).
 start_nats_cluster() {
-  local i bin ports=() https=() routes=() cports=()
+  local i bin ports=() https=() routes=() cports=() pids=()
   bin=$(command -v nats-server || echo /usr/sbin/nats-server)
   for i in 1 2 3; do
     ports+=("$(free_port)")
@@ -86,17 +87,34 @@ http: 127.0.0.1:${https[$i]}
 jetstream { store_dir: "$dir/js", sync_interval: always }
 cluster { name: chronova-e2e, listen: 127.0.0.1:${cports[$i]}, routes: [$(IFS=,; echo "${routes[*]}")] }
 CONF
-    setsid "$bin" -c "$dir/nats.conf" >"$dir/nats.log" 2>&1 &
+    setsid "$bin" -c "$dir/nats.conf" >>"$dir/nats.log" 2>&1 &
     E2E_PIDS+=("$!")
+    pids[$i]=$!
   done
-  local t
-  for i in 0 1 2; do
-    for ((t = 0; t < 150; t++)); do
-      curl -sf "http://127.0.0.1:${https[$i]}/healthz" >/dev/null 2>&1 && break
-      sleep 0.1
+  local t attempt missing n
+  for attempt in 1 2 3 4; do
+    for i in 0 1 2; do
+      for ((t = 0; t < 150; t++)); do
+        curl -sf "http://127.0.0.1:${https[$i]}/healthz" >/dev/null 2>&1 && break
+        sleep 0.1
+      done
+      curl -sf "http://127.0.0.1:${https[$i]}/healthz" >/dev/null ||
+        fail "nats-server n$((i + 1)) did not become healthy"
     done
-    curl -sf "http://127.0.0.1:${https[$i]}/healthz" >/dev/null ||
-      fail "nats-server n$((i + 1)) did not become healthy"
+    # A node nats-server 2.10 left out of the meta group is restarted (as
+    # tools/cluster.sh does; tools/nats_meta.py says why).
+    missing=$(python3 "$E2E_ROOT/tools/nats_meta.py" --wait 15 "${https[@]/#/127.0.0.1:}") &&
+      break
+    [ "$attempt" -lt 4 ] || fail "the NATS cluster's meta group did not form with all three nodes"
+    for n in $missing; do
+      i=$((n - 1))
+      echo "e2e: nats n$n was left out of the JetStream meta group; restarting it" >&2
+      kill -TERM "${pids[$i]}"
+      for ((t = 0; t < 300; t++)); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.1; done
+      setsid "$bin" -c "$E2E_TMP/nats-n$n/nats.conf" >>"$E2E_TMP/nats-n$n/nats.log" 2>&1 &
+      E2E_PIDS+=("$!")
+      pids[$i]=$!
+    done
   done
   NATS_URLS="nats://127.0.0.1:${ports[0]},nats://127.0.0.1:${ports[1]},nats://127.0.0.1:${ports[2]}"
 }

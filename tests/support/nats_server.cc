@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -114,6 +115,25 @@ NatsCluster::NatsCluster(const std::string& dir, int nodes) {
   }
   for (auto& n : nodes_) n->Launch();
   for (auto& n : nodes_) n->WaitHealthy();
+  std::string check = "python3 " CHRONOVA_SOURCE_DIR "/tools/nats_meta.py --wait 15";
+  for (auto& n : nodes_) check += " 127.0.0.1:" + std::to_string(n->http_port());
+  for (int attempt = 0;; ++attempt) {
+    FILE* p = ::popen(check.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string missing;
+    char buf[256];
+    while (std::fgets(buf, sizeof(buf), p) != nullptr) missing += buf;
+    int status = ::pclose(p);
+    if (status == 0) return;
+    REQUIRE(attempt < 3);
+    std::istringstream positions(missing);
+    for (size_t pos; positions >> pos;) {
+      REQUIRE((pos >= 1 && pos <= nodes_.size()));
+      nodes_[pos - 1]->Stop();
+      nodes_[pos - 1]->Launch();
+      nodes_[pos - 1]->WaitHealthy();
+    }
+  }
 }
 
 std::string NatsCluster::urls() const {

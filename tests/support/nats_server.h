@@ -46,6 +46,7 @@ class NatsServer {
 
   std::string url() const;  // nats://127.0.0.1:<port> (tls:// with TLS)
   int port() const { return port_; }
+  int http_port() const { return http_port_; }
   bool running() const { return pid_ > 0; }
 
  private:
@@ -61,7 +62,9 @@ class NatsServer {
 };
 
 // A cluster of `nodes` nats-servers with JetStream on loopback (NOTES: each
-// node its own server_name, ports and routes to all), healthy once built.
+// node its own server_name, ports and routes to all), healthy once built and
+// its JetStream meta group holds every node (a node nats-server 2.10 leaves out
+// is restarted; tools/nats_meta.py says why).
 class NatsCluster {
  public:
   NatsCluster(const std::string& dir, int nodes);

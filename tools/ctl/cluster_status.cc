@@ -9,7 +9,9 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "agents/bus.h"
 #include "agents/nats_liveness.h"
@@ -106,6 +108,8 @@ int PrintClusterStatus(const ClusterStatusOptions& o, EventLog& log) {
   // NATS nodes and the log's replicas.
   if (!o.nats_http.empty()) std::printf("nats nodes:\n");
   Json leader_view;  // the stream as its leader reports it
+  std::vector<std::string> node_names;
+  std::set<std::string> meta_members;  // the meta leader's group, as it reports it
   for (const std::string& node : o.nats_http) {
     HttpClient http(node);
     auto varz = http.Send("GET", "/varz", {});
@@ -129,6 +133,20 @@ int PrintClusterStatus(const ClusterStatusOptions& o, EventLog& log) {
                 name && name->is_string() ? name->as_string().c_str() : "?",
                 version && version->is_string() ? version->as_string().c_str() : "?",
                 leader && leader->is_string() ? leader->as_string().c_str() : "none");
+    if (name && name->is_string()) {
+      node_names.push_back(name->as_string());
+      if (leader && leader->is_string() && leader->as_string() == name->as_string()) {
+        meta_members.insert(name->as_string());
+        if (const Json* reps = Path(*j, {"meta_cluster", "replicas"});
+            reps && reps->is_array()) {
+          for (const Json& r : reps->items()) {
+            if (const Json* rn = Path(r, {"name"}); rn && rn->is_string()) {
+              meta_members.insert(rn->as_string());
+            }
+          }
+        }
+      }
+    }
     // The stream as this node sees it; its leader's view has the replicas' lag.
     const Json* accounts = Path(*j, {"account_details"});
     if (accounts == nullptr || !accounts->is_array()) continue;
@@ -143,6 +161,18 @@ int PrintClusterStatus(const ClusterStatusOptions& o, EventLog& log) {
             sleader->as_string() == name->as_string()) {
           leader_view = st;
         }
+      }
+    }
+  }
+  // A node up but outside the meta group cannot hold a replica: nats-server
+  // 2.10 can form a fresh cluster without one (docs/operations.md).
+  if (!meta_members.empty()) {
+    for (const std::string& n : node_names) {
+      if (meta_members.count(n) == 0) {
+        std::printf(
+            "  %s is not in the JetStream meta group: restart it (docs/operations.md)\n",
+            n.c_str());
+        rc = 1;
       }
     }
   }
