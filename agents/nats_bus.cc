@@ -9,6 +9,7 @@
 #include "agents/bus.h"
 #include "eventstore/jetstream_names.h"
 #include "eventstore/nats_client.h"
+#include "eventstore/nats_connect.h"
 
 namespace chronova {
 namespace {
@@ -84,7 +85,7 @@ Result<std::unique_ptr<Bus>> NewNatsBus(const std::string& url, const NatsAuth& 
   // One URL or a cluster's list, and the credential, as the log takes them.
   CHRONOVA_ASSIGN_OR_RETURN(natsOptions * opts, NewNatsOptions(url, auth));
   natsConnection* nc = nullptr;
-  natsStatus s = natsConnection_Connect(&nc, opts);
+  natsStatus s = ConnectNats(&nc, opts);
   natsOptions_Destroy(opts);
   CHRONOVA_RETURN_IF_ERROR(FromNats(s, "connect " + url));
   return std::unique_ptr<Bus>(new NatsBus(nc));

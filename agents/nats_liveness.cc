@@ -3,6 +3,7 @@
 #include <nats/nats.h>
 
 #include "agents/subjects.h"
+#include "eventstore/nats_connect.h"
 
 namespace chronova {
 namespace {
@@ -46,7 +47,7 @@ Result<std::unique_ptr<LivenessStore>> LivenessStore::Open(const std::string& ur
   auto impl = std::make_unique<Impl>();
   impl->stream = LivenessStreamName(log_stream);
   CHRONOVA_ASSIGN_OR_RETURN(natsOptions * opts, NewNatsOptions(urls, auth));
-  natsStatus s = natsConnection_Connect(&impl->conn, opts);
+  natsStatus s = ConnectNats(&impl->conn, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) return FromNats(s, jsErrCode(0), "connect to " + urls);
   jsOptions jo;

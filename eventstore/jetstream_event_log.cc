@@ -18,6 +18,7 @@
 #include "core/codec.h"
 #include "core/env.h"
 #include "eventstore/jetstream_names.h"
+#include "eventstore/nats_connect.h"
 #include "eventstore/rocksdb_event_log.h"
 
 namespace chronova {
@@ -279,7 +280,7 @@ class JetStreamEventLog::Impl {
     }
     CHRONOVA_RETURN_IF_ERROR(RetryTransient(deadline, [&] {
       conn_ = nullptr;
-      natsStatus cs = natsConnection_Connect(&conn_, nats_options_);
+      natsStatus cs = ConnectNats(&conn_, nats_options_);
       return cs == NATS_OK ? Status::Ok()
                            : FromNats(cs, jsErrCode(0), "connect to " + options_.url);
     }));
