@@ -10,6 +10,27 @@ std::string IdKey(std::string_view id) { return "id/" + std::string(id); }
 std::string ProjectPrefix(const ProjectId& p) { return "project/" + p.str() + "/"; }
 std::string HostPrefix(const HostName& h) { return "host/" + h.str() + "/"; }
 constexpr std::string_view kInFlightPrefix = "inflight/";
+// Live servers newest first (Nova's default order: created_at, then id, both
+// descending), in one index per project and one over every project:
+// "newest/<project>/<key>" and "newest-all/<key>", where <key> is
+// NewestKey(server). A default list reads only its page from them.
+std::string NewestPrefix(const ProjectId& p) {
+  return p.empty() ? "newest-all/" : "newest/" + p.str() + "/";
+}
+// Ascending key order is descending (created_at, id): the creation time
+// subtracted from the largest time, in 16 hex digits, then the id's bytes
+// complemented and closed by 0xff (so that of two ids one of which begins the
+// other, the longer comes first, as it does in descending order).
+std::string NewestKey(const InstanceState& s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t inverted = static_cast<uint64_t>(INT64_MAX - s.created_at.micros);
+  std::string key(16, '0');
+  for (int i = 15; i >= 0; --i, inverted >>= 4)
+    key[static_cast<size_t>(i)] = kHex[inverted & 15];
+  for (unsigned char c : s.id.str()) key.push_back(static_cast<char>(0xff - c));
+  key.push_back(static_cast<char>(0xff));
+  return key;
+}
 // Usage by project ("usage/<project>") and by user ("usage/<project>/<user>").
 std::string UsageKey(const ProjectId& p, const UserId& u) {
   return "usage/" + p.str() + (u.empty() ? "" : "/" + u.str());
@@ -48,6 +69,7 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
   HostName old_host = state.host;
   const bool was_in_flight = stored && InFlight(state);
   const ServerUsage used_before = stored ? UsageOf(state) : ServerUsage{};
+  const bool was_live = stored && state.vm_state != VmState::kDeleted;
   ApplyEvent(state, env, event);
   if (!state.exists) {
     return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " +
@@ -67,6 +89,16 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
       w.Put(k, "");
     } else {
       w.Delete(k);
+    }
+  }
+  if (const bool live = state.vm_state != VmState::kDeleted; live != was_live) {
+    const std::string newest = NewestKey(state);
+    for (const ProjectId& p : {state.project_id, ProjectId()}) {
+      if (live) {
+        w.Put(NewestPrefix(p) + newest, id);
+      } else {
+        w.Delete(NewestPrefix(p) + newest);
+      }
     }
   }
   if (const ServerUsage used = UsageOf(state); used != used_before) {
@@ -112,6 +144,25 @@ Result<std::vector<InstanceState>> ServersView::List(const ListOptions& options)
   return ScanRecords<InstanceState>(*reader_, "id/", [&](const InstanceState& s) {
     return options.include_deleted || s.vm_state != VmState::kDeleted;
   });
+}
+
+Status ServersView::VisitNewest(const ProjectId& project, const InstanceState* after,
+                                const std::function<bool(InstanceState&&)>& visit) const {
+  Status inner;
+  const std::string start =
+      after != nullptr ? NewestPrefix(project) + NewestKey(*after) : "";
+  CHRONOVA_RETURN_IF_ERROR(reader_->Scan(
+      NewestPrefix(project), start, [&](std::string_view, std::string_view id) {
+        Result<std::optional<InstanceState>> s = Get(InstanceId(std::string(id)));
+        if (!s.ok() || !s->has_value()) {
+          inner =
+              s.ok() ? Status::Corruption("index names missing server " + std::string(id))
+                     : s.status();
+          return false;
+        }
+        return visit(std::move(**s));
+      }));
+  return inner;
 }
 
 Result<std::vector<InstanceState>> ServersView::InFlight() const {

@@ -6,6 +6,7 @@
 // stay readable (Nova's deleted rows, changes-since).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +27,8 @@ class ServersProjection : public Projection {
   // 6: InstanceState gained the resize fields (migration, flavors, hosts).
   // 7: the index of instances with work in flight.
   // 8: usage per project and per user.
-  uint32_t Version() const override { return 8; }
+  // 9: the index of live servers newest first, per project and overall.
+  uint32_t Version() const override { return 9; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 
@@ -55,6 +57,12 @@ class ServersView {
     bool include_deleted = false;
   };
   Result<std::vector<InstanceState>> List(const ListOptions& options) const;
+  // Calls `visit` with the live servers of `project` (every project if empty)
+  // newest first — created_at descending, then id descending, Nova's default
+  // order — beginning after `after` (nullptr: from the newest), until it
+  // returns false. Reads only the servers visited.
+  Status VisitNewest(const ProjectId& project, const InstanceState* after,
+                     const std::function<bool(InstanceState&&)>& visit) const;
   // The instances with work in flight (InFlight()), in id order: what the
   // conductor's sweep and a restarted scheduler look at, without reading every
   // server.

@@ -35,6 +35,7 @@
 #include "core/event_codec.h"
 #include "projections/hosts_projection.h"
 #include "projections/projection_store.h"
+#include "tools/bench_util.h"
 #include "tools/flags.h"
 #include "tools/http_client.h"
 #include "tools/node.h"
@@ -49,32 +50,15 @@ int Fail(const Status& st) {
   return 1;
 }
 
-int FreePort() {
-  // Bind port 0 on loopback and read the port back.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
+using bench::FreePort;
+using bench::Percentile;
 
 int Run(int argc, char** argv) {
-  auto flags = Flags::Parse(
-      argc, argv,
-      {"servers", "concurrency", "hosts", "log", "nats-url", "nats-replicas", "state-dir",
-       "workers", "api", "nats-stream"},
-      {"sync", "quota-limits"});
+  auto flags =
+      Flags::Parse(argc, argv,
+                   {"servers", "concurrency", "hosts", "log", "nats-url", "nats-replicas",
+                    "state-dir", "workers", "api", "nats-stream"},
+                   {"sync", "quota-limits"});
   if (!flags.ok()) return Fail(flags.status());
   int servers = std::stoi(flags->Get("servers", "2000"));
   int concurrency = std::stoi(flags->Get("concurrency", "16"));
@@ -123,7 +107,8 @@ int Run(int argc, char** argv) {
     if (!api.empty()) apis.push_back(api);
   }
   if (external && (apis.empty() || *backend != LogBackend::kJetStream)) {
-    return Fail(Status::InvalidArgument("--api needs host:port list and --log jetstream"));
+    return Fail(
+        Status::InvalidArgument("--api needs host:port list and --log jetstream"));
   }
   int port = FreePort();
   std::string host_port = external ? apis[0] : "127.0.0.1:" + std::to_string(port);
@@ -146,9 +131,10 @@ int Run(int argc, char** argv) {
     log = cluster_log.get();
     // Unlimited quota for the benchmark's project (the cluster runs noauth2).
     HttpClient admin(apis[0]);
-    auto r = admin.Send("PUT", "/v2.1/os-quota-sets/bench",
-                        {{"X-Auth-Token", "admin:admin"}, {"Content-Type", "application/json"}},
-                        "{\"quota_set\": {\"instances\": -1, \"cores\": -1, \"ram\": -1}}");
+    auto r = admin.Send(
+        "PUT", "/v2.1/os-quota-sets/bench",
+        {{"X-Auth-Token", "admin:admin"}, {"Content-Type", "application/json"}},
+        "{\"quota_set\": {\"instances\": -1, \"cores\": -1, \"ram\": -1}}");
     if (!r.ok() || r->status != 200)
       return Fail(r.ok() ? Status::Internal("quota: " + r->body) : r.status());
   } else {
@@ -170,16 +156,15 @@ int Run(int argc, char** argv) {
   std::mutex mu;  // protects posted, spawned
   std::map<std::string, Clock::time_point> posted, spawned;
   Seq head0 = log->Head().value();
-  auto sub =
-      log->Subscribe(head0.next(), [&](const std::vector<Envelope>& batch) {
-        auto now = Clock::now();
-        std::lock_guard<std::mutex> l(mu);
-        for (const Envelope& e : batch) {
-          if (e.type == InstanceSpawned::kType)
-            spawned[std::string(StreamKey(e.stream))] = now;
-        }
-        return Status::Ok();
-      });
+  auto sub = log->Subscribe(head0.next(), [&](const std::vector<Envelope>& batch) {
+    auto now = Clock::now();
+    std::lock_guard<std::mutex> l(mu);
+    for (const Envelope& e : batch) {
+      if (e.type == InstanceSpawned::kType)
+        spawned[std::string(StreamKey(e.stream))] = now;
+    }
+    return Status::Ok();
+  });
 
   const std::map<std::string, std::string> headers{{"X-Auth-Token", "bench:bench"},
                                                    {"Content-Type", "application/json"},
@@ -258,15 +243,15 @@ int Run(int argc, char** argv) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::printf(
-      "log=%s%s sync=%s hosts=%d servers=%zu/%d concurrency=%d startup_s=%.2f post_s=%.2f "
+      "log=%s%s sync=%s hosts=%d servers=%zu/%d concurrency=%d startup_s=%.2f "
+      "post_s=%.2f "
       "total_s=%.2f servers_per_s=%.0f active_p50_ms=%.1f active_p99_ms=%.1f "
       "events_per_s=%.0f detail50_p50_ms=%.1f peak_rss_mb=%.0f\n",
       flags->Get("log", "rocksdb").c_str(),
       external ? (" cluster apis=" + std::to_string(apis.size())).c_str() : "",
-      o.log.sync ? "on" : "off", hosts,
-      latencies_ms.size(), servers, concurrency, startup_s, post_s, total_s,
-      latencies_ms.size() / std::max(total_s, 1e-9), Percentile(latencies_ms, 0.5),
-      Percentile(latencies_ms, 0.99),
+      o.log.sync ? "on" : "off", hosts, latencies_ms.size(), servers, concurrency,
+      startup_s, post_s, total_s, latencies_ms.size() / std::max(total_s, 1e-9),
+      Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
       (head1.value() - head0.value()) / std::max(total_s, 1e-9),
       Percentile(detail_ms, 0.5), ru.ru_maxrss / 1024.0);
   node.reset();

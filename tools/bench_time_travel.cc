@@ -19,6 +19,7 @@
 #include "eventstore/log_factory.h"
 #include "projections/projection_runner.h"
 #include "projections/time_travel.h"
+#include "tools/bench_util.h"
 #include "tools/flags.h"
 
 namespace chronova {
@@ -35,12 +36,7 @@ int Fail(const Status& st) {
   return 1;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
+using bench::Percentile;
 
 // Folds the log from seq 1 into a scratch store, saving a snapshot every `every`
 // events (all kept).

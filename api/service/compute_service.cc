@@ -728,29 +728,64 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
   if (want_deleted && !ctx.IsAdmin()) {
     return Status::PermissionDenied("Only administrators may list deleted instances");
   }
-  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
-  ServersView servers_view(reader.get());
-  ServersView::ListOptions opts;
-  if (!q.all_tenants) opts.project = ctx.project;
-  opts.include_deleted = q.changes_since.has_value() || want_deleted || q.include_deleted;
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all, servers_view.List(opts));
   if (q.name && q.name->size() > kMaxNameFilterBytes) {
     return Status::InvalidArgument("Invalid filter: name is longer than " +
                                    std::to_string(kMaxNameFilterBytes) + " characters");
   }
   std::optional<NameFilter> name_filter;
   if (q.name) name_filter.emplace(*q.name);
+  auto matches = [&](const InstanceState& s) {
+    if (q.changes_since && s.updated_at < *q.changes_since) return false;
+    if (name_filter && !name_filter->Matches(s.name)) return false;
+    if (q.status && ApiStatus(s) != *q.status) return false;
+    if (q.host && ctx.IsAdmin() && s.host.str() != *q.host) return false;
+    if (q.image && s.image_id.str() != *q.image) return false;
+    if (q.flavor && s.flavor.id.str() != *q.flavor) return false;
+    if (q.reservation_id && s.reservation_id != *q.reservation_id) return false;
+    return !q.ip;  // no server has a fixed IP yet
+  };
+  auto marker_not_found = [&] {
+    return Status::InvalidArgument("marker [" + *q.marker + "] not found");
+  };
+  const size_t limit = static_cast<size_t>(std::max(q.limit, 0));
+  const ProjectId scope = q.all_tenants ? ProjectId() : ctx.project;
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+  ServersView servers_view(reader.get());
+  const bool include_deleted =
+      q.changes_since.has_value() || want_deleted || q.include_deleted;
+
+  // Nova's default order over live servers: read from the newest-first index,
+  // only as far as the page (docs/performance.md, "Server lists").
+  const bool newest_first =
+      q.sort.empty() ||
+      (q.sort.size() == 1 && q.sort[0].key == "created_at" && q.sort[0].descending);
+  if (newest_first && !include_deleted) {
+    std::optional<InstanceState> marker;
+    if (q.marker) {
+      CHRONOVA_ASSIGN_OR_RETURN(marker, servers_view.Get(InstanceId(*q.marker)));
+      if (!marker || marker->vm_state == VmState::kDeleted ||
+          (!scope.empty() && marker->project_id != scope) || !matches(*marker)) {
+        return marker_not_found();
+      }
+    }
+    std::vector<InstanceState> page;
+    if (limit == 0) return page;
+    CHRONOVA_RETURN_IF_ERROR(servers_view.VisitNewest(scope, marker ? &*marker : nullptr,
+                                                      [&](InstanceState&& s) {
+                                                        if (matches(s))
+                                                          page.push_back(std::move(s));
+                                                        return page.size() < limit;
+                                                      }));
+    return page;
+  }
+
+  ServersView::ListOptions opts;
+  opts.project = scope;
+  opts.include_deleted = include_deleted;
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all, servers_view.List(opts));
   std::vector<InstanceState> out;
   for (InstanceState& s : all) {
-    if (q.changes_since && s.updated_at < *q.changes_since) continue;
-    if (name_filter && !name_filter->Matches(s.name)) continue;
-    if (q.status && ApiStatus(s) != *q.status) continue;
-    if (q.host && ctx.IsAdmin() && s.host.str() != *q.host) continue;
-    if (q.image && s.image_id.str() != *q.image) continue;
-    if (q.flavor && s.flavor.id.str() != *q.flavor) continue;
-    if (q.reservation_id && s.reservation_id != *q.reservation_id) continue;
-    if (q.ip) continue;  // no server has a fixed IP yet
-    out.push_back(std::move(s));
+    if (matches(s)) out.push_back(std::move(s));
   }
   SortServers(out, q.sort);
   size_t begin = 0;
@@ -758,11 +793,10 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
     auto it = std::find_if(out.begin(), out.end(), [&](const InstanceState& s) {
       return s.id.str() == *q.marker;
     });
-    if (it == out.end())
-      return Status::InvalidArgument("marker [" + *q.marker + "] not found");
+    if (it == out.end()) return marker_not_found();
     begin = static_cast<size_t>(it - out.begin()) + 1;
   }
-  size_t end = std::min(out.size(), begin + static_cast<size_t>(std::max(q.limit, 0)));
+  size_t end = std::min(out.size(), begin + limit);
   return std::vector<InstanceState>(std::make_move_iterator(out.begin() + begin),
                                     std::make_move_iterator(out.begin() + end));
 }

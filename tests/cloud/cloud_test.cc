@@ -5,6 +5,7 @@
 #include <chrono>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "agents/compute/fake_hypervisor.h"
 #include "agents/scheduler.h"
@@ -270,6 +271,77 @@ TEST_CASE("another project's server is invisible: 404, not 403") {
   CHECK(node->compute()->DeleteServer(Ctx("other"), id).IsNotFound());
   CHECK(node->compute()->ListServers(Ctx("other"), {}).value().empty());
   CHECK(node->compute()->ListServers(Ctx("demo"), {}).value().size() == 1);
+}
+
+// A default list (no sort keys, live servers) pages through the newest-first
+// index; it must give exactly what sorting every server gives: created_at,
+// then id, descending (servers made by one request share created_at).
+TEST_CASE("default server lists page through the newest-first index as sorting would") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 4)).value();
+  CreateServerRequest many;
+  many.name = "batch";
+  many.flavor_ref = "1";
+  many.image_ref = kDemoImageId;
+  many.min_count = many.max_count = 6;
+  REQUIRE(node->compute()->CreateServers(Ctx(), many).ok());
+  std::vector<InstanceId> singles;
+  for (int i = 0; i < 3; ++i)
+    singles.push_back(CreateOne(*node, "single-" + std::to_string(i)));
+  many.max_count = many.min_count = 2;
+  REQUIRE(node->compute()->CreateServers(Ctx("other"), many).ok());
+  REQUIRE(node->compute()->DeleteServer(Ctx(), singles[1]).ok());
+  WaitServer(*node, singles[1], [](const Result<InstanceState>& s) {
+    return !s.ok() && s.status().IsNotFound();
+  });
+  RequestContext admin{
+      UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-l")};
+
+  auto ids = [](const std::vector<InstanceState>& v) {
+    std::vector<std::string> out;
+    for (const InstanceState& s : v) out.push_back(s.id.str());
+    return out;
+  };
+  for (const auto& [ctx, all_tenants, expected] :
+       {std::tuple{Ctx(), false, size_t{8}}, std::tuple{admin, true, size_t{10}}}) {
+    ListServersQuery sorted;
+    sorted.all_tenants = all_tenants;
+    sorted.sort = {{"created_at", true}, {"uuid", true}};  // sorts every server
+    std::vector<std::string> want =
+        ids(node->compute()->ListServers(ctx, sorted).value());
+    REQUIRE(want.size() == expected);
+    for (int limit : {1, 3, 1000}) {
+      ListServersQuery q;
+      q.all_tenants = all_tenants;
+      q.limit = limit;
+      std::vector<std::string> got;
+      while (true) {
+        auto page = node->compute()->ListServers(ctx, q);
+        REQUIRE(page.ok());
+        if (page->empty()) break;
+        for (const std::string& id : ids(*page)) got.push_back(id);
+        q.marker = page->back().id.str();
+      }
+      INFO("limit " << limit);
+      CHECK(got == want);
+    }
+    // A filter is applied while reading the index.
+    ListServersQuery by_name;
+    by_name.all_tenants = all_tenants;
+    by_name.name = "single";
+    sorted.name = "single";
+    CHECK(ids(node->compute()->ListServers(ctx, by_name).value()) ==
+          ids(node->compute()->ListServers(ctx, sorted).value()));
+    CHECK(node->compute()->ListServers(ctx, by_name).value().size() == 2);
+  }
+  // A deleted server, or another project's, is no marker for a default list.
+  ListServersQuery q;
+  q.marker = singles[1].str();
+  CHECK(node->compute()->ListServers(Ctx(), q).status().code() ==
+        StatusCode::kInvalidArgument);
+  q.marker = node->compute()->ListServers(Ctx("other"), {}).value().front().id.str();
+  CHECK(node->compute()->ListServers(Ctx(), q).status().code() ==
+        StatusCode::kInvalidArgument);
 }
 
 }  // namespace chronova::testing
