@@ -673,13 +673,14 @@ void Conductor::Sweep() {
   const int64_t age = sweeps_ == 0 ? 0 : options_.resend_after_us;
   // Every sixth sweep, the claims no instance uses on the hosts this
   // conductor owns (besides each host's power-state sync).
-  if (++sweeps_ % 6 == 0) SweepUnusedClaims();
+  if ((sweeps_ + 1) % 6 == 0) SweepUnusedClaims();
   Timestamp now = options_.env->Now();
   auto reader = store_->Reader(ServersProjection::kName);
-  if (!reader.ok()) return;
   // Only the instances with work in flight: an idle cloud of millions of
-  // servers costs the sweep nothing.
-  auto servers = ServersView(reader->get()).InFlight();
+  // servers costs the sweep nothing. Counted once they are read.
+  auto servers = reader.ok() ? ServersView(reader->get()).InFlight()
+                             : Result<std::vector<InstanceState>>(reader.status());
+  ++sweeps_;
   if (!servers.ok()) return;
   for (const InstanceState& s : *servers) {
     if (s.host.empty() || !Owns(s.id.str())) continue;

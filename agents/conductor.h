@@ -78,6 +78,9 @@ class Conductor {
 
   // Reports refused because they were stale or illegal (for tests and metrics).
   uint64_t refused() const { return refused_.load(); }
+  // Sweeps run since Start (for tests and metrics): the first, at start
+  // without peers, re-sends everything pending.
+  int sweeps() const { return sweeps_.load(); }
 
  private:
   Status HandleEvents(const std::vector<Envelope>& batch);
@@ -179,7 +182,7 @@ class Conductor {
   std::vector<std::unique_ptr<TaskQueue>> lanes_;
   std::unique_ptr<TaskQueue> sweeper_;
   std::unique_ptr<PeriodicTask> sweep_;
-  int sweeps_ = 0;  // on the sweep queue only
+  std::atomic<int> sweeps_{0};  // written on the sweep queue only
   std::atomic<bool> sweep_queued_{false};
 
   std::unique_ptr<BusSubscription> reports_;

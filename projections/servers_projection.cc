@@ -1,5 +1,7 @@
 #include "projections/servers_projection.h"
 
+#include <algorithm>
+
 #include "projections/records.h"
 
 namespace chronova {
@@ -16,6 +18,25 @@ constexpr std::string_view kInFlightPrefix = "inflight/";
 // NewestKey(server). A default list reads only its page from them.
 std::string NewestPrefix(const ProjectId& p) {
   return p.empty() ? "newest-all/" : "newest/" + p.str() + "/";
+}
+// The same for the live servers of one API status ("ACTIVE", "ERROR", ...):
+// "status/<status>/<project>/<key>" and "status-all/<status>/<key>".
+std::string NewestPrefix(const ProjectId& p, std::string_view status) {
+  if (status.empty()) return NewestPrefix(p);
+  const std::string s(status);
+  return p.empty() ? "status-all/" + s + "/" : "status/" + s + "/" + p.str() + "/";
+}
+// Every server (deleted ones too) by the time it last changed, oldest first:
+// "updated/<updated_at in 16 hex digits>/<id>" (changes-since).
+std::string UpdatedKey(Timestamp t, std::string_view id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string key = "updated/0000000000000000/";
+  uint64_t v = static_cast<uint64_t>(std::max<int64_t>(t.micros, 0));
+  for (size_t i = 8 + 15;; --i, v >>= 4) {
+    key[i] = kHex[v & 15];
+    if (i == 8) break;
+  }
+  return key + std::string(id);
 }
 // Ascending key order is descending (created_at, id): the creation time
 // subtracted from the largest time, in 16 hex digits, then the id's bytes
@@ -70,6 +91,8 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
   const bool was_in_flight = stored && InFlight(state);
   const ServerUsage used_before = stored ? UsageOf(state) : ServerUsage{};
   const bool was_live = stored && state.vm_state != VmState::kDeleted;
+  const std::string old_status(stored ? ApiStatus(state) : "");
+  const Timestamp old_updated = state.updated_at;
   ApplyEvent(state, env, event);
   if (!state.exists) {
     return Status::Corruption("seq " + std::to_string(env.seq.value()) + ": " +
@@ -91,14 +114,26 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
       w.Delete(k);
     }
   }
-  if (const bool live = state.vm_state != VmState::kDeleted; live != was_live) {
+  if (!stored || state.updated_at != old_updated) {
+    if (stored) w.Delete(UpdatedKey(old_updated, id));
+    w.Put(UpdatedKey(state.updated_at, id), "");
+  }
+  // The newest-first indexes (created_at and id never change, so neither does
+  // a server's key in them; its status index changes with its status).
+  const bool live = state.vm_state != VmState::kDeleted;
+  const std::string status(ApiStatus(state));
+  if (live != was_live || status != old_status) {
     const std::string newest = NewestKey(state);
     for (const ProjectId& p : {state.project_id, ProjectId()}) {
-      if (live) {
-        w.Put(NewestPrefix(p) + newest, id);
-      } else {
-        w.Delete(NewestPrefix(p) + newest);
+      if (live != was_live) {
+        if (live) {
+          w.Put(NewestPrefix(p) + newest, id);
+        } else {
+          w.Delete(NewestPrefix(p) + newest);
+        }
       }
+      if (was_live) w.Delete(NewestPrefix(p, old_status) + newest);
+      if (live) w.Put(NewestPrefix(p, status) + newest, id);
     }
   }
   if (const ServerUsage used = UsageOf(state); used != used_before) {
@@ -115,25 +150,31 @@ Result<std::optional<InstanceState>> ServersView::Get(const InstanceId& id) cons
   return GetRecord<InstanceState>(*reader_, IdKey(id.str()));
 }
 
+Status ServersView::VisitIndexed(
+    std::string_view prefix, std::string_view start_after, bool id_in_value,
+    const std::function<bool(InstanceState&&)>& visit) const {
+  Status inner;
+  CHRONOVA_RETURN_IF_ERROR(
+      reader_->Scan(prefix, start_after, [&](std::string_view k, std::string_view v) {
+        std::string id(id_in_value ? v : k.substr(k.rfind('/') + 1));
+        Result<std::optional<InstanceState>> s = Get(InstanceId(id));
+        if (!s.ok() || !s->has_value()) {
+          inner = s.ok() ? Status::Corruption("index names missing server " + id)
+                         : s.status();
+          return false;
+        }
+        return visit(std::move(**s));
+      }));
+  return inner;
+}
+
 Result<std::vector<InstanceState>> ServersView::LoadIndexed(std::string_view prefix,
                                                             bool include_deleted) const {
   std::vector<InstanceState> out;
-  Status inner;
-  CHRONOVA_RETURN_IF_ERROR(
-      reader_->Scan(prefix, "", [&](std::string_view k, std::string_view) {
-        std::string_view id = k.substr(k.rfind('/') + 1);
-        Result<std::optional<InstanceState>> s = Get(InstanceId(std::string(id)));
-        if (!s.ok() || !s->has_value()) {
-          inner =
-              s.ok() ? Status::Corruption("index names missing server " + std::string(id))
-                     : s.status();
-          return false;
-        }
-        if (include_deleted || (*s)->vm_state != VmState::kDeleted)
-          out.push_back(std::move(**s));
-        return true;
-      }));
-  CHRONOVA_RETURN_IF_ERROR(inner);
+  CHRONOVA_RETURN_IF_ERROR(VisitIndexed(prefix, "", false, [&](InstanceState&& s) {
+    if (include_deleted || s.vm_state != VmState::kDeleted) out.push_back(std::move(s));
+    return true;
+  }));
   return out;
 }
 
@@ -146,23 +187,24 @@ Result<std::vector<InstanceState>> ServersView::List(const ListOptions& options)
   });
 }
 
-Status ServersView::VisitNewest(const ProjectId& project, const InstanceState* after,
+Status ServersView::VisitNewest(const ProjectId& project, std::string_view status,
+                                const InstanceState* after,
                                 const std::function<bool(InstanceState&&)>& visit) const {
-  Status inner;
-  const std::string start =
-      after != nullptr ? NewestPrefix(project) + NewestKey(*after) : "";
-  CHRONOVA_RETURN_IF_ERROR(reader_->Scan(
-      NewestPrefix(project), start, [&](std::string_view, std::string_view id) {
-        Result<std::optional<InstanceState>> s = Get(InstanceId(std::string(id)));
-        if (!s.ok() || !s->has_value()) {
-          inner =
-              s.ok() ? Status::Corruption("index names missing server " + std::string(id))
-                     : s.status();
-          return false;
-        }
-        return visit(std::move(**s));
-      }));
-  return inner;
+  const std::string prefix = NewestPrefix(project, status);
+  return VisitIndexed(prefix, after != nullptr ? prefix + NewestKey(*after) : "",
+                      /*id_in_value=*/true, visit);
+}
+
+Result<std::vector<InstanceState>> ServersView::ChangedSince(Timestamp since) const {
+  std::vector<InstanceState> out;
+  // After every key of the microsecond before `since` ('~' sorts after ids).
+  std::string start = UpdatedKey(Timestamp{since.micros - 1}, "~");
+  if (since.micros <= 0) start.clear();
+  CHRONOVA_RETURN_IF_ERROR(VisitIndexed("updated/", start, false, [&](InstanceState&& s) {
+    out.push_back(std::move(s));
+    return true;
+  }));
+  return out;
 }
 
 Result<std::vector<InstanceState>> ServersView::InFlight() const {

@@ -27,7 +27,8 @@ class ServersProjection : public Projection {
   // 6: InstanceState gained the resize fields (migration, flavors, hosts).
   // 7: the index of instances with work in flight.
   // 8: usage per project and per user.
-  // 9: the index of live servers newest first, per project and overall.
+  // 9: the indexes of live servers newest first, per project and overall, and
+  //    the same per API status, and every server by the time it last changed.
   uint32_t Version() const override { return 9; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
@@ -58,11 +59,16 @@ class ServersView {
   };
   Result<std::vector<InstanceState>> List(const ListOptions& options) const;
   // Calls `visit` with the live servers of `project` (every project if empty)
-  // newest first — created_at descending, then id descending, Nova's default
-  // order — beginning after `after` (nullptr: from the newest), until it
-  // returns false. Reads only the servers visited.
-  Status VisitNewest(const ProjectId& project, const InstanceState* after,
+  // whose API status is `status` (any if empty), newest first — created_at
+  // descending, then id descending, Nova's default order — beginning after
+  // `after` (nullptr: from the newest), until it returns false. Reads only
+  // the servers visited.
+  Status VisitNewest(const ProjectId& project, std::string_view status,
+                     const InstanceState* after,
                      const std::function<bool(InstanceState&&)>& visit) const;
+  // The servers (deleted ones too) whose updated_at is at or after `since`,
+  // least recently changed first: changes-since reads only those.
+  Result<std::vector<InstanceState>> ChangedSince(Timestamp since) const;
   // The instances with work in flight (InFlight()), in id order: what the
   // conductor's sweep and a restarted scheduler look at, without reading every
   // server.
@@ -73,6 +79,11 @@ class ServersView {
   Result<ServerUsage> Usage(const ProjectId& project, const UserId& user) const;
 
  private:
+  // Calls `visit` with the server each key of the index at `prefix` names (its
+  // id the key's last segment, or the value), beginning after `start_after`.
+  Status VisitIndexed(std::string_view prefix, std::string_view start_after,
+                      bool id_in_value,
+                      const std::function<bool(InstanceState&&)>& visit) const;
   Result<std::vector<InstanceState>> LoadIndexed(std::string_view prefix,
                                                  bool include_deleted) const;
   const ReadModelReader* reader_;

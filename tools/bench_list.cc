@@ -6,7 +6,7 @@
 //   all-tenants-N   GET /v2.1/servers/detail?all_tenants=1&limit=N (admin)
 //   project-N       GET /v2.1/servers/detail?limit=N (project-0), and page 2
 //   *-sorted        the same with sort_key=display_name: sorts the whole scope
-//   project-filtered GET /v2.1/servers/detail?status=ACTIVE&limit=50
+//   project-active, project-error  ?status=ACTIVE|ERROR&limit=50 (a status index)
 //
 //   build/gen-log --state-dir DIR --events N
 //   build/bench-list --state-dir DIR [--requests R]
@@ -109,7 +109,10 @@ int Run(int argc, char** argv) {
       {"project-1000", "/v2.1/servers/detail?limit=1000", &member},
       {"project-50", "/v2.1/servers/detail?limit=50", &member},
       {"project-50-sorted", "/v2.1/servers/detail?limit=50" + by_name, &member},
-      {"project-filtered", "/v2.1/servers/detail?status=ACTIVE&limit=50", &member},
+      {"project-active", "/v2.1/servers/detail?status=ACTIVE&limit=50", &member},
+      {"project-error", "/v2.1/servers/detail?status=ERROR&limit=50", &member},
+      {"project-error-sorted", "/v2.1/servers/detail?status=ERROR&limit=50" + by_name,
+       &member},
   };
   std::printf("events=%llu startup_s=%.1f requests=%d\n",
               static_cast<unsigned long long>(head.value()), startup_s, requests);

@@ -770,21 +770,29 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
     }
     std::vector<InstanceState> page;
     if (limit == 0) return page;
-    CHRONOVA_RETURN_IF_ERROR(servers_view.VisitNewest(scope, marker ? &*marker : nullptr,
-                                                      [&](InstanceState&& s) {
-                                                        if (matches(s))
-                                                          page.push_back(std::move(s));
-                                                        return page.size() < limit;
-                                                      }));
+    auto take = [&](InstanceState&& s) {
+      if (matches(s)) page.push_back(std::move(s));
+      return page.size() < limit;
+    };
+    // A status filter reads that status's index: only the servers it names.
+    CHRONOVA_RETURN_IF_ERROR(servers_view.VisitNewest(scope, q.status.value_or(""),
+                                                      marker ? &*marker : nullptr, take));
     return page;
   }
 
+  // changes-since reads only the servers changed since then; the rest of the
+  // sort keys and deleted servers read the whole scope.
   ServersView::ListOptions opts;
   opts.project = scope;
   opts.include_deleted = include_deleted;
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all, servers_view.List(opts));
+  Result<std::vector<InstanceState>> all =
+      q.changes_since ? servers_view.ChangedSince(*q.changes_since)
+                      : servers_view.List(opts);
+  CHRONOVA_RETURN_IF_ERROR(all.status());
   std::vector<InstanceState> out;
-  for (InstanceState& s : all) {
+  for (InstanceState& s : *all) {
+    if (!scope.empty() && s.project_id != scope) continue;
+    if (!include_deleted && s.vm_state == VmState::kDeleted) continue;
     if (matches(s)) out.push_back(std::move(s));
   }
   SortServers(out, q.sort);

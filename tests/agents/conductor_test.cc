@@ -114,8 +114,9 @@ TEST_CASE("the conductor re-sends build work that was lost, for the same request
   };
   Conductor conductor(log.get(), bus.get(), store.get(), co);
   REQUIRE(conductor.Start().ok());
-  // (The start-up sweep, which re-sends all pending work at once, finds the
-  // log empty or the work just sent: either way one send so far.)
+  // The start-up sweep re-sends all pending work at once, whatever its age:
+  // it runs before the instance exists, so the work below is sent once.
+  REQUIRE(WaitUntil([&] { return conductor.sweeps() >= 1; }));
 
   // A placed instance whose build work goes to h1.
   InstanceRequested r;

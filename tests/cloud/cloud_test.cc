@@ -1,6 +1,7 @@
 // The whole control plane in one process — log, read models, in-process bus,
 // scheduler, conductor, compute agents — driven through ComputeService: the
 // seven steps of a boot, deletes, failures and races, checked against the log.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <set>
@@ -333,6 +334,52 @@ TEST_CASE("default server lists page through the newest-first index as sorting w
     CHECK(ids(node->compute()->ListServers(ctx, by_name).value()) ==
           ids(node->compute()->ListServers(ctx, sorted).value()));
     CHECK(node->compute()->ListServers(ctx, by_name).value().size() == 2);
+  }
+  // A status filter reads that status's index, which follows the server.
+  WaitServer(*node, singles[0], [](auto& s) { return IsStatus(s, "ACTIVE"); });
+  REQUIRE(node->compute()
+              ->ServerAction(Ctx(), singles[0], LifecycleAction::kStop, false)
+              .ok());
+  WaitServer(*node, singles[0], [](auto& s) {
+    return s.ok() && s->task_state == TaskState::kNone && ApiStatus(*s) == "SHUTOFF";
+  });
+  for (const char* status : {"ACTIVE", "SHUTOFF", "ERROR", "BUILD"}) {
+    for (bool all_tenants : {false, true}) {
+      const RequestContext& ctx = all_tenants ? admin : Ctx();
+      ListServersQuery q, sorted;
+      q.status = sorted.status = status;
+      q.all_tenants = sorted.all_tenants = all_tenants;
+      sorted.sort = {{"created_at", true}, {"uuid", true}};
+      INFO(status << (all_tenants ? " all tenants" : ""));
+      CHECK(ids(node->compute()->ListServers(ctx, q).value()) ==
+            ids(node->compute()->ListServers(ctx, sorted).value()));
+    }
+  }
+  ListServersQuery shutoff;
+  shutoff.status = "SHUTOFF";
+  CHECK(ids(node->compute()->ListServers(Ctx(), shutoff).value()) ==
+        std::vector<std::string>{singles[0].str()});
+  // changes-since reads the servers changed since then (deleted ones too).
+  {
+    auto reader = node->store()->Reader(ServersProjection::kName).value();
+    ServersView::ListOptions demo{ProjectId("demo"), /*include_deleted=*/true};
+    std::vector<InstanceState> everything = ServersView(reader.get()).List(demo).value();
+    std::vector<Timestamp> times;
+    for (const InstanceState& s : everything) times.push_back(s.updated_at);
+    std::sort(times.begin(), times.end());
+    for (Timestamp since : {times.front(), times[times.size() / 2], times.back()}) {
+      std::vector<InstanceState> want;
+      for (const InstanceState& s : everything) {
+        if (s.updated_at >= since) want.push_back(s);
+      }
+      std::sort(want.begin(), want.end(),
+                [](const InstanceState& a, const InstanceState& b) {
+                  return std::tie(b.created_at, b.id) < std::tie(a.created_at, a.id);
+                });
+      ListServersQuery q;
+      q.changes_since = since;
+      CHECK(ids(node->compute()->ListServers(Ctx(), q).value()) == ids(want));
+    }
   }
   // A deleted server, or another project's, is no marker for a default list.
   ListServersQuery q;
