@@ -27,9 +27,9 @@ class ServersProjection : public Projection {
   // 6: InstanceState gained the resize fields (migration, flavors, hosts).
   // 7: the index of instances with work in flight.
   // 8: usage per project and per user.
-  // 9: the indexes of live servers newest first, per project and overall, and
-  //    the same per API status, and every server by the time it last changed.
-  uint32_t Version() const override { return 9; }
+  // 9: the index of live servers newest first, per project and overall.
+  // 10: the same per API status, and every server by the time it last changed.
+  uint32_t Version() const override { return 10; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 
