@@ -26,6 +26,9 @@ std::string NewestPrefix(const ProjectId& p, std::string_view status) {
   const std::string s(status);
   return p.empty() ? "status-all/" + s + "/" : "status/" + s + "/" + p.str() + "/";
 }
+// The live servers placed on a host, newest first: "host-newest/<host>/<key>"
+// (the admin's host filter; "host/<host>/<id>" is the agents' id-ordered one).
+std::string HostNewestPrefix(const HostName& h) { return "host-newest/" + h.str() + "/"; }
 // Every server (deleted ones too) by the time it last changed, oldest first:
 // "updated/<updated_at in 16 hex digits>/<id>" (changes-since).
 std::string UpdatedKey(Timestamp t, std::string_view id) {
@@ -104,8 +107,12 @@ Status ServersProjection::Apply(const Envelope& env, const Event& event,
   bool live_on_host = !state.host.empty() && state.vm_state != VmState::kDeleted;
   if (!old_host.empty() && (old_host != state.host || !live_on_host)) {
     w.Delete(HostPrefix(old_host) + id);
+    w.Delete(HostNewestPrefix(old_host) + NewestKey(state));
   }
-  if (live_on_host && old_host != state.host) w.Put(HostPrefix(state.host) + id, "");
+  if (live_on_host && old_host != state.host) {
+    w.Put(HostPrefix(state.host) + id, "");
+    w.Put(HostNewestPrefix(state.host) + NewestKey(state), id);
+  }
   if (const bool in_flight = InFlight(state); in_flight != was_in_flight) {
     const std::string k = std::string(kInFlightPrefix) + id;
     if (in_flight) {
@@ -187,10 +194,11 @@ Result<std::vector<InstanceState>> ServersView::List(const ListOptions& options)
   });
 }
 
-Status ServersView::VisitNewest(const ProjectId& project, std::string_view status,
-                                const InstanceState* after,
+Status ServersView::VisitNewest(const NewestScope& scope, const InstanceState* after,
                                 const std::function<bool(InstanceState&&)>& visit) const {
-  const std::string prefix = NewestPrefix(project, status);
+  const std::string prefix = !scope.host.empty()
+                                 ? HostNewestPrefix(scope.host)
+                                 : NewestPrefix(scope.project, scope.status);
   return VisitIndexed(prefix, after != nullptr ? prefix + NewestKey(*after) : "",
                       /*id_in_value=*/true, visit);
 }

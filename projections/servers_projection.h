@@ -28,7 +28,8 @@ class ServersProjection : public Projection {
   // 7: the index of instances with work in flight.
   // 8: usage per project and per user.
   // 9: the index of live servers newest first, per project and overall.
-  // 10: the same per API status, and every server by the time it last changed.
+  // 10: the same per API status and per host, and every server by the time it
+  //     last changed.
   uint32_t Version() const override { return 10; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
@@ -58,13 +59,19 @@ class ServersView {
     bool include_deleted = false;
   };
   Result<std::vector<InstanceState>> List(const ListOptions& options) const;
-  // Calls `visit` with the live servers of `project` (every project if empty)
-  // whose API status is `status` (any if empty), newest first — created_at
-  // descending, then id descending, Nova's default order — beginning after
-  // `after` (nullptr: from the newest), until it returns false. Reads only
-  // the servers visited.
-  Status VisitNewest(const ProjectId& project, std::string_view status,
-                     const InstanceState* after,
+  // Which newest-first index VisitNewest reads.
+  struct NewestScope {
+    ProjectId project;   // empty: every project
+    std::string status;  // an API status ("ACTIVE"); empty: any
+    // Set: the servers live on this host, of every project and status (the
+    // caller checks those); project and status are then not used.
+    HostName host;
+  };
+  // Calls `visit` with the live servers `scope` names, newest first —
+  // created_at descending, then id descending, Nova's default order —
+  // beginning after `after` (nullptr: from the newest), until it returns
+  // false. Reads only the servers visited.
+  Status VisitNewest(const NewestScope& scope, const InstanceState* after,
                      const std::function<bool(InstanceState&&)>& visit) const;
   // The servers (deleted ones too) whose updated_at is at or after `since`,
   // least recently changed first: changes-since reads only those.
