@@ -12,6 +12,13 @@ std::string IdKey(std::string_view id) { return "id/" + std::string(id); }
 std::string ProjectPrefix(const ProjectId& p) { return "project/" + p.str() + "/"; }
 std::string HostPrefix(const HostName& h) { return "host/" + h.str() + "/"; }
 constexpr std::string_view kInFlightPrefix = "inflight/";
+// `v` in 16 hex digits: fixed width, so key order is numeric order.
+std::string Hex16(uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (size_t i = 16; i-- > 0; v >>= 4) out[i] = kHex[v & 15];
+  return out;
+}
 // Live servers newest first (Nova's default order: created_at, then id, both
 // descending), in one index per project and one over every project:
 // "newest/<project>/<key>" and "newest-all/<key>", where <key> is
@@ -32,25 +39,15 @@ std::string HostNewestPrefix(const HostName& h) { return "host-newest/" + h.str(
 // Every server (deleted ones too) by the time it last changed, oldest first:
 // "updated/<updated_at in 16 hex digits>/<id>" (changes-since).
 std::string UpdatedKey(Timestamp t, std::string_view id) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string key = "updated/0000000000000000/";
-  uint64_t v = static_cast<uint64_t>(std::max<int64_t>(t.micros, 0));
-  for (size_t i = 8 + 15;; --i, v >>= 4) {
-    key[i] = kHex[v & 15];
-    if (i == 8) break;
-  }
-  return key + std::string(id);
+  return "updated/" + Hex16(static_cast<uint64_t>(std::max<int64_t>(t.micros, 0))) + "/" +
+         std::string(id);
 }
 // Ascending key order is descending (created_at, id): the creation time
 // subtracted from the largest time, in 16 hex digits, then the id's bytes
 // complemented and closed by 0xff (so that of two ids one of which begins the
 // other, the longer comes first, as it does in descending order).
 std::string NewestKey(const InstanceState& s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  uint64_t inverted = static_cast<uint64_t>(INT64_MAX - s.created_at.micros);
-  std::string key(16, '0');
-  for (int i = 15; i >= 0; --i, inverted >>= 4)
-    key[static_cast<size_t>(i)] = kHex[inverted & 15];
+  std::string key = Hex16(static_cast<uint64_t>(INT64_MAX - s.created_at.micros));
   for (unsigned char c : s.id.str()) key.push_back(static_cast<char>(0xff - c));
   key.push_back(static_cast<char>(0xff));
   return key;
