@@ -5,6 +5,7 @@
 #include <functional>
 #include <set>
 
+#include "agents/role_metrics.h"
 #include "agents/subjects.h"
 #include "core/instance_decider.h"
 #include "eventstore/command_handler.h"
@@ -284,11 +285,22 @@ Status Conductor::ApplyReport(const Report& r) {
   // A build that failed or a guest that is gone no longer holds its claim.
   bool releases = std::holds_alternative<InstanceDeleted>(event) ||
                   std::holds_alternative<InstanceBuildFailed>(event);
+  if (out.appended) CountOutcome(event);
   if (releases && out.appended) {
     meta.causation = out.append.last_seq;
     return Release(r.instance_id, r.host, meta);
   }
   return Status::Ok();
+}
+
+void Conductor::CountOutcome(const Event& event) {
+  if (std::holds_alternative<InstanceSpawned>(event)) {
+    CountBoot("active");
+  } else if (std::holds_alternative<InstanceBuildFailed>(event)) {
+    CountBoot("failed");
+  } else if (std::holds_alternative<InstanceDeleted>(event)) {
+    CountDelete("deleted");
+  }
 }
 
 Result<CommandOutcome> Conductor::Record(const InstanceId& id, const Event& event,
@@ -390,6 +402,7 @@ void Conductor::TimeOutBuild(const InstanceState& s, Timestamp now) {
     return;
   }
   if (!out->appended) return;
+  CountBoot("timed_out");
   meta.causation = out->append.last_seq;
   Status st = Release(s.id, s.host, meta);
   if (!st.ok()) Warn("releasing the claim of " + s.id.str(), st);
@@ -407,6 +420,7 @@ bool Conductor::DeleteWithoutHost(const InstanceState& s, Timestamp now) {
     return true;
   }
   if (!out->appended) return true;
+  CountDelete("deleted_without_host");
   meta.causation = out->append.last_seq;
   Status st = Release(s.id, s.host, meta);
   if (!st.ok()) Warn("releasing the claim of " + s.id.str(), st);

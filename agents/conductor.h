@@ -94,6 +94,8 @@ class Conductor {
   // orphan guest is reaped, drift is recorded, anything else is refused.
   Status ApplyPowerState(const Report& r, const InstancePowerStateChanged& p,
                          EventMeta meta);
+  // Counts a boot's or delete's outcome a host reported (role_metrics.h).
+  static void CountOutcome(const Event& event);
   // Decides `event` as a progress report on the instance's stream and appends it.
   Result<CommandOutcome> Record(const InstanceId& id, const Event& event,
                                 const EventMeta& meta, const IdempotencyKey& key);

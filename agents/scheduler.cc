@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "agents/messages.h"
+#include "agents/role_metrics.h"
 #include "agents/subjects.h"
 #include "core/instance_decider.h"
 #include "core/periodic_task.h"
@@ -325,6 +326,7 @@ Status Scheduler::Place(const Pending& p) {
     }
   }
   Status failed = RecordOutcome(p, InstanceSchedulingFailed{kNoValidHost}, "none");
+  if (failed.ok()) CountBoot("no_valid_host");
   return failed.IsConflict() ? Status::Ok() : failed;
 }
 

@@ -10,6 +10,8 @@
 #include <map>
 #include <thread>
 
+#include "core/metrics.h"
+
 namespace chronova {
 namespace {
 
@@ -103,6 +105,7 @@ class Env::TimerThread {
   uint64_t next_id_ = 1;
   bool stop_ = false;
   std::thread thread_;
+  GaugeRegistration depth_;  // destroyed before the members it reads
 };
 
 Env::Env() = default;
@@ -131,6 +134,14 @@ namespace {
 class ThreadTaskQueue : public TaskQueue {
  public:
   ThreadTaskQueue(Env* env, std::string name) {
+    depth_ = MetricsRegistry::Default().AddGauge(
+        "chronova_queue_depth",
+        "Tasks waiting in the work queues of the roles (and the in-process bus), by "
+        "queue kind.",
+        {{"queue", name}}, [this] {
+          std::lock_guard<std::mutex> l(mu_);
+          return static_cast<double>(tasks_.size());
+        });
     thread_ = env->StartThread(std::move(name), [this] { Run(); });
   }
   ~ThreadTaskQueue() override {
@@ -171,6 +182,7 @@ class ThreadTaskQueue : public TaskQueue {
   std::deque<std::function<void()>> tasks_;
   bool stop_ = false;
   std::thread thread_;
+  GaugeRegistration depth_;  // destroyed before the members it reads
 };
 
 }  // namespace

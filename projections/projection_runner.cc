@@ -9,13 +9,39 @@
 namespace chronova {
 
 ProjectionRunner::ProjectionRunner(EventLog* log, ProjectionStore* store, Env* env)
-    : store_(store), env_(env) {
+    : log_(log), store_(store), env_(env) {
   sub_ = log->Subscribe(
       store->checkpoint().next(),
       [store](const std::vector<Envelope>& b) { return store->ApplyBatch(b); });
+  MetricsRegistry& m = MetricsRegistry::Default();
+  lag_events_ = m.AddGauge("chronova_projection_lag_events",
+                           "Events in the log the read models have not applied yet.", {},
+                           [this] { return LagEvents(); });
+  lag_seconds_ = m.AddGauge(
+      "chronova_projection_lag_seconds",
+      "Age of the oldest event the read models have not applied yet (0: caught up).", {},
+      [this] { return LagSeconds(); });
 }
 
-ProjectionRunner::~ProjectionRunner() { sub_.reset(); }
+ProjectionRunner::~ProjectionRunner() {
+  lag_events_.Reset();
+  lag_seconds_.Reset();
+  sub_.reset();
+}
+
+double ProjectionRunner::LagEvents() const {
+  Result<Seq> head = log_->Head();
+  if (!head.ok()) return 0;
+  const Seq at = store_->checkpoint();
+  return head->value() > at.value() ? static_cast<double>(head->value() - at.value()) : 0;
+}
+
+double ProjectionRunner::LagSeconds() const {
+  Result<std::vector<Envelope>> next = log_->Read(store_->checkpoint().next(), 1);
+  if (!next.ok() || next->empty()) return 0;
+  const int64_t age_us = env_->Now().micros - next->front().meta.time.micros;
+  return age_us > 0 ? static_cast<double>(age_us) / 1e6 : 0;
+}
 
 Status ProjectionRunner::status() const { return sub_->status(); }
 

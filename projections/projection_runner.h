@@ -1,12 +1,14 @@
 // ProjectionRunner keeps a ProjectionStore following an EventLog: it subscribes
 // from the store's checkpoint and applies every batch. If applying fails (a
 // corrupt or missing event) it stops there and reports why; the store keeps the
-// last good state and readers can see that it is behind.
+// last good state and readers can see that it is behind. Its metrics say how
+// far behind (chronova_projection_lag_events, _seconds).
 #pragma once
 
 #include <memory>
 
 #include "core/env.h"
+#include "core/metrics.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_store.h"
 
@@ -26,9 +28,17 @@ class ProjectionRunner {
   Status WaitFor(Seq seq, int timeout_ms) const;
 
  private:
+  // How far the store is behind the log's head: events, and the age of the
+  // oldest event not applied yet (0 when caught up).
+  double LagEvents() const;
+  double LagSeconds() const;
+
+  EventLog* log_;
   ProjectionStore* store_;
   Env* env_;
   std::unique_ptr<Subscription> sub_;
+  GaugeRegistration lag_events_;
+  GaugeRegistration lag_seconds_;
 };
 
 struct CatchUpOptions {

@@ -34,6 +34,7 @@ constexpr const char* kUsage =
     "                 [--snapshot-every N] [--identity-listen URL]\n"
     "                 [--image-listen URL] [--public-host HOST]\n"
     "                 [--auth-strategy keystone|noauth2] [--password PW]\n"
+    "                 [--metrics-listen URL]\n"
     "Runs every chronova role (all-in-one) or one role in this process until\n"
     "SIGINT/SIGTERM. A role on its own needs --log jetstream and --bus nats.\n"
     "Defaults: --state-dir /var/lib/chronova (root) or ~/.local/share/chronova,\n"
@@ -104,6 +105,7 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
     return Status::InvalidArgument("unknown bus '" + bus +
                                    "' (expected inprocess or nats)");
   }
+  n.metrics_url = flags.Get("metrics-listen", ini.GetOr("metrics", "listen", ""));
   n.api.compute_api_url = flags.Get(
       "compute-listen", ini.GetOr("api", "compute_listen", n.api.compute_api_url));
   n.api.identity_api_url = flags.Get(
@@ -318,6 +320,7 @@ int Run(int argc, char** argv) {
                              "identity-listen",
                              "image-listen",
                              "public-host",
+                             "metrics-listen",
                              "auth-strategy",
                              "password",
                              "host"},
@@ -356,6 +359,7 @@ int Run(int argc, char** argv) {
         ", head seq " + std::to_string((*node)->store()->checkpoint().value());
   }
   if (!n.bus_url.empty()) ready += ", bus " + n.bus_url;
+  if (!n.metrics_url.empty()) ready += ", metrics " + n.metrics_url + "/metrics";
   if (n.roles.compute) {
     ready += ", " + std::to_string(n.compute.hosts) + " " + n.compute.hypervisor +
              " compute host(s)" +

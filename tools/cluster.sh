@@ -83,6 +83,8 @@ start_member() {
   index=${name##*-}
   local chronovad=("$BUILD/chronovad")
   local common=(--config "$DIR/chronova.conf" --state-dir "$DIR/state/$name")
+  local metrics_var="METRICS_${name//-/_}"
+  [ -n "${!metrics_var:-}" ] && common+=(--metrics-listen "http://127.0.0.1:${!metrics_var}")
   case "$kind" in
     nats)
       local as=()
@@ -244,6 +246,12 @@ cmd_up() {
       echo "IDENTITY_PORT_$i=$(free_port)"
       echo "IMAGE_PORT_$i=$(free_port)"
     done
+    # Each chronovad's /metrics (docs/operations.md, "Metrics").
+    local m
+    for m in api-1 api-2 scheduler-1 scheduler-2 conductor-1 conductor-2 \
+      $(for ((i = 1; i <= computes; i++)); do echo "compute-$i"; done); do
+      echo "METRICS_${m//-/_}=$(free_port)"
+    done
   } >"$DIR/ports.env"
   # shellcheck disable=SC1091
   source "$DIR/ports.env"
@@ -332,6 +340,12 @@ cmd_env() {
   echo "CTL_NATS_ARGS=\"$CTL_NATS_ARGS\""
   echo "COMPUTE_URLS=http://127.0.0.1:$COMPUTE_PORT_1/v2.1,http://127.0.0.1:$COMPUTE_PORT_2/v2.1"
   echo "OS_AUTH_URL=http://127.0.0.1:$IDENTITY_PORT_1/v3"
+  local m metrics=()
+  for m in $(members); do
+    local var="METRICS_${m//-/_}"
+    [ -n "${!var:-}" ] && metrics+=("$m=http://127.0.0.1:${!var}/metrics")
+  done
+  echo "METRICS_URLS=$(IFS=,; echo "${metrics[*]}")"
   [ -f "$DIR/state/api-1/openrc" ] && echo "OPENRC=$DIR/state/api-1/openrc"
   return 0
 }

@@ -16,18 +16,19 @@
 #include "agents/membership.h"
 #include "agents/nats_liveness.h"
 #include "agents/scheduler.h"
-#include "api/service/admin_service.h"
 #include "api/auth/auth.h"
+#include "api/auth/token_validator.h"
 #include "api/compute/compute_api.h"
-#include "api/service/compute_service.h"
 #include "api/http/http_server.h"
 #include "api/identity/identity_handler.h"
 #include "api/identity/identity_service.h"
 #include "api/image/image_handler.h"
 #include "api/image/image_service.h"
+#include "api/service/admin_service.h"
+#include "api/service/compute_service.h"
 #include "api/service/quotas.h"
-#include "api/auth/token_validator.h"
 #include "core/event_codec.h"
+#include "core/metrics.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
 #include "projections/time_travel.h"
@@ -38,6 +39,7 @@ struct Node::Parts {
   Parts() = default;
   Parts(const Parts&) = delete;
   // Declared in start order; destroyed in reverse.
+  std::unique_ptr<HttpServer> metrics;
   std::unique_ptr<EventLog> log;
   ReadModels read_models;
   std::unique_ptr<ProjectionStore> store;
@@ -72,6 +74,7 @@ struct Node::Parts {
   std::unique_ptr<ImageApiServer> image_api;
 
   ~Parts() {
+    if (metrics) metrics->Stop();
     if (api_members) api_members->Stop();
     if (image_api) image_api->Stop();
     image_api.reset();
@@ -188,6 +191,33 @@ std::string MemberId(const NodeOptions& o) {
   return o.host + ":" + std::to_string(static_cast<long long>(getpid()));
 }
 
+// GET /metrics: every metric of this process (core/metrics.h), first thing, so
+// that a long read-model rebuild at start shows its progress there.
+Status StartMetrics(Node::Parts& p, const NodeOptions& o) {
+  if (o.metrics_url.empty()) return Status::Ok();
+  HttpServerOptions http;
+  http.name = "metrics";
+  http.listen_url = o.metrics_url;
+  http.max_body_bytes = 0;
+  http.handler = [](const HttpRequest& r) {
+    HttpResponse response;
+    if (r.path != "/metrics") {
+      response.status = 404;
+      response.headers.Set("Content-Type", "text/plain; charset=utf-8");
+      response.body = "Not found: metrics are at /metrics\n";
+    } else if (r.method != "GET" && r.method != "HEAD") {
+      response.status = 405;
+      response.headers.Set("Allow", "GET, HEAD");
+    } else {
+      response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      response.body = MetricsRegistry::Default().Render();
+    }
+    return response;
+  };
+  p.metrics = std::make_unique<HttpServer>();
+  return p.metrics->Start(std::move(http));
+}
+
 // The log and the read models this process keeps (api, scheduler, conductor).
 Status StartReadSide(Node::Parts& p, const NodeOptions& o) {
   const std::string& dir = o.log.state_dir;
@@ -230,7 +260,8 @@ Status StartScheduler(Node::Parts& p, const NodeOptions& o) {
   if (Membership* m = p.scheduler_members.get()) {
     sched.owns = [m](const InstanceId& id) { return m->Owns(id.str()); };
   }
-  p.scheduler = std::make_unique<Scheduler>(p.log.get(), p.bus.get(), p.store.get(), sched);
+  p.scheduler =
+      std::make_unique<Scheduler>(p.log.get(), p.bus.get(), p.store.get(), sched);
   CHRONOVA_RETURN_IF_ERROR(p.scheduler->Start());
   return p.scheduler_members ? p.scheduler_members->Start() : Status::Ok();
 }
@@ -247,7 +278,8 @@ Status StartConductor(Node::Parts& p, const NodeOptions& o) {
   if (Membership* m = p.conductor_members.get()) {
     cond.owns = [m](std::string_view key) { return m->Owns(key); };
   }
-  p.conductor = std::make_unique<Conductor>(p.log.get(), p.bus.get(), p.store.get(), cond);
+  p.conductor =
+      std::make_unique<Conductor>(p.log.get(), p.bus.get(), p.store.get(), cond);
   CHRONOVA_RETURN_IF_ERROR(p.conductor->Start());
   return p.conductor_members ? p.conductor_members->Start() : Status::Ok();
 }
@@ -363,15 +395,14 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
   // nothing else there (docs/deployment.md).
   p.host_queries =
       std::make_unique<HostQueryClient>(p.bus.get(), "api." + Env::Default()->NewUuid());
-  service_options.console_output = [q = p.host_queries.get()](const HostName& host,
-                                                              const InstanceId& id,
-                                                              int length) {
-    HostQuery query;
-    query.kind = HostQuery::Kind::kConsoleOutput;
-    query.instance_id = id;
-    query.length = length;
-    return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
-  };
+  service_options.console_output =
+      [q = p.host_queries.get()](const HostName& host, const InstanceId& id, int length) {
+        HostQuery query;
+        query.kind = HostQuery::Kind::kConsoleOutput;
+        query.instance_id = id;
+        query.length = length;
+        return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
+      };
   service_options.host_up = [heartbeats](const HostName& host) {
     return heartbeats->Get(host).up;
   };
@@ -435,12 +466,14 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
           {"compute", "nova", PublicUrl(o.compute_api_url, o.public_host) + "/v2.1"});
     }
     if (!o.image_api_url.empty()) {
-      ho.catalog.push_back({"image", "glance", PublicUrl(o.image_api_url, o.public_host)});
+      ho.catalog.push_back(
+          {"image", "glance", PublicUrl(o.image_api_url, o.public_host)});
     }
     p.identity_handler = std::make_unique<IdentityHandler>(std::move(ho));
     const IdentityHandler* handler = p.identity_handler.get();
     HttpServerOptions http;
     http.name = "identity API";
+    http.metrics_label = "identity";
     http.listen_url = o.identity_api_url;
     http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
     p.identity_api = std::make_unique<HttpServer>();
@@ -460,7 +493,8 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     ao.authenticator = p.auth.get();
     ao.auth_url = identity_url;
     // Images' "alternate" links name the Image API this node serves.
-    if (!o.image_api_url.empty()) ao.image_url = PublicUrl(o.image_api_url, o.public_host);
+    if (!o.image_api_url.empty())
+      ao.image_url = PublicUrl(o.image_api_url, o.public_host);
     ao.admin = p.admin_service.get();
     ao.images = p.image_service.get();
     CHRONOVA_RETURN_IF_ERROR(p.api->Start(ao));
@@ -488,6 +522,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     return Status::InvalidArgument(
         "roles in separate processes talk over the NATS bus: set [bus] backend = nats");
   }
+  CHRONOVA_RETURN_IF_ERROR(StartMetrics(*p, o));
   if (roles.UsesLog()) CHRONOVA_RETURN_IF_ERROR(StartReadSide(*p, o));
   if (o.bus_url.empty()) {
     p->bus = NewInProcessBus();

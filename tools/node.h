@@ -118,6 +118,9 @@ struct NodeOptions {
   // Empty: an in-process bus (one process runs every role). Otherwise NATS
   // URLs for core NATS routing; roles in other processes reach this one there.
   std::string bus_url;
+  // /metrics (Prometheus' text format) of this process listens here, e.g.
+  // "http://127.0.0.1:9780"; empty: no metrics listener.
+  std::string metrics_url;
   // The bus connection's credential and TLS (the log's are in log.jetstream).
   NatsAuth bus_auth;
   Roles roles;

@@ -6,13 +6,19 @@
 #include <filesystem>
 
 #include "agents/host_query.h"
+#include "agents/role_metrics.h"
 #include "agents/subjects.h"
 #include "core/periodic_task.h"
 
 namespace chronova {
 
 ComputeAgent::ComputeAgent(Hypervisor* hypervisor, Bus* bus, ComputeAgentOptions options)
-    : hypervisor_(hypervisor), bus_(bus), options_(std::move(options)) {}
+    : hypervisor_(hypervisor), bus_(bus), options_(std::move(options)) {
+  in_flight_gauge_ = MetricsRegistry::Default().AddGauge(
+      "chronova_compute_work_in_flight",
+      "Work the compute agents of this process are doing or about to do.", {},
+      [this] { return static_cast<double>(in_flight_.load()); });
+}
 
 ComputeAgent::~ComputeAgent() { Stop(); }
 
@@ -189,6 +195,11 @@ void ComputeAgent::OnWork(const std::string& payload) {
     Warn(std::string("undecodable work: ") + st.ToString());
     return;
   }
+  in_flight_.fetch_add(1);
+  struct Done {
+    std::atomic<int>* n;
+    ~Done() { n->fetch_sub(1); }
+  } done{&in_flight_};
   std::lock_guard<std::mutex> l(work_mu_);
   // Work done already (sent again because it took longer than the conductor
   // waits, or because its reports were lost): the same reports again, not the
@@ -205,7 +216,13 @@ void ComputeAgent::OnWork(const std::string& payload) {
   }
   std::vector<std::string> reports;
   reporting_ = key.empty() ? nullptr : &reports;
-  Dispatch(w);
+  {
+    ScopedTimer timer(&MetricsRegistry::Default().HistogramFor(
+        "chronova_compute_work_duration_seconds",
+        "Time a compute agent spent on one piece of work, by kind.",
+        {{"kind", WorkKindName(w)}}));
+    Dispatch(w);
+  }
   reporting_ = nullptr;
   // Work that reported nothing (a revert or a delete that failed) is done again.
   if (key.empty() || reports.empty()) return;
@@ -528,6 +545,7 @@ void ComputeAgent::Delete(const DeleteWork& w) {
   Status st = hypervisor_->Destroy(w.origin.instance_id);
   if (!st.ok()) {
     // Stay in deleting; the conductor re-sends the delete.
+    CountDelete("destroy_failed");
     Warn(std::string("destroy ") + w.origin.instance_id.str() + ": " + st.ToString(),
          w.origin.instance_id);
     return;

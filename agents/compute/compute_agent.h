@@ -24,6 +24,7 @@
 #include "agents/compute/image_sink.h"
 #include "agents/messages.h"
 #include "core/env.h"
+#include "core/metrics.h"
 #include "core/periodic_task.h"
 
 namespace chronova {
@@ -176,6 +177,10 @@ class ComputeAgent {
   std::unique_ptr<TaskQueue> images_;
   std::unique_ptr<PeriodicTask> image_cache_manager_;
   std::atomic<bool> ageing_queued_{false};
+
+  // Work being done or waiting for work_mu_ (chronova_compute_work_in_flight).
+  std::atomic<int> in_flight_{0};
+  GaugeRegistration in_flight_gauge_;
 };
 
 }  // namespace chronova

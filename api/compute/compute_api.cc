@@ -29,6 +29,7 @@ Status ComputeApiServer::Start(const ComputeApiOptions& options) {
   const ComputeApiHandler* handler = impl->handler.get();
   HttpServerOptions http;
   http.name = "compute API";
+  http.metrics_label = "compute";
   http.listen_url = options.listen_url;
   http.max_body_bytes = options.max_body_bytes;
   http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };

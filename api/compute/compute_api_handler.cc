@@ -168,7 +168,9 @@ HttpResponse ComputeApiHandler::ServeVersioned(
   call.links.image_url = options_.image_url.empty()
                              ? SchemeAndAuthority(request.base_url) + "/image"
                              : options_.image_url;
-  return finish((*route.handler)(call));
+  HttpResponse r = finish((*route.handler)(call));
+  r.route = std::move(route.pattern);
+  return r;
 }
 
 }  // namespace chronova

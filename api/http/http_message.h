@@ -61,6 +61,9 @@ struct HttpResponse {
   // When set, the body is this file's content instead, streamed from disk (the
   // file may be unlinked once the handler returns; the open file is kept).
   std::string body_file;
+  // The route that answered (RouteMatch::pattern), for the server's metrics;
+  // empty when none matched. Not sent.
+  std::string route;
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

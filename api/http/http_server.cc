@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "api/http/json.h"
+#include "core/metrics.h"
 
 namespace chronova {
 
@@ -153,6 +154,21 @@ struct ServerCore {
                                   : DefaultErrorResponse(status, message);
   }
   void Accept();
+  // One answered request, into the request-latency histogram (with
+  // options.metrics_label).
+  void ObserveRequest(const std::string& method, const std::string& route, int status,
+                      double seconds) const {
+    if (options.metrics_label.empty()) return;
+    MetricsRegistry::Default()
+        .HistogramFor("chronova_http_request_duration_seconds",
+                      "Time from a request's header to its answer, by API, method, "
+                      "route pattern and status.",
+                      {{"api", options.metrics_label},
+                       {"method", method.empty() ? "other" : method},
+                       {"route", route.empty() ? "none" : route},
+                       {"status", std::to_string(status)}})
+        .Observe(seconds);
+  }
   void Forget(Session* s) {
     std::lock_guard<std::mutex> lock(sessions_mu);
     sessions.erase(s);
@@ -201,6 +217,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnHeader(beast::error_code ec) {
+    started_ = std::chrono::steady_clock::now();
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
       // Over the limit before the request line was whole: the URI is what
       // is too long.
@@ -449,6 +466,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse response) {
+    server_->ObserveRequest(
+        request_.method, response.route, response.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_)
+            .count());
     request_ = HttpRequest();  // the handler is done with it
     if (!response.body_file.empty()) {
       // Streamed from disk; an image is never in memory.
@@ -565,7 +586,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool has_body_ = false;
   bool head_ = false;
   bool first_request_ = true;
-  bool holds_file_slot_ = false;  // counted in Impl::file_bodies
+  std::chrono::steady_clock::time_point started_;  // the current request's header read
+  bool holds_file_slot_ = false;                   // counted in Impl::file_bodies
   std::vector<char> drain_;
 };
 

@@ -56,6 +56,9 @@ struct HttpServerOptions {
   bool close_connections = false;
   // A name for error messages ("compute API").
   std::string name = "HTTP server";
+  // The `api` label of this server's request-latency metrics ("compute");
+  // empty: the server keeps no request metrics.
+  std::string metrics_label;
 
   // Limits (every one bounds what a client can make the server hold or do).
   // The request target (path and query) longer than this: 414.

@@ -7,7 +7,7 @@
 namespace chronova {
 
 void RoutePatterns::Add(std::string method, const std::string& pattern) {
-  routes_.push_back(Pattern{std::move(method), SplitPath(pattern)});
+  routes_.push_back(Pattern{std::move(method), SplitPath(pattern), pattern});
 }
 
 int RoutePatterns::Find(const std::string& method,

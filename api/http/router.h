@@ -27,6 +27,9 @@ namespace chronova {
 template <typename Handler>
 struct RouteMatch {
   const Handler* handler = nullptr;
+  // The pattern that matched ("servers/*/action"): a metrics label that names
+  // the route, never the caller's path.
+  std::string pattern;
   std::vector<std::string> params;
   std::vector<std::string> allowed;
 
@@ -46,11 +49,14 @@ class RoutePatterns {
   // parameters, and the methods of routes whose path alone matches.
   int Find(const std::string& method, const std::vector<std::string>& segments,
            std::vector<std::string>* params, std::vector<std::string>* allowed) const;
+  // The pattern of route `i`, as added.
+  const std::string& pattern(size_t i) const { return routes_[i].text; }
 
  private:
   struct Pattern {
     std::string method;
     std::vector<std::string> segments;
+    std::string text;
   };
   std::vector<Pattern> routes_;
 };
@@ -68,7 +74,10 @@ class Router {
                            const std::vector<std::string>& segments) const {
     RouteMatch<Handler> m;
     int i = patterns_.Find(method, segments, &m.params, &m.allowed);
-    if (i >= 0) m.handler = &handlers_[static_cast<size_t>(i)];
+    if (i >= 0) {
+      m.handler = &handlers_[static_cast<size_t>(i)];
+      m.pattern = patterns_.pattern(static_cast<size_t>(i));
+    }
     return m;
   }
 

@@ -348,7 +348,11 @@ HttpResponse IdentityHandler::Dispatch(const HttpRequest& request,
     return JsonResponse(200, Json::MakeObject({{"version", version}}));
   }
   RouteMatch<Method> route = routes_.Find(request.method, rest);
-  if (route.found() && *route.handler == nullptr) return IssueToken(request);
+  if (route.found() && *route.handler == nullptr) {
+    HttpResponse r = IssueToken(request);
+    r.route = std::move(route.pattern);
+    return r;
+  }
 
   // Everything else needs a valid X-Auth-Token.
   const std::string* header = request.headers.Find("X-Auth-Token");
@@ -380,7 +384,9 @@ HttpResponse IdentityHandler::Dispatch(const HttpRequest& request,
   call.ctx.request_id = RequestId(request_id);
   call.base = base;
   call.params = std::move(route.params);
-  return (this->**route.handler)(call);
+  HttpResponse r = (this->**route.handler)(call);
+  r.route = std::move(route.pattern);
+  return r;
 }
 
 HttpResponse IdentityHandler::IssueToken(const HttpRequest& request) const {

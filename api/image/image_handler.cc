@@ -313,7 +313,9 @@ HttpResponse ImageApiHandler::Dispatch(const HttpRequest& request,
     return r;
   }
   call.params = std::move(route.params);
-  return (this->**route.handler)(call);
+  HttpResponse r = (this->**route.handler)(call);
+  r.route = std::move(route.pattern);
+  return r;
 }
 
 HttpResponse ImageApiHandler::ListImages(const Call& call) const {
@@ -602,6 +604,7 @@ Status ImageApiServer::Start(const ImageApiOptions& options) {
   const ImageApiHandler* handler = impl->handler.get();
   HttpServerOptions http;
   http.name = "image API";
+  http.metrics_label = "image";
   http.listen_url = options.listen_url;
   http.max_body_bytes = options.max_body_bytes;
   http.body_mode = [handler](const HttpRequest& r) { return handler->BodyMode(r); };
