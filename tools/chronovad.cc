@@ -2,8 +2,10 @@
 // plane in one process on the embedded RocksDB log (or a JetStream log);
 // `chronovad api|scheduler|conductor|compute` runs one role, on a JetStream
 // log and the NATS bus shared with the other roles' processes
-// (docs/deployment.md). Each runs until SIGINT or SIGTERM, which stop it cleanly.
+// (docs/deployment.md). Each runs until SIGINT or SIGTERM, which stop it cleanly;
+// SIGUSR2 restarts the all-in-one without downtime (tools/takeover.h).
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "projections/projection_store.h"
 #include "tools/flags.h"
 #include "tools/node.h"
+#include "tools/takeover.h"
 
 namespace chronova {
 namespace {
@@ -299,8 +302,16 @@ int Run(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // What a successor runs (SIGUSR2): this command line, from the binary at
+  // this path when the signal comes (an upgrade may have replaced it).
+  std::error_code exe_ec;
+  const std::string exe =
+      std::filesystem::read_symlink("/proc/self/exe", exe_ec).string();
+  const std::vector<std::string> args(argv, argv + argc);
+  std::optional<Handover> handover = TakeHandover();
 
   auto flags = Flags::Parse(argc, argv,
                             {"state-dir",
@@ -344,6 +355,17 @@ int Run(int argc, char** argv) {
     Log("cannot create state dir " + dir + ": " + ec.message());
     return 1;
   }
+  if (handover) {
+    // Started by a running daemon (SIGUSR2): build, then take over.
+    config->node.listen_fds = handover->listen_fds;
+    Status st = PrepareReadModels(config->node);
+    if (st.ok()) st = TakeOver(*handover, config->node, 120);
+    if (!st.ok()) {
+      Log("restart without downtime failed: " + st.ToString() +
+          "; the running daemon goes on serving");
+      return 1;
+    }
+  }
   auto node = Node::Start(config->node);
   if (!node.ok()) {
     Log(node.status().ToString());
@@ -381,12 +403,36 @@ int Run(int argc, char** argv) {
   Log(ready + "; Ctrl-C or SIGTERM stops it");
 
   bool reported = false;
+  pid_t successor = 0;
   while (true) {
     timespec tick{1, 0};
     int sig = sigtimedwait(&stop_signals, nullptr, &tick);
     if (sig == SIGINT || sig == SIGTERM) {
-      Log(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+      Log(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+          (successor != 0 ? ": pid " + std::to_string(successor) + " takes over" : ""));
       break;
+    }
+    if (sig == SIGUSR2 && successor == 0) {
+      if (config->command != "all-in-one" || n.log.backend != LogBackend::kRocksDb) {
+        Log("SIGUSR2: a restart without downtime is for the all-in-one on the embedded "
+            "log; restart role processes one at a time");
+      } else if (Result<pid_t> child = StartSuccessor(exe, args, (*node)->ListenFds());
+                 child.ok()) {
+        successor = *child;
+        Log("SIGUSR2: started " + exe + " as pid " + std::to_string(successor) +
+            "; serving until it takes over");
+      } else {
+        Log("SIGUSR2: " + child.status().ToString());
+      }
+    }
+    if (successor != 0) {
+      int wstatus = 0;
+      if (waitpid(successor, &wstatus, WNOHANG) == successor) {
+        Log("pid " + std::to_string(successor) + " did not take over (exit " +
+            std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) +
+            "); serving on");
+        successor = 0;
+      }
     }
     Status st = (*node)->health();
     if (!st.ok() && !reported) {
@@ -395,6 +441,9 @@ int Run(int argc, char** argv) {
       reported = true;
     }
   }
+  // Requests under way are answered; idle connections close. Handed-over
+  // sockets stay open in the successor, whose queues hold new connections.
+  (*node)->DrainApis(std::chrono::seconds(10));
   node->reset();
   Log("stopped cleanly");
   return 0;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -180,6 +181,33 @@ ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
 ComputeAgent* Node::compute_agent(size_t i) { return parts_->computes.at(i).get(); }
 std::string Node::instances_path(size_t i) const { return parts_->instances_paths.at(i); }
+std::map<std::string, int> Node::ListenFds() const {
+  std::map<std::string, int> fds;
+  const Parts& p = *parts_;
+  if (p.api) fds["compute"] = p.api->http()->listen_fd();
+  if (p.identity_api) fds["identity"] = p.identity_api->listen_fd();
+  if (p.image_api) fds["image"] = p.image_api->http()->listen_fd();
+  if (p.metrics) fds["metrics"] = p.metrics->listen_fd();
+  return fds;
+}
+
+void Node::DrainApis(std::chrono::milliseconds timeout) {
+  Parts& p = *parts_;
+  // One after the other, each within the time left: the Compute API first
+  // (its requests append events), the Identity API last (clients in the
+  // middle of a request may still need a token).
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()));
+  };
+  if (p.api) p.api->http()->Drain(left());
+  if (p.image_api) p.image_api->http()->Drain(left());
+  if (p.identity_api) p.identity_api->Drain(left());
+  if (p.metrics) p.metrics->Drain(left());
+}
+
 Status Node::health() const {
   return parts_->runner ? parts_->runner->status() : Status::Ok();
 }
@@ -191,6 +219,12 @@ std::string MemberId(const NodeOptions& o) {
   return o.host + ":" + std::to_string(static_cast<long long>(getpid()));
 }
 
+// The listening socket a predecessor handed over for `name`, or -1.
+int InheritedFd(const NodeOptions& o, const std::string& name) {
+  auto it = o.listen_fds.find(name);
+  return it == o.listen_fds.end() ? -1 : it->second;
+}
+
 // GET /metrics: every metric of this process (core/metrics.h), first thing, so
 // that a long read-model rebuild at start shows its progress there.
 Status StartMetrics(Node::Parts& p, const NodeOptions& o) {
@@ -198,6 +232,7 @@ Status StartMetrics(Node::Parts& p, const NodeOptions& o) {
   HttpServerOptions http;
   http.name = "metrics";
   http.listen_url = o.metrics_url;
+  http.listen_fd = InheritedFd(o, "metrics");
   http.max_body_bytes = 0;
   http.handler = [](const HttpRequest& r) {
     HttpResponse response;
@@ -475,6 +510,7 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     http.name = "identity API";
     http.metrics_label = "identity";
     http.listen_url = o.identity_api_url;
+    http.listen_fd = InheritedFd(node, "identity");
     http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
     p.identity_api = std::make_unique<HttpServer>();
     CHRONOVA_RETURN_IF_ERROR(p.identity_api->Start(std::move(http)));
@@ -489,6 +525,7 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     p.api = std::make_unique<ComputeApiServer>();
     ComputeApiOptions ao;
     ao.listen_url = o.compute_api_url;
+    ao.listen_fd = InheritedFd(node, "compute");
     ao.service = p.compute_service.get();
     ao.authenticator = p.auth.get();
     ao.auth_url = identity_url;
@@ -503,6 +540,7 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     p.image_api = std::make_unique<ImageApiServer>();
     ImageApiOptions io;
     io.listen_url = o.image_api_url;
+    io.listen_fd = InheritedFd(node, "image");
     io.service = p.image_service.get();
     io.authenticator = p.auth.get();
     CHRONOVA_RETURN_IF_ERROR(p.image_api->Start(io));

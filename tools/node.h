@@ -7,6 +7,7 @@
 // Tests and benchmarks start Nodes too.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -121,6 +122,10 @@ struct NodeOptions {
   // /metrics (Prometheus' text format) of this process listens here, e.g.
   // "http://127.0.0.1:9780"; empty: no metrics listener.
   std::string metrics_url;
+  // Listening sockets a predecessor handed over, by listener: "compute",
+  // "identity", "image", "metrics" (docs/operations.md, "Restarting without
+  // downtime"). Those listeners serve them instead of binding their address.
+  std::map<std::string, int> listen_fds;
   // The bus connection's credential and TLS (the log's are in log.jetstream).
   NatsAuth bus_auth;
   Roles roles;
@@ -170,6 +175,12 @@ class Node {
   std::string instances_path(size_t i) const;
   // Non-OK once the read models stopped on a bad event.
   Status health() const;
+  // The listening sockets of this node's HTTP listeners, by the names of
+  // NodeOptions::listen_fds (to hand over to a successor).
+  std::map<std::string, int> ListenFds() const;
+  // Stops accepting on every listener, answers the requests under way and
+  // closes idle connections, within `timeout` in all (HttpServer::Drain).
+  void DrainApis(std::chrono::milliseconds timeout);
 
   // The wiring (tools/node.cc).
   struct Parts;

@@ -31,6 +31,7 @@ Status ComputeApiServer::Start(const ComputeApiOptions& options) {
   http.name = "compute API";
   http.metrics_label = "compute";
   http.listen_url = options.listen_url;
+  http.listen_fd = options.listen_fd;
   http.max_body_bytes = options.max_body_bytes;
   http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
   // Authorize before reading a body: a request whose token does not
@@ -45,6 +46,8 @@ Status ComputeApiServer::Start(const ComputeApiOptions& options) {
   impl_ = std::move(impl);
   return Status::Ok();
 }
+
+HttpServer* ComputeApiServer::http() { return &impl_->server; }
 
 void ComputeApiServer::Stop() {
   if (impl_ == nullptr) return;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "api/auth/auth.h"
+#include "api/http/http_server.h"
 #include "api/service/admin_service.h"
 #include "api/service/compute_service.h"
 #include "core/env.h"
@@ -25,6 +26,8 @@ struct ComputeApiOptions {
   // Where to listen. A path ("http://0.0.0.0:8774/compute") mounts the API
   // below it: "/compute/v2.1/servers".
   std::string listen_url = "http://127.0.0.1:8774";
+  // A listening socket handed over by a predecessor (HttpServerOptions); -1: bind.
+  int listen_fd = -1;
   ComputeService* service = nullptr;       // REQUIRED; borrowed
   Authenticator* authenticator = nullptr;  // REQUIRED; borrowed
   // The admin views (os-hypervisors, os-services, os-availability-zone,
@@ -61,6 +64,8 @@ class ComputeApiServer {
   Status Start(const ComputeApiOptions& options);
   // Stops accepting requests and waits for the listener to close. Idempotent.
   void Stop();
+  // The HTTP server (Drain, listen_fd). REQUIRES: started.
+  HttpServer* http();
 
  private:
   struct Impl;

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -136,6 +137,8 @@ struct ServerCore {
 
   // Before the io_context: sessions its queue still holds when it is
   // destroyed unregister here.
+  // Set by Drain: every answer closes its connection.
+  std::atomic<bool> draining{false};
   std::mutex sessions_mu;  // protects sessions and stopping
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
   bool stopping = false;
@@ -191,6 +194,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() { ReadHeader(); }
 
+  // From any thread (Drain): ends the connection unless a request is under
+  // way, which is answered with "Connection: close" first.
+  void CloseIfIdle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->in_request_) return;
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
   // From any thread: ends the connection (Stop).
   void Abort() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
@@ -235,6 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) return Fail(400, std::string("Malformed request: ") + ec.message() + ".");
     first_request_ = false;
+    in_request_ = true;
 
     const auto& h = header_parser_->get();
     keep_alive_ = h.keep_alive() && !options_.close_connections;
@@ -466,6 +481,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse response) {
+    if (server_->draining) keep_alive_ = false;
     server_->ObserveRequest(
         request_.method, response.route, response.status,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_)
@@ -531,6 +547,7 @@ class Session : public std::enable_shared_from_this<Session> {
     string_parser_.reset();
     file_parser_.reset();
     if (!keep_alive_) return Shutdown();
+    in_request_ = false;
     ReadHeader();
   }
 
@@ -586,6 +603,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool has_body_ = false;
   bool head_ = false;
   bool first_request_ = true;
+  bool in_request_ = false;  // a whole header was read, the answer not written yet
   std::chrono::steady_clock::time_point started_;  // the current request's header read
   bool holds_file_slot_ = false;                   // counted in Impl::file_bodies
   std::vector<char> drain_;
@@ -701,10 +719,14 @@ Status HttpServer::Start(HttpServerOptions options) {
         resolver.resolve(address->host, address->port,
                          tcp::resolver::passive | tcp::resolver::numeric_service);
     tcp::endpoint endpoint = endpoints.begin()->endpoint();
-    impl->acceptor.open(endpoint.protocol());
-    impl->acceptor.set_option(net::socket_base::reuse_address(true));
-    impl->acceptor.bind(endpoint);
-    impl->acceptor.listen(net::socket_base::max_listen_connections);
+    if (impl->options.listen_fd >= 0) {
+      impl->acceptor.assign(endpoint.protocol(), impl->options.listen_fd);
+    } else {
+      impl->acceptor.open(endpoint.protocol());
+      impl->acceptor.set_option(net::socket_base::reuse_address(true));
+      impl->acceptor.bind(endpoint);
+      impl->acceptor.listen(net::socket_base::max_listen_connections);
+    }
     impl->port = impl->acceptor.local_endpoint().port();
   } catch (const std::exception& e) {
     return Status::Unavailable(name + ": listen on " + listen_url + ": " + e.what());
@@ -725,6 +747,43 @@ Status HttpServer::Start(HttpServerOptions options) {
 }
 
 uint16_t HttpServer::port() const { return impl_ ? impl_->port : 0; }
+
+int HttpServer::listen_fd() const {
+  return impl_ ? const_cast<Impl*>(impl_.get())->acceptor.native_handle() : -1;
+}
+
+void HttpServer::Drain(std::chrono::milliseconds timeout) {
+  if (impl_ == nullptr) return;
+  Impl* impl = impl_.get();
+  impl->draining = true;
+  std::promise<void> closed;
+  net::post(impl->acceptor.get_executor(), [impl, &closed] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    impl->accept_retry.cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard<std::mutex> lock(impl->sessions_mu);
+    impl->stopping = true;  // no new session either
+    for (auto& [raw, weak] : impl->sessions) {
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+    }
+  }
+  for (auto& s : open) s->CloseIfIdle();
+  open.clear();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(impl->sessions_mu);
+      if (impl->sessions.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Stop();
+}
 
 void HttpServer::Stop() {
   if (impl_ == nullptr) return;

@@ -56,6 +56,10 @@ struct HttpServerOptions {
   bool close_connections = false;
   // A name for error messages ("compute API").
   std::string name = "HTTP server";
+  // A listening socket to serve instead of binding listen_url's address (one a
+  // predecessor handed over: docs/operations.md, "Restarting without
+  // downtime"); listen_url still gives the scheme and mount path. -1: bind.
+  int listen_fd = -1;
   // The `api` label of this server's request-latency metrics ("compute");
   // empty: the server keeps no request metrics.
   std::string metrics_label;
@@ -109,8 +113,15 @@ class HttpServer {
   // Closes every connection, even one in the middle of a request, and waits
   // for the handlers that run to return.
   void Stop();
+  // Stops accepting (a listening socket handed to another process stays open
+  // there, its queued connections waiting for it), answers the requests already
+  // begun with "Connection: close", closes idle connections, and returns once
+  // none is left or `timeout` passed; then Stop(). Idempotent.
+  void Drain(std::chrono::milliseconds timeout);
   // The port listened on. REQUIRES: running.
   uint16_t port() const;
+  // The listening socket (to hand over to a successor). REQUIRES: running.
+  int listen_fd() const;
 
  private:
   struct Impl;

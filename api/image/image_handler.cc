@@ -606,6 +606,7 @@ Status ImageApiServer::Start(const ImageApiOptions& options) {
   http.name = "image API";
   http.metrics_label = "image";
   http.listen_url = options.listen_url;
+  http.listen_fd = options.listen_fd;
   http.max_body_bytes = options.max_body_bytes;
   http.body_mode = [handler](const HttpRequest& r) { return handler->BodyMode(r); };
   http.body_file_dir = options.service->IncomingDir();
@@ -618,6 +619,8 @@ Status ImageApiServer::Start(const ImageApiOptions& options) {
   impl_ = std::move(impl);
   return Status::Ok();
 }
+
+HttpServer* ImageApiServer::http() { return &impl_->server; }
 
 void ImageApiServer::Stop() {
   if (impl_ == nullptr) return;

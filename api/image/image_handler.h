@@ -24,6 +24,7 @@ namespace chronova {
 struct ImageApiOptions {
   // Where to listen; a path mounts the API below it ("http://h:80/image").
   std::string listen_url = "http://127.0.0.1:9292";
+  int listen_fd = -1;  // handed over by a predecessor (HttpServerOptions); -1: bind
   ImageService* service = nullptr;         // REQUIRED; borrowed
   Authenticator* authenticator = nullptr;  // REQUIRED; borrowed
   Env* env = Env::Default();               // request ids
@@ -77,7 +78,8 @@ class ImageApiServer {
   // InvalidArgument for missing options or a bad URL, Unavailable if the
   // address cannot be bound. REQUIRES: not running.
   Status Start(const ImageApiOptions& options);
-  void Stop();  // idempotent
+  void Stop();         // idempotent
+  HttpServer* http();  // Drain, listen_fd. REQUIRES: started.
 
  private:
   struct Impl;
