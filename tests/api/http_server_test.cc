@@ -350,6 +350,69 @@ TEST_CASE("a kept-alive connection serves several requests in order", "[http]") 
   CHECK(s.handled.load() == 2);
 }
 
+TEST_CASE("draining answers the request under way, closes idle connections, then stops",
+          "[http]") {
+  std::atomic<bool> in_handler{false};
+  std::atomic<bool> release{false};
+  HttpServerOptions o;
+  o.handler = [&](const HttpRequest& r) {
+    if (r.path == "/slow") {
+      in_handler = true;
+      while (!release) std::this_thread::sleep_for(1ms);
+    }
+    HttpResponse out;
+    out.body = "done " + r.path;
+    return out;
+  };
+  EchoServer s(std::move(o));
+  RawConnection idle(s.port);
+  REQUIRE(idle.Send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(BodyOf(idle.ReadResponse()) == "done /first");  // kept alive, now idle
+  RawConnection busy(s.port);
+  REQUIRE(busy.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  while (!in_handler) std::this_thread::sleep_for(1ms);
+
+  std::thread drain([&] { s.server.Drain(10s); });
+  // The idle connection is closed without an answer; the busy one waits.
+  CHECK(idle.ReadUntilClosed(5s).empty());
+  CHECK(idle.closed());
+  release = true;
+  const std::string answer = busy.ReadUntilClosed(5s);
+  CHECK(StatusOf(answer) == 200);
+  CHECK(answer.find("Connection: close") != std::string::npos);
+  CHECK(BodyOf(answer) == "done /slow");
+  CHECK(busy.closed());
+  drain.join();
+  // Nothing listens any more (the socket was not handed to anyone).
+  RawConnection late(s.port);
+  CHECK_FALSE(late.connected());
+}
+
+TEST_CASE("a server started on a handed-over listening socket serves it", "[http]") {
+  EchoServer first;
+  const int dup_fd = ::dup(first.server.listen_fd());
+  REQUIRE(dup_fd >= 0);
+  HttpServer second;
+  HttpServerOptions o;
+  o.listen_url = "http://127.0.0.1:0";
+  o.listen_fd = dup_fd;
+  o.handler = [](const HttpRequest&) {
+    HttpResponse out;
+    out.body = "second";
+    return out;
+  };
+  // The first stops accepting; a connection made now waits in the socket's
+  // queue for the second, which serves it once started.
+  first.server.Drain(1s);
+  RawConnection waiting(first.port);
+  REQUIRE(waiting.connected());
+  REQUIRE(waiting.Send("GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  REQUIRE(second.Start(std::move(o)).ok());
+  CHECK(second.port() == first.port);
+  CHECK(BodyOf(waiting.ReadUntilClosed(5s)) == "second");
+  second.Stop();
+}
+
 TEST_CASE("connections past max_connections are answered 503", "[http]") {
   HttpServerOptions o;
   o.max_connections = 3;
