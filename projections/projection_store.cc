@@ -148,10 +148,24 @@ class BatchWriter : public ReadModelWriter {
   std::string_view name_;
 };
 
+thread_local ThreadReadCounter* read_counter = nullptr;
+
+}  // namespace
+
+void CountRead() {
+  for (ThreadReadCounter* c = read_counter; c != nullptr; c = c->outer_) ++c->reads_;
+}
+
+ThreadReadCounter::ThreadReadCounter() : outer_(read_counter) { read_counter = this; }
+ThreadReadCounter::~ThreadReadCounter() { read_counter = outer_; }
+
+namespace {
+
 class DbReader : public ReadModelReader {
  public:
   DbReader(rocksdb::DB* db, std::string name) : db_(db), name_(std::move(name)) {}
   Result<std::optional<std::string>> Get(std::string_view key) const override {
+    if (read_counter != nullptr) CountRead();
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Prefixed(name_, key), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -172,6 +186,7 @@ class DbReader : public ReadModelReader {
     }
     size_t strip = name_.size() + 1;
     for (; it->Valid() && it->key().starts_with(full_prefix); it->Next()) {
+      if (read_counter != nullptr) CountRead();
       std::string_view k(it->key().data() + strip, it->key().size() - strip);
       if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
     }

@@ -89,6 +89,23 @@ struct DecodedEvents {
 void DecodeEvents(const std::vector<Envelope>& batch, const UpcasterSet& upcasters,
                   DecodedEvents* out);
 
+// Counts the read-model keys the calling thread reads from a store while it
+// lives (each Get, each key a Scan visits): tests that a request reads what
+// its answer needs and no more (docs/performance.md, "Server lists"). Nests.
+class ThreadReadCounter {
+ public:
+  ThreadReadCounter();
+  ~ThreadReadCounter();
+  ThreadReadCounter(const ThreadReadCounter&) = delete;
+  ThreadReadCounter& operator=(const ThreadReadCounter&) = delete;
+  uint64_t reads() const { return reads_; }
+
+ private:
+  friend void CountRead();
+  ThreadReadCounter* outer_;
+  uint64_t reads_ = 0;
+};
+
 class ProjectionStore {
  public:
   // `projections` are borrowed and must outlive the store. Their names must be

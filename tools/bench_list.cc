@@ -9,7 +9,7 @@
 //   project-active, project-error  ?status=ACTIVE|ERROR&limit=50 (a status index)
 //
 //   build/gen-log --state-dir DIR --events N
-//   build/bench-list --state-dir DIR [--requests R]
+//   build/bench-list --state-dir DIR [--requests R] [--only NAME]   (one case: profiling)
 //
 // The default order (created_at, id descending) reads only the page from the
 // newest-first index; a sort key of the caller's choosing still sorts every
@@ -68,7 +68,7 @@ Result<Timed> Time(HttpClient& http, const std::string& path, const std::string&
 }
 
 int Run(int argc, char** argv) {
-  auto flags = Flags::Parse(argc, argv, {"state-dir", "requests"}, {});
+  auto flags = Flags::Parse(argc, argv, {"state-dir", "requests", "only"}, {});
   if (!flags.ok()) return Fail(flags.status());
   if (flags->Get("state-dir").empty()) {
     return Fail(
@@ -117,6 +117,7 @@ int Run(int argc, char** argv) {
   std::printf("events=%llu startup_s=%.1f requests=%d\n",
               static_cast<unsigned long long>(head.value()), startup_s, requests);
   for (size_t i = 0; i < cases.size(); ++i) {
+    if (flags->Has("only") && flags->Get("only") != cases[i].name) continue;
     auto t = Time(http, cases[i].path, *cases[i].token, requests);
     if (!t.ok()) return Fail(t.status());
     std::printf("%-22s servers=%-5zu p50_ms=%.1f p99_ms=%.1f\n", cases[i].name,
