@@ -31,7 +31,7 @@ Status Scheduler::Start() {
                                      std::lock_guard<std::mutex> l(hosts_mu_);
                                      // Liveness is judged by our own clock: hosts' clocks
                                      // may drift.
-                                     hosts_[hb.host].last_seen = options_.env->Now();
+                                     Entry(hb.host).last_seen = options_.env->Now();
                                    }));
   // Host state as of the store's checkpoint; the log subscription continues from there.
   Seq from = store_->checkpoint();
@@ -45,11 +45,12 @@ Status Scheduler::Start() {
     // service_down_time, as if it had just reported (it reports within 10 s).
     Timestamp now = options_.env->Now();
     for (HostState& h : hosts) {
-      HostEntry& e = hosts_[h.name];
+      HostEntry& e = Entry(h.name);
       auto known = options_.known_heartbeats.find(h.name);
       if (e.last_seen.micros == 0)
         e.last_seen = known != options_.known_heartbeats.end() ? known->second : now;
       e.state = std::move(h);
+      Rank(e);
     }
   }
   {
@@ -161,15 +162,18 @@ Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
 void Scheduler::FoldHost(const Envelope& env, const Event& event) {
   std::lock_guard<std::mutex> l(hosts_mu_);
   HostName name(std::string(StreamKey(env.stream)));
-  HostState& h = hosts_[name].state;
+  HostState& h = Entry(name).state;
   if (h.name.empty()) h.name = name;
   // Only the next version applies; an older one is already in, a gap is closed
   // by RefreshHost when a claim loses its race.
-  if (env.version == h.version.next()) ApplyHostEvent(h, env, event);
+  if (env.version == h.version.next()) {
+    ApplyHostEvent(h, env, event);
+    Rank(Entry(name));
+  }
   // A host that registers is alive (its first heartbeat may still be queued).
   if (std::holds_alternative<HostRegistered>(event) &&
-      hosts_[name].last_seen.micros == 0) {
-    hosts_[name].last_seen = options_.env->Now();
+      Entry(name).last_seen.micros == 0) {
+    Entry(name).last_seen = options_.env->Now();
   }
 }
 
@@ -187,7 +191,7 @@ Status Scheduler::RefreshHost(const HostName& host) {
   StreamVersion from;
   {
     std::lock_guard<std::mutex> l(hosts_mu_);
-    from = hosts_[host].state.version.next();
+    from = Entry(host).state.version.next();
   }
   while (true) {
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
@@ -227,6 +231,20 @@ void Scheduler::PlaceNext() {
   queued_.erase(p.request.instance_id);
 }
 
+Scheduler::HostEntry& Scheduler::Entry(const HostName& name) {
+  auto [it, inserted] = hosts_.try_emplace(name);
+  if (inserted) it->second.name_hash = std::hash<std::string>()(name.str());
+  return it->second;
+}
+
+void Scheduler::Rank(HostEntry& e) {
+  if (e.ranked) ranked_.erase(RankKey{e.ranked_as, e.name_hash, &e});
+  const int64_t free_ram = e.state.MemoryLimitMb() - e.state.used.memory_mb;
+  e.ranked_as = options_.ram_weigher_spread ? -free_ram : free_ram;
+  ranked_.insert(RankKey{e.ranked_as, e.name_hash, &e});
+  e.ranked = true;
+}
+
 std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
   Timestamp now = options_.env->Now();
   PlacementRequest request;
@@ -236,18 +254,28 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
   // The few best hosts are enough: the first claim almost always succeeds, and a
   // new round recomputes if all of them were taken.
   request.limit = 16;
+  // Concurrent placements (other workers, other schedulers) start from
+  // different hosts among the equally good ones.
+  request.tie_break = std::hash<std::string>()(r.instance_id.str()) | 1;
   std::lock_guard<std::mutex> l(hosts_mu_);
   std::vector<AggregateState> zoned;  // the aggregates that set a zone
   for (const auto& [id, a] : aggregates_) {
     if (a.exists && a.availability_zone()) zoned.push_back(a);
   }
+  // The best hosts that pass the filters, in weight order, up to kWalk of
+  // them: RankHosts then orders their ties by this instance, so concurrent
+  // placements spread over up to kWalk equally good hosts.
+  constexpr size_t kWalk = 256;
   std::vector<PlacementHost> hosts;
-  hosts.reserve(hosts_.size());
-  for (const auto& [name, entry] : hosts_) {
+  hosts.reserve(kWalk);
+  for (const auto& [weight, hash, entry] : ranked_) {
     // ComputeFilter: the service must be up (a heartbeat within service_down_time).
-    const bool up = entry.last_seen.micros != 0 &&
-                    now.micros - entry.last_seen.micros <= options_.service_down_time_us;
-    hosts.push_back(PlacementHost{&entry.state, up});
+    const bool up = entry->last_seen.micros != 0 &&
+                    now.micros - entry->last_seen.micros <= options_.service_down_time_us;
+    PlacementHost host{&entry->state, up, entry->name_hash};
+    if (!PassesFilters(host, zoned, request)) continue;
+    hosts.push_back(host);
+    if (hosts.size() == kWalk) break;
   }
   return RankHosts(hosts, zoned, request);
 }
@@ -265,7 +293,7 @@ Status Scheduler::Place(const Pending& p) {
   meta.causation = p.seq;
   meta.time = options_.env->Now();
   const Claim claim = FlavorClaim(r.flavor);
-  constexpr int kMaxRounds = 8;
+  constexpr int kMaxRounds = 32;
   for (int round = 0; round < kMaxRounds; ++round) {
     std::vector<HostName> candidates = Candidates(r);
     if (candidates.empty()) break;
@@ -273,7 +301,7 @@ Status Scheduler::Place(const Pending& p) {
       HostState state;
       {
         std::lock_guard<std::mutex> l(hosts_mu_);
-        state = hosts_[host].state;
+        state = Entry(host).state;
       }
       Result<std::vector<Event>> decided =
           Decide(state, ClaimResources{r.instance_id, claim});

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "agents/bus.h"
@@ -106,10 +107,22 @@ class Scheduler {
 
   struct HostEntry {
     HostState state;
-    Timestamp last_seen;  // of the last heartbeat, by our clock; 0: never
+    Timestamp last_seen;     // of the last heartbeat, by our clock; 0: never
+    uint64_t name_hash = 0;  // std::hash of the name (placement's tie-break)
+    bool ranked = false;     // listed in ranked_, under ranked_as
+    int64_t ranked_as = 0;
   };
-  std::mutex hosts_mu_;  // protects hosts_, aggregates_
+  using RankKey = std::tuple<int64_t, uint64_t, HostEntry*>;
+  // The entry of `name`, created the first time. REQUIRES: hosts_mu_.
+  HostEntry& Entry(const HostName& name);
+  // Files `e` in ranked_ under its weight now. REQUIRES: hosts_mu_.
+  void Rank(HostEntry& e);
+  std::mutex hosts_mu_;  // protects hosts_, ranked_, aggregates_
   std::map<HostName, HostEntry> hosts_;
+  // Every known host, best weighed first (the RAMWeigher: -free RAM when
+  // spreading), then by name hash: a placement walks the best few hundred
+  // that pass the filters instead of every host of the cloud.
+  std::set<RankKey> ranked_;
   // Host aggregates by id: an aggregate's availability zone is its hosts' zone.
   std::map<int64_t, AggregateState> aggregates_;
 

@@ -1,6 +1,7 @@
 #include "core/placement.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 namespace chronova {
@@ -18,26 +19,52 @@ bool PassesFilters(const PlacementHost& host,
   return h.Fits(request.claim);
 }
 
+namespace {
+
+// A 64-bit finalizer (splitmix64's): every input bit moves every output bit.
+uint64_t Mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+}  // namespace
+
 std::vector<HostName> RankHosts(const std::vector<PlacementHost>& hosts,
                                 const std::vector<AggregateState>& aggregates,
                                 const PlacementRequest& request) {
-  std::vector<std::pair<int64_t, const HostName*>> weighed;
+  struct Weighed {
+    int64_t weight;
+    uint64_t tie;
+    const HostName* name;
+  };
+  std::vector<Weighed> weighed;
   weighed.reserve(hosts.size());
   for (const PlacementHost& host : hosts) {
     if (!PassesFilters(host, aggregates, request)) continue;
     const HostState& h = *host.state;
     const int64_t free_ram = h.MemoryLimitMb() - h.used.memory_mb;
-    weighed.emplace_back(request.spread ? free_ram : -free_ram, &h.name);
+    uint64_t tie = 0;
+    if (request.tie_break != 0) {
+      const uint64_t name_hash =
+          host.name_hash != 0 ? host.name_hash : std::hash<std::string>()(h.name.str());
+      tie = Mix64(name_hash ^ request.tie_break);
+    }
+    weighed.push_back({request.spread ? free_ram : -free_ram, tie, &h.name});
   }
   const size_t top = std::min(request.limit, weighed.size());
   std::partial_sort(weighed.begin(), weighed.begin() + static_cast<long>(top),
-                    weighed.end(), [](const auto& a, const auto& b) {
-                      return a.first != b.first ? a.first > b.first
-                                                : *a.second < *b.second;
+                    weighed.end(), [](const Weighed& a, const Weighed& b) {
+                      if (a.weight != b.weight) return a.weight > b.weight;
+                      if (a.tie != b.tie) return a.tie < b.tie;
+                      return *a.name < *b.name;
                     });
   std::vector<HostName> out;
   out.reserve(top);
-  for (size_t i = 0; i < top; ++i) out.push_back(*weighed[i].second);
+  for (size_t i = 0; i < top; ++i) out.push_back(*weighed[i].name);
   return out;
 }
 

@@ -22,6 +22,9 @@ struct PlacementHost {
   const HostState* state = nullptr;
   // ComputeFilter: its service reported within service_down_time.
   bool up = true;
+  // std::hash of the host's name, kept by the caller (RankHosts hashes the
+  // name itself when 0).
+  uint64_t name_hash = 0;
 };
 
 struct PlacementRequest {
@@ -30,6 +33,11 @@ struct PlacementRequest {
   // RAMWeigher: most free RAM first (spread, Nova's default), or least (pack).
   bool spread = true;
   size_t limit = SIZE_MAX;  // at most this many hosts
+  // Orders hosts of equal weight: by a hash of the name mixed with this, so
+  // that concurrent placements (other seeds: the instance's id) prefer
+  // different hosts among equals instead of all claiming the first by name
+  // (Nova's shuffle_best_same_weighed_hosts, deterministic). 0: by name.
+  uint64_t tie_break = 0;
 };
 
 // Whether `host` passes the filters: ComputeFilter (exists, up, enabled),
@@ -40,7 +48,8 @@ bool PassesFilters(const PlacementHost& host,
                    const std::vector<AggregateState>& aggregates,
                    const PlacementRequest& request);
 
-// The hosts that pass the filters, weighed by the RAMWeigher (ties by name),
+// The hosts that pass the filters, weighed by the RAMWeigher (ties by
+// request.tie_break, then name),
 // at most request.limit of them.
 std::vector<HostName> RankHosts(const std::vector<PlacementHost>& hosts,
                                 const std::vector<AggregateState>& aggregates,

@@ -119,32 +119,104 @@ class CacheWriter : public ReadModelWriter {
   bool erase_deletions_;
 };
 
+// A live batch's appends (ReadModelWriter::Append), gathered per key and
+// written as one merge operand per key when the batch commits: RocksDB's
+// indexed batch walks every entry of a key on each write to it, so appending
+// to a posting list a whole project's events share, entry by entry, made a
+// batch quadratic in its events. Undone with the event that made them.
+class PendingAppends {
+ public:
+  // Bytes appended to `full_key` in this batch, or nullptr.
+  const std::string* Find(const std::string& full_key) const {
+    auto it = bytes_.find(full_key);
+    return it == bytes_.end() ? nullptr : &it->second;
+  }
+  void Append(const std::string& full_key, std::string_view bytes) {
+    auto [it, inserted] = bytes_.try_emplace(full_key);
+    undo_.push_back({full_key, /*drop=*/false, !inserted, it->second.size(), {}});
+    it->second.append(bytes);
+  }
+  // A put or delete of `full_key` replaces what was appended before it.
+  void Drop(const std::string& full_key) {
+    auto it = bytes_.find(full_key);
+    if (it == bytes_.end()) return;
+    undo_.push_back({full_key, /*drop=*/true, true, 0, std::move(it->second)});
+    bytes_.erase(it);
+  }
+  // Where an event's changes start (its savepoint).
+  void Mark() { undo_.clear(); }
+  // Undoes the changes since Mark().
+  void Rollback() {
+    for (auto u = undo_.rbegin(); u != undo_.rend(); ++u) {
+      if (u->drop) {
+        bytes_[u->key] = std::move(u->dropped);
+      } else if (!u->existed) {
+        bytes_.erase(u->key);
+      } else {
+        bytes_[u->key].resize(u->size);
+      }
+    }
+    undo_.clear();
+  }
+  // One merge operand per key, after every other write of the batch.
+  Status WriteTo(rocksdb::WriteBatchWithIndex* wb) const {
+    for (const auto& [key, bytes] : bytes_) {
+      CHRONOVA_RETURN_IF_ERROR(FromRocks(wb->Merge(key, bytes), "read model append"));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Undo {
+    std::string key;
+    bool drop;            // a Drop (else an Append)
+    bool existed;         // the key had pending bytes before the change
+    size_t size;          // an append: their size before it
+    std::string dropped;  // a drop: the bytes it dropped
+  };
+  std::unordered_map<std::string, std::string> bytes_;
+  std::vector<Undo> undo_;
+};
+
 class BatchWriter : public ReadModelWriter {
  public:
-  BatchWriter(rocksdb::DB* db, rocksdb::WriteBatchWithIndex* batch, std::string_view name)
-      : db_(db), batch_(batch), name_(name) {}
+  BatchWriter(rocksdb::DB* db, rocksdb::WriteBatchWithIndex* batch,
+              PendingAppends* appends, std::string_view name)
+      : db_(db), batch_(batch), appends_(appends), name_(name) {}
   Result<std::optional<std::string>> Get(std::string_view key) override {
+    const std::string full = Prefixed(name_, key);
     std::string value;
-    rocksdb::Status s = batch_->GetFromBatchAndDB(db_, rocksdb::ReadOptions(),
-                                                  Prefixed(name_, key), &value);
-    if (s.IsNotFound()) return std::optional<std::string>();
+    rocksdb::Status s =
+        batch_->GetFromBatchAndDB(db_, rocksdb::ReadOptions(), full, &value);
+    const std::string* pending = appends_->Find(full);
+    if (s.IsNotFound()) {
+      if (pending == nullptr) return std::optional<std::string>();
+      return std::optional<std::string>(*pending);
+    }
     CHRONOVA_RETURN_IF_ERROR(FromRocks(s, "read model get"));
+    if (pending != nullptr) value.append(*pending);
     return std::optional<std::string>(std::move(value));
   }
   void Put(std::string_view key, std::string_view value) override {
-    batch_->Put(Prefixed(name_, key), rocksdb::Slice(value.data(), value.size()));
+    const std::string full = Prefixed(name_, key);
+    appends_->Drop(full);
+    batch_->Put(full, rocksdb::Slice(value.data(), value.size()));
   }
-  void Delete(std::string_view key) override { batch_->Delete(Prefixed(name_, key)); }
-  // A merge operand (AppendOperator): a write, without reading the value.
+  void Delete(std::string_view key) override {
+    const std::string full = Prefixed(name_, key);
+    appends_->Drop(full);
+    batch_->Delete(full);
+  }
+  // Gathered, then one merge operand (AppendOperator) per key at commit.
   Status Append(std::string_view key, std::string_view bytes) override {
-    return FromRocks(
-        batch_->Merge(Prefixed(name_, key), rocksdb::Slice(bytes.data(), bytes.size())),
-        "read model append");
+    appends_->Append(Prefixed(name_, key), bytes);
+    return Status::Ok();
   }
 
  private:
   rocksdb::DB* db_;
   rocksdb::WriteBatchWithIndex* batch_;
+  PendingAppends* appends_;
   std::string_view name_;
 };
 
@@ -660,6 +732,7 @@ Status ProjectionStore::Apply(const std::vector<Envelope>& batch,
   Seq at = checkpoint();
   rocksdb::WriteBatchWithIndex wb(rocksdb::BytewiseComparator(), 0,
                                   /*overwrite_key=*/true);
+  PendingAppends appends;
   bool any = false;
   // The first event that cannot be applied stops the batch; everything before it
   // is still committed, so the read models stop exactly at the seq before it.
@@ -672,8 +745,9 @@ Status ProjectionStore::Apply(const std::vector<Envelope>& batch,
     stopped = NextEvent(batch, events, b, at, &scratch, &event);
     if (!stopped.ok()) break;
     wb.SetSavePoint();
+    appends.Mark();
     for (Projection* p : projections_) {
-      BatchWriter w(db_.get(), &wb, p->Name());
+      BatchWriter w(db_.get(), &wb, &appends, p->Name());
       Status st = p->Apply(env, *event, w);
       if (!st.ok()) {
         stopped = st.WithContext("projection " + std::string(p->Name()) + " at seq " +
@@ -684,12 +758,14 @@ Status ProjectionStore::Apply(const std::vector<Envelope>& batch,
     if (!stopped.ok()) {
       // Undo what the projections before the failing one wrote for this event.
       CHRONOVA_RETURN_IF_ERROR(FromRocks(wb.RollbackToSavePoint(), "roll back event"));
+      appends.Rollback();
       break;
     }
     at = env.seq;
     any = true;
   }
   if (!any) return stopped;
+  CHRONOVA_RETURN_IF_ERROR(appends.WriteTo(&wb));
   std::string cp;
   log_keys::PutBigEndian64(&cp, at.value());
   wb.Put(kCheckpointKey, cp);
