@@ -172,23 +172,40 @@ GaugeRegistration MetricsRegistry::AddGauge(std::string_view name, std::string_v
     std::lock_guard<std::mutex> l(mu_);
     FamilyFor(name, help, Kind::kGauge);
   }
+  auto function = std::make_shared<GaugeFunction>();
+  function->read = std::move(read);
   std::lock_guard<std::mutex> l(gauges_mu_);
   uint64_t id = next_gauge_id_++;
-  gauges_.emplace(id, Gauge{std::string(name), RenderLabels(labels), std::move(read)});
+  gauges_.emplace(id,
+                  Gauge{std::string(name), RenderLabels(labels), std::move(function)});
   return GaugeRegistration(this, id);
 }
 
 void MetricsRegistry::RemoveGauge(uint64_t id) {
-  std::lock_guard<std::mutex> l(gauges_mu_);
-  gauges_.erase(id);
+  std::shared_ptr<GaugeFunction> function;
+  {
+    std::lock_guard<std::mutex> l(gauges_mu_);
+    auto it = gauges_.find(id);
+    if (it == gauges_.end()) return;
+    function = std::move(it->second.function);
+    gauges_.erase(it);
+  }
+  // Waits for a Render calling it now.
+  std::lock_guard<std::mutex> l(function->mu);
+  function->removed = true;
 }
 
 std::string MetricsRegistry::Render() const {
   // Gauges first (outside mu_): name -> labels -> summed value.
   std::map<std::string, std::map<std::string, double>> gauge_values;
+  std::vector<Gauge> gauges;
   {
     std::lock_guard<std::mutex> l(gauges_mu_);
-    for (const auto& [id, g] : gauges_) gauge_values[g.name][g.labels] += g.read();
+    for (const auto& [id, g] : gauges_) gauges.push_back(g);
+  }
+  for (const Gauge& g : gauges) {
+    std::lock_guard<std::mutex> l(g.function->mu);
+    if (!g.function->removed) gauge_values[g.name][g.labels] += g.function->read();
   }
   std::string out;
   std::lock_guard<std::mutex> l(mu_);

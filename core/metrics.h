@@ -115,7 +115,7 @@ class MetricsRegistry {
   // A gauge whose value `read` gives when the metrics are rendered. Several
   // live gauges with one name and the same labels render as one series, their
   // sum (the depth of every queue of one kind). `read` runs on the rendering
-  // thread, must be quick, and must not use the registry.
+  // thread, should be quick, and must not use the registry.
   [[nodiscard]] GaugeRegistration AddGauge(std::string_view name, std::string_view help,
                                            const MetricLabels& labels,
                                            std::function<double()> read);
@@ -135,10 +135,18 @@ class MetricsRegistry {
     std::map<std::string, std::unique_ptr<MetricCounter>> counters;
     std::map<std::string, std::unique_ptr<MetricHistogram>> histograms;
   };
+  // A gauge's function, called outside gauges_mu_ (a slow one never holds up
+  // the others), under its own mutex: once RemoveGauge has returned it is
+  // never called again.
+  struct GaugeFunction {
+    std::mutex mu;  // protects removed; held while `read` runs
+    bool removed = false;
+    std::function<double()> read;
+  };
   struct Gauge {
     std::string name;
     std::string labels;  // rendered
-    std::function<double()> read;
+    std::shared_ptr<GaugeFunction> function;
   };
   Family& FamilyFor(std::string_view name, std::string_view help, Kind kind);
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "api/service/quotas.h"
 #include "core/env.h"
@@ -367,7 +368,19 @@ int Run(int argc, char** argv) {
     }
   }
   auto node = Node::Start(config->node);
+  if (handover) {
+    // Sockets handed over for listeners this configuration turned off would
+    // queue connections nobody accepts: closed, they are refused.
+    std::set<int> used;
+    if (node.ok()) {
+      for (const auto& [name, fd] : (*node)->ListenFds()) used.insert(fd);
+    }
+    for (const auto& [name, fd] : handover->listen_fds) {
+      if (!used.contains(fd)) close(fd);
+    }
+  }
   if (!node.ok()) {
+    if (handover) Log("after taking over, nothing serves: " + node.status().ToString());
     Log(node.status().ToString());
     return 1;
   }
@@ -406,7 +419,19 @@ int Run(int argc, char** argv) {
   pid_t successor = 0;
   while (true) {
     timespec tick{1, 0};
-    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    siginfo_t info{};
+    int sig = sigtimedwait(&stop_signals, &info, &tick);
+    if ((sig == SIGINT || sig == SIGTERM) && successor != 0 && info.si_pid != successor) {
+      // Told to stop while a successor prepares: it goes too (it has changed
+      // nothing yet but its scratch directories).
+      kill(successor, SIGKILL);
+      waitpid(successor, nullptr, 0);
+      std::error_code rm;
+      std::filesystem::remove_all(dir + "/projections.next", rm);
+      std::filesystem::remove_all(dir + "/handover-secondary", rm);
+      Log("stopped the successor, pid " + std::to_string(successor));
+      successor = 0;
+    }
     if (sig == SIGINT || sig == SIGTERM) {
       Log(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
           (successor != 0 ? ": pid " + std::to_string(successor) + " takes over" : ""));
@@ -428,8 +453,10 @@ int Run(int argc, char** argv) {
     if (successor != 0) {
       int wstatus = 0;
       if (waitpid(successor, &wstatus, WNOHANG) == successor) {
-        Log("pid " + std::to_string(successor) + " did not take over (exit " +
-            std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) +
+        Log("pid " + std::to_string(successor) + " did not take over (" +
+            (WIFSIGNALED(wstatus)
+                 ? "killed by signal " + std::to_string(WTERMSIG(wstatus))
+                 : "exit " + std::to_string(WEXITSTATUS(wstatus))) +
             "); serving on");
         successor = 0;
       }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,6 +65,11 @@ Result<pid_t> StartSuccessor(const std::string& exe, const std::vector<std::stri
   std::vector<std::string> argv_copy = argv;
   for (std::string& s : argv_copy) args.push_back(s.data());
   args.push_back(nullptr);
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  const int max_fd = files.rlim_cur == RLIM_INFINITY || files.rlim_cur > 65536
+                         ? 65536
+                         : static_cast<int>(files.rlim_cur);
 
   pid_t pid = fork();
   if (pid < 0) return Status::Unavailable(std::string("fork: ") + std::strerror(errno));
@@ -72,8 +78,12 @@ Result<pid_t> StartSuccessor(const std::string& exe, const std::vector<std::stri
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     // Every descriptor but stdio and the listeners closes at exec: the
-    // predecessor's connections, files and log must not live on in the child.
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    // predecessor's connections, files and log must not live on in the child
+    // (a client's connection would never see its FIN). Kernels before 5.11
+    // lack close_range's CLOEXEC: then one by one.
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      for (int fd = 3; fd < max_fd; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     for (int fd : keep) fcntl(fd, F_SETFD, 0);
     execve(exe.c_str(), args.data(), envp.data());
     _exit(127);
@@ -109,7 +119,9 @@ std::optional<Handover> TakeHandover() {
   return h;
 }
 
-Status PrepareReadModels(const NodeOptions& o) {
+namespace {
+
+Status BuildNextReadModels(const NodeOptions& o) {
   if (o.log.backend != LogBackend::kRocksDb) {
     return Status::InvalidArgument(
         "a restart without downtime needs the embedded log; on JetStream, restart one "
@@ -159,20 +171,50 @@ Status PrepareReadModels(const NodeOptions& o) {
   return Status::Ok();
 }
 
+bool StopRequested() {
+  sigset_t pending;
+  sigpending(&pending);
+  return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+}
+
+void RemoveScratch(const NodeOptions& o) {
+  std::error_code ec;
+  std::filesystem::remove_all(NextDir(o), ec);
+  std::filesystem::remove_all(o.log.state_dir + "/handover-secondary", ec);
+}
+
+}  // namespace
+
+Status PrepareReadModels(const NodeOptions& o) {
+  Status st = BuildNextReadModels(o);
+  if (!st.ok()) RemoveScratch(o);
+  return st;
+}
+
 Status TakeOver(const Handover& h, const NodeOptions& o, int timeout_s) {
-  if (kill(h.predecessor, SIGTERM) != 0) {
-    return Status::Unavailable("cannot signal the running daemon (pid " +
-                               std::to_string(h.predecessor) +
-                               "): " + std::strerror(errno));
+  // The last point of return: the running daemon still serves.
+  if (StopRequested()) {
+    RemoveScratch(o);
+    return Status::Unavailable("asked to stop before taking over");
   }
-  // It started this process: once it has exited, this one has another parent.
+  // It started this process: while it is this one's parent it is alive, and
+  // its pid is its own (not reused).
+  if (getppid() != h.predecessor || kill(h.predecessor, SIGTERM) != 0) {
+    RemoveScratch(o);
+    return Status::Unavailable("the running daemon (pid " +
+                               std::to_string(h.predecessor) + ") is gone");
+  }
+  // From here on nothing else serves: failures are logged, never fatal.
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  bool killed = false;
   while (getppid() == h.predecessor) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Status::Unavailable("the running daemon (pid " +
-                                 std::to_string(h.predecessor) + ") did not stop in " +
-                                 std::to_string(timeout_s) + " s");
+    if (!killed && std::chrono::steady_clock::now() > deadline) {
+      Env::Default()->Warn({.role = "chronovad"},
+                           "pid " + std::to_string(h.predecessor) + " did not stop in " +
+                               std::to_string(timeout_s) + " s: SIGKILL");
+      kill(h.predecessor, SIGKILL);
+      killed = true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -180,12 +222,16 @@ Status TakeOver(const Handover& h, const NodeOptions& o, int timeout_s) {
   std::error_code ec;
   std::filesystem::remove_all(dir + "/handover-secondary", ec);
   std::filesystem::remove_all(dir + "/projections.old", ec);
-  if (std::filesystem::exists(dir + "/projections")) {
-    std::filesystem::rename(dir + "/projections", dir + "/projections.old", ec);
-    if (ec) return Status::Internal("move the old read models aside: " + ec.message());
+  std::filesystem::rename(dir + "/projections", dir + "/projections.old", ec);
+  if (!ec || !std::filesystem::exists(dir + "/projections")) {
+    std::filesystem::rename(NextDir(o), dir + "/projections", ec);
   }
-  std::filesystem::rename(NextDir(o), dir + "/projections", ec);
-  if (ec) return Status::Internal("swap the new read models in: " + ec.message());
+  if (ec) {
+    // The old read models (or none) stay: rebuilt at start if another build's.
+    Env::Default()->Warn({.role = "chronovad"},
+                         "could not swap in the new read models (" + ec.message() +
+                             "): starting on " + dir + "/projections");
+  }
   std::filesystem::remove_all(dir + "/projections.old", ec);
   Info("took over from pid " + std::to_string(h.predecessor));
   return Status::Ok();

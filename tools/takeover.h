@@ -42,9 +42,12 @@ std::optional<Handover> TakeHandover();
 // head. Logs its progress. REQUIRES: the embedded (RocksDB) log.
 Status PrepareReadModels(const NodeOptions& o);
 
-// Asks the predecessor to stop, waits until it has (up to `timeout_s`), and
-// swaps projections.next in for the read models. Node::Start then catches up
-// with the last events and serves on the handed-over sockets.
+// Asks the predecessor to stop, waits until it has (SIGKILL after
+// `timeout_s`), and swaps projections.next in for the read models. Node::Start
+// then catches up with the last events and serves on the handed-over sockets.
+// Cancelled (a SIGINT or SIGTERM is pending) or Unavailable (the predecessor
+// is gone) before it signals: nothing changed, the predecessor serves on.
+// Once it has signalled it returns OK (what went wrong is logged).
 Status TakeOver(const Handover& h, const NodeOptions& o, int timeout_s);
 
 }  // namespace chronova

@@ -195,11 +195,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void Start() { ReadHeader(); }
 
   // From any thread (Drain): ends the connection unless a request is under
-  // way, which is answered with "Connection: close" first.
+  // way or has begun to arrive (bytes read or waiting in the socket), which is
+  // answered with "Connection: close" first.
   void CloseIfIdle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->in_request_) return;
       beast::error_code ec;
+      if (self->in_request_ || self->buffer_.size() > 0 ||
+          self->stream_.socket().available(ec) > 0) {
+        return;
+      }
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
       self->stream_.close();
     });
@@ -546,7 +550,9 @@ class Session : public std::enable_shared_from_this<Session> {
     RemoveBodyFile();
     string_parser_.reset();
     file_parser_.reset();
-    if (!keep_alive_) return Shutdown();
+    // Draining: an answer whose writing began before Drain closes its
+    // connection too.
+    if (!keep_alive_ || server_->draining) return Shutdown();
     in_request_ = false;
     ReadHeader();
   }
@@ -612,7 +618,11 @@ class Session : public std::enable_shared_from_this<Session> {
 void ServerCore::Accept() {
   acceptor.async_accept(
       net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+        if (ec == net::error::operation_aborted) return;
+        // A connection accepted as Drain closed the acceptor is off the
+        // socket's queue already: it is served (one answer, then closed), never
+        // dropped.
+        if (ec && !acceptor.is_open()) return;
         if (ec) {
           // Out of file descriptors, say: try again shortly rather than spin.
           accept_retry.expires_after(std::chrono::milliseconds(100));
@@ -643,7 +653,7 @@ void ServerCore::Accept() {
             socket.close(ignored);
           }
         }
-        Accept();
+        if (acceptor.is_open()) Accept();
       });
 }
 
@@ -767,7 +777,6 @@ void HttpServer::Drain(std::chrono::milliseconds timeout) {
   std::vector<std::shared_ptr<Session>> open;
   {
     std::lock_guard<std::mutex> lock(impl->sessions_mu);
-    impl->stopping = true;  // no new session either
     for (auto& [raw, weak] : impl->sessions) {
       if (auto s = weak.lock()) open.push_back(std::move(s));
     }

@@ -2,15 +2,16 @@
 # A restart without downtime (docs/operations.md): SIGUSR2 to a running
 # all-in-one starts its successor, which rebuilds every read model from the log
 # (150,000 generated events and the servers booted here) while the daemon goes
-# on serving, then takes the log and the listening sockets over. Clients boot
-# and list all along — new connections and a kept-alive one — and not one
-# request fails; every server they created is there after the swap.
+# on serving, then takes the log and the listening sockets over. A first
+# successor is killed while it builds: the daemon serves on. Clients boot and
+# list all along — new connections and a kept-alive one — and not one request
+# fails; every server they created is there after the swap.
 # Usage: restart_test.sh BUILD_DIR
 source "$(dirname "$0")/lib.sh"
 BUILD=$1
 STATE="$E2E_TMP/state"
 
-# A history worth rebuilding: the successor needs a few seconds for it.
+# A history worth rebuilding: a successor needs a few seconds for it.
 "$BUILD/gen-log" --state-dir "$STATE" --events 150000 --hosts 50 >"$E2E_TMP/gen.out"
 
 API=$(free_port)
@@ -99,14 +100,37 @@ python3 "$E2E_TMP/clients.py" "$API" "$E2E_TMP/stop" >"$E2E_TMP/clients.json" &
 CLIENTS=$!
 sleep 1
 
+# Waits up to $2 seconds for the log to hold $3 at least $1 times.
+wait_count() {
+  local n=$1 secs=$2 text=$3 i
+  for ((i = 0; i < secs * 10; i++)); do
+    [ "$(grep -c -- "$text" "$E2E_TMP/d.log")" -ge "$n" ] && return 0
+    sleep 0.1
+  done
+  cat "$E2E_TMP/d.log" >&2
+  fail "'$text' did not appear $n times within ${secs}s"
+}
+successor_pid() {
+  sed -n 's/.*SIGUSR2: started .* as pid \([0-9]*\);.*/\1/p' "$E2E_TMP/d.log" | tail -1
+}
+
+# 1. A successor that dies while it builds changes nothing: the daemon serves on.
 kill -USR2 "$PID"
-wait_for_text "$E2E_TMP/d.log" 10 "SIGUSR2: started"
-NEW=$(sed -n 's/.*SIGUSR2: started .* as pid \([0-9]*\);.*/\1/p' "$E2E_TMP/d.log" | head -1)
-[ -n "$NEW" ] || fail "no successor pid in the log"
+wait_count 1 10 "SIGUSR2: started"
+FIRST=$(successor_pid)
+wait_count 1 120 "building the read models"
+kill -KILL "$FIRST"
+wait_count 1 10 "did not take over"
+kill -0 "$PID" || fail "the daemon stopped with its failed successor"
+
+# 2. The real one: it builds while the daemon serves, then takes over.
+kill -USR2 "$PID"
+wait_count 2 10 "SIGUSR2: started"
+NEW=$(successor_pid)
+[ -n "$NEW" ] && [ "$NEW" != "$FIRST" ] || fail "no second successor pid in the log"
 e2e_stop_successor() { kill -TERM "$NEW" 2>/dev/null || true; }
 trap 'e2e_stop_successor; e2e_cleanup' EXIT
-# The successor builds while the daemon serves; then it takes over.
-wait_for_text "$E2E_TMP/d.log" 120 "building the read models"
+wait_count 2 120 "building the read models"
 wait_for_text "$E2E_TMP/d.log" 180 "took over from pid $PID"
 wait "$PID" || fail "the old daemon did not stop cleanly"
 wait_for_text "$E2E_TMP/d.log" 60 "stopped cleanly"
@@ -153,6 +177,6 @@ for ((i = 0; i < 300; i++)); do kill -0 "$NEW" 2>/dev/null || break; sleep 0.1; 
 kill -0 "$NEW" 2>/dev/null && fail "the successor did not stop on SIGTERM"
 grep -c "stopped cleanly" "$E2E_TMP/d.log" | grep -q 2 || fail "the successor did not stop cleanly"
 # The timeline, for the CI log.
-grep -E 'ready|SIGUSR2|read models|took over|stopping|stopped' "$E2E_TMP/d.log" |
+grep -E 'ready|SIGUSR2|read models|took over|take over|stopping|stopped' "$E2E_TMP/d.log" |
   sed -E 's/^\{"time":"([^"]*)".*"msg":"(.{0,150}).*/\1 \2/'
 echo "OK: restart without downtime"
