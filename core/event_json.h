@@ -18,6 +18,8 @@ std::string EventPayloadJson(const Event& event);
 // `event` may be null (undecodable payload): "payload" is then null.
 std::string EnvelopeJson(const Envelope& env, const Event* event);
 // `s` as a JSON string literal, quotes included.
+// `s` as a JSON string, quotes included, appended to *out.
+void AppendJsonQuoted(std::string_view s, std::string* out);
 std::string JsonQuote(std::string_view s);
 
 }  // namespace chronova

@@ -64,11 +64,13 @@ struct Syntax {
   const char* false_word;
   const char* item_separator;  // between array items and object members
   const char* key_separator;   // between a key and its value
-  std::string (*quote)(const std::string&);
+  void (*quote)(const std::string&, std::string*);  // appends the quoted text
   std::string (*number)(double);
 };
 
-std::string JsonString(const std::string& s) { return JsonQuote(s); }
+void JsonString(const std::string& s, std::string* out) { AppendJsonQuoted(s, out); }
+
+void PythonString(const std::string& s, std::string* out) { *out += PythonStringRepr(s); }
 
 // JSON has no NaN or infinity; null is what Python's strict encoders give. A
 // float keeps its ".0" ("2.0", "-0.0"), as json.dumps writes it, so it reads
@@ -90,8 +92,8 @@ std::string PythonNumber(double d) {
 }
 
 constexpr Syntax kJson{"null", "true", "false", ",", ":", &JsonString, &JsonNumber};
-constexpr Syntax kPython{"None",       "True", "False", ", ", ": ", &PythonStringRepr,
-                         &PythonNumber};
+constexpr Syntax kPython{"None", "True",        "False",      ", ",
+                         ": ",   &PythonString, &PythonNumber};
 
 void Write(const Json& v, const Syntax& syntax, std::string& out) {
   switch (v.type()) {
@@ -108,7 +110,7 @@ void Write(const Json& v, const Syntax& syntax, std::string& out) {
       out += syntax.number(v.as_double());
       break;
     case Json::Type::kString:
-      out += syntax.quote(v.as_string());
+      syntax.quote(v.as_string(), &out);
       break;
     case Json::Type::kArray: {
       out.push_back('[');
@@ -123,7 +125,7 @@ void Write(const Json& v, const Syntax& syntax, std::string& out) {
       out.push_back('{');
       for (size_t i = 0; i < v.members().size(); ++i) {
         if (i > 0) out += syntax.item_separator;
-        out += syntax.quote(v.members()[i].first);
+        syntax.quote(v.members()[i].first, &out);
         out += syntax.key_separator;
         Write(v.members()[i].second, syntax, out);
       }

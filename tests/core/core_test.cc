@@ -467,6 +467,17 @@ TEST_CASE("events render as JSON with their field names") {
   CHECK(e.find("\"time\":\"1970-01-01T00:00:00.000000Z\"") != std::string::npos);
 }
 
+TEST_CASE("JSON strings escape quotes, backslashes and control characters, and only those") {
+  CHECK(JsonQuote("") == "\"\"");
+  CHECK(JsonQuote("plain text é") == "\"plain text é\"");
+  CHECK(JsonQuote(std::string("a\"b\\c\nd\re\tf\x01g\x1f", 14)) ==
+        "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001f\"");
+  CHECK(JsonQuote(std::string("\0", 1)) == "\"\\u0000\"");
+  std::string out = "[";
+  AppendJsonQuoted("x", &out);
+  CHECK(out == "[\"x\"");
+}
+
 TEST_CASE("FakeEnv is deterministic and UUIDs are well formed") {
   FakeEnv a(7), b(7);
   std::string u = a.NewUuid();
