@@ -158,20 +158,39 @@ struct ServerCore {
   }
   void Accept();
   // One answered request, into the request-latency histogram (with
-  // options.metrics_label).
+  // options.metrics_label). The histograms this server has used are kept
+  // here, so a request costs a lookup under this server's own lock, not the
+  // registry's.
   void ObserveRequest(const std::string& method, const std::string& route, int status,
-                      double seconds) const {
+                      double seconds) {
     if (options.metrics_label.empty()) return;
-    MetricsRegistry::Default()
-        .HistogramFor("chronova_http_request_duration_seconds",
-                      "Time from a request's header to its answer, by API, method, "
-                      "route pattern and status.",
-                      {{"api", options.metrics_label},
-                       {"method", method.empty() ? "other" : method},
-                       {"route", route.empty() ? "none" : route},
-                       {"status", std::to_string(status)}})
-        .Observe(seconds);
+    std::string key = method;
+    key.push_back(' ');
+    key += route;
+    key.push_back(' ');
+    key += std::to_string(status);
+    MetricHistogram* h = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(histograms_mu);
+      auto it = histograms.find(key);
+      if (it != histograms.end()) h = it->second;
+    }
+    if (h == nullptr) {
+      h = &MetricsRegistry::Default().HistogramFor(
+          "chronova_http_request_duration_seconds",
+          "Time from a request's header to its answer, by API, method, route pattern "
+          "and status.",
+          {{"api", options.metrics_label},
+           {"method", method.empty() ? "other" : method},
+           {"route", route.empty() ? "none" : route},
+           {"status", std::to_string(status)}});
+      std::lock_guard<std::mutex> lock(histograms_mu);
+      histograms.emplace(std::move(key), h);
+    }
+    h->Observe(seconds);
   }
+  std::mutex histograms_mu;  // protects histograms
+  std::unordered_map<std::string, MetricHistogram*> histograms;
   void Forget(Session* s) {
     std::lock_guard<std::mutex> lock(sessions_mu);
     sessions.erase(s);
