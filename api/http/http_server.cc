@@ -750,7 +750,15 @@ Status HttpServer::Start(HttpServerOptions options) {
     tcp::endpoint endpoint = endpoints.begin()->endpoint();
     if (impl->options.listen_fd >= 0) {
       impl->acceptor.assign(endpoint.protocol(), impl->options.listen_fd);
-    } else {
+      const tcp::endpoint bound = impl->acceptor.local_endpoint();
+      if (endpoint.port() != 0 &&
+          (bound.port() != endpoint.port() || bound.address() != endpoint.address())) {
+        // Handed over, but the configuration now names another address: that
+        // one is served, and the old socket closed (its connections refused).
+        impl->acceptor.close();
+      }
+    }
+    if (!impl->acceptor.is_open()) {
       impl->acceptor.open(endpoint.protocol());
       impl->acceptor.set_option(net::socket_base::reuse_address(true));
       impl->acceptor.bind(endpoint);

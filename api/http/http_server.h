@@ -58,7 +58,9 @@ struct HttpServerOptions {
   std::string name = "HTTP server";
   // A listening socket to serve instead of binding listen_url's address (one a
   // predecessor handed over: docs/operations.md, "Restarting without
-  // downtime"); listen_url still gives the scheme and mount path. -1: bind.
+  // downtime"); listen_url still gives the scheme and mount path. Bound to
+  // another address than listen_url names (port 0 matches any), it is closed
+  // and listen_url's address bound instead. -1: bind.
   int listen_fd = -1;
   // The `api` label of this server's request-latency metrics ("compute");
   // empty: the server keeps no request metrics.

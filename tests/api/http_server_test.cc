@@ -413,6 +413,42 @@ TEST_CASE("a server started on a handed-over listening socket serves it", "[http
   second.Stop();
 }
 
+TEST_CASE("a handed-over socket bound elsewhere than the configuration says is closed",
+          "[http]") {
+  EchoServer first;
+  const uint16_t old_port = first.port;
+  const int dup_fd = ::dup(first.server.listen_fd());
+  REQUIRE(dup_fd >= 0);
+  first.server.Drain(1s);
+  // The configuration moved the listener to another port.
+  HttpServer probe;
+  HttpServerOptions p;
+  p.listen_url = "http://127.0.0.1:0";
+  p.handler = [](const HttpRequest&) { return HttpResponse(); };
+  REQUIRE(probe.Start(std::move(p)).ok());
+  const uint16_t new_port = probe.port();
+  probe.Stop();
+  HttpServer second;
+  HttpServerOptions o;
+  o.listen_url = "http://127.0.0.1:" + std::to_string(new_port);
+  o.listen_fd = dup_fd;
+  o.handler = [](const HttpRequest&) {
+    HttpResponse out;
+    out.body = "moved";
+    return out;
+  };
+  REQUIRE(second.Start(std::move(o)).ok());
+  CHECK(second.port() == new_port);
+  RawConnection moved(new_port);
+  REQUIRE(moved.connected());
+  REQUIRE(moved.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  CHECK(BodyOf(moved.ReadUntilClosed(5s)) == "moved");
+  // Nothing listens where the old socket was.
+  RawConnection old(old_port);
+  CHECK_FALSE(old.connected());
+  second.Stop();
+}
+
 TEST_CASE("connections past max_connections are answered 503", "[http]") {
   HttpServerOptions o;
   o.max_connections = 3;
