@@ -105,7 +105,6 @@ class Env::TimerThread {
   uint64_t next_id_ = 1;
   bool stop_ = false;
   std::thread thread_;
-  GaugeRegistration depth_;  // destroyed before the members it reads
 };
 
 Env::Env() = default;
