@@ -26,6 +26,8 @@ Status StatusFromReply(const HostQueryReply& r) {
       return Status::PermissionDenied(r.message);
     case StatusCode::kCorruption:
       return Status::Corruption(r.message);
+    case StatusCode::kUnimplemented:
+      return Status::Unimplemented(r.message);
     default:
       return Status::Internal(r.message);
   }

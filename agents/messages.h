@@ -215,16 +215,21 @@ inline const char* InventoryReason(bool restart) {
 
 // Anyone → compute host: a question only the host can answer now (its guest's
 // console log). Answered with a HostQueryReply on `reply_to`; never history.
+// kConsole: where the guest's console of `console_kind` ("vnc", "spice",
+// "serial") listens; the reply's body is a ConsoleEndpoint
+// (agents/compute/hypervisor.h). The API asks it before it hands out a token,
+// and a console proxy again before it relays (Nova's validate_console_port).
 struct HostQuery {
-  enum class Kind : uint8_t { kConsoleOutput = 1 };
+  enum class Kind : uint8_t { kConsoleOutput = 1, kConsole = 2 };
   Kind kind = Kind::kConsoleOutput;
   InstanceId instance_id;
   int32_t length = -1;  // kConsoleOutput: the last `length` lines; -1 for all
   std::string reply_to;
+  std::string console_kind;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(kind), CEREAL_NVP(instance_id), CEREAL_NVP(length),
-       CEREAL_NVP(reply_to));
+       CEREAL_NVP(reply_to), CEREAL_NVP(console_kind));
   }
 };
 

@@ -154,6 +154,18 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const LockInstance
   return std::vector<Event>{InstanceLocked{cmd.by_admin}};
 }
 
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const AuthorizeConsole& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.host.empty() || state.host != cmd.authorized.compute_host) {
+    return Status::Conflict("Instance " + state.id.str() + " is not ready");
+  }
+  Event e = cmd.authorized;
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, cmd.method));
+  return std::vector<Event>{std::move(e)};
+}
+
 Result<std::vector<Event>> Decide(const InstanceState& state, const UnlockInstance& cmd) {
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);

@@ -99,6 +99,14 @@ std::map<std::string, std::string> MetadataAfter(
     const std::map<std::string, std::string>& set, bool replace,
     const std::vector<std::string>& removed);
 
+// A console for a user (os-getVNCConsole ...): the token the compute host's
+// console was authorized under. `method` is Nova's name in its 409
+// ("get_vnc_console").
+struct AuthorizeConsole {
+  InstanceConsoleAuthorized authorized;
+  std::string method;
+};
+
 // A progress fact reported by the scheduler or a compute host (via the conductor).
 struct ReportProgress {
   Event event;
@@ -146,6 +154,11 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const UpdateInstan
 // is active, paused, suspended or stopped with no task in progress;
 // PermissionDenied ("Maximum number of metadata items exceeds N") past max_items.
 Result<std::vector<Event>> Decide(const InstanceState& state, const ChangeMetadata& cmd);
+// NotFound; Conflict "Instance <id> is not ready" without a host (or when the
+// guest moved since its console was asked for), or Nova's "Cannot
+// 'get_vnc_console' instance <id> while it is in task_state deleting" while
+// deleting or migrating.
+Result<std::vector<Event>> Decide(const InstanceState& state, const AuthorizeConsole& cmd);
 // The reported event, if CheckTransition allows it; Conflict otherwise.
 Result<std::vector<Event>> Decide(const InstanceState& state, const ReportProgress& cmd);
 

@@ -377,6 +377,11 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
           return Live(s) && !s.locked;
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
           return Live(s) && s.locked;
+        } else if constexpr (std::is_same_v<T, InstanceConsoleAuthorized>) {
+          // Nova's get_*_console: on its host, not while deleting or migrating.
+          return Live(s) && !s.host.empty() && s.host == e.compute_host &&
+                 s.task_state != TaskState::kDeleting &&
+                 s.task_state != TaskState::kMigrating;
         } else if constexpr (std::is_same_v<T, InstanceUpdated> ||
                              std::is_same_v<T, InstanceMetadataChanged>) {
           // The API checks Nova's finer state rules (metadata needs a settled
@@ -399,6 +404,8 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
 void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
   Timestamp t = env.meta.time;
   s.version = env.version;
+  // Handing out a console changes nothing Nova shows of the server.
+  if (std::holds_alternative<InstanceConsoleAuthorized>(event)) return;
   s.updated_at = t;
   auto set_fault = [&](std::string message) {
     s.has_fault = true;

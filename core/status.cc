@@ -18,6 +18,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "PermissionDenied";
     case StatusCode::kCorruption:
       return "Corruption";
+    case StatusCode::kUnimplemented:
+      return "Unimplemented";
     case StatusCode::kInternal:
       return "Internal";
   }

@@ -22,6 +22,7 @@ enum class StatusCode {
   kPermissionDenied,  // the caller may not do this
   kCorruption,        // stored data cannot be decoded or fails its checksum
   kInternal,          // a bug or an unexpected library failure
+  kUnimplemented,     // a driver (or chronova) does not do this
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -47,6 +48,9 @@ class [[nodiscard]] Status {
   }
   static Status Corruption(std::string msg) {
     return {StatusCode::kCorruption, std::move(msg)};
+  }
+  static Status Unimplemented(std::string msg) {
+    return {StatusCode::kUnimplemented, std::move(msg)};
   }
   static Status Internal(std::string msg) {
     return {StatusCode::kInternal, std::move(msg)};

@@ -6,6 +6,7 @@
 
 #include "projections/aggregates_projection.h"
 #include "projections/catalog_projections.h"
+#include "projections/console_tokens_projection.h"
 #include "projections/hosts_projection.h"
 #include "projections/instance_actions_projection.h"
 #include "projections/revocations_projection.h"
@@ -24,11 +25,12 @@ struct ReadModels {
   AggregatesProjection aggregates;
   KeypairsProjection keypairs;
   QuotasProjection quotas;
+  ConsoleTokensProjection console_tokens;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
-    return {&servers,     &hosts,      &flavors,  &images, &instance_actions,
-            &revocations, &aggregates, &keypairs, &quotas};
+    return {&servers,     &hosts,      &flavors,  &images,          &instance_actions,
+            &revocations, &aggregates, &keypairs, &quotas, &console_tokens};
   }
 };
 

@@ -28,6 +28,7 @@
 #include "api/service/admin_service.h"
 #include "api/service/compute_service.h"
 #include "api/service/quotas.h"
+#include "core/codec.h"
 #include "core/event_codec.h"
 #include "core/metrics.h"
 #include "projections/projection_runner.h"
@@ -213,6 +214,20 @@ Status Node::health() const {
 }
 
 namespace {
+
+// Where the guest's console of `kind` listens, as its compute host says.
+Result<ConsoleAddress> AskConsole(HostQueryClient& queries, const HostName& host,
+                                  const InstanceId& id, const std::string& kind) {
+  HostQuery query;
+  query.kind = HostQuery::Kind::kConsole;
+  query.instance_id = id;
+  query.console_kind = kind;
+  CHRONOVA_ASSIGN_OR_RETURN(std::string body,
+                            queries.Ask(host, std::move(query), /*timeout_ms=*/10000));
+  ConsoleEndpoint e;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(body, &e));
+  return ConsoleAddress{e.host, e.port, e.internal_access_path};
+}
 
 // "<host>:<pid>": this process among its role's peers.
 std::string MemberId(const NodeOptions& o) {
@@ -438,6 +453,12 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
         query.length = length;
         return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
       };
+  service_options.consoles = o.consoles;
+  service_options.console_address = [q = p.host_queries.get()](
+                                        const HostName& host, const InstanceId& id,
+                                        const std::string& kind) {
+    return AskConsole(*q, host, id, kind);
+  };
   service_options.host_up = [heartbeats](const HostName& host) {
     return heartbeats->Get(host).up;
   };

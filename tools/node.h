@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "api/service/console_options.h"
 #include "eventstore/log_factory.h"
 
 namespace chronova {
@@ -76,6 +77,8 @@ struct ApiRoleOptions {
   // [quota] limits for projects nobody set limits for; resources not named
   // keep Nova's defaults (api/service/quotas.h). -1 is unlimited.
   std::map<std::string, int64_t> quota_defaults;
+  // Which consoles the API hands out, the proxies' public URLs, the token TTL.
+  ConsoleOptions consoles;
 };
 
 // The compute role: one agent per compute host this process runs.

@@ -281,6 +281,13 @@ void ComputeAgent::OnQuery(const std::string& payload) {
                        : MakeHostQueryReply(log.status());
       break;
     }
+    case HostQuery::Kind::kConsole: {
+      Result<ConsoleEndpoint> console =
+          hypervisor_->Console(q.instance_id, q.console_kind);
+      reply = console.ok() ? MakeHostQueryReply(Status::Ok(), EncodePortable(*console))
+                           : MakeHostQueryReply(console.status());
+      break;
+    }
     default:
       reply = MakeHostQueryReply(Status::InvalidArgument("unknown query"));
   }

@@ -135,4 +135,60 @@ std::string SerialLogPath(std::string_view xml) {
   return XmlUnescape(xml.substr(src, close - src));
 }
 
+namespace {
+
+// The value of attribute `name` in the tag starting at `tag` (up to its '>').
+std::string AttrOf(std::string_view xml, size_t tag, std::string_view name) {
+  const size_t end = xml.find('>', tag);
+  for (const char quote : {'\'', '"'}) {
+    const std::string key = " " + std::string(name) + "=" + quote;
+    size_t at = xml.find(key, tag);
+    if (at == std::string_view::npos || at > end) continue;
+    at += key.size();
+    const size_t close = xml.find(quote, at);
+    if (close == std::string_view::npos || close > end) return "";
+    return XmlUnescape(xml.substr(at, close - at));
+  }
+  return "";
+}
+
+// The first tag "<name" whose attribute type is `type`, or npos.
+size_t FindTyped(std::string_view xml, std::string_view name, std::string_view type) {
+  for (size_t at = xml.find(name); at != std::string_view::npos;
+       at = xml.find(name, at + 1)) {
+    if (AttrOf(xml, at, "type") == type) return at;
+  }
+  return std::string_view::npos;
+}
+
+int PortOf(const std::string& text) {
+  if (text.empty() || text.size() > 5 ||
+      text.find_first_not_of("0123456789") != std::string::npos)
+    return 0;
+  const int port = std::stoi(text);
+  return port > 0 && port < 65536 ? port : 0;
+}
+
+}  // namespace
+
+DomainConsole ConsoleOf(std::string_view xml, std::string_view kind) {
+  DomainConsole c;
+  if (kind == "vnc" || kind == "spice") {
+    const size_t g = FindTyped(xml, "<graphics ", kind);
+    if (g == std::string_view::npos) return c;
+    c.port = PortOf(AttrOf(xml, g, "port"));
+    c.host = AttrOf(xml, g, "listen");
+  } else if (kind == "serial") {
+    const size_t serial = FindTyped(xml, "<serial ", "tcp");
+    if (serial == std::string_view::npos) return c;
+    const size_t source = xml.find("<source ", serial);
+    const size_t end = xml.find("</serial>", serial);
+    if (source == std::string_view::npos || source > end) return c;
+    c.port = PortOf(AttrOf(xml, source, "service"));
+    c.host = AttrOf(xml, source, "host");
+  }
+  if (c.host.empty() || c.host == "0.0.0.0") c.host = "127.0.0.1";
+  return c;
+}
+
 }  // namespace chronova

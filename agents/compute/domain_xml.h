@@ -26,4 +26,14 @@ std::string RootDiskPath(std::string_view xml);
 // The path of the first <serial type='file'> in a domain's XML, or "".
 std::string SerialLogPath(std::string_view xml);
 
+// Where a running domain's console of `kind` listens, from its live XML:
+// "vnc"/"spice" a <graphics type='vnc|spice'> with its port and listen
+// address, "serial" the first <serial type='tcp'> source. Port 0 if there is
+// none (or the port is not allocated yet: -1).
+struct DomainConsole {
+  std::string host;
+  int port = 0;
+};
+DomainConsole ConsoleOf(std::string_view xml, std::string_view kind);
+
 }  // namespace chronova

@@ -51,9 +51,12 @@ Result<GuestInfo> FakeHypervisor::Spawn(const GuestSpec& spec) {
 }
 
 Status FakeHypervisor::Destroy(const InstanceId& id) {
-  std::lock_guard<std::mutex> l(mu_);
-  guests_.erase(id);
-  Save();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    guests_.erase(id);
+    Save();
+  }
+  consoles_.Close(id);
   return Status::Ok();
 }
 
@@ -126,6 +129,12 @@ Result<GuestInfo> FakeHypervisor::Inspect(const InstanceId& id) {
 Result<std::string> FakeHypervisor::ConsoleOutput(const InstanceId& id) {
   CHRONOVA_RETURN_IF_ERROR(Inspect(id).status());
   return std::string("FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE");
+}
+
+Result<ConsoleEndpoint> FakeHypervisor::Console(const InstanceId& id,
+                                                std::string_view kind) {
+  CHRONOVA_RETURN_IF_ERROR(Inspect(id).status());
+  return consoles_.Open(id, DomainName(id), kind);
 }
 
 Result<std::vector<GuestInfo>> FakeHypervisor::List() {

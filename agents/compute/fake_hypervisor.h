@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "agents/compute/fake_console.h"
 #include "agents/compute/hypervisor.h"
 
 namespace chronova {
@@ -32,6 +33,8 @@ class FakeHypervisor : public Hypervisor {
   Result<std::vector<GuestInfo>> List() override;
   // Nova's fake driver's console: three fixed lines.
   Result<std::string> ConsoleOutput(const InstanceId& id) override;
+  // A console of its own on loopback (agents/compute/fake_console.h).
+  Result<ConsoleEndpoint> Console(const InstanceId& id, std::string_view kind) override;
 
   // The next Spawn fails with this status (once), like a libvirt error would.
   void FailNextSpawn(Status st);
@@ -51,6 +54,7 @@ class FakeHypervisor : public Hypervisor {
   Status fail_next_;
   Status fail_next_action_;
   Status fail_next_snapshot_;
+  FakeConsoles consoles_;
 };
 
 }  // namespace chronova

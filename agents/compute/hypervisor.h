@@ -7,8 +7,10 @@
 // Thread-safety: every method may be called from several threads at once.
 #pragma once
 
+#include <cereal/cereal.hpp>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/events.h"
@@ -50,6 +52,19 @@ struct HostCapacity {
   int32_t memory_mb = 0;
   int32_t disk_gb = 0;
   std::string hypervisor_type;  // "QEMU", "fake" ...
+};
+
+// A guest's console as its host serves it: a TCP address, and the path a
+// proxy sends first when a host multiplexes consoles on one port (Nova's
+// internal_access_path; empty for libvirt).
+struct ConsoleEndpoint {
+  std::string host;
+  int32_t port = 0;
+  std::string internal_access_path;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(port), CEREAL_NVP(internal_access_path));
+  }
 };
 
 class Hypervisor {
@@ -122,6 +137,16 @@ class Hypervisor {
   virtual Result<std::string> ConsoleOutput(const InstanceId& id) = 0;
 
   static constexpr size_t kMaxConsoleBytes = 100 * 1024;  // Nova's MAX_CONSOLE_BYTES
+
+  // Where the guest's console of `kind` ("vnc", "spice" or "serial") listens on
+  // this host, for a console proxy to relay (Nova's get_vnc_console ...).
+  // NotFound if there is no guest; InvalidArgument ("Unavailable console type
+  // spice.") if the guest has no such console; Unimplemented if the driver has
+  // no consoles.
+  virtual Result<ConsoleEndpoint> Console(const InstanceId& /*id*/,
+                                          std::string_view /*kind*/) {
+    return Status::Unimplemented("consoles are not supported by this driver");
+  }
 };
 
 // The libvirt domain name of an instance: "instance-<uuid>".

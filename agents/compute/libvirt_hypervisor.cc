@@ -425,6 +425,7 @@ Result<GuestInfo> LibvirtHypervisor::Spawn(const GuestSpec& spec) {
 Status LibvirtHypervisor::Destroy(const InstanceId& id) {
   const std::string name = DomainName(id);
   InstanceLock lock(this, id);
+  if (test_driver_) fake_consoles_.Close(id);
   // A domain that vanishes at any step (NotFound) has been destroyed: OK.
   const auto gone_is_ok = [](const Status& st) {
     return st.IsNotFound() ? Status::Ok() : st;
@@ -812,6 +813,20 @@ Result<std::string> LibvirtHypervisor::ConsoleOutput(const InstanceId& id) {
   in.read(out.data(), static_cast<std::streamsize>(out.size()));
   out.resize(static_cast<size_t>(in.gcount()));
   return out;
+}
+
+Result<ConsoleEndpoint> LibvirtHypervisor::Console(const InstanceId& id,
+                                                   std::string_view kind) {
+  const std::string name = DomainName(id);
+  DomainHandle dom(virDomainLookupByName(conn_, name.c_str()));
+  if (dom == nullptr) return LastError("look up domain " + name);
+  if (test_driver_) return fake_consoles_.Open(id, name, kind);
+  CHRONOVA_ASSIGN_OR_RETURN(const std::string xml, XmlDescOf(dom.get(), 0, name));
+  DomainConsole c = ConsoleOf(xml, kind);
+  if (c.port == 0) {
+    return Status::InvalidArgument("Unavailable console type " + std::string(kind) + ".");
+  }
+  return ConsoleEndpoint{c.host, c.port, ""};
 }
 
 Result<std::vector<GuestInfo>> LibvirtHypervisor::List() {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agents/compute/fake_console.h"
 #include "agents/compute/hypervisor.h"
 
 // libvirt's connection object (virConnectPtr is `_virConnect*`).
@@ -101,6 +102,9 @@ class LibvirtHypervisor : public Hypervisor {
   // Reads the file of the domain's <serial type='file'> (console.log in the
   // instance dir); a domain without one (test:/// hosts) has no console.
   Result<std::string> ConsoleOutput(const InstanceId& id) override;
+  // The domain's VNC (SPICE, TCP serial) server from its live XML; the test
+  // driver's guests get fake consoles (agents/compute/fake_console.h).
+  Result<ConsoleEndpoint> Console(const InstanceId& id, std::string_view kind) override;
 
   // Lifecycle events of "instance-<uuid>" domains reach `observer` from the
   // process's libvirt event-loop thread (started by the first Open, stopped
@@ -147,6 +151,7 @@ class LibvirtHypervisor : public Hypervisor {
   // <instance_dir>/libvirt.xml.resize), each tagged with its resize request.
   std::map<InstanceId, std::string> old_xml_;
 
+  FakeConsoles fake_consoles_;  // the test driver's guests' consoles
   int lifecycle_callback_ = -1;  // libvirt's id of our lifecycle callback
   std::mutex observer_mu_;       // protects observer_; held while it runs
   GuestObserver observer_;

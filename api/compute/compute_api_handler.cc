@@ -25,7 +25,7 @@ bool IsCollection(const std::string& segment) {
          segment == "os-availability-zone" || segment == "os-hosts" ||
          segment == "os-aggregates" || segment == "os-keypairs" ||
          segment == "os-quota-sets" || segment == "os-quota-class-sets" ||
-         segment == "limits" ||
+         segment == "limits" || segment == "os-console-auth-tokens" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
@@ -46,6 +46,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddAvailabilityZoneRoutes(&routes, options);
   AddHostRoutes(&routes, options);
   AddAggregateRoutes(&routes, options);
+  AddConsoleRoutes(&routes, options);
   return routes;
 }
 
@@ -161,6 +162,7 @@ HttpResponse ComputeApiHandler::ServeVersioned(
   call.params = std::move(route.params);
 
   if (auto error = negotiate()) return *error;
+  call.version = version.value_or(kMinComputeVersion);
   call.query = ParseQuery(request.query);
   call.links.version_url = version_url;
   call.links.bookmark_url = request.base_url;

@@ -33,6 +33,8 @@ inline int HttpStatusFor(const Status& s) {
       return 409;
     case StatusCode::kUnavailable:
       return 503;
+    case StatusCode::kUnimplemented:
+      return 501;
     default:
       return 500;
   }
@@ -48,6 +50,7 @@ inline HttpResponse ErrorResponse(const Status& s) {
                          "possible.\n" +
                              s.ToString());
   }
+  if (code == 501) return NotSupportedResponse();  // Nova's words, whatever the driver said
   return FaultResponse(code, s.message());
 }
 

@@ -17,6 +17,7 @@
 #include "api/compute/compute_api.h"
 #include "api/compute/views.h"
 #include "api/http/http_message.h"
+#include "api/http/microversion.h"
 #include "api/http/router.h"
 #include "core/request_context.h"
 
@@ -30,6 +31,7 @@ struct ComputeCall {
   std::vector<std::pair<std::string, std::string>> query;
   std::vector<std::string> params;  // the route's "*" segments, in order
   bool legacy_v2 = false;           // under /v2 rather than /v2.1
+  ApiVersion version = kMinComputeVersion;  // negotiated (2.1 under /v2)
 };
 
 using ComputeHandler = std::function<HttpResponse(const ComputeCall&)>;
@@ -89,5 +91,11 @@ void AddServiceRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddAvailabilityZoneRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddHostRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddAggregateRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddConsoleRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+
+// The body of a console action or of POST /servers/{id}/remote-consoles
+// answered: 200 {"<root>": {["protocol",] "type", "url"}}.
+HttpResponse ConsoleResponse(const Result<ConsoleUrl>& console, const char* root,
+                             bool with_protocol);
 
 }  // namespace chronova

@@ -47,6 +47,9 @@ class ServerActions final : public ComputeResource {
                       const Json& args) const;
   HttpResponse Reboot(const ComputeCall& call, const InstanceId& id, const Json& body,
                       const Json& args) const;
+  // os-getVNCConsole & co. (2.1-2.5): {"<key>": {"type": one of `types`}}.
+  static Action GetConsole(std::string key, std::string protocol,
+                           std::vector<std::string> types);
 
   std::map<std::string, Action> actions_;
 };
@@ -94,6 +97,11 @@ ServerActions::ServerActions(const ComputeApiOptions& options)
       {"suspend", lifecycle(LifecycleAction::kSuspend)},
       {"resume", lifecycle(LifecycleAction::kResume)},
       {"unrescue", lifecycle(LifecycleAction::kUnrescue)},
+      // nova/api/openstack/compute/remote_consoles.py
+      {"os-getVNCConsole", GetConsole("os-getVNCConsole", "vnc", {"novnc", "xvpvnc"})},
+      {"os-getSPICEConsole", GetConsole("os-getSPICEConsole", "spice", {"spice-html5"})},
+      {"os-getRDPConsole", GetConsole("os-getRDPConsole", "rdp", {"rdp-html5"})},
+      {"os-getSerialConsole", GetConsole("os-getSerialConsole", "serial", {"serial"})},
   };
 }
 
@@ -109,6 +117,33 @@ HttpResponse ServerActions::Act(const ComputeCall& call) const {
     return FaultResponse(400, "There is no such action: " + name);
   }
   return action->second(*this, call, InstanceId(call.params[0]), *parsed, args);
+}
+
+ServerActions::Action ServerActions::GetConsole(std::string key, std::string protocol,
+                                               std::vector<std::string> types) {
+  return [key, protocol, types](const ServerActions& self, const ComputeCall& call,
+                                const InstanceId& id, const Json&, const Json& args) {
+    // The removed versions (2.6+) answer as an unknown action would.
+    if (call.version >= ApiVersion{2, 6}) {
+      return FaultResponse(404, "The resource could not be found.");
+    }
+    if (!args.is_object()) {
+      return ErrorResponse(FieldError(key, args, TypeMessage(args, {"object"})));
+    }
+    const Json* type = args.Find("type");
+    if (type == nullptr) return ErrorResponse(FieldError(key, args, RequiredMessage("type")));
+    if (Status s = NoOtherProperties(args, {"type"}); !s.ok()) return ErrorResponse(s);
+    std::string why = TypeMessage(*type, {"string"});
+    if (why.empty() && std::find(types.begin(), types.end(), type->as_string()) == types.end()) {
+      why = type->PythonRepr() + " is not one of [";
+      for (size_t i = 0; i < types.size(); ++i) why += (i ? ", '" : "'") + types[i] + "'";
+      why += "]";
+    }
+    if (!why.empty()) return ErrorResponse(FieldError("type", *type, why));
+    return ConsoleResponse(
+        self.options_.service->GetConsole(call.ctx, id, protocol, type->as_string()),
+        "console", false);
+  };
 }
 
 HttpResponse ServerActions::ResetState(const ComputeCall& call, const InstanceId& id,

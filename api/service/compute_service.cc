@@ -573,6 +573,16 @@ Result<std::string> ComputeService::ConsoleOutput(const RequestContext& ctx,
   return out;
 }
 
+Status ComputeService::AppendConsoleToken(const RequestContext& ctx,
+                                          const InstanceId& id,
+                                          const InstanceConsoleAuthorized& authorized,
+                                          const std::string& method) {
+  return ActOnServer(ctx, id, RequestKey(ctx, "console"),
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       return Decide(s, AuthorizeConsole{authorized, method});
+                     });
+}
+
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
   return ActOnServerAs<LockInstance>(ctx, id, "lock",
                                      "os_compute_api:os-lock-server:lock");

@@ -15,11 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "api/service/console_options.h"
 #include "core/env.h"
 #include "core/instance_state.h"
 #include "core/request_context.h"
 #include "eventstore/event_log.h"
 #include "projections/catalog_projections.h"
+#include "projections/console_tokens_projection.h"
 #include "projections/instance_actions_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/projection_store.h"
@@ -138,6 +140,20 @@ struct QuotaUsage {
   int64_t ram = 0;
 };
 
+// Where a guest's console listens on its compute host.
+struct ConsoleAddress {
+  std::string host;
+  int32_t port = 0;
+  std::string internal_access_path;
+};
+
+// A console handed out: Nova's {"protocol", "type", "url"}.
+struct ConsoleUrl {
+  std::string protocol;  // vnc, spice, serial, rdp, mks
+  std::string type;      // novnc, spice-html5, serial ...
+  std::string url;
+};
+
 struct ComputeServiceOptions {
   Env* env = Env::Default();
   // The limits of a project nobody set limits for ([quota] in chronovad's INI;
@@ -160,6 +176,13 @@ struct ComputeServiceOptions {
   // Whether a compute host's service is up (its heartbeats, as os-services
   // shows them), for placing a resize. Unset: every host counts as up.
   std::function<bool(const HostName&)> host_up;
+  // Consoles (nova.conf's [vnc], [spice], [serial_console], [consoleauth]).
+  ConsoleOptions consoles;
+  // Asks a compute host where a guest's console of `kind` ("vnc", "spice",
+  // "serial") listens (a HostQueryClient in the node). Unset: consoles answer 503.
+  std::function<Result<ConsoleAddress>(const HostName&, const InstanceId&,
+                                       const std::string& kind)>
+      console_address;
 };
 
 // A resolved as_of: the seq and the time of its event (0 for seq 0).
@@ -262,6 +285,22 @@ class ComputeService {
   // has no host; Unavailable (503) when its host does not answer.
   Result<std::string> ConsoleOutput(const RequestContext& ctx, const InstanceId& id,
                                     int length);
+  // os-getVNCConsole, os-getSPICEConsole, os-getSerialConsole,
+  // os-getRDPConsole and POST /servers/{id}/remote-consoles: a new token for
+  // the guest's console (instance.console_authorized) and the proxy URL that
+  // carries it. InvalidArgument (400) "Invalid console type X" for a type that
+  // is not the protocol's, "Unavailable console type X." for a console that is
+  // off or the guest lacks; NotFound; Conflict "Instance <id> is not ready"
+  // without a host (or while building), or while deleting or migrating;
+  // Unimplemented (501) if the host's driver has no consoles; Unavailable
+  // (503) if the host does not answer.
+  Result<ConsoleUrl> GetConsole(const RequestContext& ctx, const InstanceId& id,
+                                const std::string& protocol, const std::string& type);
+  // GET /os-console-auth-tokens/{token} (admin): the console behind a live
+  // token. InvalidArgument "token not provided"; NotFound "Token not found" for
+  // an unknown, expired or revoked one.
+  Result<ConsoleTokenRecord> ShowConsoleToken(const RequestContext& ctx,
+                                              const std::string& token) const;
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
   Status LockServer(const RequestContext& ctx, const InstanceId& id);
   Status UnlockServer(const RequestContext& ctx, const InstanceId& id);
@@ -408,6 +447,10 @@ class ComputeService {
   Result<InstanceState> Change(const RequestContext& ctx, const InstanceId& id,
                                DecideFn decide_fn);
   Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
+  // Appends the console's token (AuthorizeConsole) to the server's stream.
+  Status AppendConsoleToken(const RequestContext& ctx, const InstanceId& id,
+                            const InstanceConsoleAuthorized& authorized,
+                            const std::string& method);
   // The effective limits for the project (and user, if it has limits set).
   Result<std::map<std::string, int64_t>> EffectiveLimits(const ProjectId& project,
                                                          const UserId& user) const;

@@ -409,6 +409,30 @@ struct InstanceResizeReverted {
   }
 };
 
+// A user was given a console (os-getVNCConsole, os-getSPICEConsole,
+// os-getSerialConsole): a token the console proxies accept until `expires_at`
+// for the guest's console at console_host:port on compute_host. Only the
+// token's SHA-256 (hex) is recorded, never the token. The instance's tokens are
+// revoked by its instance.deleted, instance.resize_finished and
+// instance.resize_reverted (the guest moved, or its console did).
+struct InstanceConsoleAuthorized {
+  static constexpr const char* kType = "instance.console_authorized";
+  static constexpr uint32_t kSchema = 1;
+  std::string token_hash;
+  std::string console_type;  // novnc, spice-html5, serial
+  HostName compute_host;
+  std::string console_host;  // the address the compute host's console listens on
+  int32_t port = 0;
+  std::string internal_access_path;
+  Timestamp expires_at;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(token_hash), CEREAL_NVP(console_type), CEREAL_NVP(compute_host),
+       CEREAL_NVP(console_host), CEREAL_NVP(port), CEREAL_NVP(internal_access_path),
+       CEREAL_NVP(expires_at));
+  }
+};
+
 // Every event of instance/<uuid> streams.
 using InstanceEvents =
     EventList<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
@@ -420,6 +444,7 @@ using InstanceEvents =
               InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
               InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
               InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
-              InstanceResizeRevertRequested, InstanceResizeReverted>;
+              InstanceResizeRevertRequested, InstanceResizeReverted,
+              InstanceConsoleAuthorized>;
 
 }  // namespace chronova
