@@ -28,7 +28,7 @@ namespace chronova {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: chronovad all-in-one|api|scheduler|conductor|compute\n"
+    "usage: chronovad all-in-one|api|scheduler|conductor|compute|console-proxy\n"
     "                 [--state-dir DIR] [--config FILE] [--host NAME]\n"
     "                 [--log rocksdb|jetstream] [--nats-url URL] [--nats-stream NAME]\n"
     "                 [--nats-replicas 1|3] [--no-sync] [--bus inprocess|nats]\n"
@@ -38,7 +38,7 @@ constexpr const char* kUsage =
     "                 [--snapshot-every N] [--identity-listen URL]\n"
     "                 [--image-listen URL] [--public-host HOST]\n"
     "                 [--auth-strategy keystone|noauth2] [--password PW]\n"
-    "                 [--metrics-listen URL]\n"
+    "                 [--metrics-listen URL] [--novncproxy-listen URL]\n"
     "Runs every chronova role (all-in-one) or one role in this process until\n"
     "SIGINT/SIGTERM. A role on its own needs --log jetstream and --bus nats.\n"
     "Defaults: --state-dir /var/lib/chronova (root) or ~/.local/share/chronova,\n"
@@ -65,7 +65,9 @@ std::optional<Roles> RolesOf(const std::string& command) {
   r.scheduler = command == "scheduler";
   r.conductor = command == "conductor";
   r.compute = command == "compute";
-  if (!r.api && !r.scheduler && !r.conductor && !r.compute) return std::nullopt;
+  r.console = command == "console-proxy";
+  if (!r.api && !r.scheduler && !r.conductor && !r.compute && !r.console)
+    return std::nullopt;
   return r;
 }
 
@@ -75,6 +77,74 @@ std::string HostName() {
   if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
   std::string host = name;
   return host.substr(0, host.find('.'));
+}
+
+// The consoles: nova.conf's [vnc], [spice], [serial_console], [consoleauth]
+// and [console] (docs/configuration.md, "Consoles"). A base URL not set
+// follows its proxy's port, on the public host.
+Status LoadConsoleConfig(const Flags& flags, const IniFile& ini, NodeOptions& n) {
+  ConsoleOptions& c = n.api.consoles;
+  ConsoleRoleOptions& r = n.console;
+  auto boolean = [&](const char* section, const char* key, bool fallback) -> Result<bool> {
+    std::string v = ini.GetOr(section, key, fallback ? "true" : "false");
+    if (v == "true" || v == "True" || v == "1" || v == "yes") return true;
+    if (v == "false" || v == "False" || v == "0" || v == "no") return false;
+    return Status::InvalidArgument(std::string("[") + section + "] " + key +
+                                   " must be true or false, not '" + v + "'");
+  };
+  // One proxy's listen URL and the base URL the API answers with.
+  auto proxy = [&](const char* section, const char* prefix, const char* flag,
+                   const char* default_port, const std::string& scheme,
+                   const std::string& page, const char* base_key, std::string* listen,
+                   std::string* base) -> Status {
+    const std::string host =
+        ini.GetOr(section, std::string(prefix) + "_host", "127.0.0.1");
+    const std::string port = ini.GetOr(section, std::string(prefix) + "_port", default_port);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::InvalidArgument(std::string("[") + section + "] " + prefix +
+                                     "_port must be a port number, not '" + port + "'");
+    }
+    *listen = "http://" + host + ":" + port;
+    if (flag != nullptr) *listen = flags.Get(flag, *listen);
+    std::string public_host = host == "0.0.0.0" ? n.api.public_host : host;
+    std::string port_now = listen->substr(listen->rfind(':') + 1);
+    *base = ini.GetOr(section, base_key,
+                      scheme + "://" + public_host + ":" + port_now + "/" + page);
+    return Status::Ok();
+  };
+  CHRONOVA_ASSIGN_OR_RETURN(c.vnc_enabled, boolean("vnc", "enabled", true));
+  CHRONOVA_RETURN_IF_ERROR(proxy("vnc", "novncproxy", "novncproxy-listen", "6080", "http",
+                                 "vnc_auto.html", "novncproxy_base_url", &r.novnc_listen,
+                                 &c.novncproxy_base_url));
+  CHRONOVA_ASSIGN_OR_RETURN(c.spice_enabled, boolean("spice", "enabled", false));
+  CHRONOVA_RETURN_IF_ERROR(proxy("spice", "html5proxy", nullptr, "6082", "http",
+                                 "spice_auto.html", "html5proxy_base_url", &r.spice_listen,
+                                 &c.html5proxy_base_url));
+  CHRONOVA_ASSIGN_OR_RETURN(c.serial_enabled, boolean("serial_console", "enabled", false));
+  CHRONOVA_RETURN_IF_ERROR(proxy("serial_console", "serialproxy", nullptr, "6083", "ws",
+                                 "", "base_url", &r.serial_listen, &c.serial_base_url));
+  r.novnc_dir = ini.GetOr("vnc", "novnc_dir", r.novnc_dir);
+  r.spice_dir = ini.GetOr("spice", "html5_dir", r.spice_dir);
+  const std::string ttl = ini.GetOr("consoleauth", "token_ttl", "600");
+  if (ttl.empty() || ttl.size() > 9 || ttl.find_first_not_of("0123456789") != std::string::npos ||
+      ttl == "0") {
+    return Status::InvalidArgument("[consoleauth] token_ttl must be a number of seconds > 0");
+  }
+  c.token_ttl_s = std::stoll(ttl);
+  CHRONOVA_ASSIGN_OR_RETURN(r.enforce_session_timeout,
+                            boolean("consoleauth", "enforce_session_timeout", false));
+  std::string origins = ini.GetOr("console", "allowed_origins", "");
+  for (size_t at = 0; at <= origins.size();) {
+    size_t end = origins.find(',', at);
+    if (end == std::string::npos) end = origins.size();
+    std::string o = origins.substr(at, end - at);
+    o.erase(0, o.find_first_not_of(" \t"));
+    o.erase(o.find_last_not_of(" \t") + 1);
+    if (!o.empty()) r.allowed_origins.push_back(o);
+    at = end + 1;
+  }
+  return Status::Ok();
 }
 
 Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) {
@@ -282,6 +352,7 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
         ">. Setting service_down_time to: " + std::to_string(adjusted / 1000000));
     n.service_down_time_us = adjusted;
   }
+  CHRONOVA_RETURN_IF_ERROR(LoadConsoleConfig(flags, ini, n));
   // [quota] as in nova.conf (instances, cores, ram, key_pairs, ...; -1 unlimited).
   for (const std::string& resource : QuotaResourceNames()) {
     std::string key = QuotaConfigKey(resource);
@@ -323,6 +394,7 @@ int Run(int argc, char** argv) {
                              "nats-replicas",
                              "bus",
                              "compute-listen",
+                             "novncproxy-listen",
                              "hosts",
                              "hypervisor",
                              "libvirt-uri",
@@ -412,6 +484,10 @@ int Run(int argc, char** argv) {
         (n.api.image_api_url.empty() ? "off" : n.api.image_api_url + "/v2") +
         ((*node)->identity_password().empty() ? ""
                                               : ", credentials in " + dir + "/openrc");
+  }
+  for (const char* kind : {"novnc", "spice", "serial"}) {
+    if (int port = (*node)->console_port(kind); port != 0)
+      ready += ", " + std::string(kind) + " console proxy on port " + std::to_string(port);
   }
   Log(ready + "; Ctrl-C or SIGTERM stops it");
 

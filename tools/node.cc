@@ -12,6 +12,7 @@
 #include "agents/compute/image_cache.h"
 #include "agents/compute/libvirt_hypervisor.h"
 #include "agents/conductor.h"
+#include "agents/console/console_proxy.h"
 #include "agents/heartbeat_monitor.h"
 #include "agents/host_query.h"
 #include "agents/membership.h"
@@ -74,9 +75,12 @@ struct Node::Parts {
   std::unique_ptr<ComputeApiServer> api;
   std::unique_ptr<ImageService> image_service;
   std::unique_ptr<ImageApiServer> image_api;
+  std::unique_ptr<HostQueryClient> console_queries;
+  std::map<std::string, std::unique_ptr<ConsoleProxy>> console_proxies;
 
   ~Parts() {
     if (metrics) metrics->Stop();
+    console_proxies.clear();
     if (api_members) api_members->Stop();
     if (image_api) image_api->Stop();
     image_api.reset();
@@ -181,6 +185,10 @@ const std::string& Node::identity_password() const { return parts_->identity_pas
 ImageService* Node::image() { return parts_->image_service.get(); }
 Hypervisor* Node::hypervisor(size_t i) { return parts_->hypervisors.at(i).get(); }
 ComputeAgent* Node::compute_agent(size_t i) { return parts_->computes.at(i).get(); }
+int Node::console_port(const std::string& kind) const {
+  auto it = parts_->console_proxies.find(kind);
+  return it == parts_->console_proxies.end() ? 0 : it->second->port();
+}
 std::string Node::instances_path(size_t i) const { return parts_->instances_paths.at(i); }
 std::map<std::string, int> Node::ListenFds() const {
   std::map<std::string, int> fds;
@@ -189,6 +197,9 @@ std::map<std::string, int> Node::ListenFds() const {
   if (p.identity_api) fds["identity"] = p.identity_api->listen_fd();
   if (p.image_api) fds["image"] = p.image_api->http()->listen_fd();
   if (p.metrics) fds["metrics"] = p.metrics->listen_fd();
+  for (const auto& [kind, proxy] : p.console_proxies) {
+    fds["console-" + kind] = proxy->listen_fd();
+  }
   return fds;
 }
 
@@ -569,12 +580,86 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
   return Status::Ok();
 }
 
+// The console proxies: a token is good if the read model has it unexpired, for
+// this proxy's kind of console, and its compute host still serves that
+// guest's console at that port (Nova's validate_console_port).
+Status StartConsoles(Node::Parts& p, const NodeOptions& node) {
+  const ConsoleRoleOptions& o = node.console;
+  const ConsoleOptions& c = node.api.consoles;
+  p.console_queries = std::make_unique<HostQueryClient>(
+      p.bus.get(), "console." + Env::Default()->NewUuid());
+  struct Kind {
+    const char* name;
+    bool enabled;
+    std::string listen, dir, base_url;
+    const char* host_kind;
+    const char* console_type;
+  };
+  const Kind kinds[] = {
+      {"novnc", c.vnc_enabled, o.novnc_listen, o.novnc_dir, c.novncproxy_base_url, "vnc",
+       "novnc"},
+      {"spice", c.spice_enabled, o.spice_listen, o.spice_dir, c.html5proxy_base_url,
+       "spice", "spice-html5"},
+      {"serial", c.serial_enabled, o.serial_listen, "", c.serial_base_url, "serial",
+       "serial"}};
+  for (const Kind& k : kinds) {
+    if (!k.enabled || k.listen.empty()) continue;
+    ConsoleProxyOptions po;
+    po.name = k.name;
+    po.listen_url = k.listen;
+    po.listen_fd = InheritedFd(node, std::string("console-") + k.name);
+    po.static_dir = k.dir;
+    po.console_kind = k.host_kind;
+    po.public_scheme = k.base_url.substr(0, k.base_url.find("://"));
+    po.allowed_origins = o.allowed_origins;
+    po.enforce_session_timeout = o.enforce_session_timeout;
+    const std::string host_kind = k.host_kind;
+    const std::string console_type = k.console_type;
+    po.authorize = [&p, host_kind, console_type](
+                       const std::string& token) -> Result<ConsoleTarget> {
+      const std::string hash = HashConsoleToken(token);
+      auto find = [&]() -> Result<std::optional<ConsoleTokenRecord>> {
+        CHRONOVA_ASSIGN_OR_RETURN(auto reader, p.store->Reader(ConsoleTokensProjection::kName));
+        return ConsoleTokensView(reader.get()).Find(hash, Env::Default()->Now());
+      };
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<ConsoleTokenRecord> r, find());
+      if (!r) {
+        // Issued by another api process a moment ago: this read model may
+        // not have it yet.
+        CHRONOVA_ASSIGN_OR_RETURN(Seq head, p.log->Head());
+        if (p.runner->WaitFor(head, 2000).ok()) {
+          CHRONOVA_ASSIGN_OR_RETURN(r, find());
+        }
+      }
+      if (!r) return Status::NotFound("invalid or expired console token");
+      if (r->console_type != console_type) {
+        return Status::PermissionDenied("a " + r->console_type + " token, not " +
+                                        console_type);
+      }
+      CHRONOVA_ASSIGN_OR_RETURN(
+          ConsoleAddress now,
+          AskConsole(*p.console_queries, r->compute_host, r->instance_id, host_kind));
+      if (now.port != r->port || now.host != r->console_host) {
+        return Status::PermissionDenied("the console of " + r->instance_id.str() +
+                                        " moved since the token was issued");
+      }
+      return ConsoleTarget{r->console_host, r->port, r->internal_access_path,
+                           r->expires_at};
+    };
+    auto proxy = std::make_unique<ConsoleProxy>();
+    CHRONOVA_RETURN_IF_ERROR(proxy->Start(std::move(po)));
+    p.console_proxies[k.name] = std::move(proxy);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
   auto p = std::make_unique<Parts>();
   const Roles& roles = o.roles;
-  if (!roles.api && !roles.scheduler && !roles.conductor && !roles.compute)
+  if (!roles.api && !roles.scheduler && !roles.conductor && !roles.compute &&
+      !roles.console)
     return Status::InvalidArgument("a node runs at least one role");
   if (o.bus_url.empty() && !(roles.api && roles.scheduler && roles.conductor &&
                              (roles.compute || o.compute.hosts == 0))) {
@@ -615,6 +700,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& o) {
     CHRONOVA_ASSIGN_OR_RETURN(p->api_members, JoinRole(*p, o, "api"));
     if (p->api_members) CHRONOVA_RETURN_IF_ERROR(p->api_members->Start());
   }
+  if (roles.console) CHRONOVA_RETURN_IF_ERROR(StartConsoles(*p, o));
   return std::unique_ptr<Node>(new Node(std::move(p)));
 }
 

@@ -33,8 +33,24 @@ struct Roles {
   bool scheduler = true;
   bool conductor = true;
   bool compute = true;
+  // The console proxies (noVNC, SPICE, serial): they read the console tokens
+  // read model and ask compute hosts over the bus.
+  bool console = true;
   // Roles that read and write the log and keep read models.
-  bool UsesLog() const { return api || scheduler || conductor; }
+  bool UsesLog() const { return api || scheduler || conductor || console; }
+};
+
+// The console role: one proxy per kind of console (agents/console/console_proxy.h).
+// Each listens only if its URL is set and the API hands out that kind
+// (ApiRoleOptions::consoles).
+struct ConsoleRoleOptions {
+  std::string novnc_listen;   // [vnc] novncproxy_host/port, e.g. http://127.0.0.1:6080
+  std::string spice_listen;   // [spice] html5proxy_host/port (6082)
+  std::string serial_listen;  // [serial_console] serialproxy_host/port (6083)
+  std::string novnc_dir = "/usr/share/novnc";        // noVNC's pages
+  std::string spice_dir = "/usr/share/spice-html5";  // spice-html5's pages
+  std::vector<std::string> allowed_origins;          // [console] allowed_origins
+  bool enforce_session_timeout = false;  // [consoleauth] enforce_session_timeout
 };
 
 // The api role: Identity, Image and Compute APIs with their own read models.
@@ -149,6 +165,7 @@ struct NodeOptions {
   int64_t instance_build_timeout_s = 3600;
   ApiRoleOptions api;
   ComputeRoleOptions compute;
+  ConsoleRoleOptions console;
 };
 
 class Node {
@@ -173,6 +190,9 @@ class Node {
   Hypervisor* hypervisor(size_t i);
   // The agent of simulated compute host `i` (tests stop and restart it).
   ComputeAgent* compute_agent(size_t i);
+  // The port the console proxy of `kind` ("novnc", "spice", "serial") listens
+  // on; 0 if it does not run.
+  int console_port(const std::string& kind) const;
   // The instances path of compute host `i`: instances_path with one host, else
   // <instances_path>/<host>.
   std::string instances_path(size_t i) const;

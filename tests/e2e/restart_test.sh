@@ -16,13 +16,14 @@ STATE="$E2E_TMP/state"
 
 API=$(free_port)
 METRICS=$(free_port)
+VNC=$(free_port)
 # Quotas off: the clients boot for as long as the test runs.
 printf '[quota]\ninstances = -1\ncores = -1\nram = -1\n' >"$E2E_TMP/chronova.conf"
 "$BUILD/chronovad" all-in-one --config "$E2E_TMP/chronova.conf" --state-dir "$STATE" \
   --no-sync --hypervisor fake --hosts 2 \
   --auth-strategy noauth2 --compute-listen "http://127.0.0.1:$API" --identity-listen "" \
   --image-listen "" --metrics-listen "http://127.0.0.1:$METRICS" \
-  --snapshot-every 0 >"$E2E_TMP/d.log" 2>&1 &
+  --novncproxy-listen "http://127.0.0.1:$VNC" --snapshot-every 0 >"$E2E_TMP/d.log" 2>&1 &
 PID=$!
 E2E_PIDS+=("$PID")
 wait_for_text "$E2E_TMP/d.log" 120 "all-in-one ready"
@@ -172,6 +173,11 @@ PY
 [ ! -e "$STATE/handover-secondary" ] || fail "the secondary's directory left behind"
 curl -sf "http://127.0.0.1:$METRICS/metrics" | grep -q '^chronova_projection_lag_events ' ||
   fail "no metrics from the successor"
+# The noVNC proxy's socket was handed over too.
+if [ -f /usr/share/novnc/vnc_lite.html ]; then
+  curl -sf "http://127.0.0.1:$VNC/vnc_lite.html" | grep -q noVNC ||
+    fail "the successor's noVNC proxy does not serve noVNC"
+fi
 kill -TERM "$NEW"
 for ((i = 0; i < 300; i++)); do kill -0 "$NEW" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$NEW" 2>/dev/null && fail "the successor did not stop on SIGTERM"
