@@ -21,6 +21,9 @@ packages=(
   busybox-static syslinux syslinux-common mtools dosfstools cpio fdisk
   # Conformance: Tempest's compute API tests and the openstack CLI scenario.
   tempest python3-openstackclient
+  # Consoles (issue 19): the pages the console proxies serve (noVNC,
+  # spice-html5), and a real browser driven over WebDriver for the console test.
+  novnc spice-html5 chromium chromium-driver
 )
 
 # nats-server 2.10 from Debian 13 (trixie): 2.9.10 (bookworm) has no
