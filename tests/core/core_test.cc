@@ -353,7 +353,9 @@ TEST_CASE("every event round-trips through its envelope payload") {
       InstanceResizeFailed{HostName("g"), "r"},
       InstanceResizeConfirmed{},
       InstanceResizeRevertRequested{},
-      InstanceResizeReverted{HostName("g"), 4}};
+      InstanceResizeReverted{HostName("g"), 4},
+      InstanceConsoleAuthorized{"h", "novnc", HostName("g"), "127.0.0.1", 5900, "",
+                                Timestamp{5}}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

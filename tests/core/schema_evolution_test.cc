@@ -141,6 +141,10 @@ std::vector<Envelope> History() {
     ev("instance/i-ok", InstanceResizeFinished{HostName("hv1"), 1});
     ev("instance/i-ok", InstanceResizeConfirmed{});
   }
+  ev("instance/i-ok",
+     InstanceConsoleAuthorized{
+         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "novnc",
+         HostName("hv1"), "127.0.0.1", 5900, "", Timestamp{1700000600000000}});
   ev("instance/i-fail", InstanceRebuildRequested{ImageId("img-1"), "", false, {}});
   ev("instance/i-fail", InstanceRebuildFailed{HostName("hv1"), "libvirt: no disk"});
   ev("instance/i-ok", InstanceDeleteRequested{});
