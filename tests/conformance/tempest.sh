@@ -44,17 +44,20 @@ STATE="$E2E_TMP/state"
 COMPUTE=$(free_port)
 IDENTITY=$(free_port)
 IMAGE=$(free_port)
+VNC=$(free_port)
 export TEMPEST_PASSWORD=tempest-secret
 "$BUILD/chronovad" all-in-one --state-dir "$STATE" --password "$TEMPEST_PASSWORD" --no-sync \
   --hosts 2 --compute-listen "http://127.0.0.1:$COMPUTE" \
   --identity-listen "http://127.0.0.1:$IDENTITY" \
-  --image-listen "http://127.0.0.1:$IMAGE" >"$E2E_TMP/d.log" 2>&1 &
+  --image-listen "http://127.0.0.1:$IMAGE" --novncproxy-listen "http://127.0.0.1:$VNC" \
+  >"$E2E_TMP/d.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
 
 export TEMPEST_RESULTS_DIR="$RESULTS"
-# chronova resizes (same host allowed, as Tempest's single-node configs).
-export TEMPEST_ENABLE="resize${TEMPEST_ENABLE:+,$TEMPEST_ENABLE}"
+# chronova resizes (same host allowed, as Tempest's single-node configs), and
+# its noVNC proxy serves the fake hosts' consoles.
+export TEMPEST_ENABLE="resize,vnc_console${TEMPEST_ENABLE:+,$TEMPEST_ENABLE}"
 export TEMPEST_CONCURRENCY=${TEMPEST_CONCURRENCY:-2}
 export TEMPEST_BUILD_TIMEOUT=${TEMPEST_BUILD_TIMEOUT:-60}
 rm -rf "$RESULTS"
