@@ -115,7 +115,7 @@ Status LoadConsoleConfig(const Flags& flags, const IniFile& ini, NodeOptions& n)
   };
   CHRONOVA_ASSIGN_OR_RETURN(c.vnc_enabled, boolean("vnc", "enabled", true));
   CHRONOVA_RETURN_IF_ERROR(proxy("vnc", "novncproxy", "novncproxy-listen", "6080", "http",
-                                 "vnc_auto.html", "novncproxy_base_url", &r.novnc_listen,
+                                 "vnc_lite.html", "novncproxy_base_url", &r.novnc_listen,
                                  &c.novncproxy_base_url));
   CHRONOVA_ASSIGN_OR_RETURN(c.spice_enabled, boolean("spice", "enabled", false));
   CHRONOVA_RETURN_IF_ERROR(proxy("spice", "html5proxy", nullptr, "6082", "http",
@@ -124,6 +124,20 @@ Status LoadConsoleConfig(const Flags& flags, const IniFile& ini, NodeOptions& n)
   CHRONOVA_ASSIGN_OR_RETURN(c.serial_enabled, boolean("serial_console", "enabled", false));
   CHRONOVA_RETURN_IF_ERROR(proxy("serial_console", "serialproxy", nullptr, "6083", "ws",
                                  "", "base_url", &r.serial_listen, &c.serial_base_url));
+  // What a real libvirt host gives its guests for these consoles.
+  n.compute.spice = c.spice_enabled;
+  if (c.serial_enabled) {
+    n.compute.serial_port_range = ini.GetOr("serial_console", "port_range", "10000:20000");
+    const std::string& range = n.compute.serial_port_range;
+    const size_t colon = range.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == range.size() ||
+        range.find_first_not_of("0123456789:") != std::string::npos ||
+        std::stoi(range.substr(0, colon)) > std::stoi(range.substr(colon + 1)) ||
+        std::stoi(range.substr(colon + 1)) > 65535) {
+      return Status::InvalidArgument("[serial_console] port_range must be FIRST:LAST, not '" +
+                                     range + "'");
+    }
+  }
   r.novnc_dir = ini.GetOr("vnc", "novnc_dir", r.novnc_dir);
   r.spice_dir = ini.GetOr("spice", "html5_dir", r.spice_dir);
   const std::string ttl = ini.GetOr("consoleauth", "token_ttl", "600");

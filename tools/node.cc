@@ -387,6 +387,8 @@ Status StartCompute(Node::Parts& p, const NodeOptions& node) {
       LibvirtOptions lo;
       lo.virt_type = o.virt_type;
       lo.disk_gb = o.host_disk_gb;
+      lo.spice = o.spice;
+      lo.serial_port_range = o.serial_port_range;
       if (o.libvirt_uri.empty()) {
         CHRONOVA_ASSIGN_OR_RETURN(std::string test_node,
                                   WriteTestNode(dir + "/libvirt-test", host, o));

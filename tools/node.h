@@ -131,6 +131,11 @@ struct ComputeRoleOptions {
   // nova.conf [DEFAULT] report_interval: every compute agent heartbeats this
   // often. Microseconds here; seconds in chronovad's INI file.
   int64_t report_interval_us = 10000000;
+  // Real libvirt guests' consoles beyond VNC: a SPICE server ([spice]
+  // enabled) and a TCP serial port from this range ([serial_console] enabled
+  // and port_range, e.g. "10000:20000"; "" keeps the serial port a file).
+  bool spice = false;
+  std::string serial_port_range;
 };
 
 struct NodeOptions {

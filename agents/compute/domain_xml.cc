@@ -123,16 +123,21 @@ std::string RootDiskPath(std::string_view xml) {
 
 // The path of the first <serial type='file'> in a domain's XML, or "".
 std::string SerialLogPath(std::string_view xml) {
-  size_t serial = xml.find("<serial type='file'");
-  if (serial == std::string_view::npos) return "";
-  const size_t end = xml.find("</serial>", serial);
-  const std::string_view tag = "<source path='";
-  size_t src = xml.find(tag, serial);
-  if (src == std::string_view::npos || src > end) return "";
-  src += tag.size();
-  const size_t close = xml.find('\'', src);
-  if (close == std::string_view::npos) return "";
-  return XmlUnescape(xml.substr(src, close - src));
+  // A file serial's source, or the log of a TCP serial (a serial console).
+  for (const auto& [open, tag] :
+       {std::pair<std::string_view, std::string_view>{"<serial type='file'", "<source path='"},
+        {"<serial type='tcp'", "<log file='"}}) {
+    size_t serial = xml.find(open);
+    if (serial == std::string_view::npos) continue;
+    const size_t end = xml.find("</serial>", serial);
+    size_t src = xml.find(tag, serial);
+    if (src == std::string_view::npos || src > end) continue;
+    src += tag.size();
+    const size_t close = xml.find('\'', src);
+    if (close == std::string_view::npos) return "";
+    return XmlUnescape(xml.substr(src, close - src));
+  }
+  return "";
 }
 
 namespace {

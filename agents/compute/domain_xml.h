@@ -23,7 +23,8 @@ std::string DiskDevice(const std::string& bus, int index);
 // The file of the first <disk ... device='disk'> in a domain XML, or "" if the
 // domain has none (libvirt writes attributes in single quotes).
 std::string RootDiskPath(std::string_view xml);
-// The path of the first <serial type='file'> in a domain's XML, or "".
+// The path of the first <serial type='file'> in a domain's XML, or the log
+// file of a <serial type='tcp'> (a serial console); "" if neither.
 std::string SerialLogPath(std::string_view xml);
 
 // Where a running domain's console of `kind` listens, from its live XML:

@@ -3,6 +3,11 @@
 
 #include "agents/compute/libvirt_hypervisor.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -306,6 +311,36 @@ Result<HostCapacity> LibvirtHypervisor::Capacity() {
   return cap;
 }
 
+namespace {
+
+// A port of `range` ("first:last") nothing listens on at 127.0.0.1 now, tried
+// from a place the instance's id picks (so guests started together rarely
+// race for one); 0 if the range is empty, malformed or full.
+int FreeSerialPort(const std::string& range, const InstanceId& id) {
+  const size_t colon = range.find(':');
+  if (range.empty() || colon == std::string::npos) return 0;
+  const int first = std::atoi(range.c_str());
+  const int last = std::atoi(range.c_str() + colon + 1);
+  if (first <= 0 || last < first || last > 65535) return 0;
+  const int count = last - first + 1;
+  const int start = static_cast<int>(std::hash<std::string>()(id.str()) % count);
+  for (int i = 0; i < count; ++i) {
+    const int port = first + (start + i) % count;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
   return BuildXml(spec, Boot::kNormal);
 }
@@ -363,7 +398,21 @@ std::string LibvirtHypervisor::BuildXml(const GuestSpec& spec, Boot boot) const 
     }
     if (bus == "scsi") x += "    <controller type='scsi' model='virtio-scsi'/>\n";
   }
-  if (!spec.instance_dir.empty()) {
+  const int serial_port = test_driver_ || spec.instance_dir.empty()
+                              ? 0
+                              : FreeSerialPort(options_.serial_port_range, spec.instance_id);
+  if (serial_port > 0) {
+    // The serial console a proxy relays ([serial_console] enabled), still
+    // logged for os-getConsoleOutput.
+    x += "    <serial type='tcp'>\n";
+    x += "      <source mode='bind' host='127.0.0.1' service='" +
+         std::to_string(serial_port) + "'/>\n";
+    x += "      <protocol type='raw'/>\n";
+    x += "      <log file='" + XmlEscape(spec.instance_dir + "/console.log") +
+         "' append='on'/>\n";
+    x += "      <target port='0'/>\n";
+    x += "    </serial>\n";
+  } else if (!spec.instance_dir.empty()) {
     // append='on': QEMU truncates a file serial at every start otherwise.
     x += "    <serial type='file'>\n";
     x += "      <source path='" + XmlEscape(spec.instance_dir + "/console.log") +
@@ -372,6 +421,9 @@ std::string LibvirtHypervisor::BuildXml(const GuestSpec& spec, Boot boot) const 
     x += "    </serial>\n";
   }
   x += "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n";
+  if (options_.spice && !test_driver_) {
+    x += "    <graphics type='spice' port='-1' autoport='yes' listen='127.0.0.1'/>\n";
+  }
   x += "  </devices>\n";
   if (!test_driver_) {
     // QEMU runs as root for this domain and libvirt relabels nothing, so the

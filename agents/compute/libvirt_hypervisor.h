@@ -38,6 +38,12 @@ struct LibvirtOptions {
   int clean_shutdown_timeout_s = 60;
   // The qemu-img program Snapshot runs (looked up in PATH unless absolute).
   std::string qemu_img = "qemu-img";
+  // [spice] enabled: guests get a SPICE server on 127.0.0.1 beside VNC.
+  bool spice = false;
+  // [serial_console] port_range when [serial_console] enabled, e.g.
+  // "10000:20000": a guest's serial port is a TCP server on 127.0.0.1 at a
+  // free port of the range (still logged to console.log); "" keeps it a file.
+  std::string serial_port_range;
 };
 
 // True if `uri` selects libvirt's in-process test driver ("test:///..." or

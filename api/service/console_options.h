@@ -12,7 +12,7 @@ namespace chronova {
 // each console proxy (the URLs the API answers with carry the token).
 struct ConsoleOptions {
   bool vnc_enabled = true;  // [vnc] enabled
-  std::string novncproxy_base_url = "http://127.0.0.1:6080/vnc_auto.html";
+  std::string novncproxy_base_url = "http://127.0.0.1:6080/vnc_lite.html";
   bool spice_enabled = false;  // [spice] enabled
   std::string html5proxy_base_url = "http://127.0.0.1:6082/spice_auto.html";
   bool serial_enabled = false;  // [serial_console] enabled

@@ -1,6 +1,7 @@
 // LibvirtHypervisor on libvirt's in-process test driver. Each test opens
 // test:///<tmp>/node.xml, which gives it a fresh simulated host of its own.
 #include "agents/compute/libvirt_hypervisor.h"
+#include "agents/compute/domain_xml.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -400,3 +401,40 @@ TEST_CASE("libvirt: a suspended guest (managed save) is destroyed with its saved
 }
 
 }  // namespace chronova::testing
+
+namespace chronova {
+
+TEST_CASE("libvirt: a domain's consoles are read from its live XML", "[libvirt]") {
+  // As libvirt writes a running QEMU domain (autoport filled in).
+  const std::string xml =
+      "<domain type='qemu'><devices>\n"
+      "<serial type='tcp'>\n"
+      "  <source mode='bind' host='127.0.0.1' service='10042'/>\n"
+      "  <protocol type='raw'/>\n"
+      "  <log file='/var/lib/i/abc/console.log' append='on'/>\n"
+      "  <target type='isa-serial' port='0'/>\n"
+      "</serial>\n"
+      "<graphics type='vnc' port='5901' autoport='yes' listen='127.0.0.1'>\n"
+      "  <listen type='address' address='127.0.0.1'/>\n"
+      "</graphics>\n"
+      "<graphics type='spice' port='5902' autoport='yes' listen='0.0.0.0'/>\n"
+      "</devices></domain>\n";
+  DomainConsole vnc = ConsoleOf(xml, "vnc");
+  CHECK(vnc.host == "127.0.0.1");
+  CHECK(vnc.port == 5901);
+  DomainConsole spice = ConsoleOf(xml, "spice");
+  CHECK(spice.port == 5902);
+  CHECK(spice.host == "127.0.0.1");  // a wildcard listen is reached on loopback
+  DomainConsole serial = ConsoleOf(xml, "serial");
+  CHECK(serial.port == 10042);
+  CHECK(serial.host == "127.0.0.1");
+  CHECK(SerialLogPath(xml) == "/var/lib/i/abc/console.log");
+  // Not started yet (port -1), or no such device: no console.
+  CHECK(ConsoleOf("<graphics type='vnc' port='-1' autoport='yes'/>", "vnc").port == 0);
+  CHECK(ConsoleOf("<graphics type='vnc' port='5900'/>", "spice").port == 0);
+  CHECK(ConsoleOf(xml, "rdp").port == 0);
+  CHECK(SerialLogPath("<serial type='file'><source path='/x/console.log'/></serial>") ==
+        "/x/console.log");
+}
+
+}  // namespace chronova
