@@ -296,6 +296,8 @@ awaitable<void> ConsoleProxy::Impl::Accept() {
 }
 
 awaitable<void> ConsoleProxy::Impl::Serve(tcp::socket socket) {
+  beast::error_code nodelay_ec;
+  socket.set_option(tcp::no_delay(true), nodelay_ec);  // a console is interactive
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   try {

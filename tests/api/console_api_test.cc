@@ -13,7 +13,7 @@
 #include "projections/console_tokens_projection.h"
 #include "projections/projection_store.h"
 #include "tests/support/api_cloud.h"
-#include "tests/support/ws_client.h"
+#include "tools/ws_client.h"
 
 namespace chronova::testing {
 namespace {

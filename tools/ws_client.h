@@ -1,10 +1,11 @@
 // A minimal websocket client over a plain socket (RFC 6455: masked frames out,
-// unmasked frames in), for the console proxy tests: it does what Tempest's
+// unmasked frames in), for the console proxy tests and bench-console: it does what Tempest's
 // test_novnc and a browser do on the wire, and reports exactly what came back.
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@
 #include <random>
 #include <string>
 
-namespace chronova::testing {
+namespace chronova {
 
 class WsClient {
  public:
@@ -26,6 +27,8 @@ class WsClient {
   // head (status line and headers), or "" if the connection failed or closed.
   std::string Upgrade(int port, const std::string& target, const std::string& extra = "") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;  // as browsers do
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -130,4 +133,4 @@ class WsClient {
   std::minstd_rand rng_{42};
 };
 
-}  // namespace chronova::testing
+}  // namespace chronova
