@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/env.h"
+#include "core/metrics.h"
 
 namespace chronova {
 
@@ -166,6 +167,11 @@ struct ConsoleProxy::Impl {
   ConsoleProxyOptions options;
   std::atomic<int> sessions{0};
   int port = 0;
+  // chronova_console_connections_total{proxy,outcome} and the sessions gauge.
+  MetricCounter* relayed = nullptr;
+  MetricCounter* refused = nullptr;  // Origin, token, or too many sessions
+  MetricCounter* failed = nullptr;   // the console unreachable, or its handshake
+  GaugeRegistration sessions_gauge;
   asio::thread_pool workers{2};  // authorize() calls; joined before io goes
   // Owned so that it goes first (~Impl), with the coroutine frames it holds,
   // while everything they use is still here.
@@ -319,10 +325,12 @@ awaitable<void> ConsoleProxy::Impl::Serve(tcp::socket socket) {
                                   std::string(req["X-Forwarded-Proto"]),
                                   options.public_scheme, options.allowed_origins)) {
           Log("refused a websocket from origin " + origin);
+          refused->Inc();
           res.result(http::status::forbidden);
           res.body() = "Origin header does not match this host.\n";
           res.keep_alive(false);
         } else if (sessions.load() >= options.max_sessions) {
+          refused->Inc();
           res.result(http::status::service_unavailable);
           res.body() = "Too many console sessions.\n";
           res.keep_alive(false);
@@ -414,6 +422,7 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
   }
   if (!auth.status.ok()) {
     Log("refused a console: " + auth.status.ToString());
+    refused->Inc();
     close_tcp();
     co_return;
   }
@@ -432,6 +441,7 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
   } catch (const std::exception& e) {
     Log(std::string("cannot reach the console at ") + auth.target.host + ":" +
         std::to_string(auth.target.port) + ": " + e.what());
+    failed->Inc();
     close_tcp();
     co_return;
   }
@@ -452,12 +462,14 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
     if (!rest.empty()) co_await asio::async_write(compute, asio::buffer(rest), use_awaitable);
   } catch (const std::exception& e) {
     Log(std::string("console handshake failed: ") + e.what());
+    failed->Inc();
     beast::error_code ec;
     compute.close(ec);
     close_tcp();
     co_return;
   }
 
+  relayed->Inc();
   // Relay both ways until either side ends (or the token expires).
   bool done = false;
   auto finish = [&] {
@@ -539,6 +551,20 @@ Status ConsoleProxy::Start(ConsoleProxyOptions options) {
   const std::string port = authority.substr(colon + 1);
   impl_ = std::make_unique<Impl>();
   impl_->options = std::move(options);
+  MetricsRegistry& metrics = MetricsRegistry::Default();
+  const char* kConnections = "chronova_console_connections_total";
+  const char* kHelp = "Console websockets by outcome: relayed, refused, failed.";
+  const std::string& proxy_name = impl_->options.name;
+  impl_->relayed = &metrics.CounterFor(kConnections, kHelp,
+                                       {{"proxy", proxy_name}, {"outcome", "relayed"}});
+  impl_->refused = &metrics.CounterFor(kConnections, kHelp,
+                                       {{"proxy", proxy_name}, {"outcome", "refused"}});
+  impl_->failed = &metrics.CounterFor(kConnections, kHelp,
+                                      {{"proxy", proxy_name}, {"outcome", "failed"}});
+  Impl* self = impl_.get();
+  impl_->sessions_gauge = metrics.AddGauge(
+      "chronova_console_sessions", "Console sessions open now.", {{"proxy", proxy_name}},
+      [self] { return static_cast<double>(self->sessions.load()); });
   try {
     tcp::resolver resolver(impl_->io);
     auto endpoints = resolver.resolve(host, port);
