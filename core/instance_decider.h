@@ -158,7 +158,8 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const ChangeMetada
 // guest moved since its console was asked for), or Nova's "Cannot
 // 'get_vnc_console' instance <id> while it is in task_state deleting" while
 // deleting or migrating.
-Result<std::vector<Event>> Decide(const InstanceState& state, const AuthorizeConsole& cmd);
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const AuthorizeConsole& cmd);
 // The reported event, if CheckTransition allows it; Conflict otherwise.
 Result<std::vector<Event>> Decide(const InstanceState& state, const ReportProgress& cmd);
 

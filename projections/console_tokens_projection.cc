@@ -162,11 +162,11 @@ Status ConsoleTokensProjection::Apply(const Envelope& env, const Event& event,
   const InstanceId id{std::string(StreamKey(env.stream))};
   if (const auto* a = std::get_if<InstanceConsoleAuthorized>(&event)) {
     if (a->expires_at <= env.meta.time) return Status::Ok();  // born expired
-    ConsoleTokenRecord r{a->token_hash,   id,
-                         a->console_type, a->compute_host,
-                         a->console_host, a->port,
+    ConsoleTokenRecord r{a->token_hash,           id,
+                         a->console_type,         a->compute_host,
+                         a->console_host,         a->port,
                          a->internal_access_path, env.meta.time,
-                         a->expires_at,   env.meta.request_id};
+                         a->expires_at,           env.meta.request_id};
     PutRecord(w, TokenKey(a->token_hash), std::move(r));
     CHRONOVA_ASSIGN_OR_RETURN(std::optional<TokenList> list,
                               GetRecord<TokenList>(w, InstanceKey(id)));
@@ -185,13 +185,15 @@ Status ConsoleTokensProjection::Apply(const Envelope& env, const Event& event,
 
 Result<std::optional<ConsoleTokenRecord>> ConsoleTokensView::Find(
     const std::string& token_hash, Timestamp now) const {
-  CHRONOVA_ASSIGN_OR_RETURN(std::optional<ConsoleTokenRecord> r,
-                            GetRecord<ConsoleTokenRecord>(*reader_, TokenKey(token_hash)));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      std::optional<ConsoleTokenRecord> r,
+      GetRecord<ConsoleTokenRecord>(*reader_, TokenKey(token_hash)));
   if (r && r->expires_at <= now) r.reset();
   return r;
 }
 
-Result<std::vector<std::string>> ConsoleTokensView::OfInstance(const InstanceId& id) const {
+Result<std::vector<std::string>> ConsoleTokensView::OfInstance(
+    const InstanceId& id) const {
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<TokenList> list,
                             GetRecord<TokenList>(*reader_, InstanceKey(id)));
   return list ? list->hashes : std::vector<std::string>{};

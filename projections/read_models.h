@@ -9,8 +9,8 @@
 #include "projections/console_tokens_projection.h"
 #include "projections/hosts_projection.h"
 #include "projections/instance_actions_projection.h"
-#include "projections/revocations_projection.h"
 #include "projections/resource_projections.h"
+#include "projections/revocations_projection.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
@@ -29,7 +29,7 @@ struct ReadModels {
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
-    return {&servers,     &hosts,      &flavors,  &images,          &instance_actions,
+    return {&servers,     &hosts,      &flavors,  &images, &instance_actions,
             &revocations, &aggregates, &keypairs, &quotas, &console_tokens};
   }
 };

@@ -27,7 +27,9 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kFrameBytes = 16 + 320 * 200 * 4;
 const std::string kFrameRequest("\x03\x00\x00\x00\x00\x00\x01\x40\x00\xc8", 10);
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double Ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 // A plain TCP client of the fake console, for the direct figures.
 class Direct {
@@ -45,7 +47,8 @@ class Direct {
   ~Direct() { ::close(fd_); }
   bool ok() const { return ok_; }
   bool Send(const std::string& s) {
-    return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+    return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(s.size());
   }
   std::string Read(size_t n) {
     std::string s(n, '\0');
@@ -68,7 +71,8 @@ class Direct {
 template <typename Send, typename Read>
 bool Handshake(Send send, Read read) {
   if (read(12) != "RFB 003.008\n" || !send("RFB 003.008\n")) return false;
-  if (read(2) != std::string("\x01\x01", 2) || !send(std::string("\x01", 1))) return false;
+  if (read(2) != std::string("\x01\x01", 2) || !send(std::string("\x01", 1)))
+    return false;
   if (read(4) != std::string(4, '\0') || !send(std::string("\x01", 1))) return false;
   std::string init = read(24);
   if (init.size() != 24) return false;
@@ -118,13 +122,15 @@ Figures Measure(int n, const std::string& request, size_t answer, Send send, Rea
   return f;
 }
 
-void Print(const char* what, const Figures& direct, const Figures& proxied, size_t bytes) {
+void Print(const char* what, const Figures& direct, const Figures& proxied,
+           size_t bytes) {
   using bench::Percentile;
   const double n = static_cast<double>(direct.ms.size());
   auto rate = [&](const Figures& f) {
     char out[64];
     if (bytes > 1) {
-      std::snprintf(out, sizeof out, "%8.1f MB/s", n * static_cast<double>(bytes) / f.seconds / 1e6);
+      std::snprintf(out, sizeof out, "%8.1f MB/s",
+                    n * static_cast<double>(bytes) / f.seconds / 1e6);
     } else {
       std::snprintf(out, sizeof out, "%8.0f round trips/s", n / f.seconds);
     }
@@ -133,7 +139,8 @@ void Print(const char* what, const Figures& direct, const Figures& proxied, size
   std::printf("%s, direct:  %s  p50 %.3f ms  p99 %.3f ms\n", what, rate(direct).c_str(),
               Percentile(direct.ms, 0.5), Percentile(direct.ms, 0.99));
   std::printf("%s, proxied: %s  p50 %.3f ms  p99 %.3f ms  (adds p50 %.3f ms)\n", what,
-              rate(proxied).c_str(), Percentile(proxied.ms, 0.5), Percentile(proxied.ms, 0.99),
+              rate(proxied).c_str(), Percentile(proxied.ms, 0.5),
+              Percentile(proxied.ms, 0.99),
               Percentile(proxied.ms, 0.5) - Percentile(direct.ms, 0.5));
 }
 
@@ -175,7 +182,8 @@ int Run(int argc, char** argv) {
   auto dsend = [&](const std::string& s) { return direct.Send(s); };
   auto dread = [&](size_t n) { return direct.Read(n); };
   WsClient ws;
-  if (!direct.ok() || ws.Upgrade(vnc_proxy.port(), "/?token=bench").rfind("HTTP/1.1 101", 0))
+  if (!direct.ok() ||
+      ws.Upgrade(vnc_proxy.port(), "/?token=bench").rfind("HTTP/1.1 101", 0))
     return 1;
   WsStream wss(ws);
   auto wsend = [&](const std::string& s) { return ws.Send(s); };

@@ -85,7 +85,8 @@ std::string HostName() {
 Status LoadConsoleConfig(const Flags& flags, const IniFile& ini, NodeOptions& n) {
   ConsoleOptions& c = n.api.consoles;
   ConsoleRoleOptions& r = n.console;
-  auto boolean = [&](const char* section, const char* key, bool fallback) -> Result<bool> {
+  auto boolean = [&](const char* section, const char* key,
+                     bool fallback) -> Result<bool> {
     std::string v = ini.GetOr(section, key, fallback ? "true" : "false");
     if (v == "true" || v == "True" || v == "1" || v == "yes") return true;
     if (v == "false" || v == "False" || v == "0" || v == "no") return false;
@@ -99,7 +100,8 @@ Status LoadConsoleConfig(const Flags& flags, const IniFile& ini, NodeOptions& n)
                    std::string* base) -> Status {
     const std::string host =
         ini.GetOr(section, std::string(prefix) + "_host", "127.0.0.1");
-    const std::string port = ini.GetOr(section, std::string(prefix) + "_port", default_port);
+    const std::string port =
+        ini.GetOr(section, std::string(prefix) + "_port", default_port);
     if (port.empty() || port.size() > 5 ||
         port.find_first_not_of("0123456789") != std::string::npos) {
       return Status::InvalidArgument(std::string("[") + section + "] " + prefix +
@@ -119,31 +121,34 @@ Status LoadConsoleConfig(const Flags& flags, const IniFile& ini, NodeOptions& n)
                                  &c.novncproxy_base_url));
   CHRONOVA_ASSIGN_OR_RETURN(c.spice_enabled, boolean("spice", "enabled", false));
   CHRONOVA_RETURN_IF_ERROR(proxy("spice", "html5proxy", nullptr, "6082", "http",
-                                 "spice_auto.html", "html5proxy_base_url", &r.spice_listen,
-                                 &c.html5proxy_base_url));
-  CHRONOVA_ASSIGN_OR_RETURN(c.serial_enabled, boolean("serial_console", "enabled", false));
+                                 "spice_auto.html", "html5proxy_base_url",
+                                 &r.spice_listen, &c.html5proxy_base_url));
+  CHRONOVA_ASSIGN_OR_RETURN(c.serial_enabled,
+                            boolean("serial_console", "enabled", false));
   CHRONOVA_RETURN_IF_ERROR(proxy("serial_console", "serialproxy", nullptr, "6083", "ws",
                                  "", "base_url", &r.serial_listen, &c.serial_base_url));
   // What a real libvirt host gives its guests for these consoles.
   n.compute.spice = c.spice_enabled;
   if (c.serial_enabled) {
-    n.compute.serial_port_range = ini.GetOr("serial_console", "port_range", "10000:20000");
+    n.compute.serial_port_range =
+        ini.GetOr("serial_console", "port_range", "10000:20000");
     const std::string& range = n.compute.serial_port_range;
     const size_t colon = range.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == range.size() ||
         range.find_first_not_of("0123456789:") != std::string::npos ||
         std::stoi(range.substr(0, colon)) > std::stoi(range.substr(colon + 1)) ||
         std::stoi(range.substr(colon + 1)) > 65535) {
-      return Status::InvalidArgument("[serial_console] port_range must be FIRST:LAST, not '" +
-                                     range + "'");
+      return Status::InvalidArgument(
+          "[serial_console] port_range must be FIRST:LAST, not '" + range + "'");
     }
   }
   r.novnc_dir = ini.GetOr("vnc", "novnc_dir", r.novnc_dir);
   r.spice_dir = ini.GetOr("spice", "html5_dir", r.spice_dir);
   const std::string ttl = ini.GetOr("consoleauth", "token_ttl", "600");
-  if (ttl.empty() || ttl.size() > 9 || ttl.find_first_not_of("0123456789") != std::string::npos ||
-      ttl == "0") {
-    return Status::InvalidArgument("[consoleauth] token_ttl must be a number of seconds > 0");
+  if (ttl.empty() || ttl.size() > 9 ||
+      ttl.find_first_not_of("0123456789") != std::string::npos || ttl == "0") {
+    return Status::InvalidArgument(
+        "[consoleauth] token_ttl must be a number of seconds > 0");
   }
   c.token_ttl_s = std::stoll(ttl);
   CHRONOVA_ASSIGN_OR_RETURN(r.enforce_session_timeout,
@@ -501,7 +506,8 @@ int Run(int argc, char** argv) {
   }
   for (const char* kind : {"novnc", "spice", "serial"}) {
     if (int port = (*node)->console_port(kind); port != 0)
-      ready += ", " + std::string(kind) + " console proxy on port " + std::to_string(port);
+      ready +=
+          ", " + std::string(kind) + " console proxy on port " + std::to_string(port);
   }
   Log(ready + "; Ctrl-C or SIGTERM stops it");
 

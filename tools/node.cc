@@ -467,9 +467,9 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
         return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
       };
   service_options.consoles = o.consoles;
-  service_options.console_address = [q = p.host_queries.get()](
-                                        const HostName& host, const InstanceId& id,
-                                        const std::string& kind) {
+  service_options.console_address = [q = p.host_queries.get()](const HostName& host,
+                                                               const InstanceId& id,
+                                                               const std::string& kind) {
     return AskConsole(*q, host, id, kind);
   };
   service_options.host_up = [heartbeats](const HostName& host) {
@@ -597,13 +597,12 @@ Status StartConsoles(Node::Parts& p, const NodeOptions& node) {
     const char* host_kind;
     const char* console_type;
   };
-  const Kind kinds[] = {
-      {"novnc", c.vnc_enabled, o.novnc_listen, o.novnc_dir, c.novncproxy_base_url, "vnc",
-       "novnc"},
-      {"spice", c.spice_enabled, o.spice_listen, o.spice_dir, c.html5proxy_base_url,
-       "spice", "spice-html5"},
-      {"serial", c.serial_enabled, o.serial_listen, "", c.serial_base_url, "serial",
-       "serial"}};
+  const Kind kinds[] = {{"novnc", c.vnc_enabled, o.novnc_listen, o.novnc_dir,
+                         c.novncproxy_base_url, "vnc", "novnc"},
+                        {"spice", c.spice_enabled, o.spice_listen, o.spice_dir,
+                         c.html5proxy_base_url, "spice", "spice-html5"},
+                        {"serial", c.serial_enabled, o.serial_listen, "",
+                         c.serial_base_url, "serial", "serial"}};
   for (const Kind& k : kinds) {
     if (!k.enabled || k.listen.empty()) continue;
     ConsoleProxyOptions po;
@@ -617,11 +616,12 @@ Status StartConsoles(Node::Parts& p, const NodeOptions& node) {
     po.enforce_session_timeout = o.enforce_session_timeout;
     const std::string host_kind = k.host_kind;
     const std::string console_type = k.console_type;
-    po.authorize = [&p, host_kind, console_type](
-                       const std::string& token) -> Result<ConsoleTarget> {
+    po.authorize = [&p, host_kind,
+                    console_type](const std::string& token) -> Result<ConsoleTarget> {
       const std::string hash = HashConsoleToken(token);
       auto find = [&]() -> Result<std::optional<ConsoleTokenRecord>> {
-        CHRONOVA_ASSIGN_OR_RETURN(auto reader, p.store->Reader(ConsoleTokensProjection::kName));
+        CHRONOVA_ASSIGN_OR_RETURN(auto reader,
+                                  p.store->Reader(ConsoleTokensProjection::kName));
         return ConsoleTokensView(reader.get()).Find(hash, Env::Default()->Now());
       };
       CHRONOVA_ASSIGN_OR_RETURN(std::optional<ConsoleTokenRecord> r, find());

@@ -1,6 +1,6 @@
 // A minimal websocket client over a plain socket (RFC 6455: masked frames out,
-// unmasked frames in), for the console proxy tests and bench-console: it does what Tempest's
-// test_novnc and a browser do on the wire, and reports exactly what came back.
+// unmasked frames in), for the console proxy tests and bench-console: it does what
+// Tempest's test_novnc and a browser do on the wire, and reports exactly what came back.
 #pragma once
 
 #include <arpa/inet.h>
@@ -25,7 +25,8 @@ class WsClient {
   // Connects to 127.0.0.1:port and sends the upgrade request for `target`
   // with `extra` header lines ("Name: value\r\n"...). Returns the response's
   // head (status line and headers), or "" if the connection failed or closed.
-  std::string Upgrade(int port, const std::string& target, const std::string& extra = "") {
+  std::string Upgrade(int port, const std::string& target,
+                      const std::string& extra = "") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;  // as browsers do
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -34,13 +35,14 @@ class WsClient {
     addr.sin_port = htons(static_cast<uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "";
-    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                      std::to_string(port) +
+    std::string req = "GET " + target +
+                      " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                       "Sec-WebSocket-Version: 13\r\n" +
                       extra + "\r\n";
-    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(req.size()))
       return "";
     std::string head;
     while (head.find("\r\n\r\n") == std::string::npos) {
@@ -91,7 +93,7 @@ class WsClient {
       std::string payload(n, '\0');
       if (n > 0 && !Read(payload.data(), n)) return std::nullopt;
       const int opcode = h[0] & 0x0f;
-      if (opcode == 8) return std::nullopt;  // close
+      if (opcode == 8) return std::nullopt;       // close
       if (opcode == 9 || opcode == 10) continue;  // ping, pong
       return payload;
     }
@@ -111,9 +113,10 @@ class WsClient {
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
     while (n > 0) {
-      const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             deadline - std::chrono::steady_clock::now())
-                                             .count());
+      const int left =
+          static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               deadline - std::chrono::steady_clock::now())
+                               .count());
       pollfd pfd{fd_, POLLIN, 0};
       if (left <= 0 || ::poll(&pfd, 1, left) <= 0) {
         timed_out_ = true;

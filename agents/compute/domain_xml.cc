@@ -124,9 +124,9 @@ std::string RootDiskPath(std::string_view xml) {
 // The path of the first <serial type='file'> in a domain's XML, or "".
 std::string SerialLogPath(std::string_view xml) {
   // A file serial's source, or the log of a TCP serial (a serial console).
-  for (const auto& [open, tag] :
-       {std::pair<std::string_view, std::string_view>{"<serial type='file'", "<source path='"},
-        {"<serial type='tcp'", "<log file='"}}) {
+  for (const auto& [open, tag] : {std::pair<std::string_view, std::string_view>{
+                                      "<serial type='file'", "<source path='"},
+                                  {"<serial type='tcp'", "<log file='"}}) {
     size_t serial = xml.find(open);
     if (serial == std::string_view::npos) continue;
     const size_t end = xml.find("</serial>", serial);

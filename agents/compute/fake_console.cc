@@ -71,8 +71,8 @@ std::string Frame() {
     for (int x = 0; x < kWidth; ++x) {
       const bool text = (y / 10) % 2 == 1 && x > 16 && x < 16 + 6 * ((y * 7) % 40 + 4);
       const uint8_t v = text ? 0xc0 : static_cast<uint8_t>(0x10 + y / 8);
-      out += static_cast<char>(v);         // blue
-      out += static_cast<char>(v);         // green
+      out += static_cast<char>(v);                // blue
+      out += static_cast<char>(v);                // green
       out += static_cast<char>(text ? v : 0x20);  // red
       out += '\0';
     }
@@ -213,9 +213,9 @@ struct FakeConsoles::Listener {
         if (kind == "vnc") {
           ServeRfb(fd, name);
         } else {
-          ServeEcho(fd, kind == "serial" ? "chronova fake serial console of " + name +
-                                               "\r\n"
-                                         : "");
+          ServeEcho(fd, kind == "serial"
+                            ? "chronova fake serial console of " + name + "\r\n"
+                            : "");
         }
         std::lock_guard<std::mutex> l(mu);
         conn.done = true;

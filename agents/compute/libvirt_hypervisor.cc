@@ -4,12 +4,11 @@
 #include "agents/compute/libvirt_hypervisor.h"
 
 #include <arpa/inet.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include <algorithm>
 #include <atomic>
@@ -398,9 +397,10 @@ std::string LibvirtHypervisor::BuildXml(const GuestSpec& spec, Boot boot) const 
     }
     if (bus == "scsi") x += "    <controller type='scsi' model='virtio-scsi'/>\n";
   }
-  const int serial_port = test_driver_ || spec.instance_dir.empty()
-                              ? 0
-                              : FreeSerialPort(options_.serial_port_range, spec.instance_id);
+  const int serial_port =
+      test_driver_ || spec.instance_dir.empty()
+          ? 0
+          : FreeSerialPort(options_.serial_port_range, spec.instance_id);
   if (serial_port > 0) {
     // The serial console a proxy relays ([serial_console] enabled), still
     // logged for os-getConsoleOutput.

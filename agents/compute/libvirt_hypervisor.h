@@ -157,7 +157,7 @@ class LibvirtHypervisor : public Hypervisor {
   // <instance_dir>/libvirt.xml.resize), each tagged with its resize request.
   std::map<InstanceId, std::string> old_xml_;
 
-  FakeConsoles fake_consoles_;  // the test driver's guests' consoles
+  FakeConsoles fake_consoles_;   // the test driver's guests' consoles
   int lifecycle_callback_ = -1;  // libvirt's id of our lifecycle callback
   std::mutex observer_mu_;       // protects observer_; held while it runs
   GuestObserver observer_;

@@ -4,20 +4,19 @@
 // one per direction, and whichever ends first closes both sides.
 #include "agents/console/console_proxy.h"
 
-#include <utility>  // before asio: its awaitable.hpp uses std::exchange
-
 #include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <cstring>
-#include <optional>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <cctype>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <thread>
+#include <utility>  // before asio: its awaitable.hpp uses std::exchange
 
 #include "core/env.h"
 #include "core/metrics.h"
@@ -40,9 +39,8 @@ constexpr size_t kRelayChunk = 64 * 1024;
 constexpr char kRfbVersion[] = "RFB 003.008\n";
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -59,7 +57,8 @@ std::string HostPart(const std::string& authority) {
 std::string PercentDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+    if (s[i] == '%' && i + 2 < s.size() &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
       i += 2;
@@ -121,7 +120,8 @@ bool ConsoleOriginAllowed(const std::string& origin, const std::string& host_hea
   if (origin.empty()) return true;  // not a browser
   const size_t sep = origin.find("://");
   if (sep == std::string::npos || sep == 0) return false;
-  std::string scheme = Lower(forwarded_proto.empty() ? origin.substr(0, sep) : forwarded_proto);
+  std::string scheme =
+      Lower(forwarded_proto.empty() ? origin.substr(0, sep) : forwarded_proto);
   std::string authority = origin.substr(sep + 3);
   authority = authority.substr(0, authority.find('/'));
   const std::string host = Lower(HostPart(authority));
@@ -156,7 +156,8 @@ std::string ConsoleTokenOf(const std::string& target, const std::string& cookie_
     while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
     if (c.starts_with("token=")) {
       std::string_view v = c.substr(6);
-      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
+        v = v.substr(1, v.size() - 2);
       return std::string(v);
     }
   }
@@ -187,7 +188,8 @@ struct ConsoleProxy::Impl {
 
   awaitable<void> Accept();
   awaitable<void> Serve(tcp::socket socket);
-  awaitable<void> Session(websocket::stream<beast::tcp_stream>& ws, const std::string& token);
+  awaitable<void> Session(websocket::stream<beast::tcp_stream>& ws,
+                          const std::string& token);
 
   void Log(const std::string& what) const {
     Env::Default()->Info({.role = "console-proxy"}, options.name + ": " + what);
@@ -211,15 +213,16 @@ awaitable<Authorized> OnWorker(asio::io_context& io, asio::thread_pool& pool,
                                const AuthorizeFn& fn) {
   return asio::async_initiate<decltype(use_awaitable), void(Authorized)>(
       [&pool, ex = io.get_executor(), fn](auto handler) mutable {
-        asio::post(pool, [handler = std::move(handler), ex, fn = std::move(fn)]() mutable {
-          Authorized a;
-          Result<ConsoleTarget> r = fn();
-          a.status = r.status();
-          if (r.ok()) a.target = std::move(*r);
-          asio::post(ex, [handler = std::move(handler), a = std::move(a)]() mutable {
-            handler(std::move(a));
-          });
-        });
+        asio::post(
+            pool, [handler = std::move(handler), ex, fn = std::move(fn)]() mutable {
+              Authorized a;
+              Result<ConsoleTarget> r = fn();
+              a.status = r.status();
+              if (r.ok()) a.target = std::move(*r);
+              asio::post(ex, [handler = std::move(handler), a = std::move(a)]() mutable {
+                handler(std::move(a));
+              });
+            });
       },
       use_awaitable);
 }
@@ -347,10 +350,11 @@ awaitable<void> ConsoleProxy::Impl::Serve(tcp::socket socket) {
             if (p == "binary") protocol = "binary";
           }
           websocket::stream<beast::tcp_stream> ws(std::move(stream));
-          ws.set_option(websocket::stream_base::decorator(
-              [protocol](websocket::response_type& r) {
+          ws.set_option(
+              websocket::stream_base::decorator([protocol](websocket::response_type& r) {
                 r.set(http::field::server, "chronova-console-proxy");
-                if (!protocol.empty()) r.set(http::field::sec_websocket_protocol, protocol);
+                if (!protocol.empty())
+                  r.set(http::field::sec_websocket_protocol, protocol);
               }));
           ws.auto_fragment(false);
           ws.read_message_max(1 << 20);
@@ -430,8 +434,10 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
   try {
     tcp::resolver resolver(io);
     const std::string port = std::to_string(auth.target.port);
-    auto endpoints = co_await resolver.async_resolve(auth.target.host, port, use_awaitable);
-    asio::steady_timer connect_timer(io, std::chrono::milliseconds(options.request_timeout_ms));
+    auto endpoints =
+        co_await resolver.async_resolve(auth.target.host, port, use_awaitable);
+    asio::steady_timer connect_timer(
+        io, std::chrono::milliseconds(options.request_timeout_ms));
     connect_timer.async_wait([&compute](beast::error_code ec) {
       if (!ec) compute.close();
     });
@@ -450,8 +456,8 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
   std::string rest;
   try {
     if (options.console_kind == "vnc") {
-      asio::steady_timer handshake_timer(io,
-                                         std::chrono::milliseconds(options.request_timeout_ms));
+      asio::steady_timer handshake_timer(
+          io, std::chrono::milliseconds(options.request_timeout_ms));
       handshake_timer.async_wait([&](beast::error_code ec) {
         if (!ec) compute.close();
       });
@@ -459,7 +465,8 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
       handshake_timer.cancel();
     }
     rest = tenant.TakeRest();
-    if (!rest.empty()) co_await asio::async_write(compute, asio::buffer(rest), use_awaitable);
+    if (!rest.empty())
+      co_await asio::async_write(compute, asio::buffer(rest), use_awaitable);
   } catch (const std::exception& e) {
     Log(std::string("console handshake failed: ") + e.what());
     failed->Inc();
@@ -514,7 +521,8 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
         try {
           std::vector<char> chunk(kRelayChunk);
           for (;;) {
-            size_t n = co_await compute.async_read_some(asio::buffer(chunk), use_awaitable);
+            size_t n =
+                co_await compute.async_read_some(asio::buffer(chunk), use_awaitable);
             co_await ws.async_write(asio::buffer(chunk.data(), n), use_awaitable);
           }
         } catch (const std::exception&) {
@@ -544,8 +552,8 @@ Status ConsoleProxy::Start(ConsoleProxyOptions options) {
   authority = authority.substr(0, authority.find('/'));
   const size_t colon = authority.rfind(':');
   if (colon == std::string::npos || colon + 1 == authority.size()) {
-    return Status::InvalidArgument("console proxy " + options.name + ": no port in '" + url +
-                                   "'");
+    return Status::InvalidArgument("console proxy " + options.name + ": no port in '" +
+                                   url + "'");
   }
   std::string host = HostPart(authority);
   const std::string port = authority.substr(colon + 1);
@@ -583,8 +591,8 @@ Status ConsoleProxy::Start(ConsoleProxyOptions options) {
   } catch (const std::exception& e) {
     std::string name = impl_->options.name;
     impl_.reset();
-    return Status::Unavailable("console proxy " + name + ": cannot listen on " + url + ": " +
-                               e.what());
+    return Status::Unavailable("console proxy " + name + ": cannot listen on " + url +
+                               ": " + e.what());
   }
   asio::co_spawn(impl_->io, impl_->Accept(), asio::detached);
   Impl* impl = impl_.get();

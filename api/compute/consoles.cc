@@ -51,9 +51,10 @@ HttpResponse Consoles::CreateRemoteConsole(const ComputeCall& call) const {
   std::string why = mks ? EnumMessage(protocol, {"vnc", "spice", "rdp", "serial", "mks"})
                         : EnumMessage(protocol, {"vnc", "spice", "rdp", "serial"});
   if (!why.empty()) return ErrorResponse(FieldError("protocol", protocol, why));
-  why = mks ? EnumMessage(type, {"novnc", "xvpvnc", "rdp-html5", "spice-html5", "serial",
-                                 "webmks"})
-            : EnumMessage(type, {"novnc", "xvpvnc", "rdp-html5", "spice-html5", "serial"});
+  why =
+      mks ? EnumMessage(
+                type, {"novnc", "xvpvnc", "rdp-html5", "spice-html5", "serial", "webmks"})
+          : EnumMessage(type, {"novnc", "xvpvnc", "rdp-html5", "spice-html5", "serial"});
   if (!why.empty()) return ErrorResponse(FieldError("type", type, why));
   return ConsoleResponse(
       options_.service->GetConsole(call.ctx, InstanceId(call.params[0]),
@@ -62,7 +63,8 @@ HttpResponse Consoles::CreateRemoteConsole(const ComputeCall& call) const {
 }
 
 HttpResponse Consoles::ShowConsoleToken(const ComputeCall& call) const {
-  Result<ConsoleTokenRecord> r = options_.service->ShowConsoleToken(call.ctx, call.params[0]);
+  Result<ConsoleTokenRecord> r =
+      options_.service->ShowConsoleToken(call.ctx, call.params[0]);
   if (!r.ok()) return ErrorResponse(r.status());
   // Before 2.31 only RDP tokens could be looked up (Nova's 401).
   if (call.version < ApiVersion{2, 31} && r->console_type != "rdp-html5") {
@@ -72,9 +74,8 @@ HttpResponse Consoles::ShowConsoleToken(const ComputeCall& call) const {
   console["instance_uuid"] = (Json(r->instance_id.str()));
   console["host"] = (Json(r->console_host));
   console["port"] = (Json(static_cast<int64_t>(r->port)));
-  console["internal_access_path"] = (r->internal_access_path.empty()
-                                          ? Json()
-                                          : Json(r->internal_access_path));
+  console["internal_access_path"] =
+      (r->internal_access_path.empty() ? Json() : Json(r->internal_access_path));
   return JsonResponse(200, Json::MakeObject({{"console", std::move(console)}}));
 }
 

@@ -50,7 +50,8 @@ inline HttpResponse ErrorResponse(const Status& s) {
                          "possible.\n" +
                              s.ToString());
   }
-  if (code == 501) return NotSupportedResponse();  // Nova's words, whatever the driver said
+  if (code == 501)
+    return NotSupportedResponse();  // Nova's words, whatever the driver said
   return FaultResponse(code, s.message());
 }
 

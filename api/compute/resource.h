@@ -29,8 +29,8 @@ struct ComputeCall {
   RequestContext ctx;
   LinkContext links;
   std::vector<std::pair<std::string, std::string>> query;
-  std::vector<std::string> params;  // the route's "*" segments, in order
-  bool legacy_v2 = false;           // under /v2 rather than /v2.1
+  std::vector<std::string> params;          // the route's "*" segments, in order
+  bool legacy_v2 = false;                   // under /v2 rather than /v2.1
   ApiVersion version = kMinComputeVersion;  // negotiated (2.1 under /v2)
 };
 

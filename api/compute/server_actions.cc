@@ -120,7 +120,7 @@ HttpResponse ServerActions::Act(const ComputeCall& call) const {
 }
 
 ServerActions::Action ServerActions::GetConsole(std::string key, std::string protocol,
-                                               std::vector<std::string> types) {
+                                                std::vector<std::string> types) {
   return [key, protocol, types](const ServerActions& self, const ComputeCall& call,
                                 const InstanceId& id, const Json&, const Json& args) {
     // The removed versions (2.6+) answer as an unknown action would.
@@ -131,10 +131,12 @@ ServerActions::Action ServerActions::GetConsole(std::string key, std::string pro
       return ErrorResponse(FieldError(key, args, TypeMessage(args, {"object"})));
     }
     const Json* type = args.Find("type");
-    if (type == nullptr) return ErrorResponse(FieldError(key, args, RequiredMessage("type")));
+    if (type == nullptr)
+      return ErrorResponse(FieldError(key, args, RequiredMessage("type")));
     if (Status s = NoOtherProperties(args, {"type"}); !s.ok()) return ErrorResponse(s);
     std::string why = TypeMessage(*type, {"string"});
-    if (why.empty() && std::find(types.begin(), types.end(), type->as_string()) == types.end()) {
+    if (why.empty() &&
+        std::find(types.begin(), types.end(), type->as_string()) == types.end()) {
       why = type->PythonRepr() + " is not one of [";
       for (size_t i = 0; i < types.size(); ++i) why += (i ? ", '" : "'") + types[i] + "'";
       why += "]";

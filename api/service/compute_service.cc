@@ -573,8 +573,7 @@ Result<std::string> ComputeService::ConsoleOutput(const RequestContext& ctx,
   return out;
 }
 
-Status ComputeService::AppendConsoleToken(const RequestContext& ctx,
-                                          const InstanceId& id,
+Status ComputeService::AppendConsoleToken(const RequestContext& ctx, const InstanceId& id,
                                           const InstanceConsoleAuthorized& authorized,
                                           const std::string& method) {
   return ActOnServer(ctx, id, RequestKey(ctx, "console"),

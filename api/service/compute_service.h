@@ -1,8 +1,8 @@
 // ComputeService: the command and query side of the Compute API, free of HTTP.
 // Commands are decided in core/ and appended to the log; queries read the
 // projections after waiting for the caller's own writes (read-your-writes).
-// The HTTP layer (api/compute/compute_api_handler.cc) only parses, authorizes by calling this,
-// and renders.
+// The HTTP layer (api/compute/compute_api_handler.cc) only parses, authorizes by calling
+// this, and renders.
 //
 // Thread-safety: all methods may be called concurrently.
 #pragma once

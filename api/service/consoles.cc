@@ -17,9 +17,9 @@ struct ConsoleKind {
 
 const ConsoleKind* KindOf(const std::string& type) {
   static const std::map<std::string, ConsoleKind> kKinds = {
-      {"novnc", {"vnc", "vnc"}},          {"xvpvnc", {"vnc", nullptr}},
+      {"novnc", {"vnc", "vnc"}},           {"xvpvnc", {"vnc", nullptr}},
       {"spice-html5", {"spice", "spice"}}, {"serial", {"serial", "serial"}},
-      {"rdp-html5", {"rdp", nullptr}},    {"webmks", {"mks", nullptr}}};
+      {"rdp-html5", {"rdp", nullptr}},     {"webmks", {"mks", nullptr}}};
   auto it = kKinds.find(type);
   return it == kKinds.end() ? nullptr : &it->second;
 }

@@ -434,17 +434,15 @@ struct InstanceConsoleAuthorized {
 };
 
 // Every event of instance/<uuid> streams.
-using InstanceEvents =
-    EventList<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
-              BuildStarted, InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested,
-              InstanceDeleted, InstanceActionRequested, InstanceActionCompleted,
-              InstanceActionFailed, InstanceRescueRequested, InstanceRebuildRequested,
-              InstanceRebuilt, InstanceRebuildFailed, InstanceStateReset,
-              InstancePowerStateChanged, InstanceLocked, InstanceUnlocked,
-              InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
-              InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
-              InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
-              InstanceResizeRevertRequested, InstanceResizeReverted,
-              InstanceConsoleAuthorized>;
+using InstanceEvents = EventList<
+    InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
+    InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested, InstanceDeleted,
+    InstanceActionRequested, InstanceActionCompleted, InstanceActionFailed,
+    InstanceRescueRequested, InstanceRebuildRequested, InstanceRebuilt,
+    InstanceRebuildFailed, InstanceStateReset, InstancePowerStateChanged, InstanceLocked,
+    InstanceUnlocked, InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
+    InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
+    InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
+    InstanceResizeRevertRequested, InstanceResizeReverted, InstanceConsoleAuthorized>;
 
 }  // namespace chronova

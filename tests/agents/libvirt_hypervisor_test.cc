@@ -1,7 +1,6 @@
 // LibvirtHypervisor on libvirt's in-process test driver. Each test opens
 // test:///<tmp>/node.xml, which gives it a fresh simulated host of its own.
 #include "agents/compute/libvirt_hypervisor.h"
-#include "agents/compute/domain_xml.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -9,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agents/compute/domain_xml.h"
 #include "tests/support/test_util.h"
 
 // The driver's header must not drag libvirt into its users.

@@ -130,12 +130,14 @@ TEST_CASE("consoles: a noVNC URL's token opens the guest's screen through the pr
   }
 }
 
-TEST_CASE("consoles: the token is an event holding only its hash, and the read model finds it") {
+TEST_CASE(
+    "consoles: the token is an event holding only its hash, and the read model finds "
+    "it") {
   ApiCloud cloud = ConsoleCloud();
   const std::string id = cloud.Boot("audit");
   const std::string token = VncToken(cloud, id);
-  auto events = cloud.node->log()->ReadStream(InstanceStream(InstanceId(id)), StreamVersion(1),
-                                              1000);
+  auto events = cloud.node->log()->ReadStream(InstanceStream(InstanceId(id)),
+                                              StreamVersion(1), 1000);
   REQUIRE(events.ok());
   int authorized = 0;
   for (const Envelope& env : *events) {
@@ -162,7 +164,8 @@ TEST_CASE("consoles: the token is an event holding only its hash, and the read m
 
   // The admin's view of it (os-console-auth-tokens): at 2.1 only RDP tokens
   // are shown (Nova's 401); members may not ask; unknown tokens are 404.
-  Answer shown = cloud.Send("GET", "/os-console-auth-tokens/" + token, ApiCloud::kAdminToken);
+  Answer shown =
+      cloud.Send("GET", "/os-console-auth-tokens/" + token, ApiCloud::kAdminToken);
   CHECK(shown.status == 401);
   CHECK(Message(shown) == "The requested console type details are not accessible");
   CHECK(cloud.Send("GET", "/os-console-auth-tokens/" + token).status == 403);
@@ -178,7 +181,9 @@ TEST_CASE("consoles: the token is an event holding only its hash, and the read m
   CHECK(found->request_id.str().rfind("req-", 0) == 0);
 }
 
-TEST_CASE("consoles: bad, revoked and expired tokens get the websocket closed, nothing relayed") {
+TEST_CASE(
+    "consoles: bad, revoked and expired tokens get the websocket closed, nothing "
+    "relayed") {
   ApiCloud cloud = ConsoleCloud(/*ttl_s=*/2);
   const int port = cloud.node->console_port("novnc");
   const std::string id = cloud.Boot("gone");
@@ -196,8 +201,9 @@ TEST_CASE("consoles: bad, revoked and expired tokens get the websocket closed, n
     REQUIRE(serial.status == 200);
     CHECK(serial.json["console"]["url"].as_string().rfind("ws://127.0.0.1:", 0) == 0);
     WsClient ws;
-    REQUIRE(ws.Upgrade(port, "/?token=" + TokenOf(serial.json["console"]["url"].as_string()))
-                .rfind("HTTP/1.1 101", 0) == 0);
+    REQUIRE(
+        ws.Upgrade(port, "/?token=" + TokenOf(serial.json["console"]["url"].as_string()))
+            .rfind("HTTP/1.1 101", 0) == 0);
     CHECK(ws.ClosedWithoutData());
   }
   SECTION("the server's tokens go with it") {
@@ -226,7 +232,8 @@ TEST_CASE("consoles: bad, revoked and expired tokens get the websocket closed, n
   }
 }
 
-TEST_CASE("consoles: the proxy checks Origin against the request's host and allowed_origins") {
+TEST_CASE(
+    "consoles: the proxy checks Origin against the request's host and allowed_origins") {
   CHECK(ConsoleOriginAllowed("", "a:6080", "", "http", {}));
   CHECK(ConsoleOriginAllowed("http://a:6080", "a:6080", "", "http", {}));
   CHECK(ConsoleOriginAllowed("http://A", "a", "", "http", {}));
@@ -287,7 +294,8 @@ TEST_CASE("consoles: a serial console relays the guest's bytes both ways") {
   CHECK(echoed == "root\n");
 }
 
-TEST_CASE("consoles: with enforce_session_timeout a session ends when its token expires") {
+TEST_CASE(
+    "consoles: with enforce_session_timeout a session ends when its token expires") {
   ApiCloud cloud = ConsoleCloud(/*ttl_s=*/2, /*enforce_timeout=*/true);
   const std::string id = cloud.Boot("timed");
   const std::string token = VncToken(cloud, id);
@@ -337,11 +345,13 @@ TEST_CASE("consoles: the console actions answer as Nova's remote_consoles.py") {
                                 R"({"os-getVNCConsole": {"type": "novnc"}})");
   CHECK(missing.status == 404);
   // Another project's server is not found either.
-  Answer other = cloud.Action(id, R"({"os-getVNCConsole": {"type": "novnc"}})", "bob:other");
+  Answer other =
+      cloud.Action(id, R"({"os-getVNCConsole": {"type": "novnc"}})", "bob:other");
   CHECK(other.status == 404);
   // Remote consoles are a 2.6 API: not there at 2.1.
-  CHECK(cloud.Send("POST", "/servers/" + id + "/remote-consoles", ApiCloud::kMemberToken,
-                   R"({"remote_console": {"protocol": "vnc", "type": "novnc"}})")
+  CHECK(cloud
+            .Send("POST", "/servers/" + id + "/remote-consoles", ApiCloud::kMemberToken,
+                  R"({"remote_console": {"protocol": "vnc", "type": "novnc"}})")
             .status == 404);
 
   // A server that never got a host (no valid host: too big for the host).
@@ -363,7 +373,8 @@ TEST_CASE("consoles: the fake VNC server speaks RFB 3.8 with security type None"
   auto endpoint = consoles.Open(id, "guest-name", "vnc");
   REQUIRE(endpoint.ok());
   CHECK(consoles.Open(id, "guest-name", "vnc")->port == endpoint->port);  // one per guest
-  CHECK(consoles.Open(id, "guest-name", "rdp").status().code() == StatusCode::kInvalidArgument);
+  CHECK(consoles.Open(id, "guest-name", "rdp").status().code() ==
+        StatusCode::kInvalidArgument);
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -469,7 +469,8 @@ TEST_CASE("events render as JSON with their field names") {
   CHECK(e.find("\"time\":\"1970-01-01T00:00:00.000000Z\"") != std::string::npos);
 }
 
-TEST_CASE("JSON strings escape quotes, backslashes and control characters, and only those") {
+TEST_CASE(
+    "JSON strings escape quotes, backslashes and control characters, and only those") {
   CHECK(JsonQuote("") == "\"\"");
   CHECK(JsonQuote("plain text é") == "\"plain text é\"");
   CHECK(JsonQuote(std::string("a\"b\\c\nd\re\tf\x01g\x1f", 14)) ==

@@ -22,7 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const kRoles[] = {"api", "scheduler", "conductor", "admin"};
+const char* const kRoles[] = {"api", "scheduler", "conductor", "console-proxy", "admin"};
 
 // nkeys' prefix bytes: 'S' (seed) and 'U' (user) once base32-encoded.
 constexpr uint8_t kPrefixSeed = 18 << 3;
@@ -281,7 +281,7 @@ NatsPermissions PermissionsFor(const std::string& name, bool compute_host,
   }
   if (compute_host) {
     p.publish = {"report." + name, "inventory." + name, "heartbeat." + name,
-                 "reply.api.>"};
+                 "reply.api.>", "reply.console.>"};
     p.subscribe = {"work." + name, "query." + name};
     return p;
   }
@@ -305,6 +305,10 @@ NatsPermissions PermissionsFor(const std::string& name, bool compute_host,
   if (name == "api") {
     p.publish.insert(p.publish.end(), {"query.*", "member.api"});
     p.subscribe.insert(p.subscribe.end(), {"reply.api.>", "heartbeat.>", "member.api"});
+  } else if (name == "console-proxy") {
+    // Asks compute hosts where a guest's console listens.
+    p.publish.push_back("query.*");
+    p.subscribe.push_back("reply.console.>");
   } else if (name == "scheduler") {
     p.publish.push_back("member.scheduler");
     p.subscribe.insert(p.subscribe.end(), {"heartbeat.>", "member.scheduler"});
