@@ -189,13 +189,18 @@ qemu-io -f qcow2 -c "write -P 0x5a $PAT_OFF $PAT_LEN" "$INSTANCES/$VM1/disk" >/d
 has_pattern "$INSTANCES/$VM1/disk" || fail "vm1's overlay does not read back the pattern"
 
 # Start: ACTIVE, and the guest really boots again (one more boot line), which
-# its serial console, read through the serial proxy's websocket, shows too.
+# its serial console, read through the serial proxy's websocket, shows too. The
+# console's TCP port is in the domain's definition, so its URL works while the
+# guest is off; the reader connects as soon as QEMU listens, before the guest's
+# kernel runs.
+SERIAL_URL=$(os console url show --serial "$VM1" -f value -c url)
+python3 "$ROOT/tests/e2e/serial_console.py" "$SERIAL_URL" "$BOOT_LINE" 150 \
+  >"$E2E_TMP/serial.out" 2>&1 &
+SERIAL_READER=$!
 t0=$(now)
 os server start "$VM1" >/dev/null
 wait_status "$VM1" 90 ACTIVE
-SERIAL_URL=$(os console url show --serial "$VM1" -f value -c url)
-python3 "$ROOT/tests/e2e/serial_console.py" "$SERIAL_URL" "$BOOT_LINE" 120 \
-  >"$E2E_TMP/serial.out" 2>&1 || {
+wait "$SERIAL_READER" || {
   cat "$E2E_TMP/serial.out" >&2
   fail "the serial console of vm1 did not show its boot line"
 }

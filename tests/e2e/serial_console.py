@@ -12,20 +12,47 @@ url, want = sys.argv[1], sys.argv[2].encode()
 timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 120
 start = time.monotonic()
 u = urllib.parse.urlparse(url)
-s = socket.create_connection((u.hostname, u.port or 80), timeout=10)
-key = base64.b64encode(os.urandom(16)).decode()
-s.sendall((f"GET {u.path or '/'}?{u.query} HTTP/1.1\r\nHost: {u.netloc}\r\n"
-           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-           "Sec-WebSocket-Protocol: binary\r\n\r\n").encode())
-head = b""
-while b"\r\n\r\n" not in head:
-    chunk = s.recv(1)
-    if not chunk:
-        sys.exit("the serial proxy closed the connection during the upgrade")
-    head += chunk
-if not head.startswith(b"HTTP/1.1 101"):
-    sys.exit("no websocket: " + head.split(b"\r\n")[0].decode())
+
+
+def connect():
+    """A websocket to the proxy, or None if it (or the guest's console behind
+    it) is not there yet: the proxy then accepts and closes at once."""
+    try:
+        c = socket.create_connection((u.hostname, u.port or 80), timeout=10)
+    except OSError:
+        return None
+    key = base64.b64encode(os.urandom(16)).decode()
+    c.sendall((f"GET {u.path or '/'}?{u.query} HTTP/1.1\r\nHost: {u.netloc}\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: binary\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = c.recv(1)
+        if not chunk:
+            return None
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101"):
+        sys.exit("no websocket: " + head.split(b"\r\n")[0].decode())
+    # A refused token or an unreachable console: closed with nothing sent.
+    c.settimeout(0.5)
+    try:
+        first = c.recv(1, socket.MSG_PEEK)
+        if not first:
+            return None
+    except socket.timeout:
+        pass  # open, and quiet: the guest has not written yet
+    return c
+
+
+s = None
+while time.monotonic() - start < timeout:
+    s = connect()
+    if s:
+        break
+    time.sleep(0.2)
+if s is None:
+    sys.exit(f"the serial proxy never relayed {url} within {timeout:.0f}s")
 
 
 def read_exact(n):

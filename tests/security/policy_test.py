@@ -630,6 +630,12 @@ RULES = {
     "os_compute_api:os-admin-actions:reset_state": R(
         "POST", LIFE, {"os-resetState": {"state": "active"}}, ok=202,
         prepare=life_in("ACTIVE")),
+    # Allowed: the admin's lookup of a token nobody issued is Nova's 404.
+    "os_compute_api:os-console-auth-tokens": R(
+        "GET", "/v2.1/os-console-auth-tokens/no-such-token", ok=404),
+    "os_compute_api:os-remote-consoles": R(
+        "POST", ACTION, {"os-getVNCConsole": {"type": "novnc"}},
+        check=lambda body: "token" in body["console"]["url"]),
     "os_compute_api:os-console-output": R(
         "POST", ACTION, {"os-getConsoleOutput": {"length": 3}},
         check=lambda body: isinstance(body["output"], str)),
