@@ -439,7 +439,8 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
     asio::steady_timer connect_timer(
         io, std::chrono::milliseconds(options.request_timeout_ms));
     connect_timer.async_wait([&compute](beast::error_code ec) {
-      if (!ec) compute.close();
+      beast::error_code ignored;
+      if (!ec) compute.close(ignored);
     });
     co_await asio::async_connect(compute, endpoints, use_awaitable);
     connect_timer.cancel();
@@ -459,7 +460,10 @@ awaitable<void> ConsoleProxy::Impl::Session(websocket::stream<beast::tcp_stream>
       asio::steady_timer handshake_timer(
           io, std::chrono::milliseconds(options.request_timeout_ms));
       handshake_timer.async_wait([&](beast::error_code ec) {
-        if (!ec) compute.close();
+        if (ec) return;
+        beast::error_code ignored;
+        compute.close(ignored);  // whichever side the handshake waits on
+        close_tcp();
       });
       co_await NegotiateRfb(tenant, compute);
       handshake_timer.cancel();

@@ -406,3 +406,88 @@ TEST_CASE("consoles: the fake VNC server speaks RFB 3.8 with security type None"
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("consoles: a SPICE console's URL, page and relay") {
+  ApiCloud cloud(1, "fake", [](NodeOptions& o) {
+    o.console.spice_listen = "http://127.0.0.1:" + std::to_string(FreePort());
+    o.api.consoles.spice_enabled = true;
+  });
+  const std::string id = cloud.Boot("spice");
+  Answer a = cloud.Action(id, R"({"os-getSPICEConsole": {"type": "spice-html5"}})");
+  REQUIRE(a.status == 200);
+  const std::string url = a.json["console"]["url"].as_string();
+  CHECK(url.rfind("http://127.0.0.1:6082/spice_auto.html?token=", 0) == 0);
+  const int port = cloud.node->console_port("spice");
+  REQUIRE(port > 0);
+  if (std::filesystem::exists("/usr/share/spice-html5/spice_auto.html")) {
+    HttpClient client("127.0.0.1:" + std::to_string(port));
+    auto page = client.Send("GET", "/spice_auto.html", {}, "");
+    REQUIRE(page.ok());
+    CHECK(page->status == 200);
+    CHECK(page->body.find("<script") != std::string::npos);
+  }
+  // spice-html5 sends the token as a cookie; the fake host's SPICE socket
+  // echoes what it is sent.
+  WsClient ws;
+  REQUIRE(ws.Upgrade(port, "/", "Cookie: token=" + TokenOf(url) + "\r\n")
+              .rfind("HTTP/1.1 101", 0) == 0);
+  REQUIRE(ws.Send("REDQ"));
+  CHECK(ws.Receive() == std::string("REDQ"));
+  // A VNC token opens nothing here.
+  WsClient vnc;
+  REQUIRE(vnc.Upgrade(port, "/?token=" + VncToken(cloud, id)).rfind("HTTP/1.1 101", 0) ==
+          0);
+  CHECK(vnc.ClosedWithoutData());
+}
+
+TEST_CASE("consoles: the proxy bounds what a client can make it hold") {
+  FakeConsoles consoles;
+  const InstanceId id("11111111-2222-4333-8444-666666666666");
+  const int vnc_port = consoles.Open(id, "bounded", "vnc")->port;
+  ConsoleProxy proxy;
+  ConsoleProxyOptions o;
+  o.listen_url = "http://127.0.0.1:" + std::to_string(FreePort());
+  o.max_sessions = 1;
+  o.request_timeout_ms = 500;
+  o.authorize = [vnc_port](const std::string& token) -> Result<ConsoleTarget> {
+    if (token != "good") return Status::NotFound("no such token");
+    return ConsoleTarget{"127.0.0.1", vnc_port, "", Timestamp{int64_t{1} << 62}};
+  };
+  REQUIRE(proxy.Start(o).ok());
+
+  SECTION("a request that never ends is dropped after the request timeout") {
+    WsClient slow;
+    const auto start = std::chrono::steady_clock::now();
+    // The upgrade's head never ends (no blank line).
+    std::string head = slow.Upgrade(proxy.port(), "/?token=good", "X-Slow: 1");
+    CHECK(head.empty());
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+  }
+  SECTION("headers past 8 KiB are refused") {
+    WsClient big;
+    std::string head = big.Upgrade(proxy.port(), "/?token=good",
+                                   "X-Big: " + std::string(9000, 'a') + "\r\n");
+    CHECK(head.rfind("HTTP/1.1 101", 0) != 0);
+  }
+  SECTION("sessions past max_sessions get 503, and the first one still works") {
+    WsClient first;
+    REQUIRE(first.Upgrade(proxy.port(), "/?token=good").rfind("HTTP/1.1 101", 0) == 0);
+    REQUIRE(first.Receive() == std::string(kRfb38));
+    WsClient second;
+    CHECK(second.Upgrade(proxy.port(), "/?token=good").rfind("HTTP/1.1 503", 0) == 0);
+    REQUIRE(first.Send(kRfb38));
+    CHECK(first.Receive() == std::string("\x01\x01", 2));
+  }
+  SECTION("a client that stops in the RFB handshake is cut off") {
+    WsClient stalled;
+    REQUIRE(stalled.Upgrade(proxy.port(), "/?token=good").rfind("HTTP/1.1 101", 0) == 0);
+    REQUIRE(stalled.Receive() == std::string(kRfb38));
+    // No version back: the handshake times out and the session closes.
+    CHECK(stalled.ClosedWithoutData(3000));
+  }
+  proxy.Stop();
+}
+
+}  // namespace chronova::testing
