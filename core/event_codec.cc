@@ -94,6 +94,25 @@ Result<std::string> UpcastHostRegistered1To2(std::string_view old) {
   return EncodePortable(v2);
 }
 
+// instance.spawned as stored before schema 2. Frozen: never edit.
+struct InstanceSpawnedV1 {
+  HostName host;
+  std::string hypervisor_name;
+  template <class A>
+  void serialize(A& ar) {
+    ar(host, hypervisor_name);
+  }
+};
+
+Result<std::string> UpcastInstanceSpawned1To2(std::string_view old) {
+  InstanceSpawnedV1 v1;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
+  InstanceSpawned v2;
+  v2.host = v1.host;
+  v2.hypervisor_name = v1.hypervisor_name;
+  return EncodePortable(v2);  // consoles unknown: none recorded
+}
+
 }  // namespace
 
 const UpcasterSet& UpcasterSet::Default() {
@@ -102,6 +121,7 @@ const UpcasterSet& UpcasterSet::Default() {
   static const UpcasterSet* set = [] {
     auto* s = new UpcasterSet();
     s->Add(HostRegistered::kType, 1, UpcastHostRegistered1To2);
+    s->Add(InstanceSpawned::kType, 1, UpcastInstanceSpawned1To2);
     return s;
   }();
   return *set;

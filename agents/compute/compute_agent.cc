@@ -352,7 +352,7 @@ void ComputeAgent::Build(const BuildWork& w) {
                                            " aborted: " + guest.status().message()});
     return;
   }
-  Send(w.origin, InstanceSpawned{options_.host, guest->domain_name});
+  Send(w.origin, InstanceSpawned{options_.host, guest->domain_name, guest->consoles});
 }
 
 void ComputeAgent::Act(const ActionWork& w) {

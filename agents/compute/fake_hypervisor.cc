@@ -47,7 +47,10 @@ Result<GuestInfo> FakeHypervisor::Spawn(const GuestSpec& spec) {
   g.domain_name = DomainName(spec.instance_id);
   g.power_state = PowerState::kRunning;
   Save();
-  return g;
+  GuestInfo spawned = g;
+  for (const char* kind : {"vnc", "spice", "serial"})
+    spawned.consoles[kind] = "on demand";
+  return spawned;
 }
 
 Status FakeHypervisor::Destroy(const InstanceId& id) {

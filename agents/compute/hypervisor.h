@@ -9,6 +9,7 @@
 
 #include <cereal/cereal.hpp>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,9 @@ struct GuestInfo {
   InstanceId instance_id;
   std::string domain_name;  // "instance-<uuid>"
   PowerState power_state = PowerState::kNoState;
+  // Spawn only: the guest's consoles, kind -> where they listen
+  // (InstanceSpawned::consoles).
+  std::map<std::string, std::string> consoles;
 };
 
 struct HostCapacity {

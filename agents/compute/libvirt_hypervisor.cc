@@ -471,7 +471,17 @@ Result<GuestInfo> LibvirtHypervisor::Spawn(const GuestSpec& spec) {
   if (active < 0) return LastError("check domain " + name);
   if (active == 0 && virDomainCreate(dom.get()) < 0)
     return LastError("start domain " + name);
-  return GuestOf(dom.get(), spec.instance_id);
+  CHRONOVA_ASSIGN_OR_RETURN(GuestInfo guest, GuestOf(dom.get(), spec.instance_id));
+  if (test_driver_) {
+    for (const char* kind : {"vnc", "spice", "serial"})
+      guest.consoles[kind] = "on demand";
+  } else if (Result<std::string> xml = XmlDescOf(dom.get(), 0, name); xml.ok()) {
+    for (const char* kind : {"vnc", "spice", "serial"}) {
+      DomainConsole c = ConsoleOf(*xml, kind);
+      if (c.port != 0) guest.consoles[kind] = c.host + ":" + std::to_string(c.port);
+    }
+  }
+  return guest;
 }
 
 Status LibvirtHypervisor::Destroy(const InstanceId& id) {

@@ -75,14 +75,18 @@ struct BuildStarted {
 };
 
 // The guest is defined and running on `host`.
+// Schema 2 adds `consoles`: the consoles the guest was started with, by kind
+// ("vnc", "spice", "serial") -> where its host serves them ("127.0.0.1:5900";
+// "on demand" for a simulated host's).
 struct InstanceSpawned {
   static constexpr const char* kType = "instance.spawned";
-  static constexpr uint32_t kSchema = 1;
+  static constexpr uint32_t kSchema = 2;
   HostName host;
   std::string hypervisor_name;  // e.g. the libvirt domain name
+  std::map<std::string, std::string> consoles;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(host), CEREAL_NVP(hypervisor_name));
+    ar(CEREAL_NVP(host), CEREAL_NVP(hypervisor_name), CEREAL_NVP(consoles));
   }
 };
 

@@ -140,8 +140,17 @@ TEST_CASE(
                                               StreamVersion(1), 1000);
   REQUIRE(events.ok());
   int authorized = 0;
+  bool spawned = false;
   for (const Envelope& env : *events) {
     CHECK(env.payload.find(token) == std::string::npos);  // never the token itself
+    if (env.type == InstanceSpawned::kType) {
+      // The consoles the guest started with are recorded with it.
+      Event e = DecodeEvent(env).value();
+      CHECK(std::get<InstanceSpawned>(e).consoles ==
+            std::map<std::string, std::string>{
+                {"serial", "on demand"}, {"spice", "on demand"}, {"vnc", "on demand"}});
+      spawned = true;
+    }
     if (env.type != InstanceConsoleAuthorized::kType) continue;
     ++authorized;
     Event e = DecodeEvent(env).value();
@@ -158,6 +167,7 @@ TEST_CASE(
     CHECK(env.meta.actor.user.str() == "alice");
   }
   CHECK(authorized == 1);
+  CHECK(spawned);
   // SHA-256 of "abc", as every implementation has it.
   CHECK(HashConsoleToken("abc") ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

@@ -39,6 +39,16 @@ struct HostRegisteredV1 {
   }
 };
 
+// instance.spawned as schema 1 wrote it (frozen, like the upcaster's copy).
+struct InstanceSpawnedV1 {
+  HostName host;
+  std::string hypervisor_name;
+  template <class A>
+  void serialize(A& ar) {
+    ar(host, hypervisor_name);
+  }
+};
+
 // The scripted history of the fixture: every event type at least once.
 std::vector<Envelope> History() {
   std::vector<Envelope> out;
@@ -101,7 +111,8 @@ std::vector<Envelope> History() {
     ev(std::string("instance/") + id, InstanceScheduled{HostName("hv1")});
     ev(std::string("instance/") + id, BuildStarted{HostName("hv1")});
   }
-  ev("instance/i-ok", InstanceSpawned{HostName("hv1"), "instance-i-ok"});
+  add("instance/i-ok", "instance.spawned", 1,
+      EncodePortable(InstanceSpawnedV1{HostName("hv1"), "instance-i-ok"}));
   ev("instance/i-ok", InstanceUpdated{true, "vm-renamed", true, "192.0.2.7", false, ""});
   ev("instance/i-ok", InstanceMetadataChanged{{{"tier", "gold"}}, {"role"}});
   ev("instance/i-fail", InstanceBuildFailed{HostName("hv1"), "libvirt: boom"});
@@ -227,12 +238,27 @@ TEST_CASE("writing the fixture log from today's scripted history",
 TEST_CASE("the fixture log holds every event type and a retired schema") {
   std::set<std::string> types;
   bool retired = false;
+  bool spawned_v1 = false;
   for (const Envelope& e : LoadFixture()) {
     types.insert(e.type);
     retired |= e.type == HostRegistered::kType && e.schema < HostRegistered::kSchema;
+    spawned_v1 |= e.type == InstanceSpawned::kType && e.schema == 1;
   }
   CHECK(types.size() == std::variant_size_v<Event>);
   CHECK(retired);
+  CHECK(spawned_v1);
+}
+
+TEST_CASE("instance.spawned of schema 1 reads as schema 2 with no consoles recorded") {
+  for (const Envelope& e : LoadFixture()) {
+    if (e.type != InstanceSpawned::kType) continue;
+    REQUIRE(e.schema == 1);
+    Event decoded = DecodeEvent(e).value();
+    const auto& s = std::get<InstanceSpawned>(decoded);
+    CHECK(s.host.str() == "hv1");
+    CHECK(s.hypervisor_name == "instance-i-ok");
+    CHECK(s.consoles.empty());
+  }
 }
 
 TEST_CASE(

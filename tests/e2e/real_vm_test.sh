@@ -147,6 +147,19 @@ python3 "$ROOT/tests/e2e/browser_console.py" "$URL" "$BUILD/console-screenshot.p
 connected_s=$(awk '/^CONNECTED/ {print $2}' "$E2E_TMP/browser.out")
 echo "MEASURED console-url-show-to-Connected $(python3 -c "print(f'{$url_s + $connected_s:.1f}')")"
 grep '^SCREENSHOT' "$E2E_TMP/browser.out"
+# The guest's consoles are recorded with its instance.spawned: VNC and the TCP
+# serial port from [serial_console] port_range.
+"$BUILD/chronovactl" --state-dir "$STATE" audit server "$VM1" --json >"$E2E_TMP/audit1" 2>&1 || true
+CONSOLES=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{") and "\"instance.spawned\"" in line:
+        c = {kv["key"]: kv["value"] for kv in json.loads(line)["payload"]["consoles"]}
+        print(c.get("vnc", "-"), c.get("serial", "-"))' "$E2E_TMP/audit1")
+grep -Eq '^127\.0\.0\.1:59[0-9]{2} 127\.0\.0\.1:2[0-9]{4}$' <<<"$CONSOLES" || {
+  grep spawned "$E2E_TMP/audit1" >&2
+  fail "vm1's instance.spawned records consoles '$CONSOLES', not VNC and a serial port of 20000:29999"
+}
 BASE1=$(backing_of "$VM1")
 [ -f "$INSTANCES/$VM1/libvirt.xml" ] || fail "no libvirt.xml in the instance dir"
 for ((i = 0; i < 20; i++)); do
