@@ -7,4 +7,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/tools/build.sh"
 cd "$ROOT/build"
-ctest --output-on-failure --no-tests=error -j "${CHRONOVA_TEST_JOBS:-2}" "$@"
+status=0
+ctest --output-on-failure --no-tests=error -j "${CHRONOVA_TEST_JOBS:-2}" "$@" || status=$?
+# What the real-VM test measured of the consoles, and where its screenshot of
+# the guest's screen in Chromium is (docs/performance.md, "consoles").
+grep -hE '^(SCREENSHOT|SERIAL|MEASURED console)' Testing/Temporary/LastTest.log 2>/dev/null || true
+exit "$status"
