@@ -1,6 +1,12 @@
 #include "agents/compute/domain_xml.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "core/utf8.h"
@@ -194,6 +200,29 @@ DomainConsole ConsoleOf(std::string_view xml, std::string_view kind) {
   }
   if (c.host.empty() || c.host == "0.0.0.0") c.host = "127.0.0.1";
   return c;
+}
+
+int FreeSerialPort(const std::string& range, const InstanceId& id) {
+  const size_t colon = range.find(':');
+  if (range.empty() || colon == std::string::npos) return 0;
+  const int first = std::atoi(range.c_str());
+  const int last = std::atoi(range.c_str() + colon + 1);
+  if (first <= 0 || last < first || last > 65535) return 0;
+  const int count = last - first + 1;
+  const int start = static_cast<int>(std::hash<std::string>()(id.str()) % count);
+  for (int i = 0; i < count; ++i) {
+    const int port = first + (start + i) % count;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return 0;
 }
 
 }  // namespace chronova

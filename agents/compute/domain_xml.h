@@ -1,10 +1,13 @@
 // Domain XML as the libvirt driver writes and reads it: escaping for libvirt's
-// XML, and the few facts read back from a domain's definition (its root disk,
-// its serial log). Plain strings only: no libvirt here.
+// XML, the few facts read back from a domain's definition (its root disk, its
+// serial log, where its consoles listen), and the port a new guest's serial
+// console takes. Plain strings and sockets only: no libvirt here.
 #pragma once
 
 #include <string>
 #include <string_view>
+
+#include "core/types.h"
 
 namespace chronova {
 
@@ -36,5 +39,11 @@ struct DomainConsole {
   int port = 0;
 };
 DomainConsole ConsoleOf(std::string_view xml, std::string_view kind);
+
+// A port of `range` ("first:last") nothing listens on at 127.0.0.1 now, tried
+// from a place the instance's id picks (so guests started together rarely
+// race for one); 0 if the range is empty, malformed or full. A guest's TCP
+// serial console ([serial_console] port_range).
+int FreeSerialPort(const std::string& range, const InstanceId& id);
 
 }  // namespace chronova

@@ -3,11 +3,8 @@
 
 #include "agents/compute/libvirt_hypervisor.h"
 
-#include <arpa/inet.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -309,36 +306,6 @@ Result<HostCapacity> LibvirtHypervisor::Capacity() {
   cap.hypervisor_type = test_driver_ ? "test" : "QEMU";
   return cap;
 }
-
-namespace {
-
-// A port of `range` ("first:last") nothing listens on at 127.0.0.1 now, tried
-// from a place the instance's id picks (so guests started together rarely
-// race for one); 0 if the range is empty, malformed or full.
-int FreeSerialPort(const std::string& range, const InstanceId& id) {
-  const size_t colon = range.find(':');
-  if (range.empty() || colon == std::string::npos) return 0;
-  const int first = std::atoi(range.c_str());
-  const int last = std::atoi(range.c_str() + colon + 1);
-  if (first <= 0 || last < first || last > 65535) return 0;
-  const int count = last - first + 1;
-  const int start = static_cast<int>(std::hash<std::string>()(id.str()) % count);
-  for (int i = 0; i < count; ++i) {
-    const int port = first + (start + i) % count;
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return 0;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    if (free) return port;
-  }
-  return 0;
-}
-
-}  // namespace
 
 std::string LibvirtHypervisor::DomainXml(const GuestSpec& spec) const {
   return BuildXml(spec, Boot::kNormal);

@@ -216,16 +216,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // From any thread (Drain): ends the connection unless a request is under
   // way or has begun to arrive (bytes read or waiting in the socket), which is
   // answered with "Connection: close" first.
+  // A connection that never carried a request gets a second for its first
+  // bytes: its client may have connected just before the listener closed.
   void CloseIfIdle() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-      beast::error_code ec;
-      if (self->in_request_ || self->buffer_.size() > 0 ||
-          self->stream_.socket().available(ec) > 0) {
-        return;
-      }
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      self->stream_.close();
-    });
+    net::post(stream_.get_executor(),
+              [self = shared_from_this()] { self->CloseIdle(true); });
   }
 
   // From any thread: ends the connection (Stop).
@@ -238,6 +233,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  void CloseIdle(bool grace) {
+    beast::error_code ec;
+    if (in_request_ || buffer_.size() > 0 || stream_.socket().available(ec) > 0) return;
+    if (grace && first_request_) {
+      auto timer = std::make_shared<net::steady_timer>(stream_.get_executor(),
+                                                       std::chrono::seconds(1));
+      timer->async_wait([self = shared_from_this(), timer](beast::error_code e) {
+        if (!e) self->CloseIdle(false);
+      });
+      return;
+    }
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
   void ReadHeader() {
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(
