@@ -12,6 +12,7 @@
 #include "eventstore/command_handler.h"
 #include "projections/aggregates_projection.h"
 #include "projections/hosts_projection.h"
+#include "projections/server_groups_projection.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
@@ -59,6 +60,26 @@ Status Scheduler::Start() {
                               AggregatesView(reader.get()).List());
     std::lock_guard<std::mutex> l(hosts_mu_);
     for (AggregateState& a : aggregates) aggregates_[a.id] = std::move(a);
+  }
+  {
+    CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServerGroupsProjection::kName));
+    ServerGroupsView view(reader.get());
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<ServerGroupsState> projects, view.All());
+    std::lock_guard<std::mutex> l(groups_mu_);
+    for (ServerGroupsState& p : projects) {
+      for (const auto& [id, g] : p.groups) {
+        group_project_[id] = g.project_id;
+        CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceId> members, view.Members(id));
+        for (const InstanceId& m : members) {
+          members_[id].insert(m);
+          member_of_[m] = id;
+        }
+      }
+      if (!p.groups.empty()) {
+        ProjectId project = p.groups.begin()->second.project_id;
+        groups_[project] = std::move(p);
+      }
+    }
   }
   {
     std::lock_guard<std::mutex> l(queue_mu_);
@@ -145,15 +166,21 @@ void Scheduler::Stop() {
 Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
   for (const Envelope& env : batch) {
     std::string_view kind = StreamKind(env.stream);
-    if (kind != "host" && kind != "aggregate" && env.type != InstanceRequested::kType)
+    if (kind != "host" && kind != "aggregate" && kind != "server-groups" &&
+        env.type != InstanceRequested::kType && env.type != InstanceDeleted::kType)
       continue;
     CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
     if (kind == "host") {
       FoldHost(env, e);
     } else if (kind == "aggregate") {
       FoldAggregate(env, e);
+    } else if (kind == "server-groups") {
+      FoldServerGroups(env, e);
     } else if (auto* r = std::get_if<InstanceRequested>(&e)) {
+      TrackMember(*r);
       if (Owns(r->instance_id)) Enqueue(Pending{*r, env.seq, env.meta});
+    } else if (std::holds_alternative<InstanceDeleted>(e)) {
+      ForgetMember(InstanceId(std::string(StreamKey(env.stream))));
     }
   }
   return Status::Ok();
@@ -245,7 +272,8 @@ void Scheduler::Rank(HostEntry& e) {
   e.ranked = true;
 }
 
-std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
+std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r,
+                                            const GroupView* group) {
   Timestamp now = options_.env->Now();
   PlacementRequest request;
   request.claim = FlavorClaim(r.flavor);
@@ -268,16 +296,69 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r) {
   constexpr size_t kWalk = 256;
   std::vector<PlacementHost> hosts;
   hosts.reserve(kWalk);
-  for (const auto& [weight, hash, entry] : ranked_) {
+  std::set<const HostEntry*> seen;
+  auto consider = [&](HostEntry& entry) {
+    if (!seen.insert(&entry).second) return;
     // ComputeFilter: the service must be up (a heartbeat within service_down_time).
-    const bool up = entry->last_seen.micros != 0 &&
-                    now.micros - entry->last_seen.micros <= options_.service_down_time_us;
-    PlacementHost host{&entry->state, up, entry->name_hash};
-    if (!PassesFilters(host, zoned, request)) continue;
+    const bool up = entry.last_seen.micros != 0 &&
+                    now.micros - entry.last_seen.micros <= options_.service_down_time_us;
+    PlacementHost host{&entry.state, up, entry.name_hash};
+    if (!PassesFilters(host, zoned, request)) return;
+    if (group != nullptr &&
+        !group->group->Allows(entry.state.name, r.instance_id,
+                              [&](const InstanceId& id) { return group->IsLive(id); })) {
+      return;  // ServerGroupAffinityFilter / ServerGroupAntiAffinityFilter
+    }
     hosts.push_back(host);
-    if (hosts.size() == kWalk) break;
+  };
+  if (group != nullptr && !group->recorded.empty()) {
+    // The group's stream puts this member on a host already (another
+    // scheduler placed it, or one that died before recording the outcome):
+    // that host, if it still passes the filters (the policy was checked when
+    // it was recorded). Otherwise the member is placed again.
+    auto it = hosts_.find(group->recorded);
+    if (it != hosts_.end()) {
+      const bool up =
+          it->second.last_seen.micros != 0 &&
+          now.micros - it->second.last_seen.micros <= options_.service_down_time_us;
+      if (PassesFilters({&it->second.state, up, it->second.name_hash}, zoned, request)) {
+        return {group->recorded};
+      }
+    }
   }
-  return RankHosts(hosts, zoned, request);
+  auto live = [&](const InstanceId& id) { return group != nullptr && group->IsLive(id); };
+  std::vector<HostName> member_hosts;
+  if (group != nullptr) member_hosts = group->group->MemberHosts(r.instance_id, live);
+  const bool affinity = group != nullptr && (group->group->policy == kAffinity ||
+                                             group->group->policy == kSoftAffinity);
+  if (affinity && !member_hosts.empty()) {
+    // The members' hosts first, wherever they rank; with hard affinity only them.
+    for (const HostName& h : member_hosts) {
+      auto it = hosts_.find(h);
+      if (it != hosts_.end()) consider(it->second);
+    }
+  }
+  if (group == nullptr || group->group->policy != kAffinity || member_hosts.empty()) {
+    for (const auto& [weight, hash, entry] : ranked_) {
+      if (hosts.size() >= kWalk) break;
+      consider(*entry);
+    }
+  }
+  // With a group, every host that passed is ranked, then ordered by the
+  // group's weigher and cut to the limit.
+  if (group != nullptr) request.limit = SIZE_MAX;
+  std::vector<HostName> ranked = RankHosts(hosts, zoned, request);
+  if (group != nullptr) {
+    // The soft weighers: most members first (soft-affinity) or fewest
+    // (soft-anti-affinity), the RAM weigher's order among equals.
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [&](const HostName& a, const HostName& b) {
+                       return group->group->SoftRank(a, r.instance_id, live) <
+                              group->group->SoftRank(b, r.instance_id, live);
+                     });
+    if (ranked.size() > 16) ranked.resize(16);
+  }
+  return ranked;
 }
 
 Status Scheduler::Place(const Pending& p) {
@@ -293,9 +374,17 @@ Status Scheduler::Place(const Pending& p) {
   meta.causation = p.seq;
   meta.time = options_.env->Now();
   const Claim claim = FlavorClaim(r.flavor);
+  std::string group_id;
+  if (auto hint = r.scheduler_hints.find(kGroupHint);
+      hint != r.scheduler_hints.end() && !hint->second.empty()) {
+    group_id = hint->second.front();
+  }
   constexpr int kMaxRounds = 32;
   for (int round = 0; round < kMaxRounds; ++round) {
-    std::vector<HostName> candidates = Candidates(r);
+    std::optional<GroupView> group;
+    if (!group_id.empty()) group = Group(group_id, r.instance_id);
+    if (group && !group->group) group.reset();  // deleted: the hint names nothing
+    std::vector<HostName> candidates = Candidates(r, group ? &*group : nullptr);
     if (candidates.empty()) break;
     for (const HostName& host : candidates) {
       HostState state;
@@ -327,10 +416,24 @@ Status Scheduler::Place(const Pending& p) {
                      req.events[0].payload};
         FoldHost(env, decided->front());
       }
+      if (group) {
+        const bool replace = !group->recorded.empty() && group->recorded != host;
+        Status kept = RecordGroupPlacement(p, group_id, host, replace);
+        if (kept.IsConflict()) {
+          // Another member took this host first and the policy no longer
+          // allows it (or another scheduler placed this member first): our
+          // claim goes back and the host is chosen again.
+          if (!decided->empty()) {
+            CHRONOVA_RETURN_IF_ERROR(ReleaseClaim(r, host, claimed_at, meta));
+          }
+          break;
+        }
+        CHRONOVA_RETURN_IF_ERROR(kept);
+      }
       // The key names the host: a second scheduler that placed the instance
       // elsewhere meanwhile must not find its claim "already recorded".
       Status recorded = RecordOutcome(p, InstanceScheduled{host}, host.str());
-      if (recorded.ok()) return Status::Ok();
+      if (recorded.ok()) return group ? KeepClaim(r, host, meta) : Status::Ok();
       // Not recorded, or not known to be. The log says what became of it.
       Result<InstanceState> now = LoadInstance(*log_, r.instance_id);
       if (!now.ok()) return recorded;  // keep the claim: a retry reuses it
@@ -344,18 +447,171 @@ Status Scheduler::Place(const Pending& p) {
       // Deleted while we placed it, or placed on another host by another
       // scheduler: give the claim back. The key names this claim's version, so
       // it never stands in for a later claim's release.
-      AppendRequest release;
-      release.stream = HostStream(host);
-      release.key = IdempotencyKey("release-" + r.instance_id.str() + "-" + host.str() +
-                                   "-" + std::to_string(claimed_at.value()));
-      release.events.push_back(MakeNewEvent(HostResourcesReleased{r.instance_id}, meta));
-      CHRONOVA_RETURN_IF_ERROR(log_->Append(release).status());
-      return Status::Ok();
+      return ReleaseClaim(r, host, claimed_at, meta);
     }
   }
   Status failed = RecordOutcome(p, InstanceSchedulingFailed{kNoValidHost}, "none");
   if (failed.ok()) CountBoot("no_valid_host");
   return failed.IsConflict() ? Status::Ok() : failed;
+}
+
+Status Scheduler::KeepClaim(const InstanceRequested& r, const HostName& host,
+                            const EventMeta& meta) {
+  CHRONOVA_RETURN_IF_ERROR(RefreshHost(host));
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    HostState state;
+    {
+      std::lock_guard<std::mutex> l(hosts_mu_);
+      state = Entry(host).state;
+    }
+    Result<std::vector<Event>> decided =
+        Decide(state, ClaimResources{r.instance_id, FlavorClaim(r.flavor)});
+    if (!decided.ok() || decided->empty()) return decided.status();  // held
+    AppendRequest req;
+    req.stream = HostStream(host);
+    req.expected = ExpectedVersion::Exactly(state.version);
+    req.key = IdempotencyKey("reclaim-" + r.instance_id.str() + "-" + host.str() + "-" +
+                             std::to_string(state.version.value()));
+    req.events.push_back(MakeNewEvent(decided->front(), meta));
+    Result<AppendResult> appended = log_->Append(req);
+    if (appended.ok() || !appended.status().IsConflict()) return appended.status();
+    CHRONOVA_RETURN_IF_ERROR(RefreshHost(host));
+  }
+  return Status::Unavailable("host " + host.str() + " kept changing");
+}
+
+Status Scheduler::ReleaseClaim(const InstanceRequested& r, const HostName& host,
+                               StreamVersion claimed_at, const EventMeta& meta) {
+  AppendRequest release;
+  release.stream = HostStream(host);
+  release.key = IdempotencyKey("release-" + r.instance_id.str() + "-" + host.str() + "-" +
+                               std::to_string(claimed_at.value()));
+  release.events.push_back(MakeNewEvent(HostResourcesReleased{r.instance_id}, meta));
+  Result<AppendResult> appended = log_->Append(release);
+  if (!appended.ok()) return appended.status();
+  Envelope env{appended->last_seq,       release.stream,           appended->last_version,
+               release.events[0].type,   release.events[0].schema, meta,
+               release.events[0].payload};
+  FoldHost(env, HostResourcesReleased{r.instance_id});
+  return Status::Ok();
+}
+
+// ---- server groups -------------------------------------------------------------
+
+void Scheduler::FoldServerGroups(const Envelope& env, const Event& event) {
+  ProjectId project(std::string(StreamKey(env.stream)));
+  std::lock_guard<std::mutex> l(groups_mu_);
+  ServerGroupsState& s = groups_[project];
+  // Only the next version applies; a gap is closed by RefreshServerGroups.
+  if (env.version != s.version.next()) return;
+  ApplyServerGroupEvent(s, env, event);
+  if (const auto* c = std::get_if<ServerGroupCreated>(&event)) {
+    group_project_[c->group_id] = project;
+  } else if (const auto* d = std::get_if<ServerGroupDeleted>(&event)) {
+    group_project_.erase(d->group_id);
+    for (const InstanceId& m : members_[d->group_id]) member_of_.erase(m);
+    members_.erase(d->group_id);
+  }
+}
+
+Status Scheduler::RefreshServerGroups(const ProjectId& project) {
+  StreamVersion from;
+  {
+    std::lock_guard<std::mutex> l(groups_mu_);
+    from = groups_[project].version.next();
+  }
+  while (true) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
+                              log_->ReadStream(ServerGroupsStream(project), from, 1024));
+    if (events.empty()) return Status::Ok();
+    for (const Envelope& env : events) {
+      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
+      FoldServerGroups(env, e);
+    }
+    from = events.back().version.next();
+  }
+}
+
+void Scheduler::TrackMember(const InstanceRequested& r) {
+  auto hint = r.scheduler_hints.find(kGroupHint);
+  if (hint == r.scheduler_hints.end() || hint->second.empty()) return;
+  std::lock_guard<std::mutex> l(groups_mu_);
+  const std::string& group = hint->second.front();
+  if (!group_project_.contains(group)) return;  // no such group (any more)
+  members_[group].insert(r.instance_id);
+  member_of_[r.instance_id] = group;
+}
+
+void Scheduler::ForgetMember(const InstanceId& id) {
+  std::lock_guard<std::mutex> l(groups_mu_);
+  auto it = member_of_.find(id);
+  if (it == member_of_.end()) return;
+  members_[it->second].erase(id);
+  member_of_.erase(it);
+}
+
+std::optional<Scheduler::GroupView> Scheduler::Group(const std::string& id,
+                                                     const InstanceId& member) {
+  std::lock_guard<std::mutex> l(groups_mu_);
+  auto owner = group_project_.find(id);
+  if (owner == group_project_.end()) return std::nullopt;
+  GroupView v;
+  v.project = owner->second;
+  const ServerGroupsState& s = groups_[v.project];
+  v.version = s.version;
+  if (const ServerGroup* g = s.Find(id)) {
+    v.group = *g;
+    auto recorded = g->hosts.find(member);
+    if (recorded != g->hosts.end()) v.recorded = recorded->second;
+  }
+  v.live = members_[id];
+  return v;
+}
+
+Status Scheduler::RecordGroupPlacement(const Pending& p, const std::string& group_id,
+                                       const HostName& host, bool replace) {
+  EventMeta meta = p.meta;
+  meta.causation = p.seq;
+  meta.time = options_.env->Now();
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::optional<GroupView> view = Group(group_id, p.request.instance_id);
+    if (!view || !view->group) return Status::Ok();  // deleted meanwhile
+    ServerGroupsState state;
+    state.version = view->version;
+    state.groups[group_id] = *view->group;
+    // The member itself counts as live (it may not be tracked yet).
+    view->live.insert(p.request.instance_id);
+    CHRONOVA_ASSIGN_OR_RETURN(
+        std::vector<Event> decided,
+        Decide(state,
+               ScheduleGroupMember{group_id, p.request.instance_id, host,
+                                   [&](const InstanceId& id) { return view->IsLive(id); },
+                                   replace}));
+    if (decided.empty()) return Status::Ok();
+    if (attempt > 0 && (view->group->policy == kSoftAffinity ||
+                        view->group->policy == kSoftAntiAffinity)) {
+      // Other members were placed meanwhile: weigh the hosts again.
+      return Status::Conflict("server group " + group_id + " changed: weigh again");
+    }
+    AppendRequest req;
+    req.stream = ServerGroupsStream(view->project);
+    req.expected = ExpectedVersion::Exactly(view->version);
+    req.key = IdempotencyKey("group-placed-" + p.request.instance_id.str() + "-" +
+                             host.str() + "-" + std::to_string(view->version.value()));
+    req.events.push_back(MakeNewEvent(decided.front(), meta));
+    Result<AppendResult> appended = log_->Append(req);
+    if (appended.ok()) {
+      Envelope env{appended->last_seq,   req.stream,           appended->last_version,
+                   req.events[0].type,   req.events[0].schema, meta,
+                   req.events[0].payload};
+      FoldServerGroups(env, decided.front());
+      return Status::Ok();
+    }
+    if (!appended.status().IsConflict()) return appended.status();
+    ++conflicts_;  // another placement of this project's groups came first
+    CHRONOVA_RETURN_IF_ERROR(RefreshServerGroups(view->project));
+  }
+  return Status::Unavailable("server group " + group_id + " kept changing");
 }
 
 Status Scheduler::RecordOutcome(const Pending& p, const Event& outcome,

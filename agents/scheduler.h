@@ -14,6 +14,14 @@
 // a projection. Liveness comes from heartbeats on the bus. Hosts whose
 // nova-compute service an admin disabled get nothing new (ComputeFilter); a
 // host's availability zone is its aggregate's, else its own (AZ filter).
+//
+// Members of a server group (the "group" hint) are placed by its policy:
+// affinity and anti-affinity filter hosts, the soft policies order them. The
+// choice is recorded on the group's server-groups/<project> stream with that
+// stream's expected version before the instance is scheduled, so two
+// schedulers placing members of one group at once cannot both put them
+// against the policy: the later append conflicts, re-reads the group and
+// checks again (and gives its claim back if the host no longer fits).
 #pragma once
 
 #include <atomic>
@@ -22,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <vector>
@@ -32,6 +41,7 @@
 #include "core/host_state.h"
 #include "core/instance_state.h"
 #include "core/periodic_task.h"
+#include "core/server_group_state.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_store.h"
 
@@ -95,8 +105,42 @@ class Scheduler {
   bool Owns(const InstanceId& id) const { return !options_.owns || options_.owns(id); }
   // Places the oldest queued instance (a task on a worker queue).
   void PlaceNext();
+  // A member's group as this scheduler knows it now: the group (nullopt if it
+  // no longer exists), its stream's version and project, and its live members.
+  struct GroupView {
+    std::optional<ServerGroup> group;
+    ProjectId project;
+    StreamVersion version;
+    std::set<InstanceId> live;
+    HostName recorded;  // where the group's stream puts the member already, if anywhere
+    bool IsLive(const InstanceId& id) const { return live.contains(id); }
+  };
   Status Place(const Pending& p);
-  std::vector<HostName> Candidates(const InstanceRequested& r);
+  std::vector<HostName> Candidates(const InstanceRequested& r, const GroupView* group);
+  // Folds a server group event if it is the next one for that project.
+  void FoldServerGroups(const Envelope& env, const Event& event);
+  // Reads the project's server group stream past the cached version.
+  Status RefreshServerGroups(const ProjectId& project);
+  // Tracks group membership from instance.requested / instance.deleted.
+  void TrackMember(const InstanceRequested& r);
+  void ForgetMember(const InstanceId& id);
+  // The group `id` as known now, for placing `member`.
+  std::optional<GroupView> Group(const std::string& id, const InstanceId& member);
+  // Records `host` for a member of `group_id` on its stream. Conflict if the
+  // group's policy no longer allows it (another placement came first).
+  // `replace`: the member's recorded host no longer passes the filters.
+  // For the soft policies any change to the group meanwhile is a Conflict
+  // too: the host is weighed again with the other placements in view.
+  Status RecordGroupPlacement(const Pending& p, const std::string& group_id,
+                              const HostName& host, bool replace);
+  // After a group member was scheduled on `host`: its claim is there (another
+  // scheduler placing the same member may have given back the claim both
+  // used, seeing the group's stream put it elsewhere for a moment).
+  Status KeepClaim(const InstanceRequested& r, const HostName& host,
+                   const EventMeta& meta);
+  // Gives back a claim made for `r` on `host` at `claimed_at`.
+  Status ReleaseClaim(const InstanceRequested& r, const HostName& host,
+                      StreamVersion claimed_at, const EventMeta& meta);
   // `where` (the host, or "none") is part of the idempotency key.
   Status RecordOutcome(const Pending& p, const Event& outcome, const std::string& where);
 
@@ -125,6 +169,12 @@ class Scheduler {
   std::set<RankKey> ranked_;
   // Host aggregates by id: an aggregate's availability zone is its hosts' zone.
   std::map<int64_t, AggregateState> aggregates_;
+
+  std::mutex groups_mu_;  // protects groups_, group_project_, members_, member_of_
+  std::map<ProjectId, ServerGroupsState> groups_;
+  std::map<std::string, ProjectId> group_project_;
+  std::map<std::string, std::set<InstanceId>> members_;  // live members by group
+  std::map<InstanceId, std::string> member_of_;
 
   std::mutex queue_mu_;  // protects queue_, queued_, stopping_, workers_, next_worker_
   std::deque<Pending> queue_;

@@ -25,6 +25,9 @@ StreamId QuotaClassStream(const std::string& class_name) {
 StreamId QuotaUsageStream(const ProjectId& project) {
   return StreamId("quota-usage/" + project.str());
 }
+StreamId ServerGroupsStream(const ProjectId& project) {
+  return StreamId("server-groups/" + project.str());
+}
 
 std::string_view StreamKind(const StreamId& stream) {
   std::string_view s = stream.str();

@@ -79,6 +79,7 @@ StreamId KeypairStream(const UserId& user);                // a user's keypairs
 StreamId QuotaStream(const ProjectId& project);            // limits set for a project
 StreamId QuotaClassStream(const std::string& class_name);  // "quota-class/<name>"
 StreamId QuotaUsageStream(const ProjectId& project);       // admissions of new servers
+StreamId ServerGroupsStream(const ProjectId& project);     // a project's server groups
 // "instance" for "instance/<uuid>"; the whole name if it has no '/'.
 std::string_view StreamKind(const StreamId& stream);
 // "<uuid>" for "instance/<uuid>".

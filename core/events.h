@@ -19,6 +19,7 @@
 #include "core/events/instance_events.h"
 #include "core/events/keypair_events.h"
 #include "core/events/quota_events.h"
+#include "core/events/server_group_events.h"
 #include "core/events/token_events.h"
 
 namespace chronova {
@@ -26,7 +27,7 @@ namespace chronova {
 // Every event type. The order is irrelevant to storage (types are stored by name).
 using AllEvents =
     ConcatEventLists<InstanceEvents, HostEvents, FlavorEvents, KeypairEvents, QuotaEvents,
-                     ImageEvents, TokenEvents, AggregateEvents>;
+                     ImageEvents, TokenEvents, AggregateEvents, ServerGroupEvents>;
 using Event = EventVariant<AllEvents>;
 
 // True for the events of instance/<uuid> streams (those of

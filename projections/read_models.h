@@ -11,6 +11,7 @@
 #include "projections/instance_actions_projection.h"
 #include "projections/resource_projections.h"
 #include "projections/revocations_projection.h"
+#include "projections/server_groups_projection.h"
 #include "projections/servers_projection.h"
 
 namespace chronova {
@@ -26,11 +27,13 @@ struct ReadModels {
   KeypairsProjection keypairs;
   QuotasProjection quotas;
   ConsoleTokensProjection console_tokens;
+  ServerGroupsProjection server_groups;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
-    return {&servers,     &hosts,      &flavors,  &images, &instance_actions,
-            &revocations, &aggregates, &keypairs, &quotas, &console_tokens};
+    return {&servers,          &hosts,          &flavors,      &images,
+            &instance_actions, &revocations,    &aggregates,   &keypairs,
+            &quotas,           &console_tokens, &server_groups};
   }
 };
 

@@ -24,6 +24,7 @@ bool IsCollection(const std::string& segment) {
          segment == "os-hypervisors" || segment == "os-services" ||
          segment == "os-availability-zone" || segment == "os-hosts" ||
          segment == "os-aggregates" || segment == "os-keypairs" ||
+         segment == "os-server-groups" ||
          segment == "os-quota-sets" || segment == "os-quota-class-sets" ||
          segment == "limits" || segment == "os-console-auth-tokens" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
@@ -39,6 +40,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddHistoryRoutes(&routes, options);
   AddFlavorRoutes(&routes, options);
   AddKeypairRoutes(&routes, options);
+  AddServerGroupRoutes(&routes, options);
   AddQuotaRoutes(&routes, options);
   AddImageRoutes(&routes, options);
   AddHypervisorRoutes(&routes, options);

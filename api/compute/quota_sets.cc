@@ -191,7 +191,7 @@ HttpResponse Quotas::ShowLimits(const ComputeCall& call) const {
       {"totalInstancesUsed", used("instances")},
       {"totalRAMUsed", used("ram")},
       {"totalSecurityGroupsUsed", 0},
-      {"totalServerGroupsUsed", 0},
+      {"totalServerGroupsUsed", used("server_groups")},
   });
   return JsonResponse(
       200, Json::MakeObject(

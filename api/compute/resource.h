@@ -84,6 +84,7 @@ void AddInstanceActionRoutes(ComputeRoutes* routes, const ComputeApiOptions& opt
 void AddHistoryRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddFlavorRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddKeypairRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddServerGroupRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddQuotaRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddImageRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddHypervisorRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);

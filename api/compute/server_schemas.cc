@@ -55,13 +55,8 @@ bool IsPrintable(uint32_t cp) {
   return true;
 }
 
-// Which of Nova's name schemas applies.
-enum class NameRules {
-  kStrict,  // parameter_types.name: no leading or trailing space
-  kLegacy,  // name_with_leading_trailing_spaces (legacy v2): one non-space character
-};
+}  // namespace
 
-// A name: string, 1..255 characters, printable, as `rules` say.
 MaybeError CheckName(const std::string& field, const Json& v, NameRules rules) {
   if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
   if (auto e = Error(field, v, LengthMessage(v, 1, 255))) return e;
@@ -82,6 +77,8 @@ MaybeError CheckName(const std::string& field, const Json& v, NameRules rules) {
                 /*verbatim=*/true};
   return e;
 }
+
+namespace {
 
 // oslo uuidutils.is_uuid_like: 32 hex digits once dashes, braces and an
 // "urn:uuid:" prefix are gone.

@@ -9,11 +9,22 @@
 #include <optional>
 #include <string>
 
+#include "api/compute/schema.h"
 #include "api/http/json.h"
 #include "api/service/compute_service.h"
 #include "core/status.h"
 
 namespace chronova {
+
+// Which of Nova's name schemas applies.
+enum class NameRules {
+  kStrict,  // parameter_types.name: no leading or trailing space
+  kLegacy,  // name_with_leading_trailing_spaces (legacy v2): one non-space character
+};
+
+// A name: string, 1..255 characters, printable, as `rules` say (jsonschema's
+// words otherwise).
+MaybeError CheckName(const std::string& field, const Json& v, NameRules rules);
 
 struct ParsedCreateServer {
   CreateServerRequest request;

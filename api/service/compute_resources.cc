@@ -387,6 +387,7 @@ Result<std::map<std::string, QuotaValue>> ComputeService::QuotasWithUsage(
     out["instances"].in_use = used.instances;
     out["cores"].in_use = used.cores;
     out["ram"].in_use = used.ram;
+    CHRONOVA_ASSIGN_OR_RETURN(out["server_groups"].in_use, CountServerGroups(project));
     // key_pairs are per user: Nova counts them for a user's quota set only.
     if (!user.empty()) {
       CHRONOVA_ASSIGN_OR_RETURN(out["key_pairs"].in_use, CountKeypairs(user));
@@ -406,6 +407,7 @@ Result<std::map<std::string, int64_t>> ComputeService::UpdateQuotas(
     CHRONOVA_ASSIGN_OR_RETURN(QuotaUsage used, CountUsage(project, user));
     std::map<std::string, int64_t> in_use = {
         {"instances", used.instances}, {"cores", used.cores}, {"ram", used.ram}};
+    CHRONOVA_ASSIGN_OR_RETURN(in_use["server_groups"], CountServerGroups(project));
     if (!user.empty()) {
       CHRONOVA_ASSIGN_OR_RETURN(in_use["key_pairs"], CountKeypairs(user));
     }

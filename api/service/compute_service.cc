@@ -174,6 +174,13 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     if (!key) return Status::InvalidArgument("Invalid key_name provided.");
   }
 
+  // A member of a server group: the group must exist and have room.
+  if (auto group = req.scheduler_hints.find(kGroupHint);
+      group != req.scheduler_hints.end() && !group->second.empty()) {
+    CHRONOVA_RETURN_IF_ERROR(
+        CheckServerGroupRoom(ctx, group->second.front(), req.max_count));
+  }
+
   CreateServerResult result;
   result.reservation_id = "r-" + options_.env->NewUuid().substr(0, 8);
   std::vector<InstanceId> new_ids;

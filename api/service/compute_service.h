@@ -26,6 +26,7 @@
 #include "projections/projection_runner.h"
 #include "projections/projection_store.h"
 #include "projections/resource_projections.h"
+#include "projections/server_groups_projection.h"
 #include "projections/time_travel.h"
 
 namespace chronova {
@@ -106,6 +107,19 @@ struct CreateKeypairRequest {
   UserId user;  // empty: the caller
   std::string name;
   std::optional<std::string> public_key;
+};
+
+// POST /os-server-groups.
+struct CreateServerGroupRequest {
+  std::string name;
+  std::string policy;
+  int32_t max_server_per_host = 0;  // 2.64's rule; 0: none
+};
+
+// A server group as the API shows it: the group and its live members.
+struct ServerGroupInfo {
+  ServerGroup group;
+  std::vector<InstanceId> members;
 };
 
 struct CreatedKeypair {
@@ -335,6 +349,26 @@ class ComputeService {
   Status DeleteKeypair(const RequestContext& ctx, const UserId& user,
                        const std::string& name);
 
+  // ---- server groups (os-server-groups) ----------------------------------------
+  // The caller's project's groups, or every project's for an admin asking
+  // all_projects; by project, then id.
+  Result<std::vector<ServerGroupInfo>> ListServerGroups(const RequestContext& ctx,
+                                                        bool all_projects) const;
+  // NotFound "Instance group <id> could not be found."; PermissionDenied for
+  // another project's group unless admin.
+  Result<ServerGroupInfo> GetServerGroup(const RequestContext& ctx,
+                                         const std::string& id) const;
+  // PermissionDenied "Quota exceeded, too many server groups." at the
+  // project's server_groups limit (decided on server-groups/<project>).
+  Result<ServerGroupInfo> CreateServerGroup(const RequestContext& ctx,
+                                            const CreateServerGroupRequest& req);
+  Status DeleteServerGroup(const RequestContext& ctx, const std::string& id);
+  // A create's "group" hint: InvalidArgument (Nova's 400) for a group that
+  // does not exist, PermissionDenied "Quota exceeded, too many servers in
+  // group" when `count` more members would pass server_group_members.
+  Status CheckServerGroupRoom(const RequestContext& ctx, const std::string& id,
+                              int count) const;
+
   // ---- flavors --------------------------------------------------------------
   // Flavors the caller may see: public ones, private ones its project was
   // given access to; admins see all.
@@ -396,6 +430,8 @@ class ComputeService {
   Result<QuotaUsage> CountUsage(const ProjectId& project, const UserId& user) const;
   // Keypairs the user holds.
   Result<int64_t> CountKeypairs(const UserId& user) const;
+  // Server groups the project holds.
+  Result<int64_t> CountServerGroups(const ProjectId& project) const;
   Result<std::vector<ImageRecord>> ListImages(const RequestContext& ctx) const;
   Result<ImageRecord> GetImage(const RequestContext& ctx, const ImageId& id) const;
 

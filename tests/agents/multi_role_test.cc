@@ -12,6 +12,7 @@
 #include "agents/bus.h"
 #include "agents/membership.h"
 #include "agents/scheduler.h"
+#include "core/server_group_state.h"
 #include "eventstore/command_handler.h"
 #include "eventstore/rocksdb_event_log.h"
 #include "projections/projection_runner.h"
@@ -80,7 +81,8 @@ struct TwoSchedulers {
       hosts.push_back(reg.host);
     }
   }
-  void Request(int n) {
+  // `n` requests; members of `group` (its "group" hint) if one is named.
+  void Request(int n, const std::string& group = "") {
     for (int i = 0; i < n; ++i) {
       InstanceRequested r;
       r.instance_id = InstanceId("inst-" + std::to_string(instances.size()));
@@ -88,6 +90,7 @@ struct TwoSchedulers {
       r.project_id = ProjectId("demo");
       r.user_id = UserId("alice");
       r.flavor = FlavorSpec{FlavorId("1"), "m1.tiny", 1, 512, 1, 0, 0, {}};
+      if (!group.empty()) r.scheduler_hints[kGroupHint] = {group};
       Append(InstanceStream(r.instance_id), r);
       instances.push_back(r.instance_id);
     }
@@ -165,8 +168,9 @@ TEST_CASE("two schedulers placing every instance at once never over-commit a hos
   t.CheckPlacements(96);
 }
 
-TEST_CASE("two schedulers with a membership split the instances: each placed once, "
-          "no claim given back") {
+TEST_CASE(
+    "two schedulers with a membership split the instances: each placed once, "
+    "no claim given back") {
   TwoSchedulers t;
   t.AddHosts(4);
   MembershipOptions mo;
@@ -199,6 +203,86 @@ TEST_CASE("two schedulers with a membership split the instances: each placed onc
   REQUIRE(WaitUntil([&] { return t.AllDecided(); }, std::chrono::seconds(30)));
   a.Stop();
   t.CheckPlacements(96);
+}
+
+// Members of one server group requested at once, placed by two schedulers
+// with `workers` each: how many members each host got, and how many failed.
+struct GroupOutcome {
+  std::map<HostName, int> per_host;
+  size_t failed = 0;
+};
+GroupOutcome PlaceGroup(const std::string& policy, int32_t max_per_host, int hosts,
+                        int members) {
+  TwoSchedulers t;
+  t.AddHosts(hosts);
+  t.Append(ServerGroupsStream(ProjectId("demo")),
+           ServerGroupCreated{"g-1", "web", UserId("alice"), policy, max_per_host});
+  // The schedulers start from the read model.
+  REQUIRE(t.runner->WaitFor(t.log->Head().value(), 5000).ok());
+  SchedulerOptions o;
+  o.workers = 4;
+  Scheduler a(t.log.get(), t.bus.get(), t.store.get(), o);
+  Scheduler b(t.log.get(), t.bus.get(), t.store.get(), o);
+  REQUIRE(a.Start().ok());
+  REQUIRE(b.Start().ok());
+  t.Request(members, "g-1");
+  REQUIRE(WaitUntil([&] { return t.AllDecided(); }, std::chrono::seconds(30)));
+  a.Stop();
+  b.Stop();
+  t.CheckPlacements(static_cast<size_t>(hosts) * 24);  // no claim left behind
+  GroupOutcome out;
+  for (const InstanceId& id : t.instances) {
+    InstanceState s = LoadInstance(*t.log, id).value();
+    if (s.host.empty()) {
+      CHECK(s.fault.message == kNoValidHost);
+      ++out.failed;
+    } else {
+      ++out.per_host[s.host];
+    }
+  }
+  // The group's stream records each placed member where it is.
+  ServerGroupsState g;
+  REQUIRE(LoadAggregate(*t.log, ServerGroupsStream(ProjectId("demo")), g,
+                        ApplyServerGroupEvent)
+              .ok());
+  for (const InstanceId& id : t.instances) {
+    InstanceState s = LoadInstance(*t.log, id).value();
+    if (!s.host.empty()) CHECK(g.groups["g-1"].hosts[id] == s.host);
+  }
+  return out;
+}
+
+TEST_CASE("two schedulers keep a server group's anti-affinity: one member per host") {
+  GroupOutcome out = PlaceGroup(kAntiAffinity, 0, 5, 8);
+  CHECK(out.per_host.size() == 5);
+  for (const auto& [host, n] : out.per_host) CHECK(n == 1);
+  CHECK(out.failed == 3);
+}
+
+TEST_CASE("two schedulers keep anti-affinity's max_server_per_host") {
+  GroupOutcome out = PlaceGroup(kAntiAffinity, 2, 3, 8);
+  CHECK(out.per_host.size() == 3);
+  for (const auto& [host, n] : out.per_host) CHECK(n == 2);
+  CHECK(out.failed == 2);
+}
+
+TEST_CASE("two schedulers keep a server group's affinity: every member on one host") {
+  GroupOutcome out = PlaceGroup(kAffinity, 0, 4, 10);
+  CHECK(out.per_host.size() == 1);
+  CHECK(out.failed == 0);
+}
+
+TEST_CASE("soft anti-affinity spreads members, soft affinity gathers them, none fail") {
+  GroupOutcome spread = PlaceGroup(kSoftAntiAffinity, 0, 4, 8);
+  CHECK(spread.failed == 0);
+  CHECK(spread.per_host.size() == 4);
+  GroupOutcome gathered = PlaceGroup(kSoftAffinity, 0, 4, 8);
+  CHECK(gathered.failed == 0);
+  // Concurrent placements may start on different hosts before they see each
+  // other; most members still share one.
+  int most = 0;
+  for (const auto& [host, n] : gathered.per_host) most = std::max(most, n);
+  CHECK(most >= 4);
 }
 
 }  // namespace

@@ -355,7 +355,10 @@ TEST_CASE("every event round-trips through its envelope payload") {
       InstanceResizeRevertRequested{},
       InstanceResizeReverted{HostName("g"), 4},
       InstanceConsoleAuthorized{"h", "novnc", HostName("g"), "127.0.0.1", 5900, "",
-                                Timestamp{5}}};
+                                Timestamp{5}},
+      ServerGroupCreated{"g", "n", UserId("u"), "anti-affinity", 2},
+      ServerGroupMemberScheduled{"g", InstanceId("i"), HostName("h")},
+      ServerGroupDeleted{"g"}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

@@ -186,6 +186,11 @@ std::vector<Envelope> History() {
          ProjectId("demo"), UserId("alice"), {InstanceId("i-ok")}, 1, 512});
   ev("instance/i-fail",
      InstancePowerStateChanged{HostName("hv1"), 4, "compute host restart"});
+  ev("server-groups/demo",
+     ServerGroupCreated{"g-1", "web", UserId("alice"), "anti-affinity", 2});
+  ev("server-groups/demo",
+     ServerGroupMemberScheduled{"g-1", InstanceId("i-ok"), HostName("hv1")});
+  ev("server-groups/demo", ServerGroupDeleted{"g-1"});
   return out;
 }
 

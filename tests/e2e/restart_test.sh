@@ -171,12 +171,16 @@ PY
 [ -d "$STATE/projections" ] || fail "no read models after the swap"
 [ ! -e "$STATE/projections.next" ] || fail "projections.next left behind"
 [ ! -e "$STATE/handover-secondary" ] || fail "the secondary's directory left behind"
-curl -sf "http://127.0.0.1:$METRICS/metrics" | grep -q '^chronova_projection_lag_events ' ||
+# (The bodies are read whole before grep: under pipefail, grep -q leaving
+# early makes curl fail writing the rest.)
+METRICS_BODY=$(curl -sf "http://127.0.0.1:$METRICS/metrics") || fail "no metrics from the successor"
+grep -q '^chronova_projection_lag_events ' <<<"$METRICS_BODY" ||
   fail "no metrics from the successor"
 # The noVNC proxy's socket was handed over too.
 if [ -f /usr/share/novnc/vnc_lite.html ]; then
-  curl -sf "http://127.0.0.1:$VNC/vnc_lite.html" | grep -q noVNC ||
-    fail "the successor's noVNC proxy does not serve noVNC"
+  PAGE=$(curl -sf "http://127.0.0.1:$VNC/vnc_lite.html") ||
+    fail "the successor's noVNC proxy does not answer"
+  grep -q noVNC <<<"$PAGE" || fail "the successor's noVNC proxy does not serve noVNC"
 fi
 kill -TERM "$NEW"
 for ((i = 0; i < 300; i++)); do kill -0 "$NEW" 2>/dev/null || break; sleep 0.1; done

@@ -273,6 +273,12 @@ def new_flavor(**attrs):
     return r.json()["flavor"]["id"]
 
 
+def new_group(role):
+    body = {"server_group": {"name": unique("policy-group"), "policies": ["affinity"]}}
+    return as_(role, "POST", "/v2.1/os-server-groups", body, want=200).json()[
+        "server_group"]["id"]
+
+
 def new_aggregate():
     body = {"aggregate": {"name": unique("policy-agg")}}
     r = as_("admin", "POST", "/v2.1/os-aggregates", body, want=200)
@@ -323,6 +329,9 @@ def setup():
     as_("member", "PUT", "/v2/images/%s/file" % F["image"], b"policy" * 100, OCTET, want=204)
     for role in ROLES:
         as_(role, "POST", "/v2.1/os-keypairs", {"keypair": {"name": "policy-kp"}}, want=200)
+    # A server group of demo's and one of the admin's project.
+    F["group"] = new_group("member")
+    F["admin_group"] = new_group("admin")
     # Another project's limits, told apart from demo's by maxTotalInstances.
     as_("admin", "PUT", "/v2.1/os-quota-sets/" + F["other_project"],
         {"quota_set": {"instances": 7}}, want=200)
@@ -436,6 +445,32 @@ def drop_keypair(name):
         owner = extra.get("owner", role)
         as_(owner, "DELETE", "/v2.1/os-keypairs/" + name, want=(202, 404))
     return cleanup
+
+
+def group_of(whose):
+    """A server group of the caller's project (whose="own"; a reader's is made
+    by the member of its project) or of another project."""
+    def prepare(role):
+        if whose == "own":
+            owner = "member" if role == "reader" else role
+        else:
+            owner = other_role(role)
+        return {"victim": new_group(owner)}
+    return prepare
+
+
+def drop_victim_group(role, extra, resp):
+    as_("admin", "DELETE", "/v2.1/os-server-groups/" + extra["victim"], want=(204, 404))
+
+
+def drop_created_group(role, extra, resp):
+    if resp.status == 200:
+        as_("admin", "DELETE", "/v2.1/os-server-groups/" + resp.json()["server_group"]["id"],
+            want=204)
+
+
+def sees_admins_group(body):
+    return any(g["id"] == F["admin_group"] for g in body["server_groups"])
 
 
 def drop_created_flavor(role, extra, resp):
@@ -732,6 +767,26 @@ RULES = {
     "os_compute_api:os-keypairs:show": [
         R("GET", "/v2.1/os-keypairs/policy-kp"),
         R("GET", "/v2.1/os-keypairs/policy-kp?user_id={other_user}", target="other"),
+    ],
+    # ---- server groups ----
+    "os_compute_api:os-server-groups:create": R(
+        "POST", "/v2.1/os-server-groups",
+        {"server_group": {"name": "policy-new", "policies": ["affinity"]}},
+        cleanup=drop_created_group),
+    "os_compute_api:os-server-groups:delete": [
+        R("DELETE", "/v2.1/os-server-groups/{victim}", ok=204, prepare=group_of("own"),
+          cleanup=drop_victim_group),
+        R("DELETE", "/v2.1/os-server-groups/{victim}", ok=204, prepare=group_of("other"),
+          cleanup=drop_victim_group, target="other"),
+    ],
+    "os_compute_api:os-server-groups:index": R("GET", "/v2.1/os-server-groups"),
+    # Nova's: a non-admin asking all_projects gets its own groups, no error.
+    "os_compute_api:os-server-groups:index:all_projects": R(
+        "GET", "/v2.1/os-server-groups?all_projects=True", check=sees_admins_group,
+        filtered=lambda body: not sees_admins_group(body)),
+    "os_compute_api:os-server-groups:show": [
+        R("GET", "/v2.1/os-server-groups/{group}"),
+        R("GET", "/v2.1/os-server-groups/{admin_group}", target="other"),
     ],
     # ---- flavors ----
     "os_compute_api:os-flavor-access": R(
