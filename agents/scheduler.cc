@@ -214,22 +214,28 @@ void Scheduler::FoldAggregate(const Envelope& env, const Event& event) {
   if (env.version == a.version.next()) ApplyAggregateEvent(a, env, event);
 }
 
+Status Scheduler::ReadOn(const StreamId& stream, StreamVersion from,
+                         const std::function<void(const Envelope&, const Event&)>& fold) {
+  while (true) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
+                              log_->ReadStream(stream, from, 1024));
+    if (events.empty()) return Status::Ok();
+    for (const Envelope& env : events) {
+      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
+      fold(env, e);
+    }
+    from = events.back().version.next();
+  }
+}
+
 Status Scheduler::RefreshHost(const HostName& host) {
   StreamVersion from;
   {
     std::lock_guard<std::mutex> l(hosts_mu_);
     from = Entry(host).state.version.next();
   }
-  while (true) {
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
-                              log_->ReadStream(HostStream(host), from, 1024));
-    if (events.empty()) return Status::Ok();
-    for (const Envelope& env : events) {
-      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
-      FoldHost(env, e);
-    }
-    from = events.back().version.next();
-  }
+  return ReadOn(HostStream(host), from,
+                [this](const Envelope& env, const Event& e) { FoldHost(env, e); });
 }
 
 void Scheduler::Enqueue(Pending p) {
@@ -520,16 +526,9 @@ Status Scheduler::RefreshServerGroups(const ProjectId& project) {
     std::lock_guard<std::mutex> l(groups_mu_);
     from = groups_[project].version.next();
   }
-  while (true) {
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> events,
-                              log_->ReadStream(ServerGroupsStream(project), from, 1024));
-    if (events.empty()) return Status::Ok();
-    for (const Envelope& env : events) {
-      CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
-      FoldServerGroups(env, e);
-    }
-    from = events.back().version.next();
-  }
+  return ReadOn(
+      ServerGroupsStream(project), from,
+      [this](const Envelope& env, const Event& e) { FoldServerGroups(env, e); });
 }
 
 void Scheduler::TrackMember(const InstanceRequested& r) {

@@ -94,6 +94,9 @@ class Scheduler {
   void FoldHost(const Envelope& env, const Event& event);
   // Folds an aggregate event if it is the next one for that aggregate.
   void FoldAggregate(const Envelope& env, const Event& event);
+  // Reads `stream` from `from` to its end into `fold`.
+  Status ReadOn(const StreamId& stream, StreamVersion from,
+                const std::function<void(const Envelope&, const Event&)>& fold);
   // Reads the host's stream past the cached version (after losing a race).
   Status RefreshHost(const HostName& host);
   void Enqueue(Pending p);
