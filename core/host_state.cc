@@ -54,6 +54,8 @@ void ApplyHostEvent(HostState& s, const Envelope& env, const Event& event) {
         } else if constexpr (std::is_same_v<T, HostServiceEnabled>) {
           s.disabled = false;
           s.disabled_reason.clear();
+        } else if constexpr (std::is_same_v<T, HostForcedDownSet>) {
+          s.forced_down = e.forced_down;
         } else {
           return;  // not a host event
         }

@@ -45,6 +45,8 @@ struct HostState {
   // The nova-compute service: disabled by an admin (os-services), and why.
   bool disabled = false;
   std::string disabled_reason;
+  // Forced down by an admin (os-services force-down): down whatever it reports.
+  bool forced_down = false;
 
   bool operator==(const HostState&) const = default;
   template <class A>
@@ -55,7 +57,7 @@ struct HostState {
        CEREAL_NVP(cpu_allocation_ratio), CEREAL_NVP(ram_allocation_ratio),
        CEREAL_NVP(disk_allocation_ratio), CEREAL_NVP(used), CEREAL_NVP(claims),
        CEREAL_NVP(registered_at), CEREAL_NVP(updated_at), CEREAL_NVP(disabled),
-       CEREAL_NVP(disabled_reason));
+       CEREAL_NVP(disabled_reason), CEREAL_NVP(forced_down));
   }
   // Capacity after allocation ratios, as Nova's scheduler computes it.
   int64_t VcpuLimit() const;

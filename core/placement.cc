@@ -10,7 +10,7 @@ bool PassesFilters(const PlacementHost& host,
                    const std::vector<AggregateState>& aggregates,
                    const PlacementRequest& request) {
   const HostState& h = *host.state;
-  if (!h.exists || !host.up || h.disabled) return false;
+  if (!h.exists || !host.up || h.disabled || h.forced_down) return false;
   if (!request.availability_zone.empty() &&
       request.availability_zone !=
           HostAvailabilityZone(h.name, h.availability_zone, aggregates)) {

@@ -16,7 +16,7 @@ class HostsProjection : public Projection {
   std::string_view Name() const override { return kName; }
   // 2: claims under their own keys; HostState gained hypervisor_hostname.
   // 3: HostState gained disabled and disabled_reason; hosts' ids (id/<host>).
-  uint32_t Version() const override { return 3; }
+  uint32_t Version() const override { return 4; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

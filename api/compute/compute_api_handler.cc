@@ -24,9 +24,9 @@ bool IsCollection(const std::string& segment) {
          segment == "os-hypervisors" || segment == "os-services" ||
          segment == "os-availability-zone" || segment == "os-hosts" ||
          segment == "os-aggregates" || segment == "os-keypairs" ||
-         segment == "os-server-groups" ||
-         segment == "os-quota-sets" || segment == "os-quota-class-sets" ||
-         segment == "limits" || segment == "os-console-auth-tokens" ||
+         segment == "os-server-groups" || segment == "os-quota-sets" ||
+         segment == "os-quota-class-sets" || segment == "limits" ||
+         segment == "os-console-auth-tokens" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 

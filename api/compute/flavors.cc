@@ -299,7 +299,8 @@ HttpResponse Flavors::FlavorAction(const ComputeCall& call) const {
     }
     const ProjectId project(tenant->as_string());
     Result<std::vector<ProjectId>> access =
-        add ? options_.service->AddFlavorAccess(call.ctx, id, project)
+        add ? options_.service->AddFlavorAccess(call.ctx, id, project,
+                                                call.version >= ApiVersion{2, 7})
             : options_.service->RemoveFlavorAccess(call.ctx, id, project);
     if (!access.ok()) return ErrorResponse(access.status());
     return JsonResponse(200, FlavorAccessView(id, *access));

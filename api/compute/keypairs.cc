@@ -1,4 +1,6 @@
-// /os-keypairs (nova/api/openstack/compute/keypairs.py at microversion 2.1).
+// /os-keypairs (nova/api/openstack/compute/keypairs.py): 2.1; 2.2 adds the
+// keypair's type (ssh or x509) and answers create 201 and delete 204; 2.10
+// lets an admin name another user (user_id in the query and the create body).
 #include <cctype>
 
 #include "api/compute/common.h"
@@ -31,12 +33,22 @@ Status CheckKeypairName(const Json& v) {
   return Status::Ok();
 }
 
-Json KeypairView(const KeypairRecord& k, bool with_user) {
+constexpr ApiVersion kKeypairTypeVersion{2, 2};
+constexpr ApiVersion kKeypairUserVersion{2, 10};
+
+Json KeypairView(const KeypairRecord& k, bool with_user, ApiVersion version) {
   Json v = Json::MakeObject({{"name", k.keypair.name},
                              {"public_key", k.keypair.public_key},
                              {"fingerprint", k.keypair.fingerprint}});
   if (with_user) v["user_id"] = k.keypair.user_id.str();
+  if (version >= kKeypairTypeVersion) v["type"] = k.keypair.type;
   return v;
+}
+
+// The user whose keypairs a request is about: ?user_id= from 2.10 (Nova's
+// schema lets it through, unused, before), else the caller.
+UserId KeypairUser(const ComputeCall& call) {
+  return call.version >= kKeypairUserVersion ? UserParam(call.query) : UserId();
 }
 
 class Keypairs final : public ComputeResource {
@@ -51,11 +63,11 @@ class Keypairs final : public ComputeResource {
 
 HttpResponse Keypairs::ListKeypairs(const ComputeCall& call) const {
   Result<std::vector<KeypairRecord>> all =
-      options_.service->ListKeypairs(call.ctx, UserParam(call.query));
+      options_.service->ListKeypairs(call.ctx, KeypairUser(call));
   if (!all.ok()) return ErrorResponse(all.status());
   Json list = Json::MakeArray();
   for (const KeypairRecord& k : *all) {
-    list.Append(Json::MakeObject({{"keypair", KeypairView(k, false)}}));
+    list.Append(Json::MakeObject({{"keypair", KeypairView(k, false, call.version)}}));
   }
   return JsonResponse(200, Json::MakeObject({{"keypairs", std::move(list)}}));
 }
@@ -77,24 +89,47 @@ HttpResponse Keypairs::CreateKeypair(const ComputeCall& call) const {
         FieldError("public_key", *public_key,
                    public_key->PythonRepr() + " is not of type 'string'"));
   }
-  if (Status s = NoOtherProperties(k, {"name", "public_key"}); !s.ok())
-    return ErrorResponse(s);
   CreateKeypairRequest req;
+  const bool typed = call.version >= kKeypairTypeVersion;
+  const bool for_user = call.version >= kKeypairUserVersion;
+  if (const Json* type = k.Find("type"); type != nullptr && typed) {
+    if (!type->is_string()) {
+      return ErrorResponse(
+          FieldError("type", *type, type->PythonRepr() + " is not of type 'string'"));
+    }
+    if (type->as_string() != "ssh" && type->as_string() != "x509") {
+      return ErrorResponse(FieldError(
+          "type", *type, type->PythonRepr() + " is not one of ['ssh', 'x509']"));
+    }
+    req.type = type->as_string();
+  }
+  if (const Json* user = k.Find("user_id"); user != nullptr && for_user) {
+    if (!user->is_string()) {
+      return ErrorResponse(
+          FieldError("user_id", *user, user->PythonRepr() + " is not of type 'string'"));
+    }
+    req.user = UserId(user->as_string());
+  }
+  Status others = for_user
+                      ? NoOtherProperties(k, {"name", "public_key", "type", "user_id"})
+                  : typed ? NoOtherProperties(k, {"name", "public_key", "type"})
+                          : NoOtherProperties(k, {"name", "public_key"});
+  if (!others.ok()) return ErrorResponse(others);
   req.name = name->as_string();
   if (public_key) req.public_key = public_key->as_string();
   Result<CreatedKeypair> created = options_.service->CreateKeypair(call.ctx, req);
   if (!created.ok()) return ErrorResponse(created.status());
-  Json view = KeypairView(created->record, true);
+  Json view = KeypairView(created->record, true, call.version);
   if (!req.public_key) view["private_key"] = created->private_key;
-  // Microversion 2.1 answers 200 (201 from 2.2).
-  return JsonResponse(200, Json::MakeObject({{"keypair", std::move(view)}}));
+  return JsonResponse(typed ? 201 : 200,
+                      Json::MakeObject({{"keypair", std::move(view)}}));
 }
 
 HttpResponse Keypairs::ShowKeypair(const ComputeCall& call) const {
   Result<KeypairRecord> k =
-      options_.service->GetKeypair(call.ctx, UserParam(call.query), call.params[0]);
+      options_.service->GetKeypair(call.ctx, KeypairUser(call), call.params[0]);
   if (!k.ok()) return ErrorResponse(k.status());
-  Json view = KeypairView(*k, true);
+  Json view = KeypairView(*k, true, call.version);
   // Nova shows its database row's bookkeeping; chronova has no row id.
   view["created_at"] = FormatIso8601(k->created_at).substr(0, 26);
   view["updated_at"] = Json();
@@ -105,10 +140,9 @@ HttpResponse Keypairs::ShowKeypair(const ComputeCall& call) const {
 }
 
 HttpResponse Keypairs::DeleteKeypair(const ComputeCall& call) const {
-  Status s =
-      options_.service->DeleteKeypair(call.ctx, UserParam(call.query), call.params[0]);
+  Status s = options_.service->DeleteKeypair(call.ctx, KeypairUser(call), call.params[0]);
   if (!s.ok()) return ErrorResponse(s);
-  return EmptyResponse(202);  // 202 at microversion 2.1 (204 from 2.2)
+  return EmptyResponse(call.version >= kKeypairTypeVersion ? 204 : 202);
 }
 
 }  // namespace

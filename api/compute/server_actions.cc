@@ -247,6 +247,7 @@ HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const Instanc
       call.ctx, id, parsed->image_ref, parsed->name, parsed->metadata);
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options;
+  view_options.version = call.version;
   view_options.all_attributes = false;  // microversion < 2.75
   Json server = ServerDetailView(call.links, *s, view_options);
   if (options_.enable_instance_password) {

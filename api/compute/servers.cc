@@ -151,6 +151,12 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
   if (const std::string* v = QueryParam(call.query, "reservation_id"))
     q.reservation_id = *v;
   if (const std::string* v = QueryParam(call.query, "ip")) q.ip = *v;
+  // ip6 is every caller's from 2.5 (an admin's before); no server has an
+  // address yet, so it matches none, as ip.
+  if (const std::string* v = QueryParam(call.query, "ip6");
+      v != nullptr && (call.ctx.IsAdmin() || call.version >= ApiVersion{2, 5})) {
+    q.ip = *v;
+  }
   Result<std::vector<ServerSortKey>> sort = SortKeys(call.query, call.ctx.IsAdmin());
   if (!sort.ok()) return ErrorResponse(sort.status());
   q.sort = std::move(sort).value();
@@ -198,6 +204,7 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
   Result<std::vector<InstanceState>> servers = options_.service->ListServers(call.ctx, q);
   if (!servers.ok()) return ErrorResponse(servers.status());
   ServerViewOptions view_options;
+  view_options.version = call.version;
   view_options.extended_attributes = call.ctx.IsAdmin();
   Json list = Json::MakeArray();
   for (const InstanceState& s : *servers) {
@@ -217,6 +224,7 @@ HttpResponse Servers::ShowServer(const ComputeCall& call) const {
       options_.service->GetServer(call.ctx, InstanceId(call.params[0]));
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options;
+  view_options.version = call.version;
   view_options.extended_attributes = call.ctx.IsAdmin();
   return JsonResponse(
       200,
@@ -235,6 +243,7 @@ HttpResponse Servers::UpdateServer(const ComputeCall& call) const {
       options_.service->UpdateServer(call.ctx, InstanceId(call.params[0]), *req);
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options;
+  view_options.version = call.version;
   view_options.all_attributes = false;  // microversion < 2.75
   return JsonResponse(
       200,

@@ -1,4 +1,5 @@
-// /os-services (nova/api/openstack/compute/services.py at microversion 2.1).
+// /os-services (nova/api/openstack/compute/services.py): 2.1, and 2.11's
+// forced_down (shown, and set with PUT /os-services/force-down).
 #include <charconv>
 
 #include "api/auth/policy.h"
@@ -10,15 +11,19 @@
 namespace chronova {
 namespace {
 
-Json ServiceJson(const ServiceView& s) {
-  return Json::MakeObject({{"binary", s.binary},
-                           {"host", s.host.str()},
-                           {"id", s.id},
-                           {"zone", s.zone},
-                           {"status", s.disabled ? "disabled" : "enabled"},
-                           {"state", s.liveness.up ? "up" : "down"},
-                           {"updated_at", TimeOrNull(s.liveness.last_seen)},
-                           {"disabled_reason", NullIfEmpty(s.disabled_reason)}});
+constexpr ApiVersion kForcedDownVersion{2, 11};
+
+Json ServiceJson(const ServiceView& s, ApiVersion version) {
+  Json j = Json::MakeObject({{"binary", s.binary},
+                             {"host", s.host.str()},
+                             {"id", s.id},
+                             {"zone", s.zone},
+                             {"status", s.disabled ? "disabled" : "enabled"},
+                             {"state", s.liveness.up ? "up" : "down"},
+                             {"updated_at", TimeOrNull(s.liveness.last_seen)},
+                             {"disabled_reason", NullIfEmpty(s.disabled_reason)}});
+  if (version >= kForcedDownVersion) j["forced_down"] = s.forced_down;
+  return j;
 }
 
 class Services final : public ComputeResource {
@@ -37,7 +42,7 @@ HttpResponse Services::ListServices(const ComputeCall& call) const {
       options_.admin->ListServices(call.ctx, filter);
   if (!services.ok()) return ErrorResponse(services.status());
   Json list = Json::MakeArray();
-  for (const ServiceView& s : *services) list.Append(ServiceJson(s));
+  for (const ServiceView& s : *services) list.Append(ServiceJson(s, call.version));
   return JsonResponse(200, Json::MakeObject({{"services", std::move(list)}}));
 }
 
@@ -47,19 +52,43 @@ HttpResponse Services::UpdateService(const ComputeCall& call) const {
   if (Status st = Authorize(call.ctx, "os_compute_api:os-services:update"); !st.ok()) {
     return ErrorResponse(st);
   }
-  if (action != "enable" && action != "disable" && action != "disable-log-reason") {
+  const bool v211 = call.version >= kForcedDownVersion;
+  if (action != "enable" && action != "disable" && action != "disable-log-reason" &&
+      !(v211 && action == "force-down")) {
     return FaultResponse(404, "Unknown action");
   }
   Result<Json> body = ParseBody(*call.http);
   if (!body.ok()) return ErrorResponse(body.status());
   std::string error =
-      CheckMembers(*body, "", {"host", "binary"}, {"host", "binary", "disabled_reason"});
+      v211 ? CheckMembers(*body, "", {"host", "binary"},
+                          {"host", "binary", "disabled_reason", "forced_down"})
+           : CheckMembers(*body, "", {"host", "binary"},
+                          {"host", "binary", "disabled_reason"});
   for (const char* name : {"host", "binary", "disabled_reason"}) {
     if (error.empty()) error = CheckString(*body, "", name, 1, 255);
   }
   if (!error.empty()) return FaultResponse(400, error);
+  bool forced_down = false;
+  if (const Json* f = body->Find("forced_down")) {
+    if (auto e = CheckBoolean("forced_down", *f, &forced_down)) {
+      return ErrorResponse(ToStatus(*e));
+    }
+  }
   const std::string host = (*body)["host"].as_string();
   const std::string binary = (*body)["binary"].as_string();
+  if (action == "force-down") {
+    if (body->Find("forced_down") == nullptr) {
+      return FaultResponse(400, "Missing forced_down field");
+    }
+    Status st = options_.admin->SetServiceForcedDown(call.ctx, HostName(host), binary,
+                                                     forced_down);
+    if (!st.ok()) return ErrorResponse(st);
+    return JsonResponse(
+        200, Json::MakeObject(
+                 {{"service", Json::MakeObject({{"host", host},
+                                                {"binary", binary},
+                                                {"forced_down", forced_down}})}}));
+  }
   std::string reason;
   if (action == "disable-log-reason") {
     const Json* r = body->Find("disabled_reason");

@@ -192,6 +192,7 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
   }
   // Nova sets progress to 0 at create and only moves it during migrations.
   if (ShowsProgress(status)) server["progress"] = 0;
+  if (options.version >= ApiVersion{2, 9}) server["locked"] = s.locked;
   if (!options.all_attributes) return server;
   // The requested zone, else the host's (every chronova host is in Nova's
   // default zone "nova" unless it says otherwise), else "" while unscheduled.
@@ -206,12 +207,39 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
     server["OS-EXT-SRV-ATTR:host"] = NullIfEmpty(s.host.str());
     server["OS-EXT-SRV-ATTR:instance_name"] = s.hypervisor_name;
     server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = NullIfEmpty(s.host.str());
+    if (options.version >= ApiVersion{2, 3}) {
+      server["OS-EXT-SRV-ATTR:reservation_id"] = s.reservation_id;
+      server["OS-EXT-SRV-ATTR:launch_index"] = s.launch_index;
+      server["OS-EXT-SRV-ATTR:hostname"] = SanitizeHostname(s.name);
+      server["OS-EXT-SRV-ATTR:kernel_id"] = "";
+      server["OS-EXT-SRV-ATTR:ramdisk_id"] = "";
+      // The libvirt driver names the root disk once the guest is defined.
+      server["OS-EXT-SRV-ATTR:root_device_name"] =
+          s.launched_at.micros != 0 ? Json("/dev/vda") : Json();
+      server["OS-EXT-SRV-ATTR:user_data"] = NullIfEmpty(s.user_data);
+    }
   }
   server["OS-EXT-STS:task_state"] = NullIfEmpty(std::string(TaskStateName(s.task_state)));
   server["OS-EXT-STS:vm_state"] = std::string(VmStateName(s.vm_state));
   server["OS-EXT-STS:power_state"] = static_cast<int>(s.power_state);
   server["os-extended-volumes:volumes_attached"] = Json::MakeArray();
   return server;
+}
+
+std::string SanitizeHostname(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (l == ' ' || l == '_') l = '-';
+    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '.' || l == '-') {
+      out.push_back(l);
+    }
+  }
+  if (out.size() > 63) out.resize(63);
+  size_t begin = out.find_first_not_of(".-");
+  if (begin == std::string::npos) return "";
+  size_t end = out.find_last_not_of(".-");
+  return out.substr(begin, end - begin + 1);
 }
 
 Json FlavorBasicView(const LinkContext& links, const FlavorRecord& f) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/http/json.h"
+#include "api/http/microversion.h"
 #include "core/instance_state.h"
 #include "projections/catalog_projections.h"
 #include "projections/instance_actions_projection.h"
@@ -52,7 +53,16 @@ struct ServerViewOptions {
   // OS-SRV-USG, security_groups, OS-EXT-STS, os-extended-volumes nor
   // OS-EXT-SRV-ATTR fields.
   bool all_attributes = true;
+  // The negotiated microversion: 2.3 adds reservation_id, launch_index,
+  // hostname, kernel_id, ramdisk_id, root_device_name and user_data to the
+  // OS-EXT-SRV-ATTR fields; 2.9 adds "locked".
+  ApiVersion version = kMinComputeVersion;
 };
+
+// Nova's instance hostname for a display name (nova/utils.py
+// sanitize_hostname): lower case, spaces and underscores to '-', only
+// [a-z0-9.-], no leading or trailing '.' or '-', at most 63 characters.
+std::string SanitizeHostname(const std::string& name);
 
 // POST /servers: {"server": {"id", "links", "OS-DCF:diskConfig",
 // "security_groups"[, "adminPass"]}}. `security_groups` is what the request

@@ -67,6 +67,8 @@ ServiceView AdminService::ComputeService(
   v.disabled_reason = h.disabled_reason;
   v.liveness =
       options_.liveness ? options_.liveness(h.name) : ServiceLiveness{true, Timestamp{}};
+  v.forced_down = h.forced_down;
+  if (h.forced_down) v.liveness.up = false;
   return v;
 }
 
@@ -78,7 +80,7 @@ std::vector<ServiceView> AdminService::AllServices(
   for (const NodeService& s : options_.node_services) {
     // They run in this very process: up, and reporting now.
     out.push_back(ServiceView{++id, s.binary, s.host, kInternalZone, false, "",
-                              ServiceLiveness{true, options_.env->Now()}});
+                              ServiceLiveness{true, options_.env->Now()}, false});
   }
   for (const NumberedHost& h : hosts) out.push_back(ComputeService(h, aggregates));
   return out;
@@ -193,9 +195,12 @@ Result<std::vector<ServiceView>> AdminService::ListServices(
   return out;
 }
 
-Status AdminService::SetServiceEnabled(const RequestContext& ctx, const HostName& host,
-                                       const std::string& binary, bool enabled,
-                                       const std::string& reason) {
+// The checks and the append shared by os-services updates: the policy, only
+// nova-compute, a registered host; `decide` says what changes.
+Status AdminService::UpdateService(
+    const RequestContext& ctx, const HostName& host, const std::string& binary,
+    const std::string& key,
+    const std::function<std::vector<Event>(const HostState&)>& decide) {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-services:update"));
   if (binary != kComputeBinary) {
     return Status::InvalidArgument("Updating a " + binary +
@@ -213,20 +218,37 @@ Status AdminService::SetServiceEnabled(const RequestContext& ctx, const HostName
               return Status::NotFound("Could not find binary " + binary + " on host " +
                                       host.str() + ".");
             }
-            if (enabled) {
-              if (!s.disabled) return std::vector<Event>{};
-              return std::vector<Event>{HostServiceEnabled{}};
-            }
-            if (s.disabled && s.disabled_reason == reason) return std::vector<Event>{};
-            return std::vector<Event>{HostServiceDisabled{reason}};
+            return decide(s);
           },
-          ctx.Meta(options_.env->Now()),
-          IdempotencyKey("service-update-" + ctx.request_id.str())));
+          ctx.Meta(options_.env->Now()), IdempotencyKey(key + ctx.request_id.str())));
   if (out.appended) {
     CHRONOVA_RETURN_IF_ERROR(
         runner_->WaitFor(out.append.last_seq, options_.wait_timeout_ms));
   }
   return Status::Ok();
+}
+
+Status AdminService::SetServiceEnabled(const RequestContext& ctx, const HostName& host,
+                                       const std::string& binary, bool enabled,
+                                       const std::string& reason) {
+  return UpdateService(ctx, host, binary, "service-update-",
+                       [&](const HostState& s) -> std::vector<Event> {
+                         if (enabled) {
+                           if (!s.disabled) return {};
+                           return {HostServiceEnabled{}};
+                         }
+                         if (s.disabled && s.disabled_reason == reason) return {};
+                         return {HostServiceDisabled{reason}};
+                       });
+}
+
+Status AdminService::SetServiceForcedDown(const RequestContext& ctx, const HostName& host,
+                                          const std::string& binary, bool forced_down) {
+  return UpdateService(ctx, host, binary, "service-force-down-",
+                       [&](const HostState& s) -> std::vector<Event> {
+                         if (s.forced_down == forced_down) return {};
+                         return {HostForcedDownSet{forced_down}};
+                       });
 }
 
 // ---- os-availability-zone ------------------------------------------------

@@ -64,7 +64,8 @@ struct ServiceView {
   std::string zone;
   bool disabled = false;
   std::string disabled_reason;  // empty: Nova's null
-  ServiceLiveness liveness;
+  ServiceLiveness liveness;     // up is false while forced down
+  bool forced_down = false;
 };
 
 // A registered host with its integer id (registration order).
@@ -140,6 +141,10 @@ class AdminService {
   Status SetServiceEnabled(const RequestContext& ctx, const HostName& host,
                            const std::string& binary, bool enabled,
                            const std::string& reason);
+  // os-services force-down (2.11): forces host's nova-compute down or lifts it.
+  // InvalidArgument for another binary; NotFound for an unknown host.
+  Status SetServiceForcedDown(const RequestContext& ctx, const HostName& host,
+                              const std::string& binary, bool forced_down);
 
   // ---- os-availability-zone
   Result<std::vector<AvailabilityZoneView>> ListAvailabilityZones(
@@ -180,6 +185,9 @@ class AdminService {
   Status DeleteAggregate(const RequestContext& ctx, int64_t id);
 
  private:
+  Status UpdateService(const RequestContext& ctx, const HostName& host,
+                       const std::string& binary, const std::string& key,
+                       const std::function<std::vector<Event>(const HostState&)>& decide);
   Status WaitForHead() const;
   // Registered hosts in id order.
   Result<std::vector<NumberedHost>> Hosts() const;

@@ -120,11 +120,16 @@ Result<CreatedKeypair> ComputeService::CreateKeypair(const RequestContext& ctx,
   KeypairCreated created;
   created.user_id = who;
   created.name = req.name;
+  created.type = req.type;
+  const bool x509 = req.type == "x509";
   if (req.public_key) {
-    CHRONOVA_ASSIGN_OR_RETURN(created.fingerprint, SshFingerprint(*req.public_key));
+    CHRONOVA_ASSIGN_OR_RETURN(created.fingerprint, x509
+                                                       ? X509Fingerprint(*req.public_key)
+                                                       : SshFingerprint(*req.public_key));
     created.public_key = *req.public_key;
   } else {
-    CHRONOVA_ASSIGN_OR_RETURN(GeneratedKeypair g, GenerateRsaKeypair());
+    CHRONOVA_ASSIGN_OR_RETURN(
+        GeneratedKeypair g, x509 ? GenerateX509Keypair(who.str()) : GenerateRsaKeypair());
     created.public_key = g.public_key;
     created.fingerprint = g.fingerprint;
     out.private_key = std::move(g.private_key);
@@ -269,11 +274,15 @@ Result<std::vector<ProjectId>> ComputeService::ListFlavorAccess(
 
 Result<std::vector<ProjectId>> ComputeService::AddFlavorAccess(const RequestContext& ctx,
                                                                const FlavorId& id,
-                                                               const ProjectId& project) {
+                                                               const ProjectId& project,
+                                                               bool refuse_public) {
   CHRONOVA_RETURN_IF_ERROR(
       Authorize(ctx, "os_compute_api:os-flavor-access:add_tenant_access"));
   auto decide = [&](const FlavorState& s) -> Result<std::vector<Event>> {
     if (!s.exists) return FlavorNotFound(id);
+    if (refuse_public && s.is_public) {
+      return Status::Conflict("Can not add access to a public flavor.");
+    }
     if (s.access.count(project)) {
       return Status::Conflict("Flavor access already exists for flavor " + id.str() +
                               " and project " + project.str() + " combination.");

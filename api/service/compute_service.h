@@ -107,6 +107,7 @@ struct CreateKeypairRequest {
   UserId user;  // empty: the caller
   std::string name;
   std::optional<std::string> public_key;
+  std::string type = "ssh";  // or "x509" (microversion 2.2)
 };
 
 // POST /os-server-groups.
@@ -385,9 +386,12 @@ class ComputeService {
   Result<std::vector<ProjectId>> ListFlavorAccess(const RequestContext& ctx,
                                                   const FlavorId& id) const;
   // Conflict if already there / NotFound if absent; the access list after it.
+  // `refuse_public` (microversion 2.7): Conflict "Can not add access to a
+  // public flavor." for a public one.
   Result<std::vector<ProjectId>> AddFlavorAccess(const RequestContext& ctx,
                                                  const FlavorId& id,
-                                                 const ProjectId& project);
+                                                 const ProjectId& project,
+                                                 bool refuse_public = false);
   Result<std::vector<ProjectId>> RemoveFlavorAccess(const RequestContext& ctx,
                                                     const FlavorId& id,
                                                     const ProjectId& project);

@@ -6,6 +6,9 @@
 #include <openssl/evp.h>
 #include <openssl/md5.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include <cstdint>
 #include <memory>
@@ -103,10 +106,10 @@ bool ValidBlob(std::string_view type, std::string_view blob) {
   return r.done();
 }
 
-std::string Md5Colons(const std::string& data) {
+std::string DigestColons(const std::string& data, const EVP_MD* md) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_md5(), nullptr);
+  EVP_Digest(data.data(), data.size(), digest, &len, md, nullptr);
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned int i = 0; i < len; ++i) {
@@ -141,7 +144,7 @@ Result<std::string> SshFingerprint(const std::string& public_key) {
   if (!known) return Status::InvalidArgument(kInvalid);
   std::optional<std::string> blob = Base64Decode(b64);
   if (!blob || !ValidBlob(type, *blob)) return Status::InvalidArgument(kInvalid);
-  return Md5Colons(*blob);
+  return DigestColons(*blob, EVP_md5());
 }
 
 Result<GeneratedKeypair> GenerateRsaKeypair(int bits) {
@@ -173,7 +176,101 @@ Result<GeneratedKeypair> GenerateRsaKeypair(int bits) {
   GeneratedKeypair out;
   out.private_key.assign(pem, static_cast<size_t>(pem_len));
   out.public_key = "ssh-rsa " + Base64Encode(blob) + " Generated-by-Nova";
-  out.fingerprint = Md5Colons(blob);
+  out.fingerprint = DigestColons(blob, EVP_md5());
+  return out;
+}
+
+namespace {
+
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+
+std::string MemoryOf(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+Result<std::string> DerOf(X509* cert) {
+  int len = i2d_X509(cert, nullptr);
+  if (len <= 0) return Status::Internal("openssl: cannot encode the certificate");
+  std::string der(static_cast<size_t>(len), '\0');
+  unsigned char* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d_X509(cert, &p);
+  return der;
+}
+
+bool AddExtension(X509* cert, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  if (ext == nullptr) return false;
+  const bool ok = X509_add_ext(cert, ext, -1) == 1;
+  X509_EXTENSION_free(ext);
+  return ok;
+}
+
+}  // namespace
+
+Result<std::string> X509Fingerprint(const std::string& pem_certificate) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem_certificate.data(), static_cast<int>(pem_certificate.size())),
+      BIO_free);
+  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr,
+               X509_free);
+  if (!cert) {
+    return Status::InvalidArgument(
+        "Keypair data is invalid: failed to generate X509 fingerprint. Error message: "
+        "Unable to load certificate");
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(std::string der, DerOf(cert.get()));
+  return DigestColons(der, EVP_sha1());
+}
+
+Result<GeneratedKeypair> GenerateX509Keypair(const std::string& user, int bits) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      EVP_RSA_gen(static_cast<unsigned int>(bits)), EVP_PKEY_free);
+  X509Ptr cert(X509_new(), X509_free);
+  if (!key || !cert) return Status::Internal("openssl: x509 key generation failed");
+  X509_set_version(cert.get(), 2);  // v3
+  unsigned char serial[16];
+  if (RAND_bytes(serial, sizeof(serial)) != 1) {
+    return Status::Internal("openssl: no random serial");
+  }
+  serial[0] &= 0x7f;  // positive
+  BIGNUM* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3650L * 24 * 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(user.c_str()), -1, -1,
+                             0);
+  X509_set_issuer_name(cert.get(), name);
+  const std::string upn = "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:" + user + "@localhost";
+  if (!AddExtension(cert.get(), NID_ext_key_usage, "clientAuth") ||
+      !AddExtension(cert.get(), NID_subject_alt_name, upn.c_str()) ||
+      X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
+    return Status::Internal("openssl: cannot sign the x509 certificate");
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> pem(BIO_new(BIO_s_mem()), BIO_free);
+  if (!pem || PEM_write_bio_X509(pem.get(), cert.get()) != 1) {
+    return Status::Internal("openssl: cannot write the certificate");
+  }
+  std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(
+      PKCS12_create("", nullptr, key.get(), cert.get(), nullptr, 0, 0, 0, 0, 0),
+      PKCS12_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> der(BIO_new(BIO_s_mem()), BIO_free);
+  if (!p12 || !der || i2d_PKCS12_bio(der.get(), p12.get()) != 1) {
+    return Status::Internal("openssl: cannot write the PKCS#12 bundle");
+  }
+  GeneratedKeypair out;
+  out.public_key = MemoryOf(pem.get());
+  out.private_key = Base64Encode(MemoryOf(der.get()));
+  CHRONOVA_ASSIGN_OR_RETURN(std::string cert_der, DerOf(cert.get()));
+  out.fingerprint = DigestColons(cert_der, EVP_sha1());
   return out;
 }
 

@@ -24,4 +24,16 @@ struct GeneratedKeypair {
 // A fresh 2048-bit RSA keypair from OpenSSL's CSPRNG.
 Result<GeneratedKeypair> GenerateRsaKeypair(int bits = 2048);
 
+// Nova's fingerprint of an x509 keypair's certificate (PEM): the SHA-1 of its
+// DER as colon-separated hex pairs. InvalidArgument ("Keypair data is invalid:
+// failed to generate X509 fingerprint. Error message: ...") otherwise.
+Result<std::string> X509Fingerprint(const std::string& pem_certificate);
+
+// An x509 keypair as Nova generates one (crypto.generate_winrm_x509_cert): a
+// self-signed certificate for CN=<user> valid 10 years, extended key usage
+// clientAuth and the UPN <user>@localhost (WinRM's certificate logon) as the
+// public key; the private key and certificate as a password-less PKCS#12,
+// base64, as the private key.
+Result<GeneratedKeypair> GenerateX509Keypair(const std::string& user, int bits = 2048);
+
 }  // namespace chronova

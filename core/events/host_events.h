@@ -84,8 +84,21 @@ struct HostServiceEnabled {
   void serialize(A&) {}
 };
 
+// An admin forced the host's nova-compute service down, or lifted that
+// (os-services force-down, microversion 2.11): while forced down the service
+// shows "down" whatever its heartbeats, and the scheduler places nothing on it.
+struct HostForcedDownSet {
+  static constexpr const char* kType = "host.forced_down_set";
+  static constexpr uint32_t kSchema = 1;
+  bool forced_down = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(forced_down));
+  }
+};
+
 // Every event of host/<name> streams.
 using HostEvents = EventList<HostRegistered, HostResourcesClaimed, HostResourcesReleased,
-                             HostServiceDisabled, HostServiceEnabled>;
+                             HostServiceDisabled, HostServiceEnabled, HostForcedDownSet>;
 
 }  // namespace chronova

@@ -358,7 +358,8 @@ TEST_CASE("every event round-trips through its envelope payload") {
                                 Timestamp{5}},
       ServerGroupCreated{"g", "n", UserId("u"), "anti-affinity", 2},
       ServerGroupMemberScheduled{"g", InstanceId("i"), HostName("h")},
-      ServerGroupDeleted{"g"}};
+      ServerGroupDeleted{"g"},
+      HostForcedDownSet{true}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

@@ -563,6 +563,8 @@ ACTION = "/v2.1/servers/{server}/action"
 LIFE = "/v2.1/servers/{life}/action"
 VICTIM = "/v2.1/servers/{victim}/action"
 TOKEN_HEADERS = {"X-Subject-Token": "{subject}"}
+# Another user's keypairs are named with ?user_id= from microversion 2.10.
+AT_2_10 = {"OpenStack-API-Version": "compute 2.10"}
 NEW_SERVER = {"server": {"name": "policy-new", "flavorRef": "42", "imageRef": "{boot_image}"}}
 NEW_IMAGE = {"name": "policy-new", "disk_format": "raw", "container_format": "bare"}
 
@@ -757,16 +759,18 @@ RULES = {
     "os_compute_api:os-keypairs:delete": [
         R("DELETE", "/v2.1/os-keypairs/policy-del", ok=202, prepare=keypair_of("own"),
           cleanup=drop_keypair("policy-del")),
-        R("DELETE", "/v2.1/os-keypairs/policy-del?user_id={other_user}", ok=202,
-          prepare=keypair_of("other"), cleanup=drop_keypair("policy-del"), target="other"),
+        R("DELETE", "/v2.1/os-keypairs/policy-del?user_id={other_user}", ok=204,
+          headers=AT_2_10, prepare=keypair_of("other"), cleanup=drop_keypair("policy-del"),
+          target="other"),
     ],
     "os_compute_api:os-keypairs:index": [
         R("GET", "/v2.1/os-keypairs"),
-        R("GET", "/v2.1/os-keypairs?user_id={other_user}", target="other"),
+        R("GET", "/v2.1/os-keypairs?user_id={other_user}", headers=AT_2_10, target="other"),
     ],
     "os_compute_api:os-keypairs:show": [
         R("GET", "/v2.1/os-keypairs/policy-kp"),
-        R("GET", "/v2.1/os-keypairs/policy-kp?user_id={other_user}", target="other"),
+        R("GET", "/v2.1/os-keypairs/policy-kp?user_id={other_user}", headers=AT_2_10,
+          target="other"),
     ],
     # ---- server groups ----
     "os_compute_api:os-server-groups:create": R(
