@@ -130,6 +130,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:servers:resize", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:revert_resize", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:show", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:servers:show:host_status", PolicyRule::kAdmin},
     {"os_compute_api:servers:start", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:stop", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:update", PolicyRule::kProjectMemberOrAdmin},

@@ -3,9 +3,11 @@
 #include <optional>
 #include <set>
 
+#include "api/auth/policy.h"
 #include "api/compute/common.h"
 #include "api/compute/resource.h"
 #include "api/compute/schema.h"
+#include "api/service/admin_service.h"
 
 namespace chronova {
 namespace {
@@ -87,6 +89,29 @@ Result<std::vector<ServerSortKey>> SortKeys(
   std::vector<ServerSortKey> out;
   for (size_t i = 0; i < keys.size(); ++i) out.push_back({keys[i], dirs[i] == "desc"});
   return out;
+}
+
+// The view of GET /servers/{id} and /servers/detail at the call's version:
+// extended attributes for admins, and from 2.16 the host's status where the
+// policy allows (each host looked up once per request).
+ServerViewOptions ShowOptions(const ComputeCall& call, const ComputeApiOptions& options) {
+  ServerViewOptions o;
+  o.version = call.version;
+  o.extended_attributes = call.ctx.IsAdmin();
+  if (call.version >= ApiVersion{2, 16} && options.admin != nullptr &&
+      Authorize(call.ctx, "os_compute_api:servers:show:host_status").ok()) {
+    auto cache = std::make_shared<std::map<HostName, std::string>>();
+    AdminService* admin = options.admin;
+    o.host_status = [cache, admin](const HostName& host) {
+      auto it = cache->find(host);
+      if (it != cache->end()) return it->second;
+      Result<std::string> found = admin->HostStatus(host);
+      std::string status = found.ok() ? *found : "UNKNOWN";
+      (*cache)[host] = status;
+      return status;
+    };
+  }
+  return o;
 }
 
 class Servers final : public ComputeResource {
@@ -203,9 +228,7 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
 
   Result<std::vector<InstanceState>> servers = options_.service->ListServers(call.ctx, q);
   if (!servers.ok()) return ErrorResponse(servers.status());
-  ServerViewOptions view_options;
-  view_options.version = call.version;
-  view_options.extended_attributes = call.ctx.IsAdmin();
+  ServerViewOptions view_options = ShowOptions(call, options_);
   Json list = Json::MakeArray();
   for (const InstanceState& s : *servers) {
     list.Append(detail ? ServerDetailView(call.links, s, view_options)
@@ -223,9 +246,7 @@ HttpResponse Servers::ShowServer(const ComputeCall& call) const {
   Result<InstanceState> s =
       options_.service->GetServer(call.ctx, InstanceId(call.params[0]));
   if (!s.ok()) return ErrorResponse(s.status());
-  ServerViewOptions view_options;
-  view_options.version = call.version;
-  view_options.extended_attributes = call.ctx.IsAdmin();
+  ServerViewOptions view_options = ShowOptions(call, options_);
   return JsonResponse(
       200,
       Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));

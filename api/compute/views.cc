@@ -194,6 +194,7 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
   if (ShowsProgress(status)) server["progress"] = 0;
   if (options.version >= ApiVersion{2, 9}) server["locked"] = s.locked;
   if (!options.all_attributes) return server;
+  if (options.host_status) server["host_status"] = options.host_status(s.host);
   // The requested zone, else the host's (every chronova host is in Nova's
   // default zone "nova" unless it says otherwise), else "" while unscheduled.
   server["OS-EXT-AZ:availability_zone"] =

@@ -4,6 +4,7 @@
 // (tempest/lib/api_schema/response/compute/v2_1/) require.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -57,6 +58,9 @@ struct ServerViewOptions {
   // hostname, kernel_id, ramdisk_id, root_device_name and user_data to the
   // OS-EXT-SRV-ATTR fields; 2.9 adds "locked".
   ApiVersion version = kMinComputeVersion;
+  // 2.16's "host_status" of a server's host (show/detail, Nova's
+  // servers:show:host_status policy); null: not shown.
+  std::function<std::string(const HostName&)> host_status;
 };
 
 // Nova's instance hostname for a display name (nova/utils.py

@@ -242,6 +242,18 @@ Status AdminService::SetServiceEnabled(const RequestContext& ctx, const HostName
                        });
 }
 
+Result<std::string> AdminService::HostStatus(const HostName& host) const {
+  if (host.empty()) return std::string();
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
+                            HostsView(reader.get()).Get(host));
+  if (!h || !h->exists) return std::string();
+  if (h->forced_down) return std::string("DOWN");
+  if (h->disabled) return std::string("MAINTENANCE");
+  const bool up = !options_.liveness || options_.liveness(host).up;
+  return std::string(up ? "UP" : "UNKNOWN");
+}
+
 Status AdminService::SetServiceForcedDown(const RequestContext& ctx, const HostName& host,
                                           const std::string& binary, bool forced_down) {
   return UpdateService(ctx, host, binary, "service-force-down-",

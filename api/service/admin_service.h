@@ -141,6 +141,10 @@ class AdminService {
   Status SetServiceEnabled(const RequestContext& ctx, const HostName& host,
                            const std::string& binary, bool enabled,
                            const std::string& reason);
+  // A server's host_status (microversion 2.16), as Nova's
+  // get_instance_host_status: "" without a host, DOWN while forced down,
+  // MAINTENANCE while disabled, UP while it reports, else UNKNOWN.
+  Result<std::string> HostStatus(const HostName& host) const;
   // os-services force-down (2.11): forces host's nova-compute down or lifts it.
   // InvalidArgument for another binary; NotFound for an unknown host.
   Status SetServiceForcedDown(const RequestContext& ctx, const HostName& host,

@@ -26,15 +26,15 @@ Answer At(ApiCloud& cloud, const std::string& version, const std::string& method
 
 }  // namespace
 
-TEST_CASE("microversions: 2.15 is the maximum, answered in both headers") {
+TEST_CASE("microversions: 2.16 is the maximum, answered in both headers") {
   ApiCloud cloud;
   Answer latest = At(cloud, "latest", "GET", "/flavors");
   REQUIRE(latest.status == 200);
-  CHECK(latest.headers["openstack-api-version"] == "compute 2.15");
-  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.15");
-  CHECK(At(cloud, "2.16", "GET", "/flavors").status == 406);
+  CHECK(latest.headers["openstack-api-version"] == "compute 2.16");
+  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.16");
+  CHECK(At(cloud, "2.17", "GET", "/flavors").status == 406);
   Answer doc = cloud.Send("GET", "/");
-  CHECK(doc.json["version"]["version"].as_string() == "2.15");
+  CHECK(doc.json["version"]["version"].as_string() == "2.16");
   CHECK(doc.json["version"]["min_version"].as_string() == "2.1");
 }
 
@@ -238,6 +238,41 @@ TEST_CASE(
            ApiCloud::kMemberToken,
            R"({"remote_console": {"protocol": "mks", "type": "webmks"}})")
             .status == 400);
+}
+
+TEST_CASE("microversion 2.16: a server's host_status follows its host's service") {
+  ApiCloud cloud(1);
+  const std::string id = cloud.Boot("vm");
+  auto status = [&] {
+    Answer a = At(cloud, "2.16", "GET", "/servers/" + id, ApiCloud::kAdminToken);
+    return a.json["server"]["host_status"].as_string();
+  };
+  CHECK(status() == "UP");
+  Json server = At(cloud, "2.16", "GET", "/servers/" + id).json["server"];
+  CHECK(server.Find("host_status") == nullptr);  // admins only
+  CHECK(At(cloud, "2.15", "GET", "/servers/" + id, ApiCloud::kAdminToken)
+            .json["server"]
+            .Find("host_status") == nullptr);
+  const std::string host =
+      server["OS-EXT-SRV-ATTR:host"].is_string()
+          ? server["OS-EXT-SRV-ATTR:host"].as_string()
+          : At(cloud, "2.16", "GET", "/servers/" + id, ApiCloud::kAdminToken)
+                .json["server"]["OS-EXT-SRV-ATTR:host"]
+                .as_string();
+  const std::string service = R"({"host": ")" + host + R"(", "binary": "nova-compute")";
+  REQUIRE(At(cloud, "2.16", "PUT", "/os-services/disable", ApiCloud::kAdminToken,
+             service + "}")
+              .status == 200);
+  CHECK(status() == "MAINTENANCE");
+  REQUIRE(At(cloud, "2.16", "PUT", "/os-services/force-down", ApiCloud::kAdminToken,
+             service + R"(, "forced_down": true})")
+              .status == 200);
+  CHECK(status() == "DOWN");
+  Answer detail =
+      At(cloud, "2.16", "GET", "/servers/detail?all_tenants=1", ApiCloud::kAdminToken);
+  REQUIRE(detail.json["servers"].size() == 1);
+  Json first = detail.json["servers"].items()[0];
+  CHECK(first["host_status"].as_string() == "DOWN");
 }
 
 }  // namespace chronova::testing

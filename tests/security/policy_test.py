@@ -658,6 +658,11 @@ RULES = {
     ],
     # ---- servers ----
     "os_compute_api:ips:index": R("GET", SERVER + "/ips"),
+    # 2.16: a denied role sees the server without its host's status.
+    "os_compute_api:servers:show:host_status": R(
+        "GET", SERVER, headers={"OpenStack-API-Version": "compute 2.16"},
+        check=lambda body: body["server"]["host_status"] == "UP",
+        filtered=lambda body: "host_status" not in body["server"]),
     # No server has a network: an allowed caller gets Nova's 404 for the label.
     "os_compute_api:ips:show": R("GET", SERVER + "/ips/private", ok=404),
     "os_compute_api:limits": R("GET", "/v2.1/limits"),
