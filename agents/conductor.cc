@@ -91,6 +91,7 @@ Conductor::InstanceEventRoutes() {
       {InstanceSnapshotRequested::kType, {WorkKind::kSnapshot}},
       {InstanceResizeRequested::kType, {WorkKind::kResize}},
       {InstanceResizeRevertRequested::kType, {WorkKind::kResizeRevert}},
+      {InstanceCrashDumpRequested::kType, {WorkKind::kCrashDump}},
       {InstanceResizeConfirmed::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
       {InstanceResizeReverted::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
       {InstanceResizeFailed::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
@@ -205,6 +206,9 @@ Status Conductor::SendWork(const InstanceState& s, WorkKind kind, Seq causation,
           origin, WorkGuest{s.name, s.resize_old_flavor, s.image_id},
           s.resize_source_host,
           s.vm_state == VmState::kStopped || s.power_state == PowerState::kShutdown};
+      break;
+    case WorkKind::kCrashDump:
+      w = CrashDumpWork{origin};
       break;
     case WorkKind::kAction: {
       ActionWork a{origin, guest, "", false, ImageId()};

@@ -118,7 +118,8 @@ class Conductor {
     kRebuild,
     kSnapshot,
     kResize,
-    kResizeRevert
+    kResizeRevert,
+    kCrashDump
   };
   // What an instance event asks of the conductor: work for the instance's host,
   // or (settle_resize) the claims of a resize that ended settled.

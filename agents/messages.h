@@ -155,9 +155,18 @@ struct ResizeRevertWork {
   }
 };
 
-using Work =
-    std::variant<BuildWork, DeleteWork, ActionWork, RebuildWork, SnapshotWork, ReapWork,
-                 SyncPowerStateWork, ResizeWork, ResizeConfirmWork, ResizeRevertWork>;
+// To the server's host: inject an NMI (trigger_crash_dump).
+struct CrashDumpWork {
+  WorkOrigin origin;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin));
+  }
+};
+
+using Work = std::variant<BuildWork, DeleteWork, ActionWork, RebuildWork, SnapshotWork,
+                          ReapWork, SyncPowerStateWork, ResizeWork, ResizeConfirmWork,
+                          ResizeRevertWork, CrashDumpWork>;
 
 // The origin every kind of work carries.
 inline const WorkOrigin& OriginOf(const Work& w) {

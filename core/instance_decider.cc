@@ -76,6 +76,16 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
 }
 
 Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const TriggerCrashDump& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e = InstanceCrashDumpRequested{};
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "trigger_crash_dump"));
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state,
                                   const RebuildInstance& cmd) {
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);

@@ -67,6 +67,11 @@ struct RescueInstance {
   bool override_lock = false;  // the caller is an admin
 };
 
+// trigger_crash_dump (2.17).
+struct TriggerCrashDump {
+  bool override_lock = false;  // the caller is an admin
+};
+
 // os-lock / os-unlock.
 struct LockInstance {
   bool by_admin = false;
@@ -124,6 +129,10 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const RestoreInsta
 // vm_state stopped") if the lock or the instance's state forbids the action.
 Result<std::vector<Event>> Decide(const InstanceState& state,
                                   const RequestLifecycleAction& cmd);
+// Conflict (Nova's InstanceInvalidState) outside active, paused, rescued,
+// resized or error with no task; Conflict "Instance <id> is locked".
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const TriggerCrashDump& cmd);
 // NotFound, or Conflict as for a lifecycle action ("Cannot 'rebuild' instance
 // <id> while it is in vm_state building").
 Result<std::vector<Event>> Decide(const InstanceState& state, const RebuildInstance& cmd);

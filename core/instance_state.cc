@@ -382,6 +382,15 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
           return Live(s) && !s.host.empty() && s.host == e.compute_host &&
                  s.task_state != TaskState::kDeleting &&
                  s.task_state != TaskState::kMigrating;
+        } else if constexpr (std::is_same_v<T, InstanceCrashDumpRequested>) {
+          // Nova's trigger_crash_dump: active, paused, rescued, resized or
+          // error, with no task.
+          return Live(s) && !s.host.empty() && s.task_state == TaskState::kNone &&
+                 (s.vm_state == VmState::kActive || s.vm_state == VmState::kPaused ||
+                  s.vm_state == VmState::kRescued || s.vm_state == VmState::kResized ||
+                  s.vm_state == VmState::kError);
+        } else if constexpr (std::is_same_v<T, InstanceCrashDumpFinished>) {
+          return Live(s) && s.host == e.host;
         } else if constexpr (std::is_same_v<T, InstanceUpdated> ||
                              std::is_same_v<T, InstanceMetadataChanged>) {
           // The API checks Nova's finer state rules (metadata needs a settled

@@ -10,11 +10,11 @@
 namespace chronova {
 
 struct Divergence {
-  std::string projection;    // "servers"
-  std::string key;           // the key inside it, e.g. "id/<uuid>"
-  bool in_rebuilt = false;   // the key exists in the rebuilt store
-  bool in_live = false;      // ... in the live one (both: the values differ)
-  Seq rebuilt_writer;        // seq of the event that last wrote it in the rebuild (0: unknown)
+  std::string projection;   // "servers"
+  std::string key;          // the key inside it, e.g. "id/<uuid>"
+  bool in_rebuilt = false;  // the key exists in the rebuilt store
+  bool in_live = false;     // ... in the live one (both: the values differ)
+  Seq rebuilt_writer;  // seq of the event that last wrote it in the rebuild (0: unknown)
 };
 
 // nullopt if both stores hold the same keys and values (checkpoints aside).

@@ -268,6 +268,16 @@ Step StepOf(const Event& event) {
                Phase::kSuccess,
                e.host,
                e.reason + ": power_state " + std::to_string(e.power_state)};
+        } else if constexpr (std::is_same_v<T, InstanceCrashDumpRequested>) {
+          s = {kActionTriggerCrashDump, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceCrashDumpFinished>) {
+          s = {kActionTriggerCrashDump,
+               false,
+               true,
+               "compute_trigger_crash_dump",
+               e.reason.empty() ? Phase::kSuccess : Phase::kError,
+               e.host,
+               e.reason};
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s = {kActionLock, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {

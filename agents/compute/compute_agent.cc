@@ -263,6 +263,7 @@ void ComputeAgent::Dispatch(const Work& w) {
     void operator()(const ResizeWork& k) { agent->Resize(k); }
     void operator()(const ResizeConfirmWork& k) { agent->ConfirmResize(k); }
     void operator()(const ResizeRevertWork& k) { agent->RevertResize(k); }
+    void operator()(const CrashDumpWork& k) { agent->CrashDump(k); }
   };
   std::visit(Visitor{this}, w);
 }
@@ -571,6 +572,11 @@ void ComputeAgent::RemoveInstanceDir(const InstanceId& id) {
   if (ec) {
     Warn(std::string("remove ") + dir + ": " + ec.message());
   }
+}
+
+void ComputeAgent::CrashDump(const CrashDumpWork& w) {
+  Status st = hypervisor_->TriggerCrashDump(w.origin.instance_id);
+  Send(w.origin, InstanceCrashDumpFinished{options_.host, st.ok() ? "" : st.message()});
 }
 
 void ComputeAgent::Reap(const ReapWork& w) {

@@ -89,6 +89,7 @@ class ComputeAgent {
   void Rebuild(const RebuildWork& w);
   // Destroys a guest the log does not place here.
   void Reap(const ReapWork& w);
+  void CrashDump(const CrashDumpWork& w);
   // Removes the instance's directory (disk, console log, XML), if it has one.
   void RemoveInstanceDir(const InstanceId& id);
   // Snapshots the guest into a file, uploads it into the work's image and

@@ -134,6 +134,10 @@ Result<std::string> FakeHypervisor::ConsoleOutput(const InstanceId& id) {
   return std::string("FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE");
 }
 
+Status FakeHypervisor::TriggerCrashDump(const InstanceId& id) {
+  return Inspect(id).status();
+}
+
 Result<ConsoleEndpoint> FakeHypervisor::Console(const InstanceId& id,
                                                 std::string_view kind) {
   CHRONOVA_RETURN_IF_ERROR(Inspect(id).status());

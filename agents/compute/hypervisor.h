@@ -142,6 +142,13 @@ class Hypervisor {
 
   static constexpr size_t kMaxConsoleBytes = 100 * 1024;  // Nova's MAX_CONSOLE_BYTES
 
+  // Injects an NMI into the guest so that its kernel dumps its memory (Nova's
+  // trigger_crash_dump). NotFound if there is no guest; Unimplemented
+  // ("Triggering crash dump is not supported") where the driver cannot.
+  virtual Status TriggerCrashDump(const InstanceId& /*id*/) {
+    return Status::Unimplemented("Triggering crash dump is not supported");
+  }
+
   // Where the guest's console of `kind` ("vnc", "spice" or "serial") listens on
   // this host, for a console proxy to relay (Nova's get_vnc_console ...).
   // NotFound if there is no guest; InvalidArgument ("Unavailable console type

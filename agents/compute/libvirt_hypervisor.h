@@ -108,6 +108,8 @@ class LibvirtHypervisor : public Hypervisor {
   // Reads the file of the domain's <serial type='file'> (console.log in the
   // instance dir); a domain without one (test:/// hosts) has no console.
   Result<std::string> ConsoleOutput(const InstanceId& id) override;
+  // virDomainInjectNMI (libvirt_crash_dump.cc).
+  Status TriggerCrashDump(const InstanceId& id) override;
   // The domain's VNC (SPICE, TCP serial) server from its live XML; the test
   // driver's guests get fake consoles (agents/compute/fake_console.h).
   Result<ConsoleEndpoint> Console(const InstanceId& id, std::string_view kind) override;

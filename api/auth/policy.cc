@@ -133,6 +133,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:servers:show:host_status", PolicyRule::kAdmin},
     {"os_compute_api:servers:start", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:stop", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:servers:trigger_crash_dump", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:servers:update", PolicyRule::kProjectMemberOrAdmin},
 };
 

@@ -322,6 +322,11 @@ Status ComputeService::ServerAction(const RequestContext& ctx, const InstanceId&
       });
 }
 
+Status ComputeService::TriggerCrashDump(const RequestContext& ctx, const InstanceId& id) {
+  return ActOnServerAs<chronova::TriggerCrashDump>(
+      ctx, id, "crash-dump", "os_compute_api:servers:trigger_crash_dump");
+}
+
 Result<InstanceState> ComputeService::RebuildServer(
     const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
     const std::optional<std::string>& name,

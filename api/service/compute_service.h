@@ -318,6 +318,9 @@ class ComputeService {
                                               const std::string& token) const;
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
   Status LockServer(const RequestContext& ctx, const InstanceId& id);
+  // trigger_crash_dump (2.17): the server's host injects an NMI; 409 outside
+  // active, paused, rescued, resized or error, or while locked.
+  Status TriggerCrashDump(const RequestContext& ctx, const InstanceId& id);
   Status UnlockServer(const RequestContext& ctx, const InstanceId& id);
   // PUT /servers/{id}; the server as it is right after the change.
   Result<InstanceState> UpdateServer(const RequestContext& ctx, const InstanceId& id,

@@ -437,6 +437,28 @@ struct InstanceConsoleAuthorized {
   }
 };
 
+// A user asked for a crash dump of the guest (trigger_crash_dump, microversion
+// 2.17): its host injects an NMI. No task: Nova's is a cast, and so is ours.
+struct InstanceCrashDumpRequested {
+  static constexpr const char* kType = "instance.crash_dump_requested";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// The host injected the NMI (reason empty), or could not (reason says why:
+// "Triggering crash dump is not supported" for a driver without NMIs).
+struct InstanceCrashDumpFinished {
+  static constexpr const char* kType = "instance.crash_dump_finished";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(reason));
+  }
+};
+
 // Every event of instance/<uuid> streams.
 using InstanceEvents = EventList<
     InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
@@ -447,6 +469,7 @@ using InstanceEvents = EventList<
     InstanceUnlocked, InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
     InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
     InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
-    InstanceResizeRevertRequested, InstanceResizeReverted, InstanceConsoleAuthorized>;
+    InstanceResizeRevertRequested, InstanceResizeReverted, InstanceConsoleAuthorized,
+    InstanceCrashDumpRequested, InstanceCrashDumpFinished>;
 
 }  // namespace chronova

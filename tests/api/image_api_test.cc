@@ -15,8 +15,8 @@
 
 #include "api/auth/auth.h"
 #include "api/compute/compute_api.h"
-#include "api/image/image_handler.h"
 #include "api/http/json.h"
+#include "api/image/image_handler.h"
 #include "eventstore/rocksdb_event_log.h"
 #include "projections/aggregates_projection.h"
 #include "projections/catalog_projections.h"

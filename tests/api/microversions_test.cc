@@ -26,15 +26,15 @@ Answer At(ApiCloud& cloud, const std::string& version, const std::string& method
 
 }  // namespace
 
-TEST_CASE("microversions: 2.16 is the maximum, answered in both headers") {
+TEST_CASE("microversions: 2.17 is the maximum, answered in both headers") {
   ApiCloud cloud;
   Answer latest = At(cloud, "latest", "GET", "/flavors");
   REQUIRE(latest.status == 200);
-  CHECK(latest.headers["openstack-api-version"] == "compute 2.16");
-  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.16");
-  CHECK(At(cloud, "2.17", "GET", "/flavors").status == 406);
+  CHECK(latest.headers["openstack-api-version"] == "compute 2.17");
+  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.17");
+  CHECK(At(cloud, "2.18", "GET", "/flavors").status == 406);
   Answer doc = cloud.Send("GET", "/");
-  CHECK(doc.json["version"]["version"].as_string() == "2.16");
+  CHECK(doc.json["version"]["version"].as_string() == "2.17");
   CHECK(doc.json["version"]["min_version"].as_string() == "2.1");
 }
 
@@ -273,6 +273,51 @@ TEST_CASE("microversion 2.16: a server's host_status follows its host's service"
   REQUIRE(detail.json["servers"].size() == 1);
   Json first = detail.json["servers"].items()[0];
   CHECK(first["host_status"].as_string() == "DOWN");
+}
+
+TEST_CASE(
+    "microversion 2.17: trigger_crash_dump reaches the host, as an instance action") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("vm");
+  const std::string body = R"({"trigger_crash_dump": null})";
+  CHECK(At(cloud, "2.16", "POST", "/servers/" + id + "/action", ApiCloud::kMemberToken,
+           body)
+            .status == 404);
+  CHECK(At(cloud, "2.17", "POST", "/servers/" + id + "/action", ApiCloud::kMemberToken,
+           R"({"trigger_crash_dump": {}})")
+            .status == 400);
+  REQUIRE(At(cloud, "2.17", "POST", "/servers/" + id + "/action", ApiCloud::kMemberToken,
+             body)
+              .status == 202);
+  // The action, with the host's step once it reported.
+  Json step;
+  for (int i = 0; i < 500 && step.is_null(); ++i) {
+    Answer actions = At(cloud, "2.17", "GET", "/servers/" + id + "/os-instance-actions",
+                        ApiCloud::kAdminToken);
+    for (Json a : actions.json["instanceActions"].items()) {
+      if (a["action"].as_string() != "trigger_crash_dump") continue;
+      Answer detail =
+          At(cloud, "2.17", "GET",
+             "/servers/" + id + "/os-instance-actions/" + a["request_id"].as_string(),
+             ApiCloud::kAdminToken);
+      Json events = detail.json["instanceAction"]["events"];
+      if (events.size() == 0) continue;
+      Json first = events.items()[0];
+      if (first["result"].is_string()) step = first;
+    }
+    if (step.is_null()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE_FALSE(step.is_null());
+  CHECK(step["event"].as_string() == "compute_trigger_crash_dump");
+  CHECK(step["result"].as_string() == "Success");
+  // Nova's state rules: not while stopped, not while locked.
+  REQUIRE(cloud.Action(id, R"({"os-stop": null})").status == 202);
+  cloud.WaitStatus(id, "SHUTOFF");
+  Answer stopped = At(cloud, "2.17", "POST", "/servers/" + id + "/action",
+                      ApiCloud::kMemberToken, body);
+  CHECK(stopped.status == 409);
+  CHECK(Message(stopped) == "Cannot 'trigger_crash_dump' instance " + id +
+                                " while it is in vm_state stopped");
 }
 
 }  // namespace chronova::testing

@@ -1,7 +1,7 @@
 // api/policy: Nova's default rules, in one place.
-#include <catch2/catch.hpp>
-
 #include "api/auth/policy.h"
+
+#include <catch2/catch.hpp>
 
 namespace chronova {
 namespace {

@@ -359,7 +359,9 @@ TEST_CASE("every event round-trips through its envelope payload") {
       ServerGroupCreated{"g", "n", UserId("u"), "anti-affinity", 2},
       ServerGroupMemberScheduled{"g", InstanceId("i"), HostName("h")},
       ServerGroupDeleted{"g"},
-      HostForcedDownSet{true}};
+      HostForcedDownSet{true},
+      InstanceCrashDumpRequested{},
+      InstanceCrashDumpFinished{HostName("h"), "Triggering crash dump is not supported"}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {
     NewEvent ne = MakeNewEvent(e, EventMeta{});

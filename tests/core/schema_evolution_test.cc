@@ -191,6 +191,8 @@ std::vector<Envelope> History() {
   ev("server-groups/demo",
      ServerGroupMemberScheduled{"g-1", InstanceId("i-ok"), HostName("hv1")});
   ev("server-groups/demo", ServerGroupDeleted{"g-1"});
+  ev("instance/i-fail", InstanceCrashDumpRequested{});
+  ev("instance/i-fail", InstanceCrashDumpFinished{HostName("hv1"), ""});
   ev("host/hv1", HostForcedDownSet{true});
   ev("host/hv1", HostForcedDownSet{false});
   return out;

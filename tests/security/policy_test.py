@@ -658,6 +658,9 @@ RULES = {
     ],
     # ---- servers ----
     "os_compute_api:ips:index": R("GET", SERVER + "/ips"),
+    "os_compute_api:servers:trigger_crash_dump": R(
+        "POST", ACTION, {"trigger_crash_dump": None}, ok=202,
+        headers={"OpenStack-API-Version": "compute 2.17"}),
     # 2.16: a denied role sees the server without its host's status.
     "os_compute_api:servers:show:host_status": R(
         "GET", SERVER, headers={"OpenStack-API-Version": "compute 2.16"},
