@@ -113,6 +113,33 @@ Result<std::string> UpcastInstanceSpawned1To2(std::string_view old) {
   return EncodePortable(v2);  // consoles unknown: none recorded
 }
 
+// instance.updated as stored before schema 2. Frozen: never edit.
+struct InstanceUpdatedV1 {
+  bool has_name = false;
+  std::string name;
+  bool has_access_ipv4 = false;
+  std::string access_ipv4;
+  bool has_access_ipv6 = false;
+  std::string access_ipv6;
+  template <class A>
+  void serialize(A& ar) {
+    ar(has_name, name, has_access_ipv4, access_ipv4, has_access_ipv6, access_ipv6);
+  }
+};
+
+Result<std::string> UpcastInstanceUpdated1To2(std::string_view old) {
+  InstanceUpdatedV1 v1;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
+  InstanceUpdated v2;
+  v2.has_name = v1.has_name;
+  v2.name = v1.name;
+  v2.has_access_ipv4 = v1.has_access_ipv4;
+  v2.access_ipv4 = v1.access_ipv4;
+  v2.has_access_ipv6 = v1.has_access_ipv6;
+  v2.access_ipv6 = v1.access_ipv6;
+  return EncodePortable(v2);  // the description untouched
+}
+
 }  // namespace
 
 const UpcasterSet& UpcasterSet::Default() {
@@ -122,6 +149,7 @@ const UpcasterSet& UpcasterSet::Default() {
     auto* s = new UpcasterSet();
     s->Add(HostRegistered::kType, 1, UpcastHostRegistered1To2);
     s->Add(InstanceSpawned::kType, 1, UpcastInstanceSpawned1To2);
+    s->Add(InstanceUpdated::kType, 1, UpcastInstanceUpdated1To2);
     return s;
   }();
   return *set;

@@ -586,6 +586,11 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           if (e.has_name) s.name = e.name;
           if (e.has_access_ipv4) s.access_ipv4 = e.access_ipv4;
           if (e.has_access_ipv6) s.access_ipv6 = e.access_ipv6;
+          if (e.has_description) {
+            s.description_recorded = true;
+            s.description_null = e.description_null;
+            s.description = e.description_null ? "" : e.description;
+          }
         } else if constexpr (std::is_same_v<T, InstanceMetadataChanged>) {
           for (const auto& [k, v] : e.set) s.metadata[k] = v;
           for (const std::string& k : e.removed) s.metadata.erase(k);

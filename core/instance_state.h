@@ -135,6 +135,11 @@ struct InstanceState {
   std::map<std::string, std::string> metadata;
   std::string access_ipv4;  // "" if unset
   std::string access_ipv6;
+  // The description (2.19): null, or a string; not recorded for a server
+  // created before 2.19, which Nova describes by its name.
+  bool description_recorded = false;
+  bool description_null = false;
+  std::string description;
   std::string user_data;
   std::string reservation_id;
   int32_t launch_index = 0;
@@ -187,7 +192,9 @@ struct InstanceState {
        CEREAL_NVP(access_ipv4), CEREAL_NVP(access_ipv6), CEREAL_NVP(snapshot_image_id),
        CEREAL_NVP(rescue_image_id), CEREAL_NVP(migration_id),
        CEREAL_NVP(resize_source_host), CEREAL_NVP(resize_dest_host),
-       CEREAL_NVP(resize_old_flavor), CEREAL_NVP(resize_new_flavor));
+       CEREAL_NVP(resize_old_flavor), CEREAL_NVP(resize_new_flavor),
+       CEREAL_NVP(description_recorded), CEREAL_NVP(description_null),
+       CEREAL_NVP(description));
   }
 };
 

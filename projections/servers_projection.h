@@ -30,7 +30,8 @@ class ServersProjection : public Projection {
   // 9: the index of live servers newest first, per project and overall.
   // 10: the same per API status and per host, and every server by the time it
   //     last changed.
-  uint32_t Version() const override { return 10; }
+  // 11: servers carry their description (2.19) and hosts their forced_down.
+  uint32_t Version() const override { return 11; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

@@ -258,10 +258,11 @@ HttpResponse ServerActions::ConsoleOutput(const ComputeCall& call, const Instanc
 
 HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const InstanceId& id,
                                           const Json& body, const Json&) const {
-  Result<ParsedRebuild> parsed = ParseRebuildBody(body);
+  Result<ParsedRebuild> parsed = ParseRebuildBody(body, call.version);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
-  Result<InstanceState> s = options_.service->RebuildServer(
-      call.ctx, id, parsed->image_ref, parsed->name, parsed->metadata);
+  Result<InstanceState> s =
+      options_.service->RebuildServer(call.ctx, id, parsed->image_ref, parsed->name,
+                                      parsed->metadata, parsed->description);
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options;
   view_options.version = call.version;

@@ -57,6 +57,37 @@ bool IsPrintable(uint32_t cp) {
 
 }  // namespace
 
+namespace {
+
+constexpr ApiVersion kDescriptionVersion{2, 19};
+
+// `object` without `key`: the properties to check for a version that allows `key`.
+Json Without(const Json& object, std::string_view key) {
+  Json out = Json::MakeObject();
+  for (const auto& [k, v] : object.members()) {
+    if (k != key) out[k] = v;
+  }
+  return out;
+}
+
+// parameter_types.description: null, or at most 255 printable characters
+// (spaces anywhere).
+MaybeError CheckDescription(const Json& v, DescriptionChange* out) {
+  out->set = true;
+  if (v.is_null()) return std::nullopt;
+  if (auto e = Error("description", v, TypeMessage(v, {"string", "null"}))) return e;
+  if (auto e = Error("description", v, LengthMessage(v, 0, 255))) return e;
+  std::vector<uint32_t> cps = CodePointsOf(v.as_string());
+  if (!std::all_of(cps.begin(), cps.end(), IsPrintable)) {
+    return Error("description", v,
+                 v.PythonRepr() + " does not match the printable characters pattern");
+  }
+  out->value = v.as_string();
+  return std::nullopt;
+}
+
+}  // namespace
+
 MaybeError CheckName(const std::string& field, const Json& v, NameRules rules) {
   if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
   if (auto e = Error(field, v, LengthMessage(v, 1, 255))) return e;
@@ -301,27 +332,36 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
       return Error("server", server, Quoted(required) + " is a required property");
     }
   }
+  const bool described = options.version >= kDescriptionVersion;
+  if (described) {
+    // Nova records null when a 2.19 request gives none.
+    req.description.set = true;
+    if (const Json* v = server.Find("description")) {
+      if (auto e = CheckDescription(*v, &req.description)) return e;
+    }
+  }
   if (!options.legacy_v2) {
-    std::string extra = AdditionalPropertiesMessage(server, {"name",
-                                                             "imageRef",
-                                                             "flavorRef",
-                                                             "adminPass",
-                                                             "metadata",
-                                                             "networks",
-                                                             "OS-DCF:diskConfig",
-                                                             "accessIPv4",
-                                                             "accessIPv6",
-                                                             "personality",
-                                                             "availability_zone",
-                                                             "block_device_mapping",
-                                                             "block_device_mapping_v2",
-                                                             "config_drive",
-                                                             "key_name",
-                                                             "min_count",
-                                                             "max_count",
-                                                             "return_reservation_id",
-                                                             "security_groups",
-                                                             "user_data"});
+    const Json checked = described ? Without(server, "description") : server;
+    std::string extra = AdditionalPropertiesMessage(checked, {"name",
+                                                              "imageRef",
+                                                              "flavorRef",
+                                                              "adminPass",
+                                                              "metadata",
+                                                              "networks",
+                                                              "OS-DCF:diskConfig",
+                                                              "accessIPv4",
+                                                              "accessIPv6",
+                                                              "personality",
+                                                              "availability_zone",
+                                                              "block_device_mapping",
+                                                              "block_device_mapping_v2",
+                                                              "config_drive",
+                                                              "key_name",
+                                                              "min_count",
+                                                              "max_count",
+                                                              "return_reservation_id",
+                                                              "security_groups",
+                                                              "user_data"});
     if (auto e = Error("server", server, extra)) return e;
   }
   return std::nullopt;
@@ -362,9 +402,14 @@ Result<UpdateServerRequest> ParseUpdateServerBody(
                                v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']"));
       }
     }
+    const bool described = options.version >= kDescriptionVersion;
+    if (const Json* v = server->Find("description"); v != nullptr && described) {
+      if (auto e = CheckDescription(*v, &out.description)) return ToStatus(*e);
+    }
     if (!relaxed) {
       std::string extra = AdditionalPropertiesMessage(
-          *server, {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"});
+          described ? Without(*server, "description") : *server,
+          {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"});
       if (auto e = Error("server", *server, extra)) return ToStatus(*e);
     }
   }
@@ -412,7 +457,7 @@ std::optional<bool> ParseStrictBool(const std::string& s) {
   return std::nullopt;
 }
 
-Result<ParsedRebuild> ParseRebuildBody(const Json& body) {
+Result<ParsedRebuild> ParseRebuildBody(const Json& body, ApiVersion version) {
   ParsedRebuild out;
   const Json* rebuild = body.Find("rebuild");
   if (rebuild == nullptr)
@@ -462,9 +507,14 @@ Result<ParsedRebuild> ParseRebuildBody(const Json& body) {
     if (!rebuild->Contains("imageRef")) {
       return Error("rebuild", *rebuild, "'imageRef' is a required property");
     }
+    const bool described = version >= kDescriptionVersion;
+    if (const Json* v = rebuild->Find("description"); v != nullptr && described) {
+      if (auto e = CheckDescription(*v, &out.description)) return e;
+    }
     std::string extra = AdditionalPropertiesMessage(
-        *rebuild, {"name", "imageRef", "adminPass", "metadata", "preserve_ephemeral",
-                   "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "personality"});
+        described ? Without(*rebuild, "description") : *rebuild,
+        {"name", "imageRef", "adminPass", "metadata", "preserve_ephemeral",
+         "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "personality"});
     return Error("rebuild", *rebuild, extra);
   };
   if (auto e = check()) return ToStatus(*e);

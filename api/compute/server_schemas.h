@@ -11,6 +11,7 @@
 
 #include "api/compute/schema.h"
 #include "api/http/json.h"
+#include "api/http/microversion.h"
 #include "api/service/compute_service.h"
 #include "core/status.h"
 
@@ -37,6 +38,8 @@ struct CreateServerSchemaOptions {
   // The legacy v2 API (/v2): unknown properties are dropped instead of
   // rejected, and names may carry leading/trailing spaces (they are stripped).
   bool legacy_v2 = false;
+  // The negotiated microversion: "description" from 2.19.
+  ApiVersion version = kMinComputeVersion;
 };
 
 // InvalidArgument with Nova's message, e.g. "Invalid input for field/attribute
@@ -50,11 +53,13 @@ struct ParsedRebuild {
   std::string image_ref;
   std::optional<std::string> name;
   std::optional<std::map<std::string, std::string>> metadata;
-  std::string admin_pass;  // as the request gave it; empty if absent
+  std::string admin_pass;         // as the request gave it; empty if absent
+  DescriptionChange description;  // 2.19
 };
 // `body` is the whole action body {"rebuild": {...}}; InvalidArgument with
 // Nova's message otherwise.
-Result<ParsedRebuild> ParseRebuildBody(const Json& body);
+Result<ParsedRebuild> ParseRebuildBody(const Json& body,
+                                       ApiVersion version = kMinComputeVersion);
 // The body of the rescue action (schemas/rescue.py): {"rescue": null} or
 // {"rescue": {"adminPass": "...", "rescue_image_ref": "<image uuid>"}}.
 struct ParsedRescue {

@@ -131,6 +131,7 @@ HttpResponse Servers::CreateServer(const ComputeCall& call) const {
   if (!body.ok()) return ErrorResponse(body.status());
   CreateServerSchemaOptions schema_options;
   schema_options.legacy_v2 = call.legacy_v2;
+  schema_options.version = call.version;
   Result<ParsedCreateServer> parsed = ParseCreateServerBody(*body, schema_options);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
 
@@ -258,6 +259,7 @@ HttpResponse Servers::UpdateServer(const ComputeCall& call) const {
   if (!body.ok()) return ErrorResponse(body.status());
   CreateServerSchemaOptions schema_options;
   schema_options.legacy_v2 = call.legacy_v2;
+  schema_options.version = call.version;
   Result<UpdateServerRequest> req = ParseUpdateServerBody(*body, schema_options);
   if (!req.ok()) return ErrorResponse(req.status());
   Result<InstanceState> s =

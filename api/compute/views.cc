@@ -193,6 +193,12 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
   // Nova sets progress to 0 at create and only moves it during migrations.
   if (ShowsProgress(status)) server["progress"] = 0;
   if (options.version >= ApiVersion{2, 9}) server["locked"] = s.locked;
+  if (options.version >= ApiVersion{2, 19}) {
+    // A server created before 2.19 is described by its name, as in Nova.
+    server["description"] = !s.description_recorded ? Json(s.name)
+                            : s.description_null    ? Json()
+                                                    : Json(s.description);
+  }
   if (!options.all_attributes) return server;
   if (options.host_status) server["host_status"] = options.host_status(s.host);
   // The requested zone, else the host's (every chronova host is in Nova's

@@ -18,7 +18,16 @@
 #include "projections/servers_projection.h"
 
 namespace chronova {
+
 namespace {
+
+// A description change as instance.updated carries it.
+void SetDescription(InstanceUpdated& u, const DescriptionChange& d) {
+  if (!d.set) return;
+  u.has_description = true;
+  u.description_null = !d.value.has_value();
+  u.description = d.value.value_or("");
+}
 
 // Every compute host and every aggregate: where a server may go, and in which
 // zone each host is (its aggregate's, as the scheduler sees it).
@@ -211,14 +220,15 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     r.scheduler_hints = req.scheduler_hints;
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
                               Decide(InstanceState{}, CreateInstance{r}));
-    if (!req.access_ipv4.empty() || !req.access_ipv6.empty()) {
+    if (!req.access_ipv4.empty() || !req.access_ipv6.empty() || req.description.set) {
       // Recorded with the request, in the same (atomic) append.
-      InstanceUpdated ips;
-      ips.has_access_ipv4 = !req.access_ipv4.empty();
-      ips.access_ipv4 = req.access_ipv4;
-      ips.has_access_ipv6 = !req.access_ipv6.empty();
-      ips.access_ipv6 = req.access_ipv6;
-      events.push_back(ips);
+      InstanceUpdated extra;
+      extra.has_access_ipv4 = !req.access_ipv4.empty();
+      extra.access_ipv4 = req.access_ipv4;
+      extra.has_access_ipv6 = !req.access_ipv6.empty();
+      extra.access_ipv6 = req.access_ipv6;
+      SetDescription(extra, req.description);
+      events.push_back(extra);
     }
     AppendRequest append;
     append.stream = InstanceStream(r.instance_id);
@@ -330,7 +340,8 @@ Status ComputeService::TriggerCrashDump(const RequestContext& ctx, const Instanc
 Result<InstanceState> ComputeService::RebuildServer(
     const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
     const std::optional<std::string>& name,
-    const std::optional<std::map<std::string, std::string>>& metadata) {
+    const std::optional<std::map<std::string, std::string>>& metadata,
+    const DescriptionChange& description) {
   const ImageId image_id(LastSegment(image_ref));
   // Resolved once; refused (below) only after the server's own checks, as Nova
   // looks the image up after the lock and the state.
@@ -362,6 +373,11 @@ Result<InstanceState> ComputeService::RebuildServer(
         if (image->image.min_disk > s.flavor.root_gb && s.flavor.root_gb > 0) {
           return Status::InvalidArgument(
               "Flavor's disk is too small for requested image.");
+        }
+        if (description.set) {
+          InstanceUpdated described;
+          SetDescription(described, description);
+          events.push_back(described);  // in the same (atomic) append
         }
         return events;
       },
@@ -627,6 +643,7 @@ Result<InstanceState> ComputeService::UpdateServer(const RequestContext& ctx,
   cmd.update.access_ipv4 = req.access_ipv4.value_or("");
   cmd.update.has_access_ipv6 = req.access_ipv6.has_value();
   cmd.update.access_ipv6 = req.access_ipv6.value_or("");
+  SetDescription(cmd.update, req.description);
   return Change(ctx, id, [&](const InstanceState& s) -> Result<std::vector<Event>> {
     CHRONOVA_RETURN_IF_ERROR(
         Authorize(ctx, "os_compute_api:servers:update", {s.project_id, {}}));

@@ -32,6 +32,13 @@
 namespace chronova {
 
 // The validated body of POST /servers.
+// A server's description as a request sets it (microversion 2.19): `set`
+// with a string or null (nullopt); not `set` leaves it as it is.
+struct DescriptionChange {
+  bool set = false;
+  std::optional<std::string> value;
+};
+
 struct CreateServerRequest {
   std::string name;
   std::string flavor_ref;         // flavor id (or a URL ending in it)
@@ -45,6 +52,7 @@ struct CreateServerRequest {
   int min_count = 1;
   int max_count = 1;
   std::map<std::string, std::vector<std::string>> scheduler_hints;
+  DescriptionChange description;  // set from 2.19 (null when not given)
 };
 
 struct CreateServerResult {
@@ -93,6 +101,7 @@ struct UpdateServerRequest {
   std::optional<std::string> name;
   std::optional<std::string> access_ipv4;
   std::optional<std::string> access_ipv6;
+  DescriptionChange description;
 };
 
 // What a server-metadata call does (the service adds the quota).
@@ -257,7 +266,8 @@ class ComputeService {
   Result<InstanceState> RebuildServer(
       const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
       const std::optional<std::string>& name,
-      const std::optional<std::map<std::string, std::string>>& metadata);
+      const std::optional<std::map<std::string, std::string>>& metadata,
+      const DescriptionChange& description = DescriptionChange());
   // The rescue action: the guest boots from `rescue_image_ref` (empty: its own
   // image) with its disk attached second. InvalidArgument for an unknown
   // image, one the caller may not see or one that is not active ("Requested

@@ -273,17 +273,24 @@ struct InstanceUnlocked {
 // Only the fields whose has_* flag is set change.
 struct InstanceUpdated {
   static constexpr const char* kType = "instance.updated";
-  static constexpr uint32_t kSchema = 1;
+  static constexpr uint32_t kSchema = 2;  // 2: the description (microversion 2.19)
   bool has_name = false;
   std::string name;
   bool has_access_ipv4 = false;
   std::string access_ipv4;
   bool has_access_ipv6 = false;
   std::string access_ipv6;
+  // The server's description: set (has_description) to a string, or to null
+  // (description_null), on create, update or rebuild at 2.19 or later.
+  bool has_description = false;
+  bool description_null = false;
+  std::string description;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(has_name), CEREAL_NVP(name), CEREAL_NVP(has_access_ipv4),
-       CEREAL_NVP(access_ipv4), CEREAL_NVP(has_access_ipv6), CEREAL_NVP(access_ipv6));
+       CEREAL_NVP(access_ipv4), CEREAL_NVP(has_access_ipv6), CEREAL_NVP(access_ipv6),
+       CEREAL_NVP(has_description), CEREAL_NVP(description_null),
+       CEREAL_NVP(description));
   }
 };
 

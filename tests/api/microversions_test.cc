@@ -26,15 +26,18 @@ Answer At(ApiCloud& cloud, const std::string& version, const std::string& method
 
 }  // namespace
 
-TEST_CASE("microversions: 2.17 is the maximum, answered in both headers") {
+TEST_CASE("microversions: 2.19 is the maximum, answered in both headers") {
   ApiCloud cloud;
   Answer latest = At(cloud, "latest", "GET", "/flavors");
   REQUIRE(latest.status == 200);
-  CHECK(latest.headers["openstack-api-version"] == "compute 2.17");
-  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.17");
-  CHECK(At(cloud, "2.18", "GET", "/flavors").status == 406);
+  CHECK(latest.headers["openstack-api-version"] == "compute 2.19");
+  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.19");
+  CHECK(At(cloud, "2.20", "GET", "/flavors").status == 406);
+  // 2.18: the project in the URL is optional (both forms route).
+  CHECK(At(cloud, "2.18", "GET", "/demo/flavors").status == 200);
+  CHECK(At(cloud, "2.18", "GET", "/flavors").status == 200);
   Answer doc = cloud.Send("GET", "/");
-  CHECK(doc.json["version"]["version"].as_string() == "2.17");
+  CHECK(doc.json["version"]["version"].as_string() == "2.19");
   CHECK(doc.json["version"]["min_version"].as_string() == "2.1");
 }
 
@@ -318,6 +321,62 @@ TEST_CASE(
   CHECK(stopped.status == 409);
   CHECK(Message(stopped) == "Cannot 'trigger_crash_dump' instance " + id +
                                 " while it is in vm_state stopped");
+}
+
+TEST_CASE("microversion 2.19: a server's description on create, update and rebuild") {
+  ApiCloud cloud;
+  auto create = [&](const std::string& version, const std::string& extra) {
+    return At(cloud, version, "POST", "/servers", ApiCloud::kMemberToken,
+              R"({"server": {"name": "web", "flavorRef": "1", "imageRef": ")" +
+                  std::string(kDemoImageId) + "\"" + extra + "}}");
+  };
+  auto description = [&](const std::string& id) {
+    return At(cloud, "2.19", "GET", "/servers/" + id).json["server"]["description"];
+  };
+  // Before 2.19 a description is an unknown property; the server is
+  // described by its name, as Nova records it.
+  CHECK(create("2.18", R"(, "description": "x")").status == 400);
+  Answer old = create("2.18", "");
+  REQUIRE(old.status == 202);
+  const std::string old_id = old.json["server"]["id"].as_string();
+  CHECK(description(old_id).as_string() == "web");
+  CHECK(
+      At(cloud, "2.18", "GET", "/servers/" + old_id).json["server"].Find("description") ==
+      nullptr);
+
+  Answer none = create("2.19", "");
+  REQUIRE(none.status == 202);
+  CHECK(description(none.json["server"]["id"].as_string()).is_null());
+  Answer made = create("2.19", R"(, "description": "the front end")");
+  REQUIRE(made.status == 202);
+  const std::string id = made.json["server"]["id"].as_string();
+  CHECK(description(id).as_string() == "the front end");
+  CHECK(create("2.19", R"(, "description": ")" + std::string(256, 'x') + "\"").status ==
+        400);
+  CHECK(create("2.19", R"(, "description": "tab\there")").status == 400);
+  CHECK(create("2.19", R"(, "description": 5)").status == 400);
+
+  cloud.WaitStatus(id, "ACTIVE");
+  Answer updated = At(cloud, "2.19", "PUT", "/servers/" + id, ApiCloud::kMemberToken,
+                      R"({"server": {"description": "renamed"}})");
+  REQUIRE(updated.status == 200);
+  CHECK(updated.json["server"]["description"].as_string() == "renamed");
+  CHECK(At(cloud, "2.18", "PUT", "/servers/" + id, ApiCloud::kMemberToken,
+           R"({"server": {"description": "no"}})")
+            .status == 400);
+  Answer cleared = At(cloud, "2.19", "PUT", "/servers/" + id, ApiCloud::kMemberToken,
+                      R"({"server": {"description": null}})");
+  CHECK(cleared.json["server"]["description"].is_null());
+
+  Answer rebuilt =
+      At(cloud, "2.19", "POST", "/servers/" + id + "/action", ApiCloud::kMemberToken,
+         R"({"rebuild": {"imageRef": ")" + std::string(kDemoImageId) +
+             R"(", "description": "rebuilt"}})");
+  INFO(rebuilt.body);
+  REQUIRE(rebuilt.status == 202);
+  CHECK(rebuilt.json["server"]["description"].as_string() == "rebuilt");
+  cloud.WaitStatus(id, "ACTIVE");
+  CHECK(description(id).as_string() == "rebuilt");
 }
 
 }  // namespace chronova::testing

@@ -300,7 +300,7 @@ TEST_CASE("every event round-trips through its envelope payload") {
       InstanceBuildFailed{HostName("h"), "r"},
       InstanceDeleteRequested{},
       InstanceDeleted{HostName("h")},
-      InstanceUpdated{true, "n", true, "10.0.0.1", false, ""},
+      InstanceUpdated{true, "n", true, "10.0.0.1", false, "", true, false, "d"},
       InstanceMetadataChanged{{{"k", "v"}}, {"gone"}},
       HostRegistered{},
       HostResourcesClaimed{InstanceId("i"), 1, 2, 3},

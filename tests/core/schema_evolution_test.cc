@@ -49,6 +49,20 @@ struct InstanceSpawnedV1 {
   }
 };
 
+// instance.updated as schema 1 wrote it (before the description).
+struct InstanceUpdatedV1 {
+  bool has_name = false;
+  std::string name;
+  bool has_access_ipv4 = false;
+  std::string access_ipv4;
+  bool has_access_ipv6 = false;
+  std::string access_ipv6;
+  template <class A>
+  void serialize(A& ar) {
+    ar(has_name, name, has_access_ipv4, access_ipv4, has_access_ipv6, access_ipv6);
+  }
+};
+
 // The scripted history of the fixture: every event type at least once.
 std::vector<Envelope> History() {
   std::vector<Envelope> out;
@@ -113,7 +127,11 @@ std::vector<Envelope> History() {
   }
   add("instance/i-ok", "instance.spawned", 1,
       EncodePortable(InstanceSpawnedV1{HostName("hv1"), "instance-i-ok"}));
-  ev("instance/i-ok", InstanceUpdated{true, "vm-renamed", true, "192.0.2.7", false, ""});
+  add("instance/i-ok", "instance.updated", 1,
+      EncodePortable(
+          InstanceUpdatedV1{true, "vm-renamed", true, "192.0.2.7", false, ""}));
+  ev("instance/i-ok",
+     InstanceUpdated{false, "", false, "", false, "", true, false, "web"});
   ev("instance/i-ok", InstanceMetadataChanged{{{"tier", "gold"}}, {"role"}});
   ev("instance/i-fail", InstanceBuildFailed{HostName("hv1"), "libvirt: boom"});
   ev("host/hv1", HostResourcesReleased{InstanceId("i-fail")});
@@ -248,14 +266,17 @@ TEST_CASE("the fixture log holds every event type and a retired schema") {
   std::set<std::string> types;
   bool retired = false;
   bool spawned_v1 = false;
+  bool updated_v1 = false;
   for (const Envelope& e : LoadFixture()) {
     types.insert(e.type);
     retired |= e.type == HostRegistered::kType && e.schema < HostRegistered::kSchema;
     spawned_v1 |= e.type == InstanceSpawned::kType && e.schema == 1;
+    updated_v1 |= e.type == InstanceUpdated::kType && e.schema == 1;
   }
   CHECK(types.size() == std::variant_size_v<Event>);
   CHECK(retired);
   CHECK(spawned_v1);
+  CHECK(updated_v1);
 }
 
 TEST_CASE("instance.spawned of schema 1 reads as schema 2 with no consoles recorded") {
@@ -307,6 +328,23 @@ TEST_CASE("a retired schema without its upcaster is refused, not misread") {
   Result<Event> r = DecodeEvent(old_log[0], none);
   REQUIRE(r.status().IsCorruption());
   CHECK(r.status().message().find("seq 1") != std::string::npos);
+}
+
+TEST_CASE(
+    "instance.updated of schema 1 reads as schema 2 with the description untouched") {
+  bool seen = false;
+  for (const Envelope& e : LoadFixture()) {
+    if (e.type != InstanceUpdated::kType || e.schema != 1) continue;
+    Result<Event> decoded = DecodeEvent(e);
+    REQUIRE(decoded.ok());
+    const auto& u = std::get<InstanceUpdated>(*decoded);
+    CHECK(u.has_name);
+    CHECK(u.name == "vm-renamed");
+    CHECK(u.access_ipv4 == "192.0.2.7");
+    CHECK_FALSE(u.has_description);
+    seen = true;
+  }
+  CHECK(seen);
 }
 
 }  // namespace chronova::testing
