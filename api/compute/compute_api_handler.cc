@@ -36,6 +36,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddServerActionRoutes(&routes, options);
   AddServerMetadataRoutes(&routes, options);
   AddServerIpsRoutes(&routes, options);
+  AddServerMigrationRoutes(&routes, options);
   AddInstanceActionRoutes(&routes, options);
   AddHistoryRoutes(&routes, options);
   AddFlavorRoutes(&routes, options);

@@ -15,9 +15,12 @@ class InstanceActionsResource final : public ComputeResource {
   HttpResponse ShowInstanceAction(const ComputeCall& call) const;
 };
 
+// From 2.21 the actions of a deleted server are shown too.
+constexpr ApiVersion kDeletedActionsVersion{2, 21};
+
 HttpResponse InstanceActionsResource::ListInstanceActions(const ComputeCall& call) const {
-  Result<std::vector<InstanceAction>> actions =
-      options_.service->ListInstanceActions(call.ctx, InstanceId(call.params[0]));
+  Result<std::vector<InstanceAction>> actions = options_.service->ListInstanceActions(
+      call.ctx, InstanceId(call.params[0]), call.version >= kDeletedActionsVersion);
   if (!actions.ok()) return ErrorResponse(actions.status());
   Json list = Json::MakeArray();
   for (const InstanceAction& a : *actions) list.Append(InstanceActionView(a));
@@ -26,7 +29,8 @@ HttpResponse InstanceActionsResource::ListInstanceActions(const ComputeCall& cal
 
 HttpResponse InstanceActionsResource::ShowInstanceAction(const ComputeCall& call) const {
   Result<InstanceAction> action = options_.service->GetInstanceAction(
-      call.ctx, InstanceId(call.params[0]), RequestId(call.params[1]));
+      call.ctx, InstanceId(call.params[0]), RequestId(call.params[1]),
+      call.version >= kDeletedActionsVersion);
   if (!action.ok()) return ErrorResponse(action.status());
   InstanceActionViewOptions view_options;
   // Nova's default "os-instance-actions:events" policy: admins see the events.

@@ -80,6 +80,7 @@ void AddServerRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddServerActionRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddServerMetadataRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddServerIpsRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddServerMigrationRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddInstanceActionRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddHistoryRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddFlavorRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);

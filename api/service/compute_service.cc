@@ -682,10 +682,21 @@ Result<InstanceState> ComputeService::GetServer(const RequestContext& ctx,
   return std::move(*s);
 }
 
+Status ComputeService::CheckActionsOf(const RequestContext& ctx, const InstanceId& id,
+                                      std::string_view policy, bool deleted_too) const {
+  if (!deleted_too) return GetServer(ctx, id, policy).status();
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s,
+                            ServersView(reader.get()).Get(id));
+  if (!s || !s->exists) return InstanceNotFound(id);
+  if (!ctx.IsAdmin() && s->project_id != ctx.project) return InstanceNotFound(id);
+  return Authorize(ctx, policy, {s->project_id, {}});
+}
+
 Result<std::vector<InstanceAction>> ComputeService::ListInstanceActions(
-    const RequestContext& ctx, const InstanceId& id) const {
+    const RequestContext& ctx, const InstanceId& id, bool deleted_too) const {
   CHRONOVA_RETURN_IF_ERROR(
-      GetServer(ctx, id, "os_compute_api:os-instance-actions:list").status());
+      CheckActionsOf(ctx, id, "os_compute_api:os-instance-actions:list", deleted_too));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader,
                             store_->Reader(InstanceActionsProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceActions> record,
@@ -696,10 +707,12 @@ Result<std::vector<InstanceAction>> ComputeService::ListInstanceActions(
                                      std::make_move_iterator(record->actions.rend()));
 }
 
-Result<InstanceAction> ComputeService::GetInstanceAction(
-    const RequestContext& ctx, const InstanceId& id, const RequestId& request_id) const {
+Result<InstanceAction> ComputeService::GetInstanceAction(const RequestContext& ctx,
+                                                         const InstanceId& id,
+                                                         const RequestId& request_id,
+                                                         bool deleted_too) const {
   CHRONOVA_RETURN_IF_ERROR(
-      GetServer(ctx, id, "os_compute_api:os-instance-actions:show").status());
+      CheckActionsOf(ctx, id, "os_compute_api:os-instance-actions:show", deleted_too));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader,
                             store_->Reader(InstanceActionsProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceAction> action,

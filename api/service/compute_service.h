@@ -469,19 +469,25 @@ class ComputeService {
   Result<std::vector<InstanceState>> ListServersAsOf(const RequestContext& ctx,
                                                      Seq at) const;
 
-  // os-instance-actions at microversion 2.1: the server's actions, newest first.
-  // NotFound as GetServer for a server the caller may not see (deleted ones
-  // included: before 2.21 Nova does not read deleted instances here).
+  // os-instance-actions: the server's actions, newest first. NotFound as
+  // GetServer for a server the caller may not see, and for a deleted one unless
+  // `deleted_too` (microversion 2.21: Nova reads deleted instances there).
   Result<std::vector<InstanceAction>> ListInstanceActions(const RequestContext& ctx,
-                                                          const InstanceId& id) const;
+                                                          const InstanceId& id,
+                                                          bool deleted_too = false) const;
   // The server's action started by `request_id`; NotFound ("Action <id> not
   // found") if it has none, or as above for the server.
   Result<InstanceAction> GetInstanceAction(const RequestContext& ctx,
                                            const InstanceId& id,
-                                           const RequestId& request_id) const;
+                                           const RequestId& request_id,
+                                           bool deleted_too = false) const;
 
  private:
   Status WaitFor(Seq seq) const;
+  // GetServer, or with `deleted_too` the deleted server as well (still only
+  // the caller's project's unless admin).
+  Status CheckActionsOf(const RequestContext& ctx, const InstanceId& id,
+                        std::string_view policy, bool deleted_too) const;
   // Decides `decide` on the server's stream for `ctx` (who must see it) and
   // appends the outcome under idempotency key `key`; the seq of the last event
   // appended goes to `*appended` (unchanged if none).

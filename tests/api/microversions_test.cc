@@ -26,18 +26,18 @@ Answer At(ApiCloud& cloud, const std::string& version, const std::string& method
 
 }  // namespace
 
-TEST_CASE("microversions: 2.19 is the maximum, answered in both headers") {
+TEST_CASE("microversions: 2.25 is the maximum, answered in both headers") {
   ApiCloud cloud;
   Answer latest = At(cloud, "latest", "GET", "/flavors");
   REQUIRE(latest.status == 200);
-  CHECK(latest.headers["openstack-api-version"] == "compute 2.19");
-  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.19");
-  CHECK(At(cloud, "2.20", "GET", "/flavors").status == 406);
+  CHECK(latest.headers["openstack-api-version"] == "compute 2.25");
+  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.25");
+  CHECK(At(cloud, "2.26", "GET", "/flavors").status == 406);
   // 2.18: the project in the URL is optional (both forms route).
   CHECK(At(cloud, "2.18", "GET", "/demo/flavors").status == 200);
   CHECK(At(cloud, "2.18", "GET", "/flavors").status == 200);
   Answer doc = cloud.Send("GET", "/");
-  CHECK(doc.json["version"]["version"].as_string() == "2.19");
+  CHECK(doc.json["version"]["version"].as_string() == "2.25");
   CHECK(doc.json["version"]["min_version"].as_string() == "2.1");
 }
 
@@ -377,6 +377,59 @@ TEST_CASE("microversion 2.19: a server's description on create, update and rebui
   CHECK(rebuilt.json["server"]["description"].as_string() == "rebuilt");
   cloud.WaitStatus(id, "ACTIVE");
   CHECK(description(id).as_string() == "rebuilt");
+}
+
+TEST_CASE("microversion 2.21: the actions of a deleted server") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("gone");
+  REQUIRE(cloud.Send("DELETE", "/servers/" + id).status == 204);
+  for (int i = 0; i < 500; ++i) {
+    if (cloud.Send("GET", "/servers/" + id).status == 404) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(At(cloud, "2.20", "GET", "/servers/" + id + "/os-instance-actions").status ==
+        404);
+  Answer actions = At(cloud, "2.21", "GET", "/servers/" + id + "/os-instance-actions");
+  REQUIRE(actions.status == 200);
+  CHECK(actions.json["instanceActions"].size() == 2);  // create, delete
+  Json first = actions.json["instanceActions"].items()[0];
+  CHECK(first["action"].as_string() == "delete");
+  CHECK(At(cloud, "2.21", "GET",
+           "/servers/" + id + "/os-instance-actions/" + first["request_id"].as_string())
+            .status == 200);
+  // Still only for the server's project.
+  CHECK(At(cloud, "2.21", "GET", "/servers/" + id + "/os-instance-actions", "bob:other")
+            .status == 404);
+}
+
+TEST_CASE("microversions 2.22 to 2.24: a server's live migrations (there are none)") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("vm");
+  const std::string base = "/servers/" + id + "/migrations";
+  CHECK(At(cloud, "2.22", "GET", base, ApiCloud::kAdminToken).status == 404);
+  Answer list = At(cloud, "2.23", "GET", base, ApiCloud::kAdminToken);
+  REQUIRE(list.status == 200);
+  CHECK(list.json["migrations"].Dump() == "[]");
+  CHECK(At(cloud, "2.23", "GET", base).status == 403);  // admins only
+  Answer show = At(cloud, "2.23", "GET", base + "/7", ApiCloud::kAdminToken);
+  CHECK(show.status == 404);
+  CHECK(Message(show) ==
+        "In-progress live migration 7 is not found for server " + id + ".");
+  Answer force = At(cloud, "2.22", "POST", base + "/7/action", ApiCloud::kAdminToken,
+                    R"({"force_complete": null})");
+  CHECK(force.status == 409);
+  CHECK(Message(force) ==
+        "Cannot 'force_complete' instance " + id + " while it is in task_state None");
+  CHECK(At(cloud, "2.22", "POST", base + "/7/action", ApiCloud::kAdminToken,
+           R"({"force_complete": 1})")
+            .status == 400);
+  CHECK(At(cloud, "2.23", "DELETE", base + "/7", ApiCloud::kAdminToken).status == 404);
+  Answer abort = At(cloud, "2.24", "DELETE", base + "/7", ApiCloud::kAdminToken);
+  CHECK(abort.status == 409);
+  CHECK(Message(abort) == "Cannot 'abort live migration' instance " + id +
+                              " while it is in task_state None");
+  CHECK(At(cloud, "2.24", "GET", "/servers/no-such/migrations", ApiCloud::kAdminToken)
+            .status == 404);
 }
 
 }  // namespace chronova::testing

@@ -658,6 +658,19 @@ RULES = {
     ],
     # ---- servers ----
     "os_compute_api:ips:index": R("GET", SERVER + "/ips"),
+    # chronova does not live-migrate: no migration is ever in progress.
+    "os_compute_api:servers:migrations:index": R(
+        "GET", SERVER + "/migrations", headers={"OpenStack-API-Version": "compute 2.23"},
+        check=lambda body: body["migrations"] == []),
+    "os_compute_api:servers:migrations:show": R(
+        "GET", SERVER + "/migrations/1", ok=404,
+        headers={"OpenStack-API-Version": "compute 2.23"}),
+    "os_compute_api:servers:migrations:force_complete": R(
+        "POST", SERVER + "/migrations/1/action", {"force_complete": None}, ok=409,
+        headers={"OpenStack-API-Version": "compute 2.22"}),
+    "os_compute_api:servers:migrations:delete": R(
+        "DELETE", SERVER + "/migrations/1", ok=409,
+        headers={"OpenStack-API-Version": "compute 2.24"}),
     "os_compute_api:servers:trigger_crash_dump": R(
         "POST", ACTION, {"trigger_crash_dump": None}, ok=202,
         headers={"OpenStack-API-Version": "compute 2.17"}),
