@@ -1,5 +1,7 @@
 #include "core/instance_decider.h"
 
+#include <algorithm>
+
 namespace chronova {
 
 Result<std::vector<Event>> Decide(const InstanceState& state, const CreateInstance& cmd) {
@@ -72,6 +74,26 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
   Event e =
       InstanceActionRequested{std::string(LifecycleActionName(cmd.action)), cmd.hard};
   CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, LifecycleActionName(cmd.action)));
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state, const SetTags& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  std::vector<std::string> tags = cmd.tags;
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  Event e = InstanceTagsSet{tags};
+  if (!CheckTransition(state, e).ok()) {
+    return Status::Conflict("Cannot '" + cmd.method + "' instance " + state.id.str() +
+                            " while it is in vm_state " +
+                            std::string(VmStateName(state.vm_state)));
+  }
+  if (tags.size() > kMaxTagsPerServer) {
+    return Status::InvalidArgument("The number of tags exceeded the per-server limit " +
+                                   std::to_string(kMaxTagsPerServer));
+  }
+  if (tags == state.tags) return std::vector<Event>{};
   return std::vector<Event>{std::move(e)};
 }
 

@@ -72,6 +72,14 @@ struct TriggerCrashDump {
   bool override_lock = false;  // the caller is an admin
 };
 
+// os-server-tags (2.26): the server's tags become `tags` (deduplicated);
+// `method` names the call in Nova's 409 ("update tag", "delete tags" ...).
+struct SetTags {
+  std::vector<std::string> tags;
+  std::string method;
+};
+inline constexpr size_t kMaxTagsPerServer = 50;  // Nova's MAX_TAG_COUNT
+
 // os-lock / os-unlock.
 struct LockInstance {
   bool by_admin = false;
@@ -129,6 +137,10 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const RestoreInsta
 // vm_state stopped") if the lock or the instance's state forbids the action.
 Result<std::vector<Event>> Decide(const InstanceState& state,
                                   const RequestLifecycleAction& cmd);
+// Conflict outside active, paused, suspended or stopped ("Cannot '<method>'
+// instance <id> while it is in vm_state <s>"); InvalidArgument past 50 tags.
+// Nothing when the tags do not change.
+Result<std::vector<Event>> Decide(const InstanceState& state, const SetTags& cmd);
 // Conflict (Nova's InstanceInvalidState) outside active, paused, rescued,
 // resized or error with no task; Conflict "Instance <id> is locked".
 Result<std::vector<Event>> Decide(const InstanceState& state,

@@ -391,6 +391,11 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
                   s.vm_state == VmState::kError);
         } else if constexpr (std::is_same_v<T, InstanceCrashDumpFinished>) {
           return Live(s) && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceTagsSet>) {
+          // Nova's server tags API: active, paused, suspended or stopped.
+          return Live(s) &&
+                 (s.vm_state == VmState::kActive || s.vm_state == VmState::kPaused ||
+                  s.vm_state == VmState::kSuspended || s.vm_state == VmState::kStopped);
         } else if constexpr (std::is_same_v<T, InstanceUpdated> ||
                              std::is_same_v<T, InstanceMetadataChanged>) {
           // The API checks Nova's finer state rules (metadata needs a settled
@@ -413,8 +418,13 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
 void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
   Timestamp t = env.meta.time;
   s.version = env.version;
-  // Handing out a console changes nothing Nova shows of the server.
+  // Handing out a console changes nothing Nova shows of the server; tags live
+  // beside the instance in Nova (its updated_at stays).
   if (std::holds_alternative<InstanceConsoleAuthorized>(event)) return;
+  if (const auto* tags = std::get_if<InstanceTagsSet>(&event)) {
+    s.tags = tags->tags;
+    return;
+  }
   s.updated_at = t;
   auto set_fault = [&](std::string message) {
     s.has_fault = true;
@@ -591,6 +601,8 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
             s.description_null = e.description_null;
             s.description = e.description_null ? "" : e.description;
           }
+        } else if constexpr (std::is_same_v<T, InstanceTagsSet>) {
+          s.tags = e.tags;
         } else if constexpr (std::is_same_v<T, InstanceMetadataChanged>) {
           for (const auto& [k, v] : e.set) s.metadata[k] = v;
           for (const std::string& k : e.removed) s.metadata.erase(k);

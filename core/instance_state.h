@@ -140,6 +140,7 @@ struct InstanceState {
   bool description_recorded = false;
   bool description_null = false;
   std::string description;
+  std::vector<std::string> tags;  // sorted (2.26)
   std::string user_data;
   std::string reservation_id;
   int32_t launch_index = 0;
@@ -194,7 +195,7 @@ struct InstanceState {
        CEREAL_NVP(resize_source_host), CEREAL_NVP(resize_dest_host),
        CEREAL_NVP(resize_old_flavor), CEREAL_NVP(resize_new_flavor),
        CEREAL_NVP(description_recorded), CEREAL_NVP(description_null),
-       CEREAL_NVP(description));
+       CEREAL_NVP(description), CEREAL_NVP(tags));
   }
 };
 

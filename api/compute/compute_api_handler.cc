@@ -37,6 +37,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddServerMetadataRoutes(&routes, options);
   AddServerIpsRoutes(&routes, options);
   AddServerMigrationRoutes(&routes, options);
+  AddServerTagRoutes(&routes, options);
   AddInstanceActionRoutes(&routes, options);
   AddHistoryRoutes(&routes, options);
   AddFlavorRoutes(&routes, options);

@@ -81,6 +81,7 @@ void AddServerActionRoutes(ComputeRoutes* routes, const ComputeApiOptions& optio
 void AddServerMetadataRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddServerIpsRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddServerMigrationRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddServerTagRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddInstanceActionRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddHistoryRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddFlavorRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);

@@ -177,6 +177,24 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
   if (const std::string* v = QueryParam(call.query, "reservation_id"))
     q.reservation_id = *v;
   if (const std::string* v = QueryParam(call.query, "ip")) q.ip = *v;
+  // The tag filters of 2.26: comma-separated lists.
+  if (call.version >= ApiVersion{2, 26}) {
+    auto split = [&](const char* name, std::vector<std::string>* out) {
+      const std::string* v = QueryParam(call.query, name);
+      if (v == nullptr) return;
+      size_t start = 0;
+      while (start <= v->size()) {
+        size_t comma = v->find(',', start);
+        if (comma == std::string::npos) comma = v->size();
+        if (comma > start) out->push_back(v->substr(start, comma - start));
+        start = comma + 1;
+      }
+    };
+    split("tags", &q.tags);
+    split("tags-any", &q.tags_any);
+    split("not-tags", &q.not_tags);
+    split("not-tags-any", &q.not_tags_any);
+  }
   // ip6 is every caller's from 2.5 (an admin's before); no server has an
   // address yet, so it matches none, as ip.
   if (const std::string* v = QueryParam(call.query, "ip6");

@@ -193,6 +193,11 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
   // Nova sets progress to 0 at create and only moves it during migrations.
   if (ShowsProgress(status)) server["progress"] = 0;
   if (options.version >= ApiVersion{2, 9}) server["locked"] = s.locked;
+  if (options.version >= ApiVersion{2, 26}) {
+    Json tags = Json::MakeArray();
+    for (const std::string& t : s.tags) tags.Append(t);
+    server["tags"] = std::move(tags);
+  }
   if (options.version >= ApiVersion{2, 19}) {
     // A server created before 2.19 is described by its name, as in Nova.
     server["description"] = !s.description_recorded ? Json(s.name)

@@ -332,6 +332,27 @@ Status ComputeService::ServerAction(const RequestContext& ctx, const InstanceId&
       });
 }
 
+Result<std::vector<std::string>> ComputeService::SetServerTags(
+    const RequestContext& ctx, const InstanceId& id, const std::string& policy,
+    const std::string& method,
+    const std::function<
+        Result<std::vector<std::string>>(const std::vector<std::string>&)>& change) {
+  Seq appended;
+  CHRONOVA_RETURN_IF_ERROR(ActOnServer(
+      ctx, id, RequestKey(ctx, "tags"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-server-tags:" + policy,
+                                           PolicyTarget{s.project_id, UserId()}));
+        CHRONOVA_ASSIGN_OR_RETURN(std::vector<std::string> tags, change(s.tags));
+        return Decide(s, SetTags{std::move(tags), method});
+      },
+      &appended));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      InstanceState s,
+      LoadInstance(*log_, id, appended == Seq() ? Seq(UINT64_MAX) : appended));
+  return s.tags;
+}
+
 Status ComputeService::TriggerCrashDump(const RequestContext& ctx, const InstanceId& id) {
   return ActOnServerAs<chronova::TriggerCrashDump>(
       ctx, id, "crash-dump", "os_compute_api:servers:trigger_crash_dump");

@@ -88,6 +88,9 @@ struct ListServersQuery {
   // A regex over the servers' fixed IPs; chronova has no networking yet, so
   // no server matches.
   std::optional<std::string> ip;
+  // 2.26's tag filters: all of `tags`, any of `tags_any`, not all of
+  // `not_tags`, none of `not_tags_any` (empty: no filter).
+  std::vector<std::string> tags, tags_any, not_tags, not_tags_any;
   std::optional<Timestamp> changes_since;  // include deleted servers updated since then
   bool include_deleted = false;            // admin's "deleted=true"
   std::optional<std::string> marker;       // id of the last server of the previous page
@@ -328,6 +331,14 @@ class ComputeService {
                                               const std::string& token) const;
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
   Status LockServer(const RequestContext& ctx, const InstanceId& id);
+  // os-server-tags (2.26). `tags` becomes the server's set; the policy is
+  // "os_compute_api:os-server-tags:<policy>", `method` names the call in the
+  // 409 outside active/paused/suspended/stopped. Returns the tags after it.
+  Result<std::vector<std::string>> SetServerTags(
+      const RequestContext& ctx, const InstanceId& id, const std::string& policy,
+      const std::string& method,
+      const std::function<
+          Result<std::vector<std::string>>(const std::vector<std::string>&)>& change);
   // trigger_crash_dump (2.17): the server's host injects an NMI; 409 outside
   // active, paused, rescued, resized or error, or while locked.
   Status TriggerCrashDump(const RequestContext& ctx, const InstanceId& id);

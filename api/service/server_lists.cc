@@ -112,6 +112,17 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
     if (q.image && s.image_id.str() != *q.image) return false;
     if (q.flavor && s.flavor.id.str() != *q.flavor) return false;
     if (q.reservation_id && s.reservation_id != *q.reservation_id) return false;
+    auto has = [&](const std::string& t) {
+      return std::binary_search(s.tags.begin(), s.tags.end(), t);
+    };
+    if (!std::all_of(q.tags.begin(), q.tags.end(), has)) return false;
+    if (!q.tags_any.empty() && std::none_of(q.tags_any.begin(), q.tags_any.end(), has)) {
+      return false;
+    }
+    if (!q.not_tags.empty() && std::all_of(q.not_tags.begin(), q.not_tags.end(), has)) {
+      return false;
+    }
+    if (std::any_of(q.not_tags_any.begin(), q.not_tags_any.end(), has)) return false;
     return !q.ip;  // no server has a fixed IP yet
   };
   auto marker_not_found = [&] {

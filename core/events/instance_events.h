@@ -466,6 +466,18 @@ struct InstanceCrashDumpFinished {
   }
 };
 
+// The server's tags changed (os-server-tags, microversion 2.26): `tags` is the
+// whole set after the change, sorted.
+struct InstanceTagsSet {
+  static constexpr const char* kType = "instance.tags_set";
+  static constexpr uint32_t kSchema = 1;
+  std::vector<std::string> tags;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(tags));
+  }
+};
+
 // Every event of instance/<uuid> streams.
 using InstanceEvents = EventList<
     InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
@@ -477,6 +489,6 @@ using InstanceEvents = EventList<
     InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
     InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
     InstanceResizeRevertRequested, InstanceResizeReverted, InstanceConsoleAuthorized,
-    InstanceCrashDumpRequested, InstanceCrashDumpFinished>;
+    InstanceCrashDumpRequested, InstanceCrashDumpFinished, InstanceTagsSet>;
 
 }  // namespace chronova

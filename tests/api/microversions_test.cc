@@ -2,6 +2,7 @@
 // version changes, and that the version asked for is the one answered
 // (docs/api.md, "Microversions").
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "projections/projection_store.h"
 #include "tests/support/api_cloud.h"
@@ -26,18 +27,18 @@ Answer At(ApiCloud& cloud, const std::string& version, const std::string& method
 
 }  // namespace
 
-TEST_CASE("microversions: 2.25 is the maximum, answered in both headers") {
+TEST_CASE("microversions: 2.26 is the maximum, answered in both headers") {
   ApiCloud cloud;
   Answer latest = At(cloud, "latest", "GET", "/flavors");
   REQUIRE(latest.status == 200);
-  CHECK(latest.headers["openstack-api-version"] == "compute 2.25");
-  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.25");
-  CHECK(At(cloud, "2.26", "GET", "/flavors").status == 406);
+  CHECK(latest.headers["openstack-api-version"] == "compute 2.26");
+  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.26");
+  CHECK(At(cloud, "2.27", "GET", "/flavors").status == 406);
   // 2.18: the project in the URL is optional (both forms route).
   CHECK(At(cloud, "2.18", "GET", "/demo/flavors").status == 200);
   CHECK(At(cloud, "2.18", "GET", "/flavors").status == 200);
   Answer doc = cloud.Send("GET", "/");
-  CHECK(doc.json["version"]["version"].as_string() == "2.25");
+  CHECK(doc.json["version"]["version"].as_string() == "2.26");
   CHECK(doc.json["version"]["min_version"].as_string() == "2.1");
 }
 
@@ -430,6 +431,83 @@ TEST_CASE("microversions 2.22 to 2.24: a server's live migrations (there are non
                               " while it is in task_state None");
   CHECK(At(cloud, "2.24", "GET", "/servers/no-such/migrations", ApiCloud::kAdminToken)
             .status == 404);
+}
+
+TEST_CASE("microversion 2.26: server tags, in views and list filters") {
+  ApiCloud cloud;
+  const std::string a = cloud.Boot("a");
+  const std::string b = cloud.Boot("b");
+  const std::string tags_a = "/servers/" + a + "/tags";
+  CHECK(At(cloud, "2.25", "GET", tags_a).status == 404);
+  Answer empty = At(cloud, "2.26", "GET", tags_a);
+  REQUIRE(empty.status == 200);
+  CHECK(empty.json["tags"].Dump() == "[]");
+
+  Answer put = At(cloud, "2.26", "PUT", tags_a, ApiCloud::kMemberToken,
+                  R"({"tags": ["web", "prod", "web"]})");
+  REQUIRE(put.status == 200);
+  CHECK(put.json["tags"].Dump() == R"(["prod","web"])");
+  Answer added = At(cloud, "2.26", "PUT", tags_a + "/blue");
+  CHECK(added.status == 201);
+  CHECK(added.headers["location"].find("/servers/" + a + "/tags/blue") !=
+        std::string::npos);
+  CHECK(At(cloud, "2.26", "PUT", tags_a + "/blue").status == 204);  // already there
+  CHECK(At(cloud, "2.26", "PUT", tags_a + "/a,b").status == 400);
+  CHECK(At(cloud, "2.26", "GET", tags_a + "/blue").status == 204);
+  Answer missing = At(cloud, "2.26", "GET", tags_a + "/green");
+  CHECK(missing.status == 404);
+  CHECK(Message(missing) == "Server " + a + " has no tag 'green'");
+  CHECK(At(cloud, "2.26", "PUT", tags_a, ApiCloud::kMemberToken, R"({"tags": ["x/y"]})")
+            .status == 400);
+  CHECK(
+      At(cloud, "2.26", "PUT", tags_a, ApiCloud::kMemberToken, R"({"tag": []})").status ==
+      400);
+  // A reader may look but not change; another project sees no server.
+  CHECK(At(cloud, "2.26", "GET", tags_a, "bob:other").status == 404);
+
+  // The views show them; lists filter by them.
+  Json shown = At(cloud, "2.26", "GET", "/servers/" + a).json["server"];
+  CHECK(shown["tags"].Dump() == R"(["blue","prod","web"])");
+  REQUIRE(At(cloud, "2.26", "PUT", "/servers/" + b + "/tags/prod").status == 201);
+  auto names = [&](const std::string& query) {
+    std::set<std::string> out;
+    Answer l = At(cloud, "2.26", "GET", "/servers?" + query);
+    for (Json s : l.json["servers"].items()) out.insert(s["name"].as_string());
+    return out;
+  };
+  CHECK(names("tags=prod") == std::set<std::string>{"a", "b"});
+  CHECK(names("tags=prod,web") == std::set<std::string>{"a"});
+  CHECK(names("tags-any=web,nothing") == std::set<std::string>{"a"});
+  CHECK(names("not-tags=prod,web") == std::set<std::string>{"b"});
+  CHECK(names("not-tags-any=blue") == std::set<std::string>{"b"});
+
+  // One at a time and all at once; 50 at most.
+  REQUIRE(At(cloud, "2.26", "DELETE", tags_a + "/blue").status == 204);
+  Answer gone = At(cloud, "2.26", "DELETE", tags_a + "/blue");
+  CHECK(gone.status == 404);
+  CHECK(Message(gone) == "Instance " + a + " has no tag 'blue'");
+  REQUIRE(At(cloud, "2.26", "DELETE", tags_a).status == 204);
+  CHECK(At(cloud, "2.26", "GET", tags_a).json["tags"].Dump() == "[]");
+  Json many = Json::MakeArray();
+  for (int i = 0; i < 51; ++i) many.Append("t" + std::to_string(i));
+  CHECK(At(cloud, "2.26", "PUT", tags_a, ApiCloud::kMemberToken,
+           Json::MakeObject({{"tags", many}}).Dump())
+            .status == 400);
+  // Not while the server is in another state (rescued).
+  REQUIRE(cloud.Action(b, R"({"rescue": null})").status == 200);
+  cloud.WaitStatus(b, "RESCUE");
+  Answer rescued = At(cloud, "2.26", "PUT", "/servers/" + b + "/tags/x");
+  CHECK(rescued.status == 409);
+  CHECK(Message(rescued) ==
+        "Cannot 'update tag' instance " + b + " while it is in vm_state rescued");
+  // Recorded in the server's stream.
+  auto history =
+      cloud.node->log()->ReadStream(InstanceStream(InstanceId(a)), StreamVersion(1), 100);
+  REQUIRE(history.ok());
+  size_t tag_events = 0;
+  for (const Envelope& e : *history)
+    tag_events += e.type == InstanceTagsSet::kType ? 1 : 0;
+  CHECK(tag_events == 4);
 }
 
 }  // namespace chronova::testing

@@ -361,6 +361,7 @@ TEST_CASE("every event round-trips through its envelope payload") {
       ServerGroupDeleted{"g"},
       HostForcedDownSet{true},
       InstanceCrashDumpRequested{},
+      InstanceTagsSet{{"a", "b"}},
       InstanceCrashDumpFinished{HostName("h"), "Triggering crash dump is not supported"}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {

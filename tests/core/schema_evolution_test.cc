@@ -209,6 +209,7 @@ std::vector<Envelope> History() {
   ev("server-groups/demo",
      ServerGroupMemberScheduled{"g-1", InstanceId("i-ok"), HostName("hv1")});
   ev("server-groups/demo", ServerGroupDeleted{"g-1"});
+  ev("instance/i-ok", InstanceTagsSet{{"prod", "web"}});
   ev("instance/i-fail", InstanceCrashDumpRequested{});
   ev("instance/i-fail", InstanceCrashDumpFinished{HostName("hv1"), ""});
   ev("host/hv1", HostForcedDownSet{true});

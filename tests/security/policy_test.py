@@ -447,6 +447,18 @@ def drop_keypair(name):
     return cleanup
 
 
+def tagged(role):
+    """The shared server tagged "policy" (by its owner, the member)."""
+    as_("member", "PUT", "/v2.1/servers/%s/tags/policy" % F["server"], headers=AT_2_26,
+        want=(201, 204))
+    return {}
+
+
+def drop_tags(role, extra, resp):
+    as_("member", "DELETE", "/v2.1/servers/%s/tags" % F["server"], headers=AT_2_26,
+        want=204)
+
+
 def group_of(whose):
     """A server group of the caller's project (whose="own"; a reader's is made
     by the member of its project) or of another project."""
@@ -565,6 +577,7 @@ VICTIM = "/v2.1/servers/{victim}/action"
 TOKEN_HEADERS = {"X-Subject-Token": "{subject}"}
 # Another user's keypairs are named with ?user_id= from microversion 2.10.
 AT_2_10 = {"OpenStack-API-Version": "compute 2.10"}
+AT_2_26 = {"OpenStack-API-Version": "compute 2.26"}
 NEW_SERVER = {"server": {"name": "policy-new", "flavorRef": "42", "imageRef": "{boot_image}"}}
 NEW_IMAGE = {"name": "policy-new", "disk_format": "raw", "container_format": "bare"}
 
@@ -658,6 +671,19 @@ RULES = {
     ],
     # ---- servers ----
     "os_compute_api:ips:index": R("GET", SERVER + "/ips"),
+    # ---- server tags (2.26) ----
+    "os_compute_api:os-server-tags:index": R("GET", SERVER + "/tags", headers=AT_2_26),
+    "os_compute_api:os-server-tags:show": R(
+        "GET", SERVER + "/tags/policy", ok=404, headers=AT_2_26),
+    "os_compute_api:os-server-tags:update": R(
+        "PUT", SERVER + "/tags/policy-{role}", ok=201, headers=AT_2_26,
+        cleanup=drop_tags),
+    "os_compute_api:os-server-tags:update_all": R(
+        "PUT", SERVER + "/tags", {"tags": ["policy"]}, headers=AT_2_26, cleanup=drop_tags),
+    "os_compute_api:os-server-tags:delete": R(
+        "DELETE", SERVER + "/tags/policy", ok=204, headers=AT_2_26, prepare=tagged),
+    "os_compute_api:os-server-tags:delete_all": R(
+        "DELETE", SERVER + "/tags", ok=204, headers=AT_2_26),
     # chronova does not live-migrate: no migration is ever in progress.
     "os_compute_api:servers:migrations:index": R(
         "GET", SERVER + "/migrations", headers={"OpenStack-API-Version": "compute 2.23"},
