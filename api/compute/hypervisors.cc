@@ -11,7 +11,7 @@
 namespace chronova {
 namespace {
 
-Json HypervisorJson(const HypervisorView& v, bool detail) {
+Json HypervisorJson(const HypervisorView& v, bool detail, ApiVersion version) {
   const HostState& h = v.host;
   Json j = Json::MakeObject({{"id", v.id},
                              {"hypervisor_hostname", h.hypervisor_hostname},
@@ -37,8 +37,9 @@ Json HypervisorJson(const HypervisorView& v, bool detail) {
     j["current_workload"] = 0;
     j["running_vms"] = v.running_vms;
     j["disk_available_least"] = free_disk;
-    // A string before 2.28, as Nova stores it.
-    j["cpu_info"] = Json::MakeObject({{"arch", "x86_64"}}).Dump();
+    // A string before 2.28, as Nova stores it; the object itself from 2.28.
+    Json cpu_info = Json::MakeObject({{"arch", "x86_64"}});
+    j["cpu_info"] = version >= ApiVersion{2, 28} ? cpu_info : Json(cpu_info.Dump());
   }
   if (!v.servers.empty()) {
     Json servers = Json::MakeArray();
@@ -55,7 +56,7 @@ class Hypervisors final : public ComputeResource {
   using ComputeResource::ComputeResource;
 
   HttpResponse RenderHypervisors(const Result<std::vector<HypervisorView>>& views,
-                                 bool detail) const;
+                                 bool detail, ApiVersion version) const;
   HttpResponse ListHypervisors(const ComputeCall& call, ListView view) const;
   HttpResponse ShowHypervisor(const ComputeCall& call) const;
   HttpResponse HypervisorUptime(const ComputeCall& call) const;
@@ -65,11 +66,12 @@ class Hypervisors final : public ComputeResource {
 };
 
 HttpResponse Hypervisors::RenderHypervisors(
-    const Result<std::vector<HypervisorView>>& views, bool detail) const {
+    const Result<std::vector<HypervisorView>>& views, bool detail,
+    ApiVersion version) const {
   if (!views.ok()) return ErrorResponse(views.status());
   Json list = Json::MakeArray();
   for (const HypervisorView& v : *views) {
-    Json j = HypervisorJson(v, detail);
+    Json j = HypervisorJson(v, detail, version);
     if (detail) {
       j["hypervisor_version"] = options_.admin->options().hypervisor_version;
       j["host_ip"] = options_.admin->options().host_ip;
@@ -81,14 +83,15 @@ HttpResponse Hypervisors::RenderHypervisors(
 
 HttpResponse Hypervisors::ListHypervisors(const ComputeCall& call, ListView view) const {
   bool detail = view == ListView::kDetail;
-  return RenderHypervisors(options_.admin->ListHypervisors(call.ctx, detail), detail);
+  return RenderHypervisors(options_.admin->ListHypervisors(call.ctx, detail), detail,
+                           call.version);
 }
 
 HttpResponse Hypervisors::ShowHypervisor(const ComputeCall& call) const {
   Result<HypervisorView> v = options_.admin->GetHypervisor(
       call.ctx, call.params[0], "os_compute_api:os-hypervisors:show");
   if (!v.ok()) return ErrorResponse(v.status());
-  Json j = HypervisorJson(*v, true);
+  Json j = HypervisorJson(*v, true, call.version);
   j["hypervisor_version"] = options_.admin->options().hypervisor_version;
   j["host_ip"] = options_.admin->options().host_ip;
   return JsonResponse(200, Json::MakeObject({{"hypervisor", std::move(j)}}));
@@ -105,12 +108,14 @@ HttpResponse Hypervisors::HypervisorUptime(const ComputeCall& call) const {
 
 HttpResponse Hypervisors::SearchHypervisors(const ComputeCall& call) const {
   return RenderHypervisors(
-      options_.admin->SearchHypervisors(call.ctx, call.params[0], false), false);
+      options_.admin->SearchHypervisors(call.ctx, call.params[0], false), false,
+      call.version);
 }
 
 HttpResponse Hypervisors::HypervisorServers(const ComputeCall& call) const {
   return RenderHypervisors(
-      options_.admin->SearchHypervisors(call.ctx, call.params[0], true), false);
+      options_.admin->SearchHypervisors(call.ctx, call.params[0], true), false,
+      call.version);
 }
 
 HttpResponse Hypervisors::HypervisorStatistics(const ComputeCall& call) const {

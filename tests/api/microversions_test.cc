@@ -27,18 +27,18 @@ Answer At(ApiCloud& cloud, const std::string& version, const std::string& method
 
 }  // namespace
 
-TEST_CASE("microversions: 2.26 is the maximum, answered in both headers") {
+TEST_CASE("microversions: 2.31 is the maximum, answered in both headers") {
   ApiCloud cloud;
   Answer latest = At(cloud, "latest", "GET", "/flavors");
   REQUIRE(latest.status == 200);
-  CHECK(latest.headers["openstack-api-version"] == "compute 2.26");
-  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.26");
-  CHECK(At(cloud, "2.27", "GET", "/flavors").status == 406);
+  CHECK(latest.headers["openstack-api-version"] == "compute 2.31");
+  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.31");
+  CHECK(At(cloud, "2.32", "GET", "/flavors").status == 406);
   // 2.18: the project in the URL is optional (both forms route).
   CHECK(At(cloud, "2.18", "GET", "/demo/flavors").status == 200);
   CHECK(At(cloud, "2.18", "GET", "/flavors").status == 200);
   Answer doc = cloud.Send("GET", "/");
-  CHECK(doc.json["version"]["version"].as_string() == "2.26");
+  CHECK(doc.json["version"]["version"].as_string() == "2.31");
   CHECK(doc.json["version"]["min_version"].as_string() == "2.1");
 }
 
@@ -508,6 +508,37 @@ TEST_CASE("microversion 2.26: server tags, in views and list filters") {
   for (const Envelope& e : *history)
     tag_events += e.type == InstanceTagsSet::kType ? 1 : 0;
   CHECK(tag_events == 4);
+}
+
+TEST_CASE("microversions 2.28 and 2.31: cpu_info as an object, any console's token") {
+  ApiCloud cloud;
+  Answer list = At(cloud, "2.27", "GET", "/os-hypervisors/detail", ApiCloud::kAdminToken);
+  REQUIRE(list.status == 200);
+  Json before = list.json["hypervisors"].items()[0];
+  CHECK(before["cpu_info"].is_string());
+  Answer after =
+      At(cloud, "2.28", "GET", "/os-hypervisors/detail", ApiCloud::kAdminToken);
+  Json hypervisor = after.json["hypervisors"].items()[0];
+  CHECK(hypervisor["cpu_info"].is_object());
+
+  const std::string id = cloud.Boot("vnc");
+  Answer console = At(cloud, "2.31", "POST", "/servers/" + id + "/remote-consoles",
+                      ApiCloud::kMemberToken,
+                      R"({"remote_console": {"protocol": "vnc", "type": "novnc"}})");
+  REQUIRE(console.status == 200);
+  const std::string url = console.json["remote_console"]["url"].as_string();
+  const std::string token = url.substr(url.find("%3Ftoken%3D") + 11);
+  // Before 2.31 only RDP tokens are shown; from 2.31 every kind.
+  CHECK(
+      At(cloud, "2.30", "GET", "/os-console-auth-tokens/" + token, ApiCloud::kAdminToken)
+          .status == 401);
+  Answer shown =
+      At(cloud, "2.31", "GET", "/os-console-auth-tokens/" + token, ApiCloud::kAdminToken);
+  INFO(shown.body);
+  REQUIRE(shown.status == 200);
+  CHECK(shown.json["console"]["instance_uuid"].as_string() == id);
+  CHECK(shown.json["console"]["port"].as_int() > 0);
+  CHECK(At(cloud, "2.31", "GET", "/os-console-auth-tokens/" + token).status == 403);
 }
 
 }  // namespace chronova::testing
