@@ -61,6 +61,27 @@ props = json.load(sys.stdin)["properties"]
 ok = props.get("role") == "web" if isinstance(props, dict) else "role=" in props and "web" in props
 sys.exit(0 if ok else 1)' || fail "metadata role=web not shown"
 
+# Server groups (negotiated by the SDK: 2.13's project_id shows) and a
+# member placed by the group's policy; tags and a description at the
+# microversions the CLI asks for them.
+GROUP_ID=$(os server group create --policy anti-affinity web-spread -f value -c id)
+[ -n "$GROUP_ID" ] || fail "server group create printed no id"
+os server group show web-spread -f json | grep -q '"project_id"' ||
+  fail "server group shows no project_id (2.13 not negotiated)"
+MEMBER_ID=$(os server create --flavor m1.tiny --image cli-image --hint group="$GROUP_ID" \
+  --wait vm2 -f value -c id | tail -n 1)
+os server group show web-spread -f json | grep -q "$MEMBER_ID" ||
+  fail "vm2 is not a member of web-spread"
+os --os-compute-api-version 2.26 server set --tag prod vm1 >/dev/null
+[ "$(os --os-compute-api-version 2.26 server list --tag prod -f value -c Name)" = vm1 ] ||
+  fail "server list --tag prod is not just vm1"
+os --os-compute-api-version 2.19 server set --description "front end" vm1 >/dev/null
+[ "$(os --os-compute-api-version 2.19 server show vm1 -f value -c description)" = "front end" ] ||
+  fail "vm1's description not shown"
+os server event list vm1 -f value -c Action | grep -qx create || fail "no create event for vm1"
+os server delete --wait vm2 >/dev/null
+os server group delete web-spread >/dev/null
+
 os server delete --wait vm1 >/dev/null
 LEFT=$(os server list -f value -c ID)
 grep -qx "$SERVER_ID" <<<"$LEFT" && fail "vm1 still listed after delete --wait: $LEFT"
