@@ -83,8 +83,29 @@ HttpResponse Hypervisors::RenderHypervisors(
 
 HttpResponse Hypervisors::ListHypervisors(const ComputeCall& call, ListView view) const {
   bool detail = view == ListView::kDetail;
-  return RenderHypervisors(options_.admin->ListHypervisors(call.ctx, detail), detail,
-                           call.version);
+  Result<std::vector<HypervisorView>> views =
+      options_.admin->ListHypervisors(call.ctx, detail);
+  if (call.version < ApiVersion{2, 33}) {
+    return RenderHypervisors(views, detail, call.version);
+  }
+  // 2.33: limit and marker (a hypervisor id), with hypervisors_links.
+  if (!views.ok()) return ErrorResponse(views.status());
+  Result<int> limit = PageLimit(call);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  std::vector<const HypervisorView*> items;
+  for (const HypervisorView& v : *views) items.push_back(&v);
+  return PagedList(
+      "hypervisors", detail ? "os-hypervisors/detail" : "os-hypervisors", call.links,
+      call.query, items, *limit,
+      [](const HypervisorView& v) { return std::to_string(v.id); },
+      [&](const HypervisorView& v) {
+        Json j = HypervisorJson(v, detail, call.version);
+        if (detail) {
+          j["hypervisor_version"] = options_.admin->options().hypervisor_version;
+          j["host_ip"] = options_.admin->options().host_ip;
+        }
+        return j;
+      });
 }
 
 HttpResponse Hypervisors::ShowHypervisor(const ComputeCall& call) const {

@@ -1,6 +1,7 @@
 // /os-keypairs (nova/api/openstack/compute/keypairs.py): 2.1; 2.2 adds the
 // keypair's type (ssh or x509) and answers create 201 and delete 204; 2.10
-// lets an admin name another user (user_id in the query and the create body).
+// lets an admin name another user (user_id in the query and the create body);
+// 2.35 pages the list.
 #include <cctype>
 
 #include "api/compute/common.h"
@@ -65,6 +66,19 @@ HttpResponse Keypairs::ListKeypairs(const ComputeCall& call) const {
   Result<std::vector<KeypairRecord>> all =
       options_.service->ListKeypairs(call.ctx, KeypairUser(call));
   if (!all.ok()) return ErrorResponse(all.status());
+  if (call.version >= ApiVersion{2, 35}) {
+    // 2.35: limit and marker (a keypair name, in name order), keypairs_links.
+    Result<int> limit = PageLimit(call);
+    if (!limit.ok()) return ErrorResponse(limit.status());
+    std::vector<const KeypairRecord*> items;
+    for (const KeypairRecord& k : *all) items.push_back(&k);
+    return PagedList(
+        "keypairs", "os-keypairs", call.links, call.query, items, *limit,
+        [](const KeypairRecord& k) { return k.keypair.name; },
+        [&](const KeypairRecord& k) {
+          return Json::MakeObject({{"keypair", KeypairView(k, false, call.version)}});
+        });
+  }
   Json list = Json::MakeArray();
   for (const KeypairRecord& k : *all) {
     list.Append(Json::MakeObject({{"keypair", KeypairView(k, false, call.version)}}));

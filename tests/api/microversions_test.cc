@@ -27,18 +27,18 @@ Answer At(ApiCloud& cloud, const std::string& version, const std::string& method
 
 }  // namespace
 
-TEST_CASE("microversions: 2.31 is the maximum, answered in both headers") {
+TEST_CASE("microversions: 2.35 is the maximum, answered in both headers") {
   ApiCloud cloud;
   Answer latest = At(cloud, "latest", "GET", "/flavors");
   REQUIRE(latest.status == 200);
-  CHECK(latest.headers["openstack-api-version"] == "compute 2.31");
-  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.31");
-  CHECK(At(cloud, "2.32", "GET", "/flavors").status == 406);
+  CHECK(latest.headers["openstack-api-version"] == "compute 2.35");
+  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.35");
+  CHECK(At(cloud, "2.36", "GET", "/flavors").status == 406);
   // 2.18: the project in the URL is optional (both forms route).
   CHECK(At(cloud, "2.18", "GET", "/demo/flavors").status == 200);
   CHECK(At(cloud, "2.18", "GET", "/flavors").status == 200);
   Answer doc = cloud.Send("GET", "/");
-  CHECK(doc.json["version"]["version"].as_string() == "2.31");
+  CHECK(doc.json["version"]["version"].as_string() == "2.35");
   CHECK(doc.json["version"]["min_version"].as_string() == "2.1");
 }
 
@@ -539,6 +539,44 @@ TEST_CASE("microversions 2.28 and 2.31: cpu_info as an object, any console's tok
   CHECK(shown.json["console"]["instance_uuid"].as_string() == id);
   CHECK(shown.json["console"]["port"].as_int() > 0);
   CHECK(At(cloud, "2.31", "GET", "/os-console-auth-tokens/" + token).status == 403);
+}
+
+TEST_CASE("microversions 2.33 and 2.35: hypervisors and keypairs in pages") {
+  ApiCloud cloud(3);
+  Answer first =
+      At(cloud, "2.33", "GET", "/os-hypervisors?limit=2", ApiCloud::kAdminToken);
+  REQUIRE(first.status == 200);
+  REQUIRE(first.json["hypervisors"].size() == 2);
+  Json next = first.json["hypervisors_links"].items()[0];
+  CHECK(next["rel"].as_string() == "next");
+  Json last = first.json["hypervisors"].items()[1];
+  const std::string marker = std::to_string(last["id"].as_int());
+  Answer rest = At(cloud, "2.33", "GET", "/os-hypervisors/detail?marker=" + marker,
+                   ApiCloud::kAdminToken);
+  REQUIRE(rest.status == 200);
+  CHECK(rest.json["hypervisors"].size() == 1);
+  CHECK(rest.json.Find("hypervisors_links") == nullptr);
+  CHECK(At(cloud, "2.33", "GET", "/os-hypervisors?marker=999", ApiCloud::kAdminToken)
+            .status == 400);
+  // Before 2.33 the parameters are not looked at.
+  CHECK(At(cloud, "2.32", "GET", "/os-hypervisors?limit=1", ApiCloud::kAdminToken)
+            .json["hypervisors"]
+            .size() == 3);
+
+  for (const char* name : {"k1", "k2", "k3"}) {
+    REQUIRE(At(cloud, "2.35", "POST", "/os-keypairs", ApiCloud::kMemberToken,
+               std::string(R"({"keypair": {"name": ")") + name + "\"}}")
+                .status == 201);
+  }
+  Answer page = At(cloud, "2.35", "GET", "/os-keypairs?limit=2");
+  REQUIRE(page.json["keypairs"].size() == 2);
+  CHECK(page.json.Find("keypairs_links") != nullptr);
+  Answer after = At(cloud, "2.35", "GET", "/os-keypairs?marker=k2");
+  REQUIRE(after.json["keypairs"].size() == 1);
+  Json only = after.json["keypairs"].items()[0];
+  CHECK(only["keypair"]["name"].as_string() == "k3");
+  CHECK(At(cloud, "2.35", "GET", "/os-keypairs?marker=nope").status == 400);
+  CHECK(At(cloud, "2.34", "GET", "/os-keypairs?limit=1").json["keypairs"].size() == 3);
 }
 
 }  // namespace chronova::testing
