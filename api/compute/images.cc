@@ -183,16 +183,30 @@ HttpResponse Images::DeleteImageMetadataItem(const ComputeCall& call) const {
 
 void AddImageRoutes(ComputeRoutes* routes, const ComputeApiOptions& options) {
   auto r = std::make_shared<const Images>(options);
-  routes->Add("GET", "images", Bind(r, &Images::ListImages, ListView::kBasic));
-  routes->Add("GET", "images/detail", Bind(r, &Images::ListImages, ListView::kDetail));
-  routes->Add("GET", "images/*", Bind(r, &Images::ShowImage));
-  routes->Add("DELETE", "images/*", Bind(r, &Images::DeleteImage));
-  routes->Add("GET", "images/*/metadata", Bind(r, &Images::ListImageMetadata));
-  routes->Add("POST", "images/*/metadata", Bind(r, &Images::MergeImageMetadata));
-  routes->Add("PUT", "images/*/metadata", Bind(r, &Images::ReplaceImageMetadata));
-  routes->Add("GET", "images/*/metadata/*", Bind(r, &Images::ShowImageMetadataItem));
-  routes->Add("PUT", "images/*/metadata/*", Bind(r, &Images::SetImageMetadataItem));
-  routes->Add("DELETE", "images/*/metadata/*", Bind(r, &Images::DeleteImageMetadataItem));
+  // The image proxy ends with 2.35 (Nova's MAX_PROXY_API_SUPPORT_VERSION): 404
+  // from 2.36, and image metadata with it.
+  auto proxy = [](ComputeHandler h) -> ComputeHandler {
+    return [h = std::move(h)](const ComputeCall& call) {
+      if (call.version >= ApiVersion{2, 36}) {
+        return FaultResponse(404, "The resource could not be found.");
+      }
+      return h(call);
+    };
+  };
+  routes->Add("GET", "images", proxy(Bind(r, &Images::ListImages, ListView::kBasic)));
+  routes->Add("GET", "images/detail",
+              proxy(Bind(r, &Images::ListImages, ListView::kDetail)));
+  routes->Add("GET", "images/*", proxy(Bind(r, &Images::ShowImage)));
+  routes->Add("DELETE", "images/*", proxy(Bind(r, &Images::DeleteImage)));
+  routes->Add("GET", "images/*/metadata", proxy(Bind(r, &Images::ListImageMetadata)));
+  routes->Add("POST", "images/*/metadata", proxy(Bind(r, &Images::MergeImageMetadata)));
+  routes->Add("PUT", "images/*/metadata", proxy(Bind(r, &Images::ReplaceImageMetadata)));
+  routes->Add("GET", "images/*/metadata/*",
+              proxy(Bind(r, &Images::ShowImageMetadataItem)));
+  routes->Add("PUT", "images/*/metadata/*",
+              proxy(Bind(r, &Images::SetImageMetadataItem)));
+  routes->Add("DELETE", "images/*/metadata/*",
+              proxy(Bind(r, &Images::DeleteImageMetadataItem)));
 }
 
 }  // namespace chronova

@@ -1,5 +1,7 @@
 // /os-quota-sets, /os-quota-class-sets and /limits (nova/api/openstack/compute/
-// {quota_sets,quota_classes,limits}.py at microversion 2.1).
+// {quota_sets,quota_classes,limits}.py): 2.1, and 2.36, which drops the
+// network resources (fixed_ips, floating_ips, security_groups,
+// security_group_rules) from quota sets and limits.
 #include <optional>
 
 #include "api/auth/policy.h"
@@ -11,10 +13,30 @@
 namespace chronova {
 namespace {
 
-// A quota_set / quota_class_set body: resource -> limit (common_quota).
-Result<std::map<std::string, int64_t>> ParseQuotaLimits(const Json& set, bool* force) {
+constexpr ApiVersion kWithoutNetworkQuotas{2, 36};
+
+// Nova's FILTERED_QUOTAS_2_36.
+bool IsNetworkQuota(const std::string& r) {
+  return r == "fixed_ips" || r == "floating_ips" || r == "security_groups" ||
+         r == "security_group_rules";
+}
+
+// The resources a quota set shows at `version`.
+std::vector<std::string> QuotaNamesAt(ApiVersion version) {
+  std::vector<std::string> out;
+  for (const std::string& r : QuotaResourceNames()) {
+    if (version >= kWithoutNetworkQuotas && IsNetworkQuota(r)) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
+// A quota_set / quota_class_set body: resource -> limit (common_quota), of
+// the resources `names`.
+Result<std::map<std::string, int64_t>> ParseQuotaLimits(
+    const Json& set, bool* force,
+    const std::vector<std::string>& names = QuotaResourceNames()) {
   std::map<std::string, int64_t> out;
-  const auto& names = QuotaResourceNames();
   for (const auto& [k, v] : set.members()) {
     if (k == "force" && force != nullptr) {
       bool b = false;
@@ -56,10 +78,11 @@ Result<std::map<std::string, int64_t>> ParseQuotaLimits(const Json& set, bool* f
   return out;
 }
 
-Json QuotaSetView(const std::string& id, const std::map<std::string, int64_t>& limits) {
+Json QuotaSetView(const std::string& id, const std::map<std::string, int64_t>& limits,
+                  ApiVersion version = kMinComputeVersion) {
   Json set = Json::MakeObject();
   if (!id.empty()) set["id"] = id;
-  for (const std::string& r : QuotaResourceNames()) {
+  for (const std::string& r : QuotaNamesAt(version)) {
     auto it = limits.find(r);
     if (it != limits.end()) set[r] = it->second;
   }
@@ -87,8 +110,9 @@ HttpResponse Quotas::ShowQuotas(const ComputeCall& call) const {
   if (!q.ok()) return ErrorResponse(q.status());
   std::map<std::string, int64_t> limits;
   for (const auto& [k, v] : *q) limits[k] = v.limit;
-  return JsonResponse(200,
-                      Json::MakeObject({{"quota_set", QuotaSetView(project, limits)}}));
+  return JsonResponse(
+      200,
+      Json::MakeObject({{"quota_set", QuotaSetView(project, limits, call.version)}}));
 }
 
 HttpResponse Quotas::ShowQuotasDetail(const ComputeCall& call) const {
@@ -97,7 +121,7 @@ HttpResponse Quotas::ShowQuotasDetail(const ComputeCall& call) const {
       call.ctx, ProjectId(project), UserParam(call.query), /*usages=*/true);
   if (!q.ok()) return ErrorResponse(q.status());
   Json set = Json::MakeObject({{"id", project}});
-  for (const std::string& r : QuotaResourceNames()) {
+  for (const std::string& r : QuotaNamesAt(call.version)) {
     auto it = q->find(r);
     if (it == q->end()) continue;
     set[r] = Json::MakeObject({{"in_use", it->second.in_use},
@@ -112,7 +136,8 @@ HttpResponse Quotas::ShowQuotaDefaults(const ComputeCall& call) const {
   Result<std::map<std::string, int64_t>> d =
       options_.service->DefaultQuotas(call.ctx, ProjectId(project));
   if (!d.ok()) return ErrorResponse(d.status());
-  return JsonResponse(200, Json::MakeObject({{"quota_set", QuotaSetView(project, *d)}}));
+  return JsonResponse(
+      200, Json::MakeObject({{"quota_set", QuotaSetView(project, *d, call.version)}}));
 }
 
 HttpResponse Quotas::UpdateQuotas(const ComputeCall& call) const {
@@ -125,12 +150,14 @@ HttpResponse Quotas::UpdateQuotas(const ComputeCall& call) const {
   Result<const Json*> root = RootObject(*body, "quota_set");
   if (!root.ok()) return ErrorResponse(root.status());
   bool force = false;
-  Result<std::map<std::string, int64_t>> limits = ParseQuotaLimits(**root, &force);
+  Result<std::map<std::string, int64_t>> limits =
+      ParseQuotaLimits(**root, &force, QuotaNamesAt(call.version));
   if (!limits.ok()) return ErrorResponse(limits.status());
   Result<std::map<std::string, int64_t>> after = options_.service->UpdateQuotas(
       call.ctx, project, UserParam(call.query), *limits, force);
   if (!after.ok()) return ErrorResponse(after.status());
-  return JsonResponse(200, Json::MakeObject({{"quota_set", QuotaSetView("", *after)}}));
+  return JsonResponse(
+      200, Json::MakeObject({{"quota_set", QuotaSetView("", *after, call.version)}}));
 }
 
 HttpResponse Quotas::DeleteQuotas(const ComputeCall& call) const {
@@ -193,6 +220,16 @@ HttpResponse Quotas::ShowLimits(const ComputeCall& call) const {
       {"totalSecurityGroupsUsed", 0},
       {"totalServerGroupsUsed", used("server_groups")},
   });
+  if (call.version >= kWithoutNetworkQuotas) {
+    // Nova's FILTERED_LIMITS_2_36.
+    std::erase_if(absolute.mutable_members(), [](const auto& member) {
+      return member.first == "maxSecurityGroupRules" ||
+             member.first == "maxSecurityGroups" ||
+             member.first == "maxTotalFloatingIps" ||
+             member.first == "totalFloatingIpsUsed" ||
+             member.first == "totalSecurityGroupsUsed";
+    });
+  }
   return JsonResponse(
       200, Json::MakeObject(
                {{"limits", Json::MakeObject({{"rate", Json::MakeArray()},

@@ -27,18 +27,18 @@ Answer At(ApiCloud& cloud, const std::string& version, const std::string& method
 
 }  // namespace
 
-TEST_CASE("microversions: 2.35 is the maximum, answered in both headers") {
+TEST_CASE("microversions: 2.36 is the maximum, answered in both headers") {
   ApiCloud cloud;
   Answer latest = At(cloud, "latest", "GET", "/flavors");
   REQUIRE(latest.status == 200);
-  CHECK(latest.headers["openstack-api-version"] == "compute 2.35");
-  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.35");
-  CHECK(At(cloud, "2.36", "GET", "/flavors").status == 406);
+  CHECK(latest.headers["openstack-api-version"] == "compute 2.36");
+  CHECK(latest.headers["x-openstack-nova-api-version"] == "2.36");
+  CHECK(At(cloud, "2.37", "GET", "/flavors").status == 406);
   // 2.18: the project in the URL is optional (both forms route).
   CHECK(At(cloud, "2.18", "GET", "/demo/flavors").status == 200);
   CHECK(At(cloud, "2.18", "GET", "/flavors").status == 200);
   Answer doc = cloud.Send("GET", "/");
-  CHECK(doc.json["version"]["version"].as_string() == "2.35");
+  CHECK(doc.json["version"]["version"].as_string() == "2.36");
   CHECK(doc.json["version"]["min_version"].as_string() == "2.1");
 }
 
@@ -577,6 +577,36 @@ TEST_CASE("microversions 2.33 and 2.35: hypervisors and keypairs in pages") {
   CHECK(only["keypair"]["name"].as_string() == "k3");
   CHECK(At(cloud, "2.35", "GET", "/os-keypairs?marker=nope").status == 400);
   CHECK(At(cloud, "2.34", "GET", "/os-keypairs?limit=1").json["keypairs"].size() == 3);
+}
+
+TEST_CASE("microversion 2.36: no image proxy, no network quotas or limits") {
+  ApiCloud cloud;
+  CHECK(At(cloud, "2.35", "GET", "/images").status == 200);
+  CHECK(At(cloud, "2.36", "GET", "/images").status == 404);
+  CHECK(At(cloud, "2.36", "GET", std::string("/images/") + kDemoImageId).status == 404);
+  Json before = At(cloud, "2.35", "GET", "/os-quota-sets/demo").json["quota_set"];
+  CHECK(before.Find("floating_ips") != nullptr);
+  Json after = At(cloud, "2.36", "GET", "/os-quota-sets/demo").json["quota_set"];
+  for (const char* gone :
+       {"fixed_ips", "floating_ips", "security_groups", "security_group_rules"}) {
+    INFO(gone);
+    CHECK(after.Find(gone) == nullptr);
+  }
+  CHECK(after.Find("instances") != nullptr);
+  Json detail =
+      At(cloud, "2.36", "GET", "/os-quota-sets/demo/detail", ApiCloud::kAdminToken)
+          .json["quota_set"];
+  CHECK(detail.Find("security_groups") == nullptr);
+  CHECK(At(cloud, "2.36", "PUT", "/os-quota-sets/demo", ApiCloud::kAdminToken,
+           R"({"quota_set": {"floating_ips": 3}})")
+            .status == 400);
+  CHECK(At(cloud, "2.35", "PUT", "/os-quota-sets/demo", ApiCloud::kAdminToken,
+           R"({"quota_set": {"floating_ips": 3}})")
+            .status == 200);
+  Json limits = At(cloud, "2.36", "GET", "/limits").json["limits"]["absolute"];
+  CHECK(limits.Find("maxSecurityGroups") == nullptr);
+  CHECK(limits.Find("totalFloatingIpsUsed") == nullptr);
+  CHECK(limits.Find("maxTotalInstances") != nullptr);
 }
 
 }  // namespace chronova::testing
