@@ -75,10 +75,9 @@ Status Scheduler::Start() {
           member_of_[m] = id;
         }
       }
-      if (!p.groups.empty()) {
-        ProjectId project = p.groups.begin()->second.project_id;
-        groups_[project] = std::move(p);
-      }
+      // Every project with a stream, groups or not: its version is where
+      // the log's events for it continue.
+      if (!p.project.empty()) groups_[p.project] = std::move(p);
     }
   }
   {
@@ -406,7 +405,11 @@ Status Scheduler::Place(const Pending& p) {
         AppendRequest req;
         req.stream = HostStream(host);
         req.expected = ExpectedVersion::Exactly(state.version);
-        req.key = IdempotencyKey("claim-" + r.instance_id.str() + "-" + host.str());
+        // The key names the host's version the claim was decided at: a claim
+        // given back (a group placement that lost its race) and made again
+        // on the same host is a new append, not the old one's duplicate.
+        req.key = IdempotencyKey("claim-" + r.instance_id.str() + "-" + host.str() + "-" +
+                                 std::to_string(state.version.value()));
         req.events.push_back(MakeNewEvent(decided->front(), meta));
         Result<AppendResult> appended = log_->Append(req);
         if (!appended.ok()) {
@@ -464,6 +467,13 @@ Status Scheduler::Place(const Pending& p) {
 Status Scheduler::KeepClaim(const InstanceRequested& r, const HostName& host,
                             const EventMeta& meta) {
   CHRONOVA_RETURN_IF_ERROR(RefreshHost(host));
+  // Only for a member still on that host: one deleted (or failed) meanwhile
+  // had its claim released by the conductor, and must not get it back.
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState now, LoadInstance(*log_, r.instance_id));
+  if (now.host != host || now.vm_state == VmState::kDeleted ||
+      now.vm_state == VmState::kError || now.task_state == TaskState::kDeleting) {
+    return Status::Ok();
+  }
   for (int attempt = 0; attempt < 16; ++attempt) {
     HostState state;
     {

@@ -71,6 +71,7 @@ void ApplyServerGroupEvent(ServerGroupsState& s, const Envelope& env,
           return;  // not a server group event
         }
         s.version = env.version;
+        s.project = ProjectId(std::string(StreamKey(env.stream)));
       },
       event);
 }

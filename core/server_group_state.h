@@ -68,12 +68,13 @@ struct ServerGroup {
 // server-groups/<project> folded.
 struct ServerGroupsState {
   StreamVersion version;
+  ProjectId project;                          // the stream's key
   std::map<std::string, ServerGroup> groups;  // live groups by id
 
   bool operator==(const ServerGroupsState&) const = default;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(version), CEREAL_NVP(groups));
+    ar(CEREAL_NVP(version), CEREAL_NVP(project), CEREAL_NVP(groups));
   }
   const ServerGroup* Find(const std::string& id) const;
 };

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -239,7 +240,11 @@ Result<GeneratedKeypair> GenerateX509Keypair(const std::string& user, int bits) 
   }
   serial[0] &= 0x7f;  // positive
   BIGNUM* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
+  if (bn == nullptr ||
+      BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get())) == nullptr) {
+    BN_free(bn);
+    return Status::Internal("openssl: no serial number");
+  }
   BN_free(bn);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3650L * 24 * 3600);
@@ -249,6 +254,15 @@ Result<GeneratedKeypair> GenerateX509Keypair(const std::string& user, int bits) 
                              reinterpret_cast<const unsigned char*>(user.c_str()), -1, -1,
                              0);
   X509_set_issuer_name(cert.get(), name);
+  // The user id goes into an X509v3 config value: only characters that
+  // cannot start another entry or name.
+  for (char c : user) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' &&
+        c != '.') {
+      return Status::InvalidArgument("Keypair data is invalid: the user id " + user +
+                                     " cannot name an x509 certificate");
+    }
+  }
   const std::string upn = "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:" + user + "@localhost";
   if (!AddExtension(cert.get(), NID_ext_key_usage, "clientAuth") ||
       !AddExtension(cert.get(), NID_subject_alt_name, upn.c_str()) ||

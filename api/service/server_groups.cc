@@ -107,8 +107,12 @@ Status ComputeService::CheckServerGroupRoom(const RequestContext& ctx,
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServerGroupsProjection::kName));
   ServerGroupsView view(reader.get());
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<ServerGroup> group, view.Get(id));
-  // Nova's InstanceGroupNotFound is a 400 on create.
-  if (!group) return Status::InvalidArgument(ServerGroupNotFound(id).message());
+  // Nova's InstanceGroupNotFound is a 400 on create. Another project's group
+  // is not found either (unless admin): nobody joins, fills or constrains a
+  // group of a project they are not in.
+  if (!group || (!ctx.IsAdmin() && group->project_id != ctx.project)) {
+    return Status::InvalidArgument(ServerGroupNotFound(id).message());
+  }
   CHRONOVA_ASSIGN_OR_RETURN(auto limits, EffectiveLimits(ctx.project, ctx.user));
   const int64_t limit = limits["server_group_members"];
   if (limit < 0) return Status::Ok();

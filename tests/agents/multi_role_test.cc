@@ -285,5 +285,36 @@ TEST_CASE("soft anti-affinity spreads members, soft affinity gathers them, none 
   CHECK(most >= 4);
 }
 
+TEST_CASE(
+    "a scheduler started after a project's groups were all deleted enforces new ones") {
+  TwoSchedulers t;
+  t.AddHosts(4);
+  const StreamId stream = ServerGroupsStream(ProjectId("demo"));
+  t.Append(stream, ServerGroupCreated{"g-0", "old", UserId("alice"), kAntiAffinity, 0});
+  t.Append(stream, ServerGroupDeleted{"g-0"});
+  REQUIRE(t.runner->WaitFor(t.log->Head().value(), 5000).ok());
+  SchedulerOptions o;
+  Scheduler a(t.log.get(), t.bus.get(), t.store.get(), o);
+  REQUIRE(a.Start().ok());
+  // The stream goes on from version 2: the new group must be seen.
+  t.Append(stream, ServerGroupCreated{"g-1", "new", UserId("alice"), kAntiAffinity, 0});
+  t.Request(6, "g-1");
+  REQUIRE(WaitUntil([&] { return t.AllDecided(); }, std::chrono::seconds(30)));
+  a.Stop();
+  std::map<HostName, int> per_host;
+  size_t failed = 0;
+  for (const InstanceId& id : t.instances) {
+    InstanceState s = LoadInstance(*t.log, id).value();
+    if (s.host.empty()) {
+      ++failed;
+    } else {
+      ++per_host[s.host];
+    }
+  }
+  CHECK(per_host.size() == 4);
+  for (const auto& [host, n] : per_host) CHECK(n == 1);
+  CHECK(failed == 2);
+}
+
 }  // namespace
 }  // namespace chronova::testing

@@ -167,6 +167,14 @@ TEST_CASE("server groups: the server_groups and server_group_members quotas") {
   Answer over = BootMember(cloud, group, "m2");
   CHECK(over.status == 403);
   CHECK(Message(over) == "Quota exceeded, too many servers in group");
+  // Another project's group is not there for a member of this one.
+  Answer theirs =
+      cloud.Send("POST", "/servers", "bob:other",
+                 R"({"server": {"name": "x", "flavorRef": "1", "imageRef": ")" +
+                     std::string(kDemoImageId) +
+                     R"("}, "os:scheduler_hints": {"group": ")" + group + R"("}})");
+  CHECK(theirs.status == 400);
+  CHECK(Message(theirs) == "Instance group " + group + " could not be found.");
   // A group that does not exist is Nova's 400.
   Answer unknown = BootMember(cloud, "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d", "m3");
   CHECK(unknown.status == 400);
