@@ -402,28 +402,18 @@ Status Scheduler::Place(const Pending& p) {
       if (!decided.ok()) continue;               // no longer fits: next candidate
       StreamVersion claimed_at = state.version;  // the claim's (or the one it reuses)
       if (!decided->empty()) {
-        AppendRequest req;
-        req.stream = HostStream(host);
-        req.expected = ExpectedVersion::Exactly(state.version);
         // The key names the host's version the claim was decided at: a claim
         // given back (a group placement that lost its race) and made again
         // on the same host is a new append, not the old one's duplicate.
-        req.key = IdempotencyKey("claim-" + r.instance_id.str() + "-" + host.str() + "-" +
-                                 std::to_string(state.version.value()));
-        req.events.push_back(MakeNewEvent(decided->front(), meta));
-        Result<AppendResult> appended = log_->Append(req);
+        Result<StreamVersion> appended =
+            AppendToHost(host, state.version, decided->front(), "claim-", meta);
         if (!appended.ok()) {
           if (!appended.status().IsConflict()) return appended.status();
           ++conflicts_;  // another placement took this host's generation first
           CHRONOVA_RETURN_IF_ERROR(RefreshHost(host));
           continue;
         }
-        claimed_at = appended->last_version;
-        // Fold our own claim now so the next placement sees it at once.
-        Envelope env{appended->last_seq,   req.stream,           appended->last_version,
-                     req.events[0].type,   req.events[0].schema, meta,
-                     req.events[0].payload};
-        FoldHost(env, decided->front());
+        claimed_at = *appended;
       }
       if (group) {
         const bool replace = !group->recorded.empty() && group->recorded != host;
@@ -454,8 +444,7 @@ Status Scheduler::Place(const Pending& p) {
         return recorded;
       }
       // Deleted while we placed it, or placed on another host by another
-      // scheduler: give the claim back. The key names this claim's version, so
-      // it never stands in for a later claim's release.
+      // scheduler: give the claim back.
       return ReleaseClaim(r, host, claimed_at, meta);
     }
   }
@@ -483,13 +472,8 @@ Status Scheduler::KeepClaim(const InstanceRequested& r, const HostName& host,
     Result<std::vector<Event>> decided =
         Decide(state, ClaimResources{r.instance_id, FlavorClaim(r.flavor)});
     if (!decided.ok() || decided->empty()) return decided.status();  // held
-    AppendRequest req;
-    req.stream = HostStream(host);
-    req.expected = ExpectedVersion::Exactly(state.version);
-    req.key = IdempotencyKey("reclaim-" + r.instance_id.str() + "-" + host.str() + "-" +
-                             std::to_string(state.version.value()));
-    req.events.push_back(MakeNewEvent(decided->front(), meta));
-    Result<AppendResult> appended = log_->Append(req);
+    Result<StreamVersion> appended =
+        AppendToHost(host, state.version, decided->front(), "reclaim-", meta);
     if (appended.ok() || !appended.status().IsConflict()) return appended.status();
     CHRONOVA_RETURN_IF_ERROR(RefreshHost(host));
   }
@@ -498,18 +482,39 @@ Status Scheduler::KeepClaim(const InstanceRequested& r, const HostName& host,
 
 Status Scheduler::ReleaseClaim(const InstanceRequested& r, const HostName& host,
                                StreamVersion claimed_at, const EventMeta& meta) {
-  AppendRequest release;
-  release.stream = HostStream(host);
-  release.key = IdempotencyKey("release-" + r.instance_id.str() + "-" + host.str() + "-" +
-                               std::to_string(claimed_at.value()));
-  release.events.push_back(MakeNewEvent(HostResourcesReleased{r.instance_id}, meta));
-  Result<AppendResult> appended = log_->Append(release);
-  if (!appended.ok()) return appended.status();
-  Envelope env{appended->last_seq,       release.stream,           appended->last_version,
-               release.events[0].type,   release.events[0].schema, meta,
-               release.events[0].payload};
-  FoldHost(env, HostResourcesReleased{r.instance_id});
-  return Status::Ok();
+  // The key names the claim's version, so it never stands in for a later
+  // claim's release; no expected version (a release always applies).
+  return AppendToHost(host, claimed_at, HostResourcesReleased{r.instance_id}, "release-",
+                      meta, /*expect=*/false)
+      .status();
+}
+
+Result<StreamVersion> Scheduler::AppendToHost(const HostName& host, StreamVersion at,
+                                              const Event& event, const std::string& kind,
+                                              const EventMeta& meta, bool expect) {
+  const InstanceId& instance = std::visit(
+      [](const auto& e) -> const InstanceId& {
+        if constexpr (requires { e.instance_id; }) {
+          return e.instance_id;
+        } else {
+          static const InstanceId kNone;
+          return kNone;
+        }
+      },
+      event);
+  AppendRequest req;
+  req.stream = HostStream(host);
+  if (expect) req.expected = ExpectedVersion::Exactly(at);
+  req.key = IdempotencyKey(kind + instance.str() + "-" + host.str() + "-" +
+                           std::to_string(at.value()));
+  req.events.push_back(MakeNewEvent(event, meta));
+  CHRONOVA_ASSIGN_OR_RETURN(AppendResult appended, log_->Append(req));
+  // Fold our own event now so the next placement sees it at once.
+  Envelope env{appended.last_seq,    req.stream,           appended.last_version,
+               req.events[0].type,   req.events[0].schema, meta,
+               req.events[0].payload};
+  FoldHost(env, event);
+  return appended.last_version;
 }
 
 // ---- server groups -------------------------------------------------------------

@@ -141,6 +141,12 @@ class Scheduler {
   // used, seeing the group's stream put it elsewhere for a moment).
   Status KeepClaim(const InstanceRequested& r, const HostName& host,
                    const EventMeta& meta);
+  // Appends `event` (a claim or a release) to `host`'s stream, keyed
+  // "<kind><instance>-<host>-<at>", with `at` as the expected version if
+  // `expect`, and folds it into the cache; the version after it.
+  Result<StreamVersion> AppendToHost(const HostName& host, StreamVersion at,
+                                     const Event& event, const std::string& kind,
+                                     const EventMeta& meta, bool expect = true);
   // Gives back a claim made for `r` on `host` at `claimed_at`.
   Status ReleaseClaim(const InstanceRequested& r, const HostName& host,
                       StreamVersion claimed_at, const EventMeta& meta);

@@ -67,6 +67,10 @@ Result<Json> ParseBody(const HttpRequest& http) {
   return parsed;
 }
 
+HttpResponse NoMethodForVersion() {
+  return FaultResponse(404, "The resource could not be found.");
+}
+
 HttpResponse EmptyResponse(int status) {
   HttpResponse r;
   r.status = status;

@@ -40,6 +40,9 @@ std::string LastSegment(const std::string& ref);
 Result<Json> ParseBody(const HttpRequest& http);
 // A response with `status` and no body (202 Accepted, 204 No Content, ...).
 HttpResponse EmptyResponse(int status);
+// Nova's answer when a route or action has no method for the request's
+// microversion (VersionNotFoundForAPIMethod): a bare 404.
+HttpResponse NoMethodForVersion();
 
 // Nova's marker/limit paging over a sorted list: [begin, end) of the items
 // after the one with id `marker` (all if null), at most `limit` of them.

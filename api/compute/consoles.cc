@@ -29,9 +29,7 @@ class Consoles final : public ComputeResource {
 };
 
 HttpResponse Consoles::CreateRemoteConsole(const ComputeCall& call) const {
-  if (call.version < ApiVersion{2, 6}) {
-    return FaultResponse(404, "The resource could not be found.");
-  }
+  if (call.version < ApiVersion{2, 6}) return NoMethodForVersion();
   // create_v26 / create_v28: {"remote_console": {"protocol", "type"}}.
   Result<Json> body = Json::Parse(call.http->body);
   if (!body.ok()) return FaultResponse(400, "Malformed request body");

@@ -187,9 +187,7 @@ void AddImageRoutes(ComputeRoutes* routes, const ComputeApiOptions& options) {
   // from 2.36, and image metadata with it.
   auto proxy = [](ComputeHandler h) -> ComputeHandler {
     return [h = std::move(h)](const ComputeCall& call) {
-      if (call.version >= ApiVersion{2, 36}) {
-        return FaultResponse(404, "The resource could not be found.");
-      }
+      if (call.version >= ApiVersion{2, 36}) return NoMethodForVersion();
       return h(call);
     };
   };

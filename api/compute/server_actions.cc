@@ -126,9 +126,7 @@ HttpResponse ServerActions::Act(const ComputeCall& call) const {
 HttpResponse ServerActions::CrashDump(const ComputeCall& call, const InstanceId& id,
                                       const Json&, const Json& args) const {
   // Before 2.17 Nova finds no method for the action's version: 404.
-  if (call.version < ApiVersion{2, 17}) {
-    return FaultResponse(404, "The resource could not be found.");
-  }
+  if (call.version < ApiVersion{2, 17}) return NoMethodForVersion();
   if (!args.is_null()) {
     return ErrorResponse(FieldError("trigger_crash_dump", args,
                                     args.PythonRepr() + " is not of type 'null'"));
@@ -141,9 +139,7 @@ ServerActions::Action ServerActions::GetConsole(std::string key, std::string pro
   return [key, protocol, types](const ServerActions& self, const ComputeCall& call,
                                 const InstanceId& id, const Json&, const Json& args) {
     // The removed versions (2.6+) answer as an unknown action would.
-    if (call.version >= ApiVersion{2, 6}) {
-      return FaultResponse(404, "The resource could not be found.");
-    }
+    if (call.version >= ApiVersion{2, 6}) return NoMethodForVersion();
     if (!args.is_object()) {
       return ErrorResponse(FieldError(key, args, TypeMessage(args, {"object"})));
     }

@@ -15,11 +15,6 @@ constexpr ApiVersion kForceCompleteVersion{2, 22};
 constexpr ApiVersion kListVersion{2, 23};
 constexpr ApiVersion kAbortVersion{2, 24};
 
-// Before its version a route is one Nova does not have for that request.
-HttpResponse NotFoundBefore() {
-  return FaultResponse(404, "The resource could not be found.");
-}
-
 class ServerMigrations final : public ComputeResource {
  public:
   using ComputeResource::ComputeResource;
@@ -49,14 +44,14 @@ class ServerMigrations final : public ComputeResource {
 };
 
 HttpResponse ServerMigrations::List(const ComputeCall& call) const {
-  if (call.version < kListVersion) return NotFoundBefore();
+  if (call.version < kListVersion) return NoMethodForVersion();
   Result<InstanceState> s = Server(call, "os_compute_api:servers:migrations:index");
   if (!s.ok()) return ErrorResponse(s.status());
   return JsonResponse(200, Json::MakeObject({{"migrations", Json::MakeArray()}}));
 }
 
 HttpResponse ServerMigrations::Show(const ComputeCall& call) const {
-  if (call.version < kListVersion) return NotFoundBefore();
+  if (call.version < kListVersion) return NoMethodForVersion();
   Result<InstanceState> s = Server(call, "os_compute_api:servers:migrations:show");
   if (!s.ok()) return ErrorResponse(s.status());
   return FaultResponse(404, "In-progress live migration " + call.params[1] +
@@ -64,7 +59,7 @@ HttpResponse ServerMigrations::Show(const ComputeCall& call) const {
 }
 
 HttpResponse ServerMigrations::Act(const ComputeCall& call) const {
-  if (call.version < kForceCompleteVersion) return NotFoundBefore();
+  if (call.version < kForceCompleteVersion) return NoMethodForVersion();
   Result<InstanceState> s =
       Server(call, "os_compute_api:servers:migrations:force_complete");
   if (!s.ok()) return ErrorResponse(s.status());
@@ -89,7 +84,7 @@ HttpResponse ServerMigrations::Act(const ComputeCall& call) const {
 }
 
 HttpResponse ServerMigrations::Abort(const ComputeCall& call) const {
-  if (call.version < kAbortVersion) return NotFoundBefore();
+  if (call.version < kAbortVersion) return NoMethodForVersion();
   Result<InstanceState> s = Server(call, "os_compute_api:servers:migrations:delete");
   if (!s.ok()) return ErrorResponse(s.status());
   return NotMigrating(*s, "abort live migration", /*check_vm_state=*/false);

@@ -11,10 +11,6 @@ namespace {
 constexpr ApiVersion kTagsVersion{2, 26};
 constexpr size_t kMaxTagLength = 60;
 
-HttpResponse NotFoundBefore() {
-  return FaultResponse(404, "The resource could not be found.");
-}
-
 // parameter_types.tag: 1 to 60 characters, no ',' or '/'; jsonschema's words.
 std::string TagError(const Json& tag) {
   if (!tag.is_string()) return tag.PythonRepr() + " is not of type 'string'";
@@ -55,7 +51,7 @@ class ServerTags final : public ComputeResource {
 };
 
 HttpResponse ServerTags::List(const ComputeCall& call) const {
-  if (call.version < kTagsVersion) return NotFoundBefore();
+  if (call.version < kTagsVersion) return NoMethodForVersion();
   Result<InstanceState> s = options_.service->GetServer(
       call.ctx, InstanceId(call.params[0]), "os_compute_api:os-server-tags:index");
   if (!s.ok()) return ErrorResponse(s.status());
@@ -63,7 +59,7 @@ HttpResponse ServerTags::List(const ComputeCall& call) const {
 }
 
 HttpResponse ServerTags::Show(const ComputeCall& call) const {
-  if (call.version < kTagsVersion) return NotFoundBefore();
+  if (call.version < kTagsVersion) return NoMethodForVersion();
   Result<InstanceState> s = options_.service->GetServer(
       call.ctx, InstanceId(call.params[0]), "os_compute_api:os-server-tags:show");
   if (!s.ok()) return ErrorResponse(s.status());
@@ -75,7 +71,7 @@ HttpResponse ServerTags::Show(const ComputeCall& call) const {
 }
 
 HttpResponse ServerTags::ReplaceAll(const ComputeCall& call) const {
-  if (call.version < kTagsVersion) return NotFoundBefore();
+  if (call.version < kTagsVersion) return NoMethodForVersion();
   Result<Json> body = ParseBody(*call.http);
   if (!body.ok()) return ErrorResponse(body.status());
   std::vector<std::string> wanted;
@@ -102,7 +98,7 @@ HttpResponse ServerTags::ReplaceAll(const ComputeCall& call) const {
 }
 
 HttpResponse ServerTags::Add(const ComputeCall& call) const {
-  if (call.version < kTagsVersion) return NotFoundBefore();
+  if (call.version < kTagsVersion) return NoMethodForVersion();
   const std::string& tag = call.params[1];
   bool existed = false;
   Result<std::vector<std::string>> tags = Change(
@@ -137,7 +133,7 @@ HttpResponse ServerTags::Add(const ComputeCall& call) const {
 }
 
 HttpResponse ServerTags::Remove(const ComputeCall& call) const {
-  if (call.version < kTagsVersion) return NotFoundBefore();
+  if (call.version < kTagsVersion) return NoMethodForVersion();
   const std::string& tag = call.params[1];
   Result<std::vector<std::string>> tags = Change(
       call, "delete", "delete tag",
@@ -155,7 +151,7 @@ HttpResponse ServerTags::Remove(const ComputeCall& call) const {
 }
 
 HttpResponse ServerTags::RemoveAll(const ComputeCall& call) const {
-  if (call.version < kTagsVersion) return NotFoundBefore();
+  if (call.version < kTagsVersion) return NoMethodForVersion();
   Result<std::vector<std::string>> tags =
       Change(call, "delete_all", "delete tags",
              [](const std::vector<std::string>&) { return std::vector<std::string>{}; });
