@@ -8,7 +8,7 @@ Usage: browser_console.py URL SCREENSHOT.png [TIMEOUT_S]
 Prints "CONNECTED <seconds since start>" and "SCREENSHOT <path> <non-blank
 pixels>"; exits non-zero (with noVNC's last status) otherwise.
 """
-import base64, json, os, signal, socket, subprocess, sys, time, urllib.request
+import base64, json, os, signal, subprocess, sys, time, urllib.request
 
 url, shot = sys.argv[1], sys.argv[2]
 timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 90
@@ -16,9 +16,8 @@ start = time.monotonic()
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools/free_port.py")
+    return int(subprocess.check_output([sys.executable, tool], text=True))
 
 
 def call(method, path, body=None):

@@ -1,8 +1,10 @@
 #include "tests/support/test_util.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -113,6 +115,33 @@ std::vector<Envelope> ReadAll(EventLog& log) {
   }
 }
 
+namespace {
+
+// Reserves `port` for 10 minutes across processes by a file in
+// ${TMPDIR:-/tmp}/chronova-ports, as tools/free_port.py does, so that tests
+// running at once (ctest -j) are never handed the same port before its server
+// binds it. False if another process holds it.
+bool ReservePort(int port) {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/chronova-ports";
+  if (mkdir(dir.c_str(), 01777) == 0) chmod(dir.c_str(), 01777);
+  const std::string path = dir + "/" + std::to_string(port);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const int fd = open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      close(fd);
+      return true;
+    }
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) continue;  // released meanwhile: try again
+    if (time(nullptr) - st.st_mtime < 600) return false;
+    unlink(path.c_str());  // an expired reservation
+  }
+  return false;
+}
+
+}  // namespace
+
 int FreePort() {
   // Below the kernel's ephemeral range (32768-60999), as tools/free_port.py: a
   // port picked by binding port 0 could be taken as the local port of an
@@ -124,7 +153,7 @@ int FreePort() {
   static std::mutex mu;  // protects rng, given
   std::lock_guard<std::mutex> l(mu);
   std::uniform_int_distribution<int> pick(20000, 32767);
-  for (int attempt = 0; attempt < 1000; ++attempt) {
+  for (int attempt = 0; attempt < 3000; ++attempt) {
     const int port = pick(rng);
     if (!given.insert(port).second) continue;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -135,7 +164,7 @@ int FreePort() {
     addr.sin_port = htons(static_cast<uint16_t>(port));
     const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     close(fd);
-    if (free) return port;
+    if (free && ReservePort(port)) return port;
   }
   FAIL("no free loopback port in 20000-32767");
   return 0;
