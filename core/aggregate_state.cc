@@ -1,6 +1,7 @@
 #include "core/aggregate_state.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <type_traits>
 
 namespace chronova {
@@ -28,6 +29,13 @@ bool AggregateState::HasHost(const HostName& host) const {
   return std::find(hosts.begin(), hosts.end(), host) != hosts.end();
 }
 
+std::string DerivedAggregateUuid(int64_t aggregate_id) {
+  char hex[13];
+  std::snprintf(hex, sizeof(hex), "%012llx",
+                static_cast<unsigned long long>(aggregate_id) & 0xFFFFFFFFFFFFull);
+  return std::string("00000000-0000-4000-8000-") + hex;
+}
+
 StreamId AggregateStream(int64_t id) {
   return StreamId("aggregate/" + std::to_string(id));
 }
@@ -39,6 +47,7 @@ void ApplyAggregateEvent(AggregateState& s, const Envelope& env, const Event& ev
         if constexpr (std::is_same_v<T, AggregateCreated>) {
           s.exists = true;
           s.id = e.aggregate_id;
+          s.uuid = e.uuid;
           s.name = e.name;
           if (!e.availability_zone.empty()) {
             s.metadata[kAvailabilityZoneKey] = e.availability_zone;
@@ -73,7 +82,8 @@ Result<std::vector<Event>> Decide(const AggregateState& s, const CreateAggregate
   if (s.version.value() != 0) {
     return Status::Conflict("aggregate " + std::to_string(cmd.id) + " exists");
   }
-  return std::vector<Event>{AggregateCreated{cmd.id, cmd.name, cmd.availability_zone}};
+  return std::vector<Event>{
+      AggregateCreated{cmd.id, cmd.name, cmd.availability_zone, cmd.uuid}};
 }
 
 Result<std::vector<Event>> Decide(const AggregateState& s, const UpdateAggregate& cmd) {

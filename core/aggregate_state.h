@@ -26,6 +26,7 @@ struct AggregateState {
   bool exists = false;  // created and not deleted
   StreamVersion version;
   int64_t id = 0;
+  std::string uuid;  // Compute API 2.41
   std::string name;
   std::map<std::string, std::string> metadata;
   std::vector<HostName> hosts;  // in the order they were added, as Nova lists them
@@ -35,8 +36,8 @@ struct AggregateState {
   bool operator==(const AggregateState&) const = default;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(id), CEREAL_NVP(name),
-       CEREAL_NVP(metadata), CEREAL_NVP(hosts), CEREAL_NVP(created_at),
+    ar(CEREAL_NVP(exists), CEREAL_NVP(version), CEREAL_NVP(id), CEREAL_NVP(uuid),
+       CEREAL_NVP(name), CEREAL_NVP(metadata), CEREAL_NVP(hosts), CEREAL_NVP(created_at),
        CEREAL_NVP(updated_at));
   }
   // The "availability_zone" metadata value; nullopt if the aggregate has none.
@@ -53,6 +54,7 @@ struct CreateAggregate {
   int64_t id = 0;
   std::string name;
   std::string availability_zone;  // empty: none
+  std::string uuid;               // a new one (Env::NewUuid)
 };
 // PUT /os-aggregates/{id}: either or both.
 struct UpdateAggregate {

@@ -94,6 +94,25 @@ Result<std::string> UpcastHostRegistered1To2(std::string_view old) {
   return EncodePortable(v2);
 }
 
+// aggregate.created as stored before schema 2. Frozen: never edit.
+struct AggregateCreatedV1 {
+  int64_t aggregate_id = 0;
+  std::string name;
+  std::string availability_zone;
+  template <class A>
+  void serialize(A& ar) {
+    ar(aggregate_id, name, availability_zone);
+  }
+};
+
+Result<std::string> UpcastAggregateCreated1To2(std::string_view old) {
+  AggregateCreatedV1 v1;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
+  AggregateCreated v2{v1.aggregate_id, v1.name, v1.availability_zone,
+                      DerivedAggregateUuid(v1.aggregate_id)};
+  return EncodePortable(v2);
+}
+
 // instance.spawned as stored before schema 2. Frozen: never edit.
 struct InstanceSpawnedV1 {
   HostName host;
@@ -148,6 +167,7 @@ const UpcasterSet& UpcasterSet::Default() {
   static const UpcasterSet* set = [] {
     auto* s = new UpcasterSet();
     s->Add(HostRegistered::kType, 1, UpcastHostRegistered1To2);
+    s->Add(AggregateCreated::kType, 1, UpcastAggregateCreated1To2);
     s->Add(InstanceSpawned::kType, 1, UpcastInstanceSpawned1To2);
     s->Add(InstanceUpdated::kType, 1, UpcastInstanceUpdated1To2);
     return s;

@@ -14,6 +14,7 @@ class AggregatesProjection : public Projection {
  public:
   static constexpr std::string_view kName = "aggregates";
   std::string_view Name() const override { return kName; }
+  uint32_t Version() const override { return 2; }  // 2: the uuid
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

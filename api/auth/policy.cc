@@ -112,6 +112,8 @@ constexpr Entry kRules[] = {
     {"os_compute_api:os-services:delete", PolicyRule::kAdmin},
     {"os_compute_api:os-services:list", PolicyRule::kAdmin},
     {"os_compute_api:os-services:update", PolicyRule::kAdmin},
+    {"os_compute_api:os-simple-tenant-usage:list", PolicyRule::kAdmin},
+    {"os_compute_api:os-simple-tenant-usage:show", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:os-suspend-server:resume", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-suspend-server:suspend", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-unrescue", PolicyRule::kProjectMemberOrAdmin},

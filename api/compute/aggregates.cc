@@ -1,4 +1,5 @@
-// /os-aggregates (nova/api/openstack/compute/aggregates.py at microversion 2.1).
+// /os-aggregates (nova/api/openstack/compute/aggregates.py): 2.1, and 2.41,
+// which shows each aggregate's uuid.
 #include <charconv>
 
 #include "api/auth/policy.h"
@@ -10,10 +11,13 @@
 namespace chronova {
 namespace {
 
-Json AggregateJson(const AggregateState& a, bool with_hosts_and_metadata) {
+// Nova's aggregate view; from 2.41 with the uuid.
+Json AggregateJson(const AggregateState& a, bool with_hosts_and_metadata,
+                   ApiVersion version) {
   std::optional<std::string> az = a.availability_zone();
   Json j = Json::MakeObject(
       {{"id", a.id}, {"name", a.name}, {"availability_zone", az ? Json(*az) : Json()}});
+  if (version >= ApiVersion{2, 41}) j["uuid"] = a.uuid;
   if (with_hosts_and_metadata) {
     Json hosts = Json::MakeArray();
     for (const HostName& h : a.hosts) hosts.Append(h.str());
@@ -55,7 +59,7 @@ HttpResponse Aggregates::ListAggregates(const ComputeCall& call) const {
   Result<std::vector<AggregateState>> all = options_.admin->ListAggregates(call.ctx);
   if (!all.ok()) return ErrorResponse(all.status());
   Json list = Json::MakeArray();
-  for (const AggregateState& a : *all) list.Append(AggregateJson(a, true));
+  for (const AggregateState& a : *all) list.Append(AggregateJson(a, true, call.version));
   return JsonResponse(200, Json::MakeObject({{"aggregates", std::move(list)}}));
 }
 
@@ -82,8 +86,9 @@ HttpResponse Aggregates::CreateAggregate(const ComputeCall& call) const {
       call.ctx, agg.Find("name")->as_string(),
       az != nullptr && az->is_string() ? az->as_string() : "");
   if (!created.ok()) return ErrorResponse(created.status());
-  return JsonResponse(200,
-                      Json::MakeObject({{"aggregate", AggregateJson(*created, false)}}));
+  return JsonResponse(
+      200,
+      Json::MakeObject({{"aggregate", AggregateJson(*created, false, call.version)}}));
 }
 
 HttpResponse Aggregates::ShowAggregate(const ComputeCall& call) const {
@@ -94,7 +99,8 @@ HttpResponse Aggregates::ShowAggregate(const ComputeCall& call) const {
   if (!id.ok()) return ErrorResponse(id.status());
   Result<AggregateState> a = options_.admin->GetAggregate(call.ctx, *id);
   if (!a.ok()) return ErrorResponse(a.status());
-  return JsonResponse(200, Json::MakeObject({{"aggregate", AggregateJson(*a, true)}}));
+  return JsonResponse(
+      200, Json::MakeObject({{"aggregate", AggregateJson(*a, true, call.version)}}));
 }
 
 HttpResponse Aggregates::UpdateAggregate(const ComputeCall& call) const {
@@ -130,7 +136,8 @@ HttpResponse Aggregates::UpdateAggregate(const ComputeCall& call) const {
   }
   Result<AggregateState> a = options_.admin->UpdateAggregate(call.ctx, *id, update);
   if (!a.ok()) return ErrorResponse(a.status());
-  return JsonResponse(200, Json::MakeObject({{"aggregate", AggregateJson(*a, true)}}));
+  return JsonResponse(
+      200, Json::MakeObject({{"aggregate", AggregateJson(*a, true, call.version)}}));
 }
 
 HttpResponse Aggregates::DeleteAggregate(const ComputeCall& call) const {
@@ -207,7 +214,8 @@ HttpResponse Aggregates::AggregateAction(const ComputeCall& call) const {
                              : options_.admin->RemoveAggregateHost(call.ctx, *id, host);
   }
   if (!a.ok()) return ErrorResponse(a.status());
-  return JsonResponse(200, Json::MakeObject({{"aggregate", AggregateJson(*a, true)}}));
+  return JsonResponse(
+      200, Json::MakeObject({{"aggregate", AggregateJson(*a, true, call.version)}}));
 }
 
 }  // namespace

@@ -2,8 +2,11 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
+
+#include "api/auth/policy.h"
 
 namespace chronova {
 
@@ -75,6 +78,32 @@ HttpResponse EmptyResponse(int status) {
   HttpResponse r;
   r.status = status;
   return r;
+}
+
+ServerViewOptions BaseViewOptions(const ComputeCall& call) {
+  ServerViewOptions o;
+  o.version = call.version;
+  o.flavor_extra_specs =
+      Authorize(call.ctx, "os_compute_api:os-flavor-extra-specs:index").ok();
+  return o;
+}
+
+ComputeHandler UpTo(ApiVersion last, ComputeHandler handler) {
+  return [last, handler = std::move(handler)](const ComputeCall& call) {
+    return call.version > last ? NoMethodForVersion() : handler(call);
+  };
+}
+
+std::optional<HttpResponse> RefuseUnknownQuery(
+    const ComputeCall& call, std::initializer_list<std::string_view> allowed) {
+  if (call.version < ApiVersion{2, 75}) return std::nullopt;
+  for (const auto& [k, v] : call.query) {
+    if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+    return FaultResponse(
+        400, "Invalid input for query parameters " + k + ". Value: " + v +
+                 ". Additional properties are not allowed ('" + k + "' was unexpected)");
+  }
+  return std::nullopt;
 }
 
 Result<int> ComputeResource::PageLimit(const ComputeCall& call) const {

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,6 +45,18 @@ HttpResponse EmptyResponse(int status);
 // Nova's answer when a route or action has no method for the request's
 // microversion (VersionNotFoundForAPIMethod): a bare 404.
 HttpResponse NoMethodForVersion();
+
+// The server view options every server answer starts from: the call's
+// version, and whether the embedded flavor (2.47) shows its extra_specs.
+ServerViewOptions BaseViewOptions(const ComputeCall& call);
+
+// `handler` for microversions up to `last`; Nova's 404 (NoMethodForVersion) after.
+ComputeHandler UpTo(ApiVersion last, ComputeHandler handler);
+
+// From 2.75 a query parameter outside `allowed` is 400 (the query schemas'
+// additionalProperties: false; ignored before). Nova's 400, or nullopt.
+std::optional<HttpResponse> RefuseUnknownQuery(
+    const ComputeCall& call, std::initializer_list<std::string_view> allowed);
 
 // Nova's marker/limit paging over a sorted list: [begin, end) of the items
 // after the one with id `marker` (all if null), at most `limit` of them.

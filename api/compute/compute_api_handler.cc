@@ -26,7 +26,7 @@ bool IsCollection(const std::string& segment) {
          segment == "os-aggregates" || segment == "os-keypairs" ||
          segment == "os-server-groups" || segment == "os-quota-sets" ||
          segment == "os-quota-class-sets" || segment == "limits" ||
-         segment == "os-console-auth-tokens" ||
+         segment == "os-console-auth-tokens" || segment == "os-simple-tenant-usage" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
@@ -48,6 +48,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddHypervisorRoutes(&routes, options);
   AddServiceRoutes(&routes, options);
   AddAvailabilityZoneRoutes(&routes, options);
+  AddSimpleTenantUsageRoutes(&routes, options);
   AddHostRoutes(&routes, options);
   AddAggregateRoutes(&routes, options);
   AddConsoleRoutes(&routes, options);

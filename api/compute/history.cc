@@ -46,8 +46,7 @@ HttpResponse History::ListServersHistory(const ComputeCall& call) const {
   Result<std::vector<InstanceState>> servers =
       options_.service->ListServersAsOf(call.ctx, at->seq);
   if (!servers.ok()) return ErrorResponse(servers.status());
-  ServerViewOptions view_options;
-  view_options.version = call.version;
+  ServerViewOptions view_options = BaseViewOptions(call);
   view_options.extended_attributes = true;  // admins only
   Json list = Json::MakeArray();
   for (const InstanceState& s : *servers) {
@@ -64,9 +63,7 @@ HttpResponse History::ShowServerHistory(const ComputeCall& call) const {
     if (!at.ok()) return ErrorResponse(at.status());
     Result<InstanceState> s = options_.service->GetServerAsOf(call.ctx, id, at->seq);
     if (!s.ok()) return ErrorResponse(s.status());
-    ServerViewOptions view_options;
-    view_options.version = call.version;
-    view_options.version = call.version;
+    ServerViewOptions view_options = BaseViewOptions(call);
     view_options.extended_attributes = true;  // admins only
     return JsonResponse(
         200,

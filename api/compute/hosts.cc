@@ -1,4 +1,4 @@
-// /os-hosts (nova/api/openstack/compute/hosts.py at microversion 2.1).
+// /os-hosts (nova/api/openstack/compute/hosts.py), microversions 2.1 to 2.42.
 #include <charconv>
 
 #include "api/auth/policy.h"
@@ -103,12 +103,15 @@ HttpResponse Hosts::HostPowerAction(const ComputeCall& call) const {
 void AddHostRoutes(ComputeRoutes* routes, const ComputeApiOptions& options) {
   if (options.admin == nullptr) return;  // no admin views: 404
   auto r = std::make_shared<const Hosts>(options);
-  routes->Add("GET", "os-hosts", Bind(r, &Hosts::ListHosts));
-  routes->Add("GET", "os-hosts/*", Bind(r, &Hosts::ShowHost));
-  routes->Add("PUT", "os-hosts/*", Bind(r, &Hosts::UpdateHost));
-  routes->Add("GET", "os-hosts/*/reboot", Bind(r, &Hosts::HostPowerAction));
-  routes->Add("GET", "os-hosts/*/shutdown", Bind(r, &Hosts::HostPowerAction));
-  routes->Add("GET", "os-hosts/*/startup", Bind(r, &Hosts::HostPowerAction));
+  // 2.43 retires os-hosts (os-hypervisors and os-services replace it).
+  constexpr ApiVersion kLast{2, 42};
+  routes->Add("GET", "os-hosts", UpTo(kLast, Bind(r, &Hosts::ListHosts)));
+  routes->Add("GET", "os-hosts/*", UpTo(kLast, Bind(r, &Hosts::ShowHost)));
+  routes->Add("PUT", "os-hosts/*", UpTo(kLast, Bind(r, &Hosts::UpdateHost)));
+  for (const char* action : {"reboot", "shutdown", "startup"}) {
+    routes->Add("GET", std::string("os-hosts/*/") + action,
+                UpTo(kLast, Bind(r, &Hosts::HostPowerAction)));
+  }
 }
 
 }  // namespace chronova

@@ -1,7 +1,9 @@
 // /os-quota-sets, /os-quota-class-sets and /limits (nova/api/openstack/compute/
-// {quota_sets,quota_classes,limits}.py): 2.1, and 2.36, which drops the
-// network resources (fixed_ips, floating_ips, security_groups,
-// security_group_rules) from quota sets and limits.
+// {quota_sets,quota_classes,limits}.py): 2.1; 2.36, which drops the network
+// resources (fixed_ips, floating_ips, security_groups, security_group_rules)
+// from quota sets and limits; 2.39, which drops maxImageMeta from limits;
+// 2.50, when quota classes show the server group quotas and drop the network
+// ones; and 2.57, which drops the personality file quotas and limits.
 #include <optional>
 
 #include "api/auth/policy.h"
@@ -14,19 +16,47 @@ namespace chronova {
 namespace {
 
 constexpr ApiVersion kWithoutNetworkQuotas{2, 36};
+constexpr ApiVersion kWithoutImageMetaLimit{2, 39};
+constexpr ApiVersion kQuotaClassesRevised{2, 50};
+constexpr ApiVersion kWithoutFileQuotas{2, 57};
 
-// Nova's FILTERED_QUOTAS_2_36.
+// Nova's FILTERED_QUOTAS_2_36 (and quota classes' FILTERED_QUOTAS_2_50).
 bool IsNetworkQuota(const std::string& r) {
   return r == "fixed_ips" || r == "floating_ips" || r == "security_groups" ||
          r == "security_group_rules";
 }
 
-// The resources a quota set shows at `version`.
-std::vector<std::string> QuotaNamesAt(ApiVersion version) {
+// What FILTERED_QUOTAS_2_57 adds: personality files are gone.
+bool IsFileQuota(const std::string& r) {
+  return r == "injected_files" || r == "injected_file_content_bytes" ||
+         r == "injected_file_path_bytes";
+}
+
+enum class QuotaSetKind { kProject, kClass };
+
+// The resources a quota set body may name at `version`.
+std::vector<std::string> QuotaNamesAt(ApiVersion version,
+                                      QuotaSetKind kind = QuotaSetKind::kProject) {
+  const ApiVersion network_gone =
+      kind == QuotaSetKind::kProject ? kWithoutNetworkQuotas : kQuotaClassesRevised;
   std::vector<std::string> out;
   for (const std::string& r : QuotaResourceNames()) {
-    if (version >= kWithoutNetworkQuotas && IsNetworkQuota(r)) continue;
+    if (version >= network_gone && IsNetworkQuota(r)) continue;
+    if (version >= kWithoutFileQuotas && IsFileQuota(r)) continue;
     out.push_back(r);
+  }
+  return out;
+}
+
+// The resources a quota set shows at `version`: a quota class shows no
+// server group quotas before 2.50.
+std::vector<std::string> ShownQuotaNamesAt(ApiVersion version,
+                                           QuotaSetKind kind = QuotaSetKind::kProject) {
+  std::vector<std::string> out = QuotaNamesAt(version, kind);
+  if (kind == QuotaSetKind::kClass && version < kQuotaClassesRevised) {
+    std::erase_if(out, [](const std::string& r) {
+      return r == "server_groups" || r == "server_group_members";
+    });
   }
   return out;
 }
@@ -79,10 +109,10 @@ Result<std::map<std::string, int64_t>> ParseQuotaLimits(
 }
 
 Json QuotaSetView(const std::string& id, const std::map<std::string, int64_t>& limits,
-                  ApiVersion version = kMinComputeVersion) {
+                  ApiVersion version, QuotaSetKind kind = QuotaSetKind::kProject) {
   Json set = Json::MakeObject();
   if (!id.empty()) set["id"] = id;
-  for (const std::string& r : QuotaNamesAt(version)) {
+  for (const std::string& r : ShownQuotaNamesAt(version, kind)) {
     auto it = limits.find(r);
     if (it != limits.end()) set[r] = it->second;
   }
@@ -172,7 +202,9 @@ HttpResponse Quotas::ShowQuotaClass(const ComputeCall& call) const {
       options_.service->GetQuotaClass(call.ctx, call.params[0]);
   if (!c.ok()) return ErrorResponse(c.status());
   return JsonResponse(
-      200, Json::MakeObject({{"quota_class_set", QuotaSetView(call.params[0], *c)}}));
+      200,
+      Json::MakeObject({{"quota_class_set", QuotaSetView(call.params[0], *c, call.version,
+                                                         QuotaSetKind::kClass)}}));
 }
 
 HttpResponse Quotas::UpdateQuotaClass(const ComputeCall& call) const {
@@ -182,13 +214,15 @@ HttpResponse Quotas::UpdateQuotaClass(const ComputeCall& call) const {
   if (!body.ok()) return ErrorResponse(body.status());
   Result<const Json*> root = RootObject(*body, "quota_class_set");
   if (!root.ok()) return ErrorResponse(root.status());
-  Result<std::map<std::string, int64_t>> limits = ParseQuotaLimits(**root, nullptr);
+  Result<std::map<std::string, int64_t>> limits =
+      ParseQuotaLimits(**root, nullptr, QuotaNamesAt(call.version, QuotaSetKind::kClass));
   if (!limits.ok()) return ErrorResponse(limits.status());
   Result<std::map<std::string, int64_t>> after =
       options_.service->UpdateQuotaClass(call.ctx, call.params[0], *limits);
   if (!after.ok()) return ErrorResponse(after.status());
-  return JsonResponse(200,
-                      Json::MakeObject({{"quota_class_set", QuotaSetView("", *after)}}));
+  return JsonResponse(
+      200, Json::MakeObject({{"quota_class_set", QuotaSetView("", *after, call.version,
+                                                              QuotaSetKind::kClass)}}));
 }
 
 HttpResponse Quotas::ShowLimits(const ComputeCall& call) const {
@@ -228,6 +262,16 @@ HttpResponse Quotas::ShowLimits(const ComputeCall& call) const {
              member.first == "maxTotalFloatingIps" ||
              member.first == "totalFloatingIpsUsed" ||
              member.first == "totalSecurityGroupsUsed";
+    });
+  }
+  if (call.version >= kWithoutImageMetaLimit) {
+    std::erase_if(absolute.mutable_members(),
+                  [](const auto& member) { return member.first == "maxImageMeta"; });
+  }
+  if (call.version >= kWithoutFileQuotas) {
+    // FILTERED_LIMITS_2_57.
+    std::erase_if(absolute.mutable_members(), [](const auto& member) {
+      return member.first == "maxPersonality" || member.first == "maxPersonalitySize";
     });
   }
   return JsonResponse(

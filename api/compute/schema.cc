@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <vector>
 
 namespace chronova {
 
@@ -66,6 +67,17 @@ std::string EnumMessage(const Json& v, std::initializer_list<std::string_view> c
   return v.PythonRepr() + " is not one of [" + list + "]";
 }
 
+std::string TagMessage(const Json& tag) {
+  if (!tag.is_string()) return tag.PythonRepr() + " is not of type 'string'";
+  const std::string& t = tag.as_string();
+  if (t.empty()) return "'' is too short";
+  if (CodePoints(t) > 60) return tag.PythonRepr() + " is too long";
+  if (t.find_first_of(",/") != std::string::npos) {
+    return tag.PythonRepr() + " does not match '^[^,/]*$'";
+  }
+  return "";
+}
+
 std::string RequiredMessage(std::string_view key) {
   return Quoted(key) + " is a required property";
 }
@@ -77,6 +89,12 @@ Status FieldError(const std::string& field, const Json& value, const std::string
 // "Additional properties are not allowed ('a', 'b' were unexpected)", or "".
 std::string AdditionalPropertiesMessage(const Json& object,
                                         std::initializer_list<std::string_view> allowed) {
+  return AdditionalPropertiesMessage(
+      object, std::vector<std::string_view>(allowed.begin(), allowed.end()));
+}
+
+std::string AdditionalPropertiesMessage(const Json& object,
+                                        const std::vector<std::string_view>& allowed) {
   std::string extras;
   int count = 0;
   for (const auto& [key, value] : object.members()) {

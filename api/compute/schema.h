@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/http/json.h"
 #include "core/status.h"
@@ -34,11 +35,16 @@ size_t CodePoints(const std::string& s);
 std::string LengthMessage(const Json& v, size_t min_len, size_t max_len);
 // "<instance> is not one of ['a', 'b']", or "" if `v` is one of the strings.
 std::string EnumMessage(const Json& v, std::initializer_list<std::string_view> choices);
+// parameter_types.tag (a server tag, a device tag): 1 to 60 characters, no
+// ',' or '/'; jsonschema's words, or "".
+std::string TagMessage(const Json& tag);
 // "'<key>' is a required property"
 std::string RequiredMessage(std::string_view key);
 // "Additional properties are not allowed ('a', 'b' were unexpected)", or "".
 std::string AdditionalPropertiesMessage(const Json& object,
                                         std::initializer_list<std::string_view> allowed);
+std::string AdditionalPropertiesMessage(const Json& object,
+                                        const std::vector<std::string_view>& allowed);
 
 // The error of one value at a path. `field` is the path's last element, as
 // Nova's validator shows it; empty for errors about the whole body.

@@ -36,7 +36,7 @@ class ServerActions final : public ComputeResource {
   // as Nova.
   HttpResponse RescueServer(const ComputeCall& call, const InstanceId& id,
                             const Json& body, const Json& args) const;
-  // 202 with the new image's URL in Location.
+  // 202 with the new image's URL in Location (before 2.45) or its id in the body.
   HttpResponse CreateServerImage(const ComputeCall& call, const InstanceId& id,
                                  const Json& body, const Json& args) const;
   HttpResponse ConsoleOutput(const ComputeCall& call, const InstanceId& id,
@@ -115,6 +115,13 @@ HttpResponse ServerActions::Act(const ComputeCall& call) const {
     return FaultResponse(400, "Malformed request body");
   }
   const auto& [name, args] = parsed->members().front();
+  // 2.44 ends the network proxy actions (chronova, with no network service,
+  // never had them): from then on Nova has no method for them.
+  if (call.version >= ApiVersion{2, 44} &&
+      (name == "addFixedIp" || name == "removeFixedIp" || name == "addFloatingIp" ||
+       name == "removeFloatingIp")) {
+    return NoMethodForVersion();
+  }
   auto action = actions_.find(name);
   if (action == actions_.end()) {
     return FaultResponse(400, "There is no such action: " + name);
@@ -260,8 +267,7 @@ HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const Instanc
       options_.service->RebuildServer(call.ctx, id, parsed->image_ref, parsed->name,
                                       parsed->metadata, parsed->description);
   if (!s.ok()) return ErrorResponse(s.status());
-  ServerViewOptions view_options;
-  view_options.version = call.version;
+  ServerViewOptions view_options = BaseViewOptions(call);
   view_options.all_attributes = false;  // microversion < 2.75
   Json server = ServerDetailView(call.links, *s, view_options);
   if (options_.enable_instance_password) {
@@ -279,7 +285,11 @@ HttpResponse ServerActions::CreateServerImage(const ComputeCall& call,
   Result<ImageId> image =
       options_.service->CreateServerImage(call.ctx, id, parsed->name, parsed->metadata);
   if (!image.ok()) return ErrorResponse(image.status());
-  // Microversion 2.1: 202, no body, the new image's Image API URL in Location
+  // From 2.45: 202 with {"image_id": ...} and no Location.
+  if (call.version >= ApiVersion{2, 45}) {
+    return JsonResponse(202, Json::MakeObject({{"image_id", image->str()}}));
+  }
+  // Before: 202, no body, the new image's Image API URL in Location
   // (nova/image/glance.py generate_image_url).
   HttpResponse r;
   r.status = 202;

@@ -135,16 +135,8 @@ class ServerGroups final : public ComputeResource {
 };
 
 HttpResponse ServerGroups::List(const ComputeCall& call) const {
-  // 2.75 refuses unknown query parameters.
-  if (call.version >= ApiVersion{2, 75}) {
-    for (const auto& [k, v] : call.query) {
-      if (k != "all_projects" && k != "limit" && k != "offset") {
-        return FaultResponse(400, "Invalid input for query parameters " + k +
-                                      ". Value: " + v +
-                                      ". Additional properties are not allowed ('" + k +
-                                      "' was unexpected)");
-      }
-    }
+  if (auto refused = RefuseUnknownQuery(call, {"all_projects", "limit", "offset"})) {
+    return *refused;
   }
   Result<std::pair<size_t, size_t>> page = OffsetLimit(call, options_.max_limit);
   if (!page.ok()) return ErrorResponse(page.status());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/compute/schema.h"
+#include "core/instance_decider.h"
 #include "core/utf8.h"
 
 namespace chronova {
@@ -208,6 +209,119 @@ MaybeError CheckHints(const std::string& field, const Json& v,
   return std::nullopt;
 }
 
+constexpr ApiVersion kNetworkTagVersion{2, 32};
+constexpr ApiVersion kNetworksRequiredVersion{2, 37};
+constexpr ApiVersion kNetworkTagAgainVersion{2, 42};
+constexpr ApiVersion kTagsAtCreateVersion{2, 52};
+constexpr ApiVersion kNoPersonalityVersion{2, 57};
+constexpr ApiVersion kTrustedCertsVersion{2, 63};
+constexpr ApiVersion kHostAtCreateVersion{2, 74};
+
+// One item of server.networks: {fixed_ip, port, uuid[, tag]} and nothing else.
+// From 2.37 `uuid` must be a UUID.
+MaybeError CheckNetworkItem(const std::string& index, const Json& item,
+                            const CreateServerSchemaOptions& options) {
+  if (auto e = Error(index, item, TypeMessage(item, {"object"}))) return e;
+  if (const Json* ip = item.Find("fixed_ip")) {
+    if (auto e = Error("fixed_ip", *ip, TypeMessage(*ip, {"string"}))) return e;
+    unsigned char buf[16];
+    const std::string& text = ip->as_string();
+    if (inet_pton(AF_INET, text.c_str(), buf) != 1 &&
+        inet_pton(AF_INET6, text.c_str(), buf) != 1) {
+      return Error("fixed_ip", *ip, ip->PythonRepr() + " is not a 'ipv4'");
+    }
+  }
+  if (const Json* port = item.Find("port"); port != nullptr && !port->is_null()) {
+    if (auto e = Error("port", *port, TypeMessage(*port, {"string", "null"}))) return e;
+    if (!IsUuidLike(port->as_string())) {
+      return Error("port", *port, port->PythonRepr() + " is not a 'uuid'");
+    }
+  }
+  if (const Json* uuid = item.Find("uuid")) {
+    if (auto e = Error("uuid", *uuid, TypeMessage(*uuid, {"string"}))) return e;
+    if (options.version >= kNetworksRequiredVersion && !IsUuidLike(uuid->as_string())) {
+      return Error("uuid", *uuid, uuid->PythonRepr() + " is not a 'uuid'");
+    }
+  }
+  const bool tagged = (options.version >= kNetworkTagVersion &&
+                       options.version < kNetworksRequiredVersion) ||
+                      options.version >= kNetworkTagAgainVersion;
+  if (const Json* tag = item.Find("tag"); tag != nullptr && tagged) {
+    if (auto e = Error("tag", *tag, TagMessage(*tag))) return e;
+  }
+  if (options.legacy_v2) return std::nullopt;
+  return tagged ? Error(index, item,
+                        AdditionalPropertiesMessage(item,
+                                                    {"fixed_ip", "port", "uuid", "tag"}))
+                : Error(index, item,
+                        AdditionalPropertiesMessage(item, {"fixed_ip", "port", "uuid"}));
+}
+
+// server.networks: a list of network items; from 2.37 also "none" or "auto".
+// chronova has no network service (docs/api.md, "Microversions"): "auto"
+// allocates nothing, as "none", and listed networks are not used.
+MaybeError CheckNetworks(const Json& v, const CreateServerSchemaOptions& options) {
+  if (options.version >= kNetworksRequiredVersion && v.is_string()) {
+    return Error("networks", v, EnumMessage(v, {"none", "auto"}));
+  }
+  if (auto e = Error("networks", v, TypeMessage(v, {"array"}))) return e;
+  size_t i = 0;
+  for (const Json& item : v.items()) {
+    if (auto e = CheckNetworkItem(std::to_string(i++), item, options)) return e;
+  }
+  return std::nullopt;
+}
+
+// server.tags (2.52): at most 50 server tags.
+MaybeError CheckCreateTags(const Json& v, std::vector<std::string>* out) {
+  if (auto e = Error("tags", v, TypeMessage(v, {"array"}))) return e;
+  for (const Json& tag : v.items()) {
+    if (auto e = Error("tags", tag, TagMessage(tag))) return e;
+  }
+  if (v.size() > kMaxTagsPerServer) {
+    return Error("tags", v, v.PythonRepr() + " is too long");
+  }
+  for (const Json& tag : v.items()) out->push_back(tag.as_string());
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return std::nullopt;
+}
+
+// parameter_types.trusted_certs (2.63): null, or 1 to 50 distinct non-empty
+// strings of at most 255 characters.
+MaybeError CheckTrustedCerts(const Json& v, std::vector<std::string>* out) {
+  const std::string field = "trusted_image_certificates";
+  if (v.is_null()) return std::nullopt;
+  if (auto e = Error(field, v, TypeMessage(v, {"array", "null"}))) return e;
+  if (v.size() < 1) return Error(field, v, "[] is too short");
+  if (v.size() > 50) return Error(field, v, v.PythonRepr() + " is too long");
+  std::vector<std::string> seen;
+  for (const Json& cert : v.items()) {
+    if (auto e = Error(field, cert, TypeMessage(cert, {"string"}))) return e;
+    if (auto e = Error(field, cert, LengthMessage(cert, 1, 255))) return e;
+    if (std::find(seen.begin(), seen.end(), cert.as_string()) != seen.end()) {
+      return Error(field, v, v.PythonRepr() + " has non-unique elements");
+    }
+    seen.push_back(cert.as_string());
+  }
+  *out = std::move(seen);
+  return std::nullopt;
+}
+
+// parameter_types.fqdn (2.74's host and hypervisor_hostname): 1 to 255
+// characters of letters, digits, '-', '_' and '.'.
+MaybeError CheckFqdn(const std::string& field, const Json& v) {
+  if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
+  if (auto e = Error(field, v, LengthMessage(v, 1, 255))) return e;
+  for (char c : v.as_string()) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+          c == '.')) {
+      return Error(field, v, v.PythonRepr() + " does not match '^[a-zA-Z0-9-._]*$'");
+    }
+  }
+  return std::nullopt;
+}
+
 std::string Strip(const std::string& s) {
   size_t b = 0, e = s.size();
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
@@ -252,10 +366,8 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
     if (auto e = CheckMetadata("metadata", *v, &req.metadata)) return e;
   }
   if (const Json* v = server.Find("networks")) {
-    if (auto e = Error("networks", *v, TypeMessage(*v, {"array"}))) return e;
-    for (const Json& item : v->items()) {
-      if (auto e = Error("0", item, TypeMessage(item, {"object"}))) return e;
-    }
+    if (auto e = CheckNetworks(*v, options)) return e;
+    out->networks = v->is_string() ? v->as_string() : "list";
   }
   if (const Json* v = server.Find("OS-DCF:diskConfig")) {
     if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"}))) return e;
@@ -272,7 +384,8 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
     if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return e;
     req.access_ipv6 = v->as_string();
   }
-  if (const Json* v = server.Find("personality")) {
+  if (const Json* v = server.Find("personality");
+      v != nullptr && options.version < kNoPersonalityVersion) {
     if (auto e = Error("personality", *v, TypeMessage(*v, {"array"}))) return e;
   }
   if (const Json* v = server.Find("availability_zone")) {
@@ -327,11 +440,6 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
     }
   }
 
-  for (const char* required : {"name", "flavorRef"}) {
-    if (!server.Contains(required)) {
-      return Error("server", server, Quoted(required) + " is a required property");
-    }
-  }
   const bool described = options.version >= kDescriptionVersion;
   if (described) {
     // Nova records null when a 2.19 request gives none.
@@ -340,28 +448,61 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
       if (auto e = CheckDescription(*v, &req.description)) return e;
     }
   }
+  Json checked = described ? Without(server, "description") : server;
+  if (options.version >= kTagsAtCreateVersion) {
+    if (const Json* v = server.Find("tags")) {
+      if (auto e = CheckCreateTags(*v, &req.tags)) return e;
+    }
+    checked = Without(checked, "tags");
+  }
+  if (options.version >= kTrustedCertsVersion) {
+    if (const Json* v = server.Find("trusted_image_certificates")) {
+      if (auto e = CheckTrustedCerts(*v, &out->trusted_certs)) return e;
+    }
+    checked = Without(checked, "trusted_image_certificates");
+  }
+  if (options.version >= kHostAtCreateVersion) {
+    for (const char* field : {"host", "hypervisor_hostname"}) {
+      if (const Json* v = server.Find(field)) {
+        if (auto e = CheckFqdn(field, *v)) return e;
+      }
+      checked = Without(checked, field);
+    }
+    if (const Json* v = server.Find("host")) req.host = v->as_string();
+    if (const Json* v = server.Find("hypervisor_hostname")) {
+      req.hypervisor_hostname = v->as_string();
+    }
+  }
+  const bool networks_required =
+      !options.legacy_v2 && options.version >= kNetworksRequiredVersion;
+  for (const char* required : {"name", "flavorRef", "networks"}) {
+    if (!server.Contains(required) &&
+        (std::string_view(required) != "networks" || networks_required)) {
+      return Error("server", server, Quoted(required) + " is a required property");
+    }
+  }
   if (!options.legacy_v2) {
-    const Json checked = described ? Without(server, "description") : server;
-    std::string extra = AdditionalPropertiesMessage(checked, {"name",
-                                                              "imageRef",
-                                                              "flavorRef",
-                                                              "adminPass",
-                                                              "metadata",
-                                                              "networks",
-                                                              "OS-DCF:diskConfig",
-                                                              "accessIPv4",
-                                                              "accessIPv6",
-                                                              "personality",
-                                                              "availability_zone",
-                                                              "block_device_mapping",
-                                                              "block_device_mapping_v2",
-                                                              "config_drive",
-                                                              "key_name",
-                                                              "min_count",
-                                                              "max_count",
-                                                              "return_reservation_id",
-                                                              "security_groups",
-                                                              "user_data"});
+    std::vector<std::string_view> allowed = {"name",
+                                             "imageRef",
+                                             "flavorRef",
+                                             "adminPass",
+                                             "metadata",
+                                             "networks",
+                                             "OS-DCF:diskConfig",
+                                             "accessIPv4",
+                                             "accessIPv6",
+                                             "availability_zone",
+                                             "block_device_mapping",
+                                             "block_device_mapping_v2",
+                                             "config_drive",
+                                             "key_name",
+                                             "min_count",
+                                             "max_count",
+                                             "return_reservation_id",
+                                             "security_groups",
+                                             "user_data"};
+    if (options.version < kNoPersonalityVersion) allowed.push_back("personality");
+    std::string extra = AdditionalPropertiesMessage(checked, allowed);
     if (auto e = Error("server", server, extra)) return e;
   }
   return std::nullopt;

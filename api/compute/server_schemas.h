@@ -32,6 +32,10 @@ struct ParsedCreateServer {
   Json security_groups;    // as the request gave it; null if absent
   std::string admin_pass;  // as the request gave it; empty if absent
   bool return_reservation_id = false;
+  // "none" or "auto" (2.37), "list" for a list of networks, "" if absent.
+  // chronova has no network service: none of them allocates anything.
+  std::string networks;
+  std::vector<std::string> trusted_certs;  // 2.63; empty if absent or null
 };
 
 struct CreateServerSchemaOptions {

@@ -9,20 +9,6 @@ namespace chronova {
 namespace {
 
 constexpr ApiVersion kTagsVersion{2, 26};
-constexpr size_t kMaxTagLength = 60;
-
-// parameter_types.tag: 1 to 60 characters, no ',' or '/'; jsonschema's words.
-std::string TagError(const Json& tag) {
-  if (!tag.is_string()) return tag.PythonRepr() + " is not of type 'string'";
-  const std::string& t = tag.as_string();
-  if (t.empty()) return "'' is too short";
-  if (CodePoints(t) > kMaxTagLength) return tag.PythonRepr() + " is too long";
-  if (t.find_first_of(",/") != std::string::npos) {
-    return tag.PythonRepr() + " does not match '^[^,/]*$'";
-  }
-  return "";
-}
-
 HttpResponse TagsBody(const std::vector<std::string>& tags, int status = 200) {
   Json list = Json::MakeArray();
   for (const std::string& t : tags) list.Append(t);
@@ -84,7 +70,8 @@ HttpResponse ServerTags::ReplaceAll(const ComputeCall& call) const {
       return FieldError("tags", *tags, tags->PythonRepr() + " is too long");
     }
     for (const Json& t : tags->items()) {
-      if (std::string why = TagError(t); !why.empty()) return FieldError("tags", t, why);
+      if (std::string why = TagMessage(t); !why.empty())
+        return FieldError("tags", t, why);
       wanted.push_back(t.as_string());
     }
     return NoOtherProperties(*body, {"tags"});
@@ -104,7 +91,7 @@ HttpResponse ServerTags::Add(const ComputeCall& call) const {
   Result<std::vector<std::string>> tags = Change(
       call, "update", "update tag",
       [&](const std::vector<std::string>& now) -> Result<std::vector<std::string>> {
-        if (std::string why = TagError(Json(tag)); !why.empty()) {
+        if (std::string why = TagMessage(Json(tag)); !why.empty()) {
           return Status::InvalidArgument(
               "Tag '" + tag +
               "' is invalid. It must be a non empty string without characters '/' and "

@@ -95,8 +95,7 @@ Result<std::vector<ServerSortKey>> SortKeys(
 // extended attributes for admins, and from 2.16 the host's status where the
 // policy allows (each host looked up once per request).
 ServerViewOptions ShowOptions(const ComputeCall& call, const ComputeApiOptions& options) {
-  ServerViewOptions o;
-  o.version = call.version;
+  ServerViewOptions o = BaseViewOptions(call);
   o.extended_attributes = call.ctx.IsAdmin();
   if (call.version >= ApiVersion{2, 16} && options.admin != nullptr &&
       Authorize(call.ctx, "os_compute_api:servers:show:host_status").ok()) {
@@ -206,9 +205,12 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
   q.sort = std::move(sort).value();
   if (const std::string* status = QueryParam(call.query, "status")) {
     std::string upper = Upper(*status);
-    // Microversion 2.1 answers an unknown status with an empty list (2.38+ says 400).
-    if (!IsKnownServerStatus(upper))
+    // An unknown status: an empty list before 2.38, then 400.
+    if (!IsKnownServerStatus(upper)) {
+      if (call.version >= ApiVersion{2, 38})
+        return FaultResponse(400, "Invalid status value");
       return JsonResponse(200, Json::MakeObject({{"servers", Json::MakeArray()}}));
+    }
     q.status = upper;
   }
   if (const std::string* since = QueryParam(call.query, "changes-since")) {
@@ -283,8 +285,7 @@ HttpResponse Servers::UpdateServer(const ComputeCall& call) const {
   Result<InstanceState> s =
       options_.service->UpdateServer(call.ctx, InstanceId(call.params[0]), *req);
   if (!s.ok()) return ErrorResponse(s.status());
-  ServerViewOptions view_options;
-  view_options.version = call.version;
+  ServerViewOptions view_options = BaseViewOptions(call);
   view_options.all_attributes = false;  // microversion < 2.75
   return JsonResponse(
       200,

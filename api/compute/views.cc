@@ -168,12 +168,26 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
                        {"href", links.Bookmark("images", s.image_id.str())}})})},
     });
   }
-  server["flavor"] = Json::MakeObject({
-      {"id", s.flavor.id.str()},
-      {"links", Json::MakeArray({Json::MakeObject(
-                    {{"rel", "bookmark"},
-                     {"href", links.Bookmark("flavors", s.flavor.id.str())}})})},
-  });
+  if (options.version >= ApiVersion{2, 47}) {
+    // The flavor the server was built (or resized) with, as it was then.
+    server["flavor"] = Json::MakeObject({
+        {"vcpus", s.flavor.vcpus},
+        {"ram", s.flavor.memory_mb},
+        {"disk", s.flavor.root_gb},
+        {"ephemeral", s.flavor.ephemeral_gb},
+        {"swap", s.flavor.swap_mb},
+        {"original_name", s.flavor.name},
+    });
+    if (options.flavor_extra_specs)
+      server["flavor"]["extra_specs"] = MetadataJson(s.flavor.extra_specs);
+  } else {
+    server["flavor"] = Json::MakeObject({
+        {"id", s.flavor.id.str()},
+        {"links", Json::MakeArray({Json::MakeObject(
+                      {{"rel", "bookmark"},
+                       {"href", links.Bookmark("flavors", s.flavor.id.str())}})})},
+    });
+  }
   server["created"] = FormatIso8601Seconds(s.created_at);
   server["updated"] =
       FormatIso8601Seconds(s.updated_at.micros ? s.updated_at : s.created_at);

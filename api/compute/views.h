@@ -61,6 +61,9 @@ struct ServerViewOptions {
   // 2.16's "host_status" of a server's host (show/detail, Nova's
   // servers:show:host_status policy); null: not shown.
   std::function<std::string(const HostName&)> host_status;
+  // 2.47's embedded flavor shows its extra_specs (Nova's
+  // os-flavor-extra-specs:index policy).
+  bool flavor_extra_specs = false;
 };
 
 // Nova's instance hostname for a display name (nova/utils.py

@@ -453,11 +453,12 @@ Result<AggregateState> AdminService::CreateAggregate(
     if (a.name == name) return NameExists(name);
   }
   CHRONOVA_ASSIGN_OR_RETURN(int64_t max_id, view.MaxId());
+  const std::string uuid = options_.env->NewUuid();
   // The next id; another API node may take it first (Conflict): try the next.
   for (int64_t id = max_id + 1; id < max_id + 100; ++id) {
     Result<AggregateState> created =
         ActOnAggregate(ctx, id, "aggregate-create", [&](const AggregateState& s) {
-          return Decide(s, chronova::CreateAggregate{id, name, availability_zone});
+          return Decide(s, chronova::CreateAggregate{id, name, availability_zone, uuid});
         });
     if (created.ok() || !created.status().IsConflict()) return created;
   }

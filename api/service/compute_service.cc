@@ -230,6 +230,7 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
       SetDescription(extra, req.description);
       events.push_back(extra);
     }
+    if (!req.tags.empty()) events.push_back(InstanceTagsSet{req.tags});
     AppendRequest append;
     append.stream = InstanceStream(r.instance_id);
     append.expected = ExpectedVersion::NoStream();

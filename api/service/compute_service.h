@@ -53,6 +53,11 @@ struct CreateServerRequest {
   int max_count = 1;
   std::map<std::string, std::vector<std::string>> scheduler_hints;
   DescriptionChange description;  // set from 2.19 (null when not given)
+  std::vector<std::string> tags;  // 2.52: sorted, distinct, at most 50
+  // 2.74: the host and hypervisor an admin asks for (parsed; not honoured yet:
+  // the maximum microversion is below 2.74).
+  std::string host;
+  std::string hypervisor_hostname;
 };
 
 struct CreateServerResult {
@@ -357,6 +362,23 @@ class ComputeService {
   // without the get_all_tenants policy, and for status DELETED from a non-admin.
   Result<std::vector<InstanceState>> ListServers(const RequestContext& ctx,
                                                  const ListServersQuery& query) const;
+
+  // One page of the servers that ran at some time in [start, stop] (Nova's
+  // instance_get_active_by_window_joined, for os-simple-tenant-usage):
+  // launched before `stop` and not terminated before `start`, deleted ones
+  // included; ordered by project, then id. `project` empty: every project.
+  // `policy` is checked against `project`. InvalidArgument "marker [x] not
+  // found" for a marker not in the window.
+  struct ActiveServersQuery {
+    Timestamp start;
+    Timestamp stop;
+    ProjectId project;
+    size_t limit = 1000;
+    std::optional<std::string> marker;
+  };
+  Result<std::vector<InstanceState>> ActiveServers(const RequestContext& ctx,
+                                                   std::string_view policy,
+                                                   const ActiveServersQuery& query) const;
 
   // ---- keypairs (os-keypairs); `user` empty means the caller ----------------
   // The user's keypairs in name order. PermissionDenied for another user's

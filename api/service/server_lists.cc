@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "api/auth/policy.h"
 #include "api/service/compute_service.h"
@@ -192,6 +193,40 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
   size_t end = std::min(out.size(), begin + limit);
   return std::vector<InstanceState>(std::make_move_iterator(out.begin() + begin),
                                     std::make_move_iterator(out.begin() + end));
+}
+
+Result<std::vector<InstanceState>> ComputeService::ActiveServers(
+    const RequestContext& ctx, std::string_view policy,
+    const ActiveServersQuery& q) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy, PolicyTarget{q.project, UserId()}));
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
+  ServersView::ListOptions opts;
+  opts.project = q.project;
+  opts.include_deleted = true;
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all,
+                            ServersView(reader.get()).List(opts));
+  std::erase_if(all, [&](const InstanceState& s) {
+    const bool terminated_before =
+        s.terminated_at.micros != 0 && !(q.start < s.terminated_at);
+    const bool launched_in_time = s.launched_at.micros != 0 && s.launched_at < q.stop;
+    return (!q.project.empty() && s.project_id != q.project) || terminated_before ||
+           !launched_in_time;
+  });
+  std::sort(all.begin(), all.end(), [](const InstanceState& a, const InstanceState& b) {
+    return std::tie(a.project_id, a.id) < std::tie(b.project_id, b.id);
+  });
+  size_t begin = 0;
+  if (q.marker) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const InstanceState& s) {
+      return s.id.str() == *q.marker;
+    });
+    if (it == all.end())
+      return Status::InvalidArgument("marker [" + *q.marker + "] not found");
+    begin = static_cast<size_t>(it - all.begin()) + 1;
+  }
+  const size_t end = std::min(all.size(), begin + q.limit);
+  return std::vector<InstanceState>(std::make_move_iterator(all.begin() + begin),
+                                    std::make_move_iterator(all.begin() + end));
 }
 
 }  // namespace chronova

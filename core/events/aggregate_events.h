@@ -17,17 +17,26 @@ namespace chronova {
 
 // An admin created the aggregate; a non-empty availability_zone is its
 // "availability_zone" metadata key, as in Nova.
+// Schema 2 adds the uuid (Compute API 2.41); schema 1's read as
+// DerivedAggregateUuid(aggregate_id).
 struct AggregateCreated {
   static constexpr const char* kType = "aggregate.created";
-  static constexpr uint32_t kSchema = 1;
+  static constexpr uint32_t kSchema = 2;
   int64_t aggregate_id = 0;
   std::string name;
   std::string availability_zone;  // empty: none
+  std::string uuid;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(aggregate_id), CEREAL_NVP(name), CEREAL_NVP(availability_zone));
+    ar(CEREAL_NVP(aggregate_id), CEREAL_NVP(name), CEREAL_NVP(availability_zone),
+       CEREAL_NVP(uuid));
   }
 };
+
+// The uuid of an aggregate created before aggregate.created recorded one: unique
+// because aggregate ids are never reused, "00000000-0000-4000-8000-<id in 12
+// hex digits>".
+std::string DerivedAggregateUuid(int64_t aggregate_id);
 
 // An admin renamed the aggregate and/or changed its availability zone (PUT);
 // both fields carry the values after the update.

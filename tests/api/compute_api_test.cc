@@ -288,7 +288,8 @@ TEST_CASE("compute API: microversions are parsed from either header, as Nova doe
     CHECK_FALSE(ParseApiVersion(bad).ok());
   }
   CHECK(UnsupportedVersionMessage(v) ==
-        "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is 2.36.");
+        "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is " +
+            kMaxComputeVersion.ToString() + ".");
 }
 
 TEST_CASE("compute API: the create-server schema reports errors in Nova's words") {
@@ -357,7 +358,7 @@ TEST_CASE("compute API: it serves Nova's version documents") {
   const Json& v21 = versions.items()[1];
   CHECK(v21.Find("id")->as_string() == "v2.1");
   CHECK(v21.Find("status")->as_string() == "CURRENT");
-  CHECK(v21.Find("version")->as_string() == "2.36");
+  CHECK(v21.Find("version")->as_string() == kMaxComputeVersion.ToString());
   CHECK(v21.Find("min_version")->as_string() == "2.1");
   CHECK(v21.Find("links")->items()[0].Find("href")->as_string() == f.Url("/v2.1/"));
 
@@ -367,7 +368,7 @@ TEST_CASE("compute API: it serves Nova's version documents") {
     REQUIRE(r.status == 200);
     const Json& v = *r.json().Find("version");
     CHECK(v.Find("id")->as_string() == "v2.1");
-    CHECK(v.Find("version")->as_string() == "2.36");
+    CHECK(v.Find("version")->as_string() == kMaxComputeVersion.ToString());
     CHECK(v.Find("links")->items()[0].Find("href")->as_string() == f.Url("/v2.1/"));
     CHECK(v.Find("media-types")->size() == 1);
     CHECK(r.header("X-OpenStack-Nova-API-Version") == "2.1");
@@ -654,14 +655,16 @@ TEST_CASE(
       Call(f.port, "GET", "/v2.1/flavors",
            {{"X-Auth-Token", kDemo}, {"OpenStack-API-Version", "compute latest"}});
   REQUIRE(latest.status == 200);
-  CHECK(latest.header("OpenStack-API-Version") == "compute 2.36");
+  CHECK(latest.header("OpenStack-API-Version") ==
+        "compute " + kMaxComputeVersion.ToString());
 
   Reply too_new =
       Call(f.port, "GET", "/v2.1/flavors",
            {{"X-Auth-Token", kDemo}, {"X-OpenStack-Nova-API-Version", "2.999"}});
   REQUIRE(too_new.status == 406);
   CHECK(FaultMessage(too_new, "computeFault") ==
-        "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is 2.36.");
+        "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is " +
+            kMaxComputeVersion.ToString() + ".");
 
   Reply malformed =
       Call(f.port, "GET", "/v2.1/flavors",

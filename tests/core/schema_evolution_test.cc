@@ -63,6 +63,17 @@ struct InstanceUpdatedV1 {
   }
 };
 
+// aggregate.created as schema 1 wrote it (before the uuid).
+struct AggregateCreatedV1 {
+  int64_t aggregate_id = 0;
+  std::string name;
+  std::string availability_zone;
+  template <class A>
+  void serialize(A& ar) {
+    ar(aggregate_id, name, availability_zone);
+  }
+};
+
 // The scripted history of the fixture: every event type at least once.
 std::vector<Envelope> History() {
   std::vector<Envelope> out;
@@ -187,7 +198,8 @@ std::vector<Envelope> History() {
   ev("token/aud-1", TokenRevoked{"aud-1", UserId("u-1"), Timestamp{1767229200000000}});
   ev("host/hv1", HostServiceDisabled{"maintenance"});
   ev("host/hv1", HostServiceEnabled{});
-  ev("aggregate/1", AggregateCreated{1, "rack1", "az1"});
+  add("aggregate/1", "aggregate.created", 1,
+      EncodePortable(AggregateCreatedV1{1, "rack1", "az1"}));
   ev("aggregate/1", AggregateUpdated{"rack-one", "az1"});
   ev("aggregate/1", AggregateMetadataSet{{{"ssd", "true"}}, {}});
   ev("aggregate/1", AggregateHostAdded{HostName("hv1")});
@@ -214,6 +226,8 @@ std::vector<Envelope> History() {
   ev("instance/i-fail", InstanceCrashDumpFinished{HostName("hv1"), ""});
   ev("host/hv1", HostForcedDownSet{true});
   ev("host/hv1", HostForcedDownSet{false});
+  ev("aggregate/2",
+     AggregateCreated{2, "rack2", "", "5f2b7c3e-1d4a-4e8b-9c6d-0a1b2c3d4e5f"});
   return out;
 }
 
@@ -346,6 +360,23 @@ TEST_CASE(
     seen = true;
   }
   CHECK(seen);
+}
+
+TEST_CASE(
+    "aggregate.created of schema 1 reads as schema 2 with a uuid derived from its id") {
+  bool seen = false;
+  for (const Envelope& e : LoadFixture()) {
+    if (e.type != AggregateCreated::kType || e.schema != 1) continue;
+    Result<Event> decoded = DecodeEvent(e);
+    REQUIRE(decoded.ok());
+    const auto& a = std::get<AggregateCreated>(*decoded);
+    CHECK(a.aggregate_id == 1);
+    CHECK(a.name == "rack1");
+    CHECK(a.uuid == "00000000-0000-4000-8000-000000000001");
+    seen = true;
+  }
+  CHECK(seen);
+  CHECK(DerivedAggregateUuid(0xabcdef) == "00000000-0000-4000-8000-000000abcdef");
 }
 
 }  // namespace chronova::testing

@@ -890,6 +890,11 @@ RULES = {
     ],
     "os_compute_api:os-quota-sets:update": R(
         "PUT", "/v2.1/os-quota-sets/{other_project}", {"quota_set": {"instances": 7}}),
+    "os_compute_api:os-simple-tenant-usage:list": R("GET", "/v2.1/os-simple-tenant-usage"),
+    "os_compute_api:os-simple-tenant-usage:show": [
+        R("GET", "/v2.1/os-simple-tenant-usage/{demo_project}"),
+        R("GET", "/v2.1/os-simple-tenant-usage/{admin_project}", target="other"),
+    ],
     # ---- availability zones, hosts, hypervisors, services ----
     "os_compute_api:os-availability-zone:detail": R("GET", "/v2.1/os-availability-zone/detail"),
     "os_compute_api:os-availability-zone:list": R("GET", "/v2.1/os-availability-zone"),

@@ -120,4 +120,20 @@ struct ApiCloud {
   }
 };
 
+// `method` on /v2.1`path` at microversion `version` (both headers' new form).
+inline Answer At(ApiCloud& cloud, const std::string& version, const std::string& method,
+                 const std::string& path,
+                 const std::string& token = ApiCloud::kMemberToken,
+                 const std::string& body = "") {
+  std::map<std::string, std::string> headers{
+      {"X-Auth-Token", token}, {"OpenStack-API-Version", "compute " + version}};
+  if (!body.empty()) headers["Content-Type"] = "application/json";
+  auto r = cloud.http->Send(method, "/v2.1" + path, headers, body);
+  INFO(method << " " << path << ": " << r.status().ToString());
+  REQUIRE(r.ok());
+  Answer a{r->status, r->headers, Json(), r->body};
+  if (auto parsed = Json::Parse(r->body); parsed.ok()) a.json = std::move(parsed).value();
+  return a;
+}
+
 }  // namespace chronova::testing

@@ -1,0 +1,245 @@
+// The Compute API between microversions 2.37 and 2.47 over real HTTP: what each
+// version changes (docs/api.md, "Microversions").
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "api/http/microversion.h"
+#include "projections/projection_store.h"
+#include "tests/support/api_cloud.h"
+
+namespace chronova::testing {
+namespace {
+
+std::string CreateBody(const std::string& name, const std::string& extra) {
+  return R"({"server": {"name": ")" + name + R"(", "flavorRef": "1", "imageRef": ")" +
+         std::string(kDemoImageId) + "\"" + extra + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("microversions 2.37 and 2.42: networks are required, auto or none or a list") {
+  ApiCloud cloud;
+  Answer missing =
+      At(cloud, "2.37", "POST", "/servers", ApiCloud::kMemberToken, CreateBody("n0", ""));
+  CHECK(missing.status == 400);
+  CHECK(missing.body.find("'networks' is a required property") != std::string::npos);
+  // Before 2.37 networks may be left out.
+  CHECK(
+      At(cloud, "2.36", "POST", "/servers", ApiCloud::kMemberToken, CreateBody("n1", ""))
+          .status == 202);
+  for (const char* mode : {"auto", "none"}) {
+    Answer a = At(cloud, "2.37", "POST", "/servers", ApiCloud::kMemberToken,
+                  CreateBody(std::string("n-") + mode,
+                             std::string(R"(, "networks": ")") + mode + "\""));
+    INFO(a.body);
+    CHECK(a.status == 202);
+  }
+  Answer bad = At(cloud, "2.37", "POST", "/servers", ApiCloud::kMemberToken,
+                  CreateBody("n2", R"(, "networks": "some")"));
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("is not one of ['none', 'auto']") != std::string::npos);
+  // From 2.37 a network's uuid must be a UUID; before, any string.
+  const std::string not_uuid = R"(, "networks": [{"uuid": "net-1"}])";
+  CHECK(At(cloud, "2.37", "POST", "/servers", ApiCloud::kMemberToken,
+           CreateBody("n3", not_uuid))
+            .status == 400);
+  CHECK(At(cloud, "2.36", "POST", "/servers", ApiCloud::kMemberToken,
+           CreateBody("n4", not_uuid))
+            .status == 202);
+  // A network's tag: 2.32-2.36, gone in 2.37, back in 2.42.
+  const std::string tagged =
+      R"(, "networks": [{"uuid": "6f8e2a1c-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "tag": "nic1"}])";
+  CHECK(At(cloud, "2.36", "POST", "/servers", ApiCloud::kMemberToken,
+           CreateBody("n5", tagged))
+            .status == 202);
+  Answer untagged = At(cloud, "2.37", "POST", "/servers", ApiCloud::kMemberToken,
+                       CreateBody("n6", tagged));
+  CHECK(untagged.status == 400);
+  CHECK(untagged.body.find("'tag' was unexpected") != std::string::npos);
+  CHECK(At(cloud, "2.42", "POST", "/servers", ApiCloud::kMemberToken,
+           CreateBody("n7", tagged))
+            .status == 202);
+  CHECK(
+      At(cloud, "2.42", "POST", "/servers", ApiCloud::kMemberToken,
+         CreateBody(
+             "n8",
+             R"(, "networks": [{"uuid": "6f8e2a1c-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "tag": "a/b"}])"))
+          .status == 400);
+}
+
+TEST_CASE("microversions 2.38 and 2.39: an unknown status is 400; no maxImageMeta") {
+  ApiCloud cloud;
+  Answer empty = At(cloud, "2.37", "GET", "/servers?status=nonsense");
+  CHECK(empty.status == 200);
+  CHECK(empty.json["servers"].size() == 0);
+  Answer refused = At(cloud, "2.38", "GET", "/servers/detail?status=nonsense");
+  CHECK(refused.status == 400);
+  CHECK(refused.body.find("Invalid status value") != std::string::npos);
+  CHECK(At(cloud, "2.38", "GET", "/servers?status=active").status == 200);
+
+  CHECK(At(cloud, "2.38", "GET", "/limits")
+            .json["limits"]["absolute"]
+            .Contains("maxImageMeta"));
+  Json limits = At(cloud, "2.39", "GET", "/limits").json["limits"]["absolute"];
+  CHECK_FALSE(limits.Contains("maxImageMeta"));
+  CHECK(limits.Contains("maxServerMeta"));
+  CHECK(limits.Contains("maxPersonality"));  // until 2.57
+}
+
+TEST_CASE(
+    "os-simple-tenant-usage: each project's hours; 2.40 pages with limit and marker") {
+  ApiCloud cloud;
+  const std::string a = cloud.Boot("usage-a");
+  const std::string b = cloud.Boot("usage-b");
+  REQUIRE(cloud.Send("DELETE", "/servers/" + b).status == 204);
+  const std::string period = "start=2020-01-01T00:00:00&end=2999-01-01T00:00:00.000000";
+
+  // All projects (admins), detailed.
+  Answer all = At(cloud, "2.1", "GET", "/os-simple-tenant-usage?detailed=1&" + period,
+                  ApiCloud::kAdminToken);
+  INFO(all.body);
+  REQUIRE(all.status == 200);
+  REQUIRE(all.json["tenant_usages"].size() == 1);
+  Json usage = all.json["tenant_usages"].items()[0];
+  CHECK(usage.size() == 8);
+  CHECK(usage["tenant_id"].as_string() == "demo");
+  REQUIRE(usage["server_usages"].size() == 2);  // the deleted one too
+  CHECK(usage["total_hours"].as_double() > 0);
+  CHECK(usage["start"].as_string() == "2020-01-01T00:00:00.000000");
+  std::set<std::string> states;
+  for (Json s : usage["server_usages"].items()) {
+    CHECK(s.size() == 12);
+    CHECK(s["flavor"].as_string() == "m1.tiny");
+    CHECK(s["vcpus"].as_int() == 1);
+    states.insert(s["state"].as_string());
+    if (s["instance_id"].as_string() == b) CHECK_FALSE(s["ended_at"].is_null());
+  }
+  CHECK(states == std::set<std::string>{"active", "terminated"});
+  // Not detailed: no server_usages.
+  Answer brief =
+      At(cloud, "2.1", "GET", "/os-simple-tenant-usage?" + period, ApiCloud::kAdminToken);
+  CHECK(brief.json["tenant_usages"].items()[0].size() == 7);
+
+  // One project: its members may look; the list of all is for admins.
+  Answer mine = At(cloud, "2.1", "GET", "/os-simple-tenant-usage/demo?" + period);
+  CHECK(mine.status == 200);
+  CHECK(mine.json["tenant_usage"]["server_usages"].size() == 2);
+  CHECK(At(cloud, "2.1", "GET", "/os-simple-tenant-usage?" + period).status == 403);
+  CHECK(At(cloud, "2.1", "GET", "/os-simple-tenant-usage/admin?" + period).status == 403);
+  // A project with no servers: an empty object.
+  Answer none = At(cloud, "2.1", "GET", "/os-simple-tenant-usage/nobody?" + period,
+                   ApiCloud::kAdminToken);
+  CHECK(none.json["tenant_usage"].Dump() == "{}");
+
+  // Bad periods.
+  Answer reversed =
+      At(cloud, "2.1", "GET",
+         "/os-simple-tenant-usage/demo?start=2030-01-01T00:00:00&end=2020-01-"
+         "01T00:00:00");
+  CHECK(reversed.status == 400);
+  CHECK(reversed.body.find("The start time cannot occur after the end time") !=
+        std::string::npos);
+  CHECK(At(cloud, "2.1", "GET", "/os-simple-tenant-usage/demo?start=yesterday").status ==
+        400);
+  // A period that ends before anything launched: nothing.
+  Answer before = At(cloud, "2.1", "GET",
+                     "/os-simple-tenant-usage/demo?start=2020-01-01T00:00:00&end=2020-01-"
+                     "02T00:00:00");
+  CHECK(before.json["tenant_usage"].Dump() == "{}");
+
+  // 2.40: limit and marker page over the servers, with a next link.
+  Answer page1 =
+      At(cloud, "2.40", "GET", "/os-simple-tenant-usage/demo?limit=1&" + period);
+  REQUIRE(page1.status == 200);
+  REQUIRE(page1.json["tenant_usage"]["server_usages"].size() == 1);
+  REQUIRE(page1.json.Contains("tenant_usage_links"));
+  const std::string first =
+      Json(page1.json["tenant_usage"]["server_usages"].items()[0])["instance_id"]
+          .as_string();
+  Answer page2 =
+      At(cloud, "2.40", "GET",
+         "/os-simple-tenant-usage/demo?limit=1&marker=" + first + "&" + period);
+  REQUIRE(page2.json["tenant_usage"]["server_usages"].size() == 1);
+  CHECK(Json(page2.json["tenant_usage"]["server_usages"].items()[0])["instance_id"]
+            .as_string() != first);
+  CHECK(At(cloud, "2.40", "GET", "/os-simple-tenant-usage/demo?marker=nope&" + period)
+            .status == 400);
+  // Before 2.40 limit is not a parameter: every server, no links.
+  Answer old = At(cloud, "2.39", "GET", "/os-simple-tenant-usage/demo?limit=1&" + period);
+  CHECK(old.json["tenant_usage"]["server_usages"].size() == 2);
+  CHECK_FALSE(old.json.Contains("tenant_usage_links"));
+  (void)a;
+}
+
+TEST_CASE(
+    "microversions 2.41, 2.43, 2.44: aggregate uuids; os-hosts and network actions end") {
+  ApiCloud cloud;
+  Answer created = At(cloud, "2.41", "POST", "/os-aggregates", ApiCloud::kAdminToken,
+                      R"({"aggregate": {"name": "rack9"}})");
+  REQUIRE(created.status == 200);
+  const std::string uuid = created.json["aggregate"]["uuid"].as_string();
+  CHECK(uuid.size() == 36);
+  const std::string path =
+      "/os-aggregates/" + std::to_string(created.json["aggregate"]["id"].as_int());
+  CHECK(At(cloud, "2.41", "GET", path, ApiCloud::kAdminToken)
+            .json["aggregate"]["uuid"]
+            .as_string() == uuid);
+  CHECK_FALSE(At(cloud, "2.40", "GET", path, ApiCloud::kAdminToken)
+                  .json["aggregate"]
+                  .Contains("uuid"));
+
+  CHECK(At(cloud, "2.42", "GET", "/os-hosts", ApiCloud::kAdminToken).status == 200);
+  CHECK(At(cloud, "2.43", "GET", "/os-hosts", ApiCloud::kAdminToken).status == 404);
+
+  const std::string id = cloud.Boot("net-actions");
+  const std::string action = "/servers/" + id + "/action";
+  const std::string body = R"({"addFloatingIp": {"address": "192.0.2.9"}})";
+  CHECK(At(cloud, "2.43", "POST", action, ApiCloud::kMemberToken, body).status == 400);
+  CHECK(At(cloud, "2.44", "POST", action, ApiCloud::kMemberToken, body).status == 404);
+}
+
+TEST_CASE(
+    "microversions 2.45 and 2.47: createImage answers its id; the flavor is embedded") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("embedded");
+  Answer shown = At(cloud, "2.47", "GET", "/servers/" + id);
+  REQUIRE(shown.status == 200);
+  Json flavor = shown.json["server"]["flavor"];
+  CHECK_FALSE(flavor.Contains("id"));
+  CHECK(flavor["original_name"].as_string() == "m1.tiny");
+  CHECK(flavor["vcpus"].as_int() == 1);
+  CHECK(flavor["ram"].as_int() == 512);
+  CHECK(flavor["swap"].as_int() == 0);
+  CHECK(flavor["extra_specs"].is_object());
+  CHECK(At(cloud, "2.46", "GET", "/servers/" + id)
+            .json["server"]["flavor"]["id"]
+            .as_string() == "1");
+
+  const std::string action = "/servers/" + id + "/action";
+  Answer old = At(cloud, "2.44", "POST", action, ApiCloud::kMemberToken,
+                  R"({"createImage": {"name": "snap-old"}})");
+  REQUIRE(old.status == 202);
+  CHECK(old.headers.count("location") == 1);
+  cloud.WaitStatus(id, "ACTIVE");
+  Answer now = At(cloud, "2.45", "POST", action, ApiCloud::kMemberToken,
+                  R"({"createImage": {"name": "snap-new"}})");
+  INFO(now.body);
+  REQUIRE(now.status == 202);
+  CHECK(now.headers.count("location") == 0);
+  CHECK(now.json["image_id"].as_string().size() == 36);
+}
+
+TEST_CASE("quota classes show no server group quotas before 2.50") {
+  ApiCloud cloud;
+  Json set =
+      At(cloud, "2.47", "GET", "/os-quota-class-sets/default", ApiCloud::kAdminToken)
+          .json;
+  REQUIRE(set.Contains("quota_class_set"));
+  CHECK_FALSE(set["quota_class_set"].Contains("server_groups"));
+  CHECK_FALSE(set["quota_class_set"].Contains("server_group_members"));
+  CHECK(set["quota_class_set"].Contains("instances"));
+  CHECK(set["quota_class_set"].Contains(
+      "floating_ips"));  // quota classes keep them until 2.50
+}
+
+}  // namespace chronova::testing
