@@ -131,6 +131,10 @@ TEST_CASE(
                    ApiCloud::kAdminToken);
   CHECK(none.json["tenant_usage"].Dump() == "{}");
 
+  // No period: from now to now, nothing used yet.
+  Answer now = At(cloud, "2.1", "GET", "/os-simple-tenant-usage/demo");
+  REQUIRE(now.status == 200);
+  CHECK(now.json["tenant_usage"]["total_hours"].as_double() == 0);
   // Bad periods.
   Answer reversed =
       At(cloud, "2.1", "GET",
