@@ -156,6 +156,11 @@ HttpResponse ComputeApiHandler::ServeVersioned(
   call.ctx = std::move(ctx).value();
   call.ctx.request_id = RequestId(request_id);
 
+  // A trailing slash names an empty segment ("/images/" is the image ""):
+  // Nova's routes match no such path.
+  if (!request.path.empty() && request.path.back() == '/') {
+    return FaultResponse(404, "The resource could not be found.");
+  }
   RouteMatch<ComputeHandler> route = routes_.Find(request.method, rest);
   if (!route.found()) {
     if (!route.method_not_allowed())

@@ -126,6 +126,13 @@ TEST_CASE(
   CHECK(mine.json["tenant_usage"]["server_usages"].size() == 2);
   CHECK(At(cloud, "2.1", "GET", "/os-simple-tenant-usage?" + period).status == 403);
   CHECK(At(cloud, "2.1", "GET", "/os-simple-tenant-usage/admin?" + period).status == 403);
+  // An empty project id ("/os-simple-tenant-usage/") routes nowhere, as in Nova;
+  // nor does any other path with a trailing slash.
+  CHECK(At(cloud, "2.1", "GET", "/os-simple-tenant-usage/?" + period, ApiCloud::kAdminToken)
+            .status == 404);
+  CHECK(At(cloud, "2.1", "DELETE", "/images/", ApiCloud::kAdminToken).status == 404);
+  CHECK(At(cloud, "2.1", "GET", "/servers/").status == 404);
+  CHECK(At(cloud, "2.1", "GET", "/servers").status == 200);
   // A project with no servers: an empty object.
   Answer none = At(cloud, "2.1", "GET", "/os-simple-tenant-usage/nobody?" + period,
                    ApiCloud::kAdminToken);
