@@ -466,6 +466,18 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
         query.length = length;
         return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
       };
+  service_options.diagnostics = [q = p.host_queries.get()](
+                                    const HostName& host,
+                                    const InstanceId& id) -> Result<GuestDiagnostics> {
+    HostQuery query;
+    query.kind = HostQuery::Kind::kDiagnostics;
+    query.instance_id = id;
+    CHRONOVA_ASSIGN_OR_RETURN(std::string body,
+                              q->Ask(host, std::move(query), /*timeout_ms=*/10000));
+    GuestDiagnostics d;
+    CHRONOVA_RETURN_IF_ERROR(DecodePortable(body, &d));
+    return d;
+  };
   service_options.consoles = o.consoles;
   service_options.console_address = [q = p.host_queries.get()](const HostName& host,
                                                                const InstanceId& id,

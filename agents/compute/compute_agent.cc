@@ -289,6 +289,12 @@ void ComputeAgent::OnQuery(const std::string& payload) {
                            : MakeHostQueryReply(console.status());
       break;
     }
+    case HostQuery::Kind::kDiagnostics: {
+      Result<GuestDiagnostics> d = hypervisor_->Diagnostics(q.instance_id);
+      reply = d.ok() ? MakeHostQueryReply(Status::Ok(), EncodePortable(*d))
+                     : MakeHostQueryReply(d.status());
+      break;
+    }
     default:
       reply = MakeHostQueryReply(Status::InvalidArgument("unknown query"));
   }

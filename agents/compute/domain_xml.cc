@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <utility>
+#include <vector>
 
 #include "core/utf8.h"
 
@@ -171,6 +172,52 @@ size_t FindTyped(std::string_view xml, std::string_view name, std::string_view t
   }
   return std::string_view::npos;
 }
+
+// Each element "<name ...>...</name>" of `xml`, as a view of its whole text.
+std::vector<std::string_view> Elements(std::string_view xml, std::string_view name) {
+  std::vector<std::string_view> out;
+  const std::string open = "<" + std::string(name);
+  const std::string close = "</" + std::string(name) + ">";
+  size_t at = 0;
+  while ((at = xml.find(open, at)) != std::string_view::npos) {
+    const char next = at + open.size() < xml.size() ? xml[at + open.size()] : '\0';
+    if (next != ' ' && next != '>') {
+      at += open.size();
+      continue;
+    }
+    size_t end = xml.find(close, at);
+    if (end == std::string_view::npos) break;
+    end += close.size();
+    out.push_back(xml.substr(at, end - at));
+    at = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+DomainDevices DevicesOf(std::string_view xml) {
+  DomainDevices out;
+  for (std::string_view disk : Elements(xml, "disk")) {
+    const size_t target = disk.find("<target ");
+    if (target == std::string_view::npos) continue;
+    std::string dev = AttrOf(disk, target, "dev");
+    if (!dev.empty()) out.disks.push_back(std::move(dev));
+  }
+  for (std::string_view nic : Elements(xml, "interface")) {
+    DomainDevices::Nic n;
+    if (const size_t mac = nic.find("<mac "); mac != std::string_view::npos) {
+      n.mac_address = AttrOf(nic, mac, "address");
+    }
+    if (const size_t target = nic.find("<target "); target != std::string_view::npos) {
+      n.device = AttrOf(nic, target, "dev");
+    }
+    out.nics.push_back(std::move(n));
+  }
+  return out;
+}
+
+namespace {
 
 int PortOf(const std::string& text) {
   if (text.empty() || text.size() > 5 ||

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/types.h"
 
@@ -29,6 +30,19 @@ std::string RootDiskPath(std::string_view xml);
 // The path of the first <serial type='file'> in a domain's XML, or the log
 // file of a <serial type='tcp'> (a serial console); "" if neither.
 std::string SerialLogPath(std::string_view xml);
+
+// The devices a domain's XML names, in order: each disk's target device
+// ("vda") and each interface's MAC address and host-side target ("" if none),
+// as Nova's libvirt driver reads them for diagnostics.
+struct DomainDevices {
+  std::vector<std::string> disks;
+  struct Nic {
+    std::string mac_address;
+    std::string device;
+  };
+  std::vector<Nic> nics;
+};
+DomainDevices DevicesOf(std::string_view xml);
 
 // Where a running domain's console of `kind` listens, from its live XML:
 // "vnc"/"spice" a <graphics type='vnc|spice'> with its port and listen

@@ -35,6 +35,7 @@ class FakeHypervisor : public Hypervisor {
   Result<std::string> ConsoleOutput(const InstanceId& id) override;
   // As Nova's fake driver: the guest must exist; nothing else happens.
   Status TriggerCrashDump(const InstanceId& id) override;
+  Result<GuestDiagnostics> Diagnostics(const InstanceId& id) override;
   // A console of its own on loopback (agents/compute/fake_console.h).
   Result<ConsoleEndpoint> Console(const InstanceId& id, std::string_view kind) override;
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/events.h"
+#include "core/guest_diagnostics.h"
 #include "core/instance_state.h"
 #include "core/status.h"
 
@@ -147,6 +148,13 @@ class Hypervisor {
   // ("Triggering crash dump is not supported") where the driver cannot.
   virtual Status TriggerCrashDump(const InstanceId& /*id*/) {
     return Status::Unimplemented("Triggering crash dump is not supported");
+  }
+
+  // The guest's live counters for os-server-diagnostics (Nova's
+  // get_diagnostics / get_instance_diagnostics). NotFound if there is no
+  // guest; Unimplemented where the driver has none.
+  virtual Result<GuestDiagnostics> Diagnostics(const InstanceId& /*id*/) {
+    return Status::Unimplemented("The requested functionality is not supported.");
   }
 
   // Where the guest's console of `kind` ("vnc", "spice" or "serial") listens on

@@ -110,6 +110,7 @@ class LibvirtHypervisor : public Hypervisor {
   Result<std::string> ConsoleOutput(const InstanceId& id) override;
   // virDomainInjectNMI (libvirt_crash_dump.cc).
   Status TriggerCrashDump(const InstanceId& id) override;
+  Result<GuestDiagnostics> Diagnostics(const InstanceId& id) override;
   // The domain's VNC (SPICE, TCP serial) server from its live XML; the test
   // driver's guests get fake consoles (agents/compute/fake_console.h).
   Result<ConsoleEndpoint> Console(const InstanceId& id, std::string_view kind) override;

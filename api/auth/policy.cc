@@ -98,6 +98,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:os-quota-sets:update", PolicyRule::kAdmin},
     {"os_compute_api:os-remote-consoles", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-rescue", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-server-diagnostics", PolicyRule::kAdmin},
     {"os_compute_api:os-server-groups:create", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-server-groups:delete", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-server-groups:index", PolicyRule::kProjectReaderOrAdmin},

@@ -49,6 +49,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddServiceRoutes(&routes, options);
   AddAvailabilityZoneRoutes(&routes, options);
   AddSimpleTenantUsageRoutes(&routes, options);
+  AddServerDiagnosticsRoutes(&routes, options);
   AddHostRoutes(&routes, options);
   AddAggregateRoutes(&routes, options);
   AddConsoleRoutes(&routes, options);

@@ -96,6 +96,7 @@ void AddHostRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddAggregateRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddConsoleRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddSimpleTenantUsageRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddServerDiagnosticsRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 
 // The body of a console action or of POST /servers/{id}/remote-consoles
 // answered: 200 {"<root>": {["protocol",] "type", "url"}}.

@@ -47,8 +47,8 @@ Result<Period> PeriodOf(const ComputeCall& call, Timestamp now) {
                             ParseUsageTime(QueryParam(call.query, "start"), now));
   // An absent end is now too, read a moment after the start as Nova's two
   // utcnow() calls are: no period at all is an empty one, not a reversed one.
-  CHRONOVA_ASSIGN_OR_RETURN(p.stop, ParseUsageTime(QueryParam(call.query, "end"),
-                                                   Timestamp{now.micros + 1}));
+  CHRONOVA_ASSIGN_OR_RETURN(
+      p.stop, ParseUsageTime(QueryParam(call.query, "end"), Timestamp{now.micros + 1}));
   if (!(p.start < p.stop)) {
     return Status::InvalidArgument(
         "Invalid start time. The start time cannot occur after the end time.");

@@ -623,6 +623,18 @@ Result<std::string> ComputeService::ConsoleOutput(const RequestContext& ctx,
   return out;
 }
 
+Result<ComputeService::ServerDiagnostics> ComputeService::GetServerDiagnostics(
+    const RequestContext& ctx, const InstanceId& id) {
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s,
+                            GetServer(ctx, id, "os_compute_api:os-server-diagnostics"));
+  if (s.host.empty()) return Status::Conflict("Instance " + id.str() + " is not ready");
+  if (!options_.diagnostics) {
+    return Status::Unavailable("No compute host can be asked for diagnostics.");
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(GuestDiagnostics guest, options_.diagnostics(s.host, id));
+  return ServerDiagnostics{std::move(s), std::move(guest)};
+}
+
 Status ComputeService::AppendConsoleToken(const RequestContext& ctx, const InstanceId& id,
                                           const InstanceConsoleAuthorized& authorized,
                                           const std::string& method) {

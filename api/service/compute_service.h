@@ -17,6 +17,7 @@
 
 #include "api/service/console_options.h"
 #include "core/env.h"
+#include "core/guest_diagnostics.h"
 #include "core/instance_state.h"
 #include "core/request_context.h"
 #include "eventstore/event_log.h"
@@ -205,6 +206,9 @@ struct ComputeServiceOptions {
   // (os-getConsoleOutput answers 503).
   std::function<Result<std::string>(const HostName&, const InstanceId&, int length)>
       console_output;
+  // Asks a compute host for a guest's diagnostics (a HostQueryClient in the
+  // node). Unset: os-server-diagnostics answers 503.
+  std::function<Result<GuestDiagnostics>(const HostName&, const InstanceId&)> diagnostics;
   // Whether a compute host's service is up (its heartbeats, as os-services
   // shows them), for placing a resize. Unset: every host counts as up.
   std::function<bool(const HostName&)> host_up;
@@ -312,6 +316,15 @@ class ComputeService {
   // os-resetState (admin): vm_state "active" or "error", task cleared.
   Status ResetServerState(const RequestContext& ctx, const InstanceId& id,
                           const std::string& vm_state);
+  // os-server-diagnostics (admins): the server and its guest's counters, asked
+  // of its host. Conflict "Instance <id> is not ready" while it has no host;
+  // the host's NotFound or Unimplemented (501) as it answers.
+  struct ServerDiagnostics {
+    InstanceState server;
+    GuestDiagnostics guest;
+  };
+  Result<ServerDiagnostics> GetServerDiagnostics(const RequestContext& ctx,
+                                                 const InstanceId& id);
   // os-getConsoleOutput: the tail of the guest's console log, with the control
   // characters Nova strips removed. NotFound (404) as GetServer, or when the
   // guest has no console; Conflict (409) "Instance <id> is not ready" while it

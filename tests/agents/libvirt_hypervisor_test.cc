@@ -438,3 +438,51 @@ TEST_CASE("libvirt: a domain's consoles are read from its live XML", "[libvirt]"
 }
 
 }  // namespace chronova
+
+namespace chronova::testing {
+
+TEST_CASE("libvirt: diagnostics read the domain's state, memory, vCPUs and disks",
+          "[libvirt]") {
+  TestHost host;
+  const InstanceId id = Uuid(40);
+  GuestSpec spec = Spec(id);
+  spec.flavor.vcpus = 2;
+  REQUIRE(host.hv->Spawn(spec).ok());
+  Result<GuestDiagnostics> d = host.hv->Diagnostics(id);
+  INFO(d.status().ToString());
+  REQUIRE(d.ok());
+  CHECK(d->state == "running");
+  CHECK(d->driver == "libvirt");
+  CHECK(d->hypervisor == "test");
+  CHECK(d->memory_max_kib == 128 * 1024);
+  REQUIRE(d->cpus.size() == 2);
+  CHECK(d->cpus[1].id == 1);
+  // What the domain's XML names is what is counted.
+  Result<std::string> xml = host.hv->DefinedXml(id);
+  REQUIRE(xml.ok());
+  CHECK(d->disks.size() == DevicesOf(*xml).disks.size());
+  CHECK(d->nics.size() == DevicesOf(*xml).nics.size());
+
+  CHECK(host.hv->Diagnostics(Uuid(41)).status().IsNotFound());
+}
+
+TEST_CASE("domain XML: the devices diagnostics read, in order") {
+  const std::string xml =
+      "<domain><devices>"
+      "<disk type='file' device='disk'><source file='/a'/><target dev='vda' "
+      "bus='virtio'/>"
+      "</disk><disk type='file' device='cdrom'><target dev='hdc'/></disk>"
+      "<interface type='bridge'><mac address='fa:16:3e:00:00:01'/>"
+      "<target dev='tap1'/></interface>"
+      "<interface type='user'><mac address='fa:16:3e:00:00:02'/></interface>"
+      "<diskette/></devices></domain>";
+  DomainDevices d = DevicesOf(xml);
+  CHECK(d.disks == std::vector<std::string>{"vda", "hdc"});
+  REQUIRE(d.nics.size() == 2);
+  CHECK(d.nics[0].mac_address == "fa:16:3e:00:00:01");
+  CHECK(d.nics[0].device == "tap1");
+  CHECK(d.nics[1].mac_address == "fa:16:3e:00:00:02");
+  CHECK(d.nics[1].device.empty());
+}
+
+}  // namespace chronova::testing

@@ -1,4 +1,4 @@
-// The Compute API between microversions 2.37 and 2.47 over real HTTP: what each
+// The Compute API between microversions 2.37 and 2.48 over real HTTP: what each
 // version changes (docs/api.md, "Microversions").
 #include <catch2/catch.hpp>
 #include <set>
@@ -128,8 +128,9 @@ TEST_CASE(
   CHECK(At(cloud, "2.1", "GET", "/os-simple-tenant-usage/admin?" + period).status == 403);
   // An empty project id ("/os-simple-tenant-usage/") routes nowhere, as in Nova;
   // nor does any other path with a trailing slash.
-  CHECK(At(cloud, "2.1", "GET", "/os-simple-tenant-usage/?" + period, ApiCloud::kAdminToken)
-            .status == 404);
+  CHECK(
+      At(cloud, "2.1", "GET", "/os-simple-tenant-usage/?" + period, ApiCloud::kAdminToken)
+          .status == 404);
   CHECK(At(cloud, "2.1", "DELETE", "/images/", ApiCloud::kAdminToken).status == 404);
   CHECK(At(cloud, "2.1", "GET", "/servers/").status == 404);
   CHECK(At(cloud, "2.1", "GET", "/servers").status == 200);
@@ -238,6 +239,47 @@ TEST_CASE(
   REQUIRE(now.status == 202);
   CHECK(now.headers.count("location") == 0);
   CHECK(now.json["image_id"].as_string().size() == 36);
+}
+
+TEST_CASE("os-server-diagnostics: the host's counters; 2.48 standardizes them") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("diag");
+  const std::string path = "/servers/" + id + "/diagnostics";
+  CHECK(At(cloud, "2.1", "GET", path).status == 403);  // admins only
+  CHECK(At(cloud, "2.1", "GET",
+           "/servers/00000000-0000-4000-8000-000000000000/diagnostics",
+           ApiCloud::kAdminToken)
+            .status == 404);
+  Answer legacy = At(cloud, "2.47", "GET", path, ApiCloud::kAdminToken);
+  INFO(legacy.body);
+  REQUIRE(legacy.status == 200);
+  CHECK(legacy.json["memory"].as_int() == 524288);
+  CHECK(legacy.json.Contains("cpu0_time"));
+  CHECK(legacy.json.Contains("vda_read_req"));
+  CHECK(legacy.json.Contains("tap0_rx"));
+
+  Answer standard = At(cloud, "2.48", "GET", path, ApiCloud::kAdminToken);
+  INFO(standard.body);
+  REQUIRE(standard.status == 200);
+  Json d = standard.json;
+  CHECK(d["state"].as_string() == "running");
+  CHECK(d["driver"].as_string() == "libvirt");
+  CHECK(d["num_cpus"].as_int() == 1);
+  CHECK(d["num_disks"].as_int() == 1);
+  CHECK(d["num_nics"].as_int() == 1);
+  CHECK(d["uptime"].as_int() >= 0);
+  CHECK(d["memory_details"]["maximum"].as_int() == 512);
+  CHECK(d["config_drive"].is_bool());
+  CHECK(Json(d["cpu_details"].items()[0])["utilisation"].is_null());
+  CHECK(Json(d["nic_details"].items()[0])["mac_address"].as_string() ==
+        "01:23:45:67:89:ab");
+  CHECK(Json(d["disk_details"].items()[0])["errors_count"].as_int() == 1);
+
+  // Stopped, it is still asked: the state says so.
+  REQUIRE(cloud.Action(id, R"({"os-stop": null})").status == 202);
+  cloud.WaitStatus(id, "SHUTOFF");
+  CHECK(At(cloud, "2.48", "GET", path, ApiCloud::kAdminToken).json["state"].as_string() ==
+        "shutdown");
 }
 
 TEST_CASE("quota classes show no server group quotas before 2.50") {

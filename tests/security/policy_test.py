@@ -890,6 +890,7 @@ RULES = {
     ],
     "os_compute_api:os-quota-sets:update": R(
         "PUT", "/v2.1/os-quota-sets/{other_project}", {"quota_set": {"instances": 7}}),
+    "os_compute_api:os-server-diagnostics": R("GET", SERVER + "/diagnostics"),
     "os_compute_api:os-simple-tenant-usage:list": R("GET", "/v2.1/os-simple-tenant-usage"),
     "os_compute_api:os-simple-tenant-usage:show": [
         R("GET", "/v2.1/os-simple-tenant-usage/{demo_project}"),
