@@ -218,11 +218,7 @@ TEST_CASE(
   }
   SECTION("the server's tokens go with it") {
     const std::string token = VncToken(cloud, id);
-    REQUIRE(cloud.Send("DELETE", "/servers/" + id).status == 204);
-    for (int i = 0; i < 500; ++i) {
-      if (cloud.Send("GET", "/servers/" + id).status == 404) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    cloud.DeleteAndWait(id);
     auto reader = cloud.node->store()->Reader(ConsoleTokensProjection::kName).value();
     CHECK(ConsoleTokensView(reader.get()).OfInstance(InstanceId(id)).value().empty());
     WsClient ws;

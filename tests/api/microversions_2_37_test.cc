@@ -91,7 +91,7 @@ TEST_CASE(
   ApiCloud cloud;
   const std::string a = cloud.Boot("usage-a");
   const std::string b = cloud.Boot("usage-b");
-  REQUIRE(cloud.Send("DELETE", "/servers/" + b).status == 204);
+  cloud.DeleteAndWait(b);
   const std::string period = "start=2020-01-01T00:00:00&end=2999-01-01T00:00:00.000000";
 
   // All projects (admins), detailed.

@@ -368,11 +368,7 @@ TEST_CASE("microversion 2.19: a server's description on create, update and rebui
 TEST_CASE("microversion 2.21: the actions of a deleted server") {
   ApiCloud cloud;
   const std::string id = cloud.Boot("gone");
-  REQUIRE(cloud.Send("DELETE", "/servers/" + id).status == 204);
-  for (int i = 0; i < 500; ++i) {
-    if (cloud.Send("GET", "/servers/" + id).status == 404) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  cloud.DeleteAndWait(id);
   CHECK(At(cloud, "2.20", "GET", "/servers/" + id + "/os-instance-actions").status ==
         404);
   Answer actions = At(cloud, "2.21", "GET", "/servers/" + id + "/os-instance-actions");

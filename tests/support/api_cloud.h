@@ -105,6 +105,16 @@ struct ApiCloud {
     return Json();
   }
 
+  // Deletes the member's server and waits (5 s at most) until it is gone.
+  void DeleteAndWait(const std::string& id) {
+    REQUIRE(Send("DELETE", "/servers/" + id).status == 204);
+    for (int i = 0; i < 500; ++i) {
+      if (Send("GET", "/servers/" + id).status == 404) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("server " << id << " was not deleted within 5 s");
+  }
+
   // Boots a server as the member and waits for ACTIVE; returns its id.
   std::string Boot(const std::string& name, const std::string& flavor = "1",
                    const std::string& image = kDemoImageId) {
