@@ -77,6 +77,17 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
   return std::vector<Event>{std::move(e)};
 }
 
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const RecordExternalEvent& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  Event e = cmd.event;
+  if (!CheckTransition(state, e).ok()) {
+    return Status::Conflict("Unable to find a host for instance " + state.id.str());
+  }
+  return std::vector<Event>{std::move(e)};
+}
+
 Result<std::vector<Event>> Decide(const InstanceState& state, const SetTags& cmd) {
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);

@@ -141,6 +141,13 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
 // instance <id> while it is in vm_state <s>"); InvalidArgument past 50 tags.
 // Nothing when the tags do not change.
 Result<std::vector<Event>> Decide(const InstanceState& state, const SetTags& cmd);
+// os-server-external-events: NotFound for no such server, Conflict for one on
+// no host (Nova's 422).
+struct RecordExternalEvent {
+  InstanceExternalEventReceived event;
+};
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const RecordExternalEvent& cmd);
 // Conflict (Nova's InstanceInvalidState) outside active, paused, rescued,
 // resized or error with no task; Conflict "Instance <id> is locked".
 Result<std::vector<Event>> Decide(const InstanceState& state,

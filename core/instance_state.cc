@@ -391,6 +391,9 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
                   s.vm_state == VmState::kError);
         } else if constexpr (std::is_same_v<T, InstanceCrashDumpFinished>) {
           return Live(s) && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceExternalEventReceived>) {
+          // Nova dispatches an event only to a server on a host.
+          return Live(s) && !s.host.empty();
         } else if constexpr (std::is_same_v<T, InstanceTagsSet>) {
           // Nova's server tags API: active, paused, suspended or stopped.
           return Live(s) &&
@@ -420,7 +423,10 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
   s.version = env.version;
   // Handing out a console changes nothing Nova shows of the server; tags live
   // beside the instance in Nova (its updated_at stays).
-  if (std::holds_alternative<InstanceConsoleAuthorized>(event)) return;
+  if (std::holds_alternative<InstanceConsoleAuthorized>(event) ||
+      std::holds_alternative<InstanceExternalEventReceived>(event)) {
+    return;
+  }
   if (const auto* tags = std::get_if<InstanceTagsSet>(&event)) {
     s.tags = tags->tags;
     return;

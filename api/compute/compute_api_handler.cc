@@ -27,6 +27,8 @@ bool IsCollection(const std::string& segment) {
          segment == "os-server-groups" || segment == "os-quota-sets" ||
          segment == "os-quota-class-sets" || segment == "limits" ||
          segment == "os-console-auth-tokens" || segment == "os-simple-tenant-usage" ||
+         segment == "extensions" || segment == "os-server-external-events" ||
+         segment == "os-instance_usage_audit_log" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
@@ -50,6 +52,10 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddAvailabilityZoneRoutes(&routes, options);
   AddSimpleTenantUsageRoutes(&routes, options);
   AddServerDiagnosticsRoutes(&routes, options);
+  AddExtensionRoutes(&routes, options);
+  AddServerExternalEventRoutes(&routes, options);
+  AddServerPasswordRoutes(&routes, options);
+  AddInstanceUsageAuditLogRoutes(&routes, options);
   AddHostRoutes(&routes, options);
   AddAggregateRoutes(&routes, options);
   AddConsoleRoutes(&routes, options);

@@ -97,6 +97,12 @@ void AddAggregateRoutes(ComputeRoutes* routes, const ComputeApiOptions& options)
 void AddConsoleRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddSimpleTenantUsageRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddServerDiagnosticsRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddExtensionRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddServerExternalEventRoutes(ComputeRoutes* routes,
+                                  const ComputeApiOptions& options);
+void AddServerPasswordRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddInstanceUsageAuditLogRoutes(ComputeRoutes* routes,
+                                    const ComputeApiOptions& options);
 
 // The body of a console action or of POST /servers/{id}/remote-consoles
 // answered: 200 {"<root>": {["protocol",] "type", "url"}}.

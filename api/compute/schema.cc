@@ -67,6 +67,18 @@ std::string EnumMessage(const Json& v, std::initializer_list<std::string_view> c
   return v.PythonRepr() + " is not one of [" + list + "]";
 }
 
+bool IsUuidLike(const std::string& s) {
+  std::string_view v = s;
+  if (v.substr(0, 9) == "urn:uuid:") v.remove_prefix(9);
+  std::string hex;
+  for (char c : v) {
+    if (c == '-' || c == '{' || c == '}') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    hex.push_back(c);
+  }
+  return hex.size() == 32;
+}
+
 std::string TagMessage(const Json& tag) {
   if (!tag.is_string()) return tag.PythonRepr() + " is not of type 'string'";
   const std::string& t = tag.as_string();

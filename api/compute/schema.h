@@ -35,6 +35,9 @@ size_t CodePoints(const std::string& s);
 std::string LengthMessage(const Json& v, size_t min_len, size_t max_len);
 // "<instance> is not one of ['a', 'b']", or "" if `v` is one of the strings.
 std::string EnumMessage(const Json& v, std::initializer_list<std::string_view> choices);
+// oslo uuidutils.is_uuid_like (jsonschema's "uuid" format in Nova): 32 hex
+// digits once dashes, braces and an "urn:uuid:" prefix are gone.
+bool IsUuidLike(const std::string& s);
 // parameter_types.tag (a server tag, a device tag): 1 to 60 characters, no
 // ',' or '/'; jsonschema's words, or "".
 std::string TagMessage(const Json& tag);

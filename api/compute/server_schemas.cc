@@ -112,20 +112,6 @@ MaybeError CheckName(const std::string& field, const Json& v, NameRules rules) {
 
 namespace {
 
-// oslo uuidutils.is_uuid_like: 32 hex digits once dashes, braces and an
-// "urn:uuid:" prefix are gone.
-bool IsUuidLike(const std::string& s) {
-  std::string_view v = s;
-  if (v.substr(0, 9) == "urn:uuid:") v.remove_prefix(9);
-  std::string hex;
-  for (char c : v) {
-    if (c == '-' || c == '{' || c == '}') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-    hex.push_back(c);
-  }
-  return hex.size() == 32;
-}
-
 bool IsBase64(const std::string& s) {
   // Python's b64decode (non-validating) drops characters outside the alphabet
   // and then needs whole quanta.

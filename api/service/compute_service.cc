@@ -623,6 +623,16 @@ Result<std::string> ComputeService::ConsoleOutput(const RequestContext& ctx,
   return out;
 }
 
+Status ComputeService::RecordExternalEvent(const RequestContext& ctx,
+                                           const InstanceId& id,
+                                           const InstanceExternalEventReceived& event,
+                                           size_t index) {
+  return ActOnServer(ctx, id, RequestKey(ctx, ("event-" + std::to_string(index)).c_str()),
+                     [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                       return Decide(s, chronova::RecordExternalEvent{event});
+                     });
+}
+
 Result<ComputeService::ServerDiagnostics> ComputeService::GetServerDiagnostics(
     const RequestContext& ctx, const InstanceId& id) {
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState s,

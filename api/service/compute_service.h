@@ -316,6 +316,11 @@ class ComputeService {
   // os-resetState (admin): vm_state "active" or "error", task cleared.
   Status ResetServerState(const RequestContext& ctx, const InstanceId& id,
                           const std::string& vm_state);
+  // os-server-external-events: records `event`, the `index`th of the request,
+  // for server `id` (the caller's policy is checked once by the API). NotFound
+  // for no such server, Conflict for one on no host.
+  Status RecordExternalEvent(const RequestContext& ctx, const InstanceId& id,
+                             const InstanceExternalEventReceived& event, size_t index);
   // os-server-diagnostics (admins): the server and its guest's counters, asked
   // of its host. Conflict "Instance <id> is not ready" while it has no host;
   // the host's NotFound or Unimplemented (501) as it answers.

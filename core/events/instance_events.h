@@ -478,17 +478,35 @@ struct InstanceTagsSet {
   }
 };
 
+// Another service told Nova's API something about the server
+// (os-server-external-events: network-changed, network-vif-plugged, ...;
+// volume-extended from 2.51). Accepted and recorded: chronova has no network
+// or volume service whose changes a host would act on.
+struct InstanceExternalEventReceived {
+  static constexpr const char* kType = "instance.external_event_received";
+  static constexpr uint32_t kSchema = 1;
+  std::string name;
+  std::string status;  // "completed", "failed" or "in-progress"
+  std::string tag;     // "" if none
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(name), CEREAL_NVP(status), CEREAL_NVP(tag));
+  }
+};
+
 // Every event of instance/<uuid> streams.
-using InstanceEvents = EventList<
-    InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
-    InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested, InstanceDeleted,
-    InstanceActionRequested, InstanceActionCompleted, InstanceActionFailed,
-    InstanceRescueRequested, InstanceRebuildRequested, InstanceRebuilt,
-    InstanceRebuildFailed, InstanceStateReset, InstancePowerStateChanged, InstanceLocked,
-    InstanceUnlocked, InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
-    InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
-    InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
-    InstanceResizeRevertRequested, InstanceResizeReverted, InstanceConsoleAuthorized,
-    InstanceCrashDumpRequested, InstanceCrashDumpFinished, InstanceTagsSet>;
+using InstanceEvents =
+    EventList<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
+              BuildStarted, InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested,
+              InstanceDeleted, InstanceActionRequested, InstanceActionCompleted,
+              InstanceActionFailed, InstanceRescueRequested, InstanceRebuildRequested,
+              InstanceRebuilt, InstanceRebuildFailed, InstanceStateReset,
+              InstancePowerStateChanged, InstanceLocked, InstanceUnlocked,
+              InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
+              InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
+              InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
+              InstanceResizeRevertRequested, InstanceResizeReverted,
+              InstanceConsoleAuthorized, InstanceCrashDumpRequested,
+              InstanceCrashDumpFinished, InstanceTagsSet, InstanceExternalEventReceived>;
 
 }  // namespace chronova

@@ -891,6 +891,20 @@ RULES = {
     "os_compute_api:os-quota-sets:update": R(
         "PUT", "/v2.1/os-quota-sets/{other_project}", {"quota_set": {"instances": 7}}),
     "os_compute_api:os-server-diagnostics": R("GET", SERVER + "/diagnostics"),
+    "os_compute_api:os-server-password:show": R("GET", SERVER + "/os-server-password"),
+    "os_compute_api:os-server-password:clear": R(
+        "DELETE", SERVER + "/os-server-password", ok=204),
+    "os_compute_api:os-server-external-events:create": R(
+        "POST", "/v2.1/os-server-external-events",
+        {"events": [{"name": "network-changed", "server_uuid": "{server}"}]}),
+    "os_compute_api:os-instance-usage-audit-log:list": R(
+        "GET", "/v2.1/os-instance_usage_audit_log"),
+    "os_compute_api:os-instance-usage-audit-log:show": R(
+        "GET", "/v2.1/os-instance_usage_audit_log/2026-01-01%2000:00:00"),
+    "os_compute_api:extensions": [
+        R("GET", "/v2.1/extensions"),
+        R("GET", "/v2.1/extensions/os-keypairs"),
+    ],
     "os_compute_api:os-simple-tenant-usage:list": R("GET", "/v2.1/os-simple-tenant-usage"),
     "os_compute_api:os-simple-tenant-usage:show": [
         R("GET", "/v2.1/os-simple-tenant-usage/{demo_project}"),

@@ -1,0 +1,143 @@
+// The smaller Compute API resources over real HTTP: /extensions,
+// os-server-external-events, os-server-password and
+// os-instance_usage_audit_log (docs/api.md).
+#include <catch2/catch.hpp>
+
+#include "api/http/microversion.h"
+#include "core/event_codec.h"
+#include "projections/projection_store.h"
+#include "tests/support/api_cloud.h"
+#include "tests/support/test_util.h"
+
+namespace chronova::testing {
+
+TEST_CASE("extensions: the ones chronova serves, each by its alias") {
+  ApiCloud cloud;
+  Answer list = cloud.Send("GET", "/extensions");
+  REQUIRE(list.status == 200);
+  bool hosts = false;
+  for (Json e : list.json["extensions"].items()) {
+    hosts |= e["name"].as_string() == "Hosts";
+    CHECK(e["links"].size() == 0);
+    CHECK_FALSE(e["alias"].as_string().empty());
+  }
+  CHECK(hosts);
+  Answer one = cloud.Send("GET", "/extensions/os-keypairs");
+  REQUIRE(one.status == 200);
+  CHECK(one.json["extension"]["name"].as_string() == "Keypairs");
+  // Nothing for what chronova does not serve.
+  CHECK(cloud.Send("GET", "/extensions/os-floating-ips").status == 404);
+}
+
+TEST_CASE("os-server-external-events: recorded per server, each event answered") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("events");
+  const std::string missing = "6f8e2a1c-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
+  const std::string body = R"({"events": [
+      {"name": "network-changed", "server_uuid": ")" +
+                           id + R"("},
+      {"name": "network-vif-plugged", "server_uuid": ")" +
+                           id + R"(", "tag": "port-1", "status": "in-progress"},
+      {"name": "network-vif-plugged", "server_uuid": ")" +
+                           missing + R"("}]})";
+  CHECK(cloud.Send("POST", "/os-server-external-events", ApiCloud::kMemberToken, body)
+            .status == 403);
+  Answer a =
+      cloud.Send("POST", "/os-server-external-events", ApiCloud::kAdminToken, body);
+  INFO(a.body);
+  REQUIRE(a.status == 207);  // one of them failed
+  std::vector<Json> events = a.json["events"].items();
+  REQUIRE(events.size() == 3);
+  CHECK(events[0]["code"].as_int() == 200);
+  CHECK(events[0]["status"].as_string() == "completed");
+  CHECK(events[1]["code"].as_int() == 200);
+  CHECK(events[1]["tag"].as_string() == "port-1");
+  CHECK(events[2]["code"].as_int() == 404);
+  CHECK(events[2]["status"].as_string() == "failed");
+
+  // Both accepted events are on the server's stream, with what was sent.
+  std::vector<std::string> recorded;
+  for (const Envelope& e : ReadAll(*cloud.node->log())) {
+    if (e.type != InstanceExternalEventReceived::kType) continue;
+    CHECK(e.stream.str() == "instance/" + id);
+    Result<Event> decoded = DecodeEvent(e);
+    REQUIRE(decoded.ok());
+    const auto& got = std::get<InstanceExternalEventReceived>(*decoded);
+    recorded.push_back(got.name + "/" + got.status + "/" + got.tag);
+  }
+  CHECK(recorded == std::vector<std::string>{"network-changed/completed/",
+                                             "network-vif-plugged/in-progress/port-1"});
+
+  // All accepted: 200.
+  CHECK(cloud
+            .Send("POST", "/os-server-external-events", ApiCloud::kAdminToken,
+                  R"({"events": [{"name": "network-changed", "server_uuid": ")" + id +
+                      R"("}]})")
+            .status == 200);
+  // The schema: a known name, a uuid, nothing else, at least one event.
+  for (const std::string& bad :
+       {std::string(R"({"events": []})"),
+        R"({"events": [{"name": "reboot", "server_uuid": ")" + id + R"("}]})",
+        std::string(R"({"events": [{"name": "network-changed", "server_uuid": "x"}]})"),
+        R"({"events": [{"name": "network-changed", "server_uuid": ")" + id +
+            R"(", "extra": 1}]})",
+        R"({"events": [{"name": "volume-extended", "server_uuid": ")" + id + R"("}]})"}) {
+    INFO(bad);
+    CHECK(cloud.Send("POST", "/os-server-external-events", ApiCloud::kAdminToken, bad)
+              .status == 400);
+  }
+  // volume-extended from 2.51, and only with a tag (the volume).
+  Answer untagged =
+      At(cloud, "2.51", "POST", "/os-server-external-events", ApiCloud::kAdminToken,
+         R"({"events": [{"name": "volume-extended", "server_uuid": ")" + id + R"("}]})");
+  if (kMaxComputeVersion >= ApiVersion{2, 51}) {
+    CHECK(untagged.status == 207);
+    CHECK(Json(untagged.json["events"].items()[0])["code"].as_int() == 400);
+  } else {
+    CHECK(untagged.status == 406);
+  }
+}
+
+TEST_CASE("os-server-password: nothing was posted, so nothing to show or clear") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("pw");
+  Answer shown = cloud.Send("GET", "/servers/" + id + "/os-server-password");
+  REQUIRE(shown.status == 200);
+  CHECK(shown.json["password"].as_string().empty());
+  CHECK(cloud.Send("DELETE", "/servers/" + id + "/os-server-password").status == 204);
+  CHECK(
+      cloud
+          .Send("GET", "/servers/6f8e2a1c-3b4d-4e5f-8a9b-0c1d2e3f4a5b/os-server-password")
+          .status == 404);
+}
+
+TEST_CASE("os-instance_usage_audit_log: no audit runs, every compute host not run") {
+  ApiCloud cloud;
+  CHECK(cloud.Send("GET", "/os-instance_usage_audit_log").status == 403);
+  Answer all = cloud.Send("GET", "/os-instance_usage_audit_log", ApiCloud::kAdminToken);
+  INFO(all.body);
+  REQUIRE(all.status == 200);
+  Json log = all.json["instance_usage_audit_logs"];
+  CHECK(log["num_hosts"].as_int() >= 1);
+  CHECK(log["num_hosts_not_run"].as_int() == log["num_hosts"].as_int());
+  CHECK(log["hosts_not_run"].size() == static_cast<size_t>(log["num_hosts"].as_int()));
+  CHECK(log["overall_status"].as_string().find("hosts done. 0 errors.") !=
+        std::string::npos);
+
+  Answer before = cloud.Send("GET", "/os-instance_usage_audit_log/2026-03-15%2010:00:00",
+                             ApiCloud::kAdminToken);
+  REQUIRE(before.status == 200);
+  CHECK(before.json["instance_usage_audit_log"]["period_beginning"].as_string() ==
+        "2026-02-01 00:00:00");
+  CHECK(before.json["instance_usage_audit_log"]["period_ending"].as_string() ==
+        "2026-03-01 00:00:00");
+  Answer january =
+      cloud.Send("GET", "/os-instance_usage_audit_log/2026-01-02%2000:00:00.5",
+                 ApiCloud::kAdminToken);
+  CHECK(january.json["instance_usage_audit_log"]["period_beginning"].as_string() ==
+        "2025-12-01 00:00:00");
+  CHECK(cloud.Send("GET", "/os-instance_usage_audit_log/yesterday", ApiCloud::kAdminToken)
+            .status == 400);
+}
+
+}  // namespace chronova::testing
