@@ -1,5 +1,6 @@
 // /servers/{id}/os-instance-actions: what was done to a server, by whom, and
 // its events (nova/api/openstack/compute/instance_actions.py).
+#include "api/auth/policy.h"
 #include "api/compute/common.h"
 #include "api/compute/resource.h"
 #include "api/compute/schema.h"
@@ -33,8 +34,14 @@ HttpResponse InstanceActionsResource::ShowInstanceAction(const ComputeCall& call
       call.version >= kDeletedActionsVersion);
   if (!action.ok()) return ErrorResponse(action.status());
   InstanceActionViewOptions view_options;
-  // Nova's default "os-instance-actions:events" policy: admins see the events.
-  view_options.show_events = call.ctx.IsAdmin();
+  // The events policy (admins) shows every event detail; from 2.51 everyone
+  // who sees the action sees its events, without their tracebacks.
+  view_options.show_traceback =
+      Authorize(call.ctx, "os_compute_api:os-instance-actions:events",
+                {action->project_id, UserId()})
+          .ok();
+  view_options.show_events =
+      view_options.show_traceback || call.version >= ApiVersion{2, 51};
   return JsonResponse(
       200, Json::MakeObject(
                {{"instanceAction", InstanceActionDetailView(*action, view_options)}}));

@@ -370,13 +370,14 @@ Json InstanceActionDetailView(const InstanceAction& a,
   if (!options.show_events) return action;
   Json events = Json::MakeArray();
   for (const InstanceActionEvent& e : a.events) {
-    events.Append(Json::MakeObject({
+    Json event = Json::MakeObject({
         {"event", e.event},
         {"start_time", ActionTime(e.start_time)},
         {"finish_time", ActionTime(e.finish_time)},
         {"result", NullIfEmpty(e.result)},
-        {"traceback", NullIfEmpty(e.details)},
-    }));
+    });
+    if (options.show_traceback) event["traceback"] = NullIfEmpty(e.details);
+    events.Append(std::move(event));
   }
   action["events"] = std::move(events);
   return action;

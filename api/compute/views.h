@@ -94,8 +94,10 @@ Json ImageDetailView(const LinkContext& links, const ImageRecord& i);
 // "request_id", "user_id", "project_id", "start_time", "message"}.
 Json InstanceActionView(const InstanceAction& a);
 struct InstanceActionViewOptions {
-  // The "events" list (Nova's os-instance-actions:events policy: admins only).
+  // The "events" list (Nova's os-instance-actions:events policy: admins; from
+  // 2.51 everyone who may see the action) and their "traceback" (the policy).
   bool show_events = false;
+  bool show_traceback = false;
 };
 // GET /servers/{id}/os-instance-actions/{request_id} at 2.1: the action plus,
 // with show_events, "events": [{"event", "start_time", "finish_time", "result",

@@ -282,6 +282,48 @@ TEST_CASE("os-server-diagnostics: the host's counters; 2.48 standardizes them") 
         "shutdown");
 }
 
+TEST_CASE("microversions 2.51 and 2.52: action events for owners; tags at create") {
+  ApiCloud cloud;
+  Answer created =
+      At(cloud, "2.52", "POST", "/servers", ApiCloud::kMemberToken,
+         CreateBody("tagged", R"(, "networks": "none", "tags": ["web", "prod", "web"])"));
+  INFO(created.body);
+  REQUIRE(created.status == 202);
+  const std::string id = created.json["server"]["id"].as_string();
+  cloud.WaitStatus(id, "ACTIVE");
+  Answer shown = At(cloud, "2.52", "GET", "/servers/" + id);
+  CHECK(shown.json["server"]["tags"].Dump() == R"(["prod","web"])");
+  CHECK(At(cloud, "2.52", "GET", "/servers?tags=prod").json["servers"].size() == 1);
+  // Before 2.52 "tags" is an unknown property; bad tags are refused.
+  CHECK(At(cloud, "2.51", "POST", "/servers", ApiCloud::kMemberToken,
+           CreateBody("t2", R"(, "networks": "none", "tags": ["a"])"))
+            .status == 400);
+  CHECK(At(cloud, "2.52", "POST", "/servers", ApiCloud::kMemberToken,
+           CreateBody("t3", R"(, "networks": "none", "tags": ["a/b"])"))
+            .status == 400);
+  std::string many;
+  for (int i = 0; i < 51; ++i) many += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
+  CHECK(At(cloud, "2.52", "POST", "/servers", ApiCloud::kMemberToken,
+           CreateBody("t4", R"(, "networks": "none", "tags": [)" + many + "]"))
+            .status == 400);
+
+  // The create action's events: the owner sees them from 2.51, without tracebacks.
+  Answer actions = At(cloud, "2.51", "GET", "/servers/" + id + "/os-instance-actions");
+  REQUIRE(actions.status == 200);
+  const std::string req =
+      Json(actions.json["instanceActions"].items()[0])["request_id"].as_string();
+  const std::string path = "/servers/" + id + "/os-instance-actions/" + req;
+  CHECK_FALSE(At(cloud, "2.50", "GET", path).json["instanceAction"].Contains("events"));
+  Json owner = At(cloud, "2.51", "GET", path).json["instanceAction"];
+  REQUIRE(owner.Contains("events"));
+  REQUIRE(owner["events"].size() > 0);
+  CHECK_FALSE(Json(owner["events"].items()[0]).Contains("traceback"));
+  Json admin =
+      At(cloud, "2.1", "GET", path, ApiCloud::kAdminToken).json["instanceAction"];
+  REQUIRE(admin["events"].size() > 0);
+  CHECK(Json(admin["events"].items()[0]).Contains("traceback"));
+}
+
 TEST_CASE("quota classes show no server group quotas before 2.50") {
   ApiCloud cloud;
   Json set =
@@ -291,8 +333,23 @@ TEST_CASE("quota classes show no server group quotas before 2.50") {
   CHECK_FALSE(set["quota_class_set"].Contains("server_groups"));
   CHECK_FALSE(set["quota_class_set"].Contains("server_group_members"));
   CHECK(set["quota_class_set"].Contains("instances"));
-  CHECK(set["quota_class_set"].Contains(
-      "floating_ips"));  // quota classes keep them until 2.50
+  // Quota classes keep the network quotas until 2.50.
+  CHECK(set["quota_class_set"].Contains("floating_ips"));
+  Json revised =
+      At(cloud, "2.50", "GET", "/os-quota-class-sets/default", ApiCloud::kAdminToken)
+          .json;
+  CHECK(revised["quota_class_set"].Contains("server_groups"));
+  CHECK(revised["quota_class_set"].Contains("server_group_members"));
+  CHECK_FALSE(revised["quota_class_set"].Contains("floating_ips"));
+  CHECK(revised["quota_class_set"].Contains("injected_files"));  // until 2.57
+  // 2.50's update refuses what it no longer shows.
+  CHECK(At(cloud, "2.50", "PUT", "/os-quota-class-sets/default", ApiCloud::kAdminToken,
+           R"({"quota_class_set": {"floating_ips": 5}})")
+            .status == 400);
+  CHECK(At(cloud, "2.50", "PUT", "/os-quota-class-sets/default", ApiCloud::kAdminToken,
+           R"({"quota_class_set": {"server_groups": 12}})")
+            .json["quota_class_set"]["server_groups"]
+            .as_int() == 12);
 }
 
 }  // namespace chronova::testing

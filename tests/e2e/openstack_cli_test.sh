@@ -79,6 +79,15 @@ os --os-compute-api-version 2.19 server set --description "front end" vm1 >/dev/
 [ "$(os --os-compute-api-version 2.19 server show vm1 -f value -c description)" = "front end" ] ||
   fail "vm1's description not shown"
 os server event list vm1 -f value -c Action | grep -qx create || fail "no create event for vm1"
+# Tags at create (2.52; the CLI sends networks "auto" from 2.37, which with no
+# network service allocates nothing) and the embedded flavor of 2.47.
+os --os-compute-api-version 2.52 server create --flavor m1.tiny --image cli-image \
+  --tag blue --tag canary --wait vm3 >/dev/null
+[ "$(os --os-compute-api-version 2.52 server list --tag canary -f value -c Name)" = vm3 ] ||
+  fail "server list --tag canary is not just vm3"
+os --os-compute-api-version 2.52 server show vm3 -f json | grep -q '"original_name"' ||
+  fail "vm3's flavor is not embedded at 2.52"
+os server delete --wait vm3 >/dev/null
 os server delete --wait vm2 >/dev/null
 os server group delete web-spread >/dev/null
 
