@@ -391,6 +391,9 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
                   s.vm_state == VmState::kError);
         } else if constexpr (std::is_same_v<T, InstanceCrashDumpFinished>) {
           return Live(s) && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceDiskConfigSet>) {
+          // With a create, rebuild, resize or update the API has decided.
+          return s.exists && s.vm_state != VmState::kDeleted;
         } else if constexpr (std::is_same_v<T, InstanceExternalEventReceived>) {
           // Nova dispatches an event only to a server on a host.
           return Live(s) && !s.host.empty();
@@ -609,6 +612,8 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           }
         } else if constexpr (std::is_same_v<T, InstanceTagsSet>) {
           s.tags = e.tags;
+        } else if constexpr (std::is_same_v<T, InstanceDiskConfigSet>) {
+          s.auto_disk_config = e.auto_disk_config;
         } else if constexpr (std::is_same_v<T, InstanceMetadataChanged>) {
           for (const auto& [k, v] : e.set) s.metadata[k] = v;
           for (const std::string& k : e.removed) s.metadata.erase(k);

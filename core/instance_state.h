@@ -161,7 +161,8 @@ struct InstanceState {
   bool has_fault = false;
   Fault fault;
   bool locked = false;
-  bool locked_by_admin = false;  // Nova's locked_by: "admin", else "owner"
+  bool locked_by_admin = false;   // Nova's locked_by: "admin", else "owner"
+  bool auto_disk_config = false;  // OS-DCF:diskConfig AUTO (else MANUAL)
   // The image the last rescue booted (or boots) from; set by
   // instance.rescue_requested (empty there: the instance's own image).
   ImageId rescue_image_id;
@@ -195,7 +196,7 @@ struct InstanceState {
        CEREAL_NVP(resize_source_host), CEREAL_NVP(resize_dest_host),
        CEREAL_NVP(resize_old_flavor), CEREAL_NVP(resize_new_flavor),
        CEREAL_NVP(description_recorded), CEREAL_NVP(description_null),
-       CEREAL_NVP(description), CEREAL_NVP(tags));
+       CEREAL_NVP(description), CEREAL_NVP(tags), CEREAL_NVP(auto_disk_config));
   }
 };
 

@@ -16,6 +16,7 @@ struct Extension {
 };
 
 constexpr Extension kExtensions[] = {
+    {"OS-DCF", "DiskConfig", "Disk Management Extension."},
     {"OS-EXT-AZ", "ExtendedAvailabilityZone", "Extended Availability Zone support."},
     {"OS-EXT-SRV-ATTR", "ExtendedServerAttributes",
      "Extended Server Attributes support."},

@@ -207,7 +207,12 @@ HttpResponse ServerActions::Resize(const ComputeCall& call, const InstanceId& id
         FieldError("flavorRef", *ref,
                    ref->PythonRepr() + " is not valid under any of the given schemas"));
   }
-  return Done(options_.service->ResizeServer(call.ctx, id, flavor_ref));
+  std::optional<bool> auto_disk_config;
+  if (const Json* v = args.Find("OS-DCF:diskConfig")) {
+    if (auto e = CheckDiskConfig(*v, &auto_disk_config))
+      return ErrorResponse(ToStatus(*e));
+  }
+  return Done(options_.service->ResizeServer(call.ctx, id, flavor_ref, auto_disk_config));
 }
 
 HttpResponse ServerActions::Reboot(const ComputeCall& call, const InstanceId& id,
@@ -263,9 +268,9 @@ HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const Instanc
                                           const Json& body, const Json&) const {
   Result<ParsedRebuild> parsed = ParseRebuildBody(body, call.version);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
-  Result<InstanceState> s =
-      options_.service->RebuildServer(call.ctx, id, parsed->image_ref, parsed->name,
-                                      parsed->metadata, parsed->description);
+  Result<InstanceState> s = options_.service->RebuildServer(
+      call.ctx, id, parsed->image_ref, parsed->name, parsed->metadata,
+      parsed->description, parsed->auto_disk_config);
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options = BaseViewOptions(call);
   view_options.all_attributes = false;  // microversion < 2.75

@@ -89,6 +89,14 @@ MaybeError CheckDescription(const Json& v, DescriptionChange* out) {
 
 }  // namespace
 
+MaybeError CheckDiskConfig(const Json& v, std::optional<bool>* auto_disk_config) {
+  if (auto e = Error("OS-DCF:diskConfig", v, TypeMessage(v, {"string"}))) return e;
+  if (auto e = Error("OS-DCF:diskConfig", v, EnumMessage(v, {"AUTO", "MANUAL"})))
+    return e;
+  *auto_disk_config = v.as_string() == "AUTO";
+  return std::nullopt;
+}
+
 MaybeError CheckName(const std::string& field, const Json& v, NameRules rules) {
   if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
   if (auto e = Error(field, v, LengthMessage(v, 1, 255))) return e;
@@ -131,6 +139,18 @@ MaybeError CheckIp(const std::string& field, const Json& v, int family,
     return Error(field, v, v.PythonRepr() + " is not a " + Quoted(format));
   }
   return std::nullopt;
+}
+
+// The address as Nova stores it (netaddr's canonical text, RFC 5952 for IPv6:
+// "0:0::babe:220.12.22.2" is "::babe:dc0c:1602"). `text` has passed CheckIp.
+std::string CanonicalIp(const std::string& text, int family) {
+  unsigned char buf[16];
+  char out[INET6_ADDRSTRLEN];
+  if (inet_pton(family, text.c_str(), buf) != 1 ||
+      inet_ntop(family, buf, out, sizeof(out)) == nullptr) {
+    return text;
+  }
+  return out;
 }
 
 MaybeError CheckMetadata(const std::string& field, const Json& v,
@@ -356,19 +376,15 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
     out->networks = v->is_string() ? v->as_string() : "list";
   }
   if (const Json* v = server.Find("OS-DCF:diskConfig")) {
-    if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"}))) return e;
-    if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
-      return Error("OS-DCF:diskConfig", *v,
-                   v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']");
-    }
+    if (auto e = CheckDiskConfig(*v, &req.auto_disk_config)) return e;
   }
   if (const Json* v = server.Find("accessIPv4")) {
     if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return e;
-    req.access_ipv4 = v->as_string();
+    req.access_ipv4 = CanonicalIp(v->as_string(), AF_INET);
   }
   if (const Json* v = server.Find("accessIPv6")) {
     if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return e;
-    req.access_ipv6 = v->as_string();
+    req.access_ipv6 = CanonicalIp(v->as_string(), AF_INET6);
   }
   if (const Json* v = server.Find("personality");
       v != nullptr && options.version < kNoPersonalityVersion) {
@@ -515,19 +531,14 @@ Result<UpdateServerRequest> ParseUpdateServerBody(
     }
     if (const Json* v = server->Find("accessIPv4")) {
       if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return ToStatus(*e);
-      out.access_ipv4 = v->as_string();
+      out.access_ipv4 = CanonicalIp(v->as_string(), AF_INET);
     }
     if (const Json* v = server->Find("accessIPv6")) {
       if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return ToStatus(*e);
-      out.access_ipv6 = v->as_string();
+      out.access_ipv6 = CanonicalIp(v->as_string(), AF_INET6);
     }
     if (const Json* v = server->Find("OS-DCF:diskConfig")) {
-      if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"})))
-        return ToStatus(*e);
-      if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
-        return ToStatus(*Error("OS-DCF:diskConfig", *v,
-                               v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']"));
-      }
+      if (auto e = CheckDiskConfig(*v, &out.auto_disk_config)) return ToStatus(*e);
     }
     const bool described = options.version >= kDescriptionVersion;
     if (const Json* v = server->Find("description"); v != nullptr && described) {
@@ -616,11 +627,7 @@ Result<ParsedRebuild> ParseRebuildBody(const Json& body, ApiVersion version) {
       if (auto e = CheckBoolean("preserve_ephemeral", *v, &ignored)) return e;
     }
     if (const Json* v = rebuild->Find("OS-DCF:diskConfig")) {
-      if (auto e = Error("OS-DCF:diskConfig", *v, TypeMessage(*v, {"string"}))) return e;
-      if (v->as_string() != "AUTO" && v->as_string() != "MANUAL") {
-        return Error("OS-DCF:diskConfig", *v,
-                     v->PythonRepr() + " is not one of ['AUTO', 'MANUAL']");
-      }
+      if (auto e = CheckDiskConfig(*v, &out.auto_disk_config)) return e;
     }
     if (const Json* v = rebuild->Find("accessIPv4")) {
       if (auto e = CheckIp("accessIPv4", *v, AF_INET, "ipv4")) return e;

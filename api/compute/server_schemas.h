@@ -23,6 +23,9 @@ enum class NameRules {
   kLegacy,  // name_with_leading_trailing_spaces (legacy v2): one non-space character
 };
 
+// parameter_types.disk_config: "AUTO" (true) or "MANUAL" (false).
+MaybeError CheckDiskConfig(const Json& v, std::optional<bool>* auto_disk_config);
+
 // A name: string, 1..255 characters, printable, as `rules` say (jsonschema's
 // words otherwise).
 MaybeError CheckName(const std::string& field, const Json& v, NameRules rules);
@@ -57,8 +60,9 @@ struct ParsedRebuild {
   std::string image_ref;
   std::optional<std::string> name;
   std::optional<std::map<std::string, std::string>> metadata;
-  std::string admin_pass;         // as the request gave it; empty if absent
-  DescriptionChange description;  // 2.19
+  std::string admin_pass;                // as the request gave it; empty if absent
+  DescriptionChange description;         // 2.19
+  std::optional<bool> auto_disk_config;  // OS-DCF:diskConfig, if given
 };
 // `body` is the whole action body {"rebuild": {...}}; InvalidArgument with
 // Nova's message otherwise.

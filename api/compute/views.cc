@@ -130,7 +130,7 @@ Json ServerCreatedView(const LinkContext& links, const InstanceState& s,
   Json server = Json::MakeObject();
   server["id"] = s.id.str();
   server["links"] = links.Links("servers", s.id.str());
-  server["OS-DCF:diskConfig"] = "MANUAL";
+  server["OS-DCF:diskConfig"] = s.auto_disk_config ? "AUTO" : "MANUAL";
   server["security_groups"] =
       security_groups.is_null()
           ? Json::MakeArray({Json::MakeObject({{"name", "default"}})})
@@ -196,7 +196,7 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
   server["accessIPv4"] = s.access_ipv4;
   server["accessIPv6"] = s.access_ipv6;
   server["links"] = links.Links("servers", s.id.str());
-  server["OS-DCF:diskConfig"] = "MANUAL";
+  server["OS-DCF:diskConfig"] = s.auto_disk_config ? "AUTO" : "MANUAL";
   if (ShowsFault(status) && s.has_fault) {
     server["fault"] = Json::MakeObject({
         {"code", s.fault.code},

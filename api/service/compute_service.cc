@@ -52,6 +52,22 @@ IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb) {
   return IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str());
 }
 
+// OS-DCF:diskConfig against the image's auto_disk_config property (Nova's
+// _inherit_properties_from_image): the request's choice, else the property
+// read as oslo's bool_from_string. An image that says "disabled" refuses AUTO.
+Result<bool> AutoDiskConfig(const ImageRecord& image, std::optional<bool> requested) {
+  auto it = image.image.properties.find("auto_disk_config");
+  std::string prop = it == image.image.properties.end() ? "" : it->second;
+  for (char& c : prop) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (prop == "disabled" && requested.value_or(false)) {
+    return Status::InvalidArgument("Requested image " + image.image.image_id.str() +
+                                   " has automatic disk resize disabled.");
+  }
+  if (requested) return *requested;
+  return prop == "1" || prop == "t" || prop == "true" || prop == "on" || prop == "y" ||
+         prop == "yes";
+}
+
 // Nova's policy name of each lifecycle action.
 const char* ActionPolicy(LifecycleAction a) {
   switch (a) {
@@ -174,6 +190,9 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     return Status::InvalidArgument("Flavor's disk is too small for requested image.");
   }
 
+  CHRONOVA_ASSIGN_OR_RETURN(const bool auto_disk_config,
+                            AutoDiskConfig(*image, req.auto_disk_config));
+
   if (!req.key_name.empty()) {
     CHRONOVA_ASSIGN_OR_RETURN(auto keypairs_reader,
                               store_->Reader(KeypairsProjection::kName));
@@ -231,6 +250,7 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
       events.push_back(extra);
     }
     if (!req.tags.empty()) events.push_back(InstanceTagsSet{req.tags});
+    if (auto_disk_config) events.push_back(InstanceDiskConfigSet{true});
     AppendRequest append;
     append.stream = InstanceStream(r.instance_id);
     append.expected = ExpectedVersion::NoStream();
@@ -363,7 +383,7 @@ Result<InstanceState> ComputeService::RebuildServer(
     const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
     const std::optional<std::string>& name,
     const std::optional<std::map<std::string, std::string>>& metadata,
-    const DescriptionChange& description) {
+    const DescriptionChange& description, std::optional<bool> auto_disk_config) {
   const ImageId image_id(LastSegment(image_ref));
   // Resolved once; refused (below) only after the server's own checks, as Nova
   // looks the image up after the lock and the state.
@@ -400,6 +420,11 @@ Result<InstanceState> ComputeService::RebuildServer(
           InstanceUpdated described;
           SetDescription(described, description);
           events.push_back(described);  // in the same (atomic) append
+        }
+        if (auto_disk_config) {
+          CHRONOVA_ASSIGN_OR_RETURN(const bool auto_disk,
+                                    AutoDiskConfig(*image, auto_disk_config));
+          events.push_back(InstanceDiskConfigSet{auto_disk});
         }
         return events;
       },
@@ -479,7 +504,8 @@ Result<ImageId> ComputeService::CreateServerImage(
 }
 
 Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId& id,
-                                    const std::string& flavor_ref) {
+                                    const std::string& flavor_ref,
+                                    std::optional<bool> auto_disk_config) {
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
   CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:resize",
@@ -525,11 +551,16 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
   }
   CHRONOVA_RETURN_IF_ERROR(claimed);
   request.dest_host = claims.dest;
-  Status requested =
-      ActOnServer(ctx, id, RequestKey(ctx, "resize"),
-                  [&](const InstanceState& now) -> Result<std::vector<Event>> {
-                    return Decide(now, ResizeInstance{request, ctx.IsAdmin()});
-                  });
+  Status requested = ActOnServer(
+      ctx, id, RequestKey(ctx, "resize"),
+      [&](const InstanceState& now) -> Result<std::vector<Event>> {
+        CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
+                                  Decide(now, ResizeInstance{request, ctx.IsAdmin()}));
+        if (auto_disk_config) {
+          events.push_back(InstanceDiskConfigSet{*auto_disk_config});
+        }
+        return events;
+      });
   if (!requested.ok()) {
     // Recorded after all (the log's answer was lost): the resize goes on.
     auto now = LoadInstance(*log_, id);
@@ -691,7 +722,10 @@ Result<InstanceState> ComputeService::UpdateServer(const RequestContext& ctx,
   return Change(ctx, id, [&](const InstanceState& s) -> Result<std::vector<Event>> {
     CHRONOVA_RETURN_IF_ERROR(
         Authorize(ctx, "os_compute_api:servers:update", {s.project_id, {}}));
-    return Decide(s, cmd);
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events, Decide(s, cmd));
+    if (req.auto_disk_config)
+      events.push_back(InstanceDiskConfigSet{*req.auto_disk_config});
+    return events;
   });
 }
 

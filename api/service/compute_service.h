@@ -55,6 +55,9 @@ struct CreateServerRequest {
   std::map<std::string, std::vector<std::string>> scheduler_hints;
   DescriptionChange description;  // set from 2.19 (null when not given)
   std::vector<std::string> tags;  // 2.52: sorted, distinct, at most 50
+  // OS-DCF:diskConfig AUTO (true) or MANUAL; unset: the image's
+  // auto_disk_config property decides.
+  std::optional<bool> auto_disk_config;
   // 2.74: the host and hypervisor an admin asks for (parsed; not honoured yet:
   // the maximum microversion is below 2.74).
   std::string host;
@@ -111,6 +114,7 @@ struct UpdateServerRequest {
   std::optional<std::string> access_ipv4;
   std::optional<std::string> access_ipv6;
   DescriptionChange description;
+  std::optional<bool> auto_disk_config;  // OS-DCF:diskConfig
 };
 
 // What a server-metadata call does (the service adds the quota).
@@ -279,7 +283,8 @@ class ComputeService {
       const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
       const std::optional<std::string>& name,
       const std::optional<std::map<std::string, std::string>>& metadata,
-      const DescriptionChange& description = DescriptionChange());
+      const DescriptionChange& description = DescriptionChange(),
+      std::optional<bool> auto_disk_config = std::nullopt);
   // The rescue action: the guest boots from `rescue_image_ref` (empty: its own
   // image) with its disk attached second. InvalidArgument for an unknown
   // image, one the caller may not see or one that is not active ("Requested
@@ -309,7 +314,8 @@ class ComputeService {
   // 403 past the cores/ram quota; NotFound/Conflict/PermissionDenied as
   // ServerAction.
   Status ResizeServer(const RequestContext& ctx, const InstanceId& id,
-                      const std::string& flavor_ref);
+                      const std::string& flavor_ref,
+                      std::optional<bool> auto_disk_config = std::nullopt);
   // confirmResize / revertResize: Conflict unless the server is VERIFY_RESIZE.
   Status ConfirmResize(const RequestContext& ctx, const InstanceId& id);
   Status RevertResize(const RequestContext& ctx, const InstanceId& id);

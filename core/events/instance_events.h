@@ -494,19 +494,32 @@ struct InstanceExternalEventReceived {
   }
 };
 
+// The server's disk is (or is no longer) resized and partitioned to fill its
+// flavor by the guest's tools (Nova's auto_disk_config; the API's
+// OS-DCF:diskConfig AUTO or MANUAL): recorded with a create, rebuild, resize
+// or update request that sets it.
+struct InstanceDiskConfigSet {
+  static constexpr const char* kType = "instance.disk_config_set";
+  static constexpr uint32_t kSchema = 1;
+  bool auto_disk_config = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(auto_disk_config));
+  }
+};
+
 // Every event of instance/<uuid> streams.
-using InstanceEvents =
-    EventList<InstanceRequested, InstanceScheduled, InstanceSchedulingFailed,
-              BuildStarted, InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested,
-              InstanceDeleted, InstanceActionRequested, InstanceActionCompleted,
-              InstanceActionFailed, InstanceRescueRequested, InstanceRebuildRequested,
-              InstanceRebuilt, InstanceRebuildFailed, InstanceStateReset,
-              InstancePowerStateChanged, InstanceLocked, InstanceUnlocked,
-              InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
-              InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
-              InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
-              InstanceResizeRevertRequested, InstanceResizeReverted,
-              InstanceConsoleAuthorized, InstanceCrashDumpRequested,
-              InstanceCrashDumpFinished, InstanceTagsSet, InstanceExternalEventReceived>;
+using InstanceEvents = EventList<
+    InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
+    InstanceSpawned, InstanceBuildFailed, InstanceDeleteRequested, InstanceDeleted,
+    InstanceActionRequested, InstanceActionCompleted, InstanceActionFailed,
+    InstanceRescueRequested, InstanceRebuildRequested, InstanceRebuilt,
+    InstanceRebuildFailed, InstanceStateReset, InstancePowerStateChanged, InstanceLocked,
+    InstanceUnlocked, InstanceUpdated, InstanceMetadataChanged, InstanceSnapshotRequested,
+    InstanceSnapshotCompleted, InstanceSnapshotFailed, InstanceResizeRequested,
+    InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
+    InstanceResizeRevertRequested, InstanceResizeReverted, InstanceConsoleAuthorized,
+    InstanceCrashDumpRequested, InstanceCrashDumpFinished, InstanceTagsSet,
+    InstanceExternalEventReceived, InstanceDiskConfigSet>;
 
 }  // namespace chronova

@@ -1,6 +1,6 @@
 // The smaller Compute API resources over real HTTP: /extensions,
-// os-server-external-events, os-server-password and
-// os-instance_usage_audit_log (docs/api.md).
+// os-server-external-events, os-server-password, os-instance_usage_audit_log
+// and OS-DCF:diskConfig (docs/api.md).
 #include <catch2/catch.hpp>
 
 #include "api/http/microversion.h"
@@ -138,6 +138,47 @@ TEST_CASE("os-instance_usage_audit_log: no audit runs, every compute host not ru
         "2025-12-01 00:00:00");
   CHECK(cloud.Send("GET", "/os-instance_usage_audit_log/yesterday", ApiCloud::kAdminToken)
             .status == 400);
+}
+
+TEST_CASE("OS-DCF:diskConfig: chosen at create, changed by update and rebuild") {
+  ApiCloud cloud;
+  auto create = [&](const std::string& extra) {
+    return cloud.Send("POST", "/servers", ApiCloud::kMemberToken,
+                      R"({"server": {"name": "dc", "flavorRef": "1", "imageRef": ")" +
+                          std::string(kDemoImageId) + "\"" + extra + "}}");
+  };
+  Answer automatic = create(R"(, "OS-DCF:diskConfig": "AUTO")");
+  REQUIRE(automatic.status == 202);
+  CHECK(automatic.json["server"]["OS-DCF:diskConfig"].as_string() == "AUTO");
+  const std::string id = automatic.json["server"]["id"].as_string();
+  CHECK(cloud.WaitStatus(id, "ACTIVE")["OS-DCF:diskConfig"].as_string() == "AUTO");
+  // Not given: the image's auto_disk_config property decides (none: MANUAL).
+  Answer manual = create("");
+  REQUIRE(manual.status == 202);
+  CHECK(manual.json["server"]["OS-DCF:diskConfig"].as_string() == "MANUAL");
+  CHECK(create(R"(, "OS-DCF:diskConfig": "SOMETIMES")").status == 400);
+
+  Answer updated = cloud.Send("PUT", "/servers/" + id, ApiCloud::kMemberToken,
+                              R"({"server": {"OS-DCF:diskConfig": "MANUAL"}})");
+  REQUIRE(updated.status == 200);
+  CHECK(updated.json["server"]["OS-DCF:diskConfig"].as_string() == "MANUAL");
+  Answer rebuilt =
+      cloud.Action(id, R"({"rebuild": {"imageRef": ")" + std::string(kDemoImageId) +
+                           R"(", "OS-DCF:diskConfig": "AUTO"}})");
+  REQUIRE(rebuilt.status == 202);
+  CHECK(rebuilt.json["server"]["OS-DCF:diskConfig"].as_string() == "AUTO");
+  CHECK(cloud.WaitStatus(id, "ACTIVE")["OS-DCF:diskConfig"].as_string() == "AUTO");
+
+  // An image that disables automatic disk resizing refuses AUTO.
+  REQUIRE(cloud
+              .Send("POST", std::string("/images/") + kDemoImageId + "/metadata",
+                    ApiCloud::kAdminToken,
+                    R"({"metadata": {"auto_disk_config": "Disabled"}})")
+              .status == 200);
+  Answer refused = create(R"(, "OS-DCF:diskConfig": "AUTO")");
+  CHECK(refused.status == 400);
+  CHECK(refused.body.find("has automatic disk resize disabled") != std::string::npos);
+  CHECK(create("").json["server"]["OS-DCF:diskConfig"].as_string() == "MANUAL");
 }
 
 }  // namespace chronova::testing

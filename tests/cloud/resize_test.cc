@@ -88,12 +88,17 @@ TEST_CASE(
   const std::string host = HostOf(c.WaitStatus(id, "ACTIVE"));
   CHECK(c.MemoryUsed() == MemoryByHost{{host, 512}});
 
-  Answer resized = c.Action(id, Resize("2"));
+  CHECK(c.Action(id, R"({"resize": {"flavorRef": "2", "OS-DCF:diskConfig": "auto"}})")
+            .status == 400);
+  // The disk config may change with the resize (recorded with its request).
+  Answer resized =
+      c.Action(id, R"({"resize": {"flavorRef": "2", "OS-DCF:diskConfig": "AUTO"}})");
   INFO(resized.body);
   REQUIRE(resized.status == 202);
   CHECK(resized.body.empty());
   Json s = c.WaitStatus(id, "VERIFY_RESIZE");
   CHECK(s["OS-EXT-STS:vm_state"].as_string() == "resized");
+  CHECK(s["OS-DCF:diskConfig"].as_string() == "AUTO");
   CHECK(s["flavor"]["id"].as_string() == "2");
   CHECK(HostOf(s) == host);
   // Both flavors are held on the host until the resize is confirmed.

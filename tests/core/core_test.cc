@@ -363,6 +363,7 @@ TEST_CASE("every event round-trips through its envelope payload") {
       InstanceCrashDumpRequested{},
       InstanceTagsSet{{"a", "b"}},
       InstanceExternalEventReceived{"network-changed", "completed", ""},
+      InstanceDiskConfigSet{true},
       InstanceCrashDumpFinished{HostName("h"), "Triggering crash dump is not supported"}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {

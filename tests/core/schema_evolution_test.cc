@@ -227,6 +227,7 @@ std::vector<Envelope> History() {
   ev("host/hv1", HostForcedDownSet{true});
   ev("host/hv1", HostForcedDownSet{false});
   ev("instance/i-ok", InstanceExternalEventReceived{"network-changed", "completed", ""});
+  ev("instance/i-ok", InstanceDiskConfigSet{true});
   ev("aggregate/2",
      AggregateCreated{2, "rack2", "", "5f2b7c3e-1d4a-4e8b-9c6d-0a1b2c3d4e5f"});
   return out;
