@@ -229,7 +229,12 @@ inline const char* InventoryReason(bool restart) {
 // (agents/compute/hypervisor.h). The API asks it before it hands out a token,
 // and a console proxy again before it relays (Nova's validate_console_port).
 struct HostQuery {
-  enum class Kind : uint8_t { kConsoleOutput = 1, kConsole = 2, kDiagnostics = 3 };
+  enum class Kind : uint8_t {
+    kConsoleOutput = 1,
+    kConsole = 2,
+    kDiagnostics = 3,
+    kUptime = 4,  // the host's `uptime` (os-hypervisors/{id}/uptime)
+  };
   Kind kind = Kind::kConsoleOutput;
   InstanceId instance_id;
   int32_t length = -1;  // kConsoleOutput: the last `length` lines; -1 for all

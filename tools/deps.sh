@@ -10,6 +10,8 @@ packages=(
   libboost-system-dev libre2-dev libssl-dev
   libcereal-dev catch2
   curl python3
+  # uptime(1), which a compute host runs for os-hypervisors/{id}/uptime.
+  procps
   # The fault suite: openssl checks the TLS material nats-credentials makes;
   # iptables cuts a NATS node off its peers (a partition).
   openssl iptables

@@ -497,6 +497,11 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
   // The scheduler and the conductor, as this machine's services.
   admin_options.node_services = {{"nova-scheduler", HostName(node.host)},
                                  {"nova-conductor", HostName(node.host)}};
+  admin_options.host_uptime = [q = p.host_queries.get()](const HostName& host) {
+    HostQuery query;
+    query.kind = HostQuery::Kind::kUptime;
+    return q->Ask(host, std::move(query), /*timeout_ms=*/10000);
+  };
   p.admin_service = std::make_unique<AdminService>(p.log.get(), p.store.get(),
                                                    p.runner.get(), admin_options);
 

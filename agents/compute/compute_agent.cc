@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "agents/compute/subprocess.h"
 #include "agents/host_query.h"
 #include "agents/role_metrics.h"
 #include "agents/subjects.h"
@@ -293,6 +294,13 @@ void ComputeAgent::OnQuery(const std::string& payload) {
       Result<GuestDiagnostics> d = hypervisor_->Diagnostics(q.instance_id);
       reply = d.ok() ? MakeHostQueryReply(Status::Ok(), EncodePortable(*d))
                      : MakeHostQueryReply(d.status());
+      break;
+    }
+    case HostQuery::Kind::kUptime: {
+      // What Nova's libvirt driver answers: `env LANG=C uptime` on the host.
+      Result<std::string> out = RunProgram({"env", "LANG=C", "uptime"});
+      reply = out.ok() ? MakeHostQueryReply(Status::Ok(), *out)
+                       : MakeHostQueryReply(out.status());
       break;
     }
     default:

@@ -122,9 +122,20 @@ HttpResponse Hypervisors::HypervisorUptime(const ComputeCall& call) const {
   Result<HypervisorView> v = options_.admin->GetHypervisor(
       call.ctx, call.params[0], "os_compute_api:os-hypervisors:uptime");
   if (!v.ok()) return ErrorResponse(v.status());
-  // Our drivers do not report the host's uptime: Nova's answer for a driver
-  // without get_host_uptime.
-  return NotSupportedResponse();
+  const auto& ask = options_.admin->options().host_uptime;
+  if (!ask) return NotSupportedResponse();  // Nova's answer without get_host_uptime
+  Result<std::string> uptime = ask(v->host.name);
+  if (!uptime.ok()) {
+    // Nova: ComputeServiceUnavailable (the host does not answer) is a 400.
+    if (uptime.status().code() == StatusCode::kUnavailable) {
+      return FaultResponse(400, "Compute service of " + v->host.name.str() +
+                                    " is unavailable at this time.");
+    }
+    return ErrorResponse(uptime.status());
+  }
+  Json j = HypervisorJson(*v, false, call.version);
+  j["uptime"] = *uptime;
+  return JsonResponse(200, Json::MakeObject({{"hypervisor", std::move(j)}}));
 }
 
 HttpResponse Hypervisors::SearchHypervisors(const ComputeCall& call) const {

@@ -55,6 +55,9 @@ struct AdminServiceOptions {
   // host.registered event carries neither).
   std::string host_ip = "127.0.0.1";
   int64_t hypervisor_version = 1000000;  // libvirt's encoding of 1.0.0
+  // Asks a compute host for its `uptime` output (a HostQueryClient in the
+  // node). Unset: os-hypervisors/{id}/uptime answers 501.
+  std::function<Result<std::string>(const HostName&)> host_uptime;
 };
 
 struct ServiceView {

@@ -114,7 +114,15 @@ TEST_CASE("os-hypervisors shows each compute host with an integer id, usage and 
   CHECK(missing.status == 404);
   CHECK(Message(missing) == "Hypervisor with ID '99' could not be found.");
   CHECK(c.Get("/os-hypervisors/abc").status == 404);
-  CHECK(c.Get("/os-hypervisors/1/uptime").status == 501);
+  // The host's own `uptime`, asked of it over the bus (admins only).
+  Answer uptime = c.Get("/os-hypervisors/1/uptime");
+  INFO(uptime.body);
+  REQUIRE(uptime.status == 200);
+  CHECK(uptime.json["hypervisor"]["id"].as_int() == 1);
+  CHECK(uptime.json["hypervisor"]["uptime"].as_string().find("load average") !=
+        std::string::npos);
+  CHECK(c.Get("/os-hypervisors/1/uptime", kMember).status == 403);
+  CHECK(c.Get("/os-hypervisors/99/uptime").status == 404);
 
   Answer stats = c.Get("/os-hypervisors/statistics");
   REQUIRE(stats.status == 200);
