@@ -527,11 +527,15 @@ Result<QuotaUsage> ComputeService::CountUsage(const ProjectId& project,
   // The servers read model keeps the usage as servers change: two records,
   // not every server of the project.
   const ServersView servers(reader.get());
-  CHRONOVA_ASSIGN_OR_RETURN(ServerUsage used, servers.Usage(project, user));
-  QuotaUsage u{used.instances, used.cores, used.ram};
+  QuotaUsage u;
   // Admitted but not yet projected (or not yet appended): count them, unless
   // the admission is so old that its server will never come (LoadUsageStream
   // keeps only the young ones). One the read model knows is counted there.
+  // The admissions are looked up before the usage is read: the reader is not a
+  // snapshot, and a server the read model shows now is in the usage read
+  // after it (the read model never forgets one), so none is missed. One
+  // projected between the two reads counts twice for this one decision, which
+  // refuses rather than admits too many.
   const int64_t expire = options_.quota_reservation_expire_s * 1000000;
   const Timestamp now = options_.env->Now();
   std::vector<InstanceId> projected;
@@ -547,6 +551,10 @@ Result<QuotaUsage> ComputeService::CountUsage(const ProjectId& project,
     u.cores += a.vcpus;
     u.ram += a.memory_mb;
   }
+  CHRONOVA_ASSIGN_OR_RETURN(ServerUsage used, servers.Usage(project, user));
+  u.instances += used.instances;
+  u.cores += used.cores;
+  u.ram += used.ram;
   // The read model never forgets a server: an admission it shows is done with.
   if (!projected.empty()) {
     std::lock_guard<std::mutex> lock(usage_mu_);
