@@ -62,7 +62,8 @@ events_count() { "${CTL[@]}" events | tail -n +2 | wc -l; }
 r=$(req GET /)
 [ "${r%% *}" = 200 ] || fail "GET /v2.1/ -> $r"
 r=$(req GET /flavors)
-echo "${r#* }" | json '[f["name"] for f in d["flavors"]]' | grep -q "m1.tiny" || fail "no m1.tiny in $r"
+grep -q "m1.tiny" <<<"$(echo "${r#* }" | json '[f["name"] for f in d["flavors"]]')" ||
+  fail "no m1.tiny in $r"
 IMAGE=$(req GET /images | cut -d' ' -f2- | json 'd["images"][0]["id"]')
 
 # Boot.
@@ -81,7 +82,7 @@ done
 [ "$STATUS" = ACTIVE ] || fail "server $ID is $STATUS, not ACTIVE"
 HOST=$(curl -s -H "X-Auth-Token: $ADMIN_TOKEN" "$API/servers/$ID" | json 'd["server"]["OS-EXT-SRV-ATTR:host"]')
 r=$(req GET /servers/detail)
-echo "${r#* }" | json 'len(d["servers"])' | grep -qx 1 || fail "detail list: $r"
+grep -qx 1 <<<"$(echo "${r#* }" | json 'len(d["servers"])')" || fail "detail list: $r"
 
 # Its history, from the log: types, order, one request id, the causation chain.
 "${CTL[@]}" --json events --stream "instance/$ID" >"$E2E_TMP/history.json"
@@ -97,7 +98,7 @@ assert ev[2]["causation"] == ev[1]["seq"] and ev[3]["causation"] == ev[1]["seq"]
 assert ev[0]["actor"]["user"] == sys.argv[2] and ev[0]["actor"]["project"] == sys.argv[3], ev[0]["actor"]
 assert ev[0]["actor"]["roles"] == ["member", "reader"], ev[0]["actor"]
 PY
-grep "\"host\":\"$HOST\"" <<<"$("${CTL[@]}" --json hosts)" | grep -q '"memory_mb_used":512' ||
+grep "\"host\":\"$HOST\"" <<<"$("${CTL[@]}" --json hosts)" | grep '"memory_mb_used":512' >/dev/null ||
   fail "no 512 MiB claim on $HOST"
 
 # os-instance-actions (2.1 reads no deleted server, so before the delete): the
@@ -121,12 +122,13 @@ for _ in $(seq 1 100); do
 done
 r=$(req GET "/servers/$ID")
 [ "${r%% *}" = 404 ] || fail "deleted server still visible: $r"
-echo "${r#* }" | json 'd["itemNotFound"]["code"]' | grep -qx 404 || fail "404 body: $r"
+grep -qx 404 <<<"$(echo "${r#* }" | json 'd["itemNotFound"]["code"]')" || fail "404 body: $r"
 for _ in $(seq 1 50); do
-  grep "\"host\":\"$HOST\"" <<<"$("${CTL[@]}" --json hosts)" | grep -q '"memory_mb_used":0,' && break
+  grep "\"host\":\"$HOST\"" <<<"$("${CTL[@]}" --json hosts)" | grep '"memory_mb_used":0,' >/dev/null && break
   sleep 0.1
 done
-grep "\"host\":\"$HOST\"" <<<"$("${CTL[@]}" --json hosts)" | grep -q '"memory_mb_used":0,' || fail "claim not released"
+grep "\"host\":\"$HOST\"" <<<"$("${CTL[@]}" --json hosts)" | grep '"memory_mb_used":0,' >/dev/null ||
+  fail "claim not released"
 
 # The audit of the server: its six events and the claim and release naming it,
 # each with its cause.
@@ -155,7 +157,7 @@ check_error() { # STATUS KEY METHOD PATH [BODY]
   local r
   r=$(req "$3" "$4" "${5:-}")
   [ "${r%% *}" = "$1" ] || fail "$3 $4 ${5:-} -> $r (wanted $1)"
-  echo "${r#* }" | json "d[\"$2\"][\"code\"]" | grep -qx "$1" || fail "body of $3 $4: $r"
+  grep -qx "$1" <<<"$(echo "${r#* }" | json "d[\"$2\"][\"code\"]")" || fail "body of $3 $4: $r"
 }
 check_error 400 badRequest POST /servers '{"server": {"name": "x", '
 check_error 400 badRequest POST /servers "{\"server\": {\"name\": \"x\", \"flavorRef\": \"999\", \"imageRef\": \"$IMAGE\"}}"

@@ -66,11 +66,11 @@ sys.exit(0 if ok else 1)' || fail "metadata role=web not shown"
 # microversions the CLI asks for them.
 GROUP_ID=$(os server group create --policy anti-affinity web-spread -f value -c id)
 [ -n "$GROUP_ID" ] || fail "server group create printed no id"
-os server group show web-spread -f json | grep -q '"project_id"' ||
+grep -q '"project_id"' <<<"$(os server group show web-spread -f json)" ||
   fail "server group shows no project_id (2.13 not negotiated)"
 MEMBER_ID=$(os server create --flavor m1.tiny --image cli-image --hint group="$GROUP_ID" \
   --wait vm2 -f value -c id | tail -n 1)
-os server group show web-spread -f json | grep -q "$MEMBER_ID" ||
+grep -q "$MEMBER_ID" <<<"$(os server group show web-spread -f json)" ||
   fail "vm2 is not a member of web-spread"
 os --os-compute-api-version 2.26 server set --tag prod vm1 >/dev/null
 [ "$(os --os-compute-api-version 2.26 server list --tag prod -f value -c Name)" = vm1 ] ||
@@ -78,14 +78,15 @@ os --os-compute-api-version 2.26 server set --tag prod vm1 >/dev/null
 os --os-compute-api-version 2.19 server set --description "front end" vm1 >/dev/null
 [ "$(os --os-compute-api-version 2.19 server show vm1 -f value -c description)" = "front end" ] ||
   fail "vm1's description not shown"
-os server event list vm1 -f value -c Action | grep -qx create || fail "no create event for vm1"
+grep -qx create <<<"$(os server event list vm1 -f value -c Action)" ||
+  fail "no create event for vm1"
 # Tags at create (2.52; the CLI sends networks "auto" from 2.37, which with no
 # network service allocates nothing) and the embedded flavor of 2.47.
 os --os-compute-api-version 2.52 server create --flavor m1.tiny --image cli-image \
   --tag blue --tag canary --wait vm3 >/dev/null
 [ "$(os --os-compute-api-version 2.52 server list --tag canary -f value -c Name)" = vm3 ] ||
   fail "server list --tag canary is not just vm3"
-os --os-compute-api-version 2.52 server show vm3 -f json | grep -q '"original_name"' ||
+grep -q '"original_name"' <<<"$(os --os-compute-api-version 2.52 server show vm3 -f json)" ||
   fail "vm3's flavor is not embedded at 2.52"
 os server delete --wait vm3 >/dev/null
 os server delete --wait vm2 >/dev/null

@@ -185,7 +185,7 @@ fi
 kill -TERM "$NEW"
 for ((i = 0; i < 300; i++)); do kill -0 "$NEW" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$NEW" 2>/dev/null && fail "the successor did not stop on SIGTERM"
-grep -c "stopped cleanly" "$E2E_TMP/d.log" | grep -q 2 || fail "the successor did not stop cleanly"
+[ "$(grep -c "stopped cleanly" "$E2E_TMP/d.log")" = 2 ] || fail "the successor did not stop cleanly"
 # The timeline, for the CI log.
 grep -E 'ready|SIGUSR2|read models|took over|take over|stopping|stopped' "$E2E_TMP/d.log" |
   sed -E 's/^\{"time":"([^"]*)".*"msg":"(.{0,150}).*/\1 \2/'
