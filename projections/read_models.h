@@ -9,6 +9,7 @@
 #include "projections/console_tokens_projection.h"
 #include "projections/hosts_projection.h"
 #include "projections/instance_actions_projection.h"
+#include "projections/migrations_projection.h"
 #include "projections/resource_projections.h"
 #include "projections/revocations_projection.h"
 #include "projections/server_groups_projection.h"
@@ -28,12 +29,13 @@ struct ReadModels {
   QuotasProjection quotas;
   ConsoleTokensProjection console_tokens;
   ServerGroupsProjection server_groups;
+  MigrationsProjection migrations;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
-    return {&servers,          &hosts,          &flavors,      &images,
-            &instance_actions, &revocations,    &aggregates,   &keypairs,
-            &quotas,           &console_tokens, &server_groups};
+    return {&servers,          &hosts,          &flavors,       &images,
+            &instance_actions, &revocations,    &aggregates,    &keypairs,
+            &quotas,           &console_tokens, &server_groups, &migrations};
   }
 };
 

@@ -90,6 +90,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:os-lock-server:lock", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-lock-server:unlock", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-lock-server:unlock:unlock_override", PolicyRule::kAdmin},
+    {"os_compute_api:os-migrations:index", PolicyRule::kAdmin},
     {"os_compute_api:os-pause-server:pause", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-pause-server:unpause", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-quota-class-sets:show", PolicyRule::kAdmin},

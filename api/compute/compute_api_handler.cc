@@ -28,7 +28,7 @@ bool IsCollection(const std::string& segment) {
          segment == "os-quota-class-sets" || segment == "limits" ||
          segment == "os-console-auth-tokens" || segment == "os-simple-tenant-usage" ||
          segment == "extensions" || segment == "os-server-external-events" ||
-         segment == "os-instance_usage_audit_log" ||
+         segment == "os-instance_usage_audit_log" || segment == "os-migrations" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
@@ -56,6 +56,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddServerExternalEventRoutes(&routes, options);
   AddServerPasswordRoutes(&routes, options);
   AddInstanceUsageAuditLogRoutes(&routes, options);
+  AddMigrationRoutes(&routes, options);
   AddHostRoutes(&routes, options);
   AddAggregateRoutes(&routes, options);
   AddConsoleRoutes(&routes, options);

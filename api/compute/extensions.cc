@@ -58,6 +58,7 @@ constexpr Extension kExtensions[] = {
      "Admin-only Task Log Monitoring."},
     {"os-keypairs", "Keypairs", "Keypair Support."},
     {"os-lock-server", "LockServer", "Enable lock/unlock server actions."},
+    {"os-migrations", "Migrations", "Provide data on migrations."},
     {"os-multiple-create", "MultipleCreate",
      "Allow multiple create in the Create Server "
      "v2.1 API."},

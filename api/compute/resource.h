@@ -103,6 +103,7 @@ void AddServerExternalEventRoutes(ComputeRoutes* routes,
 void AddServerPasswordRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddInstanceUsageAuditLogRoutes(ComputeRoutes* routes,
                                     const ComputeApiOptions& options);
+void AddMigrationRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 
 // The body of a console action or of POST /servers/{id}/remote-consoles
 // answered: 200 {"<root>": {["protocol",] "type", "url"}}.

@@ -370,6 +370,13 @@ Result<std::vector<AggregateState>> AdminService::ListAggregates(
   return Aggregates();
 }
 
+Result<std::vector<MigrationRecord>> AdminService::ListMigrations(
+    const RequestContext& ctx) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-migrations:index"));
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(MigrationsProjection::kName));
+  return MigrationsView(reader.get()).List();
+}
+
 Result<AggregateState> AdminService::GetAggregate(const RequestContext& ctx,
                                                   int64_t id) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-aggregates:show"));

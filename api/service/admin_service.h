@@ -25,6 +25,7 @@
 #include "core/instance_state.h"
 #include "core/request_context.h"
 #include "eventstore/event_log.h"
+#include "projections/migrations_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/projection_store.h"
 
@@ -172,6 +173,10 @@ class AdminService {
 
   // ---- os-aggregates
   Result<std::vector<AggregateState>> ListAggregates(const RequestContext& ctx) const;
+
+  // ---- os-migrations
+  // Every migration (resizes), newest first (os-migrations:index, admins).
+  Result<std::vector<MigrationRecord>> ListMigrations(const RequestContext& ctx) const;
   // NotFound "Aggregate <id> could not be found."
   Result<AggregateState> GetAggregate(const RequestContext& ctx, int64_t id) const;
   // Conflict "Aggregate <name> already exists."

@@ -114,6 +114,34 @@ TEST_CASE(
   CHECK(s["flavor"]["id"].as_string() == "2");
   CHECK(c.WaitMemoryUsed({{host, 2048}}) == MemoryByHost{{host, 2048}});
 
+  // os-migrations (admins): the resize, confirmed, from flavor 1 to 2.
+  CHECK(c.Send("GET", "/os-migrations").status == 403);
+  Answer migrations = c.Send("GET", "/os-migrations", kAdmin);
+  INFO(migrations.body);
+  REQUIRE(migrations.status == 200);
+  REQUIRE(migrations.json["migrations"].size() == 1);
+  Json m = migrations.json["migrations"].items()[0];
+  CHECK(m["instance_uuid"].as_string() == id);
+  CHECK(m["status"].as_string() == "confirmed");
+  CHECK(m["old_instance_type_id"].as_int() == 1);
+  CHECK(m["new_instance_type_id"].as_int() == 2);
+  CHECK(m["source_compute"].as_string() == host);
+  CHECK(m["dest_compute"].as_string() == host);
+  CHECK_FALSE(m["updated_at"].is_null());
+  CHECK_FALSE(m.Contains("migration_type"));  // from 2.23
+  Answer typed = c.Send("GET", "/os-migrations?status=confirmed", kAdmin);
+  CHECK(typed.json["migrations"].size() == 1);
+  CHECK(c.Send("GET", "/os-migrations?status=error", kAdmin).json["migrations"].size() ==
+        0);
+  CHECK(c.Send("GET", "/os-migrations?instance_uuid=" + id, kAdmin)
+            .json["migrations"]
+            .size() == 1);
+  CHECK(c.Send("GET", "/os-migrations?host=" + host, kAdmin).json["migrations"].size() ==
+        1);
+  CHECK(
+      c.Send("GET", "/os-migrations?host=elsewhere", kAdmin).json["migrations"].size() ==
+      0);
+
   // os-instance-actions: create, resize, confirmResize (newest first).
   Answer actions = c.Send("GET", "/servers/" + id + "/os-instance-actions");
   REQUIRE(actions.status == 200);
@@ -157,6 +185,13 @@ TEST_CASE("resize to another host and revert: the old flavor and host come back"
   REQUIRE(actions.json["instanceActions"].size() == 3);
   CHECK(actions.json["instanceActions"].mutable_items()[0]["action"].as_string() ==
         "revertResize");
+
+  // The migration was reverted, between two hosts.
+  Json reverted_m =
+      c.Send("GET", "/os-migrations", kAdmin).json["migrations"].items().at(0);
+  CHECK(reverted_m["status"].as_string() == "reverted");
+  CHECK(reverted_m["source_compute"].as_string() == source);
+  CHECK(reverted_m["dest_compute"].as_string() == dest);
 
   // Resized again and confirmed: only the destination holds the server.
   REQUIRE(c.Action(id, Resize("2")).status == 202);

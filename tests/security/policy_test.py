@@ -891,6 +891,7 @@ RULES = {
     "os_compute_api:os-quota-sets:update": R(
         "PUT", "/v2.1/os-quota-sets/{other_project}", {"quota_set": {"instances": 7}}),
     "os_compute_api:os-server-diagnostics": R("GET", SERVER + "/diagnostics"),
+    "os_compute_api:os-migrations:index": R("GET", "/v2.1/os-migrations"),
     "os_compute_api:os-server-password:show": R("GET", SERVER + "/os-server-password"),
     "os_compute_api:os-server-password:clear": R(
         "DELETE", SERVER + "/os-server-password", ok=204),
