@@ -34,6 +34,24 @@ std::string_view VmStateName(VmState s) {
   return "unknown";
 }
 
+std::string_view PowerStateName(PowerState s) {
+  switch (s) {
+    case PowerState::kRunning:
+      return "running";
+    case PowerState::kPaused:
+      return "paused";
+    case PowerState::kShutdown:
+      return "shutdown";
+    case PowerState::kCrashed:
+      return "crashed";
+    case PowerState::kSuspended:
+      return "suspended";
+    case PowerState::kNoState:
+      break;
+  }
+  return "pending";
+}
+
 std::string_view TaskStateName(TaskState s) {
   switch (s) {
     case TaskState::kNone:

@@ -75,6 +75,9 @@ enum class PowerState : uint8_t {
 std::string_view VmStateName(VmState s);
 // Nova's strings, or an empty view for kNone (the API shows null).
 std::string_view TaskStateName(TaskState s);
+// nova/compute/power_state.py STATE_MAP: "pending" (no state), "running",
+// "paused", "shutdown", "crashed", "suspended".
+std::string_view PowerStateName(PowerState s);
 
 // The lifecycle actions of POST /servers/{id}/action that a compute host
 // carries out, under Nova's method names (nova/compute/api.py).

@@ -140,25 +140,7 @@ Result<GuestDiagnostics> FakeHypervisor::Diagnostics(const InstanceId& id) {
   // get_instance_diagnostics), in the libvirt driver's name so that clients
   // checking the driver accept it; only the state is the guest's own.
   GuestDiagnostics d;
-  switch (g.power_state) {
-    case PowerState::kRunning:
-      d.state = "running";
-      break;
-    case PowerState::kPaused:
-      d.state = "paused";
-      break;
-    case PowerState::kShutdown:
-      d.state = "shutdown";
-      break;
-    case PowerState::kCrashed:
-      d.state = "crashed";
-      break;
-    case PowerState::kSuspended:
-      d.state = "suspended";
-      break;
-    default:
-      d.state = "pending";
-  }
+  d.state = PowerStateName(g.power_state);
   d.driver = "libvirt";
   d.hypervisor = "fake";
   d.memory_max_kib = 524288;

@@ -16,25 +16,6 @@
 namespace chronova {
 namespace {
 
-// nova/compute/power_state.py STATE_MAP over libvirt's domain states.
-std::string StateName(int state) {
-  switch (state) {
-    case VIR_DOMAIN_RUNNING:
-      return "running";
-    case VIR_DOMAIN_PAUSED:
-      return "paused";
-    case VIR_DOMAIN_SHUTDOWN:
-    case VIR_DOMAIN_SHUTOFF:
-      return "shutdown";
-    case VIR_DOMAIN_CRASHED:
-      return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED:
-      return "suspended";
-    default:
-      return "pending";
-  }
-}
-
 // virDomainMemoryStats' tags under the names libvirt-python gives them.
 const char* MemoryStatName(int tag) {
   switch (tag) {
@@ -77,7 +58,7 @@ Result<GuestDiagnostics> LibvirtHypervisor::Diagnostics(const InstanceId& id) {
                             (err != nullptr && err->message ? err->message : "unknown"));
   }
   GuestDiagnostics d;
-  d.state = StateName(info.state);
+  d.state = PowerStateName(LibvirtPowerState(info.state));
   d.driver = "libvirt";
   d.hypervisor = test_driver_ ? "test" : options_.virt_type;
   d.memory_max_kib = static_cast<int64_t>(info.maxMem);

@@ -86,6 +86,12 @@ PowerState ToPowerState(int state) {
   }
 }
 
+}  // namespace
+
+PowerState LibvirtPowerState(int state) { return ToPowerState(state); }
+
+namespace {
+
 Result<GuestInfo> GuestOf(virDomainPtr dom, const InstanceId& id) {
   GuestInfo info;
   info.instance_id = id;

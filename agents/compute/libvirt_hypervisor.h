@@ -53,6 +53,9 @@ bool IsTestDriverUri(std::string_view uri);
 // Thread-safety: all methods may be called concurrently (one shared libvirt
 // connection, which libvirt makes thread-safe). Calls for the same instance are
 // serialized, so concurrent Spawns of one instance define it once.
+// The power state a libvirt domain state (virDomainState) means to Nova.
+PowerState LibvirtPowerState(int state);
+
 class LibvirtHypervisor : public Hypervisor {
  public:
   // Connects to options.uri. Unavailable if the connection fails (daemon down,

@@ -442,33 +442,54 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
     }
   }
 
-  const bool described = options.version >= kDescriptionVersion;
-  if (described) {
+  // The properties this version's schema names; additionalProperties: false
+  // refuses the rest.
+  std::vector<std::string_view> allowed = {"name",
+                                           "imageRef",
+                                           "flavorRef",
+                                           "adminPass",
+                                           "metadata",
+                                           "networks",
+                                           "OS-DCF:diskConfig",
+                                           "accessIPv4",
+                                           "accessIPv6",
+                                           "availability_zone",
+                                           "block_device_mapping",
+                                           "block_device_mapping_v2",
+                                           "config_drive",
+                                           "key_name",
+                                           "min_count",
+                                           "max_count",
+                                           "return_reservation_id",
+                                           "security_groups",
+                                           "user_data"};
+  if (options.version < kNoPersonalityVersion) allowed.push_back("personality");
+  if (options.version >= kDescriptionVersion) {
+    allowed.push_back("description");
     // Nova records null when a 2.19 request gives none.
     req.description.set = true;
     if (const Json* v = server.Find("description")) {
       if (auto e = CheckDescription(*v, &req.description)) return e;
     }
   }
-  Json checked = described ? Without(server, "description") : server;
   if (options.version >= kTagsAtCreateVersion) {
+    allowed.push_back("tags");
     if (const Json* v = server.Find("tags")) {
       if (auto e = CheckCreateTags(*v, &req.tags)) return e;
     }
-    checked = Without(checked, "tags");
   }
   if (options.version >= kTrustedCertsVersion) {
+    allowed.push_back("trusted_image_certificates");
     if (const Json* v = server.Find("trusted_image_certificates")) {
       if (auto e = CheckTrustedCerts(*v, &out->trusted_certs)) return e;
     }
-    checked = Without(checked, "trusted_image_certificates");
   }
   if (options.version >= kHostAtCreateVersion) {
     for (const char* field : {"host", "hypervisor_hostname"}) {
+      allowed.push_back(field);
       if (const Json* v = server.Find(field)) {
         if (auto e = CheckFqdn(field, *v)) return e;
       }
-      checked = Without(checked, field);
     }
     if (const Json* v = server.Find("host")) req.host = v->as_string();
     if (const Json* v = server.Find("hypervisor_hostname")) {
@@ -484,27 +505,7 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
     }
   }
   if (!options.legacy_v2) {
-    std::vector<std::string_view> allowed = {"name",
-                                             "imageRef",
-                                             "flavorRef",
-                                             "adminPass",
-                                             "metadata",
-                                             "networks",
-                                             "OS-DCF:diskConfig",
-                                             "accessIPv4",
-                                             "accessIPv6",
-                                             "availability_zone",
-                                             "block_device_mapping",
-                                             "block_device_mapping_v2",
-                                             "config_drive",
-                                             "key_name",
-                                             "min_count",
-                                             "max_count",
-                                             "return_reservation_id",
-                                             "security_groups",
-                                             "user_data"};
-    if (options.version < kNoPersonalityVersion) allowed.push_back("personality");
-    std::string extra = AdditionalPropertiesMessage(checked, allowed);
+    std::string extra = AdditionalPropertiesMessage(server, allowed);
     if (auto e = Error("server", server, extra)) return e;
   }
   return std::nullopt;
