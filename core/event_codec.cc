@@ -146,10 +146,28 @@ struct InstanceUpdatedV1 {
   }
 };
 
+// instance.updated as stored at schema 2. Frozen: never edit.
+struct InstanceUpdatedV2 {
+  bool has_name = false;
+  std::string name;
+  bool has_access_ipv4 = false;
+  std::string access_ipv4;
+  bool has_access_ipv6 = false;
+  std::string access_ipv6;
+  bool has_description = false;
+  bool description_null = false;
+  std::string description;
+  template <class A>
+  void serialize(A& ar) {
+    ar(has_name, name, has_access_ipv4, access_ipv4, has_access_ipv6, access_ipv6,
+       has_description, description_null, description);
+  }
+};
+
 Result<std::string> UpcastInstanceUpdated1To2(std::string_view old) {
   InstanceUpdatedV1 v1;
   CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
-  InstanceUpdated v2;
+  InstanceUpdatedV2 v2;
   v2.has_name = v1.has_name;
   v2.name = v1.name;
   v2.has_access_ipv4 = v1.has_access_ipv4;
@@ -157,6 +175,37 @@ Result<std::string> UpcastInstanceUpdated1To2(std::string_view old) {
   v2.has_access_ipv6 = v1.has_access_ipv6;
   v2.access_ipv6 = v1.access_ipv6;
   return EncodePortable(v2);  // the description untouched
+}
+
+Result<std::string> UpcastInstanceUpdated2To3(std::string_view old) {
+  InstanceUpdatedV2 v2;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v2));
+  InstanceUpdated v3;
+  v3.has_name = v2.has_name;
+  v3.name = v2.name;
+  v3.has_access_ipv4 = v2.has_access_ipv4;
+  v3.access_ipv4 = v2.access_ipv4;
+  v3.has_access_ipv6 = v2.has_access_ipv6;
+  v3.access_ipv6 = v2.access_ipv6;
+  v3.has_description = v2.has_description;
+  v3.description_null = v2.description_null;
+  v3.description = v2.description;
+  return EncodePortable(v3);  // key name, user data and certificates untouched
+}
+
+// instance.locked as stored before schema 2. Frozen: never edit.
+struct InstanceLockedV1 {
+  bool by_admin = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(by_admin);
+  }
+};
+
+Result<std::string> UpcastInstanceLocked1To2(std::string_view old) {
+  InstanceLockedV1 v1;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
+  return EncodePortable(InstanceLocked{v1.by_admin, ""});  // no reason given
 }
 
 }  // namespace
@@ -170,6 +219,8 @@ const UpcasterSet& UpcasterSet::Default() {
     s->Add(AggregateCreated::kType, 1, UpcastAggregateCreated1To2);
     s->Add(InstanceSpawned::kType, 1, UpcastInstanceSpawned1To2);
     s->Add(InstanceUpdated::kType, 1, UpcastInstanceUpdated1To2);
+    s->Add(InstanceUpdated::kType, 2, UpcastInstanceUpdated2To3);
+    s->Add(InstanceLocked::kType, 1, UpcastInstanceLocked1To2);
     return s;
   }();
   return *set;

@@ -194,7 +194,7 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const LockInstance
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);
   if (state.locked) return std::vector<Event>{};
-  return std::vector<Event>{InstanceLocked{cmd.by_admin}};
+  return std::vector<Event>{InstanceLocked{cmd.by_admin, cmd.reason}};
 }
 
 Result<std::vector<Event>> Decide(const InstanceState& state,

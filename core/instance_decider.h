@@ -83,6 +83,7 @@ inline constexpr size_t kMaxTagsPerServer = 50;  // Nova's MAX_TAG_COUNT
 // os-lock / os-unlock.
 struct LockInstance {
   bool by_admin = false;
+  std::string reason;  // 2.73; empty: none
 };
 struct UnlockInstance {
   bool override_lock = false;  // the caller is an admin (may lift an admin's lock)

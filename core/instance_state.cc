@@ -616,9 +616,11 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s.locked = true;
           s.locked_by_admin = e.by_admin;
+          s.locked_reason = e.reason;
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {
           s.locked = false;
           s.locked_by_admin = false;
+          s.locked_reason.clear();
         } else if constexpr (std::is_same_v<T, InstanceUpdated>) {
           if (e.has_name) s.name = e.name;
           if (e.has_access_ipv4) s.access_ipv4 = e.access_ipv4;
@@ -628,6 +630,9 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
             s.description_null = e.description_null;
             s.description = e.description_null ? "" : e.description;
           }
+          if (e.has_key_name) s.key_name = e.key_name;
+          if (e.has_user_data) s.user_data = e.user_data;
+          if (e.has_trusted_certs) s.trusted_certs = e.trusted_certs;
         } else if constexpr (std::is_same_v<T, InstanceTagsSet>) {
           s.tags = e.tags;
         } else if constexpr (std::is_same_v<T, InstanceDiskConfigSet>) {

@@ -164,7 +164,10 @@ struct InstanceState {
   bool has_fault = false;
   Fault fault;
   bool locked = false;
-  bool locked_by_admin = false;   // Nova's locked_by: "admin", else "owner"
+  bool locked_by_admin = false;  // Nova's locked_by: "admin", else "owner"
+  std::string locked_reason;     // 2.73; empty: none (null)
+  // 2.63's trusted_image_certificates; empty: none (null).
+  std::vector<std::string> trusted_certs;
   bool auto_disk_config = false;  // OS-DCF:diskConfig AUTO (else MANUAL)
   // The image the last rescue booted (or boots) from; set by
   // instance.rescue_requested (empty there: the instance's own image).
@@ -199,7 +202,8 @@ struct InstanceState {
        CEREAL_NVP(resize_source_host), CEREAL_NVP(resize_dest_host),
        CEREAL_NVP(resize_old_flavor), CEREAL_NVP(resize_new_flavor),
        CEREAL_NVP(description_recorded), CEREAL_NVP(description_null),
-       CEREAL_NVP(description), CEREAL_NVP(tags), CEREAL_NVP(auto_disk_config));
+       CEREAL_NVP(description), CEREAL_NVP(tags), CEREAL_NVP(auto_disk_config),
+       CEREAL_NVP(locked_reason), CEREAL_NVP(trusted_certs));
   }
 };
 

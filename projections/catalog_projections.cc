@@ -41,6 +41,8 @@ Status FlavorsProjection::Apply(const Envelope& env, const Event& event,
     for (const auto& [k, v] : set->extra_specs) r->spec.extra_specs[k] = v;
   } else if (const auto* del = std::get_if<FlavorExtraSpecDeleted>(&event)) {
     r->spec.extra_specs.erase(del->key);
+  } else if (const auto* d = std::get_if<FlavorDescriptionSet>(&event)) {
+    r->description = d->description;
   } else {
     return Status::Ok();
   }

@@ -95,8 +95,9 @@ ComputeHandler UpTo(ApiVersion last, ComputeHandler handler) {
 }
 
 std::optional<HttpResponse> RefuseUnknownQuery(
-    const ComputeCall& call, std::initializer_list<std::string_view> allowed) {
-  if (call.version < ApiVersion{2, 75}) return std::nullopt;
+    const ComputeCall& call, std::initializer_list<std::string_view> allowed,
+    ApiVersion since) {
+  if (call.version < since) return std::nullopt;
   for (const auto& [k, v] : call.query) {
     if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
     return FaultResponse(

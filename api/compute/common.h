@@ -53,10 +53,11 @@ ServerViewOptions BaseViewOptions(const ComputeCall& call);
 // `handler` for microversions up to `last`; Nova's 404 (NoMethodForVersion) after.
 ComputeHandler UpTo(ApiVersion last, ComputeHandler handler);
 
-// From 2.75 a query parameter outside `allowed` is 400 (the query schemas'
-// additionalProperties: false; ignored before). Nova's 400, or nullopt.
+// From 2.75 (or `since`) a query parameter outside `allowed` is 400 (the query
+// schemas' additionalProperties: false; ignored before). Nova's 400, or nullopt.
 std::optional<HttpResponse> RefuseUnknownQuery(
-    const ComputeCall& call, std::initializer_list<std::string_view> allowed);
+    const ComputeCall& call, std::initializer_list<std::string_view> allowed,
+    ApiVersion since = ApiVersion{2, 75});
 
 // Nova's marker/limit paging over a sorted list: [begin, end) of the items
 // after the one with id `marker` (all if null), at most `limit` of them.

@@ -11,6 +11,8 @@
 namespace chronova {
 namespace {
 
+constexpr ApiVersion kFlavorDescriptionVersion{2, 55};
+
 // parameter_types volume_size-like: integer or digit string in [minimum, 2^31-1].
 Result<int32_t> FlavorInt(const std::string& field, const Json& v, int64_t minimum) {
   int64_t n = 0;
@@ -109,7 +111,18 @@ class Flavors final : public ComputeResource {
   HttpResponse ShowFlavorExtraSpec(const ComputeCall& call) const;
   HttpResponse UpdateFlavorExtraSpec(const ComputeCall& call) const;
   HttpResponse DeleteFlavorExtraSpec(const ComputeCall& call) const;
+  // PUT /flavors/{id} (2.55): the description, the only thing that changes.
+  HttpResponse UpdateFlavor(const ComputeCall& call) const;
 };
+
+// 2.61: a flavor's extra_specs are shown to whom os-flavor-extra-specs:index allows.
+bool ExtraSpecsShown(const ComputeCall& call) {
+  return Authorize(call.ctx, "os_compute_api:os-flavor-extra-specs:index").ok();
+}
+
+Json Detail(const ComputeCall& call, const FlavorRecord& f) {
+  return FlavorDetailView(call.links, f, call.version, ExtraSpecsShown(call));
+}
 
 HttpResponse Flavors::ListFlavors(const ComputeCall& call, ListView view) const {
   const bool detail = view == ListView::kDetail;
@@ -155,7 +168,9 @@ HttpResponse Flavors::ListFlavors(const ComputeCall& call, ListView view) const 
       "flavors", detail ? "flavors/detail" : "flavors", call.links, call.query, flavors,
       *limit, [](const FlavorRecord& f) { return f.spec.id.str(); },
       [&](const FlavorRecord& f) {
-        return detail ? FlavorDetailView(call.links, f) : FlavorBasicView(call.links, f);
+        return detail
+                   ? FlavorDetailView(call.links, f, call.version, ExtraSpecsShown(call))
+                   : FlavorBasicView(call.links, f, call.version);
       });
 }
 
@@ -163,8 +178,7 @@ HttpResponse Flavors::ShowFlavor(const ComputeCall& call) const {
   Result<FlavorRecord> f =
       options_.service->GetFlavor(call.ctx, FlavorId(call.params[0]));
   if (!f.ok()) return ErrorResponse(f.status());
-  return JsonResponse(200,
-                      Json::MakeObject({{"flavor", FlavorDetailView(call.links, *f)}}));
+  return JsonResponse(200, Json::MakeObject({{"flavor", Detail(call, *f)}}));
 }
 
 HttpResponse Flavors::ShowFlavorExtraSpecs(const ComputeCall& call) const {
@@ -244,16 +258,52 @@ HttpResponse Flavors::CreateFlavor(const ComputeCall& call) const {
                      p->PythonRepr() + " is not of type 'boolean', 'string'"));
     }
   }
+  DescriptionChange description;
+  if (const Json* d = f.Find("description");
+      d != nullptr && call.version >= kFlavorDescriptionVersion) {
+    if (auto e = CheckDescription(*d, &description, 65535))
+      return ErrorResponse(ToStatus(*e));
+    req.description = description.value.value_or("");
+  }
+  Json checked = f;
+  if (call.version >= kFlavorDescriptionVersion) {
+    std::erase_if(checked.mutable_members(),
+                  [](const auto& m) { return m.first == "description"; });
+  }
   if (Status s = NoOtherProperties(
-          f, {"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap",
-              "rxtx_factor", "os-flavor-access:is_public"});
+          checked, {"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral",
+                    "swap", "rxtx_factor", "os-flavor-access:is_public"});
       !s.ok()) {
     return ErrorResponse(s);
   }
   Result<FlavorRecord> created = options_.service->CreateFlavor(call.ctx, req);
   if (!created.ok()) return ErrorResponse(created.status());
-  return JsonResponse(
-      200, Json::MakeObject({{"flavor", FlavorDetailView(call.links, *created)}}));
+  return JsonResponse(200, Json::MakeObject({{"flavor", Detail(call, *created)}}));
+}
+
+HttpResponse Flavors::UpdateFlavor(const ComputeCall& call) const {
+  // Nova: the policy first, then the body, then the flavor.
+  if (Status st = Authorize(call.ctx, "os_compute_api:os-flavor-manage:update");
+      !st.ok()) {
+    return ErrorResponse(st);
+  }
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  Result<const Json*> root = RootObject(*body, "flavor");
+  if (!root.ok()) return ErrorResponse(root.status());
+  const Json& f = **root;
+  const Json* d = f.Find("description");
+  if (d == nullptr) {
+    return ErrorResponse(FieldError("flavor", f, "'description' is a required property"));
+  }
+  DescriptionChange description;
+  if (auto e = CheckDescription(*d, &description, 65535))
+    return ErrorResponse(ToStatus(*e));
+  if (Status s = NoOtherProperties(f, {"description"}); !s.ok()) return ErrorResponse(s);
+  Result<FlavorRecord> updated = options_.service->SetFlavorDescription(
+      call.ctx, FlavorId(call.params[0]), description.value.value_or(""));
+  if (!updated.ok()) return ErrorResponse(updated.status());
+  return JsonResponse(200, Json::MakeObject({{"flavor", Detail(call, *updated)}}));
 }
 
 HttpResponse Flavors::DeleteFlavor(const ComputeCall& call) const {
@@ -382,6 +432,10 @@ void AddFlavorRoutes(ComputeRoutes* routes, const ComputeApiOptions& options) {
   routes->Add("GET", "flavors/*/os-extra_specs", Bind(r, &Flavors::ShowFlavorExtraSpecs));
   routes->Add("POST", "flavors", Bind(r, &Flavors::CreateFlavor));
   routes->Add("DELETE", "flavors/*", Bind(r, &Flavors::DeleteFlavor));
+  routes->Add("PUT", "flavors/*", [r](const ComputeCall& call) {
+    return call.version < kFlavorDescriptionVersion ? NoMethodForVersion()
+                                                    : r->UpdateFlavor(call);
+  });
   routes->Add("GET", "flavors/*/os-flavor-access", Bind(r, &Flavors::ListFlavorAccess));
   routes->Add("POST", "flavors/*/action", Bind(r, &Flavors::FlavorAction));
   routes->Add("POST", "flavors/*/os-extra_specs",

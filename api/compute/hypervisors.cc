@@ -1,5 +1,7 @@
-// /os-hypervisors (nova/api/openstack/compute/hypervisors.py at microversion
-// 2.1): admins only.
+// /os-hypervisors (nova/api/openstack/compute/hypervisors.py): admins only.
+// 2.28 cpu_info as an object, 2.33 paging, 2.53 uuids for ids with
+// hypervisor_hostname_pattern and with_servers (the search and servers routes
+// are gone), 2.75 an empty "servers" when asked for.
 #include <charconv>
 
 #include "api/auth/policy.h"
@@ -11,9 +13,13 @@
 namespace chronova {
 namespace {
 
-Json HypervisorJson(const HypervisorView& v, bool detail, ApiVersion version) {
+constexpr ApiVersion kUuidVersion{2, 53};
+
+Json HypervisorJson(const HypervisorView& v, bool detail, ApiVersion version,
+                    bool with_servers = false) {
   const HostState& h = v.host;
-  Json j = Json::MakeObject({{"id", v.id},
+  const bool uuids = version >= kUuidVersion;
+  Json j = Json::MakeObject({{"id", uuids ? Json(v.uuid) : Json(v.id)},
                              {"hypervisor_hostname", h.hypervisor_hostname},
                              {"state", v.service.liveness.up ? "up" : "down"},
                              {"status", h.disabled ? "disabled" : "enabled"}});
@@ -22,7 +28,7 @@ Json HypervisorJson(const HypervisorView& v, bool detail, ApiVersion version) {
     j["hypervisor_version"] = Json();  // filled by the caller (options)
     j["host_ip"] = Json();
     j["service"] =
-        Json::MakeObject({{"id", v.service.id},
+        Json::MakeObject({{"id", uuids ? Json(v.service.uuid) : Json(v.service.id)},
                           {"host", h.name.str()},
                           {"disabled_reason", NullIfEmpty(h.disabled_reason)}});
     int64_t free_disk = h.disk_gb - h.used.disk_gb;
@@ -41,7 +47,7 @@ Json HypervisorJson(const HypervisorView& v, bool detail, ApiVersion version) {
     Json cpu_info = Json::MakeObject({{"arch", "x86_64"}});
     j["cpu_info"] = version >= ApiVersion{2, 28} ? cpu_info : Json(cpu_info.Dump());
   }
-  if (!v.servers.empty()) {
+  if (!v.servers.empty() || (with_servers && version >= ApiVersion{2, 75})) {
     Json servers = Json::MakeArray();
     for (const InstanceState& s : v.servers) {
       servers.Append(Json::MakeObject({{"name", s.name}, {"uuid", s.id.str()}}));
@@ -51,42 +57,80 @@ Json HypervisorJson(const HypervisorView& v, bool detail, ApiVersion version) {
   return j;
 }
 
+// ?with_servers= (2.53): parameter_types.boolean; false when absent.
+Result<bool> WithServers(const ComputeCall& call) {
+  bool with_servers = false;
+  if (const std::string* w = QueryParam(call.query, "with_servers")) {
+    if (auto e = CheckBoolean("with_servers", Json(*w), &with_servers)) {
+      return Status::InvalidArgument("Invalid input for query parameters with_servers. " +
+                                     e->message);
+    }
+  }
+  return with_servers;
+}
+
+// From 2.53 a hypervisor is named by its uuid: Nova's 400 for anything else.
+std::optional<HttpResponse> RefuseBadId(const ComputeCall& call) {
+  if (call.version >= kUuidVersion && !IsUuidLike(call.params[0])) {
+    return FaultResponse(400, "Invalid uuid " + call.params[0]);
+  }
+  return std::nullopt;
+}
+
 class Hypervisors final : public ComputeResource {
  public:
   using ComputeResource::ComputeResource;
 
   HttpResponse RenderHypervisors(const Result<std::vector<HypervisorView>>& views,
-                                 bool detail, ApiVersion version) const;
+                                 bool detail, ApiVersion version,
+                                 bool with_servers = false) const;
   HttpResponse ListHypervisors(const ComputeCall& call, ListView view) const;
   HttpResponse ShowHypervisor(const ComputeCall& call) const;
   HttpResponse HypervisorUptime(const ComputeCall& call) const;
   HttpResponse SearchHypervisors(const ComputeCall& call) const;
   HttpResponse HypervisorServers(const ComputeCall& call) const;
   HttpResponse HypervisorStatistics(const ComputeCall& call) const;
+  // `j` with what the detail view adds from the options.
+  Json Detailed(Json j, bool detail) const;
 };
 
 HttpResponse Hypervisors::RenderHypervisors(
-    const Result<std::vector<HypervisorView>>& views, bool detail,
-    ApiVersion version) const {
+    const Result<std::vector<HypervisorView>>& views, bool detail, ApiVersion version,
+    bool with_servers) const {
   if (!views.ok()) return ErrorResponse(views.status());
   Json list = Json::MakeArray();
   for (const HypervisorView& v : *views) {
-    Json j = HypervisorJson(v, detail, version);
-    if (detail) {
-      j["hypervisor_version"] = options_.admin->options().hypervisor_version;
-      j["host_ip"] = options_.admin->options().host_ip;
-    }
-    list.Append(std::move(j));
+    list.Append(Detailed(HypervisorJson(v, detail, version, with_servers), detail));
   }
   return JsonResponse(200, Json::MakeObject({{"hypervisors", std::move(list)}}));
 }
 
 HttpResponse Hypervisors::ListHypervisors(const ComputeCall& call, ListView view) const {
   bool detail = view == ListView::kDetail;
+  HypervisorFilter filter;
+  if (call.version >= kUuidVersion) {
+    if (auto refused = RefuseUnknownQuery(
+            call, {"limit", "marker", "hypervisor_hostname_pattern", "with_servers"},
+            kUuidVersion)) {
+      return *refused;
+    }
+    Result<bool> with_servers = WithServers(call);
+    if (!with_servers.ok()) return ErrorResponse(with_servers.status());
+    filter.with_servers = *with_servers;
+    if (const std::string* p = QueryParam(call.query, "hypervisor_hostname_pattern")) {
+      if (QueryParam(call.query, "limit") || QueryParam(call.query, "marker")) {
+        return FaultResponse(400,
+                             "Paging over hypervisors with the "
+                             "hypervisor_hostname_pattern query parameter is not "
+                             "supported.");
+      }
+      filter.pattern = *p;
+    }
+  }
   Result<std::vector<HypervisorView>> views =
-      options_.admin->ListHypervisors(call.ctx, detail);
-  if (call.version < ApiVersion{2, 33}) {
-    return RenderHypervisors(views, detail, call.version);
+      options_.admin->ListHypervisors(call.ctx, detail, filter);
+  if (call.version < ApiVersion{2, 33} || filter.pattern) {
+    return RenderHypervisors(views, detail, call.version, filter.with_servers);
   }
   // 2.33: limit and marker (a hypervisor id), with hypervisors_links.
   if (!views.ok()) return ErrorResponse(views.status());
@@ -97,30 +141,47 @@ HttpResponse Hypervisors::ListHypervisors(const ComputeCall& call, ListView view
   return PagedList(
       "hypervisors", detail ? "os-hypervisors/detail" : "os-hypervisors", call.links,
       call.query, items, *limit,
-      [](const HypervisorView& v) { return std::to_string(v.id); },
       [&](const HypervisorView& v) {
-        Json j = HypervisorJson(v, detail, call.version);
-        if (detail) {
-          j["hypervisor_version"] = options_.admin->options().hypervisor_version;
-          j["host_ip"] = options_.admin->options().host_ip;
-        }
-        return j;
+        return call.version >= kUuidVersion ? v.uuid : std::to_string(v.id);
+      },
+      [&](const HypervisorView& v) {
+        return Detailed(HypervisorJson(v, detail, call.version, filter.with_servers),
+                        detail);
       });
 }
 
+Json Hypervisors::Detailed(Json j, bool detail) const {
+  if (detail) {
+    j["hypervisor_version"] = options_.admin->options().hypervisor_version;
+    j["host_ip"] = options_.admin->options().host_ip;
+  }
+  return j;
+}
+
 HttpResponse Hypervisors::ShowHypervisor(const ComputeCall& call) const {
+  if (auto refused = RefuseBadId(call)) return *refused;
+  bool with_servers = false;
+  if (call.version >= kUuidVersion) {
+    if (auto refused = RefuseUnknownQuery(call, {"with_servers"}, kUuidVersion)) {
+      return *refused;
+    }
+    Result<bool> w = WithServers(call);
+    if (!w.ok()) return ErrorResponse(w.status());
+    with_servers = *w;
+  }
   Result<HypervisorView> v = options_.admin->GetHypervisor(
-      call.ctx, call.params[0], "os_compute_api:os-hypervisors:show");
+      call.ctx, call.params[0], "os_compute_api:os-hypervisors:show",
+      call.version >= kUuidVersion, with_servers);
   if (!v.ok()) return ErrorResponse(v.status());
-  Json j = HypervisorJson(*v, true, call.version);
-  j["hypervisor_version"] = options_.admin->options().hypervisor_version;
-  j["host_ip"] = options_.admin->options().host_ip;
+  Json j = Detailed(HypervisorJson(*v, true, call.version, with_servers), true);
   return JsonResponse(200, Json::MakeObject({{"hypervisor", std::move(j)}}));
 }
 
 HttpResponse Hypervisors::HypervisorUptime(const ComputeCall& call) const {
+  if (auto refused = RefuseBadId(call)) return *refused;
   Result<HypervisorView> v = options_.admin->GetHypervisor(
-      call.ctx, call.params[0], "os_compute_api:os-hypervisors:uptime");
+      call.ctx, call.params[0], "os_compute_api:os-hypervisors:uptime",
+      call.version >= kUuidVersion);
   if (!v.ok()) return ErrorResponse(v.status());
   const auto& ask = options_.admin->options().host_uptime;
   if (!ask) return NotSupportedResponse();  // Nova's answer without get_host_uptime
@@ -183,9 +244,10 @@ void AddHypervisorRoutes(ComputeRoutes* routes, const ComputeApiOptions& options
               Bind(r, &Hypervisors::HypervisorStatistics));
   routes->Add("GET", "os-hypervisors/*", Bind(r, &Hypervisors::ShowHypervisor));
   routes->Add("GET", "os-hypervisors/*/uptime", Bind(r, &Hypervisors::HypervisorUptime));
-  routes->Add("GET", "os-hypervisors/*/search", Bind(r, &Hypervisors::SearchHypervisors));
+  routes->Add("GET", "os-hypervisors/*/search",
+              UpTo({2, 52}, Bind(r, &Hypervisors::SearchHypervisors)));
   routes->Add("GET", "os-hypervisors/*/servers",
-              Bind(r, &Hypervisors::HypervisorServers));
+              UpTo({2, 52}, Bind(r, &Hypervisors::HypervisorServers)));
 }
 
 }  // namespace chronova

@@ -49,6 +49,9 @@ class ServerActions final : public ComputeResource {
                       const Json& args) const;
   HttpResponse CrashDump(const ComputeCall& call, const InstanceId& id, const Json& body,
                          const Json& args) const;
+  // From 2.73 the body may give a locked_reason (schemas/lock_server.py).
+  HttpResponse Lock(const ComputeCall& call, const InstanceId& id, const Json& body,
+                    const Json& args) const;
   // os-getVNCConsole & co. (2.1-2.5): {"<key>": {"type": one of `types`}}.
   static Action GetConsole(std::string key, std::string protocol,
                            std::vector<std::string> types);
@@ -88,7 +91,7 @@ ServerActions::ServerActions(const ComputeApiOptions& options)
       {"reboot", &ServerActions::Reboot},
       {"confirmResize", simple(&ComputeService::ConfirmResize, 204)},
       {"revertResize", simple(&ComputeService::RevertResize, 202)},
-      {"lock", simple(&ComputeService::LockServer, 202)},
+      {"lock", &ServerActions::Lock},
       {"unlock", simple(&ComputeService::UnlockServer, 202)},
       {"forceDelete", simple(&ComputeService::ForceDeleteServer, 202)},
       {"restore", simple(&ComputeService::RestoreServer, 202)},
@@ -270,16 +273,39 @@ HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const Instanc
   if (!parsed.ok()) return ErrorResponse(parsed.status());
   Result<InstanceState> s = options_.service->RebuildServer(
       call.ctx, id, parsed->image_ref, parsed->name, parsed->metadata,
-      parsed->description, parsed->auto_disk_config);
+      parsed->description, parsed->auto_disk_config, parsed->changes);
   if (!s.ok()) return ErrorResponse(s.status());
   ServerViewOptions view_options = BaseViewOptions(call);
-  view_options.all_attributes = false;  // microversion < 2.75
+  view_options.all_attributes = call.version >= ApiVersion{2, 75};
   Json server = ServerDetailView(call.links, *s, view_options);
+  // Nova's rebuild answer adds the key pair's name from 2.54 and the user
+  // data from 2.57 to the attributes it shows.
+  if (call.version >= ApiVersion{2, 54}) server["key_name"] = NullIfEmpty(s->key_name);
+  if (call.version >= ApiVersion{2, 57}) server["user_data"] = NullIfEmpty(s->user_data);
   if (options_.enable_instance_password) {
     server["adminPass"] =
         parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
   }
   return JsonResponse(202, Json::MakeObject({{"server", std::move(server)}}));
+}
+
+HttpResponse ServerActions::Lock(const ComputeCall& call, const InstanceId& id,
+                                 const Json& body, const Json& args) const {
+  std::string reason;
+  if (call.version >= ApiVersion{2, 73}) {
+    std::string error = AdditionalPropertiesMessage(body, {"lock"});
+    if (error.empty()) error = TypeMessage(args, {"object", "null"});
+    if (error.empty() && args.is_object()) {
+      error = AdditionalPropertiesMessage(args, {"locked_reason"});
+      if (const Json* r = args.Find("locked_reason"); r != nullptr && error.empty()) {
+        error = TypeMessage(*r, {"string"});
+        if (error.empty()) error = LengthMessage(*r, 1, 255);
+        if (error.empty()) reason = r->as_string();
+      }
+    }
+    if (!error.empty()) return ErrorResponse(FieldError("lock", args, error));
+  }
+  return Done(options_.service->LockServer(call.ctx, id, reason));
 }
 
 HttpResponse ServerActions::CreateServerImage(const ComputeCall& call,

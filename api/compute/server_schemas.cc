@@ -71,13 +71,13 @@ Json Without(const Json& object, std::string_view key) {
   return out;
 }
 
-// parameter_types.description: null, or at most 255 printable characters
-// (spaces anywhere).
-MaybeError CheckDescription(const Json& v, DescriptionChange* out) {
+}  // namespace
+
+MaybeError CheckDescription(const Json& v, DescriptionChange* out, size_t max_len) {
   out->set = true;
   if (v.is_null()) return std::nullopt;
   if (auto e = Error("description", v, TypeMessage(v, {"string", "null"}))) return e;
-  if (auto e = Error("description", v, LengthMessage(v, 0, 255))) return e;
+  if (auto e = Error("description", v, LengthMessage(v, 0, max_len))) return e;
   std::vector<uint32_t> cps = CodePointsOf(v.as_string());
   if (!std::all_of(cps.begin(), cps.end(), IsPrintable)) {
     return Error("description", v,
@@ -86,8 +86,6 @@ MaybeError CheckDescription(const Json& v, DescriptionChange* out) {
   out->value = v.as_string();
   return std::nullopt;
 }
-
-}  // namespace
 
 MaybeError CheckDiskConfig(const Json& v, std::optional<bool>* auto_disk_config) {
   if (auto e = Error("OS-DCF:diskConfig", v, TypeMessage(v, {"string"}))) return e;
@@ -219,6 +217,7 @@ constexpr ApiVersion kNetworkTagVersion{2, 32};
 constexpr ApiVersion kNetworksRequiredVersion{2, 37};
 constexpr ApiVersion kNetworkTagAgainVersion{2, 42};
 constexpr ApiVersion kTagsAtCreateVersion{2, 52};
+constexpr ApiVersion kRebuildKeyNameVersion{2, 54};
 constexpr ApiVersion kNoPersonalityVersion{2, 57};
 constexpr ApiVersion kTrustedCertsVersion{2, 63};
 constexpr ApiVersion kHostAtCreateVersion{2, 74};
@@ -481,7 +480,7 @@ MaybeError CheckServer(const Json& server, const CreateServerSchemaOptions& opti
   if (options.version >= kTrustedCertsVersion) {
     allowed.push_back("trusted_image_certificates");
     if (const Json* v = server.Find("trusted_image_certificates")) {
-      if (auto e = CheckTrustedCerts(*v, &out->trusted_certs)) return e;
+      if (auto e = CheckTrustedCerts(*v, &req.trusted_certs)) return e;
     }
   }
   if (options.version >= kHostAtCreateVersion) {
@@ -636,21 +635,58 @@ Result<ParsedRebuild> ParseRebuildBody(const Json& body, ApiVersion version) {
     if (const Json* v = rebuild->Find("accessIPv6")) {
       if (auto e = CheckIp("accessIPv6", *v, AF_INET6, "ipv6")) return e;
     }
-    if (const Json* v = rebuild->Find("personality")) {
-      if (auto e = Error("personality", *v, TypeMessage(*v, {"array"}))) return e;
+    std::vector<std::string_view> allowed = {
+        "name",       "imageRef",           "adminPass",
+        "metadata",   "preserve_ephemeral", "OS-DCF:diskConfig",
+        "accessIPv4", "accessIPv6"};
+    if (version < kNoPersonalityVersion) {
+      allowed.push_back("personality");
+      if (const Json* v = rebuild->Find("personality")) {
+        if (auto e = Error("personality", *v, TypeMessage(*v, {"array"}))) return e;
+      }
     }
     if (!rebuild->Contains("imageRef")) {
       return Error("rebuild", *rebuild, "'imageRef' is a required property");
     }
-    const bool described = version >= kDescriptionVersion;
-    if (const Json* v = rebuild->Find("description"); v != nullptr && described) {
-      if (auto e = CheckDescription(*v, &out.description)) return e;
+    if (version >= kDescriptionVersion) {
+      allowed.push_back("description");
+      if (const Json* v = rebuild->Find("description")) {
+        if (auto e = CheckDescription(*v, &out.description)) return e;
+      }
     }
-    std::string extra = AdditionalPropertiesMessage(
-        described ? Without(*rebuild, "description") : *rebuild,
-        {"name", "imageRef", "adminPass", "metadata", "preserve_ephemeral",
-         "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "personality"});
-    return Error("rebuild", *rebuild, extra);
+    if (version >= kRebuildKeyNameVersion) {  // parameter_types.name_or_none
+      allowed.push_back("key_name");
+      if (const Json* v = rebuild->Find("key_name")) {
+        if (!v->is_null()) {
+          if (auto e = CheckName("key_name", *v, NameRules::kStrict)) return e;
+        }
+        out.changes.key_name = v->is_null() ? "" : v->as_string();
+      }
+    }
+    if (version >= kNoPersonalityVersion) {
+      allowed.push_back("user_data");
+      if (const Json* v = rebuild->Find("user_data")) {
+        if (!v->is_null()) {
+          if (auto e = Error("user_data", *v, TypeMessage(*v, {"string", "null"}))) {
+            return e;
+          }
+          if (!IsBase64(v->as_string())) {
+            return Error("user_data", *v, v->PythonRepr() + " is not a 'base64'");
+          }
+          if (auto e = Error("user_data", *v, LengthMessage(*v, 0, 65535))) return e;
+        }
+        out.changes.user_data = v->is_null() ? "" : v->as_string();
+      }
+    }
+    if (version >= kTrustedCertsVersion) {
+      allowed.push_back("trusted_image_certificates");
+      if (const Json* v = rebuild->Find("trusted_image_certificates")) {
+        std::vector<std::string> certs;
+        if (auto e = CheckTrustedCerts(*v, &certs)) return e;
+        out.changes.trusted_certs = std::move(certs);  // null: none
+      }
+    }
+    return Error("rebuild", *rebuild, AdditionalPropertiesMessage(*rebuild, allowed));
   };
   if (auto e = check()) return ToStatus(*e);
   return out;

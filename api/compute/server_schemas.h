@@ -23,6 +23,10 @@ enum class NameRules {
   kLegacy,  // name_with_leading_trailing_spaces (legacy v2): one non-space character
 };
 
+// parameter_types.description: null, or at most `max_len` printable
+// characters (spaces anywhere); 65535 for a flavor's (2.55).
+MaybeError CheckDescription(const Json& v, DescriptionChange* out, size_t max_len = 255);
+
 // parameter_types.disk_config: "AUTO" (true) or "MANUAL" (false).
 MaybeError CheckDiskConfig(const Json& v, std::optional<bool>* auto_disk_config);
 
@@ -38,7 +42,6 @@ struct ParsedCreateServer {
   // "none" or "auto" (2.37), "list" for a list of networks, "" if absent.
   // chronova has no network service: none of them allocates anything.
   std::string networks;
-  std::vector<std::string> trusted_certs;  // 2.63; empty if absent or null
 };
 
 struct CreateServerSchemaOptions {
@@ -63,6 +66,7 @@ struct ParsedRebuild {
   std::string admin_pass;                // as the request gave it; empty if absent
   DescriptionChange description;         // 2.19
   std::optional<bool> auto_disk_config;  // OS-DCF:diskConfig, if given
+  RebuildChanges changes;                // 2.54 key_name, 2.57 user_data, 2.63 certs
 };
 // `body` is the whole action body {"rebuild": {...}}; InvalidArgument with
 // Nova's message otherwise.

@@ -1,5 +1,6 @@
-// /os-services (nova/api/openstack/compute/services.py): 2.1, and 2.11's
-// forced_down (shown, and set with PUT /os-services/force-down).
+// /os-services (nova/api/openstack/compute/services.py): 2.1, 2.11's
+// forced_down (shown, and set with PUT /os-services/force-down), and 2.53's
+// uuids (PUT /os-services/{uuid} with status, disabled_reason, forced_down).
 #include <charconv>
 
 #include "api/auth/policy.h"
@@ -12,11 +13,12 @@ namespace chronova {
 namespace {
 
 constexpr ApiVersion kForcedDownVersion{2, 11};
+constexpr ApiVersion kUuidVersion{2, 53};
 
 Json ServiceJson(const ServiceView& s, ApiVersion version) {
   Json j = Json::MakeObject({{"binary", s.binary},
                              {"host", s.host.str()},
-                             {"id", s.id},
+                             {"id", version >= kUuidVersion ? Json(s.uuid) : Json(s.id)},
                              {"zone", s.zone},
                              {"status", s.disabled ? "disabled" : "enabled"},
                              {"state", s.liveness.up ? "up" : "down"},
@@ -32,9 +34,11 @@ class Services final : public ComputeResource {
 
   HttpResponse ListServices(const ComputeCall& call) const;
   HttpResponse UpdateService(const ComputeCall& call) const;
+  HttpResponse UpdateServiceByUuid(const ComputeCall& call) const;
 };
 
 HttpResponse Services::ListServices(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"host", "binary"})) return *refused;
   ServiceFilter filter;
   if (const std::string* h = QueryParam(call.query, "host")) filter.host = *h;
   if (const std::string* b = QueryParam(call.query, "binary")) filter.binary = *b;
@@ -47,6 +51,7 @@ HttpResponse Services::ListServices(const ComputeCall& call) const {
 }
 
 HttpResponse Services::UpdateService(const ComputeCall& call) const {
+  if (call.version >= kUuidVersion) return UpdateServiceByUuid(call);
   const std::string& action = call.params[0];
   // Policy first, as Nova's controller, then the action, then the body.
   if (Status st = Authorize(call.ctx, "os_compute_api:os-services:update"); !st.ok()) {
@@ -104,6 +109,52 @@ HttpResponse Services::UpdateService(const ComputeCall& call) const {
                         {"status", action == "enable" ? "enabled" : "disabled"}});
   if (!reason.empty()) service["disabled_reason"] = reason;
   return JsonResponse(200, Json::MakeObject({{"service", std::move(service)}}));
+}
+
+// Nova's update from 2.53: the service is named by its uuid on the path.
+HttpResponse Services::UpdateServiceByUuid(const ComputeCall& call) const {
+  const std::string& uuid = call.params[0];
+  if (!IsUuidLike(uuid)) return FaultResponse(400, "Invalid uuid " + uuid);
+  if (Status st = Authorize(call.ctx, "os_compute_api:os-services:update"); !st.ok()) {
+    return ErrorResponse(st);
+  }
+  Result<Json> body = ParseBody(*call.http);
+  if (!body.ok()) return ErrorResponse(body.status());
+  std::string error =
+      CheckMembers(*body, "", {}, {"status", "disabled_reason", "forced_down"});
+  if (error.empty()) error = CheckString(*body, "", "disabled_reason", 1, 255);
+  if (!error.empty()) return FaultResponse(400, error);
+  ServiceUpdate update;
+  if (const Json* status = body->Find("status")) {
+    std::string why = EnumMessage(*status, {"enabled", "disabled"});
+    if (!why.empty()) return ErrorResponse(FieldError("status", *status, why));
+    update.enabled = status->as_string() == "enabled";
+  }
+  if (const Json* reason = body->Find("disabled_reason")) {
+    if (update.enabled == true) {
+      return FaultResponse(
+          400, "Specifying 'disabled_reason' with status 'enabled' is invalid.");
+    }
+    // Nova keeps the reason only with status disabled.
+    if (update.enabled == false) update.disabled_reason = reason->as_string();
+  }
+  if (const Json* f = body->Find("forced_down")) {
+    bool forced_down = false;
+    if (auto e = CheckBoolean("forced_down", *f, &forced_down)) {
+      return ErrorResponse(ToStatus(*e));
+    }
+    update.forced_down = forced_down;
+  }
+  if (!update.enabled && !update.forced_down) {
+    return FaultResponse(400,
+                         "No updates were requested. Fields 'status' or 'forced_down' "
+                         "should be specified.");
+  }
+  Result<ServiceView> service =
+      options_.admin->UpdateServiceByUuid(call.ctx, uuid, update);
+  if (!service.ok()) return ErrorResponse(service.status());
+  return JsonResponse(
+      200, Json::MakeObject({{"service", ServiceJson(*service, call.version)}}));
 }
 
 }  // namespace

@@ -207,6 +207,9 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
   // Nova sets progress to 0 at create and only moves it during migrations.
   if (ShowsProgress(status)) server["progress"] = 0;
   if (options.version >= ApiVersion{2, 9}) server["locked"] = s.locked;
+  if (options.version >= ApiVersion{2, 73}) {
+    server["locked_reason"] = NullIfEmpty(s.locked_reason);
+  }
   if (options.version >= ApiVersion{2, 26}) {
     Json tags = Json::MakeArray();
     for (const std::string& t : s.tags) tags.Append(t);
@@ -217,6 +220,16 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
     server["description"] = !s.description_recorded ? Json(s.name)
                             : s.description_null    ? Json()
                                                     : Json(s.description);
+  }
+  if (options.version >= ApiVersion{2, 63}) {
+    Json certs;  // null when none
+    for (const std::string& c : s.trusted_certs) certs.Append(c);
+    server["trusted_image_certificates"] = std::move(certs);
+  }
+  if (options.server_groups) {
+    Json groups = Json::MakeArray();
+    for (const std::string& g : *options.server_groups) groups.Append(g);
+    server["server_groups"] = std::move(groups);
   }
   if (!options.all_attributes) return server;
   if (options.host_status) server["host_status"] = options.host_status(s.host);
@@ -268,15 +281,22 @@ std::string SanitizeHostname(const std::string& name) {
   return out.substr(begin, end - begin + 1);
 }
 
-Json FlavorBasicView(const LinkContext& links, const FlavorRecord& f) {
-  return Json::MakeObject({
+constexpr ApiVersion kFlavorDescriptionVersion{2, 55};
+
+Json FlavorBasicView(const LinkContext& links, const FlavorRecord& f,
+                     ApiVersion version) {
+  Json flavor = Json::MakeObject({
       {"id", f.spec.id.str()},
       {"name", f.spec.name},
       {"links", links.Links("flavors", f.spec.id.str())},
   });
+  if (version >= kFlavorDescriptionVersion)
+    flavor["description"] = NullIfEmpty(f.description);
+  return flavor;
 }
 
-Json FlavorDetailView(const LinkContext& links, const FlavorRecord& f) {
+Json FlavorDetailView(const LinkContext& links, const FlavorRecord& f, ApiVersion version,
+                      bool extra_specs) {
   Json flavor = Json::MakeObject();
   flavor["id"] = f.spec.id.str();
   flavor["name"] = f.spec.name;
@@ -290,6 +310,12 @@ Json FlavorDetailView(const LinkContext& links, const FlavorRecord& f) {
   flavor["os-flavor-access:is_public"] = f.is_public;
   flavor["rxtx_factor"] = 1.0;
   flavor["links"] = links.Links("flavors", f.spec.id.str());
+  if (version >= kFlavorDescriptionVersion)
+    flavor["description"] = NullIfEmpty(f.description);
+  if (extra_specs && version >= ApiVersion{2, 61}) {
+    flavor["extra_specs"] = MetadataJson(f.spec.extra_specs);
+  }
+  if (version >= ApiVersion{2, 75}) flavor["swap"] = f.spec.swap_mb;
   return flavor;
 }
 

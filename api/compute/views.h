@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ struct ServerViewOptions {
   // 2.47's embedded flavor shows its extra_specs (Nova's
   // os-flavor-extra-specs:index policy).
   bool flavor_extra_specs = false;
+  // 2.71's "server_groups" (show, update and rebuild answers): the uuids of
+  // the groups the server is in; unset: not shown.
+  std::optional<std::vector<std::string>> server_groups;
 };
 
 // Nova's instance hostname for a display name (nova/utils.py
@@ -83,8 +87,13 @@ Json ServerDetailView(const LinkContext& links, const InstanceState& s,
                       const ServerViewOptions& options);
 
 // GET /flavors item and GET /flavors/detail item (and /flavors/{id}).
-Json FlavorBasicView(const LinkContext& links, const FlavorRecord& f);
-Json FlavorDetailView(const LinkContext& links, const FlavorRecord& f);
+// From 2.55 both show the description; from 2.61 the detail view shows the
+// extra_specs when `extra_specs` (Nova's os-flavor-extra-specs:index policy);
+// from 2.75 a swap of 0 is 0, not "".
+Json FlavorBasicView(const LinkContext& links, const FlavorRecord& f,
+                     ApiVersion version = kMinComputeVersion);
+Json FlavorDetailView(const LinkContext& links, const FlavorRecord& f,
+                      ApiVersion version = kMinComputeVersion, bool extra_specs = false);
 
 // GET /images item and GET /images/detail item (and /images/{id}).
 Json ImageBasicView(const LinkContext& links, const ImageRecord& i);

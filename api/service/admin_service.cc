@@ -1,6 +1,10 @@
 #include "api/service/admin_service.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <charconv>
 #include <set>
 
@@ -20,11 +24,47 @@ std::string Topic(const std::string& binary) {
   return binary.rfind("nova-", 0) == 0 ? binary.substr(5) : binary;
 }
 
+std::string Lowered(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 Status HostNotMapped(const HostName& host) {
   return Status::NotFound("Host '" + host.str() + "' is not mapped to any cell");
 }
 
+// RFC 4122 version 5: SHA-1 of a namespace and a name, as Python's uuid.uuid5.
+std::string NameBasedUuid(const std::string& name) {
+  // chronova's namespace for service and compute node uuids.
+  static constexpr std::array<unsigned char, 16> kNamespace = {
+      0x3b, 0x8e, 0x51, 0x0d, 0x6c, 0x2a, 0x4f, 0x7e,
+      0x9d, 0x14, 0xa2, 0x5c, 0x0b, 0x73, 0xe6, 0x19};
+  std::string data(kNamespace.begin(), kNamespace.end());
+  data += name;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha1(), nullptr);
+  digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x50);
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string ServiceUuid(const std::string& binary, const HostName& host) {
+  return NameBasedUuid("service:" + binary + "@" + host.str());
+}
+
+std::string ComputeNodeUuid(const HostName& host) {
+  return NameBasedUuid("compute-node:" + host.str());
+}
 
 AdminService::AdminService(EventLog* log, ProjectionStore* store,
                            const ProjectionRunner* runner, AdminServiceOptions options)
@@ -60,6 +100,7 @@ ServiceView AdminService::ComputeService(
   const HostState& h = numbered.host;
   ServiceView v;
   v.id = static_cast<int64_t>(options_.node_services.size()) + numbered.id;
+  v.uuid = ServiceUuid(kComputeBinary, h.name);
   v.binary = kComputeBinary;
   v.host = h.name;
   v.zone = HostAvailabilityZone(h.name, h.availability_zone, aggregates);
@@ -79,7 +120,8 @@ std::vector<ServiceView> AdminService::AllServices(
   int64_t id = 0;
   for (const NodeService& s : options_.node_services) {
     // They run in this very process: up, and reporting now.
-    out.push_back(ServiceView{++id, s.binary, s.host, kInternalZone, false, "",
+    out.push_back(ServiceView{++id, ServiceUuid(s.binary, s.host), s.binary, s.host,
+                              kInternalZone, false, "",
                               ServiceLiveness{true, options_.env->Now()}, false});
   }
   for (const NumberedHost& h : hosts) out.push_back(ComputeService(h, aggregates));
@@ -96,6 +138,7 @@ Result<std::vector<HypervisorView>> AdminService::Views(
   for (const NumberedHost& h : hosts) {
     HypervisorView v;
     v.id = h.id;
+    v.uuid = ComputeNodeUuid(h.host.name);
     v.host = h.host;
     v.service = ComputeService(h, aggregates);
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> on_host,
@@ -109,38 +152,8 @@ Result<std::vector<HypervisorView>> AdminService::Views(
 
 // ---- os-hypervisors --------------------------------------------------------
 
-Result<std::vector<HypervisorView>> AdminService::ListHypervisors(
-    const RequestContext& ctx, bool detail) const {
-  CHRONOVA_RETURN_IF_ERROR(
-      Authorize(ctx, detail ? "os_compute_api:os-hypervisors:list-detail"
-                            : "os_compute_api:os-hypervisors:list"));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
-  return Views(hosts, false);
-}
-
-Result<HypervisorView> AdminService::GetHypervisor(const RequestContext& ctx,
-                                                   const std::string& id,
-                                                   const char* policy) const {
-  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy));
-  Status not_found =
-      Status::NotFound("Hypervisor with ID '" + id + "' could not be found.");
-  int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
-  if (ec != std::errc() || ptr != id.data() + id.size()) return not_found;
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
-  for (const NumberedHost& h : hosts) {
-    if (h.id != n) continue;
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HypervisorView> v, Views({h}, false));
-    return v.front();
-  }
-  return not_found;
-}
-
-Result<std::vector<HypervisorView>> AdminService::SearchHypervisors(
-    const RequestContext& ctx, const std::string& pattern, bool with_servers) const {
-  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, with_servers
-                                              ? "os_compute_api:os-hypervisors:servers"
-                                              : "os_compute_api:os-hypervisors:search"));
+Result<std::vector<HypervisorView>> AdminService::Matching(const std::string& pattern,
+                                                           bool with_servers) const {
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
   std::vector<NumberedHost> matching;
   for (const NumberedHost& h : hosts) {
@@ -151,6 +164,45 @@ Result<std::vector<HypervisorView>> AdminService::SearchHypervisors(
     return Status::NotFound("No hypervisor matching '" + pattern + "' could be found.");
   }
   return Views(matching, with_servers);
+}
+
+Result<std::vector<HypervisorView>> AdminService::ListHypervisors(
+    const RequestContext& ctx, bool detail, const HypervisorFilter& filter) const {
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, detail ? "os_compute_api:os-hypervisors:list-detail"
+                            : "os_compute_api:os-hypervisors:list"));
+  if (filter.pattern) return Matching(*filter.pattern, filter.with_servers);
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  return Views(hosts, filter.with_servers);
+}
+
+Result<HypervisorView> AdminService::GetHypervisor(const RequestContext& ctx,
+                                                   const std::string& id,
+                                                   const char* policy, bool by_uuid,
+                                                   bool with_servers) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy));
+  Status not_found =
+      Status::NotFound("Hypervisor with ID '" + id + "' could not be found.");
+  int64_t n = 0;
+  if (!by_uuid) {
+    auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+    if (ec != std::errc() || ptr != id.data() + id.size()) return not_found;
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  for (const NumberedHost& h : hosts) {
+    if (by_uuid ? ComputeNodeUuid(h.host.name) != Lowered(id) : h.id != n) continue;
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HypervisorView> v, Views({h}, with_servers));
+    return v.front();
+  }
+  return not_found;
+}
+
+Result<std::vector<HypervisorView>> AdminService::SearchHypervisors(
+    const RequestContext& ctx, const std::string& pattern, bool with_servers) const {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, with_servers
+                                              ? "os_compute_api:os-hypervisors:servers"
+                                              : "os_compute_api:os-hypervisors:search"));
+  return Matching(pattern, with_servers);
 }
 
 Result<HypervisorStatistics> AdminService::HypervisorStats(
@@ -252,6 +304,39 @@ Result<std::string> AdminService::HostStatus(const HostName& host) const {
   if (h->disabled) return std::string("MAINTENANCE");
   const bool up = !options_.liveness || options_.liveness(host).up;
   return std::string(up ? "UP" : "UNKNOWN");
+}
+
+Result<ServiceView> AdminService::UpdateServiceByUuid(const RequestContext& ctx,
+                                                      const std::string& uuid,
+                                                      const ServiceUpdate& update) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-services:update"));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates, Aggregates());
+  std::optional<ServiceView> found;
+  for (ServiceView& s : AllServices(hosts, aggregates)) {
+    if (s.uuid == Lowered(uuid)) found = std::move(s);
+  }
+  if (!found) return Status::NotFound("Service " + uuid + " could not be found.");
+  CHRONOVA_RETURN_IF_ERROR(
+      UpdateService(ctx, found->host, found->binary, "service-update-" + uuid + "-",
+                    [&](const HostState& s) -> std::vector<Event> {
+                      std::vector<Event> events;
+                      if (update.enabled == true && s.disabled)
+                        events.push_back(HostServiceEnabled{});
+                      if (update.enabled == false &&
+                          (!s.disabled || s.disabled_reason != update.disabled_reason)) {
+                        events.push_back(HostServiceDisabled{update.disabled_reason});
+                      }
+                      if (update.forced_down && *update.forced_down != s.forced_down) {
+                        events.push_back(HostForcedDownSet{*update.forced_down});
+                      }
+                      return events;
+                    }));
+  CHRONOVA_ASSIGN_OR_RETURN(hosts, Hosts());
+  for (const NumberedHost& h : hosts) {
+    if (h.host.name == found->host) return ComputeService(h, aggregates);
+  }
+  return Status::NotFound("Service " + uuid + " could not be found.");
 }
 
 Status AdminService::SetServiceForcedDown(const RequestContext& ctx, const HostName& host,

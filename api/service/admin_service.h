@@ -7,7 +7,11 @@
 // Ids: a compute host's hypervisor id is its registration order (the hosts
 // read model's HostState::id, 1-based, stable across rebuilds). Services are
 // numbered node services first (options.node_services, ids 1..k), then each
-// compute host's nova-compute service as k + its hypervisor id.
+// compute host's nova-compute service as k + its hypervisor id. From
+// microversion 2.53 services and hypervisors are named by uuid instead: a
+// name-based uuid (RFC 4122 version 5) of the service's binary and host, or of
+// the compute node's host, so it is stable across restarts and replays without
+// being stored (docs/api.md, "Microversions").
 //
 // Every method authorizes with Nova's policy name first (PermissionDenied).
 // Thread-safety: all methods may be called concurrently.
@@ -63,6 +67,7 @@ struct AdminServiceOptions {
 
 struct ServiceView {
   int64_t id = 0;
+  std::string uuid;  // the id from 2.53
   std::string binary;
   HostName host;
   std::string zone;
@@ -79,8 +84,9 @@ struct NumberedHost {
 };
 
 struct HypervisorView {
-  int64_t id = 0;  // the hypervisor id
-  HostState host;  // capacity, usage (used), hypervisor_hostname
+  int64_t id = 0;    // the hypervisor id
+  std::string uuid;  // the id from 2.53
+  HostState host;    // capacity, usage (used), hypervisor_hostname
   ServiceView service;
   int64_t running_vms = 0;
   std::vector<InstanceState> servers;  // only when asked (…/servers)
@@ -106,6 +112,24 @@ struct HostResourceRow {
   int64_t cpu = 0, memory_mb = 0, disk_gb = 0;
 };
 
+// The uuids of 2.53: a service's (binary on host) and a compute node's.
+std::string ServiceUuid(const std::string& binary, const HostName& host);
+std::string ComputeNodeUuid(const HostName& host);
+
+// GET /os-hypervisors(/detail) from 2.53: hypervisor_hostname_pattern (Nova's
+// SQL LIKE %pattern%; NotFound if none matches) and with_servers.
+struct HypervisorFilter {
+  std::optional<std::string> pattern;
+  bool with_servers = false;
+};
+
+// PUT /os-services/{uuid} (2.53): what changes; unset members stay.
+struct ServiceUpdate {
+  std::optional<bool> enabled;
+  std::string disabled_reason;  // with enabled == false; empty: none
+  std::optional<bool> forced_down;
+};
+
 // The "services" filter of GET /os-services.
 struct ServiceFilter {
   std::optional<std::string> host;
@@ -122,11 +146,13 @@ class AdminService {
   const AdminServiceOptions& options() const { return options_; }
 
   // ---- os-hypervisors
-  Result<std::vector<HypervisorView>> ListHypervisors(const RequestContext& ctx,
-                                                      bool detail) const;
-  // NotFound "Hypervisor with ID '<id>' could not be found."
+  Result<std::vector<HypervisorView>> ListHypervisors(
+      const RequestContext& ctx, bool detail, const HypervisorFilter& filter = {}) const;
+  // `id` is the integer id, or the uuid if `by_uuid` (2.53). NotFound
+  // "Hypervisor with ID '<id>' could not be found."
   Result<HypervisorView> GetHypervisor(const RequestContext& ctx, const std::string& id,
-                                       const char* policy) const;
+                                       const char* policy, bool by_uuid = false,
+                                       bool with_servers = false) const;
   // Hypervisors whose hypervisor_hostname contains `pattern` (Nova's SQL LIKE
   // %pattern%), with their servers if `with_servers`; NotFound "No hypervisor
   // matching '<pattern>' could be found." if none.
@@ -145,6 +171,12 @@ class AdminService {
   Status SetServiceEnabled(const RequestContext& ctx, const HostName& host,
                            const std::string& binary, bool enabled,
                            const std::string& reason);
+  // PUT /os-services/{uuid} (2.53): NotFound "Service <uuid> could not be
+  // found."; InvalidArgument for a service other than nova-compute. The
+  // service as it is after the update.
+  Result<ServiceView> UpdateServiceByUuid(const RequestContext& ctx,
+                                          const std::string& uuid,
+                                          const ServiceUpdate& update);
   // A server's host_status (microversion 2.16), as Nova's
   // get_instance_host_status: "" without a host, DOWN while forced down,
   // MAINTENANCE while disabled, UP while it reports, else UNKNOWN.
@@ -211,6 +243,9 @@ class AdminService {
       const std::vector<AggregateState>& aggregates) const;
   Result<std::vector<HypervisorView>> Views(const std::vector<NumberedHost>& hosts,
                                             bool with_servers) const;
+  // Hypervisors whose hypervisor_hostname contains `pattern`; NotFound if none.
+  Result<std::vector<HypervisorView>> Matching(const std::string& pattern,
+                                               bool with_servers) const;
   // Runs `decide` on aggregate/<id> and returns the aggregate as folded after it.
   template <typename Decider>
   Result<AggregateState> ActOnAggregate(const RequestContext& ctx, int64_t id,

@@ -232,6 +232,7 @@ Result<FlavorRecord> ComputeService::CreateFlavor(const RequestContext& ctx,
   created.flavor.ephemeral_gb = req.ephemeral_gb;
   created.flavor.swap_mb = req.swap_mb;
   created.is_public = req.is_public;
+  created.description = req.description;
   // Names are checked against the read model: two admins creating one name at
   // the same instant may both succeed (ids, the flavor's stream, cannot).
   {
@@ -250,6 +251,17 @@ Result<FlavorRecord> ComputeService::CreateFlavor(const RequestContext& ctx,
     return std::vector<Event>{created};
   };
   CHRONOVA_RETURN_IF_ERROR(ActOnFlavor(ctx, id, "flavor-create", decide));
+  return GetFlavor(ctx, id);
+}
+
+Result<FlavorRecord> ComputeService::SetFlavorDescription(
+    const RequestContext& ctx, const FlavorId& id, const std::string& description) {
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-flavor-manage:update"));
+  auto decide = [&](const FlavorState& s) -> Result<std::vector<Event>> {
+    if (!s.exists) return FlavorNotFound(id);
+    return std::vector<Event>{FlavorDescriptionSet{description}};
+  };
+  CHRONOVA_RETURN_IF_ERROR(ActOnFlavor(ctx, id, "flavor-update", decide));
   return GetFlavor(ctx, id);
 }
 

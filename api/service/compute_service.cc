@@ -152,6 +152,10 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     return Status::InvalidArgument("min_count must be <= max_count and at least 1");
   }
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create"));
+  if (!req.trusted_certs.empty()) {
+    CHRONOVA_RETURN_IF_ERROR(
+        Authorize(ctx, "os_compute_api:servers:create:trusted_certs"));
+  }
   if (req.metadata.size() > options_.metadata_items_limit) {
     return Status::PermissionDenied("Maximum number of metadata items exceeds " +
                                     std::to_string(options_.metadata_items_limit));
@@ -239,7 +243,8 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     r.scheduler_hints = req.scheduler_hints;
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
                               Decide(InstanceState{}, CreateInstance{r}));
-    if (!req.access_ipv4.empty() || !req.access_ipv6.empty() || req.description.set) {
+    if (!req.access_ipv4.empty() || !req.access_ipv6.empty() || req.description.set ||
+        !req.trusted_certs.empty()) {
       // Recorded with the request, in the same (atomic) append.
       InstanceUpdated extra;
       extra.has_access_ipv4 = !req.access_ipv4.empty();
@@ -247,6 +252,8 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
       extra.has_access_ipv6 = !req.access_ipv6.empty();
       extra.access_ipv6 = req.access_ipv6;
       SetDescription(extra, req.description);
+      extra.has_trusted_certs = !req.trusted_certs.empty();
+      extra.trusted_certs = req.trusted_certs;
       events.push_back(extra);
     }
     if (!req.tags.empty()) events.push_back(InstanceTagsSet{req.tags});
@@ -383,7 +390,8 @@ Result<InstanceState> ComputeService::RebuildServer(
     const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
     const std::optional<std::string>& name,
     const std::optional<std::map<std::string, std::string>>& metadata,
-    const DescriptionChange& description, std::optional<bool> auto_disk_config) {
+    const DescriptionChange& description, std::optional<bool> auto_disk_config,
+    const RebuildChanges& changes) {
   const ImageId image_id(LastSegment(image_ref));
   // Resolved once; refused (below) only after the server's own checks, as Nova
   // looks the image up after the lock and the state.
@@ -416,10 +424,31 @@ Result<InstanceState> ComputeService::RebuildServer(
           return Status::InvalidArgument(
               "Flavor's disk is too small for requested image.");
         }
-        if (description.set) {
-          InstanceUpdated described;
-          SetDescription(described, description);
-          events.push_back(described);  // in the same (atomic) append
+        if (changes.trusted_certs && !changes.trusted_certs->empty()) {
+          CHRONOVA_RETURN_IF_ERROR(
+              Authorize(ctx, "os_compute_api:servers:rebuild:trusted_certs",
+                        PolicyTarget{s.project_id, UserId()}));
+        }
+        if (changes.key_name && !changes.key_name->empty()) {
+          // Nova looks the pair up among the caller's own.
+          CHRONOVA_ASSIGN_OR_RETURN(auto keypairs,
+                                    store_->Reader(KeypairsProjection::kName));
+          CHRONOVA_ASSIGN_OR_RETURN(
+              std::optional<KeypairRecord> key,
+              KeypairsView(keypairs.get()).Get(ctx.user, *changes.key_name));
+          if (!key) return Status::InvalidArgument("Invalid key_name provided.");
+        }
+        if (description.set || changes.key_name || changes.user_data ||
+            changes.trusted_certs) {
+          InstanceUpdated updated;  // in the same (atomic) append
+          SetDescription(updated, description);
+          updated.has_key_name = changes.key_name.has_value();
+          updated.key_name = changes.key_name.value_or("");
+          updated.has_user_data = changes.user_data.has_value();
+          updated.user_data = changes.user_data.value_or("");
+          updated.has_trusted_certs = changes.trusted_certs.has_value();
+          if (changes.trusted_certs) updated.trusted_certs = *changes.trusted_certs;
+          events.push_back(updated);
         }
         if (auto_disk_config) {
           CHRONOVA_ASSIGN_OR_RETURN(const bool auto_disk,
@@ -685,9 +714,15 @@ Status ComputeService::AppendConsoleToken(const RequestContext& ctx, const Insta
                      });
 }
 
-Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServerAs<LockInstance>(ctx, id, "lock",
-                                     "os_compute_api:os-lock-server:lock");
+Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id,
+                                  const std::string& reason) {
+  return ActOnServer(
+      ctx, id, RequestKey(ctx, "lock"),
+      [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-lock-server:lock",
+                                           PolicyTarget{s.project_id, UserId()}));
+        return Decide(s, LockInstance{ctx.IsAdmin(), reason});
+      });
 }
 
 Status ComputeService::UnlockServer(const RequestContext& ctx, const InstanceId& id) {

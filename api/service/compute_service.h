@@ -40,6 +40,14 @@ struct DescriptionChange {
   std::optional<std::string> value;
 };
 
+// What a rebuild may change beside the image, name, metadata and description;
+// unset members stay as they are, an empty value unsets.
+struct RebuildChanges {
+  std::optional<std::string> key_name;                    // 2.54
+  std::optional<std::string> user_data;                   // 2.57, base64
+  std::optional<std::vector<std::string>> trusted_certs;  // 2.63
+};
+
 struct CreateServerRequest {
   std::string name;
   std::string flavor_ref;         // flavor id (or a URL ending in it)
@@ -58,6 +66,7 @@ struct CreateServerRequest {
   // OS-DCF:diskConfig AUTO (true) or MANUAL; unset: the image's
   // auto_disk_config property decides.
   std::optional<bool> auto_disk_config;
+  std::vector<std::string> trusted_certs;  // 2.63; empty: none
   // 2.74: the host and hypervisor an admin asks for (parsed; not honoured yet:
   // the maximum microversion is below 2.74).
   std::string host;
@@ -161,6 +170,7 @@ struct CreateFlavorRequest {
   int32_t swap_mb = 0;
   double rxtx_factor = 1.0;
   bool is_public = true;
+  std::string description;  // 2.55; empty: none
 };
 
 // One resource of a quota set: its limit and, for /detail, its usage.
@@ -278,13 +288,16 @@ class ComputeService {
   // unknown image or one the caller may not see ("Cannot find image for
   // rebuild", as Nova), one that is not active ("Image <id> is not active.")
   // or one too big for the flavor, each checked after the server's lock and
-  // state as in Nova; NotFound/Conflict/PermissionDenied as ServerAction.
+  // state as in Nova; a key pair the caller does not have is "Invalid
+  // key_name provided." (400); NotFound/Conflict/PermissionDenied as
+  // ServerAction.
   Result<InstanceState> RebuildServer(
       const RequestContext& ctx, const InstanceId& id, const std::string& image_ref,
       const std::optional<std::string>& name,
       const std::optional<std::map<std::string, std::string>>& metadata,
       const DescriptionChange& description = DescriptionChange(),
-      std::optional<bool> auto_disk_config = std::nullopt);
+      std::optional<bool> auto_disk_config = std::nullopt,
+      const RebuildChanges& changes = RebuildChanges());
   // The rescue action: the guest boots from `rescue_image_ref` (empty: its own
   // image) with its disk attached second. InvalidArgument for an unknown
   // image, one the caller may not see or one that is not active ("Requested
@@ -359,7 +372,9 @@ class ComputeService {
   Result<ConsoleTokenRecord> ShowConsoleToken(const RequestContext& ctx,
                                               const std::string& token) const;
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
-  Status LockServer(const RequestContext& ctx, const InstanceId& id);
+  // `reason`: 2.73's locked_reason; empty: none.
+  Status LockServer(const RequestContext& ctx, const InstanceId& id,
+                    const std::string& reason = "");
   // os-server-tags (2.26). `tags` becomes the server's set; the policy is
   // "os_compute_api:os-server-tags:<policy>", `method` names the call in the
   // 409 outside active/paused/suspended/stopped. Returns the tags after it.
@@ -450,6 +465,9 @@ class ComputeService {
   // <name> already exists.".
   Result<FlavorRecord> CreateFlavor(const RequestContext& ctx,
                                     const CreateFlavorRequest& req);
+  // PUT /flavors/{id} (2.55): the flavor with its new description (empty: none).
+  Result<FlavorRecord> SetFlavorDescription(const RequestContext& ctx, const FlavorId& id,
+                                            const std::string& description);
   Status DeleteFlavor(const RequestContext& ctx, const FlavorId& id);
   // os-flavor-access: the projects of a private flavor (admin). InvalidArgument
   // "Access list not available for public flavors." for a public one.

@@ -77,9 +77,21 @@ struct FlavorExtraSpecDeleted {
   }
 };
 
+// An admin changed the flavor's description (PUT /flavors/{id}, 2.55): the
+// only thing about a flavor that changes in place.
+struct FlavorDescriptionSet {
+  static constexpr const char* kType = "flavor.description_set";
+  static constexpr uint32_t kSchema = 1;
+  std::string description;  // empty: none (null)
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(description));
+  }
+};
+
 // Every event of flavor/<id> streams.
 using FlavorEvents =
     EventList<FlavorCreated, FlavorDeleted, FlavorAccessAdded, FlavorAccessRemoved,
-              FlavorExtraSpecsSet, FlavorExtraSpecDeleted>;
+              FlavorExtraSpecsSet, FlavorExtraSpecDeleted, FlavorDescriptionSet>;
 
 }  // namespace chronova

@@ -251,13 +251,15 @@ struct InstancePowerStateChanged {
 };
 
 // The instance was locked (os-lock): only admins may act on it until unlocked.
+// Schema 2 adds the reason (2.73's locked_reason); schema 1 is upcast with none.
 struct InstanceLocked {
   static constexpr const char* kType = "instance.locked";
-  static constexpr uint32_t kSchema = 1;
+  static constexpr uint32_t kSchema = 2;
   bool by_admin = false;  // Nova's locked_by "admin" rather than "owner"
+  std::string reason;     // empty: none (null)
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(by_admin));
+    ar(CEREAL_NVP(by_admin), CEREAL_NVP(reason));
   }
 };
 
@@ -270,10 +272,13 @@ struct InstanceUnlocked {
 
 // A user renamed the server or set its access addresses (PUT /servers/{id};
 // at create, for accessIPv4/accessIPv6, in the same append as instance.requested).
-// Only the fields whose has_* flag is set change.
+// Only the fields whose has_* flag is set change. Schema 3 adds what a rebuild
+// (or a create) may set beside the image: the key pair's name (2.54), the
+// user data (2.57) and the trusted image certificates (2.63); schema 2 is
+// upcast with none of them set.
 struct InstanceUpdated {
   static constexpr const char* kType = "instance.updated";
-  static constexpr uint32_t kSchema = 2;  // 2: the description (microversion 2.19)
+  static constexpr uint32_t kSchema = 3;  // 2: the description (microversion 2.19)
   bool has_name = false;
   std::string name;
   bool has_access_ipv4 = false;
@@ -285,12 +290,19 @@ struct InstanceUpdated {
   bool has_description = false;
   bool description_null = false;
   std::string description;
+  bool has_key_name = false;
+  std::string key_name;  // empty: none (null)
+  bool has_user_data = false;
+  std::string user_data;  // base64, as the API received it; empty: none
+  bool has_trusted_certs = false;
+  std::vector<std::string> trusted_certs;  // empty: none (null)
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(has_name), CEREAL_NVP(name), CEREAL_NVP(has_access_ipv4),
        CEREAL_NVP(access_ipv4), CEREAL_NVP(has_access_ipv6), CEREAL_NVP(access_ipv6),
-       CEREAL_NVP(has_description), CEREAL_NVP(description_null),
-       CEREAL_NVP(description));
+       CEREAL_NVP(has_description), CEREAL_NVP(description_null), CEREAL_NVP(description),
+       CEREAL_NVP(has_key_name), CEREAL_NVP(key_name), CEREAL_NVP(has_user_data),
+       CEREAL_NVP(user_data), CEREAL_NVP(has_trusted_certs), CEREAL_NVP(trusted_certs));
   }
 };
 

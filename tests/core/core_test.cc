@@ -335,6 +335,7 @@ TEST_CASE("every event round-trips through its envelope payload") {
       FlavorAccessRemoved{ProjectId("p")},
       FlavorExtraSpecsSet{{{"k", "v"}}},
       FlavorExtraSpecDeleted{"k"},
+      FlavorDescriptionSet{"d"},
       KeypairCreated{UserId("u"), "n", "ssh", "ssh-rsa AAAA", "aa:bb"},
       KeypairDeleted{"n"},
       QuotaLimitsSet{ProjectId("p"), UserId("u"), {{"cores", 4}}},

@@ -63,6 +63,33 @@ struct InstanceUpdatedV1 {
   }
 };
 
+// instance.updated as schema 2 wrote it (before key name, user data, certificates).
+struct InstanceUpdatedV2 {
+  bool has_name = false;
+  std::string name;
+  bool has_access_ipv4 = false;
+  std::string access_ipv4;
+  bool has_access_ipv6 = false;
+  std::string access_ipv6;
+  bool has_description = false;
+  bool description_null = false;
+  std::string description;
+  template <class A>
+  void serialize(A& ar) {
+    ar(has_name, name, has_access_ipv4, access_ipv4, has_access_ipv6, access_ipv6,
+       has_description, description_null, description);
+  }
+};
+
+// instance.locked as schema 1 wrote it (before the reason).
+struct InstanceLockedV1 {
+  bool by_admin = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(by_admin);
+  }
+};
+
 // aggregate.created as schema 1 wrote it (before the uuid).
 struct AggregateCreatedV1 {
   int64_t aggregate_id = 0;
@@ -141,12 +168,13 @@ std::vector<Envelope> History() {
   add("instance/i-ok", "instance.updated", 1,
       EncodePortable(
           InstanceUpdatedV1{true, "vm-renamed", true, "192.0.2.7", false, ""}));
-  ev("instance/i-ok",
-     InstanceUpdated{false, "", false, "", false, "", true, false, "web"});
+  add("instance/i-ok", "instance.updated", 2,
+      EncodePortable(
+          InstanceUpdatedV2{false, "", false, "", false, "", true, false, "web"}));
   ev("instance/i-ok", InstanceMetadataChanged{{{"tier", "gold"}}, {"role"}});
   ev("instance/i-fail", InstanceBuildFailed{HostName("hv1"), "libvirt: boom"});
   ev("host/hv1", HostResourcesReleased{InstanceId("i-fail")});
-  ev("instance/i-ok", InstanceLocked{false});
+  add("instance/i-ok", "instance.locked", 1, EncodePortable(InstanceLockedV1{false}));
   ev("instance/i-ok", InstanceActionRequested{"stop", false});
   ev("instance/i-ok", InstanceActionCompleted{HostName("hv1"), "stop", 4});
   ev("instance/i-ok", InstanceActionRequested{"start", false});
@@ -193,6 +221,7 @@ std::vector<Envelope> History() {
   ev("flavor/1", FlavorAccessAdded{ProjectId("demo")});
   ev("flavor/1", FlavorExtraSpecsSet{{{"hw:mem_page_size", "large"}}});
   ev("flavor/1", FlavorExtraSpecDeleted{"hw:mem_page_size"});
+  ev("flavor/1", FlavorDescriptionSet{"the smallest"});
   ev("flavor/1", FlavorAccessRemoved{ProjectId("demo")});
   ev("flavor/1", FlavorDeleted{});
   ev("token/aud-1", TokenRevoked{"aud-1", UserId("u-1"), Timestamp{1767229200000000}});
@@ -230,6 +259,17 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceDiskConfigSet{true});
   ev("aggregate/2",
      AggregateCreated{2, "rack2", "", "5f2b7c3e-1d4a-4e8b-9c6d-0a1b2c3d4e5f"});
+  {
+    InstanceUpdated rebuilt;
+    rebuilt.has_key_name = true;
+    rebuilt.key_name = "k1";
+    rebuilt.has_user_data = true;
+    rebuilt.user_data = "ZWNobyBoaQ==";
+    rebuilt.has_trusted_certs = true;
+    rebuilt.trusted_certs = {"cert-1"};
+    ev("instance/i-fail", rebuilt);
+  }
+  ev("instance/i-fail", InstanceLocked{true, "maintenance"});
   return out;
 }
 
@@ -362,6 +402,31 @@ TEST_CASE(
     seen = true;
   }
   CHECK(seen);
+}
+
+TEST_CASE(
+    "instance.updated of schema 2 and instance.locked of schema 1 read as today's with "
+    "nothing new set") {
+  bool updated = false, locked = false;
+  for (const Envelope& e : LoadFixture()) {
+    if (e.type == InstanceUpdated::kType && e.schema == 2) {
+      const auto u = std::get<InstanceUpdated>(DecodeEvent(e).value());
+      CHECK(u.has_description);
+      CHECK(u.description == "web");
+      CHECK_FALSE(u.has_key_name);
+      CHECK_FALSE(u.has_user_data);
+      CHECK_FALSE(u.has_trusted_certs);
+      updated = true;
+    }
+    if (e.type == InstanceLocked::kType && e.schema == 1) {
+      const auto l = std::get<InstanceLocked>(DecodeEvent(e).value());
+      CHECK_FALSE(l.by_admin);
+      CHECK(l.reason.empty());
+      locked = true;
+    }
+  }
+  CHECK(updated);
+  CHECK(locked);
 }
 
 TEST_CASE(

@@ -578,6 +578,7 @@ TOKEN_HEADERS = {"X-Subject-Token": "{subject}"}
 # Another user's keypairs are named with ?user_id= from microversion 2.10.
 AT_2_10 = {"OpenStack-API-Version": "compute 2.10"}
 AT_2_26 = {"OpenStack-API-Version": "compute 2.26"}
+AT_2_63 = {"OpenStack-API-Version": "compute 2.63"}
 NEW_SERVER = {"server": {"name": "policy-new", "flavorRef": "42", "imageRef": "{boot_image}"}}
 NEW_IMAGE = {"name": "policy-new", "disk_format": "raw", "container_format": "bare"}
 
@@ -770,6 +771,11 @@ RULES = {
         "POST", LIFE, {"confirmResize": None}, ok=204, prepare=life_in("VERIFY_RESIZE")),
     "os_compute_api:servers:create": R(
         "POST", "/v2.1/servers", NEW_SERVER, ok=202, cleanup=drop_created_server),
+    "os_compute_api:servers:create:trusted_certs": R(
+        "POST", "/v2.1/servers",
+        {"server": dict(NEW_SERVER["server"], networks="none",
+                        trusted_image_certificates=["policy-cert"])},
+        ok=202, headers=AT_2_63, cleanup=drop_created_server),
     "os_compute_api:servers:create_image": R(
         "POST", LIFE, {"createImage": {"name": "policy-snapshot"}}, ok=202,
         prepare=life_in("ACTIVE"), cleanup=drop_snapshot),
@@ -786,6 +792,10 @@ RULES = {
     "os_compute_api:servers:rebuild": R(
         "POST", LIFE, {"rebuild": {"imageRef": "{boot_image}"}}, ok=202,
         prepare=life_in("ACTIVE")),
+    "os_compute_api:servers:rebuild:trusted_certs": R(
+        "POST", LIFE, {"rebuild": {"imageRef": "{boot_image}",
+                                   "trusted_image_certificates": ["policy-cert"]}},
+        ok=202, headers=AT_2_63, prepare=life_in("ACTIVE")),
     "os_compute_api:servers:resize": R(
         "POST", LIFE, {"resize": {"flavorRef": "{resize_to}"}}, ok=202,
         prepare=lambda role: (ensure(F["life"], "ACTIVE"),
@@ -870,6 +880,10 @@ RULES = {
         cleanup=drop_created_flavor),
     "os_compute_api:os-flavor-manage:delete": R(
         "DELETE", "/v2.1/flavors/{victim}", ok=202, prepare=victim_flavor,
+        cleanup=drop_victim_flavor),
+    "os_compute_api:os-flavor-manage:update": R(
+        "PUT", "/v2.1/flavors/{victim}", {"flavor": {"description": "policy"}},
+        headers={"OpenStack-API-Version": "compute 2.55"}, prepare=victim_flavor,
         cleanup=drop_victim_flavor),
     # ---- quotas ----
     "os_compute_api:os-quota-class-sets:show": R("GET", "/v2.1/os-quota-class-sets/default"),
