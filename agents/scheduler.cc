@@ -343,7 +343,18 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r,
       if (it != hosts_.end()) consider(it->second);
     }
   }
-  if (group == nullptr || group->group->policy != kAffinity || member_hosts.empty()) {
+  if (!r.requested_host.empty() || !r.requested_node.empty()) {
+    // 2.74: an admin named the host and/or compute node; nowhere else will do.
+    auto requested = [&](const HostState& h) {
+      return (r.requested_host.empty() || h.name == r.requested_host) &&
+             (r.requested_node.empty() || h.hypervisor_hostname == r.requested_node);
+    };
+    std::erase_if(hosts, [&](const PlacementHost& h) { return !requested(*h.state); });
+    for (auto& [name, entry] : hosts_) {
+      if (requested(entry.state)) consider(entry);
+    }
+  } else if (group == nullptr || group->group->policy != kAffinity ||
+             member_hosts.empty()) {
     for (const auto& [weight, hash, entry] : ranked_) {
       if (hosts.size() >= kWalk) break;
       consider(*entry);

@@ -193,6 +193,48 @@ Result<std::string> UpcastInstanceUpdated2To3(std::string_view old) {
   return EncodePortable(v3);  // key name, user data and certificates untouched
 }
 
+// instance.requested as stored before schema 2. Frozen: never edit.
+struct InstanceRequestedV1 {
+  InstanceId instance_id;
+  std::string name;
+  ProjectId project_id;
+  UserId user_id;
+  FlavorSpec flavor;
+  ImageId image_id;
+  std::string availability_zone;
+  std::string key_name;
+  std::map<std::string, std::string> metadata;
+  std::string user_data;
+  std::string reservation_id;
+  int32_t launch_index = 0;
+  std::map<std::string, std::vector<std::string>> scheduler_hints;
+  template <class A>
+  void serialize(A& ar) {
+    ar(instance_id, name, project_id, user_id, flavor, image_id, availability_zone,
+       key_name, metadata, user_data, reservation_id, launch_index, scheduler_hints);
+  }
+};
+
+Result<std::string> UpcastInstanceRequested1To2(std::string_view old) {
+  InstanceRequestedV1 v1;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
+  InstanceRequested v2;
+  v2.instance_id = v1.instance_id;
+  v2.name = v1.name;
+  v2.project_id = v1.project_id;
+  v2.user_id = v1.user_id;
+  v2.flavor = v1.flavor;
+  v2.image_id = v1.image_id;
+  v2.availability_zone = v1.availability_zone;
+  v2.key_name = v1.key_name;
+  v2.metadata = v1.metadata;
+  v2.user_data = v1.user_data;
+  v2.reservation_id = v1.reservation_id;
+  v2.launch_index = v1.launch_index;
+  v2.scheduler_hints = v1.scheduler_hints;
+  return EncodePortable(v2);  // no host or node asked for
+}
+
 // instance.locked as stored before schema 2. Frozen: never edit.
 struct InstanceLockedV1 {
   bool by_admin = false;
@@ -221,6 +263,7 @@ const UpcasterSet& UpcasterSet::Default() {
     s->Add(InstanceUpdated::kType, 1, UpcastInstanceUpdated1To2);
     s->Add(InstanceUpdated::kType, 2, UpcastInstanceUpdated2To3);
     s->Add(InstanceLocked::kType, 1, UpcastInstanceLocked1To2);
+    s->Add(InstanceRequested::kType, 1, UpcastInstanceRequested1To2);
     return s;
   }();
   return *set;

@@ -125,6 +125,17 @@ Result<std::vector<ServerGroupsState>> ServerGroupsView::All() const {
   return ScanRecords<ServerGroupsState>(*reader_, "s/");
 }
 
+Result<std::optional<std::string>> ServerGroupsView::GroupOf(
+    const InstanceId& instance) const {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<MemberOf> of,
+                            GetRecord<MemberOf>(*reader_, InstanceKey(instance)));
+  if (!of) return std::optional<std::string>();
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<GroupOwner> owner,
+                            GetRecord<GroupOwner>(*reader_, GroupKey(of->group)));
+  if (!owner) return std::optional<std::string>();  // the group is gone
+  return std::optional<std::string>(of->group);
+}
+
 Result<std::vector<InstanceId>> ServerGroupsView::Members(const std::string& id) const {
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<MemberList> list,
                             GetRecord<MemberList>(*reader_, MembersKey(id)));

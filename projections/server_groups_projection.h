@@ -31,6 +31,8 @@ class ServerGroupsView {
   Result<std::vector<ServerGroupsState>> All() const;
   // The group's members that are not deleted, in the order they joined.
   Result<std::vector<InstanceId>> Members(const std::string& id) const;
+  // The live group the instance is a member of, if any (2.71's server_groups).
+  Result<std::optional<std::string>> GroupOf(const InstanceId& instance) const;
 
  private:
   const ReadModelReader* reader_;

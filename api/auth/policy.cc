@@ -37,6 +37,8 @@ constexpr Entry kRules[] = {
     {"glance:modify_image", PolicyRule::kProjectMemberOrAdmin},
     {"glance:publicize_image", PolicyRule::kAdmin},
     {"glance:upload_image", PolicyRule::kProjectMemberOrAdmin},
+    {"compute:server:topology:index", PolicyRule::kProjectReaderOrAdmin},
+    {"compute:servers:create:requested_destination", PolicyRule::kAdmin},
     {"os_compute_api:extensions", PolicyRule::kAnyone},
     {"os_compute_api:ips:index", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:ips:show", PolicyRule::kProjectReaderOrAdmin},

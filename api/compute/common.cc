@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "api/auth/policy.h"
+#include "api/service/admin_service.h"
 
 namespace chronova {
 
@@ -88,6 +89,51 @@ ServerViewOptions BaseViewOptions(const ComputeCall& call) {
   return o;
 }
 
+// The view of GET /servers/{id} and /servers/detail at the call's version:
+// extended attributes for admins, and from 2.16 the host's status where the
+// policy allows (each host looked up once per request).
+ServerViewOptions ShowViewOptions(const ComputeCall& call,
+                                  const ComputeApiOptions& options) {
+  ServerViewOptions o = BaseViewOptions(call);
+  o.extended_attributes = call.ctx.IsAdmin();
+  if (call.version >= ApiVersion{2, 16} && options.admin != nullptr &&
+      Authorize(call.ctx, "os_compute_api:servers:show:host_status").ok()) {
+    auto cache = std::make_shared<std::map<HostName, std::string>>();
+    AdminService* admin = options.admin;
+    o.host_status = [cache, admin](const HostName& host) {
+      auto it = cache->find(host);
+      if (it != cache->end()) return it->second;
+      Result<std::string> found = admin->HostStatus(host);
+      std::string status = found.ok() ? *found : "UNKNOWN";
+      (*cache)[host] = status;
+      return status;
+    };
+  }
+  return o;
+}
+
+Result<ServerViewOptions> ShownWithGroups(const ComputeCall& call,
+                                          const ComputeApiOptions& options,
+                                          const InstanceId& id) {
+  ServerViewOptions o = ShowViewOptions(call, options);
+  if (call.version >= ApiVersion{2, 71}) {
+    CHRONOVA_ASSIGN_OR_RETURN(o.server_groups, options.service->ServerGroupsOf(id));
+  }
+  return o;
+}
+
+Result<ServerViewOptions> ChangedServerViewOptions(const ComputeCall& call,
+                                                   const ComputeApiOptions& options,
+                                                   const InstanceId& id) {
+  if (call.version >= ApiVersion{2, 75}) return ShownWithGroups(call, options, id);
+  ServerViewOptions o = BaseViewOptions(call);
+  o.all_attributes = false;
+  if (call.version >= ApiVersion{2, 71}) {
+    CHRONOVA_ASSIGN_OR_RETURN(o.server_groups, options.service->ServerGroupsOf(id));
+  }
+  return o;
+}
+
 ComputeHandler UpTo(ApiVersion last, ComputeHandler handler) {
   return [last, handler = std::move(handler)](const ComputeCall& call) {
     return call.version > last ? NoMethodForVersion() : handler(call);
@@ -105,6 +151,29 @@ std::optional<HttpResponse> RefuseUnknownQuery(
                  ". Additional properties are not allowed ('" + k + "' was unexpected)");
   }
   return std::nullopt;
+}
+
+Result<ChangesWindow> ChangesWindowOf(const ComputeCall& call) {
+  ChangesWindow w;
+  for (const char* name : {"changes-since", "changes-before"}) {
+    const std::string* text = QueryParam(call.query, name);
+    if (text == nullptr) continue;
+    if (std::string_view(name) == "changes-before" && call.version < ApiVersion{2, 66}) {
+      continue;
+    }
+    Timestamp t;
+    if (!ParseIso8601(*text, &t)) {
+      return Status::InvalidArgument(std::string("Invalid input for query parameters ") +
+                                     name + ". Value: " + *text + ". " +
+                                     Json(*text).PythonRepr() + " is not a 'date-time'");
+    }
+    (std::string_view(name) == "changes-since" ? w.since : w.before) = t;
+  }
+  if (w.since && w.before && *w.before < *w.since) {
+    return Status::InvalidArgument(
+        "The value of changes-since must be less than or equal to changes-before.");
+  }
+  return w;
 }
 
 Result<int> ComputeResource::PageLimit(const ComputeCall& call) const {

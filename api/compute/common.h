@@ -50,6 +50,21 @@ HttpResponse NoMethodForVersion();
 // version, and whether the embedded flavor (2.47) shows its extra_specs.
 ServerViewOptions BaseViewOptions(const ComputeCall& call);
 
+// GET /servers/{id} and /servers/detail at the call's version: extended
+// attributes for admins, and from 2.16 the host's status where the policy
+// allows (each host looked up once per request).
+ServerViewOptions ShowViewOptions(const ComputeCall& call,
+                                  const ComputeApiOptions& options);
+// The show view plus, from 2.71, the server's groups.
+Result<ServerViewOptions> ShownWithGroups(const ComputeCall& call,
+                                          const ComputeApiOptions& options,
+                                          const InstanceId& id);
+// The PUT /servers/{id} and rebuild answers: Nova's short view before 2.75
+// (no extension attributes), the show view from 2.75; the groups from 2.71.
+Result<ServerViewOptions> ChangedServerViewOptions(const ComputeCall& call,
+                                                   const ComputeApiOptions& options,
+                                                   const InstanceId& id);
+
 // `handler` for microversions up to `last`; Nova's 404 (NoMethodForVersion) after.
 ComputeHandler UpTo(ApiVersion last, ComputeHandler handler);
 
@@ -58,6 +73,17 @@ ComputeHandler UpTo(ApiVersion last, ComputeHandler handler);
 std::optional<HttpResponse> RefuseUnknownQuery(
     const ComputeCall& call, std::initializer_list<std::string_view> allowed,
     ApiVersion since = ApiVersion{2, 75});
+
+// A list's changes-since and, from 2.66, changes-before: ISO 8601 times, the
+// second no earlier than the first; Nova's 400s otherwise.
+struct ChangesWindow {
+  std::optional<Timestamp> since;
+  std::optional<Timestamp> before;
+  bool Contains(Timestamp t) const {
+    return !(since && t < *since) && !(before && t > *before);
+  }
+};
+Result<ChangesWindow> ChangesWindowOf(const ComputeCall& call);
 
 // Nova's marker/limit paging over a sorted list: [begin, end) of the items
 // after the one with id `marker` (all if null), at most `limit` of them.
@@ -79,12 +105,13 @@ Result<std::pair<size_t, size_t>> Page(const std::vector<T>& items,
 
 // One page of `items` (filtered and ordered) as Nova's list body:
 // {"<collection>": [render(item)...], "<collection>_links": [next]}.
-// `path` is the collection's path for the next link ("flavors/detail").
+// `path` is the collection's path for the next link ("flavors/detail");
+// `links_key` names the links member if not "<collection>_links".
 template <typename T, typename IdOf, typename Render>
 HttpResponse PagedList(const std::string& collection, const std::string& path,
                        const LinkContext& links, const QueryList& query,
                        const std::vector<const T*>& items, int limit, IdOf id_of,
-                       Render render) {
+                       Render render, const std::string& links_key = "") {
   auto page = Page(items, QueryParam(query, "marker"), limit,
                    [&](const T* item) { return id_of(*item); });
   if (!page.ok()) return ErrorResponse(page.status());
@@ -94,7 +121,9 @@ HttpResponse PagedList(const std::string& collection, const std::string& path,
   Json body = Json::MakeObject({{collection, std::move(list)}});
   Json next = NextLinks(links, path, query, end - begin, static_cast<size_t>(limit),
                         end > begin ? id_of(*items[end - 1]) : "");
-  if (next.size() > 0) body[collection + "_links"] = std::move(next);
+  if (next.size() > 0) {
+    body[links_key.empty() ? collection + "_links" : links_key] = std::move(next);
+  }
   return JsonResponse(200, body);
 }
 

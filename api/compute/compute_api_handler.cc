@@ -52,6 +52,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddAvailabilityZoneRoutes(&routes, options);
   AddSimpleTenantUsageRoutes(&routes, options);
   AddServerDiagnosticsRoutes(&routes, options);
+  AddServerTopologyRoutes(&routes, options);
   AddExtensionRoutes(&routes, options);
   AddServerExternalEventRoutes(&routes, options);
   AddServerPasswordRoutes(&routes, options);

@@ -125,6 +125,9 @@ Json Detail(const ComputeCall& call, const FlavorRecord& f) {
 }
 
 HttpResponse Flavors::ListFlavors(const ComputeCall& call, ListView view) const {
+  if (auto refused = RefuseUnknownQuery(call, {"limit", "marker", "is_public", "minRam",
+                                               "minDisk", "sort_key", "sort_dir"}))
+    return *refused;
   const bool detail = view == ListView::kDetail;
   // nova/api/openstack/compute/flavors.py _get_flavors: only admins choose
   // public/private/all; everyone else sees public flavors.

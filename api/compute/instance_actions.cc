@@ -1,5 +1,7 @@
 // /servers/{id}/os-instance-actions: what was done to a server, by whom, and
-// its events (nova/api/openstack/compute/instance_actions.py).
+// its events (nova/api/openstack/compute/instance_actions.py). 2.21 deleted
+// servers, 2.51 events for owners, 2.58 paging and changes-since with
+// updated_at, 2.62 the events' host and hostId, 2.66 changes-before.
 #include "api/auth/policy.h"
 #include "api/compute/common.h"
 #include "api/compute/resource.h"
@@ -18,14 +20,48 @@ class InstanceActionsResource final : public ComputeResource {
 
 // From 2.21 the actions of a deleted server are shown too.
 constexpr ApiVersion kDeletedActionsVersion{2, 21};
+constexpr ApiVersion kPagedVersion{2, 58};
 
 HttpResponse InstanceActionsResource::ListInstanceActions(const ComputeCall& call) const {
+  const bool paged = call.version >= kPagedVersion;
+  ChangesWindow window;
+  int limit = 0;
+  if (paged) {
+    const bool before = call.version >= ApiVersion{2, 66};
+    if (auto refused =
+            before ? RefuseUnknownQuery(
+                         call, {"limit", "marker", "changes-since", "changes-before"},
+                         kPagedVersion)
+                   : RefuseUnknownQuery(call, {"limit", "marker", "changes-since"},
+                                        kPagedVersion)) {
+      return *refused;
+    }
+    Result<ChangesWindow> w = ChangesWindowOf(call);
+    if (!w.ok()) return ErrorResponse(w.status());
+    window = *w;
+    Result<int> l = PageLimit(call);
+    if (!l.ok()) return ErrorResponse(l.status());
+    limit = *l;
+  }
   Result<std::vector<InstanceAction>> actions = options_.service->ListInstanceActions(
       call.ctx, InstanceId(call.params[0]), call.version >= kDeletedActionsVersion);
   if (!actions.ok()) return ErrorResponse(actions.status());
-  Json list = Json::MakeArray();
-  for (const InstanceAction& a : *actions) list.Append(InstanceActionView(a));
-  return JsonResponse(200, Json::MakeObject({{"instanceActions", std::move(list)}}));
+  if (!paged) {
+    Json list = Json::MakeArray();
+    for (const InstanceAction& a : *actions) list.Append(InstanceActionView(a));
+    return JsonResponse(200, Json::MakeObject({{"instanceActions", std::move(list)}}));
+  }
+  std::vector<const InstanceAction*> shown;
+  for (const InstanceAction& a : *actions) {
+    if (window.Contains(a.updated_at)) shown.push_back(&a);
+  }
+  // Nova names the page's links "links" here, not "instanceActions_links".
+  return PagedList(
+      "instanceActions", "servers/" + call.params[0] + "/os-instance-actions", call.links,
+      call.query, shown, limit,
+      [](const InstanceAction& a) { return a.request_id.str(); },
+      [&](const InstanceAction& a) { return InstanceActionView(a, call.version); },
+      "links");
 }
 
 HttpResponse InstanceActionsResource::ShowInstanceAction(const ComputeCall& call) const {
@@ -42,6 +78,9 @@ HttpResponse InstanceActionsResource::ShowInstanceAction(const ComputeCall& call
           .ok();
   view_options.show_events =
       view_options.show_traceback || call.version >= ApiVersion{2, 51};
+  view_options.show_host_id = call.version >= ApiVersion{2, 62};
+  view_options.show_host = view_options.show_traceback && view_options.show_host_id;
+  view_options.version = call.version;
   return JsonResponse(
       200, Json::MakeObject(
                {{"instanceAction", InstanceActionDetailView(*action, view_options)}}));

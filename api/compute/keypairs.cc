@@ -63,6 +63,8 @@ class Keypairs final : public ComputeResource {
 };
 
 HttpResponse Keypairs::ListKeypairs(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"user_id", "limit", "marker"}))
+    return *refused;
   Result<std::vector<KeypairRecord>> all =
       options_.service->ListKeypairs(call.ctx, KeypairUser(call));
   if (!all.ok()) return ErrorResponse(all.status());
@@ -140,6 +142,7 @@ HttpResponse Keypairs::CreateKeypair(const ComputeCall& call) const {
 }
 
 HttpResponse Keypairs::ShowKeypair(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"user_id"})) return *refused;
   Result<KeypairRecord> k =
       options_.service->GetKeypair(call.ctx, KeypairUser(call), call.params[0]);
   if (!k.ok()) return ErrorResponse(k.status());
@@ -154,6 +157,7 @@ HttpResponse Keypairs::ShowKeypair(const ComputeCall& call) const {
 }
 
 HttpResponse Keypairs::DeleteKeypair(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"user_id"})) return *refused;
   Status s = options_.service->DeleteKeypair(call.ctx, KeypairUser(call), call.params[0]);
   if (!s.ok()) return ErrorResponse(s);
   return EmptyResponse(call.version >= kKeypairTypeVersion ? 204 : 202);

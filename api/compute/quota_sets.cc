@@ -134,6 +134,7 @@ class Quotas final : public ComputeResource {
 };
 
 HttpResponse Quotas::ShowQuotas(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"user_id"})) return *refused;
   const std::string& project = call.params[0];
   Result<std::map<std::string, QuotaValue>> q = options_.service->GetQuotas(
       call.ctx, ProjectId(project), UserParam(call.query), /*usages=*/false);
@@ -146,6 +147,7 @@ HttpResponse Quotas::ShowQuotas(const ComputeCall& call) const {
 }
 
 HttpResponse Quotas::ShowQuotasDetail(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"user_id"})) return *refused;
   const std::string& project = call.params[0];
   Result<std::map<std::string, QuotaValue>> q = options_.service->GetQuotas(
       call.ctx, ProjectId(project), UserParam(call.query), /*usages=*/true);
@@ -171,6 +173,7 @@ HttpResponse Quotas::ShowQuotaDefaults(const ComputeCall& call) const {
 }
 
 HttpResponse Quotas::UpdateQuotas(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"user_id"})) return *refused;
   const ProjectId project(call.params[0]);
   Status denied =
       Authorize(call.ctx, "os_compute_api:os-quota-sets:update", {project, {}});
@@ -191,6 +194,7 @@ HttpResponse Quotas::UpdateQuotas(const ComputeCall& call) const {
 }
 
 HttpResponse Quotas::DeleteQuotas(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"user_id"})) return *refused;
   Status s = options_.service->DeleteQuotas(call.ctx, ProjectId(call.params[0]),
                                             UserParam(call.query));
   if (!s.ok()) return ErrorResponse(s);
@@ -226,6 +230,7 @@ HttpResponse Quotas::UpdateQuotaClass(const ComputeCall& call) const {
 }
 
 HttpResponse Quotas::ShowLimits(const ComputeCall& call) const {
+  if (auto refused = RefuseUnknownQuery(call, {"tenant_id"})) return *refused;
   std::optional<ProjectId> tenant;
   if (const std::string* t = QueryParam(call.query, "tenant_id")) tenant = ProjectId(*t);
   Result<std::map<std::string, QuotaValue>> q =

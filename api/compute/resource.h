@@ -97,6 +97,7 @@ void AddAggregateRoutes(ComputeRoutes* routes, const ComputeApiOptions& options)
 void AddConsoleRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddSimpleTenantUsageRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddServerDiagnosticsRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddServerTopologyRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddExtensionRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddServerExternalEventRoutes(ComputeRoutes* routes,
                                   const ComputeApiOptions& options);

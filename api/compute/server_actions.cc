@@ -275,13 +275,19 @@ HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const Instanc
       call.ctx, id, parsed->image_ref, parsed->name, parsed->metadata,
       parsed->description, parsed->auto_disk_config, parsed->changes);
   if (!s.ok()) return ErrorResponse(s.status());
-  ServerViewOptions view_options = BaseViewOptions(call);
-  view_options.all_attributes = call.version >= ApiVersion{2, 75};
-  Json server = ServerDetailView(call.links, *s, view_options);
+  Result<ServerViewOptions> view_options =
+      ChangedServerViewOptions(call, options_, s->id);
+  if (!view_options.ok()) return ErrorResponse(view_options.status());
+  Json server = ServerDetailView(call.links, *s, *view_options);
   // Nova's rebuild answer adds the key pair's name from 2.54 and the user
   // data from 2.57 to the attributes it shows.
   if (call.version >= ApiVersion{2, 54}) server["key_name"] = NullIfEmpty(s->key_name);
-  if (call.version >= ApiVersion{2, 57}) server["user_data"] = NullIfEmpty(s->user_data);
+  if (call.version >= ApiVersion{2, 57}) {
+    // ... in place of the extended attribute (Nova's show_user_data=False).
+    std::erase_if(server.mutable_members(),
+                  [](const auto& m) { return m.first == "OS-EXT-SRV-ATTR:user_data"; });
+    server["user_data"] = NullIfEmpty(s->user_data);
+  }
   if (options_.enable_instance_password) {
     server["adminPass"] =
         parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;

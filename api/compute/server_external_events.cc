@@ -20,11 +20,14 @@ std::vector<std::string_view> EventNames(ApiVersion v) {
   std::vector<std::string_view> names = {"network-changed", "network-vif-plugged",
                                          "network-vif-unplugged", "network-vif-deleted"};
   if (v >= ApiVersion{2, 51}) names.push_back("volume-extended");
+  if (v >= ApiVersion{2, 76}) names.push_back("power-update");
   return names;
 }
 
 // Nova's TAG_REQUIRED.
-bool NeedsTag(const std::string& name) { return name == "volume-extended"; }
+bool NeedsTag(const std::string& name) {
+  return name == "volume-extended" || name == "power-update";
+}
 
 // One item of "events", checked as the schema does.
 MaybeError CheckEvent(const Json& item, ApiVersion version) {

@@ -39,18 +39,22 @@ constexpr const char* kValidSortKeys[] = {
 constexpr size_t kFirstIgnoredSortKey = 29;
 
 // Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params.
+// From 2.75 the ignored keys are refused with the unknown ones.
 Result<std::vector<ServerSortKey>> SortKeys(
-    const std::vector<std::pair<std::string, std::string>>& query, bool is_admin) {
+    const std::vector<std::pair<std::string, std::string>>& query, bool is_admin,
+    ApiVersion version) {
   std::vector<std::string> keys = QueryParams(query, "sort_key");
   std::vector<std::string> dirs = QueryParams(query, "sort_dir");
+  const size_t valid =
+      version >= ApiVersion{2, 75} ? kFirstIgnoredSortKey : std::size(kValidSortKeys);
   std::string all_keys;
-  for (const char* k : kValidSortKeys) {
-    all_keys += std::string(all_keys.empty() ? "" : ", ") + "'" + k + "'";
+  for (size_t i = 0; i < valid; ++i) {
+    all_keys += std::string(all_keys.empty() ? "" : ", ") + "'" + kValidSortKeys[i] + "'";
   }
   for (const std::string& k : keys) {
     // The query schema checks the raw value, before any stripping.
-    if (std::find(std::begin(kValidSortKeys), std::end(kValidSortKeys), k) ==
-        std::end(kValidSortKeys)) {
+    if (std::find(std::begin(kValidSortKeys), std::begin(kValidSortKeys) + valid, k) ==
+        std::begin(kValidSortKeys) + valid) {
       return Status::InvalidArgument(
           "Invalid input for query parameters sort_key. Value: " + k + ". " +
           Json(k).PythonRepr() + " is not one of [" + all_keys + "]");
@@ -89,28 +93,6 @@ Result<std::vector<ServerSortKey>> SortKeys(
   std::vector<ServerSortKey> out;
   for (size_t i = 0; i < keys.size(); ++i) out.push_back({keys[i], dirs[i] == "desc"});
   return out;
-}
-
-// The view of GET /servers/{id} and /servers/detail at the call's version:
-// extended attributes for admins, and from 2.16 the host's status where the
-// policy allows (each host looked up once per request).
-ServerViewOptions ShowOptions(const ComputeCall& call, const ComputeApiOptions& options) {
-  ServerViewOptions o = BaseViewOptions(call);
-  o.extended_attributes = call.ctx.IsAdmin();
-  if (call.version >= ApiVersion{2, 16} && options.admin != nullptr &&
-      Authorize(call.ctx, "os_compute_api:servers:show:host_status").ok()) {
-    auto cache = std::make_shared<std::map<HostName, std::string>>();
-    AdminService* admin = options.admin;
-    o.host_status = [cache, admin](const HostName& host) {
-      auto it = cache->find(host);
-      if (it != cache->end()) return it->second;
-      Result<std::string> found = admin->HostStatus(host);
-      std::string status = found.ok() ? *found : "UNKNOWN";
-      (*cache)[host] = status;
-      return status;
-    };
-  }
-  return o;
 }
 
 class Servers final : public ComputeResource {
@@ -166,6 +148,77 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
       return FaultResponse(400, "Invalid filter field: " + key + ".");
     }
   }
+  // schemas/servers.py query_params_v275: nothing else from 2.75.
+  if (auto refused = RefuseUnknownQuery(call, {"user_id",
+                                               "project_id",
+                                               "tenant_id",
+                                               "launch_index",
+                                               "image_ref",
+                                               "image",
+                                               "kernel_id",
+                                               "ramdisk_id",
+                                               "hostname",
+                                               "key_name",
+                                               "power_state",
+                                               "vm_state",
+                                               "task_state",
+                                               "host",
+                                               "node",
+                                               "flavor",
+                                               "reservation_id",
+                                               "launched_at",
+                                               "terminated_at",
+                                               "availability_zone",
+                                               "name",
+                                               "display_name",
+                                               "description",
+                                               "display_description",
+                                               "locked_by",
+                                               "uuid",
+                                               "root_device_name",
+                                               "config_drive",
+                                               "access_ip_v4",
+                                               "access_ip_v6",
+                                               "auto_disk_config",
+                                               "progress",
+                                               "sort_key",
+                                               "sort_dir",
+                                               "all_tenants",
+                                               "soft_deleted",
+                                               "deleted",
+                                               "status",
+                                               "changes-since",
+                                               "ip",
+                                               "ip6",
+                                               "created_at",
+                                               "block_device_mapping",
+                                               "services",
+                                               "metadata",
+                                               "system_metadata",
+                                               "info_cache",
+                                               "security_groups",
+                                               "pci_devices",
+                                               "limit",
+                                               "marker",
+                                               "tags",
+                                               "tags-any",
+                                               "not-tags",
+                                               "not-tags-any",
+                                               "changes-before",
+                                               "locked"})) {
+    return *refused;
+  }
+  // 2.73: servers locked (or not).
+  if (const std::string* v = QueryParam(call.query, "locked");
+      v != nullptr && call.version >= ApiVersion{2, 73}) {
+    std::optional<bool> b = ParseStrictBool(*v);
+    if (!b) {
+      return FaultResponse(400, "Unrecognized value '" + *v +
+                                    "', acceptable values are: '0', '1', 'f', 'false', "
+                                    "'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'");
+    }
+    q.locked = *b;
+  }
   Result<int> limit = PageLimit(call);
   if (!limit.ok()) return ErrorResponse(limit.status());
   q.limit = *limit;
@@ -200,7 +253,8 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
       v != nullptr && (call.ctx.IsAdmin() || call.version >= ApiVersion{2, 5})) {
     q.ip = *v;
   }
-  Result<std::vector<ServerSortKey>> sort = SortKeys(call.query, call.ctx.IsAdmin());
+  Result<std::vector<ServerSortKey>> sort =
+      SortKeys(call.query, call.ctx.IsAdmin(), call.version);
   if (!sort.ok()) return ErrorResponse(sort.status());
   q.sort = std::move(sort).value();
   if (const std::string* status = QueryParam(call.query, "status")) {
@@ -213,15 +267,10 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
     }
     q.status = upper;
   }
-  if (const std::string* since = QueryParam(call.query, "changes-since")) {
-    Timestamp t;
-    if (!ParseIso8601(*since, &t)) {
-      return FaultResponse(
-          400, "Invalid input for query parameters changes-since. Value: " + *since +
-                   ". " + Json(*since).PythonRepr() + " is not a 'date-time'");
-    }
-    q.changes_since = t;
-  }
+  Result<ChangesWindow> window = ChangesWindowOf(call);
+  if (!window.ok()) return ErrorResponse(window.status());
+  q.changes_since = window->since;
+  q.changes_before = window->before;
   if (const std::string* all = QueryParam(call.query, "all_tenants")) {
     // nova/api/openstack/common.py is_all_tenants: present and empty means yes.
     if (all->empty()) {
@@ -249,7 +298,7 @@ HttpResponse Servers::ListServers(const ComputeCall& call, ListView view) const 
 
   Result<std::vector<InstanceState>> servers = options_.service->ListServers(call.ctx, q);
   if (!servers.ok()) return ErrorResponse(servers.status());
-  ServerViewOptions view_options = ShowOptions(call, options_);
+  ServerViewOptions view_options = ShowViewOptions(call, options_);
   Json list = Json::MakeArray();
   for (const InstanceState& s : *servers) {
     list.Append(detail ? ServerDetailView(call.links, s, view_options)
@@ -267,10 +316,11 @@ HttpResponse Servers::ShowServer(const ComputeCall& call) const {
   Result<InstanceState> s =
       options_.service->GetServer(call.ctx, InstanceId(call.params[0]));
   if (!s.ok()) return ErrorResponse(s.status());
-  ServerViewOptions view_options = ShowOptions(call, options_);
+  Result<ServerViewOptions> view_options = ShownWithGroups(call, options_, s->id);
+  if (!view_options.ok()) return ErrorResponse(view_options.status());
   return JsonResponse(
       200,
-      Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));
+      Json::MakeObject({{"server", ServerDetailView(call.links, *s, *view_options)}}));
 }
 
 HttpResponse Servers::UpdateServer(const ComputeCall& call) const {
@@ -285,11 +335,12 @@ HttpResponse Servers::UpdateServer(const ComputeCall& call) const {
   Result<InstanceState> s =
       options_.service->UpdateServer(call.ctx, InstanceId(call.params[0]), *req);
   if (!s.ok()) return ErrorResponse(s.status());
-  ServerViewOptions view_options = BaseViewOptions(call);
-  view_options.all_attributes = false;  // microversion < 2.75
+  Result<ServerViewOptions> view_options =
+      ChangedServerViewOptions(call, options_, s->id);
+  if (!view_options.ok()) return ErrorResponse(view_options.status());
   return JsonResponse(
       200,
-      Json::MakeObject({{"server", ServerDetailView(call.links, *s, view_options)}}));
+      Json::MakeObject({{"server", ServerDetailView(call.links, *s, *view_options)}}));
 }
 
 HttpResponse Servers::DeleteServer(const ComputeCall& call) const {

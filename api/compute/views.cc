@@ -378,7 +378,7 @@ Json ActionTime(Timestamp t) { return t.micros == 0 ? Json() : Json(FormatUsageT
 
 }  // namespace
 
-Json InstanceActionView(const InstanceAction& a) {
+Json InstanceActionView(const InstanceAction& a, ApiVersion version) {
   Json action = Json::MakeObject();
   action["action"] = a.action;
   action["instance_uuid"] = a.instance_id.str();
@@ -387,12 +387,13 @@ Json InstanceActionView(const InstanceAction& a) {
   action["project_id"] = a.project_id.str();
   action["start_time"] = ActionTime(a.start_time);
   action["message"] = NullIfEmpty(a.message);
+  if (version >= ApiVersion{2, 58}) action["updated_at"] = ActionTime(a.updated_at);
   return action;
 }
 
 Json InstanceActionDetailView(const InstanceAction& a,
                               const InstanceActionViewOptions& options) {
-  Json action = InstanceActionView(a);
+  Json action = InstanceActionView(a, options.version);
   if (!options.show_events) return action;
   Json events = Json::MakeArray();
   for (const InstanceActionEvent& e : a.events) {
@@ -403,6 +404,8 @@ Json InstanceActionDetailView(const InstanceAction& a,
         {"result", NullIfEmpty(e.result)},
     });
     if (options.show_traceback) event["traceback"] = NullIfEmpty(e.details);
+    if (options.show_host) event["host"] = NullIfEmpty(e.host.str());
+    if (options.show_host_id) event["hostId"] = HostId(a.project_id, e.host);
     events.Append(std::move(event));
   }
   action["events"] = std::move(events);

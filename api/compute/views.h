@@ -101,12 +101,16 @@ Json ImageDetailView(const LinkContext& links, const ImageRecord& i);
 
 // GET /servers/{id}/os-instance-actions item at 2.1: {"action", "instance_uuid",
 // "request_id", "user_id", "project_id", "start_time", "message"}.
-Json InstanceActionView(const InstanceAction& a);
+Json InstanceActionView(const InstanceAction& a, ApiVersion version = kMinComputeVersion);
 struct InstanceActionViewOptions {
   // The "events" list (Nova's os-instance-actions:events policy: admins; from
   // 2.51 everyone who may see the action) and their "traceback" (the policy).
   bool show_events = false;
   bool show_traceback = false;
+  // 2.62: each event's "hostId", and its "host" with the events policy.
+  bool show_host_id = false;
+  bool show_host = false;
+  ApiVersion version = kMinComputeVersion;  // 2.58: the action's updated_at
 };
 // GET /servers/{id}/os-instance-actions/{request_id} at 2.1: the action plus,
 // with show_events, "events": [{"event", "start_time", "finish_time", "result",

@@ -26,7 +26,7 @@ struct ApiVersion {
 // responses, 2.3 adds server attributes ...): claiming more would make clients
 // expect fields and status codes we do not produce.
 inline constexpr ApiVersion kMinComputeVersion{2, 1};
-inline constexpr ApiVersion kMaxComputeVersion{2, 53};
+inline constexpr ApiVersion kMaxComputeVersion{2, 79};
 
 // Parses "X.Y" exactly as Nova does (^([1-9]\d*)\.([1-9]\d*|0)$).
 // InvalidArgument, with Nova's message, otherwise.

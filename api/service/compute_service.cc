@@ -174,6 +174,24 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
       return Status::InvalidArgument("The requested availability zone is not available");
     }
   }
+  // 2.74: an admin may name the host and/or compute node (Nova's
+  // _validate_host_or_node); the scheduler then places only there.
+  if (!req.host.empty() || !req.hypervisor_hostname.empty()) {
+    CHRONOVA_RETURN_IF_ERROR(
+        Authorize(ctx, "compute:servers:create:requested_destination"));
+    CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(*store_));
+    const bool known =
+        std::any_of(loaded.hosts.begin(), loaded.hosts.end(), [&](const HostState& h) {
+          return (req.host.empty() || h.name.str() == req.host) &&
+                 (req.hypervisor_hostname.empty() ||
+                  h.hypervisor_hostname == req.hypervisor_hostname);
+        });
+    if (!known) {
+      return Status::InvalidArgument(
+          "Compute host " + (req.host.empty() ? req.hypervisor_hostname : req.host) +
+          " could not be found.");
+    }
+  }
   CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader,
                             store_->Reader(FlavorsProjection::kName));
   std::string flavor_id = LastSegment(req.flavor_ref);
@@ -241,6 +259,8 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
     r.reservation_id = result.reservation_id;
     r.launch_index = i;
     r.scheduler_hints = req.scheduler_hints;
+    r.requested_host = HostName(req.host);
+    r.requested_node = req.hypervisor_hostname;
     CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
                               Decide(InstanceState{}, CreateInstance{r}));
     if (!req.access_ipv4.empty() || !req.access_ipv6.empty() || req.description.set ||

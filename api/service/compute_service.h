@@ -67,8 +67,8 @@ struct CreateServerRequest {
   // auto_disk_config property decides.
   std::optional<bool> auto_disk_config;
   std::vector<std::string> trusted_certs;  // 2.63; empty: none
-  // 2.74: the host and hypervisor an admin asks for (parsed; not honoured yet:
-  // the maximum microversion is below 2.74).
+  // 2.74: the host and hypervisor an admin asks for (empty: any); the
+  // scheduler places the server only there.
   std::string host;
   std::string hypervisor_hostname;
 };
@@ -109,9 +109,11 @@ struct ListServersQuery {
   // 2.26's tag filters: all of `tags`, any of `tags_any`, not all of
   // `not_tags`, none of `not_tags_any` (empty: no filter).
   std::vector<std::string> tags, tags_any, not_tags, not_tags_any;
-  std::optional<Timestamp> changes_since;  // include deleted servers updated since then
-  bool include_deleted = false;            // admin's "deleted=true"
-  std::optional<std::string> marker;       // id of the last server of the previous page
+  std::optional<Timestamp> changes_since;   // include deleted servers updated since then
+  std::optional<Timestamp> changes_before;  // 2.66: ... and updated no later than this
+  std::optional<bool> locked;               // 2.73
+  bool include_deleted = false;             // admin's "deleted=true"
+  std::optional<std::string> marker;        // id of the last server of the previous page
   int limit = 1000;
   // Empty: Nova's default, created_at descending. Ties end by id.
   std::vector<ServerSortKey> sort;
@@ -438,6 +440,9 @@ class ComputeService {
   // ---- server groups (os-server-groups) ----------------------------------------
   // The caller's project's groups, or every project's for an admin asking
   // all_projects; by project, then id.
+  // The uuids of the live groups the server is in (2.71's server_groups; at
+  // most one). The caller has already been shown the server.
+  Result<std::vector<std::string>> ServerGroupsOf(const InstanceId& id) const;
   Result<std::vector<ServerGroupInfo>> ListServerGroups(const RequestContext& ctx,
                                                         bool all_projects) const;
   // NotFound "Instance group <id> could not be found."; PermissionDenied for

@@ -46,6 +46,15 @@ Result<std::vector<ServerGroupInfo>> ComputeService::ListServerGroups(
   return out;
 }
 
+Result<std::vector<std::string>> ComputeService::ServerGroupsOf(
+    const InstanceId& id) const {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServerGroupsProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> group,
+                            ServerGroupsView(reader.get()).GroupOf(id));
+  if (!group) return std::vector<std::string>{};
+  return std::vector<std::string>{*group};
+}
+
 Result<ServerGroupInfo> ComputeService::GetServerGroup(const RequestContext& ctx,
                                                        const std::string& id) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServerGroupsProjection::kName));

@@ -107,6 +107,8 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
   if (q.name) name_filter.emplace(*q.name);
   auto matches = [&](const InstanceState& s) {
     if (q.changes_since && s.updated_at < *q.changes_since) return false;
+    if (q.changes_before && s.updated_at > *q.changes_before) return false;
+    if (q.locked && s.locked != *q.locked) return false;
     if (name_filter && !name_filter->Matches(s.name)) return false;
     if (q.status && ApiStatus(s) != *q.status) return false;
     if (q.host && ctx.IsAdmin() && s.host.str() != *q.host) return false;
@@ -133,8 +135,9 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
   const ProjectId scope = q.all_tenants ? ProjectId() : ctx.project;
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
   ServersView servers_view(reader.get());
-  const bool include_deleted =
-      q.changes_since.has_value() || want_deleted || q.include_deleted;
+  const bool include_deleted = q.changes_since.has_value() ||
+                               q.changes_before.has_value() || want_deleted ||
+                               q.include_deleted;
 
   // Nova's default order over live servers: read from the newest-first index,
   // only as far as the page (docs/performance.md, "Server lists").

@@ -14,10 +14,12 @@
 
 namespace chronova {
 
-// A user asked for a new server (POST /servers). Starts the stream.
+// A user asked for a new server (POST /servers). Starts the stream. Schema 2
+// adds the host and compute node an admin asked for (2.74); schema 1 is
+// upcast with none.
 struct InstanceRequested {
   static constexpr const char* kType = "instance.requested";
-  static constexpr uint32_t kSchema = 1;
+  static constexpr uint32_t kSchema = 2;
   InstanceId instance_id;
   std::string name;
   ProjectId project_id;
@@ -31,13 +33,16 @@ struct InstanceRequested {
   std::string reservation_id;
   int32_t launch_index = 0;
   std::map<std::string, std::vector<std::string>> scheduler_hints;
+  HostName requested_host;     // empty: the scheduler chooses
+  std::string requested_node;  // a hypervisor_hostname; empty: any
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(instance_id), CEREAL_NVP(name), CEREAL_NVP(project_id),
        CEREAL_NVP(user_id), CEREAL_NVP(flavor), CEREAL_NVP(image_id),
        CEREAL_NVP(availability_zone), CEREAL_NVP(key_name), CEREAL_NVP(metadata),
        CEREAL_NVP(user_data), CEREAL_NVP(reservation_id), CEREAL_NVP(launch_index),
-       CEREAL_NVP(scheduler_hints));
+       CEREAL_NVP(scheduler_hints), CEREAL_NVP(requested_host),
+       CEREAL_NVP(requested_node));
   }
 };
 

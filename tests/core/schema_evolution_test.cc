@@ -81,6 +81,26 @@ struct InstanceUpdatedV2 {
   }
 };
 
+// instance.requested as schema 1 wrote it (before the requested host and node).
+struct InstanceRequestedV1 {
+  InstanceId instance_id;
+  std::string name;
+  ProjectId project_id;
+  UserId user_id;
+  FlavorSpec flavor;
+  ImageId image_id;
+  std::string availability_zone, key_name;
+  std::map<std::string, std::string> metadata;
+  std::string user_data, reservation_id;
+  int32_t launch_index = 0;
+  std::map<std::string, std::vector<std::string>> scheduler_hints;
+  template <class A>
+  void serialize(A& ar) {
+    ar(instance_id, name, project_id, user_id, flavor, image_id, availability_zone,
+       key_name, metadata, user_data, reservation_id, launch_index, scheduler_hints);
+  }
+};
+
 // instance.locked as schema 1 wrote it (before the reason).
 struct InstanceLockedV1 {
   bool by_admin = false;
@@ -156,6 +176,17 @@ std::vector<Envelope> History() {
     r.image_id = ImageId("img-1");
     r.metadata = {{"role", "web"}};
     ev(std::string("instance/") + id, r);
+  }
+  {
+    InstanceRequestedV1 v1;
+    v1.instance_id = InstanceId("i-v1");
+    v1.name = "vm-v1";
+    v1.project_id = ProjectId("demo");
+    v1.user_id = UserId("alice");
+    v1.flavor = tiny;
+    v1.image_id = ImageId("img-1");
+    v1.scheduler_hints = {{"group", {"g-0"}}};
+    add("instance/i-v1", "instance.requested", 1, EncodePortable(v1));
   }
   ev("instance/i-nohost", InstanceSchedulingFailed{"No valid host was found. "});
   for (const char* id : {"i-ok", "i-fail"}) {
@@ -427,6 +458,20 @@ TEST_CASE(
   }
   CHECK(updated);
   CHECK(locked);
+}
+
+TEST_CASE("instance.requested of schema 1 reads as schema 2 with no host asked for") {
+  bool seen = false;
+  for (const Envelope& e : LoadFixture()) {
+    if (e.type != InstanceRequested::kType || e.schema != 1) continue;
+    const auto r = std::get<InstanceRequested>(DecodeEvent(e).value());
+    CHECK(r.instance_id.str() == "i-v1");
+    CHECK(r.scheduler_hints.at("group").front() == "g-0");
+    CHECK(r.requested_host.empty());
+    CHECK(r.requested_node.empty());
+    seen = true;
+  }
+  CHECK(seen);
 }
 
 TEST_CASE(

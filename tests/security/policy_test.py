@@ -195,6 +195,12 @@ def action(role, sid, body, want=202):
     as_(role, "POST", "/v2.1/servers/%s/action" % sid, body, want=want)
 
 
+def any_host():
+    """A compute host's name (2.74's requested destination)."""
+    r = as_("admin", "GET", "/v2.1/os-hypervisors/detail", want=200)
+    return r.json()["hypervisors"][0]["service"]["host"]
+
+
 def other_flavor(server):
     return "84" if server["flavor"]["id"] == "42" else "42"
 
@@ -771,6 +777,14 @@ RULES = {
         "POST", LIFE, {"confirmResize": None}, ok=204, prepare=life_in("VERIFY_RESIZE")),
     "os_compute_api:servers:create": R(
         "POST", "/v2.1/servers", NEW_SERVER, ok=202, cleanup=drop_created_server),
+    "compute:server:topology:index": R(
+        "GET", SERVER + "/topology", headers={"OpenStack-API-Version": "compute 2.78"},
+        check=lambda body: body == {"nodes": [], "pagesize_kb": None}),
+    "compute:servers:create:requested_destination": R(
+        "POST", "/v2.1/servers",
+        {"server": dict(NEW_SERVER["server"], networks="none", host="{any_host}")},
+        ok=202, headers={"OpenStack-API-Version": "compute 2.74"},
+        prepare=lambda role: {"any_host": any_host()}, cleanup=drop_created_server),
     "os_compute_api:servers:create:trusted_certs": R(
         "POST", "/v2.1/servers",
         {"server": dict(NEW_SERVER["server"], networks="none",
