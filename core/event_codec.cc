@@ -235,6 +235,25 @@ Result<std::string> UpcastInstanceRequested1To2(std::string_view old) {
   return EncodePortable(v2);  // no host or node asked for
 }
 
+// instance.resize_requested as stored before schema 2. Frozen: never edit.
+struct InstanceResizeRequestedV1 {
+  std::string migration_id;
+  FlavorSpec flavor;
+  HostName source_host;
+  HostName dest_host;
+  template <class A>
+  void serialize(A& ar) {
+    ar(migration_id, flavor, source_host, dest_host);
+  }
+};
+
+Result<std::string> UpcastInstanceResizeRequested1To2(std::string_view old) {
+  InstanceResizeRequestedV1 v1;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
+  return EncodePortable(InstanceResizeRequested{v1.migration_id, v1.flavor,
+                                                v1.source_host, v1.dest_host, "resize"});
+}
+
 // instance.locked as stored before schema 2. Frozen: never edit.
 struct InstanceLockedV1 {
   bool by_admin = false;
@@ -264,6 +283,7 @@ const UpcasterSet& UpcasterSet::Default() {
     s->Add(InstanceUpdated::kType, 2, UpcastInstanceUpdated2To3);
     s->Add(InstanceLocked::kType, 1, UpcastInstanceLocked1To2);
     s->Add(InstanceRequested::kType, 1, UpcastInstanceRequested1To2);
+    s->Add(InstanceResizeRequested::kType, 1, UpcastInstanceResizeRequested1To2);
     return s;
   }();
   return *set;

@@ -156,6 +156,14 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const ResizeInstan
   Event e = cmd.request;
   CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "resize"));
   const FlavorSpec& to = cmd.request.flavor;
+  if (cmd.request.migration_type == "migration") {
+    // A cold migrate keeps the flavor and leaves the host.
+    if (to.id != state.flavor.id || cmd.request.dest_host == state.host) {
+      return Status::InvalidArgument(
+          "Cannot migrate to the host where the server exists.");
+    }
+    return std::vector<Event>{std::move(e)};
+  }
   if (to.id == state.flavor.id) {
     return Status::InvalidArgument("When resizing, instances must change flavor!");
   }

@@ -244,7 +244,13 @@ Step StepOf(const Event& event) {
           s = {kActionCreateImage, false,  true,    kComputeSnapshot,
                Phase::kError,      e.host, e.reason};
         } else if constexpr (std::is_same_v<T, InstanceResizeRequested>) {
-          s = {kActionResize, true, false, nullptr, Phase::kNone, {}, {}};
+          s = {e.migration_type == "migration" ? kActionMigrate : kActionResize,
+               true,
+               false,
+               nullptr,
+               Phase::kNone,
+               {},
+               {}};
         } else if constexpr (std::is_same_v<T, InstanceResizeFinished>) {
           s = {kActionResize,   false,  true, kComputeFinishResize,
                Phase::kSuccess, e.host, {}};

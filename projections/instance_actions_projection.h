@@ -21,6 +21,7 @@ namespace chronova {
 inline constexpr const char* kActionCreate = "create";
 inline constexpr const char* kActionCreateImage = "createImage";
 inline constexpr const char* kActionResize = "resize";
+inline constexpr const char* kActionMigrate = "migrate";
 inline constexpr const char* kActionConfirmResize = "confirmResize";
 inline constexpr const char* kActionRevertResize = "revertResize";
 inline constexpr const char* kActionDelete = "delete";

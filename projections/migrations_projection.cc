@@ -65,6 +65,7 @@ Status MigrationsProjection::Apply(const Envelope& env, const Event& event,
     m.old_flavor = instance.flavor;
     m.new_flavor = r->flavor.id;
     m.status = "pre-migrating";
+    m.migration_type = r->migration_type;
     m.created_at = env.meta.time;
     instance.migration = m.id;
     PutRecord(w, MigrationKey(m.id), std::move(m));

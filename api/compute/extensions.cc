@@ -36,6 +36,9 @@ constexpr Extension kExtensions[] = {
     {"os-console-auth-tokens", "ConsoleAuthTokens",
      "Console token authentication support."},
     {"os-console-output", "ConsoleOutput", "Console log output support."},
+    // Nova still lists the v2 console extension; its consoles are the remote
+    // consoles chronova serves (os-getVNCConsole, remote-consoles).
+    {"os-consoles", "Consoles", "Interactive Console support."},
     {"os-deferred-delete", "DeferredDelete", "Instance deferred delete."},
     {"os-extended-quotas", "ExtendedQuotas", "Adds ability for admins to delete quota."},
     {"os-extended-rescue-with-image", "ExtendedRescueWithImage",

@@ -49,6 +49,10 @@ class ServerActions final : public ComputeResource {
                       const Json& args) const;
   HttpResponse CrashDump(const ComputeCall& call, const InstanceId& id, const Json& body,
                          const Json& args) const;
+  // Cold migrate: {"migrate": null}, or from 2.56 {"migrate": {"host": ...}}
+  // (schemas/migrate_server.py).
+  HttpResponse Migrate(const ComputeCall& call, const InstanceId& id, const Json& body,
+                       const Json& args) const;
   // From 2.73 the body may give a locked_reason (schemas/lock_server.py).
   HttpResponse Lock(const ComputeCall& call, const InstanceId& id, const Json& body,
                     const Json& args) const;
@@ -92,6 +96,7 @@ ServerActions::ServerActions(const ComputeApiOptions& options)
       {"confirmResize", simple(&ComputeService::ConfirmResize, 204)},
       {"revertResize", simple(&ComputeService::RevertResize, 202)},
       {"lock", &ServerActions::Lock},
+      {"migrate", &ServerActions::Migrate},
       {"unlock", simple(&ComputeService::UnlockServer, 202)},
       {"forceDelete", simple(&ComputeService::ForceDeleteServer, 202)},
       {"restore", simple(&ComputeService::RestoreServer, 202)},
@@ -293,6 +298,24 @@ HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const Instanc
         parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
   }
   return JsonResponse(202, Json::MakeObject({{"server", std::move(server)}}));
+}
+
+HttpResponse ServerActions::Migrate(const ComputeCall& call, const InstanceId& id,
+                                    const Json& body, const Json& args) const {
+  std::string host;
+  if (call.version >= ApiVersion{2, 56}) {
+    std::string error = AdditionalPropertiesMessage(body, {"migrate"});
+    if (error.empty()) error = TypeMessage(args, {"object", "null"});
+    if (error.empty() && args.is_object()) {
+      error = AdditionalPropertiesMessage(args, {"host"});
+      if (const Json* h = args.Find("host"); h != nullptr && error.empty()) {
+        if (auto e = CheckFqdn("host", *h)) return ErrorResponse(ToStatus(*e));
+        host = h->as_string();
+      }
+    }
+    if (!error.empty()) return ErrorResponse(FieldError("migrate", args, error));
+  }
+  return Done(options_.service->MigrateServer(call.ctx, id, host));
 }
 
 HttpResponse ServerActions::Lock(const ComputeCall& call, const InstanceId& id,

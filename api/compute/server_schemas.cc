@@ -87,6 +87,20 @@ MaybeError CheckDescription(const Json& v, DescriptionChange* out, size_t max_le
   return std::nullopt;
 }
 
+// parameter_types.fqdn (2.74's host and hypervisor_hostname): 1 to 255
+// characters of letters, digits, '-', '_' and '.'.
+MaybeError CheckFqdn(const std::string& field, const Json& v) {
+  if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
+  if (auto e = Error(field, v, LengthMessage(v, 1, 255))) return e;
+  for (char c : v.as_string()) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+          c == '.')) {
+      return Error(field, v, v.PythonRepr() + " does not match '^[a-zA-Z0-9-._]*$'");
+    }
+  }
+  return std::nullopt;
+}
+
 MaybeError CheckDiskConfig(const Json& v, std::optional<bool>* auto_disk_config) {
   if (auto e = Error("OS-DCF:diskConfig", v, TypeMessage(v, {"string"}))) return e;
   if (auto e = Error("OS-DCF:diskConfig", v, EnumMessage(v, {"AUTO", "MANUAL"})))
@@ -310,20 +324,6 @@ MaybeError CheckTrustedCerts(const Json& v, std::vector<std::string>* out) {
     seen.push_back(cert.as_string());
   }
   *out = std::move(seen);
-  return std::nullopt;
-}
-
-// parameter_types.fqdn (2.74's host and hypervisor_hostname): 1 to 255
-// characters of letters, digits, '-', '_' and '.'.
-MaybeError CheckFqdn(const std::string& field, const Json& v) {
-  if (auto e = Error(field, v, TypeMessage(v, {"string"}))) return e;
-  if (auto e = Error(field, v, LengthMessage(v, 1, 255))) return e;
-  for (char c : v.as_string()) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-          c == '.')) {
-      return Error(field, v, v.PythonRepr() + " does not match '^[a-zA-Z0-9-._]*$'");
-    }
-  }
   return std::nullopt;
 }
 

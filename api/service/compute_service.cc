@@ -566,13 +566,42 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
                             FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
   if (!flavor || !(ctx.IsAdmin() || flavor->VisibleTo(ctx.project)))
     return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
+  return MoveServer(ctx, s, flavor->spec, "resize", HostName(), auto_disk_config);
+}
+
+Status ComputeService::MigrateServer(const RequestContext& ctx, const InstanceId& id,
+                                     const std::string& host) {
+  CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
+  CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-migrate-server:migrate",
+                                     PolicyTarget{s.project_id, UserId()}));
+  if (!host.empty()) {
+    CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(*store_));
+    if (std::none_of(loaded.hosts.begin(), loaded.hosts.end(),
+                     [&](const HostState& h) { return h.name.str() == host; })) {
+      return Status::InvalidArgument("Compute host " + host + " could not be found.");
+    }
+  }
+  return MoveServer(ctx, s, s.flavor, "migration", HostName(host), std::nullopt);
+}
+
+Status ComputeService::MoveServer(const RequestContext& ctx, const InstanceState& s,
+                                  const FlavorSpec& flavor,
+                                  const std::string& migration_type,
+                                  const HostName& only_host,
+                                  std::optional<bool> auto_disk_config) {
+  const InstanceId id = s.id;
+  const bool migrate = migration_type == "migration";
   InstanceResizeRequested request;
   request.migration_id = options_.env->NewUuid();
-  request.flavor = flavor->spec;
+  request.flavor = flavor;
   request.source_host = s.host;
-  // The state, the lock, the flavor and the disk first (nothing claimed yet).
+  request.migration_type = migration_type;
+  // The state, the lock, the flavor and the disk first (nothing claimed yet);
+  // a migrate to the server's own host is refused here.
+  if (migrate && only_host == s.host) request.dest_host = s.host;
   CHRONOVA_RETURN_IF_ERROR(Decide(s, ResizeInstance{request, ctx.IsAdmin()}).status());
-  CHRONOVA_RETURN_IF_ERROR(CheckResizeQuota(s, flavor->spec));
+  CHRONOVA_RETURN_IF_ERROR(CheckResizeQuota(s, flavor));
 
   // The scheduler's placement (core/placement.h) over the hosts read model:
   // up, enabled, in the server's zone, room for the new flavor (on the
@@ -584,13 +613,17 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
         PlacementHost{&h, !options_.host_up || options_.host_up(h.name)});
   }
   PlacementRequest placement;
-  placement.claim = FlavorClaim(flavor->spec);
+  placement.claim = FlavorClaim(flavor);
   placement.availability_zone = s.availability_zone;
-  const std::vector<HostName> ranked =
-      RankHosts(candidates, loaded.aggregates, placement);
+  std::vector<HostName> ranked = RankHosts(candidates, loaded.aggregates, placement);
+  // A migrate leaves the host (the libvirt driver cannot migrate to its own);
+  // a requested host (2.56) is the only one.
+  std::erase_if(ranked, [&](const HostName& h) {
+    return (migrate && h == s.host) || (!only_host.empty() && h != only_host);
+  });
   const EventMeta meta = ctx.Meta(options_.env->Now());
   ResizeClaims claims{
-      id, InstanceId(request.migration_id), s.host, HostName(), s.flavor, flavor->spec};
+      id, InstanceId(request.migration_id), s.host, HostName(), s.flavor, flavor};
   Status claimed = Status::InvalidArgument(kNoValidHostMessage);
   for (const HostName& host : ranked) {
     claims.dest = host;
@@ -601,7 +634,7 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
   CHRONOVA_RETURN_IF_ERROR(claimed);
   request.dest_host = claims.dest;
   Status requested = ActOnServer(
-      ctx, id, RequestKey(ctx, "resize"),
+      ctx, id, RequestKey(ctx, migrate ? "migrate" : "resize"),
       [&](const InstanceState& now) -> Result<std::vector<Event>> {
         CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events,
                                   Decide(now, ResizeInstance{request, ctx.IsAdmin()}));

@@ -331,6 +331,13 @@ class ComputeService {
   Status ResizeServer(const RequestContext& ctx, const InstanceId& id,
                       const std::string& flavor_ref,
                       std::optional<bool> auto_disk_config = std::nullopt);
+  // The migrate action (cold migrate, admins): a resize to the server's own
+  // flavor on another host (`host` if given, 2.56), confirmed or reverted like
+  // one. 400 "Compute host <host> could not be found." for an unknown host,
+  // "Cannot migrate to the host where the server exists." for its own, or
+  // NoValidHost; NotFound/Conflict/PermissionDenied as ServerAction.
+  Status MigrateServer(const RequestContext& ctx, const InstanceId& id,
+                       const std::string& host = "");
   // confirmResize / revertResize: Conflict unless the server is VERIFY_RESIZE.
   Status ConfirmResize(const RequestContext& ctx, const InstanceId& id);
   Status RevertResize(const RequestContext& ctx, const InstanceId& id);
@@ -576,6 +583,12 @@ class ComputeService {
                      const IdempotencyKey& key, Decider decide, Seq* appended = nullptr);
   // ActOnServer for a command that needs only the caller's admin flag: checks
   // `policy` against the server's project, then decides Command{is_admin}.
+  // A resize or cold migrate of `s` to `flavor`: claims on the best host the
+  // filters accept (only `only_host` if set; never the source for a migrate),
+  // then the request.
+  Status MoveServer(const RequestContext& ctx, const InstanceState& s,
+                    const FlavorSpec& flavor, const std::string& migration_type,
+                    const HostName& only_host, std::optional<bool> auto_disk_config);
   template <class Command>
   Status ActOnServerAs(const RequestContext& ctx, const InstanceId& id, const char* key,
                        const char* policy);

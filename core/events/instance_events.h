@@ -364,21 +364,25 @@ struct InstanceSnapshotFailed {
   }
 };
 
-// A user asked to resize the server to `flavor` (the resize action). The API
-// already moved the claims: on source_host the old flavor is held by the
-// migration (Nova's migration consumer), on dest_host (which may be the same
-// host) the new flavor by the instance. Task resize_prep.
+// A user asked to resize the server to `flavor` (the resize action), or an
+// admin to move it to another host with its own flavor (the migrate action,
+// migration_type "migration"). The API already moved the claims: on
+// source_host the old flavor is held by the migration (Nova's migration
+// consumer), on dest_host (which may be the same host for a resize) the new
+// flavor by the instance. Task resize_prep. Schema 2 adds migration_type;
+// schema 1 is upcast as a resize.
 struct InstanceResizeRequested {
   static constexpr const char* kType = "instance.resize_requested";
-  static constexpr uint32_t kSchema = 1;
+  static constexpr uint32_t kSchema = 2;
   std::string migration_id;  // a uuid; the consumer of the source claim
   FlavorSpec flavor;         // the new flavor
   HostName source_host;
   HostName dest_host;
+  std::string migration_type = "resize";  // Nova's: "resize" or "migration"
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(migration_id), CEREAL_NVP(flavor), CEREAL_NVP(source_host),
-       CEREAL_NVP(dest_host));
+       CEREAL_NVP(dest_host), CEREAL_NVP(migration_type));
   }
 };
 

@@ -441,4 +441,42 @@ TEST_CASE(
       "compute 2.79");
 }
 
+TEST_CASE("cold migrate (2.56 with a host): the server moves with its own flavor") {
+  ApiCloud cloud(2);
+  const std::string id = cloud.Boot("mover");
+  const std::string from =
+      cloud.WaitStatus(id, "ACTIVE")["OS-EXT-SRV-ATTR:host"].as_string();
+  CHECK(cloud.Action(id, R"({"migrate": null})").status == 403);  // admins only
+  CHECK(cloud
+            .Send("POST", "/servers/6f8e2a1c-3b4d-4e5f-8a9b-0c1d2e3f4a5b/action", kAdmin,
+                  R"({"migrate": null})")
+            .status == 404);
+  Answer same = At(cloud, "2.56", "POST", "/servers/" + id + "/action", kAdmin,
+                   R"({"migrate": {"host": ")" + from + "\"}}");
+  CHECK(same.status == 400);
+  CHECK(Message(same) == "Cannot migrate to the host where the server exists.");
+  CHECK(At(cloud, "2.56", "POST", "/servers/" + id + "/action", kAdmin,
+           R"({"migrate": {"host": "nowhere"}})")
+            .status == 400);
+  CHECK(At(cloud, "2.55", "POST", "/servers/" + id + "/action", kAdmin,
+           R"({"migrate": {"host": "nowhere"}})")
+            .status == 202);  // before 2.56 the body is not read: any host
+  Json moved = cloud.WaitStatus(id, "VERIFY_RESIZE");
+  CHECK(moved["OS-EXT-SRV-ATTR:host"].as_string() != from);
+  CHECK(moved["flavor"]["id"].as_string() == "1");
+  REQUIRE(cloud.Action(id, R"({"confirmResize": null})", kAdmin).status == 204);
+  cloud.WaitStatus(id, "ACTIVE");
+  Answer migrations = At(cloud, "2.59", "GET", "/os-migrations", kAdmin);
+  REQUIRE(migrations.json["migrations"].size() == 1);
+  Json m = migrations.json["migrations"].items()[0];
+  CHECK(m["migration_type"].as_string() == "migration");
+  CHECK(m["status"].as_string() == "confirmed");
+  Answer actions = cloud.Send("GET", "/servers/" + id + "/os-instance-actions", kAdmin);
+  bool migrate_listed = false;
+  for (Json a : actions.json["instanceActions"].items()) {
+    migrate_listed |= a["action"].as_string() == "migrate";
+  }
+  CHECK(migrate_listed);
+}
+
 }  // namespace chronova::testing

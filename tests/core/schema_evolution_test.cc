@@ -101,6 +101,17 @@ struct InstanceRequestedV1 {
   }
 };
 
+// instance.resize_requested as schema 1 wrote it (before migration_type).
+struct InstanceResizeRequestedV1 {
+  std::string migration_id;
+  FlavorSpec flavor;
+  HostName source_host, dest_host;
+  template <class A>
+  void serialize(A& ar) {
+    ar(migration_id, flavor, source_host, dest_host);
+  }
+};
+
 // instance.locked as schema 1 wrote it (before the reason).
 struct InstanceLockedV1 {
   bool by_admin = false;
@@ -227,8 +238,9 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceActionCompleted{HostName("hv1"), "unrescue", 1});
   {
     const FlavorSpec small{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
-    ev("instance/i-ok",
-       InstanceResizeRequested{"mig-1", small, HostName("hv1"), HostName("hv1")});
+    add("instance/i-ok", "instance.resize_requested", 1,
+        EncodePortable(
+            InstanceResizeRequestedV1{"mig-1", small, HostName("hv1"), HostName("hv1")}));
     ev("instance/i-ok", InstanceResizeFailed{HostName("hv1"), "qemu-img: no"});
     ev("instance/i-ok",
        InstanceResizeRequested{"mig-2", small, HostName("hv1"), HostName("hv1")});
@@ -458,6 +470,18 @@ TEST_CASE(
   }
   CHECK(updated);
   CHECK(locked);
+}
+
+TEST_CASE("instance.resize_requested of schema 1 reads as schema 2: a resize") {
+  bool seen = false;
+  for (const Envelope& e : LoadFixture()) {
+    if (e.type != InstanceResizeRequested::kType || e.schema != 1) continue;
+    const auto r = std::get<InstanceResizeRequested>(DecodeEvent(e).value());
+    CHECK(r.migration_id == "mig-1");
+    CHECK(r.migration_type == "resize");
+    seen = true;
+  }
+  CHECK(seen);
 }
 
 TEST_CASE("instance.requested of schema 1 reads as schema 2 with no host asked for") {

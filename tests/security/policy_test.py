@@ -801,6 +801,8 @@ RULES = {
         "GET", "/v2.1/servers/detail?all_tenants=1"),
     "os_compute_api:servers:index": R("GET", "/v2.1/servers"),
     "os_compute_api:servers:index:get_all_tenants": R("GET", "/v2.1/servers?all_tenants=1"),
+    "os_compute_api:os-migrate-server:migrate": R(
+        "POST", LIFE, {"migrate": None}, ok=202, prepare=life_in("ACTIVE")),
     "os_compute_api:servers:reboot": R(
         "POST", LIFE, {"reboot": {"type": "SOFT"}}, ok=202, prepare=life_in("ACTIVE")),
     "os_compute_api:servers:rebuild": R(
