@@ -193,7 +193,12 @@ Status Conductor::SendWork(const InstanceState& s, WorkKind kind, Seq causation,
       w = RebuildWork{origin, guest, s.vm_state == VmState::kStopped};
       break;
     case WorkKind::kSnapshot:
-      w = SnapshotWork{origin, guest, s.snapshot_image_id};
+      w = SnapshotWork{origin,
+                       guest,
+                       s.snapshot_image_id,
+                       s.snapshot_backup,
+                       s.snapshot_backup_type,
+                       s.snapshot_rotation};
       break;
     case WorkKind::kResize:
       target = s.resize_dest_host;

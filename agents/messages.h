@@ -91,9 +91,15 @@ struct SnapshotWork {
   WorkOrigin origin;
   WorkGuest guest;
   ImageId snapshot_image_id;
+  // A backup (createBackup): after the upload, the server's backups of this
+  // type beyond `rotation` go, oldest first.
+  bool backup = false;
+  std::string backup_type;
+  int32_t rotation = 0;
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(snapshot_image_id));
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(snapshot_image_id),
+       CEREAL_NVP(backup), CEREAL_NVP(backup_type), CEREAL_NVP(rotation));
   }
 };
 

@@ -254,6 +254,25 @@ Result<std::string> UpcastInstanceResizeRequested1To2(std::string_view old) {
                                                 v1.source_host, v1.dest_host, "resize"});
 }
 
+// instance.snapshot_requested as stored before schema 2. Frozen: never edit.
+struct InstanceSnapshotRequestedV1 {
+  ImageId image_id;
+  std::string name;
+  template <class A>
+  void serialize(A& ar) {
+    ar(image_id, name);
+  }
+};
+
+Result<std::string> UpcastInstanceSnapshotRequested1To2(std::string_view old) {
+  InstanceSnapshotRequestedV1 v1;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
+  InstanceSnapshotRequested v2;
+  v2.image_id = v1.image_id;
+  v2.name = v1.name;
+  return EncodePortable(v2);  // a snapshot, not a backup
+}
+
 // instance.locked as stored before schema 2. Frozen: never edit.
 struct InstanceLockedV1 {
   bool by_admin = false;
@@ -284,6 +303,7 @@ const UpcasterSet& UpcasterSet::Default() {
     s->Add(InstanceLocked::kType, 1, UpcastInstanceLocked1To2);
     s->Add(InstanceRequested::kType, 1, UpcastInstanceRequested1To2);
     s->Add(InstanceResizeRequested::kType, 1, UpcastInstanceResizeRequested1To2);
+    s->Add(InstanceSnapshotRequested::kType, 1, UpcastInstanceSnapshotRequested1To2);
     return s;
   }();
   return *set;

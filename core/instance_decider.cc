@@ -144,8 +144,10 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);
   if (cmd.image_id.empty()) return Status::InvalidArgument("an image id is required");
-  Event e = InstanceSnapshotRequested{cmd.image_id, cmd.name};
-  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "createImage"));
+  Event e = InstanceSnapshotRequested{cmd.image_id, cmd.name, cmd.backup, cmd.backup_type,
+                                      cmd.rotation};
+  CHRONOVA_RETURN_IF_ERROR(
+      InvalidState(state, e, cmd.backup ? "createBackup" : "createImage"));
   return std::vector<Event>{std::move(e)};
 }
 

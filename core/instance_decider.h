@@ -47,6 +47,9 @@ struct RebuildInstance {
 struct SnapshotInstance {
   ImageId image_id;
   std::string name;
+  bool backup = false;  // createBackup, with its type and rotation
+  std::string backup_type;
+  int32_t rotation = 0;
 };
 
 // The resize action, after the API moved the claims (see

@@ -549,6 +549,9 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
         } else if constexpr (std::is_same_v<T, InstanceSnapshotRequested>) {
           s.task_state = TaskState::kImageSnapshot;
           s.snapshot_image_id = e.image_id;
+          s.snapshot_backup = e.backup;
+          s.snapshot_backup_type = e.backup_type;
+          s.snapshot_rotation = e.rotation;
           s.task_request_id = env.meta.request_id;
           s.task_seq = env.seq;
         } else if constexpr (std::is_same_v<T, InstanceSnapshotCompleted> ||

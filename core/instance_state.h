@@ -174,6 +174,10 @@ struct InstanceState {
   ImageId rescue_image_id;
   // The image a snapshot in progress (task image_snapshot) fills; empty otherwise.
   ImageId snapshot_image_id;
+  // ... and, for a backup, its type and rotation (0 and "" for a snapshot).
+  bool snapshot_backup = false;
+  std::string snapshot_backup_type;
+  int32_t snapshot_rotation = 0;
   // A resize in progress or awaiting confirmation (empty migration id: none):
   // the migration holding the old flavor's claim on the source host, and both
   // flavors (`flavor` is the old one until the resize finished, the new one
@@ -203,7 +207,8 @@ struct InstanceState {
        CEREAL_NVP(resize_old_flavor), CEREAL_NVP(resize_new_flavor),
        CEREAL_NVP(description_recorded), CEREAL_NVP(description_null),
        CEREAL_NVP(description), CEREAL_NVP(tags), CEREAL_NVP(auto_disk_config),
-       CEREAL_NVP(locked_reason), CEREAL_NVP(trusted_certs));
+       CEREAL_NVP(locked_reason), CEREAL_NVP(trusted_certs), CEREAL_NVP(snapshot_backup),
+       CEREAL_NVP(snapshot_backup_type), CEREAL_NVP(snapshot_rotation));
   }
 };
 

@@ -236,7 +236,13 @@ Step StepOf(const Event& event) {
           s = {kActionRebuild, false,  true,    kComputeRebuild,
                Phase::kError,  e.host, e.reason};
         } else if constexpr (std::is_same_v<T, InstanceSnapshotRequested>) {
-          s = {kActionCreateImage, true, false, nullptr, Phase::kNone, {}, {}};
+          s = {e.backup ? kActionCreateBackup : kActionCreateImage,
+               true,
+               false,
+               nullptr,
+               Phase::kNone,
+               {},
+               {}};
         } else if constexpr (std::is_same_v<T, InstanceSnapshotCompleted>) {
           s = {kActionCreateImage, false,  true, kComputeSnapshot,
                Phase::kSuccess,    e.host, {}};

@@ -20,6 +20,7 @@ namespace chronova {
 // Nova's action names (nova/compute/instance_actions.py).
 inline constexpr const char* kActionCreate = "create";
 inline constexpr const char* kActionCreateImage = "createImage";
+inline constexpr const char* kActionCreateBackup = "createBackup";
 inline constexpr const char* kActionResize = "resize";
 inline constexpr const char* kActionMigrate = "migrate";
 inline constexpr const char* kActionConfirmResize = "confirmResize";

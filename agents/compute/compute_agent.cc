@@ -487,6 +487,15 @@ void ComputeAgent::Snapshot(const SnapshotWork& w) {
                          : uploaded.status();
     }
   }
+  if (st.ok() && w.backup) {
+    // After the upload, as Nova: a failed rotation leaves one backup too many,
+    // never one too few.
+    Status rotated = options_.image_sink->RotateBackups(w.origin.instance_id,
+                                                        w.backup_type, w.rotation, ctx);
+    if (!rotated.ok()) {
+      Warn("rotate backups of " + w.origin.instance_id.str() + ": " + rotated.ToString());
+    }
+  }
   if (st.ok()) {
     Send(w.origin, InstanceSnapshotCompleted{options_.host, w.snapshot_image_id});
   } else {

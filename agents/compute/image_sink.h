@@ -37,6 +37,11 @@ class ImageSink {
   virtual Status Discard(const ImageId& id, const ImageSinkContext& ctx) = 0;
   // True if image `id` is active with its data (an upload finished).
   virtual Result<bool> Uploaded(const ImageId& id) const = 0;
+  // A backup's rotation (Nova's _rotate_backups): of the instance's backups of
+  // `backup_type` (image properties image_type=backup, backup_type,
+  // instance_uuid), all but the newest `rotation` are deleted. Thread-safe.
+  virtual Status RotateBackups(const InstanceId& instance, const std::string& backup_type,
+                               int rotation, const ImageSinkContext& ctx) = 0;
 };
 
 }  // namespace chronova

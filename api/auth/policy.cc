@@ -46,6 +46,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:limits:other_project", PolicyRule::kAdmin},
     {"os_compute_api:os-admin-actions:reset_state", PolicyRule::kAdmin},
     {"os_compute_api:os-migrate-server:migrate", PolicyRule::kAdmin},
+    {"os_compute_api:os-create-backup", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-aggregates:add_host", PolicyRule::kAdmin},
     {"os_compute_api:os-aggregates:create", PolicyRule::kAdmin},
     {"os_compute_api:os-aggregates:delete", PolicyRule::kAdmin},

@@ -39,6 +39,9 @@ class ServerActions final : public ComputeResource {
   // 202 with the new image's URL in Location (before 2.45) or its id in the body.
   HttpResponse CreateServerImage(const ComputeCall& call, const InstanceId& id,
                                  const Json& body, const Json& args) const;
+  // createBackup (create_backup.py): as createImage, with a type and a rotation.
+  HttpResponse CreateServerBackup(const ComputeCall& call, const InstanceId& id,
+                                  const Json& body, const Json& args) const;
   HttpResponse ConsoleOutput(const ComputeCall& call, const InstanceId& id,
                              const Json& body, const Json& args) const;
   HttpResponse ResetState(const ComputeCall& call, const InstanceId& id, const Json& body,
@@ -89,6 +92,7 @@ ServerActions::ServerActions(const ComputeApiOptions& options)
       {"rebuild", &ServerActions::RebuildServer},
       {"rescue", &ServerActions::RescueServer},
       {"createImage", &ServerActions::CreateServerImage},
+      {"createBackup", &ServerActions::CreateServerBackup},
       {"os-getConsoleOutput", &ServerActions::ConsoleOutput},
       {"os-resetState", &ServerActions::ResetState},
       {"resize", &ServerActions::Resize},
@@ -355,6 +359,70 @@ HttpResponse ServerActions::CreateServerImage(const ComputeCall& call,
   r.status = 202;
   r.headers.Set("Location", call.links.image_url + "/v2/images/" + image->str());
   return r;
+}
+
+HttpResponse ServerActions::CreateServerBackup(const ComputeCall& call,
+                                               const InstanceId& id, const Json& body,
+                                               const Json& args) const {
+  // schemas/create_backup.py: name, backup_type and rotation required.
+  auto check = [&]() -> MaybeError {
+    if (auto e = Error("createBackup", body,
+                       AdditionalPropertiesMessage(body, {"createBackup"})))
+      return e;
+    if (auto e = Error("createBackup", args, TypeMessage(args, {"object"}))) return e;
+    for (const char* required : {"name", "backup_type", "rotation"}) {
+      if (!args.Contains(required)) {
+        return Error("createBackup", args, RequiredMessage(required));
+      }
+    }
+    if (auto e = CheckName("name", *args.Find("name"),
+                           call.legacy_v2 ? NameRules::kLegacy : NameRules::kStrict)) {
+      return e;
+    }
+    const Json& type = *args.Find("backup_type");
+    if (auto e = Error("backup_type", type, TypeMessage(type, {"string"}))) return e;
+    if (const Json* m = args.Find("metadata")) {
+      std::map<std::string, std::string> ignored;
+      if (auto e = CheckMetadata("metadata", *m, &ignored)) return e;
+    }
+    return Error("createBackup", args,
+                 AdditionalPropertiesMessage(
+                     args, {"name", "backup_type", "rotation", "metadata"}));
+  };
+  if (auto e = check()) return ErrorResponse(ToStatus(*e));
+  // parameter_types.non_negative_integer: an integer, or a string of digits.
+  const Json& r = *args.Find("rotation");
+  int64_t rotation = -1;
+  if (r.is_int()) {
+    rotation = r.as_int();
+  } else if (r.is_string()) {
+    const std::string& t = r.as_string();
+    if (!t.empty() && t.size() < 10 &&
+        std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      rotation = std::stoll(t);
+    }
+  }
+  if (rotation < 0 || rotation > INT32_MAX) {
+    return ErrorResponse(FieldError(
+        "rotation", r, r.PythonRepr() + " is not valid under any of the given schemas"));
+  }
+  std::map<std::string, std::string> metadata;
+  if (const Json* m = args.Find("metadata"))
+    (void)CheckMetadata("metadata", *m, &metadata);
+  std::string name = args.Find("name")->as_string();
+  if (call.legacy_v2) name = Strip(name);
+  Result<ImageId> image = options_.service->CreateServerImage(
+      call.ctx, id, name, metadata,
+      BackupSpec{args.Find("backup_type")->as_string(), static_cast<int32_t>(rotation)});
+  if (!image.ok()) return ErrorResponse(image.status());
+  if (call.version >= ApiVersion{2, 45}) {
+    return JsonResponse(202, Json::MakeObject({{"image_id", image->str()}}));
+  }
+  HttpResponse out;
+  out.status = 202;
+  // Nova: the Location of the backup's image (a Compute API URL) when rotating.
+  if (rotation > 0) out.headers.Set("Location", call.links.Self("images", image->str()));
+  return out;
 }
 
 HttpResponse ServerActions::RescueServer(const ComputeCall& call, const InstanceId& id,

@@ -165,6 +165,8 @@ std::string CanonicalIp(const std::string& text, int family) {
   return out;
 }
 
+}  // namespace
+
 MaybeError CheckMetadata(const std::string& field, const Json& v,
                          std::map<std::string, std::string>* out) {
   if (auto e = Error(field, v, TypeMessage(v, {"object"}))) return e;
@@ -200,6 +202,8 @@ MaybeError CheckMetadata(const std::string& field, const Json& v,
   }
   return std::nullopt;
 }
+
+namespace {
 
 // os:scheduler_hints: an object (Nova lets unknown hints through). Values are
 // kept as lists of strings: a string is one item; anything else its JSON text.

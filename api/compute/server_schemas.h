@@ -27,6 +27,11 @@ enum class NameRules {
 // characters (spaces anywhere); 65535 for a flavor's (2.55).
 MaybeError CheckDescription(const Json& v, DescriptionChange* out, size_t max_len = 255);
 
+// parameter_types.metadata: an object of 1-255 character keys and 0-255
+// character string values; stores them.
+MaybeError CheckMetadata(const std::string& field, const Json& v,
+                         std::map<std::string, std::string>* out);
+
 // parameter_types.fqdn (2.74's host and hypervisor_hostname, 2.56's migrate
 // host): 1 to 255 letters, digits, '-', '_' and '.'.
 MaybeError CheckFqdn(const std::string& field, const Json& v);

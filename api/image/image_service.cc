@@ -685,6 +685,35 @@ Status ImageService::Discard(const ImageId& id, const ImageSinkContext& ctx) {
   return Status::Ok();
 }
 
+Status ImageService::RotateBackups(const InstanceId& instance,
+                                   const std::string& backup_type, int rotation,
+                                   const ImageSinkContext& ctx) {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ImagesProjection::kName));
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<ImageRecord> all,
+                            ImagesView(reader.get()).List());
+  auto property = [](const ImageRecord& r, const char* key) -> std::string {
+    auto it = r.image.properties.find(key);
+    return it == r.image.properties.end() ? "" : it->second;
+  };
+  std::vector<const ImageRecord*> backups;
+  for (const ImageRecord& r : all) {
+    if (property(r, "image_type") == "backup" &&
+        property(r, "backup_type") == backup_type &&
+        property(r, "instance_uuid") == instance.str()) {
+      backups.push_back(&r);
+    }
+  }
+  // Newest first (created_at desc, as Nova asks the image service).
+  std::sort(backups.begin(), backups.end(),
+            [](const ImageRecord* a, const ImageRecord* b) {
+              return a->created_at.micros > b->created_at.micros;
+            });
+  for (size_t i = static_cast<size_t>(std::max(rotation, 0)); i < backups.size(); ++i) {
+    CHRONOVA_RETURN_IF_ERROR(Discard(backups[i]->image.image_id, ctx));
+  }
+  return Status::Ok();
+}
+
 Result<bool> ImageService::Uploaded(const ImageId& id) const {
   Result<ImageBlob> blob = Open(id);
   if (blob.ok()) return true;

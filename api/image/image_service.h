@@ -152,6 +152,8 @@ class ImageService : public ImageSource, public ImageSink {
                const ImageSinkContext& ctx) override;
   Status Discard(const ImageId& id, const ImageSinkContext& ctx) override;
   Result<bool> Uploaded(const ImageId& id) const override;
+  Status RotateBackups(const InstanceId& instance, const std::string& backup_type,
+                       int rotation, const ImageSinkContext& ctx) override;
 
   uint64_t max_image_size() const { return options_.max_image_size; }
 

@@ -485,15 +485,23 @@ Result<InstanceState> ComputeService::RebuildServer(
 
 Result<ImageId> ComputeService::CreateServerImage(
     const RequestContext& ctx, const InstanceId& id, const std::string& name,
-    const std::map<std::string, std::string>& metadata) {
+    const std::map<std::string, std::string>& metadata,
+    const std::optional<BackupSpec>& backup) {
   // Nova checks the server, the policy and its state before it creates the
   // image, so a refused request leaves no image (check_instance_state).
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
   CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
-  const PolicyTarget target{s.project_id, UserId()};
-  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create_image", target));
+  const char* policy =
+      backup ? "os_compute_api:os-create-backup" : "os_compute_api:servers:create_image";
+  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy, PolicyTarget{s.project_id, UserId()}));
   const ImageId image_id(options_.env->NewUuid());
-  CHRONOVA_RETURN_IF_ERROR(Decide(s, SnapshotInstance{image_id, name}).status());
+  SnapshotInstance command{image_id, name};
+  if (backup) {
+    command.backup = true;
+    command.backup_type = backup->backup_type;
+    command.rotation = backup->rotation;
+  }
+  CHRONOVA_RETURN_IF_ERROR(Decide(s, command).status());
 
   // nova/compute/utils.py create_image + initialize_instance_snapshot_metadata.
   ImageCreated image;
@@ -511,7 +519,8 @@ Result<ImageId> ComputeService::CreateServerImage(
     image.min_ram = base->image.min_ram;
     image.min_disk = std::max(image.min_disk, base->image.min_disk);
   }
-  image.properties["image_type"] = "snapshot";
+  image.properties["image_type"] = backup ? "backup" : "snapshot";
+  if (backup) image.properties["backup_type"] = backup->backup_type;
   image.properties["instance_uuid"] = id.str();
   image.properties["base_image_ref"] = s.image_id.str();
   image.properties["user_id"] = ctx.user.str();
@@ -528,13 +537,13 @@ Result<ImageId> ComputeService::CreateServerImage(
   create.key = RequestKey(ctx, "create-image-record");
   create.events.push_back(MakeNewEvent(image, meta));
   CHRONOVA_RETURN_IF_ERROR(log_->Append(create).status());
-  Status requested = ActOnServer(
-      ctx, id, RequestKey(ctx, "create-image"),
-      [&](const InstanceState& now) -> Result<std::vector<Event>> {
-        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:create_image",
-                                           PolicyTarget{now.project_id, UserId()}));
-        return Decide(now, SnapshotInstance{image_id, name});
-      });
+  Status requested =
+      ActOnServer(ctx, id, RequestKey(ctx, "create-image"),
+                  [&](const InstanceState& now) -> Result<std::vector<Event>> {
+                    CHRONOVA_RETURN_IF_ERROR(
+                        Authorize(ctx, policy, PolicyTarget{now.project_id, UserId()}));
+                    return Decide(now, command);
+                  });
   if (!requested.ok()) {
     // The server changed in between (Nova deletes the image in that case too).
     AppendRequest undo;

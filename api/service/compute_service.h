@@ -40,6 +40,12 @@ struct DescriptionChange {
   std::optional<std::string> value;
 };
 
+// createBackup's type and rotation.
+struct BackupSpec {
+  std::string backup_type;
+  int32_t rotation = 0;
+};
+
 // What a rebuild may change beside the image, name, metadata and description;
 // unset members stay as they are, an empty value unsets.
 struct RebuildChanges {
@@ -317,9 +323,13 @@ class ComputeService {
   // while it is in vm_state building") unless the server is active, stopped,
   // paused or suspended with no task, in which case no image is left behind;
   // PermissionDenied by policy.
-  Result<ImageId> CreateServerImage(const RequestContext& ctx, const InstanceId& id,
-                                    const std::string& name,
-                                    const std::map<std::string, std::string>& metadata);
+  // With `backup`, the createBackup action (policy os-create-backup): the
+  // image is a backup (image_type=backup, backup_type) and, once uploaded,
+  // the server's backups of that type beyond the rotation are deleted.
+  Result<ImageId> CreateServerImage(
+      const RequestContext& ctx, const InstanceId& id, const std::string& name,
+      const std::map<std::string, std::string>& metadata,
+      const std::optional<BackupSpec>& backup = std::nullopt);
   // The resize action: the new flavor (`flavor_ref`, an id or a URL) is
   // claimed on a destination host the scheduler's filters accept (the same
   // host allowed, as allow_resize_to_same_host=True), then the resize is

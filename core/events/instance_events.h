@@ -324,17 +324,24 @@ struct InstanceMetadataChanged {
   }
 };
 
-// A user asked for a snapshot of the server (the createImage action). The
-// image record image/<image_id> was created (queued) just before, in the same
-// API call; the compute host fills it with the flattened root disk.
+// A user asked for a snapshot of the server (the createImage action) or a
+// backup (createBackup: `backup`, with its type and rotation). The image
+// record image/<image_id> was created (queued) just before, in the same API
+// call; the compute host fills it with the flattened root disk and, for a
+// backup, then deletes the server's oldest backups of that type beyond
+// `rotation`. Schema 2 adds the backup; schema 1 is upcast as a snapshot.
 struct InstanceSnapshotRequested {
   static constexpr const char* kType = "instance.snapshot_requested";
-  static constexpr uint32_t kSchema = 1;
+  static constexpr uint32_t kSchema = 2;
   ImageId image_id;
   std::string name;  // the new image's name
+  bool backup = false;
+  std::string backup_type;  // "daily", "weekly" ... (Nova does not check it)
+  int32_t rotation = 0;     // how many backups of the type to keep
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(image_id), CEREAL_NVP(name));
+    ar(CEREAL_NVP(image_id), CEREAL_NVP(name), CEREAL_NVP(backup),
+       CEREAL_NVP(backup_type), CEREAL_NVP(rotation));
   }
 };
 

@@ -182,3 +182,62 @@ TEST_CASE("OS-DCF:diskConfig: chosen at create, changed by update and rebuild") 
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("createBackup: backups of a type beyond the rotation go, oldest first") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("backed-up");
+  const std::string action = "/servers/" + id + "/action";
+  auto backup = [&](const std::string& name, const std::string& version) {
+    Answer a = At(cloud, version, "POST", action, ApiCloud::kMemberToken,
+                  R"({"createBackup": {"name": ")" + name +
+                      R"(", "backup_type": "daily", "rotation": 2}})");
+    INFO(a.body);
+    REQUIRE(a.status == 202);
+    cloud.WaitStatus(id, "ACTIVE");
+    return a;
+  };
+  Answer first = backup("b1", "2.1");
+  REQUIRE(first.headers.count("location") == 1);
+  const std::string& location = first.headers.at("location");
+  const std::string b1 = location.substr(location.rfind('/') + 1);
+  const std::string b2 = backup("b2", "2.45").json["image_id"].as_string();
+  Answer image = cloud.Send("GET", "/images/" + b1);
+  REQUIRE(image.status == 200);
+  CHECK(image.json["image"]["metadata"]["image_type"].as_string() == "backup");
+  CHECK(image.json["image"]["metadata"]["backup_type"].as_string() == "daily");
+  CHECK(image.json["image"]["metadata"]["instance_uuid"].as_string() == id);
+  const std::string b3 = backup("b3", "2.45").json["image_id"].as_string();
+  // The third upload rotated the first away; two stay.
+  CHECK(cloud.Send("GET", "/images/" + b1).status == 404);
+  CHECK(cloud.Send("GET", "/images/" + b2).status == 200);
+  CHECK(cloud.Send("GET", "/images/" + b3).status == 200);
+  // A snapshot is not a backup: never rotated.
+  Answer snap = At(cloud, "2.45", "POST", action, ApiCloud::kMemberToken,
+                   R"({"createImage": {"name": "snap"}})");
+  REQUIRE(snap.status == 202);
+  cloud.WaitStatus(id, "ACTIVE");
+  backup("b4", "2.45");
+  CHECK(cloud.Send("GET", "/images/" + b2).status == 404);
+  CHECK(cloud.Send("GET", "/images/" + snap.json["image_id"].as_string()).status == 200);
+  // Nova's schema: the three are required, rotation a non-negative integer.
+  CHECK(cloud.Action(id, R"({"createBackup": {"name": "x", "backup_type": "daily"}})")
+            .status == 400);
+  CHECK(cloud
+            .Action(id, R"({"createBackup": {"name": "x", "backup_type": "daily",
+                                              "rotation": -1}})")
+            .status == 400);
+  CHECK(cloud
+            .Action(id, R"({"createBackup": {"name": "x", "backup_type": "daily",
+                                              "rotation": 1, "extra": 1}})")
+            .status == 400);
+  Answer actions = cloud.Send("GET", "/servers/" + id + "/os-instance-actions");
+  bool listed = false;
+  for (Json a : actions.json["instanceActions"].items()) {
+    listed |= a["action"].as_string() == "createBackup";
+  }
+  CHECK(listed);
+}
+
+}  // namespace chronova::testing

@@ -112,6 +112,16 @@ struct InstanceResizeRequestedV1 {
   }
 };
 
+// instance.snapshot_requested as schema 1 wrote it (before backups).
+struct InstanceSnapshotRequestedV1 {
+  ImageId image_id;
+  std::string name;
+  template <class A>
+  void serialize(A& ar) {
+    ar(image_id, name);
+  }
+};
+
 // instance.locked as schema 1 wrote it (before the reason).
 struct InstanceLockedV1 {
   bool by_admin = false;
@@ -224,9 +234,11 @@ std::vector<Envelope> History() {
   ev("instance/i-ok", InstanceUnlocked{});
   ev("instance/i-ok", InstanceStateReset{"error"});
   ev("instance/i-ok", InstanceStateReset{"active"});
-  ev("instance/i-ok", InstanceSnapshotRequested{ImageId("img-snap-1"), "snap-1"});
+  add("instance/i-ok", "instance.snapshot_requested", 1,
+      EncodePortable(InstanceSnapshotRequestedV1{ImageId("img-snap-1"), "snap-1"}));
   ev("instance/i-ok", InstanceSnapshotCompleted{HostName("hv1"), ImageId("img-snap-1")});
-  ev("instance/i-ok", InstanceSnapshotRequested{ImageId("img-snap-2"), "snap-2"});
+  ev("instance/i-ok",
+     InstanceSnapshotRequested{ImageId("img-snap-2"), "snap-2", true, "daily", 2});
   ev("instance/i-ok",
      InstanceSnapshotFailed{HostName("hv1"), ImageId("img-snap-2"), "qemu-img: no"});
   ev("instance/i-ok",
@@ -470,6 +482,18 @@ TEST_CASE(
   }
   CHECK(updated);
   CHECK(locked);
+}
+
+TEST_CASE("instance.snapshot_requested of schema 1 reads as schema 2: not a backup") {
+  bool seen = false;
+  for (const Envelope& e : LoadFixture()) {
+    if (e.type != InstanceSnapshotRequested::kType || e.schema != 1) continue;
+    const auto r = std::get<InstanceSnapshotRequested>(DecodeEvent(e).value());
+    CHECK(r.image_id.str() == "img-snap-1");
+    CHECK_FALSE(r.backup);
+    seen = true;
+  }
+  CHECK(seen);
 }
 
 TEST_CASE("instance.resize_requested of schema 1 reads as schema 2: a resize") {

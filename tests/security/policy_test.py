@@ -790,6 +790,10 @@ RULES = {
         {"server": dict(NEW_SERVER["server"], networks="none",
                         trusted_image_certificates=["policy-cert"])},
         ok=202, headers=AT_2_63, cleanup=drop_created_server),
+    "os_compute_api:os-create-backup": R(
+        "POST", LIFE, {"createBackup": {"name": "policy-backup", "backup_type": "daily",
+                                        "rotation": 1}}, ok=202,
+        prepare=life_in("ACTIVE"), cleanup=drop_snapshot),
     "os_compute_api:servers:create_image": R(
         "POST", LIFE, {"createImage": {"name": "policy-snapshot"}}, ok=202,
         prepare=life_in("ACTIVE"), cleanup=drop_snapshot),
