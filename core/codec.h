@@ -92,6 +92,14 @@ std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(FastInputArc
   static_assert(!std::is_floating_point_v<T> || std::numeric_limits<T>::is_iec559);
   ar.template loadBinary<sizeof(T)>(std::addressof(t), sizeof(t));
 }
+// A bool is one byte, 0 or 1; any other value is corrupt (loading it into a
+// bool would be undefined behaviour).
+inline void CEREAL_LOAD_FUNCTION_NAME(FastInputArchive& ar, bool& b) {
+  std::uint8_t v = 0;
+  ar.template loadBinary<1>(&v, 1);
+  if (v > 1) throw cereal::Exception("a bool of value " + std::to_string(v));
+  b = v == 1;
+}
 template <class Archive, class T>
 CEREAL_ARCHIVE_RESTRICT(FastInputArchive, FastOutputArchive)
 CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, cereal::NameValuePair<T>& t) {

@@ -45,7 +45,8 @@ InstanceState WaitServer(Node& node, const InstanceId& id, Pred pred) {
     if (pred(s)) return s.ok() ? *s : InstanceState{};
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  INFO("last: " << (s.ok() ? std::string(ApiStatus(*s)) : s.status().ToString()));
+  INFO("last: " << (s.ok() ? std::string(ApiStatus(*s)) + " " + s->fault.message
+                           : s.status().ToString()));
   FAIL("server " << id.str() << " never reached the expected state");
   return {};
 }

@@ -441,6 +441,26 @@ TEST_CASE("an unknown type or schema is Corruption naming the seq") {
   CHECK(DecodeEnvelope("not an envelope", &out).IsCorruption());
 }
 
+// tests/fuzz/regressions/event_decode/crash-8bfae787...: instance.locked of
+// schema 1 whose bool byte was 0x47 (undefined behaviour once loaded).
+TEST_CASE("a bool stored as any byte but 0 or 1 is corrupt, at every schema") {
+  for (uint32_t schema : {1u, 2u}) {
+    Envelope env{
+        Seq(7), StreamId("instance/x"),    StreamVersion(1), "instance.locked", schema,
+        {},     std::string("\x01\x47", 2)};
+    Result<Event> r = DecodeEvent(env);
+    INFO("schema " << schema);
+    CHECK(r.status().IsCorruption());
+  }
+  NewEvent locked = MakeNewEvent(InstanceLocked{true, "why"}, EventMeta{});
+  Envelope good{Seq(8),        StreamId("instance/x"), StreamVersion(1),
+                locked.type,   locked.schema,          {},
+                locked.payload};
+  Result<Event> decoded = DecodeEvent(good);
+  REQUIRE(decoded.ok());
+  CHECK(std::get<InstanceLocked>(*decoded).by_admin);
+}
+
 TEST_CASE("old schemas are upcast before decoding") {
   // Pretend instance.scheduling_failed schema 0 stored the reason in upper case.
   UpcasterSet ups;
