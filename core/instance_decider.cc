@@ -67,6 +67,23 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
 }
 
 Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const ChangeAdminPassword& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);  // check_instance_lock
+  // check_instance_state(vm_state=[ACTIVE]): and no task.
+  if (state.vm_state != VmState::kActive || state.task_state != TaskState::kNone) {
+    const bool vm = state.vm_state != VmState::kActive;
+    return Status::Conflict(
+        "Cannot 'changePassword' instance " + state.id.str() + " while it is in " +
+        (vm ? "vm_state " + std::string(VmStateName(state.vm_state))
+            : "task_state " + std::string(TaskStateName(state.task_state))));
+  }
+  // nova/virt/libvirt/driver.py _can_set_admin_password: QemuGuestAgentNotEnabled.
+  return Status::Conflict("QEMU guest agent is not enabled");
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state,
                                   const RequestLifecycleAction& cmd) {
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);

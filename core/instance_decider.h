@@ -28,6 +28,12 @@ struct DeleteInstance {
 struct RestoreInstance {
   bool override_lock = false;  // the caller is an admin
 };
+// changePassword: chronova's guests have no QEMU guest agent channel, so once
+// the lock and the state allow it, the answer is Nova's libvirt driver's for a
+// guest without one (Conflict); nothing is recorded.
+struct ChangeAdminPassword {
+  bool override_lock = false;  // the caller is an admin
+};
 
 // POST /servers/{id}/action for a lifecycle action (os-stop, reboot, pause ...).
 struct RequestLifecycleAction {
@@ -136,6 +142,8 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const CreateInstan
 // new event (delete is idempotent).
 Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstance& cmd);
 Result<std::vector<Event>> Decide(const InstanceState& state, const RestoreInstance& cmd);
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const ChangeAdminPassword& cmd);
 // NotFound if there is no such live instance; Conflict with Nova's messages
 // ("Instance <id> is locked", "Cannot 'stop' instance <id> while it is in
 // vm_state stopped") if the lock or the instance's state forbids the action.

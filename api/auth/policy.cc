@@ -45,6 +45,7 @@ constexpr Entry kRules[] = {
     {"os_compute_api:limits", PolicyRule::kAnyone},
     {"os_compute_api:limits:other_project", PolicyRule::kAdmin},
     {"os_compute_api:os-admin-actions:reset_state", PolicyRule::kAdmin},
+    {"os_compute_api:os-admin-password", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-migrate-server:migrate", PolicyRule::kAdmin},
     {"os_compute_api:os-create-backup", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-aggregates:add_host", PolicyRule::kAdmin},

@@ -56,6 +56,9 @@ class ServerActions final : public ComputeResource {
   // (schemas/migrate_server.py).
   HttpResponse Migrate(const ComputeCall& call, const InstanceId& id, const Json& body,
                        const Json& args) const;
+  // schemas/admin_password.py: {"changePassword": {"adminPass": "..."}}.
+  HttpResponse ChangePassword(const ComputeCall& call, const InstanceId& id,
+                              const Json& body, const Json& args) const;
   // From 2.73 the body may give a locked_reason (schemas/lock_server.py).
   HttpResponse Lock(const ComputeCall& call, const InstanceId& id, const Json& body,
                     const Json& args) const;
@@ -101,6 +104,7 @@ ServerActions::ServerActions(const ComputeApiOptions& options)
       {"revertResize", simple(&ComputeService::RevertResize, 202)},
       {"lock", &ServerActions::Lock},
       {"migrate", &ServerActions::Migrate},
+      {"changePassword", &ServerActions::ChangePassword},
       {"unlock", simple(&ComputeService::UnlockServer, 202)},
       {"forceDelete", simple(&ComputeService::ForceDeleteServer, 202)},
       {"restore", simple(&ComputeService::RestoreServer, 202)},
@@ -302,6 +306,20 @@ HttpResponse ServerActions::RebuildServer(const ComputeCall& call, const Instanc
         parsed->admin_pass.empty() ? NewAdminPassword() : parsed->admin_pass;
   }
   return JsonResponse(202, Json::MakeObject({{"server", std::move(server)}}));
+}
+
+HttpResponse ServerActions::ChangePassword(const ComputeCall& call, const InstanceId& id,
+                                           const Json& body, const Json& args) const {
+  std::string error = AdditionalPropertiesMessage(body, {"changePassword"});
+  if (error.empty()) error = TypeMessage(args, {"object"});
+  if (error.empty() && !args.Contains("adminPass")) error = RequiredMessage("adminPass");
+  if (error.empty()) error = AdditionalPropertiesMessage(args, {"adminPass"});
+  if (!error.empty()) return ErrorResponse(FieldError("changePassword", args, error));
+  const Json& pass = *args.Find("adminPass");
+  if (std::string why = TypeMessage(pass, {"string"}); !why.empty()) {
+    return ErrorResponse(FieldError("adminPass", pass, why));
+  }
+  return Done(options_.service->ChangeAdminPassword(call.ctx, id));
 }
 
 HttpResponse ServerActions::Migrate(const ComputeCall& call, const InstanceId& id,

@@ -776,6 +776,12 @@ Status ComputeService::AppendConsoleToken(const RequestContext& ctx, const Insta
                      });
 }
 
+Status ComputeService::ChangeAdminPassword(const RequestContext& ctx,
+                                           const InstanceId& id) {
+  return ActOnServerAs<chronova::ChangeAdminPassword>(ctx, id, "change-password",
+                                                      "os_compute_api:os-admin-password");
+}
+
 Status ComputeService::LockServer(const RequestContext& ctx, const InstanceId& id,
                                   const std::string& reason) {
   return ActOnServer(

@@ -390,6 +390,11 @@ class ComputeService {
   // an unknown, expired or revoked one.
   Result<ConsoleTokenRecord> ShowConsoleToken(const RequestContext& ctx,
                                               const std::string& token) const;
+  // changePassword: NotFound as GetServer, PermissionDenied by policy
+  // (os-admin-password), Conflict for a lock or a state other than ACTIVE with
+  // no task, and otherwise Conflict "QEMU guest agent is not enabled": no
+  // chronova guest has the agent channel (Nova's libvirt answer).
+  Status ChangeAdminPassword(const RequestContext& ctx, const InstanceId& id);
   // os-lock / os-unlock (idempotent). Unlocking an admin's lock needs an admin.
   // `reason`: 2.73's locked_reason; empty: none.
   Status LockServer(const RequestContext& ctx, const InstanceId& id,

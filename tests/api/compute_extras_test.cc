@@ -241,3 +241,32 @@ TEST_CASE("createBackup: backups of a type beyond the rotation go, oldest first"
 }
 
 }  // namespace chronova::testing
+
+namespace chronova::testing {
+
+TEST_CASE("changePassword: Nova's libvirt answer for a guest without the agent") {
+  ApiCloud cloud;
+  const std::string id = cloud.Boot("no-agent");
+  const std::string change = R"({"changePassword": {"adminPass": "s3cret"}})";
+  Answer active = cloud.Action(id, change);
+  CHECK(active.status == 409);
+  CHECK(Message(active) == "QEMU guest agent is not enabled");
+  CHECK(cloud.Action(id, R"({"changePassword": {}})").status == 400);
+  CHECK(cloud.Action(id, R"({"changePassword": {"adminPass": 1}})").status == 400);
+  CHECK(cloud.Action(id, R"({"changePassword": {"adminPass": "x", "more": 1}})").status ==
+        400);
+  CHECK(cloud
+            .Send("POST", "/servers/6f8e2a1c-3b4d-4e5f-8a9b-0c1d2e3f4a5b/action",
+                  ApiCloud::kMemberToken, change)
+            .status == 404);
+  REQUIRE(cloud.Action(id, R"({"os-stop": null})").status == 202);
+  cloud.WaitStatus(id, "SHUTOFF");
+  Answer stopped = cloud.Action(id, change);
+  CHECK(stopped.status == 409);
+  CHECK(Message(stopped) ==
+        "Cannot 'changePassword' instance " + id + " while it is in vm_state stopped");
+  REQUIRE(cloud.Action(id, R"({"lock": null})", ApiCloud::kAdminToken).status == 202);
+  CHECK(Message(cloud.Action(id, change)) == "Instance " + id + " is locked");
+}
+
+}  // namespace chronova::testing
