@@ -173,7 +173,8 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const ResizeInstan
     return NotFoundInstance(state);
   if (state.locked && !cmd.override_lock) return Locked(state);
   Event e = cmd.request;
-  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "resize"));
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(
+      state, e, cmd.request.migration_type == "migration" ? "migrate" : "resize"));
   const FlavorSpec& to = cmd.request.flavor;
   if (cmd.request.migration_type == "migration") {
     // A cold migrate keeps the flavor and leaves the host.

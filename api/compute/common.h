@@ -85,6 +85,21 @@ struct ChangesWindow {
 };
 Result<ChangesWindow> ChangesWindowOf(const ComputeCall& call);
 
+// Nova's MarkerNotFound (400 "Marker <m> could not be found.") when the query's
+// marker names none of `items` (by `id_of`), as the paged instance actions
+// (2.58) and migrations (2.59) answer it; nullopt otherwise.
+template <typename T, typename IdOf>
+std::optional<HttpResponse> RefuseUnknownMarker(const QueryList& query,
+                                                const std::vector<const T*>& items,
+                                                IdOf id_of) {
+  const std::string* marker = QueryParam(query, "marker");
+  if (marker == nullptr) return std::nullopt;
+  for (const T* item : items) {
+    if (id_of(*item) == *marker) return std::nullopt;
+  }
+  return FaultResponse(400, "Marker " + *marker + " could not be found.");
+}
+
 // Nova's marker/limit paging over a sorted list: [begin, end) of the items
 // after the one with id `marker` (all if null), at most `limit` of them.
 // InvalidArgument (Nova's words) for a marker that is not in the list.

@@ -159,6 +159,10 @@ Json Hypervisors::Detailed(Json j, bool detail) const {
 }
 
 HttpResponse Hypervisors::ShowHypervisor(const ComputeCall& call) const {
+  // Nova: the policy, then the id.
+  if (Status st = Authorize(call.ctx, "os_compute_api:os-hypervisors:show"); !st.ok()) {
+    return ErrorResponse(st);
+  }
   if (auto refused = RefuseBadId(call)) return *refused;
   bool with_servers = false;
   if (call.version >= kUuidVersion) {
@@ -178,6 +182,9 @@ HttpResponse Hypervisors::ShowHypervisor(const ComputeCall& call) const {
 }
 
 HttpResponse Hypervisors::HypervisorUptime(const ComputeCall& call) const {
+  if (Status st = Authorize(call.ctx, "os_compute_api:os-hypervisors:uptime"); !st.ok()) {
+    return ErrorResponse(st);
+  }
   if (auto refused = RefuseBadId(call)) return *refused;
   Result<HypervisorView> v = options_.admin->GetHypervisor(
       call.ctx, call.params[0], "os_compute_api:os-hypervisors:uptime",

@@ -55,6 +55,8 @@ HttpResponse InstanceActionsResource::ListInstanceActions(const ComputeCall& cal
   for (const InstanceAction& a : *actions) {
     if (window.Contains(a.updated_at)) shown.push_back(&a);
   }
+  auto request_of = [](const InstanceAction& a) { return a.request_id.str(); };
+  if (auto refused = RefuseUnknownMarker(call.query, shown, request_of)) return *refused;
   // Nova names the page's links "links" here, not "instanceActions_links".
   return PagedList(
       "instanceActions", "servers/" + call.params[0] + "/os-instance-actions", call.links,

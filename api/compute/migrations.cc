@@ -95,9 +95,10 @@ class Migrations final : public ComputeResource {
       for (const MigrationRecord* m : shown) list.Append(MigrationView(*m, call.version));
       return JsonResponse(200, Json::MakeObject({{"migrations", std::move(list)}}));
     }
+    auto uuid_of = [](const MigrationRecord& m) { return m.uuid; };
+    if (auto refused = RefuseUnknownMarker(call.query, shown, uuid_of)) return *refused;
     return PagedList(
-        "migrations", "os-migrations", call.links, call.query, shown, limit,
-        [](const MigrationRecord& m) { return m.uuid; },
+        "migrations", "os-migrations", call.links, call.query, shown, limit, uuid_of,
         [&](const MigrationRecord& m) { return MigrationView(m, call.version); });
   }
 };

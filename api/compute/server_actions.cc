@@ -330,7 +330,9 @@ HttpResponse ServerActions::Migrate(const ComputeCall& call, const InstanceId& i
     if (error.empty()) error = TypeMessage(args, {"object", "null"});
     if (error.empty() && args.is_object()) {
       error = AdditionalPropertiesMessage(args, {"host"});
-      if (const Json* h = args.Find("host"); h != nullptr && error.empty()) {
+      // parameter_types.fqdn or null (null: the scheduler chooses).
+      if (const Json* h = args.Find("host");
+          h != nullptr && !h->is_null() && error.empty()) {
         if (auto e = CheckFqdn("host", *h)) return ErrorResponse(ToStatus(*e));
         host = h->as_string();
       }

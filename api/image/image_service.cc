@@ -695,9 +695,11 @@ Status ImageService::RotateBackups(const InstanceId& instance,
     auto it = r.image.properties.find(key);
     return it == r.image.properties.end() ? "" : it->second;
   };
+  // Only the caller's project's images: anyone may set these properties on
+  // an image of their own, and Nova rotates with the caller's context.
   std::vector<const ImageRecord*> backups;
   for (const ImageRecord& r : all) {
-    if (property(r, "image_type") == "backup" &&
+    if (r.image.owner == ctx.actor.project && property(r, "image_type") == "backup" &&
         property(r, "backup_type") == backup_type &&
         property(r, "instance_uuid") == instance.str()) {
       backups.push_back(&r);

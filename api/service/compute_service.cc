@@ -520,7 +520,6 @@ Result<ImageId> ComputeService::CreateServerImage(
     image.min_disk = std::max(image.min_disk, base->image.min_disk);
   }
   image.properties["image_type"] = backup ? "backup" : "snapshot";
-  if (backup) image.properties["backup_type"] = backup->backup_type;
   image.properties["instance_uuid"] = id.str();
   image.properties["base_image_ref"] = s.image_id.str();
   image.properties["user_id"] = ctx.user.str();
@@ -528,6 +527,8 @@ Result<ImageId> ComputeService::CreateServerImage(
     image.properties["instance_owner"] = s.project_id.str();
   }
   for (const auto& [k, v] : metadata) image.properties[k] = v;
+  // Nova's backup properties win over the request's metadata.
+  if (backup) image.properties["backup_type"] = backup->backup_type;
 
   // One stream per append: the image first, then the request that fills it.
   const EventMeta meta = ctx.Meta(options_.env->Now());
@@ -584,6 +585,14 @@ Status ComputeService::MigrateServer(const RequestContext& ctx, const InstanceId
   CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:os-migrate-server:migrate",
                                      PolicyTarget{s.project_id, UserId()}));
+  // The lock and the state before the host, as Nova's check_instance_lock and
+  // check_instance_state run before the host lookup.
+  InstanceResizeRequested probe;
+  probe.migration_id = "probe";  // checked, never appended
+  probe.flavor = s.flavor;
+  probe.source_host = s.host;
+  probe.migration_type = "migration";
+  CHRONOVA_RETURN_IF_ERROR(Decide(s, ResizeInstance{probe, ctx.IsAdmin()}).status());
   if (!host.empty()) {
     CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(*store_));
     if (std::none_of(loaded.hosts.begin(), loaded.hosts.end(),
@@ -630,6 +639,23 @@ Status ComputeService::MoveServer(const RequestContext& ctx, const InstanceState
   std::erase_if(ranked, [&](const HostName& h) {
     return (migrate && h == s.host) || (!only_host.empty() && h != only_host);
   });
+  // A member of a group keeps to its hard policy wherever it moves (Nova's
+  // ServerGroupAffinityFilter/AntiAffinityFilter run for a move as for a boot).
+  CHRONOVA_ASSIGN_OR_RETURN(auto groups_reader,
+                            store_->Reader(ServerGroupsProjection::kName));
+  ServerGroupsView groups(groups_reader.get());
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> group_id, groups.GroupOf(id));
+  if (group_id) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::optional<ServerGroup> group, groups.Get(*group_id));
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceId> members, groups.Members(*group_id));
+    auto live = [&](const InstanceId& m) {
+      return std::find(members.begin(), members.end(), m) != members.end();
+    };
+    if (group) {
+      std::erase_if(ranked,
+                    [&](const HostName& h) { return !group->Allows(h, id, live); });
+    }
+  }
   const EventMeta meta = ctx.Meta(options_.env->Now());
   ResizeClaims claims{
       id, InstanceId(request.migration_id), s.host, HostName(), s.flavor, flavor};

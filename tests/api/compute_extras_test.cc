@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "api/http/microversion.h"
+#include "api/image/image_service.h"
 #include "core/event_codec.h"
 #include "projections/projection_store.h"
 #include "tests/support/api_cloud.h"
@@ -198,6 +199,15 @@ TEST_CASE("createBackup: backups of a type beyond the rotation go, oldest first"
     cloud.WaitStatus(id, "ACTIVE");
     return a;
   };
+  // Another project's image that claims to be one of this server's backups:
+  // never counted, never deleted.
+  NewImage planted;
+  planted.name = "planted";
+  planted.properties = {
+      {"image_type", "backup"}, {"backup_type", "daily"}, {"instance_uuid", id}};
+  Result<ImageRecord> other =
+      cloud.node->image()->Create(MemberContext("mallory", "elsewhere"), planted);
+  REQUIRE(other.ok());
   Answer first = backup("b1", "2.1");
   REQUIRE(first.headers.count("location") == 1);
   const std::string& location = first.headers.at("location");
@@ -221,6 +231,9 @@ TEST_CASE("createBackup: backups of a type beyond the rotation go, oldest first"
   backup("b4", "2.45");
   CHECK(cloud.Send("GET", "/images/" + b2).status == 404);
   CHECK(cloud.Send("GET", "/images/" + snap.json["image_id"].as_string()).status == 200);
+  REQUIRE(cloud.node->image()
+              ->Get(MemberContext("mallory", "elsewhere"), other->image.image_id)
+              .ok());
   // Nova's schema: the three are required, rotation a non-negative integer.
   CHECK(cloud.Action(id, R"({"createBackup": {"name": "x", "backup_type": "daily"}})")
             .status == 400);

@@ -344,7 +344,9 @@ TEST_CASE("microversions 2.58, 2.59, 2.62 and 2.66: actions and migrations are p
   CHECK(At(cloud, "2.59", "GET", "/os-migrations?marker=" + m["uuid"].as_string(), kAdmin)
             .json["migrations"]
             .size() == 0);
-  CHECK(At(cloud, "2.59", "GET", "/os-migrations?marker=nope", kAdmin).status == 400);
+  Answer no_marker = At(cloud, "2.59", "GET", "/os-migrations?marker=nope", kAdmin);
+  CHECK(no_marker.status == 400);
+  CHECK(Message(no_marker) == "Marker nope could not be found.");
   CHECK(At(cloud, "2.59", "GET", "/os-migrations?bogus=1", kAdmin).status == 400);
   CHECK(At(cloud, "2.58", "GET", "/os-migrations", kAdmin)
             .json["migrations"]
@@ -458,10 +460,33 @@ TEST_CASE("cold migrate (2.56 with a host): the server moves with its own flavor
   CHECK(At(cloud, "2.56", "POST", "/servers/" + id + "/action", kAdmin,
            R"({"migrate": {"host": "nowhere"}})")
             .status == 400);
+  // Admins only (a lock does not stop an admin; the state below does).
+  REQUIRE(cloud.Action(id, R"({"lock": null})").status == 202);
+  CHECK(At(cloud, "2.56", "POST", "/servers/" + id + "/action", ApiCloud::kMemberToken,
+           R"({"migrate": {"host": "nowhere"}})")
+            .status == 403);
+  REQUIRE(cloud.Action(id, R"({"unlock": null})").status == 202);
+  REQUIRE(cloud.Action(id, R"({"os-stop": null})").status == 202);
+  cloud.WaitStatus(id, "SHUTOFF");
+  REQUIRE(cloud.Action(id, R"({"pause": null})").status == 409);
+  REQUIRE(cloud.Action(id, R"({"os-start": null})").status == 202);
+  cloud.WaitStatus(id, "ACTIVE");
+  REQUIRE(cloud.Action(id, R"({"pause": null})").status == 202);
+  cloud.WaitStatus(id, "PAUSED");
+  Answer paused = At(cloud, "2.56", "POST", "/servers/" + id + "/action", kAdmin,
+                     R"({"migrate": {"host": "nowhere"}})");
+  CHECK(paused.status == 409);
+  CHECK(Message(paused) ==
+        "Cannot 'migrate' instance " + id + " while it is in vm_state paused");
+  REQUIRE(cloud.Action(id, R"({"unpause": null})").status == 202);
+  cloud.WaitStatus(id, "ACTIVE");
+  CHECK(At(cloud, "2.56", "POST", "/servers/" + id + "/action", kAdmin,
+           R"({"migrate": {"host": null}})")
+            .status == 202);  // null: the scheduler chooses
+  Json moved = cloud.WaitStatus(id, "VERIFY_RESIZE");
   CHECK(At(cloud, "2.55", "POST", "/servers/" + id + "/action", kAdmin,
            R"({"migrate": {"host": "nowhere"}})")
-            .status == 202);  // before 2.56 the body is not read: any host
-  Json moved = cloud.WaitStatus(id, "VERIFY_RESIZE");
+            .status == 409);  // before 2.56 the body is not read; it is resizing
   CHECK(moved["OS-EXT-SRV-ATTR:host"].as_string() != from);
   CHECK(moved["flavor"]["id"].as_string() == "1");
   REQUIRE(cloud.Action(id, R"({"confirmResize": null})", kAdmin).status == 204);
@@ -477,6 +502,30 @@ TEST_CASE("cold migrate (2.56 with a host): the server moves with its own flavor
     migrate_listed |= a["action"].as_string() == "migrate";
   }
   CHECK(migrate_listed);
+}
+
+TEST_CASE("cold migrate keeps a member of an anti-affinity group off its peers' hosts") {
+  ApiCloud cloud(2);
+  Answer group = At(cloud, "2.64", "POST", "/os-server-groups", ApiCloud::kMemberToken,
+                    R"({"server_group": {"name": "apart", "policy": "anti-affinity"}})");
+  REQUIRE(group.status == 200);
+  const std::string gid = group.json["server_group"]["id"].as_string();
+  std::vector<std::string> ids;
+  for (const char* name : {"a1", "a2"}) {
+    Answer created =
+        cloud.Send("POST", "/servers", ApiCloud::kMemberToken,
+                   R"({"server": {"name": ")" + std::string(name) +
+                       R"(", "flavorRef": "1", "imageRef": ")" + kDemoImageId +
+                       R"("}, "os:scheduler_hints": {"group": ")" + gid + "\"}}");
+    REQUIRE(created.status == 202);
+    ids.push_back(created.json["server"]["id"].as_string());
+    cloud.WaitStatus(ids.back(), "ACTIVE");
+  }
+  // Two hosts, one member on each: the only other host holds the peer.
+  Answer moved = cloud.Action(ids[0], R"({"migrate": null})", kAdmin);
+  CHECK(moved.status == 400);
+  CHECK(Message(moved).find("No valid host was found") == 0);
+  CHECK(cloud.WaitStatus(ids[0], "ACTIVE")["OS-EXT-STS:task_state"].is_null());
 }
 
 }  // namespace chronova::testing
