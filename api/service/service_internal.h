@@ -1,0 +1,38 @@
+// What the ComputeService's source files share and nothing else uses.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/aggregate_state.h"
+#include "core/events.h"
+#include "core/host_state.h"
+#include "core/instance_state.h"
+#include "core/request_context.h"
+#include "eventstore/event_log.h"
+#include "projections/projection_store.h"
+
+namespace chronova {
+
+// Every compute host and every aggregate: where a server may go, and in which
+// zone each host is (its aggregate's, as the scheduler sees it).
+struct HostsAndAggregates {
+  std::vector<HostState> hosts;
+  std::vector<AggregateState> aggregates;
+};
+Result<HostsAndAggregates> LoadHostsAndAggregates(const ProjectionStore& store);
+
+// The idempotency key of `verb` done by this request: a retried request (same
+// request id) appends nothing twice.
+IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb);
+
+// A decision on a server's stream handed to ComputeService::ActOnServer from
+// another source file (compute_service.cc instantiates it for this type).
+using ServerDecider = std::function<Result<std::vector<Event>>(const InstanceState&)>;
+
+// Nova's NoValidHost (the scheduler's kNoValidHost).
+inline constexpr const char* kNoValidHostMessage =
+    "No valid host was found. There are not enough hosts available.";
+
+}  // namespace chronova
