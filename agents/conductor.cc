@@ -367,7 +367,8 @@ bool Conductor::PendingWork(const InstanceState& s, WorkKind* kind) {
     *kind = WorkKind::kBuild;
   } else if (s.task_state == TaskState::kRebuilding) {
     *kind = WorkKind::kRebuild;
-  } else if (s.task_state == TaskState::kImageSnapshot) {
+  } else if (s.task_state == TaskState::kImageSnapshot ||
+             s.task_state == TaskState::kImageBackup) {
     *kind = WorkKind::kSnapshot;
   } else if (s.task_state == TaskState::kResizePrep) {
     *kind = WorkKind::kResize;

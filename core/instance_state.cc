@@ -96,6 +96,8 @@ std::string_view TaskStateName(TaskState s) {
       return "migrating";
     case TaskState::kImageSnapshot:
       return "image_snapshot";
+    case TaskState::kImageBackup:
+      return "image_backup";
     case TaskState::kShelving:
       return "shelving";
     case TaskState::kUnshelving:
@@ -363,7 +365,9 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
                   s.vm_state == VmState::kPaused || s.vm_state == VmState::kSuspended);
         } else if constexpr (std::is_same_v<T, InstanceSnapshotCompleted> ||
                              std::is_same_v<T, InstanceSnapshotFailed>) {
-          return s.exists && s.task_state == TaskState::kImageSnapshot &&
+          return s.exists &&
+                 (s.task_state == TaskState::kImageSnapshot ||
+                  s.task_state == TaskState::kImageBackup) &&
                  s.host == e.host && s.snapshot_image_id == e.image_id;
         } else if constexpr (std::is_same_v<T, InstanceResizeRequested>) {
           // Nova's resize: vm_state active or stopped, no task, on its host.
@@ -547,7 +551,7 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.task_state = TaskState::kNone;
           set_fault(e.reason);
         } else if constexpr (std::is_same_v<T, InstanceSnapshotRequested>) {
-          s.task_state = TaskState::kImageSnapshot;
+          s.task_state = e.backup ? TaskState::kImageBackup : TaskState::kImageSnapshot;
           s.snapshot_image_id = e.image_id;
           s.snapshot_backup = e.backup;
           s.snapshot_backup_type = e.backup_type;

@@ -59,6 +59,7 @@ enum class TaskState : uint8_t {
   kUnshelving,
   kRescuing,
   kUnrescuing,
+  kImageBackup,  // last: the value of each task above is stored in read models
 };
 
 // nova/compute/power_state.py (numeric values are Nova's and appear in the API)

@@ -63,6 +63,19 @@ TEST_CASE("API status follows Nova's vm_state and task_state map") {
   CHECK(TaskStateName(TaskState::kNone).empty());
 }
 
+TEST_CASE("a backup shows Nova's image_backup task; a snapshot image_snapshot") {
+  for (bool backup : {false, true}) {
+    InstanceState s = Built("h1");
+    const ImageId image("img-" + std::to_string(backup));
+    Fold(s, {InstanceSnapshotRequested{image, "copy", backup, "daily", 2}});
+    CHECK(TaskStateName(s.task_state) == (backup ? "image_backup" : "image_snapshot"));
+    CHECK(ApiStatus(s) == "ACTIVE");
+    CHECK(CheckTransition(s, InstanceSnapshotCompleted{HostName("h1"), image}).ok());
+    Fold(s, {InstanceSnapshotCompleted{HostName("h1"), image}});
+    CHECK(s.task_state == TaskState::kNone);
+  }
+}
+
 TEST_CASE("a build goes BUILD to ACTIVE through legal transitions only") {
   InstanceState s;
   auto created = Decide(s, CreateInstance{Request("i1")});
