@@ -220,7 +220,12 @@ MaybeError CheckBoolean(const std::string& field, const Json& v, bool* out) {
 }
 
 // parameter_types.positive_integer: an integer, or a string of digits, >= 1.
-MaybeError CheckPositiveInteger(const std::string& field, const Json& v, int* out) {
+namespace {
+
+// parameter_types' integer-or-digits types with `minimum` (0 or 1).
+MaybeError CheckIntegerAtLeast(const std::string& field, const Json& v, int minimum,
+                               int* out) {
+  const std::string below = " is less than the minimum of " + std::to_string(minimum);
   if (auto e = Error(field, v, TypeMessage(v, {"integer", "string"}))) return e;
   int64_t value = 0;
   if (v.is_string()) {
@@ -231,18 +236,25 @@ MaybeError CheckPositiveInteger(const std::string& field, const Json& v, int* ou
       }
       value = std::min<int64_t>(value * 10 + (c - '0'), INT32_MAX);
     }
-    if (!s.empty() && value < 1) {
-      return Error(field, v, v.PythonRepr() + " is less than the minimum of 1");
-    }
+    if (!s.empty() && value < minimum) return Error(field, v, v.PythonRepr() + below);
     if (s.empty()) return Error(field, v, v.PythonRepr() + " is too short");
   } else {
     value = v.as_int();
-    if (value < 1)
-      return Error(field, v, v.PythonRepr() + " is less than the minimum of 1");
+    if (value < minimum) return Error(field, v, v.PythonRepr() + below);
     value = std::min<int64_t>(value, INT32_MAX);
   }
   *out = static_cast<int>(value);
   return std::nullopt;
+}
+
+}  // namespace
+
+MaybeError CheckPositiveInteger(const std::string& field, const Json& v, int* out) {
+  return CheckIntegerAtLeast(field, v, 1, out);
+}
+
+MaybeError CheckNonNegativeInteger(const std::string& field, const Json& v, int* out) {
+  return CheckIntegerAtLeast(field, v, 0, out);
 }
 
 }  // namespace chronova

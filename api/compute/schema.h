@@ -90,7 +90,10 @@ std::string CheckMembers(const Json& obj, const std::string& parent,
                          std::initializer_list<const char*> allowed);
 // parameter_types.boolean; on success stores the value.
 MaybeError CheckBoolean(const std::string& field, const Json& v, bool* out);
-// parameter_types.positive_integer: an integer, or a string of digits, >= 1.
+// parameter_types.positive_integer: an integer, or a string of digits, >= 1
+// (larger values are cut to INT32_MAX).
 MaybeError CheckPositiveInteger(const std::string& field, const Json& v, int* out);
+// parameter_types.non_negative_integer: the same, >= 0.
+MaybeError CheckNonNegativeInteger(const std::string& field, const Json& v, int* out);
 
 }  // namespace chronova

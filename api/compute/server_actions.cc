@@ -385,6 +385,8 @@ HttpResponse ServerActions::CreateServerBackup(const ComputeCall& call,
                                                const InstanceId& id, const Json& body,
                                                const Json& args) const {
   // schemas/create_backup.py: name, backup_type and rotation required.
+  std::map<std::string, std::string> metadata;
+  int rotation = 0;
   auto check = [&]() -> MaybeError {
     if (auto e = Error("createBackup", body,
                        AdditionalPropertiesMessage(body, {"createBackup"})))
@@ -402,38 +404,21 @@ HttpResponse ServerActions::CreateServerBackup(const ComputeCall& call,
     const Json& type = *args.Find("backup_type");
     if (auto e = Error("backup_type", type, TypeMessage(type, {"string"}))) return e;
     if (const Json* m = args.Find("metadata")) {
-      std::map<std::string, std::string> ignored;
-      if (auto e = CheckMetadata("metadata", *m, &ignored)) return e;
+      if (auto e = CheckMetadata("metadata", *m, &metadata)) return e;
+    }
+    if (auto e = CheckNonNegativeInteger("rotation", *args.Find("rotation"), &rotation)) {
+      return e;
     }
     return Error("createBackup", args,
                  AdditionalPropertiesMessage(
                      args, {"name", "backup_type", "rotation", "metadata"}));
   };
   if (auto e = check()) return ErrorResponse(ToStatus(*e));
-  // parameter_types.non_negative_integer: an integer, or a string of digits.
-  const Json& r = *args.Find("rotation");
-  int64_t rotation = -1;
-  if (r.is_int()) {
-    rotation = r.as_int();
-  } else if (r.is_string()) {
-    const std::string& t = r.as_string();
-    if (!t.empty() && t.size() < 10 &&
-        std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      rotation = std::stoll(t);
-    }
-  }
-  if (rotation < 0 || rotation > INT32_MAX) {
-    return ErrorResponse(FieldError(
-        "rotation", r, r.PythonRepr() + " is not valid under any of the given schemas"));
-  }
-  std::map<std::string, std::string> metadata;
-  if (const Json* m = args.Find("metadata"))
-    (void)CheckMetadata("metadata", *m, &metadata);
   std::string name = args.Find("name")->as_string();
   if (call.legacy_v2) name = Strip(name);
   Result<ImageId> image = options_.service->CreateServerImage(
       call.ctx, id, name, metadata,
-      BackupSpec{args.Find("backup_type")->as_string(), static_cast<int32_t>(rotation)});
+      BackupSpec{args.Find("backup_type")->as_string(), rotation});
   if (!image.ok()) return ErrorResponse(image.status());
   if (call.version >= ApiVersion{2, 45}) {
     return JsonResponse(202, Json::MakeObject({{"image_id", image->str()}}));
