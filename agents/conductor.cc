@@ -92,6 +92,12 @@ Conductor::InstanceEventRoutes() {
       {InstanceResizeRequested::kType, {WorkKind::kResize}},
       {InstanceResizeRevertRequested::kType, {WorkKind::kResizeRevert}},
       {InstanceCrashDumpRequested::kType, {WorkKind::kCrashDump}},
+      {InstanceShelveRequested::kType, {WorkKind::kShelve}},
+      {InstanceShelveOffloadRequested::kType, {WorkKind::kShelve}},
+      // A shelved server's (an offloaded one waits for the scheduler).
+      {InstanceUnshelveRequested::kType, {WorkKind::kUnshelve}},
+      {InstanceSoftDeleteRequested::kType, {WorkKind::kSoftDelete}},
+      {InstanceRestoreRequested::kType, {WorkKind::kSoftDelete}},
       {InstanceResizeConfirmed::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
       {InstanceResizeReverted::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
       {InstanceResizeFailed::kType, {WorkKind::kBuild, /*settle_resize=*/true}},
@@ -113,13 +119,17 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
       if (!st.ok()) Warn("resize claims after " + env.type, st);
       continue;
     }
-    const WorkKind kind = route->second.work;
+    WorkKind kind = route->second.work;
     if (!owned) continue;
     // The state as of this event (not later): the work it asked for.
     CHRONOVA_ASSIGN_OR_RETURN(
         InstanceState s,
         LoadInstance(*log_, InstanceId(std::string(StreamKey(env.stream))), env.seq));
     if (s.host.empty()) continue;  // a delete that needed no host
+    // An offloaded server's placement: its unshelve, not a build.
+    if (kind == WorkKind::kBuild && s.task_state == TaskState::kUnshelving) {
+      kind = WorkKind::kUnshelve;
+    }
     if (kind == WorkKind::kDelete && DeleteWithoutHost(s, options_.env->Now())) {
       continue;
     }
@@ -215,6 +225,19 @@ Status Conductor::SendWork(const InstanceState& s, WorkKind kind, Seq causation,
     case WorkKind::kCrashDump:
       w = CrashDumpWork{origin};
       break;
+    case WorkKind::kShelve:
+      w = ShelveWork{
+          origin, guest, s.shelved_image_id,
+          /*snapshot=*/s.task_state == TaskState::kShelving,
+          /*offload=*/s.task_state == TaskState::kShelvingOffloading || s.shelve_offload};
+      break;
+    case WorkKind::kUnshelve:
+      w = UnshelveWork{origin, WorkGuest{s.name, s.flavor, s.shelved_image_id},
+                       /*spawn=*/s.vm_state == VmState::kShelvedOffloaded};
+      break;
+    case WorkKind::kSoftDelete:
+      w = SoftDeleteWork{origin, /*restore=*/s.task_state == TaskState::kRestoring};
+      break;
     case WorkKind::kAction: {
       ActionWork a{origin, guest, "", false, ImageId()};
       LifecycleAction action;
@@ -291,9 +314,16 @@ Status Conductor::ApplyReport(const Report& r) {
       Record(r.instance_id, event, meta,
              IdempotencyKey("report-" + r.instance_id.str() + "-" + r.type + "-" +
                             std::to_string(r.causation.value()))));
-  // A build that failed or a guest that is gone no longer holds its claim.
+  // A build that failed or a guest that is gone (deleted, offloaded, or an
+  // offloaded server's unshelve that failed) no longer holds its claim.
   bool releases = std::holds_alternative<InstanceDeleted>(event) ||
                   std::holds_alternative<InstanceBuildFailed>(event);
+  if (const auto* shelved = std::get_if<InstanceShelved>(&event)) {
+    releases = shelved->offloaded;
+  } else if (std::holds_alternative<InstanceUnshelveFailed>(event) && out.appended) {
+    CHRONOVA_ASSIGN_OR_RETURN(InstanceState now, LoadInstance(*log_, r.instance_id));
+    releases = now.vm_state == VmState::kShelvedOffloaded;
+  }
   if (out.appended) CountOutcome(event);
   if (releases && out.appended) {
     meta.causation = out.append.last_seq;
@@ -374,6 +404,14 @@ bool Conductor::PendingWork(const InstanceState& s, WorkKind* kind) {
     *kind = WorkKind::kResize;
   } else if (s.task_state == TaskState::kResizeReverting) {
     *kind = WorkKind::kResizeRevert;
+  } else if (s.task_state == TaskState::kShelving ||
+             s.task_state == TaskState::kShelvingOffloading) {
+    *kind = WorkKind::kShelve;
+  } else if (s.task_state == TaskState::kUnshelving) {
+    *kind = WorkKind::kUnshelve;
+  } else if (s.task_state == TaskState::kSoftDeleting ||
+             s.task_state == TaskState::kRestoring) {
+    *kind = WorkKind::kSoftDelete;
   } else if (ActionOfTask(s.task_state, &action, &hard)) {
     *kind = WorkKind::kAction;
   } else {
@@ -491,6 +529,8 @@ bool UnusedClaim(const InstanceState& s, const HostName& host) {
       s.task_state == TaskState::kScheduling || s.host == host) {
     return false;
   }
+  // An offloaded server being placed again (its claim comes first).
+  if (s.task_state == TaskState::kUnshelving && s.host.empty()) return false;
   // A resize holds claims on both of its hosts, and only there.
   return s.migration_id.empty() ||
          (host != s.resize_source_host && host != s.resize_dest_host);
@@ -676,7 +716,10 @@ Status Conductor::Release(const InstanceId& id, const HostName& host,
                           const EventMeta& meta) {
   AppendRequest req;
   req.stream = HostStream(host);
-  req.key = IdempotencyKey("release-" + id.str() + "-" + host.str());
+  // The cause makes the key this release's own: an instance that comes back
+  // to the host (an unshelve, a resize back) is released again later.
+  req.key = IdempotencyKey("release-" + id.str() + "-" + host.str() + "-" +
+                           std::to_string(meta.causation.value()));
   // Releasing is idempotent on the host's state, so no expected version is needed.
   req.events.push_back(MakeNewEvent(HostResourcesReleased{id}, meta));
   return log_->Append(req).status();
@@ -705,6 +748,7 @@ void Conductor::Sweep() {
   auto servers = reader.ok() ? ServersView(reader->get()).InFlight()
                              : Result<std::vector<InstanceState>>(reader.status());
   ++sweeps_;
+  if (reader.ok()) ExpireParked(now);
   if (!servers.ok()) return;
   for (const InstanceState& s : *servers) {
     if (s.host.empty() || !Owns(s.id.str())) continue;
@@ -720,6 +764,59 @@ void Conductor::Sweep() {
     if (kind == WorkKind::kDelete && DeleteWithoutHost(s, now)) continue;
     if (now.micros - s.updated_at.micros < age) continue;
     Resend(s, kind, now);
+  }
+}
+
+void Conductor::ExpireParked(Timestamp now) {
+  struct Parked {
+    const char* status;
+    int64_t after_us;
+    const char* verb;
+  };
+  const Parked kinds[] = {
+      {"SOFT_DELETED", options_.reclaim_instance_interval_us, "reclaim"},
+      {"SHELVED", options_.shelved_offload_time_us, "offload"},
+  };
+  for (const Parked& p : kinds) {
+    if (p.after_us <= 0) continue;
+    auto reader = store_->Reader(ServersProjection::kName);
+    if (!reader.ok()) return Warn("reading parked servers", reader.status());
+    // Only that status's index: the parked servers, not the cloud.
+    std::vector<InstanceState> due;
+    Status st = ServersView(reader->get())
+                    .VisitNewest({ProjectId(), p.status, HostName()}, nullptr,
+                                 [&](InstanceState&& s) {
+                                   if (s.task_state == TaskState::kNone &&
+                                       now.micros - s.updated_at.micros >= p.after_us &&
+                                       Owns(s.id.str())) {
+                                     due.push_back(std::move(s));
+                                   }
+                                   return true;
+                                 });
+    if (!st.ok()) Warn(std::string("listing ") + p.status + " servers", st);
+    for (const InstanceState& s : due) {
+      // A request of its own, by no user (Nova's periodic tasks run as admin).
+      EventMeta meta{now, RequestId("req-" + options_.env->NewUuid()), Seq(), Actor{}};
+      InstanceState initial;
+      initial.id = s.id;
+      const bool reclaim = p.status == std::string_view("SOFT_DELETED");
+      Result<CommandOutcome> out = HandleCommand(
+          *log_, InstanceStream(s.id), initial, Fold,
+          [](const InstanceState& i) { return i.version; },
+          [&](const InstanceState& i) -> Result<std::vector<Event>> {
+            // Only if it is still as it was found (a restore or unshelve
+            // meanwhile keeps it).
+            if (i.version != s.version) return std::vector<Event>{};
+            if (reclaim) return Decide(i, DeleteInstance{/*override_lock=*/true});
+            return Decide(i, ShelveOffloadInstance{/*override_lock=*/true});
+          },
+          meta,
+          IdempotencyKey(std::string(p.verb) + "-" + s.id.str() + "-" +
+                         std::to_string(s.version.value())));
+      if (!out.ok() && !out.status().IsConflict()) {
+        Warn(std::string(p.verb) + " " + s.id.str(), out.status());
+      }
+    }
   }
 }
 

@@ -65,6 +65,13 @@ struct ConductorOptions {
   // A claim no instance uses (ReleaseUnusedClaims) is given back once it has
   // looked unused this long.
   int64_t unused_claim_grace_us = 20000000;
+  // nova.conf reclaim_instance_interval: a SOFT_DELETED server is deleted
+  // this long after it was soft-deleted. 0: the sweep reclaims nothing.
+  int64_t reclaim_instance_interval_us = 0;
+  // nova.conf shelved_offload_time when positive: a SHELVED server is
+  // offloaded this long after it was shelved. 0 or less: the sweep offloads
+  // nothing (0 offloads at once, with the shelve; -1 never).
+  int64_t shelved_offload_time_us = 0;
 };
 
 class Conductor {
@@ -119,7 +126,10 @@ class Conductor {
     kSnapshot,
     kResize,
     kResizeRevert,
-    kCrashDump
+    kCrashDump,
+    kShelve,      // shelve or shelveOffload
+    kUnshelve,    // start a shelved guest, or spawn an offloaded one where placed
+    kSoftDelete,  // soft delete or restore
   };
   // What an instance event asks of the conductor: work for the instance's host,
   // or (settle_resize) the claims of a resize that ended settled.
@@ -168,6 +178,10 @@ class Conductor {
   // Re-sends work not acted on, fails builds past their timeout (a task on the
   // sweep queue, every interval).
   void Sweep();
+  // Deletes the SOFT_DELETED servers past reclaim_instance_interval_us and
+  // offloads the SHELVED ones past shelved_offload_time_us (Nova's
+  // _reclaim_queued_deletes and _poll_shelved_instances).
+  void ExpireParked(Timestamp now);
   // Posts a sweep unless one is queued already.
   void QueueSweep();
   // A warning line in the log: what failed, and why.

@@ -170,9 +170,50 @@ struct CrashDumpWork {
   }
 };
 
-using Work = std::variant<BuildWork, DeleteWork, ActionWork, RebuildWork, SnapshotWork,
-                          ReapWork, SyncPowerStateWork, ResizeWork, ResizeConfirmWork,
-                          ResizeRevertWork, CrashDumpWork>;
+// Shelve: the guest is powered off and (`snapshot`) its disk uploaded into the
+// queued image shelved_image_id; with `offload` the guest then goes. A
+// shelveOffload is this without the snapshot.
+struct ShelveWork {
+  WorkOrigin origin;
+  WorkGuest guest;
+  ImageId shelved_image_id;
+  bool snapshot = true;
+  bool offload = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(shelved_image_id),
+       CEREAL_NVP(snapshot), CEREAL_NVP(offload));
+  }
+};
+
+// Unshelve: the guest is spawned from guest.image_id (the shelved image) on
+// this host (`spawn`, an offloaded server), or the shelved guest started;
+// then the shelved image is deleted.
+struct UnshelveWork {
+  WorkOrigin origin;
+  WorkGuest guest;
+  bool spawn = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(guest), CEREAL_NVP(spawn));
+  }
+};
+
+// Soft delete (`restore` false: the guest is powered off) or restore (it is
+// started again).
+struct SoftDeleteWork {
+  WorkOrigin origin;
+  bool restore = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(origin), CEREAL_NVP(restore));
+  }
+};
+
+using Work =
+    std::variant<BuildWork, DeleteWork, ActionWork, RebuildWork, SnapshotWork, ReapWork,
+                 SyncPowerStateWork, ResizeWork, ResizeConfirmWork, ResizeRevertWork,
+                 CrashDumpWork, ShelveWork, UnshelveWork, SoftDeleteWork>;
 
 // The origin every kind of work carries.
 inline const WorkOrigin& OriginOf(const Work& w) {

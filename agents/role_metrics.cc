@@ -23,9 +23,9 @@ void CountDelete(const char* outcome) {
 
 const char* WorkKindName(const Work& w) {
   static constexpr const char* kNames[] = {
-      "build",          "delete",        "action",           "rebuild",
-      "snapshot",       "reap",          "sync_power_state", "resize",
-      "resize_confirm", "resize_revert", "crash_dump"};
+      "build",      "delete",           "action",   "rebuild",        "snapshot",
+      "reap",       "sync_power_state", "resize",   "resize_confirm", "resize_revert",
+      "crash_dump", "shelve",           "unshelve", "soft_delete"};
   static_assert(std::size(kNames) == std::variant_size_v<Work>,
                 "a name for every kind of work");
   return kNames[w.index()];

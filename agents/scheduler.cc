@@ -111,12 +111,20 @@ Status Scheduler::EnqueueWaiting(int64_t min_age_us) {
                             ServersView(reader.get()).InFlight());
   const Timestamp now = options_.env->Now();
   for (const InstanceState& s : servers) {
-    if (s.vm_state != VmState::kBuilding || s.task_state != TaskState::kScheduling)
-      continue;
+    if (!WaitsForHost(s)) continue;
     if (now.micros - s.updated_at.micros < min_age_us || !Owns(s.id)) continue;
     {
       std::lock_guard<std::mutex> l(queue_mu_);
       if (queued_.contains(s.id)) continue;
+    }
+    if (s.vm_state == VmState::kShelvedOffloaded) {
+      // The unshelve's request, as the conductor acts for a task.
+      EventMeta meta{now, s.task_request_id, s.task_seq,
+                     Actor{s.user_id, s.project_id, {}}};
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<Pending> p,
+                                UnshelvePending(s, s.task_seq, meta));
+      if (p) Enqueue(std::move(*p));
+      continue;
     }
     CHRONOVA_ASSIGN_OR_RETURN(
         std::vector<Envelope> first,
@@ -128,6 +136,32 @@ Status Scheduler::EnqueueWaiting(int64_t min_age_us) {
     }
   }
   return Status::Ok();
+}
+
+bool Scheduler::WaitsForHost(const InstanceState& s) {
+  return s.exists && s.host.empty() &&
+         ((s.vm_state == VmState::kBuilding && s.task_state == TaskState::kScheduling) ||
+          (s.vm_state == VmState::kShelvedOffloaded &&
+           s.task_state == TaskState::kUnshelving));
+}
+
+Result<std::optional<Scheduler::Pending>> Scheduler::UnshelvePending(
+    const InstanceState& s, Seq seq, const EventMeta& meta) {
+  // The server's own request (its group hint, its project), with what it is
+  // now: its flavor (resized since, perhaps) and its zone (2.77 may change it);
+  // the host an admin named at create (2.74) no longer binds it.
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<Envelope> first,
+                            log_->ReadStream(InstanceStream(s.id), StreamVersion(1), 1));
+  if (first.empty()) return std::optional<Pending>();
+  CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(first[0]));
+  auto* r = std::get_if<InstanceRequested>(&e);
+  if (r == nullptr) return std::optional<Pending>();
+  Pending p{*r, seq, meta};
+  p.request.flavor = s.flavor;
+  p.request.availability_zone = s.availability_zone;
+  p.request.requested_host = HostName();
+  p.request.requested_node.clear();
+  return std::optional<Pending>(std::move(p));
 }
 
 void Scheduler::Sweep() {
@@ -166,7 +200,8 @@ Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
   for (const Envelope& env : batch) {
     std::string_view kind = StreamKind(env.stream);
     if (kind != "host" && kind != "aggregate" && kind != "server-groups" &&
-        env.type != InstanceRequested::kType && env.type != InstanceDeleted::kType)
+        env.type != InstanceRequested::kType && env.type != InstanceDeleted::kType &&
+        env.type != InstanceUnshelveRequested::kType)
       continue;
     CHRONOVA_ASSIGN_OR_RETURN(Event e, DecodeEvent(env));
     if (kind == "host") {
@@ -180,6 +215,15 @@ Status Scheduler::HandleBatch(const std::vector<Envelope>& batch) {
       if (Owns(r->instance_id)) Enqueue(Pending{*r, env.seq, env.meta});
     } else if (std::holds_alternative<InstanceDeleted>(e)) {
       ForgetMember(InstanceId(std::string(StreamKey(env.stream))));
+    } else if (std::holds_alternative<InstanceUnshelveRequested>(e)) {
+      // An offloaded server is placed again, as a new one would be.
+      const InstanceId id(std::string(StreamKey(env.stream)));
+      if (!Owns(id)) continue;
+      CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, env.seq));
+      if (!WaitsForHost(s)) continue;  // a SHELVED server starts on its host
+      CHRONOVA_ASSIGN_OR_RETURN(std::optional<Pending> p,
+                                UnshelvePending(s, env.seq, env.meta));
+      if (p) Enqueue(std::move(*p));
     }
   }
   return Status::Ok();
@@ -382,10 +426,7 @@ Status Scheduler::Place(const Pending& p) {
   // A redelivered request (restart, reconcile) for an instance already placed,
   // or deleted meanwhile, needs nothing.
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState current, LoadInstance(*log_, r.instance_id));
-  if (current.vm_state != VmState::kBuilding ||
-      current.task_state != TaskState::kScheduling) {
-    return Status::Ok();
-  }
+  if (!WaitsForHost(current)) return Status::Ok();
   EventMeta meta = p.meta;
   meta.causation = p.seq;
   meta.time = options_.env->Now();
@@ -448,8 +489,7 @@ Status Scheduler::Place(const Pending& p) {
       Result<InstanceState> now = LoadInstance(*log_, r.instance_id);
       if (!now.ok()) return recorded;  // keep the claim: a retry reuses it
       if (now->host == host && now->vm_state != VmState::kDeleted) return Status::Ok();
-      if (now->vm_state == VmState::kBuilding &&
-          now->task_state == TaskState::kScheduling) {
+      if (WaitsForHost(*now)) {
         // Still waiting (the log was unavailable): the claim stays for the
         // retry (the sweep's) to use.
         return recorded;
@@ -655,7 +695,10 @@ Status Scheduler::RecordOutcome(const Pending& p, const Event& outcome,
           },
           [](const InstanceState& s) { return s.version; },
           [&](const InstanceState& s) { return Decide(s, ReportProgress{outcome}); },
-          meta, IdempotencyKey("placed-" + p.request.instance_id.str() + "-" + where)));
+          meta,
+          // The request's seq: an unshelve of the same server is placed anew.
+          IdempotencyKey("placed-" + p.request.instance_id.str() + "-" +
+                         std::to_string(p.seq.value()) + "-" + where)));
   (void)out;
   return Status::Ok();
 }

@@ -1,5 +1,6 @@
-// The scheduler (nova-scheduler, event-sourced): consumes instance.requested,
-// filters and weighs hosts, claims resources on the chosen host's stream with
+// The scheduler (nova-scheduler, event-sourced): consumes instance.requested
+// (and instance.unshelve_requested of an offloaded server), filters and weighs
+// hosts, claims resources on the chosen host's stream with
 // that stream's expected version (Placement's generation), then records
 // instance.scheduled — or instance.scheduling_failed when no host fits.
 //
@@ -90,6 +91,13 @@ class Scheduler {
     EventMeta meta;
   };
   Status HandleBatch(const std::vector<Envelope>& batch);
+  // Whether `s` waits for a host: a new instance, or an offloaded one being
+  // unshelved.
+  static bool WaitsForHost(const InstanceState& s);
+  // What placing the offloaded server `s` again asks for, its unshelve
+  // (event `seq`, `meta`) the cause; nullopt if its stream has no request.
+  Result<std::optional<Pending>> UnshelvePending(const InstanceState& s, Seq seq,
+                                                 const EventMeta& meta);
   // Folds a host event into the cache if it is the next one for that host.
   void FoldHost(const Envelope& env, const Event& event);
   // Folds an aggregate event if it is the next one for that aggregate.

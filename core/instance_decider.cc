@@ -50,6 +50,9 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstan
     return NotFoundInstance(state);
   if (state.locked && !cmd.override_lock) return Locked(state);
   if (state.task_state == TaskState::kDeleting) return std::vector<Event>{};
+  if (cmd.soft && CheckTransition(state, InstanceSoftDeleteRequested{}).ok()) {
+    return std::vector<Event>{InstanceSoftDeleteRequested{}};
+  }
   std::vector<Event> events{InstanceDeleteRequested{}};
   if (state.host.empty()) events.push_back(InstanceDeleted{});  // nothing to tear down
   return events;
@@ -60,10 +63,45 @@ Result<std::vector<Event>> Decide(const InstanceState& state,
   if (!state.exists || state.vm_state == VmState::kDeleted)
     return NotFoundInstance(state);
   if (state.locked && !cmd.override_lock) return Locked(state);  // check_instance_lock
-  // check_instance_state(vm_state=[SOFT_DELETED]): never true here.
-  return Status::Conflict("Cannot 'restore' instance " + state.id.str() +
-                          " while it is in vm_state " +
-                          std::string(VmStateName(state.vm_state)));
+  Event e = InstanceRestoreRequested{};
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "restore"));
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state, const ShelveInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e = InstanceShelveRequested{cmd.image_id, cmd.offload};
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "shelve"));
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const ShelveOffloadInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e = InstanceShelveOffloadRequested{};
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "shelveOffload"));
+  return std::vector<Event>{std::move(e)};
+}
+
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const UnshelveInstance& cmd) {
+  if (!state.exists || state.vm_state == VmState::kDeleted)
+    return NotFoundInstance(state);
+  if (state.locked && !cmd.override_lock) return Locked(state);
+  Event e = InstanceUnshelveRequested{cmd.has_availability_zone, cmd.availability_zone};
+  CHRONOVA_RETURN_IF_ERROR(InvalidState(state, e, "unshelve"));
+  if (cmd.has_availability_zone && state.vm_state != VmState::kShelvedOffloaded) {
+    // nova/compute/api.py _check_offloaded.
+    return Status::Conflict(
+        "Specifying an availability zone or a host when unshelving server \"" +
+        state.id.str() + "\" with status \"" + std::string(VmStateName(state.vm_state)) +
+        "\" is not supported. The server status must be SHELVED_OFFLOADED.");
+  }
+  return std::vector<Event>{std::move(e)};
 }
 
 Result<std::vector<Event>> Decide(const InstanceState& state,

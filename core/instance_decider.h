@@ -17,16 +17,36 @@ struct CreateInstance {
   InstanceRequested request;
 };
 
-// DELETE /servers/{id}.
+// DELETE /servers/{id} and forceDelete.
 struct DeleteInstance {
   bool override_lock = false;  // the caller is an admin: a lock does not stop them
+  // reclaim_instance_interval > 0: a settled server that ran on a host is
+  // soft-deleted (instance.soft_delete_requested); any other is deleted.
+  bool soft = false;
 };
 
 // POST /servers/{id}/action {"restore": null}: brings back a SOFT_DELETED
-// server. chronova deletes at once (Nova with reclaim_instance_interval = 0,
-// its default), so no server is ever soft-deleted and every state is Nova's 409.
+// server (its host starts it).
 struct RestoreInstance {
   bool override_lock = false;  // the caller is an admin
+};
+
+// The shelve action: the host fills the queued image `image_id` from the
+// guest's disk and (with `offload`) removes the guest.
+struct ShelveInstance {
+  ImageId image_id;
+  bool offload = false;
+  bool override_lock = false;
+};
+// shelveOffload: a SHELVED server's guest leaves its host.
+struct ShelveOffloadInstance {
+  bool override_lock = false;
+};
+// unshelve; from 2.77 with an availability zone (offloaded servers only).
+struct UnshelveInstance {
+  bool has_availability_zone = false;
+  std::string availability_zone;
+  bool override_lock = false;
 };
 // changePassword: chronova's guests have no QEMU guest agent channel, so once
 // the lock and the state allow it, the answer is Nova's libvirt driver's for a
@@ -141,7 +161,20 @@ Result<std::vector<Event>> Decide(const InstanceState& state, const CreateInstan
 // is deleted at once (Nova's "local delete"); one already being deleted yields no
 // new event (delete is idempotent).
 Result<std::vector<Event>> Decide(const InstanceState& state, const DeleteInstance& cmd);
+// Conflict (Nova's InstanceInvalidState) unless SOFT_DELETED with no task;
+// Conflict for a lock.
 Result<std::vector<Event>> Decide(const InstanceState& state, const RestoreInstance& cmd);
+// Conflict for a lock, or "Cannot 'shelve' instance <id> while it is in
+// vm_state <s>" outside active, stopped, paused and suspended with no task.
+Result<std::vector<Event>> Decide(const InstanceState& state, const ShelveInstance& cmd);
+// Conflict for a lock, or outside SHELVED with no task.
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const ShelveOffloadInstance& cmd);
+// Conflict for a lock, outside SHELVED or SHELVED_OFFLOADED with no task, or
+// (Nova's UnshelveInstanceInvalidState) an availability zone for a server
+// that is not offloaded.
+Result<std::vector<Event>> Decide(const InstanceState& state,
+                                  const UnshelveInstance& cmd);
 Result<std::vector<Event>> Decide(const InstanceState& state,
                                   const ChangeAdminPassword& cmd);
 // NotFound if there is no such live instance; Conflict with Nova's messages

@@ -102,6 +102,12 @@ std::string_view TaskStateName(TaskState s) {
       return "shelving";
     case TaskState::kUnshelving:
       return "unshelving";
+    case TaskState::kShelvingOffloading:
+      return "shelving_offloading";
+    case TaskState::kSoftDeleting:
+      return "soft-deleting";
+    case TaskState::kRestoring:
+      return "restoring";
     case TaskState::kRescuing:
       return "rescuing";
     case TaskState::kUnrescuing:
@@ -263,6 +269,12 @@ bool Building(const InstanceState& s) {
   return s.exists && s.vm_state == VmState::kBuilding;
 }
 
+// An offloaded server being unshelved, before the scheduler placed it.
+bool UnshelveWaitsForHost(const InstanceState& s) {
+  return s.exists && s.vm_state == VmState::kShelvedOffloaded &&
+         s.task_state == TaskState::kUnshelving && s.host.empty();
+}
+
 bool Live(const InstanceState& s) {
   return s.exists && s.vm_state != VmState::kDeleted &&
          s.task_state != TaskState::kDeleting;
@@ -324,7 +336,8 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
           return !s.exists;
         } else if constexpr (std::is_same_v<T, InstanceScheduled> ||
                              std::is_same_v<T, InstanceSchedulingFailed>) {
-          return Building(s) && s.task_state == TaskState::kScheduling;
+          return (Building(s) && s.task_state == TaskState::kScheduling) ||
+                 UnshelveWaitsForHost(s);
         } else if constexpr (std::is_same_v<T, BuildStarted>) {
           return Building(s) && s.task_state == TaskState::kNone && s.host == e.host;
         } else if constexpr (std::is_same_v<T, InstanceSpawned>) {
@@ -424,6 +437,46 @@ Status CheckTransition(const InstanceState& s, const Event& event) {
           return Live(s) &&
                  (s.vm_state == VmState::kActive || s.vm_state == VmState::kPaused ||
                   s.vm_state == VmState::kSuspended || s.vm_state == VmState::kStopped);
+        } else if constexpr (std::is_same_v<T, InstanceShelveRequested>) {
+          // Nova's shelve: active, stopped, paused or suspended, no task.
+          return Live(s) && !s.host.empty() && s.task_state == TaskState::kNone &&
+                 (s.vm_state == VmState::kActive || s.vm_state == VmState::kStopped ||
+                  s.vm_state == VmState::kPaused || s.vm_state == VmState::kSuspended);
+        } else if constexpr (std::is_same_v<T, InstanceShelveOffloadRequested>) {
+          return Live(s) && !s.host.empty() && s.task_state == TaskState::kNone &&
+                 s.vm_state == VmState::kShelved;
+        } else if constexpr (std::is_same_v<T, InstanceShelved>) {
+          return s.exists && s.host == e.host &&
+                 (s.task_state == TaskState::kShelving ||
+                  (s.task_state == TaskState::kShelvingOffloading && e.offloaded));
+        } else if constexpr (std::is_same_v<T, InstanceShelveFailed>) {
+          return s.exists && s.host == e.host &&
+                 (s.task_state == TaskState::kShelving ||
+                  s.task_state == TaskState::kShelvingOffloading);
+        } else if constexpr (std::is_same_v<T, InstanceUnshelveRequested>) {
+          // Nova's unshelve: shelved (on its host) or offloaded, no task.
+          return Live(s) && s.task_state == TaskState::kNone &&
+                 ((s.vm_state == VmState::kShelved && !s.host.empty()) ||
+                  s.vm_state == VmState::kShelvedOffloaded);
+        } else if constexpr (std::is_same_v<T, InstanceUnshelved> ||
+                             std::is_same_v<T, InstanceUnshelveFailed>) {
+          return s.exists && s.task_state == TaskState::kUnshelving && !e.host.empty() &&
+                 s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceSoftDeleteRequested>) {
+          // Nova soft-deletes a server that launched on a host; chronova only
+          // one that is settled (the API deletes any other at once).
+          return Live(s) && !s.host.empty() && s.launched_at.micros != 0 &&
+                 s.task_state == TaskState::kNone &&
+                 (s.vm_state == VmState::kActive || s.vm_state == VmState::kStopped ||
+                  s.vm_state == VmState::kPaused || s.vm_state == VmState::kSuspended ||
+                  s.vm_state == VmState::kRescued || s.vm_state == VmState::kError);
+        } else if constexpr (std::is_same_v<T, InstanceSoftDeleted>) {
+          return s.exists && s.task_state == TaskState::kSoftDeleting && s.host == e.host;
+        } else if constexpr (std::is_same_v<T, InstanceRestoreRequested>) {
+          return Live(s) && !s.host.empty() && s.task_state == TaskState::kNone &&
+                 s.vm_state == VmState::kSoftDeleted;
+        } else if constexpr (std::is_same_v<T, InstanceRestored>) {
+          return s.exists && s.task_state == TaskState::kRestoring && s.host == e.host;
         } else if constexpr (std::is_same_v<T, InstanceUpdated> ||
                              std::is_same_v<T, InstanceMetadataChanged>) {
           // The API checks Nova's finer state rules (metadata needs a settled
@@ -487,10 +540,12 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.task_seq = env.seq;
         } else if constexpr (std::is_same_v<T, InstanceScheduled>) {
           s.host = e.host;
-          s.task_state = TaskState::kNone;
+          // An unshelve stays unshelving until its host spawned the guest.
+          if (s.vm_state != VmState::kShelvedOffloaded) s.task_state = TaskState::kNone;
           s.task_seq = env.seq;  // the build work is caused by the placement
         } else if constexpr (std::is_same_v<T, InstanceSchedulingFailed>) {
-          s.vm_state = VmState::kError;
+          // An unshelve that found no host leaves the server offloaded.
+          if (s.vm_state != VmState::kShelvedOffloaded) s.vm_state = VmState::kError;
           s.task_state = TaskState::kNone;
           set_fault(e.reason);
         } else if constexpr (std::is_same_v<T, BuildStarted>) {
@@ -640,6 +695,65 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           if (e.has_key_name) s.key_name = e.key_name;
           if (e.has_user_data) s.user_data = e.user_data;
           if (e.has_trusted_certs) s.trusted_certs = e.trusted_certs;
+        } else if constexpr (std::is_same_v<T, InstanceShelveRequested>) {
+          s.task_state = TaskState::kShelving;
+          s.shelved_image_id = e.image_id;
+          s.shelve_offload = e.offload;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceShelveOffloadRequested>) {
+          s.task_state = TaskState::kShelvingOffloading;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceShelved>) {
+          s.vm_state = e.offloaded ? VmState::kShelvedOffloaded : VmState::kShelved;
+          s.task_state = TaskState::kNone;
+          s.power_state = static_cast<PowerState>(e.power_state);
+          s.shelve_offload = false;
+          if (e.offloaded) {  // Nova's offloaded server has no host or node
+            s.host = HostName();
+            s.hypervisor_name.clear();
+          }
+        } else if constexpr (std::is_same_v<T, InstanceShelveFailed>) {
+          if (s.task_state == TaskState::kShelving) s.shelved_image_id = ImageId();
+          s.task_state = TaskState::kNone;
+          s.shelve_offload = false;
+          s.power_state = static_cast<PowerState>(e.power_state);
+          set_fault(e.reason);
+        } else if constexpr (std::is_same_v<T, InstanceUnshelveRequested>) {
+          s.task_state = TaskState::kUnshelving;
+          if (e.has_availability_zone) s.availability_zone = e.availability_zone;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceUnshelved>) {
+          s.vm_state = VmState::kActive;
+          s.task_state = TaskState::kNone;
+          s.power_state = static_cast<PowerState>(e.power_state);
+          if (!e.hypervisor_name.empty()) s.hypervisor_name = e.hypervisor_name;
+          s.shelved_image_id = ImageId();
+        } else if constexpr (std::is_same_v<T, InstanceUnshelveFailed>) {
+          s.task_state = TaskState::kNone;
+          if (s.vm_state == VmState::kShelvedOffloaded) {
+            s.host = HostName();
+            s.hypervisor_name.clear();
+          }
+          set_fault(e.reason);
+        } else if constexpr (std::is_same_v<T, InstanceSoftDeleteRequested>) {
+          s.task_state = TaskState::kSoftDeleting;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceSoftDeleted>) {
+          s.vm_state = VmState::kSoftDeleted;
+          s.task_state = TaskState::kNone;
+          s.power_state = static_cast<PowerState>(e.power_state);
+        } else if constexpr (std::is_same_v<T, InstanceRestoreRequested>) {
+          s.task_state = TaskState::kRestoring;
+          s.task_request_id = env.meta.request_id;
+          s.task_seq = env.seq;
+        } else if constexpr (std::is_same_v<T, InstanceRestored>) {
+          s.vm_state = VmState::kActive;
+          s.task_state = TaskState::kNone;
+          s.power_state = static_cast<PowerState>(e.power_state);
         } else if constexpr (std::is_same_v<T, InstanceTagsSet>) {
           s.tags = e.tags;
         } else if constexpr (std::is_same_v<T, InstanceDiskConfigSet>) {

@@ -59,7 +59,10 @@ enum class TaskState : uint8_t {
   kUnshelving,
   kRescuing,
   kUnrescuing,
-  kImageBackup,  // last: the value of each task above is stored in read models
+  kImageBackup,
+  kShelvingOffloading,
+  kSoftDeleting,
+  kRestoring,  // last: the value of each task above is stored in read models
 };
 
 // nova/compute/power_state.py (numeric values are Nova's and appear in the API)
@@ -188,6 +191,10 @@ struct InstanceState {
   HostName resize_dest_host;
   FlavorSpec resize_old_flavor;
   FlavorSpec resize_new_flavor;
+  // The image a shelve fills, and that a shelved server is unshelved from
+  // (empty otherwise); whether the shelve in progress also offloads.
+  ImageId shelved_image_id;
+  bool shelve_offload = false;
 
   bool operator==(const InstanceState&) const = default;
   template <class A>
@@ -209,7 +216,8 @@ struct InstanceState {
        CEREAL_NVP(description_recorded), CEREAL_NVP(description_null),
        CEREAL_NVP(description), CEREAL_NVP(tags), CEREAL_NVP(auto_disk_config),
        CEREAL_NVP(locked_reason), CEREAL_NVP(trusted_certs), CEREAL_NVP(snapshot_backup),
-       CEREAL_NVP(snapshot_backup_type), CEREAL_NVP(snapshot_rotation));
+       CEREAL_NVP(snapshot_backup_type), CEREAL_NVP(snapshot_rotation),
+       CEREAL_NVP(shelved_image_id), CEREAL_NVP(shelve_offload));
   }
 };
 

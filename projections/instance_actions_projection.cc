@@ -290,6 +290,41 @@ Step StepOf(const Event& event) {
                e.reason.empty() ? Phase::kSuccess : Phase::kError,
                e.host,
                e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceShelveRequested>) {
+          s = {kActionShelve, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceShelveOffloadRequested>) {
+          s = {kActionShelveOffload, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceShelved> ||
+                             std::is_same_v<T, InstanceShelveFailed>) {
+          // The shelve's, or the shelveOffload's (found by its request).
+          constexpr bool kFailed = std::is_same_v<T, InstanceShelveFailed>;
+          s = {kActionShelve,
+               false,
+               true,
+               "compute_shelve_instance",
+               kFailed ? Phase::kError : Phase::kSuccess,
+               e.host,
+               {}};
+          if constexpr (kFailed) s.details = e.reason;
+        } else if constexpr (std::is_same_v<T, InstanceUnshelveRequested>) {
+          // Its placement (instance.scheduled) is found by its request.
+          s = {kActionUnshelve, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceUnshelved>) {
+          s = {kActionUnshelve, false,  true, "compute_unshelve_instance",
+               Phase::kSuccess, e.host, {}};
+        } else if constexpr (std::is_same_v<T, InstanceUnshelveFailed>) {
+          s = {kActionUnshelve, false,  true,    "compute_unshelve_instance",
+               Phase::kError,   e.host, e.reason};
+        } else if constexpr (std::is_same_v<T, InstanceSoftDeleteRequested>) {
+          s = {kActionDelete, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceSoftDeleted>) {
+          s = {kActionDelete,   false,  true, "compute_soft_delete_instance",
+               Phase::kSuccess, e.host, {}};
+        } else if constexpr (std::is_same_v<T, InstanceRestoreRequested>) {
+          s = {kActionRestore, true, false, nullptr, Phase::kNone, {}, {}};
+        } else if constexpr (std::is_same_v<T, InstanceRestored>) {
+          s = {kActionRestore,  false,  true, "compute_restore_instance",
+               Phase::kSuccess, e.host, {}};
         } else if constexpr (std::is_same_v<T, InstanceLocked>) {
           s = {kActionLock, true, true, nullptr, Phase::kNone, {}, {}};
         } else if constexpr (std::is_same_v<T, InstanceUnlocked>) {

@@ -31,6 +31,10 @@ inline constexpr const char* kActionResetState = "resetState";
 inline constexpr const char* kActionRebuild = "rebuild";
 inline constexpr const char* kActionUnlock = "unlock";
 inline constexpr const char* kActionTriggerCrashDump = "trigger_crash_dump";
+inline constexpr const char* kActionShelve = "shelve";
+inline constexpr const char* kActionShelveOffload = "shelveOffload";
+inline constexpr const char* kActionUnshelve = "unshelve";
+inline constexpr const char* kActionRestore = "restore";
 // chronova's own: the conductor recorded power-state drift (instance.power_state_
 // changed); a stop it forces is a step of the same action.
 inline constexpr const char* kActionSyncPowerState = "syncPowerState";

@@ -336,6 +336,21 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
         "[DEFAULT] instance_build_timeout must be a number of seconds");
   }
   n.instance_build_timeout_s = std::stoll(build_timeout);
+  // nova.conf's names; seconds. shelved_offload_time may be -1 (never).
+  std::string reclaim = ini.GetOr("DEFAULT", "reclaim_instance_interval",
+                                  std::to_string(n.reclaim_instance_interval_s));
+  if (!is_count(reclaim) || reclaim.size() > 12) {
+    return Status::InvalidArgument(
+        "[DEFAULT] reclaim_instance_interval must be a number of seconds");
+  }
+  n.reclaim_instance_interval_s = std::stoll(reclaim);
+  std::string offload = ini.GetOr("DEFAULT", "shelved_offload_time",
+                                  std::to_string(n.shelved_offload_time_s));
+  if (offload != "-1" && (!is_count(offload) || offload.size() > 12)) {
+    return Status::InvalidArgument(
+        "[DEFAULT] shelved_offload_time must be a number of seconds, or -1");
+  }
+  n.shelved_offload_time_s = std::stoll(offload);
   std::string sync_interval =
       ini.GetOr("DEFAULT", "sync_power_state_interval",
                 std::to_string(n.compute.sync_power_state_interval_s));

@@ -332,6 +332,8 @@ Status StartConductor(Node::Parts& p, const NodeOptions& o) {
   ConductorOptions cond;
   cond.workers = o.conductor_workers;
   cond.build_timeout_us = o.instance_build_timeout_s * 1000000;
+  cond.reclaim_instance_interval_us = o.reclaim_instance_interval_s * 1000000;
+  cond.shelved_offload_time_us = o.shelved_offload_time_s * 1000000;
   cond.host_is_down = [heartbeats](const HostName& host) {
     return !heartbeats->Get(host).up;
   };
@@ -449,6 +451,9 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
   service_options.quota_defaults = DefaultQuotaLimits();
   for (const auto& [k, v] : o.quota_defaults) service_options.quota_defaults[k] = v;
   service_options.time_travel.snapshot_dir = dir + "/snapshots";
+  service_options.reclaim_instance_interval_s = node.reclaim_instance_interval_s;
+  service_options.shelved_offload_time_s = node.shelved_offload_time_s;
+  service_options.images = p.image_service.get();
   // Next to the snapshots, so copies of them are hard links; a crash leaves
   // nothing that matters here.
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";

@@ -168,6 +168,13 @@ struct NodeOptions {
   // nova.conf [DEFAULT] instance_build_timeout: a placed instance still
   // building this long after it was requested goes to ERROR; 0: never.
   int64_t instance_build_timeout_s = 3600;
+  // nova.conf [DEFAULT] reclaim_instance_interval: above 0, DELETE
+  // soft-deletes a server and it is reclaimed this many seconds later; 0:
+  // deleted at once (Nova's default).
+  int64_t reclaim_instance_interval_s = 0;
+  // nova.conf [DEFAULT] shelved_offload_time: seconds a shelved server keeps
+  // its host; 0 (Nova's default): offloaded with the shelve; -1: never.
+  int64_t shelved_offload_time_s = 0;
   ApiRoleOptions api;
   ComputeRoleOptions compute;
   ConsoleRoleOptions console;

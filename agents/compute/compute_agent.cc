@@ -265,6 +265,9 @@ void ComputeAgent::Dispatch(const Work& w) {
     void operator()(const ResizeConfirmWork& k) { agent->ConfirmResize(k); }
     void operator()(const ResizeRevertWork& k) { agent->RevertResize(k); }
     void operator()(const CrashDumpWork& k) { agent->CrashDump(k); }
+    void operator()(const ShelveWork& k) { agent->Shelve(k); }
+    void operator()(const UnshelveWork& k) { agent->Unshelve(k); }
+    void operator()(const SoftDeleteWork& k) { agent->SoftDelete(k); }
   };
   std::visit(Visitor{this}, w);
 }
@@ -452,65 +455,153 @@ void ComputeAgent::Rebuild(const RebuildWork& w) {
        InstanceRebuilt{options_.host, static_cast<int32_t>(guest->power_state)});
 }
 
-void ComputeAgent::Snapshot(const SnapshotWork& w) {
+Status ComputeAgent::UploadDisk(const WorkOrigin& origin, const WorkGuest& guest,
+                                const ImageId& image_id) {
   // OnWork holds work_mu_: a re-sent item for this image runs after this one
   // (and is answered with this one's reports, unless the agent restarted since).
-  const ImageSinkContext ctx{w.origin.request_id, w.origin.actor};
+  if (options_.image_sink == nullptr) {
+    return Status::Unavailable("no image service to upload snapshots to");
+  }
+  const ImageSinkContext ctx{origin.request_id, origin.actor};
   std::error_code ec;
   std::string dir = options_.scratch_dir.empty()
                         ? std::filesystem::temp_directory_path(ec).string()
                         : options_.scratch_dir;
   std::filesystem::create_directories(dir, ec);
-  const std::string file = dir + "/snapshot-" + w.snapshot_image_id.str() + ".qcow2";
+  const std::string file = dir + "/snapshot-" + image_id.str() + ".qcow2";
   std::filesystem::remove(file, ec);  // a leftover of an interrupted attempt
   GuestSpec spec;
-  spec.instance_id = w.origin.instance_id;
-  spec.name = w.guest.name;
-  spec.flavor = w.guest.flavor;
-  spec.image_id = w.guest.image_id;
-  Status st = options_.image_sink == nullptr
-                  ? Status::Unavailable("no image service to upload snapshots to")
-                  : hypervisor_->Snapshot(spec, file);
-  if (st.ok()) st = options_.image_sink->Store(w.snapshot_image_id, file, ctx);
+  spec.instance_id = origin.instance_id;
+  spec.name = guest.name;
+  spec.flavor = guest.flavor;
+  spec.image_id = guest.image_id;
+  Status st = hypervisor_->Snapshot(spec, file);
+  if (st.ok()) st = options_.image_sink->Store(image_id, file, ctx);
   std::filesystem::remove(file, ec);
-  if (st.IsConflict()) {
-    // The image is not queued: an earlier attempt uploaded it, or began to and
-    // was cut off by a crash (this agent runs one attempt per image at a time,
-    // so none is running now). Finished: report it; cut off: it never will be,
-    // so the snapshot fails and the image goes, rather than leave the server in
-    // image_snapshot for ever.
-    Result<bool> uploaded = options_.image_sink->Uploaded(w.snapshot_image_id);
-    if (uploaded.ok() && *uploaded) {
-      st = Status::Ok();
-    } else {
-      st = uploaded.ok() ? Status::Unavailable("its upload was interrupted")
-                         : uploaded.status();
-    }
-  }
+  if (!st.IsConflict()) return st;
+  // The image is not queued: an earlier attempt uploaded it, or began to and
+  // was cut off by a crash (this agent runs one attempt per image at a time,
+  // so none is running now). Finished: done; cut off: it never will be, so
+  // the snapshot fails and the image goes, rather than leave the server in
+  // its task for ever.
+  Result<bool> uploaded = options_.image_sink->Uploaded(image_id);
+  if (uploaded.ok() && *uploaded) return Status::Ok();
+  return uploaded.ok() ? Status::Unavailable("its upload was interrupted")
+                       : uploaded.status();
+}
+
+void ComputeAgent::DiscardImage(const WorkOrigin& origin, const ImageId& image_id) {
+  if (options_.image_sink == nullptr || image_id.empty()) return;
+  Status st = options_.image_sink->Discard(
+      image_id, ImageSinkContext{origin.request_id, origin.actor});
+  if (!st.ok()) Warn("discard image " + image_id.str() + ": " + st.ToString());
+}
+
+void ComputeAgent::Snapshot(const SnapshotWork& w) {
+  Status st = UploadDisk(w.origin, w.guest, w.snapshot_image_id);
   if (st.ok() && w.backup) {
     // After the upload, as Nova: a failed rotation leaves one backup too many,
     // never one too few.
-    Status rotated = options_.image_sink->RotateBackups(w.origin.instance_id,
-                                                        w.backup_type, w.rotation, ctx);
+    Status rotated = options_.image_sink->RotateBackups(
+        w.origin.instance_id, w.backup_type, w.rotation,
+        ImageSinkContext{w.origin.request_id, w.origin.actor});
     if (!rotated.ok()) {
       Warn("rotate backups of " + w.origin.instance_id.str() + ": " + rotated.ToString());
     }
   }
   if (st.ok()) {
     Send(w.origin, InstanceSnapshotCompleted{options_.host, w.snapshot_image_id});
-  } else {
-    // Nova deletes the image of a failed snapshot.
-    if (options_.image_sink != nullptr) {
-      Status discarded = options_.image_sink->Discard(w.snapshot_image_id, ctx);
-      if (!discarded.ok()) {
-        Warn(std::string("discard image ") + w.snapshot_image_id.str() + ": " +
-             discarded.ToString());
-      }
-    }
+    return;
+  }
+  DiscardImage(w.origin, w.snapshot_image_id);  // Nova deletes a failed snapshot's image
+  Send(w.origin,
+       InstanceSnapshotFailed{options_.host, w.snapshot_image_id,
+                              "Snapshot of instance " + w.origin.instance_id.str() +
+                                  " failed: " + st.message()});
+}
+
+void ComputeAgent::Shelve(const ShelveWork& w) {
+  // Nova's shelve_instance: power off (cleanly), snapshot, then (offload) the
+  // guest and its files go. A re-sent shelve after a restart finds the guest
+  // off (stop is idempotent), the image uploaded, or the guest gone already.
+  Result<GuestInfo> guest =
+      hypervisor_->Perform(w.origin.instance_id, LifecycleAction::kStop, false);
+  Status st = guest.status();
+  if (st.IsNotFound() && w.offload) {
+    // Offloaded before the report was lost: nothing left to stop or upload
+    // from, so the image must be complete already.
+    Result<bool> uploaded = !w.snapshot || options_.image_sink == nullptr
+                                ? Result<bool>(!w.snapshot)
+                                : options_.image_sink->Uploaded(w.shelved_image_id);
+    st = uploaded.ok() && *uploaded ? Status::Ok() : st;
+    guest = GuestInfo{w.origin.instance_id, "", PowerState::kNoState, {}};
+  }
+  const bool gone = st.ok() && guest->power_state == PowerState::kNoState;
+  if (st.ok() && w.snapshot && !gone) {
+    st = UploadDisk(w.origin, w.guest, w.shelved_image_id);
+  }
+  if (st.ok() && w.offload && !gone) {
+    st = hypervisor_->Destroy(w.origin.instance_id);
+    if (st.ok()) RemoveInstanceDir(w.origin.instance_id);
+  }
+  if (!st.ok()) {
+    if (w.snapshot) DiscardImage(w.origin, w.shelved_image_id);
+    Result<GuestInfo> now = hypervisor_->Inspect(w.origin.instance_id);
     Send(w.origin,
-         InstanceSnapshotFailed{options_.host, w.snapshot_image_id,
-                                "Snapshot of instance " + w.origin.instance_id.str() +
-                                    " failed: " + st.message()});
+         InstanceShelveFailed{
+             options_.host,
+             static_cast<int32_t>(now.ok() ? now->power_state : PowerState::kNoState),
+             "Shelve of instance " + w.origin.instance_id.str() +
+                 " failed: " + st.message()});
+    return;
+  }
+  const PowerState power = w.offload ? PowerState::kNoState : guest->power_state;
+  Send(w.origin, InstanceShelved{options_.host, w.offload, static_cast<int32_t>(power)});
+}
+
+void ComputeAgent::Unshelve(const UnshelveWork& w) {
+  Result<GuestInfo> guest = Status::Internal("no unshelve");
+  if (w.spawn) {
+    // Nova's _unshelve_instance: a guest from the shelved image.
+    Result<GuestSpec> spec = PrepareGuest(w.origin, w.guest, DiskMode::kKeep);
+    guest = spec.ok() ? hypervisor_->Spawn(*spec) : spec.status();
+    if (!guest.ok() && hypervisor_->Destroy(w.origin.instance_id).ok()) {
+      RemoveInstanceDir(w.origin.instance_id);
+    }
+  } else {
+    guest = hypervisor_->Perform(w.origin.instance_id, LifecycleAction::kStart, false);
+  }
+  if (!guest.ok()) {
+    Send(w.origin,
+         InstanceUnshelveFailed{options_.host,
+                                "Unshelve of instance " + w.origin.instance_id.str() +
+                                    " failed: " + guest.status().message()});
+    return;
+  }
+  Send(w.origin,
+       InstanceUnshelved{options_.host, static_cast<int32_t>(guest->power_state),
+                         w.spawn ? guest->domain_name : "", guest->consoles});
+  // After the report, as Nova deletes it after the spawn: a crash in between
+  // leaves the image behind, never a re-sent unshelve without its image.
+  DiscardImage(w.origin, w.guest.image_id);
+}
+
+void ComputeAgent::SoftDelete(const SoftDeleteWork& w) {
+  const LifecycleAction action =
+      w.restore ? LifecycleAction::kStart : LifecycleAction::kStop;
+  Result<GuestInfo> guest = hypervisor_->Perform(w.origin.instance_id, action, false);
+  if (!guest.ok()) {
+    // Stay in the task; the conductor re-sends the work.
+    Warn(std::string(w.restore ? "restore " : "soft delete ") +
+             w.origin.instance_id.str() + ": " + guest.status().ToString(),
+         w.origin.instance_id);
+    return;
+  }
+  const int32_t power = static_cast<int32_t>(guest->power_state);
+  if (w.restore) {
+    Send(w.origin, InstanceRestored{options_.host, power});
+  } else {
+    Send(w.origin, InstanceSoftDeleted{options_.host, power});
   }
 }
 

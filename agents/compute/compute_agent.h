@@ -95,6 +95,21 @@ class ComputeAgent {
   // Snapshots the guest into a file, uploads it into the work's image and
   // reports the outcome; a failed snapshot discards the image.
   void Snapshot(const SnapshotWork& w);
+  // Powers the guest off, uploads its disk into the shelved image and (with
+  // offload) removes the guest; reports shelved or shelve_failed.
+  void Shelve(const ShelveWork& w);
+  // Spawns the guest from its shelved image (or starts the shelved one),
+  // reports unshelved or unshelve_failed, and deletes the shelved image.
+  void Unshelve(const UnshelveWork& w);
+  // Powers the guest off (soft delete) or on (restore) and reports it.
+  void SoftDelete(const SoftDeleteWork& w);
+  // Writes the guest's disk into the queued image `image_id` (a snapshot or
+  // a shelve's); OK if an earlier attempt finished it.
+  Status UploadDisk(const WorkOrigin& origin, const WorkGuest& guest,
+                    const ImageId& image_id);
+  // Deletes the image (a failed snapshot's, an unshelved server's); warns on
+  // failure.
+  void DiscardImage(const WorkOrigin& origin, const ImageId& image_id);
   // A resize's destination: the guest with the new flavor (resized in place
   // on the same host, spawned here from another); reports finished or failed.
   void Resize(const ResizeWork& w);

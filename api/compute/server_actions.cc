@@ -62,6 +62,10 @@ class ServerActions final : public ComputeResource {
   // From 2.73 the body may give a locked_reason (schemas/lock_server.py).
   HttpResponse Lock(const ComputeCall& call, const InstanceId& id, const Json& body,
                     const Json& args) const;
+  // Before 2.77 the body is not checked; from 2.77 it is null or
+  // {"availability_zone": "..."} (schemas/shelve.py unshelve_v277).
+  HttpResponse Unshelve(const ComputeCall& call, const InstanceId& id, const Json& body,
+                        const Json& args) const;
   // os-getVNCConsole & co. (2.1-2.5): {"<key>": {"type": one of `types`}}.
   static Action GetConsole(std::string key, std::string protocol,
                            std::vector<std::string> types);
@@ -108,6 +112,10 @@ ServerActions::ServerActions(const ComputeApiOptions& options)
       {"unlock", simple(&ComputeService::UnlockServer, 202)},
       {"forceDelete", simple(&ComputeService::ForceDeleteServer, 202)},
       {"restore", simple(&ComputeService::RestoreServer, 202)},
+      // nova/api/openstack/compute/shelve.py
+      {"shelve", simple(&ComputeService::ShelveServer, 202)},
+      {"shelveOffload", simple(&ComputeService::ShelveOffloadServer, 202)},
+      {"unshelve", &ServerActions::Unshelve},
       {"os-stop", lifecycle(LifecycleAction::kStop)},
       {"os-start", lifecycle(LifecycleAction::kStart)},
       {"pause", lifecycle(LifecycleAction::kPause)},
@@ -359,6 +367,25 @@ HttpResponse ServerActions::Lock(const ComputeCall& call, const InstanceId& id,
     if (!error.empty()) return ErrorResponse(FieldError("lock", args, error));
   }
   return Done(options_.service->LockServer(call.ctx, id, reason));
+}
+
+HttpResponse ServerActions::Unshelve(const ComputeCall& call, const InstanceId& id,
+                                     const Json& body, const Json& args) const {
+  std::optional<std::string> zone;
+  if (call.version >= ApiVersion{2, 77}) {
+    std::string error = AdditionalPropertiesMessage(body, {"unshelve"});
+    if (error.empty()) error = TypeMessage(args, {"object", "null"});
+    if (error.empty() && args.is_object()) {
+      error = AdditionalPropertiesMessage(args, {"availability_zone"});
+      const Json* az = args.Find("availability_zone");
+      if (error.empty() && az == nullptr) error = RequiredMessage("availability_zone");
+      if (error.empty()) error = TypeMessage(*az, {"string"});
+      if (error.empty()) error = LengthMessage(*az, 1, 255);
+      if (error.empty()) zone = az->as_string();
+    }
+    if (!error.empty()) return ErrorResponse(FieldError("unshelve", args, error));
+  }
+  return Done(options_.service->UnshelveServer(call.ctx, id, zone));
 }
 
 HttpResponse ServerActions::CreateServerImage(const ComputeCall& call,

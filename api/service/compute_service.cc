@@ -43,6 +43,17 @@ Result<HostsAndAggregates> LoadHostsAndAggregates(const ProjectionStore& store) 
   return out;
 }
 
+Status CheckZoneAvailable(const ProjectionStore& store, const std::string& zone) {
+  CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(store));
+  const std::vector<AggregateState>& aggregates = loaded.aggregates;
+  bool known =
+      std::any_of(loaded.hosts.begin(), loaded.hosts.end(), [&](const HostState& h) {
+        return HostAvailabilityZone(h.name, h.availability_zone, aggregates) == zone;
+      });
+  if (known) return Status::Ok();
+  return Status::InvalidArgument("The requested availability zone is not available");
+}
+
 IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb) {
   return IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str());
 }
@@ -156,17 +167,7 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   // nova/compute/api.py: the zone must be one some compute host is in
   // ("zone:host" names a zone and, for admins, a host chronova does not force).
   std::string zone = req.availability_zone.substr(0, req.availability_zone.find(':'));
-  if (!zone.empty()) {
-    CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded, LoadHostsAndAggregates(*store_));
-    const std::vector<HostState>& hosts = loaded.hosts;
-    const std::vector<AggregateState>& aggregates = loaded.aggregates;
-    bool known = std::any_of(hosts.begin(), hosts.end(), [&](const HostState& h) {
-      return HostAvailabilityZone(h.name, h.availability_zone, aggregates) == zone;
-    });
-    if (!known) {
-      return Status::InvalidArgument("The requested availability zone is not available");
-    }
-  }
+  if (!zone.empty()) CHRONOVA_RETURN_IF_ERROR(CheckZoneAvailable(*store_, zone));
   // 2.74: an admin may name the host and/or compute node (Nova's
   // _validate_host_or_node); the scheduler then places only there.
   if (!req.host.empty() || !req.hypervisor_hostname.empty()) {
@@ -345,27 +346,9 @@ Status ComputeService::ActOnServerAs(const RequestContext& ctx, const InstanceId
 }
 
 Status ComputeService::DeleteServer(const RequestContext& ctx, const InstanceId& id) {
-  return DeleteWithKey(ctx, id, RequestKey(ctx, "delete"));
-}
-
-Status ComputeService::ForceDeleteServer(const RequestContext& ctx,
-                                         const InstanceId& id) {
-  return DeleteWithKey(ctx, id, RequestKey(ctx, "force-delete"),
-                       "os_compute_api:os-deferred-delete:force");
-}
-
-Status ComputeService::RestoreServer(const RequestContext& ctx, const InstanceId& id) {
-  return ActOnServerAs<RestoreInstance>(ctx, id, "restore",
-                                        "os_compute_api:os-deferred-delete:restore");
-}
-
-Status ComputeService::DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
-                                     const IdempotencyKey& key, const char* policy) {
-  return ActOnServer(
-      ctx, id, key, [&](const InstanceState& s) -> Result<std::vector<Event>> {
-        CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy, {s.project_id, {}}));
-        return Decide(s, DeleteInstance{ctx.IsAdmin()});
-      });
+  return DeleteWithKey(ctx, id, RequestKey(ctx, "delete"),
+                       "os_compute_api:servers:delete",
+                       /*soft=*/options_.reclaim_instance_interval_s > 0);
 }
 
 Status ComputeService::ServerAction(const RequestContext& ctx, const InstanceId& id,
@@ -501,7 +484,27 @@ Result<ImageId> ComputeService::CreateServerImage(
     command.rotation = backup->rotation;
   }
   CHRONOVA_RETURN_IF_ERROR(Decide(s, command).status());
+  CHRONOVA_ASSIGN_OR_RETURN(
+      ImageCreated image,
+      SnapshotImage(ctx, s, image_id, name, backup ? "backup" : "snapshot"));
+  for (const auto& [k, v] : metadata) image.properties[k] = v;
+  // Nova's backup properties win over the request's metadata.
+  if (backup) image.properties["backup_type"] = backup->backup_type;
+  CHRONOVA_RETURN_IF_ERROR(
+      CreateImageThenAct(ctx, id, image, "create-image",
+                         [&](const InstanceState& now) -> Result<std::vector<Event>> {
+                           CHRONOVA_RETURN_IF_ERROR(Authorize(
+                               ctx, policy, PolicyTarget{now.project_id, UserId()}));
+                           return Decide(now, command);
+                         }));
+  return image_id;
+}
 
+Result<ImageCreated> ComputeService::SnapshotImage(const RequestContext& ctx,
+                                                   const InstanceState& s,
+                                                   const ImageId& image_id,
+                                                   const std::string& name,
+                                                   const std::string& image_type) const {
   // nova/compute/utils.py create_image + initialize_instance_snapshot_metadata.
   ImageCreated image;
   image.image_id = image_id;
@@ -518,47 +521,42 @@ Result<ImageId> ComputeService::CreateServerImage(
     image.min_ram = base->image.min_ram;
     image.min_disk = std::max(image.min_disk, base->image.min_disk);
   }
-  image.properties["image_type"] = backup ? "backup" : "snapshot";
-  image.properties["instance_uuid"] = id.str();
+  image.properties["image_type"] = image_type;
+  image.properties["instance_uuid"] = s.id.str();
   image.properties["base_image_ref"] = s.image_id.str();
   image.properties["user_id"] = ctx.user.str();
   if (ctx.project != s.project_id) {
     image.properties["instance_owner"] = s.project_id.str();
   }
-  for (const auto& [k, v] : metadata) image.properties[k] = v;
-  // Nova's backup properties win over the request's metadata.
-  if (backup) image.properties["backup_type"] = backup->backup_type;
+  return image;
+}
 
+Status ComputeService::CreateImageThenAct(const RequestContext& ctx, const InstanceId& id,
+                                          const ImageCreated& image, const char* verb,
+                                          const ServerDecider& decide) {
   // One stream per append: the image first, then the request that fills it.
   const EventMeta meta = ctx.Meta(options_.env->Now());
+  const std::string key(verb);
   AppendRequest create;
-  create.stream = ImageStream(image_id);
+  create.stream = ImageStream(image.image_id);
   create.expected = ExpectedVersion::NoStream();
-  create.key = RequestKey(ctx, "create-image-record");
+  create.key = RequestKey(ctx, (key + "-record").c_str());
   create.events.push_back(MakeNewEvent(image, meta));
   CHRONOVA_RETURN_IF_ERROR(log_->Append(create).status());
-  Status requested =
-      ActOnServer(ctx, id, RequestKey(ctx, "create-image"),
-                  [&](const InstanceState& now) -> Result<std::vector<Event>> {
-                    CHRONOVA_RETURN_IF_ERROR(
-                        Authorize(ctx, policy, PolicyTarget{now.project_id, UserId()}));
-                    return Decide(now, command);
-                  });
-  if (!requested.ok()) {
-    // The server changed in between (Nova deletes the image in that case too).
-    AppendRequest undo;
-    undo.stream = ImageStream(image_id);
-    undo.key = RequestKey(ctx, "create-image-undo");
-    undo.events.push_back(MakeNewEvent(ImageDeleted{}, meta));
-    Status undone = log_->Append(undo).status();
-    if (!undone.ok()) {
-      options_.env->Warn(
-          {.role = "api", .request_id = ctx.request_id.str(), .instance_id = id.str()},
-          "image " + image_id.str() + " left queued: " + undone.ToString());
-    }
-    return requested;
+  Status requested = ActOnServer(ctx, id, RequestKey(ctx, verb), decide);
+  if (requested.ok()) return requested;
+  // The server changed in between (Nova deletes the image in that case too).
+  AppendRequest undo;
+  undo.stream = ImageStream(image.image_id);
+  undo.key = RequestKey(ctx, (key + "-undo").c_str());
+  undo.events.push_back(MakeNewEvent(ImageDeleted{}, meta));
+  Status undone = log_->Append(undo).status();
+  if (!undone.ok()) {
+    options_.env->Warn(
+        {.role = "api", .request_id = ctx.request_id.str(), .instance_id = id.str()},
+        "image " + image.image_id.str() + " left queued: " + undone.ToString());
   }
-  return image_id;
+  return requested;
 }
 
 Status ComputeService::ConfirmResize(const RequestContext& ctx, const InstanceId& id) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/compute/image_sink.h"
 #include "api/service/console_options.h"
 #include "core/env.h"
 #include "core/guest_diagnostics.h"
@@ -209,6 +210,10 @@ struct ConsoleUrl {
   std::string url;
 };
 
+// A decision on a server's stream handed to ComputeService::ActOnServer from
+// another source file (compute_service.cc instantiates it for this type).
+using ServerDecider = std::function<Result<std::vector<Event>>(const InstanceState&)>;
+
 struct ComputeServiceOptions {
   Env* env = Env::Default();
   // The limits of a project nobody set limits for ([quota] in chronovad's INI;
@@ -241,6 +246,15 @@ struct ComputeServiceOptions {
   std::function<Result<ConsoleAddress>(const HostName&, const InstanceId&,
                                        const std::string& kind)>
       console_address;
+  // nova.conf reclaim_instance_interval (seconds): above 0, DELETE soft-deletes
+  // a settled server (the conductor reclaims it that long after).
+  int64_t reclaim_instance_interval_s = 0;
+  // nova.conf shelved_offload_time (seconds): 0 offloads a shelved server at
+  // once; -1 never; above 0, the conductor offloads it that long after.
+  int64_t shelved_offload_time_s = 0;
+  // Where a shelved server's image is deleted when the server is (the image
+  // service of this process); null: the image is left.
+  ImageSink* images = nullptr;
 };
 
 // A resolved as_of: the seq and the time of its event (0 for seq 0).
@@ -277,8 +291,21 @@ class ComputeService {
   // The forceDelete action: a delete in any state (Nova's force_delete), under
   // its own policy.
   Status ForceDeleteServer(const RequestContext& ctx, const InstanceId& id);
-  // The restore action: NotFound as above, else Conflict (RestoreInstance).
+  // The restore action: a SOFT_DELETED server's host starts it again.
+  // NotFound as above; Conflict (RestoreInstance).
   Status RestoreServer(const RequestContext& ctx, const InstanceId& id);
+  // The shelve action (policy os-shelve:shelve): a new queued image
+  // "<name>-shelved" (a snapshot's properties), then the shelve request that
+  // the server's host fills it from, offloading the guest when
+  // shelved_offload_time is 0. NotFound; Conflict for a lock or a state other
+  // than active, stopped, paused or suspended with no task (no image is left).
+  Status ShelveServer(const RequestContext& ctx, const InstanceId& id);
+  // shelveOffload (admins): Conflict unless SHELVED with no task.
+  Status ShelveOffloadServer(const RequestContext& ctx, const InstanceId& id);
+  // unshelve; `availability_zone` (2.77) is for an offloaded server only
+  // (Conflict otherwise) and must be a zone some host is in (400).
+  Status UnshelveServer(const RequestContext& ctx, const InstanceId& id,
+                        const std::optional<std::string>& availability_zone);
   // NotFound as above; PermissionDenied if `policy` refuses the caller on the
   // server's project.
   Result<InstanceState> GetServer(
@@ -607,9 +634,21 @@ class ComputeService {
   template <class Command>
   Status ActOnServerAs(const RequestContext& ctx, const InstanceId& id, const char* key,
                        const char* policy);
+  // `soft`: a DELETE, which soft-deletes when reclaim_instance_interval is set.
   Status DeleteWithKey(const RequestContext& ctx, const InstanceId& id,
                        const IdempotencyKey& key,
-                       const char* policy = "os_compute_api:servers:delete");
+                       const char* policy = "os_compute_api:servers:delete",
+                       bool soft = false);
+  // A queued image for a snapshot of `s` (createImage, createBackup, shelve),
+  // with Nova's snapshot properties and `image_type`.
+  Result<ImageCreated> SnapshotImage(const RequestContext& ctx, const InstanceState& s,
+                                     const ImageId& image_id, const std::string& name,
+                                     const std::string& image_type) const;
+  // Appends `image`, then decides `decide` on the server's stream under the
+  // request's key `verb`; if that is refused, the image is deleted again.
+  Status CreateImageThenAct(const RequestContext& ctx, const InstanceId& id,
+                            const ImageCreated& image, const char* verb,
+                            const ServerDecider& decide);
   template <typename DecideFn>
   Result<InstanceState> Change(const RequestContext& ctx, const InstanceId& id,
                                DecideFn decide_fn);

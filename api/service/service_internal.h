@@ -23,13 +23,14 @@ struct HostsAndAggregates {
 };
 Result<HostsAndAggregates> LoadHostsAndAggregates(const ProjectionStore& store);
 
+// OK if some compute host is in availability zone `zone` (its aggregate's,
+// else its own); else Nova's 400 "The requested availability zone is not
+// available".
+Status CheckZoneAvailable(const ProjectionStore& store, const std::string& zone);
+
 // The idempotency key of `verb` done by this request: a retried request (same
 // request id) appends nothing twice.
 IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb);
-
-// A decision on a server's stream handed to ComputeService::ActOnServer from
-// another source file (compute_service.cc instantiates it for this type).
-using ServerDecider = std::function<Result<std::vector<Event>>(const InstanceState&)>;
 
 // Nova's NoValidHost (the scheduler's kNoValidHost).
 inline constexpr const char* kNoValidHostMessage =

@@ -536,6 +536,146 @@ struct InstanceDiskConfigSet {
   }
 };
 
+// A user shelved the server (the shelve action): its host powers the guest off
+// and uploads its disk into the queued image `image_id` ("<name>-shelved").
+// `offload`: then the guest goes and the host's claim is released (nova.conf
+// shelved_offload_time = 0, the default, as the API had it configured).
+struct InstanceShelveRequested {
+  static constexpr const char* kType = "instance.shelve_requested";
+  static constexpr uint32_t kSchema = 1;
+  ImageId image_id;
+  bool offload = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(image_id), CEREAL_NVP(offload));
+  }
+};
+
+// An admin (or the shelved_offload_time sweep) asked for a shelved server's
+// guest to leave its host (shelveOffload).
+struct InstanceShelveOffloadRequested {
+  static constexpr const char* kType = "instance.shelve_offload_requested";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// The host shelved the server: SHELVED (the guest is off, still defined on
+// `host`) or, `offloaded`, SHELVED_OFFLOADED (the guest is gone and the server
+// is on no host).
+struct InstanceShelved {
+  static constexpr const char* kType = "instance.shelved";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  bool offloaded = false;
+  int32_t power_state = 0;  // Nova's numeric power state after it
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(offloaded), CEREAL_NVP(power_state));
+  }
+};
+
+// Shelving (or offloading) failed on `host`: the server stays where it was,
+// with no task; a shelve's image was deleted.
+struct InstanceShelveFailed {
+  static constexpr const char* kType = "instance.shelve_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state), CEREAL_NVP(reason));
+  }
+};
+
+// A user asked for a shelved server back (unshelve). A SHELVED server starts
+// on its host; a SHELVED_OFFLOADED one is placed again by the scheduler
+// (instance.scheduled) in `availability_zone` when `has_availability_zone`
+// (2.77), then spawned from its shelved image.
+struct InstanceUnshelveRequested {
+  static constexpr const char* kType = "instance.unshelve_requested";
+  static constexpr uint32_t kSchema = 1;
+  bool has_availability_zone = false;
+  std::string availability_zone;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(has_availability_zone), CEREAL_NVP(availability_zone));
+  }
+};
+
+// The server runs again on `host`; its shelved image was deleted.
+// `hypervisor_name` and `consoles` are the new guest's (empty for a guest
+// that was only started again).
+struct InstanceUnshelved {
+  static constexpr const char* kType = "instance.unshelved";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;
+  std::string hypervisor_name;
+  std::map<std::string, std::string> consoles;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state), CEREAL_NVP(hypervisor_name),
+       CEREAL_NVP(consoles));
+  }
+};
+
+// Unshelving failed on `host`: the server is shelved again (an offloaded one
+// on no host, its claim there released), with the reason as its fault.
+struct InstanceUnshelveFailed {
+  static constexpr const char* kType = "instance.unshelve_failed";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(reason));
+  }
+};
+
+// DELETE /servers/{id} with reclaim_instance_interval > 0 (Nova's soft
+// delete): the host powers the guest off and the server waits, SOFT_DELETED,
+// for a restore, a forceDelete or its reclaim.
+struct InstanceSoftDeleteRequested {
+  static constexpr const char* kType = "instance.soft_delete_requested";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// The host powered the soft-deleted server's guest off.
+struct InstanceSoftDeleted {
+  static constexpr const char* kType = "instance.soft_deleted";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state));
+  }
+};
+
+// A user brought a SOFT_DELETED server back (restore): its host starts it.
+struct InstanceRestoreRequested {
+  static constexpr const char* kType = "instance.restore_requested";
+  static constexpr uint32_t kSchema = 1;
+  template <class A>
+  void serialize(A&) {}
+};
+
+// The host started the restored server's guest.
+struct InstanceRestored {
+  static constexpr const char* kType = "instance.restored";
+  static constexpr uint32_t kSchema = 1;
+  HostName host;
+  int32_t power_state = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(host), CEREAL_NVP(power_state));
+  }
+};
+
 // Every event of instance/<uuid> streams.
 using InstanceEvents = EventList<
     InstanceRequested, InstanceScheduled, InstanceSchedulingFailed, BuildStarted,
@@ -548,6 +688,10 @@ using InstanceEvents = EventList<
     InstanceResizeFinished, InstanceResizeFailed, InstanceResizeConfirmed,
     InstanceResizeRevertRequested, InstanceResizeReverted, InstanceConsoleAuthorized,
     InstanceCrashDumpRequested, InstanceCrashDumpFinished, InstanceTagsSet,
-    InstanceExternalEventReceived, InstanceDiskConfigSet>;
+    InstanceExternalEventReceived, InstanceDiskConfigSet, InstanceShelveRequested,
+    InstanceShelveOffloadRequested, InstanceShelved, InstanceShelveFailed,
+    InstanceUnshelveRequested, InstanceUnshelved, InstanceUnshelveFailed,
+    InstanceSoftDeleteRequested, InstanceSoftDeleted, InstanceRestoreRequested,
+    InstanceRestored>;
 
 }  // namespace chronova

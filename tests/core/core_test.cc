@@ -197,6 +197,116 @@ TEST_CASE(
       Decide(InstanceState{}, SnapshotInstance{ImageId("x"), "v"}).status().IsNotFound());
 }
 
+TEST_CASE(
+    "shelve: an offloaded server leaves its host, and unshelve waits for a placement "
+    "before its new host may report") {
+  InstanceState s = Built("h1");
+  s.locked = true;
+  CHECK(Decide(s, ShelveInstance{ImageId("img-s"), true}).status().message() ==
+        "Instance i1 is locked");
+  s.locked = false;
+  Fold(s, *Decide(s, ShelveInstance{ImageId("img-s"), true}));
+  CHECK(s.task_state == TaskState::kShelving);
+  CHECK(TaskStateName(s.task_state) == "shelving");
+  CHECK(Decide(s, ShelveInstance{ImageId("img-t"), true}).status().message() ==
+        "Cannot 'shelve' instance i1 while it is in task_state shelving");
+  // Only the server's host reports it.
+  CHECK(Decide(s, ReportProgress{InstanceShelved{HostName("h2"), true, 0}})
+            .status()
+            .IsConflict());
+  Fold(s, *Decide(s, ReportProgress{InstanceShelved{HostName("h1"), true, 0}}));
+  CHECK(ApiStatus(s) == "SHELVED_OFFLOADED");
+  CHECK(s.host.empty());
+  CHECK(s.shelved_image_id == ImageId("img-s"));
+  CHECK_FALSE(InFlight(s));
+
+  // A zone only for an offloaded server; this one is.
+  Fold(s, *Decide(s, UnshelveInstance{true, "az2"}));
+  CHECK(s.task_state == TaskState::kUnshelving);
+  CHECK(s.availability_zone == "az2");
+  CHECK(InFlight(s));
+  // No host yet: nobody may report it spawned; the scheduler places it.
+  CHECK(Decide(s, ReportProgress{InstanceUnshelved{HostName("h2"), 1, "", {}}})
+            .status()
+            .IsConflict());
+  Fold(s, *Decide(s, ReportProgress{InstanceScheduled{HostName("h2")}}));
+  CHECK(s.host == HostName("h2"));
+  CHECK(s.task_state == TaskState::kUnshelving);
+  CHECK(s.vm_state == VmState::kShelvedOffloaded);
+  // A failed spawn leaves it offloaded, on no host, with the fault.
+  Fold(s, *Decide(s, ReportProgress{InstanceUnshelveFailed{HostName("h2"), "no"}}));
+  CHECK(ApiStatus(s) == "SHELVED_OFFLOADED");
+  CHECK(s.host.empty());
+  CHECK(s.has_fault);
+  // No valid host leaves it offloaded too (not ERROR, as a build).
+  Fold(s, *Decide(s, UnshelveInstance{}));
+  Fold(s, *Decide(s, ReportProgress{InstanceSchedulingFailed{"none"}}));
+  CHECK(ApiStatus(s) == "SHELVED_OFFLOADED");
+  Fold(s, *Decide(s, UnshelveInstance{}));
+  Fold(s, *Decide(s, ReportProgress{InstanceScheduled{HostName("h2")}}));
+  Fold(s, *Decide(
+              s, ReportProgress{InstanceUnshelved{HostName("h2"), 1, "instance-1", {}}}));
+  CHECK(ApiStatus(s) == "ACTIVE");
+  CHECK(s.shelved_image_id.empty());
+
+  // Kept on its host (shelved_offload_time -1): a zone is refused in Nova's words.
+  Fold(s, *Decide(s, ShelveInstance{ImageId("img-u"), false}));
+  Fold(s, *Decide(s, ReportProgress{InstanceShelved{HostName("h2"), false, 4}}));
+  CHECK(ApiStatus(s) == "SHELVED");
+  CHECK(s.host == HostName("h2"));
+  Status st = Decide(s, UnshelveInstance{true, "az1"}).status();
+  CHECK(st.IsConflict());
+  CHECK(st.message() ==
+        "Specifying an availability zone or a host when unshelving server \"i1\" with "
+        "status \"shelved\" is not supported. The server status must be "
+        "SHELVED_OFFLOADED.");
+  CHECK(Decide(Built("h3"), ShelveOffloadInstance{}).status().message() ==
+        "Cannot 'shelveOffload' instance i1 while it is in vm_state active");
+  Fold(s, *Decide(s, ShelveOffloadInstance{}));
+  CHECK(TaskStateName(s.task_state) == "shelving_offloading");
+  // An offload reports the guest gone; a failure keeps it SHELVED.
+  CHECK(Decide(s, ReportProgress{InstanceShelved{HostName("h2"), false, 4}})
+            .status()
+            .IsConflict());
+  Fold(s, *Decide(s, ReportProgress{InstanceShelveFailed{HostName("h2"), 4, "busy"}}));
+  CHECK(ApiStatus(s) == "SHELVED");
+  CHECK(s.shelved_image_id == ImageId("img-u"));  // still what it unshelves from
+}
+
+TEST_CASE(
+    "deferred delete: DELETE soft-deletes a settled server that ran, restore brings it "
+    "back, and anything else is deleted at once") {
+  InstanceState s = Built("h1");
+  auto soft = Decide(s, DeleteInstance{false, /*soft=*/true});
+  REQUIRE(soft.ok());
+  REQUIRE(soft->size() == 1);
+  CHECK(std::holds_alternative<InstanceSoftDeleteRequested>(soft->front()));
+  Fold(s, *soft);
+  CHECK(TaskStateName(s.task_state) == "soft-deleting");
+  Fold(s, *Decide(s, ReportProgress{InstanceSoftDeleted{HostName("h1"), 4}}));
+  CHECK(ApiStatus(s) == "SOFT_DELETED");
+  CHECK(VmStateName(s.vm_state) == "soft-delete");
+  Fold(s, *Decide(s, RestoreInstance{}));
+  CHECK(TaskStateName(s.task_state) == "restoring");
+  Fold(s, *Decide(s, ReportProgress{InstanceRestored{HostName("h1"), 1}}));
+  CHECK(ApiStatus(s) == "ACTIVE");
+  CHECK(Decide(s, RestoreInstance{}).status().message() ==
+        "Cannot 'restore' instance i1 while it is in vm_state active");
+  // A soft-deleted server deleted again (forceDelete, reclaim) goes for good.
+  Fold(s, *Decide(s, DeleteInstance{false, true}));
+  Fold(s, *Decide(s, ReportProgress{InstanceSoftDeleted{HostName("h1"), 4}}));
+  auto hard = Decide(s, DeleteInstance{false, true});
+  REQUIRE(hard.ok());
+  CHECK(std::holds_alternative<InstanceDeleteRequested>(hard->front()));
+  // Never launched: deleted at once, soft or not.
+  InstanceState building;
+  Fold(building, {Request("i2")});
+  auto local = Decide(building, DeleteInstance{false, true});
+  REQUIRE(local.ok());
+  CHECK(local->size() == 2);
+  CHECK(std::holds_alternative<InstanceDeleted>(local->back()));
+}
+
 TEST_CASE("resize: VERIFY_RESIZE with the new flavor, then confirm or revert") {
   const FlavorSpec small{FlavorId("2"), "m1.small", 1, 2048, 20, 0, 0, {}};
   InstanceState s = Built("h1");
@@ -378,6 +488,17 @@ TEST_CASE("every event round-trips through its envelope payload") {
       InstanceTagsSet{{"a", "b"}},
       InstanceExternalEventReceived{"network-changed", "completed", ""},
       InstanceDiskConfigSet{true},
+      InstanceShelveRequested{ImageId("img"), true},
+      InstanceShelveOffloadRequested{},
+      InstanceShelved{HostName("h"), true, 0},
+      InstanceShelveFailed{HostName("h"), 1, "r"},
+      InstanceUnshelveRequested{true, "az1"},
+      InstanceUnshelved{HostName("h"), 1, "instance-i", {{"vnc", "127.0.0.1:5900"}}},
+      InstanceUnshelveFailed{HostName("h"), "r"},
+      InstanceSoftDeleteRequested{},
+      InstanceSoftDeleted{HostName("h"), 4},
+      InstanceRestoreRequested{},
+      InstanceRestored{HostName("h"), 1},
       InstanceCrashDumpFinished{HostName("h"), "Triggering crash dump is not supported"}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {

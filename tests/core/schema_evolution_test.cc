@@ -325,6 +325,52 @@ std::vector<Envelope> History() {
     ev("instance/i-fail", rebuilt);
   }
   ev("instance/i-fail", InstanceLocked{true, "maintenance"});
+  {
+    // Shelve, unshelve and deferred delete (one instance.spawned stays in the
+    // log, of schema 1: a state reset makes this one active).
+    InstanceRequested r;
+    r.instance_id = InstanceId("i-shelf");
+    r.name = "vm-shelf";
+    r.project_id = ProjectId("demo");
+    r.user_id = UserId("alice");
+    r.flavor = tiny;
+    r.image_id = ImageId("img-1");
+    const std::string i = "instance/i-shelf";
+    const HostName hv1("hv1");
+    ev(i, r);
+    ev("host/hv1", HostResourcesClaimed{r.instance_id, 1, 512, 1});
+    ev(i, InstanceScheduled{hv1});
+    ev(i, InstanceStateReset{"active"});
+    ev(i, InstanceShelveRequested{ImageId("img-shelf-1"), true});
+    ev(i, InstanceShelved{hv1, true, 0});
+    ev("host/hv1", HostResourcesReleased{r.instance_id});
+    ev(i, InstanceUnshelveRequested{true, "az1"});
+    ev(i, InstanceSchedulingFailed{"No valid host was found. "});
+    ev(i, InstanceUnshelveRequested{false, ""});
+    ev("host/hv1", HostResourcesClaimed{r.instance_id, 1, 512, 1});
+    ev(i, InstanceScheduled{hv1});
+    ev(i, InstanceUnshelveFailed{hv1, "libvirt: no"});
+    ev("host/hv1", HostResourcesReleased{r.instance_id});
+    ev(i, InstanceUnshelveRequested{false, ""});
+    ev("host/hv1", HostResourcesClaimed{r.instance_id, 1, 512, 1});
+    ev(i, InstanceScheduled{hv1});
+    ev(i, InstanceUnshelved{hv1, 1, "instance-i-shelf", {{"vnc", "127.0.0.1:5901"}}});
+    ev(i, InstanceShelveRequested{ImageId("img-shelf-2"), false});
+    ev(i, InstanceShelveFailed{hv1, 1, "qemu-img: no"});
+    ev(i, InstanceShelveRequested{ImageId("img-shelf-3"), false});
+    ev(i, InstanceShelved{hv1, false, 4});
+    ev(i, InstanceUnshelveRequested{false, ""});
+    ev(i, InstanceUnshelved{hv1, 1, "", {}});
+    ev(i, InstanceSoftDeleteRequested{});
+    ev(i, InstanceSoftDeleted{hv1, 4});
+    ev(i, InstanceRestoreRequested{});
+    ev(i, InstanceRestored{hv1, 1});
+    ev(i, InstanceShelveRequested{ImageId("img-shelf-4"), false});
+    ev(i, InstanceShelved{hv1, false, 4});
+    ev(i, InstanceShelveOffloadRequested{});
+    ev(i, InstanceShelved{hv1, true, 0});
+    ev("host/hv1", HostResourcesReleased{r.instance_id});
+  }
   return out;
 }
 

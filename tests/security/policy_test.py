@@ -733,8 +733,15 @@ RULES = {
     "os_compute_api:os-deferred-delete:force": R(
         "POST", VICTIM, {"forceDelete": None}, ok=202, prepare=victim_server,
         cleanup=drop_victim_server),
-    # chronova has no soft delete: an allowed restore is a 409 (not SOFT_DELETED).
+    # The server is not SOFT_DELETED: an allowed restore is a 409.
     "os_compute_api:os-deferred-delete:restore": R("POST", ACTION, {"restore": None}, ok=409),
+    "os_compute_api:os-shelve:shelve": R(
+        "POST", VICTIM, {"shelve": None}, ok=202, prepare=victim_server,
+        cleanup=drop_victim_server),
+    # The server is ACTIVE: an allowed offload or unshelve is a 409.
+    "os_compute_api:os-shelve:shelve_offload": R(
+        "POST", ACTION, {"shelveOffload": None}, ok=409),
+    "os_compute_api:os-shelve:unshelve": R("POST", ACTION, {"unshelve": None}, ok=409),
     "os_compute_api:os-instance-actions:events": R(
         "GET", SERVER + "/os-instance-actions/{request_id}", check=events_shown,
         filtered=lambda body: not events_shown(body)),
