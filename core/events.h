@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "core/events/aggregate_events.h"
+#include "core/events/credential_events.h"
 #include "core/events/event_list.h"
 #include "core/events/flavor_events.h"
 #include "core/events/flavor_spec.h"
@@ -27,7 +28,8 @@ namespace chronova {
 // Every event type. The order is irrelevant to storage (types are stored by name).
 using AllEvents =
     ConcatEventLists<InstanceEvents, HostEvents, FlavorEvents, KeypairEvents, QuotaEvents,
-                     ImageEvents, TokenEvents, AggregateEvents, ServerGroupEvents>;
+                     ImageEvents, TokenEvents, AggregateEvents, ServerGroupEvents,
+                     CredentialEvents>;
 using Event = EventVariant<AllEvents>;
 
 // True for the events of instance/<uuid> streams (those of

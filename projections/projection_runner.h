@@ -19,6 +19,8 @@ class ProjectionRunner {
   // REQUIRES: `log` and `store` outlive the runner. Starts following at once.
   // `env` is asked to run other work while WaitFor waits (the simulation).
   ProjectionRunner(EventLog* log, ProjectionStore* store, Env* env = Env::Default());
+  // The store it keeps up to date.
+  ProjectionStore* store() const { return store_; }
   ~ProjectionRunner();
 
   // OK while following; the error that stopped it otherwise.

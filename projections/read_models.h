@@ -7,6 +7,7 @@
 #include "projections/aggregates_projection.h"
 #include "projections/catalog_projections.h"
 #include "projections/console_tokens_projection.h"
+#include "projections/credentials_projection.h"
 #include "projections/hosts_projection.h"
 #include "projections/instance_actions_projection.h"
 #include "projections/migrations_projection.h"
@@ -30,12 +31,14 @@ struct ReadModels {
   ConsoleTokensProjection console_tokens;
   ServerGroupsProjection server_groups;
   MigrationsProjection migrations;
+  CredentialsProjection credentials;
 
   // Borrowed pointers for ProjectionStore::Open; valid while this object lives.
   std::vector<Projection*> All() {
     return {&servers,          &hosts,          &flavors,       &images,
             &instance_actions, &revocations,    &aggregates,    &keypairs,
-            &quotas,           &console_tokens, &server_groups, &migrations};
+            &quotas,           &console_tokens, &server_groups, &migrations,
+            &credentials};
   }
 };
 

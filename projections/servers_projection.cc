@@ -212,6 +212,21 @@ Result<std::vector<InstanceState>> ServersView::ChangedSince(Timestamp since) co
   return out;
 }
 
+Result<std::optional<InstanceState>> ServersView::FindByIdPrefix(
+    std::string_view prefix) const {
+  std::optional<InstanceState> found;
+  Status inner;
+  CHRONOVA_RETURN_IF_ERROR(
+      reader_->Scan(IdKey(prefix), "", [&](std::string_view k, std::string_view v) {
+        InstanceState s;
+        inner = DecodePortable(v, &s).WithContext(std::string(k));
+        if (inner.ok()) found = std::move(s);
+        return false;  // the first is enough
+      }));
+  CHRONOVA_RETURN_IF_ERROR(inner);
+  return found;
+}
+
 Result<std::vector<InstanceState>> ServersView::InFlight() const {
   return LoadIndexed(kInFlightPrefix, /*include_deleted=*/false);
 }

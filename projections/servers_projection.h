@@ -53,6 +53,9 @@ class ServersView {
   explicit ServersView(const ReadModelReader* reader) : reader_(reader) {}
   // nullopt if the instance was never requested.
   Result<std::optional<InstanceState>> Get(const InstanceId& id) const;
+  // The instance whose id begins with `prefix` (the first in id order), if
+  // any: how an EC2 id, the first 17 hex digits of the uuid, finds it.
+  Result<std::optional<InstanceState>> FindByIdPrefix(std::string_view prefix) const;
   // The instances of `project` (every project if empty), in id order, deleted
   // ones included only if asked.
   struct ListOptions {

@@ -118,6 +118,7 @@ int Run(int argc, char** argv) {
   o.api.auth_strategy = "noauth2";
   o.api.identity_api_url = "";
   o.api.image_api_url = "";
+  o.api.ec2_api_url = "";
 
   auto t_boot = Clock::now();
   std::unique_ptr<Node> node;

@@ -87,6 +87,7 @@ int Run(int argc, char** argv) {
   o.api.auth_strategy = "noauth2";
   o.api.identity_api_url = "";
   o.api.image_api_url = "";
+  o.api.ec2_api_url = "";
   auto start = Clock::now();
   auto node = Node::Start(o);
   if (!node.ok()) return Fail(node.status());

@@ -36,7 +36,7 @@ constexpr const char* kUsage =
     "                 [--libvirt-uri URI] [--virt-type qemu|kvm]\n"
     "                 [--instances-path DIR]\n"
     "                 [--snapshot-every N] [--identity-listen URL]\n"
-    "                 [--image-listen URL] [--public-host HOST]\n"
+    "                 [--image-listen URL] [--ec2-listen URL] [--public-host HOST]\n"
     "                 [--auth-strategy keystone|noauth2] [--password PW]\n"
     "                 [--metrics-listen URL] [--novncproxy-listen URL]\n"
     "Runs every chronova role (all-in-one) or one role in this process until\n"
@@ -205,6 +205,8 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
       "identity-listen", ini.GetOr("api", "identity_listen", n.api.identity_api_url));
   n.api.image_api_url =
       flags.Get("image-listen", ini.GetOr("api", "image_listen", n.api.image_api_url));
+  n.api.ec2_api_url =
+      flags.Get("ec2-listen", ini.GetOr("api", "ec2_listen", n.api.ec2_api_url));
   n.api.public_host =
       flags.Get("public-host", ini.GetOr("api", "public_host", n.api.public_host));
   n.api.auth_strategy =
@@ -437,6 +439,7 @@ int Run(int argc, char** argv) {
                              "snapshot-every",
                              "identity-listen",
                              "image-listen",
+                             "ec2-listen",
                              "public-host",
                              "metrics-listen",
                              "auth-strategy",
@@ -516,6 +519,7 @@ int Run(int argc, char** argv) {
         (n.api.identity_api_url.empty() ? "off" : n.api.identity_api_url + "/v3") +
         ", Image API " +
         (n.api.image_api_url.empty() ? "off" : n.api.image_api_url + "/v2") +
+        ", EC2 API " + (n.api.ec2_api_url.empty() ? "off" : n.api.ec2_api_url) +
         ((*node)->identity_password().empty() ? ""
                                               : ", credentials in " + dir + "/openrc");
   }

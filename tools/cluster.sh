@@ -108,7 +108,7 @@ start_member() {
       launch "$name" "${chronovad[@]}" api "${common[@]}" --host "controller-$index" \
         --compute-listen "http://127.0.0.1:${!compute_var}" \
         --identity-listen "http://127.0.0.1:${!identity_var}" \
-        --image-listen "http://127.0.0.1:${!image_var}"
+        --image-listen "http://127.0.0.1:${!image_var}" --ec2-listen ""
       wait_log "$name" 120 "api ready"
       ;;
     scheduler | conductor)

@@ -26,6 +26,8 @@ packages=(
   # Consoles (issue 19): the pages the console proxies serve (noVNC,
   # spice-html5), and a real browser driven over WebDriver for the console test.
   novnc spice-html5 chromium chromium-driver
+  # The EC2 API (issue 18): the clients its end-to-end test drives.
+  awscli python3-boto3
 )
 
 # nats-server 2.10 from Debian 13 (trixie): 2.9.10 (bookworm) has no

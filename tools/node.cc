@@ -21,6 +21,7 @@
 #include "api/auth/auth.h"
 #include "api/auth/token_validator.h"
 #include "api/compute/compute_api.h"
+#include "api/ec2/ec2_api.h"
 #include "api/http/http_server.h"
 #include "api/identity/identity_handler.h"
 #include "api/identity/identity_service.h"
@@ -75,6 +76,7 @@ struct Node::Parts {
   std::unique_ptr<ComputeApiServer> api;
   std::unique_ptr<ImageService> image_service;
   std::unique_ptr<ImageApiServer> image_api;
+  std::unique_ptr<Ec2ApiServer> ec2_api;
   std::unique_ptr<HostQueryClient> console_queries;
   std::map<std::string, std::unique_ptr<ConsoleProxy>> console_proxies;
 
@@ -82,6 +84,8 @@ struct Node::Parts {
     if (metrics) metrics->Stop();
     console_proxies.clear();
     if (api_members) api_members->Stop();
+    if (ec2_api) ec2_api->Stop();
+    ec2_api.reset();
     if (image_api) image_api->Stop();
     image_api.reset();
     if (api) api->Stop();
@@ -196,6 +200,7 @@ std::map<std::string, int> Node::ListenFds() const {
   if (p.api) fds["compute"] = p.api->http()->listen_fd();
   if (p.identity_api) fds["identity"] = p.identity_api->listen_fd();
   if (p.image_api) fds["image"] = p.image_api->http()->listen_fd();
+  if (p.ec2_api) fds["ec2"] = p.ec2_api->http()->listen_fd();
   if (p.metrics) fds["metrics"] = p.metrics->listen_fd();
   for (const auto& [kind, proxy] : p.console_proxies) {
     fds["console-" + kind] = proxy->listen_fd();
@@ -215,6 +220,7 @@ void Node::DrainApis(std::chrono::milliseconds timeout) {
                         deadline - std::chrono::steady_clock::now()));
   };
   if (p.api) p.api->http()->Drain(left());
+  if (p.ec2_api) p.ec2_api->http()->Drain(left());
   if (p.image_api) p.image_api->http()->Drain(left());
   if (p.identity_api) p.identity_api->Drain(left());
   if (p.metrics) p.metrics->Drain(left());
@@ -560,6 +566,9 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
       ho.catalog.push_back(
           {"image", "glance", PublicUrl(o.image_api_url, o.public_host)});
     }
+    if (!o.ec2_api_url.empty()) {
+      ho.catalog.push_back({"ec2", "ec2", PublicUrl(o.ec2_api_url, o.public_host)});
+    }
     p.identity_handler = std::make_unique<IdentityHandler>(std::move(ho));
     const IdentityHandler* handler = p.identity_handler.get();
     HttpServerOptions http;
@@ -600,6 +609,22 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     io.service = p.image_service.get();
     io.authenticator = p.auth.get();
     CHRONOVA_RETURN_IF_ERROR(p.image_api->Start(io));
+  }
+  if (!o.ec2_api_url.empty()) {
+    if (p.identity == nullptr) {
+      return Status::InvalidArgument(
+          "the EC2 API needs the Identity service (its EC2 credentials): set "
+          "auth_strategy = keystone or identity_listen, or ec2_listen = \"\"");
+    }
+    p.ec2_api = std::make_unique<Ec2ApiServer>();
+    Ec2ApiOptions eo;
+    eo.listen_url = o.ec2_api_url;
+    eo.listen_fd = InheritedFd(node, "ec2");
+    eo.service = p.compute_service.get();
+    eo.admin = p.admin_service.get();
+    eo.identity = p.identity.get();
+    eo.store = p.store.get();
+    CHRONOVA_RETURN_IF_ERROR(p.ec2_api->Start(eo));
   }
   return Status::Ok();
 }

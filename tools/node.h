@@ -63,6 +63,9 @@ struct ApiRoleOptions {
   // The Image API (Glance v2) listens here ("" disables it), and the catalog
   // names it.
   std::string image_api_url = "http://127.0.0.1:9292";
+  // The EC2 Query API listens here ("" disables it) and the catalog names it
+  // (type ec2). It needs the Identity service (EC2 credentials).
+  std::string ec2_api_url = "http://127.0.0.1:8788";
   // Catalog URLs name this host instead of a wildcard listen address (0.0.0.0).
   std::string public_host = "127.0.0.1";
   // Nova's [api] auth_strategy: "keystone" (Identity v3 tokens) or "noauth2"

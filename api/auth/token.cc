@@ -117,6 +117,10 @@ std::string TokenSigner::Sign(const TokenPayload& p) const {
   return Base64UrlEncode(payload) + "." + Base64UrlEncode(Mac(key_, payload));
 }
 
+std::string TokenSigner::DeriveKey(std::string_view purpose) const {
+  return Mac(key_, std::string(purpose));
+}
+
 Result<TokenPayload> TokenSigner::Verify(std::string_view token) const {
   const Status invalid =
       Status::PermissionDenied("The request you have made requires authentication.");

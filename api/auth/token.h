@@ -39,6 +39,9 @@ class TokenSigner {
   // The payload of a token this key signed. PermissionDenied for anything
   // else (malformed, forged, signed with another key). Expiry is not checked.
   Result<TokenPayload> Verify(std::string_view token) const;
+  // 32 bytes for another use of this key, named by `purpose` (HMAC-SHA256 of
+  // it under the key): processes sharing the token key share these too.
+  std::string DeriveKey(std::string_view purpose) const;
 
  private:
   const std::string key_;

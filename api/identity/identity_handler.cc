@@ -4,6 +4,7 @@
 
 #include "api/auth/policy.h"
 #include "api/http/json_response.h"
+#include "projections/credentials_projection.h"
 
 namespace chronova {
 namespace {
@@ -27,6 +28,8 @@ HttpResponse StatusResponse(const Status& s) {
       return ErrorResponse(403, s.message());
     case StatusCode::kNotFound:
       return ErrorResponse(404, s.message());
+    case StatusCode::kConflict:
+      return ErrorResponse(409, s.message());
     case StatusCode::kUnavailable:
       return ErrorResponse(503, s.message());
     default:
@@ -247,6 +250,19 @@ IdentityHandler::IdentityHandler(IdentityHandlerOptions options)
     routes_.Add(m, "domains", &IdentityHandler::ListDomains);
   for (const char* m : {"GET", "HEAD"})
     routes_.Add(m, "domains/*", &IdentityHandler::ShowDomain);
+  // Credentials: Keystone's /v3/credentials and the OS-EC2 extension.
+  routes_.Add("POST", "credentials", &IdentityHandler::CreateCredential);
+  for (const char* m : {"GET", "HEAD"})
+    routes_.Add(m, "credentials", &IdentityHandler::ListCredentials);
+  for (const char* m : {"GET", "HEAD"})
+    routes_.Add(m, "credentials/*", &IdentityHandler::ShowCredential);
+  routes_.Add("DELETE", "credentials/*", &IdentityHandler::DeleteCredential);
+  routes_.Add("POST", "users/*/credentials/OS-EC2", &IdentityHandler::CreateEc2);
+  for (const char* m : {"GET", "HEAD"})
+    routes_.Add(m, "users/*/credentials/OS-EC2", &IdentityHandler::ListEc2);
+  for (const char* m : {"GET", "HEAD"})
+    routes_.Add(m, "users/*/credentials/OS-EC2/*", &IdentityHandler::ShowEc2);
+  routes_.Add("DELETE", "users/*/credentials/OS-EC2/*", &IdentityHandler::DeleteEc2);
 }
 
 HttpResponse IdentityHandler::Handle(const HttpRequest& request) const {
@@ -625,6 +641,166 @@ HttpResponse IdentityHandler::ShowDomain(const Call& call) const {
     return ErrorResponse(404, "Could not find domain: " + call.params[0] + ".");
   }
   return JsonResponse(200, Json::MakeObject({{"domain", DomainJson(v3)}}));
+}
+
+// ---- credentials -------------------------------------------------------------
+
+namespace {
+
+// Keystone's /v3/credentials view: the EC2 blob carries the secret, as
+// Keystone shows it to the credential's owner.
+Json CredentialJson(const std::string& v3, const IdentityService::Ec2Credential& c) {
+  Json blob = Json::MakeObject({{"access", c.access}, {"secret", c.secret}});
+  return Json::MakeObject(
+      {{"blob", blob.Dump()},
+       {"id", c.credential_id},
+       {"links", Json::MakeObject({{"self", v3 + "/credentials/" + c.credential_id}})},
+       {"project_id", c.project_id.str()},
+       {"type", "ec2"},
+       {"user_id", c.user_id.str()}});
+}
+
+// The OS-EC2 view.
+Json Ec2Json(const std::string& v3, const IdentityService::Ec2Credential& c) {
+  return Json::MakeObject(
+      {{"access", c.access},
+       {"links", Json::MakeObject({{"self", v3 + "/users/" + c.user_id.str() +
+                                                "/credentials/OS-EC2/" + c.access}})},
+       {"secret", c.secret},
+       {"tenant_id", c.project_id.str()},
+       {"trust_id", nullptr},
+       {"user_id", c.user_id.str()}});
+}
+
+// The body's object member `root`; InvalidArgument in Keystone's words.
+Result<Json> BodyObject(const HttpRequest& http, const char* root) {
+  Result<Json> body = Json::Parse(http.body);
+  if (!body.ok() || !body->is_object()) {
+    return Status::InvalidArgument("The request body must be a JSON object.");
+  }
+  if (root == nullptr) return std::move(body).value();
+  const Json* inner = body->Find(root);
+  if (inner == nullptr || !inner->is_object()) {
+    return Status::InvalidArgument(std::string("'") + root + "' is a required property");
+  }
+  return *inner;
+}
+
+std::string StringMember(const Json& obj, const char* key) {
+  const Json* v = obj.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : "";
+}
+
+}  // namespace
+
+HttpResponse IdentityHandler::CreateCredential(const Call& call) const {
+  Result<Json> c = BodyObject(*call.http, "credential");
+  if (!c.ok()) return StatusResponse(c.status());
+  const std::string type = StringMember(*c, "type");
+  if (type != "ec2") {
+    return ErrorResponse(400, "chronova keeps only credentials of type 'ec2'.");
+  }
+  Result<Json> blob = Json::Parse(StringMember(*c, "blob"));
+  if (!blob.ok() || !blob->is_object() || StringMember(*blob, "access").empty()) {
+    return ErrorResponse(400, "Invalid blob in credential");
+  }
+  std::string user = StringMember(*c, "user_id");
+  std::string project = StringMember(*c, "project_id");
+  if (user.empty()) return ErrorResponse(400, "'user_id' is a required property");
+  if (project.empty()) {
+    return ErrorResponse(400, "Credential of type 'ec2' must be assigned to a project");
+  }
+  Result<IdentityService::Ec2Credential> created = options_.service->CreateEc2Credential(
+      call.ctx, UserId(user), ProjectId(project), StringMember(*blob, "access"),
+      StringMember(*blob, "secret"));
+  if (!created.ok()) return StatusResponse(created.status());
+  return JsonResponse(
+      201,
+      Json::MakeObject({{"credential", CredentialJson(call.base + "/v3", *created)}}));
+}
+
+HttpResponse IdentityHandler::ListCredentials(const Call& call) const {
+  const std::vector<std::pair<std::string, std::string>> query =
+      ParseQuery(call.http->query);
+  const std::string* user = QueryValue(query, "user_id");
+  const std::string* type = QueryValue(query, "type");
+  // Keystone filters a non-admin's list to their own credentials.
+  UserId who = user ? UserId(*user) : (call.ctx.IsAdmin() ? UserId() : call.ctx.user);
+  const std::string v3 = call.base + "/v3";
+  Json list = Json::MakeArray();
+  if (type == nullptr || *type == "ec2") {
+    auto creds = options_.service->ListEc2Credentials(call.ctx, who);
+    if (!creds.ok()) return StatusResponse(creds.status());
+    for (const auto& c : *creds) list.Append(CredentialJson(v3, c));
+  }
+  return JsonResponse(200, Json::MakeObject({{"credentials", std::move(list)},
+                                             {"links", ListLinks(v3 + "/credentials")}}));
+}
+
+HttpResponse IdentityHandler::ShowCredential(const Call& call) const {
+  auto c = options_.service->GetEc2Credential(call.ctx, call.params[0]);
+  if (!c.ok()) return StatusResponse(c.status());
+  return JsonResponse(
+      200, Json::MakeObject({{"credential", CredentialJson(call.base + "/v3", *c)}}));
+}
+
+HttpResponse IdentityHandler::DeleteCredential(const Call& call) const {
+  Status st = options_.service->DeleteEc2Credential(call.ctx, call.params[0]);
+  if (!st.ok()) return StatusResponse(st);
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+HttpResponse IdentityHandler::CreateEc2(const Call& call) const {
+  Result<Json> body = BodyObject(*call.http, nullptr);
+  if (!body.ok()) return StatusResponse(body.status());
+  const std::string project = StringMember(*body, "tenant_id");
+  if (project.empty()) return ErrorResponse(400, "'tenant_id' is a required property");
+  auto created = options_.service->CreateEc2Credential(call.ctx, UserId(call.params[0]),
+                                                       ProjectId(project));
+  if (!created.ok()) return StatusResponse(created.status());
+  return JsonResponse(
+      201, Json::MakeObject({{"credential", Ec2Json(call.base + "/v3", *created)}}));
+}
+
+HttpResponse IdentityHandler::ListEc2(const Call& call) const {
+  auto creds = options_.service->ListEc2Credentials(call.ctx, UserId(call.params[0]));
+  if (!creds.ok()) return StatusResponse(creds.status());
+  const std::string v3 = call.base + "/v3";
+  Json list = Json::MakeArray();
+  for (const auto& c : *creds) list.Append(Ec2Json(v3, c));
+  return JsonResponse(
+      200, Json::MakeObject({{"credentials", std::move(list)},
+                             {"links", ListLinks(v3 + "/users/" + call.params[0] +
+                                                 "/credentials/OS-EC2")}}));
+}
+
+// The user's credential named by its access key (NotFound for another's).
+Result<IdentityService::Ec2Credential> IdentityHandler::UserEc2(const Call& call) const {
+  auto c = options_.service->GetEc2Credential(call.ctx, Ec2CredentialId(call.params[1]));
+  if (!c.ok() || c->user_id.str() != call.params[0]) {
+    return Status::NotFound(
+        "Could not find credential: " + Ec2CredentialId(call.params[1]) + ".");
+  }
+  return c;
+}
+
+HttpResponse IdentityHandler::ShowEc2(const Call& call) const {
+  auto c = UserEc2(call);
+  if (!c.ok()) return StatusResponse(c.status());
+  return JsonResponse(200,
+                      Json::MakeObject({{"credential", Ec2Json(call.base + "/v3", *c)}}));
+}
+
+HttpResponse IdentityHandler::DeleteEc2(const Call& call) const {
+  auto c = UserEc2(call);
+  if (!c.ok()) return StatusResponse(c.status());
+  Status st = options_.service->DeleteEc2Credential(call.ctx, c->credential_id);
+  if (!st.ok()) return StatusResponse(st);
+  HttpResponse r;
+  r.status = 204;
+  return r;
 }
 
 }  // namespace chronova

@@ -72,6 +72,15 @@ class IdentityHandler {
   HttpResponse ListRoleAssignments(const Call& call) const;
   HttpResponse ListDomains(const Call& call) const;
   HttpResponse ShowDomain(const Call& call) const;
+  HttpResponse CreateCredential(const Call& call) const;
+  HttpResponse ListCredentials(const Call& call) const;
+  HttpResponse ShowCredential(const Call& call) const;
+  HttpResponse DeleteCredential(const Call& call) const;
+  HttpResponse CreateEc2(const Call& call) const;
+  HttpResponse ListEc2(const Call& call) const;
+  HttpResponse ShowEc2(const Call& call) const;
+  HttpResponse DeleteEc2(const Call& call) const;
+  Result<IdentityService::Ec2Credential> UserEc2(const Call& call) const;
 
   using Method = HttpResponse (IdentityHandler::*)(const Call&) const;
   const IdentityHandlerOptions options_;

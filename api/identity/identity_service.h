@@ -11,14 +11,16 @@
 #include <string_view>
 #include <vector>
 
-#include "api/identity/identity_directory.h"
 #include "api/auth/token_validator.h"
+#include "api/identity/identity_directory.h"
 #include "core/env.h"
 #include "core/request_context.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_runner.h"
 
 namespace chronova {
+
+struct CredentialRecord;  // projections/credentials_projection.h
 
 struct IdentityServiceOptions {
   Env* env = Env::Default();  // clock (issued_at/expires_at), audit ids
@@ -79,6 +81,43 @@ class IdentityService {
   // waits until the read models include it, so the token is refused at once.
   Status Revoke(const TokenPayload& subject, const RequestContext& caller) const;
 
+  // ---- credentials (Keystone's /v3/credentials and OS-EC2) ----
+  // An EC2 credential: its access key and secret, for a user in a project.
+  struct Ec2Credential {
+    std::string credential_id;  // hex SHA-256 of `access`
+    UserId user_id;
+    ProjectId project_id;
+    std::string access;
+    std::string secret;
+  };
+  // A new EC2 credential for `user` in `project` (given access and secret,
+  // or fresh random ones), recorded as credential.created with the secret
+  // sealed. PermissionDenied unless the caller is `user` or an admin; NotFound
+  // for an unknown user; InvalidArgument for a project the user has no role
+  // on; Conflict for an access key in use.
+  Result<Ec2Credential> CreateEc2Credential(const RequestContext& caller,
+                                            const UserId& user, const ProjectId& project,
+                                            std::string access = "",
+                                            std::string secret = "") const;
+  // `user`'s EC2 credentials (every user's for an admin asking with an empty
+  // user), secrets opened. PermissionDenied as above.
+  Result<std::vector<Ec2Credential>> ListEc2Credentials(const RequestContext& caller,
+                                                        const UserId& user) const;
+  // The credential with this id, if the caller may see it (NotFound otherwise).
+  Result<Ec2Credential> GetEc2Credential(const RequestContext& caller,
+                                         const std::string& credential_id) const;
+  // Deletes it (credential.deleted); NotFound as GetEc2Credential.
+  Status DeleteEc2Credential(const RequestContext& caller,
+                             const std::string& credential_id) const;
+  // For a signed EC2 request: the credential of `access` with its secret and
+  // the request context its user acts with (the roles of the directory).
+  // NotFound for an unknown (or deleted) access key.
+  struct Ec2Principal {
+    Ec2Credential credential;
+    RequestContext context;
+  };
+  Result<Ec2Principal> FindEc2Access(const std::string& access) const;
+
   const IdentityDirectory& directory() const { return *directory_; }
   int64_t token_expiration_s() const { return options_.token_expiration_s; }
 
@@ -87,6 +126,12 @@ class IdentityService {
   // Signs `out.payload` with a fresh audit id; `parent_audit` (the token
   // method's parent, if any) follows it in audit_ids.
   Result<IssuedToken> Issue(IssuedToken out, const std::string& parent_audit) const;
+  // A stored credential with its secret opened.
+  Result<Ec2Credential> Opened(const CredentialRecord& r) const;
+  // AES-256-GCM under the token key's "credential seal" key: base64url(nonce
+  // | ciphertext | tag), and back (PermissionDenied if it does not open).
+  Result<std::string> Seal(const std::string& secret) const;
+  Result<std::string> Unseal(const std::string& sealed) const;
 
   const IdentityDirectory* const directory_;
   const TokenValidator* const validator_;

@@ -33,6 +33,8 @@ Status HostNotMapped(const HostName& host) {
   return Status::NotFound("Host '" + host.str() + "' is not mapped to any cell");
 }
 
+}  // namespace
+
 // RFC 4122 version 5: SHA-1 of a namespace and a name, as Python's uuid.uuid5.
 std::string NameBasedUuid(const std::string& name) {
   // chronova's namespace for service and compute node uuids.
@@ -55,8 +57,6 @@ std::string NameBasedUuid(const std::string& name) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string ServiceUuid(const std::string& binary, const HostName& host) {
   return NameBasedUuid("service:" + binary + "@" + host.str());

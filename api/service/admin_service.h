@@ -113,6 +113,9 @@ struct HostResourceRow {
 };
 
 // The uuids of 2.53: a service's (binary on host) and a compute node's.
+// RFC 4122 version 5 (name-based) uuid of `name` in chronova's namespace:
+// the same on every process and every replay.
+std::string NameBasedUuid(const std::string& name);
 std::string ServiceUuid(const std::string& binary, const HostName& host);
 std::string ComputeNodeUuid(const HostName& host);
 

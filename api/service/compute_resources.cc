@@ -6,6 +6,7 @@
 #include <set>
 
 #include "api/auth/policy.h"
+#include "api/service/admin_service.h"
 #include "api/service/compute_service.h"
 #include "api/service/keypair_crypto.h"
 #include "api/service/quotas.h"
@@ -586,7 +587,8 @@ Result<QuotaUsage> ComputeService::CountUsage(const ProjectId& project,
 // The same holds across API processes on JetStream (expected last subject seq).
 Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
                                             const FlavorSpec& flavor, int min_count,
-                                            int max_count, std::vector<InstanceId>* ids) {
+                                            int max_count, std::vector<InstanceId>* ids,
+                                            const std::string& id_seed) {
   // Ids are made only for the servers admitted, never for what was asked.
   auto admit = [&](int n) -> Result<size_t> {
     if (min_count > kMaxServersPerRequest) {
@@ -595,7 +597,11 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
     }
     n = std::min(n, kMaxServersPerRequest);
     ids->clear();
-    for (int i = 0; i < n; ++i) ids->emplace_back(options_.env->NewUuid());
+    for (int i = 0; i < n; ++i) {
+      ids->emplace_back(id_seed.empty()
+                            ? options_.env->NewUuid()
+                            : NameBasedUuid(id_seed + "/instance/" + std::to_string(i)));
+    }
     return static_cast<size_t>(n);
   };
   const ProjectId& project = ctx.project;

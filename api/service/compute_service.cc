@@ -9,6 +9,7 @@
 
 #include "api/auth/policy.h"
 #include "api/image/image_service.h"
+#include "api/service/admin_service.h"
 #include "api/service/service_internal.h"
 #include "core/instance_decider.h"
 #include "core/placement.h"
@@ -226,12 +227,15 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   }
 
   CreateServerResult result;
-  result.reservation_id = "r-" + options_.env->NewUuid().substr(0, 8);
+  result.reservation_id =
+      "r-" + (req.id_seed.empty() ? options_.env->NewUuid()
+                                  : NameBasedUuid(req.id_seed + "/reservation"))
+                 .substr(0, 8);
   std::vector<InstanceId> new_ids;
   // As Nova: as many as fit, between min_count and max_count (403 otherwise).
-  CHRONOVA_ASSIGN_OR_RETURN(
-      size_t admitted,
-      ReserveQuota(ctx, flavor->spec, req.min_count, req.max_count, &new_ids));
+  CHRONOVA_ASSIGN_OR_RETURN(size_t admitted,
+                            ReserveQuota(ctx, flavor->spec, req.min_count, req.max_count,
+                                         &new_ids, req.id_seed));
   const int count = static_cast<int>(admitted);
   // Decide every server before appending any: a bad request appends nothing.
   std::vector<AppendRequest> appends;

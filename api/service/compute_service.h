@@ -78,6 +78,10 @@ struct CreateServerRequest {
   // scheduler places the server only there.
   std::string host;
   std::string hypervisor_hostname;
+  // Set (EC2's ClientToken, with the project): the servers' ids and the
+  // reservation id derive from it (NameBasedUuid), so a retried request
+  // appends nothing twice: its servers exist already (Conflict).
+  std::string id_seed;
 };
 
 struct CreateServerResult {
@@ -670,7 +674,8 @@ class ComputeService {
   // with Nova's TooManyInstances message, or InvalidArgument for a min_count
   // over kMaxServersPerRequest. Nothing grows with the counts asked for.
   Result<size_t> ReserveQuota(const RequestContext& ctx, const FlavorSpec& flavor,
-                              int min_count, int max_count, std::vector<InstanceId>* ids);
+                              int min_count, int max_count, std::vector<InstanceId>* ids,
+                              const std::string& id_seed = "");
   // PermissionDenied (Nova's TooManyInstances) if growing the server `s` from
   // its flavor to `to` exceeds the project's (or user's) cores/ram limits.
   Status CheckResizeQuota(const InstanceState& s, const FlavorSpec& to);

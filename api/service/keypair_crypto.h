@@ -3,7 +3,9 @@
 // the arithmetic; nothing here keeps a private key.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -35,5 +37,10 @@ Result<std::string> X509Fingerprint(const std::string& pem_certificate);
 // public key; the private key and certificate as a password-less PKCS#12,
 // base64, as the private key.
 Result<GeneratedKeypair> GenerateX509Keypair(const std::string& user, int bits = 2048);
+
+// Standard base64 (RFC 4648 §4, padded), as OpenSSL's EVP blocks do it;
+// nullopt for text that is not.
+std::optional<std::string> Base64Decode(std::string_view in);
+std::string Base64Encode(const std::string& in);
 
 }  // namespace chronova

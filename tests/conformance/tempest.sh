@@ -49,7 +49,7 @@ export TEMPEST_PASSWORD=tempest-secret
 "$BUILD/chronovad" all-in-one --state-dir "$STATE" --password "$TEMPEST_PASSWORD" --no-sync \
   --hosts 2 --compute-listen "http://127.0.0.1:$COMPUTE" \
   --identity-listen "http://127.0.0.1:$IDENTITY" \
-  --image-listen "http://127.0.0.1:$IMAGE" --novncproxy-listen "http://127.0.0.1:$VNC" \
+  --image-listen "http://127.0.0.1:$IMAGE" --novncproxy-listen "http://127.0.0.1:$VNC" --ec2-listen "" \
   >"$E2E_TMP/d.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"

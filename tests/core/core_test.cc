@@ -499,6 +499,8 @@ TEST_CASE("every event round-trips through its envelope payload") {
       InstanceSoftDeleted{HostName("h"), 4},
       InstanceRestoreRequested{},
       InstanceRestored{HostName("h"), 1},
+      CredentialCreated{"c", UserId("u"), ProjectId("p"), "ec2", "ak", "sealed"},
+      CredentialDeleted{},
       InstanceCrashDumpFinished{HostName("h"), "Triggering crash dump is not supported"}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {

@@ -180,7 +180,8 @@ TEST_CASE("an event is an instance event exactly when it is declared among them"
         ((kinds += std::variant_size_v<EventVariant<decltype(lists)>>), ...);
       },
       std::tuple<InstanceEvents, HostEvents, FlavorEvents, KeypairEvents, QuotaEvents,
-                 ImageEvents, TokenEvents, AggregateEvents, ServerGroupEvents>{});
+                 ImageEvents, TokenEvents, AggregateEvents, ServerGroupEvents,
+                 CredentialEvents>{});
   CHECK(kinds == std::variant_size_v<Event>);
   CHECK(std::variant_size_v<EventVariant<InstanceEvents>> == 47);
 }

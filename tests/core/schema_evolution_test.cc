@@ -16,6 +16,7 @@
 #include "core/codec.h"
 #include "core/event_codec.h"
 #include "eventstore/rocksdb_event_log.h"
+#include "projections/credentials_projection.h"
 #include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/read_models.h"
@@ -370,6 +371,12 @@ std::vector<Envelope> History() {
     ev(i, InstanceShelveOffloadRequested{});
     ev(i, InstanceShelved{hv1, true, 0});
     ev("host/hv1", HostResourcesReleased{r.instance_id});
+  }
+  {
+    const std::string id = Ec2CredentialId("ak-1");
+    ev("credential/" + id, CredentialCreated{id, UserId("alice"), ProjectId("demo"),
+                                             "ec2", "ak-1", "c2VhbGVkLXNlY3JldA"});
+    ev("credential/" + id, CredentialDeleted{});
   }
   return out;
 }

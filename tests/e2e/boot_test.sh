@@ -25,7 +25,7 @@ fi
 CTL=("$BUILD/chronovactl" --state-dir "$STATE" --log "$BACKEND")
 [ "$BACKEND" = jetstream ] && CTL+=(--nats-url "$NATS_URL")
 
-"$BUILD/chronovad" all-in-one --novncproxy-listen "" "${FLAGS[@]}" >"$E2E_TMP/d.log" 2>&1 &
+"$BUILD/chronovad" all-in-one --novncproxy-listen "" --ec2-listen "" "${FLAGS[@]}" >"$E2E_TMP/d.log" 2>&1 &
 PID=$!
 E2E_PIDS+=("$PID")
 wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"

@@ -21,7 +21,7 @@ grep -q "events=300 " "$E2E_TMP/bench.out" || fail "bench-log did not append 300
 # 2. The daemon folds it into its read models and says it is ready (no compute
 # hosts or API of its own here: this test is about the log and the read models).
 DFLAGS=(--hosts 0 --compute-listen "" --identity-listen "" --image-listen "")
-"$BUILD/chronovad" all-in-one --novncproxy-listen "" --state-dir "$STATE" "${LOGFLAGS[@]}" "${DFLAGS[@]}" >"$E2E_TMP/d1.log" 2>&1 &
+"$BUILD/chronovad" all-in-one --novncproxy-listen "" --ec2-listen "" --state-dir "$STATE" "${LOGFLAGS[@]}" "${DFLAGS[@]}" >"$E2E_TMP/d1.log" 2>&1 &
 PID=$!
 E2E_PIDS+=("$PID")
 wait_for_text "$E2E_TMP/d1.log" 60 "all-in-one ready"
@@ -73,7 +73,7 @@ fi
 # 4. SIGTERM stops it cleanly; a restart resumes at the same head; SIGINT stops it.
 stop_cleanly "$PID" TERM
 grep -q "stopped cleanly" "$E2E_TMP/d1.log" || fail "no clean stop on SIGTERM"
-"$BUILD/chronovad" all-in-one --novncproxy-listen "" --state-dir "$STATE" "${LOGFLAGS[@]}" "${DFLAGS[@]}" >"$E2E_TMP/d2.log" 2>&1 &
+"$BUILD/chronovad" all-in-one --novncproxy-listen "" --ec2-listen "" --state-dir "$STATE" "${LOGFLAGS[@]}" "${DFLAGS[@]}" >"$E2E_TMP/d2.log" 2>&1 &
 PID=$!
 E2E_PIDS+=("$PID")
 wait_for_text "$E2E_TMP/d2.log" 60 "all-in-one ready"
@@ -82,7 +82,7 @@ stop_cleanly "$PID" INT
 grep -q "stopped cleanly" "$E2E_TMP/d2.log" || fail "no clean stop on SIGINT"
 
 # 5. Bad usage is refused with a message, not a crash.
-if "$BUILD/chronovad" all-in-one --novncproxy-listen "" --state-dir "$STATE" --log floppy 2>"$E2E_TMP/bad.txt"; then
+if "$BUILD/chronovad" all-in-one --novncproxy-listen "" --ec2-listen "" --state-dir "$STATE" --log floppy 2>"$E2E_TMP/bad.txt"; then
   fail "an unknown log backend was accepted"
 fi
 grep -q "unknown log backend 'floppy'" "$E2E_TMP/bad.txt" || fail "no clear error for a bad backend"

@@ -13,7 +13,7 @@ IDENTITY=$(free_port)
 IMAGE=$(free_port)
 command -v openstack >/dev/null || fail "the openstack CLI is not installed (tools/deps.sh)"
 
-"$BUILD/chronovad" all-in-one --novncproxy-listen "" --state-dir "$STATE" --password cli-secret \
+"$BUILD/chronovad" all-in-one --novncproxy-listen "" --ec2-listen "" --state-dir "$STATE" --password cli-secret \
   --compute-listen "http://127.0.0.1:$COMPUTE" \
   --identity-listen "http://127.0.0.1:$IDENTITY" \
   --image-listen "http://127.0.0.1:$IMAGE" >"$E2E_TMP/d.log" 2>&1 &

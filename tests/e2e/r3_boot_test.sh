@@ -12,7 +12,7 @@ BUILD=$1
 STATE="$E2E_TMP/state"
 PORT=$(free_port)
 start_nats_cluster
-"$BUILD/chronovad" all-in-one --novncproxy-listen "" --state-dir "$STATE" --log jetstream --nats-url "$NATS_URLS" \
+"$BUILD/chronovad" all-in-one --novncproxy-listen "" --ec2-listen "" --state-dir "$STATE" --log jetstream --nats-url "$NATS_URLS" \
   --nats-replicas 3 --bus nats --hypervisor fake --hosts 20 --auth-strategy noauth2 \
   --compute-listen "http://127.0.0.1:$PORT" --identity-listen "" --image-listen "" \
   >"$E2E_TMP/d.log" 2>&1 &

@@ -37,7 +37,7 @@ start_libvirtd
 printf '[serial_console]\nenabled = true\nserialproxy_port = %s\nport_range = 20000:29999\n' \
   "$SERIAL" >"$E2E_TMP/chronova.conf"
 "$BUILD/chronovad" all-in-one --state-dir "$STATE" --password vm-secret \
-  --config "$E2E_TMP/chronova.conf" --novncproxy-listen "http://127.0.0.1:$VNC" \
+  --config "$E2E_TMP/chronova.conf" --novncproxy-listen "http://127.0.0.1:$VNC" --ec2-listen "" \
   --libvirt-uri "$LIBVIRT_URI" --virt-type qemu \
   --compute-listen "http://127.0.0.1:$COMPUTE" \
   --identity-listen "http://127.0.0.1:$IDENTITY" \

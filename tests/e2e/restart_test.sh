@@ -22,7 +22,7 @@ printf '[quota]\ninstances = -1\ncores = -1\nram = -1\n' >"$E2E_TMP/chronova.con
 "$BUILD/chronovad" all-in-one --config "$E2E_TMP/chronova.conf" --state-dir "$STATE" \
   --no-sync --hypervisor fake --hosts 2 \
   --auth-strategy noauth2 --compute-listen "http://127.0.0.1:$API" --identity-listen "" \
-  --image-listen "" --metrics-listen "http://127.0.0.1:$METRICS" \
+  --image-listen "" --ec2-listen "" --metrics-listen "http://127.0.0.1:$METRICS" \
   --novncproxy-listen "http://127.0.0.1:$VNC" --snapshot-every 0 >"$E2E_TMP/d.log" 2>&1 &
 PID=$!
 E2E_PIDS+=("$PID")

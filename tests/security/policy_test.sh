@@ -35,7 +35,7 @@ os.write(fd, text.encode())
 os.close(fd)
 PY
 
-"$BUILD/chronovad" all-in-one --novncproxy-listen "" --state-dir "$STATE" --hypervisor fake --hosts 2 --password "$PASSWORD" \
+"$BUILD/chronovad" all-in-one --novncproxy-listen "" --ec2-listen "" --state-dir "$STATE" --hypervisor fake --hosts 2 --password "$PASSWORD" \
   --compute-listen "http://127.0.0.1:$PORT" --identity-listen "http://127.0.0.1:$IDPORT" \
   --image-listen "http://127.0.0.1:$IMAGE_PORT" >"$E2E_TMP/d.log" 2>&1 &
 PID=$!

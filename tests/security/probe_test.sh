@@ -11,7 +11,7 @@ STATE="$E2E_TMP/state"
 PORT=$(free_port)
 IDPORT=$(free_port)
 IMAGE_PORT=$(free_port)
-"$BUILD/chronovad" all-in-one --novncproxy-listen "" --state-dir "$STATE" --hypervisor fake --password probe-secret \
+"$BUILD/chronovad" all-in-one --novncproxy-listen "" --ec2-listen "" --state-dir "$STATE" --hypervisor fake --password probe-secret \
   --compute-listen "http://127.0.0.1:$PORT" --identity-listen "http://127.0.0.1:$IDPORT" \
   --image-listen "http://127.0.0.1:$IMAGE_PORT" >"$E2E_TMP/d.log" 2>&1 &
 PID=$!

@@ -38,6 +38,7 @@ inline NodeOptions FakeCloudOptions(const TempDir& dir, int hosts, int vcpus,
   o.api.identity_api_url = "";
   o.api.auth_strategy = "noauth2";  // tests that serve HTTP name callers "user:project"
   o.api.image_api_url = "";
+  o.api.ec2_api_url = "";
   o.compute.host_vcpus = vcpus;
   o.compute.host_memory_mb = memory_mb;
   o.api.snapshot_every = 0;

@@ -1,0 +1,394 @@
+// The EC2 instance actions on ComputeService: RunInstances (ClientToken
+// idempotent), DescribeInstances, Terminate/Stop/Start/RebootInstances,
+// GetConsoleOutput. An instance's EC2 state is derived from Nova's vm_state
+// and task_state as AWS's codes (pending 0, running 16, shutting-down 32,
+// terminated 48, stopping 64, stopped 80).
+#include <algorithm>
+#include <set>
+
+#include "api/ec2/ec2_api.h"
+#include "api/service/admin_service.h"
+#include "api/service/compute_service.h"
+#include "api/service/keypair_crypto.h"
+#include "projections/projection_store.h"
+#include "projections/servers_projection.h"
+
+namespace chronova {
+namespace {
+
+// How long a terminated instance stays visible, as on AWS (`aws ec2 wait
+// instance-terminated` looks for it).
+constexpr int64_t kTerminatedVisibleUs = int64_t{3600} * 1000000;
+
+struct Ec2State {
+  int code;
+  const char* name;
+};
+
+Ec2State StateOf(const InstanceState& s) {
+  if (s.vm_state == VmState::kDeleted) return {48, "terminated"};
+  if (s.task_state == TaskState::kDeleting || s.task_state == TaskState::kSoftDeleting ||
+      s.vm_state == VmState::kSoftDeleted) {
+    return {32, "shutting-down"};
+  }
+  if (s.task_state == TaskState::kPoweringOff || s.task_state == TaskState::kShelving ||
+      s.task_state == TaskState::kShelvingOffloading) {
+    return {64, "stopping"};
+  }
+  switch (s.vm_state) {
+    case VmState::kBuilding:
+      return {0, "pending"};
+    case VmState::kStopped:
+    case VmState::kShelved:
+    case VmState::kShelvedOffloaded:
+    case VmState::kSuspended:
+    case VmState::kError:
+      return s.task_state == TaskState::kPoweringOn ||
+                     s.task_state == TaskState::kUnshelving
+                 ? Ec2State{0, "pending"}
+                 : Ec2State{80, "stopped"};
+    default:
+      return {16, "running"};
+  }
+}
+
+std::string StateXml(const char* tag, Ec2State st) {
+  return std::string("<") + tag + ">" + XmlLeaf("code", std::to_string(st.code)) +
+         XmlLeaf("name", st.name) + "</" + tag + ">";
+}
+
+// The instance an EC2 id names, if the caller may see it.
+Result<InstanceState> FindInstance(const Ec2Handler& h, const Ec2Call& call,
+                                   const std::string& ec2_id, Ec2Error* error) {
+  const std::string prefix = UuidPrefixOf("i", ec2_id);
+  if (prefix.empty()) {
+    *error =
+        Ec2Error{400, "InvalidInstanceID.Malformed", "Invalid id: \"" + ec2_id + "\""};
+    return Status::InvalidArgument("malformed");
+  }
+  auto reader = h.options().store->Reader(ServersProjection::kName);
+  if (!reader.ok()) return reader.status();
+  auto found = ServersView(reader->get()).FindByIdPrefix(prefix);
+  if (!found.ok()) return found.status();
+  if (!*found || ((*found)->project_id != call.ctx.project && !call.ctx.IsAdmin())) {
+    *error = Ec2Error{400, "InvalidInstanceID.NotFound",
+                      "The instance ID '" + ec2_id + "' does not exist"};
+    return Status::NotFound("no such instance");
+  }
+  return std::move(**found);
+}
+
+std::string InstanceXml(const InstanceState& s) {
+  std::string tags;
+  for (const auto& [k, v] : s.metadata) {
+    tags += "<item>" + XmlLeaf("key", k) + XmlLeaf("value", v) + "</item>";
+  }
+  return XmlLeaf("instanceId", Ec2IdOf("i", s.id.str())) +
+         XmlLeaf("imageId", Ec2IdOf("ami", s.image_id.str())) +
+         StateXml("instanceState", StateOf(s)) + XmlLeaf("privateDnsName", "") +
+         XmlLeaf("dnsName", "") + XmlLeaf("reason", "") +
+         (s.key_name.empty() ? "" : XmlLeaf("keyName", s.key_name)) +
+         XmlLeaf("amiLaunchIndex", std::to_string(s.launch_index)) +
+         XmlLeaf("instanceType", s.flavor.name) +
+         XmlLeaf("launchTime",
+                 Ec2Time(s.launched_at.micros ? s.launched_at : s.created_at)) +
+         "<placement>" +
+         // A server asked for no zone is in Nova's default one.
+         XmlLeaf("availabilityZone",
+                 s.availability_zone.empty() ? "nova" : s.availability_zone) +
+         XmlLeaf("tenancy", "default") + "</placement>" + "<monitoring>" +
+         XmlLeaf("state", "disabled") + "</monitoring>" +
+         XmlLeaf("architecture", "x86_64") + XmlLeaf("rootDeviceType", "instance-store") +
+         XmlLeaf("virtualizationType", "hvm") + XmlLeaf("hypervisor", "xen") +
+         (tags.empty() ? "" : "<tagSet>" + tags + "</tagSet>");
+}
+
+// <reservationSet> of `servers`, grouped by reservation in first-seen order.
+std::string ReservationsXml(const std::vector<InstanceState>& servers) {
+  std::vector<std::string> order;
+  std::map<std::string, std::string> items;
+  std::map<std::string, std::string> owners;
+  for (const InstanceState& s : servers) {
+    if (!items.contains(s.reservation_id)) order.push_back(s.reservation_id);
+    items[s.reservation_id] += "<item>" + InstanceXml(s) + "</item>";
+    owners[s.reservation_id] = s.project_id.str();
+  }
+  std::string out = "<reservationSet>";
+  for (const std::string& r : order) {
+    out += "<item>" + XmlLeaf("reservationId", r) + XmlLeaf("ownerId", owners[r]) +
+           "<groupSet/><instancesSet>" + items[r] + "</instancesSet></item>";
+  }
+  return out + "</reservationSet>";
+}
+
+bool Matches(const InstanceState& s,
+             const std::map<std::string, std::vector<std::string>>& f) {
+  auto any = [](const std::vector<std::string>& values, const std::string& v) {
+    return std::find(values.begin(), values.end(), v) == values.end() ? false : true;
+  };
+  for (const auto& [name, values] : f) {
+    if (values.empty()) continue;
+    if (name == "instance-id") {
+      if (!any(values, Ec2IdOf("i", s.id.str()))) return false;
+    } else if (name == "instance-state-name") {
+      if (!any(values, StateOf(s).name)) return false;
+    } else if (name == "instance-state-code") {
+      if (!any(values, std::to_string(StateOf(s).code))) return false;
+    } else if (name == "instance-type") {
+      if (!any(values, s.flavor.name)) return false;
+    } else if (name == "availability-zone") {
+      if (!any(values, s.availability_zone.empty() ? "nova" : s.availability_zone))
+        return false;
+    } else if (name == "key-name") {
+      if (!any(values, s.key_name)) return false;
+    } else if (name == "image-id") {
+      if (!any(values, Ec2IdOf("ami", s.image_id.str()))) return false;
+    } else if (name == "reservation-id") {
+      if (!any(values, s.reservation_id)) return false;
+    } else if (name.starts_with("tag:")) {
+      auto tag = s.metadata.find(name.substr(4));
+      if (tag == s.metadata.end() || !any(values, tag->second)) return false;
+    } else if (name == "tag-key") {
+      if (std::none_of(values.begin(), values.end(),
+                       [&](const std::string& k) { return s.metadata.contains(k); })) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+Ec2Result DescribeInstances(const Ec2Handler& h, const Ec2Call& call) {
+  std::vector<InstanceState> servers;
+  std::vector<std::string> ids = ListParam(call, "InstanceId");
+  if (!ids.empty()) {
+    for (const std::string& id : ids) {
+      Ec2Error error;
+      Result<InstanceState> s = FindInstance(h, call, id, &error);
+      if (!s.ok()) {
+        if (!error.code.empty()) return error;
+        return Ec2ErrorOf(s.status());
+      }
+      // A terminated instance stays visible for an hour, as on AWS.
+      if (s->vm_state == VmState::kDeleted &&
+          h.options().env->Now().micros - s->updated_at.micros > kTerminatedVisibleUs) {
+        return Ec2Error{400, "InvalidInstanceID.NotFound",
+                        "The instance ID '" + id + "' does not exist"};
+      }
+      servers.push_back(std::move(*s));
+    }
+  } else {
+    ListServersQuery q;
+    q.detail = true;
+    auto live = h.options().service->ListServers(call.ctx, q);
+    if (!live.ok()) return Ec2ErrorOf(live.status());
+    servers = std::move(*live);
+    // ... and those terminated within the hour (changes-since shows them).
+    ListServersQuery recent;
+    recent.detail = true;
+    recent.changes_since =
+        Timestamp{h.options().env->Now().micros - kTerminatedVisibleUs};
+    auto changed = h.options().service->ListServers(call.ctx, recent);
+    if (!changed.ok()) return Ec2ErrorOf(changed.status());
+    for (InstanceState& s : *changed) {
+      if (s.vm_state == VmState::kDeleted) servers.push_back(std::move(s));
+    }
+  }
+  const auto filters = Filters(call);
+  std::erase_if(servers, [&](const InstanceState& s) { return !Matches(s, filters); });
+  return ReservationsXml(servers);
+}
+
+Ec2Result RunInstances(const Ec2Handler& h, const Ec2Call& call) {
+  auto param = [&](const char* name) -> std::string {
+    auto it = call.params.find(name);
+    return it == call.params.end() ? "" : it->second;
+  };
+  for (const char* required : {"ImageId", "MinCount", "MaxCount"}) {
+    if (!call.params.contains(required)) {
+      return Ec2Error{400, "MissingParameter",
+                      std::string("The request must contain the parameter ") + required};
+    }
+  }
+  CreateServerRequest req;
+  auto count = [&](const char* name, int* out) -> bool {
+    const std::string v = param(name);
+    if (v.empty() || v.size() > 6 || !std::all_of(v.begin(), v.end(), ::isdigit))
+      return false;
+    *out = std::stoi(v);
+    return *out >= 1;
+  };
+  if (!count("MinCount", &req.min_count) || !count("MaxCount", &req.max_count) ||
+      req.min_count > req.max_count) {
+    return InvalidParameter(
+        "MinCount and MaxCount must be integers, 1 <= MinCount <= "
+        "MaxCount");
+  }
+  // The image and instance type, by their EC2 names.
+  const std::string ami = param("ImageId");
+  auto images = h.options().service->ListImages(call.ctx);
+  if (!images.ok()) return Ec2ErrorOf(images.status());
+  auto image = std::find_if(images->begin(), images->end(), [&](const ImageRecord& i) {
+    return Ec2IdOf("ami", i.image.image_id.str()) == ami;
+  });
+  if (image == images->end()) {
+    return Ec2Error{400, "InvalidAMIID.NotFound",
+                    "The image id '[" + ami + "]' does not exist"};
+  }
+  req.image_ref = image->image.image_id.str();
+  const std::string type =
+      param("InstanceType").empty() ? "m1.small" : param("InstanceType");
+  auto flavors = h.options().service->ListFlavors(call.ctx);
+  if (!flavors.ok()) return Ec2ErrorOf(flavors.status());
+  auto flavor = std::find_if(flavors->begin(), flavors->end(),
+                             [&](const FlavorRecord& f) { return f.spec.name == type; });
+  if (flavor == flavors->end()) {
+    return InvalidParameter("The instance type '" + type + "' does not exist");
+  }
+  req.flavor_ref = flavor->spec.id.str();
+  req.key_name = param("KeyName");
+  req.user_data = param("UserData");  // base64, as Nova's user_data
+  req.availability_zone = param("Placement.AvailabilityZone");
+  // TagSpecification.N.Tag.M.{Key,Value} for instances: the server's metadata.
+  for (size_t n = 1; n <= 50; ++n) {
+    const std::string spec = "TagSpecification." + std::to_string(n);
+    if (!call.params.contains(spec + ".ResourceType")) break;
+    if (param((spec + ".ResourceType").c_str()) != "instance") continue;
+    for (size_t m = 1; m <= 50; ++m) {
+      const std::string tag = spec + ".Tag." + std::to_string(m);
+      if (!call.params.contains(tag + ".Key")) break;
+      req.metadata[param((tag + ".Key").c_str())] = param((tag + ".Value").c_str());
+    }
+  }
+  auto name = req.metadata.find("Name");
+  req.name =
+      name != req.metadata.end() && !name->second.empty() ? name->second : "ec2-instance";
+  const std::string token = param("ClientToken");
+  if (token.size() > 64) return InvalidParameter("ClientToken is at most 64 characters");
+  if (!token.empty())
+    req.id_seed = "ec2-client-token/" + call.ctx.project.str() + "/" + token;
+
+  // A retried request (same ClientToken) finds its servers: the same ids.
+  auto existing = [&]() -> Result<std::vector<InstanceState>> {
+    if (req.id_seed.empty()) return std::vector<InstanceState>{};
+    ListServersQuery q;
+    q.detail = true;
+    q.reservation_id = "r-" + NameBasedUuid(req.id_seed + "/reservation").substr(0, 8);
+    return h.options().service->ListServers(call.ctx, q);
+  };
+  Result<std::vector<InstanceState>> servers = existing();
+  if (!servers.ok()) return Ec2ErrorOf(servers.status());
+  if (servers->empty()) {
+    Result<CreateServerResult> created =
+        h.options().service->CreateServers(call.ctx, req);
+    if (created.ok()) {
+      servers = std::move(created->servers);
+    } else if (created.status().IsConflict() && !req.id_seed.empty()) {
+      servers = existing();  // a concurrent retry created them first
+      if (!servers.ok()) return Ec2ErrorOf(servers.status());
+    } else {
+      const Status& st = created.status();
+      if (st.code() == StatusCode::kInvalidArgument &&
+          st.message().find("key") != std::string::npos) {
+        return Ec2Error{400, "InvalidKeyPair.NotFound",
+                        "The key pair '" + req.key_name + "' does not exist"};
+      }
+      return Ec2ErrorOf(st);
+    }
+  }
+  if (servers->empty()) return Ec2Error{500, "InternalError", "no instance was created"};
+  std::sort(servers->begin(), servers->end(),
+            [](const InstanceState& a, const InstanceState& b) {
+              return a.launch_index < b.launch_index;
+            });
+  std::string items;
+  for (const InstanceState& s : *servers) items += "<item>" + InstanceXml(s) + "</item>";
+  return XmlLeaf("reservationId", servers->front().reservation_id) +
+         XmlLeaf("ownerId", call.ctx.project.str()) + "<groupSet/><instancesSet>" +
+         items + "</instancesSet>";
+}
+
+// Terminate, Stop, Start: each instance's state before and after the request.
+Ec2Result ChangeInstances(const Ec2Handler& h, const Ec2Call& call,
+                          const std::function<Status(const InstanceId&)>& change) {
+  std::vector<std::string> ids = ListParam(call, "InstanceId");
+  if (ids.empty()) {
+    return Ec2Error{400, "MissingParameter",
+                    "The request must contain the parameter InstanceId"};
+  }
+  std::vector<InstanceState> before;
+  for (const std::string& id : ids) {
+    Ec2Error error;
+    Result<InstanceState> s = FindInstance(h, call, id, &error);
+    if (!s.ok()) return error.code.empty() ? Ec2ErrorOf(s.status()) : error;
+    before.push_back(std::move(*s));
+  }
+  std::string items;
+  for (const InstanceState& s : before) {
+    Status st = s.vm_state == VmState::kDeleted ? Status::Ok() : change(s.id);
+    if (!st.ok() && !(st.IsNotFound() && s.vm_state == VmState::kDeleted)) {
+      return Ec2ErrorOf(st);
+    }
+    Ec2Error ignored;
+    Result<InstanceState> now = FindInstance(h, call, Ec2IdOf("i", s.id.str()), &ignored);
+    items += "<item>" + XmlLeaf("instanceId", Ec2IdOf("i", s.id.str())) +
+             StateXml("currentState", StateOf(now.ok() ? *now : s)) +
+             StateXml("previousState", StateOf(s)) + "</item>";
+  }
+  return "<instancesSet>" + items + "</instancesSet>";
+}
+
+Ec2Result GetConsoleOutput(const Ec2Handler& h, const Ec2Call& call) {
+  auto id = call.params.find("InstanceId");
+  if (id == call.params.end()) {
+    return Ec2Error{400, "MissingParameter",
+                    "The request must contain the parameter InstanceId"};
+  }
+  Ec2Error error;
+  Result<InstanceState> s = FindInstance(h, call, id->second, &error);
+  if (!s.ok()) return error.code.empty() ? Ec2ErrorOf(s.status()) : error;
+  Result<std::string> log = h.options().service->ConsoleOutput(call.ctx, s->id, -1);
+  // An instance with no console yet has an empty one, as on AWS.
+  std::string text = log.ok() ? *log : "";
+  if (!log.ok() && !log.status().IsNotFound() && !log.status().IsConflict()) {
+    return Ec2ErrorOf(log.status());
+  }
+  return XmlLeaf("instanceId", id->second) +
+         XmlLeaf("timestamp", Ec2Time(h.options().env->Now())) +
+         XmlLeaf("output", Base64Encode(text));
+}
+
+}  // namespace
+
+void AddInstanceActions(std::map<std::string, Ec2Handler::Action>& actions) {
+  actions["DescribeInstances"] = DescribeInstances;
+  actions["RunInstances"] = RunInstances;
+  actions["TerminateInstances"] = [](const Ec2Handler& h, const Ec2Call& call) {
+    return ChangeInstances(h, call, [&](const InstanceId& id) {
+      return h.options().service->DeleteServer(call.ctx, id);
+    });
+  };
+  actions["StopInstances"] = [](const Ec2Handler& h, const Ec2Call& call) {
+    return ChangeInstances(h, call, [&](const InstanceId& id) {
+      return h.options().service->ServerAction(call.ctx, id, LifecycleAction::kStop,
+                                               false);
+    });
+  };
+  actions["StartInstances"] = [](const Ec2Handler& h, const Ec2Call& call) {
+    return ChangeInstances(h, call, [&](const InstanceId& id) {
+      return h.options().service->ServerAction(call.ctx, id, LifecycleAction::kStart,
+                                               false);
+    });
+  };
+  actions["RebootInstances"] = [](const Ec2Handler& h, const Ec2Call& call) -> Ec2Result {
+    Ec2Result r = ChangeInstances(h, call, [&](const InstanceId& id) {
+      return h.options().service->ServerAction(call.ctx, id, LifecycleAction::kReboot,
+                                               false);
+    });
+    if (std::holds_alternative<Ec2Error>(r)) return r;
+    return XmlLeaf("return", "true");
+  };
+  actions["GetConsoleOutput"] = GetConsoleOutput;
+}
+
+}  // namespace chronova
