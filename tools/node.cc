@@ -624,6 +624,7 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     eo.admin = p.admin_service.get();
     eo.identity = p.identity.get();
     eo.store = p.store.get();
+    eo.images = p.image_service.get();
     CHRONOVA_RETURN_IF_ERROR(p.ec2_api->Start(eo));
   }
   return Status::Ok();

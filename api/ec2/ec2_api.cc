@@ -355,6 +355,7 @@ Ec2Handler::Ec2Handler(Ec2ApiOptions options) : options_(std::move(options)) {
       {"DescribeImages", DescribeImages},
   };
   AddInstanceActions(actions_);
+  AddResourceActions(actions_);
 }
 
 HttpResponse Ec2Handler::Handle(const HttpRequest& request) const {

@@ -21,6 +21,7 @@
 #include "api/http/http_message.h"
 #include "api/http/http_server.h"
 #include "core/env.h"
+#include "core/instance_state.h"
 #include "core/request_context.h"
 #include "core/status.h"
 
@@ -29,6 +30,7 @@ namespace chronova {
 class AdminService;
 class ComputeService;
 class IdentityService;
+class ImageService;
 class ProjectionStore;
 
 struct Ec2ApiOptions {
@@ -40,6 +42,7 @@ struct Ec2ApiOptions {
   AdminService* admin = nullptr;
   const IdentityService* identity = nullptr;
   const ProjectionStore* store = nullptr;
+  ImageService* images = nullptr;  // image tags and DeregisterImage
   Env* env = Env::Default();
   std::string region = "RegionOne";
   // How far a request's X-Amz-Date may be from our clock (AWS: 15 minutes).
@@ -119,7 +122,25 @@ std::vector<std::string> ListParam(const Ec2Call& call, const std::string& name)
 // EC2 filters: Filter.N.Name with its Filter.N.Value.M values.
 std::map<std::string, std::vector<std::string>> Filters(const Ec2Call& call);
 
-// The instance actions (api/ec2/ec2_instances.cc).
+// The server metadata key that holds EC2's disableApiTermination ("true").
+inline constexpr char kDisableApiTermination[] = "ec2:disableApiTermination";
+
+// An instance's EC2 state: AWS's code and name.
+struct Ec2State {
+  int code;
+  const char* name;
+};
+Ec2State StateOf(const InstanceState& s);
+// <tag><code>16</code><name>running</name></tag>
+std::string StateXml(const char* tag, Ec2State st);
+// The instance `ec2_id` names, if the caller may see it; else the EC2 error
+// in *error (InvalidInstanceID.Malformed / .NotFound) or a failed status.
+Result<InstanceState> FindInstance(const Ec2Handler& h, const Ec2Call& call,
+                                   const std::string& ec2_id, Ec2Error* error);
+
+// The instance actions (api/ec2/ec2_instances.cc), and the images', tags' and
+// attributes' (api/ec2/ec2_resources.cc).
 void AddInstanceActions(std::map<std::string, Ec2Handler::Action>& actions);
+void AddResourceActions(std::map<std::string, Ec2Handler::Action>& actions);
 
 }  // namespace chronova

@@ -14,16 +14,6 @@
 #include "projections/servers_projection.h"
 
 namespace chronova {
-namespace {
-
-// How long a terminated instance stays visible, as on AWS (`aws ec2 wait
-// instance-terminated` looks for it).
-constexpr int64_t kTerminatedVisibleUs = int64_t{3600} * 1000000;
-
-struct Ec2State {
-  int code;
-  const char* name;
-};
 
 Ec2State StateOf(const InstanceState& s) {
   if (s.vm_state == VmState::kDeleted) return {48, "terminated"};
@@ -77,6 +67,12 @@ Result<InstanceState> FindInstance(const Ec2Handler& h, const Ec2Call& call,
   }
   return std::move(**found);
 }
+
+namespace {
+
+// How long a terminated instance stays visible, as on AWS (`aws ec2 wait
+// instance-terminated` looks for it).
+constexpr int64_t kTerminatedVisibleUs = int64_t{3600} * 1000000;
 
 std::string InstanceXml(const InstanceState& s) {
   std::string tags;
@@ -310,7 +306,7 @@ Ec2Result RunInstances(const Ec2Handler& h, const Ec2Call& call) {
 
 // Terminate, Stop, Start: each instance's state before and after the request.
 Ec2Result ChangeInstances(const Ec2Handler& h, const Ec2Call& call,
-                          const std::function<Status(const InstanceId&)>& change) {
+                          const std::function<Status(const InstanceState&)>& change) {
   std::vector<std::string> ids = ListParam(call, "InstanceId");
   if (ids.empty()) {
     return Ec2Error{400, "MissingParameter",
@@ -323,9 +319,21 @@ Ec2Result ChangeInstances(const Ec2Handler& h, const Ec2Call& call,
     if (!s.ok()) return error.code.empty() ? Ec2ErrorOf(s.status()) : error;
     before.push_back(std::move(*s));
   }
+  // AWS's termination protection: nothing happens if one is protected.
+  if (call.action == "TerminateInstances") {
+    for (const InstanceState& s : before) {
+      auto flag = s.metadata.find(kDisableApiTermination);
+      if (flag != s.metadata.end() && flag->second == "true") {
+        return Ec2Error{400, "OperationNotPermitted",
+                        "The instance '" + Ec2IdOf("i", s.id.str()) +
+                            "' may not be terminated. Modify its 'disableApiTermination' "
+                            "instance attribute and try again."};
+      }
+    }
+  }
   std::string items;
   for (const InstanceState& s : before) {
-    Status st = s.vm_state == VmState::kDeleted ? Status::Ok() : change(s.id);
+    Status st = s.vm_state == VmState::kDeleted ? Status::Ok() : change(s);
     if (!st.ok() && !(st.IsNotFound() && s.vm_state == VmState::kDeleted)) {
       return Ec2ErrorOf(st);
     }
@@ -364,25 +372,25 @@ void AddInstanceActions(std::map<std::string, Ec2Handler::Action>& actions) {
   actions["DescribeInstances"] = DescribeInstances;
   actions["RunInstances"] = RunInstances;
   actions["TerminateInstances"] = [](const Ec2Handler& h, const Ec2Call& call) {
-    return ChangeInstances(h, call, [&](const InstanceId& id) {
-      return h.options().service->DeleteServer(call.ctx, id);
+    return ChangeInstances(h, call, [&](const InstanceState& s) {
+      return h.options().service->DeleteServer(call.ctx, s.id);
     });
   };
   actions["StopInstances"] = [](const Ec2Handler& h, const Ec2Call& call) {
-    return ChangeInstances(h, call, [&](const InstanceId& id) {
-      return h.options().service->ServerAction(call.ctx, id, LifecycleAction::kStop,
+    return ChangeInstances(h, call, [&](const InstanceState& s) {
+      return h.options().service->ServerAction(call.ctx, s.id, LifecycleAction::kStop,
                                                false);
     });
   };
   actions["StartInstances"] = [](const Ec2Handler& h, const Ec2Call& call) {
-    return ChangeInstances(h, call, [&](const InstanceId& id) {
-      return h.options().service->ServerAction(call.ctx, id, LifecycleAction::kStart,
+    return ChangeInstances(h, call, [&](const InstanceState& s) {
+      return h.options().service->ServerAction(call.ctx, s.id, LifecycleAction::kStart,
                                                false);
     });
   };
   actions["RebootInstances"] = [](const Ec2Handler& h, const Ec2Call& call) -> Ec2Result {
-    Ec2Result r = ChangeInstances(h, call, [&](const InstanceId& id) {
-      return h.options().service->ServerAction(call.ctx, id, LifecycleAction::kReboot,
+    Ec2Result r = ChangeInstances(h, call, [&](const InstanceState& s) {
+      return h.options().service->ServerAction(call.ctx, s.id, LifecycleAction::kReboot,
                                                false);
     });
     if (std::holds_alternative<Ec2Error>(r)) return r;

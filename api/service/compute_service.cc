@@ -324,7 +324,10 @@ Status ComputeService::ActOnServer(const RequestContext& ctx, const InstanceId& 
   CHRONOVA_ASSIGN_OR_RETURN(
       CommandOutcome out,
       HandleCommand(*log_, InstanceStream(id), initial, FoldInstance, InstanceVersion,
-                    checked, ctx.Meta(options_.env->Now()), key));
+                    checked, ctx.Meta(options_.env->Now()),
+                    // Per server: one request may act on several (EC2's
+                    // TerminateInstances with a list of ids).
+                    IdempotencyKey(key.str() + "/" + id.str())));
   if (out.appended) {
     CHRONOVA_RETURN_IF_ERROR(WaitFor(out.append.last_seq));
     if (appended != nullptr) *appended = out.append.last_seq;
@@ -696,8 +699,9 @@ Status ComputeService::UnlockServer(const RequestContext& ctx, const InstanceId&
 // the server as the projections show it right after.
 template <typename DecideFn>
 Result<InstanceState> ComputeService::Change(const RequestContext& ctx,
-                                             const InstanceId& id, DecideFn decide_fn) {
-  CHRONOVA_RETURN_IF_ERROR(ActOnServer(ctx, id, RequestKey(ctx, "change"), decide_fn));
+                                             const InstanceId& id, const char* verb,
+                                             DecideFn decide_fn) {
+  CHRONOVA_RETURN_IF_ERROR(ActOnServer(ctx, id, RequestKey(ctx, verb), decide_fn));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<InstanceState> s,
                             ServersView(reader.get()).Get(id));
@@ -716,14 +720,22 @@ Result<InstanceState> ComputeService::UpdateServer(const RequestContext& ctx,
   cmd.update.has_access_ipv6 = req.access_ipv6.has_value();
   cmd.update.access_ipv6 = req.access_ipv6.value_or("");
   SetDescription(cmd.update, req.description);
-  return Change(ctx, id, [&](const InstanceState& s) -> Result<std::vector<Event>> {
-    CHRONOVA_RETURN_IF_ERROR(
-        Authorize(ctx, "os_compute_api:servers:update", {s.project_id, {}}));
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events, Decide(s, cmd));
-    if (req.auto_disk_config)
-      events.push_back(InstanceDiskConfigSet{*req.auto_disk_config});
-    return events;
-  });
+  cmd.update.has_user_data = req.user_data.has_value();
+  cmd.update.user_data = req.user_data.value_or("");
+  return Change(
+      ctx, id, "update", [&](const InstanceState& s) -> Result<std::vector<Event>> {
+        CHRONOVA_RETURN_IF_ERROR(
+            Authorize(ctx, "os_compute_api:servers:update", {s.project_id, {}}));
+        if (req.user_data && s.vm_state != VmState::kStopped) {
+          return Status::Conflict("Cannot change the user data of instance " +
+                                  s.id.str() + " while it is in vm_state " +
+                                  std::string(VmStateName(s.vm_state)));
+        }
+        CHRONOVA_ASSIGN_OR_RETURN(std::vector<Event> events, Decide(s, cmd));
+        if (req.auto_disk_config)
+          events.push_back(InstanceDiskConfigSet{*req.auto_disk_config});
+        return events;
+      });
 }
 
 Result<InstanceState> ComputeService::ChangeServerMetadata(const RequestContext& ctx,
@@ -739,10 +751,11 @@ Result<InstanceState> ComputeService::ChangeServerMetadata(const RequestContext&
   }
   cmd.max_items = options_.metadata_items_limit;
   const std::string action = "os_compute_api:server-metadata:" + std::string(policy);
-  return Change(ctx, id, [&](const InstanceState& s) -> Result<std::vector<Event>> {
-    CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, action, {s.project_id, {}}));
-    return Decide(s, cmd);
-  });
+  return Change(ctx, id, "metadata",
+                [&](const InstanceState& s) -> Result<std::vector<Event>> {
+                  CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, action, {s.project_id, {}}));
+                  return Decide(s, cmd);
+                });
 }
 
 Result<InstanceState> ComputeService::GetServer(const RequestContext& ctx,

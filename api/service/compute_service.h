@@ -137,6 +137,9 @@ struct UpdateServerRequest {
   std::optional<std::string> access_ipv6;
   DescriptionChange description;
   std::optional<bool> auto_disk_config;  // OS-DCF:diskConfig
+  // EC2's ModifyInstanceAttribute userData (base64; "" unsets it): only for
+  // a stopped server (Conflict otherwise), as on AWS.
+  std::optional<std::string> user_data;
 };
 
 // What a server-metadata call does (the service adds the quota).
@@ -654,8 +657,9 @@ class ComputeService {
                             const ImageCreated& image, const char* verb,
                             const ServerDecider& decide);
   template <typename DecideFn>
+  // `verb` names the change in the request's idempotency key.
   Result<InstanceState> Change(const RequestContext& ctx, const InstanceId& id,
-                               DecideFn decide_fn);
+                               const char* verb, DecideFn decide_fn);
   Status CanSee(const RequestContext& ctx, const InstanceState& s) const;
   // Appends the console's token (AuthorizeConsole) to the server's stream.
   Status AppendConsoleToken(const RequestContext& ctx, const InstanceId& id,

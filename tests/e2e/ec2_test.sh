@@ -96,6 +96,43 @@ ec2 wait instance-running --instance-ids "$ID" || fail "not running after reboot
 OUT=$(ec2 get-console-output --instance-id "$ID" --query Output --output text)
 [ -n "$OUT" ] || fail "empty console output"
 
+# Tags: an instance's are its server metadata.
+ec2 create-tags --resources "$ID" --tags Key=env,Value=prod Key=owner,Value=ops
+[ "$(ec2 describe-tags --filters "Name=resource-id,Values=$ID" Name=key,Values=env \
+  --query 'Tags[0].Value' --output text)" = prod ] || fail "describe-tags"
+[ "$(os server show web1 -f json -c properties | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["properties"]["owner"])')" = ops ] ||
+  fail "the tag is not the server's metadata"
+ec2 delete-tags --resources "$ID" --tags Key=owner
+[ -z "$(ec2 describe-tags --filters "Name=resource-id,Values=$ID" Name=key,Values=owner \
+  --query 'Tags[].Value' --output text)" ] || fail "delete-tags left the tag"
+[ "$(ec2 describe-instance-status --instance-ids "$ID" \
+  --query 'InstanceStatuses[0].InstanceState.Name' --output text)" = running ] ||
+  fail "describe-instance-status"
+[ "$(ec2 describe-instance-attribute --instance-id "$ID" --attribute instanceType \
+  --query 'InstanceType.Value' --output text)" = m1.tiny ] || fail "instanceType attribute"
+[ "$(ec2 describe-account-attributes --query 'AccountAttributes[?AttributeName==`max-instances`].AttributeValues[0].AttributeValue' --output text)" != "" ] ||
+  fail "describe-account-attributes"
+# Termination protection.
+ec2 modify-instance-attribute --instance-id "$ID" --disable-api-termination
+[ "$(ec2_error terminate-instances --instance-ids "$ID")" = OperationNotPermitted ] ||
+  fail "a protected instance was terminated"
+ec2 modify-instance-attribute --instance-id "$ID" --no-disable-api-termination
+
+# CreateImage (a snapshot), a boot from it, DeregisterImage.
+SNAP=$(ec2 create-image --instance-id "$ID" --name web1-snap --description nightly \
+  --query ImageId --output text)
+[[ "$SNAP" =~ ^ami-[0-9a-f]{17}$ ]] || fail "create-image gave '$SNAP'"
+ec2 wait image-available --image-ids "$SNAP" || fail "the snapshot never became available"
+[ "$(ec2 describe-image-attribute --image-id "$SNAP" --attribute description \
+  --query 'Description.Value' --output text)" = nightly ] || fail "describe-image-attribute"
+FROM_SNAP=$(ec2 run-instances --image-id "$SNAP" --instance-type m1.tiny \
+  --query 'Instances[0].InstanceId' --output text)
+ec2 wait instance-running --instance-ids "$FROM_SNAP" || fail "no boot from the snapshot"
+ec2 terminate-instances --instance-ids "$FROM_SNAP" >/dev/null
+ec2 deregister-image --image-id "$SNAP"
+[ "$(ec2_error describe-image-attribute --image-id "$SNAP" --attribute description)" = InvalidAMIID.NotFound ] ||
+  fail "a deregistered image is still there"
+
 # boto3: the same instance, and a second one through the SDK.
 "$PY" - "$EC2" "$ID" "$AMI" <<'PYEOF' || fail "the boto3 script failed"
 import sys, boto3, botocore
