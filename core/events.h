@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "core/events/aggregate_events.h"
+#include "core/events/certificate_events.h"
 #include "core/events/credential_events.h"
 #include "core/events/event_list.h"
 #include "core/events/flavor_events.h"
@@ -29,7 +30,7 @@ namespace chronova {
 using AllEvents =
     ConcatEventLists<InstanceEvents, HostEvents, FlavorEvents, KeypairEvents, QuotaEvents,
                      ImageEvents, TokenEvents, AggregateEvents, ServerGroupEvents,
-                     CredentialEvents>;
+                     CredentialEvents, CertificateEvents>;
 using Event = EventVariant<AllEvents>;
 
 // True for the events of instance/<uuid> streams (those of

@@ -207,6 +207,7 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
       flags.Get("image-listen", ini.GetOr("api", "image_listen", n.api.image_api_url));
   n.api.ec2_api_url =
       flags.Get("ec2-listen", ini.GetOr("api", "ec2_listen", n.api.ec2_api_url));
+  n.api.cert_dir = ini.GetOr("api", "cert_dir", n.api.cert_dir);
   n.api.public_host =
       flags.Get("public-host", ini.GetOr("api", "public_host", n.api.public_host));
   n.api.auth_strategy =

@@ -77,6 +77,7 @@ struct Node::Parts {
   std::unique_ptr<ImageService> image_service;
   std::unique_ptr<ImageApiServer> image_api;
   std::unique_ptr<Ec2ApiServer> ec2_api;
+  std::unique_ptr<CertAuthority> certificates;
   std::unique_ptr<HostQueryClient> console_queries;
   std::map<std::string, std::unique_ptr<ConsoleProxy>> console_proxies;
 
@@ -460,6 +461,9 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
   service_options.reclaim_instance_interval_s = node.reclaim_instance_interval_s;
   service_options.shelved_offload_time_s = node.shelved_offload_time_s;
   service_options.images = p.image_service.get();
+  p.certificates =
+      std::make_unique<CertAuthority>(o.cert_dir.empty() ? dir + "/cert" : o.cert_dir);
+  service_options.certificates = p.certificates.get();
   // Next to the snapshots, so copies of them are hard links; a crash leaves
   // nothing that matters here.
   service_options.time_travel.scratch_dir = dir + "/scratch/time-travel";

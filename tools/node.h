@@ -84,6 +84,9 @@ struct ApiRoleOptions {
   // The seeded accounts' password; "" generates one when seeding. Given on a
   // later start, every seeded account is re-hashed with it.
   std::string identity_password;
+  // The cloud's CA for os-certificates (ca.key, ca.crt; created once); empty:
+  // <state_dir>/cert. Several api processes share one directory.
+  std::string cert_dir;
   // Where image data live (Glance's filesystem_store_datadir); empty:
   // <state_dir>/images. Several api processes share one directory.
   std::string image_dir;

@@ -128,6 +128,8 @@ constexpr Entry kRules[] = {
     {"os_compute_api:os-services:update", PolicyRule::kAdmin},
     {"os_compute_api:os-simple-tenant-usage:list", PolicyRule::kAdmin},
     {"os_compute_api:os-simple-tenant-usage:show", PolicyRule::kProjectReaderOrAdmin},
+    {"os_compute_api:os-certificates:create", PolicyRule::kProjectMemberOrAdmin},
+    {"os_compute_api:os-certificates:show", PolicyRule::kProjectReaderOrAdmin},
     {"os_compute_api:os-shelve:shelve", PolicyRule::kProjectMemberOrAdmin},
     {"os_compute_api:os-shelve:shelve_offload", PolicyRule::kAdmin},
     {"os_compute_api:os-shelve:unshelve", PolicyRule::kProjectMemberOrAdmin},

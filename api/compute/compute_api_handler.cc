@@ -29,6 +29,7 @@ bool IsCollection(const std::string& segment) {
          segment == "os-console-auth-tokens" || segment == "os-simple-tenant-usage" ||
          segment == "extensions" || segment == "os-server-external-events" ||
          segment == "os-instance_usage_audit_log" || segment == "os-migrations" ||
+         segment == "os-certificates" ||
          segment == "chronova";  // chronova's own admin APIs: /chronova/history/...
 }
 
@@ -56,6 +57,7 @@ ComputeRoutes AllRoutes(const ComputeApiOptions& options) {
   AddExtensionRoutes(&routes, options);
   AddServerExternalEventRoutes(&routes, options);
   AddServerPasswordRoutes(&routes, options);
+  AddCertificateRoutes(&routes, options);
   AddInstanceUsageAuditLogRoutes(&routes, options);
   AddMigrationRoutes(&routes, options);
   AddHostRoutes(&routes, options);

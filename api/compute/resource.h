@@ -102,6 +102,7 @@ void AddExtensionRoutes(ComputeRoutes* routes, const ComputeApiOptions& options)
 void AddServerExternalEventRoutes(ComputeRoutes* routes,
                                   const ComputeApiOptions& options);
 void AddServerPasswordRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
+void AddCertificateRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);
 void AddInstanceUsageAuditLogRoutes(ComputeRoutes* routes,
                                     const ComputeApiOptions& options);
 void AddMigrationRoutes(ComputeRoutes* routes, const ComputeApiOptions& options);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agents/compute/image_sink.h"
+#include "api/service/cert_authority.h"
 #include "api/service/console_options.h"
 #include "core/env.h"
 #include "core/guest_diagnostics.h"
@@ -262,6 +263,8 @@ struct ComputeServiceOptions {
   // Where a shelved server's image is deleted when the server is (the image
   // service of this process); null: the image is left.
   ImageSink* images = nullptr;
+  // The cloud's CA (nova-cert's os-certificates); null: 404 there.
+  const CertAuthority* certificates = nullptr;
 };
 
 // A resolved as_of: the seq and the time of its event (0 for seq 0).
@@ -424,6 +427,12 @@ class ComputeService {
   // an unknown, expired or revoked one.
   Result<ConsoleTokenRecord> ShowConsoleToken(const RequestContext& ctx,
                                               const std::string& token) const;
+  // os-certificates (nova-cert): a certificate signed by the cloud's CA for
+  // the caller, with its new private key (certificate.issued records the
+  // certificate, never the key); the CA's root certificate. PermissionDenied
+  // by policy; NotFound when the node has no CA.
+  Result<IssuedCertificate> CreateCertificate(const RequestContext& ctx);
+  Result<std::string> RootCertificate(const RequestContext& ctx) const;
   // changePassword: NotFound as GetServer, PermissionDenied by policy
   // (os-admin-password), Conflict for a lock or a state other than ACTIVE with
   // no task, and otherwise Conflict "QEMU guest agent is not enabled": no

@@ -1,6 +1,9 @@
 // The smaller Compute API resources over real HTTP: /extensions,
 // os-server-external-events, os-server-password, os-instance_usage_audit_log
 // and OS-DCF:diskConfig (docs/api.md).
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <catch2/catch.hpp>
 
 #include "api/http/microversion.h"
@@ -110,6 +113,66 @@ TEST_CASE("os-server-password: nothing was posted, so nothing to show or clear")
       cloud
           .Send("GET", "/servers/6f8e2a1c-3b4d-4e5f-8a9b-0c1d2e3f4a5b/os-server-password")
           .status == 404);
+}
+
+TEST_CASE(
+    "os-certificates: a certificate for the caller signed by the cloud's CA, recorded "
+    "without its key; the root; gone from 2.53") {
+  ApiCloud cloud;
+  Answer created = cloud.Send("POST", "/os-certificates");
+  INFO(created.body);
+  REQUIRE(created.status == 200);
+  const std::string cert_pem = created.json["certificate"]["data"].as_string();
+  const std::string key_pem = created.json["certificate"]["private_key"].as_string();
+  CHECK(cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+  CHECK(key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+  Answer root = cloud.Send("GET", "/os-certificates/root");
+  INFO(root.body);
+  REQUIRE(root.status == 200);
+  CHECK(root.json["certificate"]["private_key"].is_null());
+  const std::string root_pem = root.json["certificate"]["data"].as_string();
+
+  // The certificate is signed by the root, for the caller, and its key is its own.
+  auto load_cert = [](const std::string& pem) {
+    BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+    BIO_free(b);
+    return x;
+  };
+  X509* cert = load_cert(cert_pem);
+  X509* ca = load_cert(root_pem);
+  REQUIRE(cert != nullptr);
+  REQUIRE(ca != nullptr);
+  EVP_PKEY* ca_key = X509_get0_pubkey(ca);
+  CHECK(X509_verify(cert, ca_key) == 1);
+  BIO* kb = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+  BIO_free(kb);
+  REQUIRE(key != nullptr);
+  CHECK(X509_check_private_key(cert, key) == 1);
+  char subject[256];
+  X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+  CHECK(std::string(subject).starts_with("/O=demo/CN=alice-"));
+  EVP_PKEY_free(key);
+  X509_free(cert);
+  X509_free(ca);
+
+  // Recorded: the certificate's facts, never its key.
+  bool recorded = false;
+  for (const Envelope& e : ReadAll(*cloud.node->log())) {
+    if (e.type != CertificateIssued::kType) continue;
+    recorded = true;
+    CHECK(e.payload.find("PRIVATE KEY") == std::string::npos);
+    auto issued = std::get<CertificateIssued>(DecodeEvent(e).value());
+    CHECK(issued.user_id == UserId("alice"));
+    CHECK(issued.subject.starts_with("/O=demo/CN=alice-"));
+  }
+  CHECK(recorded);
+
+  CHECK(cloud.Send("GET", "/os-certificates/other").status == 501);
+  CHECK(At(cloud, "2.52", "GET", "/os-certificates/root").status == 200);
+  CHECK(At(cloud, "2.53", "GET", "/os-certificates/root").status == 404);
+  CHECK(At(cloud, "2.53", "POST", "/os-certificates").status == 404);
 }
 
 TEST_CASE("os-instance_usage_audit_log: no audit runs, every compute host not run") {

@@ -56,9 +56,9 @@ wait_for_text "$E2E_TMP/d.log" 60 "all-in-one ready"
 
 export TEMPEST_RESULTS_DIR="$RESULTS"
 # chronova resizes (same host allowed, as Tempest's single-node configs) and
-# cold-migrates between its two hosts, and its noVNC proxy serves the fake
-# hosts' consoles.
-export TEMPEST_ENABLE="resize,cold_migration,vnc_console${TEMPEST_ENABLE:+,$TEMPEST_ENABLE}"
+# cold-migrates between its two hosts, its noVNC proxy serves the fake
+# hosts' consoles, and it has nova-cert's os-certificates (through 2.52).
+export TEMPEST_ENABLE="resize,cold_migration,vnc_console,nova_cert${TEMPEST_ENABLE:+,$TEMPEST_ENABLE}"
 export TEMPEST_SET="compute.min_compute_nodes=2${TEMPEST_SET:+ $TEMPEST_SET}"
 export TEMPEST_CONCURRENCY=${TEMPEST_CONCURRENCY:-2}
 export TEMPEST_BUILD_TIMEOUT=${TEMPEST_BUILD_TIMEOUT:-60}

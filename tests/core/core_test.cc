@@ -501,6 +501,8 @@ TEST_CASE("every event round-trips through its envelope payload") {
       InstanceRestored{HostName("h"), 1},
       CredentialCreated{"c", UserId("u"), ProjectId("p"), "ec2", "ak", "sealed"},
       CredentialDeleted{},
+      CertificateIssued{"0a", UserId("u"), ProjectId("p"), "/O=p/CN=u-1", "ff",
+                        Timestamp{1}, Timestamp{2}},
       InstanceCrashDumpFinished{HostName("h"), "Triggering crash dump is not supported"}};
   REQUIRE(all.size() == std::variant_size_v<Event>);
   for (const Event& e : all) {

@@ -181,7 +181,7 @@ TEST_CASE("an event is an instance event exactly when it is declared among them"
       },
       std::tuple<InstanceEvents, HostEvents, FlavorEvents, KeypairEvents, QuotaEvents,
                  ImageEvents, TokenEvents, AggregateEvents, ServerGroupEvents,
-                 CredentialEvents>{});
+                 CredentialEvents, CertificateEvents>{});
   CHECK(kinds == std::variant_size_v<Event>);
   CHECK(std::variant_size_v<EventVariant<InstanceEvents>> == 47);
 }

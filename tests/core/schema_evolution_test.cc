@@ -378,6 +378,9 @@ std::vector<Envelope> History() {
                                              "ec2", "ak-1", "c2VhbGVkLXNlY3JldA"});
     ev("credential/" + id, CredentialDeleted{});
   }
+  ev("certificate/5e2f",
+     CertificateIssued{"5e2f", UserId("alice"), ProjectId("demo"), "/O=demo/CN=alice-1",
+                       "9c1d", Timestamp{1700000000000000}, Timestamp{1731536000000000}});
   return out;
 }
 

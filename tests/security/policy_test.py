@@ -735,6 +735,9 @@ RULES = {
         cleanup=drop_victim_server),
     # The server is not SOFT_DELETED: an allowed restore is a 409.
     "os_compute_api:os-deferred-delete:restore": R("POST", ACTION, {"restore": None}, ok=409),
+    "os_compute_api:os-certificates:create": R(
+        "POST", "/v2.1/os-certificates", check=lambda body: "private_key" in body["certificate"]),
+    "os_compute_api:os-certificates:show": R("GET", "/v2.1/os-certificates/root"),
     "os_compute_api:os-shelve:shelve": R(
         "POST", VICTIM, {"shelve": None}, ok=202, prepare=victim_server,
         cleanup=drop_victim_server),
