@@ -376,34 +376,48 @@ HttpResponse Ec2Handler::Handle(const HttpRequest& request) const {
   if (std::max(request.body.size(), request.declared_length) > kMaxBodyBytes) {
     return fail(Ec2Error{413, "RequestEntityTooLarge", "The request is too large."});
   }
-  // Who is asking, before anything is parsed: a request is hostile until signed.
+  // Who is asking, before anything is done: a request is hostile until signed.
+  // (The parameters are parsed first, bounded: SigV2 signs them.)
+  Ec2Call call;
+  if (!ParseForm(request.query, &call.params) ||
+      (request.method == "POST" && !ParseForm(request.body, &call.params))) {
+    return fail(InvalidParameter("The request's parameters are malformed."));
+  }
   SignedRequest signed_request{request.method, request.path, request.query,
                                request.headers.fields(), request.body};
   ParsedSigV4 parsed = ParseSigV4(signed_request);
+  ParsedSigV2 v2;
+  if (parsed.failure && parsed.failure->code == "MissingAuthenticationToken") {
+    v2 = ParseSigV2(call.params);
+    if (v2.failure)
+      return fail(
+          Ec2Error{v2.failure->http_status, v2.failure->code, v2.failure->message});
+    if (v2.auth) parsed.failure.reset();
+  }
   if (parsed.failure) {
     return fail(Ec2Error{parsed.failure->http_status, parsed.failure->code,
                          parsed.failure->message});
   }
+  const std::string& access = v2.auth ? v2.auth->access_key : parsed.auth->access_key;
   Result<IdentityService::Ec2Principal> principal =
-      options_.identity->FindEc2Access(parsed.auth->access_key);
+      options_.identity->FindEc2Access(access);
   if (!principal.ok()) {
     if (!principal.status().IsNotFound()) return fail(Ec2ErrorOf(principal.status()));
     return fail(Ec2Error{401, "AuthFailure",
                          "AWS was not able to validate the provided access credentials"});
   }
-  if (auto refused =
-          VerifySigV4(signed_request, *parsed.auth, principal->credential.secret,
-                      options_.env->Now(), options_.max_skew_us)) {
+  const std::string* host = request.headers.Find("Host");
+  std::optional<SigV4Failure> refused =
+      v2.auth ? VerifySigV2(request.method, host ? *host : "", request.path, call.params,
+                            *v2.auth, principal->credential.secret, options_.env->Now(),
+                            options_.max_skew_us)
+              : VerifySigV4(signed_request, *parsed.auth, principal->credential.secret,
+                            options_.env->Now(), options_.max_skew_us);
+  if (refused)
     return fail(Ec2Error{refused->http_status, refused->code, refused->message});
-  }
-  Ec2Call call;
   call.ctx = principal->context;
   call.request_id = request_id;
   call.ctx.request_id = RequestId("req-" + request_id);
-  if (!ParseForm(request.query, &call.params) ||
-      (request.method == "POST" && !ParseForm(request.body, &call.params))) {
-    return fail(InvalidParameter("The request's parameters are malformed."));
-  }
   auto action = call.params.find("Action");
   if (action == call.params.end()) {
     return fail(Ec2Error{400, "MissingAction", "The request must contain an Action."});

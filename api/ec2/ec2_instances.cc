@@ -192,7 +192,42 @@ Ec2Result DescribeInstances(const Ec2Handler& h, const Ec2Call& call) {
   }
   const auto filters = Filters(call);
   std::erase_if(servers, [&](const InstanceState& s) { return !Matches(s, filters); });
-  return ReservationsXml(servers);
+  // Paging (MaxResults 5..1000, NextToken): the token is the last instance's
+  // EC2 id; the next page starts after it.
+  auto max = call.params.find("MaxResults");
+  auto token = call.params.find("NextToken");
+  if (max == call.params.end() && token == call.params.end()) {
+    return ReservationsXml(servers);
+  }
+  if (!ids.empty()) {
+    return InvalidParameter(
+        "The parameter instancesSet cannot be used with the parameter maxResults");
+  }
+  size_t limit = 1000;
+  if (max != call.params.end()) {
+    const std::string& v = max->second;
+    if (v.empty() || v.size() > 4 || !std::all_of(v.begin(), v.end(), ::isdigit) ||
+        std::stoi(v) < 5 || std::stoi(v) > 1000) {
+      return InvalidParameter("MaxResults must be between 5 and 1000");
+    }
+    limit = static_cast<size_t>(std::stoi(v));
+  }
+  size_t start = 0;
+  if (token != call.params.end() && !token->second.empty()) {
+    auto after =
+        std::find_if(servers.begin(), servers.end(), [&](const InstanceState& s) {
+          return Ec2IdOf("i", s.id.str()) == token->second;
+        });
+    if (after == servers.end()) return InvalidParameter("Invalid NextToken");
+    start = static_cast<size_t>(after - servers.begin()) + 1;
+  }
+  const size_t end = std::min(servers.size(), start + limit);
+  std::vector<InstanceState> page(servers.begin() + static_cast<long>(start),
+                                  servers.begin() + static_cast<long>(end));
+  std::string out = ReservationsXml(page);
+  if (end < servers.size())
+    out += XmlLeaf("nextToken", Ec2IdOf("i", page.back().id.str()));
+  return out;
 }
 
 Ec2Result RunInstances(const Ec2Handler& h, const Ec2Call& call) {

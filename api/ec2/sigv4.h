@@ -10,6 +10,7 @@
 // access key ParseSigV4 returns.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -73,6 +74,37 @@ std::string SigV4Signature(const std::string& secret, const SigV4Auth& auth,
 // SignatureDoesNotMatch (403), as EC2 answers.
 std::optional<SigV4Failure> VerifySigV4(const SignedRequest& request,
                                         const SigV4Auth& auth, const std::string& secret,
+                                        Timestamp now,
+                                        int64_t max_skew_us = int64_t{900} * 1000000);
+
+// AWS Signature Version 2 (old EC2 tools): the request's parameters carry
+// AWSAccessKeyId, SignatureVersion=2, SignatureMethod (HmacSHA256 or
+// HmacSHA1), Timestamp (or Expires) and Signature, the base64 HMAC of
+// "METHOD\nhost\npath\n" + the other parameters sorted and percent-encoded.
+// `params` are the decoded query and form parameters together.
+struct SigV2Auth {
+  std::string access_key;
+  std::string method;     // "HmacSHA256" or "HmacSHA1"
+  std::string signature;  // base64
+  Timestamp signed_at;    // Timestamp, or Expires less max_skew
+  bool expires = false;   // given as Expires (valid until then)
+};
+// nullopt in *auth's place (and no failure) when the request is not SigV2.
+struct ParsedSigV2 {
+  std::optional<SigV2Auth> auth;
+  std::optional<SigV4Failure> failure;
+};
+ParsedSigV2 ParseSigV2(const std::map<std::string, std::string>& params);
+// The SigV2 signature of a request (base64).
+std::string SigV2Signature(const std::string& secret, const std::string& algorithm,
+                           const std::string& method, const std::string& host,
+                           const std::string& path,
+                           const std::map<std::string, std::string>& params);
+// As VerifySigV4, for a SigV2 request (`host` as the Host header gave it).
+std::optional<SigV4Failure> VerifySigV2(const std::string& method,
+                                        const std::string& host, const std::string& path,
+                                        const std::map<std::string, std::string>& params,
+                                        const SigV2Auth& auth, const std::string& secret,
                                         Timestamp now,
                                         int64_t max_skew_us = int64_t{900} * 1000000);
 

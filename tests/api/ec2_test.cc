@@ -180,6 +180,40 @@ TEST_CASE("SigV4: a presigned URL's X-Amz-* parameters verify without its signat
   CHECK_FALSE(VerifySigV4(r, parsed, kSecret, kSignedAt).has_value());
 }
 
+TEST_CASE("SigV2: botocore's signature of an EC2 request verifies; the rest is refused") {
+  std::map<std::string, std::string> params = {
+      {"Action", "DescribeRegions"},
+      {"Version", "2016-11-15"},
+      {"Filter.1.Name", "region-name"},
+      {"Filter.1.Value.1", "Region One~"},
+      {"AWSAccessKeyId", "AKIDEXAMPLE"},
+      {"SignatureVersion", "2"},
+      {"SignatureMethod", "HmacSHA256"},
+      {"Timestamp", "2015-08-30T12:36:00Z"},
+      // botocore 1.29's SigV2Auth.calc_signature for POST http://127.0.0.1:8788/.
+      {"Signature", "2o0GziB6H77d79wLJMpxfOjI/l93IJ5qJu578KVTLtk="}};
+  ParsedSigV2 parsed = ParseSigV2(params);
+  REQUIRE(parsed.auth);
+  CHECK(parsed.auth->access_key == "AKIDEXAMPLE");
+  CHECK(parsed.auth->signed_at == kSignedAt);
+  CHECK_FALSE(VerifySigV2("POST", "127.0.0.1:8788", "/", params, *parsed.auth, kSecret,
+                          kSignedAt));
+  auto wrong = VerifySigV2("POST", "127.0.0.1:8789", "/", params, *parsed.auth, kSecret,
+                           kSignedAt);
+  REQUIRE(wrong);
+  CHECK(wrong->code == "SignatureDoesNotMatch");
+  auto late = VerifySigV2("POST", "127.0.0.1:8788", "/", params, *parsed.auth, kSecret,
+                          Timestamp{kSignedAt.micros + int64_t{16} * 60 * 1000000});
+  REQUIRE(late);
+  CHECK(late->code == "RequestExpired");
+  // Not SigV2 at all: nothing parsed, nothing refused.
+  ParsedSigV2 none = ParseSigV2({{"Action", "DescribeRegions"}});
+  CHECK_FALSE(none.auth);
+  CHECK_FALSE(none.failure);
+  params["SignatureVersion"] = "1";
+  CHECK(ParseSigV2(params).failure->code == "IncompleteSignature");
+}
+
 TEST_CASE("EC2 ids are the uuid's first 17 hex digits, and name a uuid prefix back") {
   const std::string uuid = "3f2b7c3e-1d4a-4e8b-9c6d-0a1b2c3d4e5f";
   CHECK(Ec2IdOf("i", uuid) == "i-3f2b7c3e1d4a4e8b9");

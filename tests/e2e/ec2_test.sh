@@ -135,7 +135,7 @@ ec2 deregister-image --image-id "$SNAP"
 
 # boto3: the same instance, and a second one through the SDK.
 "$PY" - "$EC2" "$ID" "$AMI" <<'PYEOF' || fail "the boto3 script failed"
-import sys, boto3, botocore
+import sys, urllib.parse, boto3, botocore
 port, iid, ami = sys.argv[1], sys.argv[2], sys.argv[3]
 ec2 = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}", region_name="RegionOne")
 r = ec2.describe_instances(InstanceIds=[iid])
@@ -153,6 +153,30 @@ try:
     raise SystemExit("an unknown instance was found")
 except botocore.exceptions.ClientError as e:
     assert e.response["Error"]["Code"] == "InvalidInstanceID.NotFound", e.response
+# Paging: six more, read five at a time through the SDK's paginator.
+many = ec2.run_instances(ImageId=ami, InstanceType="m1.tiny", MinCount=6, MaxCount=6,
+                         ClientToken="boto3-six")
+six = {i["InstanceId"] for i in many["Instances"]}
+pages = list(ec2.get_paginator("describe_instances").paginate(
+    Filters=[{"Name": "reservation-id", "Values": [many["ReservationId"]]}],
+    PaginationConfig={"PageSize": 5}))
+assert len(pages) == 2, [len(p["Reservations"]) for p in pages]
+seen = {i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]}
+assert seen == six, (seen, six)
+ec2.terminate_instances(InstanceIds=sorted(six))
+# Signature Version 2, as old tools sign.
+from botocore.auth import SigV2Auth
+from botocore.awsrequest import AWSRequest
+import urllib.request
+creds = boto3.session.Session().get_credentials()
+req = AWSRequest(method="POST", url=f"http://127.0.0.1:{port}/",
+                 data={"Action": "DescribeRegions", "Version": "2016-11-15"})
+SigV2Auth(creds).add_auth(req)
+body = "&".join(f"{k}={urllib.parse.quote(v, safe='-_~')}" for k, v in req.data.items())
+answer = urllib.request.urlopen(urllib.request.Request(
+    req.url, data=body.encode(), method="POST",
+    headers={"Content-Type": "application/x-www-form-urlencoded"})).read().decode()
+assert "<regionName>RegionOne</regionName>" in answer, answer
 print("boto3 ok")
 PYEOF
 
