@@ -113,6 +113,10 @@ Status Conductor::HandleEvents(const std::vector<Envelope>& batch) {
     // every conductor does it, so none is missed while owners change.
     const bool owned = Owns(StreamKey(env.stream));
     auto route = InstanceEventRoutes().find(env.type);
+    if (env.type == InstanceResizeFinished::kType) {
+      if (owned) ConfirmIfAsked(env);
+      continue;
+    }
     if (route == InstanceEventRoutes().end()) continue;
     if (route->second.settle_resize) {
       Status st = SettleResize(env);
@@ -776,6 +780,9 @@ void Conductor::ExpireParked(Timestamp now) {
   const Parked kinds[] = {
       {"SOFT_DELETED", options_.reclaim_instance_interval_us, "reclaim"},
       {"SHELVED", options_.shelved_offload_time_us, "offload"},
+      // A resize to confirm once finished whose instance.resize_finished this
+      // conductor never saw (it was down): confirmed after the re-send delay.
+      {"VERIFY_RESIZE", options_.resend_after_us, "auto-confirm"},
   };
   for (const Parked& p : kinds) {
     if (p.after_us <= 0) continue;
@@ -786,6 +793,9 @@ void Conductor::ExpireParked(Timestamp now) {
     Status st = ServersView(reader->get())
                     .VisitNewest({ProjectId(), p.status, HostName()}, nullptr,
                                  [&](InstanceState&& s) {
+                                   const bool confirm =
+                                       p.status == std::string_view("VERIFY_RESIZE");
+                                   if (confirm && !s.resize_auto_confirm) return true;
                                    if (s.task_state == TaskState::kNone &&
                                        now.micros - s.updated_at.micros >= p.after_us &&
                                        Owns(s.id.str())) {
@@ -800,6 +810,7 @@ void Conductor::ExpireParked(Timestamp now) {
       InstanceState initial;
       initial.id = s.id;
       const bool reclaim = p.status == std::string_view("SOFT_DELETED");
+      const bool confirm = p.status == std::string_view("VERIFY_RESIZE");
       Result<CommandOutcome> out = HandleCommand(
           *log_, InstanceStream(s.id), initial, Fold,
           [](const InstanceState& i) { return i.version; },
@@ -808,6 +819,7 @@ void Conductor::ExpireParked(Timestamp now) {
             // meanwhile keeps it).
             if (i.version != s.version) return std::vector<Event>{};
             if (reclaim) return Decide(i, DeleteInstance{/*override_lock=*/true});
+            if (confirm) return Decide(i, ConfirmResize{/*override_lock=*/true});
             return Decide(i, ShelveOffloadInstance{/*override_lock=*/true});
           },
           meta,
@@ -817,6 +829,30 @@ void Conductor::ExpireParked(Timestamp now) {
         Warn(std::string(p.verb) + " " + s.id.str(), out.status());
       }
     }
+  }
+}
+
+void Conductor::ConfirmIfAsked(const Envelope& env) {
+  const InstanceId id(std::string(StreamKey(env.stream)));
+  Result<InstanceState> s = LoadInstance(*log_, id, env.seq);
+  if (!s.ok()) return Warn("confirming the resize of " + id.str(), s.status());
+  if (!s->resize_auto_confirm || s->vm_state != VmState::kResized) return;
+  // On behalf of the resize's request; as an admin would (a lock since does
+  // not leave it in VERIFY_RESIZE).
+  EventMeta meta = TaskMeta(*s, options_.env->Now());
+  meta.causation = env.seq;
+  InstanceState initial;
+  initial.id = id;
+  Result<CommandOutcome> out = HandleCommand(
+      *log_, InstanceStream(id), initial, Fold,
+      [](const InstanceState& i) { return i.version; },
+      [&](const InstanceState& i) -> Result<std::vector<Event>> {
+        if (i.migration_id != s->migration_id) return std::vector<Event>{};
+        return Decide(i, ConfirmResize{/*override_lock=*/true});
+      },
+      meta, IdempotencyKey("auto-confirm-" + s->migration_id));
+  if (!out.ok() && !out.status().IsConflict()) {
+    Warn("confirming the resize of " + id.str(), out.status());
   }
 }
 

@@ -178,10 +178,14 @@ class Conductor {
   // Re-sends work not acted on, fails builds past their timeout (a task on the
   // sweep queue, every interval).
   void Sweep();
-  // Deletes the SOFT_DELETED servers past reclaim_instance_interval_us and
+  // Deletes the SOFT_DELETED servers past reclaim_instance_interval_us,
   // offloads the SHELVED ones past shelved_offload_time_us (Nova's
-  // _reclaim_queued_deletes and _poll_shelved_instances).
+  // _reclaim_queued_deletes and _poll_shelved_instances), and confirms the
+  // resizes that asked for it and were missed (ConfirmIfAsked).
   void ExpireParked(Timestamp now);
+  // After instance.resize_finished: confirms the resize if its request asked
+  // for that (confirm_when_finished).
+  void ConfirmIfAsked(const Envelope& env);
   // Posts a sweep unless one is queued already.
   void QueueSweep();
   // A warning line in the log: what failed, and why.

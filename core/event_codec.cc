@@ -247,11 +247,32 @@ struct InstanceResizeRequestedV1 {
   }
 };
 
+// instance.resize_requested as stored at schema 2. Frozen: never edit.
+struct InstanceResizeRequestedV2 {
+  std::string migration_id;
+  FlavorSpec flavor;
+  HostName source_host;
+  HostName dest_host;
+  std::string migration_type;
+  template <class A>
+  void serialize(A& ar) {
+    ar(migration_id, flavor, source_host, dest_host, migration_type);
+  }
+};
+
 Result<std::string> UpcastInstanceResizeRequested1To2(std::string_view old) {
   InstanceResizeRequestedV1 v1;
   CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v1));
-  return EncodePortable(InstanceResizeRequested{v1.migration_id, v1.flavor,
-                                                v1.source_host, v1.dest_host, "resize"});
+  return EncodePortable(InstanceResizeRequestedV2{
+      v1.migration_id, v1.flavor, v1.source_host, v1.dest_host, "resize"});
+}
+
+Result<std::string> UpcastInstanceResizeRequested2To3(std::string_view old) {
+  InstanceResizeRequestedV2 v2;
+  CHRONOVA_RETURN_IF_ERROR(DecodePortable(old, &v2));
+  return EncodePortable(InstanceResizeRequested{v2.migration_id, v2.flavor,
+                                                v2.source_host, v2.dest_host,
+                                                v2.migration_type, false});
 }
 
 // instance.snapshot_requested as stored before schema 2. Frozen: never edit.
@@ -303,6 +324,7 @@ const UpcasterSet& UpcasterSet::Default() {
     s->Add(InstanceLocked::kType, 1, UpcastInstanceLocked1To2);
     s->Add(InstanceRequested::kType, 1, UpcastInstanceRequested1To2);
     s->Add(InstanceResizeRequested::kType, 1, UpcastInstanceResizeRequested1To2);
+    s->Add(InstanceResizeRequested::kType, 2, UpcastInstanceResizeRequested2To3);
     s->Add(InstanceSnapshotRequested::kType, 1, UpcastInstanceSnapshotRequested1To2);
     return s;
   }();

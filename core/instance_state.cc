@@ -624,6 +624,7 @@ void ApplyEvent(InstanceState& s, const Envelope& env, const Event& event) {
           s.resize_dest_host = e.dest_host;
           s.resize_old_flavor = s.flavor;
           s.resize_new_flavor = e.flavor;
+          s.resize_auto_confirm = e.confirm_when_finished;
           s.task_request_id = env.meta.request_id;
           s.task_seq = env.seq;
         } else if constexpr (std::is_same_v<T, InstanceResizeFinished>) {

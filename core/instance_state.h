@@ -191,6 +191,8 @@ struct InstanceState {
   HostName resize_dest_host;
   FlavorSpec resize_old_flavor;
   FlavorSpec resize_new_flavor;
+  // The resize in progress is confirmed by the conductor once it finished.
+  bool resize_auto_confirm = false;
   // The image a shelve fills, and that a shelved server is unshelved from
   // (empty otherwise); whether the shelve in progress also offloads.
   ImageId shelved_image_id;
@@ -217,7 +219,8 @@ struct InstanceState {
        CEREAL_NVP(description), CEREAL_NVP(tags), CEREAL_NVP(auto_disk_config),
        CEREAL_NVP(locked_reason), CEREAL_NVP(trusted_certs), CEREAL_NVP(snapshot_backup),
        CEREAL_NVP(snapshot_backup_type), CEREAL_NVP(snapshot_rotation),
-       CEREAL_NVP(shelved_image_id), CEREAL_NVP(shelve_offload));
+       CEREAL_NVP(shelved_image_id), CEREAL_NVP(shelve_offload),
+       CEREAL_NVP(resize_auto_confirm));
   }
 };
 

@@ -31,7 +31,7 @@ class ServersProjection : public Projection {
   // 10: the same per API status and per host, and every server by the time it
   //     last changed.
   // 11: servers carry their description (2.19) and hosts their forced_down.
-  uint32_t Version() const override { return 15; }
+  uint32_t Version() const override { return 16; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

@@ -19,7 +19,7 @@ port() { python3 "$ROOT/tools/free_port.py"; }
 COMPUTE=$(port) IDENTITY=$(port) IMAGE=$(port) EC2=$(port)
 printf '[quota]\ninstances = -1\ncores = -1\nram = -1\n' >"$TMP/chronova.conf"
 "$BUILD/chronovad" all-in-one --config "$TMP/chronova.conf" --state-dir "$TMP/state" \
-  --no-sync --hypervisor fake --hosts 20 --password bench --novncproxy-listen "" \
+  --no-sync --hypervisor fake --hosts 50 --password bench --novncproxy-listen "" \
   --compute-listen "http://127.0.0.1:$COMPUTE" --identity-listen "http://127.0.0.1:$IDENTITY" \
   --image-listen "http://127.0.0.1:$IMAGE" --ec2-listen "http://127.0.0.1:$EC2" \
   --snapshot-every 0 >"$TMP/d.log" 2>&1 &
@@ -31,7 +31,7 @@ source "$TMP/state/openrc" demo
 CRED=$(openstack ec2 credentials create -f json)
 export AWS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])' <<<"$CRED")
 export AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])' <<<"$CRED")
-/usr/bin/python3 - "$EC2" "$N" <<'PYEOF'
+/usr/bin/python3 -u - "$EC2" "$N" <<'PYEOF'
 import sys, time, statistics, boto3
 from concurrent.futures import ThreadPoolExecutor
 port, n = sys.argv[1], int(sys.argv[2])
@@ -68,11 +68,15 @@ with ThreadPoolExecutor(8) as pool:
 print(f"RunInstances of {left} more in batches of 50 (8 clients): "
       f"{left / (time.perf_counter() - t0):.0f} instances/s accepted")
 def wait_all():
+    deadline = time.time() + 300
     while True:
         states = [i["State"]["Name"] for r in ec2.describe_instances()["Reservations"]
                   for i in r["Instances"]]
         if len(states) >= n and all(s == "running" for s in states):
             return len(states)
+        if time.time() > deadline:
+            raise SystemExit(f"not all running: {len(states)} instances, "
+                             f"{sum(s == 'running' for s in states)} running")
         time.sleep(0.2)
 count = wait_all()
 samples = []

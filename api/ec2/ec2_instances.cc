@@ -37,6 +37,9 @@ Ec2State StateOf(const InstanceState& s) {
                      s.task_state == TaskState::kUnshelving
                  ? Ec2State{0, "pending"}
                  : Ec2State{80, "stopped"};
+    case VmState::kResized:  // a stopped one's type changing, until confirmed
+      return s.power_state == PowerState::kShutdown ? Ec2State{80, "stopped"}
+                                                    : Ec2State{16, "running"};
     default:
       return {16, "running"};
   }

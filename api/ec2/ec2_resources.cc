@@ -362,10 +362,28 @@ Ec2Result ModifyInstanceAttribute(const Ec2Handler& h, const Ec2Call& call) {
     if (!changed.ok()) return Ec2ErrorOf(changed.status());
     any = true;
   }
-  if (given("instanceType")) {
-    return Ec2Error{400, "UnsupportedOperation",
-                    "Changing instanceType is not supported yet: resize the server "
-                    "with the Compute API"};
+  if (auto type = given("instanceType")) {
+    // AWS's rule: only a stopped instance changes type. A resize on its host
+    // (or another), confirmed by the conductor as soon as it finished.
+    if (s->vm_state != VmState::kStopped || s->task_state != TaskState::kNone) {
+      return Ec2Error{400, "IncorrectInstanceState",
+                      "The instance '" + id + "' is not in the 'stopped' state."};
+    }
+    auto flavors = h.options().service->ListFlavors(call.ctx);
+    if (!flavors.ok()) return Ec2ErrorOf(flavors.status());
+    auto flavor =
+        std::find_if(flavors->begin(), flavors->end(),
+                     [&](const FlavorRecord& f) { return f.spec.name == *type; });
+    if (flavor == flavors->end()) {
+      return InvalidParameter("The instance type '" + *type + "' does not exist");
+    }
+    if (flavor->spec.id != s->flavor.id) {
+      Status st = h.options().service->ResizeServer(call.ctx, s->id,
+                                                    flavor->spec.id.str(), std::nullopt,
+                                                    /*confirm_when_finished=*/true);
+      if (!st.ok()) return Ec2ErrorOf(st);
+    }
+    any = true;
   }
   if (!any) return Missing("Attribute");
   return XmlLeaf("return", "true");

@@ -375,9 +375,13 @@ class ComputeService {
   // root disk that would shrink, or no host that fits (Nova's NoValidHost);
   // 403 past the cores/ram quota; NotFound/Conflict/PermissionDenied as
   // ServerAction.
+  // `confirm_when_finished`: confirmed by the conductor once the host
+  // finished (EC2's ModifyInstanceAttribute instanceType), never VERIFY_RESIZE
+  // for long.
   Status ResizeServer(const RequestContext& ctx, const InstanceId& id,
                       const std::string& flavor_ref,
-                      std::optional<bool> auto_disk_config = std::nullopt);
+                      std::optional<bool> auto_disk_config = std::nullopt,
+                      bool confirm_when_finished = false);
   // The migrate action (cold migrate, admins): a resize to the server's own
   // flavor on another host (`host` if given, 2.56), confirmed or reverted like
   // one. 400 "Compute host <host> could not be found." for an unknown host,
@@ -644,9 +648,11 @@ class ComputeService {
   // A resize or cold migrate of `s` to `flavor`: claims on the best host the
   // filters accept (only `only_host` if set; never the source for a migrate),
   // then the request.
+  // `confirm`: the conductor confirms it once it finished (EC2's instanceType).
   Status MoveServer(const RequestContext& ctx, const InstanceState& s,
                     const FlavorSpec& flavor, const std::string& migration_type,
-                    const HostName& only_host, std::optional<bool> auto_disk_config);
+                    const HostName& only_host, std::optional<bool> auto_disk_config,
+                    bool confirm = false);
   template <class Command>
   Status ActOnServerAs(const RequestContext& ctx, const InstanceId& id, const char* key,
                        const char* policy);

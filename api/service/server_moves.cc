@@ -16,7 +16,8 @@ namespace chronova {
 
 Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId& id,
                                     const std::string& flavor_ref,
-                                    std::optional<bool> auto_disk_config) {
+                                    std::optional<bool> auto_disk_config,
+                                    bool confirm_when_finished) {
   CHRONOVA_ASSIGN_OR_RETURN(InstanceState s, LoadInstance(*log_, id, Seq(UINT64_MAX)));
   CHRONOVA_RETURN_IF_ERROR(CanSee(ctx, s));
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, "os_compute_api:servers:resize",
@@ -29,7 +30,8 @@ Status ComputeService::ResizeServer(const RequestContext& ctx, const InstanceId&
                             FlavorsView(flavors_reader.get()).Get(FlavorId(flavor_id)));
   if (!flavor || !(ctx.IsAdmin() || flavor->VisibleTo(ctx.project)))
     return Status::InvalidArgument("Flavor " + flavor_id + " could not be found.");
-  return MoveServer(ctx, s, flavor->spec, "resize", HostName(), auto_disk_config);
+  return MoveServer(ctx, s, flavor->spec, "resize", HostName(), auto_disk_config,
+                    confirm_when_finished);
 }
 
 Status ComputeService::MigrateServer(const RequestContext& ctx, const InstanceId& id,
@@ -60,7 +62,7 @@ Status ComputeService::MoveServer(const RequestContext& ctx, const InstanceState
                                   const FlavorSpec& flavor,
                                   const std::string& migration_type,
                                   const HostName& only_host,
-                                  std::optional<bool> auto_disk_config) {
+                                  std::optional<bool> auto_disk_config, bool confirm) {
   const InstanceId id = s.id;
   const bool migrate = migration_type == "migration";
   InstanceResizeRequested request;
@@ -68,6 +70,7 @@ Status ComputeService::MoveServer(const RequestContext& ctx, const InstanceState
   request.flavor = flavor;
   request.source_host = s.host;
   request.migration_type = migration_type;
+  request.confirm_when_finished = confirm;
   // The state, the lock, the flavor and the disk first (nothing claimed yet);
   // a migrate to the server's own host is refused here.
   if (migrate && only_host == s.host) request.dest_host = s.host;

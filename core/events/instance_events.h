@@ -377,19 +377,23 @@ struct InstanceSnapshotFailed {
 // source_host the old flavor is held by the migration (Nova's migration
 // consumer), on dest_host (which may be the same host for a resize) the new
 // flavor by the instance. Task resize_prep. Schema 2 adds migration_type;
-// schema 1 is upcast as a resize.
+// schema 1 is upcast as a resize. Schema 3 adds confirm_when_finished (EC2's
+// ModifyInstanceAttribute instanceType: the conductor confirms the resize
+// once it finished); older ones are upcast without it.
 struct InstanceResizeRequested {
   static constexpr const char* kType = "instance.resize_requested";
-  static constexpr uint32_t kSchema = 2;
+  static constexpr uint32_t kSchema = 3;
   std::string migration_id;  // a uuid; the consumer of the source claim
   FlavorSpec flavor;         // the new flavor
   HostName source_host;
   HostName dest_host;
   std::string migration_type = "resize";  // Nova's: "resize" or "migration"
+  bool confirm_when_finished = false;
   template <class A>
   void serialize(A& ar) {
     ar(CEREAL_NVP(migration_id), CEREAL_NVP(flavor), CEREAL_NVP(source_host),
-       CEREAL_NVP(dest_host), CEREAL_NVP(migration_type));
+       CEREAL_NVP(dest_host), CEREAL_NVP(migration_type),
+       CEREAL_NVP(confirm_when_finished));
   }
 };
 

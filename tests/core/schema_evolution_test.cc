@@ -113,6 +113,18 @@ struct InstanceResizeRequestedV1 {
   }
 };
 
+// instance.resize_requested as schema 2 wrote it (before confirm_when_finished).
+struct InstanceResizeRequestedV2 {
+  std::string migration_id;
+  FlavorSpec flavor;
+  HostName source_host, dest_host;
+  std::string migration_type;
+  template <class A>
+  void serialize(A& ar) {
+    ar(migration_id, flavor, source_host, dest_host, migration_type);
+  }
+};
+
 // instance.snapshot_requested as schema 1 wrote it (before backups).
 struct InstanceSnapshotRequestedV1 {
   ImageId image_id;
@@ -255,13 +267,14 @@ std::vector<Envelope> History() {
         EncodePortable(
             InstanceResizeRequestedV1{"mig-1", small, HostName("hv1"), HostName("hv1")}));
     ev("instance/i-ok", InstanceResizeFailed{HostName("hv1"), "qemu-img: no"});
-    ev("instance/i-ok",
-       InstanceResizeRequested{"mig-2", small, HostName("hv1"), HostName("hv1")});
+    add("instance/i-ok", "instance.resize_requested", 2,
+        EncodePortable(InstanceResizeRequestedV2{"mig-2", small, HostName("hv1"),
+                                                 HostName("hv1"), "resize"}));
     ev("instance/i-ok", InstanceResizeFinished{HostName("hv1"), 1});
     ev("instance/i-ok", InstanceResizeRevertRequested{});
     ev("instance/i-ok", InstanceResizeReverted{HostName("hv1"), 1});
-    ev("instance/i-ok",
-       InstanceResizeRequested{"mig-3", small, HostName("hv1"), HostName("hv1")});
+    ev("instance/i-ok", InstanceResizeRequested{"mig-3", small, HostName("hv1"),
+                                                HostName("hv1"), "resize", true});
     ev("instance/i-ok", InstanceResizeFinished{HostName("hv1"), 1});
     ev("instance/i-ok", InstanceResizeConfirmed{});
   }

@@ -89,8 +89,19 @@ ec2 wait instance-running --instance-ids "$ID" || fail "never running"
 
 ec2 stop-instances --instance-ids "$ID" >/dev/null
 ec2 wait instance-stopped --instance-ids "$ID" || fail "never stopped"
+# A stopped instance changes type (a resize the conductor confirms).
+ec2 modify-instance-attribute --instance-id "$ID" --instance-type Value=m1.small
+for _ in $(seq 100); do
+  TYPE=$(ec2 describe-instances --instance-ids "$ID" \
+    --query 'Reservations[0].Instances[0].[InstanceType,State.Name]' --output text)
+  [ "$TYPE" = "m1.small	stopped" ] && [ "$(os server show web1 -f value -c status)" = SHUTOFF ] && break
+  sleep 0.1
+done
+[ "$TYPE" = "m1.small	stopped" ] || fail "the type did not change: $TYPE"
 ec2 start-instances --instance-ids "$ID" >/dev/null
 ec2 wait instance-running --instance-ids "$ID" || fail "never running again"
+[ "$(ec2_error modify-instance-attribute --instance-id "$ID" --instance-type Value=m1.tiny)" = IncorrectInstanceState ] ||
+  fail "a running instance changed type"
 ec2 reboot-instances --instance-ids "$ID"
 ec2 wait instance-running --instance-ids "$ID" || fail "not running after reboot"
 OUT=$(ec2 get-console-output --instance-id "$ID" --query Output --output text)
@@ -109,7 +120,7 @@ ec2 delete-tags --resources "$ID" --tags Key=owner
   --query 'InstanceStatuses[0].InstanceState.Name' --output text)" = running ] ||
   fail "describe-instance-status"
 [ "$(ec2 describe-instance-attribute --instance-id "$ID" --attribute instanceType \
-  --query 'InstanceType.Value' --output text)" = m1.tiny ] || fail "instanceType attribute"
+  --query 'InstanceType.Value' --output text)" = m1.small ] || fail "instanceType attribute"
 [ "$(ec2 describe-account-attributes --query 'AccountAttributes[?AttributeName==`max-instances`].AttributeValues[0].AttributeValue' --output text)" != "" ] ||
   fail "describe-account-attributes"
 # Termination protection.
@@ -125,7 +136,7 @@ SNAP=$(ec2 create-image --instance-id "$ID" --name web1-snap --description night
 ec2 wait image-available --image-ids "$SNAP" || fail "the snapshot never became available"
 [ "$(ec2 describe-image-attribute --image-id "$SNAP" --attribute description \
   --query 'Description.Value' --output text)" = nightly ] || fail "describe-image-attribute"
-FROM_SNAP=$(ec2 run-instances --image-id "$SNAP" --instance-type m1.tiny \
+FROM_SNAP=$(ec2 run-instances --image-id "$SNAP" --instance-type m1.small \
   --query 'Instances[0].InstanceId' --output text)
 ec2 wait instance-running --instance-ids "$FROM_SNAP" || fail "no boot from the snapshot"
 ec2 terminate-instances --instance-ids "$FROM_SNAP" >/dev/null
