@@ -46,6 +46,14 @@ Status KeypairsProjection::Apply(const Envelope& env, const Event& event,
     PutRecord(w, KeypairKey(user, created->name), KeypairRecord{*created, env.meta.time});
   } else if (const auto* deleted = std::get_if<KeypairDeleted>(&event)) {
     w.Delete(KeypairKey(user, deleted->name));
+  } else if (const auto* tagged = std::get_if<KeypairTagsSet>(&event)) {
+    CHRONOVA_ASSIGN_OR_RETURN(
+        std::optional<KeypairRecord> r,
+        GetRecord<KeypairRecord>(w, KeypairKey(user, tagged->name)));
+    if (r) {
+      r->tags = tagged->tags;
+      PutRecord(w, KeypairKey(user, tagged->name), *r);
+    }
   }
   return Status::Ok();
 }

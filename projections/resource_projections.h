@@ -17,9 +17,10 @@ namespace chronova {
 struct KeypairRecord {
   KeypairCreated keypair;
   Timestamp created_at;
+  std::map<std::string, std::string> tags;  // EC2's (keypair.tags_set)
   template <class A>
   void serialize(A& ar) {
-    ar(CEREAL_NVP(keypair), CEREAL_NVP(created_at));
+    ar(CEREAL_NVP(keypair), CEREAL_NVP(created_at), CEREAL_NVP(tags));
   }
 };
 
@@ -36,6 +37,7 @@ class KeypairsProjection : public Projection {
  public:
   static constexpr std::string_view kName = "keypairs";
   std::string_view Name() const override { return kName; }
+  uint32_t Version() const override { return 2; }  // 2: tags
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 

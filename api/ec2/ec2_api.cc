@@ -115,9 +115,8 @@ Ec2Result DescribeInstanceTypes(const Ec2Handler& h, const Ec2Call& call) {
 std::string KeyPairXml(const KeypairRecord& k) {
   return XmlLeaf("keyName", k.keypair.name) +
          XmlLeaf("keyFingerprint", k.keypair.fingerprint) +
-         XmlLeaf("keyPairId",
-                 "key-" + Sha256Hex(k.keypair.user_id.str() + "/" + k.keypair.name)
-                              .substr(0, 17)) +
+         XmlLeaf("keyPairId", KeyPairIdOf(k.keypair.user_id, k.keypair.name)) +
+         TagSetXml(k.tags) +
          XmlLeaf("keyType",
                  k.keypair.public_key.starts_with("ssh-ed25519") ? "ed25519" : "rsa");
 }
@@ -222,6 +221,19 @@ Ec2Result DescribeImages(const Ec2Handler& h, const Ec2Call& call) {
 }
 
 }  // namespace
+
+std::string KeyPairIdOf(const UserId& user, const std::string& name) {
+  return "key-" + Sha256Hex(user.str() + "/" + name).substr(0, 17);
+}
+
+std::string TagSetXml(const std::map<std::string, std::string>& tags) {
+  if (tags.empty()) return "";
+  std::string out = "<tagSet>";
+  for (const auto& [k, v] : tags) {
+    out += "<item>" + XmlLeaf("key", k) + XmlLeaf("value", v) + "</item>";
+  }
+  return out + "</tagSet>";
+}
 
 std::string Ec2IdOf(const char* prefix, const std::string& uuid) {
   std::string hex;

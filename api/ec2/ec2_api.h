@@ -107,6 +107,10 @@ std::string Ec2IdOf(const char* prefix, const std::string& uuid);
 // The uuid prefix ("xxxxxxxx-xxxx-xxxx-x") an EC2 id names, if `id` is
 // `prefix`-<17 hex digits>; "" otherwise.
 std::string UuidPrefixOf(const char* prefix, const std::string& id);
+// A key pair's EC2 id: "key-" + 17 hex digits of SHA-256("<user>/<name>").
+std::string KeyPairIdOf(const UserId& user, const std::string& name);
+// <tagSet><item><key/><value/></item>...</tagSet>, or "" for no tags.
+std::string TagSetXml(const std::map<std::string, std::string>& tags);
 // XML text with &, <, >, " escaped.
 std::string XmlEscape(const std::string& s);
 // <tag>escaped text</tag>

@@ -78,10 +78,6 @@ namespace {
 constexpr int64_t kTerminatedVisibleUs = int64_t{3600} * 1000000;
 
 std::string InstanceXml(const InstanceState& s) {
-  std::string tags;
-  for (const auto& [k, v] : s.metadata) {
-    tags += "<item>" + XmlLeaf("key", k) + XmlLeaf("value", v) + "</item>";
-  }
   return XmlLeaf("instanceId", Ec2IdOf("i", s.id.str())) +
          XmlLeaf("imageId", Ec2IdOf("ami", s.image_id.str())) +
          StateXml("instanceState", StateOf(s)) + XmlLeaf("privateDnsName", "") +
@@ -99,7 +95,7 @@ std::string InstanceXml(const InstanceState& s) {
          XmlLeaf("state", "disabled") + "</monitoring>" +
          XmlLeaf("architecture", "x86_64") + XmlLeaf("rootDeviceType", "instance-store") +
          XmlLeaf("virtualizationType", "hvm") + XmlLeaf("hypervisor", "xen") +
-         (tags.empty() ? "" : "<tagSet>" + tags + "</tagSet>");
+         TagSetXml(s.metadata);
 }
 
 // <reservationSet> of `servers`, grouped by reservation in first-seen order.

@@ -41,24 +41,36 @@ Result<ImageRecord> FindImage(const Ec2Handler& h, const Ec2Call& call,
   return Status::NotFound("no such image");
 }
 
-// A resource a tag call names: an instance or an image.
+// A resource a tag call names: an instance, an image or a key pair.
 struct Tagged {
   std::string id;  // its EC2 id
   std::optional<InstanceState> instance;
   std::optional<ImageRecord> image;
+  std::optional<KeypairRecord> keypair;
 };
 
 Result<Tagged> FindTagged(const Ec2Handler& h, const Ec2Call& call, const std::string& id,
                           Ec2Error* error) {
-  Tagged t{id, {}, {}};
+  Tagged t{id, {}, {}, {}};
   if (id.starts_with("i-")) {
     CHRONOVA_ASSIGN_OR_RETURN(t.instance, FindInstance(h, call, id, error));
   } else if (id.starts_with("ami-")) {
     CHRONOVA_ASSIGN_OR_RETURN(t.image, FindImage(h, call, id, error));
+  } else if (id.starts_with("key-")) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<KeypairRecord> keys,
+                              h.options().service->ListKeypairs(call.ctx, UserId()));
+    for (KeypairRecord& k : keys) {
+      if (KeyPairIdOf(k.keypair.user_id, k.keypair.name) == id) t.keypair = std::move(k);
+    }
+    if (!t.keypair) {
+      *error = Ec2Error{400, "InvalidKeyPair.NotFound",
+                        "The key pair '" + id + "' does not exist"};
+      return Status::NotFound("no such key pair");
+    }
   } else {
-    *error =
-        Ec2Error{400, "InvalidID",
-                 "The ID '" + id + "' is not valid (instances and images have tags)"};
+    *error = Ec2Error{
+        400, "InvalidID",
+        "The ID '" + id + "' is not valid (instances, images and key pairs have tags)"};
     return Status::InvalidArgument("bad id");
   }
   return t;
@@ -76,6 +88,13 @@ Status ChangeTag(const Ec2Handler& h, const Ec2Call& call, const Tagged& t,
     change.replace = true;
     return h.options()
         .service->ChangeServerMetadata(call.ctx, t.instance->id, "update_all", change)
+        .status();
+  }
+  if (t.keypair) {
+    auto after = MetadataAfter(t.keypair->tags, set, false, removed);
+    if (after == t.keypair->tags) return Status::Ok();
+    return h.options()
+        .service->SetKeypairTags(call.ctx, t.keypair->keypair.name, after)
         .status();
   }
   if (h.options().images == nullptr) return Status::Unavailable("no image service");
@@ -130,7 +149,9 @@ Ec2Result CreateOrDeleteTags(const Ec2Handler& h, const Ec2Call& call, bool crea
   for (const Tagged& t : targets) {
     std::map<std::string, std::string> set;
     std::vector<std::string> removed;
-    const auto& have = t.instance ? t.instance->metadata : t.image->image.properties;
+    const auto& have = t.instance  ? t.instance->metadata
+                       : t.keypair ? t.keypair->tags
+                                   : t.image->image.properties;
     for (const auto& [k, v] : tags) {
       if (create) {
         set[k] = v.value_or("");
@@ -175,6 +196,13 @@ Ec2Result DescribeTags(const Ec2Handler& h, const Ec2Call& call) {
   if (!servers.ok()) return Ec2ErrorOf(servers.status());
   for (const InstanceState& s : *servers) {
     for (const auto& [k, v] : s.metadata) add(Ec2IdOf("i", s.id.str()), "instance", k, v);
+  }
+  auto keys = h.options().service->ListKeypairs(call.ctx, UserId());
+  if (!keys.ok()) return Ec2ErrorOf(keys.status());
+  for (const KeypairRecord& k : *keys) {
+    for (const auto& [key, v] : k.tags) {
+      add(KeyPairIdOf(k.keypair.user_id, k.keypair.name), "key-pair", key, v);
+    }
   }
   auto images = h.options().service->ListImages(call.ctx);
   if (!images.ok()) return Ec2ErrorOf(images.status());

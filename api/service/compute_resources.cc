@@ -178,6 +178,26 @@ Status ComputeService::DeleteKeypair(const RequestContext& ctx, const UserId& us
   return Status::Ok();
 }
 
+Result<KeypairRecord> ComputeService::SetKeypairTags(
+    const RequestContext& ctx, const std::string& name,
+    const std::map<std::string, std::string>& tags) {
+  CHRONOVA_RETURN_IF_ERROR(
+      Authorize(ctx, "os_compute_api:os-keypairs:create", {{}, ctx.user}));
+  auto decide = [&](const KeypairsState& s) -> Result<std::vector<Event>> {
+    if (!s.names.count(name))
+      return Status::NotFound("Keypair " + name + " not found for user " +
+                              ctx.user.str());
+    return std::vector<Event>{KeypairTagsSet{name, tags}};
+  };
+  CHRONOVA_ASSIGN_OR_RETURN(
+      CommandOutcome done,
+      HandleCommand(*log_, KeypairStream(ctx.user), KeypairsState{}, FoldKeypairs,
+                    VersionOf<KeypairsState>, decide, ctx.Meta(options_.env->Now()),
+                    IdempotencyKey("keypair-tags-" + ctx.request_id.str() + "-" + name)));
+  if (done.appended) CHRONOVA_RETURN_IF_ERROR(WaitFor(done.append.last_seq));
+  return GetKeypair(ctx, UserId(), name);
+}
+
 Result<int64_t> ComputeService::CountKeypairs(const UserId& user) const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(KeypairsProjection::kName));
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<KeypairRecord> all,

@@ -505,6 +505,10 @@ class ComputeService {
                                        const CreateKeypairRequest& req);
   Status DeleteKeypair(const RequestContext& ctx, const UserId& user,
                        const std::string& name);
+  // EC2's tags on the caller's key pair `name`: `tags` is the whole map after
+  // (keypair.tags_set). NotFound for no such key pair.
+  Result<KeypairRecord> SetKeypairTags(const RequestContext& ctx, const std::string& name,
+                                       const std::map<std::string, std::string>& tags);
 
   // ---- server groups (os-server-groups) ----------------------------------------
   // The caller's project's groups, or every project's for an admin asking

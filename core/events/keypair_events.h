@@ -43,7 +43,20 @@ struct KeypairDeleted {
   }
 };
 
+// The key pair's tags (EC2's CreateTags/DeleteTags on a key-... id) are now
+// `tags`: the whole map after the change. Nova's own API shows none.
+struct KeypairTagsSet {
+  static constexpr const char* kType = "keypair.tags_set";
+  static constexpr uint32_t kSchema = 1;
+  std::string name;
+  std::map<std::string, std::string> tags;
+  template <class A>
+  void serialize(A& ar) {
+    ar(CEREAL_NVP(name), CEREAL_NVP(tags));
+  }
+};
+
 // Every event of keypair/<user> streams.
-using KeypairEvents = EventList<KeypairCreated, KeypairDeleted>;
+using KeypairEvents = EventList<KeypairCreated, KeypairDeleted, KeypairTagsSet>;
 
 }  // namespace chronova

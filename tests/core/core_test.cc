@@ -461,6 +461,7 @@ TEST_CASE("every event round-trips through its envelope payload") {
       FlavorDescriptionSet{"d"},
       KeypairCreated{UserId("u"), "n", "ssh", "ssh-rsa AAAA", "aa:bb"},
       KeypairDeleted{"n"},
+      KeypairTagsSet{"n", {{"env", "prod"}}},
       QuotaLimitsSet{ProjectId("p"), UserId("u"), {{"cores", 4}}},
       QuotaLimitsDeleted{ProjectId("p"), UserId()},
       QuotaClassSet{"default", {{"ram", 1}}},

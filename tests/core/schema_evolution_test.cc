@@ -305,6 +305,7 @@ std::vector<Envelope> History() {
   ev("aggregate/1", AggregateDeleted{});
   ev("keypair/alice",
      KeypairCreated{UserId("alice"), "k1", "ssh", "ssh-ed25519 AAAA k", "f5:aa"});
+  ev("keypair/alice", KeypairTagsSet{"k1", {{"env", "prod"}}});
   ev("keypair/alice", KeypairDeleted{"k1"});
   ev("quota/demo", QuotaLimitsSet{ProjectId("demo"), UserId(), {{"instances", 5}}});
   ev("quota/demo", QuotaLimitsDeleted{ProjectId("demo"), UserId()});

@@ -65,6 +65,12 @@ ec2 import-key-pair --key-name k1 --public-key-material "fileb://$E2E_TMP/k1.pub
 [ "$(ec2 describe-key-pairs --key-names k1 --query 'KeyPairs[0].KeyName' --output text)" = k1 ] ||
   fail "describe-key-pairs"
 [ "$(os keypair show k1 -f value -c name)" = k1 ] || fail "the key pair is not Nova's too"
+KEY_ID=$(ec2 describe-key-pairs --key-names k1 --query 'KeyPairs[0].KeyPairId' --output text)
+ec2 create-tags --resources "$KEY_ID" --tags Key=team,Value=web
+[ "$(ec2 describe-key-pairs --key-names k1 --query 'KeyPairs[0].Tags[0].Value' --output text)" = web ] ||
+  fail "a key pair's tag"
+[ "$(ec2 describe-tags --filters Name=resource-type,Values=key-pair --query 'Tags[0].ResourceId' --output text)" = "$KEY_ID" ] ||
+  fail "describe-tags of key pairs"
 
 # RunInstances with a ClientToken, retried: one instance.
 RUN=(run-instances --image-id "$AMI" --instance-type m1.tiny --key-name k1
