@@ -246,13 +246,17 @@ std::string Ec2IdOf(const char* prefix, const std::string& uuid) {
 
 std::string UuidPrefixOf(const char* prefix, const std::string& id) {
   const std::string p = std::string(prefix) + "-";
-  if (!id.starts_with(p) || id.size() != p.size() + 17) return "";
+  // 17 hex digits (today's AWS ids, and ours), or 8 (older ones).
+  if (!id.starts_with(p) || (id.size() != p.size() + 17 && id.size() != p.size() + 8)) {
+    return "";
+  }
   std::string hex = id.substr(p.size());
   if (!std::all_of(hex.begin(), hex.end(), [](char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
       })) {
     return "";
   }
+  if (hex.size() == 8) return hex;
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
          hex.substr(16, 1);
 }

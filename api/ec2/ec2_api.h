@@ -105,7 +105,8 @@ class Ec2ApiServer {
 // "i-" + the uuid's first 17 hex digits.
 std::string Ec2IdOf(const char* prefix, const std::string& uuid);
 // The uuid prefix ("xxxxxxxx-xxxx-xxxx-x") an EC2 id names, if `id` is
-// `prefix`-<17 hex digits>; "" otherwise.
+// `prefix`-<17 hex digits> (or <8 hex digits>, older ids: "xxxxxxxx"); ""
+// otherwise.
 std::string UuidPrefixOf(const char* prefix, const std::string& id);
 // A key pair's EC2 id: "key-" + 17 hex digits of SHA-256("<user>/<name>").
 std::string KeyPairIdOf(const UserId& user, const std::string& name);

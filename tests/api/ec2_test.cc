@@ -222,7 +222,8 @@ TEST_CASE("EC2 ids are the uuid's first 17 hex digits, and name a uuid prefix ba
   CHECK(uuid.starts_with(UuidPrefixOf("i", Ec2IdOf("i", uuid))));
   CHECK(UuidPrefixOf("i", "ami-3f2b7c3e1d4a4e8b9").empty());
   CHECK(UuidPrefixOf("i", "i-3F2B7C3E1D4A4E8B9").empty());  // AWS ids are lowercase
-  CHECK(UuidPrefixOf("i", "i-3f2b7c3e").empty());
+  CHECK(UuidPrefixOf("i", "i-3f2b7c3e") == "3f2b7c3e");  // an 8-digit id
+  CHECK(UuidPrefixOf("i", "i-3f2b7c3e1").empty());
   CHECK(UuidPrefixOf("i", "i-3f2b7c3e1d4a4e8b9/../x").empty());
   CHECK(XmlLeaf("message", "<a & \"b\">") ==
         "<message>&lt;a &amp; &quot;b&quot;&gt;</message>");
