@@ -1,8 +1,9 @@
 // UTF-8, strictly: the one decoder the JSON parser, the request schemas and
-// the libvirt driver's XML escaping share.
+// the XML escaping (the libvirt driver's domains, the EC2 API's answers) share.
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace chronova {
@@ -15,5 +16,11 @@ bool DecodeUtf8(std::string_view text, size_t* i, char32_t* cp);
 // Whether all of `text` is well-formed UTF-8 (no overlong forms, no
 // surrogates, nothing past U+10FFFF).
 bool IsUtf8(std::string_view text);
+
+// Escapes `text` for XML character data and (single- or double-quoted)
+// attribute values. Bytes that cannot appear in an XML document at all
+// (control characters, invalid UTF-8) become '?', so odd text (a server's
+// name) can never make a document that does not parse.
+std::string XmlEscape(std::string_view text);
 
 }  // namespace chronova

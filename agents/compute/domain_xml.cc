@@ -13,15 +13,7 @@
 #include "core/utf8.h"
 
 namespace chronova {
-namespace {
-
-// XML 1.0's Char production: what libxml2 accepts in a document.
-bool IsXmlChar(char32_t cp) {
-  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
-         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // Undoes XML's five predefined entities (libvirt writes paths with them).
 std::string XmlUnescape(std::string_view text) {
@@ -42,44 +34,6 @@ std::string XmlUnescape(std::string_view text) {
       }
     }
     if (!replaced) out += text[i++];
-  }
-  return out;
-}
-
-// Escapes `text` for XML character data and (single- or double-quoted)
-// attribute values. Bytes that cannot appear in an XML document at all (control
-// characters, invalid UTF-8) become '?', so an odd server name can never stop a
-// guest from being defined.
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t start = i;
-    char32_t cp = 0;
-    if (!DecodeUtf8(text, &i, &cp) || !IsXmlChar(cp)) {
-      out += '?';
-      continue;
-    }
-    switch (cp) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.append(text.substr(start, i - start));
-    }
   }
   return out;
 }

@@ -9,16 +9,12 @@
 #include <vector>
 
 #include "core/types.h"
+#include "core/utf8.h"
 
 namespace chronova {
 
 // Undoes XML's five predefined entities (libvirt writes paths with them).
 std::string XmlUnescape(std::string_view text);
-// Escapes `text` for XML character data and (single- or double-quoted)
-// attribute values. Bytes that cannot appear in an XML document at all (control
-// characters, invalid UTF-8) become '?', so an odd server name can never stop a
-// guest from being defined.
-std::string XmlEscape(std::string_view text);
 // The image's hw_disk_bus when QEMU can boot from it, else virtio.
 std::string RootDiskBus(const std::string& bus);
 // The target device name of the `index`th disk (0: the root) on `bus`, as

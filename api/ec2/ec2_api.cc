@@ -261,29 +261,6 @@ std::string UuidPrefixOf(const char* prefix, const std::string& id) {
          hex.substr(16, 1);
 }
 
-std::string XmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string XmlLeaf(const std::string& tag, const std::string& text) {
   return "<" + tag + ">" + XmlEscape(text) + "</" + tag + ">";
 }

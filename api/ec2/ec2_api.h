@@ -24,6 +24,7 @@
 #include "core/instance_state.h"
 #include "core/request_context.h"
 #include "core/status.h"
+#include "core/utf8.h"
 
 namespace chronova {
 
@@ -112,9 +113,7 @@ std::string UuidPrefixOf(const char* prefix, const std::string& id);
 std::string KeyPairIdOf(const UserId& user, const std::string& name);
 // <tagSet><item><key/><value/></item>...</tagSet>, or "" for no tags.
 std::string TagSetXml(const std::map<std::string, std::string>& tags);
-// XML text with &, <, >, " escaped.
-std::string XmlEscape(const std::string& s);
-// <tag>escaped text</tag>
+// <tag>text escaped (XmlEscape, core/utf8.h)</tag>
 std::string XmlLeaf(const std::string& tag, const std::string& text);
 // AWS's time form: 2026-12-07T10:00:00.000Z.
 std::string Ec2Time(Timestamp t);
