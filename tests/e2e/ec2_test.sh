@@ -65,6 +65,14 @@ ec2 import-key-pair --key-name k1 --public-key-material "fileb://$E2E_TMP/k1.pub
 [ "$(ec2 describe-key-pairs --key-names k1 --query 'KeyPairs[0].KeyName' --output text)" = k1 ] ||
   fail "describe-key-pairs"
 [ "$(os keypair show k1 -f value -c name)" = k1 ] || fail "the key pair is not Nova's too"
+# A generated key pair: its private key once, then gone again.
+MATERIAL=$(ec2 create-key-pair --key-name k2 --query KeyMaterial --output text)
+grep -q "PRIVATE KEY" <<<"$MATERIAL" || fail "create-key-pair gave no private key"
+[ "$(ec2_error create-key-pair --key-name k2)" = InvalidKeyPair.Duplicate ] ||
+  fail "a second k2 was created"
+ec2 delete-key-pair --key-name k2
+[ "$(ec2_error describe-key-pairs --key-names k2)" = InvalidKeyPair.NotFound ] ||
+  fail "k2 was not deleted"
 KEY_ID=$(ec2 describe-key-pairs --key-names k1 --query 'KeyPairs[0].KeyPairId' --output text)
 ec2 create-tags --resources "$KEY_ID" --tags Key=team,Value=web
 [ "$(ec2 describe-key-pairs --key-names k1 --query 'KeyPairs[0].Tags[0].Value' --output text)" = web ] ||
