@@ -148,15 +148,13 @@ Ec2Result CreateOrImportKeyPair(const Ec2Handler& h, const Ec2Call& call, bool i
   CreateKeypairRequest req;
   auto name = call.params.find("KeyName");
   if (name == call.params.end() || name->second.empty()) {
-    return Ec2Error{400, "MissingParameter",
-                    "The request must contain the parameter KeyName"};
+    return Missing("KeyName");
   }
   req.name = name->second;
   if (import) {
     auto material = call.params.find("PublicKeyMaterial");
     if (material == call.params.end()) {
-      return Ec2Error{400, "MissingParameter",
-                      "The request must contain the parameter PublicKeyMaterial"};
+      return Missing("PublicKeyMaterial");
     }
     // Sent base64-encoded (awscli and boto3 encode the file's text).
     std::optional<std::string> key = Base64Decode(material->second);
@@ -181,8 +179,7 @@ Ec2Result CreateOrImportKeyPair(const Ec2Handler& h, const Ec2Call& call, bool i
 Ec2Result DeleteKeyPair(const Ec2Handler& h, const Ec2Call& call) {
   auto name = call.params.find("KeyName");
   if (name == call.params.end()) {
-    return Ec2Error{400, "MissingParameter",
-                    "The request must contain the parameter KeyName"};
+    return Missing("KeyName");
   }
   // As on AWS, deleting a key pair that does not exist succeeds.
   Status st = h.options().service->DeleteKeypair(call.ctx, UserId(), name->second);
@@ -274,6 +271,43 @@ std::string Ec2Time(Timestamp t) {
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                 tm.tm_sec, static_cast<int>((t.micros / 1000) % 1000));
   return buf;
+}
+
+std::string Param(const Ec2Call& call, const std::string& name) {
+  auto it = call.params.find(name);
+  return it == call.params.end() ? "" : it->second;
+}
+
+Ec2Error Missing(const std::string& name) {
+  return Ec2Error{400, "MissingParameter",
+                  "The request must contain the parameter " + name};
+}
+
+Result<ImageRecord> FindImage(const Ec2Handler& h, const Ec2Call& call,
+                              const std::string& ami, Ec2Error* error) {
+  if (UuidPrefixOf("ami", ami).empty()) {
+    *error = Ec2Error{400, "InvalidAMIID.Malformed", "Invalid id: \"" + ami + "\""};
+    return Status::InvalidArgument("malformed");
+  }
+  auto images = h.options().service->ListImages(call.ctx);
+  if (!images.ok()) return images.status();
+  for (ImageRecord& i : *images) {
+    if (Ec2IdOf("ami", i.image.image_id.str()) == ami) return std::move(i);
+  }
+  *error = Ec2Error{400, "InvalidAMIID.NotFound",
+                    "The image id '[" + ami + "]' does not exist"};
+  return Status::NotFound("no such image");
+}
+
+Result<FlavorRecord> FindInstanceType(const Ec2Handler& h, const Ec2Call& call,
+                                      const std::string& name, Ec2Error* error) {
+  auto flavors = h.options().service->ListFlavors(call.ctx);
+  if (!flavors.ok()) return flavors.status();
+  for (FlavorRecord& f : *flavors) {
+    if (f.spec.name == name) return std::move(f);
+  }
+  *error = InvalidParameter("The instance type '" + name + "' does not exist");
+  return Status::NotFound("no such instance type");
 }
 
 Ec2Error InvalidParameter(const std::string& message) {

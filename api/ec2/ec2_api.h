@@ -25,6 +25,7 @@
 #include "core/request_context.h"
 #include "core/status.h"
 #include "core/utf8.h"
+#include "projections/catalog_projections.h"
 
 namespace chronova {
 
@@ -121,6 +122,17 @@ std::string Ec2Time(Timestamp t);
 // InstanceLimitExceeded for a quota; Conflict: IncorrectInstanceState; ...).
 Ec2Error Ec2ErrorOf(const Status& st);
 Ec2Error InvalidParameter(const std::string& message);
+// The parameter's value, or "" when it is absent.
+std::string Param(const Ec2Call& call, const std::string& name);
+// MissingParameter for `name`.
+Ec2Error Missing(const std::string& name);
+// The image an ami- id names, if the caller may see it; else the EC2 error
+// (InvalidAMIID.Malformed / .NotFound) in *error, or a failed status.
+Result<ImageRecord> FindImage(const Ec2Handler& h, const Ec2Call& call,
+                              const std::string& ami, Ec2Error* error);
+// The flavor an instance type names; else InvalidParameterValue in *error.
+Result<FlavorRecord> FindInstanceType(const Ec2Handler& h, const Ec2Call& call,
+                                      const std::string& name, Ec2Error* error);
 // The values of "<name>.1", "<name>.2" ... in order (EC2's flattened lists).
 std::vector<std::string> ListParam(const Ec2Call& call, const std::string& name);
 // EC2 filters: Filter.N.Name with its Filter.N.Value.M values.

@@ -230,15 +230,9 @@ Ec2Result DescribeInstances(const Ec2Handler& h, const Ec2Call& call) {
 }
 
 Ec2Result RunInstances(const Ec2Handler& h, const Ec2Call& call) {
-  auto param = [&](const char* name) -> std::string {
-    auto it = call.params.find(name);
-    return it == call.params.end() ? "" : it->second;
-  };
+  auto param = [&](const std::string& name) { return Param(call, name); };
   for (const char* required : {"ImageId", "MinCount", "MaxCount"}) {
-    if (!call.params.contains(required)) {
-      return Ec2Error{400, "MissingParameter",
-                      std::string("The request must contain the parameter ") + required};
-    }
+    if (!call.params.contains(required)) return Missing(required);
   }
   CreateServerRequest req;
   auto count = [&](const char* name, int* out) -> bool {
@@ -255,26 +249,14 @@ Ec2Result RunInstances(const Ec2Handler& h, const Ec2Call& call) {
         "MaxCount");
   }
   // The image and instance type, by their EC2 names.
-  const std::string ami = param("ImageId");
-  auto images = h.options().service->ListImages(call.ctx);
-  if (!images.ok()) return Ec2ErrorOf(images.status());
-  auto image = std::find_if(images->begin(), images->end(), [&](const ImageRecord& i) {
-    return Ec2IdOf("ami", i.image.image_id.str()) == ami;
-  });
-  if (image == images->end()) {
-    return Ec2Error{400, "InvalidAMIID.NotFound",
-                    "The image id '[" + ami + "]' does not exist"};
-  }
+  Ec2Error error;
+  Result<ImageRecord> image = FindImage(h, call, param("ImageId"), &error);
+  if (!image.ok()) return error.code.empty() ? Ec2ErrorOf(image.status()) : error;
   req.image_ref = image->image.image_id.str();
   const std::string type =
       param("InstanceType").empty() ? "m1.small" : param("InstanceType");
-  auto flavors = h.options().service->ListFlavors(call.ctx);
-  if (!flavors.ok()) return Ec2ErrorOf(flavors.status());
-  auto flavor = std::find_if(flavors->begin(), flavors->end(),
-                             [&](const FlavorRecord& f) { return f.spec.name == type; });
-  if (flavor == flavors->end()) {
-    return InvalidParameter("The instance type '" + type + "' does not exist");
-  }
+  Result<FlavorRecord> flavor = FindInstanceType(h, call, type, &error);
+  if (!flavor.ok()) return error.code.empty() ? Ec2ErrorOf(flavor.status()) : error;
   req.flavor_ref = flavor->spec.id.str();
   req.key_name = param("KeyName");
   req.user_data = param("UserData");  // base64, as Nova's user_data
@@ -283,11 +265,11 @@ Ec2Result RunInstances(const Ec2Handler& h, const Ec2Call& call) {
   for (size_t n = 1; n <= 50; ++n) {
     const std::string spec = "TagSpecification." + std::to_string(n);
     if (!call.params.contains(spec + ".ResourceType")) break;
-    if (param((spec + ".ResourceType").c_str()) != "instance") continue;
+    if (param(spec + ".ResourceType") != "instance") continue;
     for (size_t m = 1; m <= 50; ++m) {
       const std::string tag = spec + ".Tag." + std::to_string(m);
       if (!call.params.contains(tag + ".Key")) break;
-      req.metadata[param((tag + ".Key").c_str())] = param((tag + ".Value").c_str());
+      req.metadata[param(tag + ".Key")] = param(tag + ".Value");
     }
   }
   auto name = req.metadata.find("Name");
@@ -343,8 +325,7 @@ Ec2Result ChangeInstances(const Ec2Handler& h, const Ec2Call& call,
                           const std::function<Status(const InstanceState&)>& change) {
   std::vector<std::string> ids = ListParam(call, "InstanceId");
   if (ids.empty()) {
-    return Ec2Error{400, "MissingParameter",
-                    "The request must contain the parameter InstanceId"};
+    return Missing("InstanceId");
   }
   std::vector<InstanceState> before;
   for (const std::string& id : ids) {
@@ -383,8 +364,7 @@ Ec2Result ChangeInstances(const Ec2Handler& h, const Ec2Call& call,
 Ec2Result GetConsoleOutput(const Ec2Handler& h, const Ec2Call& call) {
   auto id = call.params.find("InstanceId");
   if (id == call.params.end()) {
-    return Ec2Error{400, "MissingParameter",
-                    "The request must contain the parameter InstanceId"};
+    return Missing("InstanceId");
   }
   Ec2Error error;
   Result<InstanceState> s = FindInstance(h, call, id->second, &error);

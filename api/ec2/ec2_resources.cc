@@ -14,33 +14,6 @@
 namespace chronova {
 namespace {
 
-std::string Param(const Ec2Call& call, const std::string& name) {
-  auto it = call.params.find(name);
-  return it == call.params.end() ? "" : it->second;
-}
-
-Ec2Error Missing(const std::string& name) {
-  return Ec2Error{400, "MissingParameter",
-                  "The request must contain the parameter " + name};
-}
-
-// The image an ami- id names, if the caller may see it.
-Result<ImageRecord> FindImage(const Ec2Handler& h, const Ec2Call& call,
-                              const std::string& ami, Ec2Error* error) {
-  if (UuidPrefixOf("ami", ami).empty()) {
-    *error = Ec2Error{400, "InvalidAMIID.Malformed", "Invalid id: \"" + ami + "\""};
-    return Status::InvalidArgument("malformed");
-  }
-  auto images = h.options().service->ListImages(call.ctx);
-  if (!images.ok()) return images.status();
-  for (ImageRecord& i : *images) {
-    if (Ec2IdOf("ami", i.image.image_id.str()) == ami) return std::move(i);
-  }
-  *error = Ec2Error{400, "InvalidAMIID.NotFound",
-                    "The image id '[" + ami + "]' does not exist"};
-  return Status::NotFound("no such image");
-}
-
 // A resource a tag call names: an instance, an image or a key pair.
 struct Tagged {
   std::string id;  // its EC2 id
@@ -397,14 +370,9 @@ Ec2Result ModifyInstanceAttribute(const Ec2Handler& h, const Ec2Call& call) {
       return Ec2Error{400, "IncorrectInstanceState",
                       "The instance '" + id + "' is not in the 'stopped' state."};
     }
-    auto flavors = h.options().service->ListFlavors(call.ctx);
-    if (!flavors.ok()) return Ec2ErrorOf(flavors.status());
-    auto flavor =
-        std::find_if(flavors->begin(), flavors->end(),
-                     [&](const FlavorRecord& f) { return f.spec.name == *type; });
-    if (flavor == flavors->end()) {
-      return InvalidParameter("The instance type '" + *type + "' does not exist");
-    }
+    Ec2Error error;
+    Result<FlavorRecord> flavor = FindInstanceType(h, call, *type, &error);
+    if (!flavor.ok()) return error.code.empty() ? Ec2ErrorOf(flavor.status()) : error;
     if (flavor->spec.id != s->flavor.id) {
       Status st = h.options().service->ResizeServer(call.ctx, s->id,
                                                     flavor->spec.id.str(), std::nullopt,
