@@ -1,5 +1,6 @@
 #include "core/event_json.h"
 
+#include <array>
 #include <cereal/archives/json.hpp>
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
@@ -8,6 +9,17 @@
 #include <sstream>
 
 namespace chronova {
+namespace {
+
+// The bytes a JSON string escapes: control characters, '"' and '\\'.
+constexpr std::array<bool, 256> kEscaped = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
+}  // namespace
 
 void AppendJsonQuoted(std::string_view s, std::string* out) {
   out->push_back('"');
@@ -15,7 +27,7 @@ void AppendJsonQuoted(std::string_view s, std::string* out) {
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kEscaped[c]) continue;
     out->append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {

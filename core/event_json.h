@@ -17,9 +17,9 @@ std::string EventPayloadJson(const Event& event);
 //  "request_id":..,"causation":..,"actor":{..},"payload":{..}}.
 // `event` may be null (undecodable payload): "payload" is then null.
 std::string EnvelopeJson(const Envelope& env, const Event* event);
-// `s` as a JSON string literal, quotes included.
 // `s` as a JSON string, quotes included, appended to *out.
 void AppendJsonQuoted(std::string_view s, std::string* out);
+// `s` as a JSON string literal, quotes included.
 std::string JsonQuote(std::string_view s);
 
 }  // namespace chronova

@@ -14,24 +14,59 @@ std::tm ToTm(Timestamp t) {
   return tm;
 }
 
+// Writes `n` as exactly `width` digits, most significant first.
+void PutDigits(char* at, int64_t n, int width) {
+  for (int i = width - 1; i >= 0; --i, n /= 10) at[i] = static_cast<char>('0' + n % 10);
+}
+
+// "YYYY-MM-DDTHH:MM:SS" into buf[0..19); every list shows several times per
+// server, so no snprintf. Years outside 0..9999 fall back to snprintf.
+bool PutSeconds(Timestamp t, char* buf) {
+  std::tm tm = ToTm(t);
+  int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) return false;
+  PutDigits(buf, year, 4);
+  buf[4] = '-';
+  PutDigits(buf + 5, tm.tm_mon + 1, 2);
+  buf[7] = '-';
+  PutDigits(buf + 8, tm.tm_mday, 2);
+  buf[10] = 'T';
+  PutDigits(buf + 11, tm.tm_hour, 2);
+  buf[13] = ':';
+  PutDigits(buf + 14, tm.tm_min, 2);
+  buf[16] = ':';
+  PutDigits(buf + 17, tm.tm_sec, 2);
+  return true;
+}
+
 }  // namespace
 
 std::string FormatIso8601(Timestamp t) {
-  std::tm tm = ToTm(t);
   int64_t frac = ((t.micros % 1000000) + 1000000) % 1000000;
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                tm.tm_sec, static_cast<long long>(frac));
-  return buf;
+  if (!PutSeconds(t, buf)) {
+    std::tm tm = ToTm(t);
+    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec, static_cast<long long>(frac));
+    return buf;
+  }
+  buf[19] = '.';
+  PutDigits(buf + 20, frac, 6);
+  buf[26] = 'Z';
+  return std::string(buf, 27);
 }
 
 std::string FormatIso8601Seconds(Timestamp t) {
-  std::tm tm = ToTm(t);
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  if (!PutSeconds(t, buf)) {
+    std::tm tm = ToTm(t);
+    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+  }
+  buf[19] = 'Z';
+  return std::string(buf, 20);
 }
 
 bool ParseIso8601(const std::string& text, Timestamp* out) {

@@ -1,5 +1,6 @@
 // UTF-8, strictly: the one decoder the JSON parser, the request schemas and
-// the XML escaping (the libvirt driver's domains, the EC2 API's answers) share.
+// the XML escaping (the libvirt driver's domains, the EC2 API's answers) share;
+// and the one hex encoder of digests.
 #pragma once
 
 #include <cstddef>
@@ -22,5 +23,8 @@ bool IsUtf8(std::string_view text);
 // (control characters, invalid UTF-8) become '?', so odd text (a server's
 // name) can never make a document that does not parse.
 std::string XmlEscape(std::string_view text);
+
+// Lowercase hex of raw bytes (digests, serial numbers), two digits a byte.
+std::string LowerHex(std::string_view bytes);
 
 }  // namespace chronova

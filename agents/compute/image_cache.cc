@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agents/compute/subprocess.h"
+#include "core/utf8.h"
 
 namespace chronova {
 namespace {
@@ -27,17 +28,6 @@ constexpr int64_t kGiB = int64_t{1} << 30;
 // A temp file in _base/ is "<.><sha1>.part-<uuid>[.raw]".
 constexpr const char* kPartInfix = ".part-";
 
-std::string Hex(const unsigned char* p, size_t n) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out += kDigits[p[i] >> 4];
-    out += kDigits[p[i] & 0xF];
-  }
-  return out;
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -47,7 +37,7 @@ std::string Sha1Hex(const std::string& text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha1(), nullptr);
-  return Hex(digest, len);
+  return LowerHex(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -70,7 +60,7 @@ struct DigestCtx {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx, digest, &len);
-    return Hex(digest, len);
+    return LowerHex(std::string_view(reinterpret_cast<const char*>(digest), len));
   }
 };
 

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 
 #include "api/http/http_message.h"
 #include "api/http/microversion.h"
+#include "core/utf8.h"
 
 namespace chronova {
 namespace {
@@ -61,6 +61,14 @@ std::string LinkContext::Bookmark(const std::string& collection,
          id;
 }
 
+void LinkContext::WriteLinks(JsonWriter& w, const std::string& collection,
+                             const std::string& id) const {
+  w.BeginArray();
+  w.BeginObject().Field("rel", "self").Field("href", Self(collection, id)).EndObject();
+  w.BeginObject().Field("rel", "bookmark").Field("href", Bookmark(collection, id));
+  w.EndObject().EndArray();
+}
+
 Json LinkContext::Links(const std::string& collection, const std::string& id) const {
   return Json::MakeArray({
       Json::MakeObject({{"rel", "self"}, {"href", Self(collection, id)}}),
@@ -110,13 +118,7 @@ std::string HostId(const ProjectId& project, const HostName& host) {
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha224(), nullptr) != 1)
     return "";
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(buf, sizeof(buf), "%02x", digest[i]);
-    hex += buf;
-  }
-  return hex;
+  return LowerHex(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 std::string FormatUsageTime(Timestamp t) {
@@ -139,130 +141,193 @@ Json ServerCreatedView(const LinkContext& links, const InstanceState& s,
   return server;
 }
 
+void WriteServerBasic(JsonWriter& w, const LinkContext& links, const InstanceState& s) {
+  w.BeginObject().Field("id", s.id.str()).Field("name", s.name);
+  w.Key("links");
+  links.WriteLinks(w, "servers", s.id.str());
+  w.EndObject();
+}
+
 Json ServerBasicView(const LinkContext& links, const InstanceState& s) {
-  return Json::MakeObject({
-      {"id", s.id.str()},
-      {"name", s.name},
-      {"links", links.Links("servers", s.id.str())},
-  });
+  std::string text;
+  JsonWriter w(text);
+  WriteServerBasic(w, links, s);
+  return *Json::Parse(text);
+}
+
+namespace {
+
+// {"id": id, "links": [{"rel": "bookmark", "href": ...}]}: a server's image
+// or (before 2.47) flavor.
+void WriteBookmarked(JsonWriter& w, const LinkContext& links,
+                     const std::string& collection, const std::string& id) {
+  w.BeginObject().Field("id", id).Key("links").BeginArray();
+  w.BeginObject().Field("rel", "bookmark").Field("href", links.Bookmark(collection, id));
+  w.EndObject().EndArray().EndObject();
+}
+
+void WriteMetadata(JsonWriter& w, const std::map<std::string, std::string>& m) {
+  w.BeginObject();
+  for (const auto& [k, v] : m) w.Field(k, v);
+  w.EndObject();
+}
+
+void WriteStrings(JsonWriter& w, const std::vector<std::string>& items) {
+  w.BeginArray();
+  for (const std::string& i : items) w.String(i);
+  w.EndArray();
+}
+
+void WriteTimeOrNull(JsonWriter& w, Timestamp t) {
+  if (t.micros == 0) {
+    w.Null();
+  } else {
+    w.String(FormatUsageTime(t));
+  }
+}
+
+}  // namespace
+
+void WriteServerDetail(JsonWriter& w, const LinkContext& links, const InstanceState& s,
+                       const ServerViewOptions& options) {
+  const std::string_view status = ApiStatus(s);
+  w.BeginObject();
+  w.Field("id", s.id.str());
+  w.Field("name", s.name);
+  w.Field("status", status);
+  w.Field("tenant_id", s.project_id.str());
+  w.Field("user_id", s.user_id.str());
+  w.Key("metadata");
+  WriteMetadata(w, s.metadata);
+  w.Field("hostId", HostId(s.project_id, s.host));
+  w.Key("image");
+  if (s.image_id.empty()) {
+    w.String("");  // booted from a volume
+  } else {
+    WriteBookmarked(w, links, "images", s.image_id.str());
+  }
+  w.Key("flavor");
+  if (options.version >= ApiVersion{2, 47}) {
+    // The flavor the server was built (or resized) with, as it was then.
+    w.BeginObject()
+        .Field("vcpus", s.flavor.vcpus)
+        .Field("ram", s.flavor.memory_mb)
+        .Field("disk", s.flavor.root_gb)
+        .Field("ephemeral", s.flavor.ephemeral_gb)
+        .Field("swap", s.flavor.swap_mb)
+        .Field("original_name", s.flavor.name);
+    if (options.flavor_extra_specs) {
+      w.Key("extra_specs");
+      WriteMetadata(w, s.flavor.extra_specs);
+    }
+    w.EndObject();
+  } else {
+    WriteBookmarked(w, links, "flavors", s.flavor.id.str());
+  }
+  w.Field("created", FormatIso8601Seconds(s.created_at));
+  w.Field("updated",
+          FormatIso8601Seconds(s.updated_at.micros ? s.updated_at : s.created_at));
+  // chronova has no networking yet; Nova hides addresses while building anyway.
+  w.Key("addresses").BeginObject().EndObject();
+  w.Field("accessIPv4", s.access_ipv4);
+  w.Field("accessIPv6", s.access_ipv6);
+  w.Key("links");
+  links.WriteLinks(w, "servers", s.id.str());
+  w.Field("OS-DCF:diskConfig", s.auto_disk_config ? "AUTO" : "MANUAL");
+  if (ShowsFault(status) && s.has_fault) {
+    w.Key("fault")
+        .BeginObject()
+        .Field("code", s.fault.code)
+        .Field("created", FormatIso8601Seconds(s.fault.created))
+        .Field("message", s.fault.message)
+        .EndObject();
+  }
+  // Nova sets progress to 0 at create and only moves it during migrations.
+  if (ShowsProgress(status)) w.Field("progress", 0);
+  if (options.version >= ApiVersion{2, 9}) w.Field("locked", s.locked);
+  if (options.version >= ApiVersion{2, 73}) {
+    w.Key("locked_reason").StringOrNull(s.locked_reason);
+  }
+  if (options.version >= ApiVersion{2, 26}) {
+    w.Key("tags");
+    WriteStrings(w, s.tags);
+  }
+  if (options.version >= ApiVersion{2, 19}) {
+    // A server created before 2.19 is described by its name, as in Nova.
+    w.Key("description");
+    if (!s.description_recorded) {
+      w.String(s.name);
+    } else if (s.description_null) {
+      w.Null();
+    } else {
+      w.String(s.description);
+    }
+  }
+  if (options.version >= ApiVersion{2, 63}) {
+    w.Key("trusted_image_certificates");  // null when none
+    if (s.trusted_certs.empty()) {
+      w.Null();
+    } else {
+      WriteStrings(w, s.trusted_certs);
+    }
+  }
+  if (options.server_groups) {
+    w.Key("server_groups");
+    WriteStrings(w, *options.server_groups);
+  }
+  if (!options.all_attributes) {
+    w.EndObject();
+    return;
+  }
+  if (options.host_status) w.Field("host_status", options.host_status(s.host));
+  // The requested zone, else the host's (every chronova host is in Nova's
+  // default zone "nova" unless it says otherwise), else "" while unscheduled.
+  w.Field("OS-EXT-AZ:availability_zone", !s.availability_zone.empty()
+                                             ? std::string_view(s.availability_zone)
+                                         : s.host.empty() ? std::string_view("")
+                                                          : std::string_view("nova"));
+  w.Field("config_drive", "");
+  w.Key("key_name").StringOrNull(s.key_name);
+  w.Key("OS-SRV-USG:launched_at");
+  WriteTimeOrNull(w, s.launched_at);
+  w.Key("OS-SRV-USG:terminated_at");
+  WriteTimeOrNull(w, s.terminated_at);
+  w.Key("security_groups").BeginArray();
+  w.BeginObject().Field("name", "default").EndObject();
+  w.EndArray();
+  if (options.extended_attributes) {
+    w.Key("OS-EXT-SRV-ATTR:host").StringOrNull(s.host.str());
+    w.Field("OS-EXT-SRV-ATTR:instance_name", s.hypervisor_name);
+    w.Key("OS-EXT-SRV-ATTR:hypervisor_hostname").StringOrNull(s.host.str());
+    if (options.version >= ApiVersion{2, 3}) {
+      w.Field("OS-EXT-SRV-ATTR:reservation_id", s.reservation_id);
+      w.Field("OS-EXT-SRV-ATTR:launch_index", s.launch_index);
+      w.Field("OS-EXT-SRV-ATTR:hostname", SanitizeHostname(s.name));
+      w.Field("OS-EXT-SRV-ATTR:kernel_id", "");
+      w.Field("OS-EXT-SRV-ATTR:ramdisk_id", "");
+      // The libvirt driver names the root disk once the guest is defined.
+      w.Key("OS-EXT-SRV-ATTR:root_device_name");
+      if (s.launched_at.micros != 0) {
+        w.String("/dev/vda");
+      } else {
+        w.Null();
+      }
+      w.Key("OS-EXT-SRV-ATTR:user_data").StringOrNull(s.user_data);
+    }
+  }
+  w.Key("OS-EXT-STS:task_state").StringOrNull(TaskStateName(s.task_state));
+  w.Field("OS-EXT-STS:vm_state", VmStateName(s.vm_state));
+  w.Field("OS-EXT-STS:power_state", static_cast<int>(s.power_state));
+  w.Key("os-extended-volumes:volumes_attached").BeginArray().EndArray();
+  w.EndObject();
 }
 
 Json ServerDetailView(const LinkContext& links, const InstanceState& s,
                       const ServerViewOptions& options) {
-  const std::string status(ApiStatus(s));
-  Json server = Json::MakeObject();
-  server["id"] = s.id.str();
-  server["name"] = s.name;
-  server["status"] = status;
-  server["tenant_id"] = s.project_id.str();
-  server["user_id"] = s.user_id.str();
-  server["metadata"] = MetadataJson(s.metadata);
-  server["hostId"] = HostId(s.project_id, s.host);
-  if (s.image_id.empty()) {
-    server["image"] = "";  // booted from a volume
-  } else {
-    server["image"] = Json::MakeObject({
-        {"id", s.image_id.str()},
-        {"links", Json::MakeArray({Json::MakeObject(
-                      {{"rel", "bookmark"},
-                       {"href", links.Bookmark("images", s.image_id.str())}})})},
-    });
-  }
-  if (options.version >= ApiVersion{2, 47}) {
-    // The flavor the server was built (or resized) with, as it was then.
-    server["flavor"] = Json::MakeObject({
-        {"vcpus", s.flavor.vcpus},
-        {"ram", s.flavor.memory_mb},
-        {"disk", s.flavor.root_gb},
-        {"ephemeral", s.flavor.ephemeral_gb},
-        {"swap", s.flavor.swap_mb},
-        {"original_name", s.flavor.name},
-    });
-    if (options.flavor_extra_specs)
-      server["flavor"]["extra_specs"] = MetadataJson(s.flavor.extra_specs);
-  } else {
-    server["flavor"] = Json::MakeObject({
-        {"id", s.flavor.id.str()},
-        {"links", Json::MakeArray({Json::MakeObject(
-                      {{"rel", "bookmark"},
-                       {"href", links.Bookmark("flavors", s.flavor.id.str())}})})},
-    });
-  }
-  server["created"] = FormatIso8601Seconds(s.created_at);
-  server["updated"] =
-      FormatIso8601Seconds(s.updated_at.micros ? s.updated_at : s.created_at);
-  // chronova has no networking yet; Nova hides addresses while building anyway.
-  server["addresses"] = Json::MakeObject();
-  server["accessIPv4"] = s.access_ipv4;
-  server["accessIPv6"] = s.access_ipv6;
-  server["links"] = links.Links("servers", s.id.str());
-  server["OS-DCF:diskConfig"] = s.auto_disk_config ? "AUTO" : "MANUAL";
-  if (ShowsFault(status) && s.has_fault) {
-    server["fault"] = Json::MakeObject({
-        {"code", s.fault.code},
-        {"created", FormatIso8601Seconds(s.fault.created)},
-        {"message", s.fault.message},
-    });
-  }
-  // Nova sets progress to 0 at create and only moves it during migrations.
-  if (ShowsProgress(status)) server["progress"] = 0;
-  if (options.version >= ApiVersion{2, 9}) server["locked"] = s.locked;
-  if (options.version >= ApiVersion{2, 73}) {
-    server["locked_reason"] = NullIfEmpty(s.locked_reason);
-  }
-  if (options.version >= ApiVersion{2, 26}) {
-    Json tags = Json::MakeArray();
-    for (const std::string& t : s.tags) tags.Append(t);
-    server["tags"] = std::move(tags);
-  }
-  if (options.version >= ApiVersion{2, 19}) {
-    // A server created before 2.19 is described by its name, as in Nova.
-    server["description"] = !s.description_recorded ? Json(s.name)
-                            : s.description_null    ? Json()
-                                                    : Json(s.description);
-  }
-  if (options.version >= ApiVersion{2, 63}) {
-    Json certs;  // null when none
-    for (const std::string& c : s.trusted_certs) certs.Append(c);
-    server["trusted_image_certificates"] = std::move(certs);
-  }
-  if (options.server_groups) {
-    Json groups = Json::MakeArray();
-    for (const std::string& g : *options.server_groups) groups.Append(g);
-    server["server_groups"] = std::move(groups);
-  }
-  if (!options.all_attributes) return server;
-  if (options.host_status) server["host_status"] = options.host_status(s.host);
-  // The requested zone, else the host's (every chronova host is in Nova's
-  // default zone "nova" unless it says otherwise), else "" while unscheduled.
-  server["OS-EXT-AZ:availability_zone"] =
-      !s.availability_zone.empty() ? s.availability_zone : (s.host.empty() ? "" : "nova");
-  server["config_drive"] = "";
-  server["key_name"] = NullIfEmpty(s.key_name);
-  server["OS-SRV-USG:launched_at"] = TimeOrNull(s.launched_at);
-  server["OS-SRV-USG:terminated_at"] = TimeOrNull(s.terminated_at);
-  server["security_groups"] = Json::MakeArray({Json::MakeObject({{"name", "default"}})});
-  if (options.extended_attributes) {
-    server["OS-EXT-SRV-ATTR:host"] = NullIfEmpty(s.host.str());
-    server["OS-EXT-SRV-ATTR:instance_name"] = s.hypervisor_name;
-    server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = NullIfEmpty(s.host.str());
-    if (options.version >= ApiVersion{2, 3}) {
-      server["OS-EXT-SRV-ATTR:reservation_id"] = s.reservation_id;
-      server["OS-EXT-SRV-ATTR:launch_index"] = s.launch_index;
-      server["OS-EXT-SRV-ATTR:hostname"] = SanitizeHostname(s.name);
-      server["OS-EXT-SRV-ATTR:kernel_id"] = "";
-      server["OS-EXT-SRV-ATTR:ramdisk_id"] = "";
-      // The libvirt driver names the root disk once the guest is defined.
-      server["OS-EXT-SRV-ATTR:root_device_name"] =
-          s.launched_at.micros != 0 ? Json("/dev/vda") : Json();
-      server["OS-EXT-SRV-ATTR:user_data"] = NullIfEmpty(s.user_data);
-    }
-  }
-  server["OS-EXT-STS:task_state"] = NullIfEmpty(std::string(TaskStateName(s.task_state)));
-  server["OS-EXT-STS:vm_state"] = std::string(VmStateName(s.vm_state));
-  server["OS-EXT-STS:power_state"] = static_cast<int>(s.power_state);
-  server["os-extended-volumes:volumes_attached"] = Json::MakeArray();
-  return server;
+  std::string text;
+  JsonWriter w(text);
+  WriteServerDetail(w, links, s, options);
+  return *Json::Parse(text);  // our own text
 }
 
 std::string SanitizeHostname(const std::string& name) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/http/json.h"
+#include "api/http/json_writer.h"
 #include "api/http/microversion.h"
 #include "core/instance_state.h"
 #include "projections/catalog_projections.h"
@@ -35,6 +36,9 @@ struct LinkContext {
   std::string Bookmark(const std::string& collection, const std::string& id) const;
   // [{"rel": "self", ...}, {"rel": "bookmark", ...}]
   Json Links(const std::string& collection, const std::string& id) const;
+  // The same, written.
+  void WriteLinks(JsonWriter& w, const std::string& collection,
+                  const std::string& id) const;
 };
 
 // {"<name>": {"code": code, "message": message}} with Nova's fault name for the
@@ -81,8 +85,12 @@ std::string SanitizeHostname(const std::string& name);
 Json ServerCreatedView(const LinkContext& links, const InstanceState& s,
                        const Json& security_groups, const std::string& admin_pass);
 // GET /servers item: {"id", "name", "links"}.
+void WriteServerBasic(JsonWriter& w, const LinkContext& links, const InstanceState& s);
 Json ServerBasicView(const LinkContext& links, const InstanceState& s);
-// GET /servers/{id} and /servers/detail item.
+// GET /servers/{id} and /servers/detail item. Lists write it (a page of them
+// is most of a list's cost); one server's answers take the tree.
+void WriteServerDetail(JsonWriter& w, const LinkContext& links, const InstanceState& s,
+                       const ServerViewOptions& options);
 Json ServerDetailView(const LinkContext& links, const InstanceState& s,
                       const ServerViewOptions& options);
 

@@ -9,6 +9,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "core/utf8.h"
+
 namespace chronova {
 namespace {
 
@@ -130,21 +132,10 @@ std::optional<SigV4Failure> CheckParsed(const SigV4Auth& auth) {
 
 }  // namespace
 
-std::string HexOf(const std::string& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 std::string Sha256Hex(const std::string& data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return HexOf(std::string(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  return LowerHex(std::string(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 std::string HmacSha256(const std::string& key, const std::string& data) {
@@ -330,7 +321,7 @@ std::string SigV4Signature(const std::string& secret, const SigV4Auth& auth,
   key = HmacSha256(key, auth.region);
   key = HmacSha256(key, auth.service);
   key = HmacSha256(key, "aws4_request");
-  return HexOf(HmacSha256(key, string_to_sign));
+  return LowerHex(HmacSha256(key, string_to_sign));
 }
 
 std::optional<SigV4Failure> VerifySigV4(const SignedRequest& request,

@@ -244,6 +244,23 @@ Json Json::MakeArray(Array items) {
   return j;
 }
 
+Json Json::MakeArray(std::initializer_list<JsonItemInit> items) {
+  Json j;
+  j.type_ = Type::kArray;
+  j.array_.reserve(items.size());
+  for (const JsonItemInit& i : items) j.array_.push_back(std::move(i.value));
+  return j;
+}
+
+Json Json::MakeObject(std::initializer_list<JsonMemberInit> members) {
+  Json j;
+  j.type_ = Type::kObject;
+  j.object_.reserve(members.size());
+  for (const JsonMemberInit& m : members)
+    j.object_.emplace_back(std::move(m.key), std::move(m.value));
+  return j;
+}
+
 Json Json::MakeObject(Object members) {
   Json j;
   j.type_ = Type::kObject;
@@ -284,6 +301,8 @@ std::string Json::Dump() const {
   Write(*this, kJson, out);
   return out;
 }
+
+void Json::AppendTo(std::string* out) const { Write(*this, kJson, *out); }
 
 std::string Json::PythonRepr() const {
   std::string out;

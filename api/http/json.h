@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -18,6 +19,9 @@
 #include "core/status.h"
 
 namespace chronova {
+
+struct JsonItemInit;
+struct JsonMemberInit;
 
 class Json {
  public:
@@ -37,8 +41,10 @@ class Json {
   Json(std::string s) : type_(Type::kString), string_(std::move(s)) {}  // NOLINT
   Json(std::string_view s) : type_(Type::kString), string_(s) {}        // NOLINT
 
-  static Json MakeArray(Array items = {});
-  static Json MakeObject(Object members = {});
+  static Json MakeArray(std::initializer_list<JsonItemInit> items = {});
+  static Json MakeObject(std::initializer_list<JsonMemberInit> members = {});
+  static Json MakeArray(Array items);
+  static Json MakeObject(Object members);
 
   Type type() const { return type_; }
   bool is_null() const { return type_ == Type::kNull; }
@@ -76,6 +82,8 @@ class Json {
 
   // Compact JSON text (UTF-8 passed through, control characters escaped).
   std::string Dump() const;
+  // The same text, appended to *out.
+  void AppendTo(std::string* out) const;
   // How Python's repr() shows the decoded value ({'a': 1, 'b': None}); Nova's
   // validation messages quote values this way.
   std::string PythonRepr() const;
@@ -97,6 +105,25 @@ class Json {
   std::string string_;
   Array array_;
   Object object_;
+};
+
+// An item or member of Json::MakeArray's or Json::MakeObject's braced list. A
+// list's elements are const; the value is mutable so that it is moved out
+// rather than copied (a view's nested links were copied deep at every level).
+struct JsonItemInit {
+  template <typename T,
+            std::enable_if_t<!std::is_same_v<std::decay_t<T>, JsonItemInit>, int> = 0>
+  JsonItemInit(T&& v) : value(std::forward<T>(v)) {}  // NOLINT: a list element
+  mutable Json value;
+};
+
+struct JsonMemberInit {
+  template <typename T>
+  JsonMemberInit(std::string_view k, T&& v)  // NOLINT: a list element
+      : key(k), value(std::forward<T>(v)) {}
+  JsonMemberInit(std::string_view k, Json v) : key(k), value(std::move(v)) {}
+  mutable std::string key;
+  mutable Json value;
 };
 
 }  // namespace chronova

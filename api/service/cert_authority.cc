@@ -18,6 +18,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace chronova {
 namespace {
 
@@ -122,16 +124,6 @@ Status WriteFile(const std::string& path, const std::string& data, mode_t mode) 
   return Status::Ok();
 }
 
-std::string Hex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 struct CertAuthority::Impl {
@@ -205,12 +197,13 @@ Result<IssuedCertificate> CertAuthority::Issue(const UserId& user,
   IssuedCertificate out;
   out.certificate_pem = CertPem(cert.get());
   out.private_key_pem = KeyPem(key.get());
-  out.serial = Hex(reinterpret_cast<const unsigned char*>(serial.data()), serial.size());
+  out.serial = LowerHex(serial);
   out.subject = "/O=" + project.str() + "/CN=" + cn;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   X509_digest(cert.get(), EVP_sha256(), digest, &len);
-  out.sha256_fingerprint = Hex(digest, len);
+  out.sha256_fingerprint =
+      LowerHex(std::string_view(reinterpret_cast<const char*>(digest), len));
   out.not_before = now;
   out.not_after = Timestamp{now.micros + int64_t{365} * 86400 * 1000000};
   return out;

@@ -155,6 +155,7 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
     }
     std::vector<InstanceState> page;
     if (limit == 0) return page;
+    page.reserve(std::min<size_t>(limit, 1024));
     auto take = [&](InstanceState&& s) {
       if ((scope.empty() || s.project_id == scope) && matches(s))
         page.push_back(std::move(s));

@@ -667,6 +667,9 @@ TEST_CASE("timestamps print and parse as ISO 8601 UTC") {
   Timestamp t{1764093723123456};
   CHECK(FormatIso8601(t) == "2025-11-25T18:02:03.123456Z");
   CHECK(FormatIso8601Seconds(t) == "2025-11-25T18:02:03Z");
+  CHECK(FormatIso8601(Timestamp{0}) == "1970-01-01T00:00:00.000000Z");
+  CHECK(FormatIso8601(Timestamp{-1}) == "1969-12-31T23:59:59.999999Z");
+  CHECK(FormatIso8601Seconds(Timestamp{253402300799000000}) == "9999-12-31T23:59:59Z");
   Timestamp back;
   REQUIRE(ParseIso8601("2025-11-25T18:02:03.123456Z", &back));
   CHECK(back == t);
