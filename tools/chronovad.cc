@@ -79,19 +79,24 @@ std::string HostName() {
   return host.substr(0, host.find('.'));
 }
 
+// A boolean option as oslo.config reads one (true/false, 1/0, yes/no).
+Result<bool> IniBool(const IniFile& ini, const char* section, const char* key,
+                     bool fallback) {
+  std::string v = ini.GetOr(section, key, fallback ? "true" : "false");
+  if (v == "true" || v == "True" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "False" || v == "0" || v == "no") return false;
+  return Status::InvalidArgument(std::string("[") + section + "] " + key +
+                                 " must be true or false, not '" + v + "'");
+}
+
 // The consoles: nova.conf's [vnc], [spice], [serial_console], [consoleauth]
 // and [console] (docs/configuration.md, "Consoles"). A base URL not set
 // follows its proxy's port, on the public host.
 Status LoadConsoleConfig(const Flags& flags, const IniFile& ini, NodeOptions& n) {
   ConsoleOptions& c = n.api.consoles;
   ConsoleRoleOptions& r = n.console;
-  auto boolean = [&](const char* section, const char* key,
-                     bool fallback) -> Result<bool> {
-    std::string v = ini.GetOr(section, key, fallback ? "true" : "false");
-    if (v == "true" || v == "True" || v == "1" || v == "yes") return true;
-    if (v == "false" || v == "False" || v == "0" || v == "no") return false;
-    return Status::InvalidArgument(std::string("[") + section + "] " + key +
-                                   " must be true or false, not '" + v + "'");
+  auto boolean = [&](const char* section, const char* key, bool fallback) {
+    return IniBool(ini, section, key, fallback);
   };
   // One proxy's listen URL and the base URL the API answers with.
   auto proxy = [&](const char* section, const char* prefix, const char* flag,
@@ -208,6 +213,7 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, const std::string& command) 
   n.api.ec2_api_url =
       flags.Get("ec2-listen", ini.GetOr("api", "ec2_listen", n.api.ec2_api_url));
   n.api.cert_dir = ini.GetOr("api", "cert_dir", n.api.cert_dir);
+  CHRONOVA_ASSIGN_OR_RETURN(n.api.keep_alive, IniBool(ini, "wsgi", "keep_alive", true));
   n.api.public_host =
       flags.Get("public-host", ini.GetOr("api", "public_host", n.api.public_host));
   n.api.auth_strategy =

@@ -580,6 +580,7 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     http.metrics_label = "identity";
     http.listen_url = o.identity_api_url;
     http.listen_fd = InheritedFd(node, "identity");
+    http.close_connections = !o.keep_alive;
     http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
     p.identity_api = std::make_unique<HttpServer>();
     CHRONOVA_RETURN_IF_ERROR(p.identity_api->Start(std::move(http)));
@@ -595,6 +596,7 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     ComputeApiOptions ao;
     ao.listen_url = o.compute_api_url;
     ao.listen_fd = InheritedFd(node, "compute");
+    ao.keep_alive = o.keep_alive;
     ao.service = p.compute_service.get();
     ao.authenticator = p.auth.get();
     ao.auth_url = identity_url;
@@ -610,6 +612,7 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     ImageApiOptions io;
     io.listen_url = o.image_api_url;
     io.listen_fd = InheritedFd(node, "image");
+    io.keep_alive = o.keep_alive;
     io.service = p.image_service.get();
     io.authenticator = p.auth.get();
     CHRONOVA_RETURN_IF_ERROR(p.image_api->Start(io));
@@ -624,6 +627,7 @@ Status StartApi(Node::Parts& p, const NodeOptions& node) {
     Ec2ApiOptions eo;
     eo.listen_url = o.ec2_api_url;
     eo.listen_fd = InheritedFd(node, "ec2");
+    eo.keep_alive = o.keep_alive;
     eo.service = p.compute_service.get();
     eo.admin = p.admin_service.get();
     eo.identity = p.identity.get();

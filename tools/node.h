@@ -66,6 +66,9 @@ struct ApiRoleOptions {
   // The EC2 Query API listens here ("" disables it) and the catalog names it
   // (type ec2). It needs the Identity service (EC2 credentials).
   std::string ec2_api_url = "http://127.0.0.1:8788";
+  // Nova's [wsgi] keep_alive: false closes every API connection after its
+  // answer ("Connection: close"), for clients or balancers that need it.
+  bool keep_alive = true;
   // Catalog URLs name this host instead of a wildcard listen address (0.0.0.0).
   std::string public_host = "127.0.0.1";
   // Nova's [api] auth_strategy: "keystone" (Identity v3 tokens) or "noauth2"

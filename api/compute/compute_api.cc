@@ -32,6 +32,7 @@ Status ComputeApiServer::Start(const ComputeApiOptions& options) {
   http.metrics_label = "compute";
   http.listen_url = options.listen_url;
   http.listen_fd = options.listen_fd;
+  http.close_connections = !options.keep_alive;
   http.max_body_bytes = options.max_body_bytes;
   http.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };
   // Authorize before reading a body: a request whose token does not

@@ -28,6 +28,9 @@ struct ComputeApiOptions {
   std::string listen_url = "http://127.0.0.1:8774";
   // A listening socket handed over by a predecessor (HttpServerOptions); -1: bind.
   int listen_fd = -1;
+  // Nova's [wsgi] keep_alive: false answers every request with
+  // "Connection: close" (HttpServerOptions::close_connections).
+  bool keep_alive = true;
   ComputeService* service = nullptr;       // REQUIRED; borrowed
   Authenticator* authenticator = nullptr;  // REQUIRED; borrowed
   // The admin views (os-hypervisors, os-services, os-availability-zone,

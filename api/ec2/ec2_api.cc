@@ -488,6 +488,7 @@ Status Ec2ApiServer::Start(const Ec2ApiOptions& options) {
   o.metrics_label = "ec2";
   o.listen_url = options.listen_url;
   o.listen_fd = options.listen_fd;
+  o.close_connections = !options.keep_alive;
   o.max_body_bytes = kMaxBodyBytes;
   const Ec2Handler* handler = handler_.get();
   o.handler = [handler](const HttpRequest& r) { return handler->Handle(r); };

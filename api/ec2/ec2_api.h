@@ -39,7 +39,8 @@ struct Ec2ApiOptions {
   // Where to listen: "http://HOST:8788" (EC2 clients sign the path they call:
   // "/" or "/services/Cloud/", both served).
   std::string listen_url;
-  int listen_fd = -1;  // a socket handed over (HttpServerOptions::listen_fd)
+  int listen_fd = -1;      // a socket handed over (HttpServerOptions::listen_fd)
+  bool keep_alive = true;  // Nova's [wsgi] keep_alive (ComputeApiOptions)
   ComputeService* service = nullptr;
   AdminService* admin = nullptr;
   const IdentityService* identity = nullptr;

@@ -191,6 +191,21 @@ struct ServerCore {
   }
   std::mutex histograms_mu;  // protects histograms
   std::unordered_map<std::string, MetricHistogram*> histograms;
+  // Connections accepted (with options.metrics_label): against the requests'
+  // count, how well clients keep their connections alive.
+  void CountConnection() {
+    if (options.metrics_label.empty()) return;
+    if (connections == nullptr) {
+      connections = &MetricsRegistry::Default().CounterFor(
+          "chronova_http_connections_total",
+          "Connections accepted, by API: requests over connections is how many "
+          "requests a kept-alive connection carries.",
+          {{"api", options.metrics_label}});
+    }
+    connections->Inc();
+  }
+  MetricCounter* connections =
+      nullptr;  // set by the one accept handler running at a time
   void Forget(Session* s) {
     std::lock_guard<std::mutex> lock(sessions_mu);
     sessions.erase(s);
@@ -659,6 +674,12 @@ void ServerCore::Accept() {
           });
           return;
         }
+        CountConnection();
+        // An answer is written in parts (header, body pieces): with Nagle's
+        // algorithm the last part of one waits for the client's delayed ACK
+        // of the previous (40 ms on Linux) on a kept-alive connection.
+        beast::error_code ignored_ec;
+        socket.set_option(tcp::no_delay(true), ignored_ec);
         {
           std::shared_ptr<Session> session;
           {

@@ -607,6 +607,7 @@ Status ImageApiServer::Start(const ImageApiOptions& options) {
   http.metrics_label = "image";
   http.listen_url = options.listen_url;
   http.listen_fd = options.listen_fd;
+  http.close_connections = !options.keep_alive;
   http.max_body_bytes = options.max_body_bytes;
   http.body_mode = [handler](const HttpRequest& r) { return handler->BodyMode(r); };
   http.body_file_dir = options.service->IncomingDir();

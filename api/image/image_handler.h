@@ -24,7 +24,8 @@ namespace chronova {
 struct ImageApiOptions {
   // Where to listen; a path mounts the API below it ("http://h:80/image").
   std::string listen_url = "http://127.0.0.1:9292";
-  int listen_fd = -1;  // handed over by a predecessor (HttpServerOptions); -1: bind
+  int listen_fd = -1;      // handed over by a predecessor (HttpServerOptions); -1: bind
+  bool keep_alive = true;  // Nova's [wsgi] keep_alive (ComputeApiOptions)
   ImageService* service = nullptr;         // REQUIRED; borrowed
   Authenticator* authenticator = nullptr;  // REQUIRED; borrowed
   Env* env = Env::Default();               // request ids

@@ -350,6 +350,21 @@ TEST_CASE("a kept-alive connection serves several requests in order", "[http]") 
   CHECK(s.handled.load() == 2);
 }
 
+TEST_CASE("with close_connections ([wsgi] keep_alive = false) each answer closes",
+          "[http]") {
+  HttpServerOptions o;
+  o.close_connections = true;
+  EchoServer s(o);
+  RawConnection c(s.port);
+  REQUIRE(
+      c.Send("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string all = c.ReadUntilClosed();
+  CHECK(c.closed());
+  CHECK(all.find("Connection: close") != std::string::npos);
+  CHECK(BodyOf(all) == "GET /one body=0 file=0");  // the second is never served
+  CHECK(s.handled.load() == 1);
+}
+
 TEST_CASE("draining answers the request under way, closes idle connections, then stops",
           "[http]") {
   std::atomic<bool> in_handler{false};

@@ -54,6 +54,7 @@ TEST_CASE(
               "chronova_http_request_duration_seconds_count{api=\"compute\","
               "method=\"GET\",route=\"none\",status=\"404\"}") >= 1);
   CHECK(text.find(id) == std::string::npos);
+  CHECK(Value(text, "chronova_http_connections_total{api=\"compute\"}") >= 1);
   CHECK(Value(text, "chronova_boots_total{outcome=\"active\"}") >= active_before + 1);
   CHECK(Value(text, "chronova_event_appends_total{log=\"rocksdb\",outcome=\"ok\"}") >= 5);
   CHECK(Value(text, "chronova_event_append_duration_seconds_count{log=\"rocksdb\"}") >=
