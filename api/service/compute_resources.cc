@@ -597,6 +597,49 @@ Result<QuotaUsage> ComputeService::CountUsage(const ProjectId& project,
   return u;
 }
 
+namespace {
+
+// The most of `t`'s servers that fit under `limits` beside `used`, at most
+// `allowed`; sets *over (once) to Nova's TooManyInstances when fewer than its
+// min_count fit.
+template <typename Ticket>
+int FitUnder(const Ticket& t, const std::map<std::string, int64_t>& limits,
+             const QuotaUsage& used, int allowed, Status* over) {
+  std::map<std::string, int64_t> in_use = {
+      {"cores", used.cores}, {"instances", used.instances}, {"ram", used.ram}};
+  std::map<std::string, int64_t> per = {
+      {"cores", t.flavor->vcpus}, {"instances", 1}, {"ram", t.flavor->memory_mb}};
+  std::vector<std::string> overs;  // sorted, as Nova reports them
+  int fit = t.max_count;
+  for (const auto& [r, each] : per) {
+    int64_t limit = limits.at(r);
+    if (limit < 0) continue;
+    if (in_use[r] + each * int64_t{t.max_count} > limit) overs.push_back(r);
+    if (each > 0)
+      fit = static_cast<int>(
+          std::min<int64_t>(fit, std::max<int64_t>(0, (limit - in_use[r]) / each)));
+  }
+  if (overs.empty()) return allowed;
+  if (fit < t.min_count && over->ok()) {
+    std::map<std::string, std::string> requested = {
+        {"instances", t.min_count == t.max_count ? std::to_string(t.min_count)
+                                                 : std::to_string(t.min_count) + "-" +
+                                                       std::to_string(t.max_count)},
+        {"cores", std::to_string(int64_t{t.flavor->vcpus} * t.max_count)},
+        {"ram", std::to_string(int64_t{t.flavor->memory_mb} * t.max_count)}};
+    *over = TooManyInstances(overs, requested, in_use, limits);
+  }
+  return std::min(allowed, fit);
+}
+
+void Add(QuotaUsage& u, int64_t n, const FlavorSpec& f) {
+  u.instances += n;
+  u.cores += n * f.vcpus;
+  u.ram += n * f.memory_mb;
+}
+
+}  // namespace
+
 // How two concurrent creates are kept from both passing when only one fits:
 // every admission is an event on quota-usage/<project>, appended with the
 // version of that stream this decision read. Usage is the servers read model
@@ -609,21 +652,10 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
                                             const FlavorSpec& flavor, int min_count,
                                             int max_count, std::vector<InstanceId>* ids,
                                             const std::string& id_seed) {
-  // Ids are made only for the servers admitted, never for what was asked.
-  auto admit = [&](int n) -> Result<size_t> {
-    if (min_count > kMaxServersPerRequest) {
-      return Status::InvalidArgument("min_count must be at most " +
-                                     std::to_string(kMaxServersPerRequest));
-    }
-    n = std::min(n, kMaxServersPerRequest);
-    ids->clear();
-    for (int i = 0; i < n; ++i) {
-      ids->emplace_back(id_seed.empty()
-                            ? options_.env->NewUuid()
-                            : NameBasedUuid(id_seed + "/instance/" + std::to_string(i)));
-    }
-    return static_cast<size_t>(n);
-  };
+  if (min_count > kMaxServersPerRequest) {
+    return Status::InvalidArgument("min_count must be at most " +
+                                   std::to_string(kMaxServersPerRequest));
+  }
   const ProjectId& project = ctx.project;
   CHRONOVA_ASSIGN_OR_RETURN(auto project_limits, EffectiveLimits(project, UserId()));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(QuotasProjection::kName));
@@ -639,67 +671,124 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
   // Nothing to enforce: no admission needed (usage is counted from the read
   // models whenever limits are set later).
   if (unlimited(project_limits) && (!check_user || unlimited(user_limits))) {
-    return admit(max_count);
+    MakeServerIds(std::min(max_count, kMaxServersPerRequest), id_seed, ids);
+    return ids->size();
   }
-  std::lock_guard<std::mutex> admitting(
-      admission_mu_[std::hash<ProjectId>()(project) % kAdmissionStripes]);
+  AdmissionTicket ticket{&ctx,
+                         &flavor,
+                         min_count,
+                         max_count,
+                         &id_seed,
+                         std::move(project_limits),
+                         std::move(user_limits),
+                         check_user,
+                         ids,
+                         std::nullopt};
+  AdmissionStripe& stripe =
+      admission_[std::hash<ProjectId>()(project) % kAdmissionStripes];
+  std::unique_lock<std::mutex> lock(stripe.mu);
+  stripe.queue.push_back(&ticket);
+  for (;;) {
+    stripe.decided.wait(lock, [&] { return ticket.result || !stripe.leading; });
+    if (ticket.result) return std::move(*ticket.result);
+    // No batch under way: this create leads one for its project's queue.
+    stripe.leading = true;
+    std::vector<AdmissionTicket*> batch;
+    std::erase_if(stripe.queue, [&](AdmissionTicket* t) {
+      if (t->ctx->project != project) return false;
+      batch.push_back(t);
+      return true;
+    });
+    lock.unlock();
+    AdmitBatch(project, batch);
+    lock.lock();
+    stripe.leading = false;
+    stripe.decided.notify_all();
+  }
+}
+
+void ComputeService::MakeServerIds(int n, const std::string& id_seed,
+                                   std::vector<InstanceId>* ids) const {
+  // Ids are made only for the servers admitted, never for what was asked.
+  ids->clear();
+  for (int i = 0; i < n; ++i) {
+    ids->emplace_back(id_seed.empty()
+                          ? options_.env->NewUuid()
+                          : NameBasedUuid(id_seed + "/instance/" + std::to_string(i)));
+  }
+}
+
+void ComputeService::AdmitBatch(const ProjectId& project,
+                                const std::vector<AdmissionTicket*>& batch) {
+  auto fail_all = [&](const Status& st) {
+    for (AdmissionTicket* t : batch) t->result = st;
+  };
   for (int attempt = 0; attempt < 64; ++attempt) {
-    CHRONOVA_ASSIGN_OR_RETURN(UsageStream stream, LoadUsageStream(project));
-    // The most that fit under one scope's limits, and the error if < min_count.
-    int allowed = max_count;
-    Status over;
-    auto check = [&](const std::map<std::string, int64_t>& limits,
-                     const QuotaUsage& used) {
-      std::map<std::string, int64_t> in_use = {
-          {"cores", used.cores}, {"instances", used.instances}, {"ram", used.ram}};
-      std::map<std::string, int64_t> per = {
-          {"cores", flavor.vcpus}, {"instances", 1}, {"ram", flavor.memory_mb}};
-      std::vector<std::string> overs;  // sorted, as Nova reports them
-      int fit = max_count;
-      for (const auto& [r, each] : per) {
-        int64_t limit = limits.at(r);
-        if (limit < 0) continue;
-        if (in_use[r] + each * int64_t{max_count} > limit) overs.push_back(r);
-        if (each > 0)
-          fit = static_cast<int>(
-              std::min<int64_t>(fit, std::max<int64_t>(0, (limit - in_use[r]) / each)));
-      }
-      if (overs.empty()) return;
-      allowed = std::min(allowed, fit);
-      if (fit >= min_count) return;
-      std::map<std::string, std::string> requested = {
-          {"instances", min_count == max_count ? std::to_string(min_count)
-                                               : std::to_string(min_count) + "-" +
-                                                     std::to_string(max_count)},
-          {"cores", std::to_string(int64_t{flavor.vcpus} * max_count)},
-          {"ram", std::to_string(int64_t{flavor.memory_mb} * max_count)}};
-      if (over.ok()) over = TooManyInstances(overs, requested, in_use, limits);
-    };
-    CHRONOVA_ASSIGN_OR_RETURN(QuotaUsage project_used, CountUsage(project, UserId()));
-    check(project_limits, project_used);
-    if (check_user) {
-      CHRONOVA_ASSIGN_OR_RETURN(QuotaUsage user_used, CountUsage(project, ctx.user));
-      check(user_limits, user_used);
-    }
-    if (!over.ok()) return over;
-    CHRONOVA_ASSIGN_OR_RETURN(size_t admitted, admit(allowed));
-    QuotaUsageReserved reserved;
-    reserved.project_id = project;
-    reserved.user_id = ctx.user;
-    reserved.instance_ids = *ids;
-    reserved.vcpus = flavor.vcpus;
-    reserved.memory_mb = flavor.memory_mb;
+    Result<UsageStream> stream = LoadUsageStream(project);
+    if (!stream.ok()) return fail_all(stream.status());
+    Result<QuotaUsage> project_used = CountUsage(project, UserId());
+    if (!project_used.ok()) return fail_all(project_used.status());
+    // Usage of the users with limits of their own, read when first needed;
+    // what this batch admitted so far, by user.
+    std::map<UserId, QuotaUsage> users_used;
+    std::map<UserId, QuotaUsage> batch_by_user;
+    std::vector<std::optional<Result<size_t>>> results(batch.size());
     AppendRequest append;
     append.stream = QuotaUsageStream(project);
-    append.expected = ExpectedVersion::Exactly(stream.version);
-    append.key = IdempotencyKey("admit-" + ctx.request_id.str());
-    append.events.push_back(MakeNewEvent(reserved, ctx.Meta(options_.env->Now())));
-    Result<AppendResult> r = log_->Append(append);
-    if (r.ok()) return admitted;
-    if (!r.status().IsConflict()) return r.status();
+    append.expected = ExpectedVersion::Exactly(stream->version);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      AdmissionTicket& t = *batch[i];
+      Status over;
+      int allowed = FitUnder(t, t.project_limits, *project_used,
+                             std::min(t.max_count, kMaxServersPerRequest), &over);
+      QuotaUsage* user_used = nullptr;
+      if (t.check_user) {
+        auto it = users_used.find(t.ctx->user);
+        if (it == users_used.end()) {
+          Result<QuotaUsage> u = CountUsage(project, t.ctx->user);
+          if (!u.ok()) return fail_all(u.status());
+          const QuotaUsage& earlier = batch_by_user[t.ctx->user];
+          u->instances += earlier.instances;
+          u->cores += earlier.cores;
+          u->ram += earlier.ram;
+          it = users_used.emplace(t.ctx->user, *u).first;
+        }
+        user_used = &it->second;
+        allowed = FitUnder(t, t.user_limits, *user_used, allowed, &over);
+      }
+      if (!over.ok()) {
+        results[i] = over;
+        continue;
+      }
+      MakeServerIds(allowed, *t.id_seed, t.ids);
+      // The next decisions of this batch count this one's servers.
+      Add(*project_used, allowed, *t.flavor);
+      Add(batch_by_user[t.ctx->user], allowed, *t.flavor);
+      if (auto u = users_used.find(t.ctx->user); u != users_used.end())
+        Add(u->second, allowed, *t.flavor);
+      results[i] = static_cast<size_t>(allowed);
+      QuotaUsageReserved reserved;
+      reserved.project_id = project;
+      reserved.user_id = t.ctx->user;
+      reserved.instance_ids = *t.ids;
+      reserved.vcpus = t.flavor->vcpus;
+      reserved.memory_mb = t.flavor->memory_mb;
+      // The batch's key is its first admission's request: each request is
+      // admitted in one batch only.
+      if (append.events.empty())
+        append.key = IdempotencyKey("admit-" + t.ctx->request_id.str());
+      append.events.push_back(MakeNewEvent(reserved, t.ctx->Meta(options_.env->Now())));
+    }
+    Status appended = Status::Ok();
+    if (!append.events.empty()) appended = log_->Append(append).status();
+    if (appended.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(*results[i]);
+      return;
+    }
+    if (!appended.IsConflict()) return fail_all(appended);
   }
-  return Status::Unavailable("quota: too much contention on " +
-                             QuotaUsageStream(project).str());
+  fail_all(Status::Unavailable("quota: too much contention on " +
+                               QuotaUsageStream(project).str()));
 }
 
 Status ComputeService::CheckResizeQuota(const InstanceState& s, const FlavorSpec& to) {

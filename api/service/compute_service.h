@@ -7,6 +7,7 @@
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -735,11 +736,39 @@ class ComputeService {
   // version so an admission costs only the events since the last one.
   mutable std::mutex usage_mu_;
   mutable std::map<ProjectId, UsageStream> usage_streams_;
-  // Admissions of one project are decided one at a time in this process (a
-  // stripe per project hash), so concurrent creates here do not spin on
-  // Conflict; across processes the expected version still decides.
+  // One create waiting for its quota admission (ReserveQuota).
+  struct AdmissionTicket {
+    const RequestContext* ctx;
+    const FlavorSpec* flavor;
+    int min_count;
+    int max_count;
+    const std::string* id_seed;
+    std::map<std::string, int64_t> project_limits;
+    std::map<std::string, int64_t> user_limits;
+    bool check_user;
+    std::vector<InstanceId>* ids;
+    std::optional<Result<size_t>> result;  // set by whichever create leads
+  };
+  // Admissions of one project are decided one batch at a time in this
+  // process (a stripe per project hash): a create that finds no batch under
+  // way leads one for every create of its project queued by then, decides
+  // each in order against the same usage and appends them all with one
+  // expected version. So concurrent creates neither spin on Conflict nor
+  // wait for each other's appends one by one; across processes the expected
+  // version still decides.
+  struct AdmissionStripe {
+    std::mutex mu;  // protects queue and leading
+    std::condition_variable decided;
+    std::vector<AdmissionTicket*> queue;
+    bool leading = false;
+  };
+  // Makes n new server ids in *ids (name-based on id_seed when it is set).
+  void MakeServerIds(int n, const std::string& id_seed,
+                     std::vector<InstanceId>* ids) const;
+  // Decides every ticket of `batch` (all of `project`) and sets its result.
+  void AdmitBatch(const ProjectId& project, const std::vector<AdmissionTicket*>& batch);
   static constexpr size_t kAdmissionStripes = 64;
-  std::mutex admission_mu_[kAdmissionStripes];
+  AdmissionStripe admission_[kAdmissionStripes];
 };
 
 }  // namespace chronova

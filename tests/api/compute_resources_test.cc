@@ -483,6 +483,51 @@ TEST_CASE("two concurrent creates cannot both take the last quota slot") {
   }
 }
 
+// Concurrent creates of one project are admitted in batches (one append for
+// all the creates queued meanwhile): each decision must count the ones
+// decided before it in the same batch, the project's and its user's.
+TEST_CASE("concurrent creates fill the project's and a user's quota exactly") {
+  Cloud c;
+  const std::string project = "crowd";
+  REQUIRE(c.Put("/os-quota-sets/" + project, R"({"quota_set": {"instances": 6}})")
+              .status == 200);
+  REQUIRE(c.Put("/os-quota-sets/" + project + "?user_id=u0",
+                R"({"quota_set": {"instances": 2}})")
+              .status == 200);
+  std::atomic<int> accepted{0}, refused{0}, other{0}, accepted_u0{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient client(c.host_port);
+      const std::string user = t % 2 == 0 ? "u0" : "u" + std::to_string(t);
+      auto r = client.Send(
+          "POST", "/v2.1/servers",
+          {{"X-Auth-Token", user + ":" + project}, {"Content-Type", "application/json"}},
+          std::string(R"({"server": {"name": "r", "flavorRef": "1", "imageRef": ")") +
+              kDemoImageId + "\"}}");
+      if (!r.ok()) {
+        ++other;
+      } else if (r->status == 202) {
+        ++accepted;
+        if (user == "u0") ++accepted_u0;
+      } else if (r->status == 403) {
+        ++refused;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(accepted == 6);
+  CHECK(refused == 10);
+  CHECK(other == 0);
+  CHECK(accepted_u0 <= 2);
+  Reply usage = c.Get("/os-quota-sets/" + project + "/detail", "admin:admin");
+  REQUIRE(usage.status == 200);
+  const Json& instances = *usage.json.Find("quota_set")->Find("instances");
+  CHECK(instances.Find("in_use")->as_int() + instances.Find("reserved")->as_int() == 6);
+}
+
 TEST_CASE("keypair quota is per user and refuses with Nova's 403") {
   Cloud c;
   REQUIRE(c.Put("/os-quota-sets/demo", R"({"quota_set": {"key_pairs": 1}})").status ==
