@@ -294,6 +294,8 @@ rocksdb::Options StoreOptions(bool defer_compaction) {
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = cache;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  o.memtable_whole_key_filtering = true;  // the same for the memtable's skip list
+  o.memtable_prefix_bloom_size_ratio = 0.02;
   o.merge_operator = std::make_shared<AppendOperator>();
   if (defer_compaction) {
     // Written by ingesting sorted files and read once complete: compacting
