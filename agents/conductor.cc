@@ -558,7 +558,11 @@ void Conductor::ReleaseUnusedClaims(const HostName& host, const ServersView& ser
     auto [it, fresh] = unused_claims_.try_emplace({host, id}, now);
     return !fresh && now.micros - it->second.micros >= options_.unused_claim_grace_us;
   };
+  // A claim of a live server placed on this host is in use: no server is read
+  // for it (a host's claims are nearly all such).
+  auto on_host = servers.IdsOnHost(host);
   for (const auto& [id, claim] : (*state)->claims) {
+    if (on_host.ok() && on_host->contains(id)) continue;
     auto s = servers.Get(id);
     if (!s.ok()) continue;
     if (!s->has_value()) {

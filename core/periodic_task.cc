@@ -2,15 +2,21 @@
 
 namespace chronova {
 
-PeriodicTask::PeriodicTask(Env* env, int64_t interval_us, std::function<void()> fn)
-    : env_(env), interval_us_(interval_us), fn_(std::move(fn)) {
+PeriodicTask::PeriodicTask(Env* env, int64_t interval_us, std::function<void()> fn,
+                           Phase phase)
+    : env_(env), interval_us_(interval_us), fn_(std::move(fn)), phase_(phase) {
   std::lock_guard<std::mutex> l(mu_);
   Arm();
 }
 
 void PeriodicTask::Arm() {
   armed_ = true;
-  timer_ = env_->Schedule(interval_us_, [this] { Fire(); });
+  int64_t delay = interval_us_;
+  if (phase_ == Phase::kAligned) {
+    const int64_t now = env_->Now().micros;
+    delay = interval_us_ - ((now % interval_us_) + interval_us_) % interval_us_;
+  }
+  timer_ = env_->Schedule(delay, [this] { Fire(); });
 }
 
 void PeriodicTask::Fire() {

@@ -24,9 +24,18 @@ namespace chronova {
 
 class PeriodicTask {
  public:
-  // Runs fn every `interval_us`, the first time one interval from now.
-  // REQUIRES: interval_us > 0.
-  PeriodicTask(Env* env, int64_t interval_us, std::function<void()> fn);
+  // When the runs fall.
+  enum class Phase {
+    kFromNow,  // the first run one interval from now, each next one an
+               // interval after the last ended
+    kAligned,  // at the Env clock's multiples of the interval: every aligned
+               // task of one interval runs in the same tick (a thousand
+               // simulated hosts' heartbeats wake the process once, not a
+               // thousand times)
+  };
+  // Runs fn every `interval_us`. REQUIRES: interval_us > 0.
+  PeriodicTask(Env* env, int64_t interval_us, std::function<void()> fn,
+               Phase phase = Phase::kFromNow);
   ~PeriodicTask() { Stop(); }
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
@@ -41,6 +50,7 @@ class PeriodicTask {
   Env* const env_;
   const int64_t interval_us_;
   const std::function<void()> fn_;
+  const Phase phase_;
   std::mutex mu_;  // protects everything below
   std::condition_variable idle_;
   uint64_t timer_ = 0;

@@ -235,6 +235,17 @@ Result<std::vector<InstanceState>> ServersView::OnHost(const HostName& host) con
   return LoadIndexed(HostPrefix(host), /*include_deleted=*/false);
 }
 
+Result<std::set<InstanceId>> ServersView::IdsOnHost(const HostName& host) const {
+  const std::string prefix = HostPrefix(host);
+  std::set<InstanceId> ids;
+  CHRONOVA_RETURN_IF_ERROR(
+      reader_->Scan(prefix, "", [&](std::string_view k, std::string_view) {
+        ids.insert(InstanceId(std::string(k.substr(prefix.size()))));
+        return true;
+      }));
+  return ids;
+}
+
 Result<ServerUsage> ServersView::Usage(const ProjectId& project,
                                        const UserId& user) const {
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<ServerUsage> u,

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,8 @@ class ServersView {
   Result<std::vector<InstanceState>> InFlight() const;
   // The live instances placed on `host`, in id order.
   Result<std::vector<InstanceState>> OnHost(const HostName& host) const;
+  // Their ids, from the index's keys alone (no server is read).
+  Result<std::set<InstanceId>> IdsOnHost(const HostName& host) const;
   // What `project`'s live servers use (`user`'s among them, if not empty).
   Result<ServerUsage> Usage(const ProjectId& project, const UserId& user) const;
 

@@ -39,8 +39,10 @@ Status ComputeAgent::Start() {
                       [this](const std::string&, const std::string& p) { OnQuery(p); }));
   CHRONOVA_RETURN_IF_ERROR(Register(cap));
   if (options_.heartbeat_interval_us > 0) {
+    // Aligned: the simulated hosts of one process heartbeat together.
     heartbeat_ = std::make_unique<PeriodicTask>(
-        options_.env, options_.heartbeat_interval_us, [this] { SendHeartbeat(); });
+        options_.env, options_.heartbeat_interval_us, [this] { SendHeartbeat(); },
+        PeriodicTask::Phase::kAligned);
   }
   {
     std::lock_guard<std::mutex> l(sync_mu_);

@@ -72,6 +72,23 @@ TEST_CASE("a periodic task runs every interval of the Env's clock and not after 
 }
 
 TEST_CASE(
+    "aligned periodic tasks run together, at the clock's multiples of the interval") {
+  FakeEnv env(1);
+  env.AdvanceMicros(250);  // started at different times ...
+  std::vector<int64_t> a, b;
+  PeriodicTask first(
+      &env, 1000, [&] { a.push_back(env.Now().micros); }, PeriodicTask::Phase::kAligned);
+  env.AdvanceMicros(400);
+  PeriodicTask second(
+      &env, 1000, [&] { b.push_back(env.Now().micros); }, PeriodicTask::Phase::kAligned);
+  env.AdvanceMicros(3000);
+  // ... they run at the same instants, each a multiple of the interval.
+  REQUIRE(a.size() >= 3);
+  CHECK(a == b);
+  for (int64_t t : a) CHECK(t % 1000 == 0);
+}
+
+TEST_CASE(
     "a periodic task on the real timers runs, and Stop waits for a run in progress") {
   std::atomic<int> runs{0};
   std::atomic<bool> inside{false};
