@@ -345,9 +345,17 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r,
   constexpr size_t kWalk = 256;
   std::vector<PlacementHost> hosts;
   hosts.reserve(kWalk);
-  std::set<const HostEntry*> seen;
+  // Hosts considered ahead of the walk (an affinity group's members'): the
+  // walk skips them. A few at most, so a vector, not a set per placement.
+  std::vector<const HostEntry*> seen;
+  bool walking = false;
   auto consider = [&](HostEntry& entry) {
-    if (!seen.insert(&entry).second) return;
+    if (!walking) {
+      seen.push_back(&entry);
+    } else if (!seen.empty() &&
+               std::find(seen.begin(), seen.end(), &entry) != seen.end()) {
+      return;
+    }
     // ComputeFilter: the service must be up (a heartbeat within service_down_time).
     const bool up = entry.last_seen.micros != 0 &&
                     now.micros - entry.last_seen.micros <= options_.service_down_time_us;
@@ -394,11 +402,13 @@ std::vector<HostName> Scheduler::Candidates(const InstanceRequested& r,
              (r.requested_node.empty() || h.hypervisor_hostname == r.requested_node);
     };
     std::erase_if(hosts, [&](const PlacementHost& h) { return !requested(*h.state); });
+    walking = true;
     for (auto& [name, entry] : hosts_) {
       if (requested(entry.state)) consider(entry);
     }
   } else if (group == nullptr || group->group->policy != kAffinity ||
              member_hosts.empty()) {
+    walking = true;
     for (const auto& [weight, hash, entry] : ranked_) {
       if (hosts.size() >= kWalk) break;
       consider(*entry);
