@@ -1,5 +1,7 @@
 #include "projections/hosts_projection.h"
 
+#include <charconv>
+
 #include "projections/records.h"
 
 namespace chronova {
@@ -17,6 +19,12 @@ std::string ClaimKey(std::string_view host, const InstanceId& id) {
 }
 
 std::string IdKey(std::string_view name) { return "id/" + std::string(name); }
+// The hosts in id order: "by-id/<id in 16 hex digits>" -> the host's name (a
+// hypervisor show or page reads only its hosts).
+constexpr std::string_view kByIdPrefix = "by-id/";
+std::string ByIdKey(int64_t id) {
+  return std::string(kByIdPrefix) + Hex16(static_cast<uint64_t>(id));
+}
 
 // How many hosts have registered: the next one gets id count + 1.
 constexpr char kCountKey[] = "meta/count";
@@ -69,6 +77,7 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event,
       HostCount next{count.value_or(HostCount{}).count + 1};
       PutRecord(w, kCountKey, next);
       PutRecord(w, IdKey(name), next);
+      w.Put(ByIdKey(next.count), name);
     }
   }
   if (instance != nullptr) {
@@ -103,6 +112,30 @@ Result<int64_t> HostsView::Id(const HostName& host) const {
   CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostCount> id,
                             GetRecord<HostCount>(*reader_, IdKey(host.str())));
   return id ? id->count : int64_t{0};
+}
+
+Result<std::optional<HostName>> HostsView::NameById(int64_t id) const {
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<std::string> name, reader_->Get(ByIdKey(id)));
+  if (!name) return std::optional<HostName>();
+  return std::optional<HostName>(HostName(*name));
+}
+
+Status HostsView::VisitById(
+    int64_t after, const std::function<bool(int64_t, const HostName&)>& fn) const {
+  const std::string start = after > 0 ? ByIdKey(after) : "";
+  Status inner;
+  CHRONOVA_RETURN_IF_ERROR(
+      reader_->Scan(kByIdPrefix, start, [&](std::string_view k, std::string_view v) {
+        const std::string_view hex = k.substr(kByIdPrefix.size());
+        uint64_t id = 0;
+        auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), id, 16);
+        if (ec != std::errc() || ptr != hex.data() + hex.size()) {
+          inner = Status::Corruption("hosts index key " + std::string(k));
+          return false;
+        }
+        return fn(static_cast<int64_t>(id), HostName(std::string(v)));
+      }));
+  return inner;
 }
 
 Result<std::vector<HostState>> HostsView::List() const {

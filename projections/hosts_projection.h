@@ -2,6 +2,7 @@
 // compute host (what the scheduler filters on and os-hypervisors shows).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -16,7 +17,7 @@ class HostsProjection : public Projection {
   std::string_view Name() const override { return kName; }
   // 2: claims under their own keys; HostState gained hypervisor_hostname.
   // 3: HostState gained disabled and disabled_reason; hosts' ids (id/<host>).
-  uint32_t Version() const override { return 4; }
+  uint32_t Version() const override { return 5; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };
 
@@ -32,6 +33,12 @@ class HostsView {
   // Nova's integer compute node id of `host`: its 1-based registration order
   // (stable across rebuilds); 0 for a host that never registered.
   Result<int64_t> Id(const HostName& host) const;
+  // The host whose id is `id`, if one registered with it.
+  Result<std::optional<HostName>> NameById(int64_t id) const;
+  // Calls fn(id, name) for the hosts after id `after` (0: from the first), in
+  // id order, until it returns false: a page of hosts reads only its hosts.
+  Status VisitById(int64_t after,
+                   const std::function<bool(int64_t, const HostName&)>& fn) const;
 
  private:
   const ReadModelReader* reader_;

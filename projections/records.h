@@ -15,6 +15,15 @@
 
 namespace chronova {
 
+// `v` in 16 hex digits: fixed width, so key order is numeric order (an
+// index's keys).
+inline std::string Hex16(uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (size_t i = 16; i-- > 0; v >>= 4) out[i] = kHex[v & 15];
+  return out;
+}
+
 // Decodes stored bytes (absent: nullopt) as a Record, naming `key` in a
 // Corruption.
 template <typename Record>

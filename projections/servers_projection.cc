@@ -12,13 +12,6 @@ std::string IdKey(std::string_view id) { return "id/" + std::string(id); }
 std::string ProjectPrefix(const ProjectId& p) { return "project/" + p.str() + "/"; }
 std::string HostPrefix(const HostName& h) { return "host/" + h.str() + "/"; }
 constexpr std::string_view kInFlightPrefix = "inflight/";
-// `v` in 16 hex digits: fixed width, so key order is numeric order.
-std::string Hex16(uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (size_t i = 16; i-- > 0; v >>= 4) out[i] = kHex[v & 15];
-  return out;
-}
 // Live servers newest first (Nova's default order: created_at, then id, both
 // descending), in one index per project and one over every project:
 // "newest/<project>/<key>" and "newest-all/<key>", where <key> is

@@ -185,6 +185,7 @@ Node::~Node() = default;
 EventLog* Node::log() { return parts_->log.get(); }
 ProjectionStore* Node::store() { return parts_->store.get(); }
 ComputeService* Node::compute() { return parts_->compute_service.get(); }
+AdminService* Node::admin() { return parts_->admin_service.get(); }
 IdentityService* Node::identity() { return parts_->identity.get(); }
 const std::string& Node::identity_password() const { return parts_->identity_password; }
 ImageService* Node::image() { return parts_->image_service.get(); }

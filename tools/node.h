@@ -19,6 +19,7 @@
 
 namespace chronova {
 
+class AdminService;
 class ComputeAgent;
 class ComputeService;
 class IdentityService;
@@ -200,6 +201,7 @@ class Node {
   EventLog* log();
   ProjectionStore* store();
   ComputeService* compute();
+  AdminService* admin();  // the os-hypervisors, os-services, ... command layer
   // Each is nullptr when this node does not run the role that has it.
   // nullptr when neither the Identity API nor keystone authentication runs.
   IdentityService* identity();

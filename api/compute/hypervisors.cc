@@ -127,27 +127,35 @@ HttpResponse Hypervisors::ListHypervisors(const ComputeCall& call, ListView view
       filter.pattern = *p;
     }
   }
-  Result<std::vector<HypervisorView>> views =
-      options_.admin->ListHypervisors(call.ctx, detail, filter);
   if (call.version < ApiVersion{2, 33} || filter.pattern) {
-    return RenderHypervisors(views, detail, call.version, filter.with_servers);
+    return RenderHypervisors(options_.admin->ListHypervisors(call.ctx, detail, filter),
+                             detail, call.version, filter.with_servers);
   }
-  // 2.33: limit and marker (a hypervisor id), with hypervisors_links.
-  if (!views.ok()) return ErrorResponse(views.status());
+  // 2.33: limit and marker (a hypervisor id; from 2.53 its uuid), with
+  // hypervisors_links. The service reads only the page's hosts.
   Result<int> limit = PageLimit(call);
   if (!limit.ok()) return ErrorResponse(limit.status());
-  std::vector<const HypervisorView*> items;
-  for (const HypervisorView& v : *views) items.push_back(&v);
-  return PagedList(
-      "hypervisors", detail ? "os-hypervisors/detail" : "os-hypervisors", call.links,
-      call.query, items, *limit,
-      [&](const HypervisorView& v) {
-        return call.version >= kUuidVersion ? v.uuid : std::to_string(v.id);
-      },
-      [&](const HypervisorView& v) {
-        return Detailed(HypervisorJson(v, detail, call.version, filter.with_servers),
-                        detail);
-      });
+  filter.limit = *limit;
+  if (const std::string* marker = QueryParam(call.query, "marker"))
+    filter.marker = *marker;
+  filter.marker_is_uuid = call.version >= kUuidVersion;
+  Result<std::vector<HypervisorView>> page =
+      options_.admin->ListHypervisors(call.ctx, detail, filter);
+  if (!page.ok()) return ErrorResponse(page.status());
+  auto id_of = [&](const HypervisorView& v) {
+    return call.version >= kUuidVersion ? v.uuid : std::to_string(v.id);
+  };
+  Json list = Json::MakeArray();
+  for (const HypervisorView& v : *page) {
+    list.Append(
+        Detailed(HypervisorJson(v, detail, call.version, filter.with_servers), detail));
+  }
+  Json body = Json::MakeObject({{"hypervisors", std::move(list)}});
+  Json next = NextLinks(call.links, detail ? "os-hypervisors/detail" : "os-hypervisors",
+                        call.query, page->size(), static_cast<size_t>(*limit),
+                        page->empty() ? "" : id_of(page->back()));
+  if (next.size() > 0) body["hypervisors_links"] = std::move(next);
+  return JsonResponse(200, body);
 }
 
 Json Hypervisors::Detailed(Json j, bool detail) const {

@@ -90,6 +90,68 @@ Result<std::vector<NumberedHost>> AdminService::Hosts() const {
   return out;
 }
 
+Result<std::optional<NumberedHost>> AdminService::HostById(int64_t id) const {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+  HostsView view(reader.get());
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostName> name, view.NameById(id));
+  if (!name) return std::optional<NumberedHost>();
+  CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h, view.Get(*name));
+  if (!h || !h->exists) return std::optional<NumberedHost>();
+  return std::optional<NumberedHost>(NumberedHost{id, std::move(*h)});
+}
+
+Result<std::optional<NumberedHost>> AdminService::HostByUuid(
+    const std::string& uuid) const {
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+  int64_t found = 0;
+  CHRONOVA_RETURN_IF_ERROR(
+      HostsView(reader.get()).VisitById(0, [&](int64_t id, const HostName& name) {
+        if (ComputeNodeUuid(name) != uuid) return true;
+        found = id;
+        return false;
+      }));
+  if (found == 0) return std::optional<NumberedHost>();
+  return HostById(found);
+}
+
+Result<std::vector<NumberedHost>> AdminService::HostPage(
+    const HypervisorFilter& filter) const {
+  int64_t after = 0;
+  if (filter.marker) {
+    Status not_found =
+        Status::InvalidArgument("marker [" + *filter.marker + "] not found");
+    std::optional<NumberedHost> marker;
+    if (filter.marker_is_uuid) {
+      CHRONOVA_ASSIGN_OR_RETURN(marker, HostByUuid(Lowered(*filter.marker)));
+    } else {
+      int64_t n = 0;
+      const std::string& m = *filter.marker;
+      auto [ptr, ec] = std::from_chars(m.data(), m.data() + m.size(), n);
+      if (ec != std::errc() || ptr != m.data() + m.size()) return not_found;
+      CHRONOVA_ASSIGN_OR_RETURN(marker, HostById(n));
+    }
+    if (!marker) return not_found;
+    after = marker->id;
+  }
+  CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(HostsProjection::kName));
+  HostsView view(reader.get());
+  std::vector<NumberedHost> out;
+  const size_t limit = static_cast<size_t>(std::max(0, filter.limit.value_or(0)));
+  Status inner;
+  CHRONOVA_RETURN_IF_ERROR(view.VisitById(after, [&](int64_t id, const HostName& name) {
+    if (out.size() >= limit) return false;
+    Result<std::optional<HostState>> h = view.Get(name);
+    if (!h.ok()) {
+      inner = h.status();
+      return false;
+    }
+    if (*h && (*h)->exists) out.push_back(NumberedHost{id, std::move(**h)});
+    return true;
+  }));
+  CHRONOVA_RETURN_IF_ERROR(inner);
+  return out;
+}
+
 Result<std::vector<AggregateState>> AdminService::Aggregates() const {
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(AggregatesProjection::kName));
   return AggregatesView(reader.get()).List();
@@ -141,10 +203,14 @@ Result<std::vector<HypervisorView>> AdminService::Views(
     v.uuid = ComputeNodeUuid(h.host.name);
     v.host = h.host;
     v.service = ComputeService(h, aggregates);
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> on_host,
-                              servers.OnHost(h.host.name));
-    v.running_vms = static_cast<int64_t>(on_host.size());
-    if (with_servers) v.servers = std::move(on_host);
+    if (with_servers) {
+      CHRONOVA_ASSIGN_OR_RETURN(v.servers, servers.OnHost(h.host.name));
+      v.running_vms = static_cast<int64_t>(v.servers.size());
+    } else {
+      // Counted from the host's index keys: no server is read.
+      CHRONOVA_ASSIGN_OR_RETURN(std::set<InstanceId> ids, servers.IdsOnHost(h.host.name));
+      v.running_vms = static_cast<int64_t>(ids.size());
+    }
     out.push_back(std::move(v));
   }
   return out;
@@ -172,6 +238,10 @@ Result<std::vector<HypervisorView>> AdminService::ListHypervisors(
       Authorize(ctx, detail ? "os_compute_api:os-hypervisors:list-detail"
                             : "os_compute_api:os-hypervisors:list"));
   if (filter.pattern) return Matching(*filter.pattern, filter.with_servers);
+  if (filter.limit) {
+    CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> page, HostPage(filter));
+    return Views(page, filter.with_servers);
+  }
   CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
   return Views(hosts, filter.with_servers);
 }
@@ -183,18 +253,18 @@ Result<HypervisorView> AdminService::GetHypervisor(const RequestContext& ctx,
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy));
   Status not_found =
       Status::NotFound("Hypervisor with ID '" + id + "' could not be found.");
-  int64_t n = 0;
-  if (!by_uuid) {
+  std::optional<NumberedHost> h;
+  if (by_uuid) {
+    CHRONOVA_ASSIGN_OR_RETURN(h, HostByUuid(Lowered(id)));
+  } else {
+    int64_t n = 0;
     auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
     if (ec != std::errc() || ptr != id.data() + id.size()) return not_found;
+    CHRONOVA_ASSIGN_OR_RETURN(h, HostById(n));
   }
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<NumberedHost> hosts, Hosts());
-  for (const NumberedHost& h : hosts) {
-    if (by_uuid ? ComputeNodeUuid(h.host.name) != Lowered(id) : h.id != n) continue;
-    CHRONOVA_ASSIGN_OR_RETURN(std::vector<HypervisorView> v, Views({h}, with_servers));
-    return v.front();
-  }
-  return not_found;
+  if (!h) return not_found;
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<HypervisorView> v, Views({*h}, with_servers));
+  return v.front();
 }
 
 Result<std::vector<HypervisorView>> AdminService::SearchHypervisors(

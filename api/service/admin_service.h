@@ -124,6 +124,12 @@ std::string ComputeNodeUuid(const HostName& host);
 struct HypervisorFilter {
   std::optional<std::string> pattern;
   bool with_servers = false;
+  // 2.33's page: at most `limit` hypervisors after the one `marker` names (its
+  // id, or from 2.53 its uuid: marker_is_uuid). Read in id order from the
+  // hosts read model's index: only the page's hosts are read.
+  std::optional<int> limit;
+  std::optional<std::string> marker;
+  bool marker_is_uuid = false;
 };
 
 // PUT /os-services/{uuid} (2.53): what changes; unset members stay.
@@ -238,6 +244,13 @@ class AdminService {
   Status WaitForHead() const;
   // Registered hosts in id order.
   Result<std::vector<NumberedHost>> Hosts() const;
+  // The registered host with integer id `id` (0 or none: nullopt), or whose
+  // compute node uuid is `uuid` (read by name from the id index, no host
+  // record but the one found).
+  Result<std::optional<NumberedHost>> HostById(int64_t id) const;
+  Result<std::optional<NumberedHost>> HostByUuid(const std::string& uuid) const;
+  // 2.33's page of hosts (HypervisorFilter::limit and marker), in id order.
+  Result<std::vector<NumberedHost>> HostPage(const HypervisorFilter& filter) const;
   Result<std::vector<AggregateState>> Aggregates() const;
   ServiceView ComputeService(const NumberedHost& h,
                              const std::vector<AggregateState>& aggregates) const;

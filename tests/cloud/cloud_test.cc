@@ -10,6 +10,7 @@
 
 #include "agents/compute/fake_hypervisor.h"
 #include "agents/scheduler.h"
+#include "api/service/admin_service.h"
 #include "api/service/compute_service.h"
 #include "core/event_codec.h"
 #include "projections/hosts_projection.h"
@@ -318,6 +319,58 @@ TEST_CASE("a default server list reads only its page, whatever the project holds
     REQUIRE(node->compute()->ListServers(ctx, sorted).ok());
     CHECK(all.reads() >= 60);
   }
+}
+
+// Counted, not timed: a hypervisor page (2.33) and a hypervisor's show read
+// only their hosts (from the hosts read model's id index), however many hosts
+// registered; a list without a limit reads them all.
+TEST_CASE("a hypervisor page and a hypervisor read only their hosts") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 40)).value();
+  RequestContext admin{
+      UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-h")};
+  // The hosts register as they start.
+  REQUIRE(testing::WaitUntil(
+      [&] { return node->admin()->ListHypervisors(admin, true).value().size() == 40; }));
+  HypervisorFilter page;
+  page.limit = 5;
+  ThreadReadCounter first;
+  auto listed = node->admin()->ListHypervisors(admin, true, page);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 5);
+  CHECK(listed->front().id == 1);
+  const uint64_t first_reads = first.reads();
+  CHECK(first_reads <= 5 * 8 + 8);
+  page.marker = std::to_string(listed->back().id);
+  ThreadReadCounter second;
+  auto next = node->admin()->ListHypervisors(admin, true, page);
+  REQUIRE(next.ok());
+  REQUIRE(next->size() == 5);
+  CHECK(next->front().id == 6);
+  CHECK(second.reads() <= first_reads + 8);
+  page.marker = next->back().uuid;  // 2.53's marker
+  page.marker_is_uuid = true;
+  auto third = node->admin()->ListHypervisors(admin, true, page);
+  REQUIRE(third.ok());
+  CHECK(third->front().id == 11);
+  page.marker = "999";
+  page.marker_is_uuid = false;
+  CHECK(node->admin()->ListHypervisors(admin, true, page).status().code() ==
+        StatusCode::kInvalidArgument);
+  ThreadReadCounter show;
+  auto one =
+      node->admin()->GetHypervisor(admin, "17", "os_compute_api:os-hypervisors:show");
+  REQUIRE(one.ok());
+  CHECK(one->id == 17);
+  CHECK(show.reads() <= 12);
+  auto by_uuid = node->admin()->GetHypervisor(
+      admin, one->uuid, "os_compute_api:os-hypervisors:show", /*by_uuid=*/true);
+  REQUIRE(by_uuid.ok());
+  CHECK(by_uuid->host.name == one->host.name);
+  ThreadReadCounter all;
+  REQUIRE(node->admin()->ListHypervisors(admin, true).ok());
+  CHECK(all.reads() >= 40);
+  CHECK(all.reads() > 4 * first_reads);  // 40 hosts against 5
 }
 
 // A default list (no sort keys, live servers) pages through the newest-first
