@@ -228,6 +228,15 @@ Result<std::vector<InstanceState>> ServersView::OnHost(const HostName& host) con
   return LoadIndexed(HostPrefix(host), /*include_deleted=*/false);
 }
 
+Status ServersView::VisitByProject(
+    const ProjectId& project, const InstanceState* after,
+    const std::function<bool(InstanceState&&)>& visit) const {
+  const std::string prefix = project.empty() ? "project/" : ProjectPrefix(project);
+  const std::string start =
+      after != nullptr ? ProjectPrefix(after->project_id) + after->id.str() : "";
+  return VisitIndexed(prefix, start, /*id_in_value=*/false, visit);
+}
+
 Result<std::set<InstanceId>> ServersView::IdsOnHost(const HostName& host) const {
   const std::string prefix = HostPrefix(host);
   std::set<InstanceId> ids;

@@ -87,6 +87,11 @@ class ServersView {
   Result<std::vector<InstanceState>> InFlight() const;
   // The live instances placed on `host`, in id order.
   Result<std::vector<InstanceState>> OnHost(const HostName& host) const;
+  // Calls `visit` with every server (deleted ones too) of `project` (empty:
+  // every project) in (project, id) order, from the one after `after`
+  // (nullptr: the first), until it returns false.
+  Status VisitByProject(const ProjectId& project, const InstanceState* after,
+                        const std::function<bool(InstanceState&&)>& visit) const;
   // Their ids, from the index's keys alone (no server is read).
   Result<std::set<InstanceId>> IdsOnHost(const HostName& host) const;
   // What `project`'s live servers use (`user`'s among them, if not empty).

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
-#include <tuple>
 
 #include "api/auth/policy.h"
 #include "api/service/compute_service.h"
@@ -204,33 +203,33 @@ Result<std::vector<InstanceState>> ComputeService::ActiveServers(
     const ActiveServersQuery& q) const {
   CHRONOVA_RETURN_IF_ERROR(Authorize(ctx, policy, PolicyTarget{q.project, UserId()}));
   CHRONOVA_ASSIGN_OR_RETURN(auto reader, store_->Reader(ServersProjection::kName));
-  ServersView::ListOptions opts;
-  opts.project = q.project;
-  opts.include_deleted = true;
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> all,
-                            ServersView(reader.get()).List(opts));
-  std::erase_if(all, [&](const InstanceState& s) {
+  const ServersView servers(reader.get());
+  // Active in the period: launched before its end, not terminated before its start.
+  auto active = [&](const InstanceState& s) {
     const bool terminated_before =
         s.terminated_at.micros != 0 && !(q.start < s.terminated_at);
     const bool launched_in_time = s.launched_at.micros != 0 && s.launched_at < q.stop;
-    return (!q.project.empty() && s.project_id != q.project) || terminated_before ||
-           !launched_in_time;
-  });
-  std::sort(all.begin(), all.end(), [](const InstanceState& a, const InstanceState& b) {
-    return std::tie(a.project_id, a.id) < std::tie(b.project_id, b.id);
-  });
-  size_t begin = 0;
+    return (q.project.empty() || s.project_id == q.project) && !terminated_before &&
+           launched_in_time;
+  };
+  // In (project, id) order from the project index, only as far as the page:
+  // a page of a big project reads its page and the servers not active then.
+  std::optional<InstanceState> marker;
   if (q.marker) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const InstanceState& s) {
-      return s.id.str() == *q.marker;
-    });
-    if (it == all.end())
+    CHRONOVA_ASSIGN_OR_RETURN(marker, servers.Get(InstanceId(*q.marker)));
+    if (!marker || !active(*marker)) {
       return Status::InvalidArgument("marker [" + *q.marker + "] not found");
-    begin = static_cast<size_t>(it - all.begin()) + 1;
+    }
   }
-  const size_t end = std::min(all.size(), begin + q.limit);
-  return std::vector<InstanceState>(std::make_move_iterator(all.begin() + begin),
-                                    std::make_move_iterator(all.begin() + end));
+  std::vector<InstanceState> page;
+  if (q.limit == 0) return page;
+  CHRONOVA_RETURN_IF_ERROR(servers.VisitByProject(q.project, marker ? &*marker : nullptr,
+                                                  [&](InstanceState&& s) {
+                                                    if (active(s))
+                                                      page.push_back(std::move(s));
+                                                    return page.size() < q.limit;
+                                                  }));
+  return page;
 }
 
 }  // namespace chronova

@@ -373,6 +373,58 @@ TEST_CASE("a hypervisor page and a hypervisor read only their hosts") {
   CHECK(all.reads() > 4 * first_reads);  // 40 hosts against 5
 }
 
+// Counted, not timed: a page of os-simple-tenant-usage (2.40) reads its page
+// from the project index (and the servers not active in the period), however
+// many servers the project holds.
+TEST_CASE("a usage page reads only its page of the project's servers") {
+  TempDir dir;
+  auto node = Node::Start(Options(dir, 4)).value();
+  CreateServerRequest many;
+  many.name = "used";
+  many.flavor_ref = "1";
+  many.image_ref = kDemoImageId;
+  many.min_count = many.max_count = 40;
+  REQUIRE(node->compute()->CreateServers(Ctx(), many).ok());
+  REQUIRE(testing::WaitUntil([&] {
+    auto all = node->compute()->ListServers(Ctx(), {});
+    return all.ok() && std::all_of(all->begin(), all->end(), [](const InstanceState& s) {
+             return s.launched_at.micros != 0;
+           });
+  }));
+  RequestContext admin{
+      UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-u")};
+  const char* policy = "os_compute_api:os-simple-tenant-usage:show";
+  ComputeService::ActiveServersQuery q;
+  q.start = Timestamp{0};
+  q.stop = Timestamp{INT64_MAX};
+  q.project = ProjectId("demo");
+  q.limit = 5;
+  ThreadReadCounter first;
+  auto page = node->compute()->ActiveServers(admin, policy, q);
+  REQUIRE(page.ok());
+  REQUIRE(page->size() == 5);
+  CHECK(first.reads() <= 2 * 5 + 4);
+  q.marker = page->back().id.str();
+  ThreadReadCounter second;
+  auto next = node->compute()->ActiveServers(admin, policy, q);
+  REQUIRE(next.ok());
+  REQUIRE(next->size() == 5);
+  CHECK(next->front().id.str() > page->back().id.str());  // id order, after the marker
+  CHECK(second.reads() <= 2 * 5 + 6);
+  q.marker.reset();
+  q.limit = 1000;
+  auto all = node->compute()->ActiveServers(admin, policy, q);
+  REQUIRE(all.ok());
+  CHECK(all->size() == 40);
+  CHECK(std::is_sorted(all->begin(), all->end(),
+                       [](const InstanceState& a, const InstanceState& b) {
+                         return a.id.str() < b.id.str();
+                       }));
+  // A period that ended before they launched has none of them.
+  q.stop = Timestamp{1};
+  CHECK(node->compute()->ActiveServers(admin, policy, q)->empty());
+}
+
 // A default list (no sort keys, live servers) pages through the newest-first
 // index; it must give exactly what sorting every server gives: created_at,
 // then id, descending (servers made by one request share created_at).
