@@ -4,6 +4,9 @@
 // and task_state as AWS's codes (pending 0, running 16, shutting-down 32,
 // terminated 48, stopping 64, stopped 80).
 #include <algorithm>
+#include <functional>
+#include <limits>
+#include <optional>
 #include <set>
 
 #include "api/ec2/ec2_api.h"
@@ -153,10 +156,62 @@ bool Matches(const InstanceState& s,
   return true;
 }
 
+// The instances the caller sees, in DescribeInstances' order: the live ones
+// newest first (the servers read model's index, a page at a time), then those
+// terminated within the hour. Calls visit(server, live) from the one after
+// `after` (nullptr: the first; `after_live`: which part it was in) until it
+// returns false: a page reads about its page.
+Status VisitVisible(const Ec2Handler& h, const Ec2Call& call, const InstanceState* after,
+                    bool after_live,
+                    const std::function<bool(InstanceState&&, bool live)>& visit) {
+  constexpr int kBatch = 200;
+  if (after_live) {
+    ListServersQuery q;
+    q.detail = true;
+    q.limit = kBatch;
+    if (after != nullptr) q.marker = after->id.str();
+    q.marker_may_be_deleted = true;  // deleted since the page before
+    for (;;) {
+      CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> page,
+                                h.options().service->ListServers(call.ctx, q));
+      for (InstanceState& s : page) {
+        if (!visit(std::move(s), true)) return Status::Ok();
+      }
+      if (page.size() < static_cast<size_t>(kBatch)) break;
+      q.marker = page.back().id.str();
+    }
+  }
+  // ... and those terminated within the hour (changes-since shows them).
+  ListServersQuery recent;
+  recent.detail = true;
+  recent.limit = std::numeric_limits<int>::max();  // an hour's deletes
+  recent.changes_since = Timestamp{h.options().env->Now().micros - kTerminatedVisibleUs};
+  CHRONOVA_ASSIGN_OR_RETURN(std::vector<InstanceState> changed,
+                            h.options().service->ListServers(call.ctx, recent));
+  bool skipping = !after_live;
+  for (InstanceState& s : changed) {
+    if (s.vm_state != VmState::kDeleted) continue;
+    if (skipping) {
+      skipping = s.id != after->id;
+      continue;
+    }
+    if (!visit(std::move(s), false)) break;
+  }
+  return Status::Ok();
+}
+
 Ec2Result DescribeInstances(const Ec2Handler& h, const Ec2Call& call) {
-  std::vector<InstanceState> servers;
+  const auto filters = Filters(call);
   std::vector<std::string> ids = ListParam(call, "InstanceId");
+  auto max = call.params.find("MaxResults");
+  auto token = call.params.find("NextToken");
+  const bool paged = max != call.params.end() || token != call.params.end();
   if (!ids.empty()) {
+    if (paged) {
+      return InvalidParameter(
+          "The parameter instancesSet cannot be used with the parameter maxResults");
+    }
+    std::vector<InstanceState> servers;
     for (const std::string& id : ids) {
       Ec2Error error;
       Result<InstanceState> s = FindInstance(h, call, id, &error);
@@ -170,39 +225,15 @@ Ec2Result DescribeInstances(const Ec2Handler& h, const Ec2Call& call) {
         return Ec2Error{400, "InvalidInstanceID.NotFound",
                         "The instance ID '" + id + "' does not exist"};
       }
-      servers.push_back(std::move(*s));
+      if (Matches(*s, filters)) servers.push_back(std::move(*s));
     }
-  } else {
-    ListServersQuery q;
-    q.detail = true;
-    auto live = h.options().service->ListServers(call.ctx, q);
-    if (!live.ok()) return Ec2ErrorOf(live.status());
-    servers = std::move(*live);
-    // ... and those terminated within the hour (changes-since shows them).
-    ListServersQuery recent;
-    recent.detail = true;
-    recent.changes_since =
-        Timestamp{h.options().env->Now().micros - kTerminatedVisibleUs};
-    auto changed = h.options().service->ListServers(call.ctx, recent);
-    if (!changed.ok()) return Ec2ErrorOf(changed.status());
-    for (InstanceState& s : *changed) {
-      if (s.vm_state == VmState::kDeleted) servers.push_back(std::move(s));
-    }
-  }
-  const auto filters = Filters(call);
-  std::erase_if(servers, [&](const InstanceState& s) { return !Matches(s, filters); });
-  // Paging (MaxResults 5..1000, NextToken): the token is the last instance's
-  // EC2 id; the next page starts after it.
-  auto max = call.params.find("MaxResults");
-  auto token = call.params.find("NextToken");
-  if (max == call.params.end() && token == call.params.end()) {
     return ReservationsXml(servers);
   }
-  if (!ids.empty()) {
-    return InvalidParameter(
-        "The parameter instancesSet cannot be used with the parameter maxResults");
-  }
-  size_t limit = 1000;
+  // Paging (MaxResults 5..1000, NextToken): the token is the last instance's
+  // EC2 id ("terminated:" before it in the part after the live ones); the
+  // next page starts after it. Without either, every instance.
+  size_t limit = std::numeric_limits<size_t>::max();
+  if (paged) limit = 1000;
   if (max != call.params.end()) {
     const std::string& v = max->second;
     if (v.empty() || v.size() > 4 || !std::all_of(v.begin(), v.end(), ::isdigit) ||
@@ -211,21 +242,39 @@ Ec2Result DescribeInstances(const Ec2Handler& h, const Ec2Call& call) {
     }
     limit = static_cast<size_t>(std::stoi(v));
   }
-  size_t start = 0;
+  constexpr std::string_view kTerminated = "terminated:";
+  std::optional<InstanceState> after;
+  bool after_live = true;
   if (token != call.params.end() && !token->second.empty()) {
-    auto after =
-        std::find_if(servers.begin(), servers.end(), [&](const InstanceState& s) {
-          return Ec2IdOf("i", s.id.str()) == token->second;
-        });
-    if (after == servers.end()) return InvalidParameter("Invalid NextToken");
-    start = static_cast<size_t>(after - servers.begin()) + 1;
+    std::string_view id = token->second;
+    if (id.starts_with(kTerminated)) {
+      after_live = false;
+      id.remove_prefix(kTerminated.size());
+    }
+    Ec2Error error;
+    Result<InstanceState> s = FindInstance(h, call, std::string(id), &error);
+    if (!s.ok()) return InvalidParameter("Invalid NextToken");
+    after = std::move(*s);
   }
-  const size_t end = std::min(servers.size(), start + limit);
-  std::vector<InstanceState> page(servers.begin() + static_cast<long>(start),
-                                  servers.begin() + static_cast<long>(end));
+  std::vector<InstanceState> page;
+  bool more = false, last_live = true;
+  Status st = VisitVisible(h, call, after ? &*after : nullptr, after_live,
+                           [&](InstanceState&& s, bool live) {
+                             if (!Matches(s, filters)) return true;
+                             if (page.size() == limit) {
+                               more = true;  // one past the page: there is a next one
+                               return false;
+                             }
+                             page.push_back(std::move(s));
+                             last_live = live;
+                             return true;
+                           });
+  if (!st.ok()) return Ec2ErrorOf(st);
   std::string out = ReservationsXml(page);
-  if (end < servers.size())
-    out += XmlLeaf("nextToken", Ec2IdOf("i", page.back().id.str()));
+  if (more) {
+    out += XmlLeaf("nextToken", std::string(last_live ? "" : kTerminated) +
+                                    Ec2IdOf("i", page.back().id.str()));
+  }
   return out;
 }
 

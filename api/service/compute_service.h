@@ -127,6 +127,9 @@ struct ListServersQuery {
   std::optional<bool> locked;               // 2.73
   bool include_deleted = false;             // admin's "deleted=true"
   std::optional<std::string> marker;        // id of the last server of the previous page
+  // A default-order page may go on after a marker deleted since its page
+  // (EC2's NextToken of a listing under way); Nova's marker must be live.
+  bool marker_may_be_deleted = false;
   int limit = 1000;
   // Empty: Nova's default, created_at descending. Ties end by id.
   std::vector<ServerSortKey> sort;

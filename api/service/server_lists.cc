@@ -147,7 +147,8 @@ Result<std::vector<InstanceState>> ComputeService::ListServers(
     std::optional<InstanceState> marker;
     if (q.marker) {
       CHRONOVA_ASSIGN_OR_RETURN(marker, servers_view.Get(InstanceId(*q.marker)));
-      if (!marker || marker->vm_state == VmState::kDeleted ||
+      if (!marker ||
+          (marker->vm_state == VmState::kDeleted && !q.marker_may_be_deleted) ||
           (!scope.empty() && marker->project_id != scope) || !matches(*marker)) {
         return marker_not_found();
       }
