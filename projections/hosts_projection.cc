@@ -25,6 +25,12 @@ constexpr std::string_view kByIdPrefix = "by-id/";
 std::string ByIdKey(int64_t id) {
   return std::string(kByIdPrefix) + Hex16(static_cast<uint64_t>(id));
 }
+// The hosts by the zone they report ([DEFAULT] default_availability_zone):
+// "zone/<zone>/<host>" (whether a zone some host is in exists, without
+// reading every host).
+std::string ZonePrefix(std::string_view zone) {
+  return "zone/" + std::string(zone) + "/";
+}
 
 // How many hosts have registered: the next one gets id count + 1.
 constexpr char kCountKey[] = "meta/count";
@@ -65,7 +71,13 @@ Status HostsProjection::Apply(const Envelope& env, const Event& event,
     if (claim) state.claims.emplace(*instance, *claim);
     had_claim = claim.has_value();
   }
+  const std::string old_zone = state.exists ? state.availability_zone : std::string();
+  const bool existed = state.exists;
   ApplyHostEvent(state, env, event);
+  if (existed != state.exists || old_zone != state.availability_zone) {
+    if (existed) w.Delete(ZonePrefix(old_zone) + std::string(name));
+    if (state.exists) w.Put(ZonePrefix(state.availability_zone) + std::string(name), "");
+  }
   if (std::holds_alternative<HostRegistered>(event)) {
     // First registration: Nova's integer ids are registration order, which is
     // the log's order, so a rebuild assigns the same ids.
@@ -136,6 +148,14 @@ Status HostsView::VisitById(
         return fn(static_cast<int64_t>(id), HostName(std::string(v)));
       }));
   return inner;
+}
+
+Status HostsView::VisitInZone(std::string_view zone,
+                              const std::function<bool(const HostName&)>& fn) const {
+  const std::string prefix = ZonePrefix(zone);
+  return reader_->Scan(prefix, "", [&](std::string_view k, std::string_view) {
+    return fn(HostName(std::string(k.substr(prefix.size()))));
+  });
 }
 
 Result<std::vector<HostState>> HostsView::List() const {

@@ -33,6 +33,11 @@ class HostsView {
   // Nova's integer compute node id of `host`: its 1-based registration order
   // (stable across rebuilds); 0 for a host that never registered.
   Result<int64_t> Id(const HostName& host) const;
+  // Calls fn(host) for the registered hosts that report `zone` as theirs
+  // (HostState::availability_zone; aggregates may place them in another), in
+  // name order, until it returns false.
+  Status VisitInZone(std::string_view zone,
+                     const std::function<bool(const HostName&)>& fn) const;
   // The host whose id is `id`, if one registered with it.
   Result<std::optional<HostName>> NameById(int64_t id) const;
   // Calls fn(id, name) for the hosts after id `after` (0: from the first), in

@@ -12,6 +12,7 @@
 #include "agents/scheduler.h"
 #include "api/service/admin_service.h"
 #include "api/service/compute_service.h"
+#include "api/service/service_internal.h"
 #include "core/event_codec.h"
 #include "projections/hosts_projection.h"
 #include "projections/projection_runner.h"
@@ -371,6 +372,12 @@ TEST_CASE("a hypervisor page and a hypervisor read only their hosts") {
   REQUIRE(node->admin()->ListHypervisors(admin, true).ok());
   CHECK(all.reads() >= 40);
   CHECK(all.reads() > 4 * first_reads);  // 40 hosts against 5
+  // A create's zone check reads the aggregates and a host of the zone, not all.
+  ThreadReadCounter zone;
+  CHECK(CheckZoneAvailable(*node->store(), "nova").ok());
+  CHECK(zone.reads() <= 4);
+  CHECK(CheckZoneAvailable(*node->store(), "nowhere").code() ==
+        StatusCode::kInvalidArgument);
 }
 
 // Counted, not timed: a page of os-simple-tenant-usage (2.40) reads its page
