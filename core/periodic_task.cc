@@ -3,8 +3,12 @@
 namespace chronova {
 
 PeriodicTask::PeriodicTask(Env* env, int64_t interval_us, std::function<void()> fn,
-                           Phase phase)
-    : env_(env), interval_us_(interval_us), fn_(std::move(fn)), phase_(phase) {
+                           Phase phase, int64_t offset_us)
+    : env_(env),
+      interval_us_(interval_us),
+      fn_(std::move(fn)),
+      phase_(phase),
+      offset_us_(offset_us) {
   std::lock_guard<std::mutex> l(mu_);
   Arm();
 }
@@ -13,8 +17,8 @@ void PeriodicTask::Arm() {
   armed_ = true;
   int64_t delay = interval_us_;
   if (phase_ == Phase::kAligned) {
-    const int64_t now = env_->Now().micros;
-    delay = interval_us_ - ((now % interval_us_) + interval_us_) % interval_us_;
+    const int64_t since = env_->Now().micros - offset_us_;
+    delay = interval_us_ - ((since % interval_us_) + interval_us_) % interval_us_;
   }
   timer_ = env_->Schedule(delay, [this] { Fire(); });
 }

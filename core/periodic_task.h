@@ -28,14 +28,15 @@ class PeriodicTask {
   enum class Phase {
     kFromNow,  // the first run one interval from now, each next one an
                // interval after the last ended
-    kAligned,  // at the Env clock's multiples of the interval: every aligned
-               // task of one interval runs in the same tick (a thousand
-               // simulated hosts' heartbeats wake the process once, not a
-               // thousand times)
+    kAligned,  // at the Env clock's multiples of the interval, plus
+               // `offset_us`: the aligned tasks of one interval and offset run
+               // in the same tick (a thousand simulated hosts' heartbeats wake
+               // the process once, not a thousand times); another offset
+               // (another machine's) keeps them from bursting together
   };
   // Runs fn every `interval_us`. REQUIRES: interval_us > 0.
   PeriodicTask(Env* env, int64_t interval_us, std::function<void()> fn,
-               Phase phase = Phase::kFromNow);
+               Phase phase = Phase::kFromNow, int64_t offset_us = 0);
   ~PeriodicTask() { Stop(); }
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
@@ -51,6 +52,7 @@ class PeriodicTask {
   const int64_t interval_us_;
   const std::function<void()> fn_;
   const Phase phase_;
+  const int64_t offset_us_;
   std::mutex mu_;  // protects everything below
   std::condition_variable idle_;
   uint64_t timer_ = 0;

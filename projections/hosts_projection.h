@@ -17,6 +17,8 @@ class HostsProjection : public Projection {
   std::string_view Name() const override { return kName; }
   // 2: claims under their own keys; HostState gained hypervisor_hostname.
   // 3: HostState gained disabled and disabled_reason; hosts' ids (id/<host>).
+  // 4: HostState gained forced_down (2.11).
+  // 5: the id index (by-id/<id>) and the zone index (zone/<zone>/<host>).
   uint32_t Version() const override { return 5; }
   Status Apply(const Envelope& env, const Event& event, ReadModelWriter& w) override;
 };

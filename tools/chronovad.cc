@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -79,12 +80,20 @@ std::string HostName() {
   return host.substr(0, host.find('.'));
 }
 
-// A boolean option as oslo.config reads one (true/false, 1/0, yes/no).
+// A boolean option as oslo.config reads one (strutils.bool_from_string,
+// strict: 1/t/true/on/y/yes or 0/f/false/off/n/no, any case).
 Result<bool> IniBool(const IniFile& ini, const char* section, const char* key,
                      bool fallback) {
   std::string v = ini.GetOr(section, key, fallback ? "true" : "false");
-  if (v == "true" || v == "True" || v == "1" || v == "yes") return true;
-  if (v == "false" || v == "False" || v == "0" || v == "no") return false;
+  std::string l;
+  for (char c : v)
+    l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (const char* t : {"1", "t", "true", "on", "y", "yes"}) {
+    if (l == t) return true;
+  }
+  for (const char* f : {"0", "f", "false", "off", "n", "no"}) {
+    if (l == f) return false;
+  }
   return Status::InvalidArgument(std::string("[") + section + "] " + key +
                                  " must be true or false, not '" + v + "'");
 }

@@ -416,6 +416,12 @@ Status StartCompute(Node::Parts& p, const NodeOptions& node) {
     co.host = HostName(host);
     co.sync_power_state_interval_us = o.sync_power_state_interval_s * 1000000;
     co.heartbeat_interval_us = o.report_interval_us;
+    // By this machine's name: its hosts together, other machines elsewhere.
+    if (o.report_interval_us > 0) {
+      co.heartbeat_offset_us =
+          static_cast<int64_t>(std::hash<std::string>()(o.host_prefix) %
+                               static_cast<uint64_t>(o.report_interval_us));
+    }
     p.instances_paths.push_back(o.hosts == 1 ? instances_path
                                              : instances_path + "/" + host);
     if (use_image_cache) {

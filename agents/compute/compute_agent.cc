@@ -42,7 +42,7 @@ Status ComputeAgent::Start() {
     // Aligned: the simulated hosts of one process heartbeat together.
     heartbeat_ = std::make_unique<PeriodicTask>(
         options_.env, options_.heartbeat_interval_us, [this] { SendHeartbeat(); },
-        PeriodicTask::Phase::kAligned);
+        PeriodicTask::Phase::kAligned, options_.heartbeat_offset_us);
   }
   {
     std::lock_guard<std::mutex> l(sync_mu_);

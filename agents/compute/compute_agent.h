@@ -36,6 +36,10 @@ struct ComputeAgentOptions {
   double ram_allocation_ratio = 1.5;
   double disk_allocation_ratio = 1.0;
   int64_t heartbeat_interval_us = 10000000;  // nova.conf report_interval (10 s)
+  // Where in the interval heartbeats fall (PeriodicTask::Phase::kAligned): the
+  // hosts of one process share it and heartbeat together; each machine's
+  // differs, so a cloud's hosts do not all heartbeat in the same instant.
+  int64_t heartbeat_offset_us = 0;
   // nova.conf sync_power_state_interval (600 s): every guest's power state is
   // reported this often, for drivers without events or events that were lost;
   // <= 0: only when the agent starts.

@@ -13,6 +13,7 @@
 #include "api/service/admin_service.h"
 #include "api/service/compute_service.h"
 #include "api/service/keypair_crypto.h"
+#include "core/utf8.h"
 
 namespace chronova {
 namespace {
@@ -38,7 +39,8 @@ HttpResponse ErrorXml(const Ec2Error& e, const std::string& request_id) {
 }
 
 // application/x-www-form-urlencoded (or a query string) into `out`; false if
-// malformed or past kMaxParams.
+// malformed, not UTF-8 once decoded (a tag or name is shown back in every
+// answer) or past kMaxParams.
 bool ParseForm(const std::string& form, std::map<std::string, std::string>* out) {
   size_t start = 0;
   while (start <= form.size()) {
@@ -57,6 +59,7 @@ bool ParseForm(const std::string& form, std::map<std::string, std::string>* out)
     std::string k, v;
     if (!UriDecode(pair.substr(0, eq), &k)) return false;
     if (eq != std::string::npos && !UriDecode(pair.substr(eq + 1), &v)) return false;
+    if (!IsUtf8(k) || !IsUtf8(v)) return false;
     if (out->size() >= kMaxParams) return false;
     (*out)[k] = v;
     if (end == form.size()) break;

@@ -197,6 +197,9 @@ Status VisitVisible(const Ec2Handler& h, const Ec2Call& call, const InstanceStat
     }
     if (!visit(std::move(s), false)) break;
   }
+  // The token's instance left the hour's window since its page: say so
+  // rather than end the listing short.
+  if (skipping) return Status::InvalidArgument("Invalid NextToken");
   return Status::Ok();
 }
 
@@ -269,6 +272,7 @@ Ec2Result DescribeInstances(const Ec2Handler& h, const Ec2Call& call) {
                              last_live = live;
                              return true;
                            });
+  if (st.code() == StatusCode::kInvalidArgument) return InvalidParameter(st.message());
   if (!st.ok()) return Ec2ErrorOf(st);
   std::string out = ReservationsXml(page);
   if (more) {

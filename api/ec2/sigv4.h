@@ -110,10 +110,8 @@ std::optional<SigV4Failure> VerifySigV2(const std::string& method,
 
 // Hex SHA-256 / HMAC-SHA256 helpers (lowercase hex).
 std::string Sha256Hex(const std::string& data);
-std::string HmacSha256(
-    const std::string& key,
-    const std::string& data);  // RFC 3986 percent-encoding of everything but unreserved
-                               // characters (and '/'
+std::string HmacSha256(const std::string& key, const std::string& data);  // raw bytes
+// RFC 3986 percent-encoding of everything but unreserved characters (and '/'
 // when `keep_slash`), uppercase hex, as SigV4 canonicalizes.
 std::string UriEncode(const std::string& s, bool keep_slash);
 // Percent-decoding ('+' stays '+'); false for a malformed escape.

@@ -3,8 +3,29 @@
 #include <charconv>
 
 #include "core/event_json.h"
+#include "core/utf8.h"
 
 namespace chronova {
+namespace {
+
+// `s` quoted; invalid UTF-8 (a stored string no schema checked) becomes
+// U+FFFD, so that an answer is always JSON a client (and Json::Parse) reads.
+void AppendString(std::string_view s, std::string* out) {
+  if (IsUtf8(s)) return AppendJsonQuoted(s, out);
+  std::string fixed;
+  for (size_t i = 0; i < s.size();) {
+    const size_t start = i;
+    char32_t cp;
+    if (DecodeUtf8(s, &i, &cp)) {
+      fixed.append(s.substr(start, i - start));
+    } else {
+      fixed += "\xEF\xBF\xBD";
+    }
+  }
+  AppendJsonQuoted(fixed, out);
+}
+
+}  // namespace
 
 void JsonWriter::Separate() {
   if (after_key_) {
@@ -49,7 +70,7 @@ JsonWriter& JsonWriter::EndArray() {
 
 JsonWriter& JsonWriter::Key(std::string_view key) {
   Separate();
-  AppendJsonQuoted(key, &out_);
+  AppendString(key, &out_);
   out_.push_back(':');
   after_key_ = true;
   return *this;
@@ -57,7 +78,7 @@ JsonWriter& JsonWriter::Key(std::string_view key) {
 
 JsonWriter& JsonWriter::String(std::string_view s) {
   Separate();
-  AppendJsonQuoted(s, &out_);
+  AppendString(s, &out_);
   return *this;
 }
 

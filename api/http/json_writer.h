@@ -3,7 +3,8 @@
 // Json tree for such a page and dumping it cost most of the request
 // (docs/performance.md, "Server lists"); this writes the same bytes without
 // a tree. Separators are placed by the writer: a value after a value gets a
-// comma, a value after a key does not.
+// comma, a value after a key does not. Strings that are not UTF-8 are written
+// with U+FFFD for each bad byte: the text is always valid JSON.
 //
 //   std::string out;
 //   JsonWriter w(out);

@@ -700,8 +700,17 @@ Result<size_t> ComputeService::ReserveQuota(const RequestContext& ctx,
       return true;
     });
     lock.unlock();
-    AdmitBatch(project, batch);
+    // Decided outside the lock; the results are handed over under it (a
+    // waiting create reads its ticket under the lock), and every ticket gets
+    // one even if deciding throws, so no create of the stripe waits for ever.
+    std::vector<Result<size_t>> results;
+    try {
+      results = AdmitBatch(project, batch);
+    } catch (const std::exception& e) {
+      results.assign(batch.size(), Status::Internal(std::string("quota: ") + e.what()));
+    }
     lock.lock();
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
     stripe.leading = false;
     stripe.decided.notify_all();
   }
@@ -718,10 +727,10 @@ void ComputeService::MakeServerIds(int n, const std::string& id_seed,
   }
 }
 
-void ComputeService::AdmitBatch(const ProjectId& project,
-                                const std::vector<AdmissionTicket*>& batch) {
+std::vector<Result<size_t>> ComputeService::AdmitBatch(
+    const ProjectId& project, const std::vector<AdmissionTicket*>& batch) {
   auto fail_all = [&](const Status& st) {
-    for (AdmissionTicket* t : batch) t->result = st;
+    return std::vector<Result<size_t>>(batch.size(), st);
   };
   for (int attempt = 0; attempt < 64; ++attempt) {
     Result<UsageStream> stream = LoadUsageStream(project);
@@ -782,13 +791,15 @@ void ComputeService::AdmitBatch(const ProjectId& project,
     Status appended = Status::Ok();
     if (!append.events.empty()) appended = log_->Append(append).status();
     if (appended.ok()) {
-      for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(*results[i]);
-      return;
+      std::vector<Result<size_t>> out;
+      out.reserve(batch.size());
+      for (auto& r : results) out.push_back(std::move(*r));
+      return out;
     }
     if (!appended.IsConflict()) return fail_all(appended);
   }
-  fail_all(Status::Unavailable("quota: too much contention on " +
-                               QuotaUsageStream(project).str()));
+  return fail_all(Status::Unavailable("quota: too much contention on " +
+                                      QuotaUsageStream(project).str()));
 }
 
 Status ComputeService::CheckResizeQuota(const InstanceState& s, const FlavorSpec& to) {

@@ -768,8 +768,10 @@ class ComputeService {
   // Makes n new server ids in *ids (name-based on id_seed when it is set).
   void MakeServerIds(int n, const std::string& id_seed,
                      std::vector<InstanceId>* ids) const;
-  // Decides every ticket of `batch` (all of `project`) and sets its result.
-  void AdmitBatch(const ProjectId& project, const std::vector<AdmissionTicket*>& batch);
+  // Decides every ticket of `batch` (all of `project`): one result each, in
+  // order. The tickets' ids are written; their results are the caller's to set.
+  std::vector<Result<size_t>> AdmitBatch(const ProjectId& project,
+                                         const std::vector<AdmissionTicket*>& batch);
   static constexpr size_t kAdmissionStripes = 64;
   AdmissionStripe admission_[kAdmissionStripes];
 };

@@ -165,10 +165,14 @@ TEST_CASE("EC2 endpoint: XML views, errors in EC2's shape, DryRun, paging") {
   CHECK(Text(rest.body, "nextToken").empty());
   auto bad_max = n.Post("Action=DescribeInstances&MaxResults=2");
   CHECK(Text(bad_max.body, "Code") == "InvalidParameterValue");
+  auto not_utf8 = n.Post("Action=CreateTags&Version=2016-11-15&ResourceId.1=" + token +
+                         "&Tag.1.Key=k&Tag.1.Value=%FF");
+  CHECK(Text(not_utf8.body, "Code") == "InvalidParameterValue");
 
   // Terminated instances come after the live ones, and pages go on through them.
-  auto terminate = n.Post("Action=TerminateInstances&Version=2016-11-15&InstanceId.1=" +
-                          token + "&InstanceId.2=" + Text(all.body, "instanceId"));
+  auto terminate =
+      n.Post("Action=TerminateInstances&Version=2016-11-15&InstanceId.1=" + token +
+             "&InstanceId.2=" + Text(all.body, "instanceId"));
   REQUIRE(terminate.status == 200);
   REQUIRE(WaitUntil([&] {
     auto gone = n.Post(
@@ -181,8 +185,8 @@ TEST_CASE("EC2 endpoint: XML views, errors in EC2's shape, DryRun, paging") {
   CHECK(Count(first.body, "<name>terminated</name>") == 1);
   const std::string later = Text(first.body, "nextToken");
   REQUIRE(later.starts_with("terminated:i-"));
-  auto last = n.Post("Action=DescribeInstances&Version=2016-11-15&MaxResults=5&NextToken=" +
-                     later);
+  auto last = n.Post(
+      "Action=DescribeInstances&Version=2016-11-15&MaxResults=5&NextToken=" + later);
   CHECK(Count(last.body, "<instanceId>") == 1);
   CHECK(Count(last.body, "<name>terminated</name>") == 1);
   CHECK(Text(last.body, "nextToken").empty());

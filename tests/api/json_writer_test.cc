@@ -1,9 +1,10 @@
 // JsonWriter writes the text a Json tree would dump, without the tree.
+#include "api/http/json_writer.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 
 #include "api/http/json.h"
-#include "api/http/json_writer.h"
 
 namespace chronova {
 namespace {
@@ -29,6 +30,21 @@ TEST_CASE("JsonWriter: separators, nesting and values as Json::Dump writes them"
   Result<Json> parsed = Json::Parse(out);
   REQUIRE(parsed.ok());
   CHECK(parsed->Dump() == out);
+}
+
+TEST_CASE(
+    "JsonWriter: bytes that are not UTF-8 are written as U+FFFD, so the text parses") {
+  std::string out;
+  JsonWriter(out)
+      .BeginObject()
+      .Field("k\xff",
+             "a\xff"
+             "b\xc3\xa9")
+      .EndObject();
+  CHECK(out ==
+        "{\"k\xEF\xBF\xBD\":\"a\xEF\xBF\xBD"
+        "b\xc3\xa9\"}");
+  CHECK(Json::Parse(out).ok());
 }
 
 TEST_CASE("JsonWriter: top-level arrays and scalars") {

@@ -86,6 +86,14 @@ TEST_CASE(
   REQUIRE(a.size() >= 3);
   CHECK(a == b);
   for (int64_t t : a) CHECK(t % 1000 == 0);
+  // With an offset: the multiples shifted by it.
+  std::vector<int64_t> c;
+  PeriodicTask shifted(
+      &env, 1000, [&] { c.push_back(env.Now().micros); }, PeriodicTask::Phase::kAligned,
+      300);
+  env.AdvanceMicros(2000);
+  REQUIRE_FALSE(c.empty());
+  for (int64_t t : c) CHECK(t % 1000 == 300);
 }
 
 TEST_CASE(
