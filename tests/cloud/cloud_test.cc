@@ -36,6 +36,22 @@ NodeOptions Options(const TempDir& dir, int hosts,
   return o;
 }
 
+RequestContext AdminCtx() {
+  return RequestContext{
+      UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-a")};
+}
+
+// A node once its `hosts` fake hosts have registered: they register as they
+// start, and a server placed before finds none.
+std::unique_ptr<Node> StartRegistered(const TempDir& dir, int hosts) {
+  auto node = Node::Start(Options(dir, hosts)).value();
+  REQUIRE(testing::WaitUntil([&] {
+    return node->admin()->ListHypervisors(AdminCtx(), false).value().size() ==
+           static_cast<size_t>(hosts);
+  }));
+  return node;
+}
+
 // Polls the server until `pred` holds (10 s).
 template <typename Pred>
 InstanceState WaitServer(Node& node, const InstanceId& id, Pred pred) {
@@ -327,12 +343,8 @@ TEST_CASE("a default server list reads only its page, whatever the project holds
 // registered; a list without a limit reads them all.
 TEST_CASE("a hypervisor page and a hypervisor read only their hosts") {
   TempDir dir;
-  auto node = Node::Start(Options(dir, 40)).value();
-  RequestContext admin{
-      UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-h")};
-  // The hosts register as they start.
-  REQUIRE(testing::WaitUntil(
-      [&] { return node->admin()->ListHypervisors(admin, true).value().size() == 40; }));
+  auto node = StartRegistered(dir, 40);
+  const RequestContext admin = AdminCtx();
   HypervisorFilter page;
   page.limit = 5;
   ThreadReadCounter first;
@@ -385,12 +397,8 @@ TEST_CASE("a hypervisor page and a hypervisor read only their hosts") {
 // many servers the project holds.
 TEST_CASE("a usage page reads only its page of the project's servers") {
   TempDir dir;
-  auto node = Node::Start(Options(dir, 4)).value();
-  RequestContext admin{
-      UserId("admin"), ProjectId("admin"), {"admin"}, RequestId("req-u")};
-  // The hosts register as they start: placed before, a server finds none.
-  REQUIRE(testing::WaitUntil(
-      [&] { return node->admin()->ListHypervisors(admin, false).value().size() == 4; }));
+  auto node = StartRegistered(dir, 4);
+  const RequestContext admin = AdminCtx();
   CreateServerRequest many;
   many.name = "used";
   many.flavor_ref = "1";
