@@ -33,49 +33,6 @@ void SetDescription(InstanceUpdated& u, const DescriptionChange& d) {
 
 }  // namespace
 
-Result<HostsAndAggregates> LoadHostsAndAggregates(const ProjectionStore& store) {
-  HostsAndAggregates out;
-  CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store.Reader(HostsProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(out.hosts, HostsView(hosts_reader.get()).List());
-  CHRONOVA_ASSIGN_OR_RETURN(auto aggregates_reader,
-                            store.Reader(AggregatesProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(out.aggregates,
-                            AggregatesView(aggregates_reader.get()).List());
-  return out;
-}
-
-Status CheckZoneAvailable(const ProjectionStore& store, const std::string& zone) {
-  // A host is in the zone of the first zoned aggregate that holds it, else in
-  // the zone it reports. Read are the aggregates (few), then the hosts that
-  // could be in `zone` until one is: not every host of the cloud.
-  CHRONOVA_ASSIGN_OR_RETURN(auto aggregates_reader,
-                            store.Reader(AggregatesProjection::kName));
-  CHRONOVA_ASSIGN_OR_RETURN(std::vector<AggregateState> aggregates,
-                            AggregatesView(aggregates_reader.get()).List());
-  CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader, store.Reader(HostsProjection::kName));
-  const HostsView hosts(hosts_reader.get());
-  bool known = false;
-  for (const AggregateState& a : aggregates) {
-    if (known || !a.exists || a.availability_zone() != zone) continue;
-    for (const HostName& h : a.hosts) {
-      if (HostAvailabilityZone(h, "", aggregates) != zone) continue;
-      CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> state, hosts.Get(h));
-      if (state && state->exists) {
-        known = true;
-        break;
-      }
-    }
-  }
-  if (!known) {
-    CHRONOVA_RETURN_IF_ERROR(hosts.VisitInZone(zone, [&](const HostName& h) {
-      known = HostAvailabilityZone(h, zone, aggregates) == zone;
-      return !known;
-    }));
-  }
-  if (known) return Status::Ok();
-  return Status::InvalidArgument("The requested availability zone is not available");
-}
-
 IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb) {
   return IdempotencyKey(std::string(verb) + "-" + ctx.request_id.str());
 }
@@ -195,28 +152,8 @@ Result<CreateServerResult> ComputeService::CreateServers(const RequestContext& c
   if (!req.host.empty() || !req.hypervisor_hostname.empty()) {
     CHRONOVA_RETURN_IF_ERROR(
         Authorize(ctx, "compute:servers:create:requested_destination"));
-    auto matches = [&](const HostState& h) {
-      return h.exists && (req.host.empty() || h.name.str() == req.host) &&
-             (req.hypervisor_hostname.empty() ||
-              h.hypervisor_hostname == req.hypervisor_hostname);
-    };
-    bool known = false;
-    if (!req.host.empty()) {  // that host's record only
-      CHRONOVA_ASSIGN_OR_RETURN(auto hosts_reader,
-                                store_->Reader(HostsProjection::kName));
-      CHRONOVA_ASSIGN_OR_RETURN(std::optional<HostState> h,
-                                HostsView(hosts_reader.get()).Get(HostName(req.host)));
-      known = h && matches(*h);
-    } else {
-      CHRONOVA_ASSIGN_OR_RETURN(HostsAndAggregates loaded,
-                                LoadHostsAndAggregates(*store_));
-      known = std::any_of(loaded.hosts.begin(), loaded.hosts.end(), matches);
-    }
-    if (!known) {
-      return Status::InvalidArgument(
-          "Compute host " + (req.host.empty() ? req.hypervisor_hostname : req.host) +
-          " could not be found.");
-    }
+    CHRONOVA_RETURN_IF_ERROR(
+        CheckRequestedHost(*store_, req.host, req.hypervisor_hostname));
   }
   CHRONOVA_ASSIGN_OR_RETURN(auto flavors_reader,
                             store_->Reader(FlavorsProjection::kName));

@@ -28,6 +28,12 @@ Result<HostsAndAggregates> LoadHostsAndAggregates(const ProjectionStore& store);
 // available".
 Status CheckZoneAvailable(const ProjectionStore& store, const std::string& zone);
 
+// 2.74's requested host and/or compute node: OK if a registered host matches
+// both (only that host is read when one is named); else InvalidArgument
+// "Compute host <name> could not be found."
+Status CheckRequestedHost(const ProjectionStore& store, const std::string& host,
+                          const std::string& hypervisor_hostname);
+
 // The idempotency key of `verb` done by this request: a retried request (same
 // request id) appends nothing twice.
 IdempotencyKey RequestKey(const RequestContext& ctx, const char* verb);
