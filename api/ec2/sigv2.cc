@@ -5,41 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 
 #include "api/ec2/sigv4.h"
 #include "api/service/keypair_crypto.h"
+#include "core/types.h"
 
 namespace chronova {
-namespace {
-
-// 2026-12-07T11:00:00Z (or with fractional seconds, or +00:00).
-bool ParseIsoTime(const std::string& s, Timestamp* out) {
-  std::tm tm{};
-  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-      s[16] != ':') {
-    return false;
-  }
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18}) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  tm.tm_year = std::stoi(s.substr(0, 4)) - 1900;
-  tm.tm_mon = std::stoi(s.substr(5, 2)) - 1;
-  tm.tm_mday = std::stoi(s.substr(8, 2));
-  tm.tm_hour = std::stoi(s.substr(11, 2));
-  tm.tm_min = std::stoi(s.substr(14, 2));
-  tm.tm_sec = std::stoi(s.substr(17, 2));
-  std::string rest = s.substr(19);
-  if (!rest.empty() && rest[0] == '.') {
-    size_t end = rest.find_first_not_of("0123456789", 1);
-    rest = end == std::string::npos ? "" : rest.substr(end);
-  }
-  if (rest != "Z" && rest != "+00:00" && !rest.empty()) return false;
-  *out = Timestamp{static_cast<int64_t>(timegm(&tm)) * 1000000};
-  return true;
-}
-
-}  // namespace
 
 ParsedSigV2 ParseSigV2(const std::map<std::string, std::string>& params) {
   ParsedSigV2 parsed;
@@ -69,7 +40,7 @@ ParsedSigV2 ParseSigV2(const std::map<std::string, std::string>& params) {
   if ((timestamp == nullptr) == (expires == nullptr)) {
     return incomplete("SigV2 requires exactly one of Timestamp and Expires");
   }
-  if (!ParseIsoTime(timestamp ? *timestamp : *expires, &auth.signed_at)) {
+  if (!ParseIso8601(timestamp ? *timestamp : *expires, &auth.signed_at)) {
     return incomplete("Timestamp and Expires are ISO 8601 times");
   }
   auth.expires = expires != nullptr;
