@@ -148,13 +148,6 @@ void WriteServerBasic(JsonWriter& w, const LinkContext& links, const InstanceSta
   w.EndObject();
 }
 
-Json ServerBasicView(const LinkContext& links, const InstanceState& s) {
-  std::string text;
-  JsonWriter w(text);
-  WriteServerBasic(w, links, s);
-  return *Json::Parse(text);
-}
-
 namespace {
 
 // {"id": id, "links": [{"rel": "bookmark", "href": ...}]}: a server's image

@@ -86,7 +86,6 @@ Json ServerCreatedView(const LinkContext& links, const InstanceState& s,
                        const Json& security_groups, const std::string& admin_pass);
 // GET /servers item: {"id", "name", "links"}.
 void WriteServerBasic(JsonWriter& w, const LinkContext& links, const InstanceState& s);
-Json ServerBasicView(const LinkContext& links, const InstanceState& s);
 // GET /servers/{id} and /servers/detail item. Lists write it (a page of them
 // is most of a list's cost); one server's answers take the tree.
 void WriteServerDetail(JsonWriter& w, const LinkContext& links, const InstanceState& s,
